@@ -1,0 +1,113 @@
+// Package chunk splits a byte stream into content-defined chunks.
+//
+// Boundaries depend only on the content and on a secret, per-repository
+// polynomial, so an insertion in the middle of a large file (a database dump,
+// say) changes only the chunks around it, and an observer who knows a file
+// cannot predict where it will be cut.
+//
+// The package wraps github.com/restic/chunker (Rabin fingerprints over a
+// 64-byte window) and adds size parameters and buffer reuse.
+package chunk
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"math/bits"
+
+	"github.com/restic/chunker"
+)
+
+// Pol is an irreducible polynomial of degree 53 over GF(2) that keys the
+// rolling hash.
+type Pol = chunker.Pol
+
+// RandomPol returns a new random irreducible polynomial from crypto/rand.
+func RandomPol() (Pol, error) { return chunker.DerivePolynomial(rand.Reader) }
+
+// Params are the chunk size bounds of a repository. They are fixed at
+// repository creation: changing them would defeat deduplication against
+// everything stored before.
+type Params struct {
+	Min uint `json:"min"` // no chunk is shorter, except the last one of a stream
+	Avg uint `json:"avg"` // expected size; must be a power of two
+	Max uint `json:"max"` // no chunk is longer
+}
+
+// DefaultParams are chosen by measurement on database dumps; see
+// doc/design.md ("Chunk sizes").
+var DefaultParams = Params{Min: 256 << 10, Avg: 512 << 10, Max: 4 << 20}
+
+// MaxChunkSize is the largest Max a repository may use. The in-memory index
+// stores blob lengths in 24 bits, which bounds a stored blob to 16 MiB.
+const MaxChunkSize = 12 << 20
+
+// Validate reports whether p describes a usable chunker configuration.
+func (p Params) Validate() error {
+	switch {
+	case p.Avg == 0 || p.Avg&(p.Avg-1) != 0:
+		return fmt.Errorf("chunk average size %d is not a power of two", p.Avg)
+	case p.Min < 64:
+		return fmt.Errorf("chunk minimum size %d is below 64 bytes", p.Min)
+	case !(p.Min < p.Avg && p.Avg < p.Max):
+		return fmt.Errorf("chunk sizes must satisfy min < avg < max, got %d/%d/%d", p.Min, p.Avg, p.Max)
+	case p.Max > MaxChunkSize:
+		return fmt.Errorf("chunk maximum size %d exceeds the limit of %d", p.Max, MaxChunkSize)
+	}
+	return nil
+}
+
+// Chunker cuts a stream into chunks. A Chunker is not safe for concurrent
+// use; create one per goroutine and Reset it for each new stream so that its
+// internal buffer is reused.
+type Chunker struct {
+	pol    Pol
+	params Params
+	avgBit int
+	c      *chunker.Chunker
+}
+
+// New returns a chunker for the polynomial and parameters. Call Reset before
+// the first Next.
+func New(pol Pol, p Params) (*Chunker, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if !pol.Irreducible() {
+		return nil, errors.New("chunker polynomial is not irreducible")
+	}
+	return &Chunker{pol: pol, params: p, avgBit: bits.TrailingZeros(p.Avg)}, nil
+}
+
+// Params returns the size parameters.
+func (c *Chunker) Params() Params { return c.params }
+
+// Reset starts a new stream read from r.
+func (c *Chunker) Reset(r io.Reader) {
+	if c.c == nil {
+		c.c = chunker.NewWithBoundaries(r, c.pol, c.params.Min, c.params.Max)
+	} else {
+		c.c.ResetWithBoundaries(r, c.pol, c.params.Min, c.params.Max)
+	}
+	c.c.SetAverageBits(c.avgBit)
+}
+
+// Next returns the next chunk. The chunk is written into buf, which is grown
+// only if it has less capacity than Params().Max; pass the same buffer back
+// (or one from a pool) to avoid an allocation per chunk. After the last
+// chunk, Next returns io.EOF. The returned slice is only valid until buf is
+// reused.
+func (c *Chunker) Next(buf []byte) ([]byte, error) {
+	if c.c == nil {
+		return nil, errors.New("chunk: Next called before Reset")
+	}
+	if uint(cap(buf)) < c.params.Max {
+		buf = make([]byte, c.params.Max)
+	}
+	ch, err := c.c.Next(buf[:cap(buf)])
+	if err != nil {
+		return nil, err
+	}
+	return ch.Data, nil
+}

@@ -1,0 +1,380 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lpse/cadang/chunk"
+	"github.com/lpse/cadang/crypto"
+	"github.com/lpse/cadang/internal/units"
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend"
+	"github.com/lpse/cadang/repo/backend/local"
+)
+
+func commands() []*cli.Command {
+	cmds := []*cli.Command{initCommand(), keyCommand(), unlockCommand(), catCommand(), repairCommand()}
+	return append(cmds, snapshotCommands()...)
+}
+
+func sizeFlag(c *cli.Context, name string, def uint) (uint, error) {
+	if !c.IsSet(name) {
+		return def, nil
+	}
+	n, err := units.ParseSize(c.String(name))
+	if err != nil {
+		return 0, fmt.Errorf("--%s: %w", name, err)
+	}
+	return uint(n), nil
+}
+
+func initCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "init",
+		Usage: "create a new repository",
+		Description: `Creates an empty repository at --repo. The directory must not exist or be empty.
+The password is asked twice on a terminal, or taken from CADANG_PASSWORD / --password-file / --password-command.
+Chunk sizes and the pack size are fixed for the life of the repository.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "chunk-min", Usage: "minimum chunk `SIZE`", Value: units.FormatBytes(int64(chunk.DefaultParams.Min))},
+			&cli.StringFlag{Name: "chunk-avg", Usage: "average chunk `SIZE` (a power of two)", Value: units.FormatBytes(int64(chunk.DefaultParams.Avg))},
+			&cli.StringFlag{Name: "chunk-max", Usage: "maximum chunk `SIZE`", Value: units.FormatBytes(int64(chunk.DefaultParams.Max))},
+			&cli.StringFlag{Name: "pack-size", Usage: "target pack file `SIZE`", Value: units.FormatBytes(repo.DefaultPackSize)},
+			&cli.StringFlag{Name: "compression", Usage: "zstd level: off, fastest, default or better", Value: repo.CompressionFastest},
+		},
+		Action: func(c *cli.Context) error {
+			e := newEnv(c)
+			var p chunk.Params
+			var err error
+			if p.Min, err = sizeFlag(c, "chunk-min", chunk.DefaultParams.Min); err != nil {
+				return err
+			}
+			if p.Avg, err = sizeFlag(c, "chunk-avg", chunk.DefaultParams.Avg); err != nil {
+				return err
+			}
+			if p.Max, err = sizeFlag(c, "chunk-max", chunk.DefaultParams.Max); err != nil {
+				return err
+			}
+			if err := p.Validate(); err != nil {
+				return fmt.Errorf("--chunk-min/--chunk-avg/--chunk-max: %w", err)
+			}
+			ps, err := sizeFlag(c, "pack-size", repo.DefaultPackSize)
+			if err != nil {
+				return err
+			}
+			loc, err := e.repoLocation()
+			if err != nil {
+				return err
+			}
+			pw, err := e.password("enter a password for the new repository: ", true)
+			if err != nil {
+				return err
+			}
+			be, err := local.Create(c.Context, loc)
+			if err != nil {
+				return err
+			}
+			r, err := repo.Init(c.Context, be, pw, repo.InitOptions{Chunk: p, PackSize: uint32(ps), Compression: c.String("compression")})
+			if err != nil {
+				be.Close()
+				return err
+			}
+			defer r.Close()
+			if e.json {
+				return e.printJSON(map[string]any{"message_type": "initialized", "id": r.ID(), "repository": loc})
+			}
+			fmt.Fprintf(e.stdout, "created repository %s at %s\n", r.ID()[:10], loc)
+			fmt.Fprintln(e.stdout, "Keep the password safe: without it the data cannot be recovered.")
+			return nil
+		},
+	}
+}
+
+func newPasswordFromFlags(c *cli.Context, e *env) ([]byte, error) {
+	if f := c.String("new-password-file"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("--new-password-file: %w", err)
+		}
+		p := []byte(trimNewline(string(b)))
+		if len(p) == 0 {
+			return nil, fmt.Errorf("--new-password-file %s is empty", f)
+		}
+		return p, nil
+	}
+	return e.promptPassword("enter the new password: ", true)
+}
+
+func trimNewline(s string) string {
+	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == '\r') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+func keyCommand() *cli.Command {
+	newPw := &cli.StringFlag{Name: "new-password-file", Usage: "read the new password from `FILE` (otherwise asked on the terminal)"}
+	return &cli.Command{
+		Name:  "key",
+		Usage: "manage the passwords (key files) that open the repository",
+		Subcommands: []*cli.Command{
+			{
+				Name: "list", Usage: "list key files",
+				Action: func(c *cli.Context) error {
+					e := newEnv(c)
+					return e.withRepo(c.Context, false, func(r *repo.Repository) error {
+						keys, err := r.ListKeys(c.Context)
+						if err != nil {
+							return err
+						}
+						if e.json {
+							return e.printJSON(keys)
+						}
+						tw := tabwriter.NewWriter(e.stdout, 0, 2, 2, ' ', 0)
+						fmt.Fprintln(tw, " \tID\tUser\tHost\tCreated")
+						for _, k := range keys {
+							cur := " "
+							if k.Current {
+								cur = "*"
+							}
+							fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cur, k.ID.Short(), k.Username, k.Host, k.Created.Local().Format(time.DateTime))
+						}
+						return tw.Flush()
+					})
+				},
+			},
+			{
+				Name: "add", Usage: "add a password", Flags: []cli.Flag{newPw},
+				Action: func(c *cli.Context) error {
+					e := newEnv(c)
+					return e.withRepo(c.Context, false, func(r *repo.Repository) error {
+						pw, err := newPasswordFromFlags(c, e)
+						if err != nil {
+							return err
+						}
+						id, err := r.AddKey(c.Context, pw, crypto.KDFParams{})
+						if err != nil {
+							return err
+						}
+						if e.json {
+							return e.printJSON(map[string]any{"message_type": "key_added", "id": id})
+						}
+						fmt.Fprintf(e.stdout, "saved new key %s\n", id.Short())
+						return nil
+					})
+				},
+			},
+			{
+				Name: "remove", Usage: "remove a password", ArgsUsage: "ID",
+				Action: func(c *cli.Context) error {
+					e := newEnv(c)
+					if c.NArg() != 1 {
+						return fmt.Errorf("key remove: give exactly one key ID")
+					}
+					return e.withRepo(c.Context, true, func(r *repo.Repository) error {
+						id, err := r.FindID(c.Context, repo.KeyFile, c.Args().First())
+						if err != nil {
+							return err
+						}
+						if err := r.RemoveKey(c.Context, id); err != nil {
+							return err
+						}
+						fmt.Fprintf(e.stdout, "removed key %s\n", id.Short())
+						return nil
+					})
+				},
+			},
+			{
+				Name: "passwd", Usage: "change the password in use", Flags: []cli.Flag{newPw},
+				Action: func(c *cli.Context) error {
+					e := newEnv(c)
+					return e.withRepo(c.Context, true, func(r *repo.Repository) error {
+						pw, err := newPasswordFromFlags(c, e)
+						if err != nil {
+							return err
+						}
+						id, err := r.ChangePassword(c.Context, pw, crypto.KDFParams{})
+						if err != nil {
+							return err
+						}
+						fmt.Fprintf(e.stdout, "password changed; new key %s\n", id.Short())
+						return nil
+					})
+				},
+			},
+		},
+	}
+}
+
+func unlockCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "unlock",
+		Usage: "remove stale locks",
+		Description: `A lock is stale when its process on this host is gone, or when it was not refreshed for 30 minutes.
+Only stale locks are removed unless --remove-all is given.`,
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "remove-all", Usage: "remove every lock, even live ones (make sure no cadang is running)"}},
+		Action: func(c *cli.Context) error {
+			e := newEnv(c)
+			r, err := e.openRepo(c.Context, repo.Options{})
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			var removed []repo.LockInfo
+			if c.Bool("remove-all") {
+				removed, err = r.RemoveAllLocks(c.Context)
+			} else {
+				removed, err = r.RemoveStaleLocks(c.Context)
+			}
+			if e.json {
+				if jerr := e.printJSON(map[string]any{"message_type": "unlock", "removed": removed}); jerr != nil {
+					return jerr
+				}
+			} else {
+				for _, l := range removed {
+					fmt.Fprintf(e.stdout, "removed %s\n", l)
+				}
+				if len(removed) == 0 {
+					fmt.Fprintln(e.stdout, "no locks removed")
+				}
+			}
+			return err
+		},
+	}
+}
+
+func catCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "cat",
+		Usage:     "print internal repository data as JSON (for debugging)",
+		ArgsUsage: "config | index ID | pack ID | snapshot ID | key ID | lock ID | blob data|tree ID",
+		Action: func(c *cli.Context) error {
+			e := newEnv(c)
+			args := c.Args().Slice()
+			if len(args) == 0 {
+				return fmt.Errorf("cat: say what to print: config, index ID, pack ID, snapshot ID, key ID, lock ID or blob TYPE ID")
+			}
+			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
+				ctx := c.Context
+				need := func(n int) error {
+					if len(args) != n {
+						return fmt.Errorf("cat %s: wrong number of arguments", args[0])
+					}
+					return nil
+				}
+				switch args[0] {
+				case "config":
+					return e.printJSON(r.Config())
+				case "index":
+					if err := need(2); err != nil {
+						return err
+					}
+					id, err := r.FindID(ctx, repo.IndexFile, args[1])
+					if err != nil {
+						return err
+					}
+					packs, err := r.ReadIndexFile(ctx, id)
+					if err != nil {
+						return err
+					}
+					return e.printJSON(packs)
+				case "pack":
+					if err := need(2); err != nil {
+						return err
+					}
+					id, err := r.FindID(ctx, repo.PackFile, args[1])
+					if err != nil {
+						return err
+					}
+					hdr, err := r.ReadPackHeader(ctx, id, 0)
+					if err != nil {
+						return err
+					}
+					return e.printJSON(repo.IndexPack{ID: id, Blobs: hdr})
+				case "snapshot", "key", "lock", "record":
+					if err := need(2); err != nil {
+						return err
+					}
+					t := map[string]repo.FileType{"snapshot": repo.SnapshotFile, "key": repo.KeyFile, "lock": repo.LockFile, "record": repo.RecordFile}[args[0]]
+					id, err := r.FindID(ctx, t, args[1])
+					if err != nil {
+						return err
+					}
+					var b []byte
+					if t == repo.KeyFile {
+						b, err = r.Backend().Load(ctx, backend.Handle{Type: t, Name: id.String()}, 0, 0)
+					} else {
+						b, err = r.LoadFile(ctx, t, id)
+					}
+					if err != nil {
+						return err
+					}
+					if json.Valid(b) {
+						_, err = e.stdout.Write(append(b, '\n'))
+						return err
+					}
+					_, err = e.stdout.Write(b)
+					return err
+				case "blob":
+					if err := need(3); err != nil {
+						return err
+					}
+					t := map[string]repo.BlobType{"data": repo.DataBlob, "tree": repo.TreeBlob}[args[1]]
+					if !t.Valid() {
+						return fmt.Errorf("cat blob: type must be data or tree, not %q", args[1])
+					}
+					id, err := repo.ParseID(args[2])
+					if err != nil {
+						return err
+					}
+					b, err := r.LoadBlob(ctx, t, id, nil)
+					if err != nil {
+						return err
+					}
+					_, err = e.stdout.Write(b)
+					return err
+				}
+				return fmt.Errorf("cat: unknown object %q", args[0])
+			})
+		},
+	}
+}
+
+func repairCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "repair",
+		Usage: "repair repository structures",
+		Subcommands: []*cli.Command{{
+			Name:        "index",
+			Usage:       "rebuild the index from the pack headers alone",
+			Description: "Reads the header of every pack file and writes a new index, then removes the old index files. Takes an exclusive lock.",
+			Action: func(c *cli.Context) error {
+				e := newEnv(c)
+				r, err := e.openRepo(c.Context, repo.Options{NoIndex: true})
+				if err != nil {
+					return err
+				}
+				defer r.Close()
+				l, err := r.Lock(c.Context, true)
+				if err != nil {
+					return err
+				}
+				defer l.Unlock(c.Context)
+				packs, blobs, err := r.RebuildIndex(c.Context, e.warnf)
+				if err != nil {
+					return err
+				}
+				if e.json {
+					return e.printJSON(map[string]any{"message_type": "repair_index", "packs": packs, "blobs": blobs})
+				}
+				fmt.Fprintf(e.stdout, "rebuilt the index: %d packs, %d blobs\n", packs, blobs)
+				return nil
+			},
+		}},
+	}
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend"
+	"github.com/lpse/cadang/repo/backend/local"
+)
+
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "repo", Aliases: []string{"r"}, EnvVars: []string{"CADANG_REPOSITORY"}, Usage: "repository `LOCATION` (a local directory path)"},
+		&cli.StringFlag{Name: "password-file", EnvVars: []string{"CADANG_PASSWORD_FILE"}, Usage: "read the repository password from `FILE`"},
+		&cli.StringFlag{Name: "password-command", EnvVars: []string{"CADANG_PASSWORD_COMMAND"}, Usage: "run `COMMAND` (via sh -c) and use its output as the password"},
+		&cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON instead of text"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only errors and results; no progress"},
+		&cli.BoolFlag{Name: "no-lock", Usage: "do not lock the repository (read-only commands only; unsafe while others write)"},
+	}
+}
+
+// env is what every command needs: its streams and global options.
+type env struct {
+	c      *cli.Context
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	json   bool
+	quiet  bool
+}
+
+func newEnv(c *cli.Context) *env {
+	return &env{c: c, stdin: c.App.Reader, stdout: c.App.Writer, stderr: c.App.ErrWriter, json: c.Bool("json"), quiet: c.Bool("quiet")}
+}
+
+// logf prints a message for the user on stderr unless --quiet.
+func (e *env) logf(format string, args ...any) {
+	if !e.quiet {
+		fmt.Fprintf(e.stderr, format+"\n", args...)
+	}
+}
+
+// warnf prints a warning on stderr even with --quiet.
+func (e *env) warnf(format string, args ...any) {
+	fmt.Fprintf(e.stderr, "warning: "+format+"\n", args...)
+}
+
+func (e *env) printJSON(v any) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func (e *env) repoLocation() (string, error) {
+	loc := e.c.String("repo")
+	if loc == "" {
+		return "", errors.New("no repository given: use --repo/-r or set CADANG_REPOSITORY")
+	}
+	return strings.TrimPrefix(loc, "local:"), nil
+}
+
+// password returns the repository password from, in order: CADANG_PASSWORD,
+// --password-file, --password-command, or a terminal prompt.
+func (e *env) password(prompt string, confirm bool) ([]byte, error) {
+	if p, ok := os.LookupEnv("CADANG_PASSWORD"); ok && p != "" {
+		return []byte(p), nil
+	}
+	if f := e.c.String("password-file"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("--password-file: %w", err)
+		}
+		p := bytes.TrimRight(b, "\r\n")
+		if len(p) == 0 {
+			return nil, fmt.Errorf("--password-file %s is empty", f)
+		}
+		return p, nil
+	}
+	if cmd := e.c.String("password-command"); cmd != "" {
+		var stderr bytes.Buffer
+		x := exec.CommandContext(e.c.Context, "sh", "-c", cmd)
+		x.Stderr = &stderr
+		out, err := x.Output()
+		if err != nil {
+			return nil, fmt.Errorf("--password-command %q failed: %w: %s", cmd, err, strings.TrimSpace(stderr.String()))
+		}
+		p := bytes.TrimRight(out, "\r\n")
+		if len(p) == 0 {
+			return nil, fmt.Errorf("--password-command %q printed no password", cmd)
+		}
+		return p, nil
+	}
+	return e.promptPassword(prompt, confirm)
+}
+
+func (e *env) promptPassword(prompt string, confirm bool) ([]byte, error) {
+	f, ok := e.stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil, errors.New("no password given: set CADANG_PASSWORD, --password-file or --password-command (stdin is not a terminal)")
+	}
+	read := func(p string) ([]byte, error) {
+		fmt.Fprint(e.stderr, p)
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(e.stderr)
+		return b, err
+	}
+	p, err := read(prompt)
+	if err != nil {
+		return nil, err
+	}
+	if len(p) == 0 {
+		return nil, errors.New("empty password")
+	}
+	if confirm {
+		q, err := read("enter the password again: ")
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Equal(p, q) {
+			return nil, errors.New("the passwords do not match")
+		}
+	}
+	return p, nil
+}
+
+// readLine reads one line from r, for passwords passed on stdin.
+func readLine(r io.Reader) (string, error) {
+	s, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return strings.TrimRight(s, "\r\n"), nil
+}
+
+func (e *env) openBackend(ctx context.Context) (backend.Backend, string, error) {
+	loc, err := e.repoLocation()
+	if err != nil {
+		return nil, "", err
+	}
+	be, err := local.Open(ctx, loc)
+	if err != nil {
+		return nil, loc, err
+	}
+	return be, loc, nil
+}
+
+// openRepo opens the repository named by the global flags.
+func (e *env) openRepo(ctx context.Context, o repo.Options) (*repo.Repository, error) {
+	be, _, err := e.openBackend(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pw, err := e.password("enter the repository password: ", false)
+	if err != nil {
+		be.Close()
+		return nil, err
+	}
+	if o.Logf == nil {
+		o.Logf = e.logf
+	}
+	r, err := repo.Open(ctx, be, pw, o)
+	if err != nil {
+		be.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// withRepo opens the repository, takes a lock (shared unless exclusive),
+// runs fn, and releases both. Stale locks in the way are removed and
+// reported.
+func (e *env) withRepo(ctx context.Context, exclusive bool, fn func(r *repo.Repository) error) error {
+	r, err := e.openRepo(ctx, repo.Options{})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if !e.c.Bool("no-lock") || exclusive {
+		l, err := r.Lock(ctx, exclusive)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := l.Unlock(context.WithoutCancel(ctx)); err != nil {
+				e.warnf("%v", err)
+			}
+		}()
+	}
+	return fn(r)
+}

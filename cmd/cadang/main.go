@@ -1,0 +1,70 @@
+// Command cadang makes and restores deduplicated, compressed, encrypted
+// backups. It is a thin layer over the packages repo and snapshot; run
+// `cadang help` for the commands.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes the CLI with injected standard streams, so that tests can
+// run it in-process, and returns the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := newApp(stdin, stdout, stderr)
+	err := app.RunContext(ctx, args)
+	code := exitCode(err)
+	if err != nil && ctx.Err() != nil {
+		code = exitInterrupted
+	}
+	if err != nil {
+		if _, silent := err.(silentError); !silent {
+			fmt.Fprintf(stderr, "cadang: %v\n", err)
+		}
+	}
+	return code
+}
+
+// silentError carries an exit code for a failure already reported.
+type silentError struct{ code int }
+
+func (e silentError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:                 "cadang",
+		Usage:                "deduplicating, compressed, encrypted backups for LPSE servers",
+		Version:              version,
+		Reader:               stdin,
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		EnableBashCompletion: true,
+		ExitErrHandler:       func(*cli.Context, error) {},
+		Flags:                globalFlags(),
+		Commands:             commands(),
+		Description: `cadang stores backups in a repository: a directory of encrypted, content-addressed pack files.
+Data is split into content-defined chunks, deduplicated, compressed with zstd and sealed with AES-256-GCM.
+
+Exit codes: 0 ok, 1 fatal error, 3 some source files could not be read (snapshot still written) or
+some files could not be restored, 10 repository does not exist, 11 repository is locked,
+12 wrong password, 130 interrupted.
+
+Environment: CADANG_REPOSITORY, CADANG_PASSWORD, CADANG_PASSWORD_FILE, CADANG_PASSWORD_COMMAND.`,
+	}
+}

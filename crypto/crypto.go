@@ -1,0 +1,152 @@
+// Package crypto holds the keys of a repository and the few primitives the
+// repository format uses: sealing (authenticated encryption), keyed blob IDs
+// and password stretching.
+//
+// Sealing uses AES-256-GCM under a fresh subkey for every sealed object. The
+// subkey is derived with keyed BLAKE3 from the master encryption key and a
+// 192-bit random salt stored in front of the ciphertext; under each subkey
+// exactly one message is encrypted, with the all-zero nonce. A (key, nonce)
+// pair therefore repeats only if two salts collide, which after 2^64 sealed
+// objects has probability below 2^-64. doc/design.md gives the full argument.
+package crypto
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/zeebo/blake3"
+)
+
+// KeySize is the size of every symmetric key in bytes.
+const KeySize = 32
+
+// SaltSize is the size of the random per-object salt in a sealed object.
+const SaltSize = 24
+
+// sealVersion is the first byte of every sealed object.
+const sealVersion = 1
+
+// Overhead is the number of bytes Seal adds to a plaintext:
+// version (1) + salt (24) + GCM tag (16).
+const Overhead = 1 + SaltSize + 16
+
+// ErrAuth is returned when a sealed object fails authentication: it was
+// damaged, truncated, sealed under another key, or bound to other
+// associated data.
+var ErrAuth = errors.New("authentication failed: data damaged or wrong key")
+
+// Key is a repository's master key. It never leaves memory unencrypted; key
+// files hold it wrapped under a password-derived key.
+type Key struct {
+	// Encrypt keys the derivation of per-object sealing subkeys.
+	Encrypt [KeySize]byte `json:"encrypt"`
+	// ID keys BLAKE3 for blob IDs, so IDs do not reveal content to anyone
+	// without the key.
+	ID [KeySize]byte `json:"id"`
+
+	idPool sync.Pool
+}
+
+// NewRandomKey returns a master key from crypto/rand.
+func NewRandomKey() (*Key, error) {
+	k := &Key{}
+	if _, err := rand.Read(k.Encrypt[:]); err != nil {
+		return nil, fmt.Errorf("random key: %w", err)
+	}
+	if _, err := rand.Read(k.ID[:]); err != nil {
+		return nil, fmt.Errorf("random key: %w", err)
+	}
+	return k, nil
+}
+
+// BlobID returns the keyed BLAKE3-256 hash of data. It is safe for
+// concurrent use.
+func (k *Key) BlobID(data []byte) [32]byte {
+	h, _ := k.idPool.Get().(*blake3.Hasher)
+	if h == nil {
+		var err error
+		h, err = blake3.NewKeyed(k.ID[:])
+		if err != nil {
+			panic(err) // cannot happen: the key has the right length
+		}
+	} else {
+		h.Reset()
+	}
+	_, _ = h.Write(data)
+	var out [32]byte
+	h.Sum(out[:0])
+	k.idPool.Put(h)
+	return out
+}
+
+// subkey derives the one-time AES-256 key for a salt.
+func subkey(master *[KeySize]byte, salt []byte) cipher.AEAD {
+	h, err := blake3.NewKeyed(master[:])
+	if err != nil {
+		panic(err) // cannot happen: the key has the right length
+	}
+	_, _ = h.Write([]byte("cadang seal v1"))
+	_, _ = h.Write(salt)
+	var sk [KeySize]byte
+	h.Sum(sk[:0])
+	block, err := aes.NewCipher(sk[:])
+	if err != nil {
+		panic(err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err)
+	}
+	return aead
+}
+
+var zeroNonce [12]byte
+
+// Seal encrypts and authenticates plaintext, binding ad (associated data,
+// typically the object's ID) to it, and appends the result to dst.
+func (k *Key) Seal(dst, plaintext, ad []byte) ([]byte, error) {
+	return seal(&k.Encrypt, dst, plaintext, ad)
+}
+
+// Open authenticates and decrypts a sealed object, appending the plaintext
+// to dst. It returns ErrAuth if anything about the object or ad differs
+// from what was sealed.
+func (k *Key) Open(dst, sealed, ad []byte) ([]byte, error) {
+	return open(&k.Encrypt, dst, sealed, ad)
+}
+
+func seal(key *[KeySize]byte, dst, plaintext, ad []byte) ([]byte, error) {
+	n := len(dst)
+	need := n + Overhead + len(plaintext)
+	if cap(dst) < need {
+		nd := make([]byte, n, need)
+		copy(nd, dst)
+		dst = nd
+	}
+	dst = dst[:n+1+SaltSize]
+	dst[n] = sealVersion
+	salt := dst[n+1 : n+1+SaltSize]
+	if _, err := rand.Read(salt); err != nil {
+		return nil, fmt.Errorf("seal: random salt: %w", err)
+	}
+	return subkey(key, salt).Seal(dst, zeroNonce[:], plaintext, ad), nil
+}
+
+func open(key *[KeySize]byte, dst, sealed, ad []byte) ([]byte, error) {
+	if len(sealed) < Overhead {
+		return nil, fmt.Errorf("%w (sealed object of %d bytes is shorter than the %d-byte minimum)", ErrAuth, len(sealed), Overhead)
+	}
+	if sealed[0] != sealVersion {
+		return nil, fmt.Errorf("%w (unknown seal version %d)", ErrAuth, sealed[0])
+	}
+	salt := sealed[1 : 1+SaltSize]
+	out, err := subkey(key, salt).Open(dst, zeroNonce[:], sealed[1+SaltSize:], ad)
+	if err != nil {
+		return nil, ErrAuth
+	}
+	return out, nil
+}

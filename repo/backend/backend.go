@@ -1,0 +1,79 @@
+// Package backend defines the storage interface of a repository: files
+// saved whole, loaded by range, listed, removed. It knows nothing about
+// encryption or packs; see package repo for that.
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// FileType is the kind of a file stored in a backend. Each type has its own
+// directory (see doc/design.md).
+type FileType string
+
+// The file types of a repository.
+const (
+	ConfigFile   FileType = "config"
+	KeyFile      FileType = "keys"
+	PackFile     FileType = "data"
+	IndexFile    FileType = "index"
+	SnapshotFile FileType = "snapshots"
+	LockFile     FileType = "locks"
+	RecordFile   FileType = "records"
+)
+
+// Handle names one stored file. Name is empty for the config file.
+type Handle struct {
+	Type FileType
+	Name string
+}
+
+func (h Handle) String() string {
+	if h.Type == ConfigFile {
+		return "config"
+	}
+	return string(h.Type) + "/" + h.Name
+}
+
+// FileInfo describes a stored file.
+type FileInfo struct {
+	Name string
+	Size int64
+}
+
+// ErrNotExist is returned (wrapped) by a backend for a file that is not there.
+var ErrNotExist = errors.New("file does not exist")
+
+// Backend stores whole files. It is deliberately small: every storage
+// (local disk, SFTP, S3) implements it, and everything else (caching,
+// retries, limits) is a wrapper around it.
+//
+// Save must be atomic: after an error, no file exists under h's name, and a
+// reader never sees a partial file. Files are never modified once saved.
+type Backend interface {
+	// Save stores data under h. Saving over an existing file is an error.
+	// Save must not keep data after it returns: the caller reuses it.
+	Save(ctx context.Context, h Handle, data []byte) error
+	// Load returns length bytes from offset; length 0 means to the end.
+	Load(ctx context.Context, h Handle, offset, length int64) ([]byte, error)
+	// List calls fn for every file of type t, in no particular order.
+	List(ctx context.Context, t FileType, fn func(FileInfo) error) error
+	// Remove deletes the file.
+	Remove(ctx context.Context, h Handle) error
+	// Stat returns the file's size.
+	Stat(ctx context.Context, h Handle) (FileInfo, error)
+	// Location describes the backend for messages, e.g. a path or URL.
+	Location() string
+	// Close releases resources held by the backend.
+	Close() error
+}
+
+// IsNotExist reports whether err says a file does not exist.
+func IsNotExist(err error) bool { return errors.Is(err, ErrNotExist) }
+
+// NotExist wraps ErrNotExist with the handle and location.
+func NotExist(h Handle, loc string) error {
+	return fmt.Errorf("%s in %s: %w", h, loc, ErrNotExist)
+}

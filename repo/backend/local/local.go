@@ -1,0 +1,531 @@
+// Package local stores a repository in a directory of the local filesystem.
+//
+// Layout under the root:
+//
+//	config
+//	keys/<name>
+//	data/<first two hex digits of name>/<name>
+//	index/<name>
+//	snapshots/<name>
+//	locks/<name>
+//	records/<name>
+//
+// A file is written under a temporary name (".tmp-" and random hex) in its
+// final directory, fsynced, made read-only, hard-linked to its final name
+// (which never replaces an existing file), and the directory is fsynced. A
+// reader never sees a partial file, and a failed Save leaves nothing under
+// the final name. Files are never modified in place.
+package local
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"syscall"
+
+	"github.com/lpse/cadang/repo/backend"
+	"github.com/lpse/cadang/repo/backend/internal/handle"
+)
+
+// ErrNoRepository is returned (wrapped, with the path) by Open when the
+// directory or its config file does not exist.
+var ErrNoRepository = errors.New("repository does not exist")
+
+const (
+	dirMode  fs.FileMode = 0o700
+	fileMode fs.FileMode = 0o400 // saved files are read-only
+	tmpMode  fs.FileMode = 0o600
+)
+
+// Backend is a repository in a local directory. It is safe for concurrent
+// use, also by several processes.
+type Backend struct {
+	root string
+}
+
+var _ backend.Backend = (*Backend)(nil)
+
+// Create makes a new repository layout at path: the directory itself (which
+// must be missing or empty) and the subdirectories of every file type,
+// including all 256 pack fan-out directories. It does not write the config;
+// that is the caller's first Save.
+func Create(ctx context.Context, path string) (*Backend, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("create repository %s: %w", path, err)
+	}
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && !fi.IsDir():
+		return nil, fmt.Errorf("create repository %s: exists and is not a directory", path)
+	case err == nil:
+		empty, err := isEmptyDir(path)
+		if err != nil {
+			return nil, fmt.Errorf("create repository %s: %w", path, err)
+		}
+		if !empty {
+			return nil, fmt.Errorf("create repository %s: directory is not empty", path)
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(path, dirMode); err != nil {
+			return nil, fmt.Errorf("create repository %s: %w", path, err)
+		}
+	default:
+		return nil, fmt.Errorf("create repository %s: %w", path, err)
+	}
+	b := &Backend{root: path}
+	dirs := make([]string, 0, len(handle.Types)+1)
+	for _, t := range handle.Types {
+		if t != backend.ConfigFile {
+			dirs = append(dirs, filepath.Join(path, string(t)))
+		}
+	}
+	for _, d := range dirs {
+		if err := os.Mkdir(d, dirMode); err != nil {
+			return nil, fmt.Errorf("create repository %s: %w", path, err)
+		}
+	}
+	dataDir := filepath.Join(path, string(backend.PackFile))
+	for i := range 256 {
+		d := filepath.Join(dataDir, fmt.Sprintf("%02x", i))
+		if err := os.Mkdir(d, dirMode); err != nil {
+			return nil, fmt.Errorf("create repository %s: %w", path, err)
+		}
+	}
+	// Make the new directories durable: their entries live in data/ and the root.
+	for _, d := range []string{dataDir, path, filepath.Dir(path)} {
+		if err := syncDir(d); err != nil {
+			return nil, fmt.Errorf("create repository %s: %w", path, err)
+		}
+	}
+	return b, nil
+}
+
+// Open opens the repository at path. If the directory or its config file is
+// missing, the error wraps ErrNoRepository and names the path.
+func Open(ctx context.Context, path string) (*Backend, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("open repository %s: %w", path, err)
+	}
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("open repository %s: directory not found: %w", path, ErrNoRepository)
+	case err != nil:
+		return nil, fmt.Errorf("open repository %s: %w", path, err)
+	case !fi.IsDir():
+		return nil, fmt.Errorf("open repository %s: not a directory: %w", path, ErrNoRepository)
+	}
+	cfg := filepath.Join(path, string(backend.ConfigFile))
+	fi, err = os.Stat(cfg)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("open repository %s: no config file: %w", path, ErrNoRepository)
+	case err != nil:
+		return nil, fmt.Errorf("open repository %s: %w", path, err)
+	case !fi.Mode().IsRegular():
+		return nil, fmt.Errorf("open repository %s: %s is not a regular file", path, cfg)
+	}
+	return &Backend{root: path}, nil
+}
+
+// Location returns the repository's root directory.
+func (b *Backend) Location() string { return b.root }
+
+// Close does nothing; a local backend holds no resources.
+func (b *Backend) Close() error { return nil }
+
+// Path returns the file name h is stored under, for messages and for tests
+// that damage files on disk. It does not validate h.
+func (b *Backend) Path(h backend.Handle) string {
+	switch {
+	case h.Type == backend.ConfigFile:
+		return filepath.Join(b.root, string(backend.ConfigFile))
+	case h.Type == backend.PackFile && len(h.Name) >= 2:
+		return filepath.Join(b.root, string(h.Type), h.Name[:2], h.Name)
+	default:
+		return filepath.Join(b.root, string(h.Type), h.Name)
+	}
+}
+
+// testHookBeforeLink, when set by a test, runs after the temporary file is
+// complete and before it is linked to its final name.
+var testHookBeforeLink func(tmp string)
+
+// Save writes data under h atomically. If h already exists with the same
+// bytes, Save succeeds (names are content hashes, so this is a retry); if it
+// exists with other bytes, the error wraps fs.ErrExist and the file is left
+// alone. After any error nothing is left under h's name, nor a temporary file.
+func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error {
+	if err := handle.Valid(h); err != nil {
+		return fmt.Errorf("save %s: %w", h, err)
+	}
+	final := b.Path(h)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("save %s: %w", final, err)
+	}
+	dir := filepath.Dir(final)
+	if _, err := os.Lstat(final); err == nil {
+		// A retry of a save that succeeded: no need to write it again.
+		if err := sameContent(final, data); err != nil {
+			return fmt.Errorf("save %s: %w", final, err)
+		}
+		return nil
+	}
+
+	f, tmp, err := createTemp(dir)
+	if errors.Is(err, fs.ErrNotExist) && h.Type != backend.ConfigFile {
+		// A copy of the repository (rsync, rclone, cloud sync) may have
+		// dropped empty directories; recreate them rather than fail.
+		if err := os.MkdirAll(dir, dirMode); err != nil {
+			return fmt.Errorf("save %s: %w", final, err)
+		}
+		f, tmp, err = createTemp(dir)
+	}
+	if err != nil {
+		return fmt.Errorf("save %s: %w", final, err)
+	}
+	err = writeSyncClose(f, data)
+	if err == nil {
+		err = os.Chmod(tmp, fileMode)
+	}
+	if err == nil && testHookBeforeLink != nil {
+		testHookBeforeLink(tmp)
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("save %s: %w", final, err)
+	}
+
+	created, err := linkNoReplace(tmp, final)
+	if rmErr := removeFile(tmp); rmErr != nil && err == nil && !created {
+		err = rmErr
+	}
+	if err != nil {
+		return fmt.Errorf("save %s: %w", final, err)
+	}
+	if !created {
+		if err := sameContent(final, data); err != nil {
+			return fmt.Errorf("save %s: %w", final, err)
+		}
+		return nil
+	}
+	if err := syncDir(dir); err != nil {
+		_ = removeFile(final)
+		return fmt.Errorf("save %s: %w", final, err)
+	}
+	return nil
+}
+
+// createTemp creates a new temporary file in dir.
+func createTemp(dir string) (*os.File, string, error) {
+	for range 10 {
+		var r [8]byte
+		_, _ = rand.Read(r[:])
+		name := filepath.Join(dir, handle.TempPrefix+hex.EncodeToString(r[:]))
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, tmpMode)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return f, name, err
+	}
+	return nil, "", fmt.Errorf("create temporary file in %s: too many collisions", dir)
+}
+
+func writeSyncClose(f *os.File, data []byte) error {
+	_, err := f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// linkNoReplace gives the complete file tmp the name final without ever
+// replacing an existing final. created is false when final already existed.
+// tmp is left in place for the caller to remove.
+func linkNoReplace(tmp, final string) (created bool, err error) {
+	err = os.Link(tmp, final)
+	if err == nil {
+		return true, nil
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return false, nil
+	}
+	if !linkUnsupported(err) {
+		return false, err
+	}
+	// The filesystem has no hard links (FAT, some network and FUSE
+	// filesystems): fall back to check-then-rename. Two processes saving
+	// the same name at the same instant may then both succeed, the second
+	// replacing the first; since names are hashes of the content, the
+	// bytes are the same.
+	if _, err := os.Lstat(final); err == nil {
+		return false, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	// Rename consumes tmp; the caller's removal of tmp then fails, which
+	// Save ignores because the file was created.
+	if err := os.Rename(tmp, final); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func linkUnsupported(err error) bool {
+	// ENOTSUP and EOPNOTSUPP are the same number on Linux, not elsewhere.
+	for _, e := range []syscall.Errno{syscall.EPERM, syscall.ENOSYS, syscall.EOPNOTSUPP, syscall.ENOTSUP, syscall.EMLINK, syscall.EXDEV} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameContent succeeds if the existing file at path holds exactly data;
+// otherwise its error wraps fs.ErrExist.
+func sameContent(path string, data []byte) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.Size() != int64(len(data)) {
+		return fmt.Errorf("file exists with a different size (%d bytes, not %d): %w", fi.Size(), len(data), fs.ErrExist)
+	}
+	const chunk = 1 << 20
+	buf := make([]byte, min(chunk, len(data)))
+	for off := 0; off < len(data); off += len(buf) {
+		n := min(len(buf), len(data)-off)
+		if _, err := io.ReadFull(f, buf[:n]); err != nil {
+			return err
+		}
+		if !bytes.Equal(buf[:n], data[off:off+n]) {
+			return fmt.Errorf("file exists with different content: %w", fs.ErrExist)
+		}
+	}
+	return nil
+}
+
+// Load returns length bytes of h from offset; length 0 means to the end. A
+// range beyond the end of the file is an error wrapping io.ErrUnexpectedEOF.
+func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int64) ([]byte, error) {
+	if err := handle.Valid(h); err != nil {
+		return nil, fmt.Errorf("load %s: %w", h, err)
+	}
+	path := b.Path(h)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, b.wrap("load", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	end, err := handle.CheckRange(fi.Size(), offset, length)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	buf := make([]byte, end-offset)
+	n, err := f.ReadAt(buf, offset)
+	if n == len(buf) {
+		return buf, nil
+	}
+	if err == nil || errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return nil, fmt.Errorf("load %s: read %d of %d bytes at offset %d: %w", path, n, len(buf), offset, err)
+}
+
+// Stat returns the size of h.
+func (b *Backend) Stat(ctx context.Context, h backend.Handle) (backend.FileInfo, error) {
+	if err := handle.Valid(h); err != nil {
+		return backend.FileInfo{}, fmt.Errorf("stat %s: %w", h, err)
+	}
+	path := b.Path(h)
+	if err := ctx.Err(); err != nil {
+		return backend.FileInfo{}, fmt.Errorf("stat %s: %w", path, err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return backend.FileInfo{}, b.wrap("stat", path, err)
+	}
+	return backend.FileInfo{Name: h.Name, Size: fi.Size()}, nil
+}
+
+// Remove deletes h; a missing file gives an error wrapping
+// backend.ErrNotExist.
+func (b *Backend) Remove(ctx context.Context, h backend.Handle) error {
+	if err := handle.Valid(h); err != nil {
+		return fmt.Errorf("remove %s: %w", h, err)
+	}
+	path := b.Path(h)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("remove %s: %w", path, err)
+	}
+	if err := removeFile(path); err != nil {
+		return b.wrap("remove", path, err)
+	}
+	return nil
+}
+
+// removeFile removes path. A read-only file is removable on Unix as long as
+// its directory is writable; Windows refuses, so make it writable first.
+func removeFile(path string) error {
+	err := os.Remove(path)
+	if err != nil && runtime.GOOS == "windows" && errors.Is(err, fs.ErrPermission) {
+		if os.Chmod(path, tmpMode) == nil {
+			err = os.Remove(path)
+		}
+	}
+	return err
+}
+
+// List calls fn for every file of type t. Temporary files are skipped, as
+// are files removed while List runs. For ConfigFile it calls fn once, with
+// an empty name, if the config exists.
+func (b *Backend) List(ctx context.Context, t backend.FileType, fn func(backend.FileInfo) error) error {
+	if !handle.ValidType(t) {
+		return fmt.Errorf("list %q: unknown file type", t)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("list %s: %w", filepath.Join(b.root, string(t)), err)
+	}
+	if t == backend.ConfigFile {
+		fi, err := b.Stat(ctx, backend.Handle{Type: backend.ConfigFile})
+		if backend.IsNotExist(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("list: %w", err)
+		}
+		return fn(fi)
+	}
+	dir := filepath.Join(b.root, string(t))
+	if t != backend.PackFile {
+		return listDir(ctx, dir, fn)
+	}
+	subdirs, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("list %s: %w", dir, err)
+	}
+	for _, sd := range subdirs {
+		if !sd.IsDir() || len(sd.Name()) != 2 {
+			continue
+		}
+		if err := listDir(ctx, filepath.Join(dir, sd.Name()), fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// listDir calls fn for each regular, non-temporary file in dir, reading the
+// directory in batches so a huge one is not held in memory twice.
+func listDir(ctx context.Context, dir string, fn func(backend.FileInfo) error) error {
+	d, err := os.Open(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // a dropped empty directory: see Save
+	}
+	if err != nil {
+		return fmt.Errorf("list %s: %w", dir, err)
+	}
+	defer d.Close()
+	for {
+		entries, err := d.ReadDir(1024)
+		for _, e := range entries {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("list %s: %w", dir, err)
+			}
+			name := e.Name()
+			if name == "" || name[0] == '.' || !e.Type().IsRegular() {
+				continue
+			}
+			fi, err := e.Info()
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // removed meanwhile
+			}
+			if err != nil {
+				return fmt.Errorf("list %s: %w", dir, err)
+			}
+			if err := fn(backend.FileInfo{Name: name, Size: fi.Size()}); err != nil {
+				return err
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("list %s: %w", dir, err)
+		}
+	}
+}
+
+// wrap turns a missing file into backend.ErrNotExist and names the path.
+func (b *Backend) wrap(op, path string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s %s: %w", op, path, backend.ErrNotExist)
+	}
+	return fmt.Errorf("%s %s: %w", op, path, err)
+}
+
+// syncDir fsyncs a directory so the entries created in it are durable.
+// Filesystems and systems that cannot sync a directory (Windows, some
+// network filesystems) report EINVAL or ENOTSUP; those are ignored.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.EOPNOTSUPP) {
+		err = nil
+	}
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
+	}
+	return nil
+}
+
+func isEmptyDir(path string) (bool, error) {
+	d, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(1)
+	if errors.Is(err, io.EOF) {
+		return true, nil
+	}
+	return len(names) == 0, err
+}

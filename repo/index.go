@@ -1,0 +1,455 @@
+package repo
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"sync"
+)
+
+// The in-memory index maps (blob type, blob ID) to a location in a pack.
+//
+// It must stay small at millions of blobs (restic spends ~60 bytes per blob
+// and runs large repositories out of memory). Most entries live in a sorted,
+// immutable table of fixed 40-byte records:
+//
+//	ID[2:32] (30 bytes) | pack number (3) | offset (4) | sealed length (3)
+//
+// The first two bytes of the ID select one of 65536 buckets, so they need
+// not be stored; the 3-byte pack number indexes a table of pack IDs, and
+// lengths fit 24 bits because chunks are at most chunk.MaxChunkSize. Blobs
+// added during a session go to a small map first and are merged into the
+// table in bulk.
+
+const (
+	recSize       = IDSize - 2 + 3 + 4 + 3
+	numBuckets    = 1 << 16
+	maxPacks      = 1 << 24
+	maxBlobLength = 1<<24 - 1
+	// mergeThreshold is the number of recent entries that triggers a merge
+	// into the sorted table.
+	mergeThreshold = 1 << 16
+)
+
+type location struct {
+	pack   uint32
+	offset uint32
+	length uint32
+}
+
+type blobTable struct {
+	buckets []uint32 // numBuckets+1 start offsets (in records) into recs
+	recs    []byte
+}
+
+func (t *blobTable) len() int { return len(t.recs) / recSize }
+
+func (t *blobTable) lookup(id *ID) (location, bool) {
+	if t == nil || len(t.recs) == 0 {
+		return location{}, false
+	}
+	b := int(id[0])<<8 | int(id[1])
+	lo, hi := int(t.buckets[b]), int(t.buckets[b+1])
+	key := id[2:]
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		c := bytes.Compare(t.recs[m*recSize:m*recSize+IDSize-2], key)
+		if c == 0 {
+			return decodeRecLoc(t.recs[m*recSize:]), true
+		}
+		if c < 0 {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return location{}, false
+}
+
+func decodeRecLoc(r []byte) location {
+	r = r[IDSize-2:]
+	return location{
+		pack:   uint32(r[0]) | uint32(r[1])<<8 | uint32(r[2])<<16,
+		offset: binary.LittleEndian.Uint32(r[3:7]),
+		length: uint32(r[7]) | uint32(r[8])<<8 | uint32(r[9])<<16,
+	}
+}
+
+func encodeRec(dst []byte, id *ID, l location) {
+	copy(dst, id[2:])
+	r := dst[IDSize-2:]
+	r[0], r[1], r[2] = byte(l.pack), byte(l.pack>>8), byte(l.pack>>16)
+	binary.LittleEndian.PutUint32(r[3:7], l.offset)
+	r[7], r[8], r[9] = byte(l.length), byte(l.length>>8), byte(l.length>>16)
+}
+
+// fullEntry is used while building a table.
+type fullEntry struct {
+	id  ID
+	loc location
+}
+
+// buildTable makes a sorted table from the entries of old and extra.
+// Duplicate IDs (one blob stored in two packs by concurrent writers) keep
+// the first location seen.
+func buildTable(old *blobTable, extra []fullEntry) *blobTable {
+	n := len(extra)
+	if old != nil {
+		n += old.len()
+	}
+	counts := make([]uint32, numBuckets+1)
+	if old != nil {
+		for b := 0; b < numBuckets; b++ {
+			counts[b+1] += old.buckets[b+1] - old.buckets[b]
+		}
+	}
+	for i := range extra {
+		counts[int(extra[i].id[0])<<8|int(extra[i].id[1])+1]++
+	}
+	for b := 1; b <= numBuckets; b++ {
+		counts[b] += counts[b-1]
+	}
+	recs := make([]byte, n*recSize)
+	fill := slices.Clone(counts[:numBuckets])
+	if old != nil {
+		for b := 0; b < numBuckets; b++ {
+			lo, hi := old.buckets[b], old.buckets[b+1]
+			copy(recs[fill[b]*recSize:], old.recs[lo*recSize:hi*recSize])
+			fill[b] += hi - lo
+		}
+	}
+	for i := range extra {
+		b := int(extra[i].id[0])<<8 | int(extra[i].id[1])
+		encodeRec(recs[fill[b]*recSize:], &extra[i].id, extra[i].loc)
+		fill[b]++
+	}
+	// Sort each bucket and drop duplicates, compacting as we go.
+	out := 0
+	newBuckets := make([]uint32, numBuckets+1)
+	var scratch []byte
+	for b := 0; b < numBuckets; b++ {
+		lo, hi := int(counts[b]), int(counts[b+1])
+		newBuckets[b] = uint32(out)
+		k := hi - lo
+		if k == 0 {
+			continue
+		}
+		seg := recs[lo*recSize : hi*recSize]
+		if k > 1 {
+			scratch = sortRecs(seg, k, scratch)
+		}
+		for i := 0; i < k; i++ {
+			r := seg[i*recSize : (i+1)*recSize]
+			if out > int(newBuckets[b]) && bytes.Equal(recs[(out-1)*recSize:(out-1)*recSize+IDSize-2], r[:IDSize-2]) {
+				continue
+			}
+			copy(recs[out*recSize:], r)
+			out++
+		}
+	}
+	newBuckets[numBuckets] = uint32(out)
+	return &blobTable{buckets: newBuckets, recs: recs[: out*recSize : out*recSize]}
+}
+
+// sortRecs sorts k records in seg by ID; the sort is stable so that the
+// first location of a duplicate wins.
+func sortRecs(seg []byte, k int, scratch []byte) []byte {
+	idx := make([]int, k)
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		return bytes.Compare(seg[a*recSize:a*recSize+IDSize-2], seg[b*recSize:b*recSize+IDSize-2])
+	})
+	scratch = append(scratch[:0], seg...)
+	for i, j := range idx {
+		copy(seg[i*recSize:], scratch[j*recSize:(j+1)*recSize])
+	}
+	return scratch
+}
+
+// Index is the in-memory blob index. It is safe for concurrent use.
+type Index struct {
+	mu      sync.RWMutex
+	packs   []ID
+	packNum map[ID]uint32
+	tables  [3]*blobTable
+	recent  [3]map[ID]location
+	nRecent int
+	// large holds the rare blobs longer than the 24-bit length field of a
+	// table record (only blobs saved directly, never chunks).
+	large [3]map[ID]location
+}
+
+// NewIndex returns an empty index.
+func NewIndex() *Index {
+	idx := &Index{packNum: make(map[ID]uint32)}
+	for t := range idx.recent {
+		idx.recent[t] = make(map[ID]location)
+		idx.large[t] = make(map[ID]location)
+	}
+	return idx
+}
+
+// Len returns the number of blobs of type t in the index.
+func (idx *Index) Len(t BlobType) int {
+	idx.mu.RLock()
+	defer idx.mu.RUnlock()
+	n := len(idx.recent[t]) + len(idx.large[t])
+	if idx.tables[t] != nil {
+		n += idx.tables[t].len()
+	}
+	return n
+}
+
+// Packs returns the number of packs the index refers to.
+func (idx *Index) Packs() int {
+	idx.mu.RLock()
+	defer idx.mu.RUnlock()
+	return len(idx.packs)
+}
+
+func (idx *Index) packNumber(pack ID) (uint32, error) {
+	if n, ok := idx.packNum[pack]; ok {
+		return n, nil
+	}
+	if len(idx.packs) >= maxPacks {
+		return 0, fmt.Errorf("index: more than %d packs", maxPacks)
+	}
+	n := uint32(len(idx.packs))
+	idx.packs = append(idx.packs, pack)
+	idx.packNum[pack] = n
+	return n, nil
+}
+
+func (idx *Index) lookupLocked(t BlobType, id ID) (location, bool) {
+	if l, ok := idx.recent[t][id]; ok {
+		return l, true
+	}
+	if l, ok := idx.tables[t].lookup(&id); ok {
+		return l, true
+	}
+	l, ok := idx.large[t][id]
+	return l, ok
+}
+
+// Has reports whether the index knows the blob.
+func (idx *Index) Has(t BlobType, id ID) bool {
+	if !t.Valid() {
+		return false
+	}
+	idx.mu.RLock()
+	defer idx.mu.RUnlock()
+	_, ok := idx.lookupLocked(t, id)
+	return ok
+}
+
+// Lookup returns where a blob is stored.
+func (idx *Index) Lookup(t BlobType, id ID) (BlobLocation, bool) {
+	if !t.Valid() {
+		return BlobLocation{}, false
+	}
+	idx.mu.RLock()
+	defer idx.mu.RUnlock()
+	l, ok := idx.lookupLocked(t, id)
+	if !ok {
+		return BlobLocation{}, false
+	}
+	return BlobLocation{Type: t, ID: id, Pack: idx.packs[l.pack], Offset: l.offset, Length: l.length}, true
+}
+
+// AddPack records the blobs of one pack.
+func (idx *Index) AddPack(pack ID, blobs []PackBlob) error {
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	n, err := idx.packNumber(pack)
+	if err != nil {
+		return err
+	}
+	for _, b := range blobs {
+		if !b.Type.Valid() {
+			return fmt.Errorf("index: blob %s in pack %s has unknown type %d", b.ID.Short(), pack.Short(), b.Type)
+		}
+		if _, ok := idx.lookupLocked(b.Type, b.ID); ok {
+			continue
+		}
+		if b.Length > maxBlobLength {
+			idx.large[b.Type][b.ID] = location{pack: n, offset: b.Offset, length: b.Length}
+			continue
+		}
+		idx.recent[b.Type][b.ID] = location{pack: n, offset: b.Offset, length: b.Length}
+		idx.nRecent++
+	}
+	if idx.nRecent >= mergeThreshold {
+		idx.mergeLocked()
+	}
+	return nil
+}
+
+// bulkAdd adds many packs at once (used when loading index files) and
+// rebuilds the tables once at the end.
+func (idx *Index) bulkAdd(packs []IndexPack) error {
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	var extra [3][]fullEntry
+	for _, p := range packs {
+		n, err := idx.packNumber(p.ID)
+		if err != nil {
+			return err
+		}
+		for _, b := range p.Blobs {
+			if !b.Type.Valid() {
+				return fmt.Errorf("index: blob %s in pack %s has unknown type %d", b.ID.Short(), p.ID.Short(), b.Type)
+			}
+			if b.Length > maxBlobLength {
+				idx.large[b.Type][b.ID] = location{pack: n, offset: b.Offset, length: b.Length}
+				continue
+			}
+			extra[b.Type] = append(extra[b.Type], fullEntry{id: b.ID, loc: location{pack: n, offset: b.Offset, length: b.Length}})
+		}
+	}
+	for t := range extra {
+		for id, l := range idx.recent[t] {
+			extra[t] = append(extra[t], fullEntry{id: id, loc: l})
+		}
+		if len(extra[t]) > 0 {
+			idx.tables[t] = buildTable(idx.tables[t], extra[t])
+		}
+		idx.recent[t] = make(map[ID]location)
+	}
+	idx.nRecent = 0
+	return nil
+}
+
+func (idx *Index) mergeLocked() {
+	for t := range idx.recent {
+		if len(idx.recent[t]) == 0 {
+			continue
+		}
+		extra := make([]fullEntry, 0, len(idx.recent[t]))
+		for id, l := range idx.recent[t] {
+			extra = append(extra, fullEntry{id: id, loc: l})
+		}
+		idx.tables[t] = buildTable(idx.tables[t], extra)
+		idx.recent[t] = make(map[ID]location)
+	}
+	idx.nRecent = 0
+}
+
+// Each calls fn for every blob in the index, in no particular order, while
+// holding a read lock: fn must not call back into the index.
+func (idx *Index) Each(fn func(BlobLocation) error) error {
+	idx.mu.RLock()
+	defer idx.mu.RUnlock()
+	for t := range idx.tables {
+		for id, l := range idx.large[t] {
+			if err := fn(BlobLocation{Type: BlobType(t), ID: id, Pack: idx.packs[l.pack], Offset: l.offset, Length: l.length}); err != nil {
+				return err
+			}
+		}
+		for id, l := range idx.recent[t] {
+			if err := fn(BlobLocation{Type: BlobType(t), ID: id, Pack: idx.packs[l.pack], Offset: l.offset, Length: l.length}); err != nil {
+				return err
+			}
+		}
+		tb := idx.tables[t]
+		if tb == nil {
+			continue
+		}
+		for b := 0; b < numBuckets; b++ {
+			for i := tb.buckets[b]; i < tb.buckets[b+1]; i++ {
+				r := tb.recs[int(i)*recSize:]
+				var id ID
+				id[0], id[1] = byte(b>>8), byte(b)
+				copy(id[2:], r[:IDSize-2])
+				l := decodeRecLoc(r)
+				if err := fn(BlobLocation{Type: BlobType(t), ID: id, Pack: idx.packs[l.pack], Offset: l.offset, Length: l.length}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// IndexPack is one pack's entry in an index file.
+type IndexPack struct {
+	ID    ID         `json:"id"`
+	Blobs []PackBlob `json:"blobs"`
+}
+
+// Index files are sealed; their plaintext is
+//
+//	"CDIX" | version (1) | then per pack: pack ID (32) | n (uint32 LE) |
+//	n × [type (1) | compression (1) | offset (4) | length (4) | raw length (4) | blob ID (32)]
+const (
+	indexMagic        = "CDIX"
+	indexVersion      = 1
+	indexEntrySize    = 1 + 1 + 4 + 4 + 4 + IDSize
+	maxIndexPackBlobs = maxPackHeaderEntries
+)
+
+var indexAD = []byte("cadang index v1")
+
+func encodeIndexFile(packs []IndexPack) []byte {
+	n := 5
+	for _, p := range packs {
+		n += IDSize + 4 + len(p.Blobs)*indexEntrySize
+	}
+	b := make([]byte, 0, n)
+	b = append(b, indexMagic...)
+	b = append(b, indexVersion)
+	for _, p := range packs {
+		b = append(b, p.ID[:]...)
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(p.Blobs)))
+		for _, e := range p.Blobs {
+			b = append(b, byte(e.Type), e.Compression)
+			b = binary.LittleEndian.AppendUint32(b, e.Offset)
+			b = binary.LittleEndian.AppendUint32(b, e.Length)
+			b = binary.LittleEndian.AppendUint32(b, e.RawLength)
+			b = append(b, e.ID[:]...)
+		}
+	}
+	return b
+}
+
+// decodeIndexFile parses the plaintext of an index file.
+func decodeIndexFile(b []byte) ([]IndexPack, error) {
+	if len(b) < 5 || string(b[:4]) != indexMagic {
+		return nil, fmt.Errorf("index: bad magic")
+	}
+	if b[4] != indexVersion {
+		return nil, fmt.Errorf("index: unknown version %d", b[4])
+	}
+	b = b[5:]
+	var packs []IndexPack
+	for len(b) > 0 {
+		if len(b) < IDSize+4 {
+			return nil, fmt.Errorf("index: truncated pack record (%d bytes left)", len(b))
+		}
+		var p IndexPack
+		copy(p.ID[:], b)
+		n := binary.LittleEndian.Uint32(b[IDSize:])
+		b = b[IDSize+4:]
+		if n > maxIndexPackBlobs || int(n)*indexEntrySize > len(b) {
+			return nil, fmt.Errorf("index: pack %s claims %d blobs, more than the file holds", p.ID.Short(), n)
+		}
+		p.Blobs = make([]PackBlob, n)
+		for i := range p.Blobs {
+			e := &p.Blobs[i]
+			e.Type = BlobType(b[0])
+			if !e.Type.Valid() {
+				return nil, fmt.Errorf("index: pack %s entry %d has unknown blob type %d", p.ID.Short(), i, b[0])
+			}
+			e.Compression = b[1]
+			e.Offset = binary.LittleEndian.Uint32(b[2:])
+			e.Length = binary.LittleEndian.Uint32(b[6:])
+			e.RawLength = binary.LittleEndian.Uint32(b[10:])
+			copy(e.ID[:], b[14:14+IDSize])
+			b = b[indexEntrySize:]
+		}
+		packs = append(packs, p)
+	}
+	return packs, nil
+}

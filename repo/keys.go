@@ -1,0 +1,186 @@
+package repo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/lpse/cadang/crypto"
+	"github.com/lpse/cadang/repo/backend"
+)
+
+// KeyInfo describes one key file.
+type KeyInfo struct {
+	ID       ID               `json:"id"`
+	Current  bool             `json:"current"`
+	Created  time.Time        `json:"created"`
+	Host     string           `json:"host"`
+	Username string           `json:"username"`
+	KDF      crypto.KDFParams `json:"kdf"`
+}
+
+func (r *Repository) saveKeyFile(ctx context.Context, password []byte, p crypto.KDFParams) (ID, error) {
+	if len(password) == 0 {
+		return ID{}, errors.New("empty password")
+	}
+	host, user := hostAndUser()
+	kf, err := crypto.NewKeyFile(r.key, password, p, host, user, time.Now())
+	if err != nil {
+		return ID{}, err
+	}
+	b, err := kf.Marshal()
+	if err != nil {
+		return ID{}, err
+	}
+	id := storedName(b)
+	h := backend.Handle{Type: KeyFile, Name: id.String()}
+	if err := r.be.Save(ctx, h, b); err != nil {
+		return ID{}, fmt.Errorf("save %s: %w", h, err)
+	}
+	return id, nil
+}
+
+// loadKeyFile loads a key file and checks that its bytes match its name.
+func loadKeyFile(ctx context.Context, be backend.Backend, id ID) (*crypto.KeyFile, error) {
+	h := backend.Handle{Type: KeyFile, Name: id.String()}
+	b, err := be.Load(ctx, h, 0, 0)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", h, err)
+	}
+	if storedName(b) != id {
+		return nil, damaged(h, nil, "SHA-256 of its %d bytes does not match its name", len(b))
+	}
+	kf, err := crypto.ParseKeyFile(b)
+	if err != nil {
+		return nil, damaged(h, nil, "%v", err)
+	}
+	return kf, nil
+}
+
+// unlock tries every key file with the password. Key files are checked
+// against their names first, so a failure to decrypt an intact key file
+// means the password is wrong, not that the file is damaged.
+func unlock(ctx context.Context, be backend.Backend, password []byte) (*crypto.Key, ID, error) {
+	var ids []ID
+	err := be.List(ctx, KeyFile, func(fi backend.FileInfo) error {
+		if id, err := ParseID(fi.Name); err == nil {
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, ID{}, fmt.Errorf("list keys in %s: %w", be.Location(), err)
+	}
+	if len(ids) == 0 {
+		return nil, ID{}, fmt.Errorf("%s has no key files: %w", be.Location(), ErrNoRepository)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
+	var damage []error
+	for _, id := range ids {
+		kf, err := loadKeyFile(ctx, be, id)
+		if err != nil {
+			damage = append(damage, err)
+			continue
+		}
+		k, err := kf.Unwrap(password)
+		if err == nil {
+			return k, id, nil
+		}
+		if !errors.Is(err, crypto.ErrWrongPassword) {
+			damage = append(damage, fmt.Errorf("key %s: %w", id.Short(), err))
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, ID{}, err
+		}
+	}
+	if len(damage) > 0 {
+		return nil, ID{}, fmt.Errorf("%w (and %d damaged key file(s): %w)", ErrWrongPassword, len(damage), errors.Join(damage...))
+	}
+	return nil, ID{}, fmt.Errorf("%s: %w", be.Location(), ErrWrongPassword)
+}
+
+// AddKey wraps the master key under a new password and returns the new
+// key file's ID.
+func (r *Repository) AddKey(ctx context.Context, password []byte, p crypto.KDFParams) (ID, error) {
+	if p == (crypto.KDFParams{}) {
+		p = crypto.DefaultKDFParams
+	}
+	return r.saveKeyFile(ctx, password, p)
+}
+
+// KeyID returns the ID of the key file this repository was opened with.
+func (r *Repository) KeyID() ID { return r.keyID }
+
+// ListKeys describes every key file.
+func (r *Repository) ListKeys(ctx context.Context) ([]KeyInfo, error) {
+	var out []KeyInfo
+	err := r.ListFiles(ctx, KeyFile, func(id ID) error {
+		kf, err := loadKeyFile(ctx, r.be, id)
+		if err != nil {
+			return err
+		}
+		out = append(out, KeyInfo{ID: id, Current: id == r.keyID, Created: kf.Created, Host: kf.Host, Username: kf.Username, KDF: kf.Params})
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) })
+	return out, err
+}
+
+// RemoveKey deletes a key file. The key this repository was opened with
+// cannot be removed (use ChangePassword), so a repository always keeps at
+// least one key that is known to work.
+func (r *Repository) RemoveKey(ctx context.Context, id ID) error {
+	if id == r.keyID {
+		return fmt.Errorf("key %s is the one in use; use 'key passwd' to replace it", id.Short())
+	}
+	if _, err := loadKeyFile(ctx, r.be, id); err != nil && !IsDamaged(err) {
+		return err
+	}
+	return r.be.Remove(ctx, backend.Handle{Type: KeyFile, Name: id.String()})
+}
+
+// ChangePassword adds a key file for the new password and then removes the
+// one in use. The new file is written first, so a crash in between leaves
+// both passwords working rather than none.
+func (r *Repository) ChangePassword(ctx context.Context, password []byte, p crypto.KDFParams) (ID, error) {
+	id, err := r.AddKey(ctx, password, p)
+	if err != nil {
+		return ID{}, err
+	}
+	old := r.keyID
+	r.keyID = id
+	if err := r.be.Remove(ctx, backend.Handle{Type: KeyFile, Name: old.String()}); err != nil {
+		return id, fmt.Errorf("new key %s saved, but removing old key %s failed: %w", id.Short(), old.Short(), err)
+	}
+	return id, nil
+}
+
+// FindID resolves a unique hex prefix of a file ID of type t.
+func (r *Repository) FindID(ctx context.Context, t FileType, prefix string) (ID, error) {
+	var found []ID
+	err := r.ListFiles(ctx, t, func(id ID) error {
+		if len(prefix) <= 64 && id.String()[:len(prefix)] == prefix {
+			found = append(found, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return ID{}, err
+	}
+	switch len(found) {
+	case 0:
+		return ID{}, fmt.Errorf("no %s file matches %q: %w", t, prefix, backend.ErrNotExist)
+	case 1:
+		return found[0], nil
+	}
+	return ID{}, fmt.Errorf("prefix %q matches %d %s files; give more digits", prefix, len(found), t)
+}
+
+func jsonUnmarshalStrict(b []byte, v any) error {
+	d := json.NewDecoder(bytesReader(b))
+	d.DisallowUnknownFields()
+	return d.Decode(v)
+}

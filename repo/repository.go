@@ -1,0 +1,753 @@
+// Package repo is the storage engine of cadang: an encrypted,
+// content-addressed store of blobs gathered into pack files, with an index,
+// key files, locks and small encrypted files for snapshots and records.
+//
+// The on-disk format is specified in doc/design.md. A Repository is safe
+// for concurrent use; SaveBlob does its hashing, compression and encryption
+// in the caller's goroutine, so callers get parallelism by calling it from
+// several goroutines.
+package repo
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"os"
+	"os/user"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/lpse/cadang/chunk"
+	"github.com/lpse/cadang/crypto"
+	"github.com/lpse/cadang/repo/backend"
+)
+
+// DefaultPackSize is the target size of a pack file; see doc/design.md
+// ("Pack size") for the measurement behind it.
+const DefaultPackSize = 16 << 20
+
+// MaxBlobSize is the largest blob SaveBlob accepts. Chunks are far
+// smaller (chunk.MaxChunkSize); larger blobs are for library users who
+// store whole objects.
+const MaxBlobSize = 1 << 30
+
+// openPackers is the number of packs of each blob type filled at once.
+// Blobs are spread over them at random so that the size of a pack says
+// nothing about the sizes of the chunks of any one file (restic#5291).
+const openPackers = 2
+
+// InitOptions are the parameters of a new repository.
+type InitOptions struct {
+	Chunk       chunk.Params     // zero value: chunk.DefaultParams
+	PackSize    uint32           // zero: DefaultPackSize
+	Compression string           // empty: CompressionFastest
+	KDF         crypto.KDFParams // zero: crypto.DefaultKDFParams
+}
+
+// Options tune an open repository.
+type Options struct {
+	// IndexInterval is how often a session writes an index of the packs it
+	// has finished, so that an interrupted run loses at most that much.
+	// Zero means 2 minutes.
+	IndexInterval time.Duration
+	// NoIndex skips loading the index (for repair).
+	NoIndex bool
+	// Logf receives messages a user should see, such as a stale lock being
+	// removed. Nil discards them.
+	Logf func(format string, args ...any)
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Repository is an open repository.
+type Repository struct {
+	be    backend.Backend
+	key   *crypto.Key
+	keyID ID
+	cfg   Config
+	idx   *Index
+	opts  Options
+
+	enc *zstd.Encoder
+	dec *zstd.Decoder
+
+	mu        sync.Mutex
+	packers   [3][]*packer
+	pending   [3]map[ID]struct{}
+	unsaved   []IndexPack
+	lastIndex time.Time
+	indexFile []ID // index files written by this session
+
+	bufPool sync.Pool
+
+	stats struct {
+		blobs, rawBytes, storedBytes [3]atomic.Int64
+	}
+}
+
+type packer struct {
+	buf    []byte
+	blobs  []PackBlob
+	target int
+}
+
+// Init creates a repository in an empty backend and returns it open.
+func Init(ctx context.Context, be backend.Backend, password []byte, o InitOptions) (*Repository, error) {
+	if o.Chunk == (chunk.Params{}) {
+		o.Chunk = chunk.DefaultParams
+	}
+	if o.PackSize == 0 {
+		o.PackSize = DefaultPackSize
+	}
+	if o.Compression == "" {
+		o.Compression = CompressionFastest
+	}
+	if o.KDF == (crypto.KDFParams{}) {
+		o.KDF = crypto.DefaultKDFParams
+	}
+	if len(password) == 0 {
+		return nil, errors.New("init: empty password")
+	}
+	if _, err := be.Stat(ctx, backend.Handle{Type: ConfigFile}); err == nil {
+		return nil, fmt.Errorf("init: %s already holds a repository", be.Location())
+	} else if !backend.IsNotExist(err) {
+		return nil, fmt.Errorf("init: %w", err)
+	}
+	pol, err := chunk.RandomPol()
+	if err != nil {
+		return nil, fmt.Errorf("init: chunker polynomial: %w", err)
+	}
+	var rid [32]byte
+	if _, err := rand.Read(rid[:]); err != nil {
+		return nil, fmt.Errorf("init: %w", err)
+	}
+	cfg := Config{
+		Version: FormatVersion, ID: hex.EncodeToString(rid[:]), Created: time.Now().UTC(),
+		ChunkerPolynomial: pol, Chunk: o.Chunk, PackSize: o.PackSize, Compression: o.Compression,
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("init: %w", err)
+	}
+	key, err := crypto.NewRandomKey()
+	if err != nil {
+		return nil, fmt.Errorf("init: %w", err)
+	}
+	r, err := newRepository(be, key, cfg, Options{})
+	if err != nil {
+		return nil, err
+	}
+	// The key file goes first: a config without a key would be a repository
+	// nobody can open, while a lone key file is harmless and Init refuses
+	// nothing because of it.
+	keyID, err := r.saveKeyFile(ctx, password, o.KDF)
+	if err != nil {
+		return nil, fmt.Errorf("init: %w", err)
+	}
+	r.keyID = keyID
+	plain, err := marshalConfig(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	hdr := configHeader(FormatVersion)
+	sealed, err := key.Seal(append([]byte(nil), hdr...), plain, hdr)
+	if err != nil {
+		return nil, err
+	}
+	if err := be.Save(ctx, backend.Handle{Type: ConfigFile}, sealed); err != nil {
+		return nil, fmt.Errorf("init: save config: %w", err)
+	}
+	return r, nil
+}
+
+func newRepository(be backend.Backend, key *crypto.Key, cfg Config, o Options) (*Repository, error) {
+	if o.IndexInterval == 0 {
+		o.IndexInterval = 2 * time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+	level := zstd.SpeedFastest
+	switch cfg.Compression {
+	case CompressionDefault:
+		level = zstd.SpeedDefault
+	case CompressionBetter:
+		level = zstd.SpeedBetterCompression
+	}
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithZeroFrames(true))
+	if err != nil {
+		return nil, fmt.Errorf("zstd encoder: %w", err)
+	}
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(MaxBlobSize+1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("zstd decoder: %w", err)
+	}
+	r := &Repository{be: be, key: key, cfg: cfg, idx: NewIndex(), opts: o, enc: enc, dec: dec, lastIndex: o.Now()}
+	for t := range r.pending {
+		r.pending[t] = make(map[ID]struct{})
+	}
+	return r, nil
+}
+
+// Open unlocks the repository in be with password and loads its index.
+// A wrong password gives ErrWrongPassword; an unknown format version gives
+// a *VersionError; damage gives a *DamagedError naming the file. In every
+// case nothing in the repository is changed.
+func Open(ctx context.Context, be backend.Backend, password []byte, o Options) (*Repository, error) {
+	cfgH := backend.Handle{Type: ConfigFile}
+	raw, err := be.Load(ctx, cfgH, 0, 0)
+	if err != nil {
+		if backend.IsNotExist(err) {
+			return nil, fmt.Errorf("%s: %w", be.Location(), ErrNoRepository)
+		}
+		return nil, fmt.Errorf("open %s: %w", be.Location(), err)
+	}
+	if err := checkConfigHeader(raw); err != nil {
+		var ve *VersionError
+		if errors.As(err, &ve) {
+			return nil, fmt.Errorf("%s: %w", be.Location(), err)
+		}
+		return nil, damaged(cfgH, nil, "%v", err)
+	}
+	key, keyID, err := unlock(ctx, be, password)
+	if err != nil {
+		return nil, err
+	}
+	hdr := raw[:len(configMagic)+1]
+	plain, err := key.Open(nil, raw[len(hdr):], hdr)
+	if err != nil {
+		return nil, damaged(cfgH, nil, "%v", err)
+	}
+	var cfg Config
+	if err := jsonUnmarshalStrict(plain, &cfg); err != nil {
+		return nil, damaged(cfgH, nil, "decode: %v", err)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, damaged(cfgH, nil, "%v", err)
+	}
+	r, err := newRepository(be, key, cfg, o)
+	if err != nil {
+		return nil, err
+	}
+	r.keyID = keyID
+	if !o.NoIndex {
+		if err := r.LoadIndex(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// Config returns the repository's configuration.
+func (r *Repository) Config() Config { return r.cfg }
+
+// ID returns the repository's unique ID (from its config).
+func (r *Repository) ID() string { return r.cfg.ID }
+
+// Backend returns the backend the repository is stored in.
+func (r *Repository) Backend() backend.Backend { return r.be }
+
+// Index returns the in-memory index.
+func (r *Repository) Index() *Index { return r.idx }
+
+// ChunkerPolynomial returns the polynomial for chunk.New.
+func (r *Repository) ChunkerPolynomial() chunk.Pol { return r.cfg.ChunkerPolynomial }
+
+// ChunkerParams returns the chunk size bounds for chunk.New.
+func (r *Repository) ChunkerParams() chunk.Params { return r.cfg.Chunk }
+
+// LoadIndex reads every index file into memory, replacing nothing: packs
+// already known are skipped.
+func (r *Repository) LoadIndex(ctx context.Context) error {
+	var names []ID
+	err := r.ListFiles(ctx, IndexFile, func(id ID) error { names = append(names, id); return nil })
+	if err != nil {
+		return fmt.Errorf("list index: %w", err)
+	}
+	results := make([][]IndexPack, len(names))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0) + 2)
+	for i, id := range names {
+		g.Go(func() error {
+			packs, err := r.loadIndexFile(gctx, id)
+			results[i] = packs
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	var all []IndexPack
+	for _, p := range results {
+		all = append(all, p...)
+	}
+	return r.idx.bulkAdd(all)
+}
+
+func (r *Repository) loadIndexFile(ctx context.Context, id ID) ([]IndexPack, error) {
+	plain, err := r.LoadFile(ctx, IndexFile, id)
+	if err != nil {
+		return nil, err
+	}
+	packs, err := decodeIndexFile(plain)
+	if err != nil {
+		return nil, damaged(backend.Handle{Type: IndexFile, Name: id.String()}, nil, "%v (run 'cadang repair index')", err)
+	}
+	return packs, nil
+}
+
+// ReadIndexFile returns the decoded contents of one index file.
+func (r *Repository) ReadIndexFile(ctx context.Context, id ID) ([]IndexPack, error) {
+	return r.loadIndexFile(ctx, id)
+}
+
+// storedName returns the ID of stored bytes: their SHA-256. File names are
+// content hashes of what is on disk, so `sha256sum` finds damage without
+// the password.
+func storedName(b []byte) ID { return sha256.Sum256(b) }
+
+// SaveFile seals data, binding the file type, and stores it under the
+// SHA-256 of the sealed bytes, which is returned.
+func (r *Repository) SaveFile(ctx context.Context, t FileType, data []byte) (ID, error) {
+	sealed, err := r.key.Seal(nil, data, []byte(t))
+	if err != nil {
+		return ID{}, err
+	}
+	id := storedName(sealed)
+	h := backend.Handle{Type: t, Name: id.String()}
+	if err := r.be.Save(ctx, h, sealed); err != nil {
+		return ID{}, fmt.Errorf("save %s: %w", h, err)
+	}
+	return id, nil
+}
+
+// LoadFile loads a file saved with SaveFile, checks its hash and decrypts it.
+func (r *Repository) LoadFile(ctx context.Context, t FileType, id ID) ([]byte, error) {
+	h := backend.Handle{Type: t, Name: id.String()}
+	raw, err := r.be.Load(ctx, h, 0, 0)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", h, err)
+	}
+	if storedName(raw) != id {
+		return nil, damaged(h, nil, "SHA-256 of its %d bytes does not match its name", len(raw))
+	}
+	plain, err := r.key.Open(nil, raw, []byte(t))
+	if err != nil {
+		return nil, damaged(h, nil, "%v", err)
+	}
+	return plain, nil
+}
+
+// ListFiles calls fn with the ID of every file of type t. Names that are
+// not IDs (foreign files) are skipped.
+func (r *Repository) ListFiles(ctx context.Context, t FileType, fn func(ID) error) error {
+	return r.be.List(ctx, t, func(fi backend.FileInfo) error {
+		id, err := ParseID(fi.Name)
+		if err != nil {
+			return nil
+		}
+		return fn(id)
+	})
+}
+
+// RemoveFile deletes a stored file.
+func (r *Repository) RemoveFile(ctx context.Context, t FileType, id ID) error {
+	return r.be.Remove(ctx, backend.Handle{Type: t, Name: id.String()})
+}
+
+// HasBlob reports whether a blob is indexed or waiting in an open pack.
+func (r *Repository) HasBlob(t BlobType, id ID) bool {
+	if r.idx.Has(t, id) {
+		return true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.pending[t][id]
+	return ok
+}
+
+// LookupBlob returns where an indexed blob is stored.
+func (r *Repository) LookupBlob(t BlobType, id ID) (BlobLocation, bool) {
+	return r.idx.Lookup(t, id)
+}
+
+// BlobID computes the ID a blob with this content has in this repository.
+func (r *Repository) BlobID(data []byte) ID { return r.key.BlobID(data) }
+
+// SaveStats counts what this session added.
+type SaveStats struct {
+	Blobs       int64 // new blobs
+	TreeBlobs   int64
+	RawBytes    int64 // plaintext bytes of new blobs
+	StoredBytes int64 // sealed bytes of new blobs, after compression
+}
+
+// Stats returns the counters of this session.
+func (r *Repository) Stats() SaveStats {
+	return SaveStats{
+		Blobs:       r.stats.blobs[DataBlob].Load() + r.stats.blobs[TreeBlob].Load(),
+		TreeBlobs:   r.stats.blobs[TreeBlob].Load(),
+		RawBytes:    r.stats.rawBytes[DataBlob].Load() + r.stats.rawBytes[TreeBlob].Load(),
+		StoredBytes: r.stats.storedBytes[DataBlob].Load() + r.stats.storedBytes[TreeBlob].Load(),
+	}
+}
+
+// SaveBlob stores data as a blob of type t unless the repository already
+// has it, and reports whether it was new. It is safe for concurrent use and
+// does its hashing, compression and encryption in the calling goroutine.
+func (r *Repository) SaveBlob(ctx context.Context, t BlobType, data []byte) (ID, bool, error) {
+	if !t.Valid() {
+		return ID{}, false, fmt.Errorf("save blob: invalid type %d", t)
+	}
+	if len(data) > MaxBlobSize {
+		return ID{}, false, fmt.Errorf("save blob: %d bytes exceed the blob limit of %d", len(data), MaxBlobSize)
+	}
+	if err := ctx.Err(); err != nil {
+		return ID{}, false, err
+	}
+	id := ID(r.key.BlobID(data))
+	if r.idx.Has(t, id) {
+		return id, false, nil
+	}
+	r.mu.Lock()
+	if _, ok := r.pending[t][id]; ok {
+		r.mu.Unlock()
+		return id, false, nil
+	}
+	r.pending[t][id] = struct{}{}
+	r.mu.Unlock()
+	// The index may have gained the blob between the check and the mark.
+	if r.idx.Has(t, id) {
+		r.mu.Lock()
+		delete(r.pending[t], id)
+		r.mu.Unlock()
+		return id, false, nil
+	}
+
+	sealed, comp, err := r.sealBlob(t, id, data)
+	if err != nil {
+		r.mu.Lock()
+		delete(r.pending[t], id)
+		r.mu.Unlock()
+		return ID{}, false, err
+	}
+	r.stats.blobs[t].Add(1)
+	r.stats.rawBytes[t].Add(int64(len(data)))
+	r.stats.storedBytes[t].Add(int64(len(sealed)))
+
+	r.mu.Lock()
+	ps := r.packers[t]
+	if len(ps) < openPackers {
+		r.packers[t] = append(ps, r.newPacker())
+		ps = r.packers[t]
+	}
+	i := mrand.IntN(len(ps))
+	p := ps[i]
+	p.blobs = append(p.blobs, PackBlob{Type: t, ID: id, Offset: uint32(len(p.buf)), Length: uint32(len(sealed)), RawLength: uint32(len(data)), Compression: comp})
+	p.buf = append(p.buf, sealed...)
+	var full *packer
+	if len(p.buf) >= p.target {
+		full = p
+		ps[i] = r.newPacker()
+	}
+	r.mu.Unlock()
+
+	if full != nil {
+		if err := r.finishPack(ctx, full); err != nil {
+			return ID{}, false, err
+		}
+	}
+	return id, true, nil
+}
+
+func (r *Repository) newPacker() *packer {
+	// Vary the target by ±25% so pack sizes carry no information either.
+	target := int(r.cfg.PackSize) * (75 + mrand.IntN(51)) / 100
+	buf, _ := r.bufPool.Get().([]byte)
+	return &packer{buf: buf[:0], target: target}
+}
+
+// sealBlob compresses (when worthwhile) and seals one blob. The plaintext
+// that is sealed starts with one byte naming the compression.
+func (r *Repository) sealBlob(t BlobType, id ID, data []byte) ([]byte, byte, error) {
+	plain := make([]byte, 0, len(data)+1)
+	comp := compressNone
+	if r.shouldCompress(data) {
+		plain = append(plain, compressZstd)
+		plain = r.enc.EncodeAll(data, plain)
+		// Keep the compressed form only when it saves at least 3%.
+		if len(plain)-1 < len(data)-len(data)/32 {
+			comp = compressZstd
+		} else {
+			plain = plain[:0]
+		}
+	}
+	if comp == compressNone {
+		plain = append(plain, compressNone)
+		plain = append(plain, data...)
+	}
+	sealed, err := r.key.Seal(make([]byte, 0, len(plain)+crypto.Overhead), plain, blobAD(t, id))
+	if err != nil {
+		return nil, 0, err
+	}
+	return sealed, comp, nil
+}
+
+// shouldCompress decides cheaply whether data is worth compressing: small
+// blobs always are tried; for larger ones an 8 KiB sample from the middle
+// is compressed, and the blob is stored raw if the sample shrinks by less
+// than 10%. Photos, PDFs and archives are rejected after a few microseconds.
+func (r *Repository) shouldCompress(data []byte) bool {
+	if r.cfg.Compression == CompressionOff || len(data) < 64 {
+		return false
+	}
+	const sample = 8 << 10
+	if len(data) <= 4*sample {
+		return true
+	}
+	mid := len(data) / 2
+	s := data[mid-sample/2 : mid+sample/2]
+	var tmp [sample + 512]byte
+	out := r.enc.EncodeAll(s, tmp[:0])
+	return len(out) < sample-sample/10
+}
+
+// finishPack seals the header, stores the pack and indexes its blobs.
+func (r *Repository) finishPack(ctx context.Context, p *packer) error {
+	if len(p.blobs) == 0 {
+		return nil
+	}
+	hdr := encodePackHeader(p.blobs)
+	n := len(p.buf)
+	buf, err := r.key.Seal(p.buf, hdr, packHeaderAD)
+	if err != nil {
+		return err
+	}
+	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(buf)-n))
+	id := storedName(buf)
+	h := backend.Handle{Type: PackFile, Name: id.String()}
+	if err := r.be.Save(ctx, h, buf); err != nil {
+		return fmt.Errorf("save pack %s: %w", id, err)
+	}
+	r.bufPool.Put(buf[:0]) //nolint:staticcheck // the backend does not keep buf
+	if err := r.idx.AddPack(id, p.blobs); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	for _, b := range p.blobs {
+		delete(r.pending[b.Type], b.ID)
+	}
+	r.unsaved = append(r.unsaved, IndexPack{ID: id, Blobs: p.blobs})
+	due := r.opts.Now().Sub(r.lastIndex) >= r.opts.IndexInterval
+	r.mu.Unlock()
+	if due {
+		return r.writeIndex(ctx)
+	}
+	return nil
+}
+
+// writeIndex stores an index file for the packs finished since the last one.
+func (r *Repository) writeIndex(ctx context.Context) error {
+	r.mu.Lock()
+	packs := r.unsaved
+	r.unsaved = nil
+	r.lastIndex = r.opts.Now()
+	r.mu.Unlock()
+	if len(packs) == 0 {
+		return nil
+	}
+	id, err := r.SaveFile(ctx, IndexFile, encodeIndexFile(packs))
+	if err != nil {
+		r.mu.Lock()
+		r.unsaved = append(packs, r.unsaved...)
+		r.mu.Unlock()
+		return fmt.Errorf("write index: %w", err)
+	}
+	r.mu.Lock()
+	r.indexFile = append(r.indexFile, id)
+	r.mu.Unlock()
+	return nil
+}
+
+// WriteIndex stores the given packs as one index file (used by repair).
+func (r *Repository) WriteIndex(ctx context.Context, packs []IndexPack) (ID, error) {
+	return r.SaveFile(ctx, IndexFile, encodeIndexFile(packs))
+}
+
+// Flush finishes all open packs and writes the index for them. After Flush
+// returns, every blob saved before it is durable and findable.
+func (r *Repository) Flush(ctx context.Context) error {
+	r.mu.Lock()
+	var open []*packer
+	for t := range r.packers {
+		open = append(open, r.packers[t]...)
+		r.packers[t] = nil
+	}
+	r.mu.Unlock()
+	g, gctx := errgroup.WithContext(ctx)
+	for _, p := range open {
+		g.Go(func() error { return r.finishPack(gctx, p) })
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return r.writeIndex(ctx)
+}
+
+// Close releases the repository's resources and closes the backend. Blobs
+// not flushed are lost (their packs were never written).
+func (r *Repository) Close() error {
+	r.enc.Close()
+	r.dec.Close()
+	return r.be.Close()
+}
+
+// LoadBlob returns the plaintext of a blob. It verifies the blob's ID.
+func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID, buf []byte) ([]byte, error) {
+	loc, ok := r.idx.Lookup(t, id)
+	if !ok {
+		return nil, fmt.Errorf("%s blob %s: %w", t, id, ErrBlobNotFound)
+	}
+	h := backend.Handle{Type: PackFile, Name: loc.Pack.String()}
+	sealed, err := r.be.Load(ctx, h, int64(loc.Offset), int64(loc.Length))
+	if err != nil {
+		return nil, fmt.Errorf("load %s blob %s from %s: %w", t, id, h, err)
+	}
+	return r.openBlob(h, t, id, sealed, buf)
+}
+
+func (r *Repository) openBlob(h backend.Handle, t BlobType, id ID, sealed, buf []byte) ([]byte, error) {
+	plain, err := r.key.Open(nil, sealed, blobAD(t, id))
+	if err != nil {
+		return nil, damaged(h, &id, "%v", err)
+	}
+	if len(plain) == 0 {
+		return nil, damaged(h, &id, "empty plaintext")
+	}
+	var out []byte
+	switch plain[0] {
+	case compressNone:
+		out = append(buf[:0], plain[1:]...)
+	case compressZstd:
+		out, err = r.dec.DecodeAll(plain[1:], buf[:0])
+		if err != nil {
+			return nil, damaged(h, &id, "decompress: %v", err)
+		}
+	default:
+		return nil, damaged(h, &id, "unknown compression %d", plain[0])
+	}
+	if ID(r.key.BlobID(out)) != id {
+		return nil, damaged(h, &id, "content does not hash to the blob's ID")
+	}
+	return out, nil
+}
+
+// LoadBlobsFromPack reads the listed blobs of one pack in a single range
+// request and calls fn for each, in offset order. A blob that fails to
+// verify is passed with its error; fn decides whether to go on.
+func (r *Repository) LoadBlobsFromPack(ctx context.Context, pack ID, blobs []BlobLocation, fn func(BlobLocation, []byte, error) error) error {
+	if len(blobs) == 0 {
+		return nil
+	}
+	sorted := append([]BlobLocation(nil), blobs...)
+	sortLocations(sorted)
+	h := backend.Handle{Type: PackFile, Name: pack.String()}
+	start := int64(sorted[0].Offset)
+	end := start
+	for _, b := range sorted {
+		if e := int64(b.Offset) + int64(b.Length); e > end {
+			end = e
+		}
+	}
+	data, err := r.be.Load(ctx, h, start, end-start)
+	if err != nil {
+		lerr := fmt.Errorf("load %s: %w", h, err)
+		for _, b := range sorted {
+			if ferr := fn(b, nil, lerr); ferr != nil {
+				return ferr
+			}
+		}
+		return nil
+	}
+	var buf []byte
+	for _, b := range sorted {
+		sealed := data[int64(b.Offset)-start : int64(b.Offset)-start+int64(b.Length)]
+		plain, err := r.openBlob(h, b.Type, b.ID, sealed, buf)
+		if err := fn(b, plain, err); err != nil {
+			return err
+		}
+		if err == nil {
+			buf = plain
+		}
+	}
+	return nil
+}
+
+// ReadPackHeader loads and decodes the header of a pack file of the given
+// size (0: stat it).
+func (r *Repository) ReadPackHeader(ctx context.Context, pack ID, size int64) ([]PackBlob, error) {
+	h := backend.Handle{Type: PackFile, Name: pack.String()}
+	if size == 0 {
+		fi, err := r.be.Stat(ctx, h)
+		if err != nil {
+			return nil, fmt.Errorf("stat %s: %w", h, err)
+		}
+		size = fi.Size
+	}
+	if size < 4 {
+		return nil, damaged(h, nil, "pack of %d bytes is too short", size)
+	}
+	// Read the last 64 KiB in one go; most headers fit.
+	tailLen := min(size, 64<<10)
+	tail, err := r.be.Load(ctx, h, size-tailLen, tailLen)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", h, err)
+	}
+	return r.parsePackTail(h, size, tail, func(off, n int64) ([]byte, error) { return r.be.Load(ctx, h, off, n) })
+}
+
+func (r *Repository) parsePackTail(h backend.Handle, size int64, tail []byte, load func(off, n int64) ([]byte, error)) ([]PackBlob, error) {
+	hdrOff, hdrLen, err := packTrailer(size, tail[len(tail)-4:])
+	if err != nil {
+		return nil, damaged(h, nil, "%v", err)
+	}
+	var sealed []byte
+	if hdrLen+4 <= int64(len(tail)) {
+		sealed = tail[int64(len(tail))-4-hdrLen : int64(len(tail))-4]
+	} else {
+		sealed, err = load(hdrOff, hdrLen)
+		if err != nil {
+			return nil, fmt.Errorf("load %s: %w", h, err)
+		}
+	}
+	plain, err := r.key.Open(nil, sealed, packHeaderAD)
+	if err != nil {
+		return nil, damaged(h, nil, "header: %v", err)
+	}
+	blobs, err := decodePackHeader(plain, hdrOff)
+	if err != nil {
+		return nil, damaged(h, nil, "%v", err)
+	}
+	return blobs, nil
+}
+
+func hostAndUser() (string, string) {
+	host, _ := os.Hostname()
+	name := ""
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	return host, name
+}
