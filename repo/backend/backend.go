@@ -53,7 +53,9 @@ var ErrNotExist = errors.New("file does not exist")
 // Save must be atomic: after an error, no file exists under h's name, and a
 // reader never sees a partial file. Files are never modified once saved.
 type Backend interface {
-	// Save stores data under h. Saving over an existing file is an error.
+	// Save stores data under h. Saving over an existing file with other
+	// bytes fails (fs.ErrExist); saving the same bytes again succeeds, since
+	// names are content hashes.
 	// Save must not keep data after it returns: the caller reuses it.
 	Save(ctx context.Context, h Handle, data []byte) error
 	// Load returns length bytes from offset; length 0 means to the end.

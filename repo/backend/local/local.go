@@ -162,7 +162,8 @@ var testHookBeforeLink func(tmp string)
 // Save writes data under h atomically. If h already exists with the same
 // bytes, Save succeeds (names are content hashes, so this is a retry); if it
 // exists with other bytes, the error wraps fs.ErrExist and the file is left
-// alone. After any error nothing is left under h's name, nor a temporary file.
+// alone. A failed Save leaves neither a file under h's name (unless one was
+// there before) nor a temporary file.
 func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error {
 	if err := handle.Valid(h); err != nil {
 		return fmt.Errorf("save %s: %w", h, err)
