@@ -1,0 +1,316 @@
+package snapshot
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lpse/cadang/repo"
+)
+
+func makeFiles(t testing.TB, root string, n int) {
+	for i := 0; i < n; i++ {
+		p := filepath.Join(root, fmt.Sprintf("dir%02d", i%10), fmt.Sprintf("file%04d", i))
+		size := 100 + (i*7919)%5000
+		if i%50 == 0 {
+			size = 300 << 10 // some files above the chunker minimum
+		}
+		writeFile(t, p, randBytes(uint64(i+100), size))
+	}
+}
+
+func TestUnchangedTreeIsNotReread(t *testing.T) {
+	src := t.TempDir()
+	makeFiles(t, src, 300)
+	r := newTestRepo(t)
+	fsys := &countingFS{}
+	a := &Archiver{Repo: r, FS: fsys, Hostname: "h"}
+	sn1 := mustSnapshot(t, a, src)
+	if fsys.bytesRead.Load() == 0 || sn1.Summary.FilesNew != 300 {
+		t.Fatalf("first backup: read %d, %+v", fsys.bytesRead.Load(), sn1.Summary)
+	}
+	fsys.bytesRead.Store(0)
+	fsys.opens.Store(0)
+	stored := r.StoredBytes.Load()
+
+	sn2 := mustSnapshot(t, a, src)
+	if n := fsys.bytesRead.Load(); n != 0 {
+		t.Errorf("second backup read %d bytes of file content", n)
+	}
+	if n := fsys.opens.Load(); n != 0 {
+		t.Errorf("second backup opened %d files", n)
+	}
+	added := r.StoredBytes.Load() - stored
+	if added >= 1<<20 || sn2.Summary.DataAdded >= 1<<20 {
+		t.Errorf("second backup added %d bytes (summary %d)", added, sn2.Summary.DataAdded)
+	}
+	s := sn2.Summary
+	if s.FilesUnmodified != 300 || s.FilesNew != 0 || s.FilesChanged != 0 || s.BytesRead != 0 {
+		t.Errorf("summary: %+v", s)
+	}
+	if sn2.Parent == nil || *sn2.Parent != sn1.ID() {
+		t.Errorf("parent not found: %v", sn2.Parent)
+	}
+	// 10 directories plus those above src (recorded for their metadata).
+	if s.DirsUnmodified < 10 || s.DirsNew != 0 || s.DirsChanged != 0 {
+		t.Errorf("dirs: %+v", s)
+	}
+
+	// Touch one file: only it is read.
+	p := filepath.Join(src, "dir03", "file0003")
+	now := time.Now()
+	if err := os.Chtimes(p, now, now); err != nil {
+		t.Fatal(err)
+	}
+	sn3 := mustSnapshot(t, a, src)
+	fi, _ := os.Stat(p)
+	if n := fsys.bytesRead.Load(); n != fi.Size() {
+		t.Errorf("third backup read %d bytes, want %d", n, fi.Size())
+	}
+	if sn3.Summary.FilesChanged != 1 || sn3.Summary.FilesUnmodified != 299 {
+		t.Errorf("summary: %+v", sn3.Summary)
+	}
+}
+
+func TestChangeInMiddleStoresOnlyNearbyChunks(t *testing.T) {
+	src := t.TempDir()
+	data := randBytes(7, 16<<20)
+	p := filepath.Join(src, "dump.sql")
+	writeFile(t, p, data)
+	r := newTestRepo(t)
+	a := &Archiver{Repo: r, Hostname: "h"}
+	sn1 := mustSnapshot(t, a, src)
+	blobs1 := r.BlobCount(repo.DataBlob)
+	if blobs1 < 40 {
+		t.Fatalf("only %d chunks for 16 MiB", blobs1)
+	}
+	// Insert 1000 bytes and overwrite 100 in the middle.
+	mid := len(data) / 2
+	changed := append(append(append([]byte{}, data[:mid]...), randBytes(8, 1000)...), data[mid:]...)
+	copy(changed[mid+5000:], bytes.Repeat([]byte("X"), 100))
+	writeFile(t, p, changed)
+	sn2 := mustSnapshot(t, a, src)
+	newBlobs := r.BlobCount(repo.DataBlob) - blobs1
+	t.Logf("%d chunks, %d new after the change, %d bytes added", blobs1, newBlobs, sn2.Summary.DataAdded)
+	if newBlobs < 1 || newBlobs > 3 {
+		t.Errorf("%d new chunks, want 1-3", newBlobs)
+	}
+	if sn2.Summary.DataAdded > uint64(3*testParams.Max)+4096 {
+		t.Errorf("added %d bytes", sn2.Summary.DataAdded)
+	}
+	if got := dumpFile(t, r, sn2, p); !bytes.Equal(got, changed) {
+		t.Error("dumped content differs")
+	}
+	if got := dumpFile(t, r, sn1, p); !bytes.Equal(got, data) {
+		t.Error("old content differs")
+	}
+}
+
+func TestUnreadableFileIsListedAndSnapshotWritten(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	writeFile(t, filepath.Join(src, "ok"), []byte("fine"))
+	writeFile(t, filepath.Join(src, "secret"), []byte("cannot read"))
+	writeFile(t, filepath.Join(src, "sub", "also-ok"), []byte("fine too"))
+	r := newTestRepo(t)
+	// A fault at the FS seam: Open fails with EACCES, as for a chmod 000
+	// file when not root.
+	fsys := &countingFS{failOpen: map[string]error{filepath.Join(src, "secret"): syscall.EACCES}}
+	var reported []string
+	a := &Archiver{Repo: r, FS: fsys, Hostname: "h", Progress: &errRecorder{paths: &reported}}
+	sn, err := a.Snapshot(ctx, []string{src})
+	var ie *IncompleteError
+	if !errors.As(err, &ie) || !errors.Is(err, ErrIncomplete) {
+		t.Fatalf("want IncompleteError, got %v", err)
+	}
+	if sn == nil || sn.ID().IsNull() || ie.Snapshot != sn.ID() {
+		t.Fatal("snapshot not saved")
+	}
+	if _, err := LoadSnapshot(ctx, r, sn.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if len(sn.Summary.Errors) != 1 || sn.Summary.Errors[0].Path != filepath.Join(src, "secret") ||
+		!strings.Contains(sn.Summary.Errors[0].Error, "permission denied") {
+		t.Errorf("errors: %+v", sn.Summary.Errors)
+	}
+	if len(reported) != 1 {
+		t.Errorf("progress errors: %v", reported)
+	}
+	if _, err := FindNode(ctx, r, sn.Tree, filepath.Join(src, "secret")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unreadable file is in the snapshot: %v", err)
+	}
+	if got := dumpFile(t, r, sn, filepath.Join(src, "sub", "also-ok")); string(got) != "fine too" {
+		t.Errorf("got %q", got)
+	}
+
+	// ErrorFunc can make it fatal: then no snapshot.
+	before := r.FileCount(repo.SnapshotFile)
+	a.ErrorFunc = func(p string, err error) error { return fmt.Errorf("stop at %s: %w", p, err) }
+	if _, err := a.Snapshot(ctx, []string{src}); err == nil || errors.Is(err, ErrIncomplete) {
+		t.Errorf("want a fatal error, got %v", err)
+	}
+	if r.FileCount(repo.SnapshotFile) != before {
+		t.Error("a snapshot was written after a fatal error")
+	}
+}
+
+func TestUnreadableFileRealPermissions(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root reads chmod 000 files; covered by the FS fault test")
+	}
+	src := t.TempDir()
+	p := filepath.Join(src, "secret")
+	writeFile(t, p, []byte("x"))
+	if err := os.Chmod(p, 0); err != nil {
+		t.Fatal(err)
+	}
+	r := newTestRepo(t)
+	sn, err := NewArchiver(r).Snapshot(context.Background(), []string{src})
+	if !errors.Is(err, ErrIncomplete) || sn == nil || len(sn.Summary.Errors) != 1 {
+		t.Fatalf("got %v", err)
+	}
+}
+
+type errRecorder struct {
+	NopArchiveProgress
+	paths *[]string
+}
+
+func (e *errRecorder) Error(p string, err error) { *e.paths = append(*e.paths, p) }
+
+func TestFileChangedWhileRead(t *testing.T) {
+	src := t.TempDir()
+	p := filepath.Join(src, "growing")
+	writeFile(t, p, randBytes(3, 100<<10))
+	r := newTestRepo(t)
+	fsys := &growingFS{target: p}
+	sn, err := (&Archiver{Repo: r, FS: fsys}).Snapshot(context.Background(), []string{src})
+	if !errors.Is(err, ErrIncomplete) || !strings.Contains(sn.Summary.Errors[0].Error, "changed") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// growingFS appends to a file when it is opened, so the read sees a
+// different file than the walk.
+type growingFS struct {
+	LocalFS
+	target string
+}
+
+func (g *growingFS) Open(name string) (File, error) {
+	if name == g.target {
+		f, err := os.OpenFile(name, os.O_APPEND|os.O_WRONLY, 0)
+		if err == nil {
+			f.Write([]byte("more data"))
+			f.Close()
+		}
+	}
+	return g.LocalFS.Open(name)
+}
+
+func TestExcludes(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	for _, f := range []string{"keep.txt", "x.tmp", "cache/big", "a/b/x.tmp", "a/keep", "nobackup/f", "nobackup/.nobackup", "logs/l.log"} {
+		writeFile(t, filepath.Join(src, f), []byte(f))
+	}
+	exf := filepath.Join(t.TempDir(), "excludes")
+	writeFile(t, exf, []byte("# comment\n\n/"+strings.TrimPrefix(src, "/")+"/logs\n"))
+	pats, err := ReadPatternFile(exf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newTestRepo(t)
+	a := &Archiver{Repo: r, Excludes: append([]string{"*.tmp", "cache/"}, pats...), ExcludeIfPresent: []string{".nobackup"}}
+	sn := mustSnapshot(t, a, src)
+	var got []string
+	if err := Ls(ctx, r, sn, src, true, func(p string, n *Node) error {
+		got = append(got, strings.TrimPrefix(p, src+"/"))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "a a/b a/keep keep.txt"; strings.Join(got, " ") != want {
+		t.Errorf("got %q, want %q", strings.Join(got, " "), want)
+	}
+}
+
+func TestSnapshotMultiplePathsAndParent(t *testing.T) {
+	ctx := context.Background()
+	base := t.TempDir()
+	writeFile(t, filepath.Join(base, "srv", "spse", "x"), []byte("x"))
+	writeFile(t, filepath.Join(base, "etc", "conf"), []byte("c"))
+	writeFile(t, filepath.Join(base, "srv", "other"), []byte("not backed up"))
+	r := newTestRepo(t)
+	a := &Archiver{Repo: r, Hostname: "h1", Tags: []string{"daily"}, Reason: "before upgrade", ProgramVersion: "test"}
+	paths := []string{filepath.Join(base, "srv", "spse"), filepath.Join(base, "etc"), filepath.Join(base, "etc", "conf")}
+	sn := mustSnapshot(t, a, paths...)
+	if len(sn.Paths) != 2 {
+		t.Errorf("paths %v", sn.Paths)
+	}
+	if _, err := FindNode(ctx, r, sn.Tree, filepath.Join(base, "srv", "other")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("sibling of a backup path was included: %v", err)
+	}
+	if got := dumpFile(t, r, sn, filepath.Join(base, "srv", "spse", "x")); string(got) != "x" {
+		t.Errorf("got %q", got)
+	}
+	// Another host does not become the parent.
+	b := &Archiver{Repo: r, Hostname: "h2"}
+	sn2 := mustSnapshot(t, b, paths...)
+	if sn2.Parent != nil {
+		t.Error("parent from another host")
+	}
+	sn3 := mustSnapshot(t, a, paths[:2]...)
+	if sn3.Parent == nil || *sn3.Parent != sn.ID() {
+		t.Error("parent not found")
+	}
+	latest, err := FindLatest(ctx, r, Filter{Hosts: []string{"h1"}, Tags: [][]string{{"daily"}}})
+	if err != nil || latest.ID() != sn3.ID() {
+		t.Errorf("latest: %v %v", latest, err)
+	}
+	if latest.Reason != "before upgrade" || latest.ProgramVersion != "test" {
+		t.Errorf("fields lost: %+v", latest)
+	}
+	byPrefix, err := FindSnapshot(ctx, r, sn2.ID().String()[:8], Filter{})
+	if err != nil || byPrefix.ID() != sn2.ID() {
+		t.Errorf("prefix: %v", err)
+	}
+	if _, err := FindSnapshot(ctx, r, "ffffffff", Filter{}); !errors.Is(err, ErrNoSnapshot) {
+		t.Errorf("want ErrNoSnapshot, got %v", err)
+	}
+}
+
+func TestRepositoryFailureWritesNoSnapshot(t *testing.T) {
+	src := t.TempDir()
+	makeFiles(t, src, 100)
+	r := newTestRepo(t)
+	r.FailSaveBlobAfter.Store(20)
+	_, err := NewArchiver(r).Snapshot(context.Background(), []string{src})
+	if err == nil || !strings.Contains(err.Error(), "simulated") {
+		t.Fatalf("got %v", err)
+	}
+	if r.FileCount(repo.SnapshotFile) != 0 {
+		t.Error("snapshot written")
+	}
+}
+
+func TestCancel(t *testing.T) {
+	src := t.TempDir()
+	makeFiles(t, src, 200)
+	r := newTestRepo(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := NewArchiver(r).Snapshot(ctx, []string{src}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v", err)
+	}
+	if r.FileCount(repo.SnapshotFile) != 0 {
+		t.Error("snapshot written")
+	}
+}

@@ -1,0 +1,319 @@
+package snapshot
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lpse/cadang/repo"
+)
+
+// Snapshot records one backup: when, where and what, and the root tree.
+// It is stored as a JSON object in a file of type repo.SnapshotFile; see
+// doc/design-snapshot.md for the fields.
+type Snapshot struct {
+	Time     time.Time `json:"time"`
+	Tree     repo.ID   `json:"tree"`
+	Paths    []string  `json:"paths"`
+	Hostname string    `json:"hostname,omitempty"`
+	Username string    `json:"username,omitempty"`
+	UID      uint32    `json:"uid,omitempty"`
+	GID      uint32    `json:"gid,omitempty"`
+	Tags     []string  `json:"tags,omitempty"`
+	Parent   *repo.ID  `json:"parent,omitempty"`
+	// Original is the snapshot this one replaces after a tag change.
+	Original       *repo.ID `json:"original,omitempty"`
+	ProgramVersion string   `json:"program_version,omitempty"`
+	// Reason says why the backup was made, e.g. "before upgrading PostgreSQL".
+	Reason  string   `json:"reason,omitempty"`
+	Summary *Summary `json:"summary,omitempty"`
+
+	id repo.ID // set by Save and Load
+}
+
+// Summary is what a backup did. Byte counts are plaintext unless named
+// "packed".
+type Summary struct {
+	BackupStart time.Time `json:"backup_start"`
+	BackupEnd   time.Time `json:"backup_end"`
+
+	FilesNew        uint64 `json:"files_new"`
+	FilesChanged    uint64 `json:"files_changed"`
+	FilesUnmodified uint64 `json:"files_unmodified"`
+	DirsNew         uint64 `json:"dirs_new"`
+	DirsChanged     uint64 `json:"dirs_changed"`
+	DirsUnmodified  uint64 `json:"dirs_unmodified"`
+	// OtherNodes counts symlinks, devices, FIFOs and sockets.
+	OtherNodes uint64 `json:"other_nodes"`
+
+	DataBlobs uint64 `json:"data_blobs"` // new data blobs
+	TreeBlobs uint64 `json:"tree_blobs"` // new tree blobs
+	DataAdded uint64 `json:"data_added"` // plaintext bytes of new blobs
+	// DataAddedPacked is what the new blobs take in the repository after
+	// compression and encryption, when the repository reports it (a
+	// SizedSaver, or the Stats() counters of *repo.Repository); otherwise
+	// it equals DataAdded.
+	DataAddedPacked uint64 `json:"data_added_packed"`
+
+	TotalFilesProcessed uint64 `json:"total_files_processed"`
+	TotalBytesProcessed uint64 `json:"total_bytes_processed"` // size of all files in the snapshot
+	BytesRead           uint64 `json:"bytes_read"`            // bytes actually read from the source
+
+	// Errors lists the items that could not be read; the snapshot does not
+	// contain them, or contains what could be read of them.
+	Errors []ItemError `json:"errors,omitempty"`
+}
+
+// Duration is BackupEnd - BackupStart.
+func (s *Summary) Duration() time.Duration { return s.BackupEnd.Sub(s.BackupStart) }
+
+// ItemError is a path that could not be backed up and why.
+type ItemError struct {
+	Path  string `json:"path"`
+	Error string `json:"error"`
+}
+
+// ID returns the ID of the stored snapshot file (zero before Save/Load).
+func (sn *Snapshot) ID() repo.ID { return sn.id }
+
+func (sn *Snapshot) String() string {
+	return fmt.Sprintf("snapshot %s of %v at %s by %s@%s", sn.id.Short(), sn.Paths, sn.Time.Format(time.RFC3339), sn.Username, sn.Hostname)
+}
+
+// HasTags reports whether the snapshot has all of the tags.
+func (sn *Snapshot) HasTags(tags []string) bool {
+	for _, t := range tags {
+		if !slices.Contains(sn.Tags, t) {
+			return false
+		}
+	}
+	return true
+}
+
+// HasPaths reports whether the snapshot's path set equals paths (order and
+// trailing slashes do not matter).
+func (sn *Snapshot) HasPaths(paths []string) bool {
+	a, b := cleanPaths(sn.Paths), cleanPaths(paths)
+	return slices.Equal(a, b)
+}
+
+func cleanPaths(ps []string) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = path.Clean(p)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// SaveSnapshot stores sn and sets its ID. Call it only after the repository
+// has been flushed, so that every blob the snapshot references is indexed.
+func SaveSnapshot(ctx context.Context, r Repository, sn *Snapshot) (repo.ID, error) {
+	b, err := json.Marshal(sn)
+	if err != nil {
+		return repo.ID{}, err
+	}
+	id, err := r.SaveFile(ctx, repo.SnapshotFile, b)
+	if err != nil {
+		return repo.ID{}, fmt.Errorf("save snapshot: %w", err)
+	}
+	sn.id = id
+	return id, nil
+}
+
+// LoadSnapshot loads the snapshot with the given ID.
+func LoadSnapshot(ctx context.Context, r Repository, id repo.ID) (*Snapshot, error) {
+	b, err := r.LoadFile(ctx, repo.SnapshotFile, id)
+	if err != nil {
+		return nil, fmt.Errorf("load snapshot %s: %w", id.Short(), err)
+	}
+	sn := &Snapshot{}
+	if err := json.Unmarshal(b, sn); err != nil {
+		return nil, fmt.Errorf("snapshot %s: %w", id.Short(), err)
+	}
+	sn.id = id
+	return sn, nil
+}
+
+// Filter selects snapshots. Empty fields match everything.
+type Filter struct {
+	Hosts []string // any of these hosts
+	// Tags matches a snapshot that has all tags of at least one of the lists
+	// (so --tag a,b --tag c means (a AND b) OR c).
+	Tags  [][]string
+	Paths []string // the snapshot contains all of these paths
+}
+
+// Match reports whether sn passes the filter.
+func (f Filter) Match(sn *Snapshot) bool {
+	if len(f.Hosts) > 0 && !slices.Contains(f.Hosts, sn.Hostname) {
+		return false
+	}
+	if len(f.Tags) > 0 {
+		ok := false
+		for _, tl := range f.Tags {
+			if sn.HasTags(tl) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	if len(f.Paths) > 0 {
+		have := cleanPaths(sn.Paths)
+		for _, p := range f.Paths {
+			if !slices.Contains(have, path.Clean(p)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// ListSnapshots loads every snapshot that matches f, oldest first. A
+// snapshot file that cannot be loaded is an error.
+func ListSnapshots(ctx context.Context, r Repository, f Filter) ([]*Snapshot, error) {
+	var ids []repo.ID
+	if err := r.ListFiles(ctx, repo.SnapshotFile, func(id repo.ID) error {
+		ids = append(ids, id)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	var out []*Snapshot
+	for _, id := range ids {
+		sn, err := LoadSnapshot(ctx, r, id)
+		if err != nil {
+			return nil, err
+		}
+		if f.Match(sn) {
+			out = append(out, sn)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *Snapshot) int {
+		if c := a.Time.Compare(b.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id.String(), b.id.String())
+	})
+	return out, nil
+}
+
+// ErrNoSnapshot is returned when no snapshot matches.
+var ErrNoSnapshot = errors.New("no matching snapshot found")
+
+// ErrAmbiguous is returned when an ID prefix matches several snapshots.
+var ErrAmbiguous = errors.New("ambiguous snapshot ID prefix")
+
+// FindLatest returns the newest snapshot that matches f.
+func FindLatest(ctx context.Context, r Repository, f Filter) (*Snapshot, error) {
+	sns, err := ListSnapshots(ctx, r, f)
+	if err != nil {
+		return nil, err
+	}
+	if len(sns) == 0 {
+		return nil, ErrNoSnapshot
+	}
+	return sns[len(sns)-1], nil
+}
+
+// FindSnapshot resolves "latest" (filtered by f) or a hex ID prefix (f is
+// ignored) to a snapshot.
+func FindSnapshot(ctx context.Context, r Repository, idOrLatest string, f Filter) (*Snapshot, error) {
+	if idOrLatest == "latest" {
+		return FindLatest(ctx, r, f)
+	}
+	id, err := FindSnapshotID(ctx, r, idOrLatest)
+	if err != nil {
+		return nil, err
+	}
+	return LoadSnapshot(ctx, r, id)
+}
+
+// FindSnapshotID resolves a hex prefix of at least 4 digits to a snapshot ID.
+func FindSnapshotID(ctx context.Context, r Repository, prefix string) (repo.ID, error) {
+	prefix = strings.ToLower(prefix)
+	if len(prefix) < 4 {
+		return repo.ID{}, fmt.Errorf("snapshot ID prefix %q is too short (4 hex digits at least)", prefix)
+	}
+	if _, err := hex.DecodeString(prefix[:len(prefix)&^1]); err != nil {
+		return repo.ID{}, fmt.Errorf("invalid snapshot ID %q", prefix)
+	}
+	var found []repo.ID
+	if err := r.ListFiles(ctx, repo.SnapshotFile, func(id repo.ID) error {
+		if strings.HasPrefix(id.String(), prefix) {
+			found = append(found, id)
+		}
+		return nil
+	}); err != nil {
+		return repo.ID{}, err
+	}
+	switch len(found) {
+	case 0:
+		return repo.ID{}, fmt.Errorf("%w: %s", ErrNoSnapshot, prefix)
+	case 1:
+		return found[0], nil
+	}
+	return repo.ID{}, fmt.Errorf("%w: %s matches %d snapshots", ErrAmbiguous, prefix, len(found))
+}
+
+// FindParent returns the newest snapshot of the same host with the same set
+// of paths, or nil (and no error) when there is none. Snapshots newer than
+// before are ignored unless before is zero.
+func FindParent(ctx context.Context, r Repository, host string, paths []string, before time.Time) (*Snapshot, error) {
+	sns, err := ListSnapshots(ctx, r, Filter{Hosts: []string{host}})
+	if err != nil {
+		return nil, err
+	}
+	for i := len(sns) - 1; i >= 0; i-- {
+		if !before.IsZero() && sns[i].Time.After(before) {
+			continue
+		}
+		if sns[i].HasPaths(paths) {
+			return sns[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// ChangeTags rewrites a snapshot with a new tag set: tags in set replace all
+// tags when set is non-nil; then add are added and remove removed. The new
+// snapshot is saved first and the old file removed after, so a crash leaves
+// both rather than neither. It returns the new snapshot (sn itself is left
+// unchanged), or sn when the tags would not change.
+func ChangeTags(ctx context.Context, r Repository, sn *Snapshot, set, add, remove []string) (*Snapshot, error) {
+	tags := slices.Clone(sn.Tags)
+	if set != nil {
+		tags = slices.Clone(set)
+	}
+	tags = append(tags, add...)
+	tags = slices.DeleteFunc(tags, func(t string) bool { return slices.Contains(remove, t) || t == "" })
+	slices.Sort(tags)
+	tags = slices.Compact(tags)
+	old := slices.Clone(sn.Tags)
+	slices.Sort(old)
+	if slices.Equal(old, tags) {
+		return sn, nil
+	}
+	ns := *sn
+	ns.Tags = tags
+	if ns.Original == nil {
+		oid := sn.id
+		ns.Original = &oid
+	}
+	if _, err := SaveSnapshot(ctx, r, &ns); err != nil {
+		return nil, err
+	}
+	if err := r.RemoveFile(ctx, repo.SnapshotFile, sn.id); err != nil {
+		return &ns, fmt.Errorf("new snapshot %s saved, but removing the old one failed: %w", ns.id.Short(), err)
+	}
+	return &ns, nil
+}

@@ -1,0 +1,186 @@
+package snapshot
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// ArchiveReader backs up the content of rd as the single file /name of a new
+// snapshot (its Paths are ["/name"]). The file gets mode 0600, the current
+// user and group and the current time. A read error from rd aborts the
+// backup: no snapshot is written.
+func (a *Archiver) ArchiveReader(ctx context.Context, name string, rd io.Reader) (*Snapshot, error) {
+	return a.archiveStream(ctx, name, rd, nil, nil)
+}
+
+func (a *Archiver) archiveStream(ctx context.Context, name string, rd io.Reader, beforeSave func() error, onAbort func()) (*Snapshot, error) {
+	name = strings.TrimPrefix(name, "/")
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
+		return nil, fmt.Errorf("invalid file name %q for a stream backup", name)
+	}
+	r, err := a.newRun()
+	if err != nil {
+		return nil, err
+	}
+	paths := []string{"/" + name}
+	parent, err := a.findParent(ctx, paths)
+	if err != nil {
+		return nil, err
+	}
+	r.beforeSave, r.onAbort = beforeSave, onAbort
+	now := time.Now()
+	if !a.Time.IsZero() {
+		now = a.Time
+	}
+	n := &Node{Name: name, Type: TypeFile, Mode: 0o600, UID: uint32(os.Getuid()), GID: uint32(os.Getgid()),
+		ModTime: now, ChangeTime: now}
+	n.User, n.Group = r.names.user(n.UID), r.names.group(n.GID)
+	return r.execute(ctx, paths, parent, func(ctx context.Context, root *dirJob) error {
+		root.nodes = []*Node{n}
+		root.pending.Store(2)
+		status := ItemNew
+		if root.old != nil && root.old.Find(name) != nil {
+			status = ItemChanged
+		}
+		job := &fileJob{d: root, idx: 0, path: "/" + name, node: n, status: status, stream: rd}
+		select {
+		case r.fileCh <- job:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return r.childDone(ctx, root)
+	})
+}
+
+// CommandError is returned by SnapshotFromCommand when the command failed;
+// no snapshot was written.
+type CommandError struct {
+	Command  []string
+	ExitCode int    // the exit status, or -1 when killed by a signal
+	Signal   string // the signal that killed it, if any
+	Stderr   string // the last lines of the command's standard error
+	Err      error  // from exec
+}
+
+func (e *CommandError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "command %q ", strings.Join(e.Command, " "))
+	switch {
+	case e.Signal != "":
+		fmt.Fprintf(&b, "was killed by signal %s", e.Signal)
+	case e.ExitCode >= 0:
+		fmt.Fprintf(&b, "exited with status %d", e.ExitCode)
+	default:
+		fmt.Fprintf(&b, "failed: %v", e.Err)
+	}
+	b.WriteString("; no snapshot was saved")
+	if e.Stderr != "" {
+		fmt.Fprintf(&b, "; its stderr ended with:\n%s", e.Stderr)
+	}
+	return b.String()
+}
+
+func (e *CommandError) Unwrap() error { return e.Err }
+
+// StderrTailLines is how many lines of a failed command's stderr a
+// CommandError keeps.
+const StderrTailLines = 20
+
+// SnapshotFromCommand runs argv and backs up its standard output as the
+// file /name (see ArchiveReader). The snapshot is saved only if the command
+// exits with status 0; otherwise the error is a *CommandError with the exit
+// status and the tail of its standard error. When ctx is cancelled or the
+// backup fails, the command's process group is killed. The command runs in
+// its own process group and inherits the environment; its standard input
+// is /dev/null.
+func (a *Archiver) SnapshotFromCommand(ctx context.Context, name string, argv []string) (*Snapshot, error) {
+	if len(argv) == 0 {
+		return nil, errors.New("no command given")
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, argv[0], argv[1:]...)
+	// Its own process group, so that cancelling kills the whole pipeline it
+	// may start (sh -c 'pg_dump | gzip'), not only its first process.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	tail := &tailWriter{max: 16 << 10}
+	if a.CommandStderr != nil {
+		cmd.Stderr = io.MultiWriter(tail, a.CommandStderr)
+	} else {
+		cmd.Stderr = tail
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, &CommandError{Command: argv, ExitCode: -1, Err: err}
+	}
+	waited := false
+	wait := func() error {
+		waited = true
+		err := cmd.Wait()
+		if err == nil {
+			return nil
+		}
+		ce := &CommandError{Command: argv, ExitCode: -1, Err: err, Stderr: tail.lastLines(StderrTailLines)}
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			ce.ExitCode = ee.ExitCode()
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				ce.Signal = ws.Signal().String()
+				ce.ExitCode = -1
+			}
+		}
+		return ce
+	}
+	sn, err := a.archiveStream(ctx, name, stdout, wait, cancel)
+	if !waited {
+		cancel() // kill it; the backup failed
+		_ = cmd.Wait()
+	}
+	return sn, err
+}
+
+// tailWriter keeps the last max bytes written to it.
+type tailWriter struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (t *tailWriter) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > 2*t.max {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailWriter) lastLines(n int) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.buf
+	if len(b) > t.max {
+		b = b[len(b)-t.max:]
+	}
+	b = bytes.TrimRight(b, "\n")
+	lines := bytes.Split(b, []byte("\n"))
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return string(bytes.Join(lines, []byte("\n")))
+}

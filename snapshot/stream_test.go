@@ -1,0 +1,169 @@
+package snapshot
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lpse/cadang/repo"
+)
+
+func TestArchiveReader(t *testing.T) {
+	r := newTestRepo(t)
+	data := randBytes(11, 2<<20+5)
+	a := &Archiver{Repo: r, Hostname: "h"}
+	sn, err := a.ArchiveReader(context.Background(), "stdin.bin", bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sn.Paths) != 1 || sn.Paths[0] != "/stdin.bin" {
+		t.Errorf("paths %v", sn.Paths)
+	}
+	if got := dumpFile(t, r, sn, "/stdin.bin"); !bytes.Equal(got, data) {
+		t.Error("content differs")
+	}
+	n, err := FindNode(context.Background(), r, sn.Tree, "/stdin.bin")
+	if err != nil || n.Size != int64(len(data)) || n.Mode != 0o600 {
+		t.Errorf("node %+v %v", n, err)
+	}
+	if sn.Summary.FilesNew != 1 || sn.Summary.BytesRead != uint64(len(data)) {
+		t.Errorf("summary %+v", sn.Summary)
+	}
+	// A second identical stream adds nothing but a tree.
+	sn2, err := a.ArchiveReader(context.Background(), "stdin.bin", bytes.NewReader(data))
+	if err != nil || sn2.Summary.DataBlobs != 0 || sn2.Parent == nil {
+		t.Errorf("second: %v %+v", err, sn2.Summary)
+	}
+	if _, err := a.ArchiveReader(context.Background(), "a/b", bytes.NewReader(nil)); err == nil {
+		t.Error("a name with a slash was accepted")
+	}
+}
+
+type failingReader struct{ n int }
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.n > 1<<20 {
+		return 0, errors.New("stdin broke")
+	}
+	f.n += len(p)
+	return len(p), nil
+}
+
+func TestArchiveReaderErrorWritesNoSnapshot(t *testing.T) {
+	r := newTestRepo(t)
+	_, err := NewArchiver(r).ArchiveReader(context.Background(), "x", &failingReader{})
+	if err == nil || !strings.Contains(err.Error(), "stdin broke") {
+		t.Fatalf("got %v", err)
+	}
+	if r.FileCount(repo.SnapshotFile) != 0 {
+		t.Error("snapshot written")
+	}
+}
+
+func needSh(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+}
+
+func TestSnapshotFromCommand(t *testing.T) {
+	needSh(t)
+	r := newTestRepo(t)
+	a := &Archiver{Repo: r, Hostname: "h"}
+	sn, err := a.SnapshotFromCommand(context.Background(), "numbers.txt", []string{"sh", "-c", "seq 1 200000; echo progress >&2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := exec.Command("seq", "1", "200000").Output()
+	if got := dumpFile(t, r, sn, "/numbers.txt"); !bytes.Equal(got, out) {
+		t.Errorf("content differs: %d vs %d bytes", len(got), len(out))
+	}
+}
+
+func TestSnapshotFromCommandFails(t *testing.T) {
+	needSh(t)
+	r := newTestRepo(t)
+	a := &Archiver{Repo: r, Hostname: "h"}
+	var stderr bytes.Buffer
+	a.CommandStderr = &stderr
+	script := `seq 1 100000; for i in $(seq 1 30); do echo "line $i" >&2; done; echo 'pg_dump: error: database "nope" does not exist' >&2; exit 3`
+	_, err := a.SnapshotFromCommand(context.Background(), "db.dump", []string{"sh", "-c", script})
+	var ce *CommandError
+	if !errors.As(err, &ce) {
+		t.Fatalf("want CommandError, got %v", err)
+	}
+	if ce.ExitCode != 3 || ce.Signal != "" {
+		t.Errorf("exit %d signal %q", ce.ExitCode, ce.Signal)
+	}
+	lines := strings.Split(ce.Stderr, "\n")
+	if len(lines) != StderrTailLines || !strings.Contains(lines[len(lines)-1], `database "nope" does not exist`) || lines[0] != "line 12" {
+		t.Errorf("stderr tail: %q", ce.Stderr)
+	}
+	if !strings.Contains(err.Error(), "exited with status 3") || !strings.Contains(err.Error(), "no snapshot") {
+		t.Errorf("message: %v", err)
+	}
+	if !strings.Contains(stderr.String(), "line 1\n") {
+		t.Error("stderr not passed through")
+	}
+	if n := r.FileCount(repo.SnapshotFile); n != 0 {
+		t.Errorf("%d snapshots written", n)
+	}
+}
+
+func TestSnapshotFromCommandKilled(t *testing.T) {
+	needSh(t)
+	r := newTestRepo(t)
+	a := &Archiver{Repo: r}
+	_, err := a.SnapshotFromCommand(context.Background(), "x", []string{"sh", "-c", "seq 1 1000; echo dying >&2; kill -9 $$"})
+	var ce *CommandError
+	if !errors.As(err, &ce) || ce.Signal != "killed" || ce.ExitCode != -1 || ce.Stderr != "dying" {
+		t.Fatalf("got %#v", err)
+	}
+	if r.FileCount(repo.SnapshotFile) != 0 {
+		t.Error("snapshot written")
+	}
+	// A command that does not exist.
+	_, err = a.SnapshotFromCommand(context.Background(), "x", []string{"/nonexistent/cmd"})
+	if !errors.As(err, &ce) {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestSnapshotFromCommandCancelled(t *testing.T) {
+	needSh(t)
+	r := newTestRepo(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := NewArchiver(r).SnapshotFromCommand(ctx, "x", []string{"sh", "-c", "echo start; sleep 30"})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("took %v", d)
+	}
+	if r.FileCount(repo.SnapshotFile) != 0 {
+		t.Error("snapshot written")
+	}
+}
+
+func TestSnapshotFromCommandRepoFailureKillsCommand(t *testing.T) {
+	needSh(t)
+	r := newTestRepo(t)
+	r.FailSaveBlobAfter.Store(3)
+	start := time.Now()
+	// Endless output; the backup must stop it when the repository fails.
+	_, err := NewArchiver(r).SnapshotFromCommand(context.Background(), "x", []string{"sh", "-c", "while :; do head -c 1000000 /dev/urandom; done"})
+	if err == nil || !strings.Contains(err.Error(), "simulated") {
+		t.Fatalf("got %v", err)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("took %v", d)
+	}
+	_ = fmt.Sprint
+}
