@@ -1,0 +1,361 @@
+// Package jobs reads the cadang configuration: the organisation named in the
+// documents, the run log location, notification targets and the backup jobs
+// that make up the SOP's "Daftar Backup Database dan Aplikasi".
+package jobs
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is a parsed cadang.toml.
+type Config struct {
+	// Path is the file the configuration was read from.
+	Path string `toml:"-"`
+
+	Organization Organization      `toml:"organization"`
+	Log          LogConfig         `toml:"log"`
+	RestoreTest  RestoreTestConfig `toml:"restore_test"`
+	SMTP         *SMTP             `toml:"smtp"`
+	// Notify is added to the targets of every job.
+	Notify Notify `toml:"notify"`
+	Jobs   []Job  `toml:"job"`
+}
+
+// Organization names the office in document headers and signature blocks.
+type Organization struct {
+	Name string `toml:"name"` // e.g. "LPSE Provinsi Gorontalo"
+	Unit string `toml:"unit"` // e.g. "Biro Pengadaan Sekretariat Daerah Provinsi Gorontalo"
+	City string `toml:"city"` // place of signing, e.g. "Gorontalo"
+	// Timezone of the documents and of "a day" in the schedule, e.g.
+	// "Asia/Makassar" (WITA). Empty: the machine's local zone.
+	Timezone string `toml:"timezone"`
+	// People in signature blocks; any may be empty (a blank line is printed).
+	Head          Person `toml:"head"`          // Kepala LPSE
+	Administrator Person `toml:"administrator"` // Administrator Sistem LPSE
+}
+
+// Person is a name and title for a signature block.
+type Person struct {
+	Name  string `toml:"name"`
+	Title string `toml:"title"`
+	NIP   string `toml:"nip"` // civil servant number, printed under the name
+}
+
+// LogConfig says where the local mirror of the run log is.
+type LogConfig struct {
+	Path string `toml:"path"` // default DefaultLogPath
+}
+
+// DefaultLogPath is the local mirror of the run log when none is configured.
+const DefaultLogPath = "/var/lib/cadang/runlog.jsonl"
+
+// RestoreTestConfig sets the SOP step 4 restore tests.
+type RestoreTestConfig struct {
+	Interval    Duration `toml:"interval"`     // default 90 days
+	Sample      int      `toml:"sample"`       // files per test, default 20
+	SampleBytes Size     `toml:"sample_bytes"` // alternatively a byte budget
+	Snapshots   int      `toml:"snapshots"`    // snapshots to draw from, default 3
+	Scratch     string   `toml:"scratch"`      // parent of scratch directories; default the OS temp dir
+}
+
+// SMTP is the mail server for failure notices.
+type SMTP struct {
+	Server       string `toml:"server"` // host:port
+	From         string `toml:"from"`
+	Username     string `toml:"username"`
+	PasswordFile string `toml:"password_file"` // read at send time; never put the password in this file
+	// Lang of the messages; default id.
+	Lang string `toml:"lang"`
+}
+
+// Notify lists who is told about a failed run.
+type Notify struct {
+	// Hook is a command (argv) that receives the run record as JSON on stdin.
+	Hook        []string `toml:"hook"`
+	HookTimeout Duration `toml:"hook_timeout"`
+	Email       []string `toml:"email"`
+}
+
+// Job is one entry of the list of database and application backups.
+type Job struct {
+	Name        string `toml:"name"`
+	Description string `toml:"description"`
+	// InfoClass is the number of the information in the SOP appendix (1-10).
+	InfoClass      int            `toml:"info_class"`
+	Classification Classification `toml:"classification"`
+	Sources        []Source       `toml:"source"`
+	// Media are the repositories in rotation order.
+	Media    []Medium `toml:"medium"`
+	Rotation Rotation `toml:"rotation"`
+	Schedule Schedule `toml:"schedule"`
+	// ActiveSince is the first day a run is expected (for missed-run counting).
+	ActiveSince  time.Time `toml:"active_since"`
+	TimeStandard Duration  `toml:"time_standard"`
+	Retention    Retention `toml:"retention"`
+	Notify       Notify    `toml:"notify"`
+}
+
+// Source is what a job backs up: paths, or the output of a dump command.
+type Source struct {
+	Name    string   `toml:"name"`
+	Paths   []string `toml:"paths"`
+	Exclude []string `toml:"exclude"`
+	// Command is run and its standard output stored as one file named Filename.
+	Command  []string `toml:"command"`
+	Filename string   `toml:"filename"`
+	// Verify is run on a restored dump during a restore test; "{file}" is
+	// replaced by the restored file's path (e.g. pg_restore --list {file}).
+	Verify []string `toml:"verify"`
+}
+
+// IsDump reports whether the source is a dump command.
+func (s Source) IsDump() bool { return len(s.Command) > 0 }
+
+// Medium is one repository of the rotation.
+type Medium struct {
+	Name       string `toml:"name"`
+	Repository string `toml:"repository"`
+	// RepositoryID is the ID of the repository expected on this medium; the
+	// run refuses a connected repository with another ID.
+	RepositoryID string `toml:"repository_id"`
+	PasswordFile string `toml:"password_file"`
+}
+
+// Rotation says how the medium due for a run is chosen.
+type Rotation struct {
+	// Mode "sequence" (default): the medium after the one that held the last
+	// successful backup. "calendar": medium (days since Start / Days) mod n.
+	Mode  string    `toml:"mode"`
+	Start time.Time `toml:"start"`
+	Days  int       `toml:"days"` // period of the calendar rotation, default 1
+}
+
+// Retention is what the job wants kept (applied by prune).
+type Retention struct {
+	Daily   int      `toml:"daily"`
+	Weekly  int      `toml:"weekly"`
+	Monthly int      `toml:"monthly"`
+	Yearly  int      `toml:"yearly"`
+	Within  Duration `toml:"within"`
+}
+
+// IsZero reports whether no retention is set.
+func (r Retention) IsZero() bool { return r == Retention{} }
+
+// Classification is the SOP appendix classification of the information.
+type Classification string
+
+// The classifications of the SOP appendix.
+const (
+	Rahasia  Classification = "rahasia"  // confidential
+	Terbatas Classification = "terbatas" // restricted
+)
+
+// Schedule is how often a job must run.
+type Schedule string
+
+// The schedules.
+const (
+	Daily   Schedule = "daily"
+	Weekly  Schedule = "weekly"
+	Monthly Schedule = "monthly"
+)
+
+// Interval returns the nominal time between runs.
+func (s Schedule) Interval() time.Duration {
+	switch s {
+	case Weekly:
+		return 7 * 24 * time.Hour
+	case Monthly:
+		return 31 * 24 * time.Hour
+	}
+	return 24 * time.Hour
+}
+
+// Defaults of the SOP.
+const (
+	DefaultTimeStandard        = 3 * time.Hour       // SOP steps 1-3
+	DefaultRestoreTestInterval = 90 * 24 * time.Hour // SOP step 4: once every three months
+	DefaultSample              = 20
+	DefaultSnapshots           = 3
+)
+
+// InfoClass is an entry of the SOP appendix.
+type InfoClass struct {
+	No             int
+	NameID, NameEN string
+	Format         string // original format
+}
+
+// InfoClasses is the SOP appendix: confidential and restricted information
+// to back up. All are backed up as soft copy.
+var InfoClasses = []InfoClass{
+	{1, "Dokumen Aset", "Asset documents", "Softcopy"},
+	{2, "Laporan Kegiatan Layanan", "Service activity reports", "Softcopy"},
+	{3, "Laporan Pengelolaan SPSE", "SPSE management reports", "Hardcopy/Softcopy"},
+	{4, "Laporan Kegiatan Infrastruktur", "Infrastructure activity reports", "Hardcopy/Softcopy"},
+	{5, "Laporan Kegiatan Hukum dan Verifikasi", "Legal and verification activity reports", "Hardcopy/Softcopy"},
+	{6, "Data Password, IP, dan Security Server", "Passwords, IP addresses and server security data", "Softcopy"},
+	{7, "Database Production SPSE", "SPSE production database", "Softcopy"},
+	{8, "Database Backup SPSE", "SPSE backup database", "Softcopy"},
+	{9, "Database Aplikasi Helpdesk SPSE Production", "SPSE helpdesk application production database", "Softcopy"},
+	{10, "Dokumen yang dianggap penting oleh personil untuk di backup", "Other documents staff consider important to back up", "Hardcopy/Softcopy"},
+}
+
+// Info returns the appendix entry of the job.
+func (j *Job) Info() InfoClass {
+	if j.InfoClass >= 1 && j.InfoClass <= len(InfoClasses) {
+		return InfoClasses[j.InfoClass-1]
+	}
+	return InfoClass{}
+}
+
+// Job returns the job named name.
+func (c *Config) Job(name string) (*Job, error) {
+	for i := range c.Jobs {
+		if c.Jobs[i].Name == name {
+			return &c.Jobs[i], nil
+		}
+	}
+	names := make([]string, len(c.Jobs))
+	for i := range c.Jobs {
+		names[i] = c.Jobs[i].Name
+	}
+	return nil, fmt.Errorf("%s: no job %q (jobs: %s)", c.Path, name, strings.Join(names, ", "))
+}
+
+// Location returns the time zone of the documents and schedules.
+func (c *Config) Location() *time.Location {
+	if c.Organization.Timezone != "" {
+		if loc, err := time.LoadLocation(c.Organization.Timezone); err == nil {
+			return loc
+		}
+	}
+	return time.Local
+}
+
+// NotifyFor returns the notification targets of a job: the job's own and
+// the global ones.
+func (c *Config) NotifyFor(j *Job) Notify {
+	n := Notify{
+		Hook:        j.Notify.Hook,
+		HookTimeout: j.Notify.HookTimeout,
+		Email:       append(append([]string(nil), c.Notify.Email...), j.Notify.Email...),
+	}
+	if len(n.Hook) == 0 {
+		n.Hook = c.Notify.Hook
+	}
+	if n.HookTimeout == 0 {
+		n.HookTimeout = c.Notify.HookTimeout
+	}
+	return n
+}
+
+// MediumByID returns the index of the medium whose repository has the given
+// ID, or -1.
+func (j *Job) MediumByID(id string) int {
+	for i, m := range j.Media {
+		if strings.EqualFold(m.RepositoryID, id) {
+			return i
+		}
+	}
+	return -1
+}
+
+// DueMedium returns the index of the medium due at now. lastOK is the name
+// of the medium that held the job's last successful backup ("" if none).
+func (j *Job) DueMedium(lastOK string, now time.Time) int {
+	n := len(j.Media)
+	if n <= 1 {
+		return 0
+	}
+	if j.Rotation.Mode == "calendar" {
+		days := j.Rotation.Days
+		if days <= 0 {
+			days = 1
+		}
+		d := daysBetween(j.Rotation.Start, now)
+		i := (d / days) % n
+		if i < 0 {
+			i += n
+		}
+		return i
+	}
+	for i, m := range j.Media {
+		if m.Name == lastOK {
+			return (i + 1) % n
+		}
+	}
+	return 0
+}
+
+// daysBetween counts calendar days from a to b in b's zone.
+func daysBetween(a, b time.Time) int {
+	ay, am, ad := a.Date()
+	by, bm, bd := b.Date()
+	da := time.Date(ay, am, ad, 0, 0, 0, 0, time.UTC)
+	db := time.Date(by, bm, bd, 0, 0, 0, 0, time.UTC)
+	return int(db.Sub(da).Hours() / 24)
+}
+
+// Duration is a time.Duration written as "3h", "90m" or "90d" (days).
+type Duration time.Duration
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// UnmarshalText parses a duration; a "d" suffix means days.
+func (d *Duration) UnmarshalText(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		v, err := strconv.ParseFloat(n, 64)
+		if err != nil || v < 0 {
+			return fmt.Errorf("invalid duration %q", s)
+		}
+		*d = Duration(v * float64(24*time.Hour))
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return fmt.Errorf("invalid duration %q (use e.g. 3h, 90m, 90d)", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText writes the duration.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// Size is a byte count written as "500MiB", "2G" or a plain number.
+type Size int64
+
+var sizeRE = regexp.MustCompile(`^(?i)\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt]?)(i?b?)\s*$`)
+
+// UnmarshalText parses a size.
+func (s *Size) UnmarshalText(b []byte) error {
+	v, err := ParseSize(string(b))
+	if err != nil {
+		return err
+	}
+	*s = Size(v)
+	return nil
+}
+
+// ParseSize parses "500MiB", "2G", "1.5GB" or "1024". K, M, G and T are
+// powers of 1024.
+func ParseSize(str string) (int64, error) {
+	m := sizeRE.FindStringSubmatch(str)
+	if m == nil {
+		return 0, fmt.Errorf("invalid size %q (use e.g. 500MiB, 2G)", str)
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return 0, fmt.Errorf("invalid size %q", str)
+	}
+	mult := map[string]float64{"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}[strings.ToLower(m[2])]
+	return int64(v * mult), nil
+}

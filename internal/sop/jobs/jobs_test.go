@@ -1,0 +1,149 @@
+package jobs
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const example = "../../../testdata/sop/cadang.toml"
+
+func TestExampleConfig(t *testing.T) {
+	c, err := Load(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Jobs) != 2 {
+		t.Fatalf("jobs: %d", len(c.Jobs))
+	}
+	j, err := c.Job("spse-prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Info().NameID != "Database Production SPSE" || j.Classification != Rahasia || j.Schedule != Daily {
+		t.Errorf("job: %+v", j)
+	}
+	if j.TimeStandard.D() != 3*time.Hour || len(j.Media) != 3 || j.Media[1].Name != "disk-B" {
+		t.Errorf("job: %+v", j)
+	}
+	if !j.Sources[0].IsDump() || j.Sources[0].Verify[0] != "pg_restore" || j.Sources[1].Name != "upload" {
+		t.Errorf("sources: %+v", j.Sources)
+	}
+	if c.RestoreTest.Interval.D() != 90*24*time.Hour || c.SMTP.Server == "" || c.Location().String() != "Asia/Makassar" {
+		t.Errorf("config: %+v", c)
+	}
+	n := c.NotifyFor(j)
+	if len(n.Email) != 1 || n.Hook[0] != "/usr/local/bin/lapor-kegagalan" {
+		t.Errorf("notify: %+v", n)
+	}
+	s, _ := c.Job("server-security")
+	if s.Schedule != Weekly || s.TimeStandard.D() != DefaultTimeStandard || s.Sources[0].Name != "source1" {
+		t.Errorf("defaults: %+v", s)
+	}
+	if _, err := c.Job("nope"); err == nil || !strings.Contains(err.Error(), "spse-prod") {
+		t.Errorf("unknown job: %v", err)
+	}
+}
+
+func TestRotation(t *testing.T) {
+	c, _ := Load(example)
+	j := &c.Jobs[0]
+	day := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	if got := j.DueMedium("", day); got != 0 {
+		t.Errorf("first: %d", got)
+	}
+	if got := j.DueMedium("disk-C", day); got != 0 {
+		t.Errorf("after C: %d", got)
+	}
+	if got := j.DueMedium("disk-A", day); got != 1 {
+		t.Errorf("after A: %d", got)
+	}
+	j.Rotation = Rotation{Mode: "calendar", Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Days: 1}
+	for d, want := range []int{0, 1, 2, 0} {
+		if got := j.DueMedium("", time.Date(2026, 1, 1+d, 23, 0, 0, 0, time.UTC)); got != want {
+			t.Errorf("day %d: %d want %d", d, got, want)
+		}
+	}
+}
+
+func writeConf(t *testing.T, text string) string {
+	p := filepath.Join(t.TempDir(), "cadang.toml")
+	os.WriteFile(p, []byte(text), 0o600)
+	return p
+}
+
+func TestErrorsNameFileLineAndKey(t *testing.T) {
+	base, _ := os.ReadFile(example)
+	cases := []struct {
+		name, old, new string
+		line           int
+		key            string
+	}{
+		{"unknown key", `  exclude = ["*.tmp", "cache/"]`, `  exclude = ["*.tmp", "cache/"]
+  excludes = ["x"]`, 57, "job[0].source[1].excludes"},
+		{"bad id", `repository_id = "bbbb`, `repository_id = "zzzz`, 68, "job[0].medium[1].repository_id"},
+		{"bad class", `info_class = 6`, `info_class = 11`, 90, "job[1].info_class"},
+		{"bad duration", `time_standard = "3h"`, `time_standard = "3 jam"`, 45, "time_standard"},
+		{"syntax", `schedule = "weekly"`, `schedule = weekly`, 92, ""},
+		{"bad classification", `classification = "rahasia"
+schedule = "weekly"`, `classification = "biasa"
+schedule = "weekly"`, 91, "job[1].classification"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			text := strings.Replace(string(base), c.old, c.new, 1)
+			if text == string(base) {
+				t.Fatal("replacement did not apply")
+			}
+			p := writeConf(t, text)
+			_, err := Load(p)
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("got %v", err)
+			}
+			if ce.File != p || ce.Line != c.line || !strings.Contains(ce.Key, c.key) {
+				t.Errorf("got %q (line %d key %q), want line %d key %q", err, ce.Line, ce.Key, c.line, c.key)
+			}
+			if !strings.Contains(err.Error(), p+":") {
+				t.Errorf("message lacks the file: %v", err)
+			}
+		})
+	}
+}
+
+func TestFind(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x.toml")
+	os.WriteFile(p, []byte("x"), 0o600)
+	env := func(v string) func(string) string { return func(string) string { return v } }
+	if got, err := Find(p, env("")); err != nil || got != p {
+		t.Errorf("explicit: %v %v", got, err)
+	}
+	if got, err := Find("", env(p)); err != nil || got != p {
+		t.Errorf("env: %v %v", got, err)
+	}
+	if _, err := Find("", env(filepath.Join(dir, "missing"))); err == nil || !strings.Contains(err.Error(), EnvConfig) {
+		t.Errorf("missing env file: %v", err)
+	}
+	old := SearchPaths
+	defer func() { SearchPaths = old }()
+	SearchPaths = []string{filepath.Join(dir, "none.toml"), p}
+	if got, err := Find("", env("")); err != nil || got != p {
+		t.Errorf("search: %v %v", got, err)
+	}
+	SearchPaths = []string{filepath.Join(dir, "none.toml")}
+	if _, err := Find("", env("")); !errors.Is(err, ErrNoConfig) {
+		t.Errorf("none: %v", err)
+	}
+}
+
+func TestSize(t *testing.T) {
+	for s, want := range map[string]int64{"1024": 1024, "2G": 2 << 30, "500MiB": 500 << 20, "1.5k": 1536} {
+		if got, err := ParseSize(s); err != nil || got != want {
+			t.Errorf("%s: %d %v", s, got, err)
+		}
+	}
+}

@@ -1,0 +1,466 @@
+package jobs
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// EnvConfig is the environment variable that names the configuration file.
+const EnvConfig = "CADANG_CONFIG"
+
+// SearchPaths are tried, in order, when neither a path nor EnvConfig is given.
+var SearchPaths = []string{"cadang.toml", "/etc/cadang/cadang.toml"}
+
+// ErrNoConfig is returned by Find when no configuration file exists.
+var ErrNoConfig = errors.New("no configuration file")
+
+// Find returns the configuration file to use: explicit if not empty, else
+// $CADANG_CONFIG, else the first of SearchPaths that exists. getenv may be
+// nil (os.Getenv).
+func Find(explicit string, getenv func(string) string) (string, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	for _, c := range []struct{ path, from string }{{explicit, "--config"}, {getenv(EnvConfig), EnvConfig}} {
+		if c.path == "" {
+			continue
+		}
+		if _, err := os.Stat(c.path); err != nil {
+			return "", fmt.Errorf("configuration file %s (from %s): %w", c.path, c.from, err)
+		}
+		return c.path, nil
+	}
+	for _, p := range SearchPaths {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("configuration file %s: %w", p, err)
+		}
+	}
+	return "", fmt.Errorf("%w: give --config, set %s, or create %s", ErrNoConfig, EnvConfig, strings.Join(SearchPaths, " or "))
+}
+
+// LoadDefault finds the configuration (see Find) and loads it.
+func LoadDefault(explicit string, getenv func(string) string) (*Config, error) {
+	p, err := Find(explicit, getenv)
+	if err != nil {
+		return nil, err
+	}
+	return Load(p)
+}
+
+// Load reads and validates the configuration file at path. A syntax error,
+// an unknown key or an invalid value is returned as ConfigErrors, each
+// naming the file, the line and the key.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse parses configuration data; path is used in messages only.
+func Parse(path string, data []byte) (*Config, error) {
+	var c Config
+	md, err := toml.Decode(string(data), &c)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, ConfigErrors{{File: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}}
+		}
+		return nil, ConfigErrors{{File: path, Msg: err.Error()}}
+	}
+	c.Path = path
+	loc := locate(string(data))
+	var errs ConfigErrors
+	used := map[string]int{}
+	for _, k := range md.Undecoded() {
+		key := k.String()
+		line := loc.nth(key, used[key])
+		used[key]++
+		errs = append(errs, &ConfigError{File: path, Line: line.line, Key: line.path, Msg: "unknown key"})
+	}
+	c.setDefaults()
+	for _, e := range c.validate() {
+		e.File = path
+		e.Line = loc.line(e.Key)
+		errs = append(errs, e)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return &c, nil
+}
+
+// ConfigError is one problem in a configuration file.
+type ConfigError struct {
+	File string
+	Line int    // 0 when unknown
+	Key  string // e.g. job[1].medium[0].repository_id (indices from 0)
+	Msg  string
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	if e.Key != "" {
+		fmt.Fprintf(&b, ": key %s", e.Key)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// ConfigErrors are all problems found in one file.
+type ConfigErrors []*ConfigError
+
+func (es ConfigErrors) Error() string {
+	s := make([]string, len(es))
+	for i, e := range es {
+		s[i] = e.Error()
+	}
+	return strings.Join(s, "\n")
+}
+
+// Unwrap returns the single errors, for errors.As.
+func (es ConfigErrors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+func (c *Config) setDefaults() {
+	if c.Log.Path == "" {
+		c.Log.Path = DefaultLogPath
+	}
+	if c.RestoreTest.Interval == 0 {
+		c.RestoreTest.Interval = Duration(DefaultRestoreTestInterval)
+	}
+	if c.RestoreTest.Sample == 0 && c.RestoreTest.SampleBytes == 0 {
+		c.RestoreTest.Sample = DefaultSample
+	}
+	if c.RestoreTest.Snapshots == 0 {
+		c.RestoreTest.Snapshots = DefaultSnapshots
+	}
+	for i := range c.Jobs {
+		j := &c.Jobs[i]
+		if j.Schedule == "" {
+			j.Schedule = Daily
+		}
+		if j.TimeStandard == 0 {
+			j.TimeStandard = Duration(DefaultTimeStandard)
+		}
+		if j.Rotation.Mode == "" {
+			j.Rotation.Mode = "sequence"
+		}
+		j.Classification = Classification(strings.ToLower(string(j.Classification)))
+		for k := range j.Sources {
+			s := &j.Sources[k]
+			if s.Name == "" {
+				if s.IsDump() {
+					s.Name = s.Filename
+				} else {
+					s.Name = fmt.Sprintf("source%d", k+1)
+				}
+			}
+		}
+	}
+}
+
+var (
+	nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	idRE   = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+)
+
+func (c *Config) validate() []*ConfigError {
+	var errs []*ConfigError
+	add := func(key, format string, args ...any) {
+		errs = append(errs, &ConfigError{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	if c.SMTP != nil {
+		if c.SMTP.Server == "" {
+			add("smtp.server", "missing: the mail server as host:port")
+		}
+		if c.SMTP.From == "" {
+			add("smtp.from", "missing: the sender address")
+		}
+	}
+	if len(c.Jobs) == 0 {
+		add("job", "no [[job]] defined")
+	}
+	seen := map[string]bool{}
+	for i := range c.Jobs {
+		j := &c.Jobs[i]
+		p := fmt.Sprintf("job[%d]", i)
+		switch {
+		case j.Name == "":
+			add(p+".name", "missing: every job needs a name")
+		case !nameRE.MatchString(j.Name):
+			add(p+".name", "%q: use letters, digits, '.', '_' and '-'", j.Name)
+		case seen[j.Name]:
+			add(p+".name", "job %q is defined twice", j.Name)
+		}
+		seen[j.Name] = true
+		if j.InfoClass < 1 || j.InfoClass > len(InfoClasses) {
+			add(p+".info_class", "%d: must be the number (1-%d) of the information in the SOP appendix", j.InfoClass, len(InfoClasses))
+		}
+		if j.Classification != Rahasia && j.Classification != Terbatas {
+			add(p+".classification", "%q: must be \"rahasia\" or \"terbatas\"", j.Classification)
+		}
+		switch j.Schedule {
+		case Daily, Weekly, Monthly:
+		default:
+			add(p+".schedule", "%q: must be daily, weekly or monthly", j.Schedule)
+		}
+		if len(j.Sources) == 0 {
+			add(p+".source", "job %q has no [[job.source]]", j.Name)
+		}
+		srcNames := map[string]bool{}
+		for k, s := range j.Sources {
+			sp := fmt.Sprintf("%s.source[%d]", p, k)
+			switch {
+			case s.IsDump() && len(s.Paths) > 0:
+				add(sp+".command", "a source has either paths or a command, not both")
+			case !s.IsDump() && len(s.Paths) == 0:
+				add(sp+".paths", "missing: a source needs paths or a command")
+			case s.IsDump() && s.Filename == "":
+				add(sp+".filename", "missing: a dump command needs the file name to store its output as")
+			}
+			if len(s.Verify) > 0 && !s.IsDump() {
+				add(sp+".verify", "a verify command is only for dump sources")
+			}
+			if srcNames[s.Name] {
+				add(sp+".name", "source %q is defined twice in job %q", s.Name, j.Name)
+			}
+			srcNames[s.Name] = true
+		}
+		if len(j.Media) == 0 {
+			add(p+".medium", "job %q has no [[job.medium]] (the backup media in rotation order)", j.Name)
+		}
+		mNames := map[string]bool{}
+		for k, m := range j.Media {
+			mp := fmt.Sprintf("%s.medium[%d]", p, k)
+			if m.Name == "" {
+				add(mp+".name", "missing: every medium needs a name (e.g. the label on the disk)")
+			} else if mNames[m.Name] {
+				add(mp+".name", "medium %q is defined twice in job %q", m.Name, j.Name)
+			}
+			mNames[m.Name] = true
+			if m.Repository == "" {
+				add(mp+".repository", "missing: the repository location on this medium")
+			}
+			if !idRE.MatchString(m.RepositoryID) {
+				add(mp+".repository_id", "%q: must be the 64 hex digit ID of the repository on this medium", m.RepositoryID)
+			}
+		}
+		switch j.Rotation.Mode {
+		case "sequence":
+		case "calendar":
+			if j.Rotation.Start.IsZero() {
+				add(p+".rotation.start", "missing: a calendar rotation needs its first day")
+			}
+			if j.Rotation.Days < 0 {
+				add(p+".rotation.days", "must not be negative")
+			}
+		default:
+			add(p+".rotation.mode", "%q: must be sequence or calendar", j.Rotation.Mode)
+		}
+	}
+	return errs
+}
+
+// locator maps key paths with array indices (job[1].medium[0].name) to lines.
+type locator struct {
+	lines map[string]int
+	order []keyLine
+}
+
+type keyLine struct {
+	path string // with indices
+	bare string // without indices
+	line int
+}
+
+var indexRE = regexp.MustCompile(`\[[0-9]+\]`)
+
+// line returns the line of key, or of its closest enclosing table.
+func (l *locator) line(key string) int {
+	for k := key; k != ""; {
+		if n, ok := l.lines[k]; ok {
+			return n
+		}
+		i := strings.LastIndexAny(k, ".[")
+		if i < 0 {
+			break
+		}
+		k = k[:i]
+	}
+	return 0
+}
+
+// nth returns the n-th occurrence of the key path without indices.
+func (l *locator) nth(bare string, n int) keyLine {
+	for _, kl := range l.order {
+		if kl.bare == bare {
+			if n == 0 {
+				return kl
+			}
+			n--
+		}
+	}
+	return keyLine{path: bare}
+}
+
+// locate scans TOML text for table headers and keys. It follows arrays of
+// tables to give each occurrence its index; values spanning lines are skipped.
+func locate(text string) *locator {
+	l := &locator{lines: map[string]int{}}
+	add := func(path string, line int) {
+		if _, ok := l.lines[path]; !ok {
+			l.lines[path] = line
+		}
+		l.order = append(l.order, keyLine{path, indexRE.ReplaceAllString(path, ""), line})
+	}
+	lastIdx := map[string]int{} // array-of-tables path (with parent indices) -> current index
+	resolve := func(parts []string, array bool) string {
+		cur := ""
+		for i, p := range parts {
+			k := strings.Trim(strings.TrimSpace(p), `"'`)
+			if cur != "" {
+				k = cur + "." + k
+			}
+			if i == len(parts)-1 && array {
+				n, ok := lastIdx[k]
+				if ok {
+					n++
+				}
+				lastIdx[k] = n
+				// a new element resets the indices of nested arrays
+				for key := range lastIdx {
+					if strings.HasPrefix(key, k+"[") {
+						delete(lastIdx, key)
+					}
+				}
+				return fmt.Sprintf("%s[%d]", k, n)
+			}
+			if n, ok := lastIdx[k]; ok {
+				k = fmt.Sprintf("%s[%d]", k, n)
+			}
+			cur = k
+		}
+		return cur
+	}
+	table := ""
+	depth := 0  // open brackets of a multi-line array
+	inStr := "" // open multi-line string delimiter
+	for i, raw := range strings.Split(text, "\n") {
+		n := i + 1
+		if inStr != "" {
+			if strings.Contains(raw, inStr) {
+				inStr = ""
+			}
+			continue
+		}
+		line := stripComment(raw)
+		if depth > 0 {
+			depth += bracketDepth(line)
+			continue
+		}
+		t := strings.TrimSpace(line)
+		switch {
+		case t == "":
+		case strings.HasPrefix(t, "[["):
+			name := strings.TrimSuffix(strings.TrimPrefix(t, "[["), "]]")
+			table = resolve(strings.Split(name, "."), true)
+			add(table, n)
+		case strings.HasPrefix(t, "["):
+			name := strings.TrimSuffix(strings.TrimPrefix(t, "["), "]")
+			table = resolve(strings.Split(name, "."), false)
+			add(table, n)
+		default:
+			eq := strings.Index(t, "=")
+			if eq < 0 {
+				continue
+			}
+			key := strings.TrimSpace(t[:eq])
+			val := strings.TrimSpace(t[eq+1:])
+			parts := strings.Split(key, ".")
+			for k := range parts {
+				parts[k] = strings.Trim(strings.TrimSpace(parts[k]), `"'`)
+			}
+			path := strings.Join(parts, ".")
+			if table != "" {
+				path = table + "." + path
+			}
+			add(path, n)
+			for _, d := range []string{`"""`, `'''`} {
+				if strings.HasPrefix(val, d) && strings.Count(val, d) == 1 {
+					inStr = d
+				}
+			}
+			if strings.HasPrefix(val, "[") {
+				depth = bracketDepth(val)
+			}
+		}
+	}
+	return l
+}
+
+// stripComment removes a # comment that is not inside a string.
+func stripComment(s string) string {
+	var q rune
+	for i, c := range s {
+		switch {
+		case q != 0 && c == q:
+			q = 0
+		case q == '"' && c == '\\':
+			// an escaped quote is handled well enough by ignoring it
+		case q == 0 && (c == '"' || c == '\''):
+			q = c
+		case q == 0 && c == '#':
+			return s[:i]
+		}
+	}
+	return s
+}
+
+// bracketDepth counts [ minus ] outside strings.
+func bracketDepth(s string) int {
+	d := 0
+	var q rune
+	for _, c := range s {
+		switch {
+		case q != 0 && c == q:
+			q = 0
+		case q == 0 && (c == '"' || c == '\''):
+			q = c
+		case q == 0 && c == '[':
+			d++
+		case q == 0 && c == ']':
+			d--
+		}
+	}
+	return d
+}
+
+// Abs makes relative paths in the configuration (log path, password files)
+// relative to the configuration file's directory.
+func (c *Config) Abs(p string) string {
+	if p == "" || filepath.IsAbs(p) || c.Path == "" {
+		return p
+	}
+	return filepath.Join(filepath.Dir(c.Path), p)
+}

@@ -1,0 +1,131 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/lpse/cadang/internal/sop/doc"
+	"github.com/lpse/cadang/internal/sop/runlog"
+)
+
+// Followups returns the follow-up records of run id.
+func Followups(recs []runlog.Record, id string) []runlog.Record {
+	var out []runlog.Record
+	for _, r := range recs {
+		if r.Op == runlog.OpFollowup && r.Ref == id {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Failure is the "Laporan Analisa Kegagalan Backup" of one failed run (SOP
+// step 5): the run, the kind of failure with its usual causes, the errors,
+// and the follow-ups recorded (or lines to write them by hand), for the head
+// of LPSE.
+func (e Env) Failure(r runlog.Record, recs []runlog.Record) *doc.Document {
+	d := e.newDoc("fail.title")
+	d.Subtitle = e.t("fail.subtitle", r.ID)
+	d.Meta = []doc.Field{
+		{Label: e.t("f.sop"), Value: SOPNumber + " (" + e.t("fail.step") + ")"},
+		{Label: e.t("f.to"), Value: or(e.Config.Organization.Head.Title, e.t("role.head"))},
+		{Label: e.t("f.date"), Value: e.Lang.Date(e.Now.In(e.loc()))},
+	}
+	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("fail.h_run")}, e.runFields(&r))
+	if len(r.Sources) > 0 {
+		var rows [][]string
+		for _, s := range r.Sources {
+			rows = append(rows, []string{s.Name, runlog.ResultLabel(e.Lang, s.Result) + kindSuffix(e.Lang, s.Failure), short(s.Snapshot, 8),
+				e.Lang.Bytes(s.BytesAdded), fmt.Sprint(s.Skipped), s.Message})
+		}
+		d.Blocks = append(d.Blocks, doc.Table{Header: []string{e.t("fail.source"), e.t("col.result"), e.t("log.snapshots"), e.t("col.added"), e.t("fail.skipped"), e.t("f.message")}, Rows: rows})
+	}
+	if len(r.Errors) > 0 {
+		d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("fail.h_errors")}, doc.List(r.Errors))
+	}
+	kind := r.Failure
+	if kind == "" {
+		kind = runlog.KindOther
+	}
+	d.Blocks = append(d.Blocks,
+		doc.Heading{Text: e.t("fail.h_analysis")},
+		doc.Fields{{Label: e.t("f.failure"), Value: runlog.KindLabel(e.Lang, kind)}},
+		doc.Paragraph{Text: e.t("cause." + string(kind))},
+		doc.Fields{{Label: e.t("fail.cause"), Blank: true}, {Label: "", Blank: true}},
+		doc.Heading{Text: e.t("fail.h_followup")})
+	fu := Followups(recs, r.ID)
+	if len(fu) == 0 {
+		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("fail.no_followup", r.ID)},
+			doc.Fields{{Label: e.t("fail.action"), Blank: true}, {Label: "", Blank: true}, {Label: e.t("fail.action_date"), Blank: true}})
+	} else {
+		var rows [][]string
+		for _, f := range fu {
+			rows = append(rows, []string{e.stamp(f.Start), f.Operator, f.Message})
+		}
+		d.Blocks = append(d.Blocks, doc.Table{Header: []string{e.t("f.date"), e.t("f.operator"), e.t("fail.action")}, Rows: rows, Widths: []float64{2, 2, 6}})
+	}
+	d.Blocks = append(d.Blocks, e.adminAndHead())
+	return d
+}
+
+// RestoreTest is the report of a restore test (SOP step 4, reported to the
+// head of LPSE): the seed and sample, every file restored and its check,
+// the verify commands, the time taken, and when the next test is due.
+func (e Env) RestoreTest(r runlog.Record) *doc.Document {
+	d := e.newDoc("rt.title")
+	d.Subtitle = e.t("rt.subtitle", r.Job, e.Lang.Date(r.Start.In(e.loc())))
+	d.Meta = []doc.Field{{Label: e.t("f.sop"), Value: SOPNumber + " (" + e.t("rt.step") + ")"}}
+	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("rt.h_run")}, e.runFields(&r))
+	t := r.Test
+	if t == nil {
+		t = &runlog.TestInfo{}
+	}
+	next := r.End.Add(e.Config.RestoreTest.Interval.D())
+	sample := e.Lang.Int(int64(t.Sample)) + " " + e.t("rt.files")
+	if t.Sample == 0 && t.SampleBytes > 0 {
+		sample = e.Lang.Bytes(t.SampleBytes)
+	}
+	ok := 0
+	for _, it := range t.Items {
+		if it.OK {
+			ok++
+		}
+	}
+	d.Blocks = append(d.Blocks, doc.Fields{
+		{Label: e.t("rt.seed"), Value: fmt.Sprint(t.Seed)},
+		{Label: e.t("rt.sample"), Value: sample},
+		{Label: e.t("rt.repeat"), Value: fmt.Sprintf("cadang restore-test --job %s --seed %d", r.Job, t.Seed)},
+		{Label: e.t("rt.scratch"), Value: t.Scratch},
+		{Label: e.t("rt.restore_time"), Value: e.Lang.Duration(msDur(t.RestoreMS))},
+		{Label: e.t("rt.verified"), Value: e.t("rt.verified_v", ok, len(t.Items))},
+		{Label: e.t("rt.next"), Value: e.Lang.Date(next.In(e.loc()))},
+	})
+	if len(t.Snapshots) > 0 {
+		var rows [][]string
+		for _, s := range t.Snapshots {
+			rows = append(rows, []string{s.ID, s.Source, e.stamp(s.Time)})
+		}
+		d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("rt.h_snapshots")}, doc.Table{Header: []string{e.t("log.snapshots"), e.t("fail.source"), e.t("f.date")}, Rows: rows, Widths: []float64{6, 2, 2}})
+	}
+	var rows [][]string
+	for _, it := range t.Items {
+		res := e.t("rt.ok")
+		if !it.OK {
+			res = e.t("rt.bad") + ": " + it.Error
+		}
+		rows = append(rows, []string{short(it.Snapshot, 8), it.Path, e.Lang.Bytes(it.Size), res})
+	}
+	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("rt.h_items")}, doc.Table{Header: []string{e.t("log.snapshots"), e.t("rt.path"), e.t("rt.size"), e.t("col.result")}, Rows: rows, Widths: []float64{2, 6, 2, 3}})
+	if len(t.Commands) > 0 {
+		var rows [][]string
+		for _, c := range t.Commands {
+			rows = append(rows, []string{strings.Join(c.Command, " "), fmt.Sprint(c.ExitCode), e.yesNo(c.OK), c.Output})
+		}
+		d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("rt.h_commands")}, doc.Table{Header: []string{e.t("rt.command"), e.t("rt.exit"), e.t("col.result"), e.t("rt.output")}, Rows: rows, Widths: []float64{4, 1, 1, 4}})
+	}
+	if len(r.Errors) > 0 {
+		d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("fail.h_errors")}, doc.List(r.Errors))
+	}
+	d.Blocks = append(d.Blocks, doc.Fields{{Label: e.t("f.result"), Value: runlog.ResultLabel(e.Lang, r.Result) + kindSuffix(e.Lang, r.Failure)}}, e.adminAndHead())
+	return d
+}

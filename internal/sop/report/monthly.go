@@ -1,0 +1,341 @@
+package report
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/lpse/cadang/internal/sop/chart"
+	"github.com/lpse/cadang/internal/sop/doc"
+	"github.com/lpse/cadang/internal/sop/jobs"
+	"github.com/lpse/cadang/internal/sop/runlog"
+	"github.com/lpse/cadang/internal/sop/status"
+)
+
+// JobMonth is what one job did in a month.
+type JobMonth struct {
+	Job         string
+	Expected    int         // scheduled runs whose period is over (days for a daily job)
+	Done        int         // of those, periods with at least one backup run
+	Successful  int         // periods with at least one ok or partial backup
+	Missed      []time.Time // periods with no backup run at all (their first day)
+	Runs        int         // backup runs, before-change runs included
+	Failed      int         // backup runs not OK
+	StandardMet int         // backup runs within the time standard
+}
+
+// Month is the analysis of one month.
+type Month struct {
+	Start, End time.Time // [Start, End) in the configured zone
+	Jobs       []JobMonth
+	ByKind     map[runlog.FailureKind]int
+	Failures   []runlog.Record // every record not OK (follow-ups excluded)
+	Tests      []runlog.Record // restore tests
+}
+
+// MissedTotal returns the missed runs of all jobs.
+func (m *Month) MissedTotal() int {
+	n := 0
+	for _, j := range m.Jobs {
+		n += len(j.Missed)
+	}
+	return n
+}
+
+// ParseMonth parses YYYY-MM in loc.
+func ParseMonth(s string, loc *time.Location) (time.Time, error) {
+	t, err := time.ParseInLocation("2006-01", s, loc)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("month %q: want YYYY-MM", s)
+	}
+	return t, nil
+}
+
+// Analyze computes the month starting at month (its first day, in the
+// configured zone) as of now: a period that is not over yet is not expected.
+func Analyze(c *jobs.Config, recs []runlog.Record, month, now time.Time) *Month {
+	loc := c.Location()
+	start := time.Date(month.Year(), month.Month(), 1, 0, 0, 0, 0, loc)
+	end := start.AddDate(0, 1, 0)
+	m := &Month{Start: start, End: end, ByKind: map[runlog.FailureKind]int{}}
+	in := func(t time.Time) bool { return !t.Before(start) && t.Before(end) }
+	for _, r := range recs {
+		if !in(r.Start) || r.Op == runlog.OpFollowup {
+			continue
+		}
+		if r.Result != runlog.OK {
+			m.Failures = append(m.Failures, r)
+			m.ByKind[r.Failure]++
+		}
+		if r.Op == runlog.OpRestoreTest {
+			m.Tests = append(m.Tests, r)
+		}
+	}
+	for i := range c.Jobs {
+		j := &c.Jobs[i]
+		jm := JobMonth{Job: j.Name}
+		ran := map[time.Time]bool{}
+		okp := map[time.Time]bool{}
+		for _, r := range recs {
+			if r.Job != j.Name || r.Op != runlog.OpBackup || !in(r.Start) {
+				continue
+			}
+			jm.Runs++
+			if r.Result != runlog.OK {
+				jm.Failed++
+			}
+			if r.StandardMet {
+				jm.StandardMet++
+			}
+			p := periodStart(j.Schedule, r.Start.In(loc))
+			ran[p] = true
+			if r.Result == runlog.OK || r.Result == runlog.Partial {
+				okp[p] = true
+			}
+		}
+		first := start
+		if !j.ActiveSince.IsZero() {
+			y, mo, d := j.ActiveSince.Date()
+			if a := time.Date(y, mo, d, 0, 0, 0, 0, loc); a.After(first) {
+				first = a
+			}
+		}
+		for p := periodStart(j.Schedule, first); p.Before(end); p = nextPeriod(j.Schedule, p) {
+			if p.Before(periodStart(j.Schedule, first)) || nextPeriod(j.Schedule, p).After(now) {
+				continue // not over yet
+			}
+			if j.Schedule != jobs.Daily && p.Before(start) {
+				continue // a week starting in the previous month belongs to it
+			}
+			jm.Expected++
+			switch {
+			case okp[p]:
+				jm.Done++
+				jm.Successful++
+			case ran[p]:
+				jm.Done++
+			default:
+				jm.Missed = append(jm.Missed, p)
+			}
+		}
+		m.Jobs = append(m.Jobs, jm)
+	}
+	return m
+}
+
+func periodStart(s jobs.Schedule, t time.Time) time.Time {
+	d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
+	switch s {
+	case jobs.Weekly:
+		off := (int(d.Weekday()) + 6) % 7 // weeks start on Monday
+		return d.AddDate(0, 0, -off)
+	case jobs.Monthly:
+		return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, t.Location())
+	}
+	return d
+}
+
+func nextPeriod(s jobs.Schedule, p time.Time) time.Time {
+	switch s {
+	case jobs.Weekly:
+		return p.AddDate(0, 0, 7)
+	case jobs.Monthly:
+		return p.AddDate(0, 1, 0)
+	}
+	return p.AddDate(0, 0, 1)
+}
+
+// Monthly is the monthly analysis of backup effectiveness (SOP step 6,
+// recorded in the "Laporan Analisa Kegagalan Backup"): runs expected
+// against done with the missed days, failures by kind, the trend of the
+// last 6 months with a chart, follow-ups taken and open, restore tests done
+// and due, and the time standard.
+func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, error) {
+	loc := e.loc()
+	m := Analyze(e.Config, recs, month, e.Now)
+	d := e.newDoc("mon.title")
+	d.Subtitle = e.t("mon.subtitle", e.Lang.Month(m.Start))
+	d.Meta = []doc.Field{
+		{Label: e.t("f.sop"), Value: SOPNumber + " (" + e.t("mon.step") + ")"},
+		{Label: e.t("mon.period"), Value: e.Lang.Date(m.Start) + " - " + e.Lang.Date(m.End.AddDate(0, 0, -1))},
+		{Label: e.t("f.date"), Value: e.Lang.Date(e.Now.In(loc))},
+	}
+
+	// 1. runs expected against runs done
+	var rows [][]string
+	for i, jm := range m.Jobs {
+		j := &e.Config.Jobs[i]
+		var missed []string
+		for _, p := range jm.Missed {
+			missed = append(missed, e.Lang.ShortDate(p))
+		}
+		rows = append(rows, []string{jm.Job, e.t("sched." + string(j.Schedule)), fmt.Sprint(jm.Expected), fmt.Sprint(jm.Done),
+			fmt.Sprint(jm.Successful), fmt.Sprint(len(jm.Missed)), dashIfEmpty(strings.Join(missed, ", "))})
+	}
+	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_runs")}, doc.Paragraph{Text: e.t("mon.runs_note")},
+		doc.Table{Header: []string{e.t("col.job"), e.t("inv.schedule"), e.t("mon.expected"), e.t("mon.done"), e.t("mon.success"), e.t("mon.missed"), e.t("mon.missed_days")},
+			Rows: rows, Widths: []float64{3, 2, 2, 2, 2, 2, 5}})
+
+	// 2. failures by kind (a: kinds, b: counts)
+	rows = nil
+	total := 0
+	for _, k := range runlog.Kinds {
+		if n := m.ByKind[k]; n > 0 {
+			rows = append(rows, []string{runlog.KindLabel(e.Lang, k), fmt.Sprint(n)})
+			total += n
+		}
+	}
+	if n := m.MissedTotal(); n > 0 {
+		rows = append(rows, []string{e.t("mon.not_run"), fmt.Sprint(n)})
+		total += n
+	}
+	rows = append(rows, []string{e.t("mon.total"), fmt.Sprint(total)})
+	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_kinds")}, doc.Table{Header: []string{e.t("col.failure"), e.t("mon.count")}, Rows: rows, Widths: []float64{4, 1}})
+
+	// 3. trend (c)
+	var labels []string
+	var fails, missed, runs []float64
+	rows = nil
+	for k := 5; k >= 0; k-- {
+		mo := m.Start.AddDate(0, -k, 0)
+		am := Analyze(e.Config, recs, mo, e.Now)
+		n := 0
+		for _, jm := range am.Jobs {
+			n += jm.Runs
+		}
+		labels = append(labels, mo.Format("2006-01"))
+		fails = append(fails, float64(len(am.Failures)))
+		missed = append(missed, float64(am.MissedTotal()))
+		runs = append(runs, float64(n))
+		rows = append(rows, []string{e.Lang.Month(mo), fmt.Sprint(n), fmt.Sprint(len(am.Failures)), fmt.Sprint(am.MissedTotal())})
+	}
+	series := []chart.Series{{Name: e.t("mon.s_failed"), Values: fails}, {Name: e.t("mon.s_missed"), Values: missed}}
+	png, err := chart.Bars("", e.t("mon.count"), labels, series)
+	if err != nil {
+		return nil, fmt.Errorf("monthly report: chart: %w", err)
+	}
+	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_trend")},
+		doc.Table{Header: []string{e.t("mon.month"), e.t("mon.runs"), e.t("mon.s_failed"), e.t("mon.s_missed")}, Rows: rows},
+		doc.Chart{Title: e.t("mon.chart"), PNG: png, Alt: chart.Text(labels, series)},
+		doc.Paragraph{Text: e.trendText(fails, missed)})
+
+	// 4. follow-ups (d)
+	rows = nil
+	open := 0
+	for _, f := range m.Failures {
+		fu := Followups(recs, f.ID)
+		var acts []string
+		for _, x := range fu {
+			acts = append(acts, e.Lang.ShortDate(x.Start.In(loc))+": "+x.Message)
+		}
+		state := e.t("mon.fu_done")
+		if len(fu) == 0 {
+			state = e.t("mon.fu_open")
+			open++
+		}
+		rows = append(rows, []string{f.ID, f.Job, runlog.KindLabel(e.Lang, f.Failure), state, dashIfEmpty(strings.Join(acts, "\n"))})
+	}
+	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_followup")})
+	if len(rows) == 0 {
+		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("mon.no_failures")})
+	} else {
+		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("mon.fu_summary", len(rows)-open, open)},
+			doc.Table{Header: []string{e.t("col.id"), e.t("col.job"), e.t("col.failure"), e.t("mon.fu_state"), e.t("fail.action")}, Rows: rows, Widths: []float64{3, 2, 3, 2, 5}})
+	}
+
+	// 5. restore tests done and due
+	rows = nil
+	for _, t := range m.Tests {
+		rows = append(rows, []string{t.ID, t.Job, e.stamp(t.Start), runlog.ResultLabel(e.Lang, t.Result) + kindSuffix(e.Lang, t.Failure)})
+	}
+	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_tests")})
+	if len(rows) == 0 {
+		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("mon.no_tests")})
+	} else {
+		d.Blocks = append(d.Blocks, doc.Table{Header: []string{e.t("col.id"), e.t("col.job"), e.t("f.date"), e.t("col.result")}, Rows: rows})
+	}
+	st := status.Compute(e.Config, before(recs, m.End), minTime(e.Now, m.End))
+	rows = nil
+	for _, js := range st.Jobs {
+		state := e.t("mon.test_ok")
+		if !js.RestoreTestDue.After(minTime(e.Now, m.End)) {
+			state = e.t("mon.test_overdue")
+		}
+		rows = append(rows, []string{js.Name, e.Lang.ShortDate(inLoc(js.LastRestoreTest, loc)), e.Lang.ShortDate(inLoc(js.RestoreTestDue, loc)), state})
+	}
+	d.Blocks = append(d.Blocks, doc.Table{Header: []string{e.t("col.job"), e.t("st.last_test"), e.t("st.test_due"), e.t("st.state")}, Rows: rows})
+
+	// 6. time standard
+	rows = nil
+	for _, jm := range m.Jobs {
+		pct := "-"
+		if jm.Runs > 0 {
+			pct = e.Lang.Percent(float64(jm.StandardMet) / float64(jm.Runs))
+		}
+		rows = append(rows, []string{jm.Job, fmt.Sprint(jm.Runs), fmt.Sprint(jm.StandardMet), pct})
+	}
+	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_standard")},
+		doc.Table{Header: []string{e.t("col.job"), e.t("mon.runs"), e.t("mon.std_met"), "%"}, Rows: rows})
+	var over []string
+	for _, f := range m.Failures {
+		if f.Failure == runlog.KindTimeStandard {
+			over = append(over, fmt.Sprintf("%s %s: %s", f.ID, f.Job, e.Lang.Duration(f.Duration())))
+		}
+	}
+	if len(over) > 0 {
+		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("mon.std_over")}, doc.List(over))
+	}
+	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_conclusion")}, doc.Fields{{Label: e.t("mon.conclusion"), Blank: true}, {Label: "", Blank: true}},
+		e.adminAndHead())
+	return d, nil
+}
+
+func (e Env) trendText(fails, missed []float64) string {
+	n := len(fails)
+	cur := fails[n-1] + missed[n-1]
+	var prev float64
+	for i := 0; i < n-1; i++ {
+		prev += fails[i] + missed[i]
+	}
+	avg := prev / float64(n-1)
+	switch {
+	case cur > avg:
+		return e.t("mon.trend_up", e.Lang.Float(cur, 0), e.Lang.Float(avg, 1))
+	case cur < avg:
+		return e.t("mon.trend_down", e.Lang.Float(cur, 0), e.Lang.Float(avg, 1))
+	}
+	return e.t("mon.trend_flat", e.Lang.Float(cur, 0))
+}
+
+func before(recs []runlog.Record, t time.Time) []runlog.Record {
+	var out []runlog.Record
+	for _, r := range recs {
+		if r.End.Before(t) {
+			out = append(out, r)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].End.Before(out[j].End) })
+	return out
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func inLoc(t time.Time, loc *time.Location) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.In(loc)
+}
+
+func dashIfEmpty(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

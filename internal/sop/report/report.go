@@ -1,0 +1,282 @@
+// Package report builds the SOP documents from the configuration and the run
+// log: the list of database and application backups (inventory), the backup
+// execution log, the failure analysis report, the monthly analysis, the
+// restore test report, the restore request form and the restore minutes.
+// Each is a doc.Document, rendered by package doc as Markdown, HTML or PDF.
+package report
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lpse/cadang/internal/sop/doc"
+	"github.com/lpse/cadang/internal/sop/i18n"
+	"github.com/lpse/cadang/internal/sop/jobs"
+	"github.com/lpse/cadang/internal/sop/runlog"
+)
+
+// SOPNumber is the SOP these documents implement.
+const SOPNumber = "800/SET-BP/SOP-01/LPSE/032/2019"
+
+// Env is what every document needs.
+type Env struct {
+	Config *jobs.Config
+	Lang   i18n.Lang
+	Now    time.Time // when the document is made (from the injected clock)
+	// Head is the hash of the newest record of the local run log chain
+	// (runlog.VerifyReport.Local.Head); printed in the footer as an anchor.
+	Head string
+}
+
+func (e Env) loc() *time.Location { return e.Config.Location() }
+
+func (e Env) t(key string, args ...any) string { return e.Lang.T(key, args...) }
+
+// newDoc starts a document with the organisation header and footer.
+func (e Env) newDoc(titleKey string) *doc.Document {
+	o := e.Config.Organization
+	d := &doc.Document{Lang: string(e.Lang), Org: o.Name, Unit: o.Unit, Title: e.t(titleKey),
+		PageOf: e.t("doc.pageof"), Created: e.Now}
+	foot := e.t("doc.footer", SOPNumber, e.Lang.DateTime(e.Now.In(e.loc())))
+	if e.Head != "" {
+		foot += " " + e.t("doc.head", short(e.Head, 16))
+	}
+	d.Footer = foot
+	return d
+}
+
+func short(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func (e Env) dt(t time.Time) string { return e.Lang.DateTime(t.In(e.loc())) }
+func (e Env) stamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return e.Lang.Stamp(t.In(e.loc()))
+}
+
+// signedBy returns the signature block of the administrator and the head.
+func (e Env) adminAndHead() doc.Signatures {
+	o := e.Config.Organization
+	return doc.Signatures{
+		PlaceDate: e.placeDate(),
+		Signers: []doc.Signer{
+			{Role: e.t("sig.made_by"), Name: o.Administrator.Name, Title: or(o.Administrator.Title, e.t("role.admin")), NIP: o.Administrator.NIP},
+			{Role: e.t("sig.known_by"), Name: o.Head.Name, Title: or(o.Head.Title, e.t("role.head")), NIP: o.Head.NIP},
+		},
+	}
+}
+
+func (e Env) placeDate() string {
+	city := e.Config.Organization.City
+	d := e.Lang.Date(e.Now.In(e.loc()))
+	if city == "" {
+		return d
+	}
+	return city + ", " + d
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func (e Env) jobInfo(j *jobs.Job) string {
+	in := j.Info()
+	return fmt.Sprintf("%d. %s", in.No, e.Lang.Pick(in.NameID, in.NameEN))
+}
+
+func (e Env) class(c jobs.Classification) string { return e.t("class." + string(c)) }
+
+func (e Env) sources(j *jobs.Job) string {
+	var s []string
+	for _, src := range j.Sources {
+		if src.IsDump() {
+			s = append(s, fmt.Sprintf("%s: %s -> %s", src.Name, strings.Join(src.Command, " "), src.Filename))
+			continue
+		}
+		x := fmt.Sprintf("%s: %s", src.Name, strings.Join(src.Paths, ", "))
+		if len(src.Exclude) > 0 {
+			x += " (" + e.t("inv.except") + " " + strings.Join(src.Exclude, ", ") + ")"
+		}
+		s = append(s, x)
+	}
+	return strings.Join(s, "\n")
+}
+
+func (e Env) media(j *jobs.Job) string {
+	var s []string
+	for i, m := range j.Media {
+		s = append(s, fmt.Sprintf("%d. %s (%s, ID %s)", i+1, m.Name, m.Repository, short(m.RepositoryID, 8)))
+	}
+	return strings.Join(s, "\n")
+}
+
+func (e Env) retention(r jobs.Retention) string {
+	if r.IsZero() {
+		return e.t("inv.keep_all")
+	}
+	var s []string
+	for _, x := range []struct {
+		n   int
+		key string
+	}{{r.Daily, "inv.daily"}, {r.Weekly, "inv.weekly"}, {r.Monthly, "inv.monthly"}, {r.Yearly, "inv.yearly"}} {
+		if x.n > 0 {
+			s = append(s, e.t(x.key, x.n))
+		}
+	}
+	if r.Within > 0 {
+		s = append(s, e.t("inv.within", e.Lang.Duration(r.Within.D())))
+	}
+	return strings.Join(s, ", ")
+}
+
+// Inventory is the "Daftar Backup Database dan Aplikasi": every job with its
+// information class, classification, sources, media, schedule, time
+// standard and retention, and its last backup from recs (may be nil).
+func (e Env) Inventory(recs []runlog.Record) *doc.Document {
+	d := e.newDoc("inv.title")
+	d.Landscape = true
+	d.Subtitle = e.t("inv.subtitle")
+	d.Meta = []doc.Field{{Label: e.t("f.sop"), Value: SOPNumber}, {Label: e.t("f.date"), Value: e.Lang.Date(e.Now.In(e.loc()))}}
+	var rows [][]string
+	for i := range e.Config.Jobs {
+		j := &e.Config.Jobs[i]
+		last := "-"
+		for k := len(recs) - 1; k >= 0; k-- {
+			if recs[k].Job == j.Name && recs[k].Op == runlog.OpBackup {
+				last = e.stamp(recs[k].End) + " " + runlog.ResultLabel(e.Lang, recs[k].Result)
+				break
+			}
+		}
+		rows = append(rows, []string{fmt.Sprint(i + 1), j.Name + "\n" + j.Description, e.jobInfo(j), e.class(j.Classification),
+			e.sources(j), e.media(j), e.t("sched."+string(j.Schedule)) + "\n" + e.t("inv.standard", e.Lang.Duration(j.TimeStandard.D())),
+			e.retention(j.Retention), last})
+	}
+	d.Blocks = append(d.Blocks,
+		doc.Table{Header: []string{e.t("col.no"), e.t("col.job"), e.t("inv.info"), e.t("inv.class"), e.t("inv.sources"), e.t("inv.media"),
+			e.t("inv.schedule"), e.t("inv.retention"), e.t("st.last_backup")},
+			Rows: rows, Widths: []float64{3, 10, 12, 7, 18, 16, 9, 9, 10}},
+		doc.Paragraph{Text: e.t("inv.note")},
+		e.adminAndHead())
+	return d
+}
+
+// RunLog is the "Log Pelaksanaan Backup" for the records given (already
+// filtered by the caller), with the period it covers in words.
+func (e Env) RunLog(recs []runlog.Record, period string) *doc.Document {
+	d := e.newDoc("log.title")
+	d.Landscape = true
+	d.Subtitle = period
+	d.Meta = []doc.Field{{Label: e.t("f.sop"), Value: SOPNumber + " (" + e.t("log.step") + ")"}, {Label: e.t("f.host"), Value: hosts(recs)}}
+	var rows [][]string
+	for _, r := range recs {
+		what := runlog.OpLabel(e.Lang, r.Op)
+		if r.HasTag(runlog.TagBeforeChange) {
+			what += " (" + e.t("tag.before-change") + ": " + r.Reason + ")"
+		}
+		if r.Op == runlog.OpFollowup {
+			what += " " + r.Ref + ": " + r.Message
+		}
+		std := "-"
+		if r.TimeStandard > 0 {
+			std = e.yesNo(r.StandardMet)
+		}
+		rows = append(rows, []string{r.ID, what, dash(r.Job), dash(r.Medium), r.Operator, e.stamp(r.Start), e.stamp(r.End),
+			e.Lang.Duration(r.Duration()), std, e.Lang.Bytes(r.BytesRead) + " / " + e.Lang.Bytes(r.BytesAdded),
+			e.Lang.Int(r.FilesRead), strings.Join(shortIDs(r.Snapshots), " "), runlog.ResultLabel(e.Lang, r.Result) + kindSuffix(e.Lang, r.Failure)})
+	}
+	if len(rows) == 0 {
+		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("log.empty")})
+	} else {
+		d.Blocks = append(d.Blocks, doc.Table{Header: []string{e.t("col.id"), e.t("col.op"), e.t("col.job"), e.t("col.medium"), e.t("f.operator"),
+			e.t("col.start"), e.t("col.end"), e.t("col.duration"), e.t("log.std"), e.t("log.bytes"), e.t("log.files"), e.t("log.snapshots"), e.t("col.result")},
+			Rows: rows, Widths: []float64{16, 9, 8, 6, 6, 10, 10, 7, 5, 10, 5, 8, 8}})
+	}
+	d.Blocks = append(d.Blocks, e.adminAndHead())
+	return d
+}
+
+func hosts(recs []runlog.Record) string {
+	seen := map[string]bool{}
+	var hs []string
+	for _, r := range recs {
+		if r.Host != "" && !seen[r.Host] {
+			seen[r.Host] = true
+			hs = append(hs, r.Host)
+		}
+	}
+	return strings.Join(hs, ", ")
+}
+
+func shortIDs(ids []string) []string {
+	out := make([]string, len(ids))
+	for i, s := range ids {
+		out[i] = short(s, 8)
+	}
+	return out
+}
+
+func kindSuffix(l i18n.Lang, k runlog.FailureKind) string {
+	if k == "" {
+		return ""
+	}
+	return " (" + runlog.KindLabel(l, k) + ")"
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func (e Env) yesNo(b bool) string {
+	if b {
+		return e.t("yes")
+	}
+	return e.t("no")
+}
+
+// runFields describes a run record as fields.
+func (e Env) runFields(r *runlog.Record) doc.Fields {
+	fs := doc.Fields{
+		{Label: e.t("f.run_id"), Value: r.ID},
+		{Label: e.t("f.op"), Value: runlog.OpLabel(e.Lang, r.Op)},
+		{Label: e.t("f.job"), Value: r.Job},
+		{Label: e.t("f.medium"), Value: r.Medium},
+		{Label: e.t("f.repository"), Value: r.Repository},
+		{Label: e.t("f.repo_id"), Value: r.RepositoryID},
+		{Label: e.t("f.host"), Value: r.Host},
+		{Label: e.t("f.operator"), Value: r.Operator},
+		{Label: e.t("f.start"), Value: e.dt(r.Start)},
+		{Label: e.t("f.end"), Value: e.dt(r.End)},
+		{Label: e.t("f.duration"), Value: e.Lang.Duration(r.Duration())},
+	}
+	if r.TimeStandard > 0 {
+		fs = append(fs, doc.Field{Label: e.t("f.standard"), Value: e.t("f.standard_v", e.Lang.Duration(time.Duration(r.TimeStandard)*time.Millisecond), e.yesNo(r.StandardMet))})
+	}
+	if r.Op == runlog.OpBackup {
+		fs = append(fs,
+			doc.Field{Label: e.t("log.bytes"), Value: e.Lang.Bytes(r.BytesRead) + " / " + e.Lang.Bytes(r.BytesAdded)},
+			doc.Field{Label: e.t("log.files"), Value: e.Lang.Int(r.FilesRead) + " / " + e.Lang.Int(r.FilesAdded)},
+			doc.Field{Label: e.t("log.snapshots"), Value: strings.Join(r.Snapshots, "\n")})
+	}
+	if r.HasTag(runlog.TagBeforeChange) {
+		fs = append(fs, doc.Field{Label: e.t("tag.before-change"), Value: r.Reason})
+	}
+	fs = append(fs,
+		doc.Field{Label: e.t("f.result"), Value: runlog.ResultLabel(e.Lang, r.Result)},
+		doc.Field{Label: e.t("f.failure"), Value: runlog.KindLabel(e.Lang, r.Failure)},
+		doc.Field{Label: e.t("f.message"), Value: r.Message},
+		doc.Field{Label: e.t("f.hash"), Value: r.Hash})
+	return fs
+}

@@ -1,0 +1,320 @@
+// Package restoretest carries out the SOP step 4 restore test: a random
+// sample of snapshots and files of a job is restored into a scratch
+// directory and verified byte for byte against the snapshot; a database
+// dump may also be checked by a command (pg_restore --list). The restore
+// and the byte comparison are done by a Source the CLI implements over the
+// engine; the sampling, the order of work and the record are done here.
+package restoretest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/lpse/cadang/internal/sop/clock"
+	"github.com/lpse/cadang/internal/sop/jobs"
+	"github.com/lpse/cadang/internal/sop/runlog"
+)
+
+// Snapshot is a snapshot of one source of a job.
+type Snapshot struct {
+	ID     string
+	Source string // the job source's name
+	Time   time.Time
+}
+
+// File is a regular file in a snapshot.
+type File struct {
+	Path string // as stored in the snapshot
+	Size int64
+}
+
+// Source is what a restore test needs from the engine.
+type Source interface {
+	// Snapshots lists the snapshots of the job's sources.
+	Snapshots(ctx context.Context, job *jobs.Job) ([]Snapshot, error)
+	// Files lists the regular files of a snapshot.
+	Files(ctx context.Context, s Snapshot) ([]File, error)
+	// Restore restores files of s below dir (a file at /a/b goes to
+	// dir/a/b), then reads each restored file back and compares every byte
+	// with the snapshot's content. It returns one item per file; an error
+	// means the restore as a whole failed.
+	Restore(ctx context.Context, s Snapshot, files []File, dir string) ([]runlog.TestItem, error)
+}
+
+// Exec runs a verify command and returns its combined output and exit code.
+type Exec func(ctx context.Context, argv []string) (output string, exitCode int, err error)
+
+// Options of a restore test.
+type Options struct {
+	Sample      int    // files to draw from path sources
+	SampleBytes int64  // or a byte budget; used when Sample is 0
+	Snapshots   int    // snapshots to draw from (per test); default 3
+	Seed        uint64 // used when HasSeed
+	HasSeed     bool
+	Scratch     string // parent of the scratch directory; default os.TempDir()
+	Keep        bool   // keep the scratch directory
+}
+
+// Pick is what a test restores from one snapshot.
+type Pick struct {
+	Snapshot Snapshot
+	Files    []File
+	Dump     bool // a dump source: its verify command runs on the files
+}
+
+// Plan is the sample of a test.
+type Plan struct {
+	Seed  uint64
+	Picks []Pick
+}
+
+// NewSeed returns a seed from crypto/rand.
+func NewSeed() (uint64, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint64(b[:]), nil
+}
+
+// Sample draws the sample for a test: Options.Snapshots snapshots of the
+// job's path sources at random, and from their files Sample files (or files
+// up to SampleBytes) at random; and for each dump source, the dump file of
+// one snapshot at random, always. The same seed and the same snapshots give
+// the same sample.
+func Sample(ctx context.Context, src Source, job *jobs.Job, o Options, seed uint64) (Plan, error) {
+	rng := mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	snaps, err := src.Snapshots(ctx, job)
+	if err != nil {
+		return Plan{}, err
+	}
+	sort.Slice(snaps, func(i, j int) bool {
+		if !snaps[i].Time.Equal(snaps[j].Time) {
+			return snaps[i].Time.Before(snaps[j].Time)
+		}
+		return snaps[i].ID < snaps[j].ID
+	})
+	plan := Plan{Seed: seed}
+	bySource := map[string][]Snapshot{}
+	for _, s := range snaps {
+		bySource[s.Source] = append(bySource[s.Source], s)
+	}
+	var pathSnaps []Snapshot
+	for _, s := range job.Sources {
+		list := bySource[s.Name]
+		if len(list) == 0 {
+			continue
+		}
+		if s.IsDump() {
+			pick := list[rng.IntN(len(list))]
+			files, err := src.Files(ctx, pick)
+			if err != nil {
+				return plan, err
+			}
+			plan.Picks = append(plan.Picks, Pick{Snapshot: pick, Files: files, Dump: true})
+			continue
+		}
+		pathSnaps = append(pathSnaps, list...)
+	}
+	k := o.Snapshots
+	if k <= 0 {
+		k = jobs.DefaultSnapshots
+	}
+	type cand struct {
+		snap int
+		f    File
+	}
+	var chosen []Snapshot
+	for _, i := range rng.Perm(len(pathSnaps)) {
+		if len(chosen) == k {
+			break
+		}
+		chosen = append(chosen, pathSnaps[i])
+	}
+	var cands []cand
+	for i, s := range chosen {
+		files, err := src.Files(ctx, s)
+		if err != nil {
+			return plan, err
+		}
+		sort.Slice(files, func(a, b int) bool { return files[a].Path < files[b].Path })
+		for _, f := range files {
+			cands = append(cands, cand{i, f})
+		}
+	}
+	picked := make([][]File, len(chosen))
+	var n int
+	var bytes int64
+	for _, i := range rng.Perm(len(cands)) {
+		c := cands[i]
+		if o.Sample > 0 && n >= o.Sample {
+			break
+		}
+		if o.Sample <= 0 && o.SampleBytes > 0 {
+			if bytes+c.f.Size > o.SampleBytes && n > 0 {
+				continue
+			}
+			if bytes >= o.SampleBytes {
+				break
+			}
+		}
+		picked[c.snap] = append(picked[c.snap], c.f)
+		n++
+		bytes += c.f.Size
+	}
+	for i, s := range chosen {
+		if len(picked[i]) > 0 {
+			sort.Slice(picked[i], func(a, b int) bool { return picked[i][a].Path < picked[i][b].Path })
+			plan.Picks = append(plan.Picks, Pick{Snapshot: s, Files: picked[i]})
+		}
+	}
+	return plan, nil
+}
+
+// Tester runs restore tests.
+type Tester struct {
+	Source Source
+	Exec   Exec // default runs the command with os/exec
+	Clock  clock.Clock
+}
+
+// Run draws the sample, restores and verifies it, runs the verify commands
+// of dump sources, and fills rec (Test, Snapshots, Message, Result). It
+// returns an error of kind integrity if any file or command failed. Use it
+// inside run.Runner.Do(ctx, runlog.OpRestoreTest, job, ...), which records it.
+func (t *Tester) Run(ctx context.Context, job *jobs.Job, o Options, rec *runlog.Record) error {
+	clk := clock.Or(t.Clock)
+	seed := o.Seed
+	if !o.HasSeed {
+		var err error
+		if seed, err = NewSeed(); err != nil {
+			return err
+		}
+	}
+	info := &runlog.TestInfo{Seed: seed, Sample: o.Sample, SampleBytes: o.SampleBytes, Items: []runlog.TestItem{}}
+	rec.Test = info
+	plan, err := Sample(ctx, t.Source, job, o, seed)
+	if err != nil {
+		return fmt.Errorf("restore test: draw sample: %w", err)
+	}
+	if len(plan.Picks) == 0 {
+		return runlog.Failf(runlog.KindOther, "restore test: job %s has no snapshot to test", job.Name)
+	}
+	parent := o.Scratch
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	dir, err := os.MkdirTemp(parent, "cadang-restore-test-")
+	if err != nil {
+		return fmt.Errorf("restore test: scratch directory: %w", err)
+	}
+	info.Scratch = dir
+	if !o.Keep {
+		defer os.RemoveAll(dir)
+	}
+	start := clk.Now()
+	var failed []string
+	for _, p := range plan.Picks {
+		info.Snapshots = append(info.Snapshots, runlog.SnapshotRef{ID: p.Snapshot.ID, Source: p.Snapshot.Source, Time: p.Snapshot.Time})
+		rec.Snapshots = append(rec.Snapshots, p.Snapshot.ID)
+		sub := filepath.Join(dir, p.Snapshot.ID)
+		items, err := t.Source.Restore(ctx, p.Snapshot, p.Files, sub)
+		if err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			for _, f := range p.Files {
+				info.Items = append(info.Items, runlog.TestItem{Snapshot: p.Snapshot.ID, Path: f.Path, Size: f.Size, Error: err.Error()})
+			}
+			failed = append(failed, fmt.Sprintf("restore of snapshot %s failed: %v", p.Snapshot.ID, err))
+			continue
+		}
+		for _, it := range items {
+			it.Snapshot = p.Snapshot.ID
+			info.Items = append(info.Items, it)
+			rec.FilesRead++
+			rec.BytesRead += it.Size
+			if !it.OK {
+				failed = append(failed, fmt.Sprintf("%s in %s: %s", it.Path, p.Snapshot.ID, it.Error))
+			}
+		}
+		if p.Dump {
+			for _, s := range job.Sources {
+				if s.Name != p.Snapshot.Source || len(s.Verify) == 0 {
+					continue
+				}
+				for _, f := range p.Files {
+					cr := t.verify(ctx, clk, s.Verify, filepath.Join(sub, filepath.FromSlash(f.Path)))
+					info.Commands = append(info.Commands, cr)
+					if !cr.OK {
+						failed = append(failed, fmt.Sprintf("verify command %s failed (exit %d)", strings.Join(cr.Command, " "), cr.ExitCode))
+					}
+				}
+			}
+		}
+	}
+	info.RestoreMS = clk.Now().Sub(start).Milliseconds()
+	for _, f := range failed {
+		if len(rec.Errors) < 20 {
+			rec.Errors = append(rec.Errors, f)
+		}
+	}
+	if len(failed) > 0 {
+		return runlog.Failf(runlog.KindIntegrity, "restore test: %d of %d checks failed", len(failed), len(info.Items)+len(info.Commands))
+	}
+	rec.Message = fmt.Sprintf("%d files from %d snapshots restored and verified byte for byte; %d verify commands passed",
+		len(info.Items), len(plan.Picks), len(info.Commands))
+	return nil
+}
+
+func (t *Tester) verify(ctx context.Context, clk clock.Clock, tmpl []string, file string) runlog.CommandRun {
+	argv := make([]string, len(tmpl))
+	for i, a := range tmpl {
+		argv[i] = strings.ReplaceAll(a, "{file}", file)
+	}
+	ex := t.Exec
+	if ex == nil {
+		ex = runCommand
+	}
+	start := clk.Now()
+	out, code, err := ex(ctx, argv)
+	cr := runlog.CommandRun{Command: argv, ExitCode: code, OK: err == nil && code == 0, Output: lastLines(out, 10), MS: clk.Now().Sub(start).Milliseconds()}
+	if err != nil && cr.Output == "" {
+		cr.Output = err.Error()
+	}
+	return cr
+}
+
+func runCommand(ctx context.Context, argv []string) (string, int, error) {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return out.String(), ee.ExitCode(), nil
+	}
+	if err != nil {
+		return out.String(), -1, err
+	}
+	return out.String(), 0, nil
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,169 @@
+package restoretest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/lpse/cadang/internal/sop/clock"
+	"github.com/lpse/cadang/internal/sop/jobs"
+	"github.com/lpse/cadang/internal/sop/runlog"
+)
+
+// fakeSource holds snapshots in memory; Restore writes the files and reads
+// them back, comparing bytes, as the real one does.
+type fakeSource struct {
+	snaps   []Snapshot
+	content map[string]map[string][]byte // snapshot -> path -> bytes
+	corrupt map[string]bool              // path whose restored bytes differ
+	clk     *clock.Fake
+}
+
+func newFake() *fakeSource {
+	f := &fakeSource{content: map[string]map[string][]byte{}, corrupt: map[string]bool{}}
+	t := time.Date(2026, 1, 1, 2, 0, 0, 0, time.UTC)
+	for d := 0; d < 10; d++ {
+		db := Snapshot{ID: fmt.Sprintf("db%02d", d), Source: "database", Time: t.AddDate(0, 0, d)}
+		up := Snapshot{ID: fmt.Sprintf("up%02d", d), Source: "upload", Time: t.AddDate(0, 0, d)}
+		f.snaps = append(f.snaps, db, up)
+		f.content[db.ID] = map[string][]byte{"epns_prod.dump": []byte("PGDMP" + db.ID)}
+		f.content[up.ID] = map[string][]byte{}
+		for i := 0; i < 50; i++ {
+			f.content[up.ID][fmt.Sprintf("/home/appserv/file_upload/%03d.pdf", i)] = bytes.Repeat([]byte{byte(i)}, 100*(i+1))
+		}
+	}
+	return f
+}
+
+func (f *fakeSource) Snapshots(context.Context, *jobs.Job) ([]Snapshot, error) { return f.snaps, nil }
+
+func (f *fakeSource) Files(_ context.Context, s Snapshot) ([]File, error) {
+	var out []File
+	for p, b := range f.content[s.ID] {
+		out = append(out, File{p, int64(len(b))})
+	}
+	return out, nil
+}
+
+func (f *fakeSource) Restore(_ context.Context, s Snapshot, files []File, dir string) ([]runlog.TestItem, error) {
+	if f.clk != nil {
+		f.clk.Advance(time.Minute)
+	}
+	var out []runlog.TestItem
+	for _, fl := range files {
+		want := f.content[s.ID][fl.Path]
+		dst := filepath.Join(dir, filepath.FromSlash(fl.Path))
+		os.MkdirAll(filepath.Dir(dst), 0o700)
+		data := want
+		if f.corrupt[fl.Path] {
+			data = append([]byte{'X'}, want[1:]...)
+		}
+		if err := os.WriteFile(dst, data, 0o600); err != nil {
+			return nil, err
+		}
+		got, _ := os.ReadFile(dst)
+		it := runlog.TestItem{Path: fl.Path, Size: fl.Size, OK: bytes.Equal(got, want)}
+		if !it.OK {
+			it.Error = "content differs from the snapshot at byte 0"
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+func job(t *testing.T) *jobs.Job {
+	c, err := jobs.Load("../../../testdata/sop/cadang.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, _ := c.Job("spse-prod")
+	// a verify command that really runs: the restored dump must start with PGDMP
+	j.Sources[0].Verify = []string{"sh", "-c", `head -c 5 "$0" | grep -q PGDMP`, "{file}"}
+	return j
+}
+
+func TestSampleIsRepeatable(t *testing.T) {
+	src, j := newFake(), job(t)
+	o := Options{Sample: 7, Snapshots: 3}
+	a, _ := Sample(context.Background(), src, j, o, 42)
+	b, _ := Sample(context.Background(), src, j, o, 42)
+	c, _ := Sample(context.Background(), src, j, o, 43)
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("same seed, different sample")
+	}
+	if reflect.DeepEqual(a.Picks, c.Picks) {
+		t.Fatal("different seeds gave the same sample")
+	}
+	n := 0
+	for _, p := range a.Picks {
+		if p.Dump {
+			if p.Snapshot.Source != "database" || len(p.Files) != 1 {
+				t.Fatalf("dump pick: %+v", p)
+			}
+			continue
+		}
+		n += len(p.Files)
+	}
+	if n != 7 || len(a.Picks) > 4 {
+		t.Fatalf("sampled %d files in %d picks", n, len(a.Picks))
+	}
+	bb, _ := Sample(context.Background(), src, j, Options{SampleBytes: 20000}, 1)
+	var total int64
+	for _, p := range bb.Picks {
+		for _, f := range p.Files {
+			if !p.Dump {
+				total += f.Size
+			}
+		}
+	}
+	if total == 0 || total > 20000 {
+		t.Fatalf("byte budget: %d", total)
+	}
+}
+
+func TestRun(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	src := newFake()
+	src.clk = clk
+	tester := &Tester{Source: src, Clock: clk}
+	var rec runlog.Record
+	err := tester.Run(context.Background(), job(t), Options{Sample: 5, Seed: 7, HasSeed: true, Scratch: t.TempDir()}, &rec)
+	if err != nil {
+		t.Fatalf("%v %+v", err, rec.Errors)
+	}
+	if rec.Test.Seed != 7 || len(rec.Test.Items) != 6 || len(rec.Test.Commands) != 1 || !rec.Test.Commands[0].OK || rec.Test.RestoreMS < 60000 {
+		t.Fatalf("%+v", rec.Test)
+	}
+	if _, err := os.Stat(rec.Test.Scratch); !errors.Is(err, os.ErrNotExist) {
+		t.Error("scratch directory left behind")
+	}
+	// a corrupted file and a dump that does not verify
+	for p := range src.content["up00"] {
+		src.corrupt[p] = true
+	}
+	for _, s := range src.snaps {
+		if s.Source == "database" {
+			src.content[s.ID]["epns_prod.dump"] = []byte("garbage")
+		}
+	}
+	rec = runlog.Record{}
+	err = tester.Run(context.Background(), job(t), Options{Sample: 500, Snapshots: 10, Seed: 7, HasSeed: true, Scratch: t.TempDir()}, &rec)
+	if runlog.KindOf(err) != runlog.KindIntegrity || rec.Test.Commands[0].OK || rec.Test.Commands[0].ExitCode == 0 {
+		t.Fatalf("%v %+v", err, rec.Test.Commands)
+	}
+	bad := 0
+	for _, it := range rec.Test.Items {
+		if !it.OK {
+			bad++
+		}
+	}
+	if bad != 500 { // corrupt is keyed by path, so every upload snapshot is hit
+		t.Fatalf("%d bad items", bad)
+	}
+}

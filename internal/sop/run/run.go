@@ -1,0 +1,390 @@
+// Package run carries out SOP operations and records them: the daily backup
+// of a job on the medium due in the rotation (SOP steps 1-3), the backup
+// before a change (step 2), and the recording and notification of any other
+// operation the CLI performs (restore, check, prune) and of follow-ups.
+//
+// The work itself (opening a repository, backing up a source) is done by
+// interfaces the CLI implements over the engine, so this package is tested
+// with fakes.
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/lpse/cadang/internal/sop/clock"
+	"github.com/lpse/cadang/internal/sop/jobs"
+	"github.com/lpse/cadang/internal/sop/runlog"
+)
+
+// Repository is an open repository as this package sees it. The CLI wraps
+// *repo.Repository (which provides the record file methods).
+type Repository interface {
+	// ID returns the repository ID (64 hex digits).
+	ID() string
+	runlog.RecordStore
+	Close() error
+}
+
+// Opener opens the repository on a medium. Errors may be wrapped with
+// runlog.Fail to give their kind (wrong password, lock...); an unwrapped
+// error that is fs.ErrNotExist counts as a missing medium, any other as an
+// unreachable repository.
+type Opener interface {
+	Open(ctx context.Context, m jobs.Medium) (Repository, error)
+}
+
+// OpenerFunc adapts a function to Opener.
+type OpenerFunc func(ctx context.Context, m jobs.Medium) (Repository, error)
+
+// Open calls f.
+func (f OpenerFunc) Open(ctx context.Context, m jobs.Medium) (Repository, error) { return f(ctx, m) }
+
+// BackupOptions tell a Backupper about the run.
+type BackupOptions struct {
+	Job    *jobs.Job
+	Tags   []string // snapshot tags, e.g. runlog.TagBeforeChange
+	Reason string
+}
+
+// BackupResult is what backing up one source did.
+type BackupResult struct {
+	Snapshot   string // ID of the snapshot saved; empty if none
+	FilesRead  int64
+	FilesAdded int64
+	BytesRead  int64
+	BytesAdded int64
+	// Skipped lists files that could not be read (the snapshot was saved
+	// without them): the run is partial.
+	Skipped []string
+}
+
+// Backupper backs up one source of a job into an open repository. A dump
+// command that exits non-zero must return an error (and save no snapshot).
+type Backupper interface {
+	Backup(ctx context.Context, r Repository, src jobs.Source, o BackupOptions) (BackupResult, error)
+}
+
+// BackupFunc adapts a function to Backupper.
+type BackupFunc func(ctx context.Context, r Repository, src jobs.Source, o BackupOptions) (BackupResult, error)
+
+// Backup calls f.
+func (f BackupFunc) Backup(ctx context.Context, r Repository, src jobs.Source, o BackupOptions) (BackupResult, error) {
+	return f(ctx, r, src, o)
+}
+
+// Notifier tells people about a failed run; *notify.Notifier implements it.
+type Notifier interface {
+	Notify(ctx context.Context, t jobs.Notify, rec runlog.Record) error
+}
+
+// Runner runs and records operations.
+type Runner struct {
+	Config    *jobs.Config
+	Log       *runlog.Log
+	Opener    Opener
+	Backupper Backupper
+	Notifier  Notifier // optional
+	Clock     clock.Clock
+	// Classify gives the kind of an error; default runlog.KindOf.
+	Classify func(error) runlog.FailureKind
+}
+
+// Time standards of the SOP by operation.
+const (
+	RestoreStandard = 24 * time.Hour // steps 4, 7, 8: 1 day
+	CheckStandard   = 3 * time.Hour
+)
+
+// StandardFor returns the SOP time standard of an operation.
+func StandardFor(op runlog.Operation, j *jobs.Job) time.Duration {
+	switch op {
+	case runlog.OpBackup:
+		if j != nil && j.TimeStandard > 0 {
+			return j.TimeStandard.D()
+		}
+		return jobs.DefaultTimeStandard
+	case runlog.OpRestore, runlog.OpRestoreTest:
+		return RestoreStandard
+	}
+	return CheckStandard
+}
+
+// Outcome is what Backup and Record return.
+type Outcome struct {
+	Record runlog.Record
+	// Warnings are problems that did not change the result: the record
+	// could not be copied into the repository (it is in the local mirror
+	// and is copied by the next run), or a notification failed.
+	Warnings []error
+}
+
+// FailedError is returned when the recorded operation did not end OK.
+type FailedError struct{ Record runlog.Record }
+
+func (e *FailedError) Error() string {
+	return fmt.Sprintf("%s %s: %s (%s): %s", e.Record.Op, e.Record.ID, e.Record.Result, e.Record.Failure, e.Record.Message)
+}
+
+// Options are the options of a backup run.
+type Options struct {
+	// BeforeChange, when not empty, marks the SOP step 2 backup taken
+	// before a change to the system and says which change.
+	BeforeChange string
+	Tags         []string
+}
+
+const maxErrors = 20
+
+func (r *Runner) clock() clock.Clock { return clock.Or(r.Clock) }
+
+func (r *Runner) classify(err error) runlog.FailureKind {
+	if r.Classify != nil {
+		if k := r.Classify(err); k != "" {
+			return k
+		}
+	}
+	return runlog.KindOf(err)
+}
+
+// LastSuccess returns the last backup of job that was OK or partial.
+func LastSuccess(recs []runlog.Record, job string) (runlog.Record, bool) {
+	for i := len(recs) - 1; i >= 0; i-- {
+		x := recs[i]
+		if x.Op == runlog.OpBackup && x.Job == job && (x.Result == runlog.OK || x.Result == runlog.Partial) {
+			return x, true
+		}
+	}
+	return runlog.Record{}, false
+}
+
+// DueMedium returns the medium due for the job's next backup.
+func (r *Runner) DueMedium(j *jobs.Job) (jobs.Medium, error) {
+	recs, err := r.Log.Records()
+	if err != nil {
+		return jobs.Medium{}, err
+	}
+	last, _ := LastSuccess(recs, j.Name)
+	return j.Media[j.DueMedium(last.Medium, r.clock().Now())], nil
+}
+
+// Backup makes one SOP run of the job: it opens the medium due in the
+// rotation and checks its repository ID (a wrong or missing medium is a
+// failure of kind media), backs up every source, checks the time standard,
+// records the run (locally, then in the repository) and notifies the job's
+// targets if the run did not end OK. It returns a *FailedError when the run
+// did not end OK; the outcome always holds the record.
+func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome, error) {
+	j, err := r.Config.Job(jobName)
+	if err != nil {
+		return Outcome{}, err
+	}
+	clk := r.clock()
+	rec := runlog.Record{Op: runlog.OpBackup, Job: j.Name, Start: clk.Now(),
+		TimeStandard: StandardFor(runlog.OpBackup, j).Milliseconds(), Tags: o.Tags, Reason: o.BeforeChange}
+	if o.BeforeChange != "" {
+		rec.Tags = append(rec.Tags, runlog.TagBeforeChange)
+	}
+	m, err := r.DueMedium(j)
+	if err != nil {
+		return Outcome{}, err
+	}
+	rec.Medium, rec.Repository = m.Name, m.Repository
+
+	repo, err := r.Opener.Open(ctx, m)
+	if err != nil {
+		k := runlog.KindOf(err)
+		var ke *runlog.Error
+		if !errors.As(err, &ke) {
+			switch {
+			case errors.Is(err, context.Canceled):
+				k = runlog.KindInterrupted
+			case errors.Is(err, fs.ErrNotExist):
+				k = runlog.KindMedia
+			default:
+				k = runlog.KindRepoUnreachable
+			}
+		}
+		rec.Result, rec.Failure = runlog.Failed, k
+		rec.Message = fmt.Sprintf("cannot open repository %s on medium %s: %v", m.Repository, m.Name, err)
+		return r.finish(ctx, j, rec, nil)
+	}
+	defer repo.Close()
+	rec.RepositoryID = repo.ID()
+	if !strings.EqualFold(repo.ID(), m.RepositoryID) {
+		found := "an unknown medium"
+		if i := j.MediumByID(repo.ID()); i >= 0 {
+			found = fmt.Sprintf("medium %s (number %d of the rotation)", j.Media[i].Name, i+1)
+		}
+		rec.Result, rec.Failure = runlog.Failed, runlog.KindMedia
+		rec.Message = fmt.Sprintf("wrong medium: %s is due (repository %s), but the repository at %s is %s (%s)",
+			m.Name, short(m.RepositoryID), m.Repository, found, short(repo.ID()))
+		// Nothing is written to a medium that is not due.
+		return r.finish(ctx, j, rec, nil)
+	}
+
+	bo := BackupOptions{Job: j, Tags: rec.Tags, Reason: o.BeforeChange}
+	var firstFail *runlog.Source
+	partial := false
+	for _, src := range j.Sources {
+		if ctx.Err() != nil {
+			rec.Sources = append(rec.Sources, runlog.Source{Name: src.Name, Result: runlog.Failed, Failure: runlog.KindInterrupted, Message: "not started: interrupted"})
+			continue
+		}
+		res, err := r.Backupper.Backup(ctx, repo, src, bo)
+		s := runlog.Source{Name: src.Name, Snapshot: res.Snapshot, FilesRead: res.FilesRead, FilesAdded: res.FilesAdded,
+			BytesRead: res.BytesRead, BytesAdded: res.BytesAdded, Skipped: int64(len(res.Skipped)), Result: runlog.OK}
+		switch {
+		case err != nil:
+			s.Result, s.Failure, s.Message = runlog.Failed, r.classify(err), err.Error()
+			if s.Failure == runlog.KindOther && src.IsDump() {
+				s.Failure = runlog.KindDumpFailed
+			}
+			addErr(&rec, fmt.Sprintf("%s: %v", src.Name, err))
+		case len(res.Skipped) > 0:
+			s.Result, s.Failure = runlog.Partial, runlog.KindSourceUnreadable
+			s.Message = fmt.Sprintf("%d files could not be read", len(res.Skipped))
+			partial = true
+			for _, f := range res.Skipped {
+				addErr(&rec, fmt.Sprintf("%s: skipped %s", src.Name, f))
+			}
+		}
+		rec.Sources = append(rec.Sources, s)
+		if s.Snapshot != "" {
+			rec.Snapshots = append(rec.Snapshots, s.Snapshot)
+		}
+		rec.FilesRead += s.FilesRead
+		rec.FilesAdded += s.FilesAdded
+		rec.BytesRead += s.BytesRead
+		rec.BytesAdded += s.BytesAdded
+		if s.Result == runlog.Failed && firstFail == nil {
+			firstFail = &rec.Sources[len(rec.Sources)-1]
+		}
+	}
+	switch {
+	case firstFail != nil:
+		rec.Result, rec.Failure = runlog.Failed, firstFail.Failure
+		rec.Message = fmt.Sprintf("source %s failed: %s", firstFail.Name, firstFail.Message)
+	case partial:
+		rec.Result, rec.Failure = runlog.Partial, runlog.KindSourceUnreadable
+		rec.Message = "snapshots saved, but some files could not be read"
+	default:
+		rec.Result = runlog.OK
+		rec.Message = fmt.Sprintf("%d snapshot(s) saved", len(rec.Snapshots))
+	}
+	return r.finish(ctx, j, rec, repo)
+}
+
+func addErr(rec *runlog.Record, s string) {
+	if len(rec.Errors) < maxErrors {
+		rec.Errors = append(rec.Errors, s)
+	} else if len(rec.Errors) == maxErrors {
+		rec.Errors = append(rec.Errors, "... (more errors not recorded)")
+	}
+}
+
+func short(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
+// finish stamps the end, checks the time standard, appends and notifies.
+func (r *Runner) finish(ctx context.Context, j *jobs.Job, rec runlog.Record, store runlog.RecordStore) (Outcome, error) {
+	rec.End = r.clock().Now()
+	rec.DurationMS = rec.End.Sub(rec.Start).Milliseconds()
+	if rec.TimeStandard == 0 {
+		rec.TimeStandard = StandardFor(rec.Op, j).Milliseconds()
+	}
+	rec.StandardMet = rec.DurationMS <= rec.TimeStandard
+	if !rec.StandardMet && rec.Result == runlog.OK {
+		// SOP: any deviation from the time standard is a failure to account for.
+		rec.Result, rec.Failure = runlog.Failed, runlog.KindTimeStandard
+		rec.Message = fmt.Sprintf("%s; but it took %s, over the time standard of %s", rec.Message,
+			rec.Duration().Round(time.Second), (time.Duration(rec.TimeStandard) * time.Millisecond))
+	}
+	var out Outcome
+	written, err := r.Log.Append(context.WithoutCancel(ctx), rec, store)
+	if err != nil && !errors.Is(err, runlog.ErrNotStored) {
+		return Outcome{Record: rec}, fmt.Errorf("record %s: %w", rec.Op, err)
+	}
+	if err != nil {
+		out.Warnings = append(out.Warnings, err)
+	}
+	out.Record = written
+	if r.Notifier != nil && written.Result != runlog.OK && written.Op != runlog.OpFollowup {
+		var t jobs.Notify
+		if j != nil {
+			t = r.Config.NotifyFor(j)
+		} else if r.Config != nil {
+			t = r.Config.Notify
+		}
+		if err := r.Notifier.Notify(context.WithoutCancel(ctx), t, written); err != nil {
+			out.Warnings = append(out.Warnings, err)
+		}
+	}
+	if written.Result != runlog.OK {
+		return out, &FailedError{Record: written}
+	}
+	return out, nil
+}
+
+// Do runs fn as an operation of kind op (restore, restore-test, check,
+// prune) and records it like a backup: start and end, time standard,
+// result and failure kind from fn's error (runlog.Partial if fn set it),
+// notification when not OK. fn fills in the rest of the record (medium,
+// repository ID, snapshots, RestoreInfo, TestInfo...). store, if not nil, is
+// where the record is copied; fn may also set it through the returned
+// pointer when it opens the repository itself.
+func (r *Runner) Do(ctx context.Context, op runlog.Operation, jobName string, fn func(ctx context.Context, rec *runlog.Record) (runlog.RecordStore, error)) (Outcome, error) {
+	var j *jobs.Job
+	if jobName != "" && r.Config != nil {
+		var err error
+		if j, err = r.Config.Job(jobName); err != nil {
+			return Outcome{}, err
+		}
+	}
+	rec := runlog.Record{Op: op, Job: jobName, Start: r.clock().Now(), TimeStandard: StandardFor(op, j).Milliseconds()}
+	store, err := fn(ctx, &rec)
+	switch {
+	case err != nil:
+		rec.Result = runlog.Failed
+		if rec.Failure == "" {
+			rec.Failure = r.classify(err)
+		}
+		if rec.Message == "" {
+			rec.Message = err.Error()
+		} else {
+			rec.Message += ": " + err.Error()
+		}
+	case rec.Result == "":
+		rec.Result = runlog.OK
+	}
+	return r.finish(ctx, j, rec, store)
+}
+
+// Followup records the follow-up taken after a failed run (SOP step 5).
+func (r *Runner) Followup(ctx context.Context, runID, action string, store runlog.RecordStore) (runlog.Record, error) {
+	if strings.TrimSpace(action) == "" {
+		return runlog.Record{}, errors.New("followup: the action taken is empty")
+	}
+	target, err := r.Log.Find(runID, "")
+	if err != nil {
+		return runlog.Record{}, err
+	}
+	if target.Result == runlog.OK || target.Op == runlog.OpFollowup {
+		return runlog.Record{}, fmt.Errorf("followup: %s %s ended %s; follow-ups are for failed runs", target.Op, target.ID, target.Result)
+	}
+	now := r.clock().Now()
+	rec := runlog.Record{Op: runlog.OpFollowup, Job: target.Job, Ref: target.ID, Message: action, Result: runlog.OK, Start: now, End: now}
+	out, err := r.Log.Append(ctx, rec, store)
+	if err != nil && !errors.Is(err, runlog.ErrNotStored) {
+		return out, err
+	}
+	return out, nil
+}

@@ -1,0 +1,213 @@
+package run_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lpse/cadang/internal/sop/clock"
+	"github.com/lpse/cadang/internal/sop/jobs"
+	"github.com/lpse/cadang/internal/sop/run"
+	"github.com/lpse/cadang/internal/sop/run/runtest"
+	"github.com/lpse/cadang/internal/sop/runlog"
+	"github.com/lpse/cadang/repo"
+)
+
+type env struct {
+	cfg  *jobs.Config
+	clk  *clock.Fake
+	bay  *runtest.Bay
+	bk   *runtest.Backupper
+	nt   *runtest.Notifier
+	log  *runlog.Log
+	r    *run.Runner
+	a, b string // repository IDs of disk-A and disk-B
+}
+
+func newEnv(t *testing.T) *env {
+	cfg, err := jobs.Load("../../../testdata/sop/cadang.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{cfg: cfg, clk: clock.NewFake(time.Date(2026, 2, 2, 1, 0, 0, 0, time.UTC))}
+	e.bay = runtest.NewBay(cfg)
+	e.bk = &runtest.Backupper{Clock: e.clk, Took: 20 * time.Minute}
+	e.nt = &runtest.Notifier{}
+	e.log = runlog.Open(filepath.Join(t.TempDir(), "runlog.jsonl"), runlog.Options{Clock: e.clk, Host: "lpse", Operator: "budi"})
+	e.r = &run.Runner{Config: cfg, Log: e.log, Opener: e.bay, Backupper: e.bk, Notifier: e.nt, Clock: e.clk}
+	e.a, e.b = cfg.Jobs[0].Media[0].RepositoryID, cfg.Jobs[0].Media[1].RepositoryID
+	return e
+}
+
+func records(t *testing.T, s *runtest.Repo) []runlog.Record {
+	rs, err := runlog.StoreRecords(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+func TestBackupRotation(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.bay.Connect(e.a)
+	out, err := e.r.Backup(ctx, "spse-prod", run.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := out.Record
+	if rec.Result != runlog.OK || rec.Medium != "disk-A" || rec.RepositoryID != e.a || len(rec.Snapshots) != 2 ||
+		rec.BytesAdded != 24<<20 || rec.DurationMS != (40*time.Minute).Milliseconds() || !rec.StandardMet || rec.Host != "lpse" {
+		t.Fatalf("record: %+v", rec)
+	}
+	if got := records(t, e.bay.Repo(e.a)); len(got) != 1 || got[0].ID != rec.ID {
+		t.Fatalf("repository copy: %+v", got)
+	}
+	if len(e.nt.Sent) != 0 {
+		t.Fatal("notified an OK run")
+	}
+	// next day disk-B is due; disk-A is still connected: a media failure
+	e.clk.Advance(24 * time.Hour)
+	out, err = e.r.Backup(ctx, "spse-prod", run.Options{})
+	var fe *run.FailedError
+	if !errors.As(err, &fe) || out.Record.Failure != runlog.KindMedia || out.Record.Medium != "disk-B" ||
+		!strings.Contains(out.Record.Message, "medium disk-A") || len(e.bk.Calls) != 2 {
+		t.Fatalf("wrong medium: %v %+v", err, out.Record)
+	}
+	if len(e.nt.Sent) != 1 || e.nt.Sent[0].ID != out.Record.ID {
+		t.Fatalf("not notified: %+v", e.nt.Sent)
+	}
+	if got := records(t, e.bay.Repo(e.a)); len(got) != 1 {
+		t.Fatalf("wrote to the wrong medium: %d records", len(got))
+	}
+	// disk B connected: OK, and the earlier records are copied onto it
+	e.bay.Connect(e.b)
+	out, err = e.r.Backup(ctx, "spse-prod", run.Options{})
+	if err != nil || out.Record.Medium != "disk-B" {
+		t.Fatalf("%v %+v", err, out.Record)
+	}
+	if got := records(t, e.bay.Repo(e.b)); len(got) != 3 {
+		t.Fatalf("disk-B holds %d records, want the whole log (3)", len(got))
+	}
+	// no medium at all
+	e.bay.Connect("")
+	out, _ = e.r.Backup(ctx, "spse-prod", run.Options{})
+	if out.Record.Failure != runlog.KindMedia || out.Record.Medium != "disk-C" {
+		t.Fatalf("missing medium: %+v", out.Record)
+	}
+}
+
+func TestFailureKinds(t *testing.T) {
+	ctx := context.Background()
+	t.Run("wrong password gets a local record", func(t *testing.T) {
+		e := newEnv(t)
+		e.bay.OpenErr = runlog.Failf(runlog.KindWrongPassword, "no key found for the password")
+		out, err := e.r.Backup(ctx, "spse-prod", run.Options{})
+		if err == nil || out.Record.Failure != runlog.KindWrongPassword || out.Record.Seq != 1 {
+			t.Fatalf("%v %+v", err, out.Record)
+		}
+		recs, _ := e.log.Records()
+		if len(recs) != 1 {
+			t.Fatal("no local record")
+		}
+	})
+	t.Run("unreachable", func(t *testing.T) {
+		e := newEnv(t)
+		e.bay.OpenErr = errors.New("sftp: connection refused")
+		out, _ := e.r.Backup(ctx, "spse-prod", run.Options{})
+		if out.Record.Failure != runlog.KindRepoUnreachable {
+			t.Fatalf("%+v", out.Record)
+		}
+	})
+	t.Run("dump failed", func(t *testing.T) {
+		e := newEnv(t)
+		e.bay.Connect(e.a)
+		e.bk.Errs = map[string]error{"database": errors.New("pg_dump exited with status 1")}
+		out, _ := e.r.Backup(ctx, "spse-prod", run.Options{})
+		if out.Record.Failure != runlog.KindDumpFailed || out.Record.Sources[1].Result != runlog.OK || len(out.Record.Snapshots) != 1 {
+			t.Fatalf("%+v", out.Record)
+		}
+	})
+	t.Run("partial", func(t *testing.T) {
+		e := newEnv(t)
+		e.bay.Connect(e.a)
+		e.bk.Results = map[string]run.BackupResult{"upload": {Snapshot: "s", Skipped: []string{"/a", "/b"}}}
+		out, _ := e.r.Backup(ctx, "spse-prod", run.Options{})
+		if out.Record.Result != runlog.Partial || out.Record.Failure != runlog.KindSourceUnreadable || len(out.Record.Errors) != 2 || len(e.nt.Sent) != 1 {
+			t.Fatalf("%+v", out.Record)
+		}
+	})
+	t.Run("time standard exceeded", func(t *testing.T) {
+		e := newEnv(t)
+		e.bay.Connect(e.a)
+		e.bk.Took = 100 * time.Minute
+		out, _ := e.r.Backup(ctx, "spse-prod", run.Options{})
+		if out.Record.Result != runlog.Failed || out.Record.Failure != runlog.KindTimeStandard || out.Record.StandardMet || len(out.Record.Snapshots) != 2 {
+			t.Fatalf("%+v", out.Record)
+		}
+	})
+	t.Run("interrupted", func(t *testing.T) {
+		e := newEnv(t)
+		e.bay.Connect(e.a)
+		e.bk.Errs = map[string]error{"database": fmt.Errorf("backup: %w", context.Canceled)}
+		out, _ := e.r.Backup(ctx, "spse-prod", run.Options{})
+		if out.Record.Failure != runlog.KindInterrupted {
+			t.Fatalf("%+v", out.Record)
+		}
+	})
+	t.Run("repository write fails", func(t *testing.T) {
+		e := newEnv(t)
+		e.bay.Connect(e.a)
+		e.bay.Repo(e.a).FailSave = errors.New("no space left")
+		out, err := e.r.Backup(ctx, "spse-prod", run.Options{})
+		if err != nil || len(out.Warnings) != 1 || !errors.Is(out.Warnings[0], runlog.ErrNotStored) {
+			t.Fatalf("%v %v", err, out.Warnings)
+		}
+	})
+}
+
+func TestBeforeChangeAndFollowup(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.bay.Connect(e.a)
+	out, err := e.r.Backup(ctx, "spse-prod", run.Options{BeforeChange: "upgrade SPSE 4.5"})
+	if err != nil || !out.Record.HasTag(runlog.TagBeforeChange) || out.Record.Reason != "upgrade SPSE 4.5" ||
+		e.bk.Calls[0].Tags[0] != runlog.TagBeforeChange {
+		t.Fatalf("%v %+v", err, out.Record)
+	}
+	if _, err := e.r.Followup(ctx, out.Record.ID, "nothing", nil); err == nil {
+		t.Fatal("follow-up of an OK run accepted")
+	}
+	e.clk.Advance(time.Hour)
+	failed, _ := e.r.Backup(ctx, "spse-prod", run.Options{}) // disk-B due, disk-A connected
+	f, err := e.r.Followup(ctx, failed.Record.ID[:15], "Jadwal rotasi ditempel di rak server", e.bay.Repo(e.a))
+	if err != nil || f.Ref != failed.Record.ID || f.Op != runlog.OpFollowup {
+		t.Fatalf("%v %+v", err, f)
+	}
+	if n := len(records(t, e.bay.Repo(e.a))); n != 3 {
+		t.Fatalf("records in repository: %d", n)
+	}
+}
+
+func TestDo(t *testing.T) {
+	e := newEnv(t)
+	store := &runtest.Repo{RepoID: e.a}
+	store.MemStore = e.bay.Repo(e.a).MemStore
+	out, err := e.r.Do(context.Background(), runlog.OpCheck, "spse-prod", func(ctx context.Context, rec *runlog.Record) (runlog.RecordStore, error) {
+		rec.RepositoryID = e.a
+		e.clk.Advance(time.Minute)
+		return store, runlog.Failf(runlog.KindIntegrity, "pack 1234 damaged")
+	})
+	if err == nil || out.Record.Failure != runlog.KindIntegrity || out.Record.DurationMS != 60000 || len(e.nt.Sent) != 1 {
+		t.Fatalf("%v %+v", err, out.Record)
+	}
+	var n int
+	store.ListFiles(context.Background(), repo.RecordFile, func(repo.ID) error { n++; return nil })
+	if n != 1 {
+		t.Fatalf("stored %d", n)
+	}
+}

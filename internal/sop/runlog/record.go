@@ -1,0 +1,257 @@
+// Package runlog is the SOP's "Log Pelaksanaan Backup": one record per
+// backup, restore, restore test, check, prune and follow-up, hash-chained,
+// kept in a local JSON-lines mirror and copied into the repository as
+// encrypted, append-only record files.
+package runlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"syscall"
+	"time"
+)
+
+// Operation is what a record is about.
+type Operation string
+
+// The operations that get a record.
+const (
+	OpBackup      Operation = "backup"
+	OpRestore     Operation = "restore"
+	OpRestoreTest Operation = "restore-test"
+	OpCheck       Operation = "check"
+	OpPrune       Operation = "prune"
+	// OpFollowup records the follow-up taken after a failed run (SOP step 5);
+	// Ref names the run.
+	OpFollowup Operation = "followup"
+)
+
+// Result is the outcome of an operation.
+type Result string
+
+// The results.
+const (
+	OK      Result = "ok"
+	Partial Result = "partial"
+	Failed  Result = "failed"
+)
+
+// FailureKind is why an operation failed; the list is fixed.
+type FailureKind string
+
+// The failure kinds.
+const (
+	KindSourceUnreadable FailureKind = "source-unreadable"
+	KindDumpFailed       FailureKind = "dump-failed"
+	KindRepoUnreachable  FailureKind = "repository-unreachable"
+	KindLock             FailureKind = "lock"
+	KindWrongPassword    FailureKind = "wrong-password"
+	KindOutOfSpace       FailureKind = "out-of-space"
+	KindIntegrity        FailureKind = "integrity"
+	KindMedia            FailureKind = "media"
+	KindTimeStandard     FailureKind = "time-standard-exceeded"
+	KindInterrupted      FailureKind = "interrupted"
+	KindOther            FailureKind = "other"
+)
+
+// Kinds lists every failure kind, in report order.
+var Kinds = []FailureKind{
+	KindSourceUnreadable, KindDumpFailed, KindRepoUnreachable, KindLock, KindWrongPassword,
+	KindOutOfSpace, KindIntegrity, KindMedia, KindTimeStandard, KindInterrupted, KindOther,
+}
+
+// Valid reports whether k is one of Kinds.
+func (k FailureKind) Valid() bool {
+	for _, x := range Kinds {
+		if k == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Error is an error with its failure kind. The CLI wraps engine errors in it
+// (Fail) so that the SOP layer records the right kind.
+type Error struct {
+	Kind FailureKind
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Fail wraps err with a failure kind. Fail(k, nil) is nil.
+func Fail(k FailureKind, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Kind: k, Err: err}
+}
+
+// Failf returns a new error of kind k.
+func Failf(k FailureKind, format string, args ...any) error {
+	return &Error{Kind: k, Err: fmt.Errorf(format, args...)}
+}
+
+// KindOf classifies err: the kind of the outermost *Error if any; otherwise
+// interrupted for a cancelled context, out of space for ENOSPC/EDQUOT, and
+// other for anything else. KindOf(nil) is "".
+func KindOf(err error) FailureKind {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) && e.Kind.Valid() {
+		return e.Kind
+	}
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return KindInterrupted
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return KindOutOfSpace
+	case errors.Is(err, fs.ErrPermission):
+		return KindSourceUnreadable
+	}
+	return KindOther
+}
+
+// Record is one entry of the run log. Chain, Seq, Prev, ID and Logged are
+// set by Log.Append; the rest by whoever made the run.
+type Record struct {
+	// Chain identifies the hash chain (one per local mirror, so one per
+	// machine); Seq is the position in it, from 1; Prev is the hash of the
+	// record at Seq-1 ("" for Seq 1).
+	Chain string `json:"chain"`
+	Seq   uint64 `json:"seq"`
+	Prev  string `json:"prev"`
+
+	ID     string    `json:"id"`
+	Logged time.Time `json:"logged"` // when the record was appended
+
+	Op  Operation `json:"op"`
+	Job string    `json:"job,omitempty"`
+	// Medium is the name of the medium in the job's rotation; Repository its
+	// location and RepositoryID the ID of the repository actually found.
+	Medium       string `json:"medium,omitempty"`
+	Repository   string `json:"repository,omitempty"`
+	RepositoryID string `json:"repository_id,omitempty"`
+	Host         string `json:"host"`
+	Operator     string `json:"operator"`
+
+	Start        time.Time `json:"start"`
+	End          time.Time `json:"end"`
+	DurationMS   int64     `json:"duration_ms"`
+	TimeStandard int64     `json:"time_standard_ms,omitempty"`
+	StandardMet  bool      `json:"standard_met"`
+
+	FilesRead  int64    `json:"files_read"`
+	FilesAdded int64    `json:"files_added"`
+	BytesRead  int64    `json:"bytes_read"`
+	BytesAdded int64    `json:"bytes_added"`
+	Snapshots  []string `json:"snapshots,omitempty"`
+	Sources    []Source `json:"sources,omitempty"`
+
+	Result  Result      `json:"result"`
+	Failure FailureKind `json:"failure,omitempty"`
+	Message string      `json:"message,omitempty"`
+	// Errors holds the first errors of the run, skipped files included.
+	Errors []string `json:"errors,omitempty"`
+
+	// Tags mark special runs; TagBeforeChange marks the SOP step 2 backup
+	// taken before a change to the system, Reason says which change.
+	Tags   []string `json:"tags,omitempty"`
+	Reason string   `json:"reason,omitempty"`
+	// Ref names the run a follow-up is about.
+	Ref string `json:"ref,omitempty"`
+
+	Restore *RestoreInfo `json:"restore,omitempty"`
+	Test    *TestInfo    `json:"test,omitempty"`
+
+	// Hash is the hash of this record, filled in when read or appended; it is
+	// not part of the hashed bytes.
+	Hash string `json:"-"`
+}
+
+// TagBeforeChange marks a backup before a system change (SOP step 2).
+const TagBeforeChange = "before-change"
+
+// HasTag reports whether the record has tag t.
+func (r *Record) HasTag(t string) bool {
+	for _, x := range r.Tags {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}
+
+// Duration returns the run's duration.
+func (r *Record) Duration() time.Duration { return time.Duration(r.DurationMS) * time.Millisecond }
+
+// Source is what one source of a job contributed to a backup.
+type Source struct {
+	Name       string      `json:"name"`
+	Snapshot   string      `json:"snapshot,omitempty"`
+	FilesRead  int64       `json:"files_read"`
+	FilesAdded int64       `json:"files_added"`
+	BytesRead  int64       `json:"bytes_read"`
+	BytesAdded int64       `json:"bytes_added"`
+	Skipped    int64       `json:"skipped,omitempty"`
+	Result     Result      `json:"result"`
+	Failure    FailureKind `json:"failure,omitempty"`
+	Message    string      `json:"message,omitempty"`
+}
+
+// RestoreInfo describes a restore (SOP steps 7-8): the request and what was done.
+type RestoreInfo struct {
+	RequestID   string    `json:"request_id,omitempty"`
+	RequestedBy string    `json:"requested_by,omitempty"`
+	RequesterOf string    `json:"requester_unit,omitempty"`
+	RequestedAt time.Time `json:"requested_at,omitempty"`
+	Reason      string    `json:"reason,omitempty"`
+	Snapshot    string    `json:"snapshot,omitempty"`
+	SnapshotAt  time.Time `json:"snapshot_time,omitempty"`
+	Paths       []string  `json:"paths,omitempty"`
+	Target      string    `json:"target,omitempty"`
+	Verified    bool      `json:"verified"`
+	Verify      string    `json:"verify,omitempty"` // how it was verified and what came out
+}
+
+// TestInfo describes a restore test (SOP step 4).
+type TestInfo struct {
+	Seed        uint64        `json:"seed"`
+	Sample      int           `json:"sample,omitempty"`
+	SampleBytes int64         `json:"sample_bytes,omitempty"`
+	Scratch     string        `json:"scratch,omitempty"`
+	Items       []TestItem    `json:"items"`
+	Commands    []CommandRun  `json:"commands,omitempty"`
+	RestoreMS   int64         `json:"restore_ms"`
+	Snapshots   []SnapshotRef `json:"snapshots,omitempty"`
+}
+
+// SnapshotRef names a snapshot drawn for a restore test.
+type SnapshotRef struct {
+	ID     string    `json:"id"`
+	Source string    `json:"source,omitempty"`
+	Time   time.Time `json:"time"`
+}
+
+// TestItem is one file restored and verified by a restore test.
+type TestItem struct {
+	Snapshot string `json:"snapshot"`
+	Path     string `json:"path"`
+	Size     int64  `json:"size"`
+	OK       bool   `json:"ok"`
+	Error    string `json:"error,omitempty"`
+}
+
+// CommandRun is a verify command run on a restored dump.
+type CommandRun struct {
+	Command  []string `json:"command"`
+	ExitCode int      `json:"exit_code"`
+	OK       bool     `json:"ok"`
+	Output   string   `json:"output,omitempty"` // the last lines
+	MS       int64    `json:"ms"`
+}

@@ -1,0 +1,215 @@
+// Package status tells, per job, where the SOP stands: the last backup and
+// its result, the last successful restore test and when the next is due,
+// and what is overdue. Its exit code is for monitoring (Nagios style).
+package status
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/lpse/cadang/internal/sop/i18n"
+	"github.com/lpse/cadang/internal/sop/jobs"
+	"github.com/lpse/cadang/internal/sop/runlog"
+)
+
+// Exit codes, as monitoring plugins use them.
+const (
+	ExitOK       = 0 // nothing overdue, last runs OK
+	ExitWarning  = 1 // a restore test is overdue, or the last backup was partial
+	ExitCritical = 2 // the last backup failed, or a backup is overdue
+	ExitUnknown  = 3 // the status could not be read (for the CLI to use)
+)
+
+// Level is how bad a problem is.
+type Level int
+
+// The levels, with their exit codes.
+const (
+	OK       Level = ExitOK
+	Warning  Level = ExitWarning
+	Critical Level = ExitCritical
+)
+
+// Problem is one thing that needs attention.
+type Problem struct {
+	Level Level  `json:"level"`
+	What  string `json:"what"` // backup-failed, backup-partial, backup-overdue, never-backed-up, restore-test-overdue, followup-open
+	Since string `json:"since,omitempty"`
+	Text  string `json:"text"`
+}
+
+// Job is the status of one job.
+type Job struct {
+	Name            string             `json:"job"`
+	LastBackup      *runlog.Record     `json:"-"`
+	LastBackupID    string             `json:"last_backup_id,omitempty"`
+	LastBackupAt    time.Time          `json:"last_backup_at,omitzero"`
+	LastResult      runlog.Result      `json:"last_result,omitempty"`
+	LastFailure     runlog.FailureKind `json:"last_failure,omitempty"`
+	LastSuccessAt   time.Time          `json:"last_success_at,omitzero"`
+	BackupDue       time.Time          `json:"backup_due,omitzero"`
+	LastRestoreTest time.Time          `json:"last_restore_test,omitzero"`
+	RestoreTestDue  time.Time          `json:"restore_test_due"`
+	OpenFollowups   []string           `json:"open_followups,omitempty"`
+	Problems        []Problem          `json:"problems"`
+	Level           Level              `json:"level"`
+}
+
+// Report is the status of all jobs.
+type Report struct {
+	At   time.Time `json:"at"`
+	Jobs []Job     `json:"jobs"`
+}
+
+// ExitCode returns the worst level of all jobs.
+func (r *Report) ExitCode() int {
+	worst := OK
+	for _, j := range r.Jobs {
+		worst = max(worst, j.Level)
+	}
+	return int(worst)
+}
+
+// Compute derives the status at now from the configuration and the run log.
+//
+// A backup is overdue when no backup succeeded (ok or partial) within the
+// job's schedule interval plus its time standard; a restore test is due
+// RestoreTest.Interval (90 days) after the last successful one, or after the
+// job's first successful backup (or ActiveSince) if there was none.
+func Compute(c *jobs.Config, recs []runlog.Record, now time.Time) *Report {
+	rep := &Report{At: now}
+	interval := c.RestoreTest.Interval.D()
+	if interval <= 0 {
+		interval = jobs.DefaultRestoreTestInterval
+	}
+	for i := range c.Jobs {
+		j := &c.Jobs[i]
+		st := Job{Name: j.Name, Problems: []Problem{}}
+		var firstOK time.Time
+		followed := map[string]bool{}
+		var failures []runlog.Record
+		for k := range recs {
+			r := &recs[k]
+			if r.Job != j.Name {
+				continue
+			}
+			switch r.Op {
+			case runlog.OpBackup:
+				st.LastBackup = r
+				if r.Result == runlog.OK || r.Result == runlog.Partial {
+					st.LastSuccessAt = r.End
+					if firstOK.IsZero() {
+						firstOK = r.End
+					}
+				}
+			case runlog.OpRestoreTest:
+				if r.Result == runlog.OK {
+					st.LastRestoreTest = r.End
+				}
+			case runlog.OpFollowup:
+				followed[r.Ref] = true
+			}
+			if r.Op != runlog.OpFollowup && r.Result != runlog.OK {
+				failures = append(failures, *r)
+			}
+		}
+		for _, f := range failures {
+			if !followed[f.ID] {
+				st.OpenFollowups = append(st.OpenFollowups, f.ID)
+			}
+		}
+		add := func(l Level, what string, since time.Time, text string) {
+			p := Problem{Level: l, What: what, Text: text}
+			if !since.IsZero() {
+				p.Since = since.Format(time.RFC3339)
+			}
+			st.Problems = append(st.Problems, p)
+			st.Level = max(st.Level, l)
+		}
+		grace := j.Schedule.Interval() + j.TimeStandard.D()
+		if lb := st.LastBackup; lb != nil {
+			st.LastBackupID, st.LastBackupAt, st.LastResult, st.LastFailure = lb.ID, lb.End, lb.Result, lb.Failure
+			switch lb.Result {
+			case runlog.Failed:
+				add(Critical, "backup-failed", lb.End, fmt.Sprintf("last backup %s failed: %s", lb.ID, lb.Failure))
+			case runlog.Partial:
+				add(Warning, "backup-partial", lb.End, fmt.Sprintf("last backup %s was partial: %s", lb.ID, lb.Failure))
+			}
+		}
+		switch {
+		case !st.LastSuccessAt.IsZero():
+			st.BackupDue = st.LastSuccessAt.Add(grace)
+			if now.After(st.BackupDue) {
+				add(Critical, "backup-overdue", st.BackupDue, fmt.Sprintf("no successful backup since %s", st.LastSuccessAt.Format("2006-01-02 15:04")))
+			}
+		case j.ActiveSince.IsZero() || now.After(j.ActiveSince.Add(grace)):
+			add(Critical, "never-backed-up", time.Time{}, "no successful backup recorded")
+		}
+		base := st.LastRestoreTest
+		if base.IsZero() {
+			base = firstOK
+			if base.IsZero() {
+				base = j.ActiveSince
+			}
+			if base.IsZero() {
+				base = now
+			}
+		}
+		st.RestoreTestDue = base.Add(interval)
+		if now.After(st.RestoreTestDue) {
+			add(Warning, "restore-test-overdue", st.RestoreTestDue, fmt.Sprintf("restore test due since %s", st.RestoreTestDue.Format("2006-01-02")))
+		}
+		if len(st.OpenFollowups) > 0 {
+			// Reported, not alarmed: a failure awaiting its follow-up is
+			// already alarmed by its own run.
+			st.Problems = append(st.Problems, Problem{Level: OK, What: "followup-open",
+				Text: fmt.Sprintf("%d failed runs without follow-up: %s", len(st.OpenFollowups), strings.Join(st.OpenFollowups, ", "))})
+		}
+		rep.Jobs = append(rep.Jobs, st)
+	}
+	return rep
+}
+
+// WriteJSON writes the report as JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		*Report
+		Exit int `json:"exit_code"`
+	}{r, r.ExitCode()})
+}
+
+// WriteText writes the report as a table for a terminal.
+func (r *Report) WriteText(w io.Writer, l i18n.Lang, loc *time.Location) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join([]string{l.T("col.job"), l.T("st.last_backup"), l.T("col.result"), l.T("st.last_test"), l.T("st.test_due"), l.T("st.state")}, "\t"))
+	for _, j := range r.Jobs {
+		res := runlog.ResultLabel(l, j.LastResult)
+		if j.LastFailure != "" {
+			res += " (" + runlog.KindLabel(l, j.LastFailure) + ")"
+		}
+		fmt.Fprintln(tw, strings.Join([]string{j.Name, l.Stamp(inLoc(j.LastBackupAt, loc)), res,
+			l.ShortDate(inLoc(j.LastRestoreTest, loc)), l.ShortDate(inLoc(j.RestoreTestDue, loc)), l.T(fmt.Sprintf("st.level%d", j.Level))}, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, j := range r.Jobs {
+		for _, p := range j.Problems {
+			fmt.Fprintf(w, "%s: %s: %s\n", j.Name, l.T("st."+p.What), p.Text)
+		}
+	}
+	return nil
+}
+
+func inLoc(t time.Time, loc *time.Location) time.Time {
+	if t.IsZero() || loc == nil {
+		return t
+	}
+	return t.In(loc)
+}
