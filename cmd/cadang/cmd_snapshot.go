@@ -1,5 +1,571 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
 
-func snapshotCommands() []*cli.Command { return nil }
+	"github.com/urfave/cli/v2"
+
+	"github.com/lpse/cadang/internal/ui"
+	"github.com/lpse/cadang/internal/units"
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot"
+)
+
+func snapshotCommands() []*cli.Command {
+	return []*cli.Command{backupCommand(), restoreCommand(), snapshotsCommand(), lsCommand(), findCommand(),
+		diffCommand(), dumpCommand(), checkCommand(), statsCommand(), tagCommand(), forgetCommand()}
+}
+
+// filterFlags select snapshots by host, tag and path.
+func filterFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "host", Aliases: []string{"H"}, Usage: "only snapshots of `HOST` (repeatable)"},
+		&cli.StringSliceFlag{Name: "tag", Usage: "only snapshots with all of the comma-separated `TAGS` (repeatable: any of the lists)"},
+		&cli.StringSliceFlag{Name: "path", Usage: "only snapshots that include `PATH` (repeatable)"},
+	}
+}
+
+func filterFromFlags(c *cli.Context) snapshot.Filter {
+	f := snapshot.Filter{Hosts: c.StringSlice("host"), Paths: c.StringSlice("path")}
+	for _, t := range c.StringSlice("tag") {
+		f.Tags = append(f.Tags, strings.Split(t, ","))
+	}
+	return f
+}
+
+// splitSnapshotArg splits "ID:SUBPATH" (restic's syntax).
+func splitSnapshotArg(s string) (id, sub string) {
+	if i := strings.IndexByte(s, ':'); i >= 0 {
+		return s[:i], s[i+1:]
+	}
+	return s, ""
+}
+
+func findSnapshot(ctx context.Context, r *repo.Repository, arg string, f snapshot.Filter) (*snapshot.Snapshot, error) {
+	sn, err := snapshot.FindSnapshot(ctx, r, arg, f)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %q: %w", arg, err)
+	}
+	return sn, nil
+}
+
+func restoreCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "restore",
+		Usage:     "restore a snapshot (or part of it) into a directory",
+		ArgsUsage: "SNAPSHOT[:SUBPATH]",
+		Description: `Restores files into --target. SNAPSHOT is an ID (prefix) or "latest" (filtered by --host, --tag, --path).
+A file backed up from /srv/spse/x is restored to TARGET/srv/spse/x; with :SUBPATH only that part is restored
+and a directory's contents go directly into TARGET.
+
+Owners are restored when run as root; modes, times, xattrs, symlinks, hardlinks and sparse files always.
+If some files cannot be restored (a damaged blob), the others are restored, the failed ones are listed,
+and the exit code is 3.`,
+		Flags: append(filterFlags(),
+			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "restore into `DIR`", Required: true},
+			&cli.StringSliceFlag{Name: "include", Aliases: []string{"i"}, Usage: "restore only paths matching `PATTERN` (repeatable)"},
+			&cli.StringSliceFlag{Name: "exclude", Aliases: []string{"e"}, Usage: "do not restore paths matching `PATTERN` (repeatable)"},
+			&cli.StringFlag{Name: "overwrite", Value: "always", Usage: "existing files: always, if-changed or never"},
+			&cli.BoolFlag{Name: "verify", Usage: "read every restored file back and check its content"},
+			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "say what would be restored; write nothing"},
+			&cli.StringFlag{Name: "requested-by", Usage: "SOP: `NAME` of who asked for this restore (records the restore request)"},
+			&cli.StringFlag{Name: "reason", Usage: "SOP: why the restore was requested"},
+			&cli.StringFlag{Name: "request-id", Usage: "SOP: the request form's `ID`"},
+		),
+		Action: func(c *cli.Context) error {
+			e := newEnv(c)
+			if c.NArg() != 1 {
+				return errors.New("restore: give exactly one SNAPSHOT[:SUBPATH]")
+			}
+			mode, err := snapshot.ParseOverwriteMode(c.String("overwrite"))
+			if err != nil {
+				return fmt.Errorf("--overwrite: %w", err)
+			}
+			o := restoreOptions{
+				Snapshot: c.Args().First(), Filter: filterFromFlags(c), Target: c.String("target"),
+				Include: c.StringSlice("include"), Exclude: c.StringSlice("exclude"), Overwrite: mode,
+				Verify: c.Bool("verify"), DryRun: c.Bool("dry-run"),
+				RequestedBy: c.String("requested-by"), Reason: c.String("reason"), RequestID: c.String("request-id"),
+			}
+			_, err = runRestore(c.Context, e, o)
+			return err
+		},
+	}
+}
+
+type restoreOptions struct {
+	Snapshot    string
+	Filter      snapshot.Filter
+	Target      string
+	Include     []string
+	Exclude     []string
+	Overwrite   snapshot.OverwriteMode
+	Verify      bool
+	DryRun      bool
+	RequestedBy string
+	Reason      string
+	RequestID   string
+}
+
+// restoreResult is what `restore --json` prints last.
+type restoreResult struct {
+	MessageType   string               `json:"message_type"` // "summary"
+	SnapshotID    string               `json:"snapshot_id"`
+	Target        string               `json:"target"`
+	FilesRestored uint64               `json:"files_restored"`
+	DirsRestored  uint64               `json:"dirs_restored"`
+	FilesSkipped  uint64               `json:"files_skipped"`
+	FilesVerified uint64               `json:"files_verified"`
+	BytesRestored uint64               `json:"bytes_restored"`
+	BytesWritten  uint64               `json:"bytes_written"`
+	FailedFiles   []string             `json:"failed_files,omitempty"`
+	Errors        []snapshot.ItemError `json:"errors,omitempty"`
+	TotalDuration float64              `json:"total_duration"`
+	DryRun        bool                 `json:"dry_run,omitempty"`
+}
+
+func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, error) {
+	var res *restoreResult
+	err := e.withRepo(ctx, false, func(r *repo.Repository) error {
+		id, sub := splitSnapshotArg(o.Snapshot)
+		sn, err := findSnapshot(ctx, r, id, o.Filter)
+		if err != nil {
+			return err
+		}
+		counter := ui.NewCounter(e.progressWriter(), ui.ChooseMode(e.progressWriter(), e.json, e.quiet), "restore")
+		rs := &snapshot.Restorer{Repo: r, Include: o.Include, Exclude: o.Exclude, Overwrite: o.Overwrite,
+			Verify: o.Verify, DryRun: o.DryRun, Progress: ui.Restore{Counter: counter}}
+		sum, rerr := rs.Restore(ctx, sn, sub, o.Target)
+		counter.Done()
+		if sum == nil {
+			return rerr
+		}
+		res = &restoreResult{MessageType: "summary", SnapshotID: sn.ID().String(), Target: o.Target,
+			FilesRestored: sum.Files, DirsRestored: sum.Dirs, FilesSkipped: sum.Skipped, FilesVerified: sum.Verified,
+			BytesRestored: sum.Bytes, BytesWritten: sum.Written, FailedFiles: sum.FailedFiles, Errors: sum.Errors,
+			TotalDuration: sum.End.Sub(sum.Start).Seconds(), DryRun: o.DryRun}
+		printRestoreSummary(e, sn, res)
+		if errors.Is(rerr, snapshot.ErrRestoreIncomplete) {
+			return &partialError{msg: fmt.Sprintf("%d file(s) could not be restored (listed above); the rest was restored", len(sum.FailedFiles))}
+		}
+		return rerr
+	})
+	return res, err
+}
+
+func printRestoreSummary(e *env, sn *snapshot.Snapshot, res *restoreResult) {
+	if e.json {
+		_ = e.printJSONLine(res)
+		return
+	}
+	for _, ie := range res.Errors {
+		fmt.Fprintf(e.stderr, "error: %s: %s\n", ie.Path, ie.Error)
+	}
+	for _, f := range res.FailedFiles {
+		fmt.Fprintf(e.stderr, "NOT RESTORED: %s\n", f)
+	}
+	if e.quiet {
+		return
+	}
+	verb := "restored"
+	if res.DryRun {
+		verb = "would restore"
+	}
+	fmt.Fprintf(e.stdout, "%s snapshot %s (%s) to %s: %d files, %d dirs, %s in %.1fs",
+		verb, sn.ID().Short(), sn.Time.Local().Format(time.DateTime), res.Target, res.FilesRestored, res.DirsRestored,
+		units.FormatBytes(int64(res.BytesRestored)), res.TotalDuration)
+	if res.FilesSkipped > 0 {
+		fmt.Fprintf(e.stdout, ", %d existing files kept", res.FilesSkipped)
+	}
+	if res.FilesVerified > 0 {
+		fmt.Fprintf(e.stdout, ", %d verified", res.FilesVerified)
+	}
+	fmt.Fprintln(e.stdout)
+}
+
+func snapshotsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "snapshots",
+		Usage: "list snapshots",
+		Flags: append(filterFlags(), &cli.BoolFlag{Name: "latest", Usage: "only the newest snapshot per host and paths"}),
+		Action: func(c *cli.Context) error {
+			e := newEnv(c)
+			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
+				sns, err := snapshot.ListSnapshots(c.Context, r, filterFromFlags(c))
+				if err != nil {
+					return err
+				}
+				sort.Slice(sns, func(i, j int) bool { return sns[i].Time.Before(sns[j].Time) })
+				if c.Bool("latest") {
+					sns = latestPerGroup(sns)
+				}
+				if e.json {
+					out := make([]snapshotJSON, len(sns))
+					for i, sn := range sns {
+						out[i] = snapshotJSON{Snapshot: sn, ID: sn.ID().String(), ShortID: sn.ID().Short()}
+					}
+					return e.printJSON(out)
+				}
+				tw := tabwriter.NewWriter(e.stdout, 0, 2, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tTime\tHost\tTags\tPaths\tSize\tReason")
+				for _, sn := range sns {
+					size := ""
+					if sn.Summary != nil {
+						size = units.FormatBytes(int64(sn.Summary.TotalBytesProcessed))
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sn.ID().Short(), sn.Time.Local().Format(time.DateTime),
+						sn.Hostname, strings.Join(sn.Tags, ","), strings.Join(sn.Paths, " "), size, sn.Reason)
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "%d snapshots\n", len(sns))
+				return nil
+			})
+		},
+	}
+}
+
+type snapshotJSON struct {
+	*snapshot.Snapshot
+	ID      string `json:"id"`
+	ShortID string `json:"short_id"`
+}
+
+func latestPerGroup(sns []*snapshot.Snapshot) []*snapshot.Snapshot {
+	last := map[string]int{}
+	for i, sn := range sns {
+		last[sn.Hostname+"\x00"+strings.Join(sn.Paths, "\x00")] = i
+	}
+	var out []*snapshot.Snapshot
+	for i, sn := range sns {
+		if last[sn.Hostname+"\x00"+strings.Join(sn.Paths, "\x00")] == i {
+			out = append(out, sn)
+		}
+	}
+	return out
+}
+
+type nodeJSON struct {
+	Path  string    `json:"path"`
+	Type  string    `json:"type"`
+	Mode  string    `json:"mode"`
+	Size  int64     `json:"size"`
+	MTime time.Time `json:"mtime"`
+	User  string    `json:"user,omitempty"`
+	Group string    `json:"group,omitempty"`
+	UID   uint32    `json:"uid"`
+	GID   uint32    `json:"gid"`
+	Link  string    `json:"link_target,omitempty"`
+}
+
+func toNodeJSON(p string, n *snapshot.Node) nodeJSON {
+	return nodeJSON{Path: p, Type: n.Type.String(), Mode: fmt.Sprintf("%04o", n.Mode), Size: n.Size,
+		MTime: n.ModTime, User: n.User, Group: n.Group, UID: n.UID, GID: n.GID, Link: n.LinkTarget}
+}
+
+func lsLine(p string, n *snapshot.Node) string {
+	t := map[snapshot.NodeType]byte{snapshot.TypeDir: 'd', snapshot.TypeSymlink: 'l', snapshot.TypeCharDev: 'c',
+		snapshot.TypeBlockDev: 'b', snapshot.TypeFIFO: 'p', snapshot.TypeSocket: 's'}[n.Type]
+	if t == 0 {
+		t = '-'
+	}
+	owner := n.User
+	if owner == "" {
+		owner = fmt.Sprint(n.UID)
+	}
+	group := n.Group
+	if group == "" {
+		group = fmt.Sprint(n.GID)
+	}
+	s := fmt.Sprintf("%c%s %8s %8s %12d %s %s", t, os.FileMode(n.Mode&0o777).String()[1:], owner, group, n.Size,
+		n.ModTime.Local().Format(time.DateTime), quoteName(p))
+	if n.Type == snapshot.TypeSymlink {
+		s += " -> " + quoteName(n.LinkTarget)
+	}
+	return s
+}
+
+// quoteName shows names with control characters (newlines in file names)
+// unambiguously.
+func quoteName(s string) string {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == 0xfffd {
+			return fmt.Sprintf("%q", s)
+		}
+	}
+	return s
+}
+
+func lsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "ls",
+		Usage:     "list files in a snapshot",
+		ArgsUsage: "SNAPSHOT [PATH]",
+		Flags:     append(filterFlags(), &cli.BoolFlag{Name: "recursive", Aliases: []string{"R"}, Value: true, Usage: "list subdirectories too"}),
+		Action: func(c *cli.Context) error {
+			e := newEnv(c)
+			if c.NArg() < 1 || c.NArg() > 2 {
+				return errors.New("ls: give SNAPSHOT and optionally a PATH")
+			}
+			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
+				sn, err := findSnapshot(c.Context, r, c.Args().Get(0), filterFromFlags(c))
+				if err != nil {
+					return err
+				}
+				p := c.Args().Get(1)
+				if p == "" {
+					p = "/"
+				}
+				return snapshot.Ls(c.Context, r, sn, p, c.Bool("recursive"), func(p string, n *snapshot.Node) error {
+					if e.json {
+						return e.printJSONLine(toNodeJSON(p, n))
+					}
+					_, err := fmt.Fprintln(e.stdout, lsLine(p, n))
+					return err
+				})
+			})
+		},
+	}
+}
+
+func findCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "find",
+		Usage:     "find files matching a pattern in all (or the selected) snapshots",
+		ArgsUsage: "PATTERN...",
+		Flags:     filterFlags(),
+		Action: func(c *cli.Context) error {
+			e := newEnv(c)
+			if c.NArg() == 0 {
+				return errors.New("find: give at least one PATTERN (e.g. '*.pdf' or '/srv/spse/**/kontrak*')")
+			}
+			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
+				sns, err := snapshot.ListSnapshots(c.Context, r, filterFromFlags(c))
+				if err != nil {
+					return err
+				}
+				sort.Slice(sns, func(i, j int) bool { return sns[i].Time.Before(sns[j].Time) })
+				return snapshot.Find(c.Context, r, sns, c.Args().Slice(), func(sn *snapshot.Snapshot, p string, n *snapshot.Node) error {
+					if e.json {
+						return e.printJSONLine(struct {
+							Snapshot string `json:"snapshot"`
+							nodeJSON
+						}{sn.ID().String(), toNodeJSON(p, n)})
+					}
+					_, err := fmt.Fprintf(e.stdout, "%s %s\n", sn.ID().Short(), lsLine(p, n))
+					return err
+				})
+			})
+		},
+	}
+}
+
+func diffCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "diff",
+		Usage:     "show what changed between two snapshots",
+		ArgsUsage: "SNAPSHOT1 SNAPSHOT2",
+		Description: `Lists added (+), removed (-) and modified (M: content, U: metadata only) paths.`,
+		Action: func(c *cli.Context) error {
+			e := newEnv(c)
+			if c.NArg() != 2 {
+				return errors.New("diff: give two snapshots")
+			}
+			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
+				a, err := findSnapshot(c.Context, r, c.Args().Get(0), snapshot.Filter{})
+				if err != nil {
+					return err
+				}
+				b, err := findSnapshot(c.Context, r, c.Args().Get(1), snapshot.Filter{})
+				if err != nil {
+					return err
+				}
+				st, err := snapshot.Diff(c.Context, r, a, b, func(ch snapshot.Change) error {
+					mark := map[snapshot.ChangeKind]string{snapshot.Added: "+", snapshot.Removed: "-"}[ch.Kind]
+					if mark == "" {
+						mark = "U"
+						if ch.Content {
+							mark = "M"
+						}
+					}
+					if e.json {
+						return e.printJSONLine(map[string]any{"message_type": "change", "path": ch.Path, "modifier": mark, "content": ch.Content, "metadata": ch.Metadata})
+					}
+					_, err := fmt.Fprintf(e.stdout, "%s  %s\n", mark, quoteName(ch.Path))
+					return err
+				})
+				if err != nil {
+					return err
+				}
+				if e.json {
+					return e.printJSONLine(map[string]any{"message_type": "statistics", "added": st.Added, "removed": st.Removed, "modified": st.Modified,
+						"added_bytes": st.AddedBytes, "removed_bytes": st.RemovedBytes})
+				}
+				fmt.Fprintf(e.stdout, "\n%d added (%s), %d removed (%s), %d modified\n", st.Added, units.FormatBytes(int64(st.AddedBytes)),
+					st.Removed, units.FormatBytes(int64(st.RemovedBytes)), st.Modified)
+				return nil
+			})
+		},
+	}
+}
+
+func dumpCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "dump",
+		Usage:     "write one file of a snapshot to stdout (a directory as a tar archive)",
+		ArgsUsage: "SNAPSHOT PATH",
+		Description: `Example: cadang dump latest /spse.dump | pg_restore -d spse_restored`,
+		Flags:     append(filterFlags(), &cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "write to `FILE` instead of stdout"}),
+		Action: func(c *cli.Context) error {
+			e := newEnv(c)
+			if c.NArg() != 2 {
+				return errors.New("dump: give SNAPSHOT and PATH")
+			}
+			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
+				sn, err := findSnapshot(c.Context, r, c.Args().Get(0), filterFromFlags(c))
+				if err != nil {
+					return err
+				}
+				w := e.stdout
+				if t := c.String("target"); t != "" {
+					f, err := os.Create(t)
+					if err != nil {
+						return fmt.Errorf("--target: %w", err)
+					}
+					defer f.Close()
+					w = f
+					if err := snapshot.Dump(c.Context, r, sn, c.Args().Get(1), w); err != nil {
+						return err
+					}
+					return f.Close()
+				}
+				return snapshot.Dump(c.Context, r, sn, c.Args().Get(1), w)
+			})
+		},
+	}
+}
+
+func statsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "stats",
+		Usage:     "show sizes: what a restore would write, and what is stored after deduplication and compression",
+		ArgsUsage: "[SNAPSHOT...]",
+		Flags:     filterFlags(),
+		Action: func(c *cli.Context) error {
+			e := newEnv(c)
+			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
+				var sns []*snapshot.Snapshot
+				if c.NArg() == 0 {
+					var err error
+					if sns, err = snapshot.ListSnapshots(c.Context, r, filterFromFlags(c)); err != nil {
+						return err
+					}
+				}
+				for _, a := range c.Args().Slice() {
+					sn, err := findSnapshot(c.Context, r, a, filterFromFlags(c))
+					if err != nil {
+						return err
+					}
+					sns = append(sns, sn)
+				}
+				st, err := snapshot.ComputeStats(c.Context, r, sns)
+				if err != nil {
+					return err
+				}
+				if e.json {
+					return e.printJSON(st)
+				}
+				w := e.stdout
+				fmt.Fprintf(w, "Snapshots:             %d\n", st.Snapshots)
+				fmt.Fprintf(w, "Files, dirs, others:   %d, %d, %d\n", st.Files, st.Dirs, st.Others)
+				fmt.Fprintf(w, "Restore size:          %s\n", units.FormatBytes(int64(st.TotalSize)))
+				fmt.Fprintf(w, "Deduplicated data:     %s in %d blobs\n", units.FormatBytes(int64(st.RawDataSize)), st.DataBlobs)
+				fmt.Fprintf(w, "Stored (compressed):   %s\n", units.FormatBytes(int64(st.StoredSize)))
+				if st.StoredSize > 0 {
+					fmt.Fprintf(w, "Space saving:          %.1fx\n", float64(st.TotalSize)/float64(st.StoredSize))
+				}
+				return nil
+			})
+		},
+	}
+}
+
+func tagCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "tag",
+		Usage:     "change the tags of snapshots",
+		ArgsUsage: "SNAPSHOT...",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "set", Usage: "replace all tags with `TAG` (repeatable)"},
+			&cli.StringSliceFlag{Name: "add", Usage: "add `TAG` (repeatable)"},
+			&cli.StringSliceFlag{Name: "remove", Usage: "remove `TAG` (repeatable)"},
+		},
+		Action: func(c *cli.Context) error {
+			e := newEnv(c)
+			if c.NArg() == 0 {
+				return errors.New("tag: give at least one SNAPSHOT")
+			}
+			if !c.IsSet("set") && !c.IsSet("add") && !c.IsSet("remove") {
+				return errors.New("tag: give --set, --add or --remove")
+			}
+			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
+				for _, a := range c.Args().Slice() {
+					sn, err := findSnapshot(c.Context, r, a, snapshot.Filter{})
+					if err != nil {
+						return err
+					}
+					nsn, err := snapshot.ChangeTags(c.Context, r, sn, c.StringSlice("set"), c.StringSlice("add"), c.StringSlice("remove"))
+					if err != nil {
+						return err
+					}
+					if e.json {
+						if err := e.printJSONLine(map[string]any{"message_type": "changed", "old_snapshot_id": sn.ID(), "new_snapshot_id": nsn.ID()}); err != nil {
+							return err
+						}
+						continue
+					}
+					fmt.Fprintf(e.stdout, "snapshot %s is now %s, tags: %s\n", sn.ID().Short(), nsn.ID().Short(), strings.Join(nsn.Tags, ","))
+				}
+				return nil
+			})
+		},
+	}
+}
+
+// forgetCommand removes snapshot files only. Their data stays in the
+// repository until prune (planned) removes unreferenced blobs.
+func forgetCommand() *cli.Command {
+	return &cli.Command{
+		Name:        "forget",
+		Usage:       "remove snapshots (their data is freed by a later prune)",
+		ArgsUsage:   "SNAPSHOT...",
+		Description: "Removes the named snapshot files. Retention policies and prune are planned; the data blobs stay until then.",
+		Action: func(c *cli.Context) error {
+			e := newEnv(c)
+			if c.NArg() == 0 {
+				return errors.New("forget: give at least one SNAPSHOT")
+			}
+			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
+				for _, a := range c.Args().Slice() {
+					id, err := snapshot.FindSnapshotID(c.Context, r, a)
+					if err != nil {
+						return fmt.Errorf("snapshot %q: %w", a, err)
+					}
+					if err := r.RemoveFile(c.Context, repo.SnapshotFile, id); err != nil {
+						return err
+					}
+					fmt.Fprintf(e.stdout, "removed snapshot %s\n", id.Short())
+				}
+				return nil
+			})
+		},
+	}
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -135,15 +134,6 @@ func (e *env) promptPassword(prompt string, confirm bool) ([]byte, error) {
 	return p, nil
 }
 
-// readLine reads one line from r, for passwords passed on stdin.
-func readLine(r io.Reader) (string, error) {
-	s, err := bufio.NewReader(r).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return "", err
-	}
-	return strings.TrimRight(s, "\r\n"), nil
-}
-
 func (e *env) openBackend(ctx context.Context) (backend.Backend, string, error) {
 	loc, err := e.repoLocation()
 	if err != nil {
@@ -199,4 +189,13 @@ func (e *env) withRepo(ctx context.Context, exclusive bool, fn func(r *repo.Repo
 		}()
 	}
 	return fn(r)
+}
+
+func jsonLine(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }

@@ -28,23 +28,16 @@ func main() {
 // run it in-process, and returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
-	err := app.RunContext(ctx, args)
+	err := app.RunContext(ctx, reorderArgs(app, args))
 	code := exitCode(err)
 	if err != nil && ctx.Err() != nil {
 		code = exitInterrupted
 	}
 	if err != nil {
-		if _, silent := err.(silentError); !silent {
-			fmt.Fprintf(stderr, "cadang: %v\n", err)
-		}
+		fmt.Fprintf(stderr, "cadang: %v\n", err)
 	}
 	return code
 }
-
-// silentError carries an exit code for a failure already reported.
-type silentError struct{ code int }
-
-func (e silentError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	return &cli.App{

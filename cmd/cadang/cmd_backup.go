@@ -1,0 +1,288 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lpse/cadang/internal/ui"
+	"github.com/lpse/cadang/internal/units"
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend/local"
+	"github.com/lpse/cadang/snapshot"
+)
+
+func backupCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "backup",
+		Usage:     "back up files and directories, or the output of a command",
+		ArgsUsage: "PATH... | --stdin-from-command --stdin-filename NAME -- COMMAND [ARGS...]",
+		Description: `Backs up the given paths into a new snapshot. The newest snapshot of the same host and paths
+(or --parent) is the parent: a file whose size, mtime, ctime and inode are unchanged is not read again.
+
+Files that cannot be read are listed; the snapshot is still written and the exit code is 3.
+
+With --stdin-from-command, the command's standard output is stored as the file /NAME. If the
+command exits non-zero or is killed, no snapshot is written; the error shows its exit code and the
+last lines of its standard error. --stdin reads cadang's own standard input the same way.`,
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "exclude", Aliases: []string{"e"}, Usage: "exclude paths matching `PATTERN` (repeatable)"},
+			&cli.StringSliceFlag{Name: "exclude-file", Usage: "read exclude patterns from `FILE` (repeatable)"},
+			&cli.StringSliceFlag{Name: "exclude-if-present", Usage: "exclude a directory containing a file named `NAME` (repeatable)"},
+			&cli.BoolFlag{Name: "one-file-system", Aliases: []string{"x"}, Usage: "do not cross filesystem boundaries"},
+			&cli.StringSliceFlag{Name: "tag", Usage: "add `TAG` to the snapshot (repeatable)"},
+			&cli.StringFlag{Name: "host", Usage: "record `HOST` instead of this machine's hostname"},
+			&cli.StringFlag{Name: "parent", Usage: "compare with snapshot `ID` instead of the newest matching one"},
+			&cli.BoolFlag{Name: "force", Usage: "read every file, ignoring the parent snapshot"},
+			&cli.StringFlag{Name: "reason", Usage: "why this backup is made, e.g. \"before upgrading PostgreSQL\" (SOP: backup before a system change); adds the tag before-change"},
+			&cli.BoolFlag{Name: "stdin", Usage: "back up standard input as the file given by --stdin-filename"},
+			&cli.BoolFlag{Name: "stdin-from-command", Usage: "run the command after -- and back up its standard output"},
+			&cli.StringFlag{Name: "stdin-filename", Value: "stdin", Usage: "file `NAME` for --stdin and --stdin-from-command"},
+			&cli.BoolFlag{Name: "init", Usage: "create the repository first if it does not exist"},
+			&cli.IntFlag{Name: "read-concurrency", Usage: "read `N` files at once (default 2)"},
+		},
+		Action: func(c *cli.Context) error {
+			e := newEnv(c)
+			_, err := runBackup(c.Context, e, backupOptionsFromFlags(c))
+			return err
+		},
+	}
+}
+
+// backupOptions are the CLI's backup settings; the SOP run command fills
+// them too.
+type backupOptions struct {
+	Paths            []string
+	Excludes         []string
+	ExcludeFiles     []string
+	ExcludeIfPresent []string
+	OneFileSystem    bool
+	Tags             []string
+	Host             string
+	Parent           string
+	Force            bool
+	Reason           string
+	Stdin            bool
+	Command          []string
+	StdinFilename    string
+	Init             bool
+	ReadConcurrency  int
+}
+
+func backupOptionsFromFlags(c *cli.Context) backupOptions {
+	o := backupOptions{
+		Excludes: c.StringSlice("exclude"), ExcludeFiles: c.StringSlice("exclude-file"),
+		ExcludeIfPresent: c.StringSlice("exclude-if-present"), OneFileSystem: c.Bool("one-file-system"),
+		Tags: c.StringSlice("tag"), Host: c.String("host"), Parent: c.String("parent"), Force: c.Bool("force"),
+		Reason: c.String("reason"), Stdin: c.Bool("stdin"), StdinFilename: c.String("stdin-filename"),
+		Init: c.Bool("init"), ReadConcurrency: c.Int("read-concurrency"),
+	}
+	if c.Bool("stdin-from-command") {
+		o.Command = c.Args().Slice()
+	} else {
+		o.Paths = c.Args().Slice()
+	}
+	return o
+}
+
+// backupResult is the summary printed by `backup --json`.
+type backupResult struct {
+	MessageType     string               `json:"message_type"` // "summary"
+	SnapshotID      string               `json:"snapshot_id"`
+	FilesNew        uint64               `json:"files_new"`
+	FilesChanged    uint64               `json:"files_changed"`
+	FilesUnmodified uint64               `json:"files_unmodified"`
+	DirsNew         uint64               `json:"dirs_new"`
+	DirsChanged     uint64               `json:"dirs_changed"`
+	DirsUnmodified  uint64               `json:"dirs_unmodified"`
+	DataBlobs       uint64               `json:"data_blobs"`
+	TreeBlobs       uint64               `json:"tree_blobs"`
+	DataAdded       uint64               `json:"data_added"`
+	DataAddedPacked uint64               `json:"data_added_packed"`
+	TotalFiles      uint64               `json:"total_files_processed"`
+	TotalBytes      uint64               `json:"total_bytes_processed"`
+	BytesRead       uint64               `json:"bytes_read"`
+	TotalDuration   float64              `json:"total_duration"`
+	Errors          []snapshot.ItemError `json:"errors,omitempty"`
+	RepositoryID    string               `json:"repository_id"`
+}
+
+func (o backupOptions) validate() error {
+	switch {
+	case o.Stdin && len(o.Command) > 0:
+		return errors.New("--stdin and --stdin-from-command exclude each other")
+	case o.Stdin && len(o.Paths) > 0:
+		return errors.New("--stdin takes no paths")
+	case o.Command == nil && !o.Stdin && len(o.Paths) == 0:
+		return errors.New("backup: give at least one path, or --stdin, or --stdin-from-command -- COMMAND")
+	case o.Command != nil && len(o.Command) == 0:
+		return errors.New("--stdin-from-command: give the command after --")
+	}
+	return nil
+}
+
+// runBackup performs one backup and prints its result. It returns the
+// snapshot (nil if none was written).
+func runBackup(ctx context.Context, e *env, o backupOptions) (*snapshot.Snapshot, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	excludes := append([]string(nil), o.Excludes...)
+	for _, f := range o.ExcludeFiles {
+		pats, err := snapshot.ReadPatternFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("--exclude-file: %w", err)
+		}
+		excludes = append(excludes, pats...)
+	}
+	if _, err := snapshot.NewMatcher(excludes); err != nil {
+		return nil, fmt.Errorf("--exclude: %w", err)
+	}
+	paths := make([]string, len(o.Paths))
+	for i, p := range o.Paths {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return nil, fmt.Errorf("path %s: %w", p, err)
+		}
+		if _, err := os.Lstat(abs); err != nil {
+			return nil, fmt.Errorf("backup source %s: %w", p, err)
+		}
+		paths[i] = abs
+	}
+	if o.Init {
+		if err := initIfMissing(ctx, e); err != nil {
+			return nil, err
+		}
+	}
+	var sn *snapshot.Snapshot
+	var stats repo.SaveStats
+	var repoID string
+	start := time.Now()
+	err := e.withRepo(ctx, false, func(r *repo.Repository) error {
+		repoID = r.ID()
+		a := snapshot.NewArchiver(r)
+		a.Excludes = excludes
+		a.ExcludeIfPresent = o.ExcludeIfPresent
+		a.OneFileSystem = o.OneFileSystem
+		a.Tags = o.Tags
+		a.Hostname = o.Host
+		a.Reason = o.Reason
+		if o.Reason != "" {
+			a.Tags = append(a.Tags, "before-change")
+		}
+		a.ProgramVersion = "cadang " + version
+		a.NoParent = o.Force
+		a.ReadConcurrency = o.ReadConcurrency
+		if o.Parent != "" {
+			p, err := snapshot.FindSnapshot(ctx, r, o.Parent, snapshot.Filter{})
+			if err != nil {
+				return fmt.Errorf("--parent: %w", err)
+			}
+			a.Parent = p
+		}
+		counter := ui.NewCounter(e.progressWriter(), ui.ChooseMode(e.progressWriter(), e.json, e.quiet), "backup")
+		a.Progress = ui.Backup{Counter: counter}
+		a.CommandStderr = nil
+		var err error
+		switch {
+		case len(o.Command) > 0:
+			sn, err = a.SnapshotFromCommand(ctx, o.StdinFilename, o.Command)
+		case o.Stdin:
+			sn, err = a.ArchiveReader(ctx, o.StdinFilename, e.stdin)
+		default:
+			sn, err = a.Snapshot(ctx, paths)
+		}
+		counter.Done()
+		stats = r.Stats()
+		return err
+	})
+	var inc *snapshot.IncompleteError
+	if err != nil && !errors.As(err, &inc) {
+		return nil, err
+	}
+	printBackupSummary(e, sn, stats, repoID, time.Since(start))
+	if inc != nil {
+		return sn, &partialError{msg: fmt.Sprintf("snapshot %s saved, but %d item(s) could not be read (listed above)", sn.ID().Short(), len(inc.Errors))}
+	}
+	return sn, nil
+}
+
+// progressWriter is where progress goes: stdout for JSON events (scripts
+// read one stream), stderr for the bar.
+func (e *env) progressWriter() io.Writer {
+	if e.json {
+		return e.stdout
+	}
+	return e.stderr
+}
+
+func initIfMissing(ctx context.Context, e *env) error {
+	loc, err := e.repoLocation()
+	if err != nil {
+		return err
+	}
+	be, err := local.Open(ctx, loc)
+	if err == nil {
+		be.Close()
+		return nil
+	}
+	if !errors.Is(err, local.ErrNoRepository) {
+		return err
+	}
+	pw, err := e.password("enter a password for the new repository: ", true)
+	if err != nil {
+		return err
+	}
+	be2, err := local.Create(ctx, loc)
+	if err != nil {
+		return err
+	}
+	r, err := repo.Init(ctx, be2, pw, repo.InitOptions{})
+	if err != nil {
+		be2.Close()
+		return err
+	}
+	e.logf("created repository %s at %s", r.ID()[:10], loc)
+	return r.Close()
+}
+
+func printBackupSummary(e *env, sn *snapshot.Snapshot, stats repo.SaveStats, repoID string, d time.Duration) {
+	s := sn.Summary
+	if s == nil {
+		s = &snapshot.Summary{}
+	}
+	res := backupResult{
+		MessageType: "summary", SnapshotID: sn.ID().String(),
+		FilesNew: s.FilesNew, FilesChanged: s.FilesChanged, FilesUnmodified: s.FilesUnmodified,
+		DirsNew: s.DirsNew, DirsChanged: s.DirsChanged, DirsUnmodified: s.DirsUnmodified,
+		DataBlobs: s.DataBlobs, TreeBlobs: s.TreeBlobs, DataAdded: uint64(stats.RawBytes), DataAddedPacked: uint64(stats.StoredBytes),
+		TotalFiles: s.TotalFilesProcessed, TotalBytes: s.TotalBytesProcessed, BytesRead: s.BytesRead,
+		TotalDuration: d.Seconds(), Errors: s.Errors, RepositoryID: repoID,
+	}
+	if e.json {
+		_ = e.printJSONLine(res)
+		return
+	}
+	if e.quiet {
+		return
+	}
+	for _, ie := range s.Errors {
+		fmt.Fprintf(e.stderr, "could not read %s: %s\n", ie.Path, ie.Error)
+	}
+	w := e.stdout
+	fmt.Fprintf(w, "Files:       %d new, %d changed, %d unmodified\n", s.FilesNew, s.FilesChanged, s.FilesUnmodified)
+	fmt.Fprintf(w, "Dirs:        %d new, %d changed, %d unmodified\n", s.DirsNew, s.DirsChanged, s.DirsUnmodified)
+	fmt.Fprintf(w, "Read:        %s of %s in %d files\n", units.FormatBytes(int64(s.BytesRead)), units.FormatBytes(int64(s.TotalBytesProcessed)), s.TotalFilesProcessed)
+	fmt.Fprintf(w, "Added:       %s (%s stored after compression)\n", units.FormatBytes(stats.RawBytes), units.FormatBytes(stats.StoredBytes))
+	fmt.Fprintf(w, "snapshot %s saved in %s\n", sn.ID().Short(), d.Round(10*time.Millisecond))
+}
+
+func (e *env) printJSONLine(v any) error {
+	return jsonLine(e.stdout, v)
+}

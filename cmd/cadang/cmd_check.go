@@ -1,0 +1,149 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lpse/cadang/internal/ui"
+	"github.com/lpse/cadang/internal/units"
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot"
+)
+
+// parseSubset parses --read-data-subset: "N%" or "n/t".
+func parseSubset(s string) (repo.CheckOptions, error) {
+	var o repo.CheckOptions
+	o.ReadData = true
+	if p, ok := strings.CutSuffix(s, "%"); ok {
+		f, err := strconv.ParseFloat(p, 64)
+		if err != nil || f <= 0 || f > 100 {
+			return o, fmt.Errorf("--read-data-subset %q: percentage must be in (0, 100]", s)
+		}
+		if f < 100 {
+			o.SubsetFraction = f / 100
+		}
+		return o, nil
+	}
+	n, t, ok := strings.Cut(s, "/")
+	if !ok {
+		return o, fmt.Errorf("--read-data-subset %q: use N%% or n/t", s)
+	}
+	var err1, err2 error
+	o.SubsetPart, err1 = strconv.Atoi(n)
+	o.SubsetTotal, err2 = strconv.Atoi(t)
+	if err1 != nil || err2 != nil || o.SubsetTotal < 1 || o.SubsetPart < 1 || o.SubsetPart > o.SubsetTotal {
+		return o, fmt.Errorf("--read-data-subset %q: n/t needs 1 <= n <= t", s)
+	}
+	return o, nil
+}
+
+// checkResult is what `check --json` prints.
+type checkResult struct {
+	MessageType    string   `json:"message_type"` // "summary"
+	OK             bool     `json:"ok"`
+	Snapshots      int      `json:"snapshots"`
+	Packs          int      `json:"packs"`
+	PacksRead      int      `json:"packs_read"`
+	BlobsIndexed   int      `json:"blobs_indexed"`
+	BlobsRead      int      `json:"blobs_read"`
+	BytesRead      int64    `json:"bytes_read"`
+	UnindexedPacks int      `json:"unindexed_packs"`
+	Problems       []string `json:"problems"`
+}
+
+func checkCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "check",
+		Usage: "check the repository for errors",
+		Description: `The structural check confirms that every blob a snapshot references is indexed, that every indexed
+blob is listed in its pack's header, and that every tree decodes. --read-data also reads every pack,
+checks its SHA-256 against its name, and decrypts and re-hashes every blob; --read-data-subset does that for
+a random N% of the packs, or for part n of t (run n = 1..t on successive days to cover everything).
+Exit code 0 means no problem was found.`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "read-data", Usage: "read, decrypt and verify all data"},
+			&cli.StringFlag{Name: "read-data-subset", Usage: "read only a subset: `N%` or n/t"},
+		},
+		Action: func(c *cli.Context) error {
+			e := newEnv(c)
+			var o repo.CheckOptions
+			if s := c.String("read-data-subset"); s != "" {
+				var err error
+				if o, err = parseSubset(s); err != nil {
+					return err
+				}
+			}
+			if c.Bool("read-data") {
+				o = repo.CheckOptions{ReadData: true}
+			}
+			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
+				res := checkResult{MessageType: "summary"}
+				sns, err := snapshot.ListSnapshots(c.Context, r, snapshot.Filter{})
+				if err != nil {
+					return err
+				}
+				res.Snapshots = len(sns)
+				e.logf("checking %d snapshots' trees", len(sns))
+				_, err = snapshot.CheckTrees(c.Context, r, sns, func(p snapshot.Problem) error {
+					res.Problems = append(res.Problems, fmt.Sprintf("snapshot %s: %s: %s blob %s: %v", p.Snapshot.Short(), p.Path, p.Blob.Type, p.Blob.ID, p.Err))
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+				if o.ReadData {
+					e.logf("checking packs and reading data")
+				} else {
+					e.logf("checking packs")
+				}
+				var counter *ui.Counter
+				if o.ReadData {
+					counter = ui.NewCounter(e.stderr, ui.ChooseMode(e.stderr, false, e.quiet || e.json), "check")
+					o.Progress = func(done, total int, n int64) {
+						counter.SetTotals(uint64(total), 0)
+						counter.AddFile()
+					}
+				}
+				cr, err := r.Check(c.Context, o)
+				if counter != nil {
+					counter.Done()
+				}
+				if err != nil {
+					return err
+				}
+				res.Packs, res.PacksRead, res.BlobsIndexed, res.BlobsRead, res.BytesRead = cr.Packs, cr.PacksRead, cr.Blobs, cr.BlobsRead, cr.BytesRead
+				res.UnindexedPacks = len(cr.UnindexedPacks)
+				res.Problems = append(res.Problems, cr.ProblemMessages...)
+				res.OK = len(res.Problems) == 0
+				if e.json {
+					if err := e.printJSON(res); err != nil {
+						return err
+					}
+				} else {
+					for _, p := range res.Problems {
+						fmt.Fprintf(e.stdout, "error: %s\n", p)
+					}
+					if res.UnindexedPacks > 0 {
+						fmt.Fprintf(e.stdout, "note: %d pack(s) are not in the index (left by an interrupted backup); 'cadang repair index' adopts them\n", res.UnindexedPacks)
+					}
+					fmt.Fprintf(e.stdout, "%d snapshots, %d packs, %d blobs indexed", res.Snapshots, res.Packs, res.BlobsIndexed)
+					if o.ReadData {
+						fmt.Fprintf(e.stdout, "; read %d packs (%s), %d blobs verified", res.PacksRead, units.FormatBytes(res.BytesRead), res.BlobsRead)
+					}
+					fmt.Fprintln(e.stdout)
+				}
+				if !res.OK {
+					return fmt.Errorf("check found %d problem(s)", len(res.Problems))
+				}
+				if !e.json {
+					fmt.Fprintln(e.stdout, "no errors were found")
+				}
+				return nil
+			})
+		},
+	}
+}
+
