@@ -79,6 +79,7 @@ func unlock(ctx context.Context, be backend.Backend, password []byte) (*crypto.K
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
 	var damage []error
+	rejected := 0 // intact key files that the password did not open
 	for _, id := range ids {
 		kf, err := loadKeyFile(ctx, be, id)
 		if err != nil {
@@ -89,12 +90,18 @@ func unlock(ctx context.Context, be backend.Backend, password []byte) (*crypto.K
 		if err == nil {
 			return k, id, nil
 		}
-		if !errors.Is(err, crypto.ErrWrongPassword) {
+		if errors.Is(err, crypto.ErrWrongPassword) {
+			rejected++
+		} else {
 			damage = append(damage, fmt.Errorf("key %s: %w", id.Short(), err))
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, ID{}, err
 		}
+	}
+	if len(damage) > 0 && rejected == 0 {
+		// No intact key file was tried: the password may well be right.
+		return nil, ID{}, fmt.Errorf("%s: no key file can be read: %w", be.Location(), errors.Join(damage...))
 	}
 	if len(damage) > 0 {
 		return nil, ID{}, fmt.Errorf("%w (and %d damaged key file(s): %w)", ErrWrongPassword, len(damage), errors.Join(damage...))

@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	mrand "math/rand/v2"
 	"os"
 	"os/user"
@@ -622,6 +623,9 @@ func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID, buf []byte
 	}
 	h := backend.Handle{Type: PackFile, Name: loc.Pack.String()}
 	sealed, err := r.be.Load(ctx, h, int64(loc.Offset), int64(loc.Length))
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, damaged(h, &id, "pack is shorter than the index says: %v", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load %s blob %s from %s: %w", t, id, h, err)
 	}

@@ -146,4 +146,3 @@ Exit code 0 means no problem was found.`,
 		},
 	}
 }
-

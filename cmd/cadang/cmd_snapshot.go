@@ -285,7 +285,7 @@ func lsLine(p string, n *snapshot.Node) string {
 	if group == "" {
 		group = fmt.Sprint(n.GID)
 	}
-	s := fmt.Sprintf("%c%s %8s %8s %12d %s %s", t, os.FileMode(n.Mode&0o777).String()[1:], owner, group, n.Size,
+	s := fmt.Sprintf("%c%s %8s %8s %12d %s %s", t, os.FileMode(n.Mode & 0o777).String()[1:], owner, group, n.Size,
 		n.ModTime.Local().Format(time.DateTime), quoteName(p))
 	if n.Type == snapshot.TypeSymlink {
 		s += " -> " + quoteName(n.LinkTarget)
@@ -370,9 +370,9 @@ func findCommand() *cli.Command {
 
 func diffCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "diff",
-		Usage:     "show what changed between two snapshots",
-		ArgsUsage: "SNAPSHOT1 SNAPSHOT2",
+		Name:        "diff",
+		Usage:       "show what changed between two snapshots",
+		ArgsUsage:   "SNAPSHOT1 SNAPSHOT2",
 		Description: `Lists added (+), removed (-) and modified (M: content, U: metadata only) paths.`,
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
@@ -419,11 +419,11 @@ func diffCommand() *cli.Command {
 
 func dumpCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "dump",
-		Usage:     "write one file of a snapshot to stdout (a directory as a tar archive)",
-		ArgsUsage: "SNAPSHOT PATH",
+		Name:        "dump",
+		Usage:       "write one file of a snapshot to stdout (a directory as a tar archive)",
+		ArgsUsage:   "SNAPSHOT PATH",
 		Description: `Example: cadang dump latest /spse.dump | pg_restore -d spse_restored`,
-		Flags:     append(filterFlags(), &cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "write to `FILE` instead of stdout"}),
+		Flags:       append(filterFlags(), &cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "write to `FILE` instead of stdout"}),
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
 			if c.NArg() != 2 {
