@@ -48,7 +48,8 @@ type Key struct {
 	// without the key.
 	ID [KeySize]byte `json:"id"`
 
-	idPool sync.Pool
+	idPool   sync.Pool // *blake3.Hasher keyed with ID
+	sealPool sync.Pool // *blake3.Hasher keyed with Encrypt
 }
 
 // NewRandomKey returns a master key from crypto/rand.
@@ -83,12 +84,28 @@ func (k *Key) BlobID(data []byte) [32]byte {
 	return out
 }
 
-// subkey derives the one-time AES-256 key for a salt.
-func subkey(master *[KeySize]byte, salt []byte) cipher.AEAD {
-	h, err := blake3.NewKeyed(master[:])
-	if err != nil {
-		panic(err) // cannot happen: the key has the right length
+// subkey derives the one-time AES-256 key for a salt. pool, if not nil,
+// holds hashers already keyed with master (keying BLAKE3 costs more than
+// hashing the few bytes that follow).
+func subkey(master *[KeySize]byte, pool *sync.Pool, salt []byte) cipher.AEAD {
+	var h *blake3.Hasher
+	if pool != nil {
+		h, _ = pool.Get().(*blake3.Hasher)
 	}
+	if h == nil {
+		var err error
+		h, err = blake3.NewKeyed(master[:])
+		if err != nil {
+			panic(err) // cannot happen: the key has the right length
+		}
+	} else {
+		h.Reset()
+	}
+	defer func() {
+		if pool != nil {
+			pool.Put(h)
+		}
+	}()
 	_, _ = h.Write([]byte("cadang seal v1"))
 	_, _ = h.Write(salt)
 	var sk [KeySize]byte
@@ -109,17 +126,17 @@ var zeroNonce [12]byte
 // Seal encrypts and authenticates plaintext, binding ad (associated data,
 // typically the object's ID) to it, and appends the result to dst.
 func (k *Key) Seal(dst, plaintext, ad []byte) ([]byte, error) {
-	return seal(&k.Encrypt, dst, plaintext, ad)
+	return seal(&k.Encrypt, &k.sealPool, dst, plaintext, ad)
 }
 
 // Open authenticates and decrypts a sealed object, appending the plaintext
 // to dst. It returns ErrAuth if anything about the object or ad differs
 // from what was sealed.
 func (k *Key) Open(dst, sealed, ad []byte) ([]byte, error) {
-	return open(&k.Encrypt, dst, sealed, ad)
+	return open(&k.Encrypt, &k.sealPool, dst, sealed, ad)
 }
 
-func seal(key *[KeySize]byte, dst, plaintext, ad []byte) ([]byte, error) {
+func seal(key *[KeySize]byte, pool *sync.Pool, dst, plaintext, ad []byte) ([]byte, error) {
 	n := len(dst)
 	need := n + Overhead + len(plaintext)
 	if cap(dst) < need {
@@ -133,10 +150,10 @@ func seal(key *[KeySize]byte, dst, plaintext, ad []byte) ([]byte, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return nil, fmt.Errorf("seal: random salt: %w", err)
 	}
-	return subkey(key, salt).Seal(dst, zeroNonce[:], plaintext, ad), nil
+	return subkey(key, pool, salt).Seal(dst, zeroNonce[:], plaintext, ad), nil
 }
 
-func open(key *[KeySize]byte, dst, sealed, ad []byte) ([]byte, error) {
+func open(key *[KeySize]byte, pool *sync.Pool, dst, sealed, ad []byte) ([]byte, error) {
 	if len(sealed) < Overhead {
 		return nil, fmt.Errorf("%w (sealed object of %d bytes is shorter than the %d-byte minimum)", ErrAuth, len(sealed), Overhead)
 	}
@@ -144,7 +161,7 @@ func open(key *[KeySize]byte, dst, sealed, ad []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w (unknown seal version %d)", ErrAuth, sealed[0])
 	}
 	salt := sealed[1 : 1+SaltSize]
-	out, err := subkey(key, salt).Open(dst, zeroNonce[:], sealed[1+SaltSize:], ad)
+	out, err := subkey(key, pool, salt).Open(dst, zeroNonce[:], sealed[1+SaltSize:], ad)
 	if err != nil {
 		return nil, ErrAuth
 	}

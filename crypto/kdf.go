@@ -51,12 +51,12 @@ func DeriveWrappingKey(password, salt []byte, p KDFParams) (*WrappingKey, error)
 
 // Seal seals plaintext under the wrapping key; see Key.Seal.
 func (w *WrappingKey) Seal(dst, plaintext, ad []byte) ([]byte, error) {
-	return seal(&w.k, dst, plaintext, ad)
+	return seal(&w.k, nil, dst, plaintext, ad)
 }
 
 // Open opens an object sealed under the wrapping key; see Key.Open.
 func (w *WrappingKey) Open(dst, sealed, ad []byte) ([]byte, error) {
-	return open(&w.k, dst, sealed, ad)
+	return open(&w.k, nil, dst, sealed, ad)
 }
 
 // NewSalt returns 32 random bytes for a key file.
