@@ -7,7 +7,8 @@ import (
 	"github.com/lpse/cadang/crypto"
 )
 
-// A pack file is a sequence of sealed blobs followed by a sealed header
+// A pack file is a sequence of stored blobs (compression byte || sealed
+// payload) followed by a sealed header
 // that lists them and a 4-byte little-endian length of the sealed header:
 //
 //	blob_1 | ... | blob_n | seal(header) | uint32(len(seal(header)))
@@ -28,8 +29,8 @@ const maxPackHeaderEntries = 1 << 20
 
 var packHeaderAD = []byte("cadang pack header v1")
 
-// Compression methods, stored in the first byte of a blob's plaintext and
-// in the pack header.
+// Compression methods, stored in the first byte of a stored blob (in the
+// clear, authenticated as associated data) and in the pack header.
 const (
 	compressNone byte = 0
 	compressZstd byte = 1
@@ -45,12 +46,14 @@ type PackBlob struct {
 	Compression byte     `json:"compression"`
 }
 
-// blobAD is the associated data bound to a sealed blob: its type and ID. A
-// blob moved to another ID or type fails authentication.
-func blobAD(t BlobType, id ID) []byte {
-	var ad [1 + IDSize]byte
+// blobAD is the associated data bound to a sealed blob: its type, ID and
+// compression byte. A blob moved to another ID or type, or with its
+// compression byte changed, fails authentication.
+func blobAD(t BlobType, id ID, comp byte) []byte {
+	var ad [1 + IDSize + 1]byte
 	ad[0] = byte(t)
 	copy(ad[1:], id[:])
+	ad[1+IDSize] = comp
 	return ad[:]
 }
 

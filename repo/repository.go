@@ -85,6 +85,7 @@ type Repository struct {
 	mu        sync.Mutex
 	packers   [3][]*packer
 	pending   [3]map[ID]struct{}
+	retired   []*packer // packs without room, waiting to be finished
 	unsaved   []IndexPack
 	lastIndex time.Time
 	indexFile []ID // index files written by this session
@@ -101,6 +102,10 @@ type packer struct {
 	buf    []byte
 	blobs  []PackBlob
 	target int
+	// writers counts blobs being sealed into buf outside the lock;
+	// finishPack waits for them.
+	writers sync.WaitGroup
+	failed  atomic.Bool
 }
 
 // Init creates a repository in an empty backend and returns it open.
@@ -188,7 +193,10 @@ func newRepository(be backend.Backend, key *crypto.Key, cfg Config, o Options) (
 	case CompressionBetter:
 		level = zstd.SpeedBetterCompression
 	}
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithZeroFrames(true))
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithZeroFrames(true),
+		// The AEAD and the blob ID already detect any change; a CRC per frame
+		// would only cost time.
+		zstd.WithEncoderCRC(false), zstd.WithLowerEncoderMem(true))
 	if err != nil {
 		return nil, fmt.Errorf("zstd encoder: %w", err)
 	}
@@ -438,105 +446,119 @@ func (r *Repository) SaveBlob(ctx context.Context, t BlobType, data []byte) (ID,
 		return id, false, nil
 	}
 
-	sealed, comp, err := r.sealBlob(t, id, data)
+	comp, payload := compressNone, data
+	var scratch []byte
+	if r.shouldCompress(data) {
+		scratch = r.enc.EncodeAll(data, r.getScratch(len(data)))
+		// Keep the compressed form only when it saves at least 1/32.
+		if len(scratch) < len(data)-len(data)/32 {
+			comp, payload = compressZstd, scratch
+		}
+	}
+	n := 1 + len(payload) + crypto.Overhead
+
+	// Reserve room in a pack and seal straight into it: copying every
+	// sealed blob once more cost as much as encrypting it.
+	r.mu.Lock()
+	p, i := r.packerFor(t, n)
+	off := len(p.buf)
+	p.buf = p.buf[:off+n]
+	buf := p.buf
+	p.blobs = append(p.blobs, PackBlob{Type: t, ID: id, Offset: uint32(off), Length: uint32(n), RawLength: uint32(len(data)), Compression: comp})
+	p.writers.Add(1)
+	var done []*packer
+	if len(p.buf) >= p.target {
+		done = append(done, p)
+		r.packers[t][i] = r.newPacker(t, 0)
+	}
+	done = append(done, r.retired...)
+	r.retired = nil
+	r.mu.Unlock()
+
+	buf[off] = comp
+	_, err := r.key.Seal(buf[off+1:off+1], payload, blobAD(t, id, comp))
 	if err != nil {
-		r.mu.Lock()
-		delete(r.pending[t], id)
-		r.mu.Unlock()
-		return ID{}, false, err
+		p.failed.Store(true)
+	}
+	p.writers.Done()
+	if scratch != nil {
+		r.putScratch(scratch)
 	}
 	r.stats.blobs[t].Add(1)
 	r.stats.rawBytes[t].Add(int64(len(data)))
-	r.stats.storedBytes[t].Add(int64(len(sealed)))
-
-	r.mu.Lock()
-	ps := r.packers[t]
-	if len(ps) < openPackers {
-		r.packers[t] = append(ps, r.newPacker(t))
-		ps = r.packers[t]
-	}
-	i := mrand.IntN(len(ps))
-	p := ps[i]
-	p.blobs = append(p.blobs, PackBlob{Type: t, ID: id, Offset: uint32(len(p.buf)), Length: uint32(len(sealed)), RawLength: uint32(len(data)), Compression: comp})
-	p.buf = append(p.buf, sealed...)
-	var full *packer
-	if len(p.buf) >= p.target {
-		full = p
-		ps[i] = r.newPacker(t)
-	}
-	r.mu.Unlock()
-	r.putScratch(sealed)
-
-	if full != nil {
-		if err := r.finishPack(ctx, full); err != nil {
-			return ID{}, false, err
+	r.stats.storedBytes[t].Add(int64(n))
+	for _, d := range done {
+		if ferr := r.finishPack(ctx, d); ferr != nil && err == nil {
+			err = ferr
 		}
+	}
+	if err != nil {
+		return ID{}, false, fmt.Errorf("save %s blob %s: %w", t, id.Short(), err)
 	}
 	return id, true, nil
 }
 
-func (r *Repository) newPacker(t BlobType) *packer {
+// packerFor returns an open packer of type t with room for n more bytes,
+// and its slot. A packer without room is sent off to be finished first;
+// a blob too large for any packer gets one of its own. Called with r.mu held.
+func (r *Repository) packerFor(t BlobType, n int) (*packer, int) {
+	want := openPackers
+	if t == TreeBlob {
+		want = 1 // trees are small; one open pack keeps memory down
+	}
+	for len(r.packers[t]) < want {
+		r.packers[t] = append(r.packers[t], r.newPacker(t, 0))
+	}
+	i := mrand.IntN(len(r.packers[t]))
+	p := r.packers[t][i]
+	if cap(p.buf)-len(p.buf) >= n {
+		return p, i
+	}
+	// No room: the caller finishes this pack once the lock is released.
+	r.retired = append(r.retired, p)
+	p = r.newPacker(t, n)
+	r.packers[t][i] = p
+	return p, i
+}
+
+func (r *Repository) newPacker(t BlobType, atLeast int) *packer {
 	// Vary the target by ±25% so pack sizes carry no information either.
 	target := int(r.cfg.PackSize) * (75 + mrand.IntN(51)) / 100
 	p := &packer{target: target}
-	if t == DataBlob {
-		// Data packs get a buffer that never has to grow: growing a 16 MiB
-		// slice by appending cost a fifth of a backup's CPU time.
-		if bp, _ := r.packBufs.Get().(*[]byte); bp != nil && cap(*bp) >= r.packBufSize() {
-			p.buf = (*bp)[:0]
-		} else {
-			p.buf = make([]byte, 0, r.packBufSize())
-		}
+	size := r.packBufSize()
+	if atLeast+64<<10 > size {
+		// A blob larger than a whole pack (library use): a pack of its own.
+		p.buf = make([]byte, 0, atLeast+64<<10)
+		p.target = 0
+		return p
+	}
+	if bp, _ := r.packBufs.Get().(*[]byte); bp != nil && cap(*bp) >= size {
+		p.buf = (*bp)[:0]
+	} else {
+		p.buf = make([]byte, 0, size)
 	}
 	return p
 }
 
-// packBufSize is the capacity of a data pack buffer: the largest target,
-// one more chunk, and the header.
+// packBufSize is the capacity of a pack buffer: the largest target, one
+// more chunk, and the header.
 func (r *Repository) packBufSize() int {
-	return int(r.cfg.PackSize)*5/4 + int(r.cfg.Chunk.Max) + crypto.Overhead + 64<<10
+	return int(r.cfg.PackSize)*5/4 + int(r.cfg.Chunk.Max) + 1 + crypto.Overhead + 64<<10
 }
 
 func (r *Repository) getScratch(n int) []byte {
 	if bp, _ := r.scratch.Get().(*[]byte); bp != nil && cap(*bp) >= n {
 		return (*bp)[:0]
 	}
-	return make([]byte, 0, max(n, int(r.cfg.Chunk.Max)+crypto.Overhead+1))
+	return make([]byte, 0, max(n, int(r.cfg.Chunk.Max)+64))
 }
 
 func (r *Repository) putScratch(b []byte) {
-	if cap(b) > 4*int(r.cfg.Chunk.Max)+crypto.Overhead {
+	if cap(b) > 4*int(r.cfg.Chunk.Max) {
 		return // a rare huge blob: let it go
 	}
 	b = b[:0]
 	r.scratch.Put(&b)
-}
-
-// sealBlob compresses (when worthwhile) and seals one blob. The plaintext
-// that is sealed starts with one byte naming the compression.
-func (r *Repository) sealBlob(t BlobType, id ID, data []byte) ([]byte, byte, error) {
-	plain := r.getScratch(len(data) + 1)
-	defer func() { r.putScratch(plain) }()
-	comp := compressNone
-	if r.shouldCompress(data) {
-		plain = append(plain, compressZstd)
-		plain = r.enc.EncodeAll(data, plain)
-		// Keep the compressed form only when it saves at least 3%.
-		if len(plain)-1 < len(data)-len(data)/32 {
-			comp = compressZstd
-		} else {
-			plain = plain[:0]
-		}
-	}
-	if comp == compressNone {
-		plain = append(plain, compressNone)
-		plain = append(plain, data...)
-	}
-	sealed, err := r.key.Seal(r.getScratch(len(plain)+crypto.Overhead), plain, blobAD(t, id))
-	if err != nil {
-		return nil, 0, err
-	}
-	return sealed, comp, nil
 }
 
 // shouldCompress decides cheaply whether data is worth compressing: small
@@ -560,6 +582,10 @@ func (r *Repository) shouldCompress(data []byte) bool {
 
 // finishPack seals the header, stores the pack and indexes its blobs.
 func (r *Repository) finishPack(ctx context.Context, p *packer) error {
+	p.writers.Wait()
+	if p.failed.Load() {
+		return fmt.Errorf("a blob could not be sealed; pack discarded")
+	}
 	if len(p.blobs) == 0 {
 		return nil
 	}
@@ -639,7 +665,8 @@ func (r *Repository) WriteIndex(ctx context.Context, packs []IndexPack) (ID, err
 // returns, every blob saved before it is durable and findable.
 func (r *Repository) Flush(ctx context.Context) error {
 	r.mu.Lock()
-	var open []*packer
+	open := r.retired
+	r.retired = nil
 	for t := range r.packers {
 		open = append(open, r.packers[t]...)
 		r.packers[t] = nil
@@ -680,25 +707,30 @@ func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID, buf []byte
 	return r.openBlob(h, t, id, sealed, buf)
 }
 
-func (r *Repository) openBlob(h backend.Handle, t BlobType, id ID, sealed, buf []byte) ([]byte, error) {
-	plain, err := r.key.Open(nil, sealed, blobAD(t, id))
+func (r *Repository) openBlob(h backend.Handle, t BlobType, id ID, stored, buf []byte) ([]byte, error) {
+	if len(stored) < 1+crypto.Overhead {
+		return nil, damaged(h, &id, "stored blob of %d bytes is too short", len(stored))
+	}
+	comp := stored[0]
+	var dst []byte
+	if comp == compressNone {
+		dst = buf[:0] // raw payloads decrypt straight into the caller's buffer
+	}
+	plain, err := r.key.Open(dst, stored[1:], blobAD(t, id, comp))
 	if err != nil {
 		return nil, damaged(h, &id, "%v", err)
 	}
-	if len(plain) == 0 {
-		return nil, damaged(h, &id, "empty plaintext")
-	}
 	var out []byte
-	switch plain[0] {
+	switch comp {
 	case compressNone:
-		out = append(buf[:0], plain[1:]...)
+		out = plain
 	case compressZstd:
-		out, err = r.dec.DecodeAll(plain[1:], buf[:0])
+		out, err = r.dec.DecodeAll(plain, buf[:0])
 		if err != nil {
 			return nil, damaged(h, &id, "decompress: %v", err)
 		}
 	default:
-		return nil, damaged(h, &id, "unknown compression %d", plain[0])
+		return nil, damaged(h, &id, "unknown compression %d", comp)
 	}
 	if ID(r.key.BlobID(out)) != id {
 		return nil, damaged(h, &id, "content does not hash to the blob's ID")
@@ -708,7 +740,8 @@ func (r *Repository) openBlob(h backend.Handle, t BlobType, id ID, sealed, buf [
 
 // LoadBlobsFromPack reads the listed blobs of one pack in a single range
 // request and calls fn for each, in offset order. A blob that fails to
-// verify is passed with its error; fn decides whether to go on.
+// verify is passed with its error; fn decides whether to go on. The
+// plaintext passed to fn is only valid until fn returns.
 func (r *Repository) LoadBlobsFromPack(ctx context.Context, pack ID, blobs []BlobLocation, fn func(BlobLocation, []byte, error) error) error {
 	if len(blobs) == 0 {
 		return nil
