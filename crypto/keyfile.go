@@ -71,6 +71,9 @@ func ParseKeyFile(b []byte) (*KeyFile, error) {
 	if err := kf.Params.Validate(); err != nil {
 		return nil, fmt.Errorf("key file: %w", err)
 	}
+	if len(kf.Salt) < 16 {
+		return nil, fmt.Errorf("key file: salt of %d bytes is too short", len(kf.Salt))
+	}
 	if len(kf.Data) != Overhead+2*KeySize {
 		return nil, fmt.Errorf("key file: sealed key is %d bytes, want %d", len(kf.Data), Overhead+2*KeySize)
 	}

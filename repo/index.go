@@ -292,7 +292,20 @@ func (idx *Index) AddPack(pack ID, blobs []PackBlob) error {
 func (idx *Index) bulkAdd(packs []IndexPack) error {
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
+	// Size the entry lists up front: growing them by appending costs more
+	// than the rest of the build at millions of entries.
 	var extra [3][]fullEntry
+	var counts [3]int
+	for _, p := range packs {
+		for _, b := range p.Blobs {
+			if b.Type.Valid() {
+				counts[b.Type]++
+			}
+		}
+	}
+	for t := range extra {
+		extra[t] = make([]fullEntry, 0, counts[t]+len(idx.recent[t]))
+	}
 	for _, p := range packs {
 		n, err := idx.packNumber(p.ID)
 		if err != nil {

@@ -584,7 +584,8 @@ func (r *Repository) shouldCompress(data []byte) bool {
 func (r *Repository) finishPack(ctx context.Context, p *packer) error {
 	p.writers.Wait()
 	if p.failed.Load() {
-		return fmt.Errorf("a blob could not be sealed; pack discarded")
+		r.dropPending(p.blobs)
+		return fmt.Errorf("a blob could not be sealed; pack of %d blobs discarded", len(p.blobs))
 	}
 	if len(p.blobs) == 0 {
 		return nil
