@@ -173,7 +173,6 @@ func sortRecs(seg []byte, k int, scratch []byte) []byte {
 type Index struct {
 	mu      sync.RWMutex
 	packs   []ID
-	packNum map[ID]uint32
 	tables  [3]*blobTable
 	recent  [3]map[ID]location
 	nRecent int
@@ -184,7 +183,7 @@ type Index struct {
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	idx := &Index{packNum: make(map[ID]uint32)}
+	idx := &Index{}
 	for t := range idx.recent {
 		idx.recent[t] = make(map[ID]location)
 		idx.large[t] = make(map[ID]location)
@@ -210,17 +209,17 @@ func (idx *Index) Packs() int {
 	return len(idx.packs)
 }
 
-func (idx *Index) packNumber(pack ID) (uint32, error) {
-	if n, ok := idx.packNum[pack]; ok {
-		return n, nil
-	}
+// addPackID appends a pack to the pack table. No map from pack ID to
+// number is kept: it would cost more than the table itself (a pack ID is
+// 32 bytes for ~30 blobs; a map entry twice that). Packs a session writes
+// are new by construction; bulkAdd dedups across index files with a map
+// that lives only while it runs.
+func (idx *Index) addPackID(pack ID) (uint32, error) {
 	if len(idx.packs) >= maxPacks {
 		return 0, fmt.Errorf("index: more than %d packs", maxPacks)
 	}
-	n := uint32(len(idx.packs))
 	idx.packs = append(idx.packs, pack)
-	idx.packNum[pack] = n
-	return n, nil
+	return uint32(len(idx.packs) - 1), nil
 }
 
 func (idx *Index) lookupLocked(t BlobType, id ID) (location, bool) {
@@ -263,7 +262,7 @@ func (idx *Index) Lookup(t BlobType, id ID) (BlobLocation, bool) {
 func (idx *Index) AddPack(pack ID, blobs []PackBlob) error {
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
-	n, err := idx.packNumber(pack)
+	n, err := idx.addPackID(pack)
 	if err != nil {
 		return err
 	}
@@ -306,10 +305,15 @@ func (idx *Index) bulkAdd(packs []IndexPack) error {
 	for t := range extra {
 		extra[t] = make([]fullEntry, 0, counts[t]+len(idx.recent[t]))
 	}
+	seen := make(map[ID]uint32, len(packs))
 	for _, p := range packs {
-		n, err := idx.packNumber(p.ID)
-		if err != nil {
-			return err
+		n, ok := seen[p.ID]
+		if !ok {
+			var err error
+			if n, err = idx.addPackID(p.ID); err != nil {
+				return err
+			}
+			seen[p.ID] = n
 		}
 		for _, b := range p.Blobs {
 			if !b.Type.Valid() {
