@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/internal/ui"
 	"github.com/lpse/cadang/internal/units"
 	"github.com/lpse/cadang/repo"
@@ -49,8 +50,18 @@ last lines of its standard error. --stdin reads cadang's own standard input the 
 		},
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
-			_, err := runBackup(c.Context, e, backupOptionsFromFlags(c))
-			return err
+			o := backupOptionsFromFlags(c)
+			if err := o.validate(); err != nil {
+				return err
+			}
+			if _, err := e.repoLocation(); err != nil {
+				return err
+			}
+			return e.recorded(c.Context, runlog.OpBackup, func(ctx context.Context, rec *runlog.Record) error {
+				sn, err := runBackup(ctx, e, o)
+				recordBackup(rec, o, sn, err)
+				return err
+			})
 		},
 	}
 }

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/internal/ui"
 	"github.com/lpse/cadang/internal/units"
 	"github.com/lpse/cadang/repo"
@@ -79,70 +81,79 @@ Exit code 0 means no problem was found.`,
 			if c.Bool("read-data") {
 				o = repo.CheckOptions{ReadData: true}
 			}
-			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
-				res := checkResult{MessageType: "summary"}
-				sns, err := snapshot.ListSnapshots(c.Context, r, snapshot.Filter{})
-				if err != nil {
-					return err
-				}
-				res.Snapshots = len(sns)
-				e.logf("checking %d snapshots' trees", len(sns))
-				_, err = snapshot.CheckTrees(c.Context, r, sns, func(p snapshot.Problem) error {
-					res.Problems = append(res.Problems, fmt.Sprintf("snapshot %s: %s: %s blob %s: %v", p.Snapshot.Short(), p.Path, p.Blob.Type, p.Blob.ID, p.Err))
-					return nil
+			return e.recorded(c.Context, runlog.OpCheck, func(ctx context.Context, rec *runlog.Record) error {
+				return e.withRepo(ctx, false, func(r *repo.Repository) error {
+					return runCheck(c, e, o, r, rec)
 				})
-				if err != nil {
-					return err
-				}
-				if o.ReadData {
-					e.logf("checking packs and reading data")
-				} else {
-					e.logf("checking packs")
-				}
-				var counter *ui.Counter
-				if o.ReadData {
-					counter = ui.NewCounter(e.stderr, ui.ChooseMode(e.stderr, false, e.quiet || e.json), "check")
-					o.Progress = func(done, total int, n int64) {
-						counter.SetTotals(uint64(total), 0)
-						counter.AddFile()
-					}
-				}
-				cr, err := r.Check(c.Context, o)
-				if counter != nil {
-					counter.Done()
-				}
-				if err != nil {
-					return err
-				}
-				res.Packs, res.PacksRead, res.BlobsIndexed, res.BlobsRead, res.BytesRead = cr.Packs, cr.PacksRead, cr.Blobs, cr.BlobsRead, cr.BytesRead
-				res.UnindexedPacks = len(cr.UnindexedPacks)
-				res.Problems = append(res.Problems, cr.ProblemMessages...)
-				res.OK = len(res.Problems) == 0
-				if e.json {
-					if err := e.printJSON(res); err != nil {
-						return err
-					}
-				} else {
-					for _, p := range res.Problems {
-						fmt.Fprintf(e.stdout, "error: %s\n", p)
-					}
-					if res.UnindexedPacks > 0 {
-						fmt.Fprintf(e.stdout, "note: %d pack(s) are not in the index (left by an interrupted backup); 'cadang repair index' adopts them\n", res.UnindexedPacks)
-					}
-					fmt.Fprintf(e.stdout, "%d snapshots, %d packs, %d blobs indexed", res.Snapshots, res.Packs, res.BlobsIndexed)
-					if o.ReadData {
-						fmt.Fprintf(e.stdout, "; read %d packs (%s), %d blobs verified", res.PacksRead, units.FormatBytes(res.BytesRead), res.BlobsRead)
-					}
-					fmt.Fprintln(e.stdout)
-				}
-				if !res.OK {
-					return fmt.Errorf("check found %d problem(s)", len(res.Problems))
-				}
-				if !e.json {
-					fmt.Fprintln(e.stdout, "no errors were found")
-				}
-				return nil
 			})
 		},
 	}
+}
+
+// runCheck checks the open repository, prints the result and fills in the
+// run-log record.
+func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, rec *runlog.Record) error {
+	res := checkResult{MessageType: "summary"}
+	defer func() { recordCheck(rec, o, &res) }()
+	sns, err := snapshot.ListSnapshots(c.Context, r, snapshot.Filter{})
+	if err != nil {
+		return err
+	}
+	res.Snapshots = len(sns)
+	e.logf("checking %d snapshots' trees", len(sns))
+	_, err = snapshot.CheckTrees(c.Context, r, sns, func(p snapshot.Problem) error {
+		res.Problems = append(res.Problems, fmt.Sprintf("snapshot %s: %s: %s blob %s: %v", p.Snapshot.Short(), p.Path, p.Blob.Type, p.Blob.ID, p.Err))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if o.ReadData {
+		e.logf("checking packs and reading data")
+	} else {
+		e.logf("checking packs")
+	}
+	var counter *ui.Counter
+	if o.ReadData {
+		counter = ui.NewCounter(e.stderr, ui.ChooseMode(e.stderr, false, e.quiet || e.json), "check")
+		o.Progress = func(done, total int, n int64) {
+			counter.SetTotals(uint64(total), 0)
+			counter.AddFile()
+		}
+	}
+	cr, err := r.Check(c.Context, o)
+	if counter != nil {
+		counter.Done()
+	}
+	if err != nil {
+		return err
+	}
+	res.Packs, res.PacksRead, res.BlobsIndexed, res.BlobsRead, res.BytesRead = cr.Packs, cr.PacksRead, cr.Blobs, cr.BlobsRead, cr.BytesRead
+	res.UnindexedPacks = len(cr.UnindexedPacks)
+	res.Problems = append(res.Problems, cr.ProblemMessages...)
+	res.OK = len(res.Problems) == 0
+	if e.json {
+		if err := e.printJSON(res); err != nil {
+			return err
+		}
+	} else {
+		for _, p := range res.Problems {
+			fmt.Fprintf(e.stdout, "error: %s\n", p)
+		}
+		if res.UnindexedPacks > 0 {
+			fmt.Fprintf(e.stdout, "note: %d pack(s) are not in the index (left by an interrupted backup); 'cadang repair index' adopts them\n", res.UnindexedPacks)
+		}
+		fmt.Fprintf(e.stdout, "%d snapshots, %d packs, %d blobs indexed", res.Snapshots, res.Packs, res.BlobsIndexed)
+		if o.ReadData {
+			fmt.Fprintf(e.stdout, "; read %d packs (%s), %d blobs verified", res.PacksRead, units.FormatBytes(res.BytesRead), res.BlobsRead)
+		}
+		fmt.Fprintln(e.stdout)
+	}
+	if !res.OK {
+		return runlog.Fail(runlog.KindIntegrity, fmt.Errorf("check found %d problem(s)", len(res.Problems)))
+	}
+	if !e.json {
+		fmt.Fprintln(e.stdout, "no errors were found")
+	}
+	return nil
 }

@@ -19,7 +19,8 @@ import (
 
 func commands() []*cli.Command {
 	cmds := []*cli.Command{initCommand(), keyCommand(), unlockCommand(), catCommand(), repairCommand()}
-	return append(cmds, snapshotCommands()...)
+	cmds = append(cmds, snapshotCommands()...)
+	return append(cmds, sopCommands()...)
 }
 
 func sizeFlag(c *cli.Context, name string, def uint) (uint, error) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/internal/ui"
 	"github.com/lpse/cadang/internal/units"
 	"github.com/lpse/cadang/repo"
@@ -94,8 +95,15 @@ and the exit code is 3.`,
 				Verify: c.Bool("verify"), DryRun: c.Bool("dry-run"),
 				RequestedBy: c.String("requested-by"), Reason: c.String("reason"), RequestID: c.String("request-id"),
 			}
-			_, err = runRestore(c.Context, e, o)
-			return err
+			if o.DryRun { // not a restore: nothing to record
+				_, err = runRestore(c.Context, e, o)
+				return err
+			}
+			return e.recorded(c.Context, runlog.OpRestore, func(ctx context.Context, rec *runlog.Record) error {
+				res, err := runRestore(ctx, e, o)
+				recordRestore(rec, o, res, err)
+				return err
+			})
 		},
 	}
 }
@@ -129,6 +137,9 @@ type restoreResult struct {
 	Errors        []snapshot.ItemError `json:"errors,omitempty"`
 	TotalDuration float64              `json:"total_duration"`
 	DryRun        bool                 `json:"dry_run,omitempty"`
+	// for the run-log record
+	snapshotTime  time.Time
+	snapshotPaths []string
 }
 
 func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, error) {
@@ -150,7 +161,8 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 		res = &restoreResult{MessageType: "summary", SnapshotID: sn.ID().String(), Target: o.Target,
 			FilesRestored: sum.Files, DirsRestored: sum.Dirs, FilesSkipped: sum.Skipped, FilesVerified: sum.Verified,
 			BytesRestored: sum.Bytes, BytesWritten: sum.Written, FailedFiles: sum.FailedFiles, Errors: sum.Errors,
-			TotalDuration: sum.End.Sub(sum.Start).Seconds(), DryRun: o.DryRun}
+			TotalDuration: sum.End.Sub(sum.Start).Seconds(), DryRun: o.DryRun,
+			snapshotTime: sn.Time, snapshotPaths: sn.Paths}
 		printRestoreSummary(e, sn, res)
 		if errors.Is(rerr, snapshot.ErrRestoreIncomplete) {
 			return &partialError{msg: fmt.Sprintf("%d file(s) could not be restored (listed above); the rest was restored", len(sum.FailedFiles))}

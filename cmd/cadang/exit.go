@@ -33,10 +33,13 @@ func exitCode(err error) int {
 		locked  *repo.LockedError
 		partial *partialError
 		exitErr *exec.ExitError
+		coded   *codedError
 	)
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &coded):
+		return coded.code
 	case errors.As(err, &partial):
 		return exitPartial
 	case errors.Is(err, context.Canceled):

@@ -20,14 +20,14 @@ import (
 )
 
 func globalFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "repo", Aliases: []string{"r"}, EnvVars: []string{"CADANG_REPOSITORY"}, Usage: "repository `LOCATION` (a local directory path)"},
 		&cli.StringFlag{Name: "password-file", EnvVars: []string{"CADANG_PASSWORD_FILE"}, Usage: "read the repository password from `FILE`"},
 		&cli.StringFlag{Name: "password-command", EnvVars: []string{"CADANG_PASSWORD_COMMAND"}, Usage: "run `COMMAND` (via sh -c) and use its output as the password"},
 		&cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON instead of text"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only errors and results; no progress"},
 		&cli.BoolFlag{Name: "no-lock", Usage: "do not lock the repository (read-only commands only; unsafe while others write)"},
-	}
+	}, sopGlobalFlags()...)
 }
 
 // env is what every command needs: its streams and global options.
@@ -38,6 +38,10 @@ type env struct {
 	stderr io.Writer
 	json   bool
 	quiet  bool
+	// rec, while an operation is being recorded in the run log, keeps the
+	// repository open after withRepo so the record can be copied into it.
+	rec *recording
+	sop *sopState
 }
 
 func newEnv(c *cli.Context) *env {
@@ -176,7 +180,11 @@ func (e *env) withRepo(ctx context.Context, exclusive bool, fn func(r *repo.Repo
 	if err != nil {
 		return err
 	}
-	defer r.Close()
+	if e.rec != nil {
+		e.rec.keep(r) // closed after the run-log record is copied into it
+	} else {
+		defer r.Close()
+	}
 	if !e.c.Bool("no-lock") || exclusive {
 		l, err := r.Lock(ctx, exclusive)
 		if err != nil {

@@ -55,3 +55,16 @@ func Or(c Clock) Clock {
 	}
 	return c
 }
+
+// Shifted is a clock that starts at a given time and then runs at the speed
+// of the system clock, so that durations stay real while the date is set.
+// The CLI uses it for CADANG_NOW, a hook for tests and demonstrations.
+type Shifted struct {
+	at, origin time.Time
+}
+
+// NewShifted returns a clock that reads at now and runs on from there.
+func NewShifted(at time.Time) *Shifted { return &Shifted{at: at, origin: time.Now()} }
+
+// Now returns the shifted time.
+func (s *Shifted) Now() time.Time { return s.at.Add(time.Since(s.origin)) }

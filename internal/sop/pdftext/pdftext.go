@@ -1,6 +1,7 @@
 // Package pdftext extracts the text and a few structural facts from the PDFs
 // cadang writes (fpdf, core fonts, cp1252), so tests can read the documents.
-// It is not a general PDF parser.
+// It is not a general PDF parser. It is used by the tests of internal/sop and
+// of the CLI (cmd/cadang), and by nothing else.
 package pdftext
 
 import (

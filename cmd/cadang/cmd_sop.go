@@ -1,0 +1,730 @@
+package main
+
+// The SOP commands: job list, run, log, log verify, restore-test, status,
+// followup add and the report documents. They only wire internal/sop.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lpse/cadang/internal/sop/doc"
+	"github.com/lpse/cadang/internal/sop/engine"
+	"github.com/lpse/cadang/internal/sop/jobs"
+	"github.com/lpse/cadang/internal/sop/report"
+	"github.com/lpse/cadang/internal/sop/restoretest"
+	soprun "github.com/lpse/cadang/internal/sop/run"
+	"github.com/lpse/cadang/internal/sop/runlog"
+	"github.com/lpse/cadang/internal/sop/status"
+	"github.com/lpse/cadang/repo"
+)
+
+func sopCommands() []*cli.Command {
+	return []*cli.Command{jobCommand(), runCommand(), logCommand(), restoreTestCommand(), statusCommand(),
+		followupCommand(), reportCommand()}
+}
+
+// docFlags are the flags of every document command (with the global --lang).
+func docFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "document format: md, html or pdf (default md, or from the --output extension)"},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the document to `FILE` instead of standard output"},
+	}
+}
+
+const docHelp = "\n\nThe document is in Bahasa Indonesia unless --lang en is given; --format md|html|pdf, --output FILE."
+
+// writeDoc renders d as the command's flags ask.
+func (e *env) writeDoc(c *cli.Context, d *doc.Document, output string) error {
+	fs := c.String("format")
+	if fs == "" {
+		switch strings.ToLower(filepath.Ext(output)) {
+		case ".pdf":
+			fs = "pdf"
+		case ".html", ".htm":
+			fs = "html"
+		default:
+			fs = "md"
+		}
+	}
+	f, err := doc.ParseFormat(fs)
+	if err != nil {
+		return fmt.Errorf("--format: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := doc.Render(&buf, d, f); err != nil {
+		return err
+	}
+	if output == "" {
+		_, err := e.stdout.Write(buf.Bytes())
+		return err
+	}
+	if err := os.WriteFile(output, buf.Bytes(), 0o640); err != nil {
+		return err
+	}
+	e.logf("wrote %s", output)
+	return nil
+}
+
+// reportEnv is what the documents need, with the run log's records.
+func (e *env) reportEnv(ctx context.Context) (*sopState, report.Env, []runlog.Record, error) {
+	st, err := e.loadSOP(true)
+	if err != nil {
+		return nil, report.Env{}, nil, err
+	}
+	recs, err := st.log.Records()
+	if err != nil {
+		return nil, report.Env{}, nil, err
+	}
+	vr, err := st.log.Verify(ctx, nil)
+	if err != nil {
+		return nil, report.Env{}, nil, err
+	}
+	if !vr.OK() {
+		e.warnf("the run log %s has problems; run 'cadang log verify'", st.log.Path())
+	}
+	return st, report.Env{Config: st.cfg, Lang: st.lang, Now: st.clock.Now(), Head: vr.Local.Head}, recs, nil
+}
+
+func jobCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "job",
+		Usage: "the backup jobs of the SOP configuration",
+		Subcommands: []*cli.Command{{
+			Name:  "list",
+			Usage: "list the jobs (the SOP's list of database and application backups); see also 'report inventory'",
+			Action: func(c *cli.Context) error {
+				e := newEnv(c)
+				st, err := e.loadSOP(true)
+				if err != nil {
+					return err
+				}
+				if e.json {
+					return e.printJSON(st.cfg.Jobs)
+				}
+				tw := tabwriter.NewWriter(e.stdout, 0, 2, 2, ' ', 0)
+				fmt.Fprintln(tw, "Job\tClass\tClassification\tSchedule\tTime standard\tSources\tMedia")
+				for i := range st.cfg.Jobs {
+					j := &st.cfg.Jobs[i]
+					var srcs, media []string
+					for _, s := range j.Sources {
+						if s.IsDump() {
+							srcs = append(srcs, engine.SourceName(s)+"="+strings.Join(s.Command, " "))
+						} else {
+							srcs = append(srcs, engine.SourceName(s)+"="+strings.Join(s.Paths, ","))
+						}
+					}
+					for _, m := range j.Media {
+						media = append(media, m.Name)
+					}
+					fmt.Fprintf(tw, "%s\t%d %s\t%s\t%s\t%s\t%s\t%s\n", j.Name, j.Info().No, st.lang.Pick(j.Info().NameID, j.Info().NameEN),
+						j.Classification, j.Schedule, time.Duration(soprun.StandardFor(runlog.OpBackup, j)), strings.Join(srcs, "; "), strings.Join(media, " → "))
+				}
+				return tw.Flush()
+			},
+		}},
+	}
+}
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "make the SOP backup run of a job on the medium due in the rotation, and record it",
+		ArgsUsage: "JOB",
+		Description: `Checks that the medium due in the job's rotation is connected (by repository ID), backs up every
+source of the job (paths, or the output of a dump command), checks the time standard, appends the
+record to the run log (locally and in the repository) and, if the run did not end OK, notifies the
+job's targets (hook and e-mail). --before-change REASON makes the SOP's backup before a system change.
+Exit codes: 0 ok, 3 partial (some files unreadable), 12 wrong password, 1 any other failure.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "before-change", Usage: "this is the backup before a system change: `REASON` (tagged before-change)"},
+			&cli.StringSliceFlag{Name: "tag", Usage: "add `TAG` to the snapshots (repeatable)"},
+		},
+		Action: func(c *cli.Context) error {
+			e := newEnv(c)
+			if c.NArg() != 1 {
+				return errors.New("run: give exactly one JOB (see 'cadang job list')")
+			}
+			st, err := e.loadSOP(true)
+			if err != nil {
+				return err
+			}
+			out, err := e.runner(st).Backup(c.Context, c.Args().First(), soprun.Options{BeforeChange: c.String("before-change"), Tags: c.StringSlice("tag")})
+			if out.Record.ID == "" && err != nil {
+				return err
+			}
+			for _, w := range out.Warnings {
+				e.warnf("%v", w)
+			}
+			e.printRecord(out.Record)
+			return runError(err)
+		},
+	}
+}
+
+// printRecord prints the outcome of a recorded operation.
+func (e *env) printRecord(r runlog.Record) {
+	if e.json {
+		_ = e.printJSON(r)
+		return
+	}
+	if e.quiet && r.Result == runlog.OK {
+		return
+	}
+	where := r.Medium
+	if where == "" {
+		where = r.Repository
+	}
+	fmt.Fprintf(e.stdout, "%s %s of %s on %s: %s", r.Op, r.ID, dashIf(r.Job), dashIf(where), r.Result)
+	if r.Failure != "" {
+		fmt.Fprintf(e.stdout, " (%s)", r.Failure)
+	}
+	fmt.Fprintf(e.stdout, " in %s\n", r.Duration().Round(time.Millisecond))
+	if r.Message != "" {
+		fmt.Fprintf(e.stdout, "  %s\n", r.Message)
+	}
+	for _, s := range r.Errors {
+		fmt.Fprintf(e.stdout, "  %s\n", s)
+	}
+}
+
+func dashIf(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// parseWhen parses --since/--until: YYYY-MM-DD (midnight in the
+// configured zone) or RFC 3339.
+func parseWhen(s string, loc *time.Location) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.RFC3339, s)
+}
+
+func filterFlagsSOP() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "since", Usage: "records from `DATE` (YYYY-MM-DD or RFC 3339) on"},
+		&cli.StringFlag{Name: "until", Usage: "records before `DATE`"},
+		&cli.StringFlag{Name: "job", Usage: "records of `JOB` only"},
+		&cli.StringFlag{Name: "result", Usage: "records with `RESULT` only: ok, partial or failed"},
+		&cli.StringFlag{Name: "op", Usage: "records of `OPERATION` only: backup, restore, restore-test, check, prune, followup"},
+	}
+}
+
+func logFilter(c *cli.Context, loc *time.Location) (runlog.Filter, error) {
+	var f runlog.Filter
+	var err error
+	if f.Since, err = parseWhen(c.String("since"), loc); err != nil {
+		return f, fmt.Errorf("--since: %w", err)
+	}
+	if f.Until, err = parseWhen(c.String("until"), loc); err != nil {
+		return f, fmt.Errorf("--until: %w", err)
+	}
+	if s := c.String("result"); s != "" {
+		if f.Result, err = runlog.ParseResult(s); err != nil {
+			return f, fmt.Errorf("--result: %w", err)
+		}
+	}
+	f.Job = c.String("job")
+	f.Op = runlog.Operation(c.String("op"))
+	return f, nil
+}
+
+func logCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "log",
+		Usage: "show the run log (the SOP's backup execution log); 'log verify' checks it",
+		Description: `Prints the records of the local mirror of the run log, filtered, as a table, --json or --csv.
+For the document (Markdown, HTML, PDF) use 'cadang report runlog'.`,
+		Flags: append(filterFlagsSOP(), &cli.BoolFlag{Name: "csv", Usage: "print CSV"}),
+		Action: func(c *cli.Context) error {
+			e := newEnv(c)
+			st, err := e.loadSOP(false)
+			if err != nil {
+				return err
+			}
+			f, err := logFilter(c, st.cfg.Location())
+			if err != nil {
+				return err
+			}
+			recs, err := st.log.Records()
+			if err != nil {
+				return err
+			}
+			recs = runlog.Select(recs, f)
+			switch {
+			case e.json:
+				return runlog.WriteJSON(e.stdout, recs)
+			case c.Bool("csv"):
+				return runlog.WriteCSV(e.stdout, recs)
+			}
+			return runlog.WriteTable(e.stdout, recs, st.lang, st.cfg.Location())
+		},
+		Subcommands: []*cli.Command{{
+			Name:  "verify",
+			Usage: "check that no record of the run log was altered, removed or reordered",
+			Description: `Checks the hash chain of the local mirror and, with --repo or --job (the job's connected medium),
+of the copy in the repository, and compares the two. Exit code 0 when nothing is wrong (records not yet
+copied into the repository are only warnings), 1 otherwise.`,
+			Flags: []cli.Flag{&cli.StringFlag{Name: "job", Usage: "also verify the copy on the connected medium of `JOB`"}},
+			Action: func(c *cli.Context) error {
+				e := newEnv(c)
+				st, err := e.loadSOP(c.String("job") != "")
+				if err != nil {
+					return err
+				}
+				var store runlog.RecordStore
+				if c.String("job") != "" || c.String("repo") != "" {
+					r, _, err := e.openSOPRepo(c.Context, st, c.String("job"))
+					if err != nil {
+						return err
+					}
+					defer r.Close()
+					store = r
+				}
+				vr, err := st.log.Verify(c.Context, store)
+				if err != nil {
+					return err
+				}
+				if e.json {
+					if err := e.printJSON(vr); err != nil {
+						return err
+					}
+				} else {
+					for _, f := range vr.Findings {
+						fmt.Fprintln(e.stdout, f.String())
+					}
+					fmt.Fprintf(e.stdout, "local mirror %s: %d records, head %s\n", st.log.Path(), vr.Local.Records, dashIf(vr.Local.Head))
+					if vr.Repo != nil {
+						fmt.Fprintf(e.stdout, "repository copy: %d records\n", vr.Repo.Records)
+					}
+				}
+				if !vr.OK() {
+					n := 0
+					for _, f := range vr.Findings {
+						if !f.Warning {
+							n++
+						}
+					}
+					return fmt.Errorf("log verify: %d problem(s) found", n)
+				}
+				if !e.json {
+					fmt.Fprintln(e.stdout, "the run log is intact")
+				}
+				return nil
+			},
+		}},
+	}
+}
+
+// openSOPRepo opens a repository for an SOP command: --repo if given (with
+// the global password options), else the connected medium of the job: the
+// one of its last successful backup first, then the others in rotation
+// order. The medium's repository ID must match.
+func (e *env) openSOPRepo(ctx context.Context, st *sopState, jobName string) (*engine.Repo, *jobs.Medium, error) {
+	lock := !e.c.Bool("no-lock")
+	if loc := e.c.String("repo"); loc != "" {
+		pw, err := e.password("enter the repository password: ", false)
+		if err != nil {
+			return nil, nil, err
+		}
+		r, err := engine.OpenLocal(ctx, loc, pw, false, lock, repo.Options{Logf: e.logf})
+		if err != nil {
+			return nil, nil, err
+		}
+		var m *jobs.Medium
+		if j := jobAt(st.cfg, loc); j != nil {
+			if i := j.MediumByID(r.ID()); i >= 0 {
+				m = &j.Media[i]
+			}
+		}
+		return r, m, nil
+	}
+	if jobName == "" {
+		return nil, nil, errors.New("give --job JOB or --repo LOCATION")
+	}
+	j, err := st.cfg.Job(jobName)
+	if err != nil {
+		return nil, nil, err
+	}
+	order := make([]int, 0, len(j.Media))
+	if recs, err := st.log.Records(); err == nil {
+		if last, ok := soprun.LastSuccess(recs, j.Name); ok {
+			for i, m := range j.Media {
+				if m.Name == last.Medium {
+					order = append(order, i)
+				}
+			}
+		}
+	}
+	for i := range j.Media {
+		if len(order) == 0 || order[0] != i {
+			order = append(order, i)
+		}
+	}
+	var errs []error
+	op := e.opener(st)
+	for _, i := range order {
+		m := &j.Media[i]
+		x, err := op.Open(ctx, *m)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r := x.(*engine.Repo)
+		if !strings.EqualFold(r.ID(), m.RepositoryID) {
+			r.Close()
+			errs = append(errs, fmt.Errorf("medium %s: the repository at %s has ID %s, not %s", m.Name, m.Repository, shortID(r.ID()), shortID(m.RepositoryID)))
+			continue
+		}
+		return r, m, nil
+	}
+	return nil, nil, runlog.Fail(runlog.KindMedia, fmt.Errorf("no medium of job %s is connected: %w", j.Name, errors.Join(errs...)))
+}
+
+func restoreTestCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "restore-test",
+		Usage: "SOP step 4: restore a random sample of a job's backups and verify it byte for byte",
+		Description: `Draws snapshots and files of the job at random (the seed comes from crypto/rand unless --seed is
+given, and is recorded so the sample can be repeated), restores them into a scratch directory, compares
+every byte with the snapshot, runs the verify command of dump sources (e.g. pg_restore --list), records
+the test in the run log and prints the restore test report. Without --job, every job is tested.` + docHelp,
+		Flags: append(docFlags(),
+			&cli.StringFlag{Name: "job", Usage: "test `JOB` only"},
+			&cli.IntFlag{Name: "sample", Usage: "restore `N` files (default: [restore_test] sample, 20)"},
+			&cli.StringFlag{Name: "sample-bytes", Usage: "restore files up to `SIZE` in all instead of a number of files"},
+			&cli.IntFlag{Name: "snapshots", Usage: "draw from `N` snapshots (default: [restore_test] snapshots, 3)"},
+			&cli.StringFlag{Name: "seed", Usage: "repeat the sample of an earlier test: its `SEED`"},
+			&cli.BoolFlag{Name: "keep", Usage: "keep the scratch directory"},
+		),
+		Action: func(c *cli.Context) error {
+			e := newEnv(c)
+			st, err := e.loadSOP(true)
+			if err != nil {
+				return err
+			}
+			rt := st.cfg.RestoreTest
+			o := restoretest.Options{Sample: rt.Sample, SampleBytes: int64(rt.SampleBytes), Snapshots: rt.Snapshots,
+				Scratch: rt.Scratch, Keep: c.Bool("keep")}
+			if c.IsSet("sample") {
+				o.Sample, o.SampleBytes = c.Int("sample"), 0
+			}
+			if s := c.String("sample-bytes"); s != "" {
+				n, err := jobs.ParseSize(s)
+				if err != nil {
+					return fmt.Errorf("--sample-bytes: %w", err)
+				}
+				o.Sample, o.SampleBytes = 0, n
+			}
+			if o.Sample <= 0 && o.SampleBytes <= 0 {
+				o.Sample = jobs.DefaultSample
+			}
+			if c.IsSet("snapshots") {
+				o.Snapshots = c.Int("snapshots")
+			}
+			if s := c.String("seed"); s != "" {
+				if o.Seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+					return fmt.Errorf("--seed: %w", err)
+				}
+				o.HasSeed = true
+			}
+			names := []string{c.String("job")}
+			if names[0] == "" {
+				names = names[:0]
+				for _, j := range st.cfg.Jobs {
+					names = append(names, j.Name)
+				}
+			}
+			var errs []error
+			for _, name := range names {
+				rec, err := e.restoreTest(c.Context, st, name, o)
+				if rec.ID == "" {
+					if err != nil {
+						return err
+					}
+					continue
+				}
+				if err != nil {
+					errs = append(errs, runError(err))
+				}
+				_, env, _, rerr := e.reportEnv(c.Context)
+				if rerr != nil {
+					return rerr
+				}
+				output := c.String("output")
+				if output != "" && len(names) > 1 {
+					ext := filepath.Ext(output)
+					output = strings.TrimSuffix(output, ext) + "-" + name + ext
+				}
+				if err := e.writeDoc(c, env.RestoreTest(rec), output); err != nil {
+					return err
+				}
+			}
+			return errors.Join(errs...)
+		},
+	}
+}
+
+// restoreTest runs and records one restore test of a job.
+func (e *env) restoreTest(ctx context.Context, st *sopState, jobName string, o restoretest.Options) (runlog.Record, error) {
+	var opened *engine.Repo
+	defer func() {
+		if opened != nil {
+			opened.Close()
+		}
+	}()
+	out, err := e.runner(st).Do(ctx, runlog.OpRestoreTest, jobName, func(ctx context.Context, rec *runlog.Record) (runlog.RecordStore, error) {
+		j, err := st.cfg.Job(jobName)
+		if err != nil {
+			return nil, err
+		}
+		r, m, err := e.openSOPRepo(ctx, st, jobName)
+		if err != nil {
+			return nil, err
+		}
+		opened = r
+		rec.RepositoryID = r.ID()
+		if m != nil {
+			rec.Medium, rec.Repository = m.Name, m.Repository
+		} else {
+			rec.Repository = e.c.String("repo")
+		}
+		t := &restoretest.Tester{Source: &engine.Source{Repo: r}, Clock: st.clock}
+		return r, t.Run(ctx, j, o, rec)
+	})
+	for _, w := range out.Warnings {
+		e.warnf("%v", w)
+	}
+	if out.Record.ID != "" {
+		e.logf("restore test %s of %s: %s: %s (seed %d)", out.Record.ID, jobName, out.Record.Result, out.Record.Message, seedOf(out.Record))
+	}
+	return out.Record, err
+}
+
+func seedOf(r runlog.Record) uint64 {
+	if r.Test != nil {
+		return r.Test.Seed
+	}
+	return 0
+}
+
+func statusCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "status",
+		Usage: "where each job stands: last backup, restore tests due, what is overdue (for monitoring)",
+		Description: `Exit codes, as monitoring plugins use them: 0 all is well, 1 warning (a restore test is overdue, the
+last backup was partial, a failure has no follow-up), 2 critical (the last backup failed or a backup is
+overdue), 3 the status could not be read.`,
+		Action: func(c *cli.Context) error {
+			e := newEnv(c)
+			st, err := e.loadSOP(true)
+			if err != nil {
+				return &codedError{code: status.ExitUnknown, msg: err.Error()}
+			}
+			recs, err := st.log.Records()
+			if err != nil {
+				return &codedError{code: status.ExitUnknown, msg: err.Error()}
+			}
+			rep := status.Compute(st.cfg, recs, st.clock.Now())
+			if e.json {
+				err = rep.WriteJSON(e.stdout)
+			} else {
+				err = rep.WriteText(e.stdout, st.lang, st.cfg.Location())
+			}
+			if err != nil {
+				return &codedError{code: status.ExitUnknown, msg: err.Error()}
+			}
+			if code := rep.ExitCode(); code != status.ExitOK {
+				n := 0
+				for _, j := range rep.Jobs {
+					if j.Level != status.OK {
+						n++
+					}
+				}
+				return &codedError{code: code, msg: fmt.Sprintf("status: %d job(s) need attention", n)}
+			}
+			return nil
+		},
+	}
+}
+
+func followupCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "followup",
+		Usage: "SOP step 5: the follow-up taken after a failed run",
+		Subcommands: []*cli.Command{{
+			Name:      "add",
+			Usage:     "record the follow-up taken after a failed run",
+			ArgsUsage: "RUN_ID",
+			Flags:     []cli.Flag{&cli.StringFlag{Name: "action", Usage: "what was done, in `TEXT`", Required: true}},
+			Action: func(c *cli.Context) error {
+				e := newEnv(c)
+				if c.NArg() != 1 {
+					return errors.New("followup add: give the RUN_ID of the failed run")
+				}
+				st, err := e.loadSOP(false)
+				if err != nil {
+					return err
+				}
+				var store runlog.RecordStore
+				if c.String("repo") != "" {
+					r, _, err := e.openSOPRepo(c.Context, st, "")
+					if err != nil {
+						return err
+					}
+					defer r.Close()
+					store = r
+				}
+				rec, err := e.runner(st).Followup(c.Context, c.Args().First(), c.String("action"), store)
+				if err != nil {
+					return err
+				}
+				e.printRecord(rec)
+				return nil
+			},
+		}},
+	}
+}
+
+func reportCommand() *cli.Command {
+	sub := func(name, usage, args string, extra []cli.Flag, fn func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error)) *cli.Command {
+		return &cli.Command{
+			Name: name, Usage: usage, ArgsUsage: args, Description: usage + "." + docHelp,
+			Flags: append(docFlags(), extra...),
+			Action: func(c *cli.Context) error {
+				e := newEnv(c)
+				_, env, recs, err := e.reportEnv(c.Context)
+				if err != nil {
+					return err
+				}
+				d, err := fn(c, env, recs)
+				if err != nil {
+					return err
+				}
+				return e.writeDoc(c, d, c.String("output"))
+			},
+		}
+	}
+	find := func(c *cli.Context, recs []runlog.Record, op runlog.Operation) (runlog.Record, error) {
+		if c.NArg() != 1 {
+			return runlog.Record{}, fmt.Errorf("give one RUN_ID (or latest)")
+		}
+		return runlog.FindRecord(recs, c.Args().First(), op)
+	}
+	return &cli.Command{
+		Name:  "report",
+		Usage: "the SOP documents (Markdown, HTML or PDF; Bahasa Indonesia or --lang en)",
+		Subcommands: []*cli.Command{
+			sub("inventory", "the list of database and application backups (Daftar Backup Database dan Aplikasi)", "", nil,
+				func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error) {
+					return env.Inventory(recs), nil
+				}),
+			sub("runlog", "the backup execution log (Log Pelaksanaan Backup)", "", filterFlagsSOP(),
+				func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error) {
+					f, err := logFilter(c, env.Config.Location())
+					if err != nil {
+						return nil, err
+					}
+					period := env.Lang.Pick("seluruh catatan", "all records")
+					switch {
+					case !f.Since.IsZero() && !f.Until.IsZero():
+						period = env.Lang.Date(f.Since) + " – " + env.Lang.Date(f.Until.Add(-time.Nanosecond))
+					case !f.Since.IsZero():
+						period = env.Lang.Pick("sejak ", "since ") + env.Lang.Date(f.Since)
+					case !f.Until.IsZero():
+						period = env.Lang.Pick("sebelum ", "before ") + env.Lang.Date(f.Until)
+					}
+					return env.RunLog(runlog.Select(recs, f), period), nil
+				}),
+			sub("failure", "the backup failure analysis report of a failed run (Laporan Analisa Kegagalan Backup)", "RUN_ID|latest", nil,
+				func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error) {
+					id := c.Args().First()
+					var r runlog.Record
+					var err error
+					if id == "latest" {
+						r, err = latestFailure(recs)
+					} else {
+						r, err = find(c, recs, "")
+					}
+					if err != nil {
+						return nil, err
+					}
+					return env.Failure(r, recs), nil
+				}),
+			sub("monthly", "the monthly analysis of backup effectiveness (SOP step 6)", "",
+				[]cli.Flag{&cli.StringFlag{Name: "month", Usage: "the `YYYY-MM` to analyse (default: the previous month)"}},
+				func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error) {
+					loc := env.Config.Location()
+					var month time.Time
+					if s := c.String("month"); s != "" {
+						var err error
+						if month, err = report.ParseMonth(s, loc); err != nil {
+							return nil, fmt.Errorf("--month: %w", err)
+						}
+					} else {
+						now := env.Now.In(loc)
+						month = time.Date(now.Year(), now.Month()-1, 1, 0, 0, 0, 0, loc)
+					}
+					return env.Monthly(recs, month)
+				}),
+			sub("restore-request", "the restore request form (Form Permintaan Restore): blank, or filled from a restore's record", "[RUN_ID|latest]", nil,
+				func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error) {
+					if c.NArg() == 0 {
+						return env.RestoreRequest(nil), nil
+					}
+					r, err := runlog.FindRecord(recs, c.Args().First(), runlog.OpRestore)
+					if err != nil {
+						return nil, err
+					}
+					return env.RestoreRequest(&r), nil
+				}),
+			sub("restore", "the restore minutes (Berita Acara Pelaksanaan Restore) of a restore", "RUN_ID|latest", nil,
+				func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error) {
+					r, err := find(c, recs, runlog.OpRestore)
+					if err != nil {
+						return nil, err
+					}
+					if r.Op != runlog.OpRestore {
+						return nil, fmt.Errorf("%s is a %s, not a restore", r.ID, r.Op)
+					}
+					return env.RestoreMinutes(r), nil
+				}),
+			sub("restore-test", "the report of a restore test (SOP step 4)", "RUN_ID|latest", nil,
+				func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error) {
+					r, err := find(c, recs, runlog.OpRestoreTest)
+					if err != nil {
+						return nil, err
+					}
+					if r.Op != runlog.OpRestoreTest {
+						return nil, fmt.Errorf("%s is a %s, not a restore test", r.ID, r.Op)
+					}
+					return env.RestoreTest(r), nil
+				}),
+		},
+	}
+}
+
+func latestFailure(recs []runlog.Record) (runlog.Record, error) {
+	for i := len(recs) - 1; i >= 0; i-- {
+		if recs[i].Op != runlog.OpFollowup && recs[i].Result != runlog.OK {
+			return recs[i], nil
+		}
+	}
+	return runlog.Record{}, errors.New("the run log has no failed run")
+}

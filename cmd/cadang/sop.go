@@ -1,0 +1,313 @@
+package main
+
+// The wiring of the SOP layer (internal/sop/...) into the CLI: the
+// configuration, the run log, the runner, and the hook that records every
+// backup, restore and check attempt. The logic is in internal/sop.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lpse/cadang/internal/sop/clock"
+	"github.com/lpse/cadang/internal/sop/engine"
+	"github.com/lpse/cadang/internal/sop/i18n"
+	"github.com/lpse/cadang/internal/sop/jobs"
+	"github.com/lpse/cadang/internal/sop/notify"
+	soprun "github.com/lpse/cadang/internal/sop/run"
+	"github.com/lpse/cadang/internal/sop/runlog"
+	"github.com/lpse/cadang/repo"
+)
+
+// envNow sets the SOP layer's clock: an RFC 3339 time (or YYYY-MM-DD) at
+// which the clock starts, running on in real time. It is a hook for tests
+// and demonstrations (a month of runs in a few seconds); never set it on a
+// production server, as every record would carry the wrong time.
+const envNow = "CADANG_NOW"
+
+// envLog names the local mirror of the run log (like --log-file).
+const envLog = "CADANG_LOG"
+
+func sopGlobalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "config", EnvVars: []string{jobs.EnvConfig}, Usage: "SOP configuration `FILE` (default ./cadang.toml, then /etc/cadang/cadang.toml)"},
+		&cli.StringFlag{Name: "log-file", EnvVars: []string{envLog}, Usage: "local mirror of the run log, `FILE` (default: [log] path of the configuration, or " + jobs.DefaultLogPath + ")"},
+		&cli.StringFlag{Name: "lang", EnvVars: []string{"CADANG_LANG"}, Usage: "language of the SOP documents and reports: id (Bahasa Indonesia, default) or en"},
+	}
+}
+
+// sopState is what the SOP commands share: the configuration, the run log,
+// the clock and the language.
+type sopState struct {
+	cfg    *jobs.Config // never nil: empty when there is no configuration
+	cfgErr error        // why cfg is empty
+	log    *runlog.Log
+	clock  clock.Clock
+	lang   i18n.Lang
+}
+
+// loadSOP reads the configuration and opens the run log. With
+// needConfig, a missing or invalid configuration is an error; without it
+// (the plain backup, restore and check commands), it is a warning for an
+// invalid file and nothing for a missing one, and the run log is still kept.
+func (e *env) loadSOP(needConfig bool) (*sopState, error) {
+	if e.sop != nil {
+		if needConfig && e.sop.cfgErr != nil {
+			return nil, e.sop.cfgErr
+		}
+		return e.sop, nil
+	}
+	st := &sopState{clock: clock.System{}}
+	lang, err := i18n.Parse(e.c.String("lang"))
+	if err != nil {
+		return nil, fmt.Errorf("--lang: %w", err)
+	}
+	st.lang = lang
+	if s := os.Getenv(envNow); s != "" {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t, err = time.ParseInLocation(time.DateOnly, s, time.Local)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s=%q: use RFC 3339 (2026-11-03T02:00:00+08:00) or YYYY-MM-DD", envNow, s)
+		}
+		st.clock = clock.NewShifted(t)
+	}
+	st.cfg, st.cfgErr = jobs.LoadDefault(e.c.String("config"), nil)
+	if st.cfgErr != nil {
+		if !errors.Is(st.cfgErr, jobs.ErrNoConfig) {
+			if needConfig {
+				return nil, st.cfgErr
+			}
+			e.warnf("ignoring the SOP configuration: %v", st.cfgErr)
+		}
+		st.cfg = &jobs.Config{}
+	}
+	st.log = runlog.Open(e.logPath(st.cfg), runlog.Options{Clock: st.clock})
+	e.sop = st
+	if needConfig && st.cfgErr != nil {
+		return nil, st.cfgErr
+	}
+	return st, nil
+}
+
+// logPath chooses the local mirror of the run log: --log-file/CADANG_LOG,
+// else the configuration's [log] path, else the default. A configured or
+// default path that cannot be written (cadang not run as root) falls back,
+// with a warning, to $XDG_STATE_HOME/cadang/runlog.jsonl or
+// ~/.local/state/cadang/runlog.jsonl.
+func (e *env) logPath(cfg *jobs.Config) string {
+	if p := e.c.String("log-file"); p != "" {
+		return p
+	}
+	p := jobs.DefaultLogPath
+	if cfg.Log.Path != "" {
+		p = cfg.Abs(cfg.Log.Path)
+	}
+	if writable(p) {
+		return p
+	}
+	fb := fallbackLogPath()
+	if fb == "" || fb == p {
+		return p
+	}
+	e.warnf("run log %s cannot be written by this user; keeping the run log in %s instead (set [log] path in the configuration, --log-file or %s)", p, fb, envLog)
+	return fb
+}
+
+func fallbackLogPath() string {
+	dir := os.Getenv("XDG_STATE_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		dir = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(dir, "cadang", "runlog.jsonl")
+}
+
+// writable reports whether the file p can be appended to, or created in the
+// nearest existing directory above it.
+func writable(p string) bool {
+	if f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0); err == nil {
+		f.Close()
+		return true
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return false
+	}
+	dir := filepath.Dir(p)
+	for {
+		if fi, err := os.Stat(dir); err == nil {
+			if !fi.IsDir() {
+				return false
+			}
+			f, err := os.CreateTemp(dir, ".cadang-probe-*")
+			if err != nil {
+				return false
+			}
+			f.Close()
+			os.Remove(f.Name())
+			return true
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return false
+		}
+		dir = up
+	}
+}
+
+// runner is the SOP runner over the real engine.
+func (e *env) runner(st *sopState) *soprun.Runner {
+	return &soprun.Runner{
+		Config: st.cfg,
+		Log:    st.log,
+		Clock:  st.clock,
+		Opener: e.opener(st),
+		Backupper: &engine.Backupper{ProgramVersion: "cadang " + version, Now: st.clock.Now,
+			CommandStderr: nil},
+		Notifier: &notify.Notifier{SMTP: st.cfg.SMTP, Loc: st.cfg.Location(), Now: st.clock.Now},
+		Classify: engine.Classify,
+	}
+}
+
+func (e *env) opener(st *sopState) *engine.Opener {
+	return &engine.Opener{Config: st.cfg, Logf: e.logf, Password: func() ([]byte, error) {
+		return e.password("enter the repository password: ", false)
+	}}
+}
+
+// recording collects the repositories opened by withRepo during a
+// recorded operation; they stay open until the record is copied into them.
+type recording struct{ repos []*repo.Repository }
+
+func (r *recording) keep(x *repo.Repository) { r.repos = append(r.repos, x) }
+
+// recorded runs fn, an operation of the plain commands (backup, restore,
+// check), and appends its record to the run log: always to the local
+// mirror, and into the repository when fn opened it (withRepo). The job is
+// the one whose medium is at the --repo location, if the configuration has
+// one. fn fills in the record (snapshots, counts, restore request...); a
+// *partialError from fn makes the result partial. It returns fn's error:
+// a problem with the run log itself is only a warning, as the operation is
+// done.
+func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx context.Context, rec *runlog.Record) error) error {
+	st, err := e.loadSOP(false)
+	if err != nil {
+		e.warnf("run log: %v; this %s is not recorded", err, op)
+		return fn(ctx, &runlog.Record{})
+	}
+	loc, _ := e.repoLocation()
+	job := jobAt(st.cfg, loc)
+	jobName := ""
+	if job != nil {
+		jobName = job.Name
+	}
+	rc := &recording{}
+	e.rec = rc
+	defer func() {
+		e.rec = nil
+		for _, r := range rc.repos {
+			r.Close()
+		}
+	}()
+	var opErr error
+	out, err := e.runner(st).Do(ctx, op, jobName, func(ctx context.Context, rec *runlog.Record) (runlog.RecordStore, error) {
+		rec.Repository = loc
+		opErr = fn(ctx, rec)
+		var store runlog.RecordStore
+		if len(rc.repos) > 0 {
+			r := rc.repos[0]
+			store = r
+			rec.RepositoryID = r.ID()
+			if job != nil {
+				if i := job.MediumByID(r.ID()); i >= 0 {
+					rec.Medium = job.Media[i].Name
+				}
+			}
+		}
+		var pe *partialError
+		if errors.As(opErr, &pe) {
+			rec.Result = runlog.Partial
+			if rec.Message == "" {
+				rec.Message = pe.msg
+			}
+			return store, nil
+		}
+		return store, opErr
+	})
+	e.recordOutcome(out, err)
+	return opErr
+}
+
+// recordOutcome tells the user where the record went, and warns about
+// what went wrong in recording it.
+func (e *env) recordOutcome(out soprun.Outcome, err error) {
+	for _, w := range out.Warnings {
+		e.warnf("%v", w)
+	}
+	var fe *soprun.FailedError
+	if err != nil && !errors.As(err, &fe) {
+		e.warnf("run log: %v", err)
+		return
+	}
+	if out.Record.ID != "" {
+		e.logf("recorded in the run log as %s %s (%s)", out.Record.Op, out.Record.ID, out.Record.Result)
+	}
+}
+
+// jobAt returns the job that has a medium at the repository location loc.
+func jobAt(c *jobs.Config, loc string) *jobs.Job {
+	if loc == "" {
+		return nil
+	}
+	want := cleanLoc(loc)
+	for i := range c.Jobs {
+		for _, m := range c.Jobs[i].Media {
+			if cleanLoc(c.Abs(strings.TrimPrefix(m.Repository, "local:"))) == want {
+				return &c.Jobs[i]
+			}
+		}
+	}
+	return nil
+}
+
+func cleanLoc(p string) string {
+	p = strings.TrimPrefix(p, "local:")
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return filepath.Clean(p)
+}
+
+// codedError ends the command with a given exit code (status uses the
+// monitoring codes 0-3).
+type codedError struct {
+	code int
+	msg  string
+}
+
+func (e *codedError) Error() string { return e.msg }
+
+// runError turns the error of a recorded SOP operation into the CLI's exit
+// codes: partial is 3, a wrong password 12, anything else failed 1.
+func runError(err error) error {
+	var fe *soprun.FailedError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	switch {
+	case fe.Record.Result == runlog.Partial:
+		return &partialError{msg: fe.Error()}
+	case fe.Record.Failure == runlog.KindWrongPassword:
+		return fmt.Errorf("%w (%w)", fe, repo.ErrWrongPassword)
+	}
+	return err
+}

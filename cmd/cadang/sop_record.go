@@ -1,0 +1,117 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/lpse/cadang/internal/sop/runlog"
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot"
+)
+
+const maxRecordErrors = 20
+
+func addRecordError(rec *runlog.Record, s string) {
+	if len(rec.Errors) < maxRecordErrors {
+		rec.Errors = append(rec.Errors, s)
+	}
+}
+
+// recordBackup fills the run-log record of a plain `cadang backup`.
+func recordBackup(rec *runlog.Record, o backupOptions, sn *snapshot.Snapshot, err error) {
+	rec.Tags = append(rec.Tags, o.Tags...)
+	if o.Reason != "" {
+		rec.Tags = append(rec.Tags, runlog.TagBeforeChange)
+		rec.Reason = o.Reason
+	}
+	var cmdErr *snapshot.CommandError
+	if errors.As(err, &cmdErr) {
+		rec.Failure = runlog.KindDumpFailed
+	}
+	if sn == nil {
+		return
+	}
+	rec.Snapshots = []string{sn.ID().String()}
+	if s := sn.Summary; s != nil {
+		rec.FilesRead = int64(s.TotalFilesProcessed)
+		rec.FilesAdded = int64(s.FilesNew + s.FilesChanged)
+		rec.BytesRead = int64(s.TotalBytesProcessed)
+		rec.BytesAdded = int64(s.DataAdded)
+		for _, ie := range s.Errors {
+			addRecordError(rec, fmt.Sprintf("skipped %s: %s", ie.Path, ie.Error))
+		}
+		if len(s.Errors) > 0 {
+			rec.Failure = runlog.KindSourceUnreadable
+		}
+	}
+	if err == nil {
+		rec.Message = fmt.Sprintf("snapshot %s saved", sn.ID().Short())
+	}
+}
+
+// recordRestore fills the run-log record of `cadang restore`, with the
+// restore request (SOP steps 7-8) when --requested-by and --reason are given.
+func recordRestore(rec *runlog.Record, o restoreOptions, res *restoreResult, err error) {
+	id, sub := splitSnapshotArg(o.Snapshot)
+	info := &runlog.RestoreInfo{RequestID: o.RequestID, RequestedBy: o.RequestedBy, Reason: o.Reason,
+		Snapshot: id, Target: o.Target, Paths: o.Include}
+	if sub != "" {
+		info.Paths = append([]string{sub}, info.Paths...)
+	}
+	rec.Restore = info
+	if res == nil {
+		return
+	}
+	info.Snapshot = res.SnapshotID
+	info.SnapshotAt = res.snapshotTime
+	rec.Snapshots = []string{res.SnapshotID}
+	if len(info.Paths) == 0 {
+		info.Paths = res.snapshotPaths
+	}
+	rec.FilesRead = int64(res.FilesRestored)
+	rec.BytesRead = int64(res.BytesRestored)
+	for _, f := range res.FailedFiles {
+		addRecordError(rec, "not restored: "+f)
+	}
+	for _, ie := range res.Errors {
+		addRecordError(rec, fmt.Sprintf("%s: %s", ie.Path, ie.Error))
+	}
+	if len(res.FailedFiles) > 0 {
+		rec.Failure = runlog.KindIntegrity
+	}
+	switch {
+	case o.Verify && res.FilesVerified == res.FilesRestored && len(res.FailedFiles) == 0 && err == nil:
+		info.Verified = true
+		info.Verify = fmt.Sprintf("%d files read back after the restore and checked against the snapshot (--verify): all match", res.FilesVerified)
+	case o.Verify:
+		info.Verify = fmt.Sprintf("%d of %d files verified; %d could not be restored", res.FilesVerified, res.FilesRestored, len(res.FailedFiles))
+	default:
+		info.Verify = "restored without --verify: each blob was checked on decryption (authenticated encryption), the files were not read back"
+	}
+	if err == nil {
+		rec.Message = fmt.Sprintf("snapshot %s restored to %s: %d files", shortID(res.SnapshotID), res.Target, res.FilesRestored)
+	}
+}
+
+// recordCheck fills the run-log record of `cadang check`.
+func recordCheck(rec *runlog.Record, o repo.CheckOptions, res *checkResult) {
+	rec.FilesRead = int64(res.PacksRead)
+	rec.BytesRead = res.BytesRead
+	for _, p := range res.Problems {
+		addRecordError(rec, p)
+	}
+	what := "structure"
+	if o.ReadData {
+		what = "structure and data"
+	}
+	if res.OK {
+		rec.Message = fmt.Sprintf("%s checked: %d snapshots, %d packs, %d blobs; no errors", what, res.Snapshots, res.Packs, res.BlobsIndexed)
+	}
+}
+
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}

@@ -1,0 +1,434 @@
+// Package engine implements the interfaces of the SOP layer (run.Opener,
+// run.Backupper, restoretest.Source) over the real engine: local
+// repositories (package repo) and snapshots (package snapshot). It also
+// classifies engine errors into the SOP's failure kinds.
+//
+// The CLI wires these into run.Runner and restoretest.Tester; all the SOP
+// logic stays in the packages run, restoretest and runlog.
+package engine
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/lpse/cadang/internal/sop/jobs"
+	"github.com/lpse/cadang/internal/sop/restoretest"
+	"github.com/lpse/cadang/internal/sop/run"
+	"github.com/lpse/cadang/internal/sop/runlog"
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend/local"
+	"github.com/lpse/cadang/snapshot"
+)
+
+// Tag prefixes put on the snapshots of a job run, so that a restore test
+// finds the snapshots of each source of a job.
+const (
+	TagJob    = "job:"
+	TagSource = "source:"
+)
+
+// Classify gives the SOP failure kind of an engine error: wrong password,
+// lock, missing repository (unreachable), a failed dump command, unreadable
+// source files, damaged data (integrity); otherwise runlog.KindOf (an
+// explicit runlog.Fail kind, interrupted, out of space, other).
+func Classify(err error) runlog.FailureKind {
+	var (
+		ke     *runlog.Error
+		locked *repo.LockedError
+		cmdErr *snapshot.CommandError
+	)
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &ke):
+		return ke.Kind
+	case errors.Is(err, context.Canceled):
+		return runlog.KindInterrupted
+	case errors.Is(err, repo.ErrWrongPassword):
+		return runlog.KindWrongPassword
+	case errors.As(err, &locked):
+		return runlog.KindLock
+	case errors.Is(err, repo.ErrNoRepository), errors.Is(err, local.ErrNoRepository):
+		return runlog.KindRepoUnreachable
+	case errors.As(err, &cmdErr):
+		return runlog.KindDumpFailed
+	case errors.Is(err, snapshot.ErrIncomplete):
+		return runlog.KindSourceUnreadable
+	case repo.IsDamaged(err), errors.Is(err, snapshot.ErrRestoreIncomplete):
+		return runlog.KindIntegrity
+	}
+	return runlog.KindOf(err)
+}
+
+// Repo is an open, locked repository: *repo.Repository with a lock that
+// Close releases.
+type Repo struct {
+	*repo.Repository
+	lock *repo.Lock
+}
+
+// Close releases the lock and closes the repository.
+func (r *Repo) Close() error {
+	var err error
+	if r.lock != nil {
+		err = r.lock.Unlock(context.Background())
+	}
+	return errors.Join(err, r.Repository.Close())
+}
+
+// ReadPassword reads a password file: its content without the trailing
+// newline. An empty file is an error.
+func ReadPassword(file string) ([]byte, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("password file: %w", err)
+	}
+	p := bytes.TrimRight(b, "\r\n")
+	if len(p) == 0 {
+		return nil, fmt.Errorf("password file %s is empty", file)
+	}
+	return p, nil
+}
+
+// OpenLocal opens the local repository at location with password, and takes
+// a lock (exclusive or shared) unless lock is false. Errors are wrapped with
+// their failure kind (runlog.Fail).
+func OpenLocal(ctx context.Context, location string, password []byte, exclusive, lock bool, o repo.Options) (*Repo, error) {
+	location = strings.TrimPrefix(location, "local:")
+	be, err := local.Open(ctx, location)
+	if err != nil {
+		return nil, runlog.Fail(Classify(err), err)
+	}
+	r, err := repo.Open(ctx, be, password, o)
+	if err != nil {
+		be.Close()
+		return nil, runlog.Fail(Classify(err), err)
+	}
+	out := &Repo{Repository: r}
+	if lock {
+		l, err := r.Lock(ctx, exclusive)
+		if err != nil {
+			r.Close()
+			return nil, runlog.Fail(Classify(err), err)
+		}
+		out.lock = l
+	}
+	return out, nil
+}
+
+// Opener opens the repository on a medium of a job (run.Opener): it reads
+// the medium's password file and takes a shared lock. A repository that is
+// not there (the disk of the medium is not connected or not mounted) is a
+// failure of kind media.
+type Opener struct {
+	// Config makes relative password files relative to the configuration
+	// file; may be nil.
+	Config *jobs.Config
+	// Password, if set, is used when the medium names no password file
+	// (the CLI passes its global password options).
+	Password func() ([]byte, error)
+	// Logf receives the engine's notices (stale locks removed...).
+	Logf func(string, ...any)
+}
+
+// Open implements run.Opener.
+func (o *Opener) Open(ctx context.Context, m jobs.Medium) (run.Repository, error) {
+	var pw []byte
+	var err error
+	switch {
+	case m.PasswordFile != "":
+		f := m.PasswordFile
+		if o.Config != nil {
+			f = o.Config.Abs(f)
+		}
+		pw, err = ReadPassword(f)
+	case o.Password != nil:
+		pw, err = o.Password()
+	default:
+		err = fmt.Errorf("medium %s names no password_file", m.Name)
+	}
+	if err != nil {
+		return nil, runlog.Fail(runlog.KindWrongPassword, err)
+	}
+	loc := m.Repository
+	if o.Config != nil && !strings.HasPrefix(loc, "local:") {
+		loc = o.Config.Abs(loc)
+	}
+	r, err := OpenLocal(ctx, loc, pw, false, true, repo.Options{Logf: o.Logf})
+	if err != nil {
+		if errors.Is(err, local.ErrNoRepository) || errors.Is(err, fs.ErrNotExist) {
+			return nil, runlog.Fail(runlog.KindMedia, fmt.Errorf("medium %s is not connected: %w", m.Name, err))
+		}
+		return nil, err
+	}
+	return r, nil
+}
+
+// Backupper backs up one source of a job with the archiver (run.Backupper):
+// the paths of a path source, or the standard output of a dump command.
+// Each snapshot is tagged job:NAME and source:NAME, plus the run's tags.
+type Backupper struct {
+	Hostname       string // default os.Hostname()
+	ProgramVersion string
+	// Progress, if set, makes the progress reporter of one source.
+	Progress func(src jobs.Source) (snapshot.ArchiveProgress, func())
+	// CommandStderr receives a copy of a dump command's standard error.
+	CommandStderr io.Writer
+	// Now, if set, gives the snapshot time (the SOP layer's clock).
+	Now func() time.Time
+}
+
+// Backup implements run.Backupper.
+func (b *Backupper) Backup(ctx context.Context, r run.Repository, src jobs.Source, o run.BackupOptions) (run.BackupResult, error) {
+	var res run.BackupResult
+	sr, ok := r.(snapshot.Repository)
+	if !ok {
+		return res, fmt.Errorf("engine: %T is not a snapshot repository", r)
+	}
+	a := snapshot.NewArchiver(sr)
+	a.Excludes = src.Exclude
+	a.Hostname = b.Hostname
+	a.ProgramVersion = b.ProgramVersion
+	a.Reason = o.Reason
+	a.CommandStderr = b.CommandStderr
+	if b.Now != nil {
+		a.Time = b.Now()
+	}
+	a.Tags = append([]string(nil), o.Tags...)
+	if o.Job != nil {
+		a.Tags = append(a.Tags, TagJob+o.Job.Name)
+	}
+	a.Tags = append(a.Tags, TagSource+SourceName(src))
+	if b.Progress != nil {
+		p, done := b.Progress(src)
+		a.Progress = p
+		defer done()
+	}
+	var sn *snapshot.Snapshot
+	var err error
+	if src.IsDump() {
+		sn, err = a.SnapshotFromCommand(ctx, DumpFilename(src), src.Command)
+		if err != nil {
+			return res, runlog.Fail(runlog.KindDumpFailed, err)
+		}
+	} else {
+		var paths []string
+		for _, p := range src.Paths {
+			if _, serr := os.Lstat(p); serr != nil {
+				res.Skipped = append(res.Skipped, fmt.Sprintf("%s: %v", p, serr))
+				continue
+			}
+			paths = append(paths, p)
+		}
+		if len(paths) == 0 {
+			return res, runlog.Failf(runlog.KindSourceUnreadable, "no path of source %s can be read: %s", SourceName(src), strings.Join(res.Skipped, "; "))
+		}
+		sn, err = a.Snapshot(ctx, paths)
+		var inc *snapshot.IncompleteError
+		if errors.As(err, &inc) {
+			for _, ie := range inc.Errors {
+				res.Skipped = append(res.Skipped, fmt.Sprintf("%s: %s", ie.Path, ie.Error))
+			}
+			err = nil
+		}
+		if err != nil {
+			return res, err
+		}
+	}
+	res.Snapshot = sn.ID().String()
+	if s := sn.Summary; s != nil {
+		res.FilesRead = int64(s.TotalFilesProcessed)
+		res.FilesAdded = int64(s.FilesNew + s.FilesChanged)
+		res.BytesRead = int64(s.TotalBytesProcessed)
+		res.BytesAdded = int64(s.DataAdded)
+	}
+	return res, nil
+}
+
+// SourceName is the name of a source: its name, or "default" when the
+// configuration gives none.
+func SourceName(s jobs.Source) string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return "default"
+}
+
+// DumpFilename is the file a dump source is stored as.
+func DumpFilename(s jobs.Source) string {
+	if s.Filename != "" {
+		return s.Filename
+	}
+	return SourceName(s) + ".dump"
+}
+
+// Source lets a restore test reach the snapshots of a repository
+// (restoretest.Source).
+type Source struct {
+	Repo snapshot.Repository
+}
+
+// Snapshots implements restoretest.Source: the snapshots tagged with the
+// job, or for snapshots made outside `cadang run`, those whose paths are
+// those of a source of the job.
+func (s *Source) Snapshots(ctx context.Context, job *jobs.Job) ([]restoretest.Snapshot, error) {
+	sns, err := snapshot.ListSnapshots(ctx, s.Repo, snapshot.Filter{})
+	if err != nil {
+		return nil, err
+	}
+	var out []restoretest.Snapshot
+	for _, sn := range sns {
+		if name, ok := sourceOf(sn, job); ok {
+			out = append(out, restoretest.Snapshot{ID: sn.ID().String(), Source: name, Time: sn.Time})
+		}
+	}
+	return out, nil
+}
+
+func sourceOf(sn *snapshot.Snapshot, job *jobs.Job) (string, bool) {
+	tagged := false
+	for _, t := range sn.Tags {
+		if t == TagJob+job.Name {
+			tagged = true
+		}
+	}
+	if tagged {
+		for _, t := range sn.Tags {
+			if name, ok := strings.CutPrefix(t, TagSource); ok {
+				for _, src := range job.Sources {
+					if SourceName(src) == name {
+						return src.Name, true
+					}
+				}
+			}
+		}
+	}
+	for _, t := range sn.Tags {
+		if strings.HasPrefix(t, TagJob) {
+			return "", false // another job's snapshot
+		}
+	}
+	for _, src := range job.Sources {
+		if src.IsDump() {
+			if len(sn.Paths) == 1 && sn.Paths[0] == "/"+DumpFilename(src) {
+				return src.Name, true
+			}
+			continue
+		}
+		var abs []string
+		for _, p := range src.Paths {
+			if a, err := filepath.Abs(p); err == nil {
+				abs = append(abs, a)
+			}
+		}
+		if len(abs) > 0 && len(sn.Paths) == len(abs) && sn.HasPaths(abs) {
+			return src.Name, true
+		}
+	}
+	return "", false
+}
+
+func (s *Source) load(ctx context.Context, id string) (*snapshot.Snapshot, error) {
+	rid, err := repo.ParseID(id)
+	if err != nil {
+		return nil, err
+	}
+	return snapshot.LoadSnapshot(ctx, s.Repo, rid)
+}
+
+// Files implements restoretest.Source: the regular files of the snapshot.
+func (s *Source) Files(ctx context.Context, snap restoretest.Snapshot) ([]restoretest.File, error) {
+	sn, err := s.load(ctx, snap.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []restoretest.File
+	err = snapshot.Walk(ctx, s.Repo, sn.Tree, "/", func(p string, n *snapshot.Node) error {
+		if n.Type == snapshot.TypeFile {
+			out = append(out, restoretest.File{Path: p, Size: n.Size})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Restore implements restoretest.Source: each file is restored with the
+// Restorer (as `cadang restore` does) to dir/PATH, then the restored file is
+// hashed and compared with the hash of the snapshot's content, read from
+// the repository separately (snapshot.WriteContent).
+func (s *Source) Restore(ctx context.Context, snap restoretest.Snapshot, files []restoretest.File, dir string) ([]runlog.TestItem, error) {
+	sn, err := s.load(ctx, snap.ID)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]runlog.TestItem, 0, len(files))
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return items, err
+		}
+		it := runlog.TestItem{Snapshot: snap.ID, Path: f.Path, Size: f.Size}
+		if err := s.restoreOne(ctx, sn, f.Path, dir); err != nil {
+			it.Error = err.Error()
+		} else {
+			it.OK = true
+		}
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+func (s *Source) restoreOne(ctx context.Context, sn *snapshot.Snapshot, p, dir string) error {
+	target := filepath.Join(dir, filepath.FromSlash(path.Dir(p)))
+	rs := &snapshot.Restorer{Repo: s.Repo, Overwrite: snapshot.OverwriteAlways, NoOwner: true}
+	sum, err := rs.Restore(ctx, sn, p, target)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	if sum.Files != 1 {
+		return fmt.Errorf("restore: %d files restored, want 1", sum.Files)
+	}
+	local := filepath.Join(dir, filepath.FromSlash(p))
+	got, gotN, err := hashFile(local)
+	if err != nil {
+		return fmt.Errorf("read back: %w", err)
+	}
+	n, err := snapshot.FindNode(ctx, s.Repo, sn.Tree, p)
+	if err != nil {
+		return err
+	}
+	h := sha256.New()
+	if err := snapshot.WriteContent(ctx, s.Repo, n, h); err != nil {
+		return fmt.Errorf("read snapshot content: %w", err)
+	}
+	if gotN != n.Size {
+		return fmt.Errorf("size differs: restored %d bytes, snapshot has %d", gotN, n.Size)
+	}
+	if !bytes.Equal(got, h.Sum(nil)) {
+		return fmt.Errorf("content differs from the snapshot (SHA-256 %x, restored %x)", h.Sum(nil), got)
+	}
+	return nil
+}
+
+func hashFile(p string) ([]byte, int64, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return nil, n, err
+	}
+	return h.Sum(nil), n, nil
+}
