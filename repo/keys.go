@@ -106,7 +106,7 @@ func unlock(ctx context.Context, be backend.Backend, password []byte) (*crypto.K
 	if len(damage) > 0 {
 		return nil, ID{}, fmt.Errorf("%w (and %d damaged key file(s): %w)", ErrWrongPassword, len(damage), errors.Join(damage...))
 	}
-	return nil, ID{}, fmt.Errorf("%s: %w", be.Location(), ErrWrongPassword)
+	return nil, ID{}, fmt.Errorf("%s: %w: none of its %d key file(s) opens with it; nothing was changed", be.Location(), ErrWrongPassword, len(ids))
 }
 
 // AddKey wraps the master key under a new password and returns the new

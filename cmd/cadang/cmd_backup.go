@@ -254,7 +254,12 @@ func initIfMissing(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	r, err := repo.Init(ctx, be2, pw, repo.InitOptions{})
+	kdf, err := kdfParams()
+	if err != nil {
+		be2.Close()
+		return err
+	}
+	r, err := repo.Init(ctx, be2, pw, repo.InitOptions{KDF: kdf})
 	if err != nil {
 		be2.Close()
 		return err

@@ -10,7 +10,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/lpse/cadang/chunk"
-	"github.com/lpse/cadang/crypto"
 	"github.com/lpse/cadang/internal/units"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend"
@@ -80,7 +79,12 @@ Chunk sizes and the pack size are fixed for the life of the repository.`,
 			if err != nil {
 				return err
 			}
-			r, err := repo.Init(c.Context, be, pw, repo.InitOptions{Chunk: p, PackSize: uint32(ps), Compression: c.String("compression")})
+			kdf, err := kdfParams()
+			if err != nil {
+				be.Close()
+				return err
+			}
+			r, err := repo.Init(c.Context, be, pw, repo.InitOptions{Chunk: p, PackSize: uint32(ps), Compression: c.String("compression"), KDF: kdf})
 			if err != nil {
 				be.Close()
 				return err
@@ -158,7 +162,11 @@ func keyCommand() *cli.Command {
 						if err != nil {
 							return err
 						}
-						id, err := r.AddKey(c.Context, pw, crypto.KDFParams{})
+						kdf, err := kdfParams()
+						if err != nil {
+							return err
+						}
+						id, err := r.AddKey(c.Context, pw, kdf)
 						if err != nil {
 							return err
 						}
@@ -199,7 +207,11 @@ func keyCommand() *cli.Command {
 						if err != nil {
 							return err
 						}
-						id, err := r.ChangePassword(c.Context, pw, crypto.KDFParams{})
+						kdf, err := kdfParams()
+						if err != nil {
+							return err
+						}
+						id, err := r.ChangePassword(c.Context, pw, kdf)
 						if err != nil {
 							return err
 						}

@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/lpse/cadang/crypto"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/repo/backend/local"
@@ -206,4 +207,24 @@ func jsonLine(w io.Writer, v any) error {
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err
+}
+
+// kdfParams returns the argon2id cost for new key files: the default, or
+// CADANG_KDF="time,memoryKiB,threads" (for test suites and very small
+// machines; the minimum memory is 8 MiB).
+func kdfParams() (crypto.KDFParams, error) {
+	s := os.Getenv("CADANG_KDF")
+	if s == "" {
+		return crypto.DefaultKDFParams, nil
+	}
+	var p crypto.KDFParams
+	var threads uint
+	if _, err := fmt.Sscanf(s, "%d,%d,%d", &p.Time, &p.Memory, &threads); err != nil || threads > 255 {
+		return p, fmt.Errorf("CADANG_KDF=%q: want time,memoryKiB,threads (e.g. 3,65536,2)", s)
+	}
+	p.Threads = uint8(threads)
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("CADANG_KDF: %w", err)
+	}
+	return p, nil
 }

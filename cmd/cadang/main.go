@@ -69,6 +69,7 @@ Exit codes: 0 ok, 1 fatal error, 3 some source files could not be read (snapshot
 some files could not be restored, 10 repository does not exist, 11 repository is locked,
 12 wrong password, 130 interrupted.
 
-Environment: CADANG_REPOSITORY, CADANG_PASSWORD, CADANG_PASSWORD_FILE, CADANG_PASSWORD_COMMAND.`,
+Environment: CADANG_REPOSITORY, CADANG_PASSWORD, CADANG_PASSWORD_FILE, CADANG_PASSWORD_COMMAND;
+CADANG_KDF=time,memoryKiB,threads sets the argon2id cost of new key files (default 3,65536,2).`,
 	}
 }

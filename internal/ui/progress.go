@@ -185,6 +185,9 @@ func (c *Counter) Done() {
 		close(c.stop)
 	}
 	<-c.stopped
+	if c.mode == JSON {
+		c.emitStatus() // scripts always see at least one, final, status line
+	}
 	if c.bar != nil {
 		c.mu.Lock()
 		_ = c.bar.Finish()
