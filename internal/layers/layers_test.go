@@ -10,7 +10,6 @@ import (
 
 const mod = "github.com/lpse/cadang/"
 
-
 func TestLayers(t *testing.T) {
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, mod+"...").Output()
 	if err != nil {
