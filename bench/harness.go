@@ -1,0 +1,717 @@
+// Package bench holds cadang's benchmark suite: the end-to-end comparison
+// with restic, borg and kopia on a generated LPSE-like dataset (Run, used by
+// cmd/peerbench and by the quick-mode test), and the chunk-size study
+// (ChunkStudy, used by cmd/chunkstudy). See README.md.
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/lpse/cadang/bench/dataset"
+)
+
+// Options configure a benchmark run.
+type Options struct {
+	WorkDir string  // everything goes here: dataset, repositories, restores, logs
+	Scale   float64 // dataset scale (1.0 ~ 1 GB)
+	Seed    uint64
+	Runs    int      // repetitions; medians are reported
+	Tools   []string // subset and order of "cadang", "restic", "borg", "kopia"; empty: all available
+
+	// Cadang selects the cadang binary: "auto" builds ./cmd/cadang from
+	// ModuleRoot and skips cadang (with a note) if that fails; "off" skips
+	// it; "build" builds it and fails if that fails; anything else is the
+	// path of a binary.
+	Cadang     string
+	ModuleRoot string
+	// CadangEnv is extra environment for cadang's commands, e.g.
+	// GOMAXPROCS=1 for the scaling curve.
+	CadangEnv []string
+
+	Install    bool // apt-get install restic/borgbackup when missing
+	DropCaches bool // drop the page cache before every timed step (needs root)
+	KeepRepos  bool // keep repositories after the run
+
+	BorgCompression string // default "zstd,3"
+	BorgEncryption  string // default "repokey"
+
+	StepTimeout time.Duration // per step; default 30 minutes
+	Log         io.Writer     `json:"-"` // progress; nil for none
+
+	toolsExplicit bool
+	day1          dataset.Manifest
+	gnuTime       string // path of GNU time, "" if none
+}
+
+// Measure is one timed step of one tool in one run.
+type Measure struct {
+	Wall   float64 `json:"wall_s"`
+	User   float64 `json:"user_s"`
+	Sys    float64 `json:"sys_s"`
+	MaxRSS int64   `json:"max_rss_kib"` // ru_maxrss of the child, as GNU time -v reports it
+	Err    string  `json:"error,omitempty"`
+	// RepoBytes is the repository size after the step (apparent bytes of all
+	// files, like du -sb).
+	RepoBytes int64 `json:"repo_bytes,omitempty"`
+	// Verified is set for the restore step: the restored tree equals the
+	// source byte for byte (and in file type and permission bits).
+	Verified *bool `json:"verified,omitempty"`
+	// Load1 is the 1-minute load average just before the step: a value
+	// well above zero means something else was using the machine.
+	Load1 float64  `json:"load1"`
+	Diffs []string `json:"diffs,omitempty"`
+}
+
+// CPU is user + system time.
+func (m Measure) CPU() float64 { return m.User + m.Sys }
+
+// Result is the outcome of Run.
+type Result struct {
+	Options       Options                       `json:"options"`
+	Started       time.Time                     `json:"started"`
+	Elapsed       float64                       `json:"elapsed_s"`
+	Host          HostInfo                      `json:"host"`
+	Dataset       DatasetInfo                   `json:"dataset"`
+	Tools         []ToolInfo                    `json:"tools"`
+	Measures      map[string]map[Step][]Measure `json:"measures"` // tool -> step -> runs
+	CachesDropped bool                          `json:"caches_dropped"`
+	Notes         []string                      `json:"notes"`
+}
+
+// HostInfo describes the machine.
+type HostInfo struct {
+	CPUs      int     `json:"cpus"`
+	CPUModel  string  `json:"cpu_model"`
+	MemGiB    float64 `json:"mem_gib"`
+	Kernel    string  `json:"kernel"`
+	GoVersion string  `json:"go"`
+}
+
+// DatasetInfo describes the dataset.
+type DatasetInfo struct {
+	Scale      float64       `json:"scale"`
+	Seed       uint64        `json:"seed"`
+	Day0Bytes  int64         `json:"day0_bytes"`
+	Day0Files  int           `json:"day0_files"`
+	Day0Digest string        `json:"day0_digest"`
+	Day1Bytes  int64         `json:"day1_bytes"`
+	Day1Files  int           `json:"day1_files"`
+	Day1Digest string        `json:"day1_digest"`
+	Day1       dataset.Stats `json:"day1_mutation"`
+	GenSeconds float64       `json:"generate_s"`
+}
+
+// ToolInfo describes a tool that took part.
+type ToolInfo struct {
+	Name     string `json:"name"`
+	Version  string `json:"version"`
+	Bin      string `json:"bin"`
+	Settings string `json:"settings"`
+}
+
+func (o *Options) defaults() {
+	if o.Scale <= 0 {
+		o.Scale = 1
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.Runs <= 0 {
+		o.Runs = 1
+	}
+	if o.Cadang == "" {
+		o.Cadang = "auto"
+	}
+	if o.BorgCompression == "" {
+		o.BorgCompression = "zstd,3"
+	}
+	if o.BorgEncryption == "" {
+		o.BorgEncryption = "repokey"
+	}
+	if o.StepTimeout == 0 {
+		o.StepTimeout = 30 * time.Minute
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	o.toolsExplicit = len(o.Tools) > 0
+	if len(o.Tools) == 0 {
+		o.Tools = []string{"cadang", "restic", "borg", "kopia"}
+	}
+}
+
+func (o *Options) logf(format string, args ...any) {
+	fmt.Fprintf(o.Log, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+// Run runs the benchmark and returns the measurements. It fails only when
+// the harness itself cannot work (no dataset, no tool at all); a tool step
+// that fails is recorded in its Measure and the tool skips the rest of that
+// run.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	o.defaults()
+	if o.WorkDir == "" {
+		return nil, errors.New("bench: WorkDir is required")
+	}
+	work, err := filepath.Abs(o.WorkDir)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Options: o, Started: time.Now(), Measures: map[string]map[Step][]Measure{}, Host: hostInfo()}
+	for _, d := range []string{"bin", "repos", "restore", "home", "logs"} {
+		if err := os.MkdirAll(filepath.Join(work, d), 0o755); err != nil {
+			return nil, err
+		}
+	}
+
+	tools, notes := o.findTools(ctx, filepath.Join(work, "bin"))
+	for _, n := range notes {
+		if strings.HasPrefix(n, "FATAL ") {
+			return res, errors.New(strings.TrimPrefix(n, "FATAL "))
+		}
+	}
+	res.Notes = append(res.Notes, notes...)
+	if len(tools) == 0 {
+		return res, errors.New("bench: no tool to run (install restic/borgbackup, or build cadang)")
+	}
+	for _, t := range tools {
+		res.Tools = append(res.Tools, ToolInfo{Name: t.Name, Version: t.version, Bin: t.bin, Settings: t.Settings})
+		res.Measures[t.Name] = map[Step][]Measure{}
+	}
+
+	o.gnuTime = findGNUTime()
+	if o.gnuTime == "" && o.Install {
+		if err := aptInstall(ctx, []string{"time"}); err == nil {
+			o.gnuTime = findGNUTime()
+		}
+	}
+	if o.gnuTime == "" {
+		res.Notes = append(res.Notes, "GNU time (/usr/bin/time) not found: peak RSS is taken from wait4 directly and "+
+			"includes the harness's own RSS at fork, so small values are overstated (apt-get install time)")
+	}
+	if o.DropCaches {
+		if err := dropCaches(); err != nil {
+			o.DropCaches = false
+			res.Notes = append(res.Notes, fmt.Sprintf("page cache could not be dropped (%v): caches stay warm for every tool alike", err))
+		} else {
+			res.CachesDropped = true
+		}
+	} else {
+		res.Notes = append(res.Notes, "page cache not dropped between steps (-drop-caches=false): caches warm for every tool alike")
+	}
+
+	// The dataset: reuse a matching day-0 tree, else generate.
+	src := filepath.Join(work, "src")
+	if err := o.prepareDataset(src, res); err != nil {
+		return res, err
+	}
+
+	for run := 0; run < o.Runs; run++ {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		o.logf("run %d/%d", run+1, o.Runs)
+		if _, err := dataset.SyncTo(src, 0); err != nil {
+			return res, err
+		}
+		// Rotate the order of tools between runs so none always goes first.
+		order := append([]*Tool(nil), tools[run%len(tools):]...)
+		order = append(order, tools[:run%len(tools)]...)
+		failed := map[string]bool{}
+		for _, t := range order {
+			e := o.resetTool(work, t, src)
+			for _, s := range []Step{StepInit, StepBackup, StepRerun} {
+				if failed[t.Name] {
+					break
+				}
+				m := o.step(ctx, work, run, t, e, s)
+				res.Measures[t.Name][s] = append(res.Measures[t.Name][s], m)
+				failed[t.Name] = m.Err != ""
+			}
+		}
+		if _, err := dataset.SyncTo(src, 1); err != nil {
+			return res, err
+		}
+		for _, t := range order {
+			e := o.toolEnv(work, t, src)
+			for _, s := range []Step{StepDay1, StepRestore, StepCheck} {
+				if failed[t.Name] {
+					break
+				}
+				m := o.step(ctx, work, run, t, e, s)
+				if s == StepRestore && m.Err == "" {
+					o.verify(e, res, &m)
+				}
+				res.Measures[t.Name][s] = append(res.Measures[t.Name][s], m)
+				failed[t.Name] = m.Err != ""
+			}
+			os.RemoveAll(e.restore)
+		}
+		if !o.KeepRepos {
+			for _, t := range tools {
+				os.RemoveAll(filepath.Join(work, "repos", t.Name))
+			}
+		}
+	}
+	if _, err := dataset.SyncTo(src, 0); err != nil {
+		return res, err
+	}
+	res.Elapsed = time.Since(res.Started).Seconds()
+	return res, nil
+}
+
+func (o *Options) prepareDataset(src string, res *Result) error {
+	start := time.Now()
+	want := dataset.Config{Seed: o.Seed, Scale: o.Scale}
+	if c, _, err := dataset.ReadConfig(src); err == nil && c.Seed == want.Seed && c.Scale == want.Scale &&
+		c.ChangeFrac == dataset.DefaultChangeFrac && c.OldShare == dataset.DefaultOldShare && c.RecentFrac == dataset.DefaultRecentFrac &&
+		c.AppendFrac == dataset.DefaultAppendFrac {
+		o.logf("reusing the dataset in %s", src)
+	} else {
+		if err := os.RemoveAll(src); err != nil {
+			return err
+		}
+		o.logf("generating the dataset (scale %g, seed %d) in %s", o.Scale, o.Seed, src)
+		if _, err := dataset.Generate(src, want); err != nil {
+			return fmt.Errorf("generating the dataset: %w", err)
+		}
+	}
+	if _, err := dataset.SyncTo(src, 0); err != nil {
+		return err
+	}
+	res.Dataset.GenSeconds = time.Since(start).Seconds()
+	m0, err := dataset.HashTree(src)
+	if err != nil {
+		return err
+	}
+	st, err := dataset.SyncTo(src, 1)
+	if err != nil {
+		return err
+	}
+	m1, err := dataset.HashTree(src)
+	if err != nil {
+		return err
+	}
+	res.Dataset = DatasetInfo{Scale: o.Scale, Seed: o.Seed, GenSeconds: res.Dataset.GenSeconds,
+		Day0Bytes: m0.Bytes(), Day0Files: m0.Files(), Day0Digest: m0.Digest(true),
+		Day1Bytes: m1.Bytes(), Day1Files: m1.Files(), Day1Digest: m1.Digest(true), Day1: st}
+	o.day1 = m1
+	o.logf("dataset: day 0 %.1f MB in %d files; day 1 changes %d dump rows (%.2f%%), appends %d, documents +%d ~%d -%d",
+		float64(m0.Bytes())/1e6, m0.Files(), st.Dump.TotalChanged(), 100*float64(st.Dump.TotalChanged())/float64(st.Dump.TotalRows()),
+		st.RowsAdded, st.DocsAdded, st.DocsMod, st.Deleted)
+	return nil
+}
+
+// findTools locates (and if asked installs or builds) the tools.
+func (o *Options) findTools(ctx context.Context, binDir string) ([]*Tool, []string) {
+	var tools []*Tool
+	var notes []string
+	want := map[string]bool{}
+	for _, n := range o.Tools {
+		want[n] = true
+	}
+	var missing []string
+	for _, p := range []struct{ name, pkg string }{{"restic", "restic"}, {"borg", "borgbackup"}} {
+		if _, err := exec.LookPath(p.name); err != nil && want[p.name] {
+			missing = append(missing, p.pkg)
+		}
+	}
+	if len(missing) > 0 && o.Install {
+		o.logf("installing %s with apt-get", strings.Join(missing, " "))
+		if err := aptInstall(ctx, missing); err != nil {
+			notes = append(notes, fmt.Sprintf("apt-get install %s failed: %v", strings.Join(missing, " "), err))
+		}
+	}
+	for _, n := range o.Tools {
+		switch n {
+		case "cadang":
+			bin, note := o.cadangBinary(ctx, binDir)
+			if note != "" {
+				notes = append(notes, note)
+			}
+			if bin != "" {
+				t := cadangTool(bin)
+				t.version = toolVersion(bin, "--version")
+				if strings.Contains(t.version, "No help topic") || t.version == "unknown" {
+					t.version = toolVersion(bin, "version")
+				}
+				tools = append(tools, t)
+			}
+		case "restic":
+			if bin, err := exec.LookPath("restic"); err == nil {
+				t := resticTool(bin)
+				t.version = toolVersion(bin, "version")
+				tools = append(tools, t)
+			} else {
+				notes = append(notes, "restic not found on PATH (apt-get install restic): skipped")
+			}
+		case "borg":
+			if bin, err := exec.LookPath("borg"); err == nil {
+				t := borgTool(bin, o.BorgCompression, o.BorgEncryption)
+				t.version = toolVersion(bin, "--version")
+				tools = append(tools, t)
+			} else {
+				notes = append(notes, "borg not found on PATH (apt-get install borgbackup): skipped")
+			}
+		case "kopia":
+			if bin, err := exec.LookPath("kopia"); err == nil {
+				t := kopiaTool(bin)
+				t.version = toolVersion(bin, "--version")
+				tools = append(tools, t)
+				notes = append(notes, "kopia support in the harness has not been tried against a real kopia binary yet")
+			} else if o.toolsExplicit {
+				notes = append(notes, "kopia not found on PATH: skipped")
+			}
+		default:
+			notes = append(notes, fmt.Sprintf("unknown tool %q ignored", n))
+		}
+	}
+	return tools, notes
+}
+
+func aptInstall(ctx context.Context, pkgs []string) error {
+	if os.Geteuid() != 0 {
+		return errors.New("not root")
+	}
+	env := append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+	up := exec.CommandContext(ctx, "apt-get", "update", "-q")
+	up.Env = env
+	if out, err := up.CombinedOutput(); err != nil {
+		return fmt.Errorf("apt-get update: %v: %s", err, tail(string(out), 5))
+	}
+	in := exec.CommandContext(ctx, "apt-get", append([]string{"install", "-y", "-q"}, pkgs...)...)
+	in.Env = env
+	if out, err := in.CombinedOutput(); err != nil {
+		return fmt.Errorf("%v: %s", err, tail(string(out), 5))
+	}
+	return nil
+}
+
+// cadangBinary returns the cadang binary to use, or "" and why not.
+func (o *Options) cadangBinary(ctx context.Context, binDir string) (string, string) {
+	switch o.Cadang {
+	case "off":
+		return "", ""
+	case "auto", "build":
+		root := o.ModuleRoot
+		if root == "" {
+			root = findModuleRoot()
+		}
+		if root == "" {
+			return "", "cadang skipped: module root not found (run from the repository or pass -src)"
+		}
+		bin := filepath.Join(binDir, "cadang")
+		o.logf("building cadang from %s", filepath.Join(root, "cmd", "cadang"))
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/cadang")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			msg := fmt.Sprintf("cadang skipped: go build ./cmd/cadang failed: %v: %s", err, tail(string(out), 4))
+			if o.Cadang == "build" {
+				return "", "FATAL " + msg
+			}
+			return "", msg
+		}
+		return bin, ""
+	default:
+		if _, err := os.Stat(o.Cadang); err != nil {
+			return "", fmt.Sprintf("cadang skipped: %v", err)
+		}
+		abs, _ := filepath.Abs(o.Cadang)
+		return abs, ""
+	}
+}
+
+// findModuleRoot walks up from the working directory to the go.mod of
+// github.com/lpse/cadang.
+func findModuleRoot() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(b), "module github.com/lpse/cadang\n") {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
+
+// resetTool gives a tool an empty repository, restore target and HOME.
+func (o *Options) resetTool(work string, t *Tool, src string) *toolEnv {
+	e := o.toolEnv(work, t, src)
+	os.RemoveAll(e.repo)
+	os.RemoveAll(e.home)
+	os.RemoveAll(e.restore)
+	os.MkdirAll(e.home, 0o755)
+	os.MkdirAll(filepath.Dir(e.repo), 0o755)
+	return e
+}
+
+func (o *Options) toolEnv(work string, t *Tool, src string) *toolEnv {
+	return &toolEnv{
+		bin:     t.bin,
+		repo:    filepath.Join(work, "repos", t.Name),
+		home:    filepath.Join(work, "home", t.Name),
+		src:     src,
+		restore: filepath.Join(work, "restore", t.Name),
+	}
+}
+
+// step runs and measures one step.
+func (o *Options) step(ctx context.Context, work string, run int, t *Tool, e *toolEnv, s Step) Measure {
+	var m Measure
+	if s == StepRestore {
+		os.RemoveAll(e.restore)
+		if err := os.MkdirAll(e.restore, 0o755); err != nil {
+			m.Err = err.Error()
+			return m
+		}
+	}
+	argvs, dir, err := t.cmds(e, s)
+	if err != nil {
+		m.Err = err.Error()
+		return m
+	}
+	env := append(os.Environ(), "HOME="+e.home, "XDG_CACHE_HOME="+filepath.Join(e.home, ".cache"),
+		"XDG_CONFIG_HOME="+filepath.Join(e.home, ".config"), "LC_ALL=C.UTF-8")
+	env = append(env, t.env(e)...)
+	if t.Name == "cadang" {
+		env = append(env, o.CadangEnv...)
+	}
+	logPath := filepath.Join(work, "logs", fmt.Sprintf("run%d-%s-%s.log", run+1, t.Name, strings.NewReplacer(" ", "-", "/", "").Replace(string(s))))
+	logf, err := os.Create(logPath)
+	if err != nil {
+		m.Err = err.Error()
+		return m
+	}
+	defer logf.Close()
+	if o.DropCaches {
+		if err := dropCaches(); err != nil {
+			o.logf("dropping caches failed: %v", err)
+		}
+	}
+	m.Load1 = loadAvg()
+	for _, argv := range argvs {
+		fmt.Fprintf(logf, "$ %s\n", strings.Join(argv, " "))
+		name := filepath.Base(argv[0])
+		timeFile := logPath + ".time"
+		if o.gnuTime != "" {
+			// GNU time is a small process: its child's ru_maxrss is the
+			// tool's own. (A child forked straight from this Go process
+			// would inherit this process's high-water RSS through exec.)
+			os.Remove(timeFile)
+			argv = append([]string{o.gnuTime, "-f", "%e %U %S %M", "-o", timeFile}, argv...)
+		}
+		cctx, cancel := context.WithTimeout(ctx, o.StepTimeout)
+		cmd := exec.CommandContext(cctx, argv[0], argv[1:]...)
+		cmd.Env, cmd.Dir = env, dir
+		cmd.Stdout, cmd.Stderr = logf, logf
+		cmd.Stdin = nil
+		start := time.Now()
+		err := cmd.Run()
+		m.Wall += time.Since(start).Seconds()
+		cancel()
+		if ps := cmd.ProcessState; ps != nil {
+			m.User += ps.UserTime().Seconds()
+			m.Sys += ps.SystemTime().Seconds()
+			if o.gnuTime != "" {
+				m.MaxRSS = max(m.MaxRSS, gnuTimeRSS(timeFile))
+			} else if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+				m.MaxRSS = max(m.MaxRSS, int64(ru.Maxrss))
+			}
+		}
+		if err != nil {
+			logf.Sync()
+			b, _ := os.ReadFile(logPath)
+			m.Err = fmt.Sprintf("%s: %v: %s", name, err, tail(string(b), 6))
+			break
+		}
+	}
+	if s != StepRestore && s != StepCheck {
+		m.RepoBytes = dirBytes(e.repo)
+	}
+	status := "ok"
+	if m.Err != "" {
+		status = "FAILED: " + m.Err
+	}
+	o.logf("  %-7s %-18s wall %7.2fs  cpu %7.2fs  rss %6.0f MiB  load %4.1f  %s", t.Name, s, m.Wall, m.CPU(), float64(m.MaxRSS)/1024, m.Load1, status)
+	return m
+}
+
+// verify compares the restored tree with the day-1 source.
+func (o *Options) verify(e *toolEnv, res *Result, m *Measure) {
+	root := findRestoredRoot(e.restore, e.src)
+	ok := false
+	if root == "" {
+		m.Diffs = []string{"restored tree not found under " + e.restore}
+	} else if got, err := dataset.HashTree(root); err != nil {
+		m.Diffs = []string{err.Error()}
+	} else {
+		m.Diffs = dataset.Compare(o.day1, got, false, 10)
+		ok = len(m.Diffs) == 0
+	}
+	m.Verified = &ok
+	if !ok {
+		o.logf("  restore verification FAILED: %s", strings.Join(m.Diffs, "; "))
+	}
+}
+
+// findRestoredRoot finds where the source tree landed under dst: dst/src
+// (restic, cadang), dst/src-without-leading-slash (borg), or any directory
+// holding the dataset's state file.
+func findRestoredRoot(dst, src string) string {
+	for _, c := range []string{filepath.Join(dst, src), filepath.Join(dst, "kopia"), dst} {
+		if _, err := os.Stat(filepath.Join(c, dataset.StateFile)); err == nil {
+			return c
+		}
+	}
+	var found string
+	filepath.WalkDir(dst, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || found != "" {
+			return filepath.SkipAll
+		}
+		if d.IsDir() {
+			if _, err := os.Stat(filepath.Join(p, dataset.StateFile)); err == nil {
+				found = p
+				return filepath.SkipAll
+			}
+			if strings.Count(strings.TrimPrefix(p, dst), string(filepath.Separator)) > 12 {
+				return filepath.SkipDir
+			}
+		}
+		return nil
+	})
+	return found
+}
+
+func dirBytes(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// findGNUTime returns the path of GNU time, or "".
+func findGNUTime() string {
+	for _, p := range []string{"/usr/bin/time", "/bin/time"} {
+		out, err := exec.Command(p, "--version").CombinedOutput()
+		if err == nil && strings.Contains(string(out), "GNU") {
+			return p
+		}
+	}
+	return ""
+}
+
+// gnuTimeRSS reads "%e %U %S %M" written by GNU time -o and returns %M
+// (KiB). GNU time may put a "Command exited with non-zero status" line
+// first.
+func gnuTimeRSS(path string) int64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	f := strings.Fields(lines[len(lines)-1])
+	if len(f) != 4 {
+		return 0
+	}
+	var kb int64
+	fmt.Sscan(f[3], &kb)
+	return kb
+}
+
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	var l float64
+	fmt.Sscan(string(b), &l)
+	return l
+}
+
+func dropCaches() error {
+	syscall.Sync()
+	f, err := os.OpenFile("/proc/sys/vm/drop_caches", os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString("3\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+func hostInfo() HostInfo {
+	h := HostInfo{CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				h.CPUModel = strings.TrimSpace(l[strings.Index(l, ":")+1:])
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb float64
+		fmt.Sscanf(strings.TrimPrefix(strings.SplitN(string(b), "\n", 2)[0], "MemTotal:"), "%f", &kb)
+		h.MemGiB = kb / (1 << 20)
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		h.Kernel = strings.TrimSpace(string(b))
+	}
+	return h
+}
+
+// WriteJSON writes the raw result.
+func (r *Result) WriteJSON(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
