@@ -37,7 +37,7 @@ type Params struct {
 
 // DefaultParams are chosen by measurement on database dumps; see
 // doc/design.md ("Chunk sizes").
-var DefaultParams = Params{Min: 256 << 10, Avg: 512 << 10, Max: 4 << 20}
+var DefaultParams = Params{Min: 64 << 10, Avg: 128 << 10, Max: 1 << 20}
 
 // MaxChunkSize is the largest Max a repository may use. The in-memory index
 // stores blob lengths in 24 bits, which bounds a stored blob to 16 MiB.

@@ -35,7 +35,7 @@ import (
 
 // DefaultPackSize is the target size of a pack file; see doc/design.md
 // ("Pack size") for the measurement behind it.
-const DefaultPackSize = 16 << 20
+const DefaultPackSize = 4 << 20
 
 // MaxBlobSize is the largest blob SaveBlob accepts. Chunks are far
 // smaller (chunk.MaxChunkSize); larger blobs are for library users who
@@ -68,6 +68,11 @@ type Options struct {
 	Logf func(format string, args ...any)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// AfterUnlock, if set, is called once the password has opened a key
+	// and before the index is loaded. argon2id has just allocated 64 MiB
+	// that is now garbage; the CLI uses this hook to return it to the
+	// operating system before the rest of the work adds to the peak.
+	AfterUnlock func()
 }
 
 // Repository is an open repository.
@@ -80,7 +85,11 @@ type Repository struct {
 	opts  Options
 
 	enc *zstd.Encoder
-	dec *zstd.Decoder
+	// The decoder is made on first use: a backup rarely decompresses
+	// anything, and zstd decoders hold window-sized buffers.
+	decOnce sync.Once
+	dec     *zstd.Decoder
+	decErr  error
 
 	mu        sync.Mutex
 	packers   [3][]*packer
@@ -89,8 +98,13 @@ type Repository struct {
 	unsaved   []IndexPack
 	lastIndex time.Time
 	indexFile []ID // index files written by this session
+	uploads   *uploads
+	treeCache *treePackCache
 
-	packBufs sync.Pool // *[]byte, full-size data pack buffers
+	// packBufs holds free data pack buffers. It is a bounded free list, not
+	// a sync.Pool, so that exactly as many pack buffers exist as can be in
+	// use at once (open packers plus uploads in flight).
+	packBufs chan []byte
 	scratch  sync.Pool // *[]byte, per-blob buffers for compression and sealing
 
 	stats struct {
@@ -196,15 +210,14 @@ func newRepository(be backend.Backend, key *crypto.Key, cfg Config, o Options) (
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithZeroFrames(true),
 		// The AEAD and the blob ID already detect any change; a CRC per frame
 		// would only cost time.
-		zstd.WithEncoderCRC(false), zstd.WithLowerEncoderMem(true))
+		zstd.WithEncoderCRC(false), zstd.WithLowerEncoderMem(true),
+		// Blobs are chunks of at most a few MiB; a larger window buys nothing.
+		zstd.WithWindowSize(windowFor(cfg.Chunk.Max)))
 	if err != nil {
 		return nil, fmt.Errorf("zstd encoder: %w", err)
 	}
-	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(MaxBlobSize+1<<20))
-	if err != nil {
-		return nil, fmt.Errorf("zstd decoder: %w", err)
-	}
-	r := &Repository{be: be, key: key, cfg: cfg, idx: NewIndex(), opts: o, enc: enc, dec: dec, lastIndex: o.Now()}
+	r := &Repository{be: be, key: key, cfg: cfg, idx: NewIndex(), opts: o, enc: enc, lastIndex: o.Now(), uploads: newUploads(), treeCache: newTreePackCache(treeCacheLimit),
+		packBufs: make(chan []byte, openPackers+maxUploads)}
 	for t := range r.pending {
 		r.pending[t] = make(map[ID]struct{})
 	}
@@ -234,6 +247,9 @@ func Open(ctx context.Context, be backend.Backend, password []byte, o Options) (
 	key, keyID, err := unlock(ctx, be, password)
 	if err != nil {
 		return nil, err
+	}
+	if o.AfterUnlock != nil {
+		o.AfterUnlock()
 	}
 	hdr := raw[:len(configMagic)+1]
 	plain, err := key.Open(nil, raw[len(hdr):], hdr)
@@ -427,6 +443,9 @@ func (r *Repository) SaveBlob(ctx context.Context, t BlobType, data []byte) (ID,
 	if err := ctx.Err(); err != nil {
 		return ID{}, false, err
 	}
+	if err := r.uploads.takeErr(); err != nil {
+		return ID{}, false, err
+	}
 	id := ID(r.key.BlobID(data))
 	if r.idx.Has(t, id) {
 		return id, false, nil
@@ -522,8 +541,9 @@ func (r *Repository) packerFor(t BlobType, n int) (*packer, int) {
 }
 
 func (r *Repository) newPacker(t BlobType, atLeast int) *packer {
-	// Vary the target by ±25% so pack sizes carry no information either.
-	target := int(r.cfg.PackSize) * (75 + mrand.IntN(51)) / 100
+	// Vary the target between 75% and 100% of the pack size, so pack sizes
+	// carry no information either.
+	target := int(r.cfg.PackSize) * (75 + mrand.IntN(26)) / 100
 	p := &packer{target: target}
 	size := r.packBufSize()
 	if atLeast+64<<10 > size {
@@ -532,9 +552,16 @@ func (r *Repository) newPacker(t BlobType, atLeast int) *packer {
 		p.target = 0
 		return p
 	}
-	if bp, _ := r.packBufs.Get().(*[]byte); bp != nil && cap(*bp) >= size {
-		p.buf = (*bp)[:0]
-	} else {
+	if t == TreeBlob {
+		// Trees are a few MiB per backup even for large trees: a small
+		// buffer, and a new pack whenever it is full, keeps memory low.
+		p.buf = make([]byte, 0, min(size, 2<<20+atLeast))
+		return p
+	}
+	select {
+	case b := <-r.packBufs:
+		p.buf = b[:0]
+	default:
 		p.buf = make([]byte, 0, size)
 	}
 	return p
@@ -543,7 +570,7 @@ func (r *Repository) newPacker(t BlobType, atLeast int) *packer {
 // packBufSize is the capacity of a pack buffer: the largest target, one
 // more chunk, and the header.
 func (r *Repository) packBufSize() int {
-	return int(r.cfg.PackSize)*5/4 + int(r.cfg.Chunk.Max) + 1 + crypto.Overhead + 64<<10
+	return int(r.cfg.PackSize) + int(r.cfg.Chunk.Max) + 1 + crypto.Overhead + 64<<10
 }
 
 func (r *Repository) getScratch(n int) []byte {
@@ -590,6 +617,19 @@ func (r *Repository) finishPack(ctx context.Context, p *packer) error {
 	if len(p.blobs) == 0 {
 		return nil
 	}
+	// Hashing and writing the pack happen in the background, so that the
+	// goroutine that filled it goes back to compressing and encrypting
+	// instead of waiting for write and fsync. At most maxUploads packs are
+	// in flight; the next finisher waits for a slot.
+	wctx := context.WithoutCancel(ctx)
+	return r.uploads.start(ctx, func() error { return r.storePack(wctx, p) })
+}
+
+// maxUploads is the number of packs being written at once.
+const maxUploads = 1
+
+// storePack seals the header of a full pack, saves it and indexes it.
+func (r *Repository) storePack(ctx context.Context, p *packer) error {
 	hdr := encodePackHeader(p.blobs)
 	n := len(p.buf)
 	buf, err := r.key.Seal(p.buf, hdr, packHeaderAD)
@@ -605,8 +645,10 @@ func (r *Repository) finishPack(ctx context.Context, p *packer) error {
 		return fmt.Errorf("save pack %s: %w", id, err)
 	}
 	if cap(buf) >= r.packBufSize() {
-		buf = buf[:0]
-		r.packBufs.Put(&buf) // the backend does not keep buf
+		select {
+		case r.packBufs <- buf[:0]: // the backend does not keep buf
+		default:
+		}
 	}
 	if err := r.idx.AddPack(id, p.blobs); err != nil {
 		return err
@@ -624,8 +666,59 @@ func (r *Repository) finishPack(ctx context.Context, p *packer) error {
 	return nil
 }
 
-// dropPending forgets the blobs of a pack that could not be stored, so that
-// HasBlob no longer claims them and saving them again stores them.
+// uploads runs pack writes in the background. Its goroutines belong to
+// the Repository: Flush and Close wait for them. A failed upload is
+// reported once, by the next SaveBlob or Flush; its blobs are no longer
+// pending, so saving them again stores them.
+type uploads struct {
+	sem chan struct{}
+	wg  sync.WaitGroup
+	mu  sync.Mutex
+	err error
+}
+
+func newUploads() *uploads { return &uploads{sem: make(chan struct{}, maxUploads)} }
+
+// start runs fn once a slot is free.
+func (u *uploads) start(ctx context.Context, fn func() error) error {
+	if err := u.takeErr(); err != nil {
+		return err
+	}
+	select {
+	case u.sem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	u.wg.Add(1)
+	go func() {
+		defer u.wg.Done()
+		defer func() { <-u.sem }()
+		if err := fn(); err != nil {
+			u.mu.Lock()
+			if u.err == nil {
+				u.err = err
+			}
+			u.mu.Unlock()
+		}
+	}()
+	return nil
+}
+
+// takeErr returns the first upload error not yet reported, and forgets it.
+func (u *uploads) takeErr() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	err := u.err
+	u.err = nil
+	return err
+}
+
+// wait waits for every upload and returns the first error not yet reported.
+func (u *uploads) wait() error {
+	u.wg.Wait()
+	return u.takeErr()
+}
+
 func (r *Repository) dropPending(blobs []PackBlob) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -680,14 +773,20 @@ func (r *Repository) Flush(ctx context.Context) error {
 	if err := g.Wait(); err != nil {
 		return err
 	}
+	if err := r.uploads.wait(); err != nil {
+		return err
+	}
 	return r.writeIndex(ctx)
 }
 
 // Close releases the repository's resources and closes the backend. Blobs
 // not flushed are lost (their packs were never written).
 func (r *Repository) Close() error {
+	_ = r.uploads.wait() // their blobs are lost without a Flush anyway
 	r.enc.Close()
-	r.dec.Close()
+	if r.dec != nil {
+		r.dec.Close()
+	}
 	return r.be.Close()
 }
 
@@ -698,7 +797,19 @@ func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID, buf []byte
 		return nil, fmt.Errorf("%s blob %s: %w", t, id, ErrBlobNotFound)
 	}
 	h := backend.Handle{Type: PackFile, Name: loc.Pack.String()}
-	sealed, err := r.be.Load(ctx, h, int64(loc.Offset), int64(loc.Length))
+	var sealed []byte
+	var err error
+	if t == TreeBlob {
+		sealed, err = r.loadTreeBlob(ctx, h, loc)
+		if err == nil {
+			return r.openBlob(h, t, id, sealed, buf)
+		}
+		if IsDamaged(err) {
+			return nil, err
+		}
+	} else {
+		sealed, err = r.be.Load(ctx, h, int64(loc.Offset), int64(loc.Length))
+	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return nil, damaged(h, &id, "pack is shorter than the index says: %v", err)
 	}
@@ -706,6 +817,16 @@ func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID, buf []byte
 		return nil, fmt.Errorf("load %s blob %s from %s: %w", t, id, h, err)
 	}
 	return r.openBlob(h, t, id, sealed, buf)
+}
+
+func (r *Repository) decoder() (*zstd.Decoder, error) {
+	r.decOnce.Do(func() {
+		r.dec, r.decErr = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(MaxBlobSize+1<<20))
+		if r.decErr != nil {
+			r.decErr = fmt.Errorf("zstd decoder: %w", r.decErr)
+		}
+	})
+	return r.dec, r.decErr
 }
 
 func (r *Repository) openBlob(h backend.Handle, t BlobType, id ID, stored, buf []byte) ([]byte, error) {
@@ -726,7 +847,11 @@ func (r *Repository) openBlob(h backend.Handle, t BlobType, id ID, stored, buf [
 	case compressNone:
 		out = plain
 	case compressZstd:
-		out, err = r.dec.DecodeAll(plain, buf[:0])
+		dec, derr := r.decoder()
+		if derr != nil {
+			return nil, derr
+		}
+		out, err = dec.DecodeAll(plain, buf[:0])
 		if err != nil {
 			return nil, damaged(h, &id, "decompress: %v", err)
 		}
@@ -836,4 +961,14 @@ func hostAndUser() (string, string) {
 		name = u.Username
 	}
 	return host, name
+}
+
+// windowFor returns the zstd window for blobs of up to max bytes: the
+// smallest power of two that covers a whole chunk, within zstd's limits.
+func windowFor(max uint) int {
+	w := zstd.MinWindowSize
+	for w < int(max) && w < zstd.MaxWindowSize {
+		w <<= 1
+	}
+	return w
 }

@@ -132,6 +132,10 @@ type run struct {
 	pol      chunk.Pol
 
 	large, small *bufPool
+	// walkers walks subdirectories in parallel: on an unchanged tree the
+	// backup is nothing but readdir, lstat and llistxattr, one directory
+	// after another unless several goroutines issue them.
+	walkers      *errgroup.Group
 	fileCh       chan *fileJob
 	blobCh       chan *blobJob
 
@@ -437,10 +441,14 @@ func (r *run) execute(ctx context.Context, paths []string, parent *Snapshot, wal
 	}
 	g.Go(func() error {
 		defer close(r.fileCh)
-		if err := walk(gctx, root); err != nil {
-			return err
+		walkers, wctx := errgroup.WithContext(gctx)
+		walkers.SetLimit(walkConcurrency)
+		r.walkers = walkers
+		err := walk(wctx, root)
+		if werr := walkers.Wait(); err == nil {
+			err = werr
 		}
-		return nil
+		return err
 	})
 	var rwg sync.WaitGroup
 	for i := 0; i < readers; i++ {
@@ -821,7 +829,10 @@ func (r *run) walkItem(ctx context.Context, d *dirJob, i int, p string, n *Node,
 			sub.pending.Store(1)
 			return r.childDone(ctx, sub) // mount point: recorded empty
 		}
-		return r.walkDir(ctx, sub)
+		if r.walkers != nil && r.walkers.TryGo(func() error { return r.walkDir(ctx, sub) }) {
+			return nil
+		}
+		return r.walkDir(ctx, sub) // all walkers busy: walk it here
 	case TypeFile:
 		return r.walkFile(ctx, d, i, p, n)
 	case TypeSymlink:
@@ -907,6 +918,11 @@ func (r *run) unchanged(old, n *Node) bool {
 // parallelStatMin is the number of directory entries per extra goroutine
 // that stats them.
 const parallelStatMin = 32
+
+// walkConcurrency is the number of extra goroutines that walk
+// subdirectories. Walking is syscall-bound, so it pays beyond the number
+// of cores.
+const walkConcurrency = 4
 
 // minHole is the smallest hole recorded as a hole; smaller ones are read
 // (as zeros) to keep the extent list short.

@@ -48,27 +48,11 @@ type LocalFS struct{}
 func (LocalFS) Lstat(name string) (os.FileInfo, error) { return os.Lstat(name) }
 
 // ReadDirNames implements FS.
-func (LocalFS) ReadDirNames(name string) ([]string, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return f.Readdirnames(-1)
-}
+func (LocalFS) ReadDirNames(name string) ([]string, error) { return readDirNamesRaw(name) }
 
 // Open implements FS. It opens with O_NOATIME where permitted, so backups
 // do not change access times.
-func (LocalFS) Open(name string) (File, error) {
-	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NOATIME|syscall.O_NOFOLLOW, 0)
-	if errors.Is(err, syscall.EPERM) {
-		f, err = os.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return f, nil
-}
+func (LocalFS) Open(name string) (File, error) { return openRaw(name) }
 
 // Readlink implements FS.
 func (LocalFS) Readlink(name string) (string, error) { return os.Readlink(name) }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -165,6 +166,10 @@ func (e *env) openRepo(ctx context.Context, o repo.Options) (*repo.Repository, e
 	if o.Logf == nil {
 		o.Logf = e.logf
 	}
+	// argon2id has just used 64 MiB that is garbage once the key is open.
+	// Returning it before the index loads keeps it from adding to the
+	// process's peak, and keeps the heap goal from being sized from it.
+	o.AfterUnlock = debug.FreeOSMemory
 	r, err := repo.Open(ctx, be, pw, o)
 	if err != nil {
 		be.Close()
