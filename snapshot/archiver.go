@@ -135,9 +135,9 @@ type run struct {
 	// walkers walks subdirectories in parallel: on an unchanged tree the
 	// backup is nothing but readdir, lstat and llistxattr, one directory
 	// after another unless several goroutines issue them.
-	walkers      *errgroup.Group
-	fileCh       chan *fileJob
-	blobCh       chan *blobJob
+	walkers *errgroup.Group
+	fileCh  chan *fileJob
+	blobCh  chan *blobJob
 
 	rootID   repo.ID
 	rootDone chan struct{}
