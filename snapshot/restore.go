@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
 
 	"github.com/lpse/cadang/repo"
 )
@@ -135,7 +136,7 @@ type rFile struct {
 	remaining atomic.Int64
 	failed    atomic.Bool
 	mu        sync.Mutex
-	f         *os.File
+	fd        int // open descriptor, or -1
 	created   bool
 	errMsg    string
 }
@@ -151,6 +152,12 @@ type restoreRun struct {
 	progress RestoreProgress
 	owner    bool
 	hasher   BlobHasher
+	// fresh is set when the target did not exist or was empty: nothing can
+	// be in the way, so no item needs an existence check first.
+	fresh bool
+	umask uint32
+	euid  int
+	egid  int
 	incl     *Matcher
 	excl     *Matcher
 
@@ -222,6 +229,12 @@ func (rs *Restorer) Restore(ctx context.Context, sn *Snapshot, subpath, target s
 	}
 	rr.progress.Planned(uint64(len(rr.files)), total)
 
+	rr.fresh = isEmptyOrMissing(target)
+	rr.euid, rr.egid = os.Geteuid(), os.Getegid()
+	// umask is process-wide; it is read (set and put back) before any
+	// worker starts, and tells which created modes need no chmod.
+	rr.umask = uint32(unix.Umask(0o022))
+	unix.Umask(int(rr.umask))
 	if !rs.DryRun {
 		if err := os.MkdirAll(target, 0o700); err != nil {
 			return nil, err
@@ -292,7 +305,7 @@ func (rr *restoreRun) planNode(n *Node, sp, dst string, inc bool) {
 		return
 	}
 	if n.Type == TypeFile {
-		rr.files = append(rr.files, &rFile{rItem: rItem{spath: sp, dst: dst, node: n}})
+		rr.files = append(rr.files, &rFile{rItem: rItem{spath: sp, dst: dst, node: n}, fd: -1})
 		return
 	}
 	rr.others = append(rr.others, rItem{spath: sp, dst: dst, node: n})
@@ -336,6 +349,9 @@ func (rr *restoreRun) count(f func(s *RestoreSummary)) {
 // prepare decides whether to write dst, removing an existing file when it
 // is to be replaced. It returns false to skip the item.
 func (rr *restoreRun) prepare(it rItem) (bool, error) {
+	if rr.fresh {
+		return true, nil
+	}
 	fi, err := os.Lstat(it.dst)
 	if errors.Is(err, os.ErrNotExist) {
 		return true, nil
@@ -375,6 +391,13 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		if d.node == nil {
 			continue
 		}
+		if !dry && rr.fresh {
+			// Parents come before children, so a plain mkdir does.
+			if err := unix.Mkdir(d.dst, 0o700); err == nil || errors.Is(err, unix.EEXIST) {
+				rr.sum.Dirs++
+				continue
+			}
+		}
 		if !dry {
 			if fi, err := os.Lstat(d.dst); err == nil && !fi.IsDir() {
 				if rr.rs.Overwrite == OverwriteAlways {
@@ -408,7 +431,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 				rr.addError(o.spath, err)
 				continue
 			}
-			if err := applyMetadata(o.dst, o.node, rr.owner); err != nil {
+			if err := applyMetadata(o.dst, o.node, rr.chownNeeded(o.node)); err != nil {
 				rr.addError(o.spath, err)
 			}
 		}
@@ -549,7 +572,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		if d.node == nil {
 			continue
 		}
-		if err := applyMetadata(d.dst, d.node, rr.owner); err != nil {
+		if err := applyMetadata(d.dst, d.node, rr.chownNeeded(d.node)); err != nil {
 			rr.addError(d.spath, err)
 		}
 		rr.progress.CompleteItem(d.spath, d.node, false)
@@ -625,53 +648,76 @@ func (rr *restoreRun) fail(f *rFile, err error) {
 	}
 }
 
-// open creates the file at its full size (so holes stay holes) on first use.
-func (f *rFile) open() (*os.File, error) {
+// open creates the file on first use, with its final permission bits, and
+// sets its full size when it ends in a hole (so holes stay holes). Files
+// are written through the raw descriptor: os.OpenFile would add four
+// fcntl calls and a failed epoll registration to every one of them.
+func (f *rFile) open() (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.f != nil {
-		return f.f, nil
+	if f.fd >= 0 {
+		return f.fd, nil
 	}
-	flags := os.O_WRONLY | os.O_CREATE
+	flags := unix.O_WRONLY | unix.O_CREAT | unix.O_CLOEXEC
 	if !f.created {
-		flags |= os.O_TRUNC | os.O_EXCL
+		flags |= unix.O_TRUNC | unix.O_EXCL
 	}
-	fh, err := os.OpenFile(f.dst, flags, 0o600)
+	fd, err := unix.Open(f.dst, flags, f.node.Mode&0o777)
 	if err != nil {
-		return nil, err
+		return -1, &os.PathError{Op: "create", Path: f.dst, Err: err}
 	}
 	if !f.created {
-		if err := fh.Truncate(f.node.Size); err != nil {
-			fh.Close()
-			return nil, err
+		if endsInHole(f.node) {
+			if err := unix.Ftruncate(fd, f.node.Size); err != nil {
+				unix.Close(fd)
+				return -1, &os.PathError{Op: "truncate", Path: f.dst, Err: err}
+			}
 		}
 		f.created = true
 	}
-	f.f = fh
-	return fh, nil
+	f.fd = fd
+	return fd, nil
+}
+
+// endsInHole reports whether writing a node's data extents leaves the file
+// shorter than its size.
+func endsInHole(n *Node) bool {
+	return len(n.Content) > 0 && n.Content[len(n.Content)-1].IsHole()
 }
 
 func (f *rFile) writeAt(data []byte, off int64) error {
 	if f.failed.Load() {
 		return nil
 	}
-	fh, err := f.open()
+	fd, err := f.open()
 	if err != nil {
 		return err
 	}
-	_, err = fh.WriteAt(data, off)
-	return err
+	for len(data) > 0 {
+		n, err := unix.Pwrite(fd, data, off)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return &os.PathError{Op: "write", Path: f.dst, Err: err}
+		}
+		data, off = data[n:], off+int64(n)
+	}
+	return nil
 }
 
 func (f *rFile) close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.f == nil {
+	if f.fd < 0 {
 		return nil
 	}
-	err := f.f.Close()
-	f.f = nil
-	return err
+	err := unix.Close(f.fd)
+	f.fd = -1
+	if err != nil {
+		return &os.PathError{Op: "close", Path: f.dst, Err: err}
+	}
+	return nil
 }
 
 // finishFile runs once per file after its last blob: close, then remove it
@@ -684,10 +730,14 @@ func (rr *restoreRun) finishFile(f *rFile) {
 		}
 		return
 	}
-	if _, err := f.open(); err != nil { // empty or all-hole files
+	fd, err := f.open() // also creates empty and all-hole files
+	if err != nil {
 		rr.fail(f, err)
 		return
 	}
+	// Metadata goes through the open descriptor: no path lookups, and the
+	// times are set after the last write.
+	merr := rr.fileMetadata(fd, f)
 	if err := f.close(); err != nil {
 		rr.fail(f, err)
 		os.Remove(f.dst)
@@ -700,8 +750,8 @@ func (rr *restoreRun) finishFile(f *rFile) {
 		}
 		rr.count(func(s *RestoreSummary) { s.Verified++ })
 	}
-	if err := applyMetadata(f.dst, f.node, rr.owner); err != nil {
-		rr.addError(f.spath, err)
+	if merr != nil {
+		rr.addError(f.spath, merr)
 	}
 	rr.progress.CompleteItem(f.spath, f.node, false)
 }
