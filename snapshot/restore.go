@@ -158,8 +158,8 @@ type restoreRun struct {
 	umask uint32
 	euid  int
 	egid  int
-	incl     *Matcher
-	excl     *Matcher
+	incl  *Matcher
+	excl  *Matcher
 
 	dirs   []rItem
 	others []rItem
