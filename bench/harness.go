@@ -506,6 +506,10 @@ func (o *Options) step(ctx context.Context, work string, run int, t *Tool, e *to
 		if err := dropCaches(); err != nil {
 			o.logf("dropping caches failed: %v", err)
 		}
+	} else {
+		// Write back what the previous step left dirty (a restore leaves a
+		// gigabyte), so that no tool pays for another's writeback.
+		syscall.Sync()
 	}
 	m.Load1 = loadAvg()
 	for _, argv := range argvs {

@@ -162,7 +162,7 @@ func cadangTool(bin string) *Tool {
 		Name: "cadang", bin: bin,
 		Settings: "defaults",
 		env: func(e *toolEnv) []string {
-			return []string{"CADANG_PASSWORD=" + benchPassword}
+			return []string{"CADANG_PASSWORD=" + benchPassword, "CADANG_LOG=" + filepath.Join(e.home, "runlog.jsonl")}
 		},
 		cmds: func(e *toolEnv, s Step) ([][]string, string, error) {
 			switch s {
