@@ -336,7 +336,9 @@ func BenchmarkOpen(b *testing.B) {
 					b.Fatalf("opened with %d blobs", n)
 				}
 				r2.enc.Close()
-				r2.dec.Close()
+				if r2.dec != nil {
+					r2.dec.Close()
+				}
 			}
 		})
 	}
