@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/lpse/cadang/chunk"
+	"github.com/lpse/cadang/crypto"
 	"github.com/lpse/cadang/internal/units"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend"
@@ -115,6 +116,17 @@ func newPasswordFromFlags(c *cli.Context, e *env) ([]byte, error) {
 	return e.promptPassword("enter the new password: ", true)
 }
 
+// newKeyMaterial returns the new password and the KDF cost for a new key
+// file (key add, key passwd).
+func newKeyMaterial(c *cli.Context, e *env) ([]byte, crypto.KDFParams, error) {
+	pw, err := newPasswordFromFlags(c, e)
+	if err != nil {
+		return nil, crypto.KDFParams{}, err
+	}
+	kdf, err := kdfParams()
+	return pw, kdf, err
+}
+
 func trimNewline(s string) string {
 	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == '\r') {
 		s = s[:len(s)-1]
@@ -158,11 +170,7 @@ func keyCommand() *cli.Command {
 				Action: func(c *cli.Context) error {
 					e := newEnv(c)
 					return e.withRepo(c.Context, false, func(r *repo.Repository) error {
-						pw, err := newPasswordFromFlags(c, e)
-						if err != nil {
-							return err
-						}
-						kdf, err := kdfParams()
+						pw, kdf, err := newKeyMaterial(c, e)
 						if err != nil {
 							return err
 						}
@@ -203,11 +211,7 @@ func keyCommand() *cli.Command {
 				Action: func(c *cli.Context) error {
 					e := newEnv(c)
 					return e.withRepo(c.Context, true, func(r *repo.Repository) error {
-						pw, err := newPasswordFromFlags(c, e)
-						if err != nil {
-							return err
-						}
-						kdf, err := kdfParams()
+						pw, kdf, err := newKeyMaterial(c, e)
 						if err != nil {
 							return err
 						}
