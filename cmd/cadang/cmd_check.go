@@ -95,23 +95,10 @@ Exit code 0 means no problem was found.`,
 func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, rec *runlog.Record) error {
 	res := checkResult{MessageType: "summary"}
 	defer func() { recordCheck(rec, o, &res) }()
-	sns, err := snapshot.ListSnapshots(c.Context, r, snapshot.Filter{})
-	if err != nil {
-		return err
-	}
-	res.Snapshots = len(sns)
-	e.logf("checking %d snapshots' trees", len(sns))
-	_, err = snapshot.CheckTrees(c.Context, r, sns, func(p snapshot.Problem) error {
-		res.Problems = append(res.Problems, fmt.Sprintf("snapshot %s: %s: %s blob %s: %v", p.Snapshot.Short(), p.Path, p.Blob.Type, p.Blob.ID, p.Err))
-		return nil
-	})
-	if err != nil {
-		return err
-	}
 	if o.ReadData {
-		e.logf("checking packs and reading data")
+		e.logf("checking snapshots' trees, packs and all data")
 	} else {
-		e.logf("checking packs")
+		e.logf("checking snapshots' trees and packs")
 	}
 	var counter *ui.Counter
 	if o.ReadData {
@@ -121,16 +108,18 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 			counter.AddFile()
 		}
 	}
-	cr, err := r.Check(c.Context, o)
+	rep, err := snapshot.Check(c.Context, r, o)
 	if counter != nil {
 		counter.Done()
 	}
 	if err != nil {
 		return err
 	}
+	cr := rep.Packs
+	res.Snapshots = rep.Snapshots
 	res.Packs, res.PacksRead, res.BlobsIndexed, res.BlobsRead, res.BytesRead = cr.Packs, cr.PacksRead, cr.Blobs, cr.BlobsRead, cr.BytesRead
 	res.UnindexedPacks = len(cr.UnindexedPacks)
-	res.Problems = append(res.Problems, cr.ProblemMessages...)
+	res.Problems = rep.Problems
 	res.OK = len(res.Problems) == 0
 	if e.json {
 		if err := e.printJSON(res); err != nil {
