@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -508,8 +509,9 @@ func (o *Options) step(ctx context.Context, work string, run int, t *Tool, e *to
 		}
 	} else {
 		// Write back what the previous step left dirty (a restore leaves a
-		// gigabyte), so that no tool pays for another's writeback.
-		syscall.Sync()
+		// gigabyte), and let the disk go quiet, so that no tool pays for
+		// another's writeback or for the discards of deleted repositories.
+		settle()
 	}
 	m.Load1 = loadAvg()
 	for _, argv := range argvs {
@@ -718,4 +720,45 @@ func median(xs []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// settle syncs, then waits until the block devices have written nothing
+// for half a second (at most 30 s). Deleting a gigabyte on a filesystem
+// mounted with online discard keeps the disk busy for seconds after rm
+// returns; a backup started then was measured 40% slower.
+func settle() {
+	syscall.Sync()
+	deadline := time.Now().Add(30 * time.Second)
+	last := sectorsWritten()
+	quiet := 0
+	for time.Now().Before(deadline) && quiet < 5 {
+		time.Sleep(100 * time.Millisecond)
+		cur := sectorsWritten()
+		if cur == last {
+			quiet++
+		} else {
+			quiet = 0
+		}
+		last = cur
+	}
+}
+
+// sectorsWritten sums the sectors written by all whole disks in
+// /proc/diskstats (0 when it cannot be read).
+func sectorsWritten() uint64 {
+	b, err := os.ReadFile("/proc/diskstats")
+	if err != nil {
+		return 0
+	}
+	var total uint64
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 10 || strings.HasPrefix(f[2], "loop") || strings.HasPrefix(f[2], "ram") {
+			continue
+		}
+		if n, err := strconv.ParseUint(f[9], 10, 64); err == nil {
+			total += n
+		}
+	}
+	return total
 }
