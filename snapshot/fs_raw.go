@@ -4,6 +4,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -96,16 +97,7 @@ func (f *rawFile) Stat() (os.FileInfo, error) {
 	if err := syscall.Fstat(f.fd, &st); err != nil {
 		return nil, &os.PathError{Op: "stat", Path: f.name, Err: err}
 	}
-	return &statInfo{name: baseName(f.name), st: st}, nil
-}
-
-func baseName(p string) string {
-	for i := len(p) - 1; i >= 0; i-- {
-		if p[i] == '/' {
-			return p[i+1:]
-		}
-	}
-	return p
+	return &statInfo{name: filepath.Base(f.name), st: st}, nil
 }
 
 // statInfo is an os.FileInfo over a Stat_t, with the same mode mapping as
