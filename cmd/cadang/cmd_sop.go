@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -343,7 +344,7 @@ func (e *env) openSOPRepo(ctx context.Context, st *sopState, jobName string) (*e
 		if err != nil {
 			return nil, nil, err
 		}
-		r, err := engine.OpenLocal(ctx, loc, pw, false, lock, repo.Options{Logf: e.logf})
+		r, err := engine.OpenLocal(ctx, loc, pw, false, lock, repo.Options{Logf: e.logf, AfterUnlock: debug.FreeOSMemory})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -164,7 +165,7 @@ func (o *Opener) Open(ctx context.Context, m jobs.Medium) (run.Repository, error
 	if o.Config != nil && !strings.HasPrefix(loc, "local:") {
 		loc = o.Config.Abs(loc)
 	}
-	r, err := OpenLocal(ctx, loc, pw, false, true, repo.Options{Logf: o.Logf})
+	r, err := OpenLocal(ctx, loc, pw, false, true, repo.Options{Logf: o.Logf, AfterUnlock: debug.FreeOSMemory})
 	if err != nil {
 		if errors.Is(err, local.ErrNoRepository) || errors.Is(err, fs.ErrNotExist) {
 			return nil, runlog.Fail(runlog.KindMedia, fmt.Errorf("medium %s is not connected: %w", m.Name, err))
