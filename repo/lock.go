@@ -223,7 +223,9 @@ func (l *Lock) refresh(ctx context.Context) {
 	old := l.info.ID
 	info.ID = id
 	l.info = info
-	if err := l.r.RemoveFile(ctx, LockFile, old); err != nil && !backend.IsNotExist(err) {
+	// The new lock file is written; the old one must go even if the lock
+	// is being released right now.
+	if err := l.r.RemoveFile(context.WithoutCancel(ctx), LockFile, old); err != nil && !backend.IsNotExist(err) {
 		l.r.opts.Logf("removing old lock file %s failed: %v", old.Short(), err)
 	}
 }

@@ -622,7 +622,13 @@ func (r *Repository) finishPack(ctx context.Context, p *packer) error {
 	// instead of waiting for write and fsync. At most maxUploads packs are
 	// in flight; the next finisher waits for a slot.
 	wctx := context.WithoutCancel(ctx)
-	return r.uploads.start(ctx, func() error { return r.storePack(wctx, p) })
+	if err := r.uploads.start(ctx, func() error { return r.storePack(wctx, p) }); err != nil {
+		// The pack will never be written: its blobs must not stay pending,
+		// or later saves of them would be skipped as already stored.
+		r.dropPending(p.blobs)
+		return err
+	}
+	return nil
 }
 
 // maxUploads is the number of packs being written at once.

@@ -591,8 +591,12 @@ func (r *run) fileDone(ctx context.Context, j *fileJob) error {
 	for i, e := range j.exts {
 		j.node.Content[i] = *e
 	}
+	// The size is what was stored: a stream's is known only now, and a
+	// file that changed while it was read (shrank, or was replaced) keeps
+	// the part that was read, with a size that matches it. A tree must
+	// never promise more bytes than its extents hold.
+	j.node.Size = j.node.ContentSize()
 	if j.stream != nil {
-		j.node.Size = j.node.ContentSize()
 		r.scannedFiles.Add(1)
 		r.scannedBytes.Add(uint64(j.node.Size))
 	}

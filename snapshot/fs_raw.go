@@ -21,9 +21,13 @@ type rawFile struct {
 }
 
 func openRaw(name string) (*rawFile, error) {
-	fd, err := openNoIntr(name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NOATIME)
+	// O_NONBLOCK: if the file was replaced by a FIFO since lstat, opening
+	// it must not wait for a writer (the fstat that follows sees the new
+	// inode); on regular files the flag changes nothing.
+	const flags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW | unix.O_NONBLOCK
+	fd, err := openNoIntr(name, flags|unix.O_NOATIME)
 	if err == unix.EPERM { // O_NOATIME is only allowed to the owner (or root)
-		fd, err = openNoIntr(name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW)
+		fd, err = openNoIntr(name, flags)
 	}
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: name, Err: err}
