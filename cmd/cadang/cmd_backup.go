@@ -246,17 +246,16 @@ func initIfMissing(ctx context.Context, e *env) error {
 	if !errors.Is(err, local.ErrNoRepository) {
 		return err
 	}
+	kdf, err := kdfParams()
+	if err != nil {
+		return err
+	}
 	pw, err := e.password("enter a password for the new repository: ", true)
 	if err != nil {
 		return err
 	}
 	be2, err := local.Create(ctx, loc)
 	if err != nil {
-		return err
-	}
-	kdf, err := kdfParams()
-	if err != nil {
-		be2.Close()
 		return err
 	}
 	r, err := repo.Init(ctx, be2, pw, repo.InitOptions{KDF: kdf})
@@ -285,11 +284,12 @@ func printBackupSummary(e *env, sn *snapshot.Snapshot, stats repo.SaveStats, rep
 		_ = e.printJSONLine(res)
 		return
 	}
-	if e.quiet {
-		return
-	}
+	// Unreadable files are warnings: shown even with --quiet.
 	for _, ie := range s.Errors {
 		fmt.Fprintf(e.stderr, "could not read %s: %s\n", ie.Path, ie.Error)
+	}
+	if e.quiet {
+		return
 	}
 	w := e.stdout
 	fmt.Fprintf(w, "Files:       %d new, %d changed, %d unmodified\n", s.FilesNew, s.FilesChanged, s.FilesUnmodified)

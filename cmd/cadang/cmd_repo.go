@@ -76,13 +76,19 @@ Chunk sizes and the pack size are fixed for the life of the repository.`,
 			if err != nil {
 				return err
 			}
-			be, err := local.Create(c.Context, loc)
+			// Everything that can be refused is checked before the directory
+			// is created, so a refused init leaves nothing to clean up.
+			kdf, err := kdfParams()
 			if err != nil {
 				return err
 			}
-			kdf, err := kdfParams()
+			switch comp := c.String("compression"); comp {
+			case repo.CompressionOff, repo.CompressionFastest, repo.CompressionDefault, repo.CompressionBetter:
+			default:
+				return fmt.Errorf("--compression %q: use off, fastest, default or better", comp)
+			}
+			be, err := local.Create(c.Context, loc)
 			if err != nil {
-				be.Close()
 				return err
 			}
 			r, err := repo.Init(c.Context, be, pw, repo.InitOptions{Chunk: p, PackSize: uint32(ps), Compression: c.String("compression"), KDF: kdf})

@@ -76,12 +76,11 @@ func (e *env) repoLocation() (string, error) {
 	return strings.TrimPrefix(loc, "local:"), nil
 }
 
-// password returns the repository password from, in order: CADANG_PASSWORD,
-// --password-file, --password-command, or a terminal prompt.
+// password returns the repository password from, in order: --password-file
+// (or CADANG_PASSWORD_FILE), --password-command, CADANG_PASSWORD, or a
+// terminal prompt. What the command line names wins over a variable that
+// may have been exported long ago.
 func (e *env) password(prompt string, confirm bool) ([]byte, error) {
-	if p, ok := os.LookupEnv("CADANG_PASSWORD"); ok && p != "" {
-		return []byte(p), nil
-	}
 	if f := e.c.String("password-file"); f != "" {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -106,6 +105,9 @@ func (e *env) password(prompt string, confirm bool) ([]byte, error) {
 			return nil, fmt.Errorf("--password-command %q printed no password", cmd)
 		}
 		return p, nil
+	}
+	if p, ok := os.LookupEnv("CADANG_PASSWORD"); ok && p != "" {
+		return []byte(p), nil
 	}
 	return e.promptPassword(prompt, confirm)
 }

@@ -35,7 +35,7 @@ func recordBackup(rec *runlog.Record, o backupOptions, sn *snapshot.Snapshot, er
 	if s := sn.Summary; s != nil {
 		rec.FilesRead = int64(s.TotalFilesProcessed)
 		rec.FilesAdded = int64(s.FilesNew + s.FilesChanged)
-		rec.BytesRead = int64(s.TotalBytesProcessed)
+		rec.BytesRead = int64(s.BytesRead)
 		rec.BytesAdded = int64(s.DataAdded)
 		for _, ie := range s.Errors {
 			addRecordError(rec, fmt.Sprintf("skipped %s: %s", ie.Path, ie.Error))
