@@ -538,6 +538,11 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 	if err := g.Wait(); err != nil {
 		for _, f := range toWrite {
 			f.close()
+			// An unfinished file holds only part of its content: remove it
+			// rather than leave it looking restored (interrupt, fatal error).
+			if f.remaining.Load() > 0 && f.created {
+				os.Remove(f.dst)
+			}
 		}
 		return err
 	}

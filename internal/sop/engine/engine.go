@@ -159,7 +159,9 @@ func (o *Opener) Open(ctx context.Context, m jobs.Medium) (run.Repository, error
 		err = fmt.Errorf("medium %s names no password_file", m.Name)
 	}
 	if err != nil {
-		return nil, runlog.Fail(runlog.KindWrongPassword, err)
+		// The password could not be read at all (missing or unreadable
+		// file): that is not a wrong password.
+		return nil, runlog.Fail(runlog.KindOther, err)
 	}
 	loc := m.Repository
 	if o.Config != nil && !strings.HasPrefix(loc, "local:") {
