@@ -207,6 +207,9 @@ func keyCommand() *cli.Command {
 						if err := r.RemoveKey(c.Context, id); err != nil {
 							return err
 						}
+						if e.json {
+							return e.printJSON(map[string]any{"message_type": "key_removed", "id": id})
+						}
 						fmt.Fprintf(e.stdout, "removed key %s\n", id.Short())
 						return nil
 					})
@@ -224,6 +227,9 @@ func keyCommand() *cli.Command {
 						id, err := r.ChangePassword(c.Context, pw, kdf)
 						if err != nil {
 							return err
+						}
+						if e.json {
+							return e.printJSON(map[string]any{"message_type": "password_changed", "id": id})
 						}
 						fmt.Fprintf(e.stdout, "password changed; new key %s\n", id.Short())
 						return nil
