@@ -405,22 +405,7 @@ func testFaultIndex(t *testing.T) {
 		{"truncate", func(t *testing.T, p string, size int64) { truncate(t, p, size-10) }},
 		{"truncate-0", func(t *testing.T, p string, size int64) { truncate(t, p, 0) }},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir, _, _ := newFaultRepo(t)
-			idx := filesOf(t, dir, repo.IndexFile)
-			if len(idx) != 1 {
-				t.Fatalf("want 1 index file, got %d", len(idx))
-			}
-			h := backend.Handle{Type: repo.IndexFile, Name: idx[0]}
-			path := pathOf(t, dir, h)
-			tc.damage(t, path, fileSize(t, path))
-			before := snapshotDir(t, dir)
-			_, err := openFault(t, dir, faultPW)
-			wantDamaged(t, err, h, nil)
-			if !equalMaps(before, snapshotDir(t, dir)) {
-				t.Fatal("a failed open changed the repository")
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { damageOnlyFileAndOpen(t, repo.IndexFile, tc.damage) })
 	}
 }
 
@@ -466,22 +451,7 @@ func testFaultKeyFile(t *testing.T) {
 		{"truncate", func(t *testing.T, p string, size int64) { truncate(t, p, size-2) }},
 		{"truncate-0", func(t *testing.T, p string, size int64) { truncate(t, p, 0) }},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir, _, _ := newFaultRepo(t)
-			keys := filesOf(t, dir, repo.KeyFile)
-			if len(keys) != 1 {
-				t.Fatalf("want 1 key file, got %d", len(keys))
-			}
-			h := backend.Handle{Type: repo.KeyFile, Name: keys[0]}
-			path := pathOf(t, dir, h)
-			tc.damage(t, path, fileSize(t, path))
-			before := snapshotDir(t, dir)
-			_, err := openFault(t, dir, faultPW)
-			wantDamaged(t, err, h, nil)
-			if !equalMaps(before, snapshotDir(t, dir)) {
-				t.Fatal("a failed open changed the repository")
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { damageOnlyFileAndOpen(t, repo.KeyFile, tc.damage) })
 	}
 }
 
@@ -741,5 +711,25 @@ func testFaultFileNamesAreHashes(t *testing.T) {
 				t.Fatalf("%s/%s is not named by the SHA-256 of its bytes", typ, n)
 			}
 		}
+	}
+}
+
+// damageOnlyFileAndOpen damages the repository's only file of type ft and
+// checks that Open fails naming it and leaves the repository unchanged.
+func damageOnlyFileAndOpen(t *testing.T, ft repo.FileType, damage func(t *testing.T, path string, size int64)) {
+	t.Helper()
+	dir, _, _ := newFaultRepo(t)
+	names := filesOf(t, dir, ft)
+	if len(names) != 1 {
+		t.Fatalf("want 1 %s file, got %d", ft, len(names))
+	}
+	h := backend.Handle{Type: ft, Name: names[0]}
+	path := pathOf(t, dir, h)
+	damage(t, path, fileSize(t, path))
+	before := snapshotDir(t, dir)
+	_, err := openFault(t, dir, faultPW)
+	wantDamaged(t, err, h, nil)
+	if !equalMaps(before, snapshotDir(t, dir)) {
+		t.Fatal("a failed open changed the repository")
 	}
 }
