@@ -98,7 +98,7 @@ Chunk sizes and the pack size are fixed for the life of the repository.`,
 			}
 			defer r.Close()
 			if e.json {
-				return e.printJSON(map[string]any{"message_type": "initialized", "id": r.ID(), "repository": loc})
+				return e.printJSONLine(map[string]any{"message_type": "initialized", "id": r.ID(), "repository": loc})
 			}
 			fmt.Fprintf(e.stdout, "created repository %s at %s\n", r.ID()[:10], loc)
 			fmt.Fprintln(e.stdout, "Keep the password safe: without it the data cannot be recovered.")
@@ -298,7 +298,7 @@ func catCommand() *cli.Command {
 				}
 				switch args[0] {
 				case "config":
-					return e.printJSON(r.Config())
+					return e.printIndentedJSON(r.Config())
 				case "index":
 					if err := need(2); err != nil {
 						return err
@@ -311,7 +311,7 @@ func catCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					return e.printJSON(packs)
+					return e.printIndentedJSON(packs)
 				case "pack":
 					if err := need(2); err != nil {
 						return err
@@ -324,7 +324,7 @@ func catCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					return e.printJSON(repo.IndexPack{ID: id, Blobs: hdr})
+					return e.printIndentedJSON(repo.IndexPack{ID: id, Blobs: hdr})
 				case "snapshot", "key", "lock", "record":
 					if err := need(2); err != nil {
 						return err

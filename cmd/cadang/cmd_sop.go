@@ -20,6 +20,7 @@ import (
 
 	"github.com/lpse/cadang/internal/sop/doc"
 	"github.com/lpse/cadang/internal/sop/engine"
+	"github.com/lpse/cadang/internal/sop/i18n"
 	"github.com/lpse/cadang/internal/sop/jobs"
 	"github.com/lpse/cadang/internal/sop/report"
 	"github.com/lpse/cadang/internal/sop/restoretest"
@@ -77,8 +78,11 @@ func (e *env) writeDoc(c *cli.Context, d *doc.Document, output string) error {
 }
 
 // reportEnv is what the documents need, with the run log's records.
-func (e *env) reportEnv(ctx context.Context) (*sopState, report.Env, []runlog.Record, error) {
-	st, err := e.loadSOP(true)
+// needConfig is false for the documents that the run log's records make
+// alone (a plain restore has no job): without a configuration they have
+// no organisation, which they show as blanks.
+func (e *env) reportEnv(ctx context.Context, needConfig bool) (*sopState, report.Env, []runlog.Record, error) {
+	st, err := e.loadSOP(needConfig)
 	if err != nil {
 		return nil, report.Env{}, nil, err
 	}
@@ -110,7 +114,7 @@ func jobCommand() *cli.Command {
 					return err
 				}
 				if e.json {
-					return e.printJSON(st.cfg.Jobs)
+					return e.printJSONLine(st.cfg.Jobs)
 				}
 				tw := tabwriter.NewWriter(e.stdout, 0, 2, 2, ' ', 0)
 				fmt.Fprintln(tw, "Job\tClass\tClassification\tSchedule\tTime standard\tSources\tMedia")
@@ -166,16 +170,17 @@ Exit codes: 0 ok, 3 partial (some files unreadable), 12 wrong password, 1 any ot
 			for _, w := range out.Warnings {
 				e.warnf("%v", w)
 			}
-			e.printRecord(out.Record)
+			e.printRecord(out.Record, st.lang)
 			return runError(err)
 		},
 	}
 }
 
-// printRecord prints the outcome of a recorded operation.
-func (e *env) printRecord(r runlog.Record) {
+// printRecord prints the outcome of a recorded operation, its message in
+// language l (--lang, like the log table).
+func (e *env) printRecord(r runlog.Record, l i18n.Lang) {
 	if e.json {
-		_ = e.printJSON(r)
+		_ = e.printJSONLine(r)
 		return
 	}
 	if e.quiet && r.Result == runlog.OK {
@@ -190,8 +195,8 @@ func (e *env) printRecord(r runlog.Record) {
 		fmt.Fprintf(e.stdout, " (%s)", r.Failure)
 	}
 	fmt.Fprintf(e.stdout, " in %s\n", r.Duration().Round(time.Millisecond))
-	if r.Message != "" {
-		fmt.Fprintf(e.stdout, "  %s\n", r.Message)
+	if msg := runlog.MessageText(l, &r); msg != "" {
+		fmt.Fprintf(e.stdout, "  %s\n", msg)
 	}
 	for _, s := range r.Errors {
 		fmt.Fprintf(e.stdout, "  %s\n", s)
@@ -303,7 +308,7 @@ copied into the repository are only warnings), 1 otherwise.`,
 					return err
 				}
 				if e.json {
-					if err := e.printJSON(vr); err != nil {
+					if err := e.printJSONLine(vr); err != nil {
 						return err
 					}
 				} else {
@@ -405,7 +410,8 @@ func restoreTestCommand() *cli.Command {
 		Description: `Draws snapshots and files of the job at random (the seed comes from crypto/rand unless --seed is
 given, and is recorded so the sample can be repeated), restores them into a scratch directory, compares
 every byte with the snapshot, runs the verify command of dump sources (e.g. pg_restore --list), records
-the test in the run log and prints the restore test report. Without --job, every job is tested.` + docHelp,
+the test in the run log and prints the restore test report (with --json, the record instead, one JSON
+line per job). Without --job, every job is tested.` + docHelp,
 		Flags: append(docFlags(),
 			&cli.StringFlag{Name: "job", Usage: "test `JOB` only"},
 			&cli.IntFlag{Name: "sample", Usage: "restore `N` files (default: [restore_test] sample, 20)"},
@@ -464,22 +470,38 @@ the test in the run log and prints the restore test report. Without --job, every
 				if err != nil {
 					errs = append(errs, runError(err))
 				}
-				_, env, _, rerr := e.reportEnv(c.Context)
-				if rerr != nil {
-					return rerr
-				}
-				output := c.String("output")
-				if output != "" && len(names) > 1 {
-					ext := filepath.Ext(output)
-					output = strings.TrimSuffix(output, ext) + "-" + name + ext
-				}
-				if err := e.writeDoc(c, env.RestoreTest(rec), output); err != nil {
+				if err := e.printRestoreTest(c, rec, len(names) > 1); err != nil {
 					return err
 				}
 			}
 			return errors.Join(errs...)
 		},
 	}
+}
+
+// printRestoreTest prints the result of one restore test: its record as
+// one JSON line with --json (so a script reads one value per job),
+// otherwise the report document. --output writes the document in both
+// cases; with several jobs each gets its own file, named after the job.
+func (e *env) printRestoreTest(c *cli.Context, rec runlog.Record, several bool) error {
+	output := c.String("output")
+	if e.json {
+		if err := e.printJSONLine(rec); err != nil {
+			return err
+		}
+		if output == "" {
+			return nil
+		}
+	}
+	_, env, _, err := e.reportEnv(c.Context, true)
+	if err != nil {
+		return err
+	}
+	if output != "" && several {
+		ext := filepath.Ext(output)
+		output = strings.TrimSuffix(output, ext) + "-" + rec.Job + ext
+	}
+	return e.writeDoc(c, env.RestoreTest(rec), output)
 }
 
 // restoreTest runs and records one restore test of a job.
@@ -513,7 +535,8 @@ func (e *env) restoreTest(ctx context.Context, st *sopState, jobName string, o r
 		e.warnf("%v", w)
 	}
 	if out.Record.ID != "" {
-		e.logf("restore test %s of %s: %s: %s (seed %d)", out.Record.ID, jobName, out.Record.Result, out.Record.Message, seedOf(out.Record))
+		e.logf("restore test %s of %s: %s: %s (seed %d)", out.Record.ID, jobName, out.Record.Result,
+			runlog.MessageText(st.lang, &out.Record), seedOf(out.Record))
 	}
 	return out.Record, err
 }
@@ -596,7 +619,7 @@ func followupCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				e.printRecord(rec)
+				e.printRecord(rec, st.lang)
 				return nil
 			},
 		}},
@@ -604,17 +627,22 @@ func followupCommand() *cli.Command {
 }
 
 func reportCommand() *cli.Command {
-	sub := func(name, usage, args string, extra []cli.Flag, fn func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error)) *cli.Command {
+	// sub makes a document command; needConfig is false for the documents
+	// that need the run log's records only.
+	sub := func(name, usage, args string, needConfig bool, extra []cli.Flag, fn func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error)) *cli.Command {
 		return &cli.Command{
 			Name: name, Usage: usage, ArgsUsage: args, Description: usage + "." + docHelp,
 			Flags: append(docFlags(), extra...),
 			Action: func(c *cli.Context) error {
 				e := newEnv(c)
-				_, env, recs, err := e.reportEnv(c.Context)
+				st, env, recs, err := e.reportEnv(c.Context, needConfig)
 				if err != nil {
 					return err
 				}
 				d, err := fn(c, env, recs)
+				if errors.Is(err, runlog.ErrNoRecord) {
+					return fmt.Errorf("%w; looked in the run log %s (another one: --log-file or %s)", err, st.log.Path(), envLog)
+				}
 				if err != nil {
 					return err
 				}
@@ -632,11 +660,11 @@ func reportCommand() *cli.Command {
 		Name:  "report",
 		Usage: "the SOP documents (Markdown, HTML or PDF; Bahasa Indonesia or --lang en)",
 		Subcommands: []*cli.Command{
-			sub("inventory", "the list of database and application backups (Daftar Backup Database dan Aplikasi)", "", nil,
+			sub("inventory", "the list of database and application backups (Daftar Backup Database dan Aplikasi)", "", true, nil,
 				func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error) {
 					return env.Inventory(recs), nil
 				}),
-			sub("runlog", "the backup execution log (Log Pelaksanaan Backup)", "", filterFlagsSOP(),
+			sub("runlog", "the backup execution log (Log Pelaksanaan Backup)", "", true, filterFlagsSOP(),
 				func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error) {
 					f, err := logFilter(c, env.Config.Location())
 					if err != nil {
@@ -653,7 +681,7 @@ func reportCommand() *cli.Command {
 					}
 					return env.RunLog(runlog.Select(recs, f), period), nil
 				}),
-			sub("failure", "the backup failure analysis report of a failed run (Laporan Analisa Kegagalan Backup)", "RUN_ID|latest", nil,
+			sub("failure", "the backup failure analysis report of a failed run (Laporan Analisa Kegagalan Backup)", "RUN_ID|latest", true, nil,
 				func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error) {
 					id := c.Args().First()
 					var r runlog.Record
@@ -668,7 +696,7 @@ func reportCommand() *cli.Command {
 					}
 					return env.Failure(r, recs), nil
 				}),
-			sub("monthly", "the monthly analysis of backup effectiveness (SOP step 6)", "",
+			sub("monthly", "the monthly analysis of backup effectiveness (SOP step 6)", "", true,
 				[]cli.Flag{&cli.StringFlag{Name: "month", Usage: "the `YYYY-MM` to analyse (default: the previous month)"}},
 				func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error) {
 					loc := env.Config.Location()
@@ -684,7 +712,7 @@ func reportCommand() *cli.Command {
 					}
 					return env.Monthly(recs, month)
 				}),
-			sub("restore-request", "the restore request form (Form Permintaan Restore): blank, or filled from a restore's record", "[RUN_ID|latest]", nil,
+			sub("restore-request", "the restore request form (Form Permintaan Restore): blank, or filled from a restore's record", "[RUN_ID|latest]", false, nil,
 				func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error) {
 					if c.NArg() == 0 {
 						return env.RestoreRequest(nil), nil
@@ -695,7 +723,7 @@ func reportCommand() *cli.Command {
 					}
 					return env.RestoreRequest(&r), nil
 				}),
-			sub("restore", "the restore minutes (Berita Acara Pelaksanaan Restore) of a restore", "RUN_ID|latest", nil,
+			sub("restore", "the restore minutes (Berita Acara Pelaksanaan Restore) of a restore", "RUN_ID|latest", false, nil,
 				func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error) {
 					r, err := find(c, recs, runlog.OpRestore)
 					if err != nil {
@@ -706,7 +734,7 @@ func reportCommand() *cli.Command {
 					}
 					return env.RestoreMinutes(r), nil
 				}),
-			sub("restore-test", "the report of a restore test (SOP step 4)", "RUN_ID|latest", nil,
+			sub("restore-test", "the report of a restore test (SOP step 4)", "RUN_ID|latest", true, nil,
 				func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error) {
 					r, err := find(c, recs, runlog.OpRestoreTest)
 					if err != nil {

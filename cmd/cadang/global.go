@@ -62,7 +62,13 @@ func (e *env) warnf(format string, args ...any) {
 	fmt.Fprintf(e.stderr, "warning: "+format+"\n", args...)
 }
 
-func (e *env) printJSON(v any) error {
+// printJSON writes v as one line: every --json output is one JSON value
+// per line, so that scripts can read them line by line.
+func (e *env) printJSON(v any) error { return jsonLine(e.stdout, v) }
+
+// printIndentedJSON is for `cat`, whose output is for people reading a
+// repository's structures, not for scripts reading a stream.
+func (e *env) printIndentedJSON(v any) error {
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)

@@ -236,8 +236,10 @@ func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx con
 		var pe *partialError
 		if errors.As(opErr, &pe) {
 			rec.Result = runlog.Partial
-			if rec.Message == "" {
-				rec.Message = pe.msg
+			if rec.Note == nil {
+				// pe.msg is an English sentence of cadang's own: not
+				// for the documents.
+				rec.Note = runlog.NewNote("partial")
 			}
 			return store, nil
 		}

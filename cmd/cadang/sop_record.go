@@ -44,8 +44,13 @@ func recordBackup(rec *runlog.Record, o backupOptions, sn *snapshot.Snapshot, er
 			rec.Failure = runlog.KindSourceUnreadable
 		}
 	}
-	if err == nil {
-		rec.Message = fmt.Sprintf("snapshot %s saved", sn.ID().Short())
+	// The record keeps facts (a note code and its arguments); the documents
+	// make the sentence in their language.
+	switch {
+	case err == nil:
+		rec.Note = runlog.NewNote("snapshot-saved", sn.ID().Short())
+	case sn.Summary != nil && len(sn.Summary.Errors) > 0:
+		rec.Note = runlog.NewNote("snapshot-saved-unreadable", sn.ID().Short(), len(sn.Summary.Errors))
 	}
 }
 
@@ -79,17 +84,28 @@ func recordRestore(rec *runlog.Record, o restoreOptions, res *restoreResult, err
 	if len(res.FailedFiles) > 0 {
 		rec.Failure = runlog.KindIntegrity
 	}
+	recordVerify(info, o, res, err)
+	switch {
+	case err == nil:
+		rec.Note = runlog.NewNote("restored", shortID(res.SnapshotID), res.Target, int64(res.FilesRestored))
+	case len(res.FailedFiles) > 0:
+		rec.Note = runlog.NewNote("restored-partial", shortID(res.SnapshotID), res.Target, int64(res.FilesRestored), len(res.FailedFiles))
+	}
+}
+
+// recordVerify records how the restore was verified, as a kind and counts
+// (runlog.VerifyText makes the sentence in the document's language).
+func recordVerify(info *runlog.RestoreInfo, o restoreOptions, res *restoreResult, err error) {
+	info.FilesVerified = int64(res.FilesVerified)
+	info.FilesFailed = int64(len(res.FailedFiles))
 	switch {
 	case o.Verify && res.FilesVerified == res.FilesRestored && len(res.FailedFiles) == 0 && err == nil:
 		info.Verified = true
-		info.Verify = fmt.Sprintf("%d files read back after the restore and checked against the snapshot (--verify): all match", res.FilesVerified)
+		info.VerifyKind = runlog.VerifyAll
 	case o.Verify:
-		info.Verify = fmt.Sprintf("%d of %d files verified; %d could not be restored", res.FilesVerified, res.FilesRestored, len(res.FailedFiles))
+		info.VerifyKind = runlog.VerifySome
 	default:
-		info.Verify = "restored without --verify: each blob was checked on decryption (authenticated encryption), the files were not read back"
-	}
-	if err == nil {
-		rec.Message = fmt.Sprintf("snapshot %s restored to %s: %d files", shortID(res.SnapshotID), res.Target, res.FilesRestored)
+		info.VerifyKind = runlog.VerifyBlobs
 	}
 }
 
@@ -100,12 +116,12 @@ func recordCheck(rec *runlog.Record, o repo.CheckOptions, res *checkResult) {
 	for _, p := range res.Problems {
 		addRecordError(rec, p)
 	}
-	what := "structure"
+	code := "checked-structure"
 	if o.ReadData {
-		what = "structure and data"
+		code = "checked-data"
 	}
 	if res.OK {
-		rec.Message = fmt.Sprintf("%s checked: %d snapshots, %d packs, %d blobs; no errors", what, res.Snapshots, res.Packs, res.BlobsIndexed)
+		rec.Note = runlog.NewNote(code, res.Snapshots, res.Packs, res.BlobsIndexed)
 	}
 }
 

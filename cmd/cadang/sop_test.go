@@ -252,7 +252,7 @@ func TestSOPRecordsAndDocuments(t *testing.T) {
 		t.Fatalf("wrong medium: exit %d: %s", code, out)
 	}
 	wrong := h.last()
-	if wrong.Job != "arsip" || wrong.Failure != runlog.KindMedia || !strings.Contains(wrong.Message, "wrong medium") || len(wrong.Snapshots) != 0 {
+	if wrong.Job != "arsip" || wrong.Failure != runlog.KindMedia || wrong.Note == nil || wrong.Note.Code != "wrong-medium" || len(wrong.Snapshots) != 0 {
 		t.Fatalf("wrong medium record: %+v", wrong)
 	}
 
@@ -371,6 +371,13 @@ func TestSOPRecordsAndDocuments(t *testing.T) {
 			}
 		}
 	}
+	// The restore minutes and the restore test report of real runs, in
+	// Indonesian: the record's facts in Indonesian sentences, none of
+	// cadang's English ones.
+	noEnglish(t, h.must(0, "report", "restore", "latest"), []string{"read back after the restore", "restored to", "all match"},
+		[]string{"berkas dibaca kembali setelah restore dan dicocokkan dengan snapshot (--verify): semuanya sesuai.", "di-restore ke " + target})
+	noEnglish(t, h.must(0, "report", "restore-test", rt.ID), []string{"verified byte for byte", "verify commands passed"},
+		[]string{"diverifikasi byte per byte; 1 perintah verifikasi berhasil"})
 	md := h.must(0, "report", "monthly", "--month", "2026-11")
 	if !strings.Contains(md, "| 1 | 2026-11-29 |") {
 		t.Errorf("the monthly report does not show one missed day, 29 November:\n%s", md)
@@ -485,6 +492,97 @@ func TestSOPRecordsAndDocuments(t *testing.T) {
 		}
 	}
 }
+
+// noEnglish fails unless doc has every phrase of want and none of en.
+func noEnglish(t *testing.T, doc string, en, want []string) {
+	t.Helper()
+	for _, p := range en {
+		if strings.Contains(doc, p) {
+			t.Errorf("Indonesian document has the English %q:\n%s", p, doc)
+		}
+	}
+	for _, p := range want {
+		if !strings.Contains(doc, mdEscape(p)) && !strings.Contains(doc, p) {
+			t.Errorf("Indonesian document lacks %q:\n%s", p, doc)
+		}
+	}
+}
+
+// mdEscape escapes s as the Markdown renderer does.
+func mdEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// oneLine parses out as exactly one JSON value on one line into v.
+func oneLine(t *testing.T, what, out string, v any) {
+	t.Helper()
+	if strings.Count(out, "\n") != 1 || !strings.HasSuffix(out, "\n") {
+		t.Fatalf("%s --json: not one line:\n%s", what, out)
+	}
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		t.Fatalf("%s --json: %v: %s", what, err, out)
+	}
+}
+
+// Every --json output of the SOP commands (and init) is one JSON value on
+// one line; restore-test prints its record instead of the report.
+func TestSOPJSONOneLine(t *testing.T) {
+	h := newSOPHarness(t)
+	h.at("2026-11-27T02:00:00+08:00")
+	var rec runlog.Record
+	oneLine(t, "run", h.must(0, "--json", "run", "spse-db"), &rec)
+	if rec.Op != runlog.OpBackup || rec.Result != runlog.OK {
+		t.Fatalf("run --json: %+v", rec)
+	}
+	var js []map[string]any
+	oneLine(t, "job list", h.must(0, "--json", "job", "list"), &js)
+	var vr map[string]any
+	oneLine(t, "log verify", h.must(0, "--json", "log", "verify"), &vr)
+	var recs []runlog.Record
+	oneLine(t, "log", h.must(0, "--json", "log"), &recs)
+	var init map[string]any
+	oneLine(t, "init", h.must(0, "--json", "init", "-r", filepath.Join(h.dir, "disk-c"), "--password-file", h.pw), &init)
+	var st map[string]any
+	oneLine(t, "status", h.must(0, "--json", "status"), &st)
+	h.at("2026-11-27T04:00:00+08:00")
+	var rt runlog.Record
+	oneLine(t, "restore-test", h.must(0, "--json", "restore-test", "--job", "spse-db", "--seed", "99", "--sample", "2"), &rt)
+	if rt.Op != runlog.OpRestoreTest || rt.Test == nil || rt.Test.Seed != 99 || rt.Note == nil || rt.Note.Code != "test-ok" {
+		t.Fatalf("restore-test --json: %+v", rt)
+	}
+}
+
+// A plain restore needs no configuration, and neither do its minutes: the
+// run log's record is all they need.
+func TestReportRestoreWithoutConfig(t *testing.T) {
+	h := newSOPHarness(t)
+	log := filepath.Join(h.dir, "bare.jsonl")
+	bare := func(want int, args ...string) (string, string) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		code := run(context.Background(), append([]string{"cadang", "--log-file", log}, args...), strings.NewReader(""), &out, &errb)
+		if code != want {
+			t.Fatalf("cadang %s: exit %d, want %d\n%s%s", strings.Join(args, " "), code, want, out.String(), errb.String())
+		}
+		return out.String(), errb.String()
+	}
+	// nothing recorded yet: an error that says where it looked
+	if _, errs := bare(1, "report", "restore", "latest"); !strings.Contains(errs, "no restore record") || !strings.Contains(errs, log) {
+		t.Errorf("report restore with an empty run log: %s", errs)
+	}
+	bare(0, "backup", "-q", "-r", h.repoA, "--password-file", h.pw, h.src)
+	target := filepath.Join(h.dir, "restored")
+	bare(0, "restore", "-q", "-r", h.repoA, "--password-file", h.pw, "latest", "--target", target, "--verify",
+		"--requested-by", "Andi Wijaya", "--reason", "penggantian hardware server")
+	out, _ := bare(0, "report", "restore", "latest")
+	noEnglish(t, out, []string{"read back after the restore", "restored to"},
+		[]string{"Berita Acara Pelaksanaan Restore", "Andi Wijaya", "dicocokkan dengan snapshot", "di-restore ke " + target})
+	out, _ = bare(0, "report", "restore-request", "latest")
+	if !strings.Contains(out, "Andi Wijaya") {
+		t.Errorf("restore request without configuration:\n%s", out)
+	}
+}
+
 func mustRead(t *testing.T, p string) string {
 	t.Helper()
 	b, err := os.ReadFile(p)

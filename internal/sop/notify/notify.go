@@ -119,7 +119,7 @@ func Body(l i18n.Lang, r *runlog.Record, loc *time.Location) string {
 	row("f.duration", l.Duration(r.Duration()))
 	row("f.result", runlog.ResultLabel(l, r.Result))
 	row("f.failure", runlog.KindLabel(l, r.Failure))
-	row("f.message", r.Message)
+	row("f.message", runlog.MessageText(l, r))
 	for _, e := range r.Errors {
 		fmt.Fprintf(&b, "  - %s\n", e)
 	}

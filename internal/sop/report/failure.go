@@ -36,7 +36,7 @@ func (e Env) Failure(r runlog.Record, recs []runlog.Record) *doc.Document {
 		var rows [][]string
 		for _, s := range r.Sources {
 			rows = append(rows, []string{s.Name, runlog.ResultLabel(e.Lang, s.Result) + kindSuffix(e.Lang, s.Failure), short(s.Snapshot, 8),
-				e.Lang.Bytes(s.BytesAdded), fmt.Sprint(s.Skipped), s.Message})
+				e.Lang.Bytes(s.BytesAdded), fmt.Sprint(s.Skipped), runlog.SourceText(e.Lang, &s)})
 		}
 		d.Blocks = append(d.Blocks, doc.Table{Header: []string{e.t("fail.source"), e.t("col.result"), e.t("log.snapshots"), e.t("col.added"), e.t("fail.skipped"), e.t("f.message")}, Rows: rows})
 	}

@@ -276,7 +276,7 @@ func (e Env) runFields(r *runlog.Record) doc.Fields {
 	fs = append(fs,
 		doc.Field{Label: e.t("f.result"), Value: runlog.ResultLabel(e.Lang, r.Result)},
 		doc.Field{Label: e.t("f.failure"), Value: runlog.KindLabel(e.Lang, r.Failure)},
-		doc.Field{Label: e.t("f.message"), Value: r.Message},
+		doc.Field{Label: e.t("f.message"), Value: runlog.MessageText(e.Lang, r)},
 		doc.Field{Label: e.t("f.hash"), Value: r.Hash})
 	return fs
 }

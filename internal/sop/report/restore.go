@@ -106,8 +106,8 @@ func (e Env) RestoreMinutes(r runlog.Record) *doc.Document {
 	if info.Verified {
 		verify = e.t("ba.verified")
 	}
-	if info.Verify != "" {
-		verify += " " + info.Verify
+	if v := runlog.VerifyText(e.Lang, &r); v != "" {
+		verify += " " + v
 	}
 	d.Blocks = append(d.Blocks,
 		doc.Paragraph{Text: opening},
@@ -138,7 +138,7 @@ func (e Env) RestoreMinutes(r runlog.Record) *doc.Document {
 		doc.Fields{
 			{Label: e.t("f.result"), Value: runlog.ResultLabel(e.Lang, r.Result) + kindSuffix(e.Lang, r.Failure)},
 			{Label: e.t("ba.verification"), Value: verify},
-			{Label: e.t("f.message"), Value: r.Message},
+			{Label: e.t("f.message"), Value: runlog.MessageText(e.Lang, &r)},
 		},
 		doc.Paragraph{Text: e.t("ba.closing")},
 		doc.Signatures{PlaceDate: e.placeDate(), Signers: []doc.Signer{

@@ -271,10 +271,11 @@ func (t *Tester) Run(ctx context.Context, job *jobs.Job, o Options, rec *runlog.
 		}
 	}
 	if len(failed) > 0 {
-		return runlog.Failf(runlog.KindIntegrity, "restore test: %d of %d checks failed", len(failed), len(info.Items)+len(info.Commands))
+		checks := len(info.Items) + len(info.Commands)
+		rec.Note = runlog.NewNote("test-failed", len(failed), checks)
+		return runlog.Noted(runlog.Failf(runlog.KindIntegrity, "restore test: %d of %d checks failed", len(failed), checks))
 	}
-	rec.Message = fmt.Sprintf("%d files from %d snapshots restored and verified byte for byte; %d verify commands passed",
-		len(info.Items), len(plan.Picks), len(info.Commands))
+	rec.Note = runlog.NewNote("test-ok", len(info.Items), len(plan.Picks), len(info.Commands))
 	return nil
 }
 

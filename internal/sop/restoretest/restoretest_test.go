@@ -157,6 +157,10 @@ func TestRun(t *testing.T) {
 	if runlog.KindOf(err) != runlog.KindIntegrity || rec.Test.Commands[0].OK || rec.Test.Commands[0].ExitCode == 0 {
 		t.Fatalf("%v %+v", err, rec.Test.Commands)
 	}
+	// the record says it as facts; the error's English only repeats them
+	if rec.Note == nil || rec.Note.Code != "test-failed" || !runlog.IsNoted(err) {
+		t.Fatalf("note %+v, noted %v", rec.Note, runlog.IsNoted(err))
+	}
 	bad := 0
 	for _, it := range rec.Test.Items {
 		if !it.OK {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/lpse/cadang/internal/sop/clock"
+	"github.com/lpse/cadang/internal/sop/i18n"
 	"github.com/lpse/cadang/internal/sop/jobs"
 	"github.com/lpse/cadang/internal/sop/runlog"
 )
@@ -127,7 +128,8 @@ type Outcome struct {
 type FailedError struct{ Record runlog.Record }
 
 func (e *FailedError) Error() string {
-	return fmt.Sprintf("%s %s: %s (%s): %s", e.Record.Op, e.Record.ID, e.Record.Result, e.Record.Failure, e.Record.Message)
+	// Error messages of the CLI are in English, whatever the documents' language.
+	return fmt.Sprintf("%s %s: %s (%s): %s", e.Record.Op, e.Record.ID, e.Record.Result, e.Record.Failure, runlog.MessageText(i18n.EN, &e.Record))
 }
 
 // Options are the options of a backup run.
@@ -210,19 +212,17 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 			}
 		}
 		rec.Result, rec.Failure = runlog.Failed, k
-		rec.Message = fmt.Sprintf("cannot open repository %s on medium %s: %v", m.Repository, m.Name, err)
+		rec.Note, rec.Message = runlog.NewNote("open-failed", m.Repository, m.Name), err.Error()
 		return r.finish(ctx, j, rec, nil)
 	}
 	defer repo.Close()
 	rec.RepositoryID = repo.ID()
 	if !strings.EqualFold(repo.ID(), m.RepositoryID) {
-		found := "an unknown medium"
-		if i := j.MediumByID(repo.ID()); i >= 0 {
-			found = fmt.Sprintf("medium %s (number %d of the rotation)", j.Media[i].Name, i+1)
-		}
 		rec.Result, rec.Failure = runlog.Failed, runlog.KindMedia
-		rec.Message = fmt.Sprintf("wrong medium: %s is due (repository %s), but the repository at %s is %s (%s)",
-			m.Name, short(m.RepositoryID), m.Repository, found, short(repo.ID()))
+		rec.Note = runlog.NewNote("wrong-medium", m.Name, short(m.RepositoryID), m.Repository, short(repo.ID()))
+		if i := j.MediumByID(repo.ID()); i >= 0 {
+			rec.Note = runlog.NewNote("wrong-medium-known", m.Name, short(m.RepositoryID), m.Repository, j.Media[i].Name, i+1, short(repo.ID()))
+		}
 		// Nothing is written to a medium that is not due.
 		return r.finish(ctx, j, rec, nil)
 	}
@@ -232,7 +232,7 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 	partial := false
 	for _, src := range j.Sources {
 		if ctx.Err() != nil {
-			rec.Sources = append(rec.Sources, runlog.Source{Name: src.Name, Result: runlog.Failed, Failure: runlog.KindInterrupted, Message: "not started: interrupted"})
+			rec.Sources = append(rec.Sources, runlog.Source{Name: src.Name, Result: runlog.Failed, Failure: runlog.KindInterrupted, Note: runlog.NewNote("not-started")})
 			continue
 		}
 		res, err := r.Backupper.Backup(ctx, repo, src, bo)
@@ -247,7 +247,7 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 			addErr(&rec, fmt.Sprintf("%s: %v", src.Name, err))
 		case len(res.Skipped) > 0:
 			s.Result, s.Failure = runlog.Partial, runlog.KindSourceUnreadable
-			s.Message = fmt.Sprintf("%d files could not be read", len(res.Skipped))
+			s.Note = runlog.NewNote("files-unreadable", len(res.Skipped))
 			partial = true
 			for _, f := range res.Skipped {
 				addErr(&rec, fmt.Sprintf("%s: skipped %s", src.Name, f))
@@ -268,13 +268,16 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 	switch {
 	case firstFail != nil:
 		rec.Result, rec.Failure = runlog.Failed, firstFail.Failure
-		rec.Message = fmt.Sprintf("source %s failed: %s", firstFail.Name, firstFail.Message)
+		rec.Note, rec.Message = runlog.NewNote("source-failed", firstFail.Name), firstFail.Message
+		if firstFail.Message == "" {
+			rec.Note = runlog.NewNote("source-not-started", firstFail.Name)
+		}
 	case partial:
 		rec.Result, rec.Failure = runlog.Partial, runlog.KindSourceUnreadable
-		rec.Message = "snapshots saved, but some files could not be read"
+		rec.Note = runlog.NewNote("saved-unreadable")
 	default:
 		rec.Result = runlog.OK
-		rec.Message = fmt.Sprintf("%d snapshot(s) saved", len(rec.Snapshots))
+		rec.Note = runlog.NewNote("snapshots-saved", len(rec.Snapshots))
 	}
 	return r.finish(ctx, j, rec, repo)
 }
@@ -303,10 +306,15 @@ func (r *Runner) finish(ctx context.Context, j *jobs.Job, rec runlog.Record, sto
 	}
 	rec.StandardMet = rec.DurationMS <= rec.TimeStandard
 	if !rec.StandardMet && rec.Result == runlog.OK {
-		// SOP: any deviation from the time standard is a failure to account for.
+		// SOP: any deviation from the time standard is a failure to account
+		// for. The documents say so from the failure kind, the duration and
+		// the standard (runlog.MessageText), so no sentence is added here.
 		rec.Result, rec.Failure = runlog.Failed, runlog.KindTimeStandard
-		rec.Message = fmt.Sprintf("%s; but it took %s, over the time standard of %s", rec.Message,
-			rec.Duration().Round(time.Second), (time.Duration(rec.TimeStandard) * time.Millisecond))
+		if rec.Note == nil {
+			// MessageText adds the time taken to a note only: without
+			// one, the record would be taken for an old one.
+			rec.Note = runlog.NewNote("done")
+		}
 	}
 	var out Outcome
 	written, err := r.Log.Append(context.WithoutCancel(ctx), rec, store)
@@ -357,10 +365,13 @@ func (r *Runner) Do(ctx context.Context, op runlog.Operation, jobName string, fn
 		if rec.Failure == "" {
 			rec.Failure = r.classify(err)
 		}
-		if rec.Message == "" {
+		// Without a note from fn, the raw error is all there is; with one,
+		// the raw error follows it unless it only repeats it (Noted).
+		switch {
+		case rec.Note == nil:
+			rec.Note, rec.Message = runlog.NewNote(runlog.NoteError), err.Error()
+		case rec.Message == "" && !runlog.IsNoted(err):
 			rec.Message = err.Error()
-		} else {
-			rec.Message += ": " + err.Error()
 		}
 	case rec.Result == "":
 		rec.Result = runlog.OK

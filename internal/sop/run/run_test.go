@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lpse/cadang/internal/sop/clock"
+	"github.com/lpse/cadang/internal/sop/i18n"
 	"github.com/lpse/cadang/internal/sop/jobs"
 	"github.com/lpse/cadang/internal/sop/run"
 	"github.com/lpse/cadang/internal/sop/run/runtest"
@@ -75,7 +76,8 @@ func TestBackupRotation(t *testing.T) {
 	out, err = e.r.Backup(ctx, "spse-prod", run.Options{})
 	var fe *run.FailedError
 	if !errors.As(err, &fe) || out.Record.Failure != runlog.KindMedia || out.Record.Medium != "disk-B" ||
-		!strings.Contains(out.Record.Message, "medium disk-A") || len(e.bk.Calls) != 2 {
+		out.Record.Note == nil || out.Record.Note.Code != "wrong-medium-known" ||
+		!strings.Contains(runlog.MessageText(i18n.EN, &out.Record), "medium disk-A") || len(e.bk.Calls) != 2 {
 		t.Fatalf("wrong medium: %v %+v", err, out.Record)
 	}
 	if len(e.nt.Sent) != 1 || e.nt.Sent[0].ID != out.Record.ID {
@@ -204,6 +206,18 @@ func TestDo(t *testing.T) {
 	})
 	if err == nil || out.Record.Failure != runlog.KindIntegrity || out.Record.DurationMS != 60000 || len(e.nt.Sent) != 1 {
 		t.Fatalf("%v %+v", err, out.Record)
+	}
+	// a raw error only: kept as it is, after a note that says it is one
+	if out.Record.Note == nil || out.Record.Note.Code != runlog.NoteError || out.Record.Message != "pack 1234 damaged" {
+		t.Fatalf("raw error: %+v %q", out.Record.Note, out.Record.Message)
+	}
+	// an error the note already says (Noted) is not copied into Message
+	out, _ = e.r.Do(context.Background(), runlog.OpRestoreTest, "spse-prod", func(ctx context.Context, rec *runlog.Record) (runlog.RecordStore, error) {
+		rec.Note = runlog.NewNote("test-failed", 1, 3)
+		return nil, runlog.Noted(runlog.Failf(runlog.KindIntegrity, "restore test: 1 of 3 checks failed"))
+	})
+	if out.Record.Failure != runlog.KindIntegrity || out.Record.Note.Code != "test-failed" || out.Record.Message != "" {
+		t.Fatalf("noted error: %+v %q", out.Record.Note, out.Record.Message)
 	}
 	var n int
 	store.ListFiles(context.Background(), repo.RecordFile, func(repo.ID) error { n++; return nil })

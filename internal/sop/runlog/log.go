@@ -210,6 +210,10 @@ func (l *Log) Find(id string, op Operation) (Record, error) {
 	return FindRecord(recs, id, op)
 }
 
+// ErrNoRecord is wrapped by the errors of FindRecord when no record
+// matches, so that a caller can say which run log it looked in.
+var ErrNoRecord = errors.New("no such record")
+
 // FindRecord looks a record up by ID, unique prefix, or "latest" (of op if
 // op is not empty).
 func FindRecord(recs []Record, id string, op Operation) (Record, error) {
@@ -219,7 +223,7 @@ func FindRecord(recs []Record, id string, op Operation) (Record, error) {
 				return recs[i], nil
 			}
 		}
-		return Record{}, fmt.Errorf("run log has no %s record", op)
+		return Record{}, fmt.Errorf("run log has no %s record: %w", op, ErrNoRecord)
 	}
 	var found []Record
 	for _, r := range recs {
@@ -232,7 +236,7 @@ func FindRecord(recs []Record, id string, op Operation) (Record, error) {
 	}
 	switch len(found) {
 	case 0:
-		return Record{}, fmt.Errorf("run log has no record %q", id)
+		return Record{}, fmt.Errorf("run log has no record %q: %w", id, ErrNoRecord)
 	case 1:
 		return found[0], nil
 	}

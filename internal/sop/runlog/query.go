@@ -87,21 +87,21 @@ func ResultLabel(l i18n.Lang, r Result) string {
 // OpLabel returns the operation in words.
 func OpLabel(l i18n.Lang, o Operation) string { return l.T("op." + string(o)) }
 
-// WriteJSON writes the records as a JSON array.
+// WriteJSON writes the records as a JSON array on one line.
 func WriteJSON(w io.Writer, rs []Record) error {
 	if rs == nil {
 		rs = []Record{}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(rs)
+	// One line, like every --json output: a JSON value per line.
+	return json.NewEncoder(w).Encode(rs)
 }
 
 var csvHeader = []string{"id", "seq", "op", "job", "medium", "repository_id", "host", "operator",
 	"start", "end", "duration_s", "standard_met", "files_read", "files_added", "bytes_read", "bytes_added",
 	"snapshots", "result", "failure", "message", "tags", "reason", "ref"}
 
-// WriteCSV writes the records as CSV with a header line; times in RFC 3339.
+// WriteCSV writes the records as CSV with a header line; times in RFC 3339,
+// the message in English (CSV is for scripts, not documents).
 func WriteCSV(w io.Writer, rs []Record) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(csvHeader); err != nil {
@@ -111,7 +111,7 @@ func WriteCSV(w io.Writer, rs []Record) error {
 		row := []string{r.ID, strconv.FormatUint(r.Seq, 10), string(r.Op), r.Job, r.Medium, r.RepositoryID, r.Host, r.Operator,
 			rfc(r.Start), rfc(r.End), strconv.FormatFloat(float64(r.DurationMS)/1000, 'f', 1, 64), strconv.FormatBool(r.StandardMet),
 			strconv.FormatInt(r.FilesRead, 10), strconv.FormatInt(r.FilesAdded, 10), strconv.FormatInt(r.BytesRead, 10), strconv.FormatInt(r.BytesAdded, 10),
-			strings.Join(r.Snapshots, " "), string(r.Result), string(r.Failure), r.Message, strings.Join(r.Tags, " "), r.Reason, r.Ref}
+			strings.Join(r.Snapshots, " "), string(r.Result), string(r.Failure), MessageText(i18n.EN, &r), strings.Join(r.Tags, " "), r.Reason, r.Ref}
 		if err := cw.Write(row); err != nil {
 			return err
 		}

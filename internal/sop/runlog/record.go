@@ -155,7 +155,14 @@ type Record struct {
 
 	Result  Result      `json:"result"`
 	Failure FailureKind `json:"failure,omitempty"`
-	Message string      `json:"message,omitempty"`
+	// Note says what happened as a code and its arguments, not as a
+	// sentence, so that every document says it in its own language (see
+	// MessageText). Message holds only text that is not cadang's to
+	// translate: the raw error of an external program or library, or the
+	// follow-up action as the operator wrote it. Records written before
+	// Note existed have an English sentence in Message, shown as it is.
+	Note    *Note  `json:"note,omitempty"`
+	Message string `json:"message,omitempty"`
 	// Errors holds the first errors of the run, skipped files included.
 	Errors []string `json:"errors,omitempty"`
 
@@ -201,7 +208,9 @@ type Source struct {
 	Skipped    int64       `json:"skipped,omitempty"`
 	Result     Result      `json:"result"`
 	Failure    FailureKind `json:"failure,omitempty"`
-	Message    string      `json:"message,omitempty"`
+	// Note and Message are as in Record.
+	Note    *Note  `json:"note,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // RestoreInfo describes a restore (SOP steps 7-8): the request and what was done.
@@ -216,7 +225,65 @@ type RestoreInfo struct {
 	Paths       []string  `json:"paths,omitempty"`
 	Target      string    `json:"target,omitempty"`
 	Verified    bool      `json:"verified"`
-	Verify      string    `json:"verify,omitempty"` // how it was verified and what came out
+	// VerifyKind says how the restored files were checked; with the record's
+	// FilesRead (files restored), FilesVerified and FilesFailed the
+	// documents describe it in their language (VerifyText).
+	VerifyKind    VerifyKind `json:"verify_kind,omitempty"`
+	FilesVerified int64      `json:"files_verified,omitempty"`
+	FilesFailed   int64      `json:"files_failed,omitempty"`
+	// Verify is the English sentence that records written before VerifyKind
+	// existed carry instead; it is shown only for them.
+	Verify string `json:"verify,omitempty"`
+}
+
+// VerifyKind is how a restore was verified.
+type VerifyKind string
+
+// The verify kinds.
+const (
+	// VerifyAll: --verify read every restored file back and all matched.
+	VerifyAll VerifyKind = "all"
+	// VerifySome: --verify was given but not every file was restored or
+	// matched.
+	VerifySome VerifyKind = "some"
+	// VerifyBlobs: no --verify; only the blobs' authenticated decryption.
+	VerifyBlobs VerifyKind = "blobs"
+)
+
+// Note is a sentence about a run kept as facts: Code names the sentence
+// (the i18n message "note."+Code) and Args fill it in. Args are strings
+// and integers only, so that they read back from JSON the same and the
+// numbers can be written the document language's way.
+type Note struct {
+	Code string `json:"code"`
+	Args []any  `json:"args,omitempty"`
+}
+
+// NewNote returns the note code with args.
+func NewNote(code string, args ...any) *Note { return &Note{Code: code, Args: args} }
+
+// NoteError is the note of a failure known only by its raw error text,
+// which is in Message.
+const NoteError = "error"
+
+// Noted marks err as fully said by the record's Note: Runner.Do keeps its
+// failure kind but not its text, which is cadang's own English and would
+// only repeat the note in another language. Noted(nil) is nil.
+func Noted(err error) error {
+	if err == nil {
+		return nil
+	}
+	return noted{err}
+}
+
+type noted struct{ error }
+
+func (n noted) Unwrap() error { return n.error }
+
+// IsNoted reports whether err was marked by Noted.
+func IsNoted(err error) bool {
+	var n noted
+	return errors.As(err, &n)
 }
 
 // TestInfo describes a restore test (SOP step 4).

@@ -174,11 +174,9 @@ func Compute(c *jobs.Config, recs []runlog.Record, now time.Time) *Report {
 	return rep
 }
 
-// WriteJSON writes the report as JSON.
+// WriteJSON writes the report as JSON on one line, like every --json output.
 func (r *Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(struct {
+	return json.NewEncoder(w).Encode(struct {
 		*Report
 		Exit int `json:"exit_code"`
 	}{r, r.ExitCode()})

@@ -1,0 +1,35 @@
+package i18n
+
+// The sentences of the run-log notes (runlog.Note): what the record says
+// about its run, in both languages. Arguments are always %s (Lang.Note
+// formats them).
+func init() {
+	for k, v := range map[string][2]string{
+		"note.error":                     {"Kesalahan", "Error"},
+		"note.done":                      {"Selesai", "Done"},
+		"note.partial":                   {"Sebagian berhasil", "Partly done"},
+		"note.snapshot-saved":            {"Snapshot %s tersimpan", "Snapshot %s saved"},
+		"note.snapshot-saved-unreadable": {"Snapshot %s tersimpan, tetapi %s berkas tidak dapat dibaca", "Snapshot %s saved, but %s items could not be read"},
+		"note.snapshots-saved":           {"%s snapshot tersimpan", "%s snapshot(s) saved"},
+		"note.saved-unreadable":          {"Snapshot tersimpan, tetapi sebagian berkas tidak dapat dibaca", "Snapshots saved, but some files could not be read"},
+		"note.files-unreadable":          {"%s berkas tidak dapat dibaca", "%s files could not be read"},
+		"note.not-started":               {"Tidak dimulai: proses terhenti", "Not started: interrupted"},
+		"note.source-failed":             {"Sumber %s gagal", "Source %s failed"},
+		"note.source-not-started":        {"Sumber %s tidak dimulai: proses terhenti", "Source %s not started: interrupted"},
+		"note.open-failed":               {"Repositori %s pada media %s tidak dapat dibuka", "Cannot open repository %s on medium %s"},
+		"note.wrong-medium":              {"Media salah: seharusnya %s (repositori %s), tetapi repositori di %s adalah media yang tidak dikenal (%s)", "Wrong medium: %s is due (repository %s), but the repository at %s is an unknown medium (%s)"},
+		"note.wrong-medium-known":        {"Media salah: seharusnya %s (repositori %s), tetapi repositori di %s adalah media %s (urutan ke-%s dalam rotasi, %s)", "Wrong medium: %s is due (repository %s), but the repository at %s is medium %s (number %s of the rotation, %s)"},
+		"note.over-standard":             {"; tetapi memerlukan %s, melebihi mutu baku waktu %s", "; but it took %s, over the time standard of %s"},
+		"note.restored":                  {"Snapshot %s di-restore ke %s: %s berkas", "Snapshot %s restored to %s: %s files"},
+		"note.restored-partial":          {"Snapshot %s di-restore ke %s: %s berkas; %s berkas tidak dapat di-restore", "Snapshot %s restored to %s: %s files; %s files could not be restored"},
+		"note.checked-structure":         {"Struktur repositori diperiksa: %s snapshot, %s pack, %s blob; tidak ada kesalahan", "Structure checked: %s snapshots, %s packs, %s blobs; no errors"},
+		"note.checked-data":              {"Struktur dan data repositori diperiksa: %s snapshot, %s pack, %s blob; tidak ada kesalahan", "Structure and data checked: %s snapshots, %s packs, %s blobs; no errors"},
+		"note.test-ok":                   {"%s berkas dari %s snapshot di-restore dan diverifikasi byte per byte; %s perintah verifikasi berhasil", "%s files from %s snapshots restored and verified byte for byte; %s verify commands passed"},
+		"note.test-failed":               {"Uji restore: %s dari %s pemeriksaan gagal", "Restore test: %s of %s checks failed"},
+		"note.verify-all":                {"%s berkas dibaca kembali setelah restore dan dicocokkan dengan snapshot (--verify): semuanya sesuai.", "%s files read back after the restore and checked against the snapshot (--verify): all match."},
+		"note.verify-some":               {"%s dari %s berkas terverifikasi; %s berkas tidak dapat di-restore.", "%s of %s files verified; %s could not be restored."},
+		"note.verify-blobs":              {"Restore tanpa --verify: setiap blob diperiksa saat didekripsi (enkripsi terautentikasi), berkas tidak dibaca kembali.", "Restored without --verify: each blob was checked on decryption (authenticated encryption), the files were not read back."},
+	} {
+		messages[k] = v
+	}
+}

@@ -1,0 +1,54 @@
+package runlog
+
+import (
+	"time"
+
+	"github.com/lpse/cadang/internal/sop/i18n"
+)
+
+// MessageText returns what the record says about its run, in language l:
+// the sentence of its Note, then the raw error text quoted (it is not
+// cadang's to translate), and for a run over the time standard how long it
+// took against the standard. A record without a Note (written by an older
+// cadang, or a follow-up) gives its Message as it is.
+func MessageText(l i18n.Lang, r *Record) string {
+	s := noteText(l, r.Note, r.Message)
+	if r.Note != nil && r.Failure == KindTimeStandard {
+		std := time.Duration(r.TimeStandard) * time.Millisecond
+		s += l.T("note.over-standard", l.Duration(r.Duration()), l.Duration(std))
+	}
+	return s
+}
+
+// SourceText is MessageText for one source of a backup run.
+func SourceText(l i18n.Lang, s *Source) string { return noteText(l, s.Note, s.Message) }
+
+func noteText(l i18n.Lang, n *Note, raw string) string {
+	if n == nil {
+		return raw
+	}
+	s := l.Note(n.Code, n.Args...)
+	if raw != "" {
+		s += `: "` + raw + `"`
+	}
+	return s
+}
+
+// VerifyText describes, in language l, how the restore of r was verified;
+// "" when r is not a restore. Records written before VerifyKind existed
+// give their English Verify sentence, as they have nothing else.
+func VerifyText(l i18n.Lang, r *Record) string {
+	info := r.Restore
+	if info == nil {
+		return ""
+	}
+	switch info.VerifyKind {
+	case VerifyAll:
+		return l.Note("verify-all", info.FilesVerified)
+	case VerifySome:
+		return l.Note("verify-some", info.FilesVerified, r.FilesRead, info.FilesFailed)
+	case VerifyBlobs:
+		return l.Note("verify-blobs")
+	}
+	return info.Verify
+}
