@@ -8,6 +8,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -37,6 +38,7 @@ type CheckResult struct {
 	Blobs           int      `json:"blobs"`
 	BlobsRead       int      `json:"blobs_read"`
 	UnindexedPacks  []ID     `json:"unindexed_packs,omitempty"`
+	TempFiles       []string `json:"temp_files,omitempty"` // left by killed saves, older than TempSweepAge: harmless, so not problems
 	Problems        []error  `json:"-"`
 	ProblemMessages []string `json:"problems,omitempty"`
 }
@@ -44,6 +46,34 @@ type CheckResult struct {
 func (c *CheckResult) add(err error) {
 	c.Problems = append(c.Problems, err)
 	c.ProblemMessages = append(c.ProblemMessages, err.Error())
+}
+
+// TempSweepAge is how old a temporary file must be before it counts as
+// left behind: far longer than any save takes, so that a file still being
+// written is never touched.
+const TempSweepAge = time.Hour
+
+// Sweeper is an optional interface of backends that write each file under a
+// temporary name first (local). A save killed before it removed that name
+// leaves the file behind; nothing else ever reads or removes it.
+type Sweeper interface {
+	// SweepTemp returns the temporary files last modified before cutoff,
+	// and removes them if remove is set.
+	SweepTemp(ctx context.Context, cutoff time.Time, remove bool) ([]string, error)
+}
+
+// sweepTemp lists (and with remove, removes) temporary files older than
+// TempSweepAge. Backends without temporary files have none to report.
+func (r *Repository) sweepTemp(ctx context.Context, remove bool) ([]string, error) {
+	sw, ok := optional[Sweeper](r.be)
+	if !ok {
+		return nil, nil
+	}
+	files, err := sw.SweepTemp(ctx, r.opts.Now().Add(-TempSweepAge), remove)
+	if err != nil {
+		return files, fmt.Errorf("temporary files in %s: %w", r.be.Location(), err)
+	}
+	return files, nil
 }
 
 // selected reports whether a pack is in the requested data subset.
@@ -77,6 +107,9 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 		return nil, fmt.Errorf("list packs: %w", err)
 	}
 	res.Packs = len(sizes)
+	if res.TempFiles, err = r.sweepTemp(ctx, false); err != nil {
+		return nil, err
+	}
 
 	byPack := map[ID][]BlobLocation{}
 	_ = r.idx.Each(func(b BlobLocation) error {
@@ -223,7 +256,9 @@ func (r *Repository) readPack(ctx context.Context, pack ID, size int64) (hdr []P
 
 // RebuildIndex reads the header of every pack and writes a fresh index from
 // them alone, then removes the old index files. Packs whose headers are
-// damaged are reported and left out. Hold an exclusive lock while calling it.
+// damaged are reported and left out. Hold an exclusive lock while calling it;
+// when that lock was taken through r, temporary files older than
+// TempSweepAge are removed too (see Sweeper).
 func (r *Repository) RebuildIndex(ctx context.Context, logf func(string, ...any)) (packs, blobs int, err error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
@@ -286,9 +321,22 @@ func (r *Repository) RebuildIndex(ctx context.Context, logf func(string, ...any)
 	for _, p := range out {
 		blobs += len(p.Blobs)
 	}
-	r.idx = NewIndex()
-	if err := r.idx.bulkAdd(out); err != nil {
+	// Build the new index apart and swap it in under the index's lock:
+	// LoadBlob and HasBlob may be running meanwhile.
+	fresh := NewIndex()
+	if err := fresh.bulkAdd(out); err != nil {
 		return 0, 0, err
+	}
+	r.idx.replace(fresh)
+	if r.holdsExclusiveLock() {
+		// No other writer can be saving now, so this is a safe moment to
+		// clear away what killed writers left.
+		swept, err := r.sweepTemp(ctx, true)
+		if err != nil {
+			logf("removing leftover temporary files: %v", err)
+		} else if len(swept) > 0 {
+			logf("removed %d temporary files left by interrupted saves", len(swept))
+		}
 	}
 	return len(out), blobs, nil
 }

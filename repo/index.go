@@ -258,8 +258,15 @@ func (idx *Index) Lookup(t BlobType, id ID) (BlobLocation, bool) {
 	return BlobLocation{Type: t, ID: id, Pack: idx.packs[l.pack], Offset: l.offset, Length: l.length}, true
 }
 
-// AddPack records the blobs of one pack.
+// AddPack records the blobs of one pack. On error the index is unchanged.
 func (idx *Index) AddPack(pack ID, blobs []PackBlob) error {
+	// Check before changing anything: a pack half added would be in the
+	// pack table with only some of its blobs.
+	for _, b := range blobs {
+		if !b.Type.Valid() {
+			return fmt.Errorf("index: blob %s in pack %s has unknown type %d", b.ID.Short(), pack.Short(), b.Type)
+		}
+	}
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
 	n, err := idx.addPackID(pack)
@@ -267,9 +274,6 @@ func (idx *Index) AddPack(pack ID, blobs []PackBlob) error {
 		return err
 	}
 	for _, b := range blobs {
-		if !b.Type.Valid() {
-			return fmt.Errorf("index: blob %s in pack %s has unknown type %d", b.ID.Short(), pack.Short(), b.Type)
-		}
 		if _, ok := idx.lookupLocked(b.Type, b.ID); ok {
 			continue
 		}
@@ -287,43 +291,75 @@ func (idx *Index) AddPack(pack ID, blobs []PackBlob) error {
 }
 
 // bulkAdd adds many packs at once (used when loading index files) and
-// rebuilds the tables once at the end.
+// rebuilds the tables once at the end. Packs the index already knows are
+// skipped, so loading the same index files again changes nothing. On error
+// the index is unchanged.
 func (idx *Index) bulkAdd(packs []IndexPack) error {
+	for _, p := range packs {
+		for _, b := range p.Blobs {
+			if !b.Type.Valid() {
+				return fmt.Errorf("index: blob %s in pack %s has unknown type %d", b.ID.Short(), p.ID.Short(), b.Type)
+			}
+		}
+	}
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
+	// The map of known packs lives only while this runs (see addPackID);
+	// on the first load the index is empty and it is not built at all.
+	var known map[ID]struct{}
+	if len(idx.packs) > 0 {
+		known = make(map[ID]struct{}, len(idx.packs))
+		for _, id := range idx.packs {
+			known[id] = struct{}{}
+		}
+	}
+	// Number the new packs before touching the table, so that the pack
+	// limit fails before anything is added. A pack listed in several index
+	// files (a crash during repair leaves duplicates) gets one number.
+	seen := make(map[ID]uint32, len(packs))
+	var add []ID
+	for _, p := range packs {
+		if _, ok := known[p.ID]; ok {
+			continue
+		}
+		if _, ok := seen[p.ID]; !ok {
+			seen[p.ID] = uint32(len(idx.packs) + len(add))
+			add = append(add, p.ID)
+		}
+	}
+	if len(idx.packs)+len(add) > maxPacks {
+		return fmt.Errorf("index: more than %d packs", maxPacks)
+	}
 	// Size the entry lists up front: growing them by appending costs more
 	// than the rest of the build at millions of entries.
 	var extra [3][]fullEntry
 	var counts [3]int
 	for _, p := range packs {
+		if _, ok := seen[p.ID]; !ok {
+			continue
+		}
 		for _, b := range p.Blobs {
-			if b.Type.Valid() {
-				counts[b.Type]++
-			}
+			counts[b.Type]++
 		}
 	}
 	for t := range extra {
 		extra[t] = make([]fullEntry, 0, counts[t]+len(idx.recent[t]))
 	}
-	seen := make(map[ID]uint32, len(packs))
+	idx.packs = append(idx.packs, add...)
 	for _, p := range packs {
 		n, ok := seen[p.ID]
 		if !ok {
-			var err error
-			if n, err = idx.addPackID(p.ID); err != nil {
-				return err
-			}
-			seen[p.ID] = n
+			continue
 		}
 		for _, b := range p.Blobs {
-			if !b.Type.Valid() {
-				return fmt.Errorf("index: blob %s in pack %s has unknown type %d", b.ID.Short(), p.ID.Short(), b.Type)
-			}
+			l := location{pack: n, offset: b.Offset, length: b.Length}
 			if b.Length > maxBlobLength {
-				idx.large[b.Type][b.ID] = location{pack: n, offset: b.Offset, length: b.Length}
+				if _, dup := idx.large[b.Type][b.ID]; !dup {
+					idx.large[b.Type][b.ID] = l
+				}
 				continue
 			}
-			extra[b.Type] = append(extra[b.Type], fullEntry{id: b.ID, loc: location{pack: n, offset: b.Offset, length: b.Length}})
+			extra[b.Type] = append(extra[b.Type], fullEntry{id: b.ID, loc: l})
 		}
 	}
 	for t := range extra {
@@ -337,6 +373,19 @@ func (idx *Index) bulkAdd(packs []IndexPack) error {
 	}
 	idx.nRecent = 0
 	return nil
+}
+
+// replace gives idx the contents of fresh, under idx's lock, so that
+// readers holding idx (Repository.Index, concurrent LoadBlob and HasBlob)
+// see either the old index or the new one, never a mix. fresh must not be
+// used afterwards.
+func (idx *Index) replace(fresh *Index) {
+	fresh.mu.Lock()
+	packs, tables, recent, nRecent, large := fresh.packs, fresh.tables, fresh.recent, fresh.nRecent, fresh.large
+	fresh.mu.Unlock()
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	idx.packs, idx.tables, idx.recent, idx.nRecent, idx.large = packs, tables, recent, nRecent, large
 }
 
 func (idx *Index) mergeLocked() {

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -16,10 +18,23 @@ import (
 // Lock timing. A lock is rewritten every LockRefresh while held and is
 // stale when it was not rewritten for LockStaleAfter, or when it names a
 // process on this host that no longer exists.
+//
+// A holder whose refreshes keep failing gives its lock up after
+// LockLostAfter: from LockStaleAfter on, another process may remove the lock
+// as stale and take an exclusive one, so the margin (one and a half refresh
+// periods, as in restic) leaves time to stop writing before that can happen.
 const (
 	LockRefresh    = 5 * time.Minute
 	LockStaleAfter = 30 * time.Minute
+	LockLostAfter  = LockStaleAfter - LockRefresh*3/2
+	// lockPoll is how often a held lock checks its age. A failed refresh is
+	// retried at every poll, not only after another LockRefresh.
+	lockPoll = time.Minute
 )
+
+// ErrLockLost is wrapped by the errors of a lost lock (see Lock.Lost) and by
+// the errors of writes refused because of it.
+var ErrLockLost = errors.New("repository lock lost")
 
 // LockInfo is the content of a lock file.
 type LockInfo struct {
@@ -32,6 +47,10 @@ type LockInfo struct {
 }
 
 func (l LockInfo) String() string {
+	if l.Time.IsZero() && l.Host == "" && l.PID == 0 {
+		// Only the name is known: the file could not be read.
+		return fmt.Sprintf("unreadable lock %s", l.ID.Short())
+	}
 	kind := "shared"
 	if l.Exclusive {
 		kind = "exclusive"
@@ -52,98 +71,343 @@ func (l LockInfo) Stale(now time.Time, host string) bool {
 	return false
 }
 
-// LockedError says the repository is locked by someone else.
-type LockedError struct{ Holder LockInfo }
+// LockedError says the repository is locked by someone else. When the lock
+// file in the way could not be read, Unreadable says why and Holder has only
+// its ID.
+type LockedError struct {
+	Holder     LockInfo
+	Unreadable error
+}
 
 func (e *LockedError) Error() string {
+	if e.Unreadable != nil {
+		return fmt.Sprintf("repository is locked by lock file %s, which cannot be read (%v); it counts as held until it is %v old (if no other cadang is running, 'cadang unlock --remove-all' removes it)",
+			e.Holder.ID, e.Unreadable, LockStaleAfter)
+	}
 	return fmt.Sprintf("repository is already locked: %s (if that process is gone, 'cadang unlock' removes stale locks)", e.Holder)
 }
 
-// Lock is a held repository lock. It refreshes itself until Unlock.
+// Lock is a held repository lock. It refreshes itself until Unlock, and is
+// lost when that fails for LockLostAfter or when another process removes its
+// file; see Lost.
 type Lock struct {
 	r      *Repository
-	info   LockInfo
-	mu     sync.Mutex
+	mu     sync.Mutex // serialises refreshes; held across backend calls
 	cancel context.CancelFunc
 	done   chan struct{}
-	err    error // the last refresh error
+
+	// cur is the lock file now in the repository. It is read without mu so
+	// that a write checking the lock never waits for a slow refresh.
+	cur        atomic.Pointer[LockInfo]
+	refreshErr atomic.Pointer[error] // the last refresh error, nil after a success
+	released   atomic.Bool
+
+	lost     chan struct{}
+	lostOnce sync.Once
+	lostErr  error // set before lost is closed
 }
 
 // Info returns the lock's current file content and ID.
-func (l *Lock) Info() LockInfo {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.info
+func (l *Lock) Info() LockInfo { return *l.cur.Load() }
+
+// Lost returns a channel that is closed when the lock is lost: it could not
+// be refreshed for LockLostAfter, or its file was removed by someone else
+// ('cadang unlock --remove-all', or a process that judged it stale). From
+// then on another process may hold the repository, so the Repository that
+// took the lock refuses to write (SaveBlob, Flush and SaveFile fail with an
+// error wrapping ErrLockLost); Lost lets a caller stop other work early.
+// A lost lock is not refreshed again, but Unlock is still needed.
+func (l *Lock) Lost() <-chan struct{} { return l.lost }
+
+// Err returns nil while the lock is held (or after Unlock) and an error
+// wrapping ErrLockLost once it is lost. It also notices a lock that has gone
+// unrefreshed too long before the refresh loop has run again, as after the
+// machine was suspended.
+func (l *Lock) Err() error {
+	select {
+	case <-l.lost:
+		return l.lostErr
+	default:
+	}
+	if l.released.Load() {
+		return nil
+	}
+	cur := l.cur.Load()
+	if age := l.age(cur); age > LockLostAfter {
+		cause := fmt.Sprintf("was not refreshed for %v", age.Round(time.Second))
+		if p := l.refreshErr.Load(); p != nil {
+			cause += fmt.Sprintf(" (last error: %v)", *p)
+		}
+		l.markLost(cur, cause)
+		return l.lostErr
+	}
+	return nil
 }
 
-// ListLocks returns every lock file. Files that cannot be read are
-// returned as errors after the others are listed.
-func (r *Repository) ListLocks(ctx context.Context) ([]LockInfo, error) {
-	var out []LockInfo
-	var errs []error
-	err := r.ListFiles(ctx, LockFile, func(id ID) error {
+// age is how long ago the lock file cur was written, by the wall clock:
+// other processes judge the lock by the wall-clock time in its file, and
+// the monotonic clock stops while the machine is suspended.
+func (l *Lock) age(cur *LockInfo) time.Duration {
+	return l.r.opts.Now().Round(0).Sub(cur.Time.Round(0))
+}
+
+func (l *Lock) markLost(cur *LockInfo, cause string) {
+	l.lostOnce.Do(func() {
+		kind := "shared"
+		if cur.Exclusive {
+			kind = "exclusive"
+		}
+		l.lostErr = fmt.Errorf("%w: %s lock %s %s; another process may treat it as stale and change the repository, so nothing more is written under it",
+			ErrLockLost, kind, cur.ID.Short(), cause)
+		l.r.opts.Logf("%v", l.lostErr)
+		close(l.lost)
+	})
+}
+
+// heldLocks are the locks taken through a Repository, which its write paths
+// check. Few locks are ever held at once; a slice is enough.
+type heldLocks struct {
+	mu    sync.Mutex
+	locks []*Lock
+}
+
+func (h *heldLocks) add(l *Lock) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.locks = append(h.locks, l)
+}
+
+func (h *heldLocks) remove(l *Lock) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.locks = slices.DeleteFunc(h.locks, func(x *Lock) bool { return x == l })
+}
+
+func (h *heldLocks) list() []*Lock {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.locks)
+}
+
+// lockErr returns the error of a lost lock held through r, or nil. It is
+// cheap enough for every SaveBlob: no backend call.
+func (r *Repository) lockErr() error {
+	// Iterate under the mutex rather than copy the list: this runs for
+	// every blob, and Err takes no lock of heldLocks.
+	r.held.mu.Lock()
+	defer r.held.mu.Unlock()
+	for _, l := range r.held.locks {
+		if err := l.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// verifyLocks is lockErr plus a check that each held lock's file is still in
+// the repository. It runs before a snapshot is saved, the one write that
+// makes earlier ones reachable, so that a lock removed by someone else since
+// the last refresh does not let the snapshot through.
+func (r *Repository) verifyLocks(ctx context.Context) error {
+	for _, l := range r.held.list() {
+		if err := l.verify(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// holdsExclusiveLock reports whether an exclusive lock that is not lost is
+// held through r.
+func (r *Repository) holdsExclusiveLock() bool {
+	for _, l := range r.held.list() {
+		if l.Info().Exclusive && l.Err() == nil {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *Lock) verify(ctx context.Context) error {
+	if err := l.Err(); err != nil {
+		return err
+	}
+	l.mu.Lock() // a refresh replaces the file; wait for it
+	defer l.mu.Unlock()
+	cur := l.cur.Load()
+	_, err := l.r.be.Stat(ctx, backend.Handle{Type: LockFile, Name: cur.ID.String()})
+	if backend.IsNotExist(err) {
+		l.markLost(cur, "was removed by another process")
+		return l.lostErr
+	}
+	if err != nil {
+		return fmt.Errorf("check lock %s: %w", cur.ID.Short(), err)
+	}
+	return l.Err()
+}
+
+// unreadableLock is a lock file that could not be loaded or decoded.
+type unreadableLock struct {
+	id  ID
+	err error
+}
+
+// listLocks returns the readable lock files and, apart, the unreadable ones.
+// err is set only when listing itself failed.
+func (r *Repository) listLocks(ctx context.Context) (locks []LockInfo, bad []unreadableLock, err error) {
+	err = r.ListFiles(ctx, LockFile, func(id ID) error {
 		b, err := r.LoadFile(ctx, LockFile, id)
 		if err != nil {
 			if backend.IsNotExist(err) {
 				return nil // removed while we listed
 			}
-			errs = append(errs, err)
+			bad = append(bad, unreadableLock{id, err})
 			return nil
 		}
 		var li LockInfo
 		if err := json.Unmarshal(b, &li); err != nil {
-			errs = append(errs, damaged(backend.Handle{Type: LockFile, Name: id.String()}, nil, "decode: %v", err))
+			bad = append(bad, unreadableLock{id, damaged(backend.Handle{Type: LockFile, Name: id.String()}, nil, "decode: %v", err)})
 			return nil
 		}
 		li.ID = id
-		out = append(out, li)
+		locks = append(locks, li)
 		return nil
 	})
 	if err != nil {
+		return nil, nil, fmt.Errorf("list locks: %w", err)
+	}
+	return locks, bad, nil
+}
+
+// ListLocks returns every lock file. Files that cannot be read are
+// returned as errors after the others are listed.
+func (r *Repository) ListLocks(ctx context.Context) ([]LockInfo, error) {
+	locks, bad, err := r.listLocks(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return out, errors.Join(errs...)
+	var errs []error
+	for _, b := range bad {
+		errs = append(errs, b.err)
+	}
+	return locks, errors.Join(errs...)
+}
+
+// modTimer is implemented by backends that can tell when a file was written
+// (local). It lets an unreadable lock file be judged stale by its age.
+type modTimer interface {
+	ModTime(ctx context.Context, h backend.Handle) (time.Time, error)
+}
+
+// optional finds an optional interface on be or on a backend it wraps
+// (test decorators such as faulty have Unwrap).
+func optional[T any](be backend.Backend) (T, bool) {
+	for {
+		if v, ok := be.(T); ok {
+			return v, true
+		}
+		u, ok := be.(interface{ Unwrap() backend.Backend })
+		if !ok {
+			var zero T
+			return zero, false
+		}
+		be = u.Unwrap()
+	}
+}
+
+// unreadableStale reports whether an unreadable lock file is old enough by
+// its modification time to be stale. When the age cannot be told, it is
+// not: an unreadable lock may belong to a live process.
+func (r *Repository) unreadableStale(ctx context.Context, b unreadableLock) bool {
+	mt, ok := optional[modTimer](r.be)
+	if !ok {
+		return false
+	}
+	t, err := mt.ModTime(ctx, backend.Handle{Type: LockFile, Name: b.id.String()})
+	if err != nil {
+		return false
+	}
+	return r.opts.Now().Round(0).Sub(t) > LockStaleAfter
 }
 
 // RemoveStaleLocks removes locks whose holder is gone and returns them.
+// An unreadable lock file is removed when its modification time says it is
+// stale.
 func (r *Repository) RemoveStaleLocks(ctx context.Context) ([]LockInfo, error) {
-	locks, err := r.ListLocks(ctx)
+	locks, bad, err := r.listLocks(ctx)
+	if err != nil {
+		return nil, err
+	}
 	host, _ := hostAndUser()
 	var removed []LockInfo
+	var errs []error
 	for _, l := range locks {
 		if !l.Stale(r.opts.Now(), host) {
 			continue
 		}
 		if err := r.RemoveFile(ctx, LockFile, l.ID); err != nil && !backend.IsNotExist(err) {
-			return removed, err
+			return removed, fmt.Errorf("remove stale lock %s: %w", l.ID.Short(), err)
 		}
 		removed = append(removed, l)
 	}
-	return removed, err
+	for _, b := range bad {
+		if !r.unreadableStale(ctx, b) {
+			errs = append(errs, b.err)
+			continue
+		}
+		if err := r.RemoveFile(ctx, LockFile, b.id); err != nil && !backend.IsNotExist(err) {
+			return removed, fmt.Errorf("remove stale unreadable lock %s: %w", b.id.Short(), err)
+		}
+		removed = append(removed, LockInfo{ID: b.id})
+	}
+	return removed, errors.Join(errs...)
 }
 
-// RemoveAllLocks removes every lock, stale or not.
+// RemoveAllLocks removes every lock, stale or not, readable or not.
 func (r *Repository) RemoveAllLocks(ctx context.Context) ([]LockInfo, error) {
-	locks, err := r.ListLocks(ctx)
+	locks, bad, err := r.listLocks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range bad {
+		locks = append(locks, LockInfo{ID: b.id})
+	}
 	for _, l := range locks {
 		if rerr := r.RemoveFile(ctx, LockFile, l.ID); rerr != nil && !backend.IsNotExist(rerr) {
-			return nil, rerr
+			return nil, fmt.Errorf("remove lock %s: %w", l.ID.Short(), rerr)
 		}
 	}
-	return locks, err
+	return locks, nil
 }
 
 func conflicts(exclusive bool, other LockInfo) bool { return exclusive || other.Exclusive }
 
 // Lock takes a shared (backup, restore, check) or exclusive (maintenance)
 // lock. Stale locks in the way are removed, and each removal is reported
-// through Options.Logf. A live conflicting lock gives a *LockedError.
+// through Options.Logf. A live conflicting lock gives a *LockedError; so
+// does a lock file that cannot be read, unless its modification time shows
+// it is stale: whose it is and what kind cannot be told.
+//
+// Until Unlock, the Repository's writes fail once the lock is lost (see
+// Lock.Lost).
 func (r *Repository) Lock(ctx context.Context, exclusive bool) (*Lock, error) {
 	host, user := hostAndUser()
 	check := func(self ID) error {
-		locks, err := r.ListLocks(ctx)
-		if err != nil && locks == nil {
+		locks, bad, err := r.listLocks(ctx)
+		if err != nil {
 			return err
+		}
+		for _, b := range bad {
+			if b.id == self {
+				continue
+			}
+			if !r.unreadableStale(ctx, b) {
+				return &LockedError{Holder: LockInfo{ID: b.id}, Unreadable: b.err}
+			}
+			if err := r.RemoveFile(ctx, LockFile, b.id); err != nil && !backend.IsNotExist(err) {
+				return fmt.Errorf("remove stale unreadable lock %s: %w", b.id.Short(), err)
+			}
+			r.opts.Logf("removed stale unreadable lock %s (%v)", b.id.Short(), b.err)
 		}
 		for _, l := range locks {
 			if l.ID == self || !conflicts(exclusive, l) {
@@ -151,7 +415,7 @@ func (r *Repository) Lock(ctx context.Context, exclusive bool) (*Lock, error) {
 			}
 			if l.Stale(r.opts.Now(), host) {
 				if err := r.RemoveFile(ctx, LockFile, l.ID); err != nil && !backend.IsNotExist(err) {
-					return fmt.Errorf("remove stale lock: %w", err)
+					return fmt.Errorf("remove stale lock %s: %w", l.ID.Short(), err)
 				}
 				r.opts.Logf("removed stale %s", l)
 				continue
@@ -176,7 +440,9 @@ func (r *Repository) Lock(ctx context.Context, exclusive bool) (*Lock, error) {
 		return nil, err
 	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	l := &Lock{r: r, info: info, cancel: cancel, done: make(chan struct{})}
+	l := &Lock{r: r, cancel: cancel, done: make(chan struct{}), lost: make(chan struct{})}
+	l.cur.Store(&info)
+	r.held.add(l)
 	go l.refreshLoop(rctx)
 	return l, nil
 }
@@ -193,61 +459,96 @@ func (r *Repository) saveLock(ctx context.Context, info LockInfo) (ID, error) {
 	return id, nil
 }
 
-// refreshLoop writes a new lock file and removes the old one every
-// LockRefresh: lock files, like all files, are never modified in place.
+// refreshLoop rewrites the lock once it is LockRefresh old, retrying a
+// failed refresh at every poll, and stops when the lock is lost.
 func (l *Lock) refreshLoop(ctx context.Context) {
 	defer close(l.done)
-	t := time.NewTicker(LockRefresh)
+	t := time.NewTicker(lockPoll)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-l.lost:
+			return
 		case <-t.C:
-			l.refresh(ctx)
+			l.tick(ctx)
 		}
 	}
 }
 
-func (l *Lock) refresh(ctx context.Context) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	info := l.info
-	info.Time = l.r.opts.Now()
-	id, err := l.r.saveLock(ctx, info)
-	if err != nil {
-		l.err = err
-		l.r.opts.Logf("refreshing lock failed: %v", err)
+// tick is one wake-up of the refresh loop.
+func (l *Lock) tick(ctx context.Context) {
+	if l.Err() != nil {
 		return
 	}
-	old := l.info.ID
-	info.ID = id
-	l.info = info
-	// The new lock file is written; the old one must go even if the lock
-	// is being released right now.
-	if err := l.r.RemoveFile(context.WithoutCancel(ctx), LockFile, old); err != nil && !backend.IsNotExist(err) {
-		l.r.opts.Logf("removing old lock file %s failed: %v", old.Short(), err)
+	if l.age(l.cur.Load()) >= LockRefresh {
+		l.refresh(ctx)
 	}
 }
 
-// Refresh rewrites the lock now.
-func (l *Lock) Refresh(ctx context.Context) error {
-	l.refresh(ctx)
+// refresh writes a new lock file and removes the old one: lock files, like
+// all files, are never modified in place.
+func (l *Lock) refresh(ctx context.Context) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	err := l.err
-	l.err = nil
-	return err
+	if l.Err() != nil {
+		// Another process may hold the repository by now; writing the lock
+		// again would not undo that.
+		return
+	}
+	cur := l.cur.Load()
+	info := *cur
+	info.Time = l.r.opts.Now()
+	id, err := l.r.saveLock(ctx, info)
+	if err != nil {
+		l.refreshErr.Store(&err)
+		l.r.opts.Logf("refreshing lock %s failed (retrying; the lock is given up once it is %v old): %v", cur.ID.Short(), LockLostAfter, err)
+		return
+	}
+	info.ID = id
+	// The new lock file is written; the old one must go even if the lock
+	// is being released right now.
+	wctx := context.WithoutCancel(ctx)
+	err = l.r.RemoveFile(wctx, LockFile, cur.ID)
+	if backend.IsNotExist(err) {
+		// Someone removed our lock, so someone may have taken the
+		// repository meanwhile: the new file must not pretend otherwise.
+		_ = l.r.RemoveFile(wctx, LockFile, id)
+		l.markLost(cur, "was removed by another process")
+		return
+	}
+	if err != nil {
+		l.r.opts.Logf("removing old lock file %s failed: %v", cur.ID.Short(), err)
+	}
+	l.refreshErr.Store(nil)
+	l.cur.Store(&info)
+}
+
+// Refresh rewrites the lock now. It returns the refresh error, or the lock's
+// error if it is lost.
+func (l *Lock) Refresh(ctx context.Context) error {
+	l.refresh(ctx)
+	if err := l.Err(); err != nil {
+		return err
+	}
+	if p := l.refreshErr.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // Unlock stops refreshing and removes the lock file.
 func (l *Lock) Unlock(ctx context.Context) error {
+	l.r.held.remove(l)
+	l.released.Store(true)
 	l.cancel()
 	<-l.done
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err := l.r.RemoveFile(ctx, LockFile, l.info.ID); err != nil && !backend.IsNotExist(err) {
-		return fmt.Errorf("remove lock %s: %w", l.info.ID.Short(), err)
+	id := l.cur.Load().ID
+	if err := l.r.RemoveFile(ctx, LockFile, id); err != nil && !backend.IsNotExist(err) {
+		return fmt.Errorf("remove lock %s: %w", id.Short(), err)
 	}
 	return nil
 }

@@ -101,6 +101,10 @@ type Repository struct {
 	uploads   *uploads
 	treeCache *treePackCache
 
+	// held are the locks taken through this Repository; writes stop once
+	// one of them is lost.
+	held heldLocks
+
 	// packBufs holds free data pack buffers. It is a bounded free list, not
 	// a sync.Pool, so that exactly as many pack buffers exist as can be in
 	// use at once (open packers plus uploads in flight).
@@ -346,7 +350,23 @@ func storedName(b []byte) ID { return sha256.Sum256(b) }
 
 // SaveFile seals data, binding the file type, and stores it under the
 // SHA-256 of the sealed bytes, which is returned.
+//
+// While a lock taken through r is lost, SaveFile refuses every type but
+// locks and records (the run log should still say what happened). Before a
+// snapshot it also checks that the lock files still exist: the snapshot is
+// what makes everything written before it reachable.
 func (r *Repository) SaveFile(ctx context.Context, t FileType, data []byte) (ID, error) {
+	switch t {
+	case LockFile, RecordFile:
+	case SnapshotFile:
+		if err := r.verifyLocks(ctx); err != nil {
+			return ID{}, fmt.Errorf("save %s file: %w", t, err)
+		}
+	default:
+		if err := r.lockErr(); err != nil {
+			return ID{}, fmt.Errorf("save %s file: %w", t, err)
+		}
+	}
 	sealed, err := r.key.Seal(nil, data, []byte(t))
 	if err != nil {
 		return ID{}, err
@@ -388,8 +408,15 @@ func (r *Repository) ListFiles(ctx context.Context, t FileType, fn func(ID) erro
 	})
 }
 
-// RemoveFile deletes a stored file.
+// RemoveFile deletes a stored file. Like SaveFile, it refuses while a lock
+// taken through r is lost, except for lock files: removing files is what
+// maintenance does, and under a lost lock someone else may be using them.
 func (r *Repository) RemoveFile(ctx context.Context, t FileType, id ID) error {
+	if t != LockFile {
+		if err := r.lockErr(); err != nil {
+			return fmt.Errorf("remove %s/%s: %w", t, id.Short(), err)
+		}
+	}
 	return r.be.Remove(ctx, backend.Handle{Type: t, Name: id.String()})
 }
 
@@ -445,6 +472,9 @@ func (r *Repository) SaveBlob(ctx context.Context, t BlobType, data []byte) (ID,
 	}
 	if err := r.uploads.takeErr(); err != nil {
 		return ID{}, false, err
+	}
+	if err := r.lockErr(); err != nil {
+		return ID{}, false, fmt.Errorf("save %s blob: %w", t, err)
 	}
 	id := ID(r.key.BlobID(data))
 	if r.idx.Has(t, id) {
@@ -764,6 +794,10 @@ func (r *Repository) WriteIndex(ctx context.Context, packs []IndexPack) (ID, err
 // Flush finishes all open packs and writes the index for them. After Flush
 // returns, every blob saved before it is durable and findable.
 func (r *Repository) Flush(ctx context.Context) error {
+	// Packs finished under a lost lock would only be unindexed garbage.
+	if err := r.lockErr(); err != nil {
+		return fmt.Errorf("flush: %w", err)
+	}
 	r.mu.Lock()
 	open := r.retired
 	r.retired = nil

@@ -132,6 +132,9 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		if res.UnindexedPacks > 0 {
 			fmt.Fprintf(e.stdout, "note: %d pack(s) are not in the index (left by an interrupted backup); 'cadang repair index' adopts them\n", res.UnindexedPacks)
 		}
+		if n := len(cr.TempFiles); n > 0 {
+			fmt.Fprintf(e.stdout, "warning: %d temporary file(s) older than %v were left by interrupted saves; 'cadang repair index' removes them\n", n, repo.TempSweepAge)
+		}
 		fmt.Fprintf(e.stdout, "%d snapshots, %d packs, %d blobs indexed", res.Snapshots, res.Packs, res.BlobsIndexed)
 		if o.ReadData {
 			fmt.Fprintf(e.stdout, "; read %d packs (%s), %d blobs verified", res.PacksRead, units.FormatBytes(res.BytesRead), res.BlobsRead)

@@ -15,6 +15,9 @@
 // (which never replaces an existing file), and the directory is fsynced. A
 // reader never sees a partial file, and a failed Save leaves nothing under
 // the final name. Files are never modified in place.
+//
+// A process killed during Save can leave its temporary file behind;
+// SweepTemp finds and removes those.
 package local
 
 import (
@@ -29,7 +32,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/repo/backend/internal/handle"
@@ -529,4 +534,82 @@ func isEmptyDir(path string) (bool, error) {
 		return true, nil
 	}
 	return len(names) == 0, err
+}
+
+// ModTime returns when h was last modified. Repositories use it to judge a
+// lock file that cannot be read by its age.
+func (b *Backend) ModTime(ctx context.Context, h backend.Handle) (time.Time, error) {
+	if err := handle.Valid(h); err != nil {
+		return time.Time{}, fmt.Errorf("stat %s: %w", h, err)
+	}
+	path := b.Path(h)
+	if err := ctx.Err(); err != nil {
+		return time.Time{}, fmt.Errorf("stat %s: %w", path, err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return time.Time{}, b.wrap("stat", path, err)
+	}
+	return fi.ModTime(), nil
+}
+
+// SweepTemp returns the paths of temporary files (see Save) last modified
+// before cutoff, and removes them if remove is set. Such files are left by
+// a process killed during Save; nothing else removes them. The caller picks
+// a cutoff far older than any Save takes, since a file still being written
+// looks the same.
+func (b *Backend) SweepTemp(ctx context.Context, cutoff time.Time, remove bool) ([]string, error) {
+	dirs := []string{b.root}
+	for _, t := range handle.Types {
+		if t != backend.ConfigFile && t != backend.PackFile {
+			dirs = append(dirs, filepath.Join(b.root, string(t)))
+		}
+	}
+	dataDir := filepath.Join(b.root, string(backend.PackFile))
+	dirs = append(dirs, dataDir)
+	subdirs, err := os.ReadDir(dataDir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("sweep %s: %w", dataDir, err)
+	}
+	for _, sd := range subdirs {
+		if sd.IsDir() && len(sd.Name()) == 2 {
+			dirs = append(dirs, filepath.Join(dataDir, sd.Name()))
+		}
+	}
+	var found []string
+	for _, dir := range dirs {
+		if err := ctx.Err(); err != nil {
+			return found, fmt.Errorf("sweep %s: %w", dir, err)
+		}
+		entries, err := os.ReadDir(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // a dropped empty directory: see Save
+		}
+		if err != nil {
+			return found, fmt.Errorf("sweep %s: %w", dir, err)
+		}
+		for _, e := range entries {
+			if !strings.HasPrefix(e.Name(), handle.TempPrefix) || !e.Type().IsRegular() {
+				continue
+			}
+			fi, err := e.Info()
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // its Save finished meanwhile
+			}
+			if err != nil {
+				return found, fmt.Errorf("sweep %s: %w", dir, err)
+			}
+			if !fi.ModTime().Before(cutoff) {
+				continue
+			}
+			path := filepath.Join(dir, e.Name())
+			if remove {
+				if err := removeFile(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return found, fmt.Errorf("sweep: remove %s: %w", path, err)
+				}
+			}
+			found = append(found, path)
+		}
+	}
+	return found, nil
 }

@@ -1,0 +1,165 @@
+package repo_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend"
+	"github.com/lpse/cadang/repo/backend/local"
+	"github.com/lpse/cadang/repo/backend/mem"
+)
+
+// saveCorruptLock stores a lock file that does not decrypt, under a valid
+// name (the SHA-256 of its bytes), and returns its name.
+func saveCorruptLock(t *testing.T, be backend.Backend, seed string) string {
+	t.Helper()
+	data := []byte("not a sealed lock " + seed)
+	sum := sha256.Sum256(data)
+	name := hex.EncodeToString(sum[:])
+	if err := be.Save(context.Background(), backend.Handle{Type: repo.LockFile, Name: name}, data); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+func wantUnreadableConflict(t *testing.T, err error, name string) {
+	t.Helper()
+	var le *repo.LockedError
+	if !errors.As(err, &le) || le.Unreadable == nil {
+		t.Fatalf("want a LockedError for the unreadable lock, got %v", err)
+	}
+	if le.Holder.ID.String() != name || !strings.Contains(err.Error(), name) {
+		t.Fatalf("error should name lock file %s: %v", name, err)
+	}
+}
+
+// TestLockUnreadableConflicts: a lock file that cannot be read is a
+// conflict unless its age shows it is stale, whether or not readable locks
+// are listed with it.
+func TestLockUnreadableConflicts(t *testing.T) {
+	ctx := context.Background()
+	dir, r := newLocal(t)
+	defer r.Close()
+	be := r.Backend().(*local.Backend)
+	name := saveCorruptLock(t, be, "a")
+	if _, err := r.Lock(ctx, false); err != nil {
+		wantUnreadableConflict(t, err, name)
+	} else {
+		t.Fatal("lock taken over an unreadable lock file")
+	}
+	// With a readable, compatible lock beside it, the unreadable one used
+	// to be ignored.
+	other := reopen(t, dir)
+	defer other.Close()
+	ol, err := other.RemoveAllLocks(ctx) // remove the corrupt one to take a shared lock
+	if err != nil || len(ol) != 1 || ol[0].ID.String() != name {
+		t.Fatalf("RemoveAllLocks should remove the unreadable lock: %v %v", ol, err)
+	}
+	shared, err := other.Lock(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shared.Unlock(ctx)
+	name = saveCorruptLock(t, be, "b")
+	_, err = r.Lock(ctx, false)
+	wantUnreadableConflict(t, err, name)
+	if _, err := r.RemoveStaleLocks(ctx); err == nil {
+		t.Fatal("unlock should report the fresh unreadable lock it keeps")
+	}
+	if _, err := os.Stat(be.Path(backend.Handle{Type: repo.LockFile, Name: name})); err != nil {
+		t.Fatalf("a fresh unreadable lock was removed: %v", err)
+	}
+
+	// Old enough by its modification time: stale, removed, and reported.
+	old := time.Now().Add(-repo.LockStaleAfter - time.Minute)
+	if err := os.Chtimes(be.Path(backend.Handle{Type: repo.LockFile, Name: name}), old, old); err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	be2, _ := local.Open(ctx, dir)
+	r2, err := repo.Open(ctx, be2, []byte(pw), repo.Options{Logf: func(f string, a ...any) { msgs = append(msgs, f) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	l, err := r2.Lock(ctx, false)
+	if err != nil {
+		t.Fatalf("stale unreadable lock still blocks: %v", err)
+	}
+	defer l.Unlock(ctx)
+	if len(msgs) == 0 {
+		t.Error("removing the stale unreadable lock was not reported")
+	}
+	if _, err := os.Stat(be.Path(backend.Handle{Type: repo.LockFile, Name: name})); !os.IsNotExist(err) {
+		t.Errorf("stale unreadable lock not removed: %v", err)
+	}
+}
+
+// TestLockUnreadableAgeUnknown: without modification times (this backend
+// has none), an unreadable lock is never taken for stale.
+func TestLockUnreadableAgeUnknown(t *testing.T) {
+	ctx := context.Background()
+	be := mem.New()
+	r := repo.TestRepository(t, be, pw, repo.InitOptions{})
+	defer r.Close()
+	name := saveCorruptLock(t, be, "c")
+	_, err := r.Lock(ctx, true)
+	wantUnreadableConflict(t, err, name)
+	if removed, _ := r.RemoveStaleLocks(ctx); len(removed) != 0 {
+		t.Fatalf("unlock removed a lock of unknown age: %v", removed)
+	}
+}
+
+// corruptLockOnSave writes an unreadable lock file right after the first
+// lock file saved through it, as another process locking at the same
+// moment might leave one.
+type corruptLockOnSave struct {
+	backend.Backend
+	t    *testing.T
+	once sync.Once
+	name string
+}
+
+func (b *corruptLockOnSave) Unwrap() backend.Backend { return b.Backend }
+
+func (b *corruptLockOnSave) Save(ctx context.Context, h backend.Handle, data []byte) error {
+	if err := b.Backend.Save(ctx, h, data); err != nil {
+		return err
+	}
+	if h.Type == repo.LockFile {
+		b.once.Do(func() { b.name = saveCorruptLock(b.t, b.Backend, "race") })
+	}
+	return nil
+}
+
+// TestLockUnreadableOnSecondCheck: an unreadable lock that appears while we
+// write ours makes us back off, like a readable one.
+func TestLockUnreadableOnSecondCheck(t *testing.T) {
+	ctx := context.Background()
+	dir, r := newLocal(t)
+	r.Close()
+	inner, err := local.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	be := &corruptLockOnSave{Backend: inner, t: t}
+	r, err = repo.Open(ctx, be, []byte(pw), repo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	_, err = r.Lock(ctx, false)
+	wantUnreadableConflict(t, err, be.name)
+	locks, _ := r.ListLocks(ctx)
+	if len(locks) != 0 {
+		t.Fatalf("our lock was not removed after backing off: %v", locks)
+	}
+}
