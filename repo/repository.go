@@ -470,7 +470,7 @@ func (r *Repository) SaveBlob(ctx context.Context, t BlobType, data []byte) (ID,
 	if err := ctx.Err(); err != nil {
 		return ID{}, false, err
 	}
-	if err := r.uploads.takeErr(); err != nil {
+	if err := r.uploads.failure(); err != nil {
 		return ID{}, false, err
 	}
 	if err := r.lockErr(); err != nil {
@@ -717,7 +717,7 @@ func newUploads() *uploads { return &uploads{sem: make(chan struct{}, maxUploads
 
 // start runs fn once a slot is free.
 func (u *uploads) start(ctx context.Context, fn func() error) error {
-	if err := u.takeErr(); err != nil {
+	if err := u.failure(); err != nil {
 		return err
 	}
 	select {
@@ -746,6 +746,23 @@ func (u *uploads) takeErr() error {
 	defer u.mu.Unlock()
 	err := u.err
 	u.err = nil
+	return err
+}
+
+// failure returns nil when no upload has failed since the last report.
+// Otherwise it waits for the uploads still in flight and reports their
+// failures too: one error for the whole episode, after which no stale
+// failure can surface on a later, healthy call (a disk that filled up and
+// was freed again, say).
+func (u *uploads) failure() error {
+	err := u.takeErr()
+	if err == nil {
+		return nil
+	}
+	u.wg.Wait()
+	if more := u.takeErr(); more != nil {
+		err = errors.Join(err, more)
+	}
 	return err
 }
 
