@@ -136,6 +136,19 @@ func (k *Key) Open(dst, sealed, ad []byte) ([]byte, error) {
 	return open(&k.Encrypt, &k.sealPool, dst, sealed, ad)
 }
 
+// OpenInPlace is Open without a copy: it decrypts sealed where it lies and
+// returns the plaintext as a subslice of it. Whatever the outcome, sealed's
+// bytes are no longer the sealed object afterwards. Restore and check use it
+// on pack data they loaded into a buffer of their own, where a second
+// buffer per blob would only feed the garbage collector.
+func (k *Key) OpenInPlace(sealed, ad []byte) ([]byte, error) {
+	if len(sealed) < Overhead {
+		return open(&k.Encrypt, &k.sealPool, nil, sealed, ad) // the same error
+	}
+	ct := sealed[1+SaltSize:]
+	return open(&k.Encrypt, &k.sealPool, ct[:0], sealed, ad)
+}
+
 func seal(key *[KeySize]byte, pool *sync.Pool, dst, plaintext, ad []byte) ([]byte, error) {
 	n := len(dst)
 	need := n + Overhead + len(plaintext)

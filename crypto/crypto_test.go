@@ -349,3 +349,35 @@ func BenchmarkKDF(b *testing.B) {
 		}
 	}
 }
+
+// TestOpenInPlace: the plaintext comes back inside the sealed buffer, and a
+// flipped bit or a wrong AD still fails.
+func TestOpenInPlace(t *testing.T) {
+	k := newKey(t)
+	for _, n := range []int{0, 1, 17, 4096, 1 << 20} {
+		pt := bytes.Repeat([]byte{byte(n + 1)}, n)
+		sealed, err := k.Seal(nil, pt, []byte("ad"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := bytes.Clone(sealed)
+		got, err := k.OpenInPlace(buf, []byte("ad"))
+		if err != nil || !bytes.Equal(got, pt) {
+			t.Fatalf("%d bytes: %v", n, err)
+		}
+		if n > 0 && &got[0] != &buf[1+crypto.SaltSize] {
+			t.Fatalf("%d bytes: plaintext was copied out of the sealed buffer", n)
+		}
+		bad := bytes.Clone(sealed)
+		bad[len(bad)/2] ^= 4
+		if _, err := k.OpenInPlace(bad, []byte("ad")); !errors.Is(err, crypto.ErrAuth) {
+			t.Fatalf("%d bytes, flipped bit: %v", n, err)
+		}
+		if _, err := k.OpenInPlace(bytes.Clone(sealed), []byte("other")); !errors.Is(err, crypto.ErrAuth) {
+			t.Fatalf("%d bytes, wrong AD: %v", n, err)
+		}
+	}
+	if _, err := k.OpenInPlace(make([]byte, crypto.Overhead-1), nil); !errors.Is(err, crypto.ErrAuth) {
+		t.Fatalf("short: %v", err)
+	}
+}

@@ -2,7 +2,9 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	mrand "math/rand/v2"
 	"runtime"
 	"sort"
@@ -223,7 +225,20 @@ func compareHeader(pack ID, hdr []PackBlob, indexed []BlobLocation) []error {
 // readPack loads a whole pack, checks its name, and opens every blob.
 func (r *Repository) readPack(ctx context.Context, pack ID, size int64) (hdr []PackBlob, blobs int, n int64, problems []error, err error) {
 	h := backend.Handle{Type: PackFile, Name: pack.String()}
-	data, err := r.be.Load(ctx, h, 0, 0)
+	var data []byte
+	if size > 0 {
+		// The listed size: read into a pooled buffer, and open the blobs in
+		// place (a full check reads every byte of the repository once).
+		lb := r.getLoadBuf(int(size))
+		defer r.loadBufs.Put(lb)
+		data = lb.pack
+		err = backend.LoadInto(ctx, r.be, h, 0, data)
+		if errors.Is(err, io.ErrUnexpectedEOF) { // shrank since it was listed
+			data, err = r.be.Load(ctx, h, 0, 0)
+		}
+	} else {
+		data, err = r.be.Load(ctx, h, 0, 0)
+	}
 	if err != nil {
 		if backend.IsNotExist(err) {
 			return nil, 0, 0, []error{fmt.Errorf("%s vanished during the check", h)}, nil
@@ -243,12 +258,16 @@ func (r *Repository) readPack(ctx context.Context, pack ID, size int64) (hdr []P
 	}
 	var buf []byte
 	for _, b := range hdr {
-		plain, err := r.openBlob(h, b.Type, b.ID, data[b.Offset:b.Offset+b.Length], buf)
+		sealed := data[b.Offset : b.Offset+b.Length]
+		compressed := len(sealed) > 0 && sealed[0] == compressZstd
+		plain, err := r.openBlobIn(h, b.Type, b.ID, sealed, buf, true)
 		if err != nil {
 			problems = append(problems, err)
 			continue
 		}
-		buf = plain
+		if compressed { // a raw plaintext lies in data: never decompress over it
+			buf = plain
+		}
 		blobs++
 	}
 	return hdr, blobs, n, problems, nil

@@ -110,6 +110,7 @@ type Repository struct {
 	// use at once (open packers plus uploads in flight).
 	packBufs chan []byte
 	scratch  sync.Pool // *[]byte, per-blob buffers for compression and sealing
+	loadBufs sync.Pool // *loadBuf, for LoadBlobsFromPack
 
 	stats struct {
 		blobs, rawBytes, storedBytes [3]atomic.Int64
@@ -887,15 +888,28 @@ func (r *Repository) decoder() (*zstd.Decoder, error) {
 }
 
 func (r *Repository) openBlob(h backend.Handle, t BlobType, id ID, stored, buf []byte) ([]byte, error) {
+	return r.openBlobIn(h, t, id, stored, buf, false)
+}
+
+// openBlobIn opens a stored blob. With inPlace, stored is decrypted where
+// it lies (its bytes are lost) and an uncompressed plaintext is returned as
+// a subslice of stored; otherwise the plaintext goes to buf or a new slice.
+// A compressed blob is always decompressed into buf (grown as needed).
+func (r *Repository) openBlobIn(h backend.Handle, t BlobType, id ID, stored, buf []byte, inPlace bool) ([]byte, error) {
 	if len(stored) < 1+crypto.Overhead {
 		return nil, damaged(h, &id, "stored blob of %d bytes is too short", len(stored))
 	}
 	comp := stored[0]
-	var dst []byte
-	if comp == compressNone {
-		dst = buf[:0] // raw payloads decrypt straight into the caller's buffer
+	var plain []byte
+	var err error
+	switch {
+	case inPlace:
+		plain, err = r.key.OpenInPlace(stored[1:], blobAD(t, id, comp))
+	case comp == compressNone:
+		plain, err = r.key.Open(buf[:0], stored[1:], blobAD(t, id, comp)) // raw payloads decrypt straight into the caller's buffer
+	default:
+		plain, err = r.key.Open(nil, stored[1:], blobAD(t, id, comp))
 	}
-	plain, err := r.key.Open(dst, stored[1:], blobAD(t, id, comp))
 	if err != nil {
 		return nil, damaged(h, &id, "%v", err)
 	}
@@ -939,8 +953,9 @@ func (r *Repository) LoadBlobsFromPack(ctx context.Context, pack ID, blobs []Blo
 			end = e
 		}
 	}
-	data, err := r.be.Load(ctx, h, start, end-start)
-	if err != nil {
+	lb := r.getLoadBuf(int(end - start))
+	defer r.loadBufs.Put(lb)
+	if err := backend.LoadInto(ctx, r.be, h, start, lb.pack); err != nil {
 		lerr := fmt.Errorf("load %s: %w", h, err)
 		for _, b := range sorted {
 			if ferr := fn(b, nil, lerr); ferr != nil {
@@ -949,18 +964,48 @@ func (r *Repository) LoadBlobsFromPack(ctx context.Context, pack ID, blobs []Blo
 		}
 		return nil
 	}
-	var buf []byte
-	for _, b := range sorted {
-		sealed := data[int64(b.Offset)-start : int64(b.Offset)-start+int64(b.Length)]
-		plain, err := r.openBlob(h, b.Type, b.ID, sealed, buf)
-		if err := fn(b, plain, err); err != nil {
-			return err
+	var (
+		prev      *BlobLocation
+		plain     []byte
+		openErr   error
+		zstdPlain bool
+	)
+	for i := range sorted {
+		b := &sorted[i]
+		// A blob listed twice is opened once: decryption in place has
+		// already consumed its sealed bytes.
+		if prev == nil || b.Offset != prev.Offset || b.Length != prev.Length || b.ID != prev.ID {
+			sealed := lb.pack[int64(b.Offset)-start : int64(b.Offset)-start+int64(b.Length)]
+			zstdPlain = len(sealed) > 0 && sealed[0] == compressZstd
+			plain, openErr = r.openBlobIn(h, b.Type, b.ID, sealed, lb.plain, true)
+			// Keep a grown decompression buffer; an uncompressed plaintext
+			// lies inside the pack buffer and must not be written to.
+			if openErr == nil && zstdPlain {
+				lb.plain = plain
+			}
+			prev = b
 		}
-		if err == nil {
-			buf = plain
+		if err := fn(*b, plain, openErr); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// loadBuf is the scratch of one LoadBlobsFromPack call: the pack range as
+// read, and a buffer for decompressed blobs.
+type loadBuf struct{ pack, plain []byte }
+
+func (r *Repository) getLoadBuf(n int) *loadBuf {
+	lb, _ := r.loadBufs.Get().(*loadBuf)
+	if lb == nil {
+		lb = &loadBuf{}
+	}
+	if cap(lb.pack) < n {
+		lb.pack = make([]byte, n)
+	}
+	lb.pack = lb.pack[:n]
+	return lb
 }
 
 // ReadPackHeader loads and decodes the header of a pack file of the given

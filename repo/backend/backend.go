@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // FileType is the kind of a file stored in a backend. Each type has its own
@@ -70,6 +71,35 @@ type Backend interface {
 	Location() string
 	// Close releases resources held by the backend.
 	Close() error
+}
+
+// BufferLoader is implemented by backends that can read a range straight
+// into the caller's buffer. Restore and check read every pack once; a fresh
+// buffer per pack would be megabytes of garbage each time.
+type BufferLoader interface {
+	// LoadInto fills buf with len(buf) bytes from offset. A range beyond
+	// the end of the file is an error, as for Load.
+	LoadInto(ctx context.Context, h Handle, offset int64, buf []byte) error
+}
+
+// LoadInto reads len(buf) bytes at offset into buf, through BufferLoader
+// when be has it and through Load otherwise.
+func LoadInto(ctx context.Context, be Backend, h Handle, offset int64, buf []byte) error {
+	if len(buf) == 0 {
+		return nil
+	}
+	if bl, ok := be.(BufferLoader); ok {
+		return bl.LoadInto(ctx, h, offset, buf)
+	}
+	data, err := be.Load(ctx, h, offset, int64(len(buf)))
+	if err != nil {
+		return err
+	}
+	if len(data) != len(buf) {
+		return fmt.Errorf("load %s: got %d bytes at offset %d, want %d: %w", h, len(data), offset, len(buf), io.ErrUnexpectedEOF)
+	}
+	copy(buf, data)
+	return nil
 }
 
 // IsNotExist reports whether err says a file does not exist.

@@ -51,6 +51,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
 		{"SaveLoad", testSaveLoad},
 		{"Config", testConfig},
 		{"Ranges", testRanges},
+		{"LoadInto", testLoadInto},
 		{"List", testList},
 		{"ListStop", testListStop},
 		{"ListRemoveWhileListing", testListRemove},
@@ -268,6 +269,36 @@ func testRanges(t *testing.T, be backend.Backend) {
 	}
 	if _, err := be.Load(context.Background(), empty, 0, 1); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("Load 0+1 of an empty file: want io.ErrUnexpectedEOF, got %v", err)
+	}
+}
+
+// testLoadInto checks backend.LoadInto, which goes through BufferLoader
+// where the backend has it: the same bytes as Load, and the same errors.
+func testLoadInto(t *testing.T, be backend.Backend) {
+	rng := newRand(t)
+	const size = 50_000
+	data := Data(rng, size)
+	h := backend.Handle{Type: backend.PackFile, Name: Name(rng)}
+	mustSave(t, be, h, data)
+	ctx := context.Background()
+	for _, r := range [][2]int64{{0, size}, {0, 1}, {size - 1, 1}, {777, 30_000}} {
+		buf := bytes.Repeat([]byte{0xAA}, int(r[1]))
+		if err := backend.LoadInto(ctx, be, h, r[0], buf); err != nil {
+			t.Fatalf("LoadInto %d+%d: %v", r[0], r[1], err)
+		}
+		if !bytes.Equal(buf, data[r[0]:r[0]+r[1]]) {
+			t.Errorf("LoadInto %d+%d: content differs", r[0], r[1])
+		}
+	}
+	for _, r := range [][2]int64{{size - 10, 11}, {size, 1}, {1 << 40, 1}} {
+		err := backend.LoadInto(ctx, be, h, r[0], make([]byte, r[1]))
+		if !errors.Is(err, io.ErrUnexpectedEOF) || !mentions(err, h) {
+			t.Errorf("LoadInto %d+%d past the end: want io.ErrUnexpectedEOF naming the file, got %v", r[0], r[1], err)
+		}
+	}
+	missing := backend.Handle{Type: backend.PackFile, Name: Name(rng)}
+	if err := backend.LoadInto(ctx, be, missing, 0, make([]byte, 10)); !backend.IsNotExist(err) {
+		t.Errorf("LoadInto of a missing file: want ErrNotExist, got %v", err)
 	}
 }
 
