@@ -59,6 +59,9 @@ type Options struct {
 
 // Measure is one timed step of one tool in one run.
 type Measure struct {
+	// Run is the run this measure belongs to (0-based): ratios between
+	// tools are taken between measures of the same run.
+	Run    int     `json:"run"`
 	Wall   float64 `json:"wall_s"`
 	User   float64 `json:"user_s"`
 	Sys    float64 `json:"sys_s"`
@@ -231,35 +234,43 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		// Rotate the order of tools between runs so none always goes first.
 		order := append([]*Tool(nil), tools[run%len(tools):]...)
 		order = append(order, tools[:run%len(tools)]...)
+		// Step-major order: every tool does a step before any tool does the
+		// next, so that the measures compared for a step are minutes, not
+		// a quarter of an hour, apart (this shared VM's speed drifts).
 		failed := map[string]bool{}
+		envs := map[string]*toolEnv{}
 		for _, t := range order {
-			e := o.resetTool(work, t, src)
-			for _, s := range []Step{StepInit, StepBackup, StepRerun} {
-				if failed[t.Name] {
-					break
+			envs[t.Name] = o.resetTool(work, t, src)
+		}
+		runStep := func(t *Tool, s Step) {
+			if failed[t.Name] {
+				return
+			}
+			e := envs[t.Name]
+			m := o.step(ctx, work, run, t, e, s)
+			m.Run = run
+			if s == StepRestore {
+				if m.Err == "" {
+					o.verify(e, res, &m)
 				}
-				m := o.step(ctx, work, run, t, e, s)
-				res.Measures[t.Name][s] = append(res.Measures[t.Name][s], m)
-				failed[t.Name] = m.Err != ""
+				// A restore is a gigabyte: free it before the next tool's.
+				os.RemoveAll(e.restore)
+			}
+			res.Measures[t.Name][s] = append(res.Measures[t.Name][s], m)
+			failed[t.Name] = m.Err != ""
+		}
+		for _, s := range []Step{StepInit, StepBackup, StepRerun} {
+			for _, t := range order {
+				runStep(t, s)
 			}
 		}
 		if _, err := dataset.SyncTo(src, 1); err != nil {
 			return res, err
 		}
-		for _, t := range order {
-			e := o.toolEnv(work, t, src)
-			for _, s := range []Step{StepDay1, StepRestore, StepCheck} {
-				if failed[t.Name] {
-					break
-				}
-				m := o.step(ctx, work, run, t, e, s)
-				if s == StepRestore && m.Err == "" {
-					o.verify(e, res, &m)
-				}
-				res.Measures[t.Name][s] = append(res.Measures[t.Name][s], m)
-				failed[t.Name] = m.Err != ""
+		for _, s := range []Step{StepDay1, StepRestore, StepCheck} {
+			for _, t := range order {
+				runStep(t, s)
 			}
-			os.RemoveAll(e.restore)
 		}
 		if !o.KeepRepos {
 			for _, t := range tools {

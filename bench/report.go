@@ -34,6 +34,32 @@ func (r *Result) value(tool string, s Step, f func(Measure) float64) (med float6
 	return median(xs), xs[0], xs[len(xs)-1], true, failed
 }
 
+// pairedRatio returns the median, over the runs where both succeeded, of
+// cadang's value divided by peer's value in the same run. On a machine
+// whose speed drifts, this pairs measures taken minutes apart instead of
+// dividing medians that may come from different runs.
+func (r *Result) pairedRatio(peer string, s Step, f func(Measure) float64) (med, lo, hi float64, n int) {
+	byRun := map[int]float64{}
+	for _, m := range r.Measures[peer][s] {
+		if m.Err == "" {
+			if v := f(m); v > 0 {
+				byRun[m.Run] = v
+			}
+		}
+	}
+	var xs []float64
+	for _, m := range r.Measures["cadang"][s] {
+		if v, ok := byRun[m.Run]; ok && m.Err == "" {
+			xs = append(xs, f(m)/v)
+		}
+	}
+	if len(xs) == 0 {
+		return 0, 0, 0, 0
+	}
+	sort.Float64s(xs)
+	return median(xs), xs[0], xs[len(xs)-1], len(xs)
+}
+
 func (r *Result) toolNames() []string {
 	var ns []string
 	for _, t := range r.Tools {
@@ -67,8 +93,11 @@ type metric struct {
 	f       func(Measure) float64
 	spread  bool
 	targets map[Step]float64 // cadang/restic
-	steps   []Step
-	note    string
+	// paired: the ratio columns are medians of per-run ratios (see
+	// pairedRatio), with their range, rather than ratios of medians.
+	paired bool
+	steps  []Step
+	note   string
 }
 
 func (r *Result) metricTable(b *strings.Builder, mt metric) {
@@ -123,23 +152,40 @@ func (r *Result) metricTable(b *strings.Builder, mt metric) {
 			}
 		}
 		c, _, _, cok, _ := r.value("cadang", s, mt.f)
-		for _, p := range ratioPeers {
+		ratio := func(p string) (float64, string, bool) {
+			if mt.paired {
+				med, lo, hi, n := r.pairedRatio(p, s, mt.f)
+				if n == 0 {
+					return 0, "", false
+				}
+				cell := fmt.Sprintf("%.2f", med)
+				if n > 1 {
+					cell += fmt.Sprintf(" (%.2f–%.2f)", lo, hi)
+				}
+				return med, cell, true
+			}
 			v, _, _, pok, _ := r.value(p, s, mt.f)
-			if cok && pok && v > 0 {
-				fmt.Fprintf(b, " %.2f |", c/v)
+			if !cok || !pok || v <= 0 {
+				return 0, "", false
+			}
+			return c / v, fmt.Sprintf("%.2f", c/v), true
+		}
+		for _, p := range ratioPeers {
+			if _, cell, ok := ratio(p); ok {
+				fmt.Fprintf(b, " %s |", cell)
 			} else {
 				b.WriteString(" – |")
 			}
 		}
 		if mt.targets != nil && len(ratioPeers) > 0 {
 			t, has := mt.targets[s]
-			v, _, _, pok, _ := r.value("restic", s, mt.f)
+			v, _, ok := ratio("restic")
 			switch {
 			case !has:
 				b.WriteString(" |")
-			case cok && pok && v > 0:
+			case ok:
 				mark := "✓"
-				if c/v > t {
+				if v > t {
 					mark = "✗"
 				}
 				fmt.Fprintf(b, " ≤ %.2f %s |", t, mark)
@@ -211,8 +257,15 @@ func (r *Result) Markdown(command string) string {
 	b.WriteString("\n")
 
 	backups := []Step{StepInit, StepBackup, StepRerun, StepDay1, StepRestore, StepCheck}
-	r.metricTable(&b, metric{title: "Wall time (s)", f: func(m Measure) float64 { return m.Wall }, spread: true, targets: wallTargets, steps: backups,
-		note: "Median (min–max over runs when there are several)."})
+	wall := func(m Measure) float64 { return m.Wall }
+	r.metricTable(&b, metric{title: "Wall time (s)", f: wall, spread: true, targets: wallTargets, steps: backups, paired: true,
+		note: "Median (min–max over runs when there are several). cadang/peer: the median, over runs, of the ratio " +
+			"of the two tools' times in the same run (range in brackets); every tool does a step before any tool does the next, " +
+			"so the two times of a pair were taken minutes apart. The ratio of the medians is the next table."})
+	if r.hasCadang() && o.Runs > 1 {
+		r.metricTable(&b, metric{title: "Wall time, ratio of the medians", f: wall, steps: backups,
+			note: "The same wall times, each tool's median divided by the peer's median: how far the per-run pairing above moves the ratios."})
+	}
 	r.metricTable(&b, metric{title: "CPU time, user + system (s)", f: Measure.CPU, steps: backups})
 	r.metricTable(&b, metric{title: "Peak RSS (MiB)", f: func(m Measure) float64 { return float64(m.MaxRSS) / 1024 }, steps: backups,
 		note: "ru_maxrss of the tool's process (what GNU `time -v` reports as \"Maximum resident set size\"). Target: cadang's first backup ≤ borg's."})

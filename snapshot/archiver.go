@@ -98,7 +98,8 @@ type Archiver struct {
 	// every read and would make every tree differ).
 	RecordAtime bool
 
-	// ReadConcurrency is the number of files read at once (default 2).
+	// ReadConcurrency is the number of files read at once (default
+	// GOMAXPROCS/2, at least 2 and at most 8).
 	ReadConcurrency int
 	// SaveConcurrency is the number of goroutines that hash, compress and
 	// encrypt blobs (default GOMAXPROCS).
@@ -248,7 +249,11 @@ func (a *Archiver) newRun() (*run, error) {
 func (a *Archiver) concurrency() (readers, savers int) {
 	readers, savers = a.ReadConcurrency, a.SaveConcurrency
 	if readers <= 0 {
-		readers = 2
+		// Two readers keep two cores busy: one can chunk a large file while
+		// the other feeds small ones. Beyond that a reader per two cores
+		// (each read is a syscall and a copy, each chunk a saver's work),
+		// and no more than eight: more parallel reads only make a disk seek.
+		readers = min(max(2, runtime.GOMAXPROCS(0)/2), 8)
 	}
 	if savers <= 0 {
 		savers = runtime.GOMAXPROCS(0)

@@ -46,7 +46,7 @@ last lines of its standard error. --stdin reads cadang's own standard input the 
 			&cli.BoolFlag{Name: "stdin-from-command", Usage: "run the command after -- and back up its standard output"},
 			&cli.StringFlag{Name: "stdin-filename", Value: "stdin", Usage: "file `NAME` for --stdin and --stdin-from-command"},
 			&cli.BoolFlag{Name: "init", Usage: "create the repository first if it does not exist"},
-			&cli.IntFlag{Name: "read-concurrency", Usage: "read `N` files at once (default 2)"},
+			&cli.IntFlag{Name: "read-concurrency", Usage: "read `N` files at once (default: half the cores, 2 to 8)"},
 		},
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
