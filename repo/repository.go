@@ -221,8 +221,9 @@ func newRepository(be backend.Backend, key *crypto.Key, cfg Config, o Options) (
 	if err != nil {
 		return nil, fmt.Errorf("zstd encoder: %w", err)
 	}
-	r := &Repository{be: be, key: key, cfg: cfg, idx: NewIndex(), opts: o, enc: enc, lastIndex: o.Now(), uploads: newUploads(), treeCache: newTreePackCache(treeCacheLimit),
-		packBufs: make(chan []byte, openPackers+maxUploads)}
+	uploads := maxUploads()
+	r := &Repository{be: be, key: key, cfg: cfg, idx: NewIndex(), opts: o, enc: enc, lastIndex: o.Now(), uploads: newUploads(uploads), treeCache: newTreePackCache(treeCacheLimit),
+		packBufs: make(chan []byte, openPackers+uploads)}
 	for t := range r.pending {
 		r.pending[t] = make(map[ID]struct{})
 	}
@@ -650,7 +651,7 @@ func (r *Repository) finishPack(ctx context.Context, p *packer) error {
 	}
 	// Hashing and writing the pack happen in the background, so that the
 	// goroutine that filled it goes back to compressing and encrypting
-	// instead of waiting for write and fsync. At most maxUploads packs are
+	// instead of waiting for write and fsync. At most maxUploads() packs are
 	// in flight; the next finisher waits for a slot.
 	wctx := context.WithoutCancel(ctx)
 	if err := r.uploads.start(ctx, func() error { return r.storePack(wctx, p) }); err != nil {
@@ -662,8 +663,12 @@ func (r *Repository) finishPack(ctx context.Context, p *packer) error {
 	return nil
 }
 
-// maxUploads is the number of packs being written at once.
-const maxUploads = 1
+// maxUploads is the number of packs being written at once: one on up to
+// seven cores, where a single uploader (SHA-256 of the pack, write, fsync)
+// keeps up with the savers; then one per four cores, at most four. On 16
+// cores one uploader left savers waiting for its slot (bench/README.md,
+// "Scaling with cores"). Each costs a pack buffer.
+func maxUploads() int { return min(max(1, runtime.GOMAXPROCS(0)/4), 4) }
 
 // storePack seals the header of a full pack, saves it and indexes it.
 func (r *Repository) storePack(ctx context.Context, p *packer) error {
@@ -714,7 +719,7 @@ type uploads struct {
 	err error
 }
 
-func newUploads() *uploads { return &uploads{sem: make(chan struct{}, maxUploads)} }
+func newUploads(n int) *uploads { return &uploads{sem: make(chan struct{}, n)} }
 
 // start runs fn once a slot is free.
 func (u *uploads) start(ctx context.Context, fn func() error) error {
