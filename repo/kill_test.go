@@ -20,8 +20,10 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -404,6 +406,68 @@ func TestDiskFullDuringPackSave(t *testing.T) {
 		got, err := r2.LoadBlob(ctx, bt, r2.BlobID(data), nil)
 		if err != nil || !bytes.Equal(got, data) {
 			t.Fatalf("blob %d saved again after the disk was freed: %v", seed, err)
+		}
+	}
+}
+
+// TestDiskFullConcurrentSavers: many savers and several uploaders (as on a
+// 16-core machine) run into a full disk at once. Reporting the failure must
+// not race with uploads being started (it once waited on a WaitGroup that
+// other savers were adding to), and after the disk is freed everything
+// saved again is stored.
+func TestDiskFullConcurrentSavers(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(16))
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "repo")
+	lb, err := local.Create(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb := faulty.New(lb)
+	r := repo.TestRepository(t, fb, killPW, repo.InitOptions{PackSize: 1 << 20})
+	defer r.Close()
+	fb.DiskFullAfter(3 << 20)
+	const savers, perSaver = 8, 40
+	var wg sync.WaitGroup
+	var sawENOSPC atomic.Bool
+	for g := range savers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perSaver {
+				bt, data := killBlob(uint64(1000 + g*perSaver + i))
+				if _, _, err := r.SaveBlob(ctx, bt, data); err != nil {
+					if !errors.Is(err, syscall.ENOSPC) {
+						t.Errorf("saver %d: %v", g, err)
+					}
+					sawENOSPC.Store(true)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := r.Flush(ctx); err != nil && !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("flush on a full disk: %v", err)
+	} else if err != nil {
+		sawENOSPC.Store(true)
+	}
+	if !sawENOSPC.Load() {
+		t.Fatal("the disk never filled up")
+	}
+	fb.Heal()
+	for n := range savers * perSaver {
+		bt, data := killBlob(uint64(1000 + n))
+		if _, _, err := r.SaveBlob(ctx, bt, data); err != nil {
+			t.Fatalf("blob %d after the disk was freed: %v", n, err)
+		}
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatalf("flush after the disk was freed: %v", err)
+	}
+	for n := range savers * perSaver {
+		bt, data := killBlob(uint64(1000 + n))
+		if got, err := r.LoadBlob(ctx, bt, r.BlobID(data), nil); err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("blob %d: %v", n, err)
 		}
 	}
 }

@@ -82,3 +82,48 @@ func TestLoadBlobsFromPackInPlace(t *testing.T) {
 		t.Fatalf("after flipping blob %s: %d calls, damaged %v", victim.Short(), calls, bad)
 	}
 }
+
+// TestLoadBlobsFromPackDamagedIndex: locations no real pack has (a damaged
+// or forged index) must not cost a good blob its bytes, nor allocate what
+// the index claims.
+func TestLoadBlobsFromPackDamagedIndex(t *testing.T) {
+	ctx := context.Background()
+	_, r := newLocal(t)
+	good := randBytes(7, 50_000)
+	id, _, err := r.SaveBlob(ctx, repo.DataBlob, good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	loc, _ := r.LookupBlob(repo.DataBlob, id)
+	bogus := repo.BlobLocation{Type: repo.DataBlob, ID: repo.ID{1, 2, 3}, Pack: loc.Pack, Offset: loc.Offset, Length: loc.Length / 2}
+	got := map[repo.ID]error{}
+	err = r.LoadBlobsFromPack(ctx, loc.Pack, []repo.BlobLocation{bogus, loc, bogus}, func(l repo.BlobLocation, data []byte, err error) error {
+		if err == nil && !bytes.Equal(data, good) {
+			t.Errorf("blob %s came back wrong", l.ID.Short())
+		}
+		got[l.ID] = err
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[id] != nil || !repo.IsDamaged(got[bogus.ID]) {
+		t.Fatalf("overlapping bogus location: good blob %v, bogus %v", got[id], got[bogus.ID])
+	}
+
+	huge := repo.BlobLocation{Type: repo.DataBlob, ID: repo.ID{9}, Pack: loc.Pack, Offset: 0, Length: 1<<32 - 1}
+	calls := 0
+	err = r.LoadBlobsFromPack(ctx, loc.Pack, []repo.BlobLocation{huge}, func(l repo.BlobLocation, data []byte, err error) error {
+		calls++
+		if err == nil {
+			t.Error("a 4 GiB location in a small pack loaded")
+		}
+		return nil
+	})
+	if err != nil || calls != 1 {
+		t.Fatalf("huge location: %v, %d calls", err, calls)
+	}
+}

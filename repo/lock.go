@@ -235,7 +235,14 @@ func (l *Lock) verify(ctx context.Context) error {
 	l.mu.Lock() // a refresh replaces the file; wait for it
 	defer l.mu.Unlock()
 	cur := l.cur.Load()
-	_, err := l.r.be.Stat(ctx, backend.Handle{Type: LockFile, Name: cur.ID.String()})
+	h := backend.Handle{Type: LockFile, Name: cur.ID.String()}
+	_, err := l.r.be.Stat(ctx, h)
+	// This runs once, right before a snapshot is saved at the end of a
+	// long backup: a passing network error should not fail all of it.
+	for try := 1; err != nil && !backend.IsNotExist(err) && try < 3 && ctx.Err() == nil; try++ {
+		time.Sleep(time.Duration(try) * time.Second)
+		_, err = l.r.be.Stat(ctx, h)
+	}
 	if backend.IsNotExist(err) {
 		l.markLost(cur, "was removed by another process")
 		return l.lostErr

@@ -9,6 +9,7 @@
 package repo
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -713,10 +714,11 @@ func (r *Repository) storePack(ctx context.Context, p *packer) error {
 // reported once, by the next SaveBlob or Flush; its blobs are no longer
 // pending, so saving them again stores them.
 type uploads struct {
-	sem chan struct{}
-	wg  sync.WaitGroup
-	mu  sync.Mutex
-	err error
+	sem   chan struct{}
+	wg    sync.WaitGroup
+	drain sync.Mutex // held while failure() takes every slot
+	mu    sync.Mutex
+	err   error
 }
 
 func newUploads(n int) *uploads { return &uploads{sem: make(chan struct{}, n)} }
@@ -765,7 +767,18 @@ func (u *uploads) failure() error {
 	if err == nil {
 		return nil
 	}
-	u.wg.Wait()
+	// Wait for the uploads in flight by taking every slot: an upload gives
+	// its slot back only after recording its error. (u.wg.Wait here could
+	// race with another saver's u.wg.Add.) One drainer at a time, or two
+	// could each hold half the slots and wait for the other half forever.
+	u.drain.Lock()
+	for range cap(u.sem) {
+		u.sem <- struct{}{}
+	}
+	for range cap(u.sem) {
+		<-u.sem
+	}
+	u.drain.Unlock()
 	if more := u.takeErr(); more != nil {
 		err = errors.Join(err, more)
 	}
@@ -958,9 +971,24 @@ func (r *Repository) LoadBlobsFromPack(ctx context.Context, pack ID, blobs []Blo
 			end = e
 		}
 	}
-	lb := r.getLoadBuf(int(end - start))
-	defer r.loadBufs.Put(lb)
-	if err := backend.LoadInto(ctx, r.be, h, start, lb.pack); err != nil {
+	// In place only where that is safe: a range no real pack can have
+	// (a damaged index) goes through Load, which checks it against the
+	// file's size before allocating, and overlapping locations (also a
+	// damaged index) are opened from copies, since a failed in-place open
+	// wipes its bytes, which would fail a neighbour sharing them.
+	inPlace := end-start <= int64(r.packBufSize())+MaxBlobSize+1<<20 && !overlapping(sorted)
+	var data []byte
+	lb := &loadBuf{}
+	var err error
+	if inPlace {
+		lb = r.getLoadBuf(int(end - start))
+		defer r.loadBufs.Put(lb)
+		data = lb.pack
+		err = backend.LoadInto(ctx, r.be, h, start, data)
+	} else {
+		data, err = r.be.Load(ctx, h, start, end-start)
+	}
+	if err != nil {
 		lerr := fmt.Errorf("load %s: %w", h, err)
 		for _, b := range sorted {
 			if ferr := fn(b, nil, lerr); ferr != nil {
@@ -980,8 +1008,11 @@ func (r *Repository) LoadBlobsFromPack(ctx context.Context, pack ID, blobs []Blo
 		// A blob listed twice is opened once: decryption in place has
 		// already consumed its sealed bytes.
 		if prev == nil || b.Offset != prev.Offset || b.Length != prev.Length || b.ID != prev.ID {
-			sealed := lb.pack[int64(b.Offset)-start : int64(b.Offset)-start+int64(b.Length)]
+			sealed := data[int64(b.Offset)-start : int64(b.Offset)-start+int64(b.Length)]
 			zstdPlain = len(sealed) > 0 && sealed[0] == compressZstd
+			if !inPlace {
+				sealed = bytes.Clone(sealed)
+			}
 			plain, openErr = r.openBlobIn(h, b.Type, b.ID, sealed, lb.plain, true)
 			// Keep a grown decompression buffer; an uncompressed plaintext
 			// lies inside the pack buffer and must not be written to.
@@ -995,6 +1026,21 @@ func (r *Repository) LoadBlobsFromPack(ctx context.Context, pack ID, blobs []Blo
 		}
 	}
 	return nil
+}
+
+// overlapping reports whether any two different locations of sorted (by
+// offset, then length and ID: see sortLocations) share bytes.
+func overlapping(sorted []BlobLocation) bool {
+	for i := 1; i < len(sorted); i++ {
+		a, b := sorted[i-1], sorted[i]
+		if a.Offset == b.Offset && a.Length == b.Length && a.ID == b.ID {
+			continue // the same blob listed twice
+		}
+		if uint64(a.Offset)+uint64(a.Length) > uint64(b.Offset) {
+			return true
+		}
+	}
+	return false
 }
 
 // loadBuf is the scratch of one LoadBlobsFromPack call: the pack range as
