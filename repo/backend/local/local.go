@@ -36,6 +36,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/repo/backend/internal/handle"
 )
@@ -252,6 +254,12 @@ func writeSyncClose(f *os.File, data []byte) error {
 	_, err := f.Write(data)
 	if err == nil {
 		err = f.Sync()
+	}
+	if err == nil {
+		// The file is on disk: let the kernel drop its pages now rather
+		// than evict what the server itself keeps cached (the database's
+		// pages) to hold a backup's packs, which nothing reads soon.
+		_ = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
