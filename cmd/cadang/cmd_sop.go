@@ -90,6 +90,20 @@ func (e *env) reportEnv(ctx context.Context, needConfig bool) (*sopState, report
 	if err != nil {
 		return nil, report.Env{}, nil, err
 	}
+	if e.c.String("repo") != "" {
+		// The repository keeps every record too: on a replacement server,
+		// whose local run log is new, the documents still find the runs.
+		r, _, err := e.openSOPRepo(ctx, st, "")
+		if err != nil {
+			return nil, report.Env{}, nil, err
+		}
+		stored, err := runlog.StoreRecords(ctx, r)
+		r.Close()
+		if err != nil {
+			return nil, report.Env{}, nil, fmt.Errorf("records in %s: %w", e.c.String("repo"), err)
+		}
+		recs = runlog.Merge(recs, stored)
+	}
 	vr, err := st.log.Verify(ctx, nil)
 	if err != nil {
 		return nil, report.Env{}, nil, err
@@ -641,7 +655,11 @@ func reportCommand() *cli.Command {
 				}
 				d, err := fn(c, env, recs)
 				if errors.Is(err, runlog.ErrNoRecord) {
-					return fmt.Errorf("%w; looked in the run log %s (another one: --log-file or %s)", err, st.log.Path(), envLog)
+					where := "the run log " + st.log.Path()
+					if loc := c.String("repo"); loc != "" {
+						where += " and the repository " + loc
+					}
+					return fmt.Errorf("%w; looked in %s (another log: --log-file or %s; the repository's records: --repo)", err, where, envLog)
 				}
 				if err != nil {
 					return err

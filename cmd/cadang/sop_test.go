@@ -581,6 +581,17 @@ func TestReportRestoreWithoutConfig(t *testing.T) {
 	if !strings.Contains(out, "Andi Wijaya") {
 		t.Errorf("restore request without configuration:\n%s", out)
 	}
+
+	// The server is gone: a replacement machine has a new, empty run log,
+	// and the minutes come from the records kept in the repository.
+	log = filepath.Join(h.dir, "replacement.jsonl")
+	if _, errs := bare(1, "report", "restore", "latest"); !strings.Contains(errs, "--repo") {
+		t.Errorf("report restore on a new run log should point at --repo: %s", errs)
+	}
+	out, _ = bare(0, "-r", h.repoA, "--password-file", h.pw, "report", "restore", "latest")
+	if !strings.Contains(out, "Andi Wijaya") || !strings.Contains(out, "di-restore ke "+target) {
+		t.Errorf("restore minutes from the repository's records:\n%s", out)
+	}
 }
 
 func mustRead(t *testing.T, p string) string {

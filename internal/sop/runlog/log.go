@@ -432,3 +432,27 @@ func envelopeOf(e entry) ([]byte, string, error) {
 	line = append(line, '}')
 	return line, e.hash, nil
 }
+
+// Merge returns the records of a and b without duplicates (a record is
+// identified by its chain and sequence number), ordered like Records. A
+// report made on a replacement machine merges the repository's records
+// (StoreRecords) into its own, empty or younger, local mirror.
+func Merge(a, b []Record) []Record {
+	type key struct {
+		chain string
+		seq   uint64
+	}
+	seen := make(map[key]bool, len(a)+len(b))
+	out := make([]Record, 0, len(a)+len(b))
+	for _, rs := range [][]Record{a, b} {
+		for _, r := range rs {
+			k := key{r.Chain, r.Seq}
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, r)
+			}
+		}
+	}
+	sortRecords(out)
+	return out
+}

@@ -36,3 +36,17 @@ func TestWriteJSONOneLine(t *testing.T) {
 		t.Fatalf("not one line: %q", s)
 	}
 }
+
+func TestMergeDropsDuplicatesAndOrders(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 1, 0, 0, 0, time.UTC)
+	a := []Record{{Chain: "A", Seq: 1, ID: "a1", Logged: t0}, {Chain: "A", Seq: 2, ID: "a2", Logged: t0.Add(time.Hour)}}
+	b := []Record{{Chain: "A", Seq: 2, ID: "a2", Logged: t0.Add(time.Hour)}, {Chain: "B", Seq: 1, ID: "b1", Logged: t0.Add(30 * time.Minute)}}
+	got := Merge(a, b)
+	var ids []string
+	for _, r := range got {
+		ids = append(ids, r.ID)
+	}
+	if strings.Join(ids, ",") != "a1,b1,a2" {
+		t.Fatalf("Merge: %v", ids)
+	}
+}
