@@ -90,19 +90,16 @@ func (e *env) reportEnv(ctx context.Context, needConfig bool) (*sopState, report
 	if err != nil {
 		return nil, report.Env{}, nil, err
 	}
-	if e.c.String("repo") != "" {
+	if loc := e.c.String("repo"); loc != "" {
 		// The repository keeps every record too: on a replacement server,
 		// whose local run log is new, the documents still find the runs.
-		r, _, err := e.openSOPRepo(ctx, st, "")
-		if err != nil {
-			return nil, report.Env{}, nil, err
+		// Reading it is a help, not a condition (CADANG_REPOSITORY may be
+		// set where no password is at hand): a failure is a warning.
+		if stored, err := e.storeRecords(ctx, st); err != nil {
+			e.warnf("records in the repository %s not read: %v", loc, err)
+		} else {
+			recs = runlog.Merge(recs, stored)
 		}
-		stored, err := runlog.StoreRecords(ctx, r)
-		r.Close()
-		if err != nil {
-			return nil, report.Env{}, nil, fmt.Errorf("records in %s: %w", e.c.String("repo"), err)
-		}
-		recs = runlog.Merge(recs, stored)
 	}
 	vr, err := st.log.Verify(ctx, nil)
 	if err != nil {
@@ -112,6 +109,16 @@ func (e *env) reportEnv(ctx context.Context, needConfig bool) (*sopState, report
 		e.warnf("the run log %s has problems; run 'cadang log verify'", st.log.Path())
 	}
 	return st, report.Env{Config: st.cfg, Lang: st.lang, Now: st.clock.Now(), Head: vr.Local.Head}, recs, nil
+}
+
+// storeRecords reads the records kept in the repository of --repo.
+func (e *env) storeRecords(ctx context.Context, st *sopState) ([]runlog.Record, error) {
+	r, _, err := e.openSOPRepo(ctx, st, "")
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return runlog.StoreRecords(ctx, r)
 }
 
 func jobCommand() *cli.Command {

@@ -592,6 +592,13 @@ func TestReportRestoreWithoutConfig(t *testing.T) {
 	if !strings.Contains(out, "Andi Wijaya") || !strings.Contains(out, "di-restore ke "+target) {
 		t.Errorf("restore minutes from the repository's records:\n%s", out)
 	}
+	// A repository that cannot be opened is a warning, not a failure of a
+	// report the local log can make.
+	log = filepath.Join(h.dir, "bare.jsonl")
+	_, errs := bare(0, "-r", filepath.Join(h.dir, "no-such-repo"), "--password-file", h.pw, "report", "restore", "latest")
+	if !strings.Contains(errs, "not read") {
+		t.Errorf("report with an unreadable --repo should warn: %s", errs)
+	}
 }
 
 func mustRead(t *testing.T, p string) string {
