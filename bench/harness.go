@@ -562,7 +562,7 @@ func (o *Options) step(ctx context.Context, work string, run int, t *Tool, e *to
 		}
 	}
 	if s != StepRestore && s != StepCheck {
-		m.RepoBytes = dirBytes(e.repo)
+		m.RepoBytes = DirBytes(e.repo)
 	}
 	status := "ok"
 	if m.Err != "" {
@@ -618,7 +618,9 @@ func findRestoredRoot(dst, src string) string {
 	return found
 }
 
-func dirBytes(dir string) int64 {
+// DirBytes is the apparent size of every regular file under dir, like
+// `du -sb`.
+func DirBytes(dir string) int64 {
 	var n int64
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() {

@@ -14,34 +14,12 @@
 # Output: one line per backup, "tool GOMAXPROCS rep wall user sys MB/s".
 set -euo pipefail
 cadang=$1 gendata=$2 work=$3 restic=${4:-}
-export CADANG_PASSWORD=scaling RESTIC_PASSWORD=scaling RESTIC_CACHE_DIR=$work/restic-cache
-export CADANG_LOG=$work/runlog.jsonl
 cores=$(nproc)
 reps=${REPS:-2}
-mkdir -p "$work"
-echo "# $(date -u +%FT%TZ) $(uname -r), $cores cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
-echo "# $(grep MemTotal /proc/meminfo), work dir $work on $(df -T "$work" | awk 'NR==2{print $2}')"
-if [ ! -d "$work/src" ]; then
-	start=$(date +%s.%N)
-	"$gendata" -scale "${SCALE:-1}" "$work/src" >/dev/null
-	echo "# dataset generated in $(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s"
-fi
-bytes=$(du -sb "$work/src" | cut -f1)
-find "$work/src" -type f -exec cat {} + >/dev/null # warm the page cache
-echo "# dataset: $bytes bytes"
-
-# timed TOOL N REP CMD...: runs CMD with GOMAXPROCS=N, prints one line.
-timed() {
-	local tool=$1 n=$2 rep=$3
-	shift 3
-	local t
-	t=$({ TIMEFORMAT='%R %U %S'; time GOMAXPROCS=$n "$@" >/dev/null 2>"$work/err.log"; } 2>&1) || {
-		echo "$tool $n $rep FAILED: $(tail -3 "$work/err.log")"
-		return
-	}
-	read -r wall user sys <<<"$t"
-	echo "$tool $n $rep $wall $user $sys $(awk -v b="$bytes" -v w="$wall" 'BEGIN{printf "%.0f", b/1e6/w}')"
-}
+# shellcheck source=bench/scaling_lib.sh
+. "$(dirname "$0")/scaling_lib.sh"
+MBS=1
+timed() { local tool=$1 n=$2 rep=$3; shift 3; run_timed "$tool $n $rep" "$n" "$@"; }
 
 ns=(1 2 4 8 16 32)
 for n in "${ns[@]}"; do

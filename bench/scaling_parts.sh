@@ -13,23 +13,9 @@ cadang=$1 gendata=$2 work=$3 restic=${4:-}
 shift 4 || shift $#
 ns=("$@")
 [ ${#ns[@]} -gt 0 ] || ns=(2 8 16)
-export CADANG_PASSWORD=scaling RESTIC_PASSWORD=scaling RESTIC_CACHE_DIR=$work/restic-cache
-export CADANG_LOG=$work/runlog.jsonl
-mkdir -p "$work"
-echo "# $(date -u +%FT%TZ) $(nproc) cores, work dir $work on $(df -T "$work" | awk 'NR==2{print $2}')"
-[ -d "$work/src" ] || "$gendata" -scale "${SCALE:-1}" "$work/src" >/dev/null
-find "$work/src" -type f -exec cat {} + >/dev/null
-
-timed() {
-	local what=$1 tool=$2 n=$3
-	shift 3
-	local t
-	t=$({ TIMEFORMAT='%R %U %S'; time GOMAXPROCS=$n "$@" >/dev/null 2>"$work/err.log"; } 2>&1) || {
-		echo "$what $tool $n FAILED: $(tail -3 "$work/err.log")"
-		return
-	}
-	echo "$what $tool $n $t"
-}
+# shellcheck source=bench/scaling_lib.sh
+. "$(dirname "$0")/scaling_lib.sh"
+timed() { local what=$1 tool=$2 n=$3; shift 3; run_timed "$what $tool $n" "$n" "$@"; }
 
 fresh() { rm -rf "$work/repo" && "$cadang" -r "$work/repo" init >/dev/null; }
 

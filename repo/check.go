@@ -256,17 +256,11 @@ func (r *Repository) readPack(ctx context.Context, pack ID, size int64) (hdr []P
 	if err != nil {
 		return nil, 0, n, append(problems, err), nil
 	}
-	var buf []byte
+	var scratch []byte
 	for _, b := range hdr {
-		sealed := data[b.Offset : b.Offset+b.Length]
-		compressed := len(sealed) > 0 && sealed[0] == compressZstd
-		plain, err := r.openBlobIn(h, b.Type, b.ID, sealed, buf, true)
-		if err != nil {
+		if _, err := r.openBlobInPlace(h, b.Type, b.ID, data[b.Offset:b.Offset+b.Length], &scratch); err != nil {
 			problems = append(problems, err)
 			continue
-		}
-		if compressed { // a raw plaintext lies in data: never decompress over it
-			buf = plain
 		}
 		blobs++
 	}

@@ -906,42 +906,55 @@ func (r *Repository) decoder() (*zstd.Decoder, error) {
 }
 
 func (r *Repository) openBlob(h backend.Handle, t BlobType, id ID, stored, buf []byte) ([]byte, error) {
-	return r.openBlobIn(h, t, id, stored, buf, false)
-}
-
-// openBlobIn opens a stored blob. With inPlace, stored is decrypted where
-// it lies (its bytes are lost) and an uncompressed plaintext is returned as
-// a subslice of stored; otherwise the plaintext goes to buf or a new slice.
-// A compressed blob is always decompressed into buf (grown as needed).
-func (r *Repository) openBlobIn(h backend.Handle, t BlobType, id ID, stored, buf []byte, inPlace bool) ([]byte, error) {
 	if len(stored) < 1+crypto.Overhead {
 		return nil, damaged(h, &id, "stored blob of %d bytes is too short", len(stored))
 	}
 	comp := stored[0]
-	var plain []byte
-	var err error
-	switch {
-	case inPlace:
-		plain, err = r.key.OpenInPlace(stored[1:], blobAD(t, id, comp))
-	case comp == compressNone:
-		plain, err = r.key.Open(buf[:0], stored[1:], blobAD(t, id, comp)) // raw payloads decrypt straight into the caller's buffer
-	default:
-		plain, err = r.key.Open(nil, stored[1:], blobAD(t, id, comp))
+	var dst []byte
+	if comp == compressNone {
+		dst = buf[:0] // raw payloads decrypt straight into the caller's buffer
 	}
+	plain, err := r.key.Open(dst, stored[1:], blobAD(t, id, comp))
 	if err != nil {
 		return nil, damaged(h, &id, "%v", err)
 	}
+	return r.finishBlob(h, t, id, comp, plain, buf)
+}
+
+// openBlobInPlace opens a stored blob in a buffer the caller owns: it is
+// decrypted where it lies (stored's bytes are lost, whatever the outcome),
+// so an uncompressed plaintext is a subslice of stored. A compressed one is
+// decompressed into *scratch, which keeps the grown buffer for the next
+// blob; scratch never points into stored.
+func (r *Repository) openBlobInPlace(h backend.Handle, t BlobType, id ID, stored []byte, scratch *[]byte) ([]byte, error) {
+	if len(stored) < 1+crypto.Overhead {
+		return nil, damaged(h, &id, "stored blob of %d bytes is too short", len(stored))
+	}
+	comp := stored[0]
+	plain, err := r.key.OpenInPlace(stored[1:], blobAD(t, id, comp))
+	if err != nil {
+		return nil, damaged(h, &id, "%v", err)
+	}
+	out, err := r.finishBlob(h, t, id, comp, plain, *scratch)
+	if err == nil && comp == compressZstd {
+		*scratch = out
+	}
+	return out, err
+}
+
+// finishBlob decompresses a decrypted blob (into buf, grown as needed) and
+// verifies its ID.
+func (r *Repository) finishBlob(h backend.Handle, t BlobType, id ID, comp byte, plain, buf []byte) ([]byte, error) {
 	var out []byte
 	switch comp {
 	case compressNone:
 		out = plain
 	case compressZstd:
-		dec, derr := r.decoder()
-		if derr != nil {
-			return nil, derr
-		}
-		out, err = dec.DecodeAll(plain, buf[:0])
+		dec, err := r.decoder()
 		if err != nil {
+			return nil, err
+		}
+		if out, err = dec.DecodeAll(plain, buf[:0]); err != nil {
 			return nil, damaged(h, &id, "decompress: %v", err)
 		}
 	default:
@@ -998,10 +1011,9 @@ func (r *Repository) LoadBlobsFromPack(ctx context.Context, pack ID, blobs []Blo
 		return nil
 	}
 	var (
-		prev      *BlobLocation
-		plain     []byte
-		openErr   error
-		zstdPlain bool
+		prev    *BlobLocation
+		plain   []byte
+		openErr error
 	)
 	for i := range sorted {
 		b := &sorted[i]
@@ -1009,16 +1021,10 @@ func (r *Repository) LoadBlobsFromPack(ctx context.Context, pack ID, blobs []Blo
 		// already consumed its sealed bytes.
 		if prev == nil || b.Offset != prev.Offset || b.Length != prev.Length || b.ID != prev.ID {
 			sealed := data[int64(b.Offset)-start : int64(b.Offset)-start+int64(b.Length)]
-			zstdPlain = len(sealed) > 0 && sealed[0] == compressZstd
 			if !inPlace {
 				sealed = bytes.Clone(sealed)
 			}
-			plain, openErr = r.openBlobIn(h, b.Type, b.ID, sealed, lb.plain, true)
-			// Keep a grown decompression buffer; an uncompressed plaintext
-			// lies inside the pack buffer and must not be written to.
-			if openErr == nil && zstdPlain {
-				lb.plain = plain
-			}
+			plain, openErr = r.openBlobInPlace(h, b.Type, b.ID, sealed, &lb.plain)
 			prev = b
 		}
 		if err := fn(*b, plain, openErr); err != nil {
@@ -1029,7 +1035,9 @@ func (r *Repository) LoadBlobsFromPack(ctx context.Context, pack ID, blobs []Blo
 }
 
 // overlapping reports whether any two different locations of sorted (by
-// offset, then length and ID: see sortLocations) share bytes.
+// offset: see sortLocations) share bytes. Comparing neighbours is enough:
+// a location overlapping a later one overlaps every location between them,
+// and a copy of the same blob between two others overlaps them too.
 func overlapping(sorted []BlobLocation) bool {
 	for i := 1; i < len(sorted); i++ {
 		a, b := sorted[i-1], sorted[i]

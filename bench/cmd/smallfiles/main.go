@@ -17,7 +17,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -28,6 +27,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/lpse/cadang/bench"
 )
 
 func main() {
@@ -98,7 +99,7 @@ func one(work, cadang string, n int, keep bool) (result, error) {
 		}
 		res.Gen = time.Since(t)
 	}
-	res.TreeBytes = dirBytes(src)
+	res.TreeBytes = bench.DirBytes(src)
 	repo := filepath.Join(work, fmt.Sprintf("repo-%d", n))
 	os.RemoveAll(repo)
 	if !keep {
@@ -132,8 +133,8 @@ func one(work, cadang string, n int, keep bool) (result, error) {
 		return res, fmt.Errorf("stats: %w", err)
 	}
 	res.DataBlobs, res.TreeBlobs = st.DataBlobs, st.TreeBlobs
-	res.RepoBytes = dirBytes(repo)
-	res.IndexBytes = dirBytes(filepath.Join(repo, "index"))
+	res.RepoBytes = bench.DirBytes(repo)
+	res.IndexBytes = bench.DirBytes(filepath.Join(repo, "index"))
 	res.TreePackBytes = treePackBytes(env, cadang, repo)
 	return res, nil
 }
@@ -261,19 +262,6 @@ func timed(env []string, name string, args ...string) (measure, error) {
 		m.Sys = cmd.ProcessState.SystemTime().Seconds()
 	}
 	return m, nil
-}
-
-func dirBytes(dir string) int64 {
-	var n int64
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if info, err := d.Info(); err == nil {
-				n += info.Size()
-			}
-		}
-		return nil
-	})
-	return n
 }
 
 func report(w *os.File, rs []result) {

@@ -341,16 +341,9 @@ func sameContent(path string, data []byte) error {
 // Load returns length bytes of h from offset; length 0 means to the end. A
 // range beyond the end of the file is an error wrapping io.ErrUnexpectedEOF.
 func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int64) ([]byte, error) {
-	if err := handle.Valid(h); err != nil {
-		return nil, fmt.Errorf("load %s: %w", h, err)
-	}
-	path := b.Path(h)
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("load %s: %w", path, err)
-	}
-	f, err := os.Open(path)
+	f, path, err := b.openForLoad(ctx, h)
 	if err != nil {
-		return nil, b.wrap("load", path, err)
+		return nil, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
@@ -362,14 +355,49 @@ func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
 	buf := make([]byte, end-offset)
+	if err := readFullAt(f, path, buf, offset); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// LoadInto implements backend.BufferLoader: Load without the allocation.
+func (b *Backend) LoadInto(ctx context.Context, h backend.Handle, offset int64, buf []byte) error {
+	f, path, err := b.openForLoad(ctx, h)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return readFullAt(f, path, buf, offset)
+}
+
+var _ backend.BufferLoader = (*Backend)(nil)
+
+func (b *Backend) openForLoad(ctx context.Context, h backend.Handle) (*os.File, string, error) {
+	if err := handle.Valid(h); err != nil {
+		return nil, "", fmt.Errorf("load %s: %w", h, err)
+	}
+	path := b.Path(h)
+	if err := ctx.Err(); err != nil {
+		return nil, "", fmt.Errorf("load %s: %w", path, err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", b.wrap("load", path, err)
+	}
+	return f, path, nil
+}
+
+// readFullAt fills buf from offset; a short file is io.ErrUnexpectedEOF.
+func readFullAt(f *os.File, path string, buf []byte, offset int64) error {
 	n, err := f.ReadAt(buf, offset)
 	if n == len(buf) {
-		return buf, nil
+		return nil
 	}
 	if err == nil || errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
-	return nil, fmt.Errorf("load %s: read %d of %d bytes at offset %d: %w", path, n, len(buf), offset, err)
+	return fmt.Errorf("load %s: read %d of %d bytes at offset %d: %w", path, n, len(buf), offset, err)
 }
 
 // Stat returns the size of h.
