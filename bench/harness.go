@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/lpse/cadang/bench/dataset"
 )
 
@@ -223,11 +225,22 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return res, err
 	}
 
+	// Restored trees are kept until every run is done (see keepRestored).
+	kept := filepath.Join(work, "restore-kept")
+	os.RemoveAll(kept) // an earlier invocation's, long before any restore here
+	defer os.RemoveAll(kept)
 	for run := 0; run < o.Runs; run++ {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
 		o.logf("run %d/%d", run+1, o.Runs)
+		if free, need := freeBytes(work), 2*int64(len(tools))*DirBytes(src); free >= 0 && free < need {
+			// Not enough room for another run's trees: delete the kept
+			// ones now, a whole run's backups before the next restore.
+			os.RemoveAll(kept)
+			res.Notes = append(res.Notes, fmt.Sprintf("run %d: restored trees deleted before the run for lack of disk space "+
+				"(%.1f GB free); its restores may pay for the deletion", run+1, float64(free)/1e9))
+		}
 		if _, err := dataset.SyncTo(src, 0); err != nil {
 			return res, err
 		}
@@ -253,8 +266,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				if m.Err == "" {
 					o.verify(e, res, &m)
 				}
-				// A restore is a gigabyte: free it before the next tool's.
-				os.RemoveAll(e.restore)
+				keepRestored(e.restore, filepath.Join(kept, fmt.Sprintf("run%d-%s", run+1, t.Name)))
 			}
 			res.Measures[t.Name][s] = append(res.Measures[t.Name][s], m)
 			failed[t.Name] = m.Err != ""
@@ -570,6 +582,43 @@ func (o *Options) step(ctx context.Context, work string, run int, t *Tool, e *to
 	}
 	o.logf("  %-7s %-18s wall %7.2fs  cpu %7.2fs  rss %6.0f MiB  load %4.1f  %s", t.Name, s, m.Wall, m.CPU(), float64(m.MaxRSS)/1024, m.Load1, status)
 	return m
+}
+
+// keepRestored moves a verified restore out of the way instead of deleting
+// it, and drops its pages from the page cache.
+//
+// Deleting the tree here would charge the next tool's restore: ext4
+// without a journal (this project's VM) will not reuse an inode within a
+// minute of its deletion (five while its inode table block is dirty), and
+// finds that out by looking at each candidate in turn, so the next
+// restore's 25,000 creations each walked past thousands of just-freed
+// inodes. That cost 2-3 times the system time of a restore, paid by
+// whichever tool restored second or third (see bench/README.md).
+func keepRestored(dir, to string) {
+	syscall.Sync() // pages must be clean to be dropped
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+				unix.Fadvise(fd, 0, 0, unix.FADV_DONTNEED)
+				unix.Close(fd)
+			}
+		}
+		return nil
+	})
+	os.MkdirAll(filepath.Dir(to), 0o755)
+	if err := os.Rename(dir, to); err != nil {
+		os.RemoveAll(dir)
+	}
+}
+
+// freeBytes is the space available to an unprivileged user on dir's file
+// system, or -1 when it cannot be told.
+func freeBytes(dir string) int64 {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return -1
+	}
+	return int64(st.Bavail) * int64(st.Bsize)
 }
 
 // verify compares the restored tree with the day-1 source.
