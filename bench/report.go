@@ -225,7 +225,7 @@ func (r *Result) Markdown(command string) string {
 	if r.CachesDropped {
 		b.WriteString("- Page cache: dropped (`sync; echo 3 > /proc/sys/vm/drop_caches`) before every timed step\n")
 	} else {
-		b.WriteString("- Page cache: warm (not dropped) for every tool alike\n")
+		b.WriteString("- Page cache: warm for every tool alike (not dropped; each step's input read once before the step)\n")
 	}
 	d := r.Dataset
 	fmt.Fprintf(&b, "- Dataset: seed %d, day 0 %.1f MB / %d files (digest %.12s); day 1: %d dump rows changed in place (%.2f%%), %d appended, documents +%d ~%d −%d\n",
