@@ -229,11 +229,25 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	// Restored trees are kept until every run is done (see keepRestored).
 	kept := filepath.Join(work, "restore-kept")
-	os.RemoveAll(kept) // an earlier invocation's, long before any restore here
-	defer func() {
+	deleteKept := func() {
+		if _, err := os.Stat(kept); err != nil {
+			return
+		}
 		o.logf("deleting the kept restored trees in %s", kept)
 		os.RemoveAll(kept)
-	}()
+		os.WriteFile(filepath.Join(work, bulkDeleteMark), []byte(time.Now().Format(time.RFC3339)), 0o644)
+	}
+	deleteKept() // an earlier invocation's, if it was interrupted
+	defer deleteKept()
+	if wait := o.inodeQuarantineLeft(work); wait > 0 {
+		o.logf("waiting %s: the last invocation deleted its restored trees less than %s ago (see keepRestored)",
+			wait.Round(time.Second), inodeQuarantine)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return res, ctx.Err()
+		}
+	}
 	for run := 0; run < o.Runs; run++ {
 		if err := ctx.Err(); err != nil {
 			return res, err
@@ -241,10 +255,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		o.logf("run %d/%d", run+1, o.Runs)
 		if free, need := freeBytes(work), 2*int64(len(tools))*DirBytes(src); free >= 0 && free < need {
 			// Not enough room for another run's trees: delete the kept
-			// ones now, a whole run's backups before the next restore.
-			os.RemoveAll(kept)
+			// ones now. A run's backups take less than inodeQuarantine,
+			// so this run's restores will pay for it; the report says so.
+			deleteKept()
 			res.Notes = append(res.Notes, fmt.Sprintf("run %d: restored trees deleted before the run for lack of disk space "+
-				"(%.1f GB free); its restores may pay for the deletion", run+1, float64(free)/1e9))
+				"(%.1f GB free); on ext4 without a journal its restores pay for that deletion", run+1, float64(free)/1e9))
 		}
 		if _, err := dataset.SyncTo(src, 0); err != nil {
 			return res, err
@@ -271,7 +286,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				if m.Err == "" {
 					o.verify(e, res, &m)
 				}
-				keepRestored(e.restore, filepath.Join(kept, fmt.Sprintf("run%d-%s", run+1, t.Name)))
+				if err := keepRestored(e.restore, filepath.Join(kept, fmt.Sprintf("run%d-%s", run+1, t.Name))); err != nil {
+					res.Notes = append(res.Notes, fmt.Sprintf("run %d: %s's restored tree could not be moved aside (%v) "+
+						"and was deleted; the next restore may pay for that", run+1, t.Name, err))
+				}
 			}
 			res.Measures[t.Name][s] = append(res.Measures[t.Name][s], m)
 			failed[t.Name] = m.Err != ""
@@ -604,13 +622,14 @@ func (o *Options) step(ctx context.Context, work string, run int, t *Tool, e *to
 // it, and drops its pages from the page cache.
 //
 // Deleting the tree here would charge the next tool's restore: ext4
-// without a journal (this project's VM) will not reuse an inode within a
-// minute of its deletion (five while its inode table block is dirty), and
+// without a journal (this project's VM) will not reuse an inode within 60 s
+// of its deletion, or 360 s when the inode table block is dirty at the time
+// of the allocation (which a restore creating inodes in it makes it), and
 // finds that out by looking at each candidate in turn, so the next
 // restore's 25,000 creations each walked past thousands of just-freed
 // inodes. That cost 2-3 times the system time of a restore, paid by
 // whichever tool restored second or third (see bench/README.md).
-func keepRestored(dir, to string) {
+func keepRestored(dir, to string) error {
 	syscall.Sync() // pages must be clean to be dropped
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() {
@@ -624,7 +643,34 @@ func keepRestored(dir, to string) {
 	os.MkdirAll(filepath.Dir(to), 0o755)
 	if err := os.Rename(dir, to); err != nil {
 		os.RemoveAll(dir)
+		return err
 	}
+	return nil
+}
+
+// inodeQuarantine is how long ext4 without a journal may pass over a
+// deleted inode (see keepRestored); bulkDeleteMark, in the work directory,
+// holds when the harness last deleted kept trees.
+const (
+	inodeQuarantine = 6 * time.Minute
+	bulkDeleteMark  = "restore-kept.deleted"
+)
+
+// inodeQuarantineLeft is how long to wait before this invocation's first
+// restore so that it does not pay for the previous invocation's deletion
+// of its kept trees (measured: run 0's restores had 4-5 s of system time
+// against 2-3 s in later runs when started ~3 minutes after one). The
+// wait is short of the whole window by one run's backups.
+func (o *Options) inodeQuarantineLeft(work string) time.Duration {
+	b, err := os.ReadFile(filepath.Join(work, bulkDeleteMark))
+	if err != nil {
+		return 0
+	}
+	t, err := time.Parse(time.RFC3339, strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0
+	}
+	return time.Until(t.Add(inodeQuarantine)) - time.Minute
 }
 
 // readTree reads every regular file under dir once, to bring it into the
