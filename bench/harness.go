@@ -657,10 +657,12 @@ const (
 )
 
 // inodeQuarantineLeft is how long to wait before this invocation's first
-// restore so that it does not pay for the previous invocation's deletion
-// of its kept trees (measured: run 0's restores had 4-5 s of system time
-// against 2-3 s in later runs when started ~3 minutes after one). The
-// wait is short of the whole window by one run's backups.
+// restore so that it cannot pay for the previous invocation's deletion of
+// its kept trees, by the rule keepRestored describes. The wait is short of
+// the whole window by one run's backups. (It was added for a higher system
+// time of the first restore in every invocation, which a run started 12
+// minutes after the last deletion still showed: that effect has another,
+// unknown cause; this is a precaution.)
 func (o *Options) inodeQuarantineLeft(work string) time.Duration {
 	b, err := os.ReadFile(filepath.Join(work, bulkDeleteMark))
 	if err != nil {
