@@ -239,7 +239,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	deleteKept() // an earlier invocation's, if it was interrupted
 	defer deleteKept()
-	if wait := o.inodeQuarantineLeft(work); wait > 0 {
+	if wait := inodeQuarantineLeft(work); wait > 0 {
 		o.logf("waiting %s: the last invocation deleted its restored trees less than %s ago (see keepRestored)",
 			wait.Round(time.Second), inodeQuarantine)
 		select {
@@ -663,7 +663,7 @@ const (
 // time of the first restore in every invocation, which a run started 12
 // minutes after the last deletion still showed: that effect has another,
 // unknown cause; this is a precaution.)
-func (o *Options) inodeQuarantineLeft(work string) time.Duration {
+func inodeQuarantineLeft(work string) time.Duration {
 	b, err := os.ReadFile(filepath.Join(work, bulkDeleteMark))
 	if err != nil {
 		return 0

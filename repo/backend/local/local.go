@@ -402,18 +402,27 @@ func readFullAt(f *os.File, path string, buf []byte, offset int64) error {
 
 // Stat returns the size of h.
 func (b *Backend) Stat(ctx context.Context, h backend.Handle) (backend.FileInfo, error) {
+	fi, err := b.stat(ctx, h)
+	if err != nil {
+		return backend.FileInfo{}, err
+	}
+	return backend.FileInfo{Name: h.Name, Size: fi.Size()}, nil
+}
+
+// stat checks h and returns its file's information.
+func (b *Backend) stat(ctx context.Context, h backend.Handle) (os.FileInfo, error) {
 	if err := handle.Valid(h); err != nil {
-		return backend.FileInfo{}, fmt.Errorf("stat %s: %w", h, err)
+		return nil, fmt.Errorf("stat %s: %w", h, err)
 	}
 	path := b.Path(h)
 	if err := ctx.Err(); err != nil {
-		return backend.FileInfo{}, fmt.Errorf("stat %s: %w", path, err)
+		return nil, fmt.Errorf("stat %s: %w", path, err)
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
-		return backend.FileInfo{}, b.wrap("stat", path, err)
+		return nil, b.wrap("stat", path, err)
 	}
-	return backend.FileInfo{Name: h.Name, Size: fi.Size()}, nil
+	return fi, nil
 }
 
 // Remove deletes h; a missing file gives an error wrapping
@@ -575,16 +584,9 @@ func isEmptyDir(path string) (bool, error) {
 // ModTime returns when h was last modified. Repositories use it to judge a
 // lock file that cannot be read by its age.
 func (b *Backend) ModTime(ctx context.Context, h backend.Handle) (time.Time, error) {
-	if err := handle.Valid(h); err != nil {
-		return time.Time{}, fmt.Errorf("stat %s: %w", h, err)
-	}
-	path := b.Path(h)
-	if err := ctx.Err(); err != nil {
-		return time.Time{}, fmt.Errorf("stat %s: %w", path, err)
-	}
-	fi, err := os.Stat(path)
+	fi, err := b.stat(ctx, h)
 	if err != nil {
-		return time.Time{}, b.wrap("stat", path, err)
+		return time.Time{}, err
 	}
 	return fi.ModTime(), nil
 }
