@@ -3,6 +3,7 @@
 package layers
 
 import (
+	"bytes"
 	"os/exec"
 	"strings"
 	"testing"
@@ -11,13 +12,31 @@ import (
 const mod = "github.com/lpse/cadang/"
 
 func TestLayers(t *testing.T) {
-	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, mod+"...").Output()
+	cmd := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, mod+"...")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		t.Skipf("go list unavailable: %v", err)
+		t.Fatalf("go list failed: %v\nstderr:\n%s", err, stderr.String())
 	}
+	var pkgs int
+	seen := map[string]bool{}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		if !strings.HasPrefix(f[0], mod) {
+			t.Errorf("go list returned a package outside the module: %q", f[0])
+			continue
+		}
+		pkgs++
 		pkg := strings.TrimPrefix(f[0], mod)
+		for _, root := range layerRoots {
+			if under(pkg, root) {
+				seen[root] = true
+			}
+		}
 		for _, imp := range f[1:] {
 			if !strings.HasPrefix(imp, mod) {
 				continue
@@ -28,7 +47,20 @@ func TestLayers(t *testing.T) {
 			}
 		}
 	}
+	if pkgs == 0 {
+		t.Fatalf("go list returned no packages for %s...; output:\n%s\nstderr:\n%s", mod, out, stderr.String())
+	}
+	// Every layer the rules below name must have been seen, or a rule
+	// guards nothing and the test passes for the wrong reason.
+	for _, root := range layerRoots {
+		if !seen[root] {
+			t.Errorf("go list listed no package under %s (%d packages listed)", root, pkgs)
+		}
+	}
 }
+
+// layerRoots are the layers that violates names.
+var layerRoots = []string{"chunk", "crypto", "repo", "repo/backend", "snapshot", "internal/sop", "cmd"}
 
 func under(pkg, prefix string) bool { return pkg == prefix || strings.HasPrefix(pkg, prefix+"/") }
 
