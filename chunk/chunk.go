@@ -35,9 +35,10 @@ type Params struct {
 	Max uint `json:"max"` // no chunk is longer
 }
 
-// DefaultParams are chosen by measurement on database dumps; see
-// doc/design.md ("Chunk sizes").
-var DefaultParams = Params{Min: 64 << 10, Avg: 128 << 10, Max: 1 << 20}
+// DefaultParams() returns the chunk sizes of a new repository, chosen by
+// measurement on database dumps; see doc/design.md ("Chunk sizes"). It is a
+// function so that no caller can change the default for everyone.
+func DefaultParams() Params { return Params{Min: 64 << 10, Avg: 128 << 10, Max: 1 << 20} }
 
 // MaxChunkSize is the largest Max a repository may use. The in-memory index
 // stores blob lengths in 24 bits, which bounds a stored blob to 16 MiB.

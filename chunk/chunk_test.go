@@ -44,7 +44,7 @@ func split(t testing.TB, c *chunk.Chunker, data []byte) [][]byte {
 }
 
 func TestValidate(t *testing.T) {
-	if err := chunk.DefaultParams.Validate(); err != nil {
+	if err := chunk.DefaultParams().Validate(); err != nil {
 		t.Fatalf("default params: %v", err)
 	}
 	for _, p := range []chunk.Params{
@@ -66,7 +66,7 @@ func TestValidate(t *testing.T) {
 	if err := (chunk.Params{Min: 64, Avg: 128, Max: chunk.MaxChunkSize}).Validate(); err != nil {
 		t.Errorf("extreme but valid params rejected: %v", err)
 	}
-	if _, err := chunk.New(chunk.Pol(4), chunk.DefaultParams); err == nil {
+	if _, err := chunk.New(chunk.Pol(4), chunk.DefaultParams()); err == nil {
 		t.Error("reducible polynomial accepted")
 	}
 }
@@ -86,7 +86,7 @@ func TestRandomPol(t *testing.T) {
 }
 
 func TestNextBeforeReset(t *testing.T) {
-	c, err := chunk.New(testPol, chunk.DefaultParams)
+	c, err := chunk.New(testPol, chunk.DefaultParams())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestNextBeforeReset(t *testing.T) {
 
 func TestChunksCoverInputWithinBounds(t *testing.T) {
 	params := []chunk.Params{
-		chunk.DefaultParams,
+		chunk.DefaultParams(),
 		{Min: 512 << 10, Avg: 1 << 20, Max: 8 << 20},
 		{Min: 64, Avg: 256, Max: 1024},
 		{Min: 2 << 10, Avg: 8 << 10, Max: 16 << 10},
@@ -143,12 +143,12 @@ func TestAverageSize(t *testing.T) {
 // TestDeterministicAndReset: the same input gives the same chunks, also
 // after the chunker was used for another stream.
 func TestDeterministicAndReset(t *testing.T) {
-	c, _ := chunk.New(testPol, chunk.DefaultParams)
+	c, _ := chunk.New(testPol, chunk.DefaultParams())
 	data := randData(1, 4<<20)
 	first := split(t, c, data)
 	split(t, c, randData(2, 3<<20))
 	again := split(t, c, data)
-	c2, _ := chunk.New(testPol, chunk.DefaultParams)
+	c2, _ := chunk.New(testPol, chunk.DefaultParams())
 	fresh := split(t, c2, data)
 	for _, other := range [][][]byte{again, fresh} {
 		if len(other) != len(first) {
@@ -162,7 +162,7 @@ func TestDeterministicAndReset(t *testing.T) {
 	}
 	// Another polynomial cuts elsewhere.
 	pol, _ := chunk.RandomPol()
-	c3, _ := chunk.New(pol, chunk.DefaultParams)
+	c3, _ := chunk.New(pol, chunk.DefaultParams())
 	other := split(t, c3, data)
 	if len(other) == len(first) && bytes.Equal(other[0], first[0]) && bytes.Equal(other[1], first[1]) {
 		t.Fatal("a different polynomial gave the same boundaries")
@@ -195,10 +195,10 @@ func TestInsertionIsLocal(t *testing.T) {
 // TestBufferReuse: passing the previous chunk back as the buffer makes the
 // steady state allocation-free.
 func TestBufferReuse(t *testing.T) {
-	c, _ := chunk.New(testPol, chunk.DefaultParams)
+	c, _ := chunk.New(testPol, chunk.DefaultParams())
 	data := randData(4, 8<<20)
 	r := bytes.NewReader(data)
-	buf := make([]byte, chunk.DefaultParams.Max)
+	buf := make([]byte, chunk.DefaultParams().Max)
 	c.Reset(r)
 	if _, err := c.Next(buf); err != nil {
 		t.Fatal(err)
@@ -224,7 +224,7 @@ func TestBufferReuse(t *testing.T) {
 	c.Reset(bytes.NewReader(data))
 	small := make([]byte, 10)
 	ch, err := c.Next(small)
-	if err != nil || len(ch) < int(chunk.DefaultParams.Min) {
+	if err != nil || len(ch) < int(chunk.DefaultParams().Min) {
 		t.Fatalf("small buffer: %d bytes, %v", len(ch), err)
 	}
 }
@@ -242,7 +242,7 @@ func (e *errReader) Read(p []byte) (int, error) {
 }
 
 func TestReadError(t *testing.T) {
-	c, _ := chunk.New(testPol, chunk.DefaultParams)
+	c, _ := chunk.New(testPol, chunk.DefaultParams())
 	c.Reset(&errReader{n: 10 << 20})
 	for {
 		_, err := c.Next(nil)
@@ -263,7 +263,7 @@ func BenchmarkChunker(b *testing.B) {
 		name string
 		p    chunk.Params
 	}{
-		{"default", chunk.DefaultParams},
+		{"default", chunk.DefaultParams()},
 		{"avg1M", chunk.Params{Min: 512 << 10, Avg: 1 << 20, Max: 8 << 20}},
 		{"avg64K", chunk.Params{Min: 16 << 10, Avg: 64 << 10, Max: 1 << 20}},
 	} {

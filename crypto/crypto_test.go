@@ -161,11 +161,11 @@ func TestBlobIDConcurrent(t *testing.T) {
 }
 
 func TestKDFParamsValidate(t *testing.T) {
-	if err := crypto.DefaultKDFParams.Validate(); err != nil {
+	if err := crypto.DefaultKDFParams().Validate(); err != nil {
 		t.Fatalf("default: %v", err)
 	}
-	if crypto.DefaultKDFParams.Memory != 64<<10 {
-		t.Fatalf("default memory %d KiB, the issue asks for 64 MiB", crypto.DefaultKDFParams.Memory)
+	if crypto.DefaultKDFParams().Memory != 64<<10 {
+		t.Fatalf("default memory %d KiB, the issue asks for 64 MiB", crypto.DefaultKDFParams().Memory)
 	}
 	for _, p := range []crypto.KDFParams{
 		{Time: 0, Memory: 64 << 10, Threads: 1},
@@ -344,7 +344,7 @@ func BenchmarkOpen(b *testing.B) {
 func BenchmarkKDF(b *testing.B) {
 	salt, _ := crypto.NewSalt()
 	for b.Loop() {
-		if _, err := crypto.DeriveWrappingKey([]byte("correct horse battery staple"), salt, crypto.DefaultKDFParams); err != nil {
+		if _, err := crypto.DeriveWrappingKey([]byte("correct horse battery staple"), salt, crypto.DefaultKDFParams()); err != nil {
 			b.Fatal(err)
 		}
 	}

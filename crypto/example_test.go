@@ -40,7 +40,7 @@ func Example() {
 
 func ExampleNewKeyFile() {
 	key, _ := crypto.NewRandomKey()
-	// Real key files use crypto.DefaultKDFParams; these are cheap for the example.
+	// Real key files use crypto.DefaultKDFParams(); these are cheap for the example.
 	params := crypto.KDFParams{Time: 1, Memory: 8 << 10, Threads: 1}
 	kf, err := crypto.NewKeyFile(key, []byte("correct horse"), params, "host", "user", time.Unix(1700000000, 0))
 	if err != nil {

@@ -15,9 +15,16 @@ type KDFParams struct {
 	Threads uint8  `json:"threads"` // lanes
 }
 
-// DefaultKDFParams cost about 64 MiB and, on the 2-core machines this was
-// tuned on, roughly 0.1-0.2 s per attempt (see BenchmarkKDF).
-var DefaultKDFParams = KDFParams{Time: 3, Memory: 64 << 10, Threads: 2}
+// DefaultKDFParams returns the argon2id cost of new key files: about 64 MiB
+// and, on the 2-core machines this was tuned on, roughly 0.1-0.2 s per
+// attempt (see BenchmarkKDF).
+func DefaultKDFParams() KDFParams { return KDFParams{Time: 3, Memory: 64 << 10, Threads: 2} }
+
+// CheapKDFParams returns the cheapest argon2id cost Validate accepts
+// (one pass over 8 MiB, one thread). It is for tests and examples that
+// create many repositories; a key file made with it protects its password
+// far less than DefaultKDFParams, so never use it for a real repository.
+func CheapKDFParams() KDFParams { return KDFParams{Time: 1, Memory: 8 << 10, Threads: 1} }
 
 // Validate rejects parameters that are unusable or absurd, so that a
 // damaged key file cannot make Open allocate terabytes.

@@ -64,7 +64,7 @@ func benchRepo(b *testing.B, kind string) *Repository {
 			b.Fatal(err)
 		}
 	}
-	r := TestRepository(b, be, "bench", InitOptions{})
+	r := NewTestRepository(b, be, "bench", InitOptions{})
 	b.Cleanup(func() { r.Close() })
 	return r
 }

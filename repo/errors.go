@@ -12,8 +12,10 @@ import (
 // password. The repository is not changed.
 var ErrWrongPassword = crypto.ErrWrongPassword
 
-// ErrNoRepository is returned by Open when the backend holds no repository.
-var ErrNoRepository = errors.New("repository does not exist")
+// ErrNoRepository is returned by Open when the backend holds no
+// repository. It is backend.ErrNoRepository, which backends return for a
+// location that does not exist.
+var ErrNoRepository = backend.ErrNoRepository
 
 // ErrBlobNotFound is returned (wrapped) for a blob the index does not know.
 var ErrBlobNotFound = errors.New("blob not found in index")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/lpse/cadang/crypto"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend/mem"
 )
@@ -13,9 +14,9 @@ func Example() {
 	ctx := context.Background()
 	be := mem.New() // local.Create(ctx, path) for a directory
 
-	// repo.TestKDF keeps the example fast; leave InitOptions.KDF zero for
+	// crypto.CheapKDFParams() keeps the example fast; leave InitOptions.KDF zero for
 	// the default argon2id cost.
-	r, err := repo.Init(ctx, be, []byte("correct horse"), repo.InitOptions{KDF: repo.TestKDF})
+	r, err := repo.Init(ctx, be, []byte("correct horse"), repo.InitOptions{KDF: crypto.CheapKDFParams()})
 	if err != nil {
 		panic(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lpse/cadang/crypto"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/repo/backend/faulty"
@@ -100,7 +101,7 @@ func buildFaultRepo(dir string) (blobs []faultBlob, snap repo.ID, err error) {
 	if err != nil {
 		return nil, snap, err
 	}
-	r, err := repo.Init(ctx, be, []byte(faultPW), repo.InitOptions{PackSize: 1 << 20, KDF: repo.TestKDF})
+	r, err := repo.Init(ctx, be, []byte(faultPW), repo.InitOptions{PackSize: 1 << 20, KDF: crypto.CheapKDFParams()})
 	if err != nil {
 		return nil, snap, err
 	}
@@ -463,7 +464,7 @@ func testFaultOneOfTwoKeyFiles(t *testing.T) {
 	dir, blobs, _ := newFaultRepo(t)
 	r := mustOpenFault(t, dir)
 	first := r.KeyID()
-	second, err := r.AddKey(ctx, []byte("second password"), repo.TestKDF)
+	second, err := r.AddKey(ctx, []byte("second password"), crypto.CheapKDFParams())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -600,7 +601,7 @@ func testFaultConfigUnknownVersion(t *testing.T) {
 func testFaultWrongPassword(t *testing.T) {
 	dir, blobs, _ := newFaultRepo(t)
 	r := mustOpenFault(t, dir)
-	if _, err := r.AddKey(context.Background(), []byte("second password"), repo.TestKDF); err != nil {
+	if _, err := r.AddKey(context.Background(), []byte("second password"), crypto.CheapKDFParams()); err != nil {
 		t.Fatal(err)
 	}
 	before := snapshotDir(t, dir)

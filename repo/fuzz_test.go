@@ -160,7 +160,7 @@ func fuzzKeyFileSeeds(tb testing.TB) [][]byte {
 	for i := range k.Encrypt {
 		k.Encrypt[i], k.ID[i] = byte(i), byte(255-i)
 	}
-	kf, err := crypto.NewKeyFile(k, []byte(fuzzPW), TestKDF, "host", "user", time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC))
+	kf, err := crypto.NewKeyFile(k, []byte(fuzzPW), crypto.CheapKDFParams(), "host", "user", time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC))
 	if err != nil {
 		tb.Fatal(err)
 	}

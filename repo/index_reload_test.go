@@ -11,7 +11,7 @@ import (
 // session wrote, leaves the index as it was.
 func TestLoadIndexTwice(t *testing.T) {
 	ctx := context.Background()
-	r := TestRepository(t, mem.New(), "pw", InitOptions{})
+	r := NewTestRepository(t, mem.New(), "pw", InitOptions{})
 	defer r.Close()
 	for i := range 20 {
 		if _, _, err := r.SaveBlob(ctx, DataBlob, []byte{byte(i), 1, 2, 3}); err != nil {

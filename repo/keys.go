@@ -114,7 +114,7 @@ func unlock(ctx context.Context, be backend.Backend, password []byte) (*crypto.K
 // key file's ID.
 func (r *Repository) AddKey(ctx context.Context, password []byte, p crypto.KDFParams) (ID, error) {
 	if p == (crypto.KDFParams{}) {
-		p = crypto.DefaultKDFParams
+		p = crypto.DefaultKDFParams()
 	}
 	return r.saveKeyFile(ctx, password, p)
 }

@@ -158,7 +158,7 @@ func newKillRepo(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := repo.TestRepository(t, be, killPW, repo.InitOptions{PackSize: 1 << 20})
+	r := repo.NewTestRepository(t, be, killPW, repo.InitOptions{PackSize: 1 << 20})
 	r.Close()
 	return dir
 }
@@ -334,7 +334,7 @@ func TestDiskFullDuringPackSave(t *testing.T) {
 		t.Fatal(err)
 	}
 	fb := faulty.New(lb)
-	r := repo.TestRepository(t, fb, killPW, repo.InitOptions{PackSize: 1 << 20})
+	r := repo.NewTestRepository(t, fb, killPW, repo.InitOptions{PackSize: 1 << 20})
 	defer r.Close()
 	var before []repo.ID
 	for seed := range uint64(20) {
@@ -424,7 +424,7 @@ func TestDiskFullConcurrentSavers(t *testing.T) {
 		t.Fatal(err)
 	}
 	fb := faulty.New(lb)
-	r := repo.TestRepository(t, fb, killPW, repo.InitOptions{PackSize: 1 << 20})
+	r := repo.NewTestRepository(t, fb, killPW, repo.InitOptions{PackSize: 1 << 20})
 	defer r.Close()
 	fb.DiskFullAfter(3 << 20)
 	const savers, perSaver = 8, 40

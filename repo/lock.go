@@ -81,10 +81,10 @@ type LockedError struct {
 
 func (e *LockedError) Error() string {
 	if e.Unreadable != nil {
-		return fmt.Sprintf("repository is locked by lock file %s, which cannot be read (%v); it counts as held until it is %v old (if no other cadang is running, 'cadang unlock --remove-all' removes it)",
+		return fmt.Sprintf("repository is locked by lock file %s, which cannot be read (%v); it counts as held until it is %v old",
 			e.Holder.ID, e.Unreadable, LockStaleAfter)
 	}
-	return fmt.Sprintf("repository is already locked: %s (if that process is gone, 'cadang unlock' removes stale locks)", e.Holder)
+	return fmt.Sprintf("repository is already locked: %s", e.Holder)
 }
 
 // Lock is a held repository lock. It refreshes itself until Unlock, and is
@@ -112,7 +112,7 @@ func (l *Lock) Info() LockInfo { return *l.cur.Load() }
 
 // Lost returns a channel that is closed when the lock is lost: it could not
 // be refreshed for LockLostAfter, or its file was removed by someone else
-// ('cadang unlock --remove-all', or a process that judged it stale). From
+// (RemoveAllLocks, or a process that judged it stale). From
 // then on another process may hold the repository, so the Repository that
 // took the lock refuses to write (SaveBlob, Flush and SaveFile fail with an
 // error wrapping ErrLockLost); Lost lets a caller stop other work early.

@@ -37,7 +37,7 @@ func (c *fakeClock) Add(d time.Duration) {
 func lockTestRepo(t *testing.T) (*Repository, *faulty.Backend, *fakeClock) {
 	t.Helper()
 	be := faulty.New(mem.New())
-	r := TestRepository(t, be, "pw", InitOptions{})
+	r := NewTestRepository(t, be, "pw", InitOptions{})
 	t.Cleanup(func() { r.Close() })
 	clk := &fakeClock{now: time.Now()}
 	r.opts.Now = clk.Now

@@ -108,7 +108,7 @@ func TestLockUnreadableConflicts(t *testing.T) {
 func TestLockUnreadableAgeUnknown(t *testing.T) {
 	ctx := context.Background()
 	be := mem.New()
-	r := repo.TestRepository(t, be, pw, repo.InitOptions{})
+	r := repo.NewTestRepository(t, be, pw, repo.InitOptions{})
 	defer r.Close()
 	name := saveCorruptLock(t, be, "c")
 	_, err := r.Lock(ctx, true)

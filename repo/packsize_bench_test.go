@@ -25,7 +25,7 @@ func BenchmarkPackSize(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			r := TestRepository(b, be, "bench", InitOptions{PackSize: mib << 20})
+			r := NewTestRepository(b, be, "bench", InitOptions{PackSize: mib << 20})
 			defer r.Close()
 			ctx := context.Background()
 			var peak atomic.Uint64

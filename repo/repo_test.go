@@ -4,17 +4,19 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/lpse/cadang/chunk"
+	"github.com/lpse/cadang/crypto"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/repo/backend/local"
 	"github.com/lpse/cadang/repo/backend/mem"
+	"golang.org/x/sync/errgroup"
 )
 
 const pw = "correct horse battery staple"
@@ -41,7 +43,7 @@ func newLocal(t *testing.T) (string, *repo.Repository) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dir, repo.TestRepository(t, be, pw, repo.InitOptions{PackSize: 4 << 20})
+	return dir, repo.NewTestRepository(t, be, pw, repo.InitOptions{PackSize: 4 << 20})
 }
 
 func reopen(t *testing.T, dir string) *repo.Repository {
@@ -60,7 +62,7 @@ func reopen(t *testing.T, dir string) *repo.Repository {
 func TestRoundTripSizes(t *testing.T) {
 	ctx := context.Background()
 	dir, r := newLocal(t)
-	p := chunk.DefaultParams
+	p := chunk.DefaultParams()
 	sizes := []int{0, 1, 2, 63, 64, 4095, 4096, 65537, int(p.Min) - 1, int(p.Min), int(p.Min) + 1,
 		int(p.Avg), int(p.Max) - 1, int(p.Max), int(p.Max) + 1, 64 << 20}
 	type saved struct {
@@ -176,53 +178,93 @@ func TestConcurrentWriters(t *testing.T) {
 	dir, r0 := newLocal(t)
 	r0.Close()
 	const writers, blobs = 2, 200
+	// seedOf is the content of blob i of writer w: the even blobs are shared
+	// between the writers, the odd ones are each writer's own.
+	seedOf := func(w, i int) uint64 {
+		if i%2 == 0 {
+			return uint64(i)
+		}
+		return uint64(w*1000 + i)
+	}
 	ids := make([][]repo.ID, writers)
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
+	// The writers report errors through the group; only this goroutine
+	// calls t.Fatal.
+	g, gctx := errgroup.WithContext(ctx)
 	for w := 0; w < writers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := reopen(t, dir)
-			defer r.Close()
-			l, err := r.Lock(ctx, false)
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer l.Unlock(ctx)
-			for i := 0; i < blobs; i++ {
-				// Half the blobs are shared between the writers.
-				seed := uint64(w*1000 + i)
-				if i%2 == 0 {
-					seed = uint64(i)
-				}
-				id, _, err := r.SaveBlob(ctx, repo.DataBlob, randBytes(seed, 50000))
+		g.Go(func() (err error) {
+			defer func() {
 				if err != nil {
-					errs <- err
-					return
+					err = fmt.Errorf("writer %d: %w", w, err)
+				}
+			}()
+			r, err := openRepo(gctx, dir)
+			if err != nil {
+				return err
+			}
+			defer func() { err = errors.Join(err, r.Close()) }()
+			l, err := r.Lock(gctx, false)
+			if err != nil {
+				return fmt.Errorf("lock: %w", err)
+			}
+			defer func() {
+				if uerr := l.Unlock(ctx); uerr != nil {
+					err = errors.Join(err, fmt.Errorf("unlock: %w", uerr))
+				}
+			}()
+			for i := 0; i < blobs; i++ {
+				id, _, err := r.SaveBlob(gctx, repo.DataBlob, randBytes(seedOf(w, i), 50000))
+				if err != nil {
+					return fmt.Errorf("save blob %d: %w", i, err)
 				}
 				ids[w] = append(ids[w], id)
 			}
-			errs <- r.Flush(ctx)
-		}()
+			if err := r.Flush(gctx); err != nil {
+				return fmt.Errorf("flush: %w", err)
+			}
+			return nil
+		})
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for w := range ids {
+		if len(ids[w]) != blobs {
+			t.Fatalf("writer %d saved %d blobs, want %d", w, len(ids[w]), blobs)
+		}
+	}
+	// Shared content has one ID whoever wrote it.
+	for i := 0; i < blobs; i += 2 {
+		if ids[0][i] != ids[1][i] {
+			t.Fatalf("shared blob %d: writer 0 got %s, writer 1 got %s", i, ids[0][i].Short(), ids[1][i].Short())
 		}
 	}
 	r := reopen(t, dir)
 	defer r.Close()
 	for w := range ids {
-		for _, id := range ids[w] {
-			if _, err := r.LoadBlob(ctx, repo.DataBlob, id, nil); err != nil {
+		for i, id := range ids[w] {
+			got, err := r.LoadBlob(ctx, repo.DataBlob, id, nil)
+			if err != nil {
 				t.Fatalf("writer %d lost blob %s: %v", w, id.Short(), err)
+			}
+			if !bytes.Equal(got, randBytes(seedOf(w, i), 50000)) {
+				t.Fatalf("writer %d blob %d (%s): content differs from what was saved", w, i, id.Short())
 			}
 		}
 	}
+}
+
+// openRepo is reopen for goroutines other than the test's: it returns the
+// error instead of calling t.Fatal.
+func openRepo(ctx context.Context, dir string) (*repo.Repository, error) {
+	be, err := local.Open(ctx, dir)
+	if err != nil {
+		return nil, fmt.Errorf("open backend: %w", err)
+	}
+	r, err := repo.Open(ctx, be, []byte(pw), repo.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open repository: %w", err)
+	}
+	return r, nil
 }
 
 func TestLocks(t *testing.T) {
@@ -348,7 +390,7 @@ func TestRebuildIndex(t *testing.T) {
 func TestKeys(t *testing.T) {
 	ctx := context.Background()
 	dir, r := newLocal(t)
-	id2, err := r.AddKey(ctx, []byte("second"), repo.TestKDF)
+	id2, err := r.AddKey(ctx, []byte("second"), crypto.CheapKDFParams())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +410,7 @@ func TestKeys(t *testing.T) {
 	if r2.KeyID() != id2 {
 		t.Fatal("opened with the wrong key file")
 	}
-	if _, err := r2.ChangePassword(ctx, []byte("third"), repo.TestKDF); err != nil {
+	if _, err := r2.ChangePassword(ctx, []byte("third"), crypto.CheapKDFParams()); err != nil {
 		t.Fatal(err)
 	}
 	r2.Close()
@@ -388,9 +430,9 @@ func TestKeys(t *testing.T) {
 
 func TestInitRefusesExisting(t *testing.T) {
 	be := mem.New()
-	r := repo.TestRepository(t, be, pw, repo.InitOptions{})
+	r := repo.NewTestRepository(t, be, pw, repo.InitOptions{})
 	r.Close()
-	if _, err := repo.Init(context.Background(), be, []byte(pw), repo.InitOptions{KDF: repo.TestKDF}); err == nil {
+	if _, err := repo.Init(context.Background(), be, []byte(pw), repo.InitOptions{KDF: crypto.CheapKDFParams()}); err == nil {
 		t.Fatal("init over an existing repository succeeded")
 	}
 }
@@ -398,7 +440,7 @@ func TestInitRefusesExisting(t *testing.T) {
 func TestSaveFileBindsType(t *testing.T) {
 	ctx := context.Background()
 	be := mem.New()
-	r := repo.TestRepository(t, be, pw, repo.InitOptions{})
+	r := repo.NewTestRepository(t, be, pw, repo.InitOptions{})
 	id, err := r.SaveFile(ctx, repo.SnapshotFile, []byte(`{"x":1}`))
 	if err != nil {
 		t.Fatal(err)

@@ -50,10 +50,10 @@ const openPackers = 2
 
 // InitOptions are the parameters of a new repository.
 type InitOptions struct {
-	Chunk       chunk.Params     // zero value: chunk.DefaultParams
+	Chunk       chunk.Params     // zero value: chunk.DefaultParams()
 	PackSize    uint32           // zero: DefaultPackSize
 	Compression string           // empty: CompressionFastest
-	KDF         crypto.KDFParams // zero: crypto.DefaultKDFParams
+	KDF         crypto.KDFParams // zero: crypto.DefaultKDFParams()
 }
 
 // Options tune an open repository.
@@ -74,6 +74,39 @@ type Options struct {
 	// that is now garbage; the CLI uses this hook to return it to the
 	// operating system before the rest of the work adds to the peak.
 	AfterUnlock func()
+	// Lock is the lock Open (or OpenOrInit) takes before it returns and
+	// Close releases. The zero value takes none, for library callers that
+	// lock by hand with Repository.Lock; any lock taken either way is
+	// released by Close.
+	Lock LockMode
+}
+
+// LockMode is the lock a Repository holds while it is open.
+type LockMode uint8
+
+// The lock modes.
+const (
+	// NoLock takes no lock: for reading a repository that nobody writes,
+	// or when the caller locks by hand.
+	NoLock LockMode = iota
+	// SharedLock is for work that adds to a repository or reads it:
+	// backup, restore, check. Shared locks coexist.
+	SharedLock
+	// ExclusiveLock is for work that removes or rewrites files: repair,
+	// key removal. It excludes every other lock.
+	ExclusiveLock
+)
+
+func (m LockMode) String() string {
+	switch m {
+	case NoLock:
+		return "none"
+	case SharedLock:
+		return "shared"
+	case ExclusiveLock:
+		return "exclusive"
+	}
+	return fmt.Sprintf("lockmode(%d)", uint8(m))
 }
 
 // Repository is an open repository.
@@ -116,6 +149,9 @@ type Repository struct {
 	stats struct {
 		blobs, rawBytes, storedBytes [3]atomic.Int64
 	}
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 type packer struct {
@@ -128,10 +164,15 @@ type packer struct {
 	failed  atomic.Bool
 }
 
-// Init creates a repository in an empty backend and returns it open.
+// Init creates a repository in an empty backend and returns it open, with
+// no lock taken. See OpenOrInit for the session that most callers want.
 func Init(ctx context.Context, be backend.Backend, password []byte, o InitOptions) (*Repository, error) {
+	return initRepository(ctx, be, password, o, Options{})
+}
+
+func initRepository(ctx context.Context, be backend.Backend, password []byte, o InitOptions, ro Options) (*Repository, error) {
 	if o.Chunk == (chunk.Params{}) {
-		o.Chunk = chunk.DefaultParams
+		o.Chunk = chunk.DefaultParams()
 	}
 	if o.PackSize == 0 {
 		o.PackSize = DefaultPackSize
@@ -140,7 +181,7 @@ func Init(ctx context.Context, be backend.Backend, password []byte, o InitOption
 		o.Compression = CompressionFastest
 	}
 	if o.KDF == (crypto.KDFParams{}) {
-		o.KDF = crypto.DefaultKDFParams
+		o.KDF = crypto.DefaultKDFParams()
 	}
 	if len(password) == 0 {
 		return nil, errors.New("init: empty password")
@@ -169,10 +210,16 @@ func Init(ctx context.Context, be backend.Backend, password []byte, o InitOption
 	if err != nil {
 		return nil, fmt.Errorf("init: %w", err)
 	}
-	r, err := newRepository(be, key, cfg, Options{})
+	r, err := newRepository(be, key, cfg, ro)
 	if err != nil {
 		return nil, err
 	}
+	ok := false
+	defer func() {
+		if !ok {
+			r.freeCodecs()
+		}
+	}()
 	// The key file goes first: a config without a key would be a repository
 	// nobody can open, while a lone key file is harmless and Init refuses
 	// nothing because of it.
@@ -193,6 +240,7 @@ func Init(ctx context.Context, be backend.Backend, password []byte, o InitOption
 	if err := be.Save(ctx, backend.Handle{Type: ConfigFile}, sealed); err != nil {
 		return nil, fmt.Errorf("init: save config: %w", err)
 	}
+	ok = true
 	return r, nil
 }
 
@@ -231,10 +279,14 @@ func newRepository(be backend.Backend, key *crypto.Key, cfg Config, o Options) (
 	return r, nil
 }
 
-// Open unlocks the repository in be with password and loads its index.
-// A wrong password gives ErrWrongPassword; an unknown format version gives
-// a *VersionError; damage gives a *DamagedError naming the file. In every
-// case nothing in the repository is changed.
+// Open unlocks the repository in be with password, loads its index and
+// takes the lock o.Lock names. The Repository owns be from then on: its
+// Close releases the lock and closes be. On error the caller still owns be.
+//
+// A wrong password gives ErrWrongPassword; a backend without a repository
+// ErrNoRepository; an unknown format version a *VersionError; damage a
+// *DamagedError naming the file; a conflicting lock a *LockedError. In
+// every case nothing in the repository is changed.
 func Open(ctx context.Context, be backend.Backend, password []byte, o Options) (*Repository, error) {
 	cfgH := backend.Handle{Type: ConfigFile}
 	raw, err := be.Load(ctx, cfgH, 0, 0)
@@ -277,10 +329,52 @@ func Open(ctx context.Context, be backend.Backend, password []byte, o Options) (
 	r.keyID = keyID
 	if !o.NoIndex {
 		if err := r.LoadIndex(ctx); err != nil {
+			r.freeCodecs()
 			return nil, err
 		}
 	}
+	if err := r.takeSessionLock(ctx); err != nil {
+		r.freeCodecs()
+		return nil, err
+	}
 	return r, nil
+}
+
+// OpenOrInit opens the repository in be, or creates one there with io
+// when be holds none (its config file is missing), and takes the lock
+// o.Lock names. created reports which happened. The backend must exist:
+// for a directory that may not, use local.OpenOrCreate.
+func OpenOrInit(ctx context.Context, be backend.Backend, password []byte, o Options, io InitOptions) (r *Repository, created bool, err error) {
+	_, err = be.Stat(ctx, backend.Handle{Type: ConfigFile})
+	switch {
+	case err == nil:
+		r, err = Open(ctx, be, password, o)
+		return r, false, err
+	case !backend.IsNotExist(err):
+		return nil, false, fmt.Errorf("open %s: %w", be.Location(), err)
+	}
+	r, err = initRepository(ctx, be, password, io, o)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := r.takeSessionLock(ctx); err != nil {
+		_ = r.Close()
+		return nil, false, err
+	}
+	return r, true, nil
+}
+
+// takeSessionLock takes the lock of Options.Lock. The lock's refresh runs
+// detached from ctx (it must outlive a cancelled command until Close
+// removes the file); Close stops it.
+func (r *Repository) takeSessionLock(ctx context.Context) error {
+	if r.opts.Lock == NoLock {
+		return nil
+	}
+	if _, err := r.Lock(ctx, r.opts.Lock == ExclusiveLock); err != nil {
+		return err
+	}
+	return nil
 }
 
 // Config returns the repository's configuration.
@@ -336,7 +430,7 @@ func (r *Repository) loadIndexFile(ctx context.Context, id ID) ([]IndexPack, err
 	}
 	packs, err := decodeIndexFile(plain)
 	if err != nil {
-		return nil, damaged(backend.Handle{Type: IndexFile, Name: id.String()}, nil, "%v (run 'cadang repair index')", err)
+		return nil, damaged(backend.Handle{Type: IndexFile, Name: id.String()}, nil, "%v", err)
 	}
 	return packs, nil
 }
@@ -355,9 +449,11 @@ func storedName(b []byte) ID { return sha256.Sum256(b) }
 // SHA-256 of the sealed bytes, which is returned.
 //
 // While a lock taken through r is lost, SaveFile refuses every type but
-// locks and records (the run log should still say what happened). Before a
-// snapshot it also checks that the lock files still exist: the snapshot is
-// what makes everything written before it reachable.
+// locks and records: records are append-only and name no blob, so adding
+// one cannot break anything another process does, and an application may
+// want to record that its work failed. Before a snapshot it also checks
+// that the lock files still exist: the snapshot is what makes everything
+// written before it reachable.
 func (r *Repository) SaveFile(ctx context.Context, t FileType, data []byte) (ID, error) {
 	switch t {
 	case LockFile, RecordFile:
@@ -855,15 +951,42 @@ func (r *Repository) Flush(ctx context.Context) error {
 	return r.writeIndex(ctx)
 }
 
-// Close releases the repository's resources and closes the backend. Blobs
-// not flushed are lost (their packs were never written).
+// closeTimeout bounds how long Close may spend removing lock files: a
+// backend that has gone away must not hang the end of a command.
+const closeTimeout = 30 * time.Second
+
+// Close ends the session: it waits for uploads in flight, releases every
+// lock taken through r (stopping their refresh and removing their files,
+// also when the context of the work was cancelled), frees the codecs and
+// closes the backend. Blobs not flushed are lost (their packs were never
+// written). Close is idempotent; later calls return the first result.
 func (r *Repository) Close() error {
-	_ = r.uploads.wait() // their blobs are lost without a Flush anyway
+	r.closeOnce.Do(func() {
+		_ = r.uploads.wait() // their blobs are lost without a Flush anyway
+		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		defer cancel()
+		var errs []error
+		for _, l := range r.held.list() {
+			if err := l.Unlock(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		r.freeCodecs()
+		errs = append(errs, r.be.Close())
+		r.closeErr = errors.Join(errs...)
+	})
+	return r.closeErr
+}
+
+// freeCodecs stops the zstd encoder's and decoder's goroutines. On a
+// failed Open it is all the cleanup there is: the caller still owns the
+// backend and closes it.
+func (r *Repository) freeCodecs() {
 	r.enc.Close()
+	r.decOnce.Do(func() { r.decErr = errors.New("repository is closed") })
 	if r.dec != nil {
 		r.dec.Close()
 	}
-	return r.be.Close()
 }
 
 // LoadBlob returns the plaintext of a blob. It verifies the blob's ID.

@@ -8,15 +8,13 @@ import (
 	"github.com/lpse/cadang/repo/backend"
 )
 
-// TestKDF is a cheap argon2id setting for tests only.
-var TestKDF = crypto.KDFParams{Time: 1, Memory: 8 << 10, Threads: 1}
-
-// TestRepository creates a repository in be with a cheap KDF, for tests in
-// this and other packages.
-func TestRepository(tb testing.TB, be backend.Backend, password string, o InitOptions) *Repository {
+// NewTestRepository creates a repository in be with a cheap KDF, for the
+// tests of this package (internal and external). Other packages use
+// repotest.New, which does the same without linking testing into repo.
+func NewTestRepository(tb testing.TB, be backend.Backend, password string, o InitOptions) *Repository {
 	tb.Helper()
 	if o.KDF == (crypto.KDFParams{}) {
-		o.KDF = TestKDF
+		o.KDF = crypto.CheapKDFParams()
 	}
 	r, err := Init(context.Background(), be, []byte(password), o)
 	if err != nil {

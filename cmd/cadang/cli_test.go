@@ -4,7 +4,7 @@ package main
 // test makes its own repository under t.TempDir(); the password comes from
 // CADANG_PASSWORD (t.Setenv, so these tests do not run in parallel).
 //
-// Repositories are created through the library with repo.TestKDF (cheap
+// Repositories are created through the library with crypto.CheapKDFParams() (cheap
 // argon2id) unless the test is about `cadang init` itself: `init` has no
 // flag or environment variable that picks the KDF cost, and the default
 // costs 0.1-0.2 s per open (more under -race).
@@ -34,6 +34,7 @@ import (
 
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend/local"
+	"github.com/lpse/cadang/repo/repotest"
 )
 
 const cliTestPassword = "correct horse battery staple"
@@ -96,7 +97,7 @@ func cliNewRepo(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := repo.TestRepository(t, be, cliTestPassword, repo.InitOptions{})
+	r := repotest.New(t, be, cliTestPassword, repo.InitOptions{})
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -219,7 +219,7 @@ func runBackup(ctx context.Context, e *env, o backupOptions) (*snapshot.Snapshot
 	}
 	printBackupSummary(e, sn, stats, repoID, time.Since(start))
 	if inc != nil {
-		return sn, &partialError{msg: fmt.Sprintf("snapshot %s saved, but %d item(s) could not be read (listed above)", sn.ID().Short(), len(inc.Errors))}
+		return sn, &partialError{Msg: fmt.Sprintf("snapshot %s saved, but %d item(s) could not be read (listed above)", sn.ID().Short(), len(inc.Errors))}
 	}
 	return sn, nil
 }
@@ -243,7 +243,7 @@ func initIfMissing(ctx context.Context, e *env) error {
 		be.Close()
 		return nil
 	}
-	if !errors.Is(err, local.ErrNoRepository) {
+	if !errors.Is(err, repo.ErrNoRepository) {
 		return err
 	}
 	kdf, err := kdfParams()

@@ -42,9 +42,9 @@ func initCommand() *cli.Command {
 The password is asked twice on a terminal, or taken from CADANG_PASSWORD / --password-file / --password-command.
 Chunk sizes and the pack size are fixed for the life of the repository.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "chunk-min", Usage: "minimum chunk `SIZE`", Value: units.FormatBytes(int64(chunk.DefaultParams.Min))},
-			&cli.StringFlag{Name: "chunk-avg", Usage: "average chunk `SIZE` (a power of two)", Value: units.FormatBytes(int64(chunk.DefaultParams.Avg))},
-			&cli.StringFlag{Name: "chunk-max", Usage: "maximum chunk `SIZE`", Value: units.FormatBytes(int64(chunk.DefaultParams.Max))},
+			&cli.StringFlag{Name: "chunk-min", Usage: "minimum chunk `SIZE`", Value: units.FormatBytes(int64(chunk.DefaultParams().Min))},
+			&cli.StringFlag{Name: "chunk-avg", Usage: "average chunk `SIZE` (a power of two)", Value: units.FormatBytes(int64(chunk.DefaultParams().Avg))},
+			&cli.StringFlag{Name: "chunk-max", Usage: "maximum chunk `SIZE`", Value: units.FormatBytes(int64(chunk.DefaultParams().Max))},
 			&cli.StringFlag{Name: "pack-size", Usage: "target pack file `SIZE`", Value: units.FormatBytes(repo.DefaultPackSize)},
 			&cli.StringFlag{Name: "compression", Usage: "zstd level: off, fastest, default or better", Value: repo.CompressionFastest},
 		},
@@ -52,13 +52,13 @@ Chunk sizes and the pack size are fixed for the life of the repository.`,
 			e := newEnv(c)
 			var p chunk.Params
 			var err error
-			if p.Min, err = sizeFlag(c, "chunk-min", chunk.DefaultParams.Min); err != nil {
+			if p.Min, err = sizeFlag(c, "chunk-min", chunk.DefaultParams().Min); err != nil {
 				return err
 			}
-			if p.Avg, err = sizeFlag(c, "chunk-avg", chunk.DefaultParams.Avg); err != nil {
+			if p.Avg, err = sizeFlag(c, "chunk-avg", chunk.DefaultParams().Avg); err != nil {
 				return err
 			}
-			if p.Max, err = sizeFlag(c, "chunk-max", chunk.DefaultParams.Max); err != nil {
+			if p.Max, err = sizeFlag(c, "chunk-max", chunk.DefaultParams().Max); err != nil {
 				return err
 			}
 			if err := p.Validate(); err != nil {
@@ -384,16 +384,13 @@ func repairCommand() *cli.Command {
 			Description: "Reads the header of every pack file and writes a new index, then removes the old index files. Takes an exclusive lock.",
 			Action: func(c *cli.Context) error {
 				e := newEnv(c)
-				r, err := e.openRepo(c.Context, repo.Options{NoIndex: true})
+				// Close releases the exclusive lock also when Ctrl-C
+				// cancelled the rebuild.
+				r, err := e.openRepo(c.Context, repo.Options{NoIndex: true, Lock: repo.ExclusiveLock})
 				if err != nil {
 					return err
 				}
-				defer r.Close()
-				l, err := r.Lock(c.Context, true)
-				if err != nil {
-					return err
-				}
-				defer l.Unlock(c.Context)
+				defer e.closeRepo(r)
 				packs, blobs, err := r.RebuildIndex(c.Context, e.warnf)
 				if err != nil {
 					return err

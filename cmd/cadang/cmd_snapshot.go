@@ -165,7 +165,7 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 			snapshotTime: sn.Time, snapshotPaths: sn.Paths}
 		printRestoreSummary(e, sn, res)
 		if errors.Is(rerr, snapshot.ErrRestoreIncomplete) {
-			return &partialError{msg: fmt.Sprintf("%d file(s) could not be restored (listed above); the rest was restored", len(sum.FailedFiles))}
+			return &partialError{Kind: runlog.KindIntegrity, Msg: fmt.Sprintf("%d file(s) could not be restored (listed above); the rest was restored", len(sum.FailedFiles))}
 		}
 		return rerr
 	})

@@ -363,14 +363,17 @@ copied into the repository are only warnings), 1 otherwise.`,
 // the global password options), else the connected medium of the job: the
 // one of its last successful backup first, then the others in rotation
 // order. The medium's repository ID must match.
-func (e *env) openSOPRepo(ctx context.Context, st *sopState, jobName string) (*engine.Repo, *jobs.Medium, error) {
-	lock := !e.c.Bool("no-lock")
+func (e *env) openSOPRepo(ctx context.Context, st *sopState, jobName string) (*repo.Repository, *jobs.Medium, error) {
+	lock := repo.SharedLock
+	if e.c.Bool("no-lock") {
+		lock = repo.NoLock
+	}
 	if loc := e.c.String("repo"); loc != "" {
 		pw, err := e.password("enter the repository password: ", false)
 		if err != nil {
 			return nil, nil, err
 		}
-		r, err := engine.OpenLocal(ctx, loc, pw, false, lock, repo.Options{Logf: e.logf, AfterUnlock: debug.FreeOSMemory})
+		r, err := engine.OpenLocal(ctx, loc, pw, repo.Options{Logf: e.logf, AfterUnlock: debug.FreeOSMemory, Lock: lock})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -413,7 +416,7 @@ func (e *env) openSOPRepo(ctx context.Context, st *sopState, jobName string) (*e
 			errs = append(errs, err)
 			continue
 		}
-		r := x.(*engine.Repo)
+		r := x.(*repo.Repository)
 		if !strings.EqualFold(r.ID(), m.RepositoryID) {
 			r.Close()
 			errs = append(errs, fmt.Errorf("medium %s: the repository at %s has ID %s, not %s", m.Name, m.Repository, shortID(r.ID()), shortID(m.RepositoryID)))
@@ -527,7 +530,7 @@ func (e *env) printRestoreTest(c *cli.Context, rec runlog.Record, several bool) 
 
 // restoreTest runs and records one restore test of a job.
 func (e *env) restoreTest(ctx context.Context, st *sopState, jobName string, o restoretest.Options) (runlog.Record, error) {
-	var opened *engine.Repo
+	var opened *repo.Repository
 	defer func() {
 		if opened != nil {
 			opened.Close()
@@ -580,11 +583,11 @@ overdue), 3 the status could not be read.`,
 			e := newEnv(c)
 			st, err := e.loadSOP(true)
 			if err != nil {
-				return &codedError{code: status.ExitUnknown, msg: err.Error()}
+				return &codedError{Code: status.ExitUnknown, Msg: err.Error()}
 			}
 			recs, err := st.log.Records()
 			if err != nil {
-				return &codedError{code: status.ExitUnknown, msg: err.Error()}
+				return &codedError{Code: status.ExitUnknown, Msg: err.Error()}
 			}
 			rep := status.Compute(st.cfg, recs, st.clock.Now())
 			if e.json {
@@ -593,7 +596,7 @@ overdue), 3 the status could not be read.`,
 				err = rep.WriteText(e.stdout, st.lang, st.cfg.Location())
 			}
 			if err != nil {
-				return &codedError{code: status.ExitUnknown, msg: err.Error()}
+				return &codedError{Code: status.ExitUnknown, Msg: err.Error()}
 			}
 			if code := rep.ExitCode(); code != status.ExitOK {
 				n := 0
@@ -602,7 +605,7 @@ overdue), 3 the status could not be read.`,
 						n++
 					}
 				}
-				return &codedError{code: code, msg: fmt.Sprintf("status: %d job(s) need attention", n)}
+				return &codedError{Code: code, Msg: fmt.Sprintf("status: %d job(s) need attention", n)}
 			}
 			return nil
 		},

@@ -186,31 +186,36 @@ func (e *env) openRepo(ctx context.Context, o repo.Options) (*repo.Repository, e
 	return r, nil
 }
 
-// withRepo opens the repository, takes a lock (shared unless exclusive),
-// runs fn, and releases both. Stale locks in the way are removed and
-// reported.
+// withRepo opens the repository, takes a lock (shared unless exclusive;
+// none with --no-lock for a shared one), runs fn, and closes the session,
+// which releases the lock. Stale locks in the way are removed and reported.
 func (e *env) withRepo(ctx context.Context, exclusive bool, fn func(r *repo.Repository) error) error {
-	r, err := e.openRepo(ctx, repo.Options{})
+	mode := repo.SharedLock
+	switch {
+	case exclusive:
+		mode = repo.ExclusiveLock
+	case e.c.Bool("no-lock"):
+		mode = repo.NoLock
+	}
+	r, err := e.openRepo(ctx, repo.Options{Lock: mode})
 	if err != nil {
 		return err
 	}
 	if e.rec != nil {
 		e.rec.keep(r) // closed after the run-log record is copied into it
 	} else {
-		defer r.Close()
-	}
-	if !e.c.Bool("no-lock") || exclusive {
-		l, err := r.Lock(ctx, exclusive)
-		if err != nil {
-			return err
-		}
-		defer func() {
-			if err := l.Unlock(context.WithoutCancel(ctx)); err != nil {
-				e.warnf("%v", err)
-			}
-		}()
+		defer e.closeRepo(r)
 	}
 	return fn(r)
+}
+
+// closeRepo ends a repository session; a lock file it could not remove is
+// a warning (it goes stale and the next run removes it), not a failure of
+// the work already done.
+func (e *env) closeRepo(r *repo.Repository) {
+	if err := r.Close(); err != nil {
+		e.warnf("%v", err)
+	}
 }
 
 func jsonLine(w io.Writer, v any) error {
@@ -228,7 +233,7 @@ func jsonLine(w io.Writer, v any) error {
 func kdfParams() (crypto.KDFParams, error) {
 	s := os.Getenv("CADANG_KDF")
 	if s == "" {
-		return crypto.DefaultKDFParams, nil
+		return crypto.DefaultKDFParams(), nil
 	}
 	var p crypto.KDFParams
 	var threads uint

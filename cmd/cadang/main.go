@@ -14,6 +14,8 @@ import (
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/lpse/cadang/internal/errclass"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -57,6 +59,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "cadang: %v\n", err)
+		if h := errclass.Hint(err); h != "" {
+			fmt.Fprintf(stderr, "hint: %s\n", h)
+		}
 	}
 	return code
 }

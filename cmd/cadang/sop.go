@@ -15,6 +15,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/lpse/cadang/internal/errclass"
 	"github.com/lpse/cadang/internal/sop/clock"
 	"github.com/lpse/cadang/internal/sop/engine"
 	"github.com/lpse/cadang/internal/sop/i18n"
@@ -174,7 +175,7 @@ func (e *env) runner(st *sopState) *soprun.Runner {
 		Backupper: &engine.Backupper{ProgramVersion: "cadang " + version, Now: st.clock.Now,
 			CommandStderr: nil},
 		Notifier: &notify.Notifier{SMTP: st.cfg.SMTP, Loc: st.cfg.Location(), Now: st.clock.Now},
-		Classify: engine.Classify,
+		Classify: errclass.Kind,
 	}
 }
 
@@ -291,12 +292,7 @@ func cleanLoc(p string) string {
 
 // codedError ends the command with a given exit code (status uses the
 // monitoring codes 0-3).
-type codedError struct {
-	code int
-	msg  string
-}
-
-func (e *codedError) Error() string { return e.msg }
+type codedError = errclass.CodedError
 
 // runError turns the error of a recorded SOP operation into the CLI's exit
 // codes: partial is 3, a wrong password 12, anything else failed 1.
@@ -307,7 +303,7 @@ func runError(err error) error {
 	}
 	switch {
 	case fe.Record.Result == runlog.Partial:
-		return &partialError{msg: fe.Error()}
+		return &partialError{Msg: fe.Error()}
 	case fe.Record.Failure == runlog.KindWrongPassword:
 		return fmt.Errorf("%w (%w)", fe, repo.ErrWrongPassword)
 	}

@@ -10,6 +10,13 @@ import (
 	"io"
 )
 
+// ErrNoRepository means that a location holds no repository: the
+// directory, bucket or config file is not there. Backends return it
+// (wrapped, naming the location) when opened on such a location, and
+// repo.Open when the backend has no config; repo.ErrNoRepository is the
+// same value, so one errors.Is test covers both.
+var ErrNoRepository = errors.New("repository does not exist")
+
 // FileType is the kind of a file stored in a backend. Each type has its own
 // directory (see doc/design.md).
 type FileType string
@@ -22,7 +29,10 @@ const (
 	IndexFile    FileType = "index"
 	SnapshotFile FileType = "snapshots"
 	LockFile     FileType = "locks"
-	RecordFile   FileType = "records"
+	// RecordFile holds append-only records of an application (cadang's
+	// SOP layer keeps its run log there): small sealed files that name no
+	// blob, are never rewritten and are not removed by maintenance.
+	RecordFile FileType = "records"
 )
 
 // Handle names one stored file. Name is empty for the config file.

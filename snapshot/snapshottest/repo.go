@@ -64,10 +64,10 @@ type Repo struct {
 }
 
 // New returns an empty repository with the given chunker parameters
-// (chunk.DefaultParams when p is the zero value).
+// (chunk.DefaultParams() when p is the zero value).
 func New(p chunk.Params) *Repo {
 	if p == (chunk.Params{}) {
-		p = chunk.DefaultParams
+		p = chunk.DefaultParams()
 	}
 	r := &Repo{params: p, PackSize: 4 << 20, blobs: map[key]*blob{}, packs: map[repo.ID][]key{},
 		files: map[repo.FileType]map[repo.ID][]byte{}, damaged: map[repo.ID]bool{}}

@@ -1,7 +1,7 @@
 // Package engine implements the interfaces of the SOP layer (run.Opener,
 // run.Backupper, restoretest.Source) over the real engine: local
-// repositories (package repo) and snapshots (package snapshot). It also
-// classifies engine errors into the SOP's failure kinds.
+// repositories (package repo) and snapshots (package snapshot). The
+// failure kinds of engine errors come from internal/errclass.
 //
 // The CLI wires these into run.Runner and restoretest.Tester; all the SOP
 // logic stays in the packages run, restoretest and runlog.
@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lpse/cadang/internal/errclass"
 	"github.com/lpse/cadang/internal/sop/jobs"
 	"github.com/lpse/cadang/internal/sop/restoretest"
 	"github.com/lpse/cadang/internal/sop/run"
@@ -38,55 +39,6 @@ const (
 	TagSource = "source:"
 )
 
-// Classify gives the SOP failure kind of an engine error: wrong password,
-// lock, missing repository (unreachable), a failed dump command, unreadable
-// source files, damaged data (integrity); otherwise runlog.KindOf (an
-// explicit runlog.Fail kind, interrupted, out of space, other).
-func Classify(err error) runlog.FailureKind {
-	var (
-		ke     *runlog.Error
-		locked *repo.LockedError
-		cmdErr *snapshot.CommandError
-	)
-	switch {
-	case err == nil:
-		return ""
-	case errors.As(err, &ke):
-		return ke.Kind
-	case errors.Is(err, context.Canceled):
-		return runlog.KindInterrupted
-	case errors.Is(err, repo.ErrWrongPassword):
-		return runlog.KindWrongPassword
-	case errors.As(err, &locked):
-		return runlog.KindLock
-	case errors.Is(err, repo.ErrNoRepository), errors.Is(err, local.ErrNoRepository):
-		return runlog.KindRepoUnreachable
-	case errors.As(err, &cmdErr):
-		return runlog.KindDumpFailed
-	case errors.Is(err, snapshot.ErrIncomplete):
-		return runlog.KindSourceUnreadable
-	case repo.IsDamaged(err), errors.Is(err, snapshot.ErrRestoreIncomplete):
-		return runlog.KindIntegrity
-	}
-	return runlog.KindOf(err)
-}
-
-// Repo is an open, locked repository: *repo.Repository with a lock that
-// Close releases.
-type Repo struct {
-	*repo.Repository
-	lock *repo.Lock
-}
-
-// Close releases the lock and closes the repository.
-func (r *Repo) Close() error {
-	var err error
-	if r.lock != nil {
-		err = r.lock.Unlock(context.Background())
-	}
-	return errors.Join(err, r.Repository.Close())
-}
-
 // ReadPassword reads a password file: its content without the trailing
 // newline. An empty file is an error.
 func ReadPassword(file string) ([]byte, error) {
@@ -101,30 +53,21 @@ func ReadPassword(file string) ([]byte, error) {
 	return p, nil
 }
 
-// OpenLocal opens the local repository at location with password, and takes
-// a lock (exclusive or shared) unless lock is false. Errors are wrapped with
-// their failure kind (runlog.Fail).
-func OpenLocal(ctx context.Context, location string, password []byte, exclusive, lock bool, o repo.Options) (*Repo, error) {
+// OpenLocal opens the local repository at location with password, holding
+// the lock o.Lock names until Close. Errors are wrapped with their failure
+// kind (runlog.Fail).
+func OpenLocal(ctx context.Context, location string, password []byte, o repo.Options) (*repo.Repository, error) {
 	location = strings.TrimPrefix(location, "local:")
 	be, err := local.Open(ctx, location)
 	if err != nil {
-		return nil, runlog.Fail(Classify(err), err)
+		return nil, runlog.Fail(errclass.Kind(err), err)
 	}
 	r, err := repo.Open(ctx, be, password, o)
 	if err != nil {
 		be.Close()
-		return nil, runlog.Fail(Classify(err), err)
+		return nil, runlog.Fail(errclass.Kind(err), err)
 	}
-	out := &Repo{Repository: r}
-	if lock {
-		l, err := r.Lock(ctx, exclusive)
-		if err != nil {
-			r.Close()
-			return nil, runlog.Fail(Classify(err), err)
-		}
-		out.lock = l
-	}
-	return out, nil
+	return r, nil
 }
 
 // Opener opens the repository on a medium of a job (run.Opener): it reads
@@ -167,9 +110,9 @@ func (o *Opener) Open(ctx context.Context, m jobs.Medium) (run.Repository, error
 	if o.Config != nil && !strings.HasPrefix(loc, "local:") {
 		loc = o.Config.Abs(loc)
 	}
-	r, err := OpenLocal(ctx, loc, pw, false, true, repo.Options{Logf: o.Logf, AfterUnlock: debug.FreeOSMemory})
+	r, err := OpenLocal(ctx, loc, pw, repo.Options{Logf: o.Logf, AfterUnlock: debug.FreeOSMemory, Lock: repo.SharedLock})
 	if err != nil {
-		if errors.Is(err, local.ErrNoRepository) || errors.Is(err, fs.ErrNotExist) {
+		if errors.Is(err, repo.ErrNoRepository) || errors.Is(err, fs.ErrNotExist) {
 			return nil, runlog.Fail(runlog.KindMedia, fmt.Errorf("medium %s is not connected: %w", m.Name, err))
 		}
 		return nil, err

@@ -199,16 +199,14 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 
 	repo, err := r.Opener.Open(ctx, m)
 	if err != nil {
-		k := runlog.KindOf(err)
-		var ke *runlog.Error
-		if !errors.As(err, &ke) {
-			switch {
-			case errors.Is(err, context.Canceled):
-				k = runlog.KindInterrupted
-			case errors.Is(err, fs.ErrNotExist):
+		k := r.classify(err)
+		if k == runlog.KindOther {
+			// The medium could not be opened for a reason the error table
+			// does not know: as far as the run can tell, the repository
+			// was out of reach.
+			k = runlog.KindRepoUnreachable
+			if errors.Is(err, fs.ErrNotExist) {
 				k = runlog.KindMedia
-			default:
-				k = runlog.KindRepoUnreachable
 			}
 		}
 		rec.Result, rec.Failure = runlog.Failed, k

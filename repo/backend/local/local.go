@@ -42,10 +42,6 @@ import (
 	"github.com/lpse/cadang/repo/backend/internal/handle"
 )
 
-// ErrNoRepository is returned (wrapped, with the path) by Open when the
-// directory or its config file does not exist.
-var ErrNoRepository = errors.New("repository does not exist")
-
 const (
 	dirMode  fs.FileMode = 0o700
 	fileMode fs.FileMode = 0o400 // saved files are read-only
@@ -116,7 +112,7 @@ func Create(ctx context.Context, path string) (*Backend, error) {
 }
 
 // Open opens the repository at path. If the directory or its config file is
-// missing, the error wraps ErrNoRepository and names the path.
+// missing, the error wraps backend.ErrNoRepository and names the path.
 func Open(ctx context.Context, path string) (*Backend, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("open repository %s: %w", path, err)
@@ -124,23 +120,35 @@ func Open(ctx context.Context, path string) (*Backend, error) {
 	fi, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("open repository %s: directory not found: %w", path, ErrNoRepository)
+		return nil, fmt.Errorf("open repository %s: directory not found: %w", path, backend.ErrNoRepository)
 	case err != nil:
 		return nil, fmt.Errorf("open repository %s: %w", path, err)
 	case !fi.IsDir():
-		return nil, fmt.Errorf("open repository %s: not a directory: %w", path, ErrNoRepository)
+		return nil, fmt.Errorf("open repository %s: not a directory: %w", path, backend.ErrNoRepository)
 	}
 	cfg := filepath.Join(path, string(backend.ConfigFile))
 	fi, err = os.Stat(cfg)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("open repository %s: no config file: %w", path, ErrNoRepository)
+		return nil, fmt.Errorf("open repository %s: no config file: %w", path, backend.ErrNoRepository)
 	case err != nil:
 		return nil, fmt.Errorf("open repository %s: %w", path, err)
 	case !fi.Mode().IsRegular():
 		return nil, fmt.Errorf("open repository %s: %s is not a regular file", path, cfg)
 	}
 	return &Backend{root: path}, nil
+}
+
+// OpenOrCreate opens the repository at path, or, when path is missing or an
+// empty directory, creates the layout there (as Create does) so that
+// repo.OpenOrInit can write a new repository into it. A directory that
+// holds other files but no config is refused: it is not ours to fill.
+func OpenOrCreate(ctx context.Context, path string) (*Backend, error) {
+	b, err := Open(ctx, path)
+	if err == nil || !errors.Is(err, backend.ErrNoRepository) {
+		return b, err
+	}
+	return Create(ctx, path)
 }
 
 // Location returns the repository's root directory.

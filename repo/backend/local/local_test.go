@@ -134,7 +134,7 @@ func TestCreateRefusesNonEmpty(t *testing.T) {
 func TestOpenMissing(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "nope")
 	_, err := local.Open(ctx, missing)
-	if !errors.Is(err, local.ErrNoRepository) || !strings.Contains(err.Error(), missing) {
+	if !errors.Is(err, backend.ErrNoRepository) || !strings.Contains(err.Error(), missing) {
 		t.Errorf("Open of a missing directory: %v", err)
 	}
 
@@ -143,7 +143,7 @@ func TestOpenMissing(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = local.Open(ctx, root)
-	if !errors.Is(err, local.ErrNoRepository) || !strings.Contains(err.Error(), root) {
+	if !errors.Is(err, backend.ErrNoRepository) || !strings.Contains(err.Error(), root) {
 		t.Errorf("Open without a config: %v", err)
 	}
 
@@ -151,7 +151,7 @@ func TestOpenMissing(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := local.Open(ctx, file); !errors.Is(err, local.ErrNoRepository) {
+	if _, err := local.Open(ctx, file); !errors.Is(err, backend.ErrNoRepository) {
 		t.Errorf("Open of a file: %v", err)
 	}
 }

@@ -1,0 +1,171 @@
+// Package errclass is the one table that says what an error means to the
+// people who run cadang: the exit code of the command, the SOP's failure
+// kind for the run log, and a hint of what to do. The CLI's exit codes, the
+// SOP runner's failure kinds and the hints printed after an error all come
+// from Of, so that a new error is classified in one place.
+package errclass
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"strings"
+	"syscall"
+
+	"github.com/lpse/cadang/internal/sop/runlog"
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot"
+)
+
+// Exit codes. They follow restic where restic has one, so scripts written
+// for restic keep working.
+const (
+	ExitOK            = 0
+	ExitFatal         = 1
+	ExitPartial       = 3 // backup written, but some source files could not be read; or a restore with failed files
+	ExitNoRepository  = 10
+	ExitLocked        = 11
+	ExitWrongPassword = 12
+	ExitInterrupted   = 130
+)
+
+// Class is what an error means.
+type Class struct {
+	Exit int
+	Kind runlog.FailureKind
+	// Hint tells an administrator what to do next; empty when there is
+	// nothing better to say than the error itself.
+	Hint string
+}
+
+// CodedError ends a command with an exit code of its own (e.g. `status`,
+// whose codes are those of a monitoring check). It is a concrete type, not
+// an interface: *exec.ExitError and urfave/cli's errors have ExitCode
+// methods too, and a child's or the flag parser's code is not cadang's.
+type CodedError struct {
+	Code int
+	Msg  string
+}
+
+func (e *CodedError) Error() string { return e.Msg }
+
+// PartialError marks work that was done except for some items: a snapshot
+// written without some unreadable files, a restore with failed files. It
+// maps to ExitPartial.
+type PartialError struct {
+	Msg  string
+	Kind runlog.FailureKind // the failure kind; empty means source-unreadable
+}
+
+func (e *PartialError) Error() string { return e.Msg }
+
+type rule struct {
+	match func(error) bool
+	class func(error) Class
+}
+
+func is(target error) func(error) bool {
+	return func(err error) bool { return errors.Is(err, target) }
+}
+
+func as[T error]() func(error) bool {
+	return func(err error) bool {
+		var t T
+		return errors.As(err, &t)
+	}
+}
+
+func fixed(c Class) func(error) Class { return func(error) Class { return c } }
+
+// rules is the table, first match wins. It is a function rather than a
+// package variable so that nobody can change it at run time.
+func rules() []rule {
+	return []rule{
+		{as[*CodedError](), func(err error) Class {
+			var c *CodedError
+			errors.As(err, &c)
+			return Class{Exit: c.Code, Kind: runlog.KindOther}
+		}},
+		{as[*PartialError](), func(err error) Class {
+			var p *PartialError
+			errors.As(err, &p)
+			k := p.Kind
+			if k == "" {
+				k = runlog.KindSourceUnreadable
+			}
+			return Class{Exit: ExitPartial, Kind: k}
+		}},
+		{func(err error) bool {
+			return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+		}, fixed(Class{Exit: ExitInterrupted, Kind: runlog.KindInterrupted})},
+		{is(repo.ErrWrongPassword), fixed(Class{Exit: ExitWrongPassword, Kind: runlog.KindWrongPassword,
+			Hint: "no key file of the repository opens with this password; check --password-file, CADANG_PASSWORD or --password-command"})},
+		{is(repo.ErrNoRepository), fixed(Class{Exit: ExitNoRepository, Kind: runlog.KindRepoUnreachable,
+			Hint: "check --repo/CADANG_REPOSITORY, and that the backup medium is connected and mounted; 'cadang init' creates a new repository"})},
+		{as[*repo.LockedError](), func(err error) Class {
+			var l *repo.LockedError
+			errors.As(err, &l)
+			c := Class{Exit: ExitLocked, Kind: runlog.KindLock,
+				Hint: "if that process is gone, 'cadang unlock' removes stale locks"}
+			if l.Unreadable != nil {
+				c.Hint = "if no other cadang is running, 'cadang unlock --remove-all' removes it"
+			}
+			return c
+		}},
+		{is(repo.ErrLockLost), fixed(Class{Exit: ExitFatal, Kind: runlog.KindLock,
+			Hint: "another process removed or outlived this run's lock; run 'cadang check' before the next backup"})},
+		{as[*snapshot.CommandError](), fixed(Class{Exit: ExitFatal, Kind: runlog.KindDumpFailed})},
+		{is(snapshot.ErrIncomplete), fixed(Class{Exit: ExitPartial, Kind: runlog.KindSourceUnreadable})},
+		{is(snapshot.ErrRestoreIncomplete), fixed(Class{Exit: ExitPartial, Kind: runlog.KindIntegrity})},
+		{repo.IsDamaged, func(err error) Class {
+			c := Class{Exit: ExitFatal, Kind: runlog.KindIntegrity,
+				Hint: "'cadang check --read-data' shows the extent of the damage"}
+			var d *repo.DamagedError
+			if errors.As(err, &d) && d.File.Type == repo.IndexFile {
+				c.Hint = "run 'cadang repair index'"
+			}
+			return c
+		}},
+		{func(err error) bool { return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) },
+			fixed(Class{Exit: ExitFatal, Kind: runlog.KindOutOfSpace,
+				Hint: "the disk is full: free space on the medium and run again; nothing stored was lost"})},
+		{is(fs.ErrPermission), fixed(Class{Exit: ExitFatal, Kind: runlog.KindSourceUnreadable})},
+	}
+}
+
+// Of classifies err. A nil error is ExitOK with no kind. An error that
+// carries an explicit SOP failure kind (runlog.Fail) keeps that kind; its
+// exit code and hint still come from the table.
+func Of(err error) Class {
+	if err == nil {
+		return Class{Exit: ExitOK}
+	}
+	c := Class{Exit: ExitFatal, Kind: runlog.KindOther}
+	for _, r := range rules() {
+		if r.match(err) {
+			c = r.class(err)
+			break
+		}
+	}
+	var ke *runlog.Error
+	if errors.As(err, &ke) && ke.Kind.Valid() {
+		c.Kind = ke.Kind
+	}
+	return c
+}
+
+// Kind is Of(err).Kind, in the shape of run.Runner.Classify.
+func Kind(err error) runlog.FailureKind { return Of(err).Kind }
+
+// Exit is Of(err).Exit.
+func Exit(err error) int { return Of(err).Exit }
+
+// Hint returns err's hint, or "" when there is none or the message
+// already says it.
+func Hint(err error) string {
+	h := Of(err).Hint
+	if h == "" || strings.Contains(err.Error(), h) {
+		return ""
+	}
+	return h
+}

@@ -1,0 +1,62 @@
+package errclass_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"syscall"
+	"testing"
+
+	"github.com/lpse/cadang/internal/errclass"
+	"github.com/lpse/cadang/internal/sop/runlog"
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend"
+	"github.com/lpse/cadang/snapshot"
+)
+
+func TestOf(t *testing.T) {
+	exitErr := exec.Command("sh", "-c", "exit 3").Run()
+	if exitErr == nil {
+		t.Fatal("sh -c 'exit 3' succeeded")
+	}
+	wrap := func(err error) error { return fmt.Errorf("open /mnt/backup1: %w", err) }
+	cases := []struct {
+		name string
+		err  error
+		exit int
+		kind runlog.FailureKind
+		hint bool
+	}{
+		{"nil", nil, 0, "", false},
+		{"coded", &errclass.CodedError{Code: 2, Msg: "status: warning"}, 2, runlog.KindOther, false},
+		{"partial", &errclass.PartialError{Msg: "2 items"}, 3, runlog.KindSourceUnreadable, false},
+		{"partial restore", &errclass.PartialError{Msg: "1 file", Kind: runlog.KindIntegrity}, 3, runlog.KindIntegrity, false},
+		{"cancelled", wrap(context.Canceled), 130, runlog.KindInterrupted, false},
+		{"wrong password", wrap(repo.ErrWrongPassword), 12, runlog.KindWrongPassword, true},
+		{"no repository", wrap(repo.ErrNoRepository), 10, runlog.KindRepoUnreachable, true},
+		{"locked", wrap(&repo.LockedError{}), 11, runlog.KindLock, true},
+		{"lock lost", wrap(repo.ErrLockLost), 1, runlog.KindLock, true},
+		{"dump failed", wrap(&snapshot.CommandError{}), 1, runlog.KindDumpFailed, false},
+		{"damaged index", wrap(&repo.DamagedError{File: backend.Handle{Type: repo.IndexFile, Name: "ab"}, Err: errors.New("bad")}), 1, runlog.KindIntegrity, true},
+		{"disk full", wrap(syscall.ENOSPC), 1, runlog.KindOutOfSpace, true},
+		// A child's exit code is not cadang's: pg_dump exiting 3 is no
+		// partial backup.
+		{"child exit code", wrap(exitErr), 1, runlog.KindOther, false},
+		{"explicit kind wins", runlog.Fail(runlog.KindMedia, wrap(repo.ErrNoRepository)), 10, runlog.KindMedia, true},
+		{"other", errors.New("boom"), 1, runlog.KindOther, false},
+	}
+	for _, c := range cases {
+		got := errclass.Of(c.err)
+		if got.Exit != c.exit || got.Kind != c.kind || (got.Hint != "") != c.hint {
+			t.Errorf("%s: Of(%v) = %+v, want exit %d kind %q hint %v", c.name, c.err, got, c.exit, c.kind, c.hint)
+		}
+	}
+}
+
+func TestHintNotRepeated(t *testing.T) {
+	err := fmt.Errorf("locked; if that process is gone, 'cadang unlock' removes stale locks: %w", &repo.LockedError{})
+	if h := errclass.Hint(err); h != "" {
+		t.Errorf("Hint repeats what the message says: %q", h)
+	}
+}

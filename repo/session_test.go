@@ -1,0 +1,182 @@
+package repo_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/lpse/cadang/crypto"
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend/local"
+)
+
+// lockFiles lists the lock files on disk, read with the file system rather
+// than through the repository, so that a leaked lock cannot hide.
+func lockFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(filepath.Join(dir, "locks"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func newSessionRepo(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "repo")
+	ctx := context.Background()
+	be, err := local.OpenOrCreate(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, created, err := repo.OpenOrInit(ctx, be, []byte("pw"), repo.Options{Lock: repo.SharedLock}, repo.InitOptions{KDF: crypto.CheapKDFParams()})
+	if err != nil || !created {
+		t.Fatalf("OpenOrInit: created=%v err=%v", created, err)
+	}
+	if n := len(lockFiles(t, dir)); n != 1 {
+		t.Fatalf("%d lock files while the new repository is open, want 1", n)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func openSession(ctx context.Context, t *testing.T, dir string, mode repo.LockMode) (*repo.Repository, error) {
+	t.Helper()
+	be, err := local.OpenOrCreate(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, created, err := repo.OpenOrInit(ctx, be, []byte("pw"), repo.Options{Lock: mode}, repo.InitOptions{})
+	if created {
+		t.Fatal("OpenOrInit created a second repository over the first")
+	}
+	return r, err
+}
+
+// TestSessionCloseReleasesEverything shows that one Close ends a session:
+// no goroutine (lock refresh, uploads, zstd) and no lock file survive it,
+// after work that succeeded, work that failed, work whose context was
+// cancelled, and a lock taken by hand and never unlocked.
+func TestSessionCloseReleasesEverything(t *testing.T) {
+	dir := newSessionRepo(t)
+	cases := []struct {
+		name string
+		mode repo.LockMode
+		work func(ctx context.Context, cancel context.CancelFunc, r *repo.Repository) error
+	}{
+		{"success", repo.SharedLock, func(ctx context.Context, _ context.CancelFunc, r *repo.Repository) error {
+			if _, _, err := r.SaveBlob(ctx, repo.DataBlob, []byte("isi berkas")); err != nil {
+				return err
+			}
+			return r.Flush(ctx)
+		}},
+		{"error", repo.ExclusiveLock, func(ctx context.Context, _ context.CancelFunc, r *repo.Repository) error {
+			_, err := r.LoadBlob(ctx, repo.DataBlob, repo.ID{1}, nil)
+			if err == nil {
+				return errors.New("loading an unknown blob succeeded")
+			}
+			return nil
+		}},
+		{"cancelled", repo.ExclusiveLock, func(ctx context.Context, cancel context.CancelFunc, r *repo.Repository) error {
+			if _, _, err := r.SaveBlob(ctx, repo.DataBlob, []byte("setengah jalan")); err != nil {
+				return err
+			}
+			cancel() // Ctrl-C in the middle of the work
+			if err := r.Flush(ctx); !errors.Is(err, context.Canceled) {
+				return errors.New("Flush after cancel did not fail with context.Canceled")
+			}
+			return nil
+		}},
+		{"manual lock", repo.NoLock, func(ctx context.Context, _ context.CancelFunc, r *repo.Repository) error {
+			_, err := r.Lock(ctx, true) // never unlocked: Close must do it
+			return err
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			r, err := openSession(ctx, t, dir, c.mode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.work(ctx, cancel, r); err != nil {
+				t.Error(err)
+			}
+			if c.mode != repo.NoLock || c.name == "manual lock" {
+				if n := len(lockFiles(t, dir)); n != 1 {
+					t.Errorf("%d lock files during the work, want 1", n)
+				}
+			}
+			if err := r.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+			if err := r.Close(); err != nil {
+				t.Errorf("second Close: %v", err)
+			}
+			if l := lockFiles(t, dir); len(l) != 0 {
+				t.Errorf("lock files left after Close: %v", l)
+			}
+		})
+	}
+}
+
+// TestSessionOpenLockedLeavesNothing: an Open that fails because another
+// session holds an exclusive lock returns a *LockedError, leaves only the
+// holder's lock file and starts no goroutine that outlives it.
+func TestSessionOpenLockedLeavesNothing(t *testing.T) {
+	dir := newSessionRepo(t)
+	ctx := context.Background()
+	holder, err := openSession(ctx, t, dir, repo.ExclusiveLock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	before := lockFiles(t, dir)
+
+	func() {
+		defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+		r, err := openSession(ctx, t, dir, repo.SharedLock)
+		var le *repo.LockedError
+		if !errors.As(err, &le) || r != nil {
+			t.Fatalf("Open beside an exclusive lock: r=%v err=%v, want a *LockedError", r, err)
+		}
+	}()
+	if after := lockFiles(t, dir); len(after) != len(before) || after[0] != before[0] {
+		t.Errorf("lock files %v after the refused Open, want only the holder's %v", after, before)
+	}
+	if err := holder.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if l := lockFiles(t, dir); len(l) != 0 {
+		t.Errorf("lock files left after the holder's Close: %v", l)
+	}
+}
+
+// TestOpenOrInitOneSentinel: a location with no repository is one error,
+// repo.ErrNoRepository, whether the backend or the repository layer notices.
+func TestOpenOrInitOneSentinel(t *testing.T) {
+	ctx := context.Background()
+	missing := filepath.Join(t.TempDir(), "nothing-here")
+	if _, err := local.Open(ctx, missing); !errors.Is(err, repo.ErrNoRepository) {
+		t.Errorf("local.Open of a missing directory: %v, want repo.ErrNoRepository", err)
+	}
+	be, err := local.Create(ctx, missing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Open(ctx, be, []byte("pw"), repo.Options{}); !errors.Is(err, repo.ErrNoRepository) {
+		t.Errorf("repo.Open of an empty backend: %v, want repo.ErrNoRepository", err)
+	}
+}
