@@ -1,0 +1,88 @@
+package repo
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+
+	"github.com/lpse/cadang/repo/backend"
+)
+
+// storedName returns the ID of stored bytes: their SHA-256. File names are
+// content hashes of what is on disk, so `sha256sum` finds damage without
+// the password.
+func storedName(b []byte) ID { return sha256.Sum256(b) }
+
+// SaveFile seals data, binding the file type, and stores it under the
+// SHA-256 of the sealed bytes, which is returned.
+//
+// While a lock taken through r is lost, SaveFile refuses every type but
+// locks and records: records are append-only and name no blob, so adding
+// one cannot break anything another process does, and an application may
+// want to record that its work failed. Before a snapshot it also checks
+// that the lock files still exist: the snapshot is what makes everything
+// written before it reachable.
+func (r *Repository) SaveFile(ctx context.Context, t FileType, data []byte) (ID, error) {
+	switch t {
+	case LockFile, RecordFile:
+	case SnapshotFile:
+		if err := r.verifyLocks(ctx); err != nil {
+			return ID{}, fmt.Errorf("save %s file: %w", t, err)
+		}
+	default:
+		if err := r.lockErr(); err != nil {
+			return ID{}, fmt.Errorf("save %s file: %w", t, err)
+		}
+	}
+	sealed, err := r.key.Seal(nil, data, []byte(t))
+	if err != nil {
+		return ID{}, err
+	}
+	id := storedName(sealed)
+	h := backend.Handle{Type: t, Name: id.String()}
+	if err := r.be.Save(ctx, h, sealed); err != nil {
+		return ID{}, fmt.Errorf("save %s: %w", h, err)
+	}
+	return id, nil
+}
+
+// LoadFile loads a file saved with SaveFile, checks its hash and decrypts it.
+func (r *Repository) LoadFile(ctx context.Context, t FileType, id ID) ([]byte, error) {
+	h := backend.Handle{Type: t, Name: id.String()}
+	raw, err := r.be.Load(ctx, h, 0, 0)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", h, err)
+	}
+	if storedName(raw) != id {
+		return nil, damaged(h, nil, "SHA-256 of its %d bytes does not match its name", len(raw))
+	}
+	plain, err := r.key.Open(nil, raw, []byte(t))
+	if err != nil {
+		return nil, damaged(h, nil, "%v", err)
+	}
+	return plain, nil
+}
+
+// ListFiles calls fn with the ID of every file of type t. Names that are
+// not IDs (foreign files) are skipped.
+func (r *Repository) ListFiles(ctx context.Context, t FileType, fn func(ID) error) error {
+	return r.be.List(ctx, t, func(fi backend.FileInfo) error {
+		id, err := ParseID(fi.Name)
+		if err != nil {
+			return nil
+		}
+		return fn(id)
+	})
+}
+
+// RemoveFile deletes a stored file. Like SaveFile, it refuses while a lock
+// taken through r is lost, except for lock files: removing files is what
+// maintenance does, and under a lost lock someone else may be using them.
+func (r *Repository) RemoveFile(ctx context.Context, t FileType, id ID) error {
+	if t != LockFile {
+		if err := r.lockErr(); err != nil {
+			return fmt.Errorf("remove %s/%s: %w", t, id.Short(), err)
+		}
+	}
+	return r.be.Remove(ctx, backend.Handle{Type: t, Name: id.String()})
+}

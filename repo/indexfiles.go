@@ -1,0 +1,84 @@
+package repo
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/lpse/cadang/repo/backend"
+)
+
+// LoadIndex reads every index file into memory, replacing nothing: packs
+// already known are skipped.
+func (r *Repository) LoadIndex(ctx context.Context) error {
+	var names []ID
+	err := r.ListFiles(ctx, IndexFile, func(id ID) error { names = append(names, id); return nil })
+	if err != nil {
+		return fmt.Errorf("list index: %w", err)
+	}
+	results := make([][]IndexPack, len(names))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0) + 2)
+	for i, id := range names {
+		g.Go(func() error {
+			packs, err := r.loadIndexFile(gctx, id)
+			results[i] = packs
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	var all []IndexPack
+	for _, p := range results {
+		all = append(all, p...)
+	}
+	return r.idx.bulkAdd(all)
+}
+
+func (r *Repository) loadIndexFile(ctx context.Context, id ID) ([]IndexPack, error) {
+	plain, err := r.LoadFile(ctx, IndexFile, id)
+	if err != nil {
+		return nil, err
+	}
+	packs, err := decodeIndexFile(plain)
+	if err != nil {
+		return nil, damaged(backend.Handle{Type: IndexFile, Name: id.String()}, nil, "%v", err)
+	}
+	return packs, nil
+}
+
+// ReadIndexFile returns the decoded contents of one index file.
+func (r *Repository) ReadIndexFile(ctx context.Context, id ID) ([]IndexPack, error) {
+	return r.loadIndexFile(ctx, id)
+}
+
+// writeIndex stores an index file for the packs finished since the last one.
+func (r *Repository) writeIndex(ctx context.Context) error {
+	r.mu.Lock()
+	packs := r.unsaved
+	r.unsaved = nil
+	r.lastIndex = r.opts.Now()
+	r.mu.Unlock()
+	if len(packs) == 0 {
+		return nil
+	}
+	id, err := r.SaveFile(ctx, IndexFile, encodeIndexFile(packs))
+	if err != nil {
+		r.mu.Lock()
+		r.unsaved = append(packs, r.unsaved...)
+		r.mu.Unlock()
+		return fmt.Errorf("write index: %w", err)
+	}
+	r.mu.Lock()
+	r.indexFile = append(r.indexFile, id)
+	r.mu.Unlock()
+	return nil
+}
+
+// WriteIndex stores the given packs as one index file (used by repair).
+func (r *Repository) WriteIndex(ctx context.Context, packs []IndexPack) (ID, error) {
+	return r.SaveFile(ctx, IndexFile, encodeIndexFile(packs))
+}

@@ -1,0 +1,263 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/lpse/cadang/crypto"
+	"github.com/lpse/cadang/repo/backend"
+)
+
+// LoadBlob returns the plaintext of a blob. It verifies the blob's ID.
+func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID, buf []byte) ([]byte, error) {
+	loc, ok := r.idx.Lookup(t, id)
+	if !ok {
+		return nil, fmt.Errorf("%s blob %s: %w", t, id, ErrBlobNotFound)
+	}
+	h := backend.Handle{Type: PackFile, Name: loc.Pack.String()}
+	var sealed []byte
+	var err error
+	if t == TreeBlob {
+		sealed, err = r.loadTreeBlob(ctx, h, loc)
+		if err == nil {
+			return r.openBlob(h, t, id, sealed, buf)
+		}
+		if IsDamaged(err) {
+			return nil, err
+		}
+	} else {
+		sealed, err = r.be.Load(ctx, h, int64(loc.Offset), int64(loc.Length))
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, damaged(h, &id, "pack is shorter than the index says: %v", err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load %s blob %s from %s: %w", t, id, h, err)
+	}
+	return r.openBlob(h, t, id, sealed, buf)
+}
+
+func (r *Repository) decoder() (*zstd.Decoder, error) {
+	r.decOnce.Do(func() {
+		r.dec, r.decErr = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(MaxBlobSize+1<<20))
+		if r.decErr != nil {
+			r.decErr = fmt.Errorf("zstd decoder: %w", r.decErr)
+		}
+	})
+	return r.dec, r.decErr
+}
+
+func (r *Repository) openBlob(h backend.Handle, t BlobType, id ID, stored, buf []byte) ([]byte, error) {
+	if len(stored) < 1+crypto.Overhead {
+		return nil, damaged(h, &id, "stored blob of %d bytes is too short", len(stored))
+	}
+	comp := stored[0]
+	var dst []byte
+	if comp == compressNone {
+		dst = buf[:0] // raw payloads decrypt straight into the caller's buffer
+	}
+	plain, err := r.key.Open(dst, stored[1:], blobAD(t, id, comp))
+	if err != nil {
+		return nil, damaged(h, &id, "%v", err)
+	}
+	return r.finishBlob(h, t, id, comp, plain, buf)
+}
+
+// openBlobInPlace opens a stored blob in a buffer the caller owns: it is
+// decrypted where it lies (stored's bytes are lost, whatever the outcome),
+// so an uncompressed plaintext is a subslice of stored. A compressed one is
+// decompressed into *scratch, which keeps the grown buffer for the next
+// blob; scratch never points into stored.
+func (r *Repository) openBlobInPlace(h backend.Handle, t BlobType, id ID, stored []byte, scratch *[]byte) ([]byte, error) {
+	if len(stored) < 1+crypto.Overhead {
+		return nil, damaged(h, &id, "stored blob of %d bytes is too short", len(stored))
+	}
+	comp := stored[0]
+	plain, err := r.key.OpenInPlace(stored[1:], blobAD(t, id, comp))
+	if err != nil {
+		return nil, damaged(h, &id, "%v", err)
+	}
+	out, err := r.finishBlob(h, t, id, comp, plain, *scratch)
+	if err == nil && comp == compressZstd {
+		*scratch = out
+	}
+	return out, err
+}
+
+// finishBlob decompresses a decrypted blob (into buf, grown as needed) and
+// verifies its ID.
+func (r *Repository) finishBlob(h backend.Handle, t BlobType, id ID, comp byte, plain, buf []byte) ([]byte, error) {
+	var out []byte
+	switch comp {
+	case compressNone:
+		out = plain
+	case compressZstd:
+		dec, err := r.decoder()
+		if err != nil {
+			return nil, err
+		}
+		if out, err = dec.DecodeAll(plain, buf[:0]); err != nil {
+			return nil, damaged(h, &id, "decompress: %v", err)
+		}
+	default:
+		return nil, damaged(h, &id, "unknown compression %d", comp)
+	}
+	if ID(r.key.BlobID(out)) != id {
+		return nil, damaged(h, &id, "content does not hash to the blob's ID")
+	}
+	return out, nil
+}
+
+// LoadBlobsFromPack reads the listed blobs of one pack in a single range
+// request and calls fn for each, in offset order. A blob that fails to
+// verify is passed with its error; fn decides whether to go on. The
+// plaintext passed to fn is only valid until fn returns.
+func (r *Repository) LoadBlobsFromPack(ctx context.Context, pack ID, blobs []BlobLocation, fn func(BlobLocation, []byte, error) error) error {
+	if len(blobs) == 0 {
+		return nil
+	}
+	sorted := append([]BlobLocation(nil), blobs...)
+	sortLocations(sorted)
+	h := backend.Handle{Type: PackFile, Name: pack.String()}
+	start := int64(sorted[0].Offset)
+	end := start
+	for _, b := range sorted {
+		if e := int64(b.Offset) + int64(b.Length); e > end {
+			end = e
+		}
+	}
+	// In place only where that is safe: a range no real pack can have
+	// (a damaged index) goes through Load, which checks it against the
+	// file's size before allocating, and overlapping locations (also a
+	// damaged index) are opened from copies, since a failed in-place open
+	// wipes its bytes, which would fail a neighbour sharing them.
+	inPlace := end-start <= int64(r.packBufSize())+MaxBlobSize+1<<20 && !overlapping(sorted)
+	var data []byte
+	lb := &loadBuf{}
+	var err error
+	if inPlace {
+		lb = r.getLoadBuf(int(end - start))
+		defer r.loadBufs.Put(lb)
+		data = lb.pack
+		err = backend.LoadInto(ctx, r.be, h, start, data)
+	} else {
+		data, err = r.be.Load(ctx, h, start, end-start)
+	}
+	if err != nil {
+		lerr := fmt.Errorf("load %s: %w", h, err)
+		for _, b := range sorted {
+			if ferr := fn(b, nil, lerr); ferr != nil {
+				return ferr
+			}
+		}
+		return nil
+	}
+	var (
+		prev    *BlobLocation
+		plain   []byte
+		openErr error
+	)
+	for i := range sorted {
+		b := &sorted[i]
+		// A blob listed twice is opened once: decryption in place has
+		// already consumed its sealed bytes.
+		if prev == nil || b.Offset != prev.Offset || b.Length != prev.Length || b.ID != prev.ID {
+			sealed := data[int64(b.Offset)-start : int64(b.Offset)-start+int64(b.Length)]
+			if !inPlace {
+				sealed = bytes.Clone(sealed)
+			}
+			plain, openErr = r.openBlobInPlace(h, b.Type, b.ID, sealed, &lb.plain)
+			prev = b
+		}
+		if err := fn(*b, plain, openErr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// overlapping reports whether any two different locations of sorted (by
+// offset: see sortLocations) share bytes. Comparing neighbours is enough:
+// a location overlapping a later one overlaps every location between them,
+// and a copy of the same blob between two others overlaps them too.
+func overlapping(sorted []BlobLocation) bool {
+	for i := 1; i < len(sorted); i++ {
+		a, b := sorted[i-1], sorted[i]
+		if a.Offset == b.Offset && a.Length == b.Length && a.ID == b.ID {
+			continue // the same blob listed twice
+		}
+		if uint64(a.Offset)+uint64(a.Length) > uint64(b.Offset) {
+			return true
+		}
+	}
+	return false
+}
+
+// loadBuf is the scratch of one LoadBlobsFromPack call: the pack range as
+// read, and a buffer for decompressed blobs.
+type loadBuf struct{ pack, plain []byte }
+
+func (r *Repository) getLoadBuf(n int) *loadBuf {
+	lb, _ := r.loadBufs.Get().(*loadBuf)
+	if lb == nil {
+		lb = &loadBuf{}
+	}
+	if cap(lb.pack) < n {
+		lb.pack = make([]byte, n)
+	}
+	lb.pack = lb.pack[:n]
+	return lb
+}
+
+// ReadPackHeader loads and decodes the header of a pack file of the given
+// size (0: stat it).
+func (r *Repository) ReadPackHeader(ctx context.Context, pack ID, size int64) ([]PackBlob, error) {
+	h := backend.Handle{Type: PackFile, Name: pack.String()}
+	if size == 0 {
+		fi, err := r.be.Stat(ctx, h)
+		if err != nil {
+			return nil, fmt.Errorf("stat %s: %w", h, err)
+		}
+		size = fi.Size
+	}
+	if size < 4 {
+		return nil, damaged(h, nil, "pack of %d bytes is too short", size)
+	}
+	// Read the last 64 KiB in one go; most headers fit.
+	tailLen := min(size, 64<<10)
+	tail, err := r.be.Load(ctx, h, size-tailLen, tailLen)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", h, err)
+	}
+	return r.parsePackTail(h, size, tail, func(off, n int64) ([]byte, error) { return r.be.Load(ctx, h, off, n) })
+}
+
+func (r *Repository) parsePackTail(h backend.Handle, size int64, tail []byte, load func(off, n int64) ([]byte, error)) ([]PackBlob, error) {
+	hdrOff, hdrLen, err := packTrailer(size, tail[len(tail)-4:])
+	if err != nil {
+		return nil, damaged(h, nil, "%v", err)
+	}
+	var sealed []byte
+	if hdrLen+4 <= int64(len(tail)) {
+		sealed = tail[int64(len(tail))-4-hdrLen : int64(len(tail))-4]
+	} else {
+		sealed, err = load(hdrOff, hdrLen)
+		if err != nil {
+			return nil, fmt.Errorf("load %s: %w", h, err)
+		}
+	}
+	plain, err := r.key.Open(nil, sealed, packHeaderAD)
+	if err != nil {
+		return nil, damaged(h, nil, "header: %v", err)
+	}
+	blobs, err := decodePackHeader(plain, hdrOff)
+	if err != nil {
+		return nil, damaged(h, nil, "%v", err)
+	}
+	return blobs, nil
+}
