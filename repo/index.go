@@ -456,8 +456,6 @@ const (
 	maxIndexPackBlobs = maxPackHeaderEntries
 )
 
-var indexAD = []byte("cadang index v1")
-
 func encodeIndexFile(packs []IndexPack) []byte {
 	n := 5
 	for _, p := range packs {
