@@ -34,21 +34,102 @@ type CheckOptions struct {
 // CheckResult summarises a check. Problems lists every finding; the check
 // passed when it is empty.
 type CheckResult struct {
-	Packs           int      `json:"packs"`
-	PacksRead       int      `json:"packs_read"`
-	BytesRead       int64    `json:"bytes_read"`
-	Blobs           int      `json:"blobs"`
-	BlobsRead       int      `json:"blobs_read"`
-	UnindexedPacks  []ID     `json:"unindexed_packs,omitempty"`
-	TempFiles       []string `json:"temp_files,omitempty"` // left by killed saves, older than TempSweepAge: harmless, so not problems
-	Problems        []error  `json:"-"`
-	ProblemMessages []string `json:"problems,omitempty"`
+	Packs          int       `json:"packs"`
+	PacksRead      int       `json:"packs_read"`
+	BytesRead      int64     `json:"bytes_read"`
+	Blobs          int       `json:"blobs"`
+	BlobsRead      int       `json:"blobs_read"`
+	UnindexedPacks []ID      `json:"unindexed_packs,omitempty"`
+	TempFiles      []string  `json:"temp_files,omitempty"` // left by killed saves, older than TempSweepAge: harmless, so not problems
+	Problems       []Problem `json:"problems,omitempty"`
 }
 
-func (c *CheckResult) add(err error) {
-	c.Problems = append(c.Problems, err)
-	c.ProblemMessages = append(c.ProblemMessages, err.Error())
+func (c *CheckResult) add(kind ProblemKind, err error) {
+	c.Problems = append(c.Problems, NewProblem(kind, err))
 }
+
+// ProblemKind says what a check found wrong, so that a program can act on
+// a finding (re-upload a pack, repair the index, forget a snapshot)
+// without parsing messages.
+type ProblemKind string
+
+// The kinds of problems. The repository's check reports the first four;
+// the snapshot layer's check (package snapshot/checker) the others.
+const (
+	// ProblemPackMissing: the index names a pack that does not exist (or
+	// vanished while the check ran).
+	ProblemPackMissing ProblemKind = "pack-missing"
+	// ProblemFileDamaged: a stored file's bytes fail their hash, do not
+	// decrypt or do not decode (a pack, its header, an index or snapshot
+	// file). File names it.
+	ProblemFileDamaged ProblemKind = "file-damaged"
+	// ProblemBlobDamaged: one blob in a pack does not decrypt or does not
+	// match its ID. File is the pack and Blob the blob.
+	ProblemBlobDamaged ProblemKind = "blob-damaged"
+	// ProblemIndexMismatch: the index and a pack's header disagree about
+	// a blob (missing from the header, or at another place).
+	ProblemIndexMismatch ProblemKind = "index-mismatch"
+	// ProblemBlobNotIndexed: a snapshot's tree names a blob the index does
+	// not know.
+	ProblemBlobNotIndexed ProblemKind = "blob-not-indexed"
+	// ProblemInvalidTree: a tree blob decodes but breaks the format's
+	// rules, or a file node's extents do not add up to its size.
+	ProblemInvalidTree ProblemKind = "invalid-tree"
+	// ProblemSnapshotDamaged: a snapshot file cannot be loaded or decoded.
+	ProblemSnapshotDamaged ProblemKind = "snapshot-damaged"
+)
+
+// Problem is one finding of a check. File and Blob say where, when known;
+// Snapshot and Path are set by the snapshot layer for findings under a
+// snapshot's trees.
+type Problem struct {
+	Kind     ProblemKind    `json:"kind"`
+	File     backend.Handle `json:"-"`
+	Blob     *BlobHandle    `json:"blob,omitempty"`
+	Snapshot *ID            `json:"snapshot,omitempty"`
+	Path     string         `json:"path,omitempty"`
+	Err      error          `json:"-"`
+}
+
+// BlobHandle names a blob by type and ID.
+type BlobHandle struct {
+	Type BlobType `json:"type"`
+	ID   ID       `json:"id"`
+}
+
+func (b BlobHandle) String() string { return fmt.Sprintf("%s blob %s", b.Type, b.ID) }
+
+// NewProblem makes a Problem of kind from err, taking the file and blob
+// from a *DamagedError in err.
+func NewProblem(kind ProblemKind, err error) Problem {
+	p := Problem{Kind: kind, Err: err}
+	var d *DamagedError
+	if errors.As(err, &d) {
+		p.File = d.File
+		if d.Blob != nil {
+			p.Blob = &BlobHandle{ID: *d.Blob} // the type, where known, is set by the caller
+		}
+	}
+	return p
+}
+
+// Error returns the finding as one line, as `cadang check` prints it.
+func (p Problem) Error() string {
+	msg := string(p.Kind)
+	if p.Err != nil {
+		msg = p.Err.Error()
+	}
+	if p.Snapshot != nil {
+		loc := "snapshot " + p.Snapshot.Short()
+		if p.Path != "" {
+			loc += ": " + p.Path
+		}
+		return loc + ": " + msg
+	}
+	return msg
+}
+
+func (p Problem) Unwrap() error { return p.Err }
 
 // TempSweepAge is how old a temporary file must be before it counts as
 // left behind: far longer than any save takes, so that a file still being
@@ -122,7 +203,7 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 	for pack, blobs := range byPack {
 		res.Blobs += len(blobs)
 		if _, ok := sizes[pack]; !ok {
-			res.add(fmt.Errorf("pack %s is named by the index for %d blobs but does not exist", pack, len(blobs)))
+			res.add(ProblemPackMissing, fmt.Errorf("pack %s is named by the index for %d blobs but does not exist", pack, len(blobs)))
 		}
 	}
 	var packs []ID
@@ -150,7 +231,7 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 	g.SetLimit(runtime.GOMAXPROCS(0) + 2)
 	for _, pack := range packs {
 		g.Go(func() error {
-			var problems []error
+			var problems []Problem
 			var hdr []PackBlob
 			var nRead int
 			var bytesRead int64
@@ -171,7 +252,7 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 					if !IsDamaged(err) {
 						return err
 					}
-					problems = append(problems, err)
+					problems = append(problems, NewProblem(ProblemFileDamaged, err))
 				}
 			}
 			if hdr != nil {
@@ -184,9 +265,7 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 				res.BlobsRead += nRead
 				res.BytesRead += bytesRead
 			}
-			for _, p := range problems {
-				res.add(p)
-			}
+			res.Problems = append(res.Problems, problems...)
 			return nil
 		})
 	}
@@ -196,7 +275,7 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 	return res, nil
 }
 
-func compareHeader(pack ID, hdr []PackBlob, indexed []BlobLocation) []error {
+func compareHeader(pack ID, hdr []PackBlob, indexed []BlobLocation) []Problem {
 	type key struct {
 		t  BlobType
 		id ID
@@ -205,25 +284,28 @@ func compareHeader(pack ID, hdr []PackBlob, indexed []BlobLocation) []error {
 	for _, b := range hdr {
 		inHdr[key{b.Type, b.ID}] = b
 	}
-	var out []error
+	var out []Problem
 	h := backend.Handle{Type: PackFile, Name: pack.String()}
+	mismatch := func(b BlobLocation, format string, args ...any) {
+		id := b.ID
+		out = append(out, Problem{Kind: ProblemIndexMismatch, File: h, Blob: &BlobHandle{Type: b.Type, ID: id},
+			Err: damaged(h, &id, format, args...)})
+	}
 	for _, b := range indexed {
 		hb, ok := inHdr[key{b.Type, b.ID}]
 		if !ok {
-			id := b.ID
-			out = append(out, damaged(h, &id, "indexed %s blob is missing from the pack header", b.Type))
+			mismatch(b, "indexed %s blob is missing from the pack header", b.Type)
 			continue
 		}
 		if hb.Offset != b.Offset || hb.Length != b.Length {
-			id := b.ID
-			out = append(out, damaged(h, &id, "index says offset %d length %d, pack header says %d/%d", b.Offset, b.Length, hb.Offset, hb.Length))
+			mismatch(b, "index says offset %d length %d, pack header says %d/%d", b.Offset, b.Length, hb.Offset, hb.Length)
 		}
 	}
 	return out
 }
 
 // readPack loads a whole pack, checks its name, and opens every blob.
-func (r *Repository) readPack(ctx context.Context, pack ID, size int64) (hdr []PackBlob, blobs int, n int64, problems []error, err error) {
+func (r *Repository) readPack(ctx context.Context, pack ID, size int64) (hdr []PackBlob, blobs int, n int64, problems []Problem, err error) {
 	h := backend.Handle{Type: PackFile, Name: pack.String()}
 	var data []byte
 	if size > 0 {
@@ -241,25 +323,27 @@ func (r *Repository) readPack(ctx context.Context, pack ID, size int64) (hdr []P
 	}
 	if err != nil {
 		if backend.IsNotExist(err) {
-			return nil, 0, 0, []error{fmt.Errorf("%s vanished during the check", h)}, nil
+			return nil, 0, 0, []Problem{{Kind: ProblemPackMissing, File: h, Err: fmt.Errorf("%s vanished during the check", h)}}, nil
 		}
 		return nil, 0, 0, nil, fmt.Errorf("load %s: %w", h, err)
 	}
 	n = int64(len(data))
 	if storedName(data) != pack {
-		problems = append(problems, damaged(h, nil, "SHA-256 of its %d bytes does not match its name", len(data)))
+		problems = append(problems, NewProblem(ProblemFileDamaged, damaged(h, nil, "SHA-256 of its %d bytes does not match its name", len(data))))
 	}
 	if len(data) < 4 {
-		return nil, 0, n, append(problems, damaged(h, nil, "pack of %d bytes is too short", len(data))), nil
+		return nil, 0, n, append(problems, NewProblem(ProblemFileDamaged, damaged(h, nil, "pack of %d bytes is too short", len(data)))), nil
 	}
 	hdr, err = r.parsePackTail(h, int64(len(data)), data, func(off, l int64) ([]byte, error) { return data[off : off+l], nil })
 	if err != nil {
-		return nil, 0, n, append(problems, err), nil
+		return nil, 0, n, append(problems, NewProblem(ProblemFileDamaged, err)), nil
 	}
 	var scratch []byte
 	for _, b := range hdr {
 		if _, err := r.openBlobInPlace(h, b.Type, b.ID, data[b.Offset:b.Offset+b.Length], &scratch); err != nil {
-			problems = append(problems, err)
+			p := NewProblem(ProblemBlobDamaged, err)
+			p.Blob = &BlobHandle{Type: b.Type, ID: b.ID}
+			problems = append(problems, p)
 			continue
 		}
 		blobs++

@@ -279,7 +279,7 @@ func testFaultPackBlobFlipped(t *testing.T) {
 	// A structural check reads headers only; the header is intact.
 	res, err := r.Check(ctx, repo.CheckOptions{})
 	if err != nil || len(res.Problems) != 0 {
-		t.Fatalf("structural check: %v %v", err, res.ProblemMessages)
+		t.Fatalf("structural check: %v %v", err, res.Problems)
 	}
 	// A data check finds the pack's hash mismatch and the blob.
 	res, err = r.Check(ctx, repo.CheckOptions{ReadData: true})
@@ -292,6 +292,13 @@ func testFaultPackBlobFlipped(t *testing.T) {
 		if !errors.As(p, &de) || de.File != h {
 			t.Fatalf("unexpected problem: %v", p)
 		}
+		// The typed finding says the same without parsing the message.
+		if p.File != h || (p.Kind != repo.ProblemBlobDamaged && p.Kind != repo.ProblemFileDamaged) {
+			t.Fatalf("problem %v: kind %q file %v, want a damaged blob or file in %v", p, p.Kind, p.File, h)
+		}
+		if p.Kind == repo.ProblemBlobDamaged && (p.Blob == nil || p.Blob.ID != *de.Blob || p.Blob.Type != repo.DataBlob) {
+			t.Fatalf("problem %v names blob %v, want data blob %v", p, p.Blob, *de.Blob)
+		}
 		if de.Blob != nil && *de.Blob == victim.id && strings.Contains(p.Error(), victim.id.String()) {
 			namedBlob = true
 		}
@@ -300,7 +307,7 @@ func testFaultPackBlobFlipped(t *testing.T) {
 		}
 	}
 	if !namedBlob || !namedPack {
-		t.Fatalf("data check did not name pack and blob: %v", res.ProblemMessages)
+		t.Fatalf("data check did not name pack and blob: %v", res.Problems)
 	}
 	if res.BlobsRead != len(blobs)-1 {
 		t.Fatalf("data check read %d intact blobs, want %d", res.BlobsRead, len(blobs)-1)
@@ -348,7 +355,7 @@ func testFaultPackHeader(t *testing.T) {
 					}
 				}
 				if !found {
-					t.Fatalf("check %+v did not name %s: %v", o, h, res.ProblemMessages)
+					t.Fatalf("check %+v did not name %s: %v", o, h, res.Problems)
 				}
 			}
 			// Blobs either load intact or fail, naming the pack.
@@ -692,7 +699,7 @@ func testFaultSweep(t *testing.T) {
 	r := mustOpenFault(t, dir)
 	res, err := r.Check(ctx, repo.CheckOptions{ReadData: true})
 	if err != nil || len(res.Problems) != 0 {
-		t.Fatalf("after undoing every flip: %v %v", err, res.ProblemMessages)
+		t.Fatalf("after undoing every flip: %v %v", err, res.Problems)
 	}
 }
 

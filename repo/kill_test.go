@@ -248,7 +248,7 @@ func TestKillDuringSave(t *testing.T) {
 	defer r.Close()
 	res, err := r.Check(ctx, repo.CheckOptions{})
 	if err != nil || len(res.Problems) != 0 {
-		t.Fatalf("structural check after SIGKILL: %v %v", err, res.ProblemMessages)
+		t.Fatalf("structural check after SIGKILL: %v %v", err, res.Problems)
 	}
 	if res.Blobs == 0 {
 		t.Fatal("no blobs indexed although index files were written")
@@ -270,7 +270,7 @@ func TestKillDuringSave(t *testing.T) {
 	// shows a partial file under its final name.
 	res, err = r.Check(ctx, repo.CheckOptions{ReadData: true})
 	if err != nil || len(res.Problems) != 0 {
-		t.Fatalf("data check after SIGKILL: %v %v", err, res.ProblemMessages)
+		t.Fatalf("data check after SIGKILL: %v %v", err, res.Problems)
 	}
 
 	// The killed child's lock is stale (its process is gone) and goes away.
@@ -320,7 +320,7 @@ func TestKillDuringSave(t *testing.T) {
 	}
 	res, err = r.Check(ctx, repo.CheckOptions{ReadData: true})
 	if err != nil || len(res.Problems) != 0 {
-		t.Fatalf("check after the next session: %v %v", err, res.ProblemMessages)
+		t.Fatalf("check after the next session: %v %v", err, res.Problems)
 	}
 }
 
@@ -393,7 +393,7 @@ func TestDiskFullDuringPackSave(t *testing.T) {
 	defer r2.Close()
 	res, err := r2.Check(ctx, repo.CheckOptions{ReadData: true})
 	if err != nil || len(res.Problems) != 0 {
-		t.Fatalf("check after disk full: %v %v", err, res.ProblemMessages)
+		t.Fatalf("check after disk full: %v %v", err, res.Problems)
 	}
 	for i, id := range before {
 		bt, _ := killBlob(uint64(i))
@@ -511,6 +511,6 @@ func TestFileSizeLimitDuringPackSave(t *testing.T) {
 	defer r.Close()
 	res, err := r.Check(ctx, repo.CheckOptions{ReadData: true})
 	if err != nil || len(res.Problems) != 0 {
-		t.Fatalf("check after a failed write: %v %v", err, res.ProblemMessages)
+		t.Fatalf("check after a failed write: %v %v", err, res.Problems)
 	}
 }

@@ -114,7 +114,7 @@ func TestRoundTripSizes(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(res.Problems) != 0 || res.BlobsRead != len(all) {
-		t.Fatalf("check: %d problems %v, read %d of %d blobs", len(res.Problems), res.ProblemMessages, res.BlobsRead, len(all))
+		t.Fatalf("check: %d problems %v, read %d of %d blobs", len(res.Problems), res.Problems, res.BlobsRead, len(all))
 	}
 }
 

@@ -61,6 +61,9 @@ func Check(ctx context.Context, r interface {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	rep.Problems = append(treeProblems, rep.Packs.ProblemMessages...)
+	rep.Problems = treeProblems
+	for _, p := range rep.Packs.Problems {
+		rep.Problems = append(rep.Problems, p.Error())
+	}
 	return rep, nil
 }
