@@ -39,6 +39,14 @@ const Overhead = 1 + SaltSize + 16
 // associated data.
 var ErrAuth = errors.New("authentication failed: data damaged or wrong key")
 
+// ErrUnsupportedVersion is wrapped by the errors for an object written in a
+// format version newer than this program knows: a seal version or key file
+// version from a newer cadang. It is not a wrong password. Whether it is
+// damage depends on whether the caller verified the object's bytes some
+// other way (a content hash): a version byte alone cannot tell a newer
+// writer from a flipped bit.
+var ErrUnsupportedVersion = errors.New("unsupported format version")
+
 // Key is a repository's master key. It never leaves memory unencrypted; key
 // files hold it wrapped under a password-derived key.
 type Key struct {
@@ -171,7 +179,11 @@ func open(key *[KeySize]byte, pool *sync.Pool, dst, sealed, ad []byte) ([]byte, 
 		return nil, fmt.Errorf("%w (sealed object of %d bytes is shorter than the %d-byte minimum)", ErrAuth, len(sealed), Overhead)
 	}
 	if sealed[0] != sealVersion {
-		return nil, fmt.Errorf("%w (unknown seal version %d)", ErrAuth, sealed[0])
+		if sealed[0] > sealVersion {
+			return nil, fmt.Errorf("%w: seal version %d (this program reads version %d)", ErrUnsupportedVersion, sealed[0], sealVersion)
+		}
+		// Every version up to ours is known, so a lower one is damage.
+		return nil, fmt.Errorf("%w (invalid seal version %d)", ErrAuth, sealed[0])
 	}
 	salt := sealed[1 : 1+SaltSize]
 	out, err := subkey(key, pool, salt).Open(dst, zeroNonce[:], sealed[1+SaltSize:], ad)

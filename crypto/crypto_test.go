@@ -73,8 +73,16 @@ func TestEveryBitAuthenticated(t *testing.T) {
 		for bit := range 8 {
 			bad := bytes.Clone(sealed)
 			bad[i] ^= 1 << bit
-			if _, err := k.Open(nil, bad, []byte("ad")); !errors.Is(err, crypto.ErrAuth) {
-				t.Fatalf("byte %d bit %d: %v", i, bit, err)
+			_, err := k.Open(nil, bad, []byte("ad"))
+			// A higher version byte is an object this program cannot
+			// read (from a newer writer, or damaged: only a content
+			// hash can tell); it still yields nothing.
+			want := crypto.ErrAuth
+			if i == 0 && bad[0] > sealed[0] {
+				want = crypto.ErrUnsupportedVersion
+			}
+			if !errors.Is(err, want) {
+				t.Fatalf("byte %d bit %d: %v, want %v", i, bit, err, want)
 			}
 		}
 	}

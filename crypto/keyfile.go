@@ -62,8 +62,11 @@ func ParseKeyFile(b []byte) (*KeyFile, error) {
 	if err := json.Unmarshal(b, &kf); err != nil {
 		return nil, fmt.Errorf("decode key file: %w", err)
 	}
+	if kf.Version > KeyFileVersion {
+		return nil, fmt.Errorf("%w: key file version %d (this program reads version %d)", ErrUnsupportedVersion, kf.Version, KeyFileVersion)
+	}
 	if kf.Version != KeyFileVersion {
-		return nil, fmt.Errorf("key file version %d is not supported (this program reads version %d)", kf.Version, KeyFileVersion)
+		return nil, fmt.Errorf("invalid key file version %d", kf.Version)
 	}
 	if kf.KDF != "argon2id" {
 		return nil, fmt.Errorf("key file uses unknown KDF %q", kf.KDF)
@@ -92,6 +95,9 @@ func (kf *KeyFile) Unwrap(password []byte) (*Key, error) {
 		return nil, err
 	}
 	raw, err := w.Open(nil, kf.Data, keyFileAD)
+	if errors.Is(err, ErrUnsupportedVersion) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, ErrWrongPassword
 	}

@@ -83,6 +83,9 @@ func checkConfigHeader(raw []byte) error {
 // not know.
 type VersionError struct{ Version int }
 
+// Unwrap makes a VersionError match ErrUnsupportedVersion.
+func (e *VersionError) Unwrap() error { return ErrUnsupportedVersion }
+
 func (e *VersionError) Error() string {
 	return fmt.Sprintf("repository format version %d is not supported by this cadang (which reads version %d); use a newer cadang", e.Version, FormatVersion)
 }

@@ -44,6 +44,42 @@ func IsDamaged(err error) bool {
 	return errors.As(err, &d)
 }
 
+// ErrUnsupportedVersion is wrapped by the errors for a file or blob in a
+// format version this cadang does not read (doc/design.md, "Versions"):
+// the remedy is a newer cadang, and nothing may treat it as damage.
+var ErrUnsupportedVersion = crypto.ErrUnsupportedVersion
+
+// UnsupportedError reports a stored file (and, where known, a blob in it)
+// written in a format version this program does not know.
+type UnsupportedError struct {
+	File backend.Handle
+	Blob *ID
+	Err  error // wraps ErrUnsupportedVersion
+}
+
+func (e *UnsupportedError) Error() string {
+	what := e.File.String()
+	if e.Blob != nil {
+		what += " blob " + e.Blob.String()
+	}
+	return fmt.Sprintf("repository file %s is in a format this cadang does not read (%v); use a newer cadang", what, e.Err)
+}
+
+func (e *UnsupportedError) Unwrap() error { return e.Err }
+
 func damaged(h backend.Handle, blob *ID, format string, args ...any) error {
 	return &DamagedError{File: h, Blob: blob, Err: fmt.Errorf(format, args...)}
+}
+
+// unreadable is the error for a stored object whose bytes were verified
+// (their SHA-256 matches the file's name, or AEAD opened them) and still
+// do not decode. If err is an unknown newer version, the object is not
+// damaged but newer than this program: a reader that called it damage
+// would send an administrator to repair a healthy repository, and repair
+// would drop what it cannot read. Otherwise it is damage.
+func unreadable(h backend.Handle, blob *ID, err error) error {
+	if errors.Is(err, ErrUnsupportedVersion) {
+		return &UnsupportedError{File: h, Blob: blob, Err: err}
+	}
+	return damaged(h, blob, "%v", err)
 }

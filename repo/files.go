@@ -58,7 +58,7 @@ func (r *Repository) LoadFile(ctx context.Context, t FileType, id ID) ([]byte, e
 	}
 	plain, err := r.key.Open(nil, raw, []byte(t))
 	if err != nil {
-		return nil, damaged(h, nil, "%v", err)
+		return nil, unreadable(h, nil, err) // its bytes match its name
 	}
 	return plain, nil
 }

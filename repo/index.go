@@ -484,7 +484,7 @@ func decodeIndexFile(b []byte) ([]IndexPack, error) {
 		return nil, fmt.Errorf("index: bad magic")
 	}
 	if b[4] != indexVersion {
-		return nil, fmt.Errorf("index: unknown version %d", b[4])
+		return nil, fmt.Errorf("index: %w: version %d (this program reads version %d)", ErrUnsupportedVersion, b[4], indexVersion)
 	}
 	b = b[5:]
 	var packs []IndexPack

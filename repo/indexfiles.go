@@ -45,7 +45,7 @@ func (r *Repository) loadIndexFile(ctx context.Context, id ID) ([]IndexPack, err
 	}
 	packs, err := decodeIndexFile(plain)
 	if err != nil {
-		return nil, damaged(backend.Handle{Type: IndexFile, Name: id.String()}, nil, "%v", err)
+		return nil, unreadable(backend.Handle{Type: IndexFile, Name: id.String()}, nil, err) // AEAD verified it
 	}
 	return packs, nil
 }

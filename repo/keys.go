@@ -56,7 +56,7 @@ func loadKeyFile(ctx context.Context, be backend.Backend, id ID) (*crypto.KeyFil
 	}
 	kf, err := crypto.ParseKeyFile(b)
 	if err != nil {
-		return nil, damaged(h, nil, "%v", err)
+		return nil, unreadable(h, nil, err) // its bytes match its name
 	}
 	return kf, nil
 }

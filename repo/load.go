@@ -257,7 +257,7 @@ func (r *Repository) parsePackTail(h backend.Handle, size int64, tail []byte, lo
 	}
 	blobs, err := decodePackHeader(plain, hdrOff)
 	if err != nil {
-		return nil, damaged(h, nil, "%v", err)
+		return nil, unreadable(h, nil, err) // AEAD verified it
 	}
 	return blobs, nil
 }

@@ -75,8 +75,11 @@ func encodePackHeader(blobs []PackBlob) []byte {
 // decodePackHeader parses a plaintext header. packDataLen is the number of
 // bytes in front of the sealed header; the blobs must fill it exactly.
 func decodePackHeader(b []byte, packDataLen int64) ([]PackBlob, error) {
-	if len(b) < 1 || b[0] != packHeaderVersion {
-		return nil, fmt.Errorf("pack header: unknown version")
+	if len(b) < 1 {
+		return nil, fmt.Errorf("pack header: empty")
+	}
+	if b[0] != packHeaderVersion {
+		return nil, fmt.Errorf("pack header: %w: version %d (this program reads version %d)", ErrUnsupportedVersion, b[0], packHeaderVersion)
 	}
 	b = b[1:]
 	if len(b)%packHeaderEntrySize != 0 {

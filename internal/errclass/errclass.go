@@ -117,6 +117,8 @@ func rules() []rule {
 		{as[*snapshot.CommandError](), fixed(Class{Exit: ExitFatal, Kind: runlog.KindDumpFailed})},
 		{is(snapshot.ErrIncomplete), fixed(Class{Exit: ExitPartial, Kind: runlog.KindSourceUnreadable})},
 		{is(snapshot.ErrRestoreIncomplete), fixed(Class{Exit: ExitPartial, Kind: runlog.KindIntegrity})},
+		{is(repo.ErrUnsupportedVersion), fixed(Class{Exit: ExitFatal, Kind: runlog.KindOther,
+			Hint: "the repository holds files written by a newer cadang; read it with that version or newer (nothing is damaged)"})},
 		{repo.IsDamaged, func(err error) Class {
 			c := Class{Exit: ExitFatal, Kind: runlog.KindIntegrity,
 				Hint: "'cadang check --read-data' shows the extent of the damage"}
