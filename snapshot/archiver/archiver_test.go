@@ -1,4 +1,4 @@
-package snapshot
+package archiver
 
 import (
 	"bytes"
@@ -13,22 +13,14 @@ import (
 	"time"
 
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/snapshottest"
+	"github.com/lpse/cadang/snapshot/walker"
 )
-
-func makeFiles(t testing.TB, root string, n int) {
-	for i := 0; i < n; i++ {
-		p := filepath.Join(root, fmt.Sprintf("dir%02d", i%10), fmt.Sprintf("file%04d", i))
-		size := 100 + (i*7919)%5000
-		if i%50 == 0 {
-			size = 300 << 10 // some files above the chunker minimum
-		}
-		writeFile(t, p, randBytes(uint64(i+100), size))
-	}
-}
 
 func TestUnchangedTreeIsNotReread(t *testing.T) {
 	src := t.TempDir()
-	makeFiles(t, src, 300)
+	snapshottest.MakeFiles(t, src, 300)
 	r := newTestRepo(t)
 	fsys := &countingFS{}
 	a := &Archiver{Repo: r, FS: fsys, Hostname: "h"}
@@ -81,9 +73,9 @@ func TestUnchangedTreeIsNotReread(t *testing.T) {
 
 func TestChangeInMiddleStoresOnlyNearbyChunks(t *testing.T) {
 	src := t.TempDir()
-	data := randBytes(7, 16<<20)
+	data := snapshottest.RandBytes(7, 16<<20)
 	p := filepath.Join(src, "dump.sql")
-	writeFile(t, p, data)
+	snapshottest.WriteFile(t, p, data)
 	r := newTestRepo(t)
 	a := &Archiver{Repo: r, Hostname: "h"}
 	sn1 := mustSnapshot(t, a, src)
@@ -93,9 +85,9 @@ func TestChangeInMiddleStoresOnlyNearbyChunks(t *testing.T) {
 	}
 	// Insert 1000 bytes and overwrite 100 in the middle.
 	mid := len(data) / 2
-	changed := append(append(append([]byte{}, data[:mid]...), randBytes(8, 1000)...), data[mid:]...)
+	changed := append(append(append([]byte{}, data[:mid]...), snapshottest.RandBytes(8, 1000)...), data[mid:]...)
 	copy(changed[mid+5000:], bytes.Repeat([]byte("X"), 100))
-	writeFile(t, p, changed)
+	snapshottest.WriteFile(t, p, changed)
 	sn2 := mustSnapshot(t, a, src)
 	newBlobs := r.BlobCount(repo.DataBlob) - blobs1
 	t.Logf("%d chunks, %d new after the change, %d bytes added", blobs1, newBlobs, sn2.Summary.DataAdded)
@@ -116,9 +108,9 @@ func TestChangeInMiddleStoresOnlyNearbyChunks(t *testing.T) {
 func TestUnreadableFileIsListedAndSnapshotWritten(t *testing.T) {
 	ctx := context.Background()
 	src := t.TempDir()
-	writeFile(t, filepath.Join(src, "ok"), []byte("fine"))
-	writeFile(t, filepath.Join(src, "secret"), []byte("cannot read"))
-	writeFile(t, filepath.Join(src, "sub", "also-ok"), []byte("fine too"))
+	snapshottest.WriteFile(t, filepath.Join(src, "ok"), []byte("fine"))
+	snapshottest.WriteFile(t, filepath.Join(src, "secret"), []byte("cannot read"))
+	snapshottest.WriteFile(t, filepath.Join(src, "sub", "also-ok"), []byte("fine too"))
 	r := newTestRepo(t)
 	// A fault at the FS seam: Open fails with EACCES, as for a chmod 000
 	// file when not root.
@@ -133,7 +125,7 @@ func TestUnreadableFileIsListedAndSnapshotWritten(t *testing.T) {
 	if sn == nil || sn.ID().IsNull() || ie.Snapshot != sn.ID() {
 		t.Fatal("snapshot not saved")
 	}
-	if _, err := LoadSnapshot(ctx, r, sn.ID()); err != nil {
+	if _, err := snapshot.LoadSnapshot(ctx, r, sn.ID()); err != nil {
 		t.Fatal(err)
 	}
 	if len(sn.Summary.Errors) != 1 || sn.Summary.Errors[0].Path != filepath.Join(src, "secret") ||
@@ -143,7 +135,7 @@ func TestUnreadableFileIsListedAndSnapshotWritten(t *testing.T) {
 	if len(reported) != 1 {
 		t.Errorf("progress errors: %v", reported)
 	}
-	if _, err := FindNode(ctx, r, sn.Tree, filepath.Join(src, "secret")); !errors.Is(err, ErrNotFound) {
+	if _, err := walker.FindNode(ctx, r, sn.Tree, filepath.Join(src, "secret")); !errors.Is(err, snapshot.ErrNotFound) {
 		t.Errorf("unreadable file is in the snapshot: %v", err)
 	}
 	if got := dumpFile(t, r, sn, filepath.Join(src, "sub", "also-ok")); string(got) != "fine too" {
@@ -167,7 +159,7 @@ func TestUnreadableFileRealPermissions(t *testing.T) {
 	}
 	src := t.TempDir()
 	p := filepath.Join(src, "secret")
-	writeFile(t, p, []byte("x"))
+	snapshottest.WriteFile(t, p, []byte("x"))
 	if err := os.Chmod(p, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +180,7 @@ func (e *errRecorder) Error(p string, err error) { *e.paths = append(*e.paths, p
 func TestFileChangedWhileRead(t *testing.T) {
 	src := t.TempDir()
 	p := filepath.Join(src, "growing")
-	writeFile(t, p, randBytes(3, 100<<10))
+	snapshottest.WriteFile(t, p, snapshottest.RandBytes(3, 100<<10))
 	r := newTestRepo(t)
 	fsys := &growingFS{target: p}
 	sn, err := (&Archiver{Repo: r, FS: fsys}).Snapshot(context.Background(), []string{src})
@@ -219,10 +211,10 @@ func TestExcludes(t *testing.T) {
 	ctx := context.Background()
 	src := t.TempDir()
 	for _, f := range []string{"keep.txt", "x.tmp", "cache/big", "a/b/x.tmp", "a/keep", "nobackup/f", "nobackup/.nobackup", "logs/l.log"} {
-		writeFile(t, filepath.Join(src, f), []byte(f))
+		snapshottest.WriteFile(t, filepath.Join(src, f), []byte(f))
 	}
 	exf := filepath.Join(t.TempDir(), "excludes")
-	writeFile(t, exf, []byte("# comment\n\n/"+strings.TrimPrefix(src, "/")+"/logs\n"))
+	snapshottest.WriteFile(t, exf, []byte("# comment\n\n/"+strings.TrimPrefix(src, "/")+"/logs\n"))
 	pats, err := ReadPatternFile(exf)
 	if err != nil {
 		t.Fatal(err)
@@ -231,7 +223,7 @@ func TestExcludes(t *testing.T) {
 	a := &Archiver{Repo: r, Excludes: append([]string{"*.tmp", "cache/"}, pats...), ExcludeIfPresent: []string{".nobackup"}}
 	sn := mustSnapshot(t, a, src)
 	var got []string
-	if err := Ls(ctx, r, sn, src, true, func(p string, n *Node) error {
+	if err := walker.Ls(ctx, r, sn, src, true, func(p string, n *snapshot.Node) error {
 		got = append(got, strings.TrimPrefix(p, src+"/"))
 		return nil
 	}); err != nil {
@@ -245,9 +237,9 @@ func TestExcludes(t *testing.T) {
 func TestSnapshotMultiplePathsAndParent(t *testing.T) {
 	ctx := context.Background()
 	base := t.TempDir()
-	writeFile(t, filepath.Join(base, "srv", "spse", "x"), []byte("x"))
-	writeFile(t, filepath.Join(base, "etc", "conf"), []byte("c"))
-	writeFile(t, filepath.Join(base, "srv", "other"), []byte("not backed up"))
+	snapshottest.WriteFile(t, filepath.Join(base, "srv", "spse", "x"), []byte("x"))
+	snapshottest.WriteFile(t, filepath.Join(base, "etc", "conf"), []byte("c"))
+	snapshottest.WriteFile(t, filepath.Join(base, "srv", "other"), []byte("not backed up"))
 	r := newTestRepo(t)
 	a := &Archiver{Repo: r, Hostname: "h1", Tags: []string{"daily"}, Reason: "before upgrade", ProgramVersion: "test"}
 	paths := []string{filepath.Join(base, "srv", "spse"), filepath.Join(base, "etc"), filepath.Join(base, "etc", "conf")}
@@ -255,7 +247,7 @@ func TestSnapshotMultiplePathsAndParent(t *testing.T) {
 	if len(sn.Paths) != 2 {
 		t.Errorf("paths %v", sn.Paths)
 	}
-	if _, err := FindNode(ctx, r, sn.Tree, filepath.Join(base, "srv", "other")); !errors.Is(err, ErrNotFound) {
+	if _, err := walker.FindNode(ctx, r, sn.Tree, filepath.Join(base, "srv", "other")); !errors.Is(err, snapshot.ErrNotFound) {
 		t.Errorf("sibling of a backup path was included: %v", err)
 	}
 	if got := dumpFile(t, r, sn, filepath.Join(base, "srv", "spse", "x")); string(got) != "x" {
@@ -271,25 +263,25 @@ func TestSnapshotMultiplePathsAndParent(t *testing.T) {
 	if sn3.Parent == nil || *sn3.Parent != sn.ID() {
 		t.Error("parent not found")
 	}
-	latest, err := FindLatest(ctx, r, Filter{Hosts: []string{"h1"}, Tags: [][]string{{"daily"}}})
+	latest, err := snapshot.FindLatest(ctx, r, snapshot.Filter{Hosts: []string{"h1"}, Tags: [][]string{{"daily"}}})
 	if err != nil || latest.ID() != sn3.ID() {
 		t.Errorf("latest: %v %v", latest, err)
 	}
 	if latest.Reason != "before upgrade" || latest.ProgramVersion != "test" {
 		t.Errorf("fields lost: %+v", latest)
 	}
-	byPrefix, err := FindSnapshot(ctx, r, sn2.ID().String()[:8], Filter{})
+	byPrefix, err := snapshot.FindSnapshot(ctx, r, sn2.ID().String()[:8], snapshot.Filter{})
 	if err != nil || byPrefix.ID() != sn2.ID() {
 		t.Errorf("prefix: %v", err)
 	}
-	if _, err := FindSnapshot(ctx, r, "ffffffff", Filter{}); !errors.Is(err, ErrNoSnapshot) {
+	if _, err := snapshot.FindSnapshot(ctx, r, "ffffffff", snapshot.Filter{}); !errors.Is(err, snapshot.ErrNoSnapshot) {
 		t.Errorf("want ErrNoSnapshot, got %v", err)
 	}
 }
 
 func TestRepositoryFailureWritesNoSnapshot(t *testing.T) {
 	src := t.TempDir()
-	makeFiles(t, src, 100)
+	snapshottest.MakeFiles(t, src, 100)
 	r := newTestRepo(t)
 	r.FailSaveBlobAfter.Store(20)
 	_, err := NewArchiver(r).Snapshot(context.Background(), []string{src})
@@ -303,7 +295,7 @@ func TestRepositoryFailureWritesNoSnapshot(t *testing.T) {
 
 func TestCancel(t *testing.T) {
 	src := t.TempDir()
-	makeFiles(t, src, 200)
+	snapshottest.MakeFiles(t, src, 200)
 	r := newTestRepo(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
