@@ -56,9 +56,9 @@ type Summary struct {
 	TreeBlobs uint64 `json:"tree_blobs"` // new tree blobs
 	DataAdded uint64 `json:"data_added"` // plaintext bytes of new blobs
 	// DataAddedPacked is what the new blobs take in the repository after
-	// compression and encryption, when the repository reports it (a
-	// SizedSaver, or the Stats() counters of *repo.Repository); otherwise
-	// it equals DataAdded.
+	// compression and encryption, when the repository reports it (an
+	// archiver.SizedSaver, or the Stats() counters of *repo.Repository);
+	// otherwise it equals DataAdded.
 	DataAddedPacked uint64 `json:"data_added_packed"`
 
 	TotalFilesProcessed uint64 `json:"total_files_processed"`

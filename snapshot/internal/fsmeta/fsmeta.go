@@ -23,6 +23,9 @@ func ignoreXattrErr(err error) bool {
 	return errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENODATA)
 }
 
+// ListXattrs returns the extended attributes of name (not following a
+// symlink), sorted by name. A filesystem without xattr support gives nil,
+// nil; an attribute that vanishes while it is read is left out.
 func ListXattrs(name string) ([]snapshot.Xattr, error) {
 	buf := make([]byte, 1024)
 	var n int
@@ -93,11 +96,13 @@ func splitNul(b []byte) []string {
 	return out
 }
 
-// IDNames caches uid/gid to name lookups.
+// IDNames caches uid/gid to name lookups. The zero value is ready to use;
+// it is safe for concurrent use.
 type IDNames struct {
 	users, groups sync.Map // uint32 -> string
 }
 
+// User returns the name of the user uid, or "" when it has none.
 func (c *IDNames) User(uid uint32) string {
 	if v, ok := c.users.Load(uid); ok {
 		return v.(string)
@@ -110,6 +115,7 @@ func (c *IDNames) User(uid uint32) string {
 	return name
 }
 
+// Group returns the name of the group gid, or "" when it has none.
 func (c *IDNames) Group(gid uint32) string {
 	if v, ok := c.groups.Load(gid); ok {
 		return v.(string)
@@ -181,6 +187,8 @@ func NodeFromInfo(name string, fi os.FileInfo, names *IDNames, atime bool) *snap
 	return n
 }
 
+// StatBlocks returns the number of 512-byte blocks the file occupies, or
+// -1 when fi does not come from a stat.
 func StatBlocks(fi os.FileInfo) int64 {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		return st.Blocks
