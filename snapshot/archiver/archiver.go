@@ -102,6 +102,10 @@ type Archiver struct {
 	// CommandStderr, if set, receives a copy of the standard error of a
 	// command run by SnapshotFromCommand.
 	CommandStderr io.Writer
+
+	// runHook, if set, is called with the state of each backup before it
+	// starts, so that tests can inspect the pipeline after it ended.
+	runHook func(*run)
 }
 
 // NewArchiver returns an archiver for r with default settings.
@@ -229,6 +233,9 @@ func (a *Archiver) newRun() (*run, error) {
 	r.params, r.pol = a.Repo.ChunkerParams(), a.Repo.ChunkerPolynomial()
 	if err := r.params.Validate(); err != nil {
 		return nil, err
+	}
+	if a.runHook != nil {
+		a.runHook(r)
 	}
 	return r, nil
 }
@@ -467,10 +474,12 @@ func (r *run) execute(ctx context.Context, paths []string, parent *snapshot.Snap
 		g.Go(func() error { return r.saver(gctx) })
 	}
 	if err := g.Wait(); err != nil {
-		// Drain so the closer goroutine ends.
+		// Drain so the closer goroutine ends, and give back the buffers
+		// of blobs that no saver took (all savers may have stopped).
 		for range r.fileCh {
 		}
-		for range r.blobCh {
+		for bj := range r.blobCh {
+			bj.pool.put(bj.buf)
 		}
 		return nil, err
 	}

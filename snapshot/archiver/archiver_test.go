@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -293,7 +296,7 @@ func TestRepositoryFailureWritesNoSnapshot(t *testing.T) {
 	}
 }
 
-func TestCancel(t *testing.T) {
+func TestCancelBeforeStart(t *testing.T) {
 	src := t.TempDir()
 	snapshottest.MakeFiles(t, src, 200)
 	r := newTestRepo(t)
@@ -305,4 +308,155 @@ func TestCancel(t *testing.T) {
 	if r.FileCount(repo.SnapshotFile) != 0 {
 		t.Error("snapshot written")
 	}
+}
+
+// TestCancel cancels a backup in the middle of reading: it must return
+// context.Canceled promptly, save no snapshot, and leave nothing behind:
+// no goroutine, no open file, every buffer back in its pool and both
+// channels of the pipeline closed and empty.
+func TestCancel(t *testing.T) {
+	src := t.TempDir()
+	const files, size = 4, 16 << 20
+	for i := 0; i < files; i++ {
+		snapshottest.WriteFile(t, filepath.Join(src, fmt.Sprintf("big%d", i)), snapshottest.RandBytes(uint64(200+i), size))
+	}
+	snapshottest.MakeFiles(t, filepath.Join(src, "small"), 200)
+	r := newTestRepo(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	fsys := &slowFS{cancelAfter: 1 << 20, cancel: cancel}
+	var runs []*run
+	a := &Archiver{Repo: r, FS: fsys, Hostname: "h", runHook: func(r *run) { runs = append(runs, r) }}
+	before := runtime.NumGoroutine()
+
+	_, err := a.Snapshot(ctx, []string{src})
+	returned := time.Now()
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+	cancelled, ok := fsys.cancelledAt()
+	if !ok {
+		t.Fatal("the backup ended before it was cancelled")
+	}
+	if d := returned.Sub(cancelled); d > 5*time.Second {
+		t.Errorf("Snapshot returned %v after the cancel", d)
+	}
+	if n := fsys.bytesRead.Load(); n >= files*size/2 {
+		t.Errorf("read %d of %d bytes: the cancel did not stop the reading", n, files*size)
+	}
+	if r.FileCount(repo.SnapshotFile) != 0 {
+		t.Error("snapshot written")
+	}
+	if n := fsys.open.Load(); n != 0 {
+		t.Errorf("%d files left open", n)
+	}
+
+	// Every goroutine of the pipeline ends (a little after Snapshot
+	// returns: errgroup's Wait returns before its goroutines' defers have
+	// all run).
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines before the backup, %d after:\n%s", before, n, buf[:runtime.Stack(buf, true)])
+	}
+
+	if len(runs) != 1 {
+		t.Fatalf("%d runs", len(runs))
+	}
+	run := runs[0]
+	for name, p := range map[string]*bufPool{"large": run.large, "small": run.small} {
+		if len(p.ch) != cap(p.ch) {
+			t.Errorf("%s buffer pool holds %d of its %d buffers", name, len(p.ch), cap(p.ch))
+		}
+	}
+	select {
+	case j, ok := <-run.fileCh:
+		if ok {
+			t.Errorf("file channel still holds %s", j.path)
+		}
+	default:
+		t.Error("file channel not closed")
+	}
+	select {
+	case j, ok := <-run.blobCh:
+		if ok {
+			t.Errorf("blob channel still holds a blob of %s", j.file.path)
+		}
+	default:
+		t.Error("blob channel not closed")
+	}
+}
+
+// slowFS hands out file content slowly, a piece per read, and cancels
+// once cancelAfter bytes have been read, so that a backup is cancelled
+// while its pipeline is full. It counts the files open.
+type slowFS struct {
+	LocalFS
+	cancelAfter int64
+	cancel      context.CancelFunc
+
+	bytesRead atomic.Int64
+	open      atomic.Int64
+	mu        sync.Mutex
+	at        time.Time
+}
+
+func (s *slowFS) Open(name string) (File, error) {
+	f, err := s.LocalFS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	s.open.Add(1)
+	return &slowFile{File: f, fs: s}, nil
+}
+
+func (s *slowFS) cancelledAt() (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.at, !s.at.IsZero()
+}
+
+func (s *slowFS) read(n int) {
+	if s.bytesRead.Add(int64(n)) >= s.cancelAfter {
+		s.mu.Lock()
+		if s.at.IsZero() {
+			s.at = time.Now()
+			s.cancel()
+		}
+		s.mu.Unlock()
+	}
+}
+
+type slowFile struct {
+	File
+	fs     *slowFS
+	closed atomic.Bool
+}
+
+// slowPiece is the most a Read returns; reads take a millisecond per
+// slowPiece bytes.
+const slowPiece = 64 << 10
+
+func (f *slowFile) Read(p []byte) (int, error) {
+	time.Sleep(time.Millisecond)
+	n, err := f.File.Read(p[:min(len(p), slowPiece)])
+	f.fs.read(n)
+	return n, err
+}
+
+func (f *slowFile) ReadAt(p []byte, off int64) (int, error) {
+	time.Sleep(time.Duration(1+len(p)/slowPiece) * time.Millisecond)
+	n, err := f.File.ReadAt(p, off)
+	f.fs.read(n)
+	return n, err
+}
+
+func (f *slowFile) Close() error {
+	if !f.closed.Swap(true) {
+		f.fs.open.Add(-1)
+	}
+	return f.File.Close()
 }
