@@ -190,6 +190,19 @@ func TestFileChangedWhileRead(t *testing.T) {
 	if !errors.Is(err, ErrIncomplete) || !strings.Contains(sn.Summary.Errors[0].Error, "changed") {
 		t.Fatalf("got %v", err)
 	}
+	// The file is kept as it was read, and its size says so: a tree must
+	// never promise more (or fewer) bytes than its extents hold.
+	n, err := walker.FindNode(context.Background(), r, sn.Tree, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	for _, e := range n.Content {
+		sum += e.Size
+	}
+	if n.Size != sum || sum == 0 {
+		t.Errorf("node size %d, extents hold %d bytes (%d extents)", n.Size, sum, len(n.Content))
+	}
 }
 
 // growingFS appends to a file when it is opened, so the read sees a
