@@ -181,44 +181,64 @@ type errRecorder struct {
 func (e *errRecorder) Error(p string, err error) { *e.paths = append(*e.paths, p) }
 
 func TestFileChangedWhileRead(t *testing.T) {
-	src := t.TempDir()
-	p := filepath.Join(src, "growing")
-	snapshottest.WriteFile(t, p, snapshottest.RandBytes(3, 100<<10))
-	r := newTestRepo(t)
-	fsys := &growingFS{target: p}
-	sn, err := (&Archiver{Repo: r, FS: fsys}).Snapshot(context.Background(), []string{src})
-	if !errors.Is(err, ErrIncomplete) || !strings.Contains(sn.Summary.Errors[0].Error, "changed") {
-		t.Fatalf("got %v", err)
-	}
-	// The file is kept as it was read, and its size says so: a tree must
-	// never promise more (or fewer) bytes than its extents hold.
-	n, err := walker.FindNode(context.Background(), r, sn.Tree, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum int64
-	for _, e := range n.Content {
-		sum += e.Size
-	}
-	if n.Size != sum || sum == 0 {
-		t.Errorf("node size %d, extents hold %d bytes (%d extents)", n.Size, sum, len(n.Content))
+	const size = 100 << 10 // above the chunker minimum of testParams
+	for _, c := range []struct {
+		name   string
+		change func(p string) error
+		want   int64 // bytes kept
+	}{
+		{"grows", func(p string) error {
+			f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				return err
+			}
+			f.Write([]byte("more data"))
+			return f.Close()
+		}, size},
+		{"shrinks", func(p string) error { return os.Truncate(p, 60<<10) }, 60 << 10},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := t.TempDir()
+			p := filepath.Join(src, "changing")
+			snapshottest.WriteFile(t, p, snapshottest.RandBytes(3, size))
+			r := newTestRepo(t)
+			fsys := &changingFS{target: p, change: c.change}
+			sn, err := (&Archiver{Repo: r, FS: fsys}).Snapshot(context.Background(), []string{src})
+			if !errors.Is(err, ErrIncomplete) || !strings.Contains(sn.Summary.Errors[0].Error, "changed") {
+				t.Fatalf("got %v", err)
+			}
+			if fsys.err != nil {
+				t.Fatal(fsys.err)
+			}
+			// The file is kept as it was read, and its size says so: a
+			// tree must never promise more bytes than its extents hold.
+			n, err := walker.FindNode(context.Background(), r, sn.Tree, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sum int64
+			for _, e := range n.Content {
+				sum += e.Size
+			}
+			if n.Size != sum || sum != c.want {
+				t.Errorf("node size %d, extents hold %d bytes (%d extents), want %d", n.Size, sum, len(n.Content), c.want)
+			}
+		})
 	}
 }
 
-// growingFS appends to a file when it is opened, so the read sees a
+// changingFS changes a file when it is opened, so the read sees a
 // different file than the walk.
-type growingFS struct {
+type changingFS struct {
 	LocalFS
 	target string
+	change func(p string) error
+	err    error
 }
 
-func (g *growingFS) Open(name string) (File, error) {
+func (g *changingFS) Open(name string) (File, error) {
 	if name == g.target {
-		f, err := os.OpenFile(name, os.O_APPEND|os.O_WRONLY, 0)
-		if err == nil {
-			f.Write([]byte("more data"))
-			f.Close()
-		}
+		g.err = g.change(name)
 	}
 	return g.LocalFS.Open(name)
 }
