@@ -21,7 +21,9 @@ type Problem struct {
 	Snapshot repo.ID
 	Path     string  // where in the snapshot
 	Blob     BlobRef // the blob concerned
-	Err      error
+	// Err says what is wrong: snapshot.ErrBlobNotIndexed for a blob the
+	// index does not know, or why a tree did not load or decode.
+	Err error
 }
 
 func (p Problem) Error() string {

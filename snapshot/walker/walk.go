@@ -93,8 +93,8 @@ func Ls(ctx context.Context, r snapshot.BlobLoader, sn *snapshot.Snapshot, p str
 }
 
 // Find calls fn for every node in the snapshots whose path matches one of
-// the patterns (the syntax of archiver.Matcher: "*.sql" matches at any depth, "/srv/**/x"
-// is anchored).
+// the patterns (the syntax of archiver.Matcher: "*.sql" matches at any
+// depth, "/srv/**/x" is anchored).
 func Find(ctx context.Context, r snapshot.BlobLoader, sns []*snapshot.Snapshot, patterns []string, fn func(sn *snapshot.Snapshot, p string, n *snapshot.Node) error) error {
 	m, err := pattern.New(patterns)
 	if err != nil {
