@@ -1,41 +1,28 @@
-// Package snapshot holds cadang's trees and snapshots, the archiver that
-// makes them and the restorer that writes them back, plus the helpers the
-// CLI's read-only commands need (ls, find, diff, dump, stats, tag, and the
-// tree walk of check).
+// Package snapshot holds cadang's backup format: the trees (Tree, Node,
+// Extent and their canonical encoding) and the snapshot files (Snapshot,
+// Summary) that name a root tree, with the operations on snapshot files:
+// load, save, list, find (by ID prefix, latest, parent) and change tags.
 //
-// The package sees the repository only through the Repository interface
-// (implemented by *repo.Repository; snapshottest.Repo is an in-memory fake)
-// and the source file system only through FS (LocalFS by default), so tests
-// can count reads and inject faults.
+// The jobs that use the format live in subpackages, one each, in the
+// order of the pipeline:
 //
-// # Backup
+//   - archiver walks a source file system, chunks and stores file content
+//     and saves the trees and the snapshot (a backup);
+//   - restorer writes (part of) a snapshot back into a directory;
+//   - walker reads snapshots for the read-only commands: walk, ls, find,
+//     diff, dump and stats;
+//   - checker checks that every snapshot's trees load and every blob they
+//     reference is indexed, next to the repository's own check;
+//   - snapshottest is an in-memory repository for the tests of all of them.
 //
-// An Archiver walks the backup paths, compares each regular file with the
-// parent snapshot and reuses its content when size, mtime, ctime and inode
-// are unchanged (the file is not opened). Other files are read by
-// ReadConcurrency readers; small files (below the chunker's minimum) become
-// one blob without chunking, larger ones are cut by the content-defined
-// chunker and their chunks handed to SaveConcurrency savers, which call
-// Repository.SaveBlob (hash, compress, encrypt) in parallel. Buffers come
-// from bounded pools and channels are bounded, so memory stays at about
-// (readers+savers) × the maximum chunk size. A directory's tree blob is
-// saved as soon as its last entry is done; the walk never waits for file
-// content. After all blobs, the repository is flushed and the snapshot
-// saved.
+// Code they share that is not API is in snapshot/internal: pattern (the
+// path patterns of excludes, includes and find) and fsmeta (a Node's
+// metadata from the operating system).
 //
-// Items that cannot be read are reported to Progress and ErrorFunc; the
-// snapshot is still saved and Snapshot returns an *IncompleteError
-// (errors.Is(err, ErrIncomplete)) with it, for exit code 3.
-// ArchiveReader and SnapshotFromCommand back up a stream as one file; a
-// command that fails yields a *CommandError and no snapshot.
-//
-// # Restore
-//
-// A Restorer plans the files to write, groups their blobs by pack, loads
-// each pack's blobs once (Repository.LoadBlobsFromPack) and writes them at
-// their offsets from several workers. A blob that is damaged or missing
-// fails only the files that use it; Restore then returns a *RestoreError
-// listing them, after restoring everything else.
+// Nothing here depends on a concrete repository. Each function takes the
+// smallest interface with the methods it calls (BlobLoader, BlobSaver,
+// FileLoader, FileSaver, FileRewriter, Loader), and each subpackage
+// declares its own Repository from them; *repo.Repository implements all.
 //
 // The encodings of trees and snapshot files are specified in
 // doc/design-snapshot.md.

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 
 	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/archiver"
+	"github.com/lpse/cadang/snapshot/restorer"
 	"github.com/lpse/cadang/snapshot/snapshottest"
 )
 
@@ -19,7 +21,7 @@ func Example() {
 	os.WriteFile(filepath.Join(src, "spse.sql"), []byte("INSERT INTO t VALUES (1);\n"), 0o644)
 
 	r := snapshottest.New(snapshottest.SmallParams)
-	a := &snapshot.Archiver{Repo: r, Hostname: "db1", Tags: []string{"daily"}}
+	a := &archiver.Archiver{Repo: r, Hostname: "db1", Tags: []string{"daily"}}
 	sn, err := a.Snapshot(ctx, []string{src})
 	if err != nil {
 		panic(err)
@@ -35,7 +37,7 @@ func Example() {
 	target, _ := os.MkdirTemp("", "cadang-restore")
 	defer os.RemoveAll(target)
 	latest, _ := snapshot.FindLatest(ctx, r, snapshot.Filter{Hosts: []string{"db1"}})
-	res := &snapshot.Restorer{Repo: r, Verify: true}
+	res := &restorer.Restorer{Repo: r, Verify: true}
 	sum, err := res.Restore(ctx, latest, "/", target)
 	if err != nil {
 		panic(err)

@@ -56,9 +56,9 @@ type Summary struct {
 	TreeBlobs uint64 `json:"tree_blobs"` // new tree blobs
 	DataAdded uint64 `json:"data_added"` // plaintext bytes of new blobs
 	// DataAddedPacked is what the new blobs take in the repository after
-	// compression and encryption, when the repository reports it (a
-	// SizedSaver, or the Stats() counters of *repo.Repository); otherwise
-	// it equals DataAdded.
+	// compression and encryption, when the repository reports it (an
+	// archiver.SizedSaver, or the Stats() counters of *repo.Repository);
+	// otherwise it equals DataAdded.
 	DataAddedPacked uint64 `json:"data_added_packed"`
 
 	TotalFilesProcessed uint64 `json:"total_files_processed"`
@@ -114,7 +114,7 @@ func cleanPaths(ps []string) []string {
 
 // SaveSnapshot stores sn and sets its ID. Call it only after the repository
 // has been flushed, so that every blob the snapshot references is indexed.
-func SaveSnapshot(ctx context.Context, r Repository, sn *Snapshot) (repo.ID, error) {
+func SaveSnapshot(ctx context.Context, r FileSaver, sn *Snapshot) (repo.ID, error) {
 	b, err := json.Marshal(sn)
 	if err != nil {
 		return repo.ID{}, err
@@ -128,7 +128,7 @@ func SaveSnapshot(ctx context.Context, r Repository, sn *Snapshot) (repo.ID, err
 }
 
 // LoadSnapshot loads the snapshot with the given ID.
-func LoadSnapshot(ctx context.Context, r Repository, id repo.ID) (*Snapshot, error) {
+func LoadSnapshot(ctx context.Context, r FileLoader, id repo.ID) (*Snapshot, error) {
 	b, err := r.LoadFile(ctx, repo.SnapshotFile, id)
 	if err != nil {
 		return nil, fmt.Errorf("load snapshot %s: %w", id.Short(), err)
@@ -180,7 +180,7 @@ func (f Filter) Match(sn *Snapshot) bool {
 
 // ListSnapshots loads every snapshot that matches f, oldest first. A
 // snapshot file that cannot be loaded is an error.
-func ListSnapshots(ctx context.Context, r Repository, f Filter) ([]*Snapshot, error) {
+func ListSnapshots(ctx context.Context, r FileLoader, f Filter) ([]*Snapshot, error) {
 	var ids []repo.ID
 	if err := r.ListFiles(ctx, repo.SnapshotFile, func(id repo.ID) error {
 		ids = append(ids, id)
@@ -214,7 +214,7 @@ var ErrNoSnapshot = errors.New("no matching snapshot found")
 var ErrAmbiguous = errors.New("ambiguous snapshot ID prefix")
 
 // FindLatest returns the newest snapshot that matches f.
-func FindLatest(ctx context.Context, r Repository, f Filter) (*Snapshot, error) {
+func FindLatest(ctx context.Context, r FileLoader, f Filter) (*Snapshot, error) {
 	sns, err := ListSnapshots(ctx, r, f)
 	if err != nil {
 		return nil, err
@@ -227,7 +227,7 @@ func FindLatest(ctx context.Context, r Repository, f Filter) (*Snapshot, error) 
 
 // FindSnapshot resolves "latest" (filtered by f) or a hex ID prefix (f is
 // ignored) to a snapshot.
-func FindSnapshot(ctx context.Context, r Repository, idOrLatest string, f Filter) (*Snapshot, error) {
+func FindSnapshot(ctx context.Context, r FileLoader, idOrLatest string, f Filter) (*Snapshot, error) {
 	if idOrLatest == "latest" {
 		return FindLatest(ctx, r, f)
 	}
@@ -239,7 +239,7 @@ func FindSnapshot(ctx context.Context, r Repository, idOrLatest string, f Filter
 }
 
 // FindSnapshotID resolves a hex prefix of at least 4 digits to a snapshot ID.
-func FindSnapshotID(ctx context.Context, r Repository, prefix string) (repo.ID, error) {
+func FindSnapshotID(ctx context.Context, r FileLoader, prefix string) (repo.ID, error) {
 	prefix = strings.ToLower(prefix)
 	if len(prefix) < 4 {
 		return repo.ID{}, fmt.Errorf("snapshot ID prefix %q is too short (4 hex digits at least)", prefix)
@@ -268,7 +268,7 @@ func FindSnapshotID(ctx context.Context, r Repository, prefix string) (repo.ID, 
 // FindParent returns the newest snapshot of the same host with the same set
 // of paths, or nil (and no error) when there is none. Snapshots newer than
 // before are ignored unless before is zero.
-func FindParent(ctx context.Context, r Repository, host string, paths []string, before time.Time) (*Snapshot, error) {
+func FindParent(ctx context.Context, r FileLoader, host string, paths []string, before time.Time) (*Snapshot, error) {
 	sns, err := ListSnapshots(ctx, r, Filter{Hosts: []string{host}})
 	if err != nil {
 		return nil, err
@@ -289,7 +289,7 @@ func FindParent(ctx context.Context, r Repository, host string, paths []string, 
 // snapshot is saved first and the old file removed after, so a crash leaves
 // both rather than neither. It returns the new snapshot (sn itself is left
 // unchanged), or sn when the tags would not change.
-func ChangeTags(ctx context.Context, r Repository, sn *Snapshot, set, add, remove []string) (*Snapshot, error) {
+func ChangeTags(ctx context.Context, r FileRewriter, sn *Snapshot, set, add, remove []string) (*Snapshot, error) {
 	tags := slices.Clone(sn.Tags)
 	if set != nil {
 		tags = slices.Clone(set)

@@ -378,7 +378,7 @@ func decodeNode(d []byte) (*Node, error) {
 }
 
 // SaveTree encodes t and stores it as a tree blob.
-func SaveTree(ctx context.Context, r Repository, t *Tree) (repo.ID, error) {
+func SaveTree(ctx context.Context, r BlobSaver, t *Tree) (repo.ID, error) {
 	b, err := EncodeTree(t)
 	if err != nil {
 		return repo.ID{}, err
@@ -388,7 +388,7 @@ func SaveTree(ctx context.Context, r Repository, t *Tree) (repo.ID, error) {
 }
 
 // LoadTree loads and decodes a tree blob.
-func LoadTree(ctx context.Context, r Repository, id repo.ID) (*Tree, error) {
+func LoadTree(ctx context.Context, r BlobLoader, id repo.ID) (*Tree, error) {
 	b, err := r.LoadBlob(ctx, repo.TreeBlob, id, nil)
 	if err != nil {
 		return nil, fmt.Errorf("load tree %s: %w", id.Short(), err)

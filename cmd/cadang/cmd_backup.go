@@ -17,6 +17,7 @@ import (
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend/local"
 	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/archiver"
 )
 
 func backupCommand() *cli.Command {
@@ -146,13 +147,13 @@ func runBackup(ctx context.Context, e *env, o backupOptions) (*snapshot.Snapshot
 	}
 	excludes := append([]string(nil), o.Excludes...)
 	for _, f := range o.ExcludeFiles {
-		pats, err := snapshot.ReadPatternFile(f)
+		pats, err := archiver.ReadPatternFile(f)
 		if err != nil {
 			return nil, fmt.Errorf("--exclude-file: %w", err)
 		}
 		excludes = append(excludes, pats...)
 	}
-	if _, err := snapshot.NewMatcher(excludes); err != nil {
+	if _, err := archiver.NewMatcher(excludes); err != nil {
 		return nil, fmt.Errorf("--exclude: %w", err)
 	}
 	paths := make([]string, len(o.Paths))
@@ -177,7 +178,7 @@ func runBackup(ctx context.Context, e *env, o backupOptions) (*snapshot.Snapshot
 	start := time.Now()
 	err := e.withRepo(ctx, false, func(r *repo.Repository) error {
 		repoID = r.ID()
-		a := snapshot.NewArchiver(r)
+		a := archiver.NewArchiver(r)
 		a.Excludes = excludes
 		a.ExcludeIfPresent = o.ExcludeIfPresent
 		a.OneFileSystem = o.OneFileSystem
@@ -213,7 +214,7 @@ func runBackup(ctx context.Context, e *env, o backupOptions) (*snapshot.Snapshot
 		stats = r.Stats()
 		return err
 	})
-	var inc *snapshot.IncompleteError
+	var inc *archiver.IncompleteError
 	if err != nil && !errors.As(err, &inc) {
 		return nil, err
 	}

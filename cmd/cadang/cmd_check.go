@@ -12,7 +12,7 @@ import (
 	"github.com/lpse/cadang/internal/ui"
 	"github.com/lpse/cadang/internal/units"
 	"github.com/lpse/cadang/repo"
-	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/checker"
 )
 
 // parseSubset parses --read-data-subset: "N%" or "n/t".
@@ -108,7 +108,7 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 			counter.AddFile()
 		}
 	}
-	rep, err := snapshot.Check(c.Context, r, o)
+	rep, err := checker.Check(c.Context, r, o)
 	if counter != nil {
 		counter.Done()
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/lpse/cadang/internal/units"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/restorer"
+	"github.com/lpse/cadang/snapshot/walker"
 )
 
 func snapshotCommands() []*cli.Command {
@@ -85,7 +87,7 @@ and the exit code is 3.`,
 			if c.NArg() != 1 {
 				return errors.New("restore: give exactly one SNAPSHOT[:SUBPATH]")
 			}
-			mode, err := snapshot.ParseOverwriteMode(c.String("overwrite"))
+			mode, err := restorer.ParseOverwriteMode(c.String("overwrite"))
 			if err != nil {
 				return fmt.Errorf("--overwrite: %w", err)
 			}
@@ -114,7 +116,7 @@ type restoreOptions struct {
 	Target      string
 	Include     []string
 	Exclude     []string
-	Overwrite   snapshot.OverwriteMode
+	Overwrite   restorer.OverwriteMode
 	Verify      bool
 	DryRun      bool
 	RequestedBy string
@@ -151,7 +153,7 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 			return err
 		}
 		counter := ui.NewCounter(e.progressWriter(), ui.ChooseMode(e.progressWriter(), e.json, e.quiet), "restore")
-		rs := &snapshot.Restorer{Repo: r, Include: o.Include, Exclude: o.Exclude, Overwrite: o.Overwrite,
+		rs := &restorer.Restorer{Repo: r, Include: o.Include, Exclude: o.Exclude, Overwrite: o.Overwrite,
 			Verify: o.Verify, DryRun: o.DryRun, Progress: ui.Restore{Counter: counter}}
 		sum, rerr := rs.Restore(ctx, sn, sub, o.Target)
 		counter.Done()
@@ -164,7 +166,7 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 			TotalDuration: sum.End.Sub(sum.Start).Seconds(), DryRun: o.DryRun,
 			snapshotTime: sn.Time, snapshotPaths: sn.Paths}
 		printRestoreSummary(e, sn, res)
-		if errors.Is(rerr, snapshot.ErrRestoreIncomplete) {
+		if errors.Is(rerr, restorer.ErrRestoreIncomplete) {
 			return &partialError{Kind: runlog.KindIntegrity, Msg: fmt.Sprintf("%d file(s) could not be restored (listed above); the rest was restored", len(sum.FailedFiles))}
 		}
 		return rerr
@@ -336,7 +338,7 @@ func lsCommand() *cli.Command {
 				if p == "" {
 					p = "/"
 				}
-				return snapshot.Ls(c.Context, r, sn, p, c.Bool("recursive"), func(p string, n *snapshot.Node) error {
+				return walker.Ls(c.Context, r, sn, p, c.Bool("recursive"), func(p string, n *snapshot.Node) error {
 					if e.json {
 						return e.printJSONLine(toNodeJSON(p, n))
 					}
@@ -365,7 +367,7 @@ func findCommand() *cli.Command {
 					return err
 				}
 				sort.Slice(sns, func(i, j int) bool { return sns[i].Time.Before(sns[j].Time) })
-				return snapshot.Find(c.Context, r, sns, c.Args().Slice(), func(sn *snapshot.Snapshot, p string, n *snapshot.Node) error {
+				return walker.Find(c.Context, r, sns, c.Args().Slice(), func(sn *snapshot.Snapshot, p string, n *snapshot.Node) error {
 					if e.json {
 						return e.printJSONLine(struct {
 							Snapshot string `json:"snapshot"`
@@ -400,8 +402,8 @@ func diffCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				st, err := snapshot.Diff(c.Context, r, a, b, func(ch snapshot.Change) error {
-					mark := map[snapshot.ChangeKind]string{snapshot.Added: "+", snapshot.Removed: "-"}[ch.Kind]
+				st, err := walker.Diff(c.Context, r, a, b, func(ch walker.Change) error {
+					mark := map[walker.ChangeKind]string{walker.Added: "+", walker.Removed: "-"}[ch.Kind]
 					if mark == "" {
 						mark = "U"
 						if ch.Content {
@@ -454,12 +456,12 @@ func dumpCommand() *cli.Command {
 					}
 					defer f.Close()
 					w = f
-					if err := snapshot.Dump(c.Context, r, sn, c.Args().Get(1), w); err != nil {
+					if err := walker.Dump(c.Context, r, sn, c.Args().Get(1), w); err != nil {
 						return err
 					}
 					return f.Close()
 				}
-				return snapshot.Dump(c.Context, r, sn, c.Args().Get(1), w)
+				return walker.Dump(c.Context, r, sn, c.Args().Get(1), w)
 			})
 		},
 	}
@@ -488,7 +490,7 @@ func statsCommand() *cli.Command {
 					}
 					sns = append(sns, sn)
 				}
-				st, err := snapshot.ComputeStats(c.Context, r, sns)
+				st, err := walker.ComputeStats(c.Context, r, sns)
 				if err != nil {
 					return err
 				}

@@ -7,6 +7,7 @@ import (
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/archiver"
 )
 
 const maxRecordErrors = 20
@@ -24,7 +25,7 @@ func recordBackup(rec *runlog.Record, o backupOptions, sn *snapshot.Snapshot, er
 		rec.Tags = append(rec.Tags, runlog.TagBeforeChange)
 		rec.Reason = o.Reason
 	}
-	var cmdErr *snapshot.CommandError
+	var cmdErr *archiver.CommandError
 	if errors.As(err, &cmdErr) {
 		rec.Failure = runlog.KindDumpFailed
 	}

@@ -14,7 +14,8 @@ import (
 
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/repo"
-	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/archiver"
+	"github.com/lpse/cadang/snapshot/restorer"
 )
 
 // Exit codes. They follow restic where restic has one, so scripts written
@@ -114,9 +115,9 @@ func rules() []rule {
 		}},
 		{is(repo.ErrLockLost), fixed(Class{Exit: ExitFatal, Kind: runlog.KindLock,
 			Hint: "another process removed or outlived this run's lock; run 'cadang check' before the next backup"})},
-		{as[*snapshot.CommandError](), fixed(Class{Exit: ExitFatal, Kind: runlog.KindDumpFailed})},
-		{is(snapshot.ErrIncomplete), fixed(Class{Exit: ExitPartial, Kind: runlog.KindSourceUnreadable})},
-		{is(snapshot.ErrRestoreIncomplete), fixed(Class{Exit: ExitPartial, Kind: runlog.KindIntegrity})},
+		{as[*archiver.CommandError](), fixed(Class{Exit: ExitFatal, Kind: runlog.KindDumpFailed})},
+		{is(archiver.ErrIncomplete), fixed(Class{Exit: ExitPartial, Kind: runlog.KindSourceUnreadable})},
+		{is(restorer.ErrRestoreIncomplete), fixed(Class{Exit: ExitPartial, Kind: runlog.KindIntegrity})},
 		{is(repo.ErrUnsupportedVersion), fixed(Class{Exit: ExitFatal, Kind: runlog.KindOther,
 			Hint: "the repository holds files written by a newer cadang; read it with that version or newer (nothing is damaged)"})},
 		{repo.IsDamaged, func(err error) Class {

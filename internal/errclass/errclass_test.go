@@ -12,7 +12,7 @@ import (
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend"
-	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/archiver"
 )
 
 func TestOf(t *testing.T) {
@@ -37,7 +37,7 @@ func TestOf(t *testing.T) {
 		{"no repository", wrap(repo.ErrNoRepository), 10, runlog.KindRepoUnreachable, true},
 		{"locked", wrap(&repo.LockedError{}), 11, runlog.KindLock, true},
 		{"lock lost", wrap(repo.ErrLockLost), 1, runlog.KindLock, true},
-		{"dump failed", wrap(&snapshot.CommandError{}), 1, runlog.KindDumpFailed, false},
+		{"dump failed", wrap(&archiver.CommandError{}), 1, runlog.KindDumpFailed, false},
 		{"damaged index", wrap(&repo.DamagedError{File: backend.Handle{Type: repo.IndexFile, Name: "ab"}, Err: errors.New("bad")}), 1, runlog.KindIntegrity, true},
 		{"disk full", wrap(syscall.ENOSPC), 1, runlog.KindOutOfSpace, true},
 		// A child's exit code is not cadang's: pg_dump exiting 3 is no

@@ -16,6 +16,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/archiver"
+	"github.com/lpse/cadang/snapshot/restorer"
 )
 
 // Mode says how progress is shown.
@@ -198,24 +200,24 @@ func (c *Counter) Done() {
 // Backup adapts a Counter to the archiver's events.
 type Backup struct{ *Counter }
 
-var _ snapshot.ArchiveProgress = Backup{}
+var _ archiver.ArchiveProgress = Backup{}
 
-// Scanned implements snapshot.ArchiveProgress.
+// Scanned implements archiver.ArchiveProgress.
 func (b Backup) Scanned(files, bytes uint64) { b.SetTotals(files, bytes) }
 
-// StartFile implements snapshot.ArchiveProgress.
+// StartFile implements archiver.ArchiveProgress.
 func (b Backup) StartFile(string) {}
 
-// BytesRead implements snapshot.ArchiveProgress.
+// BytesRead implements archiver.ArchiveProgress.
 func (b Backup) BytesRead(n uint64) { b.AddBytes(n) }
 
-// CompleteItem implements snapshot.ArchiveProgress. Unmodified files were
+// CompleteItem implements archiver.ArchiveProgress. Unmodified files were
 // not read, so their size counts as done here.
-func (b Backup) CompleteItem(_ string, n *snapshot.Node, s snapshot.ItemStatus, _ time.Duration) {
+func (b Backup) CompleteItem(_ string, n *snapshot.Node, s archiver.ItemStatus, _ time.Duration) {
 	if n == nil || n.Type != snapshot.TypeFile {
 		return
 	}
-	if s == snapshot.ItemUnmodified {
+	if s == archiver.ItemUnmodified {
 		b.AddBytes(uint64(n.Size))
 	}
 	b.AddFile()
@@ -224,15 +226,15 @@ func (b Backup) CompleteItem(_ string, n *snapshot.Node, s snapshot.ItemStatus, 
 // Restore adapts a Counter to the restorer's events.
 type Restore struct{ *Counter }
 
-var _ snapshot.RestoreProgress = Restore{}
+var _ restorer.RestoreProgress = Restore{}
 
-// Planned implements snapshot.RestoreProgress.
+// Planned implements restorer.RestoreProgress.
 func (r Restore) Planned(files, bytes uint64) { r.SetTotals(files, bytes) }
 
-// BytesWritten implements snapshot.RestoreProgress.
+// BytesWritten implements restorer.RestoreProgress.
 func (r Restore) BytesWritten(n uint64) { r.AddBytes(n) }
 
-// CompleteItem implements snapshot.RestoreProgress.
+// CompleteItem implements restorer.RestoreProgress.
 func (r Restore) CompleteItem(_ string, n *snapshot.Node, _ bool) {
 	if n != nil && n.Type == snapshot.TypeFile {
 		r.AddFile()

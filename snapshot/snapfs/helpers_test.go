@@ -39,11 +39,19 @@ func randBytes(rnd *rand.Rand, n int) []byte {
 
 var baseTime = time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.UTC)
 
+// testRepo is what the tests need to build snapshots and read them back.
+type testRepo interface {
+	snapshot.Loader
+	snapshot.BlobSaver
+	snapshot.FileSaver
+	Flush(ctx context.Context) error
+}
+
 // builder writes trees to a repository and remembers file contents.
 type builder struct {
 	t     testing.TB
 	ctx   context.Context
-	r     snapshot.Repository
+	r     testRepo
 	files map[string][]byte // path relative to the root -> content
 }
 
@@ -108,14 +116,14 @@ func (b *builder) snapshot(nodes ...*snapshot.Node) *snapshot.Snapshot {
 
 // fixture is a snapshot of a small tree with every kind of node.
 type fixture struct {
-	r     snapshot.Repository
+	r     testRepo
 	sn    *snapshot.Snapshot
 	files map[string][]byte
 }
 
 const bigBlob = 4096
 
-func buildFixture(t testing.TB, r snapshot.Repository) *fixture {
+func buildFixture(t testing.TB, r testRepo) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	rnd := rand.New(rand.NewChaCha8([32]byte{1, 2, 3}))
@@ -156,7 +164,7 @@ func buildFixture(t testing.TB, r snapshot.Repository) *fixture {
 
 // repos runs fn against a real repository on the in-memory backend and
 // against the fake of package snapshottest.
-func repos(t *testing.T, fn func(t *testing.T, r snapshot.Repository)) {
+func repos(t *testing.T, fn func(t *testing.T, r testRepo)) {
 	t.Run("repo", func(t *testing.T) {
 		r, err := repo.Init(context.Background(), mem.New(), []byte("secret"), repo.InitOptions{PackSize: 1 << 20, KDF: cheapKDF})
 		if err != nil {

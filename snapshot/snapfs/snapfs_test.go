@@ -21,7 +21,7 @@ import (
 )
 
 func TestFSTest(t *testing.T) {
-	repos(t, func(t *testing.T, r snapshot.Repository) {
+	repos(t, func(t *testing.T, r testRepo) {
 		fx := buildFixture(t, r)
 		fsys := snapfs.New(context.Background(), r, fx.sn)
 		want := []string{"srv/spse/link", "srv/spse/dev", "srv/spse/fifo", "srv/spse/sock", "srv/spse/blk", "srv/spse/emptydir", "srv/tmp"}
@@ -36,7 +36,7 @@ func TestFSTest(t *testing.T) {
 }
 
 func TestReadFileMatches(t *testing.T) {
-	repos(t, func(t *testing.T, r snapshot.Repository) {
+	repos(t, func(t *testing.T, r testRepo) {
 		fx := buildFixture(t, r)
 		fsys := snapfs.New(context.Background(), r, fx.sn)
 		for p, want := range fx.files {
@@ -69,7 +69,7 @@ func TestReadFileMatches(t *testing.T) {
 }
 
 func TestReadAtRandom(t *testing.T) {
-	repos(t, func(t *testing.T, r snapshot.Repository) {
+	repos(t, func(t *testing.T, r testRepo) {
 		fx := buildFixture(t, r)
 		fsys := snapfs.New(context.Background(), r, fx.sn)
 		rnd := rand.New(rand.NewPCG(1, 2))
@@ -105,7 +105,7 @@ func TestReadAtRandom(t *testing.T) {
 
 // Random access loads only the blob that holds the bytes asked for.
 func TestRandomAccessLoadsOnlyNeededBlobs(t *testing.T) {
-	repos(t, func(t *testing.T, r snapshot.Repository) {
+	repos(t, func(t *testing.T, r testRepo) {
 		fx := buildFixture(t, r)
 		cl := &countingLoader{Loader: r}
 		fsys := snapfs.New(context.Background(), cl, fx.sn)
@@ -183,7 +183,7 @@ func TestRandomAccessLoadsOnlyNeededBlobs(t *testing.T) {
 }
 
 func TestSeekRead(t *testing.T) {
-	repos(t, func(t *testing.T, r snapshot.Repository) {
+	repos(t, func(t *testing.T, r testRepo) {
 		fx := buildFixture(t, r)
 		fsys := snapfs.New(context.Background(), r, fx.sn)
 		want := fx.files["srv/spse/multi.bin"]
@@ -231,7 +231,7 @@ func TestSeekRead(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	repos(t, func(t *testing.T, r snapshot.Repository) {
+	repos(t, func(t *testing.T, r testRepo) {
 		fx := buildFixture(t, r)
 		fsys := snapfs.New(context.Background(), r, fx.sn)
 		for _, tc := range []struct {
@@ -299,7 +299,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestSymlinksNotFollowed(t *testing.T) {
-	repos(t, func(t *testing.T, r snapshot.Repository) {
+	repos(t, func(t *testing.T, r testRepo) {
 		fx := buildFixture(t, r)
 		fsys := snapfs.New(context.Background(), r, fx.sn)
 		for _, p := range []string{"srv/spse/link", "srv/spse/link-rel"} {
@@ -330,7 +330,7 @@ func TestSymlinksNotFollowed(t *testing.T) {
 }
 
 func TestFileInfo(t *testing.T) {
-	repos(t, func(t *testing.T, r snapshot.Repository) {
+	repos(t, func(t *testing.T, r testRepo) {
 		fx := buildFixture(t, r)
 		fsys := snapfs.New(context.Background(), r, fx.sn)
 		for _, tc := range []struct {
@@ -392,7 +392,7 @@ func TestFileInfo(t *testing.T) {
 }
 
 func TestReadDirN(t *testing.T) {
-	repos(t, func(t *testing.T, r snapshot.Repository) {
+	repos(t, func(t *testing.T, r testRepo) {
 		fx := buildFixture(t, r)
 		fsys := snapfs.New(context.Background(), r, fx.sn)
 		all, err := fsys.ReadDir("srv/spse")
@@ -438,7 +438,7 @@ func TestReadDirN(t *testing.T) {
 }
 
 func TestConcurrentReadAt(t *testing.T) {
-	repos(t, func(t *testing.T, r snapshot.Repository) {
+	repos(t, func(t *testing.T, r testRepo) {
 		fx := buildFixture(t, r)
 		fsys := snapfs.New(context.Background(), r, fx.sn)
 		for _, p := range []string{"srv/spse/big50.bin", "srv/spse/hole.bin"} {
@@ -486,7 +486,7 @@ func TestConcurrentReadAt(t *testing.T) {
 
 // Crafted or damaged trees give errors, not panics or huge allocations.
 func TestInconsistentContent(t *testing.T) {
-	repos(t, func(t *testing.T, r snapshot.Repository) {
+	repos(t, func(t *testing.T, r testRepo) {
 		ctx := context.Background()
 		b := &builder{t: t, ctx: ctx, r: r, files: map[string][]byte{}}
 		good := b.file("good", "good", 0o644, text("0123456789"))
@@ -553,7 +553,7 @@ func TestInconsistentContent(t *testing.T) {
 
 // A cancelled context makes repository calls fail.
 func TestContextCancelled(t *testing.T) {
-	repos(t, func(t *testing.T, r snapshot.Repository) {
+	repos(t, func(t *testing.T, r testRepo) {
 		fx := buildFixture(t, r)
 		ctx, cancel := context.WithCancel(context.Background())
 		cl := &ctxLoader{Loader: r}

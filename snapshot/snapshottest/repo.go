@@ -1,5 +1,9 @@
 // Package snapshottest provides an in-memory repository for tests of
-// package snapshot and its users (the CLI).
+// package snapshot, its subpackages (archiver, restorer, walker, checker)
+// and their users (the CLI), and helpers for tests that back up and
+// restore real directory trees (WriteFile, RandBytes, MakeFiles, ScanTree,
+// CompareTrees). It imports no snapshot package, so that the tests of all
+// of them can use it.
 package snapshottest
 
 import (
@@ -36,7 +40,8 @@ type blob struct {
 	loc  repo.BlobLocation
 }
 
-// Repo is an in-memory implementation of snapshot.Repository. Blob IDs are
+// Repo is an in-memory repository with every method that package snapshot
+// and its subpackages ask of one (their interfaces). Blob IDs are
 // SHA-256 of the plaintext; blobs are grouped into packs of about PackSize
 // bytes. It is safe for concurrent use.
 type Repo struct {
@@ -86,16 +91,16 @@ func (r *Repo) newPack() {
 // ID computes a blob ID.
 func ID(data []byte) repo.ID { return sha256.Sum256(data) }
 
-// BlobID implements snapshot.BlobHasher.
+// BlobID implements restorer.BlobHasher.
 func (r *Repo) BlobID(data []byte) repo.ID { return ID(data) }
 
-// SaveBlob implements snapshot.Repository.
+// SaveBlob implements snapshot.BlobSaver.
 func (r *Repo) SaveBlob(ctx context.Context, t repo.BlobType, data []byte) (repo.ID, bool, error) {
 	id, isNew, _, err := r.SaveBlobSized(ctx, t, data)
 	return id, isNew, err
 }
 
-// SaveBlobSized implements snapshot.SizedSaver; the stored size is the
+// SaveBlobSized implements archiver.SizedSaver; the stored size is the
 // plaintext size plus 32 bytes of simulated overhead.
 func (r *Repo) SaveBlobSized(ctx context.Context, t repo.BlobType, data []byte) (repo.ID, bool, int, error) {
 	if err := ctx.Err(); err != nil {
@@ -128,7 +133,7 @@ func (r *Repo) SaveBlobSized(ctx context.Context, t repo.BlobType, data []byte) 
 	return id, true, stored, nil
 }
 
-// LoadBlob implements snapshot.Repository.
+// LoadBlob implements snapshot.BlobLoader.
 func (r *Repo) LoadBlob(ctx context.Context, t repo.BlobType, id repo.ID, buf []byte) ([]byte, error) {
 	r.LoadBlobCalls.Add(1)
 	r.mu.Lock()
@@ -144,7 +149,7 @@ func (r *Repo) LoadBlob(ctx context.Context, t repo.BlobType, id repo.ID, buf []
 	return append(buf[:0], b.data...), nil
 }
 
-// HasBlob implements snapshot.Repository.
+// HasBlob implements archiver.Repository and checker.TreeRepository.
 func (r *Repo) HasBlob(t repo.BlobType, id repo.ID) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -152,7 +157,7 @@ func (r *Repo) HasBlob(t repo.BlobType, id repo.ID) bool {
 	return ok
 }
 
-// LookupBlob implements snapshot.Repository.
+// LookupBlob implements restorer.Repository and walker.Repository.
 func (r *Repo) LookupBlob(t repo.BlobType, id repo.ID) (repo.BlobLocation, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -163,7 +168,7 @@ func (r *Repo) LookupBlob(t repo.BlobType, id repo.ID) (repo.BlobLocation, bool)
 	return b.loc, true
 }
 
-// LoadBlobsFromPack implements snapshot.Repository.
+// LoadBlobsFromPack implements restorer.Repository.
 func (r *Repo) LoadBlobsFromPack(ctx context.Context, pack repo.ID, locs []repo.BlobLocation, fn func(loc repo.BlobLocation, plaintext []byte, err error) error) error {
 	r.LoadPackCalls.Add(1)
 	locs = slices.Clone(locs)
@@ -193,7 +198,7 @@ func (r *Repo) LoadBlobsFromPack(ctx context.Context, pack repo.ID, locs []repo.
 	return nil
 }
 
-// SaveFile implements snapshot.Repository.
+// SaveFile implements snapshot.FileSaver.
 func (r *Repo) SaveFile(ctx context.Context, t repo.FileType, data []byte) (repo.ID, error) {
 	id := ID(data)
 	r.mu.Lock()
@@ -208,7 +213,7 @@ func (r *Repo) SaveFile(ctx context.Context, t repo.FileType, data []byte) (repo
 	return id, nil
 }
 
-// LoadFile implements snapshot.Repository.
+// LoadFile implements snapshot.FileLoader.
 func (r *Repo) LoadFile(ctx context.Context, t repo.FileType, id repo.ID) ([]byte, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -219,7 +224,7 @@ func (r *Repo) LoadFile(ctx context.Context, t repo.FileType, id repo.ID) ([]byt
 	return slices.Clone(d), nil
 }
 
-// ListFiles implements snapshot.Repository, in ID order.
+// ListFiles implements snapshot.FileLoader, in ID order.
 func (r *Repo) ListFiles(ctx context.Context, t repo.FileType, fn func(id repo.ID) error) error {
 	r.mu.Lock()
 	var ids []repo.ID
@@ -236,7 +241,7 @@ func (r *Repo) ListFiles(ctx context.Context, t repo.FileType, fn func(id repo.I
 	return nil
 }
 
-// RemoveFile implements snapshot.Repository.
+// RemoveFile implements snapshot.FileRewriter.
 func (r *Repo) RemoveFile(ctx context.Context, t repo.FileType, id repo.ID) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -247,7 +252,7 @@ func (r *Repo) RemoveFile(ctx context.Context, t repo.FileType, id repo.ID) erro
 	return nil
 }
 
-// Flush implements snapshot.Repository: it closes the open pack.
+// Flush implements archiver.Repository: it closes the open pack.
 func (r *Repo) Flush(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -266,10 +271,10 @@ func (r *Repo) Flushes() int {
 	return r.flushes
 }
 
-// ChunkerPolynomial implements snapshot.Repository.
+// ChunkerPolynomial implements archiver.Repository.
 func (r *Repo) ChunkerPolynomial() chunk.Pol { return TestPol }
 
-// ChunkerParams implements snapshot.Repository.
+// ChunkerParams implements archiver.Repository.
 func (r *Repo) ChunkerParams() chunk.Params { return r.params }
 
 // Damage makes every later load of the blob fail as if it did not decrypt.

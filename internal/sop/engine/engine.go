@@ -30,6 +30,9 @@ import (
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend/local"
 	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/archiver"
+	"github.com/lpse/cadang/snapshot/restorer"
+	"github.com/lpse/cadang/snapshot/walker"
 )
 
 // Tag prefixes put on the snapshots of a job run, so that a restore test
@@ -127,7 +130,7 @@ type Backupper struct {
 	Hostname       string // default os.Hostname()
 	ProgramVersion string
 	// Progress, if set, makes the progress reporter of one source.
-	Progress func(src jobs.Source) (snapshot.ArchiveProgress, func())
+	Progress func(src jobs.Source) (archiver.ArchiveProgress, func())
 	// CommandStderr receives a copy of a dump command's standard error.
 	CommandStderr io.Writer
 	// Now, if set, gives the snapshot time (the SOP layer's clock).
@@ -137,11 +140,11 @@ type Backupper struct {
 // Backup implements run.Backupper.
 func (b *Backupper) Backup(ctx context.Context, r run.Repository, src jobs.Source, o run.BackupOptions) (run.BackupResult, error) {
 	var res run.BackupResult
-	sr, ok := r.(snapshot.Repository)
+	sr, ok := r.(archiver.Repository)
 	if !ok {
 		return res, fmt.Errorf("engine: %T is not a snapshot repository", r)
 	}
-	a := snapshot.NewArchiver(sr)
+	a := archiver.NewArchiver(sr)
 	a.Excludes = src.Exclude
 	a.Hostname = b.Hostname
 	a.ProgramVersion = b.ProgramVersion
@@ -180,7 +183,7 @@ func (b *Backupper) Backup(ctx context.Context, r run.Repository, src jobs.Sourc
 			return res, runlog.Failf(runlog.KindSourceUnreadable, "no path of source %s can be read: %s", SourceName(src), strings.Join(res.Skipped, "; "))
 		}
 		sn, err = a.Snapshot(ctx, paths)
-		var inc *snapshot.IncompleteError
+		var inc *archiver.IncompleteError
 		if errors.As(err, &inc) {
 			for _, ie := range inc.Errors {
 				res.Skipped = append(res.Skipped, fmt.Sprintf("%s: %s", ie.Path, ie.Error))
@@ -221,7 +224,12 @@ func DumpFilename(s jobs.Source) string {
 // Source lets a restore test reach the snapshots of a repository
 // (restoretest.Source).
 type Source struct {
-	Repo snapshot.Repository
+	// Repo lists and loads snapshots (snapshot.FileLoader) and restores
+	// from them (restorer.Repository).
+	Repo interface {
+		snapshot.FileLoader
+		restorer.Repository
+	}
 }
 
 // Snapshots implements restoretest.Source: the snapshots tagged with the
@@ -299,7 +307,7 @@ func (s *Source) Files(ctx context.Context, snap restoretest.Snapshot) ([]restor
 		return nil, err
 	}
 	var out []restoretest.File
-	err = snapshot.Walk(ctx, s.Repo, sn.Tree, "/", func(p string, n *snapshot.Node) error {
+	err = walker.Walk(ctx, s.Repo, sn.Tree, "/", func(p string, n *snapshot.Node) error {
 		if n.Type == snapshot.TypeFile {
 			out = append(out, restoretest.File{Path: p, Size: n.Size})
 		}
@@ -311,7 +319,7 @@ func (s *Source) Files(ctx context.Context, snap restoretest.Snapshot) ([]restor
 // Restore implements restoretest.Source: each file is restored with the
 // Restorer (as `cadang restore` does) to dir/PATH, then the restored file is
 // hashed and compared with the hash of the snapshot's content, read from
-// the repository separately (snapshot.WriteContent).
+// the repository separately (walker.WriteContent).
 func (s *Source) Restore(ctx context.Context, snap restoretest.Snapshot, files []restoretest.File, dir string) ([]runlog.TestItem, error) {
 	sn, err := s.load(ctx, snap.ID)
 	if err != nil {
@@ -335,7 +343,7 @@ func (s *Source) Restore(ctx context.Context, snap restoretest.Snapshot, files [
 
 func (s *Source) restoreOne(ctx context.Context, sn *snapshot.Snapshot, p, dir string) error {
 	target := filepath.Join(dir, filepath.FromSlash(path.Dir(p)))
-	rs := &snapshot.Restorer{Repo: s.Repo, Overwrite: snapshot.OverwriteAlways, NoOwner: true}
+	rs := &restorer.Restorer{Repo: s.Repo, Overwrite: restorer.OverwriteAlways, NoOwner: true}
 	sum, err := rs.Restore(ctx, sn, p, target)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
@@ -348,12 +356,12 @@ func (s *Source) restoreOne(ctx context.Context, sn *snapshot.Snapshot, p, dir s
 	if err != nil {
 		return fmt.Errorf("read back: %w", err)
 	}
-	n, err := snapshot.FindNode(ctx, s.Repo, sn.Tree, p)
+	n, err := walker.FindNode(ctx, s.Repo, sn.Tree, p)
 	if err != nil {
 		return err
 	}
 	h := sha256.New()
-	if err := snapshot.WriteContent(ctx, s.Repo, n, h); err != nil {
+	if err := walker.WriteContent(ctx, s.Repo, n, h); err != nil {
 		return fmt.Errorf("read snapshot content: %w", err)
 	}
 	if gotN != n.Size {

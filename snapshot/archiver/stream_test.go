@@ -1,4 +1,4 @@
-package snapshot
+package archiver
 
 import (
 	"bytes"
@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot/snapshottest"
+	"github.com/lpse/cadang/snapshot/walker"
 )
 
 func TestArchiveReader(t *testing.T) {
 	r := newTestRepo(t)
-	data := randBytes(11, 2<<20+5)
+	data := snapshottest.RandBytes(11, 2<<20+5)
 	a := &Archiver{Repo: r, Hostname: "h"}
 	sn, err := a.ArchiveReader(context.Background(), "stdin.bin", bytes.NewReader(data))
 	if err != nil {
@@ -27,7 +29,7 @@ func TestArchiveReader(t *testing.T) {
 	if got := dumpFile(t, r, sn, "/stdin.bin"); !bytes.Equal(got, data) {
 		t.Error("content differs")
 	}
-	n, err := FindNode(context.Background(), r, sn.Tree, "/stdin.bin")
+	n, err := walker.FindNode(context.Background(), r, sn.Tree, "/stdin.bin")
 	if err != nil || n.Size != int64(len(data)) || n.Mode != 0o600 {
 		t.Errorf("node %+v %v", n, err)
 	}

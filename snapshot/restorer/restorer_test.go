@@ -1,4 +1,4 @@
-package snapshot
+package restorer
 
 import (
 	"bytes"
@@ -12,30 +12,33 @@ import (
 	"time"
 
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot/archiver"
+	"github.com/lpse/cadang/snapshot/snapshottest"
+	"github.com/lpse/cadang/snapshot/walker"
 )
 
 // damagedRepo is what the partial-damage test needs from a repository:
 // the normal interface plus a way to damage one blob.
 type damager func(t *testing.T, id repo.ID)
 
-func testRestoreDamaged(t *testing.T, r Repository, damage damager) {
+func testRestoreDamaged(t *testing.T, r backupRepo, damage damager) {
 	ctx := context.Background()
 	src := t.TempDir()
 	good := map[string][]byte{
 		"a/small":   []byte("small file"),
-		"a/big":     randBytes(21, 1<<20+3),
-		"b/other":   randBytes(22, 300<<10),
+		"a/big":     snapshottest.RandBytes(21, 1<<20+3),
+		"b/other":   snapshottest.RandBytes(22, 300<<10),
 		"c/shared":  bytes.Repeat([]byte("s"), 1000),
 		"empty":     nil,
 		"deep/x/yy": []byte("yy"),
 	}
-	victim := randBytes(23, 700<<10)
+	victim := snapshottest.RandBytes(23, 700<<10)
 	for name, data := range good {
-		writeFile(t, filepath.Join(src, name), data)
+		snapshottest.WriteFile(t, filepath.Join(src, name), data)
 	}
-	writeFile(t, filepath.Join(src, "b", "victim"), victim)
-	sn := mustSnapshot(t, &Archiver{Repo: r, Hostname: "h"}, src)
-	vn, err := FindNode(ctx, r, sn.Tree, filepath.Join(src, "b", "victim"))
+	snapshottest.WriteFile(t, filepath.Join(src, "b", "victim"), victim)
+	sn := mustSnapshot(t, &archiver.Archiver{Repo: r, Hostname: "h"}, src)
+	vn, err := walker.FindNode(ctx, r, sn.Tree, filepath.Join(src, "b", "victim"))
 	if err != nil || len(vn.Content) < 2 {
 		t.Fatalf("victim: %v %+v", err, vn)
 	}
@@ -84,10 +87,10 @@ func TestRestoreOptions(t *testing.T) {
 	src := t.TempDir()
 	files := []string{"srv/spse/x.sql", "srv/spse/docs/a.pdf", "srv/spse/docs/b.pdf", "srv/tmp/junk", "etc/conf"}
 	for i, f := range files {
-		writeFile(t, filepath.Join(src, f), randBytes(uint64(i), 1000+i))
+		snapshottest.WriteFile(t, filepath.Join(src, f), snapshottest.RandBytes(uint64(i), 1000+i))
 	}
 	r := newTestRepo(t)
-	sn := mustSnapshot(t, NewArchiver(r), src)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
 	list := func(root string) []string {
 		var out []string
 		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
@@ -131,7 +134,7 @@ func TestRestoreOptions(t *testing.T) {
 
 	// Overwrite modes.
 	xp := filepath.Join(target, "x.sql")
-	writeFile(t, xp, []byte("local change"))
+	snapshottest.WriteFile(t, xp, []byte("local change"))
 	rs = &Restorer{Repo: r, Overwrite: OverwriteNever}
 	sum, err := rs.Restore(ctx, sn, filepath.Join(src, "srv", "spse"), target)
 	if err != nil || string(readAll(t, xp)) != "local change" || sum.Skipped != 3 {
@@ -164,9 +167,9 @@ func TestRestoreVerifyDetectsCorruption(t *testing.T) {
 	// Verify compares what is on disk with the snapshot: simulate a disk
 	// that loses writes with a hasher that disagrees.
 	src := t.TempDir()
-	writeFile(t, filepath.Join(src, "f"), []byte("content"))
+	snapshottest.WriteFile(t, filepath.Join(src, "f"), []byte("content"))
 	r := newTestRepo(t)
-	sn := mustSnapshot(t, NewArchiver(r), src)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
 	rs := &Restorer{Repo: badHasher{r}, Verify: true}
 	_, err := rs.Restore(context.Background(), sn, "/", t.TempDir())
 	if !errors.Is(err, ErrRestoreIncomplete) || !strings.Contains(err.Error(), "verify") {
@@ -181,11 +184,11 @@ func (badHasher) BlobID(data []byte) repo.ID { return repo.ID{1} }
 func TestRestoreMtimeOfDirs(t *testing.T) {
 	src := t.TempDir()
 	d := filepath.Join(src, "d")
-	writeFile(t, filepath.Join(d, "f"), []byte("x"))
+	snapshottest.WriteFile(t, filepath.Join(d, "f"), []byte("x"))
 	old := time.Date(2001, 2, 3, 4, 5, 6, 7, time.UTC)
 	os.Chtimes(d, old, old)
 	r := newTestRepo(t)
-	sn := mustSnapshot(t, NewArchiver(r), src)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
 	target := t.TempDir()
 	mustRestore(t, r, sn, target)
 	fi, err := os.Stat(filepath.Join(target, d))

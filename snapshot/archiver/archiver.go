@@ -1,4 +1,4 @@
-package snapshot
+package archiver
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/user"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -20,23 +21,9 @@ import (
 
 	"github.com/lpse/cadang/chunk"
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/internal/fsmeta"
 )
-
-// SizedSaver is an optional extension of Repository: a SaveBlob that also
-// reports how many bytes the blob takes in the repository (after
-// compression and encryption; 0 when it was already stored). The archiver
-// uses it for Summary.DataAddedPacked.
-type SizedSaver interface {
-	SaveBlobSized(ctx context.Context, t repo.BlobType, data []byte) (id repo.ID, isNew bool, storedSize int, err error)
-}
-
-// statsReporter is implemented by *repo.Repository: session counters of
-// what was added. The archiver uses the difference before and after a
-// backup for Summary.DataAddedPacked when the repository is not a
-// SizedSaver.
-type statsReporter interface {
-	Stats() repo.SaveStats
-}
 
 // ErrIncomplete is wrapped by an *IncompleteError.
 var ErrIncomplete = errors.New("some files could not be read")
@@ -45,7 +32,7 @@ var ErrIncomplete = errors.New("some files could not be read")
 // backup skipped items it could not read. The CLI maps it to exit code 3.
 type IncompleteError struct {
 	Snapshot repo.ID
-	Errors   []ItemError
+	Errors   []snapshot.ItemError
 }
 
 func (e *IncompleteError) Error() string {
@@ -90,7 +77,7 @@ type Archiver struct {
 	ProgramVersion string
 	// Parent is the snapshot to compare with. When nil and NoParent is
 	// false, the newest snapshot of the same host and paths is used.
-	Parent   *Snapshot
+	Parent   *snapshot.Snapshot
 	NoParent bool
 	// Time is the snapshot time; zero means time.Now().
 	Time time.Time
@@ -115,6 +102,10 @@ type Archiver struct {
 	// CommandStderr, if set, receives a copy of the standard error of a
 	// command run by SnapshotFromCommand.
 	CommandStderr io.Writer
+
+	// runHook, if set, is called with the state of each backup before it
+	// starts, so that tests can inspect the pipeline after it ended.
+	runHook func(*run)
 }
 
 // NewArchiver returns an archiver for r with default settings.
@@ -127,7 +118,7 @@ type run struct {
 	sized    SizedSaver
 	fs       FS
 	progress ArchiveProgress
-	names    idNames
+	names    fsmeta.IDNames
 	excl     *Matcher
 	params   chunk.Params
 	pol      chunk.Pol
@@ -149,7 +140,7 @@ type run struct {
 	onAbort func()
 
 	errMu      sync.Mutex
-	itemErrors []ItemError
+	itemErrors []snapshot.ItemError
 
 	filesNew, filesChanged, filesUnmod atomic.Uint64
 	dirsNew, dirsChanged, dirsUnmod    atomic.Uint64
@@ -190,13 +181,13 @@ func (p *bufPool) put(b []byte) { p.ch <- b[:cap(b)] }
 // dirJob is a directory being archived. It is finished (its tree saved)
 // when its last child is done.
 type dirJob struct {
-	path    string // absolute; "/" for the root
-	node    *Node  // nil for the root
+	path    string         // absolute; "/" for the root
+	node    *snapshot.Node // nil for the root
 	parent  *dirJob
-	nodes   []*Node // children sorted by name; nil marks a skipped one
-	old     *Tree   // the parent snapshot's version, if any
-	oldNode *Node   // the parent snapshot's node of this directory, if any
-	dev     uint64  // device of the backup path, for OneFileSystem
+	nodes   []*snapshot.Node // children sorted by name; nil marks a skipped one
+	old     *snapshot.Tree   // the parent snapshot's version, if any
+	oldNode *snapshot.Node   // the parent snapshot's node of this directory, if any
+	dev     uint64           // device of the backup path, for OneFileSystem
 	pending atomic.Int64
 	start   time.Time
 }
@@ -205,12 +196,12 @@ type fileJob struct {
 	d      *dirJob
 	idx    int
 	path   string
-	node   *Node
+	node   *snapshot.Node
 	status ItemStatus
 	start  time.Time
 	stream io.Reader // for ArchiveReader; nil for files
 
-	exts    []*Extent // written by the reader; IDs filled in by savers
+	exts    []*snapshot.Extent // written by the reader; IDs filled in by savers
 	pending atomic.Int64
 	failed  atomic.Bool
 }
@@ -219,7 +210,7 @@ type blobJob struct {
 	buf  []byte // the pooled buffer to return
 	data []byte
 	pool *bufPool
-	ext  *Extent
+	ext  *snapshot.Extent
 	file *fileJob
 }
 
@@ -242,6 +233,9 @@ func (a *Archiver) newRun() (*run, error) {
 	r.params, r.pol = a.Repo.ChunkerParams(), a.Repo.ChunkerPolynomial()
 	if err := r.params.Validate(); err != nil {
 		return nil, err
+	}
+	if a.runHook != nil {
+		a.runHook(r)
 	}
 	return r, nil
 }
@@ -271,7 +265,7 @@ func (r *run) itemError(path string, err error) error {
 		}
 	}
 	r.errMu.Lock()
-	r.itemErrors = append(r.itemErrors, ItemError{Path: path, Error: err.Error()})
+	r.itemErrors = append(r.itemErrors, snapshot.ItemError{Path: path, Error: err.Error()})
 	r.errMu.Unlock()
 	return nil
 }
@@ -308,8 +302,8 @@ func (r *run) childDone(ctx context.Context, d *dirJob) error {
 	if d.pending.Add(-1) != 0 {
 		return nil
 	}
-	t := &Tree{Nodes: slices.DeleteFunc(d.nodes, func(n *Node) bool { return n == nil })}
-	b, err := EncodeTree(t)
+	t := &snapshot.Tree{Nodes: slices.DeleteFunc(d.nodes, func(n *snapshot.Node) bool { return n == nil })}
+	b, err := snapshot.EncodeTree(t)
 	if err != nil {
 		return fmt.Errorf("%s: %w", d.path, err)
 	}
@@ -342,11 +336,11 @@ func (r *run) childDone(ctx context.Context, d *dirJob) error {
 	return r.childDone(ctx, d.parent)
 }
 
-func (r *run) loadOld(ctx context.Context, id repo.ID) *Tree {
+func (r *run) loadOld(ctx context.Context, id repo.ID) *snapshot.Tree {
 	if id.IsNull() {
 		return nil
 	}
-	t, err := LoadTree(ctx, r.r, id)
+	t, err := snapshot.LoadTree(ctx, r.r, id)
 	if err != nil {
 		return nil // a damaged parent only costs re-reading
 	}
@@ -356,7 +350,7 @@ func (r *run) loadOld(ctx context.Context, id repo.ID) *Tree {
 // Snapshot backs up the given paths (made absolute) and saves a snapshot.
 // If some items could not be read, the snapshot is still saved and the
 // error is an *IncompleteError. On any other error no snapshot is saved.
-func (a *Archiver) Snapshot(ctx context.Context, paths []string) (*Snapshot, error) {
+func (a *Archiver) Snapshot(ctx context.Context, paths []string) (*snapshot.Snapshot, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("nothing to back up: no paths given")
 	}
@@ -396,14 +390,14 @@ func (a *Archiver) Snapshot(ctx context.Context, paths []string) (*Snapshot, err
 	})
 }
 
-func (a *Archiver) findParent(ctx context.Context, paths []string) (*Snapshot, error) {
+func (a *Archiver) findParent(ctx context.Context, paths []string) (*snapshot.Snapshot, error) {
 	if a.NoParent {
 		return nil, nil
 	}
 	if a.Parent != nil {
 		return a.Parent, nil
 	}
-	return FindParent(ctx, a.Repo, a.hostname(), paths, time.Time{})
+	return snapshot.FindParent(ctx, a.Repo, a.hostname(), paths, time.Time{})
 }
 
 func (a *Archiver) hostname() string {
@@ -416,7 +410,7 @@ func (a *Archiver) hostname() string {
 
 // execute runs the pipeline: walk (the producer) feeds readers, readers feed
 // savers; then flushes and saves the snapshot.
-func (r *run) execute(ctx context.Context, paths []string, parent *Snapshot, walk func(context.Context, *dirJob) error) (*Snapshot, error) {
+func (r *run) execute(ctx context.Context, paths []string, parent *snapshot.Snapshot, walk func(context.Context, *dirJob) error) (*snapshot.Snapshot, error) {
 	a := r.a
 	start := time.Now()
 	readers, savers := a.concurrency()
@@ -480,10 +474,12 @@ func (r *run) execute(ctx context.Context, paths []string, parent *Snapshot, wal
 		g.Go(func() error { return r.saver(gctx) })
 	}
 	if err := g.Wait(); err != nil {
-		// Drain so the closer goroutine ends.
+		// Drain so the closer goroutine ends, and give back the buffers
+		// of blobs that no saver took (all savers may have stopped).
 		for range r.fileCh {
 		}
-		for range r.blobCh {
+		for bj := range r.blobCh {
+			bj.pool.put(bj.buf)
 		}
 		return nil, err
 	}
@@ -505,22 +501,22 @@ func (r *run) execute(ctx context.Context, paths []string, parent *Snapshot, wal
 		after := sr.Stats()
 		sn.Summary.DataAddedPacked = uint64(after.StoredBytes - statsBefore.StoredBytes)
 	}
-	if _, err := SaveSnapshot(ctx, r.r, sn); err != nil {
+	if _, err := snapshot.SaveSnapshot(ctx, r.r, sn); err != nil {
 		return nil, err
 	}
 	if len(sn.Summary.Errors) > 0 {
-		return sn, &IncompleteError{Snapshot: sn.id, Errors: sn.Summary.Errors}
+		return sn, &IncompleteError{Snapshot: sn.ID(), Errors: sn.Summary.Errors}
 	}
 	return sn, nil
 }
 
-func (r *run) newSnapshot(paths []string, parent *Snapshot, start time.Time) *Snapshot {
+func (r *run) newSnapshot(paths []string, parent *snapshot.Snapshot, start time.Time) *snapshot.Snapshot {
 	a := r.a
 	t := a.Time
 	if t.IsZero() {
 		t = start
 	}
-	sn := &Snapshot{
+	sn := &snapshot.Snapshot{
 		Time:           t,
 		Tree:           r.rootID,
 		Paths:          paths,
@@ -535,14 +531,14 @@ func (r *run) newSnapshot(paths []string, parent *Snapshot, start time.Time) *Sn
 		sn.Username = u.Username
 	}
 	if parent != nil {
-		pid := parent.id
+		pid := parent.ID()
 		sn.Parent = &pid
 	}
 	r.errMu.Lock()
 	errs := slices.Clone(r.itemErrors)
 	r.errMu.Unlock()
-	slices.SortFunc(errs, func(a, b ItemError) int { return strings.Compare(a.Path, b.Path) })
-	sn.Summary = &Summary{
+	slices.SortFunc(errs, func(a, b snapshot.ItemError) int { return strings.Compare(a.Path, b.Path) })
+	sn.Summary = &snapshot.Summary{
 		BackupStart:         start,
 		BackupEnd:           time.Now(),
 		FilesNew:            r.filesNew.Load(),
@@ -592,7 +588,7 @@ func (r *run) fileDone(ctx context.Context, j *fileJob) error {
 		j.d.nodes[j.idx] = nil
 		return r.childDone(ctx, j.d)
 	}
-	j.node.Content = make([]Extent, len(j.exts))
+	j.node.Content = make([]snapshot.Extent, len(j.exts))
 	for i, e := range j.exts {
 		j.node.Content[i] = *e
 	}
@@ -629,7 +625,7 @@ func (r *run) walkTargets(ctx context.Context, root *dirJob, paths []string) err
 		if err != nil {
 			return err
 		}
-		root.dev = nodeFromInfo("/", fi, nil, false).Device
+		root.dev = fsmeta.NodeFromInfo("/", fi, nil, false).Device
 		return r.walkDir(ctx, root)
 	}
 	return r.walkVirtual(ctx, root, paths)
@@ -655,7 +651,7 @@ func (r *run) walkVirtual(ctx context.Context, d *dirJob, paths []string) error 
 	}
 	slices.Sort(names)
 	type item struct {
-		node *Node
+		node *snapshot.Node
 		sub  []string
 		path string
 	}
@@ -669,8 +665,8 @@ func (r *run) walkVirtual(ctx context.Context, d *dirJob, paths []string) error 
 			}
 			continue
 		}
-		n := nodeFromInfo(name, fi, &r.names, r.a.RecordAtime)
-		if children[name] != nil && n.Type != TypeDir {
+		n := fsmeta.NodeFromInfo(name, fi, &r.names, r.a.RecordAtime)
+		if children[name] != nil && n.Type != snapshot.TypeDir {
 			if ferr := r.itemError(p, errors.New("not a directory")); ferr != nil {
 				return ferr
 			}
@@ -699,10 +695,10 @@ func (r *run) walkVirtual(ctx context.Context, d *dirJob, paths []string) error 
 	return r.childDone(ctx, d)
 }
 
-func (r *run) newDir(ctx context.Context, parent *dirJob, p string, n *Node) *dirJob {
+func (r *run) newDir(ctx context.Context, parent *dirJob, p string, n *snapshot.Node) *dirJob {
 	d := &dirJob{path: p, node: n, parent: parent, dev: parent.dev, start: time.Now()}
 	if parent.old != nil {
-		if on := parent.old.Find(n.Name); on != nil && on.Type == TypeDir {
+		if on := parent.old.Find(n.Name); on != nil && on.Type == snapshot.TypeDir {
 			d.oldNode = on
 			d.old = r.loadOld(ctx, on.Subtree)
 		}
@@ -712,7 +708,7 @@ func (r *run) newDir(ctx context.Context, parent *dirJob, p string, n *Node) *di
 
 // addMetadata reads xattrs and, for symlinks, the target. Errors are item
 // errors: the node is kept without that information.
-func (r *run) addMetadata(p string, n *Node) error {
+func (r *run) addMetadata(p string, n *snapshot.Node) error {
 	xs, err := r.fs.Xattrs(p)
 	if err != nil {
 		if ferr := r.itemError(p, err); ferr != nil {
@@ -753,7 +749,7 @@ func (r *run) walkDir(ctx context.Context, d *dirJob) error {
 	// Lstat and read xattrs of the entries, in parallel for large
 	// directories: on an unchanged tree these syscalls are the backup.
 	type entry struct {
-		node    *Node
+		node    *snapshot.Node
 		path    string
 		err     error
 		xerr    error
@@ -772,7 +768,7 @@ func (r *run) walkDir(ctx context.Context, d *dirJob) error {
 			e.skipped = true
 			return
 		}
-		e.node = nodeFromInfo(names[i], fi, &r.names, r.a.RecordAtime)
+		e.node = fsmeta.NodeFromInfo(names[i], fi, &r.names, r.a.RecordAtime)
 		e.node.Xattrs, e.xerr = r.fs.Xattrs(e.path)
 	}
 	if workers := min(runtime.GOMAXPROCS(0), len(names)/parallelStatMin); workers > 1 {
@@ -793,7 +789,7 @@ func (r *run) walkDir(ctx context.Context, d *dirJob) error {
 			stat(i)
 		}
 	}
-	d.nodes = make([]*Node, 0, len(names))
+	d.nodes = make([]*snapshot.Node, 0, len(names))
 	var paths []string
 	for _, e := range ents {
 		if e.err != nil {
@@ -827,9 +823,9 @@ func (r *run) walkDir(ctx context.Context, d *dirJob) error {
 
 // walkItem processes the i-th child of d, whose node holds its lstat data
 // and xattrs. top is true for a backup path itself.
-func (r *run) walkItem(ctx context.Context, d *dirJob, i int, p string, n *Node, top bool) error {
+func (r *run) walkItem(ctx context.Context, d *dirJob, i int, p string, n *snapshot.Node, top bool) error {
 	switch n.Type {
-	case TypeDir:
+	case snapshot.TypeDir:
 		sub := r.newDir(ctx, d, p, n)
 		if top {
 			sub.dev = n.Device
@@ -842,9 +838,9 @@ func (r *run) walkItem(ctx context.Context, d *dirJob, i int, p string, n *Node,
 			return nil
 		}
 		return r.walkDir(ctx, sub) // all walkers busy: walk it here
-	case TypeFile:
+	case snapshot.TypeFile:
 		return r.walkFile(ctx, d, i, p, n)
-	case TypeSymlink:
+	case snapshot.TypeSymlink:
 		t, err := r.fs.Readlink(p)
 		if err != nil {
 			if ferr := r.itemError(p, err); ferr != nil {
@@ -860,7 +856,7 @@ func (r *run) walkItem(ctx context.Context, d *dirJob, i int, p string, n *Node,
 	return r.childDone(ctx, d)
 }
 
-func (r *run) statusOf(d *dirJob, n *Node) ItemStatus {
+func (r *run) statusOf(d *dirJob, n *snapshot.Node) ItemStatus {
 	if d.old == nil {
 		return ItemNew
 	}
@@ -874,7 +870,7 @@ func (r *run) statusOf(d *dirJob, n *Node) ItemStatus {
 	return ItemChanged
 }
 
-func (r *run) walkFile(ctx context.Context, d *dirJob, i int, p string, n *Node) error {
+func (r *run) walkFile(ctx context.Context, d *dirJob, i int, p string, n *snapshot.Node) error {
 	r.scannedFiles.Add(1)
 	r.scannedBytes.Add(uint64(n.Size))
 	r.progress.Scanned(r.scannedFiles.Load(), r.scannedBytes.Load())
@@ -906,8 +902,8 @@ func (r *run) walkFile(ctx context.Context, d *dirJob, i int, p string, n *Node)
 
 // unchanged reports whether the file n can reuse old's content without
 // reading: same size, mtime, ctime and inode, and every blob still indexed.
-func (r *run) unchanged(old, n *Node) bool {
-	if old.Type != TypeFile || old.Size != n.Size || !old.ModTime.Equal(n.ModTime) ||
+func (r *run) unchanged(old, n *snapshot.Node) bool {
+	if old.Type != snapshot.TypeFile || old.Size != n.Size || !old.ModTime.Equal(n.ModTime) ||
 		!old.ChangeTime.Equal(n.ChangeTime) || old.Inode != n.Inode || old.ContentSize() != n.Size {
 		return false
 	}
@@ -982,7 +978,7 @@ func (r *run) readContent(ctx context.Context, c *chunk.Chunker, j *fileJob) err
 	if err != nil {
 		return err
 	}
-	if !fi.Mode().IsRegular() || nodeFromInfo("", fi, nil, false).Inode != j.node.Inode {
+	if !fi.Mode().IsRegular() || fsmeta.NodeFromInfo("", fi, nil, false).Inode != j.node.Inode {
 		return fmt.Errorf("%w: replaced by another file", ErrFileChanged)
 	}
 	size := j.node.Size
@@ -1005,11 +1001,11 @@ func (r *run) readContent(ctx context.Context, c *chunk.Chunker, j *fileJob) err
 		r.sendBlob(ctx, j, buf, buf[:n], r.small)
 		return r.checkUnchanged(f, j)
 	}
-	exts := dataExtents(f, size, statBlocks(fi))
+	exts := dataExtents(f, size, fsmeta.StatBlocks(fi))
 	var read int64
 	for _, e := range exts {
 		if e.hole {
-			j.exts = append(j.exts, &Extent{Size: e.len})
+			j.exts = append(j.exts, &snapshot.Extent{Size: e.len})
 			continue
 		}
 		n, err := r.chunkRange(ctx, c, j, io.NewSectionReader(f, e.off, e.len))
@@ -1032,7 +1028,7 @@ func (r *run) checkUnchanged(f File, j *fileJob) error {
 	if err != nil {
 		return err
 	}
-	n := nodeFromInfo("", fi, nil, false)
+	n := fsmeta.NodeFromInfo("", fi, nil, false)
 	if n.Size != j.node.Size || !n.ModTime.Equal(j.node.ModTime) {
 		return fmt.Errorf("%w: size %d -> %d, mtime %s -> %s", ErrFileChanged, j.node.Size, n.Size,
 			j.node.ModTime.Format(time.RFC3339Nano), n.ModTime.Format(time.RFC3339Nano))
@@ -1065,7 +1061,7 @@ func (r *run) chunkRange(ctx context.Context, c *chunk.Chunker, j *fileJob, rd i
 }
 
 func (r *run) sendBlob(ctx context.Context, j *fileJob, buf, data []byte, pool *bufPool) {
-	e := &Extent{Size: int64(len(data))}
+	e := &snapshot.Extent{Size: int64(len(data))}
 	j.exts = append(j.exts, e)
 	j.pending.Add(1)
 	select {
@@ -1135,4 +1131,15 @@ func dataExtents(f File, size, blocks int64) []extent {
 		return whole
 	}
 	return out
+}
+
+// cleanPaths returns the paths cleaned, sorted and without duplicates, as
+// snapshot.Snapshot.HasPaths compares them.
+func cleanPaths(ps []string) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = path.Clean(p)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }

@@ -1,4 +1,4 @@
-package snapshot
+package restorer
 
 import (
 	"context"
@@ -20,15 +20,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/internal/pattern"
+	"github.com/lpse/cadang/snapshot/walker"
 )
-
-// BlobHasher is an optional extension of Repository: it computes the ID
-// that a blob with the given plaintext has. The restorer's Verify uses it
-// to check written files against the snapshot; without it, written files
-// are checked against the blobs as loaded.
-type BlobHasher interface {
-	BlobID(data []byte) repo.ID
-}
 
 // OverwriteMode says what to do with files that already exist in the target.
 type OverwriteMode uint8
@@ -62,7 +57,8 @@ type Restorer struct {
 	Repo Repository
 	// Include, if set, restores only paths matching one of these patterns
 	// (and everything below a matching directory). Patterns are matched
-	// against the paths in the snapshot (/srv/spse/x), see Matcher.
+	// against the paths in the snapshot (/srv/spse/x); the syntax is that
+	// of archiver.Matcher.
 	Include []string
 	// Exclude skips matching paths (and everything below them).
 	Exclude   []string
@@ -95,7 +91,7 @@ type RestoreSummary struct {
 	// example because a blob is damaged); they are removed from the target.
 	FailedFiles []string
 	// Errors lists every problem, including metadata that could not be set.
-	Errors []ItemError
+	Errors []snapshot.ItemError
 }
 
 // ErrRestoreIncomplete is wrapped by a *RestoreError.
@@ -105,7 +101,7 @@ var ErrRestoreIncomplete = errors.New("restore incomplete")
 // was restored.
 type RestoreError struct {
 	FailedFiles []string
-	Errors      []ItemError
+	Errors      []snapshot.ItemError
 }
 
 func (e *RestoreError) Error() string {
@@ -126,7 +122,7 @@ func (e *RestoreError) Unwrap() error { return ErrRestoreIncomplete }
 
 type rItem struct {
 	spath, dst string
-	node       *Node
+	node       *snapshot.Node
 }
 
 type rFile struct {
@@ -158,8 +154,8 @@ type restoreRun struct {
 	umask uint32
 	euid  int
 	egid  int
-	incl  *Matcher
-	excl  *Matcher
+	incl  *pattern.Matcher
+	excl  *pattern.Matcher
 
 	dirs   []rItem
 	others []rItem
@@ -182,7 +178,7 @@ type restoreRun struct {
 // Items that cannot be restored are reported to Progress and listed; the
 // error is then a *RestoreError. Files that use a damaged or missing blob
 // fail alone: the rest is restored.
-func (rs *Restorer) Restore(ctx context.Context, sn *Snapshot, subpath, target string) (*RestoreSummary, error) {
+func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath, target string) (*RestoreSummary, error) {
 	rr := &restoreRun{rs: rs, r: rs.Repo, progress: rs.Progress, hashes: map[repo.ID][32]byte{}}
 	if rr.progress == nil {
 		rr.progress = NopRestoreProgress{}
@@ -190,10 +186,10 @@ func (rs *Restorer) Restore(ctx context.Context, sn *Snapshot, subpath, target s
 	rr.owner = !rs.NoOwner && os.Geteuid() == 0
 	rr.hasher, _ = rs.Repo.(BlobHasher)
 	var err error
-	if rr.incl, err = NewMatcher(rs.Include); err != nil {
+	if rr.incl, err = pattern.New(rs.Include); err != nil {
 		return nil, err
 	}
-	if rr.excl, err = NewMatcher(rs.Exclude); err != nil {
+	if rr.excl, err = pattern.New(rs.Exclude); err != nil {
 		return nil, err
 	}
 	rr.sum.Start = time.Now()
@@ -209,11 +205,11 @@ func (rs *Restorer) Restore(ctx context.Context, sn *Snapshot, subpath, target s
 			return nil, err
 		}
 	} else {
-		n, err := FindNode(ctx, rs.Repo, sn.Tree, subpath)
+		n, err := walker.FindNode(ctx, rs.Repo, sn.Tree, subpath)
 		if err != nil {
 			return nil, err
 		}
-		if n.Type == TypeDir {
+		if n.Type == snapshot.TypeDir {
 			if err := rr.plan(ctx, n.Subtree, subpath, target, rr.incl.Empty() || rr.incl.Match(subpath, true)); err != nil {
 				return nil, err
 			}
@@ -246,7 +242,7 @@ func (rs *Restorer) Restore(ctx context.Context, sn *Snapshot, subpath, target s
 	rr.sum.End = time.Now()
 	rr.sum.Written = rr.written.Load()
 	slices.Sort(rr.sum.FailedFiles)
-	slices.SortFunc(rr.sum.Errors, func(a, b ItemError) int { return strings.Compare(a.Path, b.Path) })
+	slices.SortFunc(rr.sum.Errors, func(a, b snapshot.ItemError) int { return strings.Compare(a.Path, b.Path) })
 	if len(rr.sum.Errors) > 0 || len(rr.sum.FailedFiles) > 0 {
 		return &rr.sum, &RestoreError{FailedFiles: rr.sum.FailedFiles, Errors: rr.sum.Errors}
 	}
@@ -264,7 +260,7 @@ func (rr *restoreRun) planTree(ctx context.Context, tree repo.ID, spath, dst str
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	t, err := LoadTree(ctx, rr.r, tree)
+	t, err := snapshot.LoadTree(ctx, rr.r, tree)
 	if err != nil {
 		rr.addError(spath, err)
 		return false, nil
@@ -273,7 +269,7 @@ func (rr *restoreRun) planTree(ctx context.Context, tree repo.ID, spath, dst str
 	for _, n := range t.Nodes {
 		sp := path.Join(spath, n.Name)
 		d := filepath.Join(dst, n.Name)
-		isDir := n.Type == TypeDir
+		isDir := n.Type == snapshot.TypeDir
 		if rr.excl.Match(sp, isDir) {
 			continue
 		}
@@ -300,11 +296,11 @@ func (rr *restoreRun) planTree(ctx context.Context, tree repo.ID, spath, dst str
 	return sel, nil
 }
 
-func (rr *restoreRun) planNode(n *Node, sp, dst string, inc bool) {
+func (rr *restoreRun) planNode(n *snapshot.Node, sp, dst string, inc bool) {
 	if !inc {
 		return
 	}
-	if n.Type == TypeFile {
+	if n.Type == snapshot.TypeFile {
 		rr.files = append(rr.files, &rFile{rItem: rItem{spath: sp, dst: dst, node: n}, fd: -1})
 		return
 	}
@@ -336,7 +332,7 @@ func (rr *restoreRun) linkHardlinks() {
 func (rr *restoreRun) addError(p string, err error) {
 	rr.progress.Error(p, err)
 	rr.sumMu.Lock()
-	rr.sum.Errors = append(rr.sum.Errors, ItemError{Path: p, Error: err.Error()})
+	rr.sum.Errors = append(rr.sum.Errors, snapshot.ItemError{Path: p, Error: err.Error()})
 	rr.sumMu.Unlock()
 }
 
@@ -363,10 +359,10 @@ func (rr *restoreRun) prepare(it rItem) (bool, error) {
 	case OverwriteNever:
 		return false, nil
 	case OverwriteIfChanged:
-		if it.node.Type == TypeFile && fi.Mode().IsRegular() && fi.Size() == it.node.Size && fi.ModTime().Equal(it.node.ModTime) {
+		if it.node.Type == snapshot.TypeFile && fi.Mode().IsRegular() && fi.Size() == it.node.Size && fi.ModTime().Equal(it.node.ModTime) {
 			return false, nil
 		}
-		if it.node.Type == TypeSymlink && fi.Mode()&os.ModeSymlink != 0 {
+		if it.node.Type == snapshot.TypeSymlink && fi.Mode()&os.ModeSymlink != 0 {
 			if t, err := os.Readlink(it.dst); err == nil && t == it.node.LinkTarget {
 				return false, nil
 			}
@@ -413,7 +409,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 	}
 	// 2. Symlinks, FIFOs, devices.
 	for _, o := range rr.others {
-		if o.node.Type == TypeSocket {
+		if o.node.Type == snapshot.TypeSocket {
 			continue // a socket cannot be restored; it is recreated by its server
 		}
 		ok, err := rr.prepare(o)
@@ -686,7 +682,7 @@ func (f *rFile) open() (int, error) {
 
 // endsInHole reports whether writing a node's data extents leaves the file
 // shorter than its size.
-func endsInHole(n *Node) bool {
+func endsInHole(n *snapshot.Node) bool {
 	return len(n.Content) > 0 && n.Content[len(n.Content)-1].IsHole()
 }
 

@@ -1,4 +1,4 @@
-package snapshot
+package archiver
 
 import (
 	"bytes"
@@ -12,17 +12,19 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/lpse/cadang/snapshot"
 )
 
 // ArchiveReader backs up the content of rd as the single file /name of a new
 // snapshot (its Paths are ["/name"]). The file gets mode 0600, the current
 // user and group and the current time. A read error from rd aborts the
 // backup: no snapshot is written.
-func (a *Archiver) ArchiveReader(ctx context.Context, name string, rd io.Reader) (*Snapshot, error) {
+func (a *Archiver) ArchiveReader(ctx context.Context, name string, rd io.Reader) (*snapshot.Snapshot, error) {
 	return a.archiveStream(ctx, name, rd, nil, nil)
 }
 
-func (a *Archiver) archiveStream(ctx context.Context, name string, rd io.Reader, beforeSave func() error, onAbort func()) (*Snapshot, error) {
+func (a *Archiver) archiveStream(ctx context.Context, name string, rd io.Reader, beforeSave func() error, onAbort func()) (*snapshot.Snapshot, error) {
 	name = strings.TrimPrefix(name, "/")
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
 		return nil, fmt.Errorf("invalid file name %q for a stream backup", name)
@@ -41,11 +43,11 @@ func (a *Archiver) archiveStream(ctx context.Context, name string, rd io.Reader,
 	if !a.Time.IsZero() {
 		now = a.Time
 	}
-	n := &Node{Name: name, Type: TypeFile, Mode: 0o600, UID: uint32(os.Getuid()), GID: uint32(os.Getgid()),
+	n := &snapshot.Node{Name: name, Type: snapshot.TypeFile, Mode: 0o600, UID: uint32(os.Getuid()), GID: uint32(os.Getgid()),
 		ModTime: now, ChangeTime: now}
-	n.User, n.Group = r.names.user(n.UID), r.names.group(n.GID)
+	n.User, n.Group = r.names.User(n.UID), r.names.Group(n.GID)
 	return r.execute(ctx, paths, parent, func(ctx context.Context, root *dirJob) error {
-		root.nodes = []*Node{n}
+		root.nodes = []*snapshot.Node{n}
 		root.pending.Store(2)
 		status := ItemNew
 		if root.old != nil && root.old.Find(name) != nil {
@@ -102,7 +104,7 @@ const StderrTailLines = 20
 // backup fails, the command's process group is killed. The command runs in
 // its own process group and inherits the environment; its standard input
 // is /dev/null.
-func (a *Archiver) SnapshotFromCommand(ctx context.Context, name string, argv []string) (*Snapshot, error) {
+func (a *Archiver) SnapshotFromCommand(ctx context.Context, name string, argv []string) (*snapshot.Snapshot, error) {
 	if len(argv) == 0 {
 		return nil, errors.New("no command given")
 	}

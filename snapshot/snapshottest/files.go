@@ -1,10 +1,8 @@
-package snapshot
+package snapshottest
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -14,66 +12,16 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 
-	"github.com/lpse/cadang/chunk"
-	"github.com/lpse/cadang/snapshot/snapshottest"
+	"golang.org/x/sys/unix"
 )
 
-// testParams are small chunk sizes so that tests see many chunks cheaply.
-var testParams = chunk.Params{Min: 16 << 10, Avg: 64 << 10, Max: 256 << 10}
+// Helpers for tests that back up and restore real directory trees.
 
-func newTestRepo(t testing.TB) *snapshottest.Repo {
-	t.Helper()
-	return snapshottest.New(testParams)
-}
-
-// countingFS wraps LocalFS, counts content reads and opens, and can make
-// Open fail for chosen paths.
-type countingFS struct {
-	LocalFS
-	bytesRead atomic.Int64
-	opens     atomic.Int64
-	mu        sync.Mutex
-	failOpen  map[string]error
-}
-
-func (c *countingFS) Open(name string) (File, error) {
-	c.mu.Lock()
-	err := c.failOpen[name]
-	c.mu.Unlock()
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: name, Err: err}
-	}
-	c.opens.Add(1)
-	f, err := c.LocalFS.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	return &countingFile{File: f, n: &c.bytesRead}, nil
-}
-
-type countingFile struct {
-	File
-	n *atomic.Int64
-}
-
-func (f *countingFile) Read(p []byte) (int, error) {
-	n, err := f.File.Read(p)
-	f.n.Add(int64(n))
-	return n, err
-}
-
-func (f *countingFile) ReadAt(p []byte, off int64) (int, error) {
-	n, err := f.File.ReadAt(p, off)
-	f.n.Add(int64(n))
-	return n, err
-}
-
-func writeFile(t testing.TB, p string, data []byte) {
+// WriteFile writes data to p with mode 0644, creating the directories above it.
+func WriteFile(t testing.TB, p string, data []byte) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
@@ -83,7 +31,8 @@ func writeFile(t testing.TB, p string, data []byte) {
 	}
 }
 
-func randBytes(seed uint64, n int) []byte {
+// RandBytes returns n pseudo-random bytes, the same for the same seed.
+func RandBytes(seed uint64, n int) []byte {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	b := make([]byte, n)
 	for i := 0; i+8 <= n; i += 8 {
@@ -98,8 +47,25 @@ func randBytes(seed uint64, n int) []byte {
 	return b
 }
 
-// fileState is what compareTrees compares for one path.
-type fileState struct {
+// MakeFiles writes n files of pseudo-random content into ten directories
+// below root: most of them small, every 50th above the minimum chunk size
+// of SmallParams.
+func MakeFiles(t testing.TB, root string, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		p := filepath.Join(root, fmt.Sprintf("dir%02d", i%10), fmt.Sprintf("file%04d", i))
+		size := 100 + (i*7919)%5000
+		if i%50 == 0 {
+			size = 300 << 10 // some files above the chunker minimum
+		}
+		WriteFile(t, p, RandBytes(uint64(i+100), size))
+	}
+}
+
+// FileState is what CompareTrees compares for one path: type, mode,
+// owner, size, mtime, content hash, link target, device number, xattrs
+// (except security.*) and hardlink group.
+type FileState struct {
 	typ    fs.FileMode
 	mode   uint32
 	uid    uint32
@@ -114,10 +80,10 @@ type fileState struct {
 	blocks int64
 }
 
-// scanTree records every item below root, by relative path.
-func scanTree(t testing.TB, root string) map[string]fileState {
+// ScanTree records every item below root, by relative path.
+func ScanTree(t testing.TB, root string) map[string]FileState {
 	t.Helper()
-	out := map[string]fileState{}
+	out := map[string]FileState{}
 	type di struct{ dev, ino uint64 }
 	groups := map[di]int{}
 	var rels []string
@@ -140,19 +106,13 @@ func scanTree(t testing.TB, root string) map[string]fileState {
 			t.Fatal(err)
 		}
 		st := fi.Sys().(*syscall.Stat_t)
-		s := fileState{typ: fi.Mode().Type(), mode: st.Mode & 0o7777, uid: st.Uid, gid: st.Gid,
+		s := FileState{typ: fi.Mode().Type(), mode: st.Mode & 0o7777, uid: st.Uid, gid: st.Gid,
 			mtime: st.Mtim.Nano(), blocks: st.Blocks}
 		if rel == "." {
 			s.mtime = 0 // the target directory itself is not restored
 			s.mode = 0
 		}
-		xs, _ := listXattrs(p)
-		for _, x := range xs {
-			if strings.HasPrefix(x.Name, "security.") {
-				continue
-			}
-			s.xattrs += x.Name + "=" + string(x.Value) + ";"
-		}
+		s.xattrs = xattrString(p)
 		switch {
 		case fi.Mode().IsRegular():
 			s.size = fi.Size()
@@ -181,7 +141,9 @@ func scanTree(t testing.TB, root string) map[string]fileState {
 	return out
 }
 
-func compareTrees(t testing.TB, want, got map[string]fileState) {
+// CompareTrees reports every path whose state differs between want and
+// got, and every path only one of them has.
+func CompareTrees(t testing.TB, want, got map[string]FileState) {
 	t.Helper()
 	var keys []string
 	for k := range want {
@@ -206,43 +168,6 @@ func compareTrees(t testing.TB, want, got map[string]fileState) {
 	}
 }
 
-func mustSnapshot(t testing.TB, a *Archiver, paths ...string) *Snapshot {
-	t.Helper()
-	sn, err := a.Snapshot(context.Background(), paths)
-	if err != nil {
-		t.Fatalf("snapshot: %v", err)
-	}
-	return sn
-}
-
-func mustRestore(t testing.TB, r Repository, sn *Snapshot, target string) *RestoreSummary {
-	t.Helper()
-	rs := &Restorer{Repo: r, Verify: true}
-	sum, err := rs.Restore(context.Background(), sn, "/", target)
-	if err != nil {
-		t.Fatalf("restore: %v", err)
-	}
-	return sum
-}
-
-func readAll(t testing.TB, p string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func dumpFile(t testing.TB, r Repository, sn *Snapshot, p string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := Dump(context.Background(), r, sn, p, &buf); err != nil {
-		t.Fatalf("dump %s: %v", p, err)
-	}
-	return buf.Bytes()
-}
-
 // hashZeroFast hashes r's content, replacing each all-zero MiB by a marker
 // (hashing 512 MiB of holes with SHA-256 would dominate the test time).
 func hashZeroFast(t testing.TB, h io.Writer, r io.Reader) {
@@ -264,5 +189,30 @@ func hashZeroFast(t testing.TB, h io.Writer, r io.Reader) {
 	}
 }
 
-var _ = errors.New
-var _ = fmt.Sprint
+// xattrString lists the extended attributes of p (not following a
+// symlink), except security.*, as "name=value;" in name order. It reads
+// them independently of the archiver's code, to check it.
+func xattrString(p string) string {
+	buf := make([]byte, 64<<10)
+	n, err := unix.Llistxattr(p, buf)
+	if err != nil {
+		return ""
+	}
+	var names []string
+	for _, name := range strings.Split(string(buf[:n]), "\x00") {
+		if name != "" && !strings.HasPrefix(name, "security.") {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	var s strings.Builder
+	val := make([]byte, 64<<10)
+	for _, name := range names {
+		m, err := unix.Lgetxattr(p, name, val)
+		if err != nil {
+			continue // vanished, or not readable: as the archiver skips it
+		}
+		s.WriteString(name + "=" + string(val[:m]) + ";")
+	}
+	return s.String()
+}

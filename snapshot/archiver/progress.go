@@ -1,6 +1,10 @@
-package snapshot
+package archiver
 
-import "time"
+import (
+	"time"
+
+	"github.com/lpse/cadang/snapshot"
+)
 
 // ItemStatus says what the archiver did with an item.
 type ItemStatus uint8
@@ -36,7 +40,7 @@ type ArchiveProgress interface {
 	// BytesRead is called as file content is read (a delta).
 	BytesRead(n uint64)
 	// CompleteItem is called when a file, directory or other item is done.
-	CompleteItem(path string, n *Node, s ItemStatus, d time.Duration)
+	CompleteItem(path string, n *snapshot.Node, s ItemStatus, d time.Duration)
 	// Error is called for an item that could not be (fully) read. The
 	// archiver goes on (unless Archiver.ErrorFunc says to stop).
 	Error(path string, err error)
@@ -55,36 +59,8 @@ func (NopArchiveProgress) StartFile(path string) {}
 func (NopArchiveProgress) BytesRead(n uint64) {}
 
 // CompleteItem implements ArchiveProgress.
-func (NopArchiveProgress) CompleteItem(path string, n *Node, s ItemStatus, d time.Duration) {}
+func (NopArchiveProgress) CompleteItem(path string, n *snapshot.Node, s ItemStatus, d time.Duration) {
+}
 
 // Error implements ArchiveProgress.
 func (NopArchiveProgress) Error(path string, err error) {}
-
-// RestoreProgress receives the restorer's events. Methods are called from
-// several goroutines at once. Embed NopRestoreProgress to implement only
-// some of them.
-type RestoreProgress interface {
-	// Planned is called once with the totals to restore.
-	Planned(files, bytes uint64)
-	// BytesWritten is called as file content is written (a delta).
-	BytesWritten(n uint64)
-	// CompleteItem is called when an item is restored (or would be, in a dry run), or skipped.
-	CompleteItem(path string, n *Node, skipped bool)
-	// Error is called for an item that could not be restored.
-	Error(path string, err error)
-}
-
-// NopRestoreProgress ignores all events.
-type NopRestoreProgress struct{}
-
-// Planned implements RestoreProgress.
-func (NopRestoreProgress) Planned(files, bytes uint64) {}
-
-// BytesWritten implements RestoreProgress.
-func (NopRestoreProgress) BytesWritten(n uint64) {}
-
-// CompleteItem implements RestoreProgress.
-func (NopRestoreProgress) CompleteItem(path string, n *Node, skipped bool) {}
-
-// Error implements RestoreProgress.
-func (NopRestoreProgress) Error(path string, err error) {}

@@ -1,70 +1,32 @@
-package snapshot
+// Package fsmeta reads what a snapshot records about a filesystem object
+// from the operating system: a Node's metadata from an lstat result, user
+// and group names (cached), and extended attributes. The archiver uses it
+// for the source file system; it is not API.
+package fsmeta
 
 import (
 	"errors"
-	"io"
 	"os"
 	"os/user"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/lpse/cadang/snapshot"
 	"golang.org/x/sys/unix"
 )
-
-// FS is the source filesystem the archiver reads. LocalFS is the real one;
-// tests wrap it to count reads or inject faults. All methods take absolute
-// paths and must be safe for concurrent use.
-type FS interface {
-	// Lstat returns the object's metadata without following a symlink.
-	// Sys() should return a *syscall.Stat_t.
-	Lstat(name string) (os.FileInfo, error)
-	// ReadDirNames returns the names in a directory, in any order.
-	ReadDirNames(name string) ([]string, error)
-	// Open opens a regular file for reading.
-	Open(name string) (File, error)
-	// Readlink returns a symlink's target.
-	Readlink(name string) (string, error)
-	// Xattrs returns the extended attributes of the object (not following
-	// symlinks). A filesystem without xattr support returns nil, nil.
-	Xattrs(name string) ([]Xattr, error)
-}
-
-// File is an open regular file.
-type File interface {
-	io.Reader
-	io.ReaderAt
-	io.Seeker // also with unix.SEEK_DATA and unix.SEEK_HOLE where supported
-	io.Closer
-	Stat() (os.FileInfo, error)
-}
-
-// LocalFS is the operating system's filesystem.
-type LocalFS struct{}
-
-// Lstat implements FS.
-func (LocalFS) Lstat(name string) (os.FileInfo, error) { return os.Lstat(name) }
-
-// ReadDirNames implements FS.
-func (LocalFS) ReadDirNames(name string) ([]string, error) { return readDirNamesRaw(name) }
-
-// Open implements FS. It opens with O_NOATIME where permitted, so backups
-// do not change access times.
-func (LocalFS) Open(name string) (File, error) { return openRaw(name) }
-
-// Readlink implements FS.
-func (LocalFS) Readlink(name string) (string, error) { return os.Readlink(name) }
-
-// Xattrs implements FS.
-func (LocalFS) Xattrs(name string) ([]Xattr, error) { return listXattrs(name) }
 
 func ignoreXattrErr(err error) bool {
 	return errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENODATA)
 }
 
-func listXattrs(name string) ([]Xattr, error) {
+// ListXattrs returns the extended attributes of name (not following a
+// symlink), sorted by name. A filesystem without xattr support gives nil,
+// nil; an attribute that vanishes while it is read is left out.
+func ListXattrs(name string) ([]snapshot.Xattr, error) {
 	buf := make([]byte, 1024)
 	var n int
 	var err error
@@ -89,7 +51,7 @@ func listXattrs(name string) ([]Xattr, error) {
 	if n == 0 {
 		return nil, nil
 	}
-	var out []Xattr
+	var out []snapshot.Xattr
 	val := make([]byte, 256)
 	for _, an := range splitNul(buf[:n]) {
 		for {
@@ -108,11 +70,11 @@ func listXattrs(name string) ([]Xattr, error) {
 				}
 				return nil, &os.PathError{Op: "lgetxattr " + an, Path: name, Err: err}
 			}
-			out = append(out, Xattr{Name: an, Value: slices.Clone(val[:m])})
+			out = append(out, snapshot.Xattr{Name: an, Value: slices.Clone(val[:m])})
 			break
 		}
 	}
-	slices.SortFunc(out, cmpXattr)
+	slices.SortFunc(out, func(a, b snapshot.Xattr) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }
 
@@ -134,12 +96,14 @@ func splitNul(b []byte) []string {
 	return out
 }
 
-// idNames caches uid/gid to name lookups.
-type idNames struct {
+// IDNames caches uid/gid to name lookups. The zero value is ready to use;
+// it is safe for concurrent use.
+type IDNames struct {
 	users, groups sync.Map // uint32 -> string
 }
 
-func (c *idNames) user(uid uint32) string {
+// User returns the name of the user uid, or "" when it has none.
+func (c *IDNames) User(uid uint32) string {
 	if v, ok := c.users.Load(uid); ok {
 		return v.(string)
 	}
@@ -151,7 +115,8 @@ func (c *idNames) user(uid uint32) string {
 	return name
 }
 
-func (c *idNames) group(gid uint32) string {
+// Group returns the name of the group gid, or "" when it has none.
+func (c *IDNames) Group(gid uint32) string {
 	if v, ok := c.groups.Load(gid); ok {
 		return v.(string)
 	}
@@ -163,29 +128,29 @@ func (c *idNames) group(gid uint32) string {
 	return name
 }
 
-// nodeFromInfo fills a node's metadata from an lstat result. It does not
+// NodeFromInfo fills a node's metadata from an lstat result. It does not
 // read content, link targets or xattrs.
-func nodeFromInfo(name string, fi os.FileInfo, names *idNames, atime bool) *Node {
-	n := &Node{Name: name, ModTime: fi.ModTime()}
+func NodeFromInfo(name string, fi os.FileInfo, names *IDNames, atime bool) *snapshot.Node {
+	n := &snapshot.Node{Name: name, ModTime: fi.ModTime()}
 	m := fi.Mode()
 	switch {
 	case m.IsRegular():
-		n.Type = TypeFile
+		n.Type = snapshot.TypeFile
 		n.Size = fi.Size()
 	case m.IsDir():
-		n.Type = TypeDir
+		n.Type = snapshot.TypeDir
 	case m&os.ModeSymlink != 0:
-		n.Type = TypeSymlink
+		n.Type = snapshot.TypeSymlink
 	case m&os.ModeCharDevice != 0:
-		n.Type = TypeCharDev
+		n.Type = snapshot.TypeCharDev
 	case m&os.ModeDevice != 0:
-		n.Type = TypeBlockDev
+		n.Type = snapshot.TypeBlockDev
 	case m&os.ModeNamedPipe != 0:
-		n.Type = TypeFIFO
+		n.Type = snapshot.TypeFIFO
 	case m&os.ModeSocket != 0:
-		n.Type = TypeSocket
+		n.Type = snapshot.TypeSocket
 	default:
-		n.Type = TypeFile
+		n.Type = snapshot.TypeFile
 	}
 	n.Mode = uint32(m.Perm())
 	if m&os.ModeSetuid != 0 {
@@ -203,7 +168,7 @@ func nodeFromInfo(name string, fi os.FileInfo, names *idNames, atime bool) *Node
 		n.Inode = st.Ino
 		n.Device = uint64(st.Dev)
 		n.Links = uint64(st.Nlink)
-		if n.Type == TypeCharDev || n.Type == TypeBlockDev {
+		if n.Type == snapshot.TypeCharDev || n.Type == snapshot.TypeBlockDev {
 			n.Rdev = uint64(st.Rdev)
 		}
 		n.ModTime = time.Unix(st.Mtim.Unix())
@@ -212,17 +177,19 @@ func nodeFromInfo(name string, fi os.FileInfo, names *idNames, atime bool) *Node
 			n.AccessTime = time.Unix(st.Atim.Unix())
 		}
 		if names != nil {
-			n.User = names.user(st.Uid)
-			n.Group = names.group(st.Gid)
+			n.User = names.User(st.Uid)
+			n.Group = names.Group(st.Gid)
 		}
 	}
-	if n.Type == TypeDir {
+	if n.Type == snapshot.TypeDir {
 		n.Links = 0 // the link count of a directory changes with its subdirectories; not useful
 	}
 	return n
 }
 
-func statBlocks(fi os.FileInfo) int64 {
+// StatBlocks returns the number of 512-byte blocks the file occupies, or
+// -1 when fi does not come from a stat.
+func StatBlocks(fi os.FileInfo) int64 {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		return st.Blocks
 	}

@@ -1,4 +1,4 @@
-package snapshot
+package restorer
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 
 	"unsafe"
 
+	"github.com/lpse/cadang/snapshot"
 	"golang.org/x/sys/unix"
 )
 
@@ -14,7 +15,7 @@ import (
 // that order: chown clears setuid/setgid bits, and a read-only mode would
 // forbid setting user xattrs as non-root. Symlinks get owner and times
 // only (without following). It returns the first error but tries all.
-func applyMetadata(path string, n *Node, owner bool) error {
+func applyMetadata(path string, n *snapshot.Node, owner bool) error {
 	var errs []error
 	if owner {
 		if err := unix.Lchown(path, int(n.UID), int(n.GID)); err != nil {
@@ -23,13 +24,13 @@ func applyMetadata(path string, n *Node, owner bool) error {
 	}
 	for _, x := range n.Xattrs {
 		if err := unix.Lsetxattr(path, x.Name, x.Value, 0); err != nil {
-			if n.Type == TypeSymlink && errors.Is(err, unix.EPERM) {
+			if n.Type == snapshot.TypeSymlink && errors.Is(err, unix.EPERM) {
 				continue // user.* xattrs are not allowed on symlinks
 			}
 			errs = append(errs, &os.PathError{Op: "lsetxattr " + x.Name, Path: path, Err: err})
 		}
 	}
-	if n.Type != TypeSymlink {
+	if n.Type != snapshot.TypeSymlink {
 		if err := unix.Chmod(path, n.Mode&0o7777); err != nil {
 			errs = append(errs, &os.PathError{Op: "chmod", Path: path, Err: err})
 		}
@@ -57,17 +58,17 @@ func timespec(sec int64, nsec int) unix.Timespec {
 }
 
 // makeSpecial creates a FIFO, device node or symlink at path.
-func makeSpecial(path string, n *Node) error {
+func makeSpecial(path string, n *snapshot.Node) error {
 	switch n.Type {
-	case TypeSymlink:
+	case snapshot.TypeSymlink:
 		return os.Symlink(n.LinkTarget, path)
-	case TypeFIFO:
+	case snapshot.TypeFIFO:
 		if err := unix.Mkfifo(path, n.Mode&0o777); err != nil {
 			return &os.PathError{Op: "mkfifo", Path: path, Err: err}
 		}
-	case TypeCharDev, TypeBlockDev:
+	case snapshot.TypeCharDev, snapshot.TypeBlockDev:
 		mode := uint32(unix.S_IFCHR)
-		if n.Type == TypeBlockDev {
+		if n.Type == snapshot.TypeBlockDev {
 			mode = unix.S_IFBLK
 		}
 		if err := unix.Mknod(path, mode|n.Mode&0o777, int(n.Rdev)); err != nil {
@@ -82,7 +83,7 @@ func makeSpecial(path string, n *Node) error {
 // chownNeeded reports whether an item needs its owner set. In a fresh
 // target every item was created by this process, so one whose owner is
 // already ours needs no chown (a syscall per file and directory).
-func (rr *restoreRun) chownNeeded(n *Node) bool {
+func (rr *restoreRun) chownNeeded(n *snapshot.Node) bool {
 	if !rr.owner {
 		return false
 	}
@@ -128,7 +129,7 @@ func (rr *restoreRun) fileMetadata(fd int, f *rFile) error {
 // rather than reopening an existing one.
 func (f *rFile) createdByUs() bool { return f.created }
 
-func restoreTimes(n *Node) [2]unix.Timespec {
+func restoreTimes(n *snapshot.Node) [2]unix.Timespec {
 	var ts [2]unix.Timespec
 	if !n.ModTime.IsZero() {
 		ts[1] = timespec(n.ModTime.Unix(), n.ModTime.Nanosecond())

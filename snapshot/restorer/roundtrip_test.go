@@ -1,4 +1,4 @@
-package snapshot
+package restorer
 
 import (
 	"context"
@@ -10,6 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/archiver"
+	"github.com/lpse/cadang/snapshot/snapshottest"
+	"github.com/lpse/cadang/snapshot/walker"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,25 +30,25 @@ func makeAwkwardTree(t *testing.T, root string) (xattrs bool) {
 	t1999 := time.Date(1999, 12, 31, 23, 59, 59, 123456789, time.UTC)
 	t2031 := time.Date(2031, 6, 1, 12, 0, 0, 987654321, time.UTC)
 	must(os.MkdirAll(root, 0o755))
-	writeFile(t, filepath.Join(root, "unicode-ü-日本-ñ.txt"), []byte("unicode\n"))
-	writeFile(t, filepath.Join(root, "new\nline"), []byte("a name with a newline"))
-	writeFile(t, filepath.Join(root, "bin-\xff\xfe-name"), []byte("not utf-8"))
-	writeFile(t, filepath.Join(root, strings.Repeat("n", 250)), []byte("long name"))
-	writeFile(t, filepath.Join(root, "empty"), nil)
+	snapshottest.WriteFile(t, filepath.Join(root, "unicode-ü-日本-ñ.txt"), []byte("unicode\n"))
+	snapshottest.WriteFile(t, filepath.Join(root, "new\nline"), []byte("a name with a newline"))
+	snapshottest.WriteFile(t, filepath.Join(root, "bin-\xff\xfe-name"), []byte("not utf-8"))
+	snapshottest.WriteFile(t, filepath.Join(root, strings.Repeat("n", 250)), []byte("long name"))
+	snapshottest.WriteFile(t, filepath.Join(root, "empty"), nil)
 	must(os.Mkdir(filepath.Join(root, "emptydir"), 0o700))
 	deep := root
 	for i := 0; i < 40; i++ {
 		deep = filepath.Join(deep, "d")
 	}
-	writeFile(t, filepath.Join(deep, "bottom"), []byte("deep"))
-	writeFile(t, filepath.Join(root, "big.bin"), randBytes(1, 3<<20+17))
-	writeFile(t, filepath.Join(root, "modes", "private"), []byte("secret"))
+	snapshottest.WriteFile(t, filepath.Join(deep, "bottom"), []byte("deep"))
+	snapshottest.WriteFile(t, filepath.Join(root, "big.bin"), snapshottest.RandBytes(1, 3<<20+17))
+	snapshottest.WriteFile(t, filepath.Join(root, "modes", "private"), []byte("secret"))
 	must(os.Chmod(filepath.Join(root, "modes", "private"), 0o600))
-	writeFile(t, filepath.Join(root, "modes", "setuid"), []byte("#!/bin/sh\n"))
+	snapshottest.WriteFile(t, filepath.Join(root, "modes", "setuid"), []byte("#!/bin/sh\n"))
 	must(os.Chmod(filepath.Join(root, "modes", "setuid"), 0o4755))
 	must(os.Symlink("unicode-ü-日本-ñ.txt", filepath.Join(root, "link")))
 	must(os.Symlink("does/not/exist", filepath.Join(root, "dangling")))
-	writeFile(t, filepath.Join(root, "hl1"), []byte("hardlinked content"))
+	snapshottest.WriteFile(t, filepath.Join(root, "hl1"), []byte("hardlinked content"))
 	must(os.MkdirAll(filepath.Join(root, "sub"), 0o755))
 	must(os.Link(filepath.Join(root, "hl1"), filepath.Join(root, "sub", "hl2")))
 	must(os.Link(filepath.Join(root, "hl1"), filepath.Join(root, "hl3")))
@@ -53,7 +57,7 @@ func makeAwkwardTree(t *testing.T, root string) (xattrs bool) {
 	f, err := os.Create(sp)
 	must(err)
 	must(f.Truncate(512 << 20))
-	_, err = f.WriteAt(randBytes(2, 100<<10), 200<<20)
+	_, err = f.WriteAt(snapshottest.RandBytes(2, 100<<10), 200<<20)
 	must(err)
 	_, err = f.WriteAt([]byte("the end!!!"), 512<<20-10)
 	must(err)
@@ -62,7 +66,7 @@ func makeAwkwardTree(t *testing.T, root string) (xattrs bool) {
 	sg := filepath.Join(root, "setgid")
 	must(os.Mkdir(sg, 0o755))
 	must(os.Chmod(sg, 0o2775))
-	writeFile(t, filepath.Join(sg, "inside"), []byte("x"))
+	snapshottest.WriteFile(t, filepath.Join(sg, "inside"), []byte("x"))
 	if os.Geteuid() == 0 {
 		must(unix.Mknod(filepath.Join(root, "null"), unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))))
 		must(os.Lchown(filepath.Join(root, "modes", "private"), 1234, 5678))
@@ -99,10 +103,10 @@ func TestAwkwardTreeRoundTrip(t *testing.T) {
 	if !makeAwkwardTree(t, src) {
 		t.Log("xattrs are not supported on this filesystem: not tested")
 	}
-	want := scanTree(t, src)
+	want := snapshottest.ScanTree(t, src)
 
 	r := newTestRepo(t)
-	a := NewArchiver(r)
+	a := archiver.NewArchiver(r)
 	a.Hostname = "test"
 	sn := mustSnapshot(t, a, src)
 	if sn.Summary.FilesNew == 0 || len(sn.Summary.Errors) != 0 {
@@ -118,8 +122,8 @@ func TestAwkwardTreeRoundTrip(t *testing.T) {
 		t.Errorf("restore summary: %+v", sum)
 	}
 	restored := filepath.Join(target, src)
-	got := scanTree(t, restored)
-	compareTrees(t, want, got)
+	got := snapshottest.ScanTree(t, restored)
+	snapshottest.CompareTrees(t, want, got)
 
 	// The sparse file is restored sparse.
 	var sst, rst syscall.Stat_t
@@ -136,7 +140,7 @@ func TestAwkwardTreeRoundTrip(t *testing.T) {
 
 	// The non-UTF-8 name survives Ls and Find.
 	var found bool
-	if err := Find(ctx, r, []*Snapshot{sn}, []string{"bin-*"}, func(sn *Snapshot, p string, n *Node) error {
+	if err := walker.Find(ctx, r, []*snapshot.Snapshot{sn}, []string{"bin-*"}, func(sn *snapshot.Snapshot, p string, n *snapshot.Node) error {
 		found = strings.HasSuffix(p, "/bin-\xff\xfe-name")
 		return nil
 	}); err != nil || !found {
@@ -146,8 +150,8 @@ func TestAwkwardTreeRoundTrip(t *testing.T) {
 	// A second backup of the same tree yields the same root tree.
 	// (The directories above src changed: the restore target was made in base.)
 	sn2 := mustSnapshot(t, a, src)
-	n1, err1 := FindNode(ctx, r, sn.Tree, src)
-	n2, err2 := FindNode(ctx, r, sn2.Tree, src)
+	n1, err1 := walker.FindNode(ctx, r, sn.Tree, src)
+	n2, err2 := walker.FindNode(ctx, r, sn2.Tree, src)
 	if err1 != nil || err2 != nil || n1.Subtree != n2.Subtree {
 		t.Errorf("unchanged tree got a new tree: %v %v", err1, err2)
 	}

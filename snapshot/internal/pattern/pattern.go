@@ -1,9 +1,11 @@
-package snapshot
+// Package pattern implements the path patterns of cadang's --exclude,
+// --include and find: the syntax documented at archiver.Matcher. The
+// archiver (excludes), the restorer (includes and excludes) and the walker
+// (Find) share it; archiver.Matcher is its public face.
+package pattern
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 )
@@ -33,8 +35,8 @@ type pattern struct {
 	negate  bool
 }
 
-// NewMatcher compiles patterns. Empty patterns are ignored.
-func NewMatcher(patterns []string) (*Matcher, error) {
+// New compiles patterns. Empty patterns are ignored.
+func New(patterns []string) (*Matcher, error) {
 	m := &Matcher{}
 	for _, p := range patterns {
 		p = strings.TrimRight(p, "\r")
@@ -115,24 +117,4 @@ func matchParts(pat, comps []string) bool {
 		pat, comps = pat[1:], comps[1:]
 	}
 	return len(comps) == 0
-}
-
-// ReadPatternFile reads patterns from a file, one a line; blank lines and
-// lines starting with '#' are skipped (as for --exclude-file).
-func ReadPatternFile(name string) ([]string, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		l := strings.TrimRight(sc.Text(), "\r")
-		if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") {
-			continue
-		}
-		out = append(out, l)
-	}
-	return out, sc.Err()
 }

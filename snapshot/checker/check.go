@@ -1,4 +1,4 @@
-package snapshot
+package checker
 
 import (
 	"context"
@@ -8,13 +8,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot"
 )
-
-// PackChecker is the repository's own check: packs, headers and index,
-// and with ReadData every blob's bytes. *repo.Repository implements it.
-type PackChecker interface {
-	Check(ctx context.Context, o repo.CheckOptions) (*repo.CheckResult, error)
-}
 
 // CheckReport is the result of Check.
 type CheckReport struct {
@@ -32,11 +27,8 @@ func (c *CheckReport) OK() bool { return len(c.Problems) == 0 }
 // repository's packs and index (PackChecker.Check). The two parts run at
 // the same time: the tree walk is bound by decrypting thousands of small
 // blobs, the pack check by reading and hashing every pack.
-func Check(ctx context.Context, r interface {
-	Repository
-	PackChecker
-}, o repo.CheckOptions) (*CheckReport, error) {
-	sns, err := ListSnapshots(ctx, r, Filter{})
+func Check(ctx context.Context, r Repository, o repo.CheckOptions) (*CheckReport, error) {
+	sns, err := snapshot.ListSnapshots(ctx, r, snapshot.Filter{})
 	if err != nil {
 		return nil, err
 	}

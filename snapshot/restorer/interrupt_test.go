@@ -1,4 +1,4 @@
-package snapshot
+package restorer
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot/archiver"
+	"github.com/lpse/cadang/snapshot/snapshottest"
 )
 
 // cancellingRepo cancels the restore's context after the first pack has
@@ -37,10 +39,10 @@ func TestRestoreInterruptedLeavesNoPartialFiles(t *testing.T) {
 	want := map[string][]byte{}
 	for i := 0; i < 12; i++ {
 		name := filepath.Join(src, "d", string(rune('a'+i)))
-		want[name] = randBytes(uint64(100+i), 600<<10) // several chunks, spread over packs
-		writeFile(t, name, want[name])
+		want[name] = snapshottest.RandBytes(uint64(100+i), 600<<10) // several chunks, spread over packs
+		snapshottest.WriteFile(t, name, want[name])
 	}
-	sn := mustSnapshot(t, &Archiver{Repo: r, Hostname: "h"}, src)
+	sn := mustSnapshot(t, &archiver.Archiver{Repo: r, Hostname: "h"}, src)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -1,4 +1,4 @@
-package snapshot
+package archiver
 
 import (
 	"bytes"
@@ -7,28 +7,23 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/snapshottest"
+	"github.com/lpse/cadang/snapshot/walker"
 )
-
-func makeFiles(t testing.TB, root string, n int) {
-	for i := 0; i < n; i++ {
-		p := filepath.Join(root, fmt.Sprintf("dir%02d", i%10), fmt.Sprintf("file%04d", i))
-		size := 100 + (i*7919)%5000
-		if i%50 == 0 {
-			size = 300 << 10 // some files above the chunker minimum
-		}
-		writeFile(t, p, randBytes(uint64(i+100), size))
-	}
-}
 
 func TestUnchangedTreeIsNotReread(t *testing.T) {
 	src := t.TempDir()
-	makeFiles(t, src, 300)
+	snapshottest.MakeFiles(t, src, 300)
 	r := newTestRepo(t)
 	fsys := &countingFS{}
 	a := &Archiver{Repo: r, FS: fsys, Hostname: "h"}
@@ -81,9 +76,9 @@ func TestUnchangedTreeIsNotReread(t *testing.T) {
 
 func TestChangeInMiddleStoresOnlyNearbyChunks(t *testing.T) {
 	src := t.TempDir()
-	data := randBytes(7, 16<<20)
+	data := snapshottest.RandBytes(7, 16<<20)
 	p := filepath.Join(src, "dump.sql")
-	writeFile(t, p, data)
+	snapshottest.WriteFile(t, p, data)
 	r := newTestRepo(t)
 	a := &Archiver{Repo: r, Hostname: "h"}
 	sn1 := mustSnapshot(t, a, src)
@@ -93,9 +88,9 @@ func TestChangeInMiddleStoresOnlyNearbyChunks(t *testing.T) {
 	}
 	// Insert 1000 bytes and overwrite 100 in the middle.
 	mid := len(data) / 2
-	changed := append(append(append([]byte{}, data[:mid]...), randBytes(8, 1000)...), data[mid:]...)
+	changed := append(append(append([]byte{}, data[:mid]...), snapshottest.RandBytes(8, 1000)...), data[mid:]...)
 	copy(changed[mid+5000:], bytes.Repeat([]byte("X"), 100))
-	writeFile(t, p, changed)
+	snapshottest.WriteFile(t, p, changed)
 	sn2 := mustSnapshot(t, a, src)
 	newBlobs := r.BlobCount(repo.DataBlob) - blobs1
 	t.Logf("%d chunks, %d new after the change, %d bytes added", blobs1, newBlobs, sn2.Summary.DataAdded)
@@ -116,9 +111,9 @@ func TestChangeInMiddleStoresOnlyNearbyChunks(t *testing.T) {
 func TestUnreadableFileIsListedAndSnapshotWritten(t *testing.T) {
 	ctx := context.Background()
 	src := t.TempDir()
-	writeFile(t, filepath.Join(src, "ok"), []byte("fine"))
-	writeFile(t, filepath.Join(src, "secret"), []byte("cannot read"))
-	writeFile(t, filepath.Join(src, "sub", "also-ok"), []byte("fine too"))
+	snapshottest.WriteFile(t, filepath.Join(src, "ok"), []byte("fine"))
+	snapshottest.WriteFile(t, filepath.Join(src, "secret"), []byte("cannot read"))
+	snapshottest.WriteFile(t, filepath.Join(src, "sub", "also-ok"), []byte("fine too"))
 	r := newTestRepo(t)
 	// A fault at the FS seam: Open fails with EACCES, as for a chmod 000
 	// file when not root.
@@ -133,7 +128,7 @@ func TestUnreadableFileIsListedAndSnapshotWritten(t *testing.T) {
 	if sn == nil || sn.ID().IsNull() || ie.Snapshot != sn.ID() {
 		t.Fatal("snapshot not saved")
 	}
-	if _, err := LoadSnapshot(ctx, r, sn.ID()); err != nil {
+	if _, err := snapshot.LoadSnapshot(ctx, r, sn.ID()); err != nil {
 		t.Fatal(err)
 	}
 	if len(sn.Summary.Errors) != 1 || sn.Summary.Errors[0].Path != filepath.Join(src, "secret") ||
@@ -143,7 +138,7 @@ func TestUnreadableFileIsListedAndSnapshotWritten(t *testing.T) {
 	if len(reported) != 1 {
 		t.Errorf("progress errors: %v", reported)
 	}
-	if _, err := FindNode(ctx, r, sn.Tree, filepath.Join(src, "secret")); !errors.Is(err, ErrNotFound) {
+	if _, err := walker.FindNode(ctx, r, sn.Tree, filepath.Join(src, "secret")); !errors.Is(err, snapshot.ErrNotFound) {
 		t.Errorf("unreadable file is in the snapshot: %v", err)
 	}
 	if got := dumpFile(t, r, sn, filepath.Join(src, "sub", "also-ok")); string(got) != "fine too" {
@@ -167,7 +162,7 @@ func TestUnreadableFileRealPermissions(t *testing.T) {
 	}
 	src := t.TempDir()
 	p := filepath.Join(src, "secret")
-	writeFile(t, p, []byte("x"))
+	snapshottest.WriteFile(t, p, []byte("x"))
 	if err := os.Chmod(p, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -186,31 +181,64 @@ type errRecorder struct {
 func (e *errRecorder) Error(p string, err error) { *e.paths = append(*e.paths, p) }
 
 func TestFileChangedWhileRead(t *testing.T) {
-	src := t.TempDir()
-	p := filepath.Join(src, "growing")
-	writeFile(t, p, randBytes(3, 100<<10))
-	r := newTestRepo(t)
-	fsys := &growingFS{target: p}
-	sn, err := (&Archiver{Repo: r, FS: fsys}).Snapshot(context.Background(), []string{src})
-	if !errors.Is(err, ErrIncomplete) || !strings.Contains(sn.Summary.Errors[0].Error, "changed") {
-		t.Fatalf("got %v", err)
+	const size = 100 << 10 // above the chunker minimum of testParams
+	for _, c := range []struct {
+		name   string
+		change func(p string) error
+		want   int64 // bytes kept
+	}{
+		{"grows", func(p string) error {
+			f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				return err
+			}
+			f.Write([]byte("more data"))
+			return f.Close()
+		}, size},
+		{"shrinks", func(p string) error { return os.Truncate(p, 60<<10) }, 60 << 10},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := t.TempDir()
+			p := filepath.Join(src, "changing")
+			snapshottest.WriteFile(t, p, snapshottest.RandBytes(3, size))
+			r := newTestRepo(t)
+			fsys := &changingFS{target: p, change: c.change}
+			sn, err := (&Archiver{Repo: r, FS: fsys}).Snapshot(context.Background(), []string{src})
+			if !errors.Is(err, ErrIncomplete) || !strings.Contains(sn.Summary.Errors[0].Error, "changed") {
+				t.Fatalf("got %v", err)
+			}
+			if fsys.err != nil {
+				t.Fatal(fsys.err)
+			}
+			// The file is kept as it was read, and its size says so: a
+			// tree must never promise more bytes than its extents hold.
+			n, err := walker.FindNode(context.Background(), r, sn.Tree, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sum int64
+			for _, e := range n.Content {
+				sum += e.Size
+			}
+			if n.Size != sum || sum != c.want {
+				t.Errorf("node size %d, extents hold %d bytes (%d extents), want %d", n.Size, sum, len(n.Content), c.want)
+			}
+		})
 	}
 }
 
-// growingFS appends to a file when it is opened, so the read sees a
+// changingFS changes a file when it is opened, so the read sees a
 // different file than the walk.
-type growingFS struct {
+type changingFS struct {
 	LocalFS
 	target string
+	change func(p string) error
+	err    error
 }
 
-func (g *growingFS) Open(name string) (File, error) {
+func (g *changingFS) Open(name string) (File, error) {
 	if name == g.target {
-		f, err := os.OpenFile(name, os.O_APPEND|os.O_WRONLY, 0)
-		if err == nil {
-			f.Write([]byte("more data"))
-			f.Close()
-		}
+		g.err = g.change(name)
 	}
 	return g.LocalFS.Open(name)
 }
@@ -219,10 +247,10 @@ func TestExcludes(t *testing.T) {
 	ctx := context.Background()
 	src := t.TempDir()
 	for _, f := range []string{"keep.txt", "x.tmp", "cache/big", "a/b/x.tmp", "a/keep", "nobackup/f", "nobackup/.nobackup", "logs/l.log"} {
-		writeFile(t, filepath.Join(src, f), []byte(f))
+		snapshottest.WriteFile(t, filepath.Join(src, f), []byte(f))
 	}
 	exf := filepath.Join(t.TempDir(), "excludes")
-	writeFile(t, exf, []byte("# comment\n\n/"+strings.TrimPrefix(src, "/")+"/logs\n"))
+	snapshottest.WriteFile(t, exf, []byte("# comment\n\n/"+strings.TrimPrefix(src, "/")+"/logs\n"))
 	pats, err := ReadPatternFile(exf)
 	if err != nil {
 		t.Fatal(err)
@@ -231,7 +259,7 @@ func TestExcludes(t *testing.T) {
 	a := &Archiver{Repo: r, Excludes: append([]string{"*.tmp", "cache/"}, pats...), ExcludeIfPresent: []string{".nobackup"}}
 	sn := mustSnapshot(t, a, src)
 	var got []string
-	if err := Ls(ctx, r, sn, src, true, func(p string, n *Node) error {
+	if err := walker.Ls(ctx, r, sn, src, true, func(p string, n *snapshot.Node) error {
 		got = append(got, strings.TrimPrefix(p, src+"/"))
 		return nil
 	}); err != nil {
@@ -245,9 +273,9 @@ func TestExcludes(t *testing.T) {
 func TestSnapshotMultiplePathsAndParent(t *testing.T) {
 	ctx := context.Background()
 	base := t.TempDir()
-	writeFile(t, filepath.Join(base, "srv", "spse", "x"), []byte("x"))
-	writeFile(t, filepath.Join(base, "etc", "conf"), []byte("c"))
-	writeFile(t, filepath.Join(base, "srv", "other"), []byte("not backed up"))
+	snapshottest.WriteFile(t, filepath.Join(base, "srv", "spse", "x"), []byte("x"))
+	snapshottest.WriteFile(t, filepath.Join(base, "etc", "conf"), []byte("c"))
+	snapshottest.WriteFile(t, filepath.Join(base, "srv", "other"), []byte("not backed up"))
 	r := newTestRepo(t)
 	a := &Archiver{Repo: r, Hostname: "h1", Tags: []string{"daily"}, Reason: "before upgrade", ProgramVersion: "test"}
 	paths := []string{filepath.Join(base, "srv", "spse"), filepath.Join(base, "etc"), filepath.Join(base, "etc", "conf")}
@@ -255,7 +283,7 @@ func TestSnapshotMultiplePathsAndParent(t *testing.T) {
 	if len(sn.Paths) != 2 {
 		t.Errorf("paths %v", sn.Paths)
 	}
-	if _, err := FindNode(ctx, r, sn.Tree, filepath.Join(base, "srv", "other")); !errors.Is(err, ErrNotFound) {
+	if _, err := walker.FindNode(ctx, r, sn.Tree, filepath.Join(base, "srv", "other")); !errors.Is(err, snapshot.ErrNotFound) {
 		t.Errorf("sibling of a backup path was included: %v", err)
 	}
 	if got := dumpFile(t, r, sn, filepath.Join(base, "srv", "spse", "x")); string(got) != "x" {
@@ -271,25 +299,25 @@ func TestSnapshotMultiplePathsAndParent(t *testing.T) {
 	if sn3.Parent == nil || *sn3.Parent != sn.ID() {
 		t.Error("parent not found")
 	}
-	latest, err := FindLatest(ctx, r, Filter{Hosts: []string{"h1"}, Tags: [][]string{{"daily"}}})
+	latest, err := snapshot.FindLatest(ctx, r, snapshot.Filter{Hosts: []string{"h1"}, Tags: [][]string{{"daily"}}})
 	if err != nil || latest.ID() != sn3.ID() {
 		t.Errorf("latest: %v %v", latest, err)
 	}
 	if latest.Reason != "before upgrade" || latest.ProgramVersion != "test" {
 		t.Errorf("fields lost: %+v", latest)
 	}
-	byPrefix, err := FindSnapshot(ctx, r, sn2.ID().String()[:8], Filter{})
+	byPrefix, err := snapshot.FindSnapshot(ctx, r, sn2.ID().String()[:8], snapshot.Filter{})
 	if err != nil || byPrefix.ID() != sn2.ID() {
 		t.Errorf("prefix: %v", err)
 	}
-	if _, err := FindSnapshot(ctx, r, "ffffffff", Filter{}); !errors.Is(err, ErrNoSnapshot) {
+	if _, err := snapshot.FindSnapshot(ctx, r, "ffffffff", snapshot.Filter{}); !errors.Is(err, snapshot.ErrNoSnapshot) {
 		t.Errorf("want ErrNoSnapshot, got %v", err)
 	}
 }
 
 func TestRepositoryFailureWritesNoSnapshot(t *testing.T) {
 	src := t.TempDir()
-	makeFiles(t, src, 100)
+	snapshottest.MakeFiles(t, src, 100)
 	r := newTestRepo(t)
 	r.FailSaveBlobAfter.Store(20)
 	_, err := NewArchiver(r).Snapshot(context.Background(), []string{src})
@@ -301,9 +329,9 @@ func TestRepositoryFailureWritesNoSnapshot(t *testing.T) {
 	}
 }
 
-func TestCancel(t *testing.T) {
+func TestCancelBeforeStart(t *testing.T) {
 	src := t.TempDir()
-	makeFiles(t, src, 200)
+	snapshottest.MakeFiles(t, src, 200)
 	r := newTestRepo(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -313,4 +341,155 @@ func TestCancel(t *testing.T) {
 	if r.FileCount(repo.SnapshotFile) != 0 {
 		t.Error("snapshot written")
 	}
+}
+
+// TestCancel cancels a backup in the middle of reading: it must return
+// context.Canceled promptly, save no snapshot, and leave nothing behind:
+// no goroutine, no open file, every buffer back in its pool and both
+// channels of the pipeline closed and empty.
+func TestCancel(t *testing.T) {
+	src := t.TempDir()
+	const files, size = 4, 16 << 20
+	for i := 0; i < files; i++ {
+		snapshottest.WriteFile(t, filepath.Join(src, fmt.Sprintf("big%d", i)), snapshottest.RandBytes(uint64(200+i), size))
+	}
+	snapshottest.MakeFiles(t, filepath.Join(src, "small"), 200)
+	r := newTestRepo(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	fsys := &slowFS{cancelAfter: 1 << 20, cancel: cancel}
+	var runs []*run
+	a := &Archiver{Repo: r, FS: fsys, Hostname: "h", runHook: func(r *run) { runs = append(runs, r) }}
+	before := runtime.NumGoroutine()
+
+	_, err := a.Snapshot(ctx, []string{src})
+	returned := time.Now()
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+	cancelled, ok := fsys.cancelledAt()
+	if !ok {
+		t.Fatal("the backup ended before it was cancelled")
+	}
+	if d := returned.Sub(cancelled); d > 5*time.Second {
+		t.Errorf("Snapshot returned %v after the cancel", d)
+	}
+	if n := fsys.bytesRead.Load(); n >= files*size/2 {
+		t.Errorf("read %d of %d bytes: the cancel did not stop the reading", n, files*size)
+	}
+	if r.FileCount(repo.SnapshotFile) != 0 {
+		t.Error("snapshot written")
+	}
+	if n := fsys.open.Load(); n != 0 {
+		t.Errorf("%d files left open", n)
+	}
+
+	// Every goroutine of the pipeline ends (a little after Snapshot
+	// returns: errgroup's Wait returns before its goroutines' defers have
+	// all run).
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines before the backup, %d after:\n%s", before, n, buf[:runtime.Stack(buf, true)])
+	}
+
+	if len(runs) != 1 {
+		t.Fatalf("%d runs", len(runs))
+	}
+	run := runs[0]
+	for name, p := range map[string]*bufPool{"large": run.large, "small": run.small} {
+		if len(p.ch) != cap(p.ch) {
+			t.Errorf("%s buffer pool holds %d of its %d buffers", name, len(p.ch), cap(p.ch))
+		}
+	}
+	select {
+	case j, ok := <-run.fileCh:
+		if ok {
+			t.Errorf("file channel still holds %s", j.path)
+		}
+	default:
+		t.Error("file channel not closed")
+	}
+	select {
+	case j, ok := <-run.blobCh:
+		if ok {
+			t.Errorf("blob channel still holds a blob of %s", j.file.path)
+		}
+	default:
+		t.Error("blob channel not closed")
+	}
+}
+
+// slowFS hands out file content slowly, a piece per read, and cancels
+// once cancelAfter bytes have been read, so that a backup is cancelled
+// while its pipeline is full. It counts the files open.
+type slowFS struct {
+	LocalFS
+	cancelAfter int64
+	cancel      context.CancelFunc
+
+	bytesRead atomic.Int64
+	open      atomic.Int64
+	mu        sync.Mutex
+	at        time.Time
+}
+
+func (s *slowFS) Open(name string) (File, error) {
+	f, err := s.LocalFS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	s.open.Add(1)
+	return &slowFile{File: f, fs: s}, nil
+}
+
+func (s *slowFS) cancelledAt() (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.at, !s.at.IsZero()
+}
+
+func (s *slowFS) read(n int) {
+	if s.bytesRead.Add(int64(n)) >= s.cancelAfter {
+		s.mu.Lock()
+		if s.at.IsZero() {
+			s.at = time.Now()
+			s.cancel()
+		}
+		s.mu.Unlock()
+	}
+}
+
+type slowFile struct {
+	File
+	fs     *slowFS
+	closed atomic.Bool
+}
+
+// slowPiece is the most a Read returns; reads take a millisecond per
+// slowPiece bytes.
+const slowPiece = 64 << 10
+
+func (f *slowFile) Read(p []byte) (int, error) {
+	time.Sleep(time.Millisecond)
+	n, err := f.File.Read(p[:min(len(p), slowPiece)])
+	f.fs.read(n)
+	return n, err
+}
+
+func (f *slowFile) ReadAt(p []byte, off int64) (int, error) {
+	time.Sleep(time.Duration(1+len(p)/slowPiece) * time.Millisecond)
+	n, err := f.File.ReadAt(p, off)
+	f.fs.read(n)
+	return n, err
+}
+
+func (f *slowFile) Close() error {
+	if !f.closed.Swap(true) {
+		f.fs.open.Add(-1)
+	}
+	return f.File.Close()
 }

@@ -1,0 +1,71 @@
+package checker
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/archiver"
+	"github.com/lpse/cadang/snapshot/snapshottest"
+	"github.com/lpse/cadang/snapshot/walker"
+)
+
+func TestCheckTrees(t *testing.T) {
+	ctx := context.Background()
+	r, src, sn1, sn2 := twoSnapshots(t)
+
+	// CheckTrees: all good, then a missing blob.
+	used, err := CheckTrees(ctx, r, []*snapshot.Snapshot{sn1, sn2}, func(p Problem) error { return p })
+	if err != nil || len(used) < 5 {
+		t.Fatalf("check: %v %d", err, len(used))
+	}
+	n, _ := walker.FindNode(ctx, r, sn1.Tree, filepath.Join(src, "d", "f.sql"))
+	r.Damage(n.Content[0].ID) // LoadBlob fails, but it is indexed: not a structural problem
+	dn, _ := walker.FindNode(ctx, r, sn1.Tree, filepath.Join(src, "d"))
+	r.Damage(dn.Subtree) // a tree that does not load is one
+	var probs []Problem
+	CheckTrees(ctx, r, []*snapshot.Snapshot{sn1}, func(p Problem) error { probs = append(probs, p); return nil })
+	if len(probs) != 1 || probs[0].Blob.ID != dn.Subtree || probs[0].Path != filepath.Join(src, "d") {
+		t.Errorf("problems: %v", probs)
+	}
+}
+
+// twoSnapshots backs up a small tree twice, with changes in between
+// (change, added, remove), into a fresh in-memory repository.
+func twoSnapshots(t *testing.T) (r *snapshottest.Repo, src string, sn1, sn2 *snapshot.Snapshot) {
+	t.Helper()
+	src = t.TempDir()
+	snapshottest.WriteFile(t, filepath.Join(src, "keep"), []byte("same"))
+	snapshottest.WriteFile(t, filepath.Join(src, "change"), []byte("v1"))
+	snapshottest.WriteFile(t, filepath.Join(src, "remove"), []byte("bye"))
+	snapshottest.WriteFile(t, filepath.Join(src, "d", "f.sql"), snapshottest.RandBytes(5, 70<<10))
+	r = snapshottest.New(snapshottest.SmallParams)
+	a := &archiver.Archiver{Repo: r, Hostname: "h", Tags: []string{"t1"}}
+	sn1 = mustSnapshot(t, a, src)
+	snapshottest.WriteFile(t, filepath.Join(src, "change"), []byte("v2!"))
+	snapshottest.WriteFile(t, filepath.Join(src, "added"), []byte("new"))
+	if err := os.Remove(filepath.Join(src, "remove")); err != nil {
+		t.Fatal(err)
+	}
+	sn2 = mustSnapshot(t, a, src)
+	return r, src, sn1, sn2
+}
+
+func mustSnapshot(t *testing.T, a *archiver.Archiver, paths ...string) *snapshot.Snapshot {
+	t.Helper()
+	sn, err := a.Snapshot(context.Background(), paths)
+	if err != nil {
+		t.Fatalf("snapshot: %v", err)
+	}
+	return sn
+}
+
+// The real repository implements what Check asks for, the in-memory one
+// what CheckTrees does.
+var (
+	_ Repository     = (*repo.Repository)(nil)
+	_ TreeRepository = (*snapshottest.Repo)(nil)
+)

@@ -1,0 +1,32 @@
+package checker
+
+import (
+	"context"
+
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot"
+)
+
+// TreeRepository is what CheckTrees needs from a repository: loading
+// trees, and asking the index whether it knows a blob. Every method must be
+// safe for concurrent use.
+type TreeRepository interface {
+	snapshot.BlobLoader
+	// HasBlob reports whether the index knows the blob.
+	HasBlob(t repo.BlobType, id repo.ID) bool
+}
+
+// PackChecker is the repository's own check: packs, headers and index,
+// and with ReadData every blob's bytes. *repo.Repository implements it.
+type PackChecker interface {
+	Check(ctx context.Context, o repo.CheckOptions) (*repo.CheckResult, error)
+}
+
+// Repository is what Check needs: the snapshot files (to list the
+// snapshots), the trees they name, and the repository's pack check.
+// *repo.Repository implements it.
+type Repository interface {
+	TreeRepository
+	snapshot.FileLoader
+	PackChecker
+}
