@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -15,9 +13,8 @@ import (
 	"github.com/lpse/cadang/internal/ui"
 	"github.com/lpse/cadang/internal/units"
 	"github.com/lpse/cadang/repo"
-	"github.com/lpse/cadang/repo/backend/local"
 	"github.com/lpse/cadang/snapshot"
-	"github.com/lpse/cadang/snapshot/archiver"
+	"github.com/lpse/cadang/snapshot/backup"
 )
 
 func backupCommand() *cli.Command {
@@ -139,88 +136,72 @@ func (o backupOptions) validate() error {
 	return nil
 }
 
+// library returns the options of the library's backup operation.
+func (o backupOptions) library(e *env) backup.Options {
+	bo := backup.Options{
+		Paths: o.Paths, Command: o.Command, Filename: o.StdinFilename,
+		Excludes: o.Excludes, ExcludeFiles: o.ExcludeFiles, ExcludeIfPresent: o.ExcludeIfPresent,
+		OneFileSystem: o.OneFileSystem, ReadConcurrency: o.ReadConcurrency,
+		Tags: append([]string(nil), o.Tags...), Host: o.Host, Reason: o.Reason,
+		ProgramVersion: "cadang " + version, Parent: o.Parent, Force: o.Force,
+	}
+	if o.Stdin {
+		bo.Stdin = e.stdin
+	}
+	if o.Reason != "" {
+		bo.Tags = append(bo.Tags, "before-change")
+	}
+	return bo
+}
+
+// flagError rewrites an option error of the library to name the flag the
+// user typed.
+func flagError(err error) error {
+	var oe *backup.OptionError
+	if !errors.As(err, &oe) {
+		return err
+	}
+	flag := map[string]string{
+		"Excludes": "--exclude", "ExcludeFiles": "--exclude-file", "Parent": "--parent",
+		"ReadConcurrency": "--read-concurrency", "Command": "--stdin-from-command",
+	}[oe.Option]
+	if flag == "" {
+		return err
+	}
+	return fmt.Errorf("%s: %w", flag, oe.Err)
+}
+
 // runBackup performs one backup and prints its result. It returns the
 // snapshot (nil if none was written).
 func runBackup(ctx context.Context, e *env, o backupOptions) (*snapshot.Snapshot, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	excludes := append([]string(nil), o.Excludes...)
-	for _, f := range o.ExcludeFiles {
-		pats, err := archiver.ReadPatternFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("--exclude-file: %w", err)
-		}
-		excludes = append(excludes, pats...)
+	bo := o.library(e)
+	if err := bo.Validate(); err != nil {
+		return nil, flagError(err)
 	}
-	if _, err := archiver.NewMatcher(excludes); err != nil {
-		return nil, fmt.Errorf("--exclude: %w", err)
-	}
-	paths := make([]string, len(o.Paths))
-	for i, p := range o.Paths {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			return nil, fmt.Errorf("path %s: %w", p, err)
-		}
-		if _, err := os.Lstat(abs); err != nil {
-			return nil, fmt.Errorf("backup source %s: %w", p, err)
-		}
-		paths[i] = abs
-	}
-	if o.Init {
-		if err := initIfMissing(ctx, e); err != nil {
-			return nil, err
-		}
-	}
-	var sn *snapshot.Snapshot
+	var res *backup.Result
 	var stats repo.SaveStats
 	var repoID string
 	start := time.Now()
-	err := e.withRepo(ctx, false, func(r *repo.Repository) error {
+	err := e.withRepoCreate(ctx, false, o.Init, func(r *repo.Repository) error {
 		repoID = r.ID()
-		a := archiver.NewArchiver(r)
-		a.Excludes = excludes
-		a.ExcludeIfPresent = o.ExcludeIfPresent
-		a.OneFileSystem = o.OneFileSystem
-		a.Tags = o.Tags
-		a.Hostname = o.Host
-		a.Reason = o.Reason
-		if o.Reason != "" {
-			a.Tags = append(a.Tags, "before-change")
-		}
-		a.ProgramVersion = "cadang " + version
-		a.NoParent = o.Force
-		a.ReadConcurrency = o.ReadConcurrency
-		if o.Parent != "" {
-			p, err := snapshot.FindSnapshot(ctx, r, o.Parent, snapshot.Filter{})
-			if err != nil {
-				return fmt.Errorf("--parent: %w", err)
-			}
-			a.Parent = p
-		}
 		counter := ui.NewCounter(e.progressWriter(), ui.ChooseMode(e.progressWriter(), e.json, e.quiet), "backup")
-		a.Progress = ui.Backup{Counter: counter}
-		a.CommandStderr = nil
+		bo.Progress = ui.Backup{Counter: counter}
 		var err error
-		switch {
-		case len(o.Command) > 0:
-			sn, err = a.SnapshotFromCommand(ctx, o.StdinFilename, o.Command)
-		case o.Stdin:
-			sn, err = a.ArchiveReader(ctx, o.StdinFilename, e.stdin)
-		default:
-			sn, err = a.Snapshot(ctx, paths)
-		}
+		res, err = backup.Run(ctx, r, bo)
 		counter.Done()
 		stats = r.Stats()
 		return err
 	})
-	var inc *archiver.IncompleteError
-	if err != nil && !errors.As(err, &inc) {
-		return nil, err
+	if err != nil {
+		return nil, flagError(err)
 	}
+	sn := res.Snapshot
 	printBackupSummary(e, sn, stats, repoID, time.Since(start))
-	if inc != nil {
-		return sn, &partialError{Msg: fmt.Sprintf("snapshot %s saved, but %d item(s) could not be read (listed above)", sn.ID().Short(), len(inc.Errors))}
+	if res.Partial() {
+		return sn, &partialError{Msg: fmt.Sprintf("snapshot %s saved, but %d item(s) could not be read (listed above)", sn.ID().Short(), len(res.Skipped))}
 	}
 	return sn, nil
 }
@@ -232,40 +213,6 @@ func (e *env) progressWriter() io.Writer {
 		return e.stdout
 	}
 	return e.stderr
-}
-
-func initIfMissing(ctx context.Context, e *env) error {
-	loc, err := e.repoLocation()
-	if err != nil {
-		return err
-	}
-	be, err := local.Open(ctx, loc)
-	if err == nil {
-		be.Close()
-		return nil
-	}
-	if !errors.Is(err, repo.ErrNoRepository) {
-		return err
-	}
-	kdf, err := kdfParams()
-	if err != nil {
-		return err
-	}
-	pw, err := e.password("enter a password for the new repository: ", true)
-	if err != nil {
-		return err
-	}
-	be2, err := local.Create(ctx, loc)
-	if err != nil {
-		return err
-	}
-	r, err := repo.Init(ctx, be2, pw, repo.InitOptions{KDF: kdf})
-	if err != nil {
-		be2.Close()
-		return err
-	}
-	e.logf("created repository %s at %s", r.ID()[:10], loc)
-	return r.Close()
 }
 
 func printBackupSummary(e *env, sn *snapshot.Snapshot, stats repo.SaveStats, repoID string, d time.Duration) {

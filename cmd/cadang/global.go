@@ -186,10 +186,57 @@ func (e *env) openRepo(ctx context.Context, o repo.Options) (*repo.Repository, e
 	return r, nil
 }
 
+// openOrInitRepo opens the repository named by the global flags, or
+// creates it there when the location holds none; only then is the password
+// asked for twice. One session either way: the new repository is not
+// unlocked a second time.
+func (e *env) openOrInitRepo(ctx context.Context, o repo.Options) (*repo.Repository, error) {
+	loc, err := e.repoLocation()
+	if err != nil {
+		return nil, err
+	}
+	be, err := local.Open(ctx, loc)
+	if err == nil {
+		be.Close()
+		return e.openRepo(ctx, o)
+	}
+	if !errors.Is(err, repo.ErrNoRepository) {
+		return nil, err
+	}
+	kdf, err := kdfParams()
+	if err != nil {
+		return nil, err
+	}
+	pw, err := e.password("enter a password for the new repository: ", true)
+	if err != nil {
+		return nil, err
+	}
+	nb, err := local.OpenOrCreate(ctx, loc)
+	if err != nil {
+		return nil, err
+	}
+	o.Logf = e.logf
+	r, created, err := repo.OpenOrInit(ctx, nb, pw, o, repo.InitOptions{KDF: kdf})
+	if err != nil {
+		nb.Close()
+		return nil, err
+	}
+	if created {
+		e.logf("created repository %s at %s", r.ID()[:10], loc)
+	}
+	return r, nil
+}
+
 // withRepo opens the repository, takes a lock (shared unless exclusive;
 // none with --no-lock for a shared one), runs fn, and closes the session,
 // which releases the lock. Stale locks in the way are removed and reported.
 func (e *env) withRepo(ctx context.Context, exclusive bool, fn func(r *repo.Repository) error) error {
+	return e.withRepoCreate(ctx, exclusive, false, fn)
+}
+
+// withRepoCreate is withRepo that, with create, first makes the repository
+// when the location holds none (backup --init).
+func (e *env) withRepoCreate(ctx context.Context, exclusive, create bool, fn func(r *repo.Repository) error) error {
 	mode := repo.SharedLock
 	switch {
 	case exclusive:
@@ -197,7 +244,14 @@ func (e *env) withRepo(ctx context.Context, exclusive bool, fn func(r *repo.Repo
 	case e.c.Bool("no-lock"):
 		mode = repo.NoLock
 	}
-	r, err := e.openRepo(ctx, repo.Options{Lock: mode})
+	o := repo.Options{Lock: mode}
+	var r *repo.Repository
+	var err error
+	if create {
+		r, err = e.openOrInitRepo(ctx, o)
+	} else {
+		r, err = e.openRepo(ctx, o)
+	}
 	if err != nil {
 		return err
 	}

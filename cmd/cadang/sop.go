@@ -172,8 +172,7 @@ func (e *env) runner(st *sopState) *soprun.Runner {
 		Log:    st.log,
 		Clock:  st.clock,
 		Opener: e.opener(st),
-		Backupper: &engine.Backupper{ProgramVersion: "cadang " + version, Now: st.clock.Now,
-			CommandStderr: nil},
+		Backupper: &engine.Backupper{Config: st.cfg, ProgramVersion: "cadang " + version, Now: st.clock.Now},
 		Notifier: &notify.Notifier{SMTP: st.cfg.SMTP, Loc: st.cfg.Location(), Now: st.clock.Now},
 		Classify: errclass.Kind,
 	}

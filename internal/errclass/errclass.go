@@ -117,6 +117,7 @@ func rules() []rule {
 			Hint: "another process removed or outlived this run's lock; run 'cadang check' before the next backup"})},
 		{as[*archiver.CommandError](), fixed(Class{Exit: ExitFatal, Kind: runlog.KindDumpFailed})},
 		{is(archiver.ErrIncomplete), fixed(Class{Exit: ExitPartial, Kind: runlog.KindSourceUnreadable})},
+		{is(archiver.ErrNoSource), fixed(Class{Exit: ExitFatal, Kind: runlog.KindSourceUnreadable})},
 		{is(restorer.ErrRestoreIncomplete), fixed(Class{Exit: ExitPartial, Kind: runlog.KindIntegrity})},
 		{is(repo.ErrUnsupportedVersion), fixed(Class{Exit: ExitFatal, Kind: runlog.KindOther,
 			Hint: "the repository holds files written by a newer cadang; read it with that version or newer (nothing is damaged)"})},

@@ -54,6 +54,11 @@ func (e *IncompleteError) Unwrap() error { return ErrIncomplete }
 // ErrFileChanged is reported (wrapped) for a file that changed while it was read.
 var ErrFileChanged = errors.New("file changed while being read")
 
+// ErrNoSource is returned (wrapped, with the reasons) by Snapshot with
+// SkipMissingPaths when none of the backup paths can be read: there is
+// nothing to back up, and no snapshot is written.
+var ErrNoSource = errors.New("nothing to back up: no backup path can be read")
+
 // Archiver makes snapshots. Set the fields before the first call; an
 // Archiver may be reused for several snapshots but not concurrently.
 type Archiver struct {
@@ -69,6 +74,11 @@ type Archiver struct {
 	// OneFileSystem keeps the walk on the filesystem of each backup path:
 	// a mount point is recorded as an empty directory.
 	OneFileSystem bool
+	// SkipMissingPaths makes a backup path that does not exist (or cannot
+	// be examined) an item error, reported like an unreadable file, instead
+	// of failing the backup; it fails only when no path is left. The
+	// snapshot's Paths are those that were backed up.
+	SkipMissingPaths bool
 
 	Tags     []string
 	Hostname string // default: os.Hostname()
@@ -282,7 +292,7 @@ func (r *run) saveBlob(ctx context.Context, t repo.BlobType, data []byte) (repo.
 		stored = len(data)
 	}
 	if err != nil {
-		return id, false, fmt.Errorf("save %s blob: %w", t, err)
+		return id, false, err // the repository names the operation and blob ("save data blob X: ...")
 	}
 	if isNew {
 		if t == repo.DataBlob {
@@ -376,10 +386,25 @@ func (a *Archiver) Snapshot(ctx context.Context, paths []string) (*snapshot.Snap
 	if err != nil {
 		return nil, err
 	}
+	var missing []string
+	kept := abs[:0]
 	for _, p := range abs {
-		if _, err := r.fs.Lstat(p); err != nil {
-			return nil, fmt.Errorf("backup path: %w", err)
+		_, err := r.fs.Lstat(p)
+		switch {
+		case err == nil:
+			kept = append(kept, p)
+		case !a.SkipMissingPaths:
+			return nil, fmt.Errorf("backup source: %w", err)
+		default:
+			if ferr := r.itemError(p, err); ferr != nil {
+				return nil, ferr
+			}
+			missing = append(missing, err.Error())
 		}
+	}
+	abs = kept
+	if len(abs) == 0 {
+		return nil, fmt.Errorf("%w: %s", ErrNoSource, strings.Join(missing, "; "))
 	}
 	parent, err := a.findParent(ctx, abs)
 	if err != nil {
@@ -494,7 +519,7 @@ func (r *run) execute(ctx context.Context, paths []string, parent *snapshot.Snap
 		}
 	}
 	if err := r.r.Flush(ctx); err != nil {
-		return nil, fmt.Errorf("flush: %w", err)
+		return nil, err // Flush's errors say what failed (some begin "flush: ")
 	}
 	sn := r.newSnapshot(paths, parent, start)
 	if sr, ok := r.r.(statsReporter); ok && r.sized == nil {

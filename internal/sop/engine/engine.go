@@ -31,6 +31,7 @@ import (
 	"github.com/lpse/cadang/repo/backend/local"
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/archiver"
+	"github.com/lpse/cadang/snapshot/backup"
 	"github.com/lpse/cadang/snapshot/restorer"
 	"github.com/lpse/cadang/snapshot/walker"
 )
@@ -123,10 +124,16 @@ func (o *Opener) Open(ctx context.Context, m jobs.Medium) (run.Repository, error
 	return r, nil
 }
 
-// Backupper backs up one source of a job with the archiver (run.Backupper):
-// the paths of a path source, or the standard output of a dump command.
+// Backupper backs up one source of a job with the library's backup
+// operation (package snapshot/backup), as `cadang backup` does
+// (run.Backupper): the paths of a path source with all its path options, or
+// the standard output of a dump command. A path that does not exist is
+// skipped and listed (the run is partial); the run fails when none exists.
 // Each snapshot is tagged job:NAME and source:NAME, plus the run's tags.
 type Backupper struct {
+	// Config makes relative exclude files relative to the configuration
+	// file; may be nil.
+	Config         *jobs.Config
 	Hostname       string // default os.Hostname()
 	ProgramVersion string
 	// Progress, if set, makes the progress reporter of one source.
@@ -140,60 +147,53 @@ type Backupper struct {
 // Backup implements run.Backupper.
 func (b *Backupper) Backup(ctx context.Context, r run.Repository, src jobs.Source, o run.BackupOptions) (run.BackupResult, error) {
 	var res run.BackupResult
-	sr, ok := r.(archiver.Repository)
+	ar, ok := r.(archiver.Repository)
 	if !ok {
 		return res, fmt.Errorf("engine: %T is not a snapshot repository", r)
 	}
-	a := archiver.NewArchiver(sr)
-	a.Excludes = src.Exclude
-	a.Hostname = b.Hostname
-	a.ProgramVersion = b.ProgramVersion
-	a.Reason = o.Reason
-	a.CommandStderr = b.CommandStderr
+	bo := backup.Options{
+		Host: b.Hostname, ProgramVersion: b.ProgramVersion, Reason: o.Reason,
+		CommandStderr: b.CommandStderr, Tags: append([]string(nil), o.Tags...),
+	}
 	if b.Now != nil {
-		a.Time = b.Now()
+		bo.Time = b.Now()
 	}
-	a.Tags = append([]string(nil), o.Tags...)
 	if o.Job != nil {
-		a.Tags = append(a.Tags, TagJob+o.Job.Name)
+		bo.Tags = append(bo.Tags, TagJob+o.Job.Name)
 	}
-	a.Tags = append(a.Tags, TagSource+SourceName(src))
+	bo.Tags = append(bo.Tags, TagSource+SourceName(src))
+	if src.IsDump() {
+		bo.Command, bo.Filename = src.Command, DumpFilename(src)
+	} else {
+		bo.Paths, bo.SkipMissingPaths = src.Paths, true
+		bo.Excludes, bo.ExcludeIfPresent = src.Exclude, src.ExcludeIfPresent
+		bo.OneFileSystem, bo.ReadConcurrency = src.OneFileSystem, src.ReadConcurrency
+		for _, f := range src.ExcludeFile {
+			if b.Config != nil {
+				f = b.Config.Abs(f)
+			}
+			bo.ExcludeFiles = append(bo.ExcludeFiles, f)
+		}
+	}
 	if b.Progress != nil {
 		p, done := b.Progress(src)
-		a.Progress = p
+		bo.Progress = p
 		defer done()
 	}
-	var sn *snapshot.Snapshot
-	var err error
-	if src.IsDump() {
-		sn, err = a.SnapshotFromCommand(ctx, DumpFilename(src), src.Command)
-		if err != nil {
-			return res, runlog.Fail(runlog.KindDumpFailed, err)
+	out, err := backup.Run(ctx, ar, bo)
+	if err != nil {
+		err = fmt.Errorf("source %s: %w", SourceName(src), err)
+		if src.IsDump() && errclass.Kind(err) == runlog.KindOther {
+			// The dump did not run to its end (it could not start, or
+			// its output could not be stored): the day has no dump.
+			err = runlog.Fail(runlog.KindDumpFailed, err)
 		}
-	} else {
-		var paths []string
-		for _, p := range src.Paths {
-			if _, serr := os.Lstat(p); serr != nil {
-				res.Skipped = append(res.Skipped, fmt.Sprintf("%s: %v", p, serr))
-				continue
-			}
-			paths = append(paths, p)
-		}
-		if len(paths) == 0 {
-			return res, runlog.Failf(runlog.KindSourceUnreadable, "no path of source %s can be read: %s", SourceName(src), strings.Join(res.Skipped, "; "))
-		}
-		sn, err = a.Snapshot(ctx, paths)
-		var inc *archiver.IncompleteError
-		if errors.As(err, &inc) {
-			for _, ie := range inc.Errors {
-				res.Skipped = append(res.Skipped, fmt.Sprintf("%s: %s", ie.Path, ie.Error))
-			}
-			err = nil
-		}
-		if err != nil {
-			return res, err
-		}
+		return res, err // otherwise errclass gives the kind
 	}
+	for _, ie := range out.Skipped {
+		res.Skipped = append(res.Skipped, fmt.Sprintf("%s: %s", ie.Path, ie.Error))
+	}
+	sn := out.Snapshot
 	res.Snapshot = sn.ID().String()
 	if s := sn.Summary; s != nil {
 		res.FilesRead = int64(s.TotalFilesProcessed)

@@ -104,6 +104,14 @@ type Source struct {
 	Name    string   `toml:"name"`
 	Paths   []string `toml:"paths"`
 	Exclude []string `toml:"exclude"`
+	// The rest of the path options of `cadang backup`, with the same
+	// meaning: files of exclude patterns (relative to the configuration
+	// file), marker files that exclude their directory, staying on one
+	// file system, and how many files are read at once (0: the default).
+	ExcludeFile      []string `toml:"exclude_file"`
+	ExcludeIfPresent []string `toml:"exclude_if_present"`
+	OneFileSystem    bool     `toml:"one_file_system"`
+	ReadConcurrency  int      `toml:"read_concurrency"`
 	// Command is run and its standard output stored as one file named Filename.
 	Command  []string `toml:"command"`
 	Filename string   `toml:"filename"`

@@ -1,0 +1,232 @@
+// Package backup is the one way cadang makes a backup: options in, a typed
+// result out. Run checks the options, reads exclude files, picks the
+// parent snapshot, and runs the archiver (package snapshot/archiver) over
+// paths, a reader or a command. The CLI's `backup` and the SOP's `run` both
+// call it, so a setting that one of them honours the other honours too.
+//
+// A backup that could not read some items still writes its snapshot: Run
+// returns it with the items in Result.Skipped and a nil error. An error
+// means that no snapshot was written.
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/archiver"
+)
+
+// Options say what to back up and how. Exactly one of Paths, Stdin and
+// Command is the source.
+type Options struct {
+	// Paths are files and directories to back up; relative ones are made
+	// absolute against the working directory.
+	Paths []string
+	// SkipMissingPaths makes a path that does not exist a skipped item
+	// (the backup is partial) instead of an error; the backup fails only
+	// when no path exists. The SOP uses it: one vanished directory of a
+	// job must not cost the day's backup of the others.
+	SkipMissingPaths bool
+	// Stdin is backed up as the single file /Filename.
+	Stdin io.Reader
+	// Command is run (argv, no shell) and its standard output backed up as
+	// the file /Filename. If it exits non-zero no snapshot is written and
+	// the error is an *archiver.CommandError.
+	Command []string
+	// Filename names the file of Stdin or Command; empty means "stdin".
+	Filename string
+	// CommandStderr, if set, receives a copy of the command's standard
+	// error (the last lines are in the CommandError either way).
+	CommandStderr io.Writer
+
+	// Excludes are patterns of paths not to back up (see archiver.Matcher);
+	// ExcludeFiles name files of more patterns, one per line.
+	Excludes     []string
+	ExcludeFiles []string
+	// ExcludeIfPresent excludes a directory that holds a file of one of
+	// these names (e.g. ".nobackup").
+	ExcludeIfPresent []string
+	// OneFileSystem does not cross into other file systems below a path.
+	OneFileSystem bool
+	// ReadConcurrency is the number of files read at once; zero is the
+	// archiver's default.
+	ReadConcurrency int
+
+	// Tags, Host and Reason are recorded in the snapshot; an empty Host is
+	// this machine's hostname. Reason says why the backup was made (e.g.
+	// before a system change).
+	Tags   []string
+	Host   string
+	Reason string
+	// ProgramVersion is recorded in the snapshot.
+	ProgramVersion string
+	// Time is the snapshot's time; zero means now.
+	Time time.Time
+
+	// Parent names the snapshot to compare with (an ID, a unique prefix or
+	// "latest"); empty means the newest snapshot of the same host and
+	// paths. Force compares with none and reads every file.
+	Parent string
+	Force  bool
+
+	// Progress receives the archiver's events; nil means none.
+	Progress archiver.ArchiveProgress
+	// FS is the source file system; nil means the local one.
+	FS archiver.FS
+}
+
+// Result is what a backup did.
+type Result struct {
+	// Snapshot is the snapshot written. Its Summary has the counts.
+	Snapshot *snapshot.Snapshot
+	// Skipped are the items that are not in the snapshot because they
+	// could not be read (or, with SkipMissingPaths, did not exist). A
+	// backup with skipped items is partial: its snapshot is valid but
+	// incomplete.
+	Skipped []snapshot.ItemError
+	// Duration is how long Run took.
+	Duration time.Duration
+}
+
+// Partial reports whether some items could not be backed up.
+func (r *Result) Partial() bool { return len(r.Skipped) > 0 }
+
+// OptionError is an invalid option. Option is the name of the field of
+// Options, so that a caller can name its own flag or setting for it.
+type OptionError struct {
+	Option string
+	Err    error
+}
+
+func (e *OptionError) Error() string { return fmt.Sprintf("backup option %s: %v", e.Option, e.Err) }
+func (e *OptionError) Unwrap() error { return e.Err }
+
+func optionErr(option string, err error) error { return &OptionError{Option: option, Err: err} }
+
+// Validate checks the options before any repository is opened (or
+// created): it reads the exclude files and, unless SkipMissingPaths is
+// set, checks that every path exists, so that a mistyped path fails
+// before a password is asked for.
+func (o *Options) Validate() error {
+	_, err := o.excludes()
+	if err != nil {
+		return err
+	}
+	sources := 0
+	for _, set := range []bool{len(o.Paths) > 0, o.Stdin != nil, o.Command != nil} {
+		if set {
+			sources++
+		}
+	}
+	switch {
+	case sources == 0:
+		return optionErr("Paths", errors.New("nothing to back up: give paths, a reader or a command"))
+	case sources > 1:
+		return optionErr("Paths", errors.New("paths, a reader and a command exclude each other"))
+	case o.Command != nil && len(o.Command) == 0:
+		return optionErr("Command", errors.New("empty command"))
+	case o.ReadConcurrency < 0:
+		return optionErr("ReadConcurrency", fmt.Errorf("%d is negative", o.ReadConcurrency))
+	case o.Parent != "" && o.Force:
+		return optionErr("Parent", errors.New("a parent and Force exclude each other"))
+	}
+	if !o.SkipMissingPaths {
+		fsys := o.FS
+		if fsys == nil {
+			fsys = archiver.LocalFS{}
+		}
+		for _, p := range o.Paths {
+			abs, err := filepath.Abs(p)
+			if err == nil {
+				_, err = fsys.Lstat(abs)
+			}
+			if err != nil {
+				return fmt.Errorf("backup source: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// excludes returns the exclude patterns with those of the exclude files,
+// checked.
+func (o *Options) excludes() ([]string, error) {
+	pats := append([]string(nil), o.Excludes...)
+	if _, err := archiver.NewMatcher(pats); err != nil {
+		return nil, optionErr("Excludes", err)
+	}
+	for _, f := range o.ExcludeFiles {
+		p, err := archiver.ReadPatternFile(f)
+		if err != nil {
+			return nil, optionErr("ExcludeFiles", err)
+		}
+		if _, err := archiver.NewMatcher(p); err != nil {
+			return nil, optionErr("ExcludeFiles", fmt.Errorf("%s: %w", f, err))
+		}
+		pats = append(pats, p...)
+	}
+	return pats, nil
+}
+
+// Run makes one backup into r. On error no snapshot was written; a backup
+// that skipped items returns its snapshot, the items and a nil error.
+func Run(ctx context.Context, r archiver.Repository, o Options) (*Result, error) {
+	start := time.Now()
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	excludes, err := o.excludes()
+	if err != nil {
+		return nil, err
+	}
+	a := archiver.NewArchiver(r)
+	a.FS = o.FS
+	a.Excludes = excludes
+	a.ExcludeIfPresent = o.ExcludeIfPresent
+	a.OneFileSystem = o.OneFileSystem
+	a.SkipMissingPaths = o.SkipMissingPaths
+	a.ReadConcurrency = o.ReadConcurrency
+	a.Tags = o.Tags
+	a.Hostname = o.Host
+	a.Reason = o.Reason
+	a.ProgramVersion = o.ProgramVersion
+	a.Time = o.Time
+	a.NoParent = o.Force
+	a.Progress = o.Progress
+	a.CommandStderr = o.CommandStderr
+	if o.Parent != "" {
+		p, err := snapshot.FindSnapshot(ctx, r, o.Parent, snapshot.Filter{})
+		if err != nil {
+			return nil, optionErr("Parent", err)
+		}
+		a.Parent = p
+	}
+	name := o.Filename
+	if name == "" {
+		name = "stdin"
+	}
+	var sn *snapshot.Snapshot
+	switch {
+	case o.Command != nil:
+		sn, err = a.SnapshotFromCommand(ctx, name, o.Command)
+	case o.Stdin != nil:
+		sn, err = a.ArchiveReader(ctx, name, o.Stdin)
+	default:
+		sn, err = a.Snapshot(ctx, o.Paths)
+	}
+	res := &Result{Snapshot: sn}
+	var inc *archiver.IncompleteError
+	if errors.As(err, &inc) && sn != nil {
+		res.Skipped, err = inc.Errors, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
