@@ -168,13 +168,13 @@ func writable(p string) bool {
 // runner is the SOP runner over the real engine.
 func (e *env) runner(st *sopState) *soprun.Runner {
 	return &soprun.Runner{
-		Config: st.cfg,
-		Log:    st.log,
-		Clock:  st.clock,
-		Opener: e.opener(st),
+		Config:    st.cfg,
+		Log:       st.log,
+		Clock:     st.clock,
+		Opener:    e.opener(st),
 		Backupper: &engine.Backupper{Config: st.cfg, ProgramVersion: "cadang " + version, Now: st.clock.Now},
-		Notifier: &notify.Notifier{SMTP: st.cfg.SMTP, Loc: st.cfg.Location(), Now: st.clock.Now},
-		Classify: errclass.Kind,
+		Notifier:  &notify.Notifier{SMTP: st.cfg.SMTP, Loc: st.cfg.Location(), Now: st.clock.Now},
+		Classify:  errclass.Kind,
 	}
 }
 
