@@ -77,6 +77,10 @@ const (
 	ProblemInvalidTree ProblemKind = "invalid-tree"
 	// ProblemSnapshotDamaged: a snapshot file cannot be loaded or decoded.
 	ProblemSnapshotDamaged ProblemKind = "snapshot-damaged"
+	// ProblemUnsupported: an object in a format version newer than this
+	// cadang reads (doc/design.md, "Versions"). It is not damage, and what
+	// it references was not checked; Err wraps ErrUnsupportedVersion.
+	ProblemUnsupported ProblemKind = "unsupported"
 )
 
 // Problem is one finding of a check. File and Blob say where, when known;

@@ -67,7 +67,8 @@ const (
 	wireBytes  = 2
 )
 
-// ErrInvalidTree is wrapped by every tree decoding error.
+// ErrInvalidTree is wrapped by every tree decoding error except that for a
+// tree of a newer version, which wraps repo.ErrUnsupportedVersion.
 var ErrInvalidTree = errors.New("invalid tree")
 
 // EncodeTree returns the canonical encoding of a directory. The nodes are
@@ -226,13 +227,21 @@ func uvarintLen(v uint64) int {
 
 // DecodeTree parses a tree blob. It accepts exactly what EncodeTree
 // produces, plus unknown fields (which it skips), so that newer writers can
-// add fields.
+// add fields. A tree of a newer version is unsupported: the error wraps
+// repo.ErrUnsupportedVersion, not ErrInvalidTree, which every other
+// decoding error wraps.
 func DecodeTree(data []byte) (*Tree, error) {
 	if len(data) < 4 || !bytes.HasPrefix(data, treeMagic[:3]) {
 		return nil, fmt.Errorf("%w: bad magic", ErrInvalidTree)
 	}
-	if data[3] != treeMagic[3] {
-		return nil, fmt.Errorf("%w: unsupported version %d", ErrInvalidTree, data[3])
+	// The version byte lies in plaintext that AEAD authenticated and whose
+	// ID was verified, so a version above ours was written by a newer
+	// cadang: unsupported, not damage. Every lower version is known, so
+	// one of those is damage (doc/design.md §13).
+	if v := data[3]; v > treeMagic[3] {
+		return nil, fmt.Errorf("tree version %d is newer than this cadang reads (%d): %w", v, treeMagic[3], repo.ErrUnsupportedVersion)
+	} else if v < treeMagic[3] {
+		return nil, fmt.Errorf("%w: version %d", ErrInvalidTree, v)
 	}
 	d := data[4:]
 	cnt, k := binary.Uvarint(d)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -78,6 +79,33 @@ func TestTreeEncodingGolden(t *testing.T) {
 	}
 }
 
+// A tree's version byte is in plaintext that AEAD authenticated, so a
+// version above ours is a newer cadang's, unsupported and not damage; a
+// version below ours (0) is damage (doc/design.md §13).
+func TestTreeDecodeVersion(t *testing.T) {
+	good, _ := EncodeTree(&Tree{Nodes: sampleNodes()})
+	for _, v := range []byte{2, 9, 255} {
+		b := slices.Clone(good)
+		b[3] = v
+		_, err := DecodeTree(b)
+		if !errors.Is(err, repo.ErrUnsupportedVersion) || errors.Is(err, ErrInvalidTree) {
+			t.Errorf("version %d: %v, want unsupported and not invalid", v, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), fmt.Sprintf("tree version %d", v)) {
+			t.Errorf("version %d: %q does not name the object and version", v, err)
+		}
+	}
+	b := slices.Clone(good)
+	b[3] = 0
+	if _, err := DecodeTree(b); !errors.Is(err, ErrInvalidTree) || errors.Is(err, repo.ErrUnsupportedVersion) {
+		t.Errorf("version 0: %v, want invalid tree", err)
+	}
+	// An empty tree of version 2 (what a newer cadang might write) too.
+	if _, err := DecodeTree([]byte{'C', 'D', 'T', 2, 0}); !errors.Is(err, repo.ErrUnsupportedVersion) || errors.Is(err, ErrInvalidTree) {
+		t.Errorf("empty version-2 tree: %v", err)
+	}
+}
+
 func TestTreeDecodeRejectsBadInput(t *testing.T) {
 	good, _ := EncodeTree(&Tree{Nodes: sampleNodes()})
 	for i := 0; i < len(good); i++ {
@@ -87,7 +115,7 @@ func TestTreeDecodeRejectsBadInput(t *testing.T) {
 	}
 	bad := [][]byte{
 		[]byte("XXXX"),
-		{'C', 'D', 'T', 9, 0},
+		{'C', 'D', 'T', 0, 0}, // every lower version is known: damage
 		append(slices.Clone(good), 0),
 	}
 	for _, b := range bad {

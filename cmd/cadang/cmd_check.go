@@ -54,6 +54,9 @@ type checkResult struct {
 	BytesRead      int64    `json:"bytes_read"`
 	UnindexedPacks int      `json:"unindexed_packs"`
 	Problems       []string `json:"problems"`
+	// Unsupported lists the trees of a newer format, which were not
+	// checked (not damage; a newer cadang reads them).
+	Unsupported []string `json:"unsupported,omitempty"`
 }
 
 func checkCommand() *cli.Command {
@@ -119,8 +122,13 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 	res.Snapshots = rep.Snapshots
 	res.Packs, res.PacksRead, res.BlobsIndexed, res.BlobsRead, res.BytesRead = cr.Packs, cr.PacksRead, cr.Blobs, cr.BlobsRead, cr.BytesRead
 	res.UnindexedPacks = len(cr.UnindexedPacks)
-	res.Problems = rep.Problems
-	res.OK = len(res.Problems) == 0
+	for _, p := range rep.Problems { // nil when none, printed as null as before
+		res.Problems = append(res.Problems, p.Error())
+	}
+	for _, p := range rep.Unsupported {
+		res.Unsupported = append(res.Unsupported, p.Error())
+	}
+	res.OK = len(res.Problems) == 0 && len(res.Unsupported) == 0
 	if e.json {
 		if err := e.printJSON(res); err != nil {
 			return err
@@ -128,6 +136,9 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 	} else {
 		for _, p := range res.Problems {
 			fmt.Fprintf(e.stdout, "error: %s\n", p)
+		}
+		for _, p := range res.Unsupported {
+			fmt.Fprintf(e.stdout, "unsupported: %s\n", p)
 		}
 		if res.UnindexedPacks > 0 {
 			fmt.Fprintf(e.stdout, "note: %d pack(s) are not in the index (left by an interrupted backup); 'cadang repair index' adopts them\n", res.UnindexedPacks)
@@ -141,8 +152,13 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		}
 		fmt.Fprintln(e.stdout)
 	}
-	if !res.OK {
+	if len(res.Problems) > 0 {
 		return runlog.Fail(runlog.KindIntegrity, fmt.Errorf("check found %d problem(s)", len(res.Problems)))
+	}
+	if n := len(res.Unsupported); n > 0 {
+		// Not damage (doc/design.md §13): errclass tells the administrator
+		// to use a newer cadang.
+		return fmt.Errorf("check found no damage, but %d tree(s) written by a newer cadang were not checked: %w", n, repo.ErrUnsupportedVersion)
 	}
 	if !e.json {
 		fmt.Fprintln(e.stdout, "no errors were found")

@@ -2,7 +2,6 @@ package checker
 
 import (
 	"context"
-	"fmt"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -15,32 +14,45 @@ import (
 type CheckReport struct {
 	Snapshots int
 	Packs     *repo.CheckResult
-	// Problems lists every finding of both parts, trees first.
-	Problems []string
+	// Problems lists every finding of damage of both parts, the trees'
+	// (with Snapshot, Path and Blob set) first, then the repository's
+	// (Packs.Problems).
+	Problems []repo.Problem
+	// Unsupported lists the trees of a format newer than this cadang reads
+	// (Kind repo.ProblemUnsupported, errors.Is repo.ErrUnsupportedVersion).
+	// They are not damage (doc/design.md §13), but nothing below them was
+	// checked: a newer cadang can check them.
+	Unsupported []repo.Problem
 }
 
-// OK reports whether nothing was found.
-func (c *CheckReport) OK() bool { return len(c.Problems) == 0 }
+// OK reports whether nothing was found: no damage, and no tree left
+// unchecked for being of a newer format.
+func (c *CheckReport) OK() bool { return len(c.Problems) == 0 && len(c.Unsupported) == 0 }
 
 // Check verifies a whole repository: that every snapshot's trees load and
 // decode and every blob they reference is indexed (CheckTrees), and the
 // repository's packs and index (PackChecker.Check). The two parts run at
 // the same time: the tree walk is bound by decrypting thousands of small
-// blobs, the pack check by reading and hashing every pack.
+// blobs, the pack check by reading and hashing every pack. A tree of a
+// newer format does not stop the check; it is listed in Unsupported.
 func Check(ctx context.Context, r Repository, o repo.CheckOptions) (*CheckReport, error) {
 	sns, err := snapshot.ListSnapshots(ctx, r, snapshot.Filter{})
 	if err != nil {
 		return nil, err
 	}
 	rep := &CheckReport{Snapshots: len(sns)}
-	var treeProblems []string
+	var treeProblems []repo.Problem
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		_, err := CheckTrees(gctx, r, sns, func(p Problem) error {
 			mu.Lock()
 			defer mu.Unlock()
-			treeProblems = append(treeProblems, fmt.Sprintf("snapshot %s: %s: %s blob %s: %v", p.Snapshot.Short(), p.Path, p.Blob.Type, p.Blob.ID, p.Err))
+			if p.Kind == repo.ProblemUnsupported {
+				rep.Unsupported = append(rep.Unsupported, p)
+			} else {
+				treeProblems = append(treeProblems, p)
+			}
 			return nil
 		})
 		return err
@@ -53,9 +65,6 @@ func Check(ctx context.Context, r Repository, o repo.CheckOptions) (*CheckReport
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	rep.Problems = treeProblems
-	for _, p := range rep.Packs.Problems {
-		rep.Problems = append(rep.Problems, p.Error())
-	}
+	rep.Problems = append(treeProblems, rep.Packs.Problems...)
 	return rep, nil
 }

@@ -2,6 +2,7 @@ package checker
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -29,7 +30,11 @@ func TestCheckTrees(t *testing.T) {
 	var probs []Problem
 	CheckTrees(ctx, r, []*snapshot.Snapshot{sn1}, func(p Problem) error { probs = append(probs, p); return nil })
 	if len(probs) != 1 || probs[0].Blob.ID != dn.Subtree || probs[0].Path != filepath.Join(src, "d") {
-		t.Errorf("problems: %v", probs)
+		t.Fatalf("problems: %v", probs)
+	}
+	p := probs[0]
+	if p.Kind != repo.ProblemBlobDamaged || *p.Snapshot != sn1.ID() || p.Blob.Type != repo.TreeBlob || !errors.Is(p, snapshottest.ErrDamaged) {
+		t.Errorf("problem: %+v", p)
 	}
 }
 

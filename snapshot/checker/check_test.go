@@ -1,0 +1,177 @@
+package checker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend"
+	"github.com/lpse/cadang/repo/backend/mem"
+	"github.com/lpse/cadang/repo/repotest"
+	"github.com/lpse/cadang/snapshot"
+)
+
+// oldProblemString is how Check formatted a tree finding when Problems
+// were strings; `cadang check` prints the same lines today.
+func oldProblemString(p repo.Problem, cause error) string {
+	return fmt.Sprintf("snapshot %s: %s: %s blob %s: %v", p.Snapshot.Short(), p.Path, p.Blob.Type, p.Blob.ID, cause)
+}
+
+// TestCheckTypedProblems damages a real repository in three ways and
+// checks that Check reports each as a typed finding: a tree whose pack was
+// removed, a file referencing a blob the index does not know, and a tree of
+// a newer format (not damage: listed in Unsupported).
+func TestCheckTypedProblems(t *testing.T) {
+	ctx := context.Background()
+	be := mem.New()
+	r := repotest.New(t, be, "pw", repo.InitOptions{})
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	saveTree := func(nodes ...*snapshot.Node) repo.ID {
+		t.Helper()
+		id, err := snapshot.SaveTree(ctx, r, &snapshot.Tree{Nodes: nodes})
+		must(err)
+		return id
+	}
+	t0 := time.Unix(1700000000, 0)
+
+	// Snapshot A: /d/f, with the tree of /d alone in a pack, then removed.
+	content := []byte("file content")
+	dataID, _, err := r.SaveBlob(ctx, repo.DataBlob, content)
+	must(err)
+	dTree := saveTree(&snapshot.Node{Name: "f", Type: snapshot.TypeFile, Size: int64(len(content)),
+		Content: []snapshot.Extent{{ID: dataID, Size: int64(len(content))}}})
+	must(r.Flush(ctx))
+	loc, ok := r.LookupBlob(repo.TreeBlob, dTree)
+	if !ok {
+		t.Fatal("tree not indexed")
+	}
+	rootA := saveTree(&snapshot.Node{Name: "d", Type: snapshot.TypeDir, Subtree: dTree})
+	must(r.Flush(ctx))
+	if l, _ := r.LookupBlob(repo.TreeBlob, rootA); l.Pack == loc.Pack {
+		t.Fatal("root and subtree share a pack")
+	}
+	must(be.Remove(ctx, backend.Handle{Type: repo.PackFile, Name: loc.Pack.String()}))
+
+	// Snapshot B: /f references a data blob that was never saved; /new is
+	// a tree of format version 2, as a newer cadang might write.
+	missing := repo.ID{0xde, 0xad, 0xbe, 0xef}
+	newer, _, err := r.SaveBlob(ctx, repo.TreeBlob, []byte{'C', 'D', 'T', 2, 0})
+	must(err)
+	rootB := saveTree(
+		&snapshot.Node{Name: "f", Type: snapshot.TypeFile, Size: 5, Content: []snapshot.Extent{{ID: missing, Size: 5}}},
+		&snapshot.Node{Name: "new", Type: snapshot.TypeDir, Subtree: newer},
+	)
+	must(r.Flush(ctx))
+
+	snA := &snapshot.Snapshot{Time: t0, Tree: rootA, Paths: []string{"/"}, Hostname: "h"}
+	snB := &snapshot.Snapshot{Time: t0.Add(time.Hour), Tree: rootB, Paths: []string{"/"}, Hostname: "h"}
+	for _, sn := range []*snapshot.Snapshot{snA, snB} {
+		_, err := snapshot.SaveSnapshot(ctx, r, sn)
+		must(err)
+	}
+
+	rep, err := Check(ctx, r, repo.CheckOptions{})
+	must(err)
+	if rep.OK() || rep.Snapshots != 2 {
+		t.Fatalf("OK %v, %d snapshots", rep.OK(), rep.Snapshots)
+	}
+	for _, p := range append(rep.Problems, rep.Unsupported...) {
+		t.Logf("%s: %v", p.Kind, p)
+	}
+
+	type want struct {
+		kind  repo.ProblemKind
+		sn    repo.ID
+		path  string
+		blob  repo.BlobHandle
+		cause error // errors.Is
+	}
+	check := func(what string, p repo.Problem, w want) {
+		t.Helper()
+		if p.Kind != w.kind {
+			t.Errorf("%s: kind %q, want %q", what, p.Kind, w.kind)
+		}
+		if p.Snapshot == nil || *p.Snapshot != w.sn {
+			t.Errorf("%s: snapshot %v, want %s", what, p.Snapshot, w.sn.Short())
+		}
+		if p.Path != w.path {
+			t.Errorf("%s: path %q, want %q", what, p.Path, w.path)
+		}
+		if p.Blob == nil || *p.Blob != w.blob {
+			t.Errorf("%s: blob %v, want %v", what, p.Blob, w.blob)
+		}
+		if w.cause != nil && !errors.Is(p, w.cause) {
+			t.Errorf("%s: %v does not wrap %v", what, p, w.cause)
+		}
+	}
+
+	// Tree findings first, in snapshot order, then the repository's.
+	if len(rep.Problems) < 3 {
+		t.Fatalf("%d problems, want 2 tree findings and the repository's: %v", len(rep.Problems), rep.Problems)
+	}
+	pm := rep.Problems[0]
+	check("pack of /d removed", pm, want{repo.ProblemPackMissing, snA.ID(), "/d", repo.BlobHandle{Type: repo.TreeBlob, ID: dTree}, backend.ErrNotExist})
+	ni := rep.Problems[1]
+	check("unindexed /f", ni, want{repo.ProblemBlobNotIndexed, snB.ID(), "/f", repo.BlobHandle{Type: repo.DataBlob, ID: missing}, snapshot.ErrBlobNotIndexed})
+	if got, old := ni.Error(), oldProblemString(ni, snapshot.ErrBlobNotIndexed); got != old {
+		t.Errorf("message changed:\n got %s\nwant %s", got, old)
+	}
+	for _, p := range rep.Problems[2:] {
+		if p.Snapshot != nil || p.Kind != repo.ProblemPackMissing {
+			t.Errorf("repository finding %s: %v (snapshot %v)", p.Kind, p, p.Snapshot)
+		}
+	}
+	if len(rep.Problems) != 2+len(rep.Packs.Problems) {
+		t.Errorf("%d problems, %d of the repository", len(rep.Problems), len(rep.Packs.Problems))
+	}
+
+	// The newer tree is not damage.
+	if len(rep.Unsupported) != 1 {
+		t.Fatalf("unsupported: %v", rep.Unsupported)
+	}
+	u := rep.Unsupported[0]
+	check("newer tree", u, want{repo.ProblemUnsupported, snB.ID(), "/new", repo.BlobHandle{Type: repo.TreeBlob, ID: newer}, repo.ErrUnsupportedVersion})
+	if errors.Is(u, snapshot.ErrInvalidTree) || repo.IsDamaged(u) {
+		t.Errorf("newer tree reported as damage: %v", u)
+	}
+	for _, p := range rep.Problems {
+		if errors.Is(p, repo.ErrUnsupportedVersion) {
+			t.Errorf("unsupported finding among the damage: %v", p)
+		}
+	}
+}
+
+// A newer tree alone: the check finds no damage, but is not OK either.
+func TestCheckNewerTreeOnly(t *testing.T) {
+	ctx := context.Background()
+	r := repotest.New(t, mem.New(), "pw", repo.InitOptions{})
+	newer, _, err := r.SaveBlob(ctx, repo.TreeBlob, []byte{'C', 'D', 'T', 7, 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sn := &snapshot.Snapshot{Time: time.Unix(1700000000, 0), Tree: newer, Paths: []string{"/"}}
+	if _, err := snapshot.SaveSnapshot(ctx, r, sn); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Check(ctx, r, repo.CheckOptions{ReadData: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Problems) != 0 || len(rep.Unsupported) != 1 || rep.OK() {
+		t.Fatalf("problems %v, unsupported %v, OK %v", rep.Problems, rep.Unsupported, rep.OK())
+	}
+	if p := rep.Unsupported[0]; p.Path != "/" || *p.Snapshot != sn.ID() || p.Blob.ID != newer {
+		t.Errorf("unsupported root: %+v", p)
+	}
+}
