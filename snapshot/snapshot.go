@@ -121,7 +121,7 @@ func SaveSnapshot(ctx context.Context, r FileSaver, sn *Snapshot) (repo.ID, erro
 	}
 	id, err := r.SaveFile(ctx, repo.SnapshotFile, b)
 	if err != nil {
-		return repo.ID{}, fmt.Errorf("save snapshot: %w", err)
+		return repo.ID{}, err // SaveFile names the snapshot file
 	}
 	sn.id = id
 	return id, nil
@@ -131,7 +131,7 @@ func SaveSnapshot(ctx context.Context, r FileSaver, sn *Snapshot) (repo.ID, erro
 func LoadSnapshot(ctx context.Context, r FileLoader, id repo.ID) (*Snapshot, error) {
 	b, err := r.LoadFile(ctx, repo.SnapshotFile, id)
 	if err != nil {
-		return nil, fmt.Errorf("load snapshot %s: %w", id.Short(), err)
+		return nil, err // LoadFile names the snapshot file
 	}
 	sn := &Snapshot{}
 	if err := json.Unmarshal(b, sn); err != nil {

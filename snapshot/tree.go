@@ -400,7 +400,7 @@ func SaveTree(ctx context.Context, r BlobSaver, t *Tree) (repo.ID, error) {
 func LoadTree(ctx context.Context, r BlobLoader, id repo.ID) (*Tree, error) {
 	b, err := r.LoadBlob(ctx, repo.TreeBlob, id, nil)
 	if err != nil {
-		return nil, fmt.Errorf("load tree %s: %w", id.Short(), err)
+		return nil, err // LoadBlob names the tree blob
 	}
 	t, err := DecodeTree(b)
 	if err != nil {

@@ -599,7 +599,7 @@ func (rr *restoreRun) restorePack(ctx context.Context, pack repo.ID, locs []repo
 		}
 		for _, t := range ts {
 			if err != nil {
-				rr.fail(t.file, fmt.Errorf("data blob %s: %w", loc.ID.Short(), err))
+				rr.fail(t.file, err) // names the pack and the blob
 			} else if werr := t.file.writeAt(data, t.off); werr != nil {
 				rr.fail(t.file, werr)
 			} else {
@@ -623,7 +623,7 @@ func (rr *restoreRun) restorePack(ctx context.Context, pack repo.ID, locs []repo
 			}
 			done[l.ID] = true
 			for _, t := range targets(l.ID) {
-				rr.fail(t.file, fmt.Errorf("pack %s: %w", pack.Short(), err))
+				rr.fail(t.file, err) // names the pack
 				if t.file.remaining.Add(-1) == 0 {
 					rr.finishFile(t.file)
 				}

@@ -143,7 +143,7 @@ func (f *FS) tree(id repo.ID) (*snapshot.Tree, error) {
 	}
 	b, err := f.r.LoadBlob(f.ctx, repo.TreeBlob, id, nil)
 	if err != nil {
-		return nil, fmt.Errorf("load tree %s: %w", id.Short(), err)
+		return nil, err // LoadBlob names the tree blob
 	}
 	t, err = snapshot.DecodeTree(b)
 	if err != nil {

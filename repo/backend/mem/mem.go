@@ -75,7 +75,7 @@ func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int
 	data, ok := b.files[h]
 	b.mu.RUnlock()
 	if !ok {
-		return nil, fmt.Errorf("load: %w", backend.NotExist(h, b.loc))
+		return nil, backend.NotExist(h, b.loc)
 	}
 	end, err := handle.CheckRange(int64(len(data)), offset, length)
 	if err != nil {
