@@ -13,8 +13,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/lpse/cadang/bench"
-	"github.com/lpse/cadang/bench/dataset"
+	"github.com/lpse/cadang/bench/internal/dataset"
+	"github.com/lpse/cadang/bench/internal/harness"
 )
 
 func main() {
@@ -52,12 +52,12 @@ func main() {
 		progress = os.Stderr
 	}
 	start := time.Now()
-	rs, err := bench.ChunkStudy(day0, day1, bench.StudyParams(), *pols, progress)
+	rs, err := harness.ChunkStudy(day0, day1, harness.StudyParams(), *pols, progress)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chunkstudy:", err)
 		os.Exit(1)
 	}
-	fmt.Print(bench.StudyTable(rs))
+	fmt.Print(harness.StudyTable(rs))
 	fmt.Printf("\n(study took %.0fs)\n", time.Since(start).Seconds())
 }
 

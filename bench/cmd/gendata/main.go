@@ -13,7 +13,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/lpse/cadang/bench/dataset"
+	"github.com/lpse/cadang/bench/internal/dataset"
 )
 
 func main() {

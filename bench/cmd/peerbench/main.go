@@ -3,6 +3,10 @@
 // bench/README.md.
 //
 //	go run ./bench/cmd/peerbench -scale 1 -runs 3 -out bench/results.md
+//
+// Two cadang builds (the tree against an older binary), without peers:
+//
+//	go run ./bench/cmd/peerbench -tools cadang -cadang build -cadang-extra cadang-old=/tmp/cadang-old -install=false -drop-caches=false
 package main
 
 import (
@@ -15,11 +19,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lpse/cadang/bench"
+	"github.com/lpse/cadang/bench/internal/harness"
 )
 
 func main() {
-	var o bench.Options
+	var o harness.Options
 	flag.StringVar(&o.WorkDir, "work", filepath.Join(os.TempDir(), "cadang-bench"), "work directory (dataset, repositories, restores, logs); needs ~4x the dataset size free")
 	flag.Float64Var(&o.Scale, "scale", 1.0, "dataset scale: 1.0 is about 1 GB, 0.1 (quick mode) about 100 MB")
 	flag.Uint64Var(&o.Seed, "seed", 1, "dataset seed")
@@ -33,6 +37,7 @@ func main() {
 	flag.StringVar(&o.BorgCompression, "borg-compression", "zstd,3", "borg --compression (borg's own default is lz4)")
 	flag.StringVar(&o.BorgEncryption, "borg-encryption", "repokey", "borg init --encryption")
 	flag.DurationVar(&o.StepTimeout, "step-timeout", 30*time.Minute, "limit for one step of one tool")
+	cadangExtra := flag.String("cadang-extra", "", "more cadang binaries to run as extra tools, comma-separated NAME=PATH (e.g. cadang-old=/tmp/cadang-29c61e1); the cadang/NAME columns compare -cadang with them")
 	cadangEnv := flag.String("cadang-env", "", "extra environment for cadang, comma-separated KEY=VALUE (e.g. GOMAXPROCS=1)")
 	out := flag.String("out", "", "also write the Markdown report to this file")
 	jsonOut := flag.String("json", "", "also write the raw measurements as JSON to this file")
@@ -51,11 +56,16 @@ func main() {
 			o.CadangEnv = append(o.CadangEnv, kv)
 		}
 	}
+	for _, kv := range strings.Split(*cadangExtra, ",") {
+		if kv = strings.TrimSpace(kv); kv != "" {
+			o.CadangExtra = append(o.CadangExtra, kv)
+		}
+	}
 	o.Log = os.Stderr
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	res, err := bench.Run(ctx, o)
+	res, err := harness.Run(ctx, o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "peerbench:", err)
 		if res == nil || len(res.Measures) == 0 {

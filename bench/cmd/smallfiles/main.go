@@ -28,7 +28,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lpse/cadang/bench"
+	"github.com/lpse/cadang/bench/internal/harness"
 )
 
 func main() {
@@ -99,7 +99,7 @@ func one(work, cadang string, n int, keep bool) (result, error) {
 		}
 		res.Gen = time.Since(t)
 	}
-	res.TreeBytes = bench.DirBytes(src)
+	res.TreeBytes = harness.DirBytes(src)
 	repo := filepath.Join(work, fmt.Sprintf("repo-%d", n))
 	os.RemoveAll(repo)
 	if !keep {
@@ -133,8 +133,8 @@ func one(work, cadang string, n int, keep bool) (result, error) {
 		return res, fmt.Errorf("stats: %w", err)
 	}
 	res.DataBlobs, res.TreeBlobs = st.DataBlobs, st.TreeBlobs
-	res.RepoBytes = bench.DirBytes(repo)
-	res.IndexBytes = bench.DirBytes(filepath.Join(repo, "index"))
+	res.RepoBytes = harness.DirBytes(repo)
+	res.IndexBytes = harness.DirBytes(filepath.Join(repo, "index"))
 	res.TreePackBytes = treePackBytes(env, cadang, repo)
 	return res, nil
 }

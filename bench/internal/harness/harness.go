@@ -1,8 +1,8 @@
-// Package bench holds cadang's benchmark suite: the end-to-end comparison
+// Package harness holds cadang's benchmark suite: the end-to-end comparison
 // with restic, borg and kopia on a generated LPSE-like dataset (Run, used by
-// cmd/peerbench and by the quick-mode test), and the chunk-size study
-// (ChunkStudy, used by cmd/chunkstudy). See README.md.
-package bench
+// bench/cmd/peerbench and by the quick-mode test), and the chunk-size study
+// (ChunkStudy, used by bench/cmd/chunkstudy). See bench/README.md.
+package harness
 
 import (
 	"context"
@@ -23,7 +23,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/lpse/cadang/bench/dataset"
+	"github.com/lpse/cadang/bench/internal/dataset"
 )
 
 // Options configure a benchmark run.
@@ -43,6 +43,12 @@ type Options struct {
 	// CadangEnv is extra environment for cadang's commands, e.g.
 	// GOMAXPROCS=1 for the scaling curve.
 	CadangEnv []string
+	// CadangExtra names more cadang binaries, as NAME=PATH, that run as
+	// additional tools called NAME, with CadangEnv, e.g.
+	// "cadang-old=/tmp/cadang-29c61e1" to compare two builds: the report's
+	// cadang/NAME columns are then after/before ratios. They run whatever
+	// Tools says.
+	CadangExtra []string
 
 	Install    bool // apt-get install restic/borgbackup when missing
 	DropCaches bool // drop the page cache before every timed step (needs root)
@@ -170,7 +176,7 @@ func (o *Options) logf(format string, args ...any) {
 func Run(ctx context.Context, o Options) (*Result, error) {
 	o.defaults()
 	if o.WorkDir == "" {
-		return nil, errors.New("bench: WorkDir is required")
+		return nil, errors.New("harness: WorkDir is required")
 	}
 	work, err := filepath.Abs(o.WorkDir)
 	if err != nil {
@@ -191,7 +197,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	res.Notes = append(res.Notes, notes...)
 	if len(tools) == 0 {
-		return res, errors.New("bench: no tool to run (install restic/borgbackup, or build cadang)")
+		return res, errors.New("harness: no tool to run (install restic/borgbackup, or build cadang)")
 	}
 	for _, t := range tools {
 		res.Tools = append(res.Tools, ToolInfo{Name: t.Name, Version: t.version, Bin: t.bin, Settings: t.Settings})
@@ -426,6 +432,34 @@ func (o *Options) findTools(ctx context.Context, binDir string) ([]*Tool, []stri
 			notes = append(notes, fmt.Sprintf("unknown tool %q ignored", n))
 		}
 	}
+	for _, kv := range o.CadangExtra {
+		name, bin, ok := strings.Cut(kv, "=")
+		taken := name == "cadang" || name == "restic" || name == "borg" || name == "kopia"
+		for _, t := range tools {
+			taken = taken || t.Name == name
+		}
+		if !ok || name == "" || taken || strings.ContainsAny(name, "/ \t") {
+			notes = append(notes, fmt.Sprintf("FATAL extra cadang %q: want NAME=PATH with a new NAME without / or spaces", kv))
+			continue
+		}
+		abs, err := filepath.Abs(bin)
+		if err == nil {
+			_, err = os.Stat(abs)
+		}
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("FATAL extra cadang %s: %v", name, err))
+			continue
+		}
+		t := cadangTool(abs)
+		t.Name, t.Settings = name, "defaults (extra cadang build)"
+		if len(o.CadangEnv) > 0 {
+			t.Settings += "; environment " + strings.Join(o.CadangEnv, " ")
+		}
+		if t.version = toolVersion(abs, "--version"); strings.Contains(t.version, "No help topic") || t.version == "unknown" {
+			t.version = toolVersion(abs, "version")
+		}
+		tools = append(tools, t)
+	}
 	return tools, notes
 }
 
@@ -539,7 +573,7 @@ func (o *Options) step(ctx context.Context, work string, run int, t *Tool, e *to
 	env := append(os.Environ(), "HOME="+e.home, "XDG_CACHE_HOME="+filepath.Join(e.home, ".cache"),
 		"XDG_CONFIG_HOME="+filepath.Join(e.home, ".config"), "LC_ALL=C.UTF-8")
 	env = append(env, t.env(e)...)
-	if t.Name == "cadang" {
+	if t.cadang {
 		env = append(env, o.CadangEnv...)
 	}
 	logPath := filepath.Join(work, "logs", fmt.Sprintf("run%d-%s-%s.log", run+1, t.Name, strings.NewReplacer(" ", "-", "/", "").Replace(string(s))))

@@ -1,4 +1,4 @@
-package bench
+package harness
 
 import (
 	"bufio"
@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lpse/cadang/bench/dataset"
+	"github.com/lpse/cadang/bench/internal/dataset"
 )
 
 // The dataset is the same bytes (and modes and mtimes) on every run, a
@@ -241,7 +241,7 @@ func TestHarnessQuick(t *testing.T) {
 	if cadang == "" {
 		cadang = "auto"
 	}
-	root, err := filepath.Abs("..")
+	root, err := filepath.Abs("../../..")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +257,7 @@ func TestHarnessQuick(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	md := res.Markdown("go test ./bench -run TestHarnessQuick")
+	md := res.Markdown("go test ./bench/internal/harness -run TestHarnessQuick")
 	t.Logf("report:\n%s", md)
 	for _, want := range []string{"| first backup |", "| unchanged re-run |", "| day-1 backup |", "| restore |", "| check --read-data |", "### Repository size"} {
 		if !strings.Contains(md, want) {

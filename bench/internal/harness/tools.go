@@ -1,4 +1,4 @@
-package bench
+package harness
 
 import (
 	"bytes"
@@ -43,6 +43,7 @@ type Tool struct {
 	Settings string
 	bin      string
 	version  string
+	cadang   bool // a cadang build: gets Options.CadangEnv
 	// env returns extra environment variables.
 	env func(e *toolEnv) []string
 	// cmds returns the command lines for a step (run in order, measured
@@ -159,7 +160,7 @@ func kopiaLatest(e *toolEnv) (string, error) {
 
 func cadangTool(bin string) *Tool {
 	return &Tool{
-		Name: "cadang", bin: bin,
+		Name: "cadang", bin: bin, cadang: true,
 		Settings: "defaults",
 		env: func(e *toolEnv) []string {
 			return []string{"CADANG_PASSWORD=" + benchPassword, "CADANG_LOG=" + filepath.Join(e.home, "runlog.jsonl")}
