@@ -147,3 +147,28 @@ func TestSize(t *testing.T) {
 		}
 	}
 }
+
+// TestSourcePathOptions: a path source takes the path options of
+// `cadang backup`; a dump source refuses them rather than ignore them.
+func TestSourcePathOptions(t *testing.T) {
+	base, _ := os.ReadFile(example)
+	opts := `  exclude = ["*.tmp", "cache/"]
+  exclude_file = ["x.txt"]
+  exclude_if_present = [".nobackup"]
+  one_file_system = true
+  read_concurrency = 3`
+	cfg, err := Load(writeConf(t, strings.Replace(string(base), `  exclude = ["*.tmp", "cache/"]`, opts, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.Jobs[0].Sources[1]
+	if len(s.ExcludeFile) != 1 || s.ExcludeFile[0] != "x.txt" || len(s.ExcludeIfPresent) != 1 || !s.OneFileSystem || s.ReadConcurrency != 3 {
+		t.Errorf("source %+v lost its path options", s)
+	}
+	_, err = Load(writeConf(t, strings.Replace(string(base), `  filename = "epns_prod.dump"`, `  filename = "epns_prod.dump"
+  one_file_system = true`, 1)))
+	var ce *ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(ce.Key, "source[0]") {
+		t.Errorf("a dump source with one_file_system: %v, want an error naming the source", err)
+	}
+}
