@@ -76,6 +76,13 @@ func violates(pkg, dep string) string {
 		if under(dep, "snapshot") || under(dep, "internal") || under(dep, "cmd") {
 			return "repo must not import snapshot, internal or cmd"
 		}
+	case pkg == "snapshot":
+		if under(dep, "snapshot") {
+			return "the format package must not import the jobs built on it"
+		}
+		if under(dep, "internal") || under(dep, "cmd") {
+			return "snapshot must not import internal or cmd"
+		}
 	case under(pkg, "snapshot"):
 		if under(dep, "internal") || under(dep, "cmd") {
 			return "snapshot must not import internal or cmd"
@@ -88,5 +95,31 @@ func violates(pkg, dep string) string {
 	if !under(pkg, "cmd") && under(dep, "cmd") {
 		return "nothing imports cmd"
 	}
+	if !under(pkg, "bench") && under(dep, "bench") {
+		return "the benchmark suite is not API"
+	}
 	return ""
+}
+
+// TestNoTestingInBinary: test helpers live in _test files or in packages
+// only tests import (repo/repotest), so the cadang binary does not link
+// package testing (which also registers its flags).
+func TestNoTestingInBinary(t *testing.T) {
+	cmd := exec.Command("go", "list", "-deps", "./cmd/cadang")
+	cmd.Dir = "../.."
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps failed: %v\nstderr:\n%s", err, stderr.String())
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 10 {
+		t.Fatalf("go list -deps listed only %d packages: %q", len(deps), out)
+	}
+	for _, d := range deps {
+		if d == "testing" || strings.HasSuffix(d, "/repotest") || strings.HasSuffix(d, "/snapshottest") || strings.Contains(d, "goleak") {
+			t.Errorf("cmd/cadang links %s", d)
+		}
+	}
 }
