@@ -220,7 +220,9 @@ func Open(ctx context.Context, be backend.Backend, password []byte, o Options) (
 // OpenOrInit opens the repository in be, or creates one there with io
 // when be holds none (its config file is missing), and takes the lock
 // o.Lock names. created reports which happened. The backend must exist:
-// for a directory that may not, use local.OpenOrCreate.
+// for a directory that may not, use local.OpenOrCreate. Ownership of be
+// is as with Open: the Repository's Close closes it; on error the caller
+// still owns it.
 func OpenOrInit(ctx context.Context, be backend.Backend, password []byte, o Options, io InitOptions) (r *Repository, created bool, err error) {
 	_, err = be.Stat(ctx, backend.Handle{Type: ConfigFile})
 	switch {
@@ -235,7 +237,7 @@ func OpenOrInit(ctx context.Context, be backend.Backend, password []byte, o Opti
 		return nil, false, err
 	}
 	if err := r.takeSessionLock(ctx); err != nil {
-		_ = r.Close()
+		r.freeCodecs() // as with Open, the caller still owns be
 		return nil, false, err
 	}
 	return r, true, nil

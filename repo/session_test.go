@@ -180,3 +180,58 @@ func TestOpenOrInitOneSentinel(t *testing.T) {
 		t.Errorf("repo.Open of an empty backend: %v, want repo.ErrNoRepository", err)
 	}
 }
+
+// TestOpenOrInitFinishesInterruptedCreate: an init killed after its key
+// file and before its config leaves the layout and a key file. Running
+// OpenOrInit again (backup --init) finishes the job instead of calling the
+// directory foreign, and the stale key, which the same password would
+// unlock, is gone.
+func TestOpenOrInitFinishesInterruptedCreate(t *testing.T) {
+	ctx := context.Background()
+	dir := newSessionRepo(t)
+	if err := os.Remove(filepath.Join(dir, "config")); err != nil {
+		t.Fatal(err)
+	}
+	r, err := openSessionCreate(ctx, t, dir)
+	if err != nil {
+		t.Fatalf("OpenOrInit over an interrupted create: %v", err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := os.ReadDir(filepath.Join(dir, "keys"))
+	if len(keys) != 1 {
+		t.Errorf("%d key files, want only the new repository's", len(keys))
+	}
+	be, err := local.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err = repo.Open(ctx, be, []byte("pw"), repo.Options{})
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	r.Close()
+
+	// Anything else in the directory is someone's data: refused.
+	other := t.TempDir()
+	if err := os.WriteFile(filepath.Join(other, "catatan.txt"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := local.OpenOrCreate(ctx, other); err == nil {
+		t.Error("OpenOrCreate filled a directory that holds a foreign file")
+	}
+}
+
+func openSessionCreate(ctx context.Context, t *testing.T, dir string) (*repo.Repository, error) {
+	t.Helper()
+	be, err := local.OpenOrCreate(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	r, created, err := repo.OpenOrInit(ctx, be, []byte("pw"), repo.Options{Lock: repo.SharedLock}, repo.InitOptions{KDF: crypto.CheapKDFParams()})
+	if err == nil && !created {
+		t.Error("OpenOrInit opened instead of creating")
+	}
+	return r, err
+}

@@ -59,7 +59,9 @@ var _ backend.Backend = (*Backend)(nil)
 // Create makes a new repository layout at path: the directory itself (which
 // must be missing or empty) and the subdirectories of every file type,
 // including all 256 pack fan-out directories. It does not write the config;
-// that is the caller's first Save.
+// that is the caller's last Save. A directory that holds only what an
+// interrupted create left (the empty layout, and a key file written before
+// the config) counts as empty: Create finishes it.
 func Create(ctx context.Context, path string) (*Backend, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("create repository %s: %w", path, err)
@@ -74,7 +76,25 @@ func Create(ctx context.Context, path string) (*Backend, error) {
 			return nil, fmt.Errorf("create repository %s: %w", path, err)
 		}
 		if !empty {
-			return nil, fmt.Errorf("create repository %s: directory is not empty", path)
+			left, err := leftByCreate(path)
+			if err != nil {
+				return nil, fmt.Errorf("create repository %s: %w", path, err)
+			}
+			if !left {
+				return nil, fmt.Errorf("create repository %s: directory is not empty", path)
+			}
+			// A killed Init wrote its key file but no config, so nothing
+			// was ever sealed under that key; left in place, the same
+			// password would unlock it instead of the new repository's.
+			keys, err := os.ReadDir(filepath.Join(path, string(backend.KeyFile)))
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("create repository %s: %w", path, err)
+			}
+			for _, k := range keys {
+				if err := os.Remove(filepath.Join(path, string(backend.KeyFile), k.Name())); err != nil {
+					return nil, fmt.Errorf("create repository %s: remove the key file of an interrupted create: %w", path, err)
+				}
+			}
 		}
 	case errors.Is(err, fs.ErrNotExist):
 		if err := os.MkdirAll(path, dirMode); err != nil {
@@ -91,14 +111,14 @@ func Create(ctx context.Context, path string) (*Backend, error) {
 		}
 	}
 	for _, d := range dirs {
-		if err := os.Mkdir(d, dirMode); err != nil {
+		if err := os.Mkdir(d, dirMode); err != nil && !errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("create repository %s: %w", path, err)
 		}
 	}
 	dataDir := filepath.Join(path, string(backend.PackFile))
 	for i := range 256 {
 		d := filepath.Join(dataDir, fmt.Sprintf("%02x", i))
-		if err := os.Mkdir(d, dirMode); err != nil {
+		if err := os.Mkdir(d, dirMode); err != nil && !errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("create repository %s: %w", path, err)
 		}
 	}
@@ -574,6 +594,44 @@ func syncDir(dir string) error {
 		return fmt.Errorf("sync directory %s: %w", dir, err)
 	}
 	return nil
+}
+
+// leftByCreate reports whether path holds only what an interrupted
+// create can leave: the layout's directories, with no file in them but key
+// files (a repository writes its key before its config, and a lone key
+// file opens nothing). Creating over that finishes the job; anything else
+// in the directory is someone's data.
+func leftByCreate(path string) (bool, error) {
+	known := map[string]bool{}
+	for _, t := range handle.Types {
+		known[string(t)] = true
+	}
+	ents, err := os.ReadDir(path)
+	if err != nil {
+		return false, err
+	}
+	for _, e := range ents {
+		if !e.IsDir() || !known[e.Name()] {
+			return false, nil
+		}
+		sub := filepath.Join(path, e.Name())
+		inner, err := os.ReadDir(sub)
+		if err != nil {
+			return false, err
+		}
+		for _, f := range inner {
+			switch {
+			case e.Name() == string(backend.KeyFile) && f.Type().IsRegular():
+			case e.Name() == string(backend.PackFile) && f.IsDir():
+				if empty, err := isEmptyDir(filepath.Join(sub, f.Name())); err != nil || !empty {
+					return false, err
+				}
+			default:
+				return false, nil
+			}
+		}
+	}
+	return true, nil
 }
 
 func isEmptyDir(path string) (bool, error) {

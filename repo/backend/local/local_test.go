@@ -121,8 +121,25 @@ func TestCreateRefusesNonEmpty(t *testing.T) {
 	if _, err := local.Create(ctx, root); err != nil {
 		t.Fatalf("Create with missing parents: %v", err)
 	}
+	// Without a config it is what an interrupted create left: finished.
+	if _, err := local.Create(ctx, root); err != nil {
+		t.Errorf("Create over an interrupted create: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "config"), []byte("sealed"), 0o400); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := local.Create(ctx, root); err == nil {
-		t.Error("Create twice: want an error")
+		t.Error("Create over a repository: want an error")
+	}
+	// Nor is an interrupted create that someone has since used.
+	if err := os.Remove(filepath.Join(root, "config")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "snapshots", "x"), nil, 0o400); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := local.Create(ctx, root); err == nil {
+		t.Error("Create over a layout holding a snapshot file: want an error")
 	}
 
 	empty := t.TempDir()
