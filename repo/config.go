@@ -73,8 +73,10 @@ func checkConfigHeader(raw []byte) error {
 	if len(raw) < len(configMagic)+1 || string(raw[:len(configMagic)]) != configMagic {
 		return fmt.Errorf("config is not a cadang repository config (bad magic)")
 	}
-	if v := raw[len(configMagic)]; v != FormatVersion {
+	if v := raw[len(configMagic)]; v > FormatVersion {
 		return &VersionError{Version: int(v)}
+	} else if v != FormatVersion {
+		return fmt.Errorf("config: invalid format version %d", v)
 	}
 	return nil
 }

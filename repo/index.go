@@ -483,8 +483,11 @@ func decodeIndexFile(b []byte) ([]IndexPack, error) {
 	if len(b) < 5 || string(b[:4]) != indexMagic {
 		return nil, fmt.Errorf("index: bad magic")
 	}
-	if b[4] != indexVersion {
+	if b[4] > indexVersion {
 		return nil, fmt.Errorf("index: %w: version %d (this program reads version %d)", ErrUnsupportedVersion, b[4], indexVersion)
+	}
+	if b[4] != indexVersion {
+		return nil, fmt.Errorf("index: invalid version %d", b[4])
 	}
 	b = b[5:]
 	var packs []IndexPack

@@ -63,8 +63,11 @@ func loadKeyFile(ctx context.Context, be backend.Backend, id ID) (*crypto.KeyFil
 
 // unlock tries every key file with the password. Key files are checked
 // against their names first, so a failure to decrypt an intact key file
-// means the password is wrong, not that the file is damaged.
-func unlock(ctx context.Context, be backend.Backend, password []byte) (*crypto.Key, ID, error) {
+// means the password is wrong, not that the file is damaged. fits, if not
+// nil, confirms that an opened key is the repository's (it opens the
+// config): a key file left by an interrupted create, under the same
+// password, opens but fits nothing, and the next key file is tried.
+func unlock(ctx context.Context, be backend.Backend, password []byte, fits ...func(*crypto.Key) error) (*crypto.Key, ID, error) {
 	var ids []ID
 	err := be.List(ctx, KeyFile, func(fi backend.FileInfo) error {
 		if id, err := ParseID(fi.Name); err == nil {
@@ -79,33 +82,64 @@ func unlock(ctx context.Context, be backend.Backend, password []byte) (*crypto.K
 		return nil, ID{}, fmt.Errorf("%s has no key files: %w", be.Location(), ErrNoRepository)
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
-	var damage []error
-	rejected := 0 // intact key files that the password did not open
+	var damage, newer []error
+	var misfit error // the last key that opened but is not the repository's
+	rejected := 0    // intact key files that the password did not open
 	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return nil, ID{}, err
+		}
 		kf, err := loadKeyFile(ctx, be, id)
+		if errors.Is(err, ErrUnsupportedVersion) {
+			newer = append(newer, err)
+			continue
+		}
 		if err != nil {
 			damage = append(damage, err)
 			continue
 		}
 		k, err := kf.Unwrap(password)
-		if err == nil {
+		switch {
+		case err == nil:
+			if len(fits) > 0 && fits[0] != nil {
+				if ferr := fits[0](k); ferr != nil {
+					misfit = ferr
+					continue
+				}
+			}
 			return k, id, nil
-		}
-		if errors.Is(err, crypto.ErrWrongPassword) {
+		case errors.Is(err, crypto.ErrWrongPassword):
 			rejected++
-		} else {
+		case errors.Is(err, ErrUnsupportedVersion):
+			newer = append(newer, fmt.Errorf("key %s: %w", id.Short(), err))
+		default:
 			damage = append(damage, fmt.Errorf("key %s: %w", id.Short(), err))
 		}
-		if err := ctx.Err(); err != nil {
-			return nil, ID{}, err
-		}
 	}
-	if len(damage) > 0 && rejected == 0 {
+	// notes keeps the damaged and newer key files reachable with
+	// errors.As while saying which is which.
+	var notes error
+	switch {
+	case len(damage) > 0 && len(newer) > 0:
+		notes = fmt.Errorf("%d damaged key file(s): %w; %d key file(s) written by a newer cadang: %w",
+			len(damage), errors.Join(damage...), len(newer), errors.Join(newer...))
+	case len(damage) > 0:
+		notes = fmt.Errorf("%d damaged key file(s): %w", len(damage), errors.Join(damage...))
+	case len(newer) > 0:
+		notes = fmt.Errorf("%d key file(s) written by a newer cadang: %w", len(newer), errors.Join(newer...))
+	}
+	switch {
+	case misfit != nil:
+		// The password opened a key, and that key opened no config: the
+		// config is what is wrong.
+		return nil, ID{}, misfit
+	case rejected == 0 && len(newer) > 0 && len(damage) == 0:
+		return nil, ID{}, fmt.Errorf("%s: no key file can be read: %w", be.Location(), errors.Join(newer...))
+	case rejected == 0:
 		// No intact key file was tried: the password may well be right.
-		return nil, ID{}, fmt.Errorf("%s: no key file can be read: %w", be.Location(), errors.Join(damage...))
-	}
-	if len(damage) > 0 {
-		return nil, ID{}, fmt.Errorf("%w (and %d damaged key file(s): %w)", ErrWrongPassword, len(damage), errors.Join(damage...))
+		return nil, ID{}, fmt.Errorf("%s: no key file can be read: %w", be.Location(), errors.Join(append(damage, newer...)...))
+	case notes != nil:
+		return nil, ID{}, fmt.Errorf("%w (and %w)", ErrWrongPassword, notes)
 	}
 	return nil, ID{}, fmt.Errorf("%s: %w: none of its %d key file(s) opens with it; nothing was changed", be.Location(), ErrWrongPassword, len(ids))
 }

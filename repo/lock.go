@@ -79,6 +79,10 @@ type LockedError struct {
 	Unreadable error
 }
 
+// Unwrap returns why the lock file in the way could not be read, if that
+// is what the error is about.
+func (e *LockedError) Unwrap() error { return e.Unreadable }
+
 func (e *LockedError) Error() string {
 	if e.Unreadable != nil {
 		return fmt.Sprintf("repository is locked by lock file %s, which cannot be read (%v); it counts as held until it is %v old",
@@ -167,14 +171,35 @@ func (l *Lock) markLost(cur *LockInfo, cause string) {
 // heldLocks are the locks taken through a Repository, which its write paths
 // check. Few locks are ever held at once; a slice is enough.
 type heldLocks struct {
-	mu    sync.Mutex
-	locks []*Lock
+	mu     sync.Mutex
+	locks  []*Lock
+	closed bool
 }
 
-func (h *heldLocks) add(l *Lock) {
+// errClosed is returned by Lock on a Repository that is being closed.
+var errClosed = errors.New("repository is closed")
+
+func (h *heldLocks) add(l *Lock) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.closed {
+		return errClosed
+	}
 	h.locks = append(h.locks, l)
+	return nil
+}
+
+func (h *heldLocks) isClosed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closed
+}
+
+// close refuses new locks, so that Close sees every lock it must release.
+func (h *heldLocks) close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
 }
 
 func (h *heldLocks) remove(l *Lock) {
@@ -267,6 +292,9 @@ func (r *Repository) listLocks(ctx context.Context) (locks []LockInfo, bad []unr
 		if err != nil {
 			if backend.IsNotExist(err) {
 				return nil // removed while we listed
+			}
+			if cerr := ctx.Err(); cerr != nil {
+				return cerr // interrupted, not an unreadable lock
 			}
 			bad = append(bad, unreadableLock{id, err})
 			return nil
@@ -398,6 +426,9 @@ func conflicts(exclusive bool, other LockInfo) bool { return exclusive || other.
 // Until Unlock, the Repository's writes fail once the lock is lost (see
 // Lock.Lost).
 func (r *Repository) Lock(ctx context.Context, exclusive bool) (*Lock, error) {
+	if r.held.isClosed() {
+		return nil, fmt.Errorf("lock %s: %w", r.be.Location(), errClosed)
+	}
 	host, user := hostAndUser()
 	check := func(self ID) error {
 		locks, bad, err := r.listLocks(ctx)
@@ -449,7 +480,11 @@ func (r *Repository) Lock(ctx context.Context, exclusive bool) (*Lock, error) {
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	l := &Lock{r: r, cancel: cancel, done: make(chan struct{}), lost: make(chan struct{})}
 	l.cur.Store(&info)
-	r.held.add(l)
+	if err := r.held.add(l); err != nil {
+		cancel()
+		_ = r.RemoveFile(context.WithoutCancel(ctx), LockFile, id)
+		return nil, fmt.Errorf("lock %s: %w", r.be.Location(), err)
+	}
 	go l.refreshLoop(rctx)
 	return l, nil
 }
@@ -545,7 +580,9 @@ func (l *Lock) Refresh(ctx context.Context) error {
 	return nil
 }
 
-// Unlock stops refreshing and removes the lock file.
+// Unlock stops refreshing and removes the lock file. The removal is not
+// cut short by ctx's cancellation (a Ctrl-C must not leave the lock
+// behind); ctx's deadline, or closeTimeout, bounds it.
 func (l *Lock) Unlock(ctx context.Context) error {
 	l.r.held.remove(l)
 	l.released.Store(true)
@@ -553,8 +590,10 @@ func (l *Lock) Unlock(ctx context.Context) error {
 	<-l.done
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
+	defer cancel()
 	id := l.cur.Load().ID
-	if err := l.r.RemoveFile(ctx, LockFile, id); err != nil && !backend.IsNotExist(err) {
+	if err := l.r.RemoveFile(rctx, LockFile, id); err != nil && !backend.IsNotExist(err) {
 		return fmt.Errorf("remove lock %s: %w", id.Short(), err)
 	}
 	return nil

@@ -78,8 +78,11 @@ func decodePackHeader(b []byte, packDataLen int64) ([]PackBlob, error) {
 	if len(b) < 1 {
 		return nil, fmt.Errorf("pack header: empty")
 	}
-	if b[0] != packHeaderVersion {
+	if b[0] > packHeaderVersion {
 		return nil, fmt.Errorf("pack header: %w: version %d (this program reads version %d)", ErrUnsupportedVersion, b[0], packHeaderVersion)
+	}
+	if b[0] != packHeaderVersion {
+		return nil, fmt.Errorf("pack header: invalid version %d", b[0])
 	}
 	b = b[1:]
 	if len(b)%packHeaderEntrySize != 0 {

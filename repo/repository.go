@@ -162,8 +162,9 @@ type Repository struct {
 //
 // A wrong password gives ErrWrongPassword; a backend without a repository
 // ErrNoRepository; an unknown format version a *VersionError; damage a
-// *DamagedError naming the file; a conflicting lock a *LockedError. In
-// every case nothing in the repository is changed.
+// *DamagedError naming the file; a conflicting lock a *LockedError. On
+// error nothing in the repository is changed, except that taking a lock
+// removes stale lock files in its way (reported through Options.Logf).
 func Open(ctx context.Context, be backend.Backend, password []byte, o Options) (*Repository, error) {
 	cfgH := backend.Handle{Type: ConfigFile}
 	raw, err := be.Load(ctx, cfgH, 0, 0)
@@ -180,17 +181,21 @@ func Open(ctx context.Context, be backend.Backend, password []byte, o Options) (
 		}
 		return nil, damaged(cfgH, nil, "%v", err)
 	}
-	key, keyID, err := unlock(ctx, be, password)
+	hdr := raw[:len(configMagic)+1]
+	var plain []byte
+	key, keyID, err := unlock(ctx, be, password, func(k *crypto.Key) error {
+		p, err := k.Open(nil, raw[len(hdr):], hdr)
+		if err != nil {
+			return damaged(cfgH, nil, "%v", err)
+		}
+		plain = p
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
 	if o.AfterUnlock != nil {
 		o.AfterUnlock()
-	}
-	hdr := raw[:len(configMagic)+1]
-	plain, err := key.Open(nil, raw[len(hdr):], hdr)
-	if err != nil {
-		return nil, damaged(cfgH, nil, "%v", err)
 	}
 	var cfg Config
 	if err := jsonUnmarshalStrict(plain, &cfg); err != nil {
@@ -204,17 +209,32 @@ func Open(ctx context.Context, be backend.Backend, password []byte, o Options) (
 		return nil, err
 	}
 	r.keyID = keyID
-	if !o.NoIndex {
-		if err := r.LoadIndex(ctx); err != nil {
-			r.freeCodecs()
-			return nil, err
-		}
-	}
+	// The lock comes before the index: an index loaded before the lock is
+	// granted may miss what a writer finished meanwhile, or name packs an
+	// exclusive holder removed.
 	if err := r.takeSessionLock(ctx); err != nil {
 		r.freeCodecs()
 		return nil, err
 	}
+	if !o.NoIndex {
+		if err := r.LoadIndex(ctx); err != nil {
+			r.abandon()
+			return nil, err
+		}
+	}
 	return r, nil
+}
+
+// abandon undoes a session that will not be returned: it releases its
+// locks and codecs but leaves the backend, which the caller still owns.
+func (r *Repository) abandon() {
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	r.held.close()
+	for _, l := range r.held.list() {
+		_ = l.Unlock(ctx)
+	}
+	r.freeCodecs()
 }
 
 // OpenOrInit opens the repository in be, or creates one there with io
@@ -237,7 +257,7 @@ func OpenOrInit(ctx context.Context, be backend.Backend, password []byte, o Opti
 		return nil, false, err
 	}
 	if err := r.takeSessionLock(ctx); err != nil {
-		r.freeCodecs() // as with Open, the caller still owns be
+		r.abandon() // as with Open, the caller still owns be
 		return nil, false, err
 	}
 	return r, true, nil
@@ -247,8 +267,12 @@ func OpenOrInit(ctx context.Context, be backend.Backend, password []byte, o Opti
 // detached from ctx (it must outlive a cancelled command until Close
 // removes the file); Close stops it.
 func (r *Repository) takeSessionLock(ctx context.Context) error {
-	if r.opts.Lock == NoLock {
+	switch r.opts.Lock {
+	case NoLock:
 		return nil
+	case SharedLock, ExclusiveLock:
+	default:
+		return fmt.Errorf("open %s: unknown lock mode %v", r.be.Location(), r.opts.Lock)
 	}
 	if _, err := r.Lock(ctx, r.opts.Lock == ExclusiveLock); err != nil {
 		return err
@@ -289,6 +313,7 @@ func (r *Repository) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()
 		var errs []error
+		r.held.close() // no Lock may start after this
 		for _, l := range r.held.list() {
 			if err := l.Unlock(ctx); err != nil {
 				errs = append(errs, err)

@@ -11,7 +11,9 @@ import (
 
 	"github.com/lpse/cadang/crypto"
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/repo/backend/local"
+	"github.com/lpse/cadang/repo/backend/mem"
 )
 
 // lockFiles lists the lock files on disk, read with the file system rather
@@ -184,8 +186,9 @@ func TestOpenOrInitOneSentinel(t *testing.T) {
 // TestOpenOrInitFinishesInterruptedCreate: an init killed after its key
 // file and before its config leaves the layout and a key file. Running
 // OpenOrInit again (backup --init) finishes the job instead of calling the
-// directory foreign, and the stale key, which the same password would
-// unlock, is gone.
+// directory foreign, and the stale key, which the same password opens,
+// does not stand in for the new repository's: Open passes over a key that
+// opens no config.
 func TestOpenOrInitFinishesInterruptedCreate(t *testing.T) {
 	ctx := context.Background()
 	dir := newSessionRepo(t)
@@ -200,18 +203,21 @@ func TestOpenOrInitFinishesInterruptedCreate(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys, _ := os.ReadDir(filepath.Join(dir, "keys"))
-	if len(keys) != 1 {
-		t.Errorf("%d key files, want only the new repository's", len(keys))
+	if len(keys) != 2 {
+		t.Fatalf("%d key files, want the stale one and the new one", len(keys))
 	}
-	be, err := local.Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
+	// Whichever key file sorts first, every open finds the right key.
+	for range 3 {
+		be, err := local.Open(ctx, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err = repo.Open(ctx, be, []byte("pw"), repo.Options{})
+		if err != nil {
+			t.Fatalf("reopen beside a stale key file: %v", err)
+		}
+		r.Close()
 	}
-	r, err = repo.Open(ctx, be, []byte("pw"), repo.Options{})
-	if err != nil {
-		t.Fatalf("reopen: %v", err)
-	}
-	r.Close()
 
 	// Anything else in the directory is someone's data: refused.
 	other := t.TempDir()
@@ -234,4 +240,63 @@ func openSessionCreate(ctx context.Context, t *testing.T, dir string) (*repo.Rep
 		t.Error("OpenOrInit opened instead of creating")
 	}
 	return r, err
+}
+
+// TestOpenPassesOverAStaleKey: on any backend, a key file that the password
+// opens but that is not the repository's (left by an interrupted Init) does
+// not make the repository read as damaged.
+func TestOpenPassesOverAStaleKey(t *testing.T) {
+	ctx := context.Background()
+	for i := range 8 { // key file names are random: try both orders
+		be := mem.New()
+		r := repo.NewTestRepository(t, be, "pw", repo.InitOptions{})
+		r.Close()
+		if err := be.Remove(ctx, backend.Handle{Type: repo.ConfigFile}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := repo.Init(ctx, be, []byte("pw"), repo.InitOptions{KDF: crypto.CheapKDFParams()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := r.ID()
+		r.Close()
+		r, err = repo.Open(ctx, be, []byte("pw"), repo.Options{})
+		if err != nil || r.ID() != want {
+			t.Fatalf("round %d: Open beside a stale key: %v", i, err)
+		}
+		r.Close()
+	}
+}
+
+// TestUnlockAfterCancel: Unlock with a context that Ctrl-C cancelled still
+// removes the lock file.
+func TestUnlockAfterCancel(t *testing.T) {
+	dir := newSessionRepo(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	r, err := openSession(ctx, t, dir, repo.NoLock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	l, err := r.Lock(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := l.Unlock(ctx); err != nil {
+		t.Errorf("Unlock after cancel: %v", err)
+	}
+	if left := lockFiles(t, dir); len(left) != 0 {
+		t.Errorf("lock files left: %v", left)
+	}
+	if _, err := r.Lock(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if _, err := r.Lock(context.Background(), false); err == nil {
+		t.Error("Lock after Close succeeded")
+	}
+	if left := lockFiles(t, dir); len(left) != 0 {
+		t.Errorf("lock files left after Close and a refused Lock: %v", left)
+	}
 }

@@ -163,7 +163,7 @@ func flagError(err error) error {
 	}
 	flag := map[string]string{
 		"Excludes": "--exclude", "ExcludeFiles": "--exclude-file", "Parent": "--parent",
-		"ReadConcurrency": "--read-concurrency", "Command": "--stdin-from-command",
+		"Command": "--stdin-from-command",
 	}[oe.Option]
 	if flag == "" {
 		return err
@@ -177,20 +177,20 @@ func runBackup(ctx context.Context, e *env, o backupOptions) (*snapshot.Snapshot
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	bo := o.library(e)
-	if err := bo.Validate(); err != nil {
+	plan, err := backup.Prepare(o.library(e))
+	if err != nil {
 		return nil, flagError(err)
 	}
 	var res *backup.Result
 	var stats repo.SaveStats
 	var repoID string
 	start := time.Now()
-	err := e.withRepoCreate(ctx, false, o.Init, func(r *repo.Repository) error {
+	err = e.withRepoCreate(ctx, false, o.Init, func(r *repo.Repository) error {
 		repoID = r.ID()
 		counter := ui.NewCounter(e.progressWriter(), ui.ChooseMode(e.progressWriter(), e.json, e.quiet), "backup")
-		bo.Progress = ui.Backup{Counter: counter}
+		plan.Progress = ui.Backup{Counter: counter}
 		var err error
-		res, err = backup.Run(ctx, r, bo)
+		res, err = plan.Run(ctx, r)
 		counter.Done()
 		stats = r.Stats()
 		return err

@@ -216,12 +216,16 @@ func (e *env) openOrInitRepo(ctx context.Context, o repo.Options) (*repo.Reposit
 		return nil, err
 	}
 	o.Logf = e.logf
+	o.AfterUnlock = debug.FreeOSMemory // as openRepo does
 	r, created, err := repo.OpenOrInit(ctx, nb, pw, o, repo.InitOptions{KDF: kdf})
 	if err != nil {
 		nb.Close()
 		return nil, err
 	}
 	if created {
+		// Wrapping the new key ran argon2id: hand its memory back before
+		// the backup adds to the peak.
+		debug.FreeOSMemory()
 		e.logf("created repository %s at %s", r.ID()[:10], loc)
 	}
 	return r, nil

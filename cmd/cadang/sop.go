@@ -215,7 +215,7 @@ func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx con
 	defer func() {
 		e.rec = nil
 		for _, r := range rc.repos {
-			r.Close()
+			e.closeRepo(r)
 		}
 	}()
 	var opErr error

@@ -100,9 +100,9 @@ func rules() []rule {
 			return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 		}, fixed(Class{Exit: ExitInterrupted, Kind: runlog.KindInterrupted})},
 		{is(repo.ErrWrongPassword), fixed(Class{Exit: ExitWrongPassword, Kind: runlog.KindWrongPassword,
-			Hint: "no key file of the repository opens with this password; check --password-file, CADANG_PASSWORD or --password-command"})},
+			Hint: "no key file of the repository opens with this password; check the password given (--password-file, --password-command, CADANG_PASSWORD, or the medium's password_file in the configuration)"})},
 		{is(repo.ErrNoRepository), fixed(Class{Exit: ExitNoRepository, Kind: runlog.KindRepoUnreachable,
-			Hint: "check --repo/CADANG_REPOSITORY, and that the backup medium is connected and mounted; 'cadang init' creates a new repository"})},
+			Hint: "check --repo/CADANG_REPOSITORY (or the medium's repository in the configuration), and that the backup medium is connected and mounted; to start a new repository there, 'cadang init'"})},
 		{as[*repo.LockedError](), func(err error) Class {
 			var l *repo.LockedError
 			errors.As(err, &l)
@@ -132,7 +132,7 @@ func rules() []rule {
 		}},
 		{func(err error) bool { return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) },
 			fixed(Class{Exit: ExitFatal, Kind: runlog.KindOutOfSpace,
-				Hint: "the disk is full: free space on the medium and run again; nothing stored was lost"})},
+				Hint: "a disk is full (the backup medium, or the temporary space of a dump): free space and run again; a backup that stopped here wrote no snapshot"})},
 		{is(fs.ErrPermission), fixed(Class{Exit: ExitFatal, Kind: runlog.KindSourceUnreadable})},
 	}
 }

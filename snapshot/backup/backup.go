@@ -1,8 +1,9 @@
 // Package backup is the one way cadang makes a backup: options in, a typed
-// result out. Run checks the options, reads exclude files, picks the
-// parent snapshot, and runs the archiver (package snapshot/archiver) over
-// paths, a reader or a command. The CLI's `backup` and the SOP's `run` both
-// call it, so a setting that one of them honours the other honours too.
+// result out. Prepare checks the options and reads the exclude files
+// (before any repository is opened); Plan.Run picks the parent snapshot and
+// runs the archiver (package snapshot/archiver) over paths, a reader or a
+// command; Run does both. The CLI's `backup` and the SOP's `run` both call
+// it, so a setting that one of them honours the other honours too.
 //
 // A backup that could not read some items still writes its snapshot: Run
 // returns it with the items in Result.Skipped and a nil error. An error
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/archiver"
 )
@@ -53,8 +55,8 @@ type Options struct {
 	ExcludeIfPresent []string
 	// OneFileSystem does not cross into other file systems below a path.
 	OneFileSystem bool
-	// ReadConcurrency is the number of files read at once; zero is the
-	// archiver's default.
+	// ReadConcurrency is the number of files read at once; zero or less is
+	// the archiver's default.
 	ReadConcurrency int
 
 	// Tags, Host and Reason are recorded in the snapshot; an empty Host is
@@ -70,7 +72,8 @@ type Options struct {
 
 	// Parent names the snapshot to compare with (an ID, a unique prefix or
 	// "latest"); empty means the newest snapshot of the same host and
-	// paths. Force compares with none and reads every file.
+	// paths. Force compares with none and reads every file; it wins over
+	// Parent.
 	Parent string
 	Force  bool
 
@@ -108,15 +111,50 @@ func (e *OptionError) Unwrap() error { return e.Err }
 
 func optionErr(option string, err error) error { return &OptionError{Option: option, Err: err} }
 
-// Validate checks the options before any repository is opened (or
-// created): it reads the exclude files and, unless SkipMissingPaths is
-// set, checks that every path exists, so that a mistyped path fails
-// before a password is asked for.
-func (o *Options) Validate() error {
-	_, err := o.excludes()
-	if err != nil {
-		return err
+// Plan is a checked backup, ready to run against a repository. Prepare
+// makes it; a caller that must check its input before it opens (or
+// creates) a repository, or asks for a password, prepares first.
+type Plan struct {
+	// Progress, if set, receives the events instead of Options.Progress
+	// (a CLI makes its progress display once the repository is open).
+	Progress archiver.ArchiveProgress
+
+	o        Options
+	excludes []string
+}
+
+// Prepare checks the options before any repository is opened: it reads
+// the exclude files and, unless SkipMissingPaths is set, checks that every
+// path exists, so that a mistyped path fails before a password is asked
+// for. Errors about an option are *OptionError.
+func Prepare(o Options) (*Plan, error) {
+	if err := o.check(); err != nil {
+		return nil, err
 	}
+	excludes, err := o.excludes()
+	if err != nil {
+		return nil, err
+	}
+	if !o.SkipMissingPaths {
+		fsys := o.FS
+		if fsys == nil {
+			fsys = archiver.LocalFS{}
+		}
+		for _, p := range o.Paths {
+			abs, err := filepath.Abs(p)
+			if err == nil {
+				_, err = fsys.Lstat(abs)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("backup source: %w", err)
+			}
+		}
+	}
+	return &Plan{o: o, excludes: excludes}, nil
+}
+
+// check validates the options that need no file system.
+func (o *Options) check() error {
 	sources := 0
 	for _, set := range []bool{len(o.Paths) > 0, o.Stdin != nil, o.Command != nil} {
 		if set {
@@ -130,25 +168,6 @@ func (o *Options) Validate() error {
 		return optionErr("Paths", errors.New("paths, a reader and a command exclude each other"))
 	case o.Command != nil && len(o.Command) == 0:
 		return optionErr("Command", errors.New("empty command"))
-	case o.ReadConcurrency < 0:
-		return optionErr("ReadConcurrency", fmt.Errorf("%d is negative", o.ReadConcurrency))
-	case o.Parent != "" && o.Force:
-		return optionErr("Parent", errors.New("a parent and Force exclude each other"))
-	}
-	if !o.SkipMissingPaths {
-		fsys := o.FS
-		if fsys == nil {
-			fsys = archiver.LocalFS{}
-		}
-		for _, p := range o.Paths {
-			abs, err := filepath.Abs(p)
-			if err == nil {
-				_, err = fsys.Lstat(abs)
-			}
-			if err != nil {
-				return fmt.Errorf("backup source: %w", err)
-			}
-		}
 	}
 	return nil
 }
@@ -173,24 +192,27 @@ func (o *Options) excludes() ([]string, error) {
 	return pats, nil
 }
 
-// Run makes one backup into r. On error no snapshot was written; a backup
-// that skipped items returns its snapshot, the items and a nil error.
+// Run prepares and runs one backup into r: Prepare, then Plan.Run.
 func Run(ctx context.Context, r archiver.Repository, o Options) (*Result, error) {
-	start := time.Now()
-	if err := o.Validate(); err != nil {
-		return nil, err
-	}
-	excludes, err := o.excludes()
+	p, err := Prepare(o)
 	if err != nil {
 		return nil, err
 	}
+	return p.Run(ctx, r)
+}
+
+// Run makes the backup into r. On error no snapshot was written; a backup
+// that skipped items returns its snapshot, the items and a nil error.
+func (p *Plan) Run(ctx context.Context, r archiver.Repository) (*Result, error) {
+	start := time.Now()
+	o := p.o
 	a := archiver.NewArchiver(r)
 	a.FS = o.FS
-	a.Excludes = excludes
+	a.Excludes = p.excludes
 	a.ExcludeIfPresent = o.ExcludeIfPresent
 	a.OneFileSystem = o.OneFileSystem
 	a.SkipMissingPaths = o.SkipMissingPaths
-	a.ReadConcurrency = o.ReadConcurrency
+	a.ReadConcurrency = max(o.ReadConcurrency, 0)
 	a.Tags = o.Tags
 	a.Hostname = o.Host
 	a.Reason = o.Reason
@@ -198,19 +220,29 @@ func Run(ctx context.Context, r archiver.Repository, o Options) (*Result, error)
 	a.Time = o.Time
 	a.NoParent = o.Force
 	a.Progress = o.Progress
+	if p.Progress != nil {
+		a.Progress = p.Progress
+	}
 	a.CommandStderr = o.CommandStderr
-	if o.Parent != "" {
-		p, err := snapshot.FindSnapshot(ctx, r, o.Parent, snapshot.Filter{})
-		if err != nil {
+	if o.Parent != "" && !o.Force {
+		parent, err := snapshot.FindSnapshot(ctx, r, o.Parent, snapshot.Filter{})
+		switch {
+		case err == nil:
+			a.Parent = parent
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case repo.IsDamaged(err), errors.Is(err, repo.ErrUnsupportedVersion):
+			return nil, fmt.Errorf("parent snapshot: %w", err) // the repository's problem, not the option's
+		default:
 			return nil, optionErr("Parent", err)
 		}
-		a.Parent = p
 	}
 	name := o.Filename
 	if name == "" {
 		name = "stdin"
 	}
 	var sn *snapshot.Snapshot
+	var err error
 	switch {
 	case o.Command != nil:
 		sn, err = a.SnapshotFromCommand(ctx, name, o.Command)

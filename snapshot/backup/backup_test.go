@@ -145,7 +145,7 @@ func TestRunOptionErrors(t *testing.T) {
 		{backup.Options{Paths: []string{dir}, ExcludeFiles: []string{noFile}}, "ExcludeFiles"},
 		{backup.Options{Paths: []string{dir}, Excludes: []string{"[unclosed"}}, "Excludes"},
 		{backup.Options{Paths: []string{dir}, Parent: "deadbeef"}, "Parent"},
-		{backup.Options{Paths: []string{dir}, Parent: "latest", Force: true}, "Parent"},
+		{backup.Options{Paths: []string{dir}, Parent: "abc"}, "Parent"},
 	}
 	for _, c := range cases {
 		_, err := backup.Run(ctx, r, c.o)
@@ -203,11 +203,12 @@ func TestRunParent(t *testing.T) {
 	if s := second.Snapshot.Summary; s.BytesRead != 0 || s.FilesUnmodified != 1 {
 		t.Errorf("second backup read %d bytes, %d unmodified; want 0 and 1", s.BytesRead, s.FilesUnmodified)
 	}
-	forced, err := backup.Run(ctx, r, backup.Options{Paths: []string{src}, Force: true})
+	// Force wins over a parent, as it always did.
+	forced, err := backup.Run(ctx, r, backup.Options{Paths: []string{src}, Force: true, Parent: "latest"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if forced.Snapshot.Summary.BytesRead == 0 {
-		t.Error("Force read nothing")
+	if forced.Snapshot.Summary.BytesRead == 0 || forced.Snapshot.Parent != nil {
+		t.Errorf("Force read %d bytes with parent %v; want everything read and no parent", forced.Snapshot.Summary.BytesRead, forced.Snapshot.Parent)
 	}
 }

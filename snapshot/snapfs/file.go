@@ -48,10 +48,19 @@ func (f *FS) openFile(op, name string, n *snapshot.Node) (*File, error) {
 		return nil, pathErr(op, name, fmt.Errorf("%w: negative size %d", ErrInvalidContent, n.Size))
 	}
 	ends := make([]int64, len(n.Content))
+	// A blob has one length: extents naming it with different sizes would
+	// let a cached blob be read past its end.
+	sizeOf := make(map[repo.ID]int64, len(n.Content))
 	var sum int64
 	for i, e := range n.Content {
 		if e.Size <= 0 {
 			return nil, pathErr(op, name, fmt.Errorf("%w: extent %d has size %d", ErrInvalidContent, i, e.Size))
+		}
+		if !e.IsHole() {
+			if s, ok := sizeOf[e.ID]; ok && s != e.Size {
+				return nil, pathErr(op, name, fmt.Errorf("%w: blob %s appears with sizes %d and %d", ErrInvalidContent, e.ID.Short(), s, e.Size))
+			}
+			sizeOf[e.ID] = e.Size
 		}
 		if sum > math.MaxInt64-e.Size {
 			return nil, pathErr(op, name, fmt.Errorf("%w: extent sizes overflow", ErrInvalidContent))

@@ -37,8 +37,14 @@ func (fi fileInfo) ModTime() time.Time { return fi.n.ModTime }
 // IsDir reports whether the node is a directory.
 func (fi fileInfo) IsDir() bool { return fi.n.Type == snapshot.TypeDir }
 
-// Sys returns the *snapshot.Node, which the caller must not modify.
-func (fi fileInfo) Sys() any { return fi.n }
+// Sys returns a copy of the *snapshot.Node (the FS's own is cached and
+// shared, so a caller's change must not reach it).
+func (fi fileInfo) Sys() any {
+	n := *fi.n
+	n.Content = append([]snapshot.Extent(nil), fi.n.Content...)
+	n.Xattrs = append([]snapshot.Xattr(nil), fi.n.Xattrs...)
+	return &n
+}
 
 func (fi fileInfo) String() string { return fs.FormatFileInfo(fi) }
 

@@ -35,6 +35,13 @@
 // are cached). Opening a regular file loads no data; reads load only the
 // data blobs that cover the requested range, and each open file keeps the
 // last blob it loaded. Holes read as zeros without loading anything.
+// Concurrent reads of one tree or blob are not merged: each loads it.
+//
+// # Lifetime
+//
+// Every repository call uses the context given to New: once it is
+// cancelled, the FS and every file opened from it fail with its error, for
+// good. Make a new FS with a fresh context to read on.
 package snapfs
 
 import (

@@ -502,6 +502,9 @@ func TestInconsistentContent(t *testing.T) {
 			mk("zero", 10, blob, snapshot.Extent{ID: blob.ID, Size: 0}), // an empty extent
 			mk("negative", 10, snapshot.Extent{ID: blob.ID, Size: 20}, snapshot.Extent{Size: -10}),
 			mk("overflow", math.MaxInt64, snapshot.Extent{Size: math.MaxInt64}, snapshot.Extent{Size: math.MaxInt64}),
+			// One blob named with two sizes: the cached copy would be
+			// read past its end.
+			mk("twosizes", blob.Size*3, blob, snapshot.Extent{ID: blob.ID, Size: blob.Size * 2}),
 			// Sizes add up, but the blob is not as long as its extent.
 			mk("liar", 100, snapshot.Extent{ID: blob.ID, Size: 50}, snapshot.Extent{Size: 50}),
 			// A blob that is not in the repository.
@@ -510,7 +513,7 @@ func TestInconsistentContent(t *testing.T) {
 			mk("huge", 1<<60+10, snapshot.Extent{Size: 1 << 60}, blob),
 		)
 		fsys := snapfs.New(ctx, r, sn)
-		for _, name := range []string{"short", "long", "nocontent", "zero", "negative", "overflow"} {
+		for _, name := range []string{"short", "long", "nocontent", "zero", "negative", "overflow", "twosizes"} {
 			_, err := fsys.Open(name)
 			var pe *fs.PathError
 			if !errors.Is(err, snapfs.ErrInvalidContent) || !errors.As(err, &pe) || pe.Path != name {

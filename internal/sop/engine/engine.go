@@ -182,7 +182,7 @@ func (b *Backupper) Backup(ctx context.Context, r run.Repository, src jobs.Sourc
 	}
 	out, err := backup.Run(ctx, ar, bo)
 	if err != nil {
-		err = fmt.Errorf("source %s: %w", SourceName(src), err)
+		// The runner names the source in front of the message.
 		if src.IsDump() && errclass.Kind(err) == runlog.KindOther {
 			// The dump did not run to its end (it could not start, or
 			// its output could not be stored): the day has no dump.

@@ -82,8 +82,8 @@ func TestBackupperHonoursEveryPathOption(t *testing.T) {
 
 	// Nothing readable: a failure of kind source-unreadable, no snapshot.
 	_, err = b.Backup(ctx, r, jobs.Source{Name: "kosong", Paths: []string{missing}}, run.BackupOptions{})
-	if k := errclass.Kind(err); k != runlog.KindSourceUnreadable || !strings.Contains(err.Error(), "kosong") {
-		t.Errorf("only missing paths: %v (kind %s), want source-unreadable naming the source", err, k)
+	if k := errclass.Kind(err); k != runlog.KindSourceUnreadable || !strings.Contains(err.Error(), missing) {
+		t.Errorf("only missing paths: %v (kind %s), want source-unreadable naming the path", err, k)
 	}
 	// A dump that cannot start is a failed dump.
 	_, err = b.Backup(ctx, r, jobs.Source{Name: "db", Command: []string{filepath.Join(cfgDir, "no-such-pg_dump")}, Filename: "db.dump"}, run.BackupOptions{})

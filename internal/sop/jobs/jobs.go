@@ -108,6 +108,8 @@ type Source struct {
 	// meaning: files of exclude patterns (relative to the configuration
 	// file), marker files that exclude their directory, staying on one
 	// file system, and how many files are read at once (0: the default).
+	// A dump source takes none of them (its exclude is ignored, as it
+	// always was).
 	ExcludeFile      []string `toml:"exclude_file"`
 	ExcludeIfPresent []string `toml:"exclude_if_present"`
 	OneFileSystem    bool     `toml:"one_file_system"`

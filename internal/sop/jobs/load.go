@@ -239,8 +239,11 @@ func (c *Config) validate() []*ConfigError {
 			case s.IsDump() && s.Filename == "":
 				add(sp+".filename", "missing: a dump command needs the file name to store its output as")
 			}
-			if s.IsDump() && (len(s.Exclude) > 0 || len(s.ExcludeFile) > 0 || len(s.ExcludeIfPresent) > 0 || s.OneFileSystem) {
-				add(sp+".exclude", "exclude, exclude_file, exclude_if_present and one_file_system are for path sources, not dump commands")
+			// exclude on a dump source has always been accepted and
+			// ignored; the options added beside it are refused there, so
+			// that nobody believes they apply.
+			if s.IsDump() && (len(s.ExcludeFile) > 0 || len(s.ExcludeIfPresent) > 0 || s.OneFileSystem) {
+				add(sp+".exclude_file", "exclude_file, exclude_if_present and one_file_system are for path sources, not dump commands")
 			}
 			if s.ReadConcurrency < 0 {
 				add(sp+".read_concurrency", "%d: must be 0 (the default) or more", s.ReadConcurrency)

@@ -200,7 +200,8 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 	repo, err := r.Opener.Open(ctx, m)
 	if err != nil {
 		k := r.classify(err)
-		if k == runlog.KindOther {
+		var ke *runlog.Error
+		if k == runlog.KindOther && !errors.As(err, &ke) {
 			// The medium could not be opened for a reason the error table
 			// does not know: as far as the run can tell, the repository
 			// was out of reach.

@@ -60,8 +60,9 @@ var _ backend.Backend = (*Backend)(nil)
 // must be missing or empty) and the subdirectories of every file type,
 // including all 256 pack fan-out directories. It does not write the config;
 // that is the caller's last Save. A directory that holds only what an
-// interrupted create left (the empty layout, and a key file written before
-// the config) counts as empty: Create finishes it.
+// interrupted create left (the empty layout, and key files written before
+// the config) counts as empty: Create finishes it. The old key files stay;
+// they open no config, and repo.Open passes over them.
 func Create(ctx context.Context, path string) (*Backend, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("create repository %s: %w", path, err)
@@ -82,18 +83,6 @@ func Create(ctx context.Context, path string) (*Backend, error) {
 			}
 			if !left {
 				return nil, fmt.Errorf("create repository %s: directory is not empty", path)
-			}
-			// A killed Init wrote its key file but no config, so nothing
-			// was ever sealed under that key; left in place, the same
-			// password would unlock it instead of the new repository's.
-			keys, err := os.ReadDir(filepath.Join(path, string(backend.KeyFile)))
-			if err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("create repository %s: %w", path, err)
-			}
-			for _, k := range keys {
-				if err := os.Remove(filepath.Join(path, string(backend.KeyFile), k.Name())); err != nil {
-					return nil, fmt.Errorf("create repository %s: remove the key file of an interrupted create: %w", path, err)
-				}
 			}
 		}
 	case errors.Is(err, fs.ErrNotExist):
