@@ -306,7 +306,9 @@ const closeTimeout = 30 * time.Second
 // lock taken through r (stopping their refresh and removing their files,
 // also when the context of the work was cancelled), frees the codecs and
 // closes the backend. Blobs not flushed are lost (their packs were never
-// written). Close is idempotent; later calls return the first result.
+// written). Close is idempotent; later calls return the first result. A
+// Lock after Close is refused; Close must not run while another goroutine
+// is still using the Repository (an Unlock in flight included).
 func (r *Repository) Close() error {
 	r.closeOnce.Do(func() {
 		_ = r.uploads.wait() // their blobs are lost without a Flush anyway
