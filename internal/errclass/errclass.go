@@ -100,7 +100,7 @@ func rules() []rule {
 			return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 		}, fixed(Class{Exit: ExitInterrupted, Kind: runlog.KindInterrupted})},
 		{is(repo.ErrWrongPassword), fixed(Class{Exit: ExitWrongPassword, Kind: runlog.KindWrongPassword,
-			Hint: "no key file of the repository opens with this password; check the password given (--password-file, --password-command, CADANG_PASSWORD, or the medium's password_file in the configuration)"})},
+			Hint: "check the password given: --password-file, --password-command, CADANG_PASSWORD, or the medium's password_file in the configuration"})},
 		{is(repo.ErrNoRepository), fixed(Class{Exit: ExitNoRepository, Kind: runlog.KindRepoUnreachable,
 			Hint: "check --repo/CADANG_REPOSITORY (or the medium's repository in the configuration), and that the backup medium is connected and mounted; to start a new repository there, 'cadang init'"})},
 		{as[*repo.LockedError](), func(err error) Class {
