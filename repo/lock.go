@@ -39,11 +39,29 @@ var ErrLockLost = errors.New("repository lock lost")
 // LockInfo is the content of a lock file.
 type LockInfo struct {
 	ID        ID        `json:"-"`
-	Time      time.Time `json:"time"`
+	Time      time.Time `json:"time"` // last written (refreshes rewrite it)
 	Exclusive bool      `json:"exclusive"`
 	Host      string    `json:"host"`
 	Username  string    `json:"username"`
 	PID       int       `json:"pid"`
+	// Started is when the lock was first taken; refreshes keep it. Zero in
+	// locks of older cadang versions (doc/design.md, "Lock fields for
+	// prune"): whoever compares it must then take the lock as older.
+	Started time.Time `json:"started,omitzero"`
+	// Prune marks a prune lock: it conflicts with prune and exclusive
+	// locks and coexists with shared ones.
+	Prune bool `json:"prune,omitempty"`
+}
+
+// Mode is the lock's kind as a LockMode.
+func (l LockInfo) Mode() LockMode {
+	switch {
+	case l.Exclusive:
+		return ExclusiveLock
+	case l.Prune:
+		return PruneLock
+	}
+	return SharedLock
 }
 
 func (l LockInfo) String() string {
@@ -51,11 +69,11 @@ func (l LockInfo) String() string {
 		// Only the name is known: the file could not be read.
 		return fmt.Sprintf("unreadable lock %s", l.ID.Short())
 	}
-	kind := "shared"
-	if l.Exclusive {
-		kind = "exclusive"
+	since := l.Started
+	if since.IsZero() {
+		since = l.Time
 	}
-	return fmt.Sprintf("%s lock %s held by %s@%s (PID %d) since %s", kind, l.ID.Short(), l.Username, l.Host, l.PID, l.Time.Format(time.RFC3339))
+	return fmt.Sprintf("%s lock %s held by %s@%s (PID %d) since %s", l.Mode(), l.ID.Short(), l.Username, l.Host, l.PID, since.Format(time.RFC3339))
 }
 
 // Stale reports whether the lock can safely be removed: its process on this
@@ -157,12 +175,8 @@ func (l *Lock) age(cur *LockInfo) time.Duration {
 
 func (l *Lock) markLost(cur *LockInfo, cause string) {
 	l.lostOnce.Do(func() {
-		kind := "shared"
-		if cur.Exclusive {
-			kind = "exclusive"
-		}
 		l.lostErr = fmt.Errorf("%w: %s lock %s %s; another process may treat it as stale and change the repository, so nothing more is written under it",
-			ErrLockLost, kind, cur.ID.Short(), cause)
+			ErrLockLost, cur.Mode(), cur.ID.Short(), cause)
 		l.r.opts.Logf("%v", l.lostErr)
 		close(l.lost)
 	})
@@ -415,17 +429,37 @@ func (r *Repository) RemoveAllLocks(ctx context.Context) ([]LockInfo, error) {
 	return locks, nil
 }
 
-func conflicts(exclusive bool, other LockInfo) bool { return exclusive || other.Exclusive }
+// conflicts reports whether a lock of mode m may not be taken beside
+// other: exclusive locks exclude everything, prune locks each other.
+func conflicts(m LockMode, other LockInfo) bool {
+	o := other.Mode()
+	return m == ExclusiveLock || o == ExclusiveLock || (m == PruneLock && o == PruneLock)
+}
 
 // Lock takes a shared (backup, restore, check) or exclusive (maintenance)
-// lock. Stale locks in the way are removed, and each removal is reported
-// through Options.Logf. A live conflicting lock gives a *LockedError; so
-// does a lock file that cannot be read, unless its modification time shows
-// it is stale: whose it is and what kind cannot be told.
+// lock; see Acquire.
+func (r *Repository) Lock(ctx context.Context, exclusive bool) (*Lock, error) {
+	m := SharedLock
+	if exclusive {
+		m = ExclusiveLock
+	}
+	return r.Acquire(ctx, m)
+}
+
+// Acquire takes a lock of mode m (not NoLock). Stale locks in the way are
+// removed, and each removal is reported through Options.Logf. A live
+// conflicting lock gives a *LockedError; so does a lock file that cannot be
+// read, unless its modification time shows it is stale: whose it is and
+// what kind cannot be told.
 //
 // Until Unlock, the Repository's writes fail once the lock is lost (see
 // Lock.Lost).
-func (r *Repository) Lock(ctx context.Context, exclusive bool) (*Lock, error) {
+func (r *Repository) Acquire(ctx context.Context, m LockMode) (*Lock, error) {
+	switch m {
+	case SharedLock, ExclusiveLock, PruneLock:
+	default:
+		return nil, fmt.Errorf("lock %s: cannot take a lock of mode %v", r.be.Location(), m)
+	}
 	if r.held.isClosed() {
 		return nil, fmt.Errorf("lock %s: %w", r.be.Location(), errClosed)
 	}
@@ -448,7 +482,7 @@ func (r *Repository) Lock(ctx context.Context, exclusive bool) (*Lock, error) {
 			r.opts.Logf("removed stale unreadable lock %s (%v)", b.id.Short(), b.err)
 		}
 		for _, l := range locks {
-			if l.ID == self || !conflicts(exclusive, l) {
+			if l.ID == self || !conflicts(m, l) {
 				continue
 			}
 			if l.Stale(r.opts.Now(), host) {
@@ -465,7 +499,8 @@ func (r *Repository) Lock(ctx context.Context, exclusive bool) (*Lock, error) {
 	if err := check(ID{}); err != nil {
 		return nil, err
 	}
-	info := LockInfo{Time: r.opts.Now(), Exclusive: exclusive, Host: host, Username: user, PID: os.Getpid()}
+	now := r.opts.Now()
+	info := LockInfo{Time: now, Started: now, Exclusive: m == ExclusiveLock, Prune: m == PruneLock, Host: host, Username: user, PID: os.Getpid()}
 	id, err := r.saveLock(ctx, info)
 	if err != nil {
 		return nil, err

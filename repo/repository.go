@@ -97,6 +97,10 @@ const (
 	// ExclusiveLock is for work that removes or rewrites files: repair,
 	// key removal. It excludes every other lock.
 	ExclusiveLock
+	// PruneLock is for prune, which runs beside backups
+	// (doc/design.md, "Prune beside backups"): it excludes other prune
+	// locks and exclusive locks, and coexists with shared ones.
+	PruneLock
 )
 
 func (m LockMode) String() string {
@@ -107,6 +111,8 @@ func (m LockMode) String() string {
 		return "shared"
 	case ExclusiveLock:
 		return "exclusive"
+	case PruneLock:
+		return "prune"
 	}
 	return fmt.Sprintf("lockmode(%d)", uint8(m))
 }
@@ -267,17 +273,11 @@ func OpenOrInit(ctx context.Context, be backend.Backend, password []byte, o Opti
 // detached from ctx (it must outlive a cancelled command until Close
 // removes the file); Close stops it.
 func (r *Repository) takeSessionLock(ctx context.Context) error {
-	switch r.opts.Lock {
-	case NoLock:
+	if r.opts.Lock == NoLock {
 		return nil
-	case SharedLock, ExclusiveLock:
-	default:
-		return fmt.Errorf("open %s: unknown lock mode %v", r.be.Location(), r.opts.Lock)
 	}
-	if _, err := r.Lock(ctx, r.opts.Lock == ExclusiveLock); err != nil {
-		return err
-	}
-	return nil
+	_, err := r.Acquire(ctx, r.opts.Lock)
+	return err
 }
 
 // Config returns the repository's configuration.

@@ -300,3 +300,49 @@ func TestUnlockAfterCancel(t *testing.T) {
 		t.Errorf("lock files left after Close and a refused Lock: %v", left)
 	}
 }
+
+// TestPruneLockCoexistsWithBackups: a prune lock coexists with shared
+// locks (backups run beside prune), excludes another prune lock and an
+// exclusive lock, and records when it was first taken; refreshes keep that.
+func TestPruneLockCoexistsWithBackups(t *testing.T) {
+	dir := newSessionRepo(t)
+	ctx := context.Background()
+	backupA, err := openSession(ctx, t, dir, repo.SharedLock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backupA.Close()
+	prune, err := openSession(ctx, t, dir, repo.PruneLock)
+	if err != nil {
+		t.Fatalf("prune beside a backup: %v", err)
+	}
+	defer prune.Close()
+	backupB, err := openSession(ctx, t, dir, repo.SharedLock)
+	if err != nil {
+		t.Fatalf("backup beside a prune: %v", err)
+	}
+	defer backupB.Close()
+	for _, m := range []repo.LockMode{repo.PruneLock, repo.ExclusiveLock} {
+		_, err := openSession(ctx, t, dir, m)
+		var le *repo.LockedError
+		if !errors.As(err, &le) || le.Holder.Mode() == repo.SharedLock && m == repo.PruneLock {
+			t.Errorf("%v lock beside a prune lock: %v, want a LockedError naming the prune lock", m, err)
+		}
+	}
+	locks, err := prune.ListLocks(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pl *repo.LockInfo
+	for i := range locks {
+		if locks[i].Prune {
+			pl = &locks[i]
+		}
+		if locks[i].Started.IsZero() || locks[i].Started.After(locks[i].Time) {
+			t.Errorf("lock %v: started %v, time %v", locks[i].ID.Short(), locks[i].Started, locks[i].Time)
+		}
+	}
+	if pl == nil || pl.Exclusive || pl.Mode() != repo.PruneLock {
+		t.Fatalf("no prune lock among %v", locks)
+	}
+}
