@@ -425,6 +425,11 @@ func (r *Repository) RebuildIndex(ctx context.Context, logf func(string, ...any)
 	// Build the new index apart and swap it in under the index's lock:
 	// LoadBlob and HasBlob may be running meanwhile.
 	fresh := NewIndex()
+	if sets, err := r.ObsoleteSets(ctx); err == nil {
+		fresh.SetObsolete(obsoletePackIDs(sets))
+	} else {
+		logf("obsolete packs could not be read (%v); writers may deduplicate against them until the next open", err)
+	}
 	if err := fresh.bulkAdd(out); err != nil {
 		return 0, 0, err
 	}

@@ -93,7 +93,10 @@ type fullEntry struct {
 // buildTable makes a sorted table from the entries of old and extra.
 // Duplicate IDs (one blob stored in two packs by concurrent writers) keep
 // the first location seen.
-func buildTable(old *blobTable, extra []fullEntry) *blobTable {
+// buildTable merges extra into old. Of duplicate IDs the first location
+// wins, unless it is in a pack obsolete reports as obsolete and a later one
+// is not: writers must find the live copy.
+func buildTable(old *blobTable, extra []fullEntry, obsolete func(pack uint32) bool) *blobTable {
 	n := len(extra)
 	if old != nil {
 		n += old.len()
@@ -142,6 +145,10 @@ func buildTable(old *blobTable, extra []fullEntry) *blobTable {
 		for i := 0; i < k; i++ {
 			r := seg[i*recSize : (i+1)*recSize]
 			if out > int(newBuckets[b]) && bytes.Equal(recs[(out-1)*recSize:(out-1)*recSize+IDSize-2], r[:IDSize-2]) {
+				prev := recs[(out-1)*recSize : out*recSize]
+				if obsolete != nil && obsolete(decodeRecLoc(prev).pack) && !obsolete(decodeRecLoc(r).pack) {
+					copy(prev, r)
+				}
 				continue
 			}
 			copy(recs[out*recSize:], r)
@@ -179,6 +186,54 @@ type Index struct {
 	// large holds the rare blobs longer than the 24-bit length field of a
 	// table record (only blobs saved directly, never chunks).
 	large [3]map[ID]location
+	// obsoleteIDs are the packs prune marked obsolete, and obsolete their
+	// numbers: their blobs stay readable, but a writer must not
+	// deduplicate against them (doc/design.md, "Prune beside backups").
+	obsoleteIDs map[ID]struct{}
+	obsolete    map[uint32]struct{}
+}
+
+// SetObsolete records the packs prune marked obsolete, replacing any
+// earlier set. Call it before loading index files, so that of a blob
+// stored both in an obsolete and a live pack the live copy is kept.
+func (idx *Index) SetObsolete(packs []ID) {
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	idx.obsoleteIDs = make(map[ID]struct{}, len(packs))
+	for _, p := range packs {
+		idx.obsoleteIDs[p] = struct{}{}
+	}
+	idx.obsolete = make(map[uint32]struct{})
+	for n, p := range idx.packs {
+		if _, ok := idx.obsoleteIDs[p]; ok {
+			idx.obsolete[uint32(n)] = struct{}{}
+		}
+	}
+}
+
+func (idx *Index) obsoleteLocked(pack uint32) bool {
+	_, ok := idx.obsolete[pack]
+	return ok
+}
+
+// IsObsolete reports whether pack is marked obsolete.
+func (idx *Index) IsObsolete(pack ID) bool {
+	idx.mu.RLock()
+	defer idx.mu.RUnlock()
+	_, ok := idx.obsoleteIDs[pack]
+	return ok
+}
+
+// HasLive reports whether the index knows the blob in a pack that is not
+// obsolete: whether a writer may deduplicate against it.
+func (idx *Index) HasLive(t BlobType, id ID) bool {
+	if !t.Valid() {
+		return false
+	}
+	idx.mu.RLock()
+	defer idx.mu.RUnlock()
+	l, ok := idx.lookupLocked(t, id)
+	return ok && !idx.obsoleteLocked(l.pack)
 }
 
 // NewIndex returns an empty index.
@@ -219,7 +274,18 @@ func (idx *Index) addPackID(pack ID) (uint32, error) {
 		return 0, fmt.Errorf("index: more than %d packs", maxPacks)
 	}
 	idx.packs = append(idx.packs, pack)
-	return uint32(len(idx.packs) - 1), nil
+	n := uint32(len(idx.packs) - 1)
+	idx.markIfObsoleteLocked(pack, n)
+	return n, nil
+}
+
+func (idx *Index) markIfObsoleteLocked(pack ID, n uint32) {
+	if _, ok := idx.obsoleteIDs[pack]; ok {
+		if idx.obsolete == nil {
+			idx.obsolete = make(map[uint32]struct{})
+		}
+		idx.obsolete[n] = struct{}{}
+	}
 }
 
 func (idx *Index) lookupLocked(t BlobType, id ID) (location, bool) {
@@ -274,7 +340,7 @@ func (idx *Index) AddPack(pack ID, blobs []PackBlob) error {
 		return err
 	}
 	for _, b := range blobs {
-		if _, ok := idx.lookupLocked(b.Type, b.ID); ok {
+		if l, ok := idx.lookupLocked(b.Type, b.ID); ok && !idx.obsoleteLocked(l.pack) {
 			continue
 		}
 		if b.Length > maxBlobLength {
@@ -345,6 +411,9 @@ func (idx *Index) bulkAdd(packs []IndexPack) error {
 	for t := range extra {
 		extra[t] = make([]fullEntry, 0, counts[t]+len(idx.recent[t]))
 	}
+	for i, p := range add {
+		idx.markIfObsoleteLocked(p, uint32(len(idx.packs)+i))
+	}
 	idx.packs = append(idx.packs, add...)
 	for _, p := range packs {
 		n, ok := seen[p.ID]
@@ -354,7 +423,7 @@ func (idx *Index) bulkAdd(packs []IndexPack) error {
 		for _, b := range p.Blobs {
 			l := location{pack: n, offset: b.Offset, length: b.Length}
 			if b.Length > maxBlobLength {
-				if _, dup := idx.large[b.Type][b.ID]; !dup {
+				if old, dup := idx.large[b.Type][b.ID]; !dup || (idx.obsoleteLocked(old.pack) && !idx.obsoleteLocked(n)) {
 					idx.large[b.Type][b.ID] = l
 				}
 				continue
@@ -367,7 +436,7 @@ func (idx *Index) bulkAdd(packs []IndexPack) error {
 			extra[t] = append(extra[t], fullEntry{id: id, loc: l})
 		}
 		if len(extra[t]) > 0 {
-			idx.tables[t] = buildTable(idx.tables[t], extra[t])
+			idx.tables[t] = buildTable(idx.tables[t], extra[t], idx.obsoleteLocked)
 		}
 		idx.recent[t] = make(map[ID]location)
 	}
@@ -382,10 +451,12 @@ func (idx *Index) bulkAdd(packs []IndexPack) error {
 func (idx *Index) replace(fresh *Index) {
 	fresh.mu.Lock()
 	packs, tables, recent, nRecent, large := fresh.packs, fresh.tables, fresh.recent, fresh.nRecent, fresh.large
+	obsIDs, obs := fresh.obsoleteIDs, fresh.obsolete
 	fresh.mu.Unlock()
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
 	idx.packs, idx.tables, idx.recent, idx.nRecent, idx.large = packs, tables, recent, nRecent, large
+	idx.obsoleteIDs, idx.obsolete = obsIDs, obs
 }
 
 func (idx *Index) mergeLocked() {
@@ -397,7 +468,7 @@ func (idx *Index) mergeLocked() {
 		for id, l := range idx.recent[t] {
 			extra = append(extra, fullEntry{id: id, loc: l})
 		}
-		idx.tables[t] = buildTable(idx.tables[t], extra)
+		idx.tables[t] = buildTable(idx.tables[t], extra, idx.obsoleteLocked)
 		idx.recent[t] = make(map[ID]location)
 	}
 	idx.nRecent = 0

@@ -13,8 +13,15 @@ import (
 // LoadIndex reads every index file into memory, replacing nothing: packs
 // already known are skipped.
 func (r *Repository) LoadIndex(ctx context.Context) error {
+	// Obsolete packs first, so that of a blob stored in an obsolete and
+	// in a live pack the index keeps the live one for writers.
+	sets, err := r.ObsoleteSets(ctx)
+	if err != nil {
+		return err
+	}
+	r.idx.SetObsolete(obsoletePackIDs(sets))
 	var names []ID
-	err := r.ListFiles(ctx, IndexFile, func(id ID) error { names = append(names, id); return nil })
+	err = r.ListFiles(ctx, IndexFile, func(id ID) error { names = append(names, id); return nil })
 	if err != nil {
 		return fmt.Errorf("list index: %w", err)
 	}

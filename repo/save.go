@@ -36,9 +36,11 @@ type packer struct {
 	failed  atomic.Bool
 }
 
-// HasBlob reports whether a blob is indexed or waiting in an open pack.
+// HasBlob reports whether a writer may reuse a blob: it is indexed in a
+// pack that is not obsolete, or waiting in an open pack. LookupBlob finds
+// obsolete copies too, for readers.
 func (r *Repository) HasBlob(t BlobType, id ID) bool {
-	if r.idx.Has(t, id) {
+	if r.idx.HasLive(t, id) {
 		return true
 	}
 	r.mu.Lock()
@@ -93,7 +95,9 @@ func (r *Repository) SaveBlob(ctx context.Context, t BlobType, data []byte) (ID,
 		return ID{}, false, fmt.Errorf("save %s blob: %w", t, err)
 	}
 	id := ID(r.key.BlobID(data))
-	if r.idx.Has(t, id) {
+	// Not against a blob whose only copy prune marked obsolete: that pack
+	// may be deleted once this session's lock is gone.
+	if r.idx.HasLive(t, id) {
 		return id, false, nil
 	}
 	r.mu.Lock()
@@ -104,7 +108,7 @@ func (r *Repository) SaveBlob(ctx context.Context, t BlobType, data []byte) (ID,
 	r.pending[t][id] = struct{}{}
 	r.mu.Unlock()
 	// The index may have gained the blob between the check and the mark.
-	if r.idx.Has(t, id) {
+	if r.idx.HasLive(t, id) {
 		r.mu.Lock()
 		delete(r.pending[t], id)
 		r.mu.Unlock()

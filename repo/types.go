@@ -14,4 +14,5 @@ const (
 	SnapshotFile = backend.SnapshotFile
 	LockFile     = backend.LockFile
 	RecordFile   = backend.RecordFile
+	ObsoleteFile = backend.ObsoleteFile
 )

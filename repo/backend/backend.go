@@ -33,6 +33,10 @@ const (
 	// SOP layer keeps its run log there): small sealed files that name no
 	// blob, are never rewritten and are not removed by maintenance.
 	RecordFile FileType = "records"
+	// ObsoleteFile lists packs that prune has marked obsolete: still
+	// indexed and readable, deleted by a later prune (doc/design.md,
+	// "Prune beside backups").
+	ObsoleteFile FileType = "obsolete"
 )
 
 // Handle names one stored file. Name is empty for the config file.

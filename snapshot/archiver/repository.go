@@ -21,9 +21,10 @@ type Repository interface {
 	// repository is also a SizedSaver, SaveBlobSized is used instead.
 	snapshot.BlobSaver
 
-	// HasBlob reports whether the index knows the blob: a file whose
-	// metadata is unchanged reuses its parent's blobs only while they are
-	// all indexed.
+	// HasBlob reports whether a writer may reuse the blob: it is indexed
+	// in a pack that is not obsolete, or waiting in an open pack. A file
+	// whose metadata is unchanged reuses its parent's blobs only while
+	// HasBlob holds for all of them.
 	HasBlob(t repo.BlobType, id repo.ID) bool
 	// Flush writes out all pending packs and the index. The snapshot is
 	// saved only after the trees it names have been flushed.

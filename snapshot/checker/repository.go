@@ -8,12 +8,14 @@ import (
 )
 
 // TreeRepository is what CheckTrees needs from a repository: loading
-// trees, and asking the index whether it knows a blob. Every method must be
-// safe for concurrent use.
+// trees, and asking the index where a blob is. Every method must be safe
+// for concurrent use.
 type TreeRepository interface {
 	snapshot.BlobLoader
-	// HasBlob reports whether the index knows the blob.
-	HasBlob(t repo.BlobType, id repo.ID) bool
+	// LookupBlob reports where the index has the blob: in any pack, an
+	// obsolete one included, since check asks whether the blob can be
+	// read, not whether a writer may reuse it.
+	LookupBlob(t repo.BlobType, id repo.ID) (repo.BlobLocation, bool)
 }
 
 // PackChecker is the repository's own check: packs, headers and index,

@@ -53,7 +53,7 @@ func loadKind(err error) repo.ProblemKind {
 
 // CheckTrees walks the snapshots' trees for the structural check: every
 // tree must load and decode, and every referenced blob (tree or data) must
-// be indexed (HasBlob). It calls problem for each finding (return an error
+// be indexed (LookupBlob). It calls problem for each finding (return an error
 // to stop) and returns the set of all referenced blobs, for finding unused
 // ones. Each tree is visited once. A tree of a newer format (a Problem of
 // kind repo.ProblemUnsupported) is not descended into, so the set then lacks
@@ -71,7 +71,7 @@ func CheckTrees(ctx context.Context, r TreeRepository, sns []*snapshot.Snapshot,
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if !r.HasBlob(repo.TreeBlob, id) {
+		if _, ok := r.LookupBlob(repo.TreeBlob, id); !ok {
 			return problem(treeProblem(repo.ProblemBlobNotIndexed, sn, p, ref, snapshot.ErrBlobNotIndexed))
 		}
 		t, err := snapshot.LoadTree(ctx, r, id)
@@ -109,7 +109,7 @@ func CheckTrees(ctx context.Context, r TreeRepository, sns []*snapshot.Snapshot,
 						continue
 					}
 					used[dr] = struct{}{}
-					if !r.HasBlob(repo.DataBlob, e.ID) {
+					if _, ok := r.LookupBlob(repo.DataBlob, e.ID); !ok {
 						if err := problem(treeProblem(repo.ProblemBlobNotIndexed, sn, np, dr, snapshot.ErrBlobNotIndexed)); err != nil {
 							return err
 						}

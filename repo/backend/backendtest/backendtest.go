@@ -38,7 +38,7 @@ import (
 // Types lists the file types that have names (all but the config).
 var Types = []backend.FileType{
 	backend.KeyFile, backend.PackFile, backend.IndexFile,
-	backend.SnapshotFile, backend.LockFile, backend.RecordFile,
+	backend.SnapshotFile, backend.LockFile, backend.RecordFile, backend.ObsoleteFile,
 }
 
 // Run runs the conformance suite. newBackend must return a new, empty
@@ -307,7 +307,7 @@ func testLoadInto(t *testing.T, be backend.Backend) {
 func saveSet(t *testing.T, be backend.Backend, rng *rand.Rand) map[backend.FileType]map[string]int64 {
 	counts := map[backend.FileType]int{
 		backend.KeyFile: 3, backend.PackFile: 40, backend.IndexFile: 5,
-		backend.SnapshotFile: 4, backend.LockFile: 2, backend.RecordFile: 0,
+		backend.SnapshotFile: 4, backend.LockFile: 2, backend.RecordFile: 0, backend.ObsoleteFile: 1,
 	}
 	want := map[backend.FileType]map[string]int64{}
 	for _, ft := range Types {

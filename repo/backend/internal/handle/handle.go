@@ -22,7 +22,7 @@ const MaxNameLen = 255
 // Types lists every file type, in the order backends lay them out.
 var Types = []backend.FileType{
 	backend.ConfigFile, backend.KeyFile, backend.PackFile, backend.IndexFile,
-	backend.SnapshotFile, backend.LockFile, backend.RecordFile,
+	backend.SnapshotFile, backend.LockFile, backend.RecordFile, backend.ObsoleteFile,
 }
 
 // ValidType reports whether t is a known file type.

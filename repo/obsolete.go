@@ -1,0 +1,122 @@
+package repo
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/lpse/cadang/repo/backend"
+)
+
+// Obsolete packs are prune's first phase (doc/design.md, "Prune beside
+// backups"): packs no snapshot needs, still indexed and readable, which
+// writers must not deduplicate against and a later prune deletes.
+
+const (
+	obsoleteMagic   = "CDOB"
+	obsoleteVersion = 1
+	obsoleteHdrLen  = len(obsoleteMagic) + 1 + 8
+)
+
+// ObsoleteSet is one obsolete file: the packs marked obsolete at Time,
+// with their blobs as the index listed them.
+type ObsoleteSet struct {
+	ID    ID
+	Time  time.Time
+	Packs []IndexPack
+}
+
+func encodeObsolete(t time.Time, packs []IndexPack) []byte {
+	b := make([]byte, obsoleteHdrLen, obsoleteHdrLen+len(packs)*64)
+	copy(b, obsoleteMagic)
+	b[len(obsoleteMagic)] = obsoleteVersion
+	binary.LittleEndian.PutUint64(b[len(obsoleteMagic)+1:], uint64(t.UnixNano()))
+	return append(b, encodeIndexFile(packs)...)
+}
+
+func decodeObsolete(b []byte) (time.Time, []IndexPack, error) {
+	if len(b) < obsoleteHdrLen || string(b[:len(obsoleteMagic)]) != obsoleteMagic {
+		return time.Time{}, nil, fmt.Errorf("obsolete: bad magic")
+	}
+	switch v := b[len(obsoleteMagic)]; {
+	case v > obsoleteVersion:
+		return time.Time{}, nil, fmt.Errorf("obsolete: %w: version %d (this program reads version %d)", ErrUnsupportedVersion, v, obsoleteVersion)
+	case v != obsoleteVersion:
+		return time.Time{}, nil, fmt.Errorf("obsolete: invalid version %d", v)
+	}
+	t := time.Unix(0, int64(binary.LittleEndian.Uint64(b[len(obsoleteMagic)+1:]))).UTC()
+	packs, err := decodeIndexFile(b[obsoleteHdrLen:])
+	if err != nil {
+		return time.Time{}, nil, fmt.Errorf("obsolete: %w", err)
+	}
+	return t, packs, nil
+}
+
+// MarkObsolete writes an obsolete file for packs, dated now, and marks
+// them obsolete in the in-memory index. From then on no writer that loads
+// the index deduplicates against blobs found only in them.
+func (r *Repository) MarkObsolete(ctx context.Context, packs []IndexPack) (ObsoleteSet, error) {
+	now := r.opts.Now()
+	id, err := r.SaveFile(ctx, ObsoleteFile, encodeObsolete(now, packs))
+	if err != nil {
+		return ObsoleteSet{}, err
+	}
+	set := ObsoleteSet{ID: id, Time: now.UTC(), Packs: packs}
+	sets, err := r.ObsoleteSets(ctx)
+	if err != nil {
+		return set, err
+	}
+	r.idx.SetObsolete(obsoletePackIDs(sets))
+	return set, nil
+}
+
+// ObsoleteSets reads every obsolete file, oldest first.
+func (r *Repository) ObsoleteSets(ctx context.Context) ([]ObsoleteSet, error) {
+	var sets []ObsoleteSet
+	err := r.ListFiles(ctx, ObsoleteFile, func(id ID) error {
+		plain, err := r.LoadFile(ctx, ObsoleteFile, id)
+		if backend.IsNotExist(err) {
+			return nil // removed by a prune meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		t, packs, err := decodeObsolete(plain)
+		if err != nil {
+			return unreadable(backend.Handle{Type: ObsoleteFile, Name: id.String()}, nil, err)
+		}
+		sets = append(sets, ObsoleteSet{ID: id, Time: t, Packs: packs})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("obsolete packs: %w", err)
+	}
+	sort.Slice(sets, func(i, j int) bool { return sets[i].Time.Before(sets[j].Time) })
+	return sets, nil
+}
+
+// RemoveObsolete removes one obsolete file: its packs that still exist
+// become ordinary packs again.
+func (r *Repository) RemoveObsolete(ctx context.Context, id ID) error {
+	if err := r.RemoveFile(ctx, ObsoleteFile, id); err != nil && !backend.IsNotExist(err) {
+		return err
+	}
+	sets, err := r.ObsoleteSets(ctx)
+	if err != nil {
+		return err
+	}
+	r.idx.SetObsolete(obsoletePackIDs(sets))
+	return nil
+}
+
+func obsoletePackIDs(sets []ObsoleteSet) []ID {
+	var ids []ID
+	for _, s := range sets {
+		for _, p := range s.Packs {
+			ids = append(ids, p.ID)
+		}
+	}
+	return ids
+}

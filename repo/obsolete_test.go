@@ -1,0 +1,78 @@
+package repo_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend/mem"
+)
+
+// TestObsoletePacks: a blob whose only copy is in an obsolete pack stays
+// readable, but writers do not deduplicate against it; once stored again,
+// the live copy is the one the index gives, also after reopening.
+func TestObsoletePacks(t *testing.T) {
+	ctx := context.Background()
+	be := mem.New()
+	r := repo.NewTestRepository(t, be, "pw", repo.InitOptions{})
+	data := []byte("dokumen tender yang sudah tidak dipakai")
+	id, _, err := r.SaveBlob(ctx, repo.DataBlob, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	old, ok := r.LookupBlob(repo.DataBlob, id)
+	if !ok {
+		t.Fatal("blob not indexed")
+	}
+	set, err := r.MarkObsolete(ctx, []repo.IndexPack{{ID: old.Pack, Blobs: []repo.PackBlob{{Type: repo.DataBlob, ID: id, Offset: old.Offset, Length: old.Length}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.HasBlob(repo.DataBlob, id) {
+		t.Error("HasBlob is true for a blob only in an obsolete pack: a writer would deduplicate against it")
+	}
+	if _, ok := r.LookupBlob(repo.DataBlob, id); !ok {
+		t.Error("LookupBlob lost a blob in an obsolete pack: readers must still find it")
+	}
+	if got, err := r.LoadBlob(ctx, repo.DataBlob, id, nil); err != nil || string(got) != string(data) {
+		t.Fatalf("LoadBlob from an obsolete pack: %q %v", got, err)
+	}
+	_, isNew, err := r.SaveBlob(ctx, repo.DataBlob, data)
+	if err != nil || !isNew {
+		t.Fatalf("SaveBlob of a blob only in an obsolete pack: new=%v err=%v, want it stored again", isNew, err)
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	live, _ := r.LookupBlob(repo.DataBlob, id)
+	if live.Pack == old.Pack || !r.HasBlob(repo.DataBlob, id) {
+		t.Errorf("after storing again: pack %s (old %s), HasBlob %v", live.Pack.Short(), old.Pack.Short(), r.HasBlob(repo.DataBlob, id))
+	}
+	r.Close()
+
+	r, err = repo.Open(ctx, be, []byte("pw"), repo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if l, _ := r.LookupBlob(repo.DataBlob, id); l.Pack == old.Pack || !r.HasBlob(repo.DataBlob, id) {
+		t.Errorf("after reopening the index gives pack %s (obsolete %s)", l.Pack.Short(), old.Pack.Short())
+	}
+	sets, err := r.ObsoleteSets(ctx)
+	if err != nil || len(sets) != 1 || sets[0].ID != set.ID || len(sets[0].Packs) != 1 || sets[0].Packs[0].ID != old.Pack {
+		t.Fatalf("ObsoleteSets: %+v %v", sets, err)
+	}
+	if err := r.RemoveObsolete(ctx, set.ID); err != nil {
+		t.Fatal(err)
+	}
+	if sets, _ := r.ObsoleteSets(ctx); len(sets) != 0 {
+		t.Errorf("%d obsolete sets after RemoveObsolete", len(sets))
+	}
+	res, err := r.Check(ctx, repo.CheckOptions{ReadData: true})
+	if err != nil || len(res.Problems) != 0 {
+		t.Errorf("check: %v %v", err, res.Problems)
+	}
+}
