@@ -553,33 +553,3 @@ func tagCommand() *cli.Command {
 		},
 	}
 }
-
-// forgetCommand removes snapshot files only. Their data stays in the
-// repository until prune (planned) removes unreferenced blobs.
-func forgetCommand() *cli.Command {
-	return &cli.Command{
-		Name:        "forget",
-		Usage:       "remove snapshots (their data is freed by a later prune)",
-		ArgsUsage:   "SNAPSHOT...",
-		Description: "Removes the named snapshot files. Retention policies and prune are planned; the data blobs stay until then.",
-		Action: func(c *cli.Context) error {
-			e := newEnv(c)
-			if c.NArg() == 0 {
-				return errors.New("forget: give at least one SNAPSHOT")
-			}
-			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
-				for _, a := range c.Args().Slice() {
-					id, err := snapshot.FindSnapshotID(c.Context, r, a)
-					if err != nil {
-						return fmt.Errorf("snapshot %q: %w", a, err)
-					}
-					if err := r.RemoveFile(c.Context, repo.SnapshotFile, id); err != nil {
-						return err
-					}
-					fmt.Fprintf(e.stdout, "removed snapshot %s\n", id.Short())
-				}
-				return nil
-			})
-		},
-	}
-}

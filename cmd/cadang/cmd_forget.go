@@ -1,0 +1,313 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lpse/cadang/internal/sop/jobs"
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/retention"
+)
+
+// forgetCommand removes snapshot files, named or by a retention policy
+// (package snapshot/retention). Their data stays in the repository until a
+// prune removes the blobs no snapshot references.
+func forgetCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "forget",
+		Usage:     "remove snapshots, named or by a retention policy (their data is freed by a later prune)",
+		ArgsUsage: "[SNAPSHOT...]",
+		Description: `Removes the named snapshot files, or those that a policy does not keep (restic's rules):
+
+  --keep-last N      the N newest snapshots
+  --keep-hourly N    the newest snapshot of each of the N newest hours that have one (also daily,
+                     weekly (ISO weeks), monthly and yearly); -1 keeps one for every such period
+  --keep-within D    every snapshot within D of the group's newest snapshot: 30d, 2w, 1y2m3d4h
+                     (y years, m MONTHS, w weeks, d days, h hours)
+  --keep-tag TAGS    every snapshot with all of the comma-separated TAGS (repeatable: any of the lists)
+
+The snapshots selected by --host, --tag and --path are divided into groups by --group-by (default
+host,paths; "" for one group), and each group is planned on its own. A snapshot is kept if any rule
+keeps it; while a counted rule has counts left, the oldest snapshot of the group is kept too. The
+hours, days, weeks, months and years are those of the SOP configuration's [organization] timezone,
+or of the local time zone without one; the output says which.
+
+--dry-run prints the plan and removes nothing. With neither snapshots nor a policy, forget refuses.
+The data blobs stay in the repository until a prune.`,
+		Flags: append(filterFlags(),
+			&cli.IntFlag{Name: "keep-last", Aliases: []string{"l"}, Usage: "keep the `N` newest snapshots"},
+			&cli.IntFlag{Name: "keep-hourly", Usage: "keep the newest snapshot of each of the `N` newest hours (-1: all)"},
+			&cli.IntFlag{Name: "keep-daily", Aliases: []string{"d"}, Usage: "keep the newest snapshot of each of the `N` newest days (-1: all)"},
+			&cli.IntFlag{Name: "keep-weekly", Aliases: []string{"w"}, Usage: "keep the newest snapshot of each of the `N` newest ISO weeks (-1: all)"},
+			&cli.IntFlag{Name: "keep-monthly", Aliases: []string{"m"}, Usage: "keep the newest snapshot of each of the `N` newest months (-1: all)"},
+			&cli.IntFlag{Name: "keep-yearly", Aliases: []string{"y"}, Usage: "keep the newest snapshot of each of the `N` newest years (-1: all)"},
+			&cli.StringFlag{Name: "keep-within", Usage: "keep every snapshot within `DURATION` of the newest (30d, 2w, 1y2m3d4h; m is months)"},
+			&cli.StringSliceFlag{Name: "keep-tag", Usage: "keep every snapshot with all of the comma-separated `TAGS` (repeatable: any of the lists)"},
+			&cli.StringFlag{Name: "group-by", Aliases: []string{"g"}, Value: retention.DefaultGroupBy.String(), Usage: "plan each group of snapshots with the same `FIELDS` (host, paths, tags; \"\" for one group) on its own"},
+			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print what would be removed; remove nothing"},
+		),
+		Action: func(c *cli.Context) error {
+			e := newEnv(c)
+			p, err := policyFromFlags(c)
+			if err != nil {
+				return err
+			}
+			g, err := retention.ParseGroupBy(c.String("group-by"))
+			if err != nil {
+				return fmt.Errorf("--group-by: %w", err)
+			}
+			named := c.Args().Slice()
+			switch {
+			case len(named) > 0 && !p.IsZero():
+				return errors.New("forget: give snapshots or a policy (--keep-...), not both")
+			case len(named) == 0 && p.IsZero():
+				return errors.New("forget: give snapshots or a policy (--keep-...); refusing to forget everything")
+			case len(named) > 0:
+				return forgetNamed(c.Context, e, named, c.Bool("dry-run"))
+			}
+			loc, zone := e.calendarZone()
+			return forgetByPolicy(c.Context, e, forgetPlan{Policy: p, GroupBy: g, Filter: filterFromFlags(c),
+				Location: loc, Zone: zone, DryRun: c.Bool("dry-run")})
+		},
+	}
+}
+
+func policyFromFlags(c *cli.Context) (retention.Policy, error) {
+	p := retention.Policy{Last: c.Int("keep-last"), Hourly: c.Int("keep-hourly"), Daily: c.Int("keep-daily"),
+		Weekly: c.Int("keep-weekly"), Monthly: c.Int("keep-monthly"), Yearly: c.Int("keep-yearly")}
+	if p.Last < 0 {
+		return p, errors.New("--keep-last: give a number of snapshots, 1 or more")
+	}
+	if s := c.String("keep-within"); s != "" {
+		d, err := retention.ParseDuration(s)
+		if err != nil {
+			return p, fmt.Errorf("--keep-within: %w", err)
+		}
+		p.Within = d
+	}
+	for _, t := range c.StringSlice("keep-tag") {
+		tl := slices.DeleteFunc(strings.Split(t, ","), func(s string) bool { return s == "" })
+		if len(tl) == 0 {
+			return p, fmt.Errorf("--keep-tag %q: give at least one tag", t)
+		}
+		p.Tags = append(p.Tags, tl)
+	}
+	return p, nil
+}
+
+// calendarZone returns the time zone of the calendar rules and says which
+// it is: the SOP configuration's [organization] timezone, or the local
+// zone. The configuration is read as the plain commands read it (a missing
+// one is no error, an invalid one a warning), but the run log is not
+// opened: forget is not recorded in it.
+func (e *env) calendarZone() (*time.Location, string) {
+	var cfg *jobs.Config
+	if e.sop != nil {
+		cfg = e.sop.cfg
+	} else if c, err := jobs.LoadDefault(e.c.String("config"), nil); err == nil {
+		cfg = c
+	} else if !errors.Is(err, jobs.ErrNoConfig) {
+		e.warnf("ignoring the SOP configuration: %v", err)
+	}
+	if cfg != nil && cfg.Organization.Timezone != "" {
+		if loc := cfg.Location(); loc.String() == cfg.Organization.Timezone {
+			return loc, fmt.Sprintf("calendar in %s ([organization] timezone of %s)", loc, cfg.Path)
+		}
+	}
+	name, off := time.Now().Zone()
+	return time.Local, fmt.Sprintf("calendar in the local time zone (%s, UTC%s; no [organization] timezone configured)",
+		name, formatOffset(off))
+}
+
+func formatOffset(off int) string {
+	sign := '+'
+	if off < 0 {
+		sign, off = '-', -off
+	}
+	return fmt.Sprintf("%c%02d:%02d", sign, off/3600, off%3600/60)
+}
+
+type forgetPlan struct {
+	Policy   retention.Policy
+	GroupBy  retention.GroupBy
+	Filter   snapshot.Filter
+	Location *time.Location
+	Zone     string // "calendar in ..."
+	DryRun   bool
+}
+
+// forgetGroupJSON is one group of `forget --json` (restic's shape: the
+// group's host, paths and tags, null when not grouped by them, and the
+// snapshots kept and removed, newest first).
+type forgetGroupJSON struct {
+	Host   *string            `json:"host"`
+	Paths  []string           `json:"paths"`
+	Tags   []string           `json:"tags"`
+	Keep   []forgetSnapshotJS `json:"keep"`
+	Remove []forgetSnapshotJS `json:"remove"`
+}
+
+// forgetSnapshotJS is a snapshot as `snapshots --json` prints it, its time
+// in the zone of the calendar rules, with the reasons it is kept.
+type forgetSnapshotJS struct {
+	snapshotJSON
+	Reasons []string `json:"reasons"`
+}
+
+func forgetSnapshotJSON(sn *snapshot.Snapshot, loc *time.Location, reasons []string) forgetSnapshotJS {
+	cp := *sn
+	cp.Time = sn.Time.In(loc)
+	if reasons == nil {
+		reasons = []string{}
+	}
+	return forgetSnapshotJS{snapshotJSON: snapshotJSON{Snapshot: &cp, ID: sn.ID().String(), ShortID: sn.ID().Short()}, Reasons: reasons}
+}
+
+func forgetByPolicy(ctx context.Context, e *env, o forgetPlan) error {
+	return e.withRepo(ctx, false, func(r *repo.Repository) error {
+		sns, err := snapshot.ListSnapshots(ctx, r, o.Filter)
+		if err != nil {
+			return err
+		}
+		groups := retention.Plan(sns, o.Policy, retention.Options{GroupBy: o.GroupBy, Location: o.Location})
+		toRemove := 0
+		for _, g := range groups {
+			toRemove += len(g.Removed())
+		}
+		if e.json {
+			e.logf("%s; %s", o.Zone, o.Policy)
+		} else {
+			printForgetPlan(e, groups, o)
+		}
+		var removed []repo.ID
+		if !o.DryRun {
+			removed, err = retention.Forget(ctx, r, groups)
+			if err != nil {
+				if !e.json {
+					fmt.Fprintf(e.stdout, "removed %d of %d snapshots before the error\n", len(removed), toRemove)
+				}
+				return err
+			}
+		}
+		if e.json {
+			out := make([]forgetGroupJSON, len(groups))
+			for i, g := range groups {
+				gj := forgetGroupJSON{Paths: g.Key.Paths, Tags: g.Key.Tags, Keep: []forgetSnapshotJS{}, Remove: []forgetSnapshotJS{}}
+				if o.GroupBy.Host {
+					h := g.Key.Hostname
+					gj.Host = &h
+				}
+				if o.GroupBy.Paths && gj.Paths == nil {
+					gj.Paths = []string{}
+				}
+				if o.GroupBy.Tags && gj.Tags == nil {
+					gj.Tags = []string{}
+				}
+				for _, d := range g.Snapshots {
+					if d.Keep {
+						gj.Keep = append(gj.Keep, forgetSnapshotJSON(d.Snapshot, o.Location, d.Reasons))
+					} else {
+						gj.Remove = append(gj.Remove, forgetSnapshotJSON(d.Snapshot, o.Location, nil))
+					}
+				}
+				out[i] = gj
+			}
+			return e.printJSON(out)
+		}
+		switch {
+		case o.DryRun:
+			fmt.Fprintf(e.stdout, "would remove %s (dry run: nothing was changed)\n", plural(toRemove, "snapshot"))
+		case len(removed) > 0:
+			fmt.Fprintf(e.stdout, "removed %s (their data stays in the repository until a prune)\n", plural(len(removed), "snapshot"))
+		default:
+			fmt.Fprintln(e.stdout, "removed no snapshots")
+		}
+		return nil
+	})
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+func printForgetPlan(e *env, groups []retention.Group, o forgetPlan) {
+	fmt.Fprintf(e.stdout, "%s; %s\n", o.Zone, o.Policy)
+	if len(groups) == 0 {
+		fmt.Fprintln(e.stdout, "no snapshots match")
+		return
+	}
+	for _, g := range groups {
+		verb := "remove"
+		if o.DryRun {
+			verb = "would remove"
+		}
+		fmt.Fprintf(e.stdout, "\n%s: keep %d, %s %d\n", g.Key, len(g.Kept()), verb, len(g.Removed()))
+		tw := tabwriter.NewWriter(e.stdout, 0, 2, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tTime\tHost\tTags\tPaths\tAction\tReasons")
+		for _, d := range g.Snapshots {
+			sn := d.Snapshot
+			action := "remove"
+			if d.Keep {
+				action = "keep"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sn.ID().Short(), sn.Time.In(o.Location).Format(time.DateTime),
+				sn.Hostname, strings.Join(sn.Tags, ","), strings.Join(sn.Paths, " "), action, strings.Join(d.Reasons, ", "))
+		}
+		_ = tw.Flush()
+	}
+	fmt.Fprintln(e.stdout)
+}
+
+// forgetNamed removes the named snapshots. All names are resolved before
+// the first is removed, so a mistyped one removes nothing.
+func forgetNamed(ctx context.Context, e *env, names []string, dryRun bool) error {
+	return e.withRepo(ctx, false, func(r *repo.Repository) error {
+		var ids []repo.ID
+		for _, a := range names {
+			id, err := snapshot.FindSnapshotID(ctx, r, a)
+			if err != nil {
+				return fmt.Errorf("snapshot %q: %w", a, err)
+			}
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+		gj := forgetGroupJSON{Keep: []forgetSnapshotJS{}, Remove: []forgetSnapshotJS{}}
+		for _, id := range ids {
+			if e.json {
+				sn, err := snapshot.LoadSnapshot(ctx, r, id)
+				if err != nil {
+					return err
+				}
+				gj.Remove = append(gj.Remove, forgetSnapshotJSON(sn, time.Local, nil))
+			}
+			if dryRun {
+				if !e.json {
+					fmt.Fprintf(e.stdout, "would remove snapshot %s\n", id.Short())
+				}
+				continue
+			}
+			if err := r.RemoveFile(ctx, repo.SnapshotFile, id); err != nil {
+				return err
+			}
+			if !e.json {
+				fmt.Fprintf(e.stdout, "removed snapshot %s\n", id.Short())
+			}
+		}
+		if e.json {
+			return e.printJSON([]forgetGroupJSON{gj})
+		}
+		return nil
+	})
+}
