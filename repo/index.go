@@ -216,6 +216,13 @@ func (idx *Index) obsoleteLocked(pack uint32) bool {
 	return ok
 }
 
+// HasPack reports whether the index names pack.
+func (idx *Index) HasPack(pack ID) bool {
+	idx.mu.RLock()
+	defer idx.mu.RUnlock()
+	return slices.Contains(idx.packs, pack)
+}
+
 // IsObsolete reports whether pack is marked obsolete.
 func (idx *Index) IsObsolete(pack ID) bool {
 	idx.mu.RLock()

@@ -13,13 +13,17 @@ import (
 // LoadIndex reads every index file into memory, replacing nothing: packs
 // already known are skipped.
 func (r *Repository) LoadIndex(ctx context.Context) error {
+	return r.loadIndexInto(ctx, r.idx)
+}
+
+func (r *Repository) loadIndexInto(ctx context.Context, idx *Index) error {
 	// Obsolete packs first, so that of a blob stored in an obsolete and
 	// in a live pack the index keeps the live one for writers.
 	sets, err := r.ObsoleteSets(ctx)
 	if err != nil {
 		return err
 	}
-	r.idx.SetObsolete(obsoletePackIDs(sets))
+	idx.SetObsolete(obsoletePackIDs(sets))
 	var names []ID
 	err = r.ListFiles(ctx, IndexFile, func(id ID) error { names = append(names, id); return nil })
 	if err != nil {
@@ -42,7 +46,7 @@ func (r *Repository) LoadIndex(ctx context.Context) error {
 	for _, p := range results {
 		all = append(all, p...)
 	}
-	return r.idx.bulkAdd(all)
+	return idx.bulkAdd(all)
 }
 
 func (r *Repository) loadIndexFile(ctx context.Context, id ID) ([]IndexPack, error) {

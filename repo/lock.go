@@ -633,3 +633,14 @@ func (l *Lock) Unlock(ctx context.Context) error {
 	}
 	return nil
 }
+
+// HoldsLock reports whether the lock file id is one this Repository holds
+// (prune tells its own lock from the others by it).
+func (r *Repository) HoldsLock(id ID) bool {
+	for _, l := range r.held.list() {
+		if l.Info().ID == id {
+			return true
+		}
+	}
+	return false
+}

@@ -120,3 +120,72 @@ func obsoletePackIDs(sets []ObsoleteSet) []ID {
 	}
 	return ids
 }
+
+// DropPacks takes packs out of the index: every index file that names one
+// of them is replaced by one without them (the new file is written before
+// the old one is removed, so a crash leaves duplicates, never a gap), and
+// the in-memory index is reloaded. The pack files are not touched; prune
+// removes them afterwards with RemovePack. It returns how many index files
+// were rewritten.
+func (r *Repository) DropPacks(ctx context.Context, packs map[ID]struct{}) (int, error) {
+	if len(packs) == 0 {
+		return 0, nil
+	}
+	var names []ID
+	if err := r.ListFiles(ctx, IndexFile, func(id ID) error { names = append(names, id); return nil }); err != nil {
+		return 0, fmt.Errorf("list index: %w", err)
+	}
+	rewritten := 0
+	for _, name := range names {
+		content, err := r.loadIndexFile(ctx, name)
+		if backend.IsNotExist(err) {
+			continue // replaced by a concurrent repair
+		}
+		if err != nil {
+			return rewritten, err
+		}
+		keep := content[:0:0]
+		for _, p := range content {
+			if _, drop := packs[p.ID]; !drop {
+				keep = append(keep, p)
+			}
+		}
+		if len(keep) == len(content) {
+			continue
+		}
+		if len(keep) > 0 {
+			if _, err := r.WriteIndex(ctx, keep); err != nil {
+				return rewritten, err
+			}
+		}
+		if err := r.RemoveFile(ctx, IndexFile, name); err != nil && !backend.IsNotExist(err) {
+			return rewritten, fmt.Errorf("remove index %s: %w", name.Short(), err)
+		}
+		rewritten++
+	}
+	return rewritten, r.reloadIndex(ctx)
+}
+
+// reloadIndex reads the index afresh and swaps it in.
+func (r *Repository) reloadIndex(ctx context.Context) error {
+	fresh := NewIndex()
+	if err := r.loadIndexInto(ctx, fresh); err != nil {
+		return err
+	}
+	r.idx.replace(fresh)
+	return nil
+}
+
+// RemovePack deletes a pack file. It refuses a pack the index names: the
+// index must stop naming a pack before the pack goes (DropPacks), so that
+// no reader is sent to a missing file.
+func (r *Repository) RemovePack(ctx context.Context, id ID) error {
+	if r.idx.HasPack(id) {
+		return fmt.Errorf("remove pack %s: the index still names it", id.Short())
+	}
+	err := r.RemoveFile(ctx, PackFile, id)
+	if backend.IsNotExist(err) {
+		return nil
+	}
+	return err
+}

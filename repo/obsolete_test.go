@@ -76,3 +76,41 @@ func TestObsoletePacks(t *testing.T) {
 		t.Errorf("check: %v %v", err, res.Problems)
 	}
 }
+
+// TestDropPacksThenRemove: a pack goes only after the index stops naming
+// it, and dropping it rewrites just the index files that named it.
+func TestDropPacksThenRemove(t *testing.T) {
+	ctx := context.Background()
+	be := mem.New()
+	r := repo.NewTestRepository(t, be, "pw", repo.InitOptions{})
+	defer r.Close()
+	keep, _, _ := r.SaveBlob(ctx, repo.DataBlob, []byte("tetap"))
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	drop, _, _ := r.SaveBlob(ctx, repo.DataBlob, []byte("dibuang"))
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dl, _ := r.LookupBlob(repo.DataBlob, drop)
+	if err := r.RemovePack(ctx, dl.Pack); err == nil {
+		t.Fatal("RemovePack removed a pack the index names")
+	}
+	n, err := r.DropPacks(ctx, map[repo.ID]struct{}{dl.Pack: {}})
+	if err != nil || n != 1 {
+		t.Fatalf("DropPacks: %d files rewritten, %v; want 1", n, err)
+	}
+	if _, ok := r.LookupBlob(repo.DataBlob, drop); ok {
+		t.Error("the dropped pack's blob is still indexed")
+	}
+	if _, ok := r.LookupBlob(repo.DataBlob, keep); !ok {
+		t.Error("DropPacks lost another pack's blob")
+	}
+	if err := r.RemovePack(ctx, dl.Pack); err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Check(ctx, repo.CheckOptions{ReadData: true})
+	if err != nil || len(res.Problems) != 0 || len(res.UnindexedPacks) != 0 {
+		t.Errorf("check: %v %v, unindexed %v", err, res.Problems, res.UnindexedPacks)
+	}
+}

@@ -79,6 +79,18 @@ func (r *Repository) Stats() SaveStats {
 // has it, and reports whether it was new. It is safe for concurrent use and
 // does its hashing, compression and encryption in the calling goroutine.
 func (r *Repository) SaveBlob(ctx context.Context, t BlobType, data []byte) (ID, bool, error) {
+	return r.saveBlob(ctx, t, data, false)
+}
+
+// CopyBlob stores data as a new copy even when the index already has the
+// blob: prune moves the used blobs of a pack it repacks this way. Like
+// SaveBlob, the copy is durable and indexed after Flush.
+func (r *Repository) CopyBlob(ctx context.Context, t BlobType, data []byte) (ID, error) {
+	id, _, err := r.saveBlob(ctx, t, data, true)
+	return id, err
+}
+
+func (r *Repository) saveBlob(ctx context.Context, t BlobType, data []byte, again bool) (ID, bool, error) {
 	if !t.Valid() {
 		return ID{}, false, fmt.Errorf("save blob: invalid type %d", t)
 	}
@@ -97,7 +109,7 @@ func (r *Repository) SaveBlob(ctx context.Context, t BlobType, data []byte) (ID,
 	id := ID(r.key.BlobID(data))
 	// Not against a blob whose only copy prune marked obsolete: that pack
 	// may be deleted once this session's lock is gone.
-	if r.idx.HasLive(t, id) {
+	if !again && r.idx.HasLive(t, id) {
 		return id, false, nil
 	}
 	r.mu.Lock()
@@ -108,7 +120,7 @@ func (r *Repository) SaveBlob(ctx context.Context, t BlobType, data []byte) (ID,
 	r.pending[t][id] = struct{}{}
 	r.mu.Unlock()
 	// The index may have gained the blob between the check and the mark.
-	if r.idx.HasLive(t, id) {
+	if !again && r.idx.HasLive(t, id) {
 		r.mu.Lock()
 		delete(r.pending[t], id)
 		r.mu.Unlock()

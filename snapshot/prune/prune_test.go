@@ -1,0 +1,279 @@
+package prune_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/lpse/cadang/crypto"
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend/local"
+	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/backup"
+	"github.com/lpse/cadang/snapshot/prune"
+	"github.com/lpse/cadang/snapshot/restorer"
+	"github.com/lpse/cadang/snapshot/snapshottest"
+)
+
+const pw = "pw"
+
+type env struct {
+	t   *testing.T
+	dir string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "repo")
+	be, err := local.Create(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := repo.Init(context.Background(), be, []byte(pw), repo.InitOptions{KDF: crypto.CheapKDFParams(), PackSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	return &env{t: t, dir: dir}
+}
+
+func (e *env) open(mode repo.LockMode) *repo.Repository {
+	e.t.Helper()
+	be, err := local.Open(context.Background(), e.dir)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	r, err := repo.Open(context.Background(), be, []byte(pw), repo.Options{Lock: mode})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return r
+}
+
+// backup backs up src in its own session and returns the snapshot.
+func (e *env) backup(src string) *snapshot.Snapshot {
+	e.t.Helper()
+	r := e.open(repo.SharedLock)
+	defer r.Close()
+	res, err := backup.Run(context.Background(), r, backup.Options{Paths: []string{src}, Host: "spse"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return res.Snapshot
+}
+
+func (e *env) forget(sns ...*snapshot.Snapshot) {
+	e.t.Helper()
+	r := e.open(repo.SharedLock)
+	defer r.Close()
+	for _, sn := range sns {
+		if err := r.RemoveFile(context.Background(), repo.SnapshotFile, sn.ID()); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+}
+
+func (e *env) prune(o prune.Options) *prune.Result {
+	e.t.Helper()
+	r := e.open(repo.PruneLock)
+	defer r.Close()
+	res, err := prune.Run(context.Background(), r, o)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return res
+}
+
+// check runs a full data check and fails on any problem.
+func (e *env) check() {
+	e.t.Helper()
+	r := e.open(repo.SharedLock)
+	defer r.Close()
+	res, err := r.Check(context.Background(), repo.CheckOptions{ReadData: true})
+	if err != nil || len(res.Problems) != 0 {
+		e.t.Fatalf("check --read-data: %v %v", err, res.Problems)
+	}
+}
+
+// restoreEqual restores sn and compares it with want (a ScanTree of the
+// source at backup time).
+func (e *env) restoreEqual(sn *snapshot.Snapshot, src string, want map[string]snapshottest.FileState) {
+	e.t.Helper()
+	r := e.open(repo.SharedLock)
+	defer r.Close()
+	target := e.t.TempDir()
+	rs := &restorer.Restorer{Repo: r, Verify: true, NoOwner: true}
+	if _, err := rs.Restore(context.Background(), sn, src, target); err != nil {
+		e.t.Fatalf("restore %s: %v", sn.ID().Short(), err)
+	}
+	snapshottest.CompareTrees(e.t, want, snapshottest.ScanTree(e.t, target))
+}
+
+func (e *env) packs() int {
+	e.t.Helper()
+	n := 0
+	filepath.WalkDir(filepath.Join(e.dir, "data"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			n++
+		}
+		return nil
+	})
+	return n
+}
+
+func (e *env) size() int64 {
+	e.t.Helper()
+	var n int64
+	filepath.WalkDir(e.dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// day writes the source for one day: a file that stays, and one that is
+// new every day.
+func day(t *testing.T, src string, n int) map[string]snapshottest.FileState {
+	t.Helper()
+	snapshottest.WriteFile(t, filepath.Join(src, "tetap.bin"), snapshottest.RandBytes(1, 300<<10))
+	os.Remove(filepath.Join(src, "harian.bin"))
+	snapshottest.WriteFile(t, filepath.Join(src, "harian.bin"), snapshottest.RandBytes(uint64(100+n), 600<<10))
+	return snapshottest.ScanTree(t, src)
+}
+
+// TestPruneReclaimsInTwoPhases: forgotten days' data is marked obsolete by
+// one prune and deleted by the next; what is kept restores and checks.
+func TestPruneReclaimsInTwoPhases(t *testing.T) {
+	e := newEnv(t)
+	src := t.TempDir()
+	var sns []*snapshot.Snapshot
+	var want map[string]snapshottest.FileState
+	for n := range 4 {
+		want = day(t, src, n)
+		sns = append(sns, e.backup(src))
+	}
+	full := e.size()
+	e.forget(sns[:3]...)
+
+	first := e.prune(prune.Options{})
+	if first.Deleted.Packs != 0 || first.MarkedUnused.Packs+first.MarkedRepacked.Packs == 0 {
+		t.Fatalf("first prune: %+v; want packs marked obsolete and none deleted", first)
+	}
+	e.check()
+	e.restoreEqual(sns[3], src, want)
+
+	second := e.prune(prune.Options{})
+	if second.Deleted.Packs == 0 || second.Resurrected != 0 {
+		t.Fatalf("second prune: %+v; want the obsolete packs deleted", second)
+	}
+	e.check()
+	e.restoreEqual(sns[3], src, want)
+	if after := e.size(); after > full*2/3 {
+		t.Errorf("repository %d bytes after prune, %d before: too little reclaimed", after, full)
+	}
+	third := e.prune(prune.Options{})
+	if third.Deleted.Packs != 0 || third.MarkedUnused.Packs != 0 {
+		t.Errorf("third prune found more to do: %+v", third)
+	}
+}
+
+// TestPruneWaitsForOlderBackup: a session that opened the repository
+// before the packs were marked obsolete holds their deletion back, and a
+// snapshot it saves that still uses them resurrects them.
+func TestPruneWaitsForOlderBackup(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	src := t.TempDir()
+	want := day(t, src, 1)
+	sn := e.backup(src)
+	e.forget(sn)
+
+	// A backup opens the repository (and loads the index) now, before
+	// prune marks the data it is about to deduplicate against.
+	old := e.open(repo.SharedLock)
+	first := e.prune(prune.Options{})
+	if first.MarkedUnused.Packs == 0 {
+		t.Fatalf("first prune marked nothing: %+v", first)
+	}
+	res, err := backup.Run(ctx, old, backup.Options{Paths: []string{src}, Host: "spse"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Snapshot.Summary.DataAdded != 0 {
+		// Its index predates the marking: it deduplicated, as any backup
+		// that started earlier may.
+		t.Logf("the older session stored %d bytes again", res.Snapshot.Summary.DataAdded)
+	}
+	waiting := e.prune(prune.Options{})
+	if waiting.Deleted.Packs != 0 || waiting.Waiting != 1 {
+		t.Fatalf("prune while the older session runs: %+v; want the set waiting", waiting)
+	}
+	old.Close()
+
+	last := e.prune(prune.Options{})
+	if last.Deleted.Packs != 0 && res.Snapshot.Summary.DataAdded == 0 {
+		t.Fatalf("prune deleted %d packs that the older session's snapshot uses: %+v", last.Deleted.Packs, last)
+	}
+	if res.Snapshot.Summary.DataAdded == 0 && last.Resurrected == 0 {
+		t.Errorf("nothing resurrected: %+v", last)
+	}
+	e.check()
+	e.restoreEqual(res.Snapshot, src, want)
+}
+
+// TestPruneDryRunChangesNothing: the repository is byte-identical after
+// a dry run (taken with a shared lock, which it removes again).
+func TestPruneDryRunChangesNothing(t *testing.T) {
+	e := newEnv(t)
+	src := t.TempDir()
+	var sns []*snapshot.Snapshot
+	for n := range 3 {
+		day(t, src, n)
+		sns = append(sns, e.backup(src))
+	}
+	e.forget(sns[0])
+	e.prune(prune.Options{}) // leave an obsolete set for phase B to plan
+	e.forget(sns[1])
+	before := hashTree(t, e.dir)
+	r := e.open(repo.SharedLock)
+	res, err := prune.Run(context.Background(), r, prune.Options{DryRun: true})
+	r.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Deleted.Packs == 0 || res.MarkedUnused.Packs == 0 {
+		t.Errorf("dry run planned nothing: %+v", res)
+	}
+	if after := hashTree(t, e.dir); len(after) != len(before) {
+		t.Fatalf("dry run changed the file count: %d -> %d", len(before), len(after))
+	} else {
+		for p, h := range before {
+			if after[p] != h {
+				t.Errorf("dry run changed %s", p)
+			}
+		}
+	}
+}
+
+func hashTree(t *testing.T, root string) map[string][32]byte {
+	t.Helper()
+	out := map[string][32]byte{}
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[p] = sha256.Sum256(b)
+		}
+		return nil
+	})
+	return out
+}
