@@ -42,7 +42,7 @@ or of the local time zone without one; the output says which.
 
 --dry-run prints the plan and removes nothing. With neither snapshots nor a policy, forget refuses.
 The data blobs stay in the repository until a prune.`,
-		Flags: append(filterFlags(),
+		Flags: append(append(filterFlags(),
 			&cli.IntFlag{Name: "keep-last", Aliases: []string{"l"}, Usage: "keep the `N` newest snapshots"},
 			&cli.IntFlag{Name: "keep-hourly", Usage: "keep the newest snapshot of each of the `N` newest hours (-1: all)"},
 			&cli.IntFlag{Name: "keep-daily", Aliases: []string{"d"}, Usage: "keep the newest snapshot of each of the `N` newest days (-1: all)"},
@@ -53,7 +53,8 @@ The data blobs stay in the repository until a prune.`,
 			&cli.StringSliceFlag{Name: "keep-tag", Usage: "keep every snapshot with all of the comma-separated `TAGS` (repeatable: any of the lists)"},
 			&cli.StringFlag{Name: "group-by", Aliases: []string{"g"}, Value: retention.DefaultGroupBy.String(), Usage: "plan each group of snapshots with the same `FIELDS` (host, paths, tags; \"\" for one group) on its own"},
 			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print what would be removed; remove nothing"},
-		),
+			&cli.BoolFlag{Name: "prune", Usage: "prune afterwards (see 'cadang help prune'; its --max-unused, --max-repack-size and --repack-small apply)"},
+		), pruneFlags()...),
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
 			p, err := policyFromFlags(c)
@@ -65,17 +66,27 @@ The data blobs stay in the repository until a prune.`,
 				return fmt.Errorf("--group-by: %w", err)
 			}
 			named := c.Args().Slice()
+			po, err := pruneOptionsFromFlags(c)
+			if err != nil {
+				return err
+			}
+			po.DryRun = c.Bool("dry-run")
 			switch {
 			case len(named) > 0 && !p.IsZero():
 				return errors.New("forget: give snapshots or a policy (--keep-...), not both")
 			case len(named) == 0 && p.IsZero():
 				return errors.New("forget: give snapshots or a policy (--keep-...); refusing to forget everything")
 			case len(named) > 0:
-				return forgetNamed(c.Context, e, named, c.Bool("dry-run"))
+				err = forgetNamed(c.Context, e, named, c.Bool("dry-run"))
+			default:
+				loc, zone := e.calendarZone()
+				err = forgetByPolicy(c.Context, e, forgetPlan{Policy: p, GroupBy: g, Filter: filterFromFlags(c),
+					Location: loc, Zone: zone, DryRun: c.Bool("dry-run")})
 			}
-			loc, zone := e.calendarZone()
-			return forgetByPolicy(c.Context, e, forgetPlan{Policy: p, GroupBy: g, Filter: filterFromFlags(c),
-				Location: loc, Zone: zone, DryRun: c.Bool("dry-run")})
+			if err != nil || !c.Bool("prune") {
+				return err
+			}
+			return runPrune(c.Context, e, po)
 		},
 	}
 }

@@ -37,8 +37,12 @@ const SkewTolerance = 10 * time.Minute
 type Options struct {
 	// MaxUnused is the share of unused bytes (0..1) that may stay in
 	// partly used packs; packs are repacked while more is unused. Zero
-	// means 0.05; use a negative value to repack nothing.
+	// means 0.05 (unless MaxUnusedBytes is set); use a negative value to
+	// repack nothing.
 	MaxUnused float64
+	// MaxUnusedBytes, when positive, bounds the unused bytes that may stay
+	// instead of MaxUnused.
+	MaxUnusedBytes int64
 	// MaxRepackBytes bounds the bytes of packs repacked in one run; zero
 	// means no bound.
 	MaxRepackBytes int64
@@ -79,7 +83,7 @@ type Result struct {
 	MarkedUnused   Counts `json:"marked_unused"`
 	MarkedRepacked Counts `json:"marked_repacked"`
 	RepackedBytes  int64  `json:"repacked_bytes"`
-	Orphans        Counts `json:"orphans"` // unindexed packs, marked like unused ones
+	Orphans        Counts `json:"orphans"` // packs no index entry points to (unindexed, or every blob stored again elsewhere), marked like unused ones
 	// Deleted are the packs of earlier obsolete sets removed now;
 	// Resurrected those a snapshot turned out to need; Waiting the sets
 	// still held back by a lock taken before they were marked.
@@ -95,7 +99,7 @@ func Run(ctx context.Context, r *repo.Repository, o Options) (*Result, error) {
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
-	if o.MaxUnused == 0 {
+	if o.MaxUnused == 0 && o.MaxUnusedBytes <= 0 {
 		o.MaxUnused = 0.05
 	}
 	res := &Result{DryRun: o.DryRun}
@@ -114,6 +118,7 @@ func Run(ctx context.Context, r *repo.Repository, o Options) (*Result, error) {
 		return res, err
 	}
 	res.Snapshots = n
+	res.Before, res.UsedBytes, res.UnusedBytes = usage(r, used)
 	if err := deleteSets(ctx, r, ready, used, res, o); err != nil {
 		return res, err
 	}
@@ -262,6 +267,27 @@ func deleteSets(ctx context.Context, r *repo.Repository, ready []repo.ObsoleteSe
 	return nil
 }
 
+// usage describes the indexed packs and splits their bytes by whether a
+// snapshot needs them.
+func usage(r *repo.Repository, used map[blobKey]struct{}) (c Counts, usedBytes, unusedBytes int64) {
+	seen := map[repo.ID]struct{}{}
+	_ = r.Index().Each(func(b repo.BlobLocation) error {
+		if _, ok := seen[b.Pack]; !ok {
+			seen[b.Pack] = struct{}{}
+			c.Packs++
+		}
+		c.Blobs++
+		c.Bytes += int64(b.Length)
+		if _, ok := used[blobKey{b.Type, b.ID}]; ok {
+			usedBytes += int64(b.Length)
+		} else {
+			unusedBytes += int64(b.Length)
+		}
+		return nil
+	})
+	return c, usedBytes, unusedBytes
+}
+
 // packUse is what the index says of one pack.
 type packUse struct {
 	id         repo.ID
@@ -297,10 +323,10 @@ func markObsolete(ctx context.Context, r *repo.Repository, sets, ready []repo.Ob
 		return nil
 	})
 	var unused, partly []*packUse
+	var usedNow, unusedNow int64 // after phase B
 	for _, p := range packs {
-		res.Before.add(len(p.blobs), p.size)
-		res.UsedBytes += p.used
-		res.UnusedBytes += p.size - p.used
+		usedNow += p.used
+		unusedNow += p.size - p.used
 		if _, ok := pending[p.id]; ok {
 			continue
 		}
@@ -318,7 +344,7 @@ func markObsolete(ctx context.Context, r *repo.Repository, sets, ready []repo.Ob
 	sort.Slice(partly, func(i, j int) bool {
 		return partly[i].size-partly[i].used > partly[j].size-partly[j].used
 	})
-	left := res.UnusedBytes
+	left := unusedNow
 	for _, p := range unused {
 		left -= p.size
 	}
@@ -329,8 +355,13 @@ func markObsolete(ctx context.Context, r *repo.Repository, sets, ready []repo.Ob
 		if o.MaxUnused < 0 && !small {
 			continue
 		}
-		if !small && float64(left) <= o.MaxUnused*float64(res.UsedBytes+left) {
-			continue
+		if !small {
+			if o.MaxUnusedBytes > 0 && left <= o.MaxUnusedBytes {
+				continue
+			}
+			if o.MaxUnusedBytes <= 0 && float64(left) <= o.MaxUnused*float64(usedNow+left) {
+				continue
+			}
 		}
 		if o.MaxRepackBytes > 0 && repackBytes+p.size > o.MaxRepackBytes {
 			continue

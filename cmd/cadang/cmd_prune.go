@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lpse/cadang/internal/units"
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot/prune"
+)
+
+func pruneFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "max-unused", Value: "5%", Usage: "repack partly used packs while more than `LIMIT` (a PERCENT of the data, or a SIZE) is unused"},
+		&cli.StringFlag{Name: "max-repack-size", Usage: "repack at most `SIZE` of packs in this run"},
+		&cli.BoolFlag{Name: "repack-small", Usage: "also repack packs smaller than half the pack size"},
+	}
+}
+
+func pruneCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "prune",
+		Usage: "delete the data that no snapshot needs, while backups go on",
+		Description: `Prune runs beside backups: it takes a prune lock, which backups' shared locks coexist with,
+and works in two phases (doc/design.md, "Prune beside backups"):
+
+  1. Packs that no snapshot needs, and partly used packs after their used data was copied into
+     new packs, are marked obsolete. Restores still read them; new backups store their own copy
+     rather than depend on them.
+  2. A later prune deletes the obsolete packs once every backup that started before they were
+     marked has finished, after checking the snapshots again: a pack that a late snapshot still
+     needs is kept.
+
+So space comes back on the second prune after a forget (cadang run prunes on its schedule). An
+interrupted prune is harmless; the next one finishes its work. --dry-run plans and changes nothing.`,
+		Flags: append(pruneFlags(),
+			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print what would be done; change nothing"},
+		),
+		Action: func(c *cli.Context) error {
+			o, err := pruneOptionsFromFlags(c)
+			if err != nil {
+				return err
+			}
+			o.DryRun = c.Bool("dry-run")
+			return runPrune(c.Context, newEnv(c), o)
+		},
+	}
+}
+
+func pruneOptionsFromFlags(c *cli.Context) (prune.Options, error) {
+	var o prune.Options
+	if s := strings.TrimSpace(c.String("max-unused")); strings.HasSuffix(s, "%") {
+		f, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
+		if err != nil || f < 0 || f > 100 {
+			return o, fmt.Errorf("--max-unused %q: want a percentage 0%%..100%% or a size", s)
+		}
+		o.MaxUnused = f / 100
+		if f == 0 {
+			o.MaxUnusedBytes = 1 // repack everything that has unused bytes
+		}
+	} else if s != "" {
+		n, err := units.ParseSize(s)
+		if err != nil {
+			return o, fmt.Errorf("--max-unused: %w", err)
+		}
+		o.MaxUnusedBytes = max(n, 1)
+	}
+	if s := c.String("max-repack-size"); s != "" {
+		n, err := units.ParseSize(s)
+		if err != nil {
+			return o, fmt.Errorf("--max-repack-size: %w", err)
+		}
+		o.MaxRepackBytes = n
+	}
+	o.RepackSmall = c.Bool("repack-small")
+	return o, nil
+}
+
+// pruneReport is what `prune --json` prints.
+type pruneReport struct {
+	MessageType string `json:"message_type"` // "prune"
+	*prune.Result
+	Seconds   float64 `json:"seconds"`
+	PeakRSSMB float64 `json:"peak_rss_mib"`
+}
+
+// runPrune prunes the repository named by the global flags. A dry run
+// takes a shared lock (it must leave the repository byte-identical, and a
+// lock file is removed again); a real prune a prune lock.
+func runPrune(ctx context.Context, e *env, o prune.Options) error {
+	mode := repo.PruneLock
+	if o.DryRun {
+		mode = repo.SharedLock
+	}
+	o.Logf = e.logf
+	start := time.Now()
+	r, err := e.openRepo(ctx, repo.Options{Lock: mode})
+	if err != nil {
+		return err
+	}
+	defer e.closeRepo(r)
+	res, err := prune.Run(ctx, r, o)
+	rep := pruneReport{MessageType: "prune", Result: res, Seconds: time.Since(start).Seconds(), PeakRSSMB: peakRSSMiB()}
+	if err != nil {
+		return err
+	}
+	if e.json {
+		return e.printJSON(rep)
+	}
+	printPrune(e, rep)
+	return nil
+}
+
+func printPrune(e *env, rep pruneReport) {
+	if e.quiet {
+		return
+	}
+	w, r := e.stdout, rep.Result
+	verb := func(done, planned string) string {
+		if r.DryRun {
+			return planned
+		}
+		return done
+	}
+	b := units.FormatBytes
+	fmt.Fprintf(w, "before:      %d packs, %d blobs, %s: %s used by %d snapshot(s), %s unused\n",
+		r.Before.Packs, r.Before.Blobs, b(r.Before.Bytes), b(r.UsedBytes), r.Snapshots, b(r.UnusedBytes))
+	fmt.Fprintf(w, "%s %d packs (%s) of earlier prunes", verb("deleted:    ", "would delete:"), r.Deleted.Packs, b(r.Deleted.Bytes))
+	if r.Resurrected > 0 {
+		fmt.Fprintf(w, "; kept %d a late snapshot still needs", r.Resurrected)
+	}
+	if r.Waiting > 0 {
+		fmt.Fprintf(w, "; %d set(s) wait for backups that started before they were marked", r.Waiting)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "%s %d unused packs (%s), %d not in the index or wholly duplicated (%s)\n", verb("marked:     ", "would mark: "),
+		r.MarkedUnused.Packs, b(r.MarkedUnused.Bytes), r.Orphans.Packs, b(r.Orphans.Bytes))
+	fmt.Fprintf(w, "%s %d packs (%s), copying %s still used\n", verb("repacked:   ", "would repack:"),
+		r.MarkedRepacked.Packs, b(r.MarkedRepacked.Bytes), b(r.RepackedBytes))
+	marked := r.MarkedUnused.Packs + r.MarkedRepacked.Packs + r.Orphans.Packs
+	if marked > 0 && !r.DryRun {
+		fmt.Fprintf(w, "the %d pack(s) marked now are deleted by the next prune once running backups have finished\n", marked)
+	}
+	fmt.Fprintf(w, "took %.1f s, peak memory %.0f MiB\n", rep.Seconds, rep.PeakRSSMB)
+}
+
+// peakRSSMiB is the process's peak resident memory so far.
+func peakRSSMiB() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Maxrss) / 1024 // KiB on Linux
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCLIForgetPrune: forget --prune marks what the forgotten snapshots
+// alone used, the next prune deletes it, the repository shrinks, checks
+// clean, and the kept snapshot restores as it was backed up. A dry run
+// changes no byte.
+func TestCLIForgetPrune(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	src := t.TempDir()
+	var wantLast map[string]fileState
+	for day := range 4 {
+		writeFileT(t, filepath.Join(src, "tetap.sql"), []byte(strings.Repeat("INSERT INTO paket VALUES (1);\n", 20000)), 0o644)
+		os.Remove(filepath.Join(src, "harian.bin"))
+		writeFileT(t, filepath.Join(src, "harian.bin"), pruneTestBytes(uint64(day+1), 2<<20), 0o644)
+		cliBackup(t, repoDir, src)
+		wantLast = scanDir(t, src)
+	}
+	before := pruneTestSize(t, repoDir)
+
+	res := cliOK(t, "-r", repoDir, "forget", "--keep-last", "1", "--prune")
+	if !strings.Contains(res.stdout, "removed 3 snapshots") || !strings.Contains(res.stdout, "marked:") {
+		t.Fatalf("forget --prune:\n%s", res)
+	}
+	hashes := pruneTestHashes(t, repoDir)
+	dry := cliOK(t, "-r", repoDir, "--json", "prune", "--dry-run")
+	var rep map[string]any
+	if err := json.Unmarshal([]byte(strings.TrimSpace(dry.stdout)), &rep); err != nil || rep["dry_run"] != true {
+		t.Fatalf("prune --dry-run --json: %v\n%s", err, dry)
+	}
+	if del := rep["deleted"].(map[string]any); del["packs"].(float64) == 0 {
+		t.Errorf("dry run plans no deletion: %s", dry.stdout)
+	}
+	if got := pruneTestHashes(t, repoDir); len(got) != len(hashes) {
+		t.Errorf("prune --dry-run changed the file count: %d -> %d", len(hashes), len(got))
+	} else {
+		for p, h := range hashes {
+			if got[p] != h {
+				t.Errorf("prune --dry-run changed %s", p)
+			}
+		}
+	}
+
+	res = cliOK(t, "-r", repoDir, "prune")
+	if !strings.Contains(res.stdout, "deleted:") {
+		t.Fatalf("prune:\n%s", res)
+	}
+	after := pruneTestSize(t, repoDir)
+	if after > before/2 {
+		t.Errorf("repository %d bytes after forget and prune, %d before", after, before)
+	}
+	cliOK(t, "-r", repoDir, "check", "--read-data")
+	target := t.TempDir()
+	cliOK(t, "-r", repoDir, "restore", "latest", "--target", target, "--verify")
+	compareTrees(t, wantLast, scanDir(t, filepath.Join(target, src)), false)
+	if n := len(repoFiles(t, repoDir, "locks")); n != 0 {
+		t.Errorf("%d lock files left", n)
+	}
+}
+
+func pruneTestBytes(seed uint64, n int) []byte {
+	b := make([]byte, n)
+	x := seed*0x9e3779b97f4a7c15 + 1
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		b[i] = byte(x)
+	}
+	return b
+}
+
+func pruneTestSize(t *testing.T, root string) int64 {
+	t.Helper()
+	var n int64
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+func pruneTestHashes(t *testing.T, root string) map[string][32]byte {
+	t.Helper()
+	out := map[string][32]byte{}
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[p] = sha256.Sum256(b)
+		}
+		return nil
+	})
+	return out
+}
