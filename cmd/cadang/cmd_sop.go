@@ -170,6 +170,10 @@ func runCommand() *cli.Command {
 source of the job (paths, or the output of a dump command), checks the time standard, appends the
 record to the run log (locally and in the repository) and, if the run did not end OK, notifies the
 job's targets (hook and e-mail). --before-change REASON makes the SOP's backup before a system change.
+After a successful backup, the job's [job.retention] is applied to its snapshots on the medium (each
+source on its own, in the [organization] timezone; before-change backups are protected for
+protect_before_change, default 90d) and, when [job.prune] every has passed since the last prune of
+the medium, the medium is pruned beside any backups; both are recorded as forget and prune runs.
 Exit codes: 0 ok, 3 partial (some files unreadable), 12 wrong password, 1 any other failure.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "before-change", Usage: "this is the backup before a system change: `REASON` (tagged before-change)"},
@@ -192,6 +196,11 @@ Exit codes: 0 ok, 3 partial (some files unreadable), 12 wrong password, 1 any ot
 				e.warnf("%v", w)
 			}
 			e.printRecord(out.Record, st.lang)
+			// The forget and prune after the backup ([job.retention],
+			// [job.prune]) have records of their own.
+			for _, x := range out.Maintenance {
+				e.printRecord(x, st.lang)
+			}
 			return runError(err)
 		},
 	}

@@ -173,8 +173,10 @@ func (e *env) runner(st *sopState) *soprun.Runner {
 		Clock:     st.clock,
 		Opener:    e.opener(st),
 		Backupper: &engine.Backupper{Config: st.cfg, ProgramVersion: "cadang " + version, Now: st.clock.Now},
-		Notifier:  &notify.Notifier{SMTP: st.cfg.SMTP, Loc: st.cfg.Location(), Now: st.clock.Now},
-		Classify:  errclass.Kind,
+		// [job.retention] and [job.prune] after a successful `cadang run`.
+		Maintainer: &engine.Maintainer{Opener: e.opener(st)},
+		Notifier:   &notify.Notifier{SMTP: st.cfg.SMTP, Loc: st.cfg.Location(), Now: st.clock.Now},
+		Classify:   errclass.Kind,
 	}
 }
 

@@ -39,8 +39,8 @@ import (
 // Tag prefixes put on the snapshots of a job run, so that a restore test
 // finds the snapshots of each source of a job.
 const (
-	TagJob    = "job:"
-	TagSource = "source:"
+	TagJob    = run.TagJob
+	TagSource = run.TagSource
 )
 
 // ReadPassword reads a password file: its content without the trailing
@@ -91,6 +91,11 @@ type Opener struct {
 
 // Open implements run.Opener.
 func (o *Opener) Open(ctx context.Context, m jobs.Medium) (run.Repository, error) {
+	return o.OpenLock(ctx, m, repo.SharedLock)
+}
+
+// OpenLock opens the repository on m as Open does, holding lock.
+func (o *Opener) OpenLock(ctx context.Context, m jobs.Medium, lock repo.LockMode) (run.Repository, error) {
 	var pw []byte
 	var err error
 	switch {
@@ -114,7 +119,7 @@ func (o *Opener) Open(ctx context.Context, m jobs.Medium) (run.Repository, error
 	if o.Config != nil && !strings.HasPrefix(loc, "local:") {
 		loc = o.Config.Abs(loc)
 	}
-	r, err := OpenLocal(ctx, loc, pw, repo.Options{Logf: o.Logf, AfterUnlock: debug.FreeOSMemory, Lock: repo.SharedLock})
+	r, err := OpenLocal(ctx, loc, pw, repo.Options{Logf: o.Logf, AfterUnlock: debug.FreeOSMemory, Lock: lock})
 	if err != nil {
 		if errors.Is(err, repo.ErrNoRepository) || errors.Is(err, fs.ErrNotExist) {
 			return nil, runlog.Fail(runlog.KindMedia, fmt.Errorf("medium %s is not connected: %w", m.Name, err))
@@ -206,12 +211,7 @@ func (b *Backupper) Backup(ctx context.Context, r run.Repository, src jobs.Sourc
 
 // SourceName is the name of a source: its name, or "default" when the
 // configuration gives none.
-func SourceName(s jobs.Source) string {
-	if s.Name != "" {
-		return s.Name
-	}
-	return "default"
-}
+func SourceName(s jobs.Source) string { return run.SourceName(s) }
 
 // DumpFilename is the file a dump source is stored as.
 func DumpFilename(s jobs.Source) string {

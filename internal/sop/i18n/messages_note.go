@@ -28,6 +28,10 @@ func init() {
 		"note.test-failed":               {"Uji restore: %s dari %s pemeriksaan gagal", "Restore test: %s of %s checks failed"},
 		"note.verify-all":                {"%s berkas dibaca kembali setelah restore dan dicocokkan dengan snapshot (--verify): semuanya sesuai.", "%s files read back after the restore and checked against the snapshot (--verify): all match."},
 		"note.verify-some":               {"%s dari %s berkas terverifikasi; %s berkas tidak dapat di-restore.", "%s of %s files verified; %s could not be restored."},
+		"note.forget-done":               {"Retensi diterapkan: %s snapshot dihapus, %s disimpan", "Retention applied: %s snapshots removed, %s kept"},
+		"note.forget-failed":             {"Retensi gagal diterapkan: %s dari %s snapshot terhapus", "Retention failed: %s of %s snapshots removed"},
+		"note.prune-done":                {"Pemangkasan: %s pack dihapus, %s pack ditandai untuk pemangkasan berikutnya, %s kelompok menunggu backup yang sedang berjalan", "Prune: %s packs deleted, %s packs marked for the next prune, %s sets waiting for running backups"},
+		"note.prune-failed":              {"Pemangkasan gagal", "Prune failed"},
 		"note.verify-blobs":              {"Restore tanpa --verify: setiap blob diperiksa saat didekripsi (enkripsi terautentikasi), berkas tidak dibaca kembali.", "Restored without --verify: each blob was checked on decryption (authenticated encryption), the files were not read back."},
 	} {
 		messages[k] = v

@@ -96,6 +96,7 @@ type Job struct {
 	ActiveSince  time.Time `toml:"active_since"`
 	TimeStandard Duration  `toml:"time_standard"`
 	Retention    Retention `toml:"retention"`
+	Prune        Prune     `toml:"prune"`
 	Notify       Notify    `toml:"notify"`
 }
 
@@ -144,17 +145,50 @@ type Rotation struct {
 	Days  int       `toml:"days"` // period of the calendar rotation, default 1
 }
 
-// Retention is what the job wants kept (applied by prune).
+// Retention is what the job wants kept: `cadang run` applies it to the
+// job's snapshots on the medium after each successful backup, each source
+// on its own (restic's rules, see snapshot/retention): the Last newest
+// snapshots, the newest of each of the Hourly, Daily, Weekly, Monthly and
+// Yearly newest hours, days, weeks, months and years, and all Within of
+// the newest. A before-change backup (SOP step 2) and a snapshot a restore
+// used (step 7) are kept for ProtectBeforeChange whatever the rules say.
 type Retention struct {
+	Last    int      `toml:"last"`
+	Hourly  int      `toml:"hourly"`
 	Daily   int      `toml:"daily"`
 	Weekly  int      `toml:"weekly"`
 	Monthly int      `toml:"monthly"`
 	Yearly  int      `toml:"yearly"`
 	Within  Duration `toml:"within"`
+	// ProtectBeforeChange defaults to DefaultProtect.
+	ProtectBeforeChange Duration `toml:"protect_before_change"`
 }
 
-// IsZero reports whether no retention is set.
-func (r Retention) IsZero() bool { return r == Retention{} }
+// DefaultProtect is how long before-change backups are protected from the
+// retention policy when the job does not say.
+const DefaultProtect = 90 * 24 * time.Hour
+
+// IsZero reports whether no retention rule is set (the job keeps
+// everything; protect_before_change alone is no rule).
+func (r Retention) IsZero() bool {
+	r.ProtectBeforeChange = 0
+	return r == Retention{}
+}
+
+// Protect returns how long before-change backups are protected.
+func (r Retention) Protect() time.Duration {
+	if r.ProtectBeforeChange > 0 {
+		return r.ProtectBeforeChange.D()
+	}
+	return DefaultProtect
+}
+
+// Prune is when `cadang run` prunes the medium after a backup: when Every
+// has passed since the job's last successful prune on that medium (or
+// none was recorded). Zero: never automatically.
+type Prune struct {
+	Every Duration `toml:"every"`
+}
 
 // Classification is the SOP appendix classification of the information.
 type Classification string

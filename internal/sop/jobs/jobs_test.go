@@ -172,3 +172,41 @@ func TestSourcePathOptions(t *testing.T) {
 		t.Errorf("a dump source with one_file_system: %v, want an error naming the source", err)
 	}
 }
+
+func TestRetentionAndPrune(t *testing.T) {
+	base, _ := os.ReadFile(example)
+	ret := `  [job.retention]
+  last = 2
+  hourly = 24
+  daily = 7
+  within = "30d"
+  protect_before_change = "60d"`
+	conf := strings.Replace(string(base), "  [job.retention]\n  daily = 7", ret, 1)
+	conf = strings.Replace(conf, "  monthly = 12\n", "  monthly = 12\n\n  [job.prune]\n  every = \"7d\"\n", 1)
+	cfg, err := Load(writeConf(t, conf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := cfg.Jobs[0]
+	if r := j.Retention; r.Last != 2 || r.Hourly != 24 || r.Daily != 7 || r.Weekly != 4 || r.Within.D() != 30*24*time.Hour ||
+		r.Protect() != 60*24*time.Hour || j.Prune.Every.D() != 7*24*time.Hour {
+		t.Fatalf("retention %+v, prune %+v", r, j.Prune)
+	}
+	if p := cfg.Jobs[1].Retention.Protect(); p != DefaultProtect || cfg.Jobs[1].Prune.Every != 0 {
+		t.Fatalf("defaults: protect %v, prune %v", p, cfg.Jobs[1].Prune)
+	}
+	if (Retention{ProtectBeforeChange: Duration(time.Hour)}).IsZero() != true {
+		t.Fatal("protect_before_change alone is a rule")
+	}
+	for _, bad := range []struct{ from, to, key string }{
+		{"  daily = 7", "  daily = -1", "retention.daily"},
+		{"  weekly = 4", "  weekly = 4\n  within = \"30m\"", "retention.within"},
+		{"  monthly = 12", "  monthly = 12\n  [job.prune]\n  every = \"10m\"", "prune.every"},
+	} {
+		_, err := Load(writeConf(t, strings.Replace(string(base), bad.from, bad.to, 1)))
+		var ce *ConfigError
+		if !errors.As(err, &ce) || !strings.Contains(ce.Key, bad.key) {
+			t.Errorf("%q: %v, want an error naming %s", bad.to, err, bad.key)
+		}
+	}
+}

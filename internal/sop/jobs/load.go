@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -274,6 +275,21 @@ func (c *Config) validate() []*ConfigError {
 			if !idRE.MatchString(m.RepositoryID) {
 				add(mp+".repository_id", "%q: must be the 64 hex digit ID of the repository on this medium", m.RepositoryID)
 			}
+		}
+		for _, x := range []struct {
+			key string
+			n   int
+		}{{"last", j.Retention.Last}, {"hourly", j.Retention.Hourly}, {"daily", j.Retention.Daily}, {"weekly", j.Retention.Weekly},
+			{"monthly", j.Retention.Monthly}, {"yearly", j.Retention.Yearly}} {
+			if x.n < 0 {
+				add(p+".retention."+x.key, "%d: must be 0 (no such rule) or more", x.n)
+			}
+		}
+		if w := j.Retention.Within.D(); w > 0 && w < time.Hour {
+			add(p+".retention.within", "%s: must be at least 1h (it counts whole hours and days)", w)
+		}
+		if e := j.Prune.Every.D(); e > 0 && e < time.Hour {
+			add(p+".prune.every", "%s: must be at least 1h (e.g. \"7d\"), or 0 for no automatic prune", e)
 		}
 		switch j.Rotation.Mode {
 		case "sequence":

@@ -150,7 +150,8 @@ func nextPeriod(s jobs.Schedule, p time.Time) time.Time {
 // recorded in the "Laporan Analisa Kegagalan Backup"): runs expected
 // against done with the missed days, failures by kind, the trend of the
 // last 6 months with a chart, follow-ups taken and open, restore tests done
-// and due, and the time standard.
+// and due, the time standard, and the retention applied and prunes run
+// (what they removed and freed).
 func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, error) {
 	loc := e.loc()
 	m := Analyze(e.Config, recs, month, e.Now)
@@ -286,6 +287,8 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 	if len(over) > 0 {
 		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("mon.std_over")}, doc.List(over))
 	}
+	// 7. retention and prune: what was removed and freed
+	d.Blocks = append(d.Blocks, e.maintenanceBlocks(maintenanceIn(recs, m.Start, m.End))...)
 	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_conclusion")}, doc.Fields{{Label: e.t("mon.conclusion"), Blank: true}, {Label: "", Blank: true}},
 		e.adminAndHead())
 	return d, nil

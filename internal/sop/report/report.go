@@ -128,7 +128,7 @@ func (e Env) retention(r jobs.Retention) string {
 	for _, x := range []struct {
 		n   int
 		key string
-	}{{r.Daily, "inv.daily"}, {r.Weekly, "inv.weekly"}, {r.Monthly, "inv.monthly"}, {r.Yearly, "inv.yearly"}} {
+	}{{r.Last, "inv.last"}, {r.Hourly, "inv.hourly"}, {r.Daily, "inv.daily"}, {r.Weekly, "inv.weekly"}, {r.Monthly, "inv.monthly"}, {r.Yearly, "inv.yearly"}} {
 		if x.n > 0 {
 			s = append(s, e.t(x.key, x.n))
 		}
@@ -136,7 +136,7 @@ func (e Env) retention(r jobs.Retention) string {
 	if r.Within > 0 {
 		s = append(s, e.t("inv.within", e.Lang.Duration(r.Within.D())))
 	}
-	return strings.Join(s, ", ")
+	return e.t("inv.configured", strings.Join(s, ", "))
 }
 
 // Inventory is the "Daftar Backup Database dan Aplikasi": every job with its
@@ -159,7 +159,7 @@ func (e Env) Inventory(recs []runlog.Record) *doc.Document {
 		}
 		rows = append(rows, []string{fmt.Sprint(i + 1), j.Name + "\n" + j.Description, e.jobInfo(j), e.class(j.Classification),
 			e.sources(j), e.media(j), e.t("sched."+string(j.Schedule)) + "\n" + e.t("inv.standard", e.Lang.Duration(j.TimeStandard.D())),
-			e.retention(j.Retention), last})
+			strings.TrimSpace(e.retention(j.Retention) + "\n" + e.applied(j, recs)), last})
 	}
 	d.Blocks = append(d.Blocks,
 		doc.Table{Header: []string{e.t("col.no"), e.t("col.job"), e.t("inv.info"), e.t("inv.class"), e.t("inv.sources"), e.t("inv.media"),

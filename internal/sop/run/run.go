@@ -90,7 +90,10 @@ type Runner struct {
 	Opener    Opener
 	Backupper Backupper
 	Notifier  Notifier // optional
-	Clock     clock.Clock
+	// Maintainer, if set, applies the job's retention after a successful
+	// backup and prunes the medium when [job.prune] every says so.
+	Maintainer Maintainer
+	Clock      clock.Clock
 	// Classify gives the kind of an error; default runlog.KindOf.
 	Classify func(error) runlog.FailureKind
 }
@@ -122,6 +125,9 @@ type Outcome struct {
 	// could not be copied into the repository (it is in the local mirror
 	// and is copied by the next run), or a notification failed.
 	Warnings []error
+	// Maintenance are the records of the forget and prune that followed a
+	// successful backup, in order.
+	Maintenance []runlog.Record
 }
 
 // FailedError is returned when the recorded operation did not end OK.
@@ -214,7 +220,14 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 		rec.Note, rec.Message = runlog.NewNote("open-failed", m.Repository, m.Name), err.Error()
 		return r.finish(ctx, j, rec, nil)
 	}
-	defer repo.Close()
+	closed := false
+	closeRepo := func() {
+		if !closed {
+			closed = true
+			repo.Close()
+		}
+	}
+	defer closeRepo()
 	rec.RepositoryID = repo.ID()
 	if !strings.EqualFold(repo.ID(), m.RepositoryID) {
 		rec.Result, rec.Failure = runlog.Failed, runlog.KindMedia
@@ -278,7 +291,33 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 		rec.Result = runlog.OK
 		rec.Note = runlog.NewNote("snapshots-saved", len(rec.Snapshots))
 	}
-	return r.finish(ctx, j, rec, repo)
+	out, err := r.finish(ctx, j, rec, repo)
+	if r.Maintainer == nil || ctx.Err() != nil || out.Record.ID == "" || !maintainOK(out.Record.Result) {
+		return out, err
+	}
+	// After a successful backup: the job's retention on this medium, then
+	// a prune when one is due. Their failures are records of their own;
+	// the backup's record stands.
+	var failed *runlog.Record
+	if !j.Retention.IsZero() {
+		if x := r.forget(ctx, j, m, repo, out.Record, &out); x.Result != runlog.OK {
+			failed = &x
+		}
+	}
+	// The prune opens the medium with a prune lock: this run's shared lock
+	// would hold back the packs an earlier prune marked.
+	closeRepo()
+	if recs, lerr := r.Log.Records(); lerr == nil && ctx.Err() == nil && PruneDue(recs, j, m.Name, r.clock().Now()) {
+		if x := r.prune(ctx, j, m, out.Record, &out); x.Result != runlog.OK && failed == nil {
+			failed = &x
+		}
+	} else if lerr != nil {
+		out.Warnings = append(out.Warnings, fmt.Errorf("prune: %w", lerr))
+	}
+	if err == nil && failed != nil {
+		err = &MaintenanceError{FailedError{Record: *failed}}
+	}
+	return out, err
 }
 
 func addErr(rec *runlog.Record, s string) {

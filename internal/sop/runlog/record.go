@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -23,6 +24,9 @@ const (
 	OpRestoreTest Operation = "restore-test"
 	OpCheck       Operation = "check"
 	OpPrune       Operation = "prune"
+	// OpForget records the retention policy applied to a job's snapshots
+	// after its backup (Forget says what was removed and why).
+	OpForget Operation = "forget"
 	// OpFollowup records the follow-up taken after a failed run (SOP step 5);
 	// Ref names the run.
 	OpFollowup Operation = "followup"
@@ -53,13 +57,18 @@ const (
 	KindMedia            FailureKind = "media"
 	KindTimeStandard     FailureKind = "time-standard-exceeded"
 	KindInterrupted      FailureKind = "interrupted"
-	KindOther            FailureKind = "other"
+	// KindRetention: the retention policy could not be applied (forget).
+	KindRetention FailureKind = "retention-failed"
+	// KindPrune: the prune after a backup failed for no more specific
+	// reason.
+	KindPrune FailureKind = "prune-failed"
+	KindOther FailureKind = "other"
 )
 
 // Kinds lists every failure kind, in report order.
 var Kinds = []FailureKind{
 	KindSourceUnreadable, KindDumpFailed, KindRepoUnreachable, KindLock, KindWrongPassword,
-	KindOutOfSpace, KindIntegrity, KindMedia, KindTimeStandard, KindInterrupted, KindOther,
+	KindOutOfSpace, KindIntegrity, KindMedia, KindTimeStandard, KindInterrupted, KindRetention, KindPrune, KindOther,
 }
 
 // Valid reports whether k is one of Kinds.
@@ -175,6 +184,8 @@ type Record struct {
 
 	Restore *RestoreInfo `json:"restore,omitempty"`
 	Test    *TestInfo    `json:"test,omitempty"`
+	Forget  *ForgetInfo  `json:"forget,omitempty"`
+	Prune   *PruneInfo   `json:"prune,omitempty"`
 
 	// Hash is the hash of this record, filled in when read or appended; it is
 	// not part of the hashed bytes.
@@ -321,4 +332,93 @@ type CommandRun struct {
 	OK       bool     `json:"ok"`
 	Output   string   `json:"output,omitempty"` // the last lines
 	MS       int64    `json:"ms"`
+}
+
+// Policy is a retention policy as facts: the counts of the rules (negative:
+// all), the span of "within" in the form "1y2m3d4h" (snapshot/retention's
+// Duration), and how long before-change backups are protected.
+type Policy struct {
+	Last    int    `json:"last,omitempty"`
+	Hourly  int    `json:"hourly,omitempty"`
+	Daily   int    `json:"daily,omitempty"`
+	Weekly  int    `json:"weekly,omitempty"`
+	Monthly int    `json:"monthly,omitempty"`
+	Yearly  int    `json:"yearly,omitempty"`
+	Within  string `json:"within,omitempty"`
+	// ProtectMS is how long (in milliseconds) a before-change backup, or a
+	// snapshot a restore used, is kept whatever the rules say.
+	ProtectMS int64 `json:"protect_ms,omitempty"`
+}
+
+// Flags writes the policy as the options of `cadang forget` (and restic's),
+// e.g. "--keep-daily 7 --keep-weekly 4 --keep-within 30d": a text in no
+// language.
+func (p Policy) Flags() string {
+	var f []string
+	for _, c := range []struct {
+		n    int
+		name string
+	}{{p.Last, "last"}, {p.Hourly, "hourly"}, {p.Daily, "daily"}, {p.Weekly, "weekly"}, {p.Monthly, "monthly"}, {p.Yearly, "yearly"}} {
+		if c.n != 0 {
+			f = append(f, fmt.Sprintf("--keep-%s %d", c.name, c.n))
+		}
+	}
+	if p.Within != "" {
+		f = append(f, "--keep-within "+p.Within)
+	}
+	return strings.Join(f, " ")
+}
+
+// ForgetInfo describes the retention applied to a job's snapshots on one
+// medium (an OpForget record): the policy, the zone of its calendar, and
+// every snapshot of the job it looked at, removed or kept, with why.
+type ForgetInfo struct {
+	Policy Policy `json:"policy"`
+	// Zone is the time zone of the days, weeks, months and years.
+	Zone string `json:"zone"`
+	// Removed are the snapshots whose files were removed; Kept those that
+	// stay, each with the rules that keep it. Failed are those the policy
+	// removes but that were not removed (the record failed).
+	Removed []ForgetItem `json:"removed,omitempty"`
+	Kept    []ForgetItem `json:"kept,omitempty"`
+	Failed  []ForgetItem `json:"failed,omitempty"`
+	// Protected counts the kept snapshots that only protection kept.
+	Protected int `json:"protected,omitempty"`
+}
+
+// ForgetItem is one snapshot a forget decided on.
+type ForgetItem struct {
+	Snapshot string    `json:"snapshot"`
+	Source   string    `json:"source,omitempty"`
+	Time     time.Time `json:"time"`
+	// Reasons are the rules that keep the snapshot, as snapshot/retention
+	// names them ("daily snapshot", "within 30d", "protected:
+	// before-change", ...); for a removed snapshot ReasonNotKept.
+	Reasons []string `json:"reasons,omitempty"`
+}
+
+// ReasonNotKept is the reason of a removed snapshot: no rule keeps it.
+const ReasonNotKept = "not-kept"
+
+// PruneInfo is what a prune found and did (an OpPrune record), the numbers
+// of snapshot/prune's Result. Marked packs are taken out by a later prune;
+// Deleted are those of an earlier prune removed now.
+type PruneInfo struct {
+	Snapshots     int   `json:"snapshots"`
+	PacksBefore   int   `json:"packs_before"`
+	BytesBefore   int64 `json:"bytes_before"`
+	UsedBytes     int64 `json:"used_bytes"`
+	UnusedBytes   int64 `json:"unused_bytes"`
+	MarkedPacks   int   `json:"marked_packs"`
+	MarkedBytes   int64 `json:"marked_bytes"`
+	RepackedPacks int   `json:"repacked_packs,omitempty"`
+	RepackedBytes int64 `json:"repacked_bytes,omitempty"`
+	DeletedPacks  int   `json:"deleted_packs"`
+	DeletedBytes  int64 `json:"deleted_bytes"`
+	Resurrected   int   `json:"resurrected,omitempty"`
+	// WaitingSets are the marked sets still held back by a backup that
+	// started before they were marked.
+	WaitingSets int `json:"waiting_sets,omitempty"`
+	// EveryMS is the job's prune interval ([job.prune] every).
+	EveryMS int64 `json:"every_ms,omitempty"`
 }

@@ -1,0 +1,72 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/lpse/cadang/internal/sop/jobs"
+	"github.com/lpse/cadang/internal/sop/run"
+	"github.com/lpse/cadang/internal/sop/runlog"
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/prune"
+	"github.com/lpse/cadang/snapshot/retention"
+)
+
+// Maintainer applies retention and prunes with the library
+// (run.Maintainer): snapshot/retention's Forget on the run's repository,
+// and snapshot/prune's Run on the medium reopened with a repo.PruneLock,
+// so that backups go on beside it and prunes exclude each other.
+type Maintainer struct {
+	Opener *Opener
+	// Options tune the prune (its Logf defaults to the Opener's).
+	Options prune.Options
+}
+
+// Snapshots implements run.Maintainer.
+func (mt *Maintainer) Snapshots(ctx context.Context, r run.Repository) ([]*snapshot.Snapshot, error) {
+	fl, ok := r.(snapshot.FileLoader)
+	if !ok {
+		return nil, fmt.Errorf("engine: %T is not a snapshot repository", r)
+	}
+	return snapshot.ListSnapshots(ctx, fl, snapshot.Filter{})
+}
+
+// Forget implements run.Maintainer.
+func (mt *Maintainer) Forget(ctx context.Context, r run.Repository, groups []retention.Group) ([]string, error) {
+	rm, ok := r.(retention.Remover)
+	if !ok {
+		return nil, fmt.Errorf("engine: %T cannot remove snapshots", r)
+	}
+	ids, err := retention.Forget(ctx, rm, groups)
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = id.String()
+	}
+	return out, err
+}
+
+// Prune implements run.Maintainer.
+func (mt *Maintainer) Prune(ctx context.Context, m jobs.Medium) (run.Repository, *prune.Result, error) {
+	x, err := mt.Opener.OpenLock(ctx, m, repo.PruneLock)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, ok := x.(*repo.Repository)
+	if !ok {
+		x.Close()
+		return nil, nil, fmt.Errorf("engine: %T is not a repository", x)
+	}
+	if !strings.EqualFold(r.ID(), m.RepositoryID) {
+		// The medium was swapped since the backup: prune nothing.
+		r.Close()
+		return nil, nil, runlog.Failf(runlog.KindMedia, "medium %s: the repository at %s has ID %.8s, not %.8s", m.Name, m.Repository, r.ID(), m.RepositoryID)
+	}
+	o := mt.Options
+	if o.Logf == nil {
+		o.Logf = mt.Opener.Logf
+	}
+	res, err := prune.Run(ctx, r, o)
+	return r, res, err
+}

@@ -1,0 +1,103 @@
+package runtest
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/lpse/cadang/internal/sop/jobs"
+	"github.com/lpse/cadang/internal/sop/run"
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/prune"
+	"github.com/lpse/cadang/snapshot/retention"
+	"github.com/lpse/cadang/snapshot/snapshottest"
+)
+
+// Maintainer is a fake run.Maintainer: each repository of the bay has an
+// in-memory snapshot store (snapshottest.Repo) that a test fills with Add;
+// Forget removes from it, Prune records the medium and returns Result.
+type Maintainer struct {
+	Bay *Bay
+
+	mu    sync.Mutex
+	snaps map[string]*snapshottest.Repo // by repository ID
+	// SnapshotsErr, ForgetErr and PruneErr, when set, are returned.
+	SnapshotsErr, ForgetErr, PruneErr error
+	// ForgetCalls counts Forget; Prunes lists the media pruned.
+	ForgetCalls int
+	Prunes      []string
+	Result      prune.Result
+}
+
+func (m *Maintainer) store(id string) *snapshottest.Repo {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.snaps == nil {
+		m.snaps = map[string]*snapshottest.Repo{}
+	}
+	s := m.snaps[id]
+	if s == nil {
+		s = snapshottest.New(snapshottest.SmallParams)
+		m.snaps[id] = s
+	}
+	return s
+}
+
+// Add saves a snapshot made at t with tags into the repository with ID
+// repoID and returns its ID.
+func (m *Maintainer) Add(repoID string, t time.Time, paths []string, tags ...string) string {
+	sn := &snapshot.Snapshot{Time: t, Paths: paths, Hostname: "lpse", Tags: tags}
+	id, err := snapshot.SaveSnapshot(context.Background(), m.store(repoID), sn)
+	if err != nil {
+		panic(err)
+	}
+	return id.String()
+}
+
+// IDs returns the IDs of the snapshots in the repository with ID repoID.
+func (m *Maintainer) IDs(repoID string) map[string]bool {
+	out := map[string]bool{}
+	_ = m.store(repoID).ListFiles(context.Background(), repo.SnapshotFile, func(id repo.ID) error {
+		out[id.String()] = true
+		return nil
+	})
+	return out
+}
+
+// Snapshots implements run.Maintainer.
+func (m *Maintainer) Snapshots(ctx context.Context, r run.Repository) ([]*snapshot.Snapshot, error) {
+	if m.SnapshotsErr != nil {
+		return nil, m.SnapshotsErr
+	}
+	return snapshot.ListSnapshots(ctx, m.store(r.ID()), snapshot.Filter{})
+}
+
+// Forget implements run.Maintainer.
+func (m *Maintainer) Forget(ctx context.Context, r run.Repository, groups []retention.Group) ([]string, error) {
+	m.mu.Lock()
+	m.ForgetCalls++
+	m.mu.Unlock()
+	if m.ForgetErr != nil {
+		return nil, m.ForgetErr
+	}
+	ids, err := retention.Forget(ctx, m.store(r.ID()), groups)
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = id.String()
+	}
+	return out, err
+}
+
+// Prune implements run.Maintainer: it opens the medium from the bay.
+func (m *Maintainer) Prune(ctx context.Context, med jobs.Medium) (run.Repository, *prune.Result, error) {
+	m.mu.Lock()
+	m.Prunes = append(m.Prunes, med.Name)
+	m.mu.Unlock()
+	r, err := m.Bay.Open(ctx, med)
+	if err != nil {
+		return nil, nil, err
+	}
+	res := m.Result
+	return r, &res, m.PruneErr
+}
