@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/lpse/cadang/internal/sop/jobs"
+	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/retention"
@@ -77,11 +78,15 @@ The data blobs stay in the repository until a prune.`,
 			case len(named) == 0 && p.IsZero():
 				return errors.New("forget: give snapshots or a policy (--keep-...); refusing to forget everything")
 			case len(named) > 0:
-				err = forgetNamed(c.Context, e, named, c.Bool("dry-run"))
+				err = e.recordedUnlessDry(c.Context, runlog.OpForget, c.Bool("dry-run"), func(ctx context.Context, rec *runlog.Record) error {
+					return forgetNamed(ctx, e, named, c.Bool("dry-run"), rec)
+				})
 			default:
 				loc, zone := e.calendarZone()
-				err = forgetByPolicy(c.Context, e, forgetPlan{Policy: p, GroupBy: g, Filter: filterFromFlags(c),
-					Location: loc, Zone: zone, DryRun: c.Bool("dry-run")})
+				o := forgetPlan{Policy: p, GroupBy: g, Filter: filterFromFlags(c), Location: loc, Zone: zone, DryRun: c.Bool("dry-run")}
+				err = e.recordedUnlessDry(c.Context, runlog.OpForget, c.Bool("dry-run"), func(ctx context.Context, rec *runlog.Record) error {
+					return forgetByPolicy(ctx, e, o, rec)
+				})
 			}
 			if err != nil || !c.Bool("prune") {
 				return err
@@ -182,7 +187,47 @@ func forgetSnapshotJSON(sn *snapshot.Snapshot, loc *time.Location, reasons []str
 	return forgetSnapshotJS{snapshotJSON: snapshotJSON{Snapshot: &cp, ID: sn.ID().String(), ShortID: sn.ID().Short()}, Reasons: reasons}
 }
 
-func forgetByPolicy(ctx context.Context, e *env, o forgetPlan) error {
+// recordedUnlessDry runs fn as a run-log record of op, unless it is a dry
+// run: a dry run must leave the repository byte-identical, and changed
+// nothing worth a record.
+func (e *env) recordedUnlessDry(ctx context.Context, op runlog.Operation, dry bool, fn func(ctx context.Context, rec *runlog.Record) error) error {
+	if dry {
+		return fn(ctx, &runlog.Record{})
+	}
+	return e.recorded(ctx, op, fn)
+}
+
+// forgetFacts fills a forget record from the groups and what was removed.
+func forgetFacts(rec *runlog.Record, p retention.Policy, zone string, groups []retention.Group, removed []repo.ID) {
+	info := &runlog.ForgetInfo{Zone: zone, Policy: runlog.Policy{Last: p.Last, Hourly: p.Hourly, Daily: p.Daily,
+		Weekly: p.Weekly, Monthly: p.Monthly, Yearly: p.Yearly}}
+	if !p.Within.IsZero() {
+		info.Policy.Within = p.Within.String()
+	}
+	gone := map[repo.ID]bool{}
+	for _, id := range removed {
+		gone[id] = true
+	}
+	for _, g := range groups {
+		for _, d := range g.Snapshots {
+			it := runlog.ForgetItem{Snapshot: d.Snapshot.ID().String(), Time: d.Snapshot.Time, Reasons: d.Reasons}
+			switch {
+			case d.Keep:
+				info.Kept = append(info.Kept, it)
+			case gone[d.Snapshot.ID()]:
+				it.Reasons = []string{runlog.ReasonNotKept}
+				info.Removed = append(info.Removed, it)
+				rec.Snapshots = append(rec.Snapshots, it.Snapshot)
+			default:
+				it.Reasons = []string{runlog.ReasonNotKept}
+				info.Failed = append(info.Failed, it)
+			}
+		}
+	}
+	rec.Forget = info
+}
+
+func forgetByPolicy(ctx context.Context, e *env, o forgetPlan, rec *runlog.Record) error {
 	return e.withRepo(ctx, false, func(r *repo.Repository) error {
 		sns, err := snapshot.ListSnapshots(ctx, r, o.Filter)
 		if err != nil {
@@ -201,6 +246,7 @@ func forgetByPolicy(ctx context.Context, e *env, o forgetPlan) error {
 		var removed []repo.ID
 		if !o.DryRun {
 			removed, err = retention.Forget(ctx, r, groups)
+			forgetFacts(rec, o.Policy, o.Location.String(), groups, removed)
 			if err != nil {
 				if !e.json {
 					fmt.Fprintf(e.stdout, "removed %d of %d snapshots before the error\n", len(removed), toRemove)
@@ -282,7 +328,7 @@ func printForgetPlan(e *env, groups []retention.Group, o forgetPlan) {
 
 // forgetNamed removes the named snapshots. All names are resolved before
 // the first is removed, so a mistyped one removes nothing.
-func forgetNamed(ctx context.Context, e *env, names []string, dryRun bool) error {
+func forgetNamed(ctx context.Context, e *env, names []string, dryRun bool, rec *runlog.Record) error {
 	return e.withRepo(ctx, false, func(r *repo.Repository) error {
 		var ids []repo.ID
 		for _, a := range names {
@@ -312,6 +358,11 @@ func forgetNamed(ctx context.Context, e *env, names []string, dryRun bool) error
 			if err := r.RemoveFile(ctx, repo.SnapshotFile, id); err != nil {
 				return err
 			}
+			rec.Snapshots = append(rec.Snapshots, id.String())
+			if rec.Forget == nil {
+				rec.Forget = &runlog.ForgetInfo{}
+			}
+			rec.Forget.Removed = append(rec.Forget.Removed, runlog.ForgetItem{Snapshot: id.String(), Reasons: []string{"named"}})
 			if !e.json {
 				fmt.Fprintf(e.stdout, "removed snapshot %s\n", id.Short())
 			}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	soprun "github.com/lpse/cadang/internal/sop/run"
+	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/internal/units"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/snapshot/prune"
@@ -94,6 +96,12 @@ type pruneReport struct {
 // takes a shared lock (it must leave the repository byte-identical, and a
 // lock file is removed again); a real prune a prune lock.
 func runPrune(ctx context.Context, e *env, o prune.Options) error {
+	return e.recordedUnlessDry(ctx, runlog.OpPrune, o.DryRun, func(ctx context.Context, rec *runlog.Record) error {
+		return prunePrinted(ctx, e, o, rec)
+	})
+}
+
+func prunePrinted(ctx context.Context, e *env, o prune.Options, rec *runlog.Record) error {
 	mode := repo.PruneLock
 	if o.DryRun {
 		mode = repo.SharedLock
@@ -104,8 +112,13 @@ func runPrune(ctx context.Context, e *env, o prune.Options) error {
 	if err != nil {
 		return err
 	}
-	defer e.closeRepo(r)
+	if e.rec != nil {
+		e.rec.keep(r) // closed after the record is copied into it
+	} else {
+		defer e.closeRepo(r)
+	}
 	res, err := prune.Run(ctx, r, o)
+	rec.Prune = soprun.PruneFacts(res)
 	rep := pruneReport{MessageType: "prune", Result: res, Seconds: time.Since(start).Seconds(), PeakRSSMB: peakRSSMiB()}
 	if err != nil {
 		return err
