@@ -46,8 +46,17 @@ type blobTable struct {
 func (t *blobTable) len() int { return len(t.recs) / recSize }
 
 func (t *blobTable) lookup(id *ID) (location, bool) {
-	if t == nil || len(t.recs) == 0 {
+	m, ok := t.find(id)
+	if !ok {
 		return location{}, false
+	}
+	return decodeRecLoc(t.recs[m*recSize:]), true
+}
+
+// find returns the position of id's record.
+func (t *blobTable) find(id *ID) (int, bool) {
+	if t == nil || len(t.recs) == 0 {
+		return 0, false
 	}
 	b := int(id[0])<<8 | int(id[1])
 	lo, hi := int(t.buckets[b]), int(t.buckets[b+1])
@@ -56,7 +65,7 @@ func (t *blobTable) lookup(id *ID) (location, bool) {
 		m := int(uint(lo+hi) >> 1)
 		c := bytes.Compare(t.recs[m*recSize:m*recSize+IDSize-2], key)
 		if c == 0 {
-			return decodeRecLoc(t.recs[m*recSize:]), true
+			return m, true
 		}
 		if c < 0 {
 			lo = m + 1
@@ -64,7 +73,7 @@ func (t *blobTable) lookup(id *ID) (location, bool) {
 			hi = m
 		}
 	}
-	return location{}, false
+	return 0, false
 }
 
 func decodeRecLoc(r []byte) location {

@@ -17,17 +17,40 @@ func (r *Repository) LoadIndex(ctx context.Context) error {
 }
 
 func (r *Repository) loadIndexInto(ctx context.Context, idx *Index) error {
-	// Obsolete packs first, so that of a blob stored in an obsolete and
-	// in a live pack the index keeps the live one for writers.
+	// A prune replaces index files (the new one written, then the old one
+	// removed) while others open the repository: a file listed can be gone
+	// when it is read. Its replacement was written first, so listing again
+	// finds it; a few tries outlast any one prune's rewriting.
+	const tries = 5
+	var err error
+	for range tries {
+		var all []IndexPack
+		var obsolete []ID
+		all, obsolete, err = r.readIndexFiles(ctx)
+		if backend.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		// Obsolete packs first, so that of a blob stored in an obsolete
+		// and in a live pack the index keeps the live one for writers.
+		idx.SetObsolete(obsolete)
+		return idx.bulkAdd(all)
+	}
+	return fmt.Errorf("load index: index files kept vanishing while read (%d tries): %w", tries, err)
+}
+
+// readIndexFiles reads the obsolete sets and every index file.
+func (r *Repository) readIndexFiles(ctx context.Context) ([]IndexPack, []ID, error) {
 	sets, err := r.ObsoleteSets(ctx)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	idx.SetObsolete(obsoletePackIDs(sets))
 	var names []ID
 	err = r.ListFiles(ctx, IndexFile, func(id ID) error { names = append(names, id); return nil })
 	if err != nil {
-		return fmt.Errorf("list index: %w", err)
+		return nil, nil, fmt.Errorf("list index: %w", err)
 	}
 	results := make([][]IndexPack, len(names))
 	g, gctx := errgroup.WithContext(ctx)
@@ -40,13 +63,13 @@ func (r *Repository) loadIndexInto(ctx context.Context, idx *Index) error {
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return err
+		return nil, nil, err
 	}
 	var all []IndexPack
 	for _, p := range results {
 		all = append(all, p...)
 	}
-	return idx.bulkAdd(all)
+	return all, obsoletePackIDs(sets), nil
 }
 
 func (r *Repository) loadIndexFile(ctx context.Context, id ID) ([]IndexPack, error) {

@@ -15,4 +15,5 @@ const (
 	LockFile     = backend.LockFile
 	RecordFile   = backend.RecordFile
 	ObsoleteFile = backend.ObsoleteFile
+	ProtectFile  = backend.ProtectFile
 )

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend"
 )
 
 // Snapshot records one backup: when, where and what, and the root tree.
@@ -191,6 +192,9 @@ func ListSnapshots(ctx context.Context, r FileLoader, f Filter) ([]*Snapshot, er
 	var out []*Snapshot
 	for _, id := range ids {
 		sn, err := LoadSnapshot(ctx, r, id)
+		if backend.IsNotExist(err) {
+			continue // forgotten by someone else since the listing
+		}
 		if err != nil {
 			return nil, err
 		}

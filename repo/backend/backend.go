@@ -37,6 +37,10 @@ const (
 	// indexed and readable, deleted by a later prune (doc/design.md,
 	// "Prune beside backups").
 	ObsoleteFile FileType = "obsolete"
+	// ProtectFile holds protections of snapshots: small sealed files, each
+	// naming a snapshot that forget must keep (until a time, or forever)
+	// and why (doc/design.md, "Protections"). Removing one lifts it.
+	ProtectFile FileType = "protected"
 )
 
 // Handle names one stored file. Name is empty for the config file.

@@ -158,28 +158,27 @@ func readySets(ctx context.Context, r *repo.Repository, sets []repo.ObsoleteSet)
 	return ready, nil
 }
 
-// blobKey names a blob by type and ID.
-type blobKey struct {
-	t  repo.BlobType
-	id repo.ID
-}
-
 // mark returns every blob the snapshots reach, and how many snapshots
 // there are. A tree seen once is not walked again: unchanged directories
 // are shared by every snapshot.
-func mark(ctx context.Context, r *repo.Repository) (map[blobKey]struct{}, int, error) {
+func mark(ctx context.Context, r *repo.Repository) (*repo.BlobSet, int, error) {
 	sns, err := snapshot.ListSnapshots(ctx, r, snapshot.Filter{})
 	if err != nil {
 		return nil, 0, err
 	}
-	used := make(map[blobKey]struct{})
+	// A backup that finished since the index was loaded (at Open) saved
+	// its snapshot after its index files: read those now, after the
+	// listing, or its trees are not found and its packs look unindexed.
+	if err := r.LoadIndex(ctx); err != nil {
+		return nil, 0, fmt.Errorf("reload index: %w", err)
+	}
+	// One bit per indexed blob: at 10 M blobs, 3.6 MiB (design.md §18).
+	used := r.Index().NewBlobSet()
 	var walk func(id repo.ID) error
 	walk = func(id repo.ID) error {
-		k := blobKey{repo.TreeBlob, id}
-		if _, seen := used[k]; seen {
+		if !used.Add(repo.TreeBlob, id) {
 			return nil
 		}
-		used[k] = struct{}{}
 		t, err := snapshot.LoadTree(ctx, r, id)
 		if err != nil {
 			return err
@@ -187,7 +186,7 @@ func mark(ctx context.Context, r *repo.Repository) (map[blobKey]struct{}, int, e
 		for _, n := range t.Nodes {
 			for _, e := range n.Content {
 				if !e.IsHole() {
-					used[blobKey{repo.DataBlob, e.ID}] = struct{}{}
+					used.Add(repo.DataBlob, e.ID)
 				}
 			}
 			if n.Type == snapshot.TypeDir && !n.Subtree.IsNull() {
@@ -208,19 +207,6 @@ func mark(ctx context.Context, r *repo.Repository) (map[blobKey]struct{}, int, e
 	return used, len(sns), nil
 }
 
-// needed reports whether a pack of an obsolete set must stay: a snapshot
-// uses one of its blobs, and no live pack holds a copy (a repacked pack's
-// used blobs have one; a pack a late backup deduplicated against does not).
-func needed(r *repo.Repository, used map[blobKey]struct{}, blobs []repo.PackBlob) bool {
-	idx := r.Index()
-	for _, b := range blobs {
-		if _, ok := used[blobKey{b.Type, b.ID}]; ok && !idx.HasLive(b.Type, b.ID) {
-			return true
-		}
-	}
-	return false
-}
-
 func packBytes(blobs []repo.PackBlob) int64 {
 	var n int64
 	for _, b := range blobs {
@@ -229,19 +215,67 @@ func packBytes(blobs []repo.PackBlob) int64 {
 	return n
 }
 
-// deleteSets is phase B for the ready sets.
-func deleteSets(ctx context.Context, r *repo.Repository, ready []repo.ObsoleteSet, used map[blobKey]struct{}, res *Result, o Options) error {
+// deleteSets is phase B for the ready sets. A pack of a set must stay when
+// a snapshot uses one of its blobs and no live pack holds a copy (a
+// repacked pack's used blobs have one; a pack a late backup deduplicated
+// against does not). For an indexed pack that is when a used blob's
+// indexed location is in it: the index gives a live copy where there is
+// one. An unindexed pack's blobs come from its set.
+func deleteSets(ctx context.Context, r *repo.Repository, ready []repo.ObsoleteSet, used *repo.BlobSet, res *Result, o Options) error {
+	if len(ready) == 0 {
+		return nil
+	}
+	inSet := map[repo.ID]int{} // pack -> index in ready
+	for i, s := range ready {
+		for _, p := range s.Packs {
+			inSet[p.ID] = i
+		}
+	}
+	type packInfo struct {
+		blobs  int
+		bytes  int64
+		needed bool
+	}
+	info := map[repo.ID]*packInfo{}
+	_ = r.Index().Each(func(b repo.BlobLocation) error {
+		if _, ok := inSet[b.Pack]; !ok {
+			return nil
+		}
+		pi := info[b.Pack]
+		if pi == nil {
+			pi = &packInfo{}
+			info[b.Pack] = pi
+		}
+		pi.blobs++
+		pi.bytes += int64(b.Length)
+		if used.Has(b.Type, b.ID) {
+			pi.needed = true
+		}
+		return nil
+	})
+	idx := r.Index()
 	for _, s := range ready {
 		drop := map[repo.ID]struct{}{}
-		var gone []repo.IndexPack
+		var gone []repo.ID
 		for _, p := range s.Packs {
-			if needed(r, used, p.Blobs) {
+			pi := info[p.ID]
+			if pi == nil {
+				// Unindexed (or every blob has a copy elsewhere): judge it
+				// by the blobs its set lists.
+				pi = &packInfo{blobs: len(p.Blobs), bytes: packBytes(p.Blobs)}
+				for _, b := range p.Blobs {
+					if used.Has(b.Type, b.ID) && !idx.HasLive(b.Type, b.ID) {
+						pi.needed = true
+					}
+				}
+			}
+			if pi.needed {
 				res.Resurrected++
 				continue
 			}
 			drop[p.ID] = struct{}{}
-			gone = append(gone, p)
-			res.Deleted.add(len(p.Blobs), packBytes(p.Blobs))
+			gone = append(gone, p.ID)
+			res.Deleted.add(pi.blobs, pi.bytes)
 		}
 		if o.DryRun {
 			continue
@@ -251,11 +285,11 @@ func deleteSets(ctx context.Context, r *repo.Repository, ready []repo.ObsoleteSe
 		if _, err := r.DropPacks(ctx, drop); err != nil {
 			return err
 		}
-		for _, p := range gone {
-			if r.Index().HasPack(p.ID) {
+		for _, id := range gone {
+			if r.Index().HasPack(id) {
 				continue // indexed again meanwhile (a repair): it stays
 			}
-			if err := r.RemovePack(ctx, p.ID); err != nil {
+			if err := r.RemovePack(ctx, id); err != nil {
 				return err
 			}
 		}
@@ -269,7 +303,7 @@ func deleteSets(ctx context.Context, r *repo.Repository, ready []repo.ObsoleteSe
 
 // usage describes the indexed packs and splits their bytes by whether a
 // snapshot needs them.
-func usage(r *repo.Repository, used map[blobKey]struct{}) (c Counts, usedBytes, unusedBytes int64) {
+func usage(r *repo.Repository, used *repo.BlobSet) (c Counts, usedBytes, unusedBytes int64) {
 	seen := map[repo.ID]struct{}{}
 	_ = r.Index().Each(func(b repo.BlobLocation) error {
 		if _, ok := seen[b.Pack]; !ok {
@@ -278,7 +312,7 @@ func usage(r *repo.Repository, used map[blobKey]struct{}) (c Counts, usedBytes, 
 		}
 		c.Blobs++
 		c.Bytes += int64(b.Length)
-		if _, ok := used[blobKey{b.Type, b.ID}]; ok {
+		if used.Has(b.Type, b.ID) {
 			usedBytes += int64(b.Length)
 		} else {
 			unusedBytes += int64(b.Length)
@@ -288,16 +322,16 @@ func usage(r *repo.Repository, used map[blobKey]struct{}) (c Counts, usedBytes, 
 	return c, usedBytes, unusedBytes
 }
 
-// packUse is what the index says of one pack.
+// packUse is what the index says of one pack: a few words per pack, not
+// per blob, so that planning stays small at millions of blobs.
 type packUse struct {
 	id         repo.ID
-	blobs      []repo.PackBlob
+	blobs      int
 	used, size int64
-	usedBlobs  []repo.BlobLocation
 }
 
 // markObsolete is phase A.
-func markObsolete(ctx context.Context, r *repo.Repository, sets, ready []repo.ObsoleteSet, used map[blobKey]struct{}, res *Result, o Options) error {
+func markObsolete(ctx context.Context, r *repo.Repository, sets, ready []repo.ObsoleteSet, used *repo.BlobSet, res *Result, o Options) error {
 	pending := map[repo.ID]struct{}{} // packs already in a set that stays
 	for _, s := range sets {
 		if slices.ContainsFunc(ready, func(x repo.ObsoleteSet) bool { return x.ID == s.ID }) && !o.DryRun {
@@ -314,11 +348,10 @@ func markObsolete(ctx context.Context, r *repo.Repository, sets, ready []repo.Ob
 			p = &packUse{id: b.Pack}
 			packs[b.Pack] = p
 		}
-		p.blobs = append(p.blobs, repo.PackBlob{Type: b.Type, ID: b.ID, Offset: b.Offset, Length: b.Length})
+		p.blobs++
 		p.size += int64(b.Length)
-		if _, ok := used[blobKey{b.Type, b.ID}]; ok {
+		if used.Has(b.Type, b.ID) {
 			p.used += int64(b.Length)
-			p.usedBlobs = append(p.usedBlobs, b)
 		}
 		return nil
 	})
@@ -374,27 +407,56 @@ func markObsolete(ctx context.Context, r *repo.Repository, sets, ready []repo.Ob
 	if err != nil {
 		return err
 	}
+	// Indexed packs are listed without their blobs: phase B reads those
+	// from the index, so the set stays small.
 	var obsolete []repo.IndexPack
 	for _, p := range unused {
-		res.MarkedUnused.add(len(p.blobs), p.size)
-		obsolete = append(obsolete, repo.IndexPack{ID: p.id, Blobs: p.blobs})
+		res.MarkedUnused.add(p.blobs, p.size)
+		obsolete = append(obsolete, repo.IndexPack{ID: p.id})
 	}
 	for _, p := range orphans {
 		res.Orphans.add(len(p.Blobs), packBytes(p.Blobs))
 		obsolete = append(obsolete, p)
 	}
 	for _, p := range repack {
-		res.MarkedRepacked.add(len(p.blobs), p.size)
+		res.MarkedRepacked.add(p.blobs, p.size)
 		res.RepackedBytes += p.used
-		obsolete = append(obsolete, repo.IndexPack{ID: p.id, Blobs: p.blobs})
+		obsolete = append(obsolete, repo.IndexPack{ID: p.id})
 	}
 	if o.DryRun || len(obsolete) == 0 {
 		return nil
 	}
 	// Copies before the marking: data is deleted only after its
 	// replacement is durable and indexed.
+	if err := copyUsed(ctx, r, repack, used); err != nil {
+		return err
+	}
+	if _, err := r.MarkObsolete(ctx, obsolete); err != nil {
+		return err
+	}
+	o.Logf("marked %d pack(s) obsolete (%d unused, %d repacked, %d not in the index); a later prune deletes them", len(obsolete), len(unused), len(repack), len(orphans))
+	return nil
+}
+
+// copyUsed writes the used blobs of the packs to repack into new packs and
+// flushes them, so that they are durable and indexed before the old packs
+// are marked obsolete.
+func copyUsed(ctx context.Context, r *repo.Repository, repack []*packUse, used *repo.BlobSet) error {
+	if len(repack) == 0 {
+		return nil
+	}
+	want := make(map[repo.ID][]repo.BlobLocation, len(repack))
 	for _, p := range repack {
-		err := r.LoadBlobsFromPack(ctx, p.id, p.usedBlobs, func(loc repo.BlobLocation, plain []byte, err error) error {
+		want[p.id] = nil
+	}
+	_ = r.Index().Each(func(b repo.BlobLocation) error {
+		if locs, ok := want[b.Pack]; ok && used.Has(b.Type, b.ID) {
+			want[b.Pack] = append(locs, b)
+		}
+		return nil
+	})
+	for _, p := range repack {
+		err := r.LoadBlobsFromPack(ctx, p.id, want[p.id], func(loc repo.BlobLocation, plain []byte, err error) error {
 			if err != nil {
 				return fmt.Errorf("repack %s: %w", p.id.Short(), err)
 			}
@@ -405,16 +467,7 @@ func markObsolete(ctx context.Context, r *repo.Repository, sets, ready []repo.Ob
 			return err
 		}
 	}
-	if len(repack) > 0 {
-		if err := r.Flush(ctx); err != nil {
-			return err
-		}
-	}
-	if _, err := r.MarkObsolete(ctx, obsolete); err != nil {
-		return err
-	}
-	o.Logf("marked %d pack(s) obsolete (%d unused, %d repacked, %d unindexed); a later prune deletes them", len(obsolete), len(unused), len(repack), len(orphans))
-	return nil
+	return r.Flush(ctx)
 }
 
 // findOrphans returns the pack files the index does not name and no set

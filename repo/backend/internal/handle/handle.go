@@ -23,6 +23,7 @@ const MaxNameLen = 255
 var Types = []backend.FileType{
 	backend.ConfigFile, backend.KeyFile, backend.PackFile, backend.IndexFile,
 	backend.SnapshotFile, backend.LockFile, backend.RecordFile, backend.ObsoleteFile,
+	backend.ProtectFile,
 }
 
 // ValidType reports whether t is a known file type.
