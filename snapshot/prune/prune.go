@@ -172,7 +172,7 @@ func mark(ctx context.Context, r *repo.Repository) (*repo.BlobSet, int, error) {
 	if err := r.LoadIndex(ctx); err != nil {
 		return nil, 0, fmt.Errorf("reload index: %w", err)
 	}
-	// One bit per indexed blob: at 10 M blobs, 3.6 MiB (design.md §18).
+	// One bit per indexed blob: 1.2 MiB at 10 M blobs (design.md §18).
 	used := r.Index().NewBlobSet()
 	var walk func(id repo.ID) error
 	walk = func(id repo.ID) error {
