@@ -233,7 +233,13 @@ func forgetByPolicy(ctx context.Context, e *env, o forgetPlan, rec *runlog.Recor
 		if err != nil {
 			return err
 		}
-		groups := retention.Plan(sns, o.Policy, retention.Options{GroupBy: o.GroupBy, Location: o.Location})
+		ps, err := snapshot.Protections(ctx, r)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		groups := retention.Plan(sns, o.Policy, retention.Options{GroupBy: o.GroupBy, Location: o.Location, Now: now,
+			Protected: snapshot.ProtectedBy(ps, now)})
 		toRemove := 0
 		for _, g := range groups {
 			toRemove += len(g.Removed())
@@ -326,8 +332,9 @@ func printForgetPlan(e *env, groups []retention.Group, o forgetPlan) {
 	fmt.Fprintln(e.stdout)
 }
 
-// forgetNamed removes the named snapshots. All names are resolved before
-// the first is removed, so a mistyped one removes nothing.
+// forgetNamed removes the named snapshots. All names are resolved, and
+// checked against the protections (cadang protect), before the first is
+// removed, so a mistyped or protected one removes nothing.
 func forgetNamed(ctx context.Context, e *env, names []string, dryRun bool, rec *runlog.Record) error {
 	return e.withRepo(ctx, false, func(r *repo.Repository) error {
 		var ids []repo.ID
@@ -339,6 +346,9 @@ func forgetNamed(ctx context.Context, e *env, names []string, dryRun bool, rec *
 			if !slices.Contains(ids, id) {
 				ids = append(ids, id)
 			}
+		}
+		if err := refuseProtected(ctx, r, ids); err != nil {
+			return err
 		}
 		gj := forgetGroupJSON{Keep: []forgetSnapshotJS{}, Remove: []forgetSnapshotJS{}}
 		for _, id := range ids {
@@ -372,4 +382,26 @@ func forgetNamed(ctx context.Context, e *env, names []string, dryRun bool, rec *
 		}
 		return nil
 	})
+}
+
+// refuseProtected fails, naming each, if a protection that holds now
+// covers one of the snapshots.
+func refuseProtected(ctx context.Context, r *repo.Repository, ids []repo.ID) error {
+	ps, err := snapshot.Protections(ctx, r)
+	if err != nil || len(ps) == 0 {
+		return err
+	}
+	now := time.Now()
+	var errs []error
+	for _, id := range ids {
+		sn, err := snapshot.LoadSnapshot(ctx, r, id)
+		if err != nil {
+			return err
+		}
+		if ok, p := snapshot.ProtectionOf(ps, sn, now); ok {
+			errs = append(errs, fmt.Errorf("snapshot %s is protected %s; 'cadang protect --remove %s' lifts it",
+				id.Short(), p.Describe(time.Local), p.Snapshot.Short()))
+		}
+	}
+	return errors.Join(errs...)
 }

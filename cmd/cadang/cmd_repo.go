@@ -18,7 +18,7 @@ import (
 )
 
 func commands() []*cli.Command {
-	cmds := []*cli.Command{initCommand(), keyCommand(), unlockCommand(), catCommand(), repairCommand(), pruneCommand()}
+	cmds := []*cli.Command{initCommand(), keyCommand(), unlockCommand(), catCommand(), repairCommand(), pruneCommand(), protectCommand()}
 	cmds = append(cmds, snapshotCommands()...)
 	return append(cmds, sopCommands()...)
 }

@@ -33,6 +33,15 @@ func (mt *Maintainer) Snapshots(ctx context.Context, r run.Repository) ([]*snaps
 	return snapshot.ListSnapshots(ctx, fl, snapshot.Filter{})
 }
 
+// Protections implements run.Maintainer.
+func (mt *Maintainer) Protections(ctx context.Context, r run.Repository) ([]snapshot.Protection, error) {
+	fl, ok := r.(snapshot.FileLoader)
+	if !ok {
+		return nil, fmt.Errorf("engine: %T is not a snapshot repository", r)
+	}
+	return snapshot.Protections(ctx, fl)
+}
+
 // Forget implements run.Maintainer.
 func (mt *Maintainer) Forget(ctx context.Context, r run.Repository, groups []retention.Group) ([]string, error) {
 	rm, ok := r.(retention.Remover)

@@ -36,6 +36,10 @@ func SourceName(s jobs.Source) string {
 type Maintainer interface {
 	// Snapshots returns every snapshot in r.
 	Snapshots(ctx context.Context, r Repository) ([]*snapshot.Snapshot, error)
+	// Protections returns every protection in r (snapshot.Protections),
+	// expired ones too. Retention never forgets a snapshot that one that
+	// holds covers.
+	Protections(ctx context.Context, r Repository) ([]snapshot.Protection, error)
 	// Forget removes the snapshot files of the snapshots the groups do not
 	// keep (retention.Forget) and returns the IDs removed, also on error.
 	Forget(ctx context.Context, r Repository, groups []retention.Group) ([]string, error)
@@ -122,7 +126,15 @@ func (r *Runner) forget(ctx context.Context, j *jobs.Job, m jobs.Medium, repo Re
 		now := clk.Now()
 		protectFrom := now.Add(-j.Retention.Protect())
 		restored := r.restoredSince(j.Name, protectFrom)
+		explicit, err := r.Maintainer.Protections(ctx, repo)
+		if err != nil {
+			return err
+		}
 		protected := func(sn *snapshot.Snapshot) (bool, string) {
+			// `cadang protect`: whatever the snapshot's age.
+			if ok, p := snapshot.ProtectionOf(explicit, sn, now); ok {
+				return true, p.Reason
+			}
 			if sn.Time.Before(protectFrom) {
 				return false, ""
 			}

@@ -73,6 +73,26 @@ func (m *Maintainer) Snapshots(ctx context.Context, r run.Repository) ([]*snapsh
 	return snapshot.ListSnapshots(ctx, m.store(r.ID()), snapshot.Filter{})
 }
 
+// Protect protects the snapshot snapID (hex) in the repository with ID
+// repoID until the given time (zero: forever), as `cadang protect` does.
+func (m *Maintainer) Protect(repoID, snapID string, until time.Time, reason string) {
+	id, err := repo.ParseID(snapID)
+	if err != nil {
+		panic(err)
+	}
+	if _, err := snapshot.Protect(context.Background(), m.store(repoID), id, until, reason); err != nil {
+		panic(err)
+	}
+}
+
+// Protections implements run.Maintainer.
+func (m *Maintainer) Protections(ctx context.Context, r run.Repository) ([]snapshot.Protection, error) {
+	if m.SnapshotsErr != nil {
+		return nil, m.SnapshotsErr
+	}
+	return snapshot.Protections(ctx, m.store(r.ID()))
+}
+
 // Forget implements run.Maintainer.
 func (m *Maintainer) Forget(ctx context.Context, r run.Repository, groups []retention.Group) ([]string, error) {
 	m.mu.Lock()

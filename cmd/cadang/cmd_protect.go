@@ -1,0 +1,297 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/retention"
+)
+
+// protectCommand protects snapshots from forget (package snapshot's
+// Protect), lifts protections and lists them. Protections are files of
+// their own (repo.ProtectFile): the snapshot files are never rewritten.
+// It is not recorded in the run log: the log has no operation for it.
+func protectCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "protect",
+		Usage:     "protect snapshots from forget, lift protections (--remove) or list them (--list)",
+		ArgsUsage: "SNAPSHOT...",
+		Description: `Protects the named snapshots (ID prefixes or "latest"): forget refuses to remove a protected
+snapshot by name, and no retention policy forgets it (forget and 'cadang run' keep it with the reason
+"protected: REASON").
+
+  --for DURATION   the protection ends DURATION from now: 90d, 2w, 1y6m (y years, m MONTHS, w weeks,
+                   d days, h hours)
+  --until DATE     the protection ends at the start of DATE (2006-01-02, local time zone)
+
+Without either, the protection has no end. Protecting a snapshot again adds a protection; the one that
+lasts longest counts. An expired protection no longer counts; --remove deletes it with the others.
+
+  cadang protect --remove SNAPSHOT...   lifts every protection of the snapshots
+  cadang protect --list                 lists the protections (--json: one line)
+
+A protection covers the snapshot it names and the snapshot that 'cadang tag' makes from it.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "for", Usage: "protect for `DURATION` from now (90d, 2w, 1y6m; m is months)"},
+			&cli.StringFlag{Name: "until", Usage: "protect until the start of `DATE` (2006-01-02, local time)"},
+			&cli.StringFlag{Name: "reason", Usage: "why the snapshots are protected (shown by forget and --list)"},
+			&cli.BoolFlag{Name: "remove", Usage: "lift every protection of the snapshots"},
+			&cli.BoolFlag{Name: "list", Usage: "list the protections"},
+		},
+		Action: func(c *cli.Context) error {
+			e := newEnv(c)
+			names := c.Args().Slice()
+			setting := c.IsSet("for") || c.IsSet("until") || c.IsSet("reason")
+			switch {
+			case c.Bool("list") && c.Bool("remove"):
+				return errors.New("protect: --list and --remove exclude each other")
+			case c.Bool("list"):
+				if len(names) > 0 || setting {
+					return errors.New("protect --list takes no snapshots and no --for, --until or --reason")
+				}
+				return e.withRepo(c.Context, false, func(r *repo.Repository) error {
+					return listProtections(c.Context, e, r)
+				})
+			case len(names) == 0:
+				return errors.New("protect: name the snapshots (or give --list)")
+			case c.Bool("remove"):
+				if setting {
+					return errors.New("protect --remove takes no --for, --until or --reason")
+				}
+				return e.withRepo(c.Context, false, func(r *repo.Repository) error {
+					return unprotectNamed(c.Context, e, r, names)
+				})
+			}
+			until, err := protectUntil(c, time.Now())
+			if err != nil {
+				return err
+			}
+			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
+				return protectNamed(c.Context, e, r, names, until, c.String("reason"))
+			})
+		},
+	}
+}
+
+// protectUntil returns the end of a new protection from --for or --until,
+// or zero (no end). It must lie after now.
+func protectUntil(c *cli.Context, now time.Time) (time.Time, error) {
+	var until time.Time
+	switch {
+	case c.IsSet("for") && c.IsSet("until"):
+		return until, errors.New("protect: give --for or --until, not both")
+	case c.IsSet("for"):
+		d, err := retention.ParseDuration(c.String("for"))
+		if err != nil {
+			return until, fmt.Errorf("--for: %w", err)
+		}
+		until = now.AddDate(d.Years, d.Months, d.Days).Add(time.Duration(d.Hours) * time.Hour)
+	case c.IsSet("until"):
+		t, err := time.ParseInLocation(time.DateOnly, c.String("until"), time.Local)
+		if err != nil {
+			return until, fmt.Errorf("--until %q: give a date as 2006-01-02", c.String("until"))
+		}
+		if !t.After(now) {
+			return until, fmt.Errorf("--until %s: the date has passed", c.String("until"))
+		}
+		until = t
+	}
+	if !until.IsZero() && !until.After(now) {
+		return time.Time{}, fmt.Errorf("--for %s: give a span longer than zero", c.String("for"))
+	}
+	return until, nil
+}
+
+// protectionJS is a protection as `protect --json` prints it. until is
+// absent for a protection without end.
+type protectionJS struct {
+	ID       string     `json:"id"`
+	Snapshot string     `json:"snapshot"`
+	ShortID  string     `json:"short_id"`
+	Until    *time.Time `json:"until,omitempty"`
+	Reason   string     `json:"reason,omitempty"`
+	Host     string     `json:"host,omitempty"`
+	Username string     `json:"username,omitempty"`
+	Time     time.Time  `json:"time"`
+	Active   bool       `json:"active"`
+	// Exists is false when the snapshot is gone (only --list says).
+	Exists *bool `json:"snapshot_exists,omitempty"`
+}
+
+func protectionJSON(p snapshot.Protection, now time.Time) protectionJS {
+	pj := protectionJS{ID: p.ID.String(), Snapshot: p.Snapshot.String(), ShortID: p.Snapshot.Short(), Reason: p.Reason,
+		Host: p.Host, Username: p.Username, Time: p.Time.Local(), Active: p.Active(now)}
+	if !p.Until.IsZero() {
+		u := p.Until.Local()
+		pj.Until = &u
+	}
+	return pj
+}
+
+// protectNamed resolves every name before it protects any, so that a
+// mistyped one protects nothing.
+func protectNamed(ctx context.Context, e *env, r *repo.Repository, names []string, until time.Time, reason string) error {
+	var ids []repo.ID
+	for _, a := range names {
+		sn, err := findSnapshot(ctx, r, a, snapshot.Filter{})
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(ids, sn.ID()) {
+			ids = append(ids, sn.ID())
+		}
+	}
+	out := []protectionJS{}
+	now := time.Now()
+	for _, id := range ids {
+		p, err := snapshot.Protect(ctx, r, id, until, reason)
+		if err != nil {
+			return err
+		}
+		if e.json {
+			out = append(out, protectionJSON(p, now))
+		} else {
+			fmt.Fprintf(e.stdout, "protected snapshot %s %s\n", id.Short(), p.Describe(time.Local))
+		}
+	}
+	if e.json {
+		return e.printJSON(out)
+	}
+	return nil
+}
+
+// unprotectNamed lifts the protections of the named snapshots. A name that
+// no snapshot has may still name a protection whose snapshot is gone.
+func unprotectNamed(ctx context.Context, e *env, r *repo.Repository, names []string) error {
+	ps, err := snapshot.Protections(ctx, r)
+	if err != nil {
+		return err
+	}
+	var ids []repo.ID
+	for _, a := range names {
+		var id repo.ID
+		if a == "latest" {
+			sn, err := findSnapshot(ctx, r, a, snapshot.Filter{})
+			if err != nil {
+				return err
+			}
+			id = sn.ID()
+		} else {
+			id, err = snapshot.FindSnapshotID(ctx, r, a)
+			if errors.Is(err, snapshot.ErrNoSnapshot) {
+				id, err = protectedID(ps, a, err)
+			}
+			if err != nil {
+				return fmt.Errorf("snapshot %q: %w", a, err)
+			}
+		}
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	type removedJS struct {
+		Snapshot string `json:"snapshot"`
+		Removed  int    `json:"removed"`
+	}
+	out := []removedJS{}
+	for _, id := range ids {
+		n, err := snapshot.Unprotect(ctx, r, id)
+		if err != nil {
+			return err
+		}
+		out = append(out, removedJS{Snapshot: id.String(), Removed: n})
+		if e.json {
+			continue
+		}
+		if n == 0 {
+			fmt.Fprintf(e.stdout, "snapshot %s was not protected\n", id.Short())
+		} else {
+			fmt.Fprintf(e.stdout, "lifted the protection of snapshot %s (%s removed)\n", id.Short(), plural(n, "protection file"))
+		}
+	}
+	if e.json {
+		return e.printJSON(out)
+	}
+	return nil
+}
+
+// protectedID resolves a prefix against the snapshots that protections
+// name (for a snapshot that is gone); notFound is the error when none does.
+func protectedID(ps []snapshot.Protection, prefix string, notFound error) (repo.ID, error) {
+	prefix = strings.ToLower(prefix)
+	var found []repo.ID
+	for _, p := range ps {
+		if strings.HasPrefix(p.Snapshot.String(), prefix) && !slices.Contains(found, p.Snapshot) {
+			found = append(found, p.Snapshot)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return repo.ID{}, notFound
+	case 1:
+		return found[0], nil
+	}
+	return repo.ID{}, fmt.Errorf("%w: %s matches %d protected snapshots", snapshot.ErrAmbiguous, prefix, len(found))
+}
+
+func listProtections(ctx context.Context, e *env, r *repo.Repository) error {
+	ps, err := snapshot.Protections(ctx, r)
+	if err != nil {
+		return err
+	}
+	exists := map[repo.ID]bool{}
+	if err := r.ListFiles(ctx, repo.SnapshotFile, func(id repo.ID) error {
+		exists[id] = true
+		return nil
+	}); err != nil {
+		return err
+	}
+	now := time.Now()
+	if e.json {
+		out := make([]protectionJS, len(ps))
+		for i, p := range ps {
+			out[i] = protectionJSON(p, now)
+			ok := exists[p.Snapshot]
+			out[i].Exists = &ok
+		}
+		return e.printJSON(out)
+	}
+	if len(ps) == 0 {
+		fmt.Fprintln(e.stdout, "no protected snapshots")
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 2, 2, ' ', 0)
+	fmt.Fprintln(tw, "Snapshot\tUntil\tReason\tStatus\tBy\tCreated")
+	active := 0
+	for _, p := range ps {
+		until := strings.TrimPrefix(snapshot.Protection{Until: p.Until}.Describe(time.Local), "until ")
+		status := "active"
+		if !p.Active(now) {
+			status = "expired"
+		} else {
+			active++
+		}
+		if !exists[p.Snapshot] {
+			status += ", snapshot gone"
+		}
+		by := p.Username
+		if p.Host != "" {
+			by += "@" + p.Host
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Snapshot.Short(), until, p.Reason, status, by, p.Time.Local().Format(time.DateTime))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s, %d active\n", plural(len(ps), "protection"), active)
+	return nil
+}

@@ -1,0 +1,248 @@
+package snapshot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lpse/cadang/repo"
+)
+
+// Protection says that a snapshot must not be forgotten, neither by a
+// retention policy nor by name, until a time or forever. It is stored as a
+// small sealed JSON file of type repo.ProtectFile, apart from the
+// snapshot: snapshot files are content-addressed and cited by ID (the SOP
+// run log names them), so a protection must not rewrite one. Removing the
+// file lifts the protection (see doc/design.md, "Protections").
+//
+// A protection covers the snapshot it names and the snapshots a tag change
+// made from it (whose Original is that snapshot).
+type Protection struct {
+	// ID is the protection file's ID (set by Protect and Protections).
+	ID repo.ID
+	// Snapshot is the protected snapshot.
+	Snapshot repo.ID
+	// Until is when the protection ends; zero means never.
+	Until time.Time
+	// Reason says why, e.g. "audit BPK 2026" (may be empty).
+	Reason string
+	// Host and Username say who protected it, Time when.
+	Host, Username string
+	Time           time.Time
+}
+
+// protectionJSON is a protection file's plaintext. until is absent for a
+// protection without end.
+type protectionJSON struct {
+	Snapshot repo.ID    `json:"snapshot"`
+	Until    *time.Time `json:"until,omitempty"`
+	Reason   string     `json:"reason,omitempty"`
+	Host     string     `json:"host,omitempty"`
+	Username string     `json:"username,omitempty"`
+	Time     time.Time  `json:"time"`
+}
+
+// Active reports whether the protection still holds at now: it has no end,
+// or ends after now.
+func (p Protection) Active(now time.Time) bool {
+	return p.Until.IsZero() || now.Before(p.Until)
+}
+
+// Covers reports whether the protection names sn, or the snapshot that sn
+// replaced by a tag change.
+func (p Protection) Covers(sn *Snapshot) bool {
+	return p.Snapshot == sn.ID() || (sn.Original != nil && p.Snapshot == *sn.Original)
+}
+
+// Describe describes the protection for people: "until 2027-03-01 (audit)"
+// or "forever (audit)", the date in loc (nil: time.Local).
+func (p Protection) Describe(loc *time.Location) string {
+	if loc == nil {
+		loc = time.Local
+	}
+	s := "forever"
+	if !p.Until.IsZero() {
+		u := p.Until.In(loc)
+		if u.Hour() == 0 && u.Minute() == 0 && u.Second() == 0 && u.Nanosecond() == 0 {
+			s = "until " + u.Format(time.DateOnly)
+		} else {
+			s = "until " + u.Format("2006-01-02 15:04")
+		}
+	}
+	if p.Reason != "" {
+		s += " (" + p.Reason + ")"
+	}
+	return s
+}
+
+// Protect protects a snapshot until the given time (zero: forever) and
+// returns the protection saved, with this host, user and the current time.
+// It does not check that the snapshot exists (FileSaver cannot read);
+// callers resolve the name first, e.g. with FindSnapshotID. Protecting a
+// snapshot that is already protected adds a second protection: the one
+// that lasts longest counts.
+func Protect(ctx context.Context, r FileSaver, snapshot repo.ID, until time.Time, reason string) (Protection, error) {
+	p := Protection{Snapshot: snapshot, Until: until, Reason: reason, Time: time.Now()}
+	p.Host, _ = os.Hostname()
+	if u, err := user.Current(); err == nil {
+		p.Username = u.Username
+	}
+	return SaveProtection(ctx, r, p)
+}
+
+// SaveProtection stores p as given (its ID is ignored) and returns it with
+// the ID of its file. Protect fills in who and when; this is for callers
+// that know them (an import, a test).
+func SaveProtection(ctx context.Context, r FileSaver, p Protection) (Protection, error) {
+	if p.Snapshot.IsNull() {
+		return Protection{}, errors.New("protect: no snapshot given")
+	}
+	if p.Time.IsZero() {
+		p.Time = time.Now()
+	}
+	pj := protectionJSON{Snapshot: p.Snapshot, Reason: p.Reason, Host: p.Host, Username: p.Username, Time: p.Time}
+	if !p.Until.IsZero() {
+		u := p.Until
+		pj.Until = &u
+	}
+	b, err := json.Marshal(pj)
+	if err != nil {
+		return Protection{}, err
+	}
+	id, err := r.SaveFile(ctx, repo.ProtectFile, b)
+	if err != nil {
+		return Protection{}, fmt.Errorf("protect snapshot %s: %w", p.Snapshot.Short(), err)
+	}
+	p.ID = id
+	return p, nil
+}
+
+// LoadProtection loads the protection file with the given ID.
+func LoadProtection(ctx context.Context, r FileLoader, id repo.ID) (Protection, error) {
+	b, err := r.LoadFile(ctx, repo.ProtectFile, id)
+	if err != nil {
+		return Protection{}, err // LoadFile names the file
+	}
+	var pj protectionJSON
+	if err := json.Unmarshal(b, &pj); err != nil {
+		return Protection{}, fmt.Errorf("protection %s: %w", id.Short(), err)
+	}
+	if pj.Snapshot.IsNull() {
+		return Protection{}, fmt.Errorf("protection %s: names no snapshot", id.Short())
+	}
+	p := Protection{ID: id, Snapshot: pj.Snapshot, Reason: pj.Reason, Host: pj.Host, Username: pj.Username, Time: pj.Time}
+	if pj.Until != nil {
+		p.Until = *pj.Until
+	}
+	return p, nil
+}
+
+// Protections loads every protection in the repository, expired ones too,
+// ordered by snapshot and then by the time they were made. A protection
+// file that cannot be loaded is an error: forgetting on a partial list
+// could remove a protected snapshot.
+func Protections(ctx context.Context, r FileLoader) ([]Protection, error) {
+	var ids []repo.ID
+	if err := r.ListFiles(ctx, repo.ProtectFile, func(id repo.ID) error {
+		ids = append(ids, id)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	out := make([]Protection, 0, len(ids))
+	for _, id := range ids {
+		p, err := LoadProtection(ctx, r, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b Protection) int {
+		if c := strings.Compare(a.Snapshot.String(), b.Snapshot.String()); c != 0 {
+			return c
+		}
+		if c := a.Time.Compare(b.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID.String(), b.ID.String())
+	})
+	return out, nil
+}
+
+// FileRemover lists, reads and removes small files. It is what Unprotect
+// needs.
+type FileRemover interface {
+	FileLoader
+	// RemoveFile deletes a file saved with SaveFile.
+	RemoveFile(ctx context.Context, t repo.FileType, id repo.ID) error
+}
+
+// Unprotect lifts every protection of a snapshot, expired ones too, by
+// removing their files, and returns how many it removed (also on error).
+// A snapshot without protection is no error: it returns 0.
+func Unprotect(ctx context.Context, r FileRemover, snapshot repo.ID) (removed int, err error) {
+	ps, err := Protections(ctx, r)
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range ps {
+		if p.Snapshot != snapshot {
+			continue
+		}
+		if err := r.RemoveFile(ctx, repo.ProtectFile, p.ID); err != nil {
+			return removed, fmt.Errorf("unprotect snapshot %s: %w", snapshot.Short(), err)
+		}
+		removed++
+	}
+	return removed, nil
+}
+
+// longest returns the active protection among ps that matches and lasts
+// longest (one without end beats every other).
+func longest(ps []Protection, now time.Time, match func(Protection) bool) (bool, Protection) {
+	var best Protection
+	found := false
+	for _, p := range ps {
+		if !p.Active(now) || !match(p) {
+			continue
+		}
+		switch {
+		case !found:
+		case best.Until.IsZero():
+			continue
+		case !p.Until.IsZero() && !p.Until.After(best.Until):
+			continue
+		}
+		best, found = p, true
+	}
+	return found, best
+}
+
+// IsProtected reports whether a protection among ps that holds at now names
+// the snapshot id, and returns the one that lasts longest. Expired
+// protections do not count.
+func IsProtected(ps []Protection, id repo.ID, now time.Time) (bool, Protection) {
+	return longest(ps, now, func(p Protection) bool { return p.Snapshot == id })
+}
+
+// ProtectionOf is IsProtected for a loaded snapshot: it also finds the
+// protections of the snapshot that sn replaced by a tag change.
+func ProtectionOf(ps []Protection, sn *Snapshot, now time.Time) (bool, Protection) {
+	return longest(ps, now, func(p Protection) bool { return p.Covers(sn) })
+}
+
+// ProtectedBy returns a function for retention.Options.Protected: a
+// snapshot is protected if a protection among ps holds at now, and the
+// reason is that protection's (retention writes "protected: REASON").
+func ProtectedBy(ps []Protection, now time.Time) func(*Snapshot) (bool, string) {
+	return func(sn *Snapshot) (bool, string) {
+		ok, p := ProtectionOf(ps, sn, now)
+		return ok, p.Reason
+	}
+}
