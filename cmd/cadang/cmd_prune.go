@@ -156,6 +156,7 @@ func printPrune(e *env, rep pruneReport) {
 		r.MarkedUnused.Packs, b(r.MarkedUnused.Bytes), r.Orphans.Packs, b(r.Orphans.Bytes))
 	fmt.Fprintf(w, "%s %d packs (%s), copying %s still used\n", verb("repacked:   ", "would repack:"),
 		r.MarkedRepacked.Packs, b(r.MarkedRepacked.Bytes), b(r.RepackedBytes))
+	fmt.Fprintf(w, "%s %d packs, %d blobs, %s\n", verb("after:      ", "after:       "), r.After.Packs, r.After.Blobs, b(r.After.Bytes))
 	marked := r.MarkedUnused.Packs + r.MarkedRepacked.Packs + r.Orphans.Packs
 	if marked > 0 && !r.DryRun {
 		fmt.Fprintf(w, "the %d pack(s) marked now are deleted by the next prune once running backups have finished\n", marked)

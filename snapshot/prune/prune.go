@@ -76,6 +76,9 @@ type Result struct {
 	Before      Counts `json:"before"`
 	UsedBytes   int64  `json:"used_bytes"`
 	UnusedBytes int64  `json:"unused_bytes"`
+	// After describes the indexed packs when the prune ended; packs marked
+	// obsolete are still among them until a later prune deletes them.
+	After Counts `json:"after"`
 	// MarkedObsolete are the packs this run marked obsolete (for a later
 	// run to delete): Unused are those without a used blob, Repacked those
 	// whose used blobs were copied into new packs first (RepackedBytes of
@@ -123,7 +126,15 @@ func Run(ctx context.Context, r *repo.Repository, o Options) (*Result, error) {
 		return res, err
 	}
 	res.Waiting = len(sets) - len(ready)
-	return res, markObsolete(ctx, r, sets, ready, used, res, o)
+	err = markObsolete(ctx, r, sets, ready, used, res, o)
+	if err == nil && !o.DryRun {
+		res.After, _, _ = usage(r, used)
+	}
+	if o.DryRun {
+		res.After = Counts{Packs: res.Before.Packs - res.Deleted.Packs, Blobs: res.Before.Blobs - res.Deleted.Blobs,
+			Bytes: res.Before.Bytes - res.Deleted.Bytes}
+	}
+	return res, err
 }
 
 // readySets returns the sets that no live lock taken before them (or

@@ -92,6 +92,11 @@ var (
 
 func dayTime(day int) int64 { return day0 + int64(day)*86400 }
 
+// DayTime is when day `day`'s dump is taken (day 0: 2024-06-03 02:00 UTC, a
+// Monday; day N N days later): the time a benchmark gives that day's
+// snapshot.
+func DayTime(day int) time.Time { return time.Unix(dayTime(day), 0).UTC() }
+
 // state is what StateFile holds.
 type state struct {
 	Format int    `json:"format"`

@@ -570,12 +570,7 @@ func (o *Options) step(ctx context.Context, work string, run int, t *Tool, e *to
 		m.Err = err.Error()
 		return m
 	}
-	env := append(os.Environ(), "HOME="+e.home, "XDG_CACHE_HOME="+filepath.Join(e.home, ".cache"),
-		"XDG_CONFIG_HOME="+filepath.Join(e.home, ".config"), "LC_ALL=C.UTF-8")
-	env = append(env, t.env(e)...)
-	if t.cadang {
-		env = append(env, o.CadangEnv...)
-	}
+	env := o.stepEnv(t, e)
 	logPath := filepath.Join(work, "logs", fmt.Sprintf("run%d-%s-%s.log", run+1, t.Name, strings.NewReplacer(" ", "-", "/", "").Replace(string(s))))
 	logf, err := os.Create(logPath)
 	if err != nil {
@@ -606,38 +601,7 @@ func (o *Options) step(ctx context.Context, work string, run int, t *Tool, e *to
 	}
 	m.Load1 = loadAvg()
 	for _, argv := range argvs {
-		fmt.Fprintf(logf, "$ %s\n", strings.Join(argv, " "))
-		name := filepath.Base(argv[0])
-		timeFile := logPath + ".time"
-		if o.gnuTime != "" {
-			// GNU time is a small process: its child's ru_maxrss is the
-			// tool's own. (A child forked straight from this Go process
-			// would inherit this process's high-water RSS through exec.)
-			os.Remove(timeFile)
-			argv = append([]string{o.gnuTime, "-f", "%e %U %S %M", "-o", timeFile}, argv...)
-		}
-		cctx, cancel := context.WithTimeout(ctx, o.StepTimeout)
-		cmd := exec.CommandContext(cctx, argv[0], argv[1:]...)
-		cmd.Env, cmd.Dir = env, dir
-		cmd.Stdout, cmd.Stderr = logf, logf
-		cmd.Stdin = nil
-		start := time.Now()
-		err := cmd.Run()
-		m.Wall += time.Since(start).Seconds()
-		cancel()
-		if ps := cmd.ProcessState; ps != nil {
-			m.User += ps.UserTime().Seconds()
-			m.Sys += ps.SystemTime().Seconds()
-			if o.gnuTime != "" {
-				m.MaxRSS = max(m.MaxRSS, gnuTimeRSS(timeFile))
-			} else if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-				m.MaxRSS = max(m.MaxRSS, int64(ru.Maxrss))
-			}
-		}
-		if err != nil {
-			logf.Sync()
-			b, _ := os.ReadFile(logPath)
-			m.Err = fmt.Sprintf("%s: %v: %s", name, err, tail(string(b), 6))
+		if err := o.measureArgv(ctx, argv, env, dir, logf, logPath, &m); err != nil {
 			break
 		}
 	}
@@ -650,6 +614,59 @@ func (o *Options) step(ctx context.Context, work string, run int, t *Tool, e *to
 	}
 	o.logf("  %-7s %-18s wall %7.2fs  cpu %7.2fs  rss %6.0f MiB  load %4.1f  %s", t.Name, s, m.Wall, m.CPU(), float64(m.MaxRSS)/1024, m.Load1, status)
 	return m
+}
+
+// stepEnv is the environment of a tool's commands: a private HOME and
+// caches, the tool's own variables, and CadangEnv for a cadang build.
+func (o *Options) stepEnv(t *Tool, e *toolEnv) []string {
+	env := append(os.Environ(), "HOME="+e.home, "XDG_CACHE_HOME="+filepath.Join(e.home, ".cache"),
+		"XDG_CONFIG_HOME="+filepath.Join(e.home, ".config"), "LC_ALL=C.UTF-8")
+	env = append(env, t.env(e)...)
+	if t.cadang {
+		env = append(env, o.CadangEnv...)
+	}
+	return env
+}
+
+// measureArgv runs one command line with its output in logf and adds its
+// wall time, CPU time and peak RSS to m (the RSS is the maximum). On
+// failure it sets m.Err, with the tail of the log at logPath, and returns
+// the error.
+func (o *Options) measureArgv(ctx context.Context, argv, env []string, dir string, logf *os.File, logPath string, m *Measure) error {
+	fmt.Fprintf(logf, "$ %s\n", strings.Join(argv, " "))
+	name := filepath.Base(argv[0])
+	timeFile := logPath + ".time"
+	if o.gnuTime != "" {
+		// GNU time is a small process: its child's ru_maxrss is the
+		// tool's own. (A child forked straight from this Go process
+		// would inherit this process's high-water RSS through exec.)
+		os.Remove(timeFile)
+		argv = append([]string{o.gnuTime, "-f", "%e %U %S %M", "-o", timeFile}, argv...)
+	}
+	cctx, cancel := context.WithTimeout(ctx, o.StepTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, argv[0], argv[1:]...)
+	cmd.Env, cmd.Dir = env, dir
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Stdin = nil
+	start := time.Now()
+	err := cmd.Run()
+	m.Wall += time.Since(start).Seconds()
+	if ps := cmd.ProcessState; ps != nil {
+		m.User += ps.UserTime().Seconds()
+		m.Sys += ps.SystemTime().Seconds()
+		if o.gnuTime != "" {
+			m.MaxRSS = max(m.MaxRSS, gnuTimeRSS(timeFile))
+		} else if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+			m.MaxRSS = max(m.MaxRSS, int64(ru.Maxrss))
+		}
+	}
+	if err != nil {
+		logf.Sync()
+		b, _ := os.ReadFile(logPath)
+		m.Err = fmt.Sprintf("%s: %v: %s", name, err, tail(string(b), 6))
+	}
+	return err
 }
 
 // keepRestored moves a verified restore out of the way instead of deleting
