@@ -286,7 +286,13 @@ func deleteSets(ctx context.Context, r *repo.Repository, ready []repo.ObsoleteSe
 			}
 			drop[p.ID] = struct{}{}
 			gone = append(gone, p.ID)
-			res.Deleted.add(pi.blobs, pi.bytes)
+			// The file's size: the index attributes a repacked pack's
+			// blobs to their new copies, so it undercounts.
+			size := pi.bytes
+			if fi, err := r.Backend().Stat(ctx, backend.Handle{Type: repo.PackFile, Name: p.ID.String()}); err == nil {
+				size = fi.Size
+			}
+			res.Deleted.add(pi.blobs, size)
 		}
 		if o.DryRun {
 			continue
