@@ -43,9 +43,12 @@ func initRepository(ctx context.Context, be backend.Backend, password []byte, o 
 	} else if !backend.IsNotExist(err) {
 		return nil, fmt.Errorf("init: %w", err)
 	}
-	pol, err := chunk.RandomPol()
-	if err != nil {
-		return nil, fmt.Errorf("init: chunker polynomial: %w", err)
+	pol := o.ChunkerPolynomial
+	if pol == 0 {
+		var err error
+		if pol, err = chunk.RandomPol(); err != nil {
+			return nil, fmt.Errorf("init: chunker polynomial: %w", err)
+		}
 	}
 	var rid [32]byte
 	if _, err := rand.Read(rid[:]); err != nil {

@@ -56,6 +56,11 @@ type InitOptions struct {
 	PackSize    uint32           // zero: DefaultPackSize
 	Compression string           // empty: CompressionFastest
 	KDF         crypto.KDFParams // zero: crypto.DefaultKDFParams()
+	// ChunkerPolynomial, if not zero, is the polynomial of the new
+	// repository instead of a random one (to share another repository's
+	// chunking, see cadang init --copy-chunker-params). It must be
+	// irreducible; Init refuses it otherwise.
+	ChunkerPolynomial chunk.Pol
 }
 
 // Options tune an open repository.

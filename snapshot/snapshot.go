@@ -28,7 +28,8 @@ type Snapshot struct {
 	GID      uint32    `json:"gid,omitempty"`
 	Tags     []string  `json:"tags,omitempty"`
 	Parent   *repo.ID  `json:"parent,omitempty"`
-	// Original is the snapshot this one replaces after a tag change.
+	// Original is the snapshot this one stands for: the one it replaces
+	// after a tag change, or the one it was copied from (cadang copy).
 	Original       *repo.ID `json:"original,omitempty"`
 	ProgramVersion string   `json:"program_version,omitempty"`
 	// Reason says why the backup was made, e.g. "before upgrading PostgreSQL".

@@ -18,7 +18,7 @@ import (
 )
 
 func commands() []*cli.Command {
-	cmds := []*cli.Command{initCommand(), keyCommand(), unlockCommand(), catCommand(), repairCommand(), pruneCommand(), protectCommand()}
+	cmds := []*cli.Command{initCommand(), keyCommand(), unlockCommand(), catCommand(), repairCommand(), pruneCommand(), protectCommand(), copyCommand()}
 	cmds = append(cmds, snapshotCommands()...)
 	return append(cmds, sopCommands()...)
 }
@@ -40,13 +40,20 @@ func initCommand() *cli.Command {
 		Usage: "create a new repository",
 		Description: `Creates an empty repository at --repo. The directory must not exist or be empty.
 The password is asked twice on a terminal, or taken from CADANG_PASSWORD / --password-file / --password-command.
-Chunk sizes and the pack size are fixed for the life of the repository.`,
+Chunk sizes and the pack size are fixed for the life of the repository.
+
+With --copy-chunker-params --from-repo SRC the new repository takes SRC's chunker polynomial and chunk
+sizes, so that snapshots copied between the two (cadang copy) and later backups deduplicate against each
+other; create rotation media this way. SRC's password comes from --from-password-file,
+CADANG_FROM_PASSWORD or a prompt.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "chunk-min", Usage: "minimum chunk `SIZE`", Value: units.FormatBytes(int64(chunk.DefaultParams().Min))},
 			&cli.StringFlag{Name: "chunk-avg", Usage: "average chunk `SIZE` (a power of two)", Value: units.FormatBytes(int64(chunk.DefaultParams().Avg))},
 			&cli.StringFlag{Name: "chunk-max", Usage: "maximum chunk `SIZE`", Value: units.FormatBytes(int64(chunk.DefaultParams().Max))},
 			&cli.StringFlag{Name: "pack-size", Usage: "target pack file `SIZE`", Value: units.FormatBytes(repo.DefaultPackSize)},
 			&cli.StringFlag{Name: "compression", Usage: "zstd level: off, fastest, default or better", Value: repo.CompressionFastest},
+			&cli.BoolFlag{Name: "copy-chunker-params", Usage: "use the chunker polynomial and chunk sizes of --from-repo"},
+			fromRepoFlags()[0], fromRepoFlags()[1],
 		},
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
@@ -63,6 +70,20 @@ Chunk sizes and the pack size are fixed for the life of the repository.`,
 			}
 			if err := p.Validate(); err != nil {
 				return fmt.Errorf("--chunk-min/--chunk-avg/--chunk-max: %w", err)
+			}
+			var pol chunk.Pol
+			if c.Bool("copy-chunker-params") {
+				if c.IsSet("chunk-min") || c.IsSet("chunk-avg") || c.IsSet("chunk-max") {
+					return fmt.Errorf("--copy-chunker-params takes the chunk sizes from --from-repo; drop --chunk-min/--chunk-avg/--chunk-max")
+				}
+				src, _, err := e.openFromRepo(c.Context, repo.NoLock)
+				if err != nil {
+					return err
+				}
+				p, pol = src.ChunkerParams(), src.ChunkerPolynomial()
+				e.closeRepo(src)
+			} else if c.String("from-repo") != "" {
+				return fmt.Errorf("--from-repo is used only with --copy-chunker-params")
 			}
 			ps, err := sizeFlag(c, "pack-size", repo.DefaultPackSize)
 			if err != nil {
@@ -91,7 +112,7 @@ Chunk sizes and the pack size are fixed for the life of the repository.`,
 			if err != nil {
 				return err
 			}
-			r, err := repo.Init(c.Context, be, pw, repo.InitOptions{Chunk: p, PackSize: uint32(ps), Compression: c.String("compression"), KDF: kdf})
+			r, err := repo.Init(c.Context, be, pw, repo.InitOptions{Chunk: p, ChunkerPolynomial: pol, PackSize: uint32(ps), Compression: c.String("compression"), KDF: kdf})
 			if err != nil {
 				be.Close()
 				return err

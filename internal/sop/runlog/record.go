@@ -24,6 +24,9 @@ const (
 	OpRestoreTest Operation = "restore-test"
 	OpCheck       Operation = "check"
 	OpPrune       Operation = "prune"
+	// OpCopy records snapshots copied from another repository into this
+	// one (Copy says how many and what was uploaded).
+	OpCopy Operation = "copy"
 	// OpForget records the retention policy applied to a job's snapshots
 	// after its backup (Forget says what was removed and why).
 	OpForget Operation = "forget"
@@ -186,6 +189,7 @@ type Record struct {
 	Test    *TestInfo    `json:"test,omitempty"`
 	Forget  *ForgetInfo  `json:"forget,omitempty"`
 	Prune   *PruneInfo   `json:"prune,omitempty"`
+	Copy    *CopyInfo    `json:"copy,omitempty"`
 
 	// Hash is the hash of this record, filled in when read or appended; it is
 	// not part of the hashed bytes.
@@ -399,6 +403,18 @@ type ForgetItem struct {
 
 // ReasonNotKept is the reason of a removed snapshot: no rule keeps it.
 const ReasonNotKept = "not-kept"
+
+// CopyInfo is what a copy did (an OpCopy record), the numbers of
+// snapshot/copier's Result. From is the source repository's location.
+type CopyInfo struct {
+	From      string `json:"from"`
+	FromID    string `json:"from_id,omitempty"`
+	Copied    int    `json:"copied"`
+	Skipped   int    `json:"skipped"`
+	DataBlobs int    `json:"data_blobs"`
+	TreeBlobs int    `json:"tree_blobs"`
+	Bytes     int64  `json:"bytes"`
+}
 
 // PruneInfo is what a prune found and did (an OpPrune record), the numbers
 // of snapshot/prune's Result. Marked packs are taken out by a later prune;

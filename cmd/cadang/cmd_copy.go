@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lpse/cadang/internal/sop/runlog"
+	"github.com/lpse/cadang/internal/units"
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend/local"
+	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/copier"
+)
+
+// fromRepoFlags name the source repository of copy and of
+// init --copy-chunker-params.
+func fromRepoFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "from-repo", EnvVars: []string{"CADANG_FROM_REPOSITORY"}, Usage: "source repository `DIR`"},
+		&cli.StringFlag{Name: "from-password-file", EnvVars: []string{"CADANG_FROM_PASSWORD_FILE"}, Usage: "read the source repository's password from `FILE`"},
+	}
+}
+
+// fromPassword returns the source repository's password from, in order:
+// --from-password-file (or CADANG_FROM_PASSWORD_FILE), CADANG_FROM_PASSWORD,
+// or a terminal prompt, as env.password does for the repository.
+func (e *env) fromPassword() ([]byte, error) {
+	if f := e.c.String("from-password-file"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("--from-password-file: %w", err)
+		}
+		p := bytes.TrimRight(b, "\r\n")
+		if len(p) == 0 {
+			return nil, fmt.Errorf("--from-password-file %s is empty", f)
+		}
+		return p, nil
+	}
+	if p, ok := os.LookupEnv("CADANG_FROM_PASSWORD"); ok && p != "" {
+		return []byte(p), nil
+	}
+	p, err := e.promptPassword("enter the password of the source repository: ", false)
+	if err != nil && strings.HasPrefix(err.Error(), "no password given") {
+		return nil, errors.New("no source password given: set CADANG_FROM_PASSWORD or --from-password-file (stdin is not a terminal)")
+	}
+	return p, err
+}
+
+// openFromRepo opens the repository of --from-repo with lock mode m.
+func (e *env) openFromRepo(ctx context.Context, m repo.LockMode) (*repo.Repository, string, error) {
+	loc := strings.TrimPrefix(e.c.String("from-repo"), "local:")
+	if loc == "" {
+		return nil, "", errors.New("no source repository given: use --from-repo or set CADANG_FROM_REPOSITORY")
+	}
+	be, err := local.Open(ctx, loc)
+	if err != nil {
+		return nil, loc, fmt.Errorf("source repository: %w", err)
+	}
+	pw, err := e.fromPassword()
+	if err != nil {
+		be.Close()
+		return nil, loc, err
+	}
+	r, err := repo.Open(ctx, be, pw, repo.Options{Lock: m, Logf: e.logf, AfterUnlock: debug.FreeOSMemory})
+	if err != nil {
+		be.Close()
+		return nil, loc, fmt.Errorf("source repository %s: %w", loc, err)
+	}
+	return r, loc, nil
+}
+
+func copyCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "copy",
+		Usage:     "copy snapshots from another repository into this one",
+		ArgsUsage: "[SNAPSHOT...]",
+		Description: `Copies snapshots from --from-repo into the repository of --repo: all of them, or those named
+(ID prefixes or "latest"), filtered by --host, --tag and --path. The data is re-encrypted under this
+repository's keys; only blobs this repository lacks are uploaded, and a snapshot copied before (by its
+original ID) is skipped. Files are copied chunk by chunk, never re-chunked. For later backups into this
+repository to deduplicate against copied data, create it with init --copy-chunker-params --from-repo SRC.
+
+The source password comes from --from-password-file (CADANG_FROM_PASSWORD_FILE), CADANG_FROM_PASSWORD,
+or a prompt. Both repositories are opened with a shared lock. The copy is recorded in the run log.`,
+		Flags: append(fromRepoFlags(), filterFlags()...),
+		Action: func(c *cli.Context) error {
+			e := newEnv(c)
+			return e.recorded(c.Context, runlog.OpCopy, func(ctx context.Context, rec *runlog.Record) error {
+				return runCopy(ctx, e, c.Args().Slice(), filterFromFlags(c), rec)
+			})
+		},
+	}
+}
+
+// copyReport is what `copy --json` prints.
+type copyReport struct {
+	MessageType string `json:"message_type"` // "copy"
+	From        string `json:"from"`
+	copier.Result
+	Seconds float64 `json:"seconds"`
+}
+
+func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, rec *runlog.Record) error {
+	start := time.Now()
+	src, from, err := e.openFromRepo(ctx, repo.SharedLock)
+	if err != nil {
+		return err
+	}
+	defer e.closeRepo(src)
+	dst, err := e.openRepo(ctx, repo.Options{Lock: repo.SharedLock})
+	if err != nil {
+		return err
+	}
+	if e.rec != nil {
+		e.rec.keep(dst) // the record goes into the destination
+	} else {
+		defer e.closeRepo(dst)
+	}
+	if src.ID() == dst.ID() {
+		return errors.New("--from-repo is the same repository as --repo")
+	}
+	var sns []*snapshot.Snapshot
+	if len(args) == 0 {
+		if sns, err = snapshot.ListSnapshots(ctx, src, f); err != nil {
+			return err
+		}
+	} else {
+		seen := map[repo.ID]bool{}
+		for _, a := range args {
+			sn, err := findSnapshot(ctx, src, a, f)
+			if err != nil {
+				return err
+			}
+			if !seen[sn.ID()] {
+				seen[sn.ID()] = true
+				sns = append(sns, sn)
+			}
+		}
+	}
+	o := copier.Options{}
+	if !e.json && !e.quiet {
+		o.Progress = func(r copier.SnapshotResult) {
+			if r.Skipped {
+				fmt.Fprintf(e.stdout, "skipped %s (already copied as %s)\n", r.Source.Short(), r.Dest.Short())
+			} else {
+				fmt.Fprintf(e.stdout, "copied %s as %s\n", r.Source.Short(), r.Dest.Short())
+			}
+		}
+	}
+	res, err := copier.Copy(ctx, dst, src, sns, o)
+	rec.Copy = &runlog.CopyInfo{From: from, FromID: src.ID(), Copied: res.Copied, Skipped: res.Skipped,
+		DataBlobs: res.DataBlobs, TreeBlobs: res.TreeBlobs, Bytes: res.Bytes}
+	if err != nil {
+		return err
+	}
+	if e.json {
+		if res.Snapshots == nil {
+			res.Snapshots = []copier.SnapshotResult{}
+		}
+		return e.printJSON(copyReport{MessageType: "copy", From: from, Result: res, Seconds: time.Since(start).Seconds()})
+	}
+	if !e.quiet {
+		fmt.Fprintf(e.stdout, "%d snapshot(s) copied, %d skipped; uploaded %d data and %d tree blobs (%s)\n",
+			res.Copied, res.Skipped, res.DataBlobs, res.TreeBlobs, units.FormatBytes(res.Bytes))
+	}
+	return nil
+}

@@ -1,0 +1,339 @@
+// Package copier copies snapshots from one repository into another, as
+// cadang copy does.
+//
+// Every repository has its own master key, and a blob's ID is a keyed hash
+// of its plaintext (repo.Repository.BlobID), so the same data has different
+// IDs in two repositories. A copy therefore re-hashes every data blob under
+// the destination's key, rewrites every tree with the new IDs, bottom up,
+// and saves the snapshot with the new root tree. Blobs the destination
+// already has (by their new ID) are not uploaded again.
+//
+// Files are copied blob by blob and never re-chunked, whatever the
+// chunker parameters of the two repositories: a copied file consists of
+// exactly the chunks it had in the source. The chunker parameters matter
+// only for later backups into the destination: when the destination shares
+// the source's polynomial and sizes (cadang init --copy-chunker-params), a
+// backup into it cuts the same chunks as the source did and deduplicates
+// against the copied data, and copies between such repositories
+// deduplicate too; otherwise the copied data and new backups share little.
+//
+// A copied snapshot has Original set to the source snapshot's Original,
+// or to the source snapshot's ID when it has none, and no Parent (the
+// parent's ID means nothing in the destination). A source snapshot whose
+// original ID is already the Original (or the ID) of a destination
+// snapshot is skipped.
+//
+// Loading a data blob from the source is needed to learn its destination
+// ID. Within one Copy call the mapping is kept, so blobs and subtrees shared
+// between snapshots are read once. Across calls the mapping is recovered
+// from snapshots copied earlier: the source and destination trees of a
+// copied snapshot have the same shape, so walking both side by side (tree
+// blobs only) yields the destination ID of every data blob they name, and
+// an unchanged file in a new snapshot costs no data read at all.
+package copier
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"slices"
+	"time"
+
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot"
+)
+
+// Source is the repository snapshots are copied from.
+type Source interface {
+	snapshot.Loader
+}
+
+// Destination is the repository snapshots are copied into.
+type Destination interface {
+	snapshot.Loader
+	snapshot.BlobSaver
+	snapshot.FileSaver
+	// HasBlob reports whether a blob is stored (or waiting in an open pack).
+	HasBlob(t repo.BlobType, id repo.ID) bool
+	// BlobID computes the ID that data has in this repository.
+	BlobID(data []byte) repo.ID
+	// Flush makes every saved blob durable and indexed.
+	Flush(ctx context.Context) error
+}
+
+// Options tune a copy.
+type Options struct {
+	// Progress, if not nil, is called after each snapshot.
+	Progress func(SnapshotResult)
+}
+
+// SnapshotResult is what happened to one source snapshot.
+type SnapshotResult struct {
+	Source repo.ID `json:"source"`
+	// Dest is the destination snapshot: the new one, or the one that
+	// already held this snapshot when it was skipped.
+	Dest    repo.ID   `json:"dest"`
+	Skipped bool      `json:"skipped"`
+	Time    time.Time `json:"time"`
+	Host    string    `json:"host,omitempty"`
+	Paths   []string  `json:"paths"`
+}
+
+// Result counts what a copy did.
+type Result struct {
+	Snapshots []SnapshotResult `json:"snapshots"`
+	Copied    int              `json:"copied"`
+	Skipped   int              `json:"skipped"`
+	// DataBlobs and TreeBlobs are the blobs uploaded (new to the
+	// destination); Bytes is their plaintext size.
+	DataBlobs int   `json:"data_blobs"`
+	TreeBlobs int   `json:"tree_blobs"`
+	Bytes     int64 `json:"bytes"`
+	// BlobsRead counts data blobs loaded from the source to compute their
+	// destination ID (uploaded or not).
+	BlobsRead int `json:"blobs_read"`
+}
+
+// originalID is the ID a snapshot descends from.
+func originalID(sn *snapshot.Snapshot) repo.ID {
+	if sn.Original != nil {
+		return *sn.Original
+	}
+	return sn.ID()
+}
+
+type copier struct {
+	dst   Destination
+	src   Source
+	res   *Result
+	data  map[repo.ID]repo.ID // source data blob -> destination data blob
+	trees map[repo.ID]repo.ID // source tree -> destination tree
+	buf   []byte
+}
+
+// Copy copies the snapshots sns of src into dst, oldest first, skipping
+// those dst already has. On error, Result tells what was done; the
+// snapshots already saved are complete.
+func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snapshot, o Options) (Result, error) {
+	var res Result
+	have, err := snapshot.ListSnapshots(ctx, dst, snapshot.Filter{})
+	if err != nil {
+		return res, fmt.Errorf("list destination snapshots: %w", err)
+	}
+	done := make(map[repo.ID]*snapshot.Snapshot, len(have))
+	for _, d := range have {
+		if _, ok := done[originalID(d)]; !ok {
+			done[originalID(d)] = d
+		}
+	}
+	c := &copier{dst: dst, src: src, res: &res, data: map[repo.ID]repo.ID{}, trees: map[repo.ID]repo.ID{}}
+
+	sns = slices.Clone(sns)
+	slices.SortStableFunc(sns, func(a, b *snapshot.Snapshot) int { return a.Time.Compare(b.Time) })
+	seeded := false
+	for _, sn := range sns {
+		r := SnapshotResult{Source: sn.ID(), Time: sn.Time, Host: sn.Hostname, Paths: sn.Paths}
+		if d, ok := done[originalID(sn)]; ok {
+			r.Dest, r.Skipped = d.ID(), true
+			res.Skipped++
+		} else {
+			if !seeded {
+				seeded = true
+				if err := c.seed(ctx, have, sns); err != nil {
+					return res, err
+				}
+			}
+			tree, err := c.tree(ctx, sn.Tree)
+			if err != nil {
+				return res, fmt.Errorf("copy snapshot %s: %w", sn.ID().Short(), err)
+			}
+			if err := dst.Flush(ctx); err != nil {
+				return res, fmt.Errorf("copy snapshot %s: %w", sn.ID().Short(), err)
+			}
+			ns := *sn
+			ns.Tree = tree
+			ns.Parent = nil
+			oid := originalID(sn)
+			ns.Original = &oid
+			id, err := snapshot.SaveSnapshot(ctx, dst, &ns)
+			if err != nil {
+				return res, fmt.Errorf("copy snapshot %s: %w", sn.ID().Short(), err)
+			}
+			done[oid] = &ns
+			r.Dest = id
+			res.Copied++
+		}
+		res.Snapshots = append(res.Snapshots, r)
+		if o.Progress != nil {
+			o.Progress(r)
+		}
+	}
+	return res, nil
+}
+
+// seed fills the ID maps from destination snapshots copied earlier from
+// src: for each host and path set among the snapshots to copy, the newest
+// destination snapshot of that host and path set whose source snapshot src
+// still has. A pair that cannot be walked (damaged, or not a copy after
+// all) only seeds what was walked of it.
+func (c *copier) seed(ctx context.Context, have, sns []*snapshot.Snapshot) error {
+	all, err := snapshot.ListSnapshots(ctx, c.src, snapshot.Filter{})
+	if err != nil {
+		return fmt.Errorf("list source snapshots: %w", err)
+	}
+	byOrig := map[repo.ID]*snapshot.Snapshot{}
+	for _, sn := range all {
+		byOrig[originalID(sn)] = sn
+	}
+	type key struct{ host, paths string }
+	want := map[key]bool{}
+	for _, sn := range sns {
+		want[key{sn.Hostname, fmt.Sprint(cleanPaths(sn.Paths))}] = true
+	}
+	best := map[key][2]*snapshot.Snapshot{}
+	for _, d := range have {
+		s, ok := byOrig[originalID(d)]
+		k := key{d.Hostname, fmt.Sprint(cleanPaths(d.Paths))}
+		if !ok || !want[k] {
+			continue
+		}
+		if b, ok := best[k]; !ok || d.Time.After(b[1].Time) {
+			best[k] = [2]*snapshot.Snapshot{s, d}
+		}
+	}
+	for _, p := range best {
+		if err := c.zip(ctx, p[0].Tree, p[1].Tree); err != nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func cleanPaths(ps []string) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = path.Clean(p)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// zip walks a source tree and its destination copy side by side and
+// records the ID pairs. It stops (leaving the map as far as it got) at the
+// first difference in shape.
+func (c *copier) zip(ctx context.Context, sid, did repo.ID) error {
+	if _, ok := c.trees[sid]; ok {
+		return nil
+	}
+	if !c.dst.HasBlob(repo.TreeBlob, did) {
+		return fmt.Errorf("tree %s missing", did.Short())
+	}
+	st, err := snapshot.LoadTree(ctx, c.src, sid)
+	if err != nil {
+		return err
+	}
+	dt, err := snapshot.LoadTree(ctx, c.dst, did)
+	if err != nil {
+		return err
+	}
+	if len(st.Nodes) != len(dt.Nodes) {
+		return fmt.Errorf("tree %s: shape differs", sid.Short())
+	}
+	pairs := map[repo.ID]repo.ID{}
+	for i, sn := range st.Nodes {
+		dn := dt.Nodes[i]
+		if sn.Name != dn.Name || sn.Type != dn.Type || len(sn.Content) != len(dn.Content) {
+			return fmt.Errorf("tree %s: shape differs", sid.Short())
+		}
+		for j, se := range sn.Content {
+			de := dn.Content[j]
+			if se.Size != de.Size || se.IsHole() != de.IsHole() {
+				return fmt.Errorf("tree %s: shape differs", sid.Short())
+			}
+			if !se.IsHole() && c.dst.HasBlob(repo.DataBlob, de.ID) {
+				pairs[se.ID] = de.ID
+			}
+		}
+		if sn.Type == snapshot.TypeDir && !sn.Subtree.IsNull() {
+			if err := c.zip(ctx, sn.Subtree, dn.Subtree); err != nil {
+				return err
+			}
+		}
+	}
+	for s, d := range pairs {
+		c.data[s] = d
+	}
+	c.trees[sid] = did
+	return nil
+}
+
+// tree copies a source tree and returns its destination ID.
+func (c *copier) tree(ctx context.Context, sid repo.ID) (repo.ID, error) {
+	if did, ok := c.trees[sid]; ok {
+		return did, nil
+	}
+	t, err := snapshot.LoadTree(ctx, c.src, sid)
+	if err != nil {
+		return repo.ID{}, err
+	}
+	for _, n := range t.Nodes {
+		for i, e := range n.Content {
+			if e.IsHole() {
+				continue
+			}
+			did, err := c.blob(ctx, e.ID)
+			if err != nil {
+				return repo.ID{}, fmt.Errorf("%s: %w", n.Name, err)
+			}
+			n.Content[i].ID = did
+		}
+		if n.Type == snapshot.TypeDir && !n.Subtree.IsNull() {
+			did, err := c.tree(ctx, n.Subtree)
+			if err != nil {
+				return repo.ID{}, err
+			}
+			n.Subtree = did
+		}
+	}
+	b, err := snapshot.EncodeTree(t)
+	if err != nil {
+		return repo.ID{}, err
+	}
+	did, isNew, err := c.dst.SaveBlob(ctx, repo.TreeBlob, b)
+	if err != nil {
+		return repo.ID{}, err
+	}
+	if isNew {
+		c.res.TreeBlobs++
+		c.res.Bytes += int64(len(b))
+	}
+	c.trees[sid] = did
+	return did, nil
+}
+
+// blob copies a source data blob unless its destination ID is known.
+func (c *copier) blob(ctx context.Context, sid repo.ID) (repo.ID, error) {
+	if did, ok := c.data[sid]; ok {
+		return did, nil
+	}
+	plain, err := c.src.LoadBlob(ctx, repo.DataBlob, sid, c.buf)
+	if err != nil {
+		return repo.ID{}, err
+	}
+	c.buf = plain[:0]
+	c.res.BlobsRead++
+	did := c.dst.BlobID(plain)
+	if !c.dst.HasBlob(repo.DataBlob, did) {
+		var isNew bool
+		did, isNew, err = c.dst.SaveBlob(ctx, repo.DataBlob, plain)
+		if err != nil {
+			return repo.ID{}, err
+		}
+		if isNew {
+			c.res.DataBlobs++
+			c.res.Bytes += int64(len(plain))
+		}
+	}
+	c.data[sid] = did
+	return did, nil
+}

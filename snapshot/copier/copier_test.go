@@ -1,0 +1,202 @@
+package copier
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lpse/cadang/crypto"
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend/local"
+	"github.com/lpse/cadang/repo/repotest"
+	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/archiver"
+	"github.com/lpse/cadang/snapshot/checker"
+	"github.com/lpse/cadang/snapshot/restorer"
+	"github.com/lpse/cadang/snapshot/snapshottest"
+)
+
+func newRepo(t *testing.T, pw string) (*repo.Repository, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "repo")
+	be, err := local.Create(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return repotest.New(t, be, pw, repo.InitOptions{Chunk: snapshottest.SmallParams, PackSize: 1 << 20}), dir
+}
+
+func reopen(t *testing.T, dir, pw string) *repo.Repository {
+	t.Helper()
+	be, err := local.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := repo.Open(context.Background(), be, []byte(pw), repo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+func backup(t *testing.T, r *repo.Repository, path string) *snapshot.Snapshot {
+	t.Helper()
+	a := &archiver.Archiver{Repo: r, Hostname: "spse"}
+	sn, err := a.Snapshot(context.Background(), []string{path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sn
+}
+
+func mustCopy(t *testing.T, dst Destination, src Source, sns []*snapshot.Snapshot) Result {
+	t.Helper()
+	res, err := Copy(context.Background(), dst, src, sns, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("copy: copied %d skipped %d data blobs %d tree blobs %d bytes %d read %d", res.Copied, res.Skipped, res.DataBlobs, res.TreeBlobs, res.Bytes, res.BlobsRead)
+	return res
+}
+
+func checkRestore(t *testing.T, r *repo.Repository, sn *snapshot.Snapshot, want map[string]snapshottest.FileState, srcPath string) {
+	t.Helper()
+	target := t.TempDir()
+	rs := &restorer.Restorer{Repo: r, Verify: true}
+	if _, err := rs.Restore(context.Background(), sn, "/", target); err != nil {
+		t.Fatalf("restore: %v", err)
+	}
+	snapshottest.CompareTrees(t, want, snapshottest.ScanTree(t, filepath.Join(target, srcPath)))
+}
+
+func checkRepo(t *testing.T, r *repo.Repository) {
+	t.Helper()
+	rep, err := checker.Check(context.Background(), r, repo.CheckOptions{ReadData: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() {
+		t.Fatalf("check: %+v", rep)
+	}
+}
+
+func TestCopy(t *testing.T) {
+	ctx := context.Background()
+	src, _ := newRepo(t, "src-pw")
+	dst, dstDir := newRepo(t, "dst-pw")
+	data := filepath.Join(t.TempDir(), "data")
+	snapshottest.MakeFiles(t, data, 120)
+	snapshottest.WriteFile(t, filepath.Join(data, "big.bin"), snapshottest.RandBytes(1, 3<<20))
+	want1 := snapshottest.ScanTree(t, data)
+	sn1 := backup(t, src, data)
+
+	res := mustCopy(t, dst, src, []*snapshot.Snapshot{sn1})
+	if res.Copied != 1 || res.Skipped != 0 || res.DataBlobs == 0 || res.TreeBlobs == 0 {
+		t.Fatalf("first copy: %+v", res)
+	}
+	if res.DataBlobs != int(sn1.Summary.DataBlobs) {
+		t.Errorf("first copy uploaded %d data blobs, the source has %d", res.DataBlobs, sn1.Summary.DataBlobs)
+	}
+	first := res.DataBlobs
+	dst1 := res.Snapshots[0].Dest
+
+	res = mustCopy(t, dst, src, []*snapshot.Snapshot{sn1})
+	if res.Copied != 0 || res.Skipped != 1 || res.DataBlobs != 0 || res.TreeBlobs != 0 || res.Bytes != 0 || res.BlobsRead != 0 {
+		t.Fatalf("second copy: %+v", res)
+	}
+	if res.Snapshots[0].Dest != dst1 {
+		t.Errorf("skipped as %s, copied as %s", res.Snapshots[0].Dest.Short(), dst1.Short())
+	}
+
+	// A reopened destination: the copy is durable, restores
+	// byte-identical and checks clean.
+	dst.Close()
+	dst = reopen(t, dstDir, "dst-pw")
+	dsns, err := snapshot.ListSnapshots(ctx, dst, snapshot.Filter{})
+	if err != nil || len(dsns) != 1 {
+		t.Fatalf("destination snapshots: %v %v", dsns, err)
+	}
+	d := dsns[0]
+	if d.Original == nil || *d.Original != sn1.ID() || d.Parent != nil || d.Hostname != "spse" || !d.Time.Equal(sn1.Time) || d.Tree == sn1.Tree {
+		t.Errorf("copied snapshot: %+v", d)
+	}
+	checkRestore(t, dst, d, want1, data)
+	checkRepo(t, dst)
+
+	// A second snapshot sharing most data: only the new blobs travel, and
+	// (thanks to the side-by-side walk of the earlier copy) only they are
+	// read from the source.
+	snapshottest.WriteFile(t, filepath.Join(data, "new.bin"), snapshottest.RandBytes(2, 1<<20))
+	if err := os.WriteFile(filepath.Join(data, "dir03", "file0003"), []byte("changed"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want2 := snapshottest.ScanTree(t, data)
+	sn2 := backup(t, src, data)
+	res = mustCopy(t, dst, src, []*snapshot.Snapshot{sn2})
+	if res.Copied != 1 || res.Skipped != 0 {
+		t.Fatalf("third copy: %+v", res)
+	}
+	if res.DataBlobs != int(sn2.Summary.DataBlobs) || res.BlobsRead != int(sn2.Summary.DataBlobs) {
+		t.Errorf("third copy uploaded %d and read %d data blobs; the source backup added %d", res.DataBlobs, res.BlobsRead, sn2.Summary.DataBlobs)
+	}
+	if res.DataBlobs >= first/2 {
+		t.Errorf("third copy uploaded %d data blobs, the first %d", res.DataBlobs, first)
+	}
+	t.Logf("data blobs uploaded: first copy %d, repeat 0, incremental %d", first, res.DataBlobs)
+	var d2 *snapshot.Snapshot
+	for _, r := range res.Snapshots {
+		if !r.Skipped {
+			if d2, err = snapshot.LoadSnapshot(ctx, dst, r.Dest); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	checkRestore(t, dst, d2, want2, data)
+	checkRepo(t, dst)
+}
+
+// A snapshot whose tags were changed in the source is the same snapshot:
+// it is not copied again.
+func TestCopySkipsRetagged(t *testing.T) {
+	ctx := context.Background()
+	src, _ := newRepo(t, "a")
+	dst, _ := newRepo(t, "b")
+	data := filepath.Join(t.TempDir(), "data")
+	snapshottest.MakeFiles(t, data, 20)
+	sn := backup(t, src, data)
+	mustCopy(t, dst, src, []*snapshot.Snapshot{sn})
+	ns, err := snapshot.ChangeTags(ctx, src, sn, nil, []string{"monthly"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := mustCopy(t, dst, src, []*snapshot.Snapshot{ns})
+	if res.Copied != 0 || res.Skipped != 1 {
+		t.Fatalf("%+v", res)
+	}
+}
+
+// repo.InitOptions.ChunkerPolynomial: a given polynomial is used, one that
+// is not irreducible is refused.
+func TestInitChunkerPolynomial(t *testing.T) {
+	ctx := context.Background()
+	src, _ := newRepo(t, "a")
+	be, err := local.Create(ctx, filepath.Join(t.TempDir(), "r"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := repotest.New(t, be, "b", repo.InitOptions{Chunk: src.ChunkerParams(), ChunkerPolynomial: src.ChunkerPolynomial()})
+	if dst.ChunkerPolynomial() != src.ChunkerPolynomial() || dst.Config().ChunkerPolynomial != src.ChunkerPolynomial() {
+		t.Errorf("polynomial %v, want %v", dst.ChunkerPolynomial(), src.ChunkerPolynomial())
+	}
+	be2, err := local.Create(ctx, filepath.Join(t.TempDir(), "r"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be2.Close()
+	if _, err := repo.Init(ctx, be2, []byte("c"), repo.InitOptions{ChunkerPolynomial: 1 << 40, KDF: crypto.CheapKDFParams()}); err == nil || !strings.Contains(err.Error(), "irreducible") {
+		t.Errorf("reducible polynomial: %v", err)
+	}
+}
