@@ -15,7 +15,7 @@ import (
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/internal/units"
 	"github.com/lpse/cadang/repo"
-	"github.com/lpse/cadang/repo/backend/local"
+	"github.com/lpse/cadang/repo/backend/location"
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/copier"
 )
@@ -56,11 +56,16 @@ func (e *env) fromPassword() ([]byte, error) {
 
 // openFromRepo opens the repository of --from-repo with lock mode m.
 func (e *env) openFromRepo(ctx context.Context, m repo.LockMode) (*repo.Repository, string, error) {
-	loc := strings.TrimPrefix(e.c.String("from-repo"), "local:")
+	loc := e.c.String("from-repo")
 	if loc == "" {
 		return nil, "", errors.New("no source repository given: use --from-repo or set CADANG_FROM_REPOSITORY")
 	}
-	be, err := local.Open(ctx, loc)
+	l, err := location.Parse(loc)
+	if err != nil {
+		return nil, loc, fmt.Errorf("--from-repo: %w", err)
+	}
+	loc = l.String()
+	be, err := location.Open(ctx, l)
 	if err != nil {
 		return nil, loc, fmt.Errorf("source repository: %w", err)
 	}

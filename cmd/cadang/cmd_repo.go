@@ -14,7 +14,7 @@ import (
 	"github.com/lpse/cadang/internal/units"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend"
-	"github.com/lpse/cadang/repo/backend/local"
+	"github.com/lpse/cadang/repo/backend/location"
 )
 
 func commands() []*cli.Command {
@@ -108,7 +108,11 @@ CADANG_FROM_PASSWORD or a prompt.`,
 			default:
 				return fmt.Errorf("--compression %q: use off, fastest, default or better", comp)
 			}
-			be, err := local.Create(c.Context, loc)
+			l, err := location.Parse(loc)
+			if err != nil {
+				return err
+			}
+			be, err := location.Create(c.Context, l)
 			if err != nil {
 				return err
 			}

@@ -18,12 +18,12 @@ import (
 	"github.com/lpse/cadang/crypto"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend"
-	"github.com/lpse/cadang/repo/backend/local"
+	"github.com/lpse/cadang/repo/backend/location"
 )
 
 func globalFlags() []cli.Flag {
 	return append([]cli.Flag{
-		&cli.StringFlag{Name: "repo", Aliases: []string{"r"}, EnvVars: []string{"CADANG_REPOSITORY"}, Usage: "repository `LOCATION` (a local directory path)"},
+		&cli.StringFlag{Name: "repo", Aliases: []string{"r"}, EnvVars: []string{"CADANG_REPOSITORY"}, Usage: "repository `LOCATION`: a local directory, or s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX] (credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or ~/.aws)"},
 		&cli.StringFlag{Name: "password-file", EnvVars: []string{"CADANG_PASSWORD_FILE"}, Usage: "read the repository password from `FILE`"},
 		&cli.StringFlag{Name: "password-command", EnvVars: []string{"CADANG_PASSWORD_COMMAND"}, Usage: "run `COMMAND` (via sh -c) and use its output as the password"},
 		&cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON instead of text"},
@@ -79,7 +79,11 @@ func (e *env) repoLocation() (string, error) {
 	if loc == "" {
 		return "", errors.New("no repository given: use --repo/-r or set CADANG_REPOSITORY")
 	}
-	return strings.TrimPrefix(loc, "local:"), nil
+	l, err := location.Parse(loc)
+	if err != nil {
+		return "", err
+	}
+	return l.String(), nil
 }
 
 // password returns the repository password from, in order: --password-file
@@ -153,7 +157,11 @@ func (e *env) openBackend(ctx context.Context) (backend.Backend, string, error) 
 	if err != nil {
 		return nil, "", err
 	}
-	be, err := local.Open(ctx, loc)
+	l, err := location.Parse(e.c.String("repo"))
+	if err != nil {
+		return nil, "", err
+	}
+	be, err := location.Open(ctx, l)
 	if err != nil {
 		return nil, loc, err
 	}
@@ -195,7 +203,11 @@ func (e *env) openOrInitRepo(ctx context.Context, o repo.Options) (*repo.Reposit
 	if err != nil {
 		return nil, err
 	}
-	be, err := local.Open(ctx, loc)
+	l, err := location.Parse(e.c.String("repo"))
+	if err != nil {
+		return nil, err
+	}
+	be, err := location.Open(ctx, l)
 	if err == nil {
 		be.Close()
 		return e.openRepo(ctx, o)
@@ -211,7 +223,7 @@ func (e *env) openOrInitRepo(ctx context.Context, o repo.Options) (*repo.Reposit
 	if err != nil {
 		return nil, err
 	}
-	nb, err := local.OpenOrCreate(ctx, loc)
+	nb, err := location.OpenOrCreate(ctx, l)
 	if err != nil {
 		return nil, err
 	}

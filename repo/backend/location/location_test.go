@@ -1,0 +1,97 @@
+package location
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lpse/cadang/repo/backend"
+)
+
+func TestParse(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AK")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "SK")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_DEFAULT_REGION", "eu-west-1")
+	tests := []struct {
+		in                       string
+		kind, path               string
+		endpoint, bucket, prefix string
+		secure                   bool
+		str                      string
+	}{
+		{in: "/srv/repo", kind: Local, path: "/srv/repo", str: "/srv/repo"},
+		{in: "rel/repo", kind: Local, path: "rel/repo", str: "rel/repo"},
+		{in: "local:/srv/repo", kind: Local, path: "/srv/repo", str: "/srv/repo"},
+		{in: "local:rel", kind: Local, path: "rel", str: "rel"},
+		{in: "C:\\repo", kind: Local, path: "C:\\repo", str: "C:\\repo"},
+		{in: "./odd:name", kind: Local, path: "./odd:name", str: "./odd:name"},
+		{in: "s3:http://127.0.0.1:7070/bkt", kind: S3, endpoint: "127.0.0.1:7070", bucket: "bkt", str: "s3:http://127.0.0.1:7070/bkt"},
+		{in: "s3:http://127.0.0.1:7070/bkt/", kind: S3, endpoint: "127.0.0.1:7070", bucket: "bkt", str: "s3:http://127.0.0.1:7070/bkt"},
+		{in: "s3:https://minio.example:9000/bkt/a/b/", kind: S3, endpoint: "minio.example:9000", bucket: "bkt", prefix: "a/b", secure: true, str: "s3:https://minio.example:9000/bkt/a/b"},
+		{in: "s3:my-bucket/hosts/web1", kind: S3, endpoint: AWSEndpoint, bucket: "my-bucket", prefix: "hosts/web1", secure: true, str: "s3:https://s3.amazonaws.com/my-bucket/hosts/web1"},
+		{in: "s3:my.bucket", kind: S3, endpoint: AWSEndpoint, bucket: "my.bucket", secure: true, str: "s3:https://s3.amazonaws.com/my.bucket"},
+		{in: "s3:s3.amazonaws.com/bkt/p", kind: S3, endpoint: AWSEndpoint, bucket: "bkt", prefix: "p", secure: true, str: "s3:https://s3.amazonaws.com/bkt/p"},
+	}
+	for _, tc := range tests {
+		l, err := Parse(tc.in)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tc.in, err)
+			continue
+		}
+		if l.Kind != tc.kind || l.Path != tc.path || l.S3.Endpoint != tc.endpoint || l.S3.Bucket != tc.bucket ||
+			l.S3.Prefix != tc.prefix || l.S3.Secure != tc.secure || l.String() != tc.str {
+			t.Errorf("Parse(%q) = %+v (%s)", tc.in, l, l)
+		}
+		if l.Kind == S3 && (l.S3.AccessKey != "AK" || l.S3.SecretKey != "SK" || l.S3.Region != "eu-west-1") {
+			t.Errorf("Parse(%q): credentials/region not from the environment: %+v", tc.in, l.S3)
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, in := range []string{
+		"", "local:", "s3:", "s3:/", "s3:http://", "s3:http:///bkt", "s3:http://h:1/",
+		"s3:ftp://h/bkt", "s3:ab", "s3:Upper", "s3:-bkt", "s3:bkt/a/../b", "s3:bkt/a//b",
+		"s3:http://u:p@h/bkt", "s3:http://h/bkt?x=1", "sftp:host:/srv", "rest:http://h/",
+	} {
+		_, err := Parse(in)
+		if err == nil {
+			t.Errorf("Parse(%q): want an error", in)
+			continue
+		}
+		if in != "" && !strings.Contains(err.Error(), in) {
+			t.Errorf("Parse(%q): error does not name the location: %v", in, err)
+		}
+	}
+}
+
+func TestOpenLocal(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "repo")
+	l, err := Parse("local:" + dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(ctx, l); !errors.Is(err, backend.ErrNoRepository) {
+		t.Fatalf("Open of a missing directory: %v", err)
+	}
+	be, err := OpenOrCreate(ctx, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if be.Location() != dir {
+		t.Errorf("Location = %q", be.Location())
+	}
+	if err := be.Save(ctx, backend.Handle{Type: backend.ConfigFile}, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Create(ctx, l); err == nil {
+		t.Error("Create over a repository: want an error")
+	}
+}
