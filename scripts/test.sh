@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test of cadang: go vet, then go test -race over all packages,
 # including the integration tests against a real PostgreSQL and a real S3
-# server (versitygw). It installs what is missing (Debian's postgresql
-# package, versitygw via go install) when it can; the PostgreSQL tests start
-# throwaway servers themselves, and this script starts versitygw on a free
-# loopback port and stops it on exit.
+# server (versitygw) and a real SFTP server (OpenSSH). It installs what is
+# missing (Debian's postgresql and openssh-server packages, versitygw via go
+# install) when it can; the PostgreSQL tests start throwaway servers
+# themselves, and this script starts versitygw and sshd on free loopback
+# ports and stops them on exit.
 #
 # Usage: bash scripts/test.sh [extra go test flags]
 set -euo pipefail
@@ -34,7 +35,16 @@ stop_versitygw() {
   if [ -n "$VGW_PID" ]; then kill "$VGW_PID" 2>/dev/null || true; wait "$VGW_PID" 2>/dev/null || true; fi
   if [ -n "$VGW_DIR" ]; then rm -rf "$VGW_DIR"; fi
 }
-trap stop_versitygw EXIT
+# SFTP (below): a throwaway sshd, stopped by its PID file.
+SSHD_DIR=
+stop_sshd() {
+  if [ -n "$SSHD_DIR" ]; then
+    if [ -s "$SSHD_DIR/sshd.pid" ]; then kill "$(cat "$SSHD_DIR/sshd.pid")" 2>/dev/null || true; fi
+    rm -rf "$SSHD_DIR"
+  fi
+}
+cleanup() { stop_versitygw; stop_sshd; }
+trap cleanup EXIT
 
 find_versitygw() {
   local gobin
@@ -96,6 +106,70 @@ if [ -n "$VGW" ] && command -v python3 >/dev/null 2>&1; then
     if [ -z "$VGW_PID" ]; then
       echo "versitygw did not start (log: $(tail -3 "$VGW_DIR/versitygw.log" 2>/dev/null)): the S3 tests will skip"
     fi
+  fi
+fi
+
+# SFTP: a throwaway OpenSSH server (recipe in ../shared/test-servers.md) on a
+# free loopback port, with its own host and client keys, for
+# repo/backend/sftp and the CLI's SFTP tests; they skip without it.
+if [ ! -x /usr/sbin/sshd ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing openssh-server (Debian package) for the SFTP tests"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null || echo "apt-get update failed; trying the install anyway"
+    apt-get install -y -qq openssh-server >/dev/null || echo "could not install openssh-server: the SFTP tests will skip"
+  else
+    echo "sshd is not installed and this is not a root Debian shell: the SFTP tests will skip"
+  fi
+fi
+start_sshd() {
+  command -v ssh-keygen >/dev/null && command -v ssh-keyscan >/dev/null && command -v python3 >/dev/null || return 1
+  SSHD_DIR="$(mktemp -d "${TMPDIR:-/tmp}/cadang-sshd.XXXXXX")" || return 1
+  local D="$SSHD_DIR" port user
+  chmod 700 "$D"; mkdir -p "$D/data"
+  ssh-keygen -q -t ed25519 -N '' -f "$D/host_ed25519" || return 1
+  ssh-keygen -q -t ed25519 -N '' -f "$D/client_ed25519" || return 1
+  cp "$D/client_ed25519.pub" "$D/authorized_keys"; chmod 600 "$D/authorized_keys"
+  if [ "$(id -u)" = 0 ]; then mkdir -p /run/sshd; fi
+  user="$(id -un)"
+  for _ in 1 2 3; do
+    port="$(free_port)"
+    # StrictModes no: the temporary directory sits below a world-writable
+    # /tmp, and sshd's ownership checks then refuse authorized_keys.
+    cat >"$D/sshd_config" <<SSHD_CONFIG
+Port $port
+ListenAddress 127.0.0.1
+HostKey $D/host_ed25519
+PidFile $D/sshd.pid
+AuthorizedKeysFile $D/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+Subsystem sftp internal-sftp
+SSHD_CONFIG
+    rm -f "$D/sshd.pid"
+    /usr/sbin/sshd -f "$D/sshd_config" -E "$D/sshd.log" || continue
+    for _ in $(seq 50); do
+      if [ -s "$D/sshd.pid" ] && (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+      sleep 0.1
+    done
+    if [ -s "$D/sshd.pid" ] && ssh-keyscan -p "$port" -t ed25519 127.0.0.1 2>/dev/null |
+        sed "s/^127.0.0.1/[127.0.0.1]:$port/" >"$D/known_hosts" && [ -s "$D/known_hosts" ]; then
+      export CADANG_TEST_SFTP="sftp://$user@127.0.0.1:$port$D/data"
+      export CADANG_TEST_SFTP_IDENTITY="$D/client_ed25519" CADANG_TEST_SFTP_KNOWN_HOSTS="$D/known_hosts"
+      echo "== sshd on 127.0.0.1:$port (pid $(cat "$D/sshd.pid")), CADANG_TEST_SFTP=$CADANG_TEST_SFTP"
+      return 0
+    fi
+    if [ -s "$D/sshd.pid" ]; then kill "$(cat "$D/sshd.pid")" 2>/dev/null || true; fi
+  done
+  return 1
+}
+if [ -x /usr/sbin/sshd ]; then
+  if ! start_sshd; then
+    echo "sshd did not start (log: $(tail -3 "$SSHD_DIR/sshd.log" 2>/dev/null)): the SFTP tests will skip"
+    unset CADANG_TEST_SFTP CADANG_TEST_SFTP_IDENTITY CADANG_TEST_SFTP_KNOWN_HOSTS
   fi
 fi
 

@@ -29,6 +29,10 @@ func globalFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON instead of text"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only errors and results; no progress"},
 		&cli.BoolFlag{Name: "no-lock", Usage: "do not lock the repository (read-only commands only; unsafe while others write)"},
+		// Destination: the location package reads them when it parses an
+		// sftp:// location; every run sets them (to "" when not given).
+		&cli.StringFlag{Name: "sftp-identity", EnvVars: []string{"CADANG_SFTP_IDENTITY"}, Destination: &location.SFTPIdentityFile, Usage: "log in to sftp:// repositories with the private key in `FILE` (default: the keys of ssh-agent at SSH_AUTH_SOCK, else ~/.ssh/id_*)"},
+		&cli.StringFlag{Name: "sftp-known-hosts", EnvVars: []string{"CADANG_SFTP_KNOWN_HOSTS"}, Destination: &location.SFTPKnownHostsFile, Usage: "verify the host keys of sftp:// servers against `FILE` (default ~/.ssh/known_hosts)"},
 	}, sopGlobalFlags()...)
 }
 

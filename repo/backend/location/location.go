@@ -6,9 +6,14 @@
 //	s3:https://HOST[:PORT]/BUCKET[/PREFIX]
 //	s3:BUCKET[/PREFIX]                            AWS S3 (s3.amazonaws.com,
 //	                                              region $AWS_DEFAULT_REGION)
+//	sftp://[USER@]HOST[:PORT]/PATH                a directory on an SSH server
+//	                                              (user $USER, port 22)
 //
 // S3 credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
-// AWS_SESSION_TOKEN, else from ~/.aws/credentials (AWS_PROFILE).
+// AWS_SESSION_TOKEN, else from ~/.aws/credentials (AWS_PROFILE). SFTP
+// logs in with the keys of the agent at SSH_AUTH_SOCK or SFTPIdentityFile,
+// and verifies the host key against SFTPKnownHostsFile (default
+// ~/.ssh/known_hosts).
 package location
 
 import (
@@ -17,17 +22,30 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path"
+	"strconv"
 	"strings"
 
 	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/repo/backend/local"
 	"github.com/lpse/cadang/repo/backend/s3"
+	"github.com/lpse/cadang/repo/backend/sftp"
 )
 
 // Kinds of location.
 const (
 	Local = "local"
 	S3    = "s3"
+	SFTP  = "sftp"
+)
+
+// SFTPIdentityFile and SFTPKnownHostsFile, when not empty, are the private
+// key file and the known hosts file of the sftp: locations that Parse
+// returns (the command line's --sftp-identity and --sftp-known-hosts set
+// them). Set them before Parse; they are not synchronized.
+var (
+	SFTPIdentityFile   string
+	SFTPKnownHostsFile string
 )
 
 // AWSEndpoint is the endpoint of s3:BUCKET[/PREFIX] locations.
@@ -35,19 +53,25 @@ const AWSEndpoint = "s3.amazonaws.com"
 
 // Location is a parsed repository location.
 type Location struct {
-	// Kind is Local or S3.
+	// Kind is Local, S3 or SFTP.
 	Kind string
 	// Path is the directory of a local repository.
 	Path string
 	// S3 configures an S3 repository (credentials from the environment).
 	S3 s3.Config
+	// SFTP configures an SFTP repository.
+	SFTP sftp.Config
 }
 
 // String returns the location for messages: the path of a local
-// repository, s3:http[s]://HOST/BUCKET[/PREFIX] for S3.
+// repository, s3:http[s]://HOST/BUCKET[/PREFIX] for S3,
+// sftp://USER@HOST:PORT/PATH for SFTP.
 func (l Location) String() string {
-	if l.Kind == S3 {
+	switch l.Kind {
+	case S3:
 		return l.S3.Location()
+	case SFTP:
+		return l.SFTP.Location()
 	}
 	return l.Path
 }
@@ -55,7 +79,7 @@ func (l Location) String() string {
 // unsupported names schemes of other tools' locations that cadang does
 // not (yet) have a backend for; a path starting with one of them is taken
 // for such a location, not for a local directory.
-var unsupported = []string{"sftp", "rest", "b2", "azure", "gs", "swift", "rclone"}
+var unsupported = []string{"rest", "b2", "azure", "gs", "swift", "rclone"}
 
 // Parse parses s. Anything that is not "s3:..." (or another known scheme)
 // is a local path; "local:" may be put in front of a path explicitly.
@@ -72,10 +96,12 @@ func Parse(s string) (Location, error) {
 		return Location{Kind: Local, Path: rest}, nil
 	case ok && scheme == S3:
 		return parseS3(s, rest)
+	case ok && scheme == SFTP:
+		return parseSFTP(s, rest)
 	case ok:
 		for _, u := range unsupported {
 			if scheme == u {
-				return Location{}, fmt.Errorf("repository location %q: the %s backend is not supported; use a local path, local:PATH or s3:...", s, u)
+				return Location{}, fmt.Errorf("repository location %q: the %s backend is not supported; use a local path, local:PATH, s3:... or sftp://...", s, u)
 			}
 		}
 	}
@@ -141,6 +167,64 @@ func parseS3(s, rest string) (Location, error) {
 	return Location{Kind: S3, S3: cfg}, nil
 }
 
+func parseSFTP(s, rest string) (Location, error) {
+	bad := func(why string) (Location, error) {
+		return Location{}, fmt.Errorf("repository location %q: %s (want sftp://USER@HOST[:PORT]/ABSOLUTE/PATH)", s, why)
+	}
+	if !strings.HasPrefix(rest, "//") {
+		return bad("not a URL; restic's sftp:HOST:PATH form is not accepted")
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return bad(err.Error())
+	}
+	if u.Hostname() == "" {
+		return bad("no host")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return bad("no query or fragment allowed")
+	}
+	cfg := sftp.Config{
+		Host:           u.Hostname(),
+		Port:           sftp.DefaultPort,
+		IdentityFile:   SFTPIdentityFile,
+		KnownHostsFile: SFTPKnownHostsFile,
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			return bad("passwords are not supported; log in with a key (--sftp-identity or ssh-agent)")
+		}
+		cfg.User = u.User.Username()
+	}
+	if cfg.User == "" {
+		cfg.User = os.Getenv("USER")
+	}
+	if cfg.User == "" {
+		return bad("no user, and $USER is not set")
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return bad(fmt.Sprintf("invalid port %q", p))
+		}
+		cfg.Port = n
+	}
+	p := u.Path
+	if p == "" || p == "/" {
+		return bad("no path")
+	}
+	if p == "/~" || strings.HasPrefix(p, "/~/") {
+		return bad("paths relative to the home directory are not supported; give the absolute path")
+	}
+	for _, seg := range strings.Split(strings.Trim(p, "/"), "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return bad(fmt.Sprintf("path %q has an empty, . or .. segment", p))
+		}
+	}
+	cfg.Path = path.Clean(p)
+	return Location{Kind: SFTP, SFTP: cfg}, nil
+}
+
 // validBucket checks the S3 rules for bucket names: 3-63 characters of
 // lower-case letters, digits, '.' and '-', starting and ending with a
 // letter or digit.
@@ -166,17 +250,22 @@ func Open(ctx context.Context, loc Location) (backend.Backend, error) {
 		return nilIfErr(local.Open(ctx, loc.Path))
 	case S3:
 		return nilIfErr(s3.Open(ctx, loc.S3))
+	case SFTP:
+		return nilIfErr(sftp.Open(ctx, loc.SFTP))
 	}
 	return nil, fmt.Errorf("repository location %q: unknown kind %q", loc.String(), loc.Kind)
 }
 
-// Create prepares a new repository at loc (a directory, a bucket).
+// Create prepares a new repository at loc (a directory, a bucket, a
+// directory on an SFTP server).
 func Create(ctx context.Context, loc Location) (backend.Backend, error) {
 	switch loc.Kind {
 	case Local:
 		return nilIfErr(local.Create(ctx, loc.Path))
 	case S3:
 		return nilIfErr(s3.Create(ctx, loc.S3))
+	case SFTP:
+		return nilIfErr(sftp.Create(ctx, loc.SFTP))
 	}
 	return nil, fmt.Errorf("repository location %q: unknown kind %q", loc.String(), loc.Kind)
 }
@@ -189,6 +278,8 @@ func OpenOrCreate(ctx context.Context, loc Location) (backend.Backend, error) {
 		return nilIfErr(local.OpenOrCreate(ctx, loc.Path))
 	case S3:
 		return nilIfErr(s3.OpenOrCreate(ctx, loc.S3))
+	case SFTP:
+		return nilIfErr(sftp.OpenOrCreate(ctx, loc.SFTP))
 	}
 	return nil, fmt.Errorf("repository location %q: unknown kind %q", loc.String(), loc.Kind)
 }

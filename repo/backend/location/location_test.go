@@ -95,3 +95,54 @@ func TestOpenLocal(t *testing.T) {
 		t.Error("Create over a repository: want an error")
 	}
 }
+
+func TestParseSFTP(t *testing.T) {
+	t.Setenv("USER", "alice")
+	old1, old2 := SFTPIdentityFile, SFTPKnownHostsFile
+	SFTPIdentityFile, SFTPKnownHostsFile = "/keys/id", "/keys/kh"
+	defer func() { SFTPIdentityFile, SFTPKnownHostsFile = old1, old2 }()
+	tests := []struct {
+		in, user, host, path, str string
+		port                      int
+	}{
+		{"sftp://root@127.0.0.1:2222/srv/repo", "root", "127.0.0.1", "/srv/repo", "sftp://root@127.0.0.1:2222/srv/repo", 2222},
+		{"sftp://backup.example/srv/repo/", "alice", "backup.example", "/srv/repo", "sftp://alice@backup.example:22/srv/repo", 22},
+		{"sftp://bob@[::1]:2200/r", "bob", "::1", "/r", "sftp://bob@[::1]:2200/r", 2200},
+	}
+	for _, tc := range tests {
+		l, err := Parse(tc.in)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tc.in, err)
+			continue
+		}
+		c := l.SFTP
+		if l.Kind != SFTP || c.User != tc.user || c.Host != tc.host || c.Port != tc.port || c.Path != tc.path || l.String() != tc.str {
+			t.Errorf("Parse(%q) = %+v (%s)", tc.in, l, l)
+		}
+		if c.IdentityFile != "/keys/id" || c.KnownHostsFile != "/keys/kh" {
+			t.Errorf("Parse(%q): identity/known hosts not from the package variables: %+v", tc.in, c)
+		}
+	}
+	for _, in := range []string{
+		"sftp://", "sftp://host", "sftp://host/", "sftp://u@host/~/repo", "sftp://u@host/~",
+		"sftp:host:/srv", "sftp://u:pw@host/srv", "sftp://u@host:0/srv", "sftp://u@host:x/srv",
+		"sftp://u@host/a/../b", "sftp://u@host/srv?x=1",
+	} {
+		_, err := Parse(in)
+		if err == nil {
+			t.Errorf("Parse(%q): want an error", in)
+			continue
+		}
+		if !strings.Contains(err.Error(), in) {
+			t.Errorf("Parse(%q): error does not name the location: %v", in, err)
+		}
+	}
+	_, err := Parse("sftp://u@host/~/repo")
+	if err == nil || !strings.Contains(err.Error(), "absolute") {
+		t.Errorf("home-relative path: want a message asking for an absolute path, got %v", err)
+	}
+	t.Setenv("USER", "")
+	if _, err := Parse("sftp://host/srv"); err == nil || !strings.Contains(err.Error(), "USER") {
+		t.Errorf("no user: got %v", err)
+	}
+}
