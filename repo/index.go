@@ -225,6 +225,13 @@ func (idx *Index) obsoleteLocked(pack uint32) bool {
 	return ok
 }
 
+// PackIDs returns the packs the index names.
+func (idx *Index) PackIDs() []ID {
+	idx.mu.RLock()
+	defer idx.mu.RUnlock()
+	return slices.Clone(idx.packs)
+}
+
 // HasPack reports whether the index names pack.
 func (idx *Index) HasPack(pack ID) bool {
 	idx.mu.RLock()

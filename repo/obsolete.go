@@ -176,6 +176,24 @@ func (r *Repository) reloadIndex(ctx context.Context) error {
 	return nil
 }
 
+// RemovePacks deletes the pack files of ids that the index does not name
+// (see RemovePack), checking the index once for all of them.
+func (r *Repository) RemovePacks(ctx context.Context, ids []ID) error {
+	named := make(map[ID]struct{})
+	for _, id := range r.idx.PackIDs() {
+		named[id] = struct{}{}
+	}
+	for _, id := range ids {
+		if _, ok := named[id]; ok {
+			continue
+		}
+		if err := r.RemoveFile(ctx, PackFile, id); err != nil && !backend.IsNotExist(err) {
+			return err
+		}
+	}
+	return nil
+}
+
 // RemovePack deletes a pack file. It refuses a pack the index names: the
 // index must stop naming a pack before the pack goes (DropPacks), so that
 // no reader is sent to a missing file.

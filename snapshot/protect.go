@@ -26,8 +26,11 @@ import (
 type Protection struct {
 	// ID is the protection file's ID (set by Protect and Protections).
 	ID repo.ID
-	// Snapshot is the protected snapshot.
+	// Snapshot is the protected snapshot. Original, when the snapshot was
+	// itself made by a tag change, is the snapshot it stands for: every
+	// later tag change keeps that Original, so the protection follows.
 	Snapshot repo.ID
+	Original repo.ID
 	// Until is when the protection ends; zero means never.
 	Until time.Time
 	// Reason says why, e.g. "audit BPK 2026" (may be empty).
@@ -41,6 +44,7 @@ type Protection struct {
 // protection without end.
 type protectionJSON struct {
 	Snapshot repo.ID    `json:"snapshot"`
+	Original *repo.ID   `json:"original,omitempty"`
 	Until    *time.Time `json:"until,omitempty"`
 	Reason   string     `json:"reason,omitempty"`
 	Host     string     `json:"host,omitempty"`
@@ -57,7 +61,10 @@ func (p Protection) Active(now time.Time) bool {
 // Covers reports whether the protection names sn, or the snapshot that sn
 // replaced by a tag change.
 func (p Protection) Covers(sn *Snapshot) bool {
-	return p.Snapshot == sn.ID() || (sn.Original != nil && p.Snapshot == *sn.Original)
+	if p.Snapshot == sn.ID() {
+		return true
+	}
+	return sn.Original != nil && (p.Snapshot == *sn.Original || (!p.Original.IsNull() && p.Original == *sn.Original))
 }
 
 // Describe describes the protection for people: "until 2027-03-01 (audit)"
@@ -88,7 +95,21 @@ func (p Protection) Describe(loc *time.Location) string {
 // snapshot that is already protected adds a second protection: the one
 // that lasts longest counts.
 func Protect(ctx context.Context, r FileSaver, snapshot repo.ID, until time.Time, reason string) (Protection, error) {
-	p := Protection{Snapshot: snapshot, Until: until, Reason: reason, Time: time.Now()}
+	return protect(ctx, r, Protection{Snapshot: snapshot, Until: until, Reason: reason})
+}
+
+// ProtectSnapshot protects sn like Protect, and also the snapshots later
+// tag changes make from it.
+func ProtectSnapshot(ctx context.Context, r FileSaver, sn *Snapshot, until time.Time, reason string) (Protection, error) {
+	p := Protection{Snapshot: sn.ID(), Until: until, Reason: reason}
+	if sn.Original != nil {
+		p.Original = *sn.Original
+	}
+	return protect(ctx, r, p)
+}
+
+func protect(ctx context.Context, r FileSaver, p Protection) (Protection, error) {
+	p.Time = time.Now()
 	p.Host, _ = os.Hostname()
 	if u, err := user.Current(); err == nil {
 		p.Username = u.Username
@@ -107,6 +128,10 @@ func SaveProtection(ctx context.Context, r FileSaver, p Protection) (Protection,
 		p.Time = time.Now()
 	}
 	pj := protectionJSON{Snapshot: p.Snapshot, Reason: p.Reason, Host: p.Host, Username: p.Username, Time: p.Time}
+	if !p.Original.IsNull() {
+		o := p.Original
+		pj.Original = &o
+	}
 	if !p.Until.IsZero() {
 		u := p.Until
 		pj.Until = &u
@@ -137,6 +162,9 @@ func LoadProtection(ctx context.Context, r FileLoader, id repo.ID) (Protection, 
 		return Protection{}, fmt.Errorf("protection %s: names no snapshot", id.Short())
 	}
 	p := Protection{ID: id, Snapshot: pj.Snapshot, Reason: pj.Reason, Host: pj.Host, Username: pj.Username, Time: pj.Time}
+	if pj.Original != nil {
+		p.Original = *pj.Original
+	}
 	if pj.Until != nil {
 		p.Until = *pj.Until
 	}

@@ -140,20 +140,21 @@ func protectionJSON(p snapshot.Protection, now time.Time) protectionJS {
 // protectNamed resolves every name before it protects any, so that a
 // mistyped one protects nothing.
 func protectNamed(ctx context.Context, e *env, r *repo.Repository, names []string, until time.Time, reason string) error {
-	var ids []repo.ID
+	var sns []*snapshot.Snapshot
 	for _, a := range names {
 		sn, err := findSnapshot(ctx, r, a, snapshot.Filter{})
 		if err != nil {
 			return err
 		}
-		if !slices.Contains(ids, sn.ID()) {
-			ids = append(ids, sn.ID())
+		if !slices.ContainsFunc(sns, func(x *snapshot.Snapshot) bool { return x.ID() == sn.ID() }) {
+			sns = append(sns, sn)
 		}
 	}
 	out := []protectionJS{}
 	now := time.Now()
-	for _, id := range ids {
-		p, err := snapshot.Protect(ctx, r, id, until, reason)
+	for _, sn := range sns {
+		id := sn.ID()
+		p, err := snapshot.ProtectSnapshot(ctx, r, sn, until, reason)
 		if err != nil {
 			return err
 		}

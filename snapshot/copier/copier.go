@@ -240,6 +240,10 @@ func (c *copier) zip(ctx context.Context, sid, did repo.ID) error {
 		return fmt.Errorf("tree %s: shape differs", sid.Short())
 	}
 	pairs := map[repo.ID]repo.ID{}
+	// The destination tree may stand for the source tree only if every
+	// blob below it is live there: a blob only in an obsolete pack (or
+	// lost) must be uploaded again, so the tree is rebuilt.
+	complete := true
 	for i, sn := range st.Nodes {
 		dn := dt.Nodes[i]
 		if sn.Name != dn.Name || sn.Type != dn.Type || len(sn.Content) != len(dn.Content) {
@@ -250,20 +254,30 @@ func (c *copier) zip(ctx context.Context, sid, did repo.ID) error {
 			if se.Size != de.Size || se.IsHole() != de.IsHole() {
 				return fmt.Errorf("tree %s: shape differs", sid.Short())
 			}
-			if !se.IsHole() && c.dst.HasBlob(repo.DataBlob, de.ID) {
+			if se.IsHole() {
+				continue
+			}
+			if c.dst.HasBlob(repo.DataBlob, de.ID) {
 				pairs[se.ID] = de.ID
+			} else {
+				complete = false
 			}
 		}
 		if sn.Type == snapshot.TypeDir && !sn.Subtree.IsNull() {
 			if err := c.zip(ctx, sn.Subtree, dn.Subtree); err != nil {
 				return err
 			}
+			if _, ok := c.trees[sn.Subtree]; !ok {
+				complete = false
+			}
 		}
 	}
 	for s, d := range pairs {
 		c.data[s] = d
 	}
-	c.trees[sid] = did
+	if complete {
+		c.trees[sid] = did
+	}
 	return nil
 }
 

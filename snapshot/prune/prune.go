@@ -18,7 +18,6 @@ package prune
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"sort"
 	"time"
@@ -32,6 +31,11 @@ import (
 // may disagree: a lock whose start is within it of an obsolete set's time
 // counts as taken before it.
 const SkewTolerance = 10 * time.Minute
+
+// saveMargin covers the time between an obsolete set's time (taken before
+// its file is saved) and the moment its file can be listed: a slow save to
+// a remote backend (retries included) must not open a window.
+const saveMargin = 5 * time.Minute
 
 // Options tune a prune.
 type Options struct {
@@ -148,16 +152,20 @@ func readySets(ctx context.Context, r *repo.Repository, sets []repo.ObsoleteSet)
 		// An unreadable lock could be anyone's: wait.
 		return nil, nil
 	}
-	host, _ := os.Hostname()
 	now := time.Now()
 	var ready []repo.ObsoleteSet
 	for _, s := range sets {
 		ok := true
 		for _, l := range locks {
-			if r.HoldsLock(l.ID) || l.Stale(now, host) {
+			// A lock is gone for prune only when it is stale by a margin
+			// of the clock skew on top: its holder judges it by its own
+			// clock and writes on until it thinks it lost the lock. The
+			// same-host PID test is not trusted here (another PID
+			// namespace may share the host name).
+			if r.HoldsLock(l.ID) || now.Sub(l.Time) > repo.LockStaleAfter+SkewTolerance {
 				continue
 			}
-			if l.Started.IsZero() || l.Started.Before(s.Time.Add(SkewTolerance)) {
+			if l.Started.IsZero() || l.Started.Before(s.Time.Add(SkewTolerance+saveMargin)) {
 				ok = false
 				break
 			}
@@ -302,13 +310,9 @@ func deleteSets(ctx context.Context, r *repo.Repository, ready []repo.ObsoleteSe
 		if _, err := r.DropPacks(ctx, drop); err != nil {
 			return err
 		}
-		for _, id := range gone {
-			if r.Index().HasPack(id) {
-				continue // indexed again meanwhile (a repair): it stays
-			}
-			if err := r.RemovePack(ctx, id); err != nil {
-				return err
-			}
+		// RemovePacks skips a pack indexed again meanwhile (a repair).
+		if err := r.RemovePacks(ctx, gone); err != nil {
+			return err
 		}
 		if err := r.RemoveObsolete(ctx, s.ID); err != nil {
 			return err
