@@ -174,6 +174,9 @@ func flagError(err error) error {
 // runBackup performs one backup and prints its result. It returns the
 // snapshot (nil if none was written).
 func runBackup(ctx context.Context, e *env, o backupOptions) (*snapshot.Snapshot, error) {
+	if err := e.needLock("backup"); err != nil {
+		return nil, err
+	}
 	if err := o.validate(); err != nil {
 		return nil, err
 	}

@@ -114,6 +114,9 @@ type copyReport struct {
 }
 
 func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, rec *runlog.Record) error {
+	if err := e.needLock("copy"); err != nil {
+		return err
+	}
 	start := time.Now()
 	src, from, err := e.openFromRepo(ctx, repo.SharedLock)
 	if err != nil {

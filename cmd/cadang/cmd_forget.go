@@ -228,6 +228,9 @@ func forgetFacts(rec *runlog.Record, p retention.Policy, zone string, groups []r
 }
 
 func forgetByPolicy(ctx context.Context, e *env, o forgetPlan, rec *runlog.Record) error {
+	if err := e.needLock("forget"); err != nil && !o.DryRun {
+		return err
+	}
 	return e.withRepo(ctx, false, func(r *repo.Repository) error {
 		sns, err := snapshot.ListSnapshots(ctx, r, o.Filter)
 		if err != nil {
@@ -336,6 +339,9 @@ func printForgetPlan(e *env, groups []retention.Group, o forgetPlan) {
 // checked against the protections (cadang protect), before the first is
 // removed, so a mistyped or protected one removes nothing.
 func forgetNamed(ctx context.Context, e *env, names []string, dryRun bool, rec *runlog.Record) error {
+	if err := e.needLock("forget"); err != nil && !dryRun {
+		return err
+	}
 	return e.withRepo(ctx, false, func(r *repo.Repository) error {
 		var ids []repo.ID
 		for _, a := range names {

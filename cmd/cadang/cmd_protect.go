@@ -140,6 +140,9 @@ func protectionJSON(p snapshot.Protection, now time.Time) protectionJS {
 // protectNamed resolves every name before it protects any, so that a
 // mistyped one protects nothing.
 func protectNamed(ctx context.Context, e *env, r *repo.Repository, names []string, until time.Time, reason string) error {
+	if err := e.needLock("protect"); err != nil {
+		return err
+	}
 	var sns []*snapshot.Snapshot
 	for _, a := range names {
 		sn, err := findSnapshot(ctx, r, a, snapshot.Filter{})

@@ -530,6 +530,9 @@ func tagCommand() *cli.Command {
 			if !c.IsSet("set") && !c.IsSet("add") && !c.IsSet("remove") {
 				return errors.New("tag: give --set, --add or --remove")
 			}
+			if err := e.needLock("tag"); err != nil {
+				return err
+			}
 			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
 				for _, a := range c.Args().Slice() {
 					sn, err := findSnapshot(c.Context, r, a, snapshot.Filter{})

@@ -283,6 +283,15 @@ func (e *env) withRepoCreate(ctx context.Context, exclusive, create bool, fn fun
 	return fn(r)
 }
 
+// needLock refuses --no-lock for a command that writes: a writer without
+// a lock is invisible to prune, which could delete what it builds on.
+func (e *env) needLock(command string) error {
+	if e.c.Bool("no-lock") {
+		return fmt.Errorf("--no-lock is for read-only commands; %s writes to the repository and always takes its lock", command)
+	}
+	return nil
+}
+
 // closeRepo ends a repository session; a lock file it could not remove is
 // a warning (it goes stale and the next run removes it), not a failure of
 // the work already done.

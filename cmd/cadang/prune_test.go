@@ -108,3 +108,23 @@ func pruneTestHashes(t *testing.T, root string) map[string][32]byte {
 	})
 	return out
 }
+
+// TestCLINoLockRefusedForWriters: a writer without a lock would be
+// invisible to prune, so --no-lock is refused for commands that write.
+func TestCLINoLockRefusedForWriters(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	src := t.TempDir()
+	writeFileT(t, filepath.Join(src, "a"), []byte("isi"), 0o644)
+	for _, args := range [][]string{
+		{"backup", src},
+		{"forget", "--keep-last", "1"},
+		{"tag", "--add", "x", "latest"},
+	} {
+		res := cliCode(t, exitFatal, append([]string{"-r", repoDir, "--no-lock"}, args...)...)
+		if !strings.Contains(res.stderr, "--no-lock is for read-only commands") {
+			t.Errorf("%v: %s", args, res)
+		}
+	}
+	cliBackup(t, repoDir, src)
+	cliOK(t, "-r", repoDir, "--no-lock", "snapshots")
+}
