@@ -141,8 +141,10 @@ func parseS3(s, rest string) (Location, error) {
 		cfg.Secure = true
 		cfg.Region = os.Getenv("AWS_DEFAULT_REGION")
 		p = rest
-		// restic's form s3:s3.amazonaws.com/BUCKET names the host too.
-		if host, after, ok := strings.Cut(p, "/"); ok && (host == AWSEndpoint || strings.HasSuffix(host, ".amazonaws.com")) {
+		// restic's form s3:HOST/BUCKET: a first segment with a dot or a
+		// port is a host (https), not a bucket. (A bucket whose name has
+		// dots is given with its host: s3:s3.amazonaws.com/my.bucket.)
+		if host, after, ok := strings.Cut(p, "/"); ok && strings.ContainsAny(host, ".:") {
 			cfg.Endpoint = host
 			p = after
 		}

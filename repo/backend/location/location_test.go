@@ -146,3 +146,22 @@ func TestParseSFTP(t *testing.T) {
 		t.Errorf("no user: got %v", err)
 	}
 }
+
+// TestParseS3HostForm: restic's s3:HOST/BUCKET names the host when the
+// first segment has a dot or a port; only a bare name is an AWS bucket.
+func TestParseS3HostForm(t *testing.T) {
+	for _, c := range []struct{ in, endpoint, bucket string }{
+		{"s3:s3.wasabisys.com/arsip/lpse", "s3.wasabisys.com", "arsip"},
+		{"s3:minio.lpse.local:9000/arsip", "minio.lpse.local:9000", "arsip"},
+		{"s3:arsip/lpse", "s3.amazonaws.com", "arsip"},
+	} {
+		l, err := Parse(c.in)
+		if err != nil {
+			t.Errorf("%s: %v", c.in, err)
+			continue
+		}
+		if l.S3.Endpoint != c.endpoint || l.S3.Bucket != c.bucket {
+			t.Errorf("%s: endpoint %q bucket %q, want %q %q", c.in, l.S3.Endpoint, l.S3.Bucket, c.endpoint, c.bucket)
+		}
+	}
+}

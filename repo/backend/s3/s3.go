@@ -24,6 +24,8 @@ package s3
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -347,6 +349,13 @@ func (b *Backend) LoadInto(ctx context.Context, h backend.Handle, offset int64, 
 }
 
 // errShort marks a range beyond the end of the object.
+// errTruncated is a response body that ended before its declared length.
+type errTruncated struct{ n, want int64 }
+
+func (e *errTruncated) Error() string {
+	return fmt.Sprintf("connection ended after %d of %d bytes", e.n, e.want)
+}
+
 type errShort struct{ msg string }
 
 func (e *errShort) Error() string { return e.msg }
@@ -395,7 +404,14 @@ func (b *Backend) load(ctx context.Context, h backend.Handle, offset, length int
 			}
 			n, err := io.ReadFull(body, dst)
 			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-				return &errShort{fmt.Sprintf("range %d+%d beyond end of file (%d bytes there)", offset, length, n)}
+				if info.Size >= 0 && info.Size < length {
+					// The server says the range is shorter: the file is.
+					return &errShort{fmt.Sprintf("range %d+%d beyond end of file (%d bytes there)", offset, length, n)}
+				}
+				// The body ended before its declared length: the
+				// connection dropped. Retried, and never taken for a
+				// short file (which the repository calls damage).
+				return &errTruncated{n: int64(n), want: length}
 			}
 			if err != nil {
 				return err
@@ -598,11 +614,24 @@ func transient(err error) bool {
 	if errors.As(err, &short) {
 		return false
 	}
+	var truncated *errTruncated
+	if errors.As(err, &truncated) {
+		return true
+	}
+	// A certificate the client does not trust, or TLS spoken to a plain
+	// port, does not mend itself.
+	var unknownCA x509.UnknownAuthorityError
+	var badHost x509.HostnameError
+	var badCert x509.CertificateInvalidError
+	var notTLS tls.RecordHeaderError
+	if errors.As(err, &unknownCA) || errors.As(err, &badHost) || errors.As(err, &badCert) || errors.As(err, &notTLS) {
+		return false
+	}
 	r := minio.ToErrorResponse(err)
 	if r.Code != "" || r.StatusCode != 0 {
 		switch r.Code {
 		case "SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable",
-			"ConditionalRequestConflict", "OperationAborted", "RequestTimeTooSkewed":
+			"ConditionalRequestConflict", "OperationAborted":
 			return true
 		}
 		return r.StatusCode >= 500 || r.StatusCode == http.StatusTooManyRequests
