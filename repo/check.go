@@ -207,7 +207,9 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 	for pack, blobs := range byPack {
 		res.Blobs += len(blobs)
 		if _, ok := sizes[pack]; !ok {
-			res.add(ProblemPackMissing, fmt.Errorf("pack %s is named by the index for %d blobs but does not exist", pack, len(blobs)))
+			h := backend.Handle{Type: PackFile, Name: pack.String()}
+			res.Problems = append(res.Problems, Problem{Kind: ProblemPackMissing, File: h,
+				Err: fmt.Errorf("pack %s is named by the index for %d blobs but does not exist", pack, len(blobs))})
 		}
 	}
 	var packs []ID
@@ -252,6 +254,11 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 			} else {
 				var err error
 				hdr, err = r.ReadPackHeader(gctx, pack, sizes[pack])
+				if backend.IsNotExist(err) {
+					h := backend.Handle{Type: PackFile, Name: pack.String()}
+					problems = append(problems, Problem{Kind: ProblemPackMissing, File: h, Err: fmt.Errorf("%s vanished during the check", h)})
+					err = nil
+				}
 				if err != nil {
 					if !IsDamaged(err) {
 						return err
@@ -276,7 +283,42 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 	if err := g.Wait(); err != nil {
 		return res, err
 	}
-	return res, nil
+	return res, r.dropPruned(ctx, res)
+}
+
+// dropPruned takes back the missing-pack findings of packs that a prune
+// deleted while the check ran (doc/design.md section 18): prune takes a
+// pack out of the index before it deletes it, so a pack the reloaded
+// index no longer names was deleted on purpose, not lost.
+func (r *Repository) dropPruned(ctx context.Context, res *CheckResult) error {
+	missing := false
+	for _, p := range res.Problems {
+		if p.Kind == ProblemPackMissing {
+			missing = true
+		}
+	}
+	if !missing {
+		return nil
+	}
+	if err := r.reloadIndex(ctx); err != nil {
+		return err
+	}
+	named := map[ID]struct{}{}
+	for _, id := range r.idx.PackIDs() {
+		named[id] = struct{}{}
+	}
+	keep := res.Problems[:0]
+	for _, p := range res.Problems {
+		if p.Kind == ProblemPackMissing {
+			id, err := ParseID(p.File.Name)
+			if _, ok := named[id]; err == nil && !ok {
+				continue
+			}
+		}
+		keep = append(keep, p)
+	}
+	res.Problems = keep
+	return nil
 }
 
 func compareHeader(pack ID, hdr []PackBlob, indexed []BlobLocation) []Problem {

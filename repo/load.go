@@ -13,6 +13,29 @@ import (
 	"github.com/lpse/cadang/repo/backend"
 )
 
+// moved reloads the index after pack was not found and reports whether
+// the index no longer names it: prune deleted it (an obsolete pack whose
+// blobs live elsewhere, doc/design.md section 18) after this session
+// loaded its index. A pack the fresh index still names is really missing.
+func (r *Repository) moved(ctx context.Context, pack ID) bool {
+	if err := r.reloadIndex(ctx); err != nil {
+		return false
+	}
+	return !r.idx.HasPack(pack)
+}
+
+// loadMoved loads blobs whose pack prune deleted from where the reloaded
+// index has them, one by one.
+func (r *Repository) loadMoved(ctx context.Context, blobs []BlobLocation, fn func(BlobLocation, []byte, error) error) error {
+	for _, b := range blobs {
+		plain, err := r.LoadBlob(ctx, b.Type, b.ID, nil)
+		if ferr := fn(b, plain, err); ferr != nil {
+			return ferr
+		}
+	}
+	return nil
+}
+
 // LoadBlob returns the plaintext of a blob. It verifies the blob's ID.
 func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID, buf []byte) ([]byte, error) {
 	loc, ok := r.idx.Lookup(t, id)
@@ -35,6 +58,11 @@ func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID, buf []byte
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return nil, damaged(h, &id, "pack is shorter than the index says: %v", err)
+	}
+	if backend.IsNotExist(err) && r.moved(ctx, loc.Pack) {
+		if l, ok := r.idx.Lookup(t, id); ok && l.Pack != loc.Pack {
+			return r.LoadBlob(ctx, t, id, buf) // from its live copy
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load %s blob %s from %s: %w", t, id, h, err)
@@ -147,6 +175,11 @@ func (r *Repository) LoadBlobsFromPack(ctx context.Context, pack ID, blobs []Blo
 		err = backend.LoadInto(ctx, r.be, h, start, data)
 	} else {
 		data, err = r.be.Load(ctx, h, start, end-start)
+	}
+	if backend.IsNotExist(err) && r.moved(ctx, pack) {
+		// Prune deleted this (obsolete) pack after our index was loaded;
+		// the reloaded index has the blobs' live copies.
+		return r.loadMoved(ctx, sorted, fn)
 	}
 	if err != nil {
 		lerr := fmt.Errorf("load %s: %w", h, err)

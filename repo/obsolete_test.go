@@ -114,3 +114,68 @@ func TestDropPacksThenRemove(t *testing.T) {
 		t.Errorf("check: %v %v, unindexed %v", err, res.Problems, res.UnindexedPacks)
 	}
 }
+
+// TestReaderOutlivesPrunedCopy: a session whose index still points at an
+// obsolete pack that prune deleted meanwhile (the blob was stored again
+// elsewhere) reads the live copy, and its check does not call the deleted
+// pack missing.
+func TestReaderOutlivesPrunedCopy(t *testing.T) {
+	ctx := context.Background()
+	be := mem.New()
+	r := repo.NewTestRepository(t, be, "pw", repo.InitOptions{})
+	data := []byte("berita acara serah terima")
+	id, _, _ := r.SaveBlob(ctx, repo.DataBlob, data)
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	q, _ := r.LookupBlob(repo.DataBlob, id)
+	if _, err := r.MarkObsolete(ctx, []repo.IndexPack{{ID: q.Pack}}); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	open := func() *repo.Repository {
+		t.Helper()
+		x, err := repo.Open(ctx, be, []byte("pw"), repo.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	reader := open() // its index: the blob is in the obsolete pack only
+	defer reader.Close()
+	writer := open()
+	if _, isNew, err := writer.SaveBlob(ctx, repo.DataBlob, data); err != nil || !isNew {
+		t.Fatalf("store again: %v %v", isNew, err)
+	}
+	if err := writer.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	writer.Close()
+	pruner := open()
+	if _, err := pruner.DropPacks(ctx, map[repo.ID]struct{}{q.Pack: {}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pruner.RemovePack(ctx, q.Pack); err != nil {
+		t.Fatal(err)
+	}
+	pruner.Close()
+
+	if got, err := reader.LoadBlob(ctx, repo.DataBlob, id, nil); err != nil || string(got) != string(data) {
+		t.Fatalf("LoadBlob after the pruned copy went: %q %v", got, err)
+	}
+	var got []byte
+	err := reader.LoadBlobsFromPack(ctx, q.Pack, []repo.BlobLocation{q}, func(_ repo.BlobLocation, plain []byte, err error) error {
+		if err != nil {
+			return err
+		}
+		got = append([]byte(nil), plain...)
+		return nil
+	})
+	if err != nil || string(got) != string(data) {
+		t.Fatalf("LoadBlobsFromPack of the deleted pack: %q %v", got, err)
+	}
+	res, err := reader.Check(ctx, repo.CheckOptions{})
+	if err != nil || len(res.Problems) != 0 {
+		t.Errorf("check beside the prune: %v %v", err, res.Problems)
+	}
+}
