@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -166,11 +167,22 @@ func (r *Repository) DropPacks(ctx context.Context, packs map[ID]struct{}) (int,
 	return rewritten, r.reloadIndex(ctx)
 }
 
-// reloadIndex reads the index afresh and swaps it in.
+// reloadIndex reads the index afresh and swaps it in, keeping the packs
+// this session stored whose index file is not written yet (a pack whose
+// index file is being written at this moment may be missing from memory
+// until the next open: its blobs are then stored again, never lost).
 func (r *Repository) reloadIndex(ctx context.Context) error {
 	fresh := NewIndex()
 	if err := r.loadIndexInto(ctx, fresh); err != nil {
 		return err
+	}
+	r.mu.Lock()
+	own := slices.Clone(r.unsaved)
+	r.mu.Unlock()
+	for _, p := range own {
+		if err := fresh.AddPack(p.ID, p.Blobs); err != nil {
+			return err
+		}
 	}
 	r.idx.replace(fresh)
 	return nil
