@@ -111,7 +111,7 @@ func (e Env) maintenanceBlocks(recs []runlog.Record) []doc.Block {
 	blocks = append(blocks,
 		doc.Paragraph{Text: e.t("mon.retention_summary", nForget, nSnaps, nPrune, nPacks, e.Lang.Bytes(freed))},
 		doc.Table{Header: []string{e.t("col.id"), e.t("col.job"), e.t("col.medium"), e.t("f.date"), e.t("col.op"), e.t("col.result"), e.t("mon.done_what")},
-			Rows: rows, Widths: []float64{3, 2, 2, 3, 2, 2, 6}})
+			Rows: rows, Widths: []float64{3, 1.7, 1.7, 2.4, 3, 1.9, 5.3}})
 	if len(removed) > 0 {
 		blocks = append(blocks, doc.Paragraph{Text: e.t("mon.removed")}, doc.List(removed))
 	}
