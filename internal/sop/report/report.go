@@ -164,7 +164,7 @@ func (e Env) Inventory(recs []runlog.Record) *doc.Document {
 	d.Blocks = append(d.Blocks,
 		doc.Table{Header: []string{e.t("col.no"), e.t("col.job"), e.t("inv.info"), e.t("inv.class"), e.t("inv.sources"), e.t("inv.media"),
 			e.t("inv.schedule"), e.t("inv.retention"), e.t("st.last_backup")},
-			Rows: rows, Widths: []float64{3, 10, 12, 7, 18, 16, 9, 9, 10}},
+			Rows: rows, Widths: []float64{3, 9, 11, 8, 16, 14, 9, 14, 10}},
 		doc.Paragraph{Text: e.t("inv.note")},
 		e.adminAndHead())
 	return d
