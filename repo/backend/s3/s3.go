@@ -30,7 +30,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -44,6 +43,7 @@ import (
 
 	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/repo/backend/internal/handle"
+	"github.com/lpse/cadang/repo/backend/internal/retry"
 )
 
 // DefaultConnections bounds concurrent requests when Config.Connections is 0.
@@ -647,45 +647,12 @@ func transient(err error) bool {
 	return false
 }
 
-// retry runs fn, holding one of the backend's connections for each
-// attempt, and retries transient failures with exponential backoff and
-// jitter until RetryTimeout has passed. Callers wrap the error with the
-// operation, the file and the location.
+// retry runs fn with the backend's retry policy (package retry): one of
+// its connections held per attempt, transient failures retried with
+// backoff until RetryTimeout. Callers wrap the error with the operation,
+// the file and the location.
 func (b *Backend) retry(ctx context.Context, fn func(ctx context.Context) error) error {
-	start := time.Now()
-	delay := 100 * time.Millisecond
-	const maxDelay = 10 * time.Second
-	for attempt := 1; ; attempt++ {
-		select {
-		case b.sem <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		err := fn(ctx)
-		<-b.sem
-		if err == nil {
-			return nil
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			return cerr
-		}
-		if !transient(err) {
-			return err
-		}
-		elapsed := time.Since(start)
-		wait := delay/2 + rand.N(delay/2+1)
-		if b.cfg.RetryTimeout < 0 || elapsed+wait > b.cfg.RetryTimeout {
-			return fmt.Errorf("giving up after %d attempts in %v, last error: %w", attempt, elapsed.Round(time.Millisecond), err)
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		}
-		delay = min(2*delay, maxDelay)
-	}
+	return retry.Policy{Sem: b.sem, Timeout: b.cfg.RetryTimeout, Transient: transient}.Do(ctx, fn)
 }
 
 // cleanPrefix is path.Clean for a prefix, "" for none.

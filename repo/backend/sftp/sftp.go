@@ -41,7 +41,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	mrand "math/rand/v2"
 	"net"
 	"os"
 	"path"
@@ -59,6 +58,7 @@ import (
 
 	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/repo/backend/internal/handle"
+	"github.com/lpse/cadang/repo/backend/internal/retry"
 )
 
 // DefaultConnections bounds concurrent operations when Config.Connections
@@ -961,50 +961,22 @@ func transient(err error) bool {
 	return strings.Contains(err.Error(), "handshake failed: EOF") || strings.Contains(err.Error(), "connection lost")
 }
 
-// retry runs fn on a connection, holding one of the backend's slots for each
-// attempt, and retries transient failures with exponential backoff and
-// jitter until RetryTimeout has passed, dropping the connection after each
-// transient failure so that the next attempt reconnects. Callers wrap the
-// error with the operation, the file and the location.
+// retry runs fn on a connection with the backend's retry policy (package
+// retry): transient failures are retried with backoff until RetryTimeout,
+// and the connection is dropped after each one so that the next attempt
+// reconnects. Callers wrap the error with the operation, the file and the
+// location.
 func (b *Backend) retry(ctx context.Context, fn func(c *conn) error) error {
-	start := time.Now()
-	delay := 100 * time.Millisecond
-	const maxDelay = 10 * time.Second
-	for attempt := 1; ; attempt++ {
-		select {
-		case b.sem <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	p := retry.Policy{Sem: b.sem, Timeout: b.cfg.RetryTimeout, Transient: transient}
+	return p.Do(ctx, func(ctx context.Context) error {
 		c, err := b.client(ctx)
-		if err == nil {
-			err = fn(c)
-			if err != nil && transient(err) {
-				b.drop(c)
-			}
-		}
-		<-b.sem
-		if err == nil {
-			return nil
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			return cerr
-		}
-		if !transient(err) {
+		if err != nil {
 			return err
 		}
-		elapsed := time.Since(start)
-		wait := delay/2 + mrand.N(delay/2+1)
-		if b.cfg.RetryTimeout < 0 || elapsed+wait > b.cfg.RetryTimeout {
-			return fmt.Errorf("giving up after %d attempts in %v, last error: %w", attempt, elapsed.Round(time.Millisecond), err)
+		err = fn(c)
+		if err != nil && transient(err) {
+			b.drop(c)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		}
-		delay = min(2*delay, maxDelay)
-	}
+		return err
+	})
 }
