@@ -98,7 +98,43 @@ type Job struct {
 	Retention    Retention `toml:"retention"`
 	Prune        Prune     `toml:"prune"`
 	Notify       Notify    `toml:"notify"`
+	// Offsite, if set, is the repository off the server to which `cadang
+	// run` copies the job's snapshots after each successful backup.
+	Offsite *Offsite `toml:"offsite"`
 }
+
+// Offsite is a job's offsite medium: a repository at any location cadang
+// can open (a local path, s3:..., sftp://...), kept away from the server
+// and the rotation media, so that a backup survives the loss of both.
+// Copies re-encrypt under its own keys; for them to deduplicate, it is
+// created with `cadang init --copy-chunker-params --from-repo` the first
+// rotation medium (whose media share those parameters too).
+type Offsite struct {
+	// Name labels the medium in records and documents; default "offsite".
+	Name       string `toml:"name"`
+	Repository string `toml:"repository"`
+	// RepositoryID, if set, is checked as a medium's is: a repository with
+	// another ID at the location gets no copy.
+	RepositoryID string `toml:"repository_id"`
+	PasswordFile string `toml:"password_file"`
+	// MaxAge is how old the last successful copy may be before `cadang
+	// status` warns; default DefaultOffsiteMaxAge.
+	MaxAge Duration `toml:"max_age"`
+	// SFTPIdentity and SFTPKnownHosts are the private key file and the
+	// known hosts file of an sftp:// location (the command line's
+	// --sftp-identity and --sftp-known-hosts apply when they are empty).
+	SFTPIdentity   string `toml:"sftp_identity"`
+	SFTPKnownHosts string `toml:"sftp_known_hosts"`
+}
+
+// DefaultOffsiteMaxAge is how old the last offsite copy of a job may be
+// before status warns, when [job.offsite] max_age is not given: two days,
+// so that one failed daily copy is caught by the next day's status and a
+// copy that is a little slower than yesterday's does not warn.
+const DefaultOffsiteMaxAge = 48 * time.Hour
+
+// DefaultOffsiteName is the name of an offsite medium that has none.
+const DefaultOffsiteName = "offsite"
 
 // Source is what a job backs up: paths, or the output of a dump command.
 type Source struct {

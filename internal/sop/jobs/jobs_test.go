@@ -210,3 +210,58 @@ func TestRetentionAndPrune(t *testing.T) {
 		}
 	}
 }
+
+// TestOffsite: [job.offsite] takes any location with its password file,
+// gets its defaults, and every mistake is an error naming the key.
+func TestOffsite(t *testing.T) {
+	base, _ := os.ReadFile(example)
+	const anchor = "  [job.retention]\n  daily = 7"
+	with := func(off string) string {
+		s := strings.Replace(string(base), anchor, off+"\n"+anchor, 1)
+		if s == string(base) {
+			t.Fatal("replacement did not apply")
+		}
+		return s
+	}
+	cfg, err := Load(writeConf(t, with(`  [job.offsite]
+  repository = "s3:https://s3.kominfo.example:9000/cadang-offsite/spse"
+  password_file = "offsite.pw"`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := cfg.Jobs[0].Offsite
+	if o == nil || o.Name != DefaultOffsiteName || o.MaxAge.D() != DefaultOffsiteMaxAge || o.PasswordFile != "offsite.pw" || cfg.Jobs[1].Offsite != nil {
+		t.Fatalf("offsite %+v", o)
+	}
+	cfg, err = Load(writeConf(t, with(`  [job.offsite]
+  name = "kominfo"
+  repository = "sftp://cadang@10.1.2.3/srv/cadang/spse"
+  repository_id = "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+  password_file = "/etc/cadang/offsite.pw"
+  max_age = "3d"
+  sftp_identity = "id_ed25519"`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := cfg.Jobs[0].Offsite; o.Name != "kominfo" || o.MaxAge.D() != 72*time.Hour || o.SFTPIdentity != "id_ed25519" {
+		t.Fatalf("offsite %+v", o)
+	}
+	for _, bad := range []struct{ off, key, msg string }{
+		{"  [job.offsite]\n  password_file = \"p\"", "offsite.repository", "missing"},
+		{"  [job.offsite]\n  repository = \"/srv/offsite\"", "offsite.password_file", "missing"},
+		{"  [job.offsite]\n  repository = \"gs:bucket/x\"\n  password_file = \"p\"", "offsite.repository", "not supported"},
+		{"  [job.offsite]\n  repository = \"/mnt/backup/cadang\"\n  password_file = \"p\"", "offsite.repository", "disk-A"},
+		{"  [job.offsite]\n  repository = \"/srv/o\"\n  password_file = \"p\"\n  repository_id = \"12ab\"", "offsite.repository_id", "64 hex"},
+		{"  [job.offsite]\n  repository = \"/srv/o\"\n  password_file = \"p\"\n  repository_id = \"" + strings.Repeat("b", 64) + "\"", "offsite.repository_id", "disk-B"},
+		{"  [job.offsite]\n  repository = \"/srv/o\"\n  password_file = \"p\"\n  max_age = \"30m\"", "offsite.max_age", "at least 1h"},
+		{"  [job.offsite]\n  repository = \"/srv/o\"\n  password_file = \"p\"\n  name = \"disk-C\"", "offsite.name", "rotation medium"},
+		{"  [job.offsite]\n  repository = \"/srv/o\"\n  password_file = \"p\"\n  sftp_identity = \"k\"", "offsite.sftp_identity", "sftp://"},
+		{"  [job.offsite]\n  repository = \"/srv/o\"\n  password_file = \"p\"\n  passwort = \"x\"", "offsite.passwort", "unknown key"},
+	} {
+		_, err := Load(writeConf(t, with(bad.off)))
+		var ce *ConfigError
+		if !errors.As(err, &ce) || !strings.HasPrefix(ce.Key, "job[0]."+bad.key) || !strings.Contains(ce.Msg, bad.msg) || ce.Line == 0 {
+			t.Errorf("%q: %v, want an error at a line naming job[0].%s (%q)", bad.off, err, bad.key, bad.msg)
+		}
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/lpse/cadang/repo/backend/location"
 )
 
 // EnvConfig is the environment variable that names the configuration file.
@@ -167,6 +169,14 @@ func (c *Config) setDefaults() {
 		if j.Rotation.Mode == "" {
 			j.Rotation.Mode = "sequence"
 		}
+		if o := j.Offsite; o != nil {
+			if o.Name == "" {
+				o.Name = DefaultOffsiteName
+			}
+			if o.MaxAge == 0 {
+				o.MaxAge = Duration(DefaultOffsiteMaxAge)
+			}
+		}
 		j.Classification = Classification(strings.ToLower(string(j.Classification)))
 		for k := range j.Sources {
 			s := &j.Sources[k]
@@ -291,6 +301,9 @@ func (c *Config) validate() []*ConfigError {
 		if e := j.Prune.Every.D(); e > 0 && e < time.Hour {
 			add(p+".prune.every", "%s: must be at least 1h (e.g. \"7d\"), or 0 for no automatic prune", e)
 		}
+		if j.Offsite != nil {
+			errs = append(errs, c.validateOffsite(p+".offsite", j)...)
+		}
 		switch j.Rotation.Mode {
 		case "sequence":
 		case "calendar":
@@ -305,6 +318,64 @@ func (c *Config) validate() []*ConfigError {
 		}
 	}
 	return errs
+}
+
+// validateOffsite checks [job.offsite]: a location cadang can open, a
+// password file, an ID if one is given, and a medium that is none of the
+// job's rotation media (a copy onto the medium it comes from is no copy).
+func (c *Config) validateOffsite(p string, j *Job) []*ConfigError {
+	var errs []*ConfigError
+	add := func(key, format string, args ...any) {
+		errs = append(errs, &ConfigError{Key: p + "." + key, Msg: fmt.Sprintf(format, args...)})
+	}
+	o := j.Offsite
+	if !nameRE.MatchString(o.Name) {
+		add("name", "%q: use letters, digits, '.', '_' and '-'", o.Name)
+	}
+	for _, m := range j.Media {
+		if m.Name == o.Name {
+			add("name", "%q is also the name of a rotation medium of job %q", o.Name, j.Name)
+		}
+	}
+	var kind string
+	if o.Repository == "" {
+		add("repository", "missing: the offsite repository's location (a path, s3:... or sftp://...)")
+	} else if l, err := location.Parse(o.Repository); err != nil {
+		add("repository", "%v", err)
+	} else {
+		kind = l.Kind
+		if kind == location.Local {
+			for _, m := range j.Media {
+				if cleanPath(c.Abs(strings.TrimPrefix(m.Repository, "local:"))) == cleanPath(c.Abs(l.Path)) {
+					add("repository", "%q is the repository of rotation medium %q: the offsite copy must be on another medium", o.Repository, m.Name)
+				}
+			}
+		}
+	}
+	if o.PasswordFile == "" {
+		add("password_file", "missing: the file holding the offsite repository's password")
+	}
+	if o.RepositoryID != "" {
+		if !idRE.MatchString(o.RepositoryID) {
+			add("repository_id", "%q: must be the 64 hex digit ID of the offsite repository", o.RepositoryID)
+		} else if i := j.MediumByID(o.RepositoryID); i >= 0 {
+			add("repository_id", "%.8s is the ID of rotation medium %q: the offsite copy must be another repository", o.RepositoryID, j.Media[i].Name)
+		}
+	}
+	if a := o.MaxAge.D(); a < time.Hour {
+		add("max_age", "%s: must be at least 1h (e.g. \"48h\" or \"2d\")", a)
+	}
+	if (o.SFTPIdentity != "" || o.SFTPKnownHosts != "") && kind != "" && kind != location.SFTP {
+		add("sftp_identity", "sftp_identity and sftp_known_hosts are for sftp:// locations only")
+	}
+	return errs
+}
+
+func cleanPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return filepath.Clean(p)
 }
 
 // locator maps key paths with array indices (job[1].medium[0].name) to lines.
