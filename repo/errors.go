@@ -17,6 +17,11 @@ var ErrWrongPassword = crypto.ErrWrongPassword
 // location that does not exist.
 var ErrNoRepository = backend.ErrNoRepository
 
+// ErrRepositoryExists is returned (wrapped) by Init when the backend
+// already holds a repository, including one that another process created
+// while Init ran. OpenOrInit then opens that repository instead.
+var ErrRepositoryExists = errors.New("already holds a repository")
+
 // ErrBlobNotFound is returned (wrapped) for a blob the index does not know.
 var ErrBlobNotFound = errors.New("blob not found in index")
 

@@ -741,3 +741,55 @@ func damageOnlyFileAndOpen(t *testing.T, ft repo.FileType, damage func(t *testin
 		t.Fatal("a failed open changed the repository")
 	}
 }
+
+// TestOpenOrInitRace is the issue-14 case of two `backup --init` started at
+// once on a missing repository (a cron job on a freshly attached medium):
+// both must end up in one repository, the loser opening what the winner
+// created, with no stray key file left behind.
+func TestOpenOrInitRace(t *testing.T) {
+	ctx := context.Background()
+	for round := range 30 {
+		dir := filepath.Join(t.TempDir(), "repo")
+		ids := make([]string, 2)
+		errs := make([]error, 2)
+		start := make(chan struct{})
+		done := make(chan int, 2)
+		for i := range 2 {
+			go func() {
+				defer func() { done <- i }()
+				<-start
+				be, err := local.OpenOrCreate(ctx, dir)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				r, _, err := repo.OpenOrInit(ctx, be, []byte(faultPW), repo.Options{Lock: repo.SharedLock},
+					repo.InitOptions{KDF: crypto.CheapKDFParams()})
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				ids[i] = r.ID()
+				errs[i] = r.Close()
+			}()
+		}
+		close(start)
+		<-done
+		<-done
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: writer %d: %v", round, i, err)
+			}
+		}
+		if ids[0] != ids[1] {
+			t.Fatalf("round %d: two repositories %s and %s in one directory", round, ids[0], ids[1])
+		}
+		keys, err := os.ReadDir(filepath.Join(dir, "keys"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(keys) != 1 {
+			t.Errorf("round %d: %d key files, want 1 (the loser's key must not stay)", round, len(keys))
+		}
+	}
+}

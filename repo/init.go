@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"runtime"
 	"time"
 
@@ -39,7 +40,7 @@ func initRepository(ctx context.Context, be backend.Backend, password []byte, o 
 		return nil, errors.New("init: empty password")
 	}
 	if _, err := be.Stat(ctx, backend.Handle{Type: ConfigFile}); err == nil {
-		return nil, fmt.Errorf("init: %s already holds a repository", be.Location())
+		return nil, fmt.Errorf("init: %s %w", be.Location(), ErrRepositoryExists)
 	} else if !backend.IsNotExist(err) {
 		return nil, fmt.Errorf("init: %w", err)
 	}
@@ -93,6 +94,15 @@ func initRepository(ctx context.Context, be backend.Backend, password []byte, o 
 		return nil, err
 	}
 	if err := be.Save(ctx, backend.Handle{Type: ConfigFile}, sealed); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			// Another process created a repository here after our Stat (two
+			// `backup --init` on a fresh medium). Its config won; our key
+			// file opens nothing, so it goes, and the caller may open theirs.
+			if rerr := be.Remove(ctx, backend.Handle{Type: KeyFile, Name: keyID.String()}); rerr != nil && !backend.IsNotExist(rerr) {
+				r.opts.Logf("init: removing the unused key file %s: %v", keyID, rerr)
+			}
+			return nil, fmt.Errorf("init: %s %w (created by another process meanwhile)", be.Location(), ErrRepositoryExists)
+		}
 		return nil, fmt.Errorf("init: save config: %w", err)
 	}
 	ok = true

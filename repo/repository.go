@@ -264,6 +264,12 @@ func OpenOrInit(ctx context.Context, be backend.Backend, password []byte, o Opti
 		return nil, false, fmt.Errorf("open %s: %w", be.Location(), err)
 	}
 	r, err = initRepository(ctx, be, password, io, o)
+	if errors.Is(err, ErrRepositoryExists) {
+		// Another process created the repository since the Stat above:
+		// back up into theirs rather than lose this run.
+		r, err = Open(ctx, be, password, o)
+		return r, false, err
+	}
 	if err != nil {
 		return nil, false, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -9,7 +10,13 @@ import (
 // TestMain keeps the package's tests off the machine's real state and
 // makes key derivation cheap: new key files use a small argon2id cost, and
 // the SOP run log goes to a temporary file unless a test sets its own.
+//
+// With CADANG_TEST_AS_CLI=1 the test binary is cadang itself (see
+// cliProcess): tests that need real concurrent processes run it so.
 func TestMain(m *testing.M) {
+	if os.Getenv("CADANG_TEST_AS_CLI") == "1" {
+		os.Exit(run(context.Background(), append([]string{"cadang"}, os.Args[1:]...), os.Stdin, os.Stdout, os.Stderr))
+	}
 	dir, err := os.MkdirTemp("", "cadang-cmd-test-")
 	if err != nil {
 		panic(err)

@@ -157,7 +157,17 @@ func OpenOrCreate(ctx context.Context, path string) (*Backend, error) {
 	if err == nil || !errors.Is(err, backend.ErrNoRepository) {
 		return b, err
 	}
-	return Create(ctx, path)
+	b, err = Create(ctx, path)
+	if err != nil {
+		// Another process may have created the repository meanwhile (two
+		// `backup --init` on a fresh medium): its config makes the
+		// directory "not empty" for Create, and is ours to open.
+		if ob, oerr := Open(ctx, path); oerr == nil {
+			return ob, nil
+		}
+		return nil, err
+	}
+	return b, nil
 }
 
 // Location returns the repository's root directory.
