@@ -15,6 +15,7 @@ var messages = map[string][2]string{
 	"kind.interrupted":            {"Proses terhenti", "Interrupted"},
 	"kind.retention-failed":       {"Retensi gagal diterapkan", "Retention failed"},
 	"kind.prune-failed":           {"Pemangkasan gagal", "Prune failed"},
+	"kind.offsite-copy-failed":    {"Penyalinan ke media offsite gagal", "Offsite copy failed"},
 	"kind.other":                  {"Lainnya", "Other"},
 	"result.ok":                   {"Berhasil", "OK"},
 	"result.partial":              {"Sebagian", "Partial"},
@@ -82,6 +83,11 @@ func init() {
 		"st.never-backed-up":      {"belum pernah di-backup", "never backed up"},
 		"st.restore-test-overdue": {"uji restore terlambat", "restore test overdue"},
 		"st.followup-open":        {"tindak lanjut belum dicatat", "follow-up not recorded"},
+		"st.next_medium":          {"Media berikutnya", "Next medium"},
+		"st.last_offsite":         {"Salinan offsite terakhir", "Last offsite copy"},
+		"st.offsite-failed":       {"penyalinan offsite terakhir gagal", "last offsite copy failed"},
+		"st.offsite-overdue":      {"salinan offsite terlambat", "offsite copy overdue"},
+		"st.offsite-never":        {"belum pernah disalin ke media offsite", "never copied offsite"},
 	} {
 		messages[k] = v
 	}

@@ -32,6 +32,11 @@ func init() {
 		"note.forget-failed":             {"Retensi gagal diterapkan: %s dari %s snapshot terhapus", "Retention failed: %s of %s snapshots removed"},
 		"note.prune-done":                {"Pemangkasan: %s pack dihapus, %s pack ditandai untuk pemangkasan berikutnya, %s kelompok menunggu backup yang sedang berjalan", "Prune: %s packs deleted, %s packs marked for the next prune, %s sets waiting for running backups"},
 		"note.prune-failed":              {"Pemangkasan gagal", "Prune failed"},
+		"note.offsite-copied":            {"%s snapshot disalin ke media offsite %s, %s sudah ada di sana; %s blob baru diunggah", "%s snapshot(s) copied to offsite medium %s, %s already there; %s new blobs uploaded"},
+		"note.offsite-open-failed":       {"Media offsite %s (%s) tidak dapat dibuka", "Cannot open offsite medium %s (%s)"},
+		"note.offsite-wrong-id":          {"Media offsite salah: di %s seharusnya repositori %s, tetapi yang ada adalah repositori %s", "Wrong offsite medium: repository %s was expected at %s, but repository %s is there"},
+		"note.offsite-source-failed":     {"Media %s tidak dapat dibuka kembali untuk penyalinan offsite", "Cannot reopen medium %s for the offsite copy"},
+		"note.offsite-failed":            {"Penyalinan ke media offsite %s gagal; %s snapshot sudah tersalin", "Copy to offsite medium %s failed; %s snapshot(s) were copied"},
 		"note.verify-blobs":              {"Restore tanpa --verify: setiap blob diperiksa saat didekripsi (enkripsi terautentikasi), berkas tidak dibaca kembali.", "Restored without --verify: each blob was checked on decryption (authenticated encryption), the files were not read back."},
 	} {
 		messages[k] = v

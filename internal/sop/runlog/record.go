@@ -65,13 +65,16 @@ const (
 	// KindPrune: the prune after a backup failed for no more specific
 	// reason.
 	KindPrune FailureKind = "prune-failed"
-	KindOther FailureKind = "other"
+	// KindOffsite: the copy of a job's snapshots to its offsite medium
+	// ([job.offsite]) after the backup failed; the backup stands.
+	KindOffsite FailureKind = "offsite-copy-failed"
+	KindOther   FailureKind = "other"
 )
 
 // Kinds lists every failure kind, in report order.
 var Kinds = []FailureKind{
 	KindSourceUnreadable, KindDumpFailed, KindRepoUnreachable, KindLock, KindWrongPassword,
-	KindOutOfSpace, KindIntegrity, KindMedia, KindTimeStandard, KindInterrupted, KindRetention, KindPrune, KindOther,
+	KindOutOfSpace, KindIntegrity, KindMedia, KindTimeStandard, KindInterrupted, KindRetention, KindPrune, KindOffsite, KindOther,
 }
 
 // Valid reports whether k is one of Kinds.
@@ -198,6 +201,10 @@ type Record struct {
 
 // TagBeforeChange marks a backup before a system change (SOP step 2).
 const TagBeforeChange = "before-change"
+
+// TagOffsite marks the copy record of a job's copy to its offsite medium
+// (`cadang run`), to tell it from a `cadang copy` made by hand.
+const TagOffsite = "offsite"
 
 // HasTag reports whether the record has tag t.
 func (r *Record) HasTag(t string) bool {
