@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lpse/cadang/internal/childenv"
 	"github.com/lpse/cadang/snapshot"
 )
 
@@ -102,8 +103,12 @@ const StderrTailLines = 20
 // exits with status 0; otherwise the error is a *CommandError with the exit
 // status and the tail of its standard error. When ctx is cancelled or the
 // backup fails, the command's process group is killed. The command runs in
-// its own process group and inherits the environment; its standard input
-// is /dev/null.
+// its own process group; its standard input is /dev/null. It inherits the
+// environment except the variables that carry cadang's passwords
+// (CADANG_PASSWORD and every other CADANG_*PASSWORD*): whatever it prints
+// is stored, and a dump that printed its environment would otherwise put
+// the repository password inside the backup. Cloud credentials
+// (AWS_SECRET_ACCESS_KEY...) are kept: a dump may read from cloud storage.
 func (a *Archiver) SnapshotFromCommand(ctx context.Context, name string, argv []string) (*snapshot.Snapshot, error) {
 	if len(argv) == 0 {
 		return nil, errors.New("no command given")
@@ -111,6 +116,7 @@ func (a *Archiver) SnapshotFromCommand(ctx context.Context, name string, argv []
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	cmd := exec.CommandContext(cctx, argv[0], argv[1:]...)
+	cmd.Env = childenv.Environ()
 	// Its own process group, so that cancelling kills the whole pipeline it
 	// may start (sh -c 'pg_dump | gzip'), not only its first process.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -169,3 +169,29 @@ func TestSnapshotFromCommandRepoFailureKillsCommand(t *testing.T) {
 	}
 	_ = fmt.Sprint
 }
+
+// TestSnapshotFromCommandHidesSecrets backs up the output of `env`: the
+// repository password in CADANG_PASSWORD (and the other CADANG_*PASSWORD*
+// variables) must not end up in the backup, while the variables a dump
+// needs (PGPASSWORD, PATH) still reach it.
+func TestSnapshotFromCommandHidesSecrets(t *testing.T) {
+	needSh(t)
+	t.Setenv("CADANG_PASSWORD", "repo-password-7f3a")
+	t.Setenv("CADANG_FROM_PASSWORD", "source-password-91c2")
+	t.Setenv("PGPASSWORD", "pg-password-for-the-dump")
+	r := newTestRepo(t)
+	a := &Archiver{Repo: r, Hostname: "h"}
+	sn, err := a.SnapshotFromCommand(context.Background(), "env.txt", []string{"env"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(dumpFile(t, r, sn, "/env.txt"))
+	for _, secret := range []string{"repo-password-7f3a", "source-password-91c2"} {
+		if strings.Contains(got, secret) {
+			t.Errorf("the backup of the command's output holds %q:\n%s", secret, got)
+		}
+	}
+	if !strings.Contains(got, "PGPASSWORD=pg-password-for-the-dump") || !strings.Contains(got, "PATH=") {
+		t.Errorf("the dump command lost variables it needs:\n%s", got)
+	}
+}
