@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -71,6 +72,33 @@ const (
 // tree of a newer version, which wraps repo.ErrUnsupportedVersion.
 var ErrInvalidTree = errors.New("invalid tree")
 
+// Reader limits on a tree (doc/design.md §14). A tree blob may be up to
+// repo.MaxBlobSize, and a node or extent takes only a few bytes of it, so
+// without counts a crafted gigabyte tree would decode into tens of
+// gigabytes of nodes. DecodeTree rejects a tree beyond them as invalid, and
+// EncodeTree refuses to write one, so that a backup fails at once instead
+// of producing a snapshot that no reader accepts.
+const (
+	// MaxTreeNodes is the most entries of one directory (~1.2 GiB of
+	// decoded nodes).
+	MaxTreeNodes = 1 << 22
+	// MaxNodeExtents is the most content extents of one file: a 4 TiB
+	// file at the default average chunk size of 128 KiB.
+	MaxNodeExtents = 1 << 25
+	// MaxNodeXattrs is the most extended attributes of one node (Linux
+	// lists at most 64 KiB of attribute names per file).
+	MaxNodeXattrs = 1 << 16
+	// MaxNameLength bounds node and attribute names in bytes (Linux
+	// allows 255).
+	MaxNameLength = 4096
+	// MaxLinkTarget bounds a symlink target in bytes (Linux allows 4095).
+	MaxLinkTarget = 1 << 16
+	// MaxExtentSize is the largest data extent: the largest blob
+	// (repo.MaxBlobSize). Holes may be larger; they only add up to the
+	// file's size.
+	MaxExtentSize = repo.MaxBlobSize
+)
+
 // EncodeTree returns the canonical encoding of a directory. The nodes are
 // sorted by name first (t is modified); duplicate names are an error.
 // Identical directories always encode to identical bytes.
@@ -88,12 +116,18 @@ func AppendTree(buf []byte, t *Tree) ([]byte, error) {
 			return nil, fmt.Errorf("tree has two entries named %q", t.Nodes[i].Name)
 		}
 	}
+	if len(t.Nodes) > MaxTreeNodes {
+		return nil, fmt.Errorf("tree has %d entries, more than the limit of %d", len(t.Nodes), MaxTreeNodes)
+	}
 	buf = append(buf, treeMagic...)
 	buf = binary.AppendUvarint(buf, uint64(len(t.Nodes)))
 	var nb []byte
 	for _, n := range t.Nodes {
 		if !validName(n.Name) {
 			return nil, fmt.Errorf("invalid node name %q", n.Name)
+		}
+		if err := checkNodeLimits(n); err != nil {
+			return nil, fmt.Errorf("node %q: %w", n.Name, err)
 		}
 		nb = appendNode(nb[:0], n)
 		buf = binary.AppendUvarint(buf, uint64(len(nb)))
@@ -214,6 +248,34 @@ func validName(s string) bool {
 	return s != "" && s != "." && s != ".." && strings.IndexByte(s, '/') < 0 && strings.IndexByte(s, 0) < 0
 }
 
+// checkNodeLimits checks what EncodeTree writes against what DecodeTree
+// accepts: the counts and lengths of the reader limits, and extent sizes.
+func checkNodeLimits(n *Node) error {
+	switch {
+	case len(n.Name) > MaxNameLength:
+		return fmt.Errorf("name of %d bytes exceeds the limit of %d", len(n.Name), MaxNameLength)
+	case len(n.LinkTarget) > MaxLinkTarget:
+		return fmt.Errorf("link target of %d bytes exceeds the limit of %d", len(n.LinkTarget), MaxLinkTarget)
+	case len(n.Xattrs) > MaxNodeXattrs:
+		return fmt.Errorf("%d extended attributes exceed the limit of %d", len(n.Xattrs), MaxNodeXattrs)
+	case len(n.Content) > MaxNodeExtents:
+		return fmt.Errorf("%d extents exceed the limit of %d", len(n.Content), MaxNodeExtents)
+	case n.Size < 0:
+		return fmt.Errorf("negative size %d", n.Size)
+	}
+	for _, x := range n.Xattrs {
+		if len(x.Name) > MaxNameLength {
+			return fmt.Errorf("extended attribute name of %d bytes exceeds the limit of %d", len(x.Name), MaxNameLength)
+		}
+	}
+	for i, e := range n.Content {
+		if e.Size < 0 || (!e.IsHole() && e.Size > MaxExtentSize) {
+			return fmt.Errorf("extent %d: size %d outside 0..%d", i, e.Size, MaxExtentSize)
+		}
+	}
+	return nil
+}
+
 func cmpXattr(a, b Xattr) int { return strings.Compare(a.Name, b.Name) }
 
 func uvarintLen(v uint64) int {
@@ -247,6 +309,9 @@ func DecodeTree(data []byte) (*Tree, error) {
 	cnt, k := binary.Uvarint(d)
 	if k <= 0 || cnt > uint64(len(d)) {
 		return nil, fmt.Errorf("%w: bad node count", ErrInvalidTree)
+	}
+	if cnt > MaxTreeNodes {
+		return nil, fmt.Errorf("%w: %d entries exceed the limit of %d", ErrInvalidTree, cnt, MaxTreeNodes)
 	}
 	d = d[k:]
 	t := &Tree{Nodes: make([]*Node, 0, cnt)}
@@ -331,6 +396,9 @@ func decodeNode(d []byte) (*Node, error) {
 		case fAtimeNsec:
 			atn, hasA = u, true
 		case fSize:
+			if u > math.MaxInt64 {
+				return nil, fmt.Errorf("size %d is 2^63 or more", u)
+			}
 			n.Size = int64(u)
 		case fInode:
 			n.Inode = u
@@ -345,8 +413,17 @@ func decodeNode(d []byte) (*Node, error) {
 			if k <= 0 || l > uint64(len(bs)-k) {
 				return nil, errors.New("bad xattr")
 			}
+			if len(n.Xattrs) >= MaxNodeXattrs {
+				return nil, fmt.Errorf("more than %d extended attributes", MaxNodeXattrs)
+			}
+			if l > MaxNameLength {
+				return nil, fmt.Errorf("extended attribute name of %d bytes exceeds the limit of %d", l, MaxNameLength)
+			}
 			n.Xattrs = append(n.Xattrs, Xattr{Name: string(bs[k : k+int(l)]), Value: slices.Clone(bs[k+int(l):])})
 		case fLinkTarget:
+			if len(bs) > MaxLinkTarget {
+				return nil, fmt.Errorf("link target of %d bytes exceeds the limit of %d", len(bs), MaxLinkTarget)
+			}
 			n.LinkTarget = string(bs)
 		case fContent:
 			for len(bs) > 0 {
@@ -355,6 +432,9 @@ func decodeNode(d []byte) (*Node, error) {
 					return nil, errors.New("bad content extent")
 				}
 				bs = bs[k:]
+				if len(n.Content) >= MaxNodeExtents {
+					return nil, fmt.Errorf("more than %d content extents", MaxNodeExtents)
+				}
 				e := Extent{Size: int64(v >> 1)}
 				if v&1 == 0 {
 					if len(bs) < repo.IDSize {
@@ -362,6 +442,9 @@ func decodeNode(d []byte) (*Node, error) {
 					}
 					copy(e.ID[:], bs)
 					bs = bs[repo.IDSize:]
+					if e.Size > MaxExtentSize {
+						return nil, fmt.Errorf("extent %d (blob %s): size %d exceeds the largest blob (%d)", len(n.Content), e.ID.Short(), e.Size, MaxExtentSize)
+					}
 				}
 				n.Content = append(n.Content, e)
 			}
@@ -375,8 +458,26 @@ func decodeNode(d []byte) (*Node, error) {
 	if !validName(n.Name) {
 		return nil, fmt.Errorf("invalid node name %q", n.Name)
 	}
+	if len(n.Name) > MaxNameLength {
+		return nil, fmt.Errorf("name of %d bytes exceeds the limit of %d", len(n.Name), MaxNameLength)
+	}
 	if !n.Type.Valid() {
 		return nil, fmt.Errorf("node %q: unknown type %d", n.Name, n.Type)
+	}
+	if n.Type == TypeFile {
+		// Readers size buffers and files from these numbers; a size the
+		// extents do not fill (or overrun) would have them allocate or
+		// write what no blob holds.
+		var sum uint64
+		for _, e := range n.Content {
+			sum += uint64(e.Size) // each < 2^63, and sum stays <= size + 2^63
+			if sum > uint64(n.Size) {
+				return nil, fmt.Errorf("node %q: extents add up to more than its size %d", n.Name, n.Size)
+			}
+		}
+		if sum != uint64(n.Size) {
+			return nil, fmt.Errorf("node %q: extents add up to %d bytes, its size is %d", n.Name, sum, n.Size)
+		}
 	}
 	n.ModTime = time.Unix(mts, int64(mtn))
 	n.ChangeTime = time.Unix(cts, int64(ctn))
