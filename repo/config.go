@@ -53,7 +53,7 @@ func (c *Config) validate() error {
 	if !c.ChunkerPolynomial.Irreducible() {
 		return fmt.Errorf("config: chunker polynomial is not irreducible")
 	}
-	if c.PackSize < 1<<20 || c.PackSize > 512<<20 {
+	if c.PackSize < MinPackSize || c.PackSize > MaxPackSize {
 		return fmt.Errorf("config: pack size %d out of range 1 MiB..512 MiB", c.PackSize)
 	}
 	switch c.Compression {

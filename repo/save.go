@@ -16,6 +16,12 @@ import (
 // ("Pack size") for the measurement behind it.
 const DefaultPackSize = 4 << 20
 
+// MinPackSize and MaxPackSize bound the pack size of a repository's config.
+const (
+	MinPackSize = 1 << 20
+	MaxPackSize = 512 << 20
+)
+
 // MaxBlobSize is the largest blob SaveBlob accepts. Chunks are far
 // smaller (chunk.MaxChunkSize); larger blobs are for library users who
 // store whole objects.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -120,4 +121,44 @@ func lookupCommand(cmds []*cli.Command, name string) *cli.Command {
 		}
 	}
 	return nil
+}
+
+// hideLeafHelpCommands stops urfave/cli from giving every command a "help"
+// subcommand (alias "h"): on a command that takes arguments it swallowed a
+// source directory named h or help (`cadang backup h` printed the help and
+// exited 0 with no snapshot). `cadang help CMD` and `CMD --help` remain.
+func hideLeafHelpCommands(cmds []*cli.Command) {
+	for _, c := range cmds {
+		if len(c.Subcommands) == 0 {
+			c.HideHelpCommand = true
+			continue
+		}
+		hideLeafHelpCommands(c.Subcommands)
+	}
+}
+
+// nonEmpty is the Action of a string-slice flag whose values must not be
+// empty: `--tag ""` would otherwise match nothing (or tag nothing) without
+// a word.
+func nonEmpty(name string) func(*cli.Context, []string) error {
+	return func(_ *cli.Context, vals []string) error {
+		for _, v := range vals {
+			for _, part := range strings.Split(v, ",") {
+				if strings.TrimSpace(part) == "" {
+					return fmt.Errorf("--%s %q: an empty value is not allowed", name, v)
+				}
+			}
+		}
+		return nil
+	}
+}
+
+// intRange is the Action of an int flag whose value must lie in [lo, hi].
+func intRange(name string, lo, hi int) func(*cli.Context, int) error {
+	return func(_ *cli.Context, v int) error {
+		if v < lo || v > hi {
+			return fmt.Errorf("--%s %d: must be between %d and %d", name, v, lo, hi)
+		}
+		return nil
+	}
 }

@@ -35,7 +35,7 @@ last lines of its standard error. --stdin reads cadang's own standard input the 
 			&cli.StringSliceFlag{Name: "exclude-file", Usage: "read exclude patterns from `FILE` (repeatable)"},
 			&cli.StringSliceFlag{Name: "exclude-if-present", Usage: "exclude a directory containing a file named `NAME` (repeatable)"},
 			&cli.BoolFlag{Name: "one-file-system", Aliases: []string{"x"}, Usage: "do not cross filesystem boundaries"},
-			&cli.StringSliceFlag{Name: "tag", Usage: "add `TAG` to the snapshot (repeatable)"},
+			&cli.StringSliceFlag{Name: "tag", Usage: "add `TAG` to the snapshot (repeatable)", Action: nonEmpty("tag")},
 			&cli.StringFlag{Name: "host", Usage: "record `HOST` instead of this machine's hostname"},
 			&cli.StringFlag{Name: "parent", Usage: "compare with snapshot `ID` instead of the newest matching one"},
 			&cli.BoolFlag{Name: "force", Usage: "read every file, ignoring the parent snapshot"},
@@ -44,7 +44,7 @@ last lines of its standard error. --stdin reads cadang's own standard input the 
 			&cli.BoolFlag{Name: "stdin-from-command", Usage: "run the command after -- and back up its standard output"},
 			&cli.StringFlag{Name: "stdin-filename", Value: "stdin", Usage: "file `NAME` for --stdin and --stdin-from-command"},
 			&cli.BoolFlag{Name: "init", Usage: "create the repository first if it does not exist"},
-			&cli.IntFlag{Name: "read-concurrency", Usage: "read `N` files at once (default: half the cores, 2 to 8)"},
+			&cli.IntFlag{Name: "read-concurrency", Usage: "read `N` files at once (default: half the cores, 2 to 8)", Action: intRange("read-concurrency", 1, 256)},
 		},
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
@@ -237,6 +237,10 @@ func printBackupSummary(e *env, sn *snapshot.Snapshot, stats repo.SaveStats, rep
 	}
 	// Unreadable files are warnings: shown even with --quiet.
 	for _, ie := range s.Errors {
+		if ie.Kind == snapshot.ItemErrorChanged {
+			fmt.Fprintf(e.stderr, "changed during the backup %s: %s\n", ie.Path, ie.Error)
+			continue
+		}
 		fmt.Fprintf(e.stderr, "could not read %s: %s\n", ie.Path, ie.Error)
 	}
 	if e.quiet {

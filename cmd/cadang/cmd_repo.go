@@ -20,7 +20,9 @@ import (
 func commands() []*cli.Command {
 	cmds := []*cli.Command{initCommand(), keyCommand(), unlockCommand(), catCommand(), repairCommand(), pruneCommand(), protectCommand(), copyCommand()}
 	cmds = append(cmds, snapshotCommands()...)
-	return append(cmds, sopCommands()...)
+	cmds = append(cmds, sopCommands()...)
+	hideLeafHelpCommands(cmds)
+	return cmds
 }
 
 func sizeFlag(c *cli.Context, name string, def uint) (uint, error) {
@@ -88,6 +90,12 @@ CADANG_FROM_PASSWORD or a prompt.`,
 			ps, err := sizeFlag(c, "pack-size", repo.DefaultPackSize)
 			if err != nil {
 				return err
+			}
+			// Checked here, before uint32 can wrap it (4100MiB became 4 MiB)
+			// and before anything is created.
+			if ps < repo.MinPackSize || ps > repo.MaxPackSize {
+				return fmt.Errorf("--pack-size %s: must be between %s and %s", c.String("pack-size"),
+					units.FormatBytes(repo.MinPackSize), units.FormatBytes(repo.MaxPackSize))
 			}
 			loc, err := e.repoLocation()
 			if err != nil {

@@ -30,7 +30,7 @@ func snapshotCommands() []*cli.Command {
 func filterFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringSliceFlag{Name: "host", Aliases: []string{"H"}, Usage: "only snapshots of `HOST` (repeatable)"},
-		&cli.StringSliceFlag{Name: "tag", Usage: "only snapshots with all of the comma-separated `TAGS` (repeatable: any of the lists)"},
+		&cli.StringSliceFlag{Name: "tag", Usage: "only snapshots with all of the comma-separated `TAGS` (repeatable: any of the lists)", Action: nonEmpty("tag")},
 		&cli.StringSliceFlag{Name: "path", Usage: "only snapshots that include `PATH` (repeatable)"},
 	}
 }

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCLIHelpAliasIsNotAnArgument: `cadang backup h` backed up nothing and
+// exited 0 after printing the help (urfave's "help"/"h" subcommand of every
+// command); a directory named h or help is a source like any other, and
+// the snapshot commands take h as a snapshot name.
+func TestCLIHelpAliasIsNotAnArgument(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	work := t.TempDir()
+	t.Chdir(work)
+	for _, name := range []string{"h", "help"} {
+		writeFileT(t, filepath.Join(work, name, "f.txt"), []byte("data in "+name), 0o644)
+		res := cliOK(t, "-r", repoDir, "backup", "--tag", "dir-"+name, name)
+		if strings.Contains(res.stdout, "USAGE") {
+			t.Fatalf("backup %s printed the help:\n%s", name, res)
+		}
+		if snaps := cliSnapshots(t, repoDir, "--tag", "dir-"+name); len(snaps) != 1 {
+			t.Fatalf("backup %s: %d snapshots, want 1", name, len(snaps))
+		}
+	}
+	for _, args := range [][]string{{"restore", "h", "--target", t.TempDir()}, {"ls", "h"}, {"forget", "h"}, {"dump", "h", "/x"}} {
+		res := cliRun(t, nil, append([]string{"-r", repoDir}, args...)...)
+		if res.code == 0 || strings.Contains(res.stdout, "USAGE") || !strings.Contains(res.stderr, `snapshot "h"`) {
+			t.Errorf("cadang %s: want an error about snapshot \"h\", got:\n%s", strings.Join(args, " "), res)
+		}
+	}
+	// Help stays reachable.
+	if res := cliOK(t, "help", "backup"); !strings.Contains(res.stdout, "backup") {
+		t.Errorf("help backup:\n%s", res)
+	}
+	cliOK(t, "backup", "--help")
+}
+
+// TestCLIFlagRanges: every flag value is range-checked before anything is
+// created, with an error that names the flag.
+func TestCLIFlagRanges(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	src := t.TempDir()
+	writeFileT(t, filepath.Join(src, "a"), []byte("a"), 0o644)
+
+	for _, ps := range []string{"4100MiB", "4097MiB", "1KiB", "0"} {
+		dir := filepath.Join(t.TempDir(), "new")
+		res := cliRun(t, nil, "-r", dir, "init", "--pack-size", ps)
+		if res.code == 0 || !strings.Contains(res.stderr, "--pack-size") {
+			t.Errorf("init --pack-size %s: want an error naming --pack-size, got:\n%s", ps, res)
+		}
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Errorf("init --pack-size %s was refused but left %s behind (%v)", ps, dir, err)
+		}
+		// The retry with a good value works in the same place.
+		cliOK(t, "-r", dir, "init", "--pack-size", "8MiB")
+	}
+
+	for _, rc := range []string{"-1", "0", "100000"} {
+		res := cliRun(t, nil, "-r", repoDir, "backup", "--read-concurrency", rc, src)
+		if res.code != 1 || !strings.Contains(res.stderr, "--read-concurrency") {
+			t.Errorf("backup --read-concurrency %s: want exit 1 naming the flag, got:\n%s", rc, res)
+		}
+	}
+	for _, args := range [][]string{{"snapshots", "--tag", ""}, {"snapshots", "--tag", "a,,b"}, {"backup", "--tag", "", src}} {
+		res := cliRun(t, nil, append([]string{"-r", repoDir}, args...)...)
+		if res.code != 1 || !strings.Contains(res.stderr, "--tag") {
+			t.Errorf("cadang %s: want exit 1 naming --tag, got:\n%s", strings.Join(args, " "), res)
+		}
+	}
+	if n := len(cliSnapshots(t, repoDir)); n != 0 {
+		t.Errorf("refused backups wrote %d snapshots", n)
+	}
+}
