@@ -75,11 +75,19 @@ type Summary struct {
 // Duration is BackupEnd - BackupStart.
 func (s *Summary) Duration() time.Duration { return s.BackupEnd.Sub(s.BackupStart) }
 
-// ItemError is a path that could not be backed up and why.
+// ItemError is a path that could not be backed up, or not as it was, and why.
 type ItemError struct {
 	Path  string `json:"path"`
 	Error string `json:"error"`
+	// Kind is ItemErrorChanged for a file that changed while it was read
+	// (the snapshot holds what was read of it), empty for an item that
+	// could not be read.
+	Kind string `json:"kind,omitempty"`
 }
+
+// ItemErrorChanged is the Kind of an ItemError for a file that changed
+// (grew, shrank, was rewritten or replaced) during the backup.
+const ItemErrorChanged = "changed"
 
 // ID returns the ID of the stored snapshot file (zero before Save/Load).
 func (sn *Snapshot) ID() repo.ID { return sn.id }

@@ -275,7 +275,11 @@ func (r *run) itemError(path string, err error) error {
 		}
 	}
 	r.errMu.Lock()
-	r.itemErrors = append(r.itemErrors, snapshot.ItemError{Path: path, Error: err.Error()})
+	ie := snapshot.ItemError{Path: path, Error: err.Error()}
+	if errors.Is(err, ErrFileChanged) {
+		ie.Kind = snapshot.ItemErrorChanged
+	}
+	r.itemErrors = append(r.itemErrors, ie)
 	r.errMu.Unlock()
 	return nil
 }
@@ -1019,7 +1023,7 @@ func (r *run) readContent(ctx context.Context, c *chunk.Chunker, j *fileJob) err
 		if err != nil {
 			r.small.put(buf)
 			if errors.Is(err, io.ErrUnexpectedEOF) {
-				return fmt.Errorf("%w: shrank from %d to %d bytes", ErrFileChanged, size, n)
+				return truncatedError(f, size, int64(n))
 			}
 			return err
 		}
@@ -1039,10 +1043,23 @@ func (r *run) readContent(ctx context.Context, c *chunk.Chunker, j *fileJob) err
 			return err
 		}
 		if n != e.len {
-			return fmt.Errorf("%w: shrank to %d bytes", ErrFileChanged, e.off+n)
+			return truncatedError(f, size, read)
 		}
 	}
 	return r.checkUnchanged(f, j)
+}
+
+// truncatedError describes a file that became shorter while it was read:
+// its size when the walk saw it, its size now, and how much of it the
+// snapshot keeps (what was read, so that restoring the snapshot gives the
+// bytes the backup saw, never invented ones).
+func truncatedError(f File, start, kept int64) error {
+	end := "unknown"
+	if fi, err := f.Stat(); err == nil {
+		end = fmt.Sprintf("%d bytes", fi.Size())
+	}
+	return fmt.Errorf("%w: truncated during the backup: %d bytes at start, %s at end; the snapshot keeps the %d bytes read",
+		ErrFileChanged, start, end, kept)
 }
 
 // checkUnchanged compares the open file's metadata after reading with what

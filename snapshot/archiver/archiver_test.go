@@ -207,6 +207,21 @@ func TestFileChangedWhileRead(t *testing.T) {
 			if !errors.Is(err, ErrIncomplete) || !strings.Contains(sn.Summary.Errors[0].Error, "changed") {
 				t.Fatalf("got %v", err)
 			}
+			// The snapshot says the file changed (its content as read is
+			// kept), not that it could not be read.
+			if got := sn.Summary.Errors[0].Kind; got != snapshot.ItemErrorChanged {
+				t.Errorf("error kind %q, want %q", got, snapshot.ItemErrorChanged)
+			}
+			if c.name == "shrinks" {
+				// Issue 14: "shrank to 9961472 bytes" was the count of bytes
+				// read so far; the message gives the size at start and at end.
+				msg := sn.Summary.Errors[0].Error
+				for _, want := range []string{fmt.Sprint(size), fmt.Sprint(60 << 10), "at start", "at end"} {
+					if !strings.Contains(msg, want) {
+						t.Errorf("message %q lacks %q", msg, want)
+					}
+				}
+			}
 			if fsys.err != nil {
 				t.Fatal(fsys.err)
 			}
