@@ -4,78 +4,59 @@ import (
 	"errors"
 	"fmt"
 	"os"
-
+	"path"
+	"strconv"
 	"unsafe"
 
 	"github.com/lpse/cadang/snapshot"
 	"golang.org/x/sys/unix"
 )
 
-// applyMetadata sets owner (if owner), xattrs, mode and times on path, in
-// that order: chown clears setuid/setgid bits, and a read-only mode would
-// forbid setting user xattrs as non-root. Symlinks get owner and times
-// only (without following). It returns the first error but tries all.
-func applyMetadata(path string, n *snapshot.Node, owner bool) error {
-	var errs []error
-	if owner {
-		if err := unix.Lchown(path, int(n.UID), int(n.GID)); err != nil {
-			errs = append(errs, &os.PathError{Op: "lchown", Path: path, Err: err})
+// restoredMode is the mode to set on an item. Without the snapshot's owner
+// (not root, --no-owner, or a chown that failed), setuid and setgid would
+// hand the restoring user's privileges to whoever runs the file, so they
+// are dropped, as tar does. A directory keeps setgid: it only makes new
+// entries inherit the directory's group and grants nothing.
+func restoredMode(n *snapshot.Node, ownerSet bool) uint32 {
+	m := n.Mode & 0o7777
+	if !ownerSet {
+		if n.Type == snapshot.TypeDir {
+			m &^= unix.S_ISUID
+		} else {
+			m &^= unix.S_ISUID | unix.S_ISGID
 		}
 	}
-	for _, x := range n.Xattrs {
-		if err := unix.Lsetxattr(path, x.Name, x.Value, 0); err != nil {
-			if n.Type == snapshot.TypeSymlink && errors.Is(err, unix.EPERM) {
-				continue // user.* xattrs are not allowed on symlinks
+	return m
+}
+
+// xattrWanted reports whether the extended attribute name is to be
+// restored under XattrInclude and XattrExclude.
+func (rr *restoreRun) xattrWanted(name string) bool {
+	if len(rr.rs.XattrInclude) > 0 {
+		in := false
+		for _, p := range rr.rs.XattrInclude {
+			if ok, _ := path.Match(p, name); ok {
+				in = true
+				break
 			}
-			errs = append(errs, &os.PathError{Op: "lsetxattr " + x.Name, Path: path, Err: err})
+		}
+		if !in {
+			return false
 		}
 	}
-	if n.Type != snapshot.TypeSymlink {
-		if err := unix.Chmod(path, n.Mode&0o7777); err != nil {
-			errs = append(errs, &os.PathError{Op: "chmod", Path: path, Err: err})
+	for _, p := range rr.rs.XattrExclude {
+		if ok, _ := path.Match(p, name); ok {
+			return false
 		}
 	}
-	ts := []unix.Timespec{unix.NsecToTimespec(0), unix.NsecToTimespec(0)}
-	if !n.ModTime.IsZero() {
-		ts[1] = timespec(n.ModTime.Unix(), n.ModTime.Nanosecond())
-	}
-	if n.AccessTime.IsZero() {
-		ts[0] = ts[1]
-	} else {
-		ts[0] = timespec(n.AccessTime.Unix(), n.AccessTime.Nanosecond())
-	}
-	if err := unix.UtimesNanoAt(unix.AT_FDCWD, path, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		errs = append(errs, &os.PathError{Op: "utimensat", Path: path, Err: err})
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("metadata: %w", errors.Join(errs...))
-	}
-	return nil
+	return true
 }
 
-func timespec(sec int64, nsec int) unix.Timespec {
-	return unix.Timespec{Sec: sec, Nsec: int64(nsec)}
-}
-
-// makeSpecial creates a FIFO, device node or symlink at path.
-func makeSpecial(path string, n *snapshot.Node) error {
-	switch n.Type {
-	case snapshot.TypeSymlink:
-		return os.Symlink(n.LinkTarget, path)
-	case snapshot.TypeFIFO:
-		if err := unix.Mkfifo(path, n.Mode&0o777); err != nil {
-			return &os.PathError{Op: "mkfifo", Path: path, Err: err}
+func checkXattrPatterns(pats []string, flag string) error {
+	for _, p := range pats {
+		if _, err := path.Match(p, ""); err != nil {
+			return fmt.Errorf("%s %q: %w", flag, p, err)
 		}
-	case snapshot.TypeCharDev, snapshot.TypeBlockDev:
-		mode := uint32(unix.S_IFCHR)
-		if n.Type == snapshot.TypeBlockDev {
-			mode = unix.S_IFBLK
-		}
-		if err := unix.Mknod(path, mode|n.Mode&0o777, int(n.Rdev)); err != nil {
-			return &os.PathError{Op: "mknod", Path: path, Err: err}
-		}
-	default:
-		return fmt.Errorf("cannot create a %s", n.Type)
 	}
 	return nil
 }
@@ -90,34 +71,40 @@ func (rr *restoreRun) chownNeeded(n *snapshot.Node) bool {
 	return !rr.fresh || int(n.UID) != rr.euid || int(n.GID) != rr.egid
 }
 
-// fileMetadata sets a regular file's owner, xattrs, mode and times through
-// its descriptor, skipping the calls that would change nothing: a file
-// created by this process already has its owner when that is us, and its
-// mode when the umask did not strip any bit.
-func (rr *restoreRun) fileMetadata(fd int, f *rFile) error {
-	n := f.node
+// fdMetadata sets owner, xattrs, mode and times of a regular file or
+// directory through its open descriptor, in that order: chown clears
+// setuid/setgid, and a read-only mode would forbid setting user xattrs as
+// non-root. created says the descriptor's file was created by this restore
+// with the mode's permission bits, so a chmod is needed only when the umask
+// took some away or special bits are to be set.
+func (rr *restoreRun) fdMetadata(fd int, dst string, n *snapshot.Node, created bool) error {
 	var errs []error
+	ownerSet := rr.owner
 	chowned := false
 	if rr.chownNeeded(n) {
 		if err := unix.Fchown(fd, int(n.UID), int(n.GID)); err != nil {
-			errs = append(errs, &os.PathError{Op: "fchown", Path: f.dst, Err: err})
+			errs = append(errs, &os.PathError{Op: "fchown", Path: dst, Err: err})
+			ownerSet = false
 		}
-		chowned = true // chown clears setuid and setgid
+		chowned = true
 	}
 	for _, x := range n.Xattrs {
+		if !rr.xattrWanted(x.Name) {
+			continue
+		}
 		if err := unix.Fsetxattr(fd, x.Name, x.Value, 0); err != nil {
-			errs = append(errs, &os.PathError{Op: "fsetxattr " + x.Name, Path: f.dst, Err: err})
+			errs = append(errs, &os.PathError{Op: "fsetxattr " + x.Name, Path: dst, Err: err})
 		}
 	}
-	mode := n.Mode & 0o7777
-	if chowned || mode != (mode&0o777)&^rr.umask || !f.createdByUs() {
+	mode := restoredMode(n, ownerSet)
+	if chowned || !created || n.Type == snapshot.TypeDir || mode != (mode&0o777)&^rr.umask {
 		if err := unix.Fchmod(fd, mode); err != nil {
-			errs = append(errs, &os.PathError{Op: "fchmod", Path: f.dst, Err: err})
+			errs = append(errs, &os.PathError{Op: "fchmod", Path: dst, Err: err})
 		}
 	}
 	ts := restoreTimes(n)
 	if err := futimens(fd, &ts); err != nil {
-		errs = append(errs, &os.PathError{Op: "futimens", Path: f.dst, Err: err})
+		errs = append(errs, &os.PathError{Op: "futimens", Path: dst, Err: err})
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("metadata: %w", errors.Join(errs...))
@@ -125,9 +112,100 @@ func (rr *restoreRun) fileMetadata(fd int, f *rFile) error {
 	return nil
 }
 
-// createdByUs reports whether open() created the file (with its mode)
-// rather than reopening an existing one.
-func (f *rFile) createdByUs() bool { return f.created }
+// atMetadata sets owner, xattrs, mode and times of a symlink, FIFO or
+// device node, by name in the directory dirfd, never following a symlink
+// (such nodes are not opened: opening a FIFO blocks, a device may act).
+// Symlinks get no mode (Linux has none for them).
+func (rr *restoreRun) atMetadata(dirfd int, name, dst string, n *snapshot.Node) error {
+	var errs []error
+	ownerSet := rr.owner
+	if rr.chownNeeded(n) {
+		if err := unix.Fchownat(dirfd, name, int(n.UID), int(n.GID), unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			errs = append(errs, &os.PathError{Op: "lchown", Path: dst, Err: err})
+			ownerSet = false
+		}
+	}
+	for _, x := range n.Xattrs {
+		if !rr.xattrWanted(x.Name) {
+			continue
+		}
+		// No setxattrat before Linux 6.13: the directory is reached
+		// through its descriptor, the last name is not followed.
+		if err := unix.Lsetxattr(procPath(dirfd, name), x.Name, x.Value, 0); err != nil {
+			if n.Type == snapshot.TypeSymlink && errors.Is(err, unix.EPERM) {
+				continue // user.* xattrs are not allowed on symlinks
+			}
+			errs = append(errs, &os.PathError{Op: "lsetxattr " + x.Name, Path: dst, Err: err})
+		}
+	}
+	if n.Type != snapshot.TypeSymlink {
+		if err := chmodNoFollow(dirfd, name, restoredMode(n, ownerSet)); err != nil {
+			errs = append(errs, &os.PathError{Op: "chmod", Path: dst, Err: err})
+		}
+	}
+	ts := restoreTimes(n)
+	if err := unix.UtimesNanoAt(dirfd, name, ts[:], unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		errs = append(errs, &os.PathError{Op: "utimensat", Path: dst, Err: err})
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("metadata: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// chmodNoFollow changes the mode of name in dirfd without following a
+// symlink: fchmodat2 (Linux 6.6), else through an O_PATH descriptor of the
+// node itself, whose /proc link leads to that very inode.
+func chmodNoFollow(dirfd int, name string, mode uint32) error {
+	err := unix.Fchmodat(dirfd, name, mode, unix.AT_SYMLINK_NOFOLLOW)
+	if err != unix.EOPNOTSUPP && err != unix.ENOSYS {
+		return err
+	}
+	fd, err := unix.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		return errSymlinkInPath
+	}
+	return unix.Chmod("/proc/self/fd/"+strconv.Itoa(fd), mode)
+}
+
+func timespec(sec int64, nsec int) unix.Timespec {
+	return unix.Timespec{Sec: sec, Nsec: int64(nsec)}
+}
+
+// makeSpecial creates a FIFO, device node or symlink as name in dirfd.
+// None of these calls follows a symlink at name: an existing entry fails
+// them with EEXIST.
+func makeSpecial(dirfd int, name, dst string, n *snapshot.Node) error {
+	switch n.Type {
+	case snapshot.TypeSymlink:
+		if err := unix.Symlinkat(n.LinkTarget, dirfd, name); err != nil {
+			return &os.PathError{Op: "symlink", Path: dst, Err: err}
+		}
+	case snapshot.TypeFIFO:
+		if err := unix.Mkfifoat(dirfd, name, n.Mode&0o777); err != nil {
+			return &os.PathError{Op: "mkfifo", Path: dst, Err: err}
+		}
+	case snapshot.TypeCharDev, snapshot.TypeBlockDev:
+		mode := uint32(unix.S_IFCHR)
+		if n.Type == snapshot.TypeBlockDev {
+			mode = unix.S_IFBLK
+		}
+		if err := unix.Mknodat(dirfd, name, mode|n.Mode&0o777, int(n.Rdev)); err != nil {
+			return &os.PathError{Op: "mknod", Path: dst, Err: err}
+		}
+	default:
+		return fmt.Errorf("cannot create a %s", n.Type)
+	}
+	return nil
+}
 
 func restoreTimes(n *snapshot.Node) [2]unix.Timespec {
 	var ts [2]unix.Timespec

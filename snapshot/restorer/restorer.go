@@ -5,7 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 
+	"github.com/lpse/cadang/chunk"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/internal/pattern"
@@ -53,6 +54,13 @@ func (m OverwriteMode) String() string {
 }
 
 // Restorer writes (part of) a snapshot into a directory.
+//
+// Everything it writes stays beneath the target directory: it never
+// follows a symlink that it did not create itself in this restore, whether
+// the symlink was in the target before or was put there while it runs (see
+// doc/design.md, "Restore"). A snapshot is data from the host that made it;
+// the planner bounds the work a crafted one can cause (MaxNodes, trees that
+// contain themselves), and checks each file's extents before writing.
 type Restorer struct {
 	Repo Repository
 	// Include, if set, restores only paths matching one of these patterns
@@ -68,13 +76,40 @@ type Restorer struct {
 	// DryRun plans and reports but writes nothing.
 	DryRun bool
 	// NoOwner skips restoring file owners. Owners are restored only when
-	// running as root anyway.
+	// running as root anyway. Without owners, setuid and setgid bits are
+	// not restored either (a directory keeps setgid).
 	NoOwner bool
+	// NoDevices skips character and block device nodes; they are counted
+	// and listed in the summary (RestoreSummary.SkippedDevices).
+	NoDevices bool
+	// XattrInclude, if set, restores only the extended attributes whose
+	// name matches one of these patterns (path.Match syntax, e.g.
+	// "user.*"); XattrExclude skips those matching one of its patterns
+	// (e.g. "security.capability"). By default all are restored.
+	XattrInclude []string
+	XattrExclude []string
+	// MaxNodes bounds the entries the planner expands, counting a
+	// subtree each time it occurs (default DefaultMaxNodes). A snapshot
+	// above it is refused before anything is written: a chain of trees
+	// that each name the next twice doubles with every level.
+	MaxNodes uint64
 	// Workers is the number of packs loaded and written at once (default
 	// GOMAXPROCS, at least 2).
 	Workers  int
 	Progress RestoreProgress
+
+	noOpenat2 bool                 // tests: use the fallback resolver
+	testHook  func(op, rel string) // tests: called before each operation on rel
 }
+
+// DefaultMaxNodes is the default Restorer.MaxNodes: far above the entries
+// of an LPSE's file store, far below what would exhaust a server's memory
+// (the plan holds a few hundred bytes per entry).
+const DefaultMaxNodes = 20_000_000
+
+// maxExtentSize bounds a data extent: the largest blob a repository may
+// hold. A larger claim is a damaged or crafted snapshot.
+const maxExtentSize = chunk.MaxChunkSize
 
 // RestoreSummary is what a restore did.
 type RestoreSummary struct {
@@ -87,6 +122,8 @@ type RestoreSummary struct {
 	Bytes      uint64 // content bytes of the restored files
 	Written    uint64 // content bytes actually written (holes are not written)
 	Verified   uint64 // files verified
+	// SkippedDevices are the device nodes left out because of NoDevices.
+	SkippedDevices []string
 	// FailedFiles are the files whose content could not be restored (for
 	// example because a blob is damaged); they are removed from the target.
 	FailedFiles []string
@@ -96,6 +133,12 @@ type RestoreSummary struct {
 
 // ErrRestoreIncomplete is wrapped by a *RestoreError.
 var ErrRestoreIncomplete = errors.New("restore incomplete")
+
+// Errors of a snapshot the planner refuses; nothing is written then.
+var (
+	ErrTooManyNodes = errors.New("more entries than the restore allows")
+	ErrTreeCycle    = errors.New("tree contains itself")
+)
 
 // RestoreError is returned when some items could not be restored; the rest
 // was restored.
@@ -121,8 +164,11 @@ func (e *RestoreError) Error() string {
 func (e *RestoreError) Unwrap() error { return ErrRestoreIncomplete }
 
 type rItem struct {
-	spath, dst string
-	node       *snapshot.Node
+	spath string // path in the snapshot
+	dst   string // path in the target, for messages
+	rel   string // slash-separated path below the target: what is opened
+	tree  repo.ID
+	node  *snapshot.Node
 }
 
 type rFile struct {
@@ -140,14 +186,25 @@ type rFile struct {
 type rTarget struct {
 	file *rFile
 	off  int64
+	size int64 // the extent's size, which the blob must have
+}
+
+// treeEntry is a tree of the snapshot as the planner saw it.
+type treeEntry struct {
+	t     *snapshot.Tree
+	err   error
+	state uint8  // 0 new, 1 being measured (on the current path), 2 measured
+	nodes uint64 // entries below, shared subtrees counted each time
 }
 
 type restoreRun struct {
 	rs       *Restorer
 	r        Repository
+	sn       *snapshot.Snapshot
 	progress RestoreProgress
 	owner    bool
 	hasher   BlobHasher
+	root     *root // nil in a dry run into a missing target
 	// fresh is set when the target did not exist or was empty: nothing can
 	// be in the way, so no item needs an existence check first.
 	fresh bool
@@ -156,6 +213,11 @@ type restoreRun struct {
 	egid  int
 	incl  *pattern.Matcher
 	excl  *pattern.Matcher
+
+	trees      map[repo.ID]*treeEntry // while planning
+	maxNodes   uint64
+	curTree    repo.ID // the tree being planned, for a panic's message
+	failedDirs map[string]bool
 
 	dirs   []rItem
 	others []rItem
@@ -177,19 +239,35 @@ type restoreRun struct {
 //
 // Items that cannot be restored are reported to Progress and listed; the
 // error is then a *RestoreError. Files that use a damaged or missing blob
-// fail alone: the rest is restored.
-func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath, target string) (*RestoreSummary, error) {
-	rr := &restoreRun{rs: rs, r: rs.Repo, progress: rs.Progress, hashes: map[repo.ID][32]byte{}}
+// fail alone: the rest is restored. A snapshot the planner refuses
+// (ErrTooManyNodes, ErrTreeCycle) and a panic (a bug, or a repository
+// implementation's) are errors naming the snapshot and tree.
+func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath, target string) (sum *RestoreSummary, err error) {
+	rr := &restoreRun{rs: rs, r: rs.Repo, sn: sn, progress: rs.Progress, hashes: map[repo.ID][32]byte{},
+		trees: map[repo.ID]*treeEntry{}, failedDirs: map[string]bool{}, maxNodes: rs.MaxNodes}
 	if rr.progress == nil {
 		rr.progress = NopRestoreProgress{}
 	}
+	if rr.maxNodes == 0 {
+		rr.maxNodes = DefaultMaxNodes
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			sum, err = nil, fmt.Errorf("snapshot %s: restore failed in tree %s: panic: %v", sn.ID().Short(), rr.curTree.Short(), p)
+		}
+	}()
 	rr.owner = !rs.NoOwner && os.Geteuid() == 0
 	rr.hasher, _ = rs.Repo.(BlobHasher)
-	var err error
 	if rr.incl, err = pattern.New(rs.Include); err != nil {
 		return nil, err
 	}
 	if rr.excl, err = pattern.New(rs.Exclude); err != nil {
+		return nil, err
+	}
+	if err := checkXattrPatterns(rs.XattrInclude, "xattr include"); err != nil {
+		return nil, err
+	}
+	if err := checkXattrPatterns(rs.XattrExclude, "xattr exclude"); err != nil {
 		return nil, err
 	}
 	rr.sum.Start = time.Now()
@@ -213,10 +291,11 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 			if err := rr.plan(ctx, n.Subtree, subpath, target, rr.incl.Empty() || rr.incl.Match(subpath, true)); err != nil {
 				return nil, err
 			}
-		} else {
-			rr.planNode(n, subpath, filepath.Join(target, n.Name), rr.incl.Empty() || rr.incl.Match(subpath, false))
+		} else if rr.checkName(n, subpath) {
+			rr.planNode(n, repo.ID{}, subpath, filepath.Join(target, n.Name), n.Name, rr.incl.Empty() || rr.incl.Match(subpath, false))
 		}
 	}
+	rr.trees = nil // the plan holds the nodes it needs
 	rr.linkHardlinks()
 
 	var total uint64
@@ -236,6 +315,12 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 			return nil, err
 		}
 	}
+	if !rs.DryRun || !rr.fresh {
+		if rr.root, err = openRoot(target, rs.noOpenat2); err != nil {
+			return nil, err
+		}
+		defer rr.root.close()
+	}
 	if err := rr.execute(ctx); err != nil {
 		return nil, err
 	}
@@ -249,26 +334,101 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 	return &rr.sum, nil
 }
 
-// plan walks a tree and records what to restore. It returns whether
-// anything inside was selected.
+// plan measures the tree (refusing one too large or containing itself),
+// then walks it and records what to restore.
 func (rr *restoreRun) plan(ctx context.Context, tree repo.ID, spath, dst string, included bool) error {
-	_, err := rr.planTree(ctx, tree, spath, dst, included)
+	if _, err := rr.measure(ctx, tree, spath); err != nil {
+		return err
+	}
+	_, err := rr.planTree(ctx, tree, spath, dst, "", included)
 	return err
 }
 
-func (rr *restoreRun) planTree(ctx context.Context, tree repo.ID, spath, dst string, included bool) (bool, error) {
+// loadTree loads a tree once per restore; the planner's passes share it.
+func (rr *restoreRun) loadTree(ctx context.Context, id repo.ID) *treeEntry {
+	e := rr.trees[id]
+	if e == nil {
+		e = &treeEntry{}
+		e.t, e.err = snapshot.LoadTree(ctx, rr.r, id)
+		rr.trees[id] = e
+	}
+	return e
+}
+
+// measure counts the entries below tree as the plan would expand them,
+// each distinct tree loaded and counted once, so that a snapshot whose
+// shared subtrees multiply is refused after reading only its distinct
+// trees, before any memory goes to the plan. Excludes are not applied: the
+// count is an upper bound. A tree met again on its own path is a cycle.
+func (rr *restoreRun) measure(ctx context.Context, tree repo.ID, spath string) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	e := rr.loadTree(ctx, tree)
+	switch e.state {
+	case 1:
+		return 0, fmt.Errorf("snapshot %s: tree %s at %s: %w", rr.sn.ID().Short(), tree.Short(), spath, ErrTreeCycle)
+	case 2:
+		return e.nodes, nil
+	}
+	if e.err != nil {
+		e.state = 2 // reported by planTree at each place it is used
+		return 0, nil
+	}
+	e.state = 1
+	n := uint64(len(e.t.Nodes))
+	for _, nd := range e.t.Nodes {
+		if n > rr.maxNodes {
+			break
+		}
+		if nd.Type == snapshot.TypeDir {
+			c, err := rr.measure(ctx, nd.Subtree, path.Join(spath, nd.Name))
+			if err != nil {
+				return 0, err
+			}
+			n += c
+		}
+	}
+	if n > rr.maxNodes {
+		return 0, fmt.Errorf("snapshot %s: tree %s at %s expands to more than %d entries: %w",
+			rr.sn.ID().Short(), tree.Short(), spath, rr.maxNodes, ErrTooManyNodes)
+	}
+	e.state, e.nodes = 2, n
+	return n, nil
+}
+
+// checkName refuses a node whose name is not a single path component.
+// The tree decoder checks names too; the restorer does not depend on it.
+func (rr *restoreRun) checkName(n *snapshot.Node, spath string) bool {
+	s := n.Name
+	if s == "" || s == "." || s == ".." || strings.IndexByte(s, '/') >= 0 || strings.IndexByte(s, 0) >= 0 {
+		rr.addError(spath, fmt.Errorf("invalid name %q in the snapshot: not restored", s))
+		return false
+	}
+	return true
+}
+
+func (rr *restoreRun) planTree(ctx context.Context, tree repo.ID, spath, dst, rel string, included bool) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	t, err := snapshot.LoadTree(ctx, rr.r, tree)
-	if err != nil {
-		rr.addError(spath, err)
+	rr.curTree = tree
+	e := rr.loadTree(ctx, tree)
+	if e.err != nil {
+		rr.addError(spath, e.err)
 		return false, nil
 	}
 	sel := false
-	for _, n := range t.Nodes {
+	for _, n := range e.t.Nodes {
 		sp := path.Join(spath, n.Name)
+		if !rr.checkName(n, sp) {
+			continue
+		}
 		d := filepath.Join(dst, n.Name)
+		r := n.Name
+		if rel != "" {
+			r = rel + "/" + n.Name
+		}
 		isDir := n.Type == snapshot.TypeDir
 		if rr.excl.Match(sp, isDir) {
 			continue
@@ -276,8 +436,8 @@ func (rr *restoreRun) planTree(ctx context.Context, tree repo.ID, spath, dst str
 		inc := included || rr.incl.Match(sp, isDir)
 		if isDir {
 			idx := len(rr.dirs)
-			rr.dirs = append(rr.dirs, rItem{spath: sp, dst: d, node: n})
-			sub, err := rr.planTree(ctx, n.Subtree, sp, d, inc)
+			rr.dirs = append(rr.dirs, rItem{spath: sp, dst: d, rel: r, tree: tree, node: n})
+			sub, err := rr.planTree(ctx, n.Subtree, sp, d, r, inc)
 			if err != nil {
 				return false, err
 			}
@@ -289,22 +449,51 @@ func (rr *restoreRun) planTree(ctx context.Context, tree repo.ID, spath, dst str
 			continue
 		}
 		if inc {
-			rr.planNode(n, sp, d, true)
+			rr.planNode(n, tree, sp, d, r, true)
 			sel = true
 		}
 	}
 	return sel, nil
 }
 
-func (rr *restoreRun) planNode(n *snapshot.Node, sp, dst string, inc bool) {
+func (rr *restoreRun) planNode(n *snapshot.Node, tree repo.ID, sp, dst, rel string, inc bool) {
 	if !inc {
 		return
 	}
+	it := rItem{spath: sp, dst: dst, rel: rel, tree: tree, node: n}
 	if n.Type == snapshot.TypeFile {
-		rr.files = append(rr.files, &rFile{rItem: rItem{spath: sp, dst: dst, node: n}, fd: -1})
+		if err := checkExtents(n); err != nil {
+			rr.addError(sp, err)
+			rr.sum.FailedFiles = append(rr.sum.FailedFiles, sp)
+			return
+		}
+		rr.files = append(rr.files, &rFile{rItem: it, fd: -1})
 		return
 	}
-	rr.others = append(rr.others, rItem{spath: sp, dst: dst, node: n})
+	rr.others = append(rr.others, it)
+}
+
+// checkExtents checks that a file's extents can be written as they are:
+// sizes not negative, data extents no larger than a blob can be, and
+// adding up to the file's size.
+func checkExtents(n *snapshot.Node) error {
+	if n.Size < 0 {
+		return fmt.Errorf("invalid file in the snapshot: size %d", n.Size)
+	}
+	var sum int64
+	for i, e := range n.Content {
+		if e.Size < 0 || !e.IsHole() && e.Size > maxExtentSize {
+			return fmt.Errorf("invalid file in the snapshot: extent %d claims %d bytes", i, e.Size)
+		}
+		if sum > math.MaxInt64-e.Size {
+			return fmt.Errorf("invalid file in the snapshot: extents overflow")
+		}
+		sum += e.Size
+	}
+	if sum != n.Size {
+		return fmt.Errorf("invalid file in the snapshot: extents add up to %d bytes, size is %d", sum, n.Size)
+	}
+	return nil
 }
 
 // linkHardlinks turns every file that shares device and inode with an
@@ -342,66 +531,128 @@ func (rr *restoreRun) count(f func(s *RestoreSummary)) {
 	rr.sumMu.Unlock()
 }
 
-// prepare decides whether to write dst, removing an existing file when it
-// is to be replaced. It returns false to skip the item.
+func (rr *restoreRun) hook(op, rel string) {
+	if rr.rs.testHook != nil {
+		rr.rs.testHook(op, rel)
+	}
+}
+
+// parentFailed reports whether the directory that holds rel could not be
+// restored; everything below it is left out, reported once for files.
+func (rr *restoreRun) parentFailed(rel string) bool {
+	dir, _ := splitRel(rel)
+	return dir != "" && rr.failedDirs[dir]
+}
+
+// prepare decides whether to write an item, removing an existing entry
+// when it is to be replaced. It returns false to skip the item. The entry
+// is looked at and removed by name in its parent directory: never through
+// a symlink.
 func (rr *restoreRun) prepare(it rItem) (bool, error) {
-	if rr.fresh {
+	if rr.fresh || rr.root == nil {
 		return true, nil
 	}
-	fi, err := os.Lstat(it.dst)
-	if errors.Is(err, os.ErrNotExist) {
-		return true, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	switch rr.rs.Overwrite {
-	case OverwriteNever:
-		return false, nil
-	case OverwriteIfChanged:
-		if it.node.Type == snapshot.TypeFile && fi.Mode().IsRegular() && fi.Size() == it.node.Size && fi.ModTime().Equal(it.node.ModTime) {
-			return false, nil
+	write := true
+	err := rr.root.at(it.rel, func(dfd int, name string) error {
+		var st unix.Stat_t
+		if err := unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			if err == unix.ENOENT {
+				return nil
+			}
+			return &os.PathError{Op: "lstat", Path: it.dst, Err: err}
 		}
-		if it.node.Type == snapshot.TypeSymlink && fi.Mode()&os.ModeSymlink != 0 {
-			if t, err := os.Readlink(it.dst); err == nil && t == it.node.LinkTarget {
-				return false, nil
+		typ := st.Mode & unix.S_IFMT
+		switch rr.rs.Overwrite {
+		case OverwriteNever:
+			write = false
+			return nil
+		case OverwriteIfChanged:
+			n := it.node
+			if n.Type == snapshot.TypeFile && typ == unix.S_IFREG && st.Size == n.Size &&
+				time.Unix(st.Mtim.Unix()).Equal(n.ModTime) {
+				write = false
+				return nil
+			}
+			if n.Type == snapshot.TypeSymlink && typ == unix.S_IFLNK {
+				buf := make([]byte, len(n.LinkTarget)+1)
+				if k, err := unix.Readlinkat(dfd, name, buf); err == nil && string(buf[:k]) == n.LinkTarget {
+					write = false
+					return nil
+				}
 			}
 		}
+		if typ == unix.S_IFDIR {
+			return fmt.Errorf("a directory is in the way")
+		}
+		if rr.rs.DryRun {
+			return nil
+		}
+		if err := unix.Unlinkat(dfd, name, 0); err != nil && err != unix.ENOENT {
+			return &os.PathError{Op: "remove", Path: it.dst, Err: err}
+		}
+		return nil
+	})
+	if err != nil && rr.rs.DryRun && errors.Is(err, unix.ENOENT) {
+		return true, nil // its directory does not exist yet
 	}
-	if fi.IsDir() {
-		return false, fmt.Errorf("a directory is in the way")
+	return write && err == nil, err
+}
+
+// mkdir creates the directory name in dirfd, or keeps the directory that
+// is there. Anything else in the way (a symlink above all) is removed
+// first, or with OverwriteNever fails the directory: it is never followed.
+func (rr *restoreRun) mkdir(dfd int, name, dst string) error {
+	err := unix.Mkdirat(dfd, name, 0o700)
+	if err == nil || err != unix.EEXIST {
+		if err != nil {
+			return &os.PathError{Op: "mkdir", Path: dst, Err: err}
+		}
+		return nil
 	}
-	if rr.rs.DryRun {
-		return true, nil
+	var st unix.Stat_t
+	if err := unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return &os.PathError{Op: "lstat", Path: dst, Err: err}
 	}
-	if err := os.Remove(it.dst); err != nil {
-		return false, err
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return nil
 	}
-	return true, nil
+	what := "a file"
+	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		what = "a symbolic link"
+	}
+	if rr.rs.Overwrite == OverwriteNever {
+		return fmt.Errorf("%s is in the way of the directory (kept: overwrite mode never)", what)
+	}
+	if err := unix.Unlinkat(dfd, name, 0); err != nil && err != unix.ENOENT {
+		return &os.PathError{Op: "remove " + what + " in the way", Path: dst, Err: err}
+	}
+	if err := unix.Mkdirat(dfd, name, 0o700); err != nil {
+		return &os.PathError{Op: "mkdir", Path: dst, Err: err}
+	}
+	return nil
+}
+
+func isDevice(n *snapshot.Node) bool {
+	return n.Type == snapshot.TypeCharDev || n.Type == snapshot.TypeBlockDev
 }
 
 func (rr *restoreRun) execute(ctx context.Context) error {
 	dry := rr.rs.DryRun
 	// 1. Directories, created private; their metadata is set last.
+	// Parents come before their children.
 	for _, d := range rr.dirs {
 		if d.node == nil {
 			continue
 		}
-		if !dry && rr.fresh {
-			// Parents come before children, so a plain mkdir does.
-			if err := unix.Mkdir(d.dst, 0o700); err == nil || errors.Is(err, unix.EEXIST) {
-				rr.sum.Dirs++
-				continue
-			}
+		if rr.parentFailed(d.rel) {
+			rr.failedDirs[d.rel] = true // reported at the failed parent
+			continue
 		}
 		if !dry {
-			if fi, err := os.Lstat(d.dst); err == nil && !fi.IsDir() {
-				if rr.rs.Overwrite == OverwriteAlways {
-					_ = os.Remove(d.dst)
-				}
-			}
-			if err := os.MkdirAll(d.dst, 0o700); err != nil {
+			rr.hook("mkdir", d.rel)
+			if err := rr.root.at(d.rel, func(dfd int, name string) error { return rr.mkdir(dfd, name, d.dst) }); err != nil {
 				rr.addError(d.spath, err)
+				rr.failedDirs[d.rel] = true
 				continue
 			}
 		}
@@ -411,6 +662,15 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 	for _, o := range rr.others {
 		if o.node.Type == snapshot.TypeSocket {
 			continue // a socket cannot be restored; it is recreated by its server
+		}
+		if rr.rs.NoDevices && isDevice(o.node) {
+			rr.sum.SkippedDevices = append(rr.sum.SkippedDevices, o.spath)
+			rr.progress.CompleteItem(o.spath, o.node, true)
+			continue
+		}
+		if rr.parentFailed(o.rel) {
+			rr.addError(o.spath, fmt.Errorf("not restored: its directory could not be restored"))
+			continue
 		}
 		ok, err := rr.prepare(o)
 		if err != nil {
@@ -423,12 +683,21 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			continue
 		}
 		if !dry {
-			if err := makeSpecial(o.dst, o.node); err != nil {
+			rr.hook("special", o.rel)
+			created := false
+			err := rr.root.at(o.rel, func(dfd int, name string) error {
+				if err := makeSpecial(dfd, name, o.dst, o.node); err != nil {
+					return err
+				}
+				created = true
+				rr.hook("specialmeta", o.rel)
+				return rr.atMetadata(dfd, name, o.dst, o.node)
+			})
+			if err != nil {
 				rr.addError(o.spath, err)
-				continue
-			}
-			if err := applyMetadata(o.dst, o.node, rr.chownNeeded(o.node)); err != nil {
-				rr.addError(o.spath, err)
+				if !created {
+					continue
+				}
 			}
 		}
 		rr.sum.Others++
@@ -444,6 +713,10 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 	packs := map[repo.ID][]repo.BlobLocation{}
 	var toWrite []*rFile
 	for _, f := range rr.files {
+		if rr.parentFailed(f.rel) {
+			rr.fail(f, fmt.Errorf("not restored: its directory could not be restored"))
+			continue
+		}
 		ok, err := rr.prepare(f.rItem)
 		if err != nil {
 			rr.addError(f.spath, err)
@@ -475,7 +748,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 						packs[loc.Pack] = append(packs[loc.Pack], loc)
 					}
 				}
-				bp.targets = append(bp.targets, rTarget{f, off})
+				bp.targets = append(bp.targets, rTarget{f, off, e.Size})
 				f.remaining.Add(1)
 			}
 			off += e.Size
@@ -522,9 +795,19 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		return nil
 	})
 	for i := 0; i < workers; i++ {
-		g.Go(func() error {
+		g.Go(func() (err error) {
+			// A panic here (a bug, or in the repository's code) becomes
+			// this restore's error, naming what was being restored: the
+			// caller records it and releases its lock.
+			var w workerState
+			defer func() {
+				if p := recover(); p != nil {
+					err = w.panicError(rr.sn, p)
+				}
+			}()
 			for p := range packCh {
-				if err := rr.restorePack(gctx, p, packs[p], func(id repo.ID) []rTarget { return blobs[id].targets }); err != nil {
+				w = workerState{pack: p}
+				if err := rr.restorePack(gctx, &w, p, packs[p], func(id repo.ID) []rTarget { return blobs[id].targets }); err != nil {
 					return err
 				}
 			}
@@ -537,7 +820,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			// An unfinished file holds only part of its content: remove it
 			// rather than leave it looking restored (interrupt, fatal error).
 			if f.remaining.Load() > 0 && f.created {
-				os.Remove(f.dst)
+				rr.remove(f)
 			}
 		}
 		return err
@@ -551,6 +834,10 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			}
 			continue
 		}
+		if rr.parentFailed(l.rel) {
+			rr.addError(l.spath, fmt.Errorf("not restored: its directory could not be restored"))
+			continue
+		}
 		ok, err := rr.prepare(l.rItem)
 		if err != nil {
 			rr.addError(l.spath, err)
@@ -560,7 +847,8 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			rr.sum.Skipped++
 			continue
 		}
-		if err := os.Link(l.linkTo.dst, l.dst); err != nil {
+		rr.hook("link", l.rel)
+		if err := rr.link(l); err != nil {
 			rr.addError(l.spath, err)
 			continue
 		}
@@ -570,10 +858,11 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 	// 5. Directory metadata, deepest first, after their contents.
 	for i := len(rr.dirs) - 1; i >= 0; i-- {
 		d := rr.dirs[i]
-		if d.node == nil {
+		if d.node == nil || rr.failedDirs[d.rel] {
 			continue
 		}
-		if err := applyMetadata(d.dst, d.node, rr.chownNeeded(d.node)); err != nil {
+		rr.hook("dirmeta", d.rel)
+		if err := rr.dirMetadata(d); err != nil {
 			rr.addError(d.spath, err)
 		}
 		rr.progress.CompleteItem(d.spath, d.node, false)
@@ -581,15 +870,62 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 	return nil
 }
 
+// link makes the hardlink l to the file it shares an inode with; neither
+// name is followed if it is a symlink.
+func (rr *restoreRun) link(l *rFile) error {
+	return rr.root.at(l.linkTo.rel, func(odfd int, oname string) error {
+		return rr.root.at(l.rel, func(ndfd int, nname string) error {
+			if err := unix.Linkat(odfd, oname, ndfd, nname, 0); err != nil {
+				return &os.LinkError{Op: "link", Old: l.linkTo.dst, New: l.dst, Err: err}
+			}
+			return nil
+		})
+	})
+}
+
+// dirMetadata sets a directory's metadata through a descriptor of the
+// directory itself, opened without following a symlink.
+func (rr *restoreRun) dirMetadata(d rItem) error {
+	fd, err := rr.root.open(d.rel, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	return rr.fdMetadata(fd, d.dst, d.node, false)
+}
+
+// remove removes a file this restore created, by name in its directory.
+func (rr *restoreRun) remove(f *rFile) {
+	_ = rr.root.at(f.rel, func(dfd int, name string) error { return unix.Unlinkat(dfd, name, 0) })
+}
+
+// workerState is what a restore worker is doing, for a panic's message.
+type workerState struct {
+	pack, blob repo.ID
+	file       *rFile
+}
+
+func (w *workerState) panicError(sn *snapshot.Snapshot, p any) error {
+	msg := fmt.Sprintf("snapshot %s: restore failed in pack %s", sn.ID().Short(), w.pack.Short())
+	if !w.blob.IsNull() {
+		msg += fmt.Sprintf(", blob %s", w.blob.Short())
+	}
+	if w.file != nil {
+		msg += fmt.Sprintf(", file %s of tree %s", w.file.spath, w.file.tree.Short())
+	}
+	return fmt.Errorf("%s: panic: %v", msg, p)
+}
+
 // restorePack loads the needed blobs of one pack and writes them into
-// their files.
-func (rr *restoreRun) restorePack(ctx context.Context, pack repo.ID, locs []repo.BlobLocation, targets func(repo.ID) []rTarget) error {
+// their files. w tracks the blob and file being written, for a panic.
+func (rr *restoreRun) restorePack(ctx context.Context, w *workerState, pack repo.ID, locs []repo.BlobLocation, targets func(repo.ID) []rTarget) error {
 	done := make(map[repo.ID]bool, len(locs))
 	err := rr.r.LoadBlobsFromPack(ctx, pack, locs, func(loc repo.BlobLocation, data []byte, err error) error {
 		if done[loc.ID] {
 			return nil
 		}
 		done[loc.ID] = true
+		w.blob, w.file = loc.ID, nil
 		ts := targets(loc.ID)
 		if err == nil && rr.hasher == nil && rr.rs.Verify {
 			h := sha256.Sum256(data)
@@ -598,9 +934,14 @@ func (rr *restoreRun) restorePack(ctx context.Context, pack repo.ID, locs []repo
 			rr.hashMu.Unlock()
 		}
 		for _, t := range ts {
+			w.file = t.file
 			if err != nil {
 				rr.fail(t.file, err) // names the pack and the blob
-			} else if werr := t.file.writeAt(data, t.off); werr != nil {
+			} else if int64(len(data)) != t.size {
+				// The snapshot's extent disagrees with the blob: writing
+				// it would leave a gap or an overlap.
+				rr.fail(t.file, fmt.Errorf("data blob %s holds %d bytes, the snapshot says %d", loc.ID.Short(), len(data), t.size))
+			} else if werr := rr.writeAt(t.file, data, t.off); werr != nil {
 				rr.fail(t.file, werr)
 			} else {
 				rr.written.Add(uint64(len(data)))
@@ -650,22 +991,29 @@ func (rr *restoreRun) fail(f *rFile, err error) {
 }
 
 // open creates the file on first use, with its final permission bits, and
-// sets its full size when it ends in a hole (so holes stay holes). Files
-// are written through the raw descriptor: os.OpenFile would add four
-// fcntl calls and a failed epoll registration to every one of them.
-func (f *rFile) open() (int, error) {
+// sets its full size when it ends in a hole (so holes stay holes). It is
+// created by name in its directory, opened beneath the target, with
+// O_EXCL|O_NOFOLLOW: whatever took its place since prepare (a symlink
+// above all) fails it rather than being written through. Files are written
+// through the raw descriptor: os.OpenFile would add four fcntl calls and a
+// failed epoll registration to every one of them.
+func (rr *restoreRun) open(f *rFile) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fd >= 0 {
 		return f.fd, nil
 	}
-	flags := unix.O_WRONLY | unix.O_CREAT | unix.O_CLOEXEC
+	flags := unix.O_WRONLY | unix.O_CREAT
+	if rr.rs.Verify {
+		flags = unix.O_RDWR | unix.O_CREAT // read back before close
+	}
 	if !f.created {
 		flags |= unix.O_TRUNC | unix.O_EXCL
+		rr.hook("create", f.rel)
 	}
-	fd, err := unix.Open(f.dst, flags, f.node.Mode&0o777)
+	fd, err := rr.root.open(f.rel, flags, f.node.Mode&0o777)
 	if err != nil {
-		return -1, &os.PathError{Op: "create", Path: f.dst, Err: err}
+		return -1, err
 	}
 	if !f.created {
 		if endsInHole(f.node) {
@@ -686,11 +1034,11 @@ func endsInHole(n *snapshot.Node) bool {
 	return len(n.Content) > 0 && n.Content[len(n.Content)-1].IsHole()
 }
 
-func (f *rFile) writeAt(data []byte, off int64) error {
+func (rr *restoreRun) writeAt(f *rFile, data []byte, off int64) error {
 	if f.failed.Load() {
 		return nil
 	}
-	fd, err := f.open()
+	fd, err := rr.open(f)
 	if err != nil {
 		return err
 	}
@@ -722,34 +1070,37 @@ func (f *rFile) close() error {
 }
 
 // finishFile runs once per file after its last blob: close, then remove it
-// if it failed, or set metadata and verify.
+// if it failed, or verify and set metadata.
 func (rr *restoreRun) finishFile(f *rFile) {
 	if f.failed.Load() {
 		f.close()
 		if f.created {
-			os.Remove(f.dst)
+			rr.remove(f)
 		}
 		return
 	}
-	fd, err := f.open() // also creates empty and all-hole files
+	fd, err := rr.open(f) // also creates empty and all-hole files
 	if err != nil {
 		rr.fail(f, err)
 		return
 	}
-	// Metadata goes through the open descriptor: no path lookups, and the
-	// times are set after the last write.
-	merr := rr.fileMetadata(fd, f)
-	if err := f.close(); err != nil {
-		rr.fail(f, err)
-		os.Remove(f.dst)
-		return
-	}
+	// Verify reads through the descriptor that wrote (no path lookup),
+	// before the times are set: reading may update the access time.
 	if rr.rs.Verify {
-		if err := rr.verify(f); err != nil {
+		if err := rr.verify(fd, f); err != nil {
 			rr.fail(f, err)
+			f.close()
+			rr.remove(f)
 			return
 		}
 		rr.count(func(s *RestoreSummary) { s.Verified++ })
+	}
+	// Metadata goes through the open descriptor too, after the last write.
+	merr := rr.fdMetadata(fd, f.dst, f.node, f.created)
+	if err := f.close(); err != nil {
+		rr.fail(f, err)
+		rr.remove(f)
+		return
 	}
 	if merr != nil {
 		rr.addError(f.spath, merr)
@@ -757,20 +1108,15 @@ func (rr *restoreRun) finishFile(f *rFile) {
 	rr.progress.CompleteItem(f.spath, f.node, false)
 }
 
-// verify re-reads a written file and checks each data extent's hash and the
-// file size.
-func (rr *restoreRun) verify(f *rFile) error {
-	fh, err := os.Open(f.dst)
-	if err != nil {
-		return err
+// verify re-reads a written file through fd and checks each data extent's
+// hash and the file size.
+func (rr *restoreRun) verify(fd int, f *rFile) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return &os.PathError{Op: "stat", Path: f.dst, Err: err}
 	}
-	defer fh.Close()
-	fi, err := fh.Stat()
-	if err != nil {
-		return err
-	}
-	if fi.Size() != f.node.Size {
-		return fmt.Errorf("verify: size is %d, want %d", fi.Size(), f.node.Size)
+	if st.Size != f.node.Size {
+		return fmt.Errorf("verify: size is %d, want %d", st.Size, f.node.Size)
 	}
 	var buf []byte
 	var off int64
@@ -779,12 +1125,27 @@ func (rr *restoreRun) verify(f *rFile) error {
 			off += e.Size
 			continue
 		}
+		if e.Size < 0 || e.Size > maxExtentSize {
+			// checkExtents refused such a file already; never allocate
+			// what a snapshot claims without a bound.
+			return fmt.Errorf("verify: extent at offset %d claims %d bytes", off, e.Size)
+		}
 		if int64(cap(buf)) < e.Size {
 			buf = make([]byte, e.Size)
 		}
 		b := buf[:e.Size]
-		if _, err := fh.ReadAt(b, off); err != nil && err != io.EOF {
-			return fmt.Errorf("verify: %w", err)
+		for got := 0; got < len(b); {
+			n, err := unix.Pread(fd, b[got:], off+int64(got))
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("verify: %w", &os.PathError{Op: "read", Path: f.dst, Err: err})
+			}
+			if n == 0 {
+				return fmt.Errorf("verify: %s ends at offset %d", f.dst, off+int64(got))
+			}
+			got += n
 		}
 		if rr.hasher != nil {
 			if rr.hasher.BlobID(b) != e.ID {
