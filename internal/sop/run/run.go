@@ -93,7 +93,10 @@ type Runner struct {
 	// Maintainer, if set, applies the job's retention after a successful
 	// backup and prunes the medium when [job.prune] every says so.
 	Maintainer Maintainer
-	Clock      clock.Clock
+	// Copier, if set, copies the job's snapshots to its [job.offsite]
+	// medium after a successful backup (and its retention and prune).
+	Copier Copier
+	Clock  clock.Clock
 	// Classify gives the kind of an error; default runlog.KindOf.
 	Classify func(error) runlog.FailureKind
 }
@@ -114,6 +117,8 @@ func StandardFor(op runlog.Operation, j *jobs.Job) time.Duration {
 		return jobs.DefaultTimeStandard
 	case runlog.OpRestore, runlog.OpRestoreTest:
 		return RestoreStandard
+	case runlog.OpCopy:
+		return CopyStandard
 	}
 	return CheckStandard
 }
@@ -125,8 +130,8 @@ type Outcome struct {
 	// could not be copied into the repository (it is in the local mirror
 	// and is copied by the next run), or a notification failed.
 	Warnings []error
-	// Maintenance are the records of the forget and prune that followed a
-	// successful backup, in order.
+	// Maintenance are the records of the forget, prune and offsite copy
+	// that followed a successful backup, in order.
 	Maintenance []runlog.Record
 }
 
@@ -292,30 +297,48 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 		rec.Note = runlog.NewNote("snapshots-saved", len(rec.Snapshots))
 	}
 	out, err := r.finish(ctx, j, rec, repo)
-	if r.Maintainer == nil || ctx.Err() != nil || out.Record.ID == "" || !maintainOK(out.Record.Result) {
+	if ctx.Err() != nil || out.Record.ID == "" || !maintainOK(out.Record.Result) {
 		return out, err
 	}
 	// After a successful backup: the job's retention on this medium, then
-	// a prune when one is due. Their failures are records of their own;
-	// the backup's record stands.
+	// a prune when one is due, then the copy to the offsite medium. Their
+	// failures are records of their own; the backup's record stands.
+	//
+	// The copy comes last: the medium's own steps then never wait on the
+	// network nor fail with it; the snapshots retention removes are not
+	// sent offsite; and the prune needs this run's handle closed (see
+	// below) while the copy takes a shared lock of its own once the prune
+	// is done, so neither holds the other back. The prune removes no data
+	// of a snapshot that is kept, so the copy reads the same snapshots.
 	var failed *runlog.Record
-	if !j.Retention.IsZero() {
-		if x := r.forget(ctx, j, m, repo, out.Record, &out); x.Result != runlog.OK {
-			failed = &x
+	if r.Maintainer != nil {
+		if !j.Retention.IsZero() {
+			if x := r.forget(ctx, j, m, repo, out.Record, &out); x.Result != runlog.OK {
+				failed = &x
+			}
+		}
+		// The prune opens the medium with a prune lock: this run's shared
+		// lock would hold back the packs an earlier prune marked.
+		closeRepo()
+		if recs, lerr := r.Log.Records(); lerr == nil && ctx.Err() == nil && PruneDue(recs, j, m.Name, r.clock().Now()) {
+			if x := r.prune(ctx, j, m, out.Record, &out); x.Result != runlog.OK && failed == nil {
+				failed = &x
+			}
+		} else if lerr != nil {
+			out.Warnings = append(out.Warnings, fmt.Errorf("prune: %w", lerr))
 		}
 	}
-	// The prune opens the medium with a prune lock: this run's shared lock
-	// would hold back the packs an earlier prune marked.
 	closeRepo()
-	if recs, lerr := r.Log.Records(); lerr == nil && ctx.Err() == nil && PruneDue(recs, j, m.Name, r.clock().Now()) {
-		if x := r.prune(ctx, j, m, out.Record, &out); x.Result != runlog.OK && failed == nil {
-			failed = &x
-		}
-	} else if lerr != nil {
-		out.Warnings = append(out.Warnings, fmt.Errorf("prune: %w", lerr))
+	var offErr error
+	if j.Offsite != nil && r.Copier != nil && ctx.Err() == nil {
+		offErr = offsiteFailed(r.offsite(ctx, j, m, out.Record, &out))
 	}
-	if err == nil && failed != nil {
+	switch {
+	case err != nil:
+	case failed != nil:
 		err = &MaintenanceError{FailedError{Record: *failed}}
+	default:
+		err = offErr
 	}
 	return out, err
 }
