@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,15 +16,19 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/lpse/cadang/internal/sop/clock"
+	"github.com/lpse/cadang/internal/sop/sigkey"
 	"github.com/lpse/cadang/repo"
 )
 
 // RecordStore is what the run log needs from a repository: append-only,
-// encrypted record files. *repo.Repository implements it.
+// encrypted record files, and the repository's ID, which says which
+// records concern it (Record.Concerns). *repo.Repository implements it.
 type RecordStore interface {
+	ID() string
 	SaveFile(ctx context.Context, t repo.FileType, data []byte) (repo.ID, error)
 	LoadFile(ctx context.Context, t repo.FileType, id repo.ID) ([]byte, error)
 	ListFiles(ctx context.Context, t repo.FileType, fn func(id repo.ID) error) error
@@ -41,6 +46,17 @@ type Options struct {
 	// Host and Operator are put in records that lack them; defaults: the
 	// host name and the OS user (the sudo user when run through sudo).
 	Host, Operator string
+	// KeyFile is the host's signing key (PEM PKCS #8 ed25519, mode 0600),
+	// created by the first Append; default: beside the local mirror, its
+	// name with ".key" for ".jsonl" (runlog.jsonl -> runlog.key).
+	KeyFile string
+	// Cosign, if set, countersigns every record appended: the operator's
+	// key, kept off the server (--sign-key).
+	Cosign ed25519.PrivateKey
+	// Trust are the public keys (64 hex digits, or fingerprints) that
+	// Verify accepts besides the host key: the key of the machine this one
+	// replaced, the operator's key.
+	Trust []string
 }
 
 // Log is the run log: a local JSON-lines mirror, and copies in repositories.
@@ -68,7 +84,46 @@ func Open(path string, opt Options) *Log {
 	if opt.Operator == "" {
 		opt.Operator = DefaultOperator()
 	}
+	if opt.KeyFile == "" {
+		opt.KeyFile = strings.TrimSuffix(path, ".jsonl") + ".key"
+	}
 	return &Log{path: path, opt: opt}
+}
+
+// KeyFile returns the path of the host's signing key.
+func (l *Log) KeyFile() string { return l.opt.KeyFile }
+
+// SigningKey returns the host's signing key, creating it on first use.
+func (l *Log) SigningKey() (ed25519.PrivateKey, error) {
+	k, _, err := sigkey.LoadOrCreate(l.opt.KeyFile, l.opt.Rand)
+	return k, err
+}
+
+// PublicKey returns the public half of the host's signing key, creating
+// the key on first use.
+func (l *Log) PublicKey() (ed25519.PublicKey, error) {
+	k, err := l.SigningKey()
+	if err != nil {
+		return nil, err
+	}
+	return sigkey.Public(k), nil
+}
+
+// trusted returns the keys Verify accepts: the host key if it exists (it
+// is not created by a verification) and Options.Trust.
+func (l *Log) trusted() (keyring, error) {
+	kr := keyring{}
+	k, err := sigkey.Load(l.opt.KeyFile)
+	switch {
+	case err == nil:
+		kr.add(sigkey.EncodePublic(sigkey.Public(k)))
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, err
+	}
+	for _, p := range l.opt.Trust {
+		kr.add(p)
+	}
+	return kr, nil
 }
 
 // DefaultOperator returns the OS user, or "USER (sudo)" for a user working
@@ -99,21 +154,36 @@ func (l *Log) Host() string { return l.opt.Host }
 // Operator returns the operator put in records.
 func (l *Log) Operator() string { return l.opt.Operator }
 
-// entry is a record as stored, with its envelope.
+// entry is a record or a head as stored, with its envelope.
 type entry struct {
 	where    string // "line N" or "file ID"
-	raw      []byte // the record bytes as stored
+	raw      []byte // the record (or head) bytes as stored
 	hash     string // the hash stored in the envelope
 	computed string // the hash of raw
+	sig      string // the signer's signature (base64), "" if none
+	cosig    string // the countersignature, "" if none
 	rec      Record
+	isHead   bool // a head file (repository only), not a record
+	head     Head
 	err      error // the envelope or record could not be parsed
 }
 
-func (e *entry) intact() bool { return e.err == nil && e.hash == e.computed }
+// intact reports whether a record's hash and signatures hold (whoever
+// the signer is: trust is Verify's business).
+func (e *entry) intact() bool {
+	if e.err != nil || e.isHead || e.hash != e.computed {
+		return false
+	}
+	st, _ := e.sigState()
+	return st == sigNone || st == sigValid
+}
 
 type envelope struct {
 	Hash   string          `json:"hash"`
 	Record json.RawMessage `json:"record"`
+	Head   json.RawMessage `json:"head"`
+	Sig    string          `json:"sig"`
+	Cosig  string          `json:"cosig"`
 }
 
 func hashOf(raw []byte) string {
@@ -121,20 +191,23 @@ func hashOf(raw []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// encode returns the envelope of r and the record's hash.
-func encode(r *Record) ([]byte, string, error) {
+// encode returns the envelope of r and the record's hash. keys sign the
+// record's bytes: the host key, then the operator's (none: unsigned, as
+// records before signing were); r.Signer and r.Cosigner must name them.
+func encode(r *Record, keys ...ed25519.PrivateKey) ([]byte, string, error) {
 	raw, err := json.Marshal(r)
 	if err != nil {
 		return nil, "", err
 	}
-	h := hashOf(raw)
-	line := make([]byte, 0, len(raw)+90)
-	line = append(line, `{"hash":"`...)
-	line = append(line, h...)
-	line = append(line, `","record":`...)
-	line = append(line, raw...)
-	line = append(line, '}')
-	return line, h, nil
+	e := entry{raw: raw, hash: hashOf(raw)}
+	if len(keys) > 0 {
+		e.sig = signRecord(keys[0], raw)
+	}
+	if len(keys) > 1 {
+		e.cosig = signRecord(keys[1], raw)
+	}
+	line, _, err := envelopeOf(e)
+	return line, e.hash, err
 }
 
 func decode(where string, b []byte) entry {
@@ -142,6 +215,14 @@ func decode(where string, b []byte) entry {
 	var env envelope
 	if err := json.Unmarshal(b, &env); err != nil {
 		e.err = fmt.Errorf("not a run log entry: %v", err)
+		return e
+	}
+	e.sig, e.cosig = env.Sig, env.Cosig
+	if env.Head != nil && env.Record == nil {
+		e.isHead, e.raw = true, env.Head
+		if err := json.Unmarshal(env.Head, &e.head); err != nil {
+			e.err = fmt.Errorf("not a run log head: %v", err)
+		}
 		return e
 	}
 	e.raw, e.hash = env.Record, env.Hash
@@ -253,15 +334,15 @@ func FindRecord(recs []Record, id string, op Operation) (Record, error) {
 // fails, the error wraps ErrNotStored and the record is still returned.
 func (l *Log) Append(ctx context.Context, rec Record, store RecordStore) (Record, error) {
 	rec, err := l.appendLocal(rec)
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrUnsigned) {
 		return rec, err
 	}
 	if store != nil {
-		if _, err := l.Sync(ctx, store); err != nil {
-			return rec, err
+		if _, serr := l.Sync(ctx, store); serr != nil {
+			return rec, errors.Join(err, serr)
 		}
 	}
-	return rec, nil
+	return rec, err
 }
 
 func (l *Log) appendLocal(rec Record) (Record, error) {
@@ -319,8 +400,23 @@ func (l *Log) appendLocal(rec Record) (Record, error) {
 	if rec.DurationMS == 0 && !rec.Start.IsZero() && !rec.End.IsZero() {
 		rec.DurationMS = rec.End.Sub(rec.Start).Milliseconds()
 	}
-	rec.Hash = ""
-	line, h, err := encode(&rec)
+	rec.Hash, rec.Signer, rec.Cosigner = "", "", ""
+	// The record is signed under the lock, so that a key made by this
+	// first use is the one every later record carries. A key that cannot
+	// be had does not stop the recording of the run: the record is
+	// written unsigned, which Verify reports as an error once signed
+	// records exist, and the caller is warned.
+	var keys []ed25519.PrivateKey
+	hostKey, keyErr := l.SigningKey()
+	if keyErr == nil {
+		rec.Signer = sigkey.EncodePublic(sigkey.Public(hostKey))
+		keys = append(keys, hostKey)
+		if l.opt.Cosign != nil {
+			rec.Cosigner = sigkey.EncodePublic(sigkey.Public(l.opt.Cosign))
+			keys = append(keys, l.opt.Cosign)
+		}
+	}
+	line, h, err := encode(&rec, keys...)
 	if err != nil {
 		return rec, fmt.Errorf("run log: %w", err)
 	}
@@ -331,8 +427,24 @@ func (l *Log) appendLocal(rec Record) (Record, error) {
 		return rec, fmt.Errorf("run log: sync %s: %w", l.path, err)
 	}
 	rec.Hash = h
+	if keyErr != nil {
+		return rec, unsignedError{fmt.Errorf("run log: record %s written unsigned: %w", rec.ID, keyErr)}
+	}
 	return rec, nil
 }
+
+// ErrUnsigned is matched (errors.Is) by the error of Append when the
+// record was written, but without a signature, because the host's signing
+// key could not be read or made. That error matches ErrNotStored too, so
+// that callers that go on after a record kept locally only go on after
+// this, with a warning: losing the record would be worse, and Verify
+// reports an unsigned record after signed ones as an error.
+var ErrUnsigned = errors.New("record written unsigned")
+
+type unsignedError struct{ error }
+
+func (unsignedError) Is(target error) bool { return target == ErrUnsigned || target == ErrNotStored }
+func (e unsignedError) Unwrap() error      { return e.error }
 
 func (l *Log) randomHex(n int) (string, error) {
 	b := make([]byte, n)
@@ -374,7 +486,7 @@ func StoreRecords(ctx context.Context, store RecordStore) ([]Record, error) {
 	seen := map[string]bool{}
 	var out []Record
 	for _, e := range es {
-		if e.err == nil && !seen[e.computed] {
+		if e.err == nil && !e.isHead && !seen[e.computed] {
 			seen[e.computed] = true
 			out = append(out, e.rec)
 		}
@@ -383,30 +495,46 @@ func StoreRecords(ctx context.Context, store RecordStore) ([]Record, error) {
 	return out, nil
 }
 
-// Sync copies into store every intact record of the local mirror that the
-// store does not hold yet: the records of runs whose repository could not
-// be written (a failed open), and those made while another medium of the
-// rotation was connected. So every medium holds the whole log up to its
-// last use, and survives the loss of the server. Damaged local entries are
-// not copied. It returns how many records were copied.
+// Sync copies into store every intact record of the local mirror that
+// concerns the store's repository (Record.Concerns) and that the store
+// does not hold yet: the records of runs whose copy failed, and those
+// made while another medium of the rotation was connected. Records of
+// other repositories are not copied: whoever holds one repository's
+// password must not read the paths and IDs of the others. Damaged local
+// entries (altered, or signed with a signature that does not hold) are
+// not copied.
+//
+// Then it writes a head (Head) into the store, signed with the host key:
+// the last record of the local chain and the last one that concerns the
+// store. It does not when the local mirror has problems (Verify), so that
+// a rewritten local log is not sealed into the repository as genuine; the
+// error then says so.
+//
+// It returns how many records were copied. Its errors wrap ErrNotStored;
+// a record that could not be copied is noted in a file beside the local
+// mirror (".pending"), which Verify reads to tell a copy known to have
+// failed from a record removed from the repository.
 func (l *Log) Sync(ctx context.Context, store RecordStore) (int, error) {
+	repoID := store.ID()
 	local, err := l.readLocal()
 	if err != nil {
 		return 0, err
 	}
 	remote, err := readStore(ctx, store)
 	if err != nil {
+		l.notePending(local, repoID, err)
 		return 0, fmt.Errorf("%w: list records in repository: %v", ErrNotStored, err)
 	}
 	have := make(map[string]bool, len(remote))
 	for _, e := range remote {
-		if e.err == nil {
+		if e.err == nil && !e.isHead {
 			have[e.computed] = true
 		}
 	}
+	concerns := concerned(repoID, local)
 	n := 0
 	for _, e := range local {
-		if !e.intact() || have[e.computed] {
+		if !e.intact() || have[e.computed] || !concerns(&e.rec) {
 			continue
 		}
 		line, _, err := envelopeOf(e)
@@ -414,21 +542,160 @@ func (l *Log) Sync(ctx context.Context, store RecordStore) (int, error) {
 			return n, err
 		}
 		if _, err := store.SaveFile(ctx, repo.RecordFile, line); err != nil {
+			l.notePending(local, repoID, err)
 			return n, fmt.Errorf("%w: save record %s (seq %d) in repository: %v", ErrNotStored, e.rec.ID, e.rec.Seq, err)
 		}
 		have[e.computed] = true
 		n++
 	}
-	return n, nil
+	return n, l.writeHead(ctx, store, local, remote)
 }
 
-// envelopeOf rebuilds the envelope of a stored entry with the exact record bytes.
+// writeHead writes the head of the local chain into store, unless an
+// equal one is there.
+func (l *Log) writeHead(ctx context.Context, store RecordStore, local, remote []entry) error {
+	chain, bySeq, top := mainChain(local)
+	if chain == "" {
+		return nil
+	}
+	trusted, err := l.trusted()
+	if err != nil {
+		return fmt.Errorf("%w: head not written: %v", ErrNotStored, err)
+	}
+	if _, fs := checkCopy("local", local, true, trusted); hasErrors(fs) {
+		return fmt.Errorf("%w: head not written into the repository: the local run log has problems (%s); run 'cadang log verify'", ErrNotStored, fs[0])
+	}
+	k, err := l.SigningKey()
+	if err != nil {
+		return fmt.Errorf("%w: head not written: %v", ErrNotStored, err)
+	}
+	h := Head{Chain: chain, Seq: top, Hash: bySeq[top].hash, RepositoryID: store.ID(),
+		Written: l.opt.Clock.Now(), Signer: sigkey.EncodePublic(sigkey.Public(k))}
+	concerns := concerned(h.RepositoryID, local)
+	for s := uint64(1); s <= top; s++ {
+		if e := bySeq[s]; e != nil && concerns(&e.rec) {
+			h.Last, h.Count = s, h.Count+1
+		}
+	}
+	for _, e := range remote {
+		if e.isHead && e.err == nil && e.head.Chain == h.Chain && e.head.Seq == h.Seq && e.head.Hash == h.Hash &&
+			e.head.Last == h.Last && e.head.Count == h.Count && e.head.Signer == h.Signer {
+			return nil
+		}
+	}
+	b, err := encodeHead(&h, k)
+	if err != nil {
+		return err
+	}
+	if _, err := store.SaveFile(ctx, repo.RecordFile, b); err != nil {
+		return fmt.Errorf("%w: save head (seq %d) in repository: %v", ErrNotStored, h.Seq, err)
+	}
+	return nil
+}
+
+// concerned returns the test of the records that concern the repository
+// repoID: those that Record.Concerns says are about it, and the
+// follow-ups of those among es (a follow-up names its run only by ID).
+func concerned(repoID string, es ...[]entry) func(*Record) bool {
+	ids := map[string]bool{}
+	for _, list := range es {
+		for i := range list {
+			if e := &list[i]; e.err == nil && !e.isHead && e.rec.Concerns(repoID) {
+				ids[e.rec.ID] = true
+			}
+		}
+	}
+	return func(r *Record) bool {
+		return r.Concerns(repoID) || (r.Op == OpFollowup && r.Ref != "" && ids[r.Ref])
+	}
+}
+
+// mainChain returns the chain of the local mirror's newest record (a
+// mirror holds one chain unless it was moved between machines), its intact
+// or not entries by seq (the first of each seq), and its highest seq.
+func mainChain(es []entry) (string, map[uint64]*entry, uint64) {
+	var chain string
+	var top uint64
+	for i := range es {
+		if e := &es[i]; e.err == nil && !e.isHead && (chain == "" || e.rec.Seq > top) {
+			chain, top = e.rec.Chain, e.rec.Seq
+		}
+	}
+	bySeq := map[uint64]*entry{}
+	for i := range es {
+		e := &es[i]
+		if e.err == nil && !e.isHead && e.rec.Chain == chain && bySeq[e.rec.Seq] == nil {
+			bySeq[e.rec.Seq] = e
+		}
+	}
+	return chain, bySeq, top
+}
+
+// pendingNote is a line of the ".pending" file: a record that could not be
+// copied into the repository that it concerns, and why.
+type pendingNote struct {
+	RepositoryID string    `json:"repository_id"`
+	Seq          uint64    `json:"seq"`
+	Hash         string    `json:"hash"`
+	At           time.Time `json:"at"`
+	Error        string    `json:"error"`
+}
+
+func (l *Log) pendingPath() string { return strings.TrimSuffix(l.path, ".jsonl") + ".pending" }
+
+// notePending notes the records of repoID not (yet) in it after a failed
+// copy. Best effort: the note only softens what Verify says.
+func (l *Log) notePending(local []entry, repoID string, cause error) {
+	f, err := os.OpenFile(l.pendingPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	now := l.opt.Clock.Now()
+	concerns := concerned(repoID, local)
+	for _, e := range local {
+		if e.intact() && concerns(&e.rec) {
+			b, _ := json.Marshal(pendingNote{RepositoryID: repoID, Seq: e.rec.Seq, Hash: e.computed, At: now, Error: cause.Error()})
+			f.Write(append(b, '\n'))
+		}
+	}
+}
+
+// readPending returns the notes of failed copies by record hash and
+// repository.
+func (l *Log) readPending() map[[2]string]pendingNote {
+	out := map[[2]string]pendingNote{}
+	b, err := os.ReadFile(l.pendingPath())
+	if err != nil {
+		return out
+	}
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		var p pendingNote
+		if json.Unmarshal(line, &p) == nil {
+			out[[2]string{p.Hash, p.RepositoryID}] = p
+		}
+	}
+	return out
+}
+
+// envelopeOf rebuilds the envelope of a stored entry with the exact record
+// bytes and its signatures.
 func envelopeOf(e entry) ([]byte, string, error) {
-	line := make([]byte, 0, len(e.raw)+90)
+	line := make([]byte, 0, len(e.raw)+300)
 	line = append(line, `{"hash":"`...)
 	line = append(line, e.hash...)
 	line = append(line, `","record":`...)
 	line = append(line, e.raw...)
+	if e.sig != "" {
+		line = append(line, `,"sig":"`...)
+		line = append(line, e.sig...)
+		line = append(line, '"')
+	}
+	if e.cosig != "" {
+		line = append(line, `,"cosig":"`...)
+		line = append(line, e.cosig...)
+		line = append(line, '"')
+	}
 	line = append(line, '}')
 	return line, e.hash, nil
 }

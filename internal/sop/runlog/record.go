@@ -194,9 +194,25 @@ type Record struct {
 	Prune   *PruneInfo   `json:"prune,omitempty"`
 	Copy    *CopyInfo    `json:"copy,omitempty"`
 
+	// Signer is the public key (hex) of the host's signing key, whose
+	// ed25519 signature over the record's bytes the envelope carries;
+	// Cosigner that of the operator's key when the record was also
+	// countersigned (--sign-key). Both are set by Log.Append; records
+	// written before signing was introduced have neither.
+	Signer   string `json:"signer,omitempty"`
+	Cosigner string `json:"cosigner,omitempty"`
+
 	// Hash is the hash of this record, filled in when read or appended; it is
 	// not part of the hashed bytes.
 	Hash string `json:"-"`
+}
+
+// Concerns reports whether the record is about the repository with ID id:
+// a run that used it, or a copy that read from it. Only such records are
+// copied into a repository, so that whoever holds its password learns
+// nothing of the host's other repositories.
+func (r *Record) Concerns(id string) bool {
+	return id != "" && (r.RepositoryID == id || (r.Copy != nil && r.Copy.FromID == id))
 }
 
 // TagBeforeChange marks a backup before a system change (SOP step 2).

@@ -17,8 +17,12 @@ import (
 	"github.com/lpse/cadang/internal/sop/clock"
 	"github.com/lpse/cadang/internal/sop/i18n"
 	"github.com/lpse/cadang/internal/sop/runlog/runlogtest"
+	"github.com/lpse/cadang/internal/sop/sigkey"
 	"github.com/lpse/cadang/repo"
 )
+
+// repoA is the ID of the repository the tests' stores stand for.
+const repoA = "a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0"
 
 var t0 = time.Date(2026, 1, 10, 2, 0, 0, 0, time.FixedZone("WITA", 8*3600))
 
@@ -42,7 +46,7 @@ func fill(t *testing.T, l *Log, clk *clock.Fake, store RecordStore, n int) []Rec
 	for i := 0; i < n; i++ {
 		start := clk.Now()
 		clk.Advance(10 * time.Minute)
-		r, err := l.Append(context.Background(), Record{Op: OpBackup, Job: "spse-prod", Medium: "disk-A",
+		r, err := l.Append(context.Background(), Record{Op: OpBackup, Job: "spse-prod", Medium: "disk-A", RepositoryID: repoA,
 			Start: start, End: clk.Now(), Result: OK, StandardMet: true, BytesAdded: int64(1000 * (i + 1))}, store)
 		if err != nil {
 			t.Fatal(err)
@@ -116,10 +120,10 @@ func TestConcurrentAppendsStayLinear(t *testing.T) {
 
 func TestFailedRepositoryWriteKeepsLocalRecordAndSyncsLater(t *testing.T) {
 	l, clk := newLog(t)
-	store := runlogtest.New()
+	store := runlogtest.NewID(repoA)
 	fill(t, l, clk, store, 2)
 	store.FailSave = errors.New("disk full")
-	r, err := l.Append(context.Background(), Record{Op: OpBackup, Job: "spse-prod", Result: Failed, Failure: KindOutOfSpace}, store)
+	r, err := l.Append(context.Background(), Record{Op: OpBackup, Job: "spse-prod", RepositoryID: repoA, Result: Failed, Failure: KindOutOfSpace}, store)
 	if !errors.Is(err, ErrNotStored) || r.Seq != 3 {
 		t.Fatalf("got %v, %+v", err, r)
 	}
@@ -130,13 +134,14 @@ func TestFailedRepositoryWriteKeepsLocalRecordAndSyncsLater(t *testing.T) {
 	if !rep.OK() || len(rep.Findings) != 1 || rep.Findings[0].Problem != NotCopied || rep.Findings[0].RecordID != r.ID {
 		t.Fatalf("want one not-copied warning, got %v", rep.Findings)
 	}
-	// a failed open: local only
+	// a failed open: local only, and never copied, as it names no
+	// repository
 	if _, err := l.Append(context.Background(), Record{Op: OpBackup, Result: Failed, Failure: KindWrongPassword}, nil); err != nil {
 		t.Fatal(err)
 	}
 	store.FailSave = nil
 	n, err := l.Sync(context.Background(), store)
-	if err != nil || n != 2 {
+	if err != nil || n != 1 {
 		t.Fatalf("sync copied %d, %v", n, err)
 	}
 	rep, _ = l.Verify(context.Background(), store)
@@ -144,7 +149,7 @@ func TestFailedRepositoryWriteKeepsLocalRecordAndSyncsLater(t *testing.T) {
 		t.Fatalf("after sync: %v", rep.Findings)
 	}
 	all, err := StoreRecords(context.Background(), store)
-	if err != nil || len(all) != 4 || all[3].Failure != KindWrongPassword {
+	if err != nil || len(all) != 3 || all[2].Failure != KindOutOfSpace {
 		t.Fatalf("store records: %v %v", all, err)
 	}
 }
@@ -188,7 +193,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 	ctx := context.Background()
 	setup := func(t *testing.T) (*Log, *runlogtest.MemStore, []Record) {
 		l, clk := newLog(t)
-		s := runlogtest.New()
+		s := runlogtest.NewID(repoA)
 		return l, s, fill(t, l, clk, s, 6)
 	}
 	check := func(t *testing.T, l *Log, s *runlogtest.MemStore, copy string, p Problem, recID string) {
@@ -228,6 +233,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			return ls
 		})
 		check(t, l, s, "local", BrokenLink, recs[3].ID)
+		check(t, l, s, "local", BadSignature, recs[2].ID)
 	})
 	t.Run("local deleted", func(t *testing.T) {
 		l, s, recs := setup(t)
@@ -261,7 +267,8 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		s.Remove(repo.RecordFile, storeFiles(t, s)[3])
 		check(t, l, s, "repository", Removed, recs[2].ID)
 		// without the local mirror the gap is still seen
-		rep, _ := Open(filepath.Join(t.TempDir(), "none.jsonl"), Options{}).Verify(ctx, s)
+		pub, _ := l.PublicKey()
+		rep, _ := Open(filepath.Join(t.TempDir(), "none.jsonl"), Options{Trust: []string{sigkey.Fingerprint(pub)}}).Verify(ctx, s)
 		if !has(rep.Findings, "repository", Removed, "") {
 			t.Fatalf("repository-only verify: %s", findings(rep))
 		}
@@ -284,6 +291,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		s.Replace(repo.RecordFile, files[4], b3)
 		check(t, l, s, "repository", BrokenLink, recs[4].ID)
 		check(t, l, s, "repository", Reordered, recs[2].ID)
+		check(t, l, s, "repository", BadSignature, recs[2].ID)
 		check(t, l, s, "local", Differs, recs[2].ID)
 	})
 }

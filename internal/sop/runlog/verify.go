@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/lpse/cadang/internal/sop/sigkey"
 )
 
 // Problem is what Verify found wrong with a record.
@@ -19,9 +21,35 @@ const (
 	Reordered  Problem = "reordered"
 	Duplicated Problem = "duplicated"
 	Differs    Problem = "differs" // the two copies hold different records at one position
-	// NotCopied is a warning: a local record is not (yet) in the
-	// repository; the next run that uses this repository copies it.
+	// NotCopied is a warning: a local record is not in the repository it
+	// concerns, and the copy is known to have failed (the medium was
+	// absent or full); the next run that uses this repository copies it.
 	NotCopied Problem = "not-copied"
+	// Unsigned: a record without a signature after signed ones. As a
+	// warning: records written before signing was introduced.
+	Unsigned Problem = "unsigned"
+	// BadSignature: a signature (or countersignature) that does not match
+	// the record's bytes and the key it names.
+	BadSignature Problem = "bad-signature"
+	// UnknownKey: validly signed, by a key that is neither this host's
+	// nor one the verification was told to trust.
+	UnknownKey Problem = "unknown-key"
+	// HeadMismatch: a head kept in the repository names a record that the
+	// local chain does not have at that position: the local log was
+	// rewritten after the head was written.
+	HeadMismatch Problem = "head-mismatch"
+	// RolledBack: the repository is older than the local log says it
+	// should be (an older copy put back, or its newer records and heads
+	// removed).
+	RolledBack Problem = "rolled-back"
+	// Forgotten: a snapshot that a forget recorded in the log removed is
+	// in the repository again.
+	Forgotten Problem = "forgotten-snapshot"
+	// HeadNotFound: the head given with --expect-head is not in the chain.
+	HeadNotFound Problem = "expected-head-not-found"
+	// MediumAbsent is a warning: a run found its medium absent, so its
+	// record names no repository and is in none.
+	MediumAbsent Problem = "medium-absent"
 )
 
 // Finding is one problem in one copy of the log.
@@ -39,6 +67,9 @@ type Finding struct {
 func (f Finding) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s", f.Copy, f.Problem)
+	if f.Warning {
+		b.WriteString(" (warning)")
+	}
 	if f.RecordID != "" {
 		fmt.Fprintf(&b, ": record %s", f.RecordID)
 	}
@@ -56,10 +87,19 @@ func (f Finding) String() string {
 type CopySummary struct {
 	Records int               `json:"records"`
 	Chains  map[string]uint64 `json:"chains"` // chain -> highest seq
-	// Head is the hash of the last record of the local chain: write it down
-	// (it is printed in reports) to anchor the chain against a rewrite of
-	// the whole log.
+	// Head is the hash of the last record of the local chain (all 256
+	// bits): write it down (reports print it) and give it to
+	// `log verify --expect-head` later, to anchor the chain against a
+	// rewrite of the whole log.
 	Head string `json:"head,omitempty"`
+	// Signers and Cosigners count the records by the fingerprint of the
+	// key that signed (countersigned) them.
+	Signers   map[string]int `json:"signers,omitempty"`
+	Cosigners map[string]int `json:"cosigners,omitempty"`
+	// Heads is the number of heads in a repository; NewestHead the one
+	// with the highest seq among those that verify.
+	Heads      int   `json:"heads,omitempty"`
+	NewestHead *Head `json:"newest_head,omitempty"`
 }
 
 // VerifyReport is the result of Verify.
@@ -67,69 +107,171 @@ type VerifyReport struct {
 	Local    CopySummary  `json:"local"`
 	Repo     *CopySummary `json:"repository,omitempty"`
 	Findings []Finding    `json:"findings"`
+	// Key is the fingerprint of this host's signing key ("" if it has
+	// none yet).
+	Key string `json:"key,omitempty"`
+	// First is the first bad record: the error finding with the lowest
+	// seq (local copy first), nil when there is none.
+	First *Finding `json:"first,omitempty"`
+	// ExpectedSeq is the seq of the record given with ExpectHead.
+	ExpectedSeq uint64 `json:"expected_seq,omitempty"`
 }
 
 // OK reports whether nothing but warnings was found.
-func (r *VerifyReport) OK() bool {
-	for _, f := range r.Findings {
+func (r *VerifyReport) OK() bool { return !hasErrors(r.Findings) }
+
+func hasErrors(fs []Finding) bool {
+	for _, f := range fs {
 		if !f.Warning {
-			return false
+			return true
 		}
 	}
-	return true
+	return false
+}
+
+// VerifyOptions are the checks of VerifyWith beyond those of Verify.
+type VerifyOptions struct {
+	// ExpectHead is a head hash written down earlier (a report's footer,
+	// the monthly minutes): the chain must hold a record with that hash.
+	ExpectHead string
+	// Snapshots are the IDs of the snapshots in the repository; when not
+	// nil, one that a forget in the log removed is an error (Forgotten).
+	Snapshots []string
+	// Medium is the name of the repository's medium, to list the runs
+	// that found it absent (MediumAbsent).
+	Medium string
 }
 
 // Verify checks the local mirror and, if store is not nil, the copy in the
-// repository, and compares the two.
-//
-// In each copy it checks every record's hash (altered), that the records of
-// a chain number 1, 2, 3... without gaps (removed), in order (reordered; the
-// local mirror only, as the repository has no order but the one the records
-// carry), and that each record names the hash of the one before (broken
-// link: a record was altered and its hash recomputed, or replaced). Then it
-// compares the copies position by position for the local chain: a record
-// present in one copy and missing in the other within the range both hold
-// is removed; local records past the repository's last are warnings
-// (not-copied), as the repository is brought up to date by the next run
-// that uses it; repository records past the local mirror's last mean the
-// local mirror lost its tail.
-//
-// What it cannot see: the removal of the newest records from both copies,
-// or a consistent rewrite of a whole chain by someone holding the
-// repository password. The head hash printed in reports anchors against that.
+// repository, and compares the two; see VerifyWith.
 func (l *Log) Verify(ctx context.Context, store RecordStore) (*VerifyReport, error) {
+	return l.VerifyWith(ctx, store, VerifyOptions{})
+}
+
+// VerifyWith checks the local mirror and, if store is not nil, the copy in
+// the repository, and compares the two.
+//
+// In each copy it checks every record's hash (altered) and signatures:
+// each record must be signed by this host's key or one of Options.Trust
+// (unknown-key), and the signature must hold (bad-signature). Records
+// without a signature are accepted, with a warning, only before the first
+// signed record of their chain: they were written before signing was
+// introduced. In the local mirror the records of a chain must number 1, 2,
+// 3... without gaps (removed), in order (reordered), and each must name
+// the hash of the one before (broken link: a record was altered and its
+// hash recomputed, or replaced). A repository holds only the records that
+// concern it (Record.Concerns), so there gaps are expected, and the links
+// are checked where both records are present.
+//
+// Then the copies are compared for the local chain: a local record that
+// concerns the repository and is missing there is an error (removed)
+// unless its copy is known to have failed (not-copied, a warning); a
+// repository record missing locally is an error; two different records at
+// one position are an error. The heads kept in the repository must match
+// the local chain (head-mismatch: the local log was rewritten since), the
+// newest must not be older than the local log's last record for the
+// repository (rolled-back: an older copy of the repository), and the
+// repository must hold as many of its records as the newest head counts.
+//
+// What it cannot see on its own: a consistent rewrite of both copies by
+// someone holding the host's signing key and the repository password.
+// The head written in the minutes (ExpectHead) and the operator's
+// countersignature, made with a key kept off the server, anchor against
+// that.
+func (l *Log) VerifyWith(ctx context.Context, store RecordStore, o VerifyOptions) (*VerifyReport, error) {
 	local, err := l.readLocal()
 	if err != nil {
 		return nil, err
 	}
-	rep := &VerifyReport{}
-	var lf []Finding
-	rep.Local, lf = checkCopy("local", local, true)
-	rep.Findings = append(rep.Findings, lf...)
-	if store == nil {
-		return rep, nil
-	}
-	remote, err := readStore(ctx, store)
+	trusted, err := l.trusted()
 	if err != nil {
-		return nil, fmt.Errorf("run log in repository: %w", err)
+		return nil, err
 	}
-	rs, rf := checkCopy("repository", remote, false)
-	rep.Repo = &rs
-	rep.Findings = append(rep.Findings, rf...)
-	rep.Findings = append(rep.Findings, compare(local, remote)...)
+	rep := &VerifyReport{}
+	if k, err := sigkey.Load(l.opt.KeyFile); err == nil {
+		rep.Key = sigkey.Fingerprint(sigkey.Public(k))
+	}
+	var lf []Finding
+	rep.Local, lf = checkCopy("local", local, true, trusted)
+	rep.Findings = append(rep.Findings, lf...)
+	var remote []entry
+	if store != nil {
+		remote, err = readStore(ctx, store)
+		if err != nil {
+			return nil, fmt.Errorf("run log in repository: %w", err)
+		}
+		rs, rf := checkCopy("repository", remote, false, trusted)
+		rep.Repo = &rs
+		rep.Findings = append(rep.Findings, rf...)
+		var cf []Finding
+		rep.Repo.NewestHead, cf = l.compare(local, remote, store.ID(), trusted, o)
+		rep.Findings = append(rep.Findings, cf...)
+		if o.Snapshots != nil {
+			rep.Findings = append(rep.Findings, forgottenFindings(local, remote, store.ID(), o.Snapshots)...)
+		}
+	}
+	if o.ExpectHead != "" {
+		rep.ExpectedSeq = expectHead(rep, local, remote, o.ExpectHead)
+	}
+	rep.First = firstBad(rep.Findings)
 	return rep, nil
 }
 
+// CheckRepository is the check of a repository as it is opened: the
+// findings of VerifyWith that say the repository is older than the local
+// log (rolled back, heads that do not match, records and snapshots that
+// should be there or gone). SOP commands show them as warnings; `check`
+// and `log verify` fail on them. snapshots are the IDs of the
+// repository's snapshots (nil: not compared).
+func (l *Log) CheckRepository(ctx context.Context, store RecordStore, snapshots []string) ([]Finding, error) {
+	rep, err := l.VerifyWith(ctx, store, VerifyOptions{Snapshots: snapshots})
+	if err != nil {
+		return nil, err
+	}
+	var out []Finding
+	for _, f := range rep.Findings {
+		if f.Copy == "repository" && !f.Warning && (f.Problem == RolledBack || f.Problem == Removed ||
+			f.Problem == HeadMismatch || f.Problem == Forgotten) {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+func firstBad(fs []Finding) *Finding {
+	var best *Finding
+	for i := range fs {
+		f := &fs[i]
+		if f.Warning || f.Seq == 0 {
+			continue
+		}
+		if best == nil || f.Seq < best.Seq || (f.Seq == best.Seq && f.Copy == "local" && best.Copy != "local") {
+			best = f
+		}
+	}
+	if best == nil {
+		for i := range fs {
+			if !fs[i].Warning {
+				return &fs[i]
+			}
+		}
+		return nil
+	}
+	b := *best
+	return &b
+}
+
 // checkCopy verifies one copy. ordered says whether the entries' order is
-// meaningful (the local file) or not (repository files).
-func checkCopy(name string, es []entry, ordered bool) (CopySummary, []Finding) {
-	sum := CopySummary{Chains: map[string]uint64{}}
+// meaningful and the chain must be complete (the local file) or not
+// (repository files, which hold the records of one repository).
+func checkCopy(name string, es []entry, ordered bool, trusted keyring) (CopySummary, []Finding) {
+	sum := CopySummary{Chains: map[string]uint64{}, Signers: map[string]int{}, Cosigners: map[string]int{}}
 	var fs []Finding
 	add := func(p Problem, e *entry, detail string, args ...any) {
 		f := Finding{Copy: name, Problem: p, Detail: fmt.Sprintf(detail, args...)}
 		if e != nil {
 			f.Where = e.where
-			if e.err == nil {
+			if e.err == nil && !e.isHead {
 				f.Chain, f.Seq, f.RecordID = e.rec.Chain, e.rec.Seq, e.rec.ID
 			}
 		}
@@ -137,15 +279,30 @@ func checkCopy(name string, es []entry, ordered bool) (CopySummary, []Finding) {
 	}
 	chains := map[string][]*entry{}
 	var chainOrder []string
+	signed := map[*entry]bool{}
 	for i := range es {
 		e := &es[i]
 		if e.err != nil {
 			add(Unreadable, e, "%v", e.err)
 			continue
 		}
+		if e.isHead {
+			sum.Heads++
+			checkSigned(e, trusted, add)
+			continue
+		}
 		sum.Records++
 		if e.hash != e.computed {
 			add(Altered, e, "the record's contents do not match its hash")
+		}
+		if st := checkSigned(e, trusted, add); st != sigNone {
+			signed[e] = true
+			if st == sigValid {
+				sum.Signers[Fingerprint(e.rec.Signer)]++
+				if e.rec.Cosigner != "" {
+					sum.Cosigners[Fingerprint(e.rec.Cosigner)]++
+				}
+			}
 		}
 		if _, ok := chains[e.rec.Chain]; !ok {
 			chainOrder = append(chainOrder, e.rec.Chain)
@@ -157,6 +314,7 @@ func checkCopy(name string, es []entry, ordered bool) (CopySummary, []Finding) {
 		if ordered {
 			fs = append(fs, checkOrder(name, list)...)
 		}
+		fs = append(fs, checkUnsigned(name, c, list, signed)...)
 		// By sequence number, duplicates folded.
 		bySeq := map[uint64]*entry{}
 		for _, e := range list {
@@ -185,7 +343,7 @@ func checkCopy(name string, es []entry, ordered bool) (CopySummary, []Finding) {
 		next := uint64(1)
 		for _, s := range seqs {
 			e := bySeq[s]
-			if s > next {
+			if s > next && ordered {
 				before, after := "the start of the chain", "record "+e.rec.ID
 				if prev != nil {
 					before = "record " + prev.rec.ID
@@ -193,7 +351,9 @@ func checkCopy(name string, es []entry, ordered bool) (CopySummary, []Finding) {
 				f := Finding{Copy: name, Problem: Removed, Chain: c, Seq: next,
 					Detail: fmt.Sprintf("seq %s missing between %s and %s", seqRange(next, s-1), before, after)}
 				fs = append(fs, f)
-				prev = nil
+			}
+			if s > next {
+				prev = nil // the link can only be checked between neighbours
 			}
 			if prev != nil && e.rec.Prev != prev.hash {
 				add(BrokenLink, e, "does not follow record %s (seq %d): that record was altered after this one was written, or one of the two was replaced", prev.rec.ID, prev.rec.Seq)
@@ -208,6 +368,56 @@ func checkCopy(name string, es []entry, ordered bool) (CopySummary, []Finding) {
 		}
 	}
 	return sum, fs
+}
+
+// checkSigned reports the signature problems of one entry and returns its
+// state.
+func checkSigned(e *entry, trusted keyring, add func(Problem, *entry, string, ...any)) sigState {
+	st, err := e.sigState()
+	what := "record"
+	signer := e.rec.Signer
+	if e.isHead {
+		what, signer = "head", e.head.Signer
+	}
+	switch {
+	case st == sigNone && e.isHead:
+		add(BadSignature, e, "a head without a signature")
+	case st == sigInvalid || st == sigNoSigner:
+		add(BadSignature, e, "%v: the %s was altered, or signed by someone else than it says", err, what)
+	case st == sigValid && !trusted.has(signer):
+		add(UnknownKey, e, "signed by key %s, which is neither this host's signing key nor one given to trust (--trust)", Fingerprint(signer))
+	}
+	return st
+}
+
+// checkUnsigned accepts the unsigned records of a chain that come before
+// its first signed record (one warning), and reports the others.
+func checkUnsigned(name, chain string, list []*entry, signed map[*entry]bool) []Finding {
+	var first uint64
+	for _, e := range list {
+		if signed[e] && (first == 0 || e.rec.Seq < first) {
+			first = e.rec.Seq
+		}
+	}
+	var fs []Finding
+	var legacy []uint64
+	for _, e := range list {
+		if signed[e] {
+			continue
+		}
+		if first != 0 && e.rec.Seq > first {
+			fs = append(fs, Finding{Copy: name, Problem: Unsigned, Chain: chain, Seq: e.rec.Seq, RecordID: e.rec.ID, Where: e.where,
+				Detail: fmt.Sprintf("not signed, after signed records (the first is seq %d): written without the host key, or its signature removed", first)})
+			continue
+		}
+		legacy = append(legacy, e.rec.Seq)
+	}
+	if len(legacy) > 0 {
+		sort.Slice(legacy, func(i, j int) bool { return legacy[i] < legacy[j] })
+		fs = append(fs, Finding{Copy: name, Problem: Unsigned, Chain: chain, Warning: true,
+			Detail: fmt.Sprintf("%d records, seq %s: unsigned (before signing was introduced)", len(legacy), seqRange(legacy[0], legacy[len(legacy)-1]))})
+	}
+	return fs
 }
 
 // checkOrder reports entries of one chain that are not in sequence in the file.
@@ -250,68 +460,189 @@ func seqRange(a, b uint64) string {
 	return fmt.Sprintf("%d-%d", a, b)
 }
 
-// compare checks the local chain against the repository's copy of it.
-func compare(local, remote []entry) []Finding {
-	var chain string
-	lm := map[uint64]*entry{}
-	var lmax uint64
-	for i := range local {
-		e := &local[i]
-		if e.err != nil {
-			continue
-		}
-		if chain == "" || e.rec.Seq > lmax {
-			chain = e.rec.Chain
-		}
-		if e.rec.Chain != chain {
-			continue
-		}
-		if _, ok := lm[e.rec.Seq]; !ok {
-			lm[e.rec.Seq] = e
-		}
-		if e.rec.Seq > lmax {
-			lmax = e.rec.Seq
-		}
-	}
+// compare checks the local chain against the repository's copy of it and
+// against the repository's heads. It returns the newest head that holds.
+func (l *Log) compare(local, remote []entry, repoID string, trusted keyring, o VerifyOptions) (*Head, []Finding) {
+	chain, lm, lmax := mainChain(local)
 	if chain == "" {
-		return nil
+		// No local log (a replacement machine): the repository's own
+		// newest head still says how many records it must hold.
+		newest := newestHead(remote, "", repoID, trusted)
+		if newest == nil {
+			return nil, nil
+		}
+		chain = newest.Chain
 	}
 	rm := map[uint64]*entry{}
-	var rmax uint64
 	for i := range remote {
 		e := &remote[i]
-		if e.err != nil || e.rec.Chain != chain {
+		if e.err != nil || e.isHead || e.rec.Chain != chain {
 			continue
 		}
 		if _, ok := rm[e.rec.Seq]; !ok {
 			rm[e.rec.Seq] = e
 		}
-		if e.rec.Seq > rmax {
-			rmax = e.rec.Seq
+	}
+	pending := l.readPending()
+	concerns := concerned(repoID, local, remote)
+	var fs []Finding
+	var lastFor uint64 // the local log's last record for this repository
+	for s := uint64(1); s <= lmax; s++ {
+		if e := lm[s]; e != nil && concerns(&e.rec) {
+			lastFor = s
 		}
 	}
-	var fs []Finding
-	top := max(lmax, rmax)
+	top := lmax
+	for s := range rm {
+		top = max(top, s)
+	}
 	for s := uint64(1); s <= top; s++ {
-		l, r := lm[s], rm[s]
+		lc, r := lm[s], rm[s]
 		switch {
-		case l != nil && r != nil:
-			if l.computed != r.computed {
-				fs = append(fs, Finding{Copy: "local", Problem: Differs, Chain: chain, Seq: s, RecordID: l.rec.ID, Where: l.where,
-					Detail: fmt.Sprintf("differs from the repository's record %s at %s (the repository copy is encrypted and authenticated; trust it unless it is reported altered)", r.rec.ID, r.where)})
+		case lc != nil && r != nil:
+			if lc.computed != r.computed {
+				fs = append(fs, Finding{Copy: "local", Problem: Differs, Chain: chain, Seq: s, RecordID: lc.rec.ID, Where: lc.where,
+					Detail: fmt.Sprintf("differs from the repository's record %s at %s (the repository copy is encrypted, authenticated and signed; trust it unless it is reported altered)", r.rec.ID, r.where)})
 			}
-		case l != nil && r == nil && s <= rmax:
-			fs = append(fs, Finding{Copy: "repository", Problem: Removed, Chain: chain, Seq: s, RecordID: l.rec.ID,
-				Detail: fmt.Sprintf("record %s (local %s) is missing from the repository", l.rec.ID, l.where)})
-		case l != nil && r == nil:
-			fs = append(fs, Finding{Copy: "repository", Problem: NotCopied, Chain: chain, Seq: s, RecordID: l.rec.ID, Warning: true,
-				Detail: "not yet copied into this repository; the next run that uses it copies it"})
-		case l == nil && r != nil:
+		case lc != nil && r == nil && concerns(&lc.rec):
+			if p, ok := pending[[2]string{lc.computed, repoID}]; ok {
+				fs = append(fs, Finding{Copy: "repository", Problem: NotCopied, Chain: chain, Seq: s, RecordID: lc.rec.ID, Warning: true,
+					Detail: fmt.Sprintf("not copied into this repository: the copy failed on %s (%s); the next run that uses it copies it", p.At.Format("2006-01-02 15:04"), p.Error)})
+				continue
+			}
+			fs = append(fs, Finding{Copy: "repository", Problem: Removed, Chain: chain, Seq: s, RecordID: lc.rec.ID,
+				Detail: fmt.Sprintf("record %s (local %s) names this repository but is not in it, and no failed copy of it is known: removed from the repository, or the repository is an older copy", lc.rec.ID, lc.where)})
+		case lc == nil && r != nil:
 			fs = append(fs, Finding{Copy: "local", Problem: Removed, Chain: chain, Seq: s, RecordID: r.rec.ID,
 				Detail: fmt.Sprintf("record %s is in the repository (%s) but missing from the local mirror", r.rec.ID, r.where)})
+		case lc != nil && r == nil && o.Medium != "" && lc.rec.Medium == o.Medium && lc.rec.RepositoryID == "":
+			fs = append(fs, Finding{Copy: "repository", Problem: MediumAbsent, Chain: chain, Seq: s, RecordID: lc.rec.ID, Warning: true,
+				Detail: fmt.Sprintf("medium %s was absent at this %s (%s): the record names no repository and is in none", o.Medium, lc.rec.Op, lc.rec.Failure)})
+		}
+	}
+	// The heads: each must match the local chain; the newest must be as
+	// new as the local log's last record for this repository.
+	for i := range remote {
+		e := &remote[i]
+		if !e.isHead || e.err != nil || e.head.Chain != chain {
+			continue
+		}
+		if st, _ := e.sigState(); st != sigValid || !trusted.has(e.head.Signer) {
+			continue // reported by checkCopy
+		}
+		h := e.head
+		switch lc := lm[h.Seq]; {
+		case h.RepositoryID != repoID:
+			fs = append(fs, Finding{Copy: "repository", Problem: HeadMismatch, Chain: chain, Seq: h.Seq, Where: e.where,
+				Detail: fmt.Sprintf("a head written into another repository (%s): this repository's records were replaced by another's", short(h.RepositoryID))})
+		case lc == nil:
+			fs = append(fs, Finding{Copy: "local", Problem: Removed, Chain: chain, Seq: h.Seq, Where: e.where,
+				Detail: fmt.Sprintf("the repository's head of %s names seq %d (%s), which the local mirror lacks", h.Written.Format("2006-01-02 15:04"), h.Seq, short(h.Hash))})
+		case lc.computed != h.Hash:
+			fs = append(fs, Finding{Copy: "local", Problem: HeadMismatch, Chain: chain, Seq: h.Seq, RecordID: lc.rec.ID, Where: lc.where,
+				Detail: fmt.Sprintf("the repository's head of %s says seq %d had hash %s; the local record there has %s: the local log was rewritten after that head was written", h.Written.Format("2006-01-02 15:04"), h.Seq, h.Hash, lc.computed)})
+		}
+	}
+	newest := newestHead(remote, chain, repoID, trusted)
+	if newest != nil {
+		// Records after the head whose copy is known to have failed
+		// explain a head that is behind: the next run brings both.
+		behind := false
+		for s := newest.Last + 1; s <= lastFor; s++ {
+			if lc := lm[s]; lc != nil && concerns(&lc.rec) {
+				if _, ok := pending[[2]string{lc.computed, repoID}]; !ok {
+					behind = true
+				}
+			}
+		}
+		if behind {
+			fs = append(fs, Finding{Copy: "repository", Problem: RolledBack, Chain: chain, Seq: newest.Last + 1,
+				Detail: fmt.Sprintf("the repository's newest head (written %s) ends at seq %d; the local log has records for it up to seq %d: the repository is an older copy, or its newer records and heads were removed", newest.Written.Format("2006-01-02 15:04"), newest.Last, lastFor)})
+		}
+		var n uint64
+		for s, r := range rm {
+			if s <= newest.Last && concerns(&r.rec) {
+				n++
+			}
+		}
+		if n < newest.Count {
+			fs = append(fs, Finding{Copy: "repository", Problem: Removed, Chain: chain,
+				Detail: fmt.Sprintf("the repository's newest head counts %d records for it up to seq %d; %d are there", newest.Count, newest.Last, n)})
+		}
+	}
+	return newest, fs
+}
+
+// newestHead returns the head with the highest seq among those of chain
+// ("" any) and repoID that verify with a trusted key.
+func newestHead(remote []entry, chain, repoID string, trusted keyring) *Head {
+	var best *Head
+	for i := range remote {
+		e := &remote[i]
+		if !e.isHead || e.err != nil || (chain != "" && e.head.Chain != chain) || e.head.RepositoryID != repoID {
+			continue
+		}
+		if st, _ := e.sigState(); st != sigValid || !trusted.has(e.head.Signer) {
+			continue
+		}
+		if best == nil || e.head.Seq > best.Seq || (e.head.Seq == best.Seq && e.head.Last > best.Last) {
+			h := e.head
+			best = &h
+		}
+	}
+	return best
+}
+
+// forgottenFindings reports the snapshots of the repository that a forget
+// recorded in the log removed.
+func forgottenFindings(local, remote []entry, repoID string, snapshots []string) []Finding {
+	in := make(map[string]bool, len(snapshots))
+	for _, s := range snapshots {
+		in[s] = true
+	}
+	var fs []Finding
+	seen := map[string]bool{}
+	for _, es := range [][]entry{local, remote} {
+		for i := range es {
+			e := &es[i]
+			if e.err != nil || e.isHead || !e.intact() || e.rec.Forget == nil || e.rec.RepositoryID != repoID {
+				continue
+			}
+			for _, it := range e.rec.Forget.Removed {
+				if in[it.Snapshot] && !seen[it.Snapshot] {
+					seen[it.Snapshot] = true
+					fs = append(fs, Finding{Copy: "repository", Problem: Forgotten, Chain: e.rec.Chain, Seq: e.rec.Seq, RecordID: e.rec.ID,
+						Detail: fmt.Sprintf("snapshot %s, removed by this forget on %s, is in the repository again: the repository is an older copy", short(it.Snapshot), e.rec.Logged.Format("2006-01-02 15:04"))})
+				}
+			}
 		}
 	}
 	return fs
+}
+
+// expectHead looks the head written down earlier up in the chain.
+func expectHead(rep *VerifyReport, local, remote []entry, want string) uint64 {
+	want = strings.ToLower(strings.TrimSpace(want))
+	for _, es := range [][]entry{local, remote} {
+		for i := range es {
+			if e := &es[i]; e.err == nil && !e.isHead && e.computed == want && e.hash == want {
+				return e.rec.Seq
+			}
+		}
+	}
+	detail := "no record of the chain has this hash: the log was rewritten up to or before the record it named, or that record was removed"
+	if len(want) != 64 {
+		detail = fmt.Sprintf("a head is 64 hex digits (all 256 bits); %q has %d", want, len(want))
+	}
+	rep.Findings = append(rep.Findings, Finding{Copy: "local", Problem: HeadNotFound, Detail: fmt.Sprintf("expected head %s: %s", want, detail)})
+	return 0
+}
+
+func short(s string) string {
+	if len(s) > 16 {
+		return s[:16]
+	}
+	return s
 }
 
 // sortRecords orders records by sequence number within a chain, and by

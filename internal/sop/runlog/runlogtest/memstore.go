@@ -23,10 +23,34 @@ type MemStore struct {
 	FailSave error
 	// Saves counts successful SaveFile calls.
 	Saves int
+	// RepositoryID is what ID returns: the repository the store stands
+	// for, which says which records are copied into it.
+	RepositoryID string
 }
 
 // New returns an empty store.
 func New() *MemStore { return &MemStore{files: map[repo.FileType]map[repo.ID][]byte{}} }
+
+// NewID returns an empty store standing for the repository id.
+func NewID(id string) *MemStore { m := New(); m.RepositoryID = id; return m }
+
+// ID returns RepositoryID.
+func (m *MemStore) ID() string { return m.RepositoryID }
+
+// Clone returns a copy of the store as it is now (a medium copied aside,
+// to be put back later).
+func (m *MemStore) Clone() *MemStore {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := NewID(m.RepositoryID)
+	for t, fs := range m.files {
+		c.files[t] = map[repo.ID][]byte{}
+		for id, b := range fs {
+			c.files[t][id] = append([]byte(nil), b...)
+		}
+	}
+	return c
+}
 
 // SaveFile stores data.
 func (m *MemStore) SaveFile(_ context.Context, t repo.FileType, data []byte) (repo.ID, error) {
