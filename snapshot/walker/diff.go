@@ -2,6 +2,7 @@ package walker
 
 import (
 	"context"
+	"fmt"
 	"path"
 
 	"github.com/lpse/cadang/repo"
@@ -52,29 +53,55 @@ type DiffStats struct {
 // of an added or removed directory are reported too.
 func Diff(ctx context.Context, r snapshot.BlobLoader, a, b *snapshot.Snapshot, fn func(Change) error) (DiffStats, error) {
 	var st DiffStats
-	err := diffTrees(ctx, r, a.Tree, b.Tree, "/", &st, fn)
+	// One budget per side: the same tree may rightly lie on a's path and
+	// on b's (a directory moved into a subdirectory of itself).
+	d := &differ{r: r, a: a, b: b, st: &st, fn: fn,
+		ba: snapshot.NewWalkBudget(snapshot.WalkLimits{}), bb: snapshot.NewWalkBudget(snapshot.WalkLimits{})}
+	err := d.trees(ctx, a.Tree, b.Tree, "/")
 	return st, err
 }
 
-func diffTrees(ctx context.Context, r snapshot.BlobLoader, a, b repo.ID, base string, st *DiffStats, fn func(Change) error) error {
+type differ struct {
+	r      snapshot.BlobLoader
+	a, b   *snapshot.Snapshot
+	ba, bb *snapshot.WalkBudget
+	st     *DiffStats
+	fn     func(Change) error
+}
+
+// load loads one side's tree (an empty one for the null ID) and enters it
+// in that side's budget; leave says whether to Leave it.
+func (d *differ) load(ctx context.Context, sn *snapshot.Snapshot, b *snapshot.WalkBudget, id repo.ID, p string) (t *snapshot.Tree, leave bool, err error) {
+	if id.IsNull() {
+		return &snapshot.Tree{}, false, nil
+	}
+	if t, err = snapshot.LoadTree(ctx, d.r, id); err != nil {
+		return nil, false, err
+	}
+	if err := b.Enter(id, p, len(t.Nodes)); err != nil {
+		return nil, false, fmt.Errorf("snapshot %s: %w", sn.ID().Short(), err)
+	}
+	return t, true, nil
+}
+
+func (d *differ) trees(ctx context.Context, a, b repo.ID, base string) error {
 	if a == b {
 		return nil
 	}
-	var ta, tb *snapshot.Tree
-	var err error
-	if !a.IsNull() {
-		if ta, err = snapshot.LoadTree(ctx, r, a); err != nil {
-			return err
-		}
-	} else {
-		ta = &snapshot.Tree{}
+	st, fn := d.st, d.fn
+	ta, leave, err := d.load(ctx, d.a, d.ba, a, base)
+	if err != nil {
+		return err
 	}
-	if !b.IsNull() {
-		if tb, err = snapshot.LoadTree(ctx, r, b); err != nil {
-			return err
-		}
-	} else {
-		tb = &snapshot.Tree{}
+	if leave {
+		defer d.ba.Leave()
+	}
+	tb, leave, err := d.load(ctx, d.b, d.bb, b, base)
+	if err != nil {
+		return err
+	}
+	if leave {
+		defer d.bb.Leave()
 	}
 	i, j := 0, 0
 	for i < len(ta.Nodes) || j < len(tb.Nodes) {
@@ -135,7 +162,7 @@ func diffTrees(ctx context.Context, r snapshot.BlobLoader, a, b repo.ID, base st
 			sb = nb.Subtree
 		}
 		if sa != sb {
-			if err := diffTrees(ctx, r, sa, sb, p, st, fn); err != nil {
+			if err := d.trees(ctx, sa, sb, p); err != nil {
 				return err
 			}
 		}

@@ -26,7 +26,7 @@ func Dump(ctx context.Context, r snapshot.BlobLoader, sn *snapshot.Snapshot, p s
 	case snapshot.TypeFile:
 		return WriteContent(ctx, r, n, w)
 	case snapshot.TypeDir:
-		return dumpTar(ctx, r, n, p, w)
+		return limitErr(sn, dumpTar(ctx, r, n, p, w))
 	}
 	return fmt.Errorf("%s is a %s, not a file or directory", p, n.Type)
 }

@@ -2,6 +2,7 @@ package walker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -20,12 +21,24 @@ var SkipDir = fs.SkipDir
 type WalkFunc func(p string, n *snapshot.Node) error
 
 // Walk calls fn for every node below the tree, depth first in name order.
-// base is the path of the tree itself ("/" for a snapshot's root).
+// base is the path of the tree itself ("/" for a snapshot's root). It
+// expands at most what snapshot.WalkLimits' defaults allow, and fails
+// (wrapping snapshot.ErrWalkLimit) on a tree that repeats on its own path.
 func Walk(ctx context.Context, r snapshot.BlobLoader, tree repo.ID, base string, fn WalkFunc) error {
+	return WalkLimited(ctx, r, snapshot.NewWalkBudget(snapshot.WalkLimits{}), tree, base, fn)
+}
+
+// WalkLimited is Walk within a budget the caller made, for other limits
+// than the defaults or to share one budget between walks.
+func WalkLimited(ctx context.Context, r snapshot.BlobLoader, b *snapshot.WalkBudget, tree repo.ID, base string, fn WalkFunc) error {
 	t, err := snapshot.LoadTree(ctx, r, tree)
 	if err != nil {
 		return fmt.Errorf("%s: %w", base, err)
 	}
+	if err := b.Enter(tree, base, len(t.Nodes)); err != nil {
+		return err
+	}
+	defer b.Leave()
 	for _, n := range t.Nodes {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -39,12 +52,21 @@ func Walk(ctx context.Context, r snapshot.BlobLoader, tree repo.ID, base string,
 			return err
 		}
 		if n.Type == snapshot.TypeDir && !n.Subtree.IsNull() {
-			if err := Walk(ctx, r, n.Subtree, p, fn); err != nil {
+			if err := WalkLimited(ctx, r, b, n.Subtree, p, fn); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// limitErr names the snapshot in an error of the walk budget, which names
+// only the tree.
+func limitErr(sn *snapshot.Snapshot, err error) error {
+	if errors.Is(err, snapshot.ErrWalkLimit) {
+		return fmt.Errorf("snapshot %s: %w", sn.ID().Short(), err)
+	}
+	return err
 }
 
 // FindNode returns the node at the absolute path p below tree. For "/" it
@@ -81,7 +103,7 @@ func Ls(ctx context.Context, r snapshot.BlobLoader, sn *snapshot.Snapshot, p str
 	if n.Type != snapshot.TypeDir {
 		return fn(p, n)
 	}
-	return Walk(ctx, r, n.Subtree, p, func(q string, m *snapshot.Node) error {
+	return limitErr(sn, Walk(ctx, r, n.Subtree, p, func(q string, m *snapshot.Node) error {
 		if err := fn(q, m); err != nil {
 			return err
 		}
@@ -89,7 +111,7 @@ func Ls(ctx context.Context, r snapshot.BlobLoader, sn *snapshot.Snapshot, p str
 			return SkipDir
 		}
 		return nil
-	})
+	}))
 }
 
 // Find calls fn for every node in the snapshots whose path matches one of
