@@ -19,7 +19,6 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 
-	"github.com/lpse/cadang/chunk"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/internal/pattern"
@@ -109,7 +108,7 @@ const DefaultMaxNodes = 20_000_000
 
 // maxExtentSize bounds a data extent: the largest blob a repository may
 // hold. A larger claim is a damaged or crafted snapshot.
-const maxExtentSize = chunk.MaxChunkSize
+const maxExtentSize = snapshot.MaxExtentSize
 
 // RestoreSummary is what a restore did.
 type RestoreSummary struct {

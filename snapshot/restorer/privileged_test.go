@@ -1,0 +1,206 @@
+package restorer
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/lpse/cadang/snapshot/archiver"
+	"github.com/lpse/cadang/snapshot/snapshottest"
+	"golang.org/x/sys/unix"
+)
+
+func modeOf(t *testing.T, p string) uint32 {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Lstat(p, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Mode & 0o7777
+}
+
+// TestRestoreNoOwnerDropsSetuid: without the snapshot's owners, setuid and
+// setgid files would belong to the restoring user with those bits: they
+// are dropped (a directory keeps setgid and sticky).
+func TestRestoreNoOwnerDropsSetuid(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	modes := map[string]uint32{"suid": 0o4755, "sgid": 0o2755, "both": 0o6711, "plain": 0o640}
+	for name, m := range modes {
+		p := filepath.Join(src, name)
+		snapshottest.WriteFile(t, p, []byte(name))
+		if err := os.Chmod(p, os.FileMode(m&0o777)|map[bool]os.FileMode{true: os.ModeSetuid}[m&0o4000 != 0]|map[bool]os.FileMode{true: os.ModeSetgid}[m&0o2000 != 0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []string{"gdir", "tmp"} {
+		if err := os.Mkdir(filepath.Join(src, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unix.Chmod(filepath.Join(src, "gdir"), 0o2775)
+	unix.Chmod(filepath.Join(src, "tmp"), 0o1777)
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+
+	target := t.TempDir()
+	if _, err := (&Restorer{Repo: r, NoOwner: true, Verify: true}).Restore(ctx, sn, "/", target); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]uint32{"suid": 0o755, "sgid": 0o755, "both": 0o711, "plain": 0o640, "gdir": 0o2775, "tmp": 0o1777}
+	for name, m := range want {
+		if got := modeOf(t, filepath.Join(target, src, name)); got != m {
+			t.Errorf("--no-owner: %s restored %04o, want %04o", name, got, m)
+		}
+	}
+	if os.Geteuid() != 0 {
+		t.Log("not root: setuid with owners is not tested")
+		return
+	}
+	target = t.TempDir()
+	if _, err := (&Restorer{Repo: r}).Restore(ctx, sn, "/", target); err != nil {
+		t.Fatal(err)
+	}
+	for name, m := range modes {
+		if got := modeOf(t, filepath.Join(target, src, name)); got != m {
+			t.Errorf("with owners: %s restored %04o, want %04o", name, got, m)
+		}
+	}
+}
+
+func TestRestoreNoDevices(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("creating device nodes needs root")
+	}
+	ctx := context.Background()
+	src := t.TempDir()
+	snapshottest.WriteFile(t, filepath.Join(src, "f"), []byte("x"))
+	if err := unix.Mknod(filepath.Join(src, "mem"), unix.S_IFCHR|0o666, int(unix.Mkdev(1, 1))); err != nil {
+		t.Skipf("mknod: %v", err)
+	}
+	if err := unix.Mknod(filepath.Join(src, "disk"), unix.S_IFBLK|0o660, int(unix.Mkdev(7, 0))); err != nil {
+		t.Fatal(err)
+	}
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+
+	target := t.TempDir()
+	sum, err := (&Restorer{Repo: r, NoDevices: true}).Restore(ctx, sn, "/", target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{filepath.Join(src, "disk"), filepath.Join(src, "mem")}; !slices.Equal(sum.SkippedDevices, want) {
+		t.Errorf("skipped devices %v, want %v", sum.SkippedDevices, want)
+	}
+	for _, n := range []string{"mem", "disk"} {
+		if _, err := os.Lstat(filepath.Join(target, src, n)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s restored with NoDevices (%v)", n, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(target, src, "f")); err != nil {
+		t.Error(err)
+	}
+
+	target = t.TempDir()
+	if _, err := (&Restorer{Repo: r}).Restore(ctx, sn, "/", target); err != nil {
+		t.Fatal(err)
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(filepath.Join(target, src, "mem"), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != unix.Mkdev(1, 1) {
+		t.Errorf("device not restored by default: %v %+v", err, st)
+	}
+}
+
+// capability is a security.capability value (VFS_CAP_REVISION_2,
+// effective) granting CAP_NET_BIND_SERVICE.
+func capability() []byte {
+	b := make([]byte, 20)
+	binary.LittleEndian.PutUint32(b[0:], 0x02000000|1)
+	binary.LittleEndian.PutUint32(b[4:], 1<<unix.CAP_NET_BIND_SERVICE)
+	return b
+}
+
+func getXattr(p, name string) ([]byte, error) {
+	buf := make([]byte, 256)
+	n, err := unix.Lgetxattr(p, name, buf)
+	if err != nil {
+		return nil, err
+	}
+	return buf[:n], nil
+}
+
+func TestRestoreXattrFilter(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	f := filepath.Join(src, "f")
+	snapshottest.WriteFile(t, f, []byte("#!/bin/sh\n"))
+	set := func(p, name string, v []byte) bool {
+		err := unix.Lsetxattr(p, name, v, 0)
+		if errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EPERM) {
+			return false
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return true
+	}
+	if !set(f, "user.a", []byte("A")) {
+		t.Skip("no user xattrs on this file system")
+	}
+	set(f, "user.b", []byte("B"))
+	caps := os.Geteuid() == 0 && set(f, "security.capability", capability())
+	fifo := filepath.Join(src, "p")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	trusted := os.Geteuid() == 0 && set(fifo, "trusted.t", []byte("T"))
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+
+	check := func(rs *Restorer, want map[string]bool) {
+		t.Helper()
+		target := t.TempDir()
+		rs.Repo = r
+		if _, err := rs.Restore(ctx, sn, "/", target); err != nil {
+			t.Fatal(err)
+		}
+		for name, present := range want {
+			p := filepath.Join(target, f)
+			if name == "trusted.t" {
+				p = filepath.Join(target, fifo)
+			}
+			v, err := getXattr(p, name)
+			if present != (err == nil) {
+				t.Errorf("%+v: %s present=%v (%v), want %v", rs, name, err == nil, err, present)
+			}
+			if present && name == "security.capability" && !bytes.Equal(v, capability()) {
+				t.Errorf("capability restored as %x", v)
+			}
+		}
+	}
+	all := map[string]bool{"user.a": true, "user.b": true}
+	if caps {
+		all["security.capability"] = true
+	} else {
+		t.Log("security.capability not tested (not root)")
+	}
+	if trusted {
+		all["trusted.t"] = true
+	}
+	check(&Restorer{}, all)
+	noCaps := map[string]bool{"user.a": true, "user.b": true, "security.capability": false}
+	if trusted {
+		noCaps["trusted.t"] = true
+	}
+	check(&Restorer{XattrExclude: []string{"security.capability"}}, noCaps)
+	check(&Restorer{XattrInclude: []string{"user.*"}, XattrExclude: []string{"user.b"}},
+		map[string]bool{"user.a": true, "user.b": false, "security.capability": false, "trusted.t": false})
+	if _, err := (&Restorer{Repo: r, XattrExclude: []string{"["}}).Restore(ctx, sn, "/", t.TempDir()); err == nil {
+		t.Error("a bad pattern was accepted")
+	}
+}
