@@ -22,6 +22,11 @@ var ErrNoRepository = backend.ErrNoRepository
 // while Init ran. OpenOrInit then opens that repository instead.
 var ErrRepositoryExists = errors.New("already holds a repository")
 
+// ErrKeysMissing is returned (wrapped) by Open when the repository's config
+// is there but no key file is: nothing can be decrypted until the key
+// files are put back (from a copy of this repository's keys/ directory).
+var ErrKeysMissing = errors.New("the key files are missing (keys/ holds none, but the config is there)")
+
 // ErrBlobNotFound is returned (wrapped) for a blob the index does not know.
 var ErrBlobNotFound = errors.New("blob not found in index")
 

@@ -85,6 +85,7 @@ func TestFault(t *testing.T) {
 		{"SnapshotFile", testFaultSnapshotFile},
 		{"KeyFile", testFaultKeyFile},
 		{"OneOfTwoKeyFiles", testFaultOneOfTwoKeyFiles},
+		{"KeyFilesMissing", testFaultKeyFilesMissing},
 		{"Config", testFaultConfig},
 		{"ConfigUnknownVersion", testFaultConfigUnknownVersion},
 		{"WrongPassword", testFaultWrongPassword},
@@ -585,23 +586,44 @@ func testFaultConfigUnknownVersion(t *testing.T) {
 	if string(b[:8]) != "CADANGCF" || b[8] != repo.FormatVersion {
 		t.Fatalf("unexpected config header % x", b[:9])
 	}
-	flip(t, path, 8) // 1 ^ 0x40 = 65
 	before := snapshotDir(t, dir)
-	for _, password := range []string{faultPW, "wrong password"} {
-		_, err = openFault(t, dir, password)
+	// Issue 14: a flipped version byte read as "format version 254 is not
+	// supported ... use a newer cadang". The byte is bound to the seal, so
+	// with the password it is provably damage, and the error names the file.
+	for _, v := range []byte{2, 65, 254} {
+		b[8] = v
+		if err := os.WriteFile(path, b, 0o400); err != nil {
+			t.Fatal(err)
+		}
+		_, err = openFault(t, dir, faultPW)
+		wantDamaged(t, err, backend.Handle{Type: repo.ConfigFile}, nil)
+		if !strings.Contains(err.Error(), fmt.Sprint(v)) || !strings.Contains(err.Error(), "config") {
+			t.Fatalf("version byte %d: error does not name the file and the byte: %v", v, err)
+		}
+		// Without the password it cannot be proved: a near version (up to
+		// FormatVersion+16) stays a version error that mentions damage, a
+		// far one is damage.
+		_, err = openFault(t, dir, "wrong password")
 		var ve *repo.VersionError
-		if !errors.As(err, &ve) {
-			t.Fatalf("want *repo.VersionError, got %T: %v", err, err)
+		switch {
+		case v <= 17 && (!errors.As(err, &ve) || ve.Version != int(v) || !strings.Contains(err.Error(), "damaged")):
+			t.Fatalf("version byte %d, wrong password: want a version error that mentions damage, got %T: %v", v, err, err)
+		case v > 17 && !repo.IsDamaged(err):
+			t.Fatalf("version byte %d, wrong password: want damage, got %T: %v", v, err, err)
 		}
-		if ve.Version != 65 || !strings.Contains(err.Error(), "65") {
-			t.Fatalf("version error does not name version 65: %v", err)
-		}
-		if errors.Is(err, repo.ErrWrongPassword) || repo.IsDamaged(err) {
-			t.Fatalf("unknown version reported as something else: %v", err)
+		if errors.Is(err, repo.ErrWrongPassword) {
+			t.Fatalf("unknown version reported as a wrong password: %v", err)
 		}
 	}
+	b[8] = repo.FormatVersion
+	if err := os.WriteFile(path, b, 0o400); err != nil {
+		t.Fatal(err)
+	}
 	if !equalMaps(before, snapshotDir(t, dir)) {
-		t.Fatal("opening a repository of an unknown version changed it")
+		t.Fatal("opening a repository with a damaged version byte changed it")
+	}
+	if _, err := openFault(t, dir, faultPW); err != nil {
+		t.Fatalf("restored version byte: %v", err)
 	}
 }
 
@@ -791,5 +813,28 @@ func TestOpenOrInitRace(t *testing.T) {
 		if len(keys) != 1 {
 			t.Errorf("round %d: %d key files, want 1 (the loser's key must not stay)", round, len(keys))
 		}
+	}
+}
+
+// testFaultKeyFilesMissing: with keys/ emptied, Open said "has no key files:
+// repository does not exist" (exit 10, as if the medium were not there).
+// The repository is there and its keys are missing, and the error says so.
+func testFaultKeyFilesMissing(t *testing.T) {
+	dir, _, _ := newFaultRepo(t)
+	keys, err := filepath.Glob(filepath.Join(dir, "keys", "*"))
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("key files: %v %v", keys, err)
+	}
+	for _, k := range keys {
+		if err := os.Remove(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = openFault(t, dir, faultPW)
+	if !errors.Is(err, repo.ErrKeysMissing) || errors.Is(err, repo.ErrNoRepository) {
+		t.Fatalf("want ErrKeysMissing and not ErrNoRepository, got %v", err)
+	}
+	if !strings.Contains(err.Error(), "key files are missing") {
+		t.Errorf("message does not say the key files are missing: %v", err)
 	}
 }

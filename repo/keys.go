@@ -79,7 +79,9 @@ func unlock(ctx context.Context, be backend.Backend, password []byte, fits ...fu
 		return nil, ID{}, fmt.Errorf("list keys in %s: %w", be.Location(), err)
 	}
 	if len(ids) == 0 {
-		return nil, ID{}, fmt.Errorf("%s has no key files: %w", be.Location(), ErrNoRepository)
+		// Every caller has read the config already: the repository is
+		// there, its keys are not (deleted, or a copy that left keys/ out).
+		return nil, ID{}, fmt.Errorf("%s: %w", be.Location(), ErrKeysMissing)
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
 	var damage, newer []error

@@ -188,7 +188,7 @@ func Open(ctx context.Context, be backend.Backend, password []byte, o Options) (
 	if err := checkConfigHeader(raw); err != nil {
 		var ve *VersionError
 		if errors.As(err, &ve) {
-			return nil, fmt.Errorf("%s: %w", be.Location(), err)
+			return nil, classifyVersion(ctx, be, password, raw, ve)
 		}
 		return nil, damaged(cfgH, nil, "%v", err)
 	}
@@ -235,6 +235,45 @@ func Open(ctx context.Context, be backend.Backend, password []byte, o Options) (
 	}
 	return r, nil
 }
+
+// classifyVersion tells a config written by a newer cadang from one whose
+// clear-text version byte was damaged. The byte is part of the seal's
+// associated data, so a key that opens the config with the byte as stored
+// proves a newer repository, and one that opens it only with our own
+// version proves the byte changed. Without a key that opens (a wrong
+// password), a version far beyond any release is called damage and a
+// near one stays a version error that mentions damage.
+func classifyVersion(ctx context.Context, be backend.Backend, password []byte, raw []byte, ve *VersionError) error {
+	cfgH := backend.Handle{Type: ConfigFile}
+	stored := raw[:len(configMagic)+1]
+	ours := configHeader(FormatVersion)
+	var verdict error
+	_, _, uerr := unlock(ctx, be, password, func(k *crypto.Key) error {
+		_, err := k.Open(nil, raw[len(stored):], stored)
+		if err == nil || errors.Is(err, ErrUnsupportedVersion) {
+			verdict = fmt.Errorf("%s: %w", be.Location(), ve)
+			return nil
+		}
+		if _, err := k.Open(nil, raw[len(ours):], ours); err == nil {
+			verdict = damaged(cfgH, nil, "its format version byte reads %d, but the config was sealed as version %d: the byte was changed", ve.Version, FormatVersion)
+			return nil
+		}
+		return damaged(cfgH, nil, "format version byte %d, and the sealed config does not open with it or with version %d", ve.Version, FormatVersion)
+	})
+	switch {
+	case verdict != nil:
+		return verdict
+	case IsDamaged(uerr):
+		return uerr
+	case ve.Version > FormatVersion+implausibleVersionStep:
+		return damaged(cfgH, nil, "format version %d is implausible (this cadang reads version %d): the version byte is damaged", ve.Version, FormatVersion)
+	}
+	return fmt.Errorf("%s: %w (if no newer cadang wrote this repository, its config file is damaged)", be.Location(), ve)
+}
+
+// implausibleVersionStep is how far beyond FormatVersion a version byte
+// may be and still be taken for a future format when it cannot be checked.
+const implausibleVersionStep = 16
 
 // abandon undoes a session that will not be returned: it releases its
 // locks and codecs but leaves the backend, which the caller still owns.

@@ -101,6 +101,8 @@ func rules() []rule {
 		}, fixed(Class{Exit: ExitInterrupted, Kind: runlog.KindInterrupted})},
 		{is(repo.ErrWrongPassword), fixed(Class{Exit: ExitWrongPassword, Kind: runlog.KindWrongPassword,
 			Hint: "check the password given: --password-file, --password-command, CADANG_PASSWORD, or the medium's password_file in the configuration"})},
+		{is(repo.ErrKeysMissing), fixed(Class{Exit: ExitFatal, Kind: runlog.KindIntegrity,
+			Hint: "without a key file the repository cannot be opened: copy its keys/ directory back from a copy of this medium (keys of another medium do not fit)"})},
 		{is(repo.ErrNoRepository), fixed(Class{Exit: ExitNoRepository, Kind: runlog.KindRepoUnreachable,
 			Hint: "check --repo/CADANG_REPOSITORY (or the medium's repository in the configuration), and that the backup medium is connected and mounted; to start a new repository there, 'cadang init'"})},
 		{as[*repo.LockedError](), func(err error) Class {
