@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/lpse/cadang/internal/pwfile"
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/internal/units"
 	"github.com/lpse/cadang/repo"
@@ -34,13 +34,9 @@ func fromRepoFlags() []cli.Flag {
 // or a terminal prompt, as env.password does for the repository.
 func (e *env) fromPassword() ([]byte, error) {
 	if f := e.c.String("from-password-file"); f != "" {
-		b, err := os.ReadFile(f)
+		p, err := pwfile.Read(f, e.warnPasswordFile)
 		if err != nil {
 			return nil, fmt.Errorf("--from-password-file: %w", err)
-		}
-		p := bytes.TrimRight(b, "\r\n")
-		if len(p) == 0 {
-			return nil, fmt.Errorf("--from-password-file %s is empty", f)
 		}
 		return p, nil
 	}

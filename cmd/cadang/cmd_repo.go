@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/lpse/cadang/chunk"
 	"github.com/lpse/cadang/crypto"
+	"github.com/lpse/cadang/internal/pwfile"
 	"github.com/lpse/cadang/internal/units"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend"
@@ -142,13 +142,9 @@ CADANG_FROM_PASSWORD or a prompt.`,
 
 func newPasswordFromFlags(c *cli.Context, e *env) ([]byte, error) {
 	if f := c.String("new-password-file"); f != "" {
-		b, err := os.ReadFile(f)
+		p, err := pwfile.Read(f, e.warnPasswordFile)
 		if err != nil {
 			return nil, fmt.Errorf("--new-password-file: %w", err)
-		}
-		p := []byte(trimNewline(string(b)))
-		if len(p) == 0 {
-			return nil, fmt.Errorf("--new-password-file %s is empty", f)
 		}
 		return p, nil
 	}
@@ -164,13 +160,6 @@ func newKeyMaterial(c *cli.Context, e *env) ([]byte, crypto.KDFParams, error) {
 	}
 	kdf, err := kdfParams()
 	return pw, kdf, err
-}
-
-func trimNewline(s string) string {
-	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == '\r') {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 func keyCommand() *cli.Command {

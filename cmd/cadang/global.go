@@ -16,6 +16,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/lpse/cadang/crypto"
+	"github.com/lpse/cadang/internal/childenv"
+	"github.com/lpse/cadang/internal/pwfile"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/repo/backend/location"
@@ -66,6 +68,10 @@ func (e *env) warnf(format string, args ...any) {
 	fmt.Fprintf(e.stderr, "warning: "+format+"\n", args...)
 }
 
+// warnPasswordFile is pwfile.Read's warning: on stderr even with --quiet,
+// since a password file that others can read is worth a cron mail.
+func (e *env) warnPasswordFile(msg string) { e.warnf("%s", msg) }
+
 // printJSON writes v as one line: every --json output is one JSON value
 // per line, so that scripts can read them line by line.
 func (e *env) printJSON(v any) error { return jsonLine(e.stdout, v) }
@@ -96,19 +102,18 @@ func (e *env) repoLocation() (string, error) {
 // may have been exported long ago.
 func (e *env) password(prompt string, confirm bool) ([]byte, error) {
 	if f := e.c.String("password-file"); f != "" {
-		b, err := os.ReadFile(f)
+		p, err := pwfile.Read(f, e.warnPasswordFile)
 		if err != nil {
 			return nil, fmt.Errorf("--password-file: %w", err)
-		}
-		p := bytes.TrimRight(b, "\r\n")
-		if len(p) == 0 {
-			return nil, fmt.Errorf("--password-file %s is empty", f)
 		}
 		return p, nil
 	}
 	if cmd := e.c.String("password-command"); cmd != "" {
 		var stderr bytes.Buffer
 		x := exec.CommandContext(e.c.Context, "sh", "-c", cmd)
+		// Not cadang's passwords (it has no use for them: it produces
+		// one), but cloud credentials: it may ask a cloud secret store.
+		x.Env = childenv.Environ()
 		x.Stderr = &stderr
 		out, err := x.Output()
 		if err != nil {

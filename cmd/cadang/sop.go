@@ -175,13 +175,13 @@ func (e *env) runner(st *sopState) *soprun.Runner {
 		Backupper: &engine.Backupper{Config: st.cfg, ProgramVersion: "cadang " + version, Now: st.clock.Now},
 		// [job.retention] and [job.prune] after a successful `cadang run`.
 		Maintainer: &engine.Maintainer{Opener: e.opener(st)},
-		Notifier:   &notify.Notifier{SMTP: st.cfg.SMTP, Loc: st.cfg.Location(), Now: st.clock.Now},
+		Notifier:   &notify.Notifier{SMTP: st.cfg.SMTP, Loc: st.cfg.Location(), Now: st.clock.Now, Warnf: e.warnf},
 		Classify:   errclass.Kind,
 	}
 }
 
 func (e *env) opener(st *sopState) *engine.Opener {
-	return &engine.Opener{Config: st.cfg, Logf: e.logf, Password: func() ([]byte, error) {
+	return &engine.Opener{Config: st.cfg, Logf: e.logf, Warnf: e.warnf, Password: func() ([]byte, error) {
 		return e.password("enter the repository password: ", false)
 	}}
 }

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/lpse/cadang/internal/errclass"
+	"github.com/lpse/cadang/internal/pwfile"
 	"github.com/lpse/cadang/internal/sop/jobs"
 	"github.com/lpse/cadang/internal/sop/restoretest"
 	"github.com/lpse/cadang/internal/sop/run"
@@ -44,15 +45,12 @@ const (
 )
 
 // ReadPassword reads a password file: its content without the trailing
-// newline. An empty file is an error.
-func ReadPassword(file string) ([]byte, error) {
-	b, err := os.ReadFile(file)
+// newline. An empty file is an error. A file that its group or others can
+// read is read, and warn (if not nil) gets a message that names it.
+func ReadPassword(file string, warn func(string)) ([]byte, error) {
+	p, err := pwfile.Read(file, warn)
 	if err != nil {
 		return nil, fmt.Errorf("password file: %w", err)
-	}
-	p := bytes.TrimRight(b, "\r\n")
-	if len(p) == 0 {
-		return nil, fmt.Errorf("password file %s is empty", file)
 	}
 	return p, nil
 }
@@ -87,6 +85,23 @@ type Opener struct {
 	Password func() ([]byte, error)
 	// Logf receives the engine's notices (stale locks removed...).
 	Logf func(string, ...any)
+	// Warnf receives warnings that --quiet must not hide (a password
+	// file that others can read); default Logf.
+	Warnf func(string, ...any)
+	// AfterOpen, if set, is called with every repository opened, before
+	// it is used: the CLI compares it with the run log there (an older
+	// copy of the medium put back is a warning), which this package,
+	// knowing no run log, leaves to it.
+	AfterOpen func(ctx context.Context, r *repo.Repository)
+}
+
+func (o *Opener) warn(msg string) {
+	switch {
+	case o.Warnf != nil:
+		o.Warnf("%s", msg)
+	case o.Logf != nil:
+		o.Logf("%s", msg)
+	}
 }
 
 // Open implements run.Opener.
@@ -104,7 +119,7 @@ func (o *Opener) OpenLock(ctx context.Context, m jobs.Medium, lock repo.LockMode
 		if o.Config != nil {
 			f = o.Config.Abs(f)
 		}
-		pw, err = ReadPassword(f)
+		pw, err = ReadPassword(f, o.warn)
 	case o.Password != nil:
 		pw, err = o.Password()
 	default:
@@ -125,6 +140,9 @@ func (o *Opener) OpenLock(ctx context.Context, m jobs.Medium, lock repo.LockMode
 			return nil, runlog.Fail(runlog.KindMedia, fmt.Errorf("medium %s is not connected: %w", m.Name, err))
 		}
 		return nil, err
+	}
+	if o.AfterOpen != nil {
+		o.AfterOpen(ctx, r)
 	}
 	return r, nil
 }

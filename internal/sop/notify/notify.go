@@ -12,11 +12,12 @@ import (
 	"mime"
 	"net"
 	"net/smtp"
-	"os"
 	"os/exec"
 	"strings"
 	"time"
 
+	"github.com/lpse/cadang/internal/childenv"
+	"github.com/lpse/cadang/internal/pwfile"
 	"github.com/lpse/cadang/internal/sop/i18n"
 	"github.com/lpse/cadang/internal/sop/jobs"
 	"github.com/lpse/cadang/internal/sop/runlog"
@@ -33,8 +34,11 @@ type Notifier struct {
 	Loc *time.Location
 	// Now dates the e-mail; default time.Now.
 	Now func() time.Time
-	// ReadFile reads the SMTP password file; default os.ReadFile.
+	// ReadFile reads the SMTP password file; default pwfile.Read, which
+	// warns through Warnf when others can read the file.
 	ReadFile func(string) ([]byte, error)
+	// Warnf receives warnings (a password file that others can read).
+	Warnf func(string, ...any)
 	// TLS configures STARTTLS; default verifies the server name.
 	TLS *tls.Config
 }
@@ -66,7 +70,9 @@ func (n *Notifier) Notify(ctx context.Context, t jobs.Notify, rec runlog.Record)
 
 // RunHook runs argv with the record as JSON on its standard input and
 // CADANG_RUN_ID, CADANG_JOB, CADANG_RESULT and CADANG_FAILURE in its
-// environment. A non-zero exit is an error that quotes its output.
+// environment. It inherits the rest of the environment except cadang's
+// passwords (see package childenv): a hook needs the run, not the key to
+// every backup. A non-zero exit is an error that quotes its output.
 func RunHook(ctx context.Context, argv []string, timeout time.Duration, rec runlog.Record) error {
 	if timeout <= 0 {
 		timeout = DefaultHookTimeout
@@ -79,7 +85,7 @@ func RunHook(ctx context.Context, argv []string, timeout time.Duration, rec runl
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stdin = bytes.NewReader(append(data, '\n'))
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(childenv.Environ(),
 		"CADANG_RUN_ID="+rec.ID, "CADANG_JOB="+rec.Job,
 		"CADANG_RESULT="+string(rec.Result), "CADANG_FAILURE="+string(rec.Failure))
 	var out bytes.Buffer
@@ -186,7 +192,13 @@ func (n *Notifier) Mail(ctx context.Context, to []string, r runlog.Record) error
 	if cfg.Username != "" {
 		read := n.ReadFile
 		if read == nil {
-			read = os.ReadFile
+			read = func(name string) ([]byte, error) {
+				return pwfile.Read(name, func(msg string) {
+					if n.Warnf != nil {
+						n.Warnf("%s", msg)
+					}
+				})
+			}
 		}
 		pw, err := read(cfg.PasswordFile)
 		if err != nil {

@@ -161,3 +161,30 @@ func TestMailWithoutServerConfigured(t *testing.T) {
 		t.Fatal("ShouldNotify")
 	}
 }
+
+// TestHookHidesSecrets: a hook gets the run's variables but not the
+// repository passwords cadang was started with.
+func TestHookHidesSecrets(t *testing.T) {
+	t.Setenv("CADANG_PASSWORD", "repo-password-5d1e")
+	t.Setenv("CADANG_FROM_PASSWORD", "source-password-0b7c")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "env.txt")
+	script := filepath.Join(dir, "hook.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\ncat >/dev/null\nenv > "+out+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := RunHook(context.Background(), []string{script}, 10*time.Second, failed); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := string(b)
+	if strings.Contains(env, "repo-password-5d1e") || strings.Contains(env, "source-password-0b7c") {
+		t.Errorf("the hook saw a password:\n%s", env)
+	}
+	if !strings.Contains(env, "CADANG_RUN_ID="+failed.ID) || !strings.Contains(env, "PATH=") {
+		t.Errorf("the hook lost its variables:\n%s", env)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lpse/cadang/internal/childenv"
 	"github.com/lpse/cadang/internal/sop/clock"
 	"github.com/lpse/cadang/internal/sop/jobs"
 	"github.com/lpse/cadang/internal/sop/runlog"
@@ -297,8 +298,13 @@ func (t *Tester) verify(ctx context.Context, clk clock.Clock, tmpl []string, fil
 	return cr
 }
 
+// runCommand runs a verify command without cadang's passwords and without
+// cloud credentials in its environment: it reads files restored from a
+// backup that may be hostile, it never needs the repository or the cloud,
+// and its output is kept in the run log.
 func runCommand(ctx context.Context, argv []string) (string, int, error) {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = childenv.Environ(childenv.CloudCredentials...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()

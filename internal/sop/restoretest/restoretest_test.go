@@ -171,3 +171,25 @@ func TestRun(t *testing.T) {
 		t.Fatalf("%d bad items", bad)
 	}
 }
+
+// TestVerifyCommandHidesSecrets: a verify command runs on files restored
+// from a backup that may be hostile, and its output goes into the run log;
+// it sees neither the repository password nor cloud credentials.
+func TestVerifyCommandHidesSecrets(t *testing.T) {
+	t.Setenv("CADANG_PASSWORD", "repo-password-c4e8")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "aws-secret-93ab")
+	t.Setenv("AWS_SESSION_TOKEN", "aws-token-17fd")
+	t.Setenv("CADANG_TEST_VISIBLE", "yes")
+	out, code, err := runCommand(context.Background(), []string{"env"})
+	if err != nil || code != 0 {
+		t.Fatalf("env: %d %v", code, err)
+	}
+	for _, s := range []string{"repo-password-c4e8", "aws-secret-93ab", "aws-token-17fd"} {
+		if bytes.Contains([]byte(out), []byte(s)) {
+			t.Errorf("the verify command saw %q", s)
+		}
+	}
+	if !bytes.Contains([]byte(out), []byte("CADANG_TEST_VISIBLE=yes")) {
+		t.Errorf("the verify command lost its environment:\n%s", out)
+	}
+}

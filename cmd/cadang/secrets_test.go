@@ -1,0 +1,99 @@
+package main
+
+// Tests of issue 13's "Secrets": what child processes see, the modes of
+// the files cadang writes, password files that others can read, and the
+// KDF floor of new key files.
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCLIDumpCommandDoesNotStorePassword backs up a dump command that
+// prints its environment, restores the backup and greps it: the
+// repository password must not be there.
+func TestCLIDumpCommandDoesNotStorePassword(t *testing.T) {
+	repoDir := cliNewRepo(t) // sets CADANG_PASSWORD
+	t.Setenv("CADANG_FROM_PASSWORD", "from-password-2e9d")
+	t.Setenv("PGPASSWORD", "pg-secret-for-pg_dump")
+	cliOK(t, "-r", repoDir, "backup", "--stdin-from-command", "--stdin-filename", "env.txt", "--", "sh", "-c", "env; echo end-of-env")
+	target := t.TempDir()
+	cliOK(t, "-r", repoDir, "restore", "latest", "--target", target)
+	got, err := os.ReadFile(filepath.Join(target, "env.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(got, []byte("end-of-env")) || !bytes.Contains(got, []byte("PGPASSWORD=pg-secret-for-pg_dump")) {
+		t.Fatalf("restored dump is not the command's output:\n%s", got)
+	}
+	for _, secret := range []string{cliTestPassword, "from-password-2e9d"} {
+		if bytes.Contains(got, []byte(secret)) {
+			t.Errorf("the backup holds the password %q:\n%s", secret, got)
+		}
+	}
+}
+
+// TestCLIPasswordCommandEnvironment: the password command does not see a
+// CADANG_PASSWORD exported beside it (it wins over that variable, and
+// has no business reading it).
+func TestCLIPasswordCommandEnvironment(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pwFile, []byte(cliTestPassword+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	envFile := filepath.Join(dir, "env.txt")
+	cliOK(t, "-r", repoDir, "--password-command", "env > "+envFile+"; cat "+pwFile, "snapshots")
+	got, err := os.ReadFile(envFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(got), cliTestPassword) {
+		t.Errorf("the password command saw the password in its environment:\n%s", got)
+	}
+	if !strings.Contains(string(got), "PATH=") {
+		t.Errorf("the password command lost its environment:\n%s", got)
+	}
+}
+
+// TestCLIPasswordFileModeWarnings: every password file the CLI reads
+// warns on stderr, even with --quiet, when its group or others can read
+// it, naming the file and its mode; a private file is read silently.
+func TestCLIPasswordFileModeWarnings(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	dir := t.TempDir()
+	pwFile := func(name, pw string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(pw+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil { // not left to the umask
+			t.Fatal(err)
+		}
+		return p
+	}
+	wantWarning := func(res cliResult, file, mode string) {
+		t.Helper()
+		want := "warning: password file " + file + " can be read by "
+		if !strings.Contains(res.stderr, want) || !strings.Contains(res.stderr, "(mode "+mode+")") {
+			t.Errorf("no warning naming %s and mode %s:\n%s", file, mode, res)
+		}
+	}
+
+	open := pwFile("repo.pw", cliTestPassword, 0o644)
+	wantWarning(cliOK(t, "-r", repoDir, "--quiet", "--password-file", open, "snapshots"), open, "0644")
+	private := pwFile("private.pw", cliTestPassword, 0o600)
+	if res := cliOK(t, "-r", repoDir, "--password-file", private, "snapshots"); strings.Contains(res.stderr, "password file") {
+		t.Errorf("a private password file gave a warning:\n%s", res)
+	}
+
+	newPw := pwFile("new.pw", "a second password", 0o640)
+	wantWarning(cliOK(t, "-r", repoDir, "key", "add", "--new-password-file", newPw), newPw, "0640")
+
+	fromPw := pwFile("from.pw", cliTestPassword, 0o604)
+	wantWarning(cliOK(t, "-r", filepath.Join(dir, "copy"), "init", "--copy-chunker-params", "--from-repo", repoDir, "--from-password-file", fromPw), fromPw, "0604")
+}
