@@ -8,12 +8,23 @@
 //	                                              region $AWS_DEFAULT_REGION)
 //	sftp://[USER@]HOST[:PORT]/PATH                a directory on an SSH server
 //	                                              (user $USER, port 22)
+//	rest:http[s]://[USER[:PASS]@]HOST[:PORT]/NAME a repository on a cadang
+//	                                              server (cadang serve)
+//
+// Any other NAME: prefix (NAME of letters and digits) is an error that
+// lists the known ones, so that a mistyped or unsupported location does
+// not become a local directory with a colon in its name. A local path that
+// really starts so is written local:PATH or ./NAME:... . A single letter
+// followed by :\ or :/ is a drive letter, a local path.
 //
 // S3 credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
 // AWS_SESSION_TOKEN, else from ~/.aws/credentials (AWS_PROFILE). SFTP
 // logs in with the keys of the agent at SSH_AUTH_SOCK or SFTPIdentityFile,
 // and verifies the host key against SFTPKnownHostsFile (default
-// ~/.ssh/known_hosts).
+// ~/.ssh/known_hosts). A rest: location's password comes from the URL or
+// else from CADANG_REST_PASSWORD; CADANG_REST_CACERT names a PEM file of
+// the certificates an https server's certificate must chain to (for a
+// self-signed server certificate).
 package location
 
 import (
@@ -28,6 +39,7 @@ import (
 
 	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/repo/backend/local"
+	"github.com/lpse/cadang/repo/backend/rest"
 	"github.com/lpse/cadang/repo/backend/s3"
 	"github.com/lpse/cadang/repo/backend/sftp"
 )
@@ -37,7 +49,11 @@ const (
 	Local = "local"
 	S3    = "s3"
 	SFTP  = "sftp"
+	REST  = "rest"
 )
+
+// known lists the location prefixes Parse knows, for its error messages.
+const known = "a local path, local:PATH, s3:..., sftp://... or rest:http[s]://..."
 
 // SFTPIdentityFile and SFTPKnownHostsFile, when not empty, are the private
 // key file and the known hosts file of the sftp: locations that Parse
@@ -53,7 +69,7 @@ const AWSEndpoint = "s3.amazonaws.com"
 
 // Location is a parsed repository location.
 type Location struct {
-	// Kind is Local, S3 or SFTP.
+	// Kind is Local, S3, SFTP or REST.
 	Kind string
 	// Path is the directory of a local repository.
 	Path string
@@ -61,10 +77,13 @@ type Location struct {
 	S3 s3.Config
 	// SFTP configures an SFTP repository.
 	SFTP sftp.Config
+	// REST configures a repository on a cadang server.
+	REST rest.Config
 }
 
 // String returns the location for messages: the path of a local
-// repository, s3:http[s]://HOST/BUCKET[/PREFIX] for S3,
+// repository (with local: in front where the path alone would read as
+// another location), s3:http[s]://HOST/BUCKET[/PREFIX] for S3,
 // sftp://USER@HOST:PORT/PATH for SFTP.
 func (l Location) String() string {
 	switch l.Kind {
@@ -72,40 +91,130 @@ func (l Location) String() string {
 		return l.S3.Location()
 	case SFTP:
 		return l.SFTP.Location()
+	case REST:
+		return l.REST.Location()
+	}
+	// A local path that would read as another kind (b2:odd, given as
+	// local:b2:odd) keeps its prefix, so that the string parses back to
+	// the same location.
+	if p, err := Parse(l.Path); err != nil || p.Kind != Local || p.Path != l.Path {
+		return Local + ":" + l.Path
 	}
 	return l.Path
 }
 
-// unsupported names schemes of other tools' locations that cadang does
-// not (yet) have a backend for; a path starting with one of them is taken
-// for such a location, not for a local directory.
-var unsupported = []string{"rest", "b2", "azure", "gs", "swift", "rclone"}
-
-// Parse parses s. Anything that is not "s3:..." (or another known scheme)
-// is a local path; "local:" may be put in front of a path explicitly.
+// Parse parses s. A path without a NAME: prefix is a local path;
+// "local:" may be put in front of any path explicitly.
 func Parse(s string) (Location, error) {
 	if s == "" {
 		return Location{}, errors.New("empty repository location")
 	}
-	scheme, rest, ok := strings.Cut(s, ":")
+	scheme, after, ok := strings.Cut(s, ":")
 	switch {
 	case ok && scheme == Local:
-		if rest == "" {
+		if after == "" {
 			return Location{}, fmt.Errorf("repository location %q: no path after local:", s)
 		}
-		return Location{Kind: Local, Path: rest}, nil
+		return Location{Kind: Local, Path: after}, nil
 	case ok && scheme == S3:
-		return parseS3(s, rest)
+		return parseS3(s, after)
 	case ok && scheme == SFTP:
-		return parseSFTP(s, rest)
-	case ok:
-		for _, u := range unsupported {
-			if scheme == u {
-				return Location{}, fmt.Errorf("repository location %q: the %s backend is not supported; use a local path, local:PATH, s3:... or sftp://...", s, u)
-			}
-		}
+		return parseSFTP(s, after)
+	case ok && scheme == REST:
+		return parseREST(s, after)
+	case ok && isDrive(scheme, after):
+		return Location{Kind: Local, Path: s}, nil
+	case ok && isName(scheme):
+		return Location{}, fmt.Errorf("repository location %q: cadang has no %q backend; use %s (a local directory whose name has a colon: local:%s or ./%s)", s, scheme, known, s, s)
 	}
 	return Location{Kind: Local, Path: s}, nil
+}
+
+// isName reports whether s is a non-empty run of ASCII letters and digits.
+func isName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// isDrive reports whether scheme:rest is a Windows path such as C:\repo.
+func isDrive(scheme, rest string) bool {
+	return len(scheme) == 1 && isName(scheme) && !('0' <= scheme[0] && scheme[0] <= '9') &&
+		(strings.HasPrefix(rest, "\\") || strings.HasPrefix(rest, "/"))
+}
+
+// parseREST parses rest:http[s]://[USER[:PASS]@]HOST[:PORT]/NAME. A path
+// of several segments is allowed (a server behind a proxy's prefix); the
+// last segment is the repository's NAME.
+func parseREST(s, after string) (Location, error) {
+	// Messages show the location without its password.
+	shown := s
+	if u, err := url.Parse(after); err == nil && u.User != nil {
+		if _, has := u.User.Password(); has {
+			shown = "rest:" + u.Redacted()
+		}
+	}
+	bad := func(why string) (Location, error) {
+		return Location{}, fmt.Errorf("repository location %q: %s (want rest:http[s]://[USER[:PASSWORD]@]HOST[:PORT]/NAME)", shown, why)
+	}
+	if !strings.HasPrefix(after, "http://") && !strings.HasPrefix(after, "https://") {
+		return bad("the scheme must be http or https")
+	}
+	u, err := url.Parse(after)
+	if err != nil {
+		// url's errors quote the URL, password included.
+		return bad("not a valid URL")
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return bad("no host")
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return bad("no query or fragment allowed")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return bad(fmt.Sprintf("invalid port %q", p))
+		}
+	}
+	p := strings.Trim(u.Path, "/")
+	if p == "" {
+		return bad("no repository NAME")
+	}
+	segs := strings.Split(p, "/")
+	for _, seg := range segs {
+		if seg == "" || seg == "." || seg == ".." {
+			return bad(fmt.Sprintf("path %q has an empty, . or .. segment", u.Path))
+		}
+	}
+	if err := rest.ValidName(segs[len(segs)-1]); err != nil {
+		return bad(err.Error())
+	}
+	cfg := rest.Config{
+		Scheme:     u.Scheme,
+		Host:       u.Host,
+		Path:       "/" + p,
+		CACertFile: os.Getenv("CADANG_REST_CACERT"),
+	}
+	if u.User != nil {
+		cfg.User = u.User.Username()
+		if pw, has := u.User.Password(); has {
+			cfg.Password = pw
+		}
+	}
+	if cfg.Password == "" {
+		cfg.Password = os.Getenv("CADANG_REST_PASSWORD")
+	}
+	if cfg.Password != "" && cfg.User == "" {
+		return bad("a password without a user")
+	}
+	return Location{Kind: REST, REST: cfg}, nil
 }
 
 func parseS3(s, rest string) (Location, error) {
@@ -254,12 +363,14 @@ func Open(ctx context.Context, loc Location) (backend.Backend, error) {
 		return nilIfErr(s3.Open(ctx, loc.S3))
 	case SFTP:
 		return nilIfErr(sftp.Open(ctx, loc.SFTP))
+	case REST:
+		return nilIfErr(rest.Open(ctx, loc.REST))
 	}
 	return nil, fmt.Errorf("repository location %q: unknown kind %q", loc.String(), loc.Kind)
 }
 
 // Create prepares a new repository at loc (a directory, a bucket, a
-// directory on an SFTP server).
+// directory on an SFTP server or a cadang server).
 func Create(ctx context.Context, loc Location) (backend.Backend, error) {
 	switch loc.Kind {
 	case Local:
@@ -268,6 +379,8 @@ func Create(ctx context.Context, loc Location) (backend.Backend, error) {
 		return nilIfErr(s3.Create(ctx, loc.S3))
 	case SFTP:
 		return nilIfErr(sftp.Create(ctx, loc.SFTP))
+	case REST:
+		return nilIfErr(rest.Create(ctx, loc.REST))
 	}
 	return nil, fmt.Errorf("repository location %q: unknown kind %q", loc.String(), loc.Kind)
 }
@@ -282,6 +395,8 @@ func OpenOrCreate(ctx context.Context, loc Location) (backend.Backend, error) {
 		return nilIfErr(s3.OpenOrCreate(ctx, loc.S3))
 	case SFTP:
 		return nilIfErr(sftp.OpenOrCreate(ctx, loc.SFTP))
+	case REST:
+		return nilIfErr(rest.OpenOrCreate(ctx, loc.REST))
 	}
 	return nil, fmt.Errorf("repository location %q: unknown kind %q", loc.String(), loc.Kind)
 }

@@ -165,3 +165,82 @@ func TestParseS3HostForm(t *testing.T) {
 		}
 	}
 }
+
+func TestParseREST(t *testing.T) {
+	t.Setenv("CADANG_REST_PASSWORD", "")
+	t.Setenv("CADANG_REST_CACERT", "/etc/cadang/ca.pem")
+	tests := []struct {
+		in, scheme, host, path, user, pw, str string
+	}{
+		{"rest:http://127.0.0.1:8000/spse", "http", "127.0.0.1:8000", "/spse", "", "", "rest:http://127.0.0.1:8000/spse"},
+		{"rest:https://backup:s3cret@arsip.lpse.local:8443/spse/", "https", "arsip.lpse.local:8443", "/spse", "backup", "s3cret", "rest:https://backup@arsip.lpse.local:8443/spse"},
+		{"rest:https://backup@[::1]/behind/proxy/spse-2", "https", "[::1]", "/behind/proxy/spse-2", "backup", "", "rest:https://backup@[::1]/behind/proxy/spse-2"},
+	}
+	for _, tc := range tests {
+		l, err := Parse(tc.in)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tc.in, err)
+			continue
+		}
+		c := l.REST
+		if l.Kind != REST || c.Scheme != tc.scheme || c.Host != tc.host || c.Path != tc.path || c.User != tc.user ||
+			c.Password != tc.pw || l.String() != tc.str || c.CACertFile != "/etc/cadang/ca.pem" {
+			t.Errorf("Parse(%q) = %+v (%s)", tc.in, l, l)
+		}
+	}
+	// The password may come from the environment instead; the URL's wins.
+	t.Setenv("CADANG_REST_PASSWORD", "from-env")
+	l, err := Parse("rest:http://backup@h:1/r")
+	if err != nil || l.REST.Password != "from-env" || strings.Contains(l.String(), "from-env") {
+		t.Errorf("password from CADANG_REST_PASSWORD: %+v, %v", l.REST, err)
+	}
+	if l, err := Parse("rest:http://backup:url-pw@h:1/r"); err != nil || l.REST.Password != "url-pw" {
+		t.Errorf("password in the URL: %+v, %v", l.REST, err)
+	}
+	t.Setenv("CADANG_REST_PASSWORD", "")
+	for _, in := range []string{
+		"rest:", "rest:h:1/r", "rest:ftp://h/r", "rest:http://", "rest:http:///r", "rest:http://h:1/",
+		"rest:http://h:1", "rest:http://h:0/r", "rest:http://h:99999/r", "rest:http://h/a/../r", "rest:http://h/r?x=1",
+		"rest:http://h/.hidden", "rest:http://h/r#frag", "rest:http://:pw@h/r",
+	} {
+		_, err := Parse(in)
+		if err == nil {
+			t.Errorf("Parse(%q): want an error", in)
+			continue
+		}
+		if !strings.Contains(err.Error(), in) && !strings.Contains(in, ":pw@") {
+			t.Errorf("Parse(%q): error does not name the location: %v", in, err)
+		}
+	}
+	// A password never shows in an error.
+	for _, in := range []string{"rest:http://u:topsecret@h:1/", "rest:http://u:topsecret@h:1/r?x", "rest:http://u:topsecret@h:0/r"} {
+		if _, err := Parse(in); err == nil || strings.Contains(err.Error(), "topsecret") {
+			t.Errorf("Parse(%q): %v", in, err)
+		}
+	}
+}
+
+// TestParseUnknownScheme: a NAME: prefix that is no backend is an error
+// that lists the known ones, not a local directory named "NAME:...".
+func TestParseUnknownScheme(t *testing.T) {
+	for _, in := range []string{"b2:bucket/repo", "azure:c/r", "gs:b/r", "swift:c/r", "rclone:remote:path", "S3:http://h/b",
+		"sftp2://h/r", "foo:bar", "http://h/r", "https://h/r", "file:/srv/repo", "x1:y"} {
+		_, err := Parse(in)
+		if err == nil {
+			t.Errorf("Parse(%q): want an error", in)
+			continue
+		}
+		for _, want := range []string{in, "local:PATH", "s3:", "sftp://", "rest:http", "./"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("Parse(%q): error lacks %q: %v", in, want, err)
+			}
+		}
+	}
+	// Paths that merely contain a colon, written so.
+	for _, in := range []string{"./s3:odd", "local:s3:odd", "/srv/a:b", "rel/a:b", "a-b:c", "_x:y", "C:\\repo", "D:/repo", ".:x"} {
+		l, err := Parse(in)
+		if err != nil || l.Kind != Local {
+			t.Errorf("Parse(%q) = %+v, %v; want a local path", in, l, err)
+		}
+	}
+}
