@@ -77,7 +77,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		EnableBashCompletion: true,
 		ExitErrHandler:       func(*cli.Context, error) {},
 		Flags:                globalFlags(),
-		Commands:             commands(),
+		Commands:             append(commands(), serveCommand()),
 		Description: `cadang stores backups in a repository: a directory of encrypted, content-addressed pack files.
 Data is split into content-defined chunks, deduplicated, compressed with zstd and sealed with AES-256-GCM.
 
