@@ -37,7 +37,7 @@ const (
 // Problem is one thing that needs attention.
 type Problem struct {
 	Level Level  `json:"level"`
-	What  string `json:"what"` // backup-failed, backup-partial, backup-overdue, never-backed-up, restore-test-overdue, followup-open
+	What  string `json:"what"` // backup-failed, backup-partial, backup-overdue, never-backed-up, restore-test-overdue, offsite-failed, offsite-overdue, offsite-never, followup-open
 	Since string `json:"since,omitempty"`
 	Text  string `json:"text"`
 }
@@ -54,9 +54,31 @@ type Job struct {
 	BackupDue       time.Time          `json:"backup_due,omitzero"`
 	LastRestoreTest time.Time          `json:"last_restore_test,omitzero"`
 	RestoreTestDue  time.Time          `json:"restore_test_due"`
-	OpenFollowups   []string           `json:"open_followups,omitempty"`
-	Problems        []Problem          `json:"problems"`
-	Level           Level              `json:"level"`
+	// NextMedium is the medium of the rotation due for the next backup.
+	NextMedium string `json:"next_medium,omitempty"`
+	// Offsite is the job's copy to its offsite medium; nil when the job
+	// has none.
+	Offsite       *Offsite  `json:"offsite,omitempty"`
+	OpenFollowups []string  `json:"open_followups,omitempty"`
+	Problems      []Problem `json:"problems"`
+	Level         Level     `json:"level"`
+}
+
+// Offsite is where a job's copies to its offsite medium stand.
+type Offsite struct {
+	Name       string `json:"name"`
+	Repository string `json:"repository"`
+	// LastCopyAt and LastCopyID are the last successful copy's end and
+	// record; zero when none succeeded.
+	LastCopyAt time.Time `json:"last_copy_at,omitzero"`
+	LastCopyID string    `json:"last_copy_id,omitempty"`
+	// LastResult and LastFailure are those of the last copy attempted.
+	LastResult  runlog.Result      `json:"last_result,omitempty"`
+	LastFailure runlog.FailureKind `json:"last_failure,omitempty"`
+	// MaxAgeMS is [job.offsite] max_age; Due is LastCopyAt plus it: after
+	// it, status warns.
+	MaxAgeMS int64     `json:"max_age_ms"`
+	Due      time.Time `json:"due,omitzero"`
 }
 
 // Report is the status of all jobs.
@@ -80,6 +102,11 @@ func (r *Report) ExitCode() int {
 // job's schedule interval plus its time standard; a restore test is due
 // RestoreTest.Interval (90 days) after the last successful one, or after the
 // job's first successful backup (or ActiveSince) if there was none.
+//
+// For a job with an offsite medium, the last copy to it that succeeded
+// (by `cadang run`: a copy record tagged offsite) must be younger than
+// max_age, or status warns; it warns too when the last copy failed, and
+// when none ever succeeded (from max_age after ActiveSince, if set).
 func Compute(c *jobs.Config, recs []runlog.Record, now time.Time) *Report {
 	rep := &Report{At: now}
 	interval := c.RestoreTest.Interval.D()
@@ -90,6 +117,8 @@ func Compute(c *jobs.Config, recs []runlog.Record, now time.Time) *Report {
 		j := &c.Jobs[i]
 		st := Job{Name: j.Name, Problems: []Problem{}}
 		var firstOK time.Time
+		var lastOKMedium string
+		var lastCopy, lastCopyOK *runlog.Record
 		followed := map[string]bool{}
 		var failures []runlog.Record
 		for k := range recs {
@@ -102,6 +131,7 @@ func Compute(c *jobs.Config, recs []runlog.Record, now time.Time) *Report {
 				st.LastBackup = r
 				if r.Result == runlog.OK || r.Result == runlog.Partial {
 					st.LastSuccessAt = r.End
+					lastOKMedium = r.Medium
 					if firstOK.IsZero() {
 						firstOK = r.End
 					}
@@ -109,6 +139,15 @@ func Compute(c *jobs.Config, recs []runlog.Record, now time.Time) *Report {
 			case runlog.OpRestoreTest:
 				if r.Result == runlog.OK {
 					st.LastRestoreTest = r.End
+				}
+			case runlog.OpCopy:
+				// A copy that only took longer than its standard did
+				// copy (as run.LastOffsite counts it).
+				if r.HasTag(runlog.TagOffsite) {
+					lastCopy = r
+					if r.Result == runlog.OK || r.Failure == runlog.KindTimeStandard {
+						lastCopyOK = r
+					}
 				}
 			case runlog.OpFollowup:
 				followed[r.Ref] = true
@@ -163,6 +202,33 @@ func Compute(c *jobs.Config, recs []runlog.Record, now time.Time) *Report {
 		if now.After(st.RestoreTestDue) {
 			add(Warning, "restore-test-overdue", st.RestoreTestDue, fmt.Sprintf("restore test due since %s", st.RestoreTestDue.Format("2006-01-02")))
 		}
+		if len(j.Media) > 0 {
+			st.NextMedium = j.Media[j.DueMedium(lastOKMedium, now)].Name
+		}
+		if o := j.Offsite; o != nil {
+			maxAge := o.MaxAge.D()
+			if maxAge <= 0 {
+				maxAge = jobs.DefaultOffsiteMaxAge
+			}
+			off := &Offsite{Name: o.Name, Repository: o.Repository, MaxAgeMS: maxAge.Milliseconds()}
+			st.Offsite = off
+			if lastCopy != nil {
+				off.LastResult, off.LastFailure = lastCopy.Result, lastCopy.Failure
+			}
+			switch {
+			case lastCopyOK != nil:
+				off.LastCopyAt, off.LastCopyID = lastCopyOK.End, lastCopyOK.ID
+				off.Due = lastCopyOK.End.Add(maxAge)
+				if now.After(off.Due) {
+					add(Warning, "offsite-overdue", off.Due, fmt.Sprintf("no copy to offsite medium %s since %s", o.Name, lastCopyOK.End.Format("2006-01-02 15:04")))
+				}
+			case j.ActiveSince.IsZero() || now.After(j.ActiveSince.Add(maxAge)):
+				add(Warning, "offsite-never", time.Time{}, fmt.Sprintf("no copy to offsite medium %s recorded", o.Name))
+			}
+			if lastCopy != nil && lastCopy != lastCopyOK {
+				add(Warning, "offsite-failed", lastCopy.End, fmt.Sprintf("last copy %s to offsite medium %s failed: %s", lastCopy.ID, o.Name, lastCopy.Failure))
+			}
+		}
 		if len(st.OpenFollowups) > 0 {
 			// Reported, not alarmed: a failure awaiting its follow-up is
 			// already alarmed by its own run.
@@ -185,14 +251,21 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // WriteText writes the report as a table for a terminal.
 func (r *Report) WriteText(w io.Writer, l i18n.Lang, loc *time.Location) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join([]string{l.T("col.job"), l.T("st.last_backup"), l.T("col.result"), l.T("st.last_test"), l.T("st.test_due"), l.T("st.state")}, "\t"))
+	fmt.Fprintln(tw, strings.Join([]string{l.T("col.job"), l.T("st.last_backup"), l.T("col.result"), l.T("st.next_medium"), l.T("st.last_test"), l.T("st.test_due"),
+		l.T("st.last_offsite"), l.T("st.state")}, "\t"))
 	for _, j := range r.Jobs {
 		res := runlog.ResultLabel(l, j.LastResult)
 		if j.LastFailure != "" {
 			res += " (" + runlog.KindLabel(l, j.LastFailure) + ")"
 		}
-		fmt.Fprintln(tw, strings.Join([]string{j.Name, l.Stamp(inLoc(j.LastBackupAt, loc)), res,
-			l.ShortDate(inLoc(j.LastRestoreTest, loc)), l.ShortDate(inLoc(j.RestoreTestDue, loc)), l.T(fmt.Sprintf("st.level%d", j.Level))}, "\t"))
+		// The offsite column names the medium and the last copy that
+		// succeeded; "-" for a job without one.
+		off := "-"
+		if o := j.Offsite; o != nil {
+			off = o.Name + " " + l.Stamp(inLoc(o.LastCopyAt, loc))
+		}
+		fmt.Fprintln(tw, strings.Join([]string{j.Name, l.Stamp(inLoc(j.LastBackupAt, loc)), res, or(j.NextMedium, "-"),
+			l.ShortDate(inLoc(j.LastRestoreTest, loc)), l.ShortDate(inLoc(j.RestoreTestDue, loc)), off, l.T(fmt.Sprintf("st.level%d", j.Level))}, "\t"))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -203,6 +276,13 @@ func (r *Report) WriteText(w io.Writer, l i18n.Lang, loc *time.Location) error {
 		}
 	}
 	return nil
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 func inLoc(t time.Time, loc *time.Location) time.Time {

@@ -92,3 +92,105 @@ func problems(r *Report) string {
 	}
 	return strings.Join(s, " ")
 }
+
+// TestOffsite: a job with an offsite medium warns when its last copy there
+// is older than max_age, never happened, or failed; a copy made by hand
+// (no offsite tag) does not count.
+func TestOffsite(t *testing.T) {
+	c, err := jobs.Load("../../../testdata/sop/cadang.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Jobs[0].Offsite = &jobs.Offsite{Name: "kominfo", Repository: "sftp://cadang@10.1.2.3/srv/cadang", MaxAge: jobs.Duration(48 * time.Hour)}
+	c.Jobs[0].ActiveSince = time.Time{}
+	backup := func(end time.Time, medium string) runlog.Record {
+		r := rec("spse-prod", runlog.OpBackup, end, runlog.OK, "")
+		r.Medium = medium
+		return r
+	}
+	copyRec := func(end time.Time, res runlog.Result, k runlog.FailureKind, tagged bool) runlog.Record {
+		r := rec("spse-prod", runlog.OpCopy, end, res, k)
+		if tagged {
+			r.Tags = []string{runlog.TagOffsite}
+		}
+		return r
+	}
+	base := []runlog.Record{
+		rec("spse-prod", runlog.OpRestoreTest, day.AddDate(0, -1, 0), runlog.OK, ""),
+		rec("server-security", runlog.OpBackup, day.AddDate(0, 0, -6), runlog.OK, ""),
+		rec("server-security", runlog.OpRestoreTest, day.AddDate(0, -2, 0), runlog.OK, ""),
+		backup(day.Add(-24*time.Hour), "disk-B"),
+		backup(day, "disk-A"),
+	}
+	with := func(extra ...runlog.Record) []runlog.Record {
+		return append(append([]runlog.Record{}, base...), extra...)
+	}
+	now := day.Add(time.Hour)
+	cases := []struct {
+		name  string
+		recs  []runlog.Record
+		code  int
+		what  string
+		final time.Time // the last successful copy
+	}{
+		{"never", base, ExitWarning, "spse-prod:offsite-never", time.Time{}},
+		{"by hand only", with(copyRec(day, runlog.OK, "", false)), ExitWarning, "spse-prod:offsite-never", time.Time{}},
+		{"copied", with(copyRec(day, runlog.OK, "", true)), ExitOK, "", day},
+		{"slow but copied", with(copyRec(day, runlog.Failed, runlog.KindTimeStandard, true)), ExitOK, "spse-prod:followup-open", day},
+		{"old", with(copyRec(day.Add(-50*time.Hour), runlog.OK, "", true)), ExitWarning, "spse-prod:offsite-overdue", day.Add(-50 * time.Hour)},
+		{"last failed", with(copyRec(day.Add(-24*time.Hour), runlog.OK, "", true), copyRec(day, runlog.Failed, runlog.KindOffsite, true)), ExitWarning, "spse-prod:offsite-failed spse-prod:followup-open", day.Add(-24 * time.Hour)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Compute(c, tc.recs, now)
+			if got := r.ExitCode(); got != tc.code || problems(r) != tc.what {
+				t.Fatalf("exit %d, problems %q; want %d, %q", got, problems(r), tc.code, tc.what)
+			}
+			o := r.Jobs[0].Offsite
+			if o == nil || o.Name != "kominfo" || !o.LastCopyAt.Equal(tc.final) || o.MaxAgeMS != (48*time.Hour).Milliseconds() {
+				t.Fatalf("offsite %+v", o)
+			}
+			if !tc.final.IsZero() && !o.Due.Equal(tc.final.Add(48*time.Hour)) {
+				t.Errorf("due %v", o.Due)
+			}
+			if r.Jobs[1].Offsite != nil {
+				t.Errorf("a job without an offsite medium has %+v", r.Jobs[1].Offsite)
+			}
+		})
+	}
+	// The medium due next follows the last successful backup's.
+	r := Compute(c, with(copyRec(day, runlog.OK, "", true)), now)
+	if r.Jobs[0].NextMedium != "disk-B" || r.Jobs[1].NextMedium == "" {
+		t.Errorf("next media %q %q", r.Jobs[0].NextMedium, r.Jobs[1].NextMedium)
+	}
+	var b bytes.Buffer
+	if err := r.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Jobs []struct {
+			Next    string `json:"next_medium"`
+			Offsite *struct {
+				Name       string    `json:"name"`
+				LastCopyAt time.Time `json:"last_copy_at"`
+				Due        time.Time `json:"due"`
+			} `json:"offsite"`
+		} `json:"jobs"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil || back.Jobs[0].Next != "disk-B" || back.Jobs[0].Offsite == nil ||
+		!back.Jobs[0].Offsite.LastCopyAt.Equal(day) || !back.Jobs[0].Offsite.Due.Equal(day.Add(48*time.Hour)) || back.Jobs[1].Offsite != nil {
+		t.Fatalf("json: %v %s", err, b.String())
+	}
+	b.Reset()
+	Compute(c, with(copyRec(day.Add(-50*time.Hour), runlog.OK, "", true)), now).WriteText(&b, i18n.EN, time.UTC)
+	for _, want := range []string{"Next medium", "Last offsite copy", "disk-B", "kominfo 2026-04-08 01:00", "WARNING", "offsite copy overdue"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	Compute(c, base, now).WriteText(&b, i18n.ID, time.UTC)
+	if !strings.Contains(b.String(), "belum pernah disalin ke media offsite") || !strings.Contains(b.String(), "Salinan offsite terakhir") {
+		t.Errorf("text:\n%s", b.String())
+	}
+}
