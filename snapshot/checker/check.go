@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/lpse/cadang/internal/panicerr"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/snapshot"
 )
@@ -44,6 +45,8 @@ func Check(ctx context.Context, r Repository, o repo.CheckOptions) (*CheckReport
 	var treeProblems []repo.Problem
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
+	// The goroutines turn a panic into an error, so that it fails the
+	// check instead of killing the process with its lock.
 	g.Go(func() error {
 		_, err := CheckTrees(gctx, r, sns, func(p Problem) error {
 			mu.Lock()
@@ -58,9 +61,11 @@ func Check(ctx context.Context, r Repository, o repo.CheckOptions) (*CheckReport
 		return err
 	})
 	g.Go(func() error {
-		res, err := r.Check(gctx, o)
-		rep.Packs = res
-		return err
+		return panicerr.Call(func() string { return "check packs" }, func() error {
+			res, err := r.Check(gctx, o)
+			rep.Packs = res
+			return err
+		})
 	})
 	if err := g.Wait(); err != nil {
 		return nil, err

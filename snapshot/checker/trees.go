@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 
+	"github.com/lpse/cadang/internal/panicerr"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/snapshot"
@@ -61,6 +62,7 @@ func loadKind(err error) repo.ProblemKind {
 // at such a problem.
 func CheckTrees(ctx context.Context, r TreeRepository, sns []*snapshot.Snapshot, problem func(Problem) error) (map[BlobRef]struct{}, error) {
 	used := map[BlobRef]struct{}{}
+	var cur repo.ID // the tree being checked, for a panic's error
 	var visit func(sn repo.ID, id repo.ID, p string) error
 	visit = func(sn repo.ID, id repo.ID, p string) error {
 		ref := BlobRef{Type: repo.TreeBlob, ID: id}
@@ -68,6 +70,7 @@ func CheckTrees(ctx context.Context, r TreeRepository, sns []*snapshot.Snapshot,
 			return nil
 		}
 		used[ref] = struct{}{}
+		cur = id
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -120,7 +123,8 @@ func CheckTrees(ctx context.Context, r TreeRepository, sns []*snapshot.Snapshot,
 		return nil
 	}
 	for _, sn := range sns {
-		if err := visit(sn.ID(), sn.Tree, "/"); err != nil {
+		where := func() string { return fmt.Sprintf("snapshot %s: tree %s", sn.ID().Short(), cur.Short()) }
+		if err := panicerr.Call(where, func() error { return visit(sn.ID(), sn.Tree, "/") }); err != nil {
 			return used, err
 		}
 	}

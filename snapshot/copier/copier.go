@@ -34,11 +34,13 @@ package copier
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
 	"time"
 
+	"github.com/lpse/cadang/internal/panicerr"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/snapshot"
 )
@@ -108,7 +110,14 @@ type copier struct {
 	res   *Result
 	data  map[repo.ID]repo.ID // source data blob -> destination data blob
 	trees map[repo.ID]repo.ID // source tree -> destination tree
-	buf   []byte
+	// zipped holds the tree pairs zip has walked: an incomplete pair is
+	// not in trees, and walking it again at each place it recurs would
+	// take time exponential in the depth of a crafted snapshot.
+	zipped map[[2]repo.ID]struct{}
+	buf    []byte
+	// curTree and curBlob are the tree and data blob being copied, for
+	// the error of a panic.
+	curTree, curBlob repo.ID
 }
 
 // Copy copies the snapshots sns of src into dst, oldest first, skipping
@@ -126,7 +135,7 @@ func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snap
 			done[originalID(d)] = d
 		}
 	}
-	c := &copier{dst: dst, src: src, res: &res, data: map[repo.ID]repo.ID{}, trees: map[repo.ID]repo.ID{}}
+	c := &copier{dst: dst, src: src, res: &res, data: map[repo.ID]repo.ID{}, trees: map[repo.ID]repo.ID{}, zipped: map[[2]repo.ID]struct{}{}}
 
 	sns = slices.Clone(sns)
 	slices.SortStableFunc(sns, func(a, b *snapshot.Snapshot) int { return a.Time.Compare(b.Time) })
@@ -143,7 +152,18 @@ func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snap
 					return res, err
 				}
 			}
-			tree, err := c.tree(ctx, sn.Tree)
+			where := func() string {
+				return fmt.Sprintf("copy snapshot %s: tree %s, blob %s", sn.ID().Short(), c.curTree.Short(), c.curBlob.Short())
+			}
+			var tree repo.ID
+			err := panicerr.Call(where, func() (err error) {
+				tree, err = c.tree(ctx, sn.Tree)
+				return err
+			})
+			var pe *panicerr.Error
+			if errors.As(err, &pe) {
+				return res, err // names the snapshot already
+			}
 			if err != nil {
 				return res, fmt.Errorf("copy snapshot %s: %w", sn.ID().Short(), err)
 			}
@@ -225,6 +245,10 @@ func (c *copier) zip(ctx context.Context, sid, did repo.ID) error {
 	if _, ok := c.trees[sid]; ok {
 		return nil
 	}
+	if _, ok := c.zipped[[2]repo.ID{sid, did}]; ok {
+		return nil
+	}
+	c.zipped[[2]repo.ID{sid, did}] = struct{}{}
 	if !c.dst.HasBlob(repo.TreeBlob, did) {
 		return fmt.Errorf("tree %s missing", did.Short())
 	}
@@ -286,11 +310,13 @@ func (c *copier) tree(ctx context.Context, sid repo.ID) (repo.ID, error) {
 	if did, ok := c.trees[sid]; ok {
 		return did, nil
 	}
+	c.curTree = sid
 	t, err := snapshot.LoadTree(ctx, c.src, sid)
 	if err != nil {
 		return repo.ID{}, err
 	}
 	for _, n := range t.Nodes {
+		c.curTree = sid
 		for i, e := range n.Content {
 			if e.IsHole() {
 				continue
@@ -330,6 +356,7 @@ func (c *copier) blob(ctx context.Context, sid repo.ID) (repo.ID, error) {
 	if did, ok := c.data[sid]; ok {
 		return did, nil
 	}
+	c.curBlob = sid
 	plain, err := c.src.LoadBlob(ctx, repo.DataBlob, sid, c.buf)
 	if err != nil {
 		return repo.ID{}, err

@@ -8,6 +8,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/lpse/cadang/internal/panicerr"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/snapshot"
 )
@@ -56,11 +57,14 @@ func WriteContent(ctx context.Context, r snapshot.BlobLoader, n *snapshot.Node, 
 				continue
 			}
 			go func(e snapshot.Extent) {
-				b, err := r.LoadBlob(ctx, repo.DataBlob, e.ID, nil)
-				if err == nil && int64(len(b)) != e.Size {
-					err = fmt.Errorf("blob %s has %d bytes, want %d", e.ID.Short(), len(b), e.Size)
+				var res result
+				defer func() { ch <- res }()
+				// A panic here would kill the process, lock and all.
+				defer panicerr.Catch(&res.err, func() string { return "data blob " + e.ID.Short() })
+				res.data, res.err = r.LoadBlob(ctx, repo.DataBlob, e.ID, nil)
+				if res.err == nil && int64(len(res.data)) != e.Size {
+					res.err = fmt.Errorf("blob %s has %d bytes, want %d", e.ID.Short(), len(res.data), e.Size)
 				}
-				ch <- result{b, err}
 			}(e)
 		}
 	}()
