@@ -521,7 +521,25 @@ func (r *Repository) Acquire(ctx context.Context, m LockMode) (*Lock, error) {
 		return nil, fmt.Errorf("lock %s: %w", r.be.Location(), err)
 	}
 	go l.refreshLoop(rctx)
+	if m != SharedLock {
+		r.sweepLeftovers(ctx)
+	}
 	return l, nil
+}
+
+// sweepLeftovers removes the temporary files that killed saves left, once
+// an exclusive or prune lock is held: maintenance then cleans up as it goes,
+// rather than waiting for 'repair index'. Only files older than
+// TempSweepAge go, since backups may run beside a prune. A failure is
+// reported, not returned: the leftovers are harmless and the lock is good.
+func (r *Repository) sweepLeftovers(ctx context.Context) {
+	swept, err := r.sweepTemp(ctx, true)
+	switch {
+	case err != nil:
+		r.opts.Logf("removing temporary files left by interrupted saves: %v", err)
+	case len(swept) > 0:
+		r.opts.Logf("removed %d temporary file(s) left by interrupted saves", len(swept))
+	}
 }
 
 func (r *Repository) saveLock(ctx context.Context, info LockInfo) (ID, error) {

@@ -125,6 +125,9 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 	for _, p := range rep.Problems { // nil when none, printed as null as before
 		res.Problems = append(res.Problems, p.Error())
 	}
+	// A repository older than the run log says (a copy put back) is an
+	// error of check, though its contents are sound.
+	res.Problems = append(res.Problems, e.runLogProblems(c.Context, r)...)
 	for _, p := range rep.Unsupported {
 		res.Unsupported = append(res.Unsupported, p.Error())
 	}
@@ -144,7 +147,7 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 			fmt.Fprintf(e.stdout, "note: %d pack(s) are not in the index (left by an interrupted backup); 'cadang repair index' adopts them\n", res.UnindexedPacks)
 		}
 		if n := len(cr.TempFiles); n > 0 {
-			fmt.Fprintf(e.stdout, "warning: %d temporary file(s) older than %v were left by interrupted saves; 'cadang repair index' removes them\n", n, repo.TempSweepAge)
+			fmt.Fprintf(e.stdout, "warning: %d temporary file(s) older than %v were left by interrupted saves; the next 'cadang prune' or 'repair index' removes them\n", n, repo.TempSweepAge)
 		}
 		fmt.Fprintf(e.stdout, "%d snapshots, %d packs, %d blobs indexed", res.Snapshots, res.Packs, res.BlobsIndexed)
 		if o.ReadData {
