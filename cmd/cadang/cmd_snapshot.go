@@ -450,9 +450,9 @@ func dumpCommand() *cli.Command {
 				}
 				w := e.stdout
 				if t := c.String("target"); t != "" {
-					f, err := os.Create(t)
+					f, err := createDumpTarget(t, e)
 					if err != nil {
-						return fmt.Errorf("--target: %w", err)
+						return err
 					}
 					defer f.Close()
 					w = f
@@ -465,6 +465,23 @@ func dumpCommand() *cli.Command {
 			})
 		},
 	}
+}
+
+// createDumpTarget opens dump's --target for writing. The content is a
+// backup's, which may be anything from a database dump to a key file, so a
+// new file is 0600 (the umask may only narrow it). An existing file is
+// truncated and keeps the mode its owner gave it (it may be a device or a
+// pipe, and root must not chmod /dev/null), with a warning when it is a
+// regular file that its group or others can read.
+func createDumpTarget(name string, e *env) (*os.File, error) {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("--target: %w", err)
+	}
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o044 != 0 {
+		e.warnf("--target %s already existed and keeps its mode %04o, which lets its group or others read what was dumped", name, fi.Mode().Perm())
+	}
+	return f, nil
 }
 
 func statsCommand() *cli.Command {

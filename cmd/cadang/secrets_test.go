@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -96,4 +97,42 @@ func TestCLIPasswordFileModeWarnings(t *testing.T) {
 
 	fromPw := pwFile("from.pw", cliTestPassword, 0o604)
 	wantWarning(cliOK(t, "-r", filepath.Join(dir, "copy"), "init", "--copy-chunker-params", "--from-repo", repoDir, "--from-password-file", fromPw), fromPw, "0604")
+}
+
+// TestCLIDumpTargetIsPrivate: `dump -t FILE` writes backup contents, so
+// a new FILE is 0600 whatever the umask allows; an existing file keeps
+// the mode its owner gave it, with a warning when others can read it.
+func TestCLIDumpTargetIsPrivate(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	cliOK(t, "-r", repoDir, "backup", "--stdin-from-command", "--stdin-filename", "db.sql", "--", "echo", "INSERT INTO rahasia")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "db.sql")
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	cliOK(t, "-r", repoDir, "dump", "latest", "/db.sql", "-t", out)
+	fi, err := os.Stat(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("dump -t created %s with mode %04o, want 0600", out, fi.Mode().Perm())
+	}
+	if b, _ := os.ReadFile(out); string(b) != "INSERT INTO rahasia\n" {
+		t.Errorf("dump -t wrote %q", b)
+	}
+
+	shared := filepath.Join(dir, "shared.sql")
+	if err := os.WriteFile(shared, []byte("old content that is longer than the new"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := cliOK(t, "-r", repoDir, "dump", "latest", "/db.sql", "-t", shared)
+	if !strings.Contains(res.stderr, shared) || !strings.Contains(res.stderr, "0644") {
+		t.Errorf("no warning about the existing target readable by others:\n%s", res)
+	}
+	if b, _ := os.ReadFile(shared); string(b) != "INSERT INTO rahasia\n" {
+		t.Errorf("dump -t onto an existing file left %q", b)
+	}
 }
