@@ -25,7 +25,7 @@ import (
 
 func globalFlags() []cli.Flag {
 	return append([]cli.Flag{
-		&cli.StringFlag{Name: "repo", Aliases: []string{"r"}, EnvVars: []string{"CADANG_REPOSITORY"}, Usage: "repository `LOCATION`: a local directory, or s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX] (credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or ~/.aws)"},
+		&cli.StringFlag{Name: "repo", Aliases: []string{"r"}, EnvVars: []string{"CADANG_REPOSITORY"}, Usage: "repository `LOCATION`: a local directory (local:PATH if it starts with NAME:), s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX] (credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or ~/.aws), sftp://USER@HOST[:PORT]/PATH, or rest:http[s]://USER@HOST:PORT/NAME (cadang serve; password in the URL or CADANG_REST_PASSWORD)"},
 		&cli.StringFlag{Name: "password-file", EnvVars: []string{"CADANG_PASSWORD_FILE"}, Usage: "read the repository password from `FILE`"},
 		&cli.StringFlag{Name: "password-command", EnvVars: []string{"CADANG_PASSWORD_COMMAND"}, Usage: "run `COMMAND` (via sh -c) and use its output as the password"},
 		&cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON instead of text"},
