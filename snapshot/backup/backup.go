@@ -94,6 +94,16 @@ type Result struct {
 	Skipped []snapshot.ItemError
 	// Duration is how long Run took.
 	Duration time.Duration
+	// Adopted is what the backup took over from an interrupted one: packs
+	// that were written but never indexed (see PackAdopter).
+	Adopted repo.AdoptResult
+}
+
+// PackAdopter is implemented by repositories that can take over the packs
+// an interrupted backup completed but never indexed (*repo.Repository).
+// Plan.Run adopts them before it backs up, when the repository has it.
+type PackAdopter interface {
+	AdoptUnindexedPacks(ctx context.Context) (repo.AdoptResult, error)
 }
 
 // Partial reports whether some items could not be backed up.
@@ -206,6 +216,16 @@ func Run(ctx context.Context, r archiver.Repository, o Options) (*Result, error)
 func (p *Plan) Run(ctx context.Context, r archiver.Repository) (*Result, error) {
 	start := time.Now()
 	o := p.o
+	// A backup killed while writing its last index left complete packs
+	// that no index names; adopting them first makes this run store only
+	// what they lack, instead of everything again.
+	var adopted repo.AdoptResult
+	if pa, ok := r.(PackAdopter); ok {
+		var err error
+		if adopted, err = pa.AdoptUnindexedPacks(ctx); err != nil {
+			return nil, err
+		}
+	}
 	a := archiver.NewArchiver(r)
 	a.FS = o.FS
 	a.Excludes = p.excludes
@@ -251,7 +271,7 @@ func (p *Plan) Run(ctx context.Context, r archiver.Repository) (*Result, error) 
 	default:
 		sn, err = a.Snapshot(ctx, o.Paths)
 	}
-	res := &Result{Snapshot: sn}
+	res := &Result{Snapshot: sn, Adopted: adopted}
 	var inc *archiver.IncompleteError
 	if errors.As(err, &inc) && sn != nil {
 		res.Skipped, err = inc.Errors, nil
