@@ -472,7 +472,7 @@ func testFaultOneOfTwoKeyFiles(t *testing.T) {
 	dir, blobs, _ := newFaultRepo(t)
 	r := mustOpenFault(t, dir)
 	first := r.KeyID()
-	second, err := r.AddKey(ctx, []byte("second password"), crypto.CheapKDFParams())
+	second, err := r.AddKey(ctx, []byte("second password"), repo.KeyOptions{KDF: crypto.CheapKDFParams(), InsecureKDF: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -630,7 +630,7 @@ func testFaultConfigUnknownVersion(t *testing.T) {
 func testFaultWrongPassword(t *testing.T) {
 	dir, blobs, _ := newFaultRepo(t)
 	r := mustOpenFault(t, dir)
-	if _, err := r.AddKey(context.Background(), []byte("second password"), crypto.CheapKDFParams()); err != nil {
+	if _, err := r.AddKey(context.Background(), []byte("second password"), repo.KeyOptions{KDF: crypto.CheapKDFParams(), InsecureKDF: true}); err != nil {
 		t.Fatal(err)
 	}
 	before := snapshotDir(t, dir)

@@ -146,11 +146,49 @@ func unlock(ctx context.Context, be backend.Backend, password []byte, fits ...fu
 	return nil, ID{}, fmt.Errorf("%s: %w: none of its %d key file(s) opens with it; nothing was changed", be.Location(), ErrWrongPassword, len(ids))
 }
 
+// KDFFloor returns the cheapest argon2id cost AddKey and ChangePassword
+// accept without KeyOptions.InsecureKDF: OWASP's minimum for password
+// storage, 19 MiB of memory and two passes (one lane). A key file is
+// public to whoever can read the repository, so its KDF cost is all that
+// stands between a stolen copy and an offline guess of the password.
+func KDFFloor() crypto.KDFParams { return crypto.KDFParams{Time: 2, Memory: 19 << 10, Threads: 1} }
+
+// ErrWeakKDF is returned (wrapped) for KDF parameters below KDFFloor.
+var ErrWeakKDF = errors.New("argon2id cost below OWASP's minimum (19 MiB of memory, 2 passes)")
+
+// CheckKDF returns an error wrapping ErrWeakKDF when p spends less memory
+// or fewer passes than KDFFloor. Both must reach the floor: memory is what
+// makes argon2id expensive on GPUs, and more passes over less memory do
+// not buy it back.
+func CheckKDF(p crypto.KDFParams) error {
+	f := KDFFloor()
+	if p.Memory < f.Memory || p.Time < f.Time {
+		return fmt.Errorf("%w: time %d, memory %d KiB", ErrWeakKDF, p.Time, p.Memory)
+	}
+	return nil
+}
+
+// KeyOptions are the settings of a new key file.
+type KeyOptions struct {
+	// KDF is the argon2id cost; zero means crypto.DefaultKDFParams().
+	KDF crypto.KDFParams
+	// InsecureKDF accepts a KDF below KDFFloor (test suites, which create
+	// many repositories; never a real one).
+	InsecureKDF bool
+}
+
 // AddKey wraps the master key under a new password and returns the new
-// key file's ID.
-func (r *Repository) AddKey(ctx context.Context, password []byte, p crypto.KDFParams) (ID, error) {
+// key file's ID. A KDF below KDFFloor is refused (ErrWeakKDF) unless
+// o.InsecureKDF.
+func (r *Repository) AddKey(ctx context.Context, password []byte, o KeyOptions) (ID, error) {
+	p := o.KDF
 	if p == (crypto.KDFParams{}) {
 		p = crypto.DefaultKDFParams()
+	}
+	if !o.InsecureKDF {
+		if err := CheckKDF(p); err != nil {
+			return ID{}, err
+		}
 	}
 	return r.saveKeyFile(ctx, password, p)
 }
@@ -188,9 +226,10 @@ func (r *Repository) RemoveKey(ctx context.Context, id ID) error {
 
 // ChangePassword adds a key file for the new password and then removes the
 // one in use. The new file is written first, so a crash in between leaves
-// both passwords working rather than none.
-func (r *Repository) ChangePassword(ctx context.Context, password []byte, p crypto.KDFParams) (ID, error) {
-	id, err := r.AddKey(ctx, password, p)
+// both passwords working rather than none. The new key file's KDF is
+// checked as AddKey checks it.
+func (r *Repository) ChangePassword(ctx context.Context, password []byte, o KeyOptions) (ID, error) {
+	id, err := r.AddKey(ctx, password, o)
 	if err != nil {
 		return ID{}, err
 	}

@@ -390,7 +390,7 @@ func TestRebuildIndex(t *testing.T) {
 func TestKeys(t *testing.T) {
 	ctx := context.Background()
 	dir, r := newLocal(t)
-	id2, err := r.AddKey(ctx, []byte("second"), crypto.CheapKDFParams())
+	id2, err := r.AddKey(ctx, []byte("second"), repo.KeyOptions{KDF: crypto.CheapKDFParams(), InsecureKDF: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,7 +410,7 @@ func TestKeys(t *testing.T) {
 	if r2.KeyID() != id2 {
 		t.Fatal("opened with the wrong key file")
 	}
-	if _, err := r2.ChangePassword(ctx, []byte("third"), crypto.CheapKDFParams()); err != nil {
+	if _, err := r2.ChangePassword(ctx, []byte("third"), repo.KeyOptions{KDF: crypto.CheapKDFParams(), InsecureKDF: true}); err != nil {
 		t.Fatal(err)
 	}
 	r2.Close()

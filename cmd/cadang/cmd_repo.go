@@ -56,6 +56,7 @@ CADANG_FROM_PASSWORD or a prompt.`,
 			&cli.StringFlag{Name: "compression", Usage: "zstd level: off, fastest, default or better", Value: repo.CompressionFastest},
 			&cli.BoolFlag{Name: "copy-chunker-params", Usage: "use the chunker polynomial and chunk sizes of --from-repo"},
 			fromRepoFlags()[0], fromRepoFlags()[1],
+			insecureKDFFlag,
 		},
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
@@ -107,7 +108,7 @@ CADANG_FROM_PASSWORD or a prompt.`,
 			}
 			// Everything that can be refused is checked before the directory
 			// is created, so a refused init leaves nothing to clean up.
-			kdf, err := kdfParams()
+			kdf, err := kdfParams(insecureKDF(c))
 			if err != nil {
 				return err
 			}
@@ -151,15 +152,31 @@ func newPasswordFromFlags(c *cli.Context, e *env) ([]byte, error) {
 	return e.promptPassword("enter the new password: ", true)
 }
 
-// newKeyMaterial returns the new password and the KDF cost for a new key
-// file (key add, key passwd).
-func newKeyMaterial(c *cli.Context, e *env) ([]byte, crypto.KDFParams, error) {
-	pw, err := newPasswordFromFlags(c, e)
+// newKeyMaterial returns the new password and the settings of a new key
+// file (key add, key passwd). The KDF is checked before the password is
+// asked for, so a refused cost does not cost a typed password.
+func newKeyMaterial(c *cli.Context, e *env) ([]byte, repo.KeyOptions, error) {
+	insecure := insecureKDF(c)
+	kdf, err := kdfParams(insecure)
 	if err != nil {
-		return nil, crypto.KDFParams{}, err
+		return nil, repo.KeyOptions{}, err
 	}
-	kdf, err := kdfParams()
-	return pw, kdf, err
+	pw, err := newPasswordFromFlags(c, e)
+	return pw, repo.KeyOptions{KDF: kdf, InsecureKDF: insecure}, err
+}
+
+// kdfText describes a key's argon2id cost for key list, marking one
+// below the floor that key add now refuses.
+func kdfText(p crypto.KDFParams) string {
+	mem := fmt.Sprintf("%dKiB", p.Memory)
+	if p.Memory%1024 == 0 {
+		mem = fmt.Sprintf("%dMiB", p.Memory/1024)
+	}
+	s := fmt.Sprintf("argon2id t=%d m=%s p=%d", p.Time, mem, p.Threads)
+	if repo.CheckKDF(p) != nil {
+		s += " (below minimum)"
+	}
+	return s
 }
 
 func keyCommand() *cli.Command {
@@ -181,20 +198,20 @@ func keyCommand() *cli.Command {
 							return e.printJSON(keys)
 						}
 						tw := tabwriter.NewWriter(e.stdout, 0, 2, 2, ' ', 0)
-						fmt.Fprintln(tw, " \tID\tUser\tHost\tCreated")
+						fmt.Fprintln(tw, " \tID\tUser\tHost\tCreated\tKDF")
 						for _, k := range keys {
 							cur := " "
 							if k.Current {
 								cur = "*"
 							}
-							fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cur, k.ID.Short(), k.Username, k.Host, k.Created.Local().Format(time.DateTime))
+							fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cur, k.ID.Short(), k.Username, k.Host, k.Created.Local().Format(time.DateTime), kdfText(k.KDF))
 						}
 						return tw.Flush()
 					})
 				},
 			},
 			{
-				Name: "add", Usage: "add a password", Flags: []cli.Flag{newPw},
+				Name: "add", Usage: "add a password", Flags: []cli.Flag{newPw, insecureKDFFlag},
 				Action: func(c *cli.Context) error {
 					e := newEnv(c)
 					return e.withRepo(c.Context, false, func(r *repo.Repository) error {
@@ -238,7 +255,7 @@ func keyCommand() *cli.Command {
 				},
 			},
 			{
-				Name: "passwd", Usage: "change the password in use", Flags: []cli.Flag{newPw},
+				Name: "passwd", Usage: "change the password in use", Flags: []cli.Flag{newPw, insecureKDFFlag},
 				Action: func(c *cli.Context) error {
 					e := newEnv(c)
 					return e.withRepo(c.Context, true, func(r *repo.Repository) error {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime/debug"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -224,7 +225,7 @@ func (e *env) openOrInitRepo(ctx context.Context, o repo.Options) (*repo.Reposit
 	if !errors.Is(err, repo.ErrNoRepository) {
 		return nil, err
 	}
-	kdf, err := kdfParams()
+	kdf, err := kdfParams(insecureKDF(e.c))
 	if err != nil {
 		return nil, err
 	}
@@ -315,10 +316,25 @@ func jsonLine(w io.Writer, v any) error {
 	return err
 }
 
+// insecureKDFFlag lets new key files be cheaper than repo.KDFFloor.
+var insecureKDFFlag = &cli.BoolFlag{Name: "insecure-kdf", EnvVars: []string{"CADANG_INSECURE_KDF"},
+	Usage: "accept a CADANG_KDF below OWASP's argon2id minimum (19 MiB, 2 passes); for test repositories only"}
+
+// insecureKDF reports whether --insecure-kdf or CADANG_INSECURE_KDF allows
+// a weak KDF. The variable is read here too because backup --init
+// creates a key file and has no such flag.
+func insecureKDF(c *cli.Context) bool {
+	if c.Bool("insecure-kdf") {
+		return true
+	}
+	v, _ := strconv.ParseBool(os.Getenv("CADANG_INSECURE_KDF"))
+	return v
+}
+
 // kdfParams returns the argon2id cost for new key files: the default, or
 // CADANG_KDF="time,memoryKiB,threads" (for test suites and very small
-// machines; the minimum memory is 8 MiB).
-func kdfParams() (crypto.KDFParams, error) {
+// machines). A cost below repo.KDFFloor is refused unless insecure.
+func kdfParams(insecure bool) (crypto.KDFParams, error) {
 	s := os.Getenv("CADANG_KDF")
 	if s == "" {
 		return crypto.DefaultKDFParams(), nil
@@ -331,6 +347,9 @@ func kdfParams() (crypto.KDFParams, error) {
 	p.Threads = uint8(threads)
 	if err := p.Validate(); err != nil {
 		return p, fmt.Errorf("CADANG_KDF: %w", err)
+	}
+	if err := repo.CheckKDF(p); err != nil && !insecure {
+		return p, fmt.Errorf("CADANG_KDF=%q: %w: a stolen key file would be cheap to attack; raise it, or give --insecure-kdf (CADANG_INSECURE_KDF=1) for a test repository", s, err)
 	}
 	return p, nil
 }

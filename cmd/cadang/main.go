@@ -86,6 +86,9 @@ some files could not be restored, 10 repository does not exist, 11 repository is
 12 wrong password, 130 interrupted.
 
 Environment: CADANG_REPOSITORY, CADANG_PASSWORD, CADANG_PASSWORD_FILE, CADANG_PASSWORD_COMMAND;
-CADANG_KDF=time,memoryKiB,threads sets the argon2id cost of new key files (default 3,65536,2).`,
+CADANG_KDF=time,memoryKiB,threads sets the argon2id cost of new key files (default 3,65536,2; below
+2,19456,1 only with --insecure-kdf or CADANG_INSECURE_KDF=1).
+Commands that cadang starts (dump commands, hooks, verify commands, --password-command) do not see
+CADANG_PASSWORD or any other CADANG_*PASSWORD* variable.`,
 	}
 }

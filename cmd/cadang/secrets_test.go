@@ -6,6 +6,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -134,5 +135,47 @@ func TestCLIDumpTargetIsPrivate(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(shared); string(b) != "INSERT INTO rahasia\n" {
 		t.Errorf("dump -t onto an existing file left %q", b)
+	}
+}
+
+// TestCLIKDFFloor: key add, key passwd and init refuse a CADANG_KDF below
+// OWASP's argon2id minimum unless --insecure-kdf (or
+// CADANG_INSECURE_KDF=1, as TestMain sets for the other tests); key list
+// shows each key's cost and the host that made it.
+func TestCLIKDFFloor(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	t.Setenv("CADANG_INSECURE_KDF", "")
+	t.Setenv("CADANG_KDF", "1,8192,1")
+	dir := t.TempDir()
+	newPw := filepath.Join(dir, "new.pw")
+	if err := os.WriteFile(newPw, []byte("another password\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"-r", repoDir, "key", "add", "--new-password-file", newPw},
+		{"-r", repoDir, "key", "passwd", "--new-password-file", newPw},
+		{"-r", filepath.Join(dir, "new-repo"), "init"},
+		{"-r", filepath.Join(dir, "new-repo2"), "backup", "--init", dir},
+	} {
+		res := cliRun(t, nil, args...)
+		if res.code == 0 || !strings.Contains(res.stderr, "below OWASP's minimum") || !strings.Contains(res.stderr, "--insecure-kdf") {
+			t.Errorf("a KDF below the floor was not refused:\n%s", res)
+		}
+	}
+	var keys []map[string]any
+	if err := json.Unmarshal([]byte(cliOK(t, "-r", repoDir, "--json", "key", "list").stdout), &keys); err != nil || len(keys) != 1 {
+		t.Fatalf("refused commands left %d keys (%v)", len(keys), err)
+	}
+	cliOK(t, "-r", repoDir, "key", "add", "--insecure-kdf", "--new-password-file", newPw)
+	cliOK(t, "-r", filepath.Join(dir, "new-repo"), "init", "--insecure-kdf")
+	t.Setenv("CADANG_KDF", "2,19456,1") // the floor itself
+	cliOK(t, "-r", repoDir, "key", "add", "--new-password-file", newPw)
+
+	host, _ := os.Hostname()
+	text := cliOK(t, "-r", repoDir, "key", "list").stdout
+	for _, want := range []string{"KDF", "argon2id t=1 m=8MiB p=1 (below minimum)", "argon2id t=2 m=19MiB p=1\n", host} {
+		if !strings.Contains(text, want) {
+			t.Errorf("key list does not show %q:\n%s", want, text)
+		}
 	}
 }
