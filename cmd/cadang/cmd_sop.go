@@ -174,7 +174,12 @@ After a successful backup, the job's [job.retention] is applied to its snapshots
 source on its own, in the [organization] timezone; before-change backups are protected for
 protect_before_change, default 90d) and, when [job.prune] every has passed since the last prune of
 the medium, the medium is pruned beside any backups; both are recorded as forget and prune runs.
-Exit codes: 0 ok, 3 partial (some files unreadable), 12 wrong password, 1 any other failure.`,
+Then, if the job has a [job.offsite] medium, the job's snapshots on the medium that the offsite
+repository lacks (this run's, and any an earlier failed copy left behind) are copied to it,
+re-encrypted, uploading only the blobs it lacks; the copy is recorded as a copy run (tag offsite),
+and its failure (kind offsite-copy-failed) never makes the backup a failure.
+Exit codes: 0 ok, 3 partial (some files unreadable, or the backup succeeded but its offsite copy
+failed), 12 wrong password, 1 any other failure.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "before-change", Usage: "this is the backup before a system change: `REASON` (tagged before-change)"},
 			&cli.StringSliceFlag{Name: "tag", Usage: "add `TAG` to the snapshots (repeatable)"},
@@ -584,9 +589,13 @@ func seedOf(r runlog.Record) uint64 {
 func statusCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "status",
-		Usage: "where each job stands: last backup, restore tests due, what is overdue (for monitoring)",
-		Description: `Exit codes, as monitoring plugins use them: 0 all is well, 1 warning (a restore test is overdue, the
-last backup was partial, a failure has no follow-up), 2 critical (the last backup failed or a backup is
+		Usage: "where each job stands: last backup, next medium, restore tests due, offsite copies, what is overdue (for monitoring)",
+		Description: `Per job: the last backup and its result, the medium due next in the rotation, the last and next
+restore test, and for a job with [job.offsite] the last successful copy to its offsite medium.
+
+Exit codes, as monitoring plugins use them: 0 all is well, 1 warning (a restore test is overdue, the
+last backup was partial, a failure has no follow-up, the last offsite copy is older than the job's
+[job.offsite] max_age, never happened or failed), 2 critical (the last backup failed or a backup is
 overdue), 3 the status could not be read.`,
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)

@@ -175,6 +175,7 @@ func (e *env) runner(st *sopState) *soprun.Runner {
 		Backupper: &engine.Backupper{Config: st.cfg, ProgramVersion: "cadang " + version, Now: st.clock.Now},
 		// [job.retention] and [job.prune] after a successful `cadang run`.
 		Maintainer: &engine.Maintainer{Opener: e.opener(st)},
+		Copier:     &engine.Copier{Config: st.cfg, Logf: e.logf, Warnf: e.warnf}, // [job.offsite] after them
 		Notifier:   &notify.Notifier{SMTP: st.cfg.SMTP, Loc: st.cfg.Location(), Now: st.clock.Now, Warnf: e.warnf},
 		Classify:   errclass.Kind,
 	}
@@ -296,8 +297,18 @@ func cleanLoc(p string) string {
 type codedError = errclass.CodedError
 
 // runError turns the error of a recorded SOP operation into the CLI's exit
-// codes: partial is 3, a wrong password 12, anything else failed 1.
+// codes: partial is 3, a wrong password 12, anything else failed 1. A
+// backup whose copy to the offsite medium failed (and nothing else) is 3
+// too: the snapshot is on the medium, but the job is not complete; an
+// interrupted copy is 130.
 func runError(err error) error {
+	var oe *soprun.OffsiteError
+	if errors.As(err, &oe) {
+		if oe.Record.Failure == runlog.KindInterrupted {
+			return fmt.Errorf("%w (%w)", oe, context.Canceled)
+		}
+		return &partialError{Msg: oe.Error(), Kind: runlog.KindOffsite}
+	}
 	var fe *soprun.FailedError
 	if !errors.As(err, &fe) {
 		return err

@@ -249,7 +249,7 @@ func TestOffsite(t *testing.T) {
 	for _, bad := range []struct{ off, key, msg string }{
 		{"  [job.offsite]\n  password_file = \"p\"", "offsite.repository", "missing"},
 		{"  [job.offsite]\n  repository = \"/srv/offsite\"", "offsite.password_file", "missing"},
-		{"  [job.offsite]\n  repository = \"gs:bucket/x\"\n  password_file = \"p\"", "offsite.repository", "not supported"},
+		{"  [job.offsite]\n  repository = \"gs:bucket/x\"\n  password_file = \"p\"", "offsite.repository", "gs"},
 		{"  [job.offsite]\n  repository = \"/mnt/backup/cadang\"\n  password_file = \"p\"", "offsite.repository", "disk-A"},
 		{"  [job.offsite]\n  repository = \"/srv/o\"\n  password_file = \"p\"\n  repository_id = \"12ab\"", "offsite.repository_id", "64 hex"},
 		{"  [job.offsite]\n  repository = \"/srv/o\"\n  password_file = \"p\"\n  repository_id = \"" + strings.Repeat("b", 64) + "\"", "offsite.repository_id", "disk-B"},

@@ -270,6 +270,13 @@ func (e Env) runFields(r *runlog.Record) doc.Fields {
 			doc.Field{Label: e.t("log.files"), Value: e.Lang.Int(r.FilesRead) + " / " + e.Lang.Int(r.FilesAdded)},
 			doc.Field{Label: e.t("log.snapshots"), Value: strings.Join(r.Snapshots, "\n")})
 	}
+	if c := r.Copy; c != nil {
+		// A copy (an offsite copy of `cadang run`, or `cadang copy`):
+		// where from, and what it got done before it ended.
+		fs = append(fs,
+			doc.Field{Label: e.t("f.copy_from"), Value: strings.TrimSpace(c.From + " " + short(c.FromID, 8))},
+			doc.Field{Label: e.t("f.copied"), Value: e.t("f.copied_v", c.Copied, c.Skipped, e.Lang.Bytes(c.Bytes))})
+	}
 	if r.HasTag(runlog.TagBeforeChange) {
 		fs = append(fs, doc.Field{Label: e.t("tag.before-change"), Value: r.Reason})
 	}

@@ -1,0 +1,102 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+
+	"github.com/lpse/cadang/internal/errclass"
+	"github.com/lpse/cadang/internal/sop/jobs"
+	"github.com/lpse/cadang/internal/sop/run"
+	"github.com/lpse/cadang/internal/sop/runlog"
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend/location"
+	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/copier"
+)
+
+// Copier copies a job's snapshots to its offsite medium with the library
+// (run.Copier): the offsite repository is opened at any location
+// (repo/backend/location: a path, s3:..., sftp://...) and snapshot/copier
+// copies into it, re-encrypting and uploading only the blobs it lacks.
+type Copier struct {
+	// Config makes relative paths of [job.offsite] (a local repository,
+	// the password file, SFTP key files) relative to the configuration
+	// file; may be nil.
+	Config *jobs.Config
+	// Logf receives the engine's notices (stale locks removed...).
+	Logf func(string, ...any)
+	// Warnf receives warnings that --quiet must not hide (a password
+	// file others can read).
+	Warnf func(string, ...any)
+}
+
+func (c *Copier) warn(msg string) {
+	switch {
+	case c.Warnf != nil:
+		c.Warnf("%s", msg)
+	case c.Logf != nil:
+		c.Logf("%s", msg)
+	}
+}
+
+func (c *Copier) abs(p string) string {
+	if c.Config == nil {
+		return p
+	}
+	return c.Config.Abs(p)
+}
+
+// OpenOffsite implements run.Copier: it opens the offsite repository
+// with a shared lock. Errors name the offsite medium.
+func (c *Copier) OpenOffsite(ctx context.Context, o jobs.Offsite) (run.Repository, error) {
+	l, err := location.Parse(o.Repository)
+	if err != nil {
+		return nil, fmt.Errorf("offsite %s: %w", o.Name, err)
+	}
+	switch l.Kind {
+	case location.Local:
+		l.Path = c.abs(l.Path)
+	case location.SFTP:
+		if o.SFTPIdentity != "" {
+			l.SFTP.IdentityFile = c.abs(o.SFTPIdentity)
+		}
+		if o.SFTPKnownHosts != "" {
+			l.SFTP.KnownHostsFile = c.abs(o.SFTPKnownHosts)
+		}
+	}
+	pw, err := ReadPassword(c.abs(o.PasswordFile), c.warn)
+	if err != nil {
+		return nil, fmt.Errorf("offsite %s: %w", o.Name, err)
+	}
+	be, err := location.Open(ctx, l)
+	if err != nil {
+		return nil, runlog.Fail(errclass.Kind(err), fmt.Errorf("offsite %s at %s: %w", o.Name, l, err))
+	}
+	r, err := repo.Open(ctx, be, pw, repo.Options{Lock: repo.SharedLock, Logf: c.Logf, AfterUnlock: debug.FreeOSMemory})
+	if err != nil {
+		be.Close()
+		return nil, runlog.Fail(errclass.Kind(err), fmt.Errorf("offsite %s at %s: %w", o.Name, l, err))
+	}
+	return r, nil
+}
+
+// Snapshots implements run.Copier.
+func (c *Copier) Snapshots(ctx context.Context, r run.Repository) ([]*snapshot.Snapshot, error) {
+	fl, ok := r.(snapshot.FileLoader)
+	if !ok {
+		return nil, fmt.Errorf("engine: %T is not a snapshot repository", r)
+	}
+	return snapshot.ListSnapshots(ctx, fl, snapshot.Filter{})
+}
+
+// Copy implements run.Copier with snapshot/copier.
+func (c *Copier) Copy(ctx context.Context, dst, src run.Repository, sns []*snapshot.Snapshot) (copier.Result, error) {
+	d, ok1 := dst.(*repo.Repository)
+	s, ok2 := src.(*repo.Repository)
+	if !ok1 || !ok2 {
+		return copier.Result{}, errors.New("engine: copy needs two repositories")
+	}
+	return copier.Copy(ctx, d, s, sns, copier.Options{})
+}

@@ -1,0 +1,58 @@
+package report
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lpse/cadang/internal/sop/i18n"
+	"github.com/lpse/cadang/internal/sop/jobs"
+	"github.com/lpse/cadang/internal/sop/runlog"
+)
+
+// TestOffsiteFailure: a failed copy to the offsite medium has its own
+// words in the failure report (kind, cause, what was copied) and its own
+// row in the monthly analysis, apart from the backup, which stands.
+func TestOffsiteFailure(t *testing.T) {
+	cfg, err := jobs.Load("../../../testdata/sop/cadang.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Jobs = cfg.Jobs[:1]
+	loc := cfg.Location()
+	at := time.Date(2026, 3, 2, 1, 0, 0, 0, loc)
+	backup := runlog.Record{ID: "run-0302-backup", Op: runlog.OpBackup, Job: "spse-prod", Medium: "disk-A", Start: at, End: at.Add(30 * time.Minute),
+		Result: runlog.OK, StandardMet: true, Note: runlog.NewNote("snapshots-saved", 2)}
+	cp := runlog.Record{ID: "run-0302-copy", Op: runlog.OpCopy, Job: "spse-prod", Medium: "kominfo", Repository: "sftp://cadang@10.1.2.3/srv/cadang",
+		Start: at.Add(40 * time.Minute), End: at.Add(41 * time.Minute), Ref: backup.ID, Tags: []string{runlog.TagOffsite},
+		Copy:   &runlog.CopyInfo{From: "/mnt/backup/cadang", FromID: strings.Repeat("a", 64)},
+		Result: runlog.Failed, Failure: runlog.KindOffsite, Note: runlog.NewNote("offsite-open-failed", "kominfo", "sftp://cadang@10.1.2.3/srv/cadang"),
+		Message: "dial tcp 10.1.2.3:22: connect: connection refused"}
+	recs := []runlog.Record{backup, cp}
+	now := time.Date(2026, 4, 2, 9, 0, 0, 0, loc)
+	for _, c := range []struct {
+		l      i18n.Lang
+		report []string
+		month  string
+	}{
+		{i18n.ID, []string{"Penyalinan ke media offsite gagal", "Media offsite kominfo (sftp://cadang@10.1.2.3/srv/cadang) tidak dapat dibuka",
+			"connection refused", "Backup pada media rotasi tetap berhasil", "/mnt/backup/cadang aaaaaaaa", "0 disalin, 0 sudah ada"}, "| Penyalinan ke media offsite gagal | 1 |"},
+		{i18n.EN, []string{"Offsite copy failed", "Cannot open offsite medium kominfo", "The backup on the rotation medium still succeeded",
+			"0 copied, 0 already there"}, "| Offsite copy failed | 1 |"},
+	} {
+		e := Env{Config: cfg, Lang: c.l, Now: now}
+		render(t, e.Failure(cp, recs)).contains(t, c.report...)
+		d, err := e.Monthly(recs, time.Date(2026, 3, 1, 0, 0, 0, 0, loc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := render(t, d)
+		if !strings.Contains(r.md, c.month) || !strings.Contains(r.md, cp.ID) {
+			t.Errorf("monthly (%s) lacks %q or the copy %s:\n%s", c.l, c.month, cp.ID, r.md)
+		}
+		m := Analyze(cfg, recs, time.Date(2026, 3, 1, 0, 0, 0, 0, loc), now)
+		if m.ByKind[runlog.KindOffsite] != 1 || m.Jobs[0].Failed != 0 {
+			t.Errorf("analysis: kinds %v, failed backups %d", m.ByKind, m.Jobs[0].Failed)
+		}
+	}
+}
