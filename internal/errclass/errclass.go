@@ -23,7 +23,7 @@ import (
 const (
 	ExitOK            = 0
 	ExitFatal         = 1
-	ExitPartial       = 3 // backup written, but some source files could not be read; or a restore with failed files
+	ExitPartial       = 3 // backup written, but some source files could not be read, or its offsite copy failed (cadang run); or a restore with failed files
 	ExitNoRepository  = 10
 	ExitLocked        = 11
 	ExitWrongPassword = 12
