@@ -12,18 +12,19 @@ import (
 //
 // It must stay small at millions of blobs (restic spends ~60 bytes per blob
 // and runs large repositories out of memory). Most entries live in a sorted,
-// immutable table of fixed 40-byte records:
+// immutable table of fixed 43-byte records:
 //
-//	ID[2:32] (30 bytes) | pack number (3) | offset (4) | sealed length (3)
+//	ID[2:32] (30 bytes) | pack number (3) | offset (4) | sealed length (3) | raw length (3)
 //
 // The first two bytes of the ID select one of 65536 buckets, so they need
 // not be stored; the 3-byte pack number indexes a table of pack IDs, and
-// lengths fit 24 bits because chunks are at most chunk.MaxChunkSize. Blobs
+// lengths fit 24 bits because chunks are at most chunk.MaxChunkSize. The raw
+// (plaintext) length bounds decompression (load.go). Blobs
 // added during a session go to a small map first and are merged into the
 // table in bulk.
 
 const (
-	recSize       = IDSize - 2 + 3 + 4 + 3
+	recSize       = IDSize - 2 + 3 + 4 + 3 + 3
 	numBuckets    = 1 << 16
 	maxPacks      = 1 << 24
 	maxBlobLength = 1<<24 - 1
@@ -36,6 +37,7 @@ type location struct {
 	pack   uint32
 	offset uint32
 	length uint32
+	raw    uint32 // plaintext length
 }
 
 type blobTable struct {
@@ -82,6 +84,7 @@ func decodeRecLoc(r []byte) location {
 		pack:   uint32(r[0]) | uint32(r[1])<<8 | uint32(r[2])<<16,
 		offset: binary.LittleEndian.Uint32(r[3:7]),
 		length: uint32(r[7]) | uint32(r[8])<<8 | uint32(r[9])<<16,
+		raw:    uint32(r[10]) | uint32(r[11])<<8 | uint32(r[12])<<16,
 	}
 }
 
@@ -91,6 +94,7 @@ func encodeRec(dst []byte, id *ID, l location) {
 	r[0], r[1], r[2] = byte(l.pack), byte(l.pack>>8), byte(l.pack>>16)
 	binary.LittleEndian.PutUint32(r[3:7], l.offset)
 	r[7], r[8], r[9] = byte(l.length), byte(l.length>>8), byte(l.length>>16)
+	r[10], r[11], r[12] = byte(l.raw), byte(l.raw>>8), byte(l.raw>>16)
 }
 
 // fullEntry is used while building a table.
@@ -192,8 +196,9 @@ type Index struct {
 	tables  [3]*blobTable
 	recent  [3]map[ID]location
 	nRecent int
-	// large holds the rare blobs longer than the 24-bit length field of a
-	// table record (only blobs saved directly, never chunks).
+	// large holds the rare blobs longer (stored or raw) than the 24-bit
+	// length fields of a table record (only blobs saved directly, never
+	// chunks).
 	large [3]map[ID]location
 	// obsoleteIDs are the packs prune marked obsolete, and obsolete their
 	// numbers: their blobs stay readable, but a writer must not
@@ -347,6 +352,19 @@ func (idx *Index) Lookup(t BlobType, id ID) (BlobLocation, bool) {
 	return BlobLocation{Type: t, ID: id, Pack: idx.packs[l.pack], Offset: l.offset, Length: l.length}, true
 }
 
+// RawLength returns the plaintext length that the index records for a
+// blob. A blob has one length wherever it is stored (its plaintext hashes
+// to its ID), so any of its locations will do.
+func (idx *Index) RawLength(t BlobType, id ID) (uint32, bool) {
+	if !t.Valid() {
+		return 0, false
+	}
+	idx.mu.RLock()
+	defer idx.mu.RUnlock()
+	l, ok := idx.lookupLocked(t, id)
+	return l.raw, ok
+}
+
 // AddPack records the blobs of one pack. On error the index is unchanged.
 func (idx *Index) AddPack(pack ID, blobs []PackBlob) error {
 	// Check before changing anything: a pack half added would be in the
@@ -366,11 +384,12 @@ func (idx *Index) AddPack(pack ID, blobs []PackBlob) error {
 		if l, ok := idx.lookupLocked(b.Type, b.ID); ok && !idx.obsoleteLocked(l.pack) {
 			continue
 		}
-		if b.Length > maxBlobLength {
-			idx.large[b.Type][b.ID] = location{pack: n, offset: b.Offset, length: b.Length}
+		l := location{pack: n, offset: b.Offset, length: b.Length, raw: b.RawLength}
+		if b.Length > maxBlobLength || b.RawLength > maxBlobLength {
+			idx.large[b.Type][b.ID] = l
 			continue
 		}
-		idx.recent[b.Type][b.ID] = location{pack: n, offset: b.Offset, length: b.Length}
+		idx.recent[b.Type][b.ID] = l
 		idx.nRecent++
 	}
 	if idx.nRecent >= mergeThreshold {
@@ -444,8 +463,8 @@ func (idx *Index) bulkAdd(packs []IndexPack) error {
 			continue
 		}
 		for _, b := range p.Blobs {
-			l := location{pack: n, offset: b.Offset, length: b.Length}
-			if b.Length > maxBlobLength {
+			l := location{pack: n, offset: b.Offset, length: b.Length, raw: b.RawLength}
+			if b.Length > maxBlobLength || b.RawLength > maxBlobLength {
 				if old, dup := idx.large[b.Type][b.ID]; !dup || (idx.obsoleteLocked(old.pack) && !idx.obsoleteLocked(n)) {
 					idx.large[b.Type][b.ID] = l
 				}

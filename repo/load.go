@@ -48,7 +48,7 @@ func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID, buf []byte
 	if t == TreeBlob {
 		sealed, err = r.loadTreeBlob(ctx, h, loc)
 		if err == nil {
-			return r.openBlob(h, t, id, sealed, buf)
+			return r.openBlob(h, t, id, rawUnknown, sealed, buf)
 		}
 		if IsDamaged(err) {
 			return nil, err
@@ -67,12 +67,17 @@ func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID, buf []byte
 	if err != nil {
 		return nil, fmt.Errorf("load %s blob %s from %s: %w", t, id, h, err)
 	}
-	return r.openBlob(h, t, id, sealed, buf)
+	return r.openBlob(h, t, id, rawUnknown, sealed, buf)
 }
 
+// decoder returns the repository's zstd decoder. DecodeAll with it writes
+// at most cap(dst) bytes (WithDecodeAllCapLimit): finishBlob gives it a
+// buffer of exactly the blob's raw length, so a frame that would expand
+// further fails before anything beyond that is allocated.
 func (r *Repository) decoder() (*zstd.Decoder, error) {
 	r.decOnce.Do(func() {
-		r.dec, r.decErr = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(MaxBlobSize+1<<20))
+		r.dec, r.decErr = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(MaxBlobSize+1<<20),
+			zstd.WithDecodeAllCapLimit(true))
 		if r.decErr != nil {
 			r.decErr = fmt.Errorf("zstd decoder: %w", r.decErr)
 		}
@@ -80,7 +85,11 @@ func (r *Repository) decoder() (*zstd.Decoder, error) {
 	return r.dec, r.decErr
 }
 
-func (r *Repository) openBlob(h backend.Handle, t BlobType, id ID, stored, buf []byte) ([]byte, error) {
+// rawUnknown, as the raw length of openBlob, openBlobInPlace and
+// finishBlob, makes them look the blob's raw length up in the index.
+const rawUnknown = -1
+
+func (r *Repository) openBlob(h backend.Handle, t BlobType, id ID, raw int, stored, buf []byte) ([]byte, error) {
 	if len(stored) < 1+crypto.Overhead {
 		return nil, damaged(h, &id, "stored blob of %d bytes is too short", len(stored))
 	}
@@ -93,15 +102,16 @@ func (r *Repository) openBlob(h backend.Handle, t BlobType, id ID, stored, buf [
 	if err != nil {
 		return nil, damaged(h, &id, "%v", err)
 	}
-	return r.finishBlob(h, t, id, comp, plain, buf)
+	return r.finishBlob(h, t, id, comp, raw, plain, buf)
 }
 
 // openBlobInPlace opens a stored blob in a buffer the caller owns: it is
 // decrypted where it lies (stored's bytes are lost, whatever the outcome),
 // so an uncompressed plaintext is a subslice of stored. A compressed one is
 // decompressed into *scratch, which keeps the grown buffer for the next
-// blob; scratch never points into stored.
-func (r *Repository) openBlobInPlace(h backend.Handle, t BlobType, id ID, stored []byte, scratch *[]byte) ([]byte, error) {
+// blob; scratch never points into stored. raw is the raw length the pack
+// header records, or rawUnknown to take the index's.
+func (r *Repository) openBlobInPlace(h backend.Handle, t BlobType, id ID, raw int, stored []byte, scratch *[]byte) ([]byte, error) {
 	if len(stored) < 1+crypto.Overhead {
 		return nil, damaged(h, &id, "stored blob of %d bytes is too short", len(stored))
 	}
@@ -110,7 +120,7 @@ func (r *Repository) openBlobInPlace(h backend.Handle, t BlobType, id ID, stored
 	if err != nil {
 		return nil, damaged(h, &id, "%v", err)
 	}
-	out, err := r.finishBlob(h, t, id, comp, plain, *scratch)
+	out, err := r.finishBlob(h, t, id, comp, raw, plain, *scratch)
 	if err == nil && comp == compressZstd {
 		*scratch = out
 	}
@@ -118,19 +128,49 @@ func (r *Repository) openBlobInPlace(h backend.Handle, t BlobType, id ID, stored
 }
 
 // finishBlob decompresses a decrypted blob (into buf, grown as needed) and
-// verifies its ID.
-func (r *Repository) finishBlob(h backend.Handle, t BlobType, id ID, comp byte, plain, buf []byte) ([]byte, error) {
+// verifies its length and ID. raw is the plaintext length recorded for it
+// (rawUnknown: look it up in the index). Decompression writes into a
+// buffer of exactly that length and fails if the frame would produce more
+// or fewer bytes: a tiny frame can expand to a gigabyte, and the recorded
+// length, not the frame, decides what a blob may cost (doc/design.md §6).
+func (r *Repository) finishBlob(h backend.Handle, t BlobType, id ID, comp byte, raw int, plain, buf []byte) ([]byte, error) {
+	if raw == rawUnknown {
+		if l, ok := r.idx.RawLength(t, id); ok {
+			raw = int(l)
+		}
+	}
 	var out []byte
 	switch comp {
 	case compressNone:
 		out = plain
+		if raw != rawUnknown && len(out) != raw {
+			return nil, damaged(h, &id, "plaintext is %d bytes, the index or pack header records %d", len(out), raw)
+		}
 	case compressZstd:
 		dec, err := r.decoder()
 		if err != nil {
 			return nil, err
 		}
-		if out, err = dec.DecodeAll(plain, buf[:0]); err != nil {
-			return nil, damaged(h, &id, "decompress: %v", err)
+		if raw == rawUnknown {
+			// Not indexed (a caller's own location): cadang's writer
+			// records the size in the frame header.
+			var fh zstd.Header
+			if err := fh.Decode(plain); err != nil || !fh.HasFCS || fh.FrameContentSize > MaxBlobSize {
+				return nil, damaged(h, &id, "raw length unknown: not in the index, and the zstd frame records no size up to %d", MaxBlobSize)
+			}
+			raw = int(fh.FrameContentSize)
+		}
+		if raw > MaxBlobSize {
+			return nil, damaged(h, &id, "raw length %d exceeds the largest blob (%d)", raw, MaxBlobSize)
+		}
+		if cap(buf) < raw {
+			buf = make([]byte, 0, raw)
+		}
+		if out, err = dec.DecodeAll(plain, buf[:0:raw]); err != nil {
+			return nil, damaged(h, &id, "decompress to the recorded %d bytes: %v", raw, err)
+		}
+		if len(out) != raw {
+			return nil, damaged(h, &id, "decompressed to %d bytes, the index or pack header records %d", len(out), raw)
 		}
 	default:
 		return nil, damaged(h, &id, "unknown compression %d", comp)
@@ -204,7 +244,7 @@ func (r *Repository) LoadBlobsFromPack(ctx context.Context, pack ID, blobs []Blo
 			if !inPlace {
 				sealed = bytes.Clone(sealed)
 			}
-			plain, openErr = r.openBlobInPlace(h, b.Type, b.ID, sealed, &lb.plain)
+			plain, openErr = r.openBlobInPlace(h, b.Type, b.ID, rawUnknown, sealed, &lb.plain)
 			prev = b
 		}
 		if err := fn(*b, plain, openErr); err != nil {
