@@ -7,6 +7,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"io/fs"
 	"net"
 	"os"
@@ -355,4 +358,89 @@ func TestServeCommand(t *testing.T) {
 			t.Errorf("want %q:\n%s", c.want, res)
 		}
 	}
+}
+
+// TestRESTKilledClient kills a real cadang process in the middle of a
+// backup to the server, several times: the server keeps no half file and
+// no temporary file, keeps serving, and the next backup completes and
+// restores byte for byte.
+func TestRESTKilledClient(t *testing.T) {
+	root, addr := restServer(t, server.Config{})
+	loc := "rest:http://" + addr + "/spse"
+	repoDir := filepath.Join(root, "spse")
+	src := filepath.Join(t.TempDir(), "src")
+	makeSourceTree(t, src)
+	for i := range 3 {
+		writeFileT(t, filepath.Join(src, "big", fmt.Sprint(i)), randBytes(uint64(100+i), 16<<20), 0o644)
+	}
+	packs := func() int {
+		n := 0
+		_ = filepath.WalkDir(filepath.Join(repoDir, "data"), func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && !strings.HasPrefix(d.Name(), ".") {
+				n++
+			}
+			return nil
+		})
+		return n
+	}
+	for round := range 3 {
+		before := packs()
+		args := []string{"-r", loc, "backup", src}
+		if round == 0 {
+			args = []string{"-r", loc, "backup", "--init", src}
+		}
+		cmd := cliProcess(t, args...)
+		var out syncBuffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Kill it once it has stored a few packs: uploads are under way.
+		deadline := time.Now().Add(time.Minute)
+		for packs() < before+2+round && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Logf("round %d: killed after %d new packs", round, packs()-before)
+		// Uploads in flight end with the connection: no temporary file stays.
+		var tmp []string
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			tmp = tmp[:0]
+			_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+				if err == nil && strings.HasPrefix(d.Name(), ".tmp-") {
+					tmp = append(tmp, p)
+				}
+				return nil
+			})
+			if len(tmp) == 0 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if len(tmp) != 0 {
+			t.Errorf("round %d: temporary files left: %v", round, tmp)
+		}
+		// Every stored pack is whole: its name is the SHA-256 of its bytes.
+		_ = filepath.WalkDir(filepath.Join(repoDir, "data"), func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Error(err)
+				return nil
+			}
+			if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != d.Name() {
+				t.Errorf("round %d: %s is not whole (%d bytes)", round, p, len(b))
+			}
+			return nil
+		})
+	}
+	// The server still serves: a backup completes, checks and restores.
+	cliBackup(t, loc, src)
+	cliOK(t, "-r", loc, "check", "--read-data")
+	target := filepath.Join(t.TempDir(), "restore")
+	cliOK(t, "-r", loc, "restore", "latest", "--target", target)
+	compareTrees(t, scanDir(t, src), scanDir(t, filepath.Join(target, src)), false)
 }
