@@ -10,9 +10,13 @@ import (
 
 	"github.com/lpse/cadang/internal/sop/engine"
 	"github.com/lpse/cadang/internal/sop/jobs"
+	"github.com/lpse/cadang/internal/sop/run"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend/local"
+	"github.com/lpse/cadang/repo/backend/mem"
 	"github.com/lpse/cadang/repo/repotest"
+	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/walker"
 )
 
 // TestOpenerWarnsOfReadablePasswordFile: a medium's password file that
@@ -53,5 +57,43 @@ func TestOpenerWarnsOfReadablePasswordFile(t *testing.T) {
 		case mode == 0o644 && (len(warnings) != 1 || !strings.Contains(warnings[0], pw) || !strings.Contains(warnings[0], "mode 0644")):
 			t.Errorf("mode 0644: warnings %q (notices %q), want one naming %s and its mode", warnings, notices, pw)
 		}
+	}
+}
+
+// TestDumpSourceDoesNotStorePassword: a job's dump source that prints its
+// environment stores no repository password in the snapshot.
+func TestDumpSourceDoesNotStorePassword(t *testing.T) {
+	ctx := context.Background()
+	t.Setenv("CADANG_PASSWORD", "repo-password-a61f")
+	t.Setenv("PGPASSWORD", "pg-password-for-the-job")
+	be := mem.New()
+	if err := repotest.New(t, be, "pw", repo.InitOptions{}).Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := repo.Open(ctx, be, []byte("pw"), repo.Options{Lock: repo.SharedLock}) // as a run holds it
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	b := &engine.Backupper{Hostname: "spse", ProgramVersion: "test"}
+	src := jobs.Source{Name: "database", Command: []string{"env"}, Filename: "env.txt"}
+	res, err := b.Backup(ctx, r, src, run.BackupOptions{Job: &jobs.Job{Name: "spse"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := repo.ParseID(res.Snapshot)
+	sn, err := snapshot.LoadSnapshot(ctx, r, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := walker.Dump(ctx, r, sn, "/env.txt", &out); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "repo-password-a61f") {
+		t.Errorf("the job's dump stored CADANG_PASSWORD:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "PGPASSWORD=pg-password-for-the-job") {
+		t.Errorf("the job's dump lost PGPASSWORD:\n%s", out.String())
 	}
 }
