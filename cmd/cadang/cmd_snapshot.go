@@ -68,7 +68,11 @@ func restoreCommand() *cli.Command {
 A file backed up from /srv/spse/x is restored to TARGET/srv/spse/x; with :SUBPATH only that part is restored
 and a directory's contents go directly into TARGET.
 
-Owners are restored when run as root; modes, times, xattrs, symlinks, hardlinks and sparse files always.
+Owners are restored when run as root (not with --no-owner); modes, times, xattrs, symlinks, hardlinks and
+sparse files always. Without owners, setuid and setgid bits are dropped (as tar does). --no-devices leaves out
+device nodes (listed); --xattr-include/--xattr-exclude PATTERN choose extended attributes by name
+(e.g. --xattr-exclude security.capability). Nothing is written outside --target: a symlink found in the
+target is never followed (with --overwrite always or if-changed one in the way of a directory is replaced).
 If some files cannot be restored (a damaged blob), the others are restored, the failed ones are listed,
 and the exit code is 3.`,
 		Flags: append(filterFlags(),
@@ -78,6 +82,11 @@ and the exit code is 3.`,
 			&cli.StringFlag{Name: "overwrite", Value: "always", Usage: "existing files: always, if-changed or never"},
 			&cli.BoolFlag{Name: "verify", Usage: "read every restored file back and check its content"},
 			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "say what would be restored; write nothing"},
+			&cli.BoolFlag{Name: "no-owner", Usage: "do not restore owners (nor setuid/setgid bits)"},
+			&cli.BoolFlag{Name: "no-devices", Usage: "do not restore device nodes (they are listed)"},
+			&cli.StringSliceFlag{Name: "xattr-include", Usage: "restore only extended attributes matching `PATTERN` (repeatable; default all)"},
+			&cli.StringSliceFlag{Name: "xattr-exclude", Usage: "do not restore extended attributes matching `PATTERN` (repeatable)"},
+			&cli.Uint64Flag{Name: "max-nodes", Value: restorer.DefaultMaxNodes, Usage: "refuse a snapshot that expands to more than `N` entries"},
 			&cli.StringFlag{Name: "requested-by", Usage: "SOP: `NAME` of who asked for this restore (records the restore request)"},
 			&cli.StringFlag{Name: "reason", Usage: "SOP: why the restore was requested"},
 			&cli.StringFlag{Name: "request-id", Usage: "SOP: the request form's `ID`"},
@@ -95,6 +104,8 @@ and the exit code is 3.`,
 				Snapshot: c.Args().First(), Filter: filterFromFlags(c), Target: c.String("target"),
 				Include: c.StringSlice("include"), Exclude: c.StringSlice("exclude"), Overwrite: mode,
 				Verify: c.Bool("verify"), DryRun: c.Bool("dry-run"),
+				NoOwner: c.Bool("no-owner"), NoDevices: c.Bool("no-devices"), MaxNodes: c.Uint64("max-nodes"),
+				XattrInclude: c.StringSlice("xattr-include"), XattrExclude: c.StringSlice("xattr-exclude"),
 				RequestedBy: c.String("requested-by"), Reason: c.String("reason"), RequestID: c.String("request-id"),
 			}
 			if o.DryRun { // not a restore: nothing to record
@@ -111,34 +122,42 @@ and the exit code is 3.`,
 }
 
 type restoreOptions struct {
-	Snapshot    string
-	Filter      snapshot.Filter
-	Target      string
-	Include     []string
-	Exclude     []string
-	Overwrite   restorer.OverwriteMode
-	Verify      bool
-	DryRun      bool
-	RequestedBy string
-	Reason      string
-	RequestID   string
+	Snapshot  string
+	Filter    snapshot.Filter
+	Target    string
+	Include   []string
+	Exclude   []string
+	Overwrite restorer.OverwriteMode
+	Verify    bool
+	DryRun    bool
+	NoOwner   bool
+	NoDevices bool
+	MaxNodes  uint64
+	// XattrInclude and XattrExclude are restorer.Restorer's patterns.
+	XattrInclude []string
+	XattrExclude []string
+	RequestedBy  string
+	Reason       string
+	RequestID    string
 }
 
 // restoreResult is what `restore --json` prints last.
 type restoreResult struct {
-	MessageType   string               `json:"message_type"` // "summary"
-	SnapshotID    string               `json:"snapshot_id"`
-	Target        string               `json:"target"`
-	FilesRestored uint64               `json:"files_restored"`
-	DirsRestored  uint64               `json:"dirs_restored"`
-	FilesSkipped  uint64               `json:"files_skipped"`
-	FilesVerified uint64               `json:"files_verified"`
-	BytesRestored uint64               `json:"bytes_restored"`
-	BytesWritten  uint64               `json:"bytes_written"`
-	FailedFiles   []string             `json:"failed_files,omitempty"`
-	Errors        []snapshot.ItemError `json:"errors,omitempty"`
-	TotalDuration float64              `json:"total_duration"`
-	DryRun        bool                 `json:"dry_run,omitempty"`
+	MessageType   string   `json:"message_type"` // "summary"
+	SnapshotID    string   `json:"snapshot_id"`
+	Target        string   `json:"target"`
+	FilesRestored uint64   `json:"files_restored"`
+	DirsRestored  uint64   `json:"dirs_restored"`
+	FilesSkipped  uint64   `json:"files_skipped"`
+	FilesVerified uint64   `json:"files_verified"`
+	BytesRestored uint64   `json:"bytes_restored"`
+	BytesWritten  uint64   `json:"bytes_written"`
+	FailedFiles   []string `json:"failed_files,omitempty"`
+	// SkippedDevices are the device nodes left out by --no-devices.
+	SkippedDevices []string             `json:"skipped_devices,omitempty"`
+	Errors         []snapshot.ItemError `json:"errors,omitempty"`
+	TotalDuration  float64              `json:"total_duration"`
+	DryRun         bool                 `json:"dry_run,omitempty"`
 	// for the run-log record
 	snapshotTime  time.Time
 	snapshotPaths []string
@@ -154,7 +173,8 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 		}
 		counter := ui.NewCounter(e.progressWriter(), ui.ChooseMode(e.progressWriter(), e.json, e.quiet), "restore")
 		rs := &restorer.Restorer{Repo: r, Include: o.Include, Exclude: o.Exclude, Overwrite: o.Overwrite,
-			Verify: o.Verify, DryRun: o.DryRun, Progress: ui.Restore{Counter: counter}}
+			Verify: o.Verify, DryRun: o.DryRun, NoOwner: o.NoOwner, NoDevices: o.NoDevices, MaxNodes: o.MaxNodes,
+			XattrInclude: o.XattrInclude, XattrExclude: o.XattrExclude, Progress: ui.Restore{Counter: counter}}
 		sum, rerr := rs.Restore(ctx, sn, sub, o.Target)
 		counter.Done()
 		if sum == nil {
@@ -162,7 +182,7 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 		}
 		res = &restoreResult{MessageType: "summary", SnapshotID: sn.ID().String(), Target: o.Target,
 			FilesRestored: sum.Files, DirsRestored: sum.Dirs, FilesSkipped: sum.Skipped, FilesVerified: sum.Verified,
-			BytesRestored: sum.Bytes, BytesWritten: sum.Written, FailedFiles: sum.FailedFiles, Errors: sum.Errors,
+			BytesRestored: sum.Bytes, BytesWritten: sum.Written, FailedFiles: sum.FailedFiles, SkippedDevices: sum.SkippedDevices, Errors: sum.Errors,
 			TotalDuration: sum.End.Sub(sum.Start).Seconds(), DryRun: o.DryRun,
 			snapshotTime: sn.Time, snapshotPaths: sn.Paths}
 		printRestoreSummary(e, sn, res)
@@ -185,6 +205,9 @@ func printRestoreSummary(e *env, sn *snapshot.Snapshot, res *restoreResult) {
 	for _, f := range res.FailedFiles {
 		fmt.Fprintf(e.stderr, "NOT RESTORED: %s\n", f)
 	}
+	for _, f := range res.SkippedDevices {
+		fmt.Fprintf(e.stderr, "device not restored (--no-devices): %s\n", f)
+	}
 	if e.quiet {
 		return
 	}
@@ -200,6 +223,9 @@ func printRestoreSummary(e *env, sn *snapshot.Snapshot, res *restoreResult) {
 	}
 	if res.FilesVerified > 0 {
 		fmt.Fprintf(e.stdout, ", %d verified", res.FilesVerified)
+	}
+	if n := len(res.SkippedDevices); n > 0 {
+		fmt.Fprintf(e.stdout, ", %d device nodes left out", n)
 	}
 	fmt.Fprintln(e.stdout)
 }
@@ -285,12 +311,37 @@ func toNodeJSON(p string, n *snapshot.Node) nodeJSON {
 		MTime: n.ModTime, User: n.User, Group: n.Group, UID: n.UID, GID: n.GID, Link: n.LinkTarget}
 }
 
-func lsLine(p string, n *snapshot.Node) string {
+// lsMode renders a node's type and mode as ls -l does, setuid, setgid and
+// sticky included: -rwsr-xr-x, drwxrwsr-x, drwxrwxrwt (S and T where the
+// execute bit under them is not set).
+func lsMode(n *snapshot.Node) string {
 	t := map[snapshot.NodeType]byte{snapshot.TypeDir: 'd', snapshot.TypeSymlink: 'l', snapshot.TypeCharDev: 'c',
 		snapshot.TypeBlockDev: 'b', snapshot.TypeFIFO: 'p', snapshot.TypeSocket: 's'}[n.Type]
 	if t == 0 {
 		t = '-'
 	}
+	b := []byte{t, 'r', 'w', 'x', 'r', 'w', 'x', 'r', 'w', 'x'}
+	for i := 0; i < 9; i++ {
+		if n.Mode&(1<<(8-i)) == 0 {
+			b[1+i] = '-'
+		}
+	}
+	special := func(bit uint32, pos int, c byte) {
+		if n.Mode&bit == 0 {
+			return
+		}
+		if b[pos] == '-' {
+			c -= 'a' - 'A'
+		}
+		b[pos] = c
+	}
+	special(0o4000, 3, 's')
+	special(0o2000, 6, 's')
+	special(0o1000, 9, 't')
+	return string(b)
+}
+
+func lsLine(p string, n *snapshot.Node) string {
 	owner := n.User
 	if owner == "" {
 		owner = fmt.Sprint(n.UID)
@@ -299,7 +350,7 @@ func lsLine(p string, n *snapshot.Node) string {
 	if group == "" {
 		group = fmt.Sprint(n.GID)
 	}
-	s := fmt.Sprintf("%c%s %8s %8s %12d %s %s", t, os.FileMode(n.Mode & 0o777).String()[1:], owner, group, n.Size,
+	s := fmt.Sprintf("%s %8s %8s %12d %s %s", lsMode(n), owner, group, n.Size,
 		n.ModTime.Local().Format(time.DateTime), quoteName(p))
 	if n.Type == snapshot.TypeSymlink {
 		s += " -> " + quoteName(n.LinkTarget)
