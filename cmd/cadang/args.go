@@ -123,6 +123,15 @@ func lookupCommand(cmds []*cli.Command, name string) *cli.Command {
 	return nil
 }
 
+// prepareCommands applies to the whole command tree what urfave/cli does
+// not do by default: no help subcommand on leaf commands, and one-line
+// usage errors.
+func prepareCommands(cmds []*cli.Command) []*cli.Command {
+	hideLeafHelpCommands(cmds)
+	setUsageErrors(cmds, "")
+	return cmds
+}
+
 // hideLeafHelpCommands stops urfave/cli from giving every command a "help"
 // subcommand (alias "h"): on a command that takes arguments it swallowed a
 // source directory named h or help (`cadang backup h` printed the help and
@@ -133,7 +142,26 @@ func hideLeafHelpCommands(cmds []*cli.Command) {
 			c.HideHelpCommand = true
 			continue
 		}
+		if c.Action == nil {
+			c.Action = groupAction(c)
+		}
 		hideLeafHelpCommands(c.Subcommands)
+	}
+}
+
+// groupAction runs for a command with subcommands when none matched
+// ('cadang job lsit'): the nearest subcommand, as rootAction does.
+func groupAction(g *cli.Command) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if c.NArg() == 0 {
+			return cli.ShowSubcommandHelp(c)
+		}
+		name := c.Args().First()
+		msg := fmt.Sprintf("%s: unknown subcommand %q", g.Name, name)
+		if s := nearestCommand(g.Subcommands, name); s != "" {
+			msg += fmt.Sprintf("; did you mean %q?", s)
+		}
+		return fmt.Errorf("%s (cadang help %s lists them)", msg, g.Name)
 	}
 }
 
@@ -161,4 +189,104 @@ func intRange(name string, lo, hi int) func(*cli.Context, int) error {
 		}
 		return nil
 	}
+}
+
+// rootAction runs when no command matched: a typo ('cadang bakup') gets
+// the nearest command instead of urfave's "No help topic".
+func rootAction(c *cli.Context) error {
+	if c.NArg() == 0 {
+		return cli.ShowAppHelp(c)
+	}
+	name := c.Args().First()
+	msg := fmt.Sprintf("unknown command %q", name)
+	if s := nearestCommand(c.App.Commands, name); s != "" {
+		msg += fmt.Sprintf("; did you mean %q?", s)
+	}
+	return fmt.Errorf("%s (cadang help lists the commands)", msg)
+}
+
+// nearestCommand returns the visible command name closest to name, or ""
+// when none is close enough to be a typo of it.
+func nearestCommand(cmds []*cli.Command, name string) string {
+	best, bestD := "", len(name)/2+2 // more edits than that is another word
+	for _, c := range cmds {
+		if c.Hidden {
+			continue
+		}
+		for _, n := range c.Names() {
+			if d := editDistance(n, name); d < bestD {
+				best, bestD = c.Name, d
+			}
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// setUsageErrors makes a misspelt or misused flag one line that names the
+// flag (with the nearest real one) and the command's usage, instead of
+// urfave's whole help page.
+func setUsageErrors(cmds []*cli.Command, path string) {
+	for _, c := range cmds {
+		full := strings.TrimSpace(path + " " + c.Name)
+		c.OnUsageError = usageError(full, c)
+		setUsageErrors(c.Subcommands, full)
+	}
+}
+
+func usageError(full string, c *cli.Command) cli.OnUsageErrorFunc {
+	return func(_ *cli.Context, err error, _ bool) error {
+		msg := fmt.Sprintf("%s: %v", full, err)
+		const undefined = "flag provided but not defined: -"
+		if i := strings.Index(err.Error(), undefined); i >= 0 {
+			bad := strings.TrimLeft(err.Error()[i+len(undefined):], "-")
+			if s := nearestFlag(c, bad); s != "" {
+				msg += fmt.Sprintf(" (did you mean %s?)", s)
+			}
+		}
+		usage := "cadang " + full + " [options]"
+		if c.ArgsUsage != "" {
+			usage += " " + c.ArgsUsage
+		}
+		return fmt.Errorf("%s\nusage: %s (cadang help %s for more)", msg, usage, full)
+	}
+}
+
+// nearestFlag returns the flag of c closest to name, as --name, or "".
+func nearestFlag(c *cli.Command, name string) string {
+	best, bestD := "", len(name)/2+2
+	for _, f := range c.Flags {
+		for _, n := range f.Names() {
+			if d := editDistance(n, name); d < bestD {
+				best, bestD = n, d
+			}
+		}
+	}
+	switch {
+	case best == "":
+		return ""
+	case len(best) == 1:
+		return "-" + best
+	}
+	return "--" + best
 }

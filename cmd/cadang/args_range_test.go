@@ -74,3 +74,60 @@ func TestCLIFlagRanges(t *testing.T) {
 		t.Errorf("refused backups wrote %d snapshots", n)
 	}
 }
+
+// TestCLITyposAndUsage (issue 15): a mistyped command names the nearest
+// one, and a misspelt flag is one line naming it, the nearest real flag and
+// the command's usage, not the whole help page.
+func TestCLITyposAndUsage(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"bakup"}, []string{`unknown command "bakup"`, `did you mean "backup"`}},
+		{[]string{"job", "lsit"}, []string{`unknown subcommand "lsit"`, `did you mean "list"`}},
+		{[]string{"-r", repoDir, "backup", "--exclud", "x", "."}, []string{"-exclud", "did you mean --exclude?", "usage: cadang backup"}},
+		{[]string{"--bogus", "snapshots"}, []string{"-bogus", "usage: cadang"}},
+	} {
+		res := cliRun(t, nil, tc.args...)
+		out := res.stdout + res.stderr
+		if res.code != 1 {
+			t.Errorf("cadang %s: exit %d, want 1:\n%s", strings.Join(tc.args, " "), res.code, res)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("cadang %s: output lacks %q:\n%s", strings.Join(tc.args, " "), w, res)
+			}
+		}
+		if strings.Contains(out, "GLOBAL OPTIONS") || strings.Contains(out, "No help topic") {
+			t.Errorf("cadang %s printed a help page:\n%s", strings.Join(tc.args, " "), res)
+		}
+	}
+}
+
+// TestCLIBackupMissingPath (issue 15): one missing path among several no
+// longer fails the whole backup: the others are backed up, the missing one
+// is listed, and the exit code is 3, as for unreadable files. When no path
+// exists the backup is refused.
+func TestCLIBackupMissingPath(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	src := t.TempDir()
+	writeFileT(t, filepath.Join(src, "a"), []byte("present"), 0o644)
+	missing := filepath.Join(t.TempDir(), "gone")
+	res := cliCode(t, 3, "-r", repoDir, "backup", src, missing)
+	if !strings.Contains(res.stderr, missing) {
+		t.Errorf("the missing path is not listed:\n%s", res)
+	}
+	snaps := cliSnapshots(t, repoDir)
+	if len(snaps) != 1 {
+		t.Fatalf("%d snapshots, want 1", len(snaps))
+	}
+	cliOK(t, "-r", repoDir, "dump", "latest", filepath.Join(src, "a"))
+	res = cliRun(t, nil, "-r", repoDir, "backup", missing)
+	if res.code != 1 || !strings.Contains(res.stderr, missing) {
+		t.Errorf("backup of only a missing path: want exit 1 naming it:\n%s", res)
+	}
+	if n := len(cliSnapshots(t, repoDir)); n != 1 {
+		t.Errorf("a refused backup wrote a snapshot (%d)", n)
+	}
+}

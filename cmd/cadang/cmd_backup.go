@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -147,6 +148,15 @@ func (o backupOptions) library(e *env) backup.Options {
 	}
 	if o.Stdin {
 		bo.Stdin = e.stdin
+	}
+	// One missing path among several is a partial backup of the others
+	// (exit 3, the path listed), as restic does; when none exists it is
+	// a typo, refused before the repository is opened.
+	for _, p := range o.Paths {
+		if _, err := os.Lstat(p); err == nil {
+			bo.SkipMissingPaths = true
+			break
+		}
 	}
 	if o.Reason != "" {
 		bo.Tags = append(bo.Tags, "before-change")

@@ -20,9 +20,7 @@ import (
 func commands() []*cli.Command {
 	cmds := []*cli.Command{initCommand(), keyCommand(), unlockCommand(), catCommand(), repairCommand(), pruneCommand(), protectCommand(), copyCommand()}
 	cmds = append(cmds, snapshotCommands()...)
-	cmds = append(cmds, sopCommands()...)
-	hideLeafHelpCommands(cmds)
-	return cmds
+	return append(cmds, sopCommands()...)
 }
 
 func sizeFlag(c *cli.Context, name string, def uint) (uint, error) {
