@@ -18,6 +18,7 @@ import (
 
 	"github.com/lpse/cadang/crypto"
 	"github.com/lpse/cadang/internal/childenv"
+	"github.com/lpse/cadang/internal/panicerr"
 	"github.com/lpse/cadang/internal/pwfile"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend"
@@ -286,7 +287,9 @@ func (e *env) withRepoCreate(ctx context.Context, exclusive, create bool, fn fun
 	} else {
 		defer e.closeRepo(r)
 	}
-	return fn(r)
+	// A panic becomes this command's error, so that the lock is released
+	// and the run log records the failure as for any other error.
+	return panicerr.Call(func() string { return e.c.Command.Name }, func() error { return fn(r) })
 }
 
 // needLock refuses --no-lock for a command that writes: a writer without

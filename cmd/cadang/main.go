@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/lpse/cadang/internal/errclass"
+	"github.com/lpse/cadang/internal/panicerr"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -52,7 +54,14 @@ func main() {
 // run it in-process, and returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
-	err := app.RunContext(ctx, reorderArgs(app, args))
+	// No input may crash cadang: a panic that escapes a command (the
+	// commands that open a repository already recover theirs, to release
+	// the lock and record the failure) is a failure with exit code 1.
+	err := panicerr.Call(func() string { return "cadang" }, func() error { return app.RunContext(ctx, reorderArgs(app, args)) })
+	var pe *panicerr.Error
+	if errors.As(err, &pe) {
+		fmt.Fprintf(stderr, "%s\n", pe.Stack)
+	}
 	code := exitCode(err)
 	if err != nil && ctx.Err() != nil {
 		code = exitInterrupted
@@ -77,11 +86,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		EnableBashCompletion: true,
 		ExitErrHandler:       func(*cli.Context, error) {},
 		Flags:                globalFlags(),
-		Commands:             prepareCommands(append(commands(), serveCommand())),
-		Action:               rootAction,
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return fmt.Errorf("%v\nusage: cadang [global options] COMMAND [options] [arguments...] (cadang help for more)", err)
-		},
+		Commands:             append(commands(), serveCommand()),
 		Description: `cadang stores backups in a repository: a directory of encrypted, content-addressed pack files.
 Data is split into content-defined chunks, deduplicated, compressed with zstd and sealed with AES-256-GCM.
 

@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/lpse/cadang/internal/errclass"
+	"github.com/lpse/cadang/internal/panicerr"
 	"github.com/lpse/cadang/internal/sop/clock"
 	"github.com/lpse/cadang/internal/sop/engine"
 	"github.com/lpse/cadang/internal/sop/i18n"
@@ -224,7 +225,7 @@ func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx con
 	var opErr error
 	out, err := e.runner(st).Do(ctx, op, jobName, func(ctx context.Context, rec *runlog.Record) (runlog.RecordStore, error) {
 		rec.Repository = loc
-		opErr = fn(ctx, rec)
+		opErr = panicerr.Call(func() string { return string(op) }, func() error { return fn(ctx, rec) })
 		var store runlog.RecordStore
 		if len(rc.repos) > 0 {
 			r := rc.repos[0]

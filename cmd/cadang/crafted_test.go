@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend/local"
+	"github.com/lpse/cadang/snapshot"
+)
+
+// craftedTree returns a tree blob, written by hand as a hostile host
+// would (cadang's encoder refuses it), with one file "f" whose single
+// extent claims 2^62 bytes of the data blob id.
+func craftedTree(id repo.ID) []byte {
+	var node []byte
+	node = append(node, 1<<3|2, 1, 'f')                 // name
+	node = append(node, 2<<3, 1)                        // type: file
+	node = append(node, 3<<3)                           // mode
+	node = binary.AppendUvarint(node, 0o644)            //
+	node = append(node, 14<<3)                          // size
+	node = binary.AppendUvarint(node, 1<<62)            //
+	ext := binary.AppendUvarint(nil, 1<<62<<1)          // data extent of 2^62 bytes
+	ext = append(ext, id[:]...)                         //
+	node = binary.AppendUvarint(node, 21<<3|2)          // content
+	node = binary.AppendUvarint(node, uint64(len(ext))) //
+	node = append(node, ext...)                         //
+	b := []byte{'C', 'D', 'T', 1, 1}                    // magic, one node
+	b = binary.AppendUvarint(b, uint64(len(node)))      //
+	return append(b, node...)
+}
+
+// recordOf returns the record of a run-log line ({"record": {...}, ...}),
+// or the line itself in the older flat form.
+func recordOf(line []byte) []byte {
+	var w struct {
+		Record json.RawMessage `json:"record"`
+	}
+	if json.Unmarshal(line, &w) == nil && len(w.Record) > 0 {
+		return w.Record
+	}
+	return line
+}
+
+// The issue's finding: restore --verify of a snapshot whose file claims
+// 2^62 bytes panicked (makeslice), leaving a stale lock and no run-log
+// record. Now it is an error naming the tree, the lock is gone, and the
+// run log records the restore as not ok (the restorer calls a tree it
+// cannot read a partial restore, exit code 3).
+func TestCLICraftedSnapshotRestoreFailsCleanly(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	logFile := filepath.Join(t.TempDir(), "runlog.jsonl")
+	t.Setenv(envLog, logFile)
+	ctx := context.Background()
+	be, err := local.Open(ctx, repoDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := repo.Open(ctx, be, []byte(cliTestPassword), repo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	did, _, err := r.SaveBlob(ctx, repo.DataBlob, []byte("hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tid, _, err := r.SaveBlob(ctx, repo.TreeBlob, craftedTree(did))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sn := &snapshot.Snapshot{Time: time.Now(), Tree: tid, Paths: []string{"/srv"}, Hostname: "evil"}
+	if _, err := snapshot.SaveSnapshot(ctx, r, sn); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	target := filepath.Join(t.TempDir(), "target")
+	res := cliRun(t, nil, "-r", repoDir, "restore", "--verify", "--target", target, "latest")
+	if res.code == 0 {
+		t.Fatalf("restore of a crafted snapshot succeeded:\n%s", res)
+	}
+	if !strings.Contains(res.stderr, "tree "+tid.Short()) || !strings.Contains(res.stderr, "invalid tree") ||
+		!strings.Contains(res.stderr, "exceeds the largest blob") || strings.Contains(res.stderr, "panic") {
+		t.Fatalf("the error does not name the tree and what is wrong with it:\n%s", res)
+	}
+	if n := len(repoFiles(t, repoDir, "locks")); n != 0 {
+		t.Fatalf("%d lock files left behind", n)
+	}
+	f, err := os.Open(logFile)
+	if err != nil {
+		t.Fatalf("no run log: %v", err)
+	}
+	defer f.Close()
+	var found bool
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var rec struct {
+			Op     string `json:"op"`
+			Result string `json:"result"`
+		}
+		if json.Unmarshal(recordOf(sc.Bytes()), &rec) == nil && rec.Op == "restore" && rec.Result != "ok" {
+			found = true
+		}
+	}
+	if !found {
+		b, _ := os.ReadFile(logFile)
+		t.Fatalf("the run log has no failed or partial restore:\n%s\n%s", b, res)
+	}
+	// The next command needs no unlock.
+	cliOK(t, "-r", repoDir, "snapshots")
+}
