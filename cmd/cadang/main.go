@@ -86,7 +86,11 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		EnableBashCompletion: true,
 		ExitErrHandler:       func(*cli.Context, error) {},
 		Flags:                globalFlags(),
-		Commands:             append(commands(), serveCommand()),
+		Commands:             prepareCommands(append(commands(), serveCommand())),
+		Action:               rootAction,
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return fmt.Errorf("%v\nusage: cadang [global options] COMMAND [options] [arguments...] (cadang help for more)", err)
+		},
 		Description: `cadang stores backups in a repository: a directory of encrypted, content-addressed pack files.
 Data is split into content-defined chunks, deduplicated, compressed with zstd and sealed with AES-256-GCM.
 
