@@ -361,7 +361,10 @@ func (s *Source) Restore(ctx context.Context, snap restoretest.Snapshot, files [
 
 func (s *Source) restoreOne(ctx context.Context, sn *snapshot.Snapshot, p, dir string) error {
 	target := filepath.Join(dir, filepath.FromSlash(path.Dir(p)))
-	rs := &restorer.Restorer{Repo: s.Repo, Overwrite: restorer.OverwriteAlways, NoOwner: true}
+	// Root restores onto the backup server here: no owners (hence no
+	// setuid/setgid), no device nodes, no file capabilities (issue 13).
+	rs := &restorer.Restorer{Repo: s.Repo, Overwrite: restorer.OverwriteAlways, NoOwner: true,
+		NoDevices: true, XattrExclude: []string{"security.capability"}}
 	sum, err := rs.Restore(ctx, sn, p, target)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)

@@ -49,7 +49,9 @@ type Source interface {
 	// Restore restores files of s below dir (a file at /a/b goes to
 	// dir/a/b), then reads each restored file back and compares every byte
 	// with the snapshot's content. It returns one item per file; an error
-	// means the restore as a whole failed.
+	// means the restore as a whole failed. It restores no owners, no
+	// setuid/setgid bits, no device nodes and no file capabilities
+	// (security.capability): the test runs as root on the backup server.
 	Restore(ctx context.Context, s Snapshot, files []File, dir string) ([]runlog.TestItem, error)
 }
 
