@@ -70,3 +70,21 @@ func TestAddKeyKDFFloor(t *testing.T) {
 		r2.Close()
 	}
 }
+
+// BenchmarkKDFCosts: what one password guess (and one open) costs at the
+// test suites' cheap setting, at KDFFloor and at the default.
+func BenchmarkKDFCosts(b *testing.B) {
+	salt, _ := crypto.NewSalt()
+	for _, c := range []struct {
+		name string
+		p    crypto.KDFParams
+	}{{"cheap", crypto.CheapKDFParams()}, {"floor", repo.KDFFloor()}, {"default", crypto.DefaultKDFParams()}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := crypto.DeriveWrappingKey([]byte("correct horse battery staple"), salt, c.p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
