@@ -176,6 +176,18 @@ fi
 echo "== go vet"
 go vet ./...
 
+echo "== fuzz targets, ${CADANG_FUZZTIME:-10s} each"
+# Every fuzz target of the module (any `func FuzzXxx` in a *_test.go file;
+# a new one is picked up without editing this), one at a time, since
+# go test fuzzes one target per run. Their seed corpora also run in the
+# plain go test below; this adds a short random search each.
+# CADANG_FUZZTIME=0 skips it.
+if [ "${CADANG_FUZZTIME:-10s}" != 0 ]; then
+  while IFS=: read -r file name; do
+    go test -run '^$' -fuzz "^${name}\$" -fuzztime "${CADANG_FUZZTIME:-10s}" "$(dirname "$file")"
+  done < <(grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' . | sed 's/:func /:/' | sort)
+fi
+
 echo "== go test -race"
 # -p 2 matches the 2-core CI machine; timeouts are generous for -race.
 go test -race -p 2 -timeout 40m "$@" ./...
