@@ -299,7 +299,7 @@ func (b *Backend) send(ctx context.Context, method, p string, body []byte, hdr h
 	}
 	req, err := http.NewRequestWithContext(ctx, method, b.base+p, rd)
 	if err != nil {
-		return nil, err
+		return nil, &permanent{err}
 	}
 	if body != nil {
 		req.ContentLength = int64(len(body))
