@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -186,5 +187,30 @@ func TestHookHidesSecrets(t *testing.T) {
 	}
 	if !strings.Contains(env, "CADANG_RUN_ID="+failed.ID) || !strings.Contains(env, "PATH=") {
 		t.Errorf("the hook lost its variables:\n%s", env)
+	}
+}
+
+// TestMailWarnsOfReadablePasswordFile: an SMTP password file that others
+// can read is still used, with a warning that names it and its mode.
+func TestMailWarnsOfReadablePasswordFile(t *testing.T) {
+	srv := startSMTP(t)
+	pw := filepath.Join(t.TempDir(), "smtp.pw")
+	if err := os.WriteFile(pw, []byte("rahasia\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(pw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var warnings []string
+	n := &Notifier{
+		SMTP:  &jobs.SMTP{Server: srv.ln.Addr().String(), From: "cadang@lpse.test", Username: "cadang", PasswordFile: pw},
+		Warnf: func(f string, a ...any) { warnings = append(warnings, fmt.Sprintf(f, a...)) },
+	}
+	if err := n.Notify(context.Background(), jobs.Notify{Email: []string{"admin@lpse.test"}}, failed); err != nil {
+		t.Fatal(err)
+	}
+	<-srv.done
+	if len(warnings) != 1 || !strings.Contains(warnings[0], pw) || !strings.Contains(warnings[0], "mode 0644") {
+		t.Errorf("warnings %q, want one naming %s and its mode", warnings, pw)
 	}
 }
