@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/lpse/cadang/internal/panicerr"
 	"github.com/lpse/cadang/repo/backend"
 )
 
@@ -239,7 +240,10 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0) + 2)
 	for _, pack := range packs {
-		g.Go(func() error {
+		g.Go(func() (err error) {
+			// A panic on a crafted pack fails the check; in this goroutine
+			// it would kill the process, lock and all.
+			defer panicerr.Catch(&err, func() string { return "check pack " + pack.String() })
 			var problems []Problem
 			var hdr []PackBlob
 			var nRead int
