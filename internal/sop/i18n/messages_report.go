@@ -37,6 +37,7 @@ func init() {
 		"inv.class":        {"Klasifikasi", "Classification"},
 		"inv.sources":      {"Sumber data", "Sources"},
 		"inv.media":        {"Media backup (urutan rotasi)", "Backup media (rotation order)"},
+		"inv.offsite":      {"Salinan offsite: %s (%s), setelah setiap backup", "Offsite copy: %s (%s), after each backup"},
 		"inv.schedule":     {"Jadwal", "Schedule"},
 		"inv.retention":    {"Retensi", "Retention"},
 		"inv.standard":     {"mutu baku %s", "standard %s"},

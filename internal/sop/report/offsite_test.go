@@ -56,3 +56,25 @@ func TestOffsiteFailure(t *testing.T) {
 		}
 	}
 }
+
+// TestInventoryOffsite: the list of backups names a job's offsite medium
+// beside its rotation media.
+func TestInventoryOffsite(t *testing.T) {
+	cfg, err := jobs.Load("../../../testdata/sop/cadang.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Jobs[0].Offsite = &jobs.Offsite{Name: "kominfo", Repository: "s3:https://s3.kominfo.example/cadang/spse", RepositoryID: strings.Repeat("e", 64)}
+	for l, want := range map[i18n.Lang]string{
+		i18n.ID: "Salinan offsite: kominfo (s3:https://s3.kominfo.example/cadang/spse, ID eeeeeeee), setelah setiap backup",
+		i18n.EN: "Offsite copy: kominfo (s3:https://s3.kominfo.example/cadang/spse, ID eeeeeeee), after each backup",
+	} {
+		e := Env{Config: cfg, Lang: l, Now: time.Date(2026, 4, 2, 9, 0, 0, 0, cfg.Location())}
+		// The PDF wraps the table cell; the other formats keep the line.
+		r := render(t, e.Inventory(nil))
+		r.contains(t, "kominfo", "eeeeeeee")
+		if !strings.Contains(r.md, want) || !strings.Contains(r.html, want) {
+			t.Errorf("inventory (%s) lacks %q:\n%s", l, want, r.md)
+		}
+	}
+}

@@ -117,6 +117,15 @@ func (e Env) media(j *jobs.Job) string {
 	for i, m := range j.Media {
 		s = append(s, fmt.Sprintf("%d. %s (%s, ID %s)", i+1, m.Name, m.Repository, short(m.RepositoryID, 8)))
 	}
+	if o := j.Offsite; o != nil {
+		// The copy off the server belongs to the job's media, outside the
+		// rotation.
+		where := o.Repository
+		if o.RepositoryID != "" {
+			where += ", ID " + short(o.RepositoryID, 8)
+		}
+		s = append(s, e.t("inv.offsite", o.Name, where))
+	}
 	return strings.Join(s, "\n")
 }
 
