@@ -88,6 +88,8 @@ type Config struct {
 	// discards them.
 	Logf func(format string, args ...any)
 
+	// grace replaces RequestGrace (tests only).
+	grace time.Duration
 	// trustNames skips the check that names are SHA-256 of the bytes, for
 	// the conformance suite, whose names are random (tests only).
 	trustNames bool
@@ -124,6 +126,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MinRate <= 0 {
 		cfg.MinRate = DefaultMinRate
+	}
+	if cfg.grace <= 0 {
+		cfg.grace = RequestGrace
 	}
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = DefaultMaxConns
@@ -365,7 +370,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, who, name string
 
 // deadline gives the request until it has moved n bytes at MinRate.
 func (s *Server) deadline(n int64) time.Time {
-	return time.Now().Add(RequestGrace + time.Duration(n/s.cfg.MinRate)*time.Second)
+	return time.Now().Add(s.cfg.grace + time.Duration(n/s.cfg.MinRate)*time.Second)
 }
 
 func (s *Server) save(w http.ResponseWriter, r *http.Request, who string, req request) {

@@ -583,3 +583,45 @@ func TestTooLarge(t *testing.T) {
 		t.Errorf("Save at the limit: %v", err)
 	}
 }
+
+// TestSlowBody: a client that sends its body slower than MinRate after the
+// grace is cut off; its memory is given back and nothing is stored.
+func TestSlowBody(t *testing.T) {
+	root := t.TempDir()
+	// Room for one upload in memory: the trickler holds it until cut off.
+	// 64 KiB at 64 KiB/s after a second's grace: 2 seconds.
+	addr := startServer(t, Config{Root: root, MaxFileSize: 64 << 10, UploadMemory: 64 << 10, grace: time.Second}, "", "")
+	be := create(t, clientConfig(addr, "r"))
+	data := make([]byte, 64<<10)
+	h := named(backend.PackFile, data)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /r/data/%s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", h.Name, len(data))
+	start := time.Now()
+	// Trickle a byte every 100 ms until the server hangs up.
+	var werr error
+	for time.Since(start) < 30*time.Second {
+		if _, werr = c.Write([]byte{0}); werr != nil {
+			break
+		}
+		_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			break // the server answered or closed
+		}
+	}
+	took := time.Since(start)
+	if took > 10*time.Second {
+		t.Fatalf("a trickling client was served for %v", took)
+	}
+	t.Logf("trickling client cut off after %v", took.Round(100*time.Millisecond))
+	// The memory is free again: a whole upload of the same size goes through.
+	if err := be.Save(context.Background(), h, data); err != nil {
+		t.Fatal(err)
+	}
+	if files := tree(t, root); len(files) != 1 {
+		t.Errorf("files: %v", files)
+	}
+}
