@@ -13,6 +13,11 @@ import (
 	"github.com/lpse/cadang/repo/backend"
 )
 
+// ErrAdoptNeedsLock is returned (wrapped) by AdoptUnindexedPacks when no
+// lock is held through the repository; callers that may run without one
+// (tests, tools with Lock: NoLock) go on without adopting.
+var ErrAdoptNeedsLock = errors.New("a lock must be held to adopt unindexed packs")
+
 // AdoptResult is what AdoptUnindexedPacks did.
 type AdoptResult struct {
 	// Packs and Blobs count the packs adopted into the index and their
@@ -44,7 +49,7 @@ func (r *Repository) AdoptUnindexedPacks(ctx context.Context) (AdoptResult, erro
 	// Without a lock, a prune could be deleting these very packs; with
 	// one, prune's deletion waits for it (design.md).
 	if len(r.held.list()) == 0 {
-		return res, fmt.Errorf("adopt unindexed packs in %s: a lock must be held", r.be.Location())
+		return res, fmt.Errorf("adopt unindexed packs in %s: %w", r.be.Location(), ErrAdoptNeedsLock)
 	}
 	known := make(map[ID]struct{}, r.idx.Packs())
 	for _, id := range r.idx.PackIDs() {
