@@ -525,13 +525,13 @@ func TestTLS(t *testing.T) {
 	cfg.Scheme = "https"
 	// Without the certificate, the client does not trust the server, and
 	// says so at once rather than retrying.
-	start := time.Now()
+	cfg.RetryTimeout = time.Minute
 	_, err := rest.Create(context.Background(), cfg)
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("Create against an untrusted certificate: %v", err)
 	}
-	if time.Since(start) > 2*time.Second {
-		t.Errorf("an untrusted certificate was retried for %v", time.Since(start))
+	if err != nil && strings.Contains(err.Error(), "giving up after") {
+		t.Errorf("an untrusted certificate was retried: %v", err)
 	}
 	cfg.CACertFile = certFile
 	be := create(t, cfg)
@@ -613,7 +613,7 @@ func TestSlowBody(t *testing.T) {
 		}
 	}
 	took := time.Since(start)
-	if took > 10*time.Second {
+	if took > 20*time.Second {
 		t.Fatalf("a trickling client was served for %v", took)
 	}
 	t.Logf("trickling client cut off after %v", took.Round(100*time.Millisecond))
