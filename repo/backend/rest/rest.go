@@ -273,6 +273,13 @@ type authError struct{ msg string }
 func (e *authError) Error() string { return e.msg }
 func (e *authError) Unwrap() error { return ErrUnauthorized }
 
+// appendOnlyError is an append-only server's refusal. It names the
+// location and the file, and Save and Remove return it as it is.
+type appendOnlyError struct{ msg string }
+
+func (e *appendOnlyError) Error() string { return e.msg }
+func (e *appendOnlyError) Unwrap() error { return ErrAppendOnly }
+
 // errTruncated is a response body that ended before its declared length:
 // the connection dropped. It is retried, and never taken for a short file
 // (which the repository calls damage).
@@ -330,7 +337,7 @@ func (b *Backend) send(ctx context.Context, method, p string, body []byte, hdr h
 		}
 		return nil, &authError{fmt.Sprintf("%v for %s", ErrUnauthorized, b.loc)}
 	case resp.StatusCode == http.StatusForbidden && strings.HasPrefix(text, AppendOnlyPrefix):
-		return nil, fmt.Errorf("the server at %s is append-only: %s: %w", b.loc, strings.TrimPrefix(text, AppendOnlyPrefix), ErrAppendOnly)
+		return nil, &appendOnlyError{fmt.Sprintf("the server at %s is append-only: %s", b.loc, strings.TrimPrefix(text, AppendOnlyPrefix))}
 	}
 	return nil, &statusError{code: resp.StatusCode, body: text}
 }
@@ -361,6 +368,10 @@ func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error
 		}
 		return resp.Body.Close()
 	})
+	var ao *appendOnlyError
+	if errors.As(err, &ao) {
+		return ao
+	}
 	if err != nil {
 		if isStatus(err, http.StatusConflict) {
 			err = fmt.Errorf("%w: %w", err, fs.ErrExist)
@@ -518,6 +529,10 @@ func (b *Backend) Remove(ctx context.Context, h backend.Handle) error {
 		}
 		return resp.Body.Close()
 	})
+	var ao *appendOnlyError
+	if errors.As(err, &ao) {
+		return ao
+	}
 	if err != nil {
 		if backend.IsNotExist(err) {
 			return fmt.Errorf("remove: %w", err)
