@@ -40,6 +40,7 @@ func docFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "document format: md, html or pdf (default md, or from the --output extension)"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the document to `FILE` instead of standard output"},
+		signFlag(),
 	}
 }
 
@@ -74,7 +75,7 @@ func (e *env) writeDoc(c *cli.Context, d *doc.Document, output string) error {
 		return err
 	}
 	e.logf("wrote %s", output)
-	return nil
+	return e.signDoc(c, output, buf.Bytes())
 }
 
 // reportEnv is what the documents need, with the run log's records.
@@ -108,7 +109,7 @@ func (e *env) reportEnv(ctx context.Context, needConfig bool) (*sopState, report
 	if !vr.OK() {
 		e.warnf("the run log %s has problems; run 'cadang log verify'", st.log.Path())
 	}
-	return st, report.Env{Config: st.cfg, Lang: st.lang, Now: st.clock.Now(), Head: vr.Local.Head}, recs, nil
+	return st, report.Env{Config: st.cfg, Lang: st.lang, Now: st.clock.Now(), Head: vr.Local.Head, Key: vr.Key}, recs, nil
 }
 
 // storeRecords reads the records kept in the repository of --repo.
@@ -316,60 +317,7 @@ For the document (Markdown, HTML, PDF) use 'cadang report runlog'.`,
 			}
 			return runlog.WriteTable(e.stdout, recs, st.lang, st.cfg.Location())
 		},
-		Subcommands: []*cli.Command{{
-			Name:  "verify",
-			Usage: "check that no record of the run log was altered, removed or reordered",
-			Description: `Checks the hash chain of the local mirror and, with --repo or --job (the job's connected medium),
-of the copy in the repository, and compares the two. Exit code 0 when nothing is wrong (records not yet
-copied into the repository are only warnings), 1 otherwise.`,
-			Flags: []cli.Flag{&cli.StringFlag{Name: "job", Usage: "also verify the copy on the connected medium of `JOB`"}},
-			Action: func(c *cli.Context) error {
-				e := newEnv(c)
-				st, err := e.loadSOP(c.String("job") != "")
-				if err != nil {
-					return err
-				}
-				var store runlog.RecordStore
-				if c.String("job") != "" || c.String("repo") != "" {
-					r, _, err := e.openSOPRepo(c.Context, st, c.String("job"))
-					if err != nil {
-						return err
-					}
-					defer r.Close()
-					store = r
-				}
-				vr, err := st.log.Verify(c.Context, store)
-				if err != nil {
-					return err
-				}
-				if e.json {
-					if err := e.printJSONLine(vr); err != nil {
-						return err
-					}
-				} else {
-					for _, f := range vr.Findings {
-						fmt.Fprintln(e.stdout, f.String())
-					}
-					fmt.Fprintf(e.stdout, "local mirror %s: %d records, head %s\n", st.log.Path(), vr.Local.Records, dashIf(vr.Local.Head))
-					if vr.Repo != nil {
-						fmt.Fprintf(e.stdout, "repository copy: %d records\n", vr.Repo.Records)
-					}
-				}
-				if !vr.OK() {
-					n := 0
-					for _, f := range vr.Findings {
-						if !f.Warning {
-							n++
-						}
-					}
-					return fmt.Errorf("log verify: %d problem(s) found", n)
-				}
-				if !e.json {
-					fmt.Fprintln(e.stdout, "the run log is intact")
-				}
-				return nil
-			},
-		}},
+		Subcommands: []*cli.Command{logVerifyCommand(), logKeyCommand()}, // cmd_log.go
 	}
 }
 
@@ -791,6 +739,7 @@ func reportCommand() *cli.Command {
 					}
 					return env.RestoreTest(r), nil
 				}),
+			reportVerifyCommand(), // cmd_log.go
 		},
 	}
 }

@@ -283,7 +283,8 @@ func (e *env) withRepoCreate(ctx context.Context, exclusive, create bool, fn fun
 		return err
 	}
 	if e.rec != nil {
-		e.rec.keep(r) // closed after the run-log record is copied into it
+		e.rec.keep(r)         // closed after the run-log record is copied into it
+		e.checkRunLog(ctx, r) // a recorded command: an older copy of the repository is a warning
 	} else {
 		defer e.closeRepo(r)
 	}

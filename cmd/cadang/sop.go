@@ -41,6 +41,8 @@ func sopGlobalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "config", EnvVars: []string{jobs.EnvConfig}, Usage: "SOP configuration `FILE` (default ./cadang.toml, then /etc/cadang/cadang.toml)"},
 		&cli.StringFlag{Name: "log-file", EnvVars: []string{envLog}, Usage: "local mirror of the run log, `FILE` (default: [log] path of the configuration, or " + jobs.DefaultLogPath + ")"},
 		&cli.StringFlag{Name: "lang", EnvVars: []string{"CADANG_LANG"}, Usage: "language of the SOP documents and reports: id (Bahasa Indonesia, default) or en"},
+		&cli.StringFlag{Name: "sign-key", EnvVars: []string{"CADANG_SIGN_KEY"}, Usage: "countersign run-log records, and sign documents, with the operator's ed25519 key `FILE` (PEM PKCS#8, kept off the server)"},
+		&cli.StringSliceFlag{Name: "trust-key", Usage: "also accept run-log records and documents signed by `KEY` (hex public key or fingerprint; e.g. the key of the server this one replaced)"},
 	}
 }
 
@@ -91,7 +93,11 @@ func (e *env) loadSOP(needConfig bool) (*sopState, error) {
 		}
 		st.cfg = &jobs.Config{}
 	}
-	st.log = runlog.Open(e.logPath(st.cfg), runlog.Options{Clock: st.clock})
+	lo := runlog.Options{Clock: st.clock}
+	if err := signingOptions(e.c.String("sign-key"), e.c.StringSlice("trust-key"), &lo); err != nil {
+		return nil, err
+	}
+	st.log = runlog.Open(e.logPath(st.cfg), lo)
 	e.sop = st
 	if needConfig && st.cfgErr != nil {
 		return nil, st.cfgErr
@@ -185,7 +191,7 @@ func (e *env) runner(st *sopState) *soprun.Runner {
 func (e *env) opener(st *sopState) *engine.Opener {
 	return &engine.Opener{Config: st.cfg, Logf: e.logf, Warnf: e.warnf, Password: func() ([]byte, error) {
 		return e.password("enter the repository password: ", false)
-	}}
+	}, AfterOpen: e.checkRunLog}
 }
 
 // recording collects the repositories opened by withRepo during a

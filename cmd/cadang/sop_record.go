@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/lpse/cadang/internal/sop/runlog"
+	"github.com/lpse/cadang/internal/sop/sigkey"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/archiver"
@@ -131,4 +134,74 @@ func shortID(id string) string {
 		return id[:8]
 	}
 	return id
+}
+
+// snapshotIDs lists the IDs of the repository's snapshots (the names of
+// their files).
+func snapshotIDs(ctx context.Context, r *repo.Repository) ([]string, error) {
+	ids := []string{}
+	err := r.ListFiles(ctx, repo.SnapshotFile, func(id repo.ID) error {
+		ids = append(ids, id.String())
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list snapshots: %w", err)
+	}
+	return ids, nil
+}
+
+// runLogProblems compares the repository r with the run log of this
+// machine: a repository older than the log says (its heads behind the
+// log's last record for it, records of it missing, a snapshot that a
+// recorded forget removed back again) is a copy put back, or was tampered
+// with. Without a local run log there is nothing to compare, and nothing
+// is said. Problems reading the log are said as problems too: the caller
+// decides whether they are warnings.
+func (e *env) runLogProblems(ctx context.Context, r *repo.Repository) []string {
+	st, err := e.loadSOP(false)
+	if err != nil {
+		return nil // loadSOP's callers report it
+	}
+	if _, err := os.Stat(st.log.Path()); err != nil {
+		return nil
+	}
+	snaps, err := snapshotIDs(ctx, r)
+	if err != nil {
+		return []string{fmt.Sprintf("run log: repository %s: %v", shortID(r.ID()), err)}
+	}
+	fs, err := st.log.CheckRepository(ctx, r, snaps)
+	if err != nil {
+		return []string{fmt.Sprintf("run log: repository %s: %v", shortID(r.ID()), err)}
+	}
+	out := make([]string, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, fmt.Sprintf("run log %s: repository %s is older than the run log says, or was altered: %s", st.log.Path(), shortID(r.ID()), f))
+	}
+	return out
+}
+
+// checkRunLog warns about what runLogProblems finds in a repository just
+// opened: every command goes on (it may be the only copy left), and
+// `check` and `log verify` fail on it.
+func (e *env) checkRunLog(ctx context.Context, r *repo.Repository) {
+	for _, p := range e.runLogProblems(ctx, r) {
+		e.warnf("%s", p)
+	}
+}
+
+// signingOptions reads --sign-key (the operator's key, kept off the
+// server, that countersigns the records and signs documents) and
+// --trust-key (keys verifications accept besides the host key) into the
+// run log's options.
+func signingOptions(signKey string, trust []string, o *runlog.Options) error {
+	if signKey != "" {
+		k, err := sigkey.Load(signKey)
+		if err != nil {
+			return fmt.Errorf("--sign-key: %w", err)
+		}
+		o.Cosign = k
+		o.Trust = append(o.Trust, sigkey.EncodePublic(sigkey.Public(k)))
+	}
+	o.Trust = append(o.Trust, trust...)
+	return nil
 }

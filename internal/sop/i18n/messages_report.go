@@ -4,6 +4,7 @@ func init() {
 	for k, v := range map[string][2]string{
 		"doc.footer":        {"Dibuat oleh cadang sesuai SOP %s pada %s.", "Produced by cadang under SOP %s on %s."},
 		"doc.head":          {"Hash rantai log terakhir: %s.", "Run log chain head: %s."},
+		"doc.key":           {"Kunci penanda tangan log: %s.", "Run log signing key: %s."},
 		"doc.pageof":        {"Halaman %d dari %s", "Page %d of %s"},
 		"f.sop":             {"Dasar", "Under"},
 		"f.date":            {"Tanggal", "Date"},

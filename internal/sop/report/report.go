@@ -25,8 +25,12 @@ type Env struct {
 	Lang   i18n.Lang
 	Now    time.Time // when the document is made (from the injected clock)
 	// Head is the hash of the newest record of the local run log chain
-	// (runlog.VerifyReport.Local.Head); printed in the footer as an anchor.
+	// (runlog.VerifyReport.Local.Head); printed in the footer, all 256
+	// bits, as an anchor for `cadang log verify --expect-head`.
 	Head string
+	// Key is the fingerprint of the key that signs the run log
+	// (runlog.VerifyReport.Key); printed in the footer beside Head.
+	Key string
 }
 
 func (e Env) loc() *time.Location { return e.Config.Location() }
@@ -40,7 +44,10 @@ func (e Env) newDoc(titleKey string) *doc.Document {
 		PageOf: e.t("doc.pageof"), Created: e.Now}
 	foot := e.t("doc.footer", SOPNumber, e.Lang.DateTime(e.Now.In(e.loc())))
 	if e.Head != "" {
-		foot += " " + e.t("doc.head", short(e.Head, 16))
+		foot += " " + e.t("doc.head", e.Head)
+	}
+	if e.Key != "" {
+		foot += " " + e.t("doc.key", e.Key)
 	}
 	d.Footer = foot
 	return d

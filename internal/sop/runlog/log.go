@@ -337,6 +337,11 @@ func (l *Log) Append(ctx context.Context, rec Record, store RecordStore) (Record
 	if err != nil && !errors.Is(err, ErrUnsigned) {
 		return rec, err
 	}
+	if store == nil {
+		// A record about a repository that is not open here (a follow-up
+		// made away from the medium): its copy is known to be pending.
+		l.notePendingRecord(rec)
+	}
 	if store != nil {
 		if _, serr := l.Sync(ctx, store); serr != nil {
 			return rec, errors.Join(err, serr)
@@ -515,6 +520,19 @@ func StoreRecords(ctx context.Context, store RecordStore) ([]Record, error) {
 // mirror (".pending"), which Verify reads to tell a copy known to have
 // failed from a record removed from the repository.
 func (l *Log) Sync(ctx context.Context, store RecordStore) (int, error) {
+	return l.sync(ctx, store, false)
+}
+
+// AcceptRepository is Sync for a repository that is older than the run log
+// says (RolledBack): it writes the head all the same, so that an older copy
+// put back on purpose (the medium restored from its offsite copy) is
+// accepted from now on. Sync alone leaves such a repository's head behind,
+// so that every command keeps warning about it and check keeps failing.
+func (l *Log) AcceptRepository(ctx context.Context, store RecordStore) (int, error) {
+	return l.sync(ctx, store, true)
+}
+
+func (l *Log) sync(ctx context.Context, store RecordStore, accept bool) (int, error) {
 	repoID := store.ID()
 	local, err := l.readLocal()
 	if err != nil {
@@ -548,12 +566,12 @@ func (l *Log) Sync(ctx context.Context, store RecordStore) (int, error) {
 		have[e.computed] = true
 		n++
 	}
-	return n, l.writeHead(ctx, store, local, remote)
+	return n, l.writeHead(ctx, store, local, remote, accept)
 }
 
 // writeHead writes the head of the local chain into store, unless an
 // equal one is there.
-func (l *Log) writeHead(ctx context.Context, store RecordStore, local, remote []entry) error {
+func (l *Log) writeHead(ctx context.Context, store RecordStore, local, remote []entry, accept bool) error {
 	chain, bySeq, top := mainChain(local)
 	if chain == "" {
 		return nil
@@ -561,6 +579,18 @@ func (l *Log) writeHead(ctx context.Context, store RecordStore, local, remote []
 	trusted, err := l.trusted()
 	if err != nil {
 		return fmt.Errorf("%w: head not written: %v", ErrNotStored, err)
+	}
+	// A repository whose newest head is behind the last head this host
+	// wrote into it is an older copy: a new head would hide that.
+	if known, ok := l.writtenHeads()[[2]string{store.ID(), chain}]; ok && !accept {
+		if newest := newestHead(remote, chain, store.ID(), trusted); newest == nil || newest.Last < known.Last {
+			at := uint64(0)
+			if newest != nil {
+				at = newest.Last
+			}
+			return fmt.Errorf("%w: head not written: repository %s is older than the run log (its newest head ends at seq %d; this host wrote one up to seq %d on %s); check it with 'cadang log verify' and accept it there with --accept-rollback",
+				ErrNotStored, short(store.ID()), at, known.Last, known.Written.Format("2006-01-02 15:04"))
+		}
 	}
 	if _, fs := checkCopy("local", local, true, trusted); hasErrors(fs) {
 		return fmt.Errorf("%w: head not written into the repository: the local run log has problems (%s); run 'cadang log verify'", ErrNotStored, fs[0])
@@ -590,7 +620,43 @@ func (l *Log) writeHead(ctx context.Context, store RecordStore, local, remote []
 	if _, err := store.SaveFile(ctx, repo.RecordFile, b); err != nil {
 		return fmt.Errorf("%w: save head (seq %d) in repository: %v", ErrNotStored, h.Seq, err)
 	}
+	l.noteHead(h)
 	return nil
+}
+
+func (l *Log) headsPath() string { return strings.TrimSuffix(l.path, ".jsonl") + ".heads" }
+
+// noteHead remembers, beside the local mirror (".heads", JSON lines of
+// Head), the head written into a repository, so that a repository put back
+// from an older copy is known for one: its newest head is behind this.
+func (l *Log) noteHead(h Head) {
+	f, err := os.OpenFile(l.headsPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	b, _ := json.Marshal(h)
+	f.Write(append(b, '\n'))
+}
+
+// writtenHeads returns the last head this host wrote into each repository,
+// by repository ID and chain.
+func (l *Log) writtenHeads() map[[2]string]Head {
+	out := map[[2]string]Head{}
+	b, err := os.ReadFile(l.headsPath())
+	if err != nil {
+		return out
+	}
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		var h Head
+		if json.Unmarshal(line, &h) == nil && h.RepositoryID != "" {
+			k := [2]string{h.RepositoryID, h.Chain}
+			if o, ok := out[k]; !ok || h.Last >= o.Last {
+				out[k] = h
+			}
+		}
+	}
+	return out
 }
 
 // concerned returns the test of the records that concern the repository
@@ -659,6 +725,55 @@ func (l *Log) notePending(local []entry, repoID string, cause error) {
 			f.Write(append(b, '\n'))
 		}
 	}
+}
+
+// notePendingRecord notes rec, just appended without a store, as pending
+// for each repository it concerns.
+func (l *Log) notePendingRecord(rec Record) {
+	local, err := l.readLocal()
+	if err != nil {
+		return
+	}
+	var ids []string
+	for _, id := range []string{rec.RepositoryID, fromID(rec.Copy)} {
+		if id != "" {
+			ids = append(ids, id)
+		}
+	}
+	if rec.Op == OpFollowup && rec.Ref != "" {
+		if ref, err := FindRecord(recordsOf(local), rec.Ref, ""); err == nil && ref.RepositoryID != "" {
+			ids = append(ids, ref.RepositoryID)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	f, err := os.OpenFile(l.pendingPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	for _, id := range ids {
+		b, _ := json.Marshal(pendingNote{RepositoryID: id, Seq: rec.Seq, Hash: rec.Hash, At: rec.Logged, Error: "no repository was open when it was recorded"})
+		f.Write(append(b, '\n'))
+	}
+}
+
+func fromID(c *CopyInfo) string {
+	if c == nil {
+		return ""
+	}
+	return c.FromID
+}
+
+func recordsOf(es []entry) []Record {
+	out := make([]Record, 0, len(es))
+	for _, e := range es {
+		if e.err == nil && !e.isHead {
+			out = append(out, e.rec)
+		}
+	}
+	return out
 }
 
 // readPending returns the notes of failed copies by record hash and

@@ -192,6 +192,16 @@ func TestReplayedRepositoryIsRolledBack(t *testing.T) {
 	if fs, _ := l.CheckRepository(ctx, s, nil); len(fs) != 0 {
 		t.Fatalf("CheckRepository of the current copy: %v", fs)
 	}
+	// The next run copies its records into the old copy, but no head: it
+	// stays an older copy until accepted.
+	if _, err := l.Sync(ctx, old); !errors.Is(err, ErrNotStored) || !strings.Contains(err.Error(), "older than the run log") {
+		t.Fatalf("sync into the old copy: %v", err)
+	}
+	verifyErr(t, l, old, VerifyOptions{}, "repository", RolledBack)
+	if _, err := l.AcceptRepository(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	verifyOK(t, l, old, VerifyOptions{})
 
 	// a snapshot that a forget removed is back
 	gone := strings.Repeat("5a", 32)
@@ -199,9 +209,18 @@ func TestReplayedRepositoryIsRolledBack(t *testing.T) {
 		Forget: &ForgetInfo{Removed: []ForgetItem{{Snapshot: gone, Reasons: []string{ReasonNotKept}}}}}, s); err != nil {
 		t.Fatal(err)
 	}
-	verifyOK(t, l, s, VerifyOptions{Snapshots: []string{strings.Repeat("11", 32)}})
-	verifyErr(t, l, s, VerifyOptions{Snapshots: []string{gone}}, "repository", Forgotten)
-	if fs, _ := l.CheckRepository(ctx, s, []string{gone}); len(fs) != 1 || fs[0].Problem != Forgotten {
+	// a snapshot that a backup made is gone, and no forget says why
+	made := strings.Repeat("6b", 32)
+	if _, err := l.Append(ctx, Record{Op: OpBackup, RepositoryID: repoA, Result: OK, Snapshots: []string{made}}, s); err != nil {
+		t.Fatal(err)
+	}
+	if rep := verifyOK(t, l, s, VerifyOptions{Snapshots: []string{}}); !hasWarning(rep.Findings, "repository", MissingSnapshot) {
+		t.Fatalf("want the missing snapshot named: %s", findings(rep))
+	}
+	verifyOK(t, l, s, VerifyOptions{Snapshots: []string{made}})
+	verifyOK(t, l, s, VerifyOptions{Snapshots: []string{made, strings.Repeat("11", 32)}})
+	verifyErr(t, l, s, VerifyOptions{Snapshots: []string{made, gone}}, "repository", Forgotten)
+	if fs, _ := l.CheckRepository(ctx, s, []string{made, gone}); len(fs) != 1 || fs[0].Problem != Forgotten {
 		t.Fatalf("CheckRepository: %v", fs)
 	}
 }

@@ -45,6 +45,11 @@ const (
 	// Forgotten: a snapshot that a forget recorded in the log removed is
 	// in the repository again.
 	Forgotten Problem = "forgotten-snapshot"
+	// MissingSnapshot is a warning: a snapshot that a backup recorded in
+	// the log made in the repository is not there, and no recorded forget
+	// removed it. A warning only, as tools that do not record (the
+	// library, an older cadang) may have removed it.
+	MissingSnapshot Problem = "missing-snapshot"
 	// HeadNotFound: the head given with --expect-head is not in the chain.
 	HeadNotFound Problem = "expected-head-not-found"
 	// MediumAbsent is a warning: a run found its medium absent, so its
@@ -135,7 +140,9 @@ type VerifyOptions struct {
 	// the monthly minutes): the chain must hold a record with that hash.
 	ExpectHead string
 	// Snapshots are the IDs of the snapshots in the repository; when not
-	// nil, one that a forget in the log removed is an error (Forgotten).
+	// nil, one that a forget in the log removed is an error (Forgotten),
+	// and so is one that a backup in the log made and that no forget
+	// removed, missing (MissingSnapshot).
 	Snapshots []string
 	// Medium is the name of the repository's medium, to list the runs
 	// that found it absent (MediumAbsent).
@@ -207,7 +214,7 @@ func (l *Log) VerifyWith(ctx context.Context, store RecordStore, o VerifyOptions
 		rep.Repo.NewestHead, cf = l.compare(local, remote, store.ID(), trusted, o)
 		rep.Findings = append(rep.Findings, cf...)
 		if o.Snapshots != nil {
-			rep.Findings = append(rep.Findings, forgottenFindings(local, remote, store.ID(), o.Snapshots)...)
+			rep.Findings = append(rep.Findings, snapshotFindings(local, remote, store.ID(), o.Snapshots)...)
 		}
 	}
 	if o.ExpectHead != "" {
@@ -544,6 +551,16 @@ func (l *Log) compare(local, remote []entry, repoID string, trusted keyring, o V
 		}
 	}
 	newest := newestHead(remote, chain, repoID, trusted)
+	known, ok := l.writtenHeads()[[2]string{repoID, chain}]
+	knownBehind := ok && (newest == nil || newest.Last < known.Last)
+	if knownBehind {
+		at := "has no head"
+		if newest != nil {
+			at = fmt.Sprintf("has its newest head at seq %d", newest.Last)
+		}
+		fs = append(fs, Finding{Copy: "repository", Problem: RolledBack, Chain: chain, Seq: known.Last,
+			Detail: fmt.Sprintf("this host wrote a head up to seq %d into the repository on %s; the repository %s: it is an older copy (a medium put back), or its heads were removed. If it was put back on purpose, accept it with --accept-rollback", known.Last, known.Written.Format("2006-01-02 15:04"), at)})
+	}
 	if newest != nil {
 		// Records after the head whose copy is known to have failed
 		// explain a head that is behind: the next run brings both.
@@ -555,7 +572,7 @@ func (l *Log) compare(local, remote []entry, repoID string, trusted keyring, o V
 				}
 			}
 		}
-		if behind {
+		if behind && !knownBehind {
 			fs = append(fs, Finding{Copy: "repository", Problem: RolledBack, Chain: chain, Seq: newest.Last + 1,
 				Detail: fmt.Sprintf("the repository's newest head (written %s) ends at seq %d; the local log has records for it up to seq %d: the repository is an older copy, or its newer records and heads were removed", newest.Written.Format("2006-01-02 15:04"), newest.Last, lastFor)})
 		}
@@ -593,27 +610,55 @@ func newestHead(remote []entry, chain, repoID string, trusted keyring) *Head {
 	return best
 }
 
-// forgottenFindings reports the snapshots of the repository that a forget
-// recorded in the log removed.
-func forgottenFindings(local, remote []entry, repoID string, snapshots []string) []Finding {
+// snapshotFindings compares the repository's snapshots with those the
+// log's records of it made and removed: a snapshot a forget removed that
+// is there again, or one a backup made that is gone with no forget to
+// say so, means the repository is an older copy. (Heads alone miss a
+// medium put back once a later run has copied the missing records into
+// it again; its snapshots stay old.)
+func snapshotFindings(local, remote []entry, repoID string, snapshots []string) []Finding {
 	in := make(map[string]bool, len(snapshots))
 	for _, s := range snapshots {
 		in[s] = true
 	}
 	var fs []Finding
 	seen := map[string]bool{}
+	removed := map[string]bool{}
+	var backups []*entry
 	for _, es := range [][]entry{local, remote} {
 		for i := range es {
 			e := &es[i]
-			if e.err != nil || e.isHead || !e.intact() || e.rec.Forget == nil || e.rec.RepositoryID != repoID {
+			if e.err != nil || e.isHead || !e.intact() || e.rec.RepositoryID != repoID {
+				continue
+			}
+			if e.rec.Op == OpBackup && (e.rec.Result == OK || e.rec.Result == Partial) {
+				backups = append(backups, e)
+			}
+			if e.rec.Op != OpForget {
+				continue
+			}
+			for _, id := range e.rec.Snapshots {
+				removed[id] = true
+			}
+			if e.rec.Forget == nil {
 				continue
 			}
 			for _, it := range e.rec.Forget.Removed {
+				removed[it.Snapshot] = true
 				if in[it.Snapshot] && !seen[it.Snapshot] {
 					seen[it.Snapshot] = true
 					fs = append(fs, Finding{Copy: "repository", Problem: Forgotten, Chain: e.rec.Chain, Seq: e.rec.Seq, RecordID: e.rec.ID,
 						Detail: fmt.Sprintf("snapshot %s, removed by this forget on %s, is in the repository again: the repository is an older copy", short(it.Snapshot), e.rec.Logged.Format("2006-01-02 15:04"))})
 				}
+			}
+		}
+	}
+	for _, e := range backups {
+		for _, id := range e.rec.Snapshots {
+			if !in[id] && !removed[id] && !seen[id] {
+				seen[id] = true
+				fs = append(fs, Finding{Copy: "repository", Problem: MissingSnapshot, Chain: e.rec.Chain, Seq: e.rec.Seq, RecordID: e.rec.ID, Warning: true,
+					Detail: fmt.Sprintf("snapshot %s, made by this backup on %s, is not in the repository and no recorded forget removed it: the repository is an older copy, or the snapshot was removed unrecorded", short(id), e.rec.Logged.Format("2006-01-02 15:04"))})
 			}
 		}
 	}

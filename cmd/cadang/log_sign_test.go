@@ -1,0 +1,179 @@
+package main
+
+// The run log as evidence (issue 13): forged local records, a medium put
+// back from an older copy, and signed documents, through the CLI against
+// real repositories.
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// daily makes daily runs of spse-db, on the given days of November 2026.
+func (h *sopHarness) daily(days ...int) {
+	h.t.Helper()
+	for _, d := range days {
+		h.at(fmt.Sprintf("2026-11-%02dT02:00:00+08:00", d))
+		h.must(0, "run", "spse-db")
+	}
+}
+
+func TestLogVerifyForgedLocalRecord(t *testing.T) {
+	h := newSOPHarness(t)
+	h.daily(20, 21, 22)
+	h.must(0, "log", "verify", "--job", "spse-db")
+	// The forgery of the issue: record 2 turned from ok into failed, the
+	// chain recomputed after it (no key at hand: signatures kept as they
+	// were), and records/ deleted in the repository.
+	lines := strings.Split(strings.TrimRight(mustRead(t, h.log), "\n"), "\n")
+	prev := ""
+	for i, line := range lines {
+		var env map[string]json.RawMessage
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &env); err != nil {
+			t.Fatal(err)
+		}
+		json.Unmarshal(env["record"], &rec)
+		if i == 1 {
+			rec["result"], rec["failure"] = "failed", "media"
+		}
+		rec["prev"] = prev
+		raw, _ := json.Marshal(rec)
+		env["record"] = raw
+		prev = sha256hex(raw)
+		env["hash"], _ = json.Marshal(prev)
+		b, _ := json.Marshal(env)
+		lines[i] = string(b)
+	}
+	if err := os.WriteFile(h.log, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(h.repoA, "records")); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(h.repoA, "records"), 0o700)
+	out, errs, code := h.cad("log", "verify", "--job", "spse-db")
+	for _, want := range []string{"local: bad-signature", "repository: removed", "first bad record: local: bad-signature"} {
+		if code != 1 || !strings.Contains(out, want) {
+			t.Errorf("forged log: exit %d, want 1 and %q\n%s%s", code, want, out, errs)
+		}
+	}
+	// the local-only verify sees it too
+	if _, _, code := h.cad("log", "verify"); code != 1 {
+		t.Errorf("local-only verify of a forged log: exit %d", code)
+	}
+	// the next run does not seal the forgery into the repository
+	h.at("2026-11-30T02:00:00+08:00")
+	h.cad("run", "spse-db")
+	if out, _, code := h.cad("log", "verify", "--job", "spse-db"); code != 1 || !strings.Contains(out, "repository: removed") {
+		t.Errorf("after the next run: exit %d\n%s", code, out)
+	}
+}
+
+func TestReplayedMediumIsRolledBack(t *testing.T) {
+	h := newSOPHarness(t)
+	h.daily(20)
+	old := filepath.Join(h.dir, "disk-a-old")
+	if err := os.CopyFS(old, os.DirFS(h.repoA)); err != nil {
+		t.Fatal(err)
+	}
+	h.daily(21, 22, 23)
+	// the medium is put back from its older copy
+	if err := os.RemoveAll(h.repoA); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(old, h.repoA); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := h.cad("log", "verify", "--job", "spse-db")
+	if code != 1 || !strings.Contains(out, "repository: rolled-back") || !strings.Contains(out, "repository: removed") {
+		t.Errorf("log verify of a replayed medium: exit %d\n%s%s", code, out, errs)
+	}
+	// check fails on it, though the repository itself is sound
+	out, errs, code = h.cad("check", "-r", h.repoA, "--password-file", h.pw)
+	if code == 0 || !strings.Contains(out+errs, "rolled-back") {
+		t.Errorf("check of a replayed medium: exit %d\n%s%s", code, out, errs)
+	}
+	// an SOP command warns and goes on; the records it copies into the
+	// medium do not make it current
+	h.at("2026-11-24T02:00:00+08:00")
+	_, errs, code = h.cad("run", "spse-db")
+	if code != 0 || !strings.Contains(errs, "older than the run log says") || !strings.Contains(errs, "head not written") {
+		t.Errorf("run on a replayed medium: exit %d\n%s", code, errs)
+	}
+	out, errs, code = h.cad("log", "verify", "--job", "spse-db")
+	if code != 1 || !strings.Contains(out, "repository: rolled-back") || !strings.Contains(out, "repository: missing-snapshot (warning)") {
+		t.Errorf("log verify after the run: exit %d\n%s%s", code, out, errs)
+	}
+	// put back on purpose: accepted, and from then on current
+	h.must(0, "log", "verify", "--job", "spse-db", "--accept-rollback")
+	h.must(0, "check", "-r", h.repoA, "--password-file", h.pw)
+}
+
+var headRe = regexp.MustCompile(`(?:head|terakhir): ([0-9a-f]{64})\.`)
+
+func TestSignedDocumentsAndExpectHead(t *testing.T) {
+	h := newSOPHarness(t)
+	h.daily(20, 21)
+	var key struct {
+		Fingerprint string `json:"fingerprint"`
+		PublicKey   string `json:"public_key"`
+	}
+	oneLine(t, "log key", h.must(0, "--json", "log", "key"), &key)
+	if fi, err := os.Stat(filepath.Join(h.dir, "runlog.key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("host key beside the log: %v %v", fi, err)
+	}
+	doc := filepath.Join(h.dir, "inventaris.md")
+	h.must(0, "report", "inventory", "-o", doc, "--sign")
+	text := mustRead(t, doc)
+	m := headRe.FindStringSubmatch(text)
+	if m == nil || !strings.Contains(text, key.Fingerprint) {
+		t.Fatalf("the footer must show the full head and the key %s:\n%s", key.Fingerprint, text)
+	}
+	if out := h.must(0, "report", "verify", doc); !strings.Contains(out, "good signature") || !strings.Contains(out, key.Fingerprint) {
+		t.Errorf("report verify: %s", out)
+	}
+	// one byte changed
+	b := []byte(text)
+	b[len(b)/2] ^= 1
+	os.WriteFile(doc, b, 0o640)
+	if out, errs, code := h.cad("report", "verify", doc); code != 1 || !strings.Contains(errs, "changed after it was signed") {
+		t.Errorf("altered document: exit %d\n%s%s", code, out, errs)
+	}
+	// a document signed by an operator key is accepted by that key only
+	opKey := filepath.Join(h.dir, "token", "operator.key")
+	h.must(0, "log", "key", "--generate", opKey)
+	doc2 := filepath.Join(h.dir, "log.md")
+	h.must(0, "--sign-key", opKey, "report", "runlog", "-o", doc2, "--sign")
+	if _, errs, code := h.cad("report", "verify", doc2); code != 1 || !strings.Contains(errs, "not this host's key") {
+		t.Errorf("operator-signed document without the key named: exit %d\n%s", code, errs)
+	}
+	var op struct {
+		Fingerprint string `json:"fingerprint"`
+	}
+	oneLine(t, "op key", h.must(0, "--json", "--sign-key", opKey, "report", "verify", doc2), &op)
+	h.must(0, "report", "verify", doc2, "--key", op.Fingerprint)
+
+	// the head in the footer, written into the minutes, is checked later
+	h.at("2026-11-29T02:00:00+08:00")
+	h.must(0, "--sign-key", opKey, "run", "spse-db") // countersigned
+	out := h.must(0, "log", "verify", "--expect-head", m[1], "--job", "spse-db")
+	if !strings.Contains(out, "expected head found: seq 2") || !strings.Contains(out, "countersigned by key") {
+		t.Errorf("log verify --expect-head:\n%s", out)
+	}
+	if out, _, code := h.cad("log", "verify", "--expect-head", strings.Repeat("ab", 32)); code != 1 || !strings.Contains(out, "expected-head-not-found") {
+		t.Errorf("wrong expected head: exit %d\n%s", code, out)
+	}
+}
+
+func sha256hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
