@@ -175,12 +175,21 @@ func TestRESTAppendOnly(t *testing.T) {
 	// the client, which would delete or mark the freed packs, is refused.
 	cliOK(t, "-r", repoDir, "forget", first)
 	before = filesUnder(t, repoDir)
-	// (--max-unused 100%: mark the packs that only the forgotten snapshot
-	// used, copy nothing.)
-	res := cliCode(t, 1, "-r", loc, "prune", "--max-unused", "100%")
-	if !strings.Contains(res.stderr, "the server at "+loc+" is append-only") || !strings.Contains(res.stderr, "prune on the backup host") {
-		t.Errorf("prune through an append-only server:\n%s", res)
+	// Prune refuses before it writes anything: no repacked copies, no
+	// obsolete list. A dry run only reads, and runs.
+	for _, args := range [][]string{{"prune"}, {"prune", "--max-unused", "0", "--repack-small"}} {
+		res := cliCode(t, 1, append([]string{"-r", loc}, args...)...)
+		if !strings.Contains(res.stderr, "the server at "+loc+" is append-only") || !strings.Contains(res.stderr, "prune on the backup host") {
+			t.Errorf("prune through an append-only server:\n%s", res)
+		}
+		for f := range filesUnder(t, repoDir) {
+			if _, ok := before[f]; !ok && !strings.HasPrefix(f, "records/") { // the run-log record of the refusal
+				t.Errorf("%s wrote %s", strings.Join(args, " "), f)
+			}
+		}
+		before = filesUnder(t, repoDir)
 	}
+	cliOK(t, "-r", loc, "prune", "--dry-run")
 	assertKept("prune")
 	// The prune on the backup host does its work.
 	cliOK(t, "-r", repoDir, "prune")

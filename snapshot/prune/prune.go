@@ -110,6 +110,12 @@ func Run(ctx context.Context, r *repo.Repository, o Options) (*Result, error) {
 		o.MaxUnused = 0.05
 	}
 	res := &Result{DryRun: o.DryRun}
+	// A server that refuses deletions (cadang serve --append-only) would
+	// refuse the marking only after prune copied the data it repacks,
+	// again on every try: refuse before writing anything.
+	if ao, ok := r.Backend().(interface{ AppendOnly() bool }); ok && ao.AppendOnly() && !o.DryRun {
+		return res, fmt.Errorf("prune: the server at %s is append-only: prune on the backup host, against the repository's directory", r.Backend().Location())
+	}
 	sets, err := r.ObsoleteSets(ctx)
 	if err != nil {
 		return res, err

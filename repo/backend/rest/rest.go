@@ -35,6 +35,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -54,6 +55,11 @@ const (
 	// AppendOnlyPrefix starts the body of a 403 answer to a request that
 	// an append-only server refuses.
 	AppendOnlyPrefix = "append-only: "
+	// AppendOnlyHeader is set to "true" on every answer of an
+	// append-only server to an authenticated request, so that a client
+	// can refuse work that would end in a refusal (prune) before it
+	// writes anything.
+	AppendOnlyHeader = "Cadang-Append-Only"
 )
 
 // DefaultConnections bounds concurrent requests when Config.Connections is 0.
@@ -113,6 +119,8 @@ type Backend struct {
 	base   string // SCHEME://HOST/PATH, no trailing slash, no user
 	loc    string
 	sem    chan struct{}
+	// appendOnly is what the server's last answer said (AppendOnlyHeader).
+	appendOnly atomic.Bool
 }
 
 var (
@@ -228,6 +236,11 @@ func OpenOrCreate(ctx context.Context, cfg Config) (*Backend, error) {
 	return Create(ctx, cfg)
 }
 
+// AppendOnly reports whether the server said, in its last answer, that it
+// refuses deletions (cadang serve --append-only). Open and Create ask the
+// server, so it is known from then on.
+func (b *Backend) AppendOnly() bool { return b.appendOnly.Load() }
+
 // Location returns rest:SCHEME://[USER@]HOST/PATH.
 func (b *Backend) Location() string { return b.loc }
 
@@ -321,6 +334,9 @@ func (b *Backend) send(ctx context.Context, method, p string, body []byte, hdr h
 	resp, err := b.client.Do(req)
 	if err != nil {
 		return nil, err
+	}
+	if resp.StatusCode != http.StatusUnauthorized {
+		b.appendOnly.Store(resp.Header.Get(AppendOnlyHeader) == "true")
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return resp, nil

@@ -192,6 +192,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		user = u + "@"
 	}
 	who := user + r.RemoteAddr
+	if s.cfg.AppendOnly {
+		w.Header().Set(rest.AppendOnlyHeader, "true")
+	}
 	req, err := parsePath(r.URL.Path)
 	if err != nil {
 		s.fail(w, r, who, http.StatusBadRequest, err.Error())

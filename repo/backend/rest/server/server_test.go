@@ -147,6 +147,9 @@ func TestNamesAreHashes(t *testing.T) {
 	root := t.TempDir()
 	addr := startServer(t, Config{Root: root}, "", "")
 	be := create(t, clientConfig(addr, "r"))
+	if be.AppendOnly() {
+		t.Error("the client takes a normal server for append-only")
+	}
 	ctx := context.Background()
 
 	good := []byte("a pack's bytes")
@@ -218,6 +221,9 @@ func TestAppendOnly(t *testing.T) {
 	root := t.TempDir()
 	addr := startServer(t, Config{Root: root, AppendOnly: true}, "", "")
 	be := create(t, clientConfig(addr, "r"))
+	if !be.AppendOnly() {
+		t.Error("the client does not know that the server is append-only")
+	}
 	ctx := context.Background()
 	var hs []backend.Handle
 	for _, ft := range backendtest.Types {
