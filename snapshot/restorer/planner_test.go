@@ -88,17 +88,24 @@ func TestPlanExponentialChain(t *testing.T) {
 		}
 	}
 
-	// Depth 16 is within the default budget: the planner loads each of
-	// the 17 trees once and expands 2^17-2 directories.
+	// Depth 16 expands to 2^17-2 directories from 32 distinct entries:
+	// refused by the repeat rule that ls and dump apply too, after
+	// loading its 17 trees once. Depth 12 (8190 directories) is below
+	// the rule's floor and is planned; a smaller MaxNodes refuses it.
 	root, _ = chain(t, r, 16)
 	sn = saveSnapshot(t, r, root)
-	sum, err := (&Restorer{Repo: r, DryRun: true}).Restore(ctx, sn, "/", t.TempDir())
-	if err != nil || sum.Dirs != 1<<17-2 {
-		t.Fatalf("depth 16: %v %+v", err, sum)
+	if _, err := (&Restorer{Repo: r, DryRun: true}).Restore(ctx, sn, "/", t.TempDir()); !errors.Is(err, ErrTooManyNodes) ||
+		!errors.Is(err, snapshot.ErrWalkLimit) || !strings.Contains(err.Error(), "times the") {
+		t.Errorf("depth 16: %v", err)
 	}
-	// ... and refused with a smaller one.
+	root, _ = chain(t, r, 12)
+	sn = saveSnapshot(t, r, root)
+	sum, err := (&Restorer{Repo: r, DryRun: true}).Restore(ctx, sn, "/", t.TempDir())
+	if err != nil || sum.Dirs != 1<<13-2 {
+		t.Fatalf("depth 12: %v %+v", err, sum)
+	}
 	if _, err := (&Restorer{Repo: r, DryRun: true, MaxNodes: 1000}).Restore(ctx, sn, "/", t.TempDir()); !errors.Is(err, ErrTooManyNodes) {
-		t.Errorf("depth 16, MaxNodes 1000: %v", err)
+		t.Errorf("depth 12, MaxNodes 1000: %v", err)
 	}
 }
 

@@ -90,7 +90,12 @@ type Restorer struct {
 	// MaxNodes bounds the entries the planner expands, counting a
 	// subtree each time it occurs (default DefaultMaxNodes). A snapshot
 	// above it is refused before anything is written: a chain of trees
-	// that each name the next twice doubles with every level.
+	// that each name the next twice doubles with every level. Like the
+	// walks of ls and dump (snapshot.WalkLimits), the planner also refuses
+	// a subtree that expands to more than snapshot.DefaultWalkRepeatFloor
+	// entries and more than snapshot.DefaultWalkRepeat times the entries
+	// of all distinct trees seen, and directories nested deeper than
+	// snapshot.DefaultMaxWalkDepth.
 	MaxNodes uint64
 	// Workers is the number of packs loaded and written at once (default
 	// GOMAXPROCS, at least 2).
@@ -133,10 +138,11 @@ type RestoreSummary struct {
 // ErrRestoreIncomplete is wrapped by a *RestoreError.
 var ErrRestoreIncomplete = errors.New("restore incomplete")
 
-// Errors of a snapshot the planner refuses; nothing is written then.
+// Errors of a snapshot the planner refuses; nothing is written then. Both
+// wrap snapshot.ErrWalkLimit, as the walks of ls, find and dump do.
 var (
-	ErrTooManyNodes = errors.New("more entries than the restore allows")
-	ErrTreeCycle    = errors.New("tree contains itself")
+	ErrTooManyNodes = fmt.Errorf("more entries than the restore allows: %w", snapshot.ErrWalkLimit)
+	ErrTreeCycle    = fmt.Errorf("tree contains itself: %w", snapshot.ErrWalkLimit)
 )
 
 // RestoreError is returned when some items could not be restored; the rest
@@ -214,6 +220,7 @@ type restoreRun struct {
 	excl  *pattern.Matcher
 
 	trees      map[repo.ID]*treeEntry // while planning
+	distinct   uint64                 // entries of the distinct trees loaded
 	maxNodes   uint64
 	curTree    repo.ID // the tree being planned, for a panic's message
 	failedDirs map[string]bool
@@ -336,7 +343,7 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 // plan measures the tree (refusing one too large or containing itself),
 // then walks it and records what to restore.
 func (rr *restoreRun) plan(ctx context.Context, tree repo.ID, spath, dst string, included bool) error {
-	if _, err := rr.measure(ctx, tree, spath); err != nil {
+	if _, err := rr.measure(ctx, tree, spath, 1); err != nil {
 		return err
 	}
 	_, err := rr.planTree(ctx, tree, spath, dst, "", included)
@@ -350,6 +357,9 @@ func (rr *restoreRun) loadTree(ctx context.Context, id repo.ID) *treeEntry {
 		e = &treeEntry{}
 		e.t, e.err = snapshot.LoadTree(ctx, rr.r, id)
 		rr.trees[id] = e
+		if e.err == nil {
+			rr.distinct += uint64(len(e.t.Nodes))
+		}
 	}
 	return e
 }
@@ -359,9 +369,13 @@ func (rr *restoreRun) loadTree(ctx context.Context, id repo.ID) *treeEntry {
 // shared subtrees multiply is refused after reading only its distinct
 // trees, before any memory goes to the plan. Excludes are not applied: the
 // count is an upper bound. A tree met again on its own path is a cycle.
-func (rr *restoreRun) measure(ctx context.Context, tree repo.ID, spath string) (uint64, error) {
+func (rr *restoreRun) measure(ctx context.Context, tree repo.ID, spath string, depth int) (uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
+	}
+	if depth > snapshot.DefaultMaxWalkDepth {
+		return 0, fmt.Errorf("snapshot %s: tree %s at %s: directories nested deeper than %d: %w",
+			rr.sn.ID().Short(), tree.Short(), spath, snapshot.DefaultMaxWalkDepth, ErrTooManyNodes)
 	}
 	e := rr.loadTree(ctx, tree)
 	switch e.state {
@@ -381,7 +395,7 @@ func (rr *restoreRun) measure(ctx context.Context, tree repo.ID, spath string) (
 			break
 		}
 		if nd.Type == snapshot.TypeDir {
-			c, err := rr.measure(ctx, nd.Subtree, path.Join(spath, nd.Name))
+			c, err := rr.measure(ctx, nd.Subtree, path.Join(spath, nd.Name), depth+1)
 			if err != nil {
 				return 0, err
 			}
@@ -391,6 +405,13 @@ func (rr *restoreRun) measure(ctx context.Context, tree repo.ID, spath string) (
 	if n > rr.maxNodes {
 		return 0, fmt.Errorf("snapshot %s: tree %s at %s expands to more than %d entries: %w",
 			rr.sn.ID().Short(), tree.Short(), spath, rr.maxNodes, ErrTooManyNodes)
+	}
+	// Genuine snapshots share some identical directories; a subtree that
+	// repeats its distinct entries a thousand times over is built to
+	// exhaust whoever expands it.
+	if n > snapshot.DefaultWalkRepeatFloor && n > snapshot.DefaultWalkRepeat*rr.distinct {
+		return 0, fmt.Errorf("snapshot %s: tree %s at %s expands to %d entries, more than %d times the %d entries of its distinct trees: %w",
+			rr.sn.ID().Short(), tree.Short(), spath, n, snapshot.DefaultWalkRepeat, rr.distinct, ErrTooManyNodes)
 	}
 	e.state, e.nodes = 2, n
 	return n, nil
