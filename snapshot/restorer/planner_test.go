@@ -244,6 +244,26 @@ func TestRestoreWorkerPanic(t *testing.T) {
 	}
 }
 
+// completePanic panics when an item is complete, in the calling goroutine
+// for an empty file.
+type completePanic struct{ NopRestoreProgress }
+
+func (completePanic) CompleteItem(p string, n *snapshot.Node, skipped bool) {
+	panic("complete exploded")
+}
+
+func TestRestorePanicInCaller(t *testing.T) {
+	r := newTestRepo(t)
+	sub := saveTree(t, r, &snapshot.Node{Name: "empty", Type: snapshot.TypeFile, Mode: 0o644})
+	sn := saveSnapshot(t, r, saveTree(t, r, dirNode("d", sub)))
+	_, err := (&Restorer{Repo: r, Progress: completePanic{}}).Restore(context.Background(), sn, "/", t.TempDir())
+	for _, s := range []string{"snapshot " + sn.ID().Short(), "/d/empty", "tree " + sub.Short(), "complete exploded"} {
+		if err == nil || !strings.Contains(err.Error(), s) {
+			t.Errorf("error %v does not name %q", err, s)
+		}
+	}
+}
+
 // TestRestoreInvalidNames: a tree whose names are not one path component
 // (which the decoder refuses too) restores nothing, inside or outside.
 func TestRestoreInvalidNames(t *testing.T) {

@@ -219,10 +219,14 @@ type restoreRun struct {
 	incl  *pattern.Matcher
 	excl  *pattern.Matcher
 
-	trees      map[repo.ID]*treeEntry // while planning
-	distinct   uint64                 // entries of the distinct trees loaded
-	maxNodes   uint64
-	curTree    repo.ID // the tree being planned, for a panic's message
+	trees    map[repo.ID]*treeEntry // while planning
+	distinct uint64                 // entries of the distinct trees loaded
+	maxNodes uint64
+	// curTree and curPath are the tree being planned, or the tree and
+	// path of the item being restored by the calling goroutine, for a
+	// panic's message.
+	curTree    repo.ID
+	curPath    string
 	failedDirs map[string]bool
 
 	dirs   []rItem
@@ -259,7 +263,7 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			sum, err = nil, fmt.Errorf("snapshot %s: restore failed in tree %s: panic: %v", sn.ID().Short(), rr.curTree.Short(), p)
+			sum, err = nil, fmt.Errorf("snapshot %s: restore failed at %s (tree %s): panic: %v", sn.ID().Short(), rr.curPath, rr.curTree.Short(), p)
 		}
 	}()
 	rr.owner = !rs.NoOwner && os.Geteuid() == 0
@@ -432,7 +436,7 @@ func (rr *restoreRun) planTree(ctx context.Context, tree repo.ID, spath, dst, re
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	rr.curTree = tree
+	rr.curTree, rr.curPath = tree, spath
 	e := rr.loadTree(ctx, tree)
 	if e.err != nil {
 		rr.addError(spath, e.err)
@@ -551,6 +555,9 @@ func (rr *restoreRun) count(f func(s *RestoreSummary)) {
 	rr.sumMu.Unlock()
 }
 
+// at records the item the calling goroutine (not a worker) works on.
+func (rr *restoreRun) at(it rItem) { rr.curTree, rr.curPath = it.tree, it.spath }
+
 func (rr *restoreRun) hook(op, rel string) {
 	if rr.rs.testHook != nil {
 		rr.rs.testHook(op, rel)
@@ -664,6 +671,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		if d.node == nil {
 			continue
 		}
+		rr.at(d)
 		if rr.parentFailed(d.rel) {
 			rr.failedDirs[d.rel] = true // reported at the failed parent
 			continue
@@ -680,6 +688,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 	}
 	// 2. Symlinks, FIFOs, devices.
 	for _, o := range rr.others {
+		rr.at(o)
 		if o.node.Type == snapshot.TypeSocket {
 			continue // a socket cannot be restored; it is recreated by its server
 		}
@@ -733,6 +742,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 	packs := map[repo.ID][]repo.BlobLocation{}
 	var toWrite []*rFile
 	for _, f := range rr.files {
+		rr.at(f.rItem)
 		if rr.parentFailed(f.rel) {
 			rr.fail(f, fmt.Errorf("not restored: its directory could not be restored"))
 			continue
@@ -793,6 +803,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 	// Files without any blob to load (empty or all holes) are done now.
 	for _, f := range toWrite {
 		if f.remaining.Load() == 0 {
+			rr.at(f.rItem)
 			rr.finishFile(f)
 		}
 	}
@@ -848,6 +859,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 
 	// 4. Hardlinks.
 	for _, l := range rr.links {
+		rr.at(l.rItem)
 		if l.linkTo.failed.Load() {
 			if l.linkTo.errMsg != "skipped" {
 				rr.addError(l.spath, fmt.Errorf("not linked: %s failed", l.linkTo.spath))
@@ -881,6 +893,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		if d.node == nil || rr.failedDirs[d.rel] {
 			continue
 		}
+		rr.at(d)
 		rr.hook("dirmeta", d.rel)
 		if err := rr.dirMetadata(d); err != nil {
 			rr.addError(d.spath, err)
