@@ -122,3 +122,66 @@ func TestCLICraftedSnapshotRestoreFailsCleanly(t *testing.T) {
 	// The next command needs no unlock.
 	cliOK(t, "-r", repoDir, "snapshots")
 }
+
+// The chain: depth trees, each with two directories naming the
+// next, describe 2^depth paths in depth+1 tiny blobs. ls, find, diff and
+// dump stop it with an error naming the snapshot and a tree; check visits
+// each tree once and passes.
+func TestCLIExponentialChainIsBounded(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	ctx := context.Background()
+	be, err := local.Open(ctx, repoDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := repo.Open(ctx, be, []byte(cliTestPassword), repo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty, err := snapshot.SaveTree(ctx, r, &snapshot.Tree{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := empty
+	for i := 0; i < 30; i++ {
+		if id, err = snapshot.SaveTree(ctx, r, &snapshot.Tree{Nodes: []*snapshot.Node{
+			{Name: "a", Type: snapshot.TypeDir, Mode: 0o755, Subtree: id},
+			{Name: "b", Type: snapshot.TypeDir, Mode: 0o755, Subtree: id},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	old := &snapshot.Snapshot{Time: time.Now().Add(-time.Hour), Tree: empty, Paths: []string{"/srv"}, Hostname: "evil"}
+	sn := &snapshot.Snapshot{Time: time.Now(), Tree: id, Paths: []string{"/srv"}, Hostname: "evil"}
+	oldID, err := snapshot.SaveSnapshot(ctx, r, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snID, err := snapshot.SaveSnapshot(ctx, r, sn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"ls", "--recursive", snID.String()},
+		{"find", "nomatch"},
+		{"diff", oldID.String(), snID.String()},
+		{"dump", "--target", filepath.Join(t.TempDir(), "out.tar"), snID.String(), "/"},
+	} {
+		res := cliRun(t, nil, append([]string{"-r", repoDir}, args...)...)
+		t.Logf("%s: %s", args[0], strings.TrimSpace(res.stderr))
+		if res.code != 1 || !strings.Contains(res.stderr, "snapshot "+snID.Short()) ||
+			!strings.Contains(res.stderr, "tree walk limit exceeded") || !strings.Contains(res.stderr, "tree ") {
+			t.Fatalf("%s: want exit 1 and an error naming the snapshot and tree:\n%s", args[0], res)
+		}
+	}
+	cliOK(t, "-r", repoDir, "check")
+	if n := len(repoFiles(t, repoDir, "locks")); n != 0 {
+		t.Fatalf("%d lock files left behind", n)
+	}
+}
