@@ -355,6 +355,11 @@ func (b *Backend) send(ctx context.Context, method, p string, body []byte, hdr h
 	case resp.StatusCode == http.StatusForbidden && strings.HasPrefix(text, AppendOnlyPrefix):
 		return nil, &appendOnlyError{fmt.Sprintf("the server at %s is append-only: %s", b.loc, strings.TrimPrefix(text, AppendOnlyPrefix))}
 	}
+	if text == "" && resp.StatusCode == http.StatusBadRequest && b.cfg.Scheme == "http" && method == http.MethodHead {
+		// An answer to HEAD has no body to say why; the likeliest reason
+		// is Go's answer to plain HTTP sent to an HTTPS port.
+		text = "no reason given (if the server speaks HTTPS, give https://)"
+	}
 	return nil, &statusError{code: resp.StatusCode, body: text}
 }
 

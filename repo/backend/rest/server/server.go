@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -151,6 +152,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, certFile, keyFile s
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    16 << 10,
+		// net/http's own complaints (TLS handshakes, panics) go where
+		// the server's other lines go.
+		ErrorLog: log.New(logWriter(s.cfg.Logf), "", 0),
 	}
 	if certFile != "" || keyFile != "" {
 		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
@@ -159,9 +163,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, certFile, keyFile s
 			return fmt.Errorf("serve: TLS certificate %s and key %s: %w", certFile, keyFile, err)
 		}
 		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		ln = tls.NewListener(ln, hs.TLSConfig)
 	}
 	ln = netutil.LimitListener(ln, s.cfg.MaxConns)
+	if hs.TLSConfig != nil {
+		// TLS outermost: net/http sees *tls.Conn, does the handshake
+		// under its header timeout, and answers plain HTTP sent to this
+		// port with a 400 that says so.
+		ln = tls.NewListener(ln, hs.TLSConfig)
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -585,6 +594,14 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, who string, req re
 		return
 	}
 	bw.write("]\n")
+}
+
+// logWriter turns a log.Logger's lines into Logf calls.
+type logWriter func(format string, args ...any)
+
+func (f logWriter) Write(p []byte) (int, error) {
+	f("%s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 type errWriter struct {

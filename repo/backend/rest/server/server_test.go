@@ -549,10 +549,15 @@ func TestTLS(t *testing.T) {
 	if got, err := be.Load(context.Background(), h, 0, 0); err != nil || !bytes.Equal(got, data) {
 		t.Errorf("Load over TLS: %q, %v", got, err)
 	}
-	// Plain HTTP to the TLS port is refused.
+	// Plain HTTP to the TLS port is refused at once, saying why.
 	plain := clientConfig(addr, "r")
-	if _, err := rest.Open(context.Background(), plain); err == nil {
-		t.Error("plain HTTP to a TLS server succeeded")
+	plain.RetryTimeout = time.Minute
+	if _, err := rest.Create(context.Background(), plain); err == nil || !strings.Contains(err.Error(), "HTTP request to an HTTPS server") {
+		t.Errorf("plain HTTP to a TLS server: %v", err)
+	}
+	_, err = rest.Open(context.Background(), plain)
+	if err == nil || !strings.Contains(err.Error(), "https://") || strings.Contains(err.Error(), "giving up") {
+		t.Errorf("plain HTTP to a TLS server: %v", err)
 	}
 }
 
