@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lpse/cadang/chunk"
+	"github.com/lpse/cadang/internal/panicerr"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/internal/fsmeta"
@@ -467,12 +468,16 @@ func (r *run) execute(ctx context.Context, paths []string, parent *snapshot.Snap
 	if parent != nil {
 		root.old = r.loadOld(gctx, parent.Tree)
 	}
-	g.Go(func() error {
+	// The goroutines turn a panic (a crafted parent snapshot reaching a
+	// bug, say) into the backup's error: in a goroutine it would kill the
+	// process with the repository locked.
+	g.Go(func() (err error) {
 		defer close(r.fileCh)
+		defer panicerr.Catch(&err, func() string { return "backup: walk" })
 		walkers, wctx := errgroup.WithContext(gctx)
 		walkers.SetLimit(walkConcurrency)
 		r.walkers = walkers
-		err := walk(wctx, root)
+		err = walk(wctx, root)
 		if werr := walkers.Wait(); err == nil {
 			err = werr
 		}
@@ -481,8 +486,9 @@ func (r *run) execute(ctx context.Context, paths []string, parent *snapshot.Snap
 	var rwg sync.WaitGroup
 	for i := 0; i < readers; i++ {
 		rwg.Add(1)
-		g.Go(func() error {
+		g.Go(func() (err error) {
 			defer rwg.Done()
+			defer panicerr.Catch(&err, func() string { return "backup: read files" })
 			c, err := chunk.New(r.pol, r.params)
 			if err != nil {
 				return err
@@ -500,7 +506,9 @@ func (r *run) execute(ctx context.Context, paths []string, parent *snapshot.Snap
 		close(r.blobCh)
 	}()
 	for i := 0; i < savers; i++ {
-		g.Go(func() error { return r.saver(gctx) })
+		g.Go(func() error {
+			return panicerr.Call(func() string { return "backup: save blobs" }, func() error { return r.saver(gctx) })
+		})
 	}
 	if err := g.Wait(); err != nil {
 		// Drain so the closer goroutine ends, and give back the buffers
@@ -863,7 +871,9 @@ func (r *run) walkItem(ctx context.Context, d *dirJob, i int, p string, n *snaps
 			sub.pending.Store(1)
 			return r.childDone(ctx, sub) // mount point: recorded empty
 		}
-		if r.walkers != nil && r.walkers.TryGo(func() error { return r.walkDir(ctx, sub) }) {
+		if r.walkers != nil && r.walkers.TryGo(func() error {
+			return panicerr.Call(func() string { return "backup: directory " + sub.path }, func() error { return r.walkDir(ctx, sub) })
+		}) {
 			return nil
 		}
 		return r.walkDir(ctx, sub) // all walkers busy: walk it here
