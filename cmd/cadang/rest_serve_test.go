@@ -453,3 +453,58 @@ func TestRESTKilledClient(t *testing.T) {
 	cliOK(t, "-r", loc, "restore", "latest", "--target", target)
 	compareTrees(t, scanDir(t, src), scanDir(t, filepath.Join(target, src)), false)
 }
+
+// TestRESTTwoListeners is the placement the README gives: the SPSE server
+// backs up through an append-only server, and retention runs through a
+// second, normal server on the same directory.
+func TestRESTTwoListeners(t *testing.T) {
+	root, appendAddr := restServer(t, server.Config{AppendOnly: true})
+	s, err := server.New(server.Config{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln, "", "") }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	client := "rest:http://" + appendAddr + "/spse"
+	admin := "rest:http://" + ln.Addr().String() + "/spse"
+
+	src := filepath.Join(t.TempDir(), "src")
+	makeSourceTree(t, src)
+	for i := range 3 {
+		writeFileT(t, filepath.Join(src, "day"), randBytes(uint64(i), 2<<20), 0o644)
+		cliBackup(t, client, "--init", src)
+	}
+	dataBytes := func() (n int64) {
+		for f, size := range filesUnder(t, filepath.Join(root, "spse")) {
+			if strings.HasPrefix(f, "data/") {
+				n += size
+			}
+		}
+		return n
+	}
+	before := dataBytes()
+	cliCode(t, 1, "-r", client, "forget", "--keep-last", "1")
+	cliOK(t, "-r", admin, "forget", "--keep-last", "1", "--prune")
+	cliOK(t, "-r", admin, "prune") // the second prune deletes what the first marked
+	if after := dataBytes(); after > before-3<<20 {
+		t.Errorf("packs: %d bytes before, %d after forgetting two 2 MiB days", before, after)
+	}
+	if sns := cliSnapshots(t, client); len(sns) != 1 {
+		t.Errorf("snapshots after the admin's forget: %d, want 1", len(sns))
+	}
+	cliOK(t, "-r", client, "check", "--read-data")
+	target := filepath.Join(t.TempDir(), "restore")
+	cliOK(t, "-r", client, "restore", "latest", "--target", target)
+	compareTrees(t, scanDir(t, src), scanDir(t, filepath.Join(target, src)), false)
+}
