@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend/local"
 	"github.com/lpse/cadang/snapshot"
 	"golang.org/x/sys/unix"
 )
@@ -127,5 +131,66 @@ func TestCLIRestoreSafety(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
 		t.Errorf("restore --overwrite never wrote %d entries into the symlink's target", len(ents))
+	}
+}
+
+// TestCLIRestoreExponentialChain: a snapshot of 31 tiny trees, each naming
+// the next twice, would expand to 2^31 entries. restore refuses it at once
+// with an error naming the snapshot and a tree, records the failure in the
+// run log and leaves no lock.
+func TestCLIRestoreExponentialChain(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	logFile := filepath.Join(t.TempDir(), "runlog.jsonl")
+	t.Setenv(envLog, logFile)
+	ctx := context.Background()
+	be, err := local.Open(ctx, repoDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := repo.Open(ctx, be, []byte(cliTestPassword), repo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	save := func(nodes ...*snapshot.Node) repo.ID {
+		b, err := snapshot.EncodeTree(&snapshot.Tree{Nodes: nodes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _, err := r.SaveBlob(ctx, repo.TreeBlob, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	id := save()
+	for i := 0; i < 30; i++ {
+		id = save(&snapshot.Node{Name: "a", Type: snapshot.TypeDir, Mode: 0o755, Subtree: id},
+			&snapshot.Node{Name: "b", Type: snapshot.TypeDir, Mode: 0o755, Subtree: id})
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sid, err := snapshot.SaveSnapshot(ctx, r, &snapshot.Snapshot{Time: time.Now(), Tree: id, Paths: []string{"/srv"}, Hostname: "evil"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(t.TempDir(), "target")
+	res := cliRun(t, nil, "-r", repoDir, "restore", "--target", target, "latest")
+	if res.code == 0 || !strings.Contains(res.stderr, "snapshot "+sid.Short()) || !strings.Contains(res.stderr, "tree ") ||
+		strings.Contains(res.stderr, "panic") {
+		t.Fatalf("restore of the chain:\n%s", res)
+	}
+	if ents, _ := os.ReadDir(target); len(ents) != 0 {
+		t.Errorf("the refused restore wrote %d entries", len(ents))
+	}
+	if n := len(repoFiles(t, repoDir, "locks")); n != 0 {
+		t.Errorf("%d lock files left behind", n)
+	}
+	b, err := os.ReadFile(logFile)
+	if err != nil || !strings.Contains(string(b), `"op":"restore"`) || !strings.Contains(string(b), `"result":"failed"`) {
+		t.Errorf("the run log has no failed restore (%v):\n%s", err, b)
 	}
 }
