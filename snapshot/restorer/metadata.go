@@ -161,6 +161,11 @@ func chmodNoFollow(dirfd int, name string, mode uint32) error {
 	if err != unix.EOPNOTSUPP && err != unix.ENOSYS {
 		return err
 	}
+	return chmodViaProc(dirfd, name, mode)
+}
+
+// chmodViaProc is chmodNoFollow before Linux 6.6.
+func chmodViaProc(dirfd int, name string, mode uint32) error {
 	fd, err := unix.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err

@@ -204,3 +204,35 @@ func TestRestoreXattrFilter(t *testing.T) {
 		t.Error("a bad pattern was accepted")
 	}
 }
+
+// TestChmodViaProc: the chmod that kernels before 6.6 get changes a FIFO's
+// mode and refuses a symlink rather than following it.
+func TestChmodViaProc(t *testing.T) {
+	dir := t.TempDir()
+	if err := unix.Mkfifo(filepath.Join(dir, "p"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	outside := filepath.Join(t.TempDir(), "f")
+	snapshottest.WriteFile(t, outside, []byte("x"))
+	os.Chmod(outside, 0o600)
+	if err := os.Symlink(outside, filepath.Join(dir, "l")); err != nil {
+		t.Fatal(err)
+	}
+	dfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(dfd)
+	if err := chmodViaProc(dfd, "p", 0o1640); err != nil {
+		t.Fatal(err)
+	}
+	if m := modeOf(t, filepath.Join(dir, "p")); m != 0o1640 {
+		t.Errorf("fifo mode %04o", m)
+	}
+	if err := chmodViaProc(dfd, "l", 0o777); err == nil {
+		t.Error("chmod of a symlink accepted")
+	}
+	if m := modeOf(t, outside); m != 0o600 {
+		t.Errorf("the symlink's target got mode %04o", m)
+	}
+}
