@@ -333,6 +333,10 @@ func (b *Backend) send(ctx context.Context, method, p string, body []byte, hdr h
 	}
 	resp, err := b.client.Do(req)
 	if err != nil {
+		var unknownCA x509.UnknownAuthorityError
+		if errors.As(err, &unknownCA) && b.cfg.CACertFile == "" {
+			return nil, fmt.Errorf("%w (a self-signed server certificate: name its PEM file in CADANG_REST_CACERT)", err)
+		}
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusUnauthorized {
