@@ -191,6 +191,15 @@ func (f Filter) Match(sn *Snapshot) bool {
 // ListSnapshots loads every snapshot that matches f, oldest first. A
 // snapshot file that cannot be loaded is an error.
 func ListSnapshots(ctx context.Context, r FileLoader, f Filter) ([]*Snapshot, error) {
+	return ListSnapshotsSkipping(ctx, r, f, func(_ repo.ID, err error) error { return err })
+}
+
+// ListSnapshotsSkipping is ListSnapshots for a reader that must go on past
+// a snapshot file it cannot load (check reports every damaged one, then
+// the rest of the repository): bad gets each such file's ID and error, and
+// the listing stops only if bad returns an error. A file forgotten since
+// the listing is skipped without a call.
+func ListSnapshotsSkipping(ctx context.Context, r FileLoader, f Filter, bad func(repo.ID, error) error) ([]*Snapshot, error) {
 	var ids []repo.ID
 	if err := r.ListFiles(ctx, repo.SnapshotFile, func(id repo.ID) error {
 		ids = append(ids, id)
@@ -205,7 +214,10 @@ func ListSnapshots(ctx context.Context, r FileLoader, f Filter) ([]*Snapshot, er
 			continue // forgotten by someone else since the listing
 		}
 		if err != nil {
-			return nil, err
+			if berr := bad(id, err); berr != nil {
+				return nil, berr
+			}
+			continue
 		}
 		if f.Match(sn) {
 			out = append(out, sn)

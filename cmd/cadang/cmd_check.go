@@ -144,7 +144,7 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 			fmt.Fprintf(e.stdout, "unsupported: %s\n", p)
 		}
 		if res.UnindexedPacks > 0 {
-			fmt.Fprintf(e.stdout, "note: %d pack(s) are not in the index (left by an interrupted backup); 'cadang repair index' adopts them\n", res.UnindexedPacks)
+			fmt.Fprintf(e.stdout, "note: %d pack(s) are not in the index (left by an interrupted backup); the next backup adopts them\n", res.UnindexedPacks)
 		}
 		if n := len(cr.TempFiles); n > 0 {
 			fmt.Fprintf(e.stdout, "warning: %d temporary file(s) older than %v were left by interrupted saves; the next 'cadang prune' or 'repair index' removes them\n", n, repo.TempSweepAge)
