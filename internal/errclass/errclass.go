@@ -14,6 +14,7 @@ import (
 
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/archiver"
 	"github.com/lpse/cadang/snapshot/restorer"
 )
@@ -123,6 +124,13 @@ func rules() []rule {
 		{is(restorer.ErrRestoreIncomplete), fixed(Class{Exit: ExitPartial, Kind: runlog.KindIntegrity})},
 		{is(repo.ErrUnsupportedVersion), fixed(Class{Exit: ExitFatal, Kind: runlog.KindOther,
 			Hint: "the repository holds files written by a newer cadang; read it with that version or newer (nothing is damaged)"})},
+		// A snapshot whose trees break the format's rules or expand without
+		// bound was written by a faulty or hostile host: integrity, like
+		// damage, and nothing was restored or listed from it.
+		{func(err error) bool {
+			return errors.Is(err, snapshot.ErrWalkLimit) || errors.Is(err, snapshot.ErrInvalidTree)
+		}, fixed(Class{Exit: ExitFatal, Kind: runlog.KindIntegrity,
+			Hint: "the snapshot's trees are invalid or repeat without bound (written by a faulty or hostile host): 'cadang check' names them; restore another snapshot"})},
 		{repo.IsDamaged, func(err error) Class {
 			c := Class{Exit: ExitFatal, Kind: runlog.KindIntegrity,
 				Hint: "'cadang check --read-data' shows the extent of the damage"}

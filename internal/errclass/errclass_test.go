@@ -12,6 +12,7 @@ import (
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend"
+	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/archiver"
 )
 
@@ -58,5 +59,20 @@ func TestHintNotRepeated(t *testing.T) {
 	err := fmt.Errorf("locked; if that process is gone, 'cadang unlock' removes stale locks: %w", &repo.LockedError{})
 	if h := errclass.Hint(err); h != "" {
 		t.Errorf("Hint repeats what the message says: %q", h)
+	}
+}
+
+// TestInvalidSnapshotIsIntegrity: a snapshot refused for invalid or
+// unboundedly repeating trees is an integrity failure with a hint, not
+// the generic class.
+func TestInvalidSnapshotIsIntegrity(t *testing.T) {
+	for _, err := range []error{
+		fmt.Errorf("snapshot 1234: tree abcd: %w", snapshot.ErrWalkLimit),
+		fmt.Errorf("decode tree: %w", snapshot.ErrInvalidTree),
+	} {
+		c := errclass.Of(err)
+		if c.Exit != errclass.ExitFatal || c.Kind != runlog.KindIntegrity || c.Hint == "" {
+			t.Errorf("%v: class %+v, want exit 1, integrity, a hint", err, c)
+		}
 	}
 }
