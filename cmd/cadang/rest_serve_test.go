@@ -508,3 +508,84 @@ func TestRESTTwoListeners(t *testing.T) {
 	cliOK(t, "-r", client, "restore", "latest", "--target", target)
 	compareTrees(t, scanDir(t, src), scanDir(t, filepath.Join(target, src)), false)
 }
+
+// TestRESTServerRestart stops the server in the middle of a backup and
+// starts it again two seconds later on the same address: the client
+// retries, and the backup completes and checks.
+func TestRESTServerRestart(t *testing.T) {
+	t.Setenv("CADANG_PASSWORD", cliTestPassword)
+	t.Setenv("CADANG_REPOSITORY", "")
+	t.Setenv("CADANG_REST_PASSWORD", "")
+	root := t.TempDir()
+	serve := func(addr string) (stop func()) {
+		s, err := server.New(server.Config{Root: root})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ln net.Listener
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			if ln, err = net.Listen("tcp", addr); err == nil || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Serve(ctx, ln, "", "") }()
+		return func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	// A free port, for both servers.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	stop := serve(addr)
+
+	loc := "rest:http://" + addr + "/spse"
+	src := filepath.Join(t.TempDir(), "src")
+	makeSourceTree(t, src)
+	for i := range 3 {
+		writeFileT(t, filepath.Join(src, "big", fmt.Sprint(i)), randBytes(uint64(200+i), 16<<20), 0o644)
+	}
+	cmd := cliProcess(t, "-r", loc, "backup", "--init", src)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	dataDir := filepath.Join(root, "spse", "data")
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		n := 0
+		_ = filepath.WalkDir(dataDir, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				n++
+			}
+			return nil
+		})
+		if n >= 2 {
+			break
+		}
+	}
+	stop()
+	t.Log("server stopped mid-backup")
+	time.Sleep(2 * time.Second)
+	stop = serve(addr)
+	defer stop()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("backup across the restart: %v\n%s", err, out.String())
+	}
+	if sns := cliSnapshots(t, loc); len(sns) != 1 {
+		t.Fatalf("snapshots: %+v", sns)
+	}
+	cliOK(t, "-r", loc, "check", "--read-data")
+}
