@@ -52,8 +52,8 @@ func recordOf(line []byte) []byte {
 // The finding: restore --verify of a snapshot whose file claims
 // 2^62 bytes panicked (makeslice), leaving a stale lock and no run-log
 // record. Now it is an error naming the tree, the lock is gone, and the
-// run log records the restore as not ok (the restorer calls a tree it
-// cannot read a partial restore, exit code 3).
+// run log records the restore as failed: its only tree cannot be read, so
+// nothing was restored (exit 1, not the partial restore's 3).
 func TestCLICraftedSnapshotRestoreFailsCleanly(t *testing.T) {
 	repoDir := cliNewRepo(t)
 	logFile := filepath.Join(t.TempDir(), "runlog.jsonl")
@@ -88,8 +88,8 @@ func TestCLICraftedSnapshotRestoreFailsCleanly(t *testing.T) {
 
 	target := filepath.Join(t.TempDir(), "target")
 	res := cliRun(t, nil, "-r", repoDir, "restore", "--verify", "--target", target, "latest")
-	if res.code == 0 {
-		t.Fatalf("restore of a crafted snapshot succeeded:\n%s", res)
+	if res.code != 1 {
+		t.Fatalf("restore of a crafted snapshot: exit %d, want 1 (failed, nothing restored):\n%s", res.code, res)
 	}
 	if !strings.Contains(res.stderr, "tree "+tid.Short()) || !strings.Contains(res.stderr, "invalid tree") ||
 		!strings.Contains(res.stderr, "exceeds the largest blob") || strings.Contains(res.stderr, "panic") {

@@ -347,6 +347,11 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 // plan measures the tree (refusing one too large or containing itself),
 // then walks it and records what to restore.
 func (rr *restoreRun) plan(ctx context.Context, tree repo.ID, spath, dst string, included bool) error {
+	// Without its first tree nothing of the snapshot (or subpath) can be
+	// restored: that is a failed restore, not a partial one of 0 files.
+	if e := rr.loadTree(ctx, tree); e.err != nil {
+		return fmt.Errorf("snapshot %s: tree %s at %s: %w (nothing was restored)", rr.sn.ID().Short(), tree.Short(), spath, e.err)
+	}
 	if _, err := rr.measure(ctx, tree, spath, 1); err != nil {
 		return err
 	}
