@@ -28,6 +28,7 @@ import (
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/internal/sop/status"
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend/location"
 )
 
 func sopCommands() []*cli.Command {
@@ -97,7 +98,7 @@ func (e *env) reportEnv(ctx context.Context, needConfig bool) (*sopState, report
 		// Reading it is a help, not a condition (CADANG_REPOSITORY may be
 		// set where no password is at hand): a failure is a warning.
 		if stored, err := e.storeRecords(ctx, st); err != nil {
-			e.warnf("records in the repository %s not read: %v", loc, err)
+			e.warnf("records in the repository %s not read: %v", location.Redact(loc), err)
 		} else {
 			recs = runlog.Merge(recs, stored)
 		}
@@ -510,9 +511,9 @@ func (e *env) restoreTest(ctx context.Context, st *sopState, jobName string, o r
 		opened = r
 		rec.RepositoryID = r.ID()
 		if m != nil {
-			rec.Medium, rec.Repository = m.Name, m.Repository
+			rec.Medium, rec.Repository = m.Name, location.Redact(m.Repository)
 		} else {
-			rec.Repository = e.c.String("repo")
+			rec.Repository = location.Redact(e.c.String("repo"))
 		}
 		t := &restoretest.Tester{Source: &engine.Source{Repo: r}, Clock: st.clock}
 		return r, t.Run(ctx, j, o, rec)

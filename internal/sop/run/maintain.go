@@ -9,6 +9,7 @@ import (
 
 	"github.com/lpse/cadang/internal/sop/jobs"
 	"github.com/lpse/cadang/internal/sop/runlog"
+	"github.com/lpse/cadang/repo/backend/location"
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/prune"
 	"github.com/lpse/cadang/snapshot/retention"
@@ -114,7 +115,7 @@ func maintainOK(res runlog.Result) bool { return res == runlog.OK || res == runl
 func (r *Runner) forget(ctx context.Context, j *jobs.Job, m jobs.Medium, repo Repository, backup runlog.Record, out *Outcome) runlog.Record {
 	clk := r.clock()
 	loc := r.Config.Location()
-	rec := runlog.Record{Op: runlog.OpForget, Job: j.Name, Medium: m.Name, Repository: m.Repository, RepositoryID: repo.ID(),
+	rec := runlog.Record{Op: runlog.OpForget, Job: j.Name, Medium: m.Name, Repository: location.Redact(m.Repository), RepositoryID: repo.ID(),
 		Start: clk.Now(), Ref: backup.ID}
 	info := &runlog.ForgetInfo{Policy: PolicyFacts(j.Retention), Zone: loc.String()}
 	rec.Forget = info
@@ -222,7 +223,7 @@ func (r *Runner) restoredSince(job string, t time.Time) map[string]bool {
 
 // prune prunes the medium and records it.
 func (r *Runner) prune(ctx context.Context, j *jobs.Job, m jobs.Medium, backup runlog.Record, out *Outcome) runlog.Record {
-	rec := runlog.Record{Op: runlog.OpPrune, Job: j.Name, Medium: m.Name, Repository: m.Repository, RepositoryID: backup.RepositoryID,
+	rec := runlog.Record{Op: runlog.OpPrune, Job: j.Name, Medium: m.Name, Repository: location.Redact(m.Repository), RepositoryID: backup.RepositoryID,
 		Start: r.clock().Now(), Ref: backup.ID}
 	repo, res, err := r.Maintainer.Prune(ctx, m)
 	var store runlog.RecordStore

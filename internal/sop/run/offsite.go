@@ -8,6 +8,7 @@ import (
 
 	"github.com/lpse/cadang/internal/sop/jobs"
 	"github.com/lpse/cadang/internal/sop/runlog"
+	"github.com/lpse/cadang/repo/backend/location"
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/copier"
 )
@@ -69,7 +70,7 @@ func IsOffsiteCopy(x *runlog.Record, job string) bool {
 // retention just removed are not sent at all.
 func (r *Runner) offsite(ctx context.Context, j *jobs.Job, m jobs.Medium, backup runlog.Record, out *Outcome) runlog.Record {
 	o := *j.Offsite
-	rec := runlog.Record{Op: runlog.OpCopy, Job: j.Name, Medium: o.Name, Repository: o.Repository, RepositoryID: o.RepositoryID,
+	rec := runlog.Record{Op: runlog.OpCopy, Job: j.Name, Medium: o.Name, Repository: location.Redact(o.Repository), RepositoryID: o.RepositoryID,
 		Start: r.clock().Now(), Ref: backup.ID, Tags: []string{runlog.TagOffsite},
 		TimeStandard: StandardFor(runlog.OpCopy, j).Milliseconds()}
 	info := &runlog.CopyInfo{From: m.Repository, FromID: backup.RepositoryID}

@@ -20,6 +20,7 @@ import (
 	"github.com/lpse/cadang/internal/sop/i18n"
 	"github.com/lpse/cadang/internal/sop/jobs"
 	"github.com/lpse/cadang/internal/sop/runlog"
+	"github.com/lpse/cadang/repo/backend/location"
 )
 
 // Repository is an open repository as this package sees it. The CLI wraps
@@ -206,7 +207,7 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 	if err != nil {
 		return Outcome{}, err
 	}
-	rec.Medium, rec.Repository = m.Name, m.Repository
+	rec.Medium, rec.Repository = m.Name, location.Redact(m.Repository)
 
 	repo, err := r.Opener.Open(ctx, m)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/lpse/cadang/internal/sop/i18n"
 	"github.com/lpse/cadang/internal/sop/jobs"
 	"github.com/lpse/cadang/internal/sop/runlog"
+	"github.com/lpse/cadang/repo/backend/location"
 )
 
 // Exit codes, as monitoring plugins use them.
@@ -210,7 +211,7 @@ func Compute(c *jobs.Config, recs []runlog.Record, now time.Time) *Report {
 			if maxAge <= 0 {
 				maxAge = jobs.DefaultOffsiteMaxAge
 			}
-			off := &Offsite{Name: o.Name, Repository: o.Repository, MaxAgeMS: maxAge.Milliseconds()}
+			off := &Offsite{Name: o.Name, Repository: location.Redact(o.Repository), MaxAgeMS: maxAge.Milliseconds()}
 			st.Offsite = off
 			if lastCopy != nil {
 				off.LastResult, off.LastFailure = lastCopy.Result, lastCopy.Failure

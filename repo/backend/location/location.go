@@ -103,6 +103,23 @@ func (l Location) String() string {
 	return l.Path
 }
 
+// Redact returns s as it may be written down in a record, a log or a
+// message: the location without a password that a rest: URL may carry.
+// A string that does not parse is returned with any user information of
+// a URL in it removed, since it cannot be told apart.
+func Redact(s string) string {
+	if l, err := Parse(s); err == nil {
+		return l.String()
+	}
+	if i := strings.Index(s, "://"); i >= 0 {
+		rest := s[i+3:]
+		if at := strings.LastIndexByte(rest, '@'); at >= 0 && !strings.Contains(rest[:at], "/") {
+			return s[:i+3] + "***@" + rest[at+1:]
+		}
+	}
+	return s
+}
+
 // Parse parses s. A path without a NAME: prefix is a local path;
 // "local:" may be put in front of any path explicitly.
 func Parse(s string) (Location, error) {

@@ -244,3 +244,18 @@ func TestParseUnknownScheme(t *testing.T) {
 		}
 	}
 }
+
+// TestRedact: a rest: URL's password must never reach a run-log record
+// (issue 12 review: records stored the -r value as typed).
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"/srv/backup": "/srv/backup",
+		"rest:https://lpse:s3cret@10.0.0.5:8000/spse": "rest:https://lpse@10.0.0.5:8000/spse",
+		"bogus://user:s3cret@host/x":                  "bogus://***@host/x",
+	} {
+		got := Redact(in)
+		if strings.Contains(got, "s3cret") || (want != "" && got != want) {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
