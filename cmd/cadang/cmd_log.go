@@ -195,9 +195,6 @@ func (e *env) signDoc(c *cli.Context, output string, b []byte) error {
 	if !c.Bool("sign") {
 		return nil
 	}
-	if output == "" {
-		return errors.New("--sign needs --output FILE: the signature is written beside it")
-	}
 	st, err := e.loadSOP(false)
 	if err != nil {
 		return err

@@ -69,6 +69,9 @@ func (e *env) writeDoc(c *cli.Context, d *doc.Document, output string) error {
 		return err
 	}
 	if output == "" {
+		if c.Bool("sign") {
+			return errors.New("--sign needs --output FILE: the signature is written beside it")
+		}
 		_, err := e.stdout.Write(buf.Bytes())
 		return err
 	}

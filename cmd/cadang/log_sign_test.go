@@ -130,6 +130,9 @@ func TestSignedDocumentsAndExpectHead(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(h.dir, "runlog.key")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("host key beside the log: %v %v", fi, err)
 	}
+	if _, errs, code := h.cad("report", "inventory", "--sign"); code != 1 || !strings.Contains(errs, "--sign needs --output") {
+		t.Errorf("--sign to standard output: exit %d\n%s", code, errs)
+	}
 	doc := filepath.Join(h.dir, "inventaris.md")
 	h.must(0, "report", "inventory", "-o", doc, "--sign")
 	text := mustRead(t, doc)

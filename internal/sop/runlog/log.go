@@ -166,6 +166,10 @@ type entry struct {
 	isHead   bool // a head file (repository only), not a record
 	head     Head
 	err      error // the envelope or record could not be parsed
+	// the result of sigState, once computed
+	sigDone bool
+	sigSt   sigState
+	sigErr  error
 }
 
 // intact reports whether a record's hash and signatures hold (whoever
@@ -540,7 +544,9 @@ func (l *Log) sync(ctx context.Context, store RecordStore, accept bool) (int, er
 	}
 	remote, err := readStore(ctx, store)
 	if err != nil {
-		l.notePending(local, repoID, err)
+		// Which records the repository lacks is not known: the newest
+		// local record is the one this sync was for.
+		l.notePending(local, repoID, nil, err)
 		return 0, fmt.Errorf("%w: list records in repository: %v", ErrNotStored, err)
 	}
 	have := make(map[string]bool, len(remote))
@@ -551,16 +557,17 @@ func (l *Log) sync(ctx context.Context, store RecordStore, accept bool) (int, er
 	}
 	concerns := concerned(repoID, local)
 	n := 0
-	for _, e := range local {
+	for i := range local {
+		e := &local[i]
 		if !e.intact() || have[e.computed] || !concerns(&e.rec) {
 			continue
 		}
-		line, _, err := envelopeOf(e)
+		line, _, err := envelopeOf(*e)
 		if err != nil {
 			return n, err
 		}
 		if _, err := store.SaveFile(ctx, repo.RecordFile, line); err != nil {
-			l.notePending(local, repoID, err)
+			l.notePending(local, repoID, have, err)
 			return n, fmt.Errorf("%w: save record %s (seq %d) in repository: %v", ErrNotStored, e.rec.ID, e.rec.Seq, err)
 		}
 		have[e.computed] = true
@@ -710,8 +717,9 @@ type pendingNote struct {
 func (l *Log) pendingPath() string { return strings.TrimSuffix(l.path, ".jsonl") + ".pending" }
 
 // notePending notes the records of repoID not (yet) in it after a failed
-// copy. Best effort: the note only softens what Verify says.
-func (l *Log) notePending(local []entry, repoID string, cause error) {
+// copy: those not in have, or with have nil, the newest local record if it
+// concerns repoID. Best effort: the note only softens what Verify says.
+func (l *Log) notePending(local []entry, repoID string, have map[string]bool, cause error) {
 	f, err := os.OpenFile(l.pendingPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return
@@ -719,8 +727,11 @@ func (l *Log) notePending(local []entry, repoID string, cause error) {
 	defer f.Close()
 	now := l.opt.Clock.Now()
 	concerns := concerned(repoID, local)
-	for _, e := range local {
-		if e.intact() && concerns(&e.rec) {
+	_, bySeq, top := mainChain(local)
+	for i := range local {
+		e := &local[i]
+		missing := have != nil && !have[e.computed] || have == nil && bySeq[top] != nil && e.computed == bySeq[top].computed
+		if missing && e.intact() && concerns(&e.rec) {
 			b, _ := json.Marshal(pendingNote{RepositoryID: repoID, Seq: e.rec.Seq, Hash: e.computed, At: now, Error: cause.Error()})
 			f.Write(append(b, '\n'))
 		}

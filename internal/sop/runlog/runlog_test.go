@@ -30,7 +30,9 @@ type seededRand struct{ r *rand.ChaCha8 }
 
 func (s seededRand) Read(p []byte) (int, error) { return s.r.Read(p) }
 
-func newLog(t *testing.T) (*Log, *clock.Fake) {
+func newLog(t *testing.T) (*Log, *clock.Fake) { return newLogT(t) }
+
+func newLogT(t testing.TB) (*Log, *clock.Fake) {
 	t.Helper()
 	clk := clock.NewFake(t0)
 	var seed [32]byte

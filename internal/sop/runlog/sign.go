@@ -112,7 +112,17 @@ const (
 	sigNoSigner                 // a signature without a signer, or the reverse
 )
 
+// sigState checks the entry's signatures, once: an entry is read and
+// tested many times on each append and verify.
 func (e *entry) sigState() (sigState, error) {
+	if !e.sigDone {
+		e.sigSt, e.sigErr = e.checkSignatures()
+		e.sigDone = true
+	}
+	return e.sigSt, e.sigErr
+}
+
+func (e *entry) checkSignatures() (sigState, error) {
 	signer := e.rec.Signer
 	if e.isHead {
 		signer = e.head.Signer
