@@ -113,10 +113,10 @@ func (l *Log) PublicKey() (ed25519.PublicKey, error) {
 // is not created by a verification) and Options.Trust.
 func (l *Log) trusted() (keyring, error) {
 	kr := keyring{}
-	k, err := sigkey.Load(l.opt.KeyFile)
+	pub, _, err := sigkey.LoadPublic(l.opt.KeyFile)
 	switch {
 	case err == nil:
-		kr.add(sigkey.EncodePublic(sigkey.Public(k)))
+		kr.add(sigkey.EncodePublic(pub))
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, err
 	}

@@ -88,8 +88,11 @@ func TestKeyCreatedOnFirstUseAndRecordsSigned(t *testing.T) {
 	if !errors.Is(err, ErrUnsigned) || !errors.Is(err, ErrNotStored) || r.Seq != 3 || r.Signer != "" {
 		t.Fatalf("append with a loose key: %+v %v", r, err)
 	}
+	rep = verifyErr(t, l, nil, VerifyOptions{}, "local", Unsigned)
+	if !hasWarning(rep.Findings, "local", LooseKey) || rep.Key == "" {
+		t.Fatalf("the loose key is not said: %s", findings(rep))
+	}
 	os.Chmod(l.KeyFile(), 0o600)
-	verifyErr(t, l, nil, VerifyOptions{}, "local", Unsigned)
 }
 
 // The forgery of the issue: a local record rewritten from ok to failed,

@@ -53,6 +53,8 @@ const (
 	MissingSnapshot Problem = "missing-snapshot"
 	// HeadNotFound: the head given with --expect-head is not in the chain.
 	HeadNotFound Problem = "expected-head-not-found"
+	// LooseKey is a warning: the host key file is readable by others.
+	LooseKey Problem = "loose-key"
 	// MediumAbsent is a warning: a run found its medium absent, so its
 	// record names no repository and is in none.
 	MediumAbsent Problem = "medium-absent"
@@ -196,8 +198,12 @@ func (l *Log) VerifyWith(ctx context.Context, store RecordStore, o VerifyOptions
 		return nil, err
 	}
 	rep := &VerifyReport{}
-	if k, err := sigkey.Load(l.opt.KeyFile); err == nil {
-		rep.Key = sigkey.Fingerprint(sigkey.Public(k))
+	if pub, loose, err := sigkey.LoadPublic(l.opt.KeyFile); err == nil {
+		rep.Key = sigkey.Fingerprint(pub)
+		if loose {
+			rep.Findings = append(rep.Findings, Finding{Copy: "local", Problem: LooseKey, Warning: true,
+				Detail: fmt.Sprintf("the host's signing key %s can be read by its group or others: whoever read it can sign records as this host; chmod 600 it, and no record is signed until then", l.opt.KeyFile)})
+		}
 	}
 	var lf []Finding
 	rep.Local, lf = checkCopy("local", local, true, trusted)

@@ -89,6 +89,25 @@ func Load(file string) (ed25519.PrivateKey, error) {
 	return k, nil
 }
 
+// LoadPublic returns the public half of the private key in file, whatever
+// the file's mode: a verification needs only that, and says itself what it
+// thinks of a key others could read (loose reports it).
+func LoadPublic(file string) (pub ed25519.PublicKey, loose bool, err error) {
+	fi, err := os.Stat(file)
+	if err != nil {
+		return nil, false, fmt.Errorf("signing key: %w", err)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, false, fmt.Errorf("signing key: %w", err)
+	}
+	k, err := Parse(b)
+	if err != nil {
+		return nil, false, fmt.Errorf("signing key %s: %w", file, err)
+	}
+	return Public(k), fi.Mode().Perm()&0o077 != 0, nil
+}
+
 // Parse reads the bytes of a private key file.
 func Parse(b []byte) (ed25519.PrivateKey, error) {
 	blk, _ := pem.Decode(b)
