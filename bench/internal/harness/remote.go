@@ -348,7 +348,7 @@ func RunRemote(ctx context.Context, ro RemoteOptions) (*RemoteResult, error) {
 					continue
 				}
 				readTree(src)
-				settle()
+				settleBriefly()
 				record(tg, t, RStepBackup, o.remoteStep(ctx, work, run, tg, t, RStepBackup, src, "", h))
 			}
 		}
@@ -361,7 +361,7 @@ func RunRemote(ctx context.Context, ro RemoteOptions) (*RemoteResult, error) {
 					continue
 				}
 				readTree(src)
-				settle()
+				settleBriefly()
 				m := o.remoteStep(ctx, work, run, tg, t, RStepDay1, src, "", home(tg, t))
 				_, dir := tg.location(t, run)
 				m.RepoBytes = DirBytes(dir)
@@ -378,7 +378,7 @@ func RunRemote(ctx context.Context, ro RemoteOptions) (*RemoteResult, error) {
 				os.MkdirAll(rdir, 0o755)
 				_, dir := tg.location(t, run)
 				readTree(dir)
-				settle()
+				settleBriefly()
 				m := o.remoteStep(ctx, work, run, tg, t, RStepRestore, src, rdir, home(tg, t))
 				if m.Err == "" {
 					var e toolEnv

@@ -241,14 +241,14 @@ func RunCopy(ctx context.Context, co CopyOptions) (*CopyResult, error) {
 			os.MkdirAll(h, 0o755)
 			os.RemoveAll(dstRepo(t))
 			readTree(srcRepo(t))
-			settle()
+			settleBriefly()
 			mi := step(t, fmt.Sprintf("rep%d-init", rep+1), h, repoArgv(t, dstRepo(t), "init", "--copy-chunker-params", "--from-repo", srcRepo(t)))
 			mi.Run = rep
 			cm.Init = append(cm.Init, mi)
 			if mi.Err != "" {
 				continue
 			}
-			settle()
+			settleBriefly()
 			mc := step(t, fmt.Sprintf("rep%d-copy", rep+1), h, repoArgv(t, dstRepo(t), "copy", "--from-repo", srcRepo(t)))
 			mc.Run = rep
 			mc.RepoBytes = DirBytes(dstRepo(t))

@@ -336,3 +336,23 @@ func selfCPU() float64 {
 	}
 	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
 }
+
+// settleBriefly is settle with a 5 s limit instead of 30: on a machine
+// that others share the disk may never go quiet, and a remote run has
+// some thirty steps. It syncs, then waits for half a second without
+// writes.
+func settleBriefly() {
+	syscall.Sync()
+	deadline := time.Now().Add(5 * time.Second)
+	last, quiet := sectorsWritten(), 0
+	for time.Now().Before(deadline) && quiet < 5 {
+		time.Sleep(100 * time.Millisecond)
+		cur := sectorsWritten()
+		if cur == last {
+			quiet++
+		} else {
+			quiet = 0
+		}
+		last = cur
+	}
+}
