@@ -53,6 +53,7 @@ Exit code 0 when nothing is wrong (warnings aside), 1 otherwise; the first bad r
 				return err
 			}
 			o := runlog.VerifyOptions{ExpectHead: c.String("expect-head")}
+			st.runLogChecked = map[string]bool{"*": true} // said below, as findings
 			var store runlog.RecordStore
 			if c.String("job") != "" || c.String("repo") != "" {
 				r, m, err := e.openSOPRepo(c.Context, st, c.String("job"))

@@ -54,6 +54,10 @@ type sopState struct {
 	log    *runlog.Log
 	clock  clock.Clock
 	lang   i18n.Lang
+	// runLogChecked are the repositories already compared with the run
+	// log in this command (checkRunLog), so that one is said once; "*"
+	// turns the comparison off (log verify does its own).
+	runLogChecked map[string]bool
 }
 
 // loadSOP reads the configuration and opens the run log. With

@@ -184,6 +184,15 @@ func (e *env) runLogProblems(ctx context.Context, r *repo.Repository) []string {
 // opened: every command goes on (it may be the only copy left), and
 // `check` and `log verify` fail on it.
 func (e *env) checkRunLog(ctx context.Context, r *repo.Repository) {
+	if st := e.sop; st != nil {
+		if st.runLogChecked["*"] || st.runLogChecked[r.ID()] {
+			return
+		}
+		if st.runLogChecked == nil {
+			st.runLogChecked = map[string]bool{}
+		}
+		st.runLogChecked[r.ID()] = true
+	}
 	for _, p := range e.runLogProblems(ctx, r) {
 		e.warnf("%s", p)
 	}
