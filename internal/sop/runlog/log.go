@@ -542,6 +542,10 @@ func (l *Log) sync(ctx context.Context, store RecordStore, accept bool) (int, er
 	if err != nil {
 		return 0, err
 	}
+	// The heads this host wrote are read before the repository, so that
+	// one written by a concurrent process in between is seen in both or
+	// in neither (it is noted after it is saved).
+	known := l.writtenHeads()
 	remote, err := readStore(ctx, store)
 	if err != nil {
 		// Which records the repository lacks is not known: the newest
@@ -573,12 +577,12 @@ func (l *Log) sync(ctx context.Context, store RecordStore, accept bool) (int, er
 		have[e.computed] = true
 		n++
 	}
-	return n, l.writeHead(ctx, store, local, remote, accept)
+	return n, l.writeHead(ctx, store, local, remote, known, accept)
 }
 
 // writeHead writes the head of the local chain into store, unless an
 // equal one is there.
-func (l *Log) writeHead(ctx context.Context, store RecordStore, local, remote []entry, accept bool) error {
+func (l *Log) writeHead(ctx context.Context, store RecordStore, local, remote []entry, written map[[2]string]Head, accept bool) error {
 	chain, bySeq, top := mainChain(local)
 	if chain == "" {
 		return nil
@@ -589,7 +593,7 @@ func (l *Log) writeHead(ctx context.Context, store RecordStore, local, remote []
 	}
 	// A repository whose newest head is behind the last head this host
 	// wrote into it is an older copy: a new head would hide that.
-	if known, ok := l.writtenHeads()[[2]string{store.ID(), chain}]; ok && !accept {
+	if known, ok := written[[2]string{store.ID(), chain}]; ok && !accept {
 		if newest := newestHead(remote, chain, store.ID(), trusted); newest == nil || newest.Last < known.Last {
 			at := uint64(0)
 			if newest != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -246,7 +247,7 @@ func TestUnknownKey(t *testing.T) {
 	// trusted by fingerprint (the machine this one replaced), it verifies
 	pub, _ := intruder.PublicKey()
 	trusting := Open(l.Path(), Options{Clock: clk, Trust: []string{sigkey.Fingerprint(pub)}})
-	verifyErr(t, trusting, s, VerifyOptions{}, "repository", RolledBack) // no head covers it yet
+	verifyOK(t, trusting, s, VerifyOptions{}) // in the repository, though no head covers it yet
 	if _, err := trusting.Sync(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
@@ -351,4 +352,35 @@ func TestCountersignAndExpectHead(t *testing.T) {
 		return ls
 	})
 	verifyErr(t, l, nil, VerifyOptions{}, "local", BadSignature)
+}
+
+// Two processes recording at once into one repository (two cron jobs on
+// one medium): whatever the order of their syncs, no head is refused and
+// the repository is not taken for an older copy.
+func TestConcurrentSyncsIntoOneRepository(t *testing.T) {
+	l, clk := newLog(t)
+	l2 := Open(l.Path(), Options{Clock: clk, Host: "h", Operator: "o"})
+	s := runlogtest.NewID(repoA)
+	var wg sync.WaitGroup
+	for i := 0; i < 12; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			lg := l
+			if i%2 == 1 {
+				lg = l2
+			}
+			if _, err := lg.Append(context.Background(), Record{Op: OpBackup, RepositoryID: repoA, Result: OK}, s); err != nil {
+				t.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	if _, err := l.Sync(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	rep := verifyOK(t, l, s, VerifyOptions{})
+	if rep.Repo.Records != 12 || rep.Repo.NewestHead == nil || rep.Repo.NewestHead.Last != 12 {
+		t.Fatalf("repository: %+v", rep.Repo)
+	}
 }

@@ -210,6 +210,7 @@ func (l *Log) VerifyWith(ctx context.Context, store RecordStore, o VerifyOptions
 	rep.Findings = append(rep.Findings, lf...)
 	var remote []entry
 	if store != nil {
+		written := l.writtenHeads() // before the repository: see sync
 		remote, err = readStore(ctx, store)
 		if err != nil {
 			return nil, fmt.Errorf("run log in repository: %w", err)
@@ -219,7 +220,7 @@ func (l *Log) VerifyWith(ctx context.Context, store RecordStore, o VerifyOptions
 		rep.Repo = &rs
 		rep.Findings = append(rep.Findings, rf...)
 		var cf []Finding
-		rep.Repo.NewestHead, cf = l.compare(local, remote, store.ID(), trusted, o)
+		rep.Repo.NewestHead, cf = l.compare(local, remote, store.ID(), trusted, written, o)
 		rep.Findings = append(rep.Findings, cf...)
 		if o.Snapshots != nil {
 			rep.Findings = append(rep.Findings, snapshotFindings(local, remote, store.ID(), o.Snapshots)...)
@@ -497,7 +498,7 @@ func seqRange(a, b uint64) string {
 
 // compare checks the local chain against the repository's copy of it and
 // against the repository's heads. It returns the newest head that holds.
-func (l *Log) compare(local, remote []entry, repoID string, trusted keyring, o VerifyOptions) (*Head, []Finding) {
+func (l *Log) compare(local, remote []entry, repoID string, trusted keyring, written map[[2]string]Head, o VerifyOptions) (*Head, []Finding) {
 	chain, lm, lmax := mainChain(local)
 	if chain == "" {
 		// No local log (a replacement machine): the repository's own
@@ -579,7 +580,7 @@ func (l *Log) compare(local, remote []entry, repoID string, trusted keyring, o V
 		}
 	}
 	newest := newestHead(remote, chain, repoID, trusted)
-	known, ok := l.writtenHeads()[[2]string{repoID, chain}]
+	known, ok := written[[2]string{repoID, chain}]
 	knownBehind := ok && (newest == nil || newest.Last < known.Last)
 	if knownBehind {
 		at := "has no head"
@@ -590,11 +591,13 @@ func (l *Log) compare(local, remote []entry, repoID string, trusted keyring, o V
 			Detail: fmt.Sprintf("this host wrote a head up to seq %d into the repository on %s; the repository %s: it is an older copy (a medium put back), or its heads were removed. If it was put back on purpose, accept it with --accept-rollback", known.Last, known.Written.Format("2006-01-02 15:04"), at)})
 	}
 	if newest != nil {
-		// Records after the head whose copy is known to have failed
-		// explain a head that is behind: the next run brings both.
+		// Records after the head that the repository lacks, unless their
+		// copy is known to have failed (the next run brings both), mean
+		// an older copy. (Records there with a head behind them are a
+		// head not written yet: a concurrent run's, or one refused.)
 		behind := false
 		for s := newest.Last + 1; s <= lastFor; s++ {
-			if lc := lm[s]; lc != nil && concerns(&lc.rec) {
+			if lc := lm[s]; lc != nil && rm[s] == nil && concerns(&lc.rec) {
 				if _, ok := pending[[2]string{lc.computed, repoID}]; !ok {
 					behind = true
 				}
