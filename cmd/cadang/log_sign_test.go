@@ -184,3 +184,25 @@ func sha256hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
+
+// The host key replaced (deleted by someone covering tracks, or lost): a
+// new one is made, and every record signed by the old one is by an
+// unknown key until that key is named (from the minutes).
+func TestLogVerifyUnknownKey(t *testing.T) {
+	h := newSOPHarness(t)
+	h.daily(20)
+	var old struct {
+		Fingerprint string `json:"fingerprint"`
+	}
+	oneLine(t, "log key", h.must(0, "--json", "log", "key"), &old)
+	if err := os.Remove(filepath.Join(h.dir, "runlog.key")); err != nil {
+		t.Fatal(err)
+	}
+	h.daily(21)
+	out, errs, code := h.cad("log", "verify", "--job", "spse-db")
+	if code != 1 || !strings.Contains(out, "local: unknown-key") || !strings.Contains(out, "signed by key "+old.Fingerprint) ||
+		!strings.Contains(out, "first bad record: local: unknown-key") {
+		t.Errorf("records of a replaced key: exit %d\n%s%s", code, out, errs)
+	}
+	h.must(0, "--trust-key", old.Fingerprint, "log", "verify", "--job", "spse-db")
+}
