@@ -429,17 +429,53 @@ func (l *Log) appendLocal(rec Record) (Record, error) {
 	if err != nil {
 		return rec, fmt.Errorf("run log: %w", err)
 	}
-	if _, err := f.Write(append(line, '\n')); err != nil {
-		return rec, fmt.Errorf("run log: write %s: %w", l.path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return rec, fmt.Errorf("run log: sync %s: %w", l.path, err)
+	if err := l.writeLine(f, line); err != nil {
+		return rec, err
 	}
 	rec.Hash = h
 	if keyErr != nil {
 		return rec, unsignedError{fmt.Errorf("run log: record %s written unsigned: %w", rec.ID, keyErr)}
 	}
 	return rec, nil
+}
+
+// writeLine appends line and a newline to the log file f (opened for
+// appending, and locked), all or nothing: a write or sync that fails (a full
+// disk) is cut back to the size the file had, so that no partial line is
+// left for the next record to be glued onto, and the error says the record
+// was not written. A log that does not end in a newline (torn by a crash
+// outside cadang's control) gets one first, so the new record stands on a
+// line of its own; the torn line stays for Verify to report.
+func (l *Log) writeLine(f *os.File, line []byte) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("run log: %w", err)
+	}
+	start := fi.Size()
+	buf := make([]byte, 0, len(line)+2)
+	if start > 0 {
+		last := make([]byte, 1)
+		if rf, err := os.Open(l.path); err == nil {
+			_, rerr := rf.ReadAt(last, start-1)
+			rf.Close()
+			if rerr == nil && last[0] != '\n' {
+				buf = append(buf, '\n')
+			}
+		}
+	}
+	buf = append(append(buf, line...), '\n')
+	_, err = f.Write(buf)
+	if err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
+		if terr := f.Truncate(start); terr != nil {
+			return fmt.Errorf("run log: write %s: %w; cutting it back to %d bytes failed too: %v", l.path, err, start, terr)
+		}
+		_ = f.Sync()
+		return fmt.Errorf("run log: write %s: %w (the record was not written; the log is as it was)", l.path, err)
+	}
+	return nil
 }
 
 // ErrUnsigned is matched (errors.Is) by the error of Append when the
