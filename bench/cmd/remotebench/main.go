@@ -78,6 +78,16 @@ func main() {
 	failed := false
 	jsonBase := strings.TrimSuffix(*jsonOut, filepath.Ext(*jsonOut))
 	if len(ro.Backends) > 0 {
+		if *out != "" {
+			// After each run, the finished runs' report: an invocation
+			// cut short keeps them.
+			ro.AfterRun = func(r *harness.RemoteResult) {
+				partial := fmt.Sprintf("(partial: %d of %d runs done)\n\n", len(r.LoadRuns), ro.Runs) + r.Markdown(command)
+				if err := os.WriteFile(*out+".partial", []byte(partial), 0o644); err != nil {
+					fmt.Fprintln(os.Stderr, "remotebench:", err)
+				}
+			}
+		}
 		res, err := harness.RunRemote(ctx, ro)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "remotebench:", err)

@@ -45,6 +45,9 @@ type RemoteOptions struct {
 
 	StepTimeout time.Duration
 	Log         io.Writer `json:"-"`
+	// AfterRun, if set, is called with the result so far after each run,
+	// so that a long invocation cut short still leaves its finished runs.
+	AfterRun func(*RemoteResult) `json:"-"`
 }
 
 // The steps of the remote benchmark.
@@ -407,6 +410,10 @@ func RunRemote(ctx context.Context, ro RemoteOptions) (*RemoteResult, error) {
 		kept, _ := filepath.Glob(filepath.Join(work, "restore", fmt.Sprintf("kept-run%d-*", run+1)))
 		for _, k := range kept {
 			os.RemoveAll(k)
+		}
+		if ro.AfterRun != nil {
+			res.Elapsed = time.Since(res.Started).Seconds()
+			ro.AfterRun(res)
 		}
 	}
 	for _, t := range tools {
