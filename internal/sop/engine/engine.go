@@ -214,6 +214,12 @@ func (b *Backupper) Backup(ctx context.Context, r run.Repository, src jobs.Sourc
 		return res, err // otherwise errclass gives the kind
 	}
 	for _, ie := range out.Skipped {
+		if ie.Kind == snapshot.ItemErrorChanged {
+			// Stored as read, not left out: the run log must not call it
+			// skipped.
+			res.Changed = append(res.Changed, fmt.Sprintf("%s: %s", ie.Path, ie.Error))
+			continue
+		}
 		res.Skipped = append(res.Skipped, fmt.Sprintf("%s: %s", ie.Path, ie.Error))
 	}
 	sn := out.Snapshot

@@ -63,6 +63,9 @@ type BackupResult struct {
 	// Skipped lists files that could not be read (the snapshot was saved
 	// without them): the run is partial.
 	Skipped []string
+	// Changed lists files that changed while they were read; the snapshot
+	// holds them as read. The run is partial too, but they were not skipped.
+	Changed []string
 }
 
 // Backupper backs up one source of a job into an open repository. A dump
@@ -263,12 +266,15 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 				s.Failure = runlog.KindDumpFailed
 			}
 			addErr(&rec, fmt.Sprintf("%s: %v", src.Name, err))
-		case len(res.Skipped) > 0:
+		case len(res.Skipped) > 0 || len(res.Changed) > 0:
 			s.Result, s.Failure = runlog.Partial, runlog.KindSourceUnreadable
-			s.Note = runlog.NewNote("files-unreadable", len(res.Skipped))
+			s.Note = runlog.NewNote("files-unreadable", len(res.Skipped)+len(res.Changed))
 			partial = true
 			for _, f := range res.Skipped {
 				addErr(&rec, fmt.Sprintf("%s: skipped %s", src.Name, f))
+			}
+			for _, f := range res.Changed {
+				addErr(&rec, fmt.Sprintf("%s: changed during the backup, stored as read: %s", src.Name, f))
 			}
 		}
 		rec.Sources = append(rec.Sources, s)

@@ -143,6 +143,18 @@ func TestFailureKinds(t *testing.T) {
 			t.Fatalf("%+v", out.Record)
 		}
 	})
+	t.Run("changed while read", func(t *testing.T) {
+		// A file that changed while it was read is in the snapshot as read:
+		// the run log says so instead of calling it skipped.
+		e := newEnv(t)
+		e.bay.Connect(e.a)
+		e.bk.Results = map[string]run.BackupResult{"upload": {Snapshot: "s", Changed: []string{"/var/log/app.log: file changed while being read"}}}
+		out, _ := e.r.Backup(ctx, "spse-prod", run.Options{})
+		if out.Record.Result != runlog.Partial || len(out.Record.Errors) != 1 ||
+			!strings.Contains(out.Record.Errors[0], "changed during the backup, stored as read") || strings.Contains(out.Record.Errors[0], "skipped") {
+			t.Fatalf("%+v", out.Record)
+		}
+	})
 	t.Run("time standard exceeded", func(t *testing.T) {
 		e := newEnv(t)
 		e.bay.Connect(e.a)
