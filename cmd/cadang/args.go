@@ -208,7 +208,9 @@ func rootAction(c *cli.Context) error {
 // nearestCommand returns the visible command name closest to name, or ""
 // when none is close enough to be a typo of it.
 func nearestCommand(cmds []*cli.Command, name string) string {
-	best, bestD := "", len(name)/2+2 // more edits than that is another word
+	// More edits than about half the word, or as many as it has letters,
+	// make another word, not a typo (a one-letter flag is never "near").
+	best, bestD := "", min(len(name)/2+2, len(name))
 	for _, c := range cmds {
 		if c.Hidden {
 			continue
@@ -274,7 +276,7 @@ func usageError(full string, c *cli.Command) cli.OnUsageErrorFunc {
 
 // nearestFlag returns the flag of c closest to name, as --name, or "".
 func nearestFlag(c *cli.Command, name string) string {
-	best, bestD := "", len(name)/2+2
+	best, bestD := "", min(len(name)/2+2, len(name))
 	for _, f := range c.Flags {
 		for _, n := range f.Names() {
 			if d := editDistance(n, name); d < bestD {

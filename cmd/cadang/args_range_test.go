@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCLIHelpAliasIsNotAnArgument: `cadang backup h` backed up nothing and
@@ -129,5 +130,32 @@ func TestCLIBackupMissingPath(t *testing.T) {
 	}
 	if n := len(cliSnapshots(t, repoDir)); n != 1 {
 		t.Errorf("a refused backup wrote a snapshot (%d)", n)
+	}
+}
+
+// TestCLITimesHaveZones (issue 15): snapshots, ls, protect and key list
+// printed bare times (in UTC on a server set to UTC); they carry the zone,
+// local by default and UTC with --utc.
+func TestCLITimesHaveZones(t *testing.T) {
+	jkt, err := time.LoadLocation("Asia/Jakarta")
+	if err != nil {
+		t.Skipf("no time zone data for Asia/Jakarta: %v", err)
+	}
+	old := time.Local
+	time.Local = jkt
+	t.Cleanup(func() { time.Local = old })
+	repoDir := cliNewRepo(t)
+	src := t.TempDir()
+	writeFileT(t, filepath.Join(src, "a"), []byte("a"), 0o644)
+	cliOK(t, "-r", repoDir, "backup", src)
+	for _, args := range [][]string{{"snapshots"}, {"ls", "latest"}, {"key", "list"}} {
+		local := cliOK(t, append([]string{"-r", repoDir}, args...)...).stdout
+		utc := cliOK(t, append([]string{"-r", repoDir, "--utc"}, args...)...).stdout
+		if !strings.Contains(local, " WIB") || strings.Contains(local, " UTC") {
+			t.Errorf("cadang %s: want local times with their zone (WIB):\n%s", strings.Join(args, " "), local)
+		}
+		if !strings.Contains(utc, " UTC") || strings.Contains(utc, " WIB") {
+			t.Errorf("cadang --utc %s: want UTC times marked UTC:\n%s", strings.Join(args, " "), utc)
+		}
 	}
 }

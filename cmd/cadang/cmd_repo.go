@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"text/tabwriter"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -202,7 +201,7 @@ func keyCommand() *cli.Command {
 							if k.Current {
 								cur = "*"
 							}
-							fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cur, k.ID.Short(), k.Username, k.Host, k.Created.Local().Format(time.DateTime), kdfText(k.KDF))
+							fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cur, k.ID.Short(), k.Username, k.Host, e.timeText(k.Created), kdfText(k.KDF))
 						}
 						return tw.Flush()
 					})

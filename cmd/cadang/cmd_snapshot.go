@@ -216,7 +216,7 @@ func printRestoreSummary(e *env, sn *snapshot.Snapshot, res *restoreResult) {
 		verb = "would restore"
 	}
 	fmt.Fprintf(e.stdout, "%s snapshot %s (%s) to %s: %d files, %d dirs, %s in %.1fs",
-		verb, sn.ID().Short(), sn.Time.Local().Format(time.DateTime), res.Target, res.FilesRestored, res.DirsRestored,
+		verb, sn.ID().Short(), e.timeText(sn.Time), res.Target, res.FilesRestored, res.DirsRestored,
 		units.FormatBytes(int64(res.BytesRestored)), res.TotalDuration)
 	if res.FilesSkipped > 0 {
 		fmt.Fprintf(e.stdout, ", %d existing files kept", res.FilesSkipped)
@@ -260,7 +260,7 @@ func snapshotsCommand() *cli.Command {
 					if sn.Summary != nil {
 						size = units.FormatBytes(int64(sn.Summary.TotalBytesProcessed))
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sn.ID().Short(), sn.Time.Local().Format(time.DateTime),
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sn.ID().Short(), e.timeText(sn.Time),
 						sn.Hostname, strings.Join(sn.Tags, ","), strings.Join(sn.Paths, " "), size, sn.Reason)
 				}
 				if err := tw.Flush(); err != nil {
@@ -341,7 +341,7 @@ func lsMode(n *snapshot.Node) string {
 	return string(b)
 }
 
-func lsLine(p string, n *snapshot.Node) string {
+func lsLine(e *env, p string, n *snapshot.Node) string {
 	owner := n.User
 	if owner == "" {
 		owner = fmt.Sprint(n.UID)
@@ -351,7 +351,7 @@ func lsLine(p string, n *snapshot.Node) string {
 		group = fmt.Sprint(n.GID)
 	}
 	s := fmt.Sprintf("%s %8s %8s %12d %s %s", lsMode(n), owner, group, n.Size,
-		n.ModTime.Local().Format(time.DateTime), quoteName(p))
+		e.timeText(n.ModTime), quoteName(p))
 	if n.Type == snapshot.TypeSymlink {
 		s += " -> " + quoteName(n.LinkTarget)
 	}
@@ -393,7 +393,7 @@ func lsCommand() *cli.Command {
 					if e.json {
 						return e.printJSONLine(toNodeJSON(p, n))
 					}
-					_, err := fmt.Fprintln(e.stdout, lsLine(p, n))
+					_, err := fmt.Fprintln(e.stdout, lsLine(e, p, n))
 					return err
 				})
 			})
@@ -425,7 +425,7 @@ func findCommand() *cli.Command {
 							nodeJSON
 						}{sn.ID().String(), toNodeJSON(p, n)})
 					}
-					_, err := fmt.Fprintf(e.stdout, "%s %s\n", sn.ID().Short(), lsLine(p, n))
+					_, err := fmt.Fprintf(e.stdout, "%s %s\n", sn.ID().Short(), lsLine(e, p, n))
 					return err
 				})
 			})

@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -32,6 +33,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "password-command", EnvVars: []string{"CADANG_PASSWORD_COMMAND"}, Usage: "run `COMMAND` (via sh -c) and use its output as the password"},
 		&cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON instead of text"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only errors and results; no progress"},
+		&cli.BoolFlag{Name: "utc", Usage: "print times in UTC instead of the local time zone", EnvVars: []string{"CADANG_UTC"}},
 		&cli.BoolFlag{Name: "no-lock", Usage: "do not lock the repository (read-only commands only; unsafe while others write)"},
 		// Destination: the location package reads them when it parses an
 		// sftp:// location; every run sets them (to "" when not given).
@@ -66,6 +68,17 @@ func (e *env) logf(format string, args ...any) {
 }
 
 // warnf prints a warning on stderr even with --quiet.
+// timeText formats t for a person: in the local time zone (UTC with
+// --utc), always with the zone's name, since a bare time on a server set
+// to UTC reads as local time in Jakarta or Makassar at 3 a.m.
+func (e *env) timeText(t time.Time) string {
+	loc := time.Local
+	if e.c.Bool("utc") {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("2006-01-02 15:04:05 MST")
+}
+
 func (e *env) warnf(format string, args ...any) {
 	fmt.Fprintf(e.stderr, "warning: "+format+"\n", args...)
 }
