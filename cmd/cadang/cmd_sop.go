@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -554,6 +555,19 @@ overdue), 3 the status could not be read.`,
 			st, err := e.loadSOP(true)
 			if err != nil {
 				return &codedError{Code: status.ExitUnknown, Msg: err.Error()}
+			}
+			// A monitoring user who cannot read the configured run log
+			// would get an empty fallback log and "never backed up":
+			// that is not knowing, not a critical state.
+			if p := configuredLogPath(st.cfg); c.String("log-file") == "" && st.log.Path() != p {
+				if f, err := os.Open(p); err == nil {
+					// Readable, not writable: status only reads, so it
+					// reads the log the administrator configured.
+					f.Close()
+					st.log = runlog.Open(p, runlog.Options{Clock: st.clock})
+				} else if !errors.Is(err, fs.ErrNotExist) {
+					return &codedError{Code: status.ExitUnknown, Msg: fmt.Sprintf("status unknown: the run log %s cannot be read by this user (%v); run status as a user who can read it, or give --log-file", p, err)}
+				}
 			}
 			recs, err := st.log.Records()
 			if err != nil {

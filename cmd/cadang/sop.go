@@ -60,11 +60,33 @@ type sopState struct {
 	runLogChecked map[string]bool
 }
 
-// loadSOP reads the configuration and opens the run log. With
-// needConfig, a missing or invalid configuration is an error; without it
-// (the plain backup, restore and check commands), it is a warning for an
-// invalid file and nothing for a missing one, and the run log is still kept.
+// loadSOP is for the SOP commands (log, report, status, job, run,
+// restore-test, followup): a configuration file that exists but does not
+// load is an error, so that no command quietly reads the default run log
+// in its place (log verify once called that log intact); a missing one is
+// an error only with needConfig.
 func (e *env) loadSOP(needConfig bool) (*sopState, error) {
+	st, err := e.loadSOPState(needConfig)
+	if err != nil {
+		return nil, err
+	}
+	if st.cfgErr != nil && !errors.Is(st.cfgErr, jobs.ErrNoConfig) {
+		return nil, st.cfgErr
+	}
+	return st, nil
+}
+
+// loadSOPForRecords is for the engine commands that keep run-log records
+// (backup, restore, check): their work does not depend on the
+// configuration, so an invalid one is a warning and the record still goes
+// to the run log.
+func (e *env) loadSOPForRecords() (*sopState, error) { return e.loadSOPState(false) }
+
+// loadSOPState reads the configuration and opens the run log. With
+// needConfig, a missing or invalid configuration is an error; without it,
+// it is a warning for an invalid file and nothing for a missing one, and
+// the run log is still kept.
+func (e *env) loadSOPState(needConfig bool) (*sopState, error) {
 	if e.sop != nil {
 		if needConfig && e.sop.cfgErr != nil {
 			return nil, e.sop.cfgErr
@@ -118,10 +140,7 @@ func (e *env) logPath(cfg *jobs.Config) string {
 	if p := e.c.String("log-file"); p != "" {
 		return p
 	}
-	p := jobs.DefaultLogPath
-	if cfg.Log.Path != "" {
-		p = cfg.Abs(cfg.Log.Path)
-	}
+	p := configuredLogPath(cfg)
 	if writable(p) {
 		return p
 	}
@@ -131,6 +150,15 @@ func (e *env) logPath(cfg *jobs.Config) string {
 	}
 	e.warnf("run log %s cannot be written by this user; keeping the run log in %s instead (set [log] path in the configuration, --log-file or %s)", p, fb, envLog)
 	return fb
+}
+
+// configuredLogPath is the run log the configuration names ([log] path),
+// or the default: the one an administrator means, before any fallback.
+func configuredLogPath(cfg *jobs.Config) string {
+	if cfg.Log.Path != "" {
+		return cfg.Abs(cfg.Log.Path)
+	}
+	return jobs.DefaultLogPath
 }
 
 func fallbackLogPath() string {
@@ -213,7 +241,7 @@ func (r *recording) keep(x *repo.Repository) { r.repos = append(r.repos, x) }
 // a problem with the run log itself is only a warning, as the operation is
 // done.
 func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx context.Context, rec *runlog.Record) error) error {
-	st, err := e.loadSOP(false)
+	st, err := e.loadSOPForRecords()
 	if err != nil {
 		e.warnf("run log: %v; this %s is not recorded", err, op)
 		return fn(ctx, &runlog.Record{})

@@ -158,7 +158,7 @@ func snapshotIDs(ctx context.Context, r *repo.Repository) ([]string, error) {
 // is said. Problems reading the log are said as problems too: the caller
 // decides whether they are warnings.
 func (e *env) runLogProblems(ctx context.Context, r *repo.Repository) []string {
-	st, err := e.loadSOP(false)
+	st, err := e.loadSOPForRecords()
 	if err != nil {
 		return nil // loadSOP's callers report it
 	}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestSOPInvalidConfigIsAnError (issue 15): with a configuration that did
+// not load, 'log verify' checked the default run log and called it intact.
+// Every SOP command now fails and names the file; the engine commands
+// (backup) go on with a warning, as their work does not need it.
+func TestSOPInvalidConfigIsAnError(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	cfg := filepath.Join(t.TempDir(), "cadang.toml")
+	writeFileT(t, cfg, []byte("[organization\nname = \"broken\n"), 0o600)
+	for _, args := range [][]string{{"log", "verify"}, {"log"}, {"job", "list"}, {"report", "monthly", "--month", "2026-11"}} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), append([]string{"cadang", "--config", cfg}, args...), strings.NewReader(""), &out, &errb)
+		if code == 0 || !strings.Contains(errb.String(), cfg) {
+			t.Errorf("cadang %s with a broken configuration: exit %d, want an error naming %s\nstdout:\n%s\nstderr:\n%s",
+				strings.Join(args, " "), code, cfg, out.String(), errb.String())
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"cadang", "--config", cfg, "status"}, strings.NewReader(""), &out, &errb); code != 3 {
+		t.Errorf("status with a broken configuration: exit %d, want 3 (unknown)\n%s", code, errb.String())
+	}
+	src := t.TempDir()
+	writeFileT(t, filepath.Join(src, "a"), []byte("a"), 0o644)
+	res := cliRun(t, nil, "--config", cfg, "-r", repoDir, "backup", src)
+	if res.code != 0 || !strings.Contains(res.stderr, "ignoring the SOP configuration") {
+		t.Errorf("backup with a broken configuration: want exit 0 with a warning:\n%s", res)
+	}
+}
+
+// TestSOPStatusUnreadableLog (issue 15): a monitoring user who could not
+// read the run log got an empty fallback log and CRITICAL "never backed
+// up". It is UNKNOWN (exit 3) and says why. The check runs cadang as the
+// user nobody, so it needs root.
+func TestSOPStatusUnreadableLog(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to run cadang as another user")
+	}
+	pub, err := os.MkdirTemp("", "cadang-status-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(pub) })
+	if err := os.Chmod(pub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(pub, "cadang.test")
+	copyFile(t, exe, bin, 0o755)
+	logFile := filepath.Join(pub, "runlog.jsonl")
+	writeFileT(t, logFile, []byte(`{"record":{"op":"backup"}}`+"\n"), 0o600) // root's, unreadable to nobody
+	cfg := filepath.Join(pub, "cadang.toml")
+	writeFileT(t, cfg, []byte("[log]\npath = \""+logFile+"\"\n[[job]]\nname = \"spse\"\ninfo_class = 1\nclassification = \"rahasia\"\n[[job.source]]\nname = \"upload\"\npaths = [\"/srv\"]\n[[job.medium]]\nname = \"disk\"\nrepository = \"/mnt/x\"\nrepository_id = \""+strings.Repeat("ab", 32)+"\"\npassword_file = \"/etc/pw\"\n"), 0o644)
+
+	cmd := exec.Command(bin, "--config", cfg, "status")
+	cmd.Env = append(os.Environ(), "CADANG_TEST_AS_CLI=1", "HOME="+pub, "XDG_STATE_HOME="+pub, envLog+"=")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err = cmd.Run()
+	code := cmd.ProcessState.ExitCode()
+	if code != 3 || !strings.Contains(out.String(), "cannot be read") || strings.Contains(out.String(), "CRITICAL") {
+		t.Fatalf("status as a user who cannot read the run log: exit %d (%v), want 3 and why:\n%s", code, err, out.String())
+	}
+}
+
+func copyFile(t *testing.T, from, to string, mode os.FileMode) {
+	t.Helper()
+	in, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
