@@ -11,6 +11,7 @@ func init() {
 		"note.snapshot-saved":            {"Snapshot %s tersimpan", "Snapshot %s saved"},
 		"note.snapshot-saved-unreadable": {"Snapshot %s tersimpan, tetapi %s berkas tidak dapat dibaca", "Snapshot %s saved, but %s items could not be read"},
 		"note.snapshots-saved":           {"%s snapshot tersimpan", "%s snapshot(s) saved"},
+		"note.snapshots-saved-connected": {"%s snapshot tersimpan pada media %s yang terpasang (backup sebelum perubahan; rotasi tetap: berikutnya %s)", "%s snapshot(s) saved on the connected medium %s (backup before a change; the rotation stays: %s is next)"},
 		"note.saved-unreadable":          {"Snapshot tersimpan, tetapi sebagian berkas tidak dapat dibaca", "Snapshots saved, but some files could not be read"},
 		"note.files-unreadable":          {"%s berkas tidak dapat dibaca", "%s files could not be read"},
 		"note.not-started":               {"Tidak dimulai: proses terhenti", "Not started: interrupted"},

@@ -179,14 +179,35 @@ func LastSuccess(recs []runlog.Record, job string) (runlog.Record, bool) {
 	return runlog.Record{}, false
 }
 
+// LastRotationMedium returns the medium of the job's last successful
+// backup that counts for the rotation: a before-change backup (SOP step 2)
+// goes to whatever medium is connected and does not move the rotation, so
+// the disk due tomorrow is still due tomorrow.
+func LastRotationMedium(recs []runlog.Record, job string) string {
+	for i := len(recs) - 1; i >= 0; i-- {
+		x := &recs[i]
+		if x.Op == runlog.OpBackup && x.Job == job && (x.Result == runlog.OK || x.Result == runlog.Partial) && !x.HasTag(runlog.TagBeforeChange) {
+			return x.Medium
+		}
+	}
+	return ""
+}
+
 // DueMedium returns the medium due for the job's next backup.
 func (r *Runner) DueMedium(j *jobs.Job) (jobs.Medium, error) {
-	recs, err := r.Log.Records()
+	i, err := r.dueIndex(j)
 	if err != nil {
 		return jobs.Medium{}, err
 	}
-	last, _ := LastSuccess(recs, j.Name)
-	return j.Media[j.DueMedium(last.Medium, r.clock().Now())], nil
+	return j.Media[i], nil
+}
+
+func (r *Runner) dueIndex(j *jobs.Job) (int, error) {
+	recs, err := r.Log.Records()
+	if err != nil {
+		return 0, err
+	}
+	return j.DueMedium(LastRotationMedium(recs, j.Name), r.clock().Now()), nil
 }
 
 // Backup makes one SOP run of the job: it opens the medium due in the
@@ -206,13 +227,28 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 	if o.BeforeChange != "" {
 		rec.Tags = append(rec.Tags, runlog.TagBeforeChange)
 	}
-	m, err := r.DueMedium(j)
+	due, err := r.dueIndex(j)
 	if err != nil {
 		return Outcome{}, err
 	}
+	m := j.Media[due]
 	rec.Medium, rec.Repository = m.Name, location.Redact(m.Repository)
 
+	dueName := m.Name
 	repo, err := r.Opener.Open(ctx, m)
+	if err != nil && o.BeforeChange != "" {
+		// A backup before a system change cannot wait for the rotation:
+		// it goes to the first medium that is connected, from the due
+		// one on, recorded as that medium; the rotation is not moved by
+		// it (LastRotationMedium).
+		for k := 1; k < len(j.Media) && err != nil; k++ {
+			alt := j.Media[(due+k)%len(j.Media)]
+			if r2, err2 := r.Opener.Open(ctx, alt); err2 == nil {
+				repo, err, m = r2, nil, alt
+				rec.Medium, rec.Repository = alt.Name, location.Redact(alt.Repository)
+			}
+		}
+	}
 	if err != nil {
 		k := r.classify(err)
 		var ke *runlog.Error
@@ -238,6 +274,13 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 	}
 	defer closeRepo()
 	rec.RepositoryID = repo.ID()
+	if i := j.MediumByID(repo.ID()); o.BeforeChange != "" && i >= 0 && !strings.EqualFold(repo.ID(), m.RepositoryID) {
+		// Rotation disks often share one mount point: the disk found
+		// there is a medium of the job, and the backup before a change
+		// goes to it.
+		m = j.Media[i]
+		rec.Medium, rec.Repository = m.Name, location.Redact(m.Repository)
+	}
 	if !strings.EqualFold(repo.ID(), m.RepositoryID) {
 		rec.Result, rec.Failure = runlog.Failed, runlog.KindMedia
 		rec.Note = runlog.NewNote("wrong-medium", m.Name, short(m.RepositoryID), m.Repository, short(repo.ID()))
@@ -302,6 +345,9 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 	default:
 		rec.Result = runlog.OK
 		rec.Note = runlog.NewNote("snapshots-saved", len(rec.Snapshots))
+		if m.Name != dueName {
+			rec.Note = runlog.NewNote("snapshots-saved-connected", len(rec.Snapshots), m.Name, dueName)
+		}
 	}
 	out, err := r.finish(ctx, j, rec, repo)
 	if ctx.Err() != nil || out.Record.ID == "" || !maintainOK(out.Record.Result) {

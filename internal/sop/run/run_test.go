@@ -187,23 +187,41 @@ func TestFailureKinds(t *testing.T) {
 func TestBeforeChangeAndFollowup(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
+	job := &e.cfg.Jobs[0]
 	e.bay.Connect(e.a)
+	if _, err := e.r.Backup(ctx, "spse-prod", run.Options{}); err != nil { // disk-A due: ok, disk-B next
+		t.Fatal(err)
+	}
+	e.clk.Advance(time.Hour)
+	// Issue 15: a before-change backup took the next rotation slot, so the
+	// disk due tomorrow was refused. It goes to the disk that is connected
+	// (disk-A, though disk-B is due), is recorded as such, and leaves the
+	// rotation where it was.
 	out, err := e.r.Backup(ctx, "spse-prod", run.Options{BeforeChange: "upgrade SPSE 4.5"})
 	if err != nil || !out.Record.HasTag(runlog.TagBeforeChange) || out.Record.Reason != "upgrade SPSE 4.5" ||
-		e.bk.Calls[0].Tags[0] != runlog.TagBeforeChange {
+		e.bk.Calls[len(e.bk.Calls)-1].Tags[0] != runlog.TagBeforeChange {
 		t.Fatalf("%v %+v", err, out.Record)
+	}
+	if out.Record.Medium != job.Media[0].Name || out.Record.Note == nil || out.Record.Note.Code != "snapshots-saved-connected" {
+		t.Fatalf("before-change backup: medium %q note %+v, want the connected %s", out.Record.Medium, out.Record.Note, job.Media[0].Name)
+	}
+	if due, err := e.r.DueMedium(job); err != nil || due.Name != job.Media[1].Name {
+		t.Fatalf("after the before-change backup %q is due (%v), want %s still", due.Name, err, job.Media[1].Name)
 	}
 	if _, err := e.r.Followup(ctx, out.Record.ID, "nothing", nil); err == nil {
 		t.Fatal("follow-up of an OK run accepted")
 	}
 	e.clk.Advance(time.Hour)
 	failed, _ := e.r.Backup(ctx, "spse-prod", run.Options{}) // disk-B due, disk-A connected
+	if failed.Record.Result != runlog.Failed || failed.Record.Failure != runlog.KindMedia {
+		t.Fatalf("an ordinary run on the wrong disk: %+v", failed.Record)
+	}
 	f, err := e.r.Followup(ctx, failed.Record.ID[:15], "Jadwal rotasi ditempel di rak server", e.bay.Repo(e.a))
 	if err != nil || f.Ref != failed.Record.ID || f.Op != runlog.OpFollowup {
 		t.Fatalf("%v %+v", err, f)
 	}
 	// the failed run found disk-A; its follow-up is copied there with it
-	if n := len(records(t, e.bay.Repo(e.a))); n != 3 {
+	if n := len(records(t, e.bay.Repo(e.a))); n != 4 {
 		t.Fatalf("records in repository: %d", n)
 	}
 }

@@ -132,7 +132,11 @@ func Compute(c *jobs.Config, recs []runlog.Record, now time.Time) *Report {
 				st.LastBackup = r
 				if r.Result == runlog.OK || r.Result == runlog.Partial {
 					st.LastSuccessAt = r.End
-					lastOKMedium = r.Medium
+					// A before-change backup does not move the rotation
+					// (run.LastRotationMedium).
+					if !r.HasTag(runlog.TagBeforeChange) {
+						lastOKMedium = r.Medium
+					}
 					if firstOK.IsZero() {
 						firstOK = r.End
 					}

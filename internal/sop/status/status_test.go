@@ -163,6 +163,13 @@ func TestOffsite(t *testing.T) {
 	if r.Jobs[0].NextMedium != "disk-B" || r.Jobs[1].NextMedium == "" {
 		t.Errorf("next media %q %q", r.Jobs[0].NextMedium, r.Jobs[1].NextMedium)
 	}
+	// A before-change backup on another disk does not move the rotation
+	// (issue 15): disk-B stays due.
+	bc := backup(day.Add(time.Hour), "disk-B")
+	bc.Tags = []string{runlog.TagBeforeChange}
+	if r := Compute(c, with(bc), now.Add(time.Hour)); r.Jobs[0].NextMedium != "disk-B" {
+		t.Errorf("after a before-change backup on disk-B, %q is due, want disk-B", r.Jobs[0].NextMedium)
+	}
 	var b bytes.Buffer
 	if err := r.WriteJSON(&b); err != nil {
 		t.Fatal(err)
