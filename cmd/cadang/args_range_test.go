@@ -159,3 +159,28 @@ func TestCLITimesHaveZones(t *testing.T) {
 		}
 	}
 }
+
+// TestCLIJobFilter (issue 15): 'dump latest --tag db' found nothing for
+// snapshots made by 'cadang run' (tagged job:NAME,source:NAME); --job NAME
+// selects a job's snapshots, alone or with --tag.
+func TestCLIJobFilter(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	src := t.TempDir()
+	writeFileT(t, filepath.Join(src, "a"), []byte("a"), 0o644)
+	cliOK(t, "-r", repoDir, "backup", "--tag", "job:spse-db,source:database", src)
+	cliOK(t, "-r", repoDir, "backup", "--tag", "job:spse-db,source:upload", src)
+	cliOK(t, "-r", repoDir, "backup", "--tag", "job:other", src)
+	if n := len(cliSnapshots(t, repoDir, "--job", "spse-db")); n != 2 {
+		t.Errorf("--job spse-db: %d snapshots, want 2", n)
+	}
+	sns := cliSnapshots(t, repoDir, "--job", "spse-db", "--tag", "source:database")
+	if len(sns) != 1 {
+		t.Fatalf("--job spse-db --tag source:database: %d snapshots, want 1", len(sns))
+	}
+	if got := cliOK(t, "-r", repoDir, "dump", "latest", "--job", "spse-db", "--tag", "source:database", filepath.Join(src, "a")).stdout; got != "a" {
+		t.Errorf("dump latest --job: %q", got)
+	}
+	if res := cliRun(t, nil, "-r", repoDir, "snapshots", "--job", ""); res.code != 1 || !strings.Contains(res.stderr, "--job") {
+		t.Errorf("--job \"\": want an error naming the flag:\n%s", res)
+	}
+}

@@ -32,6 +32,12 @@ func filterFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "host", Aliases: []string{"H"}, Usage: "only snapshots of `HOST` (repeatable)"},
 		&cli.StringSliceFlag{Name: "tag", Usage: "only snapshots with all of the comma-separated `TAGS` (repeatable: any of the lists)", Action: nonEmpty("tag")},
 		&cli.StringSliceFlag{Name: "path", Usage: "only snapshots that include `PATH` (repeatable)"},
+		&cli.StringFlag{Name: "job", Usage: "only snapshots that 'cadang run' made for the SOP job `NAME` (its tag job:NAME)", Action: func(_ *cli.Context, v string) error {
+			if strings.TrimSpace(v) == "" || strings.Contains(v, ",") {
+				return fmt.Errorf("--job %q: give one job name", v)
+			}
+			return nil
+		}},
 	}
 }
 
@@ -39,6 +45,17 @@ func filterFromFlags(c *cli.Context) snapshot.Filter {
 	f := snapshot.Filter{Hosts: c.StringSlice("host"), Paths: c.StringSlice("path")}
 	for _, t := range c.StringSlice("tag") {
 		f.Tags = append(f.Tags, strings.Split(t, ","))
+	}
+	// The SOP tags a job's snapshots job:NAME (and source:NAME); --job is
+	// that tag, required beside each --tag list.
+	if j := c.String("job"); j != "" {
+		jt := "job:" + j
+		if len(f.Tags) == 0 {
+			f.Tags = [][]string{{jt}}
+		}
+		for i := range f.Tags {
+			f.Tags[i] = append(f.Tags[i], jt)
+		}
 	}
 	return f
 }
