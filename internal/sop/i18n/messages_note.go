@@ -26,6 +26,7 @@ func init() {
 		"note.checked-structure":         {"Struktur repositori diperiksa: %s snapshot, %s pack, %s blob; tidak ada kesalahan", "Structure checked: %s snapshots, %s packs, %s blobs; no errors"},
 		"note.checked-data":              {"Struktur dan data repositori diperiksa: %s snapshot, %s pack, %s blob; tidak ada kesalahan", "Structure and data checked: %s snapshots, %s packs, %s blobs; no errors"},
 		"note.test-ok":                   {"%s berkas dari %s snapshot di-restore dan diverifikasi byte per byte; %s perintah verifikasi berhasil", "%s files from %s snapshots restored and verified byte for byte; %s verify commands passed"},
+		"note.test-ok-no-commands":       {"%s berkas dari %s snapshot di-restore dan diverifikasi byte per byte; tidak ada perintah verifikasi yang dikonfigurasi", "%s files from %s snapshots restored and verified byte for byte; no verify commands are configured"},
 		"note.test-failed":               {"Uji restore: %s dari %s pemeriksaan gagal", "Restore test: %s of %s checks failed"},
 		"note.verify-all":                {"%s berkas dibaca kembali setelah restore dan dicocokkan dengan snapshot (--verify): semuanya sesuai.", "%s files read back after the restore and checked against the snapshot (--verify): all match."},
 		"note.verify-some":               {"%s dari %s berkas terverifikasi; %s berkas tidak dapat di-restore.", "%s of %s files verified; %s could not be restored."},

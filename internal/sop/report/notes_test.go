@@ -88,3 +88,18 @@ func TestRawErrorQuoted(t *testing.T) {
 	render(t, noteEnv(i18n.ID).Failure(r, nil)).contains(t, `Sumber database gagal: "pg_dump: connection refused"`)
 	render(t, noteEnv(i18n.EN).Failure(r, nil)).contains(t, `Source database failed: "pg_dump: connection refused"`)
 }
+
+// TestRestoreTestWithoutCommands (issue 15): a job without verify commands
+// read "0 verify commands passed", like a failure; it says none are
+// configured, in both languages.
+func TestRestoreTestWithoutCommands(t *testing.T) {
+	n := runlog.NewNote("test-ok-no-commands", 20, 3)
+	for l, want := range map[i18n.Lang]string{
+		i18n.ID: "20 berkas dari 3 snapshot di-restore dan diverifikasi byte per byte; tidak ada perintah verifikasi yang dikonfigurasi",
+		i18n.EN: "20 files from 3 snapshots restored and verified byte for byte; no verify commands are configured",
+	} {
+		if got := l.Note(n.Code, n.Args...); got != want {
+			t.Errorf("%v: %q, want %q", l, got, want)
+		}
+	}
+}

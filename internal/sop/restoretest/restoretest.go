@@ -279,6 +279,10 @@ func (t *Tester) Run(ctx context.Context, job *jobs.Job, o Options, rec *runlog.
 		return runlog.Noted(runlog.Failf(runlog.KindIntegrity, "restore test: %d of %d checks failed", len(failed), checks))
 	}
 	rec.Note = runlog.NewNote("test-ok", len(info.Items), len(plan.Picks), len(info.Commands))
+	if len(info.Commands) == 0 {
+		// "0 verify commands passed" read like a failure (issue 15).
+		rec.Note = runlog.NewNote("test-ok-no-commands", len(info.Items), len(plan.Picks))
+	}
 	return nil
 }
 
