@@ -549,12 +549,34 @@ restore test, and for a job with [job.offsite] the last successful copy to its o
 Exit codes, as monitoring plugins use them: 0 all is well, 1 warning (a restore test is overdue, the
 last backup was partial, a failure has no follow-up, the last offsite copy is older than the job's
 [job.offsite] max_age, never happened or failed), 2 critical (the last backup failed or a backup is
-overdue), 3 the status could not be read.`,
+overdue), 3 the status could not be read.
+
+For Nagios or Icinga: 'cadang status --job spse-prod --format nagios' prints one plugin line (CADANG
+OK|WARNING|CRITICAL|UNKNOWN - what, with performance data: ages of the last backup, restore test and
+offsite copy in seconds, bytes added and duration of the last backup) and exits with the plugin code.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "job", Usage: "only the job `NAME` (one check per job)"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, json or nagios (one plugin line with performance data)", Action: func(_ *cli.Context, v string) error {
+				switch v {
+				case "text", "json", "nagios":
+					return nil
+				}
+				return fmt.Errorf("--format %q: use text, json or nagios", v)
+			}},
+		},
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
+			nagios := c.String("format") == "nagios"
+			unknown := func(err error) error {
+				if nagios {
+					// A plugin's state goes to standard output, in its line.
+					fmt.Fprintf(e.stdout, "CADANG UNKNOWN - %v\n", err)
+				}
+				return &codedError{Code: status.ExitUnknown, Msg: err.Error()}
+			}
 			st, err := e.loadSOP(true)
 			if err != nil {
-				return &codedError{Code: status.ExitUnknown, Msg: err.Error()}
+				return unknown(err)
 			}
 			// A monitoring user who cannot read the configured run log
 			// would get an empty fallback log and "never backed up":
@@ -566,21 +588,29 @@ overdue), 3 the status could not be read.`,
 					f.Close()
 					st.log = runlog.Open(p, runlog.Options{Clock: st.clock})
 				} else if !errors.Is(err, fs.ErrNotExist) {
-					return &codedError{Code: status.ExitUnknown, Msg: fmt.Sprintf("status unknown: the run log %s cannot be read by this user (%v); run status as a user who can read it, or give --log-file", p, err)}
+					return unknown(fmt.Errorf("status unknown: the run log %s cannot be read by this user (%v); run status as a user who can read it, or give --log-file", p, err))
 				}
 			}
 			recs, err := st.log.Records()
 			if err != nil {
-				return &codedError{Code: status.ExitUnknown, Msg: err.Error()}
+				return unknown(err)
 			}
 			rep := status.Compute(st.cfg, recs, st.clock.Now())
-			if e.json {
+			if j := c.String("job"); j != "" {
+				if rep, err = rep.Only(j); err != nil {
+					return unknown(err)
+				}
+			}
+			switch {
+			case nagios:
+				err = rep.WriteNagios(e.stdout)
+			case e.json || c.String("format") == "json":
 				err = rep.WriteJSON(e.stdout)
-			} else {
+			default:
 				err = rep.WriteText(e.stdout, st.lang, st.cfg.Location())
 			}
 			if err != nil {
-				return &codedError{Code: status.ExitUnknown, Msg: err.Error()}
+				return unknown(err)
 			}
 			if code := rep.ExitCode(); code != status.ExitOK {
 				n := 0

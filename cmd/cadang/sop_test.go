@@ -226,6 +226,15 @@ func TestSOPRecordsAndDocuments(t *testing.T) {
 	if _, _, code := h.cad("status"); code != 2 {
 		t.Fatalf("status after a failed run: exit %d, want 2", code)
 	}
+	// The same as a Nagios/Icinga check of that job: one line, CRITICAL,
+	// the reason and performance data; an unknown job is UNKNOWN (3).
+	if out, _, code := h.cad("status", "--job", "spse-db", "--format", "nagios"); code != 2 ||
+		!strings.HasPrefix(out, "CADANG CRITICAL - spse-db: backup-failed") || !strings.Contains(out, " | 'spse-db_") || strings.Count(out, "\n") != 1 {
+		t.Fatalf("status --format nagios after a failed run: exit %d:\n%s", code, out)
+	}
+	if out, _, code := h.cad("status", "--job", "nope", "--format", "nagios"); code != 3 || !strings.HasPrefix(out, "CADANG UNKNOWN - ") {
+		t.Fatalf("status --job nope --format nagios: exit %d:\n%s", code, out)
+	}
 	h.must(0, "followup", "add", failed.ID[:12], "--action", "Layanan PostgreSQL dinyalakan ulang; pg_dump diuji")
 	os.Remove(h.fail)
 

@@ -296,3 +296,81 @@ func inLoc(t time.Time, loc *time.Location) time.Time {
 	}
 	return t.In(loc)
 }
+
+// Only returns the report of one job, for a monitoring check per job.
+func (r *Report) Only(job string) (*Report, error) {
+	for _, j := range r.Jobs {
+		if j.Name == job {
+			return &Report{At: r.At, Jobs: []Job{j}}, nil
+		}
+	}
+	names := make([]string, len(r.Jobs))
+	for i, j := range r.Jobs {
+		names[i] = j.Name
+	}
+	return nil, fmt.Errorf("no job %q in the configuration (jobs: %s)", job, strings.Join(names, ", "))
+}
+
+// nagiosState is the plugin state word of each exit code.
+var nagiosState = [...]string{ExitOK: "OK", ExitWarning: "WARNING", ExitCritical: "CRITICAL", ExitUnknown: "UNKNOWN"}
+
+// WriteNagios writes the report as one line of a Nagios/Icinga plugin:
+// "CADANG STATE - summary | performance data", the state being that of the
+// exit code. The summary names each job that needs attention and why; the
+// performance data give, per job, the age of the last successful backup
+// and restore test and of the last offsite copy (seconds), and the bytes
+// the last backup added and how long it took.
+func (r *Report) WriteNagios(w io.Writer) error {
+	code := r.ExitCode()
+	var bad []string
+	for _, j := range r.Jobs {
+		if j.Level == OK {
+			continue
+		}
+		var what []string
+		for _, p := range j.Problems {
+			if p.Level != OK {
+				what = append(what, p.What)
+			}
+		}
+		bad = append(bad, j.Name+": "+strings.Join(what, ", "))
+	}
+	summary := fmt.Sprintf("%d job(s) ok", len(r.Jobs))
+	if len(bad) > 0 {
+		summary = strings.Join(bad, "; ")
+	}
+	var perf []string
+	age := func(job, what string, t time.Time) {
+		if !t.IsZero() {
+			perf = append(perf, fmt.Sprintf("'%s_%s_age'=%ds;;;0", job, what, int64(r.At.Sub(t).Seconds())))
+		}
+	}
+	for _, j := range r.Jobs {
+		age(j.Name, "backup", j.LastSuccessAt)
+		age(j.Name, "restore_test", j.LastRestoreTest)
+		if j.Offsite != nil {
+			age(j.Name, "offsite", j.Offsite.LastCopyAt)
+		}
+		if b := j.LastBackup; b != nil {
+			perf = append(perf, fmt.Sprintf("'%s_bytes_added'=%dB;;;0", j.Name, b.BytesAdded),
+				fmt.Sprintf("'%s_duration'=%.1fs;;;0", j.Name, b.Duration().Seconds()))
+		}
+		perf = append(perf, fmt.Sprintf("'%s_problems'=%d;1;;0", j.Name, countProblems(j)))
+	}
+	line := fmt.Sprintf("CADANG %s - %s", nagiosState[code], summary)
+	if len(perf) > 0 {
+		line += " | " + strings.Join(perf, " ")
+	}
+	_, err := fmt.Fprintln(w, line)
+	return err
+}
+
+func countProblems(j Job) int {
+	n := 0
+	for _, p := range j.Problems {
+		if p.Level != OK {
+			n++
+		}
+	}
+	return n
+}

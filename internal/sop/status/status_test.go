@@ -201,3 +201,50 @@ func TestOffsite(t *testing.T) {
 		t.Errorf("text:\n%s", b.String())
 	}
 }
+
+// TestNagios (issue 15): one plugin line per check, with the state of the
+// exit code, what needs attention, and performance data.
+func TestNagios(t *testing.T) {
+	c, err := jobs.Load("../../../testdata/sop/cadang.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := rec("spse-prod", runlog.OpBackup, day, runlog.OK, "")
+	last.BytesAdded, last.DurationMS = 123456, 95_500
+	recs := []runlog.Record{
+		rec("spse-prod", runlog.OpRestoreTest, day.AddDate(0, -1, 0), runlog.OK, ""),
+		rec("server-security", runlog.OpBackup, day.AddDate(0, 0, -30), runlog.OK, ""),
+		last,
+	}
+	r := Compute(c, recs, day.Add(time.Hour))
+	one, err := r.Only("spse-prod")
+	if err != nil || len(one.Jobs) != 1 {
+		t.Fatalf("Only: %v %+v", err, one)
+	}
+	var b bytes.Buffer
+	if err := one.WriteNagios(&b); err != nil {
+		t.Fatal(err)
+	}
+	line := b.String()
+	for _, want := range []string{"CADANG OK - 1 job(s) ok | ", "'spse-prod_backup_age'=3600s;;;0", "'spse-prod_bytes_added'=123456B;;;0",
+		"'spse-prod_duration'=95.5s;;;0", "'spse-prod_problems'=0;1;;0", "'spse-prod_restore_test_age'="} {
+		if !strings.Contains(line, want) {
+			t.Errorf("nagios line lacks %q:\n%s", want, line)
+		}
+	}
+	if strings.Count(line, "\n") != 1 {
+		t.Errorf("not one line: %q", line)
+	}
+	// server-security's last backup is a month old: CRITICAL, and why.
+	sec, _ := r.Only("server-security")
+	b.Reset()
+	if err := sec.WriteNagios(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(b.String(), "CADANG CRITICAL - server-security: backup-overdue") {
+		t.Errorf("warning line: %q", b.String())
+	}
+	if _, err := r.Only("nope"); err == nil || !strings.Contains(err.Error(), "spse-prod") {
+		t.Errorf("Only of an unknown job: %v", err)
+	}
+}
