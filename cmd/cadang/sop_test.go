@@ -281,7 +281,8 @@ func TestSOPRecordsAndDocuments(t *testing.T) {
 			dumps++
 		}
 	}
-	if dumps != 1 || len(rt.Test.Commands) != 1 || !rt.Test.Commands[0].OK || len(rt.Test.Items) != 4 {
+	// The dumps of the configured number of snapshots (3), each verified.
+	if dumps != 3 || len(rt.Test.Commands) != 3 || !rt.Test.Commands[0].OK || len(rt.Test.Items) != 6 {
 		t.Fatalf("restore test items %+v commands %+v", rt.Test.Items, rt.Test.Commands)
 	}
 	if !strings.Contains(out, "Restore Test Report") || !strings.Contains(out, "4242") {
@@ -386,7 +387,7 @@ func TestSOPRecordsAndDocuments(t *testing.T) {
 	noEnglish(t, h.must(0, "report", "restore", "latest"), []string{"read back after the restore", "restored to", "all match"},
 		[]string{"berkas dibaca kembali setelah restore dan dicocokkan dengan snapshot (--verify): semuanya sesuai.", "di-restore ke " + target})
 	noEnglish(t, h.must(0, "report", "restore-test", rt.ID), []string{"verified byte for byte", "verify commands passed"},
-		[]string{"diverifikasi byte per byte; 1 perintah verifikasi berhasil"})
+		[]string{"diverifikasi byte per byte; 3 perintah verifikasi berhasil"})
 	md := h.must(0, "report", "monthly", "--month", "2026-11")
 	if !strings.Contains(md, "| 1 | 2026-11-29 |") {
 		t.Errorf("the monthly report does not show one missed day, 29 November:\n%s", md)

@@ -93,8 +93,8 @@ func NewSeed() (uint64, error) {
 
 // Sample draws the sample for a test: Options.Snapshots snapshots of the
 // job's path sources at random, and from their files Sample files (or files
-// up to SampleBytes) at random; and for each dump source, the dump file of
-// one snapshot at random, always. The same seed and the same snapshots give
+// up to SampleBytes) at random; and for each dump source, the dump files of
+// Options.Snapshots of its snapshots at random (all, if it has fewer). The same seed and the same snapshots give
 // the same sample.
 func Sample(ctx context.Context, src Source, job *jobs.Job, o Options, seed uint64) (Plan, error) {
 	rng := mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
@@ -113,6 +113,10 @@ func Sample(ctx context.Context, src Source, job *jobs.Job, o Options, seed uint
 	for _, s := range snaps {
 		bySource[s.Source] = append(bySource[s.Source], s)
 	}
+	k := o.Snapshots
+	if k <= 0 {
+		k = jobs.DefaultSnapshots
+	}
 	var pathSnaps []Snapshot
 	for _, s := range job.Sources {
 		list := bySource[s.Name]
@@ -120,19 +124,23 @@ func Sample(ctx context.Context, src Source, job *jobs.Job, o Options, seed uint
 			continue
 		}
 		if s.IsDump() {
-			pick := list[rng.IntN(len(list))]
-			files, err := src.Files(ctx, pick)
-			if err != nil {
-				return plan, err
+			// The dumps of k snapshots (all there are, if fewer), as the
+			// configuration says: one dump restored proves one day.
+			var picks []Snapshot
+			for _, i := range rng.Perm(len(list))[:min(k, len(list))] {
+				picks = append(picks, list[i])
 			}
-			plan.Picks = append(plan.Picks, Pick{Snapshot: pick, Files: files, Dump: true})
+			sort.Slice(picks, func(a, b int) bool { return picks[a].Time.Before(picks[b].Time) })
+			for _, pick := range picks {
+				files, err := src.Files(ctx, pick)
+				if err != nil {
+					return plan, err
+				}
+				plan.Picks = append(plan.Picks, Pick{Snapshot: pick, Files: files, Dump: true})
+			}
 			continue
 		}
 		pathSnaps = append(pathSnaps, list...)
-	}
-	k := o.Snapshots
-	if k <= 0 {
-		k = jobs.DefaultSnapshots
 	}
 	type cand struct {
 		snap int
