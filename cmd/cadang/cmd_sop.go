@@ -143,10 +143,15 @@ func jobCommand() *cli.Command {
 				if e.json {
 					return e.printJSONLine(st.cfg.Jobs)
 				}
+				recs, _ := st.log.Records() // without a readable log, the first medium is due
 				tw := tabwriter.NewWriter(e.stdout, 0, 2, 2, ' ', 0)
-				fmt.Fprintln(tw, "Job\tClass\tClassification\tSchedule\tTime standard\tSources\tMedia")
+				fmt.Fprintln(tw, "Job\tClass\tClassification\tSchedule\tTime standard\tSources\tMedia\tDue next")
 				for i := range st.cfg.Jobs {
 					j := &st.cfg.Jobs[i]
+					due := "-"
+					if len(j.Media) > 0 {
+						due = j.Media[j.DueMedium(soprun.LastRotationMedium(recs, j.Name), st.clock.Now())].Name
+					}
 					var srcs, media []string
 					for _, s := range j.Sources {
 						if s.IsDump() {
@@ -158,8 +163,8 @@ func jobCommand() *cli.Command {
 					for _, m := range j.Media {
 						media = append(media, m.Name)
 					}
-					fmt.Fprintf(tw, "%s\t%d %s\t%s\t%s\t%s\t%s\t%s\n", j.Name, j.Info().No, st.lang.Pick(j.Info().NameID, j.Info().NameEN),
-						j.Classification, j.Schedule, time.Duration(soprun.StandardFor(runlog.OpBackup, j)), strings.Join(srcs, "; "), strings.Join(media, " → "))
+					fmt.Fprintf(tw, "%s\t%d %s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.Name, j.Info().No, st.lang.Pick(j.Info().NameID, j.Info().NameEN),
+						j.Classification, j.Schedule, time.Duration(soprun.StandardFor(runlog.OpBackup, j)), strings.Join(srcs, "; "), strings.Join(media, " → "), due)
 				}
 				return tw.Flush()
 			},

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -203,6 +204,10 @@ func TestSOPRecordsAndDocuments(t *testing.T) {
 	h.must(0, "run", "spse-db")
 	h.at("2026-11-28T03:00:00+08:00")
 	h.must(0, "status")
+	// job list says which medium is due next (issue 15).
+	if jl := h.must(0, "job", "list"); !strings.Contains(jl, "Due next") || !regexp.MustCompile(`(?m)^spse-db .*disk-A\s+disk-A\s*$`).MatchString(jl) {
+		t.Fatalf("job list does not name the medium due next:\n%s", jl)
+	}
 
 	// A real failed run: the dump command exits 3. The hook gets the record.
 	if err := os.WriteFile(h.fail, nil, 0o600); err != nil {
