@@ -168,7 +168,7 @@ func jobCommand() *cli.Command {
 				}
 				return tw.Flush()
 			},
-		}},
+		}, scheduleCommand()},
 	}
 }
 
