@@ -21,8 +21,17 @@ type Config struct {
 	RestoreTest  RestoreTestConfig `toml:"restore_test"`
 	SMTP         *SMTP             `toml:"smtp"`
 	// Notify is added to the targets of every job.
-	Notify Notify `toml:"notify"`
-	Jobs   []Job  `toml:"job"`
+	Notify     Notify     `toml:"notify"`
+	Monitoring Monitoring `toml:"monitoring"`
+	Jobs       []Job      `toml:"job"`
+}
+
+// Monitoring is what cadang writes for monitoring systems after each run.
+type Monitoring struct {
+	// Textfile is a Prometheus textfile-collector file, e.g.
+	// /var/lib/node_exporter/cadang.prom (package monitor says what is in
+	// it); empty writes none.
+	Textfile string `toml:"textfile"`
 }
 
 // Organization names the office in document headers and signature blocks.
@@ -78,6 +87,13 @@ type Notify struct {
 	Hook        []string `toml:"hook"`
 	HookTimeout Duration `toml:"hook_timeout"`
 	Email       []string `toml:"email"`
+	// PingURL is a dead-man's switch in the style of healthchecks.io:
+	// `cadang run` calls PingURL/start when the backup starts, PingURL when
+	// it ends ok and PingURL/fail when it does not, each within
+	// PingTimeout (default 10 s). A ping that fails is a warning; it never
+	// fails the backup. The service raises the alarm when the pings stop.
+	PingURL     string   `toml:"ping_url"`
+	PingTimeout Duration `toml:"ping_timeout"`
 }
 
 // Job is one entry of the list of database and application backups.
@@ -331,6 +347,13 @@ func (c *Config) NotifyFor(j *Job) Notify {
 	}
 	if n.HookTimeout == 0 {
 		n.HookTimeout = c.Notify.HookTimeout
+	}
+	n.PingURL, n.PingTimeout = j.Notify.PingURL, j.Notify.PingTimeout
+	if n.PingURL == "" {
+		n.PingURL = c.Notify.PingURL
+	}
+	if n.PingTimeout == 0 {
+		n.PingTimeout = c.Notify.PingTimeout
 	}
 	return n
 }

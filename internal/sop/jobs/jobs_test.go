@@ -265,3 +265,29 @@ func TestOffsite(t *testing.T) {
 		}
 	}
 }
+
+// TestMonitoringKeys: [monitoring] textfile and ping_url are checked when
+// the configuration loads, naming the key.
+func TestMonitoringKeys(t *testing.T) {
+	base, _ := os.ReadFile(example)
+	withNotify := func(extra string) string {
+		return strings.Replace(string(base), "[notify]\n", "[notify]\n"+extra, 1)
+	}
+	for _, c := range []struct{ text, key string }{
+		{withNotify("ping_url = \"hc-ping.com/x\"\n"), "notify.ping_url"},
+		{"[monitoring]\ntextfile = \"/var/lib/node_exporter/cadang.txt\"\n" + string(base), "monitoring.textfile"},
+	} {
+		_, err := Load(writeConf(t, c.text))
+		if err == nil || !strings.Contains(err.Error(), c.key) {
+			t.Errorf("want an error naming %s, got %v", c.key, err)
+		}
+	}
+	cfg, err := Load(writeConf(t, "[monitoring]\ntextfile = \"/var/lib/node_exporter/cadang.prom\"\n"+
+		withNotify("ping_url = \"https://hc-ping.com/abc\"\nping_timeout = \"5s\"\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := cfg.NotifyFor(&cfg.Jobs[0]); n.PingURL != "https://hc-ping.com/abc" || n.PingTimeout.D() != 5*time.Second {
+		t.Errorf("the configuration-wide ping is not the job's: %+v", n)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -211,6 +212,21 @@ func (c *Config) validate() []*ConfigError {
 	}
 	if len(c.Jobs) == 0 {
 		add("job", "no [[job]] defined")
+	}
+	checkPing := func(key, u string) {
+		if u == "" {
+			return
+		}
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			add(key, "%q: want an http:// or https:// URL (e.g. https://hc-ping.com/UUID)", u)
+		}
+	}
+	checkPing("notify.ping_url", c.Notify.PingURL)
+	for i := range c.Jobs {
+		checkPing(fmt.Sprintf("job[%d].notify.ping_url", i), c.Jobs[i].Notify.PingURL)
+	}
+	if p := c.Monitoring.Textfile; p != "" && !strings.HasSuffix(p, ".prom") {
+		add("monitoring.textfile", "%q: node_exporter reads only files ending in .prom", p)
 	}
 	seen := map[string]bool{}
 	for i := range c.Jobs {

@@ -9,8 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net"
+	"net/http"
 	"net/smtp"
 	"os/exec"
 	"strings"
@@ -235,4 +237,50 @@ func addr(s string) string {
 		return strings.TrimSuffix(s[i+1:], ">")
 	}
 	return strings.TrimSpace(s)
+}
+
+// DefaultPingTimeout bounds a ping that sets no timeout.
+const DefaultPingTimeout = 10 * time.Second
+
+// Ping events, healthchecks.io style: the URL with /start, as it is, or
+// with /fail.
+const (
+	PingStart   = "start"
+	PingSuccess = ""
+	PingFail    = "fail"
+)
+
+// Ping tells a dead-man's switch service that a run started, succeeded or
+// failed: a POST to base (plus "/"+event) with msg as the body (services
+// keep it as the ping's log). It gives up after timeout (0:
+// DefaultPingTimeout) and returns the error for a warning: a monitoring
+// service that is down must never fail a backup.
+func Ping(ctx context.Context, base, event string, timeout time.Duration, msg string) error {
+	if base == "" {
+		return nil
+	}
+	if timeout <= 0 {
+		timeout = DefaultPingTimeout
+	}
+	u := strings.TrimSuffix(base, "/")
+	if event != "" {
+		u += "/" + event
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(msg))
+	if err != nil {
+		return fmt.Errorf("ping %s: %w", u, err)
+	}
+	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("ping %s: %w", u, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("ping %s: %s", u, resp.Status)
+	}
+	return nil
 }

@@ -5,7 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -212,5 +215,45 @@ func TestMailWarnsOfReadablePasswordFile(t *testing.T) {
 	<-srv.done
 	if len(warnings) != 1 || !strings.Contains(warnings[0], pw) || !strings.Contains(warnings[0], "mode 0644") {
 		t.Errorf("warnings %q, want one naming %s and its mode", warnings, pw)
+	}
+}
+
+// TestPing: the healthchecks.io-style URLs, the body as the ping's log, and
+// a bounded wait for a server that does not answer.
+func TestPing(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	hang := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/slow") {
+			<-hang
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, r.Method+" "+r.URL.Path+" "+string(b))
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	defer close(hang)
+	ctx := context.Background()
+	for _, ev := range []string{PingStart, PingSuccess, PingFail} {
+		if err := Ping(ctx, srv.URL+"/uuid", ev, time.Second, "run "+ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"POST /uuid/start run start", "POST /uuid run ", "POST /uuid/fail run fail"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("pings %q, want %q", got, want)
+	}
+	start := time.Now()
+	if err := Ping(ctx, srv.URL+"/slow", PingStart, 200*time.Millisecond, ""); err == nil {
+		t.Error("a server that does not answer gave no error")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("a hanging ping took %v, bounded by 200ms", d)
+	}
+	if err := Ping(ctx, "", PingStart, 0, ""); err != nil {
+		t.Errorf("no URL: %v", err)
 	}
 }

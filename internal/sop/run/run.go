@@ -19,6 +19,8 @@ import (
 	"github.com/lpse/cadang/internal/sop/clock"
 	"github.com/lpse/cadang/internal/sop/i18n"
 	"github.com/lpse/cadang/internal/sop/jobs"
+	"github.com/lpse/cadang/internal/sop/monitor"
+	"github.com/lpse/cadang/internal/sop/notify"
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/repo/backend/location"
 )
@@ -103,6 +105,38 @@ type Runner struct {
 	Clock  clock.Clock
 	// Classify gives the kind of an error; default runlog.KindOf.
 	Classify func(error) runlog.FailureKind
+	// Ping calls a job's dead-man's-switch URL ([job.notify] ping_url);
+	// default notify.Ping.
+	Ping func(ctx context.Context, url, event string, timeout time.Duration, msg string) error
+}
+
+// ping calls the job's ping URL, if it has one, for event.
+func (r *Runner) ping(ctx context.Context, j *jobs.Job, event, msg string) error {
+	if j == nil || r.Config == nil {
+		return nil
+	}
+	t := r.Config.NotifyFor(j)
+	if t.PingURL == "" {
+		return nil
+	}
+	p := r.Ping
+	if p == nil {
+		p = notify.Ping
+	}
+	return p(context.WithoutCancel(ctx), t.PingURL, event, t.PingTimeout.D(), msg)
+}
+
+// writeTextfile rewrites the monitoring file ([monitoring] textfile) from
+// the run log, after a record was added.
+func (r *Runner) writeTextfile() error {
+	if r.Config == nil || r.Config.Monitoring.Textfile == "" {
+		return nil
+	}
+	recs, err := r.Log.Records()
+	if err != nil {
+		return fmt.Errorf("monitoring textfile: %w", err)
+	}
+	return monitor.WriteTextfile(r.Config.Abs(r.Config.Monitoring.Textfile), r.Config, recs, r.clock().Now())
 }
 
 // Time standards of the SOP by operation.
@@ -227,6 +261,28 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 	if o.BeforeChange != "" {
 		rec.Tags = append(rec.Tags, runlog.TagBeforeChange)
 	}
+	// The dead-man's switch hears of the start first, so that a run that
+	// hangs is noticed by the service's grace time, not by nobody.
+	startErr := r.ping(ctx, j, notify.PingStart, fmt.Sprintf("cadang run %s started on %s", j.Name, rec.Start.Format(time.RFC3339)))
+	done := func(out Outcome, err error) (Outcome, error) {
+		if startErr != nil {
+			out.Warnings = append([]error{startErr}, out.Warnings...)
+		}
+		if w := out.Record; w.ID != "" {
+			ev := notify.PingSuccess
+			if w.Result != runlog.OK {
+				ev = notify.PingFail
+			}
+			msg := fmt.Sprintf("cadang run %s: %s %s", w.Job, w.ID, w.Result)
+			if w.Failure != "" {
+				msg += " (" + string(w.Failure) + ")"
+			}
+			if perr := r.ping(ctx, j, ev, msg); perr != nil {
+				out.Warnings = append(out.Warnings, perr)
+			}
+		}
+		return out, err
+	}
 	due, err := r.dueIndex(j)
 	if err != nil {
 		return Outcome{}, err
@@ -263,7 +319,7 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 		}
 		rec.Result, rec.Failure = runlog.Failed, k
 		rec.Note, rec.Message = runlog.NewNote("open-failed", m.Repository, m.Name), err.Error()
-		return r.finish(ctx, j, rec, nil)
+		return done(r.finish(ctx, j, rec, nil))
 	}
 	closed := false
 	closeRepo := func() {
@@ -288,7 +344,7 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 			rec.Note = runlog.NewNote("wrong-medium-known", m.Name, short(m.RepositoryID), m.Repository, j.Media[i].Name, i+1, short(repo.ID()))
 		}
 		// Nothing is written to a medium that is not due.
-		return r.finish(ctx, j, rec, nil)
+		return done(r.finish(ctx, j, rec, nil))
 	}
 
 	bo := BackupOptions{Job: j, Tags: rec.Tags, Reason: o.BeforeChange}
@@ -349,7 +405,7 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 			rec.Note = runlog.NewNote("snapshots-saved-connected", len(rec.Snapshots), m.Name, dueName)
 		}
 	}
-	out, err := r.finish(ctx, j, rec, repo)
+	out, err := done(r.finish(ctx, j, rec, repo))
 	if ctx.Err() != nil || out.Record.ID == "" || !maintainOK(out.Record.Result) {
 		return out, err
 	}
@@ -449,6 +505,9 @@ func (r *Runner) finish(ctx context.Context, j *jobs.Job, rec runlog.Record, sto
 		if err := r.Notifier.Notify(context.WithoutCancel(ctx), t, written); err != nil {
 			out.Warnings = append(out.Warnings, err)
 		}
+	}
+	if err := r.writeTextfile(); err != nil {
+		out.Warnings = append(out.Warnings, err)
 	}
 	if written.Result != runlog.OK {
 		return out, &FailedError{Record: written}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -252,5 +253,50 @@ func TestDo(t *testing.T) {
 	}
 	if n := len(records(t, store)); n != 1 {
 		t.Fatalf("stored %d", n)
+	}
+}
+
+// TestPingAndTextfile (issue 15): 'cadang run' pings the job's
+// dead-man's switch at the start and with the result, a ping that fails is
+// a warning and never fails the backup, and the monitoring textfile is
+// rewritten after the run.
+func TestPingAndTextfile(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.cfg.Jobs[0].Notify.PingURL = "https://hc.example/uuid"
+	prom := filepath.Join(t.TempDir(), "cadang.prom")
+	e.cfg.Monitoring.Textfile = prom
+	var events []string
+	var pingErr error
+	e.r.Ping = func(_ context.Context, url, event string, _ time.Duration, msg string) error {
+		events = append(events, url+"|"+event)
+		return pingErr
+	}
+	e.bay.Connect(e.a)
+	out, err := e.r.Backup(ctx, "spse-prod", run.Options{})
+	if err != nil || out.Record.Result != runlog.OK {
+		t.Fatalf("%v %+v", err, out.Record)
+	}
+	if strings.Join(events, " ") != "https://hc.example/uuid|start https://hc.example/uuid|" {
+		t.Errorf("pings of an ok run: %v", events)
+	}
+	b, err := os.ReadFile(prom)
+	if err != nil || !strings.Contains(string(b), `cadang_last_backup_ok{job="spse-prod"} 1`) {
+		t.Fatalf("textfile after the run: %v\n%s", err, b)
+	}
+	// disk-B is due, disk-A connected: failed; the ping says fail. A
+	// ping service that is down is a warning only.
+	events, pingErr = nil, errors.New("connection refused")
+	e.clk.Advance(24 * time.Hour)
+	out, _ = e.r.Backup(ctx, "spse-prod", run.Options{})
+	if out.Record.Result != runlog.Failed || strings.Join(events, " ") != "https://hc.example/uuid|start https://hc.example/uuid|fail" {
+		t.Errorf("failed run: %s, pings %v", out.Record.Result, events)
+	}
+	if len(out.Warnings) < 2 {
+		t.Errorf("the failed pings are not warnings: %v", out.Warnings)
+	}
+	b, _ = os.ReadFile(prom)
+	if !strings.Contains(string(b), `cadang_failures_total{job="spse-prod",kind="media"} 1`) {
+		t.Errorf("textfile after the failed run:\n%s", b)
 	}
 }

@@ -1,0 +1,63 @@
+package monitor
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lpse/cadang/internal/sop/jobs"
+	"github.com/lpse/cadang/internal/sop/runlog"
+)
+
+func TestTextfile(t *testing.T) {
+	c, err := jobs.Load("../../../testdata/sop/cadang.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2026, 11, 10, 2, 0, 0, 0, time.UTC)
+	ok := runlog.Record{ID: "b1", Job: "spse-prod", Op: runlog.OpBackup, Start: day.Add(-10 * time.Minute), End: day, DurationMS: 600_000,
+		Result: runlog.OK, BytesAdded: 4096}
+	failed := runlog.Record{ID: "b2", Job: "spse-prod", Op: runlog.OpBackup, Start: day.Add(23 * time.Hour), End: day.Add(24 * time.Hour),
+		Result: runlog.Failed, Failure: runlog.KindMedia}
+	test := runlog.Record{ID: "t1", Job: "spse-prod", Op: runlog.OpRestoreTest, End: day.Add(-48 * time.Hour), Result: runlog.OK}
+	now := day.Add(25 * time.Hour)
+	out := string(Textfile(c, []runlog.Record{test, ok, failed}, now))
+	for _, want := range []string{
+		`cadang_last_success_timestamp_seconds{job="spse-prod"} ` + itoa(day.Unix()),
+		`cadang_last_backup_ok{job="spse-prod"} 0`,
+		`cadang_failures_total{job="spse-prod",kind="media"} 1`,
+		`cadang_restore_test_age_seconds{job="spse-prod"} ` + itoa(int64((73 * time.Hour).Seconds())),
+		`cadang_job_state{job="spse-prod"} 2`,
+		`cadang_textfile_written_timestamp_seconds ` + itoa(now.Unix()),
+		"# TYPE cadang_failures_total counter",
+	} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("textfile lacks %q:\n%s", want, out)
+		}
+	}
+	// Every line is a comment or a sample of the text format.
+	sample := regexp.MustCompile(`^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9]+(\.[0-9]+)?$`)
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !strings.HasPrefix(l, "# ") && !sample.MatchString(l) {
+			t.Errorf("not a sample line: %q", l)
+		}
+	}
+	p := filepath.Join(t.TempDir(), "cadang.prom")
+	if err := WriteTextfile(p, c, []runlog.Record{ok}, now); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil || fi.Mode().Perm() != 0o644 {
+		t.Fatalf("%v %v", fi, err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(p), ".cadang-*")); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+func itoa(n int64) string {
+	return strings.TrimSpace(strings.Replace(formatValue(float64(n)), " ", "", -1))
+}
