@@ -163,7 +163,7 @@ func jobCommand() *cli.Command {
 					for _, m := range j.Media {
 						media = append(media, m.Name)
 					}
-					fmt.Fprintf(tw, "%s\t%d %s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.Name, j.Info().No, st.lang.Pick(j.Info().NameID, j.Info().NameEN),
+					fmt.Fprintf(tw, "%s\t%d %s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.Name, j.Info().No, st.termLang.Pick(j.Info().NameID, j.Info().NameEN),
 						j.Classification, j.Schedule, time.Duration(soprun.StandardFor(runlog.OpBackup, j)), strings.Join(srcs, "; "), strings.Join(media, " → "), due)
 				}
 				return tw.Flush()
@@ -211,11 +211,11 @@ failed), 12 wrong password, 1 any other failure.`,
 			for _, w := range out.Warnings {
 				e.warnf("%v", w)
 			}
-			e.printRecord(out.Record, st.lang)
+			e.printRecord(out.Record, st.termLang)
 			// The forget and prune after the backup ([job.retention],
 			// [job.prune]) have records of their own.
 			for _, x := range out.Maintenance {
-				e.printRecord(x, st.lang)
+				e.printRecord(x, st.termLang)
 			}
 			return runError(err)
 		},
@@ -325,7 +325,7 @@ For the document (Markdown, HTML, PDF) use 'cadang report runlog'.`,
 			case c.Bool("csv"):
 				return runlog.WriteCSV(e.stdout, recs)
 			}
-			return runlog.WriteTable(e.stdout, recs, st.lang, st.cfg.Location())
+			return runlog.WriteTable(e.stdout, recs, st.termLang, st.cfg.Location())
 		},
 		Subcommands: []*cli.Command{logVerifyCommand(), logKeyCommand()}, // cmd_log.go
 	}
@@ -532,7 +532,7 @@ func (e *env) restoreTest(ctx context.Context, st *sopState, jobName string, o r
 	}
 	if out.Record.ID != "" {
 		e.logf("restore test %s of %s: %s: %s (seed %d)", out.Record.ID, jobName, out.Record.Result,
-			runlog.MessageText(st.lang, &out.Record), seedOf(out.Record))
+			runlog.MessageText(st.termLang, &out.Record), seedOf(out.Record))
 	}
 	return out.Record, err
 }
@@ -612,7 +612,7 @@ offsite copy in seconds, bytes added and duration of the last backup) and exits 
 			case e.json || c.String("format") == "json":
 				err = rep.WriteJSON(e.stdout)
 			default:
-				err = rep.WriteText(e.stdout, st.lang, st.cfg.Location())
+				err = rep.WriteText(e.stdout, st.termLang, st.cfg.Location())
 			}
 			if err != nil {
 				return unknown(err)
@@ -662,7 +662,7 @@ func followupCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				e.printRecord(rec, st.lang)
+				e.printRecord(rec, st.termLang)
 				return nil
 			},
 		}},

@@ -40,7 +40,7 @@ func sopGlobalFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "config", EnvVars: []string{jobs.EnvConfig}, Usage: "SOP configuration `FILE` (default ./cadang.toml, then /etc/cadang/cadang.toml)"},
 		&cli.StringFlag{Name: "log-file", EnvVars: []string{envLog}, Usage: "local mirror of the run log, `FILE` (default: [log] path of the configuration, or " + jobs.DefaultLogPath + ")"},
-		&cli.StringFlag{Name: "lang", EnvVars: []string{"CADANG_LANG"}, Usage: "language of the SOP documents and reports: id (Bahasa Indonesia, default) or en"},
+		&cli.StringFlag{Name: "lang", EnvVars: []string{"CADANG_LANG"}, Usage: "language of the SOP documents and reports (default id, Bahasa Indonesia) and of the SOP commands' terminal output (default en): id or en"},
 		&cli.StringFlag{Name: "sign-key", EnvVars: []string{"CADANG_SIGN_KEY"}, Usage: "countersign run-log records, and sign documents, with the operator's ed25519 key `FILE` (PEM PKCS#8, kept off the server)"},
 		&cli.StringSliceFlag{Name: "trust-key", Usage: "also accept run-log records and documents signed by `KEY` (hex public key or fingerprint; e.g. the key of the server this one replaced)"},
 	}
@@ -53,7 +53,11 @@ type sopState struct {
 	cfgErr error        // why cfg is empty
 	log    *runlog.Log
 	clock  clock.Clock
-	lang   i18n.Lang
+	lang   i18n.Lang // of the documents: --lang, else Bahasa Indonesia
+	// termLang is the language of what the SOP commands print on the
+	// terminal: --lang/CADANG_LANG when given, else English, as the engine
+	// commands print. Each output is in one language (issue 15).
+	termLang i18n.Lang
 	// runLogChecked are the repositories already compared with the run
 	// log in this command (checkRunLog), so that one is said once; "*"
 	// turns the comparison off (log verify does its own).
@@ -98,7 +102,10 @@ func (e *env) loadSOPState(needConfig bool) (*sopState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--lang: %w", err)
 	}
-	st.lang = lang
+	st.lang, st.termLang = lang, i18n.EN
+	if e.c.String("lang") != "" { // an empty CADANG_LANG is no choice
+		st.termLang = lang
+	}
 	if s := os.Getenv(envNow); s != "" {
 		t, err := time.Parse(time.RFC3339, s)
 		if err != nil {

@@ -97,3 +97,25 @@ func copyFile(t *testing.T, from, to string, mode os.FileMode) {
 		t.Fatal(err)
 	}
 }
+
+// TestSOPOutputInOneLanguage (issue 15): 'cadang run' printed "... ok in
+// 1.674s / 1 snapshot tersimpan". Terminal output is English unless --lang
+// or CADANG_LANG says otherwise, and then wholly in that language.
+func TestSOPOutputInOneLanguage(t *testing.T) {
+	h := newSOPHarness(t)
+	h.at("2026-11-27T02:00:00+08:00")
+	en := h.must(0, "run", "spse-db")
+	if !strings.Contains(en, "snapshot(s) saved") || strings.Contains(en, "tersimpan") {
+		t.Errorf("run without --lang is not English only:\n%s", en)
+	}
+	h.at("2026-11-28T02:00:00+08:00")
+	id := h.must(0, "--lang", "id", "run", "spse-db")
+	if !strings.Contains(id, "snapshot tersimpan") || strings.Contains(id, "saved") {
+		t.Errorf("run --lang id is not Indonesian:\n%s", id)
+	}
+	t.Setenv("CADANG_LANG", "id")
+	h.at("2026-11-28T03:00:00+08:00")
+	if out := h.must(0, "log"); !strings.Contains(out, "Hasil") {
+		t.Errorf("log with CADANG_LANG=id is not Indonesian:\n%s", out)
+	}
+}

@@ -128,7 +128,7 @@ active_since = 2026-11-27
 		c1.Copy == nil || c1.Copy.FromID != idA || c1.Copy.Copied != 2 || c1.Copy.Skipped != 0 || c1.Copy.DataBlobs == 0 || len(c1.Snapshots) != 2 {
 		t.Fatalf("day 1: backup %+v\ncopy %+v %+v", b1, c1, c1.Copy)
 	}
-	if !strings.Contains(out, "copy "+c1.ID) || !strings.Contains(out, "disalin ke media offsite kominfo") {
+	if !strings.Contains(out, "copy "+c1.ID) || !strings.Contains(out, "copied to offsite medium kominfo") {
 		t.Errorf("run output lacks the copy:\n%s", out)
 	}
 	sns := offsiteSnapshots(t, h, off, offPW)

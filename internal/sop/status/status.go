@@ -277,7 +277,24 @@ func (r *Report) WriteText(w io.Writer, l i18n.Lang, loc *time.Location) error {
 	}
 	for _, j := range r.Jobs {
 		for _, p := range j.Problems {
-			fmt.Fprintf(w, "%s: %s: %s\n", j.Name, l.T("st."+p.What), p.Text)
+			// The detail text is English; in another language the line
+			// gives the translated problem and its date only, so that
+			// the output stays in one language.
+			text := p.Text
+			if l != i18n.EN {
+				text = ""
+				if t, err := time.Parse(time.RFC3339, p.Since); err == nil {
+					text = l.ShortDate(inLoc(t, loc))
+				}
+				if p.What == "followup-open" {
+					text = strings.Join(j.OpenFollowups, ", ")
+				}
+			}
+			if text == "" {
+				fmt.Fprintf(w, "%s: %s\n", j.Name, l.T("st."+p.What))
+				continue
+			}
+			fmt.Fprintf(w, "%s: %s: %s\n", j.Name, l.T("st."+p.What), text)
 		}
 	}
 	return nil
