@@ -135,7 +135,7 @@ func newRepository(be backend.Backend, key *crypto.Key, cfg Config, o Options) (
 	if err != nil {
 		return nil, fmt.Errorf("zstd encoder: %w", err)
 	}
-	uploads := maxUploads()
+	uploads := maxUploads(be)
 	r := &Repository{be: be, key: key, cfg: cfg, idx: NewIndex(), opts: o, enc: enc, lastIndex: o.Now(), uploads: newUploads(uploads), treeCache: newTreePackCache(treeCacheLimit),
 		packBufs: make(chan []byte, openPackers+uploads)}
 	for t := range r.pending {

@@ -56,7 +56,7 @@ func (e *env) openFromRepo(ctx context.Context, m repo.LockMode) (*repo.Reposito
 	if loc == "" {
 		return nil, "", errors.New("no source repository given: use --from-repo or set CADANG_FROM_REPOSITORY")
 	}
-	l, err := location.Parse(loc)
+	l, err := e.parseLocation(loc)
 	if err != nil {
 		return nil, loc, fmt.Errorf("--from-repo: %w", err)
 	}

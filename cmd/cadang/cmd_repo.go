@@ -114,7 +114,7 @@ CADANG_FROM_PASSWORD or a prompt.`,
 			default:
 				return fmt.Errorf("--compression %q: use off, fastest, default or better", comp)
 			}
-			l, err := location.Parse(loc)
+			l, err := e.parseLocation(loc)
 			if err != nil {
 				return err
 			}

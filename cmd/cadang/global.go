@@ -34,6 +34,7 @@ func globalFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON instead of text"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only errors and results; no progress"},
 		&cli.BoolFlag{Name: "utc", Usage: "print times in UTC instead of the local time zone", EnvVars: []string{"CADANG_UTC"}},
+		&cli.IntFlag{Name: "backend-connections", EnvVars: []string{"CADANG_BACKEND_CONNECTIONS"}, Usage: "requests to an s3:, sftp:// or rest: repository in flight at once (default 5; more hides more latency)", Action: intRange("backend-connections", 1, 128)},
 		&cli.BoolFlag{Name: "no-lock", Usage: "do not lock the repository (read-only commands only; unsafe while others write)"},
 		// Destination: the location package reads them when it parses an
 		// sftp:// location; every run sets them (to "" when not given).
@@ -68,6 +69,17 @@ func (e *env) logf(format string, args ...any) {
 }
 
 // warnf prints a warning on stderr even with --quiet.
+// parseLocation parses a repository location and applies the global
+// backend flags to it.
+func (e *env) parseLocation(s string) (location.Location, error) {
+	l, err := location.Parse(s)
+	if err != nil {
+		return l, err
+	}
+	l.SetConnections(e.c.Int("backend-connections"))
+	return l, nil
+}
+
 // timeText formats t for a person: in the local time zone (UTC with
 // --utc), always with the zone's name, since a bare time on a server set
 // to UTC reads as local time in Jakarta or Makassar at 3 a.m.
@@ -104,7 +116,7 @@ func (e *env) repoLocation() (string, error) {
 	if loc == "" {
 		return "", errors.New("no repository given: use --repo/-r or set CADANG_REPOSITORY")
 	}
-	l, err := location.Parse(loc)
+	l, err := e.parseLocation(loc)
 	if err != nil {
 		return "", err
 	}
@@ -181,7 +193,7 @@ func (e *env) openBackend(ctx context.Context) (backend.Backend, string, error) 
 	if err != nil {
 		return nil, "", err
 	}
-	l, err := location.Parse(e.c.String("repo"))
+	l, err := e.parseLocation(e.c.String("repo"))
 	if err != nil {
 		return nil, "", err
 	}
@@ -227,7 +239,7 @@ func (e *env) openOrInitRepo(ctx context.Context, o repo.Options) (*repo.Reposit
 	if err != nil {
 		return nil, err
 	}
-	l, err := location.Parse(e.c.String("repo"))
+	l, err := e.parseLocation(e.c.String("repo"))
 	if err != nil {
 		return nil, err
 	}

@@ -100,6 +100,13 @@ type BufferLoader interface {
 	LoadInto(ctx context.Context, h Handle, offset int64, buf []byte) error
 }
 
+// Concurrent is implemented by backends whose requests wait on a network
+// (S3, SFTP, REST): Connections is how many they keep in flight at once,
+// and a repository uploads that many packs at a time.
+type Concurrent interface {
+	Connections() int
+}
+
 // LoadInto reads len(buf) bytes at offset into buf, through BufferLoader
 // when be has it and through Load otherwise.
 func LoadInto(ctx context.Context, be Backend, h Handle, offset int64, buf []byte) error {

@@ -103,6 +103,16 @@ func (l Location) String() string {
 	return l.Path
 }
 
+// SetConnections sets how many requests a remote backend (S3, SFTP, REST)
+// keeps in flight at once; n <= 0 keeps the backend's default (5). A local
+// directory has no such limit.
+func (l *Location) SetConnections(n int) {
+	if n <= 0 {
+		return
+	}
+	l.S3.Connections, l.SFTP.Connections, l.REST.Connections = n, n, n
+}
+
 // Redact returns s as it may be written down in a record, a log or a
 // message: the location without a password that a rest: URL may carry.
 // A string that does not parse is returned with any user information of

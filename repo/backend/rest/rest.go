@@ -710,3 +710,6 @@ func ValidName(name string) error {
 	}
 	return nil
 }
+
+// Connections implements backend.Concurrent: the requests kept in flight.
+func (b *Backend) Connections() int { return b.cfg.Connections }

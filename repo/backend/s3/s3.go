@@ -663,3 +663,6 @@ func cleanPrefix(p string) string {
 	}
 	return path.Clean(p)
 }
+
+// Connections implements backend.Concurrent: the requests kept in flight.
+func (b *Backend) Connections() int { return b.cfg.Connections }
