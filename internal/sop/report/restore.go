@@ -9,6 +9,9 @@ import (
 	"github.com/lpse/cadang/internal/sop/runlog"
 )
 
+// blankDate is the date line of a blank form, to be written by hand.
+const blankDate = "...................."
+
 func msDur(ms int64) time.Duration { return time.Duration(ms) * time.Millisecond }
 
 // RestoreRequest is the "Form Permintaan Restore" (SOP steps 4 and 7):
@@ -38,6 +41,15 @@ func (e Env) RestoreRequest(r *runlog.Record) *doc.Document {
 		{Label: e.t("req.number"), Value: v(info.RequestID), Blank: true},
 		{Label: e.t("f.date"), Value: reqDate, Blank: true},
 	}
+	// A blank form is dated by whoever fills it in, not on the day it was
+	// printed (issue 15).
+	placeDate := e.placeDate()
+	if !filled {
+		placeDate = blankDate
+		if city := e.Config.Organization.City; city != "" {
+			placeDate = city + ", " + blankDate
+		}
+	}
 	reason := strings.ToLower(info.Reason)
 	ticks := []bool{
 		filled && strings.Contains(reason, "lkpp"),
@@ -66,7 +78,7 @@ func (e Env) RestoreRequest(r *runlog.Record) *doc.Document {
 			{Label: e.t("req.needed_by"), Blank: true},
 		},
 		doc.Paragraph{Text: e.t("req.note")},
-		doc.Signatures{PlaceDate: e.placeDate(), Signers: []doc.Signer{
+		doc.Signatures{PlaceDate: placeDate, Signers: []doc.Signer{
 			{Role: e.t("sig.requester"), Name: v(info.RequestedBy)},
 			{Role: e.t("sig.approved"), Name: e.Config.Organization.Head.Name, Title: or(e.Config.Organization.Head.Title, e.t("role.head")), NIP: e.Config.Organization.Head.NIP},
 		}},
