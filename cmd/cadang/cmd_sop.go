@@ -639,7 +639,11 @@ func followupCommand() *cli.Command {
 			Name:      "add",
 			Usage:     "record the follow-up taken after a failed run",
 			ArgsUsage: "RUN_ID",
-			Flags:     []cli.Flag{&cli.StringFlag{Name: "action", Usage: "what was done, in `TEXT`", Required: true}},
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "action", Usage: "what was done, in `TEXT`", Required: true},
+				&cli.StringFlag{Name: "cause", Usage: "the cause of the failure that was found, in `TEXT` (the failure report prints it)"},
+				&cli.StringFlag{Name: "at", Usage: "when the action was taken, if not now: `TIME` as YYYY-MM-DD HH:MM (in the [organization] timezone) or RFC 3339"},
+			},
 			Action: func(c *cli.Context) error {
 				e := newEnv(c)
 				if c.NArg() != 1 {
@@ -658,7 +662,18 @@ func followupCommand() *cli.Command {
 					defer r.Close()
 					store = r
 				}
-				rec, err := e.runner(st).Followup(c.Context, c.Args().First(), c.String("action"), store)
+				o := soprun.FollowupOptions{Action: c.String("action"), Cause: c.String("cause")}
+				if at := c.String("at"); at != "" {
+					t, err := time.ParseInLocation("2006-01-02 15:04", at, st.cfg.Location())
+					if err != nil {
+						t, err = time.Parse(time.RFC3339, at)
+					}
+					if err != nil {
+						return fmt.Errorf("--at %q: use YYYY-MM-DD HH:MM or RFC 3339", at)
+					}
+					o.At = t
+				}
+				rec, err := e.runner(st).FollowupWith(c.Context, c.Args().First(), o, store)
 				if err != nil {
 					return err
 				}

@@ -240,7 +240,17 @@ func TestSOPRecordsAndDocuments(t *testing.T) {
 	if out, _, code := h.cad("status", "--job", "nope", "--format", "nagios"); code != 3 || !strings.HasPrefix(out, "CADANG UNKNOWN - ") {
 		t.Fatalf("status --job nope --format nagios: exit %d:\n%s", code, out)
 	}
-	h.must(0, "followup", "add", failed.ID[:12], "--action", "Layanan PostgreSQL dinyalakan ulang; pg_dump diuji")
+	// A follow-up recorded afterwards, with the cause found (issue 15);
+	// one dated in the future is refused.
+	if _, errs, code := h.cad("followup", "add", failed.ID[:12], "--action", "x", "--at", "2026-12-30 10:00"); code == 0 || !strings.Contains(errs, "--at") {
+		t.Fatalf("followup add --at in the future: exit %d: %s", code, errs)
+	}
+	h.must(0, "followup", "add", failed.ID[:12], "--action", "Layanan PostgreSQL dinyalakan ulang; pg_dump diuji",
+		"--cause", "Layanan PostgreSQL mati setelah pembaruan paket", "--at", "2026-11-30 02:40")
+	if f := h.last(); f.Op != runlog.OpFollowup || f.Cause != "Layanan PostgreSQL mati setelah pembaruan paket" ||
+		!f.Start.Equal(time.Date(2026, 11, 30, 2, 40, 0, 0, time.FixedZone("WITA", 8*3600))) {
+		t.Fatalf("follow-up record: %+v", f)
+	}
 	os.Remove(h.fail)
 
 	// A partial run: one of the paths is gone.
@@ -341,7 +351,8 @@ func TestSOPRecordsAndDocuments(t *testing.T) {
 	cases := []docCase{
 		{[]string{"inventory"}, []string{"Daftar Backup Database dan Aplikasi", "spse-db", "Database Production SPSE"}, []string{"List of Database and Application Backups", "SPSE production database"}},
 		{[]string{"runlog"}, []string{"Log Pelaksanaan Backup", failed.ID, wrong.ID}, []string{"Backup Execution Log", failed.ID}},
-		{[]string{"failure", failed.ID}, []string{"Laporan Analisa Kegagalan Backup", failed.ID, "Layanan PostgreSQL dinyalakan ulang"}, []string{"Backup Failure Analysis Report", "Layanan PostgreSQL dinyalakan ulang"}},
+		{[]string{"failure", failed.ID}, []string{"Laporan Analisa Kegagalan Backup", failed.ID, "Layanan PostgreSQL dinyalakan ulang", "Layanan PostgreSQL mati setelah pembaruan paket"},
+			[]string{"Backup Failure Analysis Report", "Layanan PostgreSQL dinyalakan ulang", "Cause found", "Layanan PostgreSQL mati setelah pembaruan paket"}},
 		{[]string{"failure", wrong.ID}, []string{"Laporan Analisa Kegagalan Backup", wrong.ID}, []string{"Backup Failure Analysis Report", wrong.ID}},
 		{[]string{"monthly", "--month", "2026-11"}, []string{"Laporan Analisa Kegagalan Backup", "2026-11-29"}, []string{"Backup Failure Analysis Report", "2026-11-29"}},
 		{[]string{"restore-request"}, []string{"Form Permintaan Restore"}, []string{"Restore Request Form"}},

@@ -47,13 +47,25 @@ func (e Env) Failure(r runlog.Record, recs []runlog.Record) *doc.Document {
 	if kind == "" {
 		kind = runlog.KindOther
 	}
+	fu := Followups(recs, r.ID)
+	// The cause found, from the follow-ups that recorded one; blank lines
+	// to write it by hand otherwise (issue 15).
+	var causes []string
+	for _, f := range fu {
+		if f.Cause != "" {
+			causes = append(causes, f.Cause)
+		}
+	}
+	causeFields := doc.Fields{{Label: e.t("fail.cause"), Blank: true}, {Label: "", Blank: true}}
+	if len(causes) > 0 {
+		causeFields = doc.Fields{{Label: e.t("fail.cause"), Value: strings.Join(causes, "; ")}}
+	}
 	d.Blocks = append(d.Blocks,
 		doc.Heading{Text: e.t("fail.h_analysis")},
 		doc.Fields{{Label: e.t("f.failure"), Value: runlog.KindLabel(e.Lang, kind)}},
 		doc.Paragraph{Text: e.t("cause." + string(kind))},
-		doc.Fields{{Label: e.t("fail.cause"), Blank: true}, {Label: "", Blank: true}},
+		causeFields,
 		doc.Heading{Text: e.t("fail.h_followup")})
-	fu := Followups(recs, r.ID)
 	if len(fu) == 0 {
 		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("fail.no_followup", r.ID)},
 			doc.Fields{{Label: e.t("fail.action"), Blank: true}, {Label: "", Blank: true}, {Label: e.t("fail.action_date"), Blank: true}})

@@ -554,7 +554,24 @@ func (r *Runner) Do(ctx context.Context, op runlog.Operation, jobName string, fn
 
 // Followup records the follow-up taken after a failed run (SOP step 5).
 func (r *Runner) Followup(ctx context.Context, runID, action string, store runlog.RecordStore) (runlog.Record, error) {
-	if strings.TrimSpace(action) == "" {
+	return r.FollowupWith(ctx, runID, FollowupOptions{Action: action}, store)
+}
+
+// FollowupOptions describe a follow-up (SOP step 5).
+type FollowupOptions struct {
+	// Action is what was done (required).
+	Action string
+	// Cause is the cause of the failure that was found; the failure
+	// report prints it under "cause found".
+	Cause string
+	// At is when the action was taken, when it is not now (recorded
+	// afterwards); it must lie between the failed run's end and now.
+	At time.Time
+}
+
+// FollowupWith records a follow-up of the failed run runID.
+func (r *Runner) FollowupWith(ctx context.Context, runID string, o FollowupOptions, store runlog.RecordStore) (runlog.Record, error) {
+	if strings.TrimSpace(o.Action) == "" {
 		return runlog.Record{}, errors.New("followup: the action taken is empty")
 	}
 	target, err := r.Log.Find(runID, "")
@@ -565,7 +582,16 @@ func (r *Runner) Followup(ctx context.Context, runID, action string, store runlo
 		return runlog.Record{}, fmt.Errorf("followup: %s %s ended %s; follow-ups are for failed runs", target.Op, target.ID, target.Result)
 	}
 	now := r.clock().Now()
-	rec := runlog.Record{Op: runlog.OpFollowup, Job: target.Job, Ref: target.ID, Message: action, Result: runlog.OK, Start: now, End: now}
+	when := now
+	if !o.At.IsZero() {
+		if o.At.After(now) || o.At.Before(target.End) {
+			return runlog.Record{}, fmt.Errorf("followup: --at %s must lie between the failed run's end (%s) and now (%s)",
+				o.At.Format(time.RFC3339), target.End.Format(time.RFC3339), now.Format(time.RFC3339))
+		}
+		when = o.At
+	}
+	rec := runlog.Record{Op: runlog.OpFollowup, Job: target.Job, Ref: target.ID, Message: o.Action, Cause: strings.TrimSpace(o.Cause),
+		Result: runlog.OK, Start: when, End: when}
 	out, err := r.Log.Append(ctx, rec, store)
 	if err != nil && !errors.Is(err, runlog.ErrNotStored) {
 		return out, err

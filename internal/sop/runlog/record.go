@@ -187,6 +187,9 @@ type Record struct {
 	Reason string   `json:"reason,omitempty"`
 	// Ref names the run a follow-up is about.
 	Ref string `json:"ref,omitempty"`
+	// Cause is, for a follow-up, the cause of the failure that was found
+	// (Message holds the action taken).
+	Cause string `json:"cause,omitempty"`
 
 	Restore *RestoreInfo `json:"restore,omitempty"`
 	Test    *TestInfo    `json:"test,omitempty"`
