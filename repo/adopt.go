@@ -43,13 +43,20 @@ type AdoptResult struct {
 // Call it at the start of a writing session, after the session's lock is
 // taken and the index loaded (Open does both); doc/design.md ("Adopting
 // unindexed packs") says why this is safe beside concurrent writers and
-// prune. A pack that vanishes meanwhile (prune deleted it) is skipped.
+// prune. A pack that vanishes meanwhile (prune deleted it) is skipped. A
+// session adopts once; later calls return an empty result.
 func (r *Repository) AdoptUnindexedPacks(ctx context.Context) (AdoptResult, error) {
 	var res AdoptResult
 	// Without a lock, a prune could be deleting these very packs; with
 	// one, prune's deletion waits for it (design.md).
 	if len(r.held.list()) == 0 {
 		return res, fmt.Errorf("adopt unindexed packs in %s: %w", r.be.Location(), ErrAdoptNeedsLock)
+	}
+	r.mu.Lock()
+	done := r.adopted
+	r.mu.Unlock()
+	if done {
+		return res, nil
 	}
 	known := make(map[ID]struct{}, r.idx.Packs())
 	for _, id := range r.idx.PackIDs() {
@@ -115,6 +122,11 @@ func (r *Repository) AdoptUnindexedPacks(ctx context.Context) (AdoptResult, erro
 	if err := g.Wait(); err != nil {
 		return res, fmt.Errorf("adopt unindexed packs: %w", err)
 	}
+	// From here on this session has looked: a later call (the next source
+	// of a job) does not list the packs again.
+	r.mu.Lock()
+	r.adopted = true
+	r.mu.Unlock()
 	for _, e := range res.Rejected {
 		r.opts.Logf("%v", e)
 	}

@@ -78,6 +78,11 @@ func TestAdoptUnindexedPacks(t *testing.T) {
 	if res.Packs == 0 || res.Blobs != 120 || len(res.Rejected) != 0 {
 		t.Fatalf("adopted %+v, want all 120 blobs and no rejection", res)
 	}
+	// A session lists the packs once, however many sources it backs up.
+	lists := fb.Counts().Lists
+	if _, err := r.AdoptUnindexedPacks(ctx); err != nil || fb.Counts().Lists != lists {
+		t.Errorf("a second adoption in one session listed again (%d -> %d lists): %v", lists, fb.Counts().Lists, err)
+	}
 	// Only headers were read: far fewer bytes than the packs hold.
 	if read := fb.Counts().LoadedBytes - before.LoadedBytes; read*4 > res.Bytes {
 		t.Errorf("adoption read %d bytes of %d bytes of packs: more than the headers", read, res.Bytes)

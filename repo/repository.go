@@ -143,6 +143,10 @@ type Repository struct {
 	pending   [3]map[ID]struct{}
 	retired   []*packer // packs without room, waiting to be finished
 	unsaved   []IndexPack
+	// adopted is set once AdoptUnindexedPacks has run in this session:
+	// a job with several sources backs up each through the same session,
+	// and one listing of the packs is enough.
+	adopted bool
 	lastIndex time.Time
 	indexFile []ID // index files written by this session
 	uploads   *uploads
