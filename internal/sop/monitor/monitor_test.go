@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +59,4 @@ func TestTextfile(t *testing.T) {
 	}
 }
 
-func itoa(n int64) string {
-	return strings.TrimSpace(strings.Replace(formatValue(float64(n)), " ", "", -1))
-}
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
