@@ -138,15 +138,15 @@ type Repository struct {
 	dec     *zstd.Decoder
 	decErr  error
 
-	mu        sync.Mutex
-	packers   [3][]*packer
-	pending   [3]map[ID]struct{}
-	retired   []*packer // packs without room, waiting to be finished
-	unsaved   []IndexPack
+	mu      sync.Mutex
+	packers [3][]*packer
+	pending [3]map[ID]struct{}
+	retired []*packer // packs without room, waiting to be finished
+	unsaved []IndexPack
 	// adopted is set once AdoptUnindexedPacks has run in this session:
 	// a job with several sources backs up each through the same session,
 	// and one listing of the packs is enough.
-	adopted bool
+	adopted   bool
 	lastIndex time.Time
 	indexFile []ID // index files written by this session
 	uploads   *uploads
