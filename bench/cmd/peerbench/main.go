@@ -31,6 +31,7 @@ func main() {
 	tools := flag.String("tools", "cadang,restic,borg,kopia", "tools to run, in order (kopia only when on PATH)")
 	flag.StringVar(&o.Cadang, "cadang", "auto", `cadang binary: "auto" (build ./cmd/cadang, skip cadang if that fails), "build" (must build), "off", or a path`)
 	flag.StringVar(&o.ModuleRoot, "src", "", "cadang module root (default: found from the working directory)")
+	flag.StringVar(&o.Restic, "restic", "", "restic binary (default: $(go env GOPATH)/bin/restic, where `go install github.com/restic/restic/cmd/restic@v0.19.1` puts it, else restic on PATH)")
 	flag.BoolVar(&o.Install, "install", true, "apt-get install restic and borgbackup when missing (needs root and network)")
 	flag.BoolVar(&o.DropCaches, "drop-caches", true, "drop the page cache before every timed step (needs root; warm caches otherwise)")
 	flag.BoolVar(&o.KeepRepos, "keep", false, "keep the repositories of the last run")

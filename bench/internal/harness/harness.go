@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,6 +50,9 @@ type Options struct {
 	// cadang/NAME columns are then after/before ratios. They run whatever
 	// Tools says.
 	CadangExtra []string
+	// Restic is the restic binary; empty: ResticBinary's choice
+	// (GOPATH/bin/restic from `go install ...@v0.19.1`, else PATH).
+	Restic string
 
 	Install    bool // apt-get install restic/borgbackup when missing
 	DropCaches bool // drop the page cache before every timed step (needs root)
@@ -85,6 +89,10 @@ type Measure struct {
 	// well above zero means something else was using the machine.
 	Load1 float64  `json:"load1"`
 	Diffs []string `json:"diffs,omitempty"`
+	// Position is the tool's place (1-based) in its run's rotated order:
+	// the report shows it beside each per-run ratio, so that an effect of
+	// going first (or after another tool) can be told from the tool's.
+	Position int `json:"position"`
 }
 
 // CPU is user + system time.
@@ -288,6 +296,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			e := envs[t.Name]
 			m := o.step(ctx, work, run, t, e, s)
 			m.Run = run
+			m.Position = slices.Index(order, t) + 1
 			if s == StepRestore {
 				if m.Err == "" {
 					o.verify(e, res, &m)
@@ -377,10 +386,11 @@ func (o *Options) findTools(ctx context.Context, binDir string) ([]*Tool, []stri
 		want[n] = true
 	}
 	var missing []string
-	for _, p := range []struct{ name, pkg string }{{"restic", "restic"}, {"borg", "borgbackup"}} {
-		if _, err := exec.LookPath(p.name); err != nil && want[p.name] {
-			missing = append(missing, p.pkg)
-		}
+	if want["restic"] && o.Restic == "" && ResticBinary("") == "" {
+		missing = append(missing, "restic")
+	}
+	if _, err := exec.LookPath("borg"); err != nil && want["borg"] {
+		missing = append(missing, "borgbackup")
 	}
 	if len(missing) > 0 && o.Install {
 		o.logf("installing %s with apt-get", strings.Join(missing, " "))
@@ -404,12 +414,18 @@ func (o *Options) findTools(ctx context.Context, binDir string) ([]*Tool, []stri
 				tools = append(tools, t)
 			}
 		case "restic":
-			if bin, err := exec.LookPath("restic"); err == nil {
+			bin := ResticBinary(o.Restic)
+			if _, err := os.Stat(bin); bin != "" && err == nil {
 				t := resticTool(bin)
 				t.version = toolVersion(bin, "version")
 				tools = append(tools, t)
+				if !strings.Contains(t.version, "restic "+ResticRelease+" ") {
+					notes = append(notes, fmt.Sprintf("restic is %q, not %s (go install github.com/restic/restic/cmd/restic@v%s, or -restic PATH)",
+						t.version, ResticRelease, ResticRelease))
+				}
 			} else {
-				notes = append(notes, "restic not found on PATH (apt-get install restic): skipped")
+				notes = append(notes, fmt.Sprintf("restic not found (%q; go install github.com/restic/restic/cmd/restic@v%s or apt-get install restic): skipped",
+					o.Restic, ResticRelease))
 			}
 		case "borg":
 			if bin, err := exec.LookPath("borg"); err == nil {

@@ -266,7 +266,12 @@ func (r *Result) Markdown(command string) string {
 		r.metricTable(&b, metric{title: "Wall time, ratio of the medians", f: wall, steps: backups,
 			note: "The same wall times, each tool's median divided by the peer's median: how far the per-run pairing above moves the ratios."})
 	}
-	r.metricTable(&b, metric{title: "CPU time, user + system (s)", f: Measure.CPU, steps: backups})
+	r.metricTable(&b, metric{title: "CPU time, user + system (s)", f: Measure.CPU, steps: backups, spread: true, paired: true})
+	for _, p := range r.peers() {
+		if r.hasCadang() && o.Runs > 1 {
+			r.perRunTable(&b, p, backups)
+		}
+	}
 	r.metricTable(&b, metric{title: "Peak RSS (MiB)", f: func(m Measure) float64 { return float64(m.MaxRSS) / 1024 }, steps: backups,
 		note: "ru_maxrss of the tool's process (what GNU `time -v` reports as \"Maximum resident set size\"). Target: cadang's first backup ≤ borg's."})
 
@@ -400,4 +405,52 @@ func (r *Result) Failures() []string {
 		}
 	}
 	return fs
+}
+
+// perRunTable prints, for each step, every run's cadang/peer ratio of wall
+// time and of CPU time, with cadang's and the peer's places in that run's
+// order, then their median and range: the targets are judged per run, and a
+// run where going first costs more shows as such.
+func (r *Result) perRunTable(b *strings.Builder, peer string, steps []Step) {
+	fmt.Fprintf(b, "### Per-run ratios, cadang/%s (wall; CPU)\n\n", peer)
+	b.WriteString("Each cell is one run: wall-time ratio; CPU-time ratio [cadang's place, the peer's place in that run's order]. " +
+		"Median and range are over the per-run wall ratios.\n\n| step |")
+	for i := 0; i < r.Options.Runs; i++ {
+		fmt.Fprintf(b, " run %d |", i+1)
+	}
+	b.WriteString(" median | range |\n|---|")
+	b.WriteString(strings.Repeat("---:|", r.Options.Runs+2) + "\n")
+	for _, s := range steps {
+		fmt.Fprintf(b, "| %s |", s)
+		byRun := map[int]Measure{}
+		for _, m := range r.Measures[peer][s] {
+			if m.Err == "" {
+				byRun[m.Run] = m
+			}
+		}
+		var xs []float64
+		for i := 0; i < r.Options.Runs; i++ {
+			var c *Measure
+			for j, m := range r.Measures["cadang"][s] {
+				if m.Run == i && m.Err == "" {
+					c = &r.Measures["cadang"][s][j]
+				}
+			}
+			p, ok := byRun[i]
+			if c == nil || !ok || p.Wall <= 0 || p.CPU() <= 0 {
+				b.WriteString(" – |")
+				continue
+			}
+			w := c.Wall / p.Wall
+			xs = append(xs, w)
+			fmt.Fprintf(b, " %.2f; %.2f [%d,%d] |", w, c.CPU()/p.CPU(), c.Position, p.Position)
+		}
+		if len(xs) == 0 {
+			b.WriteString(" – | – |\n")
+			continue
+		}
+		sort.Float64s(xs)
+		fmt.Fprintf(b, " %.2f | %.2f–%.2f |\n", median(xs), xs[0], xs[len(xs)-1])
+	}
+	b.WriteString("\n")
 }
