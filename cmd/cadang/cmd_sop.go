@@ -345,7 +345,11 @@ func (e *env) openSOPRepo(ctx context.Context, st *sopState, jobName string) (*r
 		if err != nil {
 			return nil, nil, err
 		}
-		r, err := engine.OpenLocal(ctx, loc, pw, repo.Options{Logf: e.logf, AfterUnlock: debug.FreeOSMemory, Lock: lock})
+		l, err := e.parseLocation(loc)
+		if err != nil {
+			return nil, nil, err
+		}
+		r, err := engine.Open(ctx, l, pw, repo.Options{Logf: e.logf, AfterUnlock: debug.FreeOSMemory, Lock: lock})
 		if err != nil {
 			return nil, nil, err
 		}

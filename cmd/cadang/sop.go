@@ -25,6 +25,7 @@ import (
 	soprun "github.com/lpse/cadang/internal/sop/run"
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend/location"
 )
 
 // envNow sets the SOP layer's clock: an RFC 3339 time (or YYYY-MM-DD) at
@@ -230,7 +231,9 @@ func (e *env) runner(st *sopState) *soprun.Runner {
 func (e *env) opener(st *sopState) *engine.Opener {
 	return &engine.Opener{Config: st.cfg, Logf: e.logf, Warnf: e.warnf, Password: func() ([]byte, error) {
 		return e.password("enter the repository password: ", false)
-	}, AfterOpen: e.checkRunLog}
+	}, AfterOpen: e.checkRunLog, Location: func(l *location.Location) {
+		l.SetConnections(e.c.Int("backend-connections"))
+	}}
 }
 
 // recording collects the repositories opened by withRepo during a

@@ -29,7 +29,7 @@ import (
 	"github.com/lpse/cadang/internal/sop/run"
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/repo"
-	"github.com/lpse/cadang/repo/backend/local"
+	"github.com/lpse/cadang/repo/backend/location"
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/archiver"
 	"github.com/lpse/cadang/snapshot/backup"
@@ -55,14 +55,14 @@ func ReadPassword(file string, warn func(string)) ([]byte, error) {
 	return p, nil
 }
 
-// OpenLocal opens the local repository at location with password, holding
-// the lock o.Lock names until Close. Errors are wrapped with their failure
-// kind (runlog.Fail).
-func OpenLocal(ctx context.Context, location string, password []byte, o repo.Options) (*repo.Repository, error) {
-	location = strings.TrimPrefix(location, "local:")
-	be, err := local.Open(ctx, location)
+// Open opens the repository at location, any location the engine
+// commands open (repo/backend/location: a path, local:PATH, s3:...,
+// sftp://..., rest:...), with password, holding the lock o.Lock names
+// until Close. Errors are wrapped with their failure kind (runlog.Fail).
+func Open(ctx context.Context, loc location.Location, password []byte, o repo.Options) (*repo.Repository, error) {
+	be, err := location.Open(ctx, loc)
 	if err != nil {
-		return nil, runlog.Fail(errclass.Kind(err), err)
+		return nil, runlog.Fail(errclass.Kind(err), fmt.Errorf("repository %s: %w", loc, err))
 	}
 	r, err := repo.Open(ctx, be, password, o)
 	if err != nil {
@@ -70,6 +70,21 @@ func OpenLocal(ctx context.Context, location string, password []byte, o repo.Opt
 		return nil, runlog.Fail(errclass.Kind(err), err)
 	}
 	return r, nil
+}
+
+// OpenLocation parses a repository location and opens it (Open).
+func OpenLocation(ctx context.Context, loc string, password []byte, o repo.Options) (*repo.Repository, error) {
+	l, err := location.Parse(loc)
+	if err != nil {
+		return nil, runlog.Fail(runlog.KindOther, err)
+	}
+	return Open(ctx, l, password, o)
+}
+
+// OpenLocal opens the repository at location (kept for callers that
+// predate Open; any location kind is accepted).
+func OpenLocal(ctx context.Context, loc string, password []byte, o repo.Options) (*repo.Repository, error) {
+	return OpenLocation(ctx, loc, password, o)
 }
 
 // Opener opens the repository on a medium of a job (run.Opener): it reads
@@ -93,6 +108,9 @@ type Opener struct {
 	// copy of the medium put back is a warning), which this package,
 	// knowing no run log, leaves to it.
 	AfterOpen func(ctx context.Context, r *repo.Repository)
+	// Location, if set, adjusts each parsed location before it is opened
+	// (the CLI sets --backend-connections and the SFTP key files).
+	Location func(l *location.Location)
 }
 
 func (o *Opener) warn(msg string) {
@@ -130,11 +148,19 @@ func (o *Opener) OpenLock(ctx context.Context, m jobs.Medium, lock repo.LockMode
 		// file): that is not a wrong password.
 		return nil, runlog.Fail(runlog.KindOther, err)
 	}
-	loc := m.Repository
-	if o.Config != nil && !strings.HasPrefix(loc, "local:") {
-		loc = o.Config.Abs(loc)
+	l, err := location.Parse(m.Repository)
+	if err != nil {
+		return nil, runlog.Fail(runlog.KindOther, fmt.Errorf("medium %s: %w", m.Name, err))
 	}
-	r, err := OpenLocal(ctx, loc, pw, repo.Options{Logf: o.Logf, AfterUnlock: debug.FreeOSMemory, Lock: lock})
+	// Only a local path is relative to the configuration file: an s3:,
+	// sftp:// or rest: location joined to a directory named nothing.
+	if l.Kind == location.Local && o.Config != nil {
+		l.Path = o.Config.Abs(l.Path)
+	}
+	if o.Location != nil {
+		o.Location(&l)
+	}
+	r, err := Open(ctx, l, pw, repo.Options{Logf: o.Logf, AfterUnlock: debug.FreeOSMemory, Lock: lock})
 	if err != nil {
 		if errors.Is(err, repo.ErrNoRepository) || errors.Is(err, fs.ErrNotExist) {
 			return nil, runlog.Fail(runlog.KindMedia, fmt.Errorf("medium %s is not connected: %w", m.Name, err))
