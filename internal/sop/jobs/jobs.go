@@ -5,6 +5,7 @@ package jobs
 
 import (
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -117,6 +118,9 @@ type Job struct {
 	// Offsite, if set, is the repository off the server to which `cadang
 	// run` copies the job's snapshots after each successful backup.
 	Offsite *Offsite `toml:"offsite"`
+	// Checks are the queries a restore test runs on each database it
+	// loaded from the job's PostgreSQL source.
+	Checks []Check `toml:"check"`
 }
 
 // Offsite is a job's offsite medium: a repository at any location cadang
@@ -173,10 +177,100 @@ type Source struct {
 	// Verify is run on a restored dump during a restore test; "{file}" is
 	// replaced by the restored file's path (e.g. pg_restore --list {file}).
 	Verify []string `toml:"verify"`
+
+	// Databases makes the source a PostgreSQL cluster that cadang dumps
+	// itself, as borgmatic does: ["all"] (every database that allows
+	// connections and is no template) or a list of names. One snapshot
+	// holds /globals.sql (pg_dumpall --globals-only) and /DB.dump
+	// (pg_dump -Fc -Z0) for each database.
+	Databases []string `toml:"databases"`
+	// PGHost, PGPort and PGUser reach the server (empty: libpq's PGHOST,
+	// PGPORT, PGUSER or its defaults; the password from PGPASSWORD or
+	// ~/.pgpass); PGBin is the directory of pg_dump, pg_dumpall, psql,
+	// pg_restore, initdb and pg_ctl (empty: $PATH, then Debian's newest
+	// /usr/lib/postgresql/N/bin). They apply to the restore test of a
+	// pg_dump command source too.
+	PGHost string `toml:"pg_host"`
+	PGPort int    `toml:"pg_port"`
+	PGUser string `toml:"pg_user"`
+	PGBin  string `toml:"pg_bin"`
+	// Spool is the directory the dumps of a databases source are written
+	// to before they are stored (default the OS temp directory); it needs
+	// room for the uncompressed dumps of one run.
+	Spool string `toml:"spool"`
+	// RestoreInto is where a restore test loads a PostgreSQL dump:
+	// "server" (default): a scratch database cadang_rt_* created and
+	// dropped on the source's server; "throwaway": a server initdb'd and
+	// started from PGBin on a temporary directory and port; "none": the
+	// dump is only restored and compared byte for byte.
+	RestoreInto string `toml:"restore_into"`
 }
 
-// IsDump reports whether the source is a dump command.
-func (s Source) IsDump() bool { return len(s.Command) > 0 }
+// The values of Source.RestoreInto.
+const (
+	RestoreIntoServer    = "server"
+	RestoreIntoThrowaway = "throwaway"
+	RestoreIntoNone      = "none"
+)
+
+// AllDatabases in Source.Databases stands for every database of the cluster.
+const AllDatabases = "all"
+
+// IsDump reports whether the source is a dump: a dump command, or
+// PostgreSQL databases that cadang dumps itself.
+func (s Source) IsDump() bool { return len(s.Command) > 0 || len(s.Databases) > 0 }
+
+// IsPostgres reports whether the source's snapshots hold PostgreSQL dumps
+// that a restore test loads into a database: a databases source, a
+// pg_dump command, or a dump command with restore_into server or
+// throwaway (a wrapper script around pg_dump).
+func (s Source) IsPostgres() bool {
+	switch {
+	case len(s.Databases) > 0:
+		return true
+	case len(s.Command) == 0 || s.RestoreInto == RestoreIntoNone:
+		return false
+	case s.RestoreInto != "":
+		return true
+	}
+	return filepath.Base(s.Command[0]) == "pg_dump"
+}
+
+// DumpDatabase is the name under which a restore test knows the database
+// of a pg_dump command source: its file name without the extension
+// (epns_prod.dump: epns_prod), which [[job.check]] database names.
+func (s Source) DumpDatabase() string {
+	return strings.TrimSuffix(s.Filename, filepath.Ext(s.Filename))
+}
+
+// Check is a query a restore test runs on a restored database
+// ([[job.check]]): its result must equal Expect, or with Compare "source"
+// the result the same query gave on the source database in the dump's own
+// snapshot at backup time (recorded in the backup's run-log record).
+type Check struct {
+	// Database the query runs on; may be empty when the job's PostgreSQL
+	// source has exactly one database (or is a pg_dump command).
+	Database string  `toml:"database"`
+	Query    string  `toml:"query"`
+	Expect   *string `toml:"expect"`
+	Compare  string  `toml:"compare"`
+}
+
+// CompareSource is the value of Check.Compare that compares with the
+// source at backup time.
+const CompareSource = "source"
+
+// ChecksFor returns the job's checks that run on database db of a source
+// with n databases (n is 1 for a pg_dump command source).
+func (j *Job) ChecksFor(db string, n int) []Check {
+	var out []Check
+	for _, c := range j.Checks {
+		if c.Database == db || (c.Database == "" && n == 1) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
 
 // Medium is one repository of the rotation.
 type Medium struct {

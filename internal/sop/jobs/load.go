@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -182,9 +183,12 @@ func (c *Config) setDefaults() {
 		for k := range j.Sources {
 			s := &j.Sources[k]
 			if s.Name == "" {
-				if s.IsDump() {
+				switch {
+				case len(s.Databases) > 0:
+					s.Name = "postgresql"
+				case s.IsDump():
 					s.Name = s.Filename
-				} else {
+				default:
 					s.Name = fmt.Sprintf("source%d", k+1)
 				}
 			}
@@ -261,9 +265,13 @@ func (c *Config) validate() []*ConfigError {
 			switch {
 			case s.IsDump() && len(s.Paths) > 0:
 				add(sp+".command", "a source has either paths or a command, not both")
+			case len(s.Databases) > 0 && (len(s.Command) > 0 || len(s.Paths) > 0):
+				add(sp+".databases", "a source has either paths, a command or databases")
+			case len(s.Databases) > 0 && s.Filename != "":
+				add(sp+".filename", "a databases source stores /globals.sql and /DB.dump per database; it takes no filename")
 			case !s.IsDump() && len(s.Paths) == 0:
-				add(sp+".paths", "missing: a source needs paths or a command")
-			case s.IsDump() && s.Filename == "":
+				add(sp+".paths", "missing: a source needs paths, a command or databases")
+			case len(s.Command) > 0 && s.Filename == "":
 				add(sp+".filename", "missing: a dump command needs the file name to store its output as")
 			}
 			// exclude on a dump source has always been accepted and
@@ -278,10 +286,16 @@ func (c *Config) validate() []*ConfigError {
 			if len(s.Verify) > 0 && !s.IsDump() {
 				add(sp+".verify", "a verify command is only for dump sources")
 			}
+			for _, e := range validatePostgres(sp, s) {
+				add(e.Key, "%s", e.Msg)
+			}
 			if srcNames[s.Name] {
 				add(sp+".name", "source %q is defined twice in job %q", s.Name, j.Name)
 			}
 			srcNames[s.Name] = true
+		}
+		for _, e := range validateChecks(p, j) {
+			add(e.Key, "%s", e.Msg)
 		}
 		if len(j.Media) == 0 {
 			add(p+".medium", "job %q has no [[job.medium]] (the backup media in rotation order)", j.Name)
@@ -331,6 +345,105 @@ func (c *Config) validate() []*ConfigError {
 			}
 		default:
 			add(p+".rotation.mode", "%q: must be sequence or calendar", j.Rotation.Mode)
+		}
+	}
+	return errs
+}
+
+// validatePostgres checks the PostgreSQL keys of source sp.
+func validatePostgres(sp string, s Source) []*ConfigError {
+	var errs []*ConfigError
+	add := func(key, format string, args ...any) {
+		errs = append(errs, &ConfigError{Key: sp + "." + key, Msg: fmt.Sprintf(format, args...)})
+	}
+	seen := map[string]bool{}
+	for _, d := range s.Databases {
+		switch {
+		case d == AllDatabases && len(s.Databases) > 1:
+			add("databases", "\"all\" stands alone: it already means every database")
+		case d == "" || strings.ContainsAny(d, "/\x00") || d == "." || d == "..":
+			add("databases", "%q: not a database name cadang can store as a file", d)
+		case seen[d]:
+			add("databases", "%q is listed twice", d)
+		}
+		seen[d] = true
+	}
+	switch s.RestoreInto {
+	case "", RestoreIntoServer, RestoreIntoThrowaway, RestoreIntoNone:
+	default:
+		add("restore_into", "%q: must be server, throwaway or none", s.RestoreInto)
+	}
+	if s.PGPort < 0 || s.PGPort > 65535 {
+		add("pg_port", "%d: not a TCP port", s.PGPort)
+	}
+	if !s.IsDump() && (s.RestoreInto != "" || s.PGHost != "" || s.PGPort != 0 || s.PGUser != "" || s.PGBin != "" || s.Spool != "") {
+		add("restore_into", "restore_into, pg_host, pg_port, pg_user, pg_bin and spool are for database sources")
+	}
+	if s.Spool != "" && len(s.Databases) == 0 {
+		add("spool", "spool is for a databases source (a dump command streams its output)")
+	}
+	return errs
+}
+
+// validateChecks checks the [[job.check]] queries of job j at p: each
+// names a database of the job's PostgreSQL source (or the only one), and
+// compares with an expected value or with the source at backup time, which
+// only a databases source (dumped by cadang in the snapshot it queries)
+// records.
+func validateChecks(p string, j *Job) []*ConfigError {
+	var errs []*ConfigError
+	if len(j.Checks) == 0 {
+		return nil
+	}
+	var pgs, dbSources []Source
+	var named []string // the databases the sources name; open: a source has "all"
+	open := false
+	for _, s := range j.Sources {
+		if !s.IsPostgres() {
+			continue
+		}
+		pgs = append(pgs, s)
+		switch {
+		case len(s.Databases) == 0:
+			named = append(named, s.DumpDatabase())
+		case s.Databases[0] == AllDatabases:
+			open = true
+		default:
+			named = append(named, s.Databases...)
+		}
+		if len(s.Databases) > 0 {
+			dbSources = append(dbSources, s)
+		}
+	}
+	single := len(pgs) == 1 && (len(pgs[0].Databases) == 0 || (len(pgs[0].Databases) == 1 && pgs[0].Databases[0] != AllDatabases))
+	for k, c := range j.Checks {
+		cp := fmt.Sprintf("%s.check[%d]", p, k)
+		add := func(key, format string, args ...any) {
+			errs = append(errs, &ConfigError{Key: cp + "." + key, Msg: fmt.Sprintf(format, args...)})
+		}
+		if strings.TrimSpace(c.Query) == "" {
+			add("query", "missing: the SQL query to run on the restored database")
+		}
+		switch {
+		case c.Expect != nil && c.Compare != "":
+			add("compare", "give expect or compare, not both")
+		case c.Expect == nil && c.Compare == "":
+			add("expect", "missing: the expected result, or compare = \"source\"")
+		case c.Compare != "" && c.Compare != CompareSource:
+			add("compare", "%q: the only comparison is \"source\" (the result on the source database at backup time)", c.Compare)
+		}
+		if len(pgs) == 0 {
+			add("query", "job %q has no PostgreSQL source (databases, or a pg_dump command) to check", j.Name)
+			continue
+		}
+		if c.Compare == CompareSource && len(dbSources) == 0 {
+			add("compare", "compare = \"source\" needs a databases source: cadang then runs the query in the dump's own snapshot")
+		}
+		switch {
+		case c.Database == "" && !single:
+			add("database", "missing: the job has several databases; say which one the query runs on")
+		case c.Database != "" && !open && !slices.Contains(named, c.Database):
+			add("database", "%q is not one of the job's databases (%s)", c.Database, strings.Join(named, ", "))
 		}
 	}
 	return errs
