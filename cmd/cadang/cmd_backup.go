@@ -145,6 +145,7 @@ func (o backupOptions) library(e *env) backup.Options {
 		OneFileSystem: o.OneFileSystem, ReadConcurrency: o.ReadConcurrency,
 		Tags: append([]string(nil), o.Tags...), Host: o.Host, Reason: o.Reason,
 		ProgramVersion: "cadang " + version, Parent: o.Parent, Force: o.Force,
+		ResumeDir: backup.DefaultResumeDir(),
 	}
 	if o.Stdin {
 		bo.Stdin = e.stdin

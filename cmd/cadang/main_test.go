@@ -24,6 +24,8 @@ func TestMain(m *testing.M) {
 	os.Setenv("CADANG_KDF", "1,8192,1")
 	os.Setenv("CADANG_INSECURE_KDF", "1") // that cost is below the floor new key files need
 	os.Setenv("CADANG_LOG", filepath.Join(dir, "runlog.jsonl"))
+	// Resume records of killed test backups stay out of the user's cache.
+	os.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

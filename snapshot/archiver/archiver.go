@@ -114,6 +114,15 @@ type Archiver struct {
 	// command run by SnapshotFromCommand.
 	CommandStderr io.Writer
 
+	// ResumeDir, if set, is a local directory where Snapshot keeps a
+	// resume record of the backup as it goes (see ResumeFileName): the
+	// directories and large files it has finished. A later Snapshot of the
+	// same paths and host into the same repository, after this one was
+	// killed or failed, does not read again what the record names, if the
+	// file is unchanged and the repository still has its blobs. The record
+	// is removed once a snapshot is saved. NoParent ignores it.
+	ResumeDir string
+
 	// runHook, if set, is called with the state of each backup before it
 	// starts, so that tests can inspect the pipeline after it ended.
 	runHook func(*run)
@@ -153,12 +162,18 @@ type run struct {
 	errMu      sync.Mutex
 	itemErrors []snapshot.ItemError
 
+	// hints is what an unfinished earlier run of this backup recorded;
+	// resume records what this one finishes (nil: not recording).
+	hints  *resumeHints
+	resume *resumeLog
+
 	filesNew, filesChanged, filesUnmod atomic.Uint64
 	dirsNew, dirsChanged, dirsUnmod    atomic.Uint64
 	others                             atomic.Uint64
 	dataBlobs, treeBlobs               atomic.Uint64
 	dataAdded, dataAddedPacked         atomic.Uint64
 	bytesRead                          atomic.Uint64
+	resumed                            atomic.Uint64 // files taken from the resume record
 	scannedFiles, scannedBytes         atomic.Uint64
 }
 
@@ -198,6 +213,7 @@ type dirJob struct {
 	nodes   []*snapshot.Node // children sorted by name; nil marks a skipped one
 	old     *snapshot.Tree   // the parent snapshot's version, if any
 	oldNode *snapshot.Node   // the parent snapshot's node of this directory, if any
+	resume  *snapshot.Tree   // its tree saved by an unfinished earlier run, if any
 	dev     uint64           // device of the backup path, for OneFileSystem
 	pending atomic.Int64
 	start   time.Time
@@ -338,6 +354,9 @@ func (r *run) childDone(ctx context.Context, d *dirJob) error {
 		close(r.rootDone)
 		return nil
 	}
+	if status != ItemUnmodified {
+		r.resume.dir(d.path, id)
+	}
 	switch status {
 	case ItemNew:
 		r.dirsNew.Add(1)
@@ -415,9 +434,15 @@ func (a *Archiver) Snapshot(ctx context.Context, paths []string) (*snapshot.Snap
 	if err != nil {
 		return nil, err
 	}
-	return r.execute(ctx, abs, parent, func(ctx context.Context, root *dirJob) error {
+	r.openResume(abs)
+	sn, err := r.execute(ctx, abs, parent, func(ctx context.Context, root *dirJob) error {
 		return r.walkTargets(ctx, root, abs)
 	})
+	// The record only helps a later run; failing to remove it after a
+	// saved snapshot must not turn a good backup into a failed one (the
+	// next run's snapshot is its parent, and it is removed then).
+	_ = r.resume.finish(sn != nil)
+	return sn, err
 }
 
 func (a *Archiver) findParent(ctx context.Context, paths []string) (*snapshot.Snapshot, error) {
@@ -638,6 +663,9 @@ func (r *run) fileDone(ctx context.Context, j *fileJob) error {
 		r.scannedFiles.Add(1)
 		r.scannedBytes.Add(uint64(j.node.Size))
 	}
+	if j.stream == nil && j.node.Size >= resumeMinFile {
+		r.resume.file(j.path, j.node)
+	}
 	r.countFile(j.status)
 	r.progress.CompleteItem(j.path, j.node, j.status, time.Since(j.start))
 	return r.childDone(ctx, j.d)
@@ -740,6 +768,7 @@ func (r *run) newDir(ctx context.Context, parent *dirJob, p string, n *snapshot.
 			d.old = r.loadOld(ctx, on.Subtree)
 		}
 	}
+	d.resume = r.resumeTree(ctx, parent, n.Name, p)
 	return d
 }
 
@@ -924,6 +953,15 @@ func (r *run) walkFile(ctx context.Context, d *dirJob, i int, p string, n *snaps
 				return r.childDone(ctx, d)
 			}
 		}
+	}
+	// Finished by a run that did not get to save its snapshot: new (or
+	// changed) against the parent, but stored already.
+	if rn := r.resumeNode(d, n.Name, p); rn != nil && n.Size > 0 && r.unchanged(rn, n) {
+		n.Content = rn.Content
+		r.resumed.Add(1)
+		r.countFile(status)
+		r.progress.CompleteItem(p, n, status, 0)
+		return r.childDone(ctx, d)
 	}
 	if n.Size == 0 {
 		r.countFile(status)

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -76,6 +77,13 @@ type Options struct {
 	// Parent.
 	Parent string
 	Force  bool
+
+	// ResumeDir is a local directory for resume records (see
+	// archiver.Archiver.ResumeDir): a backup of paths that is killed or
+	// fails before its snapshot leaves one there, and the next backup of
+	// the same paths does not read again the directories and large files
+	// it finished. Empty means none; DefaultResumeDir is the usual place.
+	ResumeDir string
 
 	// Progress receives the archiver's events; nil means none.
 	Progress archiver.ArchiveProgress
@@ -202,6 +210,17 @@ func (o *Options) excludes() ([]string, error) {
 	return pats, nil
 }
 
+// DefaultResumeDir is where cadang keeps resume records: "cadang/resume"
+// in the user's cache directory ($XDG_CACHE_HOME, else ~/.cache), or ""
+// (no records) when there is none.
+func DefaultResumeDir() string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(d, "cadang", "resume")
+}
+
 // Run prepares and runs one backup into r: Prepare, then Plan.Run.
 func Run(ctx context.Context, r archiver.Repository, o Options) (*Result, error) {
 	p, err := Prepare(o)
@@ -246,6 +265,7 @@ func (p *Plan) Run(ctx context.Context, r archiver.Repository) (*Result, error) 
 		a.Progress = p.Progress
 	}
 	a.CommandStderr = o.CommandStderr
+	a.ResumeDir = o.ResumeDir
 	if o.Parent != "" && !o.Force {
 		parent, err := snapshot.FindSnapshot(ctx, r, o.Parent, snapshot.Filter{})
 		switch {

@@ -211,10 +211,14 @@ func (b *Backupper) Backup(ctx context.Context, r run.Repository, src jobs.Sourc
 		bo.Tags = append(bo.Tags, TagJob+o.Job.Name)
 	}
 	bo.Tags = append(bo.Tags, TagSource+SourceName(src))
-	if src.IsDump() {
+	switch {
+	case len(src.Databases) > 0:
+		// Paths and FS are those of the dumps (backupDatabases).
+	case src.IsDump():
 		bo.Command, bo.Filename = src.Command, DumpFilename(src)
-	} else {
+	default:
 		bo.Paths, bo.SkipMissingPaths = src.Paths, true
+		bo.ResumeDir = backup.DefaultResumeDir()
 		bo.Excludes, bo.ExcludeIfPresent = src.Exclude, src.ExcludeIfPresent
 		bo.OneFileSystem, bo.ReadConcurrency = src.OneFileSystem, src.ReadConcurrency
 		for _, f := range src.ExcludeFile {
@@ -229,6 +233,15 @@ func (b *Backupper) Backup(ctx context.Context, r run.Repository, src jobs.Sourc
 		bo.Progress = p
 		defer done()
 	}
+	if len(src.Databases) > 0 {
+		return b.backupDatabases(ctx, ar, src, o, bo)
+	}
+	return b.runBackup(ctx, ar, src, bo)
+}
+
+// runBackup runs the backup of one source and gives its result.
+func (b *Backupper) runBackup(ctx context.Context, ar archiver.Repository, src jobs.Source, bo backup.Options) (run.BackupResult, error) {
+	var res run.BackupResult
 	out, err := backup.Run(ctx, ar, bo)
 	if err != nil {
 		// The runner names the source in front of the message.

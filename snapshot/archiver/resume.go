@@ -1,0 +1,278 @@
+package archiver
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/zeebo/blake3"
+
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot"
+)
+
+// A resume record is a local file in which a backup notes, as it goes, what
+// it has finished: each directory whose tree it saved and each large file
+// whose content it stored. A backup of the same source that finds the file
+// (left by a run that was killed or failed before its snapshot) uses what
+// it names the way it uses a parent snapshot: a file whose size, times and
+// inode match, and all of whose blobs the repository has, is not read
+// again. After a snapshot is saved the record is removed.
+//
+// The record is only a hint. Nothing in it is trusted beyond what the
+// parent-snapshot comparison trusts: every blob a reused file names must be
+// indexed (after the repository adopted the killed run's packs), and a tree
+// that cannot be loaded is ignored. So a record from another repository, a
+// record outlived by a prune, or a torn last line costs re-reading, never a
+// wrong snapshot. Writing it never fails the backup: after the first error
+// (a full disk, say) the run stops recording.
+//
+// The file is a header line and then records, each framed as
+//
+//	uint32 length (little endian) | uint32 CRC-32C of the body | body
+//
+// where the body is a kind byte, a uvarint path length, the path, and then
+// for kind 'd' (a finished directory) the 32-byte tree ID, or for kind 'f'
+// (a finished file) a one-node tree in the canonical tree encoding.
+
+const (
+	resumeMagic = "cadang-resume-v1\n"
+	// resumeMinFile is the smallest file recorded on its own. Smaller files
+	// are covered by their directory's record once the directory is done;
+	// re-reading the few in unfinished directories is cheap.
+	resumeMinFile = 1 << 20
+	// resumeMaxRecord bounds one record on load, so that a damaged length
+	// cannot make the loader allocate without limit.
+	resumeMaxRecord = 16 << 20
+)
+
+var crc32c = crc32.MakeTable(crc32.Castagnoli)
+
+// resumeHints is what an earlier, unfinished run recorded.
+type resumeHints struct {
+	dirs  map[string]repo.ID
+	files map[string]*snapshot.Node
+}
+
+func (h *resumeHints) empty() bool { return h == nil || len(h.dirs)+len(h.files) == 0 }
+
+// resumeLog appends records for this run. It is safe for concurrent use.
+type resumeLog struct {
+	mu   sync.Mutex
+	f    *os.File
+	path string
+	buf  []byte
+	dead bool // a write failed: record nothing more
+}
+
+// ResumeFileName returns the name of the resume record of a backup of paths
+// (absolute, cleaned) on host into the repository repoID, so that only a
+// backup of the same source into the same repository finds it.
+func ResumeFileName(repoID, host string, paths []string) string {
+	h := blake3.New()
+	_, _ = io.WriteString(h, repoID+"\x00"+host+"\x00"+strings.Join(paths, "\x00"))
+	var sum [16]byte
+	d := h.Digest()
+	_, _ = d.Read(sum[:])
+	return fmt.Sprintf("%x.resume", sum)
+}
+
+// repoIdentifier is implemented by *repo.Repository.
+type repoIdentifier interface{ ID() string }
+
+// openResume loads the record of an earlier run of the same backup, if
+// any, and opens the record for appending. Problems are not errors: the
+// backup then runs without hints or without recording.
+func (r *run) openResume(paths []string) {
+	if r.a.ResumeDir == "" {
+		return
+	}
+	var id string
+	if ri, ok := r.r.(repoIdentifier); ok {
+		id = ri.ID()
+	}
+	p := filepath.Join(r.a.ResumeDir, ResumeFileName(id, r.a.hostname(), paths))
+	if !r.a.NoParent {
+		if h, err := loadResume(p); err == nil && !h.empty() {
+			r.hints = h
+		}
+	}
+	if err := os.MkdirAll(r.a.ResumeDir, 0o700); err != nil {
+		return
+	}
+	// An earlier run's records stay valid: append to them, so that a run
+	// killed twice keeps what both did. A file that did not load (torn
+	// header, another version) starts over.
+	flags := os.O_WRONLY | os.O_CREATE | os.O_APPEND
+	if r.hints == nil {
+		flags |= os.O_TRUNC
+	}
+	f, err := os.OpenFile(p, flags, 0o600)
+	if err != nil {
+		return
+	}
+	if r.hints == nil {
+		if _, err := f.WriteString(resumeMagic); err != nil {
+			f.Close()
+			return
+		}
+	}
+	r.resume = &resumeLog{f: f, path: p}
+}
+
+func loadResume(p string) (*resumeHints, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 256<<10)
+	magic := make([]byte, len(resumeMagic))
+	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != resumeMagic {
+		return nil, fmt.Errorf("resume record %s: not a resume record", p)
+	}
+	h := &resumeHints{dirs: map[string]repo.ID{}, files: map[string]*snapshot.Node{}}
+	var hdr [8]byte
+	for {
+		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+			return h, nil // the end, or a torn last record
+		}
+		n, sum := binary.LittleEndian.Uint32(hdr[:4]), binary.LittleEndian.Uint32(hdr[4:])
+		if n == 0 || n > resumeMaxRecord {
+			return h, nil
+		}
+		body := make([]byte, n)
+		if _, err := io.ReadFull(br, body); err != nil || crc32.Checksum(body, crc32c) != sum {
+			return h, nil
+		}
+		h.add(body)
+	}
+}
+
+// add decodes one record body into h; a body that does not decode is skipped.
+func (h *resumeHints) add(body []byte) {
+	kind, rest := body[0], body[1:]
+	pl, k := binary.Uvarint(rest)
+	if k <= 0 || pl > uint64(len(rest)-k) {
+		return
+	}
+	path, rest := string(rest[k:k+int(pl)]), rest[k+int(pl):]
+	switch kind {
+	case 'd':
+		if len(rest) != repo.IDSize {
+			return
+		}
+		h.dirs[path] = repo.ID(rest)
+	case 'f':
+		t, err := snapshot.DecodeTree(rest)
+		if err != nil || len(t.Nodes) != 1 || t.Nodes[0].Type != snapshot.TypeFile {
+			return
+		}
+		h.files[path] = t.Nodes[0]
+	}
+}
+
+func (l *resumeLog) record(kind byte, path string, payload []byte) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.dead {
+		return
+	}
+	b := append(l.buf[:0], 0, 0, 0, 0, 0, 0, 0, 0, kind)
+	b = binary.AppendUvarint(b, uint64(len(path)))
+	b = append(b, path...)
+	b = append(b, payload...)
+	body := b[8:]
+	binary.LittleEndian.PutUint32(b[:4], uint32(len(body)))
+	binary.LittleEndian.PutUint32(b[4:8], crc32.Checksum(body, crc32c))
+	l.buf = b
+	// One write per record: with O_APPEND a killed process leaves whole
+	// records, and only a crash of the machine can tear the last one.
+	if _, err := l.f.Write(b); err != nil {
+		l.dead = true
+	}
+}
+
+// dir records that the tree of the directory at path was saved as id.
+func (l *resumeLog) dir(path string, id repo.ID) {
+	if l != nil {
+		l.record('d', path, id[:])
+	}
+}
+
+// file records a finished file's node.
+func (l *resumeLog) file(path string, n *snapshot.Node) {
+	if l == nil {
+		return
+	}
+	b, err := snapshot.EncodeTree(&snapshot.Tree{Nodes: []*snapshot.Node{n}})
+	if err != nil {
+		return
+	}
+	l.record('f', path, b)
+}
+
+// finish closes the record; after a saved snapshot it removes it, since the
+// snapshot is now the parent of the next run.
+func (l *resumeLog) finish(saved bool) error {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.dead = true
+	err := l.f.Close()
+	if saved {
+		if rerr := os.Remove(l.path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			return fmt.Errorf("resume record %s: %w", l.path, rerr)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("resume record %s: %w", l.path, err)
+	}
+	return nil
+}
+
+// resumeNode returns the node an unfinished earlier run recorded for the
+// file name in d (at path p), or nil.
+func (r *run) resumeNode(d *dirJob, name, p string) *snapshot.Node {
+	if r.hints.empty() {
+		return nil
+	}
+	if d.resume != nil {
+		if n := d.resume.Find(name); n != nil {
+			return n
+		}
+	}
+	return r.hints.files[p]
+}
+
+// resumeTree returns the tree an unfinished earlier run saved for the
+// directory p (named name in parent), or nil.
+func (r *run) resumeTree(ctx context.Context, parent *dirJob, name, p string) *snapshot.Tree {
+	if r.hints.empty() {
+		return nil
+	}
+	if parent != nil && parent.resume != nil {
+		if n := parent.resume.Find(name); n != nil && n.Type == snapshot.TypeDir {
+			if t := r.loadOld(ctx, n.Subtree); t != nil {
+				return t
+			}
+		}
+	}
+	if id, ok := r.hints.dirs[p]; ok {
+		return r.loadOld(ctx, id)
+	}
+	return nil
+}

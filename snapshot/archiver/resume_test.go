@@ -1,0 +1,215 @@
+package archiver
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/snapshottest"
+	"github.com/lpse/cadang/snapshot/walker"
+)
+
+// failSnapshotRepo refuses to save snapshot files: a backup that did all
+// its work and died before its snapshot, like a kill at the very end.
+type failSnapshotRepo struct{ *snapshottest.Repo }
+
+var errNoSnapshot = errors.New("test: snapshot file not written")
+
+func (r failSnapshotRepo) SaveFile(ctx context.Context, t repo.FileType, data []byte) (repo.ID, error) {
+	return repo.ID{}, errNoSnapshot
+}
+
+// cancelAfter cancels the backup after n items are complete: a kill in
+// the middle.
+type cancelAfter struct {
+	NopArchiveProgress
+	n      int64
+	done   atomic.Int64
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) CompleteItem(string, *snapshot.Node, ItemStatus, time.Duration) {
+	if c.done.Add(1) == c.n {
+		c.cancel()
+	}
+}
+
+// makeResumeSource writes 300 small files in 10 directories and three
+// files above resumeMinFile in their own directory.
+func makeResumeSource(t *testing.T) string {
+	src := t.TempDir()
+	snapshottest.MakeFiles(t, filepath.Join(src, "small"), 300)
+	for i := range 3 {
+		snapshottest.WriteFile(t, filepath.Join(src, "big", string(rune('a'+i))), snapshottest.RandBytes(uint64(7000+i), 2<<20))
+	}
+	return src
+}
+
+func resumeFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, "*.resume"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// reference backs src up with no parent and no resume record into r: the
+// tree every resumed backup must reproduce exactly.
+func reference(t *testing.T, r Repository, src string) repo.ID {
+	t.Helper()
+	a := &Archiver{Repo: r, Hostname: "h", NoParent: true}
+	return srcTree(t, r, mustSnapshot(t, a, src), src)
+}
+
+// srcTree is the tree of the backed-up directory src. The snapshot's root
+// holds the directories above src too, whose times other processes that
+// write to /tmp change.
+func srcTree(t *testing.T, r Repository, sn *snapshot.Snapshot, src string) repo.ID {
+	t.Helper()
+	n, err := walker.FindNode(context.Background(), r, sn.Tree, src)
+	if err != nil {
+		t.Fatalf("%s in snapshot: %v", src, err)
+	}
+	return n.Subtree
+}
+
+func TestResumeAfterSnapshotFailed(t *testing.T) {
+	src := makeResumeSource(t)
+	r := newTestRepo(t)
+	resumeDir := t.TempDir()
+	a := &Archiver{Repo: failSnapshotRepo{r}, Hostname: "h", ResumeDir: resumeDir}
+	if _, err := a.Snapshot(context.Background(), []string{src}); !errors.Is(err, errNoSnapshot) {
+		t.Fatalf("first backup: %v, want the snapshot failure", err)
+	}
+	if got := resumeFiles(t, resumeDir); len(got) != 1 {
+		t.Fatalf("resume records after the failed backup: %v", got)
+	}
+
+	fsys := &countingFS{}
+	a = &Archiver{Repo: r, FS: fsys, Hostname: "h", ResumeDir: resumeDir}
+	sn := mustSnapshot(t, a, src)
+	if n := fsys.bytesRead.Load(); n != 0 {
+		t.Errorf("the re-run read %d bytes; everything was finished before", n)
+	}
+	if s := sn.Summary; s.FilesNew != 303 || s.BytesRead != 0 {
+		t.Errorf("re-run summary: %+v (files are new against no parent, but not read)", s)
+	}
+	if want := reference(t, r, src); srcTree(t, r, sn, src) != want {
+		t.Errorf("resumed tree %s, a full backup gives %s", srcTree(t, r, sn, src).Short(), want.Short())
+	}
+	if got := resumeFiles(t, resumeDir); len(got) != 0 {
+		t.Errorf("resume record kept after a saved snapshot: %v", got)
+	}
+}
+
+func TestResumeAfterCancel(t *testing.T) {
+	src := makeResumeSource(t)
+	r := newTestRepo(t)
+	resumeDir := t.TempDir()
+	for _, stopAt := range []int64{40, 200, 300} {
+		ctx, cancel := context.WithCancel(context.Background())
+		p := &cancelAfter{n: stopAt, cancel: cancel}
+		a := &Archiver{Repo: r, Hostname: "h", ResumeDir: resumeDir, Progress: p, ReadConcurrency: 2}
+		_, err := a.Snapshot(ctx, []string{src})
+		cancel()
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("stop after %d items: %v", stopAt, err)
+		}
+	}
+	fsys := &countingFS{}
+	a := &Archiver{Repo: r, FS: fsys, Hostname: "h", ResumeDir: resumeDir}
+	sn := mustSnapshot(t, a, src)
+	total := int64(sn.Summary.TotalBytesProcessed)
+	// Three killed runs together finished at least the big files and most
+	// directories; only what was in flight is read again.
+	if n := fsys.bytesRead.Load(); n > total/3 {
+		t.Errorf("the re-run read %d of %d bytes", n, total)
+	}
+	if want := reference(t, r, src); srcTree(t, r, sn, src) != want {
+		t.Errorf("resumed tree %s, a full backup gives %s", srcTree(t, r, sn, src).Short(), want.Short())
+	}
+}
+
+// A record is a hint: blobs the repository lacks (another repository, or a
+// prune that removed the killed run's packs) and changed files are read.
+func TestResumeRecordIsOnlyAHint(t *testing.T) {
+	src := makeResumeSource(t)
+	resumeDir := t.TempDir()
+	a := &Archiver{Repo: failSnapshotRepo{newTestRepo(t)}, Hostname: "h", ResumeDir: resumeDir}
+	if _, err := a.Snapshot(context.Background(), []string{src}); !errors.Is(err, errNoSnapshot) {
+		t.Fatal(err)
+	}
+	// A changed big file and a changed small one: same size, new content
+	// and mtime.
+	snapshottest.WriteFile(t, filepath.Join(src, "big", "b"), snapshottest.RandBytes(1, 2<<20))
+	small := filepath.Join(src, "small", "dir03", "file0003")
+	fi, err := os.Stat(small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snapshottest.WriteFile(t, small, snapshottest.RandBytes(2, int(fi.Size())))
+
+	// Into an empty repository (the same repository ID, as a pruned one
+	// would have): nothing the record names is there.
+	other := newTestRepo(t)
+	fsys := &countingFS{}
+	a = &Archiver{Repo: other, FS: fsys, Hostname: "h", ResumeDir: resumeDir}
+	sn := mustSnapshot(t, a, src)
+	if n, total := fsys.bytesRead.Load(), int64(sn.Summary.TotalBytesProcessed); n != total {
+		t.Errorf("read %d of %d bytes; with none of the blobs present every file must be read", n, total)
+	}
+	if want := reference(t, other, src); srcTree(t, other, sn, src) != want {
+		t.Error("the tree differs from a full backup's")
+	}
+	if got := dumpFile(t, other, sn, filepath.Join(src, "big", "b")); string(got) != string(snapshottest.RandBytes(1, 2<<20)) {
+		t.Error("the changed big file has its old content")
+	}
+}
+
+func TestResumeRecordTornAndForeign(t *testing.T) {
+	src := makeResumeSource(t)
+	r := newTestRepo(t)
+	resumeDir := t.TempDir()
+	a := &Archiver{Repo: failSnapshotRepo{r}, Hostname: "h", ResumeDir: resumeDir}
+	if _, err := a.Snapshot(context.Background(), []string{src}); !errors.Is(err, errNoSnapshot) {
+		t.Fatal(err)
+	}
+	recs := resumeFiles(t, resumeDir)
+	if len(recs) != 1 {
+		t.Fatalf("records: %v", recs)
+	}
+	// Tear the last record, as a machine crash might.
+	fi, err := os.Stat(recs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(recs[0], fi.Size()-5); err != nil {
+		t.Fatal(err)
+	}
+	h, err := loadResume(recs[0])
+	if err != nil || h.empty() {
+		t.Fatalf("a torn record must keep the records before it: %v, %+v", err, h)
+	}
+	// Another host's backup of the same paths does not use it.
+	fsys := &countingFS{}
+	a = &Archiver{Repo: r, FS: fsys, Hostname: "other", ResumeDir: resumeDir}
+	sn := mustSnapshot(t, a, src)
+	if n, total := fsys.bytesRead.Load(), int64(sn.Summary.TotalBytesProcessed); n != total {
+		t.Errorf("another host's backup read %d of %d bytes: it used this host's record", n, total)
+	}
+	// Garbage in place of the record: ignored and started over.
+	if err := os.WriteFile(recs[0], []byte("not a record"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a = &Archiver{Repo: r, Hostname: "h", ResumeDir: resumeDir, NoParent: false}
+	if sn := mustSnapshot(t, a, src); srcTree(t, r, sn, src) != reference(t, r, src) {
+		t.Error("a backup beside a garbage record made a different tree")
+	}
+}
