@@ -99,11 +99,16 @@ type Restorer struct {
 	MaxNodes uint64
 	// Workers is the number of packs loaded and written at once (default
 	// GOMAXPROCS, at least 2).
-	Workers  int
-	Progress RestoreProgress
+	Workers int
+	// MaxOpenFiles bounds the files held open at once (default
+	// DefaultMaxOpenFiles, at most half of RLIMIT_NOFILE, at least
+	// Workers+1): a file closed to make room is reopened for its next blob.
+	MaxOpenFiles int
+	Progress     RestoreProgress
 
 	noOpenat2 bool                 // tests: use the fallback resolver
 	testHook  func(op, rel string) // tests: called before each operation on rel
+	testFDs   func(peak int)       // tests: the most files open at once, after the files are written
 }
 
 // DefaultMaxNodes is the default Restorer.MaxNodes: far above the entries
@@ -184,6 +189,7 @@ type rFile struct {
 	failed    atomic.Bool
 	mu        sync.Mutex
 	fd        int // open descriptor, or -1
+	pins      int // goroutines using fd now; the fd cache closes only unpinned files
 	created   bool
 	errMsg    string
 }
@@ -233,6 +239,8 @@ type restoreRun struct {
 	others []rItem
 	files  []*rFile
 	links  []*rFile
+
+	fds *fdCache // the files open now, at most Restorer.MaxOpenFiles
 
 	sumMu   sync.Mutex
 	sum     RestoreSummary
@@ -670,6 +678,11 @@ func isDevice(n *snapshot.Node) bool {
 
 func (rr *restoreRun) execute(ctx context.Context) error {
 	dry := rr.rs.DryRun
+	workers := rr.rs.Workers
+	if workers <= 0 {
+		workers = max(runtime.GOMAXPROCS(0), 2)
+	}
+	rr.fds = newFDCache(maxOpenFiles(rr.rs.MaxOpenFiles, workers))
 	// 1. Directories, created private; their metadata is set last.
 	// Parents come before their children.
 	for _, d := range rr.dirs {
@@ -813,10 +826,6 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		}
 	}
 
-	workers := rr.rs.Workers
-	if workers <= 0 {
-		workers = max(runtime.GOMAXPROCS(0), 2)
-	}
 	g, gctx := errgroup.WithContext(ctx)
 	packCh := make(chan repo.ID)
 	g.Go(func() error {
@@ -852,7 +861,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 	}
 	if err := g.Wait(); err != nil {
 		for _, f := range toWrite {
-			f.close()
+			rr.closeFile(f)
 			// An unfinished file holds only part of its content: remove it
 			// rather than leave it looking restored (interrupt, fatal error).
 			if f.remaining.Load() > 0 && f.created {
@@ -862,6 +871,9 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		return err
 	}
 
+	if rr.rs.testFDs != nil {
+		rr.rs.testFDs(rr.fds.peak)
+	}
 	// 4. Hardlinks.
 	for _, l := range rr.links {
 		rr.at(l.rItem)
@@ -1035,21 +1047,33 @@ func (rr *restoreRun) fail(f *rFile, err error) {
 // above all) fails it rather than being written through. Files are written
 // through the raw descriptor: os.OpenFile would add four fcntl calls and a
 // failed epoll registration to every one of them.
+//
+// The descriptor is returned pinned: the fd cache does not close it until
+// the caller calls unpin. A file the cache closed is opened again here,
+// without O_CREAT: it must still be the file this restore created.
 func (rr *restoreRun) open(f *rFile) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fd >= 0 {
+		f.pins++
+		rr.fds.touch(f)
 		return f.fd, nil
 	}
-	flags := unix.O_WRONLY | unix.O_CREAT
+	flags := unix.O_WRONLY
 	if rr.rs.Verify {
-		flags = unix.O_RDWR | unix.O_CREAT // read back before close
+		flags = unix.O_RDWR // read back before close
 	}
 	if !f.created {
-		flags |= unix.O_TRUNC | unix.O_EXCL
+		flags |= unix.O_CREAT | unix.O_TRUNC | unix.O_EXCL
 		rr.hook("create", f.rel)
+	} else {
+		rr.hook("reopen", f.rel)
 	}
-	fd, err := rr.root.open(f.rel, flags, f.node.Mode&0o777)
+	mode := f.node.Mode & 0o777
+	if f.created {
+		mode = 0 // openat2 refuses a mode without O_CREAT
+	}
+	fd, err := rr.root.open(f.rel, flags, mode)
 	if err != nil {
 		return -1, err
 	}
@@ -1063,7 +1087,16 @@ func (rr *restoreRun) open(f *rFile) (int, error) {
 		f.created = true
 	}
 	f.fd = fd
+	f.pins++
+	rr.fds.add(f)
 	return fd, nil
+}
+
+// unpin releases a descriptor that open returned.
+func (rr *restoreRun) unpin(f *rFile) {
+	f.mu.Lock()
+	f.pins--
+	f.mu.Unlock()
 }
 
 // endsInHole reports whether writing a node's data extents leaves the file
@@ -1080,6 +1113,7 @@ func (rr *restoreRun) writeAt(f *rFile, data []byte, off int64) error {
 	if err != nil {
 		return err
 	}
+	defer rr.unpin(f)
 	for len(data) > 0 {
 		n, err := unix.Pwrite(fd, data, off)
 		if err == unix.EINTR {
@@ -1093,12 +1127,15 @@ func (rr *restoreRun) writeAt(f *rFile, data []byte, off int64) error {
 	return nil
 }
 
-func (f *rFile) close() error {
+// closeFile closes f's descriptor, if it is open, and takes it out of the
+// fd cache.
+func (rr *restoreRun) closeFile(f *rFile) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fd < 0 {
 		return nil
 	}
+	rr.fds.remove(f)
 	err := unix.Close(f.fd)
 	f.fd = -1
 	if err != nil {
@@ -1111,7 +1148,7 @@ func (f *rFile) close() error {
 // if it failed, or verify and set metadata.
 func (rr *restoreRun) finishFile(f *rFile) {
 	if f.failed.Load() {
-		f.close()
+		rr.closeFile(f)
 		if f.created {
 			rr.remove(f)
 		}
@@ -1122,12 +1159,14 @@ func (rr *restoreRun) finishFile(f *rFile) {
 		rr.fail(f, err)
 		return
 	}
+	// Unpinned only by closing: nothing else writes the file now.
 	// Verify reads through the descriptor that wrote (no path lookup),
 	// before the times are set: reading may update the access time.
 	if rr.rs.Verify {
 		if err := rr.verify(fd, f); err != nil {
 			rr.fail(f, err)
-			f.close()
+			rr.unpin(f)
+			rr.closeFile(f)
 			rr.remove(f)
 			return
 		}
@@ -1135,7 +1174,8 @@ func (rr *restoreRun) finishFile(f *rFile) {
 	}
 	// Metadata goes through the open descriptor too, after the last write.
 	merr := rr.fdMetadata(fd, f.dst, f.node, f.created)
-	if err := f.close(); err != nil {
+	rr.unpin(f)
+	if err := rr.closeFile(f); err != nil {
 		rr.fail(f, err)
 		rr.remove(f)
 		return
