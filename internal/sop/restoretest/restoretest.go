@@ -198,6 +198,13 @@ type Tester struct {
 	Source Source
 	Exec   Exec // default runs the command with os/exec
 	Clock  clock.Clock
+	// Postgres loads the dumps of PostgreSQL sources into a database
+	// (default PGServers, below the scratch directory's parent).
+	Postgres Postgres
+	// Records are the run log's records (local and the repository's): a
+	// check with compare = "source" finds the value recorded by the
+	// backup that made the snapshot there.
+	Records []runlog.Record
 }
 
 // Run draws the sample, restores and verifies it, runs the verify commands
@@ -236,6 +243,11 @@ func (t *Tester) Run(ctx context.Context, job *jobs.Job, o Options, rec *runlog.
 	}
 	start := clk.Now()
 	var failed []string
+	dbs := &dbLoad{t: t, clk: clk, job: job, tag: runTag(), servers: map[string]DBServer{}}
+	if t.Postgres == nil {
+		t.Postgres = PGServers{Scratch: parent}
+	}
+	defer dbs.close()
 	for _, p := range plan.Picks {
 		info.Snapshots = append(info.Snapshots, runlog.SnapshotRef{ID: p.Snapshot.ID, Source: p.Snapshot.Source, Time: p.Snapshot.Time})
 		rec.Snapshots = append(rec.Snapshots, p.Snapshot.ID)
@@ -251,6 +263,7 @@ func (t *Tester) Run(ctx context.Context, job *jobs.Job, o Options, rec *runlog.
 			failed = append(failed, fmt.Sprintf("restore of snapshot %s failed: %v", p.Snapshot.ID, err))
 			continue
 		}
+		restored := map[string]bool{}
 		for _, it := range items {
 			it.Snapshot = p.Snapshot.ID
 			info.Items = append(info.Items, it)
@@ -258,6 +271,14 @@ func (t *Tester) Run(ctx context.Context, job *jobs.Job, o Options, rec *runlog.
 			rec.BytesRead += it.Size
 			if !it.OK {
 				failed = append(failed, fmt.Sprintf("%s in %s: %s", it.Path, p.Snapshot.ID, it.Error))
+			}
+			restored[it.Path] = it.OK
+		}
+		if src, ok := sourceOfPick(job, p); ok && src.IsPostgres() && src.RestoreInto != jobs.RestoreIntoNone {
+			// A dump proves a restore only once a database holds it.
+			info.Databases = append(info.Databases, dbs.pick(ctx, src, p, sub, restored)...)
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
 		}
 		if p.Dump {
@@ -275,23 +296,58 @@ func (t *Tester) Run(ctx context.Context, job *jobs.Job, o Options, rec *runlog.
 			}
 		}
 	}
+	dbs.close() // a throwaway server is stopped before the test ends
+	dbs.servers = nil
 	info.RestoreMS = clk.Now().Sub(start).Milliseconds()
-	for _, f := range failed {
+	failed = append(failed, dbs.failed...)
+	for _, f := range append(failed, dbs.infra...) {
 		if len(rec.Errors) < 20 {
 			rec.Errors = append(rec.Errors, f)
 		}
 	}
-	if len(failed) > 0 {
-		checks := len(info.Items) + len(info.Commands)
-		rec.Note = runlog.NewNote("test-failed", len(failed), checks)
-		return runlog.Noted(runlog.Failf(runlog.KindIntegrity, "restore test: %d of %d checks failed", len(failed), checks))
+	loaded := 0
+	for _, d := range info.Databases {
+		if d.Loaded && !d.Globals {
+			loaded++
+		}
 	}
-	rec.Note = runlog.NewNote("test-ok", len(info.Items), len(plan.Picks), len(info.Commands))
-	if len(info.Commands) == 0 {
-		// "0 verify commands passed" read like a failure (issue 15).
-		rec.Note = runlog.NewNote("test-ok-no-commands", len(info.Items), len(plan.Picks))
+	checks := len(info.Items) + len(info.Commands) + loaded + dbs.checks
+	switch {
+	case len(failed) > 0:
+		rec.Note = runlog.NewNote("test-failed", len(failed)+len(dbs.infra), checks)
+		return runlog.Noted(runlog.Failf(runlog.KindIntegrity, "restore test: %d of %d checks failed", len(failed)+len(dbs.infra), checks))
+	case len(dbs.infra) > 0:
+		// The backup may be sound: the test could not be carried out
+		// (no server to load into, a scratch database not dropped).
+		rec.Note = runlog.NewNote("test-failed", len(dbs.infra), checks)
+		return runlog.Noted(runlog.Failf(runlog.KindOther, "restore test: %d of %d checks could not be carried out", len(dbs.infra), checks))
 	}
+	rec.Note = okNote(info, len(plan.Picks), loaded, dbs.passed)
 	return nil
+}
+
+// okNote says what a restore test that passed did.
+func okNote(info *runlog.TestInfo, picks, loaded, passed int) *runlog.Note {
+	switch {
+	case loaded > 0 && len(info.Commands) > 0:
+		return runlog.NewNote("test-ok-db-commands", len(info.Items), picks, len(info.Commands), loaded, passed)
+	case loaded > 0:
+		return runlog.NewNote("test-ok-db", len(info.Items), picks, loaded, passed)
+	case len(info.Commands) > 0:
+		return runlog.NewNote("test-ok", len(info.Items), picks, len(info.Commands))
+	}
+	// "0 verify commands passed" read like a failure (issue 15).
+	return runlog.NewNote("test-ok-no-commands", len(info.Items), picks)
+}
+
+// sourceOfPick returns the job's source a pick was drawn from.
+func sourceOfPick(job *jobs.Job, p Pick) (jobs.Source, bool) {
+	for _, s := range job.Sources {
+		if s.Name == p.Snapshot.Source {
+			return s, true
+		}
+	}
+	return jobs.Source{}, false
 }
 
 func (t *Tester) verify(ctx context.Context, clk clock.Clock, tmpl []string, file string) runlog.CommandRun {

@@ -134,7 +134,8 @@ func TestRun(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	src := newFake()
 	src.clk = clk
-	tester := &Tester{Source: src, Clock: clk}
+	pg := newFakePG()
+	tester := &Tester{Source: src, Clock: clk, Postgres: pg}
 	var rec runlog.Record
 	err := tester.Run(context.Background(), job(t), Options{Sample: 5, Seed: 7, HasSeed: true, Scratch: t.TempDir()}, &rec)
 	if err != nil {
@@ -142,6 +143,11 @@ func TestRun(t *testing.T) {
 	}
 	if rec.Test.Seed != 7 || len(rec.Test.Items) != 8 || len(rec.Test.Commands) != 3 || !rec.Test.Commands[0].OK || rec.Test.RestoreMS < 60000 {
 		t.Fatalf("%+v", rec.Test)
+	}
+	// The pg_dump command source's dumps were loaded into scratch
+	// databases, each dropped after (issue 15).
+	if len(rec.Test.Databases) != 3 || !rec.Test.Databases[0].Loaded || !rec.Test.Databases[0].Dropped || len(pg.live) != 0 || rec.Note.Code != "test-ok-db-commands" {
+		t.Fatalf("databases %+v, left %v, note %+v", rec.Test.Databases, pg.live, rec.Note)
 	}
 	if _, err := os.Stat(rec.Test.Scratch); !errors.Is(err, os.ErrNotExist) {
 		t.Error("scratch directory left behind")

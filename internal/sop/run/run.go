@@ -68,6 +68,11 @@ type BackupResult struct {
 	// Changed lists files that changed while they were read; the snapshot
 	// holds them as read. The run is partial too, but they were not skipped.
 	Changed []string
+	// Databases and Checks are what a databases source dumped and the
+	// results of the job's compare = "source" checks in the dump's
+	// snapshot (runlog.Source).
+	Databases []string
+	Checks    []runlog.CheckValue
 }
 
 // Backupper backs up one source of a job into an open repository. A dump
@@ -357,7 +362,8 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 		}
 		res, err := r.Backupper.Backup(ctx, repo, src, bo)
 		s := runlog.Source{Name: src.Name, Snapshot: res.Snapshot, FilesRead: res.FilesRead, FilesAdded: res.FilesAdded,
-			BytesRead: res.BytesRead, BytesAdded: res.BytesAdded, Skipped: int64(len(res.Skipped)), Result: runlog.OK}
+			BytesRead: res.BytesRead, BytesAdded: res.BytesAdded, Skipped: int64(len(res.Skipped)), Result: runlog.OK,
+			Databases: res.Databases, Checks: res.Checks}
 		switch {
 		case err != nil:
 			s.Result, s.Failure, s.Message = runlog.Failed, r.classify(err), err.Error()

@@ -252,6 +252,20 @@ type Source struct {
 	// Note and Message are as in Record.
 	Note    *Note  `json:"note,omitempty"`
 	Message string `json:"message,omitempty"`
+	// Databases are the PostgreSQL databases a databases source dumped
+	// into its snapshot (as /DB.dump, beside /globals.sql).
+	Databases []string `json:"databases,omitempty"`
+	// Checks are the results of the job's compare = "source" check
+	// queries on each database, in the snapshot the dump was taken from;
+	// a restore test compares the restored database with them.
+	Checks []CheckValue `json:"checks,omitempty"`
+}
+
+// CheckValue is a check query's result on a source database at backup time.
+type CheckValue struct {
+	Database string `json:"database"`
+	Query    string `json:"query"`
+	Value    string `json:"value"`
 }
 
 // RestoreInfo describes a restore (SOP steps 7-8): the request and what was done.
@@ -337,6 +351,47 @@ type TestInfo struct {
 	Commands    []CommandRun  `json:"commands,omitempty"`
 	RestoreMS   int64         `json:"restore_ms"`
 	Snapshots   []SnapshotRef `json:"snapshots,omitempty"`
+	// Databases are the PostgreSQL dumps the test loaded into a database.
+	Databases []DatabaseTest `json:"databases,omitempty"`
+}
+
+// DatabaseTest is one PostgreSQL dump a restore test loaded into a scratch
+// database (or a throwaway server) and checked there.
+type DatabaseTest struct {
+	Snapshot string `json:"snapshot"`
+	Source   string `json:"source,omitempty"`
+	File     string `json:"file"`               // in the snapshot, e.g. /epns_prod.dump
+	Database string `json:"database,omitempty"` // the source database the dump is of
+	// Globals marks /globals.sql (roles, tablespaces), which is loaded
+	// only into a throwaway server: on the configured one it would change
+	// the server's roles.
+	Globals bool `json:"globals,omitempty"`
+	// Server is where it was loaded (host:port, or the throwaway server);
+	// Scratch the temporary database, dropped after the test (Dropped).
+	Server  string `json:"server,omitempty"`
+	Scratch string `json:"scratch,omitempty"`
+	Loaded  bool   `json:"loaded"`
+	LoadMS  int64  `json:"load_ms"`
+	// Tables counts the tables the dump creates; MissingTables are those
+	// not found in the loaded database.
+	Tables        int        `json:"tables"`
+	MissingTables []string   `json:"missing_tables,omitempty"`
+	Checks        []CheckRun `json:"checks,omitempty"`
+	Dropped       bool       `json:"dropped"`
+	OK            bool       `json:"ok"`
+	Error         string     `json:"error,omitempty"`
+}
+
+// CheckRun is a check query run on a restored database: its result Got
+// against Want, the expected value or (Compare "source") the value
+// recorded at backup time.
+type CheckRun struct {
+	Query   string `json:"query"`
+	Compare string `json:"compare,omitempty"`
+	Want    string `json:"want"`
+	Got     string `json:"got"`
+	OK      bool   `json:"ok"`
+	Error   string `json:"error,omitempty"`
 }
 
 // SnapshotRef names a snapshot drawn for a restore test.

@@ -1,0 +1,268 @@
+package restoretest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lpse/cadang/internal/sop/clock"
+	"github.com/lpse/cadang/internal/sop/jobs"
+	"github.com/lpse/cadang/internal/sop/runlog"
+)
+
+// fakePG is a PostgreSQL server in memory: a dump "loads" when it starts
+// with PGDMP; the database then has the table public.tender and
+// SELECT count(*) FROM tender answers the rest of the dump's first line.
+type fakePG struct {
+	mu         sync.Mutex
+	throwaway  bool
+	live       map[string]string // scratch database -> dump content
+	created    []string
+	dropped    []string
+	globals    int
+	failCreate error
+	block      bool // Load waits for its context to end
+	dropCtxErr error
+	closed     int
+}
+
+func newFakePG() *fakePG { return &fakePG{live: map[string]string{}} }
+
+func (f *fakePG) Server(context.Context, jobs.Source) (DBServer, error) { return f, nil }
+func (f *fakePG) String() string                                        { return "fake:5432" }
+func (f *fakePG) IsThrowaway() bool                                     { return f.throwaway }
+func (f *fakePG) Close() error                                          { f.closed++; return nil }
+
+func (f *fakePG) CreateDB(_ context.Context, name string) error {
+	if f.failCreate != nil {
+		return f.failCreate
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.live[name] = ""
+	f.created = append(f.created, name)
+	return nil
+}
+
+func (f *fakePG) DropDB(ctx context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.dropCtxErr = ctx.Err()
+	delete(f.live, name)
+	f.dropped = append(f.dropped, name)
+	return nil
+}
+
+func (f *fakePG) Load(ctx context.Context, db, file string) error {
+	if f.block {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(string(b), "PGDMP") {
+		return errors.New("pg_restore: error: input file does not appear to be a valid archive")
+	}
+	f.mu.Lock()
+	f.live[db] = strings.TrimPrefix(string(b), "PGDMP")
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *fakePG) LoadGlobals(context.Context, string) error { f.globals++; return nil }
+
+func (f *fakePG) Query(_ context.Context, db, sql string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch sql {
+	case "SELECT count(*) FROM tender":
+		return f.live[db], nil
+	case "SELECT 1":
+		return "1", nil
+	}
+	return "", fmt.Errorf("ERROR: syntax error at or near %q", sql)
+}
+
+func (f *fakePG) Tables(_ context.Context, db string) ([]string, error) {
+	if strings.Contains(f.live[db], "notables") {
+		return nil, nil
+	}
+	return []string{"public.tender"}, nil
+}
+
+func (f *fakePG) DumpTables(context.Context, string) ([]string, error) {
+	return []string{"public.tender"}, nil
+}
+
+// dbFake is a repository of a databases source: each snapshot holds
+// /globals.sql and the dumps of epns_prod and helpdesk, whose "row count"
+// is the day.
+func dbFake() *fakeSource {
+	f := &fakeSource{content: map[string]map[string][]byte{}, corrupt: map[string]bool{}}
+	t0 := time.Date(2026, 1, 1, 2, 0, 0, 0, time.UTC)
+	for d := 0; d < 4; d++ {
+		s := Snapshot{ID: fmt.Sprintf("pg%02d", d), Source: "postgresql", Time: t0.AddDate(0, 0, d)}
+		f.snaps = append(f.snaps, s)
+		f.content[s.ID] = map[string][]byte{
+			"/globals.sql":    []byte("CREATE ROLE epns;"),
+			"/epns_prod.dump": []byte(fmt.Sprintf("PGDMP%d", 100+d)),
+			"/helpdesk.dump":  []byte(fmt.Sprintf("PGDMP%d", 7+d)),
+		}
+	}
+	return f
+}
+
+func dbJob(checks ...jobs.Check) *jobs.Job {
+	return &jobs.Job{Name: "spse-db", Sources: []jobs.Source{{Name: "postgresql", Databases: []string{"all"}}}, Checks: checks}
+}
+
+// backups are the backup records of dbFake's snapshots with the
+// compare = "source" value of epns_prod's count.
+func backups(src *fakeSource) []runlog.Record {
+	var recs []runlog.Record
+	for _, s := range src.snaps {
+		v := strings.TrimPrefix(string(src.content[s.ID]["/epns_prod.dump"]), "PGDMP")
+		recs = append(recs, runlog.Record{Op: runlog.OpBackup, Sources: []runlog.Source{{Name: "postgresql", Snapshot: s.ID,
+			Databases: []string{"epns_prod", "helpdesk"}, Checks: []runlog.CheckValue{{Database: "epns_prod", Query: "SELECT count(*) FROM tender", Value: v}}}}})
+	}
+	return recs
+}
+
+func one(s string) *string { return &s }
+
+// TestDatabaseRestoreTest: each database of a databases source is loaded
+// into its own scratch database, the job's checks run on it, with values
+// compared against those recorded at backup time, and every scratch
+// database is dropped (issue 15: pg_restore --list alone is no restore
+// test).
+func TestDatabaseRestoreTest(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	src := dbFake()
+	pg := newFakePG()
+	j := dbJob(jobs.Check{Database: "epns_prod", Query: "SELECT count(*) FROM tender", Compare: jobs.CompareSource},
+		jobs.Check{Database: "helpdesk", Query: "SELECT 1", Expect: one("1")})
+	tester := &Tester{Source: src, Clock: clk, Postgres: pg, Records: backups(src)}
+	var rec runlog.Record
+	if err := tester.Run(context.Background(), j, Options{Snapshots: 2, Seed: 3, HasSeed: true, Scratch: t.TempDir()}, &rec); err != nil {
+		t.Fatalf("%v %q", err, rec.Errors)
+	}
+	dts := rec.Test.Databases
+	// 2 snapshots x (globals + 2 databases)
+	if len(dts) != 6 || len(pg.created) != 4 || len(pg.live) != 0 || pg.globals != 0 || pg.closed != 1 {
+		t.Fatalf("databases %+v; created %v, left %v, globals loaded %d, closed %d", dts, pg.created, pg.live, pg.globals, pg.closed)
+	}
+	seen := map[string]bool{}
+	for _, d := range dts {
+		if d.Globals {
+			// Not loaded into the configured server: its roles are not
+			// the test's to change.
+			if d.Loaded || !d.OK || d.File != "/globals.sql" {
+				t.Errorf("globals %+v", d)
+			}
+			continue
+		}
+		seen[d.Database] = true
+		if !d.OK || !d.Loaded || !d.Dropped || d.Tables != 1 || len(d.Checks) != 1 || !d.Checks[0].OK || !strings.HasPrefix(d.Scratch, "cadang_rt_") {
+			t.Errorf("database %+v", d)
+		}
+		if d.Database == "epns_prod" && (d.Checks[0].Want != d.Checks[0].Got || d.Checks[0].Compare != "source") {
+			t.Errorf("compare with source %+v", d.Checks[0])
+		}
+	}
+	if !seen["epns_prod"] || !seen["helpdesk"] {
+		t.Errorf("databases tested %v", seen)
+	}
+	if rec.Note.Code != "test-ok-db" || rec.Note.Args[2] != 4 || rec.Note.Args[3] != 4 {
+		t.Errorf("note %+v", rec.Note)
+	}
+
+	// A dump whose data differs from what the backup recorded fails the
+	// test as an integrity problem, naming the query.
+	recs := backups(src)
+	for i := range recs {
+		recs[i].Sources[0].Checks[0].Value = "999"
+	}
+	tester.Records = recs
+	rec = runlog.Record{}
+	err := tester.Run(context.Background(), j, Options{Snapshots: 1, Seed: 3, HasSeed: true, Scratch: t.TempDir()}, &rec)
+	if runlog.KindOf(err) != runlog.KindIntegrity || !strings.Contains(strings.Join(rec.Errors, "\n"), `check "SELECT count(*) FROM tender" on epns_prod`) || len(pg.live) != 0 {
+		t.Fatalf("%v %q", err, rec.Errors)
+	}
+	// No value recorded (the check was added after the backup): failed,
+	// saying so, not passed.
+	tester.Records = nil
+	rec = runlog.Record{}
+	err = tester.Run(context.Background(), j, Options{Snapshots: 1, Seed: 3, HasSeed: true, Scratch: t.TempDir()}, &rec)
+	if runlog.KindOf(err) != runlog.KindIntegrity || !strings.Contains(fmt.Sprint(rec.Test.Databases), "no value of this query was recorded") {
+		t.Fatalf("%v %+v", err, rec.Test.Databases)
+	}
+
+	// A dump that does not load: failed, and its scratch database dropped.
+	tester.Records = backups(src)
+	for _, s := range src.snaps {
+		src.content[s.ID]["/helpdesk.dump"] = []byte("garbage")
+	}
+	rec = runlog.Record{}
+	err = tester.Run(context.Background(), j, Options{Snapshots: 1, Seed: 3, HasSeed: true, Scratch: t.TempDir()}, &rec)
+	if runlog.KindOf(err) != runlog.KindIntegrity || !strings.Contains(strings.Join(rec.Errors, "\n"), "/helpdesk.dump in pg") || len(pg.live) != 0 {
+		t.Fatalf("%v %q, left %v", err, rec.Errors, pg.live)
+	}
+}
+
+// TestDatabaseRestoreTestCleansUp: a server that cannot be reached is a
+// test not carried out (kind other, not a broken backup); a test cancelled
+// while a dump loads still drops its scratch database; a throwaway server
+// gets the globals and is stopped.
+func TestDatabaseRestoreTestCleansUp(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	src := dbFake()
+	pg := newFakePG()
+	pg.failCreate = errors.New("connection refused")
+	tester := &Tester{Source: src, Clock: clk, Postgres: pg}
+	var rec runlog.Record
+	err := tester.Run(context.Background(), dbJob(), Options{Snapshots: 1, Seed: 1, HasSeed: true, Scratch: t.TempDir()}, &rec)
+	if runlog.KindOf(err) != runlog.KindOther || !strings.Contains(strings.Join(rec.Errors, "\n"), "connection refused") {
+		t.Fatalf("%v %q", err, rec.Errors)
+	}
+
+	pg = newFakePG()
+	pg.block = true
+	tester.Postgres = pg
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for {
+			pg.mu.Lock()
+			n := len(pg.created)
+			pg.mu.Unlock()
+			if n > 0 {
+				cancel()
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	rec = runlog.Record{}
+	err = tester.Run(ctx, dbJob(), Options{Snapshots: 1, Seed: 1, HasSeed: true, Scratch: t.TempDir()}, &rec)
+	if !errors.Is(err, context.Canceled) || len(pg.dropped) != 1 || len(pg.live) != 0 || pg.dropCtxErr != nil || pg.closed != 1 {
+		t.Fatalf("cancelled: %v; dropped %v, left %v, drop ctx %v, closed %d", err, pg.dropped, pg.live, pg.dropCtxErr, pg.closed)
+	}
+
+	pg = newFakePG()
+	pg.throwaway = true
+	tester.Postgres = pg
+	rec = runlog.Record{}
+	if err := tester.Run(context.Background(), dbJob(), Options{Snapshots: 1, Seed: 1, HasSeed: true, Scratch: t.TempDir()}, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if pg.globals != 1 || pg.closed != 1 || !rec.Test.Databases[0].Loaded || path.Base(rec.Test.Databases[0].File) != "globals.sql" {
+		t.Fatalf("throwaway: globals %d, closed %d, %+v", pg.globals, pg.closed, rec.Test.Databases)
+	}
+}
