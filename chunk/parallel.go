@@ -1,0 +1,442 @@
+package chunk
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Parallel chunking
+//
+// The chunker's state at the start of a chunk depends on nothing but that
+// position: restic's chunker zeroes its 64-byte window and digest at every
+// chunk start, skips the first Min-64 bytes without hashing them, and then
+// cuts at the first position p at least Min past the start where the
+// fingerprint of the 64 bytes before p has Avg's low bits zero, or at Max.
+// Hence the chunks from a given start are a function of the start and the
+// bytes after it, and two chunkings of the same bytes that share one
+// boundary share every boundary after it.
+//
+// Parallel uses this: it cuts the stream into segments, chunks each segment
+// on its own as if the stream began there (on any free core), and then, in
+// order, continues the true (sequential) chunking from the last true
+// boundary of the previous segment into the segment until it reaches a
+// boundary of the segment's own chunking: from there on it adopts that
+// list. This usually takes one or two chunks. If it never meets one (long
+// runs of constant bytes cut at fixed intervals that are out of phase, say)
+// it simply continues sequentially through the segment, so the result is
+// exact in every case and only the speed depends on the data.
+
+// DefaultSegmentSize is the segment size of NewParallel when it is given 0:
+// large against the chunks (so that re-synchronising, one or two chunks per
+// segment, costs about 2% of the chunking), small enough that a few are
+// held in memory at once.
+const DefaultSegmentSize = 16 << 20
+
+// Parallel cuts one long stream into exactly the chunks that a Chunker with
+// the same polynomial and parameters would, using several goroutines. It is
+// safe for concurrent use; every call starts its own goroutines and ends
+// them before it returns.
+type Parallel struct {
+	pol     Pol
+	params  Params
+	workers int
+	segSize int
+
+	// resynced counts the bytes chunked a second time to re-synchronise
+	// (tests check that it stays small).
+	resynced atomic.Int64
+}
+
+// NewParallel returns a parallel chunker with workers goroutines chunking
+// segments of segmentSize bytes (DefaultSegmentSize if 0). Stream holds at
+// most workers+1 segments in memory.
+func NewParallel(pol Pol, p Params, workers, segmentSize int) (*Parallel, error) {
+	if _, err := New(pol, p); err != nil {
+		return nil, err
+	}
+	if workers < 1 {
+		return nil, fmt.Errorf("parallel chunker: %d workers", workers)
+	}
+	if segmentSize == 0 {
+		segmentSize = DefaultSegmentSize
+	}
+	if segmentSize < 1 {
+		return nil, fmt.Errorf("parallel chunker: segment size %d", segmentSize)
+	}
+	return &Parallel{pol: pol, params: p, workers: workers, segSize: segmentSize}, nil
+}
+
+// SegmentSize returns the size of the segments chunked concurrently.
+func (p *Parallel) SegmentSize() int { return p.segSize }
+
+// Workers returns the number of goroutines that chunk segments.
+func (p *Parallel) Workers() int { return p.workers }
+
+// segment is a part of the stream, chunked independently by a worker.
+type segment struct {
+	start int64  // offset of the first byte in the stream
+	size  int64  // bytes asked for (ReaderAt mode)
+	data  []byte // the bytes (Stream mode)
+	n     int64  // bytes the worker chunked
+	// cuts are the ends (stream offsets) of the chunks of the independent
+	// chunking from start, without the last one: that one ends at start+n
+	// only because the segment does.
+	cuts []int64
+	err  error
+	done chan struct{} // closed when cuts, n and err are set
+}
+
+func (s *segment) end() int64 { return s.start + s.n }
+
+// state is one goroutine's chunker and chunk buffer.
+type state struct {
+	c        *Chunker
+	buf      []byte
+	resynced *atomic.Int64
+}
+
+func (p *Parallel) newState() *state {
+	c, _ := New(p.pol, p.params) // validated in NewParallel
+	return &state{c: c, buf: make([]byte, p.params.Max), resynced: &p.resynced}
+}
+
+// cutSegment chunks rd, the bytes of s, on its own.
+func (st *state) cutSegment(s *segment, rd io.Reader) {
+	defer close(s.done)
+	st.c.Reset(rd)
+	off := s.start
+	for {
+		data, err := st.c.Next(st.buf)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			s.err = fmt.Errorf("chunk bytes %d-: %w", off, err)
+			return
+		}
+		off += int64(len(data))
+		s.cuts = append(s.cuts, off)
+	}
+	s.n = off - s.start
+	if len(s.cuts) > 0 {
+		s.cuts = s.cuts[:len(s.cuts)-1]
+	}
+}
+
+// trueCuts returns the boundaries of the sequential chunking inside s,
+// strictly between pos and s's end, given that pos (at most s.start) is a
+// boundary of it and no boundary lies between pos and s.start. from returns
+// the stream's bytes from pos to s's end. A boundary at s's end itself is
+// left to the next segment, which finds it again (as its own start).
+func (st *state) trueCuts(pos int64, s *segment, from func() io.Reader) ([]int64, error) {
+	if pos == s.start {
+		return s.cuts, nil
+	}
+	var out []int64
+	st.c.Reset(from())
+	at, end := pos, s.end()
+	for {
+		data, err := st.c.Next(st.buf)
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("chunk bytes %d-: %w", at, err)
+		}
+		at += int64(len(data))
+		st.resynced.Add(int64(len(data)))
+		if at >= end {
+			return out, nil
+		}
+		out = append(out, at)
+		if at == s.start {
+			return append(out, s.cuts...), nil
+		}
+		if i, ok := slices.BinarySearch(s.cuts, at); ok {
+			return append(out, s.cuts[i+1:]...), nil
+		}
+	}
+}
+
+// Stream reads r to its end and calls emit with each chunk, in order: the
+// same chunks, byte for byte, as a Chunker would return. The slice passed
+// to emit is valid only during the call. Segments are read from r by one
+// goroutine and chunked by Workers() others; emit runs on the caller's
+// goroutine. Memory: at most Workers()+1 segments, and a chunker (about
+// 512 KiB plus Max) per worker.
+//
+// An error from r, from emit or ctx's end stops the workers; Stream returns
+// it after they have ended, which includes waiting for a Read of r in
+// progress to return (close the source to interrupt it).
+func (p *Parallel) Stream(ctx context.Context, r io.Reader, emit func(chunk []byte) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, gctx := errgroup.WithContext(ctx)
+	inFlight := p.workers + 1
+	free := make(chan []byte, inFlight)
+	for range inFlight {
+		free <- nil // allocated when first needed: a short stream uses one
+	}
+	work := make(chan *segment, inFlight)
+	order := make(chan *segment, inFlight)
+	g.Go(func() error {
+		defer close(order)
+		defer close(work)
+		return p.readSegments(gctx, r, free, work, order)
+	})
+	p.startWorkers(gctx, g, work, func(s *segment) io.Reader { return bytes.NewReader(s.data) })
+	m := &streamMerge{st: p.newState(), carry: make([]byte, 0, p.params.Max), emit: emit}
+	err := m.run(gctx, order, free)
+	if err := stop(err, cancel, g); err != nil {
+		return err
+	}
+	return m.finish()
+}
+
+// stop ends the goroutines of g after the merge returned err and returns
+// the error that ended the work: the merge's own (emit's, say) before the
+// cancellation it caused in the goroutines, else the first of theirs (a
+// read error, which ended the segments the merge saw).
+func stop(err error, cancel func(), g *errgroup.Group) error {
+	if err != nil {
+		cancel()
+	}
+	werr := g.Wait()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	if werr != nil {
+		return werr
+	}
+	return err
+}
+
+// readSegments reads r into segments and hands each to the workers (work)
+// and, in stream order, to the merge (order).
+func (p *Parallel) readSegments(ctx context.Context, r io.Reader, free chan []byte, work, order chan<- *segment) error {
+	var off int64
+	for {
+		var buf []byte
+		select {
+		case buf = <-free:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if buf == nil {
+			buf = make([]byte, p.segSize)
+		}
+		n, rerr := io.ReadFull(r, buf)
+		if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
+			return fmt.Errorf("read stream at byte %d: %w", off+int64(n), rerr)
+		}
+		if n == 0 {
+			return nil
+		}
+		s := &segment{start: off, size: int64(n), data: buf[:n], done: make(chan struct{})}
+		off += int64(n)
+		if err := send(ctx, order, s); err != nil {
+			return err
+		}
+		if err := send(ctx, work, s); err != nil {
+			return err
+		}
+		if rerr != nil { // a short segment: the stream has ended
+			return nil
+		}
+	}
+}
+
+func send(ctx context.Context, ch chan<- *segment, s *segment) error {
+	select {
+	case ch <- s:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// startWorkers starts Workers() goroutines in g that chunk the segments
+// from work, reading each with rd.
+func (p *Parallel) startWorkers(ctx context.Context, g *errgroup.Group, work <-chan *segment, rd func(*segment) io.Reader) {
+	for range p.workers {
+		g.Go(func() error {
+			st := p.newState()
+			for s := range work {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				st.cutSegment(s, rd(s))
+			}
+			return nil
+		})
+	}
+}
+
+// wait waits until a worker has chunked s.
+func wait(ctx context.Context, s *segment) error {
+	select {
+	case <-s.done:
+		return s.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// streamMerge turns the segments of Stream, in order, into the chunks of
+// the sequential chunking. carry holds the bytes from the last true
+// boundary (pos) to the end of the segments seen: the start of a chunk
+// whose end lies in a later segment (at most Max bytes).
+type streamMerge struct {
+	st    *state
+	pos   int64
+	carry []byte
+	span  []byte // a chunk that begins in carry, assembled
+	emit  func([]byte) error
+}
+
+func (m *streamMerge) run(ctx context.Context, order <-chan *segment, free chan<- []byte) error {
+	for s := range order {
+		if err := wait(ctx, s); err != nil {
+			return err
+		}
+		if err := m.segment(s); err != nil {
+			return err
+		}
+		free <- s.data[:cap(s.data)]
+	}
+	return nil
+}
+
+// segment emits the chunks that end inside s and keeps its tail in carry.
+func (m *streamMerge) segment(s *segment) error {
+	cuts, err := m.st.trueCuts(m.pos, s, func() io.Reader {
+		return io.MultiReader(bytes.NewReader(m.carry), bytes.NewReader(s.data))
+	})
+	if err != nil {
+		return err
+	}
+	for _, c := range cuts {
+		if err := m.emit(m.bytes(s, m.pos, c)); err != nil {
+			return err
+		}
+		m.pos = c
+	}
+	if m.pos >= s.start {
+		m.carry = append(m.carry[:0], s.data[m.pos-s.start:]...)
+	} else {
+		m.carry = append(m.carry, s.data...)
+	}
+	return nil
+}
+
+// bytes returns the stream's bytes from a to b, which lie in carry (from
+// m.pos) and s.
+func (m *streamMerge) bytes(s *segment, a, b int64) []byte {
+	if a >= s.start {
+		return s.data[a-s.start : b-s.start]
+	}
+	m.span = append(append(m.span[:0], m.carry...), s.data[:b-s.start]...)
+	m.carry = m.carry[:0]
+	return m.span
+}
+
+// finish emits the last chunk: the bytes after the last boundary.
+func (m *streamMerge) finish() error {
+	if len(m.carry) == 0 {
+		return nil
+	}
+	return m.emit(m.carry)
+}
+
+// ReaderAt cuts the size bytes of ra into exactly the chunks that a Chunker
+// reading them in order would, and calls emit with the offset and length of
+// each, in order; it does not keep the bytes (the caller reads each chunk
+// with ReadAt: the workers' reads have usually left them in the page
+// cache). emit runs on the caller's goroutine. Memory: a chunker (about
+// 512 KiB plus Max) per worker, and the boundaries of Workers()+1 segments.
+//
+// If ra ends early (a file truncated while it is read), the chunks end
+// where a worker first found the end.
+func (p *Parallel) ReaderAt(ctx context.Context, ra io.ReaderAt, size int64, emit func(off, n int64) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, gctx := errgroup.WithContext(ctx)
+	inFlight := p.workers + 1
+	tokens := make(chan struct{}, inFlight)
+	work := make(chan *segment, inFlight)
+	order := make(chan *segment, inFlight)
+	g.Go(func() error {
+		defer close(order)
+		defer close(work)
+		for off := int64(0); off < size; off += int64(p.segSize) {
+			select {
+			case tokens <- struct{}{}:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			s := &segment{start: off, size: min(int64(p.segSize), size-off), done: make(chan struct{})}
+			if err := send(gctx, order, s); err != nil {
+				return err
+			}
+			if err := send(gctx, work, s); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	p.startWorkers(gctx, g, work, func(s *segment) io.Reader { return io.NewSectionReader(ra, s.start, s.size) })
+	m := &atMerge{st: p.newState(), ra: ra, emit: emit}
+	err := m.run(gctx, order, tokens)
+	if err := stop(err, cancel, g); err != nil {
+		return err
+	}
+	if m.end > m.pos {
+		return emit(m.pos, m.end-m.pos)
+	}
+	return nil
+}
+
+// atMerge turns the segments of ReaderAt into the chunks of the sequential
+// chunking.
+type atMerge struct {
+	st       *state
+	ra       io.ReaderAt
+	pos, end int64 // the last true boundary; the end of the bytes seen
+	short    bool  // a segment was shorter than asked: ra ended there
+	emit     func(off, n int64) error
+}
+
+func (m *atMerge) run(ctx context.Context, order <-chan *segment, tokens <-chan struct{}) error {
+	for s := range order {
+		if err := wait(ctx, s); err != nil {
+			return err
+		}
+		<-tokens
+		if m.short || s.n == 0 {
+			m.short = true
+			continue // drain: the stream ended in an earlier segment
+		}
+		cuts, err := m.st.trueCuts(m.pos, s, func() io.Reader {
+			return io.NewSectionReader(m.ra, m.pos, s.end()-m.pos)
+		})
+		if err != nil {
+			return err
+		}
+		for _, c := range cuts {
+			if err := m.emit(m.pos, c-m.pos); err != nil {
+				return err
+			}
+			m.pos = c
+		}
+		m.end = s.end()
+		m.short = s.n < s.size
+	}
+	return nil
+}
