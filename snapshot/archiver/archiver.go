@@ -142,6 +142,7 @@ type run struct {
 	excl     *Matcher
 	params   chunk.Params
 	pol      chunk.Pol
+	par      parChunking // one stream or large file on several cores
 
 	large, small *bufPool
 	// walkers walks subdirectories in parallel: on an unchanged tree the
@@ -1043,6 +1044,9 @@ func (e *fatalError) Error() string { return e.err.Error() }
 
 func (r *run) readContent(ctx context.Context, c *chunk.Chunker, j *fileJob) error {
 	if j.stream != nil {
+		if _, ok, err := r.chunkStreamParallel(ctx, j, j.stream); ok {
+			return err
+		}
 		_, err := r.chunkRange(ctx, c, j, j.stream)
 		return err
 	}
@@ -1085,7 +1089,10 @@ func (r *run) readContent(ctx context.Context, c *chunk.Chunker, j *fileJob) err
 			j.exts = append(j.exts, &snapshot.Extent{Size: e.len})
 			continue
 		}
-		n, err := r.chunkRange(ctx, c, j, io.NewSectionReader(f, e.off, e.len))
+		n, ok, err := r.chunkFileParallel(ctx, j, f, e.off, e.len)
+		if !ok {
+			n, err = r.chunkRange(ctx, c, j, io.NewSectionReader(f, e.off, e.len))
+		}
 		read += n
 		if err != nil {
 			return err
