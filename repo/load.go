@@ -74,6 +74,10 @@ func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID, buf []byte
 // at most cap(dst) bytes (WithDecodeAllCapLimit): finishBlob gives it a
 // buffer of exactly the blob's raw length, so a frame that would expand
 // further fails before anything beyond that is allocated.
+// zstdSlack is the room past a blob's raw length that the zstd decoder
+// needs for its fast copies (compressedBlockOverAlloc in klauspost/compress).
+const zstdSlack = 64
+
 func (r *Repository) decoder() (*zstd.Decoder, error) {
 	r.decOnce.Do(func() {
 		r.dec, r.decErr = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(MaxBlobSize+1<<20),
@@ -163,10 +167,16 @@ func (r *Repository) finishBlob(h backend.Handle, t BlobType, id ID, comp byte, 
 		if raw > MaxBlobSize {
 			return nil, damaged(h, &id, "raw length %d exceeds the largest blob (%d)", raw, MaxBlobSize)
 		}
-		if cap(buf) < raw {
-			buf = make([]byte, 0, raw)
+		// zstdSlack bytes beyond the raw length let the decoder use its
+		// fast copies, which may write up to 32 bytes past a match; with
+		// no slack it takes the bounds-exact ones for every block of a
+		// blob under 128 KiB and the last block of any other (a third of
+		// a full check's CPU time went to them). The length check below
+		// still refuses a frame that expands beyond raw.
+		if cap(buf) < raw+zstdSlack {
+			buf = make([]byte, 0, raw+zstdSlack)
 		}
-		if out, err = dec.DecodeAll(plain, buf[:0:raw]); err != nil {
+		if out, err = dec.DecodeAll(plain, buf[:0:raw+zstdSlack]); err != nil {
 			return nil, damaged(h, &id, "decompress to the recorded %d bytes: %v", raw, err)
 		}
 		if len(out) != raw {
