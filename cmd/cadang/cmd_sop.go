@@ -30,6 +30,7 @@ import (
 	"github.com/lpse/cadang/internal/sop/status"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend/location"
+	"github.com/lpse/cadang/snapshot"
 )
 
 func sopCommands() []*cli.Command {
@@ -422,11 +423,18 @@ line per job). Without --job, every job is tested.` + docHelp,
 		),
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
-			st, err := e.loadSOP(true)
+			st, err := e.loadSOP(false)
 			if err != nil {
 				return err
 			}
+			noConfig := st.cfgErr != nil
+			if noConfig && (c.String("repo") == "" || c.String("job") != "") {
+				return fmt.Errorf("%w; without one, give -r REPOSITORY to test that repository's snapshots", st.cfgErr)
+			}
 			rt := st.cfg.RestoreTest
+			if noConfig {
+				rt = jobs.RestoreTestConfig{Sample: jobs.DefaultSample, Snapshots: jobs.DefaultSnapshots}
+			}
 			o := restoretest.Options{Sample: rt.Sample, SampleBytes: int64(rt.SampleBytes), Snapshots: rt.Snapshots,
 				Scratch: rt.Scratch, Keep: c.Bool("keep")}
 			if c.IsSet("sample") {
@@ -450,6 +458,16 @@ line per job). Without --job, every job is tested.` + docHelp,
 					return fmt.Errorf("--seed: %w", err)
 				}
 				o.HasSeed = true
+			}
+			if noConfig {
+				rec, err := e.restoreTestRepo(c.Context, st, o)
+				if rec.ID == "" {
+					return err
+				}
+				if perr := e.printRestoreTest(c, rec, false); perr != nil {
+					return perr
+				}
+				return runError(err)
 			}
 			names := []string{c.String("job")}
 			if names[0] == "" {
@@ -493,7 +511,9 @@ func (e *env) printRestoreTest(c *cli.Context, rec runlog.Record, several bool) 
 			return nil
 		}
 	}
-	_, env, _, err := e.reportEnv(c.Context, true)
+	// Without a configuration file (a repository's test) the report has
+	// no organisation, shown as blanks.
+	_, env, _, err := e.reportEnv(c.Context, rec.Job != "")
 	if err != nil {
 		return err
 	}
@@ -528,7 +548,7 @@ func (e *env) restoreTest(ctx context.Context, st *sopState, jobName string, o r
 		} else {
 			rec.Repository = location.Redact(e.c.String("repo"))
 		}
-		t := &restoretest.Tester{Source: &engine.Source{Repo: r}, Clock: st.clock}
+		t := &restoretest.Tester{Source: &engine.Source{Repo: r}, Clock: st.clock, Records: e.backupRecords(ctx, st, r)}
 		return r, t.Run(ctx, j, o, rec)
 	})
 	for _, w := range out.Warnings {
@@ -539,6 +559,56 @@ func (e *env) restoreTest(ctx context.Context, st *sopState, jobName string, o r
 			runlog.MessageText(st.termLang, &out.Record), seedOf(out.Record))
 	}
 	return out.Record, err
+}
+
+// restoreTestRepo runs and records the restore test of a repository
+// without a configuration file: its snapshots, all of them taken as one
+// source, are sampled as a job's would be, and the test goes to the run
+// log this command uses (--log-file, else the default), whose path it
+// prints.
+func (e *env) restoreTestRepo(ctx context.Context, st *sopState, o restoretest.Options) (runlog.Record, error) {
+	var opened *repo.Repository
+	defer func() {
+		if opened != nil {
+			opened.Close()
+		}
+	}()
+	job := &jobs.Job{Sources: []jobs.Source{{Name: "repository", Paths: []string{"/"}}}}
+	out, err := e.runner(st).Do(ctx, runlog.OpRestoreTest, "", func(ctx context.Context, rec *runlog.Record) (runlog.RecordStore, error) {
+		r, _, err := e.openSOPRepo(ctx, st, "")
+		if err != nil {
+			return nil, err
+		}
+		opened = r
+		rec.RepositoryID, rec.Repository = r.ID(), location.Redact(e.c.String("repo"))
+		job.Name = rec.Repository
+		t := &restoretest.Tester{Source: &engine.Source{Repo: r, All: true}, Clock: st.clock, Records: e.backupRecords(ctx, st, r)}
+		return r, t.Run(ctx, job, o, rec)
+	})
+	for _, w := range out.Warnings {
+		e.warnf("%v", w)
+	}
+	if out.Record.ID != "" {
+		e.logf("restore test %s of %s: %s: %s (seed %d); recorded in the run log %s", out.Record.ID, out.Record.Repository, out.Record.Result,
+			runlog.MessageText(st.termLang, &out.Record), seedOf(out.Record), st.log.Path())
+	}
+	return out.Record, err
+}
+
+// backupRecords are the records in which a restore test looks up the
+// check values its snapshots' backups recorded: the local run log's and
+// the repository's (a replacement server has only the latter). Either may
+// be missing; a check then says that no value was recorded.
+func (e *env) backupRecords(ctx context.Context, st *sopState, r *repo.Repository) []runlog.Record {
+	recs, err := st.log.Records()
+	if err != nil {
+		e.warnf("run log %s: %v", st.log.Path(), err)
+	}
+	stored, err := runlog.StoreRecords(ctx, r)
+	if err != nil {
+		e.warnf("records in the repository: %v", err)
+	}
+	return runlog.Merge(recs, stored)
 }
 
 func seedOf(r runlog.Record) uint64 {
@@ -583,9 +653,19 @@ offsite copy in seconds, bytes added and duration of the last backup) and exits 
 				}
 				return &codedError{Code: status.ExitUnknown, Msg: err.Error()}
 			}
-			st, err := e.loadSOP(true)
+			st, err := e.loadSOP(false)
 			if err != nil {
 				return unknown(err)
+			}
+			if st.cfgErr != nil {
+				if c.String("repo") == "" {
+					return unknown(fmt.Errorf("%w; without one, give -r REPOSITORY for the status of that repository", st.cfgErr))
+				}
+				rep, err := e.repoStatus(c.Context, st)
+				if err != nil {
+					return unknown(err)
+				}
+				return e.writeStatus(c, st, rep)
 			}
 			// A monitoring user who cannot read the configured run log
 			// would get an empty fallback log and "never backed up":
@@ -610,29 +690,69 @@ offsite copy in seconds, bytes added and duration of the last backup) and exits 
 					return unknown(err)
 				}
 			}
-			switch {
-			case nagios:
-				err = rep.WriteNagios(e.stdout)
-			case e.json || c.String("format") == "json":
-				err = rep.WriteJSON(e.stdout)
-			default:
-				err = rep.WriteText(e.stdout, st.termLang, st.cfg.Location())
-			}
-			if err != nil {
-				return unknown(err)
-			}
-			if code := rep.ExitCode(); code != status.ExitOK {
-				n := 0
-				for _, j := range rep.Jobs {
-					if j.Level != status.OK {
-						n++
-					}
-				}
-				return &codedError{Code: code, Msg: fmt.Sprintf("status: %d job(s) need attention", n)}
-			}
-			return nil
+			return e.writeStatus(c, st, rep)
 		},
 	}
+}
+
+// writeStatus prints a status report as --format asks and ends with its
+// monitoring exit code.
+func (e *env) writeStatus(c *cli.Context, st *sopState, rep *status.Report) error {
+	var err error
+	switch {
+	case c.String("format") == "nagios":
+		err = rep.WriteNagios(e.stdout)
+	case e.json || c.String("format") == "json":
+		err = rep.WriteJSON(e.stdout)
+	default:
+		err = rep.WriteText(e.stdout, st.termLang, st.cfg.Location())
+	}
+	if err != nil {
+		if c.String("format") == "nagios" {
+			fmt.Fprintf(e.stdout, "CADANG UNKNOWN - %v\n", err)
+		}
+		return &codedError{Code: status.ExitUnknown, Msg: err.Error()}
+	}
+	if code := rep.ExitCode(); code != status.ExitOK {
+		n := 0
+		for _, j := range rep.Jobs {
+			if j.Level != status.OK {
+				n++
+			}
+		}
+		return &codedError{Code: code, Msg: fmt.Sprintf("status: %d job(s) need attention", n)}
+	}
+	return nil
+}
+
+// repoStatus is the status of the repository of --repo without a
+// configuration file: from the records about it (the run log's and the
+// repository's own) and its snapshots, held to a daily backup and the
+// SOP's restore-test interval.
+func (e *env) repoStatus(ctx context.Context, st *sopState) (*status.Report, error) {
+	r, _, err := e.openSOPRepo(ctx, st, "")
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	sns, err := snapshot.ListSnapshots(ctx, r, snapshot.Filter{})
+	if err != nil {
+		return nil, err
+	}
+	infos := make([]status.SnapshotInfo, len(sns))
+	for i, sn := range sns {
+		infos[i] = status.SnapshotInfo{ID: sn.ID().String(), Time: sn.Time}
+	}
+	recs, err := st.log.Records()
+	if err != nil {
+		return nil, fmt.Errorf("the run log %s cannot be read: %w", st.log.Path(), err)
+	}
+	stored, err := runlog.StoreRecords(ctx, r)
+	if err != nil {
+		e.warnf("records in the repository: %v", err)
+	}
+	name := location.Redact(e.c.String("repo"))
+	return status.ComputeRepository(name, r.ID(), runlog.Merge(recs, stored), infos, 0, st.clock.Now()), nil
 }
 
 func followupCommand() *cli.Command {

@@ -9,14 +9,20 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/internal/testpg"
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend/local"
 )
 
 // pgTables are the tables of the test database, each with an integer
@@ -240,4 +246,139 @@ func TestPostgreSQLBackupRestore(t *testing.T) {
 	}
 	cliOK(t, "-r", repoDir, "check")
 	t.Logf("total %s", time.Since(start).Round(time.Millisecond))
+}
+
+// TestPostgreSQLDatabasesJobRestoreTest: a job whose source is
+// databases = ["all"] dumps the cluster's globals and every database into
+// one snapshot (/globals.sql, /DB.dump), recording the compare = "source"
+// checks in the dump's own snapshot; its restore test loads each dump into
+// a scratch database on the server (dropped afterwards) or into a
+// throwaway server, and compares the checks. Rows written after the
+// backup change nothing: the test compares with the backup's values.
+func TestPostgreSQLDatabasesJobRestoreTest(t *testing.T) {
+	s := testpg.Start(t)
+	repoDir := cliNewRepo(t)
+	for _, k := range []string{"PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "CADANG_CONFIG", envLog, envNow} {
+		t.Setenv(k, "")
+	}
+	s.Exec(t, "postgres", "CREATE DATABASE spse; CREATE DATABASE helpdesk;")
+	s.Exec(t, "spse", "CREATE TABLE tender (id int PRIMARY KEY, nama text); INSERT INTO tender SELECT i, 'paket ' || i FROM generate_series(1, 2500) i;")
+	s.Exec(t, "helpdesk", "CREATE TABLE tiket (id int PRIMARY KEY); INSERT INTO tiket SELECT generate_series(1, 40);")
+
+	be, err := local.Open(context.Background(), repoDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := repo.Open(context.Background(), be, []byte(cliTestPassword), repo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := r.ID()
+	r.Close()
+	dir := t.TempDir()
+	cfg, log := filepath.Join(dir, "cadang.toml"), filepath.Join(dir, "runlog.jsonl")
+	writeCfg := func(restoreInto string) {
+		t.Helper()
+		text := fmt.Sprintf(`[log]
+path = %q
+[restore_test]
+scratch = %q
+[[job]]
+name = "spse-db"
+info_class = 7
+classification = "rahasia"
+  [[job.source]]
+  databases = ["all"]
+  pg_host = %q
+  pg_port = %d
+  pg_user = %q
+  pg_bin = %q
+  spool = %q
+  restore_into = %q
+  [[job.medium]]
+  name = "disk-A"
+  repository = %q
+  repository_id = %q
+  [[job.check]]
+  database = "spse"
+  query = "SELECT count(*) FROM tender"
+  compare = "source"
+  [[job.check]]
+  database = "helpdesk"
+  query = "SELECT max(id) FROM tiket"
+  expect = "40"
+`, log, dir, s.Host, s.Port, s.User, s.Bin, dir, restoreInto, repoDir, id)
+		if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeCfg("server")
+	cliOK(t, "--config", cfg, "run", "spse-db")
+	var recs []runlog.Record
+	if err := json.Unmarshal([]byte(cliOK(t, "--config", cfg, "log", "--json").stdout), &recs); err != nil {
+		t.Fatal(err)
+	}
+	src := recs[0].Sources[0]
+	if !slices.Equal(src.Databases, []string{"helpdesk", "postgres", "spse"}) || len(src.Checks) != 1 || src.Checks[0].Value != "2500" {
+		t.Fatalf("backup record source %+v", src)
+	}
+	ls := cliOK(t, "-r", repoDir, "ls", "latest").stdout
+	for _, f := range []string{"/globals.sql", "/spse.dump", "/helpdesk.dump", "/postgres.dump"} {
+		if !strings.Contains(ls, f) {
+			t.Errorf("the snapshot lacks %s:\n%s", f, ls)
+		}
+	}
+	if ents, _ := filepath.Glob(filepath.Join(dir, "cadang-pgdump-*")); len(ents) != 0 {
+		t.Errorf("the spool directory was not removed: %v", ents)
+	}
+
+	// After the backup the database moves on; the test compares the dump
+	// with what the backup recorded.
+	s.Exec(t, "spse", "INSERT INTO tender VALUES (2501, 'baru')")
+	restoreTest := func() runlog.Record {
+		t.Helper()
+		res := cliOK(t, "--config", cfg, "--json", "restore-test", "--job", "spse-db")
+		var rec runlog.Record
+		if err := json.Unmarshal([]byte(strings.SplitN(res.stdout, "\n", 2)[0]), &rec); err != nil {
+			t.Fatalf("%v\n%s", err, res)
+		}
+		return rec
+	}
+	rec := restoreTest()
+	loaded := map[string]bool{}
+	for _, d := range rec.Test.Databases {
+		if d.Globals {
+			continue
+		}
+		loaded[d.Database] = d.Loaded && d.Dropped && d.OK && d.Tables >= 0
+		if d.Database == "spse" && (len(d.Checks) != 1 || d.Checks[0].Got != "2500" || !d.Checks[0].OK) {
+			t.Errorf("spse check %+v", d.Checks)
+		}
+	}
+	if rec.Result != runlog.OK || !loaded["spse"] || !loaded["helpdesk"] || !loaded["postgres"] {
+		t.Fatalf("restore test %s: %+v %q", rec.Result, rec.Test.Databases, rec.Errors)
+	}
+	if left := strings.TrimSpace(s.Exec(t, "postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'cadang_rt_%'")); left != "0" {
+		t.Errorf("%s scratch databases left on the server", left)
+	}
+
+	// The same test in a throwaway server started from the job's binaries:
+	// the globals are loaded there too.
+	// Its data directory is below the scratch directory, which the
+	// postgres user (the server refuses to run as root) must reach.
+	writeCfg("throwaway")
+	if os.Geteuid() == 0 {
+		res := cliCode(t, 1, "--config", cfg, "restore-test", "--job", "spse-db")
+		if !strings.Contains(res.stdout+res.stderr, "cannot reach") {
+			t.Errorf("a scratch directory the postgres user cannot reach:\n%s", res)
+		}
+		for p := dir; p != "/"; p = filepath.Dir(p) {
+			os.Chmod(p, 0o755)
+		}
+	}
+	rec = restoreTest()
+	if rec.Result != runlog.OK || len(rec.Test.Databases) != 4 || !rec.Test.Databases[0].Globals || !rec.Test.Databases[0].Loaded ||
+		!strings.Contains(rec.Test.Databases[1].Server, "throwaway") {
+		t.Fatalf("throwaway restore test %s: %+v %q", rec.Result, rec.Test.Databases, rec.Errors)
+	}
 }

@@ -293,6 +293,9 @@ type Source struct {
 		snapshot.FileLoader
 		restorer.Repository
 	}
+	// All takes every snapshot of the repository as one of the job's
+	// first source (a restore test without a configuration file).
+	All bool
 }
 
 // Snapshots implements restoretest.Source: the snapshots tagged with the
@@ -305,6 +308,10 @@ func (s *Source) Snapshots(ctx context.Context, job *jobs.Job) ([]restoretest.Sn
 	}
 	var out []restoretest.Snapshot
 	for _, sn := range sns {
+		if s.All && len(job.Sources) > 0 {
+			out = append(out, restoretest.Snapshot{ID: sn.ID().String(), Source: job.Sources[0].Name, Time: sn.Time})
+			continue
+		}
 		if name, ok := sourceOf(sn, job); ok {
 			out = append(out, restoretest.Snapshot{ID: sn.ID().String(), Source: name, Time: sn.Time})
 		}

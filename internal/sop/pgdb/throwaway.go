@@ -9,7 +9,10 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/lpse/cadang/internal/childenv"
 )
 
 // Throwaway is a PostgreSQL server of its own for a restore test:
@@ -30,6 +33,11 @@ type Throwaway struct {
 func StartThrowaway(ctx context.Context, bin, parent string) (*Throwaway, error) {
 	if parent == "" {
 		parent = os.TempDir()
+	}
+	if os.Geteuid() == 0 {
+		if err := reachable(parent); err != nil {
+			return nil, fmt.Errorf("throwaway PostgreSQL server: the postgres user it runs as cannot reach %s (%v): use a scratch directory others may enter, e.g. /var/tmp", parent, err)
+		}
 	}
 	dir, err := os.MkdirTemp(parent, "cadang-pg-")
 	if err != nil {
@@ -91,8 +99,22 @@ func (t *Throwaway) server(ctx context.Context, name string, args ...string) *ex
 		cmd = exec.CommandContext(ctx, path, args...)
 	}
 	cmd.Dir = t.dir // a directory the postgres user can enter
-	cmd.Env = t.env()
+	cmd.Env = serverEnv()
 	return cmd
+}
+
+// serverEnv is the environment of initdb and pg_ctl: cadang's, without
+// its secrets and without libpq's PG* variables, which the server reads
+// too (an empty PGPORT stops it) and which name the source's server, not
+// this one.
+func serverEnv() []string {
+	var env []string
+	for _, kv := range childenv.Environ(childenv.CloudCredentials...) {
+		if !strings.HasPrefix(kv, "PG") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 // String names the server for records.
@@ -124,4 +146,26 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// reachable reports an error unless every directory from / down to dir
+// may be entered by others (the execute bit for others), which the
+// postgres user needs to reach its data directory below dir.
+func reachable(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	for p := abs; ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("%s has mode %s", p, fi.Mode().Perm())
+		}
+		if p == filepath.Dir(p) {
+			return nil
+		}
+	}
 }

@@ -1,0 +1,60 @@
+package status
+
+import (
+	"testing"
+	"time"
+
+	"github.com/lpse/cadang/internal/sop/runlog"
+)
+
+// TestComputeRepository: without a configuration file, status reports on
+// one repository (issue 15): its last backup and result from the records
+// about it or, when none is newer, its newest snapshot; its last restore
+// test and when the next is due; what is overdue, with the usual exit
+// codes. Records of other repositories do not count.
+func TestComputeRepository(t *testing.T) {
+	const id, other = "aaaa1111", "bbbb2222"
+	day := func(d int) time.Time { return time.Date(2026, 3, d, 2, 0, 0, 0, time.UTC) }
+	rec := func(op runlog.Operation, repo string, d int, res runlog.Result) runlog.Record {
+		return runlog.Record{Op: op, ID: string(op) + string(rune('a'+d)), RepositoryID: repo, Start: day(d), End: day(d).Add(time.Minute), Result: res}
+	}
+	recs := []runlog.Record{
+		rec(runlog.OpBackup, id, 1, runlog.OK),
+		rec(runlog.OpRestoreTest, id, 2, runlog.OK),
+		rec(runlog.OpBackup, id, 10, runlog.OK),
+		rec(runlog.OpBackup, other, 11, runlog.Failed),
+	}
+	rep := ComputeRepository("/srv/backup", id, recs, []SnapshotInfo{{"s1", day(1)}, {"s10", day(10)}}, 0, day(10).Add(3*time.Hour))
+	j := rep.Jobs[0]
+	if rep.ExitCode() != ExitOK || j.Name != "/srv/backup" || !j.LastBackupAt.Equal(day(10).Add(time.Minute)) || j.LastResult != runlog.OK ||
+		!j.LastRestoreTest.Equal(day(2).Add(time.Minute)) || !j.RestoreTestDue.Equal(day(2).Add(time.Minute).Add(90*24*time.Hour)) {
+		t.Fatalf("%+v", j)
+	}
+	// Two days without a backup: critical.
+	rep = ComputeRepository("/srv/backup", id, recs, nil, 0, day(12).Add(4*time.Hour))
+	if rep.ExitCode() != ExitCritical || rep.Jobs[0].Problems[0].What != "backup-overdue" {
+		t.Fatalf("%+v", rep.Jobs[0])
+	}
+	// A failed last backup: critical, with its kind.
+	failed := append(recs, runlog.Record{Op: runlog.OpBackup, ID: "x", RepositoryID: id, End: day(11), Result: runlog.Failed, Failure: runlog.KindOutOfSpace})
+	rep = ComputeRepository("/srv/backup", id, failed, nil, 0, day(11).Add(time.Hour))
+	if rep.ExitCode() != ExitCritical || rep.Jobs[0].LastFailure != runlog.KindOutOfSpace {
+		t.Fatalf("%+v", rep.Jobs[0])
+	}
+	// No records at all, only snapshots made before the run log was kept:
+	// the newest snapshot is the last backup; the restore test falls due
+	// 90 days after the first backup the records know (here: that one).
+	rep = ComputeRepository("/srv/backup", id, nil, []SnapshotInfo{{"0123456789ab", day(20)}}, 0, day(20).Add(time.Hour))
+	if j := rep.Jobs[0]; rep.ExitCode() != ExitOK || j.LastBackupID != "snapshot-01234567" || !j.RestoreTestDue.Equal(day(20).Add(90*24*time.Hour)) {
+		t.Fatalf("%+v", j)
+	}
+	// A restore test overdue: warning.
+	rep = ComputeRepository("/srv/backup", id, recs, []SnapshotInfo{{"s", day(1).AddDate(0, 4, 0)}}, 0, day(1).AddDate(0, 4, 0).Add(time.Hour))
+	if rep.ExitCode() != ExitWarning || rep.Jobs[0].Problems[0].What != "restore-test-overdue" {
+		t.Fatalf("%+v", rep.Jobs[0])
+	}
+	// An empty repository that was never backed up: critical.
+	if rep := ComputeRepository("/srv/backup", id, nil, nil, 0, day(1)); rep.ExitCode() != ExitCritical {
+		t.Fatalf("%+v", rep.Jobs[0])
+	}
+}
