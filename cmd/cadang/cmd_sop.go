@@ -155,7 +155,9 @@ func jobCommand() *cli.Command {
 					}
 					var srcs, media []string
 					for _, s := range j.Sources {
-						if s.IsDump() {
+						if len(s.Databases) > 0 {
+							srcs = append(srcs, engine.SourceName(s)+"=PostgreSQL "+strings.Join(s.Databases, ","))
+						} else if s.IsDump() {
 							srcs = append(srcs, engine.SourceName(s)+"="+strings.Join(s.Command, " "))
 						} else {
 							srcs = append(srcs, engine.SourceName(s)+"="+strings.Join(s.Paths, ","))
