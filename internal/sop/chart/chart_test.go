@@ -107,7 +107,7 @@ func TestBars(t *testing.T) {
 		{"Terlewat", []float64{1, 3, 8}},
 		{"Lain", []float64{4, 6, 7}},
 	}
-	b, err := Bars("Tren", "jumlah", labels, series)
+	b, err := Bars("Tren", "jumlah", labels, series, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ package doc
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -48,6 +50,44 @@ type Document struct {
 	Created time.Time
 	// Landscape prints the PDF in landscape, for wide tables.
 	Landscape bool
+	// Letterhead is the kop surat printed instead of Org and Unit; zero:
+	// none.
+	Letterhead Letterhead
+}
+
+// Letterhead is the heading of an agency's official paper (kop surat): a
+// logo at the left and the agency's lines, e.g. "PEMERINTAH PROVINSI
+// GORONTALO", "LAYANAN PENGADAAN SECARA ELEKTRONIK", the address.
+type Letterhead struct {
+	Logo  string // path of a PNG or JPEG image; empty: no logo
+	Lines []string
+}
+
+// IsZero reports whether there is no letterhead.
+func (l Letterhead) IsZero() bool { return l.Logo == "" && len(l.Lines) == 0 }
+
+// logo reads the logo image, if any.
+func (l Letterhead) logo() ([]byte, error) {
+	if l.Logo == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(l.Logo)
+	if err != nil {
+		return nil, fmt.Errorf("letterhead logo: %w", err)
+	}
+	if _, _, err := imageConfig(b); err != nil {
+		return nil, fmt.Errorf("letterhead logo %s: not a PNG or JPEG image: %w", l.Logo, err)
+	}
+	return b, nil
+}
+
+// logoType is the image type of the logo for fpdf and for HTML.
+func (l Letterhead) logoType() string {
+	switch strings.ToLower(filepath.Ext(l.Logo)) {
+	case ".jpg", ".jpeg":
+		return "JPG"
+	}
+	return "PNG"
 }
 
 // Block is a part of a document.
@@ -69,11 +109,16 @@ type Field struct {
 // Fields is a list of labelled values.
 type Fields []Field
 
-// Table is a table; Widths are relative column widths (optional).
+// Table is a table. Widths are relative column widths, a hint that no
+// renderer needs: the PDF fits the columns to their content. MaxLines, per
+// column (0 or missing: no bound), bounds the lines of a cell in the PDF: a
+// longer text ends in an ellipsis, so that one long follow-up cannot make a
+// row a page tall.
 type Table struct {
-	Header []string
-	Rows   [][]string
-	Widths []float64
+	Header   []string
+	Rows     [][]string
+	Widths   []float64
+	MaxLines []int
 }
 
 // List is a bulleted list.

@@ -9,8 +9,11 @@ import (
 	"strings"
 )
 
-const css = `body{font-family:"Liberation Sans",Arial,sans-serif;font-size:11pt;max-width:60em;margin:2em auto;color:#000}
+const css = `body{font-family:"DejaVu Sans","Liberation Sans",Arial,sans-serif;font-size:11pt;max-width:60em;margin:2em auto;color:#000}
 .org{text-align:center;font-weight:bold}.unit{text-align:center}
+.letterhead{display:flex;align-items:center;border-bottom:4px double #000;padding-bottom:.4em;margin-bottom:1em}
+.letterhead img{height:5.5em;margin-right:1em}.letterhead>div{flex:1;text-align:center}
+.lh{font-weight:bold;font-size:13pt}.lh-addr{font-size:9pt}
 h1{font-size:15pt;text-align:center;margin-bottom:.2em}.subtitle{text-align:center;margin-top:0}
 h2{font-size:12pt;margin-top:1.5em;border-bottom:1px solid #888}
 table{border-collapse:collapse;width:100%;margin:.5em 0}th,td{border:1px solid #555;padding:3px 5px;vertical-align:top;text-align:left}
@@ -30,11 +33,17 @@ func RenderHTML(w io.Writer, d *Document) error {
 		lang = "id"
 	}
 	fmt.Fprintf(b, "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n<meta charset=\"utf-8\">\n<title>%s</title>\n<style>%s</style>\n</head>\n<body>\n", e(lang), e(d.Title), css)
-	if d.Org != "" {
-		fmt.Fprintf(b, "<div class=\"org\">%s</div>\n", e(d.Org))
-	}
-	if d.Unit != "" {
-		fmt.Fprintf(b, "<div class=\"unit\">%s</div>\n", e(d.Unit))
+	if !d.Letterhead.IsZero() {
+		if err := htmlLetterhead(b, d.Letterhead); err != nil {
+			return err
+		}
+	} else {
+		if d.Org != "" {
+			fmt.Fprintf(b, "<div class=\"org\">%s</div>\n", e(d.Org))
+		}
+		if d.Unit != "" {
+			fmt.Fprintf(b, "<div class=\"unit\">%s</div>\n", e(d.Unit))
+		}
 	}
 	fmt.Fprintf(b, "<h1>%s</h1>\n", e(d.Title))
 	if d.Subtitle != "" {
@@ -139,4 +148,32 @@ func htmlFields(b *bufio.Writer, fs []Field) {
 		fmt.Fprintf(b, "<tr><td class=\"l\">%s</td><td>%s</td></tr>\n", html.EscapeString(f.Label), strings.ReplaceAll(v, "\n", "<br>"))
 	}
 	b.WriteString("</table>\n")
+}
+
+// htmlLetterhead writes the kop surat: the logo (embedded as a data URI, so
+// the page stays self-contained) beside the agency's lines.
+func htmlLetterhead(b *bufio.Writer, l Letterhead) error {
+	logo, err := l.logo()
+	if err != nil {
+		return err
+	}
+	b.WriteString("<div class=\"letterhead\">")
+	if len(logo) > 0 {
+		mime := "image/png"
+		if l.logoType() == "JPG" {
+			mime = "image/jpeg"
+		}
+		fmt.Fprintf(b, "<img src=\"data:%s;base64,%s\" alt=\"\">", mime, base64.StdEncoding.EncodeToString(logo))
+	}
+	b.WriteString("<div>")
+	for i, s := range l.Lines {
+		style, _, _ := letterheadStyle(i, len(l.Lines))
+		class := "lh"
+		if style == "" {
+			class = "lh-addr"
+		}
+		fmt.Fprintf(b, "<div class=\"%s\">%s</div>", class, html.EscapeString(s))
+	}
+	b.WriteString("</div></div>\n")
+	return nil
 }

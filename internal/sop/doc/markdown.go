@@ -10,7 +10,15 @@ import (
 // RenderMarkdown writes d as GitHub-flavoured Markdown.
 func RenderMarkdown(w io.Writer, d *Document) error {
 	b := bufio.NewWriter(w)
-	if d.Org != "" {
+	if !d.Letterhead.IsZero() {
+		for i, l := range d.Letterhead.Lines {
+			if i > 0 {
+				b.WriteString("  \n")
+			}
+			fmt.Fprintf(b, "**%s**", mdEsc(l))
+		}
+		b.WriteString("\n\n---\n\n")
+	} else if d.Org != "" {
 		fmt.Fprintf(b, "**%s**", mdEsc(d.Org))
 		if d.Unit != "" {
 			fmt.Fprintf(b, "  \n%s", mdEsc(d.Unit))

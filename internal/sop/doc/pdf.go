@@ -4,260 +4,385 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"strings"
+	"strconv"
 
 	"codeberg.org/go-pdf/fpdf"
+
+	"github.com/lpse/cadang/internal/sop/fonts"
 )
 
-// PDF layout, in millimetres (A4 portrait).
+// PDF layout, in millimetres (A4).
 const (
-	pdfMargin = 20.0
-	pdfLine   = 5.0
-	pdfFont   = "Helvetica"
+	pdfMarginP  = 20.0 // left and right margin, portrait
+	pdfMarginL  = 14.0 // left and right margin, landscape: wide tables need the room
+	pdfTop      = 14.0
+	pdfLine     = 5.0  // line height of body text
+	pdfBody     = 10.0 // body font size, points
+	pdfFootSize = 6.5
+	pdfFootLine = 2.8
 )
 
-// pdfDoc wraps fpdf with the text translation to the core fonts' code page
-// (cp1252 covers Indonesian and English).
+// pdfDoc is one rendering of a Document: fpdf with the embedded DejaVu Sans
+// (UTF-8, so that names in any script it covers print as written), and the
+// layout state that decides page breaks. fpdf's automatic page break is off:
+// every block measures itself first, so that no table header, heading or
+// signature block is left alone at the foot of a page.
 type pdfDoc struct {
 	*fpdf.Fpdf
-	tr     func(string) string
+	margin float64 // left and right margin
 	width  float64 // usable width
-	height float64 // page height
+	pageH  float64
+	bottom float64 // lowest y a block may reach (above the footer)
 	nimg   int
 }
 
-// RenderPDF writes d as an A4 PDF with the standard Helvetica font.
+// RenderPDF writes d as an A4 PDF with DejaVu Sans embedded.
 func RenderPDF(w io.Writer, d *Document) error {
-	orient := "P"
+	logo, err := d.Letterhead.logo()
+	if err != nil {
+		return err
+	}
+	// Two passes: the first counts the pages, so that the footer can say
+	// "page 1 of 3" with the real number rather than a placeholder whose
+	// width differs from the number's.
+	p, err := renderPDF(d, logo, 0)
+	if err != nil {
+		return err
+	}
+	if p, err = renderPDF(d, logo, p.PageCount()); err != nil {
+		return err
+	}
+	return p.Output(w)
+}
+
+func renderPDF(d *Document, logo []byte, pages int) (*pdfDoc, error) {
+	orient, margin := "P", pdfMarginP
 	if d.Landscape {
-		orient = "L"
+		orient, margin = "L", pdfMarginL
 	}
 	f := fpdf.New(orient, "mm", "A4", "")
-	p := &pdfDoc{Fpdf: f, tr: f.UnicodeTranslatorFromDescriptor("")}
+	f.AddUTF8FontFromBytes(fonts.Family, "", fonts.Regular())
+	f.AddUTF8FontFromBytes(fonts.Family, "B", fonts.Bold())
 	pw, ph := f.GetPageSize()
-	p.width, p.height = pw-2*pdfMargin, ph
-	f.SetMargins(pdfMargin, pdfMargin, pdfMargin)
-	f.SetAutoPageBreak(true, pdfMargin)
+	p := &pdfDoc{Fpdf: f, margin: margin, width: pw - 2*margin, pageH: ph}
+	f.SetMargins(margin, pdfTop, margin)
+	f.SetCellMargin(0)
+	f.SetAutoPageBreak(false, 0)
 	f.SetTitle(d.Title, true)
 	f.SetCreator("cadang", true)
 	f.SetProducer("cadang", true)
+	if d.Lang != "" {
+		f.SetLang(d.Lang)
+	}
 	if !d.Created.IsZero() {
 		f.SetCreationDate(d.Created)
 		f.SetModificationDate(d.Created)
 	}
-	f.AliasNbPages("{nb}")
+	foot := p.wrap(d.Footer, "", pdfFootSize, p.width)
+	footH := float64(len(foot))*pdfFootLine + 4
+	p.bottom = ph - 8 - footH - 3
+	f.SetFooterFunc(func() { p.footer(d, foot, pages) })
+	f.AddPage()
+	if err := p.top(d, logo); err != nil {
+		return nil, err
+	}
+	tails := p.tails(d.Blocks)
+	for i, bl := range d.Blocks {
+		var next Block
+		if i+1 < len(d.Blocks) {
+			next = d.Blocks[i+1]
+		}
+		p.block(bl, next, tails[i])
+	}
+	if err := f.Error(); err != nil {
+		return nil, fmt.Errorf("pdf: %w", err)
+	}
+	return p, nil
+}
+
+// tails gives each block the height of what must follow it on its page: a
+// signature block stays with the end of the block before it, and a short
+// closing paragraph before the signatures ("Demikian berita acara ini
+// dibuat...") goes with them, so the block before the paragraph keeps its
+// end with both.
+func (p *pdfDoc) tails(blocks []Block) []float64 {
+	tails := make([]float64, len(blocks))
+	for i := len(blocks) - 2; i >= 0; i-- {
+		switch x := blocks[i+1].(type) {
+		case Signatures:
+			tails[i] = p.sigHeight(x)
+		case Paragraph:
+			if tails[i+1] > 0 {
+				if n := len(p.wrap(x.Text, "", pdfBody, p.width)); n <= 3 {
+					tails[i] = tails[i+1] + float64(n)*pdfLine + 2
+				}
+			}
+		}
+	}
+	return tails
+}
+
+func (p *pdfDoc) block(bl, next Block, tail float64) {
+	switch x := bl.(type) {
+	case Heading:
+		p.heading(x, p.lead(next))
+	case Paragraph:
+		p.paragraph(x.Text, tail)
+	case Fields:
+		p.fields(x, tail)
+	case Table:
+		p.table(x, tail)
+	case List:
+		p.list(x)
+	case Choice:
+		p.choice(x)
+	case Chart:
+		p.chart(x)
+	case Signatures:
+		p.signatures(x)
+	}
+}
+
+// font selects the document's typeface; style is "" or "B" (and "U" to
+// underline).
+func (p *pdfDoc) font(style string, size float64) { p.SetFont(fonts.Family, style, size) }
+
+// room reports whether h more millimetres fit on the page, and starts a new
+// page when they do not.
+func (p *pdfDoc) room(h float64) {
+	if p.GetY()+h > p.bottom {
+		p.AddPage()
+	}
+}
+
+// capacity is the height a block may fill on a fresh page.
+func (p *pdfDoc) capacity() float64 { return p.bottom - pdfTop }
+
+func (p *pdfDoc) footer(d *Document, lines []textLine, pages int) {
+	y := p.pageH - 8 - float64(len(lines))*pdfFootLine - 4
+	p.SetDrawColor(120, 120, 120)
+	p.Line(p.margin, y, p.margin+p.width, y)
+	p.SetDrawColor(0, 0, 0)
+	for i, l := range lines {
+		p.drawLine(l, p.margin, y+0.5+float64(i)*pdfFootLine, p.width, pdfFootLine, "", "L", false)
+	}
 	pageOf := d.PageOf
 	if pageOf == "" {
 		pageOf = "%d / %s"
 	}
-	f.SetFooterFunc(func() {
-		f.SetY(-17)
-		f.SetFont(pdfFont, "I", 7)
-		f.MultiCell(p.width, 3.5, p.tr(d.Footer), "T", "L", false)
-		f.CellFormat(p.width, 3.5, p.tr(fmt.Sprintf(pageOf, f.PageNo(), "{nb}")), "", 0, "R", false, 0, "")
-	})
-	f.AddPage()
+	total := "-"
+	if pages > 0 {
+		total = strconv.Itoa(pages)
+	}
+	p.font("", pdfFootSize+0.5)
+	p.SetXY(p.margin, y+0.5+float64(len(lines))*pdfFootLine)
+	p.CellFormat(p.width, 3.5, fmt.Sprintf(pageOf, p.PageNo(), total), "", 0, "R", false, 0, "")
+}
 
-	if d.Org != "" {
-		f.SetFont(pdfFont, "B", 11)
-		p.center(d.Org)
+// top prints the letterhead (or the organisation), the title and the
+// document's fields.
+func (p *pdfDoc) top(d *Document, logo []byte) error {
+	if d.Letterhead.IsZero() {
+		p.orgHeader(d.Org, d.Unit)
+	} else if err := p.letterhead(d.Letterhead, logo); err != nil {
+		return err
 	}
-	if d.Unit != "" {
-		f.SetFont(pdfFont, "", 10)
-		p.center(d.Unit)
-	}
-	if d.Org != "" || d.Unit != "" {
-		y := f.GetY() + 1
-		f.SetLineWidth(0.6)
-		f.Line(pdfMargin, y, pdfMargin+p.width, y)
-		f.SetLineWidth(0.2)
-		f.Ln(4)
-	}
-	f.SetFont(pdfFont, "B", 14)
-	p.center(d.Title)
+	p.font("B", 14)
+	p.centered(d.Title, "B", 14, 6.5)
 	if d.Subtitle != "" {
-		f.SetFont(pdfFont, "", 10)
-		p.center(d.Subtitle)
+		p.centered(d.Subtitle, "", pdfBody, pdfLine)
 	}
-	f.Ln(3)
-	p.fields(d.Meta)
-	for _, bl := range d.Blocks {
-		switch x := bl.(type) {
-		case Heading:
-			if f.GetY() > p.height-47 {
-				f.AddPage()
-			}
-			f.Ln(2)
-			f.SetFont(pdfFont, "B", 11)
-			f.MultiCell(p.width, 6, p.tr(x.Text), "B", "L", false)
-			f.Ln(1)
-		case Paragraph:
-			f.SetFont(pdfFont, "", 10)
-			f.MultiCell(p.width, pdfLine, p.tr(x.Text), "", "J", false)
-			f.Ln(2)
-		case Fields:
-			p.fields(x)
-		case Table:
-			p.table(x)
-		case List:
-			f.SetFont(pdfFont, "", 10)
-			for _, it := range x {
-				f.CellFormat(5, pdfLine, p.tr("-"), "", 0, "L", false, 0, "")
-				f.MultiCell(p.width-5, pdfLine, p.tr(it), "", "L", false)
-			}
-			f.Ln(2)
-		case Choice:
-			f.SetFont(pdfFont, "B", 10)
-			f.MultiCell(p.width, pdfLine, p.tr(x.Label+":"), "", "L", false)
-			f.SetFont(pdfFont, "", 10)
-			for i, o := range x.Options {
-				y := f.GetY()
-				f.Rect(pdfMargin+2, y+1, 3.2, 3.2, "D")
-				if i < len(x.Ticked) && x.Ticked[i] {
-					f.Line(pdfMargin+2, y+1, pdfMargin+5.2, y+4.2)
-					f.Line(pdfMargin+2, y+4.2, pdfMargin+5.2, y+1)
-				}
-				f.SetX(pdfMargin + 8)
-				f.MultiCell(p.width-8, pdfLine, p.tr(o), "", "L", false)
-			}
-			f.Ln(2)
-		case Chart:
-			p.chart(x)
-		case Signatures:
-			p.signatures(x)
-		}
-	}
-	return f.Output(w)
+	p.Ln(3)
+	p.fields(d.Meta, 0)
+	return nil
 }
 
-func (p *pdfDoc) center(s string) {
-	p.MultiCell(p.width, 6, p.tr(s), "", "C", false)
+func (p *pdfDoc) orgHeader(org, unit string) {
+	if org != "" {
+		p.centered(org, "B", 11, 6)
+	}
+	if unit != "" {
+		p.centered(unit, "", pdfBody, pdfLine)
+	}
+	if org != "" || unit != "" {
+		y := p.GetY() + 1
+		p.SetLineWidth(0.6)
+		p.Line(p.margin, y, p.margin+p.width, y)
+		p.SetLineWidth(0.2)
+		p.SetY(y + 4)
+	}
 }
 
-func (p *pdfDoc) fields(fs []Field) {
-	if len(fs) == 0 {
-		return
+// letterhead prints the kop surat: the logo at the left, the agency's lines
+// centred on the page, and the double rule under them.
+func (p *pdfDoc) letterhead(lh Letterhead, logo []byte) error {
+	y0 := p.GetY()
+	const logoH = 24.0
+	bottom := y0
+	if len(logo) > 0 {
+		opt := fpdf.ImageOptions{ImageType: lh.logoType()}
+		info := p.RegisterImageOptionsReader("letterhead", opt, bytes.NewReader(logo))
+		if info == nil || p.Err() {
+			return fmt.Errorf("letterhead logo %s: %w", lh.Logo, p.Error())
+		}
+		w := min(logoH*info.Width()/info.Height(), 32)
+		p.ImageOptions("letterhead", p.margin, y0, w, w*info.Height()/info.Width(), false, opt, 0, "")
+		bottom = y0 + w*info.Height()/info.Width()
 	}
-	lw := p.width * 0.32
-	for _, f := range fs {
-		p.SetFont(pdfFont, "B", 10)
-		label := p.SplitText(p.tr(f.Label), lw-2)
-		p.SetFont(pdfFont, "", 10)
-		v := f.Value
-		if v == "" && !f.Blank {
-			v = "-"
+	y := y0
+	for i, s := range lh.Lines {
+		style, size, h := letterheadStyle(i, len(lh.Lines))
+		p.SetY(y)
+		p.centered(s, style, size, h)
+		y = p.GetY()
+	}
+	y = max(y, bottom) + 1.5
+	p.SetLineWidth(0.8)
+	p.Line(p.margin, y, p.margin+p.width, y)
+	p.SetLineWidth(0.2)
+	p.Line(p.margin, y+1.1, p.margin+p.width, y+1.1)
+	p.SetY(y + 5)
+	return nil
+}
+
+// letterheadStyle follows the usual kop surat: the government on top, the
+// agency in larger bold, and the last of three or more lines (the address)
+// in small regular type.
+func letterheadStyle(i, n int) (style string, size, h float64) {
+	switch {
+	case n >= 3 && i == n-1:
+		return "", 8.5, 4
+	case i == 0:
+		return "B", 12, 5.5
+	}
+	return "B", 13.5, 6
+}
+
+// centered prints s centred on the page, wrapped at spaces.
+func (p *pdfDoc) centered(s, style string, size, lh float64) {
+	for _, l := range p.wrap(s, style, size, p.width) {
+		p.room(lh)
+		y := p.GetY()
+		p.drawLine(l, p.margin, y, p.width, lh, style, "C", false)
+		p.SetY(y + lh)
+	}
+}
+
+// lead is the height of the start of b that must share a page with the
+// heading above it.
+func (p *pdfDoc) lead(b Block) float64 {
+	switch x := b.(type) {
+	case Paragraph:
+		return float64(min(2, len(p.wrap(x.Text, "", pdfBody, p.width)))) * pdfLine
+	case Fields:
+		if len(x) > 0 {
+			return p.fieldHeight(x[0])
 		}
-		val := p.SplitText(p.tr(v), p.width-lw-4)
-		n := max(len(label), len(val), 1)
-		if p.GetY()+float64(n)*pdfLine > p.height-pdfMargin-8 {
-			p.AddPage()
+	case Table:
+		t := p.layoutTable(x)
+		h := t.headerH
+		if len(t.heights) > 0 {
+			h += t.heights[0]
 		}
-		x, y := p.GetX(), p.GetY()
-		p.SetFont(pdfFont, "B", 10)
-		for i, l := range label {
-			p.SetXY(x, y+float64(i)*pdfLine)
-			p.CellFormat(lw, pdfLine, l, "", 0, "L", false, 0, "")
+		return h
+	case List:
+		if len(x) > 0 {
+			return float64(len(p.wrap(x[0], "", pdfBody, p.width-5))) * pdfLine
 		}
-		p.SetFont(pdfFont, "", 10)
-		p.SetXY(x+lw, y)
-		p.CellFormat(4, pdfLine, ":", "", 0, "L", false, 0, "")
-		if f.Value == "" && f.Blank {
-			p.SetDrawColor(80, 80, 80)
-			p.Line(x+lw+4, y+pdfLine-0.5, x+p.width, y+pdfLine-0.5)
-			p.SetDrawColor(0, 0, 0)
-		}
-		for i, l := range val {
-			if f.Value == "" && f.Blank {
-				break
-			}
-			p.SetXY(x+lw+4, y+float64(i)*pdfLine)
-			p.CellFormat(p.width-lw-4, pdfLine, l, "", 0, "L", false, 0, "")
-		}
-		p.SetXY(x, y+float64(n)*pdfLine+0.8)
+	case Choice:
+		return 2 * pdfLine
+	case Chart:
+		return p.chartHeight(x)
+	case Signatures:
+		return p.sigHeight(x)
+	}
+	return pdfLine
+}
+
+func (p *pdfDoc) heading(h Heading, lead float64) {
+	lines := p.wrap(h.Text, "B", 11, p.width)
+	height := float64(len(lines))*6 + 3
+	if lead < p.capacity()-height {
+		p.room(height + lead)
+	}
+	p.Ln(2)
+	for _, l := range lines {
+		y := p.GetY()
+		p.drawLine(l, p.margin, y, p.width, 6, "B", "L", false)
+		p.SetY(y + 6)
+	}
+	y := p.GetY()
+	p.Line(p.margin, y, p.margin+p.width, y)
+	p.SetY(y + 1)
+}
+
+// paragraph prints justified text; a paragraph followed by a signature
+// block (tail) moves to the next page with it rather than leave the
+// signatures alone there.
+func (p *pdfDoc) paragraph(s string, tail float64) {
+	lines := p.wrap(s, "", pdfBody, p.width)
+	h := float64(len(lines))*pdfLine + 2
+	if tail > 0 && h+tail < p.capacity() {
+		p.room(h + tail)
+	}
+	for _, l := range lines {
+		p.room(pdfLine)
+		y := p.GetY()
+		p.drawLine(l, p.margin, y, p.width, pdfLine, "", "L", true)
+		p.SetY(y + pdfLine)
 	}
 	p.Ln(2)
 }
 
-func (p *pdfDoc) table(t Table) {
-	n := len(t.Header)
-	if n == 0 {
-		return
-	}
-	widths := make([]float64, n)
-	if len(t.Widths) == n {
-		var sum float64
-		for _, w := range t.Widths {
-			sum += w
-		}
-		for i, w := range t.Widths {
-			widths[i] = p.width * w / sum
-		}
-	} else {
-		// proportional to the longest text, within bounds
-		p.SetFont(pdfFont, "", 8)
-		need := make([]float64, n)
-		var sum float64
-		for i := range need {
-			need[i] = p.GetStringWidth(p.tr(t.Header[i])) + 4
-			for _, r := range t.Rows {
-				if i < len(r) {
-					need[i] = max(need[i], min(p.GetStringWidth(p.tr(r[i]))+4, 70))
-				}
+func (p *pdfDoc) list(items List) {
+	for _, it := range items {
+		lines := p.wrap(it, "", pdfBody, p.width-5)
+		for i, l := range lines {
+			p.room(pdfLine)
+			y := p.GetY()
+			if i == 0 {
+				p.font("", pdfBody)
+				p.SetXY(p.margin, y)
+				p.CellFormat(5, pdfLine, "–", "", 0, "L", false, 0, "")
 			}
-			sum += need[i]
-		}
-		for i := range widths {
-			widths[i] = p.width * need[i] / sum
+			p.drawLine(l, p.margin+5, y, p.width-5, pdfLine, "", "L", false)
+			p.SetY(y + pdfLine)
 		}
 	}
-	const lh = 4
-	row := func(cells []string, header bool) {
-		style := ""
-		if header {
-			style = "B"
-		}
-		p.SetFont(pdfFont, style, 8)
-		lines := make([][]string, n)
-		h := 1
-		for i := 0; i < n; i++ {
-			v := ""
-			if i < len(cells) {
-				v = cells[i]
-			}
-			for _, part := range strings.Split(v, "\n") {
-				lines[i] = append(lines[i], p.SplitText(p.tr(part), widths[i]-2)...)
-			}
-			h = max(h, len(lines[i]))
-		}
-		height := float64(h)*lh + 1.5
-		if p.GetY()+height > p.height-pdfMargin-8 {
-			p.AddPage()
-		}
-		x, y := pdfMargin, p.GetY()
-		for i := 0; i < n; i++ {
-			if header {
-				p.SetFillColor(230, 230, 230)
-				p.Rect(x, y, widths[i], height, "FD")
-			} else {
-				p.Rect(x, y, widths[i], height, "D")
-			}
-			for k, l := range lines[i] {
-				p.SetXY(x+1, y+0.75+float64(k)*lh)
-				p.CellFormat(widths[i]-2, lh, l, "", 0, "L", false, 0, "")
-			}
-			x += widths[i]
-		}
-		p.SetXY(pdfMargin, y+height)
+	p.Ln(2)
+}
+
+func (p *pdfDoc) choice(c Choice) {
+	label := p.wrap(c.Label+":", "B", pdfBody, p.width)
+	p.room(float64(len(label)+1) * pdfLine)
+	for _, l := range label {
+		y := p.GetY()
+		p.drawLine(l, p.margin, y, p.width, pdfLine, "B", "L", false)
+		p.SetY(y + pdfLine)
 	}
-	row(t.Header, true)
-	for _, r := range t.Rows {
-		if p.GetY() > p.height-pdfMargin-20 {
-			p.AddPage()
-			row(t.Header, true)
+	for i, o := range c.Options {
+		lines := p.wrap(o, "", pdfBody, p.width-8)
+		p.room(float64(len(lines)) * pdfLine)
+		y := p.GetY()
+		p.Rect(p.margin+2, y+1, 3.2, 3.2, "D")
+		if i < len(c.Ticked) && c.Ticked[i] {
+			p.Line(p.margin+2, y+1, p.margin+5.2, y+4.2)
+			p.Line(p.margin+2, y+4.2, p.margin+5.2, y+1)
 		}
-		row(r, false)
+		for k, l := range lines {
+			p.drawLine(l, p.margin+8, y+float64(k)*pdfLine, p.width-8, pdfLine, "", "L", false)
+		}
+		p.SetY(y + float64(len(lines))*pdfLine)
 	}
-	p.Ln(3)
+	p.Ln(2)
+}
+
+func (p *pdfDoc) chartHeight(c Chart) float64 {
+	cfg, _, err := imageConfig(c.PNG)
+	if err != nil || cfg.Width == 0 {
+		return 0
+	}
+	return p.width*float64(cfg.Height)/float64(cfg.Width) + pdfLine + 3
 }
 
 func (p *pdfDoc) chart(c Chart) {
@@ -273,55 +398,8 @@ func (p *pdfDoc) chart(c Chart) {
 	}
 	w := p.width
 	h := w * info.Height() / info.Width()
-	if p.GetY()+h+10 > p.height-pdfMargin-8 {
-		p.AddPage()
-	}
-	p.SetFont(pdfFont, "B", 10)
-	p.MultiCell(p.width, pdfLine, p.tr(c.Title), "", "C", false)
-	p.ImageOptions(name, pdfMargin, p.GetY(), w, h, true, opt, 0, "")
+	p.room(h + pdfLine + 3)
+	p.centered(c.Title, "B", pdfBody, pdfLine)
+	p.ImageOptions(name, p.margin, p.GetY(), w, h, true, opt, 0, "")
 	p.Ln(3)
-}
-
-func (p *pdfDoc) signatures(s Signatures) {
-	perRow := 2
-	if len(s.Signers) == 3 {
-		perRow = 3
-	}
-	colW := p.width / float64(perRow)
-	need := 42.0 * float64((len(s.Signers)+perRow-1)/perRow)
-	if p.GetY()+need+8 > p.height-pdfMargin-8 {
-		p.AddPage()
-	}
-	p.Ln(4)
-	if s.PlaceDate != "" {
-		p.SetFont(pdfFont, "", 10)
-		p.MultiCell(p.width, pdfLine, p.tr(s.PlaceDate), "", "R", false)
-		p.Ln(2)
-	}
-	for start := 0; start < len(s.Signers); start += perRow {
-		y := p.GetY()
-		end := min(start+perRow, len(s.Signers))
-		for i := start; i < end; i++ {
-			sg := s.Signers[i]
-			x := pdfMargin + float64(i-start)*colW
-			p.SetFont(pdfFont, "", 10)
-			p.SetXY(x, y)
-			p.MultiCell(colW, pdfLine, p.tr(sg.Role), "", "C", false)
-			p.SetXY(x, y+25)
-			if sg.Name == "" {
-				p.Line(x+10, y+29, x+colW-10, y+29)
-			} else {
-				p.SetFont(pdfFont, "BU", 10)
-				p.CellFormat(colW, pdfLine, p.tr(sg.Name), "", 0, "C", false, 0, "")
-			}
-			p.SetFont(pdfFont, "", 9)
-			p.SetXY(x, y+30)
-			t := sg.Title
-			if sg.NIP != "" {
-				t += "\nNIP " + sg.NIP
-			}
-			p.MultiCell(colW, 4.5, p.tr(t), "", "C", false)
-		}
-		p.SetXY(pdfMargin, y+42)
-	}
 }

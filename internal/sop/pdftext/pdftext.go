@@ -1,5 +1,6 @@
 // Package pdftext extracts the text and a few structural facts from the PDFs
-// cadang writes (fpdf, core fonts, cp1252), so tests can read the documents.
+// cadang writes (fpdf; the embedded UTF-8 fonts write UTF-16BE strings, the
+// core fonts cp1252), so tests can read the documents.
 // It is not a general PDF parser. It is used by the tests of internal/sop and
 // of the CLI (cmd/cadang), and by nothing else.
 package pdftext
@@ -10,6 +11,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"unicode/utf16"
 
 	"golang.org/x/text/encoding/charmap"
 )
@@ -32,6 +34,9 @@ func Read(pdf []byte) Doc {
 	var d Doc
 	d.Pages = len(pageRE.FindAll(pdf, -1))
 	d.Images = len(imageRE.FindAll(pdf, -1))
+	// fpdf's UTF-8 fonts are Type0 fonts with the Identity-H encoding, whose
+	// strings are UTF-16BE code units.
+	wide := bytes.Contains(pdf, []byte("/Identity-H"))
 	var out strings.Builder
 	for _, m := range streamRE.FindAllSubmatchIndex(pdf, -1) {
 		dict := string(pdf[m[2]:m[3]])
@@ -48,14 +53,14 @@ func Read(pdf []byte) Doc {
 			}
 			data, _ = io.ReadAll(r)
 		}
-		extract(data, &out)
+		extract(data, wide, &out)
 	}
 	d.Text = out.String()
 	return d
 }
 
 // extract appends the (string) operands of Tj operators.
-func extract(content []byte, out *strings.Builder) {
+func extract(content []byte, wide bool, out *strings.Builder) {
 	dec := charmap.Windows1252.NewDecoder()
 	for i := 0; i < len(content); i++ {
 		if content[i] != '(' {
@@ -103,11 +108,15 @@ func extract(content []byte, out *strings.Builder) {
 		}
 		rest := strings.TrimLeft(string(content[j:min(j+6, len(content))]), " ")
 		if strings.HasPrefix(rest, "Tj") {
-			u, err := dec.Bytes(s)
-			if err != nil {
-				u = s
+			if wide {
+				out.WriteString(decodeUTF16(s))
+			} else {
+				u, err := dec.Bytes(s)
+				if err != nil {
+					u = s
+				}
+				out.Write(u)
 			}
-			out.Write(u)
 			out.WriteByte('\n')
 		}
 		i = j - 1
@@ -117,3 +126,11 @@ func extract(content []byte, out *strings.Builder) {
 // Flat returns the text with line breaks and repeated spaces folded to one
 // space, for searching phrases that a PDF line may have wrapped.
 func (d Doc) Flat() string { return strings.Join(strings.Fields(d.Text), " ") }
+
+func decodeUTF16(b []byte) string {
+	u := make([]uint16, 0, len(b)/2)
+	for i := 0; i+1 < len(b); i += 2 {
+		u = append(u, uint16(b[i])<<8|uint16(b[i+1]))
+	}
+	return string(utf16.Decode(u))
+}

@@ -212,7 +212,7 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 		rows = append(rows, []string{e.Lang.Month(mo), fmt.Sprint(n), fmt.Sprint(len(am.Failures)), fmt.Sprint(am.MissedTotal())})
 	}
 	series := []chart.Series{{Name: e.t("mon.s_failed"), Values: fails}, {Name: e.t("mon.s_missed"), Values: missed}}
-	png, err := chart.Bars("", e.t("mon.count"), labels, series)
+	png, err := chart.Bars("", e.t("mon.count"), labels, series, func(n int64) string { return e.Lang.Int(n) })
 	if err != nil {
 		return nil, fmt.Errorf("monthly report: chart: %w", err)
 	}
