@@ -911,7 +911,7 @@ func reportCommand() *cli.Command {
 					}
 					return env.RestoreRequest(&r), nil
 				}),
-			sub("restore", "the restore minutes (Berita Acara Pelaksanaan Restore) of a restore", "RUN_ID|latest", false, nil,
+			sub("restore", "the restore minutes (Berita Acara Pelaksanaan Restore) of a restore", "RUN_ID|latest", false, minutesFlags(),
 				func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error) {
 					r, err := find(c, recs, runlog.OpRestore)
 					if err != nil {
@@ -920,7 +920,11 @@ func reportCommand() *cli.Command {
 					if r.Op != runlog.OpRestore {
 						return nil, fmt.Errorf("%s is a %s, not a restore", r.ID, r.Op)
 					}
-					return env.RestoreMinutes(r), nil
+					o, err := minutesOptions(c, env.Config.Location())
+					if err != nil {
+						return nil, err
+					}
+					return env.RestoreMinutes(r, recs, o)
 				}),
 			sub("restore-test", "the report of a restore test (SOP step 4)", "RUN_ID|latest", true, nil,
 				func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error) {
@@ -936,6 +940,28 @@ func reportCommand() *cli.Command {
 			reportVerifyCommand(), // cmd_log.go
 		},
 	}
+}
+
+// minutesFlags are what the restore minutes need and the record lacks.
+func minutesFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "signed-on", Usage: "the `YYYY-MM-DD` of signing (default: the day of the restore)"},
+		&cli.StringFlag{Name: "requester-position", Usage: "the requester's position (jabatan), in `TEXT`"},
+		&cli.StringFlag{Name: "requester-unit", Usage: "the requester's unit (unit kerja), in `TEXT` (default: the unit recorded with the restore)"},
+		&cli.StringFlag{Name: "performer", Usage: "the `NAME` of who carried out the restore (default: [organization.administrator] name)"},
+	}
+}
+
+func minutesOptions(c *cli.Context, loc *time.Location) (report.MinutesOptions, error) {
+	o := report.MinutesOptions{RequesterPosition: c.String("requester-position"), RequesterUnit: c.String("requester-unit"), Performer: c.String("performer")}
+	if s := c.String("signed-on"); s != "" {
+		t, err := time.ParseInLocation("2006-01-02", s, loc)
+		if err != nil {
+			return o, fmt.Errorf("--signed-on %q: want YYYY-MM-DD", s)
+		}
+		o.SignedOn = t
+	}
+	return o, nil
 }
 
 func latestFailure(recs []runlog.Record) (runlog.Record, error) {

@@ -354,7 +354,7 @@ func TestSOPRecordsAndDocuments(t *testing.T) {
 		{[]string{"failure", failed.ID}, []string{"Laporan Analisa Kegagalan Backup", failed.ID, "Layanan PostgreSQL dinyalakan ulang", "Layanan PostgreSQL mati setelah pembaruan paket"},
 			[]string{"Backup Failure Analysis Report", "Layanan PostgreSQL dinyalakan ulang", "Cause found", "Layanan PostgreSQL mati setelah pembaruan paket"}},
 		{[]string{"failure", wrong.ID}, []string{"Laporan Analisa Kegagalan Backup", wrong.ID}, []string{"Backup Failure Analysis Report", wrong.ID}},
-		{[]string{"monthly", "--month", "2026-11"}, []string{"Laporan Analisa Kegagalan Backup", "2026-11-29"}, []string{"Backup Failure Analysis Report", "2026-11-29"}},
+		{[]string{"monthly", "--month", "2026-11"}, []string{"Laporan Analisa Kegagalan Backup", "29 November 2026"}, []string{"Backup Failure Analysis Report", "29 November 2026"}},
 		{[]string{"restore-request"}, []string{"Form Permintaan Restore"}, []string{"Restore Request Form"}},
 		{[]string{"restore-request", restore.ID}, []string{"Form Permintaan Restore", "Andi Wijaya", "REQ-2026-07"}, []string{"Restore Request Form", "Andi Wijaya"}},
 		{[]string{"restore", "latest"}, []string{"Berita Acara Pelaksanaan Restore", "Andi Wijaya", "penggantian hardware server", "REQ-2026-07"}, []string{"Restore Minutes", "Andi Wijaya"}},
@@ -374,6 +374,10 @@ func TestSOPRecordsAndDocuments(t *testing.T) {
 				b, err := os.ReadFile(file)
 				if err != nil {
 					t.Fatal(err)
+				}
+				if dump := os.Getenv("CADANG_SOP_DUMP"); dump != "" {
+					// for looking at the documents of a month's records
+					os.WriteFile(filepath.Join(dump, filepath.Base(file)), b, 0o644)
 				}
 				text := string(b)
 				if f == "pdf" {
@@ -404,8 +408,17 @@ func TestSOPRecordsAndDocuments(t *testing.T) {
 		[]string{"berkas dibaca kembali setelah restore dan dicocokkan dengan snapshot (--verify): semuanya sesuai.", "di-restore ke " + target})
 	noEnglish(t, h.must(0, "report", "restore-test", rt.ID), []string{"verified byte for byte", "verify commands passed"},
 		[]string{"diverifikasi byte per byte; 3 perintah verifikasi berhasil"})
+	// The restore minutes take what the record lacks from flags.
+	ba := h.must(0, "report", "restore", "latest", "--signed-on", "2026-12-03", "--requester-position", "Kepala Seksi",
+		"--requester-unit", "Inspektorat", "--performer", "Rina Marlina")
+	for _, want := range []string{"Kepala Seksi, Inspektorat", "Rina Marlina", ", 3 Desember 2026"} {
+		if !strings.Contains(ba, want) {
+			t.Errorf("restore minutes with flags lack %q:\n%s", want, ba)
+		}
+	}
+	h.must(1, "report", "restore", "latest", "--signed-on", "3/12/2026")
 	md := h.must(0, "report", "monthly", "--month", "2026-11")
-	if !strings.Contains(md, "| 1 | 2026-11-29 |") {
+	if !strings.Contains(md, "| 1 | 29 November 2026 |") {
 		t.Errorf("the monthly report does not show one missed day, 29 November:\n%s", md)
 	}
 	if t.Failed() {

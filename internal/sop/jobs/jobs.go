@@ -46,7 +46,23 @@ type Organization struct {
 	// People in signature blocks; any may be empty (a blank line is printed).
 	Head          Person `toml:"head"`          // Kepala LPSE
 	Administrator Person `toml:"administrator"` // Administrator Sistem LPSE
+	// The letterhead (kop surat) of every document, both optional: a PNG
+	// or JPEG logo (relative to the configuration file's directory, or
+	// absolute) and the agency's lines, e.g. ["PEMERINTAH PROVINSI
+	// GORONTALO", "LAYANAN PENGADAAN SECARA ELEKTRONIK", "Jl. ..."].
+	LetterheadLogo  string   `toml:"letterhead_logo"`
+	LetterheadLines []string `toml:"letterhead_lines"`
+	// Numbering is the pattern of the restore minutes' number, e.g.
+	// "{seq}/BA-RESTORE/LPSE/{roman_month}/{year}" (NumberingFields lists
+	// the placeholders); empty: the run ID of the restore.
+	Numbering string `toml:"numbering"`
 }
+
+// NumberingFields are the placeholders of Organization.Numbering: {seq},
+// the restore's place among the year's restores in the run log (1 for the
+// first); the restore's {year}, {month} (01-12) and {roman_month} (I-XII);
+// and {run_id}.
+var NumberingFields = []string{"seq", "year", "month", "roman_month", "run_id"}
 
 // Person is a name and title for a signature block.
 type Person struct {

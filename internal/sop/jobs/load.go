@@ -199,6 +199,8 @@ func (c *Config) setDefaults() {
 var (
 	nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	idRE   = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+	// placeholderRE finds the placeholders of [organization] numbering.
+	placeholderRE = regexp.MustCompile(`\{([^{}]*)\}`)
 )
 
 func (c *Config) validate() []*ConfigError {
@@ -228,6 +230,11 @@ func (c *Config) validate() []*ConfigError {
 	checkPing("notify.ping_url", c.Notify.PingURL)
 	for i := range c.Jobs {
 		checkPing(fmt.Sprintf("job[%d].notify.ping_url", i), c.Jobs[i].Notify.PingURL)
+	}
+	for _, m := range placeholderRE.FindAllStringSubmatch(c.Organization.Numbering, -1) {
+		if !slices.Contains(NumberingFields, m[1]) {
+			add("organization.numbering", "unknown placeholder {%s} (known: {%s})", m[1], strings.Join(NumberingFields, "}, {"))
+		}
 	}
 	if p := c.Monitoring.Textfile; p != "" && !strings.HasSuffix(p, ".prom") {
 		add("monitoring.textfile", "%q: node_exporter reads only files ending in .prom", p)

@@ -19,6 +19,37 @@ func Followups(recs []runlog.Record, id string) []runlog.Record {
 	return out
 }
 
+// unshown returns the errors whose text is not among the texts shown
+// already (an error reads "source: text").
+func unshown(errs, shown []string) []string {
+	var out []string
+	for _, x := range errs {
+		if !printed(x, shown) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// printed reports whether text, or the text it quotes, is one of shown.
+func printed(text string, shown []string) bool {
+	for _, s := range shown {
+		if s != "" && (strings.Contains(text, s) || strings.Contains(s, text)) {
+			return true
+		}
+	}
+	return false
+}
+
+func setField(fs doc.Fields, label, value string) doc.Fields {
+	for i := range fs {
+		if fs[i].Label == label {
+			fs[i].Value = value
+		}
+	}
+	return fs
+}
+
 // Failure is the "Laporan Analisa Kegagalan Backup" of one failed run (SOP
 // step 5): the run, the kind of failure with its usual causes, the errors,
 // and the follow-ups recorded (or lines to write them by hand), for the head
@@ -31,17 +62,34 @@ func (e Env) Failure(r runlog.Record, recs []runlog.Record) *doc.Document {
 		{Label: e.t("f.to"), Value: or(e.Config.Organization.Head.Title, e.t("role.head"))},
 		{Label: e.t("f.date"), Value: e.Lang.Date(e.Now.In(e.loc()))},
 	}
-	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("fail.h_run")}, e.runFields(&r))
-	if len(r.Sources) > 0 {
-		var rows [][]string
-		for _, s := range r.Sources {
-			rows = append(rows, []string{s.Name, runlog.ResultLabel(e.Lang, s.Result) + kindSuffix(e.Lang, s.Failure), short(s.Snapshot, 8),
-				e.Lang.Bytes(s.BytesAdded), fmt.Sprint(s.Skipped), runlog.SourceText(e.Lang, &s)})
+	// The error is printed once (issue 15: three times before): in the row
+	// of its source, else in the list of errors; the run's message keeps
+	// its summary only when the text is printed there.
+	var shown []string
+	var rows [][]string
+	for _, s := range r.Sources {
+		text := runlog.SourceText(e.Lang, &s)
+		shown = append(shown, s.Message)
+		rows = append(rows, []string{s.Name, runlog.ResultLabel(e.Lang, s.Result) + kindSuffix(e.Lang, s.Failure), dash(short(s.Snapshot, 8)),
+			e.Lang.Bytes(s.BytesAdded), fmt.Sprint(s.Skipped), dash(text)})
+	}
+	errs := unshown(r.Errors, shown)
+	fs := e.runFields(&r)
+	if r.Message != "" && (printed(r.Message, shown) || printed(r.Message, errs)) {
+		summary := r
+		summary.Message = ""
+		if text := runlog.MessageText(e.Lang, &summary); text != "" {
+			fs = setField(fs, e.t("f.message"), text)
+		} else {
+			errs = unshown(errs, []string{r.Message}) // the message is the error
 		}
+	}
+	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("fail.h_run")}, fs)
+	if len(rows) > 0 {
 		d.Blocks = append(d.Blocks, doc.Table{Header: []string{e.t("fail.source"), e.t("col.result"), e.t("log.snapshots"), e.t("col.added"), e.t("fail.skipped"), e.t("f.message")}, Rows: rows})
 	}
-	if len(r.Errors) > 0 {
-		d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("fail.h_errors")}, doc.List(r.Errors))
+	if len(errs) > 0 {
+		d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("fail.h_errors")}, doc.List(errs))
 	}
 	kind := r.Failure
 	if kind == "" {

@@ -85,7 +85,9 @@ func Analyze(c *jobs.Config, recs []runlog.Record, month, now time.Time) *Month 
 			if r.Result != runlog.OK {
 				jm.Failed++
 			}
-			if r.StandardMet {
+			// A failed run did not do its work within the standard,
+			// however quickly it failed (issue 15: 9/9, 100%).
+			if r.StandardMet && r.Result == runlog.OK {
 				jm.StandardMet++
 			}
 			p := periodStart(j.Schedule, r.Start.In(loc))
@@ -167,12 +169,8 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 	var rows [][]string
 	for i, jm := range m.Jobs {
 		j := &e.Config.Jobs[i]
-		var missed []string
-		for _, p := range jm.Missed {
-			missed = append(missed, e.Lang.ShortDate(p))
-		}
 		rows = append(rows, []string{jm.Job, e.t("sched." + string(j.Schedule)), fmt.Sprint(jm.Expected), fmt.Sprint(jm.Done),
-			fmt.Sprint(jm.Successful), fmt.Sprint(len(jm.Missed)), dashIfEmpty(strings.Join(missed, ", "))})
+			fmt.Sprint(jm.Successful), fmt.Sprint(len(jm.Missed)), dashIfEmpty(e.dayRanges(jm.Missed))})
 	}
 	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_runs")}, doc.Paragraph{Text: e.t("mon.runs_note")},
 		doc.Table{Header: []string{e.t("col.job"), e.t("inv.schedule"), e.t("mon.expected"), e.t("mon.done"), e.t("mon.success"), e.t("mon.missed"), e.t("mon.missed_days")},
@@ -223,7 +221,7 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 
 	// 4. follow-ups (d)
 	rows = nil
-	open := 0
+	open, late := 0, 0
 	for _, f := range m.Failures {
 		fu := Followups(recs, f.ID)
 		var acts []string
@@ -231,9 +229,14 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 			acts = append(acts, e.Lang.ShortDate(x.Start.In(loc))+": "+x.Message)
 		}
 		state := e.t("mon.fu_done")
-		if len(fu) == 0 {
+		switch {
+		case len(fu) == 0:
 			state = e.t("mon.fu_open")
 			open++
+		case fu[0].Start.Sub(f.End) > FollowupLimit:
+			// The SOP gives a day to follow a failure up.
+			state = e.t("mon.fu_late", e.days(fu[0].Start.Sub(f.End)))
+			late++
 		}
 		rows = append(rows, []string{f.ID, f.Job, runlog.KindLabel(e.Lang, f.Failure), state, dashIfEmpty(strings.Join(acts, "\n"))})
 	}
@@ -241,7 +244,11 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 	if len(rows) == 0 {
 		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("mon.no_failures")})
 	} else {
-		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("mon.fu_summary", len(rows)-open, open)},
+		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("mon.fu_summary", len(rows)-open, open)})
+		if late > 0 {
+			d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("mon.fu_late_note", late)})
+		}
+		d.Blocks = append(d.Blocks,
 			doc.Table{Header: []string{e.t("col.id"), e.t("col.job"), e.t("col.failure"), e.t("mon.fu_state"), e.t("fail.action")}, Rows: rows, Widths: []float64{3, 2, 3, 2, 5}})
 	}
 
@@ -276,7 +283,7 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 		}
 		rows = append(rows, []string{jm.Job, fmt.Sprint(jm.Runs), fmt.Sprint(jm.StandardMet), pct})
 	}
-	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_standard")},
+	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_standard")}, doc.Paragraph{Text: e.t("mon.std_note")},
 		doc.Table{Header: []string{e.t("col.job"), e.t("mon.runs"), e.t("mon.std_met"), "%"}, Rows: rows})
 	var over []string
 	for _, f := range m.Failures {
@@ -292,6 +299,40 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_conclusion")}, doc.Fields{{Label: e.t("mon.conclusion"), Blank: true}, {Label: "", Blank: true}},
 		e.adminAndHead())
 	return d, nil
+}
+
+// days says a delay of a day or more in whole days, rounded down.
+func (e Env) days(d time.Duration) string {
+	n := int(d / (24 * time.Hour))
+	return e.Lang.Pick(fmt.Sprintf("%d hari", n), fmt.Sprintf("%d days", n))
+}
+
+// FollowupLimit is the time the SOP gives to record the follow-up of a
+// failure; a later follow-up is flagged in the monthly analysis.
+const FollowupLimit = 24 * time.Hour
+
+// dayRanges lists days as ranges of consecutive days, with the month once
+// at the end: "1–5, 8, 10–22 Maret 2026" (days of other months, which a
+// weekly schedule may give, carry their own month).
+func (e Env) dayRanges(days []time.Time) string {
+	var parts []string
+	for i := 0; i < len(days); {
+		j := i
+		for j+1 < len(days) && days[j+1].Sub(days[j]) <= 25*time.Hour && days[j+1].Month() == days[i].Month() {
+			j++
+		}
+		part := fmt.Sprint(days[i].Day())
+		if j > i {
+			part += "–" + fmt.Sprint(days[j].Day())
+		}
+		last := j+1 == len(days) || days[j+1].Month() != days[j].Month() || days[j+1].Year() != days[j].Year()
+		if last {
+			part += " " + e.Lang.MonthName(days[j].Month()) + " " + fmt.Sprint(days[j].Year())
+		}
+		parts = append(parts, part)
+		i = j + 1
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (e Env) trendText(fails, missed []float64) string {

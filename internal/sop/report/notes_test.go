@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lpse/cadang/internal/sop/doc"
 	"github.com/lpse/cadang/internal/sop/i18n"
 	"github.com/lpse/cadang/internal/sop/jobs"
 	"github.com/lpse/cadang/internal/sop/runlog"
@@ -50,12 +51,12 @@ func TestNotesInDocumentLanguage(t *testing.T) {
 	restore, test := noteRecords(t)
 	english := []string{"restored to", "read back after the restore", "all match", "verified byte for byte", "verify commands passed"}
 	id := noteEnv(i18n.ID)
-	minutes := render(t, id.RestoreMinutes(restore))
-	minutes.contains(t, "Snapshot dddddddd di-restore ke /srv/restore: 1.234 berkas",
+	ba := render(t, minutes(t, id, restore))
+	ba.contains(t, "Snapshot dddddddd di-restore ke /srv/restore: 1.234 berkas",
 		"1.234 berkas dibaca kembali setelah restore dan dicocokkan dengan snapshot (--verify): semuanya sesuai.")
 	rt := render(t, id.RestoreTest(test))
 	rt.contains(t, "4 berkas dari 2 snapshot di-restore dan diverifikasi byte per byte; 1 perintah verifikasi berhasil")
-	for _, doc := range []rendered{minutes, rt} {
+	for _, doc := range []rendered{ba, rt} {
 		for _, s := range english {
 			if strings.Contains(doc.md, s) || strings.Contains(doc.pdfText, s) {
 				t.Errorf("Indonesian document has the English %q:\n%s", s, doc.md)
@@ -63,7 +64,7 @@ func TestNotesInDocumentLanguage(t *testing.T) {
 		}
 	}
 	en := noteEnv(i18n.EN)
-	render(t, en.RestoreMinutes(restore)).contains(t, "Snapshot dddddddd restored to /srv/restore: 1,234 files",
+	render(t, minutes(t, en, restore)).contains(t, "Snapshot dddddddd restored to /srv/restore: 1,234 files",
 		"1,234 files read back after the restore and checked against the snapshot (--verify): all match.")
 	render(t, en.RestoreTest(test)).contains(t, "4 files from 2 snapshots restored and verified byte for byte; 1 verify commands passed")
 }
@@ -75,7 +76,7 @@ func TestOldRecordsKeepTheirText(t *testing.T) {
 	old := reread(t, runlog.Record{ID: "20260309-090000-cccc", Op: runlog.OpRestore, Result: runlog.OK, Start: start, End: start,
 		Message: "snapshot dddddddd restored to /srv/restore: 4 files",
 		Restore: &runlog.RestoreInfo{Verified: true, Verify: "4 files read back after the restore and checked against the snapshot (--verify): all match"}})
-	render(t, noteEnv(i18n.ID).RestoreMinutes(old)).contains(t, old.Message, old.Restore.Verify,
+	render(t, minutes(t, noteEnv(i18n.ID), old)).contains(t, old.Message, old.Restore.Verify,
 		"Data hasil restore telah diverifikasi sesuai dengan snapshot.")
 }
 
@@ -102,4 +103,14 @@ func TestRestoreTestWithoutCommands(t *testing.T) {
 			t.Errorf("%v: %q, want %q", l, got, want)
 		}
 	}
+}
+
+// minutes makes the restore minutes of r alone, with no options.
+func minutes(t *testing.T, e Env, r runlog.Record) *doc.Document {
+	t.Helper()
+	d, err := e.RestoreMinutes(r, []runlog.Record{r}, MinutesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

@@ -31,6 +31,9 @@ type Env struct {
 	// Key is the fingerprint of the key that signs the run log
 	// (runlog.VerifyReport.Key); printed in the footer beside Head.
 	Key string
+	// Locate tells where each medium of the inventory is; nil:
+	// LocateMedia, which looks at this machine's filesystems.
+	Locate MediaLocator
 }
 
 func (e Env) loc() *time.Location { return e.Config.Location() }
@@ -50,6 +53,9 @@ func (e Env) newDoc(titleKey string) *doc.Document {
 		foot += " " + e.t("doc.key", e.Key)
 	}
 	d.Footer = foot
+	if len(o.LetterheadLines) > 0 || o.LetterheadLogo != "" {
+		d.Letterhead = doc.Letterhead{Logo: e.Config.Abs(o.LetterheadLogo), Lines: o.LetterheadLines}
+	}
 	return d
 }
 
@@ -80,9 +86,13 @@ func (e Env) adminAndHead() doc.Signatures {
 	}
 }
 
-func (e Env) placeDate() string {
+func (e Env) placeDate() string { return e.placeDateOn(e.Now) }
+
+// placeDateOn is the place and date of signing, e.g. "Gorontalo, 9 Maret
+// 2026".
+func (e Env) placeDateOn(t time.Time) string {
 	city := e.Config.Organization.City
-	d := e.Lang.Date(e.Now.In(e.loc()))
+	d := e.Lang.Date(t.In(e.loc()))
 	if city == "" {
 		return d
 	}
@@ -181,9 +191,38 @@ func (e Env) Inventory(recs []runlog.Record) *doc.Document {
 		doc.Table{Header: []string{e.t("col.no"), e.t("col.job"), e.t("inv.info"), e.t("inv.class"), e.t("inv.sources"), e.t("inv.media"),
 			e.t("inv.schedule"), e.t("inv.retention"), e.t("st.last_backup")},
 			Rows: rows, Widths: []float64{3, 9, 11, 8, 16, 14, 9, 14, 10}},
-		doc.Paragraph{Text: e.t("inv.note")},
+		doc.Paragraph{Text: e.t("inv.note_media")},
+		doc.List(e.mediaLocations()),
 		e.adminAndHead())
 	return d
+}
+
+// mediaLocations says, for every medium of every job, where it is seen from
+// the source server, rather than claim that every medium is apart from it.
+func (e Env) mediaLocations() []string {
+	locate := e.Locate
+	if locate == nil {
+		locate = LocateMedia
+	}
+	var out []string
+	for i := range e.Config.Jobs {
+		j := &e.Config.Jobs[i]
+		var paths []string
+		for _, src := range j.Sources {
+			paths = append(paths, src.Paths...)
+		}
+		add := func(name, repo string) {
+			key := "inv.loc_" + string(locate(repo, paths))
+			out = append(out, e.t(key, j.Name+" "+name, repo))
+		}
+		for _, m := range j.Media {
+			add(m.Name, m.Repository)
+		}
+		if o := j.Offsite; o != nil {
+			add(o.Name, o.Repository)
+		}
+	}
+	return out
 }
 
 // RunLog is the "Log Pelaksanaan Backup" for the records given (already
@@ -195,30 +234,45 @@ func (e Env) RunLog(recs []runlog.Record, period string) *doc.Document {
 	d.Meta = []doc.Field{{Label: e.t("f.sop"), Value: SOPNumber + " (" + e.t("log.step") + ")"}, {Label: e.t("f.host"), Value: hosts(recs)}}
 	var rows [][]string
 	for _, r := range recs {
-		what := runlog.OpLabel(e.Lang, r.Op)
-		if r.HasTag(runlog.TagBeforeChange) {
-			what += " (" + e.t("tag.before-change") + ": " + r.Reason + ")"
-		}
-		if r.Op == runlog.OpFollowup {
-			what += " " + r.Ref + ": " + r.Message
-		}
-		std := "-"
-		if r.TimeStandard > 0 {
-			std = e.yesNo(r.StandardMet)
-		}
-		rows = append(rows, []string{r.ID, what, dash(r.Job), dash(r.Medium), r.Operator, e.stamp(r.Start), e.stamp(r.End),
-			e.Lang.Duration(r.Duration()), std, e.Lang.Bytes(r.BytesRead) + " / " + e.Lang.Bytes(r.BytesAdded),
-			e.Lang.Int(r.FilesRead), strings.Join(shortIDs(r.Snapshots), " "), runlog.ResultLabel(e.Lang, r.Result) + kindSuffix(e.Lang, r.Failure)})
+		rows = append(rows, e.runLogRow(r))
 	}
 	if len(rows) == 0 {
 		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("log.empty")})
 	} else {
 		d.Blocks = append(d.Blocks, doc.Table{Header: []string{e.t("col.id"), e.t("col.op"), e.t("col.job"), e.t("col.medium"), e.t("f.operator"),
 			e.t("col.start"), e.t("col.end"), e.t("col.duration"), e.t("log.std"), e.t("log.bytes"), e.t("log.files"), e.t("log.snapshots"), e.t("col.result")},
-			Rows: rows, Widths: []float64{16, 9, 8, 6, 6, 10, 10, 7, 5, 10, 5, 8, 8}})
+			Rows: rows, MaxLines: []int{1: 3}})
 	}
 	d.Blocks = append(d.Blocks, e.adminAndHead())
 	return d
+}
+
+// runLogRow is one row of the run log. A follow-up reads, moves and stores
+// nothing: its figures are dashes rather than zeros. The end time leaves out
+// the date when the run ended on the day it started, which keeps the usual
+// row on one line.
+func (e Env) runLogRow(r runlog.Record) []string {
+	what := runlog.OpLabel(e.Lang, r.Op)
+	if r.HasTag(runlog.TagBeforeChange) {
+		what += " (" + e.t("tag.before-change") + ": " + r.Reason + ")"
+	}
+	std := "-"
+	if r.TimeStandard > 0 {
+		std = e.yesNo(r.StandardMet)
+	}
+	end := e.stamp(r.End)
+	if s, en := r.Start.In(e.loc()), r.End.In(e.loc()); !r.Start.IsZero() && s.YearDay() == en.YearDay() && s.Year() == en.Year() {
+		end = en.Format(e.Lang.Pick("15.04", "15:04")) // as in the start stamp
+	}
+	dur := e.Lang.Duration(r.Duration())
+	bytes := e.Lang.Bytes(r.BytesRead) + " / " + e.Lang.Bytes(r.BytesAdded)
+	files := e.Lang.Int(r.FilesRead) + " / " + e.Lang.Int(r.FilesAdded)
+	if r.Op == runlog.OpFollowup {
+		what += " " + r.Ref + ": " + r.Message
+		std, end, dur, bytes, files = "-", "-", "-", "-", "-"
+	}
+	return []string{r.ID, what, dash(r.Job), dash(r.Medium), r.Operator, e.stamp(r.Start), end,
+		dur, std, bytes, files, dash(strings.Join(shortIDs(r.Snapshots), " ")), runlog.ResultLabel(e.Lang, r.Result) + kindSuffix(e.Lang, r.Failure)}
 }
 
 func hosts(recs []runlog.Record) string {

@@ -146,7 +146,15 @@ func makeHistory(t *testing.T) *history {
 func (h *history) env(l i18n.Lang) Env {
 	// h.head varies with the restore test's scratch directory (a temporary
 	// name in the record), so golden files use a fixed anchor.
-	return Env{Config: h.cfg, Lang: l, Now: h.clk.Now(), Head: "8f2c1e0b9a7d6c5e4f3a2b1c0d9e8f7a"}
+	// Where the media are is fixed too: the rotation disks under /mnt are
+	// removable, anything else is on the server's own disk.
+	locate := func(repo string, _ []string) MediaKind {
+		if strings.HasPrefix(repo, "/mnt/") {
+			return MediaRemovable
+		}
+		return MediaSameDisk
+	}
+	return Env{Config: h.cfg, Lang: l, Now: h.clk.Now(), Head: "8f2c1e0b9a7d6c5e4f3a2b1c0d9e8f7a", Locate: locate}
 }
 
 type rendered struct {
@@ -272,7 +280,7 @@ func TestDocuments(t *testing.T) {
 					t.Fatal(err)
 				}
 				r := render(t, d)
-				r.contains(t, pick("Laporan Analisa Kegagalan Backup", "Backup Failure Analysis Report"), "2026-03-04",
+				r.contains(t, pick("Laporan Analisa Kegagalan Backup", "Backup Failure Analysis Report"), pick("4 Maret 2026", "4 March 2026"),
 					pick("Backup tidak dilaksanakan (terlewat)", "Backup not run (missed)"), pick("Media backup salah atau tidak terpasang", "Wrong or missing medium"),
 					pick("Tren kegagalan backup", "Backup failure trend"), "Disk C dipasang ulang", h.test.ID, pick("Sudah", "Done"))
 				if !strings.Contains(r.html, `src="data:image/png;base64,`) || r.pdf.Images < 1 {
@@ -305,7 +313,7 @@ func TestDocuments(t *testing.T) {
 				}
 			})
 			t.Run("restore minutes", func(t *testing.T) {
-				r := render(t, e.RestoreMinutes(h.rest))
+				r := render(t, minutes(t, e, h.rest))
 				r.contains(t, pick("Berita Acara Pelaksanaan Restore", "Restore Minutes"), "Andi Wijaya", "REQ-2026-007", strings.Repeat("d", 32),
 					"/srv/restore/2026-03-09", pick("1 jam 35 menit", "1 h 35 min"), pick("Atasan Pemohon,", "Requester's superior,"),
 					pick("Atasan Pelaksana,", "Performer's superior,"), pick("Pelaksana,", "Performed by,"))

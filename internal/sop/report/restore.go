@@ -2,6 +2,8 @@ package report
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -93,18 +95,49 @@ func jobOf(r *runlog.Record) string {
 	return r.Job
 }
 
+// MinutesOptions are what the restore's record does not say and the
+// minutes need: given by flags of `cadang report restore`.
+type MinutesOptions struct {
+	// SignedOn is the date of signing; zero: the day of the restore.
+	SignedOn time.Time
+	// RequesterPosition and RequesterUnit describe the requester (the
+	// record has only the unit or office the request came from).
+	RequesterPosition, RequesterUnit string
+	// Performer is who carried out the restore; empty: the administrator
+	// of [organization], else the operating-system user of the record.
+	Performer string
+}
+
 // RestoreMinutes is the "Berita Acara Pelaksanaan Restore" (SOP step 8):
 // what was requested and by whom, what was restored from which snapshot and
 // where to, the verification and the duration, signed by the requester, the
-// performer and their superiors.
-func (e Env) RestoreMinutes(r runlog.Record) *doc.Document {
+// performer and their superiors. It is dated on the day of the restore
+// (or o.SignedOn) and numbered by [organization] numbering, counting the
+// restores in recs.
+func (e Env) RestoreMinutes(r runlog.Record, recs []runlog.Record, o MinutesOptions) (*doc.Document, error) {
 	d := e.newDoc("ba.title")
 	info := runlog.RestoreInfo{}
 	if r.Restore != nil {
 		info = *r.Restore
 	}
 	when := r.End.In(e.loc())
-	d.Meta = []doc.Field{{Label: e.t("ba.number"), Value: r.ID}}
+	number, err := e.minutesNumber(r, recs)
+	if err != nil {
+		return nil, err
+	}
+	d.Meta = []doc.Field{{Label: e.t("ba.number"), Value: number}}
+	signed := when
+	if !o.SignedOn.IsZero() {
+		signed = o.SignedOn
+	}
+	org := e.Config.Organization
+	performer := or(o.Performer, or(org.Administrator.Name, r.Operator))
+	performed := performer
+	if r.Operator != "" && r.Operator != performer {
+		// the account that ran cadang, for the audit trail
+		performed += " (" + e.t("ba.account", r.Operator) + ")"
+	}
+	position := strings.Join(nonEmpty(o.RequesterPosition, or(o.RequesterUnit, info.RequesterOf)), ", ")
 	var opening string
 	if e.Lang == "en" {
 		opening = fmt.Sprintf("On %s, %s, at %s, a restore of backup data was carried out as described below.",
@@ -127,7 +160,7 @@ func (e Env) RestoreMinutes(r runlog.Record) *doc.Document {
 		doc.Fields{
 			{Label: e.t("req.number"), Value: info.RequestID},
 			{Label: e.t("req.name"), Value: info.RequestedBy},
-			{Label: e.t("req.unit"), Value: info.RequesterOf},
+			{Label: e.t("req.unit"), Value: position},
 			{Label: e.t("req.reason"), Value: info.Reason},
 		},
 		doc.Heading{Text: e.t("ba.h_restore")},
@@ -138,7 +171,7 @@ func (e Env) RestoreMinutes(r runlog.Record) *doc.Document {
 			{Label: e.t("ba.snapshot_time"), Value: e.dt(info.SnapshotAt)},
 			{Label: e.t("f.medium"), Value: strings.TrimSpace(r.Medium + " " + r.RepositoryID)},
 			{Label: e.t("req.target"), Value: info.Target},
-			{Label: e.t("f.operator"), Value: r.Operator},
+			{Label: e.t("f.operator"), Value: performed},
 			{Label: e.t("f.host"), Value: r.Host},
 			{Label: e.t("f.start"), Value: e.dt(r.Start)},
 			{Label: e.t("f.end"), Value: e.dt(r.End)},
@@ -153,12 +186,78 @@ func (e Env) RestoreMinutes(r runlog.Record) *doc.Document {
 			{Label: e.t("f.message"), Value: runlog.MessageText(e.Lang, &r)},
 		},
 		doc.Paragraph{Text: e.t("ba.closing")},
-		doc.Signatures{PlaceDate: e.placeDate(), Signers: []doc.Signer{
-			{Role: e.t("sig.requester"), Name: info.RequestedBy, Title: info.RequesterOf},
-			{Role: e.t("sig.performer"), Name: e.Config.Organization.Administrator.Name, Title: or(e.Config.Organization.Administrator.Title, e.t("role.admin"))},
+		doc.Signatures{PlaceDate: e.placeDateOn(signed), Signers: []doc.Signer{
+			{Role: e.t("sig.requester"), Name: info.RequestedBy, Title: strings.Join(nonEmpty(o.RequesterPosition, or(o.RequesterUnit, info.RequesterOf)), "\n")},
+			{Role: e.t("sig.performer"), Name: performer, Title: e.performerTitle(performer)},
 			{Role: e.t("sig.req_superior")},
-			{Role: e.t("sig.perf_superior"), Name: e.Config.Organization.Head.Name, Title: or(e.Config.Organization.Head.Title, e.t("role.head")), NIP: e.Config.Organization.Head.NIP},
+			{Role: e.t("sig.perf_superior"), Name: org.Head.Name, Title: or(org.Head.Title, e.t("role.head")), NIP: org.Head.NIP},
 		}},
 	)
-	return d
+	return d, nil
 }
+
+// performerTitle is the administrator's title when the administrator
+// performed the restore; another performer's title is not known.
+func (e Env) performerTitle(performer string) string {
+	a := e.Config.Organization.Administrator
+	if performer == a.Name || a.Name == "" {
+		return or(a.Title, e.t("role.admin"))
+	}
+	return ""
+}
+
+func nonEmpty(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// minutesNumber numbers the minutes of restore r by [organization]
+// numbering. {seq} is the place of r among the restores of its year (in the
+// organisation's zone) in recs, in order of time, r included: the same
+// restore gets the same number however often its minutes are printed, as
+// long as the run log keeps every restore (records are never removed).
+func (e Env) minutesNumber(r runlog.Record, recs []runlog.Record) (string, error) {
+	pattern := e.Config.Organization.Numbering
+	if pattern == "" {
+		return r.ID, nil
+	}
+	when := r.Start.In(e.loc())
+	seq := 0
+	seen := map[string]bool{r.ID: true}
+	for _, x := range recs {
+		t := x.Start.In(e.loc())
+		if x.Op != runlog.OpRestore || seen[x.ID] || t.Year() != when.Year() || !x.Start.Before(r.Start) {
+			continue
+		}
+		seen[x.ID] = true
+		seq++
+	}
+	seq++ // r itself
+	var bad error
+	out := placeholderRE.ReplaceAllStringFunc(pattern, func(m string) string {
+		switch m[1 : len(m)-1] {
+		case "seq":
+			return strconv.Itoa(seq)
+		case "year":
+			return strconv.Itoa(when.Year())
+		case "month":
+			return fmt.Sprintf("%02d", int(when.Month()))
+		case "roman_month":
+			return romanMonths[when.Month()-1]
+		case "run_id":
+			return r.ID
+		}
+		bad = fmt.Errorf("[organization] numbering %q: unknown placeholder %s", pattern, m)
+		return m
+	})
+	return out, bad
+}
+
+var placeholderRE = regexp.MustCompile(`\{[^{}]*\}`)
+
+var romanMonths = [...]string{"I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII"}

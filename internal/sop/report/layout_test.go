@@ -1,0 +1,462 @@
+package report
+
+import (
+	"bytes"
+	"errors"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lpse/cadang/internal/sop/doc"
+	"github.com/lpse/cadang/internal/sop/i18n"
+	"github.com/lpse/cadang/internal/sop/pdftext"
+	"github.com/lpse/cadang/internal/sop/runlog"
+)
+
+// The layout of the PDFs as a reader sees them (issue 15), read back with
+// poppler's pdftotext and pdffonts.
+
+func pdfBytes(t *testing.T, d *doc.Document) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := doc.RenderPDF(&b, d); err != nil {
+		t.Fatal(err)
+	}
+	if dir := os.Getenv("CADANG_SOP_DUMP"); dir != "" {
+		name := strings.NewReplacer("/", "_", " ", "-").Replace(t.Name())
+		os.WriteFile(filepath.Join(dir, name+".pdf"), b.Bytes(), 0o644)
+	}
+	return b.Bytes()
+}
+
+// pages renders d as a PDF and reads each page back with pdftotext.
+func pages(t *testing.T, d *doc.Document) []string {
+	t.Helper()
+	ps, err := pdftext.Pages(pdfBytes(t, d))
+	if errors.Is(err, pdftext.ErrNoPoppler) {
+		t.Skip("pdftotext is not installed (apt-get install poppler-utils): the PDF layout is not checked")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps
+}
+
+var runIDRE = regexp.MustCompile(`(?m)^\d{8}-\d{6}-[0-9a-f]{4} `)
+
+// allDocuments are every document of the history, in one language.
+func allDocuments(t *testing.T, h *history, e Env) map[string]*doc.Document {
+	t.Helper()
+	march, _ := ParseMonth("2026-03", h.cfg.Location())
+	feb, _ := ParseMonth("2026-02", h.cfg.Location())
+	mar, err := e.Monthly(h.recs, march)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fe, err := e.Monthly(h.recs, feb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ba, err := e.RestoreMinutes(h.rest, h.recs, MinutesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]*doc.Document{
+		"inventory":       e.Inventory(h.recs),
+		"runlog":          e.RunLog(h.recs, "all"),
+		"runlog-march":    e.RunLog(runlog.Select(h.recs, runlog.Filter{Since: march}), "March"),
+		"failure-media":   e.Failure(h.failed, h.recs),
+		"failure-dump":    e.Failure(dumpFailure(h), h.recs),
+		"monthly-march":   mar,
+		"monthly-feb":     fe,
+		"restore-test":    e.RestoreTest(h.test),
+		"request-blank":   e.RestoreRequest(nil),
+		"request-filled":  e.RestoreRequest(&h.rest),
+		"restore-minutes": ba,
+	}
+}
+
+func dumpFailure(h *history) runlog.Record {
+	for _, x := range h.recs {
+		if x.Failure == runlog.KindDumpFailed {
+			return x
+		}
+	}
+	panic("no dump failure in the history")
+}
+
+// The run log fits at least 20 ordinary rows on a landscape page, repeats
+// its header on every page, and keeps the signatures with its last rows.
+func TestRunLogPages(t *testing.T) {
+	h := makeHistory(t)
+	for _, l := range []i18n.Lang{i18n.ID, i18n.EN} {
+		e := h.env(l)
+		ps := pages(t, e.RunLog(h.recs, "Januari - Maret 2026"))
+		if len(ps) < 2 {
+			t.Fatalf("%s: %d records on %d page(s)", l, len(h.recs), len(ps))
+		}
+		total := 0
+		for i, p := range ps {
+			rows := len(runIDRE.FindAllString(p, -1))
+			total += rows
+			if i < len(ps)-1 && rows < 20 {
+				t.Errorf("%s: page %d has %d rows, want at least 20", l, i+1, rows)
+			}
+			if !strings.Contains(p, l.Pick("ID Kegiatan Job Media Pelaksana", "ID Operation Job Medium Operator")) || !strings.Contains(p, l.Pick("Snapshot Hasil", "Snapshot Result")) {
+				t.Errorf("%s: page %d lacks the table header:\n%s", l, i+1, p)
+			}
+		}
+		if total != len(h.recs) {
+			t.Errorf("%s: %d rows for %d records", l, total, len(h.recs))
+		}
+		last := ps[len(ps)-1]
+		if n := len(runIDRE.FindAllString(last, -1)); n < 2 || !strings.Contains(last, l.Pick("Mengetahui,", "Acknowledged by,")) {
+			t.Errorf("%s: the last page has %d rows with the signatures:\n%s", l, n, last)
+		}
+	}
+}
+
+// "Files read / new" shows both numbers.
+func TestRunLogFilesReadAndNew(t *testing.T) {
+	h := makeHistory(t)
+	var b runlog.Record
+	for _, r := range h.recs {
+		if r.Op == runlog.OpBackup && r.Result == runlog.OK {
+			b = r
+		}
+	}
+	if b.FilesAdded == 0 {
+		t.Fatalf("the fixture's backups add no files: %+v", b)
+	}
+	row := h.env(i18n.ID).runLogRow(b)
+	if want := i18n.ID.Int(b.FilesRead) + " / " + i18n.ID.Int(b.FilesAdded); row[10] != want {
+		t.Errorf("files column %q, want %q", row[10], want)
+	}
+}
+
+// A follow-up of a thousand words takes a few lines, not a page.
+func TestRunLogLongFollowup(t *testing.T) {
+	h := makeHistory(t)
+	recs := append([]runlog.Record(nil), h.recs...)
+	long := h.recs[len(h.recs)-1]
+	long.ID, long.Op, long.Ref = "20260310-160000-ffff", runlog.OpFollowup, h.failed.ID
+	long.Message = strings.Repeat("Disk C dipasang ulang dan diperiksa dengan smartctl. ", 60)
+	recs = append(recs[:40], append([]runlog.Record{long}, recs[40:]...)...)
+	ps := pages(t, h.env(i18n.ID).RunLog(recs, "-"))
+	for i, p := range ps[:len(ps)-1] {
+		if rows := len(runIDRE.FindAllString(p, -1)); rows < 20 {
+			t.Errorf("page %d has %d rows", i+1, rows)
+		}
+	}
+	all := strings.Join(ps, "\n")
+	if !strings.Contains(all, "…") || strings.Count(all, "smartctl") > 10 {
+		t.Errorf("the long follow-up is not cut short: %d times smartctl", strings.Count(all, "smartctl"))
+	}
+}
+
+// No word is broken across lines: every word pdftotext reads is a word of
+// the document (the Markdown rendering has the same text, unbroken), and
+// the broken words seen in issue 15 are gone.
+func TestNoBrokenWords(t *testing.T) {
+	h := makeHistory(t)
+	broken := []string{"Pelaks ana", "Berka s", "dibac a", "spse-uploa d", "Stand ard", "Snapsh ot", "databas e"}
+	for _, l := range []i18n.Lang{i18n.ID, i18n.EN} {
+		for name, d := range allDocuments(t, h, h.env(l)) {
+			var md bytes.Buffer
+			if err := doc.RenderMarkdown(&md, d); err != nil {
+				t.Fatal(err)
+			}
+			words := map[string]bool{}
+			var paths []string
+			for _, w := range strings.Fields(strings.NewReplacer("<br>", " ", "|", " ").Replace(md.String())) {
+				words[normWord(w)] = true
+				if strings.Contains(w, "/") {
+					paths = append(paths, normWord(w))
+				}
+			}
+			for _, w := range strings.Fields(l.T("doc.pageof")) {
+				words[normWord(w)] = true
+			}
+			text := strings.Join(pages(t, d), "\n")
+			flat := strings.Join(strings.Fields(text), " ")
+			for _, b := range broken {
+				if strings.Contains(flat, b) {
+					t.Errorf("%s/%s: broken word %q", l, name, b)
+				}
+			}
+			for _, w := range strings.Fields(text) {
+				n := normWord(w)
+				if n == "" || words[n] || strings.Trim(n, "0123456789") == "" || pathPiece(n, paths) {
+					continue
+				}
+				i := strings.Index(text, w)
+				t.Errorf("%s/%s: %q is not a word of the document (broken?): %q", l, name, w, text[max(0, i-80):min(len(text), i+80)])
+			}
+		}
+	}
+}
+
+// pathPiece reports whether w is a piece of a path too long for its line,
+// broken after a slash (the last resort, when the path does not fit even in
+// the smallest size).
+func pathPiece(w string, paths []string) bool {
+	for _, p := range paths {
+		if strings.Contains(p, w) {
+			return true
+		}
+	}
+	return false
+}
+
+func normWord(w string) string {
+	w = strings.ReplaceAll(w, `\`, "")
+	return strings.Trim(w, `*_:,.;()[]"'…-–`)
+}
+
+// Every font is embedded (DejaVu Sans), and a name in another script
+// prints as written.
+func TestFontsEmbedded(t *testing.T) {
+	h := makeHistory(t)
+	cfg := *h.cfg
+	cfg.Organization.Administrator.Name = "Дмитрий Ωμέγα Nguyễn"
+	e := h.env(i18n.ID)
+	e.Config = &cfg
+	for name, d := range allDocuments(t, h, e) {
+		b := pdfBytes(t, d)
+		fonts, err := pdftext.Fonts(b)
+		if errors.Is(err, pdftext.ErrNoPoppler) {
+			t.Skip("pdffonts is not installed (apt-get install poppler-utils)")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(fonts) == 0 {
+			t.Errorf("%s: no fonts", name)
+		}
+		for _, f := range fonts {
+			if !f.Embedded || !strings.Contains(strings.ToLower(f.Name), "dejavu") {
+				t.Errorf("%s: font %+v is not an embedded DejaVu", name, f)
+			}
+		}
+		if name == "inventory" {
+			ps, _ := pdftext.Pages(b)
+			if !strings.Contains(strings.Join(ps, "\n"), "Дмитрий Ωμέγα Nguyễn") {
+				t.Errorf("the name in Cyrillic, Greek and Vietnamese dropped out:\n%s", ps[len(ps)-1])
+			}
+		}
+	}
+}
+
+// The signature block never stands alone on a page: something of the
+// document comes before it on its page.
+func TestSignaturesNotAlone(t *testing.T) {
+	h := makeHistory(t)
+	for _, l := range []i18n.Lang{i18n.ID, i18n.EN} {
+		for name, d := range allDocuments(t, h, h.env(l)) {
+			ps := pages(t, d)
+			last := ps[len(ps)-1]
+			i := strings.Index(last, "Gorontalo, ")
+			if i < 0 {
+				t.Errorf("%s/%s: no place and date on the last page:\n%s", l, name, last)
+				continue
+			}
+			if before := strings.TrimSpace(last[:i]); len(strings.Split(before, "\n")) < 2 {
+				t.Errorf("%s/%s: the signatures stand alone on page %d:\n%s", l, name, len(ps), last)
+			}
+		}
+	}
+}
+
+// A table header is never the last thing on a page: the failure report's
+// source table starts with its header and a row on the same page.
+func TestNoOrphanTableHeader(t *testing.T) {
+	h := makeHistory(t)
+	for _, l := range []i18n.Lang{i18n.ID, i18n.EN} {
+		for _, r := range []runlog.Record{h.failed, dumpFailure(h)} {
+			for i, p := range pages(t, h.env(l).Failure(r, h.recs)) {
+				lines := strings.Split(strings.TrimSpace(p), "\n")
+				for k, ln := range lines {
+					if strings.HasPrefix(ln, l.Pick("Sumber Hasil", "Source Result")) && (k+1 >= len(lines) || !strings.Contains(strings.Join(lines[k+1:], "\n"), "database")) {
+						t.Errorf("%s: the source table's header is alone at the foot of page %d:\n%s", l, i+1, p)
+					}
+				}
+			}
+		}
+	}
+}
+
+// The failure report prints the dump's error once, and the cause found.
+func TestFailureErrorOnce(t *testing.T) {
+	h := makeHistory(t)
+	dump := dumpFailure(h)
+	recs := append([]runlog.Record(nil), h.recs...)
+	recs = append(recs, runlog.Record{ID: "20260211-090000-abcd", Op: runlog.OpFollowup, Ref: dump.ID, Result: runlog.OK,
+		Start: dump.End.Add(30 * time.Hour), End: dump.End.Add(30 * time.Hour), Operator: "budi",
+		Message: "Kata sandi PostgreSQL diperbarui", Cause: "Kata sandi pengguna backup kedaluwarsa"})
+	for _, l := range []i18n.Lang{i18n.ID, i18n.EN} {
+		text := strings.Join(strings.Fields(strings.Join(pages(t, h.env(l).Failure(dump, recs)), " ")), " ")
+		if n := strings.Count(text, "connection to server failed"); n != 1 {
+			t.Errorf("%s: the error is printed %d times:\n%s", l, n, text)
+		}
+		if !strings.Contains(text, "Kata sandi pengguna backup kedaluwarsa") {
+			t.Errorf("%s: the cause found is not printed", l)
+		}
+	}
+}
+
+// The restore minutes are dated on the restore (or the signing date
+// given), name the performer rather than the system account, describe the
+// requester as given, and are numbered by the configured pattern.
+func TestRestoreMinutes(t *testing.T) {
+	h := makeHistory(t)
+	cfg := *h.cfg
+	cfg.Organization.Numbering = "{seq}/BA-RESTORE/LPSE/{roman_month}/{year}"
+	e := h.env(i18n.ID)
+	e.Config = &cfg
+	earlier := h.rest
+	earlier.ID, earlier.Start, earlier.End = "20260201-100000-eeee", h.rest.Start.AddDate(0, -1, 0), h.rest.End.AddDate(0, -1, 0)
+	lastYear := h.rest
+	lastYear.ID, lastYear.Start, lastYear.End = "20251201-100000-dddd", h.rest.Start.AddDate(0, -3, 0), h.rest.End.AddDate(0, -3, 0)
+	recs := append([]runlog.Record{lastYear, earlier}, h.recs...)
+	d, err := e.RestoreMinutes(h.rest, recs, MinutesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(strings.Join(pages(t, d), " ")), " ")
+	for _, want := range []string{"Gorontalo, 9 Maret 2026", "2/BA-RESTORE/LPSE/III/2026", "Budi Santoso (akun sistem: budi)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("minutes lack %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "Gorontalo, 10 Maret 2026") {
+		t.Errorf("minutes dated on the day they were made:\n%s", text)
+	}
+	signed := time.Date(2026, 3, 11, 0, 0, 0, 0, cfg.Location())
+	d, err = e.RestoreMinutes(h.rest, recs, MinutesOptions{SignedOn: signed, RequesterPosition: "Kepala Seksi Pengawasan", RequesterUnit: "Inspektorat LKPP", Performer: "Rina Marlina"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text = strings.Join(strings.Fields(strings.Join(pages(t, d), " ")), " ")
+	for _, want := range []string{"Gorontalo, 11 Maret 2026", "Kepala Seksi Pengawasan, Inspektorat LKPP", "Rina Marlina (akun sistem: budi)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("minutes lack %q:\n%s", want, text)
+		}
+	}
+	cfg.Organization.Numbering = "{nomor}/BA"
+	if _, err := e.RestoreMinutes(h.rest, recs, MinutesOptions{}); err == nil || !strings.Contains(err.Error(), "{nomor}") {
+		t.Errorf("unknown placeholder: %v", err)
+	}
+}
+
+// A blank request form has a blank date, not the day it was printed.
+func TestBlankRequestUndated(t *testing.T) {
+	h := makeHistory(t)
+	for _, l := range []i18n.Lang{i18n.ID, i18n.EN} {
+		text := strings.Join(pages(t, h.env(l).RestoreRequest(nil)), "\n")
+		text = text[:strings.Index(text, strings.Fields(l.T("doc.footer"))[0]+" ")] // the footer says when it was printed
+		if today := l.Date(h.clk.Now().In(h.cfg.Location())); strings.Contains(text, today) {
+			t.Errorf("%s: the blank form is dated %s:\n%s", l, today, text)
+		}
+	}
+}
+
+// The monthly analysis lists missed days as ranges, does not count a failed
+// run as within the time standard, and flags a late follow-up.
+func TestMonthlyAnalysis(t *testing.T) {
+	h := makeHistory(t)
+	e := h.env(i18n.ID)
+	loc := h.cfg.Location()
+	days := []time.Time{}
+	for _, d := range []int{1, 2, 3, 4, 5, 8, 10, 11, 12} {
+		days = append(days, time.Date(2026, 11, d, 0, 0, 0, 0, loc))
+	}
+	if got, want := e.dayRanges(days), "1–5, 8, 10–12 November 2026"; got != want {
+		t.Errorf("ranges %q, want %q", got, want)
+	}
+	feb, _ := ParseMonth("2026-02", loc)
+	dump := dumpFailure(h)
+	recs := append([]runlog.Record(nil), h.recs...)
+	recs = append(recs, runlog.Record{ID: "20260215-090000-abcd", Op: runlog.OpFollowup, Ref: dump.ID, Result: runlog.OK,
+		Start: dump.End.Add(5 * 24 * time.Hour), End: dump.End.Add(5 * 24 * time.Hour), Operator: "budi", Message: "Kata sandi diperbarui"})
+	jm := Analyze(h.cfg, recs, feb, h.clk.Now()).Jobs[0]
+	if !dump.StandardMet {
+		t.Fatal("the fixture's failed dump is not within its time standard")
+	}
+	if jm.StandardMet != jm.Runs-1 {
+		t.Errorf("%d of %d runs within the standard, the failed one counted", jm.StandardMet, jm.Runs)
+	}
+	d, err := e.Monthly(recs, feb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(strings.Join(pages(t, d), " ")), " ")
+	for _, want := range []string{"TERLAMBAT: dicatat 5 hari", "1 tindak lanjut dicatat lebih dari 1 hari", dump.ID} {
+		if !strings.Contains(text, want) {
+			t.Errorf("monthly lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// The inventory says where each medium is instead of claiming they are all
+// apart from the server.
+func TestMediaLocation(t *testing.T) {
+	src := t.TempDir()
+	for repo, want := range map[string]MediaKind{
+		"s3:my-bucket/cadang":                  MediaRemote,
+		"sftp://backup@nas.example.org/cadang": MediaRemote,
+		"/media/usb-a/cadang":                  MediaRemovable,
+		"/run/media/admin/DISK-B/cadang":       MediaRemovable,
+		filepath.Join(src, "repo"):             MediaSameDisk,
+	} {
+		if got := LocateMedia(repo, []string{src}); got != want {
+			t.Errorf("%s: %s, want %s", repo, got, want)
+		}
+	}
+	h := makeHistory(t)
+	e := h.env(i18n.EN)
+	e.Locate = func(string, []string) MediaKind { return MediaSameDisk }
+	text := strings.Join(strings.Fields(strings.Join(pages(t, e.Inventory(h.recs)), " ")), " ")
+	if strings.Contains(text, "other than the source server") || !strings.Contains(text, "WARNING, a local disk of the same server") {
+		t.Errorf("inventory:\n%s", text)
+	}
+}
+
+// The letterhead prints the agency's lines and logo on every document.
+func TestLetterhead(t *testing.T) {
+	h := makeHistory(t)
+	logo := filepath.Join(t.TempDir(), "logo.png")
+	img := image.NewRGBA(image.Rect(0, 0, 40, 48))
+	for x := range 40 {
+		for y := range 48 {
+			img.Set(x, y, color.RGBA{R: 200, G: 160, A: 255})
+		}
+	}
+	var b bytes.Buffer
+	png.Encode(&b, img)
+	os.WriteFile(logo, b.Bytes(), 0o644)
+	cfg := *h.cfg
+	cfg.Organization.LetterheadLogo = logo
+	cfg.Organization.LetterheadLines = []string{"PEMERINTAH PROVINSI GORONTALO", "LAYANAN PENGADAAN SECARA ELEKTRONIK", "Jl. Budi Utomo No. 1, Kota Gorontalo"}
+	e := h.env(i18n.ID)
+	e.Config = &cfg
+	for name, d := range allDocuments(t, h, e) {
+		pdf := pdfBytes(t, d)
+		if got := pdftext.Read(pdf); got.Images < 1 || !strings.Contains(got.Flat(), "LAYANAN PENGADAAN SECARA ELEKTRONIK") {
+			t.Errorf("%s: no letterhead (%d images)", name, got.Images)
+		}
+		var html bytes.Buffer
+		if err := doc.RenderHTML(&html, d); err != nil || !strings.Contains(html.String(), "data:image/png;base64,") {
+			t.Errorf("%s: html letterhead: %v", name, err)
+		}
+	}
+	cfg.Organization.LetterheadLogo = filepath.Join(t.TempDir(), "missing.png")
+	if err := doc.RenderPDF(&b, e.Inventory(nil)); err == nil || !strings.Contains(err.Error(), "missing.png") {
+		t.Errorf("missing logo: %v", err)
+	}
+}
