@@ -154,3 +154,24 @@ func TestRestoreLowNofileLimit(t *testing.T) {
 	}
 	snapshottest.CompareTrees(t, want, snapshottest.ScanTree(t, filepath.Join(target, src)))
 }
+
+// Files written in batches of a few, with blobs shared between files of
+// different batches (the striped packs hold blobs of every file), arrive
+// whole, and hardlinks and metadata with them.
+func TestRestoreInBatches(t *testing.T) {
+	sr, sn, want, src := stripedSnapshot(t, 50)
+	defer func(f, e int) { batchFiles, batchExtents = f, e }(batchFiles, batchExtents)
+	for _, b := range []struct{ files, extents int }{{7, 1 << 20}, {1 << 20, 5}} {
+		batchFiles, batchExtents = b.files, b.extents
+		target := filepath.Join(t.TempDir(), "t")
+		rs := &Restorer{Repo: sr, Workers: 2, MaxOpenFiles: 4, Verify: true}
+		sum, err := rs.Restore(context.Background(), sn, "/", target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Files != 50 || sum.Verified != 50 {
+			t.Errorf("batches %+v: restored %d files, verified %d, want 50", b, sum.Files, sum.Verified)
+		}
+		snapshottest.CompareTrees(t, want, snapshottest.ScanTree(t, filepath.Join(target, src)))
+	}
+}

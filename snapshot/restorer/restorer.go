@@ -173,12 +173,34 @@ func (e *RestoreError) Error() string {
 // Unwrap returns ErrRestoreIncomplete.
 func (e *RestoreError) Unwrap() error { return ErrRestoreIncomplete }
 
+// rItem is an entry of the plan. A restore holds one per file: its paths
+// in the snapshot and in the target (for messages) are derived from rel
+// when needed rather than kept, and its tree is shared with the other
+// entries of its directory.
 type rItem struct {
-	spath string // path in the snapshot
-	dst   string // path in the target, for messages
-	rel   string // slash-separated path below the target: what is opened
-	tree  repo.ID
-	node  *snapshot.Node
+	rel  string // slash-separated path below the target: what is opened
+	base *planBase
+	tree *repo.ID // the tree that holds the entry, for a panic's message
+	node *snapshot.Node
+}
+
+// planBase is what turns an entry's rel into its paths.
+type planBase struct {
+	sroot  string // the path in the snapshot that rel is relative to
+	target string // the target directory
+}
+
+// spath is the item's path in the snapshot.
+func (it rItem) spath() string { return path.Join(it.base.sroot, it.rel) }
+
+// dst is the item's path in the target, for messages.
+func (it rItem) dst() string { return filepath.Join(it.base.target, filepath.FromSlash(it.rel)) }
+
+func (it rItem) treeID() repo.ID {
+	if it.tree == nil {
+		return repo.ID{}
+	}
+	return *it.tree
 }
 
 type rFile struct {
@@ -233,6 +255,7 @@ type restoreRun struct {
 	// panic's message.
 	curTree    repo.ID
 	curPath    string
+	base       *planBase // of every rItem
 	failedDirs map[string]bool
 
 	dirs   []rItem
@@ -310,7 +333,8 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 				return nil, err
 			}
 		} else if rr.checkName(n, subpath) {
-			rr.planNode(n, repo.ID{}, subpath, filepath.Join(target, n.Name), n.Name, rr.incl.Empty() || rr.incl.Match(subpath, false))
+			rr.base = &planBase{sroot: path.Dir(subpath), target: target}
+			rr.planNode(n, nil, subpath, n.Name, rr.incl.Empty() || rr.incl.Match(subpath, false))
 		}
 	}
 	rr.trees = nil // the plan holds the nodes it needs
@@ -355,6 +379,7 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 // plan measures the tree (refusing one too large or containing itself),
 // then walks it and records what to restore.
 func (rr *restoreRun) plan(ctx context.Context, tree repo.ID, spath, dst string, included bool) error {
+	rr.base = &planBase{sroot: spath, target: dst}
 	// Without its first tree nothing of the snapshot (or subpath) can be
 	// restored: that is a failed restore, not a partial one of 0 files.
 	if e := rr.loadTree(ctx, tree); e.err != nil {
@@ -363,7 +388,7 @@ func (rr *restoreRun) plan(ctx context.Context, tree repo.ID, spath, dst string,
 	if _, err := rr.measure(ctx, tree, spath, 1); err != nil {
 		return err
 	}
-	_, err := rr.planTree(ctx, tree, spath, dst, "", included)
+	_, err := rr.planTree(ctx, tree, spath, "", included)
 	return err
 }
 
@@ -445,7 +470,7 @@ func (rr *restoreRun) checkName(n *snapshot.Node, spath string) bool {
 	return true
 }
 
-func (rr *restoreRun) planTree(ctx context.Context, tree repo.ID, spath, dst, rel string, included bool) (bool, error) {
+func (rr *restoreRun) planTree(ctx context.Context, tree repo.ID, spath, rel string, included bool) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
@@ -455,13 +480,13 @@ func (rr *restoreRun) planTree(ctx context.Context, tree repo.ID, spath, dst, re
 		rr.addError(spath, e.err)
 		return false, nil
 	}
+	tid := &tree // shared by the entries of this directory
 	sel := false
 	for _, n := range e.t.Nodes {
 		sp := path.Join(spath, n.Name)
 		if !rr.checkName(n, sp) {
 			continue
 		}
-		d := filepath.Join(dst, n.Name)
 		r := n.Name
 		if rel != "" {
 			r = rel + "/" + n.Name
@@ -473,8 +498,8 @@ func (rr *restoreRun) planTree(ctx context.Context, tree repo.ID, spath, dst, re
 		inc := included || rr.incl.Match(sp, isDir)
 		if isDir {
 			idx := len(rr.dirs)
-			rr.dirs = append(rr.dirs, rItem{spath: sp, dst: d, rel: r, tree: tree, node: n})
-			sub, err := rr.planTree(ctx, n.Subtree, sp, d, r, inc)
+			rr.dirs = append(rr.dirs, rItem{rel: r, base: rr.base, tree: tid, node: n})
+			sub, err := rr.planTree(ctx, n.Subtree, sp, r, inc)
 			if err != nil {
 				return false, err
 			}
@@ -486,18 +511,18 @@ func (rr *restoreRun) planTree(ctx context.Context, tree repo.ID, spath, dst, re
 			continue
 		}
 		if inc {
-			rr.planNode(n, tree, sp, d, r, true)
+			rr.planNode(n, tid, sp, r, true)
 			sel = true
 		}
 	}
 	return sel, nil
 }
 
-func (rr *restoreRun) planNode(n *snapshot.Node, tree repo.ID, sp, dst, rel string, inc bool) {
+func (rr *restoreRun) planNode(n *snapshot.Node, tree *repo.ID, sp, rel string, inc bool) {
 	if !inc {
 		return
 	}
-	it := rItem{spath: sp, dst: dst, rel: rel, tree: tree, node: n}
+	it := rItem{rel: rel, base: rr.base, tree: tree, node: n}
 	if n.Type == snapshot.TypeFile {
 		if err := checkExtents(n); err != nil {
 			rr.addError(sp, err)
@@ -569,7 +594,7 @@ func (rr *restoreRun) count(f func(s *RestoreSummary)) {
 }
 
 // at records the item the calling goroutine (not a worker) works on.
-func (rr *restoreRun) at(it rItem) { rr.curTree, rr.curPath = it.tree, it.spath }
+func (rr *restoreRun) at(it rItem) { rr.curTree, rr.curPath = it.treeID(), it.spath() }
 
 func (rr *restoreRun) hook(op, rel string) {
 	if rr.rs.testHook != nil {
@@ -599,7 +624,7 @@ func (rr *restoreRun) prepare(it rItem) (bool, error) {
 			if err == unix.ENOENT {
 				return nil
 			}
-			return &os.PathError{Op: "lstat", Path: it.dst, Err: err}
+			return &os.PathError{Op: "lstat", Path: it.dst(), Err: err}
 		}
 		typ := st.Mode & unix.S_IFMT
 		switch rr.rs.Overwrite {
@@ -628,7 +653,7 @@ func (rr *restoreRun) prepare(it rItem) (bool, error) {
 			return nil
 		}
 		if err := unix.Unlinkat(dfd, name, 0); err != nil && err != unix.ENOENT {
-			return &os.PathError{Op: "remove", Path: it.dst, Err: err}
+			return &os.PathError{Op: "remove", Path: it.dst(), Err: err}
 		}
 		return nil
 	})
@@ -696,8 +721,8 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		}
 		if !dry {
 			rr.hook("mkdir", d.rel)
-			if err := rr.root.at(d.rel, func(dfd int, name string) error { return rr.mkdir(dfd, name, d.dst) }); err != nil {
-				rr.addError(d.spath, err)
+			if err := rr.root.at(d.rel, func(dfd int, name string) error { return rr.mkdir(dfd, name, d.dst()) }); err != nil {
+				rr.addError(d.spath(), err)
 				rr.failedDirs[d.rel] = true
 				continue
 			}
@@ -711,53 +736,46 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			continue // a socket cannot be restored; it is recreated by its server
 		}
 		if rr.rs.NoDevices && isDevice(o.node) {
-			rr.sum.SkippedDevices = append(rr.sum.SkippedDevices, o.spath)
-			rr.progress.CompleteItem(o.spath, o.node, true)
+			rr.sum.SkippedDevices = append(rr.sum.SkippedDevices, o.spath())
+			rr.progress.CompleteItem(o.spath(), o.node, true)
 			continue
 		}
 		if rr.parentFailed(o.rel) {
-			rr.addError(o.spath, fmt.Errorf("not restored: its directory could not be restored"))
+			rr.addError(o.spath(), fmt.Errorf("not restored: its directory could not be restored"))
 			continue
 		}
 		ok, err := rr.prepare(o)
 		if err != nil {
-			rr.addError(o.spath, err)
+			rr.addError(o.spath(), err)
 			continue
 		}
 		if !ok {
 			rr.sum.Skipped++
-			rr.progress.CompleteItem(o.spath, o.node, true)
+			rr.progress.CompleteItem(o.spath(), o.node, true)
 			continue
 		}
 		if !dry {
 			rr.hook("special", o.rel)
 			created := false
 			err := rr.root.at(o.rel, func(dfd int, name string) error {
-				if err := makeSpecial(dfd, name, o.dst, o.node); err != nil {
+				if err := makeSpecial(dfd, name, o.dst(), o.node); err != nil {
 					return err
 				}
 				created = true
 				rr.hook("specialmeta", o.rel)
-				return rr.atMetadata(dfd, name, o.dst, o.node)
+				return rr.atMetadata(dfd, name, o.dst(), o.node)
 			})
 			if err != nil {
-				rr.addError(o.spath, err)
+				rr.addError(o.spath(), err)
 				if !created {
 					continue
 				}
 			}
 		}
 		rr.sum.Others++
-		rr.progress.CompleteItem(o.spath, o.node, false)
+		rr.progress.CompleteItem(o.spath(), o.node, false)
 	}
-	// 3. Files: decide, then plan blobs by pack.
-	type blobPlan struct {
-		loc     repo.BlobLocation
-		targets []rTarget
-	}
-	blobs := map[repo.ID]*blobPlan{}
-	var packOrder []repo.ID
-	packs := map[repo.ID][]repo.BlobLocation{}
+	// 3. Files: decide which to write, then write them in batches.
 	var toWrite []*rFile
 	for _, f := range rr.files {
 		rr.at(f.rItem)
@@ -767,7 +785,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		}
 		ok, err := rr.prepare(f.rItem)
 		if err != nil {
-			rr.addError(f.spath, err)
+			rr.addError(f.spath(), err)
 			f.failed.Store(true)
 			continue
 		}
@@ -775,57 +793,164 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			rr.sum.Skipped++
 			f.failed.Store(true) // not restored now; links to it are skipped too
 			f.errMsg = "skipped"
-			rr.progress.CompleteItem(f.spath, f.node, true)
+			rr.progress.CompleteItem(f.spath(), f.node, true)
 			continue
 		}
 		rr.sum.Files++
 		rr.sum.Bytes += uint64(f.node.Size)
-		var off int64
-		for _, e := range f.node.Content {
-			if !e.IsHole() {
-				bp := blobs[e.ID]
-				if bp == nil {
-					bp = &blobPlan{}
-					blobs[e.ID] = bp
-					loc, ok := rr.r.LookupBlob(repo.DataBlob, e.ID)
-					if ok {
-						bp.loc = loc
-						if _, seen := packs[loc.Pack]; !seen {
-							packOrder = append(packOrder, loc.Pack)
-						}
-						packs[loc.Pack] = append(packs[loc.Pack], loc)
-					}
-				}
-				bp.targets = append(bp.targets, rTarget{f, off, e.Size})
-				f.remaining.Add(1)
-			}
-			off += e.Size
-		}
 		toWrite = append(toWrite, f)
 	}
 	if dry {
 		for _, f := range toWrite {
-			rr.progress.CompleteItem(f.spath, f.node, false)
+			rr.progress.CompleteItem(f.spath(), f.node, false)
 		}
 		rr.sum.Links = uint64(len(rr.links))
 		return nil
 	}
+	for start := 0; start < len(toWrite); {
+		end := batchEnd(toWrite, start)
+		if err := rr.writeBatch(ctx, workers, toWrite[start:end]); err != nil {
+			for _, f := range toWrite {
+				rr.closeFile(f)
+				// An unfinished file holds only part of its content: remove it
+				// rather than leave it looking restored (interrupt, fatal error).
+				if f.remaining.Load() > 0 && f.created {
+					rr.remove(f)
+				}
+			}
+			return err
+		}
+		start = end
+	}
+	if rr.rs.testFDs != nil {
+		rr.rs.testFDs(rr.fds.peak)
+	}
+	// 4. Hardlinks.
+	for _, l := range rr.links {
+		rr.at(l.rItem)
+		if l.linkTo.failed.Load() {
+			if l.linkTo.errMsg != "skipped" {
+				rr.addError(l.spath(), fmt.Errorf("not linked: %s failed", l.linkTo.spath()))
+			}
+			continue
+		}
+		if rr.parentFailed(l.rel) {
+			rr.addError(l.spath(), fmt.Errorf("not restored: its directory could not be restored"))
+			continue
+		}
+		ok, err := rr.prepare(l.rItem)
+		if err != nil {
+			rr.addError(l.spath(), err)
+			continue
+		}
+		if !ok {
+			rr.sum.Skipped++
+			continue
+		}
+		rr.hook("link", l.rel)
+		if err := rr.link(l); err != nil {
+			rr.addError(l.spath(), err)
+			continue
+		}
+		rr.sum.Links++
+		rr.progress.CompleteItem(l.spath(), l.node, false)
+	}
+	// 5. Directory metadata, deepest first, after their contents.
+	for i := len(rr.dirs) - 1; i >= 0; i-- {
+		d := rr.dirs[i]
+		if d.node == nil || rr.failedDirs[d.rel] {
+			continue
+		}
+		rr.at(d)
+		rr.hook("dirmeta", d.rel)
+		if err := rr.dirMetadata(d); err != nil {
+			rr.addError(d.spath(), err)
+		}
+		rr.progress.CompleteItem(d.spath(), d.node, false)
+	}
+	return nil
+}
+
+// Batches of files are planned and written one after the other, so that
+// the blob plan (a record per data blob and per place it goes) is held for
+// one batch, not for every file of a snapshot of a million files. A pack
+// with blobs of two batches is read once for each, for only those blobs.
+// (Variables for tests.)
+var (
+	batchFiles   = 32 << 10
+	batchExtents = 256 << 10
+)
+
+// batchEnd returns the end of the batch of files that starts at start.
+func batchEnd(files []*rFile, start int) int {
+	extents := 0
+	end := start
+	for end < len(files) && end-start < batchFiles && extents < batchExtents {
+		extents += len(files[end].node.Content)
+		end++
+	}
+	return end
+}
+
+// blobPlan is where one data blob goes in a batch: its first target
+// inline (most blobs of a restore have one), any more in more.
+type blobPlan struct {
+	loc   repo.BlobLocation
+	first rTarget
+	more  []rTarget
+}
+
+func (bp *blobPlan) targets() []rTarget {
+	if len(bp.more) == 0 {
+		return []rTarget{bp.first}
+	}
+	return append([]rTarget{bp.first}, bp.more...)
+}
+
+// writeBatch plans the blobs of files by pack and writes them with workers
+// goroutines, each loading one pack at a time.
+func (rr *restoreRun) writeBatch(ctx context.Context, workers int, files []*rFile) error {
+	blobs := map[repo.ID]*blobPlan{}
+	var packOrder []repo.ID
+	packs := map[repo.ID][]*blobPlan{}
+	for _, f := range files {
+		var off int64
+		for _, e := range f.node.Content {
+			if !e.IsHole() {
+				t := rTarget{f, off, e.Size}
+				if bp := blobs[e.ID]; bp != nil {
+					bp.more = append(bp.more, t)
+				} else {
+					bp = &blobPlan{first: t}
+					blobs[e.ID] = bp
+					if loc, ok := rr.r.LookupBlob(repo.DataBlob, e.ID); ok {
+						bp.loc = loc
+						if _, seen := packs[loc.Pack]; !seen {
+							packOrder = append(packOrder, loc.Pack)
+						}
+						packs[loc.Pack] = append(packs[loc.Pack], bp)
+					}
+				}
+				f.remaining.Add(1)
+			}
+			off += e.Size
+		}
+	}
 	// Blobs the index does not know fail their files now.
 	for id, bp := range blobs {
 		if bp.loc.Pack.IsNull() {
-			for _, t := range bp.targets {
+			for _, t := range bp.targets() {
 				rr.fail(t.file, fmt.Errorf("data blob %s is not in the repository index", id.Short()))
 			}
 		}
 	}
 	// Files without any blob to load (empty or all holes) are done now.
-	for _, f := range toWrite {
+	for _, f := range files {
 		if f.remaining.Load() == 0 {
 			rr.at(f.rItem)
 			rr.finishFile(f)
 		}
 	}
-
 	g, gctx := errgroup.WithContext(ctx)
 	packCh := make(chan repo.ID)
 	g.Go(func() error {
@@ -852,72 +977,19 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			}()
 			for p := range packCh {
 				w = workerState{pack: p}
-				if err := rr.restorePack(gctx, &w, p, packs[p], func(id repo.ID) []rTarget { return blobs[id].targets }); err != nil {
+				plans := packs[p]
+				locs := make([]repo.BlobLocation, len(plans))
+				for i, bp := range plans {
+					locs[i] = bp.loc
+				}
+				if err := rr.restorePack(gctx, &w, p, locs, func(id repo.ID) []rTarget { return blobs[id].targets() }); err != nil {
 					return err
 				}
 			}
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		for _, f := range toWrite {
-			rr.closeFile(f)
-			// An unfinished file holds only part of its content: remove it
-			// rather than leave it looking restored (interrupt, fatal error).
-			if f.remaining.Load() > 0 && f.created {
-				rr.remove(f)
-			}
-		}
-		return err
-	}
-
-	if rr.rs.testFDs != nil {
-		rr.rs.testFDs(rr.fds.peak)
-	}
-	// 4. Hardlinks.
-	for _, l := range rr.links {
-		rr.at(l.rItem)
-		if l.linkTo.failed.Load() {
-			if l.linkTo.errMsg != "skipped" {
-				rr.addError(l.spath, fmt.Errorf("not linked: %s failed", l.linkTo.spath))
-			}
-			continue
-		}
-		if rr.parentFailed(l.rel) {
-			rr.addError(l.spath, fmt.Errorf("not restored: its directory could not be restored"))
-			continue
-		}
-		ok, err := rr.prepare(l.rItem)
-		if err != nil {
-			rr.addError(l.spath, err)
-			continue
-		}
-		if !ok {
-			rr.sum.Skipped++
-			continue
-		}
-		rr.hook("link", l.rel)
-		if err := rr.link(l); err != nil {
-			rr.addError(l.spath, err)
-			continue
-		}
-		rr.sum.Links++
-		rr.progress.CompleteItem(l.spath, l.node, false)
-	}
-	// 5. Directory metadata, deepest first, after their contents.
-	for i := len(rr.dirs) - 1; i >= 0; i-- {
-		d := rr.dirs[i]
-		if d.node == nil || rr.failedDirs[d.rel] {
-			continue
-		}
-		rr.at(d)
-		rr.hook("dirmeta", d.rel)
-		if err := rr.dirMetadata(d); err != nil {
-			rr.addError(d.spath, err)
-		}
-		rr.progress.CompleteItem(d.spath, d.node, false)
-	}
-	return nil
+	return g.Wait()
 }
 
 // link makes the hardlink l to the file it shares an inode with; neither
@@ -926,7 +998,7 @@ func (rr *restoreRun) link(l *rFile) error {
 	return rr.root.at(l.linkTo.rel, func(odfd int, oname string) error {
 		return rr.root.at(l.rel, func(ndfd int, nname string) error {
 			if err := unix.Linkat(odfd, oname, ndfd, nname, 0); err != nil {
-				return &os.LinkError{Op: "link", Old: l.linkTo.dst, New: l.dst, Err: err}
+				return &os.LinkError{Op: "link", Old: l.linkTo.dst(), New: l.dst(), Err: err}
 			}
 			return nil
 		})
@@ -941,7 +1013,7 @@ func (rr *restoreRun) dirMetadata(d rItem) error {
 		return err
 	}
 	defer unix.Close(fd)
-	return rr.fdMetadata(fd, d.dst, d.node, false)
+	return rr.fdMetadata(fd, d.dst(), d.node, false)
 }
 
 // remove removes a file this restore created, by name in its directory.
@@ -961,7 +1033,7 @@ func (w *workerState) panicError(sn *snapshot.Snapshot, p any) error {
 		msg += fmt.Sprintf(", blob %s", w.blob.Short())
 	}
 	if w.file != nil {
-		msg += fmt.Sprintf(", file %s of tree %s", w.file.spath, w.file.tree.Short())
+		msg += fmt.Sprintf(", file %s of tree %s", w.file.spath(), w.file.treeID().Short())
 	}
 	return fmt.Errorf("%s: panic: %v", msg, p)
 }
@@ -1033,9 +1105,9 @@ func (rr *restoreRun) fail(f *rFile, err error) {
 	}
 	f.mu.Unlock()
 	if first {
-		rr.addError(f.spath, err)
+		rr.addError(f.spath(), err)
 		rr.sumMu.Lock()
-		rr.sum.FailedFiles = append(rr.sum.FailedFiles, f.spath)
+		rr.sum.FailedFiles = append(rr.sum.FailedFiles, f.spath())
 		rr.sumMu.Unlock()
 	}
 }
@@ -1081,7 +1153,7 @@ func (rr *restoreRun) open(f *rFile) (int, error) {
 		if endsInHole(f.node) {
 			if err := unix.Ftruncate(fd, f.node.Size); err != nil {
 				unix.Close(fd)
-				return -1, &os.PathError{Op: "truncate", Path: f.dst, Err: err}
+				return -1, &os.PathError{Op: "truncate", Path: f.dst(), Err: err}
 			}
 		}
 		f.created = true
@@ -1120,7 +1192,7 @@ func (rr *restoreRun) writeAt(f *rFile, data []byte, off int64) error {
 			continue
 		}
 		if err != nil {
-			return &os.PathError{Op: "write", Path: f.dst, Err: err}
+			return &os.PathError{Op: "write", Path: f.dst(), Err: err}
 		}
 		data, off = data[n:], off+int64(n)
 	}
@@ -1139,7 +1211,7 @@ func (rr *restoreRun) closeFile(f *rFile) error {
 	err := unix.Close(f.fd)
 	f.fd = -1
 	if err != nil {
-		return &os.PathError{Op: "close", Path: f.dst, Err: err}
+		return &os.PathError{Op: "close", Path: f.dst(), Err: err}
 	}
 	return nil
 }
@@ -1173,7 +1245,7 @@ func (rr *restoreRun) finishFile(f *rFile) {
 		rr.count(func(s *RestoreSummary) { s.Verified++ })
 	}
 	// Metadata goes through the open descriptor too, after the last write.
-	merr := rr.fdMetadata(fd, f.dst, f.node, f.created)
+	merr := rr.fdMetadata(fd, f.dst(), f.node, f.created)
 	rr.unpin(f)
 	if err := rr.closeFile(f); err != nil {
 		rr.fail(f, err)
@@ -1181,9 +1253,9 @@ func (rr *restoreRun) finishFile(f *rFile) {
 		return
 	}
 	if merr != nil {
-		rr.addError(f.spath, merr)
+		rr.addError(f.spath(), merr)
 	}
-	rr.progress.CompleteItem(f.spath, f.node, false)
+	rr.progress.CompleteItem(f.spath(), f.node, false)
 }
 
 // verify re-reads a written file through fd and checks each data extent's
@@ -1191,7 +1263,7 @@ func (rr *restoreRun) finishFile(f *rFile) {
 func (rr *restoreRun) verify(fd int, f *rFile) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return &os.PathError{Op: "stat", Path: f.dst, Err: err}
+		return &os.PathError{Op: "stat", Path: f.dst(), Err: err}
 	}
 	if st.Size != f.node.Size {
 		return fmt.Errorf("verify: size is %d, want %d", st.Size, f.node.Size)
@@ -1218,10 +1290,10 @@ func (rr *restoreRun) verify(fd int, f *rFile) error {
 				continue
 			}
 			if err != nil {
-				return fmt.Errorf("verify: %w", &os.PathError{Op: "read", Path: f.dst, Err: err})
+				return fmt.Errorf("verify: %w", &os.PathError{Op: "read", Path: f.dst(), Err: err})
 			}
 			if n == 0 {
-				return fmt.Errorf("verify: %s ends at offset %d", f.dst, off+int64(got))
+				return fmt.Errorf("verify: %s ends at offset %d", f.dst(), off+int64(got))
 			}
 			got += n
 		}
