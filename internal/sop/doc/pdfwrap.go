@@ -116,6 +116,11 @@ func (p *pdfDoc) drawLine(l textLine, x, y, w, h float64, style, align string, j
 		ww += p.GetStringWidth(wd)
 	}
 	gap := (w - ww) / float64(len(l.words)-1)
+	if gap > 4*p.GetStringWidth(" ") {
+		// A line cut short by a long word that follows (a command to
+		// type) reads better ragged than with holes between its words.
+		gap = p.GetStringWidth(" ")
+	}
 	for _, wd := range l.words {
 		cw := p.GetStringWidth(wd)
 		p.SetXY(x, y)

@@ -256,10 +256,7 @@ func (e Env) runLogRow(r runlog.Record) []string {
 	if r.HasTag(runlog.TagBeforeChange) {
 		what += " (" + e.t("tag.before-change") + ": " + r.Reason + ")"
 	}
-	std := "-"
-	if r.TimeStandard > 0 {
-		std = e.yesNo(r.StandardMet)
-	}
+	std := e.standardMet(r)
 	end := e.stamp(r.End)
 	if s, en := r.Start.In(e.loc()), r.End.In(e.loc()); !r.Start.IsZero() && s.YearDay() == en.YearDay() && s.Year() == en.Year() {
 		end = en.Format(e.Lang.Pick("15.04", "15:04")) // as in the start stamp
@@ -309,6 +306,16 @@ func dash(s string) string {
 	return s
 }
 
+// standardMet says whether run r kept its time standard: "-" without one,
+// and for a run that failed, which did not do its work in any time (the
+// record's StandardMet compares the duration only).
+func (e Env) standardMet(r runlog.Record) string {
+	if r.TimeStandard <= 0 || r.Result != runlog.OK {
+		return "-"
+	}
+	return e.yesNo(r.StandardMet)
+}
+
 func (e Env) yesNo(b bool) string {
 	if b {
 		return e.t("yes")
@@ -332,7 +339,7 @@ func (e Env) runFields(r *runlog.Record) doc.Fields {
 		{Label: e.t("f.duration"), Value: e.Lang.Duration(r.Duration())},
 	}
 	if r.TimeStandard > 0 {
-		fs = append(fs, doc.Field{Label: e.t("f.standard"), Value: e.t("f.standard_v", e.Lang.Duration(time.Duration(r.TimeStandard)*time.Millisecond), e.yesNo(r.StandardMet))})
+		fs = append(fs, doc.Field{Label: e.t("f.standard"), Value: e.t("f.standard_v", e.Lang.Duration(time.Duration(r.TimeStandard)*time.Millisecond), e.standardMet(*r))})
 	}
 	if r.Op == runlog.OpBackup {
 		fs = append(fs,

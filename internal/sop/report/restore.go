@@ -176,7 +176,7 @@ func (e Env) RestoreMinutes(r runlog.Record, recs []runlog.Record, o MinutesOpti
 			{Label: e.t("f.start"), Value: e.dt(r.Start)},
 			{Label: e.t("f.end"), Value: e.dt(r.End)},
 			{Label: e.t("f.duration"), Value: e.Lang.Duration(r.Duration())},
-			{Label: e.t("f.standard"), Value: e.t("f.standard_v", e.Lang.Duration(msDur(r.TimeStandard)), e.yesNo(r.StandardMet))},
+			{Label: e.t("f.standard"), Value: e.t("f.standard_v", e.Lang.Duration(msDur(r.TimeStandard)), e.standardMet(r))},
 			{Label: e.t("ba.files"), Value: e.Lang.Int(r.FilesRead) + " / " + e.Lang.Bytes(r.BytesRead)},
 		},
 		doc.Heading{Text: e.t("ba.h_result")},
