@@ -56,7 +56,9 @@ type Parallel struct {
 
 // NewParallel returns a parallel chunker with workers goroutines chunking
 // segments of segmentSize bytes (DefaultSegmentSize if 0). Stream holds at
-// most workers+1 segments in memory.
+// most workers+1 segments in memory. Any size gives the sequential chunks,
+// but only segments many times Max are fast: each segment costs one or two
+// chunks chunked again, and a segment shorter than Max up to Max bytes.
 func NewParallel(pol Pol, p Params, workers, segmentSize int) (*Parallel, error) {
 	if _, err := New(pol, p); err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
 
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/snapshot"
@@ -205,4 +206,27 @@ func (c *cancelAfterRead) Read(p []byte) (int, error) {
 		c.cancel()
 	}
 	return n, err
+}
+
+// TestGrowPipe: a command's output pipe gets a 1 MiB buffer where the
+// system allows it, and anything else is left alone.
+func TestGrowPipe(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	growPipe(r)
+	n, err := unix.FcntlInt(r.Fd(), unix.F_GETPIPE_SZ, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != pipeSize {
+		t.Logf("pipe buffer %d bytes (the system's limit is lower)", n)
+	}
+	if n < 64<<10 {
+		t.Fatalf("pipe buffer %d bytes", n)
+	}
+	growPipe(bytes.NewReader(nil)) // not a pipe: nothing happens
 }

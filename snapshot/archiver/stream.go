@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/lpse/cadang/internal/childenv"
 	"github.com/lpse/cadang/snapshot"
 )
@@ -132,6 +134,7 @@ func (a *Archiver) SnapshotFromCommand(ctx context.Context, name string, argv []
 	if err != nil {
 		return nil, err
 	}
+	growPipe(stdout)
 	if err := cmd.Start(); err != nil {
 		return nil, &CommandError{Command: argv, ExitCode: -1, Err: err}
 	}
@@ -191,4 +194,26 @@ func (t *tailWriter) lastLines(n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return string(bytes.Join(lines, []byte("\n")))
+}
+
+// pipeSize is the buffer a command's output pipe is given. Linux's default of
+// 64 KiB makes the command and the reader wake each other 16,000 times per
+// GB; with 1 MiB (the unprivileged maximum by default) a dump streams with
+// a sixteenth of the switches.
+const pipeSize = 1 << 20
+
+// growPipe enlarges the pipe buffer of rd where it is a pipe and the system
+// allows it; otherwise it does nothing (the default works, more slowly).
+func growPipe(rd io.Reader) {
+	sc, ok := rd.(syscall.Conn)
+	if !ok {
+		return
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = raw.Control(func(fd uintptr) {
+		_, _ = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, pipeSize)
+	})
 }
