@@ -1050,6 +1050,8 @@ func (r *run) readContent(ctx context.Context, c *chunk.Chunker, j *fileJob) err
 		_, err := r.chunkRange(ctx, c, j, j.stream)
 		return err
 	}
+	r.par.reading.Add(1)
+	defer r.par.reading.Add(-1)
 	f, err := r.fs.Open(j.path)
 	if err != nil {
 		return err

@@ -30,6 +30,10 @@ type parChunking struct {
 	busy chan struct{}   // holds a token while an item is chunked in parallel
 
 	items atomic.Int64 // streams and file extents chunked in parallel (for tests)
+	// reading counts the files being read now: while another reader is
+	// busy the cores are too, and reading a file twice (boundaries, then
+	// chunks) would only cost CPU.
+	reading atomic.Int64
 }
 
 // parallel returns the parallel chunker and a function that releases it,
@@ -96,9 +100,13 @@ var errShortRead = errors.New("file ended early")
 // themselves), then each chunk is read again by offset, usually from the
 // page cache. It holds no segments in memory, only boundaries. It returns
 // false (having read nothing) when the extent is to be chunked
-// sequentially: when it is shorter than three segments, where the
-// re-synchronisation at each segment's start would be a large share.
+// sequentially: when another file is being read (the cores are busy), or
+// when it is shorter than three segments (re-synchronising at each
+// segment's start would be a large share).
 func (r *run) chunkFileParallel(ctx context.Context, j *fileJob, f io.ReaderAt, off, size int64) (int64, bool, error) {
+	if r.par.reading.Load() > 1 {
+		return 0, false, nil
+	}
 	pc, release := r.parallel()
 	if pc == nil {
 		return 0, false, nil
