@@ -23,7 +23,7 @@ import (
 type parChunking struct {
 	// Set by tests (through Archiver.runHook) before the backup starts.
 	workers int // 0: GOMAXPROCS; 1 disables parallel chunking
-	segSize int // 0: chunk.DefaultSegmentSize
+	segSize int // 0: segmentSize(workers)
 
 	once sync.Once
 	pc   *chunk.Parallel // nil when disabled
@@ -49,7 +49,11 @@ func (r *run) parallel() (*chunk.Parallel, func()) {
 		if w < 2 {
 			return
 		}
-		pc, err := chunk.NewParallel(r.pol, r.params, w, p.segSize)
+		seg := p.segSize
+		if seg == 0 {
+			seg = segmentSize(w)
+		}
+		pc, err := chunk.NewParallel(r.pol, r.params, w, seg)
 		if err != nil {
 			return // the params were validated; sequential chunking reports any problem
 		}
@@ -64,6 +68,18 @@ func (r *run) parallel() (*chunk.Parallel, func()) {
 	default:
 		return nil, nil
 	}
+}
+
+// streamMemory is about what a stream's segments may hold, whatever the
+// number of cores: a Stream holds workers+1 segments.
+const streamMemory = 64 << 20
+
+// segmentSize returns the segment size for w workers: 16 MiB on few cores,
+// smaller on many so that the segments in memory stay near streamMemory,
+// but not below 4 MiB, where re-synchronising (one or two chunks per
+// segment) would be more than about 8% of the chunking.
+func segmentSize(w int) int {
+	return min(max(streamMemory/(w+1), 4<<20), chunk.DefaultSegmentSize)
 }
 
 // chunkStreamParallel is chunkRange for a stream, on several cores. It

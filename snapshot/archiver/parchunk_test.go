@@ -230,3 +230,17 @@ func TestGrowPipe(t *testing.T) {
 	}
 	growPipe(bytes.NewReader(nil)) // not a pipe: nothing happens
 }
+
+// TestSegmentSize: the segments a stream holds stay near streamMemory on
+// any number of cores, and never so small that re-synchronising dominates.
+func TestSegmentSize(t *testing.T) {
+	for _, w := range []int{2, 3, 4, 8, 16, 64, 256} {
+		seg := segmentSize(w)
+		if seg < 4<<20 || seg > 16<<20 {
+			t.Errorf("%d workers: segments of %d bytes", w, seg)
+		}
+		if held := (w + 1) * seg; held > streamMemory && seg > 4<<20 {
+			t.Errorf("%d workers hold %d MiB", w, held>>20)
+		}
+	}
+}
