@@ -230,6 +230,10 @@ type measure struct {
 
 func (m measure) cpu() float64 { return m.user + m.sys }
 
+func (m measure) String() string {
+	return fmt.Sprintf("%.2f (%.2f, %.0f)", m.wall, m.cpu(), float64(m.rssKiB)/1024)
+}
+
 type step struct {
 	name string
 	run  func(repo string) (measure, error)
@@ -256,7 +260,7 @@ func bench(cfg config, kind string, cpus int) error {
 		steps = append(steps, step{"base", func(repo string) (measure, error) { return timed(env, repo, streamArgv(cfg.base)...) }})
 	}
 	fmt.Printf("\n%s, %s:\n\n", kind, where)
-	fmt.Printf("| run | order | stream s (CPU s) | files s (CPU s) |%s stream/files |%s\n", cond(cfg.base != "", " base stream s (CPU s) |"), cond(cfg.base != "", " base/files |"))
+	fmt.Printf("| run | order | stream s (CPU s, RSS MiB) | files s (CPU s, RSS MiB) |%s stream/files |%s\n", cond(cfg.base != "", " base stream s (CPU s, RSS MiB) |"), cond(cfg.base != "", " base/files |"))
 	fmt.Printf("|---:|---|---:|---:|%s---:|%s\n", cond(cfg.base != "", "---:|"), cond(cfg.base != "", "---:|"))
 	var ratios, baseRatios []float64
 	for i := range cfg.runs {
@@ -281,12 +285,11 @@ func bench(cfg config, kind string, cpus int) error {
 		}
 		r := ms["stream"].wall / ms["files"].wall
 		ratios = append(ratios, r)
-		line := fmt.Sprintf("| %d | %s | %.2f (%.2f) | %.2f (%.2f) |", i+1, strings.Join(names, ", "),
-			ms["stream"].wall, ms["stream"].cpu(), ms["files"].wall, ms["files"].cpu())
+		line := fmt.Sprintf("| %d | %s | %s | %s |", i+1, strings.Join(names, ", "), ms["stream"], ms["files"])
 		if cfg.base != "" {
 			br := ms["base"].wall / ms["files"].wall
 			baseRatios = append(baseRatios, br)
-			line += fmt.Sprintf(" %.2f (%.2f) |", ms["base"].wall, ms["base"].cpu())
+			line += fmt.Sprintf(" %s |", ms["base"])
 		}
 		line += fmt.Sprintf(" **%.3f** |", r)
 		if cfg.base != "" {
