@@ -532,3 +532,44 @@ func (r *Repository) RebuildIndex(ctx context.Context, logf func(string, ...any)
 	}
 	return len(out), blobs, nil
 }
+
+// noteIndexRead records index files the index holds: after reading all of
+// them (replace), exactly those; after reading new ones, those as well.
+func (r *Repository) noteIndexRead(names []ID, replace bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if replace || r.indexRead == nil {
+		r.indexRead = make(map[ID]struct{}, len(names))
+	}
+	for _, id := range names {
+		r.indexRead[id] = struct{}{}
+	}
+}
+
+// LoadNewIndex adds to the index the index files written since it was read
+// (by Open or LoadIndex), reading only those: check calls it after listing
+// the snapshots, so that a snapshot saved meanwhile finds its blobs, and
+// reading every index file a second time cost as much as the first read
+// (issue 16). The obsolete sets are read again, as LoadIndex does. If a
+// listed file vanished (a prune rewriting the index), it reads them all.
+func (r *Repository) LoadNewIndex(ctx context.Context) error {
+	r.mu.Lock()
+	skip := make(map[ID]struct{}, len(r.indexRead))
+	for id := range r.indexRead {
+		skip[id] = struct{}{}
+	}
+	r.mu.Unlock()
+	all, obsolete, names, err := r.readIndexFiles(ctx, skip)
+	if backend.IsNotExist(err) {
+		return r.LoadIndex(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	r.idx.SetObsolete(obsolete)
+	if err := r.idx.bulkAdd(all); err != nil {
+		return err
+	}
+	r.noteIndexRead(names, false)
+	return nil
+}

@@ -25,8 +25,8 @@ func (r *Repository) loadIndexInto(ctx context.Context, idx *Index) error {
 	var err error
 	for range tries {
 		var all []IndexPack
-		var obsolete []ID
-		all, obsolete, err = r.readIndexFiles(ctx)
+		var obsolete, names []ID
+		all, obsolete, names, err = r.readIndexFiles(ctx, nil)
 		if backend.IsNotExist(err) {
 			continue
 		}
@@ -36,21 +36,31 @@ func (r *Repository) loadIndexInto(ctx context.Context, idx *Index) error {
 		// Obsolete packs first, so that of a blob stored in an obsolete
 		// and in a live pack the index keeps the live one for writers.
 		idx.SetObsolete(obsolete)
-		return idx.bulkAdd(all)
+		if err := idx.bulkAdd(all); err != nil {
+			return err
+		}
+		r.noteIndexRead(names, true)
+		return nil
 	}
 	return fmt.Errorf("load index: index files kept vanishing while read (%d tries): %w", tries, err)
 }
 
-// readIndexFiles reads the obsolete sets and every index file.
-func (r *Repository) readIndexFiles(ctx context.Context) ([]IndexPack, []ID, error) {
+// readIndexFiles reads the obsolete sets and every index file that skip
+// does not name, and returns the names of the files it read.
+func (r *Repository) readIndexFiles(ctx context.Context, skip map[ID]struct{}) ([]IndexPack, []ID, []ID, error) {
 	sets, err := r.ObsoleteSets(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var names []ID
-	err = r.ListFiles(ctx, IndexFile, func(id ID) error { names = append(names, id); return nil })
+	err = r.ListFiles(ctx, IndexFile, func(id ID) error {
+		if _, ok := skip[id]; !ok {
+			names = append(names, id)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("list index: %w", err)
+		return nil, nil, nil, fmt.Errorf("list index: %w", err)
 	}
 	results := make([][]IndexPack, len(names))
 	g, gctx := errgroup.WithContext(ctx)
@@ -63,7 +73,7 @@ func (r *Repository) readIndexFiles(ctx context.Context) ([]IndexPack, []ID, err
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var all []IndexPack
 	for _, p := range results {

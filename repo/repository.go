@@ -149,6 +149,9 @@ type Repository struct {
 	adopted   bool
 	lastIndex time.Time
 	indexFile []ID // index files written by this session
+	// indexRead are the index files the index holds, as last read by
+	// loadIndexInto: LoadNewIndex reads only the others.
+	indexRead map[ID]struct{}
 	uploads   *uploads
 	treeCache *treePackCache
 
