@@ -79,7 +79,7 @@ func (r *Repository) readIndexFiles(ctx context.Context, skip map[ID]struct{}) (
 	for _, p := range results {
 		all = append(all, p...)
 	}
-	return all, obsoletePackIDs(sets), nil
+	return all, obsoletePackIDs(sets), names, nil
 }
 
 func (r *Repository) loadIndexFile(ctx context.Context, id ID) ([]IndexPack, error) {
