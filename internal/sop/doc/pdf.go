@@ -133,7 +133,7 @@ func (p *pdfDoc) block(bl, next Block, tail float64) {
 	case Table:
 		p.table(x, tail)
 	case List:
-		p.list(x)
+		p.list(x, tail)
 	case Choice:
 		p.choice(x)
 	case Chart:
@@ -334,8 +334,16 @@ func (p *pdfDoc) paragraph(s string, tail float64) {
 	p.Ln(2)
 }
 
-func (p *pdfDoc) list(items List) {
-	for _, it := range items {
+// list prints a bulleted list; the last items of a list followed by a
+// signature block (tail) move to the next page with it rather than leave
+// the signatures alone there.
+func (p *pdfDoc) list(items List, tail float64) {
+	hs := make([]float64, len(items))
+	for i, it := range items {
+		hs[i] = float64(len(p.wrap(it, "", pdfBody, p.width-5))) * pdfLine
+	}
+	for k, it := range items {
+		p.room(p.keepHeight(hs, k, tail, 2))
 		lines := p.wrap(it, "", pdfBody, p.width-5)
 		for i, l := range lines {
 			p.room(pdfLine)
