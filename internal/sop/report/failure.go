@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/lpse/cadang/internal/sop/doc"
+	"github.com/lpse/cadang/internal/sop/jobs"
 	"github.com/lpse/cadang/internal/sop/runlog"
 )
 
@@ -130,10 +131,17 @@ func (e Env) Failure(r runlog.Record, recs []runlog.Record) *doc.Document {
 
 // RestoreTest is the report of a restore test (SOP step 4, reported to the
 // head of LPSE): the seed and sample, every file restored and its check,
-// the verify commands, the time taken, and when the next test is due.
+// the verify commands, the database dumps loaded into a scratch database
+// with their tables and check queries, the time taken, and when the next
+// test is due.
 func (e Env) RestoreTest(r runlog.Record) *doc.Document {
 	d := e.newDoc("rt.title")
-	d.Subtitle = e.t("rt.subtitle", r.Job, e.Lang.Date(r.Start.In(e.loc())))
+	if r.Job == "" {
+		// a test of a repository without a configuration file
+		d.Subtitle = e.t("rt.subtitle_repo", dash(r.Repository), e.Lang.Date(r.Start.In(e.loc())))
+	} else {
+		d.Subtitle = e.t("rt.subtitle", r.Job, e.Lang.Date(r.Start.In(e.loc())))
+	}
 	d.Meta = []doc.Field{{Label: e.t("f.sop"), Value: SOPNumber + " (" + e.t("rt.step") + ")"}}
 	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("rt.h_run")}, e.runFields(&r))
 	t := r.Test
@@ -151,15 +159,19 @@ func (e Env) RestoreTest(r runlog.Record) *doc.Document {
 			ok++
 		}
 	}
-	d.Blocks = append(d.Blocks, doc.Fields{
+	fields := doc.Fields{
 		{Label: e.t("rt.seed"), Value: fmt.Sprint(t.Seed)},
 		{Label: e.t("rt.sample"), Value: sample},
-		{Label: e.t("rt.repeat"), Value: fmt.Sprintf("cadang restore-test --job %s --seed %d", r.Job, t.Seed)},
+		{Label: e.t("rt.repeat"), Value: e.repeatCommand(r, t)},
 		{Label: e.t("rt.scratch"), Value: t.Scratch},
 		{Label: e.t("rt.restore_time"), Value: e.Lang.Duration(msDur(t.RestoreMS))},
 		{Label: e.t("rt.verified"), Value: e.t("rt.verified_v", ok, len(t.Items))},
-		{Label: e.t("rt.next"), Value: e.Lang.Date(next.In(e.loc()))},
-	})
+	}
+	if len(t.Databases) > 0 {
+		fields = append(fields, e.databaseSummary(t.Databases)...)
+	}
+	fields = append(fields, doc.Field{Label: e.t("rt.next"), Value: e.Lang.Date(next.In(e.loc()))})
+	d.Blocks = append(d.Blocks, fields)
 	if len(t.Snapshots) > 0 {
 		var rows [][]string
 		for _, s := range t.Snapshots {
@@ -176,16 +188,173 @@ func (e Env) RestoreTest(r runlog.Record) *doc.Document {
 		rows = append(rows, []string{short(it.Snapshot, 8), it.Path, e.Lang.Bytes(it.Size), res})
 	}
 	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("rt.h_items")}, doc.Table{Header: []string{e.t("log.snapshots"), e.t("rt.path"), e.t("rt.size"), e.t("col.result")}, Rows: rows, Widths: []float64{2, 6, 2, 3}})
+	section := 4 // the sections after the files are numbered as they come
+	heading := func(key string) doc.Heading {
+		h := doc.Heading{Text: fmt.Sprintf("%d. %s", section, e.t(key))}
+		section++
+		return h
+	}
 	if len(t.Commands) > 0 {
 		var rows [][]string
 		for _, c := range t.Commands {
 			rows = append(rows, []string{strings.Join(c.Command, " "), fmt.Sprint(c.ExitCode), e.yesNo(c.OK), c.Output})
 		}
-		d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("rt.h_commands")}, doc.Table{Header: []string{e.t("rt.command"), e.t("rt.exit"), e.t("col.result"), e.t("rt.output")}, Rows: rows, Widths: []float64{4, 1, 1, 4}})
+		d.Blocks = append(d.Blocks, heading("rt.h_commands"), doc.Table{Header: []string{e.t("rt.command"), e.t("rt.exit"), e.t("col.result"), e.t("rt.output")}, Rows: rows, Widths: []float64{4, 1, 1, 4}})
+	}
+	if len(t.Databases) > 0 {
+		d.Blocks = append(d.Blocks, heading("rt.h_databases"), e.databaseTable(t.Databases))
+		if checks := e.checkTable(t.Databases); checks != nil {
+			d.Blocks = append(d.Blocks, heading("rt.h_checks"), *checks)
+		}
 	}
 	if len(r.Errors) > 0 {
 		d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("fail.h_errors")}, doc.List(r.Errors))
 	}
 	d.Blocks = append(d.Blocks, doc.Fields{{Label: e.t("f.result"), Value: runlog.ResultLabel(e.Lang, r.Result) + kindSuffix(e.Lang, r.Failure)}}, e.adminAndHead())
 	return d
+}
+
+// repeatCommand is the command that draws the same sample again: with the
+// job's configuration, or (a test made without a configuration file, whose
+// record has no job) on the record's repository. The sample size is given
+// when it is not the configured one.
+func (e Env) repeatCommand(r runlog.Record, t *runlog.TestInfo) string {
+	cmd := "cadang restore-test --job " + shellWord(r.Job)
+	if r.Job == "" {
+		cmd = "cadang -r " + shellWord(or(r.Repository, "REPO")) + " restore-test"
+	}
+	cmd += fmt.Sprintf(" --seed %d", t.Seed)
+	rt := e.Config.RestoreTest
+	switch {
+	case t.Sample > 0 && (t.Sample != rt.Sample || rt.SampleBytes > 0):
+		cmd += fmt.Sprintf(" --sample %d", t.Sample)
+	case t.Sample == 0 && t.SampleBytes > 0 && t.SampleBytes != int64(rt.SampleBytes):
+		cmd += fmt.Sprintf(" --sample-bytes %d", t.SampleBytes)
+	}
+	return cmd
+}
+
+// shellWord quotes s for a POSIX shell when it needs it.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@%+=,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// databaseName names what a dump holds: the database, or for /globals.sql
+// the cluster's roles and tablespaces.
+func (e Env) databaseName(dt runlog.DatabaseTest) string {
+	if dt.Globals {
+		return e.t("rt.globals", strings.TrimPrefix(dt.File, "/"))
+	}
+	return or(dt.Database, dt.File)
+}
+
+// databaseSummary counts the dumps loaded and the check queries that
+// gave the expected value, for the fields at the head of the report.
+func (e Env) databaseSummary(dbs []runlog.DatabaseTest) doc.Fields {
+	dumps, loaded, checks, passed := 0, 0, 0, 0
+	for _, dt := range dbs {
+		if dt.Globals {
+			continue
+		}
+		dumps++
+		if dt.Loaded && dt.OK {
+			loaded++
+		}
+		for _, c := range dt.Checks {
+			checks++
+			if c.OK {
+				passed++
+			}
+		}
+	}
+	check := e.t("rt.no_checks")
+	if checks > 0 {
+		check = e.t("rt.checks_v", passed, checks)
+	}
+	return doc.Fields{
+		{Label: e.t("rt.databases"), Value: e.t("rt.databases_v", loaded, dumps)},
+		{Label: e.t("rt.checks"), Value: check},
+	}
+}
+
+// databaseTable has a row per dump the test loaded (or tried to): where it
+// was loaded, whether it loaded, the tables found and the result.
+func (e Env) databaseTable(dbs []runlog.DatabaseTest) doc.Table {
+	var rows [][]string
+	for _, dt := range dbs {
+		where := "-"
+		if dt.Scratch != "" {
+			where = e.t("rt.scratch_on", dt.Scratch, dt.Server)
+			if dt.Dropped {
+				where += ", " + e.t("rt.dropped")
+			} else {
+				where += ", " + e.t("rt.not_dropped")
+			}
+		} else if dt.Server != "" {
+			where = dt.Server
+		}
+		load, tables := e.t("rt.load_failed"), "-"
+		switch {
+		case dt.Loaded:
+			load = e.t("rt.load_ok", e.Lang.Duration(msDur(dt.LoadMS)))
+		case dt.Globals && dt.Error == "":
+			load, where = e.t("rt.globals_kept"), "-"
+		}
+		if dt.Error != "" {
+			load += `: "` + dt.Error + `"`
+		}
+		if dt.Loaded && !dt.Globals && (dt.Tables > 0 || len(dt.MissingTables) > 0) {
+			tables = e.t("rt.tables_v", dt.Tables-len(dt.MissingTables), dt.Tables)
+			if len(dt.MissingTables) > 0 {
+				tables += "; " + e.t("rt.tables_miss", strings.Join(dt.MissingTables, ", "))
+			}
+		}
+		res := e.t("rt.pass")
+		if !dt.OK {
+			res = e.t("rt.fail")
+		}
+		rows = append(rows, []string{e.databaseName(dt), short(dt.Snapshot, 8), where, load, tables, res})
+	}
+	return doc.Table{Header: []string{e.t("rt.database"), e.t("log.snapshots"), e.t("rt.loaded_into"), e.t("rt.load"), e.t("rt.tables"), e.t("col.result")},
+		Rows: rows, Widths: []float64{3, 2, 4, 3, 2, 2}, MaxLines: []int{3: 6, 4: 4}}
+}
+
+// checkTable has a row per check query run on a restored database: the
+// value expected (set in the configuration, or the source's at backup
+// time), the value found and the result; nil when no query ran.
+func (e Env) checkTable(dbs []runlog.DatabaseTest) *doc.Table {
+	var rows [][]string
+	for _, dt := range dbs {
+		for _, c := range dt.Checks {
+			from := e.t("rt.want_expect")
+			if c.Compare == jobs.CompareSource {
+				from = e.t("rt.want_source")
+			}
+			want := c.Want + " (" + from + ")"
+			res := e.t("rt.pass")
+			if !c.OK {
+				res = e.t("rt.fail")
+			}
+			switch {
+			case c.Want == "" && c.Got == "" && c.Error != "" && c.Compare == jobs.CompareSource:
+				// cadang's own reason, said in the document's language
+				want = e.t("rt.want_none")
+			case c.Error != "":
+				res += `: "` + c.Error + `"`
+			}
+			got := c.Got
+			if got == "" && c.Error != "" {
+				got = "-"
+			}
+			rows = append(rows, []string{e.databaseName(dt) + "\n" + short(dt.Snapshot, 8), c.Query, want, got, res})
+		}
+	}
+	if rows == nil {
+		return nil
+	}
+	return &doc.Table{Header: []string{e.t("rt.database"), e.t("rt.query"), e.t("rt.want"), e.t("rt.got"), e.t("col.result")},
+		Rows: rows, Widths: []float64{2, 4, 3, 2, 2}, MaxLines: []int{1: 4, 4: 4}}
 }

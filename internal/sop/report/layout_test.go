@@ -67,18 +67,27 @@ func allDocuments(t *testing.T, h *history, e Env) map[string]*doc.Document {
 	if err != nil {
 		t.Fatal(err)
 	}
+	db := dbHistory(t, h)
+	dbe := db.with(e)
+	dbMinutes, err := dbe.RestoreMinutes(db.rest, db.recs, MinutesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return map[string]*doc.Document{
-		"inventory":       e.Inventory(h.recs),
-		"runlog":          e.RunLog(h.recs, "all"),
-		"runlog-march":    e.RunLog(runlog.Select(h.recs, runlog.Filter{Since: march}), "March"),
-		"failure-media":   e.Failure(h.failed, h.recs),
-		"failure-dump":    e.Failure(dumpFailure(h), h.recs),
-		"monthly-march":   mar,
-		"monthly-feb":     fe,
-		"restore-test":    e.RestoreTest(h.test),
-		"request-blank":   e.RestoreRequest(nil),
-		"request-filled":  e.RestoreRequest(&h.rest),
-		"restore-minutes": ba,
+		"inventory-databases":       dbe.Inventory(db.recs),
+		"restore-test-databases":    dbe.RestoreTest(db.test),
+		"restore-minutes-databases": dbMinutes,
+		"inventory":                 e.Inventory(h.recs),
+		"runlog":                    e.RunLog(h.recs, "all"),
+		"runlog-march":              e.RunLog(runlog.Select(h.recs, runlog.Filter{Since: march}), "March"),
+		"failure-media":             e.Failure(h.failed, h.recs),
+		"failure-dump":              e.Failure(dumpFailure(h), h.recs),
+		"monthly-march":             mar,
+		"monthly-feb":               fe,
+		"restore-test":              e.RestoreTest(h.test),
+		"request-blank":             e.RestoreRequest(nil),
+		"request-filled":            e.RestoreRequest(&h.rest),
+		"restore-minutes":           ba,
 	}
 }
 

@@ -116,6 +116,10 @@ func (e Env) class(c jobs.Classification) string { return e.t("class." + string(
 func (e Env) sources(j *jobs.Job) string {
 	var s []string
 	for _, src := range j.Sources {
+		if len(src.Databases) > 0 {
+			s = append(s, src.Name+": "+e.postgresSource(src))
+			continue
+		}
 		if src.IsDump() {
 			s = append(s, fmt.Sprintf("%s: %s -> %s", src.Name, strings.Join(src.Command, " "), src.Filename))
 			continue
@@ -127,6 +131,25 @@ func (e Env) sources(j *jobs.Job) string {
 		s = append(s, x)
 	}
 	return strings.Join(s, "\n")
+}
+
+// postgresSource describes a databases source: which databases of which
+// server, and that cadang dumps the globals and each database itself.
+func (e Env) postgresSource(src jobs.Source) string {
+	what := e.t("inv.pg_list", strings.Join(src.Databases, ", "))
+	for _, db := range src.Databases {
+		if db == jobs.AllDatabases {
+			what = e.t("inv.pg_all")
+		}
+	}
+	if src.PGHost != "" || src.PGPort != 0 {
+		server := src.PGHost
+		if src.PGPort != 0 {
+			server = fmt.Sprintf("%s:%d", or(server, "localhost"), src.PGPort)
+		}
+		what += ", " + e.t("inv.pg_server", server)
+	}
+	return what
 }
 
 func (e Env) media(j *jobs.Job) string {

@@ -58,6 +58,7 @@ type history struct {
 	recs               []runlog.Record
 	failed, test, rest runlog.Record
 	head               string
+	db                 *dbHist // dbHistory, once made
 }
 
 // makeHistory runs the SOP through run.Runner with fake media from

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -166,7 +167,7 @@ func (e Env) RestoreMinutes(r runlog.Record, recs []runlog.Record, o MinutesOpti
 		doc.Heading{Text: e.t("ba.h_restore")},
 		doc.Fields{
 			{Label: e.t("f.job"), Value: r.Job},
-			{Label: e.t("req.what"), Value: strings.Join(info.Paths, "\n")},
+			{Label: e.t("req.what"), Value: e.restoredWhat(r, recs)},
 			{Label: e.t("req.snapshot"), Value: info.Snapshot},
 			{Label: e.t("ba.snapshot_time"), Value: e.dt(info.SnapshotAt)},
 			{Label: e.t("f.medium"), Value: strings.TrimSpace(r.Medium + " " + r.RepositoryID)},
@@ -194,6 +195,75 @@ func (e Env) RestoreMinutes(r runlog.Record, recs []runlog.Record, o MinutesOpti
 		}},
 	)
 	return d, nil
+}
+
+// restoredWhat says what a restore brought back: its paths, or for a
+// snapshot of a databases source (/globals.sql and /DB.dump) each
+// database by name, as a head of LPSE reads them.
+func (e Env) restoredWhat(r runlog.Record, recs []runlog.Record) string {
+	if r.Restore == nil {
+		return ""
+	}
+	paths := r.Restore.Paths
+	if !e.databasesSnapshot(r, recs) {
+		return strings.Join(paths, "\n")
+	}
+	var lines []string
+	for _, p := range paths {
+		name := strings.TrimPrefix(p, "/")
+		switch {
+		case strings.Contains(name, "/"):
+			lines = append(lines, p)
+		case name == pgGlobals:
+			lines = append(lines, e.t("ba.db_globals", p))
+		case path.Ext(name) == ".dump":
+			lines = append(lines, e.t("ba.db", strings.TrimSuffix(name, ".dump"), p))
+		default:
+			lines = append(lines, p)
+		}
+	}
+	return strings.Join(append(lines, e.t("ba.db_note")), "\n")
+}
+
+// pgGlobals is the file of a databases source's snapshot that holds the
+// cluster's roles and tablespaces (engine.GlobalsFile).
+const pgGlobals = "globals.sql"
+
+// databasesSnapshot reports whether restore r is of a snapshot of a
+// PostgreSQL databases source: the backup that made the snapshot says so,
+// or the restore took the globals file, or the paths are dumps at the top
+// of a snapshot of a job with a databases source.
+func (e Env) databasesSnapshot(r runlog.Record, recs []runlog.Record) bool {
+	info := r.Restore
+	for _, x := range recs {
+		if x.Op != runlog.OpBackup {
+			continue
+		}
+		for _, s := range x.Sources {
+			if s.Snapshot != "" && s.Snapshot == info.Snapshot {
+				return len(s.Databases) > 0
+			}
+		}
+	}
+	if len(info.Paths) == 0 {
+		return false
+	}
+	dumps := true
+	for _, p := range info.Paths {
+		name := strings.TrimPrefix(p, "/")
+		if name == pgGlobals {
+			return true
+		}
+		dumps = dumps && !strings.Contains(name, "/") && path.Ext(name) == ".dump"
+	}
+	if j, err := e.Config.Job(r.Job); dumps && err == nil {
+		for _, s := range j.Sources {
+			if len(s.Databases) > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // performerTitle is the administrator's title when the administrator
