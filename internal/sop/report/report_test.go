@@ -109,7 +109,8 @@ func makeHistory(t *testing.T) *history {
 		}
 		if ds == "2026-03-06" {
 			h.clk.Set(day.Add(8 * time.Hour))
-			tester := &restoretest.Tester{Source: snapSource{}, Clock: h.clk}
+			// an in-memory server: the test never reaches a PostgreSQL of the machine
+			tester := &restoretest.Tester{Source: snapSource{}, Clock: h.clk, Postgres: &pgServer{loaded: map[string]string{}}}
 			out, _ := r.Do(ctx, runlog.OpRestoreTest, j.Name, func(ctx context.Context, rec *runlog.Record) (runlog.RecordStore, error) {
 				h.clk.Advance(40 * time.Minute)
 				return nil, tester.Run(ctx, j, restoretest.Options{Sample: 2, Seed: 1234, HasSeed: true, Scratch: t.TempDir()}, rec)
