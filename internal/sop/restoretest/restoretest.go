@@ -322,21 +322,26 @@ func (t *Tester) Run(ctx context.Context, job *jobs.Job, o Options, rec *runlog.
 		rec.Note = runlog.NewNote("test-failed", len(dbs.infra), checks)
 		return runlog.Noted(runlog.Failf(runlog.KindOther, "restore test: %d of %d checks could not be carried out", len(dbs.infra), checks))
 	}
-	rec.Note = okNote(info, len(plan.Picks), loaded, dbs.passed)
+	rec.Note = okNote(info, len(plan.Picks), loaded, dbs.checks, dbs.passed)
 	return nil
 }
 
 // okNote says what a restore test that passed did.
-func okNote(info *runlog.TestInfo, picks, loaded, passed int) *runlog.Note {
+func okNote(info *runlog.TestInfo, picks, loaded, checks, passed int) *runlog.Note {
+	// "0 check queries matched" and "0 verify commands passed" read like
+	// failures (issue 15): a test without them says none are configured.
 	switch {
+	case loaded > 0 && len(info.Commands) > 0 && checks == 0:
+		return runlog.NewNote("test-ok-db-commands-no-checks", len(info.Items), picks, len(info.Commands), loaded)
 	case loaded > 0 && len(info.Commands) > 0:
 		return runlog.NewNote("test-ok-db-commands", len(info.Items), picks, len(info.Commands), loaded, passed)
+	case loaded > 0 && checks == 0:
+		return runlog.NewNote("test-ok-db-no-checks", len(info.Items), picks, loaded)
 	case loaded > 0:
 		return runlog.NewNote("test-ok-db", len(info.Items), picks, loaded, passed)
 	case len(info.Commands) > 0:
 		return runlog.NewNote("test-ok", len(info.Items), picks, len(info.Commands))
 	}
-	// "0 verify commands passed" read like a failure (issue 15).
 	return runlog.NewNote("test-ok-no-commands", len(info.Items), picks)
 }
 
