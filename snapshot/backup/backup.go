@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/lpse/cadang/repo"
@@ -210,15 +211,23 @@ func (o *Options) excludes() ([]string, error) {
 	return pats, nil
 }
 
-// DefaultResumeDir is where cadang keeps resume records: "cadang/resume"
-// in the user's cache directory ($XDG_CACHE_HOME, else ~/.cache), or ""
-// (no records) when there is none.
+// DefaultResumeDir is where cadang keeps resume records: "resume" in
+// $CACHE_DIRECTORY (set by systemd for a unit with CacheDirectory=, as
+// cadang's own units have), else "cadang/resume" in the user's cache
+// directory ($XDG_CACHE_HOME, else ~/.cache), else, for root without a
+// home (a system service), /var/cache/cadang/resume; "" (no records) when
+// there is none of these.
 func DefaultResumeDir() string {
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return ""
+	if d, _, _ := strings.Cut(os.Getenv("CACHE_DIRECTORY"), ":"); d != "" {
+		return filepath.Join(d, "resume")
 	}
-	return filepath.Join(d, "cadang", "resume")
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "cadang", "resume")
+	}
+	if os.Geteuid() == 0 {
+		return "/var/cache/cadang/resume"
+	}
+	return ""
 }
 
 // Run prepares and runs one backup into r: Prepare, then Plan.Run.

@@ -145,6 +145,9 @@ CPUSchedulingPolicy=batch
 # records it and reports it itself.
 SuccessExitStatus=3
 TimeoutStartSec=%[5]ds
+# /var/cache/cadang ($CACHE_DIRECTORY): where a backup killed mid-run
+# leaves the resume record its next run uses.
+CacheDirectory=cadang
 `, j.Name, strings.ReplaceAll(desc, "%", "%%"), quote(o.Binary), quote(o.Config), int64(limit.Seconds()))
 	u.TimerText = fmt.Sprintf(`# Written by 'cadang job schedule install'; see 'cadang help job'.
 [Unit]

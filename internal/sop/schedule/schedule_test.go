@@ -41,7 +41,7 @@ func TestUnitsVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Type=oneshot", `--config "` + cfg + `" run spse-prod`, "Nice=10", "IOSchedulingClass=idle",
+	for _, want := range []string{"Type=oneshot", `--config "` + cfg + `" run spse-prod`, "Nice=10", "IOSchedulingClass=idle", "CacheDirectory=cadang",
 		"SuccessExitStatus=3", "TimeoutStartSec=43200"} {
 		if !strings.Contains(u.ServiceText, want) {
 			t.Errorf("service lacks %q:\n%s", want, u.ServiceText)
