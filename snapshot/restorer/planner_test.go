@@ -209,6 +209,7 @@ func TestCheckExtents(t *testing.T) {
 	defer fh.Close()
 	rr := &restoreRun{rs: &Restorer{}, hasher: newTestRepo(t)}
 	f := &rFile{rItem: rItem{rel: filepath.Base(p), base: &planBase{sroot: "/", target: filepath.Dir(p)}, node: &snapshot.Node{Content: []snapshot.Extent{{ID: id, Size: 1 << 62}, {Size: -(1 << 62)}}}}}
+	f.fm = newFileMeta(f.node)
 	if err := rr.verify(int(fh.Fd()), f); err == nil {
 		t.Error("verify accepted an extent of 2^62 bytes")
 	}

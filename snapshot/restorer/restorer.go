@@ -205,7 +205,8 @@ func (it rItem) treeID() repo.ID {
 
 type rFile struct {
 	rItem
-	linkTo *rFile // a hardlink to an earlier file
+	linkTo *rFile   // a hardlink to an earlier file
+	fm     fileMeta // the node, once the plan is compacted (node is nil then)
 
 	remaining atomic.Int64
 	failed    atomic.Bool
@@ -345,6 +346,7 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 		total += uint64(f.node.Size)
 	}
 	rr.progress.Planned(uint64(len(rr.files)), total)
+	rr.compact()
 
 	rr.fresh = isEmptyOrMissing(target)
 	rr.euid, rr.egid = os.Geteuid(), os.Getegid()
@@ -613,7 +615,7 @@ func (rr *restoreRun) parentFailed(rel string) bool {
 // when it is to be replaced. It returns false to skip the item. The entry
 // is looked at and removed by name in its parent directory: never through
 // a symlink.
-func (rr *restoreRun) prepare(it rItem) (bool, error) {
+func (rr *restoreRun) prepare(it rItem, node func() *snapshot.Node) (bool, error) {
 	if rr.fresh || rr.root == nil {
 		return true, nil
 	}
@@ -632,7 +634,7 @@ func (rr *restoreRun) prepare(it rItem) (bool, error) {
 			write = false
 			return nil
 		case OverwriteIfChanged:
-			n := it.node
+			n := node()
 			if n.Type == snapshot.TypeFile && typ == unix.S_IFREG && st.Size == n.Size &&
 				time.Unix(st.Mtim.Unix()).Equal(n.ModTime) {
 				write = false
@@ -744,7 +746,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			rr.addError(o.spath(), fmt.Errorf("not restored: its directory could not be restored"))
 			continue
 		}
-		ok, err := rr.prepare(o)
+		ok, err := rr.prepare(o, func() *snapshot.Node { return o.node })
 		if err != nil {
 			rr.addError(o.spath(), err)
 			continue
@@ -783,7 +785,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			rr.fail(f, fmt.Errorf("not restored: its directory could not be restored"))
 			continue
 		}
-		ok, err := rr.prepare(f.rItem)
+		ok, err := rr.prepare(f.rItem, f.n)
 		if err != nil {
 			rr.addError(f.spath(), err)
 			f.failed.Store(true)
@@ -793,16 +795,16 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			rr.sum.Skipped++
 			f.failed.Store(true) // not restored now; links to it are skipped too
 			f.errMsg = "skipped"
-			rr.progress.CompleteItem(f.spath(), f.node, true)
+			rr.progress.CompleteItem(f.spath(), f.n(), true)
 			continue
 		}
 		rr.sum.Files++
-		rr.sum.Bytes += uint64(f.node.Size)
+		rr.sum.Bytes += uint64(f.fm.size)
 		toWrite = append(toWrite, f)
 	}
 	if dry {
 		for _, f := range toWrite {
-			rr.progress.CompleteItem(f.spath(), f.node, false)
+			rr.progress.CompleteItem(f.spath(), f.n(), false)
 		}
 		rr.sum.Links = uint64(len(rr.links))
 		return nil
@@ -838,7 +840,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			rr.addError(l.spath(), fmt.Errorf("not restored: its directory could not be restored"))
 			continue
 		}
-		ok, err := rr.prepare(l.rItem)
+		ok, err := rr.prepare(l.rItem, l.n)
 		if err != nil {
 			rr.addError(l.spath(), err)
 			continue
@@ -853,7 +855,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			continue
 		}
 		rr.sum.Links++
-		rr.progress.CompleteItem(l.spath(), l.node, false)
+		rr.progress.CompleteItem(l.spath(), l.n(), false)
 	}
 	// 5. Directory metadata, deepest first, after their contents.
 	for i := len(rr.dirs) - 1; i >= 0; i-- {
@@ -886,7 +888,7 @@ func batchEnd(files []*rFile, start int) int {
 	extents := 0
 	end := start
 	for end < len(files) && end-start < batchFiles && extents < batchExtents {
-		extents += len(files[end].node.Content)
+		extents += len(files[end].fm.content)
 		end++
 	}
 	return end
@@ -915,7 +917,7 @@ func (rr *restoreRun) writeBatch(ctx context.Context, workers int, files []*rFil
 	packs := map[repo.ID][]*blobPlan{}
 	for _, f := range files {
 		var off int64
-		for _, e := range f.node.Content {
+		for _, e := range f.fm.content {
 			if !e.IsHole() {
 				t := rTarget{f, off, e.Size}
 				if bp := blobs[e.ID]; bp != nil {
@@ -1141,7 +1143,7 @@ func (rr *restoreRun) open(f *rFile) (int, error) {
 	} else {
 		rr.hook("reopen", f.rel)
 	}
-	mode := f.node.Mode & 0o777
+	mode := f.fm.mode & 0o777
 	if f.created {
 		mode = 0 // openat2 refuses a mode without O_CREAT
 	}
@@ -1150,8 +1152,8 @@ func (rr *restoreRun) open(f *rFile) (int, error) {
 		return -1, err
 	}
 	if !f.created {
-		if endsInHole(f.node) {
-			if err := unix.Ftruncate(fd, f.node.Size); err != nil {
+		if endsInHole(f.fm.content) {
+			if err := unix.Ftruncate(fd, f.fm.size); err != nil {
 				unix.Close(fd)
 				return -1, &os.PathError{Op: "truncate", Path: f.dst(), Err: err}
 			}
@@ -1173,8 +1175,8 @@ func (rr *restoreRun) unpin(f *rFile) {
 
 // endsInHole reports whether writing a node's data extents leaves the file
 // shorter than its size.
-func endsInHole(n *snapshot.Node) bool {
-	return len(n.Content) > 0 && n.Content[len(n.Content)-1].IsHole()
+func endsInHole(content []snapshot.Extent) bool {
+	return len(content) > 0 && content[len(content)-1].IsHole()
 }
 
 func (rr *restoreRun) writeAt(f *rFile, data []byte, off int64) error {
@@ -1245,7 +1247,8 @@ func (rr *restoreRun) finishFile(f *rFile) {
 		rr.count(func(s *RestoreSummary) { s.Verified++ })
 	}
 	// Metadata goes through the open descriptor too, after the last write.
-	merr := rr.fdMetadata(fd, f.dst(), f.node, f.created)
+	node := f.n()
+	merr := rr.fdMetadata(fd, f.dst(), node, f.created)
 	rr.unpin(f)
 	if err := rr.closeFile(f); err != nil {
 		rr.fail(f, err)
@@ -1255,7 +1258,7 @@ func (rr *restoreRun) finishFile(f *rFile) {
 	if merr != nil {
 		rr.addError(f.spath(), merr)
 	}
-	rr.progress.CompleteItem(f.spath(), f.node, false)
+	rr.progress.CompleteItem(f.spath(), node, false)
 }
 
 // verify re-reads a written file through fd and checks each data extent's
@@ -1265,12 +1268,12 @@ func (rr *restoreRun) verify(fd int, f *rFile) error {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return &os.PathError{Op: "stat", Path: f.dst(), Err: err}
 	}
-	if st.Size != f.node.Size {
-		return fmt.Errorf("verify: size is %d, want %d", st.Size, f.node.Size)
+	if st.Size != f.fm.size {
+		return fmt.Errorf("verify: size is %d, want %d", st.Size, f.fm.size)
 	}
 	var buf []byte
 	var off int64
-	for _, e := range f.node.Content {
+	for _, e := range f.fm.content {
 		if e.IsHole() {
 			off += e.Size
 			continue
