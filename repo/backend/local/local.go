@@ -730,6 +730,12 @@ func (b *Backend) SweepTemp(ctx context.Context, cutoff time.Time, remove bool) 
 // A refusal (a filesystem without O_DIRECT, such as tmpfs, answers
 // EINVAL) or a short write just ends the direct part early.
 func writeDirect(f *os.File, data []byte) (int, error) {
+	return writeDirectWith(f, data, unix.Pwrite)
+}
+
+// writeDirectWith is writeDirect with the pwrite to use, so that tests can
+// cut writes short.
+func writeDirectWith(f *os.File, data []byte, pwrite func(fd int, p []byte, off int64) (int, error)) (int, error) {
 	const block = 4096
 	n := len(data) &^ (block - 1)
 	if n < directMin || uintptr(unsafe.Pointer(unsafe.SliceData(data)))%block != 0 {
@@ -743,25 +749,28 @@ func writeDirect(f *os.File, data []byte) (int, error) {
 	if _, err := unix.FcntlInt(fd, unix.F_SETFL, fl|unix.O_DIRECT); err != nil {
 		return 0, nil
 	}
+	// pwrite at explicit offsets: a short or failed direct write may have
+	// moved the file offset past what it reports, and the buffered tail
+	// must land exactly at done.
 	done := 0
 	for done < n {
-		w, err := unix.Write(int(fd), data[done:n])
+		w, err := pwrite(int(fd), data[done:n], int64(done))
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
-		if err != nil || w <= 0 || w%block != 0 {
-			// The file offset is where the last whole write left it only
-			// when that write was whole; a partial one is not possible
-			// with O_DIRECT except at the end of the device, where the
-			// buffered write that follows fails with the real error.
+		if err != nil || w <= 0 {
 			break
 		}
-		done += w
+		done += w &^ (block - 1) // a partial block is written again below
+		if w%block != 0 {
+			break
+		}
 	}
-	// Back to buffered writes for the tail (and for Sync's sake, which
-	// does not care either way).
 	if _, err := unix.FcntlInt(fd, unix.F_SETFL, fl); err != nil {
 		return done, fmt.Errorf("clear O_DIRECT: %w", err)
+	}
+	if _, err := unix.Seek(int(fd), int64(done), io.SeekStart); err != nil {
+		return done, fmt.Errorf("seek after direct write: %w", err)
 	}
 	return done, nil
 }
