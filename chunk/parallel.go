@@ -15,8 +15,10 @@ import (
 // Parallel chunking
 //
 // The chunker's state at the start of a chunk depends on nothing but that
-// position: restic's chunker zeroes its 64-byte window and digest at every
-// chunk start, skips the first Min-64 bytes without hashing them, and then
+// position: restic's chunker (v0.4.0, reset and Next) sets its 64-byte
+// window and digest to one fixed state at every chunk start (zeros, then
+// one 0x01 byte slid in), skips the first Min-64 bytes without hashing
+// them (so the 0x01 has left the window when Min is reached), and then
 // cuts at the first position p at least Min past the start where the
 // fingerprint of the 64 bytes before p has Avg's low bits zero, or at Max.
 // Hence the chunks from a given start are a function of the start and the
