@@ -100,26 +100,35 @@ func (r *run) openResume(paths []string) {
 		id = ri.ID()
 	}
 	p := filepath.Join(r.a.ResumeDir, ResumeFileName(id, r.a.hostname(), paths))
+	good := int64(-1) // the end of the last whole record of an earlier run
 	if !r.a.NoParent {
-		if h, err := loadResume(p); err == nil && !h.empty() {
-			r.hints = h
+		if h, end, err := loadResume(p); err == nil {
+			good = end
+			if !h.empty() {
+				r.hints = h
+			}
 		}
 	}
 	if err := os.MkdirAll(r.a.ResumeDir, 0o700); err != nil {
 		return
 	}
 	// An earlier run's records stay valid: append to them, so that a run
-	// killed twice keeps what both did. A file that did not load (torn
+	// killed twice keeps what both did; but after the last whole one,
+	// since a reader stops at a torn record (a crash, a full disk) and
+	// would never see what follows it. A file that did not load (torn
 	// header, another version) starts over.
-	flags := os.O_WRONLY | os.O_CREATE | os.O_APPEND
-	if r.hints == nil {
-		flags |= os.O_TRUNC
-	}
-	f, err := os.OpenFile(p, flags, 0o600)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return
 	}
-	if r.hints == nil {
+	if good < 0 {
+		good = 0
+	}
+	if err := f.Truncate(good); err != nil {
+		f.Close()
+		return
+	}
+	if good == 0 {
 		if _, err := f.WriteString(resumeMagic); err != nil {
 			f.Close()
 			return
@@ -128,31 +137,35 @@ func (r *run) openResume(paths []string) {
 	r.resume = &resumeLog{f: f, path: p}
 }
 
-func loadResume(p string) (*resumeHints, error) {
+// loadResume reads a resume record. end is the offset just after its last
+// whole record, where a run appends.
+func loadResume(p string) (h *resumeHints, end int64, err error) {
 	f, err := os.Open(p)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer f.Close()
 	br := bufio.NewReaderSize(f, 256<<10)
 	magic := make([]byte, len(resumeMagic))
 	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != resumeMagic {
-		return nil, fmt.Errorf("resume record %s: not a resume record", p)
+		return nil, 0, fmt.Errorf("resume record %s: not a resume record", p)
 	}
-	h := &resumeHints{dirs: map[string]repo.ID{}, files: map[string]*snapshot.Node{}}
+	h = &resumeHints{dirs: map[string]repo.ID{}, files: map[string]*snapshot.Node{}}
+	end = int64(len(resumeMagic))
 	var hdr [8]byte
 	for {
 		if _, err := io.ReadFull(br, hdr[:]); err != nil {
-			return h, nil // the end, or a torn last record
+			return h, end, nil // the end, or a torn last record
 		}
 		n, sum := binary.LittleEndian.Uint32(hdr[:4]), binary.LittleEndian.Uint32(hdr[4:])
 		if n == 0 || n > resumeMaxRecord {
-			return h, nil
+			return h, end, nil
 		}
 		body := make([]byte, n)
 		if _, err := io.ReadFull(br, body); err != nil || crc32.Checksum(body, crc32c) != sum {
-			return h, nil
+			return h, end, nil
 		}
+		end += int64(len(hdr)) + int64(n)
 		h.add(body)
 	}
 }

@@ -193,9 +193,9 @@ func TestResumeRecordTornAndForeign(t *testing.T) {
 	if err := os.Truncate(recs[0], fi.Size()-5); err != nil {
 		t.Fatal(err)
 	}
-	h, err := loadResume(recs[0])
-	if err != nil || h.empty() {
-		t.Fatalf("a torn record must keep the records before it: %v, %+v", err, h)
+	h, end, err := loadResume(recs[0])
+	if err != nil || h.empty() || end <= int64(len(resumeMagic)) || end >= fi.Size()-5 {
+		t.Fatalf("a torn record must keep the records before it: %v, %+v, end %d of %d", err, h, end, fi.Size()-5)
 	}
 	// Another host's backup of the same paths does not use it.
 	fsys := &countingFS{}
@@ -211,5 +211,40 @@ func TestResumeRecordTornAndForeign(t *testing.T) {
 	a = &Archiver{Repo: r, Hostname: "h", ResumeDir: resumeDir, NoParent: false}
 	if sn := mustSnapshot(t, a, src); srcTree(t, r, sn, src) != reference(t, r, src) {
 		t.Error("a backup beside a garbage record made a different tree")
+	}
+}
+
+// A run that finds a record ending in a torn record (a crash, a full disk)
+// appends after the last whole one: a reader stops at the torn bytes, so
+// anything written after them would be lost to the next run.
+func TestResumeAppendsAfterTornRecord(t *testing.T) {
+	src := makeResumeSource(t)
+	r := newTestRepo(t)
+	resumeDir := t.TempDir()
+	a := &Archiver{Repo: failSnapshotRepo{r}, Hostname: "h", ResumeDir: resumeDir}
+	if _, err := a.Snapshot(context.Background(), []string{src}); !errors.Is(err, errNoSnapshot) {
+		t.Fatal(err)
+	}
+	recs := resumeFiles(t, resumeDir)
+	fi, err := os.Stat(recs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(recs[0], fi.Size()-5); err != nil {
+		t.Fatal(err)
+	}
+	// A big file changes; the second killed run stores and records it.
+	big := filepath.Join(src, "big", "c")
+	snapshottest.WriteFile(t, big, snapshottest.RandBytes(99, 3<<20))
+	if _, err := a.Snapshot(context.Background(), []string{src}); !errors.Is(err, errNoSnapshot) {
+		t.Fatal(err)
+	}
+	h, _, err := loadResume(recs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := h.files[big]
+	if n == nil || n.Size != 3<<20 {
+		t.Fatalf("the second run's record of %s is lost behind the torn one: %+v", big, n)
 	}
 }
