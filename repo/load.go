@@ -286,7 +286,7 @@ func overlapping(sorted []BlobLocation) bool {
 type loadBuf struct{ pack, plain []byte }
 
 func (r *Repository) getLoadBuf(n int) *loadBuf {
-	lb, _ := r.loadBufs.Get().(*loadBuf)
+	lb := r.loadBufs.Get()
 	if lb == nil {
 		lb = &loadBuf{}
 	}

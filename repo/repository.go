@@ -163,8 +163,8 @@ type Repository struct {
 	// a sync.Pool, so that exactly as many pack buffers exist as can be in
 	// use at once (open packers plus uploads in flight).
 	packBufs chan []byte
-	scratch  sync.Pool // *[]byte, per-blob buffers for compression and sealing
-	loadBufs sync.Pool // *loadBuf, for LoadBlobsFromPack
+	scratch  sync.Pool   // *[]byte, per-blob buffers for compression and sealing
+	loadBufs loadBufList // for LoadBlobsFromPack and check
 
 	stats struct {
 		blobs, rawBytes, storedBytes [3]atomic.Int64
