@@ -21,8 +21,10 @@ import (
 const GlobalsFile = "globals.sql"
 
 // DatabaseFile is the file of a databases source's snapshot that holds
-// database db (pg_dump -Fc -Z0).
-func DatabaseFile(db string) string { return db + ".dump" }
+// database db (pg_dump -Fc -Z0): db + ".dump", with a name that could
+// leave the spool directory ("/", a leading ".") percent-encoded
+// (pgdb.DumpFile).
+func DatabaseFile(db string) string { return pgdb.DumpFile(db) }
 
 // pgDumps is what dumpDatabases wrote to the spool directory.
 type pgDumps struct {

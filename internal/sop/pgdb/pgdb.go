@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -160,22 +161,64 @@ func lastLines(s string, n int) string {
 // result unaligned, without headers: rows on lines, columns separated by
 // "|", the trailing newline removed.
 func (c Conn) Query(ctx context.Context, db, sql string) (string, error) {
-	out, err := c.run(ctx, nil, "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql)
+	out, err := c.run(ctx, nil, "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", DBArg(db), "-c", sql)
 	if err != nil {
 		return "", fmt.Errorf("database %s: %w", db, err)
 	}
 	return strings.TrimRight(out, "\n"), nil
 }
 
+// DBArg is the -d argument that names database db to psql, pg_dump and
+// pg_restore: a connection string whose dbname is db, quoted. libpq
+// takes a -d value that contains "=" or starts with postgresql:// for a
+// connection string, and database names (those of databases = ["all"]
+// come from pg_database, which any role with CREATEDB can add to) must
+// name a database, never a server or other connection options.
+func DBArg(db string) string {
+	return "dbname='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(db) + "'"
+}
+
+// DumpFile is the name of the file that holds database db in a
+// databases source's snapshot (and the spool directory): db + ".dump",
+// with "/", "%", control characters and a leading "." percent-encoded,
+// so that no name leaves the directory ("../x", "a/b") and ordinary
+// names keep the file names of earlier snapshots.
+func DumpFile(db string) string {
+	var b strings.Builder
+	for i := 0; i < len(db); i++ {
+		c := db[i]
+		if c == '/' || c == '%' || c < 0x20 || c == 0x7f || (i == 0 && c == '.') {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String() + ".dump"
+}
+
+// DumpFileDatabase is the database whose dump is the file name (base
+// name), the inverse of DumpFile; a name that does not decode is taken
+// as it is.
+func DumpFileDatabase(name string) string {
+	name = strings.TrimSuffix(name, ".dump")
+	if db, err := url.PathUnescape(name); err == nil {
+		return db
+	}
+	return name
+}
+
 // Databases lists the databases a dump of "all" covers: those that allow
 // connections and are not templates, as borgmatic lists them.
+// The names are separated by NUL bytes (psql -0), which no name holds: a
+// name with a newline is one database, not two.
 func (c Conn) Databases(ctx context.Context) ([]string, error) {
-	out, err := c.Query(ctx, "postgres", "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname")
+	out, err := c.run(ctx, nil, "psql", "-X", "-q", "-A", "-t", "-0", "-v", "ON_ERROR_STOP=1", "-d", DBArg("postgres"),
+		"-c", "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname")
 	if err != nil {
 		return nil, fmt.Errorf("list databases: %w", err)
 	}
 	var dbs []string
-	for _, l := range strings.Split(out, "\n") {
+	for _, l := range strings.Split(strings.TrimRight(out, "\n"), "\x00") {
 		if l != "" {
 			dbs = append(dbs, l)
 		}
@@ -199,7 +242,7 @@ func (c Conn) Dump(ctx context.Context, db, snapshot, file string) error {
 	if snapshot != "" {
 		args = append(args, "--snapshot="+snapshot)
 	}
-	_, err := c.run(ctx, nil, "pg_dump", append(args, "-d", db)...)
+	_, err := c.run(ctx, nil, "pg_dump", append(args, "-d", DBArg(db))...)
 	if err != nil {
 		return fmt.Errorf("database %s: %w", db, err)
 	}
@@ -255,9 +298,9 @@ func (c Conn) Load(ctx context.Context, db, file string) error {
 		return err
 	}
 	if custom {
-		_, err = c.run(ctx, nil, "pg_restore", "--exit-on-error", "--no-owner", "--no-privileges", "-d", db, file)
+		_, err = c.run(ctx, nil, "pg_restore", "--exit-on-error", "--no-owner", "--no-privileges", "-d", DBArg(db), file)
 	} else {
-		_, err = c.run(ctx, nil, "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db, "-f", file)
+		_, err = c.run(ctx, nil, "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", DBArg(db), "-f", file)
 	}
 	if err != nil {
 		return fmt.Errorf("load %s into %s: %w", filepath.Base(file), db, err)
@@ -268,7 +311,7 @@ func (c Conn) Load(ctx context.Context, db, file string) error {
 // LoadGlobals runs a pg_dumpall --globals-only script; a role that exists
 // already (the superuser) is an error psql reports and passes over.
 func (c Conn) LoadGlobals(ctx context.Context, file string) error {
-	_, err := c.run(ctx, nil, "psql", "-X", "-q", "-d", "postgres", "-f", file)
+	_, err := c.run(ctx, nil, "psql", "-X", "-q", "-d", DBArg("postgres"), "-f", file)
 	if err != nil {
 		return fmt.Errorf("load %s: %w", filepath.Base(file), err)
 	}

@@ -56,7 +56,7 @@ func (c Conn) Begin(ctx context.Context, db string) (*Session, error) {
 		return nil, err
 	}
 	s := &Session{db: db, marker: "cadang-end-" + hex.EncodeToString(m[:]), stderr: &lockedBuffer{}}
-	s.cmd = c.Command(ctx, "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", db)
+	s.cmd = c.Command(ctx, "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", DBArg(db))
 	s.cmd.Stderr = s.stderr
 	var err error
 	if s.stdin, err = s.cmd.StdinPipe(); err != nil {

@@ -162,7 +162,7 @@ func (d *dbLoad) pick(ctx context.Context, src jobs.Source, p Pick, sub string, 
 		}
 		db := src.DumpDatabase()
 		if len(src.Databases) > 0 {
-			db = strings.TrimSuffix(path.Base(f.Path), path.Ext(f.Path))
+			db = pgdb.DumpFileDatabase(path.Base(f.Path))
 		}
 		out = append(out, d.load(ctx, srv, src, p, f, local(f), db, len(dumps)))
 	}
