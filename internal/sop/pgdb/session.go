@@ -85,8 +85,34 @@ func (c Conn) Begin(ctx context.Context, db string) (*Session, error) {
 // Conn.Query does. An error in the query ends the session (psql stops).
 func (s *Session) Query(sql string) (string, error) { return s.exec(sql) }
 
+// OneStatement returns sql without its trailing ";", or an error if it is
+// more than one statement or holds a backslash: a check query runs inside
+// the session's read-only transaction, written to psql's standard input,
+// where a ";" would let "COMMIT; ..." end that transaction and run the
+// rest outside it, and a backslash starts a psql command (\! runs a
+// shell command). Setting default_transaction_read_only for the session
+// would not do instead: the next statement may SET it off.
+func OneStatement(sql string) (string, error) {
+	q := strings.TrimSpace(sql)
+	for strings.HasSuffix(q, ";") {
+		q = strings.TrimSpace(strings.TrimSuffix(q, ";"))
+	}
+	switch {
+	case q == "":
+		return "", fmt.Errorf("query %q: empty", sql)
+	case strings.Contains(q, ";"):
+		return "", fmt.Errorf("query %q: a check query must be one statement, without \";\" except at its end", sql)
+	case strings.Contains(q, `\`):
+		return "", fmt.Errorf("query %q: a check query must not contain a backslash (psql takes it for a command)", sql)
+	}
+	return q, nil
+}
+
 func (s *Session) exec(sql string) (string, error) {
-	sql = strings.TrimRight(strings.TrimSpace(sql), ";")
+	sql, err := OneStatement(sql)
+	if err != nil {
+		return "", fmt.Errorf("database %s: %w", s.db, err)
+	}
 	if _, err := fmt.Fprintf(s.stdin, "%s;\n\\echo %s\n", sql, s.marker); err != nil {
 		return "", s.failed(err)
 	}

@@ -174,21 +174,30 @@ func (d *dbLoad) load(ctx context.Context, srv DBServer, src jobs.Source, p Pick
 	d.n++
 	dt = runlog.DatabaseTest{Snapshot: p.Snapshot.ID, Source: src.Name, File: f.Path, Database: db, Server: srv.String(),
 		Scratch: fmt.Sprintf("cadang_rt_%s_%d", d.tag, d.n)}
+	created := false
+	defer func() {
+		// Always dropped, on failure and on cancellation too, and also
+		// when the create failed: a psql killed by a cancellation, or
+		// whose connection broke, may have created it all the same (DROP
+		// DATABASE IF EXISTS).
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dropTimeout)
+		defer cancel()
+		if err := srv.DropDB(dctx, dt.Scratch); err != nil {
+			if created {
+				d.infra = append(d.infra, fmt.Sprintf("scratch database %s on %s was not dropped: %v", dt.Scratch, srv, err))
+			} else {
+				d.infra = append(d.infra, fmt.Sprintf("scratch database %s on %s, whose create failed, could not be dropped in case it exists: %v", dt.Scratch, srv, err))
+			}
+			return
+		}
+		dt.Dropped = true
+	}()
 	if err := srv.CreateDB(ctx, dt.Scratch); err != nil {
 		dt.Error = err.Error()
 		d.infra = append(d.infra, fmt.Sprintf("%s in %s: scratch database %s on %s: %v", f.Path, p.Snapshot.ID, dt.Scratch, srv, err))
 		return dt
 	}
-	defer func() {
-		// Always dropped, on failure and on cancellation too.
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dropTimeout)
-		defer cancel()
-		if err := srv.DropDB(dctx, dt.Scratch); err != nil {
-			d.infra = append(d.infra, fmt.Sprintf("scratch database %s on %s was not dropped: %v", dt.Scratch, srv, err))
-			return
-		}
-		dt.Dropped = true
-	}()
+	created = true
 	start := d.clk.Now()
 	err := srv.Load(ctx, dt.Scratch, file)
 	dt.LoadMS = d.clk.Now().Sub(start).Milliseconds()
@@ -261,7 +270,14 @@ func (d *dbLoad) check(ctx context.Context, srv DBServer, scratch, snapID, db st
 		cr.Error = "no value of this query was recorded when the snapshot was made (the check was added later, or the backup record is not in the run log)"
 		return cr
 	}
-	got, err := srv.Query(ctx, scratch, c.Query)
+	// One statement only: a check runs on the source's server too
+	// (restore_into = "server"), where "...; DROP ..." must not run.
+	q, err := pgdb.OneStatement(c.Query)
+	if err != nil {
+		cr.Error = err.Error()
+		return cr
+	}
+	got, err := srv.Query(ctx, scratch, q)
 	if err != nil {
 		cr.Error = err.Error()
 		return cr

@@ -20,16 +20,18 @@ import (
 // with PGDMP; the database then has the table public.tender and
 // SELECT count(*) FROM tender answers the rest of the dump's first line.
 type fakePG struct {
-	mu         sync.Mutex
-	throwaway  bool
-	live       map[string]string // scratch database -> dump content
-	created    []string
-	dropped    []string
-	globals    int
-	failCreate error
-	block      bool // Load waits for its context to end
-	dropCtxErr error
-	closed     int
+	mu            sync.Mutex
+	throwaway     bool
+	live          map[string]string // scratch database -> dump content
+	created       []string
+	dropped       []string
+	globals       int
+	failCreate    error
+	createdAnyway bool // CreateDB fails with failCreate after creating the database
+	queries       []string
+	block         bool // Load waits for its context to end
+	dropCtxErr    error
+	closed        int
 }
 
 func newFakePG() *fakePG { return &fakePG{live: map[string]string{}} }
@@ -40,10 +42,15 @@ func (f *fakePG) IsThrowaway() bool                                     { return
 func (f *fakePG) Close() error                                          { f.closed++; return nil }
 
 func (f *fakePG) CreateDB(_ context.Context, name string) error {
-	if f.failCreate != nil {
+	if f.failCreate != nil && !f.createdAnyway {
 		return f.failCreate
 	}
 	f.mu.Lock()
+	if f.failCreate != nil {
+		f.live[name] = ""
+		f.mu.Unlock()
+		return f.failCreate
+	}
 	defer f.mu.Unlock()
 	f.live[name] = ""
 	f.created = append(f.created, name)
@@ -82,6 +89,7 @@ func (f *fakePG) LoadGlobals(context.Context, string) error { f.globals++; retur
 func (f *fakePG) Query(_ context.Context, db, sql string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.queries = append(f.queries, sql)
 	switch sql {
 	case "SELECT count(*) FROM tender":
 		return f.live[db], nil
@@ -264,5 +272,42 @@ func TestDatabaseRestoreTestCleansUp(t *testing.T) {
 	}
 	if pg.globals != 1 || pg.closed != 1 || !rec.Test.Databases[0].Loaded || path.Base(rec.Test.Databases[0].File) != "globals.sql" {
 		t.Fatalf("throwaway: globals %d, closed %d, %+v", pg.globals, pg.closed, rec.Test.Databases)
+	}
+}
+
+// TestScratchDroppedWhenCreateFails: a create that reports an error may
+// have created the database all the same (psql killed, or its connection
+// lost after the server ran it): it is dropped (IF EXISTS) all the same.
+func TestScratchDroppedWhenCreateFails(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	pg := newFakePG()
+	pg.failCreate = errors.New("psql: signal: killed")
+	pg.createdAnyway = true
+	tester := &Tester{Source: dbFake(), Clock: clk, Postgres: pg}
+	var rec runlog.Record
+	err := tester.Run(context.Background(), dbJob(), Options{Snapshots: 1, Seed: 1, HasSeed: true, Scratch: t.TempDir()}, &rec)
+	if runlog.KindOf(err) != runlog.KindOther || len(pg.live) != 0 || len(pg.dropped) != 2 {
+		t.Fatalf("%v %q; left %v, dropped %v", err, rec.Errors, pg.live, pg.dropped)
+	}
+}
+
+// TestCheckQueryOneStatement: a check query of more than one statement
+// is not run (on restore_into = "server" it would run on the source's
+// server): the check fails, saying why.
+func TestCheckQueryOneStatement(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	src := dbFake()
+	pg := newFakePG()
+	j := dbJob(jobs.Check{Database: "helpdesk", Query: "SELECT 1; DROP DATABASE epns_prod", Expect: one("1")})
+	tester := &Tester{Source: src, Clock: clk, Postgres: pg, Records: backups(src)}
+	var rec runlog.Record
+	err := tester.Run(context.Background(), j, Options{Snapshots: 1, Seed: 1, HasSeed: true, Scratch: t.TempDir()}, &rec)
+	if runlog.KindOf(err) != runlog.KindIntegrity || !strings.Contains(fmt.Sprint(rec.Test.Databases), "one statement") {
+		t.Fatalf("%v %+v", err, rec.Test.Databases)
+	}
+	for _, q := range pg.queries {
+		if strings.Contains(q, "DROP") {
+			t.Errorf("ran %q", q)
+		}
 	}
 }
