@@ -288,19 +288,35 @@ func IsCustomFormat(file string) (bool, error) {
 	return string(b[:n]) == "PGDMP", nil
 }
 
-// Load loads a dump into database db: a custom-format archive with
-// pg_restore, stopping at the first error, a plain SQL script with psql,
-// stopping likewise. Owners and privileges are not restored: the scratch
-// database is not the production one and its roles may not exist.
+// ErrPlainScript is the error of Conn.Load given a plain SQL script.
+var ErrPlainScript = errors.New("a plain SQL script (pg_dump -Fp) is loaded only into a throwaway server: psql obeys what it says, and a script made with --clean --create begins DROP DATABASE, CREATE DATABASE and \\connect to the production database; dump with pg_dump -Fc, or set restore_into = \"throwaway\"")
+
+// Load loads a custom-format archive into database db with pg_restore,
+// stopping at the first error, without -C (an archive made with --create
+// or --clean still loads into db, creating and dropping nothing else).
+// Owners and privileges are not restored: the scratch database is not the
+// production one and its roles may not exist. A plain SQL script is
+// refused (ErrPlainScript): Conn may be the production server, and a
+// script runs whatever it holds there; Throwaway.Load takes scripts.
 func (c Conn) Load(ctx context.Context, db, file string) error {
+	return c.load(ctx, db, file, false)
+}
+
+func (c Conn) load(ctx context.Context, db, file string, script bool) error {
 	custom, err := IsCustomFormat(file)
 	if err != nil {
 		return err
 	}
-	if custom {
+	switch {
+	case custom:
 		_, err = c.run(ctx, nil, "pg_restore", "--exit-on-error", "--no-owner", "--no-privileges", "-d", DBArg(db), file)
-	} else {
-		_, err = c.run(ctx, nil, "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", DBArg(db), "-f", file)
+	case !script:
+		err = ErrPlainScript
+	default:
+		// One transaction, stopping at the first error: a script that
+		// creates or drops databases (--create, --clean of a whole
+		// database) fails at once rather than loading elsewhere than db.
+		_, err = c.run(ctx, nil, "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", DBArg(db), "-f", file)
 	}
 	if err != nil {
 		return fmt.Errorf("load %s into %s: %w", filepath.Base(file), db, err)

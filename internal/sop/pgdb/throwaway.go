@@ -117,6 +117,13 @@ func serverEnv() []string {
 	return env
 }
 
+// Load loads a dump into database db as Conn.Load does, and a plain SQL
+// script too (psql, in one transaction, stopping at the first error): the
+// server is the test's own.
+func (t *Throwaway) Load(ctx context.Context, db, file string) error {
+	return t.Conn.load(ctx, db, file, true)
+}
+
 // String names the server for records.
 func (t *Throwaway) String() string {
 	return fmt.Sprintf("throwaway server 127.0.0.1:%d (%s)", t.Port, filepath.Dir(t.Program("initdb")))

@@ -174,6 +174,18 @@ func (d *dbLoad) load(ctx context.Context, srv DBServer, src jobs.Source, p Pick
 	d.n++
 	dt = runlog.DatabaseTest{Snapshot: p.Snapshot.ID, Source: src.Name, File: f.Path, Database: db, Server: srv.String(),
 		Scratch: fmt.Sprintf("cadang_rt_%s_%d", d.tag, d.n)}
+	if !srv.IsThrowaway() {
+		// A plain script runs whatever it holds on the source's server
+		// (DROP DATABASE, \connect): only a throwaway server takes one.
+		if custom, err := pgdb.IsCustomFormat(file); err != nil || !custom {
+			if err == nil {
+				err = pgdb.ErrPlainScript
+			}
+			dt.Error, dt.Scratch = err.Error(), ""
+			d.infra = append(d.infra, fmt.Sprintf("%s in %s: not loaded into %s: %v", f.Path, p.Snapshot.ID, srv, err))
+			return dt
+		}
+	}
 	created := false
 	defer func() {
 		// Always dropped, on failure and on cancellation too, and also

@@ -213,7 +213,10 @@ func TestDatabaseRestoreTest(t *testing.T) {
 		t.Fatalf("%v %+v", err, rec.Test.Databases)
 	}
 
-	// A dump that does not load: failed, and its scratch database dropped.
+	// A dump that does not load: failed, and its scratch database dropped
+	// (on a throwaway server: on the source's, what is not an archive is
+	// not loaded at all, TestPlainScriptNotOnSourceServer).
+	pg.throwaway = true
 	tester.Records = backups(src)
 	for _, s := range src.snaps {
 		src.content[s.ID]["/helpdesk.dump"] = []byte("garbage")
@@ -309,5 +312,34 @@ func TestCheckQueryOneStatement(t *testing.T) {
 		if strings.Contains(q, "DROP") {
 			t.Errorf("ran %q", q)
 		}
+	}
+}
+
+// TestPlainScriptNotOnSourceServer: a plain SQL dump is not run on the
+// source's server (a --clean --create script drops the production
+// database there): the test is not carried out (kind other), saying to
+// use -Fc or a throwaway server, and no scratch database is made; a
+// throwaway server takes it.
+func TestPlainScriptNotOnSourceServer(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	src := dbFake()
+	for _, s := range src.snaps {
+		src.content[s.ID]["/helpdesk.dump"] = []byte("DROP DATABASE helpdesk;\nCREATE DATABASE helpdesk;\n\\connect helpdesk\n")
+	}
+	pg := newFakePG()
+	tester := &Tester{Source: src, Clock: clk, Postgres: pg, Records: backups(src)}
+	var rec runlog.Record
+	err := tester.Run(context.Background(), dbJob(), Options{Snapshots: 1, Seed: 1, HasSeed: true, Scratch: t.TempDir()}, &rec)
+	errs := strings.Join(rec.Errors, "\n")
+	if runlog.KindOf(err) != runlog.KindOther || !strings.Contains(errs, "/helpdesk.dump") || !strings.Contains(errs, `restore_into = "throwaway"`) || len(pg.created) != 1 {
+		t.Fatalf("%v %q; created %v", err, rec.Errors, pg.created)
+	}
+	pg = newFakePG()
+	pg.throwaway = true
+	tester.Postgres = pg
+	rec = runlog.Record{}
+	tester.Run(context.Background(), dbJob(), Options{Snapshots: 1, Seed: 1, HasSeed: true, Scratch: t.TempDir()}, &rec)
+	if len(pg.created) != 2 {
+		t.Fatalf("throwaway: created %v", pg.created)
 	}
 }
