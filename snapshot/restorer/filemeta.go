@@ -50,14 +50,3 @@ func (f *rFile) n() *snapshot.Node {
 	}
 	return n
 }
-
-// compact replaces the node of every planned file by its fileMeta, so that
-// the trees the plan was made from can be collected.
-func (rr *restoreRun) compact() {
-	for _, fs := range [][]*rFile{rr.files, rr.links} {
-		for _, f := range fs {
-			f.fm = newFileMeta(f.node)
-			f.node = nil
-		}
-	}
-}

@@ -217,6 +217,8 @@ type rFile struct {
 	errMsg    string
 }
 
+type devIno struct{ dev, ino uint64 }
+
 type rTarget struct {
 	file *rFile
 	off  int64
@@ -229,6 +231,9 @@ type treeEntry struct {
 	err   error
 	state uint8  // 0 new, 1 being measured (on the current path), 2 measured
 	nodes uint64 // entries below, shared subtrees counted each time
+	// released: planned, and t dropped so that the plan does not hold
+	// every tree at once; a subtree met again is loaded again.
+	released bool
 }
 
 type restoreRun struct {
@@ -258,6 +263,7 @@ type restoreRun struct {
 	curPath    string
 	base       *planBase // of every rItem
 	failedDirs map[string]bool
+	firstLink  map[devIno]*rFile // the first planned file of each inode with several links
 
 	dirs   []rItem
 	others []rItem
@@ -286,7 +292,7 @@ type restoreRun struct {
 // implementation's) are errors naming the snapshot and tree.
 func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath, target string) (sum *RestoreSummary, err error) {
 	rr := &restoreRun{rs: rs, r: rs.Repo, sn: sn, progress: rs.Progress, hashes: map[repo.ID][32]byte{},
-		trees: map[repo.ID]*treeEntry{}, failedDirs: map[string]bool{}, maxNodes: rs.MaxNodes}
+		trees: map[repo.ID]*treeEntry{}, failedDirs: map[string]bool{}, firstLink: map[devIno]*rFile{}, maxNodes: rs.MaxNodes}
 	if rr.progress == nil {
 		rr.progress = NopRestoreProgress{}
 	}
@@ -339,14 +345,12 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 		}
 	}
 	rr.trees = nil // the plan holds the nodes it needs
-	rr.linkHardlinks()
 
 	var total uint64
 	for _, f := range rr.files {
-		total += uint64(f.node.Size)
+		total += uint64(f.fm.size)
 	}
 	rr.progress.Planned(uint64(len(rr.files)), total)
-	rr.compact()
 
 	rr.fresh = isEmptyOrMissing(target)
 	rr.euid, rr.egid = os.Geteuid(), os.Getegid()
@@ -404,6 +408,9 @@ func (rr *restoreRun) loadTree(ctx context.Context, id repo.ID) *treeEntry {
 		if e.err == nil {
 			rr.distinct += uint64(len(e.t.Nodes))
 		}
+	} else if e.released {
+		e.t, e.err = snapshot.LoadTree(ctx, rr.r, id)
+		e.released = e.err != nil
 	}
 	return e
 }
@@ -517,6 +524,8 @@ func (rr *restoreRun) planTree(ctx context.Context, tree repo.ID, spath, rel str
 			sel = true
 		}
 	}
+	// The entries planned from this tree keep what they need of it.
+	e.t, e.released = nil, true
 	return sel, nil
 }
 
@@ -531,7 +540,13 @@ func (rr *restoreRun) planNode(n *snapshot.Node, tree *repo.ID, sp, rel string, 
 			rr.sum.FailedFiles = append(rr.sum.FailedFiles, sp)
 			return
 		}
-		rr.files = append(rr.files, &rFile{rItem: it, fd: -1})
+		// The file keeps a compact copy of its node, not the node: the
+		// tree holding it is let go once planned.
+		it.node = nil
+		f := &rFile{rItem: it, fd: -1, fm: newFileMeta(n)}
+		if !rr.linkHardlink(f, n) {
+			rr.files = append(rr.files, f)
+		}
 		return
 	}
 	rr.others = append(rr.others, it)
@@ -560,26 +575,21 @@ func checkExtents(n *snapshot.Node) error {
 	return nil
 }
 
-// linkHardlinks turns every file that shares device and inode with an
-// earlier one (and has a link count above one) into a link to it.
-func (rr *restoreRun) linkHardlinks() {
-	type di struct{ dev, ino uint64 }
-	first := map[di]*rFile{}
-	files := rr.files[:0]
-	for _, f := range rr.files {
-		n := f.node
-		if n.Links > 1 && n.Inode != 0 {
-			k := di{n.Device, n.Inode}
-			if p, ok := first[k]; ok {
-				f.linkTo = p
-				rr.links = append(rr.links, f)
-				continue
-			}
-			first[k] = f
-		}
-		files = append(files, f)
+// linkHardlink makes f, planned from n, a link to the first planned file
+// that shares its device and inode (when its link count is above one), and
+// reports whether it did; the first such file is remembered.
+func (rr *restoreRun) linkHardlink(f *rFile, n *snapshot.Node) bool {
+	if n.Links <= 1 || n.Inode == 0 {
+		return false
 	}
-	rr.files = files
+	k := devIno{n.Device, n.Inode}
+	if p, ok := rr.firstLink[k]; ok {
+		f.linkTo = p
+		rr.links = append(rr.links, f)
+		return true
+	}
+	rr.firstLink[k] = f
+	return false
 }
 
 func (rr *restoreRun) addError(p string, err error) {
