@@ -177,10 +177,9 @@ func (d *dbLoad) load(ctx context.Context, srv DBServer, src jobs.Source, p Pick
 	if !srv.IsThrowaway() {
 		// A plain script runs whatever it holds on the source's server
 		// (DROP DATABASE, \connect): only a throwaway server takes one.
-		if custom, err := pgdb.IsCustomFormat(file); err != nil || !custom {
-			if err == nil {
-				err = pgdb.ErrPlainScript
-			}
+		// (A file that cannot be read fails in Load, as before.)
+		if custom, err := pgdb.IsCustomFormat(file); err == nil && !custom {
+			err = pgdb.ErrPlainScript
 			dt.Error, dt.Scratch = err.Error(), ""
 			d.infra = append(d.infra, fmt.Sprintf("%s in %s: not loaded into %s: %v", f.Path, p.Snapshot.ID, srv, err))
 			return dt
