@@ -71,12 +71,17 @@ func (rr *restoreRun) chownNeeded(n *snapshot.Node) bool {
 	return !rr.fresh || int(n.UID) != rr.euid || int(n.GID) != rr.egid
 }
 
+// createMode is the mode a restored file is created with: its permission
+// bits plus owner read and write.
+func createMode(m uint32) uint32 { return (m | 0o600) & 0o777 }
+
 // fdMetadata sets owner, xattrs, mode and times of a regular file or
 // directory through its open descriptor, in that order: chown clears
 // setuid/setgid, and a read-only mode would forbid setting user xattrs as
 // non-root. created says the descriptor's file was created by this restore
-// with the mode's permission bits, so a chmod is needed only when the umask
-// took some away or special bits are to be set.
+// with createMode's bits, so a chmod is needed only when those differ from
+// the mode (the umask took some away, owner rw was added, or special bits
+// are to be set).
 func (rr *restoreRun) fdMetadata(fd int, dst string, n *snapshot.Node, created bool) error {
 	var errs []error
 	ownerSet := rr.owner
@@ -97,7 +102,7 @@ func (rr *restoreRun) fdMetadata(fd int, dst string, n *snapshot.Node, created b
 		}
 	}
 	mode := restoredMode(n, ownerSet)
-	if chowned || !created || n.Type == snapshot.TypeDir || mode != (mode&0o777)&^rr.umask {
+	if chowned || !created || n.Type == snapshot.TypeDir || mode != createMode(mode)&^rr.umask {
 		if err := unix.Fchmod(fd, mode); err != nil {
 			errs = append(errs, &os.PathError{Op: "fchmod", Path: dst, Err: err})
 		}

@@ -1153,7 +1153,11 @@ func (rr *restoreRun) open(f *rFile) (int, error) {
 	} else {
 		rr.hook("reopen", f.rel)
 	}
-	mode := f.fm.mode & 0o777
+	// Owner read and write until the metadata is set: the fd cache may
+	// close the file and open it again for its next blob, and a non-root
+	// restore could not open a read-only file for writing (nor set its
+	// user xattrs). fdMetadata sets the real mode.
+	mode := createMode(f.fm.mode)
 	if f.created {
 		mode = 0 // openat2 refuses a mode without O_CREAT
 	}
