@@ -52,9 +52,9 @@ type stages struct {
 	// end (the sample test, or a whole small chunk that did not shrink):
 	// not a primitive of the backup, which needs zstd only on what
 	// compresses, but what the repository's test costs.
-	zstdVain time.Duration
-	bytes, chunks, unique, compressed   int64
-	stored                              int64
+	zstdVain                          time.Duration
+	bytes, chunks, unique, compressed int64
+	stored                            int64
 }
 
 func (s stages) total() time.Duration { return s.chunk + s.blobID + s.zstd + s.seal + s.packHash }
