@@ -356,7 +356,7 @@ func (r *run) childDone(ctx context.Context, d *dirJob) error {
 		return nil
 	}
 	if status != ItemUnmodified {
-		r.resume.dir(d.path, id)
+		r.resume.dir(d.path, b)
 	}
 	switch status {
 	case ItemNew:
@@ -443,6 +443,7 @@ func (a *Archiver) Snapshot(ctx context.Context, paths []string) (*snapshot.Snap
 	// saved snapshot must not turn a good backup into a failed one (the
 	// next run's snapshot is its parent, and it is removed then).
 	_ = r.resume.finish(sn != nil)
+	r.hints.close()
 	return sn, err
 }
 
@@ -769,7 +770,7 @@ func (r *run) newDir(ctx context.Context, parent *dirJob, p string, n *snapshot.
 			d.old = r.loadOld(ctx, on.Subtree)
 		}
 	}
-	d.resume = r.resumeTree(ctx, parent, n.Name, p)
+	d.resume = r.resumeTree(p)
 	return d
 }
 
