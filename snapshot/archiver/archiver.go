@@ -1,6 +1,7 @@
 package archiver
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -215,6 +216,7 @@ type dirJob struct {
 	old     *snapshot.Tree   // the parent snapshot's version, if any
 	oldNode *snapshot.Node   // the parent snapshot's node of this directory, if any
 	resume  *snapshot.Tree   // its tree saved by an unfinished earlier run, if any
+	resumed []byte           // that tree's encoding: the same tree is not recorded again
 	dev     uint64           // device of the backup path, for OneFileSystem
 	pending atomic.Int64
 	start   time.Time
@@ -355,7 +357,7 @@ func (r *run) childDone(ctx context.Context, d *dirJob) error {
 		close(r.rootDone)
 		return nil
 	}
-	if status != ItemUnmodified {
+	if status != ItemUnmodified && !bytes.Equal(b, d.resumed) {
 		r.resume.dir(d.path, b)
 	}
 	switch status {
@@ -770,7 +772,7 @@ func (r *run) newDir(ctx context.Context, parent *dirJob, p string, n *snapshot.
 			d.old = r.loadOld(ctx, on.Subtree)
 		}
 	}
-	d.resume = r.resumeTree(p)
+	d.resume, d.resumed = r.resumeTree(p)
 	return d
 }
 

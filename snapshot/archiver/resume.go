@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/zeebo/blake3"
 
@@ -73,21 +74,22 @@ type span struct {
 	n   int
 }
 
-// tree reads and decodes the tree recorded for the directory p, or nil.
-func (h *resumeHints) tree(p string) *snapshot.Tree {
+// tree reads and decodes the tree recorded for the directory p, and
+// returns it with its encoding, or nil.
+func (h *resumeHints) tree(p string) (*snapshot.Tree, []byte) {
 	sp, ok := h.dirs[p]
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	b := make([]byte, sp.n)
 	if _, err := h.f.ReadAt(b, sp.off); err != nil {
-		return nil
+		return nil, nil
 	}
 	t, err := snapshot.DecodeTree(b)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
-	return t
+	return t, b
 }
 
 func (h *resumeHints) close() {
@@ -100,12 +102,23 @@ func (h *resumeHints) empty() bool { return h == nil || len(h.dirs)+len(h.files)
 
 // resumeLog appends records for this run. It is safe for concurrent use.
 type resumeLog struct {
-	mu   sync.Mutex
-	f    *os.File
-	path string
-	buf  []byte
-	dead bool // a write failed: record nothing more
+	mu      sync.Mutex
+	f       *os.File
+	path    string
+	buf     []byte // whole records not yet written
+	written time.Time
+	dead    bool // a write failed: record nothing more
 }
+
+// Directory records are written in batches of up to resumeBatch bytes,
+// or when resumeEvery has passed since the last write: one write per
+// record was 20,000 syscalls for the 1 GB dataset's directories (0.14 s
+// of CPU). A killed run loses at most the last batch of directories; a
+// file's record is written at once.
+const (
+	resumeBatch = 64 << 10
+	resumeEvery = time.Second
+)
 
 // ResumeFileName returns the name of the resume record of a backup of paths
 // (absolute, cleaned) on host into the repository repoID, so that only a
@@ -170,7 +183,7 @@ func (r *run) openResume(paths []string) {
 			return
 		}
 	}
-	r.resume = &resumeLog{f: f, path: p}
+	r.resume = &resumeLog{f: f, path: p, written: time.Now()}
 }
 
 // loadResume reads a resume record. end is the offset just after its last
@@ -240,19 +253,34 @@ func (l *resumeLog) record(kind byte, path string, payload []byte) {
 	if 1+binary.MaxVarintLen64+len(path)+len(payload) > resumeMaxRecord {
 		return // a directory too large to note; a re-run reads it again
 	}
-	b := append(l.buf[:0], 0, 0, 0, 0, 0, 0, 0, 0, kind)
+	start := len(l.buf)
+	b := append(l.buf, 0, 0, 0, 0, 0, 0, 0, 0, kind)
 	b = binary.AppendUvarint(b, uint64(len(path)))
 	b = append(b, path...)
 	b = append(b, payload...)
-	body := b[8:]
-	binary.LittleEndian.PutUint32(b[:4], uint32(len(body)))
-	binary.LittleEndian.PutUint32(b[4:8], crc32.Checksum(body, crc32c))
+	body := b[start+8:]
+	binary.LittleEndian.PutUint32(b[start:], uint32(len(body)))
+	binary.LittleEndian.PutUint32(b[start+4:], crc32.Checksum(body, crc32c))
 	l.buf = b
-	// One write per record: with O_APPEND a killed process leaves whole
-	// records, and only a crash of the machine can tear the last one.
-	if _, err := l.f.Write(b); err != nil {
+	// A file's record stands for at least 1 MiB of reading: written at
+	// once, with whatever directories wait before it.
+	if kind == 'f' || len(l.buf) >= resumeBatch || time.Since(l.written) >= resumeEvery {
+		l.flush()
+	}
+}
+
+// flush writes the batched records, in one write: with O_APPEND a killed
+// process leaves whole records (only a crash of the machine can tear the
+// last one). Called with l.mu held.
+func (l *resumeLog) flush() {
+	if len(l.buf) == 0 || l.dead {
+		return
+	}
+	if _, err := l.f.Write(l.buf); err != nil {
 		l.dead = true
 	}
+	l.buf = l.buf[:0]
+	l.written = time.Now()
 }
 
 // dir records the encoded tree of the finished directory at path.
@@ -282,6 +310,9 @@ func (l *resumeLog) finish(saved bool) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if !saved {
+		l.flush() // a run that failed keeps all it did for the next
+	}
 	l.dead = true
 	err := l.f.Close()
 	if saved {
@@ -310,10 +341,10 @@ func (r *run) resumeNode(d *dirJob, name, p string) *snapshot.Node {
 }
 
 // resumeTree returns the tree an unfinished earlier run saved for the
-// directory p, or nil.
-func (r *run) resumeTree(p string) *snapshot.Tree {
+// directory p, with its encoding, or nil.
+func (r *run) resumeTree(p string) (*snapshot.Tree, []byte) {
 	if r.hints.empty() {
-		return nil
+		return nil, nil
 	}
 	return r.hints.tree(p)
 }
