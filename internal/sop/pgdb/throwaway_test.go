@@ -3,6 +3,7 @@ package pgdb
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -123,7 +124,10 @@ func TestThrowawayStaleCleaned(t *testing.T) {
 	if _, err := os.Stat(killed.dir); !os.IsNotExist(err) {
 		t.Errorf("stale directory left: %v", err)
 	}
-	if syscall.Kill(pid, 0) == nil {
+	// pg_ctl -w stop returns once postmaster.pid is gone, a moment before
+	// the process has exited (and it may linger as a zombie of an init
+	// that reaps slowly): give it a few seconds.
+	if !exited(pid, 10*time.Second) {
 		exec.Command("kill", "-9", strconv.Itoa(pid)).Run()
 		t.Errorf("stale server %d still runs", pid)
 	}
@@ -145,4 +149,21 @@ func scratchParent(t *testing.T) string {
 	os.Chmod(d, 0o755)
 	t.Cleanup(func() { os.RemoveAll(d) })
 	return d
+}
+
+// exited waits up to d for process pid to be gone or a zombie.
+func exited(pid int, d time.Duration) bool {
+	for end := time.Now().Add(d); ; time.Sleep(50 * time.Millisecond) {
+		if syscall.Kill(pid, 0) != nil {
+			return true
+		}
+		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+			if i := strings.LastIndexByte(string(st), ')'); i > 0 && i+2 < len(st) && st[i+2] == 'Z' {
+				return true
+			}
+		}
+		if time.Now().After(end) {
+			return false
+		}
+	}
 }
