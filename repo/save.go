@@ -326,11 +326,17 @@ func (r *Repository) Flush(ctx context.Context) error {
 	for _, p := range open {
 		g.Go(func() error { return r.finishPack(gctx, p) })
 	}
-	if err := g.Wait(); err != nil {
-		return err
+	// Wait for every upload even when a pack failed: one still in flight
+	// would otherwise report its failure (a full disk, say) on a later,
+	// healthy call, after the disk was freed. Its error belongs to this
+	// episode, which the first error already reports.
+	gerr := g.Wait()
+	uerr := r.uploads.wait()
+	if gerr != nil {
+		return gerr
 	}
-	if err := r.uploads.wait(); err != nil {
-		return err
+	if uerr != nil {
+		return uerr
 	}
 	return r.writeIndex(ctx)
 }
