@@ -175,7 +175,6 @@ type run struct {
 	dataBlobs, treeBlobs               atomic.Uint64
 	dataAdded, dataAddedPacked         atomic.Uint64
 	bytesRead                          atomic.Uint64
-	resumed                            atomic.Uint64 // files taken from the resume record
 	scannedFiles, scannedBytes         atomic.Uint64
 }
 
@@ -962,7 +961,6 @@ func (r *run) walkFile(ctx context.Context, d *dirJob, i int, p string, n *snaps
 	// changed) against the parent, but stored already.
 	if rn := r.resumeNode(d, n.Name, p); rn != nil && n.Size > 0 && r.unchanged(rn, n) {
 		n.Content = rn.Content
-		r.resumed.Add(1)
 		r.countFile(status)
 		r.progress.CompleteItem(p, n, status, 0)
 		return r.childDone(ctx, d)
