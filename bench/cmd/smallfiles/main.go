@@ -411,37 +411,10 @@ func fillText(rng *rand.Rand, b []byte) {
 	copy(b, w.Bytes())
 }
 
-// timed runs a command under GNU time when there is one, for the child's
-// own peak RSS, and returns its wall, CPU and RSS.
+// timed runs a command (harness.Timed) and returns its wall, CPU and RSS.
 func timed(env []string, argv ...string) (measure, error) {
-	args := argv[1:]
-	var m measure
-	tf, err := os.CreateTemp("", "smallfiles-time")
-	if err != nil {
-		return m, err
-	}
-	tf.Close()
-	defer os.Remove(tf.Name())
-	if _, err := os.Stat("/usr/bin/time"); err == nil {
-		argv = append([]string{"/usr/bin/time", "-f", "%e %U %S %M", "-o", tf.Name()}, argv...)
-	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = env
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return m, fmt.Errorf("%s: %w: %s", strings.Join(args, " "), err, stderr.String())
-	}
-	m.Wall = time.Since(start).Seconds()
-	if b, err := os.ReadFile(tf.Name()); err == nil && len(b) > 0 {
-		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-		fmt.Sscan(lines[len(lines)-1], &m.Wall, &m.User, &m.Sys, &m.RSSKiB)
-	} else {
-		m.User = cmd.ProcessState.UserTime().Seconds()
-		m.Sys = cmd.ProcessState.SystemTime().Seconds()
-	}
-	return m, nil
+	t, err := harness.Timed(env, argv...)
+	return measure{Wall: t.Wall, User: t.User, Sys: t.Sys, RSSKiB: t.RSSKiB}, err
 }
 
 func report(w *os.File, cfg config, rs []result) {

@@ -24,7 +24,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/binary"
 	"flag"
 	"fmt"
@@ -343,31 +342,11 @@ func initRepo(env []string, bin, repo string) error {
 // timed runs argv (a cadang command, perhaps after taskset) on repo under
 // GNU time and returns its wall, CPU and peak RSS.
 func timed(env []string, repo string, argv ...string) (measure, error) {
-	var m measure
 	// -r goes right after the binary, which follows any taskset prefix.
 	i := slices.IndexFunc(argv, func(a string) bool { return a == "backup" })
 	argv = slices.Insert(slices.Clone(argv), i, "-r", repo)
-	tf, err := os.CreateTemp("", "streambench-time")
-	if err != nil {
-		return m, err
-	}
-	tf.Close()
-	defer os.Remove(tf.Name())
-	argv = append([]string{"/usr/bin/time", "-f", "%e %U %S %M", "-o", tf.Name()}, argv...)
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = env
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return m, fmt.Errorf("%s: %w: %s", strings.Join(argv, " "), err, stderr.String())
-	}
-	m.wall = time.Since(start).Seconds()
-	if b, err := os.ReadFile(tf.Name()); err == nil && len(b) > 0 {
-		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-		fmt.Sscan(lines[len(lines)-1], &m.wall, &m.user, &m.sys, &m.rssKiB)
-	}
-	return m, nil
+	t, err := harness.Timed(env, argv...)
+	return measure{wall: t.Wall, user: t.User, sys: t.Sys, rssKiB: t.RSSKiB}, err
 }
 
 func cond(ok bool, s string) string {
