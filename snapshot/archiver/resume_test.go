@@ -51,6 +51,30 @@ func makeResumeSource(t *testing.T) string {
 	return src
 }
 
+// killedRun backs src up into r with a resume record in resumeDir, the
+// snapshot write failing as if the run were killed at its very end.
+func killedRun(t *testing.T, r Repository, src, resumeDir string) {
+	t.Helper()
+	a := &Archiver{Repo: r, Hostname: "h", ResumeDir: resumeDir}
+	if _, err := a.Snapshot(context.Background(), []string{src}); !errors.Is(err, errNoSnapshot) {
+		t.Fatalf("the killed run: %v, want the snapshot failure", err)
+	}
+}
+
+// tearLast cuts the last 5 bytes off the record at p, as a machine crash
+// might, and returns its new size.
+func tearLast(t *testing.T, p string) int64 {
+	t.Helper()
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(p, fi.Size()-5); err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size() - 5
+}
+
 func resumeFiles(t *testing.T, dir string) []string {
 	t.Helper()
 	m, err := filepath.Glob(filepath.Join(dir, "*.resume"))
@@ -84,16 +108,13 @@ func TestResumeAfterSnapshotFailed(t *testing.T) {
 	src := makeResumeSource(t)
 	r := newTestRepo(t)
 	resumeDir := t.TempDir()
-	a := &Archiver{Repo: failSnapshotRepo{r}, Hostname: "h", ResumeDir: resumeDir}
-	if _, err := a.Snapshot(context.Background(), []string{src}); !errors.Is(err, errNoSnapshot) {
-		t.Fatalf("first backup: %v, want the snapshot failure", err)
-	}
+	killedRun(t, failSnapshotRepo{r}, src, resumeDir)
 	if got := resumeFiles(t, resumeDir); len(got) != 1 {
 		t.Fatalf("resume records after the failed backup: %v", got)
 	}
 
 	fsys := &countingFS{}
-	a = &Archiver{Repo: r, FS: fsys, Hostname: "h", ResumeDir: resumeDir}
+	a := &Archiver{Repo: r, FS: fsys, Hostname: "h", ResumeDir: resumeDir}
 	sn := mustSnapshot(t, a, src)
 	if n := fsys.bytesRead.Load(); n != 0 {
 		t.Errorf("the re-run read %d bytes; everything was finished before", n)
@@ -142,10 +163,7 @@ func TestResumeAfterCancel(t *testing.T) {
 func TestResumeRecordIsOnlyAHint(t *testing.T) {
 	src := makeResumeSource(t)
 	resumeDir := t.TempDir()
-	a := &Archiver{Repo: failSnapshotRepo{newTestRepo(t)}, Hostname: "h", ResumeDir: resumeDir}
-	if _, err := a.Snapshot(context.Background(), []string{src}); !errors.Is(err, errNoSnapshot) {
-		t.Fatal(err)
-	}
+	killedRun(t, failSnapshotRepo{newTestRepo(t)}, src, resumeDir)
 	// A changed big file and a changed small one: same size, new content
 	// and mtime.
 	snapshottest.WriteFile(t, filepath.Join(src, "big", "b"), snapshottest.RandBytes(1, 2<<20))
@@ -160,7 +178,7 @@ func TestResumeRecordIsOnlyAHint(t *testing.T) {
 	// would have): nothing the record names is there.
 	other := newTestRepo(t)
 	fsys := &countingFS{}
-	a = &Archiver{Repo: other, FS: fsys, Hostname: "h", ResumeDir: resumeDir}
+	a := &Archiver{Repo: other, FS: fsys, Hostname: "h", ResumeDir: resumeDir}
 	sn := mustSnapshot(t, a, src)
 	if n, total := fsys.bytesRead.Load(), int64(sn.Summary.TotalBytesProcessed); n != total {
 		t.Errorf("read %d of %d bytes; with none of the blobs present every file must be read", n, total)
@@ -177,29 +195,20 @@ func TestResumeRecordTornAndForeign(t *testing.T) {
 	src := makeResumeSource(t)
 	r := newTestRepo(t)
 	resumeDir := t.TempDir()
-	a := &Archiver{Repo: failSnapshotRepo{r}, Hostname: "h", ResumeDir: resumeDir}
-	if _, err := a.Snapshot(context.Background(), []string{src}); !errors.Is(err, errNoSnapshot) {
-		t.Fatal(err)
-	}
+	killedRun(t, failSnapshotRepo{r}, src, resumeDir)
 	recs := resumeFiles(t, resumeDir)
 	if len(recs) != 1 {
 		t.Fatalf("records: %v", recs)
 	}
 	// Tear the last record, as a machine crash might.
-	fi, err := os.Stat(recs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(recs[0], fi.Size()-5); err != nil {
-		t.Fatal(err)
-	}
+	size := tearLast(t, recs[0])
 	h, end, err := loadResume(recs[0])
-	if err != nil || h.empty() || end <= int64(len(resumeMagic)) || end >= fi.Size()-5 {
-		t.Fatalf("a torn record must keep the records before it: %v, %+v, end %d of %d", err, h, end, fi.Size()-5)
+	if err != nil || h.empty() || end <= int64(len(resumeMagic)) || end >= size {
+		t.Fatalf("a torn record must keep the records before it: %v, %+v, end %d of %d", err, h, end, size)
 	}
 	// Another host's backup of the same paths does not use it.
 	fsys := &countingFS{}
-	a = &Archiver{Repo: r, FS: fsys, Hostname: "other", ResumeDir: resumeDir}
+	a := &Archiver{Repo: r, FS: fsys, Hostname: "other", ResumeDir: resumeDir}
 	sn := mustSnapshot(t, a, src)
 	if n, total := fsys.bytesRead.Load(), int64(sn.Summary.TotalBytesProcessed); n != total {
 		t.Errorf("another host's backup read %d of %d bytes: it used this host's record", n, total)
@@ -221,24 +230,13 @@ func TestResumeAppendsAfterTornRecord(t *testing.T) {
 	src := makeResumeSource(t)
 	r := newTestRepo(t)
 	resumeDir := t.TempDir()
-	a := &Archiver{Repo: failSnapshotRepo{r}, Hostname: "h", ResumeDir: resumeDir}
-	if _, err := a.Snapshot(context.Background(), []string{src}); !errors.Is(err, errNoSnapshot) {
-		t.Fatal(err)
-	}
+	killedRun(t, failSnapshotRepo{r}, src, resumeDir)
 	recs := resumeFiles(t, resumeDir)
-	fi, err := os.Stat(recs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(recs[0], fi.Size()-5); err != nil {
-		t.Fatal(err)
-	}
+	tearLast(t, recs[0])
 	// A big file changes; the second killed run stores and records it.
 	big := filepath.Join(src, "big", "c")
 	snapshottest.WriteFile(t, big, snapshottest.RandBytes(99, 3<<20))
-	if _, err := a.Snapshot(context.Background(), []string{src}); !errors.Is(err, errNoSnapshot) {
-		t.Fatal(err)
-	}
+	killedRun(t, failSnapshotRepo{r}, src, resumeDir)
 	h, _, err := loadResume(recs[0])
 	if err != nil {
 		t.Fatal(err)
@@ -274,15 +272,12 @@ func TestResumeWithoutTheKilledRunsTrees(t *testing.T) {
 	src := makeResumeSource(t)
 	r := newTestRepo(t)
 	resumeDir := t.TempDir()
-	a := &Archiver{Repo: lostTreesRepo{failSnapshotRepo{r}}, Hostname: "h", ResumeDir: resumeDir}
-	if _, err := a.Snapshot(context.Background(), []string{src}); !errors.Is(err, errNoSnapshot) {
-		t.Fatal(err)
-	}
+	killedRun(t, lostTreesRepo{failSnapshotRepo{r}}, src, resumeDir)
 	if n := r.BlobCount(repo.TreeBlob); n != 0 {
 		t.Fatalf("%d trees stored; the test needs them lost", n)
 	}
 	fsys := &countingFS{}
-	a = &Archiver{Repo: r, FS: fsys, Hostname: "h", ResumeDir: resumeDir}
+	a := &Archiver{Repo: r, FS: fsys, Hostname: "h", ResumeDir: resumeDir}
 	sn := mustSnapshot(t, a, src)
 	if n := fsys.bytesRead.Load(); n != 0 {
 		t.Errorf("the re-run read %d bytes: the directories' records were useless without their tree blobs", n)
