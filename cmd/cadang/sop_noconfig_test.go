@@ -19,15 +19,7 @@ import (
 func TestRestoreTestAndStatusWithoutConfig(t *testing.T) {
 	h := newSOPHarness(t)
 	log := filepath.Join(h.dir, "bare.jsonl")
-	bare := func(want int, args ...string) (string, string) {
-		t.Helper()
-		var out, errb bytes.Buffer
-		code := run(context.Background(), append([]string{"cadang", "--log-file", log}, args...), strings.NewReader(""), &out, &errb)
-		if code != want {
-			t.Fatalf("cadang %s: exit %d, want %d\n%s%s", strings.Join(args, " "), code, want, out.String(), errb.String())
-		}
-		return out.String(), errb.String()
-	}
+	bare := bareCLI(t, log)
 	repoArgs := []string{"-r", h.repoA, "--password-file", h.pw}
 	// Without -r there is nothing to test: say how to name one.
 	if _, errs := bare(1, "restore-test"); !strings.Contains(errs, "no configuration file") || !strings.Contains(errs, "-r REPOSITORY") {
@@ -78,5 +70,19 @@ func TestRestoreTestAndStatusWithoutConfig(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Jobs) != 1 || rep.Exit != 2 || rep.Jobs[0].Problems[0].What != "backup-overdue" ||
 		rep.Jobs[0].LastRestoreTest.IsZero() || rep.Jobs[0].RestoreTestDue.Sub(rep.Jobs[0].LastRestoreTest) != 90*24*time.Hour {
 		t.Errorf("status two days on: %v\n%s", err, out)
+	}
+}
+
+// bareCLI returns a runner of cadang with no configuration file and the
+// run log at log, failing t unless a command exits with want.
+func bareCLI(t *testing.T, log string) func(want int, args ...string) (stdout, stderr string) {
+	return func(want int, args ...string) (string, string) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		code := run(context.Background(), append([]string{"cadang", "--log-file", log}, args...), strings.NewReader(""), &out, &errb)
+		if code != want {
+			t.Fatalf("cadang %s: exit %d, want %d\n%s%s", strings.Join(args, " "), code, want, out.String(), errb.String())
+		}
+		return out.String(), errb.String()
 	}
 }

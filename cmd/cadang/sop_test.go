@@ -605,15 +605,7 @@ func TestSOPJSONOneLine(t *testing.T) {
 func TestReportRestoreWithoutConfig(t *testing.T) {
 	h := newSOPHarness(t)
 	log := filepath.Join(h.dir, "bare.jsonl")
-	bare := func(want int, args ...string) (string, string) {
-		t.Helper()
-		var out, errb bytes.Buffer
-		code := run(context.Background(), append([]string{"cadang", "--log-file", log}, args...), strings.NewReader(""), &out, &errb)
-		if code != want {
-			t.Fatalf("cadang %s: exit %d, want %d\n%s%s", strings.Join(args, " "), code, want, out.String(), errb.String())
-		}
-		return out.String(), errb.String()
-	}
+	bare := bareCLI(t, log)
 	// nothing recorded yet: an error that says where it looked
 	if _, errs := bare(1, "report", "restore", "latest"); !strings.Contains(errs, "no restore record") || !strings.Contains(errs, log) {
 		t.Errorf("report restore with an empty run log: %s", errs)
