@@ -625,6 +625,7 @@ func TestReportRestoreWithoutConfig(t *testing.T) {
 	// The server is gone: a replacement machine has a new, empty run log,
 	// and the minutes come from the records kept in the repository.
 	log = filepath.Join(h.dir, "replacement.jsonl")
+	bare = bareCLI(t, log)
 	if _, errs := bare(1, "report", "restore", "latest"); !strings.Contains(errs, "--repo") {
 		t.Errorf("report restore on a new run log should point at --repo: %s", errs)
 	}
@@ -635,6 +636,7 @@ func TestReportRestoreWithoutConfig(t *testing.T) {
 	// A repository that cannot be opened is a warning, not a failure of a
 	// report the local log can make.
 	log = filepath.Join(h.dir, "bare.jsonl")
+	bare = bareCLI(t, log)
 	_, errs := bare(0, "-r", filepath.Join(h.dir, "no-such-repo"), "--password-file", h.pw, "report", "restore", "latest")
 	if !strings.Contains(errs, "not read") {
 		t.Errorf("report with an unreadable --repo should warn: %s", errs)
