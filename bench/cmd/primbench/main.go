@@ -22,7 +22,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"errors"
 	"flag"
@@ -34,13 +33,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sys/unix"
 
 	"github.com/lpse/cadang/bench/internal/dataset"
+	"github.com/lpse/cadang/bench/internal/harness"
 	"github.com/lpse/cadang/chunk"
 	"github.com/lpse/cadang/crypto"
 )
@@ -200,21 +199,11 @@ type proc struct{ wall, user, sys time.Duration }
 
 func (p proc) cpu() time.Duration { return p.user + p.sys }
 
-func runProc(ctx context.Context, env []string, argv ...string) (proc, error) {
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Env = env
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
-	err := cmd.Run()
-	p := proc{wall: time.Since(start)}
-	if cmd.ProcessState != nil {
-		p.user, p.sys = cmd.ProcessState.UserTime(), cmd.ProcessState.SystemTime()
-	}
-	if err != nil {
-		return p, fmt.Errorf("%s: %v\n%s", strings.Join(argv, " "), err, out.String())
-	}
-	return p, nil
+// runProc runs a command (harness.Timed) and returns its wall and CPU time.
+func runProc(env []string, argv ...string) (proc, error) {
+	t, err := harness.Timed(env, argv...)
+	sec := func(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+	return proc{wall: sec(t.Wall), user: sec(t.User), sys: sec(t.Sys)}, err
 }
 
 func main() {
@@ -223,7 +212,6 @@ func main() {
 	work := flag.String("work", "", "work directory (default: a temporary one, removed at the end)")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the last run's backup to `FILE`")
 	flag.Parse()
-	ctx := context.Background()
 	dir := *work
 	if dir == "" {
 		var err error
@@ -262,18 +250,18 @@ func main() {
 			defer os.RemoveAll(repoDir)
 			env := append(os.Environ(), "CADANG_PASSWORD=bench", "CADANG_LOG="+filepath.Join(dir, "runlog"),
 				"XDG_CACHE_HOME="+filepath.Join(dir, "cache"))
-			if _, err = runProc(ctx, env, bin, "-r", repoDir, "init"); err != nil {
+			if _, err = runProc(env, bin, "-r", repoDir, "init"); err != nil {
 				return
 			}
 			// The key derivation alone: a command that only opens the repository.
-			if kdf, err = runProc(ctx, env, bin, "-r", repoDir, "snapshots"); err != nil {
+			if kdf, err = runProc(env, bin, "-r", repoDir, "snapshots"); err != nil {
 				return
 			}
 			benv := env
 			if *profile != "" && r == *runs-1 {
 				benv = append(benv, "CADANG_CPUPROFILE="+*profile)
 			}
-			bk, err = runProc(ctx, benv, bin, "-r", repoDir, "backup", "-q", src)
+			bk, err = runProc(benv, bin, "-r", repoDir, "backup", "-q", src)
 		}
 		order := "primitives, backup"
 		if primFirst {
