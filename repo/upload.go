@@ -56,7 +56,7 @@ func (r *Repository) storePack(ctx context.Context, p *packer) error {
 		delete(r.pending[b.Type], b.ID)
 	}
 	r.unsaved = append(r.unsaved, IndexPack{ID: id, Blobs: p.blobs})
-	due := r.opts.Now().Sub(r.lastIndex) >= r.opts.IndexInterval
+	due := r.opts.Now().Sub(r.lastIndex) >= r.opts.IndexInterval || r.indexFullLocked()
 	r.mu.Unlock()
 	if due {
 		return r.writeIndex(ctx)

@@ -10,9 +10,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"runtime/pprof"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -44,10 +47,61 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(20)
 	}
+	stopMem := startMemProfile(os.Getenv("CADANG_MEMPROFILE"))
 	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	pprof.StopCPUProfile()
+	stopMem()
 	os.Exit(code)
+}
+
+// startMemProfile, for CADANG_MEMPROFILE=file, writes a heap profile to
+// file when the run ends and another to file.peak whenever the heap has
+// grown a tenth past the last one so written: peak RSS is what the
+// benchmarks compare, and the heap at exit is rarely at its peak. (A heap
+// profile shows the live heap as of the last finished GC cycle, so the
+// peak one is near, not at, the peak.) It returns the function that stops
+// the sampling and writes the exit profile.
+func startMemProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		var peak uint64
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			metrics.Read(s)
+			if v := s[0].Value.Uint64(); v > peak+peak/10 {
+				peak = v
+				writeHeapProfile(path + ".peak")
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		runtime.GC()
+		writeHeapProfile(path)
+	}
+}
+
+func writeHeapProfile(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		return
+	}
+	pprof.Lookup("heap").WriteTo(f, 0)
+	f.Close()
 }
 
 // run executes the CLI with injected standard streams, so that tests can
