@@ -290,7 +290,7 @@ func (r *Repository) finishPack(ctx context.Context, p *packer) error {
 	// instead of waiting for write and fsync. At most maxUploads() packs are
 	// in flight; the next finisher waits for a slot.
 	wctx := context.WithoutCancel(ctx)
-	if err := r.uploads.start(ctx, func() error { return r.storePack(wctx, p) }); err != nil {
+	if err := r.uploads.start(ctx, func(toSync func()) error { return r.storePack(wctx, p, toSync) }); err != nil {
 		// The pack will never be written: its blobs must not stay pending,
 		// or later saves of them would be skipped as already stored.
 		r.dropPending(p.blobs)

@@ -27,7 +27,13 @@ func maxUploads(be backend.Backend) int {
 }
 
 // storePack seals the header of a full pack, saves it and indexes it.
-func (r *Repository) storePack(ctx context.Context, p *packer) error {
+// Where the backend writes a pack and makes it durable apart
+// (backend.Stager: a local disk), the pack's upload slot is exchanged for
+// a sync slot (toSync) once the pack is written and its buffer free, so
+// that the next pack is written while this one's fsyncs wait on the disk.
+// The upload slots bound the pack buffers in flight; the sync slots bound
+// the files waiting for the disk.
+func (r *Repository) storePack(ctx context.Context, p *packer, toSync func()) error {
 	hdr := encodePackHeader(p.blobs)
 	n := len(p.buf)
 	buf, err := r.key.Seal(p.buf, hdr, packHeaderAD)
@@ -38,15 +44,27 @@ func (r *Repository) storePack(ctx context.Context, p *packer) error {
 	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(buf)-n))
 	id := storedName(buf)
 	h := backend.Handle{Type: PackFile, Name: id.String()}
-	if err := r.be.Save(ctx, h, buf); err != nil {
-		r.dropPending(p.blobs)
-		return fmt.Errorf("save pack %s: %w", id, err)
-	}
-	if cap(buf) >= r.packBufSize() {
-		select {
-		case r.packBufs <- buf[:0]: // the backend does not keep buf
-		default:
+	if st, ok := r.be.(backend.Stager); ok {
+		commit, err := st.Stage(ctx, h, buf)
+		if err != nil {
+			r.dropPending(p.blobs)
+			return fmt.Errorf("save pack %s: %w", id, err)
 		}
+		r.reusePackBuf(buf)
+		// The sync slot is taken before the upload slot is given up: a
+		// disk slower than the savers then holds them back, as one upload
+		// at a time did, instead of gathering open files without end.
+		toSync()
+		if err := commit(ctx); err != nil {
+			r.dropPending(p.blobs)
+			return fmt.Errorf("save pack %s: %w", id, err)
+		}
+	} else {
+		if err := r.be.Save(ctx, h, buf); err != nil {
+			r.dropPending(p.blobs)
+			return fmt.Errorf("save pack %s: %w", id, err)
+		}
+		r.reusePackBuf(buf)
 	}
 	if err := r.idx.AddPack(id, p.blobs); err != nil {
 		return err
@@ -64,22 +82,43 @@ func (r *Repository) storePack(ctx context.Context, p *packer) error {
 	return nil
 }
 
+// reusePackBuf keeps a written pack's buffer for the next pack (the
+// backend does not keep it).
+func (r *Repository) reusePackBuf(buf []byte) {
+	if cap(buf) >= r.packBufSize() {
+		select {
+		case r.packBufs <- buf[:0]:
+		default:
+		}
+	}
+}
+
+// maxSyncs is the number of written packs that may wait for their fsyncs
+// at once (backend.Stager). Each holds an open file and no buffer.
+const maxSyncs = 4
+
 // uploads runs pack writes in the background. Its goroutines belong to
 // the Repository: Flush and Close wait for them. A failed upload is
 // reported once, by the next SaveBlob or Flush; its blobs are no longer
 // pending, so saving them again stores them.
 type uploads struct {
 	sem   chan struct{}
+	syncs chan struct{} // packs written and waiting to be made durable
 	wg    sync.WaitGroup
 	drain sync.Mutex // held while failure() takes every slot
 	mu    sync.Mutex
 	err   error
 }
 
-func newUploads(n int) *uploads { return &uploads{sem: make(chan struct{}, n)} }
+func newUploads(n int) *uploads {
+	return &uploads{sem: make(chan struct{}, n), syncs: make(chan struct{}, maxSyncs)}
+}
 
-// start runs fn once a slot is free.
-func (u *uploads) start(ctx context.Context, fn func() error) error {
+// start runs fn once a slot is free. fn may exchange its upload slot for
+// a sync slot with toSync, once it no longer holds a pack buffer but still
+// waits for the storage; either slot is given back only after fn's error
+// is recorded, so that failure, which takes every slot, sees it.
+func (u *uploads) start(ctx context.Context, fn func(toSync func()) error) error {
 	if err := u.failure(); err != nil {
 		return err
 	}
@@ -91,13 +130,25 @@ func (u *uploads) start(ctx context.Context, fn func() error) error {
 	u.wg.Add(1)
 	go func() {
 		defer u.wg.Done()
-		defer func() { <-u.sem }()
-		if err := fn(); err != nil {
+		synced := false
+		toSync := func() {
+			if !synced {
+				u.syncs <- struct{}{}
+				<-u.sem
+				synced = true
+			}
+		}
+		if err := fn(toSync); err != nil {
 			u.mu.Lock()
 			if u.err == nil {
 				u.err = err
 			}
 			u.mu.Unlock()
+		}
+		if synced {
+			<-u.syncs
+		} else {
+			<-u.sem
 		}
 	}()
 	return nil
@@ -126,9 +177,17 @@ func (u *uploads) failure() error {
 	// its slot back only after recording its error. (u.wg.Wait here could
 	// race with another saver's u.wg.Add.) One drainer at a time, or two
 	// could each hold half the slots and wait for the other half forever.
+	// The upload slots first: an upload waiting for a sync slot holds one,
+	// and gets its sync slot once a sync ends.
 	u.drain.Lock()
 	for range cap(u.sem) {
 		u.sem <- struct{}{}
+	}
+	for range cap(u.syncs) {
+		u.syncs <- struct{}{}
+	}
+	for range cap(u.syncs) {
+		<-u.syncs
 	}
 	for range cap(u.sem) {
 		<-u.sem

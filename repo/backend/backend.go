@@ -100,6 +100,19 @@ type BufferLoader interface {
 	LoadInto(ctx context.Context, h Handle, offset int64, buf []byte) error
 }
 
+// Stager is implemented by backends whose Save spends most of its time
+// waiting for the storage to make a written file durable (a local disk's
+// fsync). Stage writes data and returns as soon as data is no longer
+// needed; the commit it returns finishes the save (makes the file durable
+// and gives it its name) and must be called exactly once. Until commit has
+// returned nil no file exists under h's name, as for a Save that has not
+// returned, and a failed Stage or commit leaves nothing behind that a
+// failed Save would not. A writer that keeps one buffer per file in flight
+// can so reuse the buffer while the storage is still busy with the file.
+type Stager interface {
+	Stage(ctx context.Context, h Handle, data []byte) (commit func(context.Context) error, err error)
+}
+
 // Concurrent is implemented by backends whose requests wait on a network
 // (S3, SFTP, REST): Connections is how many they keep in flight at once,
 // and a repository uploads that many packs at a time.

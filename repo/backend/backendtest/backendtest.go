@@ -65,6 +65,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
 		{"Large", testLarge},
 		{"Cancel", testCancel},
 		{"ListCancel", testListCancel},
+		{"Stage", testStage},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -649,5 +650,90 @@ func testListCancel(t *testing.T, be backend.Backend) {
 	}
 	if calls >= len(want[backend.PackFile]) {
 		t.Errorf("List went on for %d calls after cancellation", calls-1)
+	}
+}
+
+// testStage checks backend.Stager, for the backends that have it: nothing
+// is visible before commit, the caller's buffer is free once Stage
+// returns, a commit under a cancelled context leaves nothing, and staging
+// a name that exists follows Save's rules.
+func testStage(t *testing.T, be backend.Backend) {
+	st, ok := be.(backend.Stager)
+	if !ok {
+		t.Skip("the backend does not implement backend.Stager")
+	}
+	ctx := context.Background()
+	rng := newRand(t)
+	h := backend.Handle{Type: backend.PackFile, Name: Name(rng)}
+	data := Data(rng, 3<<20+17)
+	want := bytes.Clone(data)
+	commit, err := st.Stage(ctx, h, data)
+	if err != nil {
+		t.Fatalf("Stage %v: %v", h, err)
+	}
+	if _, err := be.Stat(ctx, h); !backend.IsNotExist(err) {
+		t.Errorf("Stat before commit: want ErrNotExist, got %v", err)
+	}
+	if got := listAll(t, be, backend.PackFile); len(got) != 0 {
+		t.Errorf("List before commit: %v", got)
+	}
+	clear(data) // the buffer is the caller's again once Stage returns
+	if err := commit(ctx); err != nil {
+		t.Fatalf("commit %v: %v", h, err)
+	}
+	if got := mustLoad(t, be, h, 0, 0); !bytes.Equal(got, want) {
+		t.Errorf("%v after commit: %d bytes, not the %d staged", h, len(got), len(want))
+	}
+
+	// The same name again: the same bytes succeed, other bytes are refused
+	// (at Stage or at commit) and change nothing.
+	if commit, err := st.Stage(ctx, h, bytes.Clone(want)); err != nil {
+		t.Errorf("Stage %v again with the same bytes: %v", h, err)
+	} else if err := commit(ctx); err != nil {
+		t.Errorf("commit %v again with the same bytes: %v", h, err)
+	}
+	other := Data(rng, len(want))
+	commit, err = st.Stage(ctx, h, other)
+	if err == nil {
+		err = commit(ctx)
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		t.Errorf("staging %v over different bytes: want fs.ErrExist, got %v", h, err)
+	}
+
+	// Two writers stage the same new name before either commits.
+	h2 := backend.Handle{Type: backend.PackFile, Name: Name(rng)}
+	a := Data(rng, 5000)
+	c1, err1 := st.Stage(ctx, h2, bytes.Clone(a))
+	c2, err2 := st.Stage(ctx, h2, bytes.Clone(a))
+	if err1 != nil || err2 != nil {
+		t.Fatalf("Stage %v twice: %v, %v", h2, err1, err2)
+	}
+	if err := c2(ctx); err != nil {
+		t.Errorf("first commit of %v: %v", h2, err)
+	}
+	if err := c1(ctx); err != nil {
+		t.Errorf("second commit of %v with the same bytes: %v", h2, err)
+	}
+	if got := mustLoad(t, be, h2, 0, 0); !bytes.Equal(got, a) {
+		t.Errorf("%v after two commits differs", h2)
+	}
+
+	// A commit under a cancelled context leaves nothing behind.
+	h3 := backend.Handle{Type: backend.PackFile, Name: Name(rng)}
+	commit, err = st.Stage(ctx, h3, Data(rng, 2000))
+	if err != nil {
+		t.Fatalf("Stage %v: %v", h3, err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := commit(cctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("commit with a cancelled context: want context.Canceled, got %v", err)
+	}
+	if _, err := be.Stat(ctx, h3); !backend.IsNotExist(err) {
+		t.Errorf("after a cancelled commit, Stat: want ErrNotExist, got %v", err)
+	}
+	if got := listAll(t, be, backend.PackFile); len(got) != 2 {
+		t.Errorf("List after a cancelled commit: %d packs, want 2: %v", len(got), got)
 	}
 }

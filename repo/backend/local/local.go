@@ -33,6 +33,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -200,20 +201,33 @@ var testHookBeforeLink func(tmp string)
 // alone. A failed Save leaves neither a file under h's name (unless one was
 // there before) nor a temporary file.
 func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error {
+	commit, err := b.Stage(ctx, h, data)
+	if err != nil {
+		return err
+	}
+	return commit(ctx)
+}
+
+// Stage writes data to a new temporary file beside h's final name; the
+// commit it returns syncs the file, links it to its name and syncs the
+// directory (backend.Stager). Writing and syncing are apart so that a
+// repository can fill its next pack while the disk makes the last one
+// durable, without holding a second pack buffer for it.
+func (b *Backend) Stage(ctx context.Context, h backend.Handle, data []byte) (func(context.Context) error, error) {
 	if err := handle.Valid(h); err != nil {
-		return fmt.Errorf("save %s: %w", h, err)
+		return nil, fmt.Errorf("save %s: %w", h, err)
 	}
 	final := b.Path(h)
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("save %s: %w", final, err)
+		return nil, fmt.Errorf("save %s: %w", final, err)
 	}
 	dir := filepath.Dir(final)
 	if _, err := os.Lstat(final); err == nil {
 		// A retry of a save that succeeded: no need to write it again.
 		if err := sameContent(final, data); err != nil {
-			return fmt.Errorf("save %s: %w", final, err)
+			return nil, fmt.Errorf("save %s: %w", final, err)
 		}
-		return nil
+		return func(context.Context) error { return nil }, nil
 	}
 
 	f, tmp, err := createTemp(dir)
@@ -221,14 +235,31 @@ func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error
 		// A copy of the repository (rsync, rclone, cloud sync) may have
 		// dropped empty directories; recreate them rather than fail.
 		if err := os.MkdirAll(dir, dirMode); err != nil {
-			return fmt.Errorf("save %s: %w", final, err)
+			return nil, fmt.Errorf("save %s: %w", final, err)
 		}
 		f, tmp, err = createTemp(dir)
 	}
 	if err != nil {
-		return fmt.Errorf("save %s: %w", final, err)
+		return nil, fmt.Errorf("save %s: %w", final, err)
 	}
-	err = writeSyncClose(f, data)
+	if err := writeData(f, data); err != nil {
+		_ = f.Close()
+		_ = os.Remove(tmp)
+		return nil, fmt.Errorf("save %s: %w", final, err)
+	}
+	var once sync.Once
+	var cerr error
+	return func(ctx context.Context) error {
+		once.Do(func() { cerr = commitTemp(ctx, f, tmp, final, dir) })
+		return cerr
+	}, nil
+}
+
+// commitTemp finishes a save whose data is written to the open file f,
+// named tmp: it syncs and closes f, links it to final and syncs dir. On
+// failure nothing is left under final that was not there before.
+func commitTemp(ctx context.Context, f *os.File, tmp, final, dir string) error {
+	err := syncClose(f)
 	if err == nil {
 		err = os.Chmod(tmp, fileMode)
 	}
@@ -244,6 +275,11 @@ func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error
 	}
 
 	created, err := linkNoReplace(tmp, final)
+	if err == nil && !created {
+		// Another writer (or an earlier try) saved this name meanwhile:
+		// the data is in tmp, the caller's buffer may be reused by now.
+		err = sameFiles(final, tmp)
+	}
 	if rmErr := removeFile(tmp); rmErr != nil && err == nil && !created {
 		err = rmErr
 	}
@@ -251,9 +287,6 @@ func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error
 		return fmt.Errorf("save %s: %w", final, err)
 	}
 	if !created {
-		if err := sameContent(final, data); err != nil {
-			return fmt.Errorf("save %s: %w", final, err)
-		}
 		return nil
 	}
 	if err := syncDir(dir); err != nil {
@@ -262,6 +295,8 @@ func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error
 	}
 	return nil
 }
+
+var _ backend.Stager = (*Backend)(nil)
 
 // createTemp creates a new temporary file in dir.
 func createTemp(dir string) (*os.File, string, error) {
@@ -278,14 +313,20 @@ func createTemp(dir string) (*os.File, string, error) {
 	return nil, "", fmt.Errorf("create temporary file in %s: too many collisions", dir)
 }
 
-func writeSyncClose(f *os.File, data []byte) error {
+// writeData writes data to the new file f: the whole blocks straight to
+// the disk where the file system allows it, the rest through the page
+// cache.
+func writeData(f *os.File, data []byte) error {
 	done, err := writeDirect(f, data)
 	if err == nil {
 		_, err = f.Write(data[done:])
 	}
-	if err == nil {
-		err = f.Sync()
-	}
+	return err
+}
+
+// syncClose makes f's data durable and closes it.
+func syncClose(f *os.File) error {
+	err := f.Sync()
 	if err == nil {
 		// The file is on disk: let the kernel drop its pages now rather
 		// than evict what the server itself keeps cached (the database's
@@ -367,6 +408,15 @@ func sameContent(path string, data []byte) error {
 		}
 	}
 	return nil
+}
+
+// sameFiles is sameContent for data already written to the file tmp.
+func sameFiles(path, tmp string) error {
+	data, err := os.ReadFile(tmp)
+	if err != nil {
+		return err
+	}
+	return sameContent(path, data)
 }
 
 // Load returns length bytes of h from offset; length 0 means to the end. A
