@@ -24,6 +24,14 @@ func (r *Repository) loadIndexInto(ctx context.Context, idx *Index) error {
 	const tries = 5
 	var err error
 	for range tries {
+		var ok bool
+		ok, err = r.loadIntoEmpty(ctx, idx)
+		if backend.IsNotExist(err) {
+			continue
+		}
+		if err != nil || ok {
+			return err
+		}
 		var all []IndexPack
 		var obsolete, names []ID
 		all, obsolete, names, err = r.readIndexFiles(ctx, nil)
