@@ -85,10 +85,11 @@ func (p *Parallel) Workers() int { return p.workers }
 
 // segment is a part of the stream, chunked independently by a worker.
 type segment struct {
-	start int64  // offset of the first byte in the stream
-	size  int64  // bytes asked for (ReaderAt mode)
-	data  []byte // the bytes (Stream mode)
-	n     int64  // bytes the worker chunked
+	start int64   // offset of the first byte in the stream
+	size  int64   // bytes asked for (ReaderAt mode)
+	data  []byte  // the bytes (Stream mode)
+	buf   *segBuf // data's memory (Stream mode)
+	n     int64   // bytes the worker chunked
 	// cuts are the ends (stream offsets) of the chunks of the independent
 	// chunking from start, without the last one: that one ends at start+n
 	// only because the segment does.
@@ -180,13 +181,36 @@ func (st *state) trueCuts(pos int64, s *segment, from func() io.Reader) ([]int64
 // it after they have ended, which includes waiting for a Read of r in
 // progress to return (close the source to interrupt it).
 func (p *Parallel) Stream(ctx context.Context, r io.Reader, emit func(chunk []byte) error) error {
+	return p.StreamShared(ctx, r, func(chunk []byte, release func()) error {
+		defer release()
+		return emit(chunk)
+	})
+}
+
+// StreamShared is Stream without a copy of the chunks: the slice passed to
+// emit is the stream's own memory (a part of a segment, or a buffer that
+// joins the end of one segment to the start of the next), lent to the
+// caller until it calls release. emit must call release exactly once for
+// every chunk, also when it returns an error, and may call it later, from
+// any goroutine, even after StreamShared has returned. A segment is read
+// into again only after every chunk in it has been released, so a caller
+// that holds chunks holds segments: reading waits (ctx still stops it).
+// Chunks must therefore be released without waiting for StreamShared to
+// return (by the goroutines that consume them, say): holding those of
+// Workers() segments may stop it for good.
+// Memory: at most Workers()+1 segments, a chunker (about 512 KiB plus Max)
+// per worker, and a buffer of Max for each chunk held that spans two
+// segments.
+func (p *Parallel) StreamShared(ctx context.Context, r io.Reader, emit func(chunk []byte, release func()) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)
 	inFlight := p.workers + 1
-	free := make(chan []byte, inFlight)
+	// free holds the segment buffers not in use; never more than inFlight,
+	// so a release (perhaps after Stream returned) never blocks.
+	free := make(chan *segBuf, inFlight)
 	for range inFlight {
-		free <- nil // allocated when first needed: a short stream uses one
+		free <- &segBuf{free: free} // memory allocated when first needed: a short stream uses one
 	}
 	work := make(chan *segment, inFlight)
 	order := make(chan *segment, inFlight)
@@ -196,12 +220,54 @@ func (p *Parallel) Stream(ctx context.Context, r io.Reader, emit func(chunk []by
 		return p.readSegments(gctx, r, free, work, order)
 	})
 	p.startWorkers(gctx, g, work, func(s *segment) io.Reader { return bytes.NewReader(s.data) })
-	m := &streamMerge{st: p.newState(), carry: make([]byte, 0, p.params.Max), emit: emit}
-	err := m.run(gctx, order, free)
+	m := &streamMerge{st: p.newState(), max: int(p.params.Max), spare: make(chan *carryBuf, 2), emit: emit}
+	m.carry = m.newCarry()
+	err := m.run(gctx, order)
 	if err := stop(err, cancel, g); err != nil {
+		m.carry.release()
 		return err
 	}
 	return m.finish()
+}
+
+// segBuf is the memory of a Stream segment. It is read into again once
+// the merge is done with it and every chunk emitted from it is released.
+type segBuf struct {
+	data    []byte // len segSize once allocated
+	refs    atomic.Int32
+	free    chan<- *segBuf
+	release func() // s.unref, made once
+}
+
+func (b *segBuf) unref() {
+	switch n := b.refs.Add(-1); {
+	case n == 0:
+		b.free <- b // cannot block: free has room for every segBuf
+	case n < 0:
+		panic("chunk: segment released more often than it was lent")
+	}
+}
+
+// carryBuf holds the start of a chunk that ends in a later segment, then
+// the whole chunk while the caller holds it.
+type carryBuf struct {
+	b       []byte
+	spare   chan *carryBuf
+	refs    atomic.Int32
+	release func() // c.unref, made once
+}
+
+func (c *carryBuf) unref() {
+	switch n := c.refs.Add(-1); {
+	case n == 0:
+		c.b = c.b[:0]
+		select {
+		case c.spare <- c:
+		default: // enough spares: let the garbage collector have it
+		}
+	case n < 0:
+		panic("chunk: carried chunk released more often than it was lent")
+	}
 }
 
 // stop ends the goroutines of g after the merge returned err and returns
@@ -223,27 +289,30 @@ func stop(err error, cancel func(), g *errgroup.Group) error {
 }
 
 // readSegments reads r into segments and hands each to the workers (work)
-// and, in stream order, to the merge (order).
-func (p *Parallel) readSegments(ctx context.Context, r io.Reader, free chan []byte, work, order chan<- *segment) error {
+// and, in stream order, to the merge (order). Each segment holds one
+// reference to its buffer, the merge's.
+func (p *Parallel) readSegments(ctx context.Context, r io.Reader, free chan *segBuf, work, order chan<- *segment) error {
 	var off int64
 	for {
-		var buf []byte
+		var sb *segBuf
 		select {
-		case buf = <-free:
+		case sb = <-free:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		if buf == nil {
-			buf = make([]byte, p.segSize)
+		if sb.data == nil {
+			sb.data = make([]byte, p.segSize)
+			sb.release = sb.unref
 		}
-		n, rerr := io.ReadFull(r, buf)
+		n, rerr := io.ReadFull(r, sb.data)
 		if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
 			return fmt.Errorf("read stream at byte %d: %w", off+int64(n), rerr)
 		}
 		if n == 0 {
 			return nil
 		}
-		s := &segment{start: off, size: int64(n), data: buf[:n], done: make(chan struct{})}
+		sb.refs.Store(1)
+		s := &segment{start: off, size: int64(n), data: sb.data[:n], buf: sb, done: make(chan struct{})}
 		off += int64(n)
 		if err := send(ctx, order, s); err != nil {
 			return err
@@ -296,24 +365,40 @@ func wait(ctx context.Context, s *segment) error {
 // streamMerge turns the segments of Stream, in order, into the chunks of
 // the sequential chunking. carry holds the bytes from the last true
 // boundary (pos) to the end of the segments seen: the start of a chunk
-// whose end lies in a later segment (at most Max bytes).
+// whose end lies in a later segment (at most Max bytes). A chunk inside a
+// segment is lent to emit as it lies there; one that begins in carry is
+// completed in carry, lent, and a new carry taken.
 type streamMerge struct {
 	st    *state
+	max   int
 	pos   int64
-	carry []byte
-	span  []byte // a chunk that begins in carry, assembled
-	emit  func([]byte) error
+	carry *carryBuf
+	spare chan *carryBuf // released carries, for reuse
+	emit  func(chunk []byte, release func()) error
 }
 
-func (m *streamMerge) run(ctx context.Context, order <-chan *segment, free chan<- []byte) error {
+func (m *streamMerge) newCarry() *carryBuf {
+	var c *carryBuf
+	select {
+	case c = <-m.spare:
+	default:
+		c = &carryBuf{b: make([]byte, 0, m.max), spare: m.spare}
+		c.release = c.unref
+	}
+	c.refs.Store(1) // the merge's
+	return c
+}
+
+func (m *streamMerge) run(ctx context.Context, order <-chan *segment) error {
 	for s := range order {
 		if err := wait(ctx, s); err != nil {
 			return err
 		}
-		if err := m.segment(s); err != nil {
+		err := m.segment(s)
+		s.buf.release() // the merge's reference
+		if err != nil {
 			return err
 		}
-		free <- s.data[:cap(s.data)]
 	}
 	return nil
 }
@@ -321,42 +406,43 @@ func (m *streamMerge) run(ctx context.Context, order <-chan *segment, free chan<
 // segment emits the chunks that end inside s and keeps its tail in carry.
 func (m *streamMerge) segment(s *segment) error {
 	cuts, err := m.st.trueCuts(m.pos, s, func() io.Reader {
-		return io.MultiReader(bytes.NewReader(m.carry), bytes.NewReader(s.data))
+		return io.MultiReader(bytes.NewReader(m.carry.b), bytes.NewReader(s.data))
 	})
 	if err != nil {
 		return err
 	}
 	for _, c := range cuts {
-		if err := m.emit(m.bytes(s, m.pos, c)); err != nil {
-			return err
+		var chunk []byte
+		var release func()
+		if m.pos >= s.start {
+			chunk = s.data[m.pos-s.start : c-s.start]
+			s.buf.refs.Add(1)
+			release = s.buf.release
+		} else { // the chunk begins in carry: complete it there and lend it
+			chunk = append(m.carry.b, s.data[:c-s.start]...)
+			release = m.carry.release
+			m.carry = m.newCarry()
 		}
 		m.pos = c
+		if err := m.emit(chunk, release); err != nil {
+			return err
+		}
 	}
 	if m.pos >= s.start {
-		m.carry = append(m.carry[:0], s.data[m.pos-s.start:]...)
+		m.carry.b = append(m.carry.b[:0], s.data[m.pos-s.start:]...)
 	} else {
-		m.carry = append(m.carry, s.data...)
+		m.carry.b = append(m.carry.b, s.data...)
 	}
 	return nil
 }
 
-// bytes returns the stream's bytes from a to b, which lie in carry (from
-// m.pos) and s.
-func (m *streamMerge) bytes(s *segment, a, b int64) []byte {
-	if a >= s.start {
-		return s.data[a-s.start : b-s.start]
-	}
-	m.span = append(append(m.span[:0], m.carry...), s.data[:b-s.start]...)
-	m.carry = m.carry[:0]
-	return m.span
-}
-
 // finish emits the last chunk: the bytes after the last boundary.
 func (m *streamMerge) finish() error {
-	if len(m.carry) == 0 {
+	if len(m.carry.b) == 0 {
+		m.carry.release()
 		return nil
 	}
-	return m.emit(m.carry)
+	return m.emit(m.carry.b, m.carry.release)
 }
 
 // ReaderAt cuts the size bytes of ra into exactly the chunks that a Chunker

@@ -8,8 +8,10 @@ import (
 	"io"
 	"math/rand/v2"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -425,4 +427,210 @@ func BenchmarkParallel(b *testing.B) {
 			})
 		}
 	}
+}
+
+// lentChunk is a chunk of StreamShared held by the test.
+type lentChunk struct {
+	off     int
+	data    []byte
+	release func()
+}
+
+// checkAndRelease checks that each held chunk still holds its bytes of data
+// (its segment was not read into again while it was lent) and releases it.
+func checkAndRelease(t *testing.T, data []byte, held []lentChunk) {
+	t.Helper()
+	for _, c := range held {
+		if !bytes.Equal(c.data, data[c.off:c.off+len(c.data)]) {
+			t.Errorf("chunk at %d (%d bytes) changed while it was lent", c.off, len(c.data))
+		}
+		c.release()
+	}
+}
+
+// savers stands for the archiver's savers: goroutines that take the lent
+// chunks, hold them a while, check them and release them, out of order.
+// wait closes the queue and waits for them.
+func savers(t *testing.T, data []byte) (queue chan<- lentChunk, wait func()) {
+	ch := make(chan lentChunk, 8)
+	done := make(chan struct{})
+	const n = 3
+	for i := range n {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for c := range ch {
+				if c.off%3 == i {
+					time.Sleep(100 * time.Microsecond)
+				}
+				checkAndRelease(t, data, []lentChunk{c})
+			}
+		}()
+	}
+	return ch, func() {
+		close(ch)
+		for range n {
+			<-done
+		}
+	}
+}
+
+// TestStreamSharedLends: chunks lent by StreamShared keep their bytes until
+// released by other goroutines, out of order, perhaps after the call
+// returned, and are the sequential chunks.
+func TestStreamSharedLends(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	data := withRuns(sqlData(71, 600_000), [3]int{250_000, 50_000, 'x'})
+	data = append(data, randData(72, 300_000)...)
+	want := seqLens(t, smallParams, data)
+	for _, workers := range []int{1, 2, 4} {
+		for _, n := range []int{len(data), len(data) - 7_000} { // a multiple of the segment size, and not
+			pc, err := chunk.NewParallel(testPol, smallParams, workers, 20_000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			queue, wait := savers(t, data)
+			var got []int
+			var off int
+			err = pc.StreamShared(context.Background(), bytes.NewReader(data[:n]), func(b []byte, release func()) error {
+				got = append(got, len(b))
+				queue <- lentChunk{off, b, release}
+				off += len(b)
+				return nil
+			})
+			wait()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if off != n {
+				t.Fatalf("%d workers: chunks of %d bytes, want %d", workers, off, n)
+			}
+			if n == len(data) {
+				equalLens(t, fmt.Sprintf("%d workers", workers), want, got)
+			}
+		}
+	}
+}
+
+// countingReader counts the bytes read from it.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// TestStreamSharedHoldsSegments: a caller that holds its chunks holds
+// their segments: reading stops at Workers()+1 segments (the memory bound)
+// until ctx ends it, and the chunks are intact when finally released.
+func TestStreamSharedHoldsSegments(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	const seg = 50_000
+	pc, err := chunk.NewParallel(testPol, smallParams, 2, seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := randData(73, 1_000_000)
+	rd := &countingReader{r: bytes.NewReader(data)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var held []lentChunk
+	var off int
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		// Reading cannot get past the segments held; then stop it.
+		for rd.n.Load() < int64(3*seg) {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(50 * time.Millisecond)
+		cancel()
+	}()
+	err = pc.StreamShared(ctx, rd, func(b []byte, release func()) error {
+		held = append(held, lentChunk{off, b, release})
+		off += len(b)
+		return nil
+	})
+	<-stopped
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want the cancellation", err)
+	}
+	if n := rd.n.Load(); n > 3*seg {
+		t.Errorf("read %d bytes while every chunk was held: more than the 3 segments of %d", n, seg)
+	}
+	if len(held) == 0 {
+		t.Fatal("no chunk emitted")
+	}
+	checkAndRelease(t, data, held)
+}
+
+// TestStreamSharedErrors: when emit fails, reading fails or ctx ends in
+// the middle of a stream, every chunk lent (also the one whose emit
+// failed) is intact until released, and nothing is left running;
+// releasing twice is a bug that panics instead of corrupting a segment.
+func TestStreamSharedErrors(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	pc, err := chunk.NewParallel(testPol, smallParams, 3, 20_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := randData(74, 400_000)
+	boom := errors.New("boom")
+	for _, tc := range []struct {
+		name string
+		r    func() io.Reader
+		fail int // emit's call that fails (0: none)
+		stop int // emit's call that cancels (0: none)
+		want error
+	}{
+		{"emit", func() io.Reader { return bytes.NewReader(data) }, 40, 0, boom},
+		{"read", func() io.Reader {
+			return io.MultiReader(bytes.NewReader(data[:150_000]), iotest.ErrReader(boom))
+		}, 0, 0, boom},
+		{"cancel", func() io.Reader { return bytes.NewReader(data) }, 0, 30, context.Canceled},
+	} {
+		ctx, cancel := context.WithCancel(context.Background())
+		queue, wait := savers(t, data)
+		var off, calls int
+		err := pc.StreamShared(ctx, tc.r(), func(b []byte, release func()) error {
+			calls++
+			queue <- lentChunk{off, b, release}
+			off += len(b)
+			if calls == tc.stop {
+				cancel()
+			}
+			if calls == tc.fail {
+				return boom
+			}
+			return nil
+		})
+		wait()
+		cancel()
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
+		}
+	}
+
+	var release func()
+	err = pc.StreamShared(context.Background(), bytes.NewReader(data), func(b []byte, r func()) error {
+		if release == nil {
+			release = r
+			return nil
+		}
+		r()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	defer func() {
+		if recover() == nil {
+			t.Error("a second release did not panic")
+		}
+	}()
+	release()
 }
