@@ -238,7 +238,7 @@ type fileJob struct {
 type blobJob struct {
 	buf  []byte // the pooled buffer to return
 	data []byte
-	pool *bufPool
+	pool returner
 	ext  *snapshot.Extent
 	file *fileJob
 }
@@ -1160,7 +1160,7 @@ func (r *run) chunkRange(ctx context.Context, c *chunk.Chunker, j *fileJob, rd i
 	}
 }
 
-func (r *run) sendBlob(ctx context.Context, j *fileJob, buf, data []byte, pool *bufPool) {
+func (r *run) sendBlob(ctx context.Context, j *fileJob, buf, data []byte, pool returner) {
 	e := &snapshot.Extent{Size: int64(len(data))}
 	j.exts = append(j.exts, e)
 	j.pending.Add(1)

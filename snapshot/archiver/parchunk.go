@@ -30,6 +30,9 @@ type parChunking struct {
 	busy chan struct{}   // holds a token while an item is chunked in parallel
 
 	items atomic.Int64 // streams and file extents chunked in parallel (for tests)
+	// lent counts the chunks of a stream lent to the savers and not yet
+	// given back (tests check that every one is).
+	lent atomic.Int64
 	// reading counts the files being read now: while another reader is
 	// busy the cores are too, and reading a file twice (boundaries, then
 	// chunks) would only cost CPU.
@@ -93,19 +96,30 @@ func (r *run) chunkStreamParallel(ctx context.Context, j *fileJob, rd io.Reader)
 	defer release()
 	r.par.items.Add(1)
 	var total int64
-	err := pc.Stream(ctx, rd, func(data []byte) error {
-		buf, err := r.large.get(ctx)
-		if err != nil {
-			return &fatalError{err}
-		}
-		n := copy(buf, data)
-		total += int64(n)
-		r.countRead(n)
-		r.sendBlob(ctx, j, buf, buf[:n], r.large)
+	// The savers read each chunk where the chunker left it, in the
+	// stream's segments (no copy into a pooled buffer), and give it back
+	// with release once it is saved or dropped.
+	err := pc.StreamShared(ctx, rd, func(data []byte, release func()) error {
+		total += int64(len(data))
+		r.countRead(len(data))
+		r.par.lent.Add(1)
+		r.sendBlob(ctx, j, nil, data, releaseFunc(func() {
+			r.par.lent.Add(-1)
+			release()
+		}))
 		return nil
 	})
 	return total, true, err
 }
+
+// returner takes back the memory of a blob once a saver is done with it
+// (blobJob.pool): a bufPool, or a chunk lent by chunk.Parallel.StreamShared.
+type returner interface{ put(buf []byte) }
+
+// releaseFunc returns a chunk lent by StreamShared.
+type releaseFunc func()
+
+func (f releaseFunc) put([]byte) { f() }
 
 // errShortRead stops chunkFileParallel at the end of a file that became
 // shorter than its size.

@@ -75,6 +75,9 @@ func TestParallelStreamSameBlobs(t *testing.T) {
 		if parallel := runs[0].par.pc != nil; parallel != (workers > 1) {
 			t.Fatalf("%d workers: chunked in parallel: %v", workers, parallel)
 		}
+		if n := runs[0].par.lent.Load(); n != 0 {
+			t.Fatalf("%d workers: %d chunks lent to the savers were not given back", workers, n)
+		}
 		got := contentIDs(t, r, sn, "/dump.sql")
 		if i == 0 {
 			want = got
@@ -177,7 +180,17 @@ func TestParallelFileShrinks(t *testing.T) {
 func TestParallelStreamErrors(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	r := newTestRepo(t)
-	a := &Archiver{Repo: r, Hostname: "h", runHook: parHook(2, nil)}
+	var runs []*run
+	a := &Archiver{Repo: r, Hostname: "h", runHook: parHook(2, &runs)}
+	defer func() {
+		// Every chunk lent to the savers was given back, also those that
+		// no saver took.
+		for i, run := range runs {
+			if n := run.par.lent.Load(); n != 0 {
+				t.Errorf("backup %d: %d chunks lent to the savers were not given back", i, n)
+			}
+		}
+	}()
 	_, err := a.ArchiveReader(context.Background(), "x", &failingReader{})
 	if err == nil || !strings.Contains(err.Error(), "stdin broke") {
 		t.Fatalf("read error: got %v", err)
