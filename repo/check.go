@@ -398,12 +398,14 @@ func compareHeader(pack ID, hdr []PackBlob, indexed []BlobLocation) []Problem {
 func (r *Repository) readPack(ctx context.Context, pack ID, size int64) (hdr []PackBlob, blobs int, n int64, problems []Problem, err error) {
 	h := backend.Handle{Type: PackFile, Name: pack.String()}
 	var data []byte
+	var own []byte
+	scratch := &own // decompressed blobs
 	if size > 0 {
 		// The listed size: read into a pooled buffer, and open the blobs in
 		// place (a full check reads every byte of the repository once).
 		lb := r.getLoadBuf(int(size))
 		defer r.loadBufs.Put(lb)
-		data = lb.pack
+		data, scratch = lb.pack, &lb.plain
 		err = backend.LoadInto(ctx, r.be, h, 0, data)
 		if errors.Is(err, io.ErrUnexpectedEOF) { // shrank since it was listed
 			data, err = r.be.Load(ctx, h, 0, 0)
@@ -428,9 +430,8 @@ func (r *Repository) readPack(ctx context.Context, pack ID, size int64) (hdr []P
 	if err != nil {
 		return nil, 0, n, append(problems, NewProblem(ProblemFileDamaged, err)), nil
 	}
-	var scratch []byte
 	for _, b := range hdr {
-		if _, err := r.openBlobInPlace(h, b.Type, b.ID, int(b.RawLength), data[b.Offset:b.Offset+b.Length], &scratch); err != nil {
+		if _, err := r.openBlobInPlace(h, b.Type, b.ID, int(b.RawLength), data[b.Offset:b.Offset+b.Length], scratch); err != nil {
 			p := NewProblem(ProblemBlobDamaged, err)
 			p.Blob = &BlobHandle{Type: b.Type, ID: b.ID}
 			problems = append(problems, p)

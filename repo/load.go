@@ -106,7 +106,7 @@ func (r *Repository) openBlob(h backend.Handle, t BlobType, id ID, raw int, stor
 	if err != nil {
 		return nil, damaged(h, &id, "%v", err)
 	}
-	return r.finishBlob(h, t, id, comp, raw, plain, buf)
+	return r.finishBlob(h, t, id, comp, raw, plain, &buf)
 }
 
 // openBlobInPlace opens a stored blob in a buffer the caller owns: it is
@@ -124,20 +124,18 @@ func (r *Repository) openBlobInPlace(h backend.Handle, t BlobType, id ID, raw in
 	if err != nil {
 		return nil, damaged(h, &id, "%v", err)
 	}
-	out, err := r.finishBlob(h, t, id, comp, raw, plain, *scratch)
-	if err == nil && comp == compressZstd {
-		*scratch = out
-	}
-	return out, err
+	return r.finishBlob(h, t, id, comp, raw, plain, scratch)
 }
 
-// finishBlob decompresses a decrypted blob (into buf, grown as needed) and
+// finishBlob decompresses a decrypted blob (into *buf, which it replaces
+// with a larger buffer when it needs one, so that a caller reusing *buf
+// allocates only for a blob larger than any before) and
 // verifies its length and ID. raw is the plaintext length recorded for it
 // (rawUnknown: look it up in the index). Decompression writes into a
 // buffer of exactly that length and fails if the frame would produce more
 // or fewer bytes: a tiny frame can expand to a gigabyte, and the recorded
 // length, not the frame, decides what a blob may cost (doc/design.md §6).
-func (r *Repository) finishBlob(h backend.Handle, t BlobType, id ID, comp byte, raw int, plain, buf []byte) ([]byte, error) {
+func (r *Repository) finishBlob(h backend.Handle, t BlobType, id ID, comp byte, raw int, plain []byte, buf *[]byte) ([]byte, error) {
 	if raw == rawUnknown {
 		if l, ok := r.idx.RawLength(t, id); ok {
 			raw = int(l)
@@ -173,10 +171,14 @@ func (r *Repository) finishBlob(h backend.Handle, t BlobType, id ID, comp byte, 
 		// blob under 128 KiB and the last block of any other (a third of
 		// a full check's CPU time went to them). The length check below
 		// still refuses a frame that expands beyond raw.
-		if cap(buf) < raw+zstdSlack {
-			buf = make([]byte, 0, raw+zstdSlack)
+		// The three-index slice bounds what the decoder may write; *buf
+		// keeps its whole capacity for the next, perhaps larger, blob
+		// (keeping the bounded slice instead made nearly every blob of a
+		// restore allocate: 317 MB of garbage for a 1 GB restore).
+		if cap(*buf) < raw+zstdSlack {
+			*buf = make([]byte, 0, raw+zstdSlack)
 		}
-		if out, err = dec.DecodeAll(plain, buf[:0:raw+zstdSlack]); err != nil {
+		if out, err = dec.DecodeAll(plain, (*buf)[:0:raw+zstdSlack]); err != nil {
 			return nil, damaged(h, &id, "decompress to the recorded %d bytes: %v", raw, err)
 		}
 		if len(out) != raw {
