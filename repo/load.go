@@ -293,7 +293,10 @@ func (r *Repository) getLoadBuf(n int) *loadBuf {
 		lb = &loadBuf{}
 	}
 	if cap(lb.pack) < n {
-		lb.pack = make([]byte, n)
+		// Room for the largest pack this repository writes, so that a
+		// buffer is not replaced by one a few KiB larger for each pack
+		// that is (a full check allocated 89 MB of them).
+		lb.pack = make([]byte, n, max(n, r.packBufSize()))
 	}
 	lb.pack = lb.pack[:n]
 	return lb
