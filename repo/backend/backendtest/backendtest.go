@@ -719,6 +719,25 @@ func testStage(t *testing.T, be backend.Backend) {
 		t.Errorf("%v after two commits differs", h2)
 	}
 
+	// Two writers stage the same new name with different bytes: the first
+	// commit wins, the second is refused and changes nothing.
+	h4 := backend.Handle{Type: backend.PackFile, Name: Name(rng)}
+	first, second := Data(rng, 3<<20+5), Data(rng, 3<<20+5)
+	c1, err1 = st.Stage(ctx, h4, bytes.Clone(first))
+	c2, err2 = st.Stage(ctx, h4, bytes.Clone(second))
+	if err1 != nil || err2 != nil {
+		t.Fatalf("Stage %v twice: %v, %v", h4, err1, err2)
+	}
+	if err := c1(ctx); err != nil {
+		t.Errorf("first commit of %v: %v", h4, err)
+	}
+	if err := c2(ctx); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("second commit of %v with other bytes: want fs.ErrExist, got %v", h4, err)
+	}
+	if got := mustLoad(t, be, h4, 0, 0); !bytes.Equal(got, first) {
+		t.Errorf("%v changed by a refused commit", h4)
+	}
+
 	// A commit under a cancelled context leaves nothing behind.
 	h3 := backend.Handle{Type: backend.PackFile, Name: Name(rng)}
 	commit, err = st.Stage(ctx, h3, Data(rng, 2000))
@@ -733,7 +752,7 @@ func testStage(t *testing.T, be backend.Backend) {
 	if _, err := be.Stat(ctx, h3); !backend.IsNotExist(err) {
 		t.Errorf("after a cancelled commit, Stat: want ErrNotExist, got %v", err)
 	}
-	if got := listAll(t, be, backend.PackFile); len(got) != 2 {
-		t.Errorf("List after a cancelled commit: %d packs, want 2: %v", len(got), got)
+	if got := listAll(t, be, backend.PackFile); len(got) != 3 {
+		t.Errorf("List after a cancelled commit: %d packs, want 3: %v", len(got), got)
 	}
 }

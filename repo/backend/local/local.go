@@ -410,13 +410,45 @@ func sameContent(path string, data []byte) error {
 	return nil
 }
 
-// sameFiles is sameContent for data already written to the file tmp.
+// sameFiles is sameContent for data already written to the file tmp,
+// compared a MiB at a time (a pack may be hundreds of MiB).
 func sameFiles(path, tmp string) error {
-	data, err := os.ReadFile(tmp)
+	t, err := os.Open(tmp)
 	if err != nil {
 		return err
 	}
-	return sameContent(path, data)
+	defer t.Close()
+	ti, err := t.Stat()
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.Size() != ti.Size() {
+		return fmt.Errorf("file exists with a different size (%d bytes, not %d): %w", fi.Size(), ti.Size(), fs.ErrExist)
+	}
+	a, b := make([]byte, 1<<20), make([]byte, 1<<20)
+	for off := int64(0); off < ti.Size(); {
+		n := int(min(int64(len(a)), ti.Size()-off))
+		if _, err := io.ReadFull(t, a[:n]); err != nil {
+			return err
+		}
+		if _, err := io.ReadFull(f, b[:n]); err != nil {
+			return err
+		}
+		if !bytes.Equal(a[:n], b[:n]) {
+			return fmt.Errorf("file exists with different content: %w", fs.ErrExist)
+		}
+		off += int64(n)
+	}
+	return nil
 }
 
 // Load returns length bytes of h from offset; length 0 means to the end. A
