@@ -161,10 +161,14 @@ type Repository struct {
 
 	// packBufs holds free data pack buffers. It is a bounded free list, not
 	// a sync.Pool, so that exactly as many pack buffers exist as can be in
-	// use at once (open packers plus uploads in flight).
-	packBufs chan []byte
-	scratch  sync.Pool   // *[]byte, per-blob buffers for compression and sealing
-	loadBufs loadBufList // for LoadBlobsFromPack and check
+	// use at once. packSlots bounds those in use (open packers, packs
+	// waiting for an upload slot or being written) to the open packers
+	// plus the uploads: a saver that needs another waits for a written
+	// pack's buffer instead of allocating one.
+	packBufs  chan []byte
+	packSlots chan struct{}
+	scratch   sync.Pool   // *[]byte, per-blob buffers for compression and sealing
+	loadBufs  loadBufList // for LoadBlobsFromPack and check
 
 	stats struct {
 		blobs, rawBytes, storedBytes [3]atomic.Int64

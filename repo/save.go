@@ -40,6 +40,9 @@ type packer struct {
 	// finishPack waits for them.
 	writers sync.WaitGroup
 	failed  atomic.Bool
+	// slot is set while the packer holds one of r.packSlots: a data pack
+	// buffer, from when the packer opens until its pack is written.
+	slot atomic.Bool
 }
 
 // HasBlob reports whether a writer may reuse a blob: it is indexed in a
@@ -148,6 +151,38 @@ func (r *Repository) saveBlob(ctx context.Context, t BlobType, data []byte, agai
 	// sealed blob once more cost as much as encrypting it.
 	r.mu.Lock()
 	p, i := r.packerFor(t, n)
+	for p == nil {
+		// Every data pack buffer is open, being finished or being written:
+		// wait for a written pack's buffer instead of allocating another.
+		// Packs retired on the way are finished first, as they hold buffers.
+		done := r.retired
+		r.retired = nil
+		r.mu.Unlock()
+		var err error
+		for _, d := range done {
+			if ferr := r.finishPack(ctx, d); ferr != nil && err == nil {
+				err = ferr
+			}
+		}
+		if err == nil {
+			select {
+			case r.packSlots <- struct{}{}:
+			case <-ctx.Done():
+				err = ctx.Err()
+			}
+		}
+		if err != nil {
+			r.dropPending([]PackBlob{{Type: t, ID: id}})
+			return ID{}, false, fmt.Errorf("save %s blob %s: %w", t, id.Short(), err)
+		}
+		r.mu.Lock()
+		if i < len(r.packers[t]) && r.packers[t][i] == nil {
+			r.packers[t][i] = r.newPacker(t, 0, true)
+		} else {
+			<-r.packSlots // another saver opened the packer meanwhile
+		}
+		p, i = r.packerFor(t, n)
+	}
 	off := len(p.buf)
 	p.buf = p.buf[:off+n]
 	buf := p.buf
@@ -156,7 +191,7 @@ func (r *Repository) saveBlob(ctx context.Context, t BlobType, data []byte, agai
 	var done []*packer
 	if len(p.buf) >= p.target {
 		done = append(done, p)
-		r.packers[t][i] = r.newPacker(t, 0)
+		r.packers[t][i] = r.newPacker(t, 0, false)
 	}
 	done = append(done, r.retired...)
 	r.retired = nil
@@ -187,28 +222,38 @@ func (r *Repository) saveBlob(ctx context.Context, t BlobType, data []byte, agai
 
 // packerFor returns an open packer of type t with room for n more bytes,
 // and its slot. A packer without room is sent off to be finished first;
-// a blob too large for any packer gets one of its own. Called with r.mu held.
+// a blob too large for any packer gets one of its own. A nil packer means
+// that the slot waits for a data pack buffer (newPacker). Called with r.mu
+// held.
 func (r *Repository) packerFor(t BlobType, n int) (*packer, int) {
 	want := openPackers
 	if t == TreeBlob {
 		want = 1 // trees are small; one open pack keeps memory down
 	}
 	for len(r.packers[t]) < want {
-		r.packers[t] = append(r.packers[t], r.newPacker(t, 0))
+		r.packers[t] = append(r.packers[t], r.newPacker(t, 0, false))
 	}
 	i := mrand.IntN(len(r.packers[t]))
 	p := r.packers[t][i]
+	if p == nil {
+		p = r.newPacker(t, n, false)
+		r.packers[t][i] = p
+		return p, i
+	}
 	if cap(p.buf)-len(p.buf) >= n {
 		return p, i
 	}
 	// No room: the caller finishes this pack once the lock is released.
 	r.retired = append(r.retired, p)
-	p = r.newPacker(t, n)
+	p = r.newPacker(t, n, false)
 	r.packers[t][i] = p
 	return p, i
 }
 
-func (r *Repository) newPacker(t BlobType, atLeast int) *packer {
+// newPacker opens a packer of type t with room for a blob of atLeast
+// bytes. A data packer needs one of r.packSlots (held says the caller has
+// taken it): without a free one it returns nil.
+func (r *Repository) newPacker(t BlobType, atLeast int, held bool) *packer {
 	// Vary the target between 75% and 100% of the pack size, so pack sizes
 	// carry no information either.
 	target := int(r.cfg.PackSize) * (75 + mrand.IntN(26)) / 100
@@ -216,6 +261,9 @@ func (r *Repository) newPacker(t BlobType, atLeast int) *packer {
 	size := r.packBufSize()
 	if atLeast+64<<10 > size {
 		// A blob larger than a whole pack (library use): a pack of its own.
+		if held {
+			<-r.packSlots
+		}
 		p.buf = make([]byte, 0, atLeast+64<<10)
 		p.target = 0
 		return p
@@ -226,6 +274,14 @@ func (r *Repository) newPacker(t BlobType, atLeast int) *packer {
 		p.buf = make([]byte, 0, min(size, 2<<20+atLeast))
 		return p
 	}
+	if !held {
+		select {
+		case r.packSlots <- struct{}{}:
+		default:
+			return nil
+		}
+	}
+	p.slot.Store(true)
 	select {
 	case b := <-r.packBufs:
 		p.buf = b[:0]
@@ -235,10 +291,28 @@ func (r *Repository) newPacker(t BlobType, atLeast int) *packer {
 	return p
 }
 
-// packBufSize is the capacity of a pack buffer: the largest target, one
-// more chunk, and the header.
+// packBufSize is the capacity of a pack buffer: the pack size (at least
+// two of the largest chunks) and room for the header. A pack is finished
+// at its target or when the next blob does not fit, so no pack outgrows
+// the pack size; room for one more chunk past it cost a MiB per buffer.
 func (r *Repository) packBufSize() int {
-	return int(r.cfg.PackSize) + int(r.cfg.Chunk.Max) + 1 + crypto.Overhead + 64<<10
+	return max(int(r.cfg.PackSize), 2*(int(r.cfg.Chunk.Max)+1+crypto.Overhead)) + 1 + crypto.Overhead + 64<<10
+}
+
+// releasePack gives back p's data pack buffer once its pack is written or
+// given up: buf (p's buffer, or what became of it) goes to the free list
+// and p's slot is freed for the next packer.
+func (r *Repository) releasePack(p *packer, buf []byte) {
+	if !p.slot.Swap(false) {
+		return
+	}
+	if cap(buf) >= r.packBufSize() {
+		select {
+		case r.packBufs <- buf[:0]:
+		default:
+		}
+	}
+	<-r.packSlots
 }
 
 func (r *Repository) getScratch(n int) []byte {
@@ -279,10 +353,12 @@ func (r *Repository) shouldCompress(data []byte) bool {
 func (r *Repository) finishPack(ctx context.Context, p *packer) error {
 	p.writers.Wait()
 	if p.failed.Load() {
+		r.releasePack(p, p.buf)
 		r.dropPending(p.blobs)
 		return fmt.Errorf("a blob could not be sealed; pack of %d blobs discarded", len(p.blobs))
 	}
 	if len(p.blobs) == 0 {
+		r.releasePack(p, p.buf)
 		return nil
 	}
 	// Hashing and writing the pack happen in the background, so that the
@@ -293,6 +369,7 @@ func (r *Repository) finishPack(ctx context.Context, p *packer) error {
 	if err := r.uploads.start(ctx, func(toSync func()) error { return r.storePack(wctx, p, toSync) }); err != nil {
 		// The pack will never be written: its blobs must not stay pending,
 		// or later saves of them would be skipped as already stored.
+		r.releasePack(p, p.buf)
 		r.dropPending(p.blobs)
 		return err
 	}
@@ -318,7 +395,11 @@ func (r *Repository) Flush(ctx context.Context) error {
 	open := r.retired
 	r.retired = nil
 	for t := range r.packers {
-		open = append(open, r.packers[t]...)
+		for _, p := range r.packers[t] {
+			if p != nil {
+				open = append(open, p)
+			}
+		}
 		r.packers[t] = nil
 	}
 	r.mu.Unlock()

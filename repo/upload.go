@@ -38,6 +38,7 @@ func (r *Repository) storePack(ctx context.Context, p *packer, toSync func()) er
 	n := len(p.buf)
 	buf, err := r.key.Seal(p.buf, hdr, packHeaderAD)
 	if err != nil {
+		r.releasePack(p, p.buf)
 		r.dropPending(p.blobs)
 		return err
 	}
@@ -46,11 +47,11 @@ func (r *Repository) storePack(ctx context.Context, p *packer, toSync func()) er
 	h := backend.Handle{Type: PackFile, Name: id.String()}
 	if st, ok := r.be.(backend.Stager); ok {
 		commit, err := st.Stage(ctx, h, buf)
+		r.releasePack(p, buf)
 		if err != nil {
 			r.dropPending(p.blobs)
 			return fmt.Errorf("save pack %s: %w", id, err)
 		}
-		r.reusePackBuf(buf)
 		// The sync slot is taken before the upload slot is given up: a
 		// disk slower than the savers then holds them back, as one upload
 		// at a time did, instead of gathering open files without end.
@@ -60,11 +61,12 @@ func (r *Repository) storePack(ctx context.Context, p *packer, toSync func()) er
 			return fmt.Errorf("save pack %s: %w", id, err)
 		}
 	} else {
-		if err := r.be.Save(ctx, h, buf); err != nil {
+		err := r.be.Save(ctx, h, buf)
+		r.releasePack(p, buf)
+		if err != nil {
 			r.dropPending(p.blobs)
 			return fmt.Errorf("save pack %s: %w", id, err)
 		}
-		r.reusePackBuf(buf)
 	}
 	if err := r.idx.AddPack(id, p.blobs); err != nil {
 		return err
@@ -80,17 +82,6 @@ func (r *Repository) storePack(ctx context.Context, p *packer, toSync func()) er
 		return r.writeIndex(ctx)
 	}
 	return nil
-}
-
-// reusePackBuf keeps a written pack's buffer for the next pack (the
-// backend does not keep it).
-func (r *Repository) reusePackBuf(buf []byte) {
-	if cap(buf) >= r.packBufSize() {
-		select {
-		case r.packBufs <- buf[:0]:
-		default:
-		}
-	}
 }
 
 // maxSyncs is the number of written packs that may wait for their fsyncs
