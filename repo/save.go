@@ -361,15 +361,25 @@ func (r *Repository) finishPack(ctx context.Context, p *packer) error {
 		r.releasePack(p, p.buf)
 		return nil
 	}
-	// Hashing and writing the pack happen in the background, so that the
-	// goroutine that filled it goes back to compressing and encrypting
-	// instead of waiting for write and fsync. At most maxUploads() packs are
-	// in flight; the next finisher waits for a slot.
+	// The goroutine that filled the pack seals its header and hashes it
+	// (its name) before it asks for an upload slot, so that a slot is held
+	// only while the pack is written: with the hash in the slot, a saver
+	// waited for the slot while the one uploader hashed a pack that could
+	// have been hashed on the other core (random data, which fills a 4 MiB
+	// pack every few milliseconds, bounded a backup there). Writing and
+	// fsync happen in the background; at most maxUploads() packs are
+	// written at once, and the next finisher waits for a slot.
+	buf, id, err := r.sealPack(p)
+	if err != nil {
+		r.releasePack(p, p.buf)
+		r.dropPending(p.blobs)
+		return err
+	}
 	wctx := context.WithoutCancel(ctx)
-	if err := r.uploads.start(ctx, func(toSync func()) error { return r.storePack(wctx, p, toSync) }); err != nil {
+	if err := r.uploads.start(ctx, func(toSync func()) error { return r.storePack(wctx, p, buf, id, toSync) }); err != nil {
 		// The pack will never be written: its blobs must not stay pending,
 		// or later saves of them would be skipped as already stored.
-		r.releasePack(p, p.buf)
+		r.releasePack(p, buf)
 		r.dropPending(p.blobs)
 		return err
 	}

@@ -26,24 +26,27 @@ func maxUploads(be backend.Backend) int {
 	return min(max(1, runtime.GOMAXPROCS(0)/4), 4)
 }
 
-// storePack seals the header of a full pack, saves it and indexes it.
+// sealPack appends the sealed header of a full pack and its length, and
+// returns the complete pack file and its name.
+func (r *Repository) sealPack(p *packer) ([]byte, ID, error) {
+	hdr := encodePackHeader(p.blobs)
+	n := len(p.buf)
+	buf, err := r.key.Seal(p.buf, hdr, packHeaderAD)
+	if err != nil {
+		return nil, ID{}, err
+	}
+	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(buf)-n))
+	return buf, storedName(buf), nil
+}
+
+// storePack saves a sealed pack (sealPack) under its name and indexes it.
 // Where the backend writes a pack and makes it durable apart
 // (backend.Stager: a local disk), the pack's upload slot is exchanged for
 // a sync slot (toSync) once the pack is written and its buffer free, so
 // that the next pack is written while this one's fsyncs wait on the disk.
 // The upload slots bound the pack buffers in flight; the sync slots bound
 // the files waiting for the disk.
-func (r *Repository) storePack(ctx context.Context, p *packer, toSync func()) error {
-	hdr := encodePackHeader(p.blobs)
-	n := len(p.buf)
-	buf, err := r.key.Seal(p.buf, hdr, packHeaderAD)
-	if err != nil {
-		r.releasePack(p, p.buf)
-		r.dropPending(p.blobs)
-		return err
-	}
-	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(buf)-n))
-	id := storedName(buf)
+func (r *Repository) storePack(ctx context.Context, p *packer, buf []byte, id ID, toSync func()) error {
 	h := backend.Handle{Type: PackFile, Name: id.String()}
 	if st, ok := r.be.(backend.Stager); ok {
 		commit, err := st.Stage(ctx, h, buf)
