@@ -3,7 +3,6 @@ package repo_test
 import (
 	"bytes"
 	"context"
-	"runtime"
 	"testing"
 
 	"github.com/lpse/cadang/repo"
@@ -126,55 +125,5 @@ func TestLoadBlobsFromPackDamagedIndex(t *testing.T) {
 	})
 	if err != nil || calls != 1 {
 		t.Fatalf("huge location: %v, %d calls", err, calls)
-	}
-}
-
-// TestLoadBlobsFromPackReusesScratch: the buffer compressed blobs are
-// decompressed into keeps its full size between blobs and calls. It used
-// to keep the last blob's size, so every blob larger than the one before
-// allocated anew: 317 MB of garbage in a 1 GB restore.
-func TestLoadBlobsFromPackReusesScratch(t *testing.T) {
-	ctx := context.Background()
-	_, r := newLocal(t)
-	defer r.Close()
-	byPack := map[repo.ID][]repo.BlobLocation{}
-	for i := range 32 {
-		n := 100 + i // small and large compressible blobs, alternating
-		if i%2 == 0 {
-			n = 4000 + i
-		}
-		id, _, err := r.SaveBlob(ctx, repo.DataBlob, bytes.Repeat([]byte("INSERT INTO paket VALUES (1, 'x');\n"), n))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := r.Flush(ctx); err != nil { // one pack each, small and large in turn
-			t.Fatal(err)
-		}
-		loc, ok := r.LookupBlob(repo.DataBlob, id)
-		if !ok {
-			t.Fatalf("blob %d not indexed", i)
-		}
-		byPack[loc.Pack] = append(byPack[loc.Pack], loc)
-	}
-	var packs []repo.ID
-	for p := range byPack {
-		packs = append(packs, p)
-	}
-	load := func() {
-		for _, p := range packs {
-			if err := r.LoadBlobsFromPack(ctx, p, byPack[p], func(_ repo.BlobLocation, _ []byte, err error) error { return err }); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	load() // grows the pooled buffers
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	load()
-	runtime.ReadMemStats(&after)
-	// 32 loads of at most 140 KB each: a few KB of bookkeeping per load is
-	// fine, a new decompression buffer for half of them is not.
-	if got := after.TotalAlloc - before.TotalAlloc; got > 32*8<<10 {
-		t.Errorf("a second pass over %d packs allocated %d bytes; the decompression buffer is not reused", len(packs), got)
 	}
 }
