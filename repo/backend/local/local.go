@@ -384,34 +384,11 @@ func linkUnsupported(err error) bool {
 // sameContent succeeds if the existing file at path holds exactly data;
 // otherwise its error wraps fs.ErrExist.
 func sameContent(path string, data []byte) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if fi.Size() != int64(len(data)) {
-		return fmt.Errorf("file exists with a different size (%d bytes, not %d): %w", fi.Size(), len(data), fs.ErrExist)
-	}
-	const chunk = 1 << 20
-	buf := make([]byte, min(chunk, len(data)))
-	for off := 0; off < len(data); off += len(buf) {
-		n := min(len(buf), len(data)-off)
-		if _, err := io.ReadFull(f, buf[:n]); err != nil {
-			return err
-		}
-		if !bytes.Equal(buf[:n], data[off:off+n]) {
-			return fmt.Errorf("file exists with different content: %w", fs.ErrExist)
-		}
-	}
-	return nil
+	return sameAs(path, int64(len(data)), bytes.NewReader(data))
 }
 
-// sameFiles is sameContent for data already written to the file tmp,
-// compared a MiB at a time (a pack may be hundreds of MiB).
+// sameFiles is sameContent for data already written to the file tmp (the
+// caller's buffer may be reused by then).
 func sameFiles(path, tmp string) error {
 	t, err := os.Open(tmp)
 	if err != nil {
@@ -422,6 +399,12 @@ func sameFiles(path, tmp string) error {
 	if err != nil {
 		return err
 	}
+	return sameAs(path, ti.Size(), t)
+}
+
+// sameAs compares the file at path with the size bytes of r, a MiB at a
+// time (a pack may be hundreds of MiB).
+func sameAs(path string, size int64, r io.Reader) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -431,13 +414,14 @@ func sameFiles(path, tmp string) error {
 	if err != nil {
 		return err
 	}
-	if fi.Size() != ti.Size() {
-		return fmt.Errorf("file exists with a different size (%d bytes, not %d): %w", fi.Size(), ti.Size(), fs.ErrExist)
+	if fi.Size() != size {
+		return fmt.Errorf("file exists with a different size (%d bytes, not %d): %w", fi.Size(), size, fs.ErrExist)
 	}
-	a, b := make([]byte, 1<<20), make([]byte, 1<<20)
-	for off := int64(0); off < ti.Size(); {
-		n := int(min(int64(len(a)), ti.Size()-off))
-		if _, err := io.ReadFull(t, a[:n]); err != nil {
+	const chunk = 1 << 20
+	a, b := make([]byte, min(chunk, size)), make([]byte, min(chunk, size))
+	for off := int64(0); off < size; {
+		n := int(min(int64(len(a)), size-off))
+		if _, err := io.ReadFull(r, a[:n]); err != nil {
 			return err
 		}
 		if _, err := io.ReadFull(f, b[:n]); err != nil {
