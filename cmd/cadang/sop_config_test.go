@@ -3,13 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/lpse/cadang/internal/testexec"
 )
 
 // TestSOPInvalidConfigIsAnError (issue 15): with a configuration that did
@@ -48,20 +48,7 @@ func TestSOPStatusUnreadableLog(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root to run cadang as another user")
 	}
-	pub, err := os.MkdirTemp("", "cadang-status-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(pub) })
-	if err := os.Chmod(pub, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(pub, "cadang.test")
-	copyFile(t, exe, bin, 0o755)
+	pub, bin := testexec.PublicCopy(t, "cadang.test")
 	logFile := filepath.Join(pub, "runlog.jsonl")
 	writeFileT(t, logFile, []byte(`{"record":{"op":"backup"}}`+"\n"), 0o600) // root's, unreadable to nobody
 	cfg := filepath.Join(pub, "cadang.toml")
@@ -69,32 +56,13 @@ func TestSOPStatusUnreadableLog(t *testing.T) {
 
 	cmd := exec.Command(bin, "--config", cfg, "status")
 	cmd.Env = append(os.Environ(), "CADANG_TEST_AS_CLI=1", "HOME="+pub, "XDG_STATE_HOME="+pub, envLog+"=")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	testexec.AsNobody(cmd)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err = cmd.Run()
+	err := cmd.Run()
 	code := cmd.ProcessState.ExitCode()
 	if code != 3 || !strings.Contains(out.String(), "cannot be read") || strings.Contains(out.String(), "CRITICAL") {
 		t.Fatalf("status as a user who cannot read the run log: exit %d (%v), want 3 and why:\n%s", code, err, out.String())
-	}
-}
-
-func copyFile(t *testing.T, from, to string, mode os.FileMode) {
-	t.Helper()
-	in, err := os.Open(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
 	}
 }
 

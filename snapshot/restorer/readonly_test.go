@@ -3,13 +3,12 @@ package restorer
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 
+	"github.com/lpse/cadang/internal/testexec"
 	"github.com/lpse/cadang/snapshot/archiver"
 	"github.com/lpse/cadang/snapshot/snapshottest"
 )
@@ -47,45 +46,18 @@ func TestRestoreReadOnlyFilesUnderFdCap(t *testing.T) {
 // binary as uid/gid 65534, and fails t if it fails.
 func rerunAsNobody(t *testing.T, test string) {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "cadang-nonroot-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "restorer.test")
-	in, err := os.Open(exe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(bin, os.O_WRONLY|os.O_CREATE, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
+	dir, bin := testexec.PublicCopy(t, "restorer.test")
 	tmp := filepath.Join(dir, "tmp") // the child's own temporary directory
 	if err := os.Mkdir(tmp, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chown(tmp, 65534, 65534); err != nil {
+	if err := os.Chown(tmp, testexec.Nobody, testexec.Nobody); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "-test.run", "^"+test+"$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "CADANG_TEST_NONROOT=1", "TMPDIR="+tmp, "HOME="+tmp)
 	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	testexec.AsNobody(cmd)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s as nobody: %v\n%s", test, err, b)
 	}
