@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"runtime/pprof"
+	"runtime/trace"
 	"syscall"
 	"time"
 
@@ -47,10 +48,21 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(20)
 	}
+	// CADANG_TRACE names a file for an execution trace (go tool trace):
+	// it shows where the pipeline's goroutines wait, which a CPU profile
+	// cannot.
+	if p := os.Getenv("CADANG_TRACE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			if err := trace.Start(f); err == nil {
+				defer trace.Stop()
+			}
+		}
+	}
 	stopMem := startMemProfile(os.Getenv("CADANG_MEMPROFILE"))
 	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	pprof.StopCPUProfile()
+	trace.Stop()
 	stopMem()
 	os.Exit(code)
 }
