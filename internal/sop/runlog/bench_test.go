@@ -73,3 +73,26 @@ func BenchmarkAppendSync(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCommand is what a command that records its run spends on the
+// run log: it opens the log afresh, as a new process does, checks the
+// repository's copy when the repository is opened, and appends and syncs
+// its record at the end.
+func BenchmarkCommand(b *testing.B) {
+	for _, n := range []int{365, 3650} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			l, s := benchLog(b, n)
+			ctx := context.Background()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				c := Open(l.Path(), l.opt)
+				if fs, err := c.CheckRepository(ctx, s, nil); err != nil || len(fs) > 0 {
+					b.Fatalf("%v %v", err, fs)
+				}
+				if _, err := c.Append(ctx, Record{Op: OpCheck, RepositoryID: repoA, Result: OK}, s); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -116,7 +116,7 @@ const (
 // tested many times on each append and verify.
 func (e *entry) sigState() (sigState, error) {
 	if !e.sigDone {
-		e.sigSt, e.sigErr = e.checkSignatures()
+		e.sigSt, e.sigErr = e.vc.check(e)
 		e.sigDone = true
 	}
 	return e.sigSt, e.sigErr

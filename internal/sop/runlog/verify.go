@@ -2,8 +2,10 @@ package runlog
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -189,6 +191,13 @@ func (l *Log) Verify(ctx context.Context, store RecordStore) (*VerifyReport, err
 // countersignature, made with a key kept off the server, anchor against
 // that.
 func (l *Log) VerifyWith(ctx context.Context, store RecordStore, o VerifyOptions) (*VerifyReport, error) {
+	return l.verify(ctx, store, o, false)
+}
+
+// verify is VerifyWith. everyday is for CheckRepository, which keeps only
+// findings of the comparison: it leaves out the checks of each copy on its
+// own, and takes the signatures that held before as holding (logCache).
+func (l *Log) verify(ctx context.Context, store RecordStore, o VerifyOptions, everyday bool) (*VerifyReport, error) {
 	local, err := l.readLocal()
 	if err != nil {
 		return nil, err
@@ -198,27 +207,41 @@ func (l *Log) VerifyWith(ctx context.Context, store RecordStore, o VerifyOptions
 		return nil, err
 	}
 	rep := &VerifyReport{}
-	if pub, loose, err := sigkey.LoadPublic(l.opt.KeyFile); err == nil {
-		rep.Key = sigkey.Fingerprint(pub)
-		if loose {
-			rep.Findings = append(rep.Findings, Finding{Copy: "local", Problem: LooseKey, Warning: true,
-				Detail: fmt.Sprintf("the host's signing key %s can be read by its group or others: whoever read it can sign records as this host; chmod 600 it, and no record is signed until then", l.opt.KeyFile)})
+	if everyday {
+		l.cache.remember(local)
+		defer l.cache.flush()
+	} else {
+		if pub, loose, err := sigkey.LoadPublic(l.opt.KeyFile); err == nil {
+			rep.Key = sigkey.Fingerprint(pub)
+			if loose {
+				rep.Findings = append(rep.Findings, Finding{Copy: "local", Problem: LooseKey, Warning: true,
+					Detail: fmt.Sprintf("the host's signing key %s can be read by its group or others: whoever read it can sign records as this host; chmod 600 it, and no record is signed until then", l.opt.KeyFile)})
+			}
 		}
+		var lf []Finding
+		rep.Local, lf = checkCopy("local", local, true, trusted)
+		rep.Findings = append(rep.Findings, lf...)
 	}
-	var lf []Finding
-	rep.Local, lf = checkCopy("local", local, true, trusted)
-	rep.Findings = append(rep.Findings, lf...)
 	var remote []entry
 	if store != nil {
 		written := l.writtenHeads() // before the repository: see sync
-		remote, err = readStore(ctx, store)
+		if everyday {
+			remote, err = l.readStore(ctx, store)
+		} else {
+			remote, err = readStore(ctx, store) // every file read anew
+		}
 		if err != nil {
 			return nil, fmt.Errorf("run log in repository: %w", err)
 		}
-		reuseSignatures(local, remote)
-		rs, rf := checkCopy("repository", remote, false, trusted)
-		rep.Repo = &rs
-		rep.Findings = append(rep.Findings, rf...)
+		if everyday {
+			l.cache.remember(remote)
+			rep.Repo = &CopySummary{}
+		} else {
+			reuseSignatures(local, remote)
+			rs, rf := checkCopy("repository", remote, false, trusted)
+			rep.Repo = &rs
+			rep.Findings = append(rep.Findings, rf...)
+		}
 		var cf []Finding
 		rep.Repo.NewestHead, cf = l.compare(local, remote, store.ID(), trusted, written, o)
 		rep.Findings = append(rep.Findings, cf...)
@@ -260,7 +283,7 @@ func reuseSignatures(local, remote []entry) {
 // and `log verify` fail on them. snapshots are the IDs of the
 // repository's snapshots (nil: not compared).
 func (l *Log) CheckRepository(ctx context.Context, store RecordStore, snapshots []string) ([]Finding, error) {
-	rep, err := l.VerifyWith(ctx, store, VerifyOptions{Snapshots: snapshots})
+	rep, err := l.verify(ctx, store, VerifyOptions{Snapshots: snapshots}, true)
 	if err != nil {
 		return nil, err
 	}
@@ -563,11 +586,17 @@ func (l *Log) compare(local, remote []entry, repoID string, trusted keyring, wri
 		if !e.isHead || e.err != nil || e.head.Chain != chain {
 			continue
 		}
+		// A head that agrees with the local chain says nothing: its
+		// signature is checked only when it would be reported.
+		h := e.head
+		lc := lm[h.Seq]
+		if h.RepositoryID == repoID && lc != nil && lc.computed == h.Hash {
+			continue
+		}
 		if st, _ := e.sigState(); st != sigValid || !trusted.has(e.head.Signer) {
 			continue // reported by checkCopy
 		}
-		h := e.head
-		switch lc := lm[h.Seq]; {
+		switch {
 		case h.RepositoryID != repoID:
 			fs = append(fs, Finding{Copy: "repository", Problem: HeadMismatch, Chain: chain, Seq: h.Seq, Where: e.where,
 				Detail: fmt.Sprintf("a head written into another repository (%s): this repository's records were replaced by another's", short(h.RepositoryID))})
@@ -624,21 +653,30 @@ func (l *Log) compare(local, remote []entry, repoID string, trusted keyring, wri
 // newestHead returns the head with the highest seq among those of chain
 // ("" any) and repoID that verify with a trusted key.
 func newestHead(remote []entry, chain, repoID string, trusted keyring) *Head {
-	var best *Head
+	// Newest first, so that only the signatures of heads newer than the
+	// newest good one are checked (a repository keeps every head it was
+	// given: one per run). The sort is stable: of two equal heads, the one
+	// listed first is taken, as a scan in list order would.
+	var cand []*entry
 	for i := range remote {
 		e := &remote[i]
-		if !e.isHead || e.err != nil || (chain != "" && e.head.Chain != chain) || e.head.RepositoryID != repoID {
-			continue
-		}
-		if st, _ := e.sigState(); st != sigValid || !trusted.has(e.head.Signer) {
-			continue
-		}
-		if best == nil || e.head.Seq > best.Seq || (e.head.Seq == best.Seq && e.head.Last > best.Last) {
-			h := e.head
-			best = &h
+		if e.isHead && e.err == nil && (chain == "" || e.head.Chain == chain) && e.head.RepositoryID == repoID {
+			cand = append(cand, e)
 		}
 	}
-	return best
+	slices.SortStableFunc(cand, func(a, b *entry) int {
+		if c := cmp.Compare(b.head.Seq, a.head.Seq); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.head.Last, a.head.Last)
+	})
+	for _, e := range cand {
+		if st, _ := e.sigState(); st == sigValid && trusted.has(e.head.Signer) {
+			h := e.head
+			return &h
+		}
+	}
+	return nil
 }
 
 // snapshotFindings compares the repository's snapshots with those the
@@ -659,7 +697,8 @@ func snapshotFindings(local, remote []entry, repoID string, snapshots []string) 
 	for _, es := range [][]entry{local, remote} {
 		for i := range es {
 			e := &es[i]
-			if e.err != nil || e.isHead || !e.intact() || e.rec.RepositoryID != repoID {
+			if e.err != nil || e.isHead || e.rec.RepositoryID != repoID ||
+				(e.rec.Op != OpBackup && e.rec.Op != OpForget) || !e.intact() {
 				continue
 			}
 			if e.rec.Op == OpBackup && (e.rec.Result == OK || e.rec.Result == Partial) {

@@ -1,0 +1,179 @@
+package runlog
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/lpse/cadang/repo"
+)
+
+// logCache spares the commands that record a run the work that grows with
+// the log. Every such command checks the repository's copy of the log when
+// it opens the repository, and appends and syncs when it ends; each reads
+// the whole local mirror and every record file, and the sync checks every
+// local signature before it writes a head. At 3,650 records (ten years of
+// one daily run) that was 0.7 s per command, and an LPSE server records
+// several runs a day.
+//
+// Within one process it keeps each local line and each record file as
+// decoded, so that each is decoded once. Across processes it keeps, in a
+// file beside the local mirror (".verified"), the digests of the entries
+// whose signatures held, so that a command checks only the signatures of
+// what is new since the last one. What an entry's signatures say is a
+// function of its bytes alone (the signed record or head, the signatures,
+// and the signers named inside), and the digest covers all of them.
+//
+// The file is no weaker than the host's signing key beside it: whoever can
+// write one can write the other. But it would let someone who can write
+// there, and not the operator's key kept off the server, pass a forged
+// countersignature by the checks of everyday commands; so 'log verify'
+// never uses it and checks every signature itself.
+type logCache struct {
+	path string // the file of verified digests
+
+	mu     sync.Mutex
+	lines  map[string]entry  // local lines as decoded, by their bytes
+	files  map[repo.ID]entry // record files as decoded (a file's ID is the SHA-256 of its bytes)
+	loaded bool              // valid holds the file's digests
+	valid  map[[32]byte]bool // entries whose signatures held
+	added  [][32]byte        // new digests, not yet in the file
+}
+
+func newLogCache(logPath string) *logCache {
+	return &logCache{
+		path:  strings.TrimSuffix(logPath, ".jsonl") + ".verified",
+		lines: map[string]entry{},
+		files: map[repo.ID]entry{},
+		valid: map[[32]byte]bool{},
+	}
+}
+
+// decodeLine returns the line decoded, from the cache when it was before.
+func (c *logCache) decodeLine(where string, line []byte) entry {
+	c.mu.Lock()
+	e, ok := c.lines[string(line)]
+	c.mu.Unlock()
+	if !ok {
+		e = decode("", append([]byte(nil), line...))
+		c.mu.Lock()
+		c.lines[string(line)] = e
+		c.mu.Unlock()
+	}
+	e.where = where
+	return e
+}
+
+// file returns the decoded record file id, if this process read it before.
+func (c *logCache) file(id repo.ID) (entry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.files[id]
+	return e, ok
+}
+
+func (c *logCache) keepFile(id repo.ID, e entry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.files[id] = e
+}
+
+// remember makes the entries check their signatures through c.
+func (c *logCache) remember(es []entry) {
+	for i := range es {
+		es[i].vc = c
+	}
+}
+
+// sigDigest identifies everything an entry's signature check depends on.
+func sigDigest(e *entry) [32]byte {
+	h := sha256.New()
+	h.Write([]byte("cadang run-log verified v1\x00"))
+	if e.isHead {
+		h.Write([]byte{1})
+	} else {
+		h.Write([]byte{0})
+	}
+	for _, b := range [][]byte{[]byte(e.sig), []byte(e.cosig), e.raw} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
+	var d [32]byte
+	h.Sum(d[:0])
+	return d
+}
+
+// check is entry.checkSignatures, answered from the digests of entries
+// that held before.
+func (c *logCache) check(e *entry) (sigState, error) {
+	if c == nil || (e.sig == "" && e.cosig == "") {
+		return e.checkSignatures() // nothing to verify, or no cache
+	}
+	d := sigDigest(e)
+	c.mu.Lock()
+	if !c.loaded {
+		c.load()
+	}
+	ok := c.valid[d]
+	c.mu.Unlock()
+	if ok {
+		return sigValid, nil
+	}
+	st, err := e.checkSignatures()
+	if st == sigValid {
+		c.mu.Lock()
+		if !c.valid[d] {
+			c.valid[d] = true
+			c.added = append(c.added, d)
+		}
+		c.mu.Unlock()
+	}
+	return st, err
+}
+
+// load reads the file of digests; c.mu is held. A missing or damaged file
+// only costs signature checks.
+func (c *logCache) load() {
+	c.loaded = true
+	b, err := os.ReadFile(c.path)
+	if err != nil {
+		return
+	}
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		var d [32]byte
+		if len(line) == 2*len(d) {
+			if _, err := hex.Decode(d[:], line); err == nil {
+				c.valid[d] = true
+			}
+		}
+	}
+}
+
+// flush appends the new digests to the file, in one write so that a
+// concurrent command's lines stay whole. Best effort: it is a cache.
+func (c *logCache) flush() {
+	c.mu.Lock()
+	added := c.added
+	c.added = nil
+	c.mu.Unlock()
+	if len(added) == 0 {
+		return
+	}
+	var buf bytes.Buffer
+	for _, d := range added {
+		buf.WriteString(hex.EncodeToString(d[:]))
+		buf.WriteByte('\n')
+	}
+	f, err := os.OpenFile(c.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return
+	}
+	_, _ = f.Write(buf.Bytes())
+	_ = f.Close()
+}
