@@ -1,16 +1,19 @@
 package runlog
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/lpse/cadang/internal/sop/runlog/runlogtest"
+	"github.com/lpse/cadang/repo"
 )
 
 // badSig replaces the signature of the local mirror's line i with a
@@ -68,4 +71,57 @@ func TestVerifiedDigests(t *testing.T) {
 		t.Fatalf("append with the altered signature's digest on file: %v", err)
 	}
 	verifyErr(t, Open(l.Path(), l.opt), s, VerifyOptions{}, "local", BadSignature)
+}
+
+// slowStore counts the record files loaded at once.
+type slowStore struct {
+	*runlogtest.MemStore
+	mu            sync.Mutex
+	now, most, of int
+}
+
+func (s *slowStore) LoadFile(ctx context.Context, t repo.FileType, id repo.ID) ([]byte, error) {
+	s.mu.Lock()
+	s.now++
+	s.of++
+	s.most = max(s.most, s.now)
+	s.mu.Unlock()
+	time.Sleep(2 * time.Millisecond) // a remote repository's round trip
+	defer func() { s.mu.Lock(); s.now--; s.mu.Unlock() }()
+	return s.MemStore.LoadFile(ctx, t, id)
+}
+
+// TestStoreFilesLoadedTogether: a remote repository's record files are
+// loaded several at a time, each once per process, in the listed order.
+func TestStoreFilesLoadedTogether(t *testing.T) {
+	ctx := context.Background()
+	l, clk := newLog(t)
+	mem := runlogtest.NewID(repoA)
+	fill(t, l, clk, mem, 12)
+	s := &slowStore{MemStore: mem}
+	want, err := readStore(ctx, mem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := Open(l.Path(), l.opt)
+	for range 2 {
+		got, err := fresh.readStore(ctx, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d entries, want %d", len(got), len(want))
+		}
+		for i := range got {
+			if got[i].computed != want[i].computed || !bytes.Equal(got[i].raw, want[i].raw) || got[i].where != want[i].where {
+				t.Fatalf("entry %d: %s, want %s", i, got[i].where, want[i].where)
+			}
+		}
+	}
+	if s.most < 2 || s.most > storeLoads {
+		t.Errorf("at most %d files loaded at once, want 2 to %d", s.most, storeLoads)
+	}
+	if s.of != len(want) {
+		t.Errorf("%d loads for %d files read twice by one process, want each once", s.of, len(want))
+	}
 }

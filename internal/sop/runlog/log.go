@@ -22,6 +22,7 @@ import (
 	"github.com/lpse/cadang/internal/sop/clock"
 	"github.com/lpse/cadang/internal/sop/sigkey"
 	"github.com/lpse/cadang/repo"
+	"golang.org/x/sync/errgroup"
 )
 
 // RecordStore is what the run log needs from a repository: append-only,
@@ -532,28 +533,39 @@ func readStoreWith(ctx context.Context, store RecordStore, c *logCache) ([]entry
 	}); err != nil {
 		return nil, err
 	}
-	out := make([]entry, 0, len(ids))
-	for _, id := range ids {
-		where := "file " + id.Short()
+	// Several at a time: a repository holds a file per record and per
+	// head, and on a remote one each is a request (a year of daily runs
+	// is some 700 files, 14 s one after another at 20 ms each).
+	out := make([]entry, len(ids))
+	var g errgroup.Group
+	g.SetLimit(storeLoads)
+	for i, id := range ids {
 		if c != nil {
 			if e, ok := c.file(id); ok {
-				out = append(out, e)
+				out[i] = e
 				continue
 			}
 		}
-		b, err := store.LoadFile(ctx, repo.RecordFile, id)
-		if err != nil {
-			out = append(out, entry{where: where, err: fmt.Errorf("cannot load: %v", err)})
-			continue
-		}
-		e := decode(where, b)
-		if c != nil {
-			c.keepFile(id, e)
-		}
-		out = append(out, e)
+		g.Go(func() error {
+			where := "file " + id.Short()
+			b, err := store.LoadFile(ctx, repo.RecordFile, id)
+			if err != nil {
+				out[i] = entry{where: where, err: fmt.Errorf("cannot load: %v", err)}
+				return nil
+			}
+			out[i] = decode(where, b)
+			if c != nil {
+				c.keepFile(id, out[i])
+			}
+			return nil
+		})
 	}
+	_ = g.Wait() // the goroutines return no error: a file that cannot be loaded is an entry that says so
 	return out, nil
 }
+
+// storeLoads is how many record files are loaded at once.
+const storeLoads = 8
 
 // StoreRecords returns the records kept in a repository, ordered by chain
 // and sequence number; for when the local mirror is lost.
