@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -24,7 +25,9 @@ import (
 // decoded, so that each is decoded once. Across processes it keeps, in a
 // file beside the local mirror (".verified"), the digests of the entries
 // whose signatures held, so that a command checks only the signatures of
-// what is new since the last one. What an entry's signatures say is a
+// what is new since the last one; and the repositories' record files it
+// has loaded or saved (".store", see storedFile), so that it loads only
+// the new ones. What an entry's signatures say is a
 // function of its bytes alone (the signed record or head, the signatures,
 // and the signers named inside), and the digest covers all of them.
 //
@@ -34,26 +37,33 @@ import (
 // countersignature by the checks of everyday commands; so 'log verify'
 // never uses it and checks every signature itself.
 type logCache struct {
-	path string // the file of verified digests
+	path  string // the file of verified digests
+	store string // the directory of the repositories' record files, one file each
 
 	mu     sync.Mutex
-	lines  map[string]entry  // local lines as decoded, by their bytes
-	files  map[repo.ID]entry // record files as decoded (a file's ID is the SHA-256 of its bytes)
-	loaded bool              // valid holds the file's digests
-	valid  map[[32]byte]bool // entries whose signatures held
-	added  [][32]byte        // new digests, not yet in the file
+	lines  map[string]entry              // local lines as decoded, by their bytes
+	files  map[repo.ID]entry             // record files as decoded (a file's ID is the SHA-256 of its bytes)
+	loaded bool                          // valid holds the file's digests
+	valid  map[[32]byte]bool             // entries whose signatures held
+	added  [][32]byte                    // new digests, not yet in the file
+	stored map[string]map[repo.ID][]byte // by repository ID: record files known, as loaded or saved
 }
 
 func newLogCache(logPath string) *logCache {
+	base := strings.TrimSuffix(logPath, ".jsonl")
 	return &logCache{
-		path:  strings.TrimSuffix(logPath, ".jsonl") + ".verified",
-		lines: map[string]entry{},
-		files: map[repo.ID]entry{},
-		valid: map[[32]byte]bool{},
+		path:   base + ".verified",
+		store:  base + ".store",
+		stored: map[string]map[repo.ID][]byte{},
+		lines:  map[string]entry{},
+		files:  map[repo.ID]entry{},
+		valid:  map[[32]byte]bool{},
 	}
 }
 
 // decodeLine returns the line decoded, from the cache when it was before.
+// A repository's copy of a record holds the same bytes as the local line,
+// so record files are decoded through it too.
 func (c *logCache) decodeLine(where string, line []byte) entry {
 	c.mu.Lock()
 	e, ok := c.lines[string(line)]
@@ -176,4 +186,104 @@ func (c *logCache) flush() {
 	}
 	_, _ = f.Write(buf.Bytes())
 	_ = f.Close()
+}
+
+// The record files of each repository that this host has loaded or saved
+// are kept beside the mirror (".store/REPOSITORY-ID", a line "ID SHA-256
+// CONTENTS" each), so that a command reads from the repository only the
+// files that are new to it: on a remote repository each file is a
+// request, and a repository gains two a run (the record and a head). A
+// file is named by the SHA-256 of its stored bytes, which LoadFile checks
+// when it loads it, so what it held then it holds while it is listed;
+// the copy here is trusted as the mirror beside it is. 'log verify' reads
+// every file from the repository.
+
+// storedFile returns the record file id of the repository repoID, if it
+// is known.
+func (c *logCache) storedFile(repoID string, id repo.ID) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.storedLocked(repoID)[id]
+	return b, ok
+}
+
+// storedLocked returns the known record files of the repository repoID,
+// read from their file the first time; c.mu is held.
+func (c *logCache) storedLocked(repoID string) map[repo.ID][]byte {
+	if m, ok := c.stored[repoID]; ok {
+		return m
+	}
+	m := map[repo.ID][]byte{}
+	c.stored[repoID] = m
+	if !validRepoID(repoID) {
+		return m
+	}
+	b, err := os.ReadFile(filepath.Join(c.store, repoID))
+	if err != nil {
+		return m
+	}
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		// A torn or damaged line only costs a load of the file.
+		name, rest, _ := bytes.Cut(line, []byte(" "))
+		sum, data, _ := bytes.Cut(rest, []byte(" "))
+		id, err := repo.ParseID(string(name))
+		if err != nil || string(sum) != contentSum(data) {
+			continue
+		}
+		m[id] = data
+	}
+	return m
+}
+
+// contentSum is the check of a kept file's line: the SHA-256 of its
+// contents, in hex.
+func contentSum(data []byte) string {
+	s := sha256.Sum256(data)
+	return hex.EncodeToString(s[:])
+}
+
+// keepStored adds record files of repoID, as loaded or saved, to the
+// known ones and to their file. Best effort: it is a cache.
+func (c *logCache) keepStored(repoID string, files map[repo.ID][]byte) {
+	if len(files) == 0 {
+		return
+	}
+	var buf bytes.Buffer
+	c.mu.Lock()
+	m := c.storedLocked(repoID)
+	for id, data := range files {
+		if bytes.IndexByte(data, '\n') >= 0 {
+			continue // not a line; loaded each time
+		}
+		m[id] = data
+		buf.WriteString(id.String())
+		buf.WriteByte(' ')
+		buf.WriteString(contentSum(data))
+		buf.WriteByte(' ')
+		buf.Write(data)
+		buf.WriteByte('\n')
+	}
+	c.mu.Unlock()
+	if buf.Len() == 0 || !validRepoID(repoID) {
+		return
+	}
+	if err := os.MkdirAll(c.store, 0o700); err != nil {
+		return
+	}
+	f, err := os.OpenFile(filepath.Join(c.store, repoID), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return
+	}
+	_, _ = f.Write(buf.Bytes()) // one write: a concurrent command's lines stay whole
+	_ = f.Close()
+}
+
+// validRepoID reports whether id can name a file: a repository's config
+// ID is hex.
+func validRepoID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	_, err := hex.DecodeString(id)
+	return err == nil
 }

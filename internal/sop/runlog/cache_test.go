@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -92,7 +94,9 @@ func (s *slowStore) LoadFile(ctx context.Context, t repo.FileType, id repo.ID) (
 }
 
 // TestStoreFilesLoadedTogether: a remote repository's record files are
-// loaded several at a time, each once per process, in the listed order.
+// loaded several at a time, in the listed order, and each once: a file
+// this host loaded or saved before is read from beside the mirror. 'log
+// verify' loads them all again.
 func TestStoreFilesLoadedTogether(t *testing.T) {
 	ctx := context.Background()
 	l, clk := newLog(t)
@@ -103,25 +107,90 @@ func TestStoreFilesLoadedTogether(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	same := func(got []entry) {
+		t.Helper()
+		if len(got) != len(want) {
+			t.Fatalf("%d entries, want %d", len(got), len(want))
+		}
+		for i := range got {
+			if got[i].err != nil || got[i].computed != want[i].computed || !bytes.Equal(got[i].raw, want[i].raw) || got[i].where != want[i].where {
+				t.Fatalf("entry %d: %s %v, want %s", i, got[i].where, got[i].err, want[i].where)
+			}
+		}
+	}
+	loads := func() int { s.mu.Lock(); defer s.mu.Unlock(); return s.of }
+
+	// The files this host saved are known already.
+	got, err := Open(l.Path(), l.opt).readStore(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(got)
+	if n := loads(); n != 0 {
+		t.Fatalf("%d files loaded that this host saved", n)
+	}
+
+	// Without them (another host's files, a new machine): each loaded
+	// once, several at a time.
+	if err := os.RemoveAll(strings.TrimSuffix(l.Path(), ".jsonl") + ".store"); err != nil {
+		t.Fatal(err)
+	}
 	fresh := Open(l.Path(), l.opt)
 	for range 2 {
 		got, err := fresh.readStore(ctx, s)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got) != len(want) {
-			t.Fatalf("%d entries, want %d", len(got), len(want))
-		}
-		for i := range got {
-			if got[i].computed != want[i].computed || !bytes.Equal(got[i].raw, want[i].raw) || got[i].where != want[i].where {
-				t.Fatalf("entry %d: %s, want %s", i, got[i].where, want[i].where)
-			}
-		}
+		same(got)
 	}
 	if s.most < 2 || s.most > storeLoads {
 		t.Errorf("at most %d files loaded at once, want 2 to %d", s.most, storeLoads)
 	}
-	if s.of != len(want) {
-		t.Errorf("%d loads for %d files read twice by one process, want each once", s.of, len(want))
+	if n := loads(); n != len(want) {
+		t.Errorf("%d loads for %d files read twice by one process, want each once", n, len(want))
+	}
+	got, err = Open(l.Path(), l.opt).readStore(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(got)
+	if n := loads(); n != len(want) {
+		t.Errorf("the next process loaded %d files again", n-len(want))
+	}
+
+	// 'log verify' reads the repository's files, not the copies here.
+	if rep, err := Open(l.Path(), l.opt).Verify(ctx, s); err != nil || !rep.OK() {
+		t.Fatalf("verify: %v %s", err, findings(rep))
+	}
+	if n := loads(); n != 2*len(want) {
+		t.Errorf("verify loaded %d of %d files", n-len(want), len(want))
+	}
+}
+
+// TestStoredFilesDamaged: a torn or damaged line of the kept files only
+// costs a load.
+func TestStoredFilesDamaged(t *testing.T) {
+	ctx := context.Background()
+	l, clk := newLog(t)
+	mem := runlogtest.NewID(repoA)
+	fill(t, l, clk, mem, 3)
+	p := filepath.Join(strings.TrimSuffix(l.Path(), ".jsonl")+".store", repoA)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	lines[0] = lines[0][:len(lines[0])-9]                                           // torn in its contents
+	lines[1] = regexp.MustCompile(`"seq":\d`).ReplaceAllString(lines[1], `"seq":9`) // still JSON, altered
+	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &slowStore{MemStore: mem}
+	fresh := Open(l.Path(), l.opt)
+	if fs, err := fresh.CheckRepository(ctx, s, nil); err != nil || len(fs) > 0 {
+		t.Fatalf("check: %v %v", err, fs)
+	}
+	if s.of != 2 {
+		t.Errorf("%d files loaded, want the 2 whose lines were damaged", s.of)
 	}
 }

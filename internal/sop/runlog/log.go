@@ -535,32 +535,51 @@ func readStoreWith(ctx context.Context, store RecordStore, c *logCache) ([]entry
 	}
 	// Several at a time: a repository holds a file per record and per
 	// head, and on a remote one each is a request (a year of daily runs
-	// is some 700 files, 14 s one after another at 20 ms each).
+	// is some 700 files, 14 s one after another at 20 ms each). With the
+	// log's cache, only the files new to this host are loaded at all.
 	out := make([]entry, len(ids))
+	loaded := make([][]byte, len(ids))
 	var g errgroup.Group
 	g.SetLimit(storeLoads)
 	for i, id := range ids {
+		where := "file " + id.Short()
 		if c != nil {
 			if e, ok := c.file(id); ok {
 				out[i] = e
 				continue
 			}
+			if b, ok := c.storedFile(store.ID(), id); ok {
+				out[i] = c.decodeLine(where, b)
+				c.keepFile(id, out[i])
+				continue
+			}
 		}
 		g.Go(func() error {
-			where := "file " + id.Short()
 			b, err := store.LoadFile(ctx, repo.RecordFile, id)
 			if err != nil {
 				out[i] = entry{where: where, err: fmt.Errorf("cannot load: %v", err)}
 				return nil
 			}
-			out[i] = decode(where, b)
-			if c != nil {
-				c.keepFile(id, out[i])
+			if c == nil {
+				out[i] = decode(where, b)
+				return nil
 			}
+			out[i] = c.decodeLine(where, b)
+			c.keepFile(id, out[i])
+			loaded[i] = b
 			return nil
 		})
 	}
 	_ = g.Wait() // the goroutines return no error: a file that cannot be loaded is an entry that says so
+	if c != nil {
+		fresh := map[repo.ID][]byte{}
+		for i, b := range loaded {
+			if b != nil && out[i].err == nil {
+				fresh[ids[i]] = b
+			}
+		}
+		c.keepStored(store.ID(), fresh)
+	}
 	return out, nil
 }
 
@@ -657,10 +676,12 @@ func (l *Log) sync(ctx context.Context, store RecordStore, accept bool) (int, er
 		if err != nil {
 			return n, err
 		}
-		if _, err := store.SaveFile(ctx, repo.RecordFile, line); err != nil {
+		id, err := store.SaveFile(ctx, repo.RecordFile, line)
+		if err != nil {
 			l.notePending(local, repoID, have, err)
 			return n, fmt.Errorf("%w: save record %s (seq %d) in repository: %v", ErrNotStored, e.rec.ID, e.rec.Seq, err)
 		}
+		l.cache.keepStored(repoID, map[repo.ID][]byte{id: line})
 		have[e.computed] = true
 		n++
 	}
@@ -715,9 +736,11 @@ func (l *Log) writeHead(ctx context.Context, store RecordStore, local, remote []
 	if err != nil {
 		return err
 	}
-	if _, err := store.SaveFile(ctx, repo.RecordFile, b); err != nil {
+	id, err := store.SaveFile(ctx, repo.RecordFile, b)
+	if err != nil {
 		return fmt.Errorf("%w: save head (seq %d) in repository: %v", ErrNotStored, h.Seq, err)
 	}
+	l.cache.keepStored(store.ID(), map[repo.ID][]byte{id: b})
 	l.noteHead(h)
 	return nil
 }
