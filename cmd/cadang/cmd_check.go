@@ -126,7 +126,9 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		res.Problems = append(res.Problems, p.Error())
 	}
 	// A repository older than the run log says (a copy put back) is an
-	// error of check, though its contents are sound.
+	// error of check, though its contents are sound. A damaged record file
+	// is compared, and copied in again at the end of this run, as missing.
+	e.forgetDamagedRecords(r, rep.Problems)
 	res.Problems = append(res.Problems, e.runLogProblems(c.Context, r)...)
 	for _, p := range rep.Unsupported {
 		res.Unsupported = append(res.Unsupported, p.Error())

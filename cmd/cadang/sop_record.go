@@ -180,6 +180,27 @@ func (e *env) runLogProblems(ctx context.Context, r *repo.Repository) []string {
 	return out
 }
 
+// forgetDamagedRecords tells the run log that the record files check found
+// damaged in r are not to be taken from its kept copies
+// (runlog.Log.ForgetStored).
+func (e *env) forgetDamagedRecords(r *repo.Repository, ps []repo.Problem) {
+	var ids []repo.ID
+	for _, p := range ps {
+		if p.Kind != repo.ProblemFileDamaged || p.File.Type != repo.RecordFile {
+			continue
+		}
+		if id, err := repo.ParseID(p.File.Name); err == nil {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	if st, err := e.loadSOPForRecords(); err == nil && st.log != nil {
+		st.log.ForgetStored(r.ID(), ids...)
+	}
+}
+
 // checkRunLog warns about what runLogProblems finds in a repository just
 // opened: every command goes on (it may be the only copy left), and
 // `check` and `log verify` fail on it.

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/lpse/cadang/internal/sop/runlog/runlogtest"
 	"github.com/lpse/cadang/internal/sop/sigkey"
+	"github.com/lpse/cadang/repo"
 )
 
 // The signed run log reads and checks every record on each append (Sync
@@ -95,4 +97,42 @@ func BenchmarkCommand(b *testing.B) {
 			}
 		})
 	}
+}
+
+// slowStore counts the record files loaded at once.
+type slowStore struct {
+	*runlogtest.MemStore
+	delay         time.Duration
+	mu            sync.Mutex
+	now, most, of int
+}
+
+func (s *slowStore) LoadFile(ctx context.Context, t repo.FileType, id repo.ID) ([]byte, error) {
+	s.mu.Lock()
+	s.now++
+	s.of++
+	s.most = max(s.most, s.now)
+	s.mu.Unlock()
+	time.Sleep(s.delay) // a remote repository's round trip
+	defer func() { s.mu.Lock(); s.now--; s.mu.Unlock() }()
+	return s.MemStore.LoadFile(ctx, t, id)
+}
+
+// BenchmarkCommandRemote is BenchmarkCommand on a repository that takes
+// 2 ms to load a file, a nearby remote one.
+func BenchmarkCommandRemote(b *testing.B) {
+	l, mem := benchLog(b, 365)
+	s := &slowStore{MemStore: mem, delay: 2 * time.Millisecond}
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c := Open(l.Path(), l.opt)
+		if fs, err := c.CheckRepository(ctx, s, nil); err != nil || len(fs) > 0 {
+			b.Fatalf("%v %v", err, fs)
+		}
+		if _, err := c.Append(ctx, Record{Op: OpCheck, RepositoryID: repoA, Result: OK}, s); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(s.of)/float64(b.N), "loads/op")
 }

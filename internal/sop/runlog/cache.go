@@ -31,11 +31,11 @@ import (
 // function of its bytes alone (the signed record or head, the signatures,
 // and the signers named inside), and the digest covers all of them.
 //
-// The file is no weaker than the host's signing key beside it: whoever can
-// write one can write the other. But it would let someone who can write
-// there, and not the operator's key kept off the server, pass a forged
-// countersignature by the checks of everyday commands; so 'log verify'
-// never uses it and checks every signature itself.
+// Whoever can write the file can also take the host's signing key beside
+// it and sign as this host. But the file would also pass by the checks of
+// everyday commands a forged signature of a key that is not on the server
+// (the operator's countersigning key, a key given to trust); so 'log
+// verify' never uses it and checks every signature itself.
 type logCache struct {
 	path  string // the file of verified digests
 	store string // the directory of the repositories' record files, one file each
@@ -286,4 +286,49 @@ func validRepoID(id string) bool {
 	}
 	_, err := hex.DecodeString(id)
 	return err == nil
+}
+
+// ForgetStored drops the record files ids of the repository repoID from
+// the copies kept beside the mirror, so that the next command loads them
+// from the repository again. A check that found them damaged calls it: the
+// next command then finds each such record missing from the repository,
+// says so, and copies it in anew, as it did before copies were kept.
+func (l *Log) ForgetStored(repoID string, ids ...repo.ID) {
+	if len(ids) == 0 {
+		return
+	}
+	c := l.cache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.storedLocked(repoID)
+	drop := map[repo.ID]bool{}
+	for _, id := range ids {
+		delete(m, id)
+		delete(c.files, id)
+		drop[id] = true
+	}
+	if !validRepoID(repoID) {
+		return
+	}
+	p := filepath.Join(c.store, repoID)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return
+	}
+	var keep bytes.Buffer
+	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
+		name, _, _ := bytes.Cut(line, []byte(" "))
+		if id, err := repo.ParseID(string(name)); err == nil && drop[id] {
+			continue
+		}
+		keep.Write(line)
+	}
+	// Written beside and renamed over, so that a crash leaves the old file
+	// or the new one; a line another command appends meanwhile may be
+	// lost, which costs only its load.
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, keep.Bytes(), 0o600); err != nil {
+		return
+	}
+	_ = os.Rename(tmp, p)
 }

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -75,24 +74,6 @@ func TestVerifiedDigests(t *testing.T) {
 	verifyErr(t, Open(l.Path(), l.opt), s, VerifyOptions{}, "local", BadSignature)
 }
 
-// slowStore counts the record files loaded at once.
-type slowStore struct {
-	*runlogtest.MemStore
-	mu            sync.Mutex
-	now, most, of int
-}
-
-func (s *slowStore) LoadFile(ctx context.Context, t repo.FileType, id repo.ID) ([]byte, error) {
-	s.mu.Lock()
-	s.now++
-	s.of++
-	s.most = max(s.most, s.now)
-	s.mu.Unlock()
-	time.Sleep(2 * time.Millisecond) // a remote repository's round trip
-	defer func() { s.mu.Lock(); s.now--; s.mu.Unlock() }()
-	return s.MemStore.LoadFile(ctx, t, id)
-}
-
 // TestStoreFilesLoadedTogether: a remote repository's record files are
 // loaded several at a time, in the listed order, and each once: a file
 // this host loaded or saved before is read from beside the mirror. 'log
@@ -102,7 +83,7 @@ func TestStoreFilesLoadedTogether(t *testing.T) {
 	l, clk := newLog(t)
 	mem := runlogtest.NewID(repoA)
 	fill(t, l, clk, mem, 12)
-	s := &slowStore{MemStore: mem}
+	s := &slowStore{MemStore: mem, delay: 2 * time.Millisecond}
 	want, err := readStore(ctx, mem)
 	if err != nil {
 		t.Fatal(err)
@@ -185,12 +166,36 @@ func TestStoredFilesDamaged(t *testing.T) {
 	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := &slowStore{MemStore: mem}
+	s := &slowStore{MemStore: mem, delay: 2 * time.Millisecond}
 	fresh := Open(l.Path(), l.opt)
 	if fs, err := fresh.CheckRepository(ctx, s, nil); err != nil || len(fs) > 0 {
 		t.Fatalf("check: %v %v", err, fs)
 	}
 	if s.of != 2 {
 		t.Errorf("%d files loaded, want the 2 whose lines were damaged", s.of)
+	}
+}
+
+// TestVerifyForgetsDamagedFiles: a kept copy stands in for a repository
+// file damaged since; 'log verify' reads the file itself, reports it, and
+// drops the kept copy, so that the next command finds the record missing
+// and copies it in again.
+func TestVerifyForgetsDamagedFiles(t *testing.T) {
+	ctx := context.Background()
+	l, clk := newLog(t)
+	s := runlogtest.NewID(repoA)
+	recs := fill(t, l, clk, s, 4)
+	s.Replace(repo.RecordFile, storeFiles(t, s)[2], []byte("damaged"))
+	if fs, err := Open(l.Path(), l.opt).CheckRepository(ctx, s, nil); err != nil || len(fs) > 0 {
+		t.Fatalf("everyday check with the kept copy: %v %v", err, fs)
+	}
+	verifyErr(t, Open(l.Path(), l.opt), s, VerifyOptions{}, "repository", Unreadable)
+	c := Open(l.Path(), l.opt)
+	fs, err := c.CheckRepository(ctx, s, nil)
+	if err != nil || !has(fs, "repository", Removed, recs[1].ID) {
+		t.Fatalf("everyday check after verify: %v %v, want record %s removed", err, fs, recs[1].ID)
+	}
+	if n, err := c.Sync(ctx, s); err != nil || n != 1 {
+		t.Fatalf("sync copied %d (%v), want the damaged record copied again", n, err)
 	}
 }

@@ -28,8 +28,10 @@ import (
 // RecordStore is what the run log needs from a repository: append-only,
 // encrypted record files, and the repository's ID, which says which
 // records concern it (Record.Concerns). *repo.Repository implements it.
-// A file's ID names its content: LoadFile returns the same bytes for an ID
-// or fails (the everyday checks of one process read each file once).
+// A file's ID names its content: whenever LoadFile succeeds for an ID, it
+// returns the same bytes. The everyday checks rely on that to load a file
+// once and keep it (logCache); a file damaged after that is found by 'log
+// verify' and by check, which read every file.
 type RecordStore interface {
 	ID() string
 	SaveFile(ctx context.Context, t repo.FileType, data []byte) (repo.ID, error)
@@ -177,6 +179,8 @@ type entry struct {
 	// vc, when set, answers sigState from the signatures that held before
 	// (logCache); 'log verify' leaves it nil and checks every one.
 	vc *logCache
+	// file is the record file the entry was read from (repository copies).
+	file repo.ID
 }
 
 // intact reports whether a record's hash and signatures hold (whoever
@@ -265,7 +269,7 @@ func (l *Log) readLocal() ([]entry, error) {
 		} else {
 			b = nil
 		}
-		if len(line) > maxLine {
+		if len(line) >= maxLine {
 			return nil, fmt.Errorf("run log %s: line %d: %w", l.path, n, bufio.ErrTooLong)
 		}
 		line = bytes.TrimSpace(line)
@@ -277,8 +281,9 @@ func (l *Log) readLocal() ([]entry, error) {
 	return out, nil
 }
 
-// maxLine is the longest line of the mirror that is read: far beyond any
-// record, and a bound on what a damaged file makes a command decode.
+// maxLine bounds a line of the mirror (one as long is an error): far
+// beyond any record, and a bound on what a damaged file makes a command
+// decode.
 const maxLine = 16 << 20
 
 // Records returns the records of the local mirror in file order. Entries
@@ -557,11 +562,12 @@ func readStoreWith(ctx context.Context, store RecordStore, c *logCache) ([]entry
 		g.Go(func() error {
 			b, err := store.LoadFile(ctx, repo.RecordFile, id)
 			if err != nil {
-				out[i] = entry{where: where, err: fmt.Errorf("cannot load: %v", err)}
+				out[i] = entry{where: where, file: id, err: fmt.Errorf("cannot load: %v", err)}
 				return nil
 			}
 			if c == nil {
 				out[i] = decode(where, b)
+				out[i].file = id
 				return nil
 			}
 			out[i] = c.decodeLine(where, b)

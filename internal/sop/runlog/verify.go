@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/lpse/cadang/internal/sop/sigkey"
+	"github.com/lpse/cadang/repo"
 )
 
 // Problem is what Verify found wrong with a record.
@@ -232,6 +233,18 @@ func (l *Log) verify(ctx context.Context, store RecordStore, o VerifyOptions, ev
 		}
 		if err != nil {
 			return nil, fmt.Errorf("run log in repository: %w", err)
+		}
+		if !everyday {
+			// What cannot be loaded now is not taken from the kept copies
+			// by the next command either: it finds those records missing
+			// and copies them in again.
+			var bad []repo.ID
+			for _, e := range remote {
+				if e.err != nil && !e.file.IsNull() {
+					bad = append(bad, e.file)
+				}
+			}
+			l.ForgetStored(store.ID(), bad...)
 		}
 		if everyday {
 			l.cache.remember(remote)
