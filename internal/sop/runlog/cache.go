@@ -193,10 +193,14 @@ func (c *logCache) flush() {
 // CONTENTS" each), so that a command reads from the repository only the
 // files that are new to it: on a remote repository each file is a
 // request, and a repository gains two a run (the record and a head). A
-// file is named by the SHA-256 of its stored bytes, which LoadFile checks
-// when it loads it, so what it held then it holds while it is listed;
-// the copy here is trusted as the mirror beside it is. 'log verify' reads
-// every file from the repository.
+// file is named by the SHA-256 of its stored bytes, which LoadFile checks,
+// so a listed file holds what was kept of it unless it was damaged since
+// (in that repository, or in another copy of it that shares its config
+// ID). The everyday checks take the kept copy; 'log verify' and check read
+// every file, and drop the kept copy of a damaged one (ForgetStored). The
+// SHA-256 of a line only finds a torn one: the copies are trusted as the
+// mirror beside them is, and whoever can write them can change what the
+// everyday checks see, though not what 'log verify' sees.
 
 // storedFile returns the record file id of the repository repoID, if it
 // is known.
@@ -223,7 +227,7 @@ func (c *logCache) storedLocked(repoID string) map[repo.ID][]byte {
 		return m
 	}
 	for _, line := range bytes.Split(b, []byte("\n")) {
-		// A torn or damaged line only costs a load of the file.
+		// A torn line only costs a load of the file.
 		name, rest, _ := bytes.Cut(line, []byte(" "))
 		sum, data, _ := bytes.Cut(rest, []byte(" "))
 		id, err := repo.ParseID(string(name))
@@ -264,18 +268,49 @@ func (c *logCache) keepStored(repoID string, files map[repo.ID][]byte) {
 		buf.WriteByte('\n')
 	}
 	c.mu.Unlock()
-	if buf.Len() == 0 || !validRepoID(repoID) {
+	if buf.Len() == 0 {
 		return
+	}
+	_ = c.withStoreFile(repoID, func(f *os.File, size int64) error {
+		var last [1]byte
+		if size > 0 {
+			if _, err := f.ReadAt(last[:], size-1); err == nil && last[0] != '\n' {
+				// A line torn by a crash gets its end, so that these
+				// start a line of their own.
+				if _, err := f.Write([]byte("\n")); err != nil {
+					return err
+				}
+			}
+		}
+		_, err := f.Write(buf.Bytes())
+		return err
+	})
+}
+
+// withStoreFile calls fn with the kept files of repoID open for appending
+// and locked against other commands, and its size. Appends and
+// ForgetStored's rewrite take turns so that no drop and no append is lost.
+func (c *logCache) withStoreFile(repoID string, fn func(f *os.File, size int64) error) error {
+	if !validRepoID(repoID) {
+		return nil
 	}
 	if err := os.MkdirAll(c.store, 0o700); err != nil {
-		return
+		return err
 	}
-	f, err := os.OpenFile(filepath.Join(c.store, repoID), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(filepath.Join(c.store, repoID), os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
-		return
+		return err
 	}
-	_, _ = f.Write(buf.Bytes()) // one write: a concurrent command's lines stay whole
-	_ = f.Close()
+	defer f.Close()
+	if err := lockFile(f); err != nil {
+		return err
+	}
+	defer unlockFile(f)
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	return fn(f, fi.Size())
 }
 
 // validRepoID reports whether id can name a file: a repository's config
@@ -288,47 +323,60 @@ func validRepoID(id string) bool {
 	return err == nil
 }
 
-// ForgetStored drops the record files ids of the repository repoID from
-// the copies kept beside the mirror, so that the next command loads them
-// from the repository again. A check that found them damaged calls it: the
-// next command then finds each such record missing from the repository,
-// says so, and copies it in anew, as it did before copies were kept.
+// ForgetStored drops the kept copies of the record files ids of the
+// repository repoID (see storedFile), so that the next command loads them
+// from the repository again. 'log verify' and check call it for the files
+// they found damaged: the next command then finds each such record
+// missing from the repository, says so, and copies it in anew. A head is
+// not dropped: the next run writes a newer one anyway, and a head gone
+// missing would make the repository look like an older copy.
 func (l *Log) ForgetStored(repoID string, ids ...repo.ID) {
-	if len(ids) == 0 {
-		return
-	}
 	c := l.cache
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	m := c.storedLocked(repoID)
 	drop := map[repo.ID]bool{}
+	c.mu.Lock()
+	m := c.storedLocked(repoID)
 	for _, id := range ids {
+		if b, ok := m[id]; ok && c.decodeKept(b).isHead {
+			continue
+		}
 		delete(m, id)
 		delete(c.files, id)
 		drop[id] = true
 	}
-	if !validRepoID(repoID) {
+	c.mu.Unlock()
+	if len(drop) == 0 {
 		return
 	}
-	p := filepath.Join(c.store, repoID)
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return
-	}
-	var keep bytes.Buffer
-	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
-		name, _, _ := bytes.Cut(line, []byte(" "))
-		if id, err := repo.ParseID(string(name)); err == nil && drop[id] {
-			continue
+	_ = c.withStoreFile(repoID, func(f *os.File, size int64) error {
+		b := make([]byte, size)
+		if _, err := f.ReadAt(b, 0); err != nil {
+			return err
 		}
-		keep.Write(line)
+		var keep bytes.Buffer
+		for _, line := range bytes.SplitAfter(b, []byte("\n")) {
+			name, _, _ := bytes.Cut(line, []byte(" "))
+			if id, err := repo.ParseID(string(name)); err == nil && drop[id] {
+				continue
+			}
+			keep.Write(line)
+		}
+		if keep.Len() == len(b) {
+			return nil
+		}
+		// Rewritten in place under the lock: a crash in between leaves a
+		// torn file, whose lines fail their SHA-256 and cost loads.
+		if err := f.Truncate(0); err != nil {
+			return err
+		}
+		_, err := f.Write(keep.Bytes())
+		return err
+	})
+}
+
+// decodeKept decodes a kept file's contents; c.mu is held.
+func (c *logCache) decodeKept(b []byte) entry {
+	if e, ok := c.lines[string(b)]; ok {
+		return e
 	}
-	// Written beside and renamed over, so that a crash leaves the old file
-	// or the new one; a line another command appends meanwhile may be
-	// lost, which costs only its load.
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, keep.Bytes(), 0o600); err != nil {
-		return
-	}
-	_ = os.Rename(tmp, p)
+	return decode("", b)
 }

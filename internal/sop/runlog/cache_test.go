@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -184,6 +185,7 @@ func TestVerifyForgetsDamagedFiles(t *testing.T) {
 	ctx := context.Background()
 	l, clk := newLog(t)
 	s := runlogtest.NewID(repoA)
+	s.Salted = true // a repository names every copy anew
 	recs := fill(t, l, clk, s, 4)
 	s.Replace(repo.RecordFile, storeFiles(t, s)[2], []byte("damaged"))
 	if fs, err := Open(l.Path(), l.opt).CheckRepository(ctx, s, nil); err != nil || len(fs) > 0 {
@@ -195,7 +197,102 @@ func TestVerifyForgetsDamagedFiles(t *testing.T) {
 	if err != nil || !has(fs, "repository", Removed, recs[1].ID) {
 		t.Fatalf("everyday check after verify: %v %v, want record %s removed", err, fs, recs[1].ID)
 	}
-	if n, err := c.Sync(ctx, s); err != nil || n != 1 {
-		t.Fatalf("sync copied %d (%v), want the damaged record copied again", n, err)
+	saves := s.Saves
+	if n, err := c.Sync(ctx, s); err != nil || n != 1 || s.Saves != saves+1 {
+		t.Fatalf("sync copied %d (%v; %d saves), want the damaged record copied again", n, err, s.Saves-saves)
+	}
+	rep, err := Open(l.Path(), l.opt).Verify(ctx, s)
+	if err != nil || has(rep.Findings, "repository", Removed, "") || !has(rep.Findings, "repository", Unreadable, "") {
+		t.Fatalf("after the copy: %v, want only the damaged file reported:\n%s", err, findings(rep))
+	}
+}
+
+// TestForgetStoredKeepsHeadsAndReadable: a damaged head's kept copy stays
+// (the next run writes a newer head; a missing one would look like an
+// older copy of the repository), and so does the copy of a file that
+// could not be read for another reason than damage.
+func TestForgetStoredKeepsHeadsAndReadable(t *testing.T) {
+	ctx := context.Background()
+	l, clk := newLog(t)
+	s := runlogtest.NewID(repoA)
+	fill(t, l, clk, s, 3)
+	var head, rec repo.ID
+	for _, id := range s.IDs(repo.RecordFile) {
+		b, _ := s.LoadFile(ctx, repo.RecordFile, id)
+		if e := decode("", b); e.isHead && e.head.Seq == 3 {
+			head = id
+		} else if !e.isHead && e.rec.Seq == 1 {
+			rec = id
+		}
+	}
+	s.Replace(repo.RecordFile, head, []byte("damaged"))
+	lost := &failingStore{MemStore: s, fail: rec}
+	Open(l.Path(), l.opt).Verify(ctx, lost)
+	fresh := Open(l.Path(), l.opt)
+	for _, id := range []repo.ID{head, rec} {
+		if _, ok := fresh.cache.storedFile(repoA, id); !ok {
+			t.Errorf("kept copy of %s dropped", id.Short())
+		}
+	}
+	clk.Advance(time.Hour)
+	if _, err := fresh.Append(ctx, Record{Op: OpCheck, RepositoryID: repoA, Result: OK}, s); err != nil {
+		t.Fatalf("append after a damaged head: %v", err)
+	}
+}
+
+// failingStore cannot read one file, as after a lost connection.
+type failingStore struct {
+	*runlogtest.MemStore
+	fail repo.ID
+}
+
+func (f *failingStore) LoadFile(ctx context.Context, t repo.FileType, id repo.ID) ([]byte, error) {
+	if id == f.fail {
+		return nil, errors.New("connection reset by peer")
+	}
+	return f.MemStore.LoadFile(ctx, t, id)
+}
+
+// TestForgetStoredConcurrently: two commands dropping different files of
+// one repository at once both take effect.
+func TestForgetStoredConcurrently(t *testing.T) {
+	l, clk := newLog(t)
+	s := runlogtest.NewID(repoA)
+	fill(t, l, clk, s, 2)
+	p := filepath.Join(strings.TrimSuffix(l.Path(), ".jsonl")+".store", repoA)
+	orig, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []repo.ID
+	for _, id := range s.IDs(repo.RecordFile) {
+		b, _ := s.LoadFile(context.Background(), repo.RecordFile, id)
+		if !decode("", b).isHead {
+			recs = append(recs, id)
+		}
+	}
+	for i := 0; i < 50; i++ {
+		if err := os.WriteFile(p, orig, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		a, b := Open(l.Path(), l.opt), Open(l.Path(), l.opt)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for j, c := range []*Log{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				c.ForgetStored(repoA, recs[j])
+			}()
+		}
+		close(start)
+		wg.Wait()
+		c := Open(l.Path(), l.opt).cache
+		for _, id := range recs {
+			if _, ok := c.storedFile(repoA, id); ok {
+				t.Fatalf("round %d: the drop of %s was lost", i, id.Short())
+			}
+		}
 	}
 }

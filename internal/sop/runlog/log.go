@@ -179,8 +179,10 @@ type entry struct {
 	// vc, when set, answers sigState from the signatures that held before
 	// (logCache); 'log verify' leaves it nil and checks every one.
 	vc *logCache
-	// file is the record file the entry was read from (repository copies).
-	file repo.ID
+	// file is the record file the entry was read from (repository copies),
+	// and damaged whether that file failed its checks or is no entry.
+	file    repo.ID
+	damaged bool
 }
 
 // intact reports whether a record's hash and signatures hold (whoever
@@ -524,8 +526,10 @@ func readStore(ctx context.Context, store RecordStore) ([]entry, error) {
 }
 
 // readStore is readStore through the log's cache: a record file that this
-// process read before is not loaded again. (A file's ID is the SHA-256 of
-// its bytes, which LoadFile checks: the same ID is the same record.)
+// process read before, or that this host loaded or saved before (kept
+// beside the mirror), is not loaded again. (A file's ID is the SHA-256 of
+// its bytes, which LoadFile checks: the same ID is the same record, unless
+// the file was damaged since; see storedFile.)
 func (l *Log) readStore(ctx context.Context, store RecordStore) ([]entry, error) {
 	return readStoreWith(ctx, store, l.cache)
 }
@@ -554,20 +558,22 @@ func readStoreWith(ctx context.Context, store RecordStore, c *logCache) ([]entry
 				continue
 			}
 			if b, ok := c.storedFile(store.ID(), id); ok {
-				out[i] = c.decodeLine(where, b)
-				c.keepFile(id, out[i])
-				continue
+				if e := c.decodeLine(where, b); e.err == nil {
+					out[i] = e
+					c.keepFile(id, e)
+					continue
+				} // a kept copy that is no entry: load the file itself
 			}
 		}
 		g.Go(func() error {
 			b, err := store.LoadFile(ctx, repo.RecordFile, id)
 			if err != nil {
-				out[i] = entry{where: where, file: id, err: fmt.Errorf("cannot load: %v", err)}
+				out[i] = entry{where: where, file: id, damaged: repo.IsDamaged(err), err: fmt.Errorf("cannot load: %v", err)}
 				return nil
 			}
 			if c == nil {
 				out[i] = decode(where, b)
-				out[i].file = id
+				out[i].file, out[i].damaged = id, out[i].err != nil
 				return nil
 			}
 			out[i] = c.decodeLine(where, b)

@@ -235,12 +235,13 @@ func (l *Log) verify(ctx context.Context, store RecordStore, o VerifyOptions, ev
 			return nil, fmt.Errorf("run log in repository: %w", err)
 		}
 		if !everyday {
-			// What cannot be loaded now is not taken from the kept copies
-			// by the next command either: it finds those records missing
-			// and copies them in again.
+			// What is damaged now is not taken from the kept copies by
+			// the next command either: it finds those records missing
+			// and copies them in again. (A file that could not be read
+			// for another reason, a lost connection, is left as kept.)
 			var bad []repo.ID
 			for _, e := range remote {
-				if e.err != nil && !e.file.IsNull() {
+				if e.damaged && !e.file.IsNull() {
 					bad = append(bad, e.file)
 				}
 			}

@@ -26,6 +26,11 @@ type MemStore struct {
 	// RepositoryID is what ID returns: the repository the store stands
 	// for, which says which records are copied into it.
 	RepositoryID string
+	// Salted, when set, names each saved file anew, as a repository's
+	// sealing (a fresh random salt) does; otherwise a file is named by
+	// its contents and saving the same bytes again is a no-op.
+	Salted bool
+	salts  uint64
 }
 
 // New returns an empty store.
@@ -43,6 +48,7 @@ func (m *MemStore) Clone() *MemStore {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := NewID(m.RepositoryID)
+	c.Salted, c.salts = m.Salted, m.salts
 	for t, fs := range m.files {
 		c.files[t] = map[repo.ID][]byte{}
 		for id, b := range fs {
@@ -60,6 +66,10 @@ func (m *MemStore) SaveFile(_ context.Context, t repo.FileType, data []byte) (re
 		return repo.ID{}, m.FailSave
 	}
 	id := repo.ID(sha256.Sum256(data))
+	if m.Salted {
+		m.salts++
+		id = repo.ID(sha256.Sum256(fmt.Appendf(append([]byte(nil), data...), "\x00%d", m.salts)))
+	}
 	if m.files[t] == nil {
 		m.files[t] = map[repo.ID][]byte{}
 	}
