@@ -412,7 +412,25 @@ func TestRESTKilledClient(t *testing.T) {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		t.Logf("round %d: killed after %d new packs", round, packs()-before)
+		// Every stored pack is whole: its name is the SHA-256 of its bytes.
+		_ = filepath.WalkDir(filepath.Join(repoDir, "data"), func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".tmp-") {
+				return err // a temporary file: see below
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Error(err)
+				return nil
+			}
+			if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != d.Name() {
+				t.Errorf("round %d: %s is not whole (%d bytes)", round, p, len(b))
+			}
+			return nil
+		})
 		// Uploads in flight end with the connection: no temporary file stays.
+		// (Looked for after the packs: the server may still be ending a
+		// request of the killed client, and start its temporary file
+		// after a first look found none.)
 		var tmp []string
 		for deadline := time.Now().Add(10 * time.Second); ; {
 			tmp = tmp[:0]
@@ -430,21 +448,6 @@ func TestRESTKilledClient(t *testing.T) {
 		if len(tmp) != 0 {
 			t.Errorf("round %d: temporary files left: %v", round, tmp)
 		}
-		// Every stored pack is whole: its name is the SHA-256 of its bytes.
-		_ = filepath.WalkDir(filepath.Join(repoDir, "data"), func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			b, err := os.ReadFile(p)
-			if err != nil {
-				t.Error(err)
-				return nil
-			}
-			if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != d.Name() {
-				t.Errorf("round %d: %s is not whole (%d bytes)", round, p, len(b))
-			}
-			return nil
-		})
 	}
 	// The server still serves: a backup completes, checks and restores.
 	cliBackup(t, loc, src)
