@@ -22,20 +22,20 @@ import (
 // several runs a day.
 //
 // Within one process it keeps each local line and each record file as
-// decoded, so that each is decoded once. Across processes it keeps, in a
-// file beside the local mirror (".verified"), the digests of the entries
-// whose signatures held, so that a command checks only the signatures of
-// what is new since the last one; and the repositories' record files it
-// has loaded or saved (".store", see storedFile), so that it loads only
-// the new ones. What an entry's signatures say is a
-// function of its bytes alone (the signed record or head, the signatures,
-// and the signers named inside), and the digest covers all of them.
+// decoded, so that each is decoded once. Across processes it keeps beside
+// the local mirror the digests of the entries whose signatures held
+// (".verified"), so that a command checks only the signatures of what is
+// new since the last one, and the repositories' record files it has
+// loaded or saved (".store", see storedFile), so that it loads only the
+// new ones. What an entry's signatures say is a function of its bytes
+// alone (the signed record or head, the signatures, and the signers named
+// inside), and the digest covers all of them.
 //
-// Whoever can write the file can also take the host's signing key beside
-// it and sign as this host. But the file would also pass by the checks of
-// everyday commands a forged signature of a key that is not on the server
-// (the operator's countersigning key, a key given to trust); so 'log
-// verify' never uses it and checks every signature itself.
+// Whoever can write the digests' file can also take the host's signing
+// key beside it and sign as this host. But the file would also pass by
+// the checks of everyday commands a forged signature of a key that is not
+// on the server (the operator's countersigning key, a key given to
+// trust); so 'log verify' never uses it and checks every signature itself.
 type logCache struct {
 	path  string // the file of verified digests
 	store string // the directory of the repositories' record files, one file each
