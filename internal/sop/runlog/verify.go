@@ -234,7 +234,10 @@ func (l *Log) verify(ctx context.Context, store RecordStore, o VerifyOptions, ev
 		if err != nil {
 			return nil, fmt.Errorf("run log in repository: %w", err)
 		}
-		if !everyday {
+		if everyday {
+			l.cache.remember(remote)
+			rep.Repo = &CopySummary{}
+		} else {
 			// What is damaged now is not taken from the kept copies by
 			// the next command either: it finds those records missing
 			// and copies them in again. (A file that could not be read
@@ -246,11 +249,6 @@ func (l *Log) verify(ctx context.Context, store RecordStore, o VerifyOptions, ev
 				}
 			}
 			l.ForgetStored(store.ID(), bad...)
-		}
-		if everyday {
-			l.cache.remember(remote)
-			rep.Repo = &CopySummary{}
-		} else {
 			reuseSignatures(local, remote)
 			rs, rf := checkCopy("repository", remote, false, trusted)
 			rep.Repo = &rs
