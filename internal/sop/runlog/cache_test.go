@@ -44,7 +44,7 @@ func TestVerifiedDigests(t *testing.T) {
 	l, clk := newLog(t)
 	s := runlogtest.NewID(repoA)
 	fill(t, l, clk, s, 4)
-	path := strings.TrimSuffix(l.Path(), ".jsonl") + ".verified"
+	path := l.cache.path
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +114,7 @@ func TestStoreFilesLoadedTogether(t *testing.T) {
 
 	// Without them (another host's files, a new machine): each loaded
 	// once, several at a time.
-	if err := os.RemoveAll(strings.TrimSuffix(l.Path(), ".jsonl") + ".store"); err != nil {
+	if err := os.RemoveAll(l.cache.store); err != nil {
 		t.Fatal(err)
 	}
 	fresh := Open(l.Path(), l.opt)
@@ -156,7 +156,7 @@ func TestStoredFilesDamaged(t *testing.T) {
 	l, clk := newLog(t)
 	mem := runlogtest.NewID(repoA)
 	fill(t, l, clk, mem, 3)
-	p := filepath.Join(strings.TrimSuffix(l.Path(), ".jsonl")+".store", repoA)
+	p := filepath.Join(l.cache.store, repoA)
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
@@ -259,7 +259,7 @@ func TestForgetStoredConcurrently(t *testing.T) {
 	l, clk := newLog(t)
 	s := runlogtest.NewID(repoA)
 	fill(t, l, clk, s, 2)
-	p := filepath.Join(strings.TrimSuffix(l.Path(), ".jsonl")+".store", repoA)
+	p := filepath.Join(l.cache.store, repoA)
 	orig, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)

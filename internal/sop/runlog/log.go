@@ -571,14 +571,18 @@ func readStoreWith(ctx context.Context, store RecordStore, c *logCache) ([]entry
 				out[i] = entry{where: where, file: id, damaged: repo.IsDamaged(err), err: fmt.Errorf("cannot load: %v", err)}
 				return nil
 			}
+			var e entry
 			if c == nil {
-				out[i] = decode(where, b)
-				out[i].file, out[i].damaged = id, out[i].err != nil
-				return nil
+				e = decode(where, b)
+			} else {
+				e = c.decodeLine(where, b)
 			}
-			out[i] = c.decodeLine(where, b)
-			c.keepFile(id, out[i])
-			loaded[i] = b
+			e.file, e.damaged = id, e.err != nil
+			out[i] = e
+			if c != nil {
+				c.keepFile(id, e)
+				loaded[i] = b
+			}
 			return nil
 		})
 	}
