@@ -3,6 +3,7 @@ package repo
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 
 	"github.com/lpse/cadang/repo/backend"
@@ -85,4 +86,45 @@ func (r *Repository) RemoveFile(ctx context.Context, t FileType, id ID) error {
 		}
 	}
 	return r.be.Remove(ctx, backend.Handle{Type: t, Name: id.String()})
+}
+
+// LoadStored returns a file's bytes as stored, without checking them
+// against its name or opening them: what a repair keeps of a damaged file
+// before it removes it.
+func (r *Repository) LoadStored(ctx context.Context, t FileType, id ID) ([]byte, error) {
+	h := backend.Handle{Type: t, Name: id.String()}
+	raw, err := r.be.Load(ctx, h, 0, 0)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", h, err)
+	}
+	return raw, nil
+}
+
+// DamagedFiles returns the files of type t that LoadFile refuses as
+// damaged (IsDamaged): bytes that do not match the file's name, or that do
+// not open with the repository's key. A file of a newer format version is
+// not damaged and is not returned; a file that could not be read for
+// another reason (a lost connection) is an error, so that no caller takes
+// it for damage and removes it. t is a type saved with SaveFile: not
+// packs or keys, which are checked otherwise (check).
+func (r *Repository) DamagedFiles(ctx context.Context, t FileType) ([]ID, error) {
+	if t == PackFile || t == KeyFile {
+		return nil, fmt.Errorf("damaged files: %s files are not saved with SaveFile", t)
+	}
+	var ids []ID
+	if err := r.ListFiles(ctx, t, func(id ID) error { ids = append(ids, id); return nil }); err != nil {
+		return nil, fmt.Errorf("list %s: %w", t, err)
+	}
+	var out []ID
+	for _, id := range ids {
+		_, err := r.LoadFile(ctx, t, id)
+		switch {
+		case err == nil, backend.IsNotExist(err), errors.Is(err, ErrUnsupportedVersion):
+		case IsDamaged(err):
+			out = append(out, id)
+		default:
+			return nil, err
+		}
+	}
+	return out, nil
 }

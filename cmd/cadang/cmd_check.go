@@ -145,6 +145,9 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		for _, p := range res.Unsupported {
 			fmt.Fprintf(e.stdout, "unsupported: %s\n", p)
 		}
+		if damagedRecords(rep.Problems) > 0 {
+			fmt.Fprintln(e.stdout, "note: a damaged run-log file stays in the repository, and is reported by every check, until 'cadang repair records' takes it out (it first copies in again what the local run log holds, and keeps the file's bytes)")
+		}
 		if res.UnindexedPacks > 0 {
 			fmt.Fprintf(e.stdout, "note: %d pack(s) are not in the index (left by an interrupted backup); the next backup adopts them\n", res.UnindexedPacks)
 		}
@@ -169,4 +172,15 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		fmt.Fprintln(e.stdout, "no errors were found")
 	}
 	return nil
+}
+
+// damagedRecords counts the run-log files among the damaged files.
+func damagedRecords(ps []repo.Problem) int {
+	n := 0
+	for _, p := range ps {
+		if p.Kind == repo.ProblemFileDamaged && p.File.Type == repo.RecordFile {
+			n++
+		}
+	}
+	return n
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -87,11 +88,17 @@ Exit code 0 when nothing is wrong (warnings aside), 1 otherwise; the first bad r
 				printVerifyReport(e, st.log, vr, o)
 			}
 			if !vr.OK() {
-				n := 0
+				n, damaged := 0, 0
 				for _, f := range vr.Findings {
 					if !f.Warning {
 						n++
 					}
+					if f.Copy == "repository" && f.Problem == runlog.Unreadable && strings.HasPrefix(f.Where, "file ") {
+						damaged++
+					}
+				}
+				if damaged > 0 && !e.json {
+					fmt.Fprintln(e.stdout, "note: 'cadang repair records' takes the damaged run-log files out of the repository, after it copies in again what the local run log holds, and keeps their bytes")
 				}
 				return fmt.Errorf("log verify: %d problem(s) found", n)
 			}

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -10,6 +13,7 @@ import (
 	"github.com/lpse/cadang/chunk"
 	"github.com/lpse/cadang/crypto"
 	"github.com/lpse/cadang/internal/pwfile"
+	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/internal/units"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend"
@@ -437,6 +441,71 @@ func repairCommand() *cli.Command {
 				fmt.Fprintf(e.stdout, "rebuilt the index: %d packs, %d blobs\n", packs, blobs)
 				return nil
 			},
-		}},
+		}, repairRecordsCommand()},
 	}
+}
+
+// repairRecordsCommand is `repair records`: the damaged run-log files
+// taken out of the repository (runlog.Log.RepairStore), so that check
+// stops failing on a file whose records are safe again.
+func repairRecordsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "records",
+		Usage: "take damaged run-log files out of the repository, keeping their bytes",
+		Description: `check and log verify report a run-log file in the repository whose bytes do not match its name, or
+that does not decrypt, in every run for as long as it is there. This command first copies into the
+repository every record of the local run log that is not there intact (the damaged file's record
+among them, when this host wrote it), then writes each damaged file's bytes, as they were stored,
+into --keep-dir/REPOSITORY-ID/, and only then removes the file from the repository. The repair is
+recorded in the run log. Takes an exclusive lock. A repository that refuses deletions (append-only,
+object lock) keeps the file, and the command says so.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "keep-dir", Usage: "where the damaged files' bytes are kept (default: beside the run log, its name with `.damaged`)"},
+		},
+		Action: func(c *cli.Context) error {
+			e := newEnv(c)
+			return e.recorded(c.Context, runlog.OpRepair, func(ctx context.Context, rec *runlog.Record) error {
+				st, err := e.loadSOPForRecords()
+				if err != nil {
+					return fmt.Errorf("repair records: run log: %w", err)
+				}
+				keep := c.String("keep-dir")
+				if keep == "" {
+					keep = strings.TrimSuffix(st.log.Path(), ".jsonl") + ".damaged"
+				}
+				return e.withRepo(ctx, true, func(r *repo.Repository) error {
+					rep, err := st.log.RepairStore(ctx, r, keep)
+					if len(rep.Removed) > 0 || rep.Copied > 0 {
+						rec.Note = runlog.NewNote("repair-records", len(rep.Removed), rep.Kept, rep.Copied)
+					}
+					if e.json {
+						if jerr := e.printJSON(map[string]any{"message_type": "repair_records", "damaged": idStrings(rep.Damaged),
+							"removed": idStrings(rep.Removed), "copied": rep.Copied, "kept": rep.Kept}); jerr != nil && err == nil {
+							err = jerr
+						}
+					} else {
+						for _, id := range rep.Removed {
+							fmt.Fprintf(e.stdout, "removed damaged run-log file records/%s (its bytes are in %s)\n", id, filepath.Join(rep.Kept, id.String()))
+						}
+						switch {
+						case err != nil:
+						case len(rep.Damaged) == 0:
+							fmt.Fprintln(e.stdout, "no damaged run-log file in the repository")
+						default:
+							fmt.Fprintf(e.stdout, "%d damaged run-log file(s) removed; %d record(s) of the local run log copied in first\n", len(rep.Removed), rep.Copied)
+						}
+					}
+					return err
+				})
+			})
+		},
+	}
+}
+
+func idStrings(ids []repo.ID) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, id.String())
+	}
+	return out
 }

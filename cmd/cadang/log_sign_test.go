@@ -249,3 +249,71 @@ func TestDamagedRecordFileCopiedAgain(t *testing.T) {
 		t.Errorf("%d record files before, %d after: the records were not copied again", len(before), len(after))
 	}
 }
+
+// TestRepairRecords: a damaged record file makes every check fail until
+// `repair records` takes it out. It copies the local records in first,
+// keeps each removed file's bytes as stored, and records itself; check and
+// log verify pass afterwards, and a second repair finds nothing.
+func TestRepairRecords(t *testing.T) {
+	h := newSOPHarness(t)
+	h.daily(20, 21)
+	dir := filepath.Join(h.repoA, "records")
+	damaged := map[string]string{} // name: the damaged bytes
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range ents {
+		if i%2 == 1 {
+			continue // half of them: some records stay intact in the repository
+		}
+		p := filepath.Join(dir, e.Name())
+		b := mustRead(t, p)
+		b = b[:len(b)/2] + "x" + b[len(b)/2+1:]
+		os.Chmod(p, 0o600)
+		if err := os.WriteFile(p, []byte(b), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		damaged[e.Name()] = b
+	}
+	repoArgs := []string{"-r", h.repoA, "--password-file", h.pw}
+	for i := 0; i < 2; i++ { // the first check copies the records in again; the second still fails
+		out, errs, code := h.cad(append([]string{"check"}, repoArgs...)...)
+		if code != 1 || !strings.Contains(out, "repair records") {
+			t.Fatalf("check %d of damaged record files: exit %d, want 1 and a pointer to repair records\n%s%s", i+1, code, out, errs)
+		}
+	}
+
+	keep := filepath.Join(t.TempDir(), "kept")
+	out, errs, code := h.cad(append([]string{"repair", "records", "--keep-dir", keep}, repoArgs...)...)
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("%d damaged run-log file(s) removed", len(damaged))) {
+		t.Fatalf("repair records: exit %d\n%s%s", code, out, errs)
+	}
+	kept, err := filepath.Glob(filepath.Join(keep, "*", "*"))
+	if err != nil || len(kept) != len(damaged) {
+		t.Fatalf("kept files %v (%v), want %d", kept, err, len(damaged))
+	}
+	for _, p := range kept {
+		want, ok := damaged[filepath.Base(p)]
+		if !ok {
+			t.Errorf("kept %s, which was not damaged", p)
+			continue
+		}
+		if got := mustRead(t, p); got != want {
+			t.Errorf("%s: kept bytes differ from the damaged file's", p)
+		}
+		if _, err := os.Stat(filepath.Join(dir, filepath.Base(p))); err == nil {
+			t.Errorf("%s is still in the repository", filepath.Base(p))
+		}
+	}
+	h.must(0, append([]string{"check"}, repoArgs...)...)
+	h.must(0, "log", "verify", "--job", "spse-db")
+	out = h.must(0, append([]string{"repair", "records", "--keep-dir", keep}, repoArgs...)...)
+	if !strings.Contains(out, "no damaged run-log file") {
+		t.Errorf("second repair: %s", out)
+	}
+	out = h.must(0, "log", "list")
+	if n := strings.Count(out, "Repair"); n != 2 {
+		t.Errorf("log list shows %d repairs, want 2:\n%s", n, out)
+	}
+}

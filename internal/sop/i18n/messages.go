@@ -25,6 +25,7 @@ var messages = map[string][2]string{
 	"op.restore-test":             {"Uji restore", "Restore test"},
 	"op.check":                    {"Pemeriksaan", "Check"},
 	"op.prune":                    {"Pemangkasan", "Prune"},
+	"op.repair":                   {"Perbaikan", "Repair"},
 	"op.copy":                     {"Penyalinan snapshot", "Copy"},
 	"op.forget":                   {"Penerapan retensi", "Retention"},
 	"op.followup":                 {"Tindak lanjut", "Follow-up"},

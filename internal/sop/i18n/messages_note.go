@@ -38,6 +38,7 @@ func init() {
 		"note.forget-failed":                 {"Retensi gagal diterapkan: %s dari %s snapshot terhapus", "Retention failed: %s of %s snapshots removed"},
 		"note.prune-done":                    {"Pemangkasan: %s pack dihapus, %s pack ditandai untuk pemangkasan berikutnya, %s kelompok menunggu backup yang sedang berjalan", "Prune: %s packs deleted, %s packs marked for the next prune, %s sets waiting for running backups"},
 		"note.prune-failed":                  {"Pemangkasan gagal", "Prune failed"},
+		"note.repair-records":                {"%s berkas catatan log yang rusak dikeluarkan dari repositori (isinya disimpan di %s); %s catatan disalin ulang dari log lokal", "%s damaged run-log file(s) taken out of the repository (their bytes kept in %s); %s record(s) copied in again from the local log"},
 		"note.offsite-copied":                {"%s snapshot disalin ke media offsite %s, %s sudah ada di sana; %s blob baru diunggah", "%s snapshot(s) copied to offsite medium %s, %s already there; %s new blobs uploaded"},
 		"note.offsite-open-failed":           {"Media offsite %s (%s) tidak dapat dibuka", "Cannot open offsite medium %s (%s)"},
 		"note.offsite-wrong-id":              {"Media offsite salah: di %s seharusnya repositori %s, tetapi yang ada adalah repositori %s", "Wrong offsite medium: repository %s was expected at %s, but repository %s is there"},

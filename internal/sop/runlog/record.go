@@ -33,6 +33,9 @@ const (
 	// OpFollowup records the follow-up taken after a failed run (SOP step 5);
 	// Ref names the run.
 	OpFollowup Operation = "followup"
+	// OpRepair records a repair of the repository's structures (repair
+	// records: damaged run-log files taken out, their bytes kept).
+	OpRepair Operation = "repair"
 )
 
 // Result is the outcome of an operation.
