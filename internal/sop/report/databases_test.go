@@ -308,3 +308,32 @@ func TestRestoreMinutesDatabases(t *testing.T) {
 		t.Errorf("a command dump's restore: %q", got)
 	}
 }
+
+// The restore-test minutes do not repeat in English, under "error
+// messages", what their tables said in the document's language (issue 15):
+// a failed file, a dump that does not load, a check that does not match.
+// An error the tables do not say (a scratch database left behind) is
+// listed.
+func TestRestoreTestErrorsNotRepeated(t *testing.T) {
+	h := makeHistory(t)
+	start := h.clk.Now()
+	snap := strings.Repeat("b", 64)
+	item := runlog.TestItem{Snapshot: snap, Path: "/srv/spse/upload/a.pdf", Size: 10, Error: "blob 1234abcd: ciphertext verification failed"}
+	load := runlog.DatabaseTest{Snapshot: pgSnapID, Source: "database", File: "/helpdesk.dump", Database: "helpdesk", Server: "127.0.0.1:5432",
+		Scratch: "cadang_rt_ab12_2", Dropped: true, Error: "pg_restore: error: input file does not appear to be a valid archive"}
+	check := runlog.CheckRun{Query: "SELECT count(*) FROM paket", Compare: jobs.CompareSource, Want: "120", Got: "119"}
+	loaded := runlog.DatabaseTest{Snapshot: pgSnapID, Source: "database", File: "/epns_prod.dump", Database: "epns_prod", Server: "127.0.0.1:5432",
+		Scratch: "cadang_rt_ab12_1", Loaded: true, Tables: 5, Checks: []runlog.CheckRun{check}}
+	left := "scratch database cadang_rt_ab12_1 on 127.0.0.1:5432 was not dropped: connection lost"
+	rec := reread(t, runlog.Record{ID: "20260310-150000-eeee", Op: runlog.OpRestoreTest, Job: "spse-db", Result: runlog.Failed, Failure: runlog.KindIntegrity,
+		Start: start, End: start,
+		Errors: []string{runlog.ItemFailure(item), runlog.LoadFailure(load), runlog.CheckFailure(loaded, check), left},
+		Test:   &runlog.TestInfo{Seed: 5, Sample: 20, Items: []runlog.TestItem{item}, Databases: []runlog.DatabaseTest{loaded, load}}})
+	r := render(t, h.env(i18n.ID).RestoreTest(rec))
+	r.contains(t, left, item.Error, load.Error)
+	for _, repeated := range []string{"does not load into a database", " in " + snap + ":", `check "SELECT`} {
+		if strings.Contains(r.md, repeated) {
+			t.Errorf("the minutes repeat %q in English:\n%s", repeated, r.md)
+		}
+	}
+}

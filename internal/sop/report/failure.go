@@ -207,8 +207,17 @@ func (e Env) RestoreTest(r runlog.Record) *doc.Document {
 			d.Blocks = append(d.Blocks, heading("rt.h_checks"), *checks)
 		}
 	}
-	if len(r.Errors) > 0 {
-		d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("fail.h_errors")}, doc.List(r.Errors))
+	// The errors the tables above say already, in the document's
+	// language, are not repeated in English (issue 15).
+	said := t.Said()
+	var errs []string
+	for _, s := range r.Errors {
+		if !said[s] {
+			errs = append(errs, s)
+		}
+	}
+	if len(errs) > 0 {
+		d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("fail.h_errors")}, doc.List(errs))
 	}
 	d.Blocks = append(d.Blocks, doc.Fields{{Label: e.t("f.result"), Value: runlog.ResultLabel(e.Lang, r.Result) + kindSuffix(e.Lang, r.Failure)}}, e.adminAndHead())
 	return d

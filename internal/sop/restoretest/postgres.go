@@ -133,8 +133,9 @@ func (d *dbLoad) pick(ctx context.Context, src jobs.Source, p Pick, sub string, 
 	}
 	srv, err := d.server(ctx, src)
 	if err != nil {
-		d.infra = append(d.infra, fmt.Sprintf("source %s: no PostgreSQL server to load into: %v", src.Name, err))
-		return []runlog.DatabaseTest{{Snapshot: p.Snapshot.ID, Source: src.Name, Error: err.Error()}}
+		dt := runlog.DatabaseTest{Snapshot: p.Snapshot.ID, Source: src.Name, Error: err.Error()}
+		d.infra = append(d.infra, runlog.NoServerFailure(dt))
+		return []runlog.DatabaseTest{dt}
 	}
 	var out []runlog.DatabaseTest
 	local := func(f File) string { return filepath.Join(sub, filepath.FromSlash(f.Path)) }
@@ -181,7 +182,7 @@ func (d *dbLoad) load(ctx context.Context, srv DBServer, src jobs.Source, p Pick
 		if custom, err := pgdb.IsCustomFormat(file); err == nil && !custom {
 			err = pgdb.ErrPlainScript
 			dt.Error, dt.Scratch = err.Error(), ""
-			d.infra = append(d.infra, fmt.Sprintf("%s in %s: not loaded into %s: %v", f.Path, p.Snapshot.ID, srv, err))
+			d.infra = append(d.infra, runlog.NotLoadedFailure(dt))
 			return dt
 		}
 	}
@@ -205,7 +206,7 @@ func (d *dbLoad) load(ctx context.Context, srv DBServer, src jobs.Source, p Pick
 	}()
 	if err := srv.CreateDB(ctx, dt.Scratch); err != nil {
 		dt.Error = err.Error()
-		d.infra = append(d.infra, fmt.Sprintf("%s in %s: scratch database %s on %s: %v", f.Path, p.Snapshot.ID, dt.Scratch, srv, err))
+		d.infra = append(d.infra, runlog.CreateFailure(dt))
 		return dt
 	}
 	created = true
@@ -214,7 +215,7 @@ func (d *dbLoad) load(ctx context.Context, srv DBServer, src jobs.Source, p Pick
 	dt.LoadMS = d.clk.Now().Sub(start).Milliseconds()
 	if err != nil {
 		dt.Error = err.Error()
-		d.failed = append(d.failed, fmt.Sprintf("%s in %s does not load into a database: %v", f.Path, p.Snapshot.ID, err))
+		d.failed = append(d.failed, runlog.LoadFailure(dt))
 		return dt
 	}
 	dt.Loaded = true
@@ -224,18 +225,11 @@ func (d *dbLoad) load(ctx context.Context, srv DBServer, src jobs.Source, p Pick
 		dt.Checks = append(dt.Checks, cr)
 		if !cr.OK {
 			bad = true
-			d.failed = append(d.failed, fmt.Sprintf("check %q on %s of %s: got %q, want %q%s", c.Query, db, p.Snapshot.ID, cr.Got, cr.Want, errSuffix(cr.Error)))
+			d.failed = append(d.failed, runlog.CheckFailure(dt, cr))
 		}
 	}
 	dt.OK = !bad
 	return dt
-}
-
-func errSuffix(e string) string {
-	if e == "" {
-		return ""
-	}
-	return " (" + e + ")"
 }
 
 // tables compares the tables the dump creates with those of the loaded
@@ -260,11 +254,10 @@ func (d *dbLoad) tables(ctx context.Context, srv DBServer, dt *runlog.DatabaseTe
 	switch {
 	case err != nil:
 		dt.Error = err.Error()
-		d.failed = append(d.failed, fmt.Sprintf("%s: the tables of the restored database could not be listed: %v", dt.File, err))
+		d.failed = append(d.failed, runlog.TablesFailure(*dt))
 		return true
 	case len(dt.MissingTables) > 0:
-		d.failed = append(d.failed, fmt.Sprintf("%s: %d of the dump's %d tables are missing after the load: %s", dt.File,
-			len(dt.MissingTables), dt.Tables, strings.Join(dt.MissingTables, ", ")))
+		d.failed = append(d.failed, runlog.MissingTablesFailure(*dt))
 		return true
 	}
 	return false

@@ -204,6 +204,7 @@ func TestDatabaseRestoreTest(t *testing.T) {
 	if runlog.KindOf(err) != runlog.KindIntegrity || !strings.Contains(strings.Join(rec.Errors, "\n"), `check "SELECT count(*) FROM tender" on epns_prod`) || len(pg.live) != 0 {
 		t.Fatalf("%v %q", err, rec.Errors)
 	}
+	errorsSaid(t, rec)
 	// No value recorded (the check was added after the backup): failed,
 	// saying so, not passed.
 	tester.Records = nil
@@ -226,6 +227,24 @@ func TestDatabaseRestoreTest(t *testing.T) {
 	if runlog.KindOf(err) != runlog.KindIntegrity || !strings.Contains(strings.Join(rec.Errors, "\n"), "/helpdesk.dump in pg") || len(pg.live) != 0 {
 		t.Fatalf("%v %q, left %v", err, rec.Errors, pg.live)
 	}
+	errorsSaid(t, rec)
+}
+
+// errorsSaid fails unless every error of rec is said by its test's tables
+// (TestInfo.Said), so that the restore-test minutes need not repeat it in
+// English after the tables; a scratch database left behind is the one
+// error the tables do not say in full.
+func errorsSaid(t *testing.T, rec runlog.Record) {
+	t.Helper()
+	if len(rec.Errors) == 0 {
+		t.Fatal("no errors to compare")
+	}
+	said := rec.Test.Said()
+	for _, e := range rec.Errors {
+		if !said[e] && !strings.Contains(e, "dropped") {
+			t.Errorf("error not said by the test's tables: %q", e)
+		}
+	}
 }
 
 // TestDatabaseRestoreTestCleansUp: a server that cannot be reached is a
@@ -243,6 +262,7 @@ func TestDatabaseRestoreTestCleansUp(t *testing.T) {
 	if runlog.KindOf(err) != runlog.KindOther || !strings.Contains(strings.Join(rec.Errors, "\n"), "connection refused") {
 		t.Fatalf("%v %q", err, rec.Errors)
 	}
+	errorsSaid(t, rec)
 
 	pg = newFakePG()
 	pg.block = true
@@ -334,6 +354,7 @@ func TestPlainScriptNotOnSourceServer(t *testing.T) {
 	if runlog.KindOf(err) != runlog.KindOther || !strings.Contains(errs, "/helpdesk.dump") || !strings.Contains(errs, `restore_into = "throwaway"`) || len(pg.created) != 1 {
 		t.Fatalf("%v %q; created %v", err, rec.Errors, pg.created)
 	}
+	errorsSaid(t, rec)
 	pg = newFakePG()
 	pg.throwaway = true
 	tester.Postgres = pg

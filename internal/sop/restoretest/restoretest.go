@@ -260,7 +260,7 @@ func (t *Tester) Run(ctx context.Context, job *jobs.Job, o Options, rec *runlog.
 			for _, f := range p.Files {
 				info.Items = append(info.Items, runlog.TestItem{Snapshot: p.Snapshot.ID, Path: f.Path, Size: f.Size, Error: err.Error()})
 			}
-			failed = append(failed, fmt.Sprintf("restore of snapshot %s failed: %v", p.Snapshot.ID, err))
+			failed = append(failed, runlog.SnapshotRestoreFailure(p.Snapshot.ID, err.Error()))
 			continue
 		}
 		restored := map[string]bool{}
@@ -270,7 +270,7 @@ func (t *Tester) Run(ctx context.Context, job *jobs.Job, o Options, rec *runlog.
 			rec.FilesRead++
 			rec.BytesRead += it.Size
 			if !it.OK {
-				failed = append(failed, fmt.Sprintf("%s in %s: %s", it.Path, p.Snapshot.ID, it.Error))
+				failed = append(failed, runlog.ItemFailure(it))
 			}
 			restored[it.Path] = it.OK
 		}
@@ -290,7 +290,7 @@ func (t *Tester) Run(ctx context.Context, job *jobs.Job, o Options, rec *runlog.
 					cr := t.verify(ctx, clk, s.Verify, filepath.Join(sub, filepath.FromSlash(f.Path)))
 					info.Commands = append(info.Commands, cr)
 					if !cr.OK {
-						failed = append(failed, fmt.Sprintf("verify command %s failed (exit %d)", strings.Join(cr.Command, " "), cr.ExitCode))
+						failed = append(failed, runlog.CommandFailure(cr))
 					}
 				}
 			}

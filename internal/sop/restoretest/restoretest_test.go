@@ -179,6 +179,7 @@ func TestRun(t *testing.T) {
 	if bad != 500 { // corrupt is keyed by path, so every upload snapshot is hit
 		t.Fatalf("%d bad items", bad)
 	}
+	errorsSaid(t, rec)
 }
 
 // TestVerifyCommandHidesSecrets: a verify command runs on files restored
