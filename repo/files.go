@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/lpse/cadang/repo/backend"
 )
 
@@ -115,15 +117,31 @@ func (r *Repository) DamagedFiles(ctx context.Context, t FileType) ([]ID, error)
 	if err := r.ListFiles(ctx, t, func(id ID) error { ids = append(ids, id); return nil }); err != nil {
 		return nil, fmt.Errorf("list %s: %w", t, err)
 	}
+	// Loaded eight at a time: on a remote repository each is a request,
+	// and a run log of years has thousands.
+	bad := make([]bool, len(ids))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, id := range ids {
+		g.Go(func() error {
+			_, err := r.LoadFile(gctx, t, id)
+			switch {
+			case err == nil, backend.IsNotExist(err), errors.Is(err, ErrUnsupportedVersion):
+			case IsDamaged(err):
+				bad[i] = true
+			default:
+				return err
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
 	var out []ID
-	for _, id := range ids {
-		_, err := r.LoadFile(ctx, t, id)
-		switch {
-		case err == nil, backend.IsNotExist(err), errors.Is(err, ErrUnsupportedVersion):
-		case IsDamaged(err):
+	for i, id := range ids {
+		if bad[i] {
 			out = append(out, id)
-		default:
-			return nil, err
 		}
 	}
 	return out, nil

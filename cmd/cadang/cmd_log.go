@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -93,7 +92,7 @@ Exit code 0 when nothing is wrong (warnings aside), 1 otherwise; the first bad r
 					if !f.Warning {
 						n++
 					}
-					if f.Copy == "repository" && f.Problem == runlog.Unreadable && strings.HasPrefix(f.Where, "file ") {
+					if f.Damaged {
 						damaged++
 					}
 				}

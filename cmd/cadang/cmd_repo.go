@@ -453,47 +453,57 @@ func repairRecordsCommand() *cli.Command {
 		Name:  "records",
 		Usage: "take damaged run-log files out of the repository, keeping their bytes",
 		Description: `check and log verify report a run-log file in the repository whose bytes do not match its name, or
-that does not decrypt, in every run for as long as it is there. This command first copies into the
-repository every record of the local run log that is not there intact (the damaged file's record
-among them, when this host wrote it), then writes each damaged file's bytes, as they were stored,
-into --keep-dir/REPOSITORY-ID/, and only then removes the file from the repository. The repair is
-recorded in the run log. Takes an exclusive lock. A repository that refuses deletions (append-only,
-object lock) keeps the file, and the command says so.`,
+that does not decrypt, in every run for as long as it is there. This command puts back what it can first:
+each damaged file of which this host kept a copy when it was intact is saved again from that copy, and
+every record of the local run log that the repository lacks intact is copied in. Then it writes each
+damaged file's bytes, as they were stored, into --keep-dir/REPOSITORY-ID/ and only then removes the file.
+The repair is recorded in the run log. Takes an exclusive lock.
+
+It refuses, removing nothing, when a damaged file has no copy on this host and the local run log holds
+no record of the repository (another host's log, or the run log of another user): what the file held
+could then not be put back, and once it is gone nothing shows it was there. --force removes it all the
+same. A server that refuses deletions (cadang serve --append-only) is refused up front: repair on the
+backup host, against the repository's directory.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "keep-dir", Usage: "where the damaged files' bytes are kept (default: beside the run log, its name with `.damaged`)"},
+			&cli.StringFlag{Name: "keep-dir", Usage: "where the damaged files' bytes are kept, in `DIR`/REPOSITORY-ID/ (default: beside the run log, its name with .damaged)"},
+			&cli.BoolFlag{Name: "force", Usage: "also remove damaged files that nothing on this host can put back"},
 		},
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
 			return e.recorded(c.Context, runlog.OpRepair, func(ctx context.Context, rec *runlog.Record) error {
-				st, err := e.loadSOPForRecords()
+				st, err := e.loadSOP(false) // an invalid configuration may name another run log: stop
 				if err != nil {
-					return fmt.Errorf("repair records: run log: %w", err)
+					return fmt.Errorf("repair records: %w", err)
 				}
-				keep := c.String("keep-dir")
-				if keep == "" {
-					keep = strings.TrimSuffix(st.log.Path(), ".jsonl") + ".damaged"
+				o := runlog.RepairOptions{KeepDir: c.String("keep-dir"), Force: c.Bool("force")}
+				if o.KeepDir == "" {
+					o.KeepDir = strings.TrimSuffix(st.log.Path(), ".jsonl") + ".damaged"
 				}
 				return e.withRepo(ctx, true, func(r *repo.Repository) error {
-					rep, err := st.log.RepairStore(ctx, r, keep)
-					if len(rep.Removed) > 0 || rep.Copied > 0 {
-						rec.Note = runlog.NewNote("repair-records", len(rep.Removed), rep.Kept, rep.Copied)
+					if ao, ok := r.Backend().(interface{ AppendOnly() bool }); ok && ao.AppendOnly() {
+						return fmt.Errorf("repair records: the server at %s is append-only: repair on the backup host, against the repository's directory", r.Backend().Location())
+					}
+					rep, err := st.log.RepairStore(ctx, r, o)
+					if len(rep.Removed) > 0 || rep.Copied > 0 || rep.Resaved > 0 {
+						rec.Note = runlog.NewNote("repair-records", len(rep.Removed), rep.Kept, rep.Resaved, rep.Copied)
 					}
 					if e.json {
 						if jerr := e.printJSON(map[string]any{"message_type": "repair_records", "damaged": idStrings(rep.Damaged),
-							"removed": idStrings(rep.Removed), "copied": rep.Copied, "kept": rep.Kept}); jerr != nil && err == nil {
+							"removed": idStrings(rep.Removed), "resaved": rep.Resaved, "copied": rep.Copied, "kept": rep.Kept}); jerr != nil && err == nil {
 							err = jerr
 						}
-					} else {
-						for _, id := range rep.Removed {
-							fmt.Fprintf(e.stdout, "removed damaged run-log file records/%s (its bytes are in %s)\n", id, filepath.Join(rep.Kept, id.String()))
-						}
-						switch {
-						case err != nil:
-						case len(rep.Damaged) == 0:
-							fmt.Fprintln(e.stdout, "no damaged run-log file in the repository")
-						default:
-							fmt.Fprintf(e.stdout, "%d damaged run-log file(s) removed; %d record(s) of the local run log copied in first\n", len(rep.Removed), rep.Copied)
-						}
+						return err
+					}
+					for _, id := range rep.Removed {
+						fmt.Fprintf(e.stdout, "removed damaged run-log file records/%s (its bytes are in %s)\n", id, filepath.Join(rep.Kept, id.String()))
+					}
+					switch {
+					case err != nil:
+					case len(rep.Damaged) == 0:
+						fmt.Fprintln(e.stdout, "no damaged run-log file in the repository")
+					default:
+						fmt.Fprintf(e.stdout, "%d damaged run-log file(s) removed; first %d saved again from the copies kept on this host and %d record(s) of the local run log copied in\n",
+							len(rep.Removed), rep.Resaved, rep.Copied)
 					}
 					return err
 				})

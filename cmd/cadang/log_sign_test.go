@@ -5,6 +5,7 @@ package main
 // real repositories.
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -14,6 +15,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend/local"
 )
 
 // daily makes daily runs of spse-db, on the given days of November 2026.
@@ -250,45 +254,57 @@ func TestDamagedRecordFileCopiedAgain(t *testing.T) {
 	}
 }
 
-// TestRepairRecords: a damaged record file makes every check fail until
-// `repair records` takes it out. It copies the local records in first,
-// keeps each removed file's bytes as stored, and records itself; check and
-// log verify pass afterwards, and a second repair finds nothing.
-func TestRepairRecords(t *testing.T) {
-	h := newSOPHarness(t)
-	h.daily(20, 21)
-	dir := filepath.Join(h.repoA, "records")
-	damaged := map[string]string{} // name: the damaged bytes
-	ents, err := os.ReadDir(dir)
+// recordFiles returns the names of the repository's run-log files and
+// whether each holds a head, read with the repository's password.
+func recordFiles(t *testing.T, repoDir, pwFile string) map[string]bool {
+	t.Helper()
+	ctx := context.Background()
+	be, err := local.Open(ctx, repoDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, e := range ents {
-		if i%2 == 1 {
-			continue // half of them: some records stay intact in the repository
+	r, err := repo.Open(ctx, be, []byte(strings.TrimSpace(mustRead(t, pwFile))), repo.Options{Lock: repo.NoLock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	out := map[string]bool{}
+	err = r.ListFiles(ctx, repo.RecordFile, func(id repo.ID) error {
+		b, err := r.LoadFile(ctx, repo.RecordFile, id)
+		if err != nil {
+			return err
 		}
-		p := filepath.Join(dir, e.Name())
+		out[id.String()] = strings.HasPrefix(string(b), `{"head":`)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// damageFiles flips a byte in the middle of each named record file and
+// returns the damaged bytes by name.
+func damageFiles(t *testing.T, repoDir string, names []string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, n := range names {
+		p := filepath.Join(repoDir, "records", n)
 		b := mustRead(t, p)
-		b = b[:len(b)/2] + "x" + b[len(b)/2+1:]
+		b = b[:len(b)/2] + string(b[len(b)/2]^1) + b[len(b)/2+1:]
 		os.Chmod(p, 0o600)
 		if err := os.WriteFile(p, []byte(b), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		damaged[e.Name()] = b
+		out[n] = b
 	}
-	repoArgs := []string{"-r", h.repoA, "--password-file", h.pw}
-	for i := 0; i < 2; i++ { // the first check copies the records in again; the second still fails
-		out, errs, code := h.cad(append([]string{"check"}, repoArgs...)...)
-		if code != 1 || !strings.Contains(out, "repair records") {
-			t.Fatalf("check %d of damaged record files: exit %d, want 1 and a pointer to repair records\n%s%s", i+1, code, out, errs)
-		}
-	}
+	return out
+}
 
-	keep := filepath.Join(t.TempDir(), "kept")
-	out, errs, code := h.cad(append([]string{"repair", "records", "--keep-dir", keep}, repoArgs...)...)
-	if code != 0 || !strings.Contains(out, fmt.Sprintf("%d damaged run-log file(s) removed", len(damaged))) {
-		t.Fatalf("repair records: exit %d\n%s%s", code, out, errs)
-	}
+// checkKept fails unless keep holds exactly the damaged files' bytes and
+// the repository none of them.
+func checkKept(t *testing.T, keep, repoDir string, damaged map[string]string) {
+	t.Helper()
 	kept, err := filepath.Glob(filepath.Join(keep, "*", "*"))
 	if err != nil || len(kept) != len(damaged) {
 		t.Fatalf("kept files %v (%v), want %d", kept, err, len(damaged))
@@ -302,11 +318,47 @@ func TestRepairRecords(t *testing.T) {
 		if got := mustRead(t, p); got != want {
 			t.Errorf("%s: kept bytes differ from the damaged file's", p)
 		}
-		if _, err := os.Stat(filepath.Join(dir, filepath.Base(p))); err == nil {
+		if _, err := os.Stat(filepath.Join(repoDir, "records", filepath.Base(p))); err == nil {
 			t.Errorf("%s is still in the repository", filepath.Base(p))
 		}
 	}
-	h.must(0, append([]string{"check"}, repoArgs...)...)
+}
+
+// TestRepairRecords: a damaged run-log file makes every check fail until
+// `repair records` takes it out. What this host kept of the files when
+// they were intact is saved again, heads included, so the repository does
+// not read as rolled back; the bytes are kept; the repair is recorded; and
+// check and log verify pass afterwards.
+func TestRepairRecords(t *testing.T) {
+	h := newSOPHarness(t)
+	h.daily(20, 21)
+	before := recordFiles(t, h.repoA, h.pw)
+	var all []string
+	for n := range before {
+		all = append(all, n)
+	}
+	heads := 0
+	for _, head := range before {
+		if head {
+			heads++
+		}
+	}
+	damaged := damageFiles(t, h.repoA, all) // every record and every head
+	repoArgs := []string{"-r", h.repoA, "--password-file", h.pw}
+	// The check fails, drops its kept copies of the damaged records (not
+	// of the heads) and copies the records in again.
+	h.must(1, append([]string{"check"}, repoArgs...)...)
+
+	keep := filepath.Join(t.TempDir(), "kept")
+	out := h.must(0, append([]string{"repair", "records", "--keep-dir", keep}, repoArgs...)...)
+	if want := fmt.Sprintf("%d damaged run-log file(s) removed; first %d saved again", len(damaged), heads); heads == 0 || !strings.Contains(out, want) {
+		t.Fatalf("repair records: no %q\n%s", want, out)
+	}
+	checkKept(t, keep, h.repoA, damaged)
+	out, errs, code := h.cad(append([]string{"check"}, repoArgs...)...)
+	if code != 0 || strings.Contains(errs, "older than") {
+		t.Fatalf("check after the repair: exit %d\n%s%s", code, out, errs)
+	}
 	h.must(0, "log", "verify", "--job", "spse-db")
 	out = h.must(0, append([]string{"repair", "records", "--keep-dir", keep}, repoArgs...)...)
 	if !strings.Contains(out, "no damaged run-log file") {
@@ -316,4 +368,57 @@ func TestRepairRecords(t *testing.T) {
 	if n := strings.Count(out, "Repair"); n != 2 {
 		t.Errorf("log list shows %d repairs, want 2:\n%s", n, out)
 	}
+}
+
+// TestRepairRecordsCopiesLocalFirst: with no copy kept on this host (the
+// kept copies deleted, as a cache may be), the records of the damaged
+// files come back from the local run log before the files go.
+func TestRepairRecordsCopiesLocalFirst(t *testing.T) {
+	h := newSOPHarness(t)
+	h.daily(20, 21)
+	var recs []string
+	for n, head := range recordFiles(t, h.repoA, h.pw) {
+		if !head {
+			recs = append(recs, n)
+		}
+	}
+	damaged := damageFiles(t, h.repoA, recs)
+	if err := os.RemoveAll(strings.TrimSuffix(h.log, ".jsonl") + ".store"); err != nil {
+		t.Fatal(err)
+	}
+	repoArgs := []string{"-r", h.repoA, "--password-file", h.pw}
+	keep := filepath.Join(t.TempDir(), "kept")
+	out := h.must(0, append([]string{"repair", "records", "--keep-dir", keep}, repoArgs...)...)
+	if want := fmt.Sprintf("%d damaged run-log file(s) removed; first 0 saved again from the copies kept on this host and %d record(s)", len(damaged), len(damaged)); !strings.Contains(out, want) {
+		t.Fatalf("repair records: no %q\n%s", want, out)
+	}
+	checkKept(t, keep, h.repoA, damaged)
+	h.must(0, append([]string{"check"}, repoArgs...)...)
+	h.must(0, "log", "verify", "--job", "spse-db")
+}
+
+// TestRepairRecordsRefusesWhatCannotComeBack: run with a run log that
+// holds nothing of the repository (another user's, or a lost one), a
+// damaged file that no kept copy can put back is not removed without
+// --force.
+func TestRepairRecordsRefusesWhatCannotComeBack(t *testing.T) {
+	h := newSOPHarness(t)
+	h.daily(20, 21)
+	var one []string
+	for n := range recordFiles(t, h.repoA, h.pw) {
+		one = append(one, n)
+		break
+	}
+	damaged := damageFiles(t, h.repoA, one)
+	other := []string{"--log-file", filepath.Join(t.TempDir(), "other.jsonl"), "-r", h.repoA, "--password-file", h.pw}
+	keep := filepath.Join(t.TempDir(), "kept")
+	out, errs, code := h.cad(append([]string{"repair", "records", "--keep-dir", keep}, other...)...)
+	if code == 0 || !strings.Contains(errs, "cannot be put back") || !strings.Contains(errs, "--force") {
+		t.Fatalf("repair with another run log: exit %d\n%s%s", code, out, errs)
+	}
+	if _, err := os.Stat(filepath.Join(h.repoA, "records", one[0])); err != nil {
+		t.Fatalf("the damaged file was removed without --force: %v", err)
+	}
+	h.must(0, append([]string{"repair", "records", "--force", "--keep-dir", keep}, other...)...)
+	checkKept(t, keep, h.repoA, damaged)
 }

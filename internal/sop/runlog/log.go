@@ -183,6 +183,10 @@ type entry struct {
 	// and damaged whether that file failed its checks or is no entry.
 	file    repo.ID
 	damaged bool
+	// sealed: the file fails the repository's own checks (its name or its
+	// seal, repo.IsDamaged), which 'repair records' takes out; damaged
+	// also holds for a file that opens but holds no entry.
+	sealed bool
 }
 
 // intact reports whether a record's hash and signatures hold (whoever
@@ -568,7 +572,8 @@ func readStoreWith(ctx context.Context, store RecordStore, c *logCache) ([]entry
 		g.Go(func() error {
 			b, err := store.LoadFile(ctx, repo.RecordFile, id)
 			if err != nil {
-				out[i] = entry{where: where, file: id, damaged: repo.IsDamaged(err), err: fmt.Errorf("cannot load: %v", err)}
+				d := repo.IsDamaged(err)
+				out[i] = entry{where: where, file: id, damaged: d, sealed: d, err: fmt.Errorf("cannot load: %v", err)}
 				return nil
 			}
 			var e entry

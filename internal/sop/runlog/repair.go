@@ -21,11 +21,23 @@ type RepairableStore interface {
 	RemoveFile(ctx context.Context, t repo.FileType, id repo.ID) error
 }
 
+// RepairOptions configure RepairStore.
+type RepairOptions struct {
+	// KeepDir receives the removed files' bytes, in KeepDir/REPOSITORY-ID.
+	KeepDir string
+	// Force removes damaged files that neither a copy kept on this host
+	// nor the local mirror can put back (see RepairStore).
+	Force bool
+}
+
 // Repair is what RepairStore found and did.
 type Repair struct {
 	// Damaged are the record files found damaged, Removed those taken out
 	// of the repository (all of them unless an error stopped the repair).
 	Damaged, Removed []repo.ID
+	// Resaved is the number of damaged files saved again, under new
+	// names, from the copies this host kept of them when they were intact.
+	Resaved int
 	// Copied is the number of records of the local mirror copied into the
 	// repository before anything was removed: those whose only copy there
 	// was a damaged file, and any other the repository lacked.
@@ -35,26 +47,34 @@ type Repair struct {
 	Kept string
 }
 
+// ErrUnrecoverable is wrapped by RepairStore's error when damaged files
+// would be removed that nothing on this host can put back, and
+// RepairOptions.Force was not given.
+var ErrUnrecoverable = errors.New("what the damaged files held cannot be put back from this host")
+
 // RepairStore takes the damaged record files out of a repository, which
 // `check` and `log verify` otherwise report in every run for as long as
-// they are there. Nothing readable is lost, and nothing is lost at all:
+// they are there. What can be put back is put back first, and nothing is
+// lost, not even the damaged bytes:
 //
-//  1. the kept copies of the damaged files are dropped (ForgetStored), so
-//     that the next step does not take them for intact;
-//  2. every intact record of the local mirror that concerns the
-//     repository and is not there intact is copied in (Sync), with a new
-//     head; if that fails, nothing is removed;
-//  3. each damaged file's bytes, as stored, are written into
-//     keepDir/REPOSITORY-ID/FILE-ID and synced, and only then is the file
-//     removed from the repository.
+//  1. each damaged file of which this host kept a copy when it was intact
+//     (the copies beside the mirror, see storedFile) is saved again from
+//     that copy, under a new name: a record or a head, whoever wrote it;
+//  2. every intact record of the local mirror that concerns the repository
+//     and is still not there intact is copied in (Sync), with a new head
+//     where one is due; if that fails, nothing is removed;
+//  3. each file is loaded again and must still be damaged; its bytes, as
+//     stored, are written into KeepDir/REPOSITORY-ID/FILE-ID, synced with
+//     their directory, and only then is the file removed.
 //
-// What a damaged file held is unreadable, in the repository and wherever
-// its bytes are kept; if the local mirror lacks it too (the repository's
-// records of another host, or a lost mirror), 'log verify' goes on
-// reporting that record missing, which it is. A backend that refuses
-// deletion (append-only, object lock) makes the removal fail: the error
-// says so and the file stays.
-func (l *Log) RepairStore(ctx context.Context, store RepairableStore, keepDir string) (Repair, error) {
+// A damaged file that has no kept copy, in a repository of which the local
+// mirror holds no record (a lost or another mirror, a run as another user
+// whose log is elsewhere), may be a record that nothing can put back, and
+// once it is gone nothing in the repository shows that it was there:
+// without Force, RepairStore then removes nothing and says so
+// (ErrUnrecoverable). A backend that refuses deletion (append-only, object
+// lock) makes the removal fail: the error says so and the file stays.
+func (l *Log) RepairStore(ctx context.Context, store RepairableStore, o RepairOptions) (Repair, error) {
 	var rep Repair
 	damaged, err := store.DamagedFiles(ctx, repo.RecordFile)
 	if err != nil {
@@ -64,19 +84,61 @@ func (l *Log) RepairStore(ctx context.Context, store RepairableStore, keepDir st
 	if len(damaged) == 0 {
 		return rep, nil
 	}
-	if !validRepoID(store.ID()) {
-		return rep, fmt.Errorf("run log in repository: repository ID %q cannot name a directory", store.ID())
+	repoID := store.ID()
+	if !validRepoID(repoID) {
+		return rep, fmt.Errorf("run log in repository: repository ID %q cannot name a directory", repoID)
 	}
-	l.ForgetStored(store.ID(), damaged...)
+	var lost []repo.ID
+	kept := map[repo.ID][]byte{}
+	for _, id := range damaged {
+		if b, ok := l.cache.storedFile(repoID, id); ok && decode("", b).err == nil {
+			kept[id] = b
+		} else {
+			lost = append(lost, id)
+		}
+	}
+	if len(lost) > 0 && !o.Force {
+		mine, err := l.holdsRecordsOf(repoID)
+		if err != nil {
+			return rep, err
+		}
+		if !mine {
+			return rep, fmt.Errorf("%d damaged run-log file(s), such as records/%s, have no copy on this host, and the local run log %s holds no record of repository %s: %w; nothing was removed (--force removes them all the same, keeping their bytes)",
+				len(lost), lost[0], l.path, shortRepoID(repoID), ErrUnrecoverable)
+		}
+	}
+
+	// 1. Saved again from the kept copies.
+	for _, id := range damaged {
+		b, ok := kept[id]
+		if !ok {
+			continue
+		}
+		nid, err := store.SaveFile(ctx, repo.RecordFile, b)
+		if err != nil {
+			return rep, fmt.Errorf("save damaged record file %s again from the copy kept on this host: %w", id, err)
+		}
+		l.cache.keepStored(repoID, map[repo.ID][]byte{nid: b})
+		rep.Resaved++
+	}
+	// 2. The local records the repository lacks.
+	l.ForgetStored(repoID, damaged...)
 	if rep.Copied, err = l.Sync(ctx, store); err != nil {
 		return rep, fmt.Errorf("copy the local records in before removing the damaged files: %w", err)
 	}
-	dir := filepath.Join(keepDir, store.ID())
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	// 3. Kept outside, then removed.
+	dir := filepath.Join(o.KeepDir, repoID)
+	if err := mkdirSynced(dir); err != nil {
 		return rep, fmt.Errorf("keep damaged record files: %w", err)
 	}
 	rep.Kept = dir
 	for _, id := range damaged {
+		if _, err := store.LoadFile(ctx, repo.RecordFile, id); !repo.IsDamaged(err) {
+			if err == nil {
+				continue // intact now: not ours to remove
+			}
+			return rep, fmt.Errorf("damaged record file %s: %w", id, err)
+		}
 		b, err := store.LoadStored(ctx, repo.RecordFile, id)
 		if err != nil {
 			return rep, fmt.Errorf("damaged record file %s: %w", id, err)
@@ -84,18 +146,43 @@ func (l *Log) RepairStore(ctx context.Context, store RepairableStore, keepDir st
 		if err := keepFile(filepath.Join(dir, id.String()), b); err != nil {
 			return rep, fmt.Errorf("keep damaged record file %s: %w", id, err)
 		}
+		if err := syncDir(dir); err != nil {
+			return rep, fmt.Errorf("keep damaged record file %s: %w", id, err)
+		}
 		if err := store.RemoveFile(ctx, repo.RecordFile, id); err != nil {
 			return rep, fmt.Errorf("remove damaged record file %s (its bytes are kept in %s): %w", id, dir, err)
 		}
 		rep.Removed = append(rep.Removed, id)
 	}
-	return rep, syncDir(dir)
+	return rep, nil
+}
+
+// holdsRecordsOf reports whether the local mirror holds a record that
+// concerns the repository repoID.
+func (l *Log) holdsRecordsOf(repoID string) (bool, error) {
+	local, err := l.readLocal()
+	if err != nil {
+		return false, err
+	}
+	for i := range local {
+		if e := &local[i]; e.err == nil && !e.isHead && e.rec.Concerns(repoID) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func shortRepoID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
 }
 
 // keepFile writes b to a new file at path and syncs it. A file already
 // there (kept by a repair that stopped before the removal) is left as it
 // is if it holds the same bytes, and is an error if not: nothing kept is
-// overwritten.
+// overwritten. A file it could not write whole is removed.
 func keepFile(path string, b []byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
@@ -108,15 +195,38 @@ func keepFile(path string, b []byte) error {
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(b); err != nil {
-		_ = f.Close()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(path)
+	}
+	return err
+}
+
+// mkdirSynced makes dir and its missing parents, and syncs each one made
+// into its parent, so that a kept file's name survives a crash.
+func mkdirSynced(dir string) error {
+	var made []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || filepath.Dir(d) == d {
+			break
+		}
+		made = append(made, d)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return err
+	for _, d := range made {
+		if err := syncDir(filepath.Dir(d)); err != nil {
+			return err
+		}
 	}
-	return f.Close()
+	return nil
 }
 
 func syncDir(dir string) error {

@@ -73,6 +73,10 @@ type Finding struct {
 	Where    string  `json:"where,omitempty"` // line N, or file ID
 	Detail   string  `json:"detail"`
 	Warning  bool    `json:"warning,omitempty"`
+	// Damaged marks a repository file that fails the repository's own
+	// checks (its bytes do not match its name, or do not open with the
+	// key): 'cadang repair records' takes such files out.
+	Damaged bool `json:"damaged,omitempty"`
 }
 
 func (f Finding) String() string {
@@ -355,6 +359,7 @@ func checkCopy(name string, es []entry, ordered bool, trusted keyring) (CopySumm
 		e := &es[i]
 		if e.err != nil {
 			add(Unreadable, e, "%v", e.err)
+			fs[len(fs)-1].Damaged = e.sealed
 			continue
 		}
 		if e.isHead {
