@@ -320,18 +320,23 @@ func TestRestoreTestErrorsNotRepeated(t *testing.T) {
 	snap := strings.Repeat("b", 64)
 	item := runlog.TestItem{Snapshot: snap, Path: "/srv/spse/upload/a.pdf", Size: 10, Error: "blob 1234abcd: ciphertext verification failed"}
 	load := runlog.DatabaseTest{Snapshot: pgSnapID, Source: "database", File: "/helpdesk.dump", Database: "helpdesk", Server: "127.0.0.1:5432",
-		Scratch: "cadang_rt_ab12_2", Dropped: true, Error: "pg_restore: error: input file does not appear to be a valid archive"}
+		Scratch: "cadang_rt_ab12_2", Dropped: true, Error: "not a valid archive"}
+	// An error longer than its cell holds is cut there: it stays listed.
+	long := runlog.DatabaseTest{Snapshot: pgSnapID, Source: "database", File: "/arsip.dump", Database: "arsip", Server: "127.0.0.1:5432",
+		Scratch: "cadang_rt_ab12_3", Dropped: true, Error: "pg_restore: error: could not read from input file: end of file\npg_restore: warning: errors ignored on restore: 1"}
+	// A source with no server to load into is named by the source.
+	noServer := runlog.DatabaseTest{Snapshot: pgSnapID, Source: "helpdesk-db", Error: "connection refused"}
 	check := runlog.CheckRun{Query: "SELECT count(*) FROM paket", Compare: jobs.CompareSource, Want: "120", Got: "119"}
 	loaded := runlog.DatabaseTest{Snapshot: pgSnapID, Source: "database", File: "/epns_prod.dump", Database: "epns_prod", Server: "127.0.0.1:5432",
 		Scratch: "cadang_rt_ab12_1", Loaded: true, Tables: 5, Checks: []runlog.CheckRun{check}}
 	left := "scratch database cadang_rt_ab12_1 on 127.0.0.1:5432 was not dropped: connection lost"
 	rec := reread(t, runlog.Record{ID: "20260310-150000-eeee", Op: runlog.OpRestoreTest, Job: "spse-db", Result: runlog.Failed, Failure: runlog.KindIntegrity,
 		Start: start, End: start,
-		Errors: []string{runlog.ItemFailure(item), runlog.LoadFailure(load), runlog.CheckFailure(loaded, check), left},
-		Test:   &runlog.TestInfo{Seed: 5, Sample: 20, Items: []runlog.TestItem{item}, Databases: []runlog.DatabaseTest{loaded, load}}})
+		Errors: []string{runlog.ItemFailure(item), runlog.LoadFailure(load), runlog.CheckFailure(loaded, check), left, runlog.LoadFailure(long), runlog.NoServerFailure(noServer)},
+		Test:   &runlog.TestInfo{Seed: 5, Sample: 20, Items: []runlog.TestItem{item}, Databases: []runlog.DatabaseTest{loaded, load, long, noServer}}})
 	r := render(t, h.env(i18n.ID).RestoreTest(rec))
-	r.contains(t, left, item.Error, load.Error)
-	for _, repeated := range []string{"does not load into a database", " in " + snap + ":", `check "SELECT`} {
+	r.contains(t, left, item.Error, load.Error, "helpdesk-db", "/arsip.dump in "+pgSnapID+" does not load into a database")
+	for _, repeated := range []string{"/helpdesk.dump in " + pgSnapID + " does not load", " in " + snap + ":", `check "SELECT`, "no PostgreSQL server"} {
 		if strings.Contains(r.md, repeated) {
 			t.Errorf("the minutes repeat %q in English:\n%s", repeated, r.md)
 		}

@@ -257,7 +257,9 @@ func (e Env) databaseName(dt runlog.DatabaseTest) string {
 	if dt.Globals {
 		return e.t("rt.globals", strings.TrimPrefix(dt.File, "/"))
 	}
-	return or(dt.Database, dt.File)
+	// A source with no server to load into has a row of its own, with
+	// neither database nor file: it is named by the source.
+	return or(dt.Database, or(dt.File, dt.Source))
 }
 
 // databaseSummary counts the dumps loaded and the check queries that
@@ -348,7 +350,7 @@ func (e Env) checkTable(dbs []runlog.DatabaseTest) *doc.Table {
 				res = e.t("rt.fail")
 			}
 			switch {
-			case c.Want == "" && c.Got == "" && c.Error != "" && c.Compare == jobs.CompareSource:
+			case c.Error == runlog.NoRecordedValue:
 				// cadang's own reason, said in the document's language
 				want = e.t("rt.want_none")
 			case c.Error != "":

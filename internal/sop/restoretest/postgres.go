@@ -271,7 +271,7 @@ func (d *dbLoad) check(ctx context.Context, srv DBServer, scratch, snapID, db st
 	} else if v, ok := d.t.recorded(snapID, db, c.Query); ok {
 		cr.Want = v
 	} else {
-		cr.Error = "no value of this query was recorded when the snapshot was made (the check was added later, or the backup record is not in the run log)"
+		cr.Error = runlog.NoRecordedValue
 		return cr
 	}
 	// One statement only: a check runs on the source's server too

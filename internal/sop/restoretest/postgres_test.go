@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -232,18 +233,28 @@ func TestDatabaseRestoreTest(t *testing.T) {
 
 // errorsSaid fails unless every error of rec is said by its test's tables
 // (TestInfo.Said), so that the restore-test minutes need not repeat it in
-// English after the tables; a scratch database left behind is the one
-// error the tables do not say in full.
+// English after the tables. What the tables do not say whole stays in the
+// list: a scratch database left behind, and an error of a database or a
+// check too long for its cell.
 func errorsSaid(t *testing.T, rec runlog.Record) {
 	t.Helper()
 	if len(rec.Errors) == 0 {
 		t.Fatal("no errors to compare")
 	}
+	var long []string
+	for _, dt := range rec.Test.Databases {
+		long = append(long, dt.Error)
+		for _, c := range dt.Checks {
+			long = append(long, c.Error)
+		}
+	}
+	long = slices.DeleteFunc(long, func(e string) bool { return len(e) <= 40 && !strings.Contains(e, "\n") })
 	said := rec.Test.Said()
 	for _, e := range rec.Errors {
-		if !said[e] && !strings.Contains(e, "dropped") {
-			t.Errorf("error not said by the test's tables: %q", e)
+		if said[e] || strings.Contains(e, "dropped") || slices.ContainsFunc(long, func(l string) bool { return strings.Contains(e, l) }) {
+			continue
 		}
+		t.Errorf("error not said by the test's tables: %q", e)
 	}
 }
 
