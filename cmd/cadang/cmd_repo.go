@@ -454,16 +454,18 @@ func repairRecordsCommand() *cli.Command {
 		Usage: "take damaged run-log files out of the repository, keeping their bytes",
 		Description: `check and log verify report a run-log file in the repository whose bytes do not match its name, or
 that does not decrypt, in every run for as long as it is there. This command puts back what it can first:
-each damaged file of which this host kept a copy when it was intact is saved again from that copy, and
-every record of the local run log that the repository lacks intact is copied in. Then it writes each
-damaged file's bytes, as they were stored, into --keep-dir/REPOSITORY-ID/ and only then removes the file.
-The repair is recorded in the run log. Takes an exclusive lock.
+each damaged file of which this host kept a copy when it was intact is saved again from that copy (check
+keeps the copies of damaged heads; the damaged records it copies in again itself), and every record of
+the local run log that the repository lacks intact is copied in. Then it writes each damaged file's bytes,
+as they were stored, into --keep-dir/REPOSITORY-ID/ and only then removes the file. The repair is recorded
+in the run log. Takes an exclusive lock.
 
-It refuses, removing nothing, when a damaged file has no copy on this host and the local run log holds
-no record of the repository (another host's log, or the run log of another user): what the file held
-could then not be put back, and once it is gone nothing shows it was there. --force removes it all the
-same. A server that refuses deletions (cadang serve --append-only) is refused up front: repair on the
-backup host, against the repository's directory.`,
+It refuses, removing nothing, when a damaged file has no copy on this host and either the local run log
+holds no record of the repository (the run log of another user, or a lost one) or the repository also
+holds another host's or user's run log: the file may be what only that run log can put back, such as its
+newest head. Run the repair there first; --force removes the file all the same. A server that refuses
+deletions (cadang serve --append-only) is refused up front: repair on the backup host, against the
+repository's directory.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "keep-dir", Usage: "where the damaged files' bytes are kept, in `DIR`/REPOSITORY-ID/ (default: beside the run log, its name with .damaged)"},
 			&cli.BoolFlag{Name: "force", Usage: "also remove damaged files that nothing on this host can put back"},

@@ -422,3 +422,49 @@ func TestRepairRecordsRefusesWhatCannotComeBack(t *testing.T) {
 	h.must(0, append([]string{"repair", "records", "--force", "--keep-dir", keep}, other...)...)
 	checkKept(t, keep, h.repoA, damaged)
 }
+
+// TestRepairRecordsLeavesAnotherLogsHeads: a damaged head of host A, found
+// by another user's check (whose run log then holds records of the
+// repository too, and no copy of the head), is not removed by that user's
+// repair: only A's kept copy can put it back, and without it A would find
+// the repository older than its log. A's own repair puts it back.
+func TestRepairRecordsLeavesAnotherLogsHeads(t *testing.T) {
+	h := newSOPHarness(t)
+	h.daily(20, 21)
+	var heads []string
+	for n, head := range recordFiles(t, h.repoA, h.pw) {
+		if head {
+			heads = append(heads, n)
+		}
+	}
+	damaged := damageFiles(t, h.repoA, heads)
+	other := []string{"--log-file", filepath.Join(t.TempDir(), "other.jsonl"), "-r", h.repoA, "--password-file", h.pw}
+	h.must(1, append([]string{"check"}, other...)...)
+	keep := filepath.Join(t.TempDir(), "kept")
+	out, errs, code := h.cad(append([]string{"repair", "records", "--keep-dir", keep}, other...)...)
+	if code == 0 || !strings.Contains(errs, "run log of another host or user") || !strings.Contains(errs, "nothing was removed") {
+		t.Fatalf("repair with the other user's log: exit %d\n%s%s", code, out, errs)
+	}
+	for _, n := range heads {
+		if _, err := os.Stat(filepath.Join(h.repoA, "records", n)); err != nil {
+			t.Fatalf("head %s removed: %v", n, err)
+		}
+	}
+	repoArgs := []string{"-r", h.repoA, "--password-file", h.pw}
+	// A repair that stops after putting the heads back (its keep directory
+	// cannot be made), run again, does not save them a second time.
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.must(1, append([]string{"repair", "records", "--keep-dir", notDir}, repoArgs...)...)
+	out = h.must(0, append([]string{"repair", "records", "--keep-dir", keep}, repoArgs...)...)
+	if want := fmt.Sprintf("%d damaged run-log file(s) removed; first 0 saved again", len(damaged)); !strings.Contains(out, want) {
+		t.Errorf("repair run again: no %q\n%s", want, out)
+	}
+	checkKept(t, keep, h.repoA, damaged)
+	out, errs, code = h.cad(append([]string{"check"}, repoArgs...)...)
+	if code != 0 || strings.Contains(errs, "older than") {
+		t.Fatalf("check after the repair: exit %d\n%s%s", code, out, errs)
+	}
+}

@@ -200,7 +200,9 @@ func (c *logCache) flush() {
 // every file, and drop the kept copy of a damaged one (ForgetStored). The
 // SHA-256 of a line only finds a torn one: the copies are trusted as the
 // mirror beside them is, and whoever can write them can change what the
-// everyday checks see, though not what 'log verify' sees.
+// everyday checks see, though not what 'log verify' sees, except through
+// 'repair records' (RepairStore), which saves the kept copy of a damaged
+// file back into the repository, where 'log verify' checks it as any file.
 
 // storedFile returns the record file id of the repository repoID, if it
 // is known.

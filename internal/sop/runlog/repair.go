@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 
 	"github.com/lpse/cadang/repo"
 )
@@ -98,22 +100,32 @@ func (l *Log) RepairStore(ctx context.Context, store RepairableStore, o RepairOp
 		}
 	}
 	if len(lost) > 0 && !o.Force {
-		mine, err := l.holdsRecordsOf(repoID)
-		if err != nil {
+		if err := l.mayRemoveLost(ctx, store, lost); err != nil {
 			return rep, err
-		}
-		if !mine {
-			return rep, fmt.Errorf("%d damaged run-log file(s), such as records/%s, have no copy on this host, and the local run log %s holds no record of repository %s: %w; nothing was removed (--force removes them all the same, keeping their bytes)",
-				len(lost), lost[0], l.path, shortRepoID(repoID), ErrUnrecoverable)
 		}
 	}
 
-	// 1. Saved again from the kept copies.
+	// 1. Saved again from the kept copies, unless an intact file holds the
+	// same already (a repair stopped half-way, run again).
+	there := map[string]bool{}
+	bad := map[repo.ID]bool{}
+	for _, id := range damaged {
+		bad[id] = true
+	}
+	if err := store.ListFiles(ctx, repo.RecordFile, func(id repo.ID) error {
+		if b, ok := l.cache.storedFile(repoID, id); ok && !bad[id] {
+			there[string(b)] = true
+		}
+		return nil
+	}); err != nil {
+		return rep, fmt.Errorf("run log in repository: %w", err)
+	}
 	for _, id := range damaged {
 		b, ok := kept[id]
-		if !ok {
+		if !ok || there[string(b)] {
 			continue
 		}
+		there[string(b)] = true
 		nid, err := store.SaveFile(ctx, repo.RecordFile, b)
 		if err != nil {
 			return rep, fmt.Errorf("save damaged record file %s again from the copy kept on this host: %w", id, err)
@@ -124,7 +136,11 @@ func (l *Log) RepairStore(ctx context.Context, store RepairableStore, o RepairOp
 	// 2. The local records the repository lacks.
 	l.ForgetStored(repoID, damaged...)
 	if rep.Copied, err = l.Sync(ctx, store); err != nil {
-		return rep, fmt.Errorf("copy the local records in before removing the damaged files: %w", err)
+		err = fmt.Errorf("copy the local records in before removing the damaged files (nothing was removed): %w", err)
+		if len(lost) > 0 {
+			err = fmt.Errorf("%w. If it says the repository is older than the run log: a damaged file with no copy on this host may be its newest head; 'cadang log verify' says which records the repository lacks, and once you know the repository is not an older copy, 'log verify --accept-rollback' accepts it and the repair can be run again", err)
+		}
+		return rep, err
 	}
 	// 3. Kept outside, then removed.
 	dir := filepath.Join(o.KeepDir, repoID)
@@ -157,19 +173,63 @@ func (l *Log) RepairStore(ctx context.Context, store RepairableStore, o RepairOp
 	return rep, nil
 }
 
-// holdsRecordsOf reports whether the local mirror holds a record that
-// concerns the repository repoID.
-func (l *Log) holdsRecordsOf(repoID string) (bool, error) {
+// mayRemoveLost says, as an error wrapping ErrUnrecoverable, why the
+// damaged files lost (no copy kept on this host) may hold what nothing
+// here can put back: the local mirror holds no record of the repository
+// (the run log of another user, or a lost one), or the repository holds
+// entries of a chain this mirror did not write (another host, or another
+// user's log, writes into it). A lost file may then be that writer's
+// newest head, and without it the repository reads to that writer as an
+// older copy of itself.
+func (l *Log) mayRemoveLost(ctx context.Context, store RecordStore, lost []repo.ID) error {
 	local, err := l.readLocal()
 	if err != nil {
-		return false, err
+		return err
 	}
+	repoID := store.ID()
+	mine := false
+	known := map[string]bool{} // the chains of the local mirror (one, unless it moved between machines)
 	for i := range local {
-		if e := &local[i]; e.err == nil && !e.isHead && e.rec.Concerns(repoID) {
-			return true, nil
+		if e := &local[i]; e.err == nil && !e.isHead {
+			known[e.rec.Chain] = true
+			mine = mine || e.rec.Concerns(repoID)
 		}
 	}
-	return false, nil
+	if !mine {
+		return fmt.Errorf("%d damaged run-log file(s), such as records/%s, have no copy on this host, and the local run log %s holds no record of repository %s: %w; nothing was removed. Run the repair as the user, and on the host, whose run log recorded the backups; --force removes the files all the same, keeping their bytes",
+			len(lost), lost[0], l.path, shortRepoID(repoID), ErrUnrecoverable)
+	}
+	remote, err := l.readStore(ctx, store)
+	if err != nil {
+		return fmt.Errorf("run log in repository: %w", err)
+	}
+	others := map[string]string{} // chain: signer's fingerprint
+	for i := range remote {
+		e := &remote[i]
+		if e.err != nil {
+			continue
+		}
+		c, signer := e.rec.Chain, e.rec.Signer
+		if e.isHead {
+			c, signer = e.head.Chain, e.head.Signer
+		}
+		if !known[c] {
+			others[c] = Fingerprint(signer)
+		}
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	var names []string
+	for c, fp := range others {
+		if fp == "" {
+			fp = "none: unsigned"
+		}
+		names = append(names, fmt.Sprintf("chain %s, key %s", c, fp))
+	}
+	sort.Strings(names)
+	return fmt.Errorf("%d damaged run-log file(s), such as records/%s, have no copy on this host, and repository %s also holds the run log of another host or user (%s): a damaged file may be its newest head, which only its own kept copies can put back: %w; nothing was removed. Run 'cadang repair records' there first; --force removes the files all the same, keeping their bytes, after which that run log may find the repository older than itself (log verify --accept-rollback accepts it)",
+		len(lost), lost[0], shortRepoID(repoID), strings.Join(names, ", "), ErrUnrecoverable)
 }
 
 func shortRepoID(id string) string {
