@@ -61,7 +61,8 @@ var ErrUnrecoverable = errors.New("what the damaged files held cannot be put bac
 //
 //  1. each damaged file of which this host kept a copy when it was intact
 //     (the copies beside the mirror, see storedFile) is saved again from
-//     that copy, under a new name: a record or a head, whoever wrote it;
+//     that copy, under a new name, unless an intact file holds the same: a
+//     record or a head, whoever wrote it;
 //  2. every intact record of the local mirror that concerns the repository
 //     and is still not there intact is copied in (Sync), with a new head
 //     where one is due; if that fails, nothing is removed;
@@ -69,13 +70,15 @@ var ErrUnrecoverable = errors.New("what the damaged files held cannot be put bac
 //     stored, are written into KeepDir/REPOSITORY-ID/FILE-ID, synced with
 //     their directory, and only then is the file removed.
 //
-// A damaged file that has no kept copy, in a repository of which the local
-// mirror holds no record (a lost or another mirror, a run as another user
-// whose log is elsewhere), may be a record that nothing can put back, and
-// once it is gone nothing in the repository shows that it was there:
-// without Force, RepairStore then removes nothing and says so
-// (ErrUnrecoverable). A backend that refuses deletion (append-only, object
-// lock) makes the removal fail: the error says so and the file stays.
+// A damaged file that has no kept copy may hold what nothing here can put
+// back when the local mirror holds no record of the repository (a lost
+// mirror, a run as another user whose log is elsewhere) or the repository
+// holds another chain (another host's or user's: the file may be its
+// newest head). Without Force, RepairStore then removes nothing and says
+// so (ErrUnrecoverable, see mayRemoveLost). A damaged newest head of this
+// host's chain with no kept copy makes Sync fail, and the repair stops. A
+// backend that refuses deletion (append-only, object lock) makes the
+// removal fail: the error says so and the file stays.
 func (l *Log) RepairStore(ctx context.Context, store RepairableStore, o RepairOptions) (Repair, error) {
 	var rep Repair
 	damaged, err := store.DamagedFiles(ctx, repo.RecordFile)
