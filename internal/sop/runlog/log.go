@@ -183,10 +183,10 @@ type entry struct {
 	// and damaged whether that file failed its checks or is no entry.
 	file    repo.ID
 	damaged bool
-	// sealed: the file fails the repository's own checks (its name or its
-	// seal, repo.IsDamaged), which 'repair records' takes out; damaged
-	// also holds for a file that opens but holds no entry.
-	sealed bool
+	// storeDamaged: the file fails the repository's own checks (its name
+	// or its seal, repo.IsDamaged), which 'repair records' takes out;
+	// damaged also holds for a file that opens but holds no entry.
+	storeDamaged bool
 }
 
 // intact reports whether a record's hash and signatures hold (whoever
@@ -573,7 +573,7 @@ func readStoreWith(ctx context.Context, store RecordStore, c *logCache) ([]entry
 			b, err := store.LoadFile(ctx, repo.RecordFile, id)
 			if err != nil {
 				d := repo.IsDamaged(err)
-				out[i] = entry{where: where, file: id, damaged: d, sealed: d, err: fmt.Errorf("cannot load: %v", err)}
+				out[i] = entry{where: where, file: id, damaged: d, storeDamaged: d, err: fmt.Errorf("cannot load: %v", err)}
 				return nil
 			}
 			var e entry

@@ -359,7 +359,7 @@ func checkCopy(name string, es []entry, ordered bool, trusted keyring) (CopySumm
 		e := &es[i]
 		if e.err != nil {
 			add(Unreadable, e, "%v", e.err)
-			fs[len(fs)-1].Damaged = e.sealed
+			fs[len(fs)-1].Damaged = e.storeDamaged
 			continue
 		}
 		if e.isHead {
