@@ -37,16 +37,7 @@ func TestCheckReadsSmallSealedFiles(t *testing.T) {
 			if err != nil || len(res.Problems) != 0 {
 				t.Fatalf("healthy: %v %v", err, res.Problems)
 			}
-			p := filepath.Join(dir, string(typ), name)
-			b, err := os.ReadFile(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b[len(b)/2] ^= 1
-			_ = os.Chmod(p, 0o600)
-			if err := os.WriteFile(p, b, 0o400); err != nil {
-				t.Fatal(err)
-			}
+			flipMiddleByte(t, filepath.Join(dir, string(typ), name))
 			res, err = r.Check(ctx, repo.CheckOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -79,16 +70,7 @@ func TestDamagedFiles(t *testing.T) {
 		t.Fatalf("healthy: %v %v", got, err)
 	}
 	// A flipped byte.
-	p := filepath.Join(dir, "records", ids[1].String())
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b[len(b)/2] ^= 1
-	_ = os.Chmod(p, 0o600)
-	if err := os.WriteFile(p, b, 0o400); err != nil {
-		t.Fatal(err)
-	}
+	b := flipMiddleByte(t, filepath.Join(dir, "records", ids[1].String()))
 	// A file named by its own SHA-256 that does not open with the key (a
 	// sealed file with a flipped byte, renamed to match).
 	planted, err := os.ReadFile(filepath.Join(dir, "records", ids[2].String()))
@@ -121,4 +103,20 @@ func TestDamagedFiles(t *testing.T) {
 	if _, err := r.DamagedFiles(ctx, repo.KeyFile); err == nil {
 		t.Error("DamagedFiles of key files: no error")
 	}
+}
+
+// flipMiddleByte flips a bit of the middle byte of the file at p, in place,
+// and returns the file's new bytes.
+func flipMiddleByte(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 1
+	_ = os.Chmod(p, 0o600)
+	if err := os.WriteFile(p, b, 0o400); err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
