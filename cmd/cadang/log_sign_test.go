@@ -368,6 +368,15 @@ func TestRepairRecords(t *testing.T) {
 	if n := strings.Count(out, "Repair"); n != 2 {
 		t.Errorf("log list shows %d repairs, want 2:\n%s", n, out)
 	}
+	// The monthly report lists the repairs with what they did, in the
+	// document's language.
+	mon := h.must(0, "report", "monthly", "--month", "2026-11")
+	for _, want := range []string{"7. Retensi, pemangkasan dan perbaikan", "2 kali perbaikan repositori", "Perbaikan",
+		fmt.Sprintf("%d berkas catatan log yang rusak dikeluarkan dari repositori", len(damaged))} {
+		if !strings.Contains(mon, want) {
+			t.Errorf("monthly report: no %q:\n%s", want, mon)
+		}
+	}
 }
 
 // TestRepairRecordsCopiesLocalFirst: with no copy kept on this host (the

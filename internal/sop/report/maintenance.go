@@ -74,8 +74,9 @@ func (e Env) applied(j *jobs.Job, recs []runlog.Record) string {
 	return strings.Join(lines, "\n")
 }
 
-// maintenanceBlocks is the monthly report's section on retention and
-// prune: every forget and prune of the month, what they removed and freed.
+// maintenanceBlocks is the monthly report's section on retention, prune
+// and repair: every forget, prune and repair of the month, what they
+// removed and freed, and what a repair took out and kept.
 func (e Env) maintenanceBlocks(recs []runlog.Record) []doc.Block {
 	blocks := []doc.Block{doc.Heading{Text: e.t("mon.h_retention")}}
 	if len(recs) == 0 {
@@ -83,7 +84,7 @@ func (e Env) maintenanceBlocks(recs []runlog.Record) []doc.Block {
 	}
 	var rows [][]string
 	var removed []string
-	nForget, nPrune, nSnaps, nPacks := 0, 0, 0, 0
+	nForget, nPrune, nRepair, nSnaps, nPacks := 0, 0, 0, 0, 0
 	var freed int64
 	for _, r := range recs {
 		what := "-"
@@ -104,12 +105,19 @@ func (e Env) maintenanceBlocks(recs []runlog.Record) []doc.Block {
 				freed += p.DeletedBytes
 				what = e.t("mon.prune_what", p.DeletedPacks, e.Lang.Bytes(p.DeletedBytes), p.MarkedPacks, e.Lang.Bytes(p.MarkedBytes))
 			}
+		case runlog.OpRepair:
+			nRepair++
+			what = dash(runlog.MessageText(e.Lang, &r))
 		}
 		rows = append(rows, []string{r.ID, r.Job, dash(r.Medium), e.stamp(r.Start), runlog.OpLabel(e.Lang, r.Op),
 			runlog.ResultLabel(e.Lang, r.Result) + kindSuffix(e.Lang, r.Failure), what})
 	}
+	summary := e.t("mon.retention_summary", nForget, nSnaps, nPrune, nPacks, e.Lang.Bytes(freed))
+	if nRepair > 0 {
+		summary += " " + e.t("mon.repair_summary", nRepair)
+	}
 	blocks = append(blocks,
-		doc.Paragraph{Text: e.t("mon.retention_summary", nForget, nSnaps, nPrune, nPacks, e.Lang.Bytes(freed))},
+		doc.Paragraph{Text: summary},
 		doc.Table{Header: []string{e.t("col.id"), e.t("col.job"), e.t("col.medium"), e.t("f.date"), e.t("col.op"), e.t("col.result"), e.t("mon.done_what")},
 			Rows: rows, Widths: []float64{3, 1.7, 1.7, 2.4, 3, 1.9, 5.3}})
 	if len(removed) > 0 {
@@ -121,7 +129,7 @@ func (e Env) maintenanceBlocks(recs []runlog.Record) []doc.Block {
 func maintenanceIn(recs []runlog.Record, start, end time.Time) []runlog.Record {
 	var out []runlog.Record
 	for _, r := range recs {
-		if (r.Op == runlog.OpForget || r.Op == runlog.OpPrune) && !r.Start.Before(start) && r.Start.Before(end) {
+		if (r.Op == runlog.OpForget || r.Op == runlog.OpPrune || r.Op == runlog.OpRepair) && !r.Start.Before(start) && r.Start.Before(end) {
 			out = append(out, r)
 		}
 	}
