@@ -200,7 +200,7 @@ func (l *Log) mayRemoveLost(ctx context.Context, store RecordStore, lost []repo.
 	}
 	if !mine {
 		return fmt.Errorf("%d damaged run-log file(s), such as records/%s, have no copy on this host, and the local run log %s holds no record of repository %s: %w; nothing was removed. Run the repair as the user, and on the host, whose run log recorded the backups; --force removes the files all the same, keeping their bytes",
-			len(lost), lost[0], l.path, shortRepoID(repoID), ErrUnrecoverable)
+			len(lost), lost[0], l.path, short(repoID), ErrUnrecoverable)
 	}
 	remote, err := l.readStore(ctx, store)
 	if err != nil {
@@ -232,14 +232,7 @@ func (l *Log) mayRemoveLost(ctx context.Context, store RecordStore, lost []repo.
 	}
 	sort.Strings(names)
 	return fmt.Errorf("%d damaged run-log file(s), such as records/%s, have no copy on this host, and repository %s also holds the run log of another host or user (%s): a damaged file may be its newest head, which only its own kept copies can put back: %w; nothing was removed. Run 'cadang repair records' there first; --force removes the files all the same, keeping their bytes, after which that run log may find the repository older than itself (log verify --accept-rollback accepts it)",
-		len(lost), lost[0], shortRepoID(repoID), strings.Join(names, ", "), ErrUnrecoverable)
-}
-
-func shortRepoID(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return id
+		len(lost), lost[0], short(repoID), strings.Join(names, ", "), ErrUnrecoverable)
 }
 
 // keepFile writes b to a new file at path and syncs it. A file already
