@@ -54,6 +54,12 @@ const (
 // use, also by several processes.
 type Backend struct {
 	root string
+
+	// asyncIO, set up on the first save, is nil where the kernel has no
+	// asynchronous I/O for us (aio.go); syncIO keeps it off (tests).
+	aioOnce sync.Once
+	aio     *asyncIO
+	syncIO  bool
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -175,8 +181,33 @@ func OpenOrCreate(ctx context.Context, path string) (*Backend, error) {
 // Location returns the repository's root directory.
 func (b *Backend) Location() string { return b.root }
 
-// Close does nothing; a local backend holds no resources.
-func (b *Backend) Close() error { return nil }
+// Close releases the backend's asynchronous I/O context, once the
+// operations in flight are done. Saves after Close make the plain system
+// calls.
+func (b *Backend) Close() error {
+	b.aioOnce.Do(func() {})
+	if b.aio != nil {
+		b.aio.close()
+	}
+	return nil
+}
+
+// async returns the backend's asynchronous I/O, setting it up on first use,
+// or nil where there is none.
+func (b *Backend) async() *asyncIO {
+	b.aioOnce.Do(func() {
+		if b.syncIO {
+			return
+		}
+		if a := newAsyncIO(); a != nil {
+			b.aio = a
+			// A backend dropped without Close gives the kernel its
+			// context back when it is collected.
+			runtime.AddCleanup(b, func(a *asyncIO) { a.close() }, a)
+		}
+	})
+	return b.aio
+}
 
 // Path returns the file name h is stored under, for messages and for tests
 // that damage files on disk. It does not validate h.
@@ -242,7 +273,7 @@ func (b *Backend) Stage(ctx context.Context, h backend.Handle, data []byte) (fun
 	if err != nil {
 		return nil, fmt.Errorf("save %s: %w", final, err)
 	}
-	if err := writeData(f, data); err != nil {
+	if err := b.writeData(f, data); err != nil {
 		_ = f.Close()
 		_ = os.Remove(tmp)
 		return nil, fmt.Errorf("save %s: %w", final, err)
@@ -250,7 +281,7 @@ func (b *Backend) Stage(ctx context.Context, h backend.Handle, data []byte) (fun
 	var once sync.Once
 	var cerr error
 	return func(ctx context.Context) error {
-		once.Do(func() { cerr = commitTemp(ctx, f, tmp, final, dir) })
+		once.Do(func() { cerr = b.commitTemp(ctx, f, tmp, final, dir) })
 		return cerr
 	}, nil
 }
@@ -258,8 +289,8 @@ func (b *Backend) Stage(ctx context.Context, h backend.Handle, data []byte) (fun
 // commitTemp finishes a save whose data is written to the open file f,
 // named tmp: it syncs and closes f, links it to final and syncs dir. On
 // failure nothing is left under final that was not there before.
-func commitTemp(ctx context.Context, f *os.File, tmp, final, dir string) error {
-	err := syncClose(f)
+func (b *Backend) commitTemp(ctx context.Context, f *os.File, tmp, final, dir string) error {
+	err := b.syncClose(f)
 	if err == nil {
 		err = os.Chmod(tmp, fileMode)
 	}
@@ -289,7 +320,7 @@ func commitTemp(ctx context.Context, f *os.File, tmp, final, dir string) error {
 	if !created {
 		return nil
 	}
-	if err := syncDir(dir); err != nil {
+	if err := b.syncDir(dir); err != nil {
 		_ = removeFile(final)
 		return fmt.Errorf("save %s: %w", final, err)
 	}
@@ -316,8 +347,17 @@ func createTemp(dir string) (*os.File, string, error) {
 // writeData writes data to the new file f: the whole blocks straight to
 // the disk where the file system allows it, the rest through the page
 // cache.
-func writeData(f *os.File, data []byte) error {
-	done, err := writeDirect(f, data)
+func (b *Backend) writeData(f *os.File, data []byte) error {
+	var done int
+	var err error
+	if a := b.async(); a != nil && directEligible(data) &&
+		unix.Fallocate(int(f.Fd()), 0, 0, int64(len(data))) == nil {
+		// Reserved, the blocks are written without extending the file,
+		// which io_submit does not block on (aio.go).
+		done, err = writeDirectWith(f, data, a.pwrite)
+	} else {
+		done, err = writeDirect(f, data)
+	}
 	if err == nil {
 		_, err = f.Write(data[done:])
 	}
@@ -325,8 +365,8 @@ func writeData(f *os.File, data []byte) error {
 }
 
 // syncClose makes f's data durable and closes it.
-func syncClose(f *os.File) error {
-	err := f.Sync()
+func (b *Backend) syncClose(f *os.File) error {
+	err := b.fsync(f)
 	if err == nil {
 		// The file is on disk: let the kernel drop its pages now rather
 		// than evict what the server itself keeps cached (the database's
@@ -641,10 +681,24 @@ func (b *Backend) wrap(op, path string, err error) error {
 	return fmt.Errorf("%s %s: %w", op, path, err)
 }
 
+// fsync makes f durable, through the backend's asynchronous I/O where
+// there is one.
+func (b *Backend) fsync(f *os.File) error {
+	if a := b.async(); a != nil {
+		return a.fsync(f)
+	}
+	return f.Sync()
+}
+
 // syncDir fsyncs a directory so the entries created in it are durable.
 // Filesystems and systems that cannot sync a directory (Windows, some
 // network filesystems) report EINVAL or ENOTSUP; those are ignored.
-func syncDir(dir string) error {
+func syncDir(dir string) error { return syncDirWith(dir, (*os.File).Sync) }
+
+// syncDir is the package's syncDir, through the backend's asynchronous I/O.
+func (b *Backend) syncDir(dir string) error { return syncDirWith(dir, b.fsync) }
+
+func syncDirWith(dir string, sync func(*os.File) error) error {
 	if runtime.GOOS == "windows" {
 		return nil
 	}
@@ -652,7 +706,7 @@ func syncDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	err = d.Sync()
+	err = sync(d)
 	if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.EOPNOTSUPP) {
 		err = nil
 	}
@@ -804,7 +858,7 @@ func writeDirect(f *os.File, data []byte) (int, error) {
 func writeDirectWith(f *os.File, data []byte, pwrite func(fd int, p []byte, off int64) (int, error)) (int, error) {
 	const block = 4096
 	n := len(data) &^ (block - 1)
-	if n < directMin || uintptr(unsafe.Pointer(unsafe.SliceData(data)))%block != 0 {
+	if !directEligible(data) {
 		return 0, nil
 	}
 	fd := f.Fd()
@@ -839,6 +893,12 @@ func writeDirectWith(f *os.File, data []byte, pwrite func(fd int, p []byte, off 
 		return done, fmt.Errorf("seek after direct write: %w", err)
 	}
 	return done, nil
+}
+
+// directEligible reports whether writeDirect writes a part of data: it is
+// large and page-aligned.
+func directEligible(data []byte) bool {
+	return len(data) >= directMin && uintptr(unsafe.Pointer(unsafe.SliceData(data)))%4096 == 0
 }
 
 // directMin is the smallest file written with O_DIRECT: packs, not the

@@ -1,0 +1,165 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lpse/cadang/repo/backend"
+	"github.com/lpse/cadang/repo/backend/backendtest"
+)
+
+// TestAsyncSaves: saves made through the kernel's asynchronous I/O, many
+// at once and of every size around the direct-write edges, land byte for
+// byte; the writes and fsyncs really went through it; the reaping
+// goroutine ends once nothing waits; and Close gives the context back,
+// after which saves make the plain system calls.
+func TestAsyncSaves(t *testing.T) {
+	ctx := context.Background()
+	b, err := Create(ctx, filepath.Join(t.TempDir(), "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := b.async()
+	if a == nil {
+		t.Skip("the kernel refused io_setup here (no AIO, or a seccomp profile without it): saves make the plain calls, which TestSuite covers")
+	}
+	sizes := []int{0, 1, 4095, 4096, directMin - 1, directMin, 4<<20 + 123, 9<<20 + 4096}
+	const workers = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*len(sizes))
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i, n := range sizes {
+				data := make([]byte, n) // large allocations are page-aligned: the direct path
+				for j := range data {
+					data[j] = byte(j*7 + w*13 + i + j>>12)
+				}
+				h := backend.Handle{Type: backend.PackFile, Name: fmt.Sprintf("%02x%062x", w*16+i, n)}
+				if err := b.Save(ctx, h, data); err != nil {
+					errs <- fmt.Errorf("save %d bytes: %w", n, err)
+					continue
+				}
+				got, err := b.Load(ctx, h, 0, 0)
+				if err == nil && !bytes.Equal(got, data) {
+					err = fmt.Errorf("%d bytes read back differ from the %d saved", len(got), n)
+				}
+				if err != nil {
+					errs <- fmt.Errorf("%s: %w", h, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	direct := 0
+	for _, n := range sizes {
+		if n >= directMin {
+			direct++
+		}
+	}
+	if got := a.writes.Load(); got < int64(workers*direct) {
+		t.Errorf("%d direct writes went through AIO, want at least %d", got, workers*direct)
+	}
+	// Each save syncs its file and its directory.
+	if got, want := a.syncs.Load(), int64(2*workers*len(sizes)); got != want {
+		t.Errorf("%d fsyncs went through AIO, want %d", got, want)
+	}
+	waitIdle(t, a)
+
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock()
+	gone := a.gone
+	a.mu.Unlock()
+	if !gone {
+		t.Error("Close left the AIO context open")
+	}
+	before := a.syncs.Load()
+	data := bytes.Repeat([]byte("after close "), 200_000)
+	h := backend.Handle{Type: backend.PackFile, Name: strings.Repeat("ef", 32)}
+	if err := b.Save(ctx, h, data); err != nil {
+		t.Fatalf("save after Close: %v", err)
+	}
+	if got, err := b.Load(ctx, h, 0, 0); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("save after Close read back: %v", err)
+	}
+	if a.syncs.Load() != before {
+		t.Error("a save after Close went through the released context")
+	}
+}
+
+// waitIdle fails the test unless the reaping goroutine ends soon after the
+// last operation: an idle backend holds none.
+func waitIdle(t *testing.T, a *asyncIO) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		a.mu.Lock()
+		reaping, waiting := a.reaping, len(a.waiting)
+		a.mu.Unlock()
+		if !reaping && waiting == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the reaping goroutine still runs with %d operations waiting", waiting)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestAsyncFsyncRefused: where the kernel refuses an asynchronous fsync
+// (before Linux 4.18, or a file system without it), saves sync with the
+// plain call and still land.
+func TestAsyncFsyncRefused(t *testing.T) {
+	ctx := context.Background()
+	b, err := Create(ctx, filepath.Join(t.TempDir(), "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	a := b.async()
+	if a == nil {
+		t.Skip("the kernel refused io_setup here: nothing to refuse")
+	}
+	a.noFsync.Store(true)
+	data := make([]byte, 2<<20)
+	for i := range data {
+		data[i] = byte(i >> 8)
+	}
+	h := backend.Handle{Type: backend.PackFile, Name: strings.Repeat("12", 32)}
+	if err := b.Save(ctx, h, data); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.Load(ctx, h, 0, 0); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read back: %v", err)
+	}
+	if a.syncs.Load() != 0 {
+		t.Errorf("%d fsyncs went through AIO after it was refused", a.syncs.Load())
+	}
+	waitIdle(t, a)
+}
+
+// TestSuitePlainCalls runs the conformance suite with the asynchronous I/O
+// off, the path of every kernel that has none.
+func TestSuitePlainCalls(t *testing.T) {
+	backendtest.Run(t, func(t *testing.T) backend.Backend {
+		b, err := Create(context.Background(), filepath.Join(t.TempDir(), "repo"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.syncIO = true
+		return b
+	})
+}
