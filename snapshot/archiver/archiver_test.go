@@ -31,6 +31,11 @@ func TestUnchangedTreeIsNotReread(t *testing.T) {
 	if fsys.bytesRead.Load() == 0 || sn1.Summary.FilesNew != 300 {
 		t.Fatalf("first backup: read %d, %+v", fsys.bytesRead.Load(), sn1.Summary)
 	}
+	// The walker opens each file ahead of the readers, and the reader
+	// reads the file it was handed: one open a file, not two.
+	if n := fsys.opens.Load(); n != 300 {
+		t.Errorf("first backup opened files %d times, want 300", n)
+	}
 	fsys.bytesRead.Store(0)
 	fsys.opens.Store(0)
 	stored := r.StoredBytes.Load()

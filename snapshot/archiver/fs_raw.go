@@ -44,6 +44,26 @@ func openNoIntr(name string, flags int) (int, error) {
 	}
 }
 
+// prefetcher is implemented by files that can start reading their first
+// blocks before they are asked for (rawFile).
+type prefetcher interface {
+	Prefetch(size int64)
+}
+
+var _ prefetcher = (*rawFile)(nil)
+
+// aheadMax bounds what Prefetch asks the kernel to read: a small file
+// whole, the start of a large one, whose sequential reads the kernel's own
+// readahead then follows.
+const aheadMax = 1 << 20
+
+// Prefetch asks the kernel to read the file's first size bytes (at most
+// aheadMax) into the page cache in the background (POSIX_FADV_WILLNEED).
+// It is advice: a file system that ignores it reads when asked.
+func (f *rawFile) Prefetch(size int64) {
+	_ = unix.Fadvise(f.fd, 0, min(size, aheadMax), unix.FADV_WILLNEED)
+}
+
 func (f *rawFile) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
