@@ -34,6 +34,7 @@ func main() {
 	flag.StringVar(&o.Restic, "restic", "", "restic binary (default: $(go env GOPATH)/bin/restic, where `go install github.com/restic/restic/cmd/restic@v0.19.1` puts it, else restic on PATH)")
 	flag.BoolVar(&o.Install, "install", true, "apt-get install restic and borgbackup when missing (needs root and network)")
 	flag.BoolVar(&o.DropCaches, "drop-caches", true, "drop the page cache before every timed step (needs root; warm caches otherwise)")
+	flag.BoolVar(&o.EvictInput, "evict-input", false, "with -drop-caches=false: drop only each step's input from the page cache before the step, file by file, instead of warming it (a cold read that leaves the rest of the machine's cache alone)")
 	flag.BoolVar(&o.KeepRepos, "keep", false, "keep the repositories of the last run")
 	flag.StringVar(&o.BorgCompression, "borg-compression", "zstd,3", "borg --compression (borg's own default is lz4)")
 	flag.StringVar(&o.BorgEncryption, "borg-encryption", "repokey", "borg init --encryption")

@@ -224,6 +224,8 @@ func (r *Result) Markdown(command string) string {
 	fmt.Fprintf(&b, "- Machine: %d cores (%s), %.0f GiB RAM, Linux %s\n", h.CPUs, h.CPUModel, h.MemGiB, h.Kernel)
 	if r.CachesDropped {
 		b.WriteString("- Page cache: dropped (`sync; echo 3 > /proc/sys/vm/drop_caches`) before every timed step\n")
+	} else if r.InputEvicted {
+		b.WriteString("- Page cache: each step's input dropped from it before the step, file by file (`-evict-input`): a cold read for every tool alike\n")
 	} else {
 		b.WriteString("- Page cache: warm for every tool alike (not dropped; each step's input read once before the step)\n")
 	}
