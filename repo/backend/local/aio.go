@@ -1,10 +1,12 @@
 package local
 
 import (
+	"encoding/binary"
 	"errors"
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -23,28 +25,37 @@ import (
 // issue 16: 1.1 s of iowait in a 4 s backup, all of it Ps held by these
 // calls). A goroutine waiting on the poller holds no P.
 //
-// Only what cannot block in io_submit is submitted: an fsync (the kernel
-// runs it on a worker), and a direct write into space fallocate reserved
-// beforehand (a direct write that extends a file is done synchronously
-// inside io_submit on ext4, which would gain nothing). Everything else, and
-// every kernel or file system that refuses (no AIO in a container's
-// seccomp profile, no AIO fsync before Linux 4.18, no fallocate), takes
-// the plain system call, as before.
+// Only what does not wait for the disk inside io_submit is submitted: an
+// fsync (the kernel runs it on a worker), and a direct write into space
+// fallocate reserved beforehand (a direct write that extends a file is
+// done synchronously inside io_submit on ext4, which would gain nothing).
+// Everything else, and every kernel or file system that refuses (no AIO,
+// a seccomp profile without it, no AIO fsync before Linux 4.18, no
+// fallocate, a full ring), takes the plain system call, as before.
+//
+// The kernel context counts against the machine's fs.aio-max-nr, which
+// databases with native AIO share: it is set up when an operation needs
+// it and given back after idleTimeout without one, so a server that keeps
+// many repositories open holds contexts only for those being written.
 type asyncIO struct {
-	ctx    uintptr  // aio_context_t
 	efd    *os.File // eventfd, non-blocking: read through the poller
-	efdNum int      // its descriptor (efd.Fd would make it blocking)
+	efdNum int      // its descriptor, for the iocbs
 
 	mu      sync.Mutex
+	ctx     uintptr // aio_context_t; 0 when none is set up
 	next    uint64
 	waiting map[uint64]*aioOp
-	reaping bool // a reap goroutine is running
+	reaping bool        // a reap goroutine is running
+	idle    *time.Timer // gives the context back after idleAfter
 	closed  bool
-	gone    bool // ctx and efd released
 
+	idleAfter time.Duration // idleTimeout; shorter in tests
+
+	off     atomic.Bool // io_submit itself is refused (ENOSYS, EPERM): plain calls from now on
 	noFsync atomic.Bool // an fsync was refused: sync directly from now on
 
 	writes, syncs atomic.Int64 // operations completed through the kernel's AIO (tests)
+	setups        atomic.Int64 // contexts set up (tests)
 }
 
 // iocb is the kernel's struct iocb (include/uapi/linux/aio_abi.h). key and
@@ -77,12 +88,17 @@ const (
 	iocbCmdFsync  = 2
 	iocbFlagResfd = 1 << 0
 
-	// aioEvents bounds the operations in flight on one backend. A backup
-	// has a few (the upload slots and the packs waiting for their
-	// fsyncs); io_submit answers EAGAIN beyond it, and that call then
-	// takes the plain path.
+	// aioEvents is the context's size. A backup has a few operations in
+	// flight (the upload slots and the packs waiting for their fsyncs);
+	// the kernel makes the ring larger than asked, and a submit that
+	// finds it full (EAGAIN) takes the plain call.
 	aioEvents = 32
 )
+
+// idleTimeout is how long a context outlives its last operation: long
+// enough that a backup keeps one context from its first pack to its last,
+// short enough that an idle process holds none.
+const idleTimeout = 5 * time.Second
 
 // errNoAsync means the operation was not submitted; the caller does it
 // with the plain system call.
@@ -93,8 +109,9 @@ type aioOp struct {
 	buf  []byte // kept reachable while the kernel writes from it
 }
 
-// newAsyncIO sets up an AIO context and its eventfd, or returns nil where
-// the kernel refuses.
+// newAsyncIO makes the eventfd completions are signalled on and checks
+// that the kernel gives this process an AIO context; it returns nil
+// where either is refused.
 func newAsyncIO() *asyncIO {
 	var ctx uintptr
 	if _, _, e := unix.Syscall(unix.SYS_IO_SETUP, aioEvents, uintptr(unsafe.Pointer(&ctx)), 0); e != 0 {
@@ -102,19 +119,47 @@ func newAsyncIO() *asyncIO {
 	}
 	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
-		_, _, _ = unix.Syscall(unix.SYS_IO_DESTROY, ctx, 0, 0)
+		destroyContext(ctx)
 		return nil
 	}
-	return &asyncIO{ctx: ctx, efd: os.NewFile(uintptr(fd), "aio eventfd"), efdNum: fd, waiting: map[uint64]*aioOp{}}
+	efd := os.NewFile(uintptr(fd), "aio eventfd")
+	// Only a descriptor the poller took can be waited on without a
+	// thread; os.NewFile keeps one it could not register (epoll limits)
+	// as a plain non-blocking file, whose reads fail with EAGAIN.
+	if err := efd.SetReadDeadline(time.Time{}); err != nil {
+		_ = efd.Close()
+		destroyContext(ctx)
+		return nil
+	}
+	a := &asyncIO{efd: efd, efdNum: fd, ctx: ctx, waiting: map[uint64]*aioOp{}, idleAfter: idleTimeout}
+	a.setups.Add(1)
+	return a
 }
+
+func destroyContext(ctx uintptr) { _, _, _ = unix.Syscall(unix.SYS_IO_DESTROY, ctx, 0, 0) }
 
 // submit queues cb and returns the operation to wait on, or errNoAsync.
 func (a *asyncIO) submit(cb *iocb, buf []byte) (*aioOp, error) {
+	if a.off.Load() {
+		return nil, errNoAsync
+	}
 	op := &aioOp{done: make(chan int64, 1), buf: buf}
 	a.mu.Lock()
 	if a.closed {
 		a.mu.Unlock()
 		return nil, errNoAsync
+	}
+	if a.ctx == 0 {
+		var ctx uintptr
+		if _, _, e := unix.Syscall(unix.SYS_IO_SETUP, aioEvents, uintptr(unsafe.Pointer(&ctx)), 0); e != 0 {
+			a.mu.Unlock()
+			return nil, errNoAsync // EAGAIN: the machine's contexts are taken
+		}
+		a.ctx = ctx
+		a.setups.Add(1)
+	}
+	if a.idle != nil {
+		a.idle.Stop()
 	}
 	a.next++
 	id := a.next
@@ -122,7 +167,9 @@ func (a *asyncIO) submit(cb *iocb, buf []byte) (*aioOp, error) {
 	cb.flags |= iocbFlagResfd
 	cb.resfd = uint32(a.efdNum)
 	// Registered before the submit: the completion may be reaped at once.
+	// While anything is registered the context stays (see reap).
 	a.waiting[id] = op
+	ctx := a.ctx
 	start := !a.reaping
 	a.reaping = true
 	a.mu.Unlock()
@@ -131,33 +178,43 @@ func (a *asyncIO) submit(cb *iocb, buf []byte) (*aioOp, error) {
 	}
 
 	cbs := [1]*iocb{cb}
+	var n uintptr
 	var e unix.Errno
 	for {
-		_, _, e = unix.Syscall(unix.SYS_IO_SUBMIT, a.ctx, 1, uintptr(unsafe.Pointer(&cbs[0])))
+		n, _, e = unix.Syscall(unix.SYS_IO_SUBMIT, ctx, 1, uintptr(unsafe.Pointer(&cbs[0])))
 		if e != unix.EINTR {
 			break
 		}
 	}
-	if e != 0 {
-		a.mu.Lock()
-		delete(a.waiting, id)
-		a.mu.Unlock()
-		// The reaper ends by itself once nothing is waiting; it may be
-		// parked on the eventfd for another operation meanwhile.
-		a.wake()
-		if e == unix.EINVAL && cb.opcode == iocbCmdFsync {
+	if e == 0 && n == 1 {
+		return op, nil
+	}
+	a.mu.Lock()
+	delete(a.waiting, id)
+	a.mu.Unlock()
+	// A reaper parked on the eventfd for this operation alone must look
+	// at the waiting set again, or it would wait for ever.
+	a.wake()
+	switch e {
+	case unix.ENOSYS, unix.EPERM:
+		a.off.Store(true)
+	case unix.EINVAL:
+		if cb.opcode == iocbCmdFsync {
 			a.noFsync.Store(true)
 		}
-		return nil, errNoAsync
 	}
-	return op, nil
+	return nil, errNoAsync
 }
 
 // wake makes a reaper parked on the eventfd look at the waiting set again.
 func (a *asyncIO) wake() {
 	var one [8]byte
-	*(*uint64)(unsafe.Pointer(&one[0])) = 1
-	_, _ = a.efd.Write(one[:])
+	binary.NativeEndian.PutUint64(one[:], 1)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.efd != nil { // nil once released: then no reaper waits
+		_, _ = a.efd.Write(one[:])
+	}
 }
 
 // wait returns the operation's result: bytes written, or -errno.
@@ -168,7 +225,8 @@ func (op *aioOp) wait() int64 {
 }
 
 // reap delivers completions until nothing is waiting. It runs only while
-// operations are in flight, so an idle backend holds no goroutine.
+// operations are in flight, so an idle backend holds no goroutine; when it
+// ends it arms the timer that gives the context back.
 func (a *asyncIO) reap() {
 	var cnt [8]byte
 	events := make([]ioEvent, 16)
@@ -179,25 +237,31 @@ func (a *asyncIO) reap() {
 			a.reaping = false
 			if a.closed {
 				a.release()
+			} else if a.idle == nil {
+				a.idle = time.AfterFunc(a.idleAfter, a.idleRelease)
+			} else {
+				a.idle.Reset(a.idleAfter)
 			}
 			a.mu.Unlock()
 			return
 		}
+		ctx := a.ctx
 		a.mu.Unlock()
+		timeout := &zero
 		if _, err := a.efd.Read(cnt[:]); err != nil {
-			// Not expected: the eventfd is closed only when nothing
-			// waits. Fail the waiters rather than hang them.
-			a.mu.Lock()
-			for id, op := range a.waiting {
-				op.done <- -int64(unix.EIO)
-				delete(a.waiting, id)
-			}
-			a.mu.Unlock()
-			continue
+			// Not expected (the eventfd stays open while anything
+			// waits). The kernel still owns the operations and their
+			// buffers: wait for them in io_getevents itself, holding a
+			// thread, rather than make up their results.
+			timeout = nil
 		}
 		for {
-			n, _, e := unix.Syscall6(unix.SYS_IO_GETEVENTS, a.ctx, 0, uintptr(len(events)),
-				uintptr(unsafe.Pointer(&events[0])), uintptr(unsafe.Pointer(&zero)), 0)
+			minNr := uintptr(0)
+			if timeout == nil {
+				minNr = 1
+			}
+			n, _, e := unix.Syscall6(unix.SYS_IO_GETEVENTS, ctx, minNr, uintptr(len(events)),
+				uintptr(unsafe.Pointer(&events[0])), uintptr(unsafe.Pointer(timeout)), 0)
 			if e == unix.EINTR {
 				continue
 			}
@@ -219,6 +283,17 @@ func (a *asyncIO) reap() {
 	}
 }
 
+// idleRelease gives the context back if no operation came since the timer
+// was armed.
+func (a *asyncIO) idleRelease() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.reaping && len(a.waiting) == 0 && a.ctx != 0 {
+		destroyContext(a.ctx)
+		a.ctx = 0
+	}
+}
+
 // pwrite writes p at off with one asynchronous write; fd must be open with
 // O_DIRECT and its blocks reserved (fallocate). It has pwrite's signature
 // for writeDirectWith.
@@ -237,25 +312,29 @@ func (a *asyncIO) pwrite(fd int, p []byte, off int64) (int, error) {
 	return int(res), nil
 }
 
-// fsync makes fd's data and metadata durable, as fsync(2). f is kept open
-// by the caller until it returns.
+// fsync makes f's data and metadata durable, as fsync(2). The caller keeps
+// f open until it returns.
 func (a *asyncIO) fsync(f *os.File) error {
 	if !a.noFsync.Load() {
 		op, err := a.submit(&iocb{opcode: iocbCmdFsync, fildes: uint32(f.Fd())}, nil)
 		if err == nil {
 			res := op.wait()
 			a.syncs.Add(1)
-			if res < 0 {
+			switch {
+			case res == -int64(unix.EINTR):
+				// f.Sync retries EINTR; so does the plain call below.
+			case res < 0:
 				return &os.PathError{Op: "sync", Path: f.Name(), Err: unix.Errno(-res)}
+			default:
+				return nil
 			}
-			return nil
 		}
 	}
 	return f.Sync()
 }
 
-// close releases the context once nothing is in flight; later operations
-// take the plain path.
+// close releases the context and the eventfd once nothing is in flight;
+// later operations take the plain calls.
 func (a *asyncIO) close() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -265,12 +344,18 @@ func (a *asyncIO) close() {
 	}
 }
 
-// release destroys the context and closes the eventfd; a.mu is held.
+// release destroys the context and closes the eventfd; a.mu is held and
+// nothing is in flight.
 func (a *asyncIO) release() {
-	if a.gone {
-		return
+	if a.idle != nil {
+		a.idle.Stop()
 	}
-	a.gone = true
-	_, _, _ = unix.Syscall(unix.SYS_IO_DESTROY, a.ctx, 0, 0)
-	_ = a.efd.Close()
+	if a.ctx != 0 {
+		destroyContext(a.ctx)
+		a.ctx = 0
+	}
+	if a.efd != nil {
+		_ = a.efd.Close()
+		a.efd = nil
+	}
 }

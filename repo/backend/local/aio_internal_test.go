@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/repo/backend/backendtest"
@@ -29,6 +32,7 @@ func TestAsyncSaves(t *testing.T) {
 	if a == nil {
 		t.Skip("the kernel refused io_setup here (no AIO, or a seccomp profile without it): saves make the plain calls, which TestSuite covers")
 	}
+	requireDirect(t, b.root)
 	sizes := []int{0, 1, 4095, 4096, directMin - 1, directMin, 4<<20 + 123, 9<<20 + 4096}
 	const workers = 8
 	var wg sync.WaitGroup
@@ -81,10 +85,10 @@ func TestAsyncSaves(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.mu.Lock()
-	gone := a.gone
+	aioCtx, efd := a.ctx, a.efd
 	a.mu.Unlock()
-	if !gone {
-		t.Error("Close left the AIO context open")
+	if aioCtx != 0 || efd != nil {
+		t.Error("Close left the AIO context or its eventfd open")
 	}
 	before := a.syncs.Load()
 	data := bytes.Repeat([]byte("after close "), 200_000)
@@ -97,6 +101,81 @@ func TestAsyncSaves(t *testing.T) {
 	}
 	if a.syncs.Load() != before {
 		t.Error("a save after Close went through the released context")
+	}
+}
+
+// requireDirect skips the test where the directory's file system takes
+// no direct writes into reserved blocks (tmpfs before Linux 6.6, some ZFS):
+// there every save takes the plain write, which TestSuite covers.
+func requireDirect(t *testing.T, dir string) {
+	t.Helper()
+	f, err := os.CreateTemp(dir, "probe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	if err := unix.Fallocate(int(f.Fd()), 0, 0, 1<<20); err != nil {
+		t.Skipf("%s: no fallocate (%v): saves write through the page cache", dir, err)
+	}
+	fl, err := unix.FcntlInt(f.Fd(), unix.F_GETFL, 0)
+	if err == nil {
+		_, err = unix.FcntlInt(f.Fd(), unix.F_SETFL, fl|unix.O_DIRECT)
+	}
+	if err != nil {
+		t.Skipf("%s: no O_DIRECT (%v): saves write through the page cache", dir, err)
+	}
+}
+
+// TestAsyncContextGivenBackWhenIdle: the kernel context is given back
+// once the backend has been idle for a while (the machine's AIO contexts
+// are shared with databases), and the next save sets up a new one.
+func TestAsyncContextGivenBackWhenIdle(t *testing.T) {
+	ctx := context.Background()
+	b, err := Create(ctx, filepath.Join(t.TempDir(), "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	a := b.async()
+	if a == nil {
+		t.Skip("the kernel refused io_setup here: no context to give back")
+	}
+	a.mu.Lock()
+	a.idleAfter = 20 * time.Millisecond
+	a.mu.Unlock()
+	save := func(i int) {
+		t.Helper()
+		data := bytes.Repeat([]byte{byte(i)}, 3<<20)
+		h := backend.Handle{Type: backend.PackFile, Name: fmt.Sprintf("%064x", i)}
+		if err := b.Save(ctx, h, data); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := b.Load(ctx, h, 0, 0); err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("save %d read back: %v", i, err)
+		}
+	}
+	save(1)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		a.mu.Lock()
+		released := a.ctx == 0
+		a.mu.Unlock()
+		if released {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the idle backend kept its AIO context")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	syncs := a.syncs.Load()
+	save(2)
+	if a.setups.Load() != 2 {
+		t.Errorf("%d contexts set up, want 2 (one again after the idle release)", a.setups.Load())
+	}
+	if a.syncs.Load() == syncs {
+		t.Error("the save after the idle release did not go through AIO")
 	}
 }
 

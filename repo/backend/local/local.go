@@ -57,9 +57,10 @@ type Backend struct {
 
 	// asyncIO, set up on the first save, is nil where the kernel has no
 	// asynchronous I/O for us (aio.go); syncIO keeps it off (tests).
-	aioOnce sync.Once
-	aio     *asyncIO
-	syncIO  bool
+	aioOnce    sync.Once
+	aio        *asyncIO
+	aioCleanup runtime.Cleanup
+	syncIO     bool
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -187,6 +188,7 @@ func (b *Backend) Location() string { return b.root }
 func (b *Backend) Close() error {
 	b.aioOnce.Do(func() {})
 	if b.aio != nil {
+		b.aioCleanup.Stop()
 		b.aio.close()
 	}
 	return nil
@@ -201,9 +203,10 @@ func (b *Backend) async() *asyncIO {
 		}
 		if a := newAsyncIO(); a != nil {
 			b.aio = a
-			// A backend dropped without Close gives the kernel its
-			// context back when it is collected.
-			runtime.AddCleanup(b, func(a *asyncIO) { a.close() }, a)
+			// A backend dropped without Close gives the eventfd back
+			// when it is collected (its context goes when idle). Not on
+			// the runtime's cleanup goroutine: io_destroy may wait.
+			b.aioCleanup = runtime.AddCleanup(b, func(a *asyncIO) { go a.close() }, a)
 		}
 	})
 	return b.aio
