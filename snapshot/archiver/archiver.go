@@ -973,6 +973,9 @@ func (r *run) walkFile(ctx context.Context, d *dirJob, i int, p string, n *snaps
 		return r.childDone(ctx, d)
 	}
 	job := &fileJob{d: d, idx: i, path: p, node: n, status: status}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	// Opened here, a file's first blocks are on their way from the disk
 	// while the readers work on the files queued before it. A file that
 	// does not open is the reader's to report, with its own open.
