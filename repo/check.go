@@ -238,8 +238,31 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 	}
 	var done atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(runtime.GOMAXPROCS(0) + 2)
+	inFlight := runtime.GOMAXPROCS(0) + 2
+	g.SetLimit(inFlight)
+	// The packs to read next are asked for while these are checked: on a
+	// cold disk (a backup medium is never in the page cache) each load
+	// then finds its bytes read, instead of holding a thread in pread.
+	var toFetch []ID
+	for _, id := range packs {
+		if readSet[id] {
+			toFetch = append(toFetch, id)
+		}
+	}
+	prefetch := func(i int) {
+		if i < len(toFetch) {
+			r.PrefetchPack(gctx, toFetch[i], 0, 0)
+		}
+	}
+	for i := range 2 * inFlight {
+		prefetch(i)
+	}
+	fetched := 0
 	for _, pack := range packs {
+		if readSet[pack] {
+			prefetch(fetched + 2*inFlight)
+			fetched++
+		}
 		g.Go(func() (err error) {
 			// A panic on a crafted pack fails the check; in this goroutine
 			// it would kill the process, lock and all.

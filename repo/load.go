@@ -193,6 +193,15 @@ func (r *Repository) finishBlob(h backend.Handle, t BlobType, id ID, comp byte, 
 	return out, nil
 }
 
+// PrefetchPack asks the backend, where it can (backend.Prefetcher), to
+// start reading length bytes of a pack at offset (0: to the end) before
+// they are loaded. It returns at once and may do nothing.
+func (r *Repository) PrefetchPack(ctx context.Context, pack ID, offset, length int64) {
+	if pf, ok := r.be.(backend.Prefetcher); ok {
+		pf.Prefetch(ctx, backend.Handle{Type: PackFile, Name: pack.String()}, offset, length)
+	}
+}
+
 // LoadBlobsFromPack reads the listed blobs of one pack in a single range
 // request and calls fn for each, in offset order. A blob that fails to
 // verify is passed with its error; fn decides whether to go on. The

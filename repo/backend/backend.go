@@ -120,6 +120,16 @@ type Concurrent interface {
 	Connections() int
 }
 
+// Prefetcher is implemented by backends that can start bringing a file's
+// bytes close before they are loaded (the local backend: into the page
+// cache, with POSIX_FADV_WILLNEED). Prefetch returns without waiting for
+// the bytes; it is advice, and may do nothing. length 0 means to the end.
+// A reader of many files in a known order (check, restore) prefetches the
+// next ones, so that a cold disk works while it decrypts the current one.
+type Prefetcher interface {
+	Prefetch(ctx context.Context, h Handle, offset, length int64)
+}
+
 // LoadInto reads len(buf) bytes at offset into buf, through BufferLoader
 // when be has it and through Load otherwise.
 func LoadInto(ctx context.Context, be Backend, h Handle, offset int64, buf []byte) error {

@@ -23,6 +23,14 @@ type Repository interface {
 	LoadBlobsFromPack(ctx context.Context, pack repo.ID, blobs []repo.BlobLocation, fn func(loc repo.BlobLocation, plaintext []byte, err error) error) error
 }
 
+// PackPrefetcher is an optional extension of Repository (*repo.Repository
+// has it): PrefetchPack asks for a byte range of a pack to be read ahead,
+// without waiting for it. The restorer calls it for the packs its workers
+// take next.
+type PackPrefetcher interface {
+	PrefetchPack(ctx context.Context, pack repo.ID, offset, length int64)
+}
+
 // BlobHasher is an optional extension of Repository: it computes the ID
 // that a blob with the given plaintext has. The restorer's Verify uses it
 // to check written files against the snapshot; without it, written files

@@ -965,9 +965,32 @@ func (rr *restoreRun) writeBatch(ctx context.Context, workers int, files []*rFil
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	packCh := make(chan repo.ID)
+	// The packs workers take next are asked for ahead (PackPrefetcher):
+	// on a cold backup medium their bytes are then read while the workers
+	// decrypt and write the ones before.
+	pf, _ := rr.r.(PackPrefetcher)
+	prefetch := func(i int) {
+		if pf == nil || i >= len(packOrder) {
+			return
+		}
+		p := packOrder[i]
+		start, end := ^uint64(0), uint64(0)
+		for _, bp := range packs[p] {
+			start = min(start, uint64(bp.loc.Offset))
+			end = max(end, uint64(bp.loc.Offset)+uint64(bp.loc.Length))
+		}
+		if end > start {
+			pf.PrefetchPack(gctx, p, int64(start), int64(end-start))
+		}
+	}
+	ahead := 2 * workers
 	g.Go(func() error {
 		defer close(packCh)
-		for _, p := range packOrder {
+		for i := range ahead {
+			prefetch(i)
+		}
+		for i, p := range packOrder {
+			prefetch(i + ahead)
 			select {
 			case packCh <- p:
 			case <-gctx.Done():

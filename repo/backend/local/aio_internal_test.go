@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -241,4 +242,70 @@ func TestSuitePlainCalls(t *testing.T) {
 		b.syncIO = true
 		return b
 	})
+}
+
+// TestPrefetchReadsPack: Prefetch brings a saved pack, which the save
+// left out of the page cache, into it without a read (check and restore
+// ask for the next packs so on a cold backup medium).
+func TestPrefetchReadsPack(t *testing.T) {
+	ctx := context.Background()
+	b, err := Create(ctx, filepath.Join(t.TempDir(), "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const size = 2 << 20
+	data := make([]byte, size)
+	for i := range data {
+		data[i] = byte(i*13 + i>>10)
+	}
+	h := backend.Handle{Type: backend.PackFile, Name: strings.Repeat("9a", 32)}
+	if err := b.Save(ctx, h, data); err != nil {
+		t.Fatal(err)
+	}
+	path := b.Path(h)
+	if n := residentPages(t, path, size); n > 0 {
+		t.Skipf("%d pages of the saved pack stay cached (tmpfs?): nothing to prefetch", n)
+	}
+	b.Prefetch(ctx, h, 0, 0)
+	want := size / os.Getpagesize()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n := residentPages(t, path, size)
+		if n == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d pages cached 10 s after Prefetch", n, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Advice on what is not there is no error, and no file.
+	b.Prefetch(ctx, backend.Handle{Type: backend.PackFile, Name: strings.Repeat("00", 32)}, 0, 0)
+	b.Prefetch(ctx, backend.Handle{Type: backend.PackFile, Name: "../../etc/passwd"}, 0, 0)
+}
+
+// residentPages returns how many of the file's first size bytes' pages are
+// in the page cache (mincore).
+func residentPages(t *testing.T, path string, size int) int {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, err := unix.Mmap(int(f.Fd()), 0, size, unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(m)
+	vec := make([]byte, (size+os.Getpagesize()-1)/os.Getpagesize())
+	if _, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
+		t.Fatalf("mincore: %v", e)
+	}
+	n := 0
+	for _, v := range vec {
+		n += int(v & 1)
+	}
+	return n
 }
