@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/lpse/cadang/internal/panicerr"
+	"github.com/lpse/cadang/internal/readahead"
 	"github.com/lpse/cadang/repo/backend"
 )
 
@@ -249,20 +250,15 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 			toFetch = append(toFetch, id)
 		}
 	}
-	prefetch := func(i int) {
-		if i < len(toFetch) {
-			r.PrefetchPack(gctx, toFetch[i], 0, 0)
-		}
-	}
-	for i := range 2 * inFlight {
-		prefetch(i)
+	ahead := &readahead.Window{N: len(toFetch), MaxItems: 2 * inFlight, MaxBytes: readAheadBytes,
+		Size: func(i int) int64 { return min(sizes[toFetch[i]], readAheadBytes) },
+		Ask:  func(i int) { r.PrefetchPack(gctx, toFetch[i], 0, min(sizes[toFetch[i]], readAheadBytes)) }}
+	_, prefetching := optional[backend.Prefetcher](r.be)
+	if prefetching {
+		ahead.Start()
 	}
 	fetched := 0
 	for _, pack := range packs {
-		if readSet[pack] {
-			prefetch(fetched + 2*inFlight)
-			fetched++
-		}
 		g.Go(func() (err error) {
 			// A panic on a crafted pack fails the check; in this goroutine
 			// it would kill the process, lock and all.
@@ -309,12 +305,23 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 			res.Problems = append(res.Problems, problems...)
 			return nil
 		})
+		// Asked for after the hand-out, so that asking never delays a load.
+		if prefetching && readSet[pack] {
+			ahead.Took(fetched)
+			fetched++
+		}
 	}
 	if err := g.Wait(); err != nil {
 		return res, err
 	}
 	return res, r.dropPruned(ctx, res)
 }
+
+// readAheadBytes bounds what check and a restore ask the backend to read
+// ahead of their loads (backend.Prefetcher): enough for the disk to stay
+// busy while the packs before are decrypted, not so much that the advice
+// evicts the server's own page cache.
+const readAheadBytes = 128 << 20
 
 // smallFileTypes are the sealed files besides packs, index and snapshots
 // (which Open and the snapshot layer's check read anyway) that check reads

@@ -197,7 +197,7 @@ func (r *Repository) finishBlob(h backend.Handle, t BlobType, id ID, comp byte, 
 // start reading length bytes of a pack at offset (0: to the end) before
 // they are loaded. It returns at once and may do nothing.
 func (r *Repository) PrefetchPack(ctx context.Context, pack ID, offset, length int64) {
-	if pf, ok := r.be.(backend.Prefetcher); ok {
+	if pf, ok := optional[backend.Prefetcher](r.be); ok {
 		pf.Prefetch(ctx, backend.Handle{Type: PackFile, Name: pack.String()}, offset, length)
 	}
 }

@@ -61,7 +61,14 @@ const aheadMax = 1 << 20
 // aheadMax) into the page cache in the background (POSIX_FADV_WILLNEED).
 // It is advice: a file system that ignores it reads when asked.
 func (f *rawFile) Prefetch(size int64) {
-	_ = unix.Fadvise(f.fd, 0, min(size, aheadMax), unix.FADV_WILLNEED)
+	// One call reads at most the device's readahead window or largest
+	// request (128 KiB on many disks), however much more it asks for.
+	const chunk = 128 << 10
+	for off, end := int64(0), min(size, aheadMax); off < end; off += chunk {
+		if unix.Fadvise(f.fd, off, min(chunk, end-off), unix.FADV_WILLNEED) != nil {
+			return
+		}
+	}
 }
 
 func (f *rawFile) Read(p []byte) (int, error) {

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 
+	"github.com/lpse/cadang/internal/readahead"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/internal/pattern"
@@ -968,33 +969,40 @@ func (rr *restoreRun) writeBatch(ctx context.Context, workers int, files []*rFil
 	// The packs workers take next are asked for ahead (PackPrefetcher):
 	// on a cold backup medium their bytes are then read while the workers
 	// decrypt and write the ones before.
-	pf, _ := rr.r.(PackPrefetcher)
-	prefetch := func(i int) {
-		if pf == nil || i >= len(packOrder) {
-			return
+	pf, prefetching := rr.r.(PackPrefetcher)
+	span := func(i int) (start, length int64) {
+		lo, hi := ^uint64(0), uint64(0)
+		for _, bp := range packs[packOrder[i]] {
+			lo = min(lo, uint64(bp.loc.Offset))
+			hi = max(hi, uint64(bp.loc.Offset)+uint64(bp.loc.Length))
 		}
-		p := packOrder[i]
-		start, end := ^uint64(0), uint64(0)
-		for _, bp := range packs[p] {
-			start = min(start, uint64(bp.loc.Offset))
-			end = max(end, uint64(bp.loc.Offset)+uint64(bp.loc.Length))
+		if hi <= lo {
+			return 0, 0
 		}
-		if end > start {
-			pf.PrefetchPack(gctx, p, int64(start), int64(end-start))
-		}
+		return int64(lo), min(int64(hi-lo), readAheadBytes)
 	}
-	ahead := 2 * workers
+	ahead := &readahead.Window{N: len(packOrder), MaxItems: 2 * workers, MaxBytes: readAheadBytes,
+		Size: func(i int) int64 { _, n := span(i); return n },
+		Ask: func(i int) {
+			if start, n := span(i); n > 0 {
+				pf.PrefetchPack(gctx, packOrder[i], start, n)
+			}
+		}}
 	g.Go(func() error {
 		defer close(packCh)
-		for i := range ahead {
-			prefetch(i)
+		if prefetching {
+			ahead.Start()
 		}
 		for i, p := range packOrder {
-			prefetch(i + ahead)
 			select {
 			case packCh <- p:
 			case <-gctx.Done():
 				return gctx.Err()
+			}
+			// Asked for after the hand-out, so that asking never delays
+			// a worker.
+			if prefetching {
+				ahead.Took(i)
 			}
 		}
 		return nil

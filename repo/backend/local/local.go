@@ -515,16 +515,42 @@ var _ backend.BufferLoader = (*Backend)(nil)
 
 // Prefetch asks the kernel to read length bytes of h at offset (0: to the
 // end) into the page cache in the background (backend.Prefetcher).
+// Asking for a whole pack costs one call per 128 KiB.
 func (b *Backend) Prefetch(ctx context.Context, h backend.Handle, offset, length int64) {
 	if handle.Valid(h) != nil || ctx.Err() != nil {
 		return
 	}
-	fd, err := unix.Open(b.Path(h), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	// O_NONBLOCK: a FIFO planted at a pack's name must not hang the
+	// goroutine that hands out the loads (the load itself reports it).
+	fd, err := unix.Open(b.Path(h), unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return // the load that follows reports it
 	}
-	_ = unix.Fadvise(fd, offset, length, unix.FADV_WILLNEED)
-	_ = unix.Close(fd)
+	defer unix.Close(fd)
+	if length <= 0 {
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) != nil || st.Size <= offset {
+			return
+		}
+		length = st.Size - offset
+	}
+	adviseWillNeed(fd, offset, length)
+}
+
+// adviceChunk is the most one POSIX_FADV_WILLNEED is asked for: the
+// kernel reads at most the device's readahead window or largest request
+// per call (128 KiB to 1.25 MiB on ordinary disks), however much more is
+// asked for.
+const adviceChunk = 128 << 10
+
+// adviseWillNeed asks the kernel to read length bytes of fd at offset into
+// the page cache in the background.
+func adviseWillNeed(fd int, offset, length int64) {
+	for end := offset + length; offset < end; offset += adviceChunk {
+		if unix.Fadvise(fd, offset, min(adviceChunk, end-offset), unix.FADV_WILLNEED) != nil {
+			return
+		}
+	}
 }
 
 var _ backend.Prefetcher = (*Backend)(nil)
