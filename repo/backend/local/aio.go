@@ -231,6 +231,7 @@ func (a *asyncIO) reap() {
 	var cnt [8]byte
 	events := make([]ioEvent, 16)
 	var zero unix.Timespec
+	slow := unix.NsecToTimespec(int64(100 * time.Millisecond))
 	for {
 		a.mu.Lock()
 		if len(a.waiting) == 0 {
@@ -252,12 +253,14 @@ func (a *asyncIO) reap() {
 			// Not expected (the eventfd stays open while anything
 			// waits). The kernel still owns the operations and their
 			// buffers: wait for them in io_getevents itself, holding a
-			// thread, rather than make up their results.
-			timeout = nil
+			// thread, rather than make up their results; a while at a
+			// time, so that an operation whose submit failed meanwhile
+			// does not keep the reaper waiting for ever.
+			timeout = &slow
 		}
 		for {
 			minNr := uintptr(0)
-			if timeout == nil {
+			if timeout == &slow {
 				minNr = 1
 			}
 			n, _, e := unix.Syscall6(unix.SYS_IO_GETEVENTS, ctx, minNr, uintptr(len(events)),
