@@ -13,12 +13,15 @@ import (
 	"time"
 )
 
-// dirBytes is the size of the regular files below dir.
+// dirBytes is the size of the regular files below dir under their final
+// names: a pack being written is a ".tmp-" file, whose size says nothing
+// of what is stored (the local backend reserves a pack's whole size with
+// fallocate before it writes a byte).
 func dirBytes(t testing.TB, dir string) int64 {
 	t.Helper()
 	var n int64
 	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
+		if err == nil && d.Type().IsRegular() && !strings.HasPrefix(d.Name(), ".tmp-") {
 			if fi, err := d.Info(); err == nil {
 				n += fi.Size()
 			}
@@ -49,10 +52,13 @@ func TestCLIBackupResumesAfterKill(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Kill it once about 85% of the data is in packs: long before its first
-	// index write (every 2 minutes, and at the end).
+	// Kill it once 60% of the data is in packs under their names: long
+	// before its first index write (every 2 minutes, and at the end). Packs
+	// still being written do not count: their temporary files have their
+	// whole size reserved before a byte is written, and the re-run cannot
+	// use them.
 	deadline := time.Now().Add(2 * time.Minute)
-	for dirBytes(t, filepath.Join(repoDir, "data")) < total*85/100 {
+	for dirBytes(t, filepath.Join(repoDir, "data")) < total*60/100 {
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
 			t.Fatalf("the backup did not get far enough:\n%s", out.String())
@@ -71,9 +77,15 @@ func TestCLIBackupResumesAfterKill(t *testing.T) {
 		t.Logf("the killed backup had written %d index file(s) already", len(idx))
 	}
 	afterKill := dirBytes(t, repoDir)
-	if afterKill-base < total*80/100 {
-		t.Fatalf("only %d of %d bytes stored before the kill", afterKill-base, total)
+	stored := dirBytes(t, filepath.Join(repoDir, "data"))
+	if stored < total*60/100 {
+		t.Fatalf("only %d of %d bytes stored before the kill", stored, total)
 	}
+	// What the killed run had not stored in named packs, plus three files:
+	// the one being read, one split across packs, and one stored whose
+	// record line was not yet written. The most a re-run that reuses every
+	// file the killed run finished needs to read.
+	unstored := total - min(stored, total) + 3*size
 
 	res := cliOK(t, "-r", repoDir, "backup", "--json", src)
 	var sum backupResult
@@ -87,18 +99,19 @@ func TestCLIBackupResumesAfterKill(t *testing.T) {
 	// The killed run's resume record names the files it finished: the
 	// re-run reads only those it had not (issue 14's "a third of a fresh
 	// backup's time" needs this, not only the adopted packs).
-	t.Logf("the re-run read %d of %d bytes", sum.BytesRead, sum.TotalBytes)
-	if sum.TotalBytes != uint64(total) || sum.BytesRead > uint64(total)*35/100 {
-		t.Errorf("the re-run read %d of %d bytes: the files the killed run finished were read again", sum.BytesRead, sum.TotalBytes)
+	t.Logf("the re-run read %d of %d bytes (%d stored in named packs at the kill)", sum.BytesRead, sum.TotalBytes, stored)
+	if sum.TotalBytes != uint64(total) || sum.BytesRead > uint64(unstored) {
+		t.Errorf("the re-run read %d of %d bytes, more than the %d the killed run had not stored: the files it finished were read again",
+			sum.BytesRead, sum.TotalBytes, unstored)
 	}
 	afterRerun := dirBytes(t, repoDir)
 	added := afterRerun - afterKill
 	t.Logf("killed run stored %.1f MiB of %.1f MiB; the re-run added %.1f MiB (%.1f%% of the data)",
 		float64(afterKill-base)/(1<<20), float64(total)/(1<<20), float64(added)/(1<<20), 100*float64(added)/float64(total))
-	// What the killed run had not stored (up to 20%), plus what it had in
-	// open packs, plus the new index and snapshot: well under 35%, where
-	// storing everything again would add 100%.
-	if added > total*35/100 {
+	// What the killed run had not stored in named packs (up to 40%), plus
+	// the new index and snapshot: well under 50%, where storing everything
+	// again would add 100%.
+	if added > unstored+total/10 {
 		t.Errorf("the re-run added %d bytes, %.0f%% of the data: the killed run's packs were not reused", added, 100*float64(added)/float64(total))
 	}
 	if !strings.Contains(res.stderr+res.stdout, "adopted") {
