@@ -231,6 +231,51 @@ func TestAsyncFsyncRefused(t *testing.T) {
 	waitIdle(t, a)
 }
 
+// TestAsyncOnlyForPacks: saves of small files (a lock, an index, a run
+// record) set no kernel context up, since giving one back costs the
+// process tens of milliseconds; the first pack's save does, and the small
+// saves after it sync through it.
+func TestAsyncOnlyForPacks(t *testing.T) {
+	ctx := context.Background()
+	b, err := Create(ctx, filepath.Join(t.TempDir(), "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	small := func(name string) {
+		t.Helper()
+		h := backend.Handle{Type: backend.LockFile, Name: name}
+		if err := b.Save(ctx, h, []byte("lock "+name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	small(strings.Repeat("a1", 32))
+	small(strings.Repeat("a2", 32))
+	if a := b.aioUp.Load(); a != nil {
+		t.Fatalf("two small saves set up an AIO context (%d set up)", a.setups.Load())
+	}
+	data := make([]byte, 2<<20) // page-aligned: the direct path
+	for i := range data {
+		data[i] = byte(i >> 9)
+	}
+	h := backend.Handle{Type: backend.PackFile, Name: strings.Repeat("34", 32)}
+	if err := b.Save(ctx, h, data); err != nil {
+		t.Fatal(err)
+	}
+	a := b.aioUp.Load()
+	if a == nil {
+		t.Skip("the kernel refused io_setup here: saves make the plain calls, which TestSuitePlainCalls covers")
+	}
+	syncs := a.syncs.Load()
+	small(strings.Repeat("a3", 32))
+	if got := a.syncs.Load() - syncs; got != 2 {
+		t.Errorf("a small save after a pack's made %d fsyncs through AIO, want 2 (file and directory)", got)
+	}
+	if n := a.setups.Load(); n != 1 {
+		t.Errorf("%d contexts set up, want 1", n)
+	}
+}
+
 // TestSuitePlainCalls runs the conformance suite with the asynchronous I/O
 // off, the path of every kernel that has none.
 func TestSuitePlainCalls(t *testing.T) {
