@@ -229,7 +229,7 @@ func (l *Log) verify(ctx context.Context, store RecordStore, o VerifyOptions, ev
 	}
 	var remote []entry
 	if store != nil {
-		written := l.writtenHeads() // before the repository: see sync
+		written := l.writtenHeads(store.ID()) // before the repository: see sync
 		if everyday {
 			remote, err = l.readStore(ctx, store)
 		} else {

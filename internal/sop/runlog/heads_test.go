@@ -1,0 +1,108 @@
+package runlog
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestHeadsFileCompacted: the file of heads this host wrote, which every
+// recorded command appends to and reads, stays small however many
+// commands run, and still gives, for each repository and chain, the head
+// with the highest Last (a later one of equals), also with heads noted by
+// many writers at once.
+func TestHeadsFileCompacted(t *testing.T) {
+	l := Open(filepath.Join(t.TempDir(), "runlog.jsonl"), Options{})
+	want := map[[2]string]Head{}
+	const writers, each = 4, 400
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 1; i <= each; i++ {
+				repoID := fmt.Sprintf("%064x", w*10+i%3)
+				h := Head{Chain: "c1", Seq: uint64(i), RepositoryID: repoID, Last: uint64(i), Count: uint64(i),
+					Written: time.Unix(int64(i), 0).UTC(), Hash: fmt.Sprintf("%064x", i)}
+				if i == each-7 {
+					h.Last = 1 // behind what it wrote before: not the one kept
+				}
+				l.noteHead(h)
+				k := [2]string{repoID, "c1"}
+				mu.Lock()
+				if o, ok := want[k]; !ok || h.Last >= o.Last {
+					want[k] = h
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for k, w := range want {
+		got := l.writtenHeads(k[0])
+		if len(got) != 1 {
+			t.Errorf("repository %s: %d heads known, want 1", k[0][:8], len(got))
+		}
+		if g := got[k]; g.Last != w.Last || g.Seq != w.Seq || !g.Written.Equal(w.Written) {
+			t.Errorf("repository %s: head with last %d seq %d, want last %d seq %d", k[0][:8], g.Last, g.Seq, w.Last, w.Seq)
+		}
+	}
+	b, err := os.ReadFile(l.headsPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(b, []byte("\n")); len(b) > headsCompactAt+4<<10 || n >= writers*each/2 {
+		t.Errorf("heads file of %d bytes, %d lines after %d heads: not compacted", len(b), n, writers*each)
+	}
+	if left, _ := filepath.Glob(l.headsPath() + ".tmp-*"); len(left) > 0 {
+		t.Errorf("compaction left %v", left)
+	}
+}
+
+// TestHeadsNotedIntoReplacedFile: a head noted by a writer that waited for
+// the lock of a heads file that a compaction then replaced lands in the
+// new file, not in the unlinked old one.
+func TestHeadsNotedIntoReplacedFile(t *testing.T) {
+	l := Open(filepath.Join(t.TempDir(), "runlog.jsonl"), Options{})
+	path := l.headsPath()
+	old := Head{Chain: "c1", Seq: 1, RepositoryID: fmt.Sprintf("%064x", 1), Last: 1}
+	l.noteHead(old)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := lockFile(f); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	h := Head{Chain: "c1", Seq: 2, RepositoryID: fmt.Sprintf("%064x", 2), Last: 2}
+	go func() {
+		defer close(done)
+		l.noteHead(h) // opens the old file and waits for its lock
+	}()
+	time.Sleep(100 * time.Millisecond)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+	unlockFile(f)
+	<-done
+	for _, w := range []Head{old, h} {
+		if g, ok := l.writtenHeads(w.RepositoryID)[[2]string{w.RepositoryID, w.Chain}]; !ok || g.Last != w.Last {
+			t.Errorf("head of repository %s not in the heads file after its replacement", w.RepositoryID[60:])
+		}
+	}
+}
