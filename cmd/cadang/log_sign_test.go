@@ -106,6 +106,12 @@ func TestReplayedMediumIsRolledBack(t *testing.T) {
 	if code == 0 || !strings.Contains(out+errs, "rolled-back") {
 		t.Errorf("check of a replayed medium: exit %d\n%s%s", code, out, errs)
 	}
+	// said as check's problems, not also as warnings when it opened it
+	for _, line := range strings.Split(out+errs, "\n") {
+		if strings.Contains(line, "older than the run log says") && !strings.HasPrefix(line, "error: ") {
+			t.Errorf("check says the replayed medium besides its problems: %q", line)
+		}
+	}
 	// an SOP command warns and goes on; the records it copies into the
 	// medium do not make it current
 	h.at("2026-11-24T02:00:00+08:00")
