@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -111,6 +112,10 @@ func childPrune(t *testing.T) {
 		fmt.Println("close:", err)
 		os.Exit(3)
 	}
+	h.mu.Lock()
+	ops, _ := json.Marshal(h.ops)
+	h.mu.Unlock()
+	fmt.Printf("OPS %s\n", ops)
 	b, _ := json.Marshal(res)
 	fmt.Printf("DONE %s\n", b)
 }
@@ -128,6 +133,21 @@ type hookBackend struct {
 
 	mu    sync.Mutex
 	count int
+	ops   childOps
+}
+
+// childOps counts a child's backend operations by "op:type" (save, remove
+// and load), and orders them by their first.
+type childOps struct {
+	Counts map[string]int `json:"counts"`
+	Order  []string       `json:"order"`
+}
+
+// before reports whether the first of operation x came before the first
+// of y (x happened, y did not, or both did in that order).
+func (o childOps) before(x, y string) bool {
+	ix, iy := slices.Index(o.Order, x), slices.Index(o.Order, y)
+	return ix >= 0 && (iy < 0 || ix < iy)
 }
 
 func parseHook(spec string) (*hookBackend, error) {
@@ -144,11 +164,19 @@ func parseHook(spec string) (*hookBackend, error) {
 
 func (h *hookBackend) hit(op string, t backend.FileType) bool {
 	h.slow()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ops.Counts == nil {
+		h.ops.Counts = map[string]int{}
+	}
+	k := op + ":" + string(t)
+	if h.ops.Counts[k] == 0 {
+		h.ops.Order = append(h.ops.Order, k)
+	}
+	h.ops.Counts[k]++
 	if op != h.op || t != h.typ {
 		return false
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.count++
 	return h.count == h.n
 }
@@ -320,6 +348,7 @@ type pruneOutcome struct {
 	at      string        // the HOOK line, for hook kills
 	elapsed time.Duration // READY to kill or DONE
 	result  *prune.Result // when it finished
+	ops     childOps      // its backend operations, when it finished
 }
 
 // runPruneChild runs a child prune on dir and kills it delay after READY
@@ -352,6 +381,9 @@ func runPruneChild(t *testing.T, dir, hook string, delay time.Duration) pruneOut
 					out.result = new(prune.Result)
 					_ = json.Unmarshal([]byte(strings.TrimPrefix(l, "DONE ")), out.result)
 				}
+				if strings.HasPrefix(l, "OPS ") {
+					_ = json.Unmarshal([]byte(strings.TrimPrefix(l, "OPS ")), &out.ops)
+				}
 			case <-timer:
 				_ = c.cmd.Process.Signal(syscall.SIGKILL)
 				break wait
@@ -382,6 +414,9 @@ func runPruneChild(t *testing.T, dir, hook string, delay time.Duration) pruneOut
 				if strings.HasPrefix(l, "DONE ") {
 					out.result = new(prune.Result)
 					_ = json.Unmarshal([]byte(strings.TrimPrefix(l, "DONE ")), out.result)
+				}
+				if strings.HasPrefix(l, "OPS ") {
+					_ = json.Unmarshal([]byte(strings.TrimPrefix(l, "OPS ")), &out.ops)
 				}
 			}
 		}
@@ -625,15 +660,49 @@ func TestPruneKilled(t *testing.T) {
 
 	// Calibrate: a full child run on a copy of each template.
 	runTime := map[*killTemplate]time.Duration{}
-	for _, tm := range []*killTemplate{&a, &b} {
+	ops := map[*killTemplate]childOps{}
+	calibrate := func(tm *killTemplate) {
 		dir := filepath.Join(t.TempDir(), "calibrate")
 		copyTree(t, tm.dir, dir)
 		out := runPruneChild(t, dir, "", time.Minute)
 		if out.killed || out.result == nil {
 			t.Fatalf("calibration run did not finish: %+v", out)
 		}
-		runTime[tm] = out.elapsed
-		t.Logf("calibration on %s: prune took %v: %+v", filepath.Base(tm.dir), out.elapsed, *out.result)
+		runTime[tm], ops[tm] = out.elapsed, out.ops
+		t.Logf("calibration on %s: prune took %v, made %v in the order %v: %+v", filepath.Base(tm.dir), out.elapsed, out.ops.Counts, out.ops.Order, *out.result)
+	}
+	calibrate(&a)
+	calibrate(&b)
+	if !ops[&b].before("save:index", "remove:data") {
+		// Which blobs share a pack, and so which packs an index file
+		// lists, depends on how the backups' savers interleaved. Where
+		// every index file B's set touches lists only packs of the set,
+		// phase B removes them and saves none, and the cases at its index
+		// saves would have nothing to kill at (or would kill in phase
+		// A's repack: phase B rewrites the index before it deletes a
+		// pack, so an index saved first is phase B's). One index of all
+		// packs makes phase B rewrite it.
+		e := &env{t: t, dir: b.dir}
+		r := e.open(repo.ExclusiveLock)
+		if _, _, err := r.RebuildIndex(context.Background(), t.Logf); err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+		t.Logf("template B: phase B saved no index; its index rebuilt as one file")
+		calibrate(&b)
+		if !ops[&b].before("save:index", "remove:data") {
+			t.Fatalf("template B with its index rebuilt as one file: phase B still saves no index (%v)", ops[&b].Order)
+		}
+	}
+	for _, c := range cases {
+		if c.hook == "" {
+			continue
+		}
+		f := strings.Split(c.hook, ":")
+		n, _ := strconv.Atoi(f[2])
+		if got := ops[c.tmpl].Counts[f[0]+":"+f[1]]; got < n {
+			t.Fatalf("case %s: a whole prune of its template makes %d %s of %s files, so it has nothing to kill at", c.name, got, f[0], f[1])
+		}
 	}
 
 	kills := 0
@@ -644,6 +713,9 @@ func TestPruneKilled(t *testing.T) {
 			delay := time.Duration(c.delay * float64(runTime[c.tmpl]))
 			out := runPruneChild(t, e.dir, c.hook, delay)
 			if c.hook != "" && !out.killed {
+				if out.result != nil {
+					t.Fatalf("the child never reached %s: it ended after %v with %+v", c.hook, out.elapsed, *out.result)
+				}
 				t.Fatalf("the child never reached %s: %+v", c.hook, out)
 			}
 			if out.killed {
