@@ -144,6 +144,7 @@ type run struct {
 	params   chunk.Params
 	pol      chunk.Pol
 	par      parChunking // one stream or large file on several cores
+	advice   readAdvice  // whether the walker asks for files ahead
 
 	large, small *bufPool
 	// walkers walks subdirectories in parallel: on an unchanged tree the
@@ -977,11 +978,16 @@ func (r *run) walkFile(ctx context.Context, d *dirJob, i int, p string, n *snaps
 		return err
 	}
 	// Opened here, a file's first blocks are on their way from the disk
-	// while the readers work on the files queued before it. A file that
-	// does not open is the reader's to report, with its own open.
+	// while the readers work on the files queued before it, where the
+	// reads miss the page cache (readAdvice). A file that does not open
+	// is the reader's to report, with its own open.
 	if f, err := r.fs.Open(p); err == nil {
-		if pf, ok := f.(prefetcher); ok {
+		pr, probes := f.(cacheProber)
+		switch pf, ok := f.(prefetcher); {
+		case ok && (!probes || r.advice.advise()):
 			pf.Prefetch(n.Size)
+		case ok:
+			pr.ProbeCache(&r.advice) // see readAdvice
 		}
 		job.ahead = f
 	}

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -18,6 +19,10 @@ import (
 type rawFile struct {
 	fd   int
 	name string
+	// probe, when set, is told whether the first read found its bytes in
+	// the page cache (ProbeCache). Atomic: the segments of a large file
+	// are read by several goroutines at once.
+	probe atomic.Pointer[readAdvice]
 }
 
 func openRaw(name string) (*rawFile, error) {
@@ -71,9 +76,62 @@ func (f *rawFile) Prefetch(size int64) {
 	}
 }
 
+// cacheProber is implemented by files that can tell whether their first
+// read found its bytes in the page cache (rawFile).
+type cacheProber interface {
+	// ProbeCache has the first read tell a whether it found its bytes
+	// cached (readAdvice.observe).
+	ProbeCache(a *readAdvice)
+}
+
+var _ cacheProber = (*rawFile)(nil)
+
+// ProbeCache makes the first read a preadv2 with RWF_NOWAIT, which reads
+// only what is in the page cache and fails with EAGAIN (having started
+// the kernel's readahead) where nothing is: a probe that costs no system
+// call of its own. Where the read is refused, it is made as usual.
+func (f *rawFile) ProbeCache(a *readAdvice) { f.probe.Store(a) }
+
+// readProbe makes the first read of a probed file: at off, or at the
+// file's offset when off is -1. done says whether it read (n bytes, or end
+// of file); otherwise the caller reads as usual, as it does for every read
+// after the first.
+func (f *rawFile) readProbe(p []byte, off int64) (n int, done bool) {
+	a := f.probe.Swap(nil)
+	if a == nil {
+		return 0, false
+	}
+	for {
+		n, err := unix.Preadv2(f.fd, [][]byte{p}, off, unix.RWF_NOWAIT)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			a.observe(false, true)
+			return 0, false
+		case err != nil:
+			// Not supported here (before Linux 4.14, a file system
+			// without it): the plain read says what else is wrong.
+			a.observe(false, false)
+			return 0, false
+		case n > 0:
+			a.observe(true, true)
+		}
+		return n, true
+	}
+}
+
 func (f *rawFile) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
+	}
+	if f.probe.Load() != nil {
+		if n, done := f.readProbe(p, -1); done {
+			if n == 0 {
+				return 0, io.EOF
+			}
+			return n, nil
+		}
 	}
 	for {
 		n, err := unix.Read(f.fd, p)
@@ -92,6 +150,14 @@ func (f *rawFile) Read(p []byte) (int, error) {
 
 func (f *rawFile) ReadAt(p []byte, off int64) (int, error) {
 	done := 0
+	if len(p) > 0 && f.probe.Load() != nil {
+		if n, ok := f.readProbe(p, off); ok {
+			if n == 0 {
+				return 0, io.EOF
+			}
+			done = n
+		}
+	}
 	for done < len(p) {
 		n, err := unix.Pread(f.fd, p[done:], off+int64(done))
 		if err == unix.EINTR {

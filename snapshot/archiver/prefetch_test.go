@@ -1,8 +1,14 @@
 package archiver
 
 import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	iofs "io/fs"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
@@ -82,5 +88,186 @@ func TestPrefetchReadsAhead(t *testing.T) {
 			t.Fatalf("%d of %d pages cached 10 s after Prefetch, none read", n, want)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// evict drops path's pages from the page cache, or skips the test where
+// they stay (tmpfs).
+func evict(t *testing.T, path string, size int) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	_ = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+	if n := resident(t, path, size); n > 0 {
+		t.Skipf("%d pages stay cached after POSIX_FADV_DONTNEED (tmpfs?)", n)
+	}
+}
+
+// TestProbeReadsTellCache: a probed file's first read says whether it
+// found its bytes in the page cache, and every read, probed or not,
+// returns the file's bytes, by Read and by ReadAt, cold and warm.
+func TestProbeReadsTellCache(t *testing.T) {
+	const size = 300 << 10
+	path := filepath.Join(t.TempDir(), "dump.sql")
+	data := make([]byte, size)
+	for i := range data {
+		data[i] = byte(i*13 + i>>10)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, cold := range []bool{false, true} {
+		for _, at := range []bool{false, true} {
+			if cold {
+				evict(t, path, size)
+			}
+			f, err := openRaw(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var a readAdvice
+			a.hitsInRow.Store(stopHits - 1) // one more hit turns the advice off
+			f.ProbeCache(&a)
+			got := make([]byte, size)
+			if at {
+				_, err = f.ReadAt(got[100:], 100)
+				if err == nil {
+					_, err = f.ReadAt(got[:100], 0)
+				}
+			} else {
+				_, err = io.ReadFull(f, got)
+			}
+			f.Close()
+			if err != nil {
+				t.Fatalf("cold %v, ReadAt %v: %v", cold, at, err)
+			}
+			if !bytes.Equal(got, data) {
+				t.Errorf("cold %v, ReadAt %v: the bytes read differ from the file's", cold, at)
+			}
+			if a.noProbe.Load() {
+				t.Skip("preadv2 with RWF_NOWAIT is refused here: every file is advised")
+			}
+			if a.quiet.Load() == cold || (cold && a.hitsInRow.Load() != 0) {
+				t.Errorf("cold %v, ReadAt %v: the probe took the file for cold %v", cold, at, !cold)
+			}
+		}
+	}
+}
+
+// TestReadAdviceFollowsCache: the walker stops advising once its probes
+// find the files cached, and advises nearly every file of a cold tree.
+func TestReadAdviceFollowsCache(t *testing.T) {
+	const files, size = 1000, 3000
+	src := t.TempDir()
+	for i := range files {
+		p := filepath.Join(src, fmt.Sprintf("d%02d", i%20), fmt.Sprintf("f%04d", i))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, bytes.Repeat([]byte{byte(i)}, size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	backup := func() (advised, probed int64) {
+		t.Helper()
+		fs := &adviceFS{}
+		a := NewArchiver(newTestRepo(t))
+		a.FS = fs
+		if _, err := a.Snapshot(context.Background(), []string{src}); err != nil {
+			t.Fatal(err)
+		}
+		return fs.advised.Load(), fs.probed.Load()
+	}
+	advised, probed := backup()
+	t.Logf("warm: %d advised, %d probed", advised, probed)
+	if advised+probed != files {
+		t.Fatalf("%d files advised or probed, want %d", advised+probed, files)
+	}
+	if advised > files/4 {
+		t.Errorf("warm tree: %d of %d files advised, want the advice stopped after a few probes", advised, files)
+	}
+	err := filepath.WalkDir(src, func(p string, d iofs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			evict(t, p, size)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	advised, probed = backup()
+	t.Logf("cold: %d advised, %d probed", advised, probed)
+	if advised < files*9/10 {
+		t.Errorf("cold tree: %d of %d files advised, want nearly all", advised, files)
+	}
+}
+
+// adviceFS counts the files the walker advises and probes.
+type adviceFS struct {
+	LocalFS
+	advised, probed atomic.Int64
+}
+
+func (fs *adviceFS) Open(name string) (File, error) {
+	f, err := openRaw(name)
+	if err != nil {
+		return nil, err
+	}
+	return &adviceFile{rawFile: f, fs: fs}, nil
+}
+
+type adviceFile struct {
+	*rawFile
+	fs *adviceFS
+}
+
+func (f *adviceFile) Prefetch(size int64) {
+	f.fs.advised.Add(1)
+	f.rawFile.Prefetch(size)
+}
+
+func (f *adviceFile) ProbeCache(a *readAdvice) {
+	f.fs.probed.Add(1)
+	f.rawFile.ProbeCache(a)
+}
+
+// TestReadAdviceStates: one file in probeEvery goes unadvised while the
+// advice is on; stopHits cached probes in a row turn it off, one that
+// misses turns it on, and a probe that cannot tell turns it on for good.
+func TestReadAdviceStates(t *testing.T) {
+	var a readAdvice
+	probes := 0
+	for range 10 * probeEvery {
+		if !a.advise() {
+			probes++
+		}
+	}
+	if probes != 10 {
+		t.Errorf("%d of %d files probed while advising, want 10", probes, 10*probeEvery)
+	}
+	for i := range stopHits {
+		if a.quiet.Load() {
+			t.Fatalf("advice off after %d cached probes, want %d", i, stopHits)
+		}
+		a.observe(true, true)
+	}
+	if a.advise() {
+		t.Fatalf("advice still on after %d cached probes", stopHits)
+	}
+	a.observe(false, true)
+	if !a.advise() {
+		t.Fatal("advice still off after a probe that missed")
+	}
+	a.observe(false, false)
+	for range 2 * probeEvery {
+		if !a.advise() {
+			t.Fatal("a file probed where probes cannot tell")
+		}
 	}
 }
