@@ -3,6 +3,7 @@ package restorer
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -173,5 +174,50 @@ func TestRestoreInBatches(t *testing.T) {
 			t.Errorf("batches %+v: restored %d files, verified %d, want 50", b, sum.Files, sum.Verified)
 		}
 		snapshottest.CompareTrees(t, want, snapshottest.ScanTree(t, filepath.Join(target, src)))
+	}
+}
+
+// TestParentDirsShared: directories created in one parent share one
+// descriptor of it, at most parentDirsMax stay open, and every directory
+// is created where it belongs.
+func TestParentDirsShared(t *testing.T) {
+	target := t.TempDir()
+	r, err := openRoot(target, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.close()
+	p := &parentDirs{root: r}
+	mk := func(rel string) int {
+		t.Helper()
+		var got int
+		err := p.at(rel, func(dfd int, name string) error {
+			got = dfd
+			return unix.Mkdirat(dfd, name, 0o700)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	mk("a")
+	if fd := mk("a/x"); fd != mk("a/y") || fd == r.fd {
+		t.Error("siblings were created through different descriptors of their parent")
+	}
+	for i := range parentDirsMax + 4 {
+		mk(fmt.Sprintf("p%02d", i))
+		mk(fmt.Sprintf("p%02d/c", i))
+	}
+	if len(p.fds) > parentDirsMax || len(p.order) != len(p.fds) {
+		t.Errorf("%d parent directories held open (%d in order), want at most %d", len(p.fds), len(p.order), parentDirsMax)
+	}
+	p.close()
+	if len(p.fds) != 0 {
+		t.Errorf("%d parent directories held open after close", len(p.fds))
+	}
+	for _, rel := range []string{"a/x", "a/y", "p00/c", fmt.Sprintf("p%02d/c", parentDirsMax+3)} {
+		if fi, err := os.Lstat(filepath.Join(target, rel)); err != nil || !fi.IsDir() {
+			t.Errorf("%s: not created: %v", rel, err)
+		}
 	}
 }
