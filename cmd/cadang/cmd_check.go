@@ -123,6 +123,13 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		counter.Done()
 	}
 	if err != nil {
+		// What the run log says of the repository is still said, as the
+		// other commands say it when they open one.
+		if c.Context.Err() == nil {
+			for _, p := range e.runLogProblems(c.Context, r) {
+				e.warnf("%s", p)
+			}
+		}
 		return err
 	}
 	cr := rep.Packs

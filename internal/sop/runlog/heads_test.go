@@ -2,10 +2,12 @@ package runlog
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -17,6 +19,21 @@ import (
 // many writers at once.
 func TestHeadsFileCompacted(t *testing.T) {
 	l := Open(filepath.Join(t.TempDir(), "runlog.jsonl"), Options{})
+	// A run log shared with a backup user: compaction keeps the mode,
+	// and the owner where it may set it.
+	if err := os.WriteFile(l.headsPath(), nil, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(l.headsPath(), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	owner := os.Geteuid()
+	if owner == 0 {
+		owner = 4242
+		if err := os.Chown(l.headsPath(), owner, 4243); err != nil {
+			t.Fatal(err)
+		}
+	}
 	want := map[[2]string]Head{}
 	const writers, each = 4, 400
 	var wg sync.WaitGroup
@@ -61,6 +78,31 @@ func TestHeadsFileCompacted(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(l.headsPath() + ".tmp-*"); len(left) > 0 {
 		t.Errorf("compaction left %v", left)
+	}
+	fi, err := os.Stat(l.headsPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o640 {
+		t.Errorf("heads file mode %v after compaction, want 0640", fi.Mode().Perm())
+	}
+	if st := fi.Sys().(*syscall.Stat_t); int(st.Uid) != owner {
+		t.Errorf("heads file owned by %d after compaction, want %d", st.Uid, owner)
+	}
+}
+
+// TestLatestHeadsLaterOfEquals: of two heads of one repository and chain
+// with the same Last, the later line counts, as before compaction.
+func TestLatestHeadsLaterOfEquals(t *testing.T) {
+	r := fmt.Sprintf("%064x", 7)
+	var b []byte
+	for _, h := range []Head{{Chain: "c", Seq: 5, RepositoryID: r, Last: 5}, {Chain: "c", Seq: 9, RepositoryID: r, Last: 5}, {Chain: "c", Seq: 3, RepositoryID: r, Last: 3}} {
+		line, _ := json.Marshal(h)
+		b = append(append(b, line...), '\n')
+	}
+	got, keep := latestHeads(b, r)
+	if h := got[[2]string{r, "c"}]; h.Seq != 9 || len(keep) != 1 || !bytes.Contains(keep[0], []byte(`"seq":9`)) {
+		t.Errorf("head with seq %d kept (%d lines), want the later of equals, seq 9", h.Seq, len(keep))
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/lpse/cadang/internal/sop/clock"
@@ -862,7 +863,7 @@ func compactHeads(f *os.File, path string, appended int64) error {
 		return err
 	}
 	size := fi.Size()
-	if size <= headsCompactAt || bits.Len64(uint64(size-appended)) == bits.Len64(uint64(size)) {
+	if size < headsCompactAt || bits.Len64(uint64(size-appended)) == bits.Len64(uint64(size)) {
 		return nil
 	}
 	b := make([]byte, fi.Size())
@@ -878,11 +879,28 @@ func compactHeads(f *os.File, path string, appended int64) error {
 	for _, line := range keep {
 		out = append(append(out, line...), '\n')
 	}
+	// What a compaction died before renaming (only a compaction writes
+	// these, under the lock held here).
+	if left, _ := filepath.Glob(path + ".tmp-*"); len(left) > 0 {
+		for _, p := range left {
+			os.Remove(p)
+		}
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
 	}
-	_, err = tmp.Write(out)
+	// The file keeps its mode and owner: a run log shared by a backup
+	// user and the administrators must not become root's alone because
+	// an administrator's command compacted it. Where the owner cannot be
+	// kept, the file is left as it is.
+	err = tmp.Chmod(fi.Mode().Perm())
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && err == nil && (int(st.Uid) != os.Geteuid() || int(st.Gid) != os.Getegid()) {
+		err = tmp.Chown(int(st.Uid), int(st.Gid))
+	}
+	if err == nil {
+		_, err = tmp.Write(out)
+	}
 	if err == nil {
 		err = tmp.Sync()
 	}
