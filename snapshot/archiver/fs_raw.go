@@ -87,15 +87,16 @@ type cacheProber interface {
 var _ cacheProber = (*rawFile)(nil)
 
 // ProbeCache makes the first read a preadv2 with RWF_NOWAIT, which reads
-// only what is in the page cache and fails with EAGAIN (having started
-// the kernel's readahead) where nothing is: a probe that costs no system
-// call of its own. Where the read is refused, it is made as usual.
+// only what is in the page cache and fails with EAGAIN where nothing is
+// (some kernels start their readahead then, others do not): a probe that
+// costs no system call of its own. Where the read is refused, it is made
+// as usual.
 func (f *rawFile) ProbeCache(a *readAdvice) { f.probe.Store(a) }
 
 // readProbe makes the first read of a probed file: at off, or at the
-// file's offset when off is -1. done says whether it read (n bytes, or end
-// of file); otherwise the caller reads as usual, as it does for every read
-// after the first.
+// file's offset when off is -1 (which the read moves). done says whether
+// it read n bytes, n > 0; otherwise the caller reads as usual, as it does
+// for every read after the first.
 func (f *rawFile) readProbe(p []byte, off int64) (n int, done bool) {
 	a := f.probe.Swap(nil)
 	if a == nil {
@@ -114,9 +115,12 @@ func (f *rawFile) readProbe(p []byte, off int64) (n int, done bool) {
 			// without it): the plain read says what else is wrong.
 			a.observe(false, false)
 			return 0, false
-		case n > 0:
-			a.observe(true, true)
+		case n == 0:
+			// End of file, or a file system whose no-wait read says
+			// nothing: the plain read tells which.
+			return 0, false
 		}
+		a.observe(true, true)
 		return n, true
 	}
 }
@@ -127,9 +131,6 @@ func (f *rawFile) Read(p []byte) (int, error) {
 	}
 	if f.probe.Load() != nil {
 		if n, done := f.readProbe(p, -1); done {
-			if n == 0 {
-				return 0, io.EOF
-			}
 			return n, nil
 		}
 	}
@@ -152,9 +153,6 @@ func (f *rawFile) ReadAt(p []byte, off int64) (int, error) {
 	done := 0
 	if len(p) > 0 && f.probe.Load() != nil {
 		if n, ok := f.readProbe(p, off); ok {
-			if n == 0 {
-				return 0, io.EOF
-			}
 			done = n
 		}
 	}

@@ -160,6 +160,47 @@ func TestProbeReadsTellCache(t *testing.T) {
 	}
 }
 
+// TestProbeReadOfHalfCachedFile: a probe that finds only the file's first
+// half cached reads that half and leaves the file's offset after it, so
+// the plain reads that follow read the rest.
+func TestProbeReadOfHalfCachedFile(t *testing.T) {
+	const size = 512 << 10
+	path := filepath.Join(t.TempDir(), "dump.sql")
+	data := make([]byte, size)
+	for i := range data {
+		data[i] = byte(i*31 + i>>12)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	evict(t, path, size)
+	f, err := openRaw(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	half := make([]byte, size/2)
+	if _, err := f.ReadAt(half, 0); err != nil { // the first half into the cache
+		t.Fatal(err)
+	}
+	_ = unix.Fadvise(f.fd, size/2, 0, unix.FADV_DONTNEED) // and not what readahead brought beyond it
+	var a readAdvice
+	f.ProbeCache(&a)
+	got := make([]byte, size)
+	if _, err := io.ReadFull(f, got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Error("the bytes read after a partial probe differ from the file's")
+	}
+	if a.noProbe.Load() {
+		t.Skip("preadv2 with RWF_NOWAIT is refused here")
+	}
+	if a.hitsInRow.Load() != 1 {
+		t.Errorf("a probe that read the cached half counted %d hits, want 1", a.hitsInRow.Load())
+	}
+}
+
 // TestReadAdviceFollowsCache: the walker stops advising once its probes
 // find the files cached, and advises nearly every file of a cold tree.
 func TestReadAdviceFollowsCache(t *testing.T) {

@@ -56,7 +56,8 @@ const (
 type Backend struct {
 	root string
 
-	// asyncIO, set up by the first pack's save, is nil where the kernel
+	// asyncIO, set up by the first save written straight to the disk (a
+	// pack, or any other file of directMin or more), is nil where the kernel
 	// has no asynchronous I/O for us (aio.go); syncIO keeps it off (tests).
 	// aioUp holds it once set up, for the fsyncs, which use it only then.
 	aioOnce    sync.Once
@@ -357,7 +358,8 @@ func createTemp(dir string) (*os.File, string, error) {
 func (b *Backend) writeData(f *os.File, data []byte) error {
 	var done int
 	var err error
-	// Only a pack's save sets the asynchronous I/O up: a context costs
+	// Only a save written straight to the disk (a pack's, directEligible)
+	// sets the asynchronous I/O up: a context costs
 	// its process an RCU grace period (30-45 ms on the benchmark VM) when
 	// it is given back or the process exits, which a command that saves
 	// only a lock and a record (check, restore, an unchanged backup)
@@ -746,7 +748,7 @@ func (b *Backend) asyncFor(data []byte) *asyncIO {
 }
 
 // fsync makes f durable, through the backend's asynchronous I/O where a
-// pack's save has set it up.
+// direct write has set it up.
 func (b *Backend) fsync(f *os.File) error {
 	if a := b.aioUp.Load(); a != nil {
 		return a.fsync(f)
