@@ -128,7 +128,12 @@ func TestHeadsNotedIntoReplacedFile(t *testing.T) {
 		defer close(done)
 		l.noteHead(h) // opens the old file and waits for its lock
 	}()
-	time.Sleep(100 * time.Millisecond)
+	// Until the writer holds the old file open (this test holds it once).
+	for deadline := time.Now().Add(10 * time.Second); openCount(t, path) < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the writer never opened the heads file")
+		}
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -147,4 +152,20 @@ func TestHeadsNotedIntoReplacedFile(t *testing.T) {
 			t.Errorf("head of repository %s not in the heads file after its replacement", w.RepositoryID[60:])
 		}
 	}
+}
+
+// openCount is how many of this process's descriptors name path.
+func openCount(t *testing.T, path string) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	n := 0
+	for _, e := range ents {
+		if target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name())); err == nil && target == path {
+			n++
+		}
+	}
+	return n
 }
