@@ -274,3 +274,71 @@ func TestRestoreSymlinkInTheWayOfFile(t *testing.T) {
 		})
 	}
 }
+
+// TestRestoreMovedParentDirectory: a directory of the target that another
+// user can move (one that was there before the restore, or any in a
+// target others may write in) is moved away while the restore creates
+// directories in it, and a symlink to OUTSIDE is left in its place. The
+// directories after it must be created neither in the moved directory nor
+// through the symlink: the restore looks the parent up again (it keeps
+// descriptors only of parents no one else can move).
+func TestRestoreMovedParentDirectory(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	for _, sub := range []string{"a", "b", "c"} {
+		snapshottest.WriteFile(t, filepath.Join(src, "d", sub, "x"), []byte("in "+sub))
+	}
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	rel := strings.TrimPrefix(filepath.Join(src, "d"), "/")
+	for _, variant := range []string{"existing", "writable-target"} {
+		t.Run(variant, func(t *testing.T) {
+			resolvers(t, func(t *testing.T, noOpenat2 bool) {
+				out := newOutside(t)
+				elsewhere := t.TempDir()
+				target := t.TempDir()
+				if variant == "existing" {
+					if err := os.MkdirAll(filepath.Join(target, rel), 0o755); err != nil {
+						t.Fatal(err)
+					}
+				} else if err := os.Chmod(target, 0o777); err != nil {
+					t.Fatal(err)
+				}
+				moved := false
+				hook := func(op, p string) {
+					if moved || op != "mkdir" || p != rel+"/b" {
+						return
+					}
+					moved = true
+					v := filepath.Join(target, rel)
+					if err := os.Rename(v, filepath.Join(elsewhere, "d")); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.Symlink(out.path, v); err != nil {
+						t.Fatal(err)
+					}
+				}
+				rs := &Restorer{Repo: r, Verify: true, noOpenat2: noOpenat2, testHook: hook}
+				_, err := rs.Restore(ctx, sn, "/", target)
+				out.untouched(t)
+				if !moved {
+					t.Fatal("the directory was never moved")
+				}
+				ents, rerr := os.ReadDir(filepath.Join(elsewhere, "d"))
+				if rerr != nil {
+					t.Fatal(rerr)
+				}
+				var names []string
+				for _, e := range ents {
+					names = append(names, e.Name())
+				}
+				if len(names) != 1 || names[0] != "a" {
+					t.Errorf("the moved directory holds %v, want only [a], created before it was moved", names)
+				}
+				if err == nil {
+					t.Error("restore into a moved directory reported no error")
+				}
+			})
+		})
+	}
+}

@@ -198,11 +198,20 @@ func TestParentDirsShared(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		p.made(rel)
 		return got
 	}
 	mk("a")
-	if fd := mk("a/x"); fd != mk("a/y") || fd == r.fd {
+	if fd := mk("a/x"); fd != mk("a/y") || fd == r.fd || p.fds["a"] != fd {
 		t.Error("siblings were created through different descriptors of their parent")
+	}
+	// A directory that was there before is looked up again every time.
+	if err := os.Mkdir(filepath.Join(target, "e"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	mk("e/x")
+	if _, kept := p.fds["e"]; kept {
+		t.Error("a descriptor of a directory the restore did not create was kept")
 	}
 	for i := range parentDirsMax + 4 {
 		mk(fmt.Sprintf("p%02d", i))

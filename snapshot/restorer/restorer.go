@@ -679,54 +679,94 @@ func (rr *restoreRun) prepare(it rItem, node func() *snapshot.Node) (bool, error
 // mkdir creates the directory name in dirfd, or keeps the directory that
 // is there. Anything else in the way (a symlink above all) is removed
 // first, or with OverwriteNever fails the directory: it is never followed.
-func (rr *restoreRun) mkdir(dfd int, name, dst string) error {
-	err := unix.Mkdirat(dfd, name, 0o700)
+// made says whether this call created the directory.
+func (rr *restoreRun) mkdir(dfd int, name, dst string) (made bool, err error) {
+	err = unix.Mkdirat(dfd, name, 0o700)
 	if err == nil || err != unix.EEXIST {
 		if err != nil {
-			return &os.PathError{Op: "mkdir", Path: dst, Err: err}
+			return false, &os.PathError{Op: "mkdir", Path: dst, Err: err}
 		}
-		return nil
+		return true, nil
 	}
 	var st unix.Stat_t
 	if err := unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return &os.PathError{Op: "lstat", Path: dst, Err: err}
+		return false, &os.PathError{Op: "lstat", Path: dst, Err: err}
 	}
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		return nil
+		return false, nil
 	}
 	what := "a file"
 	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
 		what = "a symbolic link"
 	}
 	if rr.rs.Overwrite == OverwriteNever {
-		return fmt.Errorf("%s is in the way of the directory (kept: overwrite mode never)", what)
+		return false, fmt.Errorf("%s is in the way of the directory (kept: overwrite mode never)", what)
 	}
 	if err := unix.Unlinkat(dfd, name, 0); err != nil && err != unix.ENOENT {
-		return &os.PathError{Op: "remove " + what + " in the way", Path: dst, Err: err}
+		return false, &os.PathError{Op: "remove " + what + " in the way", Path: dst, Err: err}
 	}
 	if err := unix.Mkdirat(dfd, name, 0o700); err != nil {
-		return &os.PathError{Op: "mkdir", Path: dst, Err: err}
+		return false, &os.PathError{Op: "mkdir", Path: dst, Err: err}
 	}
-	return nil
+	return true, nil
 }
 
 // parentDirs keeps open the last few directories that phase 1 created
 // directories in, so that siblings share one open of their parent. It
 // opened the parent for each directory again: two of a restore's three
-// opens of a directory (20,000 of them in the benchmark's restore, about
-// a tenth of its wall time, on the one goroutine that creates them). A
-// descriptor names the directory the root's lookup found, as the open
-// per directory did; phase 1 creates directories private (0700), and
-// the descriptors are closed when it ends.
+// opens of a directory (20,000 of them in the benchmark's restore, on the
+// one goroutine that creates them).
+//
+// A kept descriptor follows its directory wherever it is moved, where an
+// open per directory looks the path up beneath the target each time and
+// fails on a symlink left in its place. So only directories that no one
+// else can move are kept: those this restore created (private, 0700)
+// inside directories it created, up to a target that no other user may
+// write in. Any other parent, a directory that was there before above
+// all, is looked up again for every directory, as before.
 type parentDirs struct {
-	root  *root
-	fds   map[string]int
-	order []string // least recently used first
+	root     *root
+	rootSafe int // 0: not known yet; 1: no other user may write in the target; -1: one may
+	ours     map[string]bool
+	fds      map[string]int
+	order    []string // least recently used first
 }
 
 // parentDirsMax bounds the descriptors kept: more than the depth of a
 // tree walked parents first needs.
 const parentDirsMax = 16
+
+// made notes that this restore created the directory rel.
+func (p *parentDirs) made(rel string) {
+	dir, _ := splitRel(rel)
+	var safe bool
+	if dir == "" {
+		safe = p.targetSafe()
+	} else {
+		safe = p.ours[dir]
+	}
+	if !safe {
+		return
+	}
+	if p.ours == nil {
+		p.ours = map[string]bool{}
+	}
+	p.ours[rel] = true
+}
+
+// targetSafe reports whether no user but this one (or root) may write in
+// the target, so move a directory out of it: it is ours and not group or
+// world writable.
+func (p *parentDirs) targetSafe() bool {
+	if p.rootSafe == 0 {
+		p.rootSafe = -1
+		var st unix.Stat_t
+		if unix.Fstat(p.root.fd, &st) == nil && int(st.Uid) == os.Geteuid() && st.Mode&0o022 == 0 {
+			p.rootSafe = 1
+		}
+	}
+	return p.rootSafe == 1
+}
 
 // at calls fn with a descriptor of rel's parent directory and rel's name,
 // as root.at does.
@@ -734,6 +774,9 @@ func (p *parentDirs) at(rel string, fn func(dirfd int, name string) error) error
 	dir, name := splitRel(rel)
 	if dir == "" {
 		return fn(p.root.fd, name)
+	}
+	if !p.ours[dir] {
+		return p.root.at(rel, fn)
 	}
 	fd, ok := p.fds[dir]
 	if ok {
@@ -792,7 +835,14 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		}
 		if !dry {
 			rr.hook("mkdir", d.rel)
-			if err := parents.at(d.rel, func(dfd int, name string) error { return rr.mkdir(dfd, name, d.dst()) }); err != nil {
+			err := parents.at(d.rel, func(dfd int, name string) error {
+				made, err := rr.mkdir(dfd, name, d.dst())
+				if made {
+					parents.made(d.rel)
+				}
+				return err
+			})
+			if err != nil {
 				rr.addError(d.spath(), err)
 				rr.failedDirs[d.rel] = true
 				continue
