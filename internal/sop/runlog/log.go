@@ -880,24 +880,21 @@ func compactHeads(f *os.File, path string, appended int64) error {
 		out = append(append(out, line...), '\n')
 	}
 	// What a compaction died before renaming (only a compaction writes
-	// these, under the lock held here).
-	if left, _ := filepath.Glob(path + ".tmp-*"); len(left) > 0 {
-		for _, p := range left {
-			os.Remove(p)
+	// these, under the lock held here). Names, not a glob: the run log's
+	// directory may hold pattern characters.
+	dir, prefix := filepath.Dir(path), filepath.Base(path)+".tmp-"
+	if ents, err := os.ReadDir(dir); err == nil {
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), prefix) {
+				os.Remove(filepath.Join(dir, e.Name()))
+			}
 		}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
+	tmp, err := os.CreateTemp(dir, prefix+"*")
 	if err != nil {
 		return err
 	}
-	// The file keeps its mode and owner: a run log shared by a backup
-	// user and the administrators must not become root's alone because
-	// an administrator's command compacted it. Where the owner cannot be
-	// kept, the file is left as it is.
-	err = tmp.Chmod(fi.Mode().Perm())
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && err == nil && (int(st.Uid) != os.Geteuid() || int(st.Gid) != os.Getegid()) {
-		err = tmp.Chown(int(st.Uid), int(st.Gid))
-	}
+	err = keepAccess(tmp, fi)
 	if err == nil {
 		_, err = tmp.Write(out)
 	}
@@ -914,6 +911,35 @@ func compactHeads(f *os.File, path string, appended int64) error {
 		os.Remove(tmp.Name())
 	}
 	return err
+}
+
+// keepAccess gives the new file f the mode, and the owner and group, of
+// the file it replaces (old): a run log shared by a backup user and the
+// administrators must not become root's alone because an administrator's
+// command compacted it. A user who may not give the file away keeps its
+// group (the mode's group bits are what share it); where even that is
+// refused, the file is not compacted.
+func keepAccess(f *os.File, old os.FileInfo) error {
+	if err := f.Chmod(old.Mode().Perm()); err != nil {
+		return err
+	}
+	want, ok1 := old.Sys().(*syscall.Stat_t)
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	have, ok2 := fi.Sys().(*syscall.Stat_t)
+	if !ok1 || !ok2 || (want.Uid == have.Uid && want.Gid == have.Gid) {
+		return nil
+	}
+	if f.Chown(int(want.Uid), int(want.Gid)) == nil {
+		return nil
+	}
+	// Not root: the file becomes this user's, in its group.
+	if want.Gid == have.Gid {
+		return nil
+	}
+	return f.Chown(-1, int(want.Gid))
 }
 
 // latestHeads parses the heads file's bytes: the head each repository
