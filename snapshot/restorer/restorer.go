@@ -801,12 +801,13 @@ func (p *parentDirs) at(rel string, fn func(dirfd int, name string) error) error
 	return fn(fd, name)
 }
 
-// close closes the descriptors kept.
+// close closes the descriptors kept and forgets which directories are
+// the restore's (one entry per directory, not needed after phase 1).
 func (p *parentDirs) close() {
 	for _, fd := range p.fds {
 		p.root.closeDir(fd)
 	}
-	p.fds, p.order = nil, nil
+	p.fds, p.order, p.ours = nil, nil, nil
 }
 
 func isDevice(n *snapshot.Node) bool {
