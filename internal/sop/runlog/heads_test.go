@@ -3,8 +3,10 @@ package runlog
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -168,4 +170,93 @@ func openCount(t *testing.T, path string) int {
 		}
 	}
 	return n
+}
+
+// TestHeadsCompactedByGroupMember: a user who shares the run log through
+// its group (the nightly backup user, where root owns the heads file)
+// compacts it: the file stays in its group with its mode, where the chown
+// to its owner is refused. Run as root, the writer runs as another user in
+// a child process; primary group first, then a supplementary one.
+func TestHeadsCompactedByGroupMember(t *testing.T) {
+	if dir := os.Getenv("CADANG_HEADS_CHILD"); dir != "" {
+		l := Open(filepath.Join(dir, "runlog.jsonl"), Options{})
+		l.noteHead(Head{Chain: "c1", Seq: 999, RepositoryID: fmt.Sprintf("%064x", 1), Last: 999})
+		return
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root, to run the writer as another user")
+	}
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Skip(err)
+	}
+	const uid, group = 4242, 4243
+	for _, primary := range []bool{true, false} {
+		t.Run(fmt.Sprintf("primary-group-%v", primary), func(t *testing.T) {
+			dir, err := os.MkdirTemp("", "heads-group-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer os.RemoveAll(dir)
+			if err := os.Chown(dir, 0, group); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(dir, 0o770); err != nil {
+				t.Fatal(err)
+			}
+			bin := filepath.Join(dir, "runlog.test")
+			if err := os.WriteFile(bin, self, 0o750); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(bin, 0, group); err != nil {
+				t.Fatal(err)
+			}
+			l := Open(filepath.Join(dir, "runlog.jsonl"), Options{})
+			var b []byte // just below the size where the child's head makes it compact
+			for i := 1; ; i++ {
+				line, _ := json.Marshal(Head{Chain: "c1", Seq: uint64(i), RepositoryID: fmt.Sprintf("%064x", 1), Last: uint64(i)})
+				if len(b)+len(line)+1 > headsCompactAt-50 {
+					break
+				}
+				b = append(append(b, line...), '\n')
+			}
+			if err := os.WriteFile(l.headsPath(), b, 0o660); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(l.headsPath(), 0, group); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(l.headsPath(), 0o660); err != nil { // past the umask
+				t.Fatal(err)
+			}
+			cred := &syscall.Credential{Uid: uid, Gid: group}
+			if !primary {
+				cred = &syscall.Credential{Uid: uid, Gid: group + 1, Groups: []uint32{group}}
+			}
+			cmd := exec.Command(bin, "-test.run=^TestHeadsCompactedByGroupMember$")
+			cmd.Env = append(os.Environ(), "CADANG_HEADS_CHILD="+dir)
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+			if out, err := cmd.CombinedOutput(); err != nil {
+				var exit *exec.ExitError
+				if !errors.As(err, &exit) {
+					// Not started: a temporary directory others may not
+					// enter, or a user namespace without that user.
+					t.Skipf("cannot run the writer as uid %d here: %v", uid, err)
+				}
+				t.Fatalf("writer as uid %d: %v\n%s", uid, err, out)
+			}
+			fi, err := os.Stat(l.headsPath())
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := fi.Sys().(*syscall.Stat_t)
+			if fi.Size() > 4<<10 || fi.Mode().Perm() != 0o660 || st.Gid != group {
+				t.Errorf("heads file of %d bytes, mode %v, group %d after the group member's head; want compacted, 0660, group %d",
+					fi.Size(), fi.Mode().Perm(), st.Gid, group)
+			}
+			if h := l.writtenHeads(fmt.Sprintf("%064x", 1))[[2]string{fmt.Sprintf("%064x", 1), "c1"}]; h.Last != 999 {
+				t.Errorf("head with last %d known after compaction, want 999", h.Last)
+			}
+		})
+	}
 }
