@@ -244,15 +244,10 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 	// The packs to read next are asked for while these are checked: on a
 	// cold disk (a backup medium is never in the page cache) each load
 	// then finds its bytes read, instead of holding a thread in pread.
-	var toFetch []ID
-	for _, id := range packs {
-		if readSet[id] {
-			toFetch = append(toFetch, id)
-		}
-	}
-	ahead := &readahead.Window{N: len(toFetch), MaxItems: 2 * inFlight, MaxBytes: readAheadBytes,
-		Size: func(i int) int64 { return min(sizes[toFetch[i]], readAheadBytes) },
-		Ask:  func(i int) { r.PrefetchPack(gctx, toFetch[i], 0, min(sizes[toFetch[i]], readAheadBytes)) }}
+	// toRead is in the order of packs, the order they are handed out.
+	ahead := &readahead.Window{N: len(toRead), MaxItems: 2 * inFlight, MaxBytes: readahead.MaxBytes,
+		Size: func(i int) int64 { return min(sizes[toRead[i]], readahead.MaxBytes) },
+		Ask:  func(i int) { r.PrefetchPack(gctx, toRead[i], 0, min(sizes[toRead[i]], readahead.MaxBytes)) }}
 	_, prefetching := optional[backend.Prefetcher](r.be)
 	if prefetching {
 		ahead.Start()
@@ -316,12 +311,6 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 	}
 	return res, r.dropPruned(ctx, res)
 }
-
-// readAheadBytes bounds what check and a restore ask the backend to read
-// ahead of their loads (backend.Prefetcher): enough for the disk to stay
-// busy while the packs before are decrypted, not so much that the advice
-// evicts the server's own page cache.
-const readAheadBytes = 128 << 20
 
 // smallFileTypes are the sealed files besides packs, index and snapshots
 // (which Open and the snapshot layer's check read anyway) that check reads

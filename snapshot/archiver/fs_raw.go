@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lpse/cadang/internal/readahead"
 )
 
 // rawFile is a read-only file used by the archiver. It bypasses os.File
@@ -66,14 +68,7 @@ const aheadMax = 1 << 20
 // aheadMax) into the page cache in the background (POSIX_FADV_WILLNEED).
 // It is advice: a file system that ignores it reads when asked.
 func (f *rawFile) Prefetch(size int64) {
-	// One call reads at most the device's readahead window or largest
-	// request (128 KiB on many disks), however much more it asks for.
-	const chunk = 128 << 10
-	for off, end := int64(0), min(size, aheadMax); off < end; off += chunk {
-		if unix.Fadvise(f.fd, off, min(chunk, end-off), unix.FADV_WILLNEED) != nil {
-			return
-		}
-	}
+	readahead.WillNeed(f.fd, 0, min(size, aheadMax))
 }
 
 // cacheProber is implemented by files that can tell whether their first

@@ -33,11 +33,6 @@ type PackPrefetcher interface {
 
 var _ PackPrefetcher = (*repo.Repository)(nil)
 
-// readAheadBytes bounds the bytes asked for ahead of the workers: enough
-// to keep a disk busy, not so much that the advice evicts the server's own
-// page cache.
-const readAheadBytes = 128 << 20
-
 // BlobHasher is an optional extension of Repository: it computes the ID
 // that a blob with the given plaintext has. The restorer's Verify uses it
 // to check written files against the snapshot; without it, written files

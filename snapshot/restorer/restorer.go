@@ -1080,18 +1080,34 @@ func (rr *restoreRun) writeBatch(ctx context.Context, workers int, files []*rFil
 	// on a cold backup medium their bytes are then read while the workers
 	// decrypt and write the ones before.
 	pf, prefetching := rr.r.(PackPrefetcher)
+	// A pack's span is asked for by the window up to three times (its
+	// size to ask, to ask, its size once taken): computed once, it is one
+	// pass over the pack's blob plans.
+	type packSpan struct {
+		start, length int64
+		known         bool
+	}
+	var spans []packSpan
+	if prefetching {
+		spans = make([]packSpan, len(packOrder))
+	}
 	span := func(i int) (start, length int64) {
+		if sp := spans[i]; sp.known {
+			return sp.start, sp.length
+		}
 		lo, hi := ^uint64(0), uint64(0)
 		for _, bp := range packs[packOrder[i]] {
 			lo = min(lo, uint64(bp.loc.Offset))
 			hi = max(hi, uint64(bp.loc.Offset)+uint64(bp.loc.Length))
 		}
-		if hi <= lo {
-			return 0, 0
+		sp := packSpan{known: true}
+		if hi > lo {
+			sp.start, sp.length = int64(lo), min(int64(hi-lo), readahead.MaxBytes)
 		}
-		return int64(lo), min(int64(hi-lo), readAheadBytes)
+		spans[i] = sp
+		return sp.start, sp.length
 	}
-	ahead := &readahead.Window{N: len(packOrder), MaxItems: 2 * workers, MaxBytes: readAheadBytes,
+	ahead := &readahead.Window{N: len(packOrder), MaxItems: 2 * workers, MaxBytes: readahead.MaxBytes,
 		Size: func(i int) int64 { _, n := span(i); return n },
 		Ask: func(i int) {
 			if start, n := span(i); n > 0 {

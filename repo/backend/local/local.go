@@ -41,6 +41,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lpse/cadang/internal/readahead"
 	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/repo/backend/internal/handle"
 )
@@ -59,9 +60,8 @@ type Backend struct {
 	// asyncIO, set up by the first save written straight to the disk (a
 	// pack, or any other file of directMin or more), is nil where the kernel
 	// has no asynchronous I/O for us (aio.go); syncIO keeps it off (tests).
-	// aioUp holds it once set up, for the fsyncs, which use it only then.
+	// aioUp holds it once set up: the fsyncs use it only then.
 	aioOnce    sync.Once
-	aio        *asyncIO
 	aioUp      atomic.Pointer[asyncIO]
 	aioCleanup runtime.Cleanup
 	syncIO     bool
@@ -191,9 +191,9 @@ func (b *Backend) Location() string { return b.root }
 // calls.
 func (b *Backend) Close() error {
 	b.aioOnce.Do(func() {})
-	if b.aio != nil {
+	if a := b.aioUp.Load(); a != nil {
 		b.aioCleanup.Stop()
-		b.aio.close()
+		a.close()
 	}
 	return nil
 }
@@ -206,7 +206,6 @@ func (b *Backend) async() *asyncIO {
 			return
 		}
 		if a := newAsyncIO(); a != nil {
-			b.aio = a
 			// A backend dropped without Close gives the eventfd back
 			// when it is collected (its context goes when idle). Not on
 			// the runtime's cleanup goroutine: io_destroy may wait.
@@ -214,7 +213,7 @@ func (b *Backend) async() *asyncIO {
 			b.aioUp.Store(a)
 		}
 	})
-	return b.aio
+	return b.aioUp.Load()
 }
 
 // Path returns the file name h is stored under, for messages and for tests
@@ -545,23 +544,7 @@ func (b *Backend) Prefetch(ctx context.Context, h backend.Handle, offset, length
 		}
 		length = st.Size - offset
 	}
-	adviseWillNeed(fd, offset, length)
-}
-
-// adviceChunk is the most one POSIX_FADV_WILLNEED is asked for: the
-// kernel reads at most the device's readahead window or largest request
-// per call (128 KiB to 1.25 MiB on ordinary disks), however much more is
-// asked for.
-const adviceChunk = 128 << 10
-
-// adviseWillNeed asks the kernel to read length bytes of fd at offset into
-// the page cache in the background.
-func adviseWillNeed(fd int, offset, length int64) {
-	for end := offset + length; offset < end; offset += adviceChunk {
-		if unix.Fadvise(fd, offset, min(adviceChunk, end-offset), unix.FADV_WILLNEED) != nil {
-			return
-		}
-	}
+	readahead.WillNeed(fd, offset, length)
 }
 
 var _ backend.Prefetcher = (*Backend)(nil)
