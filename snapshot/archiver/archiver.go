@@ -1208,8 +1208,13 @@ func (r *run) sendBlob(ctx context.Context, j *fileJob, buf, data []byte, pool r
 	select {
 	case r.blobCh <- &blobJob{buf: buf, data: data, pool: pool, ext: e, file: j}:
 	case <-ctx.Done():
+		// The blob's reference is kept, so the file is never finished: its
+		// extent has no ID, which a node would read as a hole. The reader
+		// may still reach the file's end (a buffer is free, or this was its
+		// last chunk), and a finished file goes into its directory's tree
+		// and into the resume record, from which the next run would take
+		// zeros for these bytes.
 		pool.put(buf)
-		j.pending.Add(-1)
 	}
 }
 
