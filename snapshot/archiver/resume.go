@@ -47,7 +47,7 @@ import (
 // read 270 MiB with tree IDs in the record, 69 MiB with the trees).
 
 const (
-	resumeMagic = "cadang-resume-v2\n"
+	resumeMagic = "cadang-resume-v3\n"
 	// resumeMinFile is the smallest file recorded on its own. Smaller files
 	// are covered by their directory's record once the directory is done;
 	// re-reading the few in unfinished directories is cheap.

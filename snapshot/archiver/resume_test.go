@@ -368,3 +368,31 @@ func TestResumeWithoutTheKilledRunsTrees(t *testing.T) {
 		t.Error("the resumed tree differs from a full backup's")
 	}
 }
+
+// Records of the format before v3 are started over, not used: its writers
+// could record, after a cancellation, a file with blobs never stored (as
+// holes; TestCancelledSendLeavesFileUnfinished).
+func TestResumeRecordOfOldVersionIgnored(t *testing.T) {
+	src := makeResumeSource(t)
+	r := newTestRepo(t)
+	resumeDir := t.TempDir()
+	killedRun(t, failSnapshotRepo{r}, src, resumeDir)
+	recs := resumeFiles(t, resumeDir)
+	if len(recs) != 1 {
+		t.Fatalf("resume records: %v", recs)
+	}
+	f, err := os.OpenFile(recs[0], os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("cadang-resume-v2\n"), 0); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	fsys := &countingFS{}
+	a := &Archiver{Repo: r, FS: fsys, Hostname: "h", ResumeDir: resumeDir}
+	sn := mustSnapshot(t, a, src)
+	if n, total := fsys.bytesRead.Load(), int64(sn.Summary.TotalBytesProcessed); n != total {
+		t.Errorf("read %d of %d bytes; a v2 record must not be used", n, total)
+	}
+}
