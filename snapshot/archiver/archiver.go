@@ -551,6 +551,13 @@ func (r *run) execute(ctx context.Context, paths []string, parent *snapshot.Snap
 		}
 		return nil, err
 	}
+	// Cancelled after the walk, every goroutine may end without an error:
+	// a reader that got a buffer instead of noticing, savers that drained.
+	// The files left unfinished keep the root from completing; that is the
+	// cancellation, not an internal error (the run log tells the two apart).
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	select {
 	case <-r.rootDone:
 	default:
