@@ -1158,7 +1158,12 @@ func (rr *restoreRun) writeBatch(ctx context.Context, workers int, files []*rFil
 			return nil
 		})
 	}
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	// Cancelled while the last packs were written, no worker need have
+	// failed (the repository reports a cancelled load blob by blob).
+	return ctx.Err()
 }
 
 // link makes the hardlink l to the file it shares an inode with; neither
@@ -1214,6 +1219,16 @@ func (rr *restoreRun) restorePack(ctx context.Context, w *workerState, pack repo
 	err := rr.r.LoadBlobsFromPack(ctx, pack, locs, func(loc repo.BlobLocation, data []byte, err error) error {
 		if done[loc.ID] {
 			return nil
+		}
+		if err != nil && ctx.Err() != nil {
+			// Interrupted, not failed: the repository hands each blob it
+			// did not load to fn with the cancellation. Failing the files
+			// would finish the restore as if it had run to its end, with
+			// its links and directory metadata, reported as files that
+			// could not be restored (an integrity failure in the run log);
+			// unfinished, they are removed like every file a cancelled
+			// restore did not complete.
+			return ctx.Err()
 		}
 		done[loc.ID] = true
 		w.blob, w.file = loc.ID, nil
