@@ -72,7 +72,8 @@ func (r *Repository) storePack(ctx context.Context, p *packer, buf []byte, id ID
 		}
 	}
 	if err := r.idx.AddPack(id, p.blobs); err != nil {
-		return err
+		r.dropPending(p.blobs) // not indexed: a later save must store them again
+		return fmt.Errorf("index pack %s: %w", id, err)
 	}
 	r.mu.Lock()
 	for _, b := range p.blobs {

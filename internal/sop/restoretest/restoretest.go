@@ -296,6 +296,12 @@ func (t *Tester) Run(ctx context.Context, job *jobs.Job, o Options, rec *runlog.
 			}
 		}
 	}
+	// An interrupted test is not judged: what failed may have failed
+	// because of the interruption (a Source that reports a cancelled
+	// restore as a failed file, a verify command killed).
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	dbs.close() // a throwaway server is stopped before the test ends
 	dbs.servers = nil
 	info.RestoreMS = clk.Now().Sub(start).Milliseconds()

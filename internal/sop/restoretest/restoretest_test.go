@@ -203,3 +203,43 @@ func TestVerifyCommandHidesSecrets(t *testing.T) {
 		t.Errorf("the verify command lost its environment:\n%s", out)
 	}
 }
+
+// cancelledSource is a Source whose restore is interrupted during its last
+// file and, as a careless Source might, reports that file as failed
+// without an error.
+type cancelledSource struct {
+	*fakeSource
+	cancel context.CancelFunc
+}
+
+func (c cancelledSource) Restore(ctx context.Context, s Snapshot, files []File, dir string) ([]runlog.TestItem, error) {
+	items, err := c.fakeSource.Restore(ctx, s, files, dir)
+	if err != nil || len(items) == 0 {
+		return items, err
+	}
+	c.cancel()
+	items[len(items)-1].OK = false
+	items[len(items)-1].Error = "restore: context canceled"
+	return items, nil
+}
+
+// An interrupted restore test says it was interrupted; it is not a test
+// whose checks failed (an integrity failure in the run log, with its
+// notification).
+func TestRunInterruptedIsNotAFailedTest(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	j := job(t)
+	for i := range j.Sources {
+		// No database is loaded and no command verifies: nothing else
+		// would notice the interruption after the last pick.
+		j.Sources[i].RestoreInto = jobs.RestoreIntoNone
+		j.Sources[i].Verify = nil
+	}
+	tester := &Tester{Source: cancelledSource{newFake(), cancel}, Postgres: newFakePG()}
+	var rec runlog.Record
+	err := tester.Run(ctx, j, Options{Sample: 5, Seed: 7, HasSeed: true, Scratch: t.TempDir()}, &rec)
+	if !errors.Is(err, context.Canceled) || runlog.KindOf(err) == runlog.KindIntegrity {
+		t.Fatalf("interrupted restore test: %v (kind %v), want context.Canceled", err, runlog.KindOf(err))
+	}
+}
