@@ -7,6 +7,7 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -31,6 +32,14 @@ type CheckOptions struct {
 	SubsetFraction float64
 	// Progress is called after each pack whose data was read.
 	Progress func(packsDone, packsTotal int, bytes int64)
+	// Verified, if set, reports whether this check has already loaded the
+	// blob from loc (its pack, offset and length) and verified it as a
+	// read does: decrypted, decompressed and hashed to its ID (the snapshot
+	// layer's tree walk loads every tree that way). A read pack's hash and
+	// header are checked as always, but such a blob is not opened again.
+	// Packs holding only tree blobs are read last, so that the walk has
+	// usually passed them by then. It must be safe for concurrent use.
+	Verified func(loc BlobLocation) bool
 }
 
 // CheckResult summarises a check. Problems lists every finding; the check
@@ -196,12 +205,6 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 		return nil, fmt.Errorf("list packs: %w", err)
 	}
 	res.Packs = len(sizes)
-	if res.TempFiles, err = r.sweepTemp(ctx, false); err != nil {
-		return nil, err
-	}
-	if err := r.checkSmallFiles(ctx, res); err != nil {
-		return nil, err
-	}
 
 	byPack := map[ID][]BlobLocation{}
 	_ = r.idx.Each(func(b BlobLocation) error {
@@ -224,7 +227,18 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 		}
 		packs = append(packs, id)
 	}
-	sort.Slice(packs, func(i, j int) bool { return packs[i].String() < packs[j].String() })
+	// In the order of their names, the packs holding only trees last
+	// (CheckOptions.Verified).
+	treesOnly := func(id ID) bool {
+		bl := byPack[id]
+		return len(bl) > 0 && !slices.ContainsFunc(bl, func(b BlobLocation) bool { return b.Type != TreeBlob })
+	}
+	sort.Slice(packs, func(i, j int) bool {
+		if ti, tj := treesOnly(packs[i]), treesOnly(packs[j]); ti != tj {
+			return tj
+		}
+		return packs[i].String() < packs[j].String()
+	})
 	var toRead []ID
 	if o.ReadData {
 		for _, id := range packs {
@@ -238,7 +252,28 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 		readSet[id] = true
 	}
 	var done atomic.Int64
-	g, gctx := errgroup.WithContext(ctx)
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, gctx := errgroup.WithContext(cctx)
+	// The temporary files and the small sealed files are checked while the
+	// packs are read, not before (a few hundred run-log records, each a
+	// file of its own, held the first pack back). Their findings still come
+	// first in the result.
+	small := &CheckResult{}
+	side := make(chan error, 1)
+	go func() {
+		err := panicerr.Call(func() string { return "check small files" }, func() (err error) {
+			// cctx: the group's context ends when the packs are done.
+			if small.TempFiles, err = r.sweepTemp(cctx, false); err != nil {
+				return err
+			}
+			return r.checkSmallFiles(cctx, small)
+		})
+		if err != nil {
+			cancel() // the packs' check stops too
+		}
+		side <- err
+	}()
 	inFlight := runtime.GOMAXPROCS(0) + 2
 	g.SetLimit(inFlight)
 	// The packs to read next are asked for while these are checked: on a
@@ -264,7 +299,7 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 			var bytesRead int64
 			if readSet[pack] {
 				var err error
-				hdr, nRead, bytesRead, problems, err = r.readPack(gctx, pack, sizes[pack])
+				hdr, nRead, bytesRead, problems, err = r.readPack(gctx, pack, sizes[pack], o.Verified)
 				if err != nil {
 					return err
 				}
@@ -306,9 +341,15 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 			fetched++
 		}
 	}
-	if err := g.Wait(); err != nil {
+	err = g.Wait()
+	if serr := <-side; serr != nil && (err == nil || errors.Is(err, context.Canceled)) {
+		err = serr // the cause, not the cancellation it caused
+	}
+	if err != nil {
 		return res, err
 	}
+	res.TempFiles = small.TempFiles
+	res.Problems = append(small.Problems, res.Problems...)
 	return res, r.dropPruned(ctx, res)
 }
 
@@ -414,7 +455,7 @@ func compareHeader(pack ID, hdr []PackBlob, indexed []BlobLocation) []Problem {
 }
 
 // readPack loads a whole pack, checks its name, and opens every blob.
-func (r *Repository) readPack(ctx context.Context, pack ID, size int64) (hdr []PackBlob, blobs int, n int64, problems []Problem, err error) {
+func (r *Repository) readPack(ctx context.Context, pack ID, size int64, verified func(BlobLocation) bool) (hdr []PackBlob, blobs int, n int64, problems []Problem, err error) {
 	h := backend.Handle{Type: PackFile, Name: pack.String()}
 	var data []byte
 	var own []byte
@@ -450,6 +491,14 @@ func (r *Repository) readPack(ctx context.Context, pack ID, size int64) (hdr []P
 		return nil, 0, n, append(problems, NewProblem(ProblemFileDamaged, err)), nil
 	}
 	for _, b := range hdr {
+		if verified != nil && verified(BlobLocation{Type: b.Type, ID: b.ID, Pack: pack, Offset: b.Offset, Length: b.Length}) &&
+			r.rawLengthIs(b.Type, b.ID, b.RawLength) {
+			// These very bytes (the pack's hash matched) were opened and
+			// hashed to the ID already in this check, and their plaintext
+			// had the length this header records.
+			blobs++
+			continue
+		}
 		if _, err := r.openBlobInPlace(h, b.Type, b.ID, int(b.RawLength), data[b.Offset:b.Offset+b.Length], scratch); err != nil {
 			p := NewProblem(ProblemBlobDamaged, err)
 			p.Blob = &BlobHandle{Type: b.Type, ID: b.ID}
@@ -459,6 +508,13 @@ func (r *Repository) readPack(ctx context.Context, pack ID, size int64) (hdr []P
 		blobs++
 	}
 	return hdr, blobs, n, problems, nil
+}
+
+// rawLengthIs reports whether the index records raw as the blob's
+// plaintext length (a loaded blob was checked against the index's).
+func (r *Repository) rawLengthIs(t BlobType, id ID, raw uint32) bool {
+	l, ok := r.idx.RawLength(t, id)
+	return ok && l == raw
 }
 
 // RebuildIndex reads the header of every pack and writes a fresh index from

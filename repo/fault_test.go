@@ -313,6 +313,20 @@ func testFaultPackBlobFlipped(t *testing.T) {
 	if res.BlobsRead != len(blobs)-1 {
 		t.Fatalf("data check read %d intact blobs, want %d", res.BlobsRead, len(blobs)-1)
 	}
+
+	// A blob this check verified already (the snapshot layer's tree walk,
+	// CheckOptions.Verified) is not opened again, but its pack's hash is
+	// still compared with the pack's name: the flip is found there.
+	res, err = r.Check(ctx, repo.CheckOptions{ReadData: true, Verified: func(l repo.BlobLocation) bool { return l == loc }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Problems) != 1 || res.Problems[0].Kind != repo.ProblemFileDamaged || res.Problems[0].File != h {
+		t.Fatalf("data check with the flipped blob verified elsewhere: %v, want only the pack's hash mismatch", res.Problems)
+	}
+	if res.BlobsRead != len(blobs) {
+		t.Fatalf("data check counted %d verified blobs, want %d", res.BlobsRead, len(blobs))
+	}
 }
 
 func testFaultPackHeader(t *testing.T) {

@@ -108,8 +108,14 @@ func Check(ctx context.Context, r Repository, o repo.CheckOptions) (*CheckReport
 	g, gctx := errgroup.WithContext(ctx)
 	// The goroutines turn a panic into an error, so that it fails the
 	// check instead of killing the process with its lock.
+	// Every tree the walk loads is decrypted and hashed to its ID; the pack
+	// check need not open it again (CheckOptions.Verified).
+	trees := &verifiedTrees{TreeRepository: r, at: map[repo.ID]repo.BlobLocation{}}
+	if o.ReadData || o.SubsetTotal > 0 || o.SubsetFraction > 0 {
+		o.Verified = trees.verified
+	}
 	g.Go(func() error {
-		_, err := CheckTrees(gctx, r, sns, func(p Problem) error {
+		_, err := CheckTrees(gctx, trees, sns, func(p Problem) error {
 			mu.Lock()
 			defer mu.Unlock()
 			if p.Kind == repo.ProblemUnsupported {
@@ -133,4 +139,34 @@ func Check(ctx context.Context, r Repository, o repo.CheckOptions) (*CheckReport
 	}
 	rep.Problems = append(treeProblems, rep.Packs.Problems...)
 	return rep, nil
+}
+
+// verifiedTrees notes where each tree it loaded without error lay: loading
+// a blob verifies it (decrypted, decompressed, hashed to its ID).
+type verifiedTrees struct {
+	TreeRepository
+	mu sync.Mutex
+	at map[repo.ID]repo.BlobLocation
+}
+
+func (v *verifiedTrees) LoadBlob(ctx context.Context, t repo.BlobType, id repo.ID, buf []byte) ([]byte, error) {
+	loc, ok := v.LookupBlob(t, id)
+	b, err := v.TreeRepository.LoadBlob(ctx, t, id, buf)
+	if err == nil && ok && t == repo.TreeBlob {
+		v.mu.Lock()
+		v.at[id] = loc
+		v.mu.Unlock()
+	}
+	return b, err
+}
+
+// verified reports whether the walk loaded the tree blob from loc.
+func (v *verifiedTrees) verified(loc repo.BlobLocation) bool {
+	if loc.Type != repo.TreeBlob {
+		return false
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	at, ok := v.at[loc.ID]
+	return ok && at == loc
 }

@@ -175,3 +175,81 @@ func TestCheckNewerTreeOnly(t *testing.T) {
 		t.Errorf("unsupported root: %+v", p)
 	}
 }
+
+// spyChecker runs the repository's pack check and keeps the options Check
+// gave it.
+type spyChecker struct {
+	*repo.Repository
+	o repo.CheckOptions
+}
+
+func (s *spyChecker) Check(ctx context.Context, o repo.CheckOptions) (*repo.CheckResult, error) {
+	s.o = o
+	return s.Repository.Check(ctx, o)
+}
+
+// A data check hands the pack check every tree the walk loaded (and so
+// verified), where it lies, so that the pack check does not decrypt and
+// hash them a second time; and nothing else.
+func TestCheckReadDataTreesVerifiedOnce(t *testing.T) {
+	ctx := context.Background()
+	r := repotest.New(t, mem.New(), "pw", repo.InitOptions{})
+	content := []byte("file content")
+	dataID, _, err := r.SaveBlob(ctx, repo.DataBlob, content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var trees []repo.ID
+	sub := repo.ID{}
+	for i := range 3 {
+		nodes := []*snapshot.Node{{Name: fmt.Sprintf("f%d", i), Type: snapshot.TypeFile, Size: int64(len(content)),
+			Content: []snapshot.Extent{{ID: dataID, Size: int64(len(content))}}}}
+		if i > 0 {
+			nodes = append(nodes, &snapshot.Node{Name: "d", Type: snapshot.TypeDir, Subtree: sub})
+		}
+		if sub, err = snapshot.SaveTree(ctx, r, &snapshot.Tree{Nodes: nodes}); err != nil {
+			t.Fatal(err)
+		}
+		trees = append(trees, sub)
+	}
+	// A tree blob no snapshot names: the pack check must open it itself.
+	orphan, _, err := r.SaveBlob(ctx, repo.TreeBlob, []byte("not a tree of any snapshot"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := snapshot.SaveSnapshot(ctx, r, &snapshot.Snapshot{Time: time.Unix(1700000000, 0), Tree: sub, Paths: []string{"/"}, Hostname: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	spy := &spyChecker{Repository: r}
+	rep, err := Check(ctx, spy, repo.CheckOptions{ReadData: true})
+	if err != nil || len(rep.Problems) != 0 || rep.Packs.BlobsRead != rep.Packs.Blobs {
+		t.Fatalf("check: %v, %v, %d of %d blobs verified", err, rep.Problems, rep.Packs.BlobsRead, rep.Packs.Blobs)
+	}
+	if spy.o.Verified == nil {
+		t.Fatal("the pack check was not told which trees the walk verified")
+	}
+	for _, id := range trees {
+		loc, _ := r.LookupBlob(repo.TreeBlob, id)
+		if !spy.o.Verified(loc) {
+			t.Errorf("tree %s loaded by the walk is not verified", id.Short())
+		}
+		moved := loc
+		moved.Offset++
+		if spy.o.Verified(moved) {
+			t.Errorf("tree %s is verified at an offset it was not loaded from", id.Short())
+		}
+	}
+	for _, l := range []repo.BlobType{repo.TreeBlob, repo.DataBlob} {
+		id := orphan
+		if l == repo.DataBlob {
+			id = dataID
+		}
+		loc, _ := r.LookupBlob(l, id)
+		if spy.o.Verified(loc) {
+			t.Errorf("%s blob %s counts as verified by the walk", l, id.Short())
+		}
+	}
+}
