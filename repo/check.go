@@ -206,11 +206,7 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 	}
 	res.Packs = len(sizes)
 
-	byPack := map[ID][]BlobLocation{}
-	_ = r.idx.Each(func(b BlobLocation) error {
-		byPack[b.Pack] = append(byPack[b.Pack], b)
-		return nil
-	})
+	byPack := r.idx.ByPack()
 	var mu sync.Mutex
 	for pack, blobs := range byPack {
 		res.Blobs += len(blobs)

@@ -371,3 +371,36 @@ func TestIndexRandomAgainstMap(t *testing.T) {
 		}
 	}
 }
+
+// ByPack groups exactly the blobs Each lists, from the merged tables and
+// from packs added since the last merge.
+func TestIndexByPack(t *testing.T) {
+	idx := NewIndex()
+	packs := idxPacks(0, 12, 9)
+	if err := idx.bulkAdd(packs[:8]); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range packs[8:] {
+		if err := idx.AddPack(p.ID, p.Blobs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[ID][]BlobLocation{}
+	_ = idx.Each(func(b BlobLocation) error {
+		want[b.Pack] = append(want[b.Pack], b)
+		return nil
+	})
+	got := idx.ByPack()
+	if len(got) != len(packs) || len(want) != len(packs) {
+		t.Fatalf("ByPack has %d packs, Each %d, want %d", len(got), len(want), len(packs))
+	}
+	cmp := func(a, b BlobLocation) int { return bytes.Compare(a.ID[:], b.ID[:]) }
+	for id, w := range want {
+		g := slices.Clone(got[id])
+		slices.SortFunc(g, cmp)
+		slices.SortFunc(w, cmp)
+		if !slices.Equal(g, w) {
+			t.Fatalf("pack %s: ByPack %v, Each %v", id.Short(), g, w)
+		}
+	}
+}
