@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -225,15 +226,15 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 	}
 	// In the order of their names, the packs holding only trees last
 	// (CheckOptions.Verified).
-	treesOnly := func(id ID) bool {
-		bl := byPack[id]
-		return len(bl) > 0 && !slices.ContainsFunc(bl, func(b BlobLocation) bool { return b.Type != TreeBlob })
+	treesOnly := make(map[ID]bool, len(byPack))
+	for id, bl := range byPack {
+		treesOnly[id] = !slices.ContainsFunc(bl, func(b BlobLocation) bool { return b.Type != TreeBlob })
 	}
 	sort.Slice(packs, func(i, j int) bool {
-		if ti, tj := treesOnly(packs[i]), treesOnly(packs[j]); ti != tj {
+		if ti, tj := treesOnly[packs[i]], treesOnly[packs[j]]; ti != tj {
 			return tj
 		}
-		return packs[i].String() < packs[j].String()
+		return bytes.Compare(packs[i][:], packs[j][:]) < 0 // the order of the hex names
 	})
 	var toRead []ID
 	if o.ReadData {

@@ -105,15 +105,15 @@ func Check(ctx context.Context, r Repository, o repo.CheckOptions) (*CheckReport
 	}
 	rep := &CheckReport{Snapshots: len(sns) + len(treeProblems) + len(unsupported), Unsupported: unsupported}
 	var mu sync.Mutex
-	g, gctx := errgroup.WithContext(ctx)
-	// The goroutines turn a panic into an error, so that it fails the
-	// check instead of killing the process with its lock.
 	// Every tree the walk loads is decrypted and hashed to its ID; the pack
 	// check need not open it again (CheckOptions.Verified).
 	trees := &verifiedTrees{TreeRepository: r, at: map[repo.ID]repo.BlobLocation{}}
 	if o.ReadData || o.SubsetTotal > 0 || o.SubsetFraction > 0 {
 		o.Verified = trees.verified
 	}
+	g, gctx := errgroup.WithContext(ctx)
+	// The goroutines turn a panic into an error, so that it fails the
+	// check instead of killing the process with its lock.
 	g.Go(func() error {
 		_, err := CheckTrees(gctx, trees, sns, func(p Problem) error {
 			mu.Lock()
