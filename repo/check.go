@@ -37,7 +37,8 @@ type CheckOptions struct {
 	// blob from loc (its pack, offset and length) and verified it as a
 	// read does: decrypted, decompressed and hashed to its ID (the snapshot
 	// layer's tree walk loads every tree that way). A read pack's hash and
-	// header are checked as always, but such a blob is not opened again.
+	// header are checked as always, but in a pack whose hash matches its
+	// name such a blob is not opened again.
 	// Packs holding only tree blobs are read last, so that the walk has
 	// usually passed them by then. It must be safe for concurrent use.
 	Verified func(loc BlobLocation) bool
@@ -339,6 +340,9 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 		}
 	}
 	err = g.Wait()
+	if err != nil {
+		cancel() // the side check's result no longer matters
+	}
 	if serr := <-side; serr != nil && (err == nil || errors.Is(err, context.Canceled)) {
 		err = serr // the cause, not the cancellation it caused
 	}
@@ -477,7 +481,8 @@ func (r *Repository) readPack(ctx context.Context, pack ID, size int64, verified
 		return nil, 0, 0, nil, fmt.Errorf("load %s: %w", h, err)
 	}
 	n = int64(len(data))
-	if storedName(data) != pack {
+	intact := storedName(data) == pack
+	if !intact {
 		problems = append(problems, NewProblem(ProblemFileDamaged, damaged(h, nil, "SHA-256 of its %d bytes does not match its name", len(data))))
 	}
 	if len(data) < 4 {
@@ -488,11 +493,15 @@ func (r *Repository) readPack(ctx context.Context, pack ID, size int64, verified
 		return nil, 0, n, append(problems, NewProblem(ProblemFileDamaged, err)), nil
 	}
 	for _, b := range hdr {
-		if verified != nil && verified(BlobLocation{Type: b.Type, ID: b.ID, Pack: pack, Offset: b.Offset, Length: b.Length}) &&
+		if intact && verified != nil && verified(BlobLocation{Type: b.Type, ID: b.ID, Pack: pack, Offset: b.Offset, Length: b.Length}) &&
 			r.rawLengthIs(b.Type, b.ID, b.RawLength) {
-			// These very bytes (the pack's hash matched) were opened and
-			// hashed to the ID already in this check, and their plaintext
-			// had the length this header records.
+			// The pack holds the bytes it was written with (its hash
+			// matched its name), and this check has already opened the
+			// blob at this place of it and hashed it to its ID, with the
+			// plaintext length this header records. In a pack that does
+			// not match, the bytes the other load verified (a cached copy,
+			// another read of a failing medium) need not be these: each
+			// blob is opened, so that the damaged ones are named.
 			blobs++
 			continue
 		}

@@ -555,7 +555,9 @@ func (idx *Index) ByPack() map[ID][]BlobLocation {
 	out := make(map[ID][]BlobLocation, len(idx.packs))
 	for n, g := range groups {
 		if len(g) > 0 {
-			out[idx.packs[n]] = g
+			// A pack added twice has two numbers: one group for its ID.
+			id := idx.packs[n]
+			out[id] = append(out[id], g...)
 		}
 	}
 	return out

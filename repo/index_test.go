@@ -385,12 +385,21 @@ func TestIndexByPack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A pack added twice (AddPack does not look for the ID) is one group.
+	again := idxPacks(1000, 1, 4)[0]
+	again.ID = packs[3].ID
+	if err := idx.AddPack(again.ID, again.Blobs); err != nil {
+		t.Fatal(err)
+	}
 	want := map[ID][]BlobLocation{}
 	_ = idx.Each(func(b BlobLocation) error {
 		want[b.Pack] = append(want[b.Pack], b)
 		return nil
 	})
 	got := idx.ByPack()
+	if len(want[again.ID]) != len(packs[3].Blobs)+len(again.Blobs) {
+		t.Fatalf("Each lists %d blobs of the pack added twice", len(want[again.ID]))
+	}
 	if len(got) != len(packs) || len(want) != len(packs) {
 		t.Fatalf("ByPack has %d packs, Each %d, want %d", len(got), len(want), len(packs))
 	}

@@ -109,7 +109,11 @@ func Check(ctx context.Context, r Repository, o repo.CheckOptions) (*CheckReport
 	// check need not open it again (CheckOptions.Verified).
 	trees := &verifiedTrees{TreeRepository: r, at: map[repo.ID]repo.BlobLocation{}}
 	if o.ReadData || o.SubsetTotal > 0 || o.SubsetFraction > 0 {
-		o.Verified = trees.verified
+		if caller := o.Verified; caller != nil {
+			o.Verified = func(loc repo.BlobLocation) bool { return trees.verified(loc) || caller(loc) }
+		} else {
+			o.Verified = trees.verified
+		}
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	// The goroutines turn a panic into an error, so that it fails the
@@ -152,7 +156,10 @@ type verifiedTrees struct {
 func (v *verifiedTrees) LoadBlob(ctx context.Context, t repo.BlobType, id repo.ID, buf []byte) ([]byte, error) {
 	loc, ok := v.LookupBlob(t, id)
 	b, err := v.TreeRepository.LoadBlob(ctx, t, id, buf)
-	if err == nil && ok && t == repo.TreeBlob {
+	// Where the load went is known only if the index said the same before
+	// and after it: a load that finds its pack deleted by a prune reloads
+	// the index and reads the blob's other copy.
+	if after, same := v.LookupBlob(t, id); err == nil && ok && same && after == loc && t == repo.TreeBlob {
 		v.mu.Lock()
 		v.at[id] = loc
 		v.mu.Unlock()

@@ -9,7 +9,10 @@ import (
 
 // TreeRepository is what CheckTrees needs from a repository: loading
 // trees, and asking the index where a blob is. Every method must be safe
-// for concurrent use.
+// for concurrent use. Check relies on LoadBlob reading a blob from the
+// location LookupBlob reports (when both agree before and after the load)
+// and verifying it there: it tells the pack check that such trees need
+// not be opened again (repo.CheckOptions.Verified).
 type TreeRepository interface {
 	snapshot.BlobLoader
 	// LookupBlob reports where the index has the blob: in any pack, an
