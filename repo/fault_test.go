@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/lpse/cadang/crypto"
@@ -318,11 +319,7 @@ func testFaultPackBlobFlipped(t *testing.T) {
 	// CheckOptions.Verified) is opened again all the same where its pack's
 	// hash does not match its name: the bytes verified elsewhere (a cached
 	// copy, another read of a failing medium) need not be these.
-	asked := 0
-	res, err = r.Check(ctx, repo.CheckOptions{ReadData: true, Verified: func(l repo.BlobLocation) bool {
-		asked++
-		return l.Pack == loc.Pack
-	}})
+	res, err = r.Check(ctx, repo.CheckOptions{ReadData: true, Verified: func(l repo.BlobLocation) bool { return l.Pack == loc.Pack }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,10 +335,10 @@ func testFaultPackBlobFlipped(t *testing.T) {
 	// is verified counts as read.
 	dir2, blobs2, _ := newFaultRepo(t)
 	r2 := mustOpenFault(t, dir2)
-	asked = 0
-	res, err = r2.Check(ctx, repo.CheckOptions{ReadData: true, Verified: func(repo.BlobLocation) bool { asked++; return true }})
-	if err != nil || len(res.Problems) != 0 || asked != len(blobs2) || res.BlobsRead != len(blobs2) {
-		t.Fatalf("data check of an intact repository, every blob verified elsewhere: %v %v, asked %d, %d read; want %d", err, res.Problems, asked, res.BlobsRead, len(blobs2))
+	var asked atomic.Int64 // called from the packs' goroutines
+	res, err = r2.Check(ctx, repo.CheckOptions{ReadData: true, Verified: func(repo.BlobLocation) bool { asked.Add(1); return true }})
+	if err != nil || len(res.Problems) != 0 || asked.Load() != int64(len(blobs2)) || res.BlobsRead != len(blobs2) {
+		t.Fatalf("data check of an intact repository, every blob verified elsewhere: %v %v, asked %d, %d read; want %d", err, res.Problems, asked.Load(), res.BlobsRead, len(blobs2))
 	}
 }
 

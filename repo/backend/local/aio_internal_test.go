@@ -170,10 +170,18 @@ func TestAsyncContextGivenBackWhenIdle(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	syncs := a.syncs.Load()
+	// A save is three operations with other system calls between them;
+	// under another process's fsyncs a gap can pass 20 ms, and the context
+	// was then given back and set up again inside the save (4 of 240 runs
+	// beside a disk-heavy test). Only the first setup after the release is
+	// this test's point.
+	a.mu.Lock()
+	a.idleAfter = time.Hour
+	a.mu.Unlock()
+	setups, syncs := a.setups.Load(), a.syncs.Load()
 	save(2)
-	if a.setups.Load() != 2 {
-		t.Errorf("%d contexts set up, want 2 (one again after the idle release)", a.setups.Load())
+	if n := a.setups.Load() - setups; n != 1 {
+		t.Errorf("the save after the idle release set up %d contexts, want 1", n)
 	}
 	if a.syncs.Load() == syncs {
 		t.Error("the save after the idle release did not go through AIO")
