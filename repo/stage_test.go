@@ -174,14 +174,17 @@ func TestStagedFailureDrainsSyncs(t *testing.T) {
 	be.gate.Store(&gate)
 	var wg sync.WaitGroup
 	wg.Add(1)
+	done := make(chan struct{})
 	go func() {
 		defer wg.Done()
 		// Let the commits through one by one, slowly, while the savers
-		// run into the first failure.
+		// run into the first failure; until the test says it is done (a
+		// feeder that gave up after a quiet spell left a slow machine's
+		// next commit waiting on the gate for ever).
 		for {
 			select {
 			case gate <- struct{}{}:
-			case <-time.After(2 * time.Second):
+			case <-done:
 				return
 			}
 			time.Sleep(10 * time.Millisecond)
@@ -196,10 +199,11 @@ func TestStagedFailureDrainsSyncs(t *testing.T) {
 	if err := r.Flush(ctx); err != nil {
 		errs++
 	}
+	close(done)
+	wg.Wait()
 	if errs == 0 {
 		t.Fatal("no failure reported")
 	}
-	wg.Wait()
 	be.gate.Store(nil)
 	be.failing.Store(false)
 	// Healthy from here on: no stale error may surface.
