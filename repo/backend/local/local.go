@@ -73,8 +73,9 @@ var _ backend.Backend = (*Backend)(nil)
 // must be missing or empty) and the subdirectories of every file type,
 // including all 256 pack fan-out directories. It does not write the config;
 // that is the caller's last Save. A directory that holds only what an
-// interrupted create left (the empty layout, and key files written before
-// the config) counts as empty: Create finishes it. The old key files stay;
+// interrupted create left (the empty layout, key files written before the
+// config, and the config under its temporary name) counts as empty: Create
+// finishes it; so does one whose create another process is finishing. The old key files stay;
 // they open no config, and repo.Open passes over them.
 func Create(ctx context.Context, path string) (*Backend, error) {
 	if err := ctx.Err(); err != nil {
@@ -783,6 +784,13 @@ func leftByCreate(path string) (bool, error) {
 		return false, err
 	}
 	for _, e := range ents {
+		if isTempFile(e) {
+			// A config being written: another process's create that is
+			// about to finish (two `backup --init` on a fresh medium; the
+			// loser's init then opens the winner's repository), or one
+			// that was killed before it linked the config.
+			continue
+		}
 		if !e.IsDir() || !known[e.Name()] {
 			return false, nil
 		}
@@ -804,6 +812,17 @@ func leftByCreate(path string) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// isTempFile reports whether e is a regular file named as this backend
+// names a file it is writing (createTemp): ".tmp-" and 16 hex digits.
+func isTempFile(e fs.DirEntry) bool {
+	rest, ok := strings.CutPrefix(e.Name(), handle.TempPrefix)
+	if !ok || len(rest) != 16 || !e.Type().IsRegular() {
+		return false
+	}
+	_, err := hex.DecodeString(rest)
+	return err == nil && strings.ToLower(rest) == rest
 }
 
 func isEmptyDir(path string) (bool, error) {

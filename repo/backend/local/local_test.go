@@ -125,6 +125,28 @@ func TestCreateRefusesNonEmpty(t *testing.T) {
 	if _, err := local.Create(ctx, root); err != nil {
 		t.Errorf("Create over an interrupted create: %v", err)
 	}
+	// Nor is a config being written (another process's create about to
+	// finish, or one killed before it linked the config): the temporary
+	// file is the backend's own.
+	tmp := filepath.Join(root, ".tmp-0123456789abcdef")
+	if err := os.WriteFile(tmp, []byte("sealed"), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := local.Create(ctx, root); err != nil {
+		t.Errorf("Create beside a config being written: %v", err)
+	}
+	// A file that only looks like one is someone else's.
+	for _, name := range []string{".tmp-0123456789ABCDEF", ".tmp-0123", ".tmp-0123456789abcdeg"} {
+		p := filepath.Join(root, name)
+		if err := os.WriteFile(p, nil, 0o400); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := local.Create(ctx, root); err == nil {
+			t.Errorf("Create beside %s: want an error", name)
+		}
+		os.Remove(p)
+	}
+	os.Remove(tmp)
 	if err := os.WriteFile(filepath.Join(root, "config"), []byte("sealed"), 0o400); err != nil {
 		t.Fatal(err)
 	}
