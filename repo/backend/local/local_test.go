@@ -415,3 +415,23 @@ func TestSaveDirectAndBuffered(t *testing.T) {
 		}
 	}
 }
+
+// Two `backup --init` on a fresh medium: the second looks while the
+// first's config is still under its temporary name (issue 14's race, seen
+// in CI). OpenOrCreate must hand it the directory to init into (its init
+// then loses the config's link and opens the winner's repository), not
+// call the directory someone else's.
+func TestOpenOrCreateBesideConfigBeingWritten(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "medium", "repo")
+	if _, err := local.Create(ctx, root); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, ".tmp-00112233445566ff"), []byte("sealed config"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	be, err := local.OpenOrCreate(ctx, root)
+	if err != nil {
+		t.Fatalf("OpenOrCreate while another create writes its config: %v", err)
+	}
+	be.Close()
+}
