@@ -23,7 +23,8 @@ import (
 
 // CheckOptions select how much a check reads.
 type CheckOptions struct {
-	// ReadData decrypts and re-hashes every blob of the selected packs.
+	// ReadData decrypts and re-hashes every blob of the selected packs
+	// (except those Verified reports).
 	ReadData bool
 	// SubsetPart and SubsetTotal (n/t, 1 <= n <= t) read only the packs
 	// whose first ID byte modulo t is n-1; repeating with n = 1..t covers
@@ -190,7 +191,8 @@ func (o CheckOptions) selected(id ID) bool {
 // Check verifies the repository's structure: every indexed blob lies in an
 // existing pack whose header lists it at the same place. With ReadData it
 // also reads packs, checks their SHA-256 against their names, and decrypts
-// and re-hashes every blob. Trees are checked by the snapshot layer.
+// and re-hashes every blob that CheckOptions.Verified does not report as
+// verified already. Trees are checked by the snapshot layer.
 func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, error) {
 	if o.SubsetTotal > 0 && (o.SubsetPart < 1 || o.SubsetPart > o.SubsetTotal) {
 		return nil, fmt.Errorf("check: subset %d/%d: n must be between 1 and t", o.SubsetPart, o.SubsetTotal)

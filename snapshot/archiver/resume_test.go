@@ -66,6 +66,17 @@ func killedRun(t *testing.T, r Repository, src, resumeDir string) {
 	}
 }
 
+// killedRecord runs killedRun and returns the one resume record it left.
+func killedRecord(t *testing.T, r *snapshottest.Repo, src, resumeDir string) string {
+	t.Helper()
+	killedRun(t, failSnapshotRepo{r}, src, resumeDir)
+	recs := resumeFiles(t, resumeDir)
+	if len(recs) != 1 {
+		t.Fatalf("resume records after the killed run: %v", recs)
+	}
+	return recs[0]
+}
+
 // tearLast cuts the last 5 bytes off the record at p, as a machine crash
 // might, and returns its new size.
 func tearLast(t *testing.T, p string) int64 {
@@ -113,10 +124,7 @@ func TestResumeAfterSnapshotFailed(t *testing.T) {
 	src := makeResumeSource(t)
 	r := newTestRepo(t)
 	resumeDir := t.TempDir()
-	killedRun(t, failSnapshotRepo{r}, src, resumeDir)
-	if got := resumeFiles(t, resumeDir); len(got) != 1 {
-		t.Fatalf("resume records after the failed backup: %v", got)
-	}
+	killedRecord(t, r, src, resumeDir)
 
 	fsys := &countingFS{}
 	a := &Archiver{Repo: r, FS: fsys, Hostname: "h", ResumeDir: resumeDir}
@@ -155,7 +163,7 @@ func TestResumeAfterCancel(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("stop after %d items: %v", stopAt, err)
 		}
-		noHolesRecorded(t, r, resumeDir)
+		noHolesRecorded(t, resumeDir)
 	}
 	fsys := &countingFS{}
 	a := &Archiver{Repo: r, FS: fsys, Hostname: "h", ResumeDir: resumeDir}
@@ -174,7 +182,7 @@ func TestResumeAfterCancel(t *testing.T) {
 // noHolesRecorded fails if the resume record in dir names a file with a
 // hole: makeResumeSource's files have none, so an extent without a blob ID
 // is one that no saver stored, and a re-run would restore zeros for it.
-func noHolesRecorded(t *testing.T, r Repository, dir string) {
+func noHolesRecorded(t *testing.T, dir string) {
 	t.Helper()
 	for _, p := range resumeFiles(t, dir) {
 		h, _, err := loadResume(p)
@@ -279,14 +287,10 @@ func TestResumeRecordTornAndForeign(t *testing.T) {
 	src := makeResumeSource(t)
 	r := newTestRepo(t)
 	resumeDir := t.TempDir()
-	killedRun(t, failSnapshotRepo{r}, src, resumeDir)
-	recs := resumeFiles(t, resumeDir)
-	if len(recs) != 1 {
-		t.Fatalf("records: %v", recs)
-	}
+	rec := killedRecord(t, r, src, resumeDir)
 	// Tear the last record, as a machine crash might.
-	size := tearLast(t, recs[0])
-	h, end, err := loadResume(recs[0])
+	size := tearLast(t, rec)
+	h, end, err := loadResume(rec)
 	if err != nil || h.empty() || end <= int64(len(resumeMagic)) || end >= size {
 		t.Fatalf("a torn record must keep the records before it: %v, %+v, end %d of %d", err, h, end, size)
 	}
@@ -298,7 +302,7 @@ func TestResumeRecordTornAndForeign(t *testing.T) {
 		t.Errorf("another host's backup read %d of %d bytes: it used this host's record", n, total)
 	}
 	// Garbage in place of the record: ignored and started over.
-	if err := os.WriteFile(recs[0], []byte("not a record"), 0o600); err != nil {
+	if err := os.WriteFile(rec, []byte("not a record"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	a = &Archiver{Repo: r, Hostname: "h", ResumeDir: resumeDir, NoParent: false}
@@ -378,12 +382,7 @@ func TestResumeRecordOfOldVersionIgnored(t *testing.T) {
 	src := makeResumeSource(t)
 	r := newTestRepo(t)
 	resumeDir := t.TempDir()
-	killedRun(t, failSnapshotRepo{r}, src, resumeDir)
-	recs := resumeFiles(t, resumeDir)
-	if len(recs) != 1 {
-		t.Fatalf("resume records: %v", recs)
-	}
-	f, err := os.OpenFile(recs[0], os.O_WRONLY, 0)
+	f, err := os.OpenFile(killedRecord(t, r, src, resumeDir), os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

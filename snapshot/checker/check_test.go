@@ -177,6 +177,18 @@ func TestCheckNewerTreeOnly(t *testing.T) {
 	}
 }
 
+// saveSnapshotOf flushes r and saves a snapshot of the tree.
+func saveSnapshotOf(t *testing.T, r *repo.Repository, tree repo.ID) {
+	t.Helper()
+	ctx := context.Background()
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := snapshot.SaveSnapshot(ctx, r, &snapshot.Snapshot{Time: time.Unix(1700000000, 0), Tree: tree, Paths: []string{"/"}, Hostname: "h"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // spyChecker runs the repository's pack check and keeps the options Check
 // gave it.
 type spyChecker struct {
@@ -218,12 +230,7 @@ func TestCheckReadDataTreesVerifiedOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := snapshot.SaveSnapshot(ctx, r, &snapshot.Snapshot{Time: time.Unix(1700000000, 0), Tree: sub, Paths: []string{"/"}, Hostname: "h"}); err != nil {
-		t.Fatal(err)
-	}
+	saveSnapshotOf(t, r, sub)
 	spy := &spyChecker{Repository: r}
 	rep, err := Check(ctx, spy, repo.CheckOptions{ReadData: true})
 	if err != nil || len(rep.Problems) != 0 || rep.Packs.BlobsRead != rep.Packs.Blobs {
@@ -276,12 +283,7 @@ func TestCheckStaleTreeCacheNamesDamagedTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := snapshot.SaveSnapshot(ctx, r, &snapshot.Snapshot{Time: time.Unix(1700000000, 0), Tree: tid, Paths: []string{"/"}, Hostname: "h"}); err != nil {
-		t.Fatal(err)
-	}
+	saveSnapshotOf(t, r, tid)
 	if _, err := snapshot.LoadTree(ctx, r, tid); err != nil { // fills the tree pack cache
 		t.Fatal(err)
 	}
