@@ -5,8 +5,10 @@
 // say) changes only the chunks around it, and an observer who knows a file
 // cannot predict where it will be cut.
 //
-// The package wraps github.com/restic/chunker (Rabin fingerprints over a
-// 64-byte window) and adds size parameters and buffer reuse.
+// The boundaries are those of github.com/restic/chunker (Rabin fingerprints
+// over a 64-byte window), whose polynomials this package uses; the search
+// for them is the package's own, over bytes in memory (see rabin.go), and
+// adds size parameters, buffer reuse and parallel chunking of one stream.
 package chunk
 
 import (
@@ -63,11 +65,17 @@ func (p Params) Validate() error {
 // use; create one per goroutine and Reset it for each new stream so that its
 // internal buffer is reused.
 type Chunker struct {
-	pol    Pol
 	params Params
-	avgBit int
-	c      *chunker.Chunker
+	r      *rabin
+	rd     io.Reader // nil before Reset
+	in     []byte    // read from rd; in[lo:hi] not yet returned
+	lo, hi int
+	eof    bool // rd has no more bytes than in holds
 }
+
+// readSize is how much a Chunker reads from its stream at once (restic's
+// chunker reads as much).
+const readSize = 512 << 10
 
 // New returns a chunker for the polynomial and parameters. Call Reset before
 // the first Next.
@@ -78,7 +86,11 @@ func New(pol Pol, p Params) (*Chunker, error) {
 	if !pol.Irreducible() {
 		return nil, errors.New("chunker polynomial is not irreducible")
 	}
-	return &Chunker{pol: pol, params: p, avgBit: bits.TrailingZeros(p.Avg)}, nil
+	r, err := newRabin(pol, p, bits.TrailingZeros(p.Avg))
+	if err != nil {
+		return nil, err
+	}
+	return &Chunker{params: p, r: r}, nil
 }
 
 // Params returns the size parameters.
@@ -86,29 +98,64 @@ func (c *Chunker) Params() Params { return c.params }
 
 // Reset starts a new stream read from r.
 func (c *Chunker) Reset(r io.Reader) {
-	if c.c == nil {
-		c.c = chunker.NewWithBoundaries(r, c.pol, c.params.Min, c.params.Max)
-	} else {
-		c.c.ResetWithBoundaries(r, c.pol, c.params.Min, c.params.Max)
+	if c.in == nil {
+		c.in = make([]byte, readSize)
 	}
-	c.c.SetAverageBits(c.avgBit)
+	c.rd, c.lo, c.hi, c.eof = r, 0, 0, false
 }
 
 // Next returns the next chunk. The chunk is written into buf, which is grown
 // only if it has less capacity than Params().Max; pass the same buffer back
 // (or one from a pool) to avoid an allocation per chunk. After the last
 // chunk, Next returns io.EOF. The returned slice is only valid until buf is
-// reused.
+// reused. After a read error the stream's position is undefined: Reset
+// the Chunker before using it again.
 func (c *Chunker) Next(buf []byte) ([]byte, error) {
-	if c.c == nil {
+	if c.rd == nil {
 		return nil, errors.New("chunk: Next called before Reset")
 	}
 	if uint(cap(buf)) < c.params.Max {
 		buf = make([]byte, c.params.Max)
 	}
-	ch, err := c.c.Next(buf[:cap(buf)])
-	if err != nil {
-		return nil, err
+	out := buf[:0]
+	from := 0 // the chunk has no boundary before from
+	for {
+		if c.lo == c.hi && !c.eof {
+			if err := c.fill(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		// The chunk is assembled in out and searched there, so that the
+		// 64 bytes before every candidate end are in one slice. Bytes
+		// past the boundary found are given back to in, where they still
+		// are.
+		take := min(c.hi-c.lo, c.r.max-len(out))
+		out = append(out, c.in[c.lo:c.lo+take]...)
+		c.lo += take
+		atEOF := c.eof && c.lo == c.hi
+		if len(out) == 0 {
+			return nil, io.EOF
+		}
+		if n, ok := c.r.cut(out, from, atEOF); ok {
+			c.lo -= len(out) - n
+			return out[:n], nil
+		}
+		from = len(out)
 	}
-	return ch.Data, nil
+}
+
+// fill reads the next bytes of the stream into in, which is empty.
+func (c *Chunker) fill() error {
+	n, err := io.ReadFull(c.rd, c.in)
+	c.lo, c.hi = 0, n
+	switch err {
+	case nil:
+		return nil
+	case io.EOF, io.ErrUnexpectedEOF:
+		c.eof = true
+		return nil
+	default:
+		return err
+	}
 }

@@ -46,10 +46,10 @@ const DefaultSegmentSize = 16 << 20
 // safe for concurrent use; every call starts its own goroutines and ends
 // them before it returns.
 type Parallel struct {
-	pol     Pol
 	params  Params
 	workers int
 	segSize int
+	r       *rabin // shared by the workers: read only
 
 	// resynced counts the bytes chunked a second time to re-synchronise
 	// (tests check that it stays small).
@@ -62,7 +62,8 @@ type Parallel struct {
 // but only segments many times Max are fast: each segment costs one or two
 // chunks chunked again, and a segment shorter than Max up to Max bytes.
 func NewParallel(pol Pol, p Params, workers, segmentSize int) (*Parallel, error) {
-	if _, err := New(pol, p); err != nil {
+	c, err := New(pol, p)
+	if err != nil {
 		return nil, err
 	}
 	if workers < 1 {
@@ -74,7 +75,7 @@ func NewParallel(pol Pol, p Params, workers, segmentSize int) (*Parallel, error)
 	if segmentSize < 1 {
 		return nil, fmt.Errorf("parallel chunker: segment size %d", segmentSize)
 	}
-	return &Parallel{pol: pol, params: p, workers: workers, segSize: segmentSize}, nil
+	return &Parallel{params: p, workers: workers, segSize: segmentSize, r: c.r}, nil
 }
 
 // SegmentSize returns the size of the segments chunked concurrently.
@@ -108,7 +109,7 @@ type state struct {
 }
 
 func (p *Parallel) newState() *state {
-	c, _ := New(p.pol, p.params) // validated in NewParallel
+	c := &Chunker{params: p.params, r: p.r}
 	return &state{c: c, buf: make([]byte, p.params.Max), resynced: &p.resynced}
 }
 
@@ -130,6 +131,21 @@ func (st *state) cutSegment(s *segment, rd io.Reader) {
 		s.cuts = append(s.cuts, off)
 	}
 	s.n = off - s.start
+	if len(s.cuts) > 0 {
+		s.cuts = s.cuts[:len(s.cuts)-1]
+	}
+}
+
+// cutBytes chunks s's bytes, in memory, on their own: as cutSegment, but
+// searched where they lie, without a copy.
+func (st *state) cutBytes(s *segment) {
+	defer close(s.done)
+	for off := 0; off < len(s.data); {
+		n, _ := st.c.r.cut(s.data[off:], 0, true) // at least one byte: data is the whole stream
+		off += n
+		s.cuts = append(s.cuts, s.start+int64(off))
+	}
+	s.n = int64(len(s.data))
 	if len(s.cuts) > 0 {
 		s.cuts = s.cuts[:len(s.cuts)-1]
 	}
@@ -219,7 +235,7 @@ func (p *Parallel) StreamShared(ctx context.Context, r io.Reader, emit func(chun
 		defer close(work)
 		return p.readSegments(gctx, r, free, work, order)
 	})
-	p.startWorkers(gctx, g, work, func(s *segment) io.Reader { return bytes.NewReader(s.data) })
+	p.startWorkers(gctx, g, work, nil)
 	m := &streamMerge{st: p.newState(), max: int(p.params.Max), spare: make(chan *carryBuf, 2), emit: emit}
 	m.carry = m.newCarry()
 	err := m.run(gctx, order)
@@ -336,7 +352,7 @@ func send(ctx context.Context, ch chan<- *segment, s *segment) error {
 }
 
 // startWorkers starts Workers() goroutines in g that chunk the segments
-// from work, reading each with rd.
+// from work, reading each with rd, or where they lie when rd is nil.
 func (p *Parallel) startWorkers(ctx context.Context, g *errgroup.Group, work <-chan *segment, rd func(*segment) io.Reader) {
 	for range p.workers {
 		g.Go(func() error {
@@ -345,7 +361,11 @@ func (p *Parallel) startWorkers(ctx context.Context, g *errgroup.Group, work <-c
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				st.cutSegment(s, rd(s))
+				if rd == nil {
+					st.cutBytes(s)
+				} else {
+					st.cutSegment(s, rd(s))
+				}
 			}
 			return nil
 		})

@@ -1,0 +1,222 @@
+package chunk_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math/bits"
+	"testing"
+	"testing/iotest"
+
+	"github.com/restic/chunker"
+
+	"github.com/lpse/cadang/chunk"
+)
+
+// The chunker's boundaries must be restic's chunker's, byte for byte:
+// every repository written so far was cut by it, and deduplication against
+// those chunks depends on cutting the same bytes at the same places.
+
+// resticLens returns the chunk lengths of restic's chunker.
+func resticLens(t testing.TB, pol chunk.Pol, p chunk.Params, data []byte) []int {
+	t.Helper()
+	c := chunker.NewWithBoundaries(bytes.NewReader(data), pol, p.Min, p.Max)
+	c.SetAverageBits(bits.TrailingZeros(p.Avg))
+	buf := make([]byte, p.Max)
+	var out []int
+	for {
+		ch, err := c.Next(buf)
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, int(ch.Length))
+	}
+}
+
+// ourLens returns the chunk lengths of Chunker reading r, and checks that
+// the chunks put together are data.
+func ourLens(t testing.TB, pol chunk.Pol, p chunk.Params, data []byte, r io.Reader) []int {
+	t.Helper()
+	c, err := chunk.New(pol, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Reset(r)
+	var out []int
+	var got []byte
+	for {
+		ch, err := c.Next(nil)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, len(ch))
+		got = append(got, ch...)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatalf("chunks (%d bytes) do not reassemble the %d input bytes", len(got), len(data))
+	}
+	return out
+}
+
+func TestBoundariesAreRestics(t *testing.T) {
+	pols := []chunk.Pol{testPol}
+	for i := range 3 {
+		pol, err := chunker.DerivePolynomial(bytes.NewReader(randData(uint64(100+i), 4096)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pols = append(pols, pol)
+	}
+	params := []chunk.Params{
+		chunk.DefaultParams(),
+		smallParams,
+		{Min: 64, Avg: 128, Max: 4096}, // the fingerprint's window is the whole minimum
+		{Min: 65, Avg: 256, Max: 257},  // odd sizes, max just above avg
+	}
+	for _, p := range params {
+		mn, mx := int(p.Min), int(p.Max)
+		sizes := []int{0, 1, 63, 64, 65, mn - 1, mn, mn + 1, mx - 1, mx, mx + 1, 2*mx - 1, 2 * mx, 3*mx + 17, 600 << 10}
+		if p == chunk.DefaultParams() {
+			sizes = append(sizes, 9<<20)
+		}
+		for _, size := range sizes {
+			if size < 0 {
+				continue
+			}
+			rnd := randData(uint64(size), size)
+			sql := sqlData(uint64(size), size)
+			inputs := map[string][]byte{
+				"random": rnd,
+				"sql":    sql,
+				"zeros":  make([]byte, size),
+				"ff":     bytes.Repeat([]byte{0xff}, size),
+				"runs":   withRuns(sql, [3]int{size / 5, size / 3, 0}, [3]int{size / 2, size / 4, 0xff}),
+			}
+			for name, data := range inputs {
+				for i, pol := range pols {
+					want := resticLens(t, pol, p, data)
+					what := fmt.Sprintf("%s, %d bytes, params %d/%d/%d, polynomial %d", name, size, p.Min, p.Avg, p.Max, i)
+					equalLens(t, what, want, ourLens(t, pol, p, data, bytes.NewReader(data)))
+					if i == 0 && size <= 1<<20 {
+						// Short reads put chunk ends and window
+						// starts at every offset of the read buffer.
+						equalLens(t, what+", one byte a read", want, ourLens(t, pol, p, data, iotest.OneByteReader(bytes.NewReader(data))))
+						equalLens(t, what+", half reads", want, ourLens(t, pol, p, data, iotest.HalfReader(bytes.NewReader(data))))
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestParallelIsRestics compares both parallel modes with restic's
+// chunker directly, not only with Chunker.
+func TestParallelIsRestics(t *testing.T) {
+	data := withRuns(sqlData(11, 3<<20), [3]int{500 << 10, 300 << 10, 0xff}, [3]int{2 << 20, 100 << 10, 0})
+	for _, workers := range []int{1, 3} {
+		pc, err := chunk.NewParallel(testPol, smallParams, workers, 100<<10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := resticLens(t, testPol, smallParams, data)
+		equalLens(t, fmt.Sprintf("Stream, %d workers", workers), want, streamLens(t, pc, data, bytes.NewReader(data)))
+		equalLens(t, fmt.Sprintf("ReaderAt, %d workers", workers), want, atLens(t, pc, data))
+	}
+}
+
+func TestNewRejectsPolynomialDegree(t *testing.T) {
+	// x^7+x+1 and x^59+x^7+x^4+x^2+1 are irreducible but outside the
+	// degrees a 64-bit digest can reduce.
+	for _, pol := range []chunk.Pol{0x83, 1<<59 | 0x95} {
+		if !pol.Irreducible() {
+			t.Fatalf("test polynomial %#x is not irreducible", uint64(pol))
+		}
+		if _, err := chunk.New(pol, chunk.DefaultParams()); err == nil {
+			t.Errorf("polynomial of degree %d accepted", pol.Deg())
+		}
+	}
+}
+
+// FuzzBoundariesAreRestics compares Chunker with restic's chunker on
+// arbitrary bytes, read in pieces of arbitrary size.
+func FuzzBoundariesAreRestics(f *testing.F) {
+	f.Add([]byte("INSERT INTO t VALUES (1, 'x');\n"), uint16(40), uint8(3))
+	f.Add([]byte{0}, uint16(3000), uint8(1))
+	f.Add([]byte{0xff, 0x00, 0x17}, uint16(999), uint8(200))
+	f.Add(randData(2, 1000), uint16(20), uint8(7))
+	p := chunk.Params{Min: 128, Avg: 512, Max: 2048}
+	f.Fuzz(func(t *testing.T, unit []byte, repeat uint16, step uint8) {
+		if len(unit) == 0 {
+			return
+		}
+		data := bytes.Repeat(unit, int(repeat)%300+1)
+		if len(data) > 64<<10 {
+			data = data[:64<<10]
+		}
+		want := resticLens(t, testPol, p, data)
+		equalLens(t, "whole reads", want, ourLens(t, testPol, p, data, bytes.NewReader(data)))
+		equalLens(t, "short reads", want, ourLens(t, testPol, p, data, &stepReader{data: data, step: int(step) + 1}))
+	})
+}
+
+// stepReader returns at most step bytes a read.
+type stepReader struct {
+	data []byte
+	step int
+}
+
+func (s *stepReader) Read(p []byte) (int, error) {
+	if len(s.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), s.step)], s.data)
+	s.data = s.data[n:]
+	return n, nil
+}
+
+// BenchmarkChunkerAgainstRestic runs restic's chunker and Chunker in turn
+// over the same bytes, default parameters, one goroutine: the ratio of
+// their times in one invocation is what this package's search saves.
+func BenchmarkChunkerAgainstRestic(b *testing.B) {
+	const n = 64 << 20
+	for _, in := range []struct {
+		name string
+		data []byte
+	}{{"random", randData(7, n)}, {"sql", sqlData(8, n)}} {
+		p := chunk.DefaultParams()
+		b.Run(in.name+"/restic", func(b *testing.B) {
+			buf := make([]byte, p.Max)
+			c := chunker.NewWithBoundaries(bytes.NewReader(nil), testPol, p.Min, p.Max)
+			b.SetBytes(n)
+			for b.Loop() {
+				c.ResetWithBoundaries(bytes.NewReader(in.data), testPol, p.Min, p.Max)
+				c.SetAverageBits(bits.TrailingZeros(p.Avg))
+				for {
+					if _, err := c.Next(buf); err == io.EOF {
+						break
+					}
+				}
+			}
+		})
+		b.Run(in.name+"/cadang", func(b *testing.B) {
+			buf := make([]byte, p.Max)
+			c, _ := chunk.New(testPol, p)
+			b.SetBytes(n)
+			for b.Loop() {
+				c.Reset(bytes.NewReader(in.data))
+				for {
+					if _, err := c.Next(buf); err == io.EOF {
+						break
+					}
+				}
+			}
+		})
+	}
+}
