@@ -188,6 +188,7 @@ func TestParentDirsShared(t *testing.T) {
 	}
 	defer r.close()
 	p := &parentDirs{root: r}
+	p.targetSafe()
 	mk := func(rel string) int {
 		t.Helper()
 		var got int
@@ -198,7 +199,12 @@ func TestParentDirsShared(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p.made(rel)
+		if p.safeChild(rel) {
+			if p.ours == nil {
+				p.ours = map[string]bool{}
+			}
+			p.ours[rel] = true
+		}
 		return got
 	}
 	mk("a")
@@ -220,7 +226,7 @@ func TestParentDirsShared(t *testing.T) {
 	if len(p.fds) > parentDirsMax || len(p.order) != len(p.fds) {
 		t.Errorf("%d parent directories held open (%d in order), want at most %d", len(p.fds), len(p.order), parentDirsMax)
 	}
-	p.close()
+	p.closeFDs()
 	if len(p.fds) != 0 {
 		t.Errorf("%d parent directories held open after close", len(p.fds))
 	}

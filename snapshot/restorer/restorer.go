@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 
+	"github.com/lpse/cadang/internal/panicerr"
 	"github.com/lpse/cadang/internal/readahead"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/snapshot"
@@ -736,22 +737,15 @@ type parentDirs struct {
 // tree walked parents first needs.
 const parentDirsMax = 16
 
-// made notes that this restore created the directory rel.
-func (p *parentDirs) made(rel string) {
+// safeChild reports whether rel, a directory this restore has just
+// created, counts as one of its own: its parent is (the target, when no
+// one else may write in it, or a directory of its own).
+func (p *parentDirs) safeChild(rel string) bool {
 	dir, _ := splitRel(rel)
-	var safe bool
 	if dir == "" {
-		safe = p.targetSafe()
-	} else {
-		safe = p.ours[dir]
+		return p.rootSafe == 1
 	}
-	if !safe {
-		return
-	}
-	if p.ours == nil {
-		p.ours = map[string]bool{}
-	}
-	p.ours[rel] = true
+	return p.ours[dir]
 }
 
 // targetSafe reports whether no user but this one (or root) may write in
@@ -801,13 +795,203 @@ func (p *parentDirs) at(rel string, fn func(dirfd int, name string) error) error
 	return fn(fd, name)
 }
 
-// close closes the descriptors kept and forgets which directories are
-// the restore's (one entry per directory, not needed after phase 1).
-func (p *parentDirs) close() {
+// worker returns a parentDirs for one goroutine of phase 1: its own
+// descriptors, and the restore's directories as known when the current
+// depth began, which it only reads.
+func (p *parentDirs) worker() *parentDirs {
+	return &parentDirs{root: p.root, rootSafe: p.rootSafe, ours: p.ours}
+}
+
+// closeFDs closes the descriptors kept.
+func (p *parentDirs) closeFDs() {
 	for _, fd := range p.fds {
 		p.root.closeDir(fd)
 	}
-	p.fds, p.order, p.ours = nil, nil, nil
+	p.fds, p.order = nil, nil
+}
+
+// makeDirsMinPart is the fewest directories a goroutine of phase 1 takes:
+// a depth with fewer than two such runs is made on the calling goroutine,
+// in order.
+const makeDirsMinPart = 64
+
+// dirsMade is what one goroutine of phase 1 did, for the caller to merge
+// once the depth is done.
+type dirsMade struct {
+	ours   []string // created, and the restore's own (parentDirs.safeChild)
+	failed []string // not restored, nor anything below them
+	errs   []dirError
+	made   uint64
+}
+
+type dirError struct {
+	path string
+	err  error
+}
+
+// makeDirs is phase 1: it creates the directories, private, parents before
+// children. The directories of one depth depend on nothing but those above
+// them, so each depth is shared among up to workers goroutines, in runs of
+// the restore's order (siblings stay together and share one open parent),
+// and the next depth starts when it is done. A directory costs a mkdir,
+// from microseconds on tmpfs to a round trip on a network file system, and
+// the benchmark's tree of tender documents has 20,000 of them; made on one
+// goroutine, they kept one core busy in the kernel and the other idle.
+func (rr *restoreRun) makeDirs(workers int, dry bool) error {
+	parents := &parentDirs{root: rr.root}
+	if !dry {
+		parents.targetSafe()
+	}
+	for _, level := range dirLevels(rr.dirs) {
+		parts := splitRuns(level, workers, makeDirsMinPart)
+		res := make([]dirsMade, len(parts))
+		err := inRuns(parts, "create directories", func(i int, caller bool) {
+			rr.makeDirRun(parents.worker(), parts[i], caller, dry, &res[i])
+		})
+		if err != nil {
+			return err
+		}
+		for i := range res {
+			if len(res[i].ours) > 0 && parents.ours == nil {
+				parents.ours = map[string]bool{}
+			}
+			for _, rel := range res[i].ours {
+				parents.ours[rel] = true
+			}
+			for _, rel := range res[i].failed {
+				rr.failedDirs[rel] = true
+			}
+			for _, e := range res[i].errs {
+				rr.addError(e.path, e.err)
+			}
+			rr.sum.Dirs += res[i].made
+		}
+	}
+	return nil
+}
+
+// makeDirRun creates the directories ds, all of one depth, with p. Only
+// the calling goroutine (caller) records where it is, for a panic's
+// message.
+func (rr *restoreRun) makeDirRun(p *parentDirs, ds []rItem, caller, dry bool, out *dirsMade) {
+	defer p.closeFDs()
+	for _, d := range ds {
+		if caller {
+			rr.at(d)
+		}
+		if rr.parentFailed(d.rel) {
+			out.failed = append(out.failed, d.rel) // reported at the failed parent
+			continue
+		}
+		if !dry {
+			rr.hook("mkdir", d.rel)
+			err := p.at(d.rel, func(dfd int, name string) error {
+				made, err := rr.mkdir(dfd, name, d.dst())
+				if made && p.safeChild(d.rel) {
+					out.ours = append(out.ours, d.rel)
+				}
+				return err
+			})
+			if err != nil {
+				out.errs = append(out.errs, dirError{d.spath(), err})
+				out.failed = append(out.failed, d.rel)
+				continue
+			}
+		}
+		out.made++
+	}
+}
+
+// inRuns calls fn for each of the runs, on the calling goroutine when
+// there is one (caller true) and each on a goroutine of its own otherwise,
+// and waits for them. A panic in a goroutine is returned as an error that
+// names what it did and where (the calling goroutine's is left to
+// Restore).
+func inRuns(runs [][]rItem, what string, fn func(i int, caller bool)) error {
+	if len(runs) == 1 {
+		fn(0, true)
+		return nil
+	}
+	var g errgroup.Group
+	for i, run := range runs {
+		g.Go(func() (err error) {
+			defer panicerr.Catch(&err, func() string { return "restore: " + what + " from " + run[0].spath() })
+			fn(i, false)
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// dirsMetadata is phase 5: it sets the metadata of the directories,
+// deepest first, after their contents (creating an entry changes a
+// directory's times, and a mode without write or search permission would
+// stop what comes below). A depth is shared among up to workers
+// goroutines as in makeDirs: nothing in one directory's metadata depends
+// on another of the same depth.
+func (rr *restoreRun) dirsMetadata(workers int) error {
+	levels := dirLevels(rr.dirs)
+	for l := len(levels) - 1; l >= 0; l-- {
+		parts := splitRuns(levels[l], workers, makeDirsMinPart)
+		errs := make([][]dirError, len(parts))
+		err := inRuns(parts, "set directory metadata", func(i int, caller bool) {
+			run := parts[i]
+			for j := len(run) - 1; j >= 0; j-- {
+				d := run[j]
+				if rr.failedDirs[d.rel] {
+					continue
+				}
+				if caller {
+					rr.at(d)
+				}
+				rr.hook("dirmeta", d.rel)
+				if err := rr.dirMetadata(d); err != nil {
+					errs[i] = append(errs[i], dirError{d.spath(), err})
+				}
+				rr.progress.CompleteItem(d.spath(), d.node, false)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		for i := len(errs) - 1; i >= 0; i-- {
+			for _, e := range errs[i] {
+				rr.addError(e.path, e.err)
+			}
+		}
+	}
+	return nil
+}
+
+// dirLevels groups the directories to create (those with a node) by depth,
+// each group in the order of dirs.
+func dirLevels(dirs []rItem) [][]rItem {
+	var levels [][]rItem
+	for _, d := range dirs {
+		if d.node == nil {
+			continue
+		}
+		depth := strings.Count(d.rel, "/")
+		for len(levels) <= depth {
+			levels = append(levels, nil)
+		}
+		levels[depth] = append(levels[depth], d)
+	}
+	return slices.DeleteFunc(levels, func(l []rItem) bool { return len(l) == 0 })
+}
+
+// splitRuns cuts items into at most n runs of about equal length, none
+// shorter than minRun; fewer than two such runs is one run.
+func splitRuns[T any](items []T, n, minRun int) [][]T {
+	n = min(n, len(items)/minRun)
+	if n < 2 {
+		return [][]T{items}
+	}
+	runs := make([][]T, 0, n)
+	for i := range n {
+		runs = append(runs, items[i*len(items)/n:(i+1)*len(items)/n])
+	}
+	return runs
 }
 
 func isDevice(n *snapshot.Node) bool {
@@ -822,36 +1006,9 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 	}
 	rr.fds = newFDCache(maxOpenFiles(rr.rs.MaxOpenFiles, workers))
 	// 1. Directories, created private; their metadata is set last.
-	// Parents come before their children.
-	parents := &parentDirs{root: rr.root}
-	defer parents.close()
-	for _, d := range rr.dirs {
-		if d.node == nil {
-			continue
-		}
-		rr.at(d)
-		if rr.parentFailed(d.rel) {
-			rr.failedDirs[d.rel] = true // reported at the failed parent
-			continue
-		}
-		if !dry {
-			rr.hook("mkdir", d.rel)
-			err := parents.at(d.rel, func(dfd int, name string) error {
-				made, err := rr.mkdir(dfd, name, d.dst())
-				if made {
-					parents.made(d.rel)
-				}
-				return err
-			})
-			if err != nil {
-				rr.addError(d.spath(), err)
-				rr.failedDirs[d.rel] = true
-				continue
-			}
-		}
-		rr.sum.Dirs++
+	if err := rr.makeDirs(workers, dry); err != nil {
+		return err
 	}
-	parents.close()
 	// 2. Symlinks, FIFOs, devices.
 	for _, o := range rr.others {
 		rr.at(o)
@@ -979,19 +1136,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		rr.progress.CompleteItem(l.spath(), l.n(), false)
 	}
 	// 5. Directory metadata, deepest first, after their contents.
-	for i := len(rr.dirs) - 1; i >= 0; i-- {
-		d := rr.dirs[i]
-		if d.node == nil || rr.failedDirs[d.rel] {
-			continue
-		}
-		rr.at(d)
-		rr.hook("dirmeta", d.rel)
-		if err := rr.dirMetadata(d); err != nil {
-			rr.addError(d.spath(), err)
-		}
-		rr.progress.CompleteItem(d.spath(), d.node, false)
-	}
-	return nil
+	return rr.dirsMetadata(workers)
 }
 
 // Batches of files are planned and written one after the other, so that

@@ -1,0 +1,141 @@
+package restorer
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lpse/cadang/snapshot/archiver"
+	"github.com/lpse/cadang/snapshot/snapshottest"
+)
+
+// manyDirs writes a tree with enough directories at two depths that
+// phase 1 shares each depth among several goroutines: top/dNNN/sub, with
+// a file in each sub and distinct modes and times on the directories.
+func manyDirs(t *testing.T, n int) string {
+	t.Helper()
+	src := t.TempDir()
+	when := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	for i := range n {
+		d := filepath.Join(src, "top", fmt.Sprintf("d%03d", i))
+		snapshottest.WriteFile(t, filepath.Join(d, "sub", "f"), []byte(fmt.Sprintf("file %d", i)))
+		os.Chmod(filepath.Join(d, "sub"), 0o750-os.FileMode(i%8))
+		os.Chtimes(filepath.Join(d, "sub"), when, when.Add(time.Duration(i)*time.Minute))
+		os.Chtimes(d, when, when.Add(time.Duration(i)*time.Hour))
+	}
+	return src
+}
+
+// TestRestoreManyDirectoriesInParallel restores a tree whose depths hold
+// hundreds of directories, with several workers (phase 1 runs each depth
+// on several goroutines), and compares every directory, file, mode and
+// time with the source.
+func TestRestoreManyDirectoriesInParallel(t *testing.T) {
+	const n = 300
+	src := manyDirs(t, n)
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	if parts := splitRuns(make([]int, n), 4, makeDirsMinPart); len(parts) < 2 {
+		t.Fatalf("%d directories of one depth make %d run: the test would not run phase 1 in parallel", n, len(parts))
+	}
+	want := snapshottest.ScanTree(t, src)
+	for _, workers := range []int{1, 4} {
+		target := t.TempDir()
+		rs := &Restorer{Repo: r, Verify: true, Workers: workers}
+		sum, err := rs.Restore(context.Background(), sn, "/", target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// top, each dNNN and each sub, and the source's own path.
+		if min := uint64(1 + 2*n); sum.Dirs < min {
+			t.Errorf("workers %d: %d directories restored, want at least %d", workers, sum.Dirs, min)
+		}
+		snapshottest.CompareTrees(t, want, snapshottest.ScanTree(t, filepath.Join(target, src)))
+	}
+}
+
+// TestRestoreManyDirectoriesOneInTheWay: a file in the way of one
+// directory, with overwrite mode never, fails that directory and what is
+// below it, reported once, and every other directory of its depth (made by
+// other goroutines) is restored.
+func TestRestoreManyDirectoriesOneInTheWay(t *testing.T) {
+	const n = 300
+	src := manyDirs(t, n)
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	target := t.TempDir()
+	blocked := filepath.Join(target, src, "top", "d137")
+	snapshottest.WriteFile(t, blocked, []byte("in the way"))
+	rs := &Restorer{Repo: r, Workers: 4, Overwrite: OverwriteNever}
+	sum, err := rs.Restore(context.Background(), sn, "/", target)
+	if err == nil {
+		t.Fatal("restore with a file in the way of a directory reported no error")
+	}
+	var errs []string
+	for _, e := range sum.Errors {
+		errs = append(errs, e.Path+": "+e.Error)
+	}
+	if len(sum.Errors) != 2 || !strings.Contains(errs[0], "d137") || !strings.Contains(errs[1], "d137/sub/f") {
+		t.Errorf("errors %q, want one for d137 and one for the file below it", errs)
+	}
+	if b, err := os.ReadFile(blocked); err != nil || string(b) != "in the way" {
+		t.Errorf("the file in the way was changed: %q, %v", b, err)
+	}
+	for _, i := range []int{0, 136, 138, n - 1} {
+		p := filepath.Join(target, src, "top", fmt.Sprintf("d%03d", i), "sub", "f")
+		if b, err := os.ReadFile(p); err != nil || string(b) != fmt.Sprintf("file %d", i) {
+			t.Errorf("%s: %q, %v", p, b, err)
+		}
+	}
+}
+
+// TestRestoreManyDirectoriesSymlinkRace swaps directories of the target
+// with symlinks to OUTSIDE in a loop while restores with several workers
+// create hundreds of directories per depth: nothing may reach OUTSIDE.
+func TestRestoreManyDirectoriesSymlinkRace(t *testing.T) {
+	src := manyDirs(t, 200)
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	out := newOutside(t)
+	target := t.TempDir()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			v := filepath.Join(target, src, "top")
+			if i%2 == 1 {
+				v = filepath.Join(v, fmt.Sprintf("d%03d", i%200))
+			}
+			if os.Rename(v, v+".moved") != nil {
+				runtime.Gosched()
+				continue
+			}
+			os.Symlink(out.path, v)
+			for range 20 {
+				runtime.Gosched()
+			}
+			os.Remove(v)
+			os.Rename(v+".moved", v)
+		}
+	}()
+	for i := range 12 {
+		rs := &Restorer{Repo: r, Workers: 4, noOpenat2: i%2 == 1, Overwrite: OverwriteMode(i % 3)}
+		rs.Restore(context.Background(), sn, "/", target) // errors are expected
+	}
+	close(stop)
+	wg.Wait()
+	out.untouched(t)
+}
