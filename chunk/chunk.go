@@ -147,15 +147,25 @@ func (c *Chunker) Next(buf []byte) ([]byte, error) {
 
 // fill reads the next bytes of the stream into in, which is empty.
 func (c *Chunker) fill() error {
-	n, err := io.ReadFull(c.rd, c.in)
-	c.lo, c.hi = 0, n
-	switch err {
-	case nil:
-		return nil
-	case io.EOF, io.ErrUnexpectedEOF:
-		c.eof = true
-		return nil
-	default:
-		return err
+	n, eof, err := readFull(c.rd, c.in)
+	c.lo, c.hi, c.eof = 0, n, eof
+	return err
+}
+
+// readFull reads into buf until it is full or r ends (eof). Unlike
+// io.ReadFull it tells the end of r (io.EOF) from an io.ErrUnexpectedEOF
+// that r returns itself, such as a decompressor's on a truncated stream:
+// that is an error, not the end of the data.
+func readFull(r io.Reader, buf []byte) (n int, eof bool, err error) {
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		switch {
+		case err == io.EOF:
+			return n, true, nil
+		case err != nil:
+			return n, false, err
+		}
 	}
+	return n, false, nil
 }

@@ -320,8 +320,8 @@ func (p *Parallel) readSegments(ctx context.Context, r io.Reader, free chan *seg
 			sb.data = make([]byte, p.segSize)
 			sb.release = sb.unref
 		}
-		n, rerr := io.ReadFull(r, sb.data)
-		if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
+		n, eof, rerr := readFull(r, sb.data)
+		if rerr != nil {
 			return fmt.Errorf("read stream at byte %d: %w", off+int64(n), rerr)
 		}
 		if n == 0 {
@@ -336,7 +336,7 @@ func (p *Parallel) readSegments(ctx context.Context, r io.Reader, free chan *seg
 		if err := send(ctx, work, s); err != nil {
 			return err
 		}
-		if rerr != nil { // a short segment: the stream has ended
+		if eof {
 			return nil
 		}
 	}
