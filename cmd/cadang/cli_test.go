@@ -1085,6 +1085,9 @@ func TestCLIInterrupted(t *testing.T) {
 	if code != exitInterrupted {
 		t.Errorf("interrupted backup: exit %d, want %d\n%s%s", code, exitInterrupted, out.String(), errb.String())
 	}
+	if e := errb.String(); !strings.Contains(e, "cadang: interrupted\n") || strings.Contains(e, "context canceled") {
+		t.Errorf("interrupted backup's message: %q, want \"cadang: interrupted\"", e)
+	}
 	if d := time.Since(start); d > 20*time.Second {
 		t.Errorf("interrupted backup took %s to stop", d)
 	}

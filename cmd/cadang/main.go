@@ -133,7 +133,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		code = exitInterrupted
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "cadang: %v\n", err)
+		msg := err.Error()
+		if code == exitInterrupted && errors.Is(err, context.Canceled) {
+			// The error is the cancellation itself, "context canceled",
+			// which tells the person who pressed Ctrl-C nothing.
+			msg = "interrupted"
+		}
+		fmt.Fprintf(stderr, "cadang: %s\n", msg)
 		if h := errclass.Hint(err); h != "" {
 			fmt.Fprintf(stderr, "hint: %s\n", h)
 		}
