@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/archiver"
 	"github.com/lpse/cadang/snapshot/snapshottest"
 )
@@ -138,4 +139,48 @@ func TestRestoreManyDirectoriesSymlinkRace(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	out.untouched(t)
+}
+
+// dirPanic panics when the directory /d150 is complete.
+type dirPanic struct{ NopRestoreProgress }
+
+func (dirPanic) CompleteItem(p string, n *snapshot.Node, skipped bool) {
+	if p == "/d150" {
+		panic("dir exploded")
+	}
+}
+
+// TestRestorePanicInDirectoryWorker: a panic while a depth's directories
+// are made or finished on several goroutines is an error that names the
+// snapshot, the directory and its tree, as one on the calling goroutine.
+func TestRestorePanicInDirectoryWorker(t *testing.T) {
+	r := newTestRepo(t)
+	empty := saveTree(t, r)
+	var nodes []*snapshot.Node
+	for i := range 200 {
+		nodes = append(nodes, dirNode(fmt.Sprintf("d%03d", i), empty))
+	}
+	root := saveTree(t, r, nodes...)
+	sn := saveSnapshot(t, r, root)
+	for _, tc := range []struct {
+		name string
+		rs   *Restorer
+	}{
+		{"mkdir", &Restorer{Repo: r, testHook: func(op, rel string) {
+			if op == "mkdir" && rel == "d150" {
+				panic("dir exploded")
+			}
+		}}},
+		{"metadata", &Restorer{Repo: r, Progress: dirPanic{}}},
+	} {
+		for _, workers := range []int{1, 4} {
+			tc.rs.Workers = workers
+			_, err := tc.rs.Restore(context.Background(), sn, "/", t.TempDir())
+			for _, s := range []string{"snapshot " + sn.ID().Short(), "at /d150 ", "tree " + root.Short(), "dir exploded"} {
+				if err == nil || !strings.Contains(err.Error(), s) {
+					t.Errorf("%s, %d workers: error %v does not name %q", tc.name, workers, err, s)
+				}
+			}
+		}
+	}
 }

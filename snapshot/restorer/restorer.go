@@ -19,7 +19,6 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 
-	"github.com/lpse/cadang/internal/panicerr"
 	"github.com/lpse/cadang/internal/readahead"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/snapshot"
@@ -731,6 +730,7 @@ type parentDirs struct {
 	ours     map[string]bool
 	fds      map[string]int
 	order    []string // least recently used first
+	keep     int      // descriptors kept at most; 0 is parentDirsMax
 }
 
 // parentDirsMax bounds the descriptors kept: more than the depth of a
@@ -781,7 +781,11 @@ func (p *parentDirs) at(rel string, fn func(dirfd int, name string) error) error
 		if fd, err = p.root.openDir(dir); err != nil {
 			return err
 		}
-		if len(p.order) == parentDirsMax {
+		keep := p.keep
+		if keep == 0 {
+			keep = parentDirsMax
+		}
+		if len(p.order) >= keep {
 			p.root.closeDir(p.fds[p.order[0]])
 			delete(p.fds, p.order[0])
 			p.order = slices.Delete(p.order, 0, 1)
@@ -795,11 +799,12 @@ func (p *parentDirs) at(rel string, fn func(dirfd int, name string) error) error
 	return fn(fd, name)
 }
 
-// worker returns a parentDirs for one goroutine of phase 1: its own
-// descriptors, and the restore's directories as known when the current
-// depth began, which it only reads.
-func (p *parentDirs) worker() *parentDirs {
-	return &parentDirs{root: p.root, rootSafe: p.rootSafe, ours: p.ours}
+// worker returns a parentDirs for one of n goroutines of phase 1: its own
+// descriptors (a share of parentDirsMax, at least two: a run of one depth
+// in tree order meets its parents one after the other), and the restore's
+// directories as known when the current depth began, which it only reads.
+func (p *parentDirs) worker(n int) *parentDirs {
+	return &parentDirs{root: p.root, rootSafe: p.rootSafe, ours: p.ours, keep: max(parentDirsMax/n, 2)}
 }
 
 // closeFDs closes the descriptors kept.
@@ -838,15 +843,15 @@ type dirError struct {
 // the benchmark's tree of tender documents has 20,000 of them; made on one
 // goroutine, they kept one core busy in the kernel and the other idle.
 func (rr *restoreRun) makeDirs(workers int, dry bool) error {
-	parents := &parentDirs{root: rr.root}
+	parents := &parentDirs{root: rr.root, keep: parentDirsMax}
 	if !dry {
 		parents.targetSafe()
 	}
 	for _, level := range dirLevels(rr.dirs) {
 		parts := splitRuns(level, workers, makeDirsMinPart)
 		res := make([]dirsMade, len(parts))
-		err := inRuns(parts, "create directories", func(i int, caller bool) {
-			rr.makeDirRun(parents.worker(), parts[i], caller, dry, &res[i])
+		err := rr.inRuns(parts, func(i int, at func(rItem)) {
+			rr.makeDirRun(parents.worker(len(parts)), parts[i], at, dry, &res[i])
 		})
 		if err != nil {
 			return err
@@ -870,15 +875,12 @@ func (rr *restoreRun) makeDirs(workers int, dry bool) error {
 	return nil
 }
 
-// makeDirRun creates the directories ds, all of one depth, with p. Only
-// the calling goroutine (caller) records where it is, for a panic's
-// message.
-func (rr *restoreRun) makeDirRun(p *parentDirs, ds []rItem, caller, dry bool, out *dirsMade) {
+// makeDirRun creates the directories ds, all of one depth, with p,
+// telling at where it is (for a panic's message).
+func (rr *restoreRun) makeDirRun(p *parentDirs, ds []rItem, at func(rItem), dry bool, out *dirsMade) {
 	defer p.closeFDs()
 	for _, d := range ds {
-		if caller {
-			rr.at(d)
-		}
+		at(d)
 		if rr.parentFailed(d.rel) {
 			out.failed = append(out.failed, d.rel) // reported at the failed parent
 			continue
@@ -903,20 +905,25 @@ func (rr *restoreRun) makeDirRun(p *parentDirs, ds []rItem, caller, dry bool, ou
 }
 
 // inRuns calls fn for each of the runs, on the calling goroutine when
-// there is one (caller true) and each on a goroutine of its own otherwise,
-// and waits for them. A panic in a goroutine is returned as an error that
-// names what it did and where (the calling goroutine's is left to
-// Restore).
-func inRuns(runs [][]rItem, what string, fn func(i int, caller bool)) error {
+// there is one and each on a goroutine of its own otherwise, and waits for
+// them. fn tells at which item it works on: on the calling goroutine that
+// is rr.at, for Restore's recover; a panic in another goroutine is
+// returned as the same error, naming the snapshot, the item and its tree.
+func (rr *restoreRun) inRuns(runs [][]rItem, fn func(i int, at func(rItem))) error {
 	if len(runs) == 1 {
-		fn(0, true)
+		fn(0, rr.at)
 		return nil
 	}
 	var g errgroup.Group
 	for i, run := range runs {
 		g.Go(func() (err error) {
-			defer panicerr.Catch(&err, func() string { return "restore: " + what + " from " + run[0].spath() })
-			fn(i, false)
+			cur := run[0]
+			defer func() {
+				if p := recover(); p != nil {
+					err = fmt.Errorf("snapshot %s: restore failed at %s (tree %s): panic: %v", rr.sn.ID().Short(), cur.spath(), cur.treeID().Short(), p)
+				}
+			}()
+			fn(i, func(d rItem) { cur = d })
 			return nil
 		})
 	}
@@ -934,16 +941,14 @@ func (rr *restoreRun) dirsMetadata(workers int) error {
 	for l := len(levels) - 1; l >= 0; l-- {
 		parts := splitRuns(levels[l], workers, makeDirsMinPart)
 		errs := make([][]dirError, len(parts))
-		err := inRuns(parts, "set directory metadata", func(i int, caller bool) {
+		err := rr.inRuns(parts, func(i int, at func(rItem)) {
 			run := parts[i]
 			for j := len(run) - 1; j >= 0; j-- {
 				d := run[j]
 				if rr.failedDirs[d.rel] {
 					continue
 				}
-				if caller {
-					rr.at(d)
-				}
+				at(d)
 				rr.hook("dirmeta", d.rel)
 				if err := rr.dirMetadata(d); err != nil {
 					errs[i] = append(errs[i], dirError{d.spath(), err})
