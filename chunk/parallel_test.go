@@ -384,26 +384,9 @@ func FuzzParallel(f *testing.F) {
 // parallel rate can reach GOMAXPROCS times the sequential one.
 func BenchmarkParallel(b *testing.B) {
 	const n = 128 << 20
-	for _, in := range []struct {
-		name string
-		data []byte
-	}{{"random", randData(7, n)}, {"sql", sqlData(8, n)}} {
+	for _, in := range benchInputs(n) {
 		p := chunk.DefaultParams()
-		b.Run(in.name+"/sequential", func(b *testing.B) {
-			c, _ := chunk.New(testPol, p)
-			buf := make([]byte, p.Max)
-			b.SetBytes(n)
-			for b.Loop() {
-				c.Reset(bytes.NewReader(in.data))
-				for {
-					if _, err := c.Next(buf); err == io.EOF {
-						break
-					} else if err != nil {
-						b.Fatal(err)
-					}
-				}
-			}
-		})
+		b.Run(in.name+"/sequential", func(b *testing.B) { benchSequential(b, p, in.data) })
 		for _, w := range []int{1, 2, 4, 8, 16} {
 			pc, err := chunk.NewParallel(testPol, p, w, 0)
 			if err != nil {
@@ -425,6 +408,37 @@ func BenchmarkParallel(b *testing.B) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// benchInput is data the chunker benchmarks run over.
+type benchInput struct {
+	name string
+	data []byte
+}
+
+// benchInputs returns n bytes of random data and n of SQL text.
+func benchInputs(n int) []benchInput {
+	return []benchInput{{"random", randData(7, n)}, {"sql", sqlData(8, n)}}
+}
+
+// benchSequential measures Chunker over data with the parameters p.
+func benchSequential(b *testing.B, p chunk.Params, data []byte) {
+	c, err := chunk.New(testPol, p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, p.Max)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		c.Reset(bytes.NewReader(data))
+		for {
+			if _, err := c.Next(buf); err == io.EOF {
+				break
+			} else if err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 }

@@ -244,10 +244,7 @@ func (s *stepReader) Read(p []byte) (int, error) {
 // their times in one invocation is what this package's search saves.
 func BenchmarkChunkerAgainstRestic(b *testing.B) {
 	const n = 64 << 20
-	for _, in := range []struct {
-		name string
-		data []byte
-	}{{"random", randData(7, n)}, {"sql", sqlData(8, n)}} {
+	for _, in := range benchInputs(n) {
 		p := chunk.DefaultParams()
 		b.Run(in.name+"/restic", func(b *testing.B) {
 			buf := make([]byte, p.Max)
@@ -259,22 +256,12 @@ func BenchmarkChunkerAgainstRestic(b *testing.B) {
 				for {
 					if _, err := c.Next(buf); err == io.EOF {
 						break
+					} else if err != nil {
+						b.Fatal(err)
 					}
 				}
 			}
 		})
-		b.Run(in.name+"/cadang", func(b *testing.B) {
-			buf := make([]byte, p.Max)
-			c, _ := chunk.New(testPol, p)
-			b.SetBytes(n)
-			for b.Loop() {
-				c.Reset(bytes.NewReader(in.data))
-				for {
-					if _, err := c.Next(buf); err == io.EOF {
-						break
-					}
-				}
-			}
-		})
+		b.Run(in.name+"/cadang", func(b *testing.B) { benchSequential(b, p, in.data) })
 	}
 }

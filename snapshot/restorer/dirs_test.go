@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -105,39 +103,18 @@ func TestRestoreManyDirectoriesSymlinkRace(t *testing.T) {
 	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
 	out := newOutside(t)
 	target := t.TempDir()
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			v := filepath.Join(target, src, "top")
-			if i%2 == 1 {
-				v = filepath.Join(v, fmt.Sprintf("d%03d", i%200))
-			}
-			if os.Rename(v, v+".moved") != nil {
-				runtime.Gosched()
-				continue
-			}
-			os.Symlink(out.path, v)
-			for range 20 {
-				runtime.Gosched()
-			}
-			os.Remove(v)
-			os.Rename(v+".moved", v)
+	stop := swapWithSymlinks(out.path, func(i int) string {
+		v := filepath.Join(target, src, "top")
+		if i%2 == 1 {
+			v = filepath.Join(v, fmt.Sprintf("d%03d", i%200))
 		}
-	}()
+		return v
+	})
 	for i := range 12 {
 		rs := &Restorer{Repo: r, Workers: 4, noOpenat2: i%2 == 1, Overwrite: OverwriteMode(i % 3)}
 		rs.Restore(context.Background(), sn, "/", target) // errors are expected
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	out.untouched(t)
 }
 

@@ -200,6 +200,40 @@ func TestRestorePlantedSymlink(t *testing.T) {
 	}
 }
 
+// swapWithSymlinks starts a goroutine that, until stop is called (which
+// waits for it), moves the directory victim(i) away, puts a symlink to
+// outside in its place a moment, and moves it back, for i = 0, 1, ...
+func swapWithSymlinks(outside string, victim func(i int) string) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < 100000; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			v := victim(i)
+			if os.Rename(v, v+".moved") != nil {
+				runtime.Gosched()
+				continue
+			}
+			os.Symlink(outside, v)
+			for range 20 {
+				runtime.Gosched()
+			}
+			os.Remove(v)
+			os.Rename(v+".moved", v)
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
 // TestRestoreSymlinkRace swaps a directory of the target with a symlink to
 // OUTSIDE in a loop while restores run.
 func TestRestoreSymlinkRace(t *testing.T) {
@@ -210,39 +244,18 @@ func TestRestoreSymlinkRace(t *testing.T) {
 	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
 	out := newOutside(t)
 	target := t.TempDir()
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 0; i < 100000; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			v := filepath.Join(target, src, "d")
-			if i%2 == 1 {
-				v = filepath.Join(v, "many")
-			}
-			if os.Rename(v, v+".moved") != nil {
-				runtime.Gosched()
-				continue
-			}
-			os.Symlink(out.path, v)
-			for j := 0; j < 20; j++ {
-				runtime.Gosched()
-			}
-			os.Remove(v)
-			os.Rename(v+".moved", v)
+	stop := swapWithSymlinks(out.path, func(i int) string {
+		v := filepath.Join(target, src, "d")
+		if i%2 == 1 {
+			v = filepath.Join(v, "many")
 		}
-	}()
+		return v
+	})
 	for i := 0; i < 20; i++ {
 		rs := &Restorer{Repo: r, noOpenat2: i%2 == 1, Overwrite: OverwriteMode(i % 3)}
 		rs.Restore(ctx, sn, "/", target) // errors are expected
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	out.untouched(t)
 }
 

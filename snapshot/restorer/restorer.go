@@ -843,7 +843,7 @@ type dirError struct {
 // the benchmark's tree of tender documents has 20,000 of them; made on one
 // goroutine, they kept one core busy in the kernel and the other idle.
 func (rr *restoreRun) makeDirs(workers int, dry bool) error {
-	parents := &parentDirs{root: rr.root, keep: parentDirsMax}
+	parents := &parentDirs{root: rr.root} // its workers keep the descriptors
 	if !dry {
 		parents.targetSafe()
 	}

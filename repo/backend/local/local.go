@@ -75,8 +75,8 @@ var _ backend.Backend = (*Backend)(nil)
 // that is the caller's last Save. A directory that holds only what an
 // interrupted create left (the empty layout, key files written before the
 // config, and the config under its temporary name) counts as empty: Create
-// finishes it; so does one whose create another process is finishing. The old key files stay;
-// they open no config, and repo.Open passes over them.
+// finishes it; so does one whose create another process is finishing. The
+// old key files stay; they open no config, and repo.Open passes over them.
 func Create(ctx context.Context, path string) (*Backend, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("create repository %s: %w", path, err)
