@@ -37,9 +37,9 @@ type CheckOptions struct {
 	// Verified, if set, reports whether this check has already loaded the
 	// blob from loc (its pack, offset and length) and verified it as a
 	// read does: decrypted, decompressed and hashed to its ID (the snapshot
-	// layer's tree walk loads every tree that way). A read pack's hash and
-	// header are checked as always, but in a pack whose hash matches its
-	// name such a blob is not opened again.
+	// layer's tree walk loads every tree that way). A read pack's header is
+	// checked as always, and its hash is then taken: in a pack whose hash
+	// matches its name such a blob is not opened again.
 	// Packs holding only tree blobs are read last, so that the walk has
 	// usually passed them by then. It must be safe for concurrent use.
 	Verified func(loc BlobLocation) bool
@@ -190,9 +190,11 @@ func (o CheckOptions) selected(id ID) bool {
 
 // Check verifies the repository's structure: every indexed blob lies in an
 // existing pack whose header lists it at the same place. With ReadData it
-// also reads packs, checks their SHA-256 against their names, and decrypts
-// and re-hashes every blob that CheckOptions.Verified does not report as
-// verified already. Trees are checked by the snapshot layer.
+// also reads packs, and decrypts and re-hashes every blob that
+// CheckOptions.Verified does not report as verified already; a pack's
+// SHA-256 is checked against its name where the blobs do not settle whether
+// its bytes are the ones written (readPack). Trees are checked by the
+// snapshot layer.
 func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, error) {
 	if o.SubsetTotal > 0 && (o.SubsetPart < 1 || o.SubsetPart > o.SubsetTotal) {
 		return nil, fmt.Errorf("check: subset %d/%d: n must be between 1 and t", o.SubsetPart, o.SubsetTotal)
@@ -457,18 +459,27 @@ func compareHeader(pack ID, hdr []PackBlob, indexed []BlobLocation) []Problem {
 	return out
 }
 
-// readPack loads a whole pack, checks its name, and opens every blob.
+// readPack loads a whole pack and opens every blob in it.
+//
+// Whether the pack's SHA-256 matches its name is asked only where the blobs
+// cannot settle it (doc/design.md §6, "Checking a pack"): the sealed header,
+// the blobs' seals and the header's lengths, which must tile the file,
+// cover every byte, so a pack whose header and blobs all open is the pack
+// as written, and hashing its bytes again was the largest single cost of a
+// full check. The hash is taken when a blob is to be skipped as verified
+// already (its bytes in this read are not opened), and when anything fails,
+// so that the findings are those of a check that hashed first.
 func (r *Repository) readPack(ctx context.Context, pack ID, size int64, verified func(BlobLocation) bool) (hdr []PackBlob, blobs int, n int64, problems []Problem, err error) {
 	h := backend.Handle{Type: PackFile, Name: pack.String()}
 	var data []byte
-	var own []byte
-	scratch := &own // decompressed blobs
+	var ownPlain, ownOpen []byte
+	scratch, open := &ownPlain, &ownOpen // decompressed and decrypted blobs
 	if size > 0 {
-		// The listed size: read into a pooled buffer, and open the blobs in
-		// place (a full check reads every byte of the repository once).
+		// The listed size: read into a pooled buffer (a full check reads
+		// every byte of the repository once).
 		lb := r.getLoadBuf(int(size))
 		defer r.loadBufs.Put(lb)
-		data, scratch = lb.pack, &lb.plain
+		data, scratch, open = lb.pack, &lb.plain, &lb.open
 		err = backend.LoadInto(ctx, r.be, h, 0, data)
 		if errors.Is(err, io.ErrUnexpectedEOF) { // shrank since it was listed
 			data, err = r.be.Load(ctx, h, 0, 0)
@@ -483,37 +494,67 @@ func (r *Repository) readPack(ctx context.Context, pack ID, size int64, verified
 		return nil, 0, 0, nil, fmt.Errorf("load %s: %w", h, err)
 	}
 	n = int64(len(data))
-	intact := storedName(data) == pack
-	if !intact {
-		problems = append(problems, NewProblem(ProblemFileDamaged, damaged(h, nil, "SHA-256 of its %d bytes does not match its name", len(data))))
+	// data keeps the bytes as read until the end: blobs are opened beside
+	// it, never in place, so the hash may be taken after a failure.
+	hashed, intact := false, false
+	nameMatches := func() bool {
+		if !hashed {
+			intact, hashed = storedName(data) == pack, true
+		}
+		return intact
+	}
+	// withName puts the name's finding first, as a check that hashed
+	// first reports it.
+	withName := func(ps ...Problem) []Problem {
+		if nameMatches() {
+			return ps
+		}
+		return append([]Problem{NewProblem(ProblemFileDamaged, damaged(h, nil, "SHA-256 of its %d bytes does not match its name", len(data)))}, ps...)
 	}
 	if len(data) < 4 {
-		return nil, 0, n, append(problems, NewProblem(ProblemFileDamaged, damaged(h, nil, "pack of %d bytes is too short", len(data)))), nil
+		return nil, 0, n, withName(NewProblem(ProblemFileDamaged, damaged(h, nil, "pack of %d bytes is too short", len(data)))), nil
 	}
 	hdr, err = r.parsePackTail(h, int64(len(data)), data, func(off, l int64) ([]byte, error) { return data[off : off+l], nil })
 	if err != nil {
-		return nil, 0, n, append(problems, NewProblem(ProblemFileDamaged, err)), nil
+		return nil, 0, n, withName(NewProblem(ProblemFileDamaged, err)), nil
 	}
-	for _, b := range hdr {
-		if intact && verified != nil && verified(BlobLocation{Type: b.Type, ID: b.ID, Pack: pack, Offset: b.Offset, Length: b.Length}) &&
-			r.rawLengthIs(b.Type, b.ID, b.RawLength) {
-			// The pack holds the bytes it was written with (its hash
-			// matched its name), and this check has already opened the
-			// blob at this place of it and hashed it to its ID, with the
-			// plaintext length this header records. In a pack that does
-			// not match, the bytes the other load verified (a cached copy,
-			// another read of a failing medium) need not be these: each
-			// blob is opened, so that the damaged ones are named.
+	var skip []bool
+	if verified != nil {
+		for i, b := range hdr {
+			if verified(BlobLocation{Type: b.Type, ID: b.ID, Pack: pack, Offset: b.Offset, Length: b.Length}) &&
+				r.rawLengthIs(b.Type, b.ID, b.RawLength) {
+				if skip == nil {
+					skip = make([]bool, len(hdr))
+				}
+				skip[i] = true
+			}
+		}
+		// This check has already opened such a blob at this place of the
+		// pack and hashed it to its ID, with the plaintext length this
+		// header records; but those were the bytes of another load (a
+		// cached copy, another read of a failing medium). They are these
+		// only if the pack holds the bytes it was written with: its hash
+		// matches its name. Otherwise every blob is opened, so that the
+		// damaged ones are named.
+		if skip != nil && !nameMatches() {
+			skip = nil
+		}
+	}
+	for i, b := range hdr {
+		if skip != nil && skip[i] {
 			blobs++
 			continue
 		}
-		if _, err := r.openBlobInPlace(h, b.Type, b.ID, int(b.RawLength), data[b.Offset:b.Offset+b.Length], scratch); err != nil {
+		if _, err := r.openBlobBeside(h, b.Type, b.ID, int(b.RawLength), data[b.Offset:b.Offset+b.Length], open, scratch); err != nil {
 			p := NewProblem(ProblemBlobDamaged, err)
 			p.Blob = &BlobHandle{Type: b.Type, ID: b.ID}
 			problems = append(problems, p)
 			continue
 		}
 		blobs++
+	}
+	if len(problems) > 0 {
+		problems = withName(problems...)
 	}
 	return hdr, blobs, n, problems, nil
 }

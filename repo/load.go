@@ -127,6 +127,26 @@ func (r *Repository) openBlobInPlace(h backend.Handle, t BlobType, id ID, raw in
 	return r.finishBlob(h, t, id, comp, raw, plain, scratch)
 }
 
+// openBlobBeside opens a stored blob without changing stored: the payload
+// is decrypted into *open and a compressed one decompressed into *scratch
+// (each kept grown for the next blob). Check opens a pack's blobs so,
+// because only when one fails does it hash the whole pack, and the hash
+// must be of the bytes as read.
+func (r *Repository) openBlobBeside(h backend.Handle, t BlobType, id ID, raw int, stored []byte, open, scratch *[]byte) ([]byte, error) {
+	if len(stored) < 1+crypto.Overhead {
+		return nil, damaged(h, &id, "stored blob of %d bytes is too short", len(stored))
+	}
+	comp := stored[0]
+	plain, err := r.key.Open((*open)[:0], stored[1:], blobAD(t, id, comp))
+	if err != nil {
+		return nil, damaged(h, &id, "%v", err)
+	}
+	if cap(plain) > cap(*open) {
+		*open = plain[:0]
+	}
+	return r.finishBlob(h, t, id, comp, raw, plain, scratch)
+}
+
 // finishBlob decompresses a decrypted blob (into *buf, which it replaces
 // with a larger buffer when it needs one, so that a caller reusing *buf
 // allocates only for a blob larger than any before) and
@@ -292,9 +312,11 @@ func overlapping(sorted []BlobLocation) bool {
 	return false
 }
 
-// loadBuf is the scratch of one LoadBlobsFromPack call: the pack range as
-// read, and a buffer for decompressed blobs.
-type loadBuf struct{ pack, plain []byte }
+// loadBuf is the scratch of one LoadBlobsFromPack call or one pack of a
+// check: the pack range as read, a buffer for decompressed blobs, and (for
+// check, which opens blobs beside the pack's bytes, openBlobBeside) one
+// for decrypted payloads.
+type loadBuf struct{ pack, plain, open []byte }
 
 func (r *Repository) getLoadBuf(n int) *loadBuf {
 	lb := r.loadBufs.Get()

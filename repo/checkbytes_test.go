@@ -1,0 +1,103 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/lpse/cadang/repo/backend"
+	"github.com/lpse/cadang/repo/backend/local"
+)
+
+// TestCheckReadDataFindsEveryChangedByte: check --read-data hashes a pack
+// only where its blobs cannot settle whether its bytes are the ones written
+// (readPack). That is sound only if the seals and the header's lengths
+// cover every byte. Here every byte of a pack, one at a time, is changed in
+// three ways (a low bit, the top bit, and 0x01 to 0x02: a seal or header
+// version "newer" than ours), and each time check must report the pack as
+// damaged, first of all by its name, exactly as a check that hashed every
+// pack did. Both ways of reading a pack are tried: every blob opened, and
+// every blob already verified by another load (the tree walk), where the
+// hash decides whether they may be skipped.
+func TestCheckReadDataFindsEveryChangedByte(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "repo")
+	be, err := local.Create(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewTestRepository(t, be, "pw", InitOptions{})
+	defer r.Close()
+
+	raw := []byte("an uncompressed blob of a pack, stored as it is")
+	text := bytes.Repeat([]byte("INSERT INTO tender VALUES (1, 'dokumen');\n"), 8)
+	enc, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pack := craftPack(t, r,
+		craftedBlob{t: DataBlob, id: ID(r.key.BlobID(raw)), comp: compressNone, payload: raw, raw: uint32(len(raw))},
+		craftedBlob{t: DataBlob, id: ID(r.key.BlobID(text)), comp: compressZstd, payload: enc.EncodeAll(text, nil), raw: uint32(len(text))},
+		craftedBlob{t: DataBlob, id: ID(r.key.BlobID([]byte("x"))), comp: compressNone, payload: []byte("x"), raw: 1},
+	)
+	p := filepath.Join(dir, "data", pack.String()[:2], pack.String())
+	good, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := backend.Handle{Type: PackFile, Name: pack.String()}
+	everyBlob := func(BlobLocation) bool { return true }
+	for _, o := range []CheckOptions{{ReadData: true}, {ReadData: true, Verified: everyBlob}} {
+		res, err := r.Check(ctx, o)
+		if err != nil || len(res.Problems) != 0 || res.BlobsRead != 3 {
+			t.Fatalf("healthy pack (verified %v): err %v, %d blobs read, problems %v", o.Verified != nil, err, res.BlobsRead, res.Problems)
+		}
+	}
+	changes := []struct {
+		name string
+		f    func(byte) byte
+	}{
+		{"low bit", func(b byte) byte { return b ^ 0x01 }},
+		{"top bit", func(b byte) byte { return b ^ 0x80 }},
+		{"newer version", func(b byte) byte { return b ^ 0x03 }}, // 0x01, the seal's and the header's version, becomes 0x02
+	}
+	damaged := make([]byte, len(good))
+	for off := range good {
+		for _, c := range changes {
+			copy(damaged, good)
+			damaged[off] = c.f(good[off])
+			if err := os.WriteFile(p, damaged, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			// readPack is what Check runs for each pack; a whole Check
+			// for each of these thousands of changes took 20 s.
+			for _, verified := range []func(BlobLocation) bool{nil, everyBlob} {
+				_, _, _, problems, err := r.readPack(ctx, pack, int64(len(good)), verified)
+				if err != nil {
+					t.Fatalf("byte %d of %d, %s (verified %v): %v", off, len(good), c.name, verified != nil, err)
+				}
+				if len(problems) == 0 {
+					t.Fatalf("byte %d of %d, %s (verified %v): no problem found", off, len(good), c.name, verified != nil)
+				}
+				first := problems[0]
+				if first.Kind != ProblemFileDamaged || first.File != h || !strings.Contains(first.Error(), "does not match its name") {
+					t.Fatalf("byte %d of %d, %s (verified %v): first problem %v (%s), want the pack's name", off, len(good), c.name, verified != nil, first, first.Kind)
+				}
+			}
+		}
+	}
+	if err := os.WriteFile(p, good, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := r.Check(ctx, CheckOptions{ReadData: true}); err != nil || len(res.Problems) != 0 {
+		t.Fatalf("restored pack: %v %v", err, res.Problems)
+	}
+}
