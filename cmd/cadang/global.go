@@ -55,6 +55,9 @@ type env struct {
 	// repository open after withRepo so the record can be copied into it.
 	rec *recording
 	sop *sopState
+	// afterUnlock, if set, replaces debug.FreeOSMemory as what openRepo
+	// does with argon2id's memory once the key is open (see there).
+	afterUnlock func()
 }
 
 func newEnv(c *cli.Context) *env {
@@ -221,7 +224,11 @@ func (e *env) openRepo(ctx context.Context, o repo.Options) (*repo.Repository, e
 	// argon2id has just used 64 MiB that is garbage once the key is open.
 	// Returning it before the index loads keeps it from adding to the
 	// process's peak, and keeps the heap goal from being sized from it.
+	// A command may keep it instead (e.afterUnlock; check does).
 	o.AfterUnlock = debug.FreeOSMemory
+	if e.afterUnlock != nil {
+		o.AfterUnlock = e.afterUnlock
+	}
 	// The heap freed since start is returned before argon2id adds its
 	// 64 MiB: that phase is the peak of a backup (bench/README.md).
 	debug.FreeOSMemory()
