@@ -70,7 +70,10 @@ func (e *env) openFromRepo(ctx context.Context, m repo.LockMode) (*repo.Reposito
 		be.Close()
 		return nil, loc, err
 	}
-	r, err := repo.Open(ctx, be, pw, repo.Options{Lock: m, Logf: e.logf, AfterUnlock: debug.FreeOSMemory})
+	o := repo.Options{Lock: m, Logf: e.logf, AfterUnlock: debug.FreeOSMemory}
+	done := hugeKDF(&o)
+	r, err := repo.Open(ctx, be, pw, o)
+	done()
 	if err != nil {
 		be.Close()
 		return nil, loc, fmt.Errorf("source repository %s: %w", loc, err)

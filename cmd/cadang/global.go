@@ -19,6 +19,7 @@ import (
 
 	"github.com/lpse/cadang/crypto"
 	"github.com/lpse/cadang/internal/childenv"
+	"github.com/lpse/cadang/internal/kdfmem"
 	"github.com/lpse/cadang/internal/panicerr"
 	"github.com/lpse/cadang/internal/pwfile"
 	"github.com/lpse/cadang/repo"
@@ -232,12 +233,34 @@ func (e *env) openRepo(ctx context.Context, o repo.Options) (*repo.Repository, e
 	// The heap freed since start is returned before argon2id adds its
 	// 64 MiB: that phase is the peak of a backup (bench/README.md).
 	debug.FreeOSMemory()
+	done := hugeKDF(&o)
 	r, err := repo.Open(ctx, be, pw, o)
+	done()
 	if err != nil {
 		be.Close()
 		return nil, err
 	}
 	return r, nil
+}
+
+// hugeKDF has the memory of the key derivation that opening a repository
+// runs put on huge pages (internal/kdfmem: a fault per 4 KiB page was
+// 0.2 CPU-seconds of every command on this project's VM), and withdraws
+// that advice at the start of o.AfterUnlock, before the memory is handed
+// back or reused. The caller calls the returned function once the open has
+// returned, whatever its outcome: an open that fails, or that creates the
+// repository, does not unlock. Only the default cost's 64 MiB is prepared
+// for: a key file of another cost derives on ordinary pages, as before.
+func hugeKDF(o *repo.Options) (done func()) {
+	done = kdfmem.Prepare(int(crypto.DefaultKDFParams().Memory) << 10)
+	after := o.AfterUnlock
+	o.AfterUnlock = func() {
+		done()
+		if after != nil {
+			after()
+		}
+	}
+	return done
 }
 
 // openOrInitRepo opens the repository named by the global flags, or
@@ -275,7 +298,9 @@ func (e *env) openOrInitRepo(ctx context.Context, o repo.Options) (*repo.Reposit
 	}
 	o.Logf = e.logf
 	o.AfterUnlock = debug.FreeOSMemory // as openRepo does
+	done := hugeKDF(&o)
 	r, created, err := repo.OpenOrInit(ctx, nb, pw, o, repo.InitOptions{KDF: kdf})
+	done()
 	if err != nil {
 		nb.Close()
 		return nil, err
