@@ -244,13 +244,14 @@ func (e *env) openRepo(ctx context.Context, o repo.Options) (*repo.Repository, e
 }
 
 // hugeKDF has the memory of the key derivation that opening a repository
-// runs put on huge pages (internal/kdfmem: a fault per 4 KiB page was
-// 0.2 CPU-seconds of every command on this project's VM), and withdraws
-// that advice at the start of o.AfterUnlock, before the memory is handed
-// back or reused. The caller calls the returned function once the open has
-// returned, whatever its outcome: an open that fails, or that creates the
-// repository, does not unlock. Only the default cost's 64 MiB is prepared
-// for: a key file of another cost derives on ordinary pages, as before.
+// runs put on huge pages where it can (internal/kdfmem: a fault per 4 KiB
+// page was 0.2 CPU-seconds of every command on this project's VM), and
+// ends that (MADV_NOHUGEPAGE) at the start of o.AfterUnlock, before the
+// memory is handed back or reused. The caller calls the returned function
+// once the open has returned, whatever its outcome: an open that fails, or
+// that creates the repository, does not unlock. It prepares for the
+// default cost's 64 MiB: a key file of another cost gets some huge pages
+// or none, never more resident memory than the default cost's.
 func hugeKDF(o *repo.Options) (done func()) {
 	done = kdfmem.Prepare(int(crypto.DefaultKDFParams().Memory) << 10)
 	after := o.AfterUnlock

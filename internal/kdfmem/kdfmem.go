@@ -15,7 +15,10 @@ package kdfmem
 // 4 KiB base pages.
 const hugePage = 2 << 20
 
-// margin is allocated beyond n, so that a small allocation made between
-// Prepare and the key derivation, placed at the start of the freed block,
-// does not leave too little room for the derivation's memory there.
+// margin is room for small allocations made between Prepare and the key
+// derivation: the runtime takes their pages from the lowest free run, which
+// may be the start of the freed block (the processors' page caches refill
+// 512 KiB at a time). The block is n+margin bytes, the derivation's memory
+// then starts up to margin bytes into it, and only pages in [margin, n)
+// are advised, which any such start covers whole.
 const margin = 4 << 20
