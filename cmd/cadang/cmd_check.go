@@ -100,9 +100,9 @@ Exit code 0 means no problem was found.`,
 				// it for them; handing it back to the system made them
 				// fault fresh pages in again, which on this project's
 				// 2-core VM cost 7% of a full check's wall time (peak
-				// RSS +0.4 MB; bench/README.md, "Round two, ninth
+				// RSS +0.6 MiB; bench/README.md, "Round two, ninth
 				// session"). A backup hands it back: its pipeline would
-				// otherwise keep ~2 MB more (a restore gained nothing).
+				// otherwise keep 1.8 MiB more (a restore gained nothing).
 				e.afterUnlock = runtime.GC
 				return e.withRepo(ctx, false, func(r *repo.Repository) error {
 					return runCheck(c, e, o, r, rec)
