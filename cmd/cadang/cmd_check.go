@@ -66,10 +66,10 @@ func checkCommand() *cli.Command {
 		Usage: "check the repository for errors",
 		Description: `The structural check confirms that every blob a snapshot references is indexed, that every indexed
 blob is listed in its pack's header, and that every tree decodes. --read-data also reads every pack,
-opens its header and decrypts and re-hashes every blob, which together authenticate every byte of it (a
-pack's SHA-256 is compared with its name only where that is not enough: see doc/design.md §6, "Checking a
-whole pack"); --read-data-subset does that for
-a random N% of the packs, or for part n of t (run n = 1..t on successive days to cover everything).
+opens its header, and decrypts and re-hashes every blob, which together authenticate every byte of it (a
+pack's SHA-256 is compared with its name only where that is not enough: see doc/design.md §6, "Checking
+a whole pack"). --read-data-subset does that for a random N% of the packs, or for part n of t (run
+n = 1..t on successive days to cover everything).
 Exit code 0 means no problem was found.`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "read-data", Usage: "read, decrypt and verify all data"},
