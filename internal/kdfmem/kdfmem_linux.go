@@ -23,7 +23,7 @@ import (
 // margin bytes in (small allocations made in between may take its first
 // pages), and covers every advised page. argon2id's memory then faults in
 // as huge pages, but for the edges. When the runtime places it elsewhere
-// (2 of 60 processes in the package's test; and a second derivation in one
+// (2 of 120 processes in the package's test; and a second derivation in one
 // process usually goes to the first one's freed memory, which the block
 // does not fit), it faults in as before. Only pages that the derivation's
 // memory covers whole are advised, so no huge page brings in memory it

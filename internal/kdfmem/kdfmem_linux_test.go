@@ -24,7 +24,7 @@ type block [128]uint64
 // release places large objects differently, this test says so. It runs in
 // a process of its own, as a command opens a repository: what other tests
 // left free in this one's heap would decide the placement instead. The
-// placement is usual, not certain (in 2 of 60 processes here the runtime's
+// placement is usual, not certain (in 2 of 120 processes here the runtime's
 // own allocations in between moved it), so the test passes if any of
 // three processes sees it; Prepare costs nothing but time when it misses.
 func TestPrepareArgon2LandsOnAdvisedPages(t *testing.T) {
