@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/lpse/cadang/repo/backend"
-	"github.com/lpse/cadang/repo/backend/local"
 )
 
 // TestCheckReadDataFindsEveryChangedByte: check --read-data hashes a pack
@@ -26,13 +24,7 @@ import (
 // hash decides whether they may be skipped.
 func TestCheckReadDataFindsEveryChangedByte(t *testing.T) {
 	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "repo")
-	be, err := local.Create(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := NewTestRepository(t, be, "pw", InitOptions{})
-	defer r.Close()
+	dir, r := newCraftRepoDir(t)
 
 	raw := []byte("an uncompressed blob of a pack, stored as it is")
 	text := bytes.Repeat([]byte("INSERT INTO tender VALUES (1, 'dokumen');\n"), 8)
@@ -45,7 +37,7 @@ func TestCheckReadDataFindsEveryChangedByte(t *testing.T) {
 		craftedBlob{t: DataBlob, id: ID(r.key.BlobID(text)), comp: compressZstd, payload: enc.EncodeAll(text, nil), raw: uint32(len(text))},
 		craftedBlob{t: DataBlob, id: ID(r.key.BlobID([]byte("x"))), comp: compressNone, payload: []byte("x"), raw: 1},
 	)
-	p := filepath.Join(dir, "data", pack.String()[:2], pack.String())
+	p := packFile(dir, pack)
 	good, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
@@ -138,25 +130,18 @@ func TestCheckReadDataOneBadBlobIsNotAFile(t *testing.T) {
 // blob still opens to exactly what its ID names.
 func TestCheckReadDataMovedSealedBlob(t *testing.T) {
 	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "repo")
-	be, err := local.Create(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := NewTestRepository(t, be, "pw", InitOptions{})
-	defer r.Close()
+	dir, r := newCraftRepoDir(t)
 	x := []byte("the same tree, sealed twice")
 	blob := func(b []byte) craftedBlob {
 		return craftedBlob{t: TreeBlob, id: ID(r.key.BlobID(b)), comp: compressNone, payload: b, raw: uint32(len(b))}
 	}
 	p := craftPack(t, r, blob(x), blob([]byte("only in p")))
 	q := craftPack(t, r, blob(x), blob([]byte("only in q")))
-	path := func(id ID) string { return filepath.Join(dir, "data", id.String()[:2], id.String()) }
-	pb, err := os.ReadFile(path(p))
+	pb, err := os.ReadFile(packFile(dir, p))
 	if err != nil {
 		t.Fatal(err)
 	}
-	qb, err := os.ReadFile(path(q))
+	qb, err := os.ReadFile(packFile(dir, q))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,10 +150,10 @@ func TestCheckReadDataMovedSealedBlob(t *testing.T) {
 		t.Fatal("two sealings of x are equal; the salts should differ")
 	}
 	copy(pb, qb[:n])
-	if err := os.Chmod(path(p), 0o600); err != nil {
+	if err := os.Chmod(packFile(dir, p), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path(p), pb, 0o600); err != nil {
+	if err := os.WriteFile(packFile(dir, p), pb, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	everyBlob := func(BlobLocation) bool { return true }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -77,13 +78,27 @@ func zstdBomb(n int) []byte {
 
 func newCraftRepo(t *testing.T) *Repository {
 	t.Helper()
-	be, err := local.Create(context.Background(), t.TempDir()+"/repo")
+	_, r := newCraftRepoDir(t)
+	return r
+}
+
+// newCraftRepoDir is newCraftRepo that also returns the repository's
+// directory, for tests that change its files (packFile).
+func newCraftRepoDir(t *testing.T) (string, *Repository) {
+	t.Helper()
+	dir := t.TempDir() + "/repo"
+	be, err := local.Create(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := NewTestRepository(t, be, "pw", InitOptions{})
 	t.Cleanup(func() { r.Close() })
-	return r
+	return dir, r
+}
+
+// packFile is where the local backend keeps pack id under dir.
+func packFile(dir string, id ID) string {
+	return filepath.Join(dir, "data", id.String()[:2], id.String())
 }
 
 // wantRawDamage checks that err is damage naming the blob and the pack,
