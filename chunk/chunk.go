@@ -77,6 +77,11 @@ type Chunker struct {
 // chunker reads as much).
 const readSize = 512 << 10
 
+// searchStep is how many bytes past the minimum size Next copies into the
+// chunk before it searches them for a boundary. A chunk overshoots its end
+// by less than a step; each step costs one priming of the 64-byte window.
+const searchStep = 32 << 10
+
 // New returns a chunker for the polynomial and parameters. Call Reset before
 // the first Next.
 func New(pol Pol, p Params) (*Chunker, error) {
@@ -129,8 +134,17 @@ func (c *Chunker) Next(buf []byte) ([]byte, error) {
 		// The chunk is assembled in out and searched there, so that the
 		// 64 bytes before every candidate end are in one slice. Bytes
 		// past the boundary found are given back to in, where they still
-		// are.
-		take := min(c.hi-c.lo, c.r.max-len(out))
+		// are. out grows by a step at a time beyond the minimum, not by
+		// all that in holds: a chunk averages a fraction of a read, and
+		// copying the whole read into out for every chunk in it copied
+		// each byte about twice (bench/README.md, issue 16).
+		want := c.r.max - len(out)
+		if len(out) < c.r.min {
+			want = min(want, c.r.min-len(out)+searchStep)
+		} else {
+			want = min(want, searchStep)
+		}
+		take := min(c.hi-c.lo, want)
 		out = append(out, c.in[c.lo:c.lo+take]...)
 		c.lo += take
 		atEOF := c.eof && c.lo == c.hi
