@@ -78,8 +78,9 @@ type Chunker struct {
 const readSize = 512 << 10
 
 // searchStep is how many bytes past the minimum size Next copies into the
-// chunk before it searches them for a boundary. A chunk overshoots its end
-// by less than a step; each step costs one priming of the 64-byte window.
+// chunk before it searches them for a boundary. At most a step is copied
+// past a chunk's end, and given back; each step costs one priming of the
+// 64-byte window. TestBoundaryAtStepEdge puts boundaries at the steps' ends.
 const searchStep = 32 << 10
 
 // New returns a chunker for the polynomial and parameters. Call Reset before
@@ -137,7 +138,8 @@ func (c *Chunker) Next(buf []byte) ([]byte, error) {
 		// are. out grows by a step at a time beyond the minimum, not by
 		// all that in holds: a chunk averages a fraction of a read, and
 		// copying the whole read into out for every chunk in it copied
-		// each byte about twice (bench/README.md, issue 16).
+		// each byte about twice (bench/README.md, "Round two, tenth
+		// session").
 		want := c.r.max - len(out)
 		if len(out) < c.r.min {
 			want = min(want, c.r.min-len(out)+searchStep)
