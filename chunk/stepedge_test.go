@@ -9,10 +9,10 @@ import (
 	"github.com/lpse/cadang/chunk"
 )
 
-// stepEdge is searchStep in chunk.go: Next copies Min+stepEdge bytes into
-// the chunk, then stepEdge at a time, each step searched from where the
-// last ended.
-const stepEdge = 32 << 10
+// stepEdge is how far Next's search steps reach: Next copies Min+stepEdge
+// bytes into the chunk, then stepEdge at a time, each step searched from
+// where the last ended.
+const stepEdge = chunk.SearchStep
 
 // boundaryWindow returns 64 bytes whose fingerprint is a boundary for p,
 // and a filler byte that cuts nowhere, so that filler×(L-64) followed by
