@@ -94,19 +94,32 @@ func (r *Repository) decoder() (*zstd.Decoder, error) {
 const rawUnknown = -1
 
 func (r *Repository) openBlob(h backend.Handle, t BlobType, id ID, raw int, stored, buf []byte) ([]byte, error) {
+	return r.openStored(h, t, id, raw, stored, &buf, func(comp byte, sealed, ad []byte) ([]byte, error) {
+		var dst []byte
+		if comp == compressNone {
+			dst = buf[:0] // raw payloads decrypt straight into the caller's buffer
+		}
+		return r.key.Open(dst, sealed, ad)
+	})
+}
+
+// openStored opens a stored blob (its compression byte, then its sealed
+// payload): decrypt opens the payload, with the associated data that binds
+// it to t, id and comp, and the plaintext is then decompressed into
+// *scratch where it is compressed, and checked against id and raw
+// (finishBlob). The ways of opening differ only in where decrypt puts the
+// plaintext.
+func (r *Repository) openStored(h backend.Handle, t BlobType, id ID, raw int, stored []byte, scratch *[]byte,
+	decrypt func(comp byte, sealed, ad []byte) ([]byte, error)) ([]byte, error) {
 	if len(stored) < 1+crypto.Overhead {
 		return nil, damaged(h, &id, "stored blob of %d bytes is too short", len(stored))
 	}
 	comp := stored[0]
-	var dst []byte
-	if comp == compressNone {
-		dst = buf[:0] // raw payloads decrypt straight into the caller's buffer
-	}
-	plain, err := r.key.Open(dst, stored[1:], blobAD(t, id, comp))
+	plain, err := decrypt(comp, stored[1:], blobAD(t, id, comp))
 	if err != nil {
 		return nil, damaged(h, &id, "%v", err)
 	}
-	return r.finishBlob(h, t, id, comp, raw, plain, &buf)
+	return r.finishBlob(h, t, id, comp, raw, plain, scratch)
 }
 
 // openBlobInPlace opens a stored blob in a buffer the caller owns: it is
@@ -116,15 +129,9 @@ func (r *Repository) openBlob(h backend.Handle, t BlobType, id ID, raw int, stor
 // blob; scratch never points into stored. raw is the raw length the pack
 // header records, or rawUnknown to take the index's.
 func (r *Repository) openBlobInPlace(h backend.Handle, t BlobType, id ID, raw int, stored []byte, scratch *[]byte) ([]byte, error) {
-	if len(stored) < 1+crypto.Overhead {
-		return nil, damaged(h, &id, "stored blob of %d bytes is too short", len(stored))
-	}
-	comp := stored[0]
-	plain, err := r.key.OpenInPlace(stored[1:], blobAD(t, id, comp))
-	if err != nil {
-		return nil, damaged(h, &id, "%v", err)
-	}
-	return r.finishBlob(h, t, id, comp, raw, plain, scratch)
+	return r.openStored(h, t, id, raw, stored, scratch, func(_ byte, sealed, ad []byte) ([]byte, error) {
+		return r.key.OpenInPlace(sealed, ad)
+	})
 }
 
 // openBlobBeside opens a stored blob without changing stored: the payload
@@ -133,18 +140,13 @@ func (r *Repository) openBlobInPlace(h backend.Handle, t BlobType, id ID, raw in
 // because only when one fails does it hash the whole pack, and the hash
 // must be of the bytes as read.
 func (r *Repository) openBlobBeside(h backend.Handle, t BlobType, id ID, raw int, stored []byte, open, scratch *[]byte) ([]byte, error) {
-	if len(stored) < 1+crypto.Overhead {
-		return nil, damaged(h, &id, "stored blob of %d bytes is too short", len(stored))
-	}
-	comp := stored[0]
-	plain, err := r.key.Open((*open)[:0], stored[1:], blobAD(t, id, comp))
-	if err != nil {
-		return nil, damaged(h, &id, "%v", err)
-	}
-	if cap(plain) > cap(*open) {
-		*open = plain[:0]
-	}
-	return r.finishBlob(h, t, id, comp, raw, plain, scratch)
+	return r.openStored(h, t, id, raw, stored, scratch, func(_ byte, sealed, ad []byte) ([]byte, error) {
+		plain, err := r.key.Open((*open)[:0], sealed, ad)
+		if cap(plain) > cap(*open) {
+			*open = plain[:0]
+		}
+		return plain, err
+	})
 }
 
 // finishBlob decompresses a decrypted blob (into *buf, which it replaces
