@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/lpse/cadang/internal/errclass"
 	"github.com/lpse/cadang/internal/pwfile"
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/internal/units"
@@ -155,9 +156,12 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, rec 
 	o := copier.Options{}
 	if !e.json && !e.quiet {
 		o.Progress = func(r copier.SnapshotResult) {
-			if r.Skipped {
+			switch {
+			case r.Error != "":
+				fmt.Fprintf(e.stderr, "could not copy %s: %s\n", r.Source.Short(), r.Error)
+			case r.Skipped:
 				fmt.Fprintf(e.stdout, "skipped %s (already copied as %s)\n", r.Source.Short(), r.Dest.Short())
-			} else {
+			default:
 				fmt.Fprintf(e.stdout, "copied %s as %s\n", r.Source.Short(), r.Dest.Short())
 			}
 		}
@@ -165,18 +169,32 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, rec 
 	res, err := copier.Copy(ctx, dst, src, sns, o)
 	rec.Copy = &runlog.CopyInfo{From: from, FromID: src.ID(), Copied: res.Copied, Skipped: res.Skipped,
 		DataBlobs: res.DataBlobs, TreeBlobs: res.TreeBlobs, Bytes: res.Bytes}
-	if err != nil {
+	// A copy that left out unreadable snapshots did the rest: it reports
+	// them like the others, and ends with the error (exit code 3).
+	if err != nil && !errors.Is(err, copier.ErrIncomplete) {
 		return err
+	}
+	if err != nil {
+		// Partial, like a restore with failed files: the run log records
+		// it so, of the failures' kind (a damaged source: integrity).
+		err = &partialError{Kind: errclass.Of(err).Kind, Msg: err.Error() + "\nthe other snapshots were copied"}
 	}
 	if e.json {
 		if res.Snapshots == nil {
 			res.Snapshots = []copier.SnapshotResult{}
 		}
-		return e.printJSON(copyReport{MessageType: "copy", From: from, Result: res, Seconds: time.Since(start).Seconds()})
+		if jerr := e.printJSON(copyReport{MessageType: "copy", From: from, Result: res, Seconds: time.Since(start).Seconds()}); jerr != nil {
+			return jerr
+		}
+		return err
 	}
 	if !e.quiet {
-		fmt.Fprintf(e.stdout, "%d snapshot(s) copied, %d skipped; uploaded %d data and %d tree blobs (%s)\n",
-			res.Copied, res.Skipped, res.DataBlobs, res.TreeBlobs, units.FormatBytes(res.Bytes))
+		failed := ""
+		if res.Failed > 0 {
+			failed = fmt.Sprintf(", %d could not be read from the source", res.Failed)
+		}
+		fmt.Fprintf(e.stdout, "%d snapshot(s) copied, %d skipped%s; uploaded %d data and %d tree blobs (%s)\n",
+			res.Copied, res.Skipped, failed, res.DataBlobs, res.TreeBlobs, units.FormatBytes(res.Bytes))
 	}
-	return nil
+	return err
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/archiver"
+	"github.com/lpse/cadang/snapshot/copier"
 	"github.com/lpse/cadang/snapshot/restorer"
 )
 
@@ -100,6 +101,19 @@ func rules() []rule {
 		{func(err error) bool {
 			return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 		}, fixed(Class{Exit: ExitInterrupted, Kind: runlog.KindInterrupted})},
+		// Before the rules its causes match: the other snapshots were
+		// copied, so the copy is partial, of the first failure's kind.
+		{is(copier.ErrIncomplete), func(err error) Class {
+			c := Class{Exit: ExitPartial, Kind: runlog.KindIntegrity,
+				Hint: "the other snapshots were copied; 'cadang check --read-data' of the source shows its damage, and a snapshot that cannot be read there may be copied from another medium that holds it"}
+			var ie *copier.IncompleteError
+			if errors.As(err, &ie) && len(ie.Errs) > 0 {
+				if k := Of(ie.Errs[0]).Kind; k != "" {
+					c.Kind = k
+				}
+			}
+			return c
+		}},
 		{is(repo.ErrWrongPassword), fixed(Class{Exit: ExitWrongPassword, Kind: runlog.KindWrongPassword,
 			Hint: "check the password given: --password-file, --password-command, CADANG_PASSWORD, or the medium's password_file in the configuration"})},
 		{is(repo.ErrKeysMissing), fixed(Class{Exit: ExitFatal, Kind: runlog.KindIntegrity,

@@ -14,6 +14,7 @@ import (
 	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/archiver"
+	"github.com/lpse/cadang/snapshot/copier"
 )
 
 func TestOf(t *testing.T) {
@@ -41,6 +42,10 @@ func TestOf(t *testing.T) {
 		{"dump failed", wrap(&archiver.CommandError{}), 1, runlog.KindDumpFailed, false},
 		{"damaged index", wrap(&repo.DamagedError{File: backend.Handle{Type: repo.IndexFile, Name: "ab"}, Err: errors.New("bad")}), 1, runlog.KindIntegrity, true},
 		{"disk full", wrap(syscall.ENOSPC), 1, runlog.KindOutOfSpace, true},
+		// A copy that left out a damaged snapshot copied the others:
+		// partial, of the kind of its first failure.
+		{"copy incomplete", wrap(&copier.IncompleteError{Errs: []error{wrap(&repo.DamagedError{Err: errors.New("bad")})}}), 3, runlog.KindIntegrity, true},
+		{"copy incomplete, source gone", &copier.IncompleteError{Errs: []error{wrap(repo.ErrNoRepository)}}, 3, runlog.KindRepoUnreachable, true},
 		// A child's exit code is not cadang's: pg_dump exiting 3 is no
 		// partial backup.
 		{"child exit code", wrap(exitErr), 1, runlog.KindOther, false},

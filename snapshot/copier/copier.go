@@ -38,6 +38,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/lpse/cadang/internal/panicerr"
@@ -73,12 +74,15 @@ type Options struct {
 type SnapshotResult struct {
 	Source repo.ID `json:"source"`
 	// Dest is the destination snapshot: the new one, or the one that
-	// already held this snapshot when it was skipped.
-	Dest    repo.ID   `json:"dest"`
-	Skipped bool      `json:"skipped"`
-	Time    time.Time `json:"time"`
-	Host    string    `json:"host,omitempty"`
-	Paths   []string  `json:"paths"`
+	// already held this snapshot when it was skipped; zero when it failed.
+	Dest    repo.ID `json:"dest"`
+	Skipped bool    `json:"skipped"`
+	// Error says why the snapshot could not be copied (a damaged or
+	// missing blob of the source); empty when it was copied or skipped.
+	Error string    `json:"error,omitempty"`
+	Time  time.Time `json:"time"`
+	Host  string    `json:"host,omitempty"`
+	Paths []string  `json:"paths"`
 }
 
 // Result counts what a copy did.
@@ -86,6 +90,7 @@ type Result struct {
 	Snapshots []SnapshotResult `json:"snapshots"`
 	Copied    int              `json:"copied"`
 	Skipped   int              `json:"skipped"`
+	Failed    int              `json:"failed"` // source snapshots that could not be read (IncompleteError)
 	// DataBlobs and TreeBlobs are the blobs uploaded (new to the
 	// destination); Bytes is their plaintext size.
 	DataBlobs int   `json:"data_blobs"`
@@ -95,6 +100,44 @@ type Result struct {
 	// destination ID (uploaded or not).
 	BlobsRead int `json:"blobs_read"`
 }
+
+// ErrIncomplete is matched (errors.Is) by the error of a Copy that copied
+// every snapshot it could read, but could not read some from the source.
+var ErrIncomplete = errors.New("some snapshots could not be copied")
+
+// IncompleteError is the error of a Copy that could not read some source
+// snapshots (a damaged or missing blob) and copied or skipped all the
+// others. One damaged old snapshot must not keep every newer one from the
+// offsite copy, run after run.
+type IncompleteError struct {
+	// Failed are the snapshots not copied, each with its Error.
+	Failed []SnapshotResult
+	// Errs are their errors, in the same order.
+	Errs []error
+}
+
+func (e *IncompleteError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d snapshot(s) could not be copied:", len(e.Failed))
+	for _, err := range e.Errs {
+		b.WriteString("\n  ")
+		b.WriteString(err.Error())
+	}
+	return b.String()
+}
+
+// Is reports whether target is ErrIncomplete.
+func (e *IncompleteError) Is(target error) bool { return target == ErrIncomplete }
+
+// Unwrap returns each failed snapshot's error.
+func (e *IncompleteError) Unwrap() []error { return e.Errs }
+
+// sourceError is an error reading the source (a tree or data blob): it
+// fails the one snapshot. Errors writing the destination fail the copy.
+type sourceError struct{ err error }
+
+func (e *sourceError) Error() string { return e.err.Error() }
+func (e *sourceError) Unwrap() error { return e.err }
 
 // originalID is the ID a snapshot descends from.
 func originalID(sn *snapshot.Snapshot) repo.ID {
@@ -121,8 +164,11 @@ type copier struct {
 }
 
 // Copy copies the snapshots sns of src into dst, oldest first, skipping
-// those dst already has. On error, Result tells what was done; the
-// snapshots already saved are complete.
+// those dst already has. A snapshot that cannot be read from the source (a
+// damaged or missing blob) is left out and the copy goes on with the next;
+// the error is then an *IncompleteError naming each. On any other error
+// (the destination, a cancelled context) the copy stops. Either way Result
+// tells what was done; the snapshots saved are complete.
 func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snapshot, o Options) (Result, error) {
 	var res Result
 	have, err := snapshot.ListSnapshots(ctx, dst, snapshot.Filter{})
@@ -140,6 +186,7 @@ func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snap
 	sns = slices.Clone(sns)
 	slices.SortStableFunc(sns, func(a, b *snapshot.Snapshot) int { return a.Time.Compare(b.Time) })
 	seeded := false
+	var inc IncompleteError
 	for _, sn := range sns {
 		r := SnapshotResult{Source: sn.ID(), Time: sn.Time, Host: sn.Hostname, Paths: sn.Paths}
 		if d, ok := done[originalID(sn)]; ok {
@@ -164,6 +211,21 @@ func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snap
 			if errors.As(err, &pe) {
 				return res, err // names the snapshot already
 			}
+			var se *sourceError
+			if err != nil && errors.As(err, &se) && ctx.Err() == nil {
+				// What was saved of it is complete blobs and trees, which
+				// later snapshots may share; the snapshot itself is not.
+				r.Error = err.Error()
+				err = fmt.Errorf("snapshot %s: %w", sn.ID().Short(), err)
+				res.Failed++
+				inc.Failed = append(inc.Failed, r)
+				inc.Errs = append(inc.Errs, err)
+				res.Snapshots = append(res.Snapshots, r)
+				if o.Progress != nil {
+					o.Progress(r)
+				}
+				continue
+			}
 			if err != nil {
 				return res, fmt.Errorf("copy snapshot %s: %w", sn.ID().Short(), err)
 			}
@@ -187,6 +249,9 @@ func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snap
 		if o.Progress != nil {
 			o.Progress(r)
 		}
+	}
+	if len(inc.Failed) > 0 {
+		return res, &inc
 	}
 	return res, nil
 }
@@ -313,7 +378,7 @@ func (c *copier) tree(ctx context.Context, sid repo.ID) (repo.ID, error) {
 	c.curTree = sid
 	t, err := snapshot.LoadTree(ctx, c.src, sid)
 	if err != nil {
-		return repo.ID{}, err
+		return repo.ID{}, &sourceError{err}
 	}
 	for _, n := range t.Nodes {
 		c.curTree = sid
@@ -359,7 +424,7 @@ func (c *copier) blob(ctx context.Context, sid repo.ID) (repo.ID, error) {
 	c.curBlob = sid
 	plain, err := c.src.LoadBlob(ctx, repo.DataBlob, sid, c.buf)
 	if err != nil {
-		return repo.ID{}, err
+		return repo.ID{}, &sourceError{err}
 	}
 	c.buf = plain[:0]
 	c.res.BlobsRead++

@@ -2,6 +2,7 @@ package copier
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -198,5 +199,123 @@ func TestInitChunkerPolynomial(t *testing.T) {
 	defer be2.Close()
 	if _, err := repo.Init(ctx, be2, []byte("c"), repo.InitOptions{ChunkerPolynomial: 1 << 40, KDF: crypto.CheapKDFParams()}); err == nil || !strings.Contains(err.Error(), "irreducible") {
 		t.Errorf("reducible polynomial: %v", err)
+	}
+}
+
+// damageBlob flips a byte in the middle of a stored blob of the
+// repository in dir.
+func damageBlob(t *testing.T, r *repo.Repository, dir string, id repo.ID) {
+	t.Helper()
+	loc, ok := r.LookupBlob(repo.DataBlob, id)
+	if !ok {
+		t.Fatalf("blob %s not indexed", id.Short())
+	}
+	p := filepath.Join(dir, "data", loc.Pack.String()[:2], loc.Pack.String())
+	if err := os.Chmod(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, 1)
+	off := int64(loc.Offset) + int64(loc.Length)/2
+	if _, err := f.ReadAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+	b[0] ^= 0x40
+	if _, err := f.WriteAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An old snapshot that cannot be read from the source (a damaged blob)
+// is left out, named in the error, and every other snapshot is copied:
+// one damaged snapshot on a medium must not stop its offsite copies for
+// good.
+func TestCopyGoesOnPastDamagedSnapshot(t *testing.T) {
+	ctx := context.Background()
+	src, srcDir := newRepo(t, "src-pw")
+	dst, dstDir := newRepo(t, "dst-pw")
+	base := t.TempDir()
+	a, b := filepath.Join(base, "a"), filepath.Join(base, "b")
+	snapshottest.WriteFile(t, filepath.Join(a, "only-in-a.bin"), snapshottest.RandBytes(11, 200<<10))
+	snapshottest.WriteFile(t, filepath.Join(b, "only-in-b.bin"), snapshottest.RandBytes(12, 200<<10))
+	wantB := snapshottest.ScanTree(t, b)
+	snA := backup(t, src, a)
+	snB := backup(t, src, b)
+
+	// Damage a data blob that only snapshot A uses.
+	tree, err := snapshot.LoadTree(ctx, src, snA.Tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blob repo.ID
+	for _, n := range tree.Nodes {
+		if n.Type == snapshot.TypeDir && !n.Subtree.IsNull() {
+			sub, err := snapshot.LoadTree(ctx, src, n.Subtree)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tree = sub
+			break
+		}
+	}
+	for tree != nil && blob.IsNull() {
+		var next *snapshot.Tree
+		for _, n := range tree.Nodes {
+			if n.Type == snapshot.TypeFile && len(n.Content) > 0 {
+				blob = n.Content[0].ID
+				break
+			}
+			if n.Type == snapshot.TypeDir && !n.Subtree.IsNull() && next == nil {
+				if next, err = snapshot.LoadTree(ctx, src, n.Subtree); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		tree = next
+	}
+	if blob.IsNull() {
+		t.Fatal("no data blob found in snapshot A")
+	}
+	damageBlob(t, src, srcDir, blob)
+	src.Close()
+	src = reopen(t, srcDir, "src-pw")
+
+	var seen []SnapshotResult
+	res, err := Copy(ctx, dst, src, []*snapshot.Snapshot{snB, snA}, Options{Progress: func(r SnapshotResult) { seen = append(seen, r) }})
+	var ie *IncompleteError
+	if !errors.As(err, &ie) || !errors.Is(err, ErrIncomplete) {
+		t.Fatalf("copy error %v (%T), want an IncompleteError", err, err)
+	}
+	if !repo.IsDamaged(err) {
+		t.Errorf("the error does not carry the damage: %v", err)
+	}
+	if !strings.Contains(err.Error(), snA.ID().Short()) || !strings.Contains(err.Error(), blob.Short()) {
+		t.Errorf("the error names neither the snapshot nor the blob: %v", err)
+	}
+	if res.Copied != 1 || res.Failed != 1 || len(ie.Failed) != 1 || ie.Failed[0].Source != snA.ID() || len(seen) != 2 {
+		t.Fatalf("result %+v, failed %+v, progress %+v", res, ie.Failed, seen)
+	}
+	// Oldest first: A failed, then B was copied.
+	if seen[0].Source != snA.ID() || seen[0].Error == "" || !seen[0].Dest.IsNull() || seen[1].Source != snB.ID() || seen[1].Error != "" {
+		t.Errorf("progress %+v", seen)
+	}
+
+	dst.Close()
+	dst = reopen(t, dstDir, "dst-pw")
+	dsns, err := snapshot.ListSnapshots(ctx, dst, snapshot.Filter{})
+	if err != nil || len(dsns) != 1 || dsns[0].Original == nil || *dsns[0].Original != snB.ID() {
+		t.Fatalf("destination snapshots %v, %v", dsns, err)
+	}
+	checkRestore(t, dst, dsns[0], wantB, b)
+	checkRepo(t, dst)
+
+	// Run again: B is skipped, A fails again, nothing else changes.
+	res, err = Copy(ctx, dst, src, []*snapshot.Snapshot{snA, snB}, Options{})
+	if !errors.Is(err, ErrIncomplete) || res.Copied != 0 || res.Skipped != 1 || res.Failed != 1 {
+		t.Fatalf("second copy: %+v, %v", res, err)
 	}
 }

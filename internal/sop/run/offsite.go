@@ -122,7 +122,7 @@ func (r *Runner) offsite(ctx context.Context, j *jobs.Job, m jobs.Medium, backup
 	res, err := r.Copier.Copy(ctx, dst, src, sns)
 	info.Copied, info.Skipped, info.DataBlobs, info.TreeBlobs, info.Bytes = res.Copied, res.Skipped, res.DataBlobs, res.TreeBlobs, res.Bytes
 	for _, s := range res.Snapshots {
-		if !s.Skipped {
+		if !s.Skipped && s.Error == "" {
 			rec.Snapshots = append(rec.Snapshots, s.Dest.String())
 		}
 	}

@@ -3,6 +3,7 @@ package run_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ type fakeCopier struct {
 	offsite          *runtest.Repo
 	openErr, copyErr error
 	there            map[string]bool // source snapshot IDs on the offsite
+	unreadable       map[string]bool // source snapshot IDs that fail alone, as a damaged one does
 	calls            [][]string      // the snapshots each Copy was given
 }
 
@@ -40,6 +42,7 @@ func (c *fakeCopier) Snapshots(ctx context.Context, r run.Repository) ([]*snapsh
 
 func (c *fakeCopier) Copy(_ context.Context, dst, src run.Repository, sns []*snapshot.Snapshot) (copier.Result, error) {
 	var res copier.Result
+	var inc copier.IncompleteError
 	var ids []string
 	for _, sn := range sns {
 		id := sn.ID()
@@ -53,6 +56,14 @@ func (c *fakeCopier) Copy(_ context.Context, dst, src run.Repository, sns []*sna
 			c.calls = append(c.calls, ids)
 			return res, c.copyErr
 		}
+		if c.unreadable[id.String()] {
+			err := fmt.Errorf("snapshot %s: data/ab is damaged", id.Short())
+			inc.Failed = append(inc.Failed, copier.SnapshotResult{Source: id, Error: err.Error()})
+			inc.Errs = append(inc.Errs, err)
+			res.Failed++
+			res.Snapshots = append(res.Snapshots, inc.Failed[len(inc.Failed)-1])
+			continue
+		}
 		c.there[id.String()] = true
 		res.Copied++
 		res.DataBlobs += 3
@@ -60,6 +71,9 @@ func (c *fakeCopier) Copy(_ context.Context, dst, src run.Repository, sns []*sna
 		res.Snapshots = append(res.Snapshots, copier.SnapshotResult{Source: id, Dest: id})
 	}
 	c.calls = append(c.calls, ids)
+	if len(inc.Failed) > 0 {
+		return res, &inc
+	}
 	return res, nil
 }
 
@@ -175,6 +189,27 @@ func TestOffsiteCopyFailures(t *testing.T) {
 	cr = recOf(t, out, runlog.OpCopy)
 	if !errors.As(err, &offErr) || cr.Failure != runlog.KindOffsite || cr.Note.Code != "offsite-failed" {
 		t.Fatalf("broken copy: %v %+v", err, cr)
+	}
+
+	// A damaged old snapshot on the medium fails the copy record, but the
+	// snapshots after it are copied, and only they are listed.
+	e, mt, c = offsiteEnv(t)
+	old := mt.Add(e.a, e.clk.Now().Add(-48*time.Hour), []string{"/x"}, "job:spse-prod", "source:upload")
+	mt.Add(e.a, e.clk.Now(), []string{"/x"}, "job:spse-prod", "source:upload")
+	c.unreadable = map[string]bool{old: true}
+	out, err = e.r.Backup(ctx, "spse-prod", run.Options{})
+	cr = recOf(t, out, runlog.OpCopy)
+	if !errors.As(err, &offErr) || cr.Result != runlog.Failed || cr.Failure != runlog.KindOffsite || cr.Note.Code != "offsite-failed" ||
+		!strings.Contains(cr.Message, old[:8]) {
+		t.Fatalf("copy past a damaged snapshot: %v %+v", err, cr)
+	}
+	if cr.Copy == nil || cr.Copy.Copied != 1 || len(cr.Snapshots) != 1 {
+		t.Fatalf("copy past a damaged snapshot: copied %+v, snapshots %v", cr.Copy, cr.Snapshots)
+	}
+	for _, id := range cr.Snapshots {
+		if id == old || strings.Trim(id, "0") == "" {
+			t.Errorf("the damaged snapshot is listed as copied: %v", cr.Snapshots)
+		}
 	}
 
 	// A failed retention outranks a failed copy (exit 1, not 3); both are recorded.
