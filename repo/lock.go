@@ -51,6 +51,9 @@ type LockInfo struct {
 	// Prune marks a prune lock: it conflicts with prune and exclusive
 	// locks and coexists with shared ones.
 	Prune bool `json:"prune,omitempty"`
+	// Copy marks a copy lock: it conflicts with copy and exclusive locks
+	// and coexists with shared and prune ones.
+	Copy bool `json:"copy,omitempty"`
 }
 
 // Mode is the lock's kind as a LockMode.
@@ -60,6 +63,8 @@ func (l LockInfo) Mode() LockMode {
 		return ExclusiveLock
 	case l.Prune:
 		return PruneLock
+	case l.Copy:
+		return CopyLock
 	}
 	return SharedLock
 }
@@ -430,10 +435,11 @@ func (r *Repository) RemoveAllLocks(ctx context.Context) ([]LockInfo, error) {
 }
 
 // conflicts reports whether a lock of mode m may not be taken beside
-// other: exclusive locks exclude everything, prune locks each other.
+// other: exclusive locks exclude everything, prune locks each other, copy
+// locks each other.
 func conflicts(m LockMode, other LockInfo) bool {
 	o := other.Mode()
-	return m == ExclusiveLock || o == ExclusiveLock || (m == PruneLock && o == PruneLock)
+	return m == ExclusiveLock || o == ExclusiveLock || (m == PruneLock || m == CopyLock) && o == m
 }
 
 // Lock takes a shared (backup, restore, check) or exclusive (maintenance)
@@ -456,7 +462,7 @@ func (r *Repository) Lock(ctx context.Context, exclusive bool) (*Lock, error) {
 // Lock.Lost).
 func (r *Repository) Acquire(ctx context.Context, m LockMode) (*Lock, error) {
 	switch m {
-	case SharedLock, ExclusiveLock, PruneLock:
+	case SharedLock, ExclusiveLock, PruneLock, CopyLock:
 	default:
 		return nil, fmt.Errorf("lock %s: cannot take a lock of mode %v", r.be.Location(), m)
 	}
@@ -500,7 +506,7 @@ func (r *Repository) Acquire(ctx context.Context, m LockMode) (*Lock, error) {
 		return nil, err
 	}
 	now := r.opts.Now()
-	info := LockInfo{Time: now, Started: now, Exclusive: m == ExclusiveLock, Prune: m == PruneLock, Host: host, Username: user, PID: os.Getpid()}
+	info := LockInfo{Time: now, Started: now, Exclusive: m == ExclusiveLock, Prune: m == PruneLock, Copy: m == CopyLock, Host: host, Username: user, PID: os.Getpid()}
 	id, err := r.saveLock(ctx, info)
 	if err != nil {
 		return nil, err
@@ -521,7 +527,7 @@ func (r *Repository) Acquire(ctx context.Context, m LockMode) (*Lock, error) {
 		return nil, fmt.Errorf("lock %s: %w", r.be.Location(), err)
 	}
 	go l.refreshLoop(rctx)
-	if m != SharedLock {
+	if m == ExclusiveLock || m == PruneLock {
 		r.sweepLeftovers(ctx)
 	}
 	return l, nil

@@ -86,6 +86,11 @@ type Options struct {
 	// lock by hand with Repository.Lock; any lock taken either way is
 	// released by Close.
 	Lock LockMode
+	// LockWait is how long Open waits while a live lock of another process
+	// conflicts with Lock, trying again with growing pauses (at most 30
+	// s); zero refuses at once with a *LockedError, as restic does without
+	// --retry-lock.
+	LockWait time.Duration
 }
 
 // LockMode is the lock a Repository holds while it is open.
@@ -106,6 +111,11 @@ const (
 	// (doc/design.md, "Prune beside backups"): it excludes other prune
 	// locks and exclusive locks, and coexists with shared ones.
 	PruneLock
+	// CopyLock is for copying snapshots into the repository: like a
+	// shared lock, but it excludes other copy locks (and exclusive ones),
+	// so that two copies of the same snapshot, each finding it missing,
+	// cannot both save it.
+	CopyLock
 )
 
 func (m LockMode) String() string {
@@ -118,6 +128,8 @@ func (m LockMode) String() string {
 		return "exclusive"
 	case PruneLock:
 		return "prune"
+	case CopyLock:
+		return "copy"
 	}
 	return fmt.Sprintf("lockmode(%d)", uint8(m))
 }
@@ -337,8 +349,27 @@ func (r *Repository) takeSessionLock(ctx context.Context) error {
 	if r.opts.Lock == NoLock {
 		return nil
 	}
-	_, err := r.Acquire(ctx, r.opts.Lock)
-	return err
+	deadline := time.Now().Add(r.opts.LockWait)
+	pause := time.Second
+	for said := false; ; said = true {
+		_, err := r.Acquire(ctx, r.opts.Lock)
+		var le *LockedError
+		left := time.Until(deadline)
+		if err == nil || !errors.As(err, &le) || left <= 0 {
+			return err
+		}
+		if !said {
+			r.opts.Logf("%s; waiting up to %s for it to go", err, r.opts.LockWait.Round(time.Second))
+		}
+		t := time.NewTimer(min(pause, left))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (while waiting: %w)", err, ctx.Err())
+		case <-t.C:
+		}
+		pause = min(2*pause, 30*time.Second)
+	}
 }
 
 // Config returns the repository's configuration.

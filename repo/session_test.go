@@ -5,7 +5,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -299,6 +301,101 @@ func TestUnlockAfterCancel(t *testing.T) {
 	if left := lockFiles(t, dir); len(left) != 0 {
 		t.Errorf("lock files left after Close and a refused Lock: %v", left)
 	}
+}
+
+// TestCopyLockExcludesCopies: a copy lock coexists with shared and prune
+// locks (backups and prune run beside a copy) and excludes another copy
+// lock and an exclusive lock, so that two copies into one repository
+// cannot both find a snapshot missing and both save it.
+func TestCopyLockExcludesCopies(t *testing.T) {
+	dir := newSessionRepo(t)
+	ctx := context.Background()
+	backup, err := openSession(ctx, t, dir, repo.SharedLock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backup.Close()
+	cp, err := openSession(ctx, t, dir, repo.CopyLock)
+	if err != nil {
+		t.Fatalf("copy beside a backup: %v", err)
+	}
+	defer cp.Close()
+	for _, m := range []repo.LockMode{repo.SharedLock, repo.PruneLock} {
+		r, err := openSession(ctx, t, dir, m)
+		if err != nil {
+			t.Fatalf("%v lock beside a copy: %v", m, err)
+		}
+		r.Close()
+	}
+	for _, m := range []repo.LockMode{repo.CopyLock, repo.ExclusiveLock} {
+		_, err := openSession(ctx, t, dir, m)
+		var le *repo.LockedError
+		if !errors.As(err, &le) || m == repo.CopyLock && le.Holder.Mode() != repo.CopyLock {
+			t.Errorf("%v lock beside a copy lock: %v, want a LockedError naming the copy lock", m, err)
+		}
+		if err != nil && m == repo.CopyLock && !strings.Contains(err.Error(), "copy lock") {
+			t.Errorf("the error does not say a copy holds the lock: %v", err)
+		}
+	}
+	locks, err := cp.ListLocks(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, l := range locks {
+		if l.Copy {
+			n++
+			if l.Exclusive || l.Prune || l.Mode() != repo.CopyLock {
+				t.Errorf("copy lock %+v", l)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d copy locks among %v", n, locks)
+	}
+}
+
+// TestLockWait: with Options.LockWait, Open waits for a conflicting lock
+// to be released and then takes its own; without, it refuses at once; a
+// cancelled wait ends the wait.
+func TestLockWait(t *testing.T) {
+	dir := newSessionRepo(t)
+	ctx := context.Background()
+	first, err := openSession(ctx, t, dir, repo.CopyLock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func(ctx context.Context, wait time.Duration) (*repo.Repository, error) {
+		be, err := local.Open(ctx, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := repo.Open(ctx, be, []byte("pw"), repo.Options{Lock: repo.CopyLock, LockWait: wait})
+		if err != nil {
+			be.Close()
+		}
+		return r, err
+	}
+	var le *repo.LockedError
+	if _, err := open(ctx, 0); !errors.As(err, &le) {
+		t.Fatalf("no wait: %v, want a LockedError", err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	start := time.Now()
+	_, err = open(cctx, time.Hour)
+	cancel()
+	if !errors.As(err, &le) || !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 10*time.Second {
+		t.Fatalf("cancelled wait: %v after %v, want the LockedError and the context's error", err, time.Since(start))
+	}
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		first.Close()
+	}()
+	second, err := open(ctx, time.Minute)
+	if err != nil {
+		t.Fatalf("waiting for the lock: %v", err)
+	}
+	second.Close()
 }
 
 // TestPruneLockCoexistsWithBackups: a prune lock coexists with shared

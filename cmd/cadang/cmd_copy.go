@@ -71,7 +71,7 @@ func (e *env) openFromRepo(ctx context.Context, m repo.LockMode) (*repo.Reposito
 		be.Close()
 		return nil, loc, err
 	}
-	o := repo.Options{Lock: m, Logf: e.logf, AfterUnlock: debug.FreeOSMemory}
+	o := repo.Options{Lock: m, Logf: e.logf, LockWait: e.c.Duration("retry-lock"), AfterUnlock: debug.FreeOSMemory}
 	done := hugeKDF(&o)
 	r, err := repo.Open(ctx, be, pw, o)
 	done()
@@ -122,13 +122,24 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, rec 
 	if err != nil {
 		return err
 	}
-	defer e.closeRepo(src)
-	dst, err := e.openRepo(ctx, repo.Options{Lock: repo.SharedLock})
+	srcKept := false
+	defer func() {
+		if !srcKept {
+			e.closeRepo(src)
+		}
+	}()
+	// A copy lock: a second copy into this repository at the same time
+	// is refused (exit 11), rather than saving the same snapshots again.
+	dst, err := e.openRepo(ctx, repo.Options{Lock: repo.CopyLock})
 	if err != nil {
 		return err
 	}
 	if e.rec != nil {
-		e.rec.keep(dst) // the record goes into the destination
+		// The record goes into the destination, and then into the source,
+		// whose copy it also tells of (doc/design.md, run log).
+		e.rec.keep(dst)
+		e.rec.keep(src)
+		srcKept = true
 	} else {
 		defer e.closeRepo(dst)
 	}

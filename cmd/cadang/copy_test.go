@@ -203,4 +203,17 @@ func TestCLICopy(t *testing.T) {
 	if n != 4 {
 		t.Errorf("%d copy records, want 4:\n%s", n, logOut)
 	}
+
+	// A copy's record concerns its source too: the copy puts it there,
+	// and a check of the source must not take the source for an older
+	// copy of itself (it did, after every copy).
+	t.Setenv("CADANG_PASSWORD", srcPW)
+	res = cliOK(t, "-r", srcRepo, "log", "verify")
+	if !strings.Contains(res.stdout+res.stderr, "6 records") || !strings.Contains(res.stdout+res.stderr, "intact") {
+		t.Errorf("the source does not hold the records of its 2 backups and 4 copies:\n%s", res)
+	}
+	res = cliOK(t, "-r", srcRepo, "check")
+	if strings.Contains(res.stderr+res.stdout, "older") {
+		t.Errorf("check of the source after copies:\n%s", res)
+	}
 }

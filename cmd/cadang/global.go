@@ -37,6 +37,7 @@ func globalFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "utc", Usage: "print times in UTC instead of the local time zone", EnvVars: []string{"CADANG_UTC"}},
 		&cli.IntFlag{Name: "backend-connections", EnvVars: []string{"CADANG_BACKEND_CONNECTIONS"}, Usage: "requests to an s3:, sftp:// or rest: repository in flight at once (default 5; more hides more latency)", Action: intRange("backend-connections", 1, 128)},
 		&cli.BoolFlag{Name: "no-lock", Usage: "do not lock the repository (read-only commands only; unsafe while others write)"},
+		&cli.DurationFlag{Name: "retry-lock", Usage: "wait up to `DURATION` (e.g. 10m) for a conflicting lock of another process to go, instead of failing at once"},
 		// Destination: the location package reads them when it parses an
 		// sftp:// location; every run sets them (to "" when not given).
 		&cli.StringFlag{Name: "sftp-identity", EnvVars: []string{"CADANG_SFTP_IDENTITY"}, Destination: &location.SFTPIdentityFile, Usage: "log in to sftp:// repositories with the private key in `FILE` (default: the keys of ssh-agent at SSH_AUTH_SOCK, else ~/.ssh/id_*)"},
@@ -222,6 +223,7 @@ func (e *env) openRepo(ctx context.Context, o repo.Options) (*repo.Repository, e
 	if o.Logf == nil {
 		o.Logf = e.logf
 	}
+	o.LockWait = e.c.Duration("retry-lock")
 	// argon2id has just used 64 MiB that is garbage once the key is open.
 	// Returning it before the index loads keeps it from adding to the
 	// process's peak, and keeps the heap goal from being sized from it.
@@ -298,6 +300,7 @@ func (e *env) openOrInitRepo(ctx context.Context, o repo.Options) (*repo.Reposit
 		return nil, err
 	}
 	o.Logf = e.logf
+	o.LockWait = e.c.Duration("retry-lock")
 	o.AfterUnlock = debug.FreeOSMemory // as openRepo does
 	done := hugeKDF(&o)
 	r, created, err := repo.OpenOrInit(ctx, nb, pw, o, repo.InitOptions{KDF: kdf})

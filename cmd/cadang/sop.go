@@ -271,7 +271,8 @@ func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx con
 		}
 	}()
 	var opErr error
-	out, err := e.runner(st).Do(ctx, op, jobName, func(ctx context.Context, rec *runlog.Record) (runlog.RecordStore, error) {
+	runner := e.runner(st)
+	out, err := runner.Do(ctx, op, jobName, func(ctx context.Context, rec *runlog.Record) (runlog.RecordStore, error) {
 		rec.Repository = loc
 		opErr = panicerr.Call(func() string { return string(op) }, func() error { return fn(ctx, rec) })
 		var store runlog.RecordStore
@@ -298,6 +299,16 @@ func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx con
 		return store, opErr
 	})
 	e.recordOutcome(out, err)
+	// The record goes into the first repository kept; the others it
+	// concerns (a copy's source) get it too, now that they are open: a
+	// rotation medium carries the record of its copy when it leaves.
+	if out.Record.ID != "" {
+		for _, r := range rc.repos[min(1, len(rc.repos)):] {
+			if _, serr := runner.Log.Sync(context.WithoutCancel(ctx), r); serr != nil {
+				e.warnf("run log: %v", serr)
+			}
+		}
+	}
 	return opErr
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"time"
 
 	"github.com/lpse/cadang/internal/errclass"
 	"github.com/lpse/cadang/internal/sop/jobs"
@@ -48,8 +49,13 @@ func (c *Copier) abs(p string) string {
 	return c.Config.Abs(p)
 }
 
+// OffsiteLockWait is how long an offsite copy waits for another copy into
+// the same offsite repository (another job's, run at the same hour) to end.
+const OffsiteLockWait = time.Hour
+
 // OpenOffsite implements run.Copier: it opens the offsite repository
-// with a shared lock. Errors name the offsite medium.
+// with a copy lock (repo.CopyLock), waiting up to OffsiteLockWait for
+// another copy's. Errors name the offsite medium.
 func (c *Copier) OpenOffsite(ctx context.Context, o jobs.Offsite) (run.Repository, error) {
 	l, err := location.Parse(o.Repository)
 	if err != nil {
@@ -74,7 +80,10 @@ func (c *Copier) OpenOffsite(ctx context.Context, o jobs.Offsite) (run.Repositor
 	if err != nil {
 		return nil, runlog.Fail(errclass.Kind(err), fmt.Errorf("offsite %s at %s: %w", o.Name, l, err))
 	}
-	r, err := repo.Open(ctx, be, pw, repo.Options{Lock: repo.SharedLock, Logf: c.Logf, AfterUnlock: debug.FreeOSMemory})
+	// A copy lock, as cadang copy takes: a copy running into the offsite
+	// repository now (by hand, or another job's) would otherwise save the
+	// same snapshots a second time. Another job's copy is waited for.
+	r, err := repo.Open(ctx, be, pw, repo.Options{Lock: repo.CopyLock, LockWait: OffsiteLockWait, Logf: c.Logf, AfterUnlock: debug.FreeOSMemory})
 	if err != nil {
 		be.Close()
 		return nil, runlog.Fail(errclass.Kind(err), fmt.Errorf("offsite %s at %s: %w", o.Name, l, err))

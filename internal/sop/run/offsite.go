@@ -75,14 +75,26 @@ func (r *Runner) offsite(ctx context.Context, j *jobs.Job, m jobs.Medium, backup
 		TimeStandard: StandardFor(runlog.OpCopy, j).Milliseconds()}
 	info := &runlog.CopyInfo{From: m.Repository, FromID: backup.RepositoryID}
 	rec.Copy = info
-	var store runlog.RecordStore
+	var store, medium runlog.RecordStore
+	// finish records the copy in the offsite repository and then on the
+	// medium it read, once that is open: the record concerns both, and
+	// the medium may leave the building before the next run opens it.
+	finish := func() runlog.Record {
+		written := r.finishExtra(ctx, j, rec, store, out)
+		if medium != nil && written.ID != "" {
+			if _, err := r.Log.Sync(context.WithoutCancel(ctx), medium); err != nil {
+				out.Warnings = append(out.Warnings, err)
+			}
+		}
+		return written
+	}
 	fail := func(err error, note *runlog.Note) runlog.Record {
 		rec.Result, rec.Failure = runlog.Failed, runlog.KindOffsite
 		if r.classify(err) == runlog.KindInterrupted {
 			rec.Failure = runlog.KindInterrupted
 		}
 		rec.Note, rec.Message = note, err.Error()
-		return r.finishExtra(ctx, j, rec, store, out)
+		return finish()
 	}
 
 	dst, err := r.Copier.OpenOffsite(ctx, o)
@@ -109,6 +121,7 @@ func (r *Runner) offsite(ctx context.Context, j *jobs.Job, m jobs.Medium, backup
 		return fail(fmt.Errorf("medium %s: the repository at %s has ID %s, not %s", m.Name, m.Repository, short(src.ID()), short(m.RepositoryID)),
 			runlog.NewNote("offsite-source-failed", m.Name))
 	}
+	medium = src // the medium named: the record goes there too
 	all, err := r.Copier.Snapshots(ctx, src)
 	if err != nil {
 		return fail(err, runlog.NewNote("offsite-failed", o.Name, 0))
@@ -132,7 +145,7 @@ func (r *Runner) offsite(ctx context.Context, j *jobs.Job, m jobs.Medium, backup
 	}
 	rec.Result = runlog.OK
 	rec.Note = runlog.NewNote("offsite-copied", res.Copied, o.Name, res.Skipped, res.DataBlobs+res.TreeBlobs)
-	return r.finishExtra(ctx, j, rec, store, out)
+	return finish()
 }
 
 // offsiteFailed is the error Backup returns for a failed offsite copy

@@ -127,6 +127,15 @@ func TestOffsiteCopyAfterBackup(t *testing.T) {
 	if !found {
 		t.Error("the copy record is not in the offsite repository")
 	}
+	// And on the medium it read, which it concerns too (copy.from_id):
+	// the medium may be taken away before the next run opens it.
+	found = false
+	for _, r := range records(t, e.bay.Repo(e.a)) {
+		found = found || r.ID == cr.ID
+	}
+	if !found {
+		t.Error("the copy record is not on the medium it copied from")
+	}
 	recs, _ := e.log.Records()
 	if last, ok := run.LastOffsite(recs, "spse-prod"); !ok || last.ID != cr.ID {
 		t.Errorf("LastOffsite: %v %+v", ok, last)

@@ -296,3 +296,35 @@ func TestForgetStoredConcurrently(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyRecordPendingForSource: a copy's record concerns its source as
+// well as the destination it is stored in. Until a command that opens the
+// source syncs it, the source lacks it; the everyday check of the source
+// must take it as pending, not report the source as an older copy (which
+// it did, after every cadang copy).
+func TestCopyRecordPendingForSource(t *testing.T) {
+	ctx := context.Background()
+	l, _ := newLog(t)
+	src, dst := runlogtest.NewID(repoA), runlogtest.NewID(repoB)
+	if _, err := l.Append(ctx, Record{Op: OpBackup, RepositoryID: repoA, Result: OK}, src); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(ctx, Record{Op: OpCopy, RepositoryID: repoB, Result: OK, Copy: &CopyInfo{From: "/mnt/a", FromID: repoA}}, dst); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*runlogtest.MemStore{src, dst} {
+		if fs, err := Open(l.Path(), l.opt).CheckRepository(ctx, s, nil); err != nil || len(fs) > 0 {
+			t.Errorf("check of %s after the copy: %v %v", s.ID()[:4], err, fs)
+		}
+	}
+	// The next command on the source copies the record in.
+	if _, err := l.Sync(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(storeFiles(t, src)); n < 2 {
+		t.Errorf("the source holds %d record files after a sync, want its backup's and the copy's", n)
+	}
+	if fs, err := Open(l.Path(), l.opt).CheckRepository(ctx, src, nil); err != nil || len(fs) > 0 {
+		t.Errorf("check of the source after a sync: %v %v", err, fs)
+	}
+}

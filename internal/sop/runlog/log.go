@@ -18,6 +18,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -390,11 +391,15 @@ func (l *Log) Append(ctx context.Context, rec Record, store RecordStore) (Record
 	if err != nil && !errors.Is(err, ErrUnsigned) {
 		return rec, err
 	}
-	if store == nil {
-		// A record about a repository that is not open here (a follow-up
-		// made away from the medium): its copy is known to be pending.
-		l.notePendingRecord(rec)
+	// A record about a repository that is not open here (a follow-up made
+	// away from the medium, a copy's source that is not the store): its
+	// copy is known to be pending, not missing, until a command that opens
+	// that repository syncs it.
+	except := ""
+	if store != nil {
+		except = store.ID()
 	}
+	l.notePendingRecord(rec, except)
 	if store != nil {
 		if _, serr := l.Sync(ctx, store); serr != nil {
 			return rec, errors.Join(err, serr)
@@ -1064,21 +1069,24 @@ func (l *Log) notePending(local []entry, repoID string, have map[string]bool, ca
 	}
 }
 
-// notePendingRecord notes rec, just appended without a store, as pending
-// for each repository it concerns.
-func (l *Log) notePendingRecord(rec Record) {
-	local, err := l.readLocal()
-	if err != nil {
-		return
-	}
+// notePendingRecord notes rec, just appended, as pending for each
+// repository it concerns but the one with ID except (the store it is
+// copied into now; "" for none).
+func (l *Log) notePendingRecord(rec Record, except string) {
 	var ids []string
 	for _, id := range []string{rec.RepositoryID, fromID(rec.Copy)} {
-		if id != "" {
+		if id != "" && id != except && !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
 	}
 	if rec.Op == OpFollowup && rec.Ref != "" {
-		if ref, err := FindRecord(recordsOf(local), rec.Ref, ""); err == nil && ref.RepositoryID != "" {
+		// Only a follow-up needs the log read (its run names the
+		// repository): every other record costs nothing here.
+		local, err := l.readLocal()
+		if err != nil {
+			return
+		}
+		if ref, err := FindRecord(recordsOf(local), rec.Ref, ""); err == nil && ref.RepositoryID != "" && ref.RepositoryID != except {
 			ids = append(ids, ref.RepositoryID)
 		}
 	}
@@ -1091,7 +1099,7 @@ func (l *Log) notePendingRecord(rec Record) {
 	}
 	defer f.Close()
 	for _, id := range ids {
-		b, _ := json.Marshal(pendingNote{RepositoryID: id, Seq: rec.Seq, Hash: rec.Hash, At: rec.Logged, Error: "no repository was open when it was recorded"})
+		b, _ := json.Marshal(pendingNote{RepositoryID: id, Seq: rec.Seq, Hash: rec.Hash, At: rec.Logged, Error: "not copied into this repository when it was recorded (it was not open, or not the one written)"})
 		f.Write(append(b, '\n'))
 	}
 }
