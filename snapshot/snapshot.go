@@ -240,7 +240,11 @@ var ErrAmbiguous = errors.New("ambiguous snapshot ID prefix")
 
 // FindLatest returns the newest snapshot that matches f.
 func FindLatest(ctx context.Context, r FileLoader, f Filter) (*Snapshot, error) {
-	sns, err := ListSnapshots(ctx, r, f)
+	return findLatest(ctx, r, f, failUnreadable)
+}
+
+func findLatest(ctx context.Context, r FileLoader, f Filter, bad func(repo.ID, error) error) (*Snapshot, error) {
+	sns, err := ListSnapshotsSkipping(ctx, r, f, bad)
 	if err != nil {
 		return nil, err
 	}
@@ -250,11 +254,23 @@ func FindLatest(ctx context.Context, r FileLoader, f Filter) (*Snapshot, error) 
 	return sns[len(sns)-1], nil
 }
 
+func failUnreadable(_ repo.ID, err error) error { return err }
+
 // FindSnapshot resolves "latest" (filtered by f) or a hex ID prefix (f is
 // ignored) to a snapshot.
 func FindSnapshot(ctx context.Context, r FileLoader, idOrLatest string, f Filter) (*Snapshot, error) {
+	return FindSnapshotSkipping(ctx, r, idOrLatest, f, failUnreadable)
+}
+
+// FindSnapshotSkipping is FindSnapshot for a reader that must find the
+// latest snapshot past a snapshot file it cannot load (one damaged file,
+// or one a client of an append-only server added, must not keep a
+// restore from every other snapshot): for "latest", bad gets each such
+// file as in ListSnapshotsSkipping. A snapshot named by its ID is loaded
+// or fails as in FindSnapshot.
+func FindSnapshotSkipping(ctx context.Context, r FileLoader, idOrLatest string, f Filter, bad func(repo.ID, error) error) (*Snapshot, error) {
 	if idOrLatest == "latest" {
-		return FindLatest(ctx, r, f)
+		return findLatest(ctx, r, f, bad)
 	}
 	id, err := FindSnapshotID(ctx, r, idOrLatest)
 	if err != nil {
@@ -292,9 +308,16 @@ func FindSnapshotID(ctx context.Context, r FileLoader, prefix string) (repo.ID, 
 
 // FindParent returns the newest snapshot of the same host with the same set
 // of paths, or nil (and no error) when there is none. Snapshots newer than
-// before are ignored unless before is zero.
+// before are ignored unless before is zero. A snapshot file that cannot be
+// loaded is no candidate: a parent only spares the backup reading
+// unchanged files, and the backup must go on (check names the file).
 func FindParent(ctx context.Context, r FileLoader, host string, paths []string, before time.Time) (*Snapshot, error) {
-	sns, err := ListSnapshots(ctx, r, Filter{Hosts: []string{host}})
+	sns, err := ListSnapshotsSkipping(ctx, r, Filter{Hosts: []string{host}}, func(_ repo.ID, err error) error {
+		if ctx.Err() != nil {
+			return err
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}

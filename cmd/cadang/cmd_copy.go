@@ -148,13 +148,13 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, rec 
 	}
 	var sns []*snapshot.Snapshot
 	if len(args) == 0 {
-		if sns, err = snapshot.ListSnapshots(ctx, src, f); err != nil {
+		if sns, err = e.listSnapshots(ctx, src, f); err != nil {
 			return err
 		}
 	} else {
 		seen := map[repo.ID]bool{}
 		for _, a := range args {
-			sn, err := findSnapshot(ctx, src, a, f)
+			sn, err := e.findSnapshot(ctx, src, a, f)
 			if err != nil {
 				return err
 			}
@@ -164,7 +164,9 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, rec 
 			}
 		}
 	}
-	o := copier.Options{}
+	o := copier.Options{Unreadable: func(id repo.ID, err error) {
+		e.warnf("snapshot %s of the destination cannot be read and is left out: %v ('cadang check' names every damaged file)", id.Short(), err)
+	}}
 	if !e.json && !e.quiet {
 		o.Progress = func(r copier.SnapshotResult) {
 			switch {

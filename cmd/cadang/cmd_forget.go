@@ -232,7 +232,7 @@ func forgetByPolicy(ctx context.Context, e *env, o forgetPlan, rec *runlog.Recor
 		return err
 	}
 	return e.withRepo(ctx, false, func(r *repo.Repository) error {
-		sns, err := snapshot.ListSnapshots(ctx, r, o.Filter)
+		sns, err := e.listSnapshots(ctx, r, o.Filter)
 		if err != nil {
 			return err
 		}

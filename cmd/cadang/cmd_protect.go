@@ -145,7 +145,7 @@ func protectNamed(ctx context.Context, e *env, r *repo.Repository, names []strin
 	}
 	var sns []*snapshot.Snapshot
 	for _, a := range names {
-		sn, err := findSnapshot(ctx, r, a, snapshot.Filter{})
+		sn, err := e.findSnapshot(ctx, r, a, snapshot.Filter{})
 		if err != nil {
 			return err
 		}
@@ -184,7 +184,7 @@ func unprotectNamed(ctx context.Context, e *env, r *repo.Repository, names []str
 	for _, a := range names {
 		var id repo.ID
 		if a == "latest" {
-			sn, err := findSnapshot(ctx, r, a, snapshot.Filter{})
+			sn, err := e.findSnapshot(ctx, r, a, snapshot.Filter{})
 			if err != nil {
 				return err
 			}

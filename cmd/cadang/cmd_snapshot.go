@@ -68,12 +68,34 @@ func splitSnapshotArg(s string) (id, sub string) {
 	return s, ""
 }
 
-func findSnapshot(ctx context.Context, r *repo.Repository, arg string, f snapshot.Filter) (*snapshot.Snapshot, error) {
-	sn, err := snapshot.FindSnapshot(ctx, r, arg, f)
+func (e *env) findSnapshot(ctx context.Context, r snapshot.FileLoader, arg string, f snapshot.Filter) (*snapshot.Snapshot, error) {
+	sn, err := snapshot.FindSnapshotSkipping(ctx, r, arg, f, e.passUnreadable(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %q: %w", arg, err)
 	}
 	return sn, nil
+}
+
+// listSnapshots lists the snapshots that match f, passing over (with a
+// warning) a snapshot file that cannot be loaded: one damaged file, or
+// one a client of an append-only server added, must not hide every other
+// snapshot. Prune lists strictly (snapshot.ListSnapshots): it must not
+// delete what an unreadable snapshot may need.
+func (e *env) listSnapshots(ctx context.Context, r snapshot.FileLoader, f snapshot.Filter) ([]*snapshot.Snapshot, error) {
+	return snapshot.ListSnapshotsSkipping(ctx, r, f, e.passUnreadable(ctx))
+}
+
+// passUnreadable is the bad function of snapshot.ListSnapshotsSkipping
+// for the everyday commands: it warns and goes on, unless the command was
+// interrupted.
+func (e *env) passUnreadable(ctx context.Context) func(repo.ID, error) error {
+	return func(id repo.ID, err error) error {
+		if ctx.Err() != nil {
+			return err
+		}
+		e.warnf("snapshot %s cannot be read and is left out: %v ('cadang check' names every damaged file)", id.Short(), err)
+		return nil
+	}
 }
 
 func restoreCommand() *cli.Command {
@@ -184,7 +206,7 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 	var res *restoreResult
 	err := e.withRepo(ctx, false, func(r *repo.Repository) error {
 		id, sub := splitSnapshotArg(o.Snapshot)
-		sn, err := findSnapshot(ctx, r, id, o.Filter)
+		sn, err := e.findSnapshot(ctx, r, id, o.Filter)
 		if err != nil {
 			return err
 		}
@@ -255,7 +277,7 @@ func snapshotsCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
 			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
-				sns, err := snapshot.ListSnapshots(c.Context, r, filterFromFlags(c))
+				sns, err := e.listSnapshots(c.Context, r, filterFromFlags(c))
 				if err != nil {
 					return err
 				}
@@ -398,7 +420,7 @@ func lsCommand() *cli.Command {
 				return errors.New("ls: give SNAPSHOT and optionally a PATH")
 			}
 			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
-				sn, err := findSnapshot(c.Context, r, c.Args().Get(0), filterFromFlags(c))
+				sn, err := e.findSnapshot(c.Context, r, c.Args().Get(0), filterFromFlags(c))
 				if err != nil {
 					return err
 				}
@@ -430,7 +452,7 @@ func findCommand() *cli.Command {
 				return errors.New("find: give at least one PATTERN (e.g. '*.pdf' or '/srv/spse/**/kontrak*')")
 			}
 			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
-				sns, err := snapshot.ListSnapshots(c.Context, r, filterFromFlags(c))
+				sns, err := e.listSnapshots(c.Context, r, filterFromFlags(c))
 				if err != nil {
 					return err
 				}
@@ -462,11 +484,11 @@ func diffCommand() *cli.Command {
 				return errors.New("diff: give two snapshots")
 			}
 			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
-				a, err := findSnapshot(c.Context, r, c.Args().Get(0), snapshot.Filter{})
+				a, err := e.findSnapshot(c.Context, r, c.Args().Get(0), snapshot.Filter{})
 				if err != nil {
 					return err
 				}
-				b, err := findSnapshot(c.Context, r, c.Args().Get(1), snapshot.Filter{})
+				b, err := e.findSnapshot(c.Context, r, c.Args().Get(1), snapshot.Filter{})
 				if err != nil {
 					return err
 				}
@@ -512,7 +534,7 @@ func dumpCommand() *cli.Command {
 				return errors.New("dump: give SNAPSHOT and PATH")
 			}
 			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
-				sn, err := findSnapshot(c.Context, r, c.Args().Get(0), filterFromFlags(c))
+				sn, err := e.findSnapshot(c.Context, r, c.Args().Get(0), filterFromFlags(c))
 				if err != nil {
 					return err
 				}
@@ -564,12 +586,12 @@ func statsCommand() *cli.Command {
 				var sns []*snapshot.Snapshot
 				if c.NArg() == 0 {
 					var err error
-					if sns, err = snapshot.ListSnapshots(c.Context, r, filterFromFlags(c)); err != nil {
+					if sns, err = e.listSnapshots(c.Context, r, filterFromFlags(c)); err != nil {
 						return err
 					}
 				}
 				for _, a := range c.Args().Slice() {
-					sn, err := findSnapshot(c.Context, r, a, filterFromFlags(c))
+					sn, err := e.findSnapshot(c.Context, r, a, filterFromFlags(c))
 					if err != nil {
 						return err
 					}
@@ -620,7 +642,7 @@ func tagCommand() *cli.Command {
 			}
 			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
 				for _, a := range c.Args().Slice() {
-					sn, err := findSnapshot(c.Context, r, a, snapshot.Filter{})
+					sn, err := e.findSnapshot(c.Context, r, a, snapshot.Filter{})
 					if err != nil {
 						return err
 					}

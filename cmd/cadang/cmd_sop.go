@@ -740,7 +740,7 @@ func (e *env) repoStatus(ctx context.Context, st *sopState) (*status.Report, err
 		return nil, err
 	}
 	defer r.Close()
-	sns, err := snapshot.ListSnapshots(ctx, r, snapshot.Filter{})
+	sns, err := e.listSnapshots(ctx, r, snapshot.Filter{})
 	if err != nil {
 		return nil, err
 	}

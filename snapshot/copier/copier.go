@@ -68,6 +68,12 @@ type Destination interface {
 type Options struct {
 	// Progress, if not nil, is called after each snapshot.
 	Progress func(SnapshotResult)
+	// Unreadable, if not nil, is told of each snapshot file of the
+	// destination that cannot be loaded. The copy goes on without it: a
+	// damaged file, or one a client of an append-only server added, must
+	// not stop every copy into the repository (the source snapshot it
+	// held, if any, is copied again).
+	Unreadable func(id repo.ID, err error)
 }
 
 // SnapshotResult is what happened to one source snapshot.
@@ -171,7 +177,15 @@ type copier struct {
 // tells what was done; the snapshots saved are complete.
 func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snapshot, o Options) (Result, error) {
 	var res Result
-	have, err := snapshot.ListSnapshots(ctx, dst, snapshot.Filter{})
+	have, err := snapshot.ListSnapshotsSkipping(ctx, dst, snapshot.Filter{}, func(id repo.ID, err error) error {
+		if ctx.Err() != nil {
+			return err
+		}
+		if o.Unreadable != nil {
+			o.Unreadable(id, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return res, fmt.Errorf("list destination snapshots: %w", err)
 	}
@@ -262,7 +276,14 @@ func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snap
 // still has. A pair that cannot be walked (damaged, or not a copy after
 // all) only seeds what was walked of it.
 func (c *copier) seed(ctx context.Context, have, sns []*snapshot.Snapshot) error {
-	all, err := snapshot.ListSnapshots(ctx, c.src, snapshot.Filter{})
+	// Seeding only saves reads: a source snapshot that cannot be loaded
+	// seeds nothing (and fails alone when it is itself copied).
+	all, err := snapshot.ListSnapshotsSkipping(ctx, c.src, snapshot.Filter{}, func(_ repo.ID, err error) error {
+		if ctx.Err() != nil {
+			return err
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("list source snapshots: %w", err)
 	}

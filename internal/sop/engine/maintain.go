@@ -30,7 +30,21 @@ func (mt *Maintainer) Snapshots(ctx context.Context, r run.Repository) ([]*snaps
 	if !ok {
 		return nil, fmt.Errorf("engine: %T is not a snapshot repository", r)
 	}
-	return snapshot.ListSnapshots(ctx, fl, snapshot.Filter{})
+	// Retention passes over a snapshot file it cannot load (which it
+	// then neither keeps nor removes); prune itself lists strictly.
+	return snapshot.ListSnapshotsSkipping(ctx, fl, snapshot.Filter{}, unreadableWarner(ctx, mt.Opener.warn))
+}
+
+// unreadableWarner is the bad function of snapshot.ListSnapshotsSkipping
+// for a run: it warns and goes on, unless the run was interrupted.
+func unreadableWarner(ctx context.Context, warn func(string)) func(repo.ID, error) error {
+	return func(id repo.ID, err error) error {
+		if ctx.Err() != nil {
+			return err
+		}
+		warn(fmt.Sprintf("snapshot %s cannot be read and is left out: %v ('cadang check' names every damaged file)", id.Short(), err))
+		return nil
+	}
 }
 
 // Protections implements run.Maintainer.

@@ -97,7 +97,7 @@ func (c *Copier) Snapshots(ctx context.Context, r run.Repository) ([]*snapshot.S
 	if !ok {
 		return nil, fmt.Errorf("engine: %T is not a snapshot repository", r)
 	}
-	return snapshot.ListSnapshots(ctx, fl, snapshot.Filter{})
+	return snapshot.ListSnapshotsSkipping(ctx, fl, snapshot.Filter{}, unreadableWarner(ctx, c.warn))
 }
 
 // Copy implements run.Copier with snapshot/copier.
@@ -107,5 +107,7 @@ func (c *Copier) Copy(ctx context.Context, dst, src run.Repository, sns []*snaps
 	if !ok1 || !ok2 {
 		return copier.Result{}, errors.New("engine: copy needs two repositories")
 	}
-	return copier.Copy(ctx, d, s, sns, copier.Options{})
+	return copier.Copy(ctx, d, s, sns, copier.Options{Unreadable: func(id repo.ID, err error) {
+		c.warn(fmt.Sprintf("snapshot %s of the offsite repository cannot be read and is left out: %v", id.Short(), err))
+	}})
 }
