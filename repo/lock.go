@@ -303,14 +303,42 @@ type unreadableLock struct {
 	err error
 }
 
+// lockListings bounds the listings listLocks makes while lock files
+// vanish under it.
+const lockListings = 8
+
 // listLocks returns the readable lock files and, apart, the unreadable ones.
-// err is set only when listing itself failed.
+// err is set only when listing failed.
+//
+// A lock file listed and gone before it is read is most often a refresh:
+// its holder wrote a new file, which this listing may have missed, and
+// removed the old one. Going on without it would miss a live holder, and
+// prune would delete packs that holder's backup still builds on (it did,
+// in a review that slowed the listing down). So the listing is made
+// again until one reads every file it lists; the holder's new file, saved
+// before the old one was removed, is in it.
 func (r *Repository) listLocks(ctx context.Context) (locks []LockInfo, bad []unreadableLock, err error) {
+	for n := 1; ; n++ {
+		var vanished bool
+		locks, bad, vanished, err = r.listLocksOnce(ctx)
+		if err != nil || !vanished {
+			return locks, bad, err
+		}
+		if n == lockListings {
+			return nil, nil, fmt.Errorf("list locks: lock files vanished while they were read, in %d listings in a row", n)
+		}
+	}
+}
+
+// listLocksOnce is one listing of listLocks; vanished says whether a
+// listed file was gone when it was read.
+func (r *Repository) listLocksOnce(ctx context.Context) (locks []LockInfo, bad []unreadableLock, vanished bool, err error) {
 	err = r.ListFiles(ctx, LockFile, func(id ID) error {
 		b, err := r.LoadFile(ctx, LockFile, id)
 		if err != nil {
 			if backend.IsNotExist(err) {
-				return nil // removed while we listed
+				vanished = true // removed (or replaced) while we listed
+				return nil
 			}
 			if cerr := ctx.Err(); cerr != nil {
 				return cerr // interrupted, not an unreadable lock
@@ -328,9 +356,9 @@ func (r *Repository) listLocks(ctx context.Context) (locks []LockInfo, bad []unr
 		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("list locks: %w", err)
+		return nil, nil, false, fmt.Errorf("list locks: %w", err)
 	}
-	return locks, bad, nil
+	return locks, bad, vanished, nil
 }
 
 // ListLocks returns every lock file. Files that cannot be read are
