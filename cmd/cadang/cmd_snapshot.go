@@ -226,7 +226,17 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 			snapshotTime: sn.Time, snapshotPaths: sn.Paths}
 		printRestoreSummary(e, sn, res)
 		if errors.Is(rerr, restorer.ErrRestoreIncomplete) {
-			return &partialError{Kind: runlog.KindIntegrity, Msg: fmt.Sprintf("%d file(s) could not be restored (listed above); the rest was restored", len(sum.FailedFiles))}
+			// A damaged tree fails its directory, not a file: count
+			// what failed, and do not claim a rest that is not there.
+			n, what := len(sum.FailedFiles), "file(s)"
+			if n == 0 {
+				n, what = len(sum.Errors), "item(s)"
+			}
+			rest := "the rest was restored"
+			if sum.Files == 0 && sum.Dirs == 0 {
+				rest = "nothing was restored"
+			}
+			return &partialError{Kind: runlog.KindIntegrity, Msg: fmt.Sprintf("%d %s could not be restored (listed above); %s", n, what, rest)}
 		}
 		return rerr
 	})
