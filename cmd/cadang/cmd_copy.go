@@ -180,6 +180,9 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, rec 
 		}
 	}
 	res, err := copier.Copy(ctx, dst, src, sns, o)
+	if res.AdoptedPacks > 0 {
+		e.logf("adopted %d pack(s) that an interrupted run had stored but not indexed", res.AdoptedPacks)
+	}
 	rec.Copy = &runlog.CopyInfo{From: from, FromID: src.ID(), Copied: res.Copied, Skipped: res.Skipped,
 		DataBlobs: res.DataBlobs, TreeBlobs: res.TreeBlobs, Bytes: res.Bytes}
 	// A copy that left out unreadable snapshots did the rest: it reports

@@ -105,6 +105,17 @@ type Result struct {
 	// BlobsRead counts data blobs loaded from the source to compute their
 	// destination ID (uploaded or not).
 	BlobsRead int `json:"blobs_read"`
+	// AdoptedPacks counts the packs a killed copy or backup had completed
+	// but not indexed, which this copy took into the index (PackAdopter)
+	// rather than upload their blobs again.
+	AdoptedPacks int `json:"adopted_packs,omitempty"`
+}
+
+// PackAdopter is implemented by destinations that can take into their
+// index the packs a killed writer completed but never indexed
+// (*repo.Repository).
+type PackAdopter interface {
+	AdoptUnindexedPacks(ctx context.Context) (repo.AdoptResult, error)
 }
 
 // ErrIncomplete is matched (errors.Is) by the error of a Copy that copied
@@ -177,6 +188,16 @@ type copier struct {
 // tells what was done; the snapshots saved are complete.
 func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snapshot, o Options) (Result, error) {
 	var res Result
+	// A copy killed while writing its index (a dropped link to the
+	// offsite server) left complete packs no index names: adopting them
+	// first makes this run upload only what they lack, as a backup does.
+	if pa, ok := dst.(PackAdopter); ok {
+		adopted, err := pa.AdoptUnindexedPacks(ctx)
+		if err != nil && !errors.Is(err, repo.ErrAdoptNeedsLock) {
+			return res, fmt.Errorf("adopt unindexed packs: %w", err)
+		}
+		res.AdoptedPacks = adopted.Packs
+	}
 	have, err := snapshot.ListSnapshotsSkipping(ctx, dst, snapshot.Filter{}, func(id repo.ID, err error) error {
 		if ctx.Err() != nil {
 			return err

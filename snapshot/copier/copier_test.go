@@ -319,3 +319,50 @@ func TestCopyGoesOnPastDamagedSnapshot(t *testing.T) {
 		t.Fatalf("second copy: %+v, %v", res, err)
 	}
 }
+
+// A copy killed after it stored packs but before it indexed them (and
+// saved the snapshot) leaves unindexed packs; the next copy adopts them
+// and uploads no data blob again.
+func TestCopyAdoptsPacksOfKilledCopy(t *testing.T) {
+	ctx := context.Background()
+	src, _ := newRepo(t, "src-pw")
+	dst, dstDir := newRepo(t, "dst-pw")
+	data := filepath.Join(t.TempDir(), "data")
+	snapshottest.MakeFiles(t, data, 40)
+	snapshottest.WriteFile(t, filepath.Join(data, "big.bin"), snapshottest.RandBytes(5, 3<<20))
+	want := snapshottest.ScanTree(t, data)
+	sn := backup(t, src, data)
+	first := mustCopy(t, dst, src, []*snapshot.Snapshot{sn})
+	dst.Close()
+	// What a kill before the index and the snapshot were written leaves.
+	for _, sub := range []string{"index", "snapshots"} {
+		ents, err := os.ReadDir(filepath.Join(dstDir, sub))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ents {
+			if err := os.Remove(filepath.Join(dstDir, sub, e.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	be, err := local.Open(ctx, dstDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, err = repo.Open(ctx, be, []byte("dst-pw"), repo.Options{Lock: repo.CopyLock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	res := mustCopy(t, dst, src, []*snapshot.Snapshot{sn})
+	if res.Copied != 1 || res.AdoptedPacks == 0 || res.DataBlobs != 0 {
+		t.Fatalf("copy after a killed one: %+v (the first uploaded %d data blobs)", res, first.DataBlobs)
+	}
+	dsns, err := snapshot.ListSnapshots(ctx, dst, snapshot.Filter{})
+	if err != nil || len(dsns) != 1 {
+		t.Fatalf("destination snapshots: %v %v", dsns, err)
+	}
+	checkRestore(t, dst, dsns[0], want, data)
+	checkRepo(t, dst)
+}
