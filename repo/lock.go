@@ -303,37 +303,61 @@ type unreadableLock struct {
 	err error
 }
 
-// lockListings bounds the listings listLocks makes while lock files
-// vanish under it.
-const lockListings = 8
+// lockListFor bounds how long listLocks lists again while lock files
+// change under it. Two refreshes of one lock are LockRefresh apart, and a
+// holder can be missing from two listings in a row only if both overlap a
+// refresh of its lock; listings that together take less than LockRefresh
+// cannot both miss it.
+const lockListFor = LockRefresh / 2
 
 // listLocks returns the readable lock files and, apart, the unreadable ones.
 // err is set only when listing failed.
 //
-// A lock file listed and gone before it is read is most often a refresh:
-// its holder wrote a new file, which this listing may have missed, and
-// removed the old one. Going on without it would miss a live holder, and
-// prune would delete packs that holder's backup still builds on (it did,
-// in a review that slowed the listing down). So the listing is made
-// again until one reads every file it lists; the holder's new file, saved
-// before the old one was removed, is in it.
+// A refresh replaces a lock file: the holder saves a new file and then
+// removes the old one. A listing that overlaps it can miss both, the new
+// file not yet listed where the listing read, the old one gone before it
+// was read (a backend drops a file that vanishes between its directory
+// read and its stat; this repository's load finds it gone). Going on
+// without the holder, prune deleted packs a running backup still built on
+// (a review slowed the listing down to show it). So every listing is
+// checked by a second one: if that shows a lock file the first did not,
+// or a file of the first vanished before it was read, the holder's new
+// file may have been missed, and the listing is made again; the new file,
+// saved before the old one was removed, is in it. After lockListFor of
+// listings that changed, it fails.
 func (r *Repository) listLocks(ctx context.Context) (locks []LockInfo, bad []unreadableLock, err error) {
+	start := time.Now()
 	for n := 1; ; n++ {
+		seen := map[ID]bool{}
 		var vanished bool
-		locks, bad, vanished, err = r.listLocksOnce(ctx)
-		if err != nil || !vanished {
-			return locks, bad, err
+		locks, bad, vanished, err = r.listLocksOnce(ctx, seen)
+		if err != nil {
+			return nil, nil, err
 		}
-		if n == lockListings {
-			return nil, nil, fmt.Errorf("list locks: lock files vanished while they were read, in %d listings in a row", n)
+		stable := !vanished
+		if stable {
+			err = r.ListFiles(ctx, LockFile, func(id ID) error {
+				stable = stable && seen[id]
+				return nil
+			})
+			if err != nil {
+				return nil, nil, fmt.Errorf("list locks: %w", err)
+			}
+		}
+		if stable {
+			return locks, bad, nil
+		}
+		if time.Since(start) > lockListFor {
+			return nil, nil, fmt.Errorf("list locks: lock files kept changing while they were listed (%d listings in %v)", n, time.Since(start).Round(time.Second))
 		}
 	}
 }
 
-// listLocksOnce is one listing of listLocks; vanished says whether a
-// listed file was gone when it was read.
-func (r *Repository) listLocksOnce(ctx context.Context) (locks []LockInfo, bad []unreadableLock, vanished bool, err error) {
+// listLocksOnce is one listing of listLocks: it adds every file listed to
+// seen, and vanished says whether one was gone when it was read.
+func (r *Repository) listLocksOnce(ctx context.Context, seen map[ID]bool) (locks []LockInfo, bad []unreadableLock, vanished bool, err error) {
 	err = r.ListFiles(ctx, LockFile, func(id ID) error {
+		seen[id] = true
 		b, err := r.LoadFile(ctx, LockFile, id)
 		if err != nil {
 			if backend.IsNotExist(err) {

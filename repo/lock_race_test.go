@@ -19,10 +19,27 @@ type refreshOnLoad struct {
 	victim string
 	hook   func()
 	once   sync.Once
+	onList bool // refresh while listing (and skip the file), not while loading it
+}
+
+// List hides the victim once, after having its holder refresh the lock,
+// as a backend does with a file that vanishes between its directory read
+// and its stat (the local backend's listDir).
+func (b *refreshOnLoad) List(ctx context.Context, t backend.FileType, fn func(backend.FileInfo) error) error {
+	return b.Backend.List(ctx, t, func(fi backend.FileInfo) error {
+		if b.onList && t == repo.LockFile && fi.Name == b.victim {
+			hidden := false
+			b.once.Do(func() { b.hook(); hidden = true })
+			if hidden {
+				return nil
+			}
+		}
+		return fn(fi)
+	})
 }
 
 func (b *refreshOnLoad) Load(ctx context.Context, h backend.Handle, off, n int64) ([]byte, error) {
-	if h.Type == repo.LockFile && h.Name == b.victim {
+	if !b.onList && h.Type == repo.LockFile && h.Name == b.victim {
 		b.once.Do(b.hook)
 	}
 	return b.Backend.Load(ctx, h, off, n)
@@ -33,6 +50,16 @@ func (b *refreshOnLoad) Load(ctx context.Context, h backend.Handle, off, n int64
 // file). Prune's wait for the backups before an obsolete set relies on it:
 // missing the holder, it deleted packs a running backup then named.
 func TestListLocksSeesRefreshedLock(t *testing.T) {
+	for _, onList := range []bool{false, true} {
+		name := "refreshed while its file is read"
+		if onList {
+			name = "refreshed while the directory is read, the old file dropped from the listing"
+		}
+		t.Run(name, func(t *testing.T) { testListLocksSeesRefreshedLock(t, onList) })
+	}
+}
+
+func testListLocksSeesRefreshedLock(t *testing.T, onList bool) {
 	ctx := context.Background()
 	dir, holder := newLocal(t)
 	defer holder.Close()
@@ -45,7 +72,7 @@ func TestListLocksSeesRefreshedLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb := &refreshOnLoad{Backend: be, victim: old.String(), hook: func() {
+	rb := &refreshOnLoad{Backend: be, victim: old.String(), onList: onList, hook: func() {
 		if err := l.Refresh(ctx); err != nil {
 			t.Errorf("refresh: %v", err)
 		}
