@@ -348,10 +348,23 @@ func (r *Repository) listLocks(ctx context.Context) (locks []LockInfo, bad []unr
 			return locks, bad, nil
 		}
 		if time.Since(start) > lockListFor {
-			return nil, nil, fmt.Errorf("list locks: lock files kept changing while they were listed (%d listings in %v)", n, time.Since(start).Round(time.Second))
+			return nil, nil, fmt.Errorf("list locks: %w (%d listings in %v)", errLocksChanging, n, time.Since(start).Round(time.Second))
+		}
+		// Other processes are taking and dropping locks: give them a
+		// moment rather than list back to back.
+		t := time.NewTimer(min(time.Duration(n)*50*time.Millisecond, time.Second))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, nil, fmt.Errorf("list locks: %w", ctx.Err())
+		case <-t.C:
 		}
 	}
 }
+
+// errLocksChanging is wrapped by listLocks's error when lock files kept
+// changing under it; taking a lock with Options.LockWait tries again.
+var errLocksChanging = errors.New("lock files kept changing while they were listed")
 
 // listLocksOnce is one listing of listLocks: it adds every file listed to
 // seen, and vanished says whether one was gone when it was read.

@@ -37,6 +37,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"os"
 	"os/user"
 	"sync"
@@ -355,13 +356,16 @@ func (r *Repository) takeSessionLock(ctx context.Context) error {
 		_, err := r.Acquire(ctx, r.opts.Lock)
 		var le *LockedError
 		left := time.Until(deadline)
-		if err == nil || !errors.As(err, &le) || left <= 0 {
+		if err == nil || !errors.As(err, &le) && !errors.Is(err, errLocksChanging) || left <= 0 {
 			return err
 		}
 		if !said {
 			r.opts.Logf("%s; waiting up to %s for it to go", err, r.opts.LockWait.Round(time.Second))
 		}
-		t := time.NewTimer(min(pause, left))
+		// Jitter: two processes that backed off from each other's new
+		// locks at once must not try again in step.
+		jittered := pause*3/4 + time.Duration(mrand.Int64N(int64(pause/2)+1))
+		t := time.NewTimer(min(jittered, left))
 		select {
 		case <-ctx.Done():
 			t.Stop()

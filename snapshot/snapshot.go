@@ -145,10 +145,24 @@ func LoadSnapshot(ctx context.Context, r FileLoader, id repo.ID) (*Snapshot, err
 	}
 	sn := &Snapshot{}
 	if err := json.Unmarshal(b, sn); err != nil {
-		return nil, fmt.Errorf("snapshot %s: %w", id.Short(), err)
+		return nil, fmt.Errorf("snapshot %s: %w: %v", id.Short(), ErrInvalidSnapshot, err)
 	}
 	sn.id = id
 	return sn, nil
+}
+
+// ErrInvalidSnapshot is wrapped by the error of a snapshot file that opens
+// (it is authentic) but is no snapshot: written by a faulty or hostile
+// host.
+var ErrInvalidSnapshot = errors.New("not a valid snapshot")
+
+// IsUnreadable reports whether err, from loading a snapshot file, says
+// that the file itself cannot be read as a snapshot: damaged, invalid, or
+// of a newer format. These are the files a reader may pass over with a
+// warning (ListSnapshotsSkipping); any other error (the repository could
+// not be reached, a cancelled context) says nothing about the file.
+func IsUnreadable(err error) bool {
+	return repo.IsDamaged(err) || errors.Is(err, ErrInvalidSnapshot) || errors.Is(err, repo.ErrUnsupportedVersion)
 }
 
 // Filter selects snapshots. Empty fields match everything.
@@ -309,14 +323,15 @@ func FindSnapshotID(ctx context.Context, r FileLoader, prefix string) (repo.ID, 
 // FindParent returns the newest snapshot of the same host with the same set
 // of paths, or nil (and no error) when there is none. Snapshots newer than
 // before are ignored unless before is zero. A snapshot file that cannot be
-// loaded is no candidate: a parent only spares the backup reading
-// unchanged files, and the backup must go on (check names the file).
+// read (IsUnreadable) is no candidate: a parent only spares the backup
+// reading unchanged files, and the backup must go on (check names the
+// file).
 func FindParent(ctx context.Context, r FileLoader, host string, paths []string, before time.Time) (*Snapshot, error) {
 	sns, err := ListSnapshotsSkipping(ctx, r, Filter{Hosts: []string{host}}, func(_ repo.ID, err error) error {
-		if ctx.Err() != nil {
-			return err
+		if IsUnreadable(err) {
+			return nil
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -147,8 +147,18 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, rec 
 		return errors.New("--from-repo is the same repository as --repo")
 	}
 	var sns []*snapshot.Snapshot
+	unlisted := map[repo.ID]error{}
 	if len(args) == 0 {
-		if sns, err = e.listSnapshots(ctx, src, f); err != nil {
+		// A source snapshot file that cannot be read is reported with the
+		// snapshots that could not be copied (copier.Options.Unlisted).
+		sns, err = snapshot.ListSnapshotsSkipping(ctx, src, f, func(id repo.ID, err error) error {
+			if !snapshot.IsUnreadable(err) {
+				return err
+			}
+			unlisted[id] = err
+			return nil
+		})
+		if err != nil {
 			return err
 		}
 	} else {
@@ -164,7 +174,7 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, rec 
 			}
 		}
 	}
-	o := copier.Options{Unreadable: func(id repo.ID, err error) {
+	o := copier.Options{Unlisted: unlisted, Unreadable: func(id repo.ID, err error) {
 		e.warnf("snapshot %s of the destination cannot be read and is left out: %v ('cadang check' names every damaged file)", id.Short(), err)
 	}}
 	if !e.json && !e.quiet {
@@ -190,7 +200,13 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, rec 
 	if err != nil && !errors.Is(err, copier.ErrIncomplete) {
 		return err
 	}
-	if err != nil {
+	var ie *copier.IncompleteError
+	switch {
+	case err == nil:
+	case errors.As(err, &ie) && res.Copied+res.Skipped == 0:
+		// Nothing was copied: a failure, of the failures' kind.
+		err = fmt.Errorf("no snapshot could be copied: %w", errors.Join(ie.Errs...))
+	default:
 		// Partial, like a restore with failed files: the run log records
 		// it so, of the failures' kind (a damaged source: integrity).
 		err = &partialError{Kind: errclass.Of(err).Kind, Msg: err.Error() + "\nthe other snapshots were copied"}

@@ -69,7 +69,21 @@ func splitSnapshotArg(s string) (id, sub string) {
 }
 
 func (e *env) findSnapshot(ctx context.Context, r snapshot.FileLoader, arg string, f snapshot.Filter) (*snapshot.Snapshot, error) {
-	sn, err := snapshot.FindSnapshotSkipping(ctx, r, arg, f, e.passUnreadable(ctx))
+	// An unreadable snapshot file may be the newest: "latest" is then not
+	// known, and restoring, tagging or protecting an older snapshot in
+	// its place would be the wrong one without a word. Its ID is.
+	var skipped []error
+	sn, err := snapshot.FindSnapshotSkipping(ctx, r, arg, f, func(id repo.ID, err error) error {
+		if !snapshot.IsUnreadable(err) {
+			return err
+		}
+		skipped = append(skipped, err)
+		return nil
+	})
+	if err == nil && len(skipped) > 0 {
+		err = fmt.Errorf("the latest snapshot is not known: %d snapshot file(s) cannot be read, and one may be newer than %s: give the snapshot's ID instead ('cadang snapshots' lists the readable ones; 'cadang check' names every damaged file): %w",
+			len(skipped), sn.ID().Short(), errors.Join(skipped...))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %q: %w", arg, err)
 	}
@@ -77,20 +91,22 @@ func (e *env) findSnapshot(ctx context.Context, r snapshot.FileLoader, arg strin
 }
 
 // listSnapshots lists the snapshots that match f, passing over (with a
-// warning) a snapshot file that cannot be loaded: one damaged file, or
-// one a client of an append-only server added, must not hide every other
-// snapshot. Prune lists strictly (snapshot.ListSnapshots): it must not
-// delete what an unreadable snapshot may need.
+// warning) a snapshot file that cannot be read (snapshot.IsUnreadable):
+// one damaged file, or one a client of an append-only server added, must
+// not hide every other snapshot. Prune lists strictly
+// (snapshot.ListSnapshots): it must not delete what an unreadable
+// snapshot may need.
 func (e *env) listSnapshots(ctx context.Context, r snapshot.FileLoader, f snapshot.Filter) ([]*snapshot.Snapshot, error) {
-	return snapshot.ListSnapshotsSkipping(ctx, r, f, e.passUnreadable(ctx))
+	return snapshot.ListSnapshotsSkipping(ctx, r, f, e.passUnreadable())
 }
 
 // passUnreadable is the bad function of snapshot.ListSnapshotsSkipping
-// for the everyday commands: it warns and goes on, unless the command was
-// interrupted.
-func (e *env) passUnreadable(ctx context.Context) func(repo.ID, error) error {
+// for the listings of the everyday commands: it warns of an unreadable
+// file and goes on; any other error (the repository could not be reached)
+// stops the listing.
+func (e *env) passUnreadable() func(repo.ID, error) error {
 	return func(id repo.ID, err error) error {
-		if ctx.Err() != nil {
+		if !snapshot.IsUnreadable(err) {
 			return err
 		}
 		e.warnf("snapshot %s cannot be read and is left out: %v ('cadang check' names every damaged file)", id.Short(), err)
@@ -233,8 +249,8 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 				n, what = len(sum.Errors), "item(s)"
 			}
 			rest := "the rest was restored"
-			if sum.Files == 0 && sum.Dirs == 0 {
-				rest = "nothing was restored"
+			if sum.Files == 0 {
+				rest = "no file was restored"
 			}
 			return &partialError{Kind: runlog.KindIntegrity, Msg: fmt.Sprintf("%d %s could not be restored (listed above); %s", n, what, rest)}
 		}

@@ -45,16 +45,28 @@ func TestCLIUnreadableSnapshotFile(t *testing.T) {
 	if !strings.Contains(res.stdout, id[:8]) {
 		t.Errorf("the readable snapshot is not listed:\n%s", res)
 	}
+	// "latest" is not known while a file that may be newer cannot be
+	// read: a restore must not quietly take an older snapshot. By ID, it
+	// restores.
 	target := filepath.Join(dir, "restore")
-	warned(cliOK(t, "-r", r, "restore", "latest", "--target", target))
+	res = cliCode(t, 1, "-r", r, "restore", "latest", "--target", target)
+	if !strings.Contains(res.stderr, "the latest snapshot is not known") || !strings.Contains(res.stderr, name[:8]) {
+		t.Errorf("restore latest beside an unreadable file:\n%s", res)
+	}
+	cliOK(t, "-r", r, "restore", id[:8], "--target", target)
 	compareTrees(t, want, scanDir(t, filepath.Join(target, data)), false)
 	cliBackup(t, r, data)
 
+	// Out of the repository: the unreadable file counts as a snapshot not
+	// copied (exit 3, partial); into it, it is passed over.
 	t.Setenv("CADANG_FROM_PASSWORD", cliTestPassword)
-	res = cliOK(t, "-r", other, "copy", "--from-repo", r)
-	warned(res)
-	if !strings.Contains(res.stdout, "2 snapshot(s) copied") {
+	res = cliCode(t, 3, "-r", other, "copy", "--from-repo", r)
+	if !strings.Contains(res.stdout, "2 snapshot(s) copied, 0 skipped, 1 could not be read") || !strings.Contains(res.stderr, "could not copy "+name[:8]) {
 		t.Errorf("copy past the unreadable file:\n%s", res)
+	}
+	res = cliOK(t, "-r", r, "copy", "--from-repo", other)
+	if !strings.Contains(res.stdout, "0 snapshot(s) copied, 2 skipped") || !strings.Contains(res.stderr, "of the destination cannot be read") {
+		t.Errorf("copy into the repository with the unreadable file:\n%s", res)
 	}
 
 	res = cliRun(t, nil, "-r", r, "prune")
@@ -125,10 +137,46 @@ func TestCLIRestoreDamagedTree(t *testing.T) {
 
 	target := filepath.Join(dir, "restore")
 	res := cliCode(t, 3, "-r", r, "restore", "latest", "--target", target)
-	if !strings.Contains(res.stderr, "1 item(s) could not be restored") || !strings.Contains(res.stderr, "the rest was restored") {
+	if !strings.Contains(res.stderr, "1 item(s) could not be restored") || !strings.Contains(res.stderr, "; the rest was restored") {
 		t.Errorf("restore with a damaged tree:\n%s", res)
 	}
 	if _, err := os.Stat(filepath.Join(target, data, "etc", "spse.conf")); err != nil {
 		t.Errorf("the rest was not restored: %v", err)
+	}
+}
+
+// TestCLICopyNothingCopiedFails: a copy whose only snapshot is damaged in
+// the source copied nothing: it fails (exit 1), and says so, rather than
+// calling itself partial.
+func TestCLICopyNothingCopiedFails(t *testing.T) {
+	src, dst := cliNewRepo(t), cliNewRepo(t)
+	data := filepath.Join(t.TempDir(), "data")
+	writeFileT(t, filepath.Join(data, "only.bin"), randBytes(9, 200<<10), 0o644)
+	cliBackup(t, src, data)
+	ents, err := filepath.Glob(filepath.Join(src, "data", "*", "*"))
+	if err != nil || len(ents) == 0 {
+		t.Fatalf("packs: %v %v", ents, err)
+	}
+	for _, p := range ents { // every pack: the file's blob is in one of them
+		fi, err := os.Stat(p)
+		if err != nil || fi.Size() < 100<<10 {
+			continue
+		}
+		if err := os.Chmod(p, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.OpenFile(p, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteAt([]byte{0x55, 0xaa}, 50<<10); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	t.Setenv("CADANG_FROM_PASSWORD", cliTestPassword)
+	res := cliCode(t, 1, "-r", dst, "copy", "--from-repo", src)
+	if !strings.Contains(res.stderr, "no snapshot could be copied") || strings.Contains(res.stderr, "the other snapshots were copied") {
+		t.Errorf("copy of a damaged snapshot alone:\n%s", res)
 	}
 }

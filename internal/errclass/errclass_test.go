@@ -45,7 +45,7 @@ func TestOf(t *testing.T) {
 		// A copy that left out a damaged snapshot copied the others:
 		// partial, of the kind of its first failure.
 		{"copy incomplete", wrap(&copier.IncompleteError{Errs: []error{wrap(&repo.DamagedError{Err: errors.New("bad")})}}), 3, runlog.KindIntegrity, true},
-		{"copy incomplete, source gone", &copier.IncompleteError{Errs: []error{wrap(repo.ErrNoRepository)}}, 3, runlog.KindRepoUnreachable, true},
+		{"copy incomplete, invalid tree", &copier.IncompleteError{Errs: []error{wrap(snapshot.ErrInvalidTree)}}, 3, runlog.KindIntegrity, true},
 		// A child's exit code is not cadang's: pg_dump exiting 3 is no
 		// partial backup.
 		{"child exit code", wrap(exitErr), 1, runlog.KindOther, false},

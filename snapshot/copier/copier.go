@@ -33,9 +33,11 @@
 package copier
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -69,11 +71,17 @@ type Options struct {
 	// Progress, if not nil, is called after each snapshot.
 	Progress func(SnapshotResult)
 	// Unreadable, if not nil, is told of each snapshot file of the
-	// destination that cannot be loaded. The copy goes on without it: a
-	// damaged file, or one a client of an append-only server added, must
-	// not stop every copy into the repository (the source snapshot it
-	// held, if any, is copied again).
+	// destination that cannot be read (snapshot.IsUnreadable). The copy
+	// goes on without it: a damaged file, or one a client of an
+	// append-only server added, must not stop every copy into the
+	// repository (the source snapshot it held, if any, is copied again).
 	Unreadable func(id repo.ID, err error)
+	// Unlisted are the source snapshot files that could not be read when
+	// the snapshots to copy were listed (snapshot.IsUnreadable). Copy
+	// counts each as a snapshot it could not copy (Result.Failed, the
+	// IncompleteError): whether it was one to copy is not known, and a
+	// copy that may have left one out must not be reported complete.
+	Unlisted map[repo.ID]error
 }
 
 // SnapshotResult is what happened to one source snapshot.
@@ -149,9 +157,22 @@ func (e *IncompleteError) Is(target error) bool { return target == ErrIncomplete
 // Unwrap returns each failed snapshot's error.
 func (e *IncompleteError) Unwrap() []error { return e.Errs }
 
-// sourceError is an error reading the source (a tree or data blob): it
-// fails the one snapshot. Errors writing the destination fail the copy.
+// sourceError is damage in the source (a tree or data blob damaged,
+// missing or invalid): it fails the one snapshot. Any other error (the
+// source could not be reached, the destination could not be written)
+// fails the copy: trying every other snapshot against an unplugged
+// medium would only fail each in turn.
 type sourceError struct{ err error }
+
+// fromSource wraps err, from reading the source, as a sourceError when it
+// is damage of the snapshot's own data.
+func fromSource(err error) error {
+	if repo.IsDamaged(err) || errors.Is(err, repo.ErrBlobNotFound) || errors.Is(err, repo.ErrUnsupportedVersion) ||
+		errors.Is(err, snapshot.ErrInvalidTree) || errors.Is(err, snapshot.ErrWalkLimit) {
+		return &sourceError{err}
+	}
+	return err
+}
 
 func (e *sourceError) Error() string { return e.err.Error() }
 func (e *sourceError) Unwrap() error { return e.err }
@@ -181,10 +202,11 @@ type copier struct {
 }
 
 // Copy copies the snapshots sns of src into dst, oldest first, skipping
-// those dst already has. A snapshot that cannot be read from the source (a
-// damaged or missing blob) is left out and the copy goes on with the next;
-// the error is then an *IncompleteError naming each. On any other error
-// (the destination, a cancelled context) the copy stops. Either way Result
+// those dst already has. A snapshot whose data is damaged in the source (a
+// damaged, missing or invalid blob) is left out and the copy goes on with
+// the next; the error is then an *IncompleteError naming each. On any
+// other error (the source unreachable, the destination, a cancelled
+// context) the copy stops. Either way Result
 // tells what was done; the snapshots saved are complete.
 func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snapshot, o Options) (Result, error) {
 	var res Result
@@ -199,8 +221,8 @@ func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snap
 		res.AdoptedPacks = adopted.Packs
 	}
 	have, err := snapshot.ListSnapshotsSkipping(ctx, dst, snapshot.Filter{}, func(id repo.ID, err error) error {
-		if ctx.Err() != nil {
-			return err
+		if !snapshot.IsUnreadable(err) {
+			return err // a file that could not be fetched may hold a copy: no guessing
 		}
 		if o.Unreadable != nil {
 			o.Unreadable(id, err)
@@ -222,6 +244,16 @@ func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snap
 	slices.SortStableFunc(sns, func(a, b *snapshot.Snapshot) int { return a.Time.Compare(b.Time) })
 	seeded := false
 	var inc IncompleteError
+	for _, id := range slices.SortedFunc(maps.Keys(o.Unlisted), func(a, b repo.ID) int { return bytes.Compare(a[:], b[:]) }) {
+		r := SnapshotResult{Source: id, Error: o.Unlisted[id].Error()}
+		res.Failed++
+		inc.Failed = append(inc.Failed, r)
+		inc.Errs = append(inc.Errs, fmt.Errorf("snapshot file %s: %w", id.Short(), o.Unlisted[id]))
+		res.Snapshots = append(res.Snapshots, r)
+		if o.Progress != nil {
+			o.Progress(r)
+		}
+	}
 	for _, sn := range sns {
 		r := SnapshotResult{Source: sn.ID(), Time: sn.Time, Host: sn.Hostname, Paths: sn.Paths}
 		if d, ok := done[originalID(sn)]; ok {
@@ -420,7 +452,7 @@ func (c *copier) tree(ctx context.Context, sid repo.ID) (repo.ID, error) {
 	c.curTree = sid
 	t, err := snapshot.LoadTree(ctx, c.src, sid)
 	if err != nil {
-		return repo.ID{}, &sourceError{err}
+		return repo.ID{}, fromSource(err)
 	}
 	for _, n := range t.Nodes {
 		c.curTree = sid
@@ -466,7 +498,7 @@ func (c *copier) blob(ctx context.Context, sid repo.ID) (repo.ID, error) {
 	c.curBlob = sid
 	plain, err := c.src.LoadBlob(ctx, repo.DataBlob, sid, c.buf)
 	if err != nil {
-		return repo.ID{}, &sourceError{err}
+		return repo.ID{}, fromSource(err)
 	}
 	c.buf = plain[:0]
 	c.res.BlobsRead++

@@ -366,3 +366,62 @@ func TestCopyAdoptsPacksOfKilledCopy(t *testing.T) {
 	checkRestore(t, dst, dsns[0], want, data)
 	checkRepo(t, dst)
 }
+
+// unreachableSource fails every data blob load as a source whose medium
+// was unplugged would.
+type unreachableSource struct {
+	Source
+	loads int
+}
+
+func (s *unreachableSource) LoadBlob(ctx context.Context, t repo.BlobType, id repo.ID, buf []byte) ([]byte, error) {
+	if t == repo.DataBlob {
+		s.loads++
+		return nil, errors.New("read /mnt/backup1/data/ab/abcd: input/output error")
+	}
+	return s.Source.LoadBlob(ctx, t, id, buf)
+}
+
+// A source that cannot be read at all (not damage of one snapshot) stops
+// the copy at once: trying every other snapshot would only fail each in
+// turn, after its retries.
+func TestCopyStopsWhenSourceUnreachable(t *testing.T) {
+	ctx := context.Background()
+	src, _ := newRepo(t, "src-pw")
+	dst, _ := newRepo(t, "dst-pw")
+	var sns []*snapshot.Snapshot
+	for i := range 3 {
+		data := filepath.Join(t.TempDir(), "data")
+		snapshottest.WriteFile(t, filepath.Join(data, "f.bin"), snapshottest.RandBytes(uint64(20+i), 100<<10))
+		sns = append(sns, backup(t, src, data))
+	}
+	us := &unreachableSource{Source: src}
+	res, err := Copy(ctx, dst, us, sns, Options{})
+	if err == nil || errors.Is(err, ErrIncomplete) || !strings.Contains(err.Error(), "input/output error") {
+		t.Fatalf("copy from an unreachable source: %v, want the read error, not an IncompleteError", err)
+	}
+	if us.loads != 1 || res.Copied != 0 || res.Failed != 0 {
+		t.Errorf("went on after the source failed: %d loads, %+v", us.loads, res)
+	}
+}
+
+// Source snapshot files that could not be read when the snapshots were
+// listed count as not copied.
+func TestCopyCountsUnlistedSnapshots(t *testing.T) {
+	ctx := context.Background()
+	src, _ := newRepo(t, "src-pw")
+	dst, _ := newRepo(t, "dst-pw")
+	data := filepath.Join(t.TempDir(), "data")
+	snapshottest.MakeFiles(t, data, 5)
+	sn := backup(t, src, data)
+	var bad repo.ID
+	bad[0] = 0xab
+	res, err := Copy(ctx, dst, src, []*snapshot.Snapshot{sn}, Options{Unlisted: map[repo.ID]error{bad: &repo.DamagedError{Err: errors.New("authentication failed")}}})
+	var ie *IncompleteError
+	if !errors.As(err, &ie) || len(ie.Failed) != 1 || ie.Failed[0].Source != bad || !repo.IsDamaged(err) {
+		t.Fatalf("copy with an unreadable source file: %v", err)
+	}
+	if res.Copied != 1 || res.Failed != 1 {
+		t.Errorf("result %+v", res)
+	}
+}

@@ -95,6 +95,9 @@ type Opener struct {
 	// Config makes relative password files relative to the configuration
 	// file; may be nil.
 	Config *jobs.Config
+	// LockWait is how long opening a medium waits for a conflicting lock
+	// to go (repo.Options.LockWait; the CLI's --retry-lock).
+	LockWait time.Duration
 	// Password, if set, is used when the medium names no password file
 	// (the CLI passes its global password options).
 	Password func() ([]byte, error)
@@ -160,7 +163,7 @@ func (o *Opener) OpenLock(ctx context.Context, m jobs.Medium, lock repo.LockMode
 	if o.Location != nil {
 		o.Location(&l)
 	}
-	r, err := Open(ctx, l, pw, repo.Options{Logf: o.Logf, AfterUnlock: debug.FreeOSMemory, Lock: lock})
+	r, err := Open(ctx, l, pw, repo.Options{Logf: o.Logf, AfterUnlock: debug.FreeOSMemory, Lock: lock, LockWait: o.LockWait})
 	if err != nil {
 		if errors.Is(err, repo.ErrNoRepository) || errors.Is(err, fs.ErrNotExist) {
 			return nil, runlog.Fail(runlog.KindMedia, fmt.Errorf("medium %s is not connected: %w", m.Name, err))

@@ -32,14 +32,15 @@ func (mt *Maintainer) Snapshots(ctx context.Context, r run.Repository) ([]*snaps
 	}
 	// Retention passes over a snapshot file it cannot load (which it
 	// then neither keeps nor removes); prune itself lists strictly.
-	return snapshot.ListSnapshotsSkipping(ctx, fl, snapshot.Filter{}, unreadableWarner(ctx, mt.Opener.warn))
+	return snapshot.ListSnapshotsSkipping(ctx, fl, snapshot.Filter{}, unreadableWarner(mt.Opener.warn))
 }
 
 // unreadableWarner is the bad function of snapshot.ListSnapshotsSkipping
-// for a run: it warns and goes on, unless the run was interrupted.
-func unreadableWarner(ctx context.Context, warn func(string)) func(repo.ID, error) error {
+// for a run: it warns of an unreadable file (snapshot.IsUnreadable) and
+// goes on; any other error stops the listing.
+func unreadableWarner(warn func(string)) func(repo.ID, error) error {
 	return func(id repo.ID, err error) error {
-		if ctx.Err() != nil {
+		if !snapshot.IsUnreadable(err) {
 			return err
 		}
 		warn(fmt.Sprintf("snapshot %s cannot be read and is left out: %v ('cadang check' names every damaged file)", id.Short(), err))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/lpse/cadang/internal/errclass"
@@ -31,6 +32,11 @@ type Copier struct {
 	// Warnf receives warnings that --quiet must not hide (a password
 	// file others can read).
 	Warnf func(string, ...any)
+
+	mu sync.Mutex
+	// unlisted holds, by repository ID, the snapshot files Snapshots
+	// could not read, for Copy to report as not copied.
+	unlisted map[string]map[repo.ID]error
 }
 
 func (c *Copier) warn(msg string) {
@@ -97,7 +103,21 @@ func (c *Copier) Snapshots(ctx context.Context, r run.Repository) ([]*snapshot.S
 	if !ok {
 		return nil, fmt.Errorf("engine: %T is not a snapshot repository", r)
 	}
-	return snapshot.ListSnapshotsSkipping(ctx, fl, snapshot.Filter{}, unreadableWarner(ctx, c.warn))
+	bad := map[repo.ID]error{}
+	sns, err := snapshot.ListSnapshotsSkipping(ctx, fl, snapshot.Filter{}, func(id repo.ID, err error) error {
+		if !snapshot.IsUnreadable(err) {
+			return err
+		}
+		bad[id] = err
+		return nil
+	})
+	c.mu.Lock()
+	if c.unlisted == nil {
+		c.unlisted = map[string]map[repo.ID]error{}
+	}
+	c.unlisted[r.ID()] = bad
+	c.mu.Unlock()
+	return sns, err
 }
 
 // Copy implements run.Copier with snapshot/copier.
@@ -107,7 +127,10 @@ func (c *Copier) Copy(ctx context.Context, dst, src run.Repository, sns []*snaps
 	if !ok1 || !ok2 {
 		return copier.Result{}, errors.New("engine: copy needs two repositories")
 	}
-	return copier.Copy(ctx, d, s, sns, copier.Options{Unreadable: func(id repo.ID, err error) {
+	c.mu.Lock()
+	unlisted := c.unlisted[s.ID()]
+	c.mu.Unlock()
+	return copier.Copy(ctx, d, s, sns, copier.Options{Unlisted: unlisted, Unreadable: func(id repo.ID, err error) {
 		c.warn(fmt.Sprintf("snapshot %s of the offsite repository cannot be read and is left out: %v", id.Short(), err))
 	}})
 }

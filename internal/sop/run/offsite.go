@@ -17,7 +17,8 @@ import (
 // the CLI implements it over repo/backend/location and snapshot/copier
 // (engine.Copier), tests with fakes.
 type Copier interface {
-	// OpenOffsite opens the offsite repository with a shared lock.
+	// OpenOffsite opens the offsite repository with a copy lock
+	// (repo.CopyLock), which excludes another copy into it.
 	OpenOffsite(ctx context.Context, o jobs.Offsite) (Repository, error)
 	// Snapshots returns every snapshot in r.
 	Snapshots(ctx context.Context, r Repository) ([]*snapshot.Snapshot, error)
