@@ -206,8 +206,8 @@ type copier struct {
 // damaged, missing or invalid blob) is left out and the copy goes on with
 // the next; the error is then an *IncompleteError naming each. On any
 // other error (the source unreachable, the destination, a cancelled
-// context) the copy stops. Either way Result
-// tells what was done; the snapshots saved are complete.
+// context) the copy stops. Either way Result tells what was done; the
+// snapshots saved are complete.
 func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snapshot, o Options) (Result, error) {
 	var res Result
 	// A copy killed while writing its index (a dropped link to the
