@@ -96,8 +96,12 @@ type Result struct {
 	// still held back by a lock taken before they were marked.
 	Deleted     Counts `json:"deleted"`
 	Resurrected int    `json:"resurrected"`
-	Waiting     int    `json:"waiting_sets"`
-	DryRun      bool   `json:"dry_run"`
+	// NeededUnindexed counts the resurrected packs that no index file
+	// names (an index file was lost or damaged): kept, but a snapshot
+	// that needs them fails check until 'repair index' indexes them again.
+	NeededUnindexed int  `json:"needed_unindexed,omitempty"`
+	Waiting         int  `json:"waiting_sets"`
+	DryRun          bool `json:"dry_run"`
 }
 
 // Run prunes r. See the package documentation for what it does; the
@@ -284,7 +288,8 @@ func deleteSets(ctx context.Context, r *repo.Repository, ready []repo.ObsoleteSe
 		var gone []repo.ID
 		for _, p := range s.Packs {
 			pi := info[p.ID]
-			if pi == nil {
+			unindexed := pi == nil
+			if unindexed {
 				// Unindexed (or every blob has a copy elsewhere): judge it
 				// by the blobs its set lists.
 				pi = &packInfo{blobs: len(p.Blobs), bytes: packBytes(p.Blobs)}
@@ -296,6 +301,12 @@ func deleteSets(ctx context.Context, r *repo.Repository, ready []repo.ObsoleteSe
 			}
 			if pi.needed {
 				res.Resurrected++
+				if unindexed {
+					// A snapshot needs it and no index names it: an index
+					// file was lost. Kept, and said, since check fails
+					// until 'repair index'.
+					res.NeededUnindexed++
+				}
 				continue
 			}
 			drop[p.ID] = struct{}{}
@@ -324,6 +335,9 @@ func deleteSets(ctx context.Context, r *repo.Repository, ready []repo.ObsoleteSe
 			return err
 		}
 		o.Logf("deleted %d obsolete pack(s) marked %s", len(gone), s.Time.Format(time.RFC3339))
+	}
+	if res.NeededUnindexed > 0 {
+		o.Logf("warning: %d pack(s) that snapshots need are named by no index file (one was lost or damaged): they are kept, and 'cadang repair index' indexes them again", res.NeededUnindexed)
 	}
 	return nil
 }
