@@ -464,7 +464,9 @@ func (b *Backend) load(ctx context.Context, h backend.Handle, offset, length int
 		}
 		defer resp.Body.Close()
 		if hdr != nil && resp.StatusCode != http.StatusPartialContent {
-			return fmt.Errorf("server answered %d to a range request, not 206", resp.StatusCode)
+			// Something between (a proxy that drops the Range header)
+			// answers so every time: asking again only takes minutes.
+			return &permanent{fmt.Errorf("server answered %d to a range request, not 206 (a proxy in between may drop the Range header)", resp.StatusCode)}
 		}
 		want := length
 		if want == 0 {

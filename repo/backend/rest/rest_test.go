@@ -129,6 +129,22 @@ func TestShortBodyIsNotShortFile(t *testing.T) {
 	}
 }
 
+// TestRangeIgnoredNotRetried: a whole file sent back for a range request
+// (a proxy that drops the Range header does it every time) fails at once,
+// naming the likely cause, instead of being asked again for minutes.
+func TestRangeIgnoredNotRetried(t *testing.T) {
+	var calls atomic.Int32
+	b := newTestBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Content-Length", "1000")
+		_, _ = w.Write(make([]byte, 1000))
+	})
+	_, err := b.Load(context.Background(), backend.Handle{Type: backend.PackFile, Name: testName}, 100, 50)
+	if err == nil || !strings.Contains(err.Error(), "not 206") || !strings.Contains(err.Error(), "Range header") || calls.Load() != 1 {
+		t.Errorf("%d requests, error %v", calls.Load(), err)
+	}
+}
+
 // TestRemoveRetried: a DELETE whose answer was lost, retried, finds the
 // file gone: that is success.
 func TestRemoveRetried(t *testing.T) {
