@@ -276,12 +276,12 @@ func FindSnapshot(ctx context.Context, r FileLoader, idOrLatest string, f Filter
 	return FindSnapshotSkipping(ctx, r, idOrLatest, f, failUnreadable)
 }
 
-// FindSnapshotSkipping is FindSnapshot for a reader that must find the
-// latest snapshot past a snapshot file it cannot load (one damaged file,
-// or one a client of an append-only server added, must not keep a
-// restore from every other snapshot): for "latest", bad gets each such
-// file as in ListSnapshotsSkipping. A snapshot named by its ID is loaded
-// or fails as in FindSnapshot.
+// FindSnapshotSkipping is FindSnapshot for a reader that decides itself
+// what a snapshot file it cannot load means for "latest": bad gets each
+// such file as in ListSnapshotsSkipping, and "latest" is the newest of the
+// others when bad lets it pass. (The CLI refuses "latest" then, since the
+// file it could not load may be the newest.) A snapshot named by its ID
+// is loaded or fails as in FindSnapshot.
 func FindSnapshotSkipping(ctx context.Context, r FileLoader, idOrLatest string, f Filter, bad func(repo.ID, error) error) (*Snapshot, error) {
 	if idOrLatest == "latest" {
 		return findLatest(ctx, r, f, bad)
