@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/repotest"
 	"github.com/lpse/cadang/snapshot"
 )
 
@@ -112,28 +113,7 @@ func TestCLIRestoreDamagedTree(t *testing.T) {
 			t.Fatalf("no %s in tree %s", name, tree.Short())
 		}
 	}
-	loc, ok := rp.LookupBlob(repo.TreeBlob, tree)
-	if !ok {
-		t.Fatal("tree not indexed")
-	}
-	p := filepath.Join(r, "data", loc.Pack.String()[:2], loc.Pack.String())
-	if err := os.Chmod(p, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.OpenFile(p, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, 1)
-	off := int64(loc.Offset) + int64(loc.Length)/2
-	if _, err := f.ReadAt(b, off); err != nil {
-		t.Fatal(err)
-	}
-	b[0] ^= 0x40
-	if _, err := f.WriteAt(b, off); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	repotest.DamageBlob(t, rp, r, repo.TreeBlob, tree)
 
 	target := filepath.Join(dir, "restore")
 	res := cliCode(t, 3, "-r", r, "restore", "latest", "--target", target)

@@ -202,34 +202,6 @@ func TestInitChunkerPolynomial(t *testing.T) {
 	}
 }
 
-// damageBlob flips a byte in the middle of a stored blob of the
-// repository in dir.
-func damageBlob(t *testing.T, r *repo.Repository, dir string, id repo.ID) {
-	t.Helper()
-	loc, ok := r.LookupBlob(repo.DataBlob, id)
-	if !ok {
-		t.Fatalf("blob %s not indexed", id.Short())
-	}
-	p := filepath.Join(dir, "data", loc.Pack.String()[:2], loc.Pack.String())
-	if err := os.Chmod(p, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.OpenFile(p, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	b := make([]byte, 1)
-	off := int64(loc.Offset) + int64(loc.Length)/2
-	if _, err := f.ReadAt(b, off); err != nil {
-		t.Fatal(err)
-	}
-	b[0] ^= 0x40
-	if _, err := f.WriteAt(b, off); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // An old snapshot that cannot be read from the source (a damaged blob)
 // is left out, named in the error, and every other snapshot is copied:
 // one damaged snapshot on a medium must not stop its offsite copies for
@@ -280,7 +252,7 @@ func TestCopyGoesOnPastDamagedSnapshot(t *testing.T) {
 	if blob.IsNull() {
 		t.Fatal("no data blob found in snapshot A")
 	}
-	damageBlob(t, src, srcDir, blob)
+	repotest.DamageBlob(t, src, srcDir, repo.DataBlob, blob)
 	src.Close()
 	src = reopen(t, srcDir, "src-pw")
 

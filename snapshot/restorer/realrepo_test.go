@@ -2,7 +2,6 @@ package restorer
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -65,27 +64,6 @@ func TestRealRepoAwkwardRoundTripAndIncremental(t *testing.T) {
 func TestRealRepoRestorePartlyDamaged(t *testing.T) {
 	r, dir := newRealRepo(t)
 	testRestoreDamaged(t, r, func(t *testing.T, id repo.ID) {
-		loc, ok := r.LookupBlob(repo.DataBlob, id)
-		if !ok {
-			t.Fatal("blob not indexed")
-		}
-		p := filepath.Join(dir, "data", loc.Pack.String()[:2], loc.Pack.String())
-		if err := os.Chmod(p, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		f, err := os.OpenFile(p, os.O_RDWR, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		b := make([]byte, 1)
-		off := int64(loc.Offset) + int64(loc.Length)/2
-		if _, err := f.ReadAt(b, off); err != nil {
-			t.Fatal(err)
-		}
-		b[0] ^= 0x40
-		if _, err := f.WriteAt(b, off); err != nil {
-			t.Fatal(err)
-		}
+		repotest.DamageBlob(t, r, dir, repo.DataBlob, id)
 	})
 }
