@@ -165,6 +165,22 @@ func IsUnreadable(err error) bool {
 	return repo.IsDamaged(err) || errors.Is(err, ErrInvalidSnapshot) || errors.Is(err, repo.ErrUnsupportedVersion)
 }
 
+// PassUnreadable returns a bad function for ListSnapshotsSkipping that
+// passes over a snapshot file that cannot be read (IsUnreadable), telling
+// seen of it when seen is not nil, and stops the listing on any other
+// error.
+func PassUnreadable(seen func(id repo.ID, err error)) func(repo.ID, error) error {
+	return func(id repo.ID, err error) error {
+		if !IsUnreadable(err) {
+			return err
+		}
+		if seen != nil {
+			seen(id, err)
+		}
+		return nil
+	}
+}
+
 // Filter selects snapshots. Empty fields match everything.
 type Filter struct {
 	Hosts []string // any of these hosts
@@ -327,12 +343,7 @@ func FindSnapshotID(ctx context.Context, r FileLoader, prefix string) (repo.ID, 
 // reading unchanged files, and the backup must go on (check names the
 // file).
 func FindParent(ctx context.Context, r FileLoader, host string, paths []string, before time.Time) (*Snapshot, error) {
-	sns, err := ListSnapshotsSkipping(ctx, r, Filter{Hosts: []string{host}}, func(_ repo.ID, err error) error {
-		if IsUnreadable(err) {
-			return nil
-		}
-		return err
-	})
+	sns, err := ListSnapshotsSkipping(ctx, r, Filter{Hosts: []string{host}}, PassUnreadable(nil))
 	if err != nil {
 		return nil, err
 	}

@@ -151,13 +151,7 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, rec 
 	if len(args) == 0 {
 		// A source snapshot file that cannot be read is reported with the
 		// snapshots that could not be copied (copier.Options.Unlisted).
-		sns, err = snapshot.ListSnapshotsSkipping(ctx, src, f, func(id repo.ID, err error) error {
-			if !snapshot.IsUnreadable(err) {
-				return err
-			}
-			unlisted[id] = err
-			return nil
-		})
+		sns, err = snapshot.ListSnapshotsSkipping(ctx, src, f, snapshot.PassUnreadable(func(id repo.ID, err error) { unlisted[id] = err }))
 		if err != nil {
 			return err
 		}

@@ -73,13 +73,7 @@ func (e *env) findSnapshot(ctx context.Context, r snapshot.FileLoader, arg strin
 	// known, and restoring, tagging or protecting an older snapshot in
 	// its place would be the wrong one without a word. Its ID is.
 	var skipped []error
-	sn, err := snapshot.FindSnapshotSkipping(ctx, r, arg, f, func(id repo.ID, err error) error {
-		if !snapshot.IsUnreadable(err) {
-			return err
-		}
-		skipped = append(skipped, err)
-		return nil
-	})
+	sn, err := snapshot.FindSnapshotSkipping(ctx, r, arg, f, snapshot.PassUnreadable(func(_ repo.ID, err error) { skipped = append(skipped, err) }))
 	if err == nil && len(skipped) > 0 {
 		err = fmt.Errorf("the latest snapshot is not known: %d snapshot file(s) cannot be read, and one may be newer than %s: give the snapshot's ID instead ('cadang snapshots' lists the readable ones; 'cadang check' names every damaged file): %w",
 			len(skipped), sn.ID().Short(), errors.Join(skipped...))
@@ -105,13 +99,9 @@ func (e *env) listSnapshots(ctx context.Context, r snapshot.FileLoader, f snapsh
 // file and goes on; any other error (the repository could not be reached)
 // stops the listing.
 func (e *env) passUnreadable() func(repo.ID, error) error {
-	return func(id repo.ID, err error) error {
-		if !snapshot.IsUnreadable(err) {
-			return err
-		}
+	return snapshot.PassUnreadable(func(id repo.ID, err error) {
 		e.warnf("snapshot %s cannot be read and is left out: %v ('cadang check' names every damaged file)", id.Short(), err)
-		return nil
-	}
+	})
 }
 
 func restoreCommand() *cli.Command {

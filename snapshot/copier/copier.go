@@ -220,15 +220,9 @@ func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snap
 		}
 		res.AdoptedPacks = adopted.Packs
 	}
-	have, err := snapshot.ListSnapshotsSkipping(ctx, dst, snapshot.Filter{}, func(id repo.ID, err error) error {
-		if !snapshot.IsUnreadable(err) {
-			return err // a file that could not be fetched may hold a copy: no guessing
-		}
-		if o.Unreadable != nil {
-			o.Unreadable(id, err)
-		}
-		return nil
-	})
+	// A file that could not be fetched (not IsUnreadable) may hold a
+	// copy: that stops the copy rather than be guessed at.
+	have, err := snapshot.ListSnapshotsSkipping(ctx, dst, snapshot.Filter{}, snapshot.PassUnreadable(o.Unreadable))
 	if err != nil {
 		return res, fmt.Errorf("list destination snapshots: %w", err)
 	}

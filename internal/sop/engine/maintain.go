@@ -39,13 +39,9 @@ func (mt *Maintainer) Snapshots(ctx context.Context, r run.Repository) ([]*snaps
 // for a run: it warns of an unreadable file (snapshot.IsUnreadable) and
 // goes on; any other error stops the listing.
 func unreadableWarner(warn func(string)) func(repo.ID, error) error {
-	return func(id repo.ID, err error) error {
-		if !snapshot.IsUnreadable(err) {
-			return err
-		}
+	return snapshot.PassUnreadable(func(id repo.ID, err error) {
 		warn(fmt.Sprintf("snapshot %s cannot be read and is left out: %v ('cadang check' names every damaged file)", id.Short(), err))
-		return nil
-	}
+	})
 }
 
 // Protections implements run.Maintainer.

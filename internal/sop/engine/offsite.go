@@ -104,13 +104,7 @@ func (c *Copier) Snapshots(ctx context.Context, r run.Repository) ([]*snapshot.S
 		return nil, fmt.Errorf("engine: %T is not a snapshot repository", r)
 	}
 	bad := map[repo.ID]error{}
-	sns, err := snapshot.ListSnapshotsSkipping(ctx, fl, snapshot.Filter{}, func(id repo.ID, err error) error {
-		if !snapshot.IsUnreadable(err) {
-			return err
-		}
-		bad[id] = err
-		return nil
-	})
+	sns, err := snapshot.ListSnapshotsSkipping(ctx, fl, snapshot.Filter{}, snapshot.PassUnreadable(func(id repo.ID, err error) { bad[id] = err }))
 	c.mu.Lock()
 	if c.unlisted == nil {
 		c.unlisted = map[string]map[repo.ID]error{}
