@@ -348,7 +348,7 @@ func (r *Repository) listLocks(ctx context.Context) (locks []LockInfo, bad []unr
 			return locks, bad, nil
 		}
 		if time.Since(start) > lockListFor {
-			return nil, nil, fmt.Errorf("list locks: %w (%d listing(s) in %v)", errLocksChanging, n, time.Since(start).Round(time.Second))
+			return nil, nil, fmt.Errorf("list locks of %s: %w (%d listing(s) in %v)", r.be.Location(), errLocksChanging, n, time.Since(start).Round(time.Second))
 		}
 		// Other processes are taking and dropping locks: give them a
 		// moment rather than list back to back.
