@@ -530,8 +530,8 @@ func (r *Repository) readPack(ctx context.Context, pack ID, size int64, verified
 	var skip []bool
 	if verified != nil {
 		for i, b := range hdr {
-			if verified(BlobLocation{Type: b.Type, ID: b.ID, Pack: pack, Offset: b.Offset, Length: b.Length}) &&
-				r.rawLengthIs(b.Type, b.ID, b.RawLength) {
+			if loc := (BlobLocation{Type: b.Type, ID: b.ID, Pack: pack, Offset: b.Offset, Length: b.Length}); verified(loc) &&
+				r.rawLengthIs(loc, b.RawLength) {
 				if skip == nil {
 					skip = make([]bool, len(hdr))
 				}
@@ -570,10 +570,10 @@ func (r *Repository) readPack(ctx context.Context, pack ID, size int64, verified
 	return hdr, blobs, n, problems, nil
 }
 
-// rawLengthIs reports whether the index records raw as the blob's
-// plaintext length (a loaded blob was checked against the index's).
-func (r *Repository) rawLengthIs(t BlobType, id ID, raw uint32) bool {
-	l, ok := r.idx.RawLength(t, id)
+// rawLengthIs reports whether the index records raw as the plaintext
+// length of the copy at loc (a loaded blob was checked against that).
+func (r *Repository) rawLengthIs(loc BlobLocation, raw uint32) bool {
+	l, ok := r.idx.rawLengthAt(loc)
 	return ok && l == raw
 }
 

@@ -22,6 +22,17 @@ import (
 // (plaintext) length bounds decompression (load.go). Blobs
 // added during a session go to a small map first and are merged into the
 // table in bulk.
+//
+// A blob may have several locations: concurrent writers store it twice, a
+// repack copies it before the old pack is deleted, and a client holding
+// the password can upload, even through an append-only server, an index
+// file or a pack that names an existing blob with wrong bytes. Every
+// location is kept (records of one ID lie side by side, in the order they
+// were added), readers fall back from a copy that fails to verify to the
+// next one (load.go), and prune deletes a copy only once another one has
+// been read back intact (doc/design.md §18). Keeping only the first
+// location, as this index once did, let such an upload shadow the good
+// copy: restores failed, and a repack dropped the good copy for good.
 
 const (
 	recSize       = IDSize - 2 + 3 + 4 + 3 + 3
@@ -55,7 +66,7 @@ func (t *blobTable) lookup(id *ID) (location, bool) {
 	return decodeRecLoc(t.recs[m*recSize:]), true
 }
 
-// find returns the position of id's record.
+// find returns the position of id's first record; the others follow it.
 func (t *blobTable) find(id *ID) (int, bool) {
 	if t == nil || len(t.recs) == 0 {
 		return 0, false
@@ -65,17 +76,24 @@ func (t *blobTable) find(id *ID) (int, bool) {
 	key := id[2:]
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		c := bytes.Compare(t.recs[m*recSize:m*recSize+IDSize-2], key)
-		if c == 0 {
-			return m, true
-		}
-		if c < 0 {
+		if bytes.Compare(t.recs[m*recSize:m*recSize+IDSize-2], key) < 0 {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
+	if lo < int(t.buckets[b+1]) && bytes.Equal(t.recs[lo*recSize:lo*recSize+IDSize-2], key) {
+		return lo, true
+	}
 	return 0, false
+}
+
+// sameID reports whether the record at m holds id (m may be past the end).
+func (t *blobTable) sameID(m int, id *ID) bool {
+	if m >= t.len() || int(t.buckets[int(id[0])<<8|int(id[1])+1]) <= m {
+		return false
+	}
+	return bytes.Equal(t.recs[m*recSize:m*recSize+IDSize-2], id[2:])
 }
 
 func decodeRecLoc(r []byte) location {
@@ -103,13 +121,16 @@ type fullEntry struct {
 	loc location
 }
 
-// buildTable makes a sorted table from the entries of old and extra.
-// Duplicate IDs (one blob stored in two packs by concurrent writers) keep
-// the first location seen.
-// buildTable merges extra into old. Of duplicate IDs the first location
-// wins, unless it is in a pack obsolete reports as obsolete and a later one
-// is not: writers must find the live copy.
-func buildTable(old *blobTable, extra []fullEntry, obsolete func(pack uint32) bool) *blobTable {
+// dupWindow is how many earlier records of the same ID a new record is
+// compared with to drop it as an exact duplicate (the same pack listed
+// twice). Runs are one or two records long; the bound keeps a crafted run
+// of a million copies of one ID from costing a million squared.
+const dupWindow = 8
+
+// buildTable merges extra into old. Records of one ID keep the order they
+// were added in (old's first); a record equal to one of the dupWindow
+// before it is dropped.
+func buildTable(old *blobTable, extra []fullEntry) *blobTable {
 	n := len(extra)
 	if old != nil {
 		n += old.len()
@@ -140,7 +161,7 @@ func buildTable(old *blobTable, extra []fullEntry, obsolete func(pack uint32) bo
 		encodeRec(recs[fill[b]*recSize:], &extra[i].id, extra[i].loc)
 		fill[b]++
 	}
-	// Sort each bucket and drop duplicates, compacting as we go.
+	// Sort each bucket and drop exact duplicates, compacting as we go.
 	out := 0
 	newBuckets := make([]uint32, numBuckets+1)
 	var scratch []byte
@@ -157,11 +178,7 @@ func buildTable(old *blobTable, extra []fullEntry, obsolete func(pack uint32) bo
 		}
 		for i := 0; i < k; i++ {
 			r := seg[i*recSize : (i+1)*recSize]
-			if out > int(newBuckets[b]) && bytes.Equal(recs[(out-1)*recSize:(out-1)*recSize+IDSize-2], r[:IDSize-2]) {
-				prev := recs[(out-1)*recSize : out*recSize]
-				if obsolete != nil && obsolete(decodeRecLoc(prev).pack) && !obsolete(decodeRecLoc(r).pack) {
-					copy(prev, r)
-				}
+			if dupInRun(recs, int(newBuckets[b]), out, r) {
 				continue
 			}
 			copy(recs[out*recSize:], r)
@@ -172,8 +189,23 @@ func buildTable(old *blobTable, extra []fullEntry, obsolete func(pack uint32) bo
 	return &blobTable{buckets: newBuckets, recs: recs[: out*recSize : out*recSize]}
 }
 
+// dupInRun reports whether record r equals one of the last dupWindow
+// records before out (not before first) that hold r's ID.
+func dupInRun(recs []byte, first, out int, r []byte) bool {
+	for j := out - 1; j >= first && j >= out-dupWindow; j-- {
+		prev := recs[j*recSize : (j+1)*recSize]
+		if !bytes.Equal(prev[:IDSize-2], r[:IDSize-2]) {
+			return false
+		}
+		if bytes.Equal(prev, r) {
+			return true
+		}
+	}
+	return false
+}
+
 // sortRecs sorts k records in seg by ID; the sort is stable so that the
-// first location of a duplicate wins.
+// locations of one blob keep the order they were added in.
 func sortRecs(seg []byte, k int, scratch []byte) []byte {
 	idx := make([]int, k)
 	for i := range idx {
@@ -191,15 +223,19 @@ func sortRecs(seg []byte, k int, scratch []byte) []byte {
 
 // Index is the in-memory blob index. It is safe for concurrent use.
 type Index struct {
-	mu      sync.RWMutex
-	packs   []ID
-	tables  [3]*blobTable
-	recent  [3]map[ID]location
-	nRecent int
+	mu     sync.RWMutex
+	packs  []ID
+	tables [3]*blobTable
+	// recent holds the first location added this session of each blob
+	// not merged yet, recentDup any further ones (rare: a blob stored
+	// again, or a pack whose index file was read meanwhile).
+	recent    [3]map[ID]location
+	recentDup [3][]fullEntry
+	nRecent   int
 	// large holds the rare blobs longer (stored or raw) than the 24-bit
 	// length fields of a table record (only blobs saved directly, never
 	// chunks).
-	large [3]map[ID]location
+	large [3]map[ID][]location
 	// obsoleteIDs are the packs prune marked obsolete, and obsolete their
 	// numbers: their blobs stay readable, but a writer must not
 	// deduplicate against them (doc/design.md, "Prune beside backups").
@@ -207,9 +243,12 @@ type Index struct {
 	obsolete    map[uint32]struct{}
 }
 
+// maxRecentDup is how many further locations wait in recentDup before a
+// merge: lookups scan that list.
+const maxRecentDup = 1024
+
 // SetObsolete records the packs prune marked obsolete, replacing any
-// earlier set. Call it before loading index files, so that of a blob
-// stored both in an obsolete and a live pack the live copy is kept.
+// earlier set. Readers and writers prefer a blob's copies in other packs.
 func (idx *Index) SetObsolete(packs []ID) {
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
@@ -260,7 +299,7 @@ func (idx *Index) HasLive(t BlobType, id ID) bool {
 	}
 	idx.mu.RLock()
 	defer idx.mu.RUnlock()
-	l, ok := idx.lookupLocked(t, id)
+	l, ok := idx.bestLocked(t, id)
 	return ok && !idx.obsoleteLocked(l.pack)
 }
 
@@ -269,16 +308,20 @@ func NewIndex() *Index {
 	idx := &Index{}
 	for t := range idx.recent {
 		idx.recent[t] = make(map[ID]location)
-		idx.large[t] = make(map[ID]location)
+		idx.large[t] = make(map[ID][]location)
 	}
 	return idx
 }
 
-// Len returns the number of blobs of type t in the index.
+// Len returns the number of locations of blobs of type t in the index: a
+// blob stored in two packs counts twice.
 func (idx *Index) Len(t BlobType) int {
 	idx.mu.RLock()
 	defer idx.mu.RUnlock()
-	n := len(idx.recent[t]) + len(idx.large[t])
+	n := len(idx.recent[t]) + len(idx.recentDup[t])
+	for _, ls := range idx.large[t] {
+		n += len(ls)
+	}
 	if idx.tables[t] != nil {
 		n += idx.tables[t].len()
 	}
@@ -316,15 +359,49 @@ func (idx *Index) markIfObsoleteLocked(pack ID, n uint32) {
 	}
 }
 
-func (idx *Index) lookupLocked(t BlobType, id ID) (location, bool) {
-	if l, ok := idx.recent[t][id]; ok {
-		return l, true
+// copiesLocked calls fn for each location of the blob, in the order they
+// were added, until fn returns false.
+func (idx *Index) copiesLocked(t BlobType, id *ID, fn func(location) bool) {
+	if tb := idx.tables[t]; tb != nil {
+		if m, ok := tb.find(id); ok {
+			for ; tb.sameID(m, id); m++ {
+				if !fn(decodeRecLoc(tb.recs[m*recSize:])) {
+					return
+				}
+			}
+		}
 	}
-	if l, ok := idx.tables[t].lookup(&id); ok {
-		return l, true
+	if l, ok := idx.recent[t][*id]; ok {
+		if !fn(l) {
+			return
+		}
+		for _, e := range idx.recentDup[t] {
+			if e.id == *id && !fn(e.loc) {
+				return
+			}
+		}
 	}
-	l, ok := idx.large[t][id]
-	return l, ok
+	for _, l := range idx.large[t][*id] {
+		if !fn(l) {
+			return
+		}
+	}
+}
+
+// bestLocked returns the location to try first: the first one in a pack
+// that is not obsolete, else the first one.
+func (idx *Index) bestLocked(t BlobType, id ID) (best location, found bool) {
+	idx.copiesLocked(t, &id, func(l location) bool {
+		if !found {
+			best, found = l, true
+		}
+		if idx.obsoleteLocked(l.pack) {
+			return true
+		}
+		best = l
+		return false
+	})
+	return best, found
 }
 
 // Has reports whether the index knows the blob.
@@ -334,38 +411,89 @@ func (idx *Index) Has(t BlobType, id ID) bool {
 	}
 	idx.mu.RLock()
 	defer idx.mu.RUnlock()
-	_, ok := idx.lookupLocked(t, id)
+	_, ok := idx.bestLocked(t, id)
 	return ok
 }
 
-// Lookup returns where a blob is stored.
+func (idx *Index) blobLocation(t BlobType, id ID, l location) BlobLocation {
+	return BlobLocation{Type: t, ID: id, Pack: idx.packs[l.pack], Offset: l.offset, Length: l.length}
+}
+
+// Lookup returns where a blob is stored: of several copies, the first in a
+// pack that is not obsolete. Locations returns them all.
 func (idx *Index) Lookup(t BlobType, id ID) (BlobLocation, bool) {
 	if !t.Valid() {
 		return BlobLocation{}, false
 	}
 	idx.mu.RLock()
 	defer idx.mu.RUnlock()
-	l, ok := idx.lookupLocked(t, id)
+	l, ok := idx.bestLocked(t, id)
 	if !ok {
 		return BlobLocation{}, false
 	}
-	return BlobLocation{Type: t, ID: id, Pack: idx.packs[l.pack], Offset: l.offset, Length: l.length}, true
+	return idx.blobLocation(t, id, l), true
+}
+
+// Locations returns every location of a blob, those in packs that are not
+// obsolete first, each group in the order the copies were indexed.
+func (idx *Index) Locations(t BlobType, id ID) []BlobLocation {
+	if !t.Valid() {
+		return nil
+	}
+	idx.mu.RLock()
+	defer idx.mu.RUnlock()
+	var live, obsolete []BlobLocation
+	idx.copiesLocked(t, &id, func(l location) bool {
+		if idx.obsoleteLocked(l.pack) {
+			obsolete = append(obsolete, idx.blobLocation(t, id, l))
+		} else {
+			live = append(live, idx.blobLocation(t, id, l))
+		}
+		return true
+	})
+	return append(live, obsolete...)
 }
 
 // RawLength returns the plaintext length that the index records for a
 // blob. A blob has one length wherever it is stored (its plaintext hashes
-// to its ID), so any of its locations will do.
+// to its ID), so any of its locations will do: a location that records
+// another length fails to verify there, and the reader tries the next.
 func (idx *Index) RawLength(t BlobType, id ID) (uint32, bool) {
 	if !t.Valid() {
 		return 0, false
 	}
 	idx.mu.RLock()
 	defer idx.mu.RUnlock()
-	l, ok := idx.lookupLocked(t, id)
+	l, ok := idx.bestLocked(t, id)
 	return l.raw, ok
 }
 
-// AddPack records the blobs of one pack. On error the index is unchanged.
+// rawLengthAt returns the plaintext length recorded for the copy of a
+// blob at loc, or, if the index does not have that location, the one
+// RawLength gives.
+func (idx *Index) rawLengthAt(loc BlobLocation) (uint32, bool) {
+	if !loc.Type.Valid() {
+		return 0, false
+	}
+	idx.mu.RLock()
+	defer idx.mu.RUnlock()
+	var raw uint32
+	found := false
+	idx.copiesLocked(loc.Type, &loc.ID, func(l location) bool {
+		found = idx.packs[l.pack] == loc.Pack && l.offset == loc.Offset && l.length == loc.Length
+		raw = l.raw
+		return !found
+	})
+	if found {
+		return raw, true
+	}
+	l, ok := idx.bestLocked(loc.Type, loc.ID)
+	return l.raw, ok
+}
+
+// AddPack records the blobs of one pack. A blob the index already has in
+// another pack gains a location; the same pack added again changes
+// nothing. On error the index is unchanged.
 func (idx *Index) AddPack(pack ID, blobs []PackBlob) error {
 	// Check before changing anything: a pack half added would be in the
 	// pack table with only some of its blobs.
@@ -381,18 +509,26 @@ func (idx *Index) AddPack(pack ID, blobs []PackBlob) error {
 		return err
 	}
 	for _, b := range blobs {
-		if l, ok := idx.lookupLocked(b.Type, b.ID); ok && !idx.obsoleteLocked(l.pack) {
-			continue
-		}
 		l := location{pack: n, offset: b.Offset, length: b.Length, raw: b.RawLength}
-		if b.Length > maxBlobLength || b.RawLength > maxBlobLength {
-			idx.large[b.Type][b.ID] = l
-			continue
+		known := false
+		idx.copiesLocked(b.Type, &b.ID, func(o location) bool {
+			known = idx.packs[o.pack] == pack && o.offset == l.offset && o.length == l.length && o.raw == l.raw
+			return !known
+		})
+		switch {
+		case known:
+		case b.Length > maxBlobLength || b.RawLength > maxBlobLength:
+			idx.large[b.Type][b.ID] = append(idx.large[b.Type][b.ID], l)
+		default:
+			if _, dup := idx.recent[b.Type][b.ID]; dup {
+				idx.recentDup[b.Type] = append(idx.recentDup[b.Type], fullEntry{id: b.ID, loc: l})
+			} else {
+				idx.recent[b.Type][b.ID] = l
+			}
+			idx.nRecent++
 		}
-		idx.recent[b.Type][b.ID] = l
-		idx.nRecent++
 	}
-	if idx.nRecent >= mergeThreshold {
+	if idx.nRecent >= mergeThreshold || len(idx.recentDup[0])+len(idx.recentDup[1])+len(idx.recentDup[2]) > maxRecentDup {
 		idx.mergeLocked()
 	}
 	return nil
@@ -451,12 +587,16 @@ func (idx *Index) bulkAdd(packs []IndexPack) error {
 		}
 	}
 	for t := range extra {
-		extra[t] = make([]fullEntry, 0, counts[t]+len(idx.recent[t]))
+		extra[t] = make([]fullEntry, 0, counts[t]+len(idx.recent[t])+len(idx.recentDup[t]))
 	}
 	for i, p := range add {
 		idx.markIfObsoleteLocked(p, uint32(len(idx.packs)+i))
 	}
 	idx.packs = append(idx.packs, add...)
+	// The recent locations were added before these: they go first.
+	for t := range extra {
+		extra[t] = idx.appendRecentLocked(BlobType(t), extra[t])
+	}
 	for _, p := range packs {
 		n, ok := seen[p.ID]
 		if !ok {
@@ -465,8 +605,8 @@ func (idx *Index) bulkAdd(packs []IndexPack) error {
 		for _, b := range p.Blobs {
 			l := location{pack: n, offset: b.Offset, length: b.Length, raw: b.RawLength}
 			if b.Length > maxBlobLength || b.RawLength > maxBlobLength {
-				if old, dup := idx.large[b.Type][b.ID]; !dup || (idx.obsoleteLocked(old.pack) && !idx.obsoleteLocked(n)) {
-					idx.large[b.Type][b.ID] = l
+				if !slices.Contains(idx.large[b.Type][b.ID], l) {
+					idx.large[b.Type][b.ID] = append(idx.large[b.Type][b.ID], l)
 				}
 				continue
 			}
@@ -474,16 +614,24 @@ func (idx *Index) bulkAdd(packs []IndexPack) error {
 		}
 	}
 	for t := range extra {
-		for id, l := range idx.recent[t] {
-			extra[t] = append(extra[t], fullEntry{id: id, loc: l})
-		}
 		if len(extra[t]) > 0 {
-			idx.tables[t] = buildTable(idx.tables[t], extra[t], idx.obsoleteLocked)
+			idx.tables[t] = buildTable(idx.tables[t], extra[t])
 		}
-		idx.recent[t] = make(map[ID]location)
 	}
 	idx.nRecent = 0
 	return nil
+}
+
+// appendRecentLocked appends the recent locations of type t to extra, each
+// blob's first one before its further ones, and empties them.
+func (idx *Index) appendRecentLocked(t BlobType, extra []fullEntry) []fullEntry {
+	for id, l := range idx.recent[t] {
+		extra = append(extra, fullEntry{id: id, loc: l})
+	}
+	extra = append(extra, idx.recentDup[t]...)
+	idx.recent[t] = make(map[ID]location)
+	idx.recentDup[t] = nil
+	return extra
 }
 
 // replace gives idx the contents of fresh, under idx's lock, so that
@@ -492,12 +640,12 @@ func (idx *Index) bulkAdd(packs []IndexPack) error {
 // used afterwards.
 func (idx *Index) replace(fresh *Index) {
 	fresh.mu.Lock()
-	packs, tables, recent, nRecent, large := fresh.packs, fresh.tables, fresh.recent, fresh.nRecent, fresh.large
+	packs, tables, recent, recentDup, nRecent, large := fresh.packs, fresh.tables, fresh.recent, fresh.recentDup, fresh.nRecent, fresh.large
 	obsIDs, obs := fresh.obsoleteIDs, fresh.obsolete
 	fresh.mu.Unlock()
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
-	idx.packs, idx.tables, idx.recent, idx.nRecent, idx.large = packs, tables, recent, nRecent, large
+	idx.packs, idx.tables, idx.recent, idx.recentDup, idx.nRecent, idx.large = packs, tables, recent, recentDup, nRecent, large
 	idx.obsoleteIDs, idx.obsolete = obsIDs, obs
 }
 
@@ -506,23 +654,20 @@ func (idx *Index) mergeLocked() {
 		if len(idx.recent[t]) == 0 {
 			continue
 		}
-		extra := make([]fullEntry, 0, len(idx.recent[t]))
-		for id, l := range idx.recent[t] {
-			extra = append(extra, fullEntry{id: id, loc: l})
-		}
-		idx.tables[t] = buildTable(idx.tables[t], extra, idx.obsoleteLocked)
-		idx.recent[t] = make(map[ID]location)
+		extra := idx.appendRecentLocked(BlobType(t), make([]fullEntry, 0, len(idx.recent[t])+len(idx.recentDup[t])))
+		idx.tables[t] = buildTable(idx.tables[t], extra)
 	}
 	idx.nRecent = 0
 }
 
-// Each calls fn for every blob in the index, in no particular order, while
-// holding a read lock: fn must not call back into the index.
+// Each calls fn for every location of every blob in the index (a blob
+// stored in two packs twice), in no particular order, while holding a read
+// lock: fn must not call back into the index.
 func (idx *Index) Each(fn func(BlobLocation) error) error {
 	idx.mu.RLock()
 	defer idx.mu.RUnlock()
 	return idx.eachLocked(func(t BlobType, id ID, l location) error {
-		return fn(BlobLocation{Type: t, ID: id, Pack: idx.packs[l.pack], Offset: l.offset, Length: l.length})
+		return fn(idx.blobLocation(t, id, l))
 	})
 }
 
@@ -549,7 +694,7 @@ func (idx *Index) ByPack() map[ID][]BlobLocation {
 		at += c
 	}
 	_ = idx.eachLocked(func(t BlobType, id ID, l location) error {
-		groups[l.pack] = append(groups[l.pack], BlobLocation{Type: t, ID: id, Pack: idx.packs[l.pack], Offset: l.offset, Length: l.length})
+		groups[l.pack] = append(groups[l.pack], idx.blobLocation(t, id, l))
 		return nil
 	})
 	out := make(map[ID][]BlobLocation, len(idx.packs))
@@ -563,16 +708,23 @@ func (idx *Index) ByPack() map[ID][]BlobLocation {
 	return out
 }
 
-// eachLocked calls fn for every blob; the caller holds idx.mu.
+// eachLocked calls fn for every location; the caller holds idx.mu.
 func (idx *Index) eachLocked(fn func(BlobType, ID, location) error) error {
 	for t := range idx.tables {
-		for id, l := range idx.large[t] {
-			if err := fn(BlobType(t), id, l); err != nil {
-				return err
+		for id, ls := range idx.large[t] {
+			for _, l := range ls {
+				if err := fn(BlobType(t), id, l); err != nil {
+					return err
+				}
 			}
 		}
 		for id, l := range idx.recent[t] {
 			if err := fn(BlobType(t), id, l); err != nil {
+				return err
+			}
+		}
+		for _, e := range idx.recentDup[t] {
+			if err := fn(BlobType(t), e.id, e.loc); err != nil {
 				return err
 			}
 		}

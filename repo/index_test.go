@@ -133,34 +133,73 @@ func TestIndexManyPacks(t *testing.T) {
 	wantIndexed(t, idx, packs)
 }
 
-func TestIndexDuplicatesKeepFirst(t *testing.T) {
+// TestIndexKeepsEveryCopy: a blob stored in two packs keeps both
+// locations through AddPack, merges and bulkAdd, the first one preferred
+// unless its pack is obsolete, and the same pack added twice adds nothing.
+// Keeping only the first let an uploaded index or pack with wrong bytes
+// for an existing blob shadow its good copy.
+func TestIndexKeepsEveryCopy(t *testing.T) {
 	dup := idxID('d', 0)
 	p1 := IndexPack{ID: idxID('p', 1), Blobs: []PackBlob{{Type: DataBlob, ID: dup, Offset: 0, Length: 100}}}
 	p2 := IndexPack{ID: idxID('p', 2), Blobs: []PackBlob{{Type: DataBlob, ID: dup, Offset: 500, Length: 100}}}
+	want := func(t *testing.T, idx *Index, packs ...ID) {
+		t.Helper()
+		var got []ID
+		for _, l := range idx.Locations(DataBlob, dup) {
+			got = append(got, l.Pack)
+		}
+		if !slices.Equal(got, packs) || idx.Len(DataBlob) != len(packs) {
+			t.Fatalf("locations in %v (Len %d), want %v", got, idx.Len(DataBlob), packs)
+		}
+		if l, _ := idx.Lookup(DataBlob, dup); l.Pack != packs[0] {
+			t.Fatalf("Lookup gives %s, want %s", l.Pack.Short(), packs[0].Short())
+		}
+		n := 0
+		_ = idx.Each(func(BlobLocation) error { n++; return nil })
+		if n != len(packs) {
+			t.Fatalf("Each saw %d locations, want %d", n, len(packs))
+		}
+	}
 
 	idx := NewIndex()
-	if err := idx.AddPack(p1.ID, p1.Blobs); err != nil {
-		t.Fatal(err)
+	for _, p := range []IndexPack{p1, p2, p1} {
+		if err := idx.AddPack(p.ID, p.Blobs); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := idx.AddPack(p2.ID, p2.Blobs); err != nil {
-		t.Fatal(err)
-	}
-	if l, _ := idx.Lookup(DataBlob, dup); l.Pack != p1.ID {
-		t.Fatal("AddPack: a duplicate replaced the first location")
-	}
+	want(t, idx, p1.ID, p2.ID)
 	idx.mu.Lock()
 	idx.mergeLocked()
 	idx.mu.Unlock()
-	if l, _ := idx.Lookup(DataBlob, dup); l.Pack != p1.ID || idx.Len(DataBlob) != 1 {
-		t.Fatal("merge: duplicate not dropped")
+	want(t, idx, p1.ID, p2.ID)
+	idx.SetObsolete([]ID{p1.ID})
+	want(t, idx, p2.ID, p1.ID)
+	if !idx.HasLive(DataBlob, dup) {
+		t.Fatal("HasLive is false with a copy in a live pack")
+	}
+	idx.SetObsolete([]ID{p1.ID, p2.ID})
+	if idx.HasLive(DataBlob, dup) {
+		t.Fatal("HasLive is true with every copy in an obsolete pack")
 	}
 
 	idx = NewIndex()
 	if err := idx.bulkAdd([]IndexPack{p1, p2, p1}); err != nil {
 		t.Fatal(err)
 	}
-	if l, _ := idx.Lookup(DataBlob, dup); l.Pack != p1.ID || idx.Len(DataBlob) != 1 {
-		t.Fatalf("bulkAdd: want one entry in the first pack, got %d entries, %s", idx.Len(DataBlob), l.Pack.Short())
+	want(t, idx, p1.ID, p2.ID)
+	if err := idx.bulkAdd([]IndexPack{p2}); err != nil {
+		t.Fatal(err)
+	}
+	want(t, idx, p1.ID, p2.ID)
+	// A pack named twice with another location for the blob (a crafted
+	// index file) adds that location.
+	evil := IndexPack{ID: p1.ID, Blobs: []PackBlob{{Type: DataBlob, ID: dup, Offset: 900, Length: 100}}}
+	idx = NewIndex()
+	if err := idx.bulkAdd([]IndexPack{evil, p1}); err != nil {
+		t.Fatal(err)
+	}
+	if ls := idx.Locations(DataBlob, dup); len(ls) != 2 || ls[0].Offset != 900 || ls[1].Offset != 0 {
+		t.Fatalf("locations %+v, want offsets 900 and 0", ls)
 	}
 }
 
@@ -362,13 +401,18 @@ func TestIndexRandomAgainstMap(t *testing.T) {
 			}
 		}
 	}
-	if idx.Len(DataBlob) != len(ref) {
-		t.Fatalf("Len %d, want %d", idx.Len(DataBlob), len(ref))
-	}
+	n := 0
 	for id, want := range ref {
-		if got, ok := idx.Lookup(DataBlob, id); !ok || !slices.Contains(want, got) {
-			t.Fatalf("lookup %s: %+v %v, want one of %+v", id.Short(), got, ok, want)
+		n += len(want)
+		if got, ok := idx.Lookup(DataBlob, id); !ok || got != want[0] {
+			t.Fatalf("lookup %s: %+v %v, want the first of %+v", id.Short(), got, ok, want)
 		}
+		if got := idx.Locations(DataBlob, id); !slices.Equal(got, want) {
+			t.Fatalf("locations of %s: %+v, want %+v", id.Short(), got, want)
+		}
+	}
+	if idx.Len(DataBlob) != n {
+		t.Fatalf("Len %d, want %d", idx.Len(DataBlob), n)
 	}
 }
 

@@ -29,9 +29,10 @@ import (
 // 43-byte records (the first three bytes, type and bucket, become the
 // table and bucket the record lands in). Files are decoded in the order
 // they are listed, one after another, so pack numbers (given in order of
-// first appearance) order the records of one ID the way bulkAdd's stable
-// sort did: the first location wins unless it is in an obsolete pack and a
-// later one is not (within one pack, offsets order them).
+// first appearance) order the locations of one ID the way bulkAdd's stable
+// sort does (within one pack, offsets order them). Every location is kept
+// (index.go); only a record equal to the one before it, the same pack
+// listed by two index files, is dropped.
 const loadRecSize = 1 + IDSize + 3 + 4 + 3 + 3
 
 var errTooManyPacks = fmt.Errorf("index: more than %d packs", maxPacks)
@@ -222,8 +223,8 @@ func loadRecPack(r []byte) uint32 {
 func (ld *indexLoader) build() {
 	idx := ld.idx
 	for _, e := range ld.large {
-		if old, dup := idx.large[e.t][e.id]; !dup || (idx.obsoleteLocked(old.pack) && !idx.obsoleteLocked(e.loc.pack)) {
-			idx.large[e.t][e.id] = e.loc
+		if !slices.Contains(idx.large[e.t][e.id], e.loc) {
+			idx.large[e.t][e.id] = append(idx.large[e.t][e.id], e.loc)
 		}
 	}
 	buf := ld.buf
@@ -274,7 +275,8 @@ func (ld *indexLoader) build() {
 		}
 	}
 	// Compact into 43-byte records in place (each record moves down, never
-	// up), dropping duplicates, and cut the tables from the buffer.
+	// up), dropping exact duplicates (adjacent, since the sort orders
+	// whole records), and cut the tables from the buffer.
 	out := 0
 	tstart := [3]int{}
 	for t := range 3 {
@@ -286,10 +288,7 @@ func (ld *indexLoader) build() {
 			buckets[bk] = uint32(out - tstart[t])
 			for i := int(start[b]); i < int(start[b+1]); i++ {
 				r := buf[i*loadRecSize : (i+1)*loadRecSize]
-				if out > first && bytes.Equal(buf[(out-1)*recSize:(out-1)*recSize+IDSize-2], r[3:1+IDSize]) {
-					if idx.obsoleteLocked(decodeRecLoc(buf[(out-1)*recSize:]).pack) && !idx.obsoleteLocked(loadRecPack(r)) {
-						copy(buf[(out-1)*recSize:out*recSize], r[3:])
-					}
+				if out > first && bytes.Equal(buf[(out-1)*recSize:out*recSize], r[3:]) {
 					continue
 				}
 				copy(buf[out*recSize:(out+1)*recSize], r[3:])
@@ -317,8 +316,9 @@ func (ld *indexLoader) build() {
 }
 
 // loadSorter sorts loadRecSize records by ID, then pack number, then
-// offset: a pack lists its blobs in the order they were written, so a blob
-// a pack holds twice keeps the first copy, as bulkAdd's stable sort did.
+// offset (a pack lists its blobs in the order they were written, so a
+// blob's copies in one pack stay in that order, as in bulkAdd's stable
+// sort), then the lengths, so that equal records end up side by side.
 type loadSorter struct {
 	buf []byte
 	tmp [loadRecSize]byte
@@ -333,7 +333,10 @@ func (s *loadSorter) Less(i, j int) bool {
 	if pa, pb := loadRecPack(a), loadRecPack(b); pa != pb {
 		return pa < pb
 	}
-	return binary.LittleEndian.Uint32(a[1+IDSize+3:]) < binary.LittleEndian.Uint32(b[1+IDSize+3:])
+	if oa, ob := binary.LittleEndian.Uint32(a[1+IDSize+3:]), binary.LittleEndian.Uint32(b[1+IDSize+3:]); oa != ob {
+		return oa < ob
+	}
+	return bytes.Compare(a[1+IDSize+7:], b[1+IDSize+7:]) < 0
 }
 func (s *loadSorter) Swap(i, j int) {
 	a, b := s.buf[i*loadRecSize:(i+1)*loadRecSize], s.buf[j*loadRecSize:(j+1)*loadRecSize]

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -37,37 +38,105 @@ func (r *Repository) loadMoved(ctx context.Context, blobs []BlobLocation, fn fun
 }
 
 // LoadBlob returns the plaintext of a blob. It verifies the blob's ID.
+//
+// A blob the index has in several places is read from each in the order
+// of Index.Locations until one verifies: a copy that is damaged, lies in a
+// pack that does not exist, or was named wrongly by a crafted index file
+// (doc/design.md §5, "Several copies of a blob") is passed over. The error,
+// when every copy fails, is the first copy's. Other errors (the backend
+// unreachable, the context cancelled) end the load at once.
 func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID, buf []byte) ([]byte, error) {
-	loc, ok := r.idx.Lookup(t, id)
-	if !ok {
-		return nil, fmt.Errorf("%s blob %s: %w", t, id, ErrBlobNotFound)
+	plain, _, err := r.loadBlob(ctx, t, id, buf, nil)
+	return plain, err
+}
+
+// LoadBlobLocated is LoadBlob, and also returns the location of the copy it
+// read: check notes which copies its walk of the trees verified.
+func (r *Repository) LoadBlobLocated(ctx context.Context, t BlobType, id ID, buf []byte) ([]byte, BlobLocation, error) {
+	return r.loadBlob(ctx, t, id, buf, nil)
+}
+
+// sameLocation reports whether a and b name the same bytes of one pack.
+func sameLocation(a, b BlobLocation) bool {
+	return a.Pack == b.Pack && a.Offset == b.Offset && a.Length == b.Length
+}
+
+// loadBlob is LoadBlob, trying no location skip reports (nil: none).
+func (r *Repository) loadBlob(ctx context.Context, t BlobType, id ID, buf []byte, skip func(BlobLocation) bool) ([]byte, BlobLocation, error) {
+	locs := r.idx.Locations(t, id)
+	if len(locs) == 0 {
+		return nil, BlobLocation{}, fmt.Errorf("%s blob %s: %w", t, id, ErrBlobNotFound)
 	}
+	var (
+		firstErr error
+		tried    []BlobLocation
+		reloaded bool
+	)
+	for i := 0; i < len(locs); i++ {
+		loc := locs[i]
+		if (skip != nil && skip(loc)) || slices.ContainsFunc(tried, func(b BlobLocation) bool { return sameLocation(b, loc) }) {
+			continue
+		}
+		plain, err := r.loadAt(ctx, loc, buf)
+		if err == nil {
+			return plain, loc, nil
+		}
+		tried = append(tried, loc)
+		if firstErr == nil {
+			firstErr = err
+		}
+		if backend.IsNotExist(err) && !reloaded {
+			// Prune deleted this pack (an obsolete one whose blobs live
+			// elsewhere, doc/design.md section 18) after this session
+			// loaded its index: the reloaded index has the other copies.
+			reloaded = true
+			if r.moved(ctx, loc.Pack) {
+				locs, i = r.idx.Locations(t, id), -1
+				continue
+			}
+		}
+		if !IsDamaged(err) && !backend.IsNotExist(err) {
+			return nil, loc, err
+		}
+	}
+	switch {
+	case firstErr == nil: // every copy skipped
+		return nil, BlobLocation{}, fmt.Errorf("%s blob %s: no other copy: %w", t, id, ErrBlobNotFound)
+	case len(tried) > 1:
+		firstErr = fmt.Errorf("%w (and %d other copies of the blob failed)", firstErr, len(tried)-1)
+	}
+	return nil, BlobLocation{}, firstErr
+}
+
+// loadAt loads and opens the copy of a blob at loc.
+func (r *Repository) loadAt(ctx context.Context, loc BlobLocation, buf []byte) ([]byte, error) {
 	h := backend.Handle{Type: PackFile, Name: loc.Pack.String()}
 	var sealed []byte
 	var err error
-	if t == TreeBlob {
+	if loc.Type == TreeBlob {
 		sealed, err = r.loadTreeBlob(ctx, h, loc)
-		if err == nil {
-			return r.openBlob(h, t, id, rawUnknown, sealed, buf)
-		}
-		if IsDamaged(err) {
-			return nil, err
-		}
 	} else {
 		sealed, err = r.be.Load(ctx, h, int64(loc.Offset), int64(loc.Length))
 	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, damaged(h, &id, "pack is shorter than the index says: %v", err)
+	switch {
+	case err == nil:
+		return r.openBlob(h, loc.Type, loc.ID, r.rawLength(loc), sealed, buf)
+	case IsDamaged(err):
+		return nil, err
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return nil, damaged(h, &loc.ID, "pack is shorter than the index says: %v", err)
 	}
-	if backend.IsNotExist(err) && r.moved(ctx, loc.Pack) {
-		if l, ok := r.idx.Lookup(t, id); ok && l.Pack != loc.Pack {
-			return r.LoadBlob(ctx, t, id, buf) // from its live copy
-		}
+	return nil, fmt.Errorf("load %s blob %s from %s: %w", loc.Type, loc.ID, h, err)
+}
+
+// rawLength returns the plaintext length the index records for the copy
+// at loc, or rawUnknown. It must be that copy's: a crafted index entry for
+// another copy, with another length, would otherwise fail the good copy.
+func (r *Repository) rawLength(loc BlobLocation) int {
+	if l, ok := r.idx.rawLengthAt(loc); ok {
+		return int(l)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("load %s blob %s from %s: %w", t, id, h, err)
-	}
-	return r.openBlob(h, t, id, rawUnknown, sealed, buf)
+	return rawUnknown
 }
 
 // decoder returns the repository's zstd decoder. DecodeAll with it writes
@@ -90,7 +159,9 @@ func (r *Repository) decoder() (*zstd.Decoder, error) {
 }
 
 // rawUnknown, as the raw length of openBlob, openBlobInPlace and
-// finishBlob, makes them look the blob's raw length up in the index.
+// finishBlob, makes them look the blob's raw length up in the index (for a
+// location the index does not have; Repository.rawLength finds the one
+// of an indexed location).
 const rawUnknown = -1
 
 func (r *Repository) openBlob(h backend.Handle, t BlobType, id ID, raw int, stored, buf []byte) ([]byte, error) {
@@ -226,9 +297,17 @@ func (r *Repository) PrefetchPack(ctx context.Context, pack ID, offset, length i
 
 // LoadBlobsFromPack reads the listed blobs of one pack in a single range
 // request and calls fn for each, in offset order. A blob that fails to
-// verify is passed with its error; fn decides whether to go on. The
-// plaintext passed to fn is only valid until fn returns.
+// verify there, or whose pack is missing, is read from another copy where
+// the index has one (LoadBlob); one that no copy gives is passed with the
+// error of this pack; fn decides whether to go on. The plaintext passed to
+// fn is only valid until fn returns.
 func (r *Repository) LoadBlobsFromPack(ctx context.Context, pack ID, blobs []BlobLocation, fn func(BlobLocation, []byte, error) error) error {
+	return r.loadBlobsFromPack(ctx, pack, blobs, true, fn)
+}
+
+// loadBlobsFromPack is LoadBlobsFromPack; without fallback it reads no
+// other copy, and a blob that fails here is passed with its error.
+func (r *Repository) loadBlobsFromPack(ctx context.Context, pack ID, blobs []BlobLocation, fallback bool, fn func(BlobLocation, []byte, error) error) error {
 	if len(blobs) == 0 {
 		return nil
 	}
@@ -259,15 +338,23 @@ func (r *Repository) LoadBlobsFromPack(ctx context.Context, pack ID, blobs []Blo
 	} else {
 		data, err = r.be.Load(ctx, h, start, end-start)
 	}
-	if backend.IsNotExist(err) && r.moved(ctx, pack) {
+	if fallback && backend.IsNotExist(err) && r.moved(ctx, pack) {
 		// Prune deleted this (obsolete) pack after our index was loaded;
 		// the reloaded index has the blobs' live copies.
 		return r.loadMoved(ctx, sorted, fn)
 	}
 	if err != nil {
 		lerr := fmt.Errorf("load %s: %w", h, err)
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			lerr = damaged(h, nil, "pack is shorter than the index says: %v", err)
+		}
 		for _, b := range sorted {
-			if ferr := fn(b, nil, lerr); ferr != nil {
+			var plain []byte
+			berr := lerr
+			if fallback {
+				plain, berr = r.otherCopy(ctx, b, lerr, func(l BlobLocation) bool { return l.Pack == pack })
+			}
+			if ferr := fn(b, plain, berr); ferr != nil {
 				return ferr
 			}
 		}
@@ -287,7 +374,10 @@ func (r *Repository) LoadBlobsFromPack(ctx context.Context, pack ID, blobs []Blo
 			if !inPlace {
 				sealed = bytes.Clone(sealed)
 			}
-			plain, openErr = r.openBlobInPlace(h, b.Type, b.ID, rawUnknown, sealed, &lb.plain)
+			plain, openErr = r.openBlobInPlace(h, b.Type, b.ID, r.rawLength(*b), sealed, &lb.plain)
+			if openErr != nil && fallback {
+				plain, openErr = r.otherCopy(ctx, *b, openErr, func(l BlobLocation) bool { return sameLocation(l, *b) })
+			}
 			prev = b
 		}
 		if err := fn(*b, plain, openErr); err != nil {
@@ -295,6 +385,21 @@ func (r *Repository) LoadBlobsFromPack(ctx context.Context, pack ID, blobs []Blo
 		}
 	}
 	return nil
+}
+
+// otherCopy loads the blob of loc from another copy after loading it from
+// loc failed with err, passing over the locations skip reports. It
+// returns err unchanged where err is not damage or a missing pack, or no
+// other copy verifies.
+func (r *Repository) otherCopy(ctx context.Context, loc BlobLocation, err error, skip func(BlobLocation) bool) ([]byte, error) {
+	if !IsDamaged(err) && !backend.IsNotExist(err) {
+		return nil, err
+	}
+	plain, _, lerr := r.loadBlob(ctx, loc.Type, loc.ID, nil, skip)
+	if lerr != nil {
+		return nil, err
+	}
+	return plain, nil
 }
 
 // overlapping reports whether any two different locations of sorted (by

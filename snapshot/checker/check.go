@@ -153,7 +153,23 @@ type verifiedTrees struct {
 	at map[repo.ID]repo.BlobLocation
 }
 
+// locatedLoader is implemented by *repo.Repository: a load that says
+// which copy of the blob it read. A blob with several copies is read from
+// the first that verifies, which need not be the one LookupBlob names.
+type locatedLoader interface {
+	LoadBlobLocated(ctx context.Context, t repo.BlobType, id repo.ID, buf []byte) ([]byte, repo.BlobLocation, error)
+}
+
 func (v *verifiedTrees) LoadBlob(ctx context.Context, t repo.BlobType, id repo.ID, buf []byte) ([]byte, error) {
+	if ll, ok := v.TreeRepository.(locatedLoader); ok {
+		b, loc, err := ll.LoadBlobLocated(ctx, t, id, buf)
+		if err == nil && t == repo.TreeBlob {
+			v.mu.Lock()
+			v.at[id] = loc
+			v.mu.Unlock()
+		}
+		return b, err
+	}
 	loc, ok := v.LookupBlob(t, id)
 	b, err := v.TreeRepository.LoadBlob(ctx, t, id, buf)
 	// Where the load went is known only if the index said the same before

@@ -247,9 +247,11 @@ func packBytes(blobs []repo.PackBlob) int64 {
 // deleteSets is phase B for the ready sets. A pack of a set must stay when
 // a snapshot uses one of its blobs and no live pack holds a copy (a
 // repacked pack's used blobs have one; a pack a late backup deduplicated
-// against does not). For an indexed pack that is when a used blob's
-// indexed location is in it: the index gives a live copy where there is
-// one. An unindexed pack's blobs come from its set.
+// against does not). The index lists every copy of a blob; a copy in a
+// live pack counts only once it has been read back intact
+// (repo.VerifyCopies): an index file or pack uploaded with the
+// password can name a blob it does not hold, and trusting it would delete
+// the only good copy. An unindexed pack's blobs come from its set.
 func deleteSets(ctx context.Context, r *repo.Repository, ready []repo.ObsoleteSet, used *repo.BlobSet, res *Result, o Options) error {
 	if len(ready) == 0 {
 		return nil
@@ -261,9 +263,10 @@ func deleteSets(ctx context.Context, r *repo.Repository, ready []repo.ObsoleteSe
 		}
 	}
 	type packInfo struct {
-		blobs  int
-		bytes  int64
-		needed bool
+		blobs     int
+		bytes     int64
+		used      []repo.BlobHandle
+		unindexed bool
 	}
 	info := map[repo.ID]*packInfo{}
 	_ = r.Index().Each(func(b repo.BlobLocation) error {
@@ -278,30 +281,55 @@ func deleteSets(ctx context.Context, r *repo.Repository, ready []repo.ObsoleteSe
 		pi.blobs++
 		pi.bytes += int64(b.Length)
 		if used.Has(b.Type, b.ID) {
-			pi.needed = true
+			pi.used = append(pi.used, repo.BlobHandle{Type: b.Type, ID: b.ID})
 		}
 		return nil
 	})
-	idx := r.Index()
+	for _, s := range ready {
+		for _, p := range s.Packs {
+			if info[p.ID] != nil {
+				continue
+			}
+			// Unindexed (or every blob has a copy elsewhere): judge it by
+			// the blobs its set lists.
+			pi := &packInfo{blobs: len(p.Blobs), bytes: packBytes(p.Blobs), unindexed: true}
+			for _, b := range p.Blobs {
+				if used.Has(b.Type, b.ID) {
+					pi.used = append(pi.used, repo.BlobHandle{Type: b.Type, ID: b.ID})
+				}
+			}
+			info[p.ID] = pi
+		}
+	}
+	var check []repo.BlobHandle
+	seen := map[repo.BlobHandle]struct{}{}
+	for _, pi := range info {
+		for _, h := range pi.used {
+			if _, ok := seen[h]; !ok {
+				seen[h] = struct{}{}
+				check = append(check, h)
+			}
+		}
+	}
+	intact, err := r.VerifyCopies(ctx, check, r.InLivePack)
+	if err != nil {
+		return fmt.Errorf("read back the live copies of %d used blob(s) in obsolete packs: %w", len(check), err)
+	}
+	if len(check) > 0 {
+		o.Logf("read back %d of %d used blob(s) of obsolete packs intact from live packs", len(intact), len(check))
+	}
 	for _, s := range ready {
 		drop := map[repo.ID]struct{}{}
 		var gone []repo.ID
 		for _, p := range s.Packs {
 			pi := info[p.ID]
-			unindexed := pi == nil
-			if unindexed {
-				// Unindexed (or every blob has a copy elsewhere): judge it
-				// by the blobs its set lists.
-				pi = &packInfo{blobs: len(p.Blobs), bytes: packBytes(p.Blobs)}
-				for _, b := range p.Blobs {
-					if used.Has(b.Type, b.ID) && !idx.HasLive(b.Type, b.ID) {
-						pi.needed = true
-					}
-				}
-			}
-			if pi.needed {
+			needed := slices.ContainsFunc(pi.used, func(h repo.BlobHandle) bool {
+				_, ok := intact[h]
+				return !ok
+			})
+			if needed {
 				res.Resurrected++
-				if unindexed {
+				if pi.unindexed {
 					// A snapshot needs it and no index names it: an index
 					// file was lost. Kept, and said, since check fails
 					// until 'repair index'.
