@@ -371,27 +371,49 @@ func (idx *Index) copiesLocked(t BlobType, id *ID, fn func(location) bool) {
 			}
 		}
 	}
+	idx.untabledLocked(t, id, fn)
+}
+
+// untabledLocked is copiesLocked for the locations not in the table yet
+// (those follow the table's); it reports whether fn asked for more.
+func (idx *Index) untabledLocked(t BlobType, id *ID, fn func(location) bool) bool {
 	if l, ok := idx.recent[t][*id]; ok {
 		if !fn(l) {
-			return
+			return false
 		}
 		for _, e := range idx.recentDup[t] {
 			if e.id == *id && !fn(e.loc) {
-				return
+				return false
 			}
 		}
 	}
 	for _, l := range idx.large[t][*id] {
 		if !fn(l) {
-			return
+			return false
 		}
 	}
+	return true
 }
 
 // bestLocked returns the location to try first: the first one in a pack
-// that is not obsolete, else the first one.
+// that is not obsolete, else the first one. It is copiesLocked written out
+// for the backup's and the restore's lookup of every chunk: it returns at
+// the first live record, usually the table's, without the map lookups.
 func (idx *Index) bestLocked(t BlobType, id ID) (best location, found bool) {
-	idx.copiesLocked(t, &id, func(l location) bool {
+	if tb := idx.tables[t]; tb != nil {
+		if m, ok := tb.find(&id); ok {
+			for ; tb.sameID(m, &id); m++ {
+				l := decodeRecLoc(tb.recs[m*recSize:])
+				if !idx.obsoleteLocked(l.pack) {
+					return l, true
+				}
+				if !found {
+					best, found = l, true
+				}
+			}
+		}
+	}
+	idx.untabledLocked(t, &id, func(l location) bool {
 		if !found {
 			best, found = l, true
 		}
