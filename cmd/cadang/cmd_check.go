@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -171,6 +172,12 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		for _, p := range res.Unsupported {
 			fmt.Fprintf(e.stdout, "unsupported: %s\n", p)
 		}
+		if packs := damagedPacks(rep.Problems); len(packs) > 0 {
+			fmt.Fprintf(e.stdout, "note: 'cadang repair packs %s' takes the damaged pack(s) out, keeping every blob that another copy or the pack itself still gives (and the packs' bytes, outside the repository)\n", strings.Join(packs, " "))
+		}
+		if indexProblems(rep.Problems) {
+			fmt.Fprintln(e.stdout, "note: the index disagrees with the packs: 'cadang repair index' rebuilds it from the packs' own headers")
+		}
 		if damagedRecords(rep.Problems) > 0 {
 			fmt.Fprintln(e.stdout, "note: a damaged run-log file stays in the repository, and is reported by every check, until 'cadang repair records' takes it out (it first copies in again what the local run log holds, and keeps the file's bytes)")
 		}
@@ -198,6 +205,27 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		fmt.Fprintln(e.stdout, "no errors were found")
 	}
 	return nil
+}
+
+// damagedPacks returns the IDs of the packs found damaged, or holding a
+// damaged blob, in the order found.
+func damagedPacks(ps []repo.Problem) []string {
+	var out []string
+	for _, p := range ps {
+		if (p.Kind == repo.ProblemFileDamaged || p.Kind == repo.ProblemBlobDamaged) && p.File.Type == repo.PackFile &&
+			!slices.Contains(out, p.File.Name) {
+			out = append(out, p.File.Name)
+		}
+	}
+	return out
+}
+
+// indexProblems reports whether the index names a missing pack, or blobs
+// where the pack's header has none.
+func indexProblems(ps []repo.Problem) bool {
+	return slices.ContainsFunc(ps, func(p repo.Problem) bool {
+		return p.Kind == repo.ProblemIndexMismatch || p.Kind == repo.ProblemPackMissing
+	})
 }
 
 // damagedRecords counts the run-log files among the damaged files.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/lpse/cadang/chunk"
 	"github.com/lpse/cadang/crypto"
+	"github.com/lpse/cadang/internal/keep"
 	"github.com/lpse/cadang/internal/pwfile"
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/internal/units"
@@ -441,8 +443,140 @@ func repairCommand() *cli.Command {
 				fmt.Fprintf(e.stdout, "rebuilt the index: %d packs, %d blobs\n", packs, blobs)
 				return nil
 			},
-		}, repairRecordsCommand()},
+		}, repairPacksCommand(), repairRecordsCommand()},
 	}
+}
+
+// repairPacksCommand is `repair packs`: damaged packs taken out of the
+// repository (repo.RepairPacks) without losing a blob that any copy gives.
+func repairPacksCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "packs",
+		Usage:     "take damaged packs out of the repository, keeping every blob another copy or the pack itself still gives",
+		ArgsUsage: "PACK-ID...",
+		Description: `Use it on the packs that 'cadang check --read-data' reports as damaged: a medium that rotted, or a pack
+uploaded with the password that names blobs with wrong bytes (through an append-only server too).
+
+For every blob of the named packs it reads another copy back; a blob with no intact copy elsewhere that
+still opens from the damaged pack is stored again in a new pack. Then each pack's bytes are written into
+--keep-dir/REPOSITORY-ID/, the index stops naming the pack, and the pack is deleted. A pack that turns out
+whole is left alone. Blobs that no copy gives are listed: the snapshots that use them are damaged (check
+names them) until a backup of the same content stores them again. Exits 3 when some blob was lost.
+Takes an exclusive lock. A server that refuses deletions (cadang serve --append-only) is refused up front:
+repair on the backup host, against the repository's directory.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "keep-dir", Usage: "where the packs' bytes are kept, in `DIR`/REPOSITORY-ID/ (default: beside the run log, its name with .damaged)"},
+		},
+		Action: func(c *cli.Context) error {
+			e := newEnv(c)
+			if c.NArg() == 0 {
+				return errors.New("repair packs: give the IDs of the damaged packs ('cadang check --read-data' names them)")
+			}
+			return e.recorded(c.Context, runlog.OpRepair, func(ctx context.Context, rec *runlog.Record) error {
+				st, err := e.loadSOP(false)
+				if err != nil {
+					return fmt.Errorf("repair packs: %w", err)
+				}
+				keepDir := c.String("keep-dir")
+				if keepDir == "" {
+					keepDir = strings.TrimSuffix(st.log.Path(), ".jsonl") + ".damaged"
+				}
+				r, err := e.openRepo(ctx, repo.Options{Lock: repo.ExclusiveLock})
+				if err != nil {
+					return err
+				}
+				defer e.closeRepo(r)
+				if ao, ok := r.Backend().(interface{ AppendOnly() bool }); ok && ao.AppendOnly() {
+					return fmt.Errorf("repair packs: the server at %s is append-only: repair on the backup host, against the repository's directory", r.Backend().Location())
+				}
+				packs, err := resolvePackIDs(ctx, r, c.Args().Slice())
+				if err != nil {
+					return err
+				}
+				dir := filepath.Join(keepDir, r.Config().ID)
+				res, err := r.RepairPacks(ctx, packs, repo.RepairPacksOptions{Logf: e.logf, Keep: func(p repo.ID, b []byte) error {
+					if err := keep.MkdirSynced(dir); err != nil {
+						return err
+					}
+					if err := keep.File(filepath.Join(dir, p.String()), b); err != nil {
+						return err
+					}
+					return keep.SyncDir(dir)
+				}})
+				if res != nil && len(res.Removed) > 0 {
+					rec.Note = runlog.NewNote("repair-packs", len(res.Removed), dir, res.Covered, res.Salvaged, len(res.Lost))
+				}
+				if err != nil {
+					return err
+				}
+				if e.json {
+					lost := make([]string, 0, len(res.Lost))
+					for _, h := range res.Lost {
+						lost = append(lost, h.Type.String()+" "+h.ID.String())
+					}
+					if err := e.printJSON(map[string]any{"message_type": "repair_packs", "removed": idStrings(res.Removed),
+						"intact": idStrings(res.Intact), "covered": res.Covered, "salvaged": res.Salvaged, "lost": lost, "kept": dir}); err != nil {
+						return err
+					}
+				} else {
+					for _, p := range res.Intact {
+						fmt.Fprintf(e.stdout, "pack %s is whole: left alone\n", p)
+					}
+					for _, p := range res.Removed {
+						fmt.Fprintf(e.stdout, "removed pack %s (its bytes are in %s)\n", p, filepath.Join(dir, p.String()))
+					}
+					for _, h := range res.Lost {
+						fmt.Fprintf(e.stdout, "lost: %s blob %s (no intact copy)\n", h.Type, h.ID)
+					}
+					if len(res.Removed) == 0 {
+						fmt.Fprintln(e.stdout, "nothing removed: every pack named is whole")
+					} else {
+						fmt.Fprintf(e.stdout, "%d pack(s) removed: %d blob(s) had an intact copy elsewhere, %d were stored again from the damaged packs, %d lost\n",
+							len(res.Removed), res.Covered, res.Salvaged, len(res.Lost))
+					}
+				}
+				if n := len(res.Lost); n > 0 {
+					return &partialError{Kind: runlog.KindIntegrity, Msg: fmt.Sprintf("%d blob(s) could not be saved from any copy (listed above): the snapshots that use them are damaged until a backup stores the same content again; 'cadang check' names them", n)}
+				}
+				return nil
+			})
+		},
+	}
+}
+
+// resolvePackIDs turns the arguments into pack IDs: each a whole ID or a
+// prefix of at least 8 hex digits that names one pack file.
+func resolvePackIDs(ctx context.Context, r *repo.Repository, args []string) ([]repo.ID, error) {
+	var all []repo.ID
+	if err := r.ListFiles(ctx, repo.PackFile, func(id repo.ID) error { all = append(all, id); return nil }); err != nil {
+		return nil, fmt.Errorf("list packs: %w", err)
+	}
+	var out []repo.ID
+	for _, a := range args {
+		a = strings.ToLower(strings.TrimSpace(a))
+		if id, err := repo.ParseID(a); err == nil {
+			out = append(out, id)
+			continue
+		}
+		if len(a) < 8 {
+			return nil, fmt.Errorf("repair packs: %q: give the pack's ID, or at least its first 8 hex digits", a)
+		}
+		var match []repo.ID
+		for _, id := range all {
+			if strings.HasPrefix(id.String(), a) {
+				match = append(match, id)
+			}
+		}
+		switch len(match) {
+		case 0:
+			return nil, fmt.Errorf("repair packs: no pack file starts with %q", a)
+		case 1:
+			out = append(out, match[0])
+		default:
+			return nil, fmt.Errorf("repair packs: %d pack files start with %q: give more digits", len(match), a)
+		}
+	}
+	return out, nil
 }
 
 // repairRecordsCommand is `repair records`: the damaged run-log files

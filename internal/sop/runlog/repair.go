@@ -1,16 +1,14 @@
 package runlog
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/lpse/cadang/internal/keep"
 	"github.com/lpse/cadang/repo"
 )
 
@@ -147,7 +145,7 @@ func (l *Log) RepairStore(ctx context.Context, store RepairableStore, o RepairOp
 	}
 	// 3. Kept outside, then removed.
 	dir := filepath.Join(o.KeepDir, repoID)
-	if err := mkdirSynced(dir); err != nil {
+	if err := keep.MkdirSynced(dir); err != nil {
 		return rep, fmt.Errorf("keep damaged record files: %w", err)
 	}
 	rep.Kept = dir
@@ -162,10 +160,10 @@ func (l *Log) RepairStore(ctx context.Context, store RepairableStore, o RepairOp
 		if err != nil {
 			return rep, fmt.Errorf("damaged record file %s: %w", id, err)
 		}
-		if err := keepFile(filepath.Join(dir, id.String()), b); err != nil {
+		if err := keep.File(filepath.Join(dir, id.String()), b); err != nil {
 			return rep, fmt.Errorf("keep damaged record file %s: %w", id, err)
 		}
-		if err := syncDir(dir); err != nil {
+		if err := keep.SyncDir(dir); err != nil {
 			return rep, fmt.Errorf("keep damaged record file %s: %w", id, err)
 		}
 		if err := store.RemoveFile(ctx, repo.RecordFile, id); err != nil {
@@ -233,63 +231,4 @@ func (l *Log) mayRemoveLost(ctx context.Context, store RecordStore, lost []repo.
 	sort.Strings(names)
 	return fmt.Errorf("%d damaged run-log file(s), such as records/%s, have no copy on this host, and repository %s also holds the run log of another host or user (%s): a damaged file may be its newest head, which only its own kept copies can put back: %w; nothing was removed. Run 'cadang repair records' there first; --force removes the files all the same, keeping their bytes, after which that run log may find the repository older than itself (log verify --accept-rollback accepts it)",
 		len(lost), lost[0], short(repoID), strings.Join(names, ", "), ErrUnrecoverable)
-}
-
-// keepFile writes b to a new file at path and syncs it. A file already
-// there (kept by a repair that stopped before the removal) is left as it
-// is if it holds the same bytes, and is an error if not: nothing kept is
-// overwritten. A file it could not write whole is removed.
-func keepFile(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		old, rerr := os.ReadFile(path)
-		if rerr == nil && bytes.Equal(old, b) {
-			return nil
-		}
-		return fmt.Errorf("%s is there already, with other bytes: move it away first", path)
-	}
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		_ = os.Remove(path)
-	}
-	return err
-}
-
-// mkdirSynced makes dir and its missing parents, and syncs each one made
-// into its parent, so that a kept file's name survives a crash.
-func mkdirSynced(dir string) error {
-	var made []string
-	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
-		if _, err := os.Stat(d); err == nil || filepath.Dir(d) == d {
-			break
-		}
-		made = append(made, d)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	for _, d := range made {
-		if err := syncDir(filepath.Dir(d)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -1,4 +1,4 @@
-package runlog
+package keep
 
 import (
 	"os"
@@ -6,18 +6,18 @@ import (
 	"testing"
 )
 
-// TestKeepFileNeverOverwrites: a repair run again after one that kept a
+// TestFileNeverOverwrites: a repair run again after one that kept a
 // file and stopped finds the same bytes and goes on; other bytes under
 // that name are an error, and what was kept stays.
-func TestKeepFileNeverOverwrites(t *testing.T) {
+func TestFileNeverOverwrites(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "f")
-	if err := keepFile(p, []byte("damaged bytes")); err != nil {
+	if err := File(p, []byte("damaged bytes")); err != nil {
 		t.Fatal(err)
 	}
-	if err := keepFile(p, []byte("damaged bytes")); err != nil {
+	if err := File(p, []byte("damaged bytes")); err != nil {
 		t.Fatalf("the same bytes again: %v", err)
 	}
-	if err := keepFile(p, []byte("other bytes")); err == nil {
+	if err := File(p, []byte("other bytes")); err == nil {
 		t.Fatal("other bytes under a kept name: no error")
 	}
 	if b, err := os.ReadFile(p); err != nil || string(b) != "damaged bytes" {

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/repotest"
+)
+
+// TestCLIRepairPacks walks the night a medium rots: check --read-data
+// names the damaged pack, repair packs takes it out (keeping its bytes,
+// storing again what it can, naming what is lost, exit 3), the next backup
+// of the same files stores the lost content again, and check and restore
+// are whole once more.
+func TestCLIRepairPacks(t *testing.T) {
+	r := cliNewRepo(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	writeFileT(t, filepath.Join(data, "kontrak.pdf"), randBytes(21, 300<<10), 0o644)
+	writeFileT(t, filepath.Join(data, "dokumen.pdf"), randBytes(22, 200<<10), 0o644)
+	want := scanDir(t, data)
+	first := str(t, cliBackup(t, r, data), "snapshot_id")
+
+	rp := openForTest(t, r, cliTestPassword)
+	var victim repo.BlobLocation
+	_ = rp.Index().Each(func(l repo.BlobLocation) error {
+		if l.Type == repo.DataBlob && victim.Pack == (repo.ID{}) {
+			victim = l
+		}
+		return nil
+	})
+	repotest.DamageBlob(t, rp, r, repo.DataBlob, victim.ID)
+	rp.Close()
+	pack := victim.Pack.String()
+
+	res := cliCode(t, 1, "-r", r, "check", "--read-data")
+	if !strings.Contains(res.stdout, pack) {
+		t.Fatalf("check does not name the damaged pack %s:\n%s", pack[:8], res)
+	}
+	if !strings.Contains(res.stdout, "note: 'cadang repair packs "+pack+"'") {
+		t.Errorf("check does not say how to repair the pack:\n%s", res)
+	}
+	keepDir := filepath.Join(dir, "kept")
+	res = cliCode(t, 3, "-r", r, "repair", "packs", "--keep-dir", keepDir, pack[:10])
+	if !strings.Contains(res.stdout, "removed pack "+pack) || !strings.Contains(res.stdout, "lost: data blob "+victim.ID.String()) ||
+		!strings.Contains(res.stderr, "could not be saved from any copy") {
+		t.Fatalf("repair packs:\n%s", res)
+	}
+	kept, err := filepath.Glob(filepath.Join(keepDir, "*", pack))
+	if err != nil || len(kept) != 1 {
+		t.Fatalf("the pack's bytes were not kept under %s: %v %v", keepDir, kept, err)
+	}
+	if _, err := os.Stat(filepath.Join(r, "data", pack[:2], pack)); !os.IsNotExist(err) {
+		t.Fatalf("the damaged pack is still in the repository: %v", err)
+	}
+	// The snapshot now names a blob no pack holds: check says so.
+	res = cliCode(t, 1, "-r", r, "check")
+	if !strings.Contains(res.stdout, victim.ID.Short()) {
+		t.Errorf("check after the repair does not name the lost blob:\n%s", res)
+	}
+	// A backup of the same files stores it again, and heals the old
+	// snapshot with it.
+	cliBackup(t, r, data)
+	cliOK(t, "-r", r, "check", "--read-data")
+	for _, snap := range []string{first[:8], "latest"} {
+		target := filepath.Join(dir, "restore-"+snap)
+		cliOK(t, "-r", r, "restore", snap, "--target", target)
+		compareTrees(t, want, scanDir(t, filepath.Join(target, data)), false)
+	}
+
+	// Errors that name what is wrong.
+	res = cliCode(t, 1, "-r", r, "repair", "packs", "abc")
+	if !strings.Contains(res.stderr, "at least its first 8 hex digits") {
+		t.Errorf("short pack ID:\n%s", res)
+	}
+	res = cliCode(t, 1, "-r", r, "repair", "packs", "ffffffffff")
+	if !strings.Contains(res.stderr, `no pack file starts with "ffffffffff"`) {
+		t.Errorf("unknown pack:\n%s", res)
+	}
+}
