@@ -42,7 +42,7 @@ func (r *Repository) loadMoved(ctx context.Context, blobs []BlobLocation, fn fun
 // A blob the index has in several places is read from each in the order
 // of Index.Locations until one verifies: a copy that is damaged, lies in a
 // pack that does not exist, or was named wrongly by a crafted index file
-// (doc/design.md §5, "Several copies of a blob") is passed over. The error,
+// (doc/design.md §7, "Several copies of a blob") is passed over. The error,
 // when every copy fails, is the first copy's. Other errors (the backend
 // unreachable, the context cancelled) end the load at once.
 func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID, buf []byte) ([]byte, error) {
