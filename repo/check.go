@@ -212,7 +212,7 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 	}
 	res.Packs = len(sizes)
 
-	byPack := r.idx.ByPack()
+	byPack := r.idx.byPackCopies()
 	var mu sync.Mutex
 	for pack, blobs := range byPack {
 		res.Blobs += len(blobs)
@@ -233,7 +233,7 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 	// (CheckOptions.Verified).
 	treesOnly := make(map[ID]bool, len(byPack))
 	for id, bl := range byPack {
-		treesOnly[id] = !slices.ContainsFunc(bl, func(b BlobLocation) bool { return b.Type != TreeBlob })
+		treesOnly[id] = !slices.ContainsFunc(bl, func(b blobCopy) bool { return b.loc.Type != TreeBlob })
 	}
 	sort.Slice(packs, func(i, j int) bool {
 		if ti, tj := treesOnly[packs[i]], treesOnly[packs[j]]; ti != tj {
@@ -430,7 +430,7 @@ func (r *Repository) dropPruned(ctx context.Context, res *CheckResult) error {
 	return nil
 }
 
-func compareHeader(pack ID, hdr []PackBlob, indexed []BlobLocation) []Problem {
+func compareHeader(pack ID, hdr []PackBlob, indexed []blobCopy) []Problem {
 	type key struct {
 		t  BlobType
 		id ID
@@ -446,14 +446,16 @@ func compareHeader(pack ID, hdr []PackBlob, indexed []BlobLocation) []Problem {
 		out = append(out, Problem{Kind: ProblemIndexMismatch, File: h, Blob: &BlobHandle{Type: b.Type, ID: id},
 			Err: damaged(h, &id, format, args...)})
 	}
-	for _, b := range indexed {
+	for _, c := range indexed {
+		b := c.loc
 		hb, ok := inHdr[key{b.Type, b.ID}]
-		if !ok {
+		switch {
+		case !ok:
 			mismatch(b, "indexed %s blob is missing from the pack header", b.Type)
-			continue
-		}
-		if hb.Offset != b.Offset || hb.Length != b.Length {
+		case hb.Offset != b.Offset || hb.Length != b.Length:
 			mismatch(b, "index says offset %d length %d, pack header says %d/%d", b.Offset, b.Length, hb.Offset, hb.Length)
+		case hb.RawLength != c.raw:
+			mismatch(b, "index records a raw length of %d bytes, pack header %d", c.raw, hb.RawLength)
 		}
 	}
 	return out
@@ -554,7 +556,7 @@ func (r *Repository) readPack(ctx context.Context, pack ID, size int64, verified
 			blobs++
 			continue
 		}
-		if _, err := r.openBlobBeside(h, b.Type, b.ID, int(b.RawLength), data[b.Offset:b.Offset+b.Length], open, scratch); err != nil {
+		if _, err := r.openBlobBeside(h, b.Type, b.ID, []int{int(b.RawLength)}, data[b.Offset:b.Offset+b.Length], open, scratch); err != nil {
 			p := NewProblem(ProblemBlobDamaged, err)
 			p.Blob = &BlobHandle{Type: b.Type, ID: b.ID}
 			problems = append(problems, p)
@@ -570,11 +572,13 @@ func (r *Repository) readPack(ctx context.Context, pack ID, size int64, verified
 	return hdr, blobs, n, problems, nil
 }
 
-// rawLengthIs reports whether the index records raw as the plaintext
-// length of the copy at loc (a loaded blob was checked against that).
+// rawLengthIs reports whether the index records raw, and only raw, as the
+// plaintext length of the copy at loc (a loaded blob was checked against
+// one of those).
 func (r *Repository) rawLengthIs(loc BlobLocation, raw uint32) bool {
-	l, ok := r.idx.rawLengthAt(loc)
-	return ok && l == raw
+	var buf [2]int
+	rl := r.rawLengths(loc, buf[:0])
+	return len(rl) == 1 && rl[0] == int(raw)
 }
 
 // RebuildIndex reads the header of every pack and writes a fresh index from

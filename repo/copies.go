@@ -3,6 +3,7 @@ package repo
 import (
 	"context"
 	"runtime"
+	"slices"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -16,8 +17,8 @@ func (r *Repository) InLivePack(l BlobLocation) bool { return !r.idx.IsObsolete(
 
 // VerifyCopies reads, for each of the blobs, its copies at the locations
 // use accepts (nil: every one), in the order of Index.Locations, until one
-// verifies, and returns the blobs of which one did. Blobs without such a
-// copy are left out. Damage and missing packs pass to the next copy; any
+// verifies, and returns the blobs of which one did, each with the copy
+// that verified. Blobs without such a copy are left out. Damage and missing packs pass to the next copy; any
 // other error stops it.
 //
 // The index naming a copy is not enough to rely on it: a client holding
@@ -26,47 +27,51 @@ func (r *Repository) InLivePack(l BlobLocation) bool { return !r.idx.IsObsolete(
 // copies in live packs back before it deletes an obsolete pack that holds
 // the blob (doc/design.md §18), and RepairPacks reads a blob's other
 // copies before it removes a damaged pack.
-func (r *Repository) VerifyCopies(ctx context.Context, blobs []BlobHandle, use func(BlobLocation) bool) (map[BlobHandle]struct{}, error) {
-	left := make(map[BlobHandle][]BlobLocation, len(blobs))
+func (r *Repository) VerifyCopies(ctx context.Context, blobs []BlobHandle, use func(BlobLocation) bool) (map[BlobHandle]BlobLocation, error) {
+	left := make(map[BlobHandle][]copyToTry, len(blobs))
 	for _, b := range blobs {
-		var locs []BlobLocation
-		for _, l := range r.idx.Locations(b.Type, b.ID) {
-			if use == nil || use(l) {
-				locs = append(locs, l)
-			}
+		cs := r.copiesToTry(b.Type, b.ID)
+		if use != nil {
+			cs = slices.DeleteFunc(cs, func(c copyToTry) bool { return !use(c.loc) })
 		}
-		if len(locs) > 0 {
-			left[b] = locs
+		if len(cs) > 0 {
+			left[b] = cs
 		}
 	}
-	intact := make(map[BlobHandle]struct{}, len(left))
+	intact := make(map[BlobHandle]BlobLocation, len(left))
 	var mu sync.Mutex
-	// In rounds: each round reads the next untried copy of every blob not
-	// verified yet, grouped by pack. Nearly every blob settles in the first.
+	// In rounds: each round reads, for every blob not verified yet, all
+	// its untried copies in the pack of its next one, grouped by pack, so
+	// that a pack is read once per round however many copies of a blob it
+	// claims to hold. Nearly every blob settles in the first round.
 	for len(left) > 0 {
 		byPack := map[ID][]BlobLocation{}
-		for _, locs := range left {
-			byPack[locs[0].Pack] = append(byPack[locs[0].Pack], locs[0])
+		raws := map[locKey][]int{}
+		for _, cs := range left {
+			pack := cs[0].loc.Pack
+			for _, c := range cs {
+				if c.loc.Pack == pack {
+					byPack[pack] = append(byPack[pack], c.loc)
+					raws[keyOf(c.loc)] = c.raws
+				}
+			}
 		}
+		rawsOf := func(l BlobLocation) []int { return raws[keyOf(l)] }
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(runtime.GOMAXPROCS(0) + 2)
 		for pack, locs := range byPack {
 			g.Go(func() error {
-				return r.loadBlobsFromPack(gctx, pack, locs, false, func(loc BlobLocation, _ []byte, err error) error {
+				return r.loadBlobsFromPack(gctx, pack, locs, rawsOf, false, func(loc BlobLocation, _ []byte, err error) error {
 					if err != nil && !IsDamaged(err) && !backend.IsNotExist(err) {
 						return err
 					}
-					h := BlobHandle{Type: loc.Type, ID: loc.ID}
-					mu.Lock()
-					defer mu.Unlock()
-					switch {
-					case err == nil:
-						intact[h] = struct{}{}
-						delete(left, h)
-					case len(left[h]) > 0: // this round's copy, left[h][0], failed
-						if left[h] = left[h][1:]; len(left[h]) == 0 {
-							delete(left, h)
+					if err == nil {
+						h := BlobHandle{Type: loc.Type, ID: loc.ID}
+						mu.Lock()
+						if _, ok := intact[h]; !ok {
+							intact[h] = loc
 						}
+						mu.Unlock()
 					}
 					return nil
 				})
@@ -74,6 +79,20 @@ func (r *Repository) VerifyCopies(ctx context.Context, blobs []BlobHandle, use f
 		}
 		if err := g.Wait(); err != nil {
 			return nil, err
+		}
+		// This round's pack of each blob is done: verified, or every copy
+		// there failed.
+		for h, cs := range left {
+			if _, ok := intact[h]; ok {
+				delete(left, h)
+				continue
+			}
+			pack := cs[0].loc.Pack
+			if cs = slices.DeleteFunc(cs, func(c copyToTry) bool { return c.loc.Pack == pack }); len(cs) == 0 {
+				delete(left, h)
+			} else {
+				left[h] = cs
+			}
 		}
 	}
 	return intact, nil

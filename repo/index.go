@@ -459,21 +459,85 @@ func (idx *Index) Lookup(t BlobType, id ID) (BlobLocation, bool) {
 // Locations returns every location of a blob, those in packs that are not
 // obsolete first, each group in the order the copies were indexed.
 func (idx *Index) Locations(t BlobType, id ID) []BlobLocation {
+	cs := idx.copies(t, id)
+	out := make([]BlobLocation, len(cs))
+	for i, c := range cs {
+		out[i] = c.loc
+	}
+	return out
+}
+
+// blobCopy is one indexed location of a blob with the raw length recorded
+// for it there.
+type blobCopy struct {
+	loc BlobLocation
+	raw uint32
+}
+
+// copies returns every location of a blob with its raw length, in the
+// order of Locations.
+func (idx *Index) copies(t BlobType, id ID) []blobCopy {
 	if !t.Valid() {
 		return nil
 	}
 	idx.mu.RLock()
 	defer idx.mu.RUnlock()
-	var live, obsolete []BlobLocation
+	var live, obsolete []blobCopy
 	idx.copiesLocked(t, &id, func(l location) bool {
+		c := blobCopy{loc: idx.blobLocation(t, id, l), raw: l.raw}
 		if idx.obsoleteLocked(l.pack) {
-			obsolete = append(obsolete, idx.blobLocation(t, id, l))
+			obsolete = append(obsolete, c)
 		} else {
-			live = append(live, idx.blobLocation(t, id, l))
+			live = append(live, c)
 		}
 		return true
 	})
 	return append(live, obsolete...)
+}
+
+// Duplicates returns the blobs the index has at more than one location.
+// The table's records of one blob lie side by side, so this is one pass
+// over it.
+func (idx *Index) Duplicates() []BlobHandle {
+	idx.mu.RLock()
+	defer idx.mu.RUnlock()
+	var out []BlobHandle
+	for t := range idx.tables {
+		n := map[ID]int{} // locations outside the table
+		for id := range idx.recent[t] {
+			n[id]++
+		}
+		for _, e := range idx.recentDup[t] {
+			n[e.id]++
+		}
+		for id, ls := range idx.large[t] {
+			n[id] += len(ls)
+		}
+		if tb := idx.tables[t]; tb != nil {
+			for b := 0; b < numBuckets; b++ {
+				for i := tb.buckets[b]; i < tb.buckets[b+1]; {
+					j := i + 1
+					for j < tb.buckets[b+1] && bytes.Equal(tb.recs[int(j)*recSize:int(j)*recSize+IDSize-2], tb.recs[int(i)*recSize:int(i)*recSize+IDSize-2]) {
+						j++
+					}
+					var id ID
+					id[0], id[1] = byte(b>>8), byte(b)
+					copy(id[2:], tb.recs[int(i)*recSize:])
+					if k := int(j-i) + n[id]; k > 1 {
+						out = append(out, BlobHandle{Type: BlobType(t), ID: id})
+					}
+					delete(n, id)
+					i = j
+				}
+			}
+		}
+		for id, k := range n {
+			if k > 1 {
+				out = append(out, BlobHandle{Type: BlobType(t), ID: id})
+			}
+		}
+	}
+	return out
 }
 
 // RawLength returns the plaintext length that the index records for a
@@ -490,27 +554,30 @@ func (idx *Index) RawLength(t BlobType, id ID) (uint32, bool) {
 	return l.raw, ok
 }
 
-// rawLengthAt returns the plaintext length recorded for the copy of a
-// blob at loc, or, if the index does not have that location, the one
-// RawLength gives.
-func (idx *Index) rawLengthAt(loc BlobLocation) (uint32, bool) {
+// rawLengthsAt appends to dst the plaintext lengths recorded for the copy
+// of a blob at loc: usually one, more where index files disagree (a
+// crafted one can name the right place with a wrong length, and must not
+// fail the good copy). Where the index does not have that location it
+// appends the length RawLength gives, if any.
+func (idx *Index) rawLengthsAt(loc BlobLocation, dst []int) []int {
 	if !loc.Type.Valid() {
-		return 0, false
+		return dst
 	}
 	idx.mu.RLock()
 	defer idx.mu.RUnlock()
-	var raw uint32
-	found := false
+	n := len(dst)
 	idx.copiesLocked(loc.Type, &loc.ID, func(l location) bool {
-		found = idx.packs[l.pack] == loc.Pack && l.offset == loc.Offset && l.length == loc.Length
-		raw = l.raw
-		return !found
+		if idx.packs[l.pack] == loc.Pack && l.offset == loc.Offset && l.length == loc.Length {
+			dst = append(dst, int(l.raw))
+		}
+		return true
 	})
-	if found {
-		return raw, true
+	if len(dst) == n {
+		if l, ok := idx.bestLocked(loc.Type, loc.ID); ok {
+			dst = append(dst, int(l.raw))
+		}
 	}
-	l, ok := idx.bestLocked(loc.Type, loc.ID)
-	return l.raw, ok
+	return dst
 }
 
 // AddPack records the blobs of one pack. A blob the index already has in
@@ -694,11 +761,25 @@ func (idx *Index) Each(fn func(BlobLocation) error) error {
 }
 
 // ByPack returns the blobs of the index grouped by pack, in no particular
-// order within a pack. It counts the blobs of each pack first and fills
-// exact slices: grouping by Each into a map keyed by pack ID took 30-50 ms
-// for the 45,729 blobs of the benchmark repository, before a check could
-// read its first pack.
+// order within a pack (a blob stored in several packs is in each group).
 func (idx *Index) ByPack() map[ID][]BlobLocation {
+	byPack := idx.byPackCopies()
+	out := make(map[ID][]BlobLocation, len(byPack))
+	for id, cs := range byPack {
+		ls := make([]BlobLocation, len(cs))
+		for i, c := range cs {
+			ls[i] = c.loc
+		}
+		out[id] = ls
+	}
+	return out
+}
+
+// byPackCopies is ByPack with each location's raw length. It counts the
+// blobs of each pack first and fills exact slices: grouping by Each into a
+// map keyed by pack ID took 30-50 ms for the 45,729 blobs of the benchmark
+// repository, before a check could read its first pack.
+func (idx *Index) byPackCopies() map[ID][]blobCopy {
 	idx.mu.RLock()
 	defer idx.mu.RUnlock()
 	count := make([]int, len(idx.packs))
@@ -708,18 +789,18 @@ func (idx *Index) ByPack() map[ID][]BlobLocation {
 		total++
 		return nil
 	})
-	all := make([]BlobLocation, total)
-	groups := make([][]BlobLocation, len(idx.packs))
+	all := make([]blobCopy, total)
+	groups := make([][]blobCopy, len(idx.packs))
 	at := 0
 	for n, c := range count {
 		groups[n] = all[at : at : at+c]
 		at += c
 	}
 	_ = idx.eachLocked(func(t BlobType, id ID, l location) error {
-		groups[l.pack] = append(groups[l.pack], idx.blobLocation(t, id, l))
+		groups[l.pack] = append(groups[l.pack], blobCopy{loc: idx.blobLocation(t, id, l), raw: l.raw})
 		return nil
 	})
-	out := make(map[ID][]BlobLocation, len(idx.packs))
+	out := make(map[ID][]blobCopy, len(idx.packs))
 	for n, g := range groups {
 		if len(g) > 0 {
 			// A pack added twice has two numbers: one group for its ID.

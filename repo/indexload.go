@@ -28,11 +28,14 @@ import (
 // and that buffer is sorted and compacted in place into the tables'
 // 43-byte records (the first three bytes, type and bucket, become the
 // table and bucket the record lands in). Files are decoded in the order
-// they are listed, one after another, so pack numbers (given in order of
-// first appearance) order the locations of one ID the way bulkAdd's stable
-// sort does (within one pack, offsets order them). Every location is kept
-// (index.go); only a record equal to the one before it, the same pack
-// listed by two index files, is dropped.
+// they are listed, one after another, and pack numbers are given in order
+// of first appearance; the locations of one ID are ordered by pack number,
+// then offset, then lengths. bulkAdd keeps them in the order listed
+// instead, so the two may prefer different copies of a blob that index
+// files list in several places: only the preference differs, since every
+// location is kept (index.go) and readers try them all. Only a record
+// equal to the one before it, the same pack listed by two index files, is
+// dropped.
 const loadRecSize = 1 + IDSize + 3 + 4 + 3 + 3
 
 var errTooManyPacks = fmt.Errorf("index: more than %d packs", maxPacks)

@@ -18,11 +18,30 @@ import (
 // the index no longer names it: prune deleted it (an obsolete pack whose
 // blobs live elsewhere, doc/design.md section 18) after this session
 // loaded its index. A pack the fresh index still names is really missing.
+//
+// A pack found really missing is remembered for the session: a reload
+// reads every index file, and a crafted index file naming every blob in a
+// pack that does not exist would otherwise cost one reload per blob.
 func (r *Repository) moved(ctx context.Context, pack ID) bool {
+	r.mu.Lock()
+	_, known := r.missingPacks[pack]
+	r.mu.Unlock()
+	if known {
+		return false
+	}
 	if err := r.reloadIndex(ctx); err != nil {
 		return false
 	}
-	return !r.idx.HasPack(pack)
+	if !r.idx.HasPack(pack) {
+		return true
+	}
+	r.mu.Lock()
+	if r.missingPacks == nil {
+		r.missingPacks = map[ID]struct{}{}
+	}
+	r.missingPacks[pack] = struct{}{}
+	r.mu.Unlock()
+	return false
 }
 
 // loadMoved loads blobs whose pack prune deleted from where the reloaded
@@ -61,27 +80,69 @@ func sameLocation(a, b BlobLocation) bool {
 	return a.Pack == b.Pack && a.Offset == b.Offset && a.Length == b.Length
 }
 
-// loadBlob is LoadBlob, trying no location skip reports (nil: none).
+// locKey is a location of a blob, as map key.
+type locKey struct {
+	pack           ID
+	offset, length uint32
+}
+
+func keyOf(l BlobLocation) locKey { return locKey{l.Pack, l.Offset, l.Length} }
+
+// copyToTry is one location of a blob with every raw length the index
+// records there.
+type copyToTry struct {
+	loc  BlobLocation
+	raws []int
+}
+
+// copiesToTry groups the blob's indexed copies by location, in the order
+// of Index.Locations.
+func (r *Repository) copiesToTry(t BlobType, id ID) []copyToTry {
+	cs := r.idx.copies(t, id)
+	out := make([]copyToTry, 0, len(cs))
+	var at map[locKey]int
+	if len(cs) > 1 {
+		at = make(map[locKey]int, len(cs))
+	}
+	for _, c := range cs {
+		if i, ok := at[keyOf(c.loc)]; ok {
+			out[i].raws = append(out[i].raws, int(c.raw))
+			continue
+		}
+		if at != nil {
+			at[keyOf(c.loc)] = len(out)
+		}
+		out = append(out, copyToTry{loc: c.loc, raws: []int{int(c.raw)}})
+	}
+	return out
+}
+
+// loadBlob is LoadBlob, trying no location skip reports (nil: none). Each
+// location is read once, whatever the number of raw lengths recorded for
+// it, and checked against all of them (pickRaw).
 func (r *Repository) loadBlob(ctx context.Context, t BlobType, id ID, buf []byte, skip func(BlobLocation) bool) ([]byte, BlobLocation, error) {
-	locs := r.idx.Locations(t, id)
-	if len(locs) == 0 {
+	cs := r.copiesToTry(t, id)
+	if len(cs) == 0 {
 		return nil, BlobLocation{}, fmt.Errorf("%s blob %s: %w", t, id, ErrBlobNotFound)
 	}
 	var (
 		firstErr error
-		tried    []BlobLocation
+		tried    map[locKey]bool // made at the first failure
 		reloaded bool
 	)
-	for i := 0; i < len(locs); i++ {
-		loc := locs[i]
-		if (skip != nil && skip(loc)) || slices.ContainsFunc(tried, func(b BlobLocation) bool { return sameLocation(b, loc) }) {
+	for i := 0; i < len(cs); i++ {
+		c := cs[i]
+		if (skip != nil && skip(c.loc)) || tried[keyOf(c.loc)] {
 			continue
 		}
-		plain, err := r.loadAt(ctx, loc, buf)
+		plain, err := r.loadAt(ctx, c.loc, c.raws, buf)
 		if err == nil {
-			return plain, loc, nil
+			return plain, c.loc, nil
 		}
-		tried = append(tried, loc)
+		if tried == nil {
+			tried = map[locKey]bool{}
+		}
+		tried[keyOf(c.loc)] = true
 		if firstErr == nil {
 			firstErr = err
 		}
@@ -90,13 +151,13 @@ func (r *Repository) loadBlob(ctx context.Context, t BlobType, id ID, buf []byte
 			// elsewhere, doc/design.md section 18) after this session
 			// loaded its index: the reloaded index has the other copies.
 			reloaded = true
-			if r.moved(ctx, loc.Pack) {
-				locs, i = r.idx.Locations(t, id), -1
+			if r.moved(ctx, c.loc.Pack) {
+				cs, i = r.copiesToTry(t, id), -1
 				continue
 			}
 		}
 		if !IsDamaged(err) && !backend.IsNotExist(err) {
-			return nil, loc, err
+			return nil, c.loc, err
 		}
 	}
 	switch {
@@ -108,8 +169,9 @@ func (r *Repository) loadBlob(ctx context.Context, t BlobType, id ID, buf []byte
 	return nil, BlobLocation{}, firstErr
 }
 
-// loadAt loads and opens the copy of a blob at loc.
-func (r *Repository) loadAt(ctx context.Context, loc BlobLocation, buf []byte) ([]byte, error) {
+// loadAt loads and opens the copy of a blob at loc, whose raw length is
+// one of raws.
+func (r *Repository) loadAt(ctx context.Context, loc BlobLocation, raws []int, buf []byte) ([]byte, error) {
 	h := backend.Handle{Type: PackFile, Name: loc.Pack.String()}
 	var sealed []byte
 	var err error
@@ -120,23 +182,13 @@ func (r *Repository) loadAt(ctx context.Context, loc BlobLocation, buf []byte) (
 	}
 	switch {
 	case err == nil:
-		return r.openBlob(h, loc.Type, loc.ID, r.rawLength(loc), sealed, buf)
+		return r.openBlob(h, loc.Type, loc.ID, raws, sealed, buf)
 	case IsDamaged(err):
 		return nil, err
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return nil, damaged(h, &loc.ID, "pack is shorter than the index says: %v", err)
 	}
 	return nil, fmt.Errorf("load %s blob %s from %s: %w", loc.Type, loc.ID, h, err)
-}
-
-// rawLength returns the plaintext length the index records for the copy
-// at loc, or rawUnknown. It must be that copy's: a crafted index entry for
-// another copy, with another length, would otherwise fail the good copy.
-func (r *Repository) rawLength(loc BlobLocation) int {
-	if l, ok := r.idx.rawLengthAt(loc); ok {
-		return int(l)
-	}
-	return rawUnknown
 }
 
 // decoder returns the repository's zstd decoder. DecodeAll with it writes
@@ -164,8 +216,8 @@ func (r *Repository) decoder() (*zstd.Decoder, error) {
 // of an indexed location).
 const rawUnknown = -1
 
-func (r *Repository) openBlob(h backend.Handle, t BlobType, id ID, raw int, stored, buf []byte) ([]byte, error) {
-	return r.openStored(h, t, id, raw, stored, &buf, func(comp byte, sealed, ad []byte) ([]byte, error) {
+func (r *Repository) openBlob(h backend.Handle, t BlobType, id ID, raws []int, stored, buf []byte) ([]byte, error) {
+	return r.openStored(h, t, id, raws, stored, &buf, func(comp byte, sealed, ad []byte) ([]byte, error) {
 		var dst []byte
 		if comp == compressNone {
 			dst = buf[:0] // raw payloads decrypt straight into the caller's buffer
@@ -177,10 +229,10 @@ func (r *Repository) openBlob(h backend.Handle, t BlobType, id ID, raw int, stor
 // openStored opens a stored blob (its compression byte, then its sealed
 // payload): decrypt opens the payload, with the associated data that binds
 // it to t, id and comp, and the plaintext is then decompressed into
-// *scratch where it is compressed, and checked against id and raw
-// (finishBlob). The ways of opening differ only in where decrypt puts the
-// plaintext.
-func (r *Repository) openStored(h backend.Handle, t BlobType, id ID, raw int, stored []byte, scratch *[]byte,
+// *scratch where it is compressed, and checked against id and one of raws
+// (pickRaw, finishBlob). The ways of opening differ only in where decrypt
+// puts the plaintext.
+func (r *Repository) openStored(h backend.Handle, t BlobType, id ID, raws []int, stored []byte, scratch *[]byte,
 	decrypt func(comp byte, sealed, ad []byte) ([]byte, error)) ([]byte, error) {
 	if len(stored) < 1+crypto.Overhead {
 		return nil, damaged(h, &id, "stored blob of %d bytes is too short", len(stored))
@@ -190,17 +242,54 @@ func (r *Repository) openStored(h backend.Handle, t BlobType, id ID, raw int, st
 	if err != nil {
 		return nil, damaged(h, &id, "%v", err)
 	}
-	return r.finishBlob(h, t, id, comp, raw, plain, scratch)
+	return r.finishBlob(h, t, id, comp, pickRaw(comp, plain, raws), plain, scratch)
+}
+
+// pickRaw chooses, of the raw lengths the index records for a copy (one,
+// unless index files disagree), the one its plaintext claims: its length
+// if stored raw, the size in its zstd frame header if compressed. The
+// blob is then checked against that length alone, so a crafted entry with
+// another length costs no decompression and does not fail the good copy.
+// No raws means rawUnknown.
+func pickRaw(comp byte, plain []byte, raws []int) int {
+	switch len(raws) {
+	case 0:
+		return rawUnknown
+	case 1:
+		return raws[0]
+	}
+	claim := -1
+	switch comp {
+	case compressNone:
+		claim = len(plain)
+	case compressZstd:
+		var fh zstd.Header
+		if fh.Decode(plain) == nil && fh.HasFCS && fh.FrameContentSize <= MaxBlobSize {
+			claim = int(fh.FrameContentSize)
+		}
+	}
+	if claim >= 0 && slices.Contains(raws, claim) {
+		return claim
+	}
+	return raws[0]
+}
+
+// rawLengths appends to dst the raw lengths the index records for the
+// copy at loc (Index.rawLengthsAt). They must be that copy's: a crafted
+// index entry for another copy, with another length, would otherwise fail
+// the good copy.
+func (r *Repository) rawLengths(loc BlobLocation, dst []int) []int {
+	return r.idx.rawLengthsAt(loc, dst)
 }
 
 // openBlobInPlace opens a stored blob in a buffer the caller owns: it is
 // decrypted where it lies (stored's bytes are lost, whatever the outcome),
 // so an uncompressed plaintext is a subslice of stored. A compressed one is
 // decompressed into *scratch, which keeps the grown buffer for the next
-// blob; scratch never points into stored. raw is the raw length the pack
-// header records, or rawUnknown to take the index's.
-func (r *Repository) openBlobInPlace(h backend.Handle, t BlobType, id ID, raw int, stored []byte, scratch *[]byte) ([]byte, error) {
-	return r.openStored(h, t, id, raw, stored, scratch, func(_ byte, sealed, ad []byte) ([]byte, error) {
+// blob; scratch never points into stored. raws are the raw lengths the
+// index records for the copy (Repository.rawLengths).
+func (r *Repository) openBlobInPlace(h backend.Handle, t BlobType, id ID, raws []int, stored []byte, scratch *[]byte) ([]byte, error) {
+	return r.openStored(h, t, id, raws, stored, scratch, func(_ byte, sealed, ad []byte) ([]byte, error) {
 		return r.key.OpenInPlace(sealed, ad)
 	})
 }
@@ -210,8 +299,8 @@ func (r *Repository) openBlobInPlace(h backend.Handle, t BlobType, id ID, raw in
 // (each kept grown for the next blob). Check opens a pack's blobs so,
 // because only when one fails does it hash the whole pack, and the hash
 // must be of the bytes as read.
-func (r *Repository) openBlobBeside(h backend.Handle, t BlobType, id ID, raw int, stored []byte, open, scratch *[]byte) ([]byte, error) {
-	return r.openStored(h, t, id, raw, stored, scratch, func(_ byte, sealed, ad []byte) ([]byte, error) {
+func (r *Repository) openBlobBeside(h backend.Handle, t BlobType, id ID, raws []int, stored []byte, open, scratch *[]byte) ([]byte, error) {
+	return r.openStored(h, t, id, raws, stored, scratch, func(_ byte, sealed, ad []byte) ([]byte, error) {
 		plain, err := r.key.Open((*open)[:0], sealed, ad)
 		if cap(plain) > cap(*open) {
 			*open = plain[:0]
@@ -302,12 +391,14 @@ func (r *Repository) PrefetchPack(ctx context.Context, pack ID, offset, length i
 // error of this pack; fn decides whether to go on. The plaintext passed to
 // fn is only valid until fn returns.
 func (r *Repository) LoadBlobsFromPack(ctx context.Context, pack ID, blobs []BlobLocation, fn func(BlobLocation, []byte, error) error) error {
-	return r.loadBlobsFromPack(ctx, pack, blobs, true, fn)
+	return r.loadBlobsFromPack(ctx, pack, blobs, nil, true, fn)
 }
 
 // loadBlobsFromPack is LoadBlobsFromPack; without fallback it reads no
-// other copy, and a blob that fails here is passed with its error.
-func (r *Repository) loadBlobsFromPack(ctx context.Context, pack ID, blobs []BlobLocation, fallback bool, fn func(BlobLocation, []byte, error) error) error {
+// other copy, and a blob that fails here is passed with its error. raws,
+// if not nil, gives each location's raw lengths (VerifyCopies has them at
+// hand; looking them up per location scans the blob's every copy).
+func (r *Repository) loadBlobsFromPack(ctx context.Context, pack ID, blobs []BlobLocation, raws func(BlobLocation) []int, fallback bool, fn func(BlobLocation, []byte, error) error) error {
 	if len(blobs) == 0 {
 		return nil
 	}
@@ -343,6 +434,12 @@ func (r *Repository) loadBlobsFromPack(ctx context.Context, pack ID, blobs []Blo
 		// the reloaded index has the blobs' live copies.
 		return r.loadMoved(ctx, sorted, fn)
 	}
+	if errors.Is(err, io.ErrUnexpectedEOF) && len(sorted) > 1 {
+		// The pack is shorter than the range: truncated, or one location
+		// (a crafted index entry) lies beyond its end. Each blob alone,
+		// so that those within the file still load.
+		return r.loadEach(ctx, sorted, raws, fallback, fn)
+	}
 	if err != nil {
 		lerr := fmt.Errorf("load %s: %w", h, err)
 		if errors.Is(err, io.ErrUnexpectedEOF) {
@@ -364,6 +461,7 @@ func (r *Repository) loadBlobsFromPack(ctx context.Context, pack ID, blobs []Blo
 		prev    *BlobLocation
 		plain   []byte
 		openErr error
+		rawBuf  [2]int
 	)
 	for i := range sorted {
 		b := &sorted[i]
@@ -374,7 +472,13 @@ func (r *Repository) loadBlobsFromPack(ctx context.Context, pack ID, blobs []Blo
 			if !inPlace {
 				sealed = bytes.Clone(sealed)
 			}
-			plain, openErr = r.openBlobInPlace(h, b.Type, b.ID, r.rawLength(*b), sealed, &lb.plain)
+			var rl []int
+			if raws != nil {
+				rl = raws(*b)
+			} else {
+				rl = r.rawLengths(*b, rawBuf[:0])
+			}
+			plain, openErr = r.openBlobInPlace(h, b.Type, b.ID, rl, sealed, &lb.plain)
 			if openErr != nil && fallback {
 				plain, openErr = r.otherCopy(ctx, *b, openErr, func(l BlobLocation) bool { return sameLocation(l, *b) })
 			}
@@ -382,6 +486,27 @@ func (r *Repository) loadBlobsFromPack(ctx context.Context, pack ID, blobs []Blo
 		}
 		if err := fn(*b, plain, openErr); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// loadEach is loadBlobsFromPack for one blob at a time.
+func (r *Repository) loadEach(ctx context.Context, blobs []BlobLocation, raws func(BlobLocation) []int, fallback bool, fn func(BlobLocation, []byte, error) error) error {
+	var rawBuf [2]int
+	for _, b := range blobs {
+		var rl []int
+		if raws != nil {
+			rl = raws(b)
+		} else {
+			rl = r.rawLengths(b, rawBuf[:0])
+		}
+		plain, err := r.loadAt(ctx, b, rl, nil)
+		if err != nil && fallback {
+			plain, err = r.otherCopy(ctx, b, err, func(l BlobLocation) bool { return sameLocation(l, b) })
+		}
+		if ferr := fn(b, plain, err); ferr != nil {
+			return ferr
 		}
 	}
 	return nil

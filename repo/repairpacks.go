@@ -42,7 +42,7 @@ func (r *Repository) openAt(data []byte, loc BlobLocation) ([]byte, error) {
 	if end > uint64(len(data)) {
 		return nil, damaged(h, &loc.ID, "blob ends at %d, beyond the pack's %d bytes", end, len(data))
 	}
-	return r.openBlob(h, loc.Type, loc.ID, r.rawLength(loc), data[loc.Offset:end], nil)
+	return r.openBlob(h, loc.Type, loc.ID, r.rawLengths(loc, nil), data[loc.Offset:end], nil)
 }
 
 // RepairPacks takes damaged packs out of the repository without losing a

@@ -165,8 +165,11 @@ type Repository struct {
 	// indexRead are the index files the index holds, as last read by
 	// loadIndexInto: LoadNewIndex reads only the others.
 	indexRead map[ID]struct{}
-	uploads   *uploads
-	treeCache *treePackCache
+	// missingPacks are packs a load found missing that a fresh index
+	// still names (load.go, moved).
+	missingPacks map[ID]struct{}
+	uploads      *uploads
+	treeCache    *treePackCache
 
 	// held are the locks taken through this Repository; writes stop once
 	// one of them is lost.

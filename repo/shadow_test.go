@@ -320,6 +320,9 @@ func TestPruneKeepsGoodCopyOfForgedBlobs(t *testing.T) {
 	if got := readFile(t, dir, sn, "a"); !bytes.Equal(got, a) {
 		t.Fatalf("file a after two prunes: %d bytes, want %d identical", len(got), len(a))
 	}
+	// The forged copies counted as unused (each blob counts once, where a
+	// copy reads back intact), so the two prunes also took them out.
+	checkClean(t, dir)
 }
 
 // TestPruneVerifiesBeforeDeletingMarkedPack: an obsolete set uploaded with

@@ -135,14 +135,18 @@ func Run(ctx context.Context, r *repo.Repository, o Options) (*Result, error) {
 		return res, err
 	}
 	res.Snapshots = n
-	res.Before, res.UsedBytes, res.UnusedBytes = usage(r, used)
+	counts, err := chooseCopies(ctx, r, used, o)
+	if err != nil {
+		return res, err
+	}
+	res.Before, res.UsedBytes, res.UnusedBytes = usage(r, counts)
 	if err := deleteSets(ctx, r, ready, used, res, o); err != nil {
 		return res, err
 	}
 	res.Waiting = len(sets) - len(ready)
-	err = markObsolete(ctx, r, sets, ready, used, res, o)
+	err = markObsolete(ctx, r, sets, ready, counts, res, o)
 	if err == nil && !o.DryRun {
-		res.After, _, _ = usage(r, used)
+		res.After, _, _ = usage(r, counts)
 	}
 	if o.DryRun {
 		res.After = Counts{Packs: res.Before.Packs - res.Deleted.Packs, Blobs: res.Before.Blobs - res.Deleted.Blobs,
@@ -370,9 +374,55 @@ func deleteSets(ctx context.Context, r *repo.Repository, ready []repo.ObsoleteSe
 	return nil
 }
 
+// counter says whether a copy of a blob counts as used where phase A
+// plans (chooseCopies).
+type counter func(repo.BlobLocation) bool
+
+// chooseCopies returns the rule by which phase A counts a copy as used. A
+// blob a snapshot uses is counted in one copy only where it has several in
+// live packs (two writers stored it, or a repack was killed before it
+// marked the old pack): in the first of them that reads back intact, so
+// that the packs holding the others can be reclaimed, and never in a
+// forged copy. A used blob none of whose live copies reads back intact is
+// counted in every copy: nothing of it is given up. Phase B still reads a
+// live copy back before it deletes any (deleteSets).
+func chooseCopies(ctx context.Context, r *repo.Repository, used *repo.BlobSet, o Options) (counter, error) {
+	idx := r.Index()
+	var dups []repo.BlobHandle
+	for _, h := range idx.Duplicates() {
+		if !used.Has(h.Type, h.ID) {
+			continue
+		}
+		live := 0
+		for _, l := range idx.Locations(h.Type, h.ID) {
+			if !idx.IsObsolete(l.Pack) {
+				live++
+			}
+		}
+		if live > 1 {
+			dups = append(dups, h)
+		}
+	}
+	var chosen map[repo.BlobHandle]repo.BlobLocation
+	if len(dups) > 0 {
+		var err error
+		if chosen, err = r.VerifyCopies(ctx, dups, r.InLivePack); err != nil {
+			return nil, fmt.Errorf("read back the copies of %d used blob(s) stored more than once: %w", len(dups), err)
+		}
+		o.Logf("%d used blob(s) are stored in several live packs: counted once, where a copy read back intact (%d)", len(dups), len(chosen))
+	}
+	return func(b repo.BlobLocation) bool {
+		if !used.Has(b.Type, b.ID) {
+			return false
+		}
+		c, ok := chosen[repo.BlobHandle{Type: b.Type, ID: b.ID}]
+		return !ok || (c.Pack == b.Pack && c.Offset == b.Offset && c.Length == b.Length)
+	}, nil
+}
+
 // usage describes the indexed packs and splits their bytes by whether a
 // snapshot needs them.
-func usage(r *repo.Repository, used *repo.BlobSet) (c Counts, usedBytes, unusedBytes int64) {
+func usage(r *repo.Repository, used counter) (c Counts, usedBytes, unusedBytes int64) {
 	seen := map[repo.ID]struct{}{}
 	_ = r.Index().Each(func(b repo.BlobLocation) error {
 		if _, ok := seen[b.Pack]; !ok {
@@ -381,7 +431,7 @@ func usage(r *repo.Repository, used *repo.BlobSet) (c Counts, usedBytes, unusedB
 		}
 		c.Blobs++
 		c.Bytes += int64(b.Length)
-		if used.Has(b.Type, b.ID) {
+		if used(b) {
 			usedBytes += int64(b.Length)
 		} else {
 			unusedBytes += int64(b.Length)
@@ -400,7 +450,7 @@ type packUse struct {
 }
 
 // markObsolete is phase A.
-func markObsolete(ctx context.Context, r *repo.Repository, sets, ready []repo.ObsoleteSet, used *repo.BlobSet, res *Result, o Options) error {
+func markObsolete(ctx context.Context, r *repo.Repository, sets, ready []repo.ObsoleteSet, used counter, res *Result, o Options) error {
 	pending := map[repo.ID]struct{}{} // packs already in a set that stays
 	for _, s := range sets {
 		if slices.ContainsFunc(ready, func(x repo.ObsoleteSet) bool { return x.ID == s.ID }) && !o.DryRun {
@@ -419,7 +469,7 @@ func markObsolete(ctx context.Context, r *repo.Repository, sets, ready []repo.Ob
 		}
 		p.blobs++
 		p.size += int64(b.Length)
-		if used.Has(b.Type, b.ID) {
+		if used(b) {
 			p.used += int64(b.Length)
 		}
 		return nil
@@ -510,7 +560,7 @@ func markObsolete(ctx context.Context, r *repo.Repository, sets, ready []repo.Ob
 // copyUsed writes the used blobs of the packs to repack into new packs and
 // flushes them, so that they are durable and indexed before the old packs
 // are marked obsolete.
-func copyUsed(ctx context.Context, r *repo.Repository, repack []*packUse, used *repo.BlobSet) error {
+func copyUsed(ctx context.Context, r *repo.Repository, repack []*packUse, used counter) error {
 	if len(repack) == 0 {
 		return nil
 	}
@@ -519,7 +569,7 @@ func copyUsed(ctx context.Context, r *repo.Repository, repack []*packUse, used *
 		want[p.id] = nil
 	}
 	_ = r.Index().Each(func(b repo.BlobLocation) error {
-		if locs, ok := want[b.Pack]; ok && used.Has(b.Type, b.ID) {
+		if locs, ok := want[b.Pack]; ok && used(b) {
 			want[b.Pack] = append(locs, b)
 		}
 		return nil
