@@ -3,7 +3,6 @@ package repo
 import (
 	"context"
 	"runtime"
-	"slices"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -28,35 +27,52 @@ func (r *Repository) InLivePack(l BlobLocation) bool { return !r.idx.IsObsolete(
 // the blob (doc/design.md §18), and RepairPacks reads a blob's other
 // copies before it removes a damaged pack.
 func (r *Repository) VerifyCopies(ctx context.Context, blobs []BlobHandle, use func(BlobLocation) bool) (map[BlobHandle]BlobLocation, error) {
-	left := make(map[BlobHandle][]copyToTry, len(blobs))
+	// Each blob's copies, grouped by pack in the order of their first copy:
+	// a round reads one group of every blob not verified yet.
+	type pending struct {
+		groups [][]copyToTry
+		next   int
+	}
+	left := make(map[BlobHandle]*pending, len(blobs))
 	for _, b := range blobs {
-		cs := r.copiesToTry(b.Type, b.ID)
-		if use != nil {
-			cs = slices.DeleteFunc(cs, func(c copyToTry) bool { return !use(c.loc) })
+		p := &pending{}
+		at := map[ID]int{}
+		for _, c := range r.copiesToTry(b.Type, b.ID) {
+			if use != nil && !use(c.loc) {
+				continue
+			}
+			i, ok := at[c.loc.Pack]
+			if !ok {
+				i = len(p.groups)
+				at[c.loc.Pack] = i
+				p.groups = append(p.groups, nil)
+			}
+			p.groups[i] = append(p.groups[i], c)
 		}
-		if len(cs) > 0 {
-			left[b] = cs
+		if len(p.groups) > 0 {
+			left[b] = p
 		}
+	}
+	// The raw lengths of a place are those of one blob there: a crafted
+	// entry for another blob at the same place has its own.
+	type rawKey struct {
+		locKey
+		h BlobHandle
 	}
 	intact := make(map[BlobHandle]BlobLocation, len(left))
 	var mu sync.Mutex
-	// In rounds: each round reads, for every blob not verified yet, all
-	// its untried copies in the pack of its next one, grouped by pack, so
-	// that a pack is read once per round however many copies of a blob it
-	// claims to hold. Nearly every blob settles in the first round.
+	// Nearly every blob settles in the first round; a pack is read once per
+	// round however many copies of a blob it claims to hold.
 	for len(left) > 0 {
 		byPack := map[ID][]BlobLocation{}
-		raws := map[locKey][]int{}
-		for _, cs := range left {
-			pack := cs[0].loc.Pack
-			for _, c := range cs {
-				if c.loc.Pack == pack {
-					byPack[pack] = append(byPack[pack], c.loc)
-					raws[keyOf(c.loc)] = c.raws
-				}
+		raws := map[rawKey][]int{}
+		for h, p := range left {
+			for _, c := range p.groups[p.next] {
+				byPack[c.loc.Pack] = append(byPack[c.loc.Pack], c.loc)
+				raws[rawKey{keyOf(c.loc), h}] = c.raws
 			}
 		}
-		rawsOf := func(l BlobLocation) []int { return raws[keyOf(l)] }
+		rawsOf := func(l BlobLocation) []int { return raws[rawKey{keyOf(l), BlobHandle{Type: l.Type, ID: l.ID}}] }
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(runtime.GOMAXPROCS(0) + 2)
 		for pack, locs := range byPack {
@@ -82,16 +98,11 @@ func (r *Repository) VerifyCopies(ctx context.Context, blobs []BlobHandle, use f
 		}
 		// This round's pack of each blob is done: verified, or every copy
 		// there failed.
-		for h, cs := range left {
+		for h, p := range left {
 			if _, ok := intact[h]; ok {
 				delete(left, h)
-				continue
-			}
-			pack := cs[0].loc.Pack
-			if cs = slices.DeleteFunc(cs, func(c copyToTry) bool { return c.loc.Pack == pack }); len(cs) == 0 {
+			} else if p.next++; p.next == len(p.groups) {
 				delete(left, h)
-			} else {
-				left[h] = cs
 			}
 		}
 	}

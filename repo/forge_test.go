@@ -16,6 +16,17 @@ import (
 // which orders packs by name, puts its copies first. It returns the pack.
 func ForgeCopies(tb testing.TB, r *Repository, blobs []BlobLocation) ID {
 	tb.Helper()
+	return forgeCopies(tb, r, blobs, true)
+}
+
+// ForgePack is ForgeCopies with a pack of any name.
+func ForgePack(tb testing.TB, r *Repository, blobs []BlobLocation) ID {
+	tb.Helper()
+	return forgeCopies(tb, r, blobs, false)
+}
+
+func forgeCopies(tb testing.TB, r *Repository, blobs []BlobLocation, first bool) ID {
+	tb.Helper()
 	ctx := context.Background()
 	for try := 0; try < 100000; try++ {
 		var buf []byte
@@ -36,7 +47,7 @@ func ForgeCopies(tb testing.TB, r *Repository, blobs []BlobLocation) ID {
 		}
 		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(buf)-n))
 		id := storedName(buf)
-		if id[0] != 0 {
+		if first && id[0] != 0 {
 			continue // a new nonce, another name
 		}
 		if err := r.be.Save(ctx, backend.Handle{Type: PackFile, Name: id.String()}, buf); err != nil {

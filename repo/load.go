@@ -467,7 +467,7 @@ func (r *Repository) loadBlobsFromPack(ctx context.Context, pack ID, blobs []Blo
 		b := &sorted[i]
 		// A blob listed twice is opened once: decryption in place has
 		// already consumed its sealed bytes.
-		if prev == nil || b.Offset != prev.Offset || b.Length != prev.Length || b.ID != prev.ID {
+		if prev == nil || b.Offset != prev.Offset || b.Length != prev.Length || b.ID != prev.ID || b.Type != prev.Type {
 			sealed := data[int64(b.Offset)-start : int64(b.Offset)-start+int64(b.Length)]
 			if !inPlace {
 				sealed = bytes.Clone(sealed)
@@ -534,7 +534,7 @@ func (r *Repository) otherCopy(ctx context.Context, loc BlobLocation, err error,
 func overlapping(sorted []BlobLocation) bool {
 	for i := 1; i < len(sorted); i++ {
 		a, b := sorted[i-1], sorted[i]
-		if a.Offset == b.Offset && a.Length == b.Length && a.ID == b.ID {
+		if a.Offset == b.Offset && a.Length == b.Length && a.ID == b.ID && a.Type == b.Type {
 			continue // the same blob listed twice
 		}
 		if uint64(a.Offset)+uint64(a.Length) > uint64(b.Offset) {

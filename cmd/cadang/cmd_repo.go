@@ -493,21 +493,31 @@ repair on the backup host, against the repository's directory.`,
 				if err != nil {
 					return err
 				}
+				// The keep directory is made before anything is read: a
+				// repair that salvaged and then could not keep would stop
+				// half-way.
 				dir := filepath.Join(keepDir, r.Config().ID)
+				if err := keep.MkdirSynced(dir); err != nil {
+					return fmt.Errorf("repair packs: the directory for the packs' bytes: %w", err)
+				}
 				res, err := r.RepairPacks(ctx, packs, repo.RepairPacksOptions{Logf: e.logf, Keep: func(p repo.ID, b []byte) error {
-					if err := keep.MkdirSynced(dir); err != nil {
-						return err
-					}
 					if err := keep.File(filepath.Join(dir, p.String()), b); err != nil {
 						return err
 					}
 					return keep.SyncDir(dir)
 				}})
-				if res != nil && len(res.Removed) > 0 {
-					rec.Note = runlog.NewNote("repair-packs", len(res.Removed), dir, res.Covered, res.Salvaged, len(res.Lost))
+				if res != nil && len(res.Removed)+len(res.Missing) > 0 {
+					rec.Note = runlog.NewNote("repair-packs", len(res.Removed)+len(res.Missing), dir, res.Covered, res.Salvaged, len(res.Lost))
 				}
 				if err != nil {
 					return err
+				}
+				trees := 0
+				for _, h := range res.Lost {
+					if h.Type == repo.TreeBlob {
+						trees++
+					}
+					addRecordError(rec, fmt.Sprintf("lost: %s blob %s", h.Type, h.ID))
 				}
 				if e.json {
 					lost := make([]string, 0, len(res.Lost))
@@ -515,28 +525,42 @@ repair on the backup host, against the repository's directory.`,
 						lost = append(lost, h.Type.String()+" "+h.ID.String())
 					}
 					if err := e.printJSON(map[string]any{"message_type": "repair_packs", "removed": idStrings(res.Removed),
-						"intact": idStrings(res.Intact), "covered": res.Covered, "salvaged": res.Salvaged, "lost": lost, "kept": dir}); err != nil {
+						"missing": idStrings(res.Missing), "intact": idStrings(res.Intact), "covered": res.Covered,
+						"salvaged": res.Salvaged, "lost": lost, "kept": dir}); err != nil {
 						return err
 					}
 				} else {
 					for _, p := range res.Intact {
 						fmt.Fprintf(e.stdout, "pack %s is whole: left alone\n", p)
 					}
+					for _, p := range res.Missing {
+						fmt.Fprintf(e.stdout, "pack %s did not exist: taken out of the index\n", p)
+					}
 					for _, p := range res.Removed {
 						fmt.Fprintf(e.stdout, "removed pack %s (its bytes are in %s)\n", p, filepath.Join(dir, p.String()))
 					}
-					for _, h := range res.Lost {
+					const show = 20
+					for i, h := range res.Lost {
+						if i == show {
+							fmt.Fprintf(e.stdout, "... and %d more lost blob(s) (--json lists them all)\n", len(res.Lost)-show)
+							break
+						}
 						fmt.Fprintf(e.stdout, "lost: %s blob %s (no intact copy)\n", h.Type, h.ID)
 					}
-					if len(res.Removed) == 0 {
+					if n := len(res.Removed) + len(res.Missing); n == 0 {
 						fmt.Fprintln(e.stdout, "nothing removed: every pack named is whole")
 					} else {
 						fmt.Fprintf(e.stdout, "%d pack(s) removed: %d blob(s) had an intact copy elsewhere, %d were stored again from the damaged packs, %d lost\n",
-							len(res.Removed), res.Covered, res.Salvaged, len(res.Lost))
+							n, res.Covered, res.Salvaged, len(res.Lost))
 					}
 				}
 				if n := len(res.Lost); n > 0 {
-					return &partialError{Kind: runlog.KindIntegrity, Msg: fmt.Sprintf("%d blob(s) could not be saved from any copy (listed above): the snapshots that use them are damaged until a backup stores the same content again; 'cadang check' names them", n)}
+					rec.Failure = runlog.KindIntegrity
+					msg := fmt.Sprintf("%d blob(s) could not be saved from any copy (listed above): 'cadang check' names the snapshots that use them. A lost data blob comes back with the next backup of the same file, if the file is still there", n)
+					if trees > 0 {
+						msg += fmt.Sprintf("; %d of them are trees (directory listings), which a backup does not store again: restore what the snapshots that use them still give, then forget those snapshots, or prune refuses to run", trees)
+					}
+					return &partialError{Kind: runlog.KindIntegrity, Msg: msg}
 				}
 				return nil
 			})

@@ -277,7 +277,7 @@ func filterFlagsSOP() []cli.Flag {
 		&cli.StringFlag{Name: "until", Usage: "records before `DATE`"},
 		&cli.StringFlag{Name: "job", Usage: "records of `JOB` only"},
 		&cli.StringFlag{Name: "result", Usage: "records with `RESULT` only: ok, partial or failed"},
-		&cli.StringFlag{Name: "op", Usage: "records of `OPERATION` only: backup, restore, restore-test, check, forget, prune, copy, followup"},
+		&cli.StringFlag{Name: "op", Usage: "records of `OPERATION` only: backup, restore, restore-test, check, forget, prune, copy, repair, followup"},
 	}
 }
 

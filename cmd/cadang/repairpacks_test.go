@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,6 +49,19 @@ func TestCLIRepairPacks(t *testing.T) {
 	if !strings.Contains(res.stdout, "removed pack "+pack) || !strings.Contains(res.stdout, "lost: data blob "+victim.ID.String()) ||
 		!strings.Contains(res.stderr, "could not be saved from any copy") {
 		t.Fatalf("repair packs:\n%s", res)
+	}
+	// The run log says what was lost, and of what kind the failure is.
+	var recs []struct {
+		Op      string   `json:"op"`
+		Result  string   `json:"result"`
+		Failure string   `json:"failure"`
+		Errors  []string `json:"errors"`
+	}
+	if out := cliOK(t, "--json", "log", "--op", "repair").stdout; json.Unmarshal([]byte(out), &recs) != nil || len(recs) != 1 {
+		t.Fatalf("log --op repair: %s", out)
+	}
+	if r := recs[0]; r.Result != "partial" || r.Failure != "integrity" || len(r.Errors) != 1 || !strings.Contains(r.Errors[0], victim.ID.String()) {
+		t.Errorf("repair record: %+v", r)
 	}
 	kept, err := filepath.Glob(filepath.Join(keepDir, "*", pack))
 	if err != nil || len(kept) != 1 {

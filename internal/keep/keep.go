@@ -15,29 +15,47 @@ import (
 // File writes b to a new file at path and syncs it. A file already
 // there (kept by a repair that stopped before the removal) is left as it
 // is if it holds the same bytes, and is an error if not: nothing kept is
-// overwritten. A file it could not write whole is removed.
+// overwritten. The bytes are written under a temporary name first and
+// renamed into place once synced, so that a crash leaves either nothing at
+// path or all of b (a partial file would stop the repair run again); the
+// caller syncs the directory (SyncDir) to make the name durable.
 func File(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		old, rerr := os.ReadFile(path)
-		if rerr == nil && bytes.Equal(old, b) {
+	if old, err := os.ReadFile(path); err == nil {
+		if bytes.Equal(old, b) {
 			return nil
 		}
 		return fmt.Errorf("%s is there already, with other bytes: move it away first", path)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
 	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(b)
+	tmp := f.Name()
+	if err = f.Chmod(0o600); err == nil {
+		_, err = f.Write(b)
+	}
 	if err == nil {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		_ = os.Remove(path)
+	if err == nil {
+		// Link, not rename: it fails rather than replace a file that
+		// appeared at path meanwhile.
+		err = os.Link(tmp, path)
+		switch {
+		case errors.Is(err, fs.ErrExist):
+			err = File(path, b) // the same bytes are fine; other bytes an error
+		case err != nil:
+			// A file system without hard links (a FAT rotation medium):
+			// rename, having found no file at path above.
+			err = os.Rename(tmp, path)
+		}
 	}
+	_ = os.Remove(tmp)
 	return err
 }
 

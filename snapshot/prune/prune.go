@@ -99,9 +99,13 @@ type Result struct {
 	// NeededUnindexed counts the resurrected packs that no index file
 	// names (an index file was lost or damaged): kept, but a snapshot
 	// that needs them fails check until 'repair index' indexes them again.
-	NeededUnindexed int  `json:"needed_unindexed,omitempty"`
-	Waiting         int  `json:"waiting_sets"`
-	DryRun          bool `json:"dry_run"`
+	NeededUnindexed int `json:"needed_unindexed,omitempty"`
+	// RepackSkipped counts the packs chosen for repacking that were left
+	// as they are because a used blob in them is damaged with no intact
+	// copy elsewhere (copyUsed).
+	RepackSkipped int  `json:"repack_skipped,omitempty"`
+	Waiting       int  `json:"waiting_sets"`
+	DryRun        bool `json:"dry_run"`
 }
 
 // Run prunes r. See the package documentation for what it does; the
@@ -369,7 +373,7 @@ func deleteSets(ctx context.Context, r *repo.Repository, ready []repo.ObsoleteSe
 		o.Logf("deleted %d obsolete pack(s) marked %s", len(gone), s.Time.Format(time.RFC3339))
 	}
 	if res.NeededUnindexed > 0 {
-		o.Logf("warning: %d pack(s) that snapshots need are named by no index file (one was lost or damaged): they are kept, and 'cadang repair index' indexes them again", res.NeededUnindexed)
+		o.Logf("warning: %d pack(s) that snapshots need are named by no index file (one was lost or damaged, or a 'repair packs' was interrupted): they are kept; if 'cadang check --read-data' calls them damaged, 'cadang repair packs' takes them out, else 'cadang repair index' indexes them again", res.NeededUnindexed)
 	}
 	return nil
 }
@@ -537,6 +541,14 @@ func markObsolete(ctx context.Context, r *repo.Repository, sets, ready []repo.Ob
 		res.Orphans.add(len(p.Blobs), packBytes(p.Blobs))
 		obsolete = append(obsolete, p)
 	}
+	if !o.DryRun && len(repack) > 0 {
+		// Copies before the marking: data is deleted only after its
+		// replacement is durable and indexed.
+		var err error
+		if repack, err = copyUsed(ctx, r, repack, used, res, o); err != nil {
+			return err
+		}
+	}
 	for _, p := range repack {
 		res.MarkedRepacked.add(p.blobs, p.size)
 		res.RepackedBytes += p.used
@@ -544,11 +556,6 @@ func markObsolete(ctx context.Context, r *repo.Repository, sets, ready []repo.Ob
 	}
 	if o.DryRun || len(obsolete) == 0 {
 		return nil
-	}
-	// Copies before the marking: data is deleted only after its
-	// replacement is durable and indexed.
-	if err := copyUsed(ctx, r, repack, used); err != nil {
-		return err
 	}
 	if _, err := r.MarkObsolete(ctx, obsolete); err != nil {
 		return err
@@ -559,11 +566,13 @@ func markObsolete(ctx context.Context, r *repo.Repository, sets, ready []repo.Ob
 
 // copyUsed writes the used blobs of the packs to repack into new packs and
 // flushes them, so that they are durable and indexed before the old packs
-// are marked obsolete.
-func copyUsed(ctx context.Context, r *repo.Repository, repack []*packUse, used counter) error {
-	if len(repack) == 0 {
-		return nil
-	}
+// are marked obsolete. It returns the packs whose used blobs were all
+// copied. A pack holding a used blob that no copy gives (damaged here and
+// nowhere else intact) is left as it is, with a warning: repacking it
+// would lose nothing more, but marking it would stop every later prune at
+// its phase B, and 'repair packs' is the remedy (it keeps the pack's
+// bytes).
+func copyUsed(ctx context.Context, r *repo.Repository, repack []*packUse, used counter, res *Result, o Options) ([]*packUse, error) {
 	want := make(map[repo.ID][]repo.BlobLocation, len(repack))
 	for _, p := range repack {
 		want[p.id] = nil
@@ -574,19 +583,33 @@ func copyUsed(ctx context.Context, r *repo.Repository, repack []*packUse, used c
 		}
 		return nil
 	})
+	var copied []*packUse
 	for _, p := range repack {
+		var bad *repo.BlobLocation
 		err := r.LoadBlobsFromPack(ctx, p.id, want[p.id], func(loc repo.BlobLocation, plain []byte, err error) error {
 			if err != nil {
-				return fmt.Errorf("repack %s: %w", p.id.Short(), err)
+				if !repo.IsDamaged(err) && !backend.IsNotExist(err) {
+					return fmt.Errorf("repack %s: %w", p.id.Short(), err)
+				}
+				if bad == nil {
+					bad = &loc
+				}
+				return nil
 			}
 			_, err = r.CopyBlob(ctx, loc.Type, plain)
 			return err
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
+		if bad != nil {
+			res.RepackSkipped++
+			o.Logf("warning: pack %s was not repacked: its %s blob %s is damaged and no other copy is intact; 'cadang check --read-data' names such packs and 'cadang repair packs' takes them out", p.id, bad.Type, bad.ID)
+			continue
+		}
+		copied = append(copied, p)
 	}
-	return r.Flush(ctx)
+	return copied, r.Flush(ctx)
 }
 
 // findOrphans returns the pack files the index does not name and no set
