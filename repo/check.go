@@ -610,6 +610,7 @@ func (r *Repository) RebuildIndex(ctx context.Context, logf func(string, ...any)
 	}
 	var mu sync.Mutex
 	var out []IndexPack
+	badHeader := map[ID]error{}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0) + 2)
 	for _, e := range all {
@@ -617,7 +618,9 @@ func (r *Repository) RebuildIndex(ctx context.Context, logf func(string, ...any)
 			hdr, err := r.ReadPackHeader(gctx, e.id, e.size)
 			if err != nil {
 				if IsDamaged(err) {
-					logf("skipping pack: %v", err)
+					mu.Lock()
+					badHeader[e.id] = err
+					mu.Unlock()
 					return nil
 				}
 				return err
@@ -631,6 +634,7 @@ func (r *Repository) RebuildIndex(ctx context.Context, logf func(string, ...any)
 	if err := g.Wait(); err != nil {
 		return 0, 0, err
 	}
+	out = append(out, r.keepDamagedHeaders(ctx, old, badHeader, logf)...)
 	sort.Slice(out, func(i, j int) bool { return out[i].ID.String() < out[j].ID.String() })
 	// Write the new index before removing the old one, so that a crash in
 	// between leaves duplicates (harmless) rather than nothing.
@@ -671,6 +675,54 @@ func (r *Repository) RebuildIndex(ctx context.Context, logf func(string, ...any)
 		}
 	}
 	return len(out), blobs, nil
+}
+
+// keepDamagedHeaders returns what the old index files say of the packs
+// whose header cannot be read (a truncated pack, say). Dropping them from
+// the index would throw away the only map to the blobs such a pack still
+// holds intact, which 'repair packs' salvages by it (a review lost 40
+// readable blobs so). An old index file that cannot be read is passed over.
+func (r *Repository) keepDamagedHeaders(ctx context.Context, old []ID, bad map[ID]error, logf func(string, ...any)) []IndexPack {
+	if len(bad) == 0 {
+		return nil
+	}
+	type entryKey struct {
+		h                   BlobHandle
+		offset, length, raw uint32
+	}
+	blobs := map[ID][]PackBlob{}
+	seen := map[ID]map[entryKey]bool{}
+	for _, name := range old {
+		content, err := r.loadIndexFile(ctx, name)
+		if err != nil {
+			continue
+		}
+		for _, p := range content {
+			if _, ok := bad[p.ID]; !ok {
+				continue
+			}
+			if seen[p.ID] == nil {
+				seen[p.ID] = map[entryKey]bool{}
+			}
+			for _, b := range p.Blobs {
+				k := entryKey{BlobHandle{b.Type, b.ID}, b.Offset, b.Length, b.RawLength}
+				if !seen[p.ID][k] {
+					seen[p.ID][k] = true
+					blobs[p.ID] = append(blobs[p.ID], b)
+				}
+			}
+		}
+	}
+	var out []IndexPack
+	for id, err := range bad {
+		if bl := blobs[id]; len(bl) > 0 {
+			logf("pack %s: its header cannot be read (%v); the %d blob(s) the old index lists for it stay indexed: 'cadang repair packs %s' salvages what it still holds", id, err, len(bl), id)
+			out = append(out, IndexPack{ID: id, Blobs: bl})
+		} else {
+			logf("skipping pack: %v (no old index file lists its blobs either: nothing can be salvaged from it)", err)
+		}
+	}
+	return out
 }
 
 // noteIndexRead records index files the index holds: after reading all of

@@ -28,6 +28,10 @@ type RepairPacksResult struct {
 	// Intact are the packs named that turned out whole (their bytes hash to
 	// their name and every blob their header lists verifies): left alone.
 	Intact []ID
+	// Unknown are the packs whose header cannot be read and that no index
+	// entry names: which blobs they hold is not known, so nothing can be
+	// salvaged or counted lost. They are left as they are.
+	Unknown []ID
 	// Covered counts the blobs of the removed packs that have an intact
 	// copy in another pack (read back to be sure); Salvaged those read
 	// intact from the damaged pack itself and stored again.
@@ -150,6 +154,10 @@ func (r *Repository) RepairPacks(ctx context.Context, packs []ID, o RepairPacksO
 			}
 			if whole {
 				res.Intact = append(res.Intact, p)
+				continue
+			}
+			if len(pr.blobs) == 0 {
+				res.Unknown = append(res.Unknown, p)
 				continue
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/lpse/cadang/repo"
@@ -161,5 +162,74 @@ func TestRepairPacksNeedsExclusiveLock(t *testing.T) {
 		if _, err := r.RepairPacks(context.Background(), []repo.ID{l.Pack}, repo.RepairPacksOptions{}); err == nil {
 			t.Fatal("repair packs under a shared lock: no error")
 		}
+	}
+}
+
+// TestRepairIndexKeepsEntriesOfPackWithDamagedHeader: a truncated pack has
+// lost its header but still holds most blobs. repair index must keep what
+// the old index says of it, so that repair packs can salvage those blobs;
+// a review lost 40 readable blobs by following check's notes in the other
+// order. Without any index entry, repair packs leaves such a pack alone.
+func TestRepairIndexKeepsEntriesOfPackWithDamagedHeader(t *testing.T) {
+	ctx := context.Background()
+	dir, r := newLocal(t)
+	want := savedBlobs(t, r, 10)
+	// The pack holding most blobs, and the blob furthest into it.
+	count := map[repo.ID]int{}
+	var pack repo.ID
+	for id := range want {
+		_, l := packOf(t, r, id)
+		if count[l.Pack]++; count[l.Pack] > count[pack] {
+			pack = l.Pack
+		}
+	}
+	var last repo.BlobLocation
+	for id := range want {
+		if _, l := packOf(t, r, id); l.Pack == pack && l.Offset >= last.Offset {
+			last = l
+		}
+	}
+	r.Close()
+	path := pathOf(t, dir, backend.Handle{Type: repo.PackFile, Name: pack.String()})
+	truncate(t, path, int64(last.Offset)+int64(last.Length)/2) // the header and the last blob gone
+
+	rebuildIndex(t, dir)
+	r = openLocal(t, dir, repo.SharedLock)
+	for id := range want {
+		if _, ok := r.LookupBlob(repo.DataBlob, id); !ok {
+			t.Fatalf("repair index dropped blob %s of the pack whose header is damaged", id.Short())
+		}
+	}
+	r.Close()
+	res, _ := repairPacks(t, dir, pack)
+	if len(res.Removed) != 1 || res.Salvaged != count[pack]-1 || len(res.Lost) != 1 || res.Lost[0].ID != last.ID {
+		t.Fatalf("repair packs after repair index: %+v (pack held %d blobs)", res, count[pack])
+	}
+	checkClean(t, dir)
+
+	// A pack with neither a header nor an index entry: left alone.
+	dir2, r2 := newLocal(t)
+	w2 := savedBlobs(t, r2, 3)
+	var p2 repo.ID
+	for id := range w2 {
+		_, l := packOf(t, r2, id)
+		p2 = l.Pack
+	}
+	var idx []repo.ID
+	_ = r2.ListFiles(ctx, repo.IndexFile, func(id repo.ID) error { idx = append(idx, id); return nil })
+	for _, id := range idx {
+		if err := r2.RemoveFile(ctx, repo.IndexFile, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r2.Close()
+	p2path := pathOf(t, dir2, backend.Handle{Type: repo.PackFile, Name: p2.String()})
+	truncate(t, p2path, fileSize(t, p2path)-10)
+	res, _ = repairPacks(t, dir2, p2)
+	if len(res.Unknown) != 1 || len(res.Removed) != 0 {
+		t.Fatalf("repair packs of a pack whose blobs are not known: %+v", res)
+	}
+	if _, err := os.Stat(p2path); err != nil {
+		t.Fatalf("the pack was removed: %v", err)
 	}
 }

@@ -176,13 +176,17 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 			fmt.Fprintf(e.stdout, "note: 'cadang repair packs %s' takes the damaged pack(s) out, keeping every blob that another copy or the pack itself still gives (and the packs' bytes, outside the repository)\n", strings.Join(packs, " "))
 		}
 		if indexProblems(rep.Problems) {
-			fmt.Fprintln(e.stdout, "note: the index disagrees with the packs: 'cadang repair index' rebuilds it from the packs' own headers")
+			then := ""
+			if len(damagedPacks(rep.Problems)) > 0 {
+				then = ", after 'repair packs' above"
+			}
+			fmt.Fprintf(e.stdout, "note: the index disagrees with the packs: 'cadang repair index'%s rebuilds it from the packs' own headers\n", then)
 		}
 		if damagedRecords(rep.Problems) > 0 {
 			fmt.Fprintln(e.stdout, "note: a damaged run-log file stays in the repository, and is reported by every check, until 'cadang repair records' takes it out (it first copies in again what the local run log holds, and keeps the file's bytes)")
 		}
 		if res.UnindexedPacks > 0 {
-			fmt.Fprintf(e.stdout, "note: %d pack(s) are not in the index (left by an interrupted backup); the next backup adopts them\n", res.UnindexedPacks)
+			fmt.Fprintf(e.stdout, "note: %d pack(s) are not in the index (left by an interrupted backup, or their index file was lost); the next backup adopts those whose header it can read\n", res.UnindexedPacks)
 		}
 		if n := len(cr.TempFiles); n > 0 {
 			fmt.Fprintf(e.stdout, "warning: %d temporary file(s) older than %v were left by interrupted saves; the next 'cadang prune' or 'repair index' removes them\n", n, repo.TempSweepAge)

@@ -136,8 +136,17 @@ func rules() []rule {
 		{is(archiver.ErrIncomplete), fixed(Class{Exit: ExitPartial, Kind: runlog.KindSourceUnreadable})},
 		{is(archiver.ErrNoSource), fixed(Class{Exit: ExitFatal, Kind: runlog.KindSourceUnreadable})},
 		{is(restorer.ErrRestoreIncomplete), fixed(Class{Exit: ExitPartial, Kind: runlog.KindIntegrity})},
-		{is(repo.ErrUnsupportedVersion), fixed(Class{Exit: ExitFatal, Kind: runlog.KindOther,
-			Hint: "the repository holds files written by a newer cadang; read it with that version or newer (nothing is damaged)"})},
+		{is(repo.ErrUnsupportedVersion), func(err error) Class {
+			c := Class{Exit: ExitFatal, Kind: runlog.KindOther,
+				Hint: "the repository holds files written by a newer cadang; read it with that version or newer (nothing is damaged)"}
+			var u *repo.UnsupportedError
+			if errors.As(err, &u) && u.File.Type == repo.IndexFile {
+				// Junk uploaded through an append-only server looks like a
+				// newer format as often as like damage.
+				c.Hint = "if a newer cadang wrote to this repository, use it; if none did, the file is junk or damaged: 'cadang repair index' rebuilds the index from the packs without it"
+			}
+			return c
+		}},
 		// A snapshot whose trees break the format's rules or expand without
 		// bound was written by a faulty or hostile host: integrity, like
 		// damage, and nothing was restored or listed from it.
