@@ -74,3 +74,41 @@ var (
 	_ Repository     = (*repo.Repository)(nil)
 	_ TreeRepository = (*snapshottest.Repo)(nil)
 )
+
+// hidingRepo is a TreeRepository whose index lacks one blob.
+type hidingRepo struct {
+	TreeRepository
+	gone repo.ID
+}
+
+func (h hidingRepo) LookupBlob(t repo.BlobType, id repo.ID) (repo.BlobLocation, bool) {
+	if id == h.gone {
+		return repo.BlobLocation{}, false
+	}
+	return h.TreeRepository.LookupBlob(t, id)
+}
+
+// TestCheckTreesNamesEverySnapshot: a blob missing from the index that two
+// snapshots share (an unchanged directory) is reported once, but both
+// snapshots are named: a review found check naming only the first, so that
+// an administrator who forgot it found the next one at the next check.
+func TestCheckTreesNamesEverySnapshot(t *testing.T) {
+	ctx := context.Background()
+	r, src, sn1, sn2 := twoSnapshots(t)
+	n, _ := walker.FindNode(ctx, r, sn1.Tree, filepath.Join(src, "d", "f.sql"))
+	h := hidingRepo{TreeRepository: r, gone: n.Content[0].ID}
+	var probs []Problem
+	if _, err := CheckTrees(ctx, h, []*snapshot.Snapshot{sn1, sn2}, func(p Problem) error { probs = append(probs, p); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	named := map[repo.ID]bool{}
+	for _, p := range probs {
+		named[*p.Snapshot] = true
+		if p.Kind != repo.ProblemBlobNotIndexed || p.Blob.ID != n.Content[0].ID || !errors.Is(p, snapshot.ErrBlobNotIndexed) {
+			t.Errorf("problem: %v", p)
+		}
+	}
+	if len(probs) != 2 || !named[sn1.ID()] || !named[sn2.ID()] {
+		t.Fatalf("want one problem for each snapshot, got %v", probs)
+	}
+}

@@ -62,45 +62,69 @@ func loadKind(err error) repo.ProblemKind {
 // at such a problem.
 func CheckTrees(ctx context.Context, r TreeRepository, sns []*snapshot.Snapshot, problem func(Problem) error) (map[BlobRef]struct{}, error) {
 	used := map[BlobRef]struct{}{}
+	// firstUnder is the first problem found under each tree walked, and
+	// missingData that of each data blob the index lacks: a snapshot that
+	// reaches them through a tree or blob an earlier snapshot shares is
+	// named too (found below), though they are reported once.
+	firstUnder := map[repo.ID]*Problem{}
+	missingData := map[repo.ID]*Problem{}
+	emitted := 0 // by the snapshot being walked
+	report := func(p Problem) (*Problem, error) {
+		emitted++
+		return &p, problem(p)
+	}
 	var cur repo.ID // the tree being checked, for a panic's error
-	var visit func(sn repo.ID, id repo.ID, p string) error
-	visit = func(sn repo.ID, id repo.ID, p string) error {
+	var visit func(sn repo.ID, id repo.ID, p string) (*Problem, error)
+	visit = func(sn repo.ID, id repo.ID, p string) (*Problem, error) {
 		ref := BlobRef{Type: repo.TreeBlob, ID: id}
 		if _, ok := used[ref]; ok {
-			return nil
+			return firstUnder[id], nil
 		}
 		used[ref] = struct{}{}
 		cur = id
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err
 		}
 		if _, ok := r.LookupBlob(repo.TreeBlob, id); !ok {
-			return problem(treeProblem(repo.ProblemBlobNotIndexed, sn, p, ref, snapshot.ErrBlobNotIndexed))
+			pp, err := report(treeProblem(repo.ProblemBlobNotIndexed, sn, p, ref, snapshot.ErrBlobNotIndexed))
+			firstUnder[id] = pp
+			return pp, err
 		}
 		t, err := snapshot.LoadTree(ctx, r, id)
 		if err != nil {
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return nil, ctx.Err()
 			}
-			return problem(treeProblem(loadKind(err), sn, p, ref, err))
+			pp, err := report(treeProblem(loadKind(err), sn, p, ref, err))
+			firstUnder[id] = pp
+			return pp, err
+		}
+		var first *Problem
+		note := func(pp *Problem) {
+			if first == nil {
+				first = pp
+			}
 		}
 		for _, n := range t.Nodes {
 			np := path.Join(p, n.Name)
 			switch n.Type {
 			case snapshot.TypeDir:
 				if n.Subtree.IsNull() {
-					if err := problem(treeProblem(repo.ProblemInvalidTree, sn, np, ref, errors.New("directory without subtree"))); err != nil {
-						return err
+					pp, err := report(treeProblem(repo.ProblemInvalidTree, sn, np, ref, errors.New("directory without subtree")))
+					if note(pp); err != nil {
+						return first, err
 					}
 					continue
 				}
-				if err := visit(sn, n.Subtree, np); err != nil {
-					return err
+				pp, err := visit(sn, n.Subtree, np)
+				if note(pp); err != nil {
+					return first, err
 				}
 			case snapshot.TypeFile:
 				if n.ContentSize() != n.Size {
-					if err := problem(treeProblem(repo.ProblemInvalidTree, sn, np, ref, fmt.Errorf("content is %d bytes, size says %d", n.ContentSize(), n.Size))); err != nil {
-						return err
+					pp, err := report(treeProblem(repo.ProblemInvalidTree, sn, np, ref, fmt.Errorf("content is %d bytes, size says %d", n.ContentSize(), n.Size)))
+					if note(pp); err != nil {
+						return first, err
 					}
 				}
 				for _, e := range n.Content {
@@ -109,23 +133,47 @@ func CheckTrees(ctx context.Context, r TreeRepository, sns []*snapshot.Snapshot,
 					}
 					dr := BlobRef{Type: repo.DataBlob, ID: e.ID}
 					if _, ok := used[dr]; ok {
+						if pp := missingData[e.ID]; pp != nil {
+							note(pp)
+						}
 						continue
 					}
 					used[dr] = struct{}{}
 					if _, ok := r.LookupBlob(repo.DataBlob, e.ID); !ok {
-						if err := problem(treeProblem(repo.ProblemBlobNotIndexed, sn, np, dr, snapshot.ErrBlobNotIndexed)); err != nil {
-							return err
+						pp, err := report(treeProblem(repo.ProblemBlobNotIndexed, sn, np, dr, snapshot.ErrBlobNotIndexed))
+						missingData[e.ID] = pp
+						if note(pp); err != nil {
+							return first, err
 						}
 					}
 				}
 			}
 		}
-		return nil
+		firstUnder[id] = first
+		return first, nil
 	}
 	for _, sn := range sns {
 		where := func() string { return fmt.Sprintf("snapshot %s: tree %s", sn.ID().Short(), cur.Short()) }
-		if err := panicerr.Call(where, func() error { return visit(sn.ID(), sn.Tree, "/") }); err != nil {
+		emitted = 0
+		var first *Problem
+		if err := panicerr.Call(where, func() (err error) {
+			first, err = visit(sn.ID(), sn.Tree, "/")
+			return err
+		}); err != nil {
 			return used, err
+		}
+		if first != nil && emitted == 0 {
+			// Every problem of this snapshot lies in trees or blobs an
+			// earlier one shares and was reported for it: name this one
+			// too, with the first of them, so that the administrator
+			// knows every snapshot that cannot be restored whole.
+			pr := *first
+			id := sn.ID()
+			pr.Snapshot = &id
+			pr.Err = fmt.Errorf("%w (found under snapshot %s, which shares this part)", first.Err, first.Snapshot.Short())
+			if err := problem(pr); err != nil {
+				return used, err
+			}
 		}
 	}
 	return used, nil
