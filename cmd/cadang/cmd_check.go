@@ -182,6 +182,12 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 			}
 			fmt.Fprintf(e.stdout, "note: the index disagrees with the packs: 'cadang repair index'%s rebuilds it from the packs' own headers\n", then)
 		}
+		if hasKind(rep.Problems, repo.ProblemBlobNotIndexed) {
+			fmt.Fprintln(e.stdout, "note: the snapshots named above use blobs the repository no longer holds: the next backup of the same files stores lost file contents again (and heals those snapshots); restore what they still give, and 'cadang forget' the ones that stay damaged")
+		}
+		if hasKind(rep.Problems, repo.ProblemSnapshotDamaged) {
+			fmt.Fprintln(e.stdout, "note: a snapshot file that cannot be read stays, and is reported, until 'cadang forget ID' removes it")
+		}
 		if damagedRecords(rep.Problems) > 0 {
 			fmt.Fprintln(e.stdout, "note: a damaged run-log file stays in the repository, and is reported by every check, until 'cadang repair records' takes it out (it first copies in again what the local run log holds, and keeps the file's bytes)")
 		}
@@ -222,6 +228,11 @@ func damagedPacks(ps []repo.Problem) []string {
 		}
 	}
 	return out
+}
+
+// hasKind reports whether a problem of kind k was found.
+func hasKind(ps []repo.Problem, k repo.ProblemKind) bool {
+	return slices.ContainsFunc(ps, func(p repo.Problem) bool { return p.Kind == k })
 }
 
 // indexProblems reports whether the index names a missing pack, or blobs
