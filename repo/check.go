@@ -678,10 +678,11 @@ func (r *Repository) RebuildIndex(ctx context.Context, logf func(string, ...any)
 }
 
 // keepDamagedHeaders returns what the old index files say of the packs
-// whose header cannot be read (a truncated pack, say). Dropping them from
-// the index would throw away the only map to the blobs such a pack still
-// holds intact, which 'repair packs' salvages by it (a review lost 40
-// readable blobs so). An old index file that cannot be read is passed over.
+// whose header cannot be read (a truncated pack, say), as far as it checks
+// out against the pack's bytes (intactIn). Dropping them from the index
+// would throw away the only map to the blobs such a pack still holds
+// intact, which 'repair packs' salvages by it (a review lost 40 readable
+// blobs so). An old index file that cannot be read is passed over.
 func (r *Repository) keepDamagedHeaders(ctx context.Context, old []ID, bad map[ID]error, logf func(string, ...any)) []IndexPack {
 	if len(bad) == 0 {
 		return nil
@@ -715,11 +716,35 @@ func (r *Repository) keepDamagedHeaders(ctx context.Context, old []ID, bad map[I
 	}
 	var out []IndexPack
 	for id, err := range bad {
-		if bl := blobs[id]; len(bl) > 0 {
-			logf("pack %s: its header cannot be read (%v); the %d blob(s) the old index lists for it stay indexed: 'cadang repair packs %s' salvages what it still holds", id, err, len(bl), id)
+		bl := r.intactIn(ctx, id, blobs[id])
+		if len(bl) > 0 {
+			logf("pack %s: its header cannot be read (%v); the %d of its blob(s) that the old index lists and that still open stay indexed: 'cadang repair packs %s' salvages them", id, err, len(bl), id)
 			out = append(out, IndexPack{ID: id, Blobs: bl})
 		} else {
-			logf("skipping pack: %v (no old index file lists its blobs either: nothing can be salvaged from it)", err)
+			logf("skipping pack: %v (no blob the old index lists for it opens: nothing can be salvaged from it)", err)
+		}
+	}
+	return out
+}
+
+// intactIn returns those of the blobs an old index file lists for a pack
+// that open from the pack's bytes (decrypt, match their raw length, hash
+// to their ID). Only those may stay indexed: an entry beyond a truncated
+// pack's end, or one an index file forged, would have the next backup
+// deduplicate against a blob that is not there.
+func (r *Repository) intactIn(ctx context.Context, pack ID, blobs []PackBlob) []PackBlob {
+	if len(blobs) == 0 {
+		return nil
+	}
+	data, err := r.be.Load(ctx, backend.Handle{Type: PackFile, Name: pack.String()}, 0, 0)
+	if err != nil {
+		return nil
+	}
+	var out []PackBlob
+	for _, b := range blobs {
+		loc := BlobLocation{Type: b.Type, ID: b.ID, Pack: pack, Offset: b.Offset, Length: b.Length}
+		if _, err := r.openAt(data, packBlob{loc: loc, raws: []int{int(b.RawLength)}}); err == nil {
+			out = append(out, b)
 		}
 	}
 	return out

@@ -29,8 +29,11 @@ type RepairPacksResult struct {
 	// their name and every blob their header lists verifies): left alone.
 	Intact []ID
 	// Unknown are the packs whose header cannot be read and that no index
-	// entry names: which blobs they hold is not known, so nothing can be
-	// salvaged or counted lost. They are left as they are.
+	// entry names: which blobs they hold is not known, so nothing could be
+	// salvaged or counted lost. Their bytes are kept and they are removed
+	// like the others (also in Removed): left, they would fail every check,
+	// and any snapshot that needs their blobs already names blobs the index
+	// does not hold, which check reports.
 	Unknown []ID
 	// Covered counts the blobs of the removed packs that have an intact
 	// copy in another pack (read back to be sure); Salvaged those read
@@ -158,7 +161,6 @@ func (r *Repository) RepairPacks(ctx context.Context, packs []ID, o RepairPacksO
 			}
 			if len(pr.blobs) == 0 {
 				res.Unknown = append(res.Unknown, p)
-				continue
 			}
 		}
 		removing[p] = true

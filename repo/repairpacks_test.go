@@ -196,18 +196,25 @@ func TestRepairIndexKeepsEntriesOfPackWithDamagedHeader(t *testing.T) {
 	rebuildIndex(t, dir)
 	r = openLocal(t, dir, repo.SharedLock)
 	for id := range want {
-		if _, ok := r.LookupBlob(repo.DataBlob, id); !ok {
+		_, ok := r.LookupBlob(repo.DataBlob, id)
+		switch {
+		case id == last.ID && ok:
+			// A review: kept, it made the next backup deduplicate
+			// against a blob that is not there.
+			t.Fatalf("repair index kept the entry of blob %s, cut off by the truncation", id.Short())
+		case id != last.ID && !ok:
 			t.Fatalf("repair index dropped blob %s of the pack whose header is damaged", id.Short())
 		}
 	}
 	r.Close()
 	res, _ := repairPacks(t, dir, pack)
-	if len(res.Removed) != 1 || res.Salvaged != count[pack]-1 || len(res.Lost) != 1 || res.Lost[0].ID != last.ID {
+	if len(res.Removed) != 1 || res.Salvaged != count[pack]-1 || len(res.Lost) != 0 {
 		t.Fatalf("repair packs after repair index: %+v (pack held %d blobs)", res, count[pack])
 	}
 	checkClean(t, dir)
 
-	// A pack with neither a header nor an index entry: left alone.
+	// A pack with neither a header nor an index entry: nothing to salvage;
+	// its bytes are kept and it is removed, or it would fail every check.
 	dir2, r2 := newLocal(t)
 	w2 := savedBlobs(t, r2, 3)
 	var p2 repo.ID
@@ -225,11 +232,11 @@ func TestRepairIndexKeepsEntriesOfPackWithDamagedHeader(t *testing.T) {
 	r2.Close()
 	p2path := pathOf(t, dir2, backend.Handle{Type: repo.PackFile, Name: p2.String()})
 	truncate(t, p2path, fileSize(t, p2path)-10)
-	res, _ = repairPacks(t, dir2, p2)
-	if len(res.Unknown) != 1 || len(res.Removed) != 0 {
+	res, kept := repairPacks(t, dir2, p2)
+	if len(res.Unknown) != 1 || len(res.Removed) != 1 || len(kept[p2]) == 0 {
 		t.Fatalf("repair packs of a pack whose blobs are not known: %+v", res)
 	}
-	if _, err := os.Stat(p2path); err != nil {
-		t.Fatalf("the pack was removed: %v", err)
+	if _, err := os.Stat(p2path); !os.IsNotExist(err) {
+		t.Fatalf("the pack is still there: %v", err)
 	}
 }

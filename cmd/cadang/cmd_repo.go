@@ -537,7 +537,7 @@ repair on the backup host, against the repository's directory.`,
 						fmt.Fprintf(e.stdout, "pack %s did not exist: taken out of the index\n", p)
 					}
 					for _, p := range res.Unknown {
-						fmt.Fprintf(e.stdout, "pack %s: its header cannot be read and no index names its blobs: left as it is, nothing could be salvaged from it\n", p)
+						fmt.Fprintf(e.stdout, "pack %s: its header cannot be read and no index names its blobs: nothing could be salvaged from it\n", p)
 					}
 					for _, p := range res.Removed {
 						fmt.Fprintf(e.stdout, "removed pack %s (its bytes are in %s)\n", p, filepath.Join(dir, p.String()))
@@ -550,10 +550,8 @@ repair on the backup host, against the repository's directory.`,
 						}
 						fmt.Fprintf(e.stdout, "lost: %s blob %s (no intact copy)\n", h.Type, h.ID)
 					}
-					if n := len(res.Removed) + len(res.Missing); n == 0 && len(res.Unknown) == 0 {
+					if n := len(res.Removed) + len(res.Missing); n == 0 {
 						fmt.Fprintln(e.stdout, "nothing removed: every pack named is whole")
-					} else if n == 0 {
-						fmt.Fprintln(e.stdout, "nothing removed")
 					} else {
 						fmt.Fprintf(e.stdout, "%d pack(s) removed: %d blob(s) had an intact copy elsewhere, %d were stored again from the damaged packs, %d lost\n",
 							n, res.Covered, res.Salvaged, len(res.Lost))
@@ -561,7 +559,7 @@ repair on the backup host, against the repository's directory.`,
 				}
 				if n := len(res.Unknown); n > 0 && len(res.Lost) == 0 {
 					rec.Failure = runlog.KindIntegrity
-					return &partialError{Kind: runlog.KindIntegrity, Msg: fmt.Sprintf("%d pack(s) could not be repaired: their blobs are not known (listed above); if a copy of this repository (another rotation medium) still has its index, the blobs may be copied back from there ('cadang copy')", n)}
+					return &partialError{Kind: runlog.KindIntegrity, Msg: fmt.Sprintf("%d pack(s) whose blobs are not known were removed (listed above; their bytes are kept): 'cadang check' names any snapshot that needed them; if another rotation medium holds those files, restore them from there and back them up again", n)}
 				}
 				if n := len(res.Lost); n > 0 {
 					rec.Failure = runlog.KindIntegrity

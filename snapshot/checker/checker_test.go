@@ -112,3 +112,28 @@ func TestCheckTreesNamesEverySnapshot(t *testing.T) {
 		t.Fatalf("want one problem for each snapshot, got %v", probs)
 	}
 }
+
+// TestCheckTreesPathInLaterSnapshot: a directory renamed between two
+// backups keeps its tree; the later snapshot's problem gives the path as
+// that snapshot has it (a review saw the earlier snapshot's).
+func TestCheckTreesPathInLaterSnapshot(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	snapshottest.WriteFile(t, filepath.Join(src, "d", "f"), snapshottest.RandBytes(9, 10<<10))
+	r := snapshottest.New(snapshottest.SmallParams)
+	a := &archiver.Archiver{Repo: r, Hostname: "h"}
+	sn1 := mustSnapshot(t, a, src)
+	if err := os.Rename(filepath.Join(src, "d"), filepath.Join(src, "e")); err != nil {
+		t.Fatal(err)
+	}
+	sn2 := mustSnapshot(t, a, src)
+	n, _ := walker.FindNode(ctx, r, sn1.Tree, filepath.Join(src, "d", "f"))
+	h := hidingRepo{TreeRepository: r, gone: n.Content[0].ID}
+	paths := map[repo.ID]string{}
+	if _, err := CheckTrees(ctx, h, []*snapshot.Snapshot{sn1, sn2}, func(p Problem) error { paths[*p.Snapshot] = p.Path; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if paths[sn1.ID()] != filepath.Join(src, "d", "f") || paths[sn2.ID()] != filepath.Join(src, "e", "f") {
+		t.Fatalf("paths %v, want .../d/f for the first snapshot and .../e/f for the second", paths)
+	}
+}

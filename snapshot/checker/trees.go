@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"strings"
 
 	"github.com/lpse/cadang/internal/panicerr"
 	"github.com/lpse/cadang/repo"
@@ -66,8 +67,22 @@ func CheckTrees(ctx context.Context, r TreeRepository, sns []*snapshot.Snapshot,
 	// missingData that of each data blob the index lacks: a snapshot that
 	// reaches them through a tree or blob an earlier snapshot shares is
 	// named too (found below), though they are reported once.
-	firstUnder := map[repo.ID]*Problem{}
+	// Only trees with a problem under them are kept, with the path they
+	// had then, so that the problem's path can be given as this snapshot
+	// reaches it (a directory renamed between two backups keeps its tree).
+	type found struct {
+		pr *Problem
+		at string
+	}
+	firstUnder := map[repo.ID]found{}
 	missingData := map[repo.ID]*Problem{}
+	// seenAt gives a problem found earlier the path at which this snapshot
+	// reaches it: p for a tree (or file) that was at f.at.
+	seenAt := func(f found, p string) *Problem {
+		c := *f.pr
+		c.Path = path.Join(p, strings.TrimPrefix(f.pr.Path, f.at))
+		return &c
+	}
 	emitted := 0 // by the snapshot being walked
 	report := func(p Problem) (*Problem, error) {
 		emitted++
@@ -78,7 +93,10 @@ func CheckTrees(ctx context.Context, r TreeRepository, sns []*snapshot.Snapshot,
 	visit = func(sn repo.ID, id repo.ID, p string) (*Problem, error) {
 		ref := BlobRef{Type: repo.TreeBlob, ID: id}
 		if _, ok := used[ref]; ok {
-			return firstUnder[id], nil
+			if f, ok := firstUnder[id]; ok {
+				return seenAt(f, p), nil
+			}
+			return nil, nil
 		}
 		used[ref] = struct{}{}
 		cur = id
@@ -87,7 +105,7 @@ func CheckTrees(ctx context.Context, r TreeRepository, sns []*snapshot.Snapshot,
 		}
 		if _, ok := r.LookupBlob(repo.TreeBlob, id); !ok {
 			pp, err := report(treeProblem(repo.ProblemBlobNotIndexed, sn, p, ref, snapshot.ErrBlobNotIndexed))
-			firstUnder[id] = pp
+			firstUnder[id] = found{pp, p}
 			return pp, err
 		}
 		t, err := snapshot.LoadTree(ctx, r, id)
@@ -96,7 +114,7 @@ func CheckTrees(ctx context.Context, r TreeRepository, sns []*snapshot.Snapshot,
 				return nil, ctx.Err()
 			}
 			pp, err := report(treeProblem(loadKind(err), sn, p, ref, err))
-			firstUnder[id] = pp
+			firstUnder[id] = found{pp, p}
 			return pp, err
 		}
 		var first *Problem
@@ -134,7 +152,7 @@ func CheckTrees(ctx context.Context, r TreeRepository, sns []*snapshot.Snapshot,
 					dr := BlobRef{Type: repo.DataBlob, ID: e.ID}
 					if _, ok := used[dr]; ok {
 						if pp := missingData[e.ID]; pp != nil {
-							note(pp)
+							note(seenAt(found{pp, pp.Path}, np))
 						}
 						continue
 					}
@@ -149,7 +167,9 @@ func CheckTrees(ctx context.Context, r TreeRepository, sns []*snapshot.Snapshot,
 				}
 			}
 		}
-		firstUnder[id] = first
+		if first != nil {
+			firstUnder[id] = found{first, p}
+		}
 		return first, nil
 	}
 	for _, sn := range sns {
@@ -170,7 +190,7 @@ func CheckTrees(ctx context.Context, r TreeRepository, sns []*snapshot.Snapshot,
 			pr := *first
 			id := sn.ID()
 			pr.Snapshot = &id
-			pr.Err = fmt.Errorf("%w (found under snapshot %s, which shares this part)", first.Err, first.Snapshot.Short())
+			pr.Err = fmt.Errorf("%w (reported above for snapshot %s, which shares this part)", first.Err, first.Snapshot.Short())
 			if err := problem(pr); err != nil {
 				return used, err
 			}
