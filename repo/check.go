@@ -2,6 +2,7 @@ package repo
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -526,6 +527,10 @@ func (r *Repository) readPack(ctx context.Context, pack ID, size int64, verified
 		return nil, 0, n, withName(NewProblem(ProblemFileDamaged, damaged(h, nil, "pack of %d bytes is too short", len(data)))), nil
 	}
 	hdr, err = r.parsePackTail(h, int64(len(data)), data, func(off, l int64) ([]byte, error) { return data[off : off+l], nil })
+	if errors.Is(err, ErrUnsupportedVersion) {
+		// Written by a newer cadang: not damage, and not for repair packs.
+		return nil, 0, n, []Problem{NewProblem(ProblemUnsupported, err)}, nil
+	}
 	if err != nil {
 		return nil, 0, n, withName(NewProblem(ProblemFileDamaged, err)), nil
 	}
@@ -634,7 +639,11 @@ func (r *Repository) RebuildIndex(ctx context.Context, logf func(string, ...any)
 	if err := g.Wait(); err != nil {
 		return 0, 0, err
 	}
-	out = append(out, r.keepDamagedHeaders(ctx, old, badHeader, logf)...)
+	kept, err := r.keepDamagedHeaders(ctx, old, badHeader, logf)
+	if err != nil {
+		return 0, 0, err
+	}
+	out = append(out, kept...)
 	sort.Slice(out, func(i, j int) bool { return out[i].ID.String() < out[j].ID.String() })
 	// Write the new index before removing the old one, so that a crash in
 	// between leaves duplicates (harmless) rather than nothing.
@@ -683,9 +692,9 @@ func (r *Repository) RebuildIndex(ctx context.Context, logf func(string, ...any)
 // would throw away the only map to the blobs such a pack still holds
 // intact, which 'repair packs' salvages by it (a review lost 40 readable
 // blobs so). An old index file that cannot be read is passed over.
-func (r *Repository) keepDamagedHeaders(ctx context.Context, old []ID, bad map[ID]error, logf func(string, ...any)) []IndexPack {
+func (r *Repository) keepDamagedHeaders(ctx context.Context, old []ID, bad map[ID]error, logf func(string, ...any)) ([]IndexPack, error) {
 	if len(bad) == 0 {
-		return nil
+		return nil, nil
 	}
 	type entryKey struct {
 		h                   BlobHandle
@@ -715,16 +724,21 @@ func (r *Repository) keepDamagedHeaders(ctx context.Context, old []ID, bad map[I
 		}
 	}
 	var out []IndexPack
-	for id, err := range bad {
-		bl := r.intactIn(ctx, id, blobs[id])
+	for id, herr := range bad {
+		bl, err := r.intactIn(ctx, id, blobs[id])
+		if err != nil {
+			// Not knowing is not "nothing opens": the old index files
+			// stay, and the repair can be run again.
+			return nil, fmt.Errorf("pack %s, whose header cannot be read (%v): check its old index entries: %w (nothing was changed)", id.Short(), herr, err)
+		}
 		if len(bl) > 0 {
-			logf("pack %s: its header cannot be read (%v); the %d of its blob(s) that the old index lists and that still open stay indexed: 'cadang repair packs %s' salvages them", id, err, len(bl), id)
+			logf("pack %s: its header cannot be read (%v); the %d of its blob(s) that the old index lists and that still open stay indexed: 'cadang repair packs %s' salvages them", id, herr, len(bl), id)
 			out = append(out, IndexPack{ID: id, Blobs: bl})
 		} else {
-			logf("skipping pack: %v (no blob the old index lists for it opens: nothing can be salvaged from it)", err)
+			logf("skipping pack: %v (no blob the old index lists for it opens: nothing can be salvaged from it)", herr)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // intactIn returns those of the blobs an old index file lists for a pack
@@ -732,22 +746,55 @@ func (r *Repository) keepDamagedHeaders(ctx context.Context, old []ID, bad map[I
 // to their ID). Only those may stay indexed: an entry beyond a truncated
 // pack's end, or one an index file forged, would have the next backup
 // deduplicate against a blob that is not there.
-func (r *Repository) intactIn(ctx context.Context, pack ID, blobs []PackBlob) []PackBlob {
+//
+// Each entry is read alone, so memory is one blob's; entries are tried in
+// offset order, passing over one that lies beyond the file or overlaps one
+// that opened (a pack's blobs do not overlap), and the bytes authenticated
+// are bounded by twice the file's size: a forged index file of a million
+// entries over one large junk file must not keep the remedy for forged
+// index files busy for hours. Entries past that bound are dropped (their
+// content is stored again by the next backup). A pack that is gone has
+// nothing to keep; any other error is returned.
+func (r *Repository) intactIn(ctx context.Context, pack ID, blobs []PackBlob) ([]PackBlob, error) {
 	if len(blobs) == 0 {
-		return nil
+		return nil, nil
 	}
-	data, err := r.be.Load(ctx, backend.Handle{Type: PackFile, Name: pack.String()}, 0, 0)
+	h := backend.Handle{Type: PackFile, Name: pack.String()}
+	fi, err := r.be.Stat(ctx, h)
+	if backend.IsNotExist(err) {
+		return nil, nil
+	}
 	if err != nil {
-		return nil
+		return nil, fmt.Errorf("stat %s: %w", h, err)
 	}
+	sorted := slices.Clone(blobs)
+	slices.SortFunc(sorted, func(a, b PackBlob) int { return cmp.Compare(a.Offset, b.Offset) })
+	budget := 2 * fi.Size
 	var out []PackBlob
-	for _, b := range blobs {
-		loc := BlobLocation{Type: b.Type, ID: b.ID, Pack: pack, Offset: b.Offset, Length: b.Length}
-		if _, err := r.openAt(data, packBlob{loc: loc, raws: []int{int(b.RawLength)}}); err == nil {
+	var end uint64 // of the last blob that opened
+	for _, b := range sorted {
+		e := uint64(b.Offset) + uint64(b.Length)
+		if e > uint64(fi.Size) || uint64(b.Offset) < end {
+			continue
+		}
+		if budget -= int64(b.Length); budget < 0 {
+			break
+		}
+		sealed, err := r.be.Load(ctx, h, int64(b.Offset), int64(b.Length))
+		switch {
+		case backend.IsNotExist(err):
+			return nil, nil
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("load %s: %w", h, err)
+		}
+		if _, err := r.openBlob(h, b.Type, b.ID, []int{int(b.RawLength)}, sealed, nil); err == nil {
 			out = append(out, b)
+			end = e
 		}
 	}
-	return out
+	return out, nil
 }
 
 // noteIndexRead records index files the index holds: after reading all of

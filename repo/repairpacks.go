@@ -145,6 +145,11 @@ func (r *Repository) RepairPacks(ctx context.Context, packs []ID, o RepairPacksO
 			return res, fmt.Errorf("repair packs: load %s: %w", h, err)
 		default:
 			hdr, herr := r.parseWholePack(h, data)
+			if errors.Is(herr, ErrUnsupportedVersion) {
+				// Written by a newer cadang: not damage (doc/design.md
+				// §13), and a program that removes data must stop at it.
+				return res, fmt.Errorf("repair packs: %w", herr)
+			}
 			whole := herr == nil && storedName(data) == p
 			for _, b := range hdr {
 				loc := BlobLocation{Type: b.Type, ID: b.ID, Pack: p, Offset: b.Offset, Length: b.Length}

@@ -1,0 +1,36 @@
+package repo_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend"
+)
+
+// TestRepairPacksStopsAtNewerPack: a pack whose header is in a newer
+// format (written by a newer cadang) is not damage (doc/design.md §13),
+// and a program that removes data must stop at it. A review saw repair
+// packs remove it, indexed or not. A newer *seal* version in a pack header
+// is damage by the same section (it would come with a newer config), so
+// only the header's own version is tested here.
+func TestRepairPacksStopsAtNewerPack(t *testing.T) {
+	for _, index := range []bool{false, true} {
+		ctx := context.Background()
+		dir, r := newLocal(t)
+		savedBlobs(t, r, 2)
+		pid, _ := repo.NewerFormatPack(t, r, randBytes(77, 5000), "headerV2", index)
+		r.Close()
+		r = openLocal(t, dir, repo.ExclusiveLock)
+		_, err := r.RepairPacks(ctx, []repo.ID{pid}, repo.RepairPacksOptions{Keep: func(repo.ID, []byte) error { return nil }})
+		r.Close()
+		if !errors.Is(err, repo.ErrUnsupportedVersion) {
+			t.Errorf("index %v: repair packs of a newer pack: %v, want an error naming the newer format", index, err)
+		}
+		if _, err := os.Stat(pathOf(t, dir, backend.Handle{Type: repo.PackFile, Name: pid.String()})); err != nil {
+			t.Errorf("index %v: the newer pack was removed: %v", index, err)
+		}
+	}
+}
