@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/lpse/cadang/crypto"
 	"github.com/lpse/cadang/internal/panicerr"
 	"github.com/lpse/cadang/internal/readahead"
 	"github.com/lpse/cadang/repo/backend"
@@ -316,6 +317,12 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 				if backend.IsNotExist(err) {
 					h := backend.Handle{Type: PackFile, Name: pack.String()}
 					problems = append(problems, Problem{Kind: ProblemPackMissing, File: h, Err: fmt.Errorf("%s vanished during the check", h)})
+					err = nil
+				}
+				if errors.Is(err, ErrUnsupportedVersion) {
+					// Written by a newer cadang: listed, and the check goes
+					// on (doc/design.md §13).
+					problems = append(problems, NewProblem(ProblemUnsupported, err))
 					err = nil
 				}
 				if err != nil {
@@ -705,7 +712,10 @@ func (r *Repository) keepDamagedHeaders(ctx context.Context, old []ID, bad map[I
 	for _, name := range old {
 		content, err := r.loadIndexFile(ctx, name)
 		if err != nil {
-			continue
+			if IsDamaged(err) || errors.Is(err, ErrUnsupportedVersion) || backend.IsNotExist(err) {
+				continue // nothing to read from it
+			}
+			return nil, fmt.Errorf("read old index %s: %w (nothing was changed)", name.Short(), err)
 		}
 		for _, p := range content {
 			if _, ok := bad[p.ID]; !ok {
@@ -752,9 +762,10 @@ func (r *Repository) keepDamagedHeaders(ctx context.Context, old []ID, bad map[I
 // that opened (a pack's blobs do not overlap), and the bytes authenticated
 // are bounded by twice the file's size: a forged index file of a million
 // entries over one large junk file must not keep the remedy for forged
-// index files busy for hours. Entries past that bound are dropped (their
-// content is stored again by the next backup). A pack that is gone has
-// nothing to keep; any other error is returned.
+// index files busy for hours. Past that bound it stops with an error
+// rather than drop entries it has not checked (genuine ones may lie behind
+// forged ones at the same places). A pack that is gone has nothing to
+// keep; any other error is returned.
 func (r *Repository) intactIn(ctx context.Context, pack ID, blobs []PackBlob) ([]PackBlob, error) {
 	if len(blobs) == 0 {
 		return nil, nil
@@ -774,11 +785,15 @@ func (r *Repository) intactIn(ctx context.Context, pack ID, blobs []PackBlob) ([
 	var end uint64 // of the last blob that opened
 	for _, b := range sorted {
 		e := uint64(b.Offset) + uint64(b.Length)
-		if e > uint64(fi.Size) || uint64(b.Offset) < end {
+		// Shorter than any sealed blob: a length of 0 would also load to
+		// the end of the file, uncharged.
+		if e > uint64(fi.Size) || uint64(b.Offset) < end || b.Length < 1+crypto.Overhead {
 			continue
 		}
 		if budget -= int64(b.Length); budget < 0 {
-			break
+			// Entries in the file are left unchecked: dropping them could
+			// drop genuine ones behind forged ones at the same places.
+			return nil, fmt.Errorf("the old index files list more for it than twice its %d bytes can hold (a forged index file?); 'cadang repair packs %s' salvages by the current index, then run this again", fi.Size, pack)
 		}
 		sealed, err := r.be.Load(ctx, h, int64(b.Offset), int64(b.Length))
 		switch {

@@ -34,3 +34,25 @@ func TestRepairPacksStopsAtNewerPack(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckGoesOnPastNewerPack: a check without --read-data stopped at the
+// first pack in a newer format (a review); it lists it as unsupported and
+// goes on, with or without reading the data.
+func TestCheckGoesOnPastNewerPack(t *testing.T) {
+	ctx := context.Background()
+	dir, r := newLocal(t)
+	savedBlobs(t, r, 2)
+	repo.NewerFormatPack(t, r, randBytes(78, 5000), "headerV2", true)
+	r.Close()
+	r = openLocal(t, dir, repo.SharedLock)
+	defer r.Close()
+	for _, read := range []bool{false, true} {
+		res, err := r.Check(ctx, repo.CheckOptions{ReadData: read})
+		if err != nil {
+			t.Fatalf("read-data %v: check stopped: %v", read, err)
+		}
+		if len(res.Problems) != 1 || res.Problems[0].Kind != repo.ProblemUnsupported {
+			t.Fatalf("read-data %v: problems %v, want one unsupported", read, res.Problems)
+		}
+	}
+}

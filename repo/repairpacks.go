@@ -148,7 +148,7 @@ func (r *Repository) RepairPacks(ctx context.Context, packs []ID, o RepairPacksO
 			if errors.Is(herr, ErrUnsupportedVersion) {
 				// Written by a newer cadang: not damage (doc/design.md
 				// §13), and a program that removes data must stop at it.
-				return res, fmt.Errorf("repair packs: %w", herr)
+				return res, fmt.Errorf("repair packs: nothing was changed: pack %s is in a newer format, not damaged; leave it out of the command (%w)", p.Short(), herr)
 			}
 			whole := herr == nil && storedName(data) == p
 			for _, b := range hdr {

@@ -209,7 +209,7 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 	if n := len(res.Unsupported); n > 0 {
 		// Not damage (doc/design.md §13): errclass tells the administrator
 		// to use a newer cadang.
-		return fmt.Errorf("check found no damage, but %d tree(s) written by a newer cadang were not checked: %w", n, repo.ErrUnsupportedVersion)
+		return fmt.Errorf("check found no damage, but %d file(s) or tree(s) written by a newer cadang were not checked: %w", n, repo.ErrUnsupportedVersion)
 	}
 	if !e.json {
 		fmt.Fprintln(e.stdout, "no errors were found")

@@ -141,7 +141,15 @@ func Check(ctx context.Context, r Repository, o repo.CheckOptions) (*CheckReport
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	rep.Problems = append(treeProblems, rep.Packs.Problems...)
+	rep.Problems = treeProblems
+	for _, p := range rep.Packs.Problems {
+		// An object of a newer format is not damage (doc/design.md §13).
+		if p.Kind == repo.ProblemUnsupported {
+			rep.Unsupported = append(rep.Unsupported, p)
+		} else {
+			rep.Problems = append(rep.Problems, p)
+		}
+	}
 	return rep, nil
 }
 
