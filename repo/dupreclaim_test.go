@@ -6,10 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/lpse/cadang/crypto"
 	"github.com/lpse/cadang/repo"
-	"github.com/lpse/cadang/repo/backend/local"
-	"github.com/lpse/cadang/snapshot/backup"
 )
 
 // TestPruneReclaimsDuplicateCopies: a second copy of every blob of
@@ -19,26 +16,13 @@ import (
 // reclaimed.
 func TestPruneReclaimsDuplicateCopies(t *testing.T) {
 	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "repo")
-	be, err := local.Create(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := repo.Init(ctx, be, []byte(pw), repo.InitOptions{KDF: crypto.CheapKDFParams(), PackSize: 4 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Close()
+	dir := newBackupRepo(t)
 	src := t.TempDir()
 	if err := os.WriteFile(filepath.Join(src, "a"), randBytes(11, 600_000), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r = openLocal(t, dir, repo.SharedLock)
-	res, err := backup.Run(ctx, r, backup.Options{Paths: []string{src}, Host: "spse"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sn := res.Snapshot
+	r := openLocal(t, dir, repo.SharedLock)
+	sn := backupWith(t, r, src)
 	ids := fileBlobs(t, r, sn, "a")
 	for _, id := range ids {
 		d, err := r.LoadBlob(ctx, repo.DataBlob, id, nil)

@@ -2,10 +2,7 @@ package repo_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
-	"os"
-	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -23,14 +20,7 @@ func TestRepairIndexZeroLengthEntries(t *testing.T) {
 	ctx := context.Background()
 	dir, r := newLocal(t)
 	savedBlobs(t, r, 2)
-	junk := make([]byte, 32<<20)
-	for i := range junk {
-		junk[i] = 1
-	}
-	jid := repo.ID(sha256.Sum256(junk))
-	p := pathOf(t, dir, backend.Handle{Type: repo.PackFile, Name: jid.String()})
-	os.MkdirAll(filepath.Dir(p), 0o700)
-	os.WriteFile(p, junk, 0o600)
+	jid := writeJunkPack(t, dir, onesJunk())
 	var bl []repo.PackBlob
 	for i := range 200 {
 		bl = append(bl, repo.PackBlob{Type: repo.DataBlob, ID: r.BlobID([]byte{byte(i)}), Offset: uint32(i), Length: 0, RawLength: 1})

@@ -23,14 +23,7 @@ func TestRepairIndexManyForgedEntries(t *testing.T) {
 	ctx := context.Background()
 	dir, r := newLocal(t)
 	savedBlobs(t, r, 2)
-	junk := make([]byte, 32<<20)
-	for i := range junk {
-		junk[i] = 1
-	}
-	jid := repo.ID(sha256.Sum256(junk))
-	p := pathOf(t, dir, backend.Handle{Type: repo.PackFile, Name: jid.String()})
-	os.MkdirAll(filepath.Dir(p), 0o700)
-	os.WriteFile(p, junk, 0o600)
+	jid := writeJunkPack(t, dir, onesJunk())
 	var bl []repo.PackBlob
 	for i := range 200 {
 		bl = append(bl, repo.PackBlob{Type: repo.DataBlob, ID: r.BlobID([]byte{byte(i)}), Offset: uint32(i), Length: 32<<20 - 200, RawLength: 32<<20 - 300})
@@ -49,4 +42,29 @@ func TestRepairIndexManyForgedEntries(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "repair packs") {
 		t.Fatalf("repair index past its budget: %v", err)
 	}
+}
+
+// onesJunk is 32 MiB of 0x01 bytes: past the seal's version check, so that
+// every entry over it costs a full authentication.
+func onesJunk() []byte {
+	junk := make([]byte, 32<<20)
+	for i := range junk {
+		junk[i] = 1
+	}
+	return junk
+}
+
+// writeJunkPack stores junk as a pack file named by its SHA-256, as an
+// append-only server accepts it from anyone, and returns its ID.
+func writeJunkPack(t *testing.T, dir string, junk []byte) repo.ID {
+	t.Helper()
+	jid := repo.ID(sha256.Sum256(junk))
+	p := pathOf(t, dir, backend.Handle{Type: repo.PackFile, Name: jid.String()})
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, junk, 0o400); err != nil {
+		t.Fatal(err)
+	}
+	return jid
 }

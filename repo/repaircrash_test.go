@@ -7,11 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/lpse/cadang/crypto"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/repo/backend/local"
-	"github.com/lpse/cadang/snapshot/backup"
 	"github.com/lpse/cadang/snapshot/prune"
 )
 
@@ -38,26 +36,13 @@ func TestRepairPacksCrashPoints(t *testing.T) {
 	for _, point := range []string{"keep", "index-remove", "pack-remove"} {
 		t.Run(point, func(t *testing.T) {
 			ctx := context.Background()
-			dir := filepath.Join(t.TempDir(), "repo")
-			be, err := local.Create(ctx, dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, err := repo.Init(ctx, be, []byte(pw), repo.InitOptions{KDF: crypto.CheapKDFParams(), PackSize: 4 << 20})
-			if err != nil {
-				t.Fatal(err)
-			}
-			r.Close()
+			dir := newBackupRepo(t)
 			src := t.TempDir()
 			if err := os.WriteFile(filepath.Join(src, "a"), randBytes(21, 900_000), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			r = openLocal(t, dir, repo.SharedLock)
-			bres, err := backup.Run(ctx, r, backup.Options{Paths: []string{src}, Host: "spse"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			sn := bres.Snapshot
+			r := openLocal(t, dir, repo.SharedLock)
+			sn := backupWith(t, r, src)
 			ids := fileBlobs(t, r, sn, "a")
 			_, l := packOf(t, r, ids[1])
 			r.Close()

@@ -197,14 +197,12 @@ func TestForgedIndexEntryInGoodPack(t *testing.T) {
 	}
 }
 
-// forgedPruneRepo backs up a and b (one pack), then a alone, forgets the
-// first snapshot, and forges copies of a's data blobs named to come first.
-// It returns the repository, the remaining snapshot, a's bytes and the
-// packs holding the good copies.
-func forgedPruneRepo(t *testing.T) (dir string, sn *snapshot.Snapshot, a []byte, good []repo.ID) {
+// newBackupRepo makes a local repository with 4 MiB packs for tests that
+// back up with package backup, and returns its directory.
+func newBackupRepo(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
-	dir = filepath.Join(t.TempDir(), "repo")
+	dir := filepath.Join(t.TempDir(), "repo")
 	be, err := local.Create(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
@@ -214,6 +212,27 @@ func forgedPruneRepo(t *testing.T) (dir string, sn *snapshot.Snapshot, a []byte,
 		t.Fatal(err)
 	}
 	r.Close()
+	return dir
+}
+
+// backupWith backs up src into the open repository r.
+func backupWith(t *testing.T, r *repo.Repository, src string) *snapshot.Snapshot {
+	t.Helper()
+	res, err := backup.Run(context.Background(), r, backup.Options{Paths: []string{src}, Host: "spse"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Snapshot
+}
+
+// forgedPruneRepo backs up a and b (one pack), then a alone, forgets the
+// first snapshot, and forges copies of a's data blobs named to come first.
+// It returns the repository, the remaining snapshot, a's bytes and the
+// packs holding the good copies.
+func forgedPruneRepo(t *testing.T) (dir string, sn *snapshot.Snapshot, a []byte, good []repo.ID) {
+	t.Helper()
+	ctx := context.Background()
+	dir = newBackupRepo(t)
 	src := t.TempDir()
 	a = randBytes(11, 600_000)
 	if err := os.WriteFile(filepath.Join(src, "a"), a, 0o644); err != nil {
@@ -225,18 +244,14 @@ func forgedPruneRepo(t *testing.T) (dir string, sn *snapshot.Snapshot, a []byte,
 	run := func() *snapshot.Snapshot {
 		r := openLocal(t, dir, repo.SharedLock)
 		defer r.Close()
-		res, err := backup.Run(ctx, r, backup.Options{Paths: []string{src}, Host: "spse"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.Snapshot
+		return backupWith(t, r, src)
 	}
 	first := run()
 	if err := os.Remove(filepath.Join(src, "b")); err != nil {
 		t.Fatal(err)
 	}
 	sn = run()
-	r = openLocal(t, dir, repo.SharedLock)
+	r := openLocal(t, dir, repo.SharedLock)
 	if err := r.RemoveFile(ctx, repo.SnapshotFile, first.ID()); err != nil {
 		t.Fatal(err)
 	}
