@@ -298,7 +298,7 @@ func deleteSets(ctx context.Context, r *repo.Repository, ready []repo.ObsoleteSe
 			if info[p.ID] != nil {
 				continue
 			}
-			// Unindexed (or every blob has a copy elsewhere): judge it by
+			// Unindexed (a killed backup, a lost index file): judge it by
 			// the blobs its set lists.
 			pi := &packInfo{blobs: len(p.Blobs), bytes: packBytes(p.Blobs), unindexed: true}
 			for _, b := range p.Blobs {
