@@ -90,7 +90,7 @@ type Result struct {
 	MarkedUnused   Counts `json:"marked_unused"`
 	MarkedRepacked Counts `json:"marked_repacked"`
 	RepackedBytes  int64  `json:"repacked_bytes"`
-	Orphans        Counts `json:"orphans"` // packs no index entry points to (unindexed, or every blob stored again elsewhere), marked like unused ones
+	Orphans        Counts `json:"orphans"` // packs no index entry points to (left by a killed backup, or their index file was lost), marked like unused ones
 	// Deleted are the packs of earlier obsolete sets removed now;
 	// Resurrected those a snapshot turned out to need; Waiting the sets
 	// still held back by a lock taken before they were marked.
