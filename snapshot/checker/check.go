@@ -21,12 +21,13 @@ type CheckReport struct {
 	Packs     *repo.CheckResult
 	// Problems lists every finding of damage of both parts, the trees'
 	// (with Snapshot, Path and Blob set) first, then the repository's
-	// (Packs.Problems).
+	// (Packs.Problems, but for those of a newer format).
 	Problems []repo.Problem
-	// Unsupported lists the trees of a format newer than this cadang reads
-	// (Kind repo.ProblemUnsupported, errors.Is repo.ErrUnsupportedVersion).
-	// They are not damage (doc/design.md §13), but nothing below them was
-	// checked: a newer cadang can check them.
+	// Unsupported lists the trees, packs and files of a format newer than
+	// this cadang reads (Kind repo.ProblemUnsupported, errors.Is
+	// repo.ErrUnsupportedVersion). They are not damage (doc/design.md
+	// §13), but they, and what a tree references, were not checked: a
+	// newer cadang can check them.
 	Unsupported []repo.Problem
 }
 
