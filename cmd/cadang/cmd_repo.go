@@ -460,8 +460,10 @@ uploaded with the password that names blobs with wrong bytes (through an append-
 For every blob of the named packs it reads another copy back; a blob with no intact copy elsewhere that
 still opens from the damaged pack is stored again in a new pack. Then each pack's bytes are written into
 --keep-dir/REPOSITORY-ID/, the index stops naming the pack, and the pack is deleted. A pack that turns out
-whole is left alone. Blobs that no copy gives are listed: the snapshots that use them are damaged (check
-names them) until a backup of the same content stores them again. Exits 3 when some blob was lost.
+whole is left alone; a pack in a newer format stops the repair before anything changes; a damaged pack
+whose blobs nothing names has nothing to salvage and is removed the same way. Blobs that no copy gives are
+listed: the snapshots that use them are damaged (check names them) until a backup of the same content
+stores them again. Exits 3 when some blob was lost or a pack's blobs were not known.
 Takes an exclusive lock. A server that refuses deletions (cadang serve --append-only) is refused up front:
 repair on the backup host, against the repository's directory.`,
 		Flags: []cli.Flag{
