@@ -124,10 +124,17 @@ func (b BlobHandle) String() string { return fmt.Sprintf("%s blob %s", b.Type, b
 func NewProblem(kind ProblemKind, err error) Problem {
 	p := Problem{Kind: kind, Err: err}
 	var d *DamagedError
-	if errors.As(err, &d) {
+	var u *UnsupportedError
+	switch {
+	case errors.As(err, &d):
 		p.File = d.File
 		if d.Blob != nil {
 			p.Blob = &BlobHandle{ID: *d.Blob} // the type, where known, is set by the caller
+		}
+	case errors.As(err, &u):
+		p.File = u.File
+		if u.Blob != nil {
+			p.Blob = &BlobHandle{ID: *u.Blob}
 		}
 	}
 	return p
@@ -535,8 +542,9 @@ func (r *Repository) readPack(ctx context.Context, pack ID, size int64, verified
 	}
 	hdr, err = r.parsePackTail(h, int64(len(data)), data, func(off, l int64) ([]byte, error) { return data[off : off+l], nil })
 	if errors.Is(err, ErrUnsupportedVersion) {
-		// Written by a newer cadang: not damage, and not for repair packs.
-		return nil, 0, n, []Problem{NewProblem(ProblemUnsupported, err)}, nil
+		// Written by a newer cadang: not damage, and not for repair packs;
+		// but its bytes must still be the ones named (a review).
+		return nil, 0, n, withName(NewProblem(ProblemUnsupported, err)), nil
 	}
 	if err != nil {
 		return nil, 0, n, withName(NewProblem(ProblemFileDamaged, err)), nil

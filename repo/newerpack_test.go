@@ -56,3 +56,35 @@ func TestCheckGoesOnPastNewerPack(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckNewerPackWithChangedBytes: a pack of a newer format whose bytes
+// were changed afterwards. Its name no longer matches its SHA-256 (naming
+// is governed by the config version, which this reader knows), so check
+// --read-data must report damage beside "unsupported" (a review saw only
+// "unsupported", and the command said "no damage"). Its problems name the
+// pack.
+func TestCheckNewerPackWithChangedBytes(t *testing.T) {
+	ctx := context.Background()
+	dir, r := newLocal(t)
+	savedBlobs(t, r, 2)
+	pid, _ := repo.NewerFormatPack(t, r, randBytes(78, 5000), "headerV2", true)
+	r.Close()
+	h := backend.Handle{Type: repo.PackFile, Name: pid.String()}
+	flip(t, pathOf(t, dir, h), 100)
+	r = openLocal(t, dir, repo.SharedLock)
+	defer r.Close()
+	res, err := r.Check(ctx, repo.CheckOptions{ReadData: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []repo.ProblemKind
+	for _, p := range res.Problems {
+		kinds = append(kinds, p.Kind)
+		if p.File != h {
+			t.Errorf("problem names %q, not the pack: %v", p.File, p)
+		}
+	}
+	if len(kinds) != 2 || kinds[0] != repo.ProblemFileDamaged || kinds[1] != repo.ProblemUnsupported {
+		t.Fatalf("problems %v, want file-damaged then unsupported", res.Problems)
+	}
+}

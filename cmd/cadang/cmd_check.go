@@ -172,12 +172,12 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		for _, p := range res.Unsupported {
 			fmt.Fprintf(e.stdout, "unsupported: %s\n", p)
 		}
-		if packs := damagedPacks(rep.Problems); len(packs) > 0 {
+		if packs := damagedPacks(rep.Problems, rep.Unsupported); len(packs) > 0 {
 			fmt.Fprintf(e.stdout, "note: 'cadang repair packs %s' takes the damaged pack(s) out, keeping every blob that another copy or the pack itself still gives (and the packs' bytes, outside the repository)\n", strings.Join(packs, " "))
 		}
 		if indexProblems(rep.Problems) {
 			then := ""
-			if len(damagedPacks(rep.Problems)) > 0 {
+			if len(damagedPacks(rep.Problems, rep.Unsupported)) > 0 {
 				then = ", after 'repair packs' above"
 			}
 			fmt.Fprintf(e.stdout, "note: the index disagrees with the packs: 'cadang repair index'%s rebuilds it from the packs' own headers\n", then)
@@ -218,12 +218,15 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 }
 
 // damagedPacks returns the IDs of the packs found damaged, or holding a
-// damaged blob, in the order found.
-func damagedPacks(ps []repo.Problem) []string {
+// damaged blob, in the order found, but for those in a newer format as
+// well (unsupported), which repair packs refuses: a newer cadang repairs
+// them.
+func damagedPacks(ps, unsupported []repo.Problem) []string {
 	var out []string
 	for _, p := range ps {
 		if (p.Kind == repo.ProblemFileDamaged || p.Kind == repo.ProblemBlobDamaged) && p.File.Type == repo.PackFile &&
-			!slices.Contains(out, p.File.Name) {
+			!slices.Contains(out, p.File.Name) &&
+			!slices.ContainsFunc(unsupported, func(u repo.Problem) bool { return u.File == p.File }) {
 			out = append(out, p.File.Name)
 		}
 	}

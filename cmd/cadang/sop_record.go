@@ -120,6 +120,9 @@ func recordCheck(rec *runlog.Record, o repo.CheckOptions, res *checkResult) {
 	for _, p := range res.Problems {
 		addRecordError(rec, p)
 	}
+	for _, p := range res.Unsupported {
+		addRecordError(rec, "unsupported: "+p)
+	}
 	code := "checked-structure"
 	if o.ReadData {
 		code = "checked-data"
