@@ -38,13 +38,16 @@ func TestRepairPacksCrashPoints(t *testing.T) {
 			ctx := context.Background()
 			dir := newBackupRepo(t)
 			src := t.TempDir()
-			if err := os.WriteFile(filepath.Join(src, "a"), randBytes(21, 900_000), 0o644); err != nil {
+			// Large enough to be several chunks whatever the repository's
+			// random chunker polynomial (900 KB was one chunk in a CI run).
+			if err := os.WriteFile(filepath.Join(src, "a"), randBytes(21, 3_000_000), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			r := openLocal(t, dir, repo.SharedLock)
 			sn := backupWith(t, r, src)
 			ids := fileBlobs(t, r, sn, "a")
-			_, l := packOf(t, r, ids[1])
+			victim := len(ids) / 2
+			_, l := packOf(t, r, ids[victim])
 			r.Close()
 			flip(t, pathOf(t, dir, backend.Handle{Type: repo.PackFile, Name: l.Pack.String()}), int64(l.Offset)+int64(l.Length)/2)
 
@@ -92,7 +95,7 @@ func TestRepairPacksCrashPoints(t *testing.T) {
 			defer r.Close()
 			for i, id := range ids {
 				_, err := r.LoadBlob(ctx, repo.DataBlob, id, nil)
-				if (err != nil) != (i == 1) {
+				if (err != nil) != (i == victim) {
 					t.Errorf("blob %d (%s): %v", i, id.Short(), err)
 				}
 			}
