@@ -2,13 +2,9 @@ package repo_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/lpse/cadang/repo"
-	"github.com/lpse/cadang/repo/backend"
 )
 
 // TestForgedIndexDoesNotSurviveRepairIndex: a client holding the password
@@ -25,15 +21,7 @@ func TestForgedIndexDoesNotSurviveRepairIndex(t *testing.T) {
 	future := randBytes(4242, 20_000) // content the attacker predicts
 	fid := r.BlobID(future)
 
-	junk := randBytes(99, 4000)
-	jid := repo.ID(sha256.Sum256(junk))
-	p := pathOf(t, dir, backend.Handle{Type: repo.PackFile, Name: jid.String()})
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, junk, 0o400); err != nil {
-		t.Fatal(err)
-	}
+	jid := writeJunkPack(t, dir, randBytes(99, 4000))
 	if _, err := r.WriteIndex(ctx, []repo.IndexPack{{ID: jid, Blobs: []repo.PackBlob{{Type: repo.DataBlob, ID: fid, Offset: 100, Length: 20_000 + 29, RawLength: 20_000}}}}); err != nil {
 		t.Fatal(err)
 	}

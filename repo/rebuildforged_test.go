@@ -2,14 +2,11 @@ package repo_test
 
 import (
 	"context"
-	"errors"
 	"runtime"
 	"testing"
 	"time"
 
 	"github.com/lpse/cadang/repo"
-	"github.com/lpse/cadang/repo/backend"
-	"github.com/lpse/cadang/repo/backend/local"
 )
 
 // Forged entries of length 0 were charged nothing against the budget, and
@@ -45,18 +42,7 @@ func TestRepairIndexZeroLengthEntries(t *testing.T) {
 func TestRepairIndexBudgetKeepsGenuine(t *testing.T) {
 	for _, nForged := range []int{2, 3, 5, 20} {
 		ctx := context.Background()
-		dir, r := newLocal(t)
-		want := savedBlobs(t, r, 10)
-		var pack repo.ID
-		for id := range want {
-			_, l := packOf(t, r, id)
-			pack = l.Pack
-			break
-		}
-		path := pathOf(t, dir, backend.Handle{Type: repo.PackFile, Name: pack.String()})
-		size := fileSize(t, path)
-		truncate(t, path, size-10) // header gone, every blob intact
-		size -= 10
+		dir, r, want, pack, size := truncatedPack(t)
 		var bl []repo.PackBlob
 		for i := range nForged {
 			bl = append(bl, repo.PackBlob{Type: repo.DataBlob, ID: r.BlobID([]byte{byte(i), 7}), Offset: 0, Length: uint32(size - 1), RawLength: 1})
@@ -70,75 +56,10 @@ func TestRepairIndexBudgetKeepsGenuine(t *testing.T) {
 		r = openLocal(t, dir, repo.ExclusiveLock)
 		_, _, rerr := r.RebuildIndex(ctx, nil)
 		r.Close()
-		t.Logf("%d forged entries: repair index: %v", nForged, rerr)
-		r = openLocal(t, dir, repo.SharedLock)
-		kept := 0
-		for id := range want {
-			if _, ok := r.LookupBlob(repo.DataBlob, id); ok {
-				kept++
-			}
-		}
-		r.Close()
-		t.Logf("%d forged entries at offset 0: %d of %d genuine entries of the truncated pack stay indexed", nForged, kept, len(want))
+		kept := stillIndexed(t, dir, want)
+		t.Logf("%d forged entries at offset 0: repair index: %v; %d of %d genuine entries of the truncated pack stay indexed", nForged, rerr, kept, len(want))
 		if kept != len(want) {
 			t.Errorf("%d forged entries: genuine entries dropped (%d of %d kept)", nForged, kept, len(want))
 		}
-	}
-}
-
-type flakyIndex struct {
-	backend.Backend
-	on bool
-	n  int
-}
-
-func (f *flakyIndex) Load(ctx context.Context, h backend.Handle, off, l int64) ([]byte, error) {
-	if f.on && h.Type == repo.IndexFile {
-		f.n++
-		return nil, errors.New("read tcp: connection reset by peer")
-	}
-	return f.Backend.Load(ctx, h, off, l)
-}
-
-// keepDamagedHeaders passed over an old index file it could not read for
-// any reason, a transient one too, and RebuildIndex then removed that
-// file (a review). Only damage, a newer format or a vanished file may be
-// passed over; another error stops it with nothing changed.
-func TestRepairIndexTransientIndexLoad(t *testing.T) {
-	ctx := context.Background()
-	dir, r := newLocal(t)
-	want := savedBlobs(t, r, 10)
-	var pack repo.ID
-	for id := range want {
-		_, l := packOf(t, r, id)
-		pack = l.Pack
-		break
-	}
-	r.Close()
-	path := pathOf(t, dir, backend.Handle{Type: repo.PackFile, Name: pack.String()})
-	truncate(t, path, fileSize(t, path)-10)
-	lb, err := local.Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fb := &flakyIndex{Backend: lb}
-	r, err = repo.Open(ctx, fb, []byte(pw), repo.Options{Lock: repo.ExclusiveLock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fb.on = true // the index was read at open; the network fails now
-	_, blobs, err := r.RebuildIndex(ctx, func(f string, a ...any) { t.Logf("  log: "+f, a...) })
-	r.Close()
-	t.Logf("RebuildIndex: err=%v blobs=%d failed index loads=%d", err, blobs, fb.n)
-	r = openLocal(t, dir, repo.SharedLock)
-	defer r.Close()
-	lost := 0
-	for id := range want {
-		if _, ok := r.LookupBlob(repo.DataBlob, id); !ok {
-			lost++
-		}
-	}
-	if lost > 0 {
-		t.Errorf("a transient error reading an old index file: %d of %d blobs of the truncated pack left the index, and the old index files were removed (err=%v)", lost, len(want), err)
 	}
 }
