@@ -14,6 +14,13 @@
 //
 //	go run ./bench/cmd/primbench -scale 1 -runs 5
 //
+// With -two-cores each run also times the primitives on two threads at
+// once (the same work, both cores busy, as in the backup) and the backup
+// on one core (GOMAXPROCS=1): where the vCPUs slow each other down, the
+// backup's primitives cost more than the one-thread measurement says, and
+// these two show how much of the ratio is that rather than the backup's
+// own overhead.
+//
 // File content is read into memory before a file's stages are timed, so
 // reading (a syscall and a copy) counts as overhead, not as a primitive;
 // so does the key derivation (argon2id) of opening the repository, which
@@ -33,6 +40,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -67,25 +76,129 @@ func threadCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// primitives runs every stage over the files of src, one file at a time,
-// each stage timed on its own.
-func primitives(src string) (stages, error) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	var st stages
+// listFiles returns the regular files under src, sorted.
+func listFiles(src string) ([]string, error) {
+	var files []string
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			files = append(files, p)
+		}
+		return err
+	})
+	slices.Sort(files)
+	return files, err
+}
+
+// shared is what the threads of one measurement share, so that two
+// threads cut the same chunks and store each unique one once, as the
+// backup does: the chunker's polynomial, the key and the set of blob IDs
+// already stored.
+type shared struct {
+	pol chunk.Pol
+	key *crypto.Key
+	mu  sync.Mutex
+	ids map[[32]byte]struct{}
+}
+
+func newShared() (*shared, error) {
 	pol, err := chunk.RandomPol()
 	if err != nil {
-		return st, err
-	}
-	params := chunk.DefaultParams()
-	ch, err := chunk.New(pol, params)
-	if err != nil {
-		return st, err
+		return nil, err
 	}
 	key, err := crypto.NewRandomKey()
 	if err != nil {
+		return nil, err
+	}
+	return &shared{pol: pol, key: key, ids: map[[32]byte]struct{}{}}, nil
+}
+
+// add reports whether id is new, adding it.
+func (s *shared) add(id [32]byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.ids[id]; dup {
+		return false
+	}
+	s.ids[id] = struct{}{}
+	return true
+}
+
+// primitives runs every stage over files on one thread, one file at a time,
+// each stage timed on its own.
+func primitives(files []string) (stages, error) {
+	sh, err := newShared()
+	if err != nil {
+		return stages{}, err
+	}
+	return primitivesOn(files, sh, nil, nil)
+}
+
+// primitivesPair runs the stages on two threads at once, each over every
+// other file, with one set of stored IDs, and sums their CPU time: the
+// same work as primitives, but with both cores busy, as they are in the
+// backup. On a VM whose vCPUs share a physical core's caches, execution
+// units or memory bandwidth, each primitive costs more CPU time this way;
+// the difference is what two busy cores cost, not overhead of the backup.
+func primitivesPair(files []string) (stages, error) {
+	var halves [2][]string
+	for i, f := range files {
+		halves[i%2] = append(halves[i%2], f)
+	}
+	sh, err := newShared()
+	if err != nil {
+		return stages{}, err
+	}
+	var sts [2]stages
+	var errs [2]error
+	// Both threads start their files together, once each has its
+	// buffers, so that they overlap for as long as the smaller half lasts.
+	var ready, done sync.WaitGroup
+	start := make(chan struct{})
+	for i := range 2 {
+		ready.Add(1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			sts[i], errs[i] = primitivesOn(halves[i], sh, &ready, start)
+		}()
+	}
+	ready.Wait()
+	close(start)
+	done.Wait()
+	a, b := sts[0], sts[1]
+	a.chunk += b.chunk
+	a.blobID += b.blobID
+	a.zstd += b.zstd
+	a.seal += b.seal
+	a.packHash += b.packHash
+	a.zstdVain += b.zstdVain
+	a.bytes += b.bytes
+	a.chunks += b.chunks
+	a.unique += b.unique
+	a.compressed += b.compressed
+	a.stored += b.stored
+	return a, errors.Join(errs[0], errs[1])
+}
+
+// primitivesOn is primitives over files with what sh holds. When
+// start is not nil it marks ready done once its buffers are ready and
+// waits for start before the first file; it marks ready done on every
+// return, so that a failing thread does not leave the other waiting.
+func primitivesOn(files []string, sh *shared, ready *sync.WaitGroup, start <-chan struct{}) (stages, error) {
+	markReady := func() {}
+	if ready != nil {
+		markReady = sync.OnceFunc(ready.Done)
+		defer markReady()
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var st stages
+	params := chunk.DefaultParams()
+	ch, err := chunk.New(sh.pol, params)
+	if err != nil {
 		return st, err
 	}
+	key := sh.key
 	// The repository's encoder: fastest level, no CRC, 1 MiB window
 	// (repo/init.go), used from one goroutine here.
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
@@ -93,18 +206,6 @@ func primitives(src string) (stages, error) {
 	if err != nil {
 		return st, err
 	}
-	var files []string
-	err = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			files = append(files, p)
-		}
-		return err
-	})
-	if err != nil {
-		return st, err
-	}
-	slices.Sort(files)
-	seen := map[[32]byte]struct{}{}
 	chunkBuf := make([]byte, params.Max)
 	var zbuf, sealed []byte
 	pack := sha256.New()
@@ -114,10 +215,9 @@ func primitives(src string) (stages, error) {
 		t0 := threadCPU()
 		id := key.BlobID(c)
 		st.blobID += threadCPU() - t0
-		if _, dup := seen[id]; dup {
+		if !sh.add(id) {
 			return nil
 		}
-		seen[id] = struct{}{}
 		st.unique++
 		payload := c
 		t0 = threadCPU()
@@ -162,6 +262,10 @@ func primitives(src string) (stages, error) {
 	fileBuf := make([]byte, largest+1) // one byte more: a file that grew since is noticed
 	for i := range fileBuf {
 		fileBuf[i] = 1
+	}
+	if start != nil {
+		markReady()
+		<-start
 	}
 	for _, p := range files {
 		data, err := readInto(p, fileBuf)
@@ -245,6 +349,7 @@ func main() {
 	runs := flag.Int("runs", 5, "runs")
 	work := flag.String("work", "", "work directory (default: a temporary one, removed at the end)")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the last run's backup to `FILE`")
+	twoCores := flag.Bool("two-cores", false, "also measure the primitives on two threads at once and the backup on one core (GOMAXPROCS=1), to tell what two busy cores cost from what the backup adds")
 	flag.Parse()
 	dir := *work
 	if dir == "" {
@@ -264,18 +369,30 @@ func main() {
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/cadang").CombinedOutput(); err != nil {
 		fail(fmt.Errorf("build cadang: %v\n%s", err, out))
 	}
+	files, err := listFiles(src)
+	if err != nil {
+		fail(err)
+	}
 	fmt.Printf("| run | order | primitives CPU s (chunk / BLAKE3 / zstd / AES-GCM / SHA-256) | backup wall s | backup CPU s (user + sys) | of which key derivation s | backup CPU / primitives | without key derivation | zstd tried in vain s |\n|---|---|---|---|---|---|---|---|---|\n")
+	var diag []string
 	for r := range *runs {
-		var st stages
-		var bk, kdf proc
+		var st, pair stages
+		var bk, bk1, kdf, kdf1 proc
 		var err error
-		primFirst := r%2 == 0
 		doPrim := func() {
 			if err == nil {
-				st, err = primitives(src)
+				st, err = primitives(files)
 			}
 		}
-		doBackup := func() {
+		doPair := func() {
+			if err == nil {
+				pair, err = primitivesPair(files)
+			}
+		}
+		// backup runs a first backup into a fresh repository, with extra
+		// environment, returning its times and those of a command that
+		// only opens the repository (the key derivation).
+		backup := func(extra ...string) (bk, kdf proc) {
 			if err != nil {
 				return
 			}
@@ -284,39 +401,67 @@ func main() {
 			defer os.RemoveAll(repoDir)
 			env := append(os.Environ(), "CADANG_PASSWORD=bench", "CADANG_LOG="+filepath.Join(dir, "runlog"),
 				"XDG_CACHE_HOME="+filepath.Join(dir, "cache"))
+			env = append(env, extra...)
 			if _, err = runProc(env, bin, "-r", repoDir, "init"); err != nil {
 				return
 			}
-			// The key derivation alone: a command that only opens the repository.
 			if kdf, err = runProc(env, bin, "-r", repoDir, "snapshots"); err != nil {
 				return
 			}
-			benv := env
-			if *profile != "" && r == *runs-1 {
-				benv = append(benv, "CADANG_CPUPROFILE="+*profile)
-			}
-			bk, err = runProc(benv, bin, "-r", repoDir, "backup", "-q", src)
+			bk, err = runProc(env, bin, "-r", repoDir, "backup", "-q", src)
+			return
 		}
-		order := "primitives, backup"
-		if primFirst {
-			doPrim()
-			doBackup()
-		} else {
-			order = "backup, primitives"
-			doBackup()
-			doPrim()
+		doBackup := func() {
+			var extra []string
+			if *profile != "" && r == *runs-1 {
+				extra = append(extra, "CADANG_CPUPROFILE="+*profile)
+			}
+			bk, kdf = backup(extra...)
+		}
+		doBackup1 := func() { bk1, kdf1 = backup("GOMAXPROCS=1") }
+		type step struct {
+			name string
+			do   func()
+		}
+		steps := []step{{"primitives", doPrim}, {"backup", doBackup}}
+		if *twoCores {
+			steps = append(steps, step{"primitives on 2 threads", doPair}, step{"backup on 1 core", doBackup1})
+		}
+		// Rotate the order, so that no measurement always follows the
+		// same one.
+		var names []string
+		for i := range steps {
+			step := steps[(i+r)%len(steps)]
+			names = append(names, step.name)
+			step.do()
 		}
 		if err != nil {
 			fail(err)
 		}
+		order := strings.Join(names, ", ")
 		s := func(d time.Duration) string { return fmt.Sprintf("%.2f", d.Seconds()) }
 		fmt.Printf("| %d | %s | %s (%s / %s / %s / %s / %s) | %s | %s (%s + %s) | %s | %.2f | %.2f | %s |\n", r+1, order,
 			s(st.total()), s(st.chunk), s(st.blobID), s(st.zstd), s(st.seal), s(st.packHash),
 			s(bk.wall), s(bk.cpu()), s(bk.user), s(bk.sys), s(kdf.cpu()),
 			bk.cpu().Seconds()/st.total().Seconds(), (bk.cpu()-kdf.cpu()).Seconds()/st.total().Seconds(), s(st.zstdVain))
+		if *twoCores {
+			diag = append(diag, fmt.Sprintf("| %d | %s (%s / %s / %s / %s / %s) | %.2f | %.2f | %s (%s + %s) | %.2f | %.2f |", r+1,
+				s(pair.total()), s(pair.chunk), s(pair.blobID), s(pair.zstd), s(pair.seal), s(pair.packHash),
+				pair.total().Seconds()/st.total().Seconds(),
+				(bk.cpu()-kdf.cpu()).Seconds()/pair.total().Seconds(),
+				s(bk1.cpu()), s(bk1.user), s(bk1.sys),
+				bk1.cpu().Seconds()/st.total().Seconds(), (bk1.cpu()-kdf1.cpu()).Seconds()/st.total().Seconds()))
+		}
 		if r == 0 {
 			fmt.Fprintf(os.Stderr, "dataset %.1f MB, %d chunks, %d unique, %d compressed, %.1f MB stored\n",
 				float64(st.bytes)/1e6, st.chunks, st.unique, st.compressed, float64(st.stored)/1e6)
+		}
+	}
+	if *twoCores {
+		fmt.Printf("\nWhat two busy cores cost (-two-cores): the primitives on two threads at once, and the backup with GOMAXPROCS=1\n\n")
+		fmt.Printf("| run | primitives on 2 threads, CPU s (chunk / BLAKE3 / zstd / AES-GCM / SHA-256) | of the primitives on 1 | backup CPU without key derivation / primitives on 2 threads | backup on 1 core CPU s (user + sys) | backup on 1 core / primitives | without key derivation |\n|---|---|---|---|---|---|---|\n")
+		for _, d := range diag {
+			fmt.Println(d)
 		}
 	}
 }
