@@ -209,6 +209,19 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 		return nil, fmt.Errorf("check: subset %d/%d: n must be between 1 and t", o.SubsetPart, o.SubsetTotal)
 	}
 	res := &CheckResult{}
+	// Open passes over an index file it cannot read (indexskip.go), so
+	// it is a finding here rather than the error that stops the check.
+	// (checkSmallFiles reports the obsolete-pack files.)
+	for _, err := range r.SkippedFiles() {
+		if f := fileOf(err); f.Type != IndexFile {
+			continue
+		}
+		if errors.Is(err, ErrUnsupportedVersion) {
+			res.add(ProblemUnsupported, err)
+		} else {
+			res.add(ProblemFileDamaged, err)
+		}
+	}
 	sizes := map[ID]int64{}
 	err := r.be.List(ctx, PackFile, func(fi backend.FileInfo) error {
 		if id, err := ParseID(fi.Name); err == nil {
@@ -602,8 +615,11 @@ func (r *Repository) rawLengthIs(loc BlobLocation, raw uint32) bool {
 }
 
 // RebuildIndex reads the header of every pack and writes a fresh index from
-// them alone, then removes the old index files. Packs whose headers are
-// damaged are reported and left out. Hold an exclusive lock while calling it;
+// them alone, then removes the old index files and the obsolete-pack files
+// that cannot be read (damaged, or of a newer format: since every pack's
+// own header was read, nothing that such a file could say is lost). Packs
+// whose headers are damaged are reported and left out, except for the
+// entries of the old index that still open from their bytes. Hold an exclusive lock while calling it;
 // when that lock was taken through r, temporary files older than
 // TempSweepAge are removed too (see Sweeper).
 func (r *Repository) RebuildIndex(ctx context.Context, logf func(string, ...any)) (packs, blobs int, err error) {
@@ -663,10 +679,13 @@ func (r *Repository) RebuildIndex(ctx context.Context, logf func(string, ...any)
 	// Write the new index before removing the old one, so that a crash in
 	// between leaves duplicates (harmless) rather than nothing.
 	const perFile = 20000
+	var written []ID
 	for i := 0; i < len(out); i += perFile {
-		if _, err := r.WriteIndex(ctx, out[i:min(i+perFile, len(out))]); err != nil {
+		id, err := r.WriteIndex(ctx, out[i:min(i+perFile, len(out))])
+		if err != nil {
 			return 0, 0, err
 		}
+		written = append(written, id)
 	}
 	for _, id := range old {
 		if err := r.RemoveFile(ctx, IndexFile, id); err != nil && !backend.IsNotExist(err) {
@@ -679,8 +698,17 @@ func (r *Repository) RebuildIndex(ctx context.Context, logf func(string, ...any)
 	// Build the new index apart and swap it in under the index's lock:
 	// LoadBlob and HasBlob may be running meanwhile.
 	fresh := NewIndex()
-	if sets, err := r.ObsoleteSets(ctx); err == nil {
+	if sets, skipped, err := r.obsoleteSets(ctx, true); err == nil {
 		fresh.SetObsolete(obsoletePackIDs(sets))
+		// A set that cannot be read stops every prune. Without it its
+		// packs are ordinary packs again, indexed by the headers just
+		// read (or unindexed), and the next prune decides on them anew.
+		for id, serr := range skipped {
+			if err := r.RemoveFile(ctx, ObsoleteFile, id); err != nil && !backend.IsNotExist(err) {
+				return 0, 0, fmt.Errorf("remove unreadable obsolete-pack file %s: %w", id.Short(), err)
+			}
+			logf("removed the obsolete-pack file %s, which cannot be read (%v): its packs are ordinary packs again, and the next prune decides on them anew", id, serr)
+		}
 	} else {
 		logf("obsolete packs could not be read (%v); writers may deduplicate against them until the next open", err)
 	}
@@ -688,6 +716,7 @@ func (r *Repository) RebuildIndex(ctx context.Context, logf func(string, ...any)
 		return 0, 0, err
 	}
 	r.idx.replace(fresh)
+	r.noteIndexRead(written, nil, true)
 	if r.holdsExclusiveLock() {
 		// No other writer can be saving now, so this is a safe moment to
 		// clear away what killed writers left.
@@ -820,19 +849,6 @@ func (r *Repository) intactIn(ctx context.Context, pack ID, blobs []PackBlob) ([
 	return out, nil
 }
 
-// noteIndexRead records index files the index holds: after reading all of
-// them (replace), exactly those; after reading new ones, those as well.
-func (r *Repository) noteIndexRead(names []ID, replace bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if replace || r.indexRead == nil {
-		r.indexRead = make(map[ID]struct{}, len(names))
-	}
-	for _, id := range names {
-		r.indexRead[id] = struct{}{}
-	}
-}
-
 // LoadNewIndex adds to the index the index files written since it was read
 // (by Open or LoadIndex), reading only those: check calls it after listing
 // the snapshots, so that a snapshot saved meanwhile finds its blobs, and
@@ -846,7 +862,7 @@ func (r *Repository) LoadNewIndex(ctx context.Context) error {
 		skip[id] = struct{}{}
 	}
 	r.mu.Unlock()
-	all, obsolete, names, err := r.readIndexFiles(ctx, skip)
+	all, obsolete, names, skipped, err := r.readIndexFiles(ctx, skip)
 	if backend.IsNotExist(err) {
 		return r.LoadIndex(ctx)
 	}
@@ -857,6 +873,6 @@ func (r *Repository) LoadNewIndex(ctx context.Context) error {
 	if err := r.idx.bulkAdd(all); err != nil {
 		return err
 	}
-	r.noteIndexRead(names, false)
+	r.noteIndexRead(names, skipped, false)
 	return nil
 }

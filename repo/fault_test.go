@@ -717,8 +717,18 @@ func testFaultSweep(t *testing.T) {
 			}
 			r, err := openFault(t, dir, faultPW)
 			switch tg.h.Type {
-			case repo.ConfigFile, repo.KeyFile, repo.IndexFile:
+			case repo.ConfigFile, repo.KeyFile:
 				wantDamaged(t, err, tg.h, nil)
+			case repo.IndexFile:
+				if err != nil {
+					t.Fatalf("flip in %s at %d: open: %v", tg.h, off, err)
+				}
+				wantSkippedIndex(t, r, tg.h)
+				res, err := r.Check(ctx, repo.CheckOptions{})
+				if err != nil || len(res.Problems) != 1 || res.Problems[0].File != tg.h || len(res.UnindexedPacks) == 0 {
+					t.Fatalf("flip in %s at %d: check: %v %v, unindexed packs %v", tg.h, off, err, res.Problems, res.UnindexedPacks)
+				}
+				r.Close()
 			default:
 				if err != nil {
 					t.Fatalf("flip in %s at %d: open: %v", tg.h, off, err)
@@ -784,10 +794,34 @@ func damageOnlyFileAndOpen(t *testing.T, ft repo.FileType, damage func(t *testin
 	path := pathOf(t, dir, h)
 	damage(t, path, fileSize(t, path))
 	before := snapshotDir(t, dir)
-	_, err := openFault(t, dir, faultPW)
-	wantDamaged(t, err, h, nil)
+	r, err := openFault(t, dir, faultPW)
+	if ft == repo.IndexFile {
+		// Passed over rather than fatal (indexskip.go): named, and what
+		// removes data refuses.
+		if err != nil {
+			t.Fatalf("open with a damaged index file: %v", err)
+		}
+		wantSkippedIndex(t, r, h)
+		r.Close()
+	} else {
+		wantDamaged(t, err, h, nil)
+	}
 	if !equalMaps(before, snapshotDir(t, dir)) {
-		t.Fatal("a failed open changed the repository")
+		t.Fatal("an open changed the repository")
+	}
+}
+
+// wantSkippedIndex checks that the index of r passed over the damaged
+// index file h, and only it, and that removing packs is refused.
+func wantSkippedIndex(t *testing.T, r *repo.Repository, h backend.Handle) {
+	t.Helper()
+	skipped := r.SkippedFiles()
+	if len(skipped) != 1 {
+		t.Fatalf("skipped index files: %v, want only %s", skipped, h)
+	}
+	wantDamaged(t, skipped[0], h, nil)
+	if err := r.RequireWholeIndex("prune"); !errors.Is(err, repo.ErrIncompleteIndex) {
+		t.Fatalf("RequireWholeIndex with %s damaged: %v", h, err)
 	}
 }
 

@@ -34,7 +34,8 @@ func (r *Repository) loadIndexInto(ctx context.Context, idx *Index) error {
 		}
 		var all []IndexPack
 		var obsolete, names []ID
-		all, obsolete, names, err = r.readIndexFiles(ctx, nil)
+		var skipped map[ID]error
+		all, obsolete, names, skipped, err = r.readIndexFiles(ctx, nil)
 		if backend.IsNotExist(err) {
 			continue
 		}
@@ -47,18 +48,20 @@ func (r *Repository) loadIndexInto(ctx context.Context, idx *Index) error {
 		if err := idx.bulkAdd(all); err != nil {
 			return err
 		}
-		r.noteIndexRead(names, true)
+		r.noteIndexRead(names, skipped, true)
 		return nil
 	}
 	return fmt.Errorf("load index: index files kept vanishing while read (%d tries): %w", tries, err)
 }
 
 // readIndexFiles reads the obsolete sets and every index file that skip
-// does not name, and returns the names of the files it read.
-func (r *Repository) readIndexFiles(ctx context.Context, skip map[ID]struct{}) ([]IndexPack, []ID, []ID, error) {
-	sets, err := r.ObsoleteSets(ctx)
+// does not name, and returns the names of the index files it read and the
+// errors of the index and obsolete files it passed over
+// (skippableIndexError).
+func (r *Repository) readIndexFiles(ctx context.Context, skip map[ID]struct{}) ([]IndexPack, []ID, []ID, map[ID]error, error) {
+	sets, skipped, err := r.obsoleteSets(ctx, true)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	var names []ID
 	err = r.ListFiles(ctx, IndexFile, func(id ID) error {
@@ -68,26 +71,37 @@ func (r *Repository) readIndexFiles(ctx context.Context, skip map[ID]struct{}) (
 		return nil
 	})
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("list index: %w", err)
+		return nil, nil, nil, nil, fmt.Errorf("list index: %w", err)
 	}
 	results := make([][]IndexPack, len(names))
+	errs := make([]error, len(names))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0) + 2)
 	for i, id := range names {
 		g.Go(func() error {
 			packs, err := r.loadIndexFile(gctx, id)
+			if err != nil && skippableIndexError(err) {
+				errs[i] = err
+				return nil
+			}
 			results[i] = packs
 			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	var all []IndexPack
-	for _, p := range results {
+	var read []ID
+	for i, p := range results {
+		if errs[i] != nil {
+			skipped[names[i]] = errs[i]
+			continue
+		}
 		all = append(all, p...)
+		read = append(read, names[i])
 	}
-	return all, obsoletePackIDs(sets), names, nil
+	return all, obsoletePackIDs(sets), read, skipped, nil
 }
 
 func (r *Repository) loadIndexFile(ctx context.Context, id ID) ([]IndexPack, error) {

@@ -47,7 +47,7 @@ func (r *Repository) loadIntoEmpty(ctx context.Context, idx *Index) (bool, error
 	if !idx.isEmpty() {
 		return false, nil
 	}
-	sets, err := r.ObsoleteSets(ctx)
+	sets, skipped, err := r.obsoleteSets(ctx, true)
 	if err != nil {
 		return false, err
 	}
@@ -78,10 +78,11 @@ func (r *Repository) loadIntoEmpty(ctx context.Context, idx *Index) (bool, error
 	close(turns[0])
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0) + 2)
+	errs := make([]error, len(names)) // of the files passed over
 	for i, id := range names {
 		g.Go(func() error {
 			plain, err := r.LoadFile(gctx, IndexFile, id)
-			if err != nil {
+			if err != nil && !skippableIndexError(err) {
 				return err
 			}
 			select {
@@ -89,12 +90,17 @@ func (r *Repository) loadIntoEmpty(ctx context.Context, idx *Index) (bool, error
 			case <-gctx.Done():
 				return gctx.Err()
 			}
-			if err := ld.add(plain); err != nil {
-				if err == errTooManyPacks {
+			// add checks the whole file before it adds anything, so a
+			// file it refuses leaves nothing behind.
+			if err == nil {
+				if err = ld.add(plain); err == errTooManyPacks {
 					return err
 				}
-				return unreadable(backend.Handle{Type: IndexFile, Name: id.String()}, nil, err) // AEAD verified it
+				if err != nil {
+					err = unreadable(backend.Handle{Type: IndexFile, Name: id.String()}, nil, err) // AEAD verified it
+				}
 			}
+			errs[i] = err
 			close(turns[i+1])
 			return nil
 		})
@@ -106,7 +112,15 @@ func (r *Repository) loadIntoEmpty(ctx context.Context, idx *Index) (bool, error
 	if !idx.installIfEmpty(fresh) {
 		return false, nil
 	}
-	r.noteIndexRead(names, true)
+	var read []ID
+	for i, id := range names {
+		if errs[i] != nil {
+			skipped[id] = errs[i]
+		} else {
+			read = append(read, id)
+		}
+	}
+	r.noteIndexRead(read, skipped, true)
 	return true, nil
 }
 

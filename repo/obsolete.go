@@ -75,27 +75,42 @@ func (r *Repository) MarkObsolete(ctx context.Context, packs []IndexPack) (Obsol
 
 // ObsoleteSets reads every obsolete file, oldest first.
 func (r *Repository) ObsoleteSets(ctx context.Context) ([]ObsoleteSet, error) {
+	sets, _, err := r.obsoleteSets(ctx, false)
+	return sets, err
+}
+
+// obsoleteSets is ObsoleteSets that, with pass, passes over the files that
+// are damaged or of a newer format (skippableIndexError), returning their
+// errors: loading the index does, since without a set its packs are
+// merely not marked (indexskip.go).
+func (r *Repository) obsoleteSets(ctx context.Context, pass bool) ([]ObsoleteSet, map[ID]error, error) {
 	var sets []ObsoleteSet
+	skipped := map[ID]error{}
 	err := r.ListFiles(ctx, ObsoleteFile, func(id ID) error {
 		plain, err := r.LoadFile(ctx, ObsoleteFile, id)
 		if backend.IsNotExist(err) {
 			return nil // removed by a prune meanwhile
 		}
-		if err != nil {
-			return err
+		if err == nil {
+			var t time.Time
+			var packs []IndexPack
+			if t, packs, err = decodeObsolete(plain); err == nil {
+				sets = append(sets, ObsoleteSet{ID: id, Time: t, Packs: packs})
+				return nil
+			}
+			err = unreadable(backend.Handle{Type: ObsoleteFile, Name: id.String()}, nil, err)
 		}
-		t, packs, err := decodeObsolete(plain)
-		if err != nil {
-			return unreadable(backend.Handle{Type: ObsoleteFile, Name: id.String()}, nil, err)
+		if pass && skippableIndexError(err) {
+			skipped[id] = err
+			return nil
 		}
-		sets = append(sets, ObsoleteSet{ID: id, Time: t, Packs: packs})
-		return nil
+		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("obsolete packs: %w", err)
+		return nil, nil, fmt.Errorf("obsolete packs: %w", err)
 	}
 	sort.Slice(sets, func(i, j int) bool { return sets[i].Time.Before(sets[j].Time) })
-	return sets, nil
+	return sets, skipped, nil
 }
 
 // RemoveObsolete removes one obsolete file: its packs that still exist
@@ -191,6 +206,12 @@ func (r *Repository) reloadIndex(ctx context.Context) error {
 // RemovePacks deletes the pack files of ids that the index does not name
 // (see RemovePack), checking the index once for all of them.
 func (r *Repository) RemovePacks(ctx context.Context, ids []ID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := r.RequireWholeIndex("removing packs"); err != nil {
+		return err
+	}
 	named := make(map[ID]struct{})
 	for _, id := range r.idx.PackIDs() {
 		named[id] = struct{}{}
@@ -210,6 +231,9 @@ func (r *Repository) RemovePacks(ctx context.Context, ids []ID) error {
 // index must stop naming a pack before the pack goes (DropPacks), so that
 // no reader is sent to a missing file.
 func (r *Repository) RemovePack(ctx context.Context, id ID) error {
+	if err := r.RequireWholeIndex("removing a pack"); err != nil {
+		return err
+	}
 	if r.idx.HasPack(id) {
 		return fmt.Errorf("remove pack %s: the index still names it", id.Short())
 	}

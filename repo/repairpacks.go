@@ -96,6 +96,11 @@ func (r *Repository) RepairPacks(ctx context.Context, packs []ID, o RepairPacksO
 	if !r.holdsExclusiveLock() {
 		return res, errors.New("repair packs: the repository must be opened with an exclusive lock")
 	}
+	// A skipped index file may name the very copies that would make a
+	// pack safe to remove.
+	if err := r.RequireWholeIndex("repair packs"); err != nil {
+		return res, err
+	}
 	packs = slices.Clone(packs)
 	slices.SortFunc(packs, func(a, b ID) int { return slices.Compare(a[:], b[:]) })
 	packs = slices.Compact(packs)

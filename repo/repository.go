@@ -75,6 +75,11 @@ type Options struct {
 	// Logf receives messages a user should see, such as a stale lock being
 	// removed. Nil discards them.
 	Logf func(format string, args ...any)
+	// Warnf receives warnings that must reach the user even where notices
+	// are hidden (cadang --quiet, a cron job's mail): an index file that
+	// could not be read and was passed over. Nil sends them to Logf with
+	// "warning: " before them.
+	Warnf func(format string, args ...any)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// AfterUnlock, if set, is called once the password has opened a key
@@ -165,6 +170,10 @@ type Repository struct {
 	// indexRead are the index files the index holds, as last read by
 	// loadIndexInto: LoadNewIndex reads only the others.
 	indexRead map[ID]struct{}
+	// indexSkipped are the index files that the index, as last read,
+	// passed over because they could not be read (indexskip.go), with
+	// their errors.
+	indexSkipped map[ID]error
 	// missingPacks are packs a load found missing that a fresh index
 	// still names (load.go, moved).
 	missingPacks map[ID]struct{}

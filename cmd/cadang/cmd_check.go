@@ -175,12 +175,23 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		if packs := damagedPacks(rep.Problems, rep.Unsupported); len(packs) > 0 {
 			fmt.Fprintf(e.stdout, "note: 'cadang repair packs %s' takes the damaged pack(s) out, keeping every blob that another copy or the pack itself still gives (and the packs' bytes, outside the repository)\n", strings.Join(packs, " "))
 		}
-		if indexProblems(rep.Problems) {
-			then := ""
-			if len(damagedPacks(rep.Problems, rep.Unsupported)) > 0 {
-				then = ", after 'repair packs' above"
-			}
+		then := ""
+		if len(damagedPacks(rep.Problems, rep.Unsupported)) > 0 {
+			then = ", after 'repair packs' above"
+		}
+		if n := damagedFiles(rep.Problems, repo.IndexFile); n > 0 {
+			fmt.Fprintf(e.stdout, "note: %d index file(s) cannot be read: other commands pass over them with a warning (a backup may store again what only they name), while prune and 'repair packs' refuse to run; 'cadang repair index'%s rebuilds the index from the packs' own headers without them\n", n, then)
+		} else if indexProblems(rep.Problems) {
 			fmt.Fprintf(e.stdout, "note: the index disagrees with the packs: 'cadang repair index'%s rebuilds it from the packs' own headers\n", then)
+		}
+		if n := damagedFiles(rep.Problems, repo.ObsoleteFile); n > 0 {
+			fmt.Fprintf(e.stdout, "note: %d obsolete-pack file(s) cannot be read, and prune refuses to run until 'cadang repair index' removes them: their packs become ordinary packs again, and the next prune decides on them anew\n", n)
+		}
+		if slices.ContainsFunc(rep.Unsupported, func(p repo.Problem) bool {
+			return p.File.Type == repo.IndexFile || p.File.Type == repo.ObsoleteFile
+		}) {
+			// Anyone who can upload a file can make its version byte large.
+			fmt.Fprintln(e.stdout, "note: if no newer cadang wrote to this repository, an index or obsolete-pack file it calls unsupported is junk: 'cadang repair index' rebuilds the index from the packs' own headers without it; until then prune and 'repair packs' refuse to run")
 		}
 		if hasKind(rep.Problems, repo.ProblemBlobNotIndexed) {
 			fmt.Fprintln(e.stdout, "note: the snapshots named above use blobs the repository no longer holds: the next backup of the same files stores lost file contents again (and heals those snapshots); restore what they still give, and 'cadang forget' the ones that stay damaged")
@@ -188,7 +199,7 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		if hasKind(rep.Problems, repo.ProblemSnapshotDamaged) {
 			fmt.Fprintln(e.stdout, "note: a snapshot file that cannot be read stays, and is reported, until 'cadang forget ID' removes it")
 		}
-		if damagedRecords(rep.Problems) > 0 {
+		if damagedFiles(rep.Problems, repo.RecordFile) > 0 {
 			fmt.Fprintln(e.stdout, "note: a damaged run-log file stays in the repository, and is reported by every check, until 'cadang repair records' takes it out (it first copies in again what the local run log holds, and keeps the file's bytes)")
 		}
 		if res.UnindexedPacks > 0 {
@@ -246,11 +257,11 @@ func indexProblems(ps []repo.Problem) bool {
 	})
 }
 
-// damagedRecords counts the run-log files among the damaged files.
-func damagedRecords(ps []repo.Problem) int {
+// damagedFiles counts the files of type t among the damaged files.
+func damagedFiles(ps []repo.Problem, t repo.FileType) int {
 	n := 0
 	for _, p := range ps {
-		if p.Kind == repo.ProblemFileDamaged && p.File.Type == repo.RecordFile {
+		if p.Kind == repo.ProblemFileDamaged && p.File.Type == t {
 			n++
 		}
 	}

@@ -223,6 +223,9 @@ func (e *env) openRepo(ctx context.Context, o repo.Options) (*repo.Repository, e
 	if o.Logf == nil {
 		o.Logf = e.logf
 	}
+	if o.Warnf == nil {
+		o.Warnf = e.warnf
+	}
 	o.LockWait = e.c.Duration("retry-lock")
 	// argon2id has just used 64 MiB that is garbage once the key is open.
 	// Returning it before the index loads keeps it from adding to the

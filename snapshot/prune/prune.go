@@ -124,6 +124,11 @@ func Run(ctx context.Context, r *repo.Repository, o Options) (*Result, error) {
 	if ao, ok := r.Backend().(interface{ AppendOnly() bool }); ok && ao.AppendOnly() && !o.DryRun {
 		return res, fmt.Errorf("prune: the server at %s is append-only: prune on the backup host, against the repository's directory", r.Backend().Location())
 	}
+	// Without every index file, a pack that only a skipped one names
+	// looks unused (mark checks again after it reloads the index).
+	if err := r.RequireWholeIndex("prune"); err != nil {
+		return res, err
+	}
 	sets, err := r.ObsoleteSets(ctx)
 	if err != nil {
 		return res, err
@@ -208,6 +213,9 @@ func mark(ctx context.Context, r *repo.Repository) (*repo.BlobSet, int, error) {
 	// listing, or its trees are not found and its packs look unindexed.
 	if err := r.LoadIndex(ctx); err != nil {
 		return nil, 0, fmt.Errorf("reload index: %w", err)
+	}
+	if err := r.RequireWholeIndex("prune"); err != nil {
+		return nil, 0, err
 	}
 	// One bit per indexed blob: 1.2 MiB at 10 M blobs (design.md §18).
 	used := r.Index().NewBlobSet()

@@ -89,7 +89,7 @@ func (c *Copier) OpenOffsite(ctx context.Context, o jobs.Offsite) (run.Repositor
 	// A copy lock, as cadang copy takes: a copy running into the offsite
 	// repository now (by hand, or another job's) would otherwise save the
 	// same snapshots a second time. Another job's copy is waited for.
-	r, err := repo.Open(ctx, be, pw, repo.Options{Lock: repo.CopyLock, LockWait: OffsiteLockWait, Logf: c.Logf, AfterUnlock: debug.FreeOSMemory})
+	r, err := repo.Open(ctx, be, pw, repo.Options{Lock: repo.CopyLock, LockWait: OffsiteLockWait, Logf: c.Logf, Warnf: c.Warnf, AfterUnlock: debug.FreeOSMemory})
 	if err != nil {
 		be.Close()
 		return nil, runlog.Fail(errclass.Kind(err), fmt.Errorf("offsite %s at %s: %w", o.Name, l, err))

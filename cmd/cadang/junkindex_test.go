@@ -1,0 +1,57 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCLIJunkIndexFile: one junk file in index/, which anyone who reaches
+// an append-only server can upload, once stopped every command. Now the
+// daily backup and a restore go on with a warning that --quiet does not
+// hide, check names the file and the remedy, prune refuses, and after
+// 'repair index' everything is as before.
+func TestCLIJunkIndexFile(t *testing.T) {
+	r := cliNewRepo(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	writeFileT(t, filepath.Join(data, "kontrak.pdf"), randBytes(31, 300<<10), 0o644)
+	cliBackup(t, r, data)
+
+	junk := append([]byte{1}, randBytes(32, 2000)...)
+	sum := sha256.Sum256(junk)
+	name := hex.EncodeToString(sum[:])
+	writeFileT(t, filepath.Join(r, "index", name), junk, 0o600)
+
+	writeFileT(t, filepath.Join(data, "berita-acara.pdf"), randBytes(33, 100<<10), 0o644)
+	res := cliCode(t, 0, "-r", r, "--quiet", "backup", data)
+	if !strings.Contains(res.stderr, "warning: repository file index/"+name+" is damaged") || !strings.Contains(res.stderr, "repair index") {
+		t.Fatalf("backup beside a junk index file does not warn under --quiet:\n%s", res)
+	}
+	out := filepath.Join(dir, "out")
+	cliCode(t, 0, "-r", r, "restore", "latest", "--target", out)
+	compareTrees(t, scanDir(t, data), scanDir(t, filepath.Join(out, data)), false)
+
+	res = cliCode(t, 1, "-r", r, "check")
+	if !strings.Contains(res.stdout, "error: repository file index/"+name+" is damaged") ||
+		!strings.Contains(res.stdout, "note: 1 index file(s) cannot be read") {
+		t.Fatalf("check does not name the junk file and the remedy:\n%s", res)
+	}
+	res = cliCode(t, 1, "-r", r, "prune")
+	if !strings.Contains(res.stderr, "prune refuses to run") || !strings.Contains(res.stderr, "repair index") {
+		t.Fatalf("prune beside a junk index file:\n%s", res)
+	}
+
+	cliOK(t, "-r", r, "repair", "index")
+	if _, err := os.Stat(filepath.Join(r, "index", name)); !os.IsNotExist(err) {
+		t.Fatalf("repair index left the junk file: %v", err)
+	}
+	res = cliOK(t, "-r", r, "check", "--read-data")
+	if strings.Contains(res.stderr, "warning") {
+		t.Fatalf("warnings after repair index:\n%s", res)
+	}
+	cliOK(t, "-r", r, "prune")
+}

@@ -1,0 +1,172 @@
+package repo
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/lpse/cadang/repo/backend"
+)
+
+// An index file that cannot be read does not stop the commands that only
+// read or add (doc/design.md §7, "An index file that cannot be read"). The
+// index is a map of what the packs hold, and every pack carries its own
+// header: without one index file, the worst a reader meets is a blob it
+// cannot find, and a writer stores again what it cannot find. Anyone who
+// can reach the server (an append-only one included, where no password is
+// needed to upload a file whose name is its hash) could otherwise stop
+// every backup and every restore with one junk file in index/. The same
+// holds for the obsolete-pack sets that loading the index reads: without
+// one, its packs are merely not marked, and prune, which would delete
+// them, refuses. A command that removes data must not go on, since it
+// cannot know what the missing files' packs hold: RequireWholeIndex stops
+// it.
+
+// skippableIndexError reports whether an index file that failed to load
+// with err is passed over rather than stopping the load: it is damaged
+// (its name is not its hash, its seal does not open, its plaintext does
+// not decode) or in a newer format. Any other error (the backend failing,
+// a cancelled context) stops the load: it says nothing about the file.
+func skippableIndexError(err error) bool {
+	return IsDamaged(err) || errors.Is(err, ErrUnsupportedVersion)
+}
+
+// SkippedFiles returns the errors of the index files and obsolete-pack
+// sets that loading the index passed over, in the order of their names:
+// each is a *DamagedError or an *UnsupportedError naming its file.
+// Commands that only read or add go on without them; RequireWholeIndex
+// stops those that remove data. 'cadang repair index' rebuilds the index
+// from the packs' own headers and removes them.
+func (r *Repository) SkippedFiles() []error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ids := make([]ID, 0, len(r.indexSkipped))
+	for id := range r.indexSkipped {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
+	out := make([]error, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, r.indexSkipped[id])
+	}
+	return out
+}
+
+// ErrIncompleteIndex is wrapped by the error of RequireWholeIndex.
+var ErrIncompleteIndex = errors.New("the index was loaded without some of its files")
+
+// IncompleteIndexError is returned by RequireWholeIndex: a command that
+// removes data met index or obsolete-pack files it could not read.
+type IncompleteIndexError struct {
+	Op      string  // what refused, e.g. "prune"
+	Skipped []error // as SkippedFiles returns them
+}
+
+func (e *IncompleteIndexError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s refuses to run: it cannot know what the packs of %d unreadable index or obsolete-pack file(s) hold (", e.Op, len(e.Skipped))
+	newer := false
+	for i, err := range e.Skipped {
+		if i == 3 {
+			fmt.Fprintf(&b, "; and %d more", len(e.Skipped)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%v", err)
+		newer = newer || errors.Is(err, ErrUnsupportedVersion)
+	}
+	b.WriteString("): 'cadang repair index' rebuilds the index from the packs' own headers without them, losing nothing stored")
+	if newer {
+		b.WriteString(", unless a newer cadang wrote them: then run this with that one")
+	}
+	return b.String()
+}
+
+func (e *IncompleteIndexError) Unwrap() error { return ErrIncompleteIndex }
+
+// RequireWholeIndex returns an *IncompleteIndexError naming op when
+// loading the index passed over files it could not read (SkippedFiles),
+// and nil otherwise. Every command that removes packs
+// or index entries calls it before it decides anything: a pack that only
+// a skipped file indexes looks unused, and its blobs missing.
+func (r *Repository) RequireWholeIndex(op string) error {
+	if s := r.SkippedFiles(); len(s) > 0 {
+		return &IncompleteIndexError{Op: op, Skipped: s}
+	}
+	return nil
+}
+
+// noteIndexRead records the index files the index holds (names) and those
+// it passed over (skipped): replacing what was noted when the index was
+// read afresh, adding to it when only new files were read (LoadNewIndex).
+// A skipped file counts as read, so that LoadNewIndex does not try it on
+// every call. Each file skipped that the last read had not skipped is a
+// warning (Options.Warnf).
+func (r *Repository) noteIndexRead(names []ID, skipped map[ID]error, replace bool) {
+	r.mu.Lock()
+	old := r.indexSkipped
+	if replace || r.indexRead == nil {
+		r.indexRead = make(map[ID]struct{}, len(names)+len(skipped))
+	}
+	if replace || r.indexSkipped == nil {
+		r.indexSkipped = make(map[ID]error, len(skipped))
+	}
+	for _, id := range names {
+		r.indexRead[id] = struct{}{}
+	}
+	var fresh []ID
+	for id, err := range skipped {
+		r.indexRead[id] = struct{}{}
+		r.indexSkipped[id] = err
+		if _, ok := old[id]; !ok {
+			fresh = append(fresh, id)
+		}
+	}
+	r.mu.Unlock()
+	slices.SortFunc(fresh, func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
+	// One junk file is worth a line each; ten thousand of them are not.
+	const shown = 5
+	for i, id := range fresh {
+		if i == shown {
+			r.warnf("%d more index or obsolete-pack file(s) could not be read and were passed over ('cadang check' lists them)", len(fresh)-shown)
+			break
+		}
+		err := skipped[id]
+		remedy := "'cadang repair index' rebuilds the index from the packs without it"
+		if fileOf(err).Type == ObsoleteFile {
+			remedy = "'cadang repair index' removes it (its packs become ordinary packs again)"
+		}
+		if errors.Is(err, ErrUnsupportedVersion) {
+			// Anyone who can upload a file can make its first byte large.
+			remedy = "that cadang is used or, if none wrote it (junk), " + remedy
+		}
+		r.warnf("%v; passed over: this command goes on without it, but prune and 'repair packs' refuse until %s", err, remedy)
+	}
+}
+
+// warnf sends a warning to Options.Warnf, or to Logf marked as one.
+func (r *Repository) warnf(format string, args ...any) {
+	switch {
+	case r.opts.Warnf != nil:
+		r.opts.Warnf(format, args...)
+	case r.opts.Logf != nil:
+		r.opts.Logf("warning: "+format, args...)
+	}
+}
+
+// fileOf returns the file a *DamagedError or *UnsupportedError names.
+func fileOf(err error) backend.Handle {
+	var d *DamagedError
+	var u *UnsupportedError
+	switch {
+	case errors.As(err, &d):
+		return d.File
+	case errors.As(err, &u):
+		return u.File
+	}
+	return backend.Handle{}
+}

@@ -1,0 +1,407 @@
+package repo_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend"
+	"github.com/lpse/cadang/repo/backend/local"
+	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/prune"
+)
+
+// One file in index/ that cannot be read once stopped every command until
+// 'repair index' ran on the backup host; anyone who can reach an
+// append-only server can upload one (no password is needed for a file
+// whose name is its hash). Commands that read or add now pass over such a
+// file with a warning; commands that remove data refuse (indexskip.go).
+
+// putIndexFile writes b into dir's index/ under its hash, as an upload
+// through an append-only server would, and returns its ID.
+func putIndexFile(t *testing.T, dir string, b []byte) repo.ID {
+	t.Helper()
+	sum := sha256.Sum256(b)
+	name := hex.EncodeToString(sum[:])
+	if err := os.WriteFile(filepath.Join(dir, "index", name), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	id, err := repo.ParseID(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// junkIndexFiles puts two junk index files into dir: one whose seal does
+// not open (damaged), and one whose first byte claims a newer seal version
+// (unsupported, as design §13 calls a higher version in a file whose name
+// is its hash).
+func junkIndexFiles(t *testing.T, dir string) (damaged, newer repo.ID) {
+	t.Helper()
+	d := append([]byte{1}, randBytes(71, 3000)...)
+	n := append([]byte{200}, randBytes(72, 3000)...)
+	return putIndexFile(t, dir, d), putIndexFile(t, dir, n)
+}
+
+// warnings collects what a Repository warns about.
+type warnings struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (w *warnings) warnf(format string, args ...any) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = append(w.msgs, fmt.Sprintf(format, args...))
+}
+
+func (w *warnings) list() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.msgs...)
+}
+
+func openWarning(t *testing.T, dir string, mode repo.LockMode, w *warnings) *repo.Repository {
+	t.Helper()
+	be, err := local.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := repo.Open(context.Background(), be, []byte(pw), repo.Options{Lock: mode, Warnf: w.warnf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// backedUp makes a repository with two snapshots of a small tree whose
+// second leaves a file out (so that a prune has something to do), and
+// returns its directory, the second snapshot and the file it holds.
+func backedUp(t *testing.T) (dir string, sn *snapshot.Snapshot, a []byte) {
+	t.Helper()
+	dir = newBackupRepo(t)
+	src := t.TempDir()
+	a = randBytes(21, 700_000)
+	if err := os.WriteFile(filepath.Join(src, "a"), a, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "b"), randBytes(22, 700_000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := openLocal(t, dir, repo.SharedLock)
+	first := backupWith(t, r, src)
+	if err := os.Remove(filepath.Join(src, "b")); err != nil {
+		t.Fatal(err)
+	}
+	sn = backupWith(t, r, src)
+	if err := r.RemoveFile(context.Background(), repo.SnapshotFile, first.ID()); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	return dir, sn, a
+}
+
+func TestJunkIndexFilesArePassedOver(t *testing.T) {
+	ctx := context.Background()
+	dir, sn, a := backedUp(t)
+	damaged, newer := junkIndexFiles(t, dir)
+
+	var w warnings
+	r := openWarning(t, dir, repo.SharedLock, &w)
+	skipped := r.SkippedFiles()
+	if len(skipped) != 2 {
+		t.Fatalf("SkippedFiles: %v, want the two junk files", skipped)
+	}
+	var de *repo.DamagedError
+	var ue *repo.UnsupportedError
+	for _, err := range skipped {
+		switch {
+		case errors.As(err, &de):
+			if de.File.Name != damaged.String() {
+				t.Errorf("damaged: %v names the wrong file", err)
+			}
+		case errors.As(err, &ue):
+			if ue.File.Name != newer.String() {
+				t.Errorf("unsupported: %v names the wrong file", err)
+			}
+		default:
+			t.Errorf("skipped file error %v (%T) is neither damage nor a newer format", err, err)
+		}
+	}
+	msgs := w.list()
+	if len(msgs) != 2 || !strings.Contains(strings.Join(msgs, "\n"), damaged.String()) ||
+		!strings.Contains(strings.Join(msgs, "\n"), newer.String()) || !strings.Contains(msgs[0], "repair index") {
+		t.Fatalf("warnings at open: %q, want one naming each file and the remedy", msgs)
+	}
+
+	// Reading goes on: the file restores byte for byte.
+	if got := readFile(t, dir, sn, "a"); !bytes.Equal(got, a) {
+		t.Fatal("a does not read back")
+	}
+	// So does writing: a session adds a blob and flushes its index.
+	blob := randBytes(23, 5000)
+	id, _, err := r.SaveBlob(ctx, repo.DataBlob, blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The reloads of a session keep the finding and do not warn again.
+	if err := r.LoadNewIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.LoadIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(r.SkippedFiles()); n != 2 {
+		t.Fatalf("after the reloads %d skipped files, want 2", n)
+	}
+	if n := len(w.list()); n != 2 {
+		t.Fatalf("the reloads warned again: %q", w.list()[2:])
+	}
+
+	// What removes data refuses, and says why.
+	err = r.RequireWholeIndex("prune")
+	if !errors.Is(err, repo.ErrIncompleteIndex) || !strings.Contains(err.Error(), "repair index") ||
+		!strings.Contains(err.Error(), damaged.String()) {
+		t.Fatalf("RequireWholeIndex: %v", err)
+	}
+	var packs []repo.ID
+	if err := r.ListFiles(ctx, repo.PackFile, func(id repo.ID) error { packs = append(packs, id); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RemovePacks(ctx, packs); !errors.Is(err, repo.ErrIncompleteIndex) {
+		t.Fatalf("RemovePacks: %v", err)
+	}
+	r.Close()
+	before := snapshotDir(t, dir)
+	pr := openLocal(t, dir, repo.PruneLock)
+	_, err = prune.Run(ctx, pr, prune.Options{MaxUnusedBytes: 1})
+	pr.Close()
+	if !errors.Is(err, repo.ErrIncompleteIndex) {
+		t.Fatalf("prune: %v, want it to refuse", err)
+	}
+	ex := openLocal(t, dir, repo.ExclusiveLock)
+	_, err = ex.RepairPacks(ctx, packs[:1], repo.RepairPacksOptions{})
+	ex.Close()
+	if !errors.Is(err, repo.ErrIncompleteIndex) {
+		t.Fatalf("repair packs: %v, want it to refuse", err)
+	}
+	if after := snapshotDir(t, dir); !equalMaps(before, after) {
+		t.Fatal("prune or repair packs changed the repository while refusing")
+	}
+
+	// check lists both files, the newer one apart.
+	cr := openLocal(t, dir, repo.SharedLock)
+	res, err := cr.Check(ctx, repo.CheckOptions{})
+	cr.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]repo.ProblemKind{}
+	for _, p := range res.Problems {
+		if p.File.Type == repo.IndexFile {
+			kinds[p.File.Name] = p.Kind
+		}
+	}
+	if kinds[damaged.String()] != repo.ProblemFileDamaged || kinds[newer.String()] != repo.ProblemUnsupported {
+		t.Fatalf("check's findings for the index files: %v", kinds)
+	}
+
+	// repair index takes them out, and everything works again.
+	rebuildIndex(t, dir)
+	var w2 warnings
+	r = openWarning(t, dir, repo.PruneLock, &w2)
+	defer r.Close()
+	if s := r.SkippedFiles(); len(s) != 0 || len(w2.list()) != 0 {
+		t.Fatalf("after repair index: skipped %v, warnings %q", s, w2.list())
+	}
+	if got, err := r.LoadBlob(ctx, repo.DataBlob, id, nil); err != nil || !bytes.Equal(got, blob) {
+		t.Fatalf("the blob saved beside the junk: %v", err)
+	}
+	if _, err := prune.Run(ctx, r, prune.Options{MaxUnusedBytes: 1}); err != nil {
+		t.Fatalf("prune after repair index: %v", err)
+	}
+	if got := readFile(t, dir, sn, "a"); !bytes.Equal(got, a) {
+		t.Fatal("a does not read back after the prune")
+	}
+}
+
+// TestDamagedIndexFileOfRealPacks: a genuine index file damaged on disk
+// is passed over too; its packs are then unindexed, the next writing
+// session adopts them from their own headers, and what they hold reads
+// back. Before the adoption prune refuses, since those packs look unused.
+func TestDamagedIndexFileOfRealPacks(t *testing.T) {
+	ctx := context.Background()
+	dir, sn, a := backedUp(t)
+	names, err := os.ReadDir(filepath.Join(dir, "index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		p := filepath.Join(dir, "index", n.Name())
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[len(b)/2] ^= 0x40
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var w warnings
+	r := openWarning(t, dir, repo.SharedLock, &w)
+	if got := len(r.SkippedFiles()); got != len(names) {
+		t.Fatalf("%d of %d damaged index files skipped", got, len(names))
+	}
+	for _, err := range r.SkippedFiles() {
+		if !repo.IsDamaged(err) {
+			t.Fatalf("a flipped bit is not damage: %v", err)
+		}
+	}
+	if _, err := r.LoadBlob(ctx, repo.TreeBlob, sn.Tree, nil); !errors.Is(err, repo.ErrBlobNotFound) {
+		t.Fatalf("a blob only the damaged files index: %v, want not found", err)
+	}
+	res, err := r.AdoptUnindexedPacks(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Packs == 0 {
+		t.Fatal("the packs of the damaged index files were not adopted")
+	}
+	r.Close()
+	if got := readFile(t, dir, sn, "a"); !bytes.Equal(got, a) {
+		t.Fatal("a does not read back after the adoption")
+	}
+}
+
+// TestIndexLoadErrorStillStops: only damage and a newer format are passed
+// over. A backend failing to read an index file (a dropped connection)
+// says nothing about the file, and Open fails as before rather than load
+// an index that silently lacks it.
+func TestIndexLoadErrorStillStops(t *testing.T) {
+	dir, _, _ := backedUp(t)
+	ctx := context.Background()
+	lb, err := local.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb := &failingLoads{Backend: lb, fail: func(h backend.Handle, off, l int64) bool { return h.Type == repo.IndexFile }}
+	_, err = repo.Open(ctx, fb, []byte(pw), repo.Options{Lock: repo.SharedLock})
+	if err == nil || fb.n == 0 || !strings.Contains(err.Error(), "connection reset") {
+		t.Fatalf("Open through a failing backend: %v (%d failed loads), want the read error", err, fb.n)
+	}
+	lb.Close()
+}
+
+// TestManyJunkIndexFilesWarnBriefly: ten thousand junk files are one
+// summary line after the first few, not ten thousand lines.
+func TestManyJunkIndexFilesWarnBriefly(t *testing.T) {
+	dir, _, _ := backedUp(t)
+	for i := range 40 {
+		putIndexFile(t, dir, append([]byte{1}, randBytes(uint64(1000+i), 200)...))
+	}
+	var w warnings
+	r := openWarning(t, dir, repo.SharedLock, &w)
+	defer r.Close()
+	if n := len(r.SkippedFiles()); n != 40 {
+		t.Fatalf("%d skipped, want 40", n)
+	}
+	msgs := w.list()
+	if len(msgs) != 6 || !strings.Contains(msgs[5], "35 more") {
+		t.Fatalf("warnings: %d lines, last %q", len(msgs), msgs[len(msgs)-1])
+	}
+}
+
+// TestUnreadableObsoleteSet: loading the index reads the obsolete-pack
+// sets too, and one junk file in obsolete/ stopped every command the same
+// way. A genuine set damaged between prune's two phases is passed over
+// as well: its packs are then not marked, prune refuses, and repair index
+// removes the set, after which the next prune decides on its packs anew
+// and the snapshot still restores.
+func TestUnreadableObsoleteSet(t *testing.T) {
+	ctx := context.Background()
+	dir, sn, a := backedUp(t)
+	runPrune(t, dir) // marks the pack of b obsolete
+	sets, err := os.ReadDir(filepath.Join(dir, "obsolete"))
+	if err != nil || len(sets) != 1 {
+		t.Fatalf("obsolete sets after the first prune: %v %v", sets, err)
+	}
+	p := filepath.Join(dir, "obsolete", sets[0].Name())
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)-1] ^= 1
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	junk := append([]byte{1}, randBytes(73, 500)...)
+	sum := sha256.Sum256(junk)
+	if err := os.WriteFile(filepath.Join(dir, "obsolete", hex.EncodeToString(sum[:])), junk, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	var w warnings
+	r := openWarning(t, dir, repo.SharedLock, &w)
+	if s := r.SkippedFiles(); len(s) != 2 || fileType(s[0]) != repo.ObsoleteFile || fileType(s[1]) != repo.ObsoleteFile {
+		t.Fatalf("SkippedFiles: %v, want the two obsolete files", s)
+	}
+	if len(w.list()) != 2 {
+		t.Fatalf("warnings: %q", w.list())
+	}
+	backupWith(t, r, t.TempDir()) // a writer goes on
+	res, err := r.Check(ctx, repo.CheckOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// checkSmallFiles reports each once.
+	if n := len(res.Problems); n != 2 || res.Problems[0].File.Type != repo.ObsoleteFile || res.Problems[1].File.Type != repo.ObsoleteFile {
+		t.Fatalf("check: %v", res.Problems)
+	}
+	r.Close()
+	pr := openLocal(t, dir, repo.PruneLock)
+	_, err = prune.Run(ctx, pr, prune.Options{MaxUnusedBytes: 1})
+	pr.Close()
+	if !errors.Is(err, repo.ErrIncompleteIndex) {
+		t.Fatalf("prune with unreadable obsolete sets: %v", err)
+	}
+
+	ex := openLocal(t, dir, repo.ExclusiveLock)
+	var logged []string
+	if _, _, err := ex.RebuildIndex(ctx, func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }); err != nil {
+		t.Fatal(err)
+	}
+	ex.Close()
+	if left, _ := os.ReadDir(filepath.Join(dir, "obsolete")); len(left) != 0 || len(logged) < 2 {
+		t.Fatalf("repair index left %d obsolete files, logged %q", len(left), logged)
+	}
+	runPrune(t, dir)
+	if res := runPrune(t, dir); res.Deleted.Packs == 0 {
+		t.Fatal("the prunes after repair index deleted nothing: b's pack should go")
+	}
+	if got := readFile(t, dir, sn, "a"); !bytes.Equal(got, a) {
+		t.Fatal("a does not read back after the prunes")
+	}
+	cr := openLocal(t, dir, repo.SharedLock)
+	defer cr.Close()
+	res, err = cr.Check(ctx, repo.CheckOptions{ReadData: true})
+	if err != nil || len(res.Problems) != 0 {
+		t.Fatalf("check after the prunes: %v %v", err, res.Problems)
+	}
+}
+
+func fileType(err error) repo.FileType {
+	return repo.NewProblem(repo.ProblemFileDamaged, err).File.Type
+}
