@@ -393,7 +393,8 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 var smallFileTypes = []FileType{KeyFile, RecordFile, ProtectFile, ObsoleteFile}
 
 // checkSmallFiles verifies the name and the seal of every key, record,
-// protection and obsolete file, adding a problem for each damaged one. A
+// protection and obsolete file (and decodes the obsolete ones), adding a
+// problem for each damaged one. A
 // file removed while the check runs (a protection lifted, an obsolete set
 // done) is skipped.
 func (r *Repository) checkSmallFiles(ctx context.Context, res *CheckResult) error {
@@ -404,9 +405,20 @@ func (r *Repository) checkSmallFiles(ctx context.Context, res *CheckResult) erro
 		}
 		for _, id := range ids {
 			var err error
-			if t == KeyFile {
+			switch t {
+			case KeyFile:
 				_, err = loadKeyFile(ctx, r.be, id)
-			} else {
+			case ObsoleteFile:
+				// Decoded too, as loading the index does: a sealed set
+				// whose plaintext is rejected stops every prune, and
+				// check must not call that repository sound.
+				var plain []byte
+				if plain, err = r.LoadFile(ctx, t, id); err == nil {
+					if _, _, derr := decodeObsolete(plain); derr != nil {
+						err = unreadable(backend.Handle{Type: t, Name: id.String()}, nil, derr)
+					}
+				}
+			default:
 				_, err = r.LoadFile(ctx, t, id)
 			}
 			switch {

@@ -405,3 +405,44 @@ func TestUnreadableObsoleteSet(t *testing.T) {
 func fileType(err error) repo.FileType {
 	return repo.NewProblem(repo.ProblemFileDamaged, err).File.Type
 }
+
+// TestSealedJunkObsoleteSet: a client holding the password can upload an
+// obsolete-pack file that opens but does not decode. Loading the index
+// passes over it and prune refuses, so check must not call the repository
+// sound: it decodes obsolete files, as the index load does.
+func TestSealedJunkObsoleteSet(t *testing.T) {
+	ctx := context.Background()
+	dir, _, _ := backedUp(t)
+	r := openLocal(t, dir, repo.SharedLock)
+	junk, err := r.SaveFile(ctx, repo.ObsoleteFile, []byte("not an obsolete-pack set"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer, err := r.SaveFile(ctx, repo.ObsoleteFile, append([]byte("CDOB\x02"), make([]byte, 8)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	r = openLocal(t, dir, repo.SharedLock)
+	if n := len(r.SkippedFiles()); n != 2 {
+		t.Fatalf("skipped %d files, want the two sealed obsolete files", n)
+	}
+	res, err := r.Check(ctx, repo.CheckOptions{})
+	r.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]repo.ProblemKind{}
+	for _, p := range res.Problems {
+		got[p.File.Name] = p.Kind
+	}
+	if len(res.Problems) != 2 || got[junk.String()] != repo.ProblemFileDamaged || got[newer.String()] != repo.ProblemUnsupported {
+		t.Fatalf("check: %v", res.Problems)
+	}
+	rebuildIndex(t, dir)
+	r = openLocal(t, dir, repo.SharedLock)
+	defer r.Close()
+	if n := len(r.SkippedFiles()); n != 0 {
+		t.Fatalf("after repair index %d files are still skipped", n)
+	}
+}
