@@ -690,14 +690,19 @@ func (r *Repository) RebuildIndex(ctx context.Context, logf func(string, ...any)
 	sort.Slice(out, func(i, j int) bool { return out[i].ID.String() < out[j].ID.String() })
 	// Write the new index before removing the old one, so that a crash in
 	// between leaves duplicates (harmless) rather than nothing.
-	const perFile = 20000
+	// Files of at most indexFileBlobs blobs, as a session writes them: a
+	// count of packs let packs of many small blobs make files of
+	// gigabytes, which every later open reads whole (and which readers
+	// pass over beyond maxIndexFileSize).
 	var written []ID
-	for i := 0; i < len(out); i += perFile {
-		id, err := r.WriteIndex(ctx, out[i:min(i+perFile, len(out))])
+	for rest := out; len(rest) > 0; {
+		k := indexFilePacks(rest)
+		id, err := r.WriteIndex(ctx, rest[:k])
 		if err != nil {
 			return 0, 0, err
 		}
 		written = append(written, id)
+		rest = rest[k:]
 	}
 	for _, id := range old {
 		if err := r.RemoveFile(ctx, IndexFile, id); err != nil && !backend.IsNotExist(err) {
@@ -710,19 +715,22 @@ func (r *Repository) RebuildIndex(ctx context.Context, logf func(string, ...any)
 	// Build the new index apart and swap it in under the index's lock:
 	// LoadBlob and HasBlob may be running meanwhile.
 	fresh := NewIndex()
-	if sets, skipped, err := r.obsoleteSets(ctx, true); err == nil {
-		fresh.SetObsolete(obsoletePackIDs(sets))
-		// A set that cannot be read stops every prune. Without it its
-		// packs are ordinary packs again, indexed by the headers just
-		// read (or unindexed), and the next prune decides on them anew.
-		for id, serr := range skipped {
-			if err := r.RemoveFile(ctx, ObsoleteFile, id); err != nil && !backend.IsNotExist(err) {
-				return 0, 0, fmt.Errorf("remove unreadable obsolete-pack file %s: %w", id.Short(), err)
-			}
-			logf("removed the obsolete-pack file %s, which cannot be read (%v): its packs are ordinary packs again, and the next prune decides on them anew", id, serr)
+	sets, skipped, err := r.obsoleteSets(ctx, true)
+	if err != nil {
+		// The new index is written; the obsolete sets, which the next
+		// prune needs, could not be read. Saying "rebuilt" would leave
+		// that prune to fail on them with no word why.
+		return 0, 0, fmt.Errorf("the index was rebuilt from %d packs, but the obsolete-pack files could not be read (%w): run 'cadang repair index' again", len(out), err)
+	}
+	fresh.SetObsolete(obsoletePackIDs(sets))
+	// A set that cannot be read stops every prune. Without it its packs
+	// are ordinary packs again, indexed by the headers just read (or
+	// unindexed), and the next prune decides on them anew.
+	for id, serr := range skipped {
+		if err := r.RemoveFile(ctx, ObsoleteFile, id); err != nil && !backend.IsNotExist(err) {
+			return 0, 0, fmt.Errorf("remove unreadable obsolete-pack file %s: %w", id.Short(), err)
 		}
-	} else {
-		logf("obsolete packs could not be read (%v); writers may deduplicate against them until the next open", err)
+		logf("removed the obsolete-pack file %s, which cannot be read (%v): its packs are ordinary packs again, and the next prune decides on them anew", id, serr)
 	}
 	if err := fresh.bulkAdd(out); err != nil {
 		return 0, 0, err

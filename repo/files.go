@@ -60,6 +60,13 @@ func (r *Repository) LoadFile(ctx context.Context, t FileType, id ID) ([]byte, e
 		return nil, damaged(h, nil, "SHA-256 of its %d bytes does not match its name", len(raw))
 	}
 	plain, err := r.key.Open(nil, raw, []byte(t))
+	if errors.Is(err, ErrUnsupportedVersion) {
+		// The seal byte, the only version Open checks, changes only with
+		// the config version (doc/design.md §13), which Open has checked:
+		// here it is damage, or junk that anyone can write, since a
+		// matching name is only a hash.
+		return nil, damaged(h, nil, "%v, but a new seal version comes only with a new config version", err)
+	}
 	if err != nil {
 		return nil, unreadable(h, nil, err) // its bytes match its name
 	}

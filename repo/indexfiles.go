@@ -64,10 +64,19 @@ func (r *Repository) readIndexFiles(ctx context.Context, skip map[ID]struct{}) (
 		return nil, nil, nil, nil, err
 	}
 	var names []ID
-	err = r.ListFiles(ctx, IndexFile, func(id ID) error {
-		if _, ok := skip[id]; !ok {
-			names = append(names, id)
+	err = r.be.List(ctx, IndexFile, func(fi backend.FileInfo) error {
+		id, err := ParseID(fi.Name)
+		if err != nil {
+			return nil
 		}
+		if _, ok := skip[id]; ok {
+			return nil
+		}
+		if fi.Size > maxIndexFileSize {
+			skipped[id] = oversizedIndexFile(id, fi.Size)
+			return nil
+		}
+		names = append(names, id)
 		return nil
 	})
 	if err != nil {
@@ -79,7 +88,7 @@ func (r *Repository) readIndexFiles(ctx context.Context, skip map[ID]struct{}) (
 	g.SetLimit(runtime.GOMAXPROCS(0) + 2)
 	for i, id := range names {
 		g.Go(func() error {
-			packs, err := r.loadIndexFile(gctx, id)
+			packs, err := r.readListedIndexFile(gctx, id)
 			if err != nil && skippableIndexError(err) {
 				errs[i] = err
 				return nil
@@ -104,7 +113,22 @@ func (r *Repository) readIndexFiles(ctx context.Context, skip map[ID]struct{}) (
 	return all, obsoletePackIDs(sets), read, skipped, nil
 }
 
+// loadIndexFile reads and decodes one index file; one larger than
+// maxIndexFileSize is damage, and is not read.
 func (r *Repository) loadIndexFile(ctx context.Context, id ID) ([]IndexPack, error) {
+	fi, err := r.be.Stat(ctx, backend.Handle{Type: IndexFile, Name: id.String()})
+	if err != nil {
+		return nil, fmt.Errorf("stat index %s: %w", id.Short(), err)
+	}
+	if fi.Size > maxIndexFileSize {
+		return nil, oversizedIndexFile(id, fi.Size)
+	}
+	return r.readListedIndexFile(ctx, id)
+}
+
+// readListedIndexFile is loadIndexFile for a file whose listed size was
+// checked against maxIndexFileSize.
+func (r *Repository) readListedIndexFile(ctx context.Context, id ID) ([]IndexPack, error) {
 	plain, err := r.LoadFile(ctx, IndexFile, id)
 	if err != nil {
 		return nil, err
@@ -151,11 +175,7 @@ func (r *Repository) writeIndex(ctx context.Context) error {
 	r.lastIndex = r.opts.Now()
 	r.mu.Unlock()
 	for len(packs) > 0 {
-		k, n := 0, 0
-		for k < len(packs) && (k == 0 || n+len(packs[k].Blobs) <= indexFileBlobs) {
-			n += len(packs[k].Blobs)
-			k++
-		}
+		k := indexFilePacks(packs)
 		id, err := r.SaveFile(ctx, IndexFile, encodeIndexFile(packs[:k]))
 		if err != nil {
 			r.mu.Lock()
@@ -171,6 +191,18 @@ func (r *Repository) writeIndex(ctx context.Context) error {
 		packs = packs[k:]
 	}
 	return nil
+}
+
+// indexFilePacks returns how many of packs, taken in order, go into the
+// next index file: as many as hold at most indexFileBlobs blobs, and at
+// least one.
+func indexFilePacks(packs []IndexPack) int {
+	k, n := 0, 0
+	for k < len(packs) && (k == 0 || n+len(packs[k].Blobs) <= indexFileBlobs) {
+		n += len(packs[k].Blobs)
+		k++
+	}
+	return k
 }
 
 // WriteIndex stores the given packs as one index file (used by repair).

@@ -38,6 +38,10 @@ import (
 // dropped.
 const loadRecSize = 1 + IDSize + 3 + 4 + 3 + 3
 
+// maxPresizedEntries bounds the records loadIntoEmpty reserves room for up
+// front (770 MB of records): the files' listed sizes are not verified yet.
+const maxPresizedEntries = 1 << 24
+
 var errTooManyPacks = fmt.Errorf("index: more than %d packs", maxPacks)
 
 // loadIntoEmpty loads every index file into idx if idx is empty, and
@@ -58,6 +62,10 @@ func (r *Repository) loadIntoEmpty(ctx context.Context, idx *Index) (bool, error
 		if err != nil {
 			return nil
 		}
+		if fi.Size > maxIndexFileSize {
+			skipped[id] = oversizedIndexFile(id, fi.Size)
+			return nil
+		}
 		names = append(names, id)
 		if n := fi.Size - crypto.Overhead - 5; n > 0 {
 			bound += int(n / indexEntrySize)
@@ -69,6 +77,10 @@ func (r *Repository) loadIntoEmpty(ctx context.Context, idx *Index) (bool, error
 	}
 	fresh := NewIndex()
 	fresh.SetObsolete(obsoletePackIDs(sets))
+	// The sizes are those of files not yet verified: junk files would
+	// reserve what they claim. Past the bound the buffer grows as
+	// entries are decoded.
+	bound = min(bound, maxPresizedEntries)
 	ld := indexLoader{idx: fresh, buf: make([]byte, 0, bound*loadRecSize), seen: make(map[ID]uint32)}
 	// Files are read and decrypted in parallel and decoded in turn.
 	turns := make([]chan struct{}, len(names)+1)

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/lpse/cadang/repo/backend/mem"
@@ -66,4 +67,50 @@ func TestIndexFilesBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantIndexed(t, r2.Index(), packs)
+}
+
+// TestRebuildIndexFilesBounded: repair index wrote 20,000 packs per file
+// whatever their blobs, so packs of many small blobs made files of
+// gigabytes, which every open reads whole (and which readers now pass over
+// beyond maxIndexFileSize). It splits as a session does.
+func TestRebuildIndexFilesBounded(t *testing.T) {
+	ctx := context.Background()
+	be := mem.New()
+	r := NewTestRepository(t, be, "pw", InitOptions{})
+	defer r.Close()
+	n := indexFileBlobs + indexFileBlobs/2
+	for i := range n {
+		if _, _, err := r.SaveBlob(ctx, DataBlob, []byte(fmt.Sprintf("small file %d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.RebuildIndex(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	files, blobs := 0, 0
+	err := r.ListFiles(ctx, IndexFile, func(id ID) error {
+		got, err := r.ReadIndexFile(ctx, id)
+		if err != nil {
+			return err
+		}
+		inFile := 0
+		for _, p := range got {
+			inFile += len(p.Blobs)
+		}
+		if inFile > indexFileBlobs && len(got) != 1 {
+			t.Errorf("index file %s holds %d blobs in %d packs", id.Short(), inFile, len(got))
+		}
+		files++
+		blobs += inFile
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 2 || blobs != n {
+		t.Fatalf("%d index files with %d blobs, want at least 2 with %d", files, blobs, n)
+	}
 }

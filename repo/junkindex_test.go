@@ -30,9 +30,15 @@ import (
 // through an append-only server would, and returns its ID.
 func putIndexFile(t *testing.T, dir string, b []byte) repo.ID {
 	t.Helper()
+	return putFile(t, dir, "index", b)
+}
+
+// putFile writes b into the directory sub of dir under its hash.
+func putFile(t *testing.T, dir, sub string, b []byte) repo.ID {
+	t.Helper()
 	sum := sha256.Sum256(b)
 	name := hex.EncodeToString(sum[:])
-	if err := os.WriteFile(filepath.Join(dir, "index", name), b, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, sub, name), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	id, err := repo.ParseID(name)
@@ -42,15 +48,22 @@ func putIndexFile(t *testing.T, dir string, b []byte) repo.ID {
 	return id
 }
 
-// junkIndexFiles puts two junk index files into dir: one whose seal does
-// not open (damaged), and one whose first byte claims a newer seal version
-// (unsupported, as design §13 calls a higher version in a file whose name
-// is its hash).
-func junkIndexFiles(t *testing.T, dir string) (damaged, newer repo.ID) {
+// junkIndexFiles puts three junk index files into dir: one whose seal does
+// not open and one whose first byte claims a newer seal version (both
+// damage: design §13), and one sealed with the key whose plaintext claims
+// a newer index version (unsupported), as a client holding the password
+// could upload.
+func junkIndexFiles(t *testing.T, dir string) (damaged, sealByte, newer repo.ID) {
 	t.Helper()
-	d := append([]byte{1}, randBytes(71, 3000)...)
-	n := append([]byte{200}, randBytes(72, 3000)...)
-	return putIndexFile(t, dir, d), putIndexFile(t, dir, n)
+	damaged = putIndexFile(t, dir, append([]byte{1}, randBytes(71, 3000)...))
+	sealByte = putIndexFile(t, dir, append([]byte{200}, randBytes(72, 3000)...))
+	r := openLocal(t, dir, repo.NoLock)
+	defer r.Close()
+	newer, err := r.SaveFile(context.Background(), repo.IndexFile, []byte("CDIX\x02 from a newer cadang"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return damaged, sealByte, newer
 }
 
 // warnings collects what a Repository warns about.
@@ -114,33 +127,34 @@ func backedUp(t *testing.T) (dir string, sn *snapshot.Snapshot, a []byte) {
 func TestJunkIndexFilesArePassedOver(t *testing.T) {
 	ctx := context.Background()
 	dir, sn, a := backedUp(t)
-	damaged, newer := junkIndexFiles(t, dir)
+	damaged, sealByte, newer := junkIndexFiles(t, dir)
 
 	var w warnings
 	r := openWarning(t, dir, repo.SharedLock, &w)
 	skipped := r.SkippedFiles()
-	if len(skipped) != 2 {
-		t.Fatalf("SkippedFiles: %v, want the two junk files", skipped)
+	if len(skipped) != 3 {
+		t.Fatalf("SkippedFiles: %v, want the three junk files", skipped)
 	}
-	var de *repo.DamagedError
-	var ue *repo.UnsupportedError
+	kinds := map[string]string{}
 	for _, err := range skipped {
+		var de *repo.DamagedError
+		var ue *repo.UnsupportedError
 		switch {
 		case errors.As(err, &de):
-			if de.File.Name != damaged.String() {
-				t.Errorf("damaged: %v names the wrong file", err)
-			}
+			kinds[de.File.Name] = "damaged"
 		case errors.As(err, &ue):
-			if ue.File.Name != newer.String() {
-				t.Errorf("unsupported: %v names the wrong file", err)
-			}
+			kinds[ue.File.Name] = "unsupported"
 		default:
 			t.Errorf("skipped file error %v (%T) is neither damage nor a newer format", err, err)
 		}
 	}
+	if kinds[damaged.String()] != "damaged" || kinds[sealByte.String()] != "damaged" || kinds[newer.String()] != "unsupported" {
+		t.Fatalf("skipped files: %v", kinds)
+	}
 	msgs := w.list()
-	if len(msgs) != 2 || !strings.Contains(strings.Join(msgs, "\n"), damaged.String()) ||
-		!strings.Contains(strings.Join(msgs, "\n"), newer.String()) || !strings.Contains(msgs[0], "repair index") {
+	all := strings.Join(msgs, "\n")
+	if len(msgs) != 3 || !strings.Contains(all, damaged.String()) || !strings.Contains(all, sealByte.String()) ||
+		!strings.Contains(all, newer.String()) || !strings.Contains(msgs[0], "repair index") {
 		t.Fatalf("warnings at open: %q, want one naming each file and the remedy", msgs)
 	}
 
@@ -164,11 +178,11 @@ func TestJunkIndexFilesArePassedOver(t *testing.T) {
 	if err := r.LoadIndex(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(r.SkippedFiles()); n != 2 {
-		t.Fatalf("after the reloads %d skipped files, want 2", n)
+	if n := len(r.SkippedFiles()); n != 3 {
+		t.Fatalf("after the reloads %d skipped files, want 3", n)
 	}
-	if n := len(w.list()); n != 2 {
-		t.Fatalf("the reloads warned again: %q", w.list()[2:])
+	if n := len(w.list()); n != 3 {
+		t.Fatalf("the reloads warned again: %q", w.list()[3:])
 	}
 
 	// What removes data refuses, and says why.
@@ -183,6 +197,9 @@ func TestJunkIndexFilesArePassedOver(t *testing.T) {
 	}
 	if err := r.RemovePacks(ctx, packs); !errors.Is(err, repo.ErrIncompleteIndex) {
 		t.Fatalf("RemovePacks: %v", err)
+	}
+	if err := r.RemovePack(ctx, packs[0]); !errors.Is(err, repo.ErrIncompleteIndex) {
+		t.Fatalf("RemovePack: %v", err)
 	}
 	r.Close()
 	before := snapshotDir(t, dir)
@@ -209,14 +226,16 @@ func TestJunkIndexFilesArePassedOver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kinds := map[string]repo.ProblemKind{}
+	found := map[string]repo.ProblemKind{}
 	for _, p := range res.Problems {
-		if p.File.Type == repo.IndexFile {
-			kinds[p.File.Name] = p.Kind
+		if _, twice := found[p.File.Name]; twice || p.File.Type != repo.IndexFile {
+			t.Fatalf("check: %v reported twice, or not about an index file", p)
 		}
+		found[p.File.Name] = p.Kind
 	}
-	if kinds[damaged.String()] != repo.ProblemFileDamaged || kinds[newer.String()] != repo.ProblemUnsupported {
-		t.Fatalf("check's findings for the index files: %v", kinds)
+	if len(found) != 3 || found[damaged.String()] != repo.ProblemFileDamaged || found[sealByte.String()] != repo.ProblemFileDamaged ||
+		found[newer.String()] != repo.ProblemUnsupported {
+		t.Fatalf("check's findings for the index files: %v", found)
 	}
 
 	// repair index takes them out, and everything works again.
@@ -347,11 +366,7 @@ func TestUnreadableObsoleteSet(t *testing.T) {
 	if err := os.WriteFile(p, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	junk := append([]byte{1}, randBytes(73, 500)...)
-	sum := sha256.Sum256(junk)
-	if err := os.WriteFile(filepath.Join(dir, "obsolete", hex.EncodeToString(sum[:])), junk, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	putFile(t, dir, "obsolete", append([]byte{1}, randBytes(73, 500)...))
 
 	var w warnings
 	r := openWarning(t, dir, repo.SharedLock, &w)
@@ -436,7 +451,9 @@ func TestSealedJunkObsoleteSet(t *testing.T) {
 	for _, p := range res.Problems {
 		got[p.File.Name] = p.Kind
 	}
-	if len(res.Problems) != 2 || got[junk.String()] != repo.ProblemFileDamaged || got[newer.String()] != repo.ProblemUnsupported {
+	// A newer obsolete version comes only with a newer config version
+	// (doc/design.md §13): damage here, like the junk.
+	if len(res.Problems) != 2 || got[junk.String()] != repo.ProblemFileDamaged || got[newer.String()] != repo.ProblemFileDamaged {
 		t.Fatalf("check: %v", res.Problems)
 	}
 	rebuildIndex(t, dir)
@@ -444,5 +461,59 @@ func TestSealedJunkObsoleteSet(t *testing.T) {
 	defer r.Close()
 	if n := len(r.SkippedFiles()); n != 0 {
 		t.Fatalf("after repair index %d files are still skipped", n)
+	}
+}
+
+// TestPruneRefusesJunkAfterOpen: a junk file uploaded after prune opened
+// the repository is not in the index it loaded, so its first refusal
+// passes; the reload after listing the snapshots sees it, and prune stops
+// there, before it marks anything.
+func TestPruneRefusesJunkAfterOpen(t *testing.T) {
+	dir, _, _ := backedUp(t)
+	r := openLocal(t, dir, repo.PruneLock)
+	defer r.Close()
+	putIndexFile(t, dir, append([]byte{1}, randBytes(74, 900)...))
+	before := snapshotDir(t, dir)
+	_, err := prune.Run(context.Background(), r, prune.Options{MaxUnusedBytes: 1})
+	if !errors.Is(err, repo.ErrIncompleteIndex) {
+		t.Fatalf("prune with junk uploaded after its open: %v", err)
+	}
+	if !equalMaps(before, snapshotDir(t, dir)) {
+		t.Fatal("prune changed the repository before it refused")
+	}
+}
+
+// TestOversizedIndexFilePassedOver: every index file is read whole into
+// memory, so one junk file of the disk's size would stop every command by
+// exhausting memory. One above the bound is passed over unread (a sparse
+// file here, so the test writes nothing), and repair index removes it.
+func TestOversizedIndexFilePassedOver(t *testing.T) {
+	dir, sn, a := backedUp(t)
+	name := strings.Repeat("ab", 32)
+	f, err := os.Create(filepath.Join(dir, "index", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(1<<30 + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	var w warnings
+	r := openWarning(t, dir, repo.SharedLock, &w)
+	s := r.SkippedFiles()
+	if len(s) != 1 || !repo.IsDamaged(s[0]) || !strings.Contains(s[0].Error(), "larger than any index file") {
+		t.Fatalf("SkippedFiles: %v", s)
+	}
+	// The reload of a non-empty index reads the listing the other way.
+	if err := r.LoadIndex(context.Background()); err != nil || len(r.SkippedFiles()) != 1 {
+		t.Fatalf("reload: %v, skipped %v", err, r.SkippedFiles())
+	}
+	r.Close()
+	if got := readFile(t, dir, sn, "a"); !bytes.Equal(got, a) {
+		t.Fatal("a does not read back")
+	}
+	rebuildIndex(t, dir)
+	if _, err := os.Stat(filepath.Join(dir, "index", name)); !os.IsNotExist(err) {
+		t.Fatalf("repair index left the oversized file: %v", err)
 	}
 }

@@ -41,11 +41,11 @@ func decodeObsolete(b []byte) (time.Time, []IndexPack, error) {
 	if len(b) < obsoleteHdrLen || string(b[:len(obsoleteMagic)]) != obsoleteMagic {
 		return time.Time{}, nil, fmt.Errorf("obsolete: bad magic")
 	}
-	switch v := b[len(obsoleteMagic)]; {
-	case v > obsoleteVersion:
-		return time.Time{}, nil, fmt.Errorf("obsolete: %w: version %d (this program reads version %d)", ErrUnsupportedVersion, v, obsoleteVersion)
-	case v != obsoleteVersion:
-		return time.Time{}, nil, fmt.Errorf("obsolete: invalid version %d", v)
+	// A new obsolete version comes only with a new config version
+	// (doc/design.md §13): in a repository this program opened, any
+	// other version is damage, not a newer format.
+	if v := b[len(obsoleteMagic)]; v != obsoleteVersion {
+		return time.Time{}, nil, fmt.Errorf("obsolete: version %d, but this repository's format has only version %d", v, obsoleteVersion)
 	}
 	t := time.Unix(0, int64(binary.LittleEndian.Uint64(b[len(obsoleteMagic)+1:]))).UTC()
 	packs, err := decodeIndexFile(b[obsoleteHdrLen:])

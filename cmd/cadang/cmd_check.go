@@ -187,13 +187,17 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		if n := damagedFiles(rep.Problems, repo.ObsoleteFile); n > 0 {
 			fmt.Fprintf(e.stdout, "note: %d obsolete-pack file(s) cannot be read, and prune refuses to run until 'cadang repair index' removes them: their packs become ordinary packs again, and the next prune decides on them anew\n", n)
 		}
-		if slices.ContainsFunc(rep.Unsupported, func(p repo.Problem) bool {
-			return p.File.Type == repo.IndexFile || p.File.Type == repo.ObsoleteFile
-		}) {
-			// Anyone who can upload a file can make its version byte large.
-			fmt.Fprintln(e.stdout, "note: if no newer cadang wrote to this repository, an index or obsolete-pack file it calls unsupported is junk: 'cadang repair index' rebuilds the index from the packs' own headers without it; until then prune and 'repair packs' refuse to run")
+		if slices.ContainsFunc(rep.Unsupported, func(p repo.Problem) bool { return p.File.Type == repo.IndexFile }) {
+			// Sealed with the key: a newer cadang, or someone holding the
+			// password.
+			fmt.Fprintln(e.stdout, "note: prune and 'repair packs' refuse to run while an index file is of a newer format; if no newer cadang wrote to this repository, someone holding the password did: 'cadang repair index' rebuilds the index from the packs' own headers without it")
 		}
-		if hasKind(rep.Problems, repo.ProblemBlobNotIndexed) {
+		switch {
+		case hasKind(rep.Problems, repo.ProblemBlobNotIndexed) && res.UnindexedPacks > 0:
+			// The blobs may well be in those packs: a damaged index file
+			// is no loss, and forget would be.
+			fmt.Fprintf(e.stdout, "note: the snapshots named above use blobs the index does not name, and %d pack(s) are not in the index (an index file was lost or cannot be read): the blobs may be in them; 'cadang repair index' indexes them again, then check again before anything else\n", res.UnindexedPacks)
+		case hasKind(rep.Problems, repo.ProblemBlobNotIndexed):
 			fmt.Fprintln(e.stdout, "note: the snapshots named above use blobs the repository no longer holds: the next backup of the same files stores lost file contents again (and heals those snapshots); restore what they still give, and 'cadang forget' the ones that stay damaged")
 		}
 		if hasKind(rep.Problems, repo.ProblemSnapshotDamaged) {
