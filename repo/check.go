@@ -638,6 +638,12 @@ func (r *Repository) RebuildIndex(ctx context.Context, logf func(string, ...any)
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
+	// The obsolete sets first: the next prune needs them, and those that
+	// cannot be read are removed below. Failing here changes nothing.
+	sets, skippedSets, err := r.obsoleteSets(ctx, true)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%w (nothing was changed)", err)
+	}
 	var old []ID
 	if err := r.ListFiles(ctx, IndexFile, func(id ID) error { old = append(old, id); return nil }); err != nil {
 		return 0, 0, err
@@ -692,8 +698,7 @@ func (r *Repository) RebuildIndex(ctx context.Context, logf func(string, ...any)
 	// between leaves duplicates (harmless) rather than nothing.
 	// Files of at most indexFileBlobs blobs, as a session writes them: a
 	// count of packs let packs of many small blobs make files of
-	// gigabytes, which every later open reads whole (and which readers
-	// pass over beyond maxIndexFileSize).
+	// gigabytes, which every later open reads whole.
 	var written []ID
 	for rest := out; len(rest) > 0; {
 		k := indexFilePacks(rest)
@@ -715,18 +720,11 @@ func (r *Repository) RebuildIndex(ctx context.Context, logf func(string, ...any)
 	// Build the new index apart and swap it in under the index's lock:
 	// LoadBlob and HasBlob may be running meanwhile.
 	fresh := NewIndex()
-	sets, skipped, err := r.obsoleteSets(ctx, true)
-	if err != nil {
-		// The new index is written; the obsolete sets, which the next
-		// prune needs, could not be read. Saying "rebuilt" would leave
-		// that prune to fail on them with no word why.
-		return 0, 0, fmt.Errorf("the index was rebuilt from %d packs, but the obsolete-pack files could not be read (%w): run 'cadang repair index' again", len(out), err)
-	}
 	fresh.SetObsolete(obsoletePackIDs(sets))
 	// A set that cannot be read stops every prune. Without it its packs
 	// are ordinary packs again, indexed by the headers just read (or
 	// unindexed), and the next prune decides on them anew.
-	for id, serr := range skipped {
+	for id, serr := range skippedSets {
 		if err := r.RemoveFile(ctx, ObsoleteFile, id); err != nil && !backend.IsNotExist(err) {
 			return 0, 0, fmt.Errorf("remove unreadable obsolete-pack file %s: %w", id.Short(), err)
 		}

@@ -65,7 +65,7 @@ func (r *Repository) LoadFile(ctx context.Context, t FileType, id ID) ([]byte, e
 		// the config version (doc/design.md §13), which Open has checked:
 		// here it is damage, or junk that anyone can write, since a
 		// matching name is only a hash.
-		return nil, damaged(h, nil, "%v, but a new seal version comes only with a new config version", err)
+		return nil, damaged(h, nil, "unknown seal version %d, which only a repository of a newer format could hold", raw[0])
 	}
 	if err != nil {
 		return nil, unreadable(h, nil, err) // its bytes match its name
@@ -110,9 +110,11 @@ func (r *Repository) LoadStored(ctx context.Context, t FileType, id ID) ([]byte,
 }
 
 // DamagedFiles returns the files of type t that LoadFile refuses as
-// damaged (IsDamaged): bytes that do not match the file's name, or that do
-// not open with the repository's key. A file of a newer format version is
-// not damaged and is not returned; a file that could not be read for
+// damaged (IsDamaged): bytes that do not match the file's name, that do
+// not open with the repository's key, or whose seal byte is unknown
+// (doc/design.md §13: a new seal version comes only with a new config
+// version, so in a repository this program opened such a file is junk).
+// A file that could not be read for
 // another reason (a lost connection) is an error, so that no caller takes
 // it for damage and removes it. t is a type saved with SaveFile: not
 // packs or keys, which are checked otherwise (check).

@@ -64,19 +64,10 @@ func (r *Repository) readIndexFiles(ctx context.Context, skip map[ID]struct{}) (
 		return nil, nil, nil, nil, err
 	}
 	var names []ID
-	err = r.be.List(ctx, IndexFile, func(fi backend.FileInfo) error {
-		id, err := ParseID(fi.Name)
-		if err != nil {
-			return nil
+	err = r.ListFiles(ctx, IndexFile, func(id ID) error {
+		if _, ok := skip[id]; !ok {
+			names = append(names, id)
 		}
-		if _, ok := skip[id]; ok {
-			return nil
-		}
-		if fi.Size > maxIndexFileSize {
-			skipped[id] = oversizedIndexFile(id, fi.Size)
-			return nil
-		}
-		names = append(names, id)
 		return nil
 	})
 	if err != nil {
@@ -88,7 +79,7 @@ func (r *Repository) readIndexFiles(ctx context.Context, skip map[ID]struct{}) (
 	g.SetLimit(runtime.GOMAXPROCS(0) + 2)
 	for i, id := range names {
 		g.Go(func() error {
-			packs, err := r.readListedIndexFile(gctx, id)
+			packs, err := r.loadIndexFile(gctx, id)
 			if err != nil && skippableIndexError(err) {
 				errs[i] = err
 				return nil
@@ -113,22 +104,8 @@ func (r *Repository) readIndexFiles(ctx context.Context, skip map[ID]struct{}) (
 	return all, obsoletePackIDs(sets), read, skipped, nil
 }
 
-// loadIndexFile reads and decodes one index file; one larger than
-// maxIndexFileSize is damage, and is not read.
+// loadIndexFile reads and decodes one index file.
 func (r *Repository) loadIndexFile(ctx context.Context, id ID) ([]IndexPack, error) {
-	fi, err := r.be.Stat(ctx, backend.Handle{Type: IndexFile, Name: id.String()})
-	if err != nil {
-		return nil, fmt.Errorf("stat index %s: %w", id.Short(), err)
-	}
-	if fi.Size > maxIndexFileSize {
-		return nil, oversizedIndexFile(id, fi.Size)
-	}
-	return r.readListedIndexFile(ctx, id)
-}
-
-// readListedIndexFile is loadIndexFile for a file whose listed size was
-// checked against maxIndexFileSize.
-func (r *Repository) readListedIndexFile(ctx context.Context, id ID) ([]IndexPack, error) {
 	plain, err := r.LoadFile(ctx, IndexFile, id)
 	if err != nil {
 		return nil, err

@@ -39,8 +39,11 @@ import (
 const loadRecSize = 1 + IDSize + 3 + 4 + 3 + 3
 
 // maxPresizedEntries bounds the records loadIntoEmpty reserves room for up
-// front (770 MB of records): the files' listed sizes are not verified yet.
-const maxPresizedEntries = 1 << 24
+// front (3 GiB of records, 67 million blobs): the files' listed sizes are
+// not verified yet, and junk files would reserve what they claim. The room
+// is reserved, not touched, so it costs address space until records fill
+// it; beyond it the buffer grows as entries are decoded.
+const maxPresizedEntries = 1 << 26
 
 var errTooManyPacks = fmt.Errorf("index: more than %d packs", maxPacks)
 
@@ -62,10 +65,6 @@ func (r *Repository) loadIntoEmpty(ctx context.Context, idx *Index) (bool, error
 		if err != nil {
 			return nil
 		}
-		if fi.Size > maxIndexFileSize {
-			skipped[id] = oversizedIndexFile(id, fi.Size)
-			return nil
-		}
 		names = append(names, id)
 		if n := fi.Size - crypto.Overhead - 5; n > 0 {
 			bound += int(n / indexEntrySize)
@@ -77,9 +76,6 @@ func (r *Repository) loadIntoEmpty(ctx context.Context, idx *Index) (bool, error
 	}
 	fresh := NewIndex()
 	fresh.SetObsolete(obsoletePackIDs(sets))
-	// The sizes are those of files not yet verified: junk files would
-	// reserve what they claim. Past the bound the buffer grows as
-	// entries are decoded.
 	bound = min(bound, maxPresizedEntries)
 	ld := indexLoader{idx: fresh, buf: make([]byte, 0, bound*loadRecSize), seen: make(map[ID]uint32)}
 	// Files are read and decrypted in parallel and decoded in turn.

@@ -24,20 +24,6 @@ import (
 // cannot know what the missing files' packs hold: RequireWholeIndex stops
 // it.
 
-// maxIndexFileSize bounds the index files a reader loads: a larger one is
-// passed over as damaged, unread. cadang writes files of at most
-// indexFileBlobs blobs (3 MiB), or of one pack's (46 MiB); older versions
-// wrote one file per backup, 46 MiB per million blobs. Every file is read
-// whole into memory, so without a bound one junk file of the disk's size
-// would stop every command again, by exhausting memory.
-const maxIndexFileSize = 1 << 30
-
-// oversizedIndexFile is the error for an index file above maxIndexFileSize.
-func oversizedIndexFile(id ID, size int64) error {
-	return damaged(backend.Handle{Type: IndexFile, Name: id.String()}, nil,
-		"%d bytes, larger than any index file (at most %d), so it was not read", size, maxIndexFileSize)
-}
-
 // skippableIndexError reports whether an index file that failed to load
 // with err is passed over rather than stopping the load: it is damaged
 // (its name is not its hash, its seal does not open, its plaintext does

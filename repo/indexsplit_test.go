@@ -71,8 +71,7 @@ func TestIndexFilesBounded(t *testing.T) {
 
 // TestRebuildIndexFilesBounded: repair index wrote 20,000 packs per file
 // whatever their blobs, so packs of many small blobs made files of
-// gigabytes, which every open reads whole (and which readers now pass over
-// beyond maxIndexFileSize). It splits as a session does.
+// gigabytes, which every open reads whole. It splits as a session does.
 func TestRebuildIndexFilesBounded(t *testing.T) {
 	ctx := context.Background()
 	be := mem.New()

@@ -192,11 +192,12 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 			// password.
 			fmt.Fprintln(e.stdout, "note: prune and 'repair packs' refuse to run while an index file is of a newer format; if no newer cadang wrote to this repository, someone holding the password did: 'cadang repair index' rebuilds the index from the packs' own headers without it")
 		}
+		maybeUnindexed := hasKind(rep.Problems, repo.ProblemBlobNotIndexed) && res.UnindexedPacks > 0
 		switch {
-		case hasKind(rep.Problems, repo.ProblemBlobNotIndexed) && res.UnindexedPacks > 0:
+		case maybeUnindexed:
 			// The blobs may well be in those packs: a damaged index file
 			// is no loss, and forget would be.
-			fmt.Fprintf(e.stdout, "note: the snapshots named above use blobs the index does not name, and %d pack(s) are not in the index (an index file was lost or cannot be read): the blobs may be in them; 'cadang repair index' indexes them again, then check again before anything else\n", res.UnindexedPacks)
+			fmt.Fprintf(e.stdout, "note: the snapshots named above use blobs the index does not name, and %d pack(s) are not in the index (an index file was lost or cannot be read, or a backup was interrupted): the blobs may be in them; 'cadang repair index' indexes them again, then check again before anything else\n", res.UnindexedPacks)
 		case hasKind(rep.Problems, repo.ProblemBlobNotIndexed):
 			fmt.Fprintln(e.stdout, "note: the snapshots named above use blobs the repository no longer holds: the next backup of the same files stores lost file contents again (and heals those snapshots); restore what they still give, and 'cadang forget' the ones that stay damaged")
 		}
@@ -206,7 +207,7 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		if damagedFiles(rep.Problems, repo.RecordFile) > 0 {
 			fmt.Fprintln(e.stdout, "note: a damaged run-log file stays in the repository, and is reported by every check, until 'cadang repair records' takes it out (it first copies in again what the local run log holds, and keeps the file's bytes)")
 		}
-		if res.UnindexedPacks > 0 {
+		if res.UnindexedPacks > 0 && !maybeUnindexed {
 			fmt.Fprintf(e.stdout, "note: %d pack(s) are not in the index (left by an interrupted backup, or their index file was lost); the next backup adopts those whose header it can read\n", res.UnindexedPacks)
 		}
 		if n := len(cr.TempFiles); n > 0 {

@@ -55,3 +55,44 @@ func TestCLIJunkIndexFile(t *testing.T) {
 	}
 	cliOK(t, "-r", r, "prune")
 }
+
+// TestCLIDamagedGenuineIndex: when the repository's own index file is
+// damaged, check must not send the administrator to forget snapshots
+// whose blobs are only unindexed: it points to repair index, after which
+// everything restores. A junk obsolete-pack file gets its own note.
+func TestCLIDamagedGenuineIndex(t *testing.T) {
+	r := cliNewRepo(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	writeFileT(t, filepath.Join(data, "kontrak.pdf"), randBytes(41, 300<<10), 0o644)
+	cliBackup(t, r, data)
+	idx, err := filepath.Glob(filepath.Join(r, "index", "*"))
+	if err != nil || len(idx) == 0 {
+		t.Fatalf("index files: %v %v", idx, err)
+	}
+	for _, p := range idx {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[len(b)/2] ^= 1
+		writeFileT(t, p, b, 0o600)
+	}
+	junk := append([]byte{1}, randBytes(42, 500)...)
+	sum := sha256.Sum256(junk)
+	writeFileT(t, filepath.Join(r, "obsolete", hex.EncodeToString(sum[:])), junk, 0o600)
+
+	res := cliCode(t, 1, "-r", r, "check")
+	if !strings.Contains(res.stdout, "use blobs the index does not name") || !strings.Contains(res.stdout, "'cadang repair index' indexes them again") ||
+		strings.Contains(res.stdout, "'cadang forget'") {
+		t.Fatalf("check with the genuine index damaged:\n%s", res)
+	}
+	if !strings.Contains(res.stdout, "note: 1 obsolete-pack file(s) cannot be read") {
+		t.Fatalf("check does not explain the junk obsolete file:\n%s", res)
+	}
+	cliOK(t, "-r", r, "repair", "index")
+	cliOK(t, "-r", r, "check", "--read-data")
+	out := filepath.Join(dir, "out")
+	cliOK(t, "-r", r, "restore", "latest", "--target", out)
+	compareTrees(t, scanDir(t, data), scanDir(t, filepath.Join(out, data)), false)
+}

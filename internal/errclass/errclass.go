@@ -141,9 +141,9 @@ func rules() []rule {
 				Hint: "the repository holds files written by a newer cadang; read it with that version or newer (nothing is damaged)"}
 			var u *repo.UnsupportedError
 			if errors.As(err, &u) && u.File.Type == repo.IndexFile {
-				// Junk uploaded through an append-only server looks like a
-				// newer format as often as like damage.
-				c.Hint = "if a newer cadang wrote to this repository, use it; if none did, the file is junk or damaged: 'cadang repair index' rebuilds the index from the packs without it"
+				// Its plaintext opened with the key: a newer cadang wrote
+				// it, or someone who holds the password.
+				c.Hint = "if a newer cadang wrote to this repository, use it; if none did, someone holding the password did: 'cadang repair index' rebuilds the index from the packs without it"
 			}
 			return c
 		}},
