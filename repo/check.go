@@ -626,27 +626,59 @@ func (r *Repository) rawLengthIs(loc BlobLocation, raw uint32) bool {
 	return len(rl) == 1 && rl[0] == int(raw)
 }
 
-// RebuildIndex reads the header of every pack and writes a fresh index from
-// them alone, then removes the old index files and the obsolete-pack files
-// that cannot be read (damaged, or of a newer format: since every pack's
-// own header was read, nothing that such a file could say is lost). Packs
-// whose headers are damaged are reported and left out, except for the
-// entries of the old index that still open from their bytes. Hold an exclusive lock while calling it;
-// when that lock was taken through r, temporary files older than
-// TempSweepAge are removed too (see Sweeper).
+// RebuildIndex is RepairIndex for callers that need only the counts.
 func (r *Repository) RebuildIndex(ctx context.Context, logf func(string, ...any)) (packs, blobs int, err error) {
+	res, err := r.RepairIndex(ctx, RepairIndexOptions{Logf: logf})
+	if err != nil {
+		return 0, 0, err
+	}
+	return res.Packs, res.Blobs, nil
+}
+
+// RepairIndexOptions tune RepairIndex.
+type RepairIndexOptions struct {
+	// Logf receives what the repair finds and does: a pack whose header
+	// cannot be read, a file removed. Nil discards it.
+	Logf func(format string, args ...any)
+}
+
+// RepairIndexResult is what RepairIndex did.
+type RepairIndexResult struct {
+	// Packs and Blobs are those of the new index.
+	Packs, Blobs int
+	// DamagedHeaders are the packs whose header cannot be read, in the
+	// order of their names, and KeptDamaged those of them that stay
+	// indexed by the old index's entries that still open from their
+	// bytes. 'repair packs' takes them out, salvaging what they hold.
+	DamagedHeaders, KeptDamaged []ID
+	// RemovedObsolete are the obsolete-pack files removed because they
+	// could not be read.
+	RemovedObsolete []ID
+}
+
+// RepairIndex reads the header of every pack and writes a fresh index from
+// them alone, then removes the old index files and the obsolete-pack files
+// that cannot be read (an index file of a newer format too: every pack's
+// own header was read, and a newer pack stops the repair). Packs whose
+// headers are damaged are reported and left out, except for the entries of
+// the old index that still open from their bytes. Hold an exclusive lock
+// while calling it; when that lock was taken through r, temporary files
+// older than TempSweepAge are removed too (see Sweeper).
+func (r *Repository) RepairIndex(ctx context.Context, o RepairIndexOptions) (*RepairIndexResult, error) {
+	logf := o.Logf
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
+	res := &RepairIndexResult{}
 	// The obsolete sets first: the next prune needs them, and those that
 	// cannot be read are removed below. Failing here changes nothing.
 	sets, skippedSets, err := r.obsoleteSets(ctx, true)
 	if err != nil {
-		return 0, 0, fmt.Errorf("%w (nothing was changed)", err)
+		return nil, fmt.Errorf("%w (nothing was changed)", err)
 	}
 	var old []ID
 	if err := r.ListFiles(ctx, IndexFile, func(id ID) error { old = append(old, id); return nil }); err != nil {
-		return 0, 0, err
+		return nil, err
 	}
 	type entry struct {
 		id   ID
@@ -660,7 +692,7 @@ func (r *Repository) RebuildIndex(ctx context.Context, logf func(string, ...any)
 		return nil
 	})
 	if err != nil {
-		return 0, 0, fmt.Errorf("list packs: %w", err)
+		return nil, fmt.Errorf("list packs: %w", err)
 	}
 	var mu sync.Mutex
 	var out []IndexPack
@@ -686,12 +718,20 @@ func (r *Repository) RebuildIndex(ctx context.Context, logf func(string, ...any)
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return 0, 0, err
+		return nil, err
 	}
 	kept, err := r.keepDamagedHeaders(ctx, old, badHeader, logf)
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
+	for id := range badHeader {
+		res.DamagedHeaders = append(res.DamagedHeaders, id)
+	}
+	slices.SortFunc(res.DamagedHeaders, func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
+	for _, p := range kept {
+		res.KeptDamaged = append(res.KeptDamaged, p.ID)
+	}
+	slices.SortFunc(res.KeptDamaged, func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
 	out = append(out, kept...)
 	sort.Slice(out, func(i, j int) bool { return out[i].ID.String() < out[j].ID.String() })
 	// Write the new index before removing the old one, so that a crash in
@@ -704,18 +744,19 @@ func (r *Repository) RebuildIndex(ctx context.Context, logf func(string, ...any)
 		k := indexFilePacks(rest)
 		id, err := r.WriteIndex(ctx, rest[:k])
 		if err != nil {
-			return 0, 0, err
+			return nil, err
 		}
 		written = append(written, id)
 		rest = rest[k:]
 	}
 	for _, id := range old {
 		if err := r.RemoveFile(ctx, IndexFile, id); err != nil && !backend.IsNotExist(err) {
-			return 0, 0, fmt.Errorf("remove old index %s: %w", id.Short(), err)
+			return nil, fmt.Errorf("remove old index %s: %w", id.Short(), err)
 		}
 	}
+	res.Packs = len(out)
 	for _, p := range out {
-		blobs += len(p.Blobs)
+		res.Blobs += len(p.Blobs)
 	}
 	// Build the new index apart and swap it in under the index's lock:
 	// LoadBlob and HasBlob may be running meanwhile.
@@ -726,12 +767,14 @@ func (r *Repository) RebuildIndex(ctx context.Context, logf func(string, ...any)
 	// unindexed), and the next prune decides on them anew.
 	for id, serr := range skippedSets {
 		if err := r.RemoveFile(ctx, ObsoleteFile, id); err != nil && !backend.IsNotExist(err) {
-			return 0, 0, fmt.Errorf("remove unreadable obsolete-pack file %s: %w", id.Short(), err)
+			return nil, fmt.Errorf("remove unreadable obsolete-pack file %s: %w", id.Short(), err)
 		}
 		logf("removed the obsolete-pack file %s, which cannot be read (%v): its packs are ordinary packs again, and the next prune decides on them anew", id, serr)
+		res.RemovedObsolete = append(res.RemovedObsolete, id)
 	}
+	slices.SortFunc(res.RemovedObsolete, func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
 	if err := fresh.bulkAdd(out); err != nil {
-		return 0, 0, err
+		return nil, err
 	}
 	r.idx.replace(fresh)
 	r.noteIndexRead(written, nil, true)
@@ -745,7 +788,7 @@ func (r *Repository) RebuildIndex(ctx context.Context, logf func(string, ...any)
 			logf("removed %d temporary files left by interrupted saves", len(swept))
 		}
 	}
-	return len(out), blobs, nil
+	return res, nil
 }
 
 // keepDamagedHeaders returns what the old index files say of the packs

@@ -500,3 +500,28 @@ func TestRepairIndexObsoleteReadFails(t *testing.T) {
 		t.Fatal("repair index changed the repository before it failed")
 	}
 }
+
+// TestRepairIndexResult: RepairIndex says which packs' headers cannot be
+// read and which of them stay indexed by the old entries that still open,
+// and which obsolete-pack files it removed, so that the CLI can record a
+// partial repair and name the packs for 'repair packs'.
+func TestRepairIndexResult(t *testing.T) {
+	dir, r, want, pack, _ := truncatedPack(t)
+	junk := putFile(t, dir, "obsolete", append([]byte{1}, randBytes(75, 300)...))
+	r.Close()
+	ex := openLocal(t, dir, repo.ExclusiveLock)
+	defer ex.Close()
+	res, err := ex.RepairIndex(context.Background(), repo.RepairIndexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.DamagedHeaders) != 1 || res.DamagedHeaders[0] != pack || len(res.KeptDamaged) != 1 || res.KeptDamaged[0] != pack {
+		t.Fatalf("damaged headers %v, kept %v; want %s in both", res.DamagedHeaders, res.KeptDamaged, pack.Short())
+	}
+	if len(res.RemovedObsolete) != 1 || res.RemovedObsolete[0] != junk {
+		t.Fatalf("removed obsolete files %v, want %s", res.RemovedObsolete, junk.Short())
+	}
+	if n := ex.Index().Len(repo.DataBlob) + ex.Index().Len(repo.TreeBlob); res.Blobs != n || res.Blobs < len(want) {
+		t.Fatalf("result counts %d blobs, the index %d, saved %d", res.Blobs, n, len(want))
+	}
+}

@@ -421,27 +421,48 @@ func repairCommand() *cli.Command {
 		Name:  "repair",
 		Usage: "repair repository structures",
 		Subcommands: []*cli.Command{{
-			Name:        "index",
-			Usage:       "rebuild the index from the pack headers alone",
-			Description: "Reads the header of every pack file and writes a new index, then removes the old index files. Takes an exclusive lock.",
+			Name:  "index",
+			Usage: "rebuild the index from the pack headers alone",
+			Description: `Reads the header of every pack file and writes a new index, then removes the old index files and
+the obsolete-pack files that cannot be read (damaged, or junk uploaded to the server). For a pack whose
+header cannot be read it keeps the old index's entries that still open from the pack's bytes, and exits 3:
+'cadang repair packs' takes such packs out, salvaging what they hold. Takes an exclusive lock.`,
 			Action: func(c *cli.Context) error {
 				e := newEnv(c)
-				// Close releases the exclusive lock also when Ctrl-C
-				// cancelled the rebuild.
-				r, err := e.openRepo(c.Context, repo.Options{NoIndex: true, Lock: repo.ExclusiveLock})
-				if err != nil {
-					return err
-				}
-				defer e.closeRepo(r)
-				packs, blobs, err := r.RebuildIndex(c.Context, e.warnf)
-				if err != nil {
-					return err
-				}
-				if e.json {
-					return e.printJSON(map[string]any{"message_type": "repair_index", "packs": packs, "blobs": blobs})
-				}
-				fmt.Fprintf(e.stdout, "rebuilt the index: %d packs, %d blobs\n", packs, blobs)
-				return nil
+				return e.recorded(c.Context, runlog.OpRepair, func(ctx context.Context, rec *runlog.Record) error {
+					// Close releases the exclusive lock also when Ctrl-C
+					// cancelled the rebuild.
+					r, err := e.openRepo(ctx, repo.Options{NoIndex: true, Lock: repo.ExclusiveLock})
+					if err != nil {
+						return err
+					}
+					defer e.closeRepo(r)
+					res, err := r.RepairIndex(ctx, repo.RepairIndexOptions{Logf: e.warnf})
+					if err != nil {
+						return err
+					}
+					rec.Note = runlog.NewNote("repair-index", res.Packs, res.Blobs, len(res.DamagedHeaders), len(res.RemovedObsolete))
+					if e.json {
+						if err := e.printJSON(map[string]any{"message_type": "repair_index", "packs": res.Packs, "blobs": res.Blobs,
+							"damaged_headers": idStrings(res.DamagedHeaders), "kept_damaged": idStrings(res.KeptDamaged),
+							"removed_obsolete": idStrings(res.RemovedObsolete)}); err != nil {
+							return err
+						}
+					} else {
+						fmt.Fprintf(e.stdout, "rebuilt the index: %d packs, %d blobs\n", res.Packs, res.Blobs)
+					}
+					if n := len(res.DamagedHeaders); n > 0 {
+						// An index that is whole again, over a pack that
+						// is not: the run log and the exit code say so.
+						rec.Failure = runlog.KindIntegrity
+						ids := make([]string, 0, n)
+						for _, id := range res.DamagedHeaders {
+							ids = append(ids, id.String())
+						}
+						return &partialError{Kind: runlog.KindIntegrity, Msg: fmt.Sprintf("%d pack(s) have a header that cannot be read (listed above): 'cadang repair packs %s' takes them out, salvaging every blob another copy or the pack itself still gives", n, strings.Join(ids, " "))}
+					}
+					return nil
+				})
 			},
 		}, repairPacksCommand(), repairRecordsCommand()},
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,4 +96,71 @@ func TestCLIDamagedGenuineIndex(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	cliOK(t, "-r", r, "restore", "latest", "--target", out)
 	compareTrees(t, scanDir(t, data), scanDir(t, filepath.Join(out, data)), false)
+}
+
+// TestCLIRepairIndexDamagedHeader: repair index over a pack whose header
+// cannot be read rebuilt the index and said "rebuilt", exit 0, with the
+// pack named only in a warning: the run log called the repair ok. It now
+// exits 3, names the command that takes the pack out, and records the
+// repair as partial.
+func TestCLIRepairIndexDamagedHeader(t *testing.T) {
+	r := cliNewRepo(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	writeFileT(t, filepath.Join(data, "kontrak.pdf"), randBytes(51, 300<<10), 0o644)
+	cliBackup(t, r, data)
+	packs, err := filepath.Glob(filepath.Join(r, "data", "*", "*"))
+	if err != nil || len(packs) == 0 {
+		t.Fatalf("packs: %v %v", packs, err)
+	}
+	victim := packs[0]
+	for _, p := range packs {
+		if fileSizeT(t, p) > fileSizeT(t, victim) {
+			victim = p
+		}
+	}
+	if err := os.Truncate(victim, fileSizeT(t, victim)-10); err != nil {
+		t.Fatal(err)
+	}
+	id := filepath.Base(victim)
+	res := cliCode(t, 3, "-r", r, "repair", "index")
+	if !strings.Contains(res.stdout, "rebuilt the index") || !strings.Contains(res.stderr, "'cadang repair packs "+id+"'") {
+		t.Fatalf("repair index over a pack with a damaged header:\n%s", res)
+	}
+	if recs := repairRecords(t, r); len(recs) != 1 || recs[0].Result != "partial" || recs[0].Failure != "integrity" {
+		t.Fatalf("the repair's records: %+v", recs)
+	}
+}
+
+// repairRecord is what the tests read of a repair's run-log record.
+type repairRecord struct {
+	Repository string   `json:"repository"`
+	Result     string   `json:"result"`
+	Failure    string   `json:"failure"`
+	Errors     []string `json:"errors"`
+}
+
+// repairRecords returns the run log's repair records of the repository at
+// repoDir (the tests of this package share one run log).
+func repairRecords(t *testing.T, repoDir string) []repairRecord {
+	t.Helper()
+	var all, out []repairRecord
+	if err := json.Unmarshal([]byte(cliOK(t, "--json", "log", "--op", "repair").stdout), &all); err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range all {
+		if rec.Repository == repoDir {
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
+func fileSizeT(t *testing.T, p string) int64 {
+	t.Helper()
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,14 +50,9 @@ func TestCLIRepairPacks(t *testing.T) {
 		t.Fatalf("repair packs:\n%s", res)
 	}
 	// The run log says what was lost, and of what kind the failure is.
-	var recs []struct {
-		Op      string   `json:"op"`
-		Result  string   `json:"result"`
-		Failure string   `json:"failure"`
-		Errors  []string `json:"errors"`
-	}
-	if out := cliOK(t, "--json", "log", "--op", "repair").stdout; json.Unmarshal([]byte(out), &recs) != nil || len(recs) != 1 {
-		t.Fatalf("log --op repair: %s", out)
+	recs := repairRecords(t, r)
+	if len(recs) != 1 {
+		t.Fatalf("repair records of %s: %+v", r, recs)
 	}
 	if r := recs[0]; r.Result != "partial" || r.Failure != "integrity" || len(r.Errors) != 1 || !strings.Contains(r.Errors[0], victim.ID.String()) {
 		t.Errorf("repair record: %+v", r)
