@@ -318,8 +318,8 @@ func TestIndexLoadErrorStillStops(t *testing.T) {
 	}
 	fb := &failingLoads{Backend: lb, fail: func(h backend.Handle, off, l int64) bool { return h.Type == repo.IndexFile }}
 	_, err = repo.Open(ctx, fb, []byte(pw), repo.Options{Lock: repo.SharedLock})
-	if err == nil || fb.n == 0 || !strings.Contains(err.Error(), "connection reset") {
-		t.Fatalf("Open through a failing backend: %v (%d failed loads), want the read error", err, fb.n)
+	if err == nil || fb.n.Load() == 0 || !strings.Contains(err.Error(), "connection reset") {
+		t.Fatalf("Open through a failing backend: %v (%d failed loads), want the read error", err, fb.n.Load())
 	}
 	lb.Close()
 }

@@ -3,6 +3,7 @@ package repo_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 
 	"github.com/lpse/cadang/repo"
@@ -47,12 +48,12 @@ func stillIndexed(t *testing.T, dir string, want map[repo.ID][]byte) int {
 type failingLoads struct {
 	backend.Backend
 	fail func(h backend.Handle, off, l int64) bool
-	n    int
+	n    atomic.Int64 // loads are made concurrently
 }
 
 func (f *failingLoads) Load(ctx context.Context, h backend.Handle, off, l int64) ([]byte, error) {
 	if f.fail(h, off, l) {
-		f.n++
+		f.n.Add(1)
 		return nil, errors.New("read tcp: connection reset by peer")
 	}
 	return f.Backend.Load(ctx, h, off, l)
@@ -77,8 +78,8 @@ func rebuildFailing(t *testing.T, dir string, fail func(h backend.Handle, off, l
 	on = true
 	_, _, err = r.RebuildIndex(ctx, func(f string, a ...any) { t.Logf("  log: "+f, a...) })
 	r.Close()
-	t.Logf("RebuildIndex: %v (%d failed loads)", err, fb.n)
-	return err, fb.n
+	t.Logf("RebuildIndex: %v (%d failed loads)", err, fb.n.Load())
+	return err, int(fb.n.Load())
 }
 
 // TestRepairIndexStopsOnTransientError: a review saw a transient error,
