@@ -24,10 +24,11 @@ import (
 // cannot know what the missing files' packs hold: RequireWholeIndex stops
 // it.
 
-// skippableIndexError reports whether an index file that failed to load
-// with err is passed over rather than stopping the load: it is damaged
-// (its name is not its hash, its seal does not open, its plaintext does
-// not decode) or in a newer format. Any other error (the backend failing,
+// skippableIndexError reports whether an index or obsolete-pack file that
+// failed to load with err is passed over rather than stopping the load: it
+// is damaged (its name is not its hash, its seal does not open or has an
+// unknown seal byte, its plaintext does not decode) or, for an index file,
+// of a newer index version. Any other error (the backend failing,
 // a cancelled context) stops the load: it says nothing about the file.
 func skippableIndexError(err error) bool {
 	return IsDamaged(err) || errors.Is(err, ErrUnsupportedVersion)
@@ -91,9 +92,9 @@ func (e *IncompleteIndexError) Unwrap() error { return ErrIncompleteIndex }
 
 // RequireWholeIndex returns an *IncompleteIndexError naming op when
 // loading the index passed over files it could not read (SkippedFiles),
-// and nil otherwise. Every command that removes packs
-// or index entries calls it before it decides anything: a pack that only
-// a skipped file indexes looks unused, and its blobs missing.
+// and nil otherwise. Every command that removes packs or index entries
+// calls it before it decides anything: a pack that only a skipped file
+// indexes looks unused, and its blobs missing.
 func (r *Repository) RequireWholeIndex(op string) error {
 	if s := r.SkippedFiles(); len(s) > 0 {
 		return &IncompleteIndexError{Op: op, Skipped: s}
@@ -142,8 +143,9 @@ func (r *Repository) noteIndexRead(names []ID, skipped map[ID]error, replace boo
 			remedy = "'cadang repair index' removes it (its packs become ordinary packs again)"
 		}
 		if errors.Is(err, ErrUnsupportedVersion) {
-			// Anyone who can upload a file can make its first byte large.
-			remedy = "that cadang is used or, if none wrote it (junk), " + remedy
+			// Its plaintext opened with the key: a newer cadang wrote
+			// it, or someone who holds the password.
+			remedy = "the newer cadang that wrote it is used or, if none did, " + remedy
 		}
 		r.warnf("%v; passed over: this command goes on without it, but prune and 'repair packs' refuse until %s", err, remedy)
 	}
