@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -508,6 +509,9 @@ func TestRepairIndexObsoleteReadFails(t *testing.T) {
 func TestRepairIndexResult(t *testing.T) {
 	dir, r, want, pack, _ := truncatedPack(t)
 	junk := putFile(t, dir, "obsolete", append([]byte{1}, randBytes(75, 300)...))
+	// A pack file that no index names and whose header is junk: damaged,
+	// with nothing to keep.
+	junkPack := writeJunkPack(t, dir, randBytes(76, 5000))
 	r.Close()
 	ex := openLocal(t, dir, repo.ExclusiveLock)
 	defer ex.Close()
@@ -515,8 +519,10 @@ func TestRepairIndexResult(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.DamagedHeaders) != 1 || res.DamagedHeaders[0] != pack || len(res.KeptDamaged) != 1 || res.KeptDamaged[0] != pack {
-		t.Fatalf("damaged headers %v, kept %v; want %s in both", res.DamagedHeaders, res.KeptDamaged, pack.Short())
+	wantDamaged := []repo.ID{pack, junkPack}
+	slices.SortFunc(wantDamaged, func(a, b repo.ID) int { return bytes.Compare(a[:], b[:]) })
+	if !slices.Equal(res.DamagedHeaders, wantDamaged) || len(res.KeptDamaged) != 1 || res.KeptDamaged[0] != pack {
+		t.Fatalf("damaged headers %v, kept %v; want %v, and %s kept", res.DamagedHeaders, res.KeptDamaged, wantDamaged, pack.Short())
 	}
 	if len(res.RemovedObsolete) != 1 || res.RemovedObsolete[0] != junk {
 		t.Fatalf("removed obsolete files %v, want %s", res.RemovedObsolete, junk.Short())

@@ -436,7 +436,10 @@ header cannot be read it keeps the old index's entries that still open from the 
 					if err != nil {
 						return err
 					}
-					defer e.closeRepo(r)
+					// Kept open until the record is copied into it: a
+					// rotation disk carries the record of its repair, and
+					// the record names the disk.
+					defer e.keepRepo(r)()
 					res, err := r.RepairIndex(ctx, repo.RepairIndexOptions{Logf: e.warnf})
 					if err != nil {
 						return err
@@ -458,6 +461,7 @@ header cannot be read it keeps the old index's entries that still open from the 
 						ids := make([]string, 0, n)
 						for _, id := range res.DamagedHeaders {
 							ids = append(ids, id.String())
+							addRecordError(rec, "header cannot be read: pack "+id.String())
 						}
 						return &partialError{Kind: runlog.KindIntegrity, Msg: fmt.Sprintf("%d pack(s) have a header that cannot be read (listed above): 'cadang repair packs %s' takes them out, salvaging every blob another copy or the pack itself still gives", n, strings.Join(ids, " "))}
 					}
@@ -508,7 +512,7 @@ repair on the backup host, against the repository's directory.`,
 				if err != nil {
 					return err
 				}
-				defer e.closeRepo(r)
+				defer e.keepRepo(r)()
 				if ao, ok := r.Backend().(interface{ AppendOnly() bool }); ok && ao.AppendOnly() {
 					return fmt.Errorf("repair packs: the server at %s is append-only: repair on the backup host, against the repository's directory", r.Backend().Location())
 				}

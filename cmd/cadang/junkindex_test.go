@@ -127,17 +127,39 @@ func TestCLIRepairIndexDamagedHeader(t *testing.T) {
 	if !strings.Contains(res.stdout, "rebuilt the index") || !strings.Contains(res.stderr, "'cadang repair packs "+id+"'") {
 		t.Fatalf("repair index over a pack with a damaged header:\n%s", res)
 	}
-	if recs := repairRecords(t, r); len(recs) != 1 || recs[0].Result != "partial" || recs[0].Failure != "integrity" {
-		t.Fatalf("the repair's records: %+v", recs)
+	// Again, as a script would: the pack is still damaged.
+	res = cliCode(t, 3, "--json", "-r", r, "repair", "index")
+	var out struct {
+		Damaged []string `json:"damaged_headers"`
+		Kept    []string `json:"kept_damaged"`
+		Removed []string `json:"removed_obsolete"`
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &out); err != nil || len(out.Damaged) != 1 || out.Damaged[0] != id ||
+		len(out.Kept) != 1 || out.Kept[0] != id || out.Removed == nil || len(out.Removed) != 0 {
+		t.Fatalf("repair index --json: %v\n%s", err, res)
+	}
+	recs := repairRecords(t, r)
+	if len(recs) != 2 {
+		t.Fatalf("the repairs' records: %+v", recs)
+	}
+	for _, rec := range recs {
+		if rec.Result != "partial" || rec.Failure != "integrity" || rec.Note.Code != "repair-index" ||
+			len(rec.Errors) != 1 || !strings.Contains(rec.Errors[0], id) || rec.RepositoryID == "" {
+			t.Fatalf("a repair's record: %+v", rec)
+		}
 	}
 }
 
 // repairRecord is what the tests read of a repair's run-log record.
 type repairRecord struct {
-	Repository string   `json:"repository"`
-	Result     string   `json:"result"`
-	Failure    string   `json:"failure"`
-	Errors     []string `json:"errors"`
+	Repository   string   `json:"repository"`
+	RepositoryID string   `json:"repository_id"`
+	Result       string   `json:"result"`
+	Failure      string   `json:"failure"`
+	Errors       []string `json:"errors"`
+	Note         struct {
+		Code string `json:"code"`
+	} `json:"note"`
 }
 
 // repairRecords returns the run log's repair records of the repository at

@@ -242,6 +242,18 @@ type recording struct{ repos []*repo.Repository }
 
 func (r *recording) keep(x *repo.Repository) { r.repos = append(r.repos, x) }
 
+// keepRepo hands r to the recorded operation under way, which closes it
+// once the run-log record is copied into it, and returns a function that
+// does nothing; outside a recorded operation (the run log could not be
+// loaded) the function it returns closes r. Use: defer e.keepRepo(r)().
+func (e *env) keepRepo(r *repo.Repository) (done func()) {
+	if e.rec != nil {
+		e.rec.keep(r)
+		return func() {}
+	}
+	return func() { e.closeRepo(r) }
+}
+
 // recorded runs fn, an operation of the plain commands (backup, restore,
 // check), and appends its record to the run log: always to the local
 // mirror, and into the repository when fn opened it (withRepo). The job is

@@ -25,7 +25,7 @@ import (
 const (
 	ExitOK            = 0
 	ExitFatal         = 1
-	ExitPartial       = 3 // backup written, but some source files could not be read, or its offsite copy failed (cadang run); a restore with failed files; a copy that left out unreadable snapshots
+	ExitPartial       = 3 // backup written, but some source files could not be read, or its offsite copy failed (cadang run); a restore with failed files; a copy that left out unreadable snapshots; a repair that lost blobs (repair packs) or found packs whose header cannot be read (repair index)
 	ExitNoRepository  = 10
 	ExitLocked        = 11
 	ExitWrongPassword = 12

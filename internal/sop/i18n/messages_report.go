@@ -225,7 +225,7 @@ func init() {
 		"mon.std_over":          {"Backup yang melebihi mutu baku waktu:", "Backups over the time standard:"},
 		"mon.h_retention":       {"7. Retensi, pemangkasan dan perbaikan", "7. Retention, prune and repair"},
 		"mon.no_retention":      {"Tidak ada penerapan retensi, pemangkasan atau perbaikan pada bulan ini.", "No retention was applied and no prune or repair was run this month."},
-		"mon.repair_summary":    {"%d kali perbaikan repositori (repair records).", "%d repairs of a repository (repair records)."},
+		"mon.repair_summary":    {"%d kali perbaikan repositori (repair index, packs atau records).", "%d repairs of a repository (repair index, packs or records)."},
 		"mon.retention_summary": {"%d kali retensi diterapkan, menghapus %d snapshot; %d kali pemangkasan, menghapus %d pack (%s dibebaskan).", "Retention applied %d times, removing %d snapshots; %d prunes, deleting %d packs (%s freed)."},
 		"mon.done_what":         {"Hasil", "What was done"},
 		"mon.forget_what":       {"%d snapshot dihapus, %d disimpan; kebijakan: %s", "%d snapshots removed, %d kept; policy: %s"},
