@@ -98,6 +98,15 @@ func openWarning(t *testing.T, dir string, mode repo.LockMode, w *warnings) *rep
 	return r
 }
 
+// pruneErr runs prune on the repository in dir and returns its error.
+func pruneErr(t *testing.T, dir string) error {
+	t.Helper()
+	r := openLocal(t, dir, repo.PruneLock)
+	defer r.Close()
+	_, err := prune.Run(context.Background(), r, prune.Options{MaxUnusedBytes: 1})
+	return err
+}
+
 // backedUp makes a repository with two snapshots of a small tree whose
 // second leaves a file out (so that a prune has something to do), and
 // returns its directory, the second snapshot and the file it holds.
@@ -204,10 +213,7 @@ func TestJunkIndexFilesArePassedOver(t *testing.T) {
 	}
 	r.Close()
 	before := snapshotDir(t, dir)
-	pr := openLocal(t, dir, repo.PruneLock)
-	_, err = prune.Run(ctx, pr, prune.Options{MaxUnusedBytes: 1})
-	pr.Close()
-	if !errors.Is(err, repo.ErrIncompleteIndex) {
+	if err := pruneErr(t, dir); !errors.Is(err, repo.ErrIncompleteIndex) {
 		t.Fatalf("prune: %v, want it to refuse", err)
 	}
 	ex := openLocal(t, dir, repo.ExclusiveLock)
@@ -387,10 +393,7 @@ func TestUnreadableObsoleteSet(t *testing.T) {
 		t.Fatalf("check: %v", res.Problems)
 	}
 	r.Close()
-	pr := openLocal(t, dir, repo.PruneLock)
-	_, err = prune.Run(ctx, pr, prune.Options{MaxUnusedBytes: 1})
-	pr.Close()
-	if !errors.Is(err, repo.ErrIncompleteIndex) {
+	if err := pruneErr(t, dir); !errors.Is(err, repo.ErrIncompleteIndex) {
 		t.Fatalf("prune with unreadable obsolete sets: %v", err)
 	}
 

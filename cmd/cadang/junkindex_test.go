@@ -16,11 +16,7 @@ import (
 // hide, check names the file and the remedy, prune refuses, and after
 // 'repair index' everything is as before.
 func TestCLIJunkIndexFile(t *testing.T) {
-	r := cliNewRepo(t)
-	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
-	writeFileT(t, filepath.Join(data, "kontrak.pdf"), randBytes(31, 300<<10), 0o644)
-	cliBackup(t, r, data)
+	r, dir, data := cliBackedUp(t, 31)
 
 	junk := append([]byte{1}, randBytes(32, 2000)...)
 	sum := sha256.Sum256(junk)
@@ -62,11 +58,7 @@ func TestCLIJunkIndexFile(t *testing.T) {
 // whose blobs are only unindexed: it points to repair index, after which
 // everything restores. A junk obsolete-pack file gets its own note.
 func TestCLIDamagedGenuineIndex(t *testing.T) {
-	r := cliNewRepo(t)
-	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
-	writeFileT(t, filepath.Join(data, "kontrak.pdf"), randBytes(41, 300<<10), 0o644)
-	cliBackup(t, r, data)
+	r, dir, data := cliBackedUp(t, 41)
 	idx, err := filepath.Glob(filepath.Join(r, "index", "*"))
 	if err != nil || len(idx) == 0 {
 		t.Fatalf("index files: %v %v", idx, err)
@@ -104,11 +96,7 @@ func TestCLIDamagedGenuineIndex(t *testing.T) {
 // exits 3, names the command that takes the pack out, and records the
 // repair as partial.
 func TestCLIRepairIndexDamagedHeader(t *testing.T) {
-	r := cliNewRepo(t)
-	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
-	writeFileT(t, filepath.Join(data, "kontrak.pdf"), randBytes(51, 300<<10), 0o644)
-	cliBackup(t, r, data)
+	r, _, _ := cliBackedUp(t, 51)
 	packs, err := filepath.Glob(filepath.Join(r, "data", "*", "*"))
 	if err != nil || len(packs) == 0 {
 		t.Fatalf("packs: %v %v", packs, err)
@@ -148,6 +136,19 @@ func TestCLIRepairIndexDamagedHeader(t *testing.T) {
 			t.Fatalf("a repair's record: %+v", rec)
 		}
 	}
+}
+
+// cliBackedUp makes a repository with one backup of a directory holding
+// one file of random bytes from seed, and returns the repository, a
+// temporary directory and the backed-up directory in it.
+func cliBackedUp(t *testing.T, seed uint64) (r, dir, data string) {
+	t.Helper()
+	r = cliNewRepo(t)
+	dir = t.TempDir()
+	data = filepath.Join(dir, "data")
+	writeFileT(t, filepath.Join(data, "kontrak.pdf"), randBytes(seed, 300<<10), 0o644)
+	cliBackup(t, r, data)
+	return r, dir, data
 }
 
 // repairRecord is what the tests read of a repair's run-log record.
