@@ -94,8 +94,14 @@ original ID) is skipped. Files are copied chunk by chunk, never re-chunked. For 
 repository to deduplicate against copied data, create it with init --copy-chunker-params --from-repo SRC.
 
 The source password comes from --from-password-file (CADANG_FROM_PASSWORD_FILE), CADANG_FROM_PASSWORD,
-or a prompt. Both repositories are opened with a shared lock. The copy is recorded in the run log.`,
-		Flags: append(fromRepoFlags(), filterFlags()...),
+or a prompt. Both repositories are opened with a shared lock. The copy is recorded in the run log, and
+its record copied into both repositories.
+
+A source on a read-only medium (an offsite disk mounted read-only to seed a new medium from it) cannot take
+a lock: --from-no-lock opens it without one and writes nothing into it, not even the record. Use it only
+for a source that nothing writes to or prunes meanwhile.`,
+		Flags: append(append(fromRepoFlags(), filterFlags()...),
+			&cli.BoolFlag{Name: "from-no-lock", Usage: "open the source without a lock and write nothing into it (a read-only medium that nothing writes to or prunes meanwhile)"}),
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
 			return e.recorded(c.Context, runlog.OpCopy, func(ctx context.Context, rec *runlog.Record) error {
@@ -118,7 +124,12 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, rec 
 		return err
 	}
 	start := time.Now()
-	src, from, err := e.openFromRepo(ctx, repo.SharedLock)
+	srcLock := repo.SharedLock
+	noLock := e.c.Bool("from-no-lock")
+	if noLock {
+		srcLock = repo.NoLock
+	}
+	src, from, err := e.openFromRepo(ctx, srcLock)
 	if err != nil {
 		return err
 	}
@@ -136,10 +147,13 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, rec 
 	}
 	if e.rec != nil {
 		// The record goes into the destination, and then into the source,
-		// whose copy it also tells of (doc/design.md, run log).
+		// whose copy it also tells of (doc/design.md, run log), unless
+		// the source is to be left untouched.
 		e.rec.keep(dst)
-		e.rec.keep(src)
-		srcKept = true
+		if !noLock {
+			e.rec.keep(src)
+			srcKept = true
+		}
 	} else {
 		defer e.closeRepo(dst)
 	}

@@ -217,3 +217,57 @@ func TestCLICopy(t *testing.T) {
 		t.Errorf("check of the source after copies:\n%s", res)
 	}
 }
+
+// TestCLICopyFromNoLock: a source on a read-only medium cannot take a
+// lock, so a copy from it failed. With --from-no-lock the copy writes
+// nothing into the source (no lock, no run-log record) and still copies
+// every snapshot; without it the source gets both, as before.
+func TestCLICopyFromNoLock(t *testing.T) {
+	t.Setenv("CADANG_REPOSITORY", "")
+	t.Setenv("CADANG_PASSWORD_FILE", "")
+	t.Setenv("CADANG_PASSWORD_COMMAND", "")
+	t.Setenv("CADANG_FROM_PASSWORD_FILE", "")
+	t.Setenv("CADANG_FROM_REPOSITORY", "")
+	src, _, data := cliBackedUp(t, 61) // sets CADANG_PASSWORD
+	t.Setenv("CADANG_FROM_PASSWORD", cliTestPassword)
+	dir := t.TempDir()
+	files := func(root string) map[string]bool {
+		m := map[string]bool{}
+		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				m[p] = true
+			}
+			return nil
+		})
+		return m
+	}
+	before := files(src)
+	// A lock taken and released leaves no file, but changes its
+	// directory's modification time. (The tests run as root, which a
+	// read-only directory would not stop.)
+	locks := filepath.Join(src, "locks")
+	old := time.Now().Add(-time.Hour).Truncate(time.Second)
+	if err := os.Chtimes(locks, old, old); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(dir, "dst")
+	cliOK(t, "-r", dst, "init")
+	cliRunCopy(t, "-r", dst, "copy", "--from-repo", src, "--from-no-lock")
+	if after := files(src); len(after) != len(before) {
+		t.Fatalf("copy --from-no-lock wrote into the source: %d files before, %d after", len(before), len(after))
+	}
+	if fi, err := os.Stat(locks); err != nil || !fi.ModTime().Equal(old) {
+		t.Fatalf("copy --from-no-lock took a lock in the source (locks/ modified %v, %v)", fi.ModTime(), err)
+	}
+	out := filepath.Join(dir, "out")
+	cliOK(t, "-r", dst, "restore", "latest", "--target", out)
+	compareTrees(t, scanDir(t, data), scanDir(t, filepath.Join(out, data)), false)
+
+	// Without the flag the source receives the copy's record.
+	dst2 := filepath.Join(dir, "dst2")
+	cliOK(t, "-r", dst2, "init")
+	cliRunCopy(t, "-r", dst2, "copy", "--from-repo", src)
+	if after := files(src); len(after) <= len(before) {
+		t.Fatalf("a copy with a lock wrote no record into the source (%d files before, %d after)", len(before), len(after))
+	}
+}
