@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/lpse/cadang/crypto"
 	"github.com/lpse/cadang/repo/backend"
 )
 
@@ -66,6 +67,11 @@ func (r *Repository) LoadFile(ctx context.Context, t FileType, id ID) ([]byte, e
 		// here it is damage, or junk that anyone can write, since a
 		// matching name is only a hash.
 		return nil, damaged(h, nil, "unknown seal version %d, which only a repository of a newer format could hold", raw[0])
+	}
+	if errors.Is(err, crypto.ErrAuth) {
+		// The config opened with this key, so "wrong key" means a file
+		// that this repository's key did not write: junk, or damage.
+		return nil, damaged(h, nil, "its seal does not open with this repository's key: the file is damaged, or was not written by this repository")
 	}
 	if err != nil {
 		return nil, unreadable(h, nil, err) // its bytes match its name

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -67,7 +68,15 @@ type IncompleteIndexError struct {
 
 func (e *IncompleteIndexError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s refuses to run: it cannot know what the packs of %d unreadable index or obsolete-pack file(s) hold (", e.Op, len(e.Skipped))
+	obsoleteOnly := true
+	for _, err := range e.Skipped {
+		obsoleteOnly = obsoleteOnly && fileOf(err).Type == ObsoleteFile
+	}
+	if obsoleteOnly {
+		fmt.Fprintf(&b, "%s refuses to run: it cannot know which packs %d unreadable obsolete-pack file(s) mark (", e.Op, len(e.Skipped))
+	} else {
+		fmt.Fprintf(&b, "%s refuses to run: it cannot know what the packs of %d unreadable index or obsolete-pack file(s) hold (", e.Op, len(e.Skipped))
+	}
 	newer := false
 	for i, err := range e.Skipped {
 		newer = newer || errors.Is(err, ErrUnsupportedVersion)
@@ -81,7 +90,11 @@ func (e *IncompleteIndexError) Error() string {
 			fmt.Fprintf(&b, "%v", err)
 		}
 	}
-	b.WriteString("): 'cadang repair index' rebuilds the index from the packs' own headers without them, losing nothing stored")
+	if obsoleteOnly {
+		b.WriteString("): 'cadang repair index' removes them; their packs become ordinary packs again, and the next prune decides on them anew")
+	} else {
+		b.WriteString("): 'cadang repair index' rebuilds the index from the packs' own headers without them (no stored blob is lost)")
+	}
 	if newer {
 		b.WriteString(", unless a newer cadang wrote them: then run this with that one")
 	}
@@ -110,7 +123,7 @@ func (r *Repository) RequireWholeIndex(op string) error {
 // warning (Options.Warnf).
 func (r *Repository) noteIndexRead(names []ID, skipped map[ID]error, replace bool) {
 	r.mu.Lock()
-	old := r.indexSkipped
+	old := maps.Clone(r.indexSkipped) // the loop below adds to it when !replace
 	if replace || r.indexRead == nil {
 		r.indexRead = make(map[ID]struct{}, len(names)+len(skipped))
 	}

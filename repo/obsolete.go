@@ -50,7 +50,10 @@ func decodeObsolete(b []byte) (time.Time, []IndexPack, error) {
 	t := time.Unix(0, int64(binary.LittleEndian.Uint64(b[len(obsoleteMagic)+1:]))).UTC()
 	packs, err := decodeIndexFile(b[obsoleteHdrLen:])
 	if err != nil {
-		return time.Time{}, nil, fmt.Errorf("obsolete: %w", err)
+		// %v, not %w: a set's records are part of its layout, so an index
+		// version other than 1 in them is damage too, not a newer format
+		// (doc/design.md §13).
+		return time.Time{}, nil, fmt.Errorf("obsolete: %v", err)
 	}
 	return t, packs, nil
 }

@@ -197,7 +197,7 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		case maybeUnindexed:
 			// The blobs may well be in those packs: a damaged index file
 			// is no loss, and forget would be.
-			fmt.Fprintf(e.stdout, "note: the snapshots named above use blobs the index does not name, and %d pack(s) are not in the index (an index file was lost or cannot be read, or a backup was interrupted): the blobs may be in them; 'cadang repair index' indexes them again, then check again before anything else\n", res.UnindexedPacks)
+			fmt.Fprintf(e.stdout, "note: the snapshots named above use blobs the index does not name, and %d pack(s) are not in the index (an index file was lost or cannot be read, or a backup was interrupted): the blobs may be in them. 'cadang repair index'%s indexes again every such pack whose header can be read and names the others, for 'cadang repair packs'; check again after it\n", res.UnindexedPacks, then)
 		case hasKind(rep.Problems, repo.ProblemBlobNotIndexed):
 			fmt.Fprintln(e.stdout, "note: the snapshots named above use blobs the repository no longer holds: the next backup of the same files stores lost file contents again (and heals those snapshots); restore what they still give, and 'cadang forget' the ones that stay damaged")
 		}

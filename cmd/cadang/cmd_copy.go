@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -77,6 +78,9 @@ func (e *env) openFromRepo(ctx context.Context, m repo.LockMode) (*repo.Reposito
 	done()
 	if err != nil {
 		be.Close()
+		if errors.Is(err, syscall.EROFS) && m != repo.NoLock {
+			return nil, loc, fmt.Errorf("source repository %s: %w (on a read-only medium, --from-no-lock opens it without a lock)", loc, err)
+		}
 		return nil, loc, fmt.Errorf("source repository %s: %w", loc, err)
 	}
 	return r, loc, nil
@@ -94,8 +98,9 @@ original ID) is skipped. Files are copied chunk by chunk, never re-chunked. For 
 repository to deduplicate against copied data, create it with init --copy-chunker-params --from-repo SRC.
 
 The source password comes from --from-password-file (CADANG_FROM_PASSWORD_FILE), CADANG_FROM_PASSWORD,
-or a prompt. Both repositories are opened with a shared lock. The copy is recorded in the run log, and
-its record copied into both repositories.
+or a prompt. The source is opened with a shared lock, the destination with a copy lock (a second copy
+into it is refused, or waits with --retry-lock). The copy is recorded in the run log, and its record
+copied into both repositories.
 
 A source on a read-only medium (an offsite disk mounted read-only to seed a new medium from it) cannot take
 a lock: --from-no-lock opens it without one and writes nothing into it, not even the record. Use it only
@@ -120,8 +125,8 @@ type copyReport struct {
 }
 
 func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, rec *runlog.Record) error {
-	if err := e.needLock("copy"); err != nil {
-		return err
+	if e.c.Bool("no-lock") {
+		return errors.New("--no-lock is for read-only commands; copy writes to --repo and always takes its lock there (for a source on a read-only medium: --from-no-lock)")
 	}
 	start := time.Now()
 	srcLock := repo.SharedLock

@@ -423,8 +423,9 @@ func repairCommand() *cli.Command {
 		Subcommands: []*cli.Command{{
 			Name:  "index",
 			Usage: "rebuild the index from the pack headers alone",
-			Description: `Reads the header of every pack file and writes a new index, then removes the old index files and
-the obsolete-pack files that cannot be read (damaged, or junk uploaded to the server). For a pack whose
+			Description: `Reads the header of every pack file and writes a new index, then removes the old index files (an
+unreadable or newer one too: every pack's own header was read) and the obsolete-pack files that cannot be
+read (damaged, or junk uploaded to the server). For a pack whose
 header cannot be read it keeps the old index's entries that still open from the pack's bytes, and exits 3:
 'cadang repair packs' takes such packs out, salvaging what they hold. Takes an exclusive lock.`,
 			Action: func(c *cli.Context) error {
