@@ -14,17 +14,12 @@ import (
 // read and authenticate the rest of the pack (7 s, 12.8 GiB allocated for
 // 200 entries over 32 MiB).
 func TestRepairIndexZeroLengthEntries(t *testing.T) {
-	ctx := context.Background()
 	dir, r := newLocal(t)
 	savedBlobs(t, r, 2)
 	jid := writeJunkPack(t, dir, onesJunk())
-	var bl []repo.PackBlob
-	for i := range 200 {
-		bl = append(bl, repo.PackBlob{Type: repo.DataBlob, ID: r.BlobID([]byte{byte(i)}), Offset: uint32(i), Length: 0, RawLength: 1})
-	}
-	if _, err := r.WriteIndex(ctx, []repo.IndexPack{{ID: jid, Blobs: bl}}); err != nil {
-		t.Fatal(err)
-	}
+	forgeIndexEntries(t, r, jid, 200, func(i int) repo.PackBlob {
+		return repo.PackBlob{Type: repo.DataBlob, ID: r.BlobID([]byte{byte(i)}), Offset: uint32(i), Length: 0, RawLength: 1}
+	})
 	r.Close()
 	var a, b runtime.MemStats
 	runtime.GC()
@@ -43,13 +38,9 @@ func TestRepairIndexBudgetKeepsGenuine(t *testing.T) {
 	for _, nForged := range []int{2, 3, 5, 20} {
 		ctx := context.Background()
 		dir, r, want, pack, size := truncatedPack(t)
-		var bl []repo.PackBlob
-		for i := range nForged {
-			bl = append(bl, repo.PackBlob{Type: repo.DataBlob, ID: r.BlobID([]byte{byte(i), 7}), Offset: 0, Length: uint32(size - 1), RawLength: 1})
-		}
-		if _, err := r.WriteIndex(ctx, []repo.IndexPack{{ID: pack, Blobs: bl}}); err != nil {
-			t.Fatal(err)
-		}
+		forgeIndexEntries(t, r, pack, nForged, func(i int) repo.PackBlob {
+			return repo.PackBlob{Type: repo.DataBlob, ID: r.BlobID([]byte{byte(i), 7}), Offset: 0, Length: uint32(size - 1), RawLength: 1}
+		})
 		r.Close()
 		// repair index either checks every entry or stops, changing
 		// nothing; either way no genuine entry leaves the index.

@@ -24,13 +24,9 @@ func TestRepairIndexManyForgedEntries(t *testing.T) {
 	dir, r := newLocal(t)
 	savedBlobs(t, r, 2)
 	jid := writeJunkPack(t, dir, onesJunk())
-	var bl []repo.PackBlob
-	for i := range 200 {
-		bl = append(bl, repo.PackBlob{Type: repo.DataBlob, ID: r.BlobID([]byte{byte(i)}), Offset: uint32(i), Length: 32<<20 - 200, RawLength: 32<<20 - 300})
-	}
-	if _, err := r.WriteIndex(ctx, []repo.IndexPack{{ID: jid, Blobs: bl}}); err != nil {
-		t.Fatal(err)
-	}
+	forgeIndexEntries(t, r, jid, 200, func(i int) repo.PackBlob {
+		return repo.PackBlob{Type: repo.DataBlob, ID: r.BlobID([]byte{byte(i)}), Offset: uint32(i), Length: 32<<20 - 200, RawLength: 32<<20 - 300}
+	})
 	r.Close()
 	start := time.Now()
 	r = openLocal(t, dir, repo.ExclusiveLock)
@@ -56,6 +52,19 @@ func onesJunk() []byte {
 
 // writeJunkPack stores junk as a pack file named by its SHA-256, as an
 // append-only server accepts it from anyone, and returns its ID.
+// forgeIndexEntries writes one index file that names, in pack, the n
+// entries entry gives: what a client holding the password can upload.
+func forgeIndexEntries(t *testing.T, r *repo.Repository, pack repo.ID, n int, entry func(i int) repo.PackBlob) {
+	t.Helper()
+	bl := make([]repo.PackBlob, 0, n)
+	for i := range n {
+		bl = append(bl, entry(i))
+	}
+	if _, err := r.WriteIndex(context.Background(), []repo.IndexPack{{ID: pack, Blobs: bl}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func writeJunkPack(t *testing.T, dir string, junk []byte) repo.ID {
 	t.Helper()
 	jid := repo.ID(sha256.Sum256(junk))

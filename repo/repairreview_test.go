@@ -3,6 +3,8 @@ package repo_test
 import (
 	"bytes"
 	"context"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -20,10 +22,7 @@ func TestRepairPacksCountsCopyInIntactNamedPack(t *testing.T) {
 	ctx := context.Background()
 	dir, r := newLocal(t)
 	want := savedBlobs(t, r, 3)
-	var ids []repo.ID
-	for id := range want {
-		ids = append(ids, id)
-	}
+	ids := slices.Collect(maps.Keys(want))
 	_, l1 := packOf(t, r, ids[0])
 	// A second copy of every blob, in a new pack P2.
 	for _, id := range ids {
@@ -62,10 +61,7 @@ func TestRepairPacksLeavesWholePackWithForgedIndexEntry(t *testing.T) {
 	ctx := context.Background()
 	dir, r := newLocal(t)
 	want := savedBlobs(t, r, 3)
-	var ids []repo.ID
-	for id := range want {
-		ids = append(ids, id)
-	}
+	ids := slices.Collect(maps.Keys(want))
 	_, l := packOf(t, r, ids[0])
 	bogus := l
 	bogus.ID = repo.ID{0xee, 1, 2, 3}
@@ -229,10 +225,7 @@ func TestVerifyCopiesRawsKeyedByBlob(t *testing.T) {
 	ctx := context.Background()
 	dir, r := newLocal(t)
 	want := savedBlobs(t, r, 2)
-	var ids []repo.ID
-	for id := range want {
-		ids = append(ids, id)
-	}
+	ids := slices.Collect(maps.Keys(want))
 	x, y := ids[0], ids[1]
 	ly, _ := r.LookupBlob(repo.DataBlob, y)
 	if _, err := r.WriteIndex(ctx, []repo.IndexPack{{ID: ly.Pack, Blobs: []repo.PackBlob{{Type: repo.DataBlob, ID: x, Offset: ly.Offset, Length: ly.Length, RawLength: 7}}}}); err != nil {

@@ -97,16 +97,7 @@ func TestCLIDamagedGenuineIndex(t *testing.T) {
 // repair as partial.
 func TestCLIRepairIndexDamagedHeader(t *testing.T) {
 	r, _, _ := cliBackedUp(t, 51)
-	packs, err := filepath.Glob(filepath.Join(r, "data", "*", "*"))
-	if err != nil || len(packs) == 0 {
-		t.Fatalf("packs: %v %v", packs, err)
-	}
-	victim := packs[0]
-	for _, p := range packs {
-		if fileSizeT(t, p) > fileSizeT(t, victim) {
-			victim = p
-		}
-	}
+	victim := largestPack(t, r)
 	if err := os.Truncate(victim, fileSizeT(t, victim)-10); err != nil {
 		t.Fatal(err)
 	}
@@ -179,6 +170,23 @@ func repairRecords(t *testing.T, repoDir string) []repairRecord {
 	return out
 }
 
+// largestPack returns the path of the largest pack file in the repository
+// at repoDir.
+func largestPack(t *testing.T, repoDir string) string {
+	t.Helper()
+	packs, err := filepath.Glob(filepath.Join(repoDir, "data", "*", "*"))
+	if err != nil || len(packs) == 0 {
+		t.Fatalf("packs: %v %v", packs, err)
+	}
+	victim := packs[0]
+	for _, p := range packs {
+		if fileSizeT(t, p) > fileSizeT(t, victim) {
+			victim = p
+		}
+	}
+	return victim
+}
+
 func fileSizeT(t *testing.T, p string) int64 {
 	t.Helper()
 	fi, err := os.Stat(p)
@@ -196,16 +204,7 @@ func fileSizeT(t *testing.T, p string) int64 {
 // repair packs, and after that the repository checks clean.
 func TestCLICheckAfterRepairIndexOfTruncatedPack(t *testing.T) {
 	r, _, data := cliBackedUp(t, 71)
-	packs, err := filepath.Glob(filepath.Join(r, "data", "*", "*"))
-	if err != nil || len(packs) == 0 {
-		t.Fatalf("packs: %v %v", packs, err)
-	}
-	victim := packs[0]
-	for _, p := range packs {
-		if fileSizeT(t, p) > fileSizeT(t, victim) {
-			victim = p
-		}
-	}
+	victim := largestPack(t, r)
 	if err := os.Truncate(victim, 100); err != nil {
 		t.Fatal(err)
 	}
