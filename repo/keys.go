@@ -21,6 +21,11 @@ type KeyInfo struct {
 	Host     string           `json:"host"`
 	Username string           `json:"username"`
 	KDF      crypto.KDFParams `json:"kdf"`
+	// Err says why the key file cannot be read (damaged, or of a newer
+	// format); the other fields are then empty but ID. Problem is its
+	// text for --json.
+	Err     error  `json:"-"`
+	Problem string `json:"problem,omitempty"`
 }
 
 func (r *Repository) saveKeyFile(ctx context.Context, password []byte, p crypto.KDFParams) (ID, error) {
@@ -196,12 +201,21 @@ func (r *Repository) AddKey(ctx context.Context, password []byte, o KeyOptions) 
 // KeyID returns the ID of the key file this repository was opened with.
 func (r *Repository) KeyID() ID { return r.keyID }
 
-// ListKeys describes every key file.
+// ListKeys describes every key file. One that cannot be read (damaged:
+// anyone who can upload a file can put one in keys/; or of a newer format)
+// is listed with Err set, so that it can be named to RemoveKey; a fault of
+// the backend stops the listing.
 func (r *Repository) ListKeys(ctx context.Context) ([]KeyInfo, error) {
 	var out []KeyInfo
 	err := r.ListFiles(ctx, KeyFile, func(id ID) error {
 		kf, err := loadKeyFile(ctx, r.be, id)
-		if err != nil {
+		switch {
+		case backend.IsNotExist(err):
+			return nil // removed since the listing
+		case IsDamaged(err) || errors.Is(err, ErrUnsupportedVersion):
+			out = append(out, KeyInfo{ID: id, Err: err, Problem: err.Error()})
+			return nil
+		case err != nil:
 			return err
 		}
 		out = append(out, KeyInfo{ID: id, Current: id == r.keyID, Created: kf.Created, Host: kf.Host, Username: kf.Username, KDF: kf.Params})

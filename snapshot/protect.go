@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend"
 )
 
 // Protection says that a snapshot must not be forgotten, neither by a
@@ -148,18 +149,21 @@ func SaveProtection(ctx context.Context, r FileSaver, p Protection) (Protection,
 	return p, nil
 }
 
-// LoadProtection loads the protection file with the given ID.
+// LoadProtection loads the protection file with the given ID. A file that
+// opens with the key but holds no protection (written by a faulty or
+// hostile holder of the key) is damaged, like one that does not open.
 func LoadProtection(ctx context.Context, r FileLoader, id repo.ID) (Protection, error) {
 	b, err := r.LoadFile(ctx, repo.ProtectFile, id)
 	if err != nil {
 		return Protection{}, err // LoadFile names the file
 	}
+	h := backend.Handle{Type: repo.ProtectFile, Name: id.String()}
 	var pj protectionJSON
 	if err := json.Unmarshal(b, &pj); err != nil {
-		return Protection{}, fmt.Errorf("protection %s: %w", id.Short(), err)
+		return Protection{}, &repo.DamagedError{File: h, Err: fmt.Errorf("no protection: %w", err)}
 	}
 	if pj.Snapshot.IsNull() {
-		return Protection{}, fmt.Errorf("protection %s: names no snapshot", id.Short())
+		return Protection{}, &repo.DamagedError{File: h, Err: errors.New("the protection names no snapshot")}
 	}
 	p := Protection{ID: id, Snapshot: pj.Snapshot, Reason: pj.Reason, Host: pj.Host, Username: pj.Username, Time: pj.Time}
 	if pj.Original != nil {
@@ -171,25 +175,75 @@ func LoadProtection(ctx context.Context, r FileLoader, id repo.ID) (Protection, 
 	return p, nil
 }
 
-// Protections loads every protection in the repository, expired ones too,
-// ordered by snapshot and then by the time they were made. A protection
-// file that cannot be loaded is an error: forgetting on a partial list
-// could remove a protected snapshot.
-func Protections(ctx context.Context, r FileLoader) ([]Protection, error) {
+// UnreadableProtection is a protection file that cannot be read: its
+// bytes are damaged, it was not sealed with this repository's key (anyone
+// who can upload a file can put one in protected/), or it opens and holds
+// no protection.
+type UnreadableProtection struct {
+	ID  repo.ID
+	Err error
+}
+
+// UnreadableProtectionsError is Protections' error when some protection
+// files cannot be read. Nobody can tell which snapshots they protect, so a
+// program that forgets snapshots must stop: RemoveUnreadableProtections
+// takes the files out (doc/design.md, "Protections").
+type UnreadableProtectionsError struct {
+	Files []UnreadableProtection // at least one
+}
+
+func (e *UnreadableProtectionsError) Error() string {
+	return fmt.Sprintf("forget refuses to run: nobody can tell which snapshots %d protection file(s) that cannot be read protect (%s): "+
+		"'cadang protect --remove-unreadable' removes them, after which protect again any snapshot that must stay",
+		len(e.Files), listErrs(e.Files, func(f UnreadableProtection) error { return f.Err }))
+}
+
+// listErrs joins the errors of the first three items, and counts the rest.
+func listErrs[T any](items []T, errOf func(T) error) string {
+	var b strings.Builder
+	for i, it := range items {
+		if i == 3 {
+			fmt.Fprintf(&b, "; and %d more", len(items)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%v", errOf(it))
+	}
+	return b.String()
+}
+
+// Unwrap returns why the first file cannot be read, so that the error is
+// classified as that damage.
+func (e *UnreadableProtectionsError) Unwrap() error { return e.Files[0].Err }
+
+// LoadProtections loads every protection in the repository, expired ones
+// too, ordered by snapshot and then by the time they were made, and lists
+// apart the files that cannot be read (damaged ones, repo.IsDamaged). Any
+// other error, of the backend, stops it: it says nothing of the file.
+func LoadProtections(ctx context.Context, r FileLoader) ([]Protection, []UnreadableProtection, error) {
 	var ids []repo.ID
 	if err := r.ListFiles(ctx, repo.ProtectFile, func(id repo.ID) error {
 		ids = append(ids, id)
 		return nil
 	}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]Protection, 0, len(ids))
+	var bad []UnreadableProtection
 	for _, id := range ids {
 		p, err := LoadProtection(ctx, r, id)
-		if err != nil {
-			return nil, err
+		switch {
+		case err == nil:
+			out = append(out, p)
+		case backend.IsNotExist(err):
+			// lifted by someone else since the listing
+		case repo.IsDamaged(err):
+			bad = append(bad, UnreadableProtection{ID: id, Err: err})
+		default:
+			return nil, nil, err
 		}
-		out = append(out, p)
 	}
 	slices.SortFunc(out, func(a, b Protection) int {
 		if c := strings.Compare(a.Snapshot.String(), b.Snapshot.String()); c != 0 {
@@ -200,7 +254,21 @@ func Protections(ctx context.Context, r FileLoader) ([]Protection, error) {
 		}
 		return strings.Compare(a.ID.String(), b.ID.String())
 	})
-	return out, nil
+	return out, bad, nil
+}
+
+// Protections is LoadProtections for a program that forgets snapshots: a
+// protection file that cannot be read is an *UnreadableProtectionsError,
+// since forgetting on a partial list could remove a protected snapshot.
+func Protections(ctx context.Context, r FileLoader) ([]Protection, error) {
+	ps, bad, err := LoadProtections(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if len(bad) > 0 {
+		return nil, &UnreadableProtectionsError{Files: bad}
+	}
+	return ps, nil
 }
 
 // FileRemover lists, reads and removes small files. It is what Unprotect
@@ -213,9 +281,10 @@ type FileRemover interface {
 
 // Unprotect lifts every protection of a snapshot, expired ones too, by
 // removing their files, and returns how many it removed (also on error).
-// A snapshot without protection is no error: it returns 0.
+// A snapshot without protection is no error: it returns 0. Protection files
+// that cannot be read are left alone: lifting what is known is safe.
 func Unprotect(ctx context.Context, r FileRemover, snapshot repo.ID) (removed int, err error) {
-	ps, err := Protections(ctx, r)
+	ps, _, err := LoadProtections(ctx, r)
 	if err != nil {
 		return 0, err
 	}
@@ -227,6 +296,33 @@ func Unprotect(ctx context.Context, r FileRemover, snapshot repo.ID) (removed in
 			return removed, fmt.Errorf("unprotect snapshot %s: %w", snapshot.Short(), err)
 		}
 		removed++
+	}
+	return removed, nil
+}
+
+// RemoveUnreadableProtections removes the protection files that cannot be
+// read, so that forget can run again, and returns those it removed (also
+// on error). Each file is read once more just before it goes: one that
+// reads now (a fault of the first read) stays. What a removed file
+// protected cannot be known; protect again the snapshots that must stay.
+func RemoveUnreadableProtections(ctx context.Context, r FileRemover) ([]UnreadableProtection, error) {
+	_, bad, err := LoadProtections(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	var removed []UnreadableProtection
+	for _, f := range bad {
+		_, err := LoadProtection(ctx, r, f.ID)
+		switch {
+		case err == nil, backend.IsNotExist(err):
+			continue
+		case !repo.IsDamaged(err):
+			return removed, err
+		}
+		if err := r.RemoveFile(ctx, repo.ProtectFile, f.ID); err != nil {
+			return removed, fmt.Errorf("remove protection file %s: %w", f.ID.Short(), err)
+		}
+		removed = append(removed, UnreadableProtection{ID: f.ID, Err: err})
 	}
 	return removed, nil
 }

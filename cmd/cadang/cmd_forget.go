@@ -353,17 +353,22 @@ func forgetNamed(ctx context.Context, e *env, names []string, dryRun bool, rec *
 				ids = append(ids, id)
 			}
 		}
-		if err := refuseProtected(ctx, r, ids); err != nil {
+		if err := refuseProtected(ctx, e, r, ids); err != nil {
 			return err
 		}
 		gj := forgetGroupJSON{Keep: []forgetSnapshotJS{}, Remove: []forgetSnapshotJS{}}
 		for _, id := range ids {
 			if e.json {
 				sn, err := snapshot.LoadSnapshot(ctx, r, id)
-				if err != nil {
+				switch {
+				case err == nil:
+					gj.Remove = append(gj.Remove, forgetSnapshotJSON(sn, time.Local, nil))
+				case snapshotUnreadable(err):
+					// Only its ID is known.
+					gj.Remove = append(gj.Remove, forgetSnapshotJS{snapshotJSON: snapshotJSON{ID: id.String(), ShortID: id.Short()}, Reasons: []string{}})
+				default:
 					return err
 				}
-				gj.Remove = append(gj.Remove, forgetSnapshotJSON(sn, time.Local, nil))
 			}
 			if dryRun {
 				if !e.json {
@@ -391,8 +396,11 @@ func forgetNamed(ctx context.Context, e *env, names []string, dryRun bool, rec *
 }
 
 // refuseProtected fails, naming each, if a protection that holds now
-// covers one of the snapshots.
-func refuseProtected(ctx context.Context, r *repo.Repository, ids []repo.ID) error {
+// covers one of the snapshots. A snapshot file that cannot be read can
+// still be forgotten (it restores nothing, and prune cannot run while it
+// stays), unless a protection names it: one that covers it through a tag
+// change cannot be seen, since its original is inside the file.
+func refuseProtected(ctx context.Context, e *env, r *repo.Repository, ids []repo.ID) error {
 	ps, err := snapshot.Protections(ctx, r)
 	if err != nil || len(ps) == 0 {
 		return err
@@ -400,14 +408,29 @@ func refuseProtected(ctx context.Context, r *repo.Repository, ids []repo.ID) err
 	now := time.Now()
 	var errs []error
 	for _, id := range ids {
+		var ok bool
+		var p snapshot.Protection
 		sn, err := snapshot.LoadSnapshot(ctx, r, id)
-		if err != nil {
+		switch {
+		case err == nil:
+			ok, p = snapshot.ProtectionOf(ps, sn, now)
+		case snapshotUnreadable(err):
+			e.warnf("snapshot %s cannot be read (%v): only protections that name it were checked", id.Short(), err)
+			ok, p = snapshot.IsProtected(ps, id, now)
+		default:
 			return err
 		}
-		if ok, p := snapshot.ProtectionOf(ps, sn, now); ok {
+		if ok {
 			errs = append(errs, fmt.Errorf("snapshot %s is protected %s; 'cadang protect --remove %s' lifts it",
 				id.Short(), p.Describe(time.Local), p.Snapshot.Short()))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// snapshotUnreadable reports whether err says that a snapshot file is
+// damaged or holds no snapshot, as opposed to a fault of the backend or a
+// newer format.
+func snapshotUnreadable(err error) bool {
+	return repo.IsDamaged(err) || errors.Is(err, snapshot.ErrInvalidSnapshot)
 }

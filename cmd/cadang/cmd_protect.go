@@ -20,6 +20,8 @@ import (
 // Protect), lifts protections and lists them. Protections are files of
 // their own (repo.ProtectFile): the snapshot files are never rewritten.
 // It is not recorded in the run log: the log has no operation for it.
+// Protection files that cannot be read stop every forget; --list names
+// them and --remove-unreadable removes them.
 func protectCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "protect",
@@ -38,6 +40,11 @@ lasts longest counts. An expired protection no longer counts; --remove deletes i
 
   cadang protect --remove SNAPSHOT...   lifts every protection of the snapshots
   cadang protect --list                 lists the protections (--json: one line)
+  cadang protect --remove-unreadable    removes the protection files that cannot be read
+
+While a protection file cannot be read (damaged, or put in protected/ by someone without the
+password), forget refuses to run: nobody can tell which snapshots it protects. --list names such files;
+--remove-unreadable removes them, after which protect again any snapshot that must stay.
 
 A protection covers the snapshot it names and the snapshot that 'cadang tag' makes from it.`,
 		Flags: []cli.Flag{
@@ -46,12 +53,20 @@ A protection covers the snapshot it names and the snapshot that 'cadang tag' mak
 			&cli.StringFlag{Name: "reason", Usage: "why the snapshots are protected (shown by forget and --list)"},
 			&cli.BoolFlag{Name: "remove", Usage: "lift every protection of the snapshots"},
 			&cli.BoolFlag{Name: "list", Usage: "list the protections"},
+			&cli.BoolFlag{Name: "remove-unreadable", Usage: "remove the protection files that cannot be read, which stop every forget"},
 		},
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
 			names := c.Args().Slice()
 			setting := c.IsSet("for") || c.IsSet("until") || c.IsSet("reason")
 			switch {
+			case c.Bool("remove-unreadable"):
+				if len(names) > 0 || setting || c.Bool("list") || c.Bool("remove") {
+					return errors.New("protect --remove-unreadable takes no snapshots and no other flag")
+				}
+				return e.withRepo(c.Context, false, func(r *repo.Repository) error {
+					return removeUnreadableProtections(c.Context, e, r)
+				})
 			case c.Bool("list") && c.Bool("remove"):
 				return errors.New("protect: --list and --remove exclude each other")
 			case c.Bool("list"):
@@ -176,10 +191,11 @@ func protectNamed(ctx context.Context, e *env, r *repo.Repository, names []strin
 // unprotectNamed lifts the protections of the named snapshots. A name that
 // no snapshot has may still name a protection whose snapshot is gone.
 func unprotectNamed(ctx context.Context, e *env, r *repo.Repository, names []string) error {
-	ps, err := snapshot.Protections(ctx, r)
+	ps, bad, err := snapshot.LoadProtections(ctx, r)
 	if err != nil {
 		return err
 	}
+	warnUnreadableProtections(e, bad)
 	var ids []repo.ID
 	for _, a := range names {
 		var id repo.ID
@@ -247,11 +263,51 @@ func protectedID(ps []snapshot.Protection, prefix string, notFound error) (repo.
 	return repo.ID{}, fmt.Errorf("%w: %s matches %d protected snapshots", snapshot.ErrAmbiguous, prefix, len(found))
 }
 
-func listProtections(ctx context.Context, e *env, r *repo.Repository) error {
-	ps, err := snapshot.Protections(ctx, r)
+// warnUnreadableProtections warns of each protection file that cannot be
+// read, and says what it stops and what removes it.
+func warnUnreadableProtections(e *env, bad []snapshot.UnreadableProtection) {
+	for _, f := range bad {
+		e.warnf("protection file %s cannot be read: %v", f.ID.Short(), f.Err)
+	}
+	if len(bad) > 0 {
+		e.warnf("forget refuses to run while a protection file cannot be read; 'cadang protect --remove-unreadable' removes such files (then protect again any snapshot that must stay)")
+	}
+}
+
+// removeUnreadableProtections removes the protection files that cannot be
+// read, naming each.
+func removeUnreadableProtections(ctx context.Context, e *env, r *repo.Repository) error {
+	if err := e.needLock("protect"); err != nil {
+		return err
+	}
+	removed, err := snapshot.RemoveUnreadableProtections(ctx, r)
+	out := []string{}
+	for _, f := range removed {
+		out = append(out, f.ID.String())
+		if !e.json {
+			fmt.Fprintf(e.stdout, "removed protection file %s, which cannot be read: %v\n", f.ID.Short(), f.Err)
+		}
+	}
 	if err != nil {
 		return err
 	}
+	if e.json {
+		return e.printJSON(map[string]any{"removed": out})
+	}
+	if len(removed) == 0 {
+		fmt.Fprintln(e.stdout, "every protection file can be read; nothing was removed")
+	} else {
+		fmt.Fprintln(e.stdout, "what the removed files protected cannot be known: 'cadang protect --list' shows the protections left; protect again any snapshot that must stay")
+	}
+	return nil
+}
+
+func listProtections(ctx context.Context, e *env, r *repo.Repository) error {
+	ps, bad, err := snapshot.LoadProtections(ctx, r)
+	if err != nil {
+		return err
+	}
+	warnUnreadableProtections(e, bad)
 	exists := map[repo.ID]bool{}
 	if err := r.ListFiles(ctx, repo.SnapshotFile, func(id repo.ID) error {
 		exists[id] = true
@@ -270,7 +326,11 @@ func listProtections(ctx context.Context, e *env, r *repo.Repository) error {
 		return e.printJSON(out)
 	}
 	if len(ps) == 0 {
-		fmt.Fprintln(e.stdout, "no protected snapshots")
+		if len(bad) == 0 {
+			fmt.Fprintln(e.stdout, "no protected snapshots")
+		} else {
+			fmt.Fprintf(e.stdout, "no readable protections; %s cannot be read\n", plural(len(bad), "protection file"))
+		}
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 2, 2, ' ', 0)
@@ -296,6 +356,10 @@ func listProtections(ctx context.Context, e *env, r *repo.Repository) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s, %d active\n", plural(len(ps), "protection"), active)
+	fmt.Fprintf(e.stdout, "%s, %d active", plural(len(ps), "protection"), active)
+	if len(bad) > 0 {
+		fmt.Fprintf(e.stdout, "; %s cannot be read", plural(len(bad), "protection file"))
+	}
+	fmt.Fprintln(e.stdout)
 	return nil
 }

@@ -202,14 +202,31 @@ func keyCommand() *cli.Command {
 						}
 						tw := tabwriter.NewWriter(e.stdout, 0, 2, 2, ' ', 0)
 						fmt.Fprintln(tw, " \tID\tUser\tHost\tCreated\tKDF")
+						unreadable := 0
 						for _, k := range keys {
+							if k.Err != nil {
+								what := "is of a newer format"
+								if repo.IsDamaged(k.Err) {
+									what = "cannot be read"
+									unreadable++
+								}
+								fmt.Fprintf(tw, "!\t%s\t\t\t\t%s\n", k.ID.Short(), what)
+								e.warnf("key file %s %s: %v", k.ID.Short(), what, k.Err)
+								continue
+							}
 							cur := " "
 							if k.Current {
 								cur = "*"
 							}
 							fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cur, k.ID.Short(), k.Username, k.Host, e.timeText(k.Created), kdfText(k.KDF))
 						}
-						return tw.Flush()
+						if err := tw.Flush(); err != nil {
+							return err
+						}
+						if unreadable > 0 {
+							fmt.Fprintln(e.stdout, "note: a key file that cannot be read opens nothing; 'cadang key remove ID' removes it")
+						}
+						return nil
 					})
 				},
 			},

@@ -283,3 +283,60 @@ active_since = 2026-11-01
 		t.Errorf("the last forget record does not keep %s as protected: %+v", first[:8], *last.Forget)
 	}
 }
+
+// TestSOPRunJunkProtection: a junk file in protected/ makes the daily
+// run's retention fail (nobody can tell what it protects), and the failure
+// recorded in the run log names the remedy, since `cadang run` prints no
+// hint of its own for each job. The backup of the same run is kept.
+func TestSOPRunJunkProtection(t *testing.T) {
+	h := newSOPHarness(t)
+	cfg := mustRead(t, h.cfg)
+	i := strings.Index(cfg, "repository_id = \"")
+	idA := cfg[i+len("repository_id = \"") : i+len("repository_id = \"")+64]
+	common := cfg[:strings.Index(cfg, "[[job]]")]
+	if err := os.WriteFile(h.cfg, []byte(common+fmt.Sprintf(`
+[[job]]
+name = "spse-upload"
+info_class = 7
+classification = "rahasia"
+active_since = 2026-11-01
+  [[job.source]]
+  name = "upload"
+  paths = [%q]
+  [[job.medium]]
+  name = "disk-A"
+  repository = %q
+  repository_id = %q
+  password_file = %q
+  [job.retention]
+  daily = 1
+`, h.src, h.repoA, idA, h.pw)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	writeFileT(t, filepath.Join(h.src, "harian.bin"), randBytes(1, 10<<10), 0o600)
+	h.at("2026-11-01T02:00:00+08:00")
+	h.must(0, "run", "spse-upload")
+	name := uploadJunkFile(t, h.repoA, "protected", 71)
+	writeFileT(t, filepath.Join(h.src, "harian.bin"), randBytes(2, 10<<10), 0o600)
+	h.at("2026-11-02T02:00:00+08:00")
+	_, stderr, code := h.cad("run", "spse-upload")
+	if code == 0 {
+		t.Fatalf("run beside a junk protection file succeeded:\n%s", stderr)
+	}
+	var bk, fg runlog.Record
+	for _, r := range h.records() {
+		switch r.Op {
+		case runlog.OpBackup:
+			bk = r
+		case runlog.OpForget:
+			fg = r
+		}
+	}
+	if bk.Result != runlog.OK || !bk.Start.After(time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)) {
+		t.Errorf("the day's backup: %+v", bk)
+	}
+	if fg.Result != runlog.Failed || fg.Failure != runlog.KindIntegrity ||
+		!strings.Contains(fg.Message, "protected/"+name) || !strings.Contains(fg.Message, "'cadang protect --remove-unreadable' removes them") {
+		t.Errorf("the forget record does not name the file and the remedy: %+v", fg)
+	}
+}

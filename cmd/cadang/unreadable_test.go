@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/repotest"
@@ -70,10 +71,38 @@ func TestCLIUnreadableSnapshotFile(t *testing.T) {
 		t.Errorf("copy into the repository with the unreadable file:\n%s", res)
 	}
 
-	res = cliRun(t, nil, "-r", r, "prune")
-	if res.code == 0 || !strings.Contains(res.stderr, name[:8]) {
-		t.Errorf("prune ran past an unreadable snapshot file:\n%s", res)
+	res = cliCode(t, 1, "-r", r, "prune")
+	if !strings.Contains(res.stderr, "prune refuses to run: it cannot know which blobs 1 snapshot file(s) that cannot be read use (the first: repository file snapshots/"+name) ||
+		!strings.Contains(res.stderr, "such a file restores nothing, and 'cadang forget "+name[:8]+"' removes it") || strings.Contains(res.stderr, "hint:") {
+		t.Errorf("prune ran past an unreadable snapshot file, or did not name the remedy:\n%s", res)
 	}
+
+	// The remedy works beside protections, which it once did not: forget
+	// loaded every named snapshot to match it against them, and failed. A
+	// protection that names the file still stops it.
+	cliOK(t, "-r", r, "protect", id[:8])
+	junkID, err := repo.ParseID(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr := openTestRepo(t, r)
+	if _, err := snapshot.Protect(context.Background(), rr, junkID, time.Time{}, "named"); err != nil {
+		t.Fatal(err)
+	}
+	res = cliCode(t, 1, "-r", r, "forget", name[:8])
+	if !strings.Contains(res.stderr, "snapshot "+name[:8]+" is protected forever (named)") {
+		t.Errorf("forget of an unreadable file that a protection names:\n%s", res)
+	}
+	cliOK(t, "-r", r, "protect", "--remove", name[:8])
+	res = cliOK(t, "-r", r, "forget", name[:8])
+	if !strings.Contains(res.stderr, "snapshot "+name[:8]+" cannot be read") || !strings.Contains(res.stderr, "only protections that name it were checked") {
+		t.Errorf("forget of the unreadable file does not say what it could check:\n%s", res)
+	}
+	if _, err := os.Stat(filepath.Join(r, "snapshots", name)); !os.IsNotExist(err) {
+		t.Fatalf("the unreadable file is still there: %v", err)
+	}
+	cliOK(t, "-r", r, "prune")
+	cliOK(t, "-r", r, "check")
 }
 
 // TestCLIRestoreDamagedTree: a restore whose snapshot has a damaged tree

@@ -17,6 +17,7 @@ import (
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/archiver"
 	"github.com/lpse/cadang/snapshot/copier"
+	"github.com/lpse/cadang/snapshot/prune"
 	"github.com/lpse/cadang/snapshot/restorer"
 )
 
@@ -126,7 +127,9 @@ func rules() []rule {
 			c := Class{Exit: ExitLocked, Kind: runlog.KindLock,
 				Hint: "if that process is gone, 'cadang unlock' removes stale locks"}
 			if l.Unreadable != nil {
-				c.Hint = "if no other cadang is running, 'cadang unlock --remove-all' removes it"
+				// Junk in locks/ needs only the server's credentials; a
+				// restore at 3 a.m. must not wait for it to age.
+				c.Hint = "if no other cadang is running, 'cadang unlock --remove-all' removes it; a command that only reads (restore, snapshots, ls, check) also runs past it with 'cadang --no-lock'"
 			}
 			return c
 		}},
@@ -136,6 +139,14 @@ func rules() []rule {
 		{is(archiver.ErrIncomplete), fixed(Class{Exit: ExitPartial, Kind: runlog.KindSourceUnreadable})},
 		{is(archiver.ErrNoSource), fixed(Class{Exit: ExitFatal, Kind: runlog.KindSourceUnreadable})},
 		{is(restorer.ErrRestoreIncomplete), fixed(Class{Exit: ExitPartial, Kind: runlog.KindIntegrity})},
+		// Their messages name the remedy, so that `cadang run` records it
+		// too; the damage rule's hint would only send the administrator
+		// to check.
+		{func(err error) bool {
+			var up *snapshot.UnreadableProtectionsError
+			var us *prune.UnreadableSnapshotsError
+			return errors.As(err, &up) || errors.As(err, &us)
+		}, fixed(Class{Exit: ExitFatal, Kind: runlog.KindIntegrity})},
 		{is(repo.ErrUnsupportedVersion), func(err error) Class {
 			c := Class{Exit: ExitFatal, Kind: runlog.KindOther,
 				Hint: "the repository holds files written by a newer cadang; read it with that version or newer (nothing is damaged)"}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -148,6 +149,20 @@ func Check(ctx context.Context, r Repository, o repo.CheckOptions) (*CheckReport
 		if p.Kind == repo.ProblemUnsupported {
 			rep.Unsupported = append(rep.Unsupported, p)
 		} else {
+			rep.Problems = append(rep.Problems, p)
+		}
+	}
+	// The pack check opened every protection file's seal; a protection
+	// that opens but decodes to none stops every forget just the same.
+	_, bad, err := snapshot.LoadProtections(ctx, r)
+	if err != nil {
+		return nil, fmt.Errorf("check: protections: %w", err)
+	}
+	for _, f := range bad {
+		h := backend.Handle{Type: repo.ProtectFile, Name: f.ID.String()}
+		if !slices.ContainsFunc(rep.Problems, func(p repo.Problem) bool { return p.File == h }) {
+			p := repo.NewProblem(repo.ProblemFileDamaged, f.Err)
+			p.File = h
 			rep.Problems = append(rep.Problems, p)
 		}
 	}

@@ -17,9 +17,11 @@ package prune
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/lpse/cadang/repo"
@@ -200,13 +202,49 @@ func readySets(ctx context.Context, r *repo.Repository, sets []repo.ObsoleteSet)
 	return ready, nil
 }
 
+// UnreadableSnapshotsError stops prune when snapshot files cannot be read
+// (damaged, or put there by someone without the password): prune must know
+// every blob a snapshot uses, and deleting the blobs of an unreadable one
+// would lose it for good, where a good copy of the file put back (from a
+// file-level copy of the repository) would otherwise bring it back. Such a
+// file restores nothing itself; forgetting it by ID lets prune run.
+type UnreadableSnapshotsError struct {
+	IDs []repo.ID // at least one
+	Err error     // why the first cannot be read
+}
+
+func (e *UnreadableSnapshotsError) Error() string {
+	ids := make([]string, len(e.IDs))
+	for i, id := range e.IDs {
+		ids[i] = id.Short()
+	}
+	return fmt.Sprintf("prune refuses to run: it cannot know which blobs %d snapshot file(s) that cannot be read use (the first: %v): "+
+		"such a file restores nothing, and 'cadang forget %s' removes it (until then its data stays, should a good copy of the file be put back)",
+		len(e.IDs), e.Err, strings.Join(ids, " "))
+}
+
+func (e *UnreadableSnapshotsError) Unwrap() error { return e.Err }
+
 // mark returns every blob the snapshots reach, and how many snapshots
 // there are. A tree seen once is not walked again: unchanged directories
 // are shared by every snapshot.
 func mark(ctx context.Context, r *repo.Repository) (*repo.BlobSet, int, error) {
-	sns, err := snapshot.ListSnapshots(ctx, r, snapshot.Filter{})
+	var bad UnreadableSnapshotsError
+	sns, err := snapshot.ListSnapshotsSkipping(ctx, r, snapshot.Filter{}, func(id repo.ID, err error) error {
+		if !repo.IsDamaged(err) && !errors.Is(err, snapshot.ErrInvalidSnapshot) {
+			return err // the backend's fault, or a newer format: nothing to advise
+		}
+		bad.IDs = append(bad.IDs, id)
+		if bad.Err == nil {
+			bad.Err = err
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, 0, err
+	}
+	if len(bad.IDs) > 0 {
+		return nil, 0, &bad
 	}
 	// A backup that finished since the index was loaded (at Open) saved
 	// its snapshot after its index files: read those now, after the

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/lpse/cadang/repo"
+)
+
+// uploadJunkFile puts junk into the repository directory sub, named by its
+// SHA-256, as anyone who reaches an append-only server can, and returns the
+// name.
+func uploadJunkFile(t *testing.T, repoDir, sub string, seed uint64) string {
+	t.Helper()
+	junk := append([]byte{1}, randBytes(seed, 700)...)
+	sum := sha256.Sum256(junk)
+	name := hex.EncodeToString(sum[:])
+	writeFileT(t, filepath.Join(repoDir, sub, name), junk, 0o600)
+	return name
+}
+
+// TestCLIJunkProtectionFile: one junk file in protected/ stopped every
+// forget, 'protect --list' and 'protect --remove', and no command could
+// remove it. forget still refuses (nobody can tell what a damaged
+// protection protected), but it names the remedy; --list and --remove read
+// past the file; check names it; --remove-unreadable takes it out and
+// nothing else.
+func TestCLIJunkProtectionFile(t *testing.T) {
+	r, _, data := cliBackedUp(t, 51)
+	kept := str(t, cliBackup(t, r, data), "snapshot_id")
+	cliOK(t, "-r", r, "protect", "--reason", "audit", kept[:8])
+	name := uploadJunkFile(t, r, "protected", 52)
+
+	res := cliCode(t, 1, "-r", r, "forget", "--keep-last", "1")
+	if !strings.Contains(res.stderr, "forget refuses to run: nobody can tell which snapshots 1 protection file(s) that cannot be read protect (repository file protected/"+name+" is damaged") ||
+		!strings.Contains(res.stderr, "'cadang protect --remove-unreadable' removes them") || strings.Contains(res.stderr, "hint:") {
+		t.Fatalf("forget beside a junk protection file:\n%s", res)
+	}
+	res = cliOK(t, "-r", r, "protect", "--list")
+	if !strings.Contains(res.stderr, "warning: protection file "+name[:8]+" cannot be read") ||
+		!strings.Contains(res.stdout, kept[:8]) || !strings.Contains(res.stdout, "1 protection, 1 active; 1 protection file cannot be read") {
+		t.Fatalf("protect --list beside a junk protection file:\n%s", res)
+	}
+	if got := protectList(t, r); len(got) != 1 || got[0].Snapshot != kept {
+		t.Fatalf("protect --list --json: %+v", got)
+	}
+	// A file sealed with the key that holds no protection (a faulty or
+	// hostile holder of the password) passes the seal check; check must
+	// still name it, once.
+	sealed, err := openTestRepo(t, r).SaveFile(context.Background(), repo.ProtectFile, []byte("no protection"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = cliCode(t, 1, "-r", r, "check")
+	if !strings.Contains(res.stdout, "error: repository file protected/"+name+" is damaged") ||
+		strings.Count(res.stdout, "protected/"+sealed.String()) != 1 ||
+		!strings.Contains(res.stdout, "note: forget refuses to run while a protection file cannot be read; 'cadang protect --remove-unreadable'") {
+		t.Fatalf("check beside junk protection files:\n%s", res)
+	}
+
+	cliCode(t, 1, "-r", r, "protect", "--remove-unreadable", kept[:8])
+	res = cliOK(t, "-r", r, "--json", "protect", "--remove-unreadable")
+	var out struct{ Removed []string }
+	if err := json.Unmarshal([]byte(res.stdout), &out); err != nil || len(out.Removed) != 2 ||
+		!slices.Contains(out.Removed, name) || !slices.Contains(out.Removed, sealed.String()) {
+		t.Fatalf("protect --remove-unreadable --json: %+v, %v\n%s", out, err, res)
+	}
+	if _, err := os.Stat(filepath.Join(r, "protected", name)); !os.IsNotExist(err) {
+		t.Fatalf("the junk file is still there: %v", err)
+	}
+	res = cliOK(t, "-r", r, "protect", "--remove-unreadable")
+	if !strings.Contains(res.stdout, "nothing was removed") {
+		t.Errorf("a second --remove-unreadable:\n%s", res)
+	}
+	// The genuine protection stayed and still counts.
+	res = cliOK(t, "-r", r, "forget", "--keep-last", "1", "--prune")
+	if !strings.Contains(res.stdout, "protected: audit") {
+		t.Errorf("forget after the removal does not keep the protected snapshot:\n%s", res)
+	}
+	if got := protectList(t, r); len(got) != 1 || got[0].Snapshot != kept {
+		t.Fatalf("protections after: %+v", got)
+	}
+	cliOK(t, "-r", r, "check")
+}
+
+// TestCLIJunkKeyFile: one junk file in keys/ made 'key list' fail, so the
+// administrator could not see its ID to remove it. Now it is listed and
+// named, check points to the remedy, and key remove takes it out.
+func TestCLIJunkKeyFile(t *testing.T) {
+	r, _, _ := cliBackedUp(t, 61)
+	name := uploadJunkFile(t, r, "keys", 62)
+
+	res := cliOK(t, "-r", r, "key", "list")
+	if !strings.Contains(res.stdout, "!  "+name[:8]) || !strings.Contains(res.stderr, "warning: key file "+name[:8]+" cannot be read") ||
+		!strings.Contains(res.stdout, "'cadang key remove ID' removes it") {
+		t.Fatalf("key list beside a junk key file:\n%s", res)
+	}
+	res = cliOK(t, "-r", r, "--json", "key", "list")
+	var keys []struct {
+		ID      string `json:"id"`
+		Current bool   `json:"current"`
+		Problem string `json:"problem"`
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &keys); err != nil || len(keys) != 2 {
+		t.Fatalf("key list --json: %v\n%s", err, res)
+	}
+	for _, k := range keys {
+		if (k.ID == name) != (k.Problem != "") || (k.ID == name && k.Current) {
+			t.Errorf("key list --json entry %+v", k)
+		}
+	}
+	res = cliCode(t, 1, "-r", r, "check")
+	if !strings.Contains(res.stdout, "note: a key file that cannot be read opens nothing; 'cadang key list' names it and 'cadang key remove ID' removes it") {
+		t.Fatalf("check beside a junk key file:\n%s", res)
+	}
+	cliOK(t, "-r", r, "key", "remove", name[:8])
+	res = cliOK(t, "-r", r, "key", "list")
+	if strings.Contains(res.stdout, name[:8]) || res.stderr != "" && strings.Contains(res.stderr, "warning") {
+		t.Fatalf("key list after the removal:\n%s", res)
+	}
+	cliOK(t, "-r", r, "check")
+}
