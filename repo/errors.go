@@ -48,6 +48,22 @@ func (e *DamagedError) Error() string {
 
 func (e *DamagedError) Unwrap() error { return e.Err }
 
+// ErrForeignFile is wrapped by the error for a stored file whose bytes
+// match its name, so that they are as they were saved, but whose seal does
+// not open with this repository's key (or has a seal version this
+// repository cannot hold): no holder of the key wrote it, since none saves
+// a seal it cannot open. Anyone who can add files to the storage can add
+// such junk (an append-only server checks only that a name is the hash).
+// It is a DamagedError too. Lock files use the difference: a foreign one
+// is nobody's lock (doc/design.md §8).
+var ErrForeignFile = errors.New("not written with this repository's key")
+
+// foreignError marks why a seal failed as ErrForeignFile, its text kept.
+type foreignError struct{ error }
+
+func (e foreignError) Is(target error) bool { return target == ErrForeignFile }
+func (e foreignError) Unwrap() error       { return e.error }
+
 // IsDamaged reports whether err is (or wraps) a DamagedError.
 func IsDamaged(err error) bool {
 	var d *DamagedError

@@ -61,22 +61,23 @@ func (r *Repository) LoadFile(ctx context.Context, t FileType, id ID) ([]byte, e
 		return nil, damaged(h, nil, "SHA-256 of its %d bytes does not match its name", len(raw))
 	}
 	plain, err := r.key.Open(nil, raw, []byte(t))
-	if errors.Is(err, ErrUnsupportedVersion) {
+	switch {
+	case err == nil:
+		return plain, nil
+	case errors.Is(err, ErrUnsupportedVersion):
 		// The seal byte, the only version Open checks, changes only with
 		// the config version (doc/design.md §13), which Open has checked:
 		// here it is damage, or junk that anyone can write, since a
 		// matching name is only a hash.
-		return nil, damaged(h, nil, "unknown seal version %d, which only a repository of a newer format could hold", raw[0])
-	}
-	if errors.Is(err, crypto.ErrAuth) {
+		err = fmt.Errorf("unknown seal version %d, which only a repository of a newer format could hold", raw[0])
+	case errors.Is(err, crypto.ErrAuth):
 		// The config opened with this key, so "wrong key" means a file
 		// that this repository's key did not write: junk, or damage.
-		return nil, damaged(h, nil, "its seal does not open with this repository's key: the file is damaged, or was not written by this repository")
+		err = errors.New("its seal does not open with this repository's key: the file is damaged, or was not written by this repository")
 	}
-	if err != nil {
-		return nil, unreadable(h, nil, err) // its bytes match its name
-	}
-	return plain, nil
+	// Its bytes are as they were saved (their hash is its name): whoever
+	// saved them did not hold this repository's key (ErrForeignFile).
+	return nil, &DamagedError{File: h, Err: foreignError{err}}
 }
 
 // ListFiles calls fn with the ID of every file of type t. Names that are

@@ -303,6 +303,31 @@ type unreadableLock struct {
 	err error
 }
 
+// foreign reports whether no holder of the key wrote the file
+// (ErrForeignFile): then it is nobody's lock, and is passed over and
+// removed. Any other unreadable lock file may be a live holder's, damaged.
+func (b unreadableLock) foreign() bool { return errors.Is(b.err, ErrForeignFile) }
+
+// dropForeign removes the foreign lock files among bad, warning of each
+// (they are a sign that someone who holds no key writes to the storage),
+// and returns the others. A removal that fails is warned of too: the file
+// is no lock either way.
+func (r *Repository) dropForeign(ctx context.Context, bad []unreadableLock) []unreadableLock {
+	var out []unreadableLock
+	for _, b := range bad {
+		if !b.foreign() {
+			out = append(out, b)
+			continue
+		}
+		if err := r.RemoveFile(ctx, LockFile, b.id); err != nil && !backend.IsNotExist(err) {
+			r.warnf("lock file %s was not written with this repository's key (junk that someone who can write to the storage added); it is no lock and is passed over, but it could not be removed: %v", b.id.Short(), err)
+			continue
+		}
+		r.warnf("removed lock file %s: it was not written with this repository's key (junk that someone who can write to the storage added), so it is nobody's lock", b.id.Short())
+	}
+	return out
+}
+
 // lockListFor bounds how long listLocks lists again while lock files
 // change under it. Two refreshes of one lock are LockRefresh apart, and a
 // holder can be missing from two listings in a row only if both overlap a
@@ -399,7 +424,8 @@ func (r *Repository) listLocksOnce(ctx context.Context, seen map[ID]bool) (locks
 }
 
 // ListLocks returns every lock file. Files that cannot be read are
-// returned as errors after the others are listed.
+// returned as errors after the others are listed, but for foreign ones
+// (ErrForeignFile), which are nobody's lock: those it passes over.
 func (r *Repository) ListLocks(ctx context.Context) ([]LockInfo, error) {
 	locks, bad, err := r.listLocks(ctx)
 	if err != nil {
@@ -407,7 +433,9 @@ func (r *Repository) ListLocks(ctx context.Context) ([]LockInfo, error) {
 	}
 	var errs []error
 	for _, b := range bad {
-		errs = append(errs, b.err)
+		if !b.foreign() {
+			errs = append(errs, b.err)
+		}
 	}
 	return locks, errors.Join(errs...)
 }
@@ -451,7 +479,7 @@ func (r *Repository) unreadableStale(ctx context.Context, b unreadableLock) bool
 
 // RemoveStaleLocks removes locks whose holder is gone and returns them.
 // An unreadable lock file is removed when its modification time says it is
-// stale.
+// stale, and a foreign one (ErrForeignFile) whatever its age.
 func (r *Repository) RemoveStaleLocks(ctx context.Context) ([]LockInfo, error) {
 	locks, bad, err := r.listLocks(ctx)
 	if err != nil {
@@ -470,7 +498,7 @@ func (r *Repository) RemoveStaleLocks(ctx context.Context) ([]LockInfo, error) {
 		removed = append(removed, l)
 	}
 	for _, b := range bad {
-		if !r.unreadableStale(ctx, b) {
+		if !b.foreign() && !r.unreadableStale(ctx, b) {
 			errs = append(errs, b.err)
 			continue
 		}
@@ -521,7 +549,8 @@ func (r *Repository) Lock(ctx context.Context, exclusive bool) (*Lock, error) {
 // removed, and each removal is reported through Options.Logf. A live
 // conflicting lock gives a *LockedError; so does a lock file that cannot be
 // read, unless its modification time shows it is stale: whose it is and
-// what kind cannot be told.
+// what kind cannot be told. A foreign lock file (ErrForeignFile) is
+// nobody's: it is removed with a warning (Options.Warnf).
 //
 // Until Unlock, the Repository's writes fail once the lock is lost (see
 // Lock.Lost).
@@ -540,7 +569,7 @@ func (r *Repository) Acquire(ctx context.Context, m LockMode) (*Lock, error) {
 		if err != nil {
 			return err
 		}
-		for _, b := range bad {
+		for _, b := range r.dropForeign(ctx, bad) {
 			if b.id == self {
 				continue
 			}

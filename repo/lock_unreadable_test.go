@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -17,12 +18,13 @@ import (
 	"github.com/lpse/cadang/repo/backend/mem"
 )
 
-// saveCorruptLock stores a lock file that does not decrypt, under a valid
-// name (the SHA-256 of its bytes), and returns its name.
+// saveCorruptLock stores a lock file whose bytes no longer match its name,
+// as a live holder's lock damaged on the medium would be, and returns its
+// name.
 func saveCorruptLock(t *testing.T, be backend.Backend, seed string) string {
 	t.Helper()
 	data := []byte("not a sealed lock " + seed)
-	sum := sha256.Sum256(data)
+	sum := sha256.Sum256(append(data, " as it was written"...))
 	name := hex.EncodeToString(sum[:])
 	if err := be.Save(context.Background(), backend.Handle{Type: repo.LockFile, Name: name}, data); err != nil {
 		t.Fatal(err)
@@ -161,5 +163,72 @@ func TestLockUnreadableOnSecondCheck(t *testing.T) {
 	locks, _ := r.ListLocks(ctx)
 	if len(locks) != 0 {
 		t.Fatalf("our lock was not removed after backing off: %v", locks)
+	}
+}
+
+// saveForeignLock stores junk named by its SHA-256 in locks/, as anyone
+// who can write to the storage (an append-only server's client, without
+// the password) can, and returns its name.
+func saveForeignLock(t *testing.T, be backend.Backend, seed string) string {
+	t.Helper()
+	data := append([]byte{1}, []byte("junk that no holder of the key sealed "+seed)...)
+	sum := sha256.Sum256(data)
+	name := hex.EncodeToString(sum[:])
+	if err := be.Save(context.Background(), backend.Handle{Type: repo.LockFile, Name: name}, data); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// TestLockForeignFile: a junk file in locks/ stopped every command until
+// it was 30 minutes old (or forever on a backend without modification
+// times), and someone who kept uploading one stopped every backup. No
+// holder of the key writes a seal it cannot open, and the file's hash
+// shows its bytes are as they were saved: it is nobody's lock. Taking a
+// lock removes it with a warning; unlock removes it whatever its age;
+// ListLocks does not report it; a damaged genuine lock still conflicts.
+func TestLockForeignFile(t *testing.T) {
+	ctx := context.Background()
+	be := mem.New() // no modification times: age cannot excuse anything
+	var warnings []string
+	r := repo.NewTestRepository(t, be, pw, repo.InitOptions{})
+	r.Close()
+	r, err := repo.Open(ctx, be, []byte(pw), repo.Options{Warnf: func(f string, a ...any) { warnings = append(warnings, fmt.Sprintf(f, a...)) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	name := saveForeignLock(t, be, "a")
+	if _, err := r.ListLocks(ctx); err != nil {
+		t.Errorf("ListLocks reports a foreign file: %v", err)
+	}
+	l, err := r.Lock(ctx, true)
+	if err != nil {
+		t.Fatalf("a foreign lock file stopped an exclusive lock: %v", err)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "removed lock file "+name[:8]) || !strings.Contains(warnings[0], "not written with this repository's key") {
+		t.Errorf("warnings: %q", warnings)
+	}
+	if _, err := be.Stat(ctx, backend.Handle{Type: repo.LockFile, Name: name}); !backend.IsNotExist(err) {
+		t.Errorf("the foreign lock file is still there: %v", err)
+	}
+	if err := l.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	name = saveForeignLock(t, be, "b")
+	removed, err := r.RemoveStaleLocks(ctx)
+	if err != nil || len(removed) != 1 || removed[0].ID.String() != name {
+		t.Fatalf("unlock of a foreign lock file: %v, %v", removed, err)
+	}
+
+	// Beside a damaged genuine one, the foreign one still goes and the
+	// damaged one still stops us.
+	saveForeignLock(t, be, "c")
+	damaged := saveCorruptLock(t, be, "d")
+	_, err = r.Lock(ctx, false)
+	wantUnreadableConflict(t, err, damaged)
+	if _, err := r.ListLocks(ctx); err == nil || !strings.Contains(err.Error(), damaged) {
+		t.Errorf("ListLocks beside a damaged lock: %v", err)
 	}
 }

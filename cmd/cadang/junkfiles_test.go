@@ -127,3 +127,33 @@ func TestCLIJunkKeyFile(t *testing.T) {
 	}
 	cliOK(t, "-r", r, "check")
 }
+
+// TestCLIJunkLockFile: a junk file in locks/ stopped every command for 30
+// minutes, and one uploaded every 29 stopped every backup. It is nobody's
+// lock: the next command removes it with a warning that --quiet does not
+// hide. A lock file damaged on the medium still counts as a lock, and the
+// hint says how a restore runs past it.
+func TestCLIJunkLockFile(t *testing.T) {
+	r, dir, data := cliBackedUp(t, 81)
+	name := uploadJunkFile(t, r, "locks", 82)
+	res := cliOK(t, "-r", r, "--quiet", "backup", data)
+	if !strings.Contains(res.stderr, "warning: removed lock file "+name[:8]+": it was not written with this repository's key") {
+		t.Fatalf("backup beside a junk lock file:\n%s", res)
+	}
+	if _, err := os.Stat(filepath.Join(r, "locks", name)); !os.IsNotExist(err) {
+		t.Fatalf("the junk lock file is still there: %v", err)
+	}
+
+	// Damaged: its bytes no longer match its name.
+	damaged := strings.Repeat("ab", 32)
+	writeFileT(t, filepath.Join(r, "locks", damaged), randBytes(83, 200), 0o600)
+	res = cliCode(t, 11, "-r", r, "backup", data)
+	if !strings.Contains(res.stderr, "repository is locked by lock file "+damaged) || !strings.Contains(res.stderr, "'cadang --no-lock'") {
+		t.Fatalf("backup beside a damaged lock file:\n%s", res)
+	}
+	out := filepath.Join(dir, "out")
+	cliOK(t, "-r", r, "--no-lock", "restore", "latest", "--target", out)
+	compareTrees(t, scanDir(t, data), scanDir(t, filepath.Join(out, data)), false)
+	cliOK(t, "-r", r, "unlock", "--remove-all")
+	cliOK(t, "-r", r, "backup", data)
+}
