@@ -45,6 +45,12 @@ type CheckOptions struct {
 	// Packs holding only tree blobs are read last, so that the walk has
 	// usually passed them by then. It must be safe for concurrent use.
 	Verified func(loc BlobLocation) bool
+	// DecodeFile, if set, decodes the plaintext of each record and
+	// protection file whose seal opened; an error marks the file damaged.
+	// The layers above the repository know what those files hold (package
+	// snapshot: a protection that opens but decodes to none stops every
+	// forget just as one that does not open).
+	DecodeFile func(t FileType, plain []byte) error
 }
 
 // CheckResult summarises a check. Problems lists every finding; the check
@@ -291,7 +297,7 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 			if small.TempFiles, err = r.sweepTemp(cctx, false); err != nil {
 				return err
 			}
-			return r.checkSmallFiles(cctx, small)
+			return r.checkSmallFiles(cctx, small, o.DecodeFile)
 		})
 		if err != nil {
 			cancel() // the packs' check stops too
@@ -397,7 +403,7 @@ var smallFileTypes = []FileType{KeyFile, RecordFile, ProtectFile, ObsoleteFile}
 // problem for each damaged one. A
 // file removed while the check runs (a protection lifted, an obsolete set
 // done) is skipped.
-func (r *Repository) checkSmallFiles(ctx context.Context, res *CheckResult) error {
+func (r *Repository) checkSmallFiles(ctx context.Context, res *CheckResult, decode func(FileType, []byte) error) error {
 	for _, t := range smallFileTypes {
 		var ids []ID
 		if err := r.ListFiles(ctx, t, func(id ID) error { ids = append(ids, id); return nil }); err != nil {
@@ -419,7 +425,12 @@ func (r *Repository) checkSmallFiles(ctx context.Context, res *CheckResult) erro
 					}
 				}
 			default:
-				_, err = r.LoadFile(ctx, t, id)
+				var plain []byte
+				if plain, err = r.LoadFile(ctx, t, id); err == nil && decode != nil {
+					if derr := decode(t, plain); derr != nil {
+						err = unreadable(backend.Handle{Type: t, Name: id.String()}, nil, derr)
+					}
+				}
 			}
 			switch {
 			case err == nil, backend.IsNotExist(err):

@@ -62,7 +62,7 @@ var ErrForeignFile = errors.New("not written with this repository's key")
 type foreignError struct{ error }
 
 func (e foreignError) Is(target error) bool { return target == ErrForeignFile }
-func (e foreignError) Unwrap() error       { return e.error }
+func (e foreignError) Unwrap() error        { return e.error }
 
 // IsDamaged reports whether err is (or wraps) a DamagedError.
 func IsDamaged(err error) bool {

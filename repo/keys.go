@@ -23,9 +23,24 @@ type KeyInfo struct {
 	KDF      crypto.KDFParams `json:"kdf"`
 	// Err says why the key file cannot be read (damaged, or of a newer
 	// format); the other fields are then empty but ID. Problem is its
-	// text for --json.
+	// text for --json, where such an entry has only id, current (false)
+	// and problem: zero times and costs would read as real ones.
 	Err     error  `json:"-"`
 	Problem string `json:"problem,omitempty"`
+}
+
+// MarshalJSON leaves out of an unreadable key file's entry what it cannot
+// know.
+func (k KeyInfo) MarshalJSON() ([]byte, error) {
+	if k.Err != nil {
+		return json.Marshal(struct {
+			ID      ID     `json:"id"`
+			Current bool   `json:"current"`
+			Problem string `json:"problem"`
+		}{k.ID, k.Current, k.Problem})
+	}
+	type plain KeyInfo // without this method
+	return json.Marshal(plain(k))
 }
 
 func (r *Repository) saveKeyFile(ctx context.Context, password []byte, p crypto.KDFParams) (ID, error) {
@@ -227,12 +242,15 @@ func (r *Repository) ListKeys(ctx context.Context) ([]KeyInfo, error) {
 
 // RemoveKey deletes a key file. The key this repository was opened with
 // cannot be removed (use ChangePassword), so a repository always keeps at
-// least one key that is known to work.
+// least one key that is known to work. A damaged key file, or one of a
+// newer format, can be removed: it opens nothing here, and anyone who can
+// upload a file can add one (a key file is checked only against its
+// hash); removing a genuine newer one loses only its password.
 func (r *Repository) RemoveKey(ctx context.Context, id ID) error {
 	if id == r.keyID {
 		return fmt.Errorf("key %s is the one in use; use 'key passwd' to replace it", id.Short())
 	}
-	if _, err := loadKeyFile(ctx, r.be, id); err != nil && !IsDamaged(err) {
+	if _, err := loadKeyFile(ctx, r.be, id); err != nil && !IsDamaged(err) && !errors.Is(err, ErrUnsupportedVersion) {
 		return err
 	}
 	return r.be.Remove(ctx, backend.Handle{Type: KeyFile, Name: id.String()})

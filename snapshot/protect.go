@@ -157,15 +157,25 @@ func LoadProtection(ctx context.Context, r FileLoader, id repo.ID) (Protection, 
 	if err != nil {
 		return Protection{}, err // LoadFile names the file
 	}
-	h := backend.Handle{Type: repo.ProtectFile, Name: id.String()}
+	p, err := DecodeProtection(b)
+	if err != nil {
+		return Protection{}, &repo.DamagedError{File: backend.Handle{Type: repo.ProtectFile, Name: id.String()}, Err: err}
+	}
+	p.ID = id
+	return p, nil
+}
+
+// DecodeProtection decodes a protection file's plaintext (its ID is left
+// zero). check uses it on files whose seal opened.
+func DecodeProtection(plain []byte) (Protection, error) {
 	var pj protectionJSON
-	if err := json.Unmarshal(b, &pj); err != nil {
-		return Protection{}, &repo.DamagedError{File: h, Err: fmt.Errorf("no protection: %w", err)}
+	if err := json.Unmarshal(plain, &pj); err != nil {
+		return Protection{}, fmt.Errorf("no protection: %w", err)
 	}
 	if pj.Snapshot.IsNull() {
-		return Protection{}, &repo.DamagedError{File: h, Err: errors.New("the protection names no snapshot")}
+		return Protection{}, errors.New("the protection names no snapshot")
 	}
-	p := Protection{ID: id, Snapshot: pj.Snapshot, Reason: pj.Reason, Host: pj.Host, Username: pj.Username, Time: pj.Time}
+	p := Protection{Snapshot: pj.Snapshot, Reason: pj.Reason, Host: pj.Host, Username: pj.Username, Time: pj.Time}
 	if pj.Original != nil {
 		p.Original = *pj.Original
 	}
@@ -319,8 +329,10 @@ func RemoveUnreadableProtections(ctx context.Context, r FileRemover) ([]Unreadab
 		case !repo.IsDamaged(err):
 			return removed, err
 		}
-		if err := r.RemoveFile(ctx, repo.ProtectFile, f.ID); err != nil {
-			return removed, fmt.Errorf("remove protection file %s: %w", f.ID.Short(), err)
+		if rerr := r.RemoveFile(ctx, repo.ProtectFile, f.ID); backend.IsNotExist(rerr) {
+			continue // removed by someone else meanwhile
+		} else if rerr != nil {
+			return removed, fmt.Errorf("remove protection file %s: %w", f.ID.Short(), rerr)
 		}
 		removed = append(removed, UnreadableProtection{ID: f.ID, Err: err})
 	}
@@ -346,6 +358,22 @@ func longest(ps []Protection, now time.Time, match func(Protection) bool) (bool,
 		best, found = p, true
 	}
 	return found, best
+}
+
+// MayCoverUnreadable returns the protections among ps that hold at now and
+// may cover a snapshot whose file cannot be read: those that name its ID,
+// and those that may cover it through a tag change, since its original is
+// inside the file. A protection may when it has an Original, or when the
+// snapshot it names is not one of the readable snapshots (exists reports
+// those): a tag change replaces the snapshot it starts from.
+func MayCoverUnreadable(ps []Protection, id repo.ID, exists func(repo.ID) bool, now time.Time) []Protection {
+	var out []Protection
+	for _, p := range ps {
+		if p.Active(now) && (p.Snapshot == id || !p.Original.IsNull() || !exists(p.Snapshot)) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // IsProtected reports whether a protection among ps that holds at now names

@@ -185,3 +185,57 @@ func TestRemoveUnreadableProtectionsRereads(t *testing.T) {
 		t.Fatalf("protections after the failing backend: %v, %v", ps, err)
 	}
 }
+
+// racingRemover removes a file just before its own removal of it, as a
+// second administrator's --remove-unreadable would.
+type racingRemover struct{ *repo.Repository }
+
+func (r racingRemover) RemoveFile(ctx context.Context, t repo.FileType, id repo.ID) error {
+	if err := r.Repository.RemoveFile(ctx, t, id); err != nil {
+		return err
+	}
+	return r.Repository.RemoveFile(ctx, t, id)
+}
+
+// TestRemoveUnreadableProtectionsRace: a file removed by someone else
+// meanwhile is neither an error nor counted, and the others still go.
+func TestRemoveUnreadableProtectionsRace(t *testing.T) {
+	ctx := context.Background()
+	be := mem.New()
+	r := repotest.New(t, be, "pw", repo.InitOptions{})
+	uploadJunk(t, be, repo.ProtectFile, append([]byte{1}, make([]byte, 100)...))
+	uploadJunk(t, be, repo.ProtectFile, append([]byte{1}, make([]byte, 200)...))
+	removed, err := snapshot.RemoveUnreadableProtections(ctx, racingRemover{r})
+	if err != nil || len(removed) != 0 {
+		t.Fatalf("removed %v, %v", removed, err)
+	}
+	if _, bad, err := snapshot.LoadProtections(ctx, r); err != nil || len(bad) != 0 {
+		t.Fatalf("left: %v, %v", bad, err)
+	}
+}
+
+// TestMayCoverUnreadable: a snapshot whose file cannot be read may be
+// covered by a protection that names it, or through a tag change by one
+// with an original or whose snapshot is gone; not by an expired one, nor by
+// one of a readable snapshot without an original.
+func TestMayCoverUnreadable(t *testing.T) {
+	now := time.Now()
+	id := func(b byte) repo.ID { return repo.ID{b} }
+	ps := []snapshot.Protection{
+		{ID: id(1), Snapshot: id(10)},                                              // names it
+		{ID: id(2), Snapshot: id(11), Original: id(12)},                            // has an original
+		{ID: id(3), Snapshot: id(13)},                                              // its snapshot is gone
+		{ID: id(4), Snapshot: id(14)},                                              // of a readable snapshot
+		{ID: id(5), Snapshot: id(15), Until: now.Add(-time.Hour)},                  // expired, snapshot gone
+		{ID: id(6), Snapshot: id(10), Until: now.Add(-time.Hour)},                  // expired, names it
+		{ID: id(7), Snapshot: id(16), Original: id(17), Until: now.Add(time.Hour)}, // holds an hour more
+	}
+	readable := map[repo.ID]bool{id(11): true, id(14): true, id(16): true}
+	var got []repo.ID
+	for _, p := range snapshot.MayCoverUnreadable(ps, id(10), func(x repo.ID) bool { return readable[x] }, now) {
+		got = append(got, p.ID)
+	}
+	if want := []repo.ID{id(1), id(2), id(3), id(7)}; !slices.Equal(got, want) {
+		t.Errorf("MayCoverUnreadable: %v, want %v", got, want)
+	}
+}

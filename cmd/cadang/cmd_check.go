@@ -210,6 +210,9 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		if damagedFiles(rep.Problems, repo.KeyFile) > 0 {
 			fmt.Fprintln(e.stdout, "note: a key file that cannot be read opens nothing; 'cadang key list' names it and 'cadang key remove ID' removes it")
 		}
+		if slices.ContainsFunc(rep.Unsupported, func(p repo.Problem) bool { return p.File.Type == repo.KeyFile }) {
+			fmt.Fprintln(e.stdout, "note: a key file of a newer format opens only with a newer cadang; if none added it (anyone who can upload a file can), 'cadang key remove ID' removes it")
+		}
 		if damagedFiles(rep.Problems, repo.RecordFile) > 0 {
 			fmt.Fprintln(e.stdout, "note: a damaged run-log file stays in the repository, and is reported by every check, until 'cadang repair records' takes it out (it first copies in again what the local run log holds, and keeps the file's bytes)")
 		}

@@ -398,14 +398,18 @@ func forgetNamed(ctx context.Context, e *env, names []string, dryRun bool, rec *
 // refuseProtected fails, naming each, if a protection that holds now
 // covers one of the snapshots. A snapshot file that cannot be read can
 // still be forgotten (it restores nothing, and prune cannot run while it
-// stays), unless a protection names it: one that covers it through a tag
-// change cannot be seen, since its original is inside the file.
+// stays). If it is junk (foreign, or opening to no snapshot) only a
+// protection that names it counts; if it is a genuine snapshot damaged on
+// the medium, so does every protection that may cover it through a tag
+// change, since its original is inside the file (MayCoverUnreadable): a
+// good copy of the file put back would restore it.
 func refuseProtected(ctx context.Context, e *env, r *repo.Repository, ids []repo.ID) error {
 	ps, err := snapshot.Protections(ctx, r)
 	if err != nil || len(ps) == 0 {
 		return err
 	}
 	now := time.Now()
+	var readable map[repo.ID]bool
 	var errs []error
 	for _, id := range ids {
 		var ok bool
@@ -414,9 +418,27 @@ func refuseProtected(ctx context.Context, e *env, r *repo.Repository, ids []repo
 		switch {
 		case err == nil:
 			ok, p = snapshot.ProtectionOf(ps, sn, now)
-		case snapshotUnreadable(err):
-			e.warnf("snapshot %s cannot be read (%v): only protections that name it were checked", id.Short(), err)
+		case errors.Is(err, repo.ErrForeignFile) || errors.Is(err, snapshot.ErrInvalidSnapshot):
+			e.warnf("snapshot %s cannot be read (%v): it was not written as a snapshot of this repository, so only protections that name it were checked", id.Short(), err)
 			ok, p = snapshot.IsProtected(ps, id, now)
+		case repo.IsDamaged(err):
+			if readable == nil {
+				if readable, err = readableSnapshots(ctx, r); err != nil {
+					return err
+				}
+			}
+			if may := snapshot.MayCoverUnreadable(ps, id, func(id repo.ID) bool { return readable[id] }, now); len(may) > 0 {
+				var lift []string
+				for _, p := range may {
+					if !slices.Contains(lift, p.Snapshot.Short()) {
+						lift = append(lift, p.Snapshot.Short())
+					}
+				}
+				errs = append(errs, fmt.Errorf("snapshot %s may be protected: its file changed since it was saved, so it was most likely a genuine snapshot (%v), "+
+					"and %d protection(s) may cover it through a tag change, which cannot be told while it cannot be read; 'cadang protect --remove %s' lifts them (protect again what must stay)",
+					id.Short(), err, len(may), strings.Join(lift, " ")))
+			}
+			continue
 		default:
 			return err
 		}
@@ -426,6 +448,24 @@ func refuseProtected(ctx context.Context, e *env, r *repo.Repository, ids []repo
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// readableSnapshots returns the IDs of the snapshots that can be read.
+func readableSnapshots(ctx context.Context, r *repo.Repository) (map[repo.ID]bool, error) {
+	sns, err := snapshot.ListSnapshotsSkipping(ctx, r, snapshot.Filter{}, func(_ repo.ID, err error) error {
+		if snapshotUnreadable(err) || errors.Is(err, repo.ErrUnsupportedVersion) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[repo.ID]bool, len(sns))
+	for _, sn := range sns {
+		out[sn.ID()] = true
+	}
+	return out, nil
 }
 
 // snapshotUnreadable reports whether err says that a snapshot file is

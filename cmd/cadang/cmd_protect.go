@@ -191,6 +191,9 @@ func protectNamed(ctx context.Context, e *env, r *repo.Repository, names []strin
 // unprotectNamed lifts the protections of the named snapshots. A name that
 // no snapshot has may still name a protection whose snapshot is gone.
 func unprotectNamed(ctx context.Context, e *env, r *repo.Repository, names []string) error {
+	if err := e.needLock("protect --remove"); err != nil {
+		return err
+	}
 	ps, bad, err := snapshot.LoadProtections(ctx, r)
 	if err != nil {
 		return err

@@ -202,13 +202,15 @@ func keyCommand() *cli.Command {
 						}
 						tw := tabwriter.NewWriter(e.stdout, 0, 2, 2, ' ', 0)
 						fmt.Fprintln(tw, " \tID\tUser\tHost\tCreated\tKDF")
-						unreadable := 0
+						unreadable, newer := 0, 0
 						for _, k := range keys {
 							if k.Err != nil {
 								what := "is of a newer format"
 								if repo.IsDamaged(k.Err) {
 									what = "cannot be read"
 									unreadable++
+								} else {
+									newer++
 								}
 								fmt.Fprintf(tw, "!\t%s\t\t\t\t%s\n", k.ID.Short(), what)
 								e.warnf("key file %s %s: %v", k.ID.Short(), what, k.Err)
@@ -225,6 +227,9 @@ func keyCommand() *cli.Command {
 						}
 						if unreadable > 0 {
 							fmt.Fprintln(e.stdout, "note: a key file that cannot be read opens nothing; 'cadang key remove ID' removes it")
+						}
+						if newer > 0 {
+							fmt.Fprintln(e.stdout, "note: a key file of a newer format opens only with a newer cadang; if none added it (anyone who can upload a file can), 'cadang key remove ID' removes it")
 						}
 						return nil
 					})

@@ -73,7 +73,7 @@ func TestCLIUnreadableSnapshotFile(t *testing.T) {
 
 	res = cliCode(t, 1, "-r", r, "prune")
 	if !strings.Contains(res.stderr, "prune refuses to run: it cannot know which blobs 1 snapshot file(s) that cannot be read use (the first: repository file snapshots/"+name) ||
-		!strings.Contains(res.stderr, "such a file restores nothing, and 'cadang forget "+name[:8]+"' removes it") || strings.Contains(res.stderr, "hint:") {
+		!strings.Contains(res.stderr, "such a file restores nothing, and 'cadang forget "+name+"' removes it") || strings.Contains(res.stderr, "hint:") {
 		t.Errorf("prune ran past an unreadable snapshot file, or did not name the remedy:\n%s", res)
 	}
 

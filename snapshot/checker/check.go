@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -117,6 +116,18 @@ func Check(ctx context.Context, r Repository, o repo.CheckOptions) (*CheckReport
 			o.Verified = trees.verified
 		}
 	}
+	// A protection that opens but decodes to none stops every forget
+	// just as one that does not open: the pack check decodes them.
+	if caller := o.DecodeFile; caller != nil {
+		o.DecodeFile = func(t repo.FileType, plain []byte) error {
+			if err := decodeFile(t, plain); err != nil {
+				return err
+			}
+			return caller(t, plain)
+		}
+	} else {
+		o.DecodeFile = decodeFile
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	// The goroutines turn a panic into an error, so that it fails the
 	// check instead of killing the process with its lock.
@@ -152,21 +163,16 @@ func Check(ctx context.Context, r Repository, o repo.CheckOptions) (*CheckReport
 			rep.Problems = append(rep.Problems, p)
 		}
 	}
-	// The pack check opened every protection file's seal; a protection
-	// that opens but decodes to none stops every forget just the same.
-	_, bad, err := snapshot.LoadProtections(ctx, r)
-	if err != nil {
-		return nil, fmt.Errorf("check: protections: %w", err)
-	}
-	for _, f := range bad {
-		h := backend.Handle{Type: repo.ProtectFile, Name: f.ID.String()}
-		if !slices.ContainsFunc(rep.Problems, func(p repo.Problem) bool { return p.File == h }) {
-			p := repo.NewProblem(repo.ProblemFileDamaged, f.Err)
-			p.File = h
-			rep.Problems = append(rep.Problems, p)
-		}
-	}
 	return rep, nil
+}
+
+// decodeFile decodes what the snapshot layer stores in small files.
+func decodeFile(t repo.FileType, plain []byte) error {
+	if t == repo.ProtectFile {
+		_, err := snapshot.DecodeProtection(plain)
+		return err
+	}
+	return nil
 }
 
 // verifiedTrees notes where each tree it loaded without error lay: loading

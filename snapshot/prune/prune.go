@@ -214,13 +214,24 @@ type UnreadableSnapshotsError struct {
 }
 
 func (e *UnreadableSnapshotsError) Error() string {
-	ids := make([]string, len(e.IDs))
-	for i, id := range e.IDs {
-		ids[i] = id.Short()
+	// Whole IDs: someone who can list snapshots/ can grind junk whose
+	// short ID is a genuine snapshot's. Five at most: the message goes
+	// into the run log whole.
+	const most = 5
+	ids := make([]string, 0, most)
+	for _, id := range e.IDs[:min(len(e.IDs), most)] {
+		ids = append(ids, id.String())
+	}
+	them, more := "it", ""
+	if len(e.IDs) > 1 {
+		them = "them"
+	}
+	if len(e.IDs) > most {
+		more = fmt.Sprintf("; 'cadang check' names the %d others", len(e.IDs)-most)
 	}
 	return fmt.Sprintf("prune refuses to run: it cannot know which blobs %d snapshot file(s) that cannot be read use (the first: %v): "+
-		"such a file restores nothing, and 'cadang forget %s' removes it (until then its data stays, should a good copy of the file be put back)",
-		len(e.IDs), e.Err, strings.Join(ids, " "))
+		"such a file restores nothing, and 'cadang forget %s' removes %s%s (until then its data stays, should a good copy of the file be put back)",
+		len(e.IDs), e.Err, strings.Join(ids, " "), them, more)
 }
 
 func (e *UnreadableSnapshotsError) Unwrap() error { return e.Err }
