@@ -71,9 +71,18 @@ func splitSnapshotArg(s string) (id, sub string) {
 func (e *env) findSnapshot(ctx context.Context, r snapshot.FileLoader, arg string, f snapshot.Filter) (*snapshot.Snapshot, error) {
 	// An unreadable snapshot file may be the newest: "latest" is then not
 	// known, and restoring, tagging or protecting an older snapshot in
-	// its place would be the wrong one without a word. Its ID is.
+	// its place would be the wrong one without a word. Its ID is. A
+	// foreign file (its bytes as saved, its seal not this repository's)
+	// was never a snapshot here, so it cannot be the newest: junk uploaded
+	// through an append-only server must not stop 'restore latest'.
 	var skipped []error
-	sn, err := snapshot.FindSnapshotSkipping(ctx, r, arg, f, snapshot.PassUnreadable(func(_ repo.ID, err error) { skipped = append(skipped, err) }))
+	sn, err := snapshot.FindSnapshotSkipping(ctx, r, arg, f, snapshot.PassUnreadable(func(id repo.ID, err error) {
+		if errors.Is(err, repo.ErrForeignFile) {
+			e.warnf("snapshot file %s is passed over: it was not written with this repository's key (junk that someone who can write to the storage added): %v", id.Short(), err)
+			return
+		}
+		skipped = append(skipped, err)
+	}))
 	if err == nil && len(skipped) > 0 {
 		err = fmt.Errorf("the latest snapshot is not known: %d snapshot file(s) cannot be read, and one may be newer than %s: give the snapshot's ID instead ('cadang snapshots' lists the readable ones; 'cadang check' names every damaged file): %w",
 			len(skipped), sn.ID().Short(), errors.Join(skipped...))

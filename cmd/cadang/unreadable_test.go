@@ -47,16 +47,36 @@ func TestCLIUnreadableSnapshotFile(t *testing.T) {
 	if !strings.Contains(res.stdout, id[:8]) {
 		t.Errorf("the readable snapshot is not listed:\n%s", res)
 	}
-	// "latest" is not known while a file that may be newer cannot be
-	// read: a restore must not quietly take an older snapshot. By ID, it
-	// restores.
+	// Junk (its bytes as saved, its seal not this repository's) was never
+	// a snapshot here and cannot be the newest: "latest" is known.
 	target := filepath.Join(dir, "restore")
+	res = cliOK(t, "-r", r, "restore", "latest", "--target", target)
+	if !strings.Contains(res.stderr, "snapshot file "+name[:8]+" is passed over: it was not written with this repository's key") {
+		t.Errorf("restore latest beside a junk snapshot file:\n%s", res)
+	}
+	compareTrees(t, want, scanDir(t, filepath.Join(target, data)), false)
+	os.RemoveAll(target)
+
+	// A genuine snapshot file damaged on the medium may be the newest:
+	// "latest" is not known, and a restore must not quietly take an older
+	// snapshot. By ID, it restores.
+	id2 := str(t, cliBackup(t, r, data), "snapshot_id")
+	p2 := filepath.Join(r, "snapshots", id2)
+	b2, err := os.ReadFile(p2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2[len(b2)/2] ^= 1
+	if err := os.WriteFile(p2, b2, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	res = cliCode(t, 1, "-r", r, "restore", "latest", "--target", target)
-	if !strings.Contains(res.stderr, "the latest snapshot is not known") || !strings.Contains(res.stderr, name[:8]) {
-		t.Errorf("restore latest beside an unreadable file:\n%s", res)
+	if !strings.Contains(res.stderr, "the latest snapshot is not known") || !strings.Contains(res.stderr, id2[:8]) {
+		t.Errorf("restore latest beside a damaged snapshot file:\n%s", res)
 	}
 	cliOK(t, "-r", r, "restore", id[:8], "--target", target)
 	compareTrees(t, want, scanDir(t, filepath.Join(target, data)), false)
+	cliOK(t, "-r", r, "forget", id2[:8])
 	cliBackup(t, r, data)
 
 	// Out of the repository: the unreadable file counts as a snapshot not
