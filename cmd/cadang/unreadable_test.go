@@ -79,13 +79,29 @@ func TestCLIUnreadableSnapshotFile(t *testing.T) {
 	cliOK(t, "-r", r, "forget", id2[:8])
 	cliBackup(t, r, data)
 
-	// Out of the repository: the unreadable file counts as a snapshot not
-	// copied (exit 3, partial); into it, it is passed over.
+	// Out of the repository: junk was never a snapshot and is passed over;
+	// a damaged snapshot file counts as a snapshot not copied (exit 3,
+	// partial). Into it, both are passed over.
 	t.Setenv("CADANG_FROM_PASSWORD", cliTestPassword)
-	res = cliCode(t, 3, "-r", other, "copy", "--from-repo", r)
-	if !strings.Contains(res.stdout, "2 snapshot(s) copied, 0 skipped, 1 could not be read") || !strings.Contains(res.stderr, "could not copy "+name[:8]) {
-		t.Errorf("copy past the unreadable file:\n%s", res)
+	res = cliOK(t, "-r", other, "copy", "--from-repo", r)
+	if !strings.Contains(res.stdout, "2 snapshot(s) copied, 0 skipped") || !strings.Contains(res.stderr, "snapshot file "+name[:8]+" of the source is passed over") {
+		t.Errorf("copy past the junk file:\n%s", res)
 	}
+	id3 := str(t, cliBackup(t, r, data), "snapshot_id")
+	p3 := filepath.Join(r, "snapshots", id3)
+	b3, err := os.ReadFile(p3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b3[len(b3)/3] ^= 4
+	if err := os.WriteFile(p3, b3, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res = cliCode(t, 3, "-r", other, "copy", "--from-repo", r)
+	if !strings.Contains(res.stdout, "0 snapshot(s) copied, 2 skipped, 1 could not be read") || !strings.Contains(res.stderr, "could not copy "+id3[:8]) {
+		t.Errorf("copy past the damaged file:\n%s", res)
+	}
+	cliOK(t, "-r", r, "forget", id3[:8])
 	res = cliOK(t, "-r", r, "copy", "--from-repo", other)
 	if !strings.Contains(res.stdout, "0 snapshot(s) copied, 2 skipped") || !strings.Contains(res.stderr, "of the destination cannot be read") {
 		t.Errorf("copy into the repository with the unreadable file:\n%s", res)

@@ -104,7 +104,14 @@ func (c *Copier) Snapshots(ctx context.Context, r run.Repository) ([]*snapshot.S
 		return nil, fmt.Errorf("engine: %T is not a snapshot repository", r)
 	}
 	bad := map[repo.ID]error{}
-	sns, err := snapshot.ListSnapshotsSkipping(ctx, fl, snapshot.Filter{}, snapshot.PassUnreadable(func(id repo.ID, err error) { bad[id] = err }))
+	sns, err := snapshot.ListSnapshotsSkipping(ctx, fl, snapshot.Filter{}, snapshot.PassUnreadable(func(id repo.ID, err error) {
+		if errors.Is(err, repo.ErrForeignFile) {
+			// Never a snapshot: junk must not make every copy partial.
+			c.warn(fmt.Sprintf("snapshot file %s is passed over: it was not written with the repository's key (junk that someone who can write to the storage added): %v", id.Short(), err))
+			return
+		}
+		bad[id] = err
+	}))
 	c.mu.Lock()
 	if c.unlisted == nil {
 		c.unlisted = map[string]map[repo.ID]error{}
