@@ -303,6 +303,21 @@ type unreadableLock struct {
 	err error
 }
 
+// firstForeignWarning reports whether the foreign lock file id was not
+// warned of before in this session, and notes it.
+func (r *Repository) firstForeignWarning(id ID) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.foreignLocks[id]; ok {
+		return false
+	}
+	if r.foreignLocks == nil {
+		r.foreignLocks = map[ID]struct{}{}
+	}
+	r.foreignLocks[id] = struct{}{}
+	return true
+}
+
 // foreign reports whether no holder of the key wrote the file
 // (ErrForeignFile): then it is nobody's lock, and is passed over and
 // removed. Any other unreadable lock file may be a live holder's, damaged.
@@ -320,7 +335,11 @@ func (r *Repository) dropForeign(ctx context.Context, bad []unreadableLock) []un
 			continue
 		}
 		if err := r.RemoveFile(ctx, LockFile, b.id); err != nil && !backend.IsNotExist(err) {
-			r.warnf("lock file %s was not written with this repository's key (junk that someone who can write to the storage added); it is no lock and is passed over, but it could not be removed: %v", b.id.Short(), err)
+			// Each lock taken lists twice, and waits list again: one
+			// warning per file is the signal, more is noise.
+			if r.firstForeignWarning(b.id) {
+				r.warnf("lock file %s was not written with this repository's key (junk that someone who can write to the storage added); it is no lock and is passed over, but it could not be removed: %v", b.id.Short(), err)
+			}
 			continue
 		}
 		r.warnf("removed lock file %s: it was not written with this repository's key (junk that someone who can write to the storage added), so it is nobody's lock", b.id.Short())

@@ -224,11 +224,60 @@ func TestLockForeignFile(t *testing.T) {
 
 	// Beside a damaged genuine one, the foreign one still goes and the
 	// damaged one still stops us.
-	saveForeignLock(t, be, "c")
+	c := saveForeignLock(t, be, "c")
 	damaged := saveCorruptLock(t, be, "d")
 	_, err = r.Lock(ctx, false)
 	wantUnreadableConflict(t, err, damaged)
+	if _, err := be.Stat(ctx, backend.Handle{Type: repo.LockFile, Name: c}); !backend.IsNotExist(err) {
+		t.Errorf("the foreign lock file beside the damaged one is still there: %v", err)
+	}
 	if _, err := r.ListLocks(ctx); err == nil || !strings.Contains(err.Error(), damaged) {
 		t.Errorf("ListLocks beside a damaged lock: %v", err)
+	}
+}
+
+// noLockRemoval refuses to remove lock files, as a backend might whose
+// operator keeps them.
+type noLockRemoval struct{ backend.Backend }
+
+func (b noLockRemoval) Remove(ctx context.Context, h backend.Handle) error {
+	if h.Type == repo.LockFile {
+		return errors.New("removal refused")
+	}
+	return b.Backend.Remove(ctx, h)
+}
+
+func (b noLockRemoval) Unwrap() backend.Backend { return b.Backend }
+
+// TestLockForeignFileKept: a foreign lock file that cannot be removed is
+// still nobody's lock; it is warned of once per session, not at every
+// listing (each lock taken lists twice).
+func TestLockForeignFileKept(t *testing.T) {
+	ctx := context.Background()
+	inner := mem.New()
+	repo.NewTestRepository(t, inner, pw, repo.InitOptions{}).Close()
+	var warnings []string
+	r, err := repo.Open(ctx, noLockRemoval{inner}, []byte(pw), repo.Options{Warnf: func(f string, a ...any) { warnings = append(warnings, fmt.Sprintf(f, a...)) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	name := saveForeignLock(t, inner, "kept")
+	for range 3 {
+		l, err := r.Lock(ctx, true)
+		if err != nil {
+			t.Fatalf("a foreign lock file that could not be removed stopped a lock: %v", err)
+		}
+		// Our own lock file stays too (the backend keeps lock files).
+		_ = l.Unlock(ctx)
+		locks, _ := r.ListLocks(ctx)
+		for _, l := range locks {
+			if err := inner.Remove(ctx, backend.Handle{Type: repo.LockFile, Name: l.ID.String()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "lock file "+name[:8]+" was not written with this repository's key") || !strings.Contains(warnings[0], "could not be removed: removal refused") {
+		t.Errorf("warnings: %q", warnings)
 	}
 }

@@ -177,6 +177,9 @@ type Repository struct {
 	// missingPacks are packs a load found missing that a fresh index
 	// still names (load.go, moved).
 	missingPacks map[ID]struct{}
+	// foreignLocks are the foreign lock files warned of that could not
+	// be removed (lock.go dropForeign): one warning each.
+	foreignLocks map[ID]struct{}
 	uploads      *uploads
 	treeCache    *treePackCache
 

@@ -423,15 +423,18 @@ func refuseProtected(ctx context.Context, e *env, r *repo.Repository, ids []repo
 			ok, p = snapshot.IsProtected(ps, id, now)
 		case repo.IsDamaged(err):
 			if readable == nil {
-				if readable, err = readableSnapshots(ctx, r); err != nil {
-					return err
+				var lerr error
+				if readable, lerr = readableSnapshots(ctx, r); lerr != nil {
+					return lerr
 				}
 			}
 			if may := snapshot.MayCoverUnreadable(ps, id, func(id repo.ID) bool { return readable[id] }, now); len(may) > 0 {
+				// Whole IDs: protect --remove resolves a prefix against the
+				// snapshot files first, and junk can be ground to share one.
 				var lift []string
 				for _, p := range may {
-					if !slices.Contains(lift, p.Snapshot.Short()) {
-						lift = append(lift, p.Snapshot.Short())
+					if !slices.Contains(lift, p.Snapshot.String()) {
+						lift = append(lift, p.Snapshot.String())
 					}
 				}
 				errs = append(errs, fmt.Errorf("snapshot %s may be protected: its file changed since it was saved, so it was most likely a genuine snapshot (%v), "+

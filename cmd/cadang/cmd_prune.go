@@ -107,6 +107,7 @@ func prunePrinted(ctx context.Context, e *env, o prune.Options, rec *runlog.Reco
 		mode = repo.SharedLock
 	}
 	o.Logf = e.logf
+	o.Warnf = e.warnf
 	start := time.Now()
 	r, err := e.openRepo(ctx, repo.Options{Lock: mode})
 	if err != nil {

@@ -189,7 +189,8 @@ func TestCLIForgetDamagedTaggedSnapshot(t *testing.T) {
 	writeFileT(t, p, b, 0o600)
 
 	res := cliCode(t, 1, "-r", r, "forget", tagged[:8])
-	if !strings.Contains(res.stderr, "snapshot "+tagged[:8]+" may be protected") || !strings.Contains(res.stderr, "'cadang protect --remove "+first[:8]+"' lifts them") {
+	if !strings.Contains(res.stderr, "snapshot "+tagged[:8]+" may be protected") || !strings.Contains(res.stderr, "'cadang protect --remove "+first+"' lifts them") ||
+		!strings.Contains(res.stderr, "does not match its name") {
 		t.Fatalf("forget of a damaged tagged snapshot of a protected one:\n%s", res)
 	}
 	if _, err := os.Stat(p); err != nil {
@@ -204,7 +205,7 @@ func TestCLIForgetDamagedTaggedSnapshot(t *testing.T) {
 	if !strings.Contains(res.stderr, "--no-lock is for read-only commands") {
 		t.Errorf("protect --remove without a lock:\n%s", res)
 	}
-	cliOK(t, "-r", r, "protect", "--remove", first[:8])
+	cliOK(t, "-r", r, "protect", "--remove", first)
 	cliOK(t, "-r", r, "forget", tagged[:8])
 	cliOK(t, "-r", r, "prune")
 }

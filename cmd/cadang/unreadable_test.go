@@ -107,11 +107,29 @@ func TestCLIUnreadableSnapshotFile(t *testing.T) {
 		t.Errorf("copy into the repository with the unreadable file:\n%s", res)
 	}
 
-	res = cliCode(t, 1, "-r", r, "prune")
-	if !strings.Contains(res.stderr, "prune refuses to run: it cannot know which blobs 1 snapshot file(s) that cannot be read use (the first: repository file snapshots/"+name) ||
-		!strings.Contains(res.stderr, "such a file restores nothing, and 'cadang forget "+name+"' removes it") || strings.Contains(res.stderr, "hint:") {
-		t.Errorf("prune ran past an unreadable snapshot file, or did not name the remedy:\n%s", res)
+	// Prune passes over junk, which needs no blob, and names it; it
+	// refuses to run past a damaged snapshot file, whose data a good copy
+	// of the file put back would need.
+	res = cliOK(t, "-r", r, "--quiet", "prune")
+	if !strings.Contains(res.stderr, "warning: snapshot file "+name[:8]+" is passed over") || !strings.Contains(res.stderr, "'cadang forget "+name+"' removes it") {
+		t.Errorf("prune beside a junk snapshot file:\n%s", res)
 	}
+	id4 := str(t, cliBackup(t, r, data), "snapshot_id")
+	p4 := filepath.Join(r, "snapshots", id4)
+	b4, err := os.ReadFile(p4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b4[len(b4)/4] ^= 2
+	if err := os.WriteFile(p4, b4, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res = cliCode(t, 1, "-r", r, "prune")
+	if !strings.Contains(res.stderr, "prune refuses to run: it cannot know which blobs 1 snapshot file(s) that cannot be read use (the first: repository file snapshots/"+id4) ||
+		!strings.Contains(res.stderr, "such a file restores nothing, and 'cadang forget "+id4+"' removes it") || strings.Contains(res.stderr, "hint:") {
+		t.Errorf("prune ran past a damaged snapshot file, or did not name the remedy:\n%s", res)
+	}
+	cliOK(t, "-r", r, "forget", id4[:8])
 
 	// The remedy works beside protections, which it once did not: forget
 	// loaded every named snapshot to match it against them, and failed. A

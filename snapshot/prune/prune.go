@@ -59,6 +59,20 @@ type Options struct {
 	DryRun bool
 	// Logf receives progress messages; nil discards them.
 	Logf func(format string, args ...any)
+	// Warnf receives warnings that must reach the user even where
+	// progress does not (a foreign snapshot file passed over); nil sends
+	// them to Logf.
+	Warnf func(format string, args ...any)
+}
+
+// warnf sends a warning to Warnf, or to Logf marked as one.
+func (o Options) warnf(format string, args ...any) {
+	switch {
+	case o.Warnf != nil:
+		o.Warnf(format, args...)
+	case o.Logf != nil:
+		o.Logf("warning: "+format, args...)
+	}
 }
 
 // Counts are a number of packs, blobs and bytes (as stored).
@@ -141,7 +155,7 @@ func Run(ctx context.Context, r *repo.Repository, o Options) (*Result, error) {
 	if err != nil {
 		return res, err
 	}
-	used, n, err := mark(ctx, r)
+	used, n, err := mark(ctx, r, o.warnf)
 	if err != nil {
 		return res, err
 	}
@@ -203,7 +217,9 @@ func readySets(ctx context.Context, r *repo.Repository, sets []repo.ObsoleteSet)
 }
 
 // UnreadableSnapshotsError stops prune when snapshot files cannot be read
-// (damaged, or put there by someone without the password): prune must know
+// (damaged on the medium, or sealed by a holder of the key but holding no
+// snapshot; a foreign file, repo.ErrForeignFile, was never a snapshot and
+// is passed over with a warning): prune must know
 // every blob a snapshot uses, and deleting the blobs of an unreadable one
 // would lose it for good, where a good copy of the file put back (from a
 // file-level copy of the repository) would otherwise bring it back. Such a
@@ -239,9 +255,15 @@ func (e *UnreadableSnapshotsError) Unwrap() error { return e.Err }
 // mark returns every blob the snapshots reach, and how many snapshots
 // there are. A tree seen once is not walked again: unchanged directories
 // are shared by every snapshot.
-func mark(ctx context.Context, r *repo.Repository) (*repo.BlobSet, int, error) {
+func mark(ctx context.Context, r *repo.Repository, warnf func(string, ...any)) (*repo.BlobSet, int, error) {
 	var bad UnreadableSnapshotsError
 	sns, err := snapshot.ListSnapshotsSkipping(ctx, r, snapshot.Filter{}, func(id repo.ID, err error) error {
+		if errors.Is(err, repo.ErrForeignFile) {
+			// No holder of the key wrote it: it was never a snapshot,
+			// and needs no blob.
+			warnf("snapshot file %s is passed over: it was not written with this repository's key (junk that someone who can write to the storage added); 'cadang forget %s' removes it", id.Short(), id)
+			return nil
+		}
 		if !repo.IsDamaged(err) && !errors.Is(err, snapshot.ErrInvalidSnapshot) {
 			return err // the backend's fault, or a newer format: nothing to advise
 		}

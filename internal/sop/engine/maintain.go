@@ -87,6 +87,9 @@ func (mt *Maintainer) Prune(ctx context.Context, m jobs.Medium) (run.Repository,
 	if o.Logf == nil {
 		o.Logf = mt.Opener.Logf
 	}
+	if o.Warnf == nil {
+		o.Warnf = mt.Opener.Warnf
+	}
 	res, err := prune.Run(ctx, r, o)
 	return r, res, err
 }
