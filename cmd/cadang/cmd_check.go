@@ -202,7 +202,7 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 			fmt.Fprintln(e.stdout, "note: the snapshots named above use blobs the repository no longer holds: the next backup of the same files stores lost file contents again (and heals those snapshots); restore what they still give, and 'cadang forget' the ones that stay damaged")
 		}
 		if hasKind(rep.Problems, repo.ProblemSnapshotDamaged) {
-			fmt.Fprintln(e.stdout, "note: a snapshot file that cannot be read stays, and is reported, until 'cadang forget ID' removes it; prune refuses to run until then")
+			fmt.Fprintln(e.stdout, "note: a snapshot file that cannot be read stays, and is reported, until 'cadang forget ID' removes it; prune refuses to run until then, unless the file is junk that was never sealed with this repository's key")
 		}
 		if damagedFiles(rep.Problems, repo.ProtectFile) > 0 {
 			fmt.Fprintln(e.stdout, "note: forget refuses to run while a protection file cannot be read; 'cadang protect --remove-unreadable' removes such files (then protect again any snapshot that must stay)")
