@@ -195,8 +195,9 @@ type UnreadableProtection struct {
 }
 
 // UnreadableProtectionsError is Protections' error when some protection
-// files cannot be read. Nobody can tell which snapshots they protect, so a
-// program that forgets snapshots must stop: RemoveUnreadableProtections
+// files cannot be read (damaged on the medium, or sealed with the key but
+// holding no protection). Nobody can tell which snapshots they protect, so
+// a program that forgets snapshots must stop: RemoveUnreadableProtections
 // takes the files out (doc/design.md, "Protections").
 type UnreadableProtectionsError struct {
 	Files []UnreadableProtection // at least one
@@ -269,14 +270,31 @@ func LoadProtections(ctx context.Context, r FileLoader) ([]Protection, []Unreada
 
 // Protections is LoadProtections for a program that forgets snapshots: a
 // protection file that cannot be read is an *UnreadableProtectionsError,
-// since forgetting on a partial list could remove a protected snapshot.
+// since forgetting on a partial list could remove a protected snapshot. A
+// foreign file (repo.ErrForeignFile: its bytes as saved, its seal not this
+// repository's) was never a protection, and is passed over.
 func Protections(ctx context.Context, r FileLoader) ([]Protection, error) {
+	return ProtectionsPassing(ctx, r, nil)
+}
+
+// ProtectionsPassing is Protections that tells foreign, if not nil, of each
+// foreign file it passes over, so that a program can warn of it: it shows
+// that someone without the key writes to the storage.
+func ProtectionsPassing(ctx context.Context, r FileLoader, foreign func(UnreadableProtection)) ([]Protection, error) {
 	ps, bad, err := LoadProtections(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	if len(bad) > 0 {
-		return nil, &UnreadableProtectionsError{Files: bad}
+	var stop []UnreadableProtection
+	for _, f := range bad {
+		if !errors.Is(f.Err, repo.ErrForeignFile) {
+			stop = append(stop, f)
+		} else if foreign != nil {
+			foreign(f)
+		}
+	}
+	if len(stop) > 0 {
+		return nil, &UnreadableProtectionsError{Files: stop}
 	}
 	return ps, nil
 }

@@ -46,9 +46,10 @@ func unreadableIDs(bad []snapshot.UnreadableProtection) []repo.ID {
 // TestProtectionsUnreadable: a protection file that cannot be read, a
 // junk upload or a sealed file that holds no protection, used to stop
 // every forget with no command to remove it, and to stop protect --list
-// and --remove too. Now forget still stops (it cannot tell what the file
-// protects), the rest reads past it, and RemoveUnreadableProtections takes
-// such files out and nothing else.
+// and --remove too. Now forget passes over junk that was never a
+// protection and stops at a sealed one (it cannot tell what that file
+// protects), the rest reads past both, and RemoveUnreadableProtections
+// takes such files out and nothing else.
 func TestProtectionsUnreadable(t *testing.T) {
 	ctx := context.Background()
 	be := mem.New()
@@ -90,10 +91,17 @@ func TestProtectionsUnreadable(t *testing.T) {
 		}
 	}
 
-	_, err = snapshot.Protections(ctx, r)
+	// The junk upload was never a protection (foreign: its seal is not
+	// this repository's) and is passed over; the sealed files could have
+	// been anything a holder of the key wrote, and stop Protections.
+	var passed []repo.ID
+	_, err = snapshot.ProtectionsPassing(ctx, r, func(f snapshot.UnreadableProtection) { passed = append(passed, f.ID) })
 	var ue *snapshot.UnreadableProtectionsError
-	if !errors.As(err, &ue) || len(ue.Files) != 3 || !repo.IsDamaged(err) {
-		t.Fatalf("Protections: %v, want an UnreadableProtectionsError of 3 files that is damage", err)
+	if !errors.As(err, &ue) || len(ue.Files) != 2 || !repo.IsDamaged(err) || slices.ContainsFunc(ue.Files, func(f snapshot.UnreadableProtection) bool { return f.ID == junk }) {
+		t.Fatalf("Protections: %v, want an UnreadableProtectionsError of the 2 sealed files that is damage", err)
+	}
+	if !slices.Equal(passed, []repo.ID{junk}) {
+		t.Errorf("passed over %v, want the junk file %s", passed, junk.Short())
 	}
 
 	// Lifting what is known works beside them.

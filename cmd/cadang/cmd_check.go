@@ -205,7 +205,7 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 			fmt.Fprintln(e.stdout, "note: a snapshot file that cannot be read stays, and is reported, until 'cadang forget ID' removes it; prune refuses to run until then, unless the file is junk that was never sealed with this repository's key")
 		}
 		if damagedFiles(rep.Problems, repo.ProtectFile) > 0 {
-			fmt.Fprintln(e.stdout, "note: forget refuses to run while a protection file cannot be read; 'cadang protect --remove-unreadable' removes such files (then protect again any snapshot that must stay)")
+			fmt.Fprintln(e.stdout, "note: forget refuses to run while a protection file cannot be read, unless it is junk that was never sealed with this repository's key; 'cadang protect --remove-unreadable' removes such files (then protect again any snapshot that must stay)")
 		}
 		if damagedFiles(rep.Problems, repo.KeyFile) > 0 {
 			fmt.Fprintln(e.stdout, "note: a key file that cannot be read opens nothing; 'cadang key list' names it and 'cadang key remove ID' removes it")

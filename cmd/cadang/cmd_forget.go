@@ -236,7 +236,7 @@ func forgetByPolicy(ctx context.Context, e *env, o forgetPlan, rec *runlog.Recor
 		if err != nil {
 			return err
 		}
-		ps, err := snapshot.Protections(ctx, r)
+		ps, err := snapshot.ProtectionsPassing(ctx, r, e.warnForeignProtection)
 		if err != nil {
 			return err
 		}
@@ -404,7 +404,7 @@ func forgetNamed(ctx context.Context, e *env, names []string, dryRun bool, rec *
 // change, since its original is inside the file (MayCoverUnreadable): a
 // good copy of the file put back would restore it.
 func refuseProtected(ctx context.Context, e *env, r *repo.Repository, ids []repo.ID) error {
-	ps, err := snapshot.Protections(ctx, r)
+	ps, err := snapshot.ProtectionsPassing(ctx, r, e.warnForeignProtection)
 	if err != nil || len(ps) == 0 {
 		return err
 	}

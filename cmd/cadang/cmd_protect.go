@@ -269,12 +269,24 @@ func protectedID(ps []snapshot.Protection, prefix string, notFound error) (repo.
 // warnUnreadableProtections warns of each protection file that cannot be
 // read, and says what it stops and what removes it.
 func warnUnreadableProtections(e *env, bad []snapshot.UnreadableProtection) {
+	stops := false
 	for _, f := range bad {
+		if errors.Is(f.Err, repo.ErrForeignFile) {
+			e.warnForeignProtection(f)
+			continue
+		}
+		stops = true
 		e.warnf("protection file %s cannot be read: %v", f.ID.Short(), f.Err)
 	}
-	if len(bad) > 0 {
+	if stops {
 		e.warnf("forget refuses to run while a protection file cannot be read; 'cadang protect --remove-unreadable' removes such files (then protect again any snapshot that must stay)")
 	}
+}
+
+// warnForeignProtection warns of a foreign protection file, which forget
+// passes over.
+func (e *env) warnForeignProtection(f snapshot.UnreadableProtection) {
+	e.warnf("protection file %s is passed over: it was not written with this repository's key (junk that someone who can write to the storage added); 'cadang protect --remove-unreadable' removes it: %v", f.ID.Short(), f.Err)
 }
 
 // removeUnreadableProtections removes the protection files that cannot be

@@ -28,40 +28,46 @@ func uploadJunkFile(t *testing.T, repoDir, sub string, seed uint64) string {
 
 // TestCLIJunkProtectionFile: one junk file in protected/ stopped every
 // forget, 'protect --list' and 'protect --remove', and no command could
-// remove it. forget still refuses (nobody can tell what a damaged
-// protection protected), but it names the remedy; --list and --remove read
-// past the file; check names it; --remove-unreadable takes it out and
-// nothing else.
+// remove it. Junk that no holder of the key sealed was never a protection:
+// forget passes over it with a warning. A file that is sealed with the key
+// but holds no protection (or one damaged on the medium) could have
+// protected anything: forget refuses, naming the remedy. --list and
+// --remove read past both; check names both; --remove-unreadable takes
+// them out and nothing else.
 func TestCLIJunkProtectionFile(t *testing.T) {
 	r, _, data := cliBackedUp(t, 51)
 	kept := str(t, cliBackup(t, r, data), "snapshot_id")
 	cliOK(t, "-r", r, "protect", "--reason", "audit", kept[:8])
 	name := uploadJunkFile(t, r, "protected", 52)
 
-	res := cliCode(t, 1, "-r", r, "forget", "--keep-last", "1")
-	if !strings.Contains(res.stderr, "forget refuses to run: nobody can tell which snapshots 1 protection file(s) that cannot be read protect (repository file protected/"+name+" is damaged") ||
-		!strings.Contains(res.stderr, "'cadang protect --remove-unreadable' removes them") || strings.Contains(res.stderr, "hint:") {
+	res := cliOK(t, "-r", r, "--quiet", "forget", "--keep-last", "1", "--dry-run")
+	if !strings.Contains(res.stderr, "warning: protection file "+name[:8]+" is passed over: it was not written with this repository's key") {
 		t.Fatalf("forget beside a junk protection file:\n%s", res)
 	}
-	res = cliOK(t, "-r", r, "protect", "--list")
-	if !strings.Contains(res.stderr, "warning: protection file "+name[:8]+" cannot be read") ||
-		!strings.Contains(res.stdout, kept[:8]) || !strings.Contains(res.stdout, "1 protection, 1 active; 1 protection file cannot be read") {
-		t.Fatalf("protect --list beside a junk protection file:\n%s", res)
-	}
-	if got := protectList(t, r); len(got) != 1 || got[0].Snapshot != kept {
-		t.Fatalf("protect --list --json: %+v", got)
-	}
-	// A file sealed with the key that holds no protection (a faulty or
-	// hostile holder of the password) passes the seal check; check must
-	// still name it, once.
+	// Sealed with the key, holding no protection: a faulty or hostile
+	// holder of the password wrote it, and it could protect anything.
 	sealed, err := openTestRepo(t, r).SaveFile(context.Background(), repo.ProtectFile, []byte("no protection"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	res = cliCode(t, 1, "-r", r, "forget", "--keep-last", "1")
+	if !strings.Contains(res.stderr, "forget refuses to run: nobody can tell which snapshots 1 protection file(s) that cannot be read protect (repository file protected/"+sealed.String()+" is damaged") ||
+		!strings.Contains(res.stderr, "'cadang protect --remove-unreadable' removes them") || strings.Contains(res.stderr, "hint:") {
+		t.Fatalf("forget beside a protection file that holds no protection:\n%s", res)
+	}
+	res = cliOK(t, "-r", r, "protect", "--list")
+	if !strings.Contains(res.stderr, "warning: protection file "+sealed.String()[:8]+" cannot be read") ||
+		!strings.Contains(res.stderr, "warning: protection file "+name[:8]+" is passed over") ||
+		!strings.Contains(res.stdout, kept[:8]) || !strings.Contains(res.stdout, "1 protection, 1 active; 2 protection files cannot be read") {
+		t.Fatalf("protect --list beside junk protection files:\n%s", res)
+	}
+	if got := protectList(t, r); len(got) != 1 || got[0].Snapshot != kept {
+		t.Fatalf("protect --list --json: %+v", got)
+	}
 	res = cliCode(t, 1, "-r", r, "check")
 	if !strings.Contains(res.stdout, "error: repository file protected/"+name+" is damaged") ||
 		strings.Count(res.stdout, "protected/"+sealed.String()) != 1 ||
-		!strings.Contains(res.stdout, "note: forget refuses to run while a protection file cannot be read; 'cadang protect --remove-unreadable'") {
+		!strings.Contains(res.stdout, "note: forget refuses to run while a protection file cannot be read, unless it is junk that was never sealed with this repository's key; 'cadang protect --remove-unreadable'") {
 		t.Fatalf("check beside junk protection files:\n%s", res)
 	}
 

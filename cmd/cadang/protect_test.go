@@ -284,10 +284,12 @@ active_since = 2026-11-01
 	}
 }
 
-// TestSOPRunJunkProtection: a junk file in protected/ makes the daily
-// run's retention fail (nobody can tell what it protects), and the failure
-// recorded in the run log names the remedy, since `cadang run` prints no
-// hint of its own for each job. The backup of the same run is kept.
+// TestSOPRunJunkProtection: junk in protected/ that no holder of the key
+// sealed is passed over by the daily run's retention with a warning; a
+// file sealed with the key that holds no protection makes it fail (nobody
+// can tell what it protects), and the failure recorded in the run log
+// names the remedy, since `cadang run` prints no hint of its own for each
+// job. The backup of the same run is kept.
 func TestSOPRunJunkProtection(t *testing.T) {
 	h := newSOPHarness(t)
 	cfg := mustRead(t, h.cfg)
@@ -316,12 +318,26 @@ active_since = 2026-11-01
 	writeFileT(t, filepath.Join(h.src, "harian.bin"), randBytes(1, 10<<10), 0o600)
 	h.at("2026-11-01T02:00:00+08:00")
 	h.must(0, "run", "spse-upload")
-	name := uploadJunkFile(t, h.repoA, "protected", 71)
+	// Junk that no holder of the key sealed: passed over, with a warning.
+	junk := uploadJunkFile(t, h.repoA, "protected", 71)
 	writeFileT(t, filepath.Join(h.src, "harian.bin"), randBytes(2, 10<<10), 0o600)
 	h.at("2026-11-02T02:00:00+08:00")
 	_, stderr, code := h.cad("run", "spse-upload")
+	if code != 0 || !strings.Contains(stderr, "protection file "+junk[:8]+" is passed over") {
+		t.Fatalf("run beside a junk protection file: exit %d\n%s", code, stderr)
+	}
+	// Sealed with the key but holding no protection: it could protect
+	// anything, and retention stops.
+	sealed, err := openTestRepoPw(t, h.repoA, h.pw).SaveFile(context.Background(), repo.ProtectFile, []byte("no protection"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := sealed.String()
+	writeFileT(t, filepath.Join(h.src, "harian.bin"), randBytes(3, 10<<10), 0o600)
+	h.at("2026-11-03T02:00:00+08:00")
+	_, stderr, code = h.cad("run", "spse-upload")
 	if code == 0 {
-		t.Fatalf("run beside a junk protection file succeeded:\n%s", stderr)
+		t.Fatalf("run beside a protection file that holds no protection succeeded:\n%s", stderr)
 	}
 	var bk, fg runlog.Record
 	for _, r := range h.records() {
@@ -332,11 +348,32 @@ active_since = 2026-11-01
 			fg = r
 		}
 	}
-	if bk.Result != runlog.OK || !bk.Start.After(time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)) {
+	if bk.Result != runlog.OK || !bk.Start.After(time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC)) {
 		t.Errorf("the day's backup: %+v", bk)
 	}
 	if fg.Result != runlog.Failed || fg.Failure != runlog.KindIntegrity ||
 		!strings.Contains(fg.Message, "protected/"+name) || !strings.Contains(fg.Message, "'cadang protect --remove-unreadable' removes them") {
 		t.Errorf("the forget record does not name the file and the remedy: %+v", fg)
 	}
+}
+
+// openTestRepoPw opens the repository at repoDir with the password in the
+// file pwFile.
+func openTestRepoPw(t *testing.T, repoDir, pwFile string) *repo.Repository {
+	t.Helper()
+	pw, err := os.ReadFile(pwFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	be, err := local.Open(ctx, repoDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := repo.Open(ctx, be, []byte(strings.TrimSpace(string(pw))), repo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
 }

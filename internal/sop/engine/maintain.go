@@ -50,7 +50,9 @@ func (mt *Maintainer) Protections(ctx context.Context, r run.Repository) ([]snap
 	if !ok {
 		return nil, fmt.Errorf("engine: %T is not a snapshot repository", r)
 	}
-	return snapshot.Protections(ctx, fl)
+	return snapshot.ProtectionsPassing(ctx, fl, func(f snapshot.UnreadableProtection) {
+		mt.Opener.warn(fmt.Sprintf("protection file %s is passed over: it was not written with this repository's key (junk that someone who can write to the storage added); 'cadang protect --remove-unreadable' removes it: %v", f.ID.Short(), f.Err))
+	})
 }
 
 // Forget implements run.Maintainer.
