@@ -40,6 +40,9 @@ type DamagedError struct {
 }
 
 func (e *DamagedError) Error() string {
+	if errors.Is(e.Err, ErrForeignFile) {
+		return fmt.Sprintf("repository file %s was not written by this repository: %v", e.File, e.Err)
+	}
 	if e.Blob != nil {
 		return fmt.Sprintf("repository file %s is damaged: blob %s: %v", e.File, e.Blob, e.Err)
 	}

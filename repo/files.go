@@ -44,6 +44,16 @@ func (r *Repository) SaveFile(ctx context.Context, t FileType, data []byte) (ID,
 	}
 	id := storedName(sealed)
 	h := backend.Handle{Type: t, Name: id.String()}
+	// Opened again after it was named, so that a file whose bytes match
+	// its name always opens with the key: readers take one that does not
+	// for junk that no holder of the key wrote (ErrForeignFile), and prune
+	// passes over such a snapshot file. A memory fault that changed the
+	// sealed bytes before they were hashed would otherwise make a genuine
+	// snapshot look like junk; one after this check makes the name wrong,
+	// which is damage.
+	if _, err := r.key.Open(nil, sealed, []byte(t)); err != nil {
+		return ID{}, fmt.Errorf("save %s: the sealed file does not open again (a memory fault?); nothing was saved: %w", h, err)
+	}
 	if err := r.be.Save(ctx, h, sealed); err != nil {
 		return ID{}, fmt.Errorf("save %s: %w", h, err)
 	}
@@ -67,13 +77,12 @@ func (r *Repository) LoadFile(ctx context.Context, t FileType, id ID) ([]byte, e
 	case errors.Is(err, ErrUnsupportedVersion):
 		// The seal byte, the only version Open checks, changes only with
 		// the config version (doc/design.md §13), which Open has checked:
-		// here it is damage, or junk that anyone can write, since a
-		// matching name is only a hash.
-		err = fmt.Errorf("unknown seal version %d, which only a repository of a newer format could hold", raw[0])
+		// junk that anyone can write, since a matching name is only a hash.
+		err = fmt.Errorf("its bytes are as they were saved, but its seal version %d is one only a repository of a newer format could hold", raw[0])
 	case errors.Is(err, crypto.ErrAuth):
 		// The config opened with this key, so "wrong key" means a file
-		// that this repository's key did not write: junk, or damage.
-		err = errors.New("its seal does not open with this repository's key: the file is damaged, or was not written by this repository")
+		// that this repository's key did not write.
+		err = errors.New("its bytes are as they were saved, but its seal does not open with this repository's key")
 	}
 	// Its bytes are as they were saved (their hash is its name): whoever
 	// saved them did not hold this repository's key (ErrForeignFile).

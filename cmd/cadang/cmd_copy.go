@@ -174,7 +174,7 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, rec 
 		// snapshot: junk in the source must not make every copy partial.
 		sns, err = snapshot.ListSnapshotsSkipping(ctx, src, f, snapshot.PassUnreadable(func(id repo.ID, err error) {
 			if errors.Is(err, repo.ErrForeignFile) {
-				e.warnf("snapshot file %s of the source is passed over: it was not written with the repository's key (junk that someone who can write to the storage added): %v", id.Short(), err)
+				e.warnf("snapshot file %s of the source is passed over: it was not written with the repository's key (junk that someone who can write to the storage added)", id.Short())
 				return
 			}
 			unlisted[id] = err

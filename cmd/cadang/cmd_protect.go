@@ -286,7 +286,7 @@ func warnUnreadableProtections(e *env, bad []snapshot.UnreadableProtection) {
 // warnForeignProtection warns of a foreign protection file, which forget
 // passes over.
 func (e *env) warnForeignProtection(f snapshot.UnreadableProtection) {
-	e.warnf("protection file %s is passed over: it was not written with this repository's key (junk that someone who can write to the storage added); 'cadang protect --remove-unreadable' removes it: %v", f.ID.Short(), f.Err)
+	e.warnf("protection file %s is passed over: it was not written with this repository's key (junk that someone who can write to the storage added); 'cadang protect --remove-unreadable' removes it", f.ID.Short())
 }
 
 // removeUnreadableProtections removes the protection files that cannot be

@@ -78,7 +78,7 @@ func (e *env) findSnapshot(ctx context.Context, r snapshot.FileLoader, arg strin
 	var skipped []error
 	sn, err := snapshot.FindSnapshotSkipping(ctx, r, arg, f, snapshot.PassUnreadable(func(id repo.ID, err error) {
 		if errors.Is(err, repo.ErrForeignFile) {
-			e.warnf("snapshot file %s is passed over: it was not written with this repository's key (junk that someone who can write to the storage added): %v", id.Short(), err)
+			e.warnf("snapshot file %s is passed over: it was not written with this repository's key (junk that someone who can write to the storage added)", id.Short())
 			return
 		}
 		skipped = append(skipped, err)

@@ -65,7 +65,7 @@ func TestCLIJunkProtectionFile(t *testing.T) {
 		t.Fatalf("protect --list --json: %+v", got)
 	}
 	res = cliCode(t, 1, "-r", r, "check")
-	if !strings.Contains(res.stdout, "error: repository file protected/"+name+" is damaged") ||
+	if !strings.Contains(res.stdout, "error: repository file protected/"+name+" was not written by this repository") ||
 		strings.Count(res.stdout, "protected/"+sealed.String()) != 1 ||
 		!strings.Contains(res.stdout, "note: forget refuses to run while a protection file cannot be read, unless it is junk that was never sealed with this repository's key; 'cadang protect --remove-unreadable'") {
 		t.Fatalf("check beside junk protection files:\n%s", res)

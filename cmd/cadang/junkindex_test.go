@@ -25,7 +25,7 @@ func TestCLIJunkIndexFile(t *testing.T) {
 
 	writeFileT(t, filepath.Join(data, "berita-acara.pdf"), randBytes(33, 100<<10), 0o644)
 	res := cliCode(t, 0, "-r", r, "--quiet", "backup", data)
-	if !strings.Contains(res.stderr, "warning: repository file index/"+name+" is damaged") || !strings.Contains(res.stderr, "repair index") {
+	if !strings.Contains(res.stderr, "warning: repository file index/"+name+" was not written by this repository") || !strings.Contains(res.stderr, "repair index") {
 		t.Fatalf("backup beside a junk index file does not warn under --quiet:\n%s", res)
 	}
 	out := filepath.Join(dir, "out")
@@ -33,7 +33,7 @@ func TestCLIJunkIndexFile(t *testing.T) {
 	compareTrees(t, scanDir(t, data), scanDir(t, filepath.Join(out, data)), false)
 
 	res = cliCode(t, 1, "-r", r, "check")
-	if !strings.Contains(res.stdout, "error: repository file index/"+name+" is damaged") ||
+	if !strings.Contains(res.stdout, "error: repository file index/"+name+" was not written by this repository") ||
 		!strings.Contains(res.stdout, "note: 1 index file(s) cannot be read") {
 		t.Fatalf("check does not name the junk file and the remedy:\n%s", res)
 	}

@@ -323,7 +323,7 @@ active_since = 2026-11-01
 	writeFileT(t, filepath.Join(h.src, "harian.bin"), randBytes(2, 10<<10), 0o600)
 	h.at("2026-11-02T02:00:00+08:00")
 	_, stderr, code := h.cad("run", "spse-upload")
-	if code != 0 || !strings.Contains(stderr, "protection file "+junk[:8]+" is passed over") {
+	if code != 0 || !strings.Contains(stderr, "protection file "+junk[:8]+" of repository ") {
 		t.Fatalf("run beside a junk protection file: exit %d\n%s", code, stderr)
 	}
 	// Sealed with the key but holding no protection: it could protect

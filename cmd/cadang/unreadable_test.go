@@ -50,9 +50,13 @@ func TestCLIUnreadableSnapshotFile(t *testing.T) {
 	// Junk (its bytes as saved, its seal not this repository's) was never
 	// a snapshot here and cannot be the newest: "latest" is known.
 	target := filepath.Join(dir, "restore")
+	// The same for junk that starts with the seal byte (as a genuine file
+	// of another repository does), which fails the seal, not its version.
+	name2 := uploadJunkFile(t, r, "snapshots", 35)
 	res = cliOK(t, "-r", r, "restore", "latest", "--target", target)
-	if !strings.Contains(res.stderr, "snapshot file "+name[:8]+" is passed over: it was not written with this repository's key") {
-		t.Errorf("restore latest beside a junk snapshot file:\n%s", res)
+	if !strings.Contains(res.stderr, "snapshot file "+name[:8]+" is passed over: it was not written with this repository's key") ||
+		!strings.Contains(res.stderr, "snapshot file "+name2[:8]+" is passed over") {
+		t.Errorf("restore latest beside junk snapshot files:\n%s", res)
 	}
 	compareTrees(t, want, scanDir(t, filepath.Join(target, data)), false)
 	os.RemoveAll(target)
@@ -155,6 +159,7 @@ func TestCLIUnreadableSnapshotFile(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(r, "snapshots", name)); !os.IsNotExist(err) {
 		t.Fatalf("the unreadable file is still there: %v", err)
 	}
+	cliOK(t, "-r", r, "forget", name2)
 	cliOK(t, "-r", r, "prune")
 	cliOK(t, "-r", r, "check")
 }

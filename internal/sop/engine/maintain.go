@@ -51,7 +51,7 @@ func (mt *Maintainer) Protections(ctx context.Context, r run.Repository) ([]snap
 		return nil, fmt.Errorf("engine: %T is not a snapshot repository", r)
 	}
 	return snapshot.ProtectionsPassing(ctx, fl, func(f snapshot.UnreadableProtection) {
-		mt.Opener.warn(fmt.Sprintf("protection file %s is passed over: it was not written with this repository's key (junk that someone who can write to the storage added); 'cadang protect --remove-unreadable' removes it: %v", f.ID.Short(), f.Err))
+		mt.Opener.warn(fmt.Sprintf("protection file %s of repository %.8s is passed over: it was not written with its key (junk that someone who can write to the storage added); 'cadang protect --remove-unreadable' removes it", f.ID.Short(), r.ID()))
 	})
 }
 

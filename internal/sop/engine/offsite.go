@@ -107,7 +107,7 @@ func (c *Copier) Snapshots(ctx context.Context, r run.Repository) ([]*snapshot.S
 	sns, err := snapshot.ListSnapshotsSkipping(ctx, fl, snapshot.Filter{}, snapshot.PassUnreadable(func(id repo.ID, err error) {
 		if errors.Is(err, repo.ErrForeignFile) {
 			// Never a snapshot: junk must not make every copy partial.
-			c.warn(fmt.Sprintf("snapshot file %s is passed over: it was not written with the repository's key (junk that someone who can write to the storage added): %v", id.Short(), err))
+			c.warn(fmt.Sprintf("snapshot file %s of repository %.8s is passed over: it was not written with its key (junk that someone who can write to the storage added)", id.Short(), r.ID()))
 			return
 		}
 		bad[id] = err
