@@ -187,12 +187,7 @@ func TestCLIForgetDamagedTaggedSnapshot(t *testing.T) {
 	tj := jsonLines(t, cliOK(t, "-r", r, "--json", "tag", first[:8], "--add", "bukti").stdout)
 	tagged := str(t, tj[0], "new_snapshot_id")
 	p := filepath.Join(r, "snapshots", tagged)
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b[len(b)/2] ^= 0x10
-	writeFileT(t, p, b, 0o600)
+	flipByte(t, p, 60)
 
 	res := cliCode(t, 1, "-r", r, "forget", tagged[:8])
 	if !strings.Contains(res.stderr, "snapshot "+tagged[:8]+" may be protected") || !strings.Contains(res.stderr, "'cadang protect --remove "+first+"' lifts them") ||

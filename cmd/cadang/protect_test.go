@@ -209,9 +209,10 @@ func TestCLIProtectRefuses(t *testing.T) {
 	}
 }
 
-// `cadang run` keeps a snapshot protected with `cadang protect`, however
-// old, and records why.
-func TestSOPRunKeepsProtected(t *testing.T) {
+// retentionHarness is an SOP harness whose one job, spse-upload, backs up
+// to disk-A and keeps one daily snapshot.
+func retentionHarness(t *testing.T) *sopHarness {
+	t.Helper()
 	h := newSOPHarness(t)
 	cfg := mustRead(t, h.cfg)
 	i := strings.Index(cfg, "repository_id = \"")
@@ -236,6 +237,13 @@ active_since = 2026-11-01
 `, h.src, h.repoA, idA, h.pw)), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return h
+}
+
+// `cadang run` keeps a snapshot protected with `cadang protect`, however
+// old, and records why.
+func TestSOPRunKeepsProtected(t *testing.T) {
+	h := retentionHarness(t)
 	daily := filepath.Join(h.src, "harian.bin")
 	var first string
 	for day := 1; day <= 3; day++ {
@@ -291,30 +299,7 @@ active_since = 2026-11-01
 // names the remedy, since `cadang run` prints no hint of its own for each
 // job. The backup of the same run is kept.
 func TestSOPRunJunkProtection(t *testing.T) {
-	h := newSOPHarness(t)
-	cfg := mustRead(t, h.cfg)
-	i := strings.Index(cfg, "repository_id = \"")
-	idA := cfg[i+len("repository_id = \"") : i+len("repository_id = \"")+64]
-	common := cfg[:strings.Index(cfg, "[[job]]")]
-	if err := os.WriteFile(h.cfg, []byte(common+fmt.Sprintf(`
-[[job]]
-name = "spse-upload"
-info_class = 7
-classification = "rahasia"
-active_since = 2026-11-01
-  [[job.source]]
-  name = "upload"
-  paths = [%q]
-  [[job.medium]]
-  name = "disk-A"
-  repository = %q
-  repository_id = %q
-  password_file = %q
-  [job.retention]
-  daily = 1
-`, h.src, h.repoA, idA, h.pw)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	h := retentionHarness(t)
 	writeFileT(t, filepath.Join(h.src, "harian.bin"), randBytes(1, 10<<10), 0o600)
 	h.at("2026-11-01T02:00:00+08:00")
 	h.must(0, "run", "spse-upload")

@@ -65,15 +65,7 @@ func TestCLIUnreadableSnapshotFile(t *testing.T) {
 	// "latest" is not known, and a restore must not quietly take an older
 	// snapshot. By ID, it restores.
 	id2 := str(t, cliBackup(t, r, data), "snapshot_id")
-	p2 := filepath.Join(r, "snapshots", id2)
-	b2, err := os.ReadFile(p2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b2[len(b2)/2] ^= 1
-	if err := os.WriteFile(p2, b2, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	flipByte(t, filepath.Join(r, "snapshots", id2), 60)
 	res = cliCode(t, 1, "-r", r, "restore", "latest", "--target", target)
 	if !strings.Contains(res.stderr, "the latest snapshot is not known") || !strings.Contains(res.stderr, id2[:8]) {
 		t.Errorf("restore latest beside a damaged snapshot file:\n%s", res)
@@ -92,15 +84,7 @@ func TestCLIUnreadableSnapshotFile(t *testing.T) {
 		t.Errorf("copy past the junk file:\n%s", res)
 	}
 	id3 := str(t, cliBackup(t, r, data), "snapshot_id")
-	p3 := filepath.Join(r, "snapshots", id3)
-	b3, err := os.ReadFile(p3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b3[len(b3)/3] ^= 4
-	if err := os.WriteFile(p3, b3, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	flipByte(t, filepath.Join(r, "snapshots", id3), 60)
 	res = cliCode(t, 3, "-r", other, "copy", "--from-repo", r)
 	if !strings.Contains(res.stdout, "0 snapshot(s) copied, 2 skipped, 1 could not be read") || !strings.Contains(res.stderr, "could not copy "+id3[:8]) {
 		t.Errorf("copy past the damaged file:\n%s", res)
@@ -119,15 +103,7 @@ func TestCLIUnreadableSnapshotFile(t *testing.T) {
 		t.Errorf("prune beside a junk snapshot file:\n%s", res)
 	}
 	id4 := str(t, cliBackup(t, r, data), "snapshot_id")
-	p4 := filepath.Join(r, "snapshots", id4)
-	b4, err := os.ReadFile(p4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b4[len(b4)/4] ^= 2
-	if err := os.WriteFile(p4, b4, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	flipByte(t, filepath.Join(r, "snapshots", id4), 60)
 	res = cliCode(t, 1, "-r", r, "prune")
 	if !strings.Contains(res.stderr, "prune refuses to run: it cannot know which blobs 1 snapshot file(s) that cannot be read use (the first: repository file snapshots/"+id4) ||
 		!strings.Contains(res.stderr, "such a file restores nothing, and 'cadang forget "+id4+"' removes it") || strings.Contains(res.stderr, "hint:") {
