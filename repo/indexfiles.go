@@ -64,9 +64,15 @@ func (r *Repository) readIndexFiles(ctx context.Context, skip map[ID]struct{}) (
 		return nil, nil, nil, nil, err
 	}
 	var names []ID
-	err = r.ListFiles(ctx, IndexFile, func(id ID) error {
+	var sizes []int64
+	err = r.be.List(ctx, IndexFile, func(fi backend.FileInfo) error {
+		id, err := ParseID(fi.Name)
+		if err != nil {
+			return nil // not a file of the repository's
+		}
 		if _, ok := skip[id]; !ok {
 			names = append(names, id)
+			sizes = append(sizes, fi.Size)
 		}
 		return nil
 	})
@@ -79,6 +85,13 @@ func (r *Repository) readIndexFiles(ctx context.Context, skip map[ID]struct{}) (
 	g.SetLimit(runtime.GOMAXPROCS(0) + 2)
 	for i, id := range names {
 		g.Go(func() error {
+			// See indexReadBudget; the decoded packs are kept, but a
+			// file's bytes go once it is decoded.
+			w, err := r.indexReads.acquire(gctx, sizes[i])
+			if err != nil {
+				return err
+			}
+			defer r.indexReads.release(w)
 			packs, err := r.loadIndexFile(gctx, id)
 			if err != nil && skippableIndexError(err) {
 				errs[i] = err

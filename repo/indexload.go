@@ -59,6 +59,7 @@ func (r *Repository) loadIntoEmpty(ctx context.Context, idx *Index) (bool, error
 		return false, err
 	}
 	var names []ID
+	var sizes []int64
 	var bound int
 	err = r.be.List(ctx, IndexFile, func(fi backend.FileInfo) error {
 		id, err := ParseID(fi.Name)
@@ -66,6 +67,7 @@ func (r *Repository) loadIntoEmpty(ctx context.Context, idx *Index) (bool, error
 			return nil
 		}
 		names = append(names, id)
+		sizes = append(sizes, fi.Size)
 		if n := fi.Size - crypto.Overhead - 5; n > 0 {
 			bound += int(n / indexEntrySize)
 		}
@@ -87,8 +89,18 @@ func (r *Repository) loadIntoEmpty(ctx context.Context, idx *Index) (bool, error
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0) + 2)
 	errs := make([]error, len(names)) // of the files passed over
+	var acquireErr error
 	for i, id := range names {
+		// The budget is taken here, in the files' order, and given back
+		// after a file's turn: a file that waits for its turn holds its
+		// share, and every file before it has one, so the turns go on.
+		w, err := r.indexReads.acquire(gctx, sizes[i])
+		if err != nil {
+			acquireErr = err // a load failed (g.Wait says which), or ctx ended
+			break
+		}
 		g.Go(func() error {
+			defer r.indexReads.release(w)
 			plain, err := r.LoadFile(gctx, IndexFile, id)
 			if err != nil && !skippableIndexError(err) {
 				return err
@@ -115,6 +127,9 @@ func (r *Repository) loadIntoEmpty(ctx context.Context, idx *Index) (bool, error
 	}
 	if err := g.Wait(); err != nil {
 		return false, err
+	}
+	if acquireErr != nil {
+		return false, fmt.Errorf("load index: %w", acquireErr)
 	}
 	ld.build()
 	if !idx.installIfEmpty(fresh) {

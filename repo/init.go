@@ -137,7 +137,8 @@ func newRepository(be backend.Backend, key *crypto.Key, cfg Config, o Options) (
 	}
 	uploads := maxUploads(be)
 	r := &Repository{be: be, key: key, cfg: cfg, idx: NewIndex(), opts: o, enc: enc, lastIndex: o.Now(), uploads: newUploads(uploads), treeCache: newTreePackCache(treeCacheLimit),
-		packBufs: make(chan []byte, openPackers+uploads), packSlots: make(chan struct{}, openPackers+uploads)}
+		indexReads: newIndexReads(indexReadBudget),
+		packBufs:   make(chan []byte, openPackers+uploads), packSlots: make(chan struct{}, openPackers+uploads)}
 	for t := range r.pending {
 		r.pending[t] = make(map[ID]struct{})
 	}

@@ -182,6 +182,9 @@ type Repository struct {
 	foreignLocks map[ID]struct{}
 	uploads      *uploads
 	treeCache    *treePackCache
+	// indexReads bounds the bytes of index files read at once
+	// (indexbudget.go).
+	indexReads indexReads
 
 	// held are the locks taken through this Repository; writes stop once
 	// one of them is lost.
