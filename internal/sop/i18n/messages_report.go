@@ -204,7 +204,7 @@ func init() {
 		"mon.h_trend":           {"3. Tren kegagalan 6 bulan terakhir", "3. Failure trend over the last 6 months"},
 		"mon.month":             {"Bulan", "Month"},
 		"mon.runs":              {"Jumlah backup", "Backup runs"},
-		"mon.s_failed":          {"Gagal", "Failed"},
+		"mon.s_failed":          {"Kegagalan (semua operasi)", "Failures (all operations)"},
 		"mon.s_missed":          {"Terlewat", "Missed"},
 		"mon.chart":             {"Tren kegagalan backup", "Backup failure trend"},
 		"mon.trend_up":          {"Kegagalan bulan ini (%s) lebih banyak dari rata-rata lima bulan sebelumnya (%s).", "Failures this month (%s) exceed the average of the five months before (%s)."},
