@@ -158,6 +158,9 @@ func printPrune(e *env, rep pruneReport) {
 	fmt.Fprintf(w, "%s %d packs (%s), copying %s still used\n", verb("repacked:   ", "would repack:"),
 		r.MarkedRepacked.Packs, b(r.MarkedRepacked.Bytes), b(r.RepackedBytes))
 	fmt.Fprintf(w, "%s %d packs, %d blobs, %s\n", verb("after:      ", "after:       "), r.After.Packs, r.After.Blobs, b(r.After.Bytes))
+	if n := len(r.ForeignSnapshots); n > 0 {
+		fmt.Fprintf(w, "passed over: %d snapshot file(s) not written with this repository's key (junk; named above)\n", n)
+	}
 	marked := r.MarkedUnused.Packs + r.MarkedRepacked.Packs + r.Orphans.Packs
 	if marked > 0 && !r.DryRun {
 		fmt.Fprintf(w, "the %d pack(s) marked now are deleted by the next prune once running backups have finished\n", marked)

@@ -98,8 +98,9 @@ func TestCLIUnreadableSnapshotFile(t *testing.T) {
 	// Prune passes over junk, which needs no blob, and names it; it
 	// refuses to run past a damaged snapshot file, whose data a good copy
 	// of the file put back would need.
-	res = cliOK(t, "-r", r, "--quiet", "prune")
-	if !strings.Contains(res.stderr, "warning: snapshot file "+name[:8]+" is passed over") || !strings.Contains(res.stderr, "'cadang forget "+name+"' removes it") {
+	res = cliOK(t, "-r", r, "prune")
+	if !strings.Contains(res.stderr, "warning: snapshot file "+name[:8]+" is passed over") || !strings.Contains(res.stderr, "'cadang forget "+name+"' removes it") ||
+		!strings.Contains(res.stdout, "passed over: 2 snapshot file(s) not written with this repository's key") {
 		t.Errorf("prune beside a junk snapshot file:\n%s", res)
 	}
 	id4 := str(t, cliBackup(t, r, data), "snapshot_id")

@@ -119,9 +119,13 @@ type Result struct {
 	// RepackSkipped counts the packs chosen for repacking that were left
 	// as they are because a used blob in them is damaged with no intact
 	// copy elsewhere (copyUsed).
-	RepackSkipped int  `json:"repack_skipped,omitempty"`
-	Waiting       int  `json:"waiting_sets"`
-	DryRun        bool `json:"dry_run"`
+	RepackSkipped int `json:"repack_skipped,omitempty"`
+	// ForeignSnapshots are the snapshot files passed over as foreign
+	// (repo.ErrForeignFile): junk that someone who can write to the
+	// storage added, which a careful administrator wants to hear of.
+	ForeignSnapshots []repo.ID `json:"foreign_snapshot_files,omitempty"`
+	Waiting          int       `json:"waiting_sets"`
+	DryRun           bool      `json:"dry_run"`
 }
 
 // Run prunes r. See the package documentation for what it does; the
@@ -155,7 +159,8 @@ func Run(ctx context.Context, r *repo.Repository, o Options) (*Result, error) {
 	if err != nil {
 		return res, err
 	}
-	used, n, err := mark(ctx, r, o.warnf)
+	used, n, foreign, err := mark(ctx, r, o.warnf)
+	res.ForeignSnapshots = foreign
 	if err != nil {
 		return res, err
 	}
@@ -255,13 +260,15 @@ func (e *UnreadableSnapshotsError) Unwrap() error { return e.Err }
 // mark returns every blob the snapshots reach, and how many snapshots
 // there are. A tree seen once is not walked again: unchanged directories
 // are shared by every snapshot.
-func mark(ctx context.Context, r *repo.Repository, warnf func(string, ...any)) (*repo.BlobSet, int, error) {
+func mark(ctx context.Context, r *repo.Repository, warnf func(string, ...any)) (*repo.BlobSet, int, []repo.ID, error) {
 	var bad UnreadableSnapshotsError
+	var foreign []repo.ID
 	sns, err := snapshot.ListSnapshotsSkipping(ctx, r, snapshot.Filter{}, func(id repo.ID, err error) error {
 		if errors.Is(err, repo.ErrForeignFile) {
 			// No holder of the key wrote it: it was never a snapshot,
 			// and needs no blob.
 			warnf("snapshot file %s is passed over: it was not written with this repository's key (junk that someone who can write to the storage added); 'cadang forget %s' removes it", id.Short(), id)
+			foreign = append(foreign, id)
 			return nil
 		}
 		if !repo.IsDamaged(err) && !errors.Is(err, snapshot.ErrInvalidSnapshot) {
@@ -274,19 +281,19 @@ func mark(ctx context.Context, r *repo.Repository, warnf func(string, ...any)) (
 		return nil
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, foreign, err
 	}
 	if len(bad.IDs) > 0 {
-		return nil, 0, &bad
+		return nil, 0, foreign, &bad
 	}
 	// A backup that finished since the index was loaded (at Open) saved
 	// its snapshot after its index files: read those now, after the
 	// listing, or its trees are not found and its packs look unindexed.
 	if err := r.LoadIndex(ctx); err != nil {
-		return nil, 0, fmt.Errorf("reload index: %w", err)
+		return nil, 0, foreign, fmt.Errorf("reload index: %w", err)
 	}
 	if err := r.RequireWholeIndex("prune"); err != nil {
-		return nil, 0, err
+		return nil, 0, foreign, err
 	}
 	// One bit per indexed blob: 1.2 MiB at 10 M blobs (design.md §18).
 	used := r.Index().NewBlobSet()
@@ -317,10 +324,10 @@ func mark(ctx context.Context, r *repo.Repository, warnf func(string, ...any)) (
 		if err := walk(sn.Tree); err != nil {
 			// A tree that cannot be read means the marking is incomplete:
 			// deleting on it could delete what that tree names.
-			return nil, 0, fmt.Errorf("snapshot %s: %w (prune stops: run 'check' and repair first)", sn.ID().Short(), err)
+			return nil, 0, foreign, fmt.Errorf("snapshot %s: %w (prune stops: run 'check' and repair first)", sn.ID().Short(), err)
 		}
 	}
-	return used, len(sns), nil
+	return used, len(sns), foreign, nil
 }
 
 func packBytes(blobs []repo.PackBlob) int64 {

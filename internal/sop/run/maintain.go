@@ -235,6 +235,11 @@ func (r *Runner) prune(ctx context.Context, j *jobs.Job, m jobs.Medium, backup r
 	if res != nil {
 		rec.Prune = PruneFacts(res)
 		rec.Prune.EveryMS = j.Prune.Every.D().Milliseconds()
+		if n := len(res.ForeignSnapshots); n > 0 {
+			// Junk on the medium means someone who can write to its
+			// storage, without the key, did: the notice must say so.
+			out.Warnings = append(out.Warnings, fmt.Errorf("medium %s: prune passed over %d snapshot file(s) not written with the repository's key (junk that someone who can write to its storage added); 'cadang check' names them", m.Name, n))
+		}
 	}
 	if err != nil {
 		rec.Result, rec.Failure = runlog.Failed, r.classify(err)
@@ -262,7 +267,7 @@ func PruneFacts(res *prune.Result) *runlog.PruneInfo {
 		MarkedBytes:   res.MarkedUnused.Bytes + res.MarkedRepacked.Bytes + res.Orphans.Bytes,
 		RepackedPacks: res.MarkedRepacked.Packs, RepackedBytes: res.RepackedBytes,
 		DeletedPacks: res.Deleted.Packs, DeletedBytes: res.Deleted.Bytes,
-		Resurrected: res.Resurrected, WaitingSets: res.Waiting,
+		Resurrected: res.Resurrected, WaitingSets: res.Waiting, ForeignSnapshotFiles: len(res.ForeignSnapshots),
 	}
 }
 

@@ -3,6 +3,7 @@ package run_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/lpse/cadang/internal/sop/run"
 	"github.com/lpse/cadang/internal/sop/run/runtest"
 	"github.com/lpse/cadang/internal/sop/runlog"
+	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/snapshot/prune"
 )
 
@@ -210,4 +212,28 @@ func TestRetentionFailures(t *testing.T) {
 			t.Fatalf("%+v", pr)
 		}
 	})
+}
+
+// TestPruneRecordsForeignSnapshotFiles: a prune that passed over junk in
+// snapshots/ (not written with the repository's key) records how many,
+// and the run's notice warns of it: someone without the key wrote to the
+// medium's storage, which the administrator must hear of, not only cron.
+func TestPruneRecordsForeignSnapshotFiles(t *testing.T) {
+	e, mt := maintEnv(t)
+	mt.Result.ForeignSnapshots = []repo.ID{{1}, {2}}
+	out, err := e.r.Backup(context.Background(), "spse-prod", run.Options{})
+	if err != nil || out.Record.Result != runlog.OK {
+		t.Fatalf("backup: %v %+v", err, out.Record)
+	}
+	pr := recOf(t, out, runlog.OpPrune)
+	if pr.Result != runlog.OK || pr.Prune == nil || pr.Prune.ForeignSnapshotFiles != 2 {
+		t.Fatalf("prune record: %+v %+v", pr, pr.Prune)
+	}
+	found := false
+	for _, w := range out.Warnings {
+		found = found || strings.Contains(w.Error(), "medium disk-A: prune passed over 2 snapshot file(s) not written with the repository's key")
+	}
+	if !found {
+		t.Errorf("warnings: %v", out.Warnings)
+	}
 }

@@ -519,6 +519,10 @@ type PruneInfo struct {
 	// WaitingSets are the marked sets still held back by a backup that
 	// started before they were marked.
 	WaitingSets int `json:"waiting_sets,omitempty"`
+	// ForeignSnapshotFiles counts the snapshot files prune passed over as
+	// junk: not written with the repository's key (someone who can write
+	// to the storage added them; 'cadang check' names them).
+	ForeignSnapshotFiles int `json:"foreign_snapshot_files,omitempty"`
 	// EveryMS is the job's prune interval ([job.prune] every).
 	EveryMS int64 `json:"every_ms,omitempty"`
 }
