@@ -14,6 +14,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync"
@@ -58,6 +59,46 @@ type Key struct {
 
 	idPool   sync.Pool // *blake3.Hasher keyed with ID
 	sealPool sync.Pool // *blake3.Hasher keyed with Encrypt
+
+	// digest is the SHA-256 of Encrypt and ID, taken when the key was
+	// made or unwrapped (or, for a Key built as a literal, at its first
+	// Verify): Verify compares it, so that a memory fault in the key's
+	// long-lived bytes is caught before it seals a file.
+	digestOnce sync.Once
+	digest     [sha256.Size]byte
+}
+
+// noteDigest records the key's digest, once.
+func (k *Key) noteDigest() {
+	k.digestOnce.Do(func() { k.digest = k.sum() })
+}
+
+func (k *Key) sum() [sha256.Size]byte {
+	var b [2 * KeySize]byte
+	copy(b[:], k.Encrypt[:])
+	copy(b[KeySize:], k.ID[:])
+	return sha256.Sum256(b[:])
+}
+
+// ErrKeyChanged is returned by Verify when the key's bytes in memory are
+// no longer those it was made or unwrapped with.
+var ErrKeyChanged = errors.New("the key in memory changed since it was loaded (a memory fault)")
+
+// Verify reports whether sealed opens with k: it derives the object's
+// subkey afresh (not from the pooled hashers Seal uses) and first checks
+// that the key's own bytes are those it was loaded with. A writer that
+// promises its files open (the repository's rule that a sealed file whose
+// bytes match its name always opens with the key, doc/design.md §8) calls
+// it on what it sealed before it saves it: a memory fault in the sealed
+// bytes, in a pooled hasher or in the key itself is then caught, where
+// opening with the same state that sealed would pass.
+func (k *Key) Verify(sealed, ad []byte) error {
+	k.noteDigest()
+	if k.sum() != k.digest {
+		return ErrKeyChanged
+	}
+	_, err := open(&k.Encrypt, nil, nil, sealed, ad)
+	return err
 }
 
 // NewRandomKey returns a master key from crypto/rand.
@@ -69,6 +110,7 @@ func NewRandomKey() (*Key, error) {
 	if _, err := rand.Read(k.ID[:]); err != nil {
 		return nil, fmt.Errorf("random key: %w", err)
 	}
+	k.noteDigest()
 	return k, nil
 }
 

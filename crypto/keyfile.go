@@ -104,5 +104,6 @@ func (kf *KeyFile) Unwrap(password []byte) (*Key, error) {
 	k := &Key{}
 	copy(k.Encrypt[:], raw[:KeySize])
 	copy(k.ID[:], raw[KeySize:])
+	k.noteDigest()
 	return k, nil
 }

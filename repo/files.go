@@ -48,10 +48,11 @@ func (r *Repository) SaveFile(ctx context.Context, t FileType, data []byte) (ID,
 	// its name always opens with the key: readers take one that does not
 	// for junk that no holder of the key wrote (ErrForeignFile), and prune
 	// passes over such a snapshot file. A memory fault that changed the
-	// sealed bytes before they were hashed would otherwise make a genuine
-	// snapshot look like junk; one after this check makes the name wrong,
-	// which is damage.
-	if _, err := r.key.Open(nil, sealed, []byte(t)); err != nil {
+	// sealed bytes before they were hashed, a pooled hasher or the key
+	// itself would otherwise make a genuine snapshot look like junk
+	// (Verify derives afresh and checks the key's digest); one after this
+	// check makes the name wrong, which is damage.
+	if err := r.key.Verify(sealed, []byte(t)); err != nil {
 		return ID{}, fmt.Errorf("save %s: the sealed file does not open again (a memory fault?); nothing was saved: %w", h, err)
 	}
 	if err := r.be.Save(ctx, h, sealed); err != nil {

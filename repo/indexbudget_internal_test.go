@@ -147,3 +147,66 @@ func TestIndexReadBudgetCancelled(t *testing.T) {
 		t.Error("a cancelled load installed an index")
 	}
 }
+
+// blockIndexLoad blocks the load of one index file until its context ends.
+type blockIndexLoad struct {
+	backend.Backend
+	name string
+}
+
+func (b *blockIndexLoad) Unwrap() backend.Backend { return b.Backend }
+
+func (b *blockIndexLoad) Load(ctx context.Context, h backend.Handle, off, n int64) ([]byte, error) {
+	if h.Type == IndexFile && h.Name == b.name {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return b.Backend.Load(ctx, h, off, n)
+}
+
+// TestIndexReadBudgetCancelledMidway: with a budget of one file at a
+// time, the first file loads and is decoded, the second hangs until the
+// context ends while the third waits for the budget: the load fails and
+// installs nothing, though the first file was read.
+func TestIndexReadBudgetCancelledMidway(t *testing.T) {
+	ctx := context.Background()
+	be := mem.New()
+	r0 := NewTestRepository(t, be, budgetPw, InitOptions{})
+	for i := range 3 {
+		if _, _, err := r0.SaveBlob(ctx, DataBlob, []byte{byte(i), 9, 9, 9}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r0.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r0.Close()
+	var names []string
+	var largest int64
+	if err := be.List(ctx, IndexFile, func(fi backend.FileInfo) error {
+		names = append(names, fi.Name)
+		largest = max(largest, fi.Size)
+		return nil
+	}); err != nil || len(names) < 3 {
+		t.Fatalf("index files: %v %v", names, err)
+	}
+	r, err := Open(ctx, be, []byte(budgetPw), Options{Lock: NoLock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	r.be = &blockIndexLoad{Backend: be, name: names[1]}
+	r.indexReads = newIndexReads(largest)
+	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	idx := NewIndex()
+	if ok, err := r.loadIntoEmpty(cctx, idx); err == nil || ok {
+		t.Fatalf("loadIntoEmpty cancelled midway: %v, %v", ok, err)
+	}
+	if !idx.isEmpty() {
+		t.Error("a load cancelled midway installed an index")
+	}
+	if !r.indexReads.sem.TryAcquire(largest) {
+		t.Error("the budget was not given back")
+	}
+}

@@ -123,7 +123,7 @@ type Result struct {
 	// ForeignSnapshots are the snapshot files passed over as foreign
 	// (repo.ErrForeignFile): junk that someone who can write to the
 	// storage added, which a careful administrator wants to hear of.
-	ForeignSnapshots []repo.ID `json:"foreign_snapshot_files,omitempty"`
+	ForeignSnapshots []repo.ID `json:"foreign_snapshots,omitempty"`
 	Waiting          int       `json:"waiting_sets"`
 	DryRun           bool      `json:"dry_run"`
 }

@@ -284,7 +284,7 @@ func TestDocuments(t *testing.T) {
 				r := render(t, d)
 				r.contains(t, pick("Laporan Analisa Kegagalan Backup", "Backup Failure Analysis Report"), pick("4 Maret 2026", "4 March 2026"),
 					pick("Backup tidak dilaksanakan (terlewat)", "Backup not run (missed)"), pick("Media backup salah atau tidak terpasang", "Wrong or missing medium"),
-					pick("Tren kegagalan backup", "Backup failure trend"), "Disk C dipasang ulang", h.test.ID, pick("Sudah", "Done"))
+					pick("Tren kegagalan dan backup terlewat", "Trend of failures and missed backups"), "Disk C dipasang ulang", h.test.ID, pick("Sudah", "Done"))
 				if !strings.Contains(r.html, `src="data:image/png;base64,`) || r.pdf.Images < 1 {
 					t.Errorf("chart missing: html %v, pdf images %d", strings.Contains(r.html, "data:image/png"), r.pdf.Images)
 				}
