@@ -107,10 +107,19 @@ func (e *IncompleteIndexError) Unwrap() error { return ErrIncompleteIndex }
 // loading the index passed over files it could not read (SkippedFiles),
 // and nil otherwise. Every command that removes packs or index entries
 // calls it before it decides anything: a pack that only a skipped file
-// indexes looks unused, and its blobs missing.
+// indexes looks unused, and its blobs missing. A foreign file
+// (ErrForeignFile: its bytes as saved, its seal not this repository's)
+// does not count: no holder of the key wrote it, so it indexes no pack and
+// marks none obsolete, and one upload must not stop every prune.
 func (r *Repository) RequireWholeIndex(op string) error {
-	if s := r.SkippedFiles(); len(s) > 0 {
-		return &IncompleteIndexError{Op: op, Skipped: s}
+	var stop []error
+	for _, err := range r.SkippedFiles() {
+		if !errors.Is(err, ErrForeignFile) {
+			stop = append(stop, err)
+		}
+	}
+	if len(stop) > 0 {
+		return &IncompleteIndexError{Op: op, Skipped: stop}
 	}
 	return nil
 }
@@ -159,6 +168,11 @@ func (r *Repository) noteIndexRead(names []ID, skipped map[ID]error, replace boo
 			// Its plaintext opened with the key: a newer cadang wrote
 			// it, or someone who holds the password.
 			remedy = "the newer cadang that wrote it is used or, if none did, " + remedy
+		}
+		if errors.Is(err, ErrForeignFile) {
+			// Nobody's file: it indexes nothing, and stops nothing.
+			r.warnf("%v; passed over (junk that someone who can write to the storage added): %s", err, strings.Replace(remedy, " rebuilds the index from the packs without it", " removes it", 1))
+			continue
 		}
 		r.warnf("%v; passed over: this command goes on without it, but prune and 'repair packs' refuse until %s", err, remedy)
 	}

@@ -180,7 +180,7 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 			then = ", after 'repair packs' above"
 		}
 		if n := damagedFiles(rep.Problems, repo.IndexFile); n > 0 {
-			fmt.Fprintf(e.stdout, "note: %d index file(s) cannot be read: other commands pass over them with a warning (a backup may store again what only they name), while prune and 'repair packs' refuse to run; 'cadang repair index'%s rebuilds the index from the packs' own headers without them\n", n, then)
+			fmt.Fprintf(e.stdout, "note: %d index file(s) cannot be read: other commands pass over them with a warning (a backup may store again what only they name), while prune and 'repair packs' refuse to run unless each is junk that was never sealed with this repository's key; 'cadang repair index'%s rebuilds the index from the packs' own headers without them\n", n, then)
 		} else if indexProblems(rep.Problems) {
 			fmt.Fprintf(e.stdout, "note: the index disagrees with the packs: 'cadang repair index'%s rebuilds it from the packs' own headers\n", then)
 		}
