@@ -574,3 +574,26 @@ func TestLoadNewIndexWarns(t *testing.T) {
 		t.Fatalf("warnings: %q, want one naming %s", msgs, junk.Short())
 	}
 }
+
+// TestPruneRunsPastForeignObsoleteFile: junk in obsolete/ that no holder of
+// the key sealed marks nothing obsolete, so prune runs past it (it stopped
+// every prune until repair index removed it); an obsolete-pack file damaged
+// on the medium may have marked genuine packs, and still stops prune.
+func TestPruneRunsPastForeignObsoleteFile(t *testing.T) {
+	dir, sn, a := backedUp(t)
+	putFile(t, dir, "obsolete", append([]byte{1}, randBytes(75, 400)...))
+	if err := pruneErr(t, dir); err != nil {
+		t.Fatalf("prune beside a foreign obsolete-pack file: %v", err)
+	}
+	if got := readFile(t, dir, sn, "a"); !bytes.Equal(got, a) {
+		t.Fatal("a does not read back after the prune")
+	}
+	b := append([]byte{1}, randBytes(76, 400)...)
+	sum := sha256.Sum256(append(b, 0))
+	if err := os.WriteFile(filepath.Join(dir, "obsolete", hex.EncodeToString(sum[:])), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := pruneErr(t, dir); !errors.Is(err, repo.ErrIncompleteIndex) {
+		t.Fatalf("prune beside a damaged obsolete-pack file: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package repo
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -76,7 +77,9 @@ func (r *Repository) MarkObsolete(ctx context.Context, packs []IndexPack) (Obsol
 	return set, nil
 }
 
-// ObsoleteSets reads every obsolete file, oldest first.
+// ObsoleteSets reads every obsolete file, oldest first. A foreign file
+// (ErrForeignFile) is passed over; any other that cannot be read is an
+// error.
 func (r *Repository) ObsoleteSets(ctx context.Context) ([]ObsoleteSet, error) {
 	sets, _, err := r.obsoleteSets(ctx, false)
 	return sets, err
@@ -103,7 +106,9 @@ func (r *Repository) obsoleteSets(ctx context.Context, pass bool) ([]ObsoleteSet
 			}
 			err = unreadable(backend.Handle{Type: ObsoleteFile, Name: id.String()}, nil, err)
 		}
-		if pass && skippableIndexError(err) {
+		// A foreign file (ErrForeignFile) is passed over even by prune:
+		// no holder of the key wrote it, so it marks nothing obsolete.
+		if pass && skippableIndexError(err) || errors.Is(err, ErrForeignFile) {
 			skipped[id] = err
 			return nil
 		}

@@ -42,9 +42,11 @@ lasts longest counts. An expired protection no longer counts; --remove deletes i
   cadang protect --list                 lists the protections (--json: one line)
   cadang protect --remove-unreadable    removes the protection files that cannot be read
 
-While a protection file cannot be read (damaged, or put in protected/ by someone without the
-password), forget refuses to run: nobody can tell which snapshots it protects. --list names such files;
---remove-unreadable removes them, after which protect again any snapshot that must stay.
+While a protection file cannot be read (damaged on the medium, or sealed with the key but holding no
+protection), forget refuses to run: nobody can tell which snapshots it protects. Junk that someone without
+the password put in protected/ was never a protection, and forget passes over it with a warning. --list
+names all such files; --remove-unreadable removes them, after which protect again any snapshot that must
+stay.
 
 A protection covers the snapshot it names and the snapshot that 'cadang tag' makes from it.`,
 		Flags: []cli.Flag{
