@@ -81,6 +81,22 @@ func loadKeyFile(ctx context.Context, be backend.Backend, id ID) (*crypto.KeyFil
 	return kf, nil
 }
 
+// keyCandidate is a key file that unlock may try.
+type keyCandidate struct {
+	id ID
+	kf *crypto.KeyFile
+}
+
+// byKDFCost orders key files cheapest first (memory times passes), keeping
+// the order of their names among equals. Anyone who can upload a file can
+// add a key file with the highest cost the bounds allow (4 GiB, 100
+// passes) under a name ground to sort first: tried in name order, it ran
+// before the genuine key at every open, for minutes and gigabytes.
+func byKDFCost(cands []keyCandidate) {
+	cost := func(p crypto.KDFParams) uint64 { return uint64(p.Memory) * uint64(p.Time) }
+	sort.SliceStable(cands, func(i, j int) bool { return cost(cands[i].kf.Params) < cost(cands[j].kf.Params) })
+}
+
 // unlock tries every key file with the password. Key files are checked
 // against their names first, so a failure to decrypt an intact key file
 // means the password is wrong, not that the file is damaged. fits, if not
@@ -105,8 +121,9 @@ func unlock(ctx context.Context, be backend.Backend, password []byte, fits ...fu
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
 	var damage, newer []error
-	var misfit error // the last key that opened but is not the repository's
-	rejected := 0    // intact key files that the password did not open
+	// Every key file is read first (a few hundred bytes each), and they
+	// are tried cheapest first (byKDFCost).
+	var cands []keyCandidate
 	for _, id := range ids {
 		if err := ctx.Err(); err != nil {
 			return nil, ID{}, err
@@ -120,6 +137,16 @@ func unlock(ctx context.Context, be backend.Backend, password []byte, fits ...fu
 			damage = append(damage, err)
 			continue
 		}
+		cands = append(cands, keyCandidate{id, kf})
+	}
+	byKDFCost(cands)
+	var misfit error // the last key that opened but is not the repository's
+	rejected := 0    // intact key files that the password did not open
+	for _, c := range cands {
+		if err := ctx.Err(); err != nil {
+			return nil, ID{}, err
+		}
+		id, kf := c.id, c.kf
 		k, err := kf.Unwrap(password)
 		switch {
 		case err == nil:

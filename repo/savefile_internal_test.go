@@ -37,3 +37,28 @@ func TestSaveFileVerifiesSeal(t *testing.T) {
 		t.Errorf("%d snapshot files, want the first only", n)
 	}
 }
+
+// TestKeysTriedCheapestFirst: key files are tried in ascending order of
+// their KDF cost, names breaking ties, so that a key file uploaded with
+// the highest cost the bounds allow, under a name that sorts first, runs
+// after the genuine one, not before it at every open.
+func TestKeysTriedCheapestFirst(t *testing.T) {
+	kf := func(mem, passes uint32) *crypto.KeyFile {
+		return &crypto.KeyFile{Params: crypto.KDFParams{Memory: mem, Time: passes, Threads: 1}}
+	}
+	cands := []keyCandidate{
+		{ID{0x00}, kf(4<<20, 100)}, // junk, ground to sort first
+		{ID{0x10}, kf(64<<10, 3)},  // genuine default
+		{ID{0x20}, kf(19<<10, 2)},  // genuine at the floor
+		{ID{0x30}, kf(64<<10, 3)},  // another at the default
+		{ID{0x40}, kf(8<<10, 1)},   // cheap junk: tried, fails quickly
+	}
+	byKDFCost(cands)
+	var got []byte
+	for _, c := range cands {
+		got = append(got, c.id[0])
+	}
+	if want := []byte{0x40, 0x20, 0x10, 0x30, 0x00}; string(got) != string(want) {
+		t.Errorf("order %x, want %x", got, want)
+	}
+}
