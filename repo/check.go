@@ -738,11 +738,11 @@ func (r *Repository) RepairIndex(ctx context.Context, o RepairIndexOptions) (*Re
 	for id := range badHeader {
 		res.DamagedHeaders = append(res.DamagedHeaders, id)
 	}
-	slices.SortFunc(res.DamagedHeaders, func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
+	slices.SortFunc(res.DamagedHeaders, ID.Compare)
 	for _, p := range kept {
 		res.KeptDamaged = append(res.KeptDamaged, p.ID)
 	}
-	slices.SortFunc(res.KeptDamaged, func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
+	slices.SortFunc(res.KeptDamaged, ID.Compare)
 	out = append(out, kept...)
 	sort.Slice(out, func(i, j int) bool { return out[i].ID.String() < out[j].ID.String() })
 	// Write the new index before removing the old one, so that a crash in
@@ -783,7 +783,7 @@ func (r *Repository) RepairIndex(ctx context.Context, o RepairIndexOptions) (*Re
 		logf("removed the obsolete-pack file %s, which cannot be read (%v): its packs are ordinary packs again, and the next prune decides on them anew", id, serr)
 		res.RemovedObsolete = append(res.RemovedObsolete, id)
 	}
-	slices.SortFunc(res.RemovedObsolete, func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
+	slices.SortFunc(res.RemovedObsolete, ID.Compare)
 	if err := fresh.bulkAdd(out); err != nil {
 		return nil, err
 	}

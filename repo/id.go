@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"bytes"
 	"encoding/hex"
 	"fmt"
 )
@@ -18,6 +19,10 @@ func (id ID) String() string { return hex.EncodeToString(id[:]) }
 
 // Short returns the first eight hex digits, enough for humans to tell IDs apart.
 func (id ID) Short() string { return hex.EncodeToString(id[:4]) }
+
+// Compare orders IDs as their hex forms sort (byte by byte), for
+// slices.SortFunc: -1, 0 or +1.
+func (id ID) Compare(other ID) int { return bytes.Compare(id[:], other[:]) }
 
 // IsNull reports whether id is the zero ID.
 func (id ID) IsNull() bool { return id == ID{} }

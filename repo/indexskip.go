@@ -1,7 +1,6 @@
 package repo
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"maps"
@@ -48,7 +47,7 @@ func (r *Repository) SkippedFiles() []error {
 	for id := range r.indexSkipped {
 		ids = append(ids, id)
 	}
-	slices.SortFunc(ids, func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
+	slices.SortFunc(ids, ID.Compare)
 	out := make([]error, 0, len(ids))
 	for _, id := range ids {
 		out = append(out, r.indexSkipped[id])
@@ -151,7 +150,7 @@ func (r *Repository) noteIndexRead(names []ID, skipped map[ID]error, replace boo
 		}
 	}
 	r.mu.Unlock()
-	slices.SortFunc(fresh, func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
+	slices.SortFunc(fresh, ID.Compare)
 	// One junk file is worth a line each; ten thousand of them are not.
 	const shown = 5
 	for i, id := range fresh {
@@ -160,6 +159,11 @@ func (r *Repository) noteIndexRead(names []ID, skipped map[ID]error, replace boo
 			break
 		}
 		err := skipped[id]
+		if errors.Is(err, ErrForeignFile) {
+			// Nobody's file: it indexes nothing, and stops nothing.
+			r.warnf("%v; passed over (junk that someone who can write to the storage added): 'cadang repair index' removes it", err)
+			continue
+		}
 		remedy := "'cadang repair index' rebuilds the index from the packs without it"
 		if fileOf(err).Type == ObsoleteFile {
 			remedy = "'cadang repair index' removes it (its packs become ordinary packs again)"
@@ -168,11 +172,6 @@ func (r *Repository) noteIndexRead(names []ID, skipped map[ID]error, replace boo
 			// Its plaintext opened with the key: a newer cadang wrote
 			// it, or someone who holds the password.
 			remedy = "the newer cadang that wrote it is used or, if none did, " + remedy
-		}
-		if errors.Is(err, ErrForeignFile) {
-			// Nobody's file: it indexes nothing, and stops nothing.
-			r.warnf("%v; passed over (junk that someone who can write to the storage added): %s", err, strings.Replace(remedy, " rebuilds the index from the packs without it", " removes it", 1))
-			continue
 		}
 		r.warnf("%v; passed over: this command goes on without it, but prune and 'repair packs' refuse until %s", err, remedy)
 	}

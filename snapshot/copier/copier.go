@@ -33,7 +33,6 @@
 package copier
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -238,7 +237,7 @@ func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snap
 	slices.SortStableFunc(sns, func(a, b *snapshot.Snapshot) int { return a.Time.Compare(b.Time) })
 	seeded := false
 	var inc IncompleteError
-	for _, id := range slices.SortedFunc(maps.Keys(o.Unlisted), func(a, b repo.ID) int { return bytes.Compare(a[:], b[:]) }) {
+	for _, id := range slices.SortedFunc(maps.Keys(o.Unlisted), repo.ID.Compare) {
 		r := SnapshotResult{Source: id, Error: o.Unlisted[id].Error()}
 		res.Failed++
 		inc.Failed = append(inc.Failed, r)
