@@ -387,19 +387,14 @@ func FindRecord(recs []Record, id string, op Operation) (Record, error) {
 // returns an error and the record is lost. If only the copy into the store
 // fails, the error wraps ErrNotStored and the record is still returned.
 func (l *Log) Append(ctx context.Context, rec Record, store RecordStore) (Record, error) {
-	rec, err := l.appendLocal(rec)
+	storeID := ""
+	if store != nil {
+		storeID = store.ID()
+	}
+	rec, err := l.appendLocal(rec, storeID)
 	if err != nil && !errors.Is(err, ErrUnsigned) {
 		return rec, err
 	}
-	// A record about a repository that is not open here (a follow-up made
-	// away from the medium, a copy's source that is not the store): its
-	// copy is known to be pending, not missing, until a command that opens
-	// that repository syncs it.
-	except := ""
-	if store != nil {
-		except = store.ID()
-	}
-	l.notePendingRecord(rec, except)
 	if store != nil {
 		if _, serr := l.Sync(ctx, store); serr != nil {
 			return rec, errors.Join(err, serr)
@@ -408,7 +403,14 @@ func (l *Log) Append(ctx context.Context, rec Record, store RecordStore) (Record
 	return rec, err
 }
 
-func (l *Log) appendLocal(rec Record) (Record, error) {
+// appendLocal writes rec to the local mirror. Before the line, under the
+// log's lock, it notes the record as pending for every repository it
+// concerns (see pendingNotes): storeID's, which Append copies it into next,
+// and the others, which a later command that opens them does. A command
+// killed before its copy then leaves a record that Verify reports as not
+// copied yet, not as removed from the repository; Sync takes the note out
+// once the repository holds the record.
+func (l *Log) appendLocal(rec Record, storeID string) (Record, error) {
 	if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
 		return rec, fmt.Errorf("run log: %w", err)
 	}
@@ -483,6 +485,9 @@ func (l *Log) appendLocal(rec Record) (Record, error) {
 	if err != nil {
 		return rec, fmt.Errorf("run log: %w", err)
 	}
+	// A note that is written for a line that then is not is inert: no
+	// local record has its hash.
+	l.writeNotes(pendingNotes(rec, h, storeID, es), true)
 	if err := l.writeLine(f, line); err != nil {
 		return rec, err
 	}
@@ -735,6 +740,7 @@ func (l *Log) sync(ctx context.Context, store RecordStore, accept bool) (int, er
 		have[e.computed] = true
 		n++
 	}
+	l.dropPending(repoID, have)
 	return n, l.writeHead(ctx, store, local, remote, known, accept)
 }
 
@@ -1047,50 +1053,67 @@ type pendingNote struct {
 
 func (l *Log) pendingPath() string { return strings.TrimSuffix(l.path, ".jsonl") + ".pending" }
 
-// notePending notes the records of repoID not (yet) in it after a failed
-// copy: those not in have, or with have nil, the newest local record if it
-// concerns repoID. Best effort: the note only softens what Verify says.
-func (l *Log) notePending(local []entry, repoID string, have map[string]bool, cause error) {
-	f, err := os.OpenFile(l.pendingPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	now := l.opt.Clock.Now()
-	concerns := concerned(repoID, local)
-	_, bySeq, top := mainChain(local)
-	for i := range local {
-		e := &local[i]
-		missing := have != nil && !have[e.computed] || have == nil && bySeq[top] != nil && e.computed == bySeq[top].computed
-		if missing && e.intact() && concerns(&e.rec) {
-			b, _ := json.Marshal(pendingNote{RepositoryID: repoID, Seq: e.rec.Seq, Hash: e.computed, At: now, Error: cause.Error()})
-			f.Write(append(b, '\n'))
-		}
-	}
-}
+// Texts of the pending notes that Append writes before the record (the
+// copy into the store that follows, and repositories not open now).
+const (
+	noteUncopied = "the command that recorded it stopped before copying it: killed, or the machine went down"
+	noteNotOpen  = "not open when the record was made, or not the one written"
+)
 
-// notePendingRecord notes rec, just appended, as pending for each
-// repository it concerns but the one with ID except (the store it is
-// copied into now; "" for none).
-func (l *Log) notePendingRecord(rec Record, except string) {
+// pendingNotes returns the notes for rec (hash h), about to be appended
+// after the local entries es, for each repository it concerns: storeID's,
+// which the record is copied into right after, and any other, which is not
+// open now (a follow-up made away from the medium, a copy's source that is
+// not the store) and gets the record when a command that opens it syncs.
+func pendingNotes(rec Record, h, storeID string, es []entry) []pendingNote {
 	var ids []string
 	for _, id := range []string{rec.RepositoryID, fromID(rec.Copy)} {
-		if id != "" && id != except && !slices.Contains(ids, id) {
+		if id != "" && !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
 	}
 	if rec.Op == OpFollowup && rec.Ref != "" {
-		// Only a follow-up needs the log read (its run names the
-		// repository): every other record costs nothing here.
-		local, err := l.readLocal()
-		if err != nil {
-			return
-		}
-		if ref, err := FindRecord(recordsOf(local), rec.Ref, ""); err == nil && ref.RepositoryID != "" && ref.RepositoryID != except {
+		if ref, err := FindRecord(recordsOf(es), rec.Ref, ""); err == nil && ref.RepositoryID != "" && !slices.Contains(ids, ref.RepositoryID) {
 			ids = append(ids, ref.RepositoryID)
 		}
 	}
-	if len(ids) == 0 {
+	notes := make([]pendingNote, 0, len(ids))
+	for _, id := range ids {
+		why := noteNotOpen
+		if id == storeID {
+			why = noteUncopied
+		}
+		notes = append(notes, pendingNote{RepositoryID: id, Seq: rec.Seq, Hash: h, At: rec.Logged, Error: why})
+	}
+	return notes
+}
+
+// notePending notes the records of repoID not (yet) in it after a failed
+// copy: those not in have, or with have nil, the newest local record if it
+// concerns repoID. Best effort: the note only softens what Verify says.
+func (l *Log) notePending(local []entry, repoID string, have map[string]bool, cause error) {
+	now := l.opt.Clock.Now()
+	concerns := concerned(repoID, local)
+	_, bySeq, top := mainChain(local)
+	var notes []pendingNote
+	for i := range local {
+		e := &local[i]
+		missing := have != nil && !have[e.computed] || have == nil && bySeq[top] != nil && e.computed == bySeq[top].computed
+		if missing && e.intact() && concerns(&e.rec) {
+			notes = append(notes, pendingNote{RepositoryID: repoID, Seq: e.rec.Seq, Hash: e.computed, At: now, Error: cause.Error()})
+		}
+	}
+	if len(notes) > 0 {
+		_ = l.withLogLock(func() error { l.writeNotes(notes, false); return nil })
+	}
+}
+
+// writeNotes appends notes to the ".pending" file, and syncs it if asked.
+// The caller holds the log's lock, which every writer of the file takes, so
+// that dropPending never loses a note written beside it. Best effort: a
+// note that cannot be written only leaves Verify's finding harsher.
+func (l *Log) writeNotes(notes []pendingNote, sync bool) {
+	if len(notes) == 0 {
 		return
 	}
 	f, err := os.OpenFile(l.pendingPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
@@ -1098,10 +1121,85 @@ func (l *Log) notePendingRecord(rec Record, except string) {
 		return
 	}
 	defer f.Close()
-	for _, id := range ids {
-		b, _ := json.Marshal(pendingNote{RepositoryID: id, Seq: rec.Seq, Hash: rec.Hash, At: rec.Logged, Error: "not copied into this repository when it was recorded (it was not open, or not the one written)"})
-		f.Write(append(b, '\n'))
+	var buf []byte
+	for _, n := range notes {
+		b, _ := json.Marshal(n)
+		buf = append(append(buf, b...), '\n')
 	}
+	if _, err := f.Write(buf); err == nil && sync {
+		_ = f.Sync()
+	}
+}
+
+// dropPending takes out of the ".pending" file the notes about repoID whose
+// records it now holds (have, by hash), so that a record removed from the
+// repository later is reported as removed, not as a copy still to come, and
+// the file does not grow with every record. It rewrites the file under the
+// log's lock, into a new file renamed over the old one, and only when a
+// note goes. Best effort, like the notes.
+func (l *Log) dropPending(repoID string, have map[string]bool) {
+	_ = l.withLogLock(func() error {
+		b, err := os.ReadFile(l.pendingPath())
+		if err != nil {
+			return err
+		}
+		var kept []byte
+		dropped := false
+		for _, line := range bytes.SplitAfter(b, []byte("\n")) {
+			var p pendingNote
+			if json.Unmarshal(line, &p) != nil || p.RepositoryID == repoID && have[p.Hash] {
+				// A line that does not parse (torn by a crash) is
+				// dropped too: it notes nothing.
+				dropped = dropped || len(bytes.TrimSpace(line)) > 0
+				continue
+			}
+			kept = append(kept, line...)
+			if !bytes.HasSuffix(line, []byte("\n")) {
+				kept = append(kept, '\n')
+			}
+		}
+		if !dropped {
+			return nil
+		}
+		tmp := l.pendingPath() + ".tmp"
+		if err := writeFileSync(tmp, kept); err != nil {
+			os.Remove(tmp)
+			return err
+		}
+		return os.Rename(tmp, l.pendingPath())
+	})
+}
+
+// writeFileSync writes b to a new file at path (mode 0600) and syncs it.
+func writeFileSync(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// withLogLock runs fn holding the lock that appendLocal takes on the local
+// mirror. It fails, without running fn, when the mirror does not exist.
+func (l *Log) withLogLock(fn func() error) error {
+	f, err := os.Open(l.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := lockFile(f); err != nil {
+		return err
+	}
+	defer unlockFile(f)
+	return fn()
 }
 
 func fromID(c *CopyInfo) string {

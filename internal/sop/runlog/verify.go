@@ -583,7 +583,7 @@ func (l *Log) compare(local, remote []entry, repoID string, trusted keyring, wri
 		case lc != nil && r == nil && concerns(&lc.rec):
 			if p, ok := pending[[2]string{lc.computed, repoID}]; ok {
 				fs = append(fs, Finding{Copy: "repository", Problem: NotCopied, Chain: chain, Seq: s, RecordID: lc.rec.ID, Warning: true,
-					Detail: fmt.Sprintf("not copied into this repository: the copy failed on %s (%s); the next run that uses it copies it", p.At.Format("2006-01-02 15:04"), p.Error)})
+					Detail: fmt.Sprintf("not copied into this repository yet (%s: %s); the next run that uses it copies it", p.At.Format("2006-01-02 15:04"), p.Error)})
 				continue
 			}
 			fs = append(fs, Finding{Copy: "repository", Problem: Removed, Chain: chain, Seq: s, RecordID: lc.rec.ID,
