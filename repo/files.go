@@ -102,6 +102,18 @@ func (r *Repository) ListFiles(ctx context.Context, t FileType, fn func(ID) erro
 	})
 }
 
+// ListFilesSized is ListFiles with each file's stored size, as the backend
+// lists it.
+func (r *Repository) ListFilesSized(ctx context.Context, t FileType, fn func(id ID, size int64) error) error {
+	return r.be.List(ctx, t, func(fi backend.FileInfo) error {
+		id, err := ParseID(fi.Name)
+		if err != nil {
+			return nil
+		}
+		return fn(id, fi.Size)
+	})
+}
+
 // RemoveFile deletes a stored file. Like SaveFile, it refuses while a lock
 // taken through r is lost, except for lock files: removing files is what
 // maintenance does, and under a lost lock someone else may be using them.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lpse/cadang/crypto"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend"
 )
@@ -68,12 +69,35 @@ type Summary struct {
 	BytesRead           uint64 `json:"bytes_read"`            // bytes actually read from the source
 
 	// Errors lists the items that could not be read; the snapshot does not
-	// contain them, or contains what could be read of them.
-	Errors []ItemError `json:"errors,omitempty"`
+	// contain them, or contains what could be read of them. The archiver
+	// lists them up to MaxErrorsSize bytes of JSON and counts the rest in
+	// ErrorsOmitted, so that a backup of a tree with many unreadable items
+	// does not write a snapshot file that every listing reads whole.
+	Errors        []ItemError `json:"errors,omitempty"`
+	ErrorsOmitted uint64      `json:"errors_omitted,omitempty"`
 }
 
 // Duration is BackupEnd - BackupStart.
 func (s *Summary) Duration() time.Duration { return s.BackupEnd.Sub(s.BackupStart) }
+
+// ErrorCount returns how many items could not be read: those listed in
+// Errors and those omitted from it.
+func (s *Summary) ErrorCount() uint64 { return uint64(len(s.Errors)) + s.ErrorsOmitted }
+
+// MaxFileSize is the most bytes of JSON a snapshot file may hold
+// (doc/design-snapshot.md): SaveSnapshot refuses a larger snapshot, and a
+// listing passes over a file whose stored size is above MaxStoredSize
+// without reading it (FileTooLargeError). A backup's snapshot holds a few
+// kilobytes, and at most MaxErrorsSize of its list of unreadable items.
+const MaxFileSize = 4 << 20
+
+// MaxStoredSize is the largest stored (sealed) size of a snapshot file.
+const MaxStoredSize = MaxFileSize + crypto.Overhead
+
+// MaxErrorsSize bounds the JSON of the list of unreadable items that the
+// archiver writes into a snapshot (Summary.Errors); items beyond it are
+// counted in Summary.ErrorsOmitted.
+const MaxErrorsSize = 1 << 20
 
 // ItemError is a path that could not be backed up, or not as it was, and why.
 type ItemError struct {
@@ -129,6 +153,10 @@ func SaveSnapshot(ctx context.Context, r FileSaver, sn *Snapshot) (repo.ID, erro
 	if err != nil {
 		return repo.ID{}, err
 	}
+	if len(b) > MaxFileSize {
+		return repo.ID{}, fmt.Errorf("%w: the snapshot of %s is %d bytes of JSON, more than the %d a snapshot file may hold (its paths, tags or list of unreadable items are too long)",
+			ErrSnapshotTooLarge, sn.Time.Format(time.RFC3339), len(b), MaxFileSize)
+	}
 	id, err := r.SaveFile(ctx, repo.SnapshotFile, b)
 	if err != nil {
 		return repo.ID{}, err // SaveFile names the snapshot file
@@ -156,13 +184,75 @@ func LoadSnapshot(ctx context.Context, r FileLoader, id repo.ID) (*Snapshot, err
 // host.
 var ErrInvalidSnapshot = errors.New("not a valid snapshot")
 
+// ErrSnapshotTooLarge is wrapped by SaveSnapshot's error for a snapshot
+// whose JSON is larger than MaxFileSize.
+var ErrSnapshotTooLarge = errors.New("snapshot too large")
+
+// ErrFileTooLarge is wrapped by the error a listing gives for a snapshot
+// file larger than MaxStoredSize (FileTooLargeError).
+var ErrFileTooLarge = errors.New("larger than any snapshot file")
+
+// FileTooLargeError is what a listing (ListSnapshotsSkipping) gives for a
+// file in snapshots/ whose stored size is above MaxStoredSize: it is not
+// read, since no writer that keeps to the format writes one, and anyone who
+// can upload a file (an append-only server checks only that its name is its
+// hash) could otherwise make every listing read hundreds of megabytes.
+// What it is cannot be told without reading it: most likely junk, possibly
+// a snapshot that a cadang before the limit wrote with a very long list of
+// unreadable items. So a listing passes over it with a warning (Passed),
+// and a reader that must not be wrong about it, prune or check, loads it
+// whole with LoadSnapshot.
+type FileTooLargeError struct {
+	ID   repo.ID
+	Size int64 // its stored size, as listed
+}
+
+func (e *FileTooLargeError) Error() string {
+	return fmt.Sprintf("snapshot file %s is %d bytes, larger than any snapshot file cadang writes (at most %d), and was not read", e.ID, e.Size, MaxStoredSize)
+}
+
+// Is makes a *FileTooLargeError match ErrFileTooLarge.
+func (e *FileTooLargeError) Is(target error) bool { return target == ErrFileTooLarge }
+
 // IsUnreadable reports whether err, from loading a snapshot file, says
-// that the file itself cannot be read as a snapshot: damaged, invalid, or
-// of a newer format. These are the files a reader may pass over with a
-// warning (ListSnapshotsSkipping); any other error (the repository could
-// not be reached, a cancelled context) says nothing about the file.
+// that the file itself cannot be read as a snapshot: damaged, invalid, of a
+// newer format, or too large to be read in a listing. These are the files
+// a reader may pass over with a warning (ListSnapshotsSkipping); any other
+// error (the repository could not be reached, a cancelled context) says
+// nothing about the file.
 func IsUnreadable(err error) bool {
-	return repo.IsDamaged(err) || errors.Is(err, ErrInvalidSnapshot) || errors.Is(err, repo.ErrUnsupportedVersion)
+	return repo.IsDamaged(err) || errors.Is(err, ErrInvalidSnapshot) || errors.Is(err, repo.ErrUnsupportedVersion) ||
+		errors.Is(err, ErrFileTooLarge)
+}
+
+// Passed reports whether err, given by a listing for a snapshot file, is
+// one a reader passes over with a warning rather than count as a snapshot
+// that cannot be read: a foreign file (repo.ErrForeignFile), which no
+// holder of the key wrote, or one too large to be read in a listing
+// (ErrFileTooLarge). The first cannot be the newest snapshot or hold data;
+// the second is taken for junk by "latest" and copies, but prune and check
+// load it whole (FileTooLargeError). PassedWhy says which, for a warning.
+func Passed(err error) bool {
+	return errors.Is(err, repo.ErrForeignFile) || errors.Is(err, ErrFileTooLarge)
+}
+
+// PassedWhy returns, for an error for which Passed holds, why the file is
+// passed over, in words for a warning that begins "snapshot file ID is
+// passed over: ".
+func PassedWhy(err error) string {
+	var big *FileTooLargeError
+	if errors.As(err, &big) {
+		return fmt.Sprintf("it is %d bytes, larger than any snapshot file cadang writes (at most %d), so it was not read (junk that someone who can write to the storage added, or a snapshot of an older cadang with a very long list of unreadable files, which commands given its ID still read; 'cadang check' reads it whole)",
+			big.Size, MaxStoredSize)
+	}
+	return "it was not written with the repository's key (junk that someone who can write to the storage added)"
+}
+
+// SizedLister is implemented by a FileLoader that can list files with
+// their stored sizes (*repo.Repository). ListSnapshotsSkipping then passes
+// over a snapshot file too large to be one without loading it.
+type SizedLister interface {
+	ListFilesSized(ctx context.Context, t repo.FileType, fn func(id repo.ID, size int64) error) error
 }
 
 // PassUnreadable returns a bad function for ListSnapshotsSkipping that
@@ -231,14 +321,30 @@ func ListSnapshots(ctx context.Context, r FileLoader, f Filter) ([]*Snapshot, er
 // the listing is skipped without a call.
 func ListSnapshotsSkipping(ctx context.Context, r FileLoader, f Filter, bad func(repo.ID, error) error) ([]*Snapshot, error) {
 	var ids []repo.ID
-	if err := r.ListFiles(ctx, repo.SnapshotFile, func(id repo.ID) error {
-		ids = append(ids, id)
-		return nil
-	}); err != nil {
+	var sizes []int64
+	var err error
+	if sl, ok := r.(SizedLister); ok {
+		err = sl.ListFilesSized(ctx, repo.SnapshotFile, func(id repo.ID, size int64) error {
+			ids, sizes = append(ids, id), append(sizes, size)
+			return nil
+		})
+	} else {
+		err = r.ListFiles(ctx, repo.SnapshotFile, func(id repo.ID) error {
+			ids = append(ids, id)
+			return nil
+		})
+	}
+	if err != nil {
 		return nil, err
 	}
 	var out []*Snapshot
-	for _, id := range ids {
+	for i, id := range ids {
+		if sizes != nil && sizes[i] > MaxStoredSize {
+			if berr := bad(id, &FileTooLargeError{ID: id, Size: sizes[i]}); berr != nil {
+				return nil, berr
+			}
+			continue
+		}
 		sn, err := LoadSnapshot(ctx, r, id)
 		if backend.IsNotExist(err) {
 			continue // forgotten by someone else since the listing

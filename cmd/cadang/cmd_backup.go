@@ -120,6 +120,7 @@ type backupResult struct {
 	BytesRead       uint64               `json:"bytes_read"`
 	TotalDuration   float64              `json:"total_duration"`
 	Errors          []snapshot.ItemError `json:"errors,omitempty"`
+	ErrorsOmitted   uint64               `json:"errors_omitted,omitempty"` // unreadable items beyond those listed in errors
 	RepositoryID    string               `json:"repository_id"`
 }
 
@@ -240,7 +241,7 @@ func printBackupSummary(e *env, sn *snapshot.Snapshot, stats repo.SaveStats, rep
 		DirsNew: s.DirsNew, DirsChanged: s.DirsChanged, DirsUnmodified: s.DirsUnmodified,
 		DataBlobs: s.DataBlobs, TreeBlobs: s.TreeBlobs, DataAdded: uint64(stats.RawBytes), DataAddedPacked: uint64(stats.StoredBytes),
 		TotalFiles: s.TotalFilesProcessed, TotalBytes: s.TotalBytesProcessed, BytesRead: s.BytesRead,
-		TotalDuration: d.Seconds(), Errors: s.Errors, RepositoryID: repoID,
+		TotalDuration: d.Seconds(), Errors: s.Errors, ErrorsOmitted: s.ErrorsOmitted, RepositoryID: repoID,
 	}
 	if e.json {
 		_ = e.printJSONLine(res)
@@ -253,6 +254,9 @@ func printBackupSummary(e *env, sn *snapshot.Snapshot, stats repo.SaveStats, rep
 			continue
 		}
 		fmt.Fprintf(e.stderr, "could not read %s: %s\n", ie.Path, ie.Error)
+	}
+	if s.ErrorsOmitted > 0 {
+		fmt.Fprintf(e.stderr, "and %d more item(s) that could not be read, left out of the snapshot's list to keep it small (each was reported as it happened, above)\n", s.ErrorsOmitted)
 	}
 	if e.quiet {
 		return

@@ -171,10 +171,11 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, rec 
 		// A source snapshot file that cannot be read is reported with the
 		// snapshots that could not be copied (copier.Options.Unlisted),
 		// but for a foreign one (repo.ErrForeignFile), which was never a
-		// snapshot: junk in the source must not make every copy partial.
+		// snapshot, or one too large to be one (snapshot.Passed): junk in
+		// the source must not make every copy partial.
 		sns, err = snapshot.ListSnapshotsSkipping(ctx, src, f, snapshot.PassUnreadable(func(id repo.ID, err error) {
-			if errors.Is(err, repo.ErrForeignFile) {
-				e.warnf("snapshot file %s of the source is passed over: it was not written with the repository's key (junk that someone who can write to the storage added)", id.Short())
+			if snapshot.Passed(err) {
+				e.warnf("snapshot file %s of the source is passed over: %s", id.Short(), snapshot.PassedWhy(err))
 				return
 			}
 			unlisted[id] = err

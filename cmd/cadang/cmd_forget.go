@@ -456,7 +456,7 @@ func refuseProtected(ctx context.Context, e *env, r *repo.Repository, ids []repo
 // readableSnapshots returns the IDs of the snapshots that can be read.
 func readableSnapshots(ctx context.Context, r *repo.Repository) (map[repo.ID]bool, error) {
 	sns, err := snapshot.ListSnapshotsSkipping(ctx, r, snapshot.Filter{}, func(_ repo.ID, err error) error {
-		if snapshotUnreadable(err) || errors.Is(err, repo.ErrUnsupportedVersion) {
+		if snapshotUnreadable(err) || errors.Is(err, repo.ErrUnsupportedVersion) || errors.Is(err, snapshot.ErrFileTooLarge) {
 			return nil
 		}
 		return err

@@ -74,11 +74,12 @@ func (e *env) findSnapshot(ctx context.Context, r snapshot.FileLoader, arg strin
 	// its place would be the wrong one without a word. Its ID is. A
 	// foreign file (its bytes as saved, its seal not this repository's)
 	// was never a snapshot here, so it cannot be the newest: junk uploaded
-	// through an append-only server must not stop 'restore latest'.
+	// through an append-only server must not stop 'restore latest'. Nor
+	// must a file too large to be a snapshot (snapshot.Passed).
 	var skipped []error
 	sn, err := snapshot.FindSnapshotSkipping(ctx, r, arg, f, snapshot.PassUnreadable(func(id repo.ID, err error) {
-		if errors.Is(err, repo.ErrForeignFile) {
-			e.warnf("snapshot file %s is passed over: it was not written with this repository's key (junk that someone who can write to the storage added)", id.Short())
+		if snapshot.Passed(err) {
+			e.warnf("snapshot file %s is passed over: %s", id.Short(), snapshot.PassedWhy(err))
 			return
 		}
 		skipped = append(skipped, err)

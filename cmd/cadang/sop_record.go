@@ -44,7 +44,7 @@ func recordBackup(rec *runlog.Record, o backupOptions, sn *snapshot.Snapshot, er
 		for _, ie := range s.Errors {
 			addRecordError(rec, fmt.Sprintf("skipped %s: %s", ie.Path, ie.Error))
 		}
-		if len(s.Errors) > 0 {
+		if s.ErrorCount() > 0 {
 			rec.Failure = runlog.KindSourceUnreadable
 		}
 	}
@@ -53,8 +53,8 @@ func recordBackup(rec *runlog.Record, o backupOptions, sn *snapshot.Snapshot, er
 	switch {
 	case err == nil:
 		rec.Note = runlog.NewNote("snapshot-saved", sn.ID().Short())
-	case sn.Summary != nil && len(sn.Summary.Errors) > 0:
-		rec.Note = runlog.NewNote("snapshot-saved-unreadable", sn.ID().Short(), len(sn.Summary.Errors))
+	case sn.Summary != nil && sn.Summary.ErrorCount() > 0:
+		rec.Note = runlog.NewNote("snapshot-saved-unreadable", sn.ID().Short(), sn.Summary.ErrorCount())
 	}
 }
 

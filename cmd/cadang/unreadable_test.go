@@ -54,7 +54,7 @@ func TestCLIUnreadableSnapshotFile(t *testing.T) {
 	// of another repository does), which fails the seal, not its version.
 	name2 := uploadJunkFile(t, r, "snapshots", 35)
 	res = cliOK(t, "-r", r, "restore", "latest", "--target", target)
-	if !strings.Contains(res.stderr, "snapshot file "+name[:8]+" is passed over: it was not written with this repository's key") ||
+	if !strings.Contains(res.stderr, "snapshot file "+name[:8]+" is passed over: it was not written with the repository's key") ||
 		!strings.Contains(res.stderr, "snapshot file "+name2[:8]+" is passed over") {
 		t.Errorf("restore latest beside junk snapshot files:\n%s", res)
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -512,4 +513,74 @@ func (f *slowFile) Close() error {
 		f.fs.open.Add(-1)
 	}
 	return f.File.Close()
+}
+
+// A backup of a tree with many unreadable files listed every one in its
+// snapshot file, which every listing reads: thousands of them made a file
+// of megabytes. The snapshot now lists them up to a size and counts the
+// rest; the error, the progress and the count still cover every one.
+func TestUnreadableFilesListedUpToALimit(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	fail := map[string]error{}
+	for i := range 40 {
+		p := filepath.Join(src, fmt.Sprintf("secret-%02d", i))
+		snapshottest.WriteFile(t, p, []byte("cannot read"))
+		fail[p] = syscall.EACCES
+	}
+	snapshottest.WriteFile(t, filepath.Join(src, "ok"), []byte("fine"))
+	r := newTestRepo(t)
+	var reported []string
+	// Room for about ten entries.
+	a := &Archiver{Repo: r, FS: &countingFS{failOpen: fail}, Hostname: "h", Progress: &errRecorder{paths: &reported}, errorsSize: 1000}
+	sn, err := a.Snapshot(ctx, []string{src})
+	var ie *IncompleteError
+	if !errors.As(err, &ie) || sn == nil {
+		t.Fatalf("want IncompleteError, got %v", err)
+	}
+	listed := len(sn.Summary.Errors)
+	if listed < 5 || listed > 15 || sn.Summary.ErrorsOmitted != uint64(40-listed) || sn.Summary.ErrorCount() != 40 {
+		t.Fatalf("listed %d, omitted %d", listed, sn.Summary.ErrorsOmitted)
+	}
+	if ie.Count() != 40 || !strings.Contains(ie.Error(), "40 item(s) could not be read") {
+		t.Errorf("error: %v", ie)
+	}
+	if len(reported) != 40 {
+		t.Errorf("progress saw %d errors", len(reported))
+	}
+	loaded, err := snapshot.LoadSnapshot(ctx, r, sn.ID())
+	if err != nil || loaded.Summary.ErrorsOmitted != sn.Summary.ErrorsOmitted || len(loaded.Summary.Errors) != listed {
+		t.Fatalf("loaded: %+v, %v", loaded.Summary, err)
+	}
+}
+
+// Paths that could never fit in a snapshot file are refused before any
+// file is read, not after the whole backup.
+func TestPathsTooLongForASnapshotAreRefusedFirst(t *testing.T) {
+	r := newTestRepo(t)
+	fsys := &countingFS{}
+	a := &Archiver{Repo: r, FS: fsys, Hostname: "h"}
+	var paths []string
+	for i := 0; len(paths)*200 < snapshot.MaxFileSize; i++ {
+		paths = append(paths, fmt.Sprintf("/srv/%0190d", i))
+	}
+	_, err := a.Snapshot(context.Background(), paths)
+	if !errors.Is(err, snapshot.ErrSnapshotTooLarge) || !strings.Contains(err.Error(), "fewer, shorter paths") {
+		t.Fatalf("got %v", err)
+	}
+	if n := r.BlobCount(repo.DataBlob) + r.BlobCount(repo.TreeBlob); n != 0 {
+		t.Errorf("%d blobs stored", n)
+	}
+}
+
+func TestDropNested(t *testing.T) {
+	for _, c := range []struct{ in, want []string }{
+		{[]string{"/", "/a", "/a/b"}, []string{"/"}},
+		{[]string{"/a", "/a b/c", "/a/b", "/a/b/c", "/ab", "/b/a"}, []string{"/a", "/a b/c", "/ab", "/b/a"}},
+		{[]string{"/srv/spse", "/srv/spse-old/x"}, []string{"/srv/spse", "/srv/spse-old/x"}},
+	} {
+		if got := dropNested(cleanPaths(c.in)); !slices.Equal(got, c.want) {
+			t.Errorf("dropNested(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
 }

@@ -101,6 +101,9 @@ type Result struct {
 	// backup with skipped items is partial: its snapshot is valid but
 	// incomplete.
 	Skipped []snapshot.ItemError
+	// SkippedOmitted counts the items that could not be read beyond those
+	// in Skipped (the snapshot lists them up to snapshot.MaxErrorsSize).
+	SkippedOmitted uint64
 	// Duration is how long Run took.
 	Duration time.Duration
 	// Adopted is what the backup took over from an interrupted one: packs
@@ -116,7 +119,7 @@ type PackAdopter interface {
 }
 
 // Partial reports whether some items could not be backed up.
-func (r *Result) Partial() bool { return len(r.Skipped) > 0 }
+func (r *Result) Partial() bool { return len(r.Skipped) > 0 || r.SkippedOmitted > 0 }
 
 // OptionError is an invalid option. Option is the name of the field of
 // Options, so that a caller can name its own flag or setting for it.
@@ -305,7 +308,7 @@ func (p *Plan) Run(ctx context.Context, r archiver.Repository) (*Result, error) 
 	res := &Result{Snapshot: sn, Adopted: adopted}
 	var inc *archiver.IncompleteError
 	if errors.As(err, &inc) && sn != nil {
-		res.Skipped, err = inc.Errors, nil
+		res.Skipped, res.SkippedOmitted, err = inc.Errors, inc.Omitted, nil
 	}
 	if err != nil {
 		return nil, err

@@ -264,6 +264,7 @@ func (b *Backupper) runBackup(ctx context.Context, ar archiver.Repository, src j
 		}
 		res.Skipped = append(res.Skipped, fmt.Sprintf("%s: %s", ie.Path, ie.Error))
 	}
+	res.Unlisted = int64(out.SkippedOmitted)
 	sn := out.Snapshot
 	res.Snapshot = sn.ID().String()
 	if s := sn.Summary; s != nil {

@@ -105,9 +105,10 @@ func (c *Copier) Snapshots(ctx context.Context, r run.Repository) ([]*snapshot.S
 	}
 	bad := map[repo.ID]error{}
 	sns, err := snapshot.ListSnapshotsSkipping(ctx, fl, snapshot.Filter{}, snapshot.PassUnreadable(func(id repo.ID, err error) {
-		if errors.Is(err, repo.ErrForeignFile) {
-			// Never a snapshot: junk must not make every copy partial.
-			c.warn(fmt.Sprintf("snapshot file %s of repository %.8s is passed over: it was not written with its key (junk that someone who can write to the storage added)", id.Short(), r.ID()))
+		if snapshot.Passed(err) {
+			// Never a snapshot (or too large to be read as one): junk
+			// must not make every copy partial.
+			c.warn(fmt.Sprintf("snapshot file %s of repository %.8s is passed over: %s", id.Short(), r.ID(), snapshot.PassedWhy(err)))
 			return
 		}
 		bad[id] = err

@@ -56,7 +56,7 @@ func TestOffsiteCopyPassesOverForeignSnapshotFile(t *testing.T) {
 	if err != nil || res.Failed != 0 || len(res.Snapshots) != 2 {
 		t.Fatalf("Copy beside a junk snapshot file: %+v, %v", res, err)
 	}
-	if len(warnings) != 1 || !strings.Contains(warnings[0], "snapshot file "+name[:8]+" of repository") || !strings.Contains(warnings[0], "not written with its key") {
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "snapshot file "+name[:8]+" of repository") || !strings.Contains(warnings[0], "not written with the repository's key") {
 		t.Errorf("warnings: %q", warnings)
 	}
 

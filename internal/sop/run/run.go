@@ -68,6 +68,10 @@ type BackupResult struct {
 	// Changed lists files that changed while they were read; the snapshot
 	// holds them as read. The run is partial too, but they were not skipped.
 	Changed []string
+	// Unlisted counts the items that could not be read, or changed, beyond
+	// those listed (the snapshot lists them up to a size): counted as
+	// skipped, since which they were is not known.
+	Unlisted int64
 	// Databases and Checks are what a databases source dumped and the
 	// results of the job's compare = "source" checks in the dump's
 	// snapshot (runlog.Source).
@@ -362,7 +366,7 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 		}
 		res, err := r.Backupper.Backup(ctx, repo, src, bo)
 		s := runlog.Source{Name: src.Name, Snapshot: res.Snapshot, FilesRead: res.FilesRead, FilesAdded: res.FilesAdded,
-			BytesRead: res.BytesRead, BytesAdded: res.BytesAdded, Skipped: int64(len(res.Skipped)), Result: runlog.OK,
+			BytesRead: res.BytesRead, BytesAdded: res.BytesAdded, Skipped: int64(len(res.Skipped)) + res.Unlisted, Result: runlog.OK,
 			Databases: res.Databases, Checks: res.Checks}
 		switch {
 		case err != nil:
@@ -371,9 +375,9 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 				s.Failure = runlog.KindDumpFailed
 			}
 			addErr(&rec, fmt.Sprintf("%s: %v", src.Name, err))
-		case len(res.Skipped) > 0 || len(res.Changed) > 0:
+		case len(res.Skipped) > 0 || len(res.Changed) > 0 || res.Unlisted > 0:
 			s.Result, s.Failure = runlog.Partial, runlog.KindSourceUnreadable
-			s.Note = runlog.NewNote("files-unreadable", len(res.Skipped)+len(res.Changed))
+			s.Note = runlog.NewNote("files-unreadable", int64(len(res.Skipped)+len(res.Changed))+res.Unlisted)
 			partial = true
 			for _, f := range res.Skipped {
 				addErr(&rec, fmt.Sprintf("%s: skipped %s", src.Name, f))
