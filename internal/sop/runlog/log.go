@@ -24,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lpse/cadang/internal/keep"
 	"github.com/lpse/cadang/internal/sop/clock"
 	"github.com/lpse/cadang/internal/sop/sigkey"
 	"github.com/lpse/cadang/repo"
@@ -80,6 +81,9 @@ type Log struct {
 	path  string
 	opt   Options
 	cache *logCache
+	// beforeLine, if set, is called between a record's notes and its line
+	// (tests: what a kill there leaves).
+	beforeLine func()
 }
 
 // Open returns the log whose local mirror is at path. It does no I/O; the
@@ -488,6 +492,9 @@ func (l *Log) appendLocal(rec Record, storeID string) (Record, error) {
 	// A note that is written for a line that then is not is inert: no
 	// local record has its hash.
 	l.writeNotes(pendingNotes(rec, h, storeID, es), true)
+	if l.beforeLine != nil {
+		l.beforeLine()
+	}
 	if err := l.writeLine(f, line); err != nil {
 		return rec, err
 	}
@@ -733,6 +740,10 @@ func (l *Log) sync(ctx context.Context, store RecordStore, accept bool) (int, er
 		}
 		id, err := store.SaveFile(ctx, repo.RecordFile, line)
 		if err != nil {
+			// The records copied before this one are in the repository:
+			// their notes go, or a later removal of one would read as a
+			// copy still to come.
+			l.dropPending(repoID, have)
 			l.notePending(local, repoID, have, err)
 			return n, fmt.Errorf("%w: save record %s (seq %d) in repository: %v", ErrNotStored, e.rec.ID, e.rec.Seq, err)
 		}
@@ -1066,15 +1077,19 @@ const (
 // open now (a follow-up made away from the medium, a copy's source that is
 // not the store) and gets the record when a command that opens it syncs.
 func pendingNotes(rec Record, h, storeID string, es []entry) []pendingNote {
-	var ids []string
-	for _, id := range []string{rec.RepositoryID, fromID(rec.Copy)} {
-		if id != "" && !slices.Contains(ids, id) {
-			ids = append(ids, id)
+	// The repositories Record.Concerns names, and for a follow-up those of
+	// the record it follows up, as concerned (which Sync and Verify use)
+	// counts them.
+	cand := []string{rec.RepositoryID, fromID(rec.Copy)}
+	if rec.Op == OpFollowup && rec.Ref != "" {
+		if ref, err := FindRecord(recordsOf(es), rec.Ref, ""); err == nil {
+			cand = append(cand, ref.RepositoryID, fromID(ref.Copy))
 		}
 	}
-	if rec.Op == OpFollowup && rec.Ref != "" {
-		if ref, err := FindRecord(recordsOf(es), rec.Ref, ""); err == nil && ref.RepositoryID != "" && !slices.Contains(ids, ref.RepositoryID) {
-			ids = append(ids, ref.RepositoryID)
+	var ids []string
+	for _, id := range cand {
+		if id != "" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
 		}
 	}
 	notes := make([]pendingNote, 0, len(ids))
@@ -1116,18 +1131,29 @@ func (l *Log) writeNotes(notes []pendingNote, sync bool) {
 	if len(notes) == 0 {
 		return
 	}
-	f, err := os.OpenFile(l.pendingPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	_, statErr := os.Stat(l.pendingPath())
+	f, err := os.OpenFile(l.pendingPath(), os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return
 	}
 	defer f.Close()
 	var buf []byte
+	// A line torn by a crash would swallow the first note.
+	if fi, err := f.Stat(); err == nil && fi.Size() > 0 {
+		last := make([]byte, 1)
+		if _, err := f.ReadAt(last, fi.Size()-1); err == nil && last[0] != '\n' {
+			buf = append(buf, '\n')
+		}
+	}
 	for _, n := range notes {
 		b, _ := json.Marshal(n)
 		buf = append(append(buf, b...), '\n')
 	}
 	if _, err := f.Write(buf); err == nil && sync {
 		_ = f.Sync()
+		if os.IsNotExist(statErr) {
+			_ = keep.SyncDir(filepath.Dir(l.pendingPath()))
+		}
 	}
 }
 
@@ -1166,7 +1192,12 @@ func (l *Log) dropPending(repoID string, have map[string]bool) {
 			os.Remove(tmp)
 			return err
 		}
-		return os.Rename(tmp, l.pendingPath())
+		if err := os.Rename(tmp, l.pendingPath()); err != nil {
+			return err
+		}
+		// Else a crash could bring the old file back without the notes
+		// written after the rename.
+		return keep.SyncDir(filepath.Dir(l.pendingPath()))
 	})
 }
 
@@ -1190,7 +1221,8 @@ func writeFileSync(path string, b []byte) error {
 // withLogLock runs fn holding the lock that appendLocal takes on the local
 // mirror. It fails, without running fn, when the mirror does not exist.
 func (l *Log) withLogLock(fn func() error) error {
-	f, err := os.Open(l.path)
+	// Opened for writing: on NFS an exclusive flock is a write lock.
+	f, err := os.OpenFile(l.path, os.O_WRONLY, 0)
 	if err != nil {
 		return err
 	}

@@ -108,7 +108,7 @@ func TestFailedCopyNoteGoesOnceCopied(t *testing.T) {
 	}
 	store.Remove(repo.RecordFile, storeFiles(t, store)[r.Seq])
 	rep, _ := l.Verify(ctx, store)
-	if !has(rep.Findings, "repository", Removed, r.ID) || has(rep.Findings, "repository", NotCopied, r.ID) {
+	if !has(rep.Findings, "repository", Removed, r.ID) || hasAny(rep.Findings, NotCopied, r.ID) {
 		t.Fatalf("want the record reported removed, got:\n%s", findings(rep))
 	}
 }
@@ -173,5 +173,187 @@ func TestDropPendingKeepsConcurrentNotes(t *testing.T) {
 	}
 	if _, err := os.Stat(l.pendingPath() + ".tmp"); !os.IsNotExist(err) {
 		t.Fatalf("temporary file left: %v", err)
+	}
+}
+
+// hasAny reports whether fs has a finding p about recID, warning or not.
+func hasAny(fs []Finding, p Problem, recID string) bool {
+	for _, f := range fs {
+		if f.Problem == p && f.RecordID == recID {
+			return true
+		}
+	}
+	return false
+}
+
+// failNth fails the nth SaveFile (1-based) and passes the others.
+type failNth struct {
+	*runlogtest.MemStore
+	n, calls int
+}
+
+func (f *failNth) SaveFile(ctx context.Context, t repo.FileType, b []byte) (repo.ID, error) {
+	f.calls++
+	if f.calls == f.n {
+		return repo.ID{}, errors.New("connection reset")
+	}
+	return f.MemStore.SaveFile(ctx, t, b)
+}
+
+// A sync that copied some records and then failed must take out the notes
+// of those it copied: removed from the repository later, such a record
+// is a removal, not a copy still to come.
+func TestPartlyFailedSyncDropsTheNotesOfWhatItCopied(t *testing.T) {
+	ctx := context.Background()
+	l, clk := newLog(t)
+	mem := runlogtest.NewID(repoA)
+	fill(t, l, clk, mem, 2)
+	var recs []Record
+	for range 2 { // two commands killed before their copies
+		r, err := l.appendLocal(Record{Op: OpCheck, RepositoryID: repoA, Result: OK, Start: clk.Now(), End: clk.Now()}, repoA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, r)
+	}
+	store := &failNth{MemStore: mem, n: 2}
+	if _, err := l.Sync(ctx, store); !errors.Is(err, ErrNotStored) {
+		t.Fatalf("sync: %v", err)
+	}
+	notes := pendingIn(l, repoA)
+	if _, ok := notes[recs[0].Hash]; ok {
+		t.Errorf("the note of the record copied is still there")
+	}
+	if p, ok := notes[recs[1].Hash]; !ok || p.Error != "connection reset" {
+		t.Errorf("the note of the record not copied: %+v %v", p, ok)
+	}
+	mem.Remove(repo.RecordFile, storeFiles(t, mem)[recs[0].Seq])
+	rep, _ := l.Verify(ctx, mem)
+	if !has(rep.Findings, "repository", Removed, recs[0].ID) || hasAny(rep.Findings, NotCopied, recs[0].ID) ||
+		!hasAny(rep.Findings, NotCopied, recs[1].ID) {
+		t.Fatalf("want the first reported removed, the second not copied:\n%s", findings(rep))
+	}
+}
+
+// A note left behind (its drop failed) of a record at or below the newest
+// head's last is stale, since a head is written only after every record
+// up to it was copied: it must not soften that record's removal.
+func TestStaleNoteBelowAHeadDoesNotSoftenARemoval(t *testing.T) {
+	ctx := context.Background()
+	l, clk := newLog(t)
+	store := runlogtest.NewID(repoA)
+	recs := fill(t, l, clk, store, 3)
+	l.writeNotes([]pendingNote{{RepositoryID: repoA, Seq: recs[1].Seq, Hash: recs[1].Hash, At: clk.Now(), Error: "disk full"}}, false)
+	store.Remove(repo.RecordFile, storeFiles(t, store)[recs[1].Seq])
+	rep, _ := l.Verify(ctx, store)
+	if !has(rep.Findings, "repository", Removed, recs[1].ID) || hasAny(rep.Findings, NotCopied, recs[1].ID) {
+		t.Fatalf("want the record reported removed:\n%s", findings(rep))
+	}
+}
+
+// syncWhileListed is a store whose first listing of records lets another
+// process copy the missing records right after it.
+type syncWhileListed struct {
+	*runlogtest.MemStore
+	other *Log
+	done  bool
+}
+
+func (s *syncWhileListed) ListFiles(ctx context.Context, t repo.FileType, fn func(repo.ID) error) error {
+	err := s.MemStore.ListFiles(ctx, t, fn)
+	if t == repo.RecordFile && !s.done {
+		s.done = true
+		if _, serr := s.other.Sync(ctx, s.MemStore); serr != nil {
+			return serr
+		}
+	}
+	return err
+}
+
+// Verify lists the repository; another process then copies a record whose
+// earlier copy failed, and takes its note out. Verify must still see the
+// note: it reads the notes before the repository.
+func TestVerifyReadsNotesBeforeTheRepository(t *testing.T) {
+	ctx := context.Background()
+	l, clk := newLog(t)
+	mem := runlogtest.NewID(repoA)
+	fill(t, l, clk, mem, 2)
+	mem.FailSave = errors.New("disk full")
+	r, err := l.Append(ctx, Record{Op: OpBackup, RepositoryID: repoA, Result: OK}, mem)
+	if !errors.Is(err, ErrNotStored) {
+		t.Fatal(err)
+	}
+	mem.FailSave = nil
+	other := Open(l.Path(), l.opt)
+	rep, err := l.Verify(ctx, &syncWhileListed{MemStore: mem, other: other})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || hasAny(rep.Findings, Removed, r.ID) {
+		t.Fatalf("a copy made during verify was reported as a removal:\n%s", findings(rep))
+	}
+}
+
+// A follow-up of a copy record concerns the copy's source too: it is
+// noted for it, so a command killed before copying it there leaves a copy
+// still to come, not a removal.
+func TestFollowupOfACopyIsNotedForItsSource(t *testing.T) {
+	ctx := context.Background()
+	l, clk := newLog(t)
+	const repoB = "b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1"
+	dst, src := runlogtest.NewID(repoA), runlogtest.NewID(repoB)
+	c, err := l.Append(ctx, Record{Op: OpCopy, RepositoryID: repoA, Result: Failed, Copy: &CopyInfo{From: "/mnt/b", FromID: repoB}}, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Sync(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	f, err := l.appendLocal(Record{Op: OpFollowup, Ref: c.ID, Result: OK, Start: clk.Now(), End: clk.Now()}, repoB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{repoA, repoB} {
+		if _, ok := pendingIn(l, id)[f.Hash]; !ok {
+			t.Errorf("the follow-up is not noted for %.8s", id)
+		}
+	}
+	rep, _ := l.Verify(ctx, src)
+	if hasAny(rep.Findings, Removed, f.ID) || !hasAny(rep.Findings, NotCopied, f.ID) {
+		t.Fatalf("want the follow-up not copied yet:\n%s", findings(rep))
+	}
+}
+
+// The note is on disk before the record's line: a kill between the two
+// leaves a note for a line that is not there (inert), never a line without
+// its note.
+func TestNoteIsWrittenBeforeTheLine(t *testing.T) {
+	l, clk := newLog(t)
+	fill(t, l, clk, nil, 1)
+	var at map[string]pendingNote
+	l.beforeLine = func() { at = pendingIn(l, repoA) }
+	r, err := l.appendLocal(Record{Op: OpBackup, RepositoryID: repoA, Result: OK}, repoA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := at[r.Hash]; !ok || p.Error != noteUncopied {
+		t.Fatalf("before the line: %v", at)
+	}
+}
+
+// A line torn by a crash does not swallow the next note.
+func TestNoteAfterATornLine(t *testing.T) {
+	l, clk := newLog(t)
+	fill(t, l, clk, nil, 1)
+	if err := os.WriteFile(l.pendingPath(), []byte(`{"repository_id":"`+repoA+`","seq":1,"ha`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := l.appendLocal(Record{Op: OpBackup, RepositoryID: repoA, Result: OK}, repoA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := pendingIn(l, repoA)[r.Hash]; !ok {
+		b, _ := os.ReadFile(l.pendingPath())
+		t.Fatalf("the note was lost:\n%s", b)
 	}
 }

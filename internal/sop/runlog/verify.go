@@ -229,6 +229,12 @@ func (l *Log) verify(ctx context.Context, store RecordStore, o VerifyOptions, ev
 	}
 	var remote []entry
 	if store != nil {
+		// The notes of copies still to come are read before the
+		// repository: a note is written before its record's line and
+		// taken out only after its record was copied, so a record the
+		// listing below lacks had its note here, even if another process
+		// copies it meanwhile.
+		pending := l.readPending()
 		written := l.writtenHeads(store.ID()) // before the repository: see sync
 		if everyday {
 			remote, err = l.readStore(ctx, store)
@@ -259,7 +265,7 @@ func (l *Log) verify(ctx context.Context, store RecordStore, o VerifyOptions, ev
 			rep.Findings = append(rep.Findings, rf...)
 		}
 		var cf []Finding
-		rep.Repo.NewestHead, cf = l.compare(local, remote, store.ID(), trusted, written, o)
+		rep.Repo.NewestHead, cf = l.compare(local, remote, store.ID(), trusted, written, pending, o)
 		rep.Findings = append(rep.Findings, cf...)
 		if o.Snapshots != nil {
 			rep.Findings = append(rep.Findings, snapshotFindings(local, remote, store.ID(), o.Snapshots)...)
@@ -538,7 +544,7 @@ func seqRange(a, b uint64) string {
 
 // compare checks the local chain against the repository's copy of it and
 // against the repository's heads. It returns the newest head that holds.
-func (l *Log) compare(local, remote []entry, repoID string, trusted keyring, written map[[2]string]Head, o VerifyOptions) (*Head, []Finding) {
+func (l *Log) compare(local, remote []entry, repoID string, trusted keyring, written map[[2]string]Head, pending map[[2]string]pendingNote, o VerifyOptions) (*Head, []Finding) {
 	chain, lm, lmax := mainChain(local)
 	if chain == "" {
 		// No local log (a replacement machine): the repository's own
@@ -559,7 +565,17 @@ func (l *Log) compare(local, remote []entry, repoID string, trusted keyring, wri
 			rm[e.rec.Seq] = e
 		}
 	}
-	pending := l.readPending()
+	// A head is written only after every record up to its last was
+	// copied: a note of a record at or below the newest head's last is
+	// stale (a drop that failed), and must not soften a removal.
+	newest := newestHead(remote, chain, repoID, trusted)
+	noted := func(e *entry) (pendingNote, bool) {
+		p, ok := pending[[2]string{e.computed, repoID}]
+		if ok && newest != nil && e.rec.Seq <= newest.Last {
+			return p, false
+		}
+		return p, ok
+	}
 	concerns := concerned(repoID, local, remote)
 	var fs []Finding
 	var lastFor uint64 // the local log's last record for this repository
@@ -581,7 +597,7 @@ func (l *Log) compare(local, remote []entry, repoID string, trusted keyring, wri
 					Detail: fmt.Sprintf("differs from the repository's record %s at %s (the repository copy is encrypted, authenticated and signed; trust it unless it is reported altered)", r.rec.ID, r.where)})
 			}
 		case lc != nil && r == nil && concerns(&lc.rec):
-			if p, ok := pending[[2]string{lc.computed, repoID}]; ok {
+			if p, ok := noted(lc); ok {
 				fs = append(fs, Finding{Copy: "repository", Problem: NotCopied, Chain: chain, Seq: s, RecordID: lc.rec.ID, Warning: true,
 					Detail: fmt.Sprintf("not copied into this repository yet (%s: %s); the next run that uses it copies it", p.At.Format("2006-01-02 15:04"), p.Error)})
 				continue
@@ -625,7 +641,6 @@ func (l *Log) compare(local, remote []entry, repoID string, trusted keyring, wri
 				Detail: fmt.Sprintf("the repository's head of %s says seq %d had hash %s; the local record there has %s: the local log was rewritten after that head was written", h.Written.Format("2006-01-02 15:04"), h.Seq, h.Hash, lc.computed)})
 		}
 	}
-	newest := newestHead(remote, chain, repoID, trusted)
 	known, ok := written[[2]string{repoID, chain}]
 	knownBehind := ok && (newest == nil || newest.Last < known.Last)
 	if knownBehind {
@@ -644,7 +659,7 @@ func (l *Log) compare(local, remote []entry, repoID string, trusted keyring, wri
 		behind := false
 		for s := newest.Last + 1; s <= lastFor; s++ {
 			if lc := lm[s]; lc != nil && rm[s] == nil && concerns(&lc.rec) {
-				if _, ok := pending[[2]string{lc.computed, repoID}]; !ok {
+				if _, ok := noted(lc); !ok {
 					behind = true
 				}
 			}
