@@ -396,7 +396,7 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 // (which Open and the snapshot layer's check read anyway) that check reads
 // whole: each is small, and a flipped byte in a run-log record must not pass
 // as "no errors were found".
-var smallFileTypes = []FileType{KeyFile, RecordFile, ProtectFile, ObsoleteFile}
+var smallFileTypes = []FileType{KeyFile, RecordFile, ProtectFile, ObsoleteFile, ForgottenFile}
 
 // checkSmallFiles verifies the name and the seal of every key, record,
 // protection and obsolete file (and decodes the obsolete ones), adding a

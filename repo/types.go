@@ -16,4 +16,6 @@ const (
 	RecordFile   = backend.RecordFile
 	ObsoleteFile = backend.ObsoleteFile
 	ProtectFile  = backend.ProtectFile
+	// ForgottenFile holds records of forgotten snapshots (package snapshot).
+	ForgottenFile = backend.ForgottenFile
 )

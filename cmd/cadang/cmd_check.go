@@ -213,6 +213,9 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		if slices.ContainsFunc(rep.Unsupported, func(p repo.Problem) bool { return p.File.Type == repo.KeyFile }) {
 			fmt.Fprintln(e.stdout, "note: a key file of a newer format opens only with a newer cadang; if none added it (anyone who can upload a file can), 'cadang key remove ID' removes it")
 		}
+		if damagedFiles(rep.Problems, repo.ForgottenFile) > 0 {
+			fmt.Fprintln(e.stdout, "note: a record of forgotten snapshots that cannot be read only lets a copy bring back what it recorded; 'cadang repair forgotten' removes such files")
+		}
 		if damagedFiles(rep.Problems, repo.RecordFile) > 0 {
 			fmt.Fprintln(e.stdout, "note: a damaged run-log file stays in the repository, and is reported by every check, until 'cadang repair records' takes it out (it first copies in again what the local run log holds, and keeps the file's bytes)")
 		}

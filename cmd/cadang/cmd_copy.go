@@ -94,7 +94,9 @@ func copyCommand() *cli.Command {
 		Description: `Copies snapshots from --from-repo into the repository of --repo: all of them, or those named
 (ID prefixes or "latest"), filtered by --host, --tag and --path. The data is re-encrypted under this
 repository's keys; only blobs this repository lacks are uploaded, and a snapshot copied before (by its
-original ID) is skipped. Files are copied chunk by chunk, never re-chunked. For later backups into this
+original ID) is skipped, and so is one that this repository forgot (a forget here records what it
+removed, so that the next copy does not bring back what this repository's retention dropped;
+--include-forgotten copies those too, as does naming them). Files are copied chunk by chunk, never re-chunked. For later backups into this
 repository to deduplicate against copied data, create it with init --copy-chunker-params --from-repo SRC.
 
 The source password comes from --from-password-file (CADANG_FROM_PASSWORD_FILE), CADANG_FROM_PASSWORD,
@@ -106,11 +108,12 @@ A source on a read-only medium (an offsite disk mounted read-only to seed a new 
 a lock: --from-no-lock opens it without one and writes nothing into it, not even the record. Use it only
 for a source that nothing writes to or prunes meanwhile.`,
 		Flags: append(append(fromRepoFlags(), filterFlags()...),
-			&cli.BoolFlag{Name: "from-no-lock", Usage: "open the source without a lock and write nothing into it (a read-only medium that nothing writes to or prunes meanwhile)"}),
+			&cli.BoolFlag{Name: "from-no-lock", Usage: "open the source without a lock and write nothing into it (a read-only medium that nothing writes to or prunes meanwhile)"},
+			&cli.BoolFlag{Name: "include-forgotten", Usage: "copy also the snapshots that this repository forgot (by default a snapshot forgotten here is not brought back)"}),
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
 			return e.recorded(c.Context, runlog.OpCopy, func(ctx context.Context, rec *runlog.Record) error {
-				return runCopy(ctx, e, c.Args().Slice(), filterFromFlags(c), rec)
+				return runCopy(ctx, e, c.Args().Slice(), filterFromFlags(c), c.Bool("include-forgotten"), rec)
 			})
 		},
 	}
@@ -124,7 +127,7 @@ type copyReport struct {
 	Seconds float64 `json:"seconds"`
 }
 
-func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, rec *runlog.Record) error {
+func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, includeForgotten bool, rec *runlog.Record) error {
 	if e.c.Bool("no-lock") {
 		return errors.New("--no-lock is for read-only commands; copy writes to --repo and always takes its lock there (for a source on a read-only medium: --from-no-lock)")
 	}
@@ -198,7 +201,11 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, rec 
 	}
 	o := copier.Options{Unlisted: unlisted, Unreadable: func(id repo.ID, err error) {
 		e.warnf("snapshot %s of the destination cannot be read and is left out: %v ('cadang check' names every damaged file)", id.Short(), err)
-	}}
+	}, UnreadableForgotten: func(id repo.ID, err error) {
+		e.warnf("forgotten file %s of the destination cannot be read, so the snapshots it recorded may be copied again: %v ('cadang repair forgotten' removes it)", id.Short(), err)
+	},
+		// A snapshot named is copied even if this repository forgot it.
+		IncludeForgotten: includeForgotten || len(args) > 0}
 	if !e.json && !e.quiet {
 		o.Progress = func(r copier.SnapshotResult) {
 			switch {
@@ -206,6 +213,9 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, rec 
 				fmt.Fprintf(e.stderr, "could not copy %s: %s\n", r.Source.Short(), r.Error)
 			case r.Skipped:
 				fmt.Fprintf(e.stdout, "skipped %s (already copied as %s)\n", r.Source.Short(), r.Dest.Short())
+			case !r.Forgotten.IsZero():
+				fmt.Fprintf(e.stdout, "skipped %s (forgotten in this repository on %s; --include-forgotten copies it)\n",
+					r.Source.Short(), r.Forgotten.Local().Format("2006-01-02 15:04"))
 			default:
 				fmt.Fprintf(e.stdout, "copied %s as %s\n", r.Source.Short(), r.Dest.Short())
 			}
@@ -215,7 +225,7 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, rec 
 	if res.AdoptedPacks > 0 {
 		e.logf("adopted %d pack(s) that an interrupted run had stored but not indexed", res.AdoptedPacks)
 	}
-	rec.Copy = &runlog.CopyInfo{From: from, FromID: src.ID(), Copied: res.Copied, Skipped: res.Skipped,
+	rec.Copy = &runlog.CopyInfo{From: from, FromID: src.ID(), Copied: res.Copied, Skipped: res.Skipped, Forgotten: res.NotAgain,
 		DataBlobs: res.DataBlobs, TreeBlobs: res.TreeBlobs, Bytes: res.Bytes}
 	// A copy that left out unreadable snapshots did the rest: it reports
 	// them like the others, and ends with the error (exit code 3).
@@ -247,8 +257,12 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, rec 
 		if res.Failed > 0 {
 			failed = fmt.Sprintf(", %d could not be read from the source", res.Failed)
 		}
-		fmt.Fprintf(e.stdout, "%d snapshot(s) copied, %d skipped%s; uploaded %d data and %d tree blobs (%s)\n",
-			res.Copied, res.Skipped, failed, res.DataBlobs, res.TreeBlobs, units.FormatBytes(res.Bytes))
+		forgotten := ""
+		if res.NotAgain > 0 {
+			forgotten = fmt.Sprintf(", %d not again (forgotten in this repository)", res.NotAgain)
+		}
+		fmt.Fprintf(e.stdout, "%d snapshot(s) copied, %d skipped%s%s; uploaded %d data and %d tree blobs (%s)\n",
+			res.Copied, res.Skipped, forgotten, failed, res.DataBlobs, res.TreeBlobs, units.FormatBytes(res.Bytes))
 	}
 	return err
 }

@@ -357,19 +357,33 @@ func forgetNamed(ctx context.Context, e *env, names []string, dryRun bool, rec *
 			return err
 		}
 		gj := forgetGroupJSON{Keep: []forgetSnapshotJS{}, Remove: []forgetSnapshotJS{}}
+		// Recorded as forgotten before any goes, so that a copy into this
+		// repository does not bring them back: a copy compares originals.
+		var gone []snapshot.ForgottenSnapshot
 		for _, id := range ids {
-			if e.json {
-				sn, err := snapshot.LoadSnapshot(ctx, r, id)
-				switch {
-				case err == nil:
+			sn, err := snapshot.LoadSnapshot(ctx, r, id)
+			switch {
+			case err == nil:
+				gone = append(gone, snapshot.ForgottenSnapshot{ID: id, Original: snapshot.OriginalID(sn)})
+				if e.json {
 					gj.Remove = append(gj.Remove, forgetSnapshotJSON(sn, time.Local, nil))
-				case snapshotUnreadable(err):
-					// Only its ID is known.
-					gj.Remove = append(gj.Remove, forgetSnapshotJS{snapshotJSON: snapshotJSON{ID: id.String(), ShortID: id.Short()}, Reasons: []string{}})
-				default:
-					return err
 				}
+			case snapshotUnreadable(err) || errors.Is(err, repo.ErrUnsupportedVersion):
+				// Only its ID is known.
+				gone = append(gone, snapshot.ForgottenSnapshot{ID: id, Original: id})
+				if e.json {
+					gj.Remove = append(gj.Remove, forgetSnapshotJS{snapshotJSON: snapshotJSON{ID: id.String(), ShortID: id.Short()}, Reasons: []string{}})
+				}
+			default:
+				return err
 			}
+		}
+		if !dryRun {
+			if err := snapshot.RecordForgotten(ctx, r, gone); err != nil {
+				return err
+			}
+		}
+		for _, id := range ids {
 			if dryRun {
 				if !e.json {
 					fmt.Fprintf(e.stdout, "would remove snapshot %s\n", id.Short())

@@ -20,6 +20,7 @@ import (
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/repo/backend/location"
+	"github.com/lpse/cadang/snapshot"
 )
 
 func commands() []*cli.Command {
@@ -491,7 +492,7 @@ header cannot be read it keeps the old index's entries that still open from the 
 					return nil
 				})
 			},
-		}, repairPacksCommand(), repairRecordsCommand()},
+		}, repairPacksCommand(), repairRecordsCommand(), repairForgottenCommand()},
 	}
 }
 
@@ -735,4 +736,49 @@ func idStrings(ids []repo.ID) []string {
 		out = append(out, id.String())
 	}
 	return out
+}
+
+// repairForgottenCommand is `repair forgotten`: the forgotten files that
+// cannot be read (snapshot.RemoveUnreadableForgotten) taken out, so that
+// check and copies stop reporting them.
+func repairForgottenCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "forgotten",
+		Usage: "remove the records of forgotten snapshots that cannot be read",
+		Description: `A forget records the snapshots it removes in forgotten/, so that a copy into the repository does
+not bring them back. A file there that cannot be read (damaged on the medium, or junk uploaded to an
+append-only server) is reported by check and by every copy into the repository. This command reads each
+such file once more and removes those that still cannot be read. What a removed file recorded may be
+copied into the repository again by a later copy; forget it again if so. Takes a shared lock.`,
+		Action: func(c *cli.Context) error {
+			e := newEnv(c)
+			return e.recorded(c.Context, runlog.OpRepair, func(ctx context.Context, rec *runlog.Record) error {
+				if err := e.needLock("repair forgotten"); err != nil {
+					return err
+				}
+				return e.withRepo(ctx, false, func(r *repo.Repository) error {
+					defer e.keepRepo(r)()
+					removed, err := snapshot.RemoveUnreadableForgotten(ctx, r)
+					out := []string{}
+					for _, id := range removed {
+						out = append(out, id.String())
+						if !e.json {
+							fmt.Fprintf(e.stdout, "removed forgotten file %s, which cannot be read\n", id.Short())
+						}
+					}
+					rec.Note = runlog.NewNote("repair-forgotten", len(removed))
+					if err != nil {
+						return err
+					}
+					if e.json {
+						return e.printJSON(map[string]any{"message_type": "repair_forgotten", "removed": out})
+					}
+					if len(removed) == 0 {
+						fmt.Fprintln(e.stdout, "every forgotten file can be read; nothing was removed")
+					}
+					return nil
+				})
+			})
+		},
+	}
 }

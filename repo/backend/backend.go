@@ -41,6 +41,10 @@ const (
 	// naming a snapshot that forget must keep (until a time, or forever)
 	// and why (doc/design.md, "Protections"). Removing one lifts it.
 	ProtectFile FileType = "protected"
+	// ForgottenFile records snapshots that forget removed, so that a copy
+	// into the repository does not bring them back (doc/design-snapshot.md,
+	// "Forgotten snapshots"): small sealed files that name no blob.
+	ForgottenFile FileType = "forgotten"
 )
 
 // Handle names one stored file. Name is empty for the config file.

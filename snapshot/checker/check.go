@@ -183,8 +183,12 @@ func Check(ctx context.Context, r Repository, o repo.CheckOptions) (*CheckReport
 
 // decodeFile decodes what the snapshot layer stores in small files.
 func decodeFile(t repo.FileType, plain []byte) error {
-	if t == repo.ProtectFile {
+	switch t {
+	case repo.ProtectFile:
 		_, err := snapshot.DecodeProtection(plain)
+		return err
+	case repo.ForgottenFile:
+		_, err := snapshot.DecodeForgotten(plain)
 		return err
 	}
 	return nil

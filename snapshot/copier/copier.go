@@ -81,6 +81,14 @@ type Options struct {
 	// IncompleteError): whether it was one to copy is not known, and a
 	// copy that may have left one out must not be reported complete.
 	Unlisted map[repo.ID]error
+	// IncludeForgotten copies also the snapshots that the destination's
+	// forgotten files record (snapshot.RecordForgotten): by default a
+	// snapshot forgotten there is not brought back.
+	IncludeForgotten bool
+	// UnreadableForgotten, if not nil, is told of each forgotten file of
+	// the destination that cannot be read; the copy goes on without it
+	// (what it recorded may be copied again).
+	UnreadableForgotten func(id repo.ID, err error)
 }
 
 // SnapshotResult is what happened to one source snapshot.
@@ -90,6 +98,9 @@ type SnapshotResult struct {
 	// already held this snapshot when it was skipped; zero when it failed.
 	Dest    repo.ID `json:"dest"`
 	Skipped bool    `json:"skipped"`
+	// Forgotten is when the destination forgot this snapshot (or a copy
+	// of it): it was not copied again. Zero otherwise.
+	Forgotten time.Time `json:"forgotten,omitzero"`
 	// Error says why the snapshot could not be copied (a damaged or
 	// missing blob of the source); empty when it was copied or skipped.
 	Error string    `json:"error,omitempty"`
@@ -103,7 +114,10 @@ type Result struct {
 	Snapshots []SnapshotResult `json:"snapshots"`
 	Copied    int              `json:"copied"`
 	Skipped   int              `json:"skipped"`
-	Failed    int              `json:"failed"` // source snapshots that could not be read (IncompleteError)
+	// NotAgain counts the snapshots not copied because the destination
+	// forgot them (SnapshotResult.Forgotten).
+	NotAgain int `json:"forgotten_in_destination"`
+	Failed   int `json:"failed"` // source snapshots that could not be read (IncompleteError)
 	// DataBlobs and TreeBlobs are the blobs uploaded (new to the
 	// destination); Bytes is their plaintext size.
 	DataBlobs int   `json:"data_blobs"`
@@ -177,12 +191,7 @@ func (e *sourceError) Error() string { return e.err.Error() }
 func (e *sourceError) Unwrap() error { return e.err }
 
 // originalID is the ID a snapshot descends from.
-func originalID(sn *snapshot.Snapshot) repo.ID {
-	if sn.Original != nil {
-		return *sn.Original
-	}
-	return sn.ID()
-}
+func originalID(sn *snapshot.Snapshot) repo.ID { return snapshot.OriginalID(sn) }
 
 type copier struct {
 	dst   Destination
@@ -231,6 +240,12 @@ func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snap
 			done[originalID(d)] = d
 		}
 	}
+	forgotten := map[repo.ID]time.Time{}
+	if !o.IncludeForgotten {
+		if forgotten, err = snapshot.ForgottenOriginals(ctx, dst, o.UnreadableForgotten); err != nil {
+			return res, fmt.Errorf("destination: %w", err)
+		}
+	}
 	c := &copier{dst: dst, src: src, res: &res, data: map[repo.ID]repo.ID{}, trees: map[repo.ID]repo.ID{}, zipped: map[[2]repo.ID]struct{}{}}
 
 	sns = slices.Clone(sns)
@@ -252,6 +267,9 @@ func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snap
 		if d, ok := done[originalID(sn)]; ok {
 			r.Dest, r.Skipped = d.ID(), true
 			res.Skipped++
+		} else if at, ok := forgotten[originalID(sn)]; ok {
+			r.Forgotten = at
+			res.NotAgain++
 		} else {
 			if !seeded {
 				seeded = true

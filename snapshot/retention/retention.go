@@ -384,18 +384,29 @@ func planGroup(g *Group, p Policy, protected func(*snapshot.Snapshot) (bool, str
 	}
 }
 
-// Remover removes snapshot files; *repo.Repository and
-// snapshottest.Repo implement it.
+// Remover removes snapshot files, and saves the record of what it removed
+// (snapshot.RecordForgotten); *repo.Repository and snapshottest.Repo
+// implement it.
 type Remover interface {
-	// RemoveFile deletes a file saved with SaveFile.
-	RemoveFile(ctx context.Context, t repo.FileType, id repo.ID) error
+	snapshot.FileRewriter
 }
 
 // Forget removes the snapshot file of every snapshot that groups do not
 // keep, group by group, newest first, and returns the IDs it removed. It
-// stops at the first error and returns what it removed before. The data of
-// the removed snapshots stays in the repository until a prune.
+// first records them all in a forgotten file (snapshot.RecordForgotten),
+// so that a copy into the repository does not bring them back. It stops
+// at the first error and returns what it removed before. The data of the
+// removed snapshots stays in the repository until a prune.
 func Forget(ctx context.Context, r Remover, groups []Group) ([]repo.ID, error) {
+	var gone []snapshot.ForgottenSnapshot
+	for _, g := range groups {
+		for _, sn := range g.Removed() {
+			gone = append(gone, snapshot.ForgottenSnapshot{ID: sn.ID(), Original: snapshot.OriginalID(sn)})
+		}
+	}
+	if err := snapshot.RecordForgotten(ctx, r, gone); err != nil {
+		return nil, fmt.Errorf("forget: %w", err)
+	}
 	var removed []repo.ID
 	for _, g := range groups {
 		for _, sn := range g.Removed() {

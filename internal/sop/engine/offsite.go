@@ -134,5 +134,7 @@ func (c *Copier) Copy(ctx context.Context, dst, src run.Repository, sns []*snaps
 	c.mu.Unlock()
 	return copier.Copy(ctx, d, s, sns, copier.Options{Unlisted: unlisted, Unreadable: func(id repo.ID, err error) {
 		c.warn(fmt.Sprintf("snapshot %s of the offsite repository cannot be read and is left out: %v", id.Short(), err))
+	}, UnreadableForgotten: func(id repo.ID, err error) {
+		c.warn(fmt.Sprintf("forgotten file %s of the offsite repository cannot be read, so the snapshots it recorded may be copied again: %v ('cadang repair forgotten' removes it)", id.Short(), err))
 	}})
 }

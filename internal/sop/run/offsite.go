@@ -135,8 +135,10 @@ func (r *Runner) offsite(ctx context.Context, j *jobs.Job, m jobs.Medium, backup
 	}
 	res, err := r.Copier.Copy(ctx, dst, src, sns)
 	info.Copied, info.Skipped, info.DataBlobs, info.TreeBlobs, info.Bytes = res.Copied, res.Skipped, res.DataBlobs, res.TreeBlobs, res.Bytes
+	info.Forgotten = res.NotAgain
 	for _, s := range res.Snapshots {
-		if !s.Skipped && s.Error == "" {
+		// Copied: not found there already, not forgotten there, not failed.
+		if !s.Skipped && s.Error == "" && !s.Dest.IsNull() {
 			rec.Snapshots = append(rec.Snapshots, s.Dest.String())
 		}
 	}

@@ -491,13 +491,17 @@ const ReasonNotKept = "not-kept"
 // CopyInfo is what a copy did (an OpCopy record), the numbers of
 // snapshot/copier's Result. From is the source repository's location.
 type CopyInfo struct {
-	From      string `json:"from"`
-	FromID    string `json:"from_id,omitempty"`
-	Copied    int    `json:"copied"`
-	Skipped   int    `json:"skipped"`
-	DataBlobs int    `json:"data_blobs"`
-	TreeBlobs int    `json:"tree_blobs"`
-	Bytes     int64  `json:"bytes"`
+	From    string `json:"from"`
+	FromID  string `json:"from_id,omitempty"`
+	Copied  int    `json:"copied"`
+	Skipped int    `json:"skipped"`
+	// Forgotten counts the snapshots not copied because the destination
+	// forgot them (its retention removed them: copying them again would
+	// only have them removed again).
+	Forgotten int   `json:"forgotten,omitempty"`
+	DataBlobs int   `json:"data_blobs"`
+	TreeBlobs int   `json:"tree_blobs"`
+	Bytes     int64 `json:"bytes"`
 }
 
 // PruneInfo is what a prune found and did (an OpPrune record), the numbers

@@ -39,7 +39,7 @@ import (
 var Types = []backend.FileType{
 	backend.KeyFile, backend.PackFile, backend.IndexFile,
 	backend.SnapshotFile, backend.LockFile, backend.RecordFile, backend.ObsoleteFile,
-	backend.ProtectFile,
+	backend.ProtectFile, backend.ForgottenFile,
 }
 
 // Run runs the conformance suite. newBackend must return a new, empty
@@ -310,7 +310,7 @@ func saveSet(t *testing.T, be backend.Backend, rng *rand.Rand) map[backend.FileT
 	counts := map[backend.FileType]int{
 		backend.KeyFile: 3, backend.PackFile: 40, backend.IndexFile: 5,
 		backend.SnapshotFile: 4, backend.LockFile: 2, backend.RecordFile: 0, backend.ObsoleteFile: 1,
-		backend.ProtectFile: 2,
+		backend.ProtectFile: 2, backend.ForgottenFile: 1,
 	}
 	want := map[backend.FileType]map[string]int64{}
 	for _, ft := range Types {

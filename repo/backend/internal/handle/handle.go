@@ -23,7 +23,7 @@ const MaxNameLen = 255
 var Types = []backend.FileType{
 	backend.ConfigFile, backend.KeyFile, backend.PackFile, backend.IndexFile,
 	backend.SnapshotFile, backend.LockFile, backend.RecordFile, backend.ObsoleteFile,
-	backend.ProtectFile,
+	backend.ProtectFile, backend.ForgottenFile,
 }
 
 // ValidType reports whether t is a known file type.

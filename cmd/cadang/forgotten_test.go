@@ -1,0 +1,58 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A copy into a repository that forgot some of the copied snapshots (its
+// retention keeps fewer) brought them back every time. It now passes them
+// over and says so; naming one, or --include-forgotten, copies it again.
+func TestCLICopyPassesOverForgottenSnapshots(t *testing.T) {
+	src, dst := cliNewRepo(t), cliNewRepo(t)
+	t.Setenv("CADANG_FROM_PASSWORD", cliTestPassword)
+	data := filepath.Join(t.TempDir(), "data")
+	var ids []string
+	for i := range 3 {
+		writeFileT(t, filepath.Join(data, "f"), randBytes(uint64(70+i), 100<<10), 0o644)
+		ids = append(ids, str(t, cliBackup(t, src, data), "snapshot_id"))
+	}
+	cliRunCopy(t, "-r", dst, "copy", "--from-repo", src)
+	copies := cliSnapshots(t, dst)
+	if len(copies) != 3 {
+		t.Fatalf("%d copies", len(copies))
+	}
+	cliOK(t, "-r", dst, "forget", "--keep-last", "1", "--prune")
+
+	res := cliRunCopy(t, "-r", dst, "copy", "--from-repo", src)
+	if !strings.Contains(res.stdout, "0 snapshot(s) copied, 1 skipped, 2 not again (forgotten in this repository)") ||
+		!strings.Contains(res.stdout, "skipped "+ids[0][:8]+" (forgotten in this repository on ") {
+		t.Errorf("copy after the forget:\n%s", res)
+	}
+	if n := len(cliSnapshots(t, dst)); n != 1 {
+		t.Fatalf("%d snapshots after the copy, want 1", n)
+	}
+
+	// Named, it is copied; forgotten by ID, it is passed over again.
+	res = cliRunCopy(t, "-r", dst, "copy", "--from-repo", src, ids[0][:8])
+	if !strings.Contains(res.stdout, "1 snapshot(s) copied") {
+		t.Errorf("copy of a named forgotten snapshot:\n%s", res)
+	}
+	var back string
+	for _, s := range cliSnapshots(t, dst) {
+		if s.ID != copies[2].ID {
+			back = s.ID
+		}
+	}
+	cliOK(t, "-r", dst, "forget", back[:8])
+	res = cliRunCopy(t, "-r", dst, "copy", "--from-repo", src)
+	if !strings.Contains(res.stdout, "2 not again") {
+		t.Errorf("copy after a forget by ID:\n%s", res)
+	}
+	res = cliRunCopy(t, "-r", dst, "copy", "--from-repo", src, "--include-forgotten")
+	if !strings.Contains(res.stdout, "2 snapshot(s) copied, 1 skipped;") {
+		t.Errorf("copy --include-forgotten:\n%s", res)
+	}
+	cliOK(t, "-r", dst, "check", "--read-data")
+}
