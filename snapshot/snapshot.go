@@ -188,6 +188,36 @@ var ErrInvalidSnapshot = errors.New("not a valid snapshot")
 // whose JSON is larger than MaxFileSize.
 var ErrSnapshotTooLarge = errors.New("snapshot too large")
 
+// FitErrors moves items from the end of sn's list of unreadable items into
+// its count of omitted ones until sn fits in a snapshot file, and reports
+// whether it fits. A copy needs it: a snapshot of an older cadang may list
+// more than fits, and the copy adds a field to every snapshot.
+func FitErrors(sn *Snapshot) bool {
+	b, err := json.Marshal(sn)
+	if err != nil {
+		return false
+	}
+	if len(b) <= MaxFileSize {
+		return true
+	}
+	if sn.Summary == nil {
+		return false
+	}
+	// The count of omitted items takes room too (up to 39 bytes).
+	excess := len(b) - MaxFileSize + len(`,"errors_omitted":18446744073709551615`)
+	s := *sn.Summary
+	s.Errors = slices.Clone(s.Errors)
+	for excess > 0 && len(s.Errors) > 0 {
+		e, _ := json.Marshal(s.Errors[len(s.Errors)-1])
+		excess -= len(e) + 1
+		s.Errors = s.Errors[:len(s.Errors)-1]
+		s.ErrorsOmitted++
+	}
+	sn.Summary = &s
+	b, err = json.Marshal(sn)
+	return err == nil && len(b) <= MaxFileSize
+}
+
 // ErrFileTooLarge is wrapped by the error a listing gives for a snapshot
 // file larger than MaxStoredSize (FileTooLargeError).
 var ErrFileTooLarge = errors.New("larger than any snapshot file")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -15,6 +16,7 @@ import (
 	"github.com/lpse/cadang/internal/units"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/archiver"
 	"github.com/lpse/cadang/snapshot/backup"
 )
 
@@ -200,10 +202,20 @@ func runBackup(ctx context.Context, e *env, o backupOptions) (*snapshot.Snapshot
 	var stats repo.SaveStats
 	var repoID string
 	start := time.Now()
+	var streamed *streamErrors
 	err = e.withRepoCreate(ctx, false, o.Init, func(r *repo.Repository) error {
 		repoID = r.ID()
-		counter := ui.NewCounter(e.progressWriter(), ui.ChooseMode(e.progressWriter(), e.json, e.quiet), "backup")
+		mode := ui.ChooseMode(e.progressWriter(), e.json, e.quiet)
+		counter := ui.NewCounter(e.progressWriter(), mode, "backup")
 		plan.Progress = ui.Backup{Counter: counter}
+		if mode == ui.Silent && !e.json {
+			// No bar shows the items that cannot be read as they happen
+			// (cron, a pipe, --quiet), and the snapshot lists them only
+			// up to a size: print each now, so that every one reaches
+			// the administrator.
+			streamed = &streamErrors{Backup: ui.Backup{Counter: counter}, w: e.stderr}
+			plan.Progress = streamed
+		}
 		var err error
 		res, err = plan.Run(ctx, r)
 		counter.Done()
@@ -214,9 +226,9 @@ func runBackup(ctx context.Context, e *env, o backupOptions) (*snapshot.Snapshot
 		return nil, flagError(err)
 	}
 	sn := res.Snapshot
-	printBackupSummary(e, sn, stats, repoID, time.Since(start))
+	printBackupSummary(e, sn, stats, repoID, time.Since(start), streamed != nil)
 	if res.Partial() {
-		return sn, &partialError{Msg: fmt.Sprintf("snapshot %s saved, but %d item(s) could not be read (listed above)", sn.ID().Short(), len(res.Skipped))}
+		return sn, &partialError{Msg: fmt.Sprintf("snapshot %s saved, but %d item(s) could not be read (listed above)", sn.ID().Short(), uint64(len(res.Skipped))+res.SkippedOmitted)}
 	}
 	return sn, nil
 }
@@ -230,7 +242,27 @@ func (e *env) progressWriter() io.Writer {
 	return e.stderr
 }
 
-func printBackupSummary(e *env, sn *snapshot.Snapshot, stats repo.SaveStats, repoID string, d time.Duration) {
+// streamErrors prints each item that could not be read as it happens.
+type streamErrors struct {
+	ui.Backup
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *streamErrors) Error(path string, err error) {
+	s.Backup.Error(path, err)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if errors.Is(err, archiver.ErrFileChanged) {
+		fmt.Fprintf(s.w, "changed during the backup %s: %v\n", path, err)
+		return
+	}
+	fmt.Fprintf(s.w, "could not read %s: %v\n", path, err)
+}
+
+// printBackupSummary prints what the backup did; streamed says that the
+// items that could not be read were printed as they happened.
+func printBackupSummary(e *env, sn *snapshot.Snapshot, stats repo.SaveStats, repoID string, d time.Duration, streamed bool) {
 	s := sn.Summary
 	if s == nil {
 		s = &snapshot.Summary{}
@@ -249,14 +281,17 @@ func printBackupSummary(e *env, sn *snapshot.Snapshot, stats repo.SaveStats, rep
 	}
 	// Unreadable files are warnings: shown even with --quiet.
 	for _, ie := range s.Errors {
+		if streamed {
+			break
+		}
 		if ie.Kind == snapshot.ItemErrorChanged {
 			fmt.Fprintf(e.stderr, "changed during the backup %s: %s\n", ie.Path, ie.Error)
 			continue
 		}
 		fmt.Fprintf(e.stderr, "could not read %s: %s\n", ie.Path, ie.Error)
 	}
-	if s.ErrorsOmitted > 0 {
-		fmt.Fprintf(e.stderr, "and %d more item(s) that could not be read, left out of the snapshot's list to keep it small (each was reported as it happened, above)\n", s.ErrorsOmitted)
+	if s.ErrorsOmitted > 0 && !streamed {
+		fmt.Fprintf(e.stderr, "and %d more item(s) that could not be read, left out of the snapshot's list to keep it small (each was shown as it happened, above)\n", s.ErrorsOmitted)
 	}
 	if e.quiet {
 		return

@@ -315,7 +315,7 @@ func (r *run) itemError(path string, err error) error {
 	// rest are counted, and were reported as they happened.
 	b, _ := json.Marshal(ie)
 	r.errMu.Lock()
-	if r.errBytes+len(b)+1 > r.a.maxErrorsSize() {
+	if r.errOmitted > 0 || r.errBytes+len(b)+1 > r.a.maxErrorsSize() {
 		r.errOmitted++
 	} else {
 		r.errBytes += len(b) + 1
@@ -418,7 +418,7 @@ func (a *Archiver) maxErrorsSize() int {
 // chose, with room for the summary and its list of unreadable items, must
 // fit in a snapshot file (snapshot.MaxFileSize).
 func (a *Archiver) checkSnapshotFits(paths []string) error {
-	b, err := json.Marshal(&snapshot.Snapshot{Paths: paths, Tags: a.Tags, Hostname: a.Hostname, Reason: a.Reason, ProgramVersion: a.ProgramVersion})
+	b, err := json.Marshal(&snapshot.Snapshot{Paths: paths, Tags: a.Tags, Hostname: a.hostname(), Reason: a.Reason, ProgramVersion: a.ProgramVersion})
 	if err != nil {
 		return err
 	}
@@ -1327,8 +1327,6 @@ func dataExtents(f File, size, blocks int64) []extent {
 	return out
 }
 
-// cleanPaths returns the paths cleaned, sorted and without duplicates, as
-// snapshot.Snapshot.HasPaths compares them.
 // dropNested drops the paths that lie inside another of ps (clean,
 // absolute, without duplicates), looking up each one's parents in a set:
 // a comparison of every pair took a minute for 20,000 paths.
@@ -1349,6 +1347,8 @@ func dropNested(ps []string) []string {
 	})
 }
 
+// cleanPaths returns the paths cleaned, sorted and without duplicates, as
+// snapshot.Snapshot.HasPaths compares them.
 func cleanPaths(ps []string) []string {
 	out := make([]string, len(ps))
 	for i, p := range ps {

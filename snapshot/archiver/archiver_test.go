@@ -578,6 +578,7 @@ func TestDropNested(t *testing.T) {
 		{[]string{"/", "/a", "/a/b"}, []string{"/"}},
 		{[]string{"/a", "/a b/c", "/a/b", "/a/b/c", "/ab", "/b/a"}, []string{"/a", "/a b/c", "/ab", "/b/a"}},
 		{[]string{"/srv/spse", "/srv/spse-old/x"}, []string{"/srv/spse", "/srv/spse-old/x"}},
+		{[]string{"/a", "/a/b/c", "/a/b/c/d"}, []string{"/a"}},
 	} {
 		if got := dropNested(cleanPaths(c.in)); !slices.Equal(got, c.want) {
 			t.Errorf("dropNested(%q) = %q, want %q", c.in, got, c.want)

@@ -37,6 +37,9 @@ func (a *Archiver) archiveStream(ctx context.Context, name string, rd io.Reader,
 		return nil, err
 	}
 	paths := []string{"/" + name}
+	if err := a.checkSnapshotFits(paths); err != nil {
+		return nil, err
+	}
 	parent, err := a.findParent(ctx, paths)
 	if err != nil {
 		return nil, err
@@ -114,6 +117,11 @@ const StderrTailLines = 20
 func (a *Archiver) SnapshotFromCommand(ctx context.Context, name string, argv []string) (*snapshot.Snapshot, error) {
 	if len(argv) == 0 {
 		return nil, errors.New("no command given")
+	}
+	// Before the command starts: a dump must not run to its end for a
+	// snapshot that cannot be saved.
+	if err := a.checkSnapshotFits([]string{"/" + strings.TrimPrefix(name, "/")}); err != nil {
+		return nil, err
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()

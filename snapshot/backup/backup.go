@@ -279,7 +279,14 @@ func (p *Plan) Run(ctx context.Context, r archiver.Repository) (*Result, error) 
 	a.CommandStderr = o.CommandStderr
 	a.ResumeDir = o.ResumeDir
 	if o.Parent != "" && !o.Force {
-		parent, err := snapshot.FindSnapshot(ctx, r, o.Parent, snapshot.Filter{})
+		// "latest" passes over what was never a snapshot (junk, or a file
+		// too large for a listing), as restore's does.
+		parent, err := snapshot.FindSnapshotSkipping(ctx, r, o.Parent, snapshot.Filter{}, func(_ repo.ID, err error) error {
+			if snapshot.Passed(err) {
+				return nil
+			}
+			return err
+		})
 		switch {
 		case err == nil:
 			a.Parent = parent

@@ -315,6 +315,20 @@ func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snap
 			ns.Parent = nil
 			oid := originalID(sn)
 			ns.Original = &oid
+			if !snapshot.FitErrors(&ns) {
+				// Its paths or tags alone are too many: it cannot be
+				// saved anywhere, and must not stop the copies after it.
+				err := fmt.Errorf("snapshot %s: %w: its paths and tags alone fill more than a snapshot file may hold", sn.ID().Short(), snapshot.ErrSnapshotTooLarge)
+				r.Error = err.Error()
+				res.Failed++
+				inc.Failed = append(inc.Failed, r)
+				inc.Errs = append(inc.Errs, err)
+				res.Snapshots = append(res.Snapshots, r)
+				if o.Progress != nil {
+					o.Progress(r)
+				}
+				continue
+			}
 			id, err := snapshot.SaveSnapshot(ctx, dst, &ns)
 			if err != nil {
 				return res, fmt.Errorf("copy snapshot %s: %w", sn.ID().Short(), err)

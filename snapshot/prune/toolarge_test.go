@@ -84,6 +84,13 @@ func TestPruneReadsSnapshotTooLargeForAListing(t *testing.T) {
 	if len(warnings) != 1 {
 		t.Errorf("warnings: %q", warnings)
 	}
+	if res.MarkedUnused.Packs != 0 || res.MarkedRepacked.Packs != 0 {
+		t.Errorf("prune marked packs the large snapshot uses: %+v", res)
+	}
+	// A second prune deletes what the first marked: nothing.
+	if res := e.prune(prune.Options{Warnf: func(string, ...any) {}}); res.Deleted.Packs != 0 || res.MarkedUnused.Packs != 0 {
+		t.Errorf("second prune: %+v", res)
+	}
 	e.check()
 	// Everything the large snapshot names is still there.
 	r = e.open(repo.SharedLock)

@@ -306,7 +306,14 @@ type Source struct {
 // job, or for snapshots made outside `cadang run`, those whose paths are
 // those of a source of the job.
 func (s *Source) Snapshots(ctx context.Context, job *jobs.Job) ([]restoretest.Snapshot, error) {
-	sns, err := snapshot.ListSnapshots(ctx, s.Repo, snapshot.Filter{})
+	// What was never a snapshot (junk, or a file too large for a
+	// listing) is no candidate; a damaged snapshot file stops the test.
+	sns, err := snapshot.ListSnapshotsSkipping(ctx, s.Repo, snapshot.Filter{}, func(_ repo.ID, err error) error {
+		if snapshot.Passed(err) {
+			return nil
+		}
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}

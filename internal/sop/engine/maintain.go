@@ -40,7 +40,7 @@ func (mt *Maintainer) Snapshots(ctx context.Context, r run.Repository) ([]*snaps
 // goes on; any other error stops the listing.
 func unreadableWarner(warn func(string)) func(repo.ID, error) error {
 	return snapshot.PassUnreadable(func(id repo.ID, err error) {
-		warn(fmt.Sprintf("snapshot %s cannot be read and is left out: %v ('cadang check' names every damaged file)", id.Short(), err))
+		warn(fmt.Sprintf("snapshot %s is left out: %v ('cadang check' names every file that cannot be read)", id.Short(), err))
 	})
 }
 
