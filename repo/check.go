@@ -406,7 +406,11 @@ var smallFileTypes = []FileType{KeyFile, RecordFile, ProtectFile, ObsoleteFile, 
 func (r *Repository) checkSmallFiles(ctx context.Context, res *CheckResult, decode func(FileType, []byte) error) error {
 	for _, t := range smallFileTypes {
 		var ids []ID
-		if err := r.ListFiles(ctx, t, func(id ID) error { ids = append(ids, id); return nil }); err != nil {
+		err := r.ListFiles(ctx, t, func(id ID) error { ids = append(ids, id); return nil })
+		switch {
+		case t == ForgottenFile && errors.Is(err, backend.ErrUnknownType):
+			continue // a REST server of an older cadang: none there
+		case err != nil:
 			return fmt.Errorf("list %s: %w", t, err)
 		}
 		for _, id := range ids {

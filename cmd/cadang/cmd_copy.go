@@ -94,9 +94,10 @@ func copyCommand() *cli.Command {
 		Description: `Copies snapshots from --from-repo into the repository of --repo: all of them, or those named
 (ID prefixes or "latest"), filtered by --host, --tag and --path. The data is re-encrypted under this
 repository's keys; only blobs this repository lacks are uploaded, and a snapshot copied before (by its
-original ID) is skipped, and so is one that this repository forgot (a forget here records what it
-removed, so that the next copy does not bring back what this repository's retention dropped;
---include-forgotten copies those too, as does naming them). Files are copied chunk by chunk, never re-chunked. For later backups into this
+original ID) is skipped, and so is one that this repository's retention forgot (a forget by policy
+here records what it removed, with its tags, so that the next copy does not bring back what the policy
+dropped; a snapshot whose tags changed since is copied). --include-forgotten copies those too, as does
+naming snapshots (IDs or latest). Files are copied chunk by chunk, never re-chunked. For later backups into this
 repository to deduplicate against copied data, create it with init --copy-chunker-params --from-repo SRC.
 
 The source password comes from --from-password-file (CADANG_FROM_PASSWORD_FILE), CADANG_FROM_PASSWORD,

@@ -257,6 +257,11 @@ func forgetByPolicy(ctx context.Context, e *env, o forgetPlan, rec *runlog.Recor
 		if !o.DryRun {
 			removed, err = retention.Forget(ctx, r, groups)
 			forgetFacts(rec, o.Policy, o.Location.String(), groups, removed)
+			if errors.Is(err, snapshot.ErrNotRecorded) && len(removed) == toRemove {
+				// Every removal done: the record is what a copy reads.
+				e.warnf("%v", err)
+				err = nil
+			}
 			if err != nil {
 				if !e.json {
 					fmt.Fprintf(e.stdout, "removed %d of %d snapshots before the error\n", len(removed), toRemove)
@@ -358,33 +363,22 @@ func forgetNamed(ctx context.Context, e *env, names []string, dryRun bool, rec *
 			return err
 		}
 		gj := forgetGroupJSON{Keep: []forgetSnapshotJS{}, Remove: []forgetSnapshotJS{}}
-		// Recorded as forgotten before any goes, so that a copy into this
-		// repository does not bring them back: a copy compares originals.
-		var gone []snapshot.ForgottenSnapshot
+		// Not recorded as forgotten (snapshot.RecordForgotten): a snapshot
+		// forgotten by name is a deliberate one-off, often one that is
+		// damaged here and is to be copied in again from another medium.
 		for _, id := range ids {
-			sn, err := snapshot.LoadSnapshot(ctx, r, id)
-			switch {
-			case err == nil:
-				gone = append(gone, snapshot.ForgottenSnapshot{ID: id, Original: snapshot.OriginalID(sn)})
-				if e.json {
+			if e.json {
+				sn, err := snapshot.LoadSnapshot(ctx, r, id)
+				switch {
+				case err == nil:
 					gj.Remove = append(gj.Remove, forgetSnapshotJSON(sn, time.Local, nil))
-				}
-			case snapshotUnreadable(err) || errors.Is(err, repo.ErrUnsupportedVersion):
-				// Only its ID is known.
-				gone = append(gone, snapshot.ForgottenSnapshot{ID: id, Original: id})
-				if e.json {
+				case snapshotUnreadable(err):
+					// Only its ID is known.
 					gj.Remove = append(gj.Remove, forgetSnapshotJS{snapshotJSON: snapshotJSON{ID: id.String(), ShortID: id.Short()}, Reasons: []string{}})
+				default:
+					return err
 				}
-			default:
-				return err
 			}
-		}
-		if !dryRun {
-			if err := snapshot.RecordForgotten(ctx, r, gone); err != nil {
-				return err
-			}
-		}
-		for _, id := range ids {
 			if dryRun {
 				if !e.json {
 					fmt.Fprintf(e.stdout, "would remove snapshot %s\n", id.Short())

@@ -745,8 +745,8 @@ func repairForgottenCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "forgotten",
 		Usage: "remove the records of forgotten snapshots that cannot be read",
-		Description: `A forget records the snapshots it removes in forgotten/, so that a copy into the repository does
-not bring them back. A file there that cannot be read (damaged on the medium, or junk uploaded to an
+		Description: `A forget by a retention policy records the snapshots it removed in forgotten/, so that a copy into
+the repository does not bring them back. A file there that cannot be read (damaged on the medium, or junk uploaded to an
 append-only server) is reported by check and by every copy into the repository. This command reads each
 such file once more and removes those that still cannot be read. What a removed file recorded may be
 copied into the repository again by a later copy; forget it again if so. Takes a shared lock.`,
@@ -758,6 +758,9 @@ copied into the repository again by a later copy; forget it again if so. Takes a
 				}
 				return e.withRepo(ctx, false, func(r *repo.Repository) error {
 					defer e.keepRepo(r)()
+					if ao, ok := r.Backend().(interface{ AppendOnly() bool }); ok && ao.AppendOnly() {
+						return fmt.Errorf("repair forgotten: the server at %s is append-only: repair on the server's host, against the repository's directory", r.Backend().Location())
+					}
 					removed, err := snapshot.RemoveUnreadableForgotten(ctx, r)
 					out := []string{}
 					for _, id := range removed {

@@ -8,7 +8,9 @@ import (
 
 // A copy into a repository that forgot some of the copied snapshots (its
 // retention keeps fewer) brought them back every time. It now passes them
-// over and says so; naming one, or --include-forgotten, copies it again.
+// over and says so; naming one, or --include-forgotten, copies it again. A
+// forget by name records nothing: forgetting a damaged copy and copying it
+// in again is a repair.
 func TestCLICopyPassesOverForgottenSnapshots(t *testing.T) {
 	src, dst := cliNewRepo(t), cliNewRepo(t)
 	t.Setenv("CADANG_FROM_PASSWORD", cliTestPassword)
@@ -47,12 +49,19 @@ func TestCLICopyPassesOverForgottenSnapshots(t *testing.T) {
 	}
 	cliOK(t, "-r", dst, "forget", back[:8])
 	res = cliRunCopy(t, "-r", dst, "copy", "--from-repo", src)
-	if !strings.Contains(res.stdout, "2 not again") {
+	if !strings.Contains(res.stdout, "0 snapshot(s) copied, 1 skipped, 2 not again") {
 		t.Errorf("copy after a forget by ID:\n%s", res)
 	}
 	res = cliRunCopy(t, "-r", dst, "copy", "--from-repo", src, "--include-forgotten")
 	if !strings.Contains(res.stdout, "2 snapshot(s) copied, 1 skipped;") {
 		t.Errorf("copy --include-forgotten:\n%s", res)
+	}
+	// The newest, which no policy removed, forgotten by name: copied again
+	// by the next copy.
+	cliOK(t, "-r", dst, "forget", copies[2].ID[:8])
+	res = cliRunCopy(t, "-r", dst, "copy", "--from-repo", src)
+	if !strings.Contains(res.stdout, "copied "+ids[2][:8]+" as ") || !strings.Contains(res.stdout, "1 snapshot(s) copied, 2 skipped;") {
+		t.Errorf("copy after a forget by name:\n%s", res)
 	}
 	cliOK(t, "-r", dst, "check", "--read-data")
 }

@@ -69,6 +69,11 @@ type FileInfo struct {
 // ErrNotExist is returned (wrapped) by a backend for a file that is not there.
 var ErrNotExist = errors.New("file does not exist")
 
+// ErrUnknownType is returned (wrapped) by a backend whose storage does not
+// know a file type: a REST server of an older cadang, which answers 400
+// for a directory added since (forgotten/).
+var ErrUnknownType = errors.New("the storage does not know this file type")
+
 // Backend stores whole files. It is deliberately small: every storage
 // (local disk, SFTP, S3) implements it, and everything else (caching,
 // retries, limits) is a wrapper around it.

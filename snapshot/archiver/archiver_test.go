@@ -181,10 +181,15 @@ func TestUnreadableFileRealPermissions(t *testing.T) {
 
 type errRecorder struct {
 	NopArchiveProgress
+	mu    sync.Mutex // Error is called from the readers, at once
 	paths *[]string
 }
 
-func (e *errRecorder) Error(p string, err error) { *e.paths = append(*e.paths, p) }
+func (e *errRecorder) Error(p string, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	*e.paths = append(*e.paths, p)
+}
 
 func TestFileChangedWhileRead(t *testing.T) {
 	const size = 100 << 10 // above the chunker minimum of testParams

@@ -116,7 +116,7 @@ type Result struct {
 	Skipped   int              `json:"skipped"`
 	// NotAgain counts the snapshots not copied because the destination
 	// forgot them (SnapshotResult.Forgotten).
-	NotAgain int `json:"forgotten_in_destination"`
+	NotAgain int `json:"forgotten"`
 	Failed   int `json:"failed"` // source snapshots that could not be read (IncompleteError)
 	// DataBlobs and TreeBlobs are the blobs uploaded (new to the
 	// destination); Bytes is their plaintext size.
@@ -240,7 +240,7 @@ func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snap
 			done[originalID(d)] = d
 		}
 	}
-	forgotten := map[repo.ID]time.Time{}
+	forgotten := snapshot.ForgottenSet{}
 	if !o.IncludeForgotten {
 		if forgotten, err = snapshot.ForgottenOriginals(ctx, dst, o.UnreadableForgotten); err != nil {
 			return res, fmt.Errorf("destination: %w", err)
@@ -267,7 +267,7 @@ func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snap
 		if d, ok := done[originalID(sn)]; ok {
 			r.Dest, r.Skipped = d.ID(), true
 			res.Skipped++
-		} else if at, ok := forgotten[originalID(sn)]; ok {
+		} else if at, ok := forgotten.Forgot(sn); ok {
 			r.Forgotten = at
 			res.NotAgain++
 		} else {

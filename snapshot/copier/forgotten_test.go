@@ -4,12 +4,17 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend"
+	"github.com/lpse/cadang/repo/backend/local"
+	"github.com/lpse/cadang/repo/repotest"
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/retention"
 	"github.com/lpse/cadang/snapshot/snapshottest"
@@ -122,5 +127,162 @@ func TestForgottenFilesAreMerged(t *testing.T) {
 		if _, ok := orig[id]; !ok {
 			t.Errorf("%s lost in the merge", id.Short())
 		}
+	}
+}
+
+// A snapshot whose tags changed in the source since the destination forgot
+// it (a legal hold added, which the destination's policy may keep) is
+// copied: a record counts for the tags it names.
+func TestCopyCopiesAForgottenSnapshotRetagged(t *testing.T) {
+	ctx := context.Background()
+	src, _ := newRepo(t, "a")
+	dst, _ := newRepo(t, "b")
+	data := t.TempDir()
+	var sns []*snapshot.Snapshot
+	for i := range 2 {
+		snapshottest.WriteFile(t, filepath.Join(data, "f"), snapshottest.RandBytes(uint64(60+i), 50<<10))
+		sns = append(sns, backup(t, src, data))
+	}
+	mustCopy(t, dst, src, sns)
+	have, err := snapshot.ListSnapshots(ctx, dst, snapshot.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := retention.Forget(ctx, dst, retention.Plan(have, retention.Policy{Last: 1}, retention.Options{GroupBy: retention.DefaultGroupBy, Location: time.UTC})); err != nil {
+		t.Fatal(err)
+	}
+	held, err := snapshot.ChangeTags(ctx, src, sns[0], nil, []string{"legal"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Copy(ctx, dst, src, []*snapshot.Snapshot{held, sns[1]}, Options{})
+	if err != nil || res.Copied != 1 || res.NotAgain != 0 || res.Snapshots[0].Source != held.ID() || res.Snapshots[0].Dest.IsNull() {
+		t.Fatalf("copy of the retagged snapshot: %+v, %v", res, err)
+	}
+}
+
+// oldServer stands for a REST server of an older cadang: it knows no
+// forgotten/ and answers so.
+type oldServer struct{ backend.Backend }
+
+var errOld = fmt.Errorf("server answered 400 Bad Request: bad path: unknown file type %q: %w", "forgotten", backend.ErrUnknownType)
+
+func (o oldServer) List(ctx context.Context, t backend.FileType, fn func(backend.FileInfo) error) error {
+	if t == backend.ForgottenFile {
+		return errOld
+	}
+	return o.Backend.List(ctx, t, fn)
+}
+
+func (o oldServer) Save(ctx context.Context, h backend.Handle, b []byte) error {
+	if h.Type == backend.ForgottenFile {
+		return errOld
+	}
+	return o.Backend.Save(ctx, h, b)
+}
+
+// A destination served by an older cadang holds no forgotten files and can
+// hold none: copies and checks go on as before, and a forget removes what
+// its policy says and warns that it could not record it.
+func TestForgottenOnAnOlderServer(t *testing.T) {
+	ctx := context.Background()
+	src, _ := newRepo(t, "a")
+	dstDir := filepath.Join(t.TempDir(), "repo")
+	be, err := local.Create(ctx, dstDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := repotest.New(t, oldServer{be}, "b", repo.InitOptions{Chunk: snapshottest.SmallParams})
+	data := t.TempDir()
+	var sns []*snapshot.Snapshot
+	for i := range 2 {
+		snapshottest.WriteFile(t, filepath.Join(data, "f"), snapshottest.RandBytes(uint64(80+i), 50<<10))
+		sns = append(sns, backup(t, src, data))
+	}
+	mustCopy(t, dst, src, sns)
+	have, err := snapshot.ListSnapshots(ctx, dst, snapshot.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	removed, err := retention.Forget(ctx, dst, retention.Plan(have, retention.Policy{Last: 1}, retention.Options{GroupBy: retention.DefaultGroupBy, Location: time.UTC}))
+	if len(removed) != 1 || !errors.Is(err, snapshot.ErrNotRecorded) {
+		t.Fatalf("forget: removed %d, %v", len(removed), err)
+	}
+	res := mustCopy(t, dst, src, sns)
+	if res.Copied != 1 || res.NotAgain != 0 {
+		t.Errorf("copy: %+v", res)
+	}
+	checkRepo(t, dst)
+}
+
+// A removal that failed is not recorded: a record of a snapshot that is
+// still there would keep a copy from bringing it back once it is lost.
+func TestFailedRemovalIsNotRecorded(t *testing.T) {
+	ctx := context.Background()
+	src, _ := newRepo(t, "a")
+	dst, _ := newRepo(t, "b")
+	data := t.TempDir()
+	var sns []*snapshot.Snapshot
+	for i := range 3 {
+		snapshottest.WriteFile(t, filepath.Join(data, "f"), snapshottest.RandBytes(uint64(90+i), 50<<10))
+		sns = append(sns, backup(t, src, data))
+	}
+	mustCopy(t, dst, src, sns)
+	have, err := snapshot.ListSnapshots(ctx, dst, snapshot.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := retention.Plan(have, retention.Policy{Last: 1}, retention.Options{GroupBy: retention.DefaultGroupBy, Location: time.UTC})
+	removed, err := retention.Forget(ctx, &failSecondRemove{Repository: dst}, groups)
+	if len(removed) != 1 || err == nil || errors.Is(err, snapshot.ErrNotRecorded) {
+		t.Fatalf("forget: removed %v, %v", removed, err)
+	}
+	set, err := snapshot.ForgottenOriginals(ctx, dst, nil)
+	if err != nil || len(set) != 1 {
+		t.Fatalf("recorded: %v, %v", set, err)
+	}
+	for o, es := range set {
+		if len(es) != 1 || es[0].ID != removed[0] {
+			t.Errorf("recorded %s: %+v, want only the removed %s", o.Short(), es, removed[0].Short())
+		}
+	}
+}
+
+type failSecondRemove struct {
+	*repo.Repository
+	n int
+}
+
+func (f *failSecondRemove) RemoveFile(ctx context.Context, t repo.FileType, id repo.ID) error {
+	if t == repo.SnapshotFile {
+		if f.n++; f.n == 2 {
+			return errors.New("append-only")
+		}
+	}
+	return f.Repository.RemoveFile(ctx, t, id)
+}
+
+// A forgotten file larger than any is not read: copies pass over it by its
+// listed size, and repair removes it.
+func TestForgottenFileTooLargeIsNotRead(t *testing.T) {
+	ctx := context.Background()
+	r, dir := newRepo(t, "a")
+	junk := make([]byte, snapshot.MaxForgottenSize+100)
+	junk[0] = 1
+	sum := sha256.Sum256(junk)
+	name := hex.EncodeToString(sum[:])
+	if err := os.WriteFile(filepath.Join(dir, "forgotten", name), junk, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var told []error
+	if _, err := snapshot.ForgottenOriginals(ctx, r, func(_ repo.ID, err error) { told = append(told, err) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(told) != 1 || !errors.Is(told[0], snapshot.ErrForgottenTooLarge) {
+		t.Fatalf("told %v", told)
+	}
+	gone, err := snapshot.RemoveUnreadableForgotten(ctx, r)
+	if err != nil || len(gone) != 1 || gone[0].String() != name {
+		t.Fatalf("repair: %v, %v", gone, err)
 	}
 }

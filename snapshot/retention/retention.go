@@ -34,6 +34,7 @@ package retention
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -393,31 +394,37 @@ type Remover interface {
 
 // Forget removes the snapshot file of every snapshot that groups do not
 // keep, group by group, newest first, and returns the IDs it removed. It
-// first records them all in a forgotten file (snapshot.RecordForgotten),
-// so that a copy into the repository does not bring them back. It stops
-// at the first error and returns what it removed before. The data of the
-// removed snapshots stays in the repository until a prune.
+// stops at the first error and returns what it removed before. Then it
+// records those it removed in a forgotten file (snapshot.RecordForgotten),
+// so that a copy into the repository does not bring back what the policy
+// dropped; a record that cannot be saved (an older REST server has no
+// forgotten/) makes the error wrap snapshot.ErrNotRecorded, with every
+// removal done. The data of the removed snapshots stays in the repository
+// until a prune.
 func Forget(ctx context.Context, r Remover, groups []Group) ([]repo.ID, error) {
-	var gone []snapshot.ForgottenSnapshot
-	for _, g := range groups {
-		for _, sn := range g.Removed() {
-			gone = append(gone, snapshot.ForgottenSnapshot{ID: sn.ID(), Original: snapshot.OriginalID(sn)})
-		}
-	}
-	if err := snapshot.RecordForgotten(ctx, r, gone); err != nil {
-		return nil, fmt.Errorf("forget: %w", err)
-	}
 	var removed []repo.ID
+	var gone []snapshot.ForgottenSnapshot
+	var err error
+remove:
 	for _, g := range groups {
 		for _, sn := range g.Removed() {
-			if err := ctx.Err(); err != nil {
-				return removed, err
+			if err = ctx.Err(); err != nil {
+				break remove
 			}
-			if err := r.RemoveFile(ctx, repo.SnapshotFile, sn.ID()); err != nil {
-				return removed, fmt.Errorf("forget snapshot %s: %w", sn.ID().Short(), err)
+			if rerr := r.RemoveFile(ctx, repo.SnapshotFile, sn.ID()); rerr != nil {
+				err = fmt.Errorf("forget snapshot %s: %w", sn.ID().Short(), rerr)
+				break remove
 			}
 			removed = append(removed, sn.ID())
+			gone = append(gone, snapshot.ForgottenOf(sn, time.Now()))
 		}
 	}
-	return removed, nil
+	if rerr := snapshot.RecordForgotten(context.WithoutCancel(ctx), r, gone); rerr != nil {
+		rerr = fmt.Errorf("%d snapshot(s) %w (a copy into this repository may bring them back): %v", len(gone), snapshot.ErrNotRecorded, rerr)
+		if err == nil {
+			return removed, rerr
+		}
+		err = errors.Join(err, rerr)
+	}
+	return removed, err
 }

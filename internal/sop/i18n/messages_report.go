@@ -14,6 +14,7 @@ func init() {
 		"f.copy_from":       {"Disalin dari", "Copied from"},
 		"f.copied":          {"Snapshot disalin", "Snapshots copied"},
 		"f.copied_v":        {"%d disalin, %d sudah ada; %s data baru diunggah", "%d copied, %d already there; %s of new data uploaded"},
+		"f.copied_vf":       {"%d disalin, %d sudah ada, %d sudah dilupakan di tujuan dan tidak disalin lagi; %s data baru diunggah", "%d copied, %d already there, %d forgotten in the destination and not copied again; %s of new data uploaded"},
 		"col.no":            {"No", "No"},
 		"yes":               {"Ya", "Yes"},
 		"no":                {"Tidak", "No"},

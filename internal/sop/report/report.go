@@ -375,7 +375,7 @@ func (e Env) runFields(r *runlog.Record) doc.Fields {
 		// where from, and what it got done before it ended.
 		fs = append(fs,
 			doc.Field{Label: e.t("f.copy_from"), Value: strings.TrimSpace(c.From + " " + short(c.FromID, 8))},
-			doc.Field{Label: e.t("f.copied"), Value: e.t("f.copied_v", c.Copied, c.Skipped, e.Lang.Bytes(c.Bytes))})
+			doc.Field{Label: e.t("f.copied"), Value: copiedValue(e, c)})
 	}
 	if r.HasTag(runlog.TagBeforeChange) {
 		fs = append(fs, doc.Field{Label: e.t("tag.before-change"), Value: r.Reason})
@@ -386,4 +386,13 @@ func (e Env) runFields(r *runlog.Record) doc.Fields {
 		doc.Field{Label: e.t("f.message"), Value: runlog.MessageText(e.Lang, r)},
 		doc.Field{Label: e.t("f.hash"), Value: r.Hash})
 	return fs
+}
+
+// copiedValue says what a copy copied, and what it passed over because the
+// destination had forgotten it, when it did.
+func copiedValue(e Env, c *runlog.CopyInfo) string {
+	if c.Forgotten > 0 {
+		return e.t("f.copied_vf", c.Copied, c.Skipped, c.Forgotten, e.Lang.Bytes(c.Bytes))
+	}
+	return e.t("f.copied_v", c.Copied, c.Skipped, e.Lang.Bytes(c.Bytes))
 }

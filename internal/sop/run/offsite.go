@@ -148,6 +148,9 @@ func (r *Runner) offsite(ctx context.Context, j *jobs.Job, m jobs.Medium, backup
 	}
 	rec.Result = runlog.OK
 	rec.Note = runlog.NewNote("offsite-copied", res.Copied, o.Name, res.Skipped, res.DataBlobs+res.TreeBlobs)
+	if res.NotAgain > 0 {
+		rec.Note = runlog.NewNote("offsite-copied-forgotten", res.Copied, o.Name, res.Skipped, res.NotAgain, res.DataBlobs+res.TreeBlobs)
+	}
 	return finish()
 }
 

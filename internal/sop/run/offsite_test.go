@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/lpse/cadang/internal/sop/run/runtest"
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/internal/sop/runlog/runlogtest"
+	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/copier"
 )
@@ -26,6 +28,7 @@ type fakeCopier struct {
 	openErr, copyErr error
 	there            map[string]bool // source snapshot IDs on the offsite
 	unreadable       map[string]bool // source snapshot IDs that fail alone, as a damaged one does
+	forgotten        map[string]bool // source snapshot IDs the offsite forgot
 	calls            [][]string      // the snapshots each Copy was given
 }
 
@@ -50,6 +53,11 @@ func (c *fakeCopier) Copy(_ context.Context, dst, src run.Repository, sns []*sna
 		if c.there[id.String()] {
 			res.Skipped++
 			res.Snapshots = append(res.Snapshots, copier.SnapshotResult{Source: id, Dest: id, Skipped: true})
+			continue
+		}
+		if c.forgotten[id.String()] {
+			res.NotAgain++
+			res.Snapshots = append(res.Snapshots, copier.SnapshotResult{Source: id, Forgotten: time.Unix(1, 0)})
 			continue
 		}
 		if c.copyErr != nil {
@@ -247,5 +255,26 @@ func TestOffsiteCopyFailures(t *testing.T) {
 	out, err = e.r.Backup(ctx, "spse-prod", run.Options{})
 	if err != nil || len(out.Maintenance) != 1 || out.Maintenance[0].Op != runlog.OpCopy || len(c.calls) != 1 {
 		t.Fatalf("copy without maintenance: %v %+v", err, out.Maintenance)
+	}
+}
+
+// Snapshots the offsite forgot are not copied again, and the record and its
+// message say how many, so that an administrator or auditor sees them.
+func TestOffsiteCopyPassesOverForgotten(t *testing.T) {
+	e, mt, c := offsiteEnv(t)
+	ctx := context.Background()
+	now := e.clk.Now()
+	old := mt.Add(e.a, now.Add(-2*time.Hour), []string{"/epns_prod.dump"}, "job:spse-prod", "source:database")
+	c.forgotten = map[string]bool{old: true}
+	out, err := e.r.Backup(ctx, "spse-prod", run.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr := recOf(t, out, runlog.OpCopy)
+	if cr.Copy == nil || cr.Copy.Forgotten != 1 || slices.Contains(cr.Snapshots, repo.ID{}.String()) || slices.Contains(cr.Snapshots, old) {
+		t.Fatalf("copy record: %+v %+v", cr, cr.Copy)
+	}
+	if got := runlog.MessageText(i18n.EN, &cr); !strings.Contains(got, "1 forgotten there and not copied again") {
+		t.Errorf("message: %q", got)
 	}
 }

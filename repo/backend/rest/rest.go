@@ -275,6 +275,12 @@ func (e *statusError) Error() string {
 	return msg
 }
 
+// Is makes the answer of an older server to a file type added since
+// (400, "unknown file type") match backend.ErrUnknownType.
+func (e *statusError) Is(target error) bool {
+	return target == backend.ErrUnknownType && e.code == http.StatusBadRequest && strings.Contains(e.body, "unknown file type")
+}
+
 func isStatus(err error, code int) bool {
 	var se *statusError
 	return errors.As(err, &se) && se.code == code

@@ -190,3 +190,17 @@ func TestValidName(t *testing.T) {
 		}
 	}
 }
+
+// An older server's 400 for a file type added since matches
+// backend.ErrUnknownType; no other answer does.
+func TestStatusErrorUnknownType(t *testing.T) {
+	old := &statusError{code: http.StatusBadRequest, body: `bad path "/r/forgotten/": unknown file type "forgotten"`}
+	if !errors.Is(old, backend.ErrUnknownType) {
+		t.Error("the older server's answer does not match ErrUnknownType")
+	}
+	for _, e := range []*statusError{{code: http.StatusBadRequest, body: "bad name"}, {code: http.StatusInternalServerError, body: "unknown file type"}} {
+		if errors.Is(e, backend.ErrUnknownType) {
+			t.Errorf("%v matches ErrUnknownType", e)
+		}
+	}
+}
