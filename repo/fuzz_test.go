@@ -228,7 +228,7 @@ func FuzzUnlock(f *testing.F) {
 			if err := be.Save(ctx, backend.Handle{Type: KeyFile, Name: name.String()}, b); err != nil {
 				t.Fatal(err)
 			}
-			k, id, err := unlock(ctx, be, []byte(fuzzPW))
+			k, id, err := unlock(ctx, be, []byte(fuzzPW), unlockLimits{})
 			switch {
 			case err == nil:
 				if k == nil || id != name || !intact {

@@ -93,8 +93,41 @@ type keyCandidate struct {
 // passes) under a name ground to sort first: tried in name order, it ran
 // before the genuine key at every open, for minutes and gigabytes.
 func byKDFCost(cands []keyCandidate) {
-	cost := func(p crypto.KDFParams) uint64 { return uint64(p.Memory) * uint64(p.Time) }
-	sort.SliceStable(cands, func(i, j int) bool { return cost(cands[i].kf.Params) < cost(cands[j].kf.Params) })
+	sort.SliceStable(cands, func(i, j int) bool { return kdfCost(cands[i].kf.Params) < kdfCost(cands[j].kf.Params) })
+}
+
+func kdfCost(p crypto.KDFParams) uint64 { return uint64(p.Memory) * uint64(p.Time) }
+
+// unwrapCancellable is kf.Unwrap that returns when ctx is done (Ctrl-C).
+// argon2id cannot be interrupted: its goroutine runs on to its end, which
+// in a command that then exits is the end of the process.
+func unwrapCancellable(ctx context.Context, kf *crypto.KeyFile, password []byte) (*crypto.Key, error) {
+	type result struct {
+		k   *crypto.Key
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		k, err := kf.Unwrap(password)
+		done <- result{k, err}
+	}()
+	select {
+	case r := <-done:
+		return r.k, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// slowKDFCost is 16 times the cost of a writer's default (64 MiB, three
+// passes; about 0.1-0.2 s): a key file that costs more takes seconds to
+// minutes, and unlock says so before it runs.
+const slowKDFCost = 16 * (64 << 10) * 3
+
+// unlockLimits bound what unlock spends on a key file.
+type unlockLimits struct {
+	mem  uint64                          // KiB of argon2id memory at most; 0: no limit
+	slow func(id ID, p crypto.KDFParams) // told before a costly key file is tried
 }
 
 // unlock tries every key file with the password. Key files are checked
@@ -103,7 +136,14 @@ func byKDFCost(cands []keyCandidate) {
 // nil, confirms that an opened key is the repository's (it opens the
 // config): a key file left by an interrupted create, under the same
 // password, opens but fits nothing, and the next key file is tried.
-func unlock(ctx context.Context, be backend.Backend, password []byte, fits ...func(*crypto.Key) error) (*crypto.Key, ID, error) {
+//
+// A key file whose argon2id asks for more than lim.mem KiB (0: no limit) is
+// not tried: it would run the machine out of memory, and anyone who can
+// upload a file can add one (tried cheapest first, it would run only when
+// the password opened no other, a mistyped one for instance). Before one
+// that costs far more than a writer's default, lim.slow is told.
+func unlock(ctx context.Context, be backend.Backend, password []byte, lim unlockLimits, fits ...func(*crypto.Key) error) (*crypto.Key, ID, error) {
+	kdfMem := lim.mem
 	var ids []ID
 	err := be.List(ctx, KeyFile, func(fi backend.FileInfo) error {
 		if id, err := ParseID(fi.Name); err == nil {
@@ -142,12 +182,30 @@ func unlock(ctx context.Context, be backend.Backend, password []byte, fits ...fu
 	byKDFCost(cands)
 	var misfit error // the last key that opened but is not the repository's
 	rejected := 0    // intact key files that the password did not open
+	var costly []error
 	for _, c := range cands {
 		if err := ctx.Err(); err != nil {
 			return nil, ID{}, err
 		}
 		id, kf := c.id, c.kf
-		k, err := kf.Unwrap(password)
+		if kdfMem > 0 && uint64(kf.Params.Memory) > kdfMem {
+			costly = append(costly, fmt.Errorf("key %s was not tried: its key derivation asks for %d MiB of memory, more than this machine has free (%d MiB); if it is a key of yours, open the repository where more memory is free; if not (anyone who can upload a file can add one), 'cadang key remove %s' removes it",
+				id.Short(), kf.Params.Memory>>10, kdfMem>>10, id))
+			continue
+		}
+		var k *crypto.Key
+		var err error
+		if kdfCost(kf.Params) > slowKDFCost {
+			if lim.slow != nil {
+				lim.slow(id, kf.Params)
+			}
+			k, err = unwrapCancellable(ctx, kf, password)
+			if ctx.Err() != nil {
+				return nil, ID{}, ctx.Err()
+			}
+		} else {
+			k, err = kf.Unwrap(password)
+		}
 		switch {
 		case err == nil:
 			if len(fits) > 0 && fits[0] != nil {
@@ -177,11 +235,21 @@ func unlock(ctx context.Context, be backend.Backend, password []byte, fits ...fu
 	case len(newer) > 0:
 		notes = fmt.Errorf("%d key file(s) written by a newer cadang: %w", len(newer), errors.Join(newer...))
 	}
+	if len(costly) > 0 {
+		c := fmt.Errorf("%d key file(s) not tried: %w", len(costly), errors.Join(costly...))
+		if notes != nil {
+			c = fmt.Errorf("%w; %w", notes, c)
+		}
+		notes = c
+	}
 	switch {
 	case misfit != nil:
 		// The password opened a key, and that key opened no config: the
 		// config is what is wrong.
 		return nil, ID{}, misfit
+	case rejected == 0 && len(costly) > 0:
+		// The password may be right for a key not tried.
+		return nil, ID{}, fmt.Errorf("%s: no key file could be tried: %w", be.Location(), notes)
 	case rejected == 0 && len(newer) > 0 && len(damage) == 0:
 		return nil, ID{}, fmt.Errorf("%s: no key file can be read: %w", be.Location(), errors.Join(newer...))
 	case rejected == 0:

@@ -87,6 +87,11 @@ type Options struct {
 	// that is now garbage; the CLI uses this hook to return it to the
 	// operating system before the rest of the work adds to the peak.
 	AfterUnlock func()
+	// KDFMemory is the most memory, in KiB, that a key file's argon2id may
+	// ask for before Open tries it: zero means what the system has
+	// available (Linux), or no limit where that is unknown. A key file
+	// asking for more is not tried, and the error names it.
+	KDFMemory uint64
 	// Lock is the lock Open (or OpenOrInit) takes before it returns and
 	// Close releases. The zero value takes none, for library callers that
 	// lock by hand with Repository.Lock; any lock taken either way is
@@ -236,7 +241,20 @@ func Open(ctx context.Context, be backend.Backend, password []byte, o Options) (
 	}
 	hdr := raw[:len(configMagic)+1]
 	var plain []byte
-	key, keyID, err := unlock(ctx, be, password, func(k *crypto.Key) error {
+	kdfMem := o.KDFMemory
+	if kdfMem == 0 {
+		kdfMem = systemKDFMemory()
+	}
+	slow := func(id ID, p crypto.KDFParams) {
+		msg := fmt.Sprintf("key file %s asks for %d MiB of memory and %d passes for its key derivation, which may take minutes: the password opened no cheaper key file (if it is mistyped, press Ctrl-C and try again; if the key file is not yours, 'cadang key remove %s' removes it)", id.Short(), p.Memory>>10, p.Time, id)
+		switch {
+		case o.Warnf != nil:
+			o.Warnf("%s", msg)
+		case o.Logf != nil:
+			o.Logf("warning: %s", msg)
+		}
+	}
+	key, keyID, err := unlock(ctx, be, password, unlockLimits{mem: kdfMem, slow: slow}, func(k *crypto.Key) error {
 		p, err := k.Open(nil, raw[len(hdr):], hdr)
 		if err != nil {
 			return damaged(cfgH, nil, "%v", err)
@@ -290,7 +308,7 @@ func classifyVersion(ctx context.Context, be backend.Backend, password []byte, r
 	stored := raw[:len(configMagic)+1]
 	ours := configHeader(FormatVersion)
 	var verdict error
-	_, _, uerr := unlock(ctx, be, password, func(k *crypto.Key) error {
+	_, _, uerr := unlock(ctx, be, password, unlockLimits{mem: systemKDFMemory()}, func(k *crypto.Key) error {
 		_, err := k.Open(nil, raw[len(stored):], stored)
 		if err == nil || errors.Is(err, ErrUnsupportedVersion) {
 			verdict = fmt.Errorf("%s: %w", be.Location(), ve)
