@@ -143,9 +143,8 @@ func TestIndexReadBudgetCancelled(t *testing.T) {
 	if ok, err := r.loadIntoEmpty(cctx, idx); err == nil || ok {
 		t.Fatalf("loadIntoEmpty with no budget left: %v, %v", ok, err)
 	}
-	if !idx.isEmpty() {
-		t.Error("a cancelled load installed an index")
-	}
+	// (Whether a cancelled load leaves the index untouched is
+	// TestIndexReadBudgetCancelledMidway's: here nothing was read at all.)
 }
 
 // blockIndexLoad blocks the load of one index file until its context ends.

@@ -25,18 +25,7 @@ func TestKeyFileAskingTooMuchMemoryIsNotTried(t *testing.T) {
 	ctx := context.Background()
 	be := mem.New()
 	repotest.New(t, be, "pw", repo.InitOptions{})
-	var genuine []byte
-	if err := be.List(ctx, backend.KeyFile, func(fi backend.FileInfo) error {
-		b, err := be.Load(ctx, backend.Handle{Type: backend.KeyFile, Name: fi.Name}, 0, 0)
-		genuine = b
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	kf, err := crypto.ParseKeyFile(genuine)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kf := onlyKeyFile(t, be)
 	upload := func(p crypto.KDFParams) string {
 		kf.Params = p
 		b, err := kf.Marshal()
@@ -87,20 +76,12 @@ func TestCostlyKeyFileDerivationIsCancellable(t *testing.T) {
 	defer cancel()
 	be := mem.New()
 	repotest.New(t, be, "pw", repo.InitOptions{})
-	var genuine []byte
-	if err := be.List(ctx, backend.KeyFile, func(fi backend.FileInfo) error {
-		b, err := be.Load(ctx, backend.Handle{Type: backend.KeyFile, Name: fi.Name}, 0, 0)
-		genuine = b
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	kf, err := crypto.ParseKeyFile(genuine)
+	kf := onlyKeyFile(t, be)
+	kf.Params = crypto.KDFParams{Memory: 64 << 10, Time: 100, Threads: 1}
+	b, err := kf.Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
-	kf.Params = crypto.KDFParams{Memory: 64 << 10, Time: 100, Threads: 1}
-	b, _ := kf.Marshal()
 	sum := sha256.Sum256(b)
 	if err := be.Save(ctx, backend.Handle{Type: backend.KeyFile, Name: hex.EncodeToString(sum[:])}, b); err != nil {
 		t.Fatal(err)
@@ -110,4 +91,23 @@ func TestCostlyKeyFileDerivationIsCancellable(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("open cancelled during a costly derivation: %v", err)
 	}
+}
+
+// onlyKeyFile returns the repository's one key file, parsed.
+func onlyKeyFile(t *testing.T, be backend.Backend) *crypto.KeyFile {
+	t.Helper()
+	ctx := context.Background()
+	var b []byte
+	if err := be.List(ctx, backend.KeyFile, func(fi backend.FileInfo) error {
+		var err error
+		b, err = be.Load(ctx, backend.Handle{Type: backend.KeyFile, Name: fi.Name}, 0, 0)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	kf, err := crypto.ParseKeyFile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kf
 }

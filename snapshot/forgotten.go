@@ -219,20 +219,7 @@ func (s ForgottenSet) Forgot(sn *Snapshot) (time.Time, bool) {
 // forgotten/ (a REST server of an older cadang) holds none. Any other error
 // (the repository cannot be reached) is returned.
 func ForgottenOriginals(ctx context.Context, r FileLoader, bad func(id repo.ID, err error)) (ForgottenSet, error) {
-	var ids []repo.ID
-	var sizes []int64
-	var err error
-	if sl, ok := r.(SizedLister); ok {
-		err = sl.ListFilesSized(ctx, repo.ForgottenFile, func(id repo.ID, size int64) error {
-			ids, sizes = append(ids, id), append(sizes, size)
-			return nil
-		})
-	} else {
-		err = r.ListFiles(ctx, repo.ForgottenFile, func(id repo.ID) error {
-			ids = append(ids, id)
-			return nil
-		})
-	}
+	ids, sizes, err := listFiles(ctx, r, repo.ForgottenFile)
 	switch {
 	case errors.Is(err, backend.ErrUnknownType):
 		return ForgottenSet{}, nil

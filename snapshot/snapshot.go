@@ -350,20 +350,7 @@ func ListSnapshots(ctx context.Context, r FileLoader, f Filter) ([]*Snapshot, er
 // the listing stops only if bad returns an error. A file forgotten since
 // the listing is skipped without a call.
 func ListSnapshotsSkipping(ctx context.Context, r FileLoader, f Filter, bad func(repo.ID, error) error) ([]*Snapshot, error) {
-	var ids []repo.ID
-	var sizes []int64
-	var err error
-	if sl, ok := r.(SizedLister); ok {
-		err = sl.ListFilesSized(ctx, repo.SnapshotFile, func(id repo.ID, size int64) error {
-			ids, sizes = append(ids, id), append(sizes, size)
-			return nil
-		})
-	} else {
-		err = r.ListFiles(ctx, repo.SnapshotFile, func(id repo.ID) error {
-			ids = append(ids, id)
-			return nil
-		})
-	}
+	ids, sizes, err := listFiles(ctx, r, repo.SnapshotFile)
 	if err != nil {
 		return nil, err
 	}
@@ -389,13 +376,66 @@ func ListSnapshotsSkipping(ctx context.Context, r FileLoader, f Filter, bad func
 			out = append(out, sn)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b *Snapshot) int {
+	sortSnapshots(out)
+	return out, nil
+}
+
+// listFiles lists the files of type t, with their stored sizes where r can
+// list them (SizedLister; sizes is nil otherwise).
+func listFiles(ctx context.Context, r FileLoader, t repo.FileType) (ids []repo.ID, sizes []int64, err error) {
+	if sl, ok := r.(SizedLister); ok {
+		err = sl.ListFilesSized(ctx, t, func(id repo.ID, size int64) error {
+			ids, sizes = append(ids, id), append(sizes, size)
+			return nil
+		})
+		return ids, sizes, err
+	}
+	err = r.ListFiles(ctx, t, func(id repo.ID) error {
+		ids = append(ids, id)
+		return nil
+	})
+	return ids, nil, err
+}
+
+// sortSnapshots sorts oldest first, IDs breaking ties.
+func sortSnapshots(sns []*Snapshot) {
+	slices.SortStableFunc(sns, func(a, b *Snapshot) int {
 		if c := a.Time.Compare(b.Time); c != 0 {
 			return c
 		}
 		return strings.Compare(a.id.String(), b.id.String())
 	})
-	return out, nil
+}
+
+// ListSnapshotsWhole is ListSnapshotsSkipping for a reader that must not be
+// wrong about a file too large for a listing (FileTooLargeError): prune,
+// which deletes what no snapshot uses, check, and forget's test of what a
+// protection may cover. It reads such a file whole, and lists it when it is
+// a snapshot that matches f; else bad gets the error of the whole read.
+func ListSnapshotsWhole(ctx context.Context, r FileLoader, f Filter, bad func(repo.ID, error) error) ([]*Snapshot, error) {
+	var large []*Snapshot
+	sns, err := ListSnapshotsSkipping(ctx, r, f, func(id repo.ID, err error) error {
+		if errors.Is(err, ErrFileTooLarge) {
+			sn, lerr := LoadSnapshot(ctx, r, id)
+			switch {
+			case lerr == nil:
+				if f.Match(sn) {
+					large = append(large, sn)
+				}
+				return nil
+			case backend.IsNotExist(lerr):
+				return nil // forgotten since the listing
+			}
+			err = lerr
+		}
+		return bad(id, err)
+	})
+	if err != nil || len(large) == 0 {
+		return sns, err
+	}
+	sns = append(sns, large...)
+	sortSnapshots(sns)
+	return sns, nil
 }
 
 // ErrNoSnapshot is returned when no snapshot matches.

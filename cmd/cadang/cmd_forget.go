@@ -14,7 +14,6 @@ import (
 	"github.com/lpse/cadang/internal/sop/jobs"
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/repo"
-	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/retention"
 )
@@ -464,18 +463,8 @@ func refuseProtected(ctx context.Context, e *env, r *repo.Repository, ids []repo
 
 // readableSnapshots returns the IDs of the snapshots that can be read.
 func readableSnapshots(ctx context.Context, r *repo.Repository) (map[repo.ID]bool, error) {
-	var large []*snapshot.Snapshot
-	sns, err := snapshot.ListSnapshotsSkipping(ctx, r, snapshot.Filter{}, func(id repo.ID, err error) error {
-		if errors.Is(err, snapshot.ErrFileTooLarge) {
-			// A listing does not read it; whole, it may be a snapshot.
-			sn, lerr := snapshot.LoadSnapshot(ctx, r, id)
-			if lerr == nil {
-				large = append(large, sn)
-				return nil
-			}
-			err = lerr
-		}
-		if snapshotUnreadable(err) || errors.Is(err, repo.ErrUnsupportedVersion) || backend.IsNotExist(err) {
+	sns, err := snapshot.ListSnapshotsWhole(ctx, r, snapshot.Filter{}, func(_ repo.ID, err error) error {
+		if snapshotUnreadable(err) || errors.Is(err, repo.ErrUnsupportedVersion) {
 			return nil
 		}
 		return err
@@ -483,7 +472,6 @@ func readableSnapshots(ctx context.Context, r *repo.Repository) (map[repo.ID]boo
 	if err != nil {
 		return nil, err
 	}
-	sns = append(sns, large...)
 	out := make(map[repo.ID]bool, len(sns))
 	for _, sn := range sns {
 		out[sn.ID()] = true

@@ -68,20 +68,9 @@ func Check(ctx context.Context, r Repository, o repo.CheckOptions) (*CheckReport
 	// A snapshot file that does not load is a finding, and the check goes
 	// on to the packs behind it; only a failure to read at all stops it.
 	var treeProblems, unsupported []repo.Problem
-	var large []*snapshot.Snapshot
-	sns, err := snapshot.ListSnapshotsSkipping(ctx, r, snapshot.Filter{}, func(id repo.ID, err error) error {
-		if errors.Is(err, snapshot.ErrFileTooLarge) {
-			// Listings do not read it; check does, whole: it is a
-			// snapshot (of a cadang before the limit), or a finding.
-			var sn *snapshot.Snapshot
-			if sn, err = snapshot.LoadSnapshot(ctx, r, id); err == nil {
-				large = append(large, sn)
-				return nil
-			}
-			if backend.IsNotExist(err) {
-				return nil
-			}
-		}
+	// Listings do not read a file too large for them; check does, whole:
+	// it is a snapshot (of a cadang before the limit), or a finding.
+	sns, err := snapshot.ListSnapshotsWhole(ctx, r, snapshot.Filter{}, func(id repo.ID, err error) error {
 		if !snapshotDamage(err) {
 			return err
 		}
@@ -101,7 +90,6 @@ func Check(ctx context.Context, r Repository, o repo.CheckOptions) (*CheckReport
 	if err != nil {
 		return nil, err
 	}
-	sns = append(sns, large...)
 	// The index was loaded when the repository was opened; a backup that
 	// finished since then wrote its index files before its snapshot, so a
 	// snapshot just listed may name blobs only a newer index file knows.

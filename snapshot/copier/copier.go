@@ -289,19 +289,22 @@ func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snap
 			if errors.As(err, &pe) {
 				return res, err // names the snapshot already
 			}
-			var se *sourceError
-			if err != nil && errors.As(err, &se) && ctx.Err() == nil {
-				// What was saved of it is complete blobs and trees, which
-				// later snapshots may share; the snapshot itself is not.
+			// failed reports the snapshot as not copied; the copy goes on.
+			failed := func(err error) {
 				r.Error = err.Error()
-				err = fmt.Errorf("snapshot %s: %w", sn.ID().Short(), err)
 				res.Failed++
 				inc.Failed = append(inc.Failed, r)
-				inc.Errs = append(inc.Errs, err)
+				inc.Errs = append(inc.Errs, fmt.Errorf("snapshot %s: %w", sn.ID().Short(), err))
 				res.Snapshots = append(res.Snapshots, r)
 				if o.Progress != nil {
 					o.Progress(r)
 				}
+			}
+			var se *sourceError
+			if err != nil && errors.As(err, &se) && ctx.Err() == nil {
+				// What was saved of it is complete blobs and trees, which
+				// later snapshots may share; the snapshot itself is not.
+				failed(err)
 				continue
 			}
 			if err != nil {
@@ -318,15 +321,7 @@ func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snap
 			if !snapshot.FitErrors(&ns) {
 				// Its paths or tags alone are too many: it cannot be
 				// saved anywhere, and must not stop the copies after it.
-				err := fmt.Errorf("snapshot %s: %w: its paths and tags alone fill more than a snapshot file may hold", sn.ID().Short(), snapshot.ErrSnapshotTooLarge)
-				r.Error = err.Error()
-				res.Failed++
-				inc.Failed = append(inc.Failed, r)
-				inc.Errs = append(inc.Errs, err)
-				res.Snapshots = append(res.Snapshots, r)
-				if o.Progress != nil {
-					o.Progress(r)
-				}
+				failed(fmt.Errorf("%w: its paths and tags alone fill more than a snapshot file may hold", snapshot.ErrSnapshotTooLarge))
 				continue
 			}
 			id, err := snapshot.SaveSnapshot(ctx, dst, &ns)

@@ -29,22 +29,13 @@ func TestCopyDoesNotBringBackForgottenSnapshots(t *testing.T) {
 	ctx := context.Background()
 	src, _ := newRepo(t, "a")
 	dst, dstDir := newRepo(t, "b")
-	data := t.TempDir()
-	var sns []*snapshot.Snapshot
-	for i := range 3 {
-		snapshottest.WriteFile(t, filepath.Join(data, "f"), snapshottest.RandBytes(uint64(40+i), 200<<10))
-		sns = append(sns, backup(t, src, data))
-	}
+	sns := backups(t, src, 3, 40, 200<<10)
 	res := mustCopy(t, dst, src, sns)
 	if res.Copied != 3 {
 		t.Fatalf("first copy: %+v", res)
 	}
 	// The destination keeps the newest only.
-	have, err := snapshot.ListSnapshots(ctx, dst, snapshot.Filter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	groups := retention.Plan(have, retention.Policy{Last: 1}, retention.Options{GroupBy: retention.DefaultGroupBy, Location: time.UTC})
+	groups := keepLast(t, dst)
 	removed, err := retention.Forget(ctx, dst, groups)
 	if err != nil || len(removed) != 2 {
 		t.Fatalf("forget: %v, %v", removed, err)
@@ -137,18 +128,9 @@ func TestCopyCopiesAForgottenSnapshotRetagged(t *testing.T) {
 	ctx := context.Background()
 	src, _ := newRepo(t, "a")
 	dst, _ := newRepo(t, "b")
-	data := t.TempDir()
-	var sns []*snapshot.Snapshot
-	for i := range 2 {
-		snapshottest.WriteFile(t, filepath.Join(data, "f"), snapshottest.RandBytes(uint64(60+i), 50<<10))
-		sns = append(sns, backup(t, src, data))
-	}
+	sns := backups(t, src, 2, 60, 50<<10)
 	mustCopy(t, dst, src, sns)
-	have, err := snapshot.ListSnapshots(ctx, dst, snapshot.Filter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := retention.Forget(ctx, dst, retention.Plan(have, retention.Policy{Last: 1}, retention.Options{GroupBy: retention.DefaultGroupBy, Location: time.UTC})); err != nil {
+	if _, err := retention.Forget(ctx, dst, keepLast(t, dst)); err != nil {
 		t.Fatal(err)
 	}
 	held, err := snapshot.ChangeTags(ctx, src, sns[0], nil, []string{"legal"}, nil)
@@ -193,18 +175,9 @@ func TestForgottenOnAnOlderServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	dst := repotest.New(t, oldServer{be}, "b", repo.InitOptions{Chunk: snapshottest.SmallParams})
-	data := t.TempDir()
-	var sns []*snapshot.Snapshot
-	for i := range 2 {
-		snapshottest.WriteFile(t, filepath.Join(data, "f"), snapshottest.RandBytes(uint64(80+i), 50<<10))
-		sns = append(sns, backup(t, src, data))
-	}
+	sns := backups(t, src, 2, 80, 50<<10)
 	mustCopy(t, dst, src, sns)
-	have, err := snapshot.ListSnapshots(ctx, dst, snapshot.Filter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	removed, err := retention.Forget(ctx, dst, retention.Plan(have, retention.Policy{Last: 1}, retention.Options{GroupBy: retention.DefaultGroupBy, Location: time.UTC}))
+	removed, err := retention.Forget(ctx, dst, keepLast(t, dst))
 	if len(removed) != 1 || !errors.Is(err, snapshot.ErrNotRecorded) {
 		t.Fatalf("forget: removed %d, %v", len(removed), err)
 	}
@@ -221,18 +194,9 @@ func TestFailedRemovalIsNotRecorded(t *testing.T) {
 	ctx := context.Background()
 	src, _ := newRepo(t, "a")
 	dst, _ := newRepo(t, "b")
-	data := t.TempDir()
-	var sns []*snapshot.Snapshot
-	for i := range 3 {
-		snapshottest.WriteFile(t, filepath.Join(data, "f"), snapshottest.RandBytes(uint64(90+i), 50<<10))
-		sns = append(sns, backup(t, src, data))
-	}
+	sns := backups(t, src, 3, 90, 50<<10)
 	mustCopy(t, dst, src, sns)
-	have, err := snapshot.ListSnapshots(ctx, dst, snapshot.Filter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	groups := retention.Plan(have, retention.Policy{Last: 1}, retention.Options{GroupBy: retention.DefaultGroupBy, Location: time.UTC})
+	groups := keepLast(t, dst)
 	removed, err := retention.Forget(ctx, &failSecondRemove{Repository: dst}, groups)
 	if len(removed) != 1 || err == nil || errors.Is(err, snapshot.ErrNotRecorded) {
 		t.Fatalf("forget: removed %v, %v", removed, err)
@@ -285,4 +249,27 @@ func TestForgottenFileTooLargeIsNotRead(t *testing.T) {
 	if err != nil || len(gone) != 1 || gone[0].String() != name {
 		t.Fatalf("repair: %v, %v", gone, err)
 	}
+}
+
+// backups backs up n versions of one file into src, the file's bytes drawn
+// from seed on, and returns the snapshots.
+func backups(t *testing.T, src *repo.Repository, n int, seed uint64, size int) []*snapshot.Snapshot {
+	t.Helper()
+	data := t.TempDir()
+	var sns []*snapshot.Snapshot
+	for i := range n {
+		snapshottest.WriteFile(t, filepath.Join(data, "f"), snapshottest.RandBytes(seed+uint64(i), size))
+		sns = append(sns, backup(t, src, data))
+	}
+	return sns
+}
+
+// keepLast plans to keep the newest snapshot of r.
+func keepLast(t *testing.T, r *repo.Repository) []retention.Group {
+	t.Helper()
+	have, err := snapshot.ListSnapshots(context.Background(), r, snapshot.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return retention.Plan(have, retention.Policy{Last: 1}, retention.Options{GroupBy: retention.DefaultGroupBy, Location: time.UTC})
 }

@@ -263,21 +263,9 @@ func (e *UnreadableSnapshotsError) Unwrap() error { return e.Err }
 func mark(ctx context.Context, r *repo.Repository, warnf func(string, ...any)) (*repo.BlobSet, int, []repo.ID, error) {
 	var bad UnreadableSnapshotsError
 	var foreign []repo.ID
-	var large []*snapshot.Snapshot
-	sns, err := snapshot.ListSnapshotsSkipping(ctx, r, snapshot.Filter{}, func(id repo.ID, err error) error {
-		if errors.Is(err, snapshot.ErrFileTooLarge) {
-			// Too large for a listing to read, but prune must know: a
-			// cadang before the limit may have written it. Read whole,
-			// it is a snapshot, junk, or damage like any other file.
-			var sn *snapshot.Snapshot
-			if sn, err = snapshot.LoadSnapshot(ctx, r, id); err == nil {
-				large = append(large, sn)
-				return nil
-			}
-			if backend.IsNotExist(err) {
-				return nil // forgotten since the listing
-			}
-		}
+	// A file too large for a listing is read whole: a cadang before the
+	// limit may have written it, and prune must know what it uses.
+	sns, err := snapshot.ListSnapshotsWhole(ctx, r, snapshot.Filter{}, func(id repo.ID, err error) error {
 		if errors.Is(err, repo.ErrForeignFile) {
 			// No holder of the key wrote it: it was never a snapshot,
 			// and needs no blob.
@@ -300,7 +288,6 @@ func mark(ctx context.Context, r *repo.Repository, warnf func(string, ...any)) (
 	if len(bad.IDs) > 0 {
 		return nil, 0, foreign, &bad
 	}
-	sns = append(sns, large...)
 	// A backup that finished since the index was loaded (at Open) saved
 	// its snapshot after its index files: read those now, after the
 	// listing, or its trees are not found and its packs look unindexed.
