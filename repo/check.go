@@ -392,6 +392,11 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 	return res, r.dropPruned(ctx, res)
 }
 
+// MaxForgottenFileSize is the largest stored size of a forgotten file:
+// package snapshot's MaxForgottenSize of JSON, sealed. Check does not read
+// a larger one (copies do not), and reports it.
+const MaxForgottenFileSize = 16<<20 + crypto.Overhead
+
 // smallFileTypes are the sealed files besides packs, index and snapshots
 // (which Open and the snapshot layer's check read anyway) that check reads
 // whole: each is small, and a flipped byte in a run-log record must not pass
@@ -406,7 +411,8 @@ var smallFileTypes = []FileType{KeyFile, RecordFile, ProtectFile, ObsoleteFile, 
 func (r *Repository) checkSmallFiles(ctx context.Context, res *CheckResult, decode func(FileType, []byte) error) error {
 	for _, t := range smallFileTypes {
 		var ids []ID
-		err := r.ListFiles(ctx, t, func(id ID) error { ids = append(ids, id); return nil })
+		sizes := map[ID]int64{}
+		err := r.ListFilesSized(ctx, t, func(id ID, size int64) error { ids, sizes[id] = append(ids, id), size; return nil })
 		switch {
 		case t == ForgottenFile && errors.Is(err, backend.ErrUnknownType):
 			continue // a REST server of an older cadang: none there
@@ -415,10 +421,13 @@ func (r *Repository) checkSmallFiles(ctx context.Context, res *CheckResult, deco
 		}
 		for _, id := range ids {
 			var err error
-			switch t {
-			case KeyFile:
+			switch {
+			case t == ForgottenFile && sizes[id] > MaxForgottenFileSize:
+				// Not read, as copies do not read it.
+				err = damaged(backend.Handle{Type: t, Name: id.String()}, nil, "%d bytes, larger than any forgotten file (at most %d), and not read", sizes[id], MaxForgottenFileSize)
+			case t == KeyFile:
 				_, err = loadKeyFile(ctx, r.be, id)
-			case ObsoleteFile:
+			case t == ObsoleteFile:
 				// Decoded too, as loading the index does: a sealed set
 				// whose plaintext is rejected stops every prune, and
 				// check must not call that repository sound.

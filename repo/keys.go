@@ -101,14 +101,14 @@ func kdfCost(p crypto.KDFParams) uint64 { return uint64(p.Memory) * uint64(p.Tim
 // unwrapCancellable is kf.Unwrap that returns when ctx is done (Ctrl-C).
 // argon2id cannot be interrupted: its goroutine runs on to its end, which
 // in a command that then exits is the end of the process.
-func unwrapCancellable(ctx context.Context, kf *crypto.KeyFile, password []byte) (*crypto.Key, error) {
+func unwrapCancellable(ctx context.Context, unwrap func() (*crypto.Key, error)) (*crypto.Key, error) {
 	type result struct {
 		k   *crypto.Key
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		k, err := kf.Unwrap(password)
+		k, err := unwrap()
 		done <- result{k, err}
 	}()
 	select {
@@ -118,6 +118,11 @@ func unwrapCancellable(ctx context.Context, kf *crypto.KeyFile, password []byte)
 		return nil, ctx.Err()
 	}
 }
+
+// ErrKeyNotTried is wrapped by the error of an open that found no key for
+// the password among the key files it tried, and did not try some because
+// their key derivation asks for more memory than the machine has free.
+var ErrKeyNotTried = errors.New("some key files were not tried")
 
 // slowKDFCost is 16 times the cost of a writer's default (64 MiB, three
 // passes; about 0.1-0.2 s): a key file that costs more takes seconds to
@@ -188,7 +193,7 @@ func unlock(ctx context.Context, be backend.Backend, password []byte, lim unlock
 			return nil, ID{}, err
 		}
 		id, kf := c.id, c.kf
-		if kdfMem > 0 && uint64(kf.Params.Memory) > kdfMem {
+		if kdfMem > 0 && uint64(kf.Params.Memory) > max(kdfMem, kdfMemoryFloor) {
 			costly = append(costly, fmt.Errorf("key %s was not tried: its key derivation asks for %d MiB of memory, more than this machine has free (%d MiB); if it is a key of yours, open the repository where more memory is free; if not (anyone who can upload a file can add one), 'cadang key remove %s' removes it",
 				id.Short(), kf.Params.Memory>>10, kdfMem>>10, id))
 			continue
@@ -196,10 +201,12 @@ func unlock(ctx context.Context, be backend.Backend, password []byte, lim unlock
 		var k *crypto.Key
 		var err error
 		if kdfCost(kf.Params) > slowKDFCost {
-			if lim.slow != nil {
+			// Announced only once the password failed a key file: a
+			// costly key of one's own is no news at every open.
+			if lim.slow != nil && rejected > 0 {
 				lim.slow(id, kf.Params)
 			}
-			k, err = unwrapCancellable(ctx, kf, password)
+			k, err = unwrapCancellable(ctx, func() (*crypto.Key, error) { return kf.Unwrap(password) })
 			if ctx.Err() != nil {
 				return nil, ID{}, ctx.Err()
 			}
@@ -247,9 +254,13 @@ func unlock(ctx context.Context, be backend.Backend, password []byte, lim unlock
 		// The password opened a key, and that key opened no config: the
 		// config is what is wrong.
 		return nil, ID{}, misfit
-	case rejected == 0 && len(costly) > 0:
-		// The password may be right for a key not tried.
-		return nil, ID{}, fmt.Errorf("%s: no key file could be tried: %w", be.Location(), notes)
+	case len(costly) > 0:
+		// The password may be right for a key not tried: not a wrong
+		// password (exit 12), but a key file to remove or memory to free.
+		if rejected == 0 {
+			return nil, ID{}, fmt.Errorf("%s: %w: no key file could be tried: %w", be.Location(), ErrKeyNotTried, notes)
+		}
+		return nil, ID{}, fmt.Errorf("%s: %w: none of the key files tried opens with the password (%w)", be.Location(), ErrKeyNotTried, notes)
 	case rejected == 0 && len(newer) > 0 && len(damage) == 0:
 		return nil, ID{}, fmt.Errorf("%s: no key file can be read: %w", be.Location(), errors.Join(newer...))
 	case rejected == 0:

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/lpse/cadang/crypto"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend"
 )
@@ -97,15 +96,15 @@ func RecordForgotten(ctx context.Context, r FileRewriter, sns []ForgottenSnapsho
 	}
 	var merged []repo.ID
 	if l, ok := r.(FileLoader); ok {
-		var ids []repo.ID
-		if err := l.ListFiles(ctx, repo.ForgottenFile, func(id repo.ID) error {
-			ids = append(ids, id)
-			return nil
-		}); err != nil {
+		ids, sizes, err := listFiles(ctx, l, repo.ForgottenFile)
+		if err != nil {
 			return fmt.Errorf("list forgotten files: %w", err)
 		}
 		if len(ids) >= maxForgottenFiles {
-			for _, id := range ids {
+			for i, id := range ids {
+				if sizes != nil && sizes[i] > repo.MaxForgottenFileSize {
+					continue // not read; reported by check
+				}
 				old, err := LoadForgotten(ctx, l, id)
 				if err != nil {
 					continue // reported by check; merged files stay readable
@@ -130,10 +129,10 @@ func RecordForgotten(ctx context.Context, r FileRewriter, sns []ForgottenSnapsho
 	if _, err := r.SaveFile(ctx, repo.ForgottenFile, b); err != nil {
 		return fmt.Errorf("save forgotten file: %w", err)
 	}
+	// The record is saved: a merged file that stays (its removal failed)
+	// only repeats entries, and the next merge takes it in again.
 	for _, id := range merged {
-		if err := r.RemoveFile(ctx, repo.ForgottenFile, id); err != nil && !backend.IsNotExist(err) {
-			return fmt.Errorf("remove forgotten file %s, merged into a new one: %w", id.Short(), err)
-		}
+		_ = r.RemoveFile(ctx, repo.ForgottenFile, id)
 	}
 	return nil
 }
@@ -228,9 +227,9 @@ func ForgottenOriginals(ctx context.Context, r FileLoader, bad func(id repo.ID, 
 	}
 	out := ForgottenSet{}
 	for i, id := range ids {
-		if sizes != nil && sizes[i] > MaxForgottenSize+crypto.Overhead {
+		if sizes != nil && sizes[i] > repo.MaxForgottenFileSize {
 			if bad != nil {
-				bad(id, fmt.Errorf("forgotten file %s is %d bytes: %w (at most %d), and was not read", id, sizes[i], ErrForgottenTooLarge, MaxForgottenSize+crypto.Overhead))
+				bad(id, fmt.Errorf("forgotten file %s is %d bytes: %w (at most %d), and was not read", id, sizes[i], ErrForgottenTooLarge, repo.MaxForgottenFileSize))
 			}
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lpse/cadang/crypto"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/repo/backend/mem"
@@ -91,5 +92,13 @@ func TestSnapshotFileTooLargeIsNotRead(t *testing.T) {
 	// Named by its ID, it is read whole: it is junk.
 	if _, err := snapshot.LoadSnapshot(ctx, r, over); !errors.Is(err, repo.ErrForeignFile) {
 		t.Errorf("LoadSnapshot of the large junk by ID: %v", err)
+	}
+}
+
+// repo's bound on a forgotten file's stored size is this package's bound
+// on its JSON, sealed.
+func TestForgottenSizeBoundsAgree(t *testing.T) {
+	if snapshot.MaxForgottenSize+crypto.Overhead != repo.MaxForgottenFileSize {
+		t.Errorf("snapshot %d + %d != repo %d", snapshot.MaxForgottenSize, crypto.Overhead, repo.MaxForgottenFileSize)
 	}
 }

@@ -237,9 +237,9 @@ func runBackup(ctx context.Context, e *env, o backupOptions) (*snapshot.Snapshot
 // read one stream), stderr for the bar.
 func (e *env) progressWriter() io.Writer {
 	if e.json {
-		return e.stdout
+		return e.rawStdout // JSON escapes what it holds
 	}
-	return e.stderr
+	return e.rawStderr // the bar's own control characters, and a terminal test
 }
 
 // streamErrors prints each item that could not be read as it happens.

@@ -125,7 +125,7 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 	}
 	var counter *ui.Counter
 	if o.ReadData {
-		counter = ui.NewCounter(e.stderr, ui.ChooseMode(e.stderr, false, e.quiet || e.json), "check")
+		counter = ui.NewCounter(e.rawStderr, ui.ChooseMode(e.rawStderr, false, e.quiet || e.json), "check")
 		o.Progress = func(done, total int, n int64) {
 			counter.SetTotals(uint64(total), 0)
 			counter.AddFile()

@@ -72,7 +72,7 @@ func (e *env) openFromRepo(ctx context.Context, m repo.LockMode) (*repo.Reposito
 		be.Close()
 		return nil, loc, err
 	}
-	o := repo.Options{Lock: m, Logf: e.logf, Warnf: e.warnf, LockWait: e.c.Duration("retry-lock"), AfterUnlock: debug.FreeOSMemory}
+	o := repo.Options{Lock: m, Logf: e.logf, Warnf: e.warnf, LockWait: e.c.Duration("retry-lock"), AfterUnlock: debug.FreeOSMemory, KDFMemory: e.kdfMemory()}
 	done := hugeKDF(&o)
 	r, err := repo.Open(ctx, be, pw, o)
 	done()

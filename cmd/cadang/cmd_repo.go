@@ -412,7 +412,7 @@ func catCommand() *cli.Command {
 						_, err = e.stdout.Write(append(b, '\n'))
 						return err
 					}
-					_, err = e.stdout.Write(b)
+					_, err = e.rawStdout.Write(b) // bytes, as stored
 					return err
 				case "blob":
 					if err := need(3); err != nil {
@@ -430,7 +430,7 @@ func catCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					_, err = e.stdout.Write(b)
+					_, err = e.rawStdout.Write(b) // bytes, as stored
 					return err
 				}
 				return fmt.Errorf("cat: unknown object %q", args[0])

@@ -564,7 +564,7 @@ func dumpCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				w := e.stdout
+				w := e.rawStdout // a file's bytes, or a tar archive
 				if t := c.String("target"); t != "" {
 					f, err := createDumpTarget(t, e)
 					if err != nil {

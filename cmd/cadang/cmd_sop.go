@@ -74,7 +74,11 @@ func (e *env) writeDoc(c *cli.Context, d *doc.Document, output string) error {
 		if c.Bool("sign") {
 			return errors.New("--sign needs --output FILE: the signature is written beside it")
 		}
-		_, err := e.stdout.Write(buf.Bytes())
+		w := e.stdout // Markdown or HTML on a terminal: escaped like every message
+		if f == doc.PDF {
+			w = e.rawStdout // bytes
+		}
+		_, err := w.Write(buf.Bytes())
 		return err
 	}
 	if err := os.WriteFile(output, buf.Bytes(), 0o640); err != nil {

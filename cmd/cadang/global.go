@@ -22,6 +22,7 @@ import (
 	"github.com/lpse/cadang/internal/kdfmem"
 	"github.com/lpse/cadang/internal/panicerr"
 	"github.com/lpse/cadang/internal/pwfile"
+	"github.com/lpse/cadang/internal/ui"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/repo/backend/location"
@@ -47,12 +48,16 @@ func globalFlags() []cli.Flag {
 
 // env is what every command needs: its streams and global options.
 type env struct {
-	c      *cli.Context
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
-	json   bool
-	quiet  bool
+	c     *cli.Context
+	stdin io.Reader
+	// stdout and stderr escape what a terminal would act on
+	// (ui.Printable): messages and tables carry text from repositories
+	// and file names. rawStdout and rawStderr are the streams themselves,
+	// for bytes (dump, cat, a rendered document) and the progress bar.
+	stdout, rawStdout io.Writer
+	stderr, rawStderr io.Writer
+	json              bool
+	quiet             bool
 	// rec, while an operation is being recorded in the run log, keeps the
 	// repository open after withRepo so the record can be copied into it.
 	rec *recording
@@ -63,7 +68,21 @@ type env struct {
 }
 
 func newEnv(c *cli.Context) *env {
-	return &env{c: c, stdin: c.App.Reader, stdout: c.App.Writer, stderr: c.App.ErrWriter, json: c.Bool("json"), quiet: c.Bool("quiet")}
+	return &env{c: c, stdin: c.App.Reader,
+		stdout: ui.PrintableWriter{W: c.App.Writer}, rawStdout: c.App.Writer,
+		stderr: ui.PrintableWriter{W: c.App.ErrWriter}, rawStderr: c.App.ErrWriter,
+		json: c.Bool("json"), quiet: c.Bool("quiet")}
+}
+
+// kdfMemory is CADANG_KDF_MEMORY, in MiB, as KiB: the most memory a key
+// file's key derivation may ask for before it is tried (repo.Options.
+// KDFMemory); unset or not a number, what the system has free.
+func (e *env) kdfMemory() uint64 {
+	mib, err := strconv.ParseUint(os.Getenv("CADANG_KDF_MEMORY"), 10, 32)
+	if err != nil {
+		return 0
+	}
+	return mib << 10
 }
 
 // logf prints a message for the user on stderr unless --quiet.
@@ -227,6 +246,7 @@ func (e *env) openRepo(ctx context.Context, o repo.Options) (*repo.Repository, e
 		o.Warnf = e.warnf
 	}
 	o.LockWait = e.c.Duration("retry-lock")
+	o.KDFMemory = e.kdfMemory()
 	// argon2id has just used 64 MiB that is garbage once the key is open.
 	// Returning it before the index loads keeps it from adding to the
 	// process's peak, and keeps the heap goal from being sized from it.

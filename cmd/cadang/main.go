@@ -22,6 +22,7 @@ import (
 
 	"github.com/lpse/cadang/internal/errclass"
 	"github.com/lpse/cadang/internal/panicerr"
+	"github.com/lpse/cadang/internal/ui"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -139,9 +140,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			// which tells the person who pressed Ctrl-C nothing.
 			msg = "interrupted"
 		}
-		fmt.Fprintf(stderr, "cadang: %s\n", msg)
+		// Errors quote file names and snapshot fields: escaped, like
+		// every message (ui.Printable).
+		fmt.Fprintf(stderr, "cadang: %s\n", ui.Printable(msg, true))
 		if h := errclass.Hint(err); h != "" {
-			fmt.Fprintf(stderr, "hint: %s\n", h)
+			fmt.Fprintf(stderr, "hint: %s\n", ui.Printable(h, true))
 		}
 	}
 	return code

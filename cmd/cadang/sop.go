@@ -222,14 +222,14 @@ func (e *env) runner(st *sopState) *soprun.Runner {
 		Backupper: &engine.Backupper{Config: st.cfg, ProgramVersion: "cadang " + version, Now: st.clock.Now},
 		// [job.retention] and [job.prune] after a successful `cadang run`.
 		Maintainer: &engine.Maintainer{Opener: e.opener(st)},
-		Copier:     &engine.Copier{Config: st.cfg, Logf: e.logf, Warnf: e.warnf}, // [job.offsite] after them
+		Copier:     &engine.Copier{Config: st.cfg, Logf: e.logf, Warnf: e.warnf, KDFMemory: e.kdfMemory()}, // [job.offsite] after them
 		Notifier:   &notify.Notifier{SMTP: st.cfg.SMTP, Loc: st.cfg.Location(), Now: st.clock.Now, Warnf: e.warnf},
 		Classify:   errclass.Kind,
 	}
 }
 
 func (e *env) opener(st *sopState) *engine.Opener {
-	return &engine.Opener{Config: st.cfg, LockWait: e.c.Duration("retry-lock"), Logf: e.logf, Warnf: e.warnf, Password: func() ([]byte, error) {
+	return &engine.Opener{Config: st.cfg, LockWait: e.c.Duration("retry-lock"), Logf: e.logf, Warnf: e.warnf, KDFMemory: e.kdfMemory(), Password: func() ([]byte, error) {
 		return e.password("enter the repository password: ", false)
 	}, AfterOpen: e.checkRunLog, Location: func(l *location.Location) {
 		l.SetConnections(e.c.Int("backend-connections"))

@@ -115,6 +115,10 @@ func rules() []rule {
 			}
 			return c
 		}},
+		// Before ErrWrongPassword, which it may join: a key file that was
+		// not tried may be the one the password opens.
+		{is(repo.ErrKeyNotTried), fixed(Class{Exit: ExitFatal, Kind: runlog.KindWrongPassword,
+			Hint: "a key file was not tried because its key derivation asks for more memory than this machine has free: if the password is right for it, free memory or raise the limit with CADANG_KDF_MEMORY=MiB; if the key file is not yours, 'cadang key remove ID' removes it; else check the password given"})},
 		{is(repo.ErrWrongPassword), fixed(Class{Exit: ExitWrongPassword, Kind: runlog.KindWrongPassword,
 			Hint: "check the password given: --password-file, --password-command, CADANG_PASSWORD, or the medium's password_file in the configuration"})},
 		{is(repo.ErrKeysMissing), fixed(Class{Exit: ExitFatal, Kind: runlog.KindIntegrity,

@@ -95,6 +95,8 @@ type Opener struct {
 	// Config makes relative password files relative to the configuration
 	// file; may be nil.
 	Config *jobs.Config
+	// KDFMemory is repo.Options.KDFMemory for every open.
+	KDFMemory uint64
 	// LockWait is how long opening a medium waits for a conflicting lock
 	// to go (repo.Options.LockWait; the CLI's --retry-lock).
 	LockWait time.Duration
@@ -163,7 +165,7 @@ func (o *Opener) OpenLock(ctx context.Context, m jobs.Medium, lock repo.LockMode
 	if o.Location != nil {
 		o.Location(&l)
 	}
-	r, err := Open(ctx, l, pw, repo.Options{Logf: o.Logf, Warnf: o.Warnf, AfterUnlock: debug.FreeOSMemory, Lock: lock, LockWait: o.LockWait})
+	r, err := Open(ctx, l, pw, repo.Options{Logf: o.Logf, Warnf: o.Warnf, AfterUnlock: debug.FreeOSMemory, Lock: lock, LockWait: o.LockWait, KDFMemory: o.KDFMemory})
 	if err != nil {
 		if errors.Is(err, repo.ErrNoRepository) || errors.Is(err, fs.ErrNotExist) {
 			return nil, runlog.Fail(runlog.KindMedia, fmt.Errorf("medium %s is not connected: %w", m.Name, err))

@@ -23,6 +23,8 @@ import (
 // (repo/backend/location: a path, s3:..., sftp://...) and snapshot/copier
 // copies into it, re-encrypting and uploading only the blobs it lacks.
 type Copier struct {
+	// KDFMemory is repo.Options.KDFMemory for the offsite open.
+	KDFMemory uint64
 	// Config makes relative paths of [job.offsite] (a local repository,
 	// the password file, SFTP key files) relative to the configuration
 	// file; may be nil.
@@ -89,7 +91,7 @@ func (c *Copier) OpenOffsite(ctx context.Context, o jobs.Offsite) (run.Repositor
 	// A copy lock, as cadang copy takes: a copy running into the offsite
 	// repository now (by hand, or another job's) would otherwise save the
 	// same snapshots a second time. Another job's copy is waited for.
-	r, err := repo.Open(ctx, be, pw, repo.Options{Lock: repo.CopyLock, LockWait: OffsiteLockWait, Logf: c.Logf, Warnf: c.Warnf, AfterUnlock: debug.FreeOSMemory})
+	r, err := repo.Open(ctx, be, pw, repo.Options{Lock: repo.CopyLock, LockWait: OffsiteLockWait, Logf: c.Logf, Warnf: c.Warnf, AfterUnlock: debug.FreeOSMemory, KDFMemory: c.KDFMemory})
 	if err != nil {
 		be.Close()
 		return nil, runlog.Fail(errclass.Kind(err), fmt.Errorf("offsite %s at %s: %w", o.Name, l, err))

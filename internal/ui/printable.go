@@ -1,0 +1,83 @@
+package ui
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// Printable returns s with every character that a terminal would act on
+// rather than show written as an escape: C0 controls but the newline and
+// the tab when keepLayout, DEL, C1 controls, bytes that are not UTF-8 (a lone 0x9b is
+// CSI to some terminals) and the bidirectional overrides that reorder what
+// a reader sees. Text from a repository (a snapshot's host, tags, paths
+// and reason, file names, records) is written by whoever holds the
+// password, and file names by whoever uploads a file to the server backed
+// up: printed as it is, an escape sequence could clear the screen, hide a
+// line of a report, or set the terminal's title or clipboard at 3 a.m.
+// A string without such characters is returned as it is.
+func Printable(s string, keepLayout bool) string {
+	if printableAlready(s, keepLayout) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case (r == '\n' || r == '\t') && keepLayout:
+			b.WriteRune(r)
+		case unsafeRune(r):
+			if r < 0x80 {
+				fmt.Fprintf(&b, `\x%02x`, r)
+			} else {
+				fmt.Fprintf(&b, `\u%04x`, r)
+			}
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+func printableAlready(s string, keepLayout bool) bool {
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n <= 1 || unsafeRune(r) && !((r == '\n' || r == '\t') && keepLayout) {
+			return false
+		}
+		i += n
+	}
+	return true
+}
+
+func unsafeRune(r rune) bool {
+	switch {
+	case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069: // bidi embeddings, overrides, isolates
+		return true
+	}
+	return false
+}
+
+// PrintableWriter passes what is written to w through Printable, newlines
+// and tabs kept: for tables and reports that hold text from a repository. A write
+// is escaped as a whole, so a character split across two writes (a
+// multi-byte one) is escaped byte by byte; tabwriter and fmt write whole
+// lines.
+type PrintableWriter struct{ W io.Writer }
+
+func (p PrintableWriter) Write(b []byte) (int, error) {
+	s := string(b)
+	if printableAlready(s, true) {
+		return p.W.Write(b)
+	}
+	if _, err := io.WriteString(p.W, Printable(s, true)); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
