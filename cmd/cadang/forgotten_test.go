@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -64,4 +65,26 @@ func TestCLICopyPassesOverForgottenSnapshots(t *testing.T) {
 		t.Errorf("copy after a forget by name:\n%s", res)
 	}
 	cliOK(t, "-r", dst, "check", "--read-data")
+}
+
+// A storage that cannot hold the record (an older REST server; here
+// forgotten/ is a file, which even root cannot write into) does not fail
+// the forget: the snapshots are removed, and a warning says a copy may
+// bring them back.
+func TestCLIForgetWarnsWhenItCannotRecord(t *testing.T) {
+	r := cliNewRepo(t)
+	data := filepath.Join(t.TempDir(), "data")
+	for i := range 2 {
+		writeFileT(t, filepath.Join(data, "f"), randBytes(uint64(170+i), 10<<10), 0o644)
+		cliBackup(t, r, data)
+	}
+	dir := filepath.Join(r, "forgotten")
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	writeFileT(t, dir, []byte("not a directory"), 0o600)
+	res := cliOK(t, "-r", r, "forget", "--keep-last", "1")
+	if !strings.Contains(res.stderr, "removed, but not recorded as forgotten") || len(cliSnapshots(t, r)) != 1 {
+		t.Errorf("forget where no record can be saved:\n%s", res)
+	}
 }
