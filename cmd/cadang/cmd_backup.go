@@ -253,11 +253,17 @@ func (s *streamErrors) Error(path string, err error) {
 	s.Backup.Error(path, err)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if errors.Is(err, archiver.ErrFileChanged) {
-		fmt.Fprintf(s.w, "changed during the backup %s: %v\n", path, err)
-		return
+	fmt.Fprintln(s.w, itemErrorLine(path, err.Error(), errors.Is(err, archiver.ErrFileChanged)))
+}
+
+// itemErrorLine is the line for an item that could not be read, or changed
+// while it was read: one line, whatever the file's name holds (a newline
+// in an uploaded file's name must not forge a line of the report).
+func itemErrorLine(path, msg string, changed bool) string {
+	if changed {
+		return ui.Printable("changed during the backup "+path+": "+msg, false)
 	}
-	fmt.Fprintf(s.w, "could not read %s: %v\n", path, err)
+	return ui.Printable("could not read "+path+": "+msg, false)
 }
 
 // printBackupSummary prints what the backup did; streamed says that the
@@ -284,11 +290,7 @@ func printBackupSummary(e *env, sn *snapshot.Snapshot, stats repo.SaveStats, rep
 		if streamed {
 			break
 		}
-		if ie.Kind == snapshot.ItemErrorChanged {
-			fmt.Fprintf(e.stderr, "changed during the backup %s: %s\n", ie.Path, ie.Error)
-			continue
-		}
-		fmt.Fprintf(e.stderr, "could not read %s: %s\n", ie.Path, ie.Error)
+		fmt.Fprintln(e.stderr, itemErrorLine(ie.Path, ie.Error, ie.Kind == snapshot.ItemErrorChanged))
 	}
 	if s.ErrorsOmitted > 0 && !streamed {
 		fmt.Fprintf(e.stderr, "and %d more item(s) that could not be read, left out of the snapshot's list to keep it small (each was shown as it happened, above)\n", s.ErrorsOmitted)

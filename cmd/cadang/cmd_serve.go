@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/lpse/cadang/internal/ui"
 	"github.com/lpse/cadang/repo/backend/rest/server"
 )
 
@@ -45,7 +46,11 @@ on a trusted address.
 			cfg := server.Config{
 				Root:       c.String("root"),
 				AppendOnly: c.Bool("append-only"),
-				Logf:       func(format string, args ...any) { fmt.Fprintf(e.stderr, format+"\n", args...) },
+				// One line per request: a path a client sends may hold a
+				// newline, which must not start a line of its own.
+				Logf: func(format string, args ...any) {
+					fmt.Fprintln(e.stderr, ui.Printable(fmt.Sprintf(format, args...), false))
+				},
 			}
 			if f := c.String("htpasswd"); f != "" {
 				users, err := server.ReadHtpasswd(f)

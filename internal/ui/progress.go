@@ -176,7 +176,9 @@ func (c *Counter) Error(item string, err error) {
 	case Bar:
 		c.mu.Lock()
 		_ = c.bar.Clear()
-		fmt.Fprintf(c.w, "error: %s: %v\n", item, err)
+		// c.w is the terminal itself (the bar's own controls): the item is
+		// a file name, and the error may quote one.
+		fmt.Fprintf(c.w, "error: %s\n", Printable(item+": "+err.Error(), false))
 		c.mu.Unlock()
 	}
 }
