@@ -167,7 +167,7 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		}
 	} else {
 		for _, p := range res.Problems {
-			fmt.Fprintf(e.stdout, "error: %s\n", p)
+			fmt.Fprintf(e.stdout, "error: %s\n", cellText(p))
 		}
 		for _, p := range res.Unsupported {
 			fmt.Fprintf(e.stdout, "unsupported: %s\n", p)

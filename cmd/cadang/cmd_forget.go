@@ -323,7 +323,7 @@ func printForgetPlan(e *env, groups []retention.Group, o forgetPlan) {
 		if o.DryRun {
 			verb = "would remove"
 		}
-		fmt.Fprintf(e.stdout, "\n%s: keep %d, %s %d\n", g.Key, len(g.Kept()), verb, len(g.Removed()))
+		fmt.Fprintf(e.stdout, "\n%s: keep %d, %s %d\n", cellText(g.Key.String()), len(g.Kept()), verb, len(g.Removed()))
 		tw := tabwriter.NewWriter(e.stdout, 0, 2, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tTime\tHost\tTags\tPaths\tAction\tReasons")
 		for _, d := range g.Snapshots {
@@ -333,7 +333,7 @@ func printForgetPlan(e *env, groups []retention.Group, o forgetPlan) {
 				action = "keep"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sn.ID().Short(), sn.Time.In(o.Location).Format(time.DateTime),
-				sn.Hostname, strings.Join(sn.Tags, ","), strings.Join(sn.Paths, " "), action, strings.Join(d.Reasons, ", "))
+				cellText(sn.Hostname), cellText(strings.Join(sn.Tags, ",")), cellText(strings.Join(sn.Paths, " ")), action, cellText(strings.Join(d.Reasons, ", ")))
 		}
 		_ = tw.Flush()
 	}

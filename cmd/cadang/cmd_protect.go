@@ -368,7 +368,7 @@ func listProtections(ctx context.Context, e *env, r *repo.Repository) error {
 		if p.Host != "" {
 			by += "@" + p.Host
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Snapshot.Short(), until, p.Reason, status, by, e.timeText(p.Time))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Snapshot.Short(), until, cellText(p.Reason), status, cellText(by), e.timeText(p.Time))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -221,7 +221,7 @@ func keyCommand() *cli.Command {
 							if k.Current {
 								cur = "*"
 							}
-							fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cur, k.ID.Short(), k.Username, k.Host, e.timeText(k.Created), kdfText(k.KDF))
+							fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cur, k.ID.Short(), cellText(k.Username), cellText(k.Host), e.timeText(k.Created), kdfText(k.KDF))
 						}
 						if err := tw.Flush(); err != nil {
 							return err

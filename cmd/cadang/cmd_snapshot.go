@@ -264,14 +264,15 @@ func printRestoreSummary(e *env, sn *snapshot.Snapshot, res *restoreResult) {
 		_ = e.printJSONLine(res)
 		return
 	}
+	// One line each, whatever a file's name holds (cellText).
 	for _, ie := range res.Errors {
-		fmt.Fprintf(e.stderr, "error: %s: %s\n", ie.Path, ie.Error)
+		fmt.Fprintf(e.stderr, "error: %s\n", cellText(ie.Path+": "+ie.Error))
 	}
 	for _, f := range res.FailedFiles {
-		fmt.Fprintf(e.stderr, "NOT RESTORED: %s\n", f)
+		fmt.Fprintf(e.stderr, "NOT RESTORED: %s\n", cellText(f))
 	}
 	for _, f := range res.SkippedDevices {
-		fmt.Fprintf(e.stderr, "device not restored (--no-devices): %s\n", f)
+		fmt.Fprintf(e.stderr, "device not restored (--no-devices): %s\n", cellText(f))
 	}
 	if e.quiet {
 		return
@@ -326,7 +327,7 @@ func snapshotsCommand() *cli.Command {
 						size = units.FormatBytes(int64(sn.Summary.TotalBytesProcessed))
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sn.ID().Short(), e.timeText(sn.Time),
-						sn.Hostname, strings.Join(sn.Tags, ","), strings.Join(sn.Paths, " "), size, sn.Reason)
+						cellText(sn.Hostname), cellText(strings.Join(sn.Tags, ",")), cellText(strings.Join(sn.Paths, " ")), size, cellText(sn.Reason))
 				}
 				if err := tw.Flush(); err != nil {
 					return err
@@ -422,6 +423,12 @@ func lsLine(e *env, p string, n *snapshot.Node) string {
 	}
 	return s
 }
+
+// cellText escapes s for one line or one table cell: a value from a
+// repository or a file name may hold a newline (which would forge a line),
+// a form feed or tab (which tabwriter takes for a row or cell break), or
+// escape sequences (ui.Printable).
+func cellText(s string) string { return ui.Printable(s, false) }
 
 // quoteName shows names with control characters (newlines in file names)
 // unambiguously.

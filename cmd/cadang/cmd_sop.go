@@ -252,7 +252,7 @@ func (e *env) printRecord(r runlog.Record, l i18n.Lang) {
 		fmt.Fprintf(e.stdout, "  %s\n", msg)
 	}
 	for _, s := range r.Errors {
-		fmt.Fprintf(e.stdout, "  %s\n", s)
+		fmt.Fprintf(e.stdout, "  %s\n", cellText(s))
 	}
 }
 
@@ -330,7 +330,15 @@ For the document (Markdown, HTML, PDF) use 'cadang report runlog'.`,
 			case e.json:
 				return runlog.WriteJSON(e.stdout, recs)
 			case c.Bool("csv"):
-				return runlog.WriteCSV(e.stdout, recs)
+				// Whole, in one write: csv flushes every 4 KiB, which
+				// would split a character the escaping writer then
+				// escapes byte by byte.
+				var buf bytes.Buffer
+				if err := runlog.WriteCSV(&buf, recs); err != nil {
+					return err
+				}
+				_, err := e.stdout.Write(buf.Bytes())
+				return err
 			}
 			return runlog.WriteTable(e.stdout, recs, st.termLang, st.cfg.Location())
 		},

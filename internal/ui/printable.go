@@ -30,11 +30,10 @@ func Printable(s string, keepLayout bool) string {
 		case (r == '\n' || r == '\t') && keepLayout:
 			b.WriteRune(r)
 		case unsafeRune(r):
-			if r < 0x80 {
-				fmt.Fprintf(&b, `\x%02x`, r)
-			} else {
-				fmt.Fprintf(&b, `\u%04x`, r)
-			}
+			// \u, as JSON writes it: JSON passes through unchanged in
+			// meaning (encoding/json leaves DEL, C1 and the bidi controls
+			// as they are, and never writes bytes that are not UTF-8).
+			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
 			b.WriteString(s[i : i+n])
 		}
@@ -58,7 +57,9 @@ func unsafeRune(r rune) bool {
 	switch {
 	case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
 		return true
-	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069: // bidi embeddings, overrides, isolates
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, // bidi embeddings, overrides, isolates
+		r == 0x200e, r == 0x200f, r == 0x061c, // bidi marks
+		r == 0x2028, r == 0x2029: // line and paragraph separators
 		return true
 	}
 	return false
@@ -67,8 +68,8 @@ func unsafeRune(r rune) bool {
 // PrintableWriter passes what is written to w through Printable, newlines
 // and tabs kept: for tables and reports that hold text from a repository. A write
 // is escaped as a whole, so a character split across two writes (a
-// multi-byte one) is escaped byte by byte; tabwriter and fmt write whole
-// lines.
+// multi-byte one) is escaped byte by byte: tabwriter and fmt write whole
+// lines, and writers that buffer (encoding/csv) must write whole output.
 type PrintableWriter struct{ W io.Writer }
 
 func (p PrintableWriter) Write(b []byte) (int, error) {
