@@ -91,6 +91,7 @@ type Options struct {
 	// ask for before Open tries it: zero means what the system has
 	// available (Linux), or no limit where that is unknown. A key file
 	// asking for more is not tried, and the error names it.
+	// A key of up to 256 MiB is tried whatever the limit.
 	KDFMemory uint64 // the CLI: CADANG_KDF_MEMORY (MiB)
 	// Lock is the lock Open (or OpenOrInit) takes before it returns and
 	// Close releases. The zero value takes none, for library callers that

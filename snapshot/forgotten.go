@@ -258,8 +258,9 @@ func ForgottenOriginals(ctx context.Context, r FileLoader, bad func(id repo.ID, 
 // RemoveUnreadableForgotten removes the forgotten files that cannot be read
 // (damaged, foreign, sealed but holding no record, or too large to be one),
 // so that copies stop warning of them, and returns those it removed (also
-// on error). Each is read once more just before it goes: one that reads now
-// (a fault of the first read) stays. What a removed file recorded may be
+// on error). Each is read once more just before it goes, but for one too
+// large by its listed size, which is removed unread: one that reads now (a
+// fault of the first read) stays. What a removed file recorded may be
 // copied again.
 func RemoveUnreadableForgotten(ctx context.Context, r FileRemover) ([]repo.ID, error) {
 	bad := map[repo.ID]error{}

@@ -364,7 +364,7 @@ func (e *env) openSOPRepo(ctx context.Context, st *sopState, jobName string) (*r
 		if err != nil {
 			return nil, nil, err
 		}
-		o := repo.Options{Logf: e.logf, Warnf: e.warnf, AfterUnlock: debug.FreeOSMemory, Lock: lock}
+		o := repo.Options{Logf: e.logf, Warnf: e.warnf, AfterUnlock: debug.FreeOSMemory, Lock: lock, KDFMemory: e.kdfMemory()}
 		done := hugeKDF(&o)
 		r, err := engine.Open(ctx, l, pw, o)
 		done()

@@ -358,7 +358,7 @@ func (e *env) withRepoCreate(ctx context.Context, exclusive, create bool, fn fun
 	case e.c.Bool("no-lock"):
 		mode = repo.NoLock
 	}
-	o := repo.Options{Lock: mode}
+	o := repo.Options{Lock: mode, KDFMemory: e.kdfMemory()}
 	var r *repo.Repository
 	var err error
 	if create {

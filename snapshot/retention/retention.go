@@ -398,8 +398,9 @@ type Remover interface {
 // records those it removed in a forgotten file (snapshot.RecordForgotten),
 // so that a copy into the repository does not bring back what the policy
 // dropped; a record that cannot be saved (an older REST server has no
-// forgotten/) makes the error wrap snapshot.ErrNotRecorded, with every
-// removal done. The data of the removed snapshots stays in the repository
+// forgotten/) makes the error wrap snapshot.ErrNotRecorded. Every removal
+// was done only when that is the sole error (removed holds all the groups
+// remove). The data of the removed snapshots stays in the repository
 // until a prune.
 func Forget(ctx context.Context, r Remover, groups []Group) ([]repo.ID, error) {
 	var removed []repo.ID
