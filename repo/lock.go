@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lpse/cadang/repo/backend"
 )
@@ -78,7 +80,19 @@ func (l LockInfo) String() string {
 	if since.IsZero() {
 		since = l.Time
 	}
-	return fmt.Sprintf("%s lock %s held by %s@%s (PID %d) since %s", l.Mode(), l.ID.Short(), l.Username, l.Host, l.PID, since.Format(time.RFC3339))
+	return fmt.Sprintf("%s lock %s held by %s@%s (PID %d) since %s", l.Mode(), l.ID.Short(), oneLineText(l.Username), oneLineText(l.Host), l.PID, since.Format(time.RFC3339))
+}
+
+// oneLineText quotes s (Go's %q) when it holds a control character: a lock
+// file's host and user are written by whoever holds the password, and the
+// lock's description goes into error messages, which keep their newlines.
+func oneLineText(s string) string {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 || r == utf8.RuneError {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 // Stale reports whether the lock can safely be removed: its process on this

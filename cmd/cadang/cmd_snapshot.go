@@ -416,7 +416,7 @@ func lsLine(e *env, p string, n *snapshot.Node) string {
 	if group == "" {
 		group = fmt.Sprint(n.GID)
 	}
-	s := fmt.Sprintf("%s %8s %8s %12d %s %s", lsMode(n), owner, group, n.Size,
+	s := fmt.Sprintf("%s %8s %8s %12d %s %s", lsMode(n), quoteName(owner), quoteName(group), n.Size,
 		e.timeText(n.ModTime), quoteName(p))
 	if n.Type == snapshot.TypeSymlink {
 		s += " -> " + quoteName(n.LinkTarget)
