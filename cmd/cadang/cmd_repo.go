@@ -346,12 +346,12 @@ func catCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "cat",
 		Usage:     "print internal repository data as JSON (for debugging)",
-		ArgsUsage: "config | index ID | pack ID | snapshot ID | key ID | lock ID | blob data|tree ID",
+		ArgsUsage: "config | index ID | pack ID | snapshot ID | key ID | lock ID | record ID | protection ID | forgotten ID | blob data|tree ID",
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
 			args := c.Args().Slice()
 			if len(args) == 0 {
-				return fmt.Errorf("cat: say what to print: config, index ID, pack ID, snapshot ID, key ID, lock ID or blob TYPE ID")
+				return fmt.Errorf("cat: say what to print: config, index ID, pack ID, snapshot ID, key ID, lock ID, record ID, protection ID, forgotten ID or blob TYPE ID")
 			}
 			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
 				ctx := c.Context
@@ -390,11 +390,12 @@ func catCommand() *cli.Command {
 						return err
 					}
 					return e.printIndentedJSON(repo.IndexPack{ID: id, Blobs: hdr})
-				case "snapshot", "key", "lock", "record":
+				case "snapshot", "key", "lock", "record", "protection", "forgotten":
 					if err := need(2); err != nil {
 						return err
 					}
-					t := map[string]repo.FileType{"snapshot": repo.SnapshotFile, "key": repo.KeyFile, "lock": repo.LockFile, "record": repo.RecordFile}[args[0]]
+					t := map[string]repo.FileType{"snapshot": repo.SnapshotFile, "key": repo.KeyFile, "lock": repo.LockFile, "record": repo.RecordFile,
+						"protection": repo.ProtectFile, "forgotten": repo.ForgottenFile}[args[0]]
 					id, err := r.FindID(ctx, t, args[1])
 					if err != nil {
 						return err

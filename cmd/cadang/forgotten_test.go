@@ -27,6 +27,14 @@ func TestCLICopyPassesOverForgottenSnapshots(t *testing.T) {
 		t.Fatalf("%d copies", len(copies))
 	}
 	cliOK(t, "-r", dst, "forget", "--keep-last", "1", "--prune")
+	// The record, shown by cat.
+	recs, err := os.ReadDir(filepath.Join(dst, "forgotten"))
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("forgotten/: %v, %v", recs, err)
+	}
+	if res := cliOK(t, "-r", dst, "cat", "forgotten", recs[0].Name()[:8]); !strings.Contains(res.stdout, `"original":"`+ids[0]+`"`) {
+		t.Errorf("cat forgotten:\n%s", res)
+	}
 
 	res := cliRunCopy(t, "-r", dst, "copy", "--from-repo", src)
 	if !strings.Contains(res.stdout, "0 snapshot(s) copied, 1 skipped, 2 not again (forgotten in this repository)") ||
