@@ -93,13 +93,7 @@ func (r *Repository) LoadFile(ctx context.Context, t FileType, id ID) ([]byte, e
 // ListFiles calls fn with the ID of every file of type t. Names that are
 // not IDs (foreign files) are skipped.
 func (r *Repository) ListFiles(ctx context.Context, t FileType, fn func(ID) error) error {
-	return r.be.List(ctx, t, func(fi backend.FileInfo) error {
-		id, err := ParseID(fi.Name)
-		if err != nil {
-			return nil
-		}
-		return fn(id)
-	})
+	return r.ListFilesSized(ctx, t, func(id ID, _ int64) error { return fn(id) })
 }
 
 // ListFilesSized is ListFiles with each file's stored size, as the backend

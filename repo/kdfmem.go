@@ -62,19 +62,19 @@ func cgroupFree(self []byte, read func(string) []byte) (free uint64, ok bool) {
 		if len(parts) != 3 {
 			continue
 		}
-		var root, max, cur, inactive string
+		var root, limitFile, usageFile, inactive string
 		switch {
 		case parts[0] == "0" && parts[1] == "": // v2
-			root, max, cur, inactive = "/sys/fs/cgroup", "memory.max", "memory.current", "inactive_file"
+			root, limitFile, usageFile, inactive = "/sys/fs/cgroup", "memory.max", "memory.current", "inactive_file"
 		case strings.Contains(","+parts[1]+",", ",memory,"): // v1
-			root, max, cur, inactive = "/sys/fs/cgroup/memory", "memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file"
+			root, limitFile, usageFile, inactive = "/sys/fs/cgroup/memory", "memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file"
 		default:
 			continue
 		}
 		for dir := path.Clean("/" + parts[2]); ; dir = path.Dir(dir) {
 			p := path.Join(root, dir)
-			m, errm := strconv.ParseUint(strings.TrimSpace(string(read(path.Join(p, max)))), 10, 64) // "max": none
-			c, errc := strconv.ParseUint(strings.TrimSpace(string(read(path.Join(p, cur)))), 10, 64)
+			m, errm := strconv.ParseUint(strings.TrimSpace(string(read(path.Join(p, limitFile)))), 10, 64) // "max": none
+			c, errc := strconv.ParseUint(strings.TrimSpace(string(read(path.Join(p, usageFile)))), 10, 64)
 			if errm == nil && errc == nil && m < 1<<60 {
 				used := c
 				if f := statValue(read(path.Join(p, "memory.stat")), inactive); f < used {
