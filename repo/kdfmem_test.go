@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lpse/cadang/crypto"
 	"github.com/lpse/cadang/repo"
@@ -70,6 +71,33 @@ func TestKeyFileAskingTooMuchMemoryIsNotTried(t *testing.T) {
 		t.Fatalf("a genuine key with 1 KiB reported free: %v", err)
 	}
 	r.Close()
+
+	// A config whose version byte reads as a newer format is classified
+	// by trying the keys too: under the same limits, or the 4 GiB key
+	// runs for minutes (on a machine with the memory) before the error.
+	cfgH := backend.Handle{Type: repo.ConfigFile}
+	cfg, err := be.Load(ctx, cfgH, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg[8] = repo.FormatVersion + 1
+	if err := be.Remove(ctx, cfgH); err != nil {
+		t.Fatal(err)
+	}
+	if err := be.Save(ctx, cfgH, cfg); err != nil {
+		t.Fatal(err)
+	}
+	warned = nil
+	tctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	_, err = repo.Open(tctx, be, []byte("typo"), repo.Options{KDFMemory: free, Warnf: func(f string, a ...any) { warned = append(warned, fmt.Sprintf(f, a...)) }})
+	var ve *repo.VersionError
+	if !errors.As(err, &ve) || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("newer version byte, a wrong password: %v", err)
+	}
+	if len(warned) != 1 || !strings.Contains(warned[0], "key file "+slow[:8]+" asks for 64 MiB of memory and 51 passes") {
+		t.Errorf("newer version byte: warnings %q", warned)
+	}
 }
 
 // argon2id cannot be interrupted, but the open can: Ctrl-C during a costly

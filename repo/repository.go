@@ -233,15 +233,6 @@ func Open(ctx context.Context, be backend.Backend, password []byte, o Options) (
 		}
 		return nil, fmt.Errorf("open %s: %w", be.Location(), err)
 	}
-	if err := checkConfigHeader(raw); err != nil {
-		var ve *VersionError
-		if errors.As(err, &ve) {
-			return nil, classifyVersion(ctx, be, password, raw, ve)
-		}
-		return nil, damaged(cfgH, nil, "%v", err)
-	}
-	hdr := raw[:len(configMagic)+1]
-	var plain []byte
 	kdfMem := o.KDFMemory
 	if kdfMem == 0 {
 		kdfMem = systemKDFMemory()
@@ -255,7 +246,17 @@ func Open(ctx context.Context, be backend.Backend, password []byte, o Options) (
 			o.Logf("warning: %s", msg)
 		}
 	}
-	key, keyID, err := unlock(ctx, be, password, unlockLimits{mem: kdfMem, slow: slow}, func(k *crypto.Key) error {
+	limits := unlockLimits{mem: kdfMem, slow: slow}
+	if err := checkConfigHeader(raw); err != nil {
+		var ve *VersionError
+		if errors.As(err, &ve) {
+			return nil, classifyVersion(ctx, be, password, raw, ve, limits)
+		}
+		return nil, damaged(cfgH, nil, "%v", err)
+	}
+	hdr := raw[:len(configMagic)+1]
+	var plain []byte
+	key, keyID, err := unlock(ctx, be, password, limits, func(k *crypto.Key) error {
 		p, err := k.Open(nil, raw[len(hdr):], hdr)
 		if err != nil {
 			return damaged(cfgH, nil, "%v", err)
@@ -303,13 +304,14 @@ func Open(ctx context.Context, be backend.Backend, password []byte, o Options) (
 // proves a newer repository, and one that opens it only with our own
 // version proves the byte changed. Without a key that opens (a wrong
 // password), a version far beyond any release is called damage and a
-// near one stays a version error that mentions damage.
-func classifyVersion(ctx context.Context, be backend.Backend, password []byte, raw []byte, ve *VersionError) error {
+// near one stays a version error that mentions damage. It tries keys under
+// the same limits as Open (Options.KDFMemory, the slow-key warning).
+func classifyVersion(ctx context.Context, be backend.Backend, password []byte, raw []byte, ve *VersionError, limits unlockLimits) error {
 	cfgH := backend.Handle{Type: ConfigFile}
 	stored := raw[:len(configMagic)+1]
 	ours := configHeader(FormatVersion)
 	var verdict error
-	_, _, uerr := unlock(ctx, be, password, unlockLimits{mem: systemKDFMemory()}, func(k *crypto.Key) error {
+	_, _, uerr := unlock(ctx, be, password, limits, func(k *crypto.Key) error {
 		_, err := k.Open(nil, raw[len(stored):], stored)
 		if err == nil || errors.Is(err, ErrUnsupportedVersion) {
 			verdict = fmt.Errorf("%s: %w", be.Location(), ve)

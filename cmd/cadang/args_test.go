@@ -23,3 +23,23 @@ func TestReorderArgs(t *testing.T) {
 		}
 	}
 }
+
+// ls writes a name as it is unless it could be read as another name: a
+// name with control characters, one that would read as holding an escape,
+// and one that begins with a quote are quoted, so that a quoted name is
+// never one that was written as it is.
+func TestQuoteName(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"/srv/spse/dok.pdf", "/srv/spse/dok.pdf"},
+		{"/srv/a\nb", `"/srv/a\nb"`},
+		{`/srv/a\u000ab`, `"/srv/a\\u000ab"`},
+		{`"/srv/a\nb"`, `"\"/srv/a\\nb\""`},
+		{"/srv/file\u202egpj.exe", `"/srv/file\u202egpj.exe"`},
+		{"/srv/bad\x9b", `"/srv/bad\x9b"`},
+		{`C:\Users`, `C:\Users`},
+	} {
+		if got := quoteName(c.in); got != c.want {
+			t.Errorf("quoteName(%q) = %s, want %s", c.in, got, c.want)
+		}
+	}
+}

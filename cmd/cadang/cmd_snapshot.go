@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
 
@@ -431,12 +433,12 @@ func lsLine(e *env, p string, n *snapshot.Node) string {
 func cellText(s string) string { return ui.Printable(s, false) }
 
 // quoteName shows names with control characters (newlines in file names)
-// unambiguously.
+// unambiguously: such a name, one that would read as holding an escape,
+// and one that begins with a quote (so that it cannot pass for a quoted
+// one) are written as a Go string literal.
 func quoteName(s string) string {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r == 0xfffd {
-			return fmt.Sprintf("%q", s)
-		}
+	if strings.HasPrefix(s, `"`) || strings.ContainsRune(s, utf8.RuneError) || ui.Printable(s, false) != s {
+		return strconv.Quote(s)
 	}
 	return s
 }

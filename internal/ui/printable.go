@@ -16,7 +16,9 @@ import (
 // password, and file names by whoever uploads a file to the server backed
 // up: printed as it is, an escape sequence could clear the screen, hide a
 // line of a report, or set the terminal's title or clipboard at 3 a.m.
-// A string without such characters is returned as it is.
+// Without keepLayout (a one-line field) a backslash that is followed by u
+// or x is escaped too (\u005c), so that no name reads as an escape it is
+// not. A string without such characters is returned as it is.
 func Printable(s string, keepLayout bool) string {
 	if printableAlready(s, keepLayout) {
 		return s
@@ -29,6 +31,11 @@ func Printable(s string, keepLayout bool) string {
 			fmt.Fprintf(&b, `\x%02x`, s[i])
 		case (r == '\n' || r == '\t') && keepLayout:
 			b.WriteRune(r)
+		case r == '\\' && !keepLayout && escapeLike(s[i+1:]):
+			// A name that holds the six characters \u000a would read as
+			// the escape of a newline: its backslash is escaped too, so
+			// that every \u and \x in a one-line field is an escape.
+			b.WriteString(`\u005c`)
 		case unsafeRune(r):
 			// \u, as JSON writes it: JSON passes through unchanged in
 			// meaning (encoding/json leaves DEL, C1 and the bidi controls
@@ -45,12 +52,20 @@ func Printable(s string, keepLayout bool) string {
 func printableAlready(s string, keepLayout bool) bool {
 	for i := 0; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n <= 1 || unsafeRune(r) && !((r == '\n' || r == '\t') && keepLayout) {
+		if r == utf8.RuneError && n <= 1 || unsafeRune(r) && !((r == '\n' || r == '\t') && keepLayout) ||
+			r == '\\' && !keepLayout && escapeLike(s[i+1:]) {
 			return false
 		}
 		i += n
 	}
 	return true
+}
+
+// escapeLike tells whether what follows a backslash would read as one of
+// Printable's escapes. Only one-line fields escape such a backslash:
+// layout-keeping text includes JSON, where \u already means an escape.
+func escapeLike(rest string) bool {
+	return len(rest) > 0 && (rest[0] == 'u' || rest[0] == 'x')
 }
 
 func unsafeRune(r rune) bool {

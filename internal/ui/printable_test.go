@@ -25,6 +25,13 @@ func TestPrintable(t *testing.T) {
 		{"bad\x9bbyte", `bad\x9bbyte`, false},
 		{"file\u202egpj.exe", `file\u202egpj.exe`, false},
 		{"\x1b]52;c;aGk=\x07", `\u001b]52;c;aGk=\u0007`, false},
+		// A name that spells an escape does not read as the character
+		// it names; other backslashes stay, and layout text (JSON) keeps
+		// its own escapes.
+		{`a\u000ab`, `a\u005cu000ab`, false},
+		{`bad\x9bbyte`, `bad\u005cx9bbyte`, false},
+		{`C:\Users\n\`, `C:\Users\n\`, false},
+		{`{"name":"a\u000ab"}`, `{"name":"a\u000ab"}`, true},
 	} {
 		if got := Printable(c.in, c.nl); got != c.want {
 			t.Errorf("Printable(%q, %v) = %q, want %q", c.in, c.nl, got, c.want)
