@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -62,17 +61,9 @@ func (mt *Maintainer) Forget(ctx context.Context, r run.Repository, groups []ret
 	if !ok {
 		return nil, fmt.Errorf("engine: %T cannot remove snapshots", r)
 	}
+	// An error that wraps snapshot.ErrNotRecorded after every removal is
+	// the run's to judge (run.Runner notes it in the record).
 	ids, err := retention.Forget(ctx, rm, groups)
-	planned := 0
-	for _, g := range groups {
-		planned += len(g.Removed())
-	}
-	if errors.Is(err, snapshot.ErrNotRecorded) && len(ids) == planned {
-		// Every removal done; only the record that copies read is
-		// missing (an older REST server): a warning, not a failed run.
-		mt.Opener.warn(err.Error())
-		err = nil
-	}
 	out := make([]string, len(ids))
 	for i, id := range ids {
 		out[i] = id.String()

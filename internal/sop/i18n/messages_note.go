@@ -35,6 +35,7 @@ func init() {
 		"note.verify-all":                    {"%s berkas dibaca kembali setelah restore dan dicocokkan dengan snapshot (--verify): semuanya sesuai.", "%s files read back after the restore and checked against the snapshot (--verify): all match."},
 		"note.verify-some":                   {"%s dari %s berkas terverifikasi; %s berkas tidak dapat di-restore.", "%s of %s files verified; %s could not be restored."},
 		"note.forget-done":                   {"Retensi diterapkan: %s snapshot dihapus, %s disimpan", "Retention applied: %s snapshots removed, %s kept"},
+		"note.forget-done-unrecorded":        {"Retensi diterapkan: %s snapshot dihapus, %s disimpan; penghapusan tidak dapat dicatat di media ini (penyimpanan dari cadang serve versi lama), sehingga salinan berikutnya ke media ini dapat mengembalikan snapshot tersebut", "Retention applied: %s snapshots removed, %s kept; the removals could not be recorded on this medium (storage of an older cadang serve), so a later copy into it may bring those snapshots back"},
 		"note.forget-failed":                 {"Retensi gagal diterapkan: %s dari %s snapshot terhapus", "Retention failed: %s of %s snapshots removed"},
 		"note.prune-done":                    {"Pemangkasan: %s pack dihapus, %s pack ditandai untuk pemangkasan berikutnya, %s kelompok menunggu backup yang sedang berjalan", "Prune: %s packs deleted, %s packs marked for the next prune, %s sets waiting for running backups"},
 		"note.prune-failed":                  {"Pemangkasan gagal", "Prune failed"},

@@ -13,6 +13,7 @@ import (
 	"github.com/lpse/cadang/internal/sop/run/runtest"
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/prune"
 )
 
@@ -185,6 +186,37 @@ func TestRetentionFailures(t *testing.T) {
 		recs, _ := e.log.Records()
 		if recs[0].Op != runlog.OpBackup || recs[0].Result != runlog.OK || recOf(t, out, runlog.OpPrune).Result != runlog.OK {
 			t.Fatalf("records: %+v", recs)
+		}
+	})
+	t.Run("forgotten not recorded", func(t *testing.T) {
+		// Storage of an older cadang serve keeps no forgotten records:
+		// the retention is done, and its record says that a copy into
+		// the medium may bring the removed snapshots back.
+		e, mt := maintEnv(t)
+		mt.ForgottenErr = errors.New(`unknown file type "forgotten"`)
+		for d := 5; d >= 1; d-- {
+			mt.Add(e.a, e.clk.Now().Add(-time.Duration(d)*24*time.Hour), []string{"/epns_prod.dump"}, "job:spse-prod", "source:database")
+		}
+		out, err := e.r.Backup(ctx, "spse-prod", run.Options{})
+		if err != nil || out.Record.Result != runlog.OK {
+			t.Fatalf("%v %+v", err, out.Record)
+		}
+		fr := recOf(t, out, runlog.OpForget)
+		if fr.Result != runlog.OK || fr.Forget == nil || !fr.Forget.NotRecorded || len(fr.Forget.Removed) != 2 || len(fr.Forget.Failed) != 0 {
+			t.Fatalf("forget record %+v %+v", fr, fr.Forget)
+		}
+		if got := runlog.MessageText(i18n.EN, &fr); !strings.HasPrefix(got, "Retention applied: 2 snapshots removed, 3 kept; the removals could not be recorded on this medium") {
+			t.Fatalf("forget note: %q", got)
+		}
+		warned := false
+		for _, w := range out.Warnings {
+			warned = warned || errors.Is(w, snapshot.ErrNotRecorded) && strings.Contains(w.Error(), "medium disk-A")
+		}
+		if !warned {
+			t.Fatalf("warnings: %v", out.Warnings)
+		}
+		if ids := mt.IDs(e.a); len(ids) != 3 {
+			t.Fatalf("%d snapshots left", len(ids))
 		}
 	})
 	t.Run("prune locked", func(t *testing.T) {

@@ -472,6 +472,11 @@ type ForgetInfo struct {
 	Failed  []ForgetItem `json:"failed,omitempty"`
 	// Protected counts the kept snapshots that only protection kept.
 	Protected int `json:"protected,omitempty"`
+	// NotRecorded is set when every removal was done but the repository
+	// could not keep the record of them that copies read
+	// (snapshot.ErrNotRecorded: storage of an older cadang serve), so a
+	// copy into it may bring the removed snapshots back.
+	NotRecorded bool `json:"not_recorded,omitempty"`
 }
 
 // ForgetItem is one snapshot a forget decided on.

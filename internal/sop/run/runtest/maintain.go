@@ -24,6 +24,10 @@ type Maintainer struct {
 	snaps map[string]*snapshottest.Repo // by repository ID
 	// SnapshotsErr, ForgetErr and PruneErr, when set, are returned.
 	SnapshotsErr, ForgetErr, PruneErr error
+	// ForgottenErr, when set, fails the saving of forgotten records, as
+	// storage of an older cadang serve does: every removal is done and
+	// Forget's error wraps snapshot.ErrNotRecorded.
+	ForgottenErr error
 	// ForgetCalls counts Forget; Prunes lists the media pruned.
 	ForgetCalls int
 	Prunes      []string
@@ -101,7 +105,11 @@ func (m *Maintainer) Forget(ctx context.Context, r run.Repository, groups []rete
 	if m.ForgetErr != nil {
 		return nil, m.ForgetErr
 	}
-	ids, err := retention.Forget(ctx, m.store(r.ID()), groups)
+	var rm retention.Remover = m.store(r.ID())
+	if m.ForgottenErr != nil {
+		rm = noForgotten{rm, m.ForgottenErr}
+	}
+	ids, err := retention.Forget(ctx, rm, groups)
 	out := make([]string, len(ids))
 	for i, id := range ids {
 		out[i] = id.String()
@@ -120,4 +128,17 @@ func (m *Maintainer) Prune(ctx context.Context, med jobs.Medium) (run.Repository
 	}
 	res := m.Result
 	return r, &res, m.PruneErr
+}
+
+// noForgotten is a Remover whose storage keeps no forgotten records.
+type noForgotten struct {
+	retention.Remover
+	err error
+}
+
+func (n noForgotten) SaveFile(ctx context.Context, t repo.FileType, data []byte) (repo.ID, error) {
+	if t == repo.ForgottenFile {
+		return repo.ID{}, n.err
+	}
+	return n.Remover.SaveFile(ctx, t, data)
 }
