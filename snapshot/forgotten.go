@@ -40,13 +40,16 @@ type ForgottenSnapshot struct {
 	// Time is when it was removed; zero in files written before entries
 	// had one (the file's time counts then).
 	Time time.Time `json:"time,omitzero"`
+	// Taken is the snapshot's own time, for a listing of what retention
+	// removed; zero in records written before it was kept.
+	Taken time.Time `json:"snapshot_time,omitzero"`
 }
 
 // ForgottenOf returns the record of sn, removed at t.
 func ForgottenOf(sn *Snapshot, t time.Time) ForgottenSnapshot {
 	tags := slices.Clone(sn.Tags)
 	slices.Sort(tags)
-	return ForgottenSnapshot{ID: sn.ID(), Original: OriginalID(sn), Tags: tags, Time: t}
+	return ForgottenSnapshot{ID: sn.ID(), Original: OriginalID(sn), Tags: tags, Time: t, Taken: sn.Time}
 }
 
 // OriginalID is the ID that stands for sn across copies and tag changes:
@@ -253,6 +256,31 @@ func ForgottenOriginals(ctx context.Context, r FileLoader, bad func(id repo.ID, 
 		}
 	}
 	return out, nil
+}
+
+// Entries returns every record of the set, oldest snapshot first (by its
+// time, or when it was removed in records without it; then by ID): what
+// the repository's retention removed, for a listing.
+func (s ForgottenSet) Entries() []ForgottenSnapshot {
+	var out []ForgottenSnapshot
+	for _, es := range s {
+		out = append(out, es...)
+	}
+	slices.SortFunc(out, func(a, b ForgottenSnapshot) int {
+		if c := a.when().Compare(b.when()); c != 0 {
+			return c
+		}
+		return a.ID.Compare(b.ID)
+	})
+	return out
+}
+
+// when is the snapshot's time where the record has it, else its removal's.
+func (s ForgottenSnapshot) when() time.Time {
+	if s.Taken.IsZero() {
+		return s.Time
+	}
+	return s.Taken
 }
 
 // RemoveUnreadableForgotten removes the forgotten files that cannot be read

@@ -38,3 +38,24 @@ func TestFitForgottenKeepsTheNewest(t *testing.T) {
 		t.Errorf("Forgot: %v, %v", at, ok)
 	}
 }
+
+// A listing orders by the snapshot's own time; a record written before
+// that time was kept counts at its removal.
+func TestForgottenEntriesOrder(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC)
+	a := ForgottenSnapshot{ID: repo.ID{1}, Original: repo.ID{9}, Time: t0.Add(5 * time.Hour), Taken: t0.Add(2 * time.Hour)}
+	b := ForgottenSnapshot{ID: repo.ID{2}, Original: repo.ID{9}, Time: t0.Add(4 * time.Hour), Taken: t0.Add(3 * time.Hour)}
+	old := ForgottenSnapshot{ID: repo.ID{3}, Original: repo.ID{3}, Time: t0.Add(time.Hour)}
+	same := ForgottenSnapshot{ID: repo.ID{0}, Original: repo.ID{0}, Time: t0.Add(9 * time.Hour), Taken: t0.Add(3 * time.Hour)}
+	set := ForgottenSet{repo.ID{9}: {b, a}, repo.ID{3}: {old}, repo.ID{0}: {same}}
+	got := set.Entries()
+	want := []repo.ID{{3}, {1}, {0}, {2}}
+	if len(got) != len(want) {
+		t.Fatalf("%d entries", len(got))
+	}
+	for i := range want {
+		if got[i].ID != want[i] {
+			t.Errorf("entry %d is %s, want %s", i, got[i].ID.Short(), want[i].Short())
+		}
+	}
+}

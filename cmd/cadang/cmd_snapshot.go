@@ -302,9 +302,20 @@ func snapshotsCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "snapshots",
 		Usage: "list snapshots",
-		Flags: append(filterFlags(), &cli.BoolFlag{Name: "latest", Usage: "only the newest snapshot per host and paths"}),
+		Flags: append(filterFlags(), &cli.BoolFlag{Name: "latest", Usage: "only the newest snapshot per host and paths"},
+			&cli.BoolFlag{Name: "forgotten", Usage: "list instead the snapshots this repository's retention removed, which copies do not bring back (--tag and --job filter them)"}),
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
+			if c.Bool("forgotten") {
+				for _, f := range []string{"host", "path", "latest"} {
+					if c.IsSet(f) {
+						return fmt.Errorf("--forgotten with --%s: a forgotten snapshot's record keeps its ID, original and tags, not its host or paths; filter with --tag or --job", f)
+					}
+				}
+				return e.withRepo(c.Context, false, func(r *repo.Repository) error {
+					return e.listForgotten(c.Context, r, filterFromFlags(c))
+				})
+			}
 			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
 				sns, err := e.listSnapshots(c.Context, r, filterFromFlags(c))
 				if err != nil {
@@ -339,6 +350,52 @@ func snapshotsCommand() *cli.Command {
 			})
 		},
 	}
+}
+
+// listForgotten prints the records of snapshots that the repository's
+// retention removed (snapshot.RecordForgotten), oldest removal first.
+func (e *env) listForgotten(ctx context.Context, r snapshot.FileLoader, f snapshot.Filter) error {
+	set, err := snapshot.ForgottenOriginals(ctx, r, func(id repo.ID, err error) {
+		e.warnf("forgotten file %s cannot be read and is left out: %v ('cadang repair forgotten' removes it)", id.Short(), err)
+	})
+	if err != nil {
+		return err
+	}
+	var es []snapshot.ForgottenSnapshot
+	for _, x := range set.Entries() {
+		if f.Match(&snapshot.Snapshot{Tags: x.Tags}) {
+			es = append(es, x)
+		}
+	}
+	if e.json {
+		out := make([]forgottenJSON, len(es))
+		for i, x := range es {
+			out[i] = forgottenJSON{ForgottenSnapshot: x, ShortID: x.ID.Short()}
+		}
+		return e.printJSON(out)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 2, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTime\tTags\tForgotten\tOriginal")
+	for _, x := range es {
+		taken, orig := "", ""
+		if !x.Taken.IsZero() {
+			taken = e.timeText(x.Taken)
+		}
+		if x.Original != x.ID {
+			orig = x.Original.Short()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", x.ID.Short(), taken, cellText(strings.Join(x.Tags, ",")), e.timeText(x.Time), orig)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%d forgotten snapshots (a copy into this repository passes over their originals: name one, or use 'cadang copy --include-forgotten', to copy it again)\n", len(es))
+	return nil
+}
+
+type forgottenJSON struct {
+	snapshot.ForgottenSnapshot
+	ShortID string `json:"short_id"`
 }
 
 type snapshotJSON struct {

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A copy into a repository that forgot some of the copied snapshots (its
@@ -36,7 +38,29 @@ func TestCLICopyPassesOverForgottenSnapshots(t *testing.T) {
 		t.Errorf("cat forgotten:\n%s", res)
 	}
 
-	res := cliRunCopy(t, "-r", dst, "copy", "--from-repo", src)
+	// And listed: the copies removed, with their originals and times.
+	res := cliOK(t, "-r", dst, "snapshots", "--forgotten")
+	for i := range 2 {
+		if !strings.Contains(res.stdout, copies[i].ID[:8]+"  ") || !strings.Contains(res.stdout, ids[i][:8]) {
+			t.Errorf("snapshots --forgotten does not list copy %d:\n%s", i, res)
+		}
+	}
+	if strings.Contains(res.stdout, copies[2].ID[:8]) || !strings.Contains(res.stdout, "2 forgotten snapshots") {
+		t.Errorf("snapshots --forgotten:\n%s", res)
+	}
+	var listed []struct {
+		ID, Original string
+		Time         time.Time `json:"snapshot_time"`
+	}
+	if err := json.Unmarshal([]byte(cliOK(t, "--json", "-r", dst, "snapshots", "--forgotten").stdout), &listed); err != nil ||
+		len(listed) != 2 || listed[0].Original != ids[0] || listed[1].Original != ids[1] || !listed[0].Time.Equal(copies[0].Time) {
+		t.Errorf("snapshots --forgotten --json: %+v, %v", listed, err)
+	}
+	if res := cliCode(t, 1, "-r", dst, "snapshots", "--forgotten", "--host", "x"); !strings.Contains(res.stderr, "--forgotten with --host") {
+		t.Errorf("--forgotten --host: %s", res)
+	}
+
+	res = cliRunCopy(t, "-r", dst, "copy", "--from-repo", src)
 	if !strings.Contains(res.stdout, "0 snapshot(s) copied, 1 skipped, 2 not again (forgotten in this repository)") ||
 		!strings.Contains(res.stdout, "skipped "+ids[0][:8]+" (forgotten in this repository on ") {
 		t.Errorf("copy after the forget:\n%s", res)
