@@ -57,6 +57,39 @@ func TestOffsiteFailure(t *testing.T) {
 	}
 }
 
+// TestOffsiteFailureForgotten: a copy that passed over snapshots the
+// offsite medium's retention had forgotten says so in its failure report,
+// in both languages, beside what it copied.
+func TestOffsiteFailureForgotten(t *testing.T) {
+	cfg, err := jobs.Load("../../../testdata/sop/cadang.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Jobs = cfg.Jobs[:1]
+	loc := cfg.Location()
+	at := time.Date(2026, 3, 2, 1, 0, 0, 0, loc)
+	cp := runlog.Record{ID: "run-0302-copy", Op: runlog.OpCopy, Job: "spse-prod", Medium: "kominfo", Repository: "sftp://cadang@10.1.2.3/srv/cadang",
+		Start: at.Add(40 * time.Minute), End: at.Add(41 * time.Minute), Tags: []string{runlog.TagOffsite},
+		Copy:   &runlog.CopyInfo{From: "/mnt/backup/cadang", FromID: strings.Repeat("a", 64), Copied: 1, Skipped: 3, Forgotten: 2, Bytes: 5 << 20},
+		Result: runlog.Failed, Failure: runlog.KindOffsite, Note: runlog.NewNote("offsite-open-failed", "kominfo", "sftp://cadang@10.1.2.3/srv/cadang")}
+	for l, want := range map[i18n.Lang]string{
+		i18n.ID: "1 disalin, 3 sudah ada, 2 sudah dilupakan di tujuan dan tidak disalin lagi",
+		i18n.EN: "1 copied, 3 already there, 2 forgotten in the destination and not copied again",
+	} {
+		e := Env{Config: cfg, Lang: l, Now: time.Date(2026, 4, 2, 9, 0, 0, 0, loc)}
+		render(t, e.Failure(cp, []runlog.Record{cp})).contains(t, want)
+		// Without forgotten ones, the shorter sentence.
+		c := *cp.Copy
+		c.Forgotten = 0
+		plain := cp
+		plain.Copy = &c
+		r := render(t, e.Failure(plain, []runlog.Record{plain}))
+		if strings.Contains(r.md, "dilupakan di tujuan") || strings.Contains(r.md, "forgotten in the destination") {
+			t.Errorf("a copy that forgot nothing (%s):\n%s", l, r.md)
+		}
+	}
+}
+
 // TestInventoryOffsite: the list of backups names a job's offsite medium
 // beside its rotation media.
 func TestInventoryOffsite(t *testing.T) {

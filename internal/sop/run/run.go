@@ -385,6 +385,9 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 			for _, f := range res.Changed {
 				addErr(&rec, fmt.Sprintf("%s: changed during the backup, stored as read: %s", src.Name, f))
 			}
+			if res.Unlisted > 0 {
+				addErr(&rec, fmt.Sprintf("%s: %d more item(s) could not be read, beyond those the snapshot lists ('cadang backup' printed each as it met it)", src.Name, res.Unlisted))
+			}
 		}
 		rec.Sources = append(rec.Sources, s)
 		if s.Snapshot != "" {

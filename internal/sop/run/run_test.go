@@ -144,6 +144,32 @@ func TestFailureKinds(t *testing.T) {
 			t.Fatalf("%+v", out.Record)
 		}
 	})
+	t.Run("partial beyond the snapshot's list", func(t *testing.T) {
+		// More unreadable items than a snapshot lists: the count of the
+		// rest reaches the source's record, its note and the errors.
+		e := newEnv(t)
+		e.bay.Connect(e.a)
+		e.bk.Results = map[string]run.BackupResult{"upload": {Snapshot: "s", Skipped: []string{"/a", "/b"}, Unlisted: 5000}}
+		out, _ := e.r.Backup(ctx, "spse-prod", run.Options{})
+		var up *runlog.Source
+		for i := range out.Record.Sources {
+			if out.Record.Sources[i].Name == "upload" {
+				up = &out.Record.Sources[i]
+			}
+		}
+		if out.Record.Result != runlog.Partial || up == nil || up.Skipped != 5002 || up.Note == nil || up.Note.Code != "files-unreadable" ||
+			fmt.Sprint(up.Note.Args) != "[5002]" || len(out.Record.Errors) != 3 || !strings.Contains(out.Record.Errors[2], "upload: 5000 more item(s) could not be read") {
+			t.Fatalf("%+v %+v", out.Record, up)
+		}
+		// Only unlisted ones: still partial.
+		e = newEnv(t)
+		e.bay.Connect(e.a)
+		e.bk.Results = map[string]run.BackupResult{"upload": {Snapshot: "s", Unlisted: 7}}
+		out, _ = e.r.Backup(ctx, "spse-prod", run.Options{})
+		if out.Record.Result != runlog.Partial || out.Record.Failure != runlog.KindSourceUnreadable {
+			t.Fatalf("%+v", out.Record)
+		}
+	})
 	t.Run("changed while read", func(t *testing.T) {
 		// A file that changed while it was read is in the snapshot as read:
 		// the run log says so instead of calling it skipped.
