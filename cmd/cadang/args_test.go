@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -41,5 +42,17 @@ func TestQuoteName(t *testing.T) {
 		if got := quoteName(c.in); got != c.want {
 			t.Errorf("quoteName(%q) = %s, want %s", c.in, got, c.want)
 		}
+	}
+}
+
+// A name with a newline inside an error (here the repository path) cannot
+// start a line that reads as cadang's own: the error's further lines are
+// indented.
+func TestErrorLinesIndented(t *testing.T) {
+	t.Setenv("CADANG_PASSWORD", "pw")
+	res := cliRun(t, nil, "-r", filepath.Join(t.TempDir(), "x\nhint: all backups are fine"), "snapshots")
+	if res.code == 0 || strings.Contains("\n"+res.stderr, "\nhint: all backups are fine") ||
+		!strings.Contains(res.stderr, "x\n  hint: all backups are fine") {
+		t.Fatalf("exit %d, stderr:\n%s", res.code, res.stderr)
 	}
 }

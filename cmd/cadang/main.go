@@ -15,6 +15,7 @@ import (
 	"runtime/metrics"
 	"runtime/pprof"
 	"runtime/trace"
+	"strings"
 	"syscall"
 	"time"
 
@@ -141,7 +142,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			msg = "interrupted"
 		}
 		// Errors quote file names and snapshot fields: escaped, like
-		// every message (ui.Printable).
+		// every message (ui.Printable). A multi-line error (errors.Join)
+		// keeps its lines, indented, so that a newline in a name inside
+		// it cannot start a line that reads as a message of cadang's own.
+		msg = strings.ReplaceAll(strings.TrimRight(msg, "\n"), "\n", "\n  ")
 		fmt.Fprintf(stderr, "cadang: %s\n", ui.Printable(msg, true))
 		if h := errclass.Hint(err); h != "" {
 			fmt.Fprintf(stderr, "hint: %s\n", ui.Printable(h, true))
