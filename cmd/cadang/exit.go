@@ -13,6 +13,7 @@ const (
 	exitLocked        = errclass.ExitLocked
 	exitWrongPassword = errclass.ExitWrongPassword
 	exitInterrupted   = errclass.ExitInterrupted
+	exitBrokenPipe    = errclass.ExitBrokenPipe
 )
 
 // partialError marks a command that did its job except for some items; it

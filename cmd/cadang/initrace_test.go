@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,5 +67,44 @@ func TestCLIBackupInitRace(t *testing.T) {
 			t.Errorf("round %d: %d key files, want 1", round, len(keys))
 		}
 		cliOK(t, "-r", dir, "check")
+	}
+}
+
+// A reader that stops reading (cadang ls | head) killed cadang by SIGPIPE,
+// with its lock left in the repository (and, for a restore, a file half
+// written). It now stops as on Ctrl-C, silently, with the code a shell
+// gives a process SIGPIPE killed.
+func TestCLIBrokenPipe(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	src := t.TempDir()
+	for i := range 40 {
+		for j := range 100 {
+			writeFileT(t, filepath.Join(src, fmt.Sprintf("d%02d", i), fmt.Sprintf("berkas-%03d.txt", j)), []byte{byte(j)}, 0o644)
+		}
+	}
+	cliBackup(t, repoDir, src)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd := cliProcess(t, "-r", repoDir, "ls", "latest")
+	cmd.Stdout, cmd.Stderr = pw, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	// More than a pipe buffer of listing follows this line.
+	if _, err := io.ReadFull(pr, make([]byte, 100)); err != nil {
+		t.Fatal(err)
+	}
+	pr.Close()
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitBrokenPipe || stderr.Len() != 0 {
+		t.Fatalf("ls into a closed pipe: %v, stderr %q", err, stderr.String())
+	}
+	if locks, err := os.ReadDir(filepath.Join(repoDir, "locks")); err != nil || len(locks) != 0 {
+		t.Fatalf("locks left: %v %v", locks, err)
 	}
 }

@@ -26,11 +26,44 @@ import (
 	"github.com/lpse/cadang/internal/ui"
 )
 
+// errBrokenPipe is the cause of the context's end when the output pipe
+// closed.
+var errBrokenPipe = errors.New("the output pipe was closed")
+
+// signalContext returns the context of a command run as a process: it
+// ends at SIGINT and SIGTERM, and, with errBrokenPipe as its cause, when
+// the output pipe closes. stop ends the signal handling.
+func signalContext() (ctx context.Context, stop func()) {
+	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// A closed output pipe (cadang ls | head) killed the process by
+	// SIGPIPE at its next write to stdout: a restore left its lock and a
+	// half-written file, kept by the next restore. Asked for, the signal
+	// comes here instead (the write fails with EPIPE), and the command
+	// stops as it does on Ctrl-C.
+	ctx, brokenPipe := context.WithCancelCause(ctx)
+	pipe := make(chan os.Signal, 1)
+	signal.Notify(pipe, syscall.SIGPIPE)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-pipe:
+			brokenPipe(errBrokenPipe)
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(pipe)
+		close(done)
+		brokenPipe(nil)
+		stopSignals()
+	}
+}
+
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "0.1.0-dev"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	// CADANG_CPUPROFILE names a file for a CPU profile of the whole run;
 	// the benchmark suite uses it to find which stage bounds the pipeline.
 	if p := os.Getenv("CADANG_CPUPROFILE"); p != "" {
@@ -133,6 +166,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	code := exitCode(err)
 	if err != nil && ctx.Err() != nil {
 		code = exitInterrupted
+		if errors.Is(context.Cause(ctx), errBrokenPipe) {
+			// Whoever read the output stopped reading: nothing to tell
+			// them, as no tool of a pipeline does.
+			return exitBrokenPipe
+		}
 	}
 	if err != nil {
 		msg := err.Error()
@@ -175,7 +213,7 @@ Data is split into content-defined chunks, deduplicated, compressed with zstd an
 
 Exit codes: 0 ok, 1 fatal error, 3 some source files could not be read (snapshot still written) or
 some files could not be restored, 10 repository does not exist, 11 repository is locked,
-12 wrong password, 130 interrupted.
+12 wrong password, 130 interrupted, 141 the output pipe closed (stopped as if interrupted).
 
 Environment: CADANG_REPOSITORY, CADANG_PASSWORD, CADANG_PASSWORD_FILE, CADANG_PASSWORD_COMMAND;
 CADANG_KDF=time,memoryKiB,threads sets the argon2id cost of new key files (default 3,65536,2; below

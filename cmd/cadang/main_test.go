@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,7 +14,10 @@ import (
 // cliProcess): tests that need real concurrent processes run it so.
 func TestMain(m *testing.M) {
 	if os.Getenv("CADANG_TEST_AS_CLI") == "1" {
-		os.Exit(run(context.Background(), append([]string{"cadang"}, os.Args[1:]...), os.Stdin, os.Stdout, os.Stderr))
+		ctx, stop := signalContext()
+		code := run(ctx, append([]string{"cadang"}, os.Args[1:]...), os.Stdin, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
 	}
 	dir, err := os.MkdirTemp("", "cadang-cmd-test-")
 	if err != nil {

@@ -31,6 +31,10 @@ const (
 	ExitLocked        = 11
 	ExitWrongPassword = 12
 	ExitInterrupted   = 130
+	// ExitBrokenPipe: the reader of the output went away (cadang ls |
+	// head): stopped as an interrupt stops it, under the code a shell
+	// gives a process that SIGPIPE killed.
+	ExitBrokenPipe = 141
 )
 
 // Class is what an error means.
