@@ -444,6 +444,10 @@ var ErrNoSnapshot = errors.New("no matching snapshot found")
 // ErrAmbiguous is returned when an ID prefix matches several snapshots.
 var ErrAmbiguous = errors.New("ambiguous snapshot ID prefix")
 
+// ErrInvalidID is returned for a snapshot argument that is neither
+// "latest" nor a prefix of at least 4 hex digits.
+var ErrInvalidID = errors.New("not a snapshot ID")
+
 // FindLatest returns the newest snapshot that matches f.
 func FindLatest(ctx context.Context, r FileLoader, f Filter) (*Snapshot, error) {
 	return findLatest(ctx, r, f, failUnreadable)
@@ -487,12 +491,16 @@ func FindSnapshotSkipping(ctx context.Context, r FileLoader, idOrLatest string, 
 
 // FindSnapshotID resolves a hex prefix of at least 4 digits to a snapshot ID.
 func FindSnapshotID(ctx context.Context, r FileLoader, prefix string) (repo.ID, error) {
+	given := prefix
 	prefix = strings.ToLower(prefix)
-	if len(prefix) < 4 {
-		return repo.ID{}, fmt.Errorf("snapshot ID prefix %q is too short (4 hex digits at least)", prefix)
+	if strings.EqualFold(prefix, "latest") {
+		return repo.ID{}, fmt.Errorf("snapshot %q: %w (the newest snapshot is written latest, in lower case)", given, ErrInvalidID)
 	}
-	if _, err := hex.DecodeString(prefix[:len(prefix)&^1]); err != nil {
-		return repo.ID{}, fmt.Errorf("invalid snapshot ID %q", prefix)
+	if len(prefix) < 4 {
+		return repo.ID{}, fmt.Errorf("snapshot %q: %w: too short (an ID prefix has 4 hex digits at least)", given, ErrInvalidID)
+	}
+	if _, err := hex.DecodeString(prefix[:len(prefix)&^1]); err != nil || len(prefix)%2 == 1 && !isHexDigit(prefix[len(prefix)-1]) || len(prefix) > 2*len(repo.ID{}) {
+		return repo.ID{}, fmt.Errorf("snapshot %q: %w (an ID is up to 64 hex digits, 0-9 and a-f; 'cadang snapshots' lists them)", given, ErrInvalidID)
 	}
 	var found []repo.ID
 	if err := r.ListFiles(ctx, repo.SnapshotFile, func(id repo.ID) error {
@@ -505,11 +513,11 @@ func FindSnapshotID(ctx context.Context, r FileLoader, prefix string) (repo.ID, 
 	}
 	switch len(found) {
 	case 0:
-		return repo.ID{}, fmt.Errorf("%w: %s", ErrNoSnapshot, prefix)
+		return repo.ID{}, fmt.Errorf("snapshot ID %s: %w", prefix, ErrNoSnapshot)
 	case 1:
 		return found[0], nil
 	}
-	return repo.ID{}, fmt.Errorf("%w: %s matches %d snapshots", ErrAmbiguous, prefix, len(found))
+	return repo.ID{}, fmt.Errorf("snapshot ID %s: %w: it matches %d snapshots (give more of its digits)", prefix, ErrAmbiguous, len(found))
 }
 
 // FindParent returns the newest snapshot of the same host with the same set
@@ -567,3 +575,5 @@ func ChangeTags(ctx context.Context, r FileRewriter, sn *Snapshot, set, add, rem
 	}
 	return &ns, nil
 }
+
+func isHexDigit(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' }

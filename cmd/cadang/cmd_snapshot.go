@@ -14,6 +14,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	soprun "github.com/lpse/cadang/internal/sop/run"
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/internal/ui"
 	"github.com/lpse/cadang/internal/units"
@@ -90,10 +91,52 @@ func (e *env) findSnapshot(ctx context.Context, r snapshot.FileLoader, arg strin
 		err = fmt.Errorf("the latest snapshot is not known: %d snapshot file(s) cannot be read, and one may be newer than %s: give the snapshot's ID instead ('cadang snapshots' lists the readable ones; 'cadang check' names every damaged file): %w",
 			len(skipped), sn.ID().Short(), errors.Join(skipped...))
 	}
-	if err != nil {
-		return nil, fmt.Errorf("snapshot %q: %w", arg, err)
+	switch {
+	case err == nil:
+		return sn, nil
+	case arg != "latest" && errors.Is(err, snapshot.ErrNoSnapshot):
+		// Mistyped, or gone: a forgotten one says when it went.
+		if at, ok := forgottenPrefix(ctx, r, arg); ok {
+			err = fmt.Errorf("%w; a snapshot with that ID was forgotten on %s ('cadang snapshots --forgotten' lists what the retention removed, 'cadang snapshots' what is there)", err, e.timeText(at))
+		} else {
+			err = fmt.Errorf("%w ('cadang snapshots' lists the snapshots)", err)
+		}
+		fallthrough
+	case errors.Is(err, snapshot.ErrInvalidID), errors.Is(err, snapshot.ErrAmbiguous):
+		// A mistake in the argument, not a failure of the backups: a
+		// recorded command (restore, copy) records no failed run for it.
+		// The error names the argument already.
+		return nil, soprun.NotARun(err)
 	}
-	return sn, nil
+	return nil, fmt.Errorf("snapshot %q: %w", arg, err)
+}
+
+// notInSnapshot says which snapshot a path was looked for in, when err is
+// that it is not there ("latest" may not be the snapshot one thinks): a
+// mistake in the argument, which a recorded restore does not record as a
+// failed run. Other errors are returned as they are.
+func (e *env) notInSnapshot(sn *snapshot.Snapshot, err error) error {
+	if !errors.Is(err, snapshot.ErrNotFound) {
+		return err
+	}
+	return soprun.NotARun(fmt.Errorf("%w %s (%s, paths %s; 'cadang ls %s' lists what it holds)", err, sn.ID().Short(), e.timeText(sn.Time), cellText(strings.Join(sn.Paths, " ")), sn.ID().Short()))
+}
+
+// forgottenPrefix tells whether the repository's retention forgot a
+// snapshot whose ID begins with prefix, and when (the latest such).
+func forgottenPrefix(ctx context.Context, r snapshot.FileLoader, prefix string) (time.Time, bool) {
+	set, err := snapshot.ForgottenOriginals(ctx, r, nil)
+	if err != nil {
+		return time.Time{}, false
+	}
+	var at time.Time
+	found := false
+	for _, x := range set.Entries() {
+		if strings.HasPrefix(x.ID.String(), strings.ToLower(prefix)) && (!found || x.Time.After(at)) {
+			at, found = x.Time, true
+		}
+	}
+	return at, found
 }
 
 // listSnapshots lists the snapshots that match f, passing over (with a
@@ -235,7 +278,7 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 		sum, rerr := rs.Restore(ctx, sn, sub, o.Target)
 		counter.Done()
 		if sum == nil {
-			return rerr
+			return e.notInSnapshot(sn, rerr)
 		}
 		res = &restoreResult{MessageType: "summary", SnapshotID: sn.ID().String(), Target: o.Target,
 			FilesRestored: sum.Files, DirsRestored: sum.Dirs, FilesSkipped: sum.Skipped, FilesVerified: sum.Verified,
@@ -520,13 +563,13 @@ func lsCommand() *cli.Command {
 				if p == "" {
 					p = "/"
 				}
-				return walker.Ls(c.Context, r, sn, p, c.Bool("recursive"), func(p string, n *snapshot.Node) error {
+				return e.notInSnapshot(sn, walker.Ls(c.Context, r, sn, p, c.Bool("recursive"), func(p string, n *snapshot.Node) error {
 					if e.json {
 						return e.printJSONLine(toNodeJSON(p, n))
 					}
 					_, err := fmt.Fprintln(e.stdout, lsLine(e, p, n))
 					return err
-				})
+				}))
 			})
 		},
 	}
@@ -639,11 +682,11 @@ func dumpCommand() *cli.Command {
 					defer f.Close()
 					w = f
 					if err := walker.Dump(c.Context, r, sn, c.Args().Get(1), w); err != nil {
-						return err
+						return e.notInSnapshot(sn, err)
 					}
 					return f.Close()
 				}
-				return walker.Dump(c.Context, r, sn, c.Args().Get(1), w)
+				return e.notInSnapshot(sn, walker.Dump(c.Context, r, sn, c.Args().Get(1), w))
 			})
 		},
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/lpse/cadang/internal/errclass"
 	"github.com/lpse/cadang/internal/panicerr"
@@ -39,16 +40,25 @@ func signalContext() (ctx context.Context, stop func()) {
 	// SIGPIPE at its next write to stdout: a restore left its lock and a
 	// half-written file, kept by the next restore. Asked for, the signal
 	// comes here instead (the write fails with EPIPE), and the command
-	// stops as it does on Ctrl-C.
+	// stops as it does on Ctrl-C. Asked for, every SIGPIPE comes here,
+	// also a write to a connection the server closed (a REST server
+	// restarting), which the backend retries: only a closed stdout or
+	// stderr stops the command.
 	ctx, brokenPipe := context.WithCancelCause(ctx)
 	pipe := make(chan os.Signal, 1)
 	signal.Notify(pipe, syscall.SIGPIPE)
 	done := make(chan struct{})
 	go func() {
-		select {
-		case <-pipe:
-			brokenPipe(errBrokenPipe)
-		case <-done:
+		for {
+			select {
+			case <-pipe:
+				if outputClosed() {
+					brokenPipe(errBrokenPipe)
+					return
+				}
+			case <-done:
+				return
+			}
 		}
 	}()
 	return ctx, func() {
@@ -57,6 +67,21 @@ func signalContext() (ctx context.Context, stop func()) {
 		brokenPipe(nil)
 		stopSignals()
 	}
+}
+
+// outputClosed tells whether the reader of stdout or stderr went away: the
+// kernel marks the write end of a pipe without readers with POLLERR.
+func outputClosed() bool {
+	fds := []unix.PollFd{{Fd: 1, Events: unix.POLLOUT}, {Fd: 2, Events: unix.POLLOUT}}
+	if _, err := unix.Poll(fds, 0); err != nil {
+		return false
+	}
+	for _, f := range fds {
+		if f.Revents&(unix.POLLERR|unix.POLLHUP) != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // version is set at build time with -ldflags "-X main.version=...".

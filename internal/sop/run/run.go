@@ -534,7 +534,8 @@ func (r *Runner) finish(ctx context.Context, j *jobs.Job, rec runlog.Record, sto
 // notification when not OK. fn fills in the rest of the record (medium,
 // repository ID, snapshots, RestoreInfo, TestInfo...). store, if not nil, is
 // where the record is copied; fn may also set it through the returned
-// pointer when it opens the repository itself.
+// pointer when it opens the repository itself. An error of fn marked by
+// NotARun records nothing: Do returns an empty Outcome and no error.
 func (r *Runner) Do(ctx context.Context, op runlog.Operation, jobName string, fn func(ctx context.Context, rec *runlog.Record) (runlog.RecordStore, error)) (Outcome, error) {
 	var j *jobs.Job
 	if jobName != "" && r.Config != nil {
@@ -545,6 +546,9 @@ func (r *Runner) Do(ctx context.Context, op runlog.Operation, jobName string, fn
 	}
 	rec := runlog.Record{Op: op, Job: jobName, Start: r.clock().Now(), TimeStandard: StandardFor(op, j).Milliseconds()}
 	store, err := fn(ctx, &rec)
+	if IsNotARun(err) {
+		return Outcome{}, nil
+	}
 	switch {
 	case err != nil:
 		rec.Result = runlog.Failed
@@ -563,6 +567,27 @@ func (r *Runner) Do(ctx context.Context, op runlog.Operation, jobName string, fn
 		rec.Result = runlog.OK
 	}
 	return r.finish(ctx, j, rec, store)
+}
+
+// NotARun marks the error of an operation that did not start because its
+// arguments name nothing (a mistyped snapshot ID): Do appends no record
+// for it, so that a typo at 3 a.m. is not a failed run that the SOP asks a
+// follow-up of. NotARun(nil) is nil.
+func NotARun(err error) error {
+	if err == nil {
+		return nil
+	}
+	return notARun{err}
+}
+
+type notARun struct{ error }
+
+func (e notARun) Unwrap() error { return e.error }
+
+// IsNotARun reports whether err was marked by NotARun.
+func IsNotARun(err error) bool {
+	var n notARun
+	return errors.As(err, &n)
 }
 
 // Followup records the follow-up taken after a failed run (SOP step 5).

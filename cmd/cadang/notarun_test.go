@@ -1,0 +1,59 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A snapshot argument that names nothing (a typo at 3 a.m.) is a mistake,
+// not a failed restore: the run log gets no record for it, so 'cadang
+// status' asks no follow-up of it, and the error says what to do. A
+// restore that ran is recorded as before.
+func TestCLISnapshotTypoIsNotARun(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "runlog.jsonl")
+	t.Setenv("CADANG_LOG", log)
+	repoDir := cliNewRepo(t)
+	data := filepath.Join(t.TempDir(), "data")
+	writeFileT(t, filepath.Join(data, "a"), []byte("one"), 0o644)
+	first := str(t, cliBackup(t, repoDir, "--tag", "x", data), "snapshot_id")
+	writeFileT(t, filepath.Join(data, "a"), []byte("two"), 0o644)
+	last := str(t, cliBackup(t, repoDir, "--tag", "x", data), "snapshot_id")
+	cliOK(t, "-r", repoDir, "forget", "--keep-last", "1")
+	records := func() int {
+		b, err := os.ReadFile(log)
+		if os.IsNotExist(err) {
+			return 0
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Count(string(b), "\n")
+	}
+	before := records()
+	target := filepath.Join(t.TempDir(), "t")
+	for _, c := range []struct{ arg, want string }{
+		{"Latest", `snapshot "Latest": not a snapshot ID (the newest snapshot is written latest, in lower case)`},
+		{last[:7] + "x", "not a snapshot ID (an ID is up to 64 hex digits"},
+		{"7d", "too short"},
+		{"0000ffff", "snapshot ID 0000ffff: no matching snapshot found ('cadang snapshots' lists the snapshots)"},
+		{first[:8], "snapshot ID " + first[:8] + ": no matching snapshot found; a snapshot with that ID was forgotten on "},
+		{"latest:/nonexist", "/nonexist: not found in snapshot " + last[:8] + " ("},
+	} {
+		res := cliCode(t, 1, "-r", repoDir, "restore", c.arg, "--target", target)
+		if !strings.Contains(res.stderr, c.want) {
+			t.Errorf("restore %s: want %q in\n%s", c.arg, c.want, res.stderr)
+		}
+	}
+	if n := records(); n != before {
+		t.Fatalf("%d run-log records for mistyped snapshots", n-before)
+	}
+	if res := cliCode(t, 1, "-r", repoDir, "ls", "latest", "/etc"); !strings.Contains(res.stderr, "/etc: not found in snapshot "+last[:8]) {
+		t.Errorf("ls of a path not there:\n%s", res.stderr)
+	}
+	cliOK(t, "-r", repoDir, "restore", "latest", "--target", target)
+	if n := records(); n != before+1 {
+		t.Fatalf("a restore that ran: %d records, want 1", n-before)
+	}
+}
