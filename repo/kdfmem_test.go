@@ -98,6 +98,17 @@ func TestKeyFileAskingTooMuchMemoryIsNotTried(t *testing.T) {
 	if len(warned) != 1 || !strings.Contains(warned[0], "key file "+slow[:8]+" asks for 64 MiB of memory and 51 passes") {
 		t.Errorf("newer version byte: warnings %q", warned)
 	}
+	// The key not tried is named: it may be the one that would tell.
+	if !errors.Is(err, repo.ErrKeyNotTried) {
+		t.Errorf("newer version byte: the key not tried is not named: %v", err)
+	}
+	// Ctrl-C at the warning, as it invites, interrupts the open.
+	cctx, ccancel := context.WithCancel(ctx)
+	defer ccancel()
+	_, err = repo.Open(cctx, be, []byte("typo"), repo.Options{KDFMemory: free, Warnf: func(string, ...any) { ccancel() }})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("newer version byte, cancelled at the warning: %v", err)
+	}
 }
 
 // argon2id cannot be interrupted, but the open can: Ctrl-C during a costly

@@ -328,8 +328,15 @@ func classifyVersion(ctx context.Context, be backend.Backend, password []byte, r
 		return verdict
 	case IsDamaged(uerr):
 		return uerr
+	case ctx.Err() != nil || errors.Is(uerr, context.Canceled) || errors.Is(uerr, context.DeadlineExceeded):
+		// Ctrl-C during a costly key file's derivation, as its warning
+		// invites: an interruption, not a version error.
+		return uerr
 	case ve.Version > FormatVersion+implausibleVersionStep:
 		return damaged(cfgH, nil, "format version %d is implausible (this cadang reads version %d): the version byte is damaged", ve.Version, FormatVersion)
+	case errors.Is(uerr, ErrKeyNotTried):
+		// The key not tried may be the one that would have told.
+		return fmt.Errorf("%s: %w (if no newer cadang wrote this repository, its config file is damaged); %w", be.Location(), ve, uerr)
 	}
 	return fmt.Errorf("%s: %w (if no newer cadang wrote this repository, its config file is damaged)", be.Location(), ve)
 }

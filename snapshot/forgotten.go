@@ -258,14 +258,22 @@ func ForgottenOriginals(ctx context.Context, r FileLoader, bad func(id repo.ID, 
 	return out, nil
 }
 
-// Entries returns every record of the set, oldest snapshot first (by its
+// Entries returns the records of the set, one per snapshot ID, oldest snapshot first (by its
 // time, or when it was removed in records without it; then by ID): what
 // the repository's retention removed, for a listing.
 func (s ForgottenSet) Entries() []ForgottenSnapshot {
-	var out []ForgottenSnapshot
+	// One per ID, the latest removal: a merge whose old files could not
+	// all be removed, or a crash between its save and its removals,
+	// leaves records that repeat entries.
+	byID := map[repo.ID]ForgottenSnapshot{}
 	for _, es := range s {
-		out = append(out, es...)
+		for _, e := range es {
+			if o, ok := byID[e.ID]; !ok || e.Time.After(o.Time) || e.Time.Equal(o.Time) && o.Taken.IsZero() {
+				byID[e.ID] = e
+			}
+		}
 	}
+	out := slices.Collect(maps.Values(byID))
 	slices.SortFunc(out, func(a, b ForgottenSnapshot) int {
 		if c := a.when().Compare(b.when()); c != 0 {
 			return c

@@ -47,7 +47,8 @@ func TestForgottenEntriesOrder(t *testing.T) {
 	b := ForgottenSnapshot{ID: repo.ID{2}, Original: repo.ID{9}, Time: t0.Add(4 * time.Hour), Taken: t0.Add(3 * time.Hour)}
 	old := ForgottenSnapshot{ID: repo.ID{3}, Original: repo.ID{3}, Time: t0.Add(time.Hour)}
 	same := ForgottenSnapshot{ID: repo.ID{0}, Original: repo.ID{0}, Time: t0.Add(9 * time.Hour), Taken: t0.Add(3 * time.Hour)}
-	set := ForgottenSet{repo.ID{9}: {b, a}, repo.ID{3}: {old}, repo.ID{0}: {same}}
+	again := a // the same record in a second file, left by a merge
+	set := ForgottenSet{repo.ID{9}: {b, a, again}, repo.ID{3}: {old}, repo.ID{0}: {same}}
 	got := set.Entries()
 	want := []repo.ID{{3}, {1}, {0}, {2}}
 	if len(got) != len(want) {

@@ -38,6 +38,9 @@ func TestQuoteName(t *testing.T) {
 		{"/srv/file\u202egpj.exe", `"/srv/file\u202egpj.exe"`},
 		{"/srv/bad\x9b", `"/srv/bad\x9b"`},
 		{`C:\Users`, `C:\Users`},
+		{`C:\xampp\htdocs`, `C:\xampp\htdocs`},
+		{"/srv/p -> q", `"/srv/p -> q"`},
+		{"/srv/\ufffd.txt", "\"/srv/\ufffd.txt\""}, // quoted, as invalid bytes are
 	} {
 		if got := quoteName(c.in); got != c.want {
 			t.Errorf("quoteName(%q) = %s, want %s", c.in, got, c.want)

@@ -259,6 +259,9 @@ func forgetByPolicy(ctx context.Context, e *env, o forgetPlan, rec *runlog.Recor
 			if errors.Is(err, snapshot.ErrNotRecorded) && len(removed) == toRemove {
 				// Every removal done: the record is what a copy reads.
 				e.warnf("%v", err)
+				if rec.Forget != nil {
+					rec.Forget.NotRecorded = true
+				}
 				err = nil
 			}
 			if err != nil {

@@ -352,7 +352,7 @@ func snapshotsCommand() *cli.Command {
 			if c.Bool("forgotten") {
 				for _, f := range []string{"host", "path", "latest"} {
 					if c.IsSet(f) {
-						return fmt.Errorf("--forgotten with --%s: a forgotten snapshot's record keeps its ID, original and tags, not its host or paths; filter with --tag or --job", f)
+						return fmt.Errorf("--forgotten with --%s: a forgotten snapshot's record keeps its ID, original, time and tags, not its host or paths, so neither --host, --path nor --latest applies; filter with --tag or --job", f)
 					}
 				}
 				return e.withRepo(c.Context, false, func(r *repo.Repository) error {
@@ -396,7 +396,7 @@ func snapshotsCommand() *cli.Command {
 }
 
 // listForgotten prints the records of snapshots that the repository's
-// retention removed (snapshot.RecordForgotten), oldest removal first.
+// retention removed (snapshot.RecordForgotten), oldest snapshot first.
 func (e *env) listForgotten(ctx context.Context, r snapshot.FileLoader, f snapshot.Filter) error {
 	set, err := snapshot.ForgottenOriginals(ctx, r, func(id repo.ID, err error) {
 		e.warnf("forgotten file %s cannot be read and is left out: %v ('cadang repair forgotten' removes it)", id.Short(), err)
@@ -413,7 +413,7 @@ func (e *env) listForgotten(ctx context.Context, r snapshot.FileLoader, f snapsh
 	if e.json {
 		out := make([]forgottenJSON, len(es))
 		for i, x := range es {
-			out[i] = forgottenJSON{ForgottenSnapshot: x, ShortID: x.ID.Short()}
+			out[i] = forgottenJSON{ID: x.ID.String(), ShortID: x.ID.Short(), Original: x.Original.String(), Tags: x.Tags, Time: x.Taken, Forgotten: x.Time}
 		}
 		return e.printJSON(out)
 	}
@@ -436,9 +436,16 @@ func (e *env) listForgotten(ctx context.Context, r snapshot.FileLoader, f snapsh
 	return nil
 }
 
+// forgottenJSON is a forgotten snapshot as snapshots --forgotten --json
+// prints it: time is the snapshot's time, as in snapshots --json (absent
+// in records written before it was kept), forgotten when it was removed.
 type forgottenJSON struct {
-	snapshot.ForgottenSnapshot
-	ShortID string `json:"short_id"`
+	ID        string    `json:"id"`
+	ShortID   string    `json:"short_id"`
+	Original  string    `json:"original"`
+	Tags      []string  `json:"tags,omitempty"`
+	Time      time.Time `json:"time,omitzero"`
+	Forgotten time.Time `json:"forgotten"`
 }
 
 type snapshotJSON struct {
@@ -534,10 +541,11 @@ func cellText(s string) string { return ui.Printable(s, false) }
 
 // quoteName shows names with control characters (newlines in file names)
 // unambiguously: such a name, one that would read as holding an escape,
+// one that holds " -> " (which ls writes between a link and its target),
 // and one that begins with a quote (so that it cannot pass for a quoted
 // one) are written as a Go string literal.
 func quoteName(s string) string {
-	if strings.HasPrefix(s, `"`) || strings.ContainsRune(s, utf8.RuneError) || ui.Printable(s, false) != s {
+	if strings.HasPrefix(s, `"`) || strings.Contains(s, " -> ") || strings.ContainsRune(s, utf8.RuneError) || ui.Printable(s, false) != s {
 		return strconv.Quote(s)
 	}
 	return s

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lpse/cadang/internal/sop/i18n"
+	"github.com/lpse/cadang/internal/sop/runlog"
 )
 
 // A copy into a repository that forgot some of the copied snapshots (its
@@ -48,16 +51,21 @@ func TestCLICopyPassesOverForgottenSnapshots(t *testing.T) {
 	if strings.Contains(res.stdout, copies[2].ID[:8]) || !strings.Contains(res.stdout, "2 forgotten snapshots") {
 		t.Errorf("snapshots --forgotten:\n%s", res)
 	}
+	// time is the snapshot's, as in snapshots --json; forgotten the
+	// removal's.
 	var listed []struct {
-		ID, Original string
-		Time         time.Time `json:"snapshot_time"`
+		ID, Original    string
+		Time, Forgotten time.Time
 	}
 	if err := json.Unmarshal([]byte(cliOK(t, "--json", "-r", dst, "snapshots", "--forgotten").stdout), &listed); err != nil ||
-		len(listed) != 2 || listed[0].Original != ids[0] || listed[1].Original != ids[1] || !listed[0].Time.Equal(copies[0].Time) {
+		len(listed) != 2 || listed[0].Original != ids[0] || listed[1].Original != ids[1] || !listed[0].Time.Equal(copies[0].Time) ||
+		listed[0].Forgotten.Before(copies[2].Time) {
 		t.Errorf("snapshots --forgotten --json: %+v, %v", listed, err)
 	}
-	if res := cliCode(t, 1, "-r", dst, "snapshots", "--forgotten", "--host", "x"); !strings.Contains(res.stderr, "--forgotten with --host") {
-		t.Errorf("--forgotten --host: %s", res)
+	for _, f := range []string{"--host=x", "--path=/x", "--latest"} {
+		if res := cliCode(t, 1, "-r", dst, "snapshots", "--forgotten", f); !strings.Contains(res.stderr, "--forgotten with "+strings.Split(f, "=")[0]) {
+			t.Errorf("--forgotten %s: %s", f, res)
+		}
 	}
 
 	res = cliRunCopy(t, "-r", dst, "copy", "--from-repo", src)
@@ -115,8 +123,47 @@ func TestCLIForgetWarnsWhenItCannotRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFileT(t, dir, []byte("not a directory"), 0o600)
+	log := filepath.Join(t.TempDir(), "runlog.jsonl")
+	t.Setenv("CADANG_LOG", log)
 	res := cliOK(t, "-r", r, "forget", "--keep-last", "1")
 	if !strings.Contains(res.stderr, "removed, but not recorded as forgotten") || len(cliSnapshots(t, r)) != 1 {
 		t.Errorf("forget where no record can be saved:\n%s", res)
+	}
+	// And its run-log record says so, in the note's sentence too.
+	var recs []runlog.Record
+	if err := json.Unmarshal([]byte(cliOK(t, "--json", "log", "--op", "forget").stdout), &recs); err != nil || len(recs) != 1 {
+		t.Fatalf("log: %v %+v", err, recs)
+	}
+	if f := recs[0].Forget; recs[0].Result != runlog.OK || f == nil || !f.NotRecorded ||
+		!strings.Contains(runlog.MessageText(i18n.EN, &recs[0]), "could not be recorded on this medium as forgotten snapshots") {
+		t.Errorf("forget record: %+v", recs[0])
+	}
+}
+
+// snapshots --forgotten filters by tags (--tag, --job), and its Original
+// column is blank for a snapshot that was not a copy.
+func TestCLIForgottenListingFilters(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	data := filepath.Join(t.TempDir(), "data")
+	var ids []string
+	for i, tags := range []string{"a", "job:spse-prod", "a"} {
+		writeFileT(t, filepath.Join(data, "f"), randBytes(uint64(90+i), 1<<10), 0o644)
+		ids = append(ids, str(t, cliBackup(t, repoDir, "--tag", tags, data), "snapshot_id"))
+	}
+	cliOK(t, "-r", repoDir, "forget", "--keep-last", "1")
+	res := cliOK(t, "-r", repoDir, "snapshots", "--forgotten", "--tag", "a")
+	if !strings.Contains(res.stdout, ids[0][:8]) || strings.Contains(res.stdout, ids[1][:8]) || !strings.Contains(res.stdout, "1 forgotten snapshots") {
+		t.Errorf("--forgotten --tag a:\n%s", res)
+	}
+	res = cliOK(t, "-r", repoDir, "snapshots", "--forgotten", "--job", "spse-prod")
+	if !strings.Contains(res.stdout, ids[1][:8]) || strings.Contains(res.stdout, ids[0][:8]) {
+		t.Errorf("--forgotten --job spse-prod:\n%s", res)
+	}
+	// The row of a snapshot that was no copy ends with its forget time:
+	// no original beside its own ID.
+	for _, line := range strings.Split(res.stdout, "\n") {
+		if strings.HasPrefix(line, ids[1][:8]) && strings.Count(line, ids[1][:8]) != 1 {
+			t.Errorf("row names the ID twice: %q", line)
+		}
 	}
 }

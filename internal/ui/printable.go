@@ -16,9 +16,9 @@ import (
 // password, and file names by whoever uploads a file to the server backed
 // up: printed as it is, an escape sequence could clear the screen, hide a
 // line of a report, or set the terminal's title or clipboard at 3 a.m.
-// Without keepLayout (a one-line field) a backslash that is followed by u
-// or x is escaped too (\u005c), so that no name reads as an escape it is
-// not. A string without such characters is returned as it is.
+// Without keepLayout (a one-line field) a backslash that reads as the
+// start of such an escape (\u and four hex digits, \x and two) is escaped
+// too (\u005c), so that no name reads as an escape it is not. A string without such characters is returned as it is.
 func Printable(s string, keepLayout bool) string {
 	if printableAlready(s, keepLayout) {
 		return s
@@ -62,10 +62,29 @@ func printableAlready(s string, keepLayout bool) bool {
 }
 
 // escapeLike tells whether what follows a backslash would read as one of
-// Printable's escapes. Only one-line fields escape such a backslash:
-// layout-keeping text includes JSON, where \u already means an escape.
+// Printable's escapes: u and four hex digits, or x and two (either case).
+// A backslash before anything else (C:\xampp) stays as it is. Only
+// one-line fields escape such a backslash: layout-keeping text includes
+// JSON, where \u already means an escape.
 func escapeLike(rest string) bool {
-	return len(rest) > 0 && (rest[0] == 'u' || rest[0] == 'x')
+	n := 0
+	switch {
+	case strings.HasPrefix(rest, "u"):
+		n = 4
+	case strings.HasPrefix(rest, "x"):
+		n = 2
+	default:
+		return false
+	}
+	if len(rest) < 1+n {
+		return false
+	}
+	for _, c := range []byte(rest[1 : 1+n]) {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 func unsafeRune(r rune) bool {

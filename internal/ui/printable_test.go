@@ -29,8 +29,12 @@ func TestPrintable(t *testing.T) {
 		// it names; other backslashes stay, and layout text (JSON) keeps
 		// its own escapes.
 		{`a\u000ab`, `a\u005cu000ab`, false},
+		{`a\u000Ab`, `a\u005cu000Ab`, false},
 		{`bad\x9bbyte`, `bad\u005cx9bbyte`, false},
 		{`C:\Users\n\`, `C:\Users\n\`, false},
+		{`C:\xampp\htdocs\uploads`, `C:\xampp\htdocs\uploads`, false},
+		{`t\x4`, `t\x4`, false},
+		{`t\u12`, `t\u12`, false},
 		{`{"name":"a\u000ab"}`, `{"name":"a\u000ab"}`, true},
 	} {
 		if got := Printable(c.in, c.nl); got != c.want {

@@ -174,8 +174,9 @@ func (r *Runner) forget(ctx context.Context, j *jobs.Job, m jobs.Medium, repo Re
 		if errors.Is(err, snapshot.ErrNotRecorded) && len(removed) == planned {
 			// Every removal done; only the record that copies read is
 			// missing (storage that keeps no such records, an older REST
-			// server): the run did its job, and its record says that a
-			// copy into this medium may bring the snapshots back.
+			// server, or a fault while saving it): the run did its job,
+			// and its record says that a copy into this medium may bring
+			// the snapshots back.
 			info.NotRecorded = true
 			out.Warnings = append(out.Warnings, fmt.Errorf("medium %s: %w", m.Name, err))
 			err = nil
@@ -215,9 +216,6 @@ func (r *Runner) forget(ctx context.Context, j *jobs.Job, m jobs.Medium, repo Re
 	} else {
 		rec.Result = runlog.OK
 		rec.Note = runlog.NewNote("forget-done", len(info.Removed), len(info.Kept))
-		if info.NotRecorded {
-			rec.Note.Code = "forget-done-unrecorded"
-		}
 	}
 	return r.finishExtra(ctx, j, rec, repo, out)
 }

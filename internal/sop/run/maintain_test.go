@@ -205,7 +205,7 @@ func TestRetentionFailures(t *testing.T) {
 		if fr.Result != runlog.OK || fr.Forget == nil || !fr.Forget.NotRecorded || len(fr.Forget.Removed) != 2 || len(fr.Forget.Failed) != 0 {
 			t.Fatalf("forget record %+v %+v", fr, fr.Forget)
 		}
-		if got := runlog.MessageText(i18n.EN, &fr); !strings.HasPrefix(got, "Retention applied: 2 snapshots removed, 3 kept; the removals could not be recorded on this medium") {
+		if got := runlog.MessageText(i18n.EN, &fr); fr.Note.Code != "forget-done" || !strings.HasPrefix(got, "Retention applied: 2 snapshots removed, 3 kept; the removals could not be recorded on this medium") {
 			t.Fatalf("forget note: %q", got)
 		}
 		warned := false
@@ -217,6 +217,22 @@ func TestRetentionFailures(t *testing.T) {
 		}
 		if ids := mt.IDs(e.a); len(ids) != 3 {
 			t.Fatalf("%d snapshots left", len(ids))
+		}
+	})
+	t.Run("a removal fails and nothing is recorded", func(t *testing.T) {
+		// Not every removal done: a failed retention, whether or not
+		// the record of the done ones could be saved.
+		e, mt := maintEnv(t)
+		mt.ForgottenErr = errors.New(`unknown file type "forgotten"`)
+		mt.RemoveErr, mt.RemoveAt = errors.New("remove: input/output error"), 2
+		for d := 5; d >= 1; d-- {
+			mt.Add(e.a, e.clk.Now().Add(-time.Duration(d)*24*time.Hour), []string{"/epns_prod.dump"}, "job:spse-prod", "source:database")
+		}
+		out, _ := e.r.Backup(ctx, "spse-prod", run.Options{})
+		fr := recOf(t, out, runlog.OpForget)
+		if fr.Result != runlog.Failed || fr.Note == nil || fr.Note.Code != "forget-failed" || fr.Forget.NotRecorded ||
+			len(fr.Forget.Removed) != 1 || len(fr.Forget.Failed) != 1 {
+			t.Fatalf("forget record %+v %+v", fr, fr.Forget)
 		}
 	})
 	t.Run("prune locked", func(t *testing.T) {

@@ -379,14 +379,16 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 			s.Result, s.Failure = runlog.Partial, runlog.KindSourceUnreadable
 			s.Note = runlog.NewNote("files-unreadable", int64(len(res.Skipped)+len(res.Changed))+res.Unlisted)
 			partial = true
+			if res.Unlisted > 0 {
+				// First: the errors below stop at maxErrors, and there are
+				// thousands of items before any goes unlisted.
+				addErr(&rec, fmt.Sprintf("%s: %d item(s) that could not be read or changed while being read are counted but not named (the snapshot's list of them is full); the first are below", src.Name, res.Unlisted))
+			}
 			for _, f := range res.Skipped {
 				addErr(&rec, fmt.Sprintf("%s: skipped %s", src.Name, f))
 			}
 			for _, f := range res.Changed {
 				addErr(&rec, fmt.Sprintf("%s: changed during the backup, stored as read: %s", src.Name, f))
-			}
-			if res.Unlisted > 0 {
-				addErr(&rec, fmt.Sprintf("%s: %d more item(s) could not be read, beyond those the snapshot lists ('cadang backup' printed each as it met it)", src.Name, res.Unlisted))
 			}
 		}
 		rec.Sources = append(rec.Sources, s)

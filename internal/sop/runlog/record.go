@@ -474,8 +474,9 @@ type ForgetInfo struct {
 	Protected int `json:"protected,omitempty"`
 	// NotRecorded is set when every removal was done but the repository
 	// could not keep the record of them that copies read
-	// (snapshot.ErrNotRecorded: storage of an older cadang serve), so a
-	// copy into it may bring the removed snapshots back.
+	// (snapshot.ErrNotRecorded: storage of an older cadang serve, or a
+	// fault while saving it), so a copy into it may bring the removed
+	// snapshots back. MessageText adds a sentence that says so.
 	NotRecorded bool `json:"not_recorded,omitempty"`
 }
 

@@ -17,6 +17,11 @@ func MessageText(l i18n.Lang, r *Record) string {
 		std := time.Duration(r.TimeStandard) * time.Millisecond
 		s += l.T("note.over-standard", l.Duration(r.Duration()), l.Duration(std))
 	}
+	if r.Forget != nil && r.Forget.NotRecorded {
+		// A sentence of its own, not a note code, so that a reader that
+		// predates the field still shows the note.
+		s += l.T("note.forget-unrecorded")
+	}
 	return s
 }
 

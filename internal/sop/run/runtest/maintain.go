@@ -28,6 +28,10 @@ type Maintainer struct {
 	// storage of an older cadang serve does: every removal is done and
 	// Forget's error wraps snapshot.ErrNotRecorded.
 	ForgottenErr error
+	// RemoveErr, when set, fails the RemoveAt-th removal of a snapshot
+	// file (1 for the first) in each Forget.
+	RemoveErr error
+	RemoveAt  int
 	// ForgetCalls counts Forget; Prunes lists the media pruned.
 	ForgetCalls int
 	Prunes      []string
@@ -106,8 +110,8 @@ func (m *Maintainer) Forget(ctx context.Context, r run.Repository, groups []rete
 		return nil, m.ForgetErr
 	}
 	var rm retention.Remover = m.store(r.ID())
-	if m.ForgottenErr != nil {
-		rm = noForgotten{rm, m.ForgottenErr}
+	if m.ForgottenErr != nil || m.RemoveErr != nil {
+		rm = &faultyRemover{Remover: rm, forgotten: m.ForgottenErr, remove: m.RemoveErr, at: m.RemoveAt}
 	}
 	ids, err := retention.Forget(ctx, rm, groups)
 	out := make([]string, len(ids))
@@ -130,15 +134,27 @@ func (m *Maintainer) Prune(ctx context.Context, med jobs.Medium) (run.Repository
 	return r, &res, m.PruneErr
 }
 
-// noForgotten is a Remover whose storage keeps no forgotten records.
-type noForgotten struct {
+// faultyRemover is a Remover whose storage fails: it keeps no forgotten
+// records (forgotten), or fails a removal (remove, at the at-th).
+type faultyRemover struct {
 	retention.Remover
-	err error
+	forgotten, remove error
+	at, removals      int
 }
 
-func (n noForgotten) SaveFile(ctx context.Context, t repo.FileType, data []byte) (repo.ID, error) {
-	if t == repo.ForgottenFile {
-		return repo.ID{}, n.err
+func (f *faultyRemover) SaveFile(ctx context.Context, t repo.FileType, data []byte) (repo.ID, error) {
+	if t == repo.ForgottenFile && f.forgotten != nil {
+		return repo.ID{}, f.forgotten
 	}
-	return n.Remover.SaveFile(ctx, t, data)
+	return f.Remover.SaveFile(ctx, t, data)
+}
+
+func (f *faultyRemover) RemoveFile(ctx context.Context, t repo.FileType, id repo.ID) error {
+	if t == repo.SnapshotFile {
+		f.removals++
+		if f.remove != nil && f.removals == f.at {
+			return f.remove
+		}
+	}
+	return f.Remover.RemoveFile(ctx, t, id)
 }
