@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	mrand "math/rand/v2"
 	"runtime"
 	"slices"
@@ -192,15 +193,29 @@ func (r *Repository) sweepTemp(ctx context.Context, remove bool) ([]string, erro
 	return files, nil
 }
 
-// selected reports whether a pack is in the requested data subset.
+// selected reports whether a pack is in the requested n/t subset (all
+// packs without one).
 func (o CheckOptions) selected(id ID) bool {
-	switch {
-	case o.SubsetTotal > 0:
+	if o.SubsetTotal > 0 {
 		return int(id[0])%o.SubsetTotal == o.SubsetPart-1
-	case o.SubsetFraction > 0 && o.SubsetFraction < 1:
-		return mrand.Float64() < o.SubsetFraction
 	}
 	return true
+}
+
+// randomSubset picks, for SubsetFraction, that part of packs at random,
+// rounded up: at least one pack of a repository that has any. Drawn pack by
+// pack, 5% of ten packs was no pack at all in most checks, which then said
+// that no errors were found. nil without SubsetFraction.
+func (o CheckOptions) randomSubset(packs []ID) map[ID]bool {
+	if o.SubsetFraction <= 0 || o.SubsetFraction >= 1 || o.SubsetTotal > 0 {
+		return nil
+	}
+	n := int(math.Ceil(o.SubsetFraction * float64(len(packs))))
+	pick := make(map[ID]bool, n)
+	for _, i := range mrand.Perm(len(packs))[:n] {
+		pick[packs[i]] = true
+	}
+	return pick
 }
 
 // Check verifies the repository's structure: every indexed blob lies in an
@@ -271,8 +286,9 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 	})
 	var toRead []ID
 	if o.ReadData {
+		pick := o.randomSubset(packs)
 		for _, id := range packs {
-			if o.selected(id) {
+			if pick == nil && o.selected(id) || pick[id] {
 				toRead = append(toRead, id)
 			}
 		}

@@ -118,9 +118,14 @@ Exit code 0 means no problem was found.`,
 func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, rec *runlog.Record) error {
 	res := checkResult{MessageType: "summary"}
 	defer func() { recordCheck(rec, o, &res) }()
-	if o.ReadData {
+	switch {
+	case o.SubsetFraction > 0:
+		e.logf("checking snapshots' trees, packs and the data of %g%% of the packs, chosen at random (at least one)", o.SubsetFraction*100)
+	case o.SubsetTotal > 0:
+		e.logf("checking snapshots' trees, packs and the data of part %d of %d of the packs", o.SubsetPart, o.SubsetTotal)
+	case o.ReadData:
 		e.logf("checking snapshots' trees, packs and all data")
-	} else {
+	default:
 		e.logf("checking snapshots' trees and packs")
 	}
 	var counter *ui.Counter
