@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -153,6 +154,17 @@ func printPrune(e *env, rep pruneReport) {
 		fmt.Fprintf(w, "; %d set(s) wait for backups that started before they were marked", r.Waiting)
 	}
 	fmt.Fprintln(w)
+	host, _ := os.Hostname()
+	now := time.Now()
+	for _, l := range r.WaitingFor {
+		// A dead process's lock holds the space back until it is
+		// LockStaleAfter old: say whose lock it is, and what ends it.
+		fmt.Fprintf(w, "  waiting for %s, last refreshed %s ago", l, now.Sub(l.Time).Round(time.Second))
+		if l.Stale(now, host) {
+			fmt.Fprint(w, ": its process is gone; 'cadang unlock' removes the lock, and the next prune deletes")
+		}
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintf(w, "%s %d unused packs (%s), %d not in the index or wholly duplicated (%s)\n", verb("marked:     ", "would mark: "),
 		r.MarkedUnused.Packs, b(r.MarkedUnused.Bytes), r.Orphans.Packs, b(r.Orphans.Bytes))
 	fmt.Fprintf(w, "%s %d packs (%s), copying %s still used\n", verb("repacked:   ", "would repack:"),

@@ -125,7 +125,12 @@ type Result struct {
 	// storage added, which a careful administrator wants to hear of.
 	ForeignSnapshots []repo.ID `json:"foreign_snapshots,omitempty"`
 	Waiting          int       `json:"waiting_sets"`
-	DryRun           bool      `json:"dry_run"`
+	// WaitingFor are the locks that hold the waiting sets back, so that
+	// an administrator can tell a running backup from the lock of a
+	// process that died (which 'cadang unlock' removes). Nil when the
+	// locks could not be listed (then every set waits).
+	WaitingFor []repo.LockInfo `json:"waiting_for,omitempty"`
+	DryRun     bool            `json:"dry_run"`
 }
 
 // Run prunes r. See the package documentation for what it does; the
@@ -155,10 +160,11 @@ func Run(ctx context.Context, r *repo.Repository, o Options) (*Result, error) {
 	}
 	// The locks are listed before the snapshots: a backup whose lock is
 	// gone has saved its snapshot (or nothing) before it went.
-	ready, err := readySets(ctx, r, sets)
+	ready, blockers, err := readySets(ctx, r, sets)
 	if err != nil {
 		return res, err
 	}
+	res.WaitingFor = blockers
 	used, n, foreign, err := mark(ctx, r, o.warnf)
 	res.ForeignSnapshots = foreign
 	if err != nil {
@@ -186,18 +192,19 @@ func Run(ctx context.Context, r *repo.Repository, o Options) (*Result, error) {
 }
 
 // readySets returns the sets that no live lock taken before them (or
-// within SkewTolerance after) holds back.
-func readySets(ctx context.Context, r *repo.Repository, sets []repo.ObsoleteSet) ([]repo.ObsoleteSet, error) {
+// within SkewTolerance after) holds back, and the locks that hold back
+// the others.
+func readySets(ctx context.Context, r *repo.Repository, sets []repo.ObsoleteSet) (ready []repo.ObsoleteSet, blockers []repo.LockInfo, err error) {
 	if len(sets) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	locks, err := r.ListLocks(ctx)
 	if err != nil {
 		// An unreadable lock could be anyone's: wait.
-		return nil, nil
+		return nil, nil, nil
 	}
 	now := time.Now()
-	var ready []repo.ObsoleteSet
+	blocking := map[repo.ID]bool{}
 	for _, s := range sets {
 		ok := true
 		for _, l := range locks {
@@ -211,14 +218,17 @@ func readySets(ctx context.Context, r *repo.Repository, sets []repo.ObsoleteSet)
 			}
 			if l.Started.IsZero() || l.Started.Before(s.Time.Add(SkewTolerance+saveMargin)) {
 				ok = false
-				break
+				if !blocking[l.ID] {
+					blocking[l.ID] = true
+					blockers = append(blockers, l)
+				}
 			}
 		}
 		if ok {
 			ready = append(ready, s)
 		}
 	}
-	return ready, nil
+	return ready, blockers, nil
 }
 
 // UnreadableSnapshotsError stops prune when snapshot files cannot be read

@@ -215,6 +215,11 @@ func TestPruneWaitsForOlderBackup(t *testing.T) {
 	if waiting.Deleted.Packs != 0 || waiting.Waiting != 1 {
 		t.Fatalf("prune while the older session runs: %+v; want the set waiting", waiting)
 	}
+	// And it names the lock it waits for, so that an administrator can
+	// tell a running backup from a dead one's lock.
+	if len(waiting.WaitingFor) != 1 || !old.HoldsLock(waiting.WaitingFor[0].ID) || waiting.WaitingFor[0].PID != os.Getpid() {
+		t.Fatalf("prune waits for %+v, want the older session's lock", waiting.WaitingFor)
+	}
 	old.Close()
 
 	last := e.prune(prune.Options{})
