@@ -189,13 +189,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "%s\n", pe.Stack)
 	}
 	code := exitCode(err)
+	if err != nil && (errors.Is(context.Cause(ctx), errBrokenPipe) || errors.Is(err, syscall.EPIPE) && outputClosed()) {
+		// Whoever read the output stopped reading: nothing to tell
+		// them, as no tool of a pipeline does. (The write's EPIPE may
+		// end the command before the signal ends the context.)
+		return exitBrokenPipe
+	}
 	if err != nil && ctx.Err() != nil {
 		code = exitInterrupted
-		if errors.Is(context.Cause(ctx), errBrokenPipe) {
-			// Whoever read the output stopped reading: nothing to tell
-			// them, as no tool of a pipeline does.
-			return exitBrokenPipe
-		}
 	}
 	if err != nil {
 		msg := err.Error()
