@@ -418,7 +418,7 @@ func TestCLIBackupRestoreRoundTrip(t *testing.T) {
 		t.Fatalf("snapshots --json: %+v", sns)
 	}
 	text := cliOK(t, "-r", repoDir, "snapshots")
-	if !strings.Contains(text.stdout, first[:8]) || !strings.Contains(text.stdout, "1 snapshots") {
+	if !strings.Contains(text.stdout, first[:8]) || !strings.Contains(text.stdout, "1 snapshot\n") {
 		t.Errorf("snapshots table:\n%s", text.stdout)
 	}
 

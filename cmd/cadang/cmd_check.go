@@ -230,9 +230,9 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		if n := len(cr.TempFiles); n > 0 {
 			fmt.Fprintf(e.stdout, "warning: %d temporary file(s) older than %v were left by interrupted saves; the next 'cadang prune' or 'repair index' removes them\n", n, repo.TempSweepAge)
 		}
-		fmt.Fprintf(e.stdout, "%d snapshots, %d packs, %d blobs indexed", res.Snapshots, res.Packs, res.BlobsIndexed)
+		fmt.Fprintf(e.stdout, "%s, %s, %s indexed", plural(res.Snapshots, "snapshot"), plural(res.Packs, "pack"), plural(res.BlobsIndexed, "blob"))
 		if o.ReadData {
-			fmt.Fprintf(e.stdout, "; read %d packs (%s), %d blobs verified", res.PacksRead, units.FormatBytes(res.BytesRead), res.BlobsRead)
+			fmt.Fprintf(e.stdout, "; read %s (%s), %s verified", plural(res.PacksRead, "pack"), units.FormatBytes(res.BytesRead), plural(res.BlobsRead, "blob"))
 		}
 		fmt.Fprintln(e.stdout)
 	}

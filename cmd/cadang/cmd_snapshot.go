@@ -249,6 +249,8 @@ type restoreResult struct {
 	FilesRestored uint64   `json:"files_restored"`
 	DirsRestored  uint64   `json:"dirs_restored"`
 	FilesSkipped  uint64   `json:"files_skipped"`
+	FilesReplaced uint64   `json:"files_replaced"`
+	Hardlinks     uint64   `json:"hardlinks,omitempty"`
 	FilesVerified uint64   `json:"files_verified"`
 	BytesRestored uint64   `json:"bytes_restored"`
 	BytesWritten  uint64   `json:"bytes_written"`
@@ -272,6 +274,13 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 			return err
 		}
 		counter := ui.NewCounter(e.progressWriter(), ui.ChooseMode(e.progressWriter(), e.json, e.quiet), "restore")
+		defer func() {
+			if ctx.Err() != nil && !o.DryRun && !errors.Is(context.Cause(ctx), errBrokenPipe) {
+				// At 3 a.m. "interrupted" alone does not say what is in
+				// the target, nor how to finish.
+				fmt.Fprintf(e.stderr, "restore interrupted: %s holds the files restored so far (a file left unfinished was removed); the same restore with --overwrite if-changed finishes it, keeping what is already there (until then its directories keep mode 0700)\n", cellText(o.Target))
+			}
+		}()
 		rs := &restorer.Restorer{Repo: r, Include: o.Include, Exclude: o.Exclude, Overwrite: o.Overwrite,
 			Verify: o.Verify, DryRun: o.DryRun, NoOwner: o.NoOwner, NoDevices: o.NoDevices, MaxNodes: o.MaxNodes,
 			XattrInclude: o.XattrInclude, XattrExclude: o.XattrExclude, Progress: ui.Restore{Counter: counter}}
@@ -281,7 +290,7 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 			return e.notInSnapshot(sn, rerr)
 		}
 		res = &restoreResult{MessageType: "summary", SnapshotID: sn.ID().String(), Target: o.Target,
-			FilesRestored: sum.Files, DirsRestored: sum.Dirs, FilesSkipped: sum.Skipped, FilesVerified: sum.Verified,
+			FilesRestored: sum.Files, DirsRestored: sum.Dirs, FilesSkipped: sum.Skipped, FilesReplaced: sum.Replaced, Hardlinks: sum.Links, FilesVerified: sum.Verified,
 			BytesRestored: sum.Bytes, BytesWritten: sum.Written, FailedFiles: sum.FailedFiles, SkippedDevices: sum.SkippedDevices, Errors: sum.Errors,
 			TotalDuration: sum.End.Sub(sum.Start).Seconds(), DryRun: o.DryRun,
 			snapshotTime: sn.Time, snapshotPaths: sn.Paths}
@@ -326,11 +335,21 @@ func printRestoreSummary(e *env, sn *snapshot.Snapshot, res *restoreResult) {
 	if res.DryRun {
 		verb = "would restore"
 	}
-	fmt.Fprintf(e.stdout, "%s snapshot %s (%s) to %s: %d files, %d dirs, %s in %.1fs",
-		verb, sn.ID().Short(), e.timeText(sn.Time), res.Target, res.FilesRestored, res.DirsRestored,
+	fmt.Fprintf(e.stdout, "%s snapshot %s (%s) to %s: %s, %s, %s in %.1fs",
+		verb, sn.ID().Short(), e.timeText(sn.Time), res.Target, plural(int(res.FilesRestored), "file"), plural(int(res.DirsRestored), "dir"),
 		units.FormatBytes(int64(res.BytesRestored)), res.TotalDuration)
+	if res.Hardlinks > 0 {
+		fmt.Fprintf(e.stdout, ", %s", plural(int(res.Hardlinks), "hardlink"))
+	}
 	if res.FilesSkipped > 0 {
-		fmt.Fprintf(e.stdout, ", %d existing files kept", res.FilesSkipped)
+		fmt.Fprintf(e.stdout, ", %s kept", plural(int(res.FilesSkipped), "existing file"))
+	}
+	if res.FilesReplaced > 0 {
+		what := "replaced"
+		if res.DryRun {
+			what = "would be replaced"
+		}
+		fmt.Fprintf(e.stdout, ", %s %s", plural(int(res.FilesReplaced), "existing file"), what)
 	}
 	if res.FilesVerified > 0 {
 		fmt.Fprintf(e.stdout, ", %d verified", res.FilesVerified)
@@ -388,7 +407,7 @@ func snapshotsCommand() *cli.Command {
 				if err := tw.Flush(); err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stdout, "%d snapshots\n", len(sns))
+				fmt.Fprintf(e.stdout, "%s\n", plural(len(sns), "snapshot"))
 				return nil
 			})
 		},
@@ -432,7 +451,7 @@ func (e *env) listForgotten(ctx context.Context, r snapshot.FileLoader, f snapsh
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%d forgotten snapshots (a copy into this repository passes over their originals: name one, or use 'cadang copy --include-forgotten', to copy it again)\n", len(es))
+	fmt.Fprintf(e.stdout, "%s (a copy into this repository passes over their originals: name one, or use 'cadang copy --include-forgotten', to copy it again)\n", plural(len(es), "forgotten snapshot"))
 	return nil
 }
 

@@ -152,7 +152,7 @@ func TestCLIForgottenListingFilters(t *testing.T) {
 	}
 	cliOK(t, "-r", repoDir, "forget", "--keep-last", "1")
 	res := cliOK(t, "-r", repoDir, "snapshots", "--forgotten", "--tag", "a")
-	if !strings.Contains(res.stdout, ids[0][:8]) || strings.Contains(res.stdout, ids[1][:8]) || !strings.Contains(res.stdout, "1 forgotten snapshots") {
+	if !strings.Contains(res.stdout, ids[0][:8]) || strings.Contains(res.stdout, ids[1][:8]) || !strings.Contains(res.stdout, "1 forgotten snapshot ") {
 		t.Errorf("--forgotten --tag a:\n%s", res)
 	}
 	res = cliOK(t, "-r", repoDir, "snapshots", "--forgotten", "--job", "spse-prod")

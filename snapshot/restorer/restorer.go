@@ -129,6 +129,7 @@ type RestoreSummary struct {
 	Links      uint64 // hardlinks made
 	Others     uint64 // symlinks, FIFOs, devices
 	Skipped    uint64 // existing files kept because of the overwrite mode
+	Replaced   uint64 // existing entries (files, links, ...) removed to write the snapshot's in their place
 	Bytes      uint64 // content bytes of the restored files
 	Written    uint64 // content bytes actually written (holes are not written)
 	Verified   uint64 // files verified
@@ -662,6 +663,9 @@ func (rr *restoreRun) prepare(it rItem, node func() *snapshot.Node) (bool, error
 		if typ == unix.S_IFDIR {
 			return fmt.Errorf("a directory is in the way")
 		}
+		// Said in the summary: a restore onto a live tree replaces
+		// files without asking (OverwriteAlways is the default).
+		rr.sum.Replaced++
 		if rr.rs.DryRun {
 			return nil
 		}
@@ -1089,7 +1093,15 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		for _, f := range toWrite {
 			rr.progress.CompleteItem(f.spath(), f.n(), false)
 		}
-		rr.sum.Links = uint64(len(rr.links))
+		// What the links would do to entries already there, as a run
+		// would count it.
+		for _, l := range rr.links {
+			if ok, err := rr.prepare(l.rItem, l.n); err == nil && !ok {
+				rr.sum.Skipped++
+				continue
+			}
+			rr.sum.Links++
+		}
 		return nil
 	}
 	for start := 0; start < len(toWrite); {

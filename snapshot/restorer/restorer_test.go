@@ -137,17 +137,24 @@ func TestRestoreOptions(t *testing.T) {
 	snapshottest.WriteFile(t, xp, []byte("local change"))
 	rs = &Restorer{Repo: r, Overwrite: OverwriteNever}
 	sum, err := rs.Restore(ctx, sn, filepath.Join(src, "srv", "spse"), target)
-	if err != nil || string(readAll(t, xp)) != "local change" || sum.Skipped != 3 {
+	if err != nil || string(readAll(t, xp)) != "local change" || sum.Skipped != 3 || sum.Replaced != 0 {
 		t.Errorf("never: %v %+v", err, sum)
+	}
+	// The summary says how many existing files a restore replaced, and a
+	// dry run how many it would.
+	dry := &Restorer{Repo: r, Overwrite: OverwriteIfChanged, DryRun: true}
+	sum, err = dry.Restore(ctx, sn, filepath.Join(src, "srv", "spse"), target)
+	if err != nil || string(readAll(t, xp)) != "local change" || sum.Replaced != 1 || sum.Skipped != 2 {
+		t.Errorf("if-changed, dry run: %v %+v", err, sum)
 	}
 	rs.Overwrite = OverwriteIfChanged
 	sum, err = rs.Restore(ctx, sn, filepath.Join(src, "srv", "spse"), target)
-	if err != nil || !bytes.Equal(readAll(t, xp), readAll(t, filepath.Join(src, "srv/spse/x.sql"))) || sum.Skipped != 2 || sum.Files != 1 {
+	if err != nil || !bytes.Equal(readAll(t, xp), readAll(t, filepath.Join(src, "srv/spse/x.sql"))) || sum.Skipped != 2 || sum.Files != 1 || sum.Replaced != 1 {
 		t.Errorf("if-changed: %v %+v", err, sum)
 	}
 	rs.Overwrite = OverwriteAlways
 	sum, err = rs.Restore(ctx, sn, filepath.Join(src, "srv", "spse"), target)
-	if err != nil || sum.Files != 3 || sum.Skipped != 0 {
+	if err != nil || sum.Files != 3 || sum.Skipped != 0 || sum.Replaced != 3 {
 		t.Errorf("always: %v %+v", err, sum)
 	}
 
