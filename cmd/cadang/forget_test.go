@@ -301,7 +301,7 @@ func TestCLIForgetGroupAndFilter(t *testing.T) {
 		{[]string{"--keep-last", "1", "--tag", "monthly"}, "srv2: keep f(last snapshot) remove"},
 		// One a day (in WIB), and the oldest of the group as counts are left.
 		{[]string{"--keep-daily", "-1", "--group-by", ""}, "-: keep d(daily snapshot) c(daily snapshot) b(daily snapshot) " +
-			older + "(daily snapshot) remove f " + strings.TrimSpace(strings.TrimSuffix(ae, older))},
+			older + "(oldest daily snapshot) remove f " + strings.TrimSpace(strings.TrimSuffix(ae, older))},
 	} {
 		res := cliOK(t, append([]string{"-r", repoDir, "--json", "forget", "--dry-run"}, tc.args...)...)
 		if got := summarize(forgetJSON(t, res), ids); got != tc.want {

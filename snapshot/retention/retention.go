@@ -12,8 +12,9 @@
 //     ISO weeks, months and years that have a snapshot; a negative count
 //     keeps one for every such period;
 //   - when a counted rule has counts left after the oldest snapshot of the
-//     group, the oldest snapshot is kept too (it carries the rule's reason),
-//     so that a young series keeps its whole history;
+//     group, the oldest snapshot is kept too (it carries the rule's reason,
+//     as "oldest daily snapshot" when a newer one stands for its day), so
+//     that a young series keeps its whole history;
 //   - Within keeps every snapshot newer than the group's newest snapshot
 //     minus the duration (the newest that is not after Options.Now, so
 //     that backups that stop do not age everything out);
@@ -375,11 +376,18 @@ func planGroup(g *Group, p Policy, protected func(*snapshot.Snapshot) (bool, str
 			if b.used && v == b.last && nr != len(ds)-1 {
 				continue
 			}
+			reason := b.reason
+			if b.used && v == b.last {
+				// The oldest of a young series, kept in a period that a
+				// newer one already stands for: named so, or the two
+				// read alike.
+				reason = "oldest " + reason
+			}
 			b.last, b.used = v, true
 			if b.count > 0 {
 				b.count--
 			}
-			d.Reasons = append(d.Reasons, b.reason)
+			d.Reasons = append(d.Reasons, reason)
 		}
 		d.Keep = len(d.Reasons) > 0
 	}

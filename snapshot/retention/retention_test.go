@@ -133,9 +133,9 @@ func TestPlan(t *testing.T) {
 		{name: "daily", snaps: days, p: retention.Policy{Daily: 3},
 			want: "host srv1, paths /srv/spse: d4b keep(daily snapshot) d4a remove d3b keep(daily snapshot) d3a remove d2b keep(daily snapshot) d2a remove d1b remove d1a remove"},
 		{name: "daily keeps the oldest while counts are left", snaps: days[:4], p: retention.Policy{Daily: 5},
-			want: "host srv1, paths /srv/spse: d2b keep(daily snapshot) d2a remove d1b keep(daily snapshot) d1a keep(daily snapshot)"},
+			want: "host srv1, paths /srv/spse: d2b keep(daily snapshot) d2a remove d1b keep(daily snapshot) d1a keep(oldest daily snapshot)"},
 		{name: "daily unlimited", snaps: days, p: retention.Policy{Daily: -1},
-			want: "host srv1, paths /srv/spse: d4b keep(daily snapshot) d4a remove d3b keep(daily snapshot) d3a remove d2b keep(daily snapshot) d2a remove d1b keep(daily snapshot) d1a keep(daily snapshot)"},
+			want: "host srv1, paths /srv/spse: d4b keep(daily snapshot) d4a remove d3b keep(daily snapshot) d3a remove d2b keep(daily snapshot) d2a remove d1b keep(daily snapshot) d1a keep(oldest daily snapshot)"},
 		{name: "weekly: ISO weeks start on Monday", p: retention.Policy{Weekly: 3}, snaps: []snap{
 			{label: "sun1", time: "2026-11-01 10:00"}, // 2026-W44
 			{label: "mon2", time: "2026-11-02 10:00"}, // W45
