@@ -263,9 +263,33 @@ func (e *env) openRepo(ctx context.Context, o repo.Options) (*repo.Repository, e
 	done()
 	if err != nil {
 		be.Close()
-		return nil, err
+		return nil, e.saySource(err)
 	}
 	return r, nil
+}
+
+// saySource adds to a wrong-password error where the password came from:
+// at 3 a.m. a password file exported long ago silently wins over the
+// CADANG_PASSWORD just typed, in the documented order.
+func (e *env) saySource(err error) error {
+	if !errors.Is(err, repo.ErrWrongPassword) {
+		return err
+	}
+	var src string
+	switch {
+	case e.c.String("password-file") != "":
+		src = fmt.Sprintf("the password file %s (--password-file or CADANG_PASSWORD_FILE)", e.c.String("password-file"))
+	case e.c.String("password-command") != "":
+		src = "the output of --password-command (or CADANG_PASSWORD_COMMAND)"
+	case os.Getenv("CADANG_PASSWORD") != "":
+		return fmt.Errorf("%w (the password came from CADANG_PASSWORD)", err)
+	default:
+		return fmt.Errorf("%w (the password was typed at the prompt)", err)
+	}
+	if os.Getenv("CADANG_PASSWORD") != "" {
+		src += "; CADANG_PASSWORD is set too, but a password file or command wins over it"
+	}
+	return fmt.Errorf("%w (the password came from %s)", err, src)
 }
 
 // hugeKDF has the memory of the key derivation that opening a repository
@@ -330,7 +354,7 @@ func (e *env) openOrInitRepo(ctx context.Context, o repo.Options) (*repo.Reposit
 	done()
 	if err != nil {
 		nb.Close()
-		return nil, err
+		return nil, e.saySource(err)
 	}
 	if created {
 		// Wrapping the new key ran argon2id: hand its memory back before

@@ -57,3 +57,23 @@ func TestCLISnapshotTypoIsNotARun(t *testing.T) {
 		t.Fatalf("a restore that ran: %d records, want 1", n-before)
 	}
 }
+
+// A wrong password names where it came from: a password file exported
+// long ago wins over the CADANG_PASSWORD just typed, as documented, and
+// the error says so.
+func TestCLIWrongPasswordNamesItsSource(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	pw := filepath.Join(t.TempDir(), "pw")
+	writeFileT(t, pw, []byte("stale\n"), 0o600)
+	t.Setenv("CADANG_PASSWORD_FILE", pw)
+	res := cliCode(t, exitWrongPassword, "-r", repoDir, "snapshots")
+	if !strings.Contains(res.stderr, "(the password came from the password file "+pw) ||
+		!strings.Contains(res.stderr, "CADANG_PASSWORD is set too, but a password file or command wins over it") {
+		t.Errorf("wrong password from a file:\n%s", res.stderr)
+	}
+	t.Setenv("CADANG_PASSWORD_FILE", "")
+	t.Setenv("CADANG_PASSWORD", "typo")
+	if res := cliCode(t, exitWrongPassword, "-r", repoDir, "snapshots"); !strings.Contains(res.stderr, "(the password came from CADANG_PASSWORD)") {
+		t.Errorf("wrong password from CADANG_PASSWORD:\n%s", res.stderr)
+	}
+}
