@@ -32,6 +32,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -153,6 +154,11 @@ func Open(ctx context.Context, path string) (*Backend, error) {
 	fi, err = os.Stat(cfg)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		if names, _ := readNames(path, 64); len(names) > 0 && !slices.ContainsFunc(names, isLayoutDir) {
+			// -r naming the data instead of the medium: say so, as the
+			// hint that follows suggests 'cadang init' there.
+			return nil, fmt.Errorf("open repository %s: no config file, and the directory holds other files (is it the data rather than a repository? 'cadang init' refuses a directory that is not empty): %w", path, backend.ErrNoRepository)
+		}
 		return nil, fmt.Errorf("open repository %s: no config file: %w", path, backend.ErrNoRepository)
 	case err != nil:
 		return nil, fmt.Errorf("open repository %s: %w", path, err)
@@ -973,3 +979,23 @@ func directEligible(data []byte) bool {
 // small files (index, snapshots, locks) whose few blocks it would not pay
 // to write around the page cache.
 const directMin = 1 << 20
+
+// isLayoutDir tells a directory of a repository's layout (one whose init
+// did not finish has them, but no config) from the files of other data.
+func isLayoutDir(name string) bool {
+	switch name {
+	case "data", "index", "keys", "snapshots", "locks":
+		return true
+	}
+	return false
+}
+
+// readNames returns up to n names of the directory's entries.
+func readNames(dir string, n int) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdirnames(n)
+}

@@ -182,8 +182,17 @@ func TestOpenMissing(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = local.Open(ctx, root)
-	if !errors.Is(err, backend.ErrNoRepository) || !strings.Contains(err.Error(), root) {
+	if !errors.Is(err, backend.ErrNoRepository) || !strings.Contains(err.Error(), root) || strings.Contains(err.Error(), "holds other files") {
 		t.Errorf("Open without a config: %v", err)
+	}
+	// -r naming the data, not the medium: said, since the hint that
+	// follows suggests 'cadang init' there.
+	data := t.TempDir()
+	if err := os.WriteFile(filepath.Join(data, "dokumen.pdf"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := local.Open(ctx, data); !errors.Is(err, backend.ErrNoRepository) || !strings.Contains(err.Error(), "the directory holds other files (is it the data rather than a repository?") {
+		t.Errorf("Open of a directory of data: %v", err)
 	}
 
 	file := filepath.Join(t.TempDir(), "file")
