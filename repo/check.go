@@ -210,7 +210,9 @@ func (o CheckOptions) randomSubset(packs []ID) map[ID]bool {
 	if o.SubsetFraction <= 0 || o.SubsetFraction >= 1 || o.SubsetTotal > 0 {
 		return nil
 	}
-	n := int(math.Ceil(o.SubsetFraction * float64(len(packs))))
+	// Less a hair: 7% parses as 0.07, and 0.07*100 is 7.000000000000001.
+	n := min(int(math.Ceil(o.SubsetFraction*float64(len(packs))-1e-9)), len(packs))
+	n = max(n, min(1, len(packs)))
 	pick := make(map[ID]bool, n)
 	for _, i := range mrand.Perm(len(packs))[:n] {
 		pick[packs[i]] = true

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/lpse/cadang/repo"
 )
 
 func TestReorderArgs(t *testing.T) {
@@ -57,5 +60,27 @@ func TestErrorLinesIndented(t *testing.T) {
 	if res.code == 0 || strings.Contains("\n"+res.stderr, "\nhint: all backups are fine") ||
 		!strings.Contains(res.stderr, "x\n  hint: all backups are fine") {
 		t.Fatalf("exit %d, stderr:\n%s", res.code, res.stderr)
+	}
+}
+
+// prune names the locks it waits for, and says what ends each.
+func TestWaitingLockText(t *testing.T) {
+	now := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
+	l := repo.LockInfo{ID: repo.ID{0xab}, Host: "spse", Username: "root", PID: 4242, Time: now.Add(-2 * time.Minute), Started: now.Add(-time.Hour)}
+	dead := func(int) bool { return true }
+	alive := func(int) bool { return false }
+	if got := waitingLockText(l, now, "spse", dead); !strings.Contains(got, "shared lock ab000000 held by root@spse (PID 4242)") ||
+		!strings.Contains(got, "last refreshed 2m0s ago: PID 4242 is not running on this host") || !strings.HasSuffix(got, "the next prune then deletes the packs it holds back") {
+		t.Errorf("dead process: %s", got)
+	}
+	if got := waitingLockText(l, now, "spse", alive); strings.Contains(got, ":") && strings.Contains(got, "unlock") {
+		t.Errorf("live process: %s", got)
+	}
+	if got := waitingLockText(l, now, "other-host", dead); strings.Contains(got, "not running") {
+		t.Errorf("another host's lock: %s", got)
+	}
+	l.Time = now.Add(-35 * time.Minute)
+	if got := waitingLockText(l, now, "other-host", dead); !strings.Contains(got, "not refreshed for more than 30m0s") || strings.Contains(got, "not running") {
+		t.Errorf("an old lock of another host: %s", got)
 	}
 }

@@ -120,7 +120,7 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 	defer func() { recordCheck(rec, o, &res) }()
 	switch {
 	case o.SubsetFraction > 0:
-		e.logf("checking snapshots' trees, packs and the data of %g%% of the packs, chosen at random (at least one)", o.SubsetFraction*100)
+		e.logf("checking snapshots' trees, packs and the data of %s of the packs, chosen at random (at least one)", c.String("read-data-subset"))
 	case o.SubsetTotal > 0:
 		e.logf("checking snapshots' trees, packs and the data of part %d of %d of the packs", o.SubsetPart, o.SubsetTotal)
 	case o.ReadData:

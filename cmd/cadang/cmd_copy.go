@@ -142,6 +142,7 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, incl
 	if err != nil {
 		return err
 	}
+	e.snapshotsIn = location.Redact(from) // the snapshots named are the source's
 	srcKept := false
 	defer func() {
 		if !srcKept {

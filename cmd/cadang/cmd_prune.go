@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -155,15 +156,8 @@ func printPrune(e *env, rep pruneReport) {
 	}
 	fmt.Fprintln(w)
 	host, _ := os.Hostname()
-	now := time.Now()
 	for _, l := range r.WaitingFor {
-		// A dead process's lock holds the space back until it is
-		// LockStaleAfter old: say whose lock it is, and what ends it.
-		fmt.Fprintf(w, "  waiting for %s, last refreshed %s ago", l, now.Sub(l.Time).Round(time.Second))
-		if l.Stale(now, host) {
-			fmt.Fprint(w, ": its process is gone; 'cadang unlock' removes the lock, and the next prune deletes")
-		}
-		fmt.Fprintln(w)
+		fmt.Fprintf(w, "  %s\n", waitingLockText(l.LockInfo, time.Now(), host, processGone))
 	}
 	fmt.Fprintf(w, "%s %d unused packs (%s), %d not in the index or wholly duplicated (%s)\n", verb("marked:     ", "would mark: "),
 		r.MarkedUnused.Packs, b(r.MarkedUnused.Bytes), r.Orphans.Packs, b(r.Orphans.Bytes))
@@ -179,6 +173,24 @@ func printPrune(e *env, rep pruneReport) {
 	}
 	fmt.Fprintf(w, "took %.1f s, peak memory %.0f MiB\n", rep.Seconds, rep.PeakRSSMB)
 }
+
+// waitingLockText describes a lock that holds prune's obsolete sets back.
+// A dead process's lock holds the space back until it is LockStaleAfter
+// old: it says whose lock it is, and what ends it. gone tells whether a
+// PID on this host is not running.
+func waitingLockText(l repo.LockInfo, now time.Time, host string, gone func(pid int) bool) string {
+	s := fmt.Sprintf("waiting for %s, last refreshed %s ago", l, now.Sub(l.Time).Round(time.Second))
+	switch {
+	case l.Host == host && l.PID > 0 && gone(l.PID):
+		s += fmt.Sprintf(": PID %d is not running on this host (unless it runs in another PID namespace, a container, under the same host name); 'cadang unlock' removes the lock, and the next prune then deletes the packs it holds back", l.PID)
+	case now.Sub(l.Time) > repo.LockStaleAfter:
+		s += fmt.Sprintf(": not refreshed for more than %s, so its holder has most likely stopped; prune passes over a lock not refreshed for %s", repo.LockStaleAfter, repo.LockStaleAfter+prune.SkewTolerance)
+	}
+	return s
+}
+
+// processGone tells whether no process with the PID runs here.
+func processGone(pid int) bool { return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) }
 
 // peakRSSMiB is the process's peak resident memory so far.
 func peakRSSMiB() float64 {

@@ -94,14 +94,23 @@ func (e *env) findSnapshot(ctx context.Context, r snapshot.FileLoader, arg strin
 	switch {
 	case err == nil:
 		return sn, nil
+	case arg == "latest" && errors.Is(err, snapshot.ErrNoSnapshot) && len(f.Hosts)+len(f.Tags)+len(f.Paths) > 0:
+		return nil, fmt.Errorf("snapshot \"latest\": %w for %s ('%s' lists the snapshots)", err, filterText(f), e.snapshotsCmd())
 	case arg != "latest" && errors.Is(err, snapshot.ErrNoSnapshot):
 		// Mistyped, or gone: a forgotten one says when it went.
-		if at, ok := forgottenPrefix(ctx, r, arg); ok {
-			err = fmt.Errorf("%w; a snapshot with that ID was forgotten on %s ('cadang snapshots --forgotten' lists what the retention removed, 'cadang snapshots' what is there)", err, e.timeText(at))
+		at, forgotten := forgottenPrefix(ctx, r, arg)
+		if forgotten {
+			err = fmt.Errorf("%w; a snapshot with that ID was forgotten on %s ('%s --forgotten' lists what the retention removed, '%s' what is there)", err, e.timeText(at), e.snapshotsCmd(), e.snapshotsCmd())
 		} else {
-			err = fmt.Errorf("%w ('cadang snapshots' lists the snapshots)", err)
+			err = fmt.Errorf("%w ('%s' lists the snapshots)", err, e.snapshotsCmd())
 		}
-		fallthrough
+		// A whole ID was pasted from a record or a report, not typed:
+		// its snapshot is gone, which the run log keeps (as it does
+		// when the repository holds no snapshot at all).
+		if !forgotten && (len(arg) == 2*len(repo.ID{}) || !hasSnapshots(ctx, r)) {
+			return nil, err
+		}
+		return nil, soprun.NotARun(err)
 	case errors.Is(err, snapshot.ErrInvalidID), errors.Is(err, snapshot.ErrAmbiguous):
 		// A mistake in the argument, not a failure of the backups: a
 		// recorded command (restore, copy) records no failed run for it.
@@ -109,6 +118,37 @@ func (e *env) findSnapshot(ctx context.Context, r snapshot.FileLoader, arg strin
 		return nil, soprun.NotARun(err)
 	}
 	return nil, fmt.Errorf("snapshot %q: %w", arg, err)
+}
+
+// snapshotsCmd is the command that lists the snapshots findSnapshot looks
+// in, for its hints: copy looks in the source (snapshotsIn).
+func (e *env) snapshotsCmd() string {
+	if e.snapshotsIn != "" {
+		return "cadang -r " + e.snapshotsIn + " snapshots"
+	}
+	return "cadang snapshots"
+}
+
+// hasSnapshots tells whether the repository lists any snapshot file (true
+// when it cannot tell).
+func hasSnapshots(ctx context.Context, r snapshot.FileLoader) bool {
+	errFound := errors.New("found")
+	return r.ListFiles(ctx, repo.SnapshotFile, func(repo.ID) error { return errFound }) != nil
+}
+
+// filterText writes f as the flags that gave it.
+func filterText(f snapshot.Filter) string {
+	var parts []string
+	for _, h := range f.Hosts {
+		parts = append(parts, "--host "+h)
+	}
+	for _, t := range f.Tags {
+		parts = append(parts, "--tag "+strings.Join(t, ","))
+	}
+	for _, p := range f.Paths {
+		parts = append(parts, "--path "+p)
+	}
+	return cellText(strings.Join(parts, " "))
 }
 
 // notInSnapshot says which snapshot a path was looked for in, when err is
@@ -250,7 +290,7 @@ type restoreResult struct {
 	DirsRestored  uint64   `json:"dirs_restored"`
 	FilesSkipped  uint64   `json:"files_skipped"`
 	FilesReplaced uint64   `json:"files_replaced"`
-	Hardlinks     uint64   `json:"hardlinks,omitempty"`
+	Hardlinks     uint64   `json:"hardlinks"`
 	FilesVerified uint64   `json:"files_verified"`
 	BytesRestored uint64   `json:"bytes_restored"`
 	BytesWritten  uint64   `json:"bytes_written"`
@@ -275,10 +315,15 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 		}
 		counter := ui.NewCounter(e.progressWriter(), ui.ChooseMode(e.progressWriter(), e.json, e.quiet), "restore")
 		defer func() {
-			if ctx.Err() != nil && !o.DryRun && !errors.Is(context.Cause(ctx), errBrokenPipe) {
+			if ctx.Err() != nil && !o.DryRun && !fdClosed(2) {
 				// At 3 a.m. "interrupted" alone does not say what is in
-				// the target, nor how to finish.
-				fmt.Fprintf(e.stderr, "restore interrupted: %s holds the files restored so far (a file left unfinished was removed); the same restore with --overwrite if-changed finishes it, keeping what is already there (until then its directories keep mode 0700)\n", cellText(o.Target))
+				// the target, nor how to finish (also when only the
+				// reader of stdout went away: stderr may be a terminal).
+				finish := "the same restore with --overwrite if-changed finishes it, passing over the files already restored (a file of the same size and time is taken as restored)"
+				if o.Overwrite == restorer.OverwriteNever {
+					finish = "the same restore with --overwrite never finishes it, keeping every file already there"
+				}
+				fmt.Fprintf(e.stderr, "restore interrupted: %s holds the files restored so far (a file left unfinished was removed); %s; until then its directories keep mode 0700\n", cellText(o.Target), finish)
 			}
 		}()
 		rs := &restorer.Restorer{Repo: r, Include: o.Include, Exclude: o.Exclude, Overwrite: o.Overwrite,
@@ -335,12 +380,13 @@ func printRestoreSummary(e *env, sn *snapshot.Snapshot, res *restoreResult) {
 	if res.DryRun {
 		verb = "would restore"
 	}
-	fmt.Fprintf(e.stdout, "%s snapshot %s (%s) to %s: %s, %s, %s in %.1fs",
-		verb, sn.ID().Short(), e.timeText(sn.Time), res.Target, plural(int(res.FilesRestored), "file"), plural(int(res.DirsRestored), "dir"),
-		units.FormatBytes(int64(res.BytesRestored)), res.TotalDuration)
+	links := ""
 	if res.Hardlinks > 0 {
-		fmt.Fprintf(e.stdout, ", %s", plural(int(res.Hardlinks), "hardlink"))
+		links = ", " + plural(int(res.Hardlinks), "hardlink")
 	}
+	fmt.Fprintf(e.stdout, "%s snapshot %s (%s) to %s: %s, %s%s, %s in %.1fs",
+		verb, sn.ID().Short(), e.timeText(sn.Time), res.Target, plural(int(res.FilesRestored), "file"), plural(int(res.DirsRestored), "dir"), links,
+		units.FormatBytes(int64(res.BytesRestored)), res.TotalDuration)
 	if res.FilesSkipped > 0 {
 		fmt.Fprintf(e.stdout, ", %s kept", plural(int(res.FilesSkipped), "existing file"))
 	}

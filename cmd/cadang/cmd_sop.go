@@ -369,7 +369,7 @@ func (e *env) openSOPRepo(ctx context.Context, st *sopState, jobName string) (*r
 		r, err := engine.Open(ctx, l, pw, o)
 		done()
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, e.saySource(err)
 		}
 		var m *jobs.Medium
 		if j := jobAt(st.cfg, loc); j != nil {

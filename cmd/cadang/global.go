@@ -65,6 +65,10 @@ type env struct {
 	// afterUnlock, if set, replaces debug.FreeOSMemory as what openRepo
 	// does with argon2id's memory once the key is open (see there).
 	afterUnlock func()
+	// snapshotsIn, if set, is the location of the repository that
+	// findSnapshot looks in when it is not --repo (copy's source): its
+	// hints name it.
+	snapshotsIn string
 }
 
 func newEnv(c *cli.Context) *env {
@@ -148,9 +152,11 @@ func (e *env) repoLocation() (string, error) {
 }
 
 // password returns the repository password from, in order: --password-file
-// (or CADANG_PASSWORD_FILE), --password-command, CADANG_PASSWORD, or a
-// terminal prompt. What the command line names wins over a variable that
-// may have been exported long ago.
+// (or CADANG_PASSWORD_FILE), --password-command (or
+// CADANG_PASSWORD_COMMAND), CADANG_PASSWORD, or a terminal prompt. A flag
+// and its variable are one source; a password file, given either way,
+// wins over a command given either way. A wrong password's error says
+// which was used and which were set beside it (saySource).
 func (e *env) password(prompt string, confirm bool) ([]byte, error) {
 	if f := e.c.String("password-file"); f != "" {
 		p, err := pwfile.Read(f, e.warnPasswordFile)
@@ -276,9 +282,13 @@ func (e *env) saySource(err error) error {
 		return err
 	}
 	var src string
+	var unused []string
 	switch {
 	case e.c.String("password-file") != "":
 		src = fmt.Sprintf("the password file %s (--password-file or CADANG_PASSWORD_FILE)", e.c.String("password-file"))
+		if e.c.String("password-command") != "" {
+			unused = append(unused, "--password-command (or CADANG_PASSWORD_COMMAND)")
+		}
 	case e.c.String("password-command") != "":
 		src = "the output of --password-command (or CADANG_PASSWORD_COMMAND)"
 	case os.Getenv("CADANG_PASSWORD") != "":
@@ -287,7 +297,10 @@ func (e *env) saySource(err error) error {
 		return fmt.Errorf("%w (the password was typed at the prompt)", err)
 	}
 	if os.Getenv("CADANG_PASSWORD") != "" {
-		src += "; CADANG_PASSWORD is set too, but a password file or command wins over it"
+		unused = append(unused, "CADANG_PASSWORD")
+	}
+	if len(unused) > 0 {
+		src += fmt.Sprintf("; %s set too, but not used: a password file wins over a command, and either over CADANG_PASSWORD", strings.Join(unused, " and "))
 	}
 	return fmt.Errorf("%w (the password came from %s)", err, src)
 }

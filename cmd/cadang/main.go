@@ -69,19 +69,17 @@ func signalContext() (ctx context.Context, stop func()) {
 	}
 }
 
-// outputClosed tells whether the reader of stdout or stderr went away: the
-// kernel marks the write end of a pipe without readers with POLLERR.
-func outputClosed() bool {
-	fds := []unix.PollFd{{Fd: 1, Events: unix.POLLOUT}, {Fd: 2, Events: unix.POLLOUT}}
+// outputClosed tells whether the reader of stdout or stderr went away.
+func outputClosed() bool { return fdClosed(1) || fdClosed(2) }
+
+// fdClosed tells whether the reader of fd went away: the kernel marks the
+// write end of a pipe without readers with POLLERR.
+func fdClosed(fd int32) bool {
+	fds := []unix.PollFd{{Fd: fd, Events: unix.POLLOUT}}
 	if _, err := unix.Poll(fds, 0); err != nil {
 		return false
 	}
-	for _, f := range fds {
-		if f.Revents&(unix.POLLERR|unix.POLLHUP) != 0 {
-			return true
-		}
-	}
-	return false
+	return fds[0].Revents&(unix.POLLERR|unix.POLLHUP) != 0
 }
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -189,7 +187,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "%s\n", pe.Stack)
 	}
 	code := exitCode(err)
-	if err != nil && (errors.Is(context.Cause(ctx), errBrokenPipe) || errors.Is(err, syscall.EPIPE) && outputClosed()) {
+	stopped := errors.Is(err, context.Canceled) && errors.Is(context.Cause(ctx), errBrokenPipe)
+	if stopped || errors.Is(err, syscall.EPIPE) && outputClosed() {
 		// Whoever read the output stopped reading: nothing to tell
 		// them, as no tool of a pipeline does. (The write's EPIPE may
 		// end the command before the signal ends the context.)

@@ -52,9 +52,37 @@ func TestCLISnapshotTypoIsNotARun(t *testing.T) {
 	if res := cliCode(t, 1, "-r", repoDir, "ls", "latest", "/etc"); !strings.Contains(res.stderr, "/etc: not found in snapshot "+last[:8]) {
 		t.Errorf("ls of a path not there:\n%s", res.stderr)
 	}
+	// A whole ID is pasted from a record, not typed: its snapshot is gone,
+	// which the run log keeps.
+	gone := strings.Repeat("0", 56) + "0000ffff"
+	if res := cliCode(t, 1, "-r", repoDir, "restore", gone, "--target", target); !strings.Contains(res.stderr, "snapshot ID "+gone+": no matching snapshot found") {
+		t.Errorf("restore of a whole ID that is gone:\n%s", res.stderr)
+	}
+	if n := records(); n != before+1 {
+		t.Fatalf("a whole ID that is gone: %d records, want 1", n-before)
+	}
+	// latest with a filter that matches nothing says which.
+	if res := cliCode(t, 1, "-r", repoDir, "restore", "latest", "--host", "nosuchhost", "--target", target); !strings.Contains(res.stderr, "no matching snapshot found for --host nosuchhost") {
+		t.Errorf("latest --host nosuchhost:\n%s", res.stderr)
+	}
+	before = records()
 	cliOK(t, "-r", repoDir, "restore", "latest", "--target", target)
 	if n := records(); n != before+1 {
 		t.Fatalf("a restore that ran: %d records, want 1", n-before)
+	}
+}
+
+// copy looks for the snapshots it names in the source: its hint names the
+// source's listing, not --repo's.
+func TestCLICopyNamedSnapshotHint(t *testing.T) {
+	src, dst := cliNewRepo(t), cliNewRepo(t)
+	t.Setenv("CADANG_FROM_PASSWORD", cliTestPassword)
+	data := filepath.Join(t.TempDir(), "data")
+	writeFileT(t, filepath.Join(data, "f"), []byte("x"), 0o644)
+	cliBackup(t, src, data)
+	res := cliCode(t, 1, "-r", dst, "copy", "--from-repo", src, "abcd1234")
+	if !strings.Contains(res.stderr, "('cadang -r "+src+" snapshots' lists the snapshots)") {
+		t.Errorf("copy of a snapshot the source lacks:\n%s", res.stderr)
 	}
 }
 
@@ -68,8 +96,12 @@ func TestCLIWrongPasswordNamesItsSource(t *testing.T) {
 	t.Setenv("CADANG_PASSWORD_FILE", pw)
 	res := cliCode(t, exitWrongPassword, "-r", repoDir, "snapshots")
 	if !strings.Contains(res.stderr, "(the password came from the password file "+pw) ||
-		!strings.Contains(res.stderr, "CADANG_PASSWORD is set too, but a password file or command wins over it") {
+		!strings.Contains(res.stderr, "; CADANG_PASSWORD set too, but not used: a password file wins over a command, and either over CADANG_PASSWORD") {
 		t.Errorf("wrong password from a file:\n%s", res.stderr)
+	}
+	res = cliCode(t, exitWrongPassword, "-r", repoDir, "--password-command", "echo "+cliTestPassword, "snapshots")
+	if !strings.Contains(res.stderr, "--password-command (or CADANG_PASSWORD_COMMAND) and CADANG_PASSWORD set too, but not used") {
+		t.Errorf("wrong password from a file beside a command:\n%s", res.stderr)
 	}
 	t.Setenv("CADANG_PASSWORD_FILE", "")
 	t.Setenv("CADANG_PASSWORD", "typo")

@@ -287,6 +287,10 @@ func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx con
 	out, err := runner.Do(ctx, op, jobName, func(ctx context.Context, rec *runlog.Record) (runlog.RecordStore, error) {
 		rec.Repository = loc
 		opErr = panicerr.Call(func() string { return string(op) }, func() error { return fn(ctx, rec) })
+		if opErr != nil && errors.Is(context.Cause(ctx), errBrokenPipe) {
+			// Not Ctrl-C: the record says why the run stopped.
+			opErr = fmt.Errorf("%w (stopped because the reader of its output went away)", opErr)
+		}
 		var store runlog.RecordStore
 		if len(rc.repos) > 0 {
 			r := rc.repos[0]

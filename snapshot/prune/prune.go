@@ -129,8 +129,15 @@ type Result struct {
 	// an administrator can tell a running backup from the lock of a
 	// process that died (which 'cadang unlock' removes). Nil when the
 	// locks could not be listed (then every set waits).
-	WaitingFor []repo.LockInfo `json:"waiting_for,omitempty"`
-	DryRun     bool            `json:"dry_run"`
+	WaitingFor []WaitingLock `json:"waiting_for,omitempty"`
+	DryRun     bool          `json:"dry_run"`
+}
+
+// WaitingLock is a lock that holds obsolete sets back: its ID (the lock
+// file's name) and what the file says.
+type WaitingLock struct {
+	ID repo.ID `json:"id"`
+	repo.LockInfo
 }
 
 // Run prunes r. See the package documentation for what it does; the
@@ -194,7 +201,7 @@ func Run(ctx context.Context, r *repo.Repository, o Options) (*Result, error) {
 // readySets returns the sets that no live lock taken before them (or
 // within SkewTolerance after) holds back, and the locks that hold back
 // the others.
-func readySets(ctx context.Context, r *repo.Repository, sets []repo.ObsoleteSet) (ready []repo.ObsoleteSet, blockers []repo.LockInfo, err error) {
+func readySets(ctx context.Context, r *repo.Repository, sets []repo.ObsoleteSet) (ready []repo.ObsoleteSet, blockers []WaitingLock, err error) {
 	if len(sets) == 0 {
 		return nil, nil, nil
 	}
@@ -220,7 +227,7 @@ func readySets(ctx context.Context, r *repo.Repository, sets []repo.ObsoleteSet)
 				ok = false
 				if !blocking[l.ID] {
 					blocking[l.ID] = true
-					blockers = append(blockers, l)
+					blockers = append(blockers, WaitingLock{ID: l.ID, LockInfo: l})
 				}
 			}
 		}

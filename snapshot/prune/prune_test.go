@@ -217,7 +217,8 @@ func TestPruneWaitsForOlderBackup(t *testing.T) {
 	}
 	// And it names the lock it waits for, so that an administrator can
 	// tell a running backup from a dead one's lock.
-	if len(waiting.WaitingFor) != 1 || !old.HoldsLock(waiting.WaitingFor[0].ID) || waiting.WaitingFor[0].PID != os.Getpid() {
+	if len(waiting.WaitingFor) != 1 || !old.HoldsLock(waiting.WaitingFor[0].ID) || waiting.WaitingFor[0].LockInfo.ID != waiting.WaitingFor[0].ID ||
+		waiting.WaitingFor[0].PID != os.Getpid() {
 		t.Fatalf("prune waits for %+v, want the older session's lock", waiting.WaitingFor)
 	}
 	old.Close()

@@ -665,13 +665,14 @@ func (rr *restoreRun) prepare(it rItem, node func() *snapshot.Node) (bool, error
 		}
 		// Said in the summary: a restore onto a live tree replaces
 		// files without asking (OverwriteAlways is the default).
-		rr.sum.Replaced++
 		if rr.rs.DryRun {
+			rr.sum.Replaced++
 			return nil
 		}
 		if err := unix.Unlinkat(dfd, name, 0); err != nil && err != unix.ENOENT {
 			return &os.PathError{Op: "remove", Path: it.dst(), Err: err}
 		}
+		rr.sum.Replaced++
 		return nil
 	})
 	if err != nil && rr.rs.DryRun && errors.Is(err, unix.ENOENT) {
@@ -1094,13 +1095,28 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			rr.progress.CompleteItem(f.spath(), f.n(), false)
 		}
 		// What the links would do to entries already there, as a run
-		// would count it.
+		// would count it (phase 4 below).
 		for _, l := range rr.links {
-			if ok, err := rr.prepare(l.rItem, l.n); err == nil && !ok {
-				rr.sum.Skipped++
+			if l.linkTo.failed.Load() {
+				if l.linkTo.errMsg != "skipped" {
+					continue
+				}
+				if rr.sameEntry(l.rItem, l.linkTo.rItem) {
+					rr.sum.Skipped++
+					continue
+				}
+			}
+			if rr.parentFailed(l.rel) {
 				continue
 			}
-			rr.sum.Links++
+			ok, err := rr.prepare(l.rItem, l.n)
+			switch {
+			case err != nil:
+			case !ok:
+				rr.sum.Skipped++
+			default:
+				rr.sum.Links++
+			}
 		}
 		return nil
 	}
@@ -1128,8 +1144,17 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		if l.linkTo.failed.Load() {
 			if l.linkTo.errMsg != "skipped" {
 				rr.addError(l.spath(), fmt.Errorf("not linked: %s failed", l.linkTo.spath()))
+				continue
 			}
-			continue
+			// Its file was kept as the target has it (the overwrite
+			// mode): the link is made to that file unless it is there
+			// already. Passed over, a restore interrupted before this
+			// phase would never get its links from the restore that
+			// finishes it.
+			if rr.sameEntry(l.rItem, l.linkTo.rItem) {
+				rr.sum.Skipped++
+				continue
+			}
 		}
 		if rr.parentFailed(l.rel) {
 			rr.addError(l.spath(), fmt.Errorf("not restored: its directory could not be restored"))
@@ -1330,6 +1355,21 @@ func (rr *restoreRun) writeBatch(ctx context.Context, workers int, files []*rFil
 
 // link makes the hardlink l to the file it shares an inode with; neither
 // name is followed if it is a symlink.
+// sameEntry tells whether a and b are names of one file in the target
+// (a hardlink already made). Either missing, or a question that cannot be
+// answered, is false.
+func (rr *restoreRun) sameEntry(a, b rItem) bool {
+	var sa, sb unix.Stat_t
+	if rr.root == nil {
+		return false
+	}
+	if rr.root.at(a.rel, func(dfd int, name string) error { return unix.Fstatat(dfd, name, &sa, unix.AT_SYMLINK_NOFOLLOW) }) != nil ||
+		rr.root.at(b.rel, func(dfd int, name string) error { return unix.Fstatat(dfd, name, &sb, unix.AT_SYMLINK_NOFOLLOW) }) != nil {
+		return false
+	}
+	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
+}
+
 func (rr *restoreRun) link(l *rFile) error {
 	return rr.root.at(l.linkTo.rel, func(odfd int, oname string) error {
 		return rr.root.at(l.rel, func(ndfd int, nname string) error {

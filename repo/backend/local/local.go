@@ -154,10 +154,12 @@ func Open(ctx context.Context, path string) (*Backend, error) {
 	fi, err = os.Stat(cfg)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if names, _ := readNames(path, 64); len(names) > 0 && !slices.ContainsFunc(names, isLayoutDir) {
-			// -r naming the data instead of the medium: say so, as the
-			// hint that follows suggests 'cadang init' there.
-			return nil, fmt.Errorf("open repository %s: no config file, and the directory holds other files (is it the data rather than a repository? 'cadang init' refuses a directory that is not empty): %w", path, backend.ErrNoRepository)
+		if names, _ := readNames(path, 64); slices.ContainsFunc(names, isOtherFile) && !slices.ContainsFunc(names, isLayoutDir) {
+			// -r naming the data instead of the medium, or a medium's
+			// root: say so, as the hint that follows suggests 'cadang
+			// init', which refuses a directory that is not empty.
+			return nil, fmt.Errorf("open repository %s: no config file, and the directory holds other files: if it is the data, -r names the wrong directory; if it is a new medium's root, make the repository in a directory below it (-r %s): %w",
+				path, filepath.Join(path, "cadang"), backend.ErrNoRepository)
 		}
 		return nil, fmt.Errorf("open repository %s: no config file: %w", path, backend.ErrNoRepository)
 	case err != nil:
@@ -989,6 +991,10 @@ func isLayoutDir(name string) bool {
 	}
 	return false
 }
+
+// isOtherFile tells a file of other data from what a new file system has
+// in its root (lost+found) and hidden files (.Trash-0, .DS_Store).
+func isOtherFile(name string) bool { return name != "lost+found" && !strings.HasPrefix(name, ".") }
 
 // readNames returns up to n names of the directory's entries.
 func readNames(dir string, n int) ([]string, error) {

@@ -191,8 +191,16 @@ func TestOpenMissing(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(data, "dokumen.pdf"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := local.Open(ctx, data); !errors.Is(err, backend.ErrNoRepository) || !strings.Contains(err.Error(), "the directory holds other files (is it the data rather than a repository?") {
+	if _, err := local.Open(ctx, data); !errors.Is(err, backend.ErrNoRepository) || !strings.Contains(err.Error(), "the directory holds other files: if it is the data, -r names the wrong directory") {
 		t.Errorf("Open of a directory of data: %v", err)
+	}
+	// A new file system's root is not data.
+	medium := t.TempDir()
+	if err := os.Mkdir(filepath.Join(medium, "lost+found"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := local.Open(ctx, medium); !errors.Is(err, backend.ErrNoRepository) || strings.Contains(err.Error(), "holds other files") {
+		t.Errorf("Open of a new medium's root: %v", err)
 	}
 
 	file := filepath.Join(t.TempDir(), "file")

@@ -1,0 +1,58 @@
+package restorer
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/lpse/cadang/snapshot/archiver"
+	"github.com/lpse/cadang/snapshot/snapshottest"
+)
+
+// A restore interrupted before its hardlinks (they are made last) is
+// finished by the same restore with --overwrite if-changed or never: the
+// files already there are kept, and the links to them must still be made.
+// Before, a link whose file was kept was passed over in silence.
+func TestRestoreRelinksToKeptFile(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	snapshottest.WriteFile(t, filepath.Join(src, "a"), []byte("hardlinked"))
+	snapshottest.WriteFile(t, filepath.Join(src, "c"), []byte("plain"))
+	if err := os.Link(filepath.Join(src, "a"), filepath.Join(src, "b")); err != nil {
+		t.Fatal(err)
+	}
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	rel := strings.TrimPrefix(src, "/")
+	for _, mode := range []OverwriteMode{OverwriteIfChanged, OverwriteNever} {
+		target := t.TempDir()
+		if _, err := (&Restorer{Repo: r}).Restore(ctx, sn, "/", target); err != nil {
+			t.Fatal(err)
+		}
+		a, b := filepath.Join(target, rel, "a"), filepath.Join(target, rel, "b")
+		if err := os.Remove(b); err != nil { // as if interrupted before the links
+			t.Fatal(err)
+		}
+		dry, err := (&Restorer{Repo: r, Overwrite: mode, DryRun: true}).Restore(ctx, sn, "/", target)
+		if err != nil || dry.Links != 1 || dry.Skipped != 2 || dry.Files != 0 {
+			t.Errorf("mode %d, dry run: %v %+v", mode, err, dry)
+		}
+		sum, err := (&Restorer{Repo: r, Overwrite: mode}).Restore(ctx, sn, "/", target)
+		if err != nil || sum.Links != 1 || sum.Skipped != 2 || sum.Files != 0 || len(sum.Errors) != 0 {
+			t.Fatalf("mode %d: %v %+v", mode, err, sum)
+		}
+		fa, errA := os.Stat(a)
+		fb, errB := os.Stat(b)
+		if errA != nil || errB != nil || fa.Sys().(*syscall.Stat_t).Ino != fb.Sys().(*syscall.Stat_t).Ino {
+			t.Fatalf("mode %d: b is not a link of a: %v %v", mode, errA, errB)
+		}
+		// Done: a further run keeps all three, and counts the link as kept.
+		sum, err = (&Restorer{Repo: r, Overwrite: mode}).Restore(ctx, sn, "/", target)
+		if err != nil || sum.Links != 0 || sum.Skipped != 3 {
+			t.Errorf("mode %d, again: %v %+v", mode, err, sum)
+		}
+	}
+}
