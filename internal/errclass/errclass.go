@@ -182,6 +182,13 @@ func rules() []rule {
 			}
 			return c
 		}},
+		// A full disk under the command's own output (cadang ls >
+		// /full/disk/list) is no full backup medium.
+		{func(err error) bool {
+			return isStdWrite(err) && (errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT))
+		},
+			fixed(Class{Exit: ExitFatal, Kind: runlog.KindOutOfSpace,
+				Hint: "the disk that the command's output was redirected to is full"})},
 		{func(err error) bool { return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) },
 			fixed(Class{Exit: ExitFatal, Kind: runlog.KindOutOfSpace,
 				Hint: "a disk is full (the backup medium, or the temporary space of a dump): free space and run again; a backup that stopped here wrote no snapshot"})},
@@ -224,4 +231,11 @@ func Hint(err error) string {
 		return ""
 	}
 	return h
+}
+
+// isStdWrite tells a failed write to the process's standard output or
+// error, which os names /dev/stdout and /dev/stderr.
+func isStdWrite(err error) bool {
+	var pe *fs.PathError
+	return errors.As(err, &pe) && pe.Op == "write" && (pe.Path == "/dev/stdout" || pe.Path == "/dev/stderr")
 }

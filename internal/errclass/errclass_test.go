@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -42,6 +44,7 @@ func TestOf(t *testing.T) {
 		{"dump failed", wrap(&archiver.CommandError{}), 1, runlog.KindDumpFailed, false},
 		{"damaged index", wrap(&repo.DamagedError{File: backend.Handle{Type: repo.IndexFile, Name: "ab"}, Err: errors.New("bad")}), 1, runlog.KindIntegrity, true},
 		{"disk full", wrap(syscall.ENOSPC), 1, runlog.KindOutOfSpace, true},
+		{"output's disk full", &fs.PathError{Op: "write", Path: "/dev/stdout", Err: syscall.ENOSPC}, 1, runlog.KindOutOfSpace, true},
 		// A copy that left out a damaged snapshot copied the others:
 		// partial, of the kind of its first failure.
 		{"copy incomplete", wrap(&copier.IncompleteError{Errs: []error{wrap(&repo.DamagedError{Err: errors.New("bad")})}}), 3, runlog.KindIntegrity, true},
@@ -51,6 +54,9 @@ func TestOf(t *testing.T) {
 		{"child exit code", wrap(exitErr), 1, runlog.KindOther, false},
 		{"explicit kind wins", runlog.Fail(runlog.KindMedia, wrap(repo.ErrNoRepository)), 10, runlog.KindMedia, true},
 		{"other", errors.New("boom"), 1, runlog.KindOther, false},
+	}
+	if h := errclass.Of(&fs.PathError{Op: "write", Path: "/dev/stdout", Err: syscall.ENOSPC}).Hint; strings.Contains(h, "backup medium") {
+		t.Errorf("a full disk under the output blames the backup medium: %s", h)
 	}
 	for _, c := range cases {
 		got := errclass.Of(c.err)
