@@ -10,17 +10,24 @@ import (
 	"github.com/lpse/cadang/internal/sop/runlog"
 )
 
-// TestOffsiteFailure: a failed copy to the offsite medium has its own
-// words in the failure report (kind, cause, what was copied) and its own
-// row in the monthly analysis, apart from the backup, which stands.
-func TestOffsiteFailure(t *testing.T) {
+// offsiteConfig loads the fixture's configuration with its first job, and
+// returns its zone and the night of the runs below.
+func offsiteConfig(t *testing.T) (*jobs.Config, *time.Location, time.Time) {
+	t.Helper()
 	cfg, err := jobs.Load("../../../testdata/sop/cadang.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Jobs = cfg.Jobs[:1]
 	loc := cfg.Location()
-	at := time.Date(2026, 3, 2, 1, 0, 0, 0, loc)
+	return cfg, loc, time.Date(2026, 3, 2, 1, 0, 0, 0, loc)
+}
+
+// TestOffsiteFailure: a failed copy to the offsite medium has its own
+// words in the failure report (kind, cause, what was copied) and its own
+// row in the monthly analysis, apart from the backup, which stands.
+func TestOffsiteFailure(t *testing.T) {
+	cfg, loc, at := offsiteConfig(t)
 	backup := runlog.Record{ID: "run-0302-backup", Op: runlog.OpBackup, Job: "spse-prod", Medium: "disk-A", Start: at, End: at.Add(30 * time.Minute),
 		Result: runlog.OK, StandardMet: true, Note: runlog.NewNote("snapshots-saved", 2)}
 	cp := runlog.Record{ID: "run-0302-copy", Op: runlog.OpCopy, Job: "spse-prod", Medium: "kominfo", Repository: "sftp://cadang@10.1.2.3/srv/cadang",
@@ -61,13 +68,7 @@ func TestOffsiteFailure(t *testing.T) {
 // offsite medium's retention had forgotten says so in its failure report,
 // in both languages, beside what it copied.
 func TestOffsiteFailureForgotten(t *testing.T) {
-	cfg, err := jobs.Load("../../../testdata/sop/cadang.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Jobs = cfg.Jobs[:1]
-	loc := cfg.Location()
-	at := time.Date(2026, 3, 2, 1, 0, 0, 0, loc)
+	cfg, loc, at := offsiteConfig(t)
 	cp := runlog.Record{ID: "run-0302-copy", Op: runlog.OpCopy, Job: "spse-prod", Medium: "kominfo", Repository: "sftp://cadang@10.1.2.3/srv/cadang",
 		Start: at.Add(40 * time.Minute), End: at.Add(41 * time.Minute), Tags: []string{runlog.TagOffsite},
 		Copy:   &runlog.CopyInfo{From: "/mnt/backup/cadang", FromID: strings.Repeat("a", 64), Copied: 1, Skipped: 3, Forgotten: 2, Bytes: 5 << 20},
