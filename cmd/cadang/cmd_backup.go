@@ -301,7 +301,7 @@ func printBackupSummary(e *env, sn *snapshot.Snapshot, stats repo.SaveStats, rep
 	w := e.stdout
 	fmt.Fprintf(w, "Files:       %d new, %d changed, %d unmodified\n", s.FilesNew, s.FilesChanged, s.FilesUnmodified)
 	fmt.Fprintf(w, "Dirs:        %d new, %d changed, %d unmodified\n", s.DirsNew, s.DirsChanged, s.DirsUnmodified)
-	fmt.Fprintf(w, "Read:        %s of %s in %d files\n", units.FormatBytes(int64(s.BytesRead)), units.FormatBytes(int64(s.TotalBytesProcessed)), s.TotalFilesProcessed)
+	fmt.Fprintf(w, "Read:        %s of %s in %s\n", units.FormatBytes(int64(s.BytesRead)), units.FormatBytes(int64(s.TotalBytesProcessed)), plural(int(s.TotalFilesProcessed), "file"))
 	fmt.Fprintf(w, "Added:       %s (%s stored after compression)\n", units.FormatBytes(stats.RawBytes), units.FormatBytes(stats.StoredBytes))
 	fmt.Fprintf(w, "snapshot %s saved in %s\n", sn.ID().Short(), d.Round(10*time.Millisecond))
 }

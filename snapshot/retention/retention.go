@@ -73,6 +73,7 @@ func (p Policy) IsZero() bool {
 // all within 30d of the newest".
 func (p Policy) String() string {
 	var counted []string
+	one := false
 	for _, c := range []struct {
 		n    int
 		name string
@@ -80,12 +81,16 @@ func (p Policy) String() string {
 		switch {
 		case c.n > 0:
 			counted = append(counted, fmt.Sprintf("%d %s", c.n, c.name))
+			one = c.n == 1
 		case c.n < 0:
 			counted = append(counted, "all "+c.name)
 		}
 	}
 	var parts []string
-	if len(counted) > 0 {
+	switch {
+	case len(counted) == 1 && one:
+		parts = append(parts, counted[0]+" snapshot")
+	case len(counted) > 0:
 		parts = append(parts, strings.Join(counted, ", ")+" snapshots")
 	}
 	if len(p.Tags) > 0 {

@@ -444,7 +444,7 @@ func TestPolicyString(t *testing.T) {
 		{retention.Policy{}, "keep everything (empty policy)"},
 		{retention.Policy{Daily: 7, Weekly: 4, Monthly: -1}, "keep 7 daily, 4 weekly, all monthly snapshots"},
 		{retention.Policy{Last: 1, Tags: [][]string{{"a", "b"}, {"c"}}, Within: retention.Duration{Days: 30}},
-			"keep 1 latest snapshots and all with tags a,b or c and all within 30d of the newest"},
+			"keep 1 latest snapshot and all with tags a,b or c and all within 30d of the newest"},
 	} {
 		if got := tc.p.String(); got != tc.want {
 			t.Errorf("%+v: %q, want %q", tc.p, got, tc.want)

@@ -94,6 +94,10 @@ func (e Env) maintenanceBlocks(recs []runlog.Record) []doc.Block {
 			if f := r.Forget; f != nil {
 				nSnaps += len(f.Removed)
 				what = e.t("mon.forget_what", len(f.Removed), len(f.Kept), e.policyText(f.Policy))
+				if f.NotRecorded {
+					// An offsite copy into this medium may bring them back.
+					what += e.t("note.forget-unrecorded")
+				}
 				for _, it := range f.Removed {
 					removed = append(removed, e.t("mon.removed_item", short(it.Snapshot, 8), dash(it.Source), e.stamp(it.Time), r.ID))
 				}

@@ -112,3 +112,29 @@ func TestInventoryOffsite(t *testing.T) {
 		}
 	}
 }
+
+// TestMonthlyForgetUnrecorded: a retention whose removals the medium could
+// not record (a copy into it may bring them back) says so in the monthly
+// report's maintenance table, in both languages.
+func TestMonthlyForgetUnrecorded(t *testing.T) {
+	cfg, loc, at := offsiteConfig(t)
+	fr := runlog.Record{ID: "run-0302-forget", Op: runlog.OpForget, Job: "spse-prod", Medium: "kominfo", Start: at.Add(45 * time.Minute), End: at.Add(46 * time.Minute),
+		Result: runlog.OK, Note: runlog.NewNote("forget-done", 2, 5), Forget: &runlog.ForgetInfo{Policy: runlog.Policy{Daily: 5}, Zone: loc.String(), NotRecorded: true,
+			Removed: []runlog.ForgetItem{{Snapshot: strings.Repeat("c", 64), Source: "database", Time: at.Add(-10 * 24 * time.Hour), Reasons: []string{runlog.ReasonNotKept}},
+				{Snapshot: strings.Repeat("d", 64), Source: "upload", Time: at.Add(-11 * 24 * time.Hour), Reasons: []string{runlog.ReasonNotKept}}}}}
+	for l, want := range map[i18n.Lang]string{
+		i18n.ID: "penghapusan tidak dapat dicatat di media ini sebagai snapshot yang dilupakan",
+		i18n.EN: "the removals could not be recorded on this medium as forgotten snapshots",
+	} {
+		t.Run(string(l), func(t *testing.T) {
+			e := Env{Config: cfg, Lang: l, Now: time.Date(2026, 4, 2, 9, 0, 0, 0, loc)}
+			d, err := e.Monthly([]runlog.Record{fr}, time.Date(2026, 3, 1, 0, 0, 0, 0, loc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := render(t, d); !strings.Contains(r.md, want) {
+				t.Errorf("monthly (%s) lacks %q:\n%s", l, want, r.md)
+			}
+		})
+	}
+}
