@@ -23,7 +23,7 @@ func parseSubset(s string) (repo.CheckOptions, error) {
 	o.ReadData = true
 	if p, ok := strings.CutSuffix(s, "%"); ok {
 		f, err := strconv.ParseFloat(p, 64)
-		if err != nil || f <= 0 || f > 100 {
+		if err != nil || !(f > 0 && f <= 100) { // NaN passes f <= 0 || f > 100
 			return o, fmt.Errorf("--read-data-subset %q: percentage must be in (0, 100]", s)
 		}
 		if f < 100 {

@@ -88,8 +88,8 @@ func (e *env) findSnapshot(ctx context.Context, r snapshot.FileLoader, arg strin
 		skipped = append(skipped, err)
 	}))
 	if err == nil && len(skipped) > 0 {
-		err = fmt.Errorf("the latest snapshot is not known: %d snapshot file(s) cannot be read, and one may be newer than %s: give the snapshot's ID instead ('cadang snapshots' lists the readable ones; 'cadang check' names every damaged file): %w",
-			len(skipped), sn.ID().Short(), errors.Join(skipped...))
+		err = fmt.Errorf("the latest snapshot is not known: %d snapshot file(s) cannot be read, and one may be newer than %s: give the snapshot's ID instead ('%s' lists the readable ones; 'cadang check' names every damaged file): %w",
+			len(skipped), sn.ID().Short(), e.snapshotsCmd(), errors.Join(skipped...))
 	}
 	switch {
 	case err == nil:
@@ -314,23 +314,19 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 			return err
 		}
 		counter := ui.NewCounter(e.progressWriter(), ui.ChooseMode(e.progressWriter(), e.json, e.quiet), "restore")
-		defer func() {
-			if ctx.Err() != nil && !o.DryRun && !fdClosed(2) {
-				// At 3 a.m. "interrupted" alone does not say what is in
-				// the target, nor how to finish (also when only the
-				// reader of stdout went away: stderr may be a terminal).
-				finish := "the same restore with --overwrite if-changed finishes it, passing over the files already restored (a file of the same size and time is taken as restored)"
-				if o.Overwrite == restorer.OverwriteNever {
-					finish = "the same restore with --overwrite never finishes it, keeping every file already there"
-				}
-				fmt.Fprintf(e.stderr, "restore interrupted: %s holds the files restored so far (a file left unfinished was removed); %s; until then its directories keep mode 0700\n", cellText(o.Target), finish)
-			}
-		}()
 		rs := &restorer.Restorer{Repo: r, Include: o.Include, Exclude: o.Exclude, Overwrite: o.Overwrite,
 			Verify: o.Verify, DryRun: o.DryRun, NoOwner: o.NoOwner, NoDevices: o.NoDevices, MaxNodes: o.MaxNodes,
 			XattrInclude: o.XattrInclude, XattrExclude: o.XattrExclude, Progress: ui.Restore{Counter: counter}}
 		sum, rerr := rs.Restore(ctx, sn, sub, o.Target)
 		counter.Done()
+		if errors.Is(rerr, context.Canceled) && !o.DryRun && !fdClosed(2) {
+			// At 3 a.m. "interrupted" alone does not say what is in the
+			// target, nor how to finish (also when only the reader of
+			// stdout went away: stderr may be a terminal). Judged by the
+			// restore's own end, not the context's state later: an
+			// interrupt while the summary is printed is no partial tree.
+			printRestoreInterrupted(e, o)
+		}
 		if sum == nil {
 			return e.notInSnapshot(sn, rerr)
 		}
@@ -356,6 +352,16 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 		return rerr
 	})
 	return res, err
+}
+
+// printRestoreInterrupted says what an interrupted restore left in the
+// target and how to finish it.
+func printRestoreInterrupted(e *env, o restoreOptions) {
+	finish := "the same restore with --overwrite if-changed finishes it, passing over the files already restored (a file of the same size and time is taken as restored)"
+	if o.Overwrite == restorer.OverwriteNever {
+		finish = "the same restore with --overwrite never finishes it, keeping every file already there"
+	}
+	fmt.Fprintf(e.stderr, "restore interrupted: %s holds the files restored so far (a file left unfinished was removed); %s; until then its directories keep mode 0700\n", cellText(o.Target), finish)
 }
 
 func printRestoreSummary(e *env, sn *snapshot.Snapshot, res *restoreResult) {

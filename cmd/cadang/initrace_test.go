@@ -108,3 +108,28 @@ func TestCLIBrokenPipe(t *testing.T) {
 		t.Fatalf("locks left: %v %v", locks, err)
 	}
 }
+
+// A backup that ends partial keeps its exit code 3 when the pipe its
+// summary goes to is closed by then: the closed pipe stopped nothing.
+func TestCLIBrokenPipeAfterPartialBackup(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	src := t.TempDir()
+	writeFileT(t, filepath.Join(src, "a"), []byte("a"), 0o644)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr.Close() // the reader is gone before the backup writes anything
+	var stderr bytes.Buffer
+	cmd := cliProcess(t, "-r", repoDir, "backup", src, filepath.Join(t.TempDir(), "missing"))
+	cmd.Stdout, cmd.Stderr = pw, &stderr
+	err = cmd.Run()
+	pw.Close()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitPartial {
+		t.Fatalf("partial backup into a closed pipe: %v, stderr %q", err, stderr.String())
+	}
+	if n := len(cliSnapshots(t, repoDir)); n != 1 {
+		t.Fatalf("%d snapshots", n)
+	}
+}

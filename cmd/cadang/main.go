@@ -194,7 +194,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		// end the command before the signal ends the context.)
 		return exitBrokenPipe
 	}
-	if err != nil && ctx.Err() != nil {
+	if err != nil && ctx.Err() != nil && !errors.Is(context.Cause(ctx), errBrokenPipe) {
+		// An error of a Ctrl-C'd command is the interrupt's. Not so for
+		// one the pipe closed only after it ended (a partial backup
+		// that printed its summary into it keeps its exit 3).
 		code = exitInterrupted
 	}
 	if err != nil {

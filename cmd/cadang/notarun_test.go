@@ -109,3 +109,16 @@ func TestCLIWrongPasswordNamesItsSource(t *testing.T) {
 		t.Errorf("wrong password from CADANG_PASSWORD:\n%s", res.stderr)
 	}
 }
+
+// In a repository that holds no snapshot at all, an ID that matches none
+// is no typo: the backups are missing, which the run log keeps.
+func TestCLIRestoreFromEmptyRepositoryIsRecorded(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "runlog.jsonl")
+	t.Setenv("CADANG_LOG", log)
+	repoDir := cliNewRepo(t)
+	cliCode(t, 1, "-r", repoDir, "restore", "abcd1234", "--target", filepath.Join(t.TempDir(), "t"))
+	b, err := os.ReadFile(log)
+	if err != nil || strings.Count(string(b), "\n") != 1 || !strings.Contains(string(b), `"op":"restore"`) {
+		t.Fatalf("run log after a restore from an empty repository: %v\n%s", err, b)
+	}
+}

@@ -3,9 +3,11 @@ package prune_test
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/lpse/cadang/crypto"
@@ -220,6 +222,9 @@ func TestPruneWaitsForOlderBackup(t *testing.T) {
 	if len(waiting.WaitingFor) != 1 || !old.HoldsLock(waiting.WaitingFor[0].ID) || waiting.WaitingFor[0].LockInfo.ID != waiting.WaitingFor[0].ID ||
 		waiting.WaitingFor[0].PID != os.Getpid() {
 		t.Fatalf("prune waits for %+v, want the older session's lock", waiting.WaitingFor)
+	}
+	if b, err := json.Marshal(waiting.WaitingFor[0]); err != nil || !strings.Contains(string(b), `"id":"`+waiting.WaitingFor[0].ID.String()+`"`) {
+		t.Fatalf("prune --json names no lock ID: %s %v", b, err)
 	}
 	old.Close()
 

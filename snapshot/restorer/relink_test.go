@@ -55,4 +55,34 @@ func TestRestoreRelinksToKeptFile(t *testing.T) {
 			t.Errorf("mode %d, again: %v %+v", mode, err, sum)
 		}
 	}
+
+	// Under never, what stands at the first name is kept whatever it is:
+	// a link is never made to something that is not the snapshot's file
+	// (a symlink, other content), and says so.
+	outside := filepath.Join(t.TempDir(), "outside")
+	snapshottest.WriteFile(t, outside, []byte("not in the snapshot"))
+	for name, plant := range map[string]func(a string) error{
+		"symlink":       func(a string) error { return os.Symlink(outside, a) },
+		"other content": func(a string) error { return os.WriteFile(a, []byte("edited by hand"), 0o644) },
+	} {
+		target := t.TempDir()
+		if _, err := (&Restorer{Repo: r}).Restore(ctx, sn, "/", target); err != nil {
+			t.Fatal(err)
+		}
+		a, b := filepath.Join(target, rel, "a"), filepath.Join(target, rel, "b")
+		if err := os.Remove(a); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(b); err != nil {
+			t.Fatal(err)
+		}
+		if err := plant(a); err != nil {
+			t.Fatal(err)
+		}
+		sum, err := (&Restorer{Repo: r, Overwrite: OverwriteNever}).Restore(ctx, sn, "/", target)
+		if _, statErr := os.Lstat(b); statErr == nil || sum == nil || sum.Links != 0 || len(sum.Errors) != 1 ||
+			!strings.Contains(sum.Errors[0].Error, "not linked: ") || !strings.Contains(sum.Errors[0].Error, "is not the snapshot's file") {
+			t.Errorf("%s at the first name, never: b made (%v), %v %+v", name, statErr, err, sum)
+		}
+	}
 }

@@ -669,10 +669,12 @@ func (rr *restoreRun) prepare(it rItem, node func() *snapshot.Node) (bool, error
 			rr.sum.Replaced++
 			return nil
 		}
-		if err := unix.Unlinkat(dfd, name, 0); err != nil && err != unix.ENOENT {
+		switch err := unix.Unlinkat(dfd, name, 0); {
+		case err == nil:
+			rr.sum.Replaced++
+		case err != unix.ENOENT:
 			return &os.PathError{Op: "remove", Path: it.dst(), Err: err}
 		}
-		rr.sum.Replaced++
 		return nil
 	})
 	if err != nil && rr.rs.DryRun && errors.Is(err, unix.ENOENT) {
@@ -1101,8 +1103,12 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 				if l.linkTo.errMsg != "skipped" {
 					continue
 				}
-				if rr.sameEntry(l.rItem, l.linkTo.rItem) {
-					rr.sum.Skipped++
+				if err := rr.keptIsSnapshots(l.linkTo); err != nil {
+					if rr.exists(l.rItem) {
+						rr.sum.Skipped++
+					} else {
+						rr.addError(l.spath(), fmt.Errorf("would not be linked: %w", err))
+					}
 					continue
 				}
 			}
@@ -1112,6 +1118,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			ok, err := rr.prepare(l.rItem, l.n)
 			switch {
 			case err != nil:
+				rr.addError(l.spath(), err)
 			case !ok:
 				rr.sum.Skipped++
 			default:
@@ -1147,12 +1154,17 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 				continue
 			}
 			// Its file was kept as the target has it (the overwrite
-			// mode): the link is made to that file unless it is there
-			// already. Passed over, a restore interrupted before this
+			// mode). Passed over, a restore interrupted before this
 			// phase would never get its links from the restore that
-			// finishes it.
-			if rr.sameEntry(l.rItem, l.linkTo.rItem) {
-				rr.sum.Skipped++
+			// finishes it: the link is made to that file when it is
+			// the snapshot's (a regular file of its size and time),
+			// never to whatever else stands at its name.
+			if err := rr.keptIsSnapshots(l.linkTo); err != nil {
+				if rr.exists(l.rItem) {
+					rr.sum.Skipped++ // kept as it is, as its file
+				} else {
+					rr.addError(l.spath(), fmt.Errorf("not linked: %w", err))
+				}
 				continue
 			}
 		}
@@ -1353,23 +1365,36 @@ func (rr *restoreRun) writeBatch(ctx context.Context, workers int, files []*rFil
 	return ctx.Err()
 }
 
-// link makes the hardlink l to the file it shares an inode with; neither
-// name is followed if it is a symlink.
-// sameEntry tells whether a and b are names of one file in the target
-// (a hardlink already made). Either missing, or a question that cannot be
-// answered, is false.
-func (rr *restoreRun) sameEntry(a, b rItem) bool {
-	var sa, sb unix.Stat_t
+// keptIsSnapshots says why the file f, kept as the target has it (the
+// overwrite mode skipped it), is not the snapshot's: links are made to
+// it only when it is a regular file of the snapshot's size and
+// modification time. nil when it is.
+func (rr *restoreRun) keptIsSnapshots(f *rFile) error {
+	var st unix.Stat_t
+	if rr.root == nil {
+		return fmt.Errorf("%s is not there", f.dst())
+	}
+	if err := rr.root.at(f.rel, func(dfd int, name string) error { return unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) }); err != nil {
+		return fmt.Errorf("%s: %w", f.dst(), err)
+	}
+	n := f.n()
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size != n.Size || !time.Unix(st.Mtim.Unix()).Equal(n.ModTime) {
+		return fmt.Errorf("%s was kept as the target has it, and is not the snapshot's file", f.dst())
+	}
+	return nil
+}
+
+// exists tells whether something stands at its name in the target.
+func (rr *restoreRun) exists(it rItem) bool {
 	if rr.root == nil {
 		return false
 	}
-	if rr.root.at(a.rel, func(dfd int, name string) error { return unix.Fstatat(dfd, name, &sa, unix.AT_SYMLINK_NOFOLLOW) }) != nil ||
-		rr.root.at(b.rel, func(dfd int, name string) error { return unix.Fstatat(dfd, name, &sb, unix.AT_SYMLINK_NOFOLLOW) }) != nil {
-		return false
-	}
-	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
+	var st unix.Stat_t
+	return rr.root.at(it.rel, func(dfd int, name string) error { return unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) }) == nil
 }
 
+// link makes the hardlink l to the file it shares an inode with; neither
+// name is followed if it is a symlink.
 func (rr *restoreRun) link(l *rFile) error {
 	return rr.root.at(l.linkTo.rel, func(odfd int, oname string) error {
 		return rr.root.at(l.rel, func(ndfd int, nname string) error {

@@ -97,7 +97,7 @@ func Create(ctx context.Context, path string) (*Backend, error) {
 				return nil, fmt.Errorf("create repository %s: %w", path, err)
 			}
 			if !left {
-				return nil, fmt.Errorf("create repository %s: directory is not empty", path)
+				return nil, fmt.Errorf("create repository %s: directory is not empty (on a medium's root, make the repository in a directory below it: -r %s)", path, filepath.Join(path, "cadang"))
 			}
 		}
 	case errors.Is(err, fs.ErrNotExist):
@@ -154,11 +154,19 @@ func Open(ctx context.Context, path string) (*Backend, error) {
 	fi, err = os.Stat(cfg)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if names, _ := readNames(path, 64); slices.ContainsFunc(names, isOtherFile) && !slices.ContainsFunc(names, isLayoutDir) {
+		names, _ := readNames(path, 64)
+		switch {
+		case len(names) == 0 || slices.ContainsFunc(names, isLayoutDir):
+			// Empty, or a repository whose init did not finish.
+		case slices.ContainsFunc(names, isOtherFile):
 			// -r naming the data instead of the medium, or a medium's
 			// root: say so, as the hint that follows suggests 'cadang
 			// init', which refuses a directory that is not empty.
 			return nil, fmt.Errorf("open repository %s: no config file, and the directory holds other files: if it is the data, -r names the wrong directory; if it is a new medium's root, make the repository in a directory below it (-r %s): %w",
+				path, filepath.Join(path, "cadang"), backend.ErrNoRepository)
+		default:
+			// lost+found or hidden files: a new medium's root.
+			return nil, fmt.Errorf("open repository %s: no config file (a new medium's root? make the repository in a directory below it, -r %s, as init refuses a directory that is not empty): %w",
 				path, filepath.Join(path, "cadang"), backend.ErrNoRepository)
 		}
 		return nil, fmt.Errorf("open repository %s: no config file: %w", path, backend.ErrNoRepository)

@@ -199,8 +199,12 @@ func TestOpenMissing(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(medium, "lost+found"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := local.Open(ctx, medium); !errors.Is(err, backend.ErrNoRepository) || strings.Contains(err.Error(), "holds other files") {
+	if _, err := local.Open(ctx, medium); !errors.Is(err, backend.ErrNoRepository) || strings.Contains(err.Error(), "holds other files") ||
+		!strings.Contains(err.Error(), "make the repository in a directory below it, -r "+filepath.Join(medium, "cadang")) {
 		t.Errorf("Open of a new medium's root: %v", err)
+	}
+	if _, err := local.Create(ctx, medium); err == nil || !strings.Contains(err.Error(), "-r "+filepath.Join(medium, "cadang")) {
+		t.Errorf("Create in a new medium's root: %v", err)
 	}
 
 	file := filepath.Join(t.TempDir(), "file")
