@@ -169,7 +169,7 @@ active_since = 2026-11-01
 		t.Fatalf("inventory:\n%s", inv)
 	}
 	mon := h.must(0, "--lang", "en", "report", "monthly", "--month", "2026-11")
-	if !strings.Contains(mon, "7. Retention, prune and repair") || !strings.Contains(mon, "Retention applied 16 times, removing 24 snapshots; 3 prunes") {
+	if !strings.Contains(mon, "7. Retention, prune and repair") || !strings.Contains(mon, "Retention applied: 16; snapshots removed: 24; prunes: 3;") {
 		t.Fatalf("monthly report:\n%s", mon)
 	}
 }
