@@ -92,6 +92,18 @@ func TestRestoreManyDirectoriesOneInTheWay(t *testing.T) {
 			t.Errorf("%s: %q, %v", p, b, err)
 		}
 	}
+	// Overwrite mode always replaces it, and the summary counts it with
+	// the files it replaced.
+	rs.Overwrite = OverwriteAlways
+	sum, err = rs.Restore(context.Background(), sn, "/", target)
+	// The n-1 files of the first restore, and the file in the way (the
+	// file below it is new).
+	if err != nil || sum.Replaced != n {
+		t.Errorf("always: %v, %d replaced, want the %d files restored before and the one in the way", err, sum.Replaced, n-1)
+	}
+	if fi, err := os.Lstat(blocked); err != nil || !fi.IsDir() {
+		t.Errorf("%s is not a directory: %v", blocked, err)
+	}
 }
 
 // TestRestoreManyDirectoriesSymlinkRace swaps directories of the target

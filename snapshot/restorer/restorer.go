@@ -129,7 +129,7 @@ type RestoreSummary struct {
 	Links      uint64 // hardlinks made
 	Others     uint64 // symlinks, FIFOs, devices
 	Skipped    uint64 // existing files kept because of the overwrite mode
-	Replaced   uint64 // existing entries (files, links, ...) removed to write the snapshot's in their place
+	Replaced   uint64 // existing entries (files, links, ...) removed to write the snapshot's in their place, directories' included
 	Bytes      uint64 // content bytes of the restored files
 	Written    uint64 // content bytes actually written (holes are not written)
 	Verified   uint64 // files verified
@@ -709,7 +709,12 @@ func (rr *restoreRun) mkdir(dfd int, name, dst string) (made bool, err error) {
 	if rr.rs.Overwrite == OverwriteNever {
 		return false, fmt.Errorf("%s is in the way of the directory (kept: overwrite mode never)", what)
 	}
-	if err := unix.Unlinkat(dfd, name, 0); err != nil && err != unix.ENOENT {
+	switch err := unix.Unlinkat(dfd, name, 0); {
+	case err == nil:
+		// Said in the summary with the files replaced (several workers
+		// make the directories of one depth).
+		rr.count(func(s *RestoreSummary) { s.Replaced++ })
+	case err != unix.ENOENT:
 		return false, &os.PathError{Op: "remove " + what + " in the way", Path: dst, Err: err}
 	}
 	if err := unix.Mkdirat(dfd, name, 0o700); err != nil {
