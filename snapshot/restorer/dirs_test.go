@@ -71,6 +71,11 @@ func TestRestoreManyDirectoriesOneInTheWay(t *testing.T) {
 	target := t.TempDir()
 	blocked := filepath.Join(target, src, "top", "d137")
 	snapshottest.WriteFile(t, blocked, []byte("in the way"))
+	// A dry run says what the run will: the directory in the way fails.
+	dry, err := (&Restorer{Repo: r, Workers: 4, Overwrite: OverwriteNever, DryRun: true}).Restore(context.Background(), sn, "/", target)
+	if err == nil || len(dry.Errors) != 2 || !strings.Contains(dry.Errors[0].Error, "a file is in the way of the directory") {
+		t.Errorf("dry run, never: %v %+v", err, dry.Errors)
+	}
 	rs := &Restorer{Repo: r, Workers: 4, Overwrite: OverwriteNever}
 	sum, err := rs.Restore(context.Background(), sn, "/", target)
 	if err == nil {
@@ -95,6 +100,10 @@ func TestRestoreManyDirectoriesOneInTheWay(t *testing.T) {
 	// Overwrite mode always replaces it, and the summary counts it with
 	// the files it replaced.
 	rs.Overwrite = OverwriteAlways
+	dry, err = (&Restorer{Repo: r, Workers: 4, Overwrite: OverwriteAlways, DryRun: true}).Restore(context.Background(), sn, "/", target)
+	if err != nil || dry.Replaced != n {
+		t.Errorf("dry run, always: %v, %d would be replaced, want %d", err, dry.Replaced, n)
+	}
 	sum, err = rs.Restore(context.Background(), sn, "/", target)
 	// The n-1 files of the first restore, and the file in the way (the
 	// file below it is new).

@@ -130,7 +130,7 @@ func (r *root) openDir(rel string) (int, error) {
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) && pe.Err == unix.ENOTDIR {
-			pe.Err = fmt.Errorf("not a directory (a file or symbolic link is in the way)")
+			pe.Err = fmt.Errorf("%w (a file or symbolic link is in the way)", unix.ENOTDIR)
 		}
 	}
 	return fd, err

@@ -677,8 +677,10 @@ func (rr *restoreRun) prepare(it rItem, node func() *snapshot.Node) (bool, error
 		}
 		return nil
 	})
-	if err != nil && rr.rs.DryRun && errors.Is(err, unix.ENOENT) {
-		return true, nil // its directory does not exist yet
+	if err != nil && rr.rs.DryRun && (errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR)) {
+		// Its directory does not exist yet, or a file stands where the
+		// run would make it (makeDirRun counted that one).
+		return true, nil
 	}
 	return write && err == nil, err
 }
@@ -911,9 +913,37 @@ func (rr *restoreRun) makeDirRun(p *parentDirs, ds []rItem, at func(rItem), dry 
 				out.failed = append(out.failed, d.rel)
 				continue
 			}
+		} else if what := rr.inTheWay(d); what != "" {
+			// What mkdir would do: refuse under never, else replace.
+			if rr.rs.Overwrite == OverwriteNever {
+				out.errs = append(out.errs, dirError{d.spath(), fmt.Errorf("%s is in the way of the directory (kept: overwrite mode never)", what)})
+				out.failed = append(out.failed, d.rel)
+				continue
+			}
+			rr.count(func(s *RestoreSummary) { s.Replaced++ })
 		}
 		out.made++
 	}
+}
+
+// inTheWay says what stands at a directory's name in the target when it
+// is not a directory ("a file", "a symbolic link"), for a dry run; "" when
+// nothing or a directory does.
+func (rr *restoreRun) inTheWay(d rItem) string {
+	if rr.root == nil {
+		return ""
+	}
+	var st unix.Stat_t
+	if rr.root.at(d.rel, func(dfd int, name string) error { return unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) }) != nil {
+		return ""
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		return ""
+	case unix.S_IFLNK:
+		return "a symbolic link"
+	}
+	return "a file"
 }
 
 // inRuns calls fn for each of the runs, on the calling goroutine when
