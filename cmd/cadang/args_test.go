@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"io"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	soprun "github.com/lpse/cadang/internal/sop/run"
+	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/repo"
 )
 
@@ -82,5 +86,14 @@ func TestWaitingLockText(t *testing.T) {
 	l.Time = now.Add(-35 * time.Minute)
 	if got := waitingLockText(l, now, "other-host", dead); !strings.Contains(got, "not refreshed for more than 30m0s") || strings.Contains(got, "not running") {
 		t.Errorf("an old lock of another host: %s", got)
+	}
+}
+
+// An interrupted SOP run exits as an interrupted command (130, or 141
+// when a closed output pipe stopped it), not as a failed one (1).
+func TestRunErrorInterrupted(t *testing.T) {
+	err := runError(&soprun.FailedError{Record: runlog.Record{Result: runlog.Failed, Failure: runlog.KindInterrupted}})
+	if !errors.Is(err, context.Canceled) || exitCode(err) != exitInterrupted {
+		t.Fatalf("interrupted run: %v, exit %d", err, exitCode(err))
 	}
 }

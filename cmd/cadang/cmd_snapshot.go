@@ -319,7 +319,7 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 			XattrInclude: o.XattrInclude, XattrExclude: o.XattrExclude, Progress: ui.Restore{Counter: counter}}
 		sum, rerr := rs.Restore(ctx, sn, sub, o.Target)
 		counter.Done()
-		if errors.Is(rerr, context.Canceled) && !o.DryRun && !fdClosed(2) {
+		if errors.Is(rerr, context.Canceled) && !errors.Is(rerr, restorer.ErrNothingWritten) && !o.DryRun && !fdClosed(2) {
 			// At 3 a.m. "interrupted" alone does not say what is in the
 			// target, nor how to finish (also when only the reader of
 			// stdout went away: stderr may be a terminal). Judged by the

@@ -394,6 +394,10 @@ func runError(err error) error {
 		return &partialError{Msg: fe.Error()}
 	case fe.Record.Failure == runlog.KindWrongPassword:
 		return fmt.Errorf("%w (%w)", fe, repo.ErrWrongPassword)
+	case fe.Record.Failure == runlog.KindInterrupted:
+		// As the offsite copy's above: exit 130, or 141 when a closed
+		// output pipe was what stopped it.
+		return fmt.Errorf("%w (%w)", fe, context.Canceled)
 	}
 	return err
 }

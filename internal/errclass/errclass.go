@@ -14,6 +14,7 @@ import (
 
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend/local"
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/archiver"
 	"github.com/lpse/cadang/snapshot/copier"
@@ -182,6 +183,8 @@ func rules() []rule {
 			}
 			return c
 		}},
+		{is(local.ErrNotEmpty), fixed(Class{Exit: ExitFatal, Kind: runlog.KindOther,
+			Hint: "a repository is made in an empty or new directory: on a medium's root (which holds lost+found), give -r a directory below it, e.g. -r /mnt/backup1/cadang"})},
 		// A full disk under the command's own output (cadang ls >
 		// /full/disk/list) is no full backup medium.
 		{func(err error) bool {

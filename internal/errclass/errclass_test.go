@@ -14,6 +14,7 @@ import (
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend"
+	"github.com/lpse/cadang/repo/backend/local"
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/archiver"
 	"github.com/lpse/cadang/snapshot/copier"
@@ -44,6 +45,7 @@ func TestOf(t *testing.T) {
 		{"dump failed", wrap(&archiver.CommandError{}), 1, runlog.KindDumpFailed, false},
 		{"damaged index", wrap(&repo.DamagedError{File: backend.Handle{Type: repo.IndexFile, Name: "ab"}, Err: errors.New("bad")}), 1, runlog.KindIntegrity, true},
 		{"disk full", wrap(syscall.ENOSPC), 1, runlog.KindOutOfSpace, true},
+		{"init in a directory that is not empty", wrap(local.ErrNotEmpty), 1, runlog.KindOther, true},
 		{"output's disk full", &fs.PathError{Op: "write", Path: "/dev/stdout", Err: syscall.ENOSPC}, 1, runlog.KindOutOfSpace, true},
 		// A copy that left out a damaged snapshot copied the others:
 		// partial, of the kind of its first failure.

@@ -2,6 +2,7 @@ package restorer
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,5 +85,24 @@ func TestRestoreRelinksToKeptFile(t *testing.T) {
 			!strings.Contains(sum.Errors[0].Error, "not linked: ") || !strings.Contains(sum.Errors[0].Error, "is not the snapshot's file") {
 			t.Errorf("%s at the first name, never: b made (%v), %v %+v", name, statErr, err, sum)
 		}
+	}
+}
+
+// A restore interrupted while it plans has written nothing: its error
+// says so, so that the CLI does not tell of a partial tree to finish.
+func TestRestoreInterruptedBeforeWriting(t *testing.T) {
+	src := t.TempDir()
+	snapshottest.WriteFile(t, filepath.Join(src, "a"), []byte("a"))
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	target := filepath.Join(t.TempDir(), "t")
+	_, err := (&Restorer{Repo: r}).Restore(ctx, sn, "/", target)
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrNothingWritten) {
+		t.Fatalf("interrupted before writing: %v", err)
+	}
+	if _, err := os.Stat(target); !os.IsNotExist(err) {
+		t.Fatalf("the target was made: %v", err)
 	}
 }

@@ -330,16 +330,16 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 	subpath = path.Clean("/" + subpath)
 	if subpath == "/" {
 		if err := rr.plan(ctx, sn.Tree, "/", target, rr.incl.Empty()); err != nil {
-			return nil, err
+			return nil, beforeWrite(err)
 		}
 	} else {
 		n, err := walker.FindNode(ctx, rs.Repo, sn.Tree, subpath)
 		if err != nil {
-			return nil, err
+			return nil, beforeWrite(err)
 		}
 		if n.Type == snapshot.TypeDir {
 			if err := rr.plan(ctx, n.Subtree, subpath, target, rr.incl.Empty() || rr.incl.Match(subpath, true)); err != nil {
-				return nil, err
+				return nil, beforeWrite(err)
 			}
 		} else if rr.checkName(n, subpath) {
 			rr.base = &planBase{sroot: path.Dir(subpath), target: target}
@@ -382,6 +382,19 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 		return &rr.sum, &RestoreError{FailedFiles: rr.sum.FailedFiles, Errors: rr.sum.Errors}
 	}
 	return &rr.sum, nil
+}
+
+// ErrNothingWritten is wrapped by the error of a restore interrupted
+// before it wrote anything to the target (while it planned): there is no
+// partial tree to finish.
+var ErrNothingWritten = errors.New("nothing was written to the target")
+
+// beforeWrite marks an interruption of the planning with ErrNothingWritten.
+func beforeWrite(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w (%w)", err, ErrNothingWritten)
+	}
+	return err
 }
 
 // plan measures the tree (refusing one too large or containing itself),
@@ -1134,10 +1147,14 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		// What the links would do to entries already there, as a run
 		// would count it (phase 4 below).
 		for _, l := range rr.links {
+			if l.linkTo.failed.Load() && l.linkTo.errMsg != "skipped" {
+				rr.addError(l.spath(), fmt.Errorf("would not be linked: %s failed", l.linkTo.spath()))
+				continue
+			}
+			if rr.parentFailed(l.rel) {
+				continue
+			}
 			if l.linkTo.failed.Load() {
-				if l.linkTo.errMsg != "skipped" {
-					continue
-				}
 				if err := rr.keptIsSnapshots(l.linkTo); err != nil {
 					if rr.exists(l.rItem) {
 						rr.sum.Skipped++
@@ -1146,9 +1163,6 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 					}
 					continue
 				}
-			}
-			if rr.parentFailed(l.rel) {
-				continue
 			}
 			ok, err := rr.prepare(l.rItem, l.n)
 			switch {
@@ -1183,11 +1197,15 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 	// 4. Hardlinks.
 	for _, l := range rr.links {
 		rr.at(l.rItem)
+		if l.linkTo.failed.Load() && l.linkTo.errMsg != "skipped" {
+			rr.addError(l.spath(), fmt.Errorf("not linked: %s failed", l.linkTo.spath()))
+			continue
+		}
+		if rr.parentFailed(l.rel) {
+			rr.addError(l.spath(), fmt.Errorf("not restored: its directory could not be restored"))
+			continue
+		}
 		if l.linkTo.failed.Load() {
-			if l.linkTo.errMsg != "skipped" {
-				rr.addError(l.spath(), fmt.Errorf("not linked: %s failed", l.linkTo.spath()))
-				continue
-			}
 			// Its file was kept as the target has it (the overwrite
 			// mode). Passed over, a restore interrupted before this
 			// phase would never get its links from the restore that
@@ -1202,10 +1220,6 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 				}
 				continue
 			}
-		}
-		if rr.parentFailed(l.rel) {
-			rr.addError(l.spath(), fmt.Errorf("not restored: its directory could not be restored"))
-			continue
 		}
 		ok, err := rr.prepare(l.rItem, l.n)
 		if err != nil {

@@ -97,7 +97,7 @@ func Create(ctx context.Context, path string) (*Backend, error) {
 				return nil, fmt.Errorf("create repository %s: %w", path, err)
 			}
 			if !left {
-				return nil, fmt.Errorf("create repository %s: directory is not empty (on a medium's root, make the repository in a directory below it: -r %s)", path, filepath.Join(path, "cadang"))
+				return nil, fmt.Errorf("create repository %s: %w", path, ErrNotEmpty)
 			}
 		}
 	case errors.Is(err, fs.ErrNotExist):
@@ -989,6 +989,11 @@ func directEligible(data []byte) bool {
 // small files (index, snapshots, locks) whose few blocks it would not pay
 // to write around the page cache.
 const directMin = 1 << 20
+
+// ErrNotEmpty is wrapped by Create's error for a directory that holds
+// files: a repository is made in an empty or new directory (the CLI's hint
+// suggests one below a medium's root).
+var ErrNotEmpty = errors.New("directory is not empty")
 
 // isLayoutDir tells a directory of a repository's layout (one whose init
 // did not finish has them, but no config) from the files of other data.

@@ -203,7 +203,7 @@ func TestOpenMissing(t *testing.T) {
 		!strings.Contains(err.Error(), "make the repository in a directory below it, -r "+filepath.Join(medium, "cadang")) {
 		t.Errorf("Open of a new medium's root: %v", err)
 	}
-	if _, err := local.Create(ctx, medium); err == nil || !strings.Contains(err.Error(), "-r "+filepath.Join(medium, "cadang")) {
+	if _, err := local.Create(ctx, medium); !errors.Is(err, local.ErrNotEmpty) {
 		t.Errorf("Create in a new medium's root: %v", err)
 	}
 
