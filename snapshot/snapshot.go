@@ -2,7 +2,6 @@ package snapshot
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -499,7 +498,7 @@ func FindSnapshotID(ctx context.Context, r FileLoader, prefix string) (repo.ID, 
 	if len(prefix) < 4 {
 		return repo.ID{}, fmt.Errorf("snapshot %q: %w: too short (an ID prefix has 4 hex digits at least)", given, ErrInvalidID)
 	}
-	if _, err := hex.DecodeString(prefix[:len(prefix)&^1]); err != nil || len(prefix)%2 == 1 && !isHexDigit(prefix[len(prefix)-1]) || len(prefix) > 2*len(repo.ID{}) {
+	if strings.ContainsFunc(prefix, func(c rune) bool { return !isHexDigit(c) }) || len(prefix) > 2*len(repo.ID{}) {
 		return repo.ID{}, fmt.Errorf("snapshot %q: %w (an ID is up to 64 hex digits, 0-9 and a-f; 'cadang snapshots' lists them)", given, ErrInvalidID)
 	}
 	var found []repo.ID
@@ -576,4 +575,4 @@ func ChangeTags(ctx context.Context, r FileRewriter, sn *Snapshot, set, add, rem
 	return &ns, nil
 }
 
-func isHexDigit(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' }
+func isHexDigit(c rune) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' }

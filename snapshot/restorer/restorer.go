@@ -943,11 +943,8 @@ func (rr *restoreRun) makeDirRun(p *parentDirs, ds []rItem, at func(rItem), dry 
 // is not a directory ("a file", "a symbolic link"), for a dry run; "" when
 // nothing or a directory does.
 func (rr *restoreRun) inTheWay(d rItem) string {
-	if rr.root == nil {
-		return ""
-	}
-	var st unix.Stat_t
-	if rr.root.at(d.rel, func(dfd int, name string) error { return unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) }) != nil {
+	st, err := rr.lstat(d)
+	if err != nil {
 		return ""
 	}
 	switch st.Mode & unix.S_IFMT {
@@ -1419,11 +1416,8 @@ func (rr *restoreRun) writeBatch(ctx context.Context, workers int, files []*rFil
 // it only when it is a regular file of the snapshot's size and
 // modification time. nil when it is.
 func (rr *restoreRun) keptIsSnapshots(f *rFile) error {
-	var st unix.Stat_t
-	if rr.root == nil {
-		return fmt.Errorf("%s is not there", f.dst())
-	}
-	if err := rr.root.at(f.rel, func(dfd int, name string) error { return unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) }); err != nil {
+	st, err := rr.lstat(f.rItem)
+	if err != nil {
 		return fmt.Errorf("%s: %w", f.dst(), err)
 	}
 	n := f.n()
@@ -1435,11 +1429,19 @@ func (rr *restoreRun) keptIsSnapshots(f *rFile) error {
 
 // exists tells whether something stands at its name in the target.
 func (rr *restoreRun) exists(it rItem) bool {
-	if rr.root == nil {
-		return false
-	}
+	_, err := rr.lstat(it)
+	return err == nil
+}
+
+// lstat stats what stands at its name in the target, not following a
+// symlink there or above it (beneath the target only).
+func (rr *restoreRun) lstat(it rItem) (unix.Stat_t, error) {
 	var st unix.Stat_t
-	return rr.root.at(it.rel, func(dfd int, name string) error { return unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) }) == nil
+	if rr.root == nil { // a dry run into a missing target
+		return st, unix.ENOENT
+	}
+	err := rr.root.at(it.rel, func(dfd int, name string) error { return unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) })
+	return st, err
 }
 
 // link makes the hardlink l to the file it shares an inode with; neither
