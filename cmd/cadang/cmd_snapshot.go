@@ -283,18 +283,22 @@ type restoreOptions struct {
 
 // restoreResult is what `restore --json` prints last.
 type restoreResult struct {
-	MessageType   string   `json:"message_type"` // "summary"
-	SnapshotID    string   `json:"snapshot_id"`
-	Target        string   `json:"target"`
-	FilesRestored uint64   `json:"files_restored"`
-	DirsRestored  uint64   `json:"dirs_restored"`
-	FilesSkipped  uint64   `json:"files_skipped"`
-	FilesReplaced uint64   `json:"files_replaced"`
-	Hardlinks     uint64   `json:"hardlinks"`
-	FilesVerified uint64   `json:"files_verified"`
-	BytesRestored uint64   `json:"bytes_restored"`
-	BytesWritten  uint64   `json:"bytes_written"`
-	FailedFiles   []string `json:"failed_files,omitempty"`
+	MessageType   string `json:"message_type"` // "summary"
+	SnapshotID    string `json:"snapshot_id"`
+	Target        string `json:"target"`
+	FilesRestored uint64 `json:"files_restored"`
+	DirsRestored  uint64 `json:"dirs_restored"`
+	FilesSkipped  uint64 `json:"files_skipped"`
+	FilesReplaced uint64 `json:"files_replaced"`
+	Hardlinks     uint64 `json:"hardlinks"`
+	// HardlinkCopies are hardlinks written as files of their own (counted
+	// in FilesRestored too); HardlinkCopyNotes names the first 20 and why.
+	HardlinkCopies    uint64               `json:"hardlink_copies,omitempty"`
+	HardlinkCopyNotes []snapshot.ItemError `json:"hardlink_copy_notes,omitempty"`
+	FilesVerified     uint64               `json:"files_verified"`
+	BytesRestored     uint64               `json:"bytes_restored"`
+	BytesWritten      uint64               `json:"bytes_written"`
+	FailedFiles       []string             `json:"failed_files,omitempty"`
 	// SkippedDevices are the device nodes left out by --no-devices.
 	SkippedDevices []string             `json:"skipped_devices,omitempty"`
 	Errors         []snapshot.ItemError `json:"errors,omitempty"`
@@ -332,6 +336,7 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 		}
 		res = &restoreResult{MessageType: "summary", SnapshotID: sn.ID().String(), Target: o.Target,
 			FilesRestored: sum.Files, DirsRestored: sum.Dirs, FilesSkipped: sum.Skipped, FilesReplaced: sum.Replaced, Hardlinks: sum.Links, FilesVerified: sum.Verified,
+			HardlinkCopies: sum.LinkCopies, HardlinkCopyNotes: sum.LinkCopyNotes,
 			BytesRestored: sum.Bytes, BytesWritten: sum.Written, FailedFiles: sum.FailedFiles, SkippedDevices: sum.SkippedDevices, Errors: sum.Errors,
 			TotalDuration: sum.End.Sub(sum.Start).Seconds(), DryRun: o.DryRun,
 			snapshotTime: sn.Time, snapshotPaths: sn.Paths}
@@ -379,6 +384,18 @@ func printRestoreSummary(e *env, sn *snapshot.Snapshot, res *restoreResult) {
 	for _, f := range res.SkippedDevices {
 		fmt.Fprintf(e.stderr, "device not restored (--no-devices): %s\n", cellText(f))
 	}
+	// Not errors (the content is the snapshot's), but the tree differs
+	// from the source: said even with --quiet.
+	would := ""
+	if res.DryRun {
+		would = "would be "
+	}
+	for _, n := range res.HardlinkCopyNotes {
+		e.warnf("%s: %swritten as a file of its own, not as a hardlink: %s", cellText(n.Path), would, cellText(n.Error))
+	}
+	if more := res.HardlinkCopies - uint64(len(res.HardlinkCopyNotes)); more > 0 {
+		e.warnf("%s more %swritten as files of their own, not as hardlinks", plural(int(more), "hardlink"), would)
+	}
 	if e.quiet {
 		return
 	}
@@ -389,6 +406,13 @@ func printRestoreSummary(e *env, sn *snapshot.Snapshot, res *restoreResult) {
 	links := ""
 	if res.Hardlinks > 0 {
 		links = ", " + plural(int(res.Hardlinks), "hardlink")
+	}
+	if res.HardlinkCopies > 0 {
+		as := "a copy"
+		if res.HardlinkCopies > 1 {
+			as = "copies"
+		}
+		links += fmt.Sprintf(", %s written as %s", plural(int(res.HardlinkCopies), "hardlink"), as)
 	}
 	fmt.Fprintf(e.stdout, "%s snapshot %s (%s) to %s: %s, %s%s, %s in %.1fs",
 		verb, sn.ID().Short(), e.timeText(sn.Time), res.Target, plural(int(res.FilesRestored), "file"), plural(int(res.DirsRestored), "dir"), links,

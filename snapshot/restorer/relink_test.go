@@ -59,7 +59,8 @@ func TestRestoreRelinksToKeptFile(t *testing.T) {
 
 	// Under never, what stands at the first name is kept whatever it is:
 	// a link is never made to something that is not the snapshot's file
-	// (a symlink, other content), and says so.
+	// (a symlink, other content). The later member is written as a file
+	// of its own from its own extents, and the summary says why.
 	outside := filepath.Join(t.TempDir(), "outside")
 	snapshottest.WriteFile(t, outside, []byte("not in the snapshot"))
 	for name, plant := range map[string]func(a string) error{
@@ -80,10 +81,21 @@ func TestRestoreRelinksToKeptFile(t *testing.T) {
 		if err := plant(a); err != nil {
 			t.Fatal(err)
 		}
+		dry, err := (&Restorer{Repo: r, Overwrite: OverwriteNever, DryRun: true}).Restore(ctx, sn, "/", target)
+		if err != nil || dry.Links != 0 || dry.LinkCopies != 1 || dry.Files != 1 || len(dry.Errors) != 0 {
+			t.Errorf("%s at the first name, never, dry run: %v %+v", name, err, dry)
+		}
 		sum, err := (&Restorer{Repo: r, Overwrite: OverwriteNever}).Restore(ctx, sn, "/", target)
-		if _, statErr := os.Lstat(b); statErr == nil || sum == nil || sum.Links != 0 || len(sum.Errors) != 1 ||
-			!strings.Contains(sum.Errors[0].Error, "not linked: ") || !strings.Contains(sum.Errors[0].Error, "is not the snapshot's file") {
-			t.Errorf("%s at the first name, never: b made (%v), %v %+v", name, statErr, err, sum)
+		if err != nil || sum.Links != 0 || sum.LinkCopies != 1 || sum.Files != 1 || len(sum.Errors) != 0 ||
+			len(sum.LinkCopyNotes) != 1 || !strings.Contains(sum.LinkCopyNotes[0].Error, "is not the snapshot's file") {
+			t.Errorf("%s at the first name, never: %v %+v", name, err, sum)
+		}
+		fb, err := os.Lstat(b)
+		if got, rerr := os.ReadFile(b); err != nil || rerr != nil || !fb.Mode().IsRegular() || string(got) != "hardlinked" {
+			t.Errorf("%s at the first name: b is %v (%v), %q (%v); want the snapshot's content in a file of its own", name, fb, err, got, rerr)
+		}
+		if got, err := os.ReadFile(outside); err != nil || string(got) != "not in the snapshot" {
+			t.Errorf("%s at the first name: the file outside now holds %q (%v)", name, got, err)
 		}
 	}
 }

@@ -133,6 +133,15 @@ type RestoreSummary struct {
 	Bytes      uint64 // content bytes of the restored files
 	Written    uint64 // content bytes actually written (holes are not written)
 	Verified   uint64 // files verified
+	// LinkCopies counts the hardlinks written as files of their own (also
+	// counted in Files and Bytes): the target refused the link (a file
+	// system without hardlinks, a mount point between the names, the
+	// link limit), or the file the link would share was kept by the
+	// overwrite mode and is not the snapshot's. Their content is the
+	// snapshot's; only the shared inode is lost.
+	LinkCopies uint64
+	// LinkCopyNotes names the first of them (at most 20), and why.
+	LinkCopyNotes []snapshot.ItemError
 	// SkippedDevices are the device nodes left out because of NoDevices.
 	SkippedDevices []string
 	// FailedFiles are the files whose content could not be restored (for
@@ -1156,7 +1165,8 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 					if rr.exists(l.rItem) {
 						rr.sum.Skipped++
 					} else {
-						rr.addError(l.spath(), fmt.Errorf("would not be linked: %w", err))
+						rr.linkCopy(l, err)
+						rr.progress.CompleteItem(l.spath(), l.n(), false)
 					}
 					continue
 				}
@@ -1173,25 +1183,16 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		}
 		return nil
 	}
-	for start := 0; start < len(toWrite); {
-		end := batchEnd(toWrite, start)
-		if err := rr.writeBatch(ctx, workers, toWrite[start:end]); err != nil {
-			for _, f := range toWrite {
-				rr.closeFile(f)
-				// An unfinished file holds only part of its content: remove it
-				// rather than leave it looking restored (interrupt, fatal error).
-				if f.remaining.Load() > 0 && f.created {
-					rr.remove(f)
-				}
-			}
-			return err
-		}
-		start = end
+	if err := rr.writeFiles(ctx, workers, toWrite); err != nil {
+		return err
 	}
 	if rr.rs.testFDs != nil {
 		rr.rs.testFDs(rr.fds.peak)
 	}
-	// 4. Hardlinks.
+	// 4. Hardlinks. A member that cannot share its file's inode is
+	// written as a file of its own from its own extents, which every
+	// member records (doc/design-snapshot.md, "Hardlinks").
+	var copies []*rFile
 	for _, l := range rr.links {
 		rr.at(l.rItem)
 		if l.linkTo.failed.Load() && l.linkTo.errMsg != "skipped" {
@@ -1213,7 +1214,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 				if rr.exists(l.rItem) {
 					rr.sum.Skipped++ // kept as it is, as its file
 				} else {
-					rr.addError(l.spath(), fmt.Errorf("not linked: %w", err))
+					copies = append(copies, rr.linkCopy(l, err))
 				}
 				continue
 			}
@@ -1229,11 +1230,20 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		}
 		rr.hook("link", l.rel)
 		if err := rr.link(l); err != nil {
-			rr.addError(l.spath(), err)
+			// prepare removed what stood at the name: with the link
+			// refused, the name would be left empty.
+			if !linkRefused(err) {
+				rr.addError(l.spath(), err)
+				continue
+			}
+			copies = append(copies, rr.linkCopy(l, err))
 			continue
 		}
 		rr.sum.Links++
 		rr.progress.CompleteItem(l.spath(), l.n(), false)
+	}
+	if err := rr.writeFiles(ctx, workers, copies); err != nil {
+		return err
 	}
 	// 5. Directory metadata, deepest first, after their contents.
 	return rr.dirsMetadata(workers)
@@ -1455,6 +1465,51 @@ func (rr *restoreRun) link(l *rFile) error {
 			return nil
 		})
 	})
+}
+
+// linkRefused reports whether link(2) failed because the target cannot
+// give the two names one inode: a file system without hardlinks (EPERM on
+// FAT and exFAT, EOPNOTSUPP), a mount point between the names (EXDEV), or
+// the file's link limit (EMLINK). The member is then written as a copy.
+func linkRefused(err error) bool {
+	return errors.Is(err, unix.EPERM) || errors.Is(err, unix.EXDEV) || errors.Is(err, unix.EMLINK) ||
+		errors.Is(err, unix.EOPNOTSUPP)
+}
+
+// maxLinkCopyNotes bounds RestoreSummary.LinkCopyNotes.
+const maxLinkCopyNotes = 20
+
+// linkCopy plans the hardlink l as a file of its own, written from its own
+// extents with its own metadata, and notes why (err): counted with the
+// files, and in LinkCopies.
+func (rr *restoreRun) linkCopy(l *rFile, why error) *rFile {
+	rr.sum.Files++
+	rr.sum.Bytes += uint64(l.fm.size)
+	rr.sum.LinkCopies++
+	if len(rr.sum.LinkCopyNotes) < maxLinkCopyNotes {
+		rr.sum.LinkCopyNotes = append(rr.sum.LinkCopyNotes, snapshot.ItemError{Path: l.spath(), Error: why.Error()})
+	}
+	return l
+}
+
+// writeFiles writes files in batches. On an error that stops the restore
+// (an interrupt, a fatal one), an unfinished file holds only part of its
+// content: it is removed rather than left looking restored.
+func (rr *restoreRun) writeFiles(ctx context.Context, workers int, files []*rFile) error {
+	for start := 0; start < len(files); {
+		end := batchEnd(files, start)
+		if err := rr.writeBatch(ctx, workers, files[start:end]); err != nil {
+			for _, f := range files {
+				rr.closeFile(f)
+				if f.remaining.Load() > 0 && f.created {
+					rr.remove(f)
+				}
+			}
+			return err
+		}
+		start = end
+	}
+	return nil
 }
 
 // dirMetadata sets a directory's metadata through a descriptor of the

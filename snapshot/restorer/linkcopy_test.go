@@ -1,0 +1,174 @@
+package restorer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lpse/cadang/snapshot/archiver"
+	"github.com/lpse/cadang/snapshot/snapshottest"
+)
+
+// linkSource is a tree with the hardlink group a/x, b/y, and a plain b/z.
+// y's own metadata differs from nothing (it is the same inode), so a copy
+// must carry x's content, mode and time.
+func linkSource(t *testing.T) (src string, content []byte, mtime time.Time) {
+	t.Helper()
+	src = t.TempDir()
+	content = bytes.Repeat([]byte("hardlinked content "), 4000) // several blobs' worth at the test's chunk sizes
+	snapshottest.WriteFile(t, filepath.Join(src, "a", "x"), content)
+	snapshottest.WriteFile(t, filepath.Join(src, "b", "z"), []byte("plain"))
+	if err := os.Chmod(filepath.Join(src, "a", "x"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	mtime = time.Date(2026, 11, 3, 4, 5, 6, 0, time.UTC)
+	if err := os.Chtimes(filepath.Join(src, "a", "x"), mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(filepath.Join(src, "a", "x"), filepath.Join(src, "b", "y")); err != nil {
+		t.Fatal(err)
+	}
+	return src, content, mtime
+}
+
+// checkCopy checks that p is a regular file of its own (not a link of
+// other) with the snapshot's content, mode and time.
+func checkCopy(t *testing.T, p, other string, content []byte, mtime time.Time) {
+	t.Helper()
+	got, err := os.ReadFile(p)
+	if err != nil || !bytes.Equal(got, content) {
+		t.Fatalf("%s: %d bytes, %v; want the snapshot's %d", p, len(got), err, len(content))
+	}
+	fi, err := os.Lstat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o640 || !fi.ModTime().Equal(mtime) {
+		t.Errorf("%s: mode %v, time %v; want a regular file, 0640, %v", p, fi.Mode(), fi.ModTime(), mtime)
+	}
+	if oi, err := os.Lstat(other); err == nil && os.SameFile(fi, oi) {
+		t.Errorf("%s is a link of %s", p, other)
+	}
+}
+
+// A target that cannot give a group one inode (a file system without
+// hardlinks, a mount point between the names, the link limit) gets the
+// later member as a file of its own, from its own extents. Before, the
+// member failed, and under --overwrite always the file that stood at its
+// name had already been removed: the name was left empty. Here the names
+// are on two file systems (a tmpfs mounted on b): link(2) fails with EXDEV.
+func TestRestoreLinkAcrossMountWritesCopy(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to mount a tmpfs inside the target (a link across file systems)")
+	}
+	ctx := context.Background()
+	src, content, mtime := linkSource(t)
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	rel := strings.TrimPrefix(src, "/")
+	target := t.TempDir()
+	b := filepath.Join(target, rel, "b")
+	if err := os.MkdirAll(b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("tmpfs", b, "tmpfs", 0, "size=4m"); err != nil {
+		t.Skipf("cannot mount a tmpfs here (%v): the cross-device link is not tested", err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(b, syscall.MNT_DETACH) })
+	x, y := filepath.Join(target, rel, "a", "x"), filepath.Join(b, "y")
+
+	sum, err := (&Restorer{Repo: r, Verify: true}).Restore(ctx, sn, "/", target)
+	if err != nil || sum.Links != 0 || sum.LinkCopies != 1 || sum.Files != 3 || sum.Verified != 3 || len(sum.Errors) != 0 {
+		t.Fatalf("restore: %v %+v", err, sum)
+	}
+	if len(sum.LinkCopyNotes) != 1 || !strings.HasSuffix(sum.LinkCopyNotes[0].Path, "/b/y") ||
+		!strings.Contains(sum.LinkCopyNotes[0].Error, "invalid cross-device link") {
+		t.Errorf("notes: %+v", sum.LinkCopyNotes)
+	}
+	checkCopy(t, y, x, content, mtime)
+
+	// Over a file that stood at the member's name (--overwrite always):
+	// it is replaced by the copy, not left removed.
+	if err := os.WriteFile(y, []byte("an older y"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dry, err := (&Restorer{Repo: r, DryRun: true}).Restore(ctx, sn, "/", target)
+	if err != nil || dry.Replaced != 3 || dry.Links != 1 || dry.LinkCopies != 0 {
+		// A dry run cannot know that the link will be refused.
+		t.Errorf("dry run: %v %+v", err, dry)
+	}
+	sum, err = (&Restorer{Repo: r}).Restore(ctx, sn, "/", target)
+	if err != nil || sum.LinkCopies != 1 || sum.Replaced != 3 || len(sum.Errors) != 0 {
+		t.Fatalf("restore over the tree: %v %+v", err, sum)
+	}
+	checkCopy(t, y, x, content, mtime)
+}
+
+// The same with the link limit (EMLINK), where the target's file system
+// has one that a test can reach: ext4's 65,000 links per inode. The test's
+// hook fills the first member's links just before the restore links it.
+func TestRestoreLinkLimitWritesCopy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("makes 65,000 links (-short)")
+	}
+	ctx := context.Background()
+	src, content, mtime := linkSource(t)
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	rel := strings.TrimPrefix(src, "/")
+	target := t.TempDir()
+	x, y := filepath.Join(target, rel, "a", "x"), filepath.Join(target, rel, "b", "y")
+	fill := filepath.Join(target, "fill")
+	var fillErr error
+	hook := func(op, p string) {
+		if op != "link" || fillErr != nil {
+			return
+		}
+		if fillErr = os.Mkdir(fill, 0o700); fillErr != nil {
+			return
+		}
+		for i := 0; i < 70_000; i++ {
+			if err := os.Link(x, filepath.Join(fill, fmt.Sprint(i))); err != nil {
+				if !errors.Is(err, syscall.EMLINK) {
+					fillErr = err
+				}
+				return
+			}
+		}
+		fillErr = errors.New("no link limit below 70,000 links here")
+	}
+	sum, err := (&Restorer{Repo: r, testHook: hook}).Restore(ctx, sn, "/", target)
+	if fillErr != nil {
+		t.Skipf("the link limit cannot be reached on this file system: %v", fillErr)
+	}
+	if err != nil || sum.Links != 0 || sum.LinkCopies != 1 || sum.Files != 3 || len(sum.Errors) != 0 {
+		t.Fatalf("restore: %v %+v", err, sum)
+	}
+	if len(sum.LinkCopyNotes) != 1 || !strings.Contains(sum.LinkCopyNotes[0].Error, "too many links") {
+		t.Errorf("notes: %+v", sum.LinkCopyNotes)
+	}
+	checkCopy(t, y, x, content, mtime)
+	if err := os.RemoveAll(fill); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// linkCopyNotes are bounded: a tree of many groups on a target without
+// hardlinks must not grow the summary without end.
+func TestLinkCopyNotesBounded(t *testing.T) {
+	rr := &restoreRun{}
+	for i := 0; i < maxLinkCopyNotes+5; i++ {
+		f := &rFile{rItem: rItem{rel: fmt.Sprint("f", i), base: &planBase{sroot: "/", target: "/t"}}}
+		rr.linkCopy(f, errors.New("refused"))
+	}
+	if rr.sum.LinkCopies != maxLinkCopyNotes+5 || len(rr.sum.LinkCopyNotes) != maxLinkCopyNotes {
+		t.Errorf("%d copies, %d notes", rr.sum.LinkCopies, len(rr.sum.LinkCopyNotes))
+	}
+}
