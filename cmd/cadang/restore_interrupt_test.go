@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lpse/cadang/repo/backend/rest/server"
+)
+
+// gatedHandler serves every request but holds back the reads of data
+// packs (packs of more than 1 MiB; tree packs are smaller) but the first:
+// they wait until release is closed or their client goes away.
+type gatedHandler struct {
+	h       http.Handler
+	data    string // the repository's data directory on the server
+	mu      sync.Mutex
+	first   string // the one data pack let through
+	release chan struct{}
+}
+
+func (g *gatedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if i := strings.Index(r.URL.Path, "/data/"); r.Method == http.MethodGet && i >= 0 {
+		id := r.URL.Path[i+len("/data/"):]
+		if fi, err := os.Stat(filepath.Join(g.data, id[:min(2, len(id))], id)); err == nil && fi.Size() > 1<<20 {
+			g.mu.Lock()
+			if g.first == "" {
+				g.first = id
+			}
+			hold := g.first != id
+			g.mu.Unlock()
+			if hold {
+				select {
+				case <-g.release:
+				case <-r.Context().Done():
+					return
+				}
+			}
+		}
+	}
+	g.h.ServeHTTP(w, r)
+}
+
+// A restore interrupted while it writes says on stderr what the target
+// holds and how to finish it (exit 130), and that advice works: the same
+// restore with --overwrite if-changed completes the tree. The restore is
+// held between two pack reads, so that it is interrupted with files
+// written and others not, whatever the machine's speed.
+func TestCLIRestoreInterruptedAdvice(t *testing.T) {
+	t.Setenv("CADANG_PASSWORD", cliTestPassword)
+	t.Setenv("CADANG_REPOSITORY", "")
+	t.Setenv("CADANG_PASSWORD_FILE", "")
+	t.Setenv("CADANG_PASSWORD_COMMAND", "")
+	t.Setenv("CADANG_REST_PASSWORD", "")
+	root := t.TempDir()
+	s, err := server.New(server.Config{Root: root, Logf: func(string, ...any) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := &gatedHandler{h: s, data: filepath.Join(root, "spse", "data"), release: make(chan struct{})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: gate}
+	go srv.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	loc := "rest:http://" + ln.Addr().String() + "/spse"
+
+	src := filepath.Join(t.TempDir(), "src")
+	for i := range 400 { // one blob each, in about three packs of the default 4 MiB
+		writeFileT(t, filepath.Join(src, fmt.Sprintf("f%03d", i)), randBytes(uint64(i+1), 30<<10), 0o644)
+	}
+	cliBackup(t, loc, "--init", src)
+	want := scanDir(t, src)
+
+	target := filepath.Join(t.TempDir(), "restore")
+	cmd := cliProcess(t, "-r", loc, "restore", "latest", "--target", target)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait for a finished file (its mode is set last): the first pack has
+	// been written.
+	deadline := time.Now().Add(30 * time.Second)
+	for written := false; !written; {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("no file restored in 30 s:\n%s", stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+		filepath.WalkDir(target, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return nil
+			}
+			if fi, err := d.Info(); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm() == 0o644 {
+				written = true
+			}
+			return nil
+		})
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	code := cmd.ProcessState.ExitCode()
+	msg := stderr.String()
+	if code != 130 || !strings.Contains(msg, "restore interrupted: "+target+" holds the files restored so far") ||
+		!strings.Contains(msg, "the same restore with --overwrite if-changed finishes it") ||
+		!strings.Contains(msg, "its directories keep mode 0700") {
+		t.Fatalf("interrupted restore: exit %d (%v), stderr:\n%s", code, err, msg)
+	}
+	got := scanDir(t, filepath.Join(target, src))
+	if len(got) >= len(want) {
+		t.Fatalf("the restore was not interrupted before its end: %d of %d entries", len(got), len(want))
+	}
+	for p, st := range got {
+		if w, ok := want[p]; !ok || st.Hash != w.Hash {
+			t.Fatalf("%s: left unfinished or not the source's after the interrupt", p)
+		}
+	}
+
+	// The advice, followed, finishes the tree.
+	close(gate.release)
+	res := cliOK(t, "-r", loc, "restore", "latest", "--target", target, "--overwrite", "if-changed")
+	if !strings.Contains(res.stdout, " kept") {
+		t.Errorf("the finishing restore kept no file:\n%s", res)
+	}
+	compareTrees(t, want, scanDir(t, filepath.Join(target, src)), false)
+}
