@@ -12,6 +12,7 @@ import (
 	soprun "github.com/lpse/cadang/internal/sop/run"
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot"
 )
 
 func TestReorderArgs(t *testing.T) {
@@ -95,5 +96,24 @@ func TestRunErrorInterrupted(t *testing.T) {
 	err := runError(&soprun.FailedError{Record: runlog.Record{Result: runlog.Failed, Failure: runlog.KindInterrupted}})
 	if !errors.Is(err, context.Canceled) || exitCode(err) != exitInterrupted {
 		t.Fatalf("interrupted run: %v, exit %d", err, exitCode(err))
+	}
+}
+
+// filterText says the filter as the flags that gave it: --job NAME, not
+// the job:NAME tag it stands for.
+func TestFilterTextJob(t *testing.T) {
+	for _, c := range []struct {
+		f    snapshot.Filter
+		want string
+	}{
+		{snapshot.Filter{Tags: [][]string{{"job:spse-db"}}}, "--job spse-db"},
+		{snapshot.Filter{Tags: [][]string{{"db", "job:spse-db"}, {"x", "job:spse-db"}}, Hosts: []string{"h"}}, "--host h --tag db --tag x --job spse-db"},
+		{snapshot.Filter{Tags: [][]string{{"db", "job:a"}, {"job:b"}}}, "--tag db,job:a --tag job:b"},
+		{snapshot.Filter{Tags: [][]string{{"db", "daily"}}, Paths: []string{"/srv"}}, "--tag db,daily --path /srv"},
+		{snapshot.Filter{}, ""},
+	} {
+		if got := filterText(c.f); got != c.want {
+			t.Errorf("filterText(%+v) = %q, want %q", c.f, got, c.want)
+		}
 	}
 }

@@ -142,13 +142,40 @@ func filterText(f snapshot.Filter) string {
 	for _, h := range f.Hosts {
 		parts = append(parts, "--host "+h)
 	}
-	for _, t := range f.Tags {
+	tags, job := splitJob(f.Tags)
+	for _, t := range tags {
 		parts = append(parts, "--tag "+strings.Join(t, ","))
+	}
+	if job != "" {
+		parts = append(parts, "--job "+job)
 	}
 	for _, p := range f.Paths {
 		parts = append(parts, "--path "+p)
 	}
 	return cellText(strings.Join(parts, " "))
+}
+
+// splitJob undoes filterFromFlags's --job: when every tag list ends in the
+// same job:NAME tag, it returns the lists without it (none for a list
+// that held only it) and NAME.
+func splitJob(tags [][]string) ([][]string, string) {
+	if len(tags) == 0 || len(tags[0]) == 0 {
+		return tags, ""
+	}
+	last := tags[0][len(tags[0])-1]
+	if !strings.HasPrefix(last, "job:") {
+		return tags, ""
+	}
+	var rest [][]string
+	for _, t := range tags {
+		if len(t) == 0 || t[len(t)-1] != last {
+			return tags, ""
+		}
+		if len(t) > 1 {
+			rest = append(rest, t[:len(t)-1])
+		}
+	}
+	return rest, strings.TrimPrefix(last, "job:")
 }
 
 // notInSnapshot says which snapshot a path was looked for in, when err is
