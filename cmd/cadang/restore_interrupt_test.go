@@ -95,8 +95,15 @@ func TestCLIRestoreInterruptedAdvice(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Wait for a finished file (its mode is set last): the first pack has
-	// been written.
+	// Wait for a finished file (its time, the source's, is set last): the
+	// first pack has been written.
+	srcTime := make(map[string]time.Time)
+	filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if fi, ierr := d.Info(); err == nil && ierr == nil && fi.Mode().IsRegular() {
+			srcTime[filepath.Base(p)] = fi.ModTime()
+		}
+		return nil
+	})
 	deadline := time.Now().Add(30 * time.Second)
 	for written := false; !written; {
 		if time.Now().After(deadline) {
@@ -109,7 +116,7 @@ func TestCLIRestoreInterruptedAdvice(t *testing.T) {
 			if err != nil {
 				return nil
 			}
-			if fi, err := d.Info(); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm() == 0o644 {
+			if fi, err := d.Info(); err == nil && fi.Mode().IsRegular() && fi.ModTime().Equal(srcTime[d.Name()]) {
 				written = true
 			}
 			return nil

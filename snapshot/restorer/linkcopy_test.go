@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -166,9 +167,190 @@ func TestLinkCopyNotesBounded(t *testing.T) {
 	rr := &restoreRun{}
 	for i := 0; i < maxLinkCopyNotes+5; i++ {
 		f := &rFile{rItem: rItem{rel: fmt.Sprint("f", i), base: &planBase{sroot: "/", target: "/t"}}}
-		rr.linkCopy(f, errors.New("refused"))
+		rr.noteCopy(f, "refused")
 	}
 	if rr.sum.LinkCopies != maxLinkCopyNotes+5 || len(rr.sum.LinkCopyNotes) != maxLinkCopyNotes {
 		t.Errorf("%d copies, %d notes", rr.sum.LinkCopies, len(rr.sum.LinkCopyNotes))
 	}
+}
+
+// groupSource is a tree with the hardlink group a/x, b/y, c/z.
+func groupSource(t *testing.T) (src string, content []byte) {
+	t.Helper()
+	src = t.TempDir()
+	content = []byte("three names, one inode")
+	snapshottest.WriteFile(t, filepath.Join(src, "a", "x"), content)
+	for _, p := range []string{"b/y", "c/z"} {
+		if err := os.MkdirAll(filepath.Join(src, filepath.Dir(p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Link(filepath.Join(src, "a", "x"), filepath.Join(src, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return src, content
+}
+
+// inodes returns the inode of each path (0 for one that is missing), and
+// fails unless each holds content.
+func inodes(t *testing.T, content []byte, paths ...string) []uint64 {
+	t.Helper()
+	var out []uint64
+	for _, p := range paths {
+		got, err := os.ReadFile(p)
+		if err != nil || !bytes.Equal(got, content) {
+			t.Errorf("%s: %q %v", p, got, err)
+			out = append(out, 0)
+			continue
+		}
+		fi, _ := os.Lstat(p)
+		out = append(out, fi.Sys().(*syscall.Stat_t).Ino)
+	}
+	return out
+}
+
+// Every errno by which a target says it cannot link (FAT's EPERM, a FUSE
+// file system's ENOSYS, EOPNOTSUPP, EXDEV, EMLINK; and an unexpected one
+// such as EIO) makes a copy. The group's later members are linked to the
+// first copy; where that is refused too, each gets its own.
+func TestRestoreLinkRefusedErrnos(t *testing.T) {
+	ctx := context.Background()
+	src, content := groupSource(t)
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	rel := strings.TrimPrefix(src, "/")
+	for _, errno := range []syscall.Errno{syscall.EPERM, syscall.ENOSYS, syscall.EOPNOTSUPP, syscall.EXDEV, syscall.EMLINK, syscall.EIO} {
+		for _, everywhere := range []bool{false, true} {
+			target := t.TempDir()
+			x := path.Join(rel, "a", "x")
+			refuse := func(name, to string) error {
+				if everywhere || to == x {
+					return errno
+				}
+				return nil
+			}
+			sum, err := (&Restorer{Repo: r, testLinkErr: refuse}).Restore(ctx, sn, "/", target)
+			what := fmt.Sprintf("%v, every link refused %v", errno, everywhere)
+			if err != nil || len(sum.Errors) != 0 || sum.Files != 1+sum.LinkCopies {
+				t.Fatalf("%s: %v %+v", what, err, sum)
+			}
+			ino := inodes(t, content, filepath.Join(target, rel, "a/x"), filepath.Join(target, rel, "b/y"), filepath.Join(target, rel, "c/z"))
+			if everywhere {
+				// Three files of their own.
+				if sum.LinkCopies != 2 || sum.Links != 0 || ino[0] == ino[1] || ino[1] == ino[2] || ino[0] == ino[2] {
+					t.Errorf("%s: %+v, inodes %v", what, sum, ino)
+				}
+			} else {
+				// y copied; z linked to y.
+				if sum.LinkCopies != 1 || sum.Links != 1 || ino[0] == ino[1] || ino[1] != ino[2] {
+					t.Errorf("%s: %+v, inodes %v", what, sum, ino)
+				}
+			}
+			if len(sum.LinkCopyNotes) == 0 || !strings.Contains(sum.LinkCopyNotes[0].Error, errno.Error()) {
+				t.Errorf("%s: notes %+v", what, sum.LinkCopyNotes)
+			}
+		}
+	}
+}
+
+// A race at the member's name (something appeared there after prepare:
+// EEXIST) is not papered over with a copy, and a copy that cannot be
+// written is reported as failed, not as written.
+func TestRestoreLinkCopyFails(t *testing.T) {
+	ctx := context.Background()
+	src, _ := groupSource(t)
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	rel := strings.TrimPrefix(src, "/")
+
+	target := t.TempDir()
+	sum, err := (&Restorer{Repo: r, testLinkErr: func(name, to string) error { return syscall.EEXIST }}).Restore(ctx, sn, "/", target)
+	if err == nil || sum.LinkCopies != 0 || len(sum.Errors) != 2 || !strings.Contains(sum.Errors[0].Error, "file exists") {
+		t.Errorf("EEXIST: %v %+v", err, sum)
+	}
+
+	// The copy's create finds something planted at its name (a symlink
+	// to a file outside): it fails, the file outside is untouched, and
+	// the member is not counted or named as copied.
+	target = t.TempDir()
+	outside := filepath.Join(t.TempDir(), "outside")
+	snapshottest.WriteFile(t, outside, []byte("outside"))
+	y := path.Join(rel, "b", "y")
+	hook := func(op, p string) {
+		if op == "create" && p == y {
+			os.Symlink(outside, filepath.Join(target, p))
+		}
+	}
+	sum, err = (&Restorer{Repo: r, testHook: hook, testLinkErr: func(name, to string) error { return syscall.EPERM }}).Restore(ctx, sn, "/", target)
+	var rerr *RestoreError
+	if !errors.As(err, &rerr) || sum.LinkCopies != 1 || len(sum.FailedFiles) != 1 || !strings.HasSuffix(sum.FailedFiles[0], "/b/y") {
+		t.Errorf("planted symlink: %v %+v", err, sum)
+	}
+	for _, n := range sum.LinkCopyNotes {
+		if strings.HasSuffix(n.Path, "/b/y") {
+			t.Errorf("the failed copy is named as written: %+v", sum.LinkCopyNotes)
+		}
+	}
+	if got, err := os.ReadFile(outside); err != nil || string(got) != "outside" {
+		t.Errorf("the file outside holds %q (%v)", got, err)
+	}
+}
+
+// A first member that cannot be restored (here a directory stands at its
+// name) no longer takes its links with it: each later member holds the
+// whole content, and the first of them is written from its own.
+func TestRestoreLinkFirstMemberFailed(t *testing.T) {
+	ctx := context.Background()
+	src, content := groupSource(t)
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	rel := strings.TrimPrefix(src, "/")
+	target := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(target, rel, "a", "x", "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dry, err := (&Restorer{Repo: r, DryRun: true}).Restore(ctx, sn, "/", target)
+	if dry == nil || dry.LinkCopies != 1 || dry.Links != 1 || len(dry.Errors) != 1 {
+		t.Errorf("dry run: %v %+v", err, dry)
+	}
+	sum, err := (&Restorer{Repo: r}).Restore(ctx, sn, "/", target)
+	if err == nil || sum.LinkCopies != 1 || sum.Links != 1 || len(sum.Errors) != 1 ||
+		!strings.Contains(sum.Errors[0].Error, "a directory is in the way") ||
+		len(sum.LinkCopyNotes) != 1 || !strings.Contains(sum.LinkCopyNotes[0].Error, "was not restored") {
+		t.Fatalf("%v %+v", err, sum)
+	}
+	ino := inodes(t, content, filepath.Join(target, rel, "b/y"), filepath.Join(target, rel, "c/z"))
+	if ino[0] != ino[1] {
+		t.Errorf("z is not a link of the copy y: %v", ino)
+	}
+}
+
+// Under never, a member that exists is kept, whatever its first member is:
+// the copy is made only where nothing stands.
+func TestRestoreLinkCopyNeverKeepsMember(t *testing.T) {
+	ctx := context.Background()
+	src, _ := groupSource(t)
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	rel := strings.TrimPrefix(src, "/")
+	target := t.TempDir()
+	if _, err := (&Restorer{Repo: r}).Restore(ctx, sn, "/", target); err != nil {
+		t.Fatal(err)
+	}
+	x, y, z := filepath.Join(target, rel, "a/x"), filepath.Join(target, rel, "b/y"), filepath.Join(target, rel, "c/z")
+	for _, p := range []string{x, y, z} {
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snapshottest.WriteFile(t, x, []byte("edited by hand"))
+	snapshottest.WriteFile(t, y, []byte("mine"))
+	sum, err := (&Restorer{Repo: r, Overwrite: OverwriteNever}).Restore(ctx, sn, "/", target)
+	if err != nil || sum.Skipped != 2 || sum.LinkCopies != 1 || sum.Files != 1 || len(sum.Errors) != 0 {
+		t.Fatalf("%v %+v", err, sum)
+	}
+	if got, _ := os.ReadFile(y); string(got) != "mine" {
+		t.Errorf("y was overwritten: %q", got)
+	}
+	inodes(t, []byte("three names, one inode"), z)
 }

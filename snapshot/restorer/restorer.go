@@ -110,6 +110,9 @@ type Restorer struct {
 	noOpenat2 bool                 // tests: use the fallback resolver
 	testHook  func(op, rel string) // tests: called before each operation on rel
 	testFDs   func(peak int)       // tests: the most files open at once, after the files are written
+	// tests: an error that link(2) returns in place of linking name to
+	// the file at to (both relative to the target); nil links.
+	testLinkErr func(name, to string) error
 }
 
 // DefaultMaxNodes is the default Restorer.MaxNodes: far above the entries
@@ -1151,34 +1154,24 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			rr.progress.CompleteItem(f.spath(), f.n(), false)
 		}
 		// What the links would do to entries already there, as a run
-		// would count it (phase 4 below).
+		// would count it (phase 4 below). A link that the target will
+		// refuse cannot be foreseen.
+		copied := map[*rFile]bool{}
 		for _, l := range rr.links {
-			if l.linkTo.failed.Load() && l.linkTo.errMsg != "skipped" {
-				rr.addError(l.spath(), fmt.Errorf("would not be linked: %s failed", l.linkTo.spath()))
-				continue
-			}
 			if rr.parentFailed(l.rel) {
 				continue
 			}
-			if l.linkTo.failed.Load() {
-				if err := rr.keptIsSnapshots(l.linkTo); err != nil {
-					if rr.exists(l.rItem) {
-						rr.sum.Skipped++
-					} else {
-						rr.linkCopy(l, err)
-						rr.progress.CompleteItem(l.spath(), l.n(), false)
-					}
-					continue
-				}
-			}
-			ok, err := rr.prepare(l.rItem, l.n)
+			why, ok := rr.planLink(l)
 			switch {
-			case err != nil:
-				rr.addError(l.spath(), err)
 			case !ok:
-				rr.sum.Skipped++
-			default:
+			case why == nil || copied[l.linkTo]:
 				rr.sum.Links++
+			default:
+				copied[l.linkTo] = true
+				rr.sum.Files++
+				rr.sum.Bytes += uint64(l.fm.size)
+				rr.noteCopy(l, why.Error())
+				rr.progress.CompleteItem(l.spath(), l.n(), false)
 			}
 		}
 		return nil
@@ -1189,60 +1182,70 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 	if rr.rs.testFDs != nil {
 		rr.rs.testFDs(rr.fds.peak)
 	}
-	// 4. Hardlinks. A member that cannot share its file's inode is
-	// written as a file of its own from its own extents, which every
-	// member records (doc/design-snapshot.md, "Hardlinks").
-	var copies []*rFile
+	// 4. Hardlinks. A member that cannot share its first member's inode
+	// is written as a file of its own from its own extents, which every
+	// member records (doc/design-snapshot.md, "Hardlinks"); the group's
+	// later members are then linked to that copy, so that a link limit
+	// or a mount point costs one copy per group, not one per member.
+	copyOf := map[*rFile]*rFile{} // a group's first member: the member copied in its place
+	why := map[*rFile]string{}    // why a member is copied
+	var copies, rest []*rFile
 	for _, l := range rr.links {
 		rr.at(l.rItem)
-		if l.linkTo.failed.Load() && l.linkTo.errMsg != "skipped" {
-			rr.addError(l.spath(), fmt.Errorf("not linked: %s failed", l.linkTo.spath()))
-			continue
-		}
 		if rr.parentFailed(l.rel) {
 			rr.addError(l.spath(), fmt.Errorf("not restored: its directory could not be restored"))
 			continue
 		}
-		if l.linkTo.failed.Load() {
-			// Its file was kept as the target has it (the overwrite
-			// mode). Passed over, a restore interrupted before this
-			// phase would never get its links from the restore that
-			// finishes it: the link is made to that file when it is
-			// the snapshot's (a regular file of its size and time),
-			// never to whatever else stands at its name.
-			if err := rr.keptIsSnapshots(l.linkTo); err != nil {
-				if rr.exists(l.rItem) {
-					rr.sum.Skipped++ // kept as it is, as its file
-				} else {
-					copies = append(copies, rr.linkCopy(l, err))
-				}
+		reason, ok := rr.planLink(l)
+		if !ok {
+			continue
+		}
+		if reason == nil {
+			rr.hook("link", l.rel)
+			err := rr.link(l, l.linkTo)
+			if err == nil {
+				rr.sum.Links++
+				rr.progress.CompleteItem(l.spath(), l.n(), false)
 				continue
 			}
-		}
-		ok, err := rr.prepare(l.rItem, l.n)
-		if err != nil {
-			rr.addError(l.spath(), err)
-			continue
-		}
-		if !ok {
-			rr.sum.Skipped++
-			continue
-		}
-		rr.hook("link", l.rel)
-		if err := rr.link(l); err != nil {
 			// prepare removed what stood at the name: with the link
 			// refused, the name would be left empty.
 			if !linkRefused(err) {
 				rr.addError(l.spath(), err)
 				continue
 			}
-			copies = append(copies, rr.linkCopy(l, err))
-			continue
+			reason = err
 		}
-		rr.sum.Links++
-		rr.progress.CompleteItem(l.spath(), l.n(), false)
+		why[l] = reason.Error()
+		if copyOf[l.linkTo] == nil {
+			copyOf[l.linkTo] = l
+			copies = append(copies, l)
+		} else {
+			rest = append(rest, l)
+		}
 	}
-	if err := rr.writeFiles(ctx, workers, copies); err != nil {
+	if err := rr.writeCopies(ctx, workers, copies, why); err != nil {
+		return err
+	}
+	var own []*rFile
+	for _, l := range rest {
+		rr.at(l.rItem)
+		if c := copyOf[l.linkTo]; !c.failed.Load() {
+			rr.hook("link", l.rel)
+			err := rr.link(l, c)
+			if err == nil {
+				rr.sum.Links++
+				rr.progress.CompleteItem(l.spath(), l.n(), false)
+				continue
+			}
+			if !linkRefused(err) {
+				rr.addError(l.spath(), err)
+				continue
+			}
+		}
+		own = append(own, l)
+	}
+	if err := rr.writeCopies(ctx, workers, own, why); err != nil {
 		return err
 	}
 	// 5. Directory metadata, deepest first, after their contents.
@@ -1454,42 +1457,97 @@ func (rr *restoreRun) lstat(it rItem) (unix.Stat_t, error) {
 	return st, err
 }
 
-// link makes the hardlink l to the file it shares an inode with; neither
-// name is followed if it is a symlink.
-func (rr *restoreRun) link(l *rFile) error {
-	return rr.root.at(l.linkTo.rel, func(odfd int, oname string) error {
+// link makes l a hardlink of the file to (its first member, or the copy
+// written in that one's place); neither name is followed if it is a
+// symlink. Only link(2)'s own failure is an *os.LinkError.
+func (rr *restoreRun) link(l, to *rFile) error {
+	return rr.root.at(to.rel, func(odfd int, oname string) error {
 		return rr.root.at(l.rel, func(ndfd int, nname string) error {
-			if err := unix.Linkat(odfd, oname, ndfd, nname, 0); err != nil {
-				return &os.LinkError{Op: "link", Old: l.linkTo.dst(), New: l.dst(), Err: err}
+			err := error(nil)
+			if rr.rs.testLinkErr != nil {
+				err = rr.rs.testLinkErr(l.rel, to.rel)
+			}
+			if err == nil {
+				err = unix.Linkat(odfd, oname, ndfd, nname, 0)
+			}
+			if err != nil {
+				return &os.LinkError{Op: "link", Old: to.dst(), New: l.dst(), Err: err}
 			}
 			return nil
 		})
 	})
 }
 
-// linkRefused reports whether link(2) failed because the target cannot
-// give the two names one inode: a file system without hardlinks (EPERM on
-// FAT and exFAT, EOPNOTSUPP), a mount point between the names (EXDEV), or
-// the file's link limit (EMLINK). The member is then written as a copy.
+// planLink decides what phase 4 does with the hardlink l. ok is false when
+// l is done with: the overwrite mode kept what stands at its name, or that
+// could not be removed (counted, or reported). Otherwise reason is nil when
+// l is to be linked to its first member, or says why l is written as a
+// copy: that member was not restored (every member records the whole
+// content, so this one still can be), or it was kept as the target had it
+// and is not the snapshot's file (a restore interrupted before its links
+// is finished this way; a link is never made to whatever else stands at
+// the first member's name).
+func (rr *restoreRun) planLink(l *rFile) (reason error, ok bool) {
+	switch to := l.linkTo; {
+	case to.failed.Load() && to.errMsg != "skipped":
+		reason = fmt.Errorf("%s, the file it shares an inode with, was not restored", to.spath())
+	case to.failed.Load():
+		reason = rr.keptIsSnapshots(to)
+	}
+	write, err := rr.prepare(l.rItem, l.n)
+	if err != nil {
+		rr.addError(l.spath(), err)
+		return nil, false
+	}
+	if !write {
+		rr.sum.Skipped++
+		return nil, false
+	}
+	return reason, true
+}
+
+// linkRefused reports whether link(2) itself failed (not the lookup of
+// either name) for a reason that a copy may get past: above all a target
+// that cannot give two names one inode, such as a file system without
+// hardlinks (EPERM on FAT, ENOSYS from FUSE file systems without a link
+// operation such as exfat-fuse and sshfs, EOPNOTSUPP), a mount point
+// between the names (EXDEV), or the link limit (EMLINK). Anything else
+// but a race at the name (EEXIST, ELOOP, ENOTDIR: something appeared
+// there) is tried as a copy too: prepare has removed what stood at the
+// name, and a copy that cannot be made either (EACCES, EROFS, ENOSPC)
+// fails with its own error.
 func linkRefused(err error) bool {
-	return errors.Is(err, unix.EPERM) || errors.Is(err, unix.EXDEV) || errors.Is(err, unix.EMLINK) ||
-		errors.Is(err, unix.EOPNOTSUPP)
+	var le *os.LinkError
+	return errors.As(err, &le) && !errors.Is(le.Err, unix.EEXIST) && !errors.Is(le.Err, unix.ELOOP) && !errors.Is(le.Err, unix.ENOTDIR)
 }
 
 // maxLinkCopyNotes bounds RestoreSummary.LinkCopyNotes.
 const maxLinkCopyNotes = 20
 
-// linkCopy plans the hardlink l as a file of its own, written from its own
-// extents with its own metadata, and notes why (err): counted with the
-// files, and in LinkCopies.
-func (rr *restoreRun) linkCopy(l *rFile, why error) *rFile {
-	rr.sum.Files++
-	rr.sum.Bytes += uint64(l.fm.size)
+// noteCopy counts the hardlink l as written (or, in a dry run, to be
+// written) as a copy, and names it while there is room.
+func (rr *restoreRun) noteCopy(l *rFile, why string) {
 	rr.sum.LinkCopies++
 	if len(rr.sum.LinkCopyNotes) < maxLinkCopyNotes {
-		rr.sum.LinkCopyNotes = append(rr.sum.LinkCopyNotes, snapshot.ItemError{Path: l.spath(), Error: why.Error()})
+		rr.sum.LinkCopyNotes = append(rr.sum.LinkCopyNotes, snapshot.ItemError{Path: l.spath(), Error: why})
 	}
-	return l
+}
+
+// writeCopies writes hardlinks as files of their own, counted with the
+// files (as phase 3 counts the files it writes), and notes each one that
+// was written whole.
+func (rr *restoreRun) writeCopies(ctx context.Context, workers int, files []*rFile, why map[*rFile]string) error {
+	for _, f := range files {
+		rr.sum.Files++
+		rr.sum.Bytes += uint64(f.fm.size)
+	}
+	err := rr.writeFiles(ctx, workers, files)
+	for _, f := range files {
+		if f.created && !f.failed.Load() && f.remaining.Load() == 0 {
+			rr.noteCopy(f, why[f])
+		}
+	}
+	return err
 }
 
 // writeFiles writes files in batches. On an error that stops the restore
