@@ -63,8 +63,26 @@ func (r *Repository) SaveFile(ctx context.Context, t FileType, data []byte) (ID,
 
 // LoadFile loads a file saved with SaveFile, checks its hash and decrypts it.
 func (r *Repository) LoadFile(ctx context.Context, t FileType, id ID) ([]byte, error) {
+	return r.loadFile(ctx, t, id, 0)
+}
+
+// LoadFileSized is LoadFile for a file whose stored size a listing gave
+// (ListFilesSized): it reads no more than size bytes, so that a listing
+// that understates a file (a broken or hostile server) cannot make the
+// reader load more than it allowed for on the listed size. A file of
+// another size fails as damaged (its hash), or as too short.
+func (r *Repository) LoadFileSized(ctx context.Context, t FileType, id ID, size int64) ([]byte, error) {
+	if size <= 0 {
+		h := backend.Handle{Type: t, Name: id.String()}
+		return nil, damaged(h, nil, "listed with %d bytes", size)
+	}
+	return r.loadFile(ctx, t, id, size)
+}
+
+// loadFile loads length bytes of the file (all of it for 0) and opens it.
+func (r *Repository) loadFile(ctx context.Context, t FileType, id ID, length int64) ([]byte, error) {
 	h := backend.Handle{Type: t, Name: id.String()}
-	raw, err := r.be.Load(ctx, h, 0, 0)
+	raw, err := r.be.Load(ctx, h, 0, length)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", h, err)
 	}

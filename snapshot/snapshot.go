@@ -170,12 +170,39 @@ func LoadSnapshot(ctx context.Context, r FileLoader, id repo.ID) (*Snapshot, err
 	if err != nil {
 		return nil, err // LoadFile names the snapshot file
 	}
+	return decodeSnapshot(id, b)
+}
+
+// decodeSnapshot decodes the snapshot file id's plaintext.
+func decodeSnapshot(id repo.ID, b []byte) (*Snapshot, error) {
 	sn := &Snapshot{}
 	if err := json.Unmarshal(b, sn); err != nil {
 		return nil, fmt.Errorf("snapshot %s: %w: %v", id.Short(), ErrInvalidSnapshot, err)
 	}
 	sn.id = id
 	return sn, nil
+}
+
+// SizedLoader is implemented by a FileLoader that can load a file reading
+// no more than the stored size a listing gave (repo.Repository).
+type SizedLoader interface {
+	LoadFileSized(ctx context.Context, t repo.FileType, id repo.ID, size int64) ([]byte, error)
+}
+
+// loadListed loads a snapshot file that a listing gave with its stored
+// size (-1: not known). The listing's size, which passed the check against
+// MaxStoredSize, also bounds what is read: a server whose listing
+// understates a file cannot make a listing read it whole.
+func loadListed(ctx context.Context, r FileLoader, id repo.ID, size int64) (*Snapshot, error) {
+	sl, ok := r.(SizedLoader)
+	if size < 0 || !ok {
+		return LoadSnapshot(ctx, r, id)
+	}
+	b, err := sl.LoadFileSized(ctx, repo.SnapshotFile, id, size)
+	if err != nil {
+		return nil, err
+	}
+	return decodeSnapshot(id, b)
 }
 
 // ErrInvalidSnapshot is wrapped by the error of a snapshot file that opens
@@ -361,7 +388,11 @@ func ListSnapshotsSkipping(ctx context.Context, r FileLoader, f Filter, bad func
 			}
 			continue
 		}
-		sn, err := LoadSnapshot(ctx, r, id)
+		size := int64(-1)
+		if sizes != nil {
+			size = sizes[i]
+		}
+		sn, err := loadListed(ctx, r, id, size)
 		if backend.IsNotExist(err) {
 			continue // forgotten by someone else since the listing
 		}

@@ -102,3 +102,51 @@ func TestForgottenSizeBoundsAgree(t *testing.T) {
 		t.Errorf("snapshot %d + %d != repo %d", snapshot.MaxForgottenSize, crypto.Overhead, repo.MaxForgottenFileSize)
 	}
 }
+
+// understating reports a smaller size than the stored one for one file in
+// its listings, as a broken or hostile server could.
+type understating struct {
+	*loadCounter
+	name string
+}
+
+func (u *understating) List(ctx context.Context, t backend.FileType, fn func(backend.FileInfo) error) error {
+	return u.loadCounter.List(ctx, t, func(fi backend.FileInfo) error {
+		if fi.Name == u.name {
+			fi.Size = 100
+		}
+		return fn(fi)
+	})
+}
+
+// A listing that understates a file's size no longer makes a listing read
+// the file whole: the listed size bounds the read, and the file fails as
+// damaged. Before, the size check passed the file and LoadFile read all of
+// it (up to the REST client's 4 GiB).
+func TestSnapshotListingReadsNoMoreThanListed(t *testing.T) {
+	ctx := context.Background()
+	lc := &loadCounter{Backend: mem.New(), loaded: map[string]int{}}
+	be := &understating{loadCounter: lc}
+	r := repotest.New(t, be, "pw", repo.InitOptions{})
+	sn := snapshot.Snapshot{Time: time.Now(), Paths: []string{"/srv/a"}}
+	id, err := snapshot.SaveSnapshot(ctx, r, &sn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk := uploadJunk(t, lc.Backend, repo.SnapshotFile, snapshottest.RandBytes(5, 3*snapshot.MaxStoredSize))
+	be.name = junk.String()
+
+	var passed []error
+	sns, err := snapshot.ListSnapshotsSkipping(ctx, r, snapshot.Filter{}, snapshot.PassUnreadable(func(_ repo.ID, err error) {
+		passed = append(passed, err)
+	}))
+	if err != nil || len(sns) != 1 || sns[0].ID() != id {
+		t.Fatalf("listing: %v %v", sns, err)
+	}
+	if got := lc.loaded[junk.String()]; got > 100 {
+		t.Errorf("read %d bytes of a file listed with 100", got)
+	}
+	if len(passed) != 1 || !strings.Contains(passed[0].Error(), "does not match its name") {
+		t.Errorf("the understated file: %v", passed)
+	}
+}
