@@ -9,12 +9,15 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/archiver"
 	"github.com/lpse/cadang/snapshot/snapshottest"
+	"golang.org/x/sys/unix"
 )
 
 // linkSource is a tree with the hardlink group a/x, b/y, and a plain b/z.
@@ -165,12 +168,15 @@ func TestRestoreLinkLimitWritesCopy(t *testing.T) {
 // hardlinks must not grow the summary without end.
 func TestLinkCopyNotesBounded(t *testing.T) {
 	rr := &restoreRun{}
+	base := &planBase{sroot: "/", target: "/t"}
+	first := &rFile{rItem: rItem{rel: "first", base: base}}
 	for i := 0; i < maxLinkCopyNotes+5; i++ {
-		f := &rFile{rItem: rItem{rel: fmt.Sprint("f", i), base: &planBase{sroot: "/", target: "/t"}}}
-		rr.noteCopy(f, "refused")
+		f := &rFile{rItem: rItem{rel: fmt.Sprint("f", i), base: base}, linkTo: first}
+		rr.noteCopy(f, copyReason{kind: linkFailed, errno: unix.EPERM})
 	}
-	if rr.sum.LinkCopies != maxLinkCopyNotes+5 || len(rr.sum.LinkCopyNotes) != maxLinkCopyNotes {
-		t.Errorf("%d copies, %d notes", rr.sum.LinkCopies, len(rr.sum.LinkCopyNotes))
+	if rr.sum.LinkCopies != maxLinkCopyNotes+5 || len(rr.sum.LinkCopyNotes) != maxLinkCopyNotes ||
+		rr.sum.LinkCopyNotes[0].Error != "link /t/first /t/f0: operation not permitted" {
+		t.Errorf("%d copies, %d notes: %+v", rr.sum.LinkCopies, len(rr.sum.LinkCopyNotes), rr.sum.LinkCopyNotes[0])
 	}
 }
 
@@ -229,10 +235,20 @@ func TestRestoreLinkRefusedErrnos(t *testing.T) {
 				}
 				return nil
 			}
-			sum, err := (&Restorer{Repo: r, testLinkErr: refuse}).Restore(ctx, sn, "/", target)
+			prog := &recordProgress{done: map[string]int{}}
+			sum, err := (&Restorer{Repo: r, testLinkErr: refuse, Progress: prog}).Restore(ctx, sn, "/", target)
 			what := fmt.Sprintf("%v, every link refused %v", errno, everywhere)
-			if err != nil || len(sum.Errors) != 0 || sum.Files != 1+sum.LinkCopies {
+			if err != nil || len(sum.Errors) != 0 || sum.Files != 1+sum.LinkCopies || sum.Bytes != sum.Files*uint64(len(content)) {
 				t.Fatalf("%s: %v %+v", what, err, sum)
+			}
+			// Every item completed once; the copies are in the totals.
+			for _, p := range []string{"a/x", "b/y", "c/z"} {
+				if n := prog.done[path.Join(src, p)]; n != 1 {
+					t.Errorf("%s: %s completed %d times", what, p, n)
+				}
+			}
+			if prog.files != sum.Files || prog.bytes != sum.Bytes {
+				t.Errorf("%s: planned %d files, %d bytes; restored %d, %d", what, prog.files, prog.bytes, sum.Files, sum.Bytes)
 			}
 			ino := inodes(t, content, filepath.Join(target, rel, "a/x"), filepath.Join(target, rel, "b/y"), filepath.Join(target, rel, "c/z"))
 			if everywhere {
@@ -353,4 +369,86 @@ func TestRestoreLinkCopyNeverKeepsMember(t *testing.T) {
 		t.Errorf("y was overwritten: %q", got)
 	}
 	inodes(t, []byte("three names, one inode"), z)
+}
+
+// recordProgress keeps the last totals planned and how often each item
+// was completed.
+type recordProgress struct {
+	NopRestoreProgress
+	mu           sync.Mutex
+	files, bytes uint64
+	done         map[string]int
+}
+
+func (p *recordProgress) Planned(files, bytes uint64) {
+	p.mu.Lock()
+	p.files, p.bytes = files, bytes
+	p.mu.Unlock()
+}
+
+func (p *recordProgress) CompleteItem(path string, n *snapshot.Node, skipped bool) {
+	p.mu.Lock()
+	p.done[path]++
+	p.mu.Unlock()
+}
+
+// A later member is never linked to its group's copy when that copy
+// failed: what stands at the copy's name then is not this restore's (here
+// a symlink to a file outside, planted as the copy was created). It gets
+// a copy of its own. And a link to the copy that meets something at its
+// own name (EEXIST) is an error, not a copy.
+func TestRestoreLinkToFailedCopy(t *testing.T) {
+	ctx := context.Background()
+	src, content := groupSource(t)
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	rel := strings.TrimPrefix(src, "/")
+	x, y := path.Join(rel, "a", "x"), path.Join(rel, "b", "y")
+	refuseX := func(name, to string) error {
+		if to == x {
+			return syscall.EXDEV
+		}
+		return nil
+	}
+
+	target := t.TempDir()
+	outside := filepath.Join(t.TempDir(), "outside")
+	snapshottest.WriteFile(t, outside, []byte("outside"))
+	hook := func(op, p string) {
+		if op == "create" && p == y {
+			os.Symlink(outside, filepath.Join(target, p))
+		}
+	}
+	sum, err := (&Restorer{Repo: r, testHook: hook, testLinkErr: refuseX}).Restore(ctx, sn, "/", target)
+	if err == nil || sum.Links != 0 || sum.LinkCopies != 1 || len(sum.FailedFiles) != 1 {
+		t.Errorf("planted symlink at the copy: %v %+v", err, sum)
+	}
+	z := filepath.Join(target, rel, "c", "z")
+	if fi, err := os.Lstat(z); err != nil || !fi.Mode().IsRegular() {
+		t.Fatalf("z: %v %v", fi, err)
+	}
+	inodes(t, content, z)
+	if fy, err := os.Lstat(filepath.Join(target, y)); err == nil {
+		if fz, _ := os.Lstat(z); os.SameFile(fy, fz) {
+			t.Errorf("z was linked to what stands at y")
+		}
+	}
+	if got, _ := os.ReadFile(outside); string(got) != "outside" {
+		t.Errorf("the file outside holds %q", got)
+	}
+
+	target = t.TempDir()
+	raceAtZ := func(name, to string) error {
+		if to == x {
+			return syscall.EXDEV
+		}
+		if to == y {
+			return syscall.EEXIST
+		}
+		return nil
+	}
+	sum, err = (&Restorer{Repo: r, testLinkErr: raceAtZ}).Restore(ctx, sn, "/", target)
+	if err == nil || sum.LinkCopies != 1 || len(sum.Errors) != 1 || !strings.Contains(sum.Errors[0].Error, "file exists") {
+		t.Errorf("EEXIST linking to the copy: %v %+v", err, sum)
+	}
 }

@@ -6,7 +6,9 @@ import "github.com/lpse/cadang/snapshot"
 // several goroutines at once. Embed NopRestoreProgress to implement only
 // some of them.
 type RestoreProgress interface {
-	// Planned is called once with the totals to restore.
+	// Planned is called with the totals to restore before anything is
+	// written, and again with larger ones when hardlinks are to be
+	// written as copies (RestoreSummary.LinkCopies).
 	Planned(files, bytes uint64)
 	// BytesWritten is called as file content is written (a delta).
 	BytesWritten(n uint64)

@@ -139,11 +139,12 @@ type RestoreSummary struct {
 	// LinkCopies counts the hardlinks written as files of their own (also
 	// counted in Files and Bytes): the target refused the link (a file
 	// system without hardlinks, a mount point between the names, the
-	// link limit), or the file the link would share was kept by the
-	// overwrite mode and is not the snapshot's. Their content is the
-	// snapshot's; only the shared inode is lost.
+	// link limit), the file the link would share was not restored, or it
+	// was kept by the overwrite mode and is not the snapshot's. Their
+	// content is the snapshot's; only the shared inode is lost. A group's
+	// later members are linked to its first copy where they can be.
 	LinkCopies uint64
-	// LinkCopyNotes names the first of them (at most 20), and why.
+	// LinkCopyNotes names 20 of them at most, and why.
 	LinkCopyNotes []snapshot.ItemError
 	// SkippedDevices are the device nodes left out because of NoDevices.
 	SkippedDevices []string
@@ -257,7 +258,9 @@ type restoreRun struct {
 	progress RestoreProgress
 	owner    bool
 	hasher   BlobHasher
-	root     *root // nil in a dry run into a missing target
+	// plannedFiles and plannedBytes are the totals told to Planned.
+	plannedFiles, plannedBytes uint64
+	root                       *root // nil in a dry run into a missing target
 	// fresh is set when the target did not exist or was empty: nothing can
 	// be in the way, so no item needs an existence check first.
 	fresh bool
@@ -364,7 +367,8 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 	for _, f := range rr.files {
 		total += uint64(f.fm.size)
 	}
-	rr.progress.Planned(uint64(len(rr.files)), total)
+	rr.plannedFiles, rr.plannedBytes = uint64(len(rr.files)), total
+	rr.progress.Planned(rr.plannedFiles, rr.plannedBytes)
 
 	rr.fresh = isEmptyOrMissing(target)
 	rr.euid, rr.egid = os.Geteuid(), os.Getegid()
@@ -1159,18 +1163,20 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		copied := map[*rFile]bool{}
 		for _, l := range rr.links {
 			if rr.parentFailed(l.rel) {
+				rr.addError(l.spath(), fmt.Errorf("not restored: its directory could not be restored"))
 				continue
 			}
 			why, ok := rr.planLink(l)
 			switch {
 			case !ok:
-			case why == nil || copied[l.linkTo]:
+			case why.kind == toLink || copied[l.linkTo]:
 				rr.sum.Links++
+				rr.progress.CompleteItem(l.spath(), l.n(), false)
 			default:
 				copied[l.linkTo] = true
 				rr.sum.Files++
 				rr.sum.Bytes += uint64(l.fm.size)
-				rr.noteCopy(l, why.Error())
+				rr.noteCopy(l, why)
 				rr.progress.CompleteItem(l.spath(), l.n(), false)
 			}
 		}
@@ -1188,7 +1194,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 	// later members are then linked to that copy, so that a link limit
 	// or a mount point costs one copy per group, not one per member.
 	copyOf := map[*rFile]*rFile{} // a group's first member: the member copied in its place
-	why := map[*rFile]string{}    // why a member is copied
+	why := map[*rFile]copyReason{}
 	var copies, rest []*rFile
 	for _, l := range rr.links {
 		rr.at(l.rItem)
@@ -1200,7 +1206,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		if !ok {
 			continue
 		}
-		if reason == nil {
+		if reason.kind == toLink {
 			rr.hook("link", l.rel)
 			err := rr.link(l, l.linkTo)
 			if err == nil {
@@ -1210,13 +1216,14 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			}
 			// prepare removed what stood at the name: with the link
 			// refused, the name would be left empty.
-			if !linkRefused(err) {
+			errno, refused := linkRefused(err)
+			if !refused {
 				rr.addError(l.spath(), err)
 				continue
 			}
-			reason = err
+			reason = copyReason{kind: linkFailed, errno: errno}
 		}
-		why[l] = reason.Error()
+		why[l] = reason
 		if copyOf[l.linkTo] == nil {
 			copyOf[l.linkTo] = l
 			copies = append(copies, l)
@@ -1230,6 +1237,8 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 	var own []*rFile
 	for _, l := range rest {
 		rr.at(l.rItem)
+		// Never to a copy that failed: what stands at its name now is
+		// not this restore's.
 		if c := copyOf[l.linkTo]; !c.failed.Load() {
 			rr.hook("link", l.rel)
 			err := rr.link(l, c)
@@ -1238,7 +1247,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 				rr.progress.CompleteItem(l.spath(), l.n(), false)
 				continue
 			}
-			if !linkRefused(err) {
+			if _, refused := linkRefused(err); !refused {
 				rr.addError(l.spath(), err)
 				continue
 			}
@@ -1440,12 +1449,6 @@ func (rr *restoreRun) keptIsSnapshots(f *rFile) error {
 	return nil
 }
 
-// exists tells whether something stands at its name in the target.
-func (rr *restoreRun) exists(it rItem) bool {
-	_, err := rr.lstat(it)
-	return err == nil
-}
-
 // lstat stats what stands at its name in the target, not following a
 // symlink there or above it (beneath the target only).
 func (rr *restoreRun) lstat(it rItem) (unix.Stat_t, error) {
@@ -1478,47 +1481,85 @@ func (rr *restoreRun) link(l, to *rFile) error {
 	})
 }
 
+// copyReason says whether phase 4 links a hardlink member or writes it as
+// a copy, and why: kept small, since on a target without hardlinks every
+// member is copied; noteCopy makes the text for the few it names.
+type copyReason struct {
+	kind  uint8      // toLink, firstFailed, keptOther, linkFailed
+	errno unix.Errno // linkFailed: link(2)'s error; keptOther: lstat's, when it failed
+}
+
+const (
+	toLink      = iota // link to the first member
+	firstFailed        // the first member was not restored
+	keptOther          // the first member was kept and is not the snapshot's file
+	linkFailed         // link(2) failed (linkRefused)
+)
+
+// text says the reason for the member l, with target paths.
+func (cr copyReason) text(l *rFile) string {
+	to := l.linkTo.dst()
+	switch {
+	case cr.kind == firstFailed:
+		return fmt.Sprintf("%s, the file it shares an inode with, was not restored", to)
+	case cr.kind == keptOther && cr.errno != 0:
+		return fmt.Sprintf("%s, the file it shares an inode with, was kept as the target has it, and cannot be looked at: %v", to, cr.errno)
+	case cr.kind == keptOther:
+		return fmt.Sprintf("%s, the file it shares an inode with, was kept as the target has it, and is not the snapshot's file", to)
+	default:
+		return (&os.LinkError{Op: "link", Old: to, New: l.dst(), Err: cr.errno}).Error()
+	}
+}
+
 // planLink decides what phase 4 does with the hardlink l. ok is false when
 // l is done with: the overwrite mode kept what stands at its name, or that
-// could not be removed (counted, or reported). Otherwise reason is nil when
-// l is to be linked to its first member, or says why l is written as a
-// copy: that member was not restored (every member records the whole
-// content, so this one still can be), or it was kept as the target had it
-// and is not the snapshot's file (a restore interrupted before its links
-// is finished this way; a link is never made to whatever else stands at
-// the first member's name).
-func (rr *restoreRun) planLink(l *rFile) (reason error, ok bool) {
+// could not be removed (counted, or reported). Otherwise the reason says
+// whether l is linked to its first member or written as a copy: that
+// member was not restored (every member records the whole content, so
+// this one still can be), or it was kept as the target had it and is not
+// the snapshot's file (a restore interrupted before its links is finished
+// this way; a link is never made to whatever else stands at the first
+// member's name).
+func (rr *restoreRun) planLink(l *rFile) (reason copyReason, ok bool) {
 	switch to := l.linkTo; {
 	case to.failed.Load() && to.errMsg != "skipped":
-		reason = fmt.Errorf("%s, the file it shares an inode with, was not restored", to.spath())
+		reason.kind = firstFailed
 	case to.failed.Load():
-		reason = rr.keptIsSnapshots(to)
+		if err := rr.keptIsSnapshots(to); err != nil {
+			reason.kind = keptOther
+			errors.As(err, &reason.errno)
+		}
 	}
 	write, err := rr.prepare(l.rItem, l.n)
 	if err != nil {
 		rr.addError(l.spath(), err)
-		return nil, false
+		return reason, false
 	}
 	if !write {
 		rr.sum.Skipped++
-		return nil, false
+		rr.progress.CompleteItem(l.spath(), l.n(), true)
+		return reason, false
 	}
 	return reason, true
 }
 
 // linkRefused reports whether link(2) itself failed (not the lookup of
-// either name) for a reason that a copy may get past: above all a target
-// that cannot give two names one inode, such as a file system without
-// hardlinks (EPERM on FAT, ENOSYS from FUSE file systems without a link
-// operation such as exfat-fuse and sshfs, EOPNOTSUPP), a mount point
-// between the names (EXDEV), or the link limit (EMLINK). Anything else
-// but a race at the name (EEXIST, ELOOP, ENOTDIR: something appeared
-// there) is tried as a copy too: prepare has removed what stood at the
-// name, and a copy that cannot be made either (EACCES, EROFS, ENOSPC)
+// either name), with its errno, for a reason that a copy may get past:
+// above all a target that cannot give two names one inode, such as a file
+// system without hardlinks (EPERM on FAT, ENOSYS from FUSE file systems
+// without a link operation such as exfat-fuse and sshfs, EOPNOTSUPP), a
+// mount point between the names (EXDEV), or the link limit (EMLINK).
+// Anything else but something that appeared at the member's name since
+// prepare (EEXIST) is tried as a copy too: prepare has removed what stood
+// there, and a copy that cannot be made either (EACCES, EROFS, ENOSPC)
 // fails with its own error.
-func linkRefused(err error) bool {
+func linkRefused(err error) (unix.Errno, bool) {
 	var le *os.LinkError
-	return errors.As(err, &le) && !errors.Is(le.Err, unix.EEXIST) && !errors.Is(le.Err, unix.ELOOP) && !errors.Is(le.Err, unix.ENOTDIR)
+	var errno unix.Errno
+	if !errors.As(err, &le) || !errors.As(le.Err, &errno) || errno == unix.EEXIST {
+		return 0, false
+	}
+	return errno, true
 }
 
 // maxLinkCopyNotes bounds RestoreSummary.LinkCopyNotes.
@@ -1526,21 +1567,27 @@ const maxLinkCopyNotes = 20
 
 // noteCopy counts the hardlink l as written (or, in a dry run, to be
 // written) as a copy, and names it while there is room.
-func (rr *restoreRun) noteCopy(l *rFile, why string) {
+func (rr *restoreRun) noteCopy(l *rFile, why copyReason) {
 	rr.sum.LinkCopies++
 	if len(rr.sum.LinkCopyNotes) < maxLinkCopyNotes {
-		rr.sum.LinkCopyNotes = append(rr.sum.LinkCopyNotes, snapshot.ItemError{Path: l.spath(), Error: why})
+		rr.sum.LinkCopyNotes = append(rr.sum.LinkCopyNotes, snapshot.ItemError{Path: l.spath(), Error: why.text(l)})
 	}
 }
 
 // writeCopies writes hardlinks as files of their own, counted with the
-// files (as phase 3 counts the files it writes), and notes each one that
-// was written whole.
-func (rr *restoreRun) writeCopies(ctx context.Context, workers int, files []*rFile, why map[*rFile]string) error {
+// files (as phase 3 counts the files it writes) and added to the planned
+// totals, and notes each one that was written whole.
+func (rr *restoreRun) writeCopies(ctx context.Context, workers int, files []*rFile, why map[*rFile]copyReason) error {
+	if len(files) == 0 {
+		return nil
+	}
 	for _, f := range files {
 		rr.sum.Files++
 		rr.sum.Bytes += uint64(f.fm.size)
+		rr.plannedFiles++
+		rr.plannedBytes += uint64(f.fm.size)
 	}
+	rr.progress.Planned(rr.plannedFiles, rr.plannedBytes)
 	err := rr.writeFiles(ctx, workers, files)
 	for _, f := range files {
 		if f.created && !f.failed.Load() && f.remaining.Load() == 0 {
