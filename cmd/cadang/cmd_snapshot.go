@@ -393,7 +393,7 @@ func printRestoreInterrupted(e *env, o restoreOptions) {
 	if o.Overwrite == restorer.OverwriteNever {
 		finish = "the same restore with --overwrite never finishes it, keeping every file already there"
 	}
-	fmt.Fprintf(e.stderr, "restore interrupted: %s holds the files restored so far (a file left unfinished was removed); %s; until then its directories keep mode 0700\n", cellText(o.Target), finish)
+	fmt.Fprintf(e.stderr, "restore interrupted: %s holds the files restored so far (a file left unfinished was removed, and a file it was to replace is as it was); %s; until then its directories keep mode 0700\n", cellText(o.Target), finish)
 }
 
 func printRestoreSummary(e *env, sn *snapshot.Snapshot, res *restoreResult) {

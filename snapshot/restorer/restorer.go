@@ -2,9 +2,12 @@ package restorer
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"os"
 	"path"
@@ -229,7 +232,12 @@ type rFile struct {
 	fd        int // open descriptor, or -1
 	pins      int // goroutines using fd now; the fd cache closes only unpinned files
 	created   bool
-	errMsg    string
+	// replace: an entry stood at the file's name and is replaced when the
+	// file is complete. Until then the file is written under a temporary
+	// name beside it (tempName), so that an interrupt or a failure keeps
+	// what stood there instead of leaving the name empty.
+	replace bool
+	errMsg  string
 }
 
 type devIno struct{ dev, ino uint64 }
@@ -258,6 +266,7 @@ type restoreRun struct {
 	progress RestoreProgress
 	owner    bool
 	hasher   BlobHasher
+	token    string // random, in the temporary names of files that replace entries (writeRel)
 	// plannedFiles and plannedBytes are the totals told to Planned.
 	plannedFiles, plannedBytes uint64
 	root                       *root // nil in a dry run into a missing target
@@ -313,6 +322,11 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 	if rr.progress == nil {
 		rr.progress = NopRestoreProgress{}
 	}
+	var tok [6]byte
+	if _, err := rand.Read(tok[:]); err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
+	rr.token = hex.EncodeToString(tok[:])
 	if rr.maxNodes == 0 {
 		rr.maxNodes = DefaultMaxNodes
 	}
@@ -657,11 +671,19 @@ func (rr *restoreRun) parentFailed(rel string) bool {
 // is looked at and removed by name in its parent directory: never through
 // a symlink.
 func (rr *restoreRun) prepare(it rItem, node func() *snapshot.Node) (bool, error) {
+	write, _, err := rr.prepareEntry(it, node, false)
+	return write, err
+}
+
+// prepareEntry is prepare; with later, an entry to be replaced is not
+// removed but reported (replace), for the caller to put the new one in
+// its place with rename(2) once it is complete.
+func (rr *restoreRun) prepareEntry(it rItem, node func() *snapshot.Node, later bool) (write, replace bool, err error) {
 	if rr.fresh || rr.root == nil {
-		return true, nil
+		return true, false, nil
 	}
-	write := true
-	err := rr.root.at(it.rel, func(dfd int, name string) error {
+	write = true
+	err = rr.root.at(it.rel, func(dfd int, name string) error {
 		var st unix.Stat_t
 		if err := unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			if err == unix.ENOENT {
@@ -698,6 +720,10 @@ func (rr *restoreRun) prepare(it rItem, node func() *snapshot.Node) (bool, error
 			rr.sum.Replaced++
 			return nil
 		}
+		if later {
+			replace = true // counted when replaced
+			return nil
+		}
 		switch err := unix.Unlinkat(dfd, name, 0); {
 		case err == nil:
 			rr.sum.Replaced++
@@ -709,9 +735,9 @@ func (rr *restoreRun) prepare(it rItem, node func() *snapshot.Node) (bool, error
 	if err != nil && rr.rs.DryRun && (errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR)) {
 		// Its directory does not exist yet, or a file stands where the
 		// run would make it (makeDirRun counted that one).
-		return true, nil
+		return true, false, nil
 	}
-	return write && err == nil, err
+	return write && err == nil, replace && err == nil, err
 }
 
 // mkdir creates the directory name in dirfd, or keeps the directory that
@@ -1136,12 +1162,13 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			rr.fail(f, fmt.Errorf("not restored: its directory could not be restored"))
 			continue
 		}
-		ok, err := rr.prepare(f.rItem, f.n)
+		ok, replace, err := rr.prepareEntry(f.rItem, f.n, true)
 		if err != nil {
 			rr.addError(f.spath(), err)
 			f.failed.Store(true)
 			continue
 		}
+		f.replace = replace
 		if !ok {
 			rr.sum.Skipped++
 			f.failed.Store(true) // not restored now; links to it are skipped too
@@ -1628,9 +1655,46 @@ func (rr *restoreRun) dirMetadata(d rItem) error {
 	return rr.fdMetadata(fd, d.dst(), d.node, false)
 }
 
-// remove removes a file this restore created, by name in its directory.
+// remove removes a file this restore created, by name in its directory:
+// under its temporary name when it was to replace an entry, which is so
+// kept.
 func (rr *restoreRun) remove(f *rFile) {
-	_ = rr.root.at(f.rel, func(dfd int, name string) error { return unix.Unlinkat(dfd, name, 0) })
+	_ = rr.root.at(rr.writeRel(f), func(dfd int, name string) error { return unix.Unlinkat(dfd, name, 0) })
+}
+
+// writeRel is where f is written: its name, or, when it replaces an entry
+// there, a temporary name beside it. That name is hidden, holds this
+// restore's random token (so that no one can have put anything there
+// ahead) and a hash of the file's name (so that two files of a directory
+// do not meet), and fits any name length.
+func (rr *restoreRun) writeRel(f *rFile) string {
+	if !f.replace {
+		return f.rel
+	}
+	dir, base := splitRel(f.rel)
+	h := fnv.New64a()
+	h.Write([]byte(base))
+	name := fmt.Sprintf(".cadang-restore-%s-%016x", rr.token, h.Sum64())
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// putInPlace renames the complete file f from its temporary name over the
+// entry it replaces (rename(2) replaces it in one step, and follows no
+// symlink at either name).
+func (rr *restoreRun) putInPlace(f *rFile) error {
+	_, tmp := splitRel(rr.writeRel(f))
+	return rr.root.at(f.rel, func(dfd int, name string) error {
+		if err := unix.Renameat(dfd, tmp, dfd, name); err != nil {
+			if err == unix.EISDIR || err == unix.ENOTEMPTY || err == unix.EEXIST {
+				return fmt.Errorf("a directory is in the way (it appeared while the file was restored)")
+			}
+			return &os.LinkError{Op: "rename", Old: tmp, New: f.dst(), Err: err}
+		}
+		return nil
+	})
 }
 
 // workerState is what a restore worker is doing, for a panic's message.
@@ -1771,7 +1835,7 @@ func (rr *restoreRun) open(f *rFile) (int, error) {
 	if f.created {
 		mode = 0 // openat2 refuses a mode without O_CREAT
 	}
-	fd, err := rr.root.open(f.rel, flags, mode)
+	fd, err := rr.root.open(rr.writeRel(f), flags, mode)
 	if err != nil {
 		return -1, err
 	}
@@ -1878,6 +1942,15 @@ func (rr *restoreRun) finishFile(f *rFile) {
 		rr.fail(f, err)
 		rr.remove(f)
 		return
+	}
+	if f.replace {
+		rr.hook("rename", f.rel)
+		if err := rr.putInPlace(f); err != nil {
+			rr.fail(f, err)
+			rr.remove(f)
+			return
+		}
+		rr.count(func(s *RestoreSummary) { s.Replaced++ })
 	}
 	if merr != nil {
 		rr.addError(f.spath(), merr)
