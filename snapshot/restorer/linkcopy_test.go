@@ -452,3 +452,67 @@ func TestRestoreLinkToFailedCopy(t *testing.T) {
 		t.Errorf("EEXIST linking to the copy: %v %+v", err, sum)
 	}
 }
+
+// A kept first member that matches the snapshot's size and time but not
+// its content, mode or owner (anyone who can write the target can make
+// one) is not given the group's new names: a link would hand that inode,
+// with its writer's content and permissions, a name in a directory that
+// may be closed to everyone else. The names are written as copies.
+func TestRestoreNoLinkToLookalike(t *testing.T) {
+	ctx := context.Background()
+	src, content := groupSource(t)
+	srcX := filepath.Join(src, "a", "x")
+	if err := os.Chmod(srcX, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(srcX)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	rel := strings.TrimPrefix(src, "/")
+	cases := map[string]func(x string) error{
+		"content": func(x string) error { return os.WriteFile(x, bytes.Repeat([]byte("E"), len(content)), 0o644) },
+		"mode":    func(x string) error { return os.Chmod(x, 0o666) },
+	}
+	if os.Getuid() == 0 {
+		cases["owner"] = func(x string) error { return os.Chown(x, 1000, 1000) }
+	}
+	for name, plant := range cases {
+		target := t.TempDir()
+		if _, err := (&Restorer{Repo: r}).Restore(ctx, sn, "/", target); err != nil {
+			t.Fatal(err)
+		}
+		x, y, z := filepath.Join(target, rel, "a/x"), filepath.Join(target, rel, "b/y"), filepath.Join(target, rel, "c/z")
+		for _, p := range []string{y, z} {
+			if err := os.Remove(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := plant(x); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(x, fi.ModTime(), fi.ModTime()); err != nil {
+			t.Fatal(err)
+		}
+		for _, mode := range []OverwriteMode{OverwriteNever, OverwriteIfChanged} {
+			if mode == OverwriteIfChanged {
+				for _, p := range []string{y, z} {
+					os.Remove(p)
+				}
+			}
+			sum, err := (&Restorer{Repo: r, Overwrite: mode}).Restore(ctx, sn, "/", target)
+			if err != nil || sum.Links != 1 || sum.LinkCopies != 1 || len(sum.LinkCopyNotes) != 1 ||
+				!strings.Contains(sum.LinkCopyNotes[0].Error, "is not the snapshot's file") {
+				t.Errorf("%s, mode %d: %v %+v", name, mode, err, sum)
+				continue
+			}
+			ino := inodes(t, content, y, z)
+			xi, _ := os.Lstat(x)
+			if yi, _ := os.Lstat(y); os.SameFile(xi, yi) || ino[0] != ino[1] {
+				t.Errorf("%s, mode %d: y linked to the kept x, or z not linked to the copy y", name, mode)
+			}
+		}
+	}
+}

@@ -1461,17 +1461,45 @@ func (rr *restoreRun) writeBatch(ctx context.Context, workers int, files []*rFil
 }
 
 // keptIsSnapshots says why the file f, kept as the target has it (the
-// overwrite mode skipped it), is not the snapshot's: links are made to
-// it only when it is a regular file of the snapshot's size and
-// modification time. nil when it is.
+// overwrite mode skipped it), is not the snapshot's; nil when it is. New
+// names are linked to it only when it is. A size and time that match are
+// not enough here, as they are to keep a file (if-changed): a link gives
+// the kept inode, whoever wrote it, a new name, possibly in a directory
+// that no one else may enter. So the file must also have the snapshot's
+// permission bits, its owner where the restore sets owners, and its
+// content (each extent's hash, read through one descriptor, which is also
+// the file that was looked at). A link made after the check could still
+// meet a file swapped in between by whoever can write that directory.
 func (rr *restoreRun) keptIsSnapshots(f *rFile) error {
 	st, err := rr.lstat(f.rItem)
 	if err != nil {
 		return fmt.Errorf("%s: %w", f.dst(), err)
 	}
 	n := f.n()
-	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size != n.Size || !time.Unix(st.Mtim.Unix()).Equal(n.ModTime) {
-		return fmt.Errorf("%s was kept as the target has it, and is not the snapshot's file", f.dst())
+	notIt := func(what string) error {
+		return fmt.Errorf("%s was kept as the target has it, and is not the snapshot's file (%s)", f.dst(), what)
+	}
+	switch {
+	case st.Mode&unix.S_IFMT != unix.S_IFREG:
+		return notIt("not a regular file")
+	case st.Size != n.Size || !time.Unix(st.Mtim.Unix()).Equal(n.ModTime):
+		return notIt("its size or modification time differs")
+	case st.Mode&0o7777 != restoredMode(n, rr.owner):
+		return notIt(fmt.Sprintf("mode %04o, not %04o", st.Mode&0o7777, restoredMode(n, rr.owner)))
+	case rr.owner && (st.Uid != n.UID || st.Gid != n.GID):
+		return notIt(fmt.Sprintf("owner %d:%d, not %d:%d", st.Uid, st.Gid, n.UID, n.GID))
+	}
+	fd, err := rr.root.open(f.rel, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.dst(), err)
+	}
+	defer unix.Close(fd)
+	var fst unix.Stat_t
+	if err := unix.Fstat(fd, &fst); err != nil || fst.Dev != st.Dev || fst.Ino != st.Ino {
+		return notIt("it changed while it was looked at")
+	}
+	if err := rr.verify(fd, f); err != nil {
+		return notIt(fmt.Sprintf("its content differs: %v", err))
 	}
 	return nil
 }
@@ -1532,7 +1560,7 @@ func (cr copyReason) text(l *rFile) string {
 	case cr.kind == keptOther && cr.errno != 0:
 		return fmt.Sprintf("%s, the file it shares an inode with, was kept as the target has it, and cannot be looked at: %v", to, cr.errno)
 	case cr.kind == keptOther:
-		return fmt.Sprintf("%s, the file it shares an inode with, was kept as the target has it, and is not the snapshot's file", to)
+		return fmt.Sprintf("%s, the file it shares an inode with, was kept as the target has it, and is not the snapshot's file (size, time, mode, owner or content)", to)
 	default:
 		return (&os.LinkError{Op: "link", Old: to, New: l.dst(), Err: cr.errno}).Error()
 	}
