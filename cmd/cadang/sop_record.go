@@ -102,6 +102,8 @@ func recordRestore(rec *runlog.Record, o restoreOptions, res *restoreResult, err
 func recordVerify(info *runlog.RestoreInfo, o restoreOptions, res *restoreResult, err error) {
 	info.FilesVerified = int64(res.FilesVerified)
 	info.FilesFailed = int64(len(res.FailedFiles))
+	info.FilesKept = int64(res.FilesSkipped)
+	info.HardlinkCopies = int64(res.HardlinkCopies)
 	switch {
 	case o.Verify && res.FilesVerified == res.FilesRestored && len(res.FailedFiles) == 0 && err == nil:
 		info.Verified = true

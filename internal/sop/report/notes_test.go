@@ -114,3 +114,24 @@ func minutes(t *testing.T, e Env, r runlog.Record) *doc.Document {
 	}
 	return d
 }
+
+// A restore that kept existing files (--overwrite if-changed or never)
+// did not verify them, and one that wrote hardlinks as copies left a tree
+// that differs from the source: the minutes say both, in their language,
+// beside "all match".
+func TestMinutesSayKeptAndCopied(t *testing.T) {
+	restore, _ := noteRecords(t)
+	restore.Restore.FilesKept = 5
+	restore.Restore.HardlinkCopies = 2
+	restore = reread(t, restore)
+	t.Run("id", func(t *testing.T) {
+		render(t, minutes(t, noteEnv(i18n.ID), restore)).contains(t,
+			"semuanya sesuai. 5 berkas yang sudah ada dibiarkan seperti di target (mode --overwrite) dan tidak ditulis maupun diverifikasi.",
+			"2 hardlink ditulis sebagai berkas tersendiri, bukan sebagai tautan; isinya sesuai dengan snapshot.")
+	})
+	t.Run("en", func(t *testing.T) {
+		render(t, minutes(t, noteEnv(i18n.EN), restore)).contains(t,
+			"all match. 5 existing files were kept as the target had them (the --overwrite mode) and were neither written nor verified.",
+			"2 hardlinks were written as files of their own, not as links; their content is the snapshot's.")
+	})
+}

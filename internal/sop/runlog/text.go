@@ -47,13 +47,25 @@ func VerifyText(l i18n.Lang, r *Record) string {
 	if info == nil {
 		return ""
 	}
+	var text string
 	switch info.VerifyKind {
 	case VerifyAll:
-		return l.Note("verify-all", info.FilesVerified)
+		text = l.Note("verify-all", info.FilesVerified)
 	case VerifySome:
-		return l.Note("verify-some", info.FilesVerified, r.FilesRead, info.FilesFailed)
+		text = l.Note("verify-some", info.FilesVerified, r.FilesRead, info.FilesFailed)
 	case VerifyBlobs:
-		return l.Note("verify-blobs")
+		text = l.Note("verify-blobs")
+	default:
+		return info.Verify
 	}
-	return info.Verify
+	// What the restore did not write is not verified either, and the
+	// tree differs from the source where links became copies: an auditor
+	// reading "all match" must see both.
+	if info.FilesKept > 0 {
+		text += " " + l.Note("verify-kept", info.FilesKept)
+	}
+	if info.HardlinkCopies > 0 {
+		text += " " + l.Note("hardlink-copies", info.HardlinkCopies)
+	}
+	return text
 }
