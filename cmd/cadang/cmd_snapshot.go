@@ -375,11 +375,16 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 			if n == 0 {
 				n, what = len(sum.Errors), "item(s)"
 			}
-			rest := "the rest was restored"
-			if sum.Files == 0 {
+			could, rest := "could not be restored", "the rest was restored"
+			switch {
+			case o.DryRun && sum.Files == 0:
+				could, rest = "would not be restored", "no file would be restored"
+			case o.DryRun:
+				could, rest = "would not be restored", "the rest would be (a dry run wrote nothing)"
+			case sum.Files == 0:
 				rest = "no file was restored"
 			}
-			return &partialError{Kind: runlog.KindIntegrity, Msg: fmt.Sprintf("%d %s could not be restored (listed above); %s", n, what, rest)}
+			return &partialError{Kind: runlog.KindIntegrity, Msg: fmt.Sprintf("%d %s %s (listed above); %s", n, what, could, rest)}
 		}
 		return rerr
 	})

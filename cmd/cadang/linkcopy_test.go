@@ -62,3 +62,25 @@ func TestCLIRestoreLinkCopy(t *testing.T) {
 		t.Errorf("--json notes: %v", sum["hardlink_copy_notes"])
 	}
 }
+
+// A dry run that finds an item it could not restore says that it would
+// not be, not that it was not, and that the rest would be.
+func TestCLIRestoreDryRunWording(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	t.Setenv("CADANG_LOG", filepath.Join(t.TempDir(), "runlog"))
+	src := t.TempDir()
+	writeFileT(t, filepath.Join(src, "a"), []byte("a"), 0o644)
+	writeFileT(t, filepath.Join(src, "b"), []byte("b"), 0o644)
+	cliOK(t, "backup", "-r", repoDir, "--quiet", src)
+	target := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(target, src, "a", "dir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	res := cliCode(t, 3, "restore", "-r", repoDir, "latest", "--target", target, "--dry-run")
+	if !strings.Contains(res.stderr, "1 item(s) would not be restored (listed above); the rest would be (a dry run wrote nothing)") {
+		t.Errorf("dry run wording:\n%s", res)
+	}
+	if _, err := os.Stat(filepath.Join(target, src, "b")); !os.IsNotExist(err) {
+		t.Errorf("the dry run wrote b: %v", err)
+	}
+}
