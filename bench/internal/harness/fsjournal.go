@@ -35,6 +35,9 @@ func ext4WithoutJournal(dir string) (dev string, ok bool) {
 		return "", false
 	}
 	dev = filepath.Base(source)
+	if p, err := filepath.EvalSymlinks(source); err == nil {
+		dev = filepath.Base(p) // /dev/mapper/vg-lv is /dev/dm-0, as /proc/fs/ext4 names it
+	}
 	if _, err := os.Stat(filepath.Join("/proc/fs/ext4", dev)); err != nil {
 		return "", false // cannot tell
 	}
