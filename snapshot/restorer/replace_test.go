@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/lpse/cadang/snapshot/archiver"
@@ -149,5 +150,25 @@ func TestRestoreNeverKeepsDirMetadata(t *testing.T) {
 		if got, err := os.ReadFile(filepath.Join(d, "f")); err != nil || string(got) != "f" {
 			t.Errorf("mode %d: f: %q %v", c.mode, got, err)
 		}
+	}
+}
+
+// if-changed keeps a FIFO that is there as a FIFO: it has no content to
+// differ, and re-creating it on every run counted it as replaced.
+func TestRestoreIfChangedKeepsFIFO(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(src, "pipe"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	target := t.TempDir()
+	if _, err := (&Restorer{Repo: r}).Restore(ctx, sn, "/", target); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := (&Restorer{Repo: r, Overwrite: OverwriteIfChanged}).Restore(ctx, sn, "/", target)
+	if err != nil || sum.Replaced != 0 || sum.Skipped != 1 || sum.Others != 0 {
+		t.Errorf("%v %+v", err, sum)
 	}
 }

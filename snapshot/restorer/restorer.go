@@ -713,6 +713,11 @@ func (rr *restoreRun) prepareEntry(it rItem, node func() *snapshot.Node, later b
 					return nil
 				}
 			}
+			// A FIFO has no content: one is unchanged as a FIFO.
+			if n.Type == snapshot.TypeFIFO && typ == unix.S_IFIFO {
+				write = false
+				return nil
+			}
 		}
 		if typ == unix.S_IFDIR {
 			return fmt.Errorf("a directory is in the way")
