@@ -117,42 +117,6 @@ func TestRestoreReplaceInterrupted(t *testing.T) {
 	noTemp(t, target)
 }
 
-// --overwrite never leaves the directories that were there as they are:
-// their mode and times too, not only their entries. (always and
-// if-changed give them the snapshot's.)
-func TestRestoreNeverKeepsDirMetadata(t *testing.T) {
-	ctx := context.Background()
-	src := t.TempDir()
-	snapshottest.WriteFile(t, filepath.Join(src, "d", "f"), []byte("f"))
-	if err := os.Chmod(filepath.Join(src, "d"), 0o750); err != nil {
-		t.Fatal(err)
-	}
-	r := newTestRepo(t)
-	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
-	for _, c := range []struct {
-		mode OverwriteMode
-		want os.FileMode
-	}{{OverwriteNever, 0o705}, {OverwriteIfChanged, 0o750}, {OverwriteAlways, 0o750}} {
-		target := t.TempDir()
-		d := filepath.Join(target, src, "d")
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(d, 0o705); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := (&Restorer{Repo: r, Overwrite: c.mode}).Restore(ctx, sn, "/", target); err != nil {
-			t.Fatal(err)
-		}
-		if fi, err := os.Stat(d); err != nil || fi.Mode().Perm() != c.want {
-			t.Errorf("mode %d: d is %v (%v), want %v", c.mode, fi.Mode().Perm(), err, c.want)
-		}
-		if got, err := os.ReadFile(filepath.Join(d, "f")); err != nil || string(got) != "f" {
-			t.Errorf("mode %d: f: %q %v", c.mode, got, err)
-		}
-	}
-}
-
 // if-changed keeps a FIFO that is there as a FIFO: it has no content to
 // differ, and re-creating it on every run counted it as replaced.
 func TestRestoreIfChangedKeepsFIFO(t *testing.T) {

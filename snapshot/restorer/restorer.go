@@ -267,9 +267,6 @@ type restoreRun struct {
 	owner    bool
 	hasher   BlobHasher
 	token    string // random, in the temporary names of files that replace entries (writeRel)
-	// keptDirs are the directories that were there before a restore under
-	// OverwriteNever: it leaves their mode, owner and times as they are.
-	keptDirs map[string]bool
 	// plannedFiles and plannedBytes are the totals told to Planned.
 	plannedFiles, plannedBytes uint64
 	root                       *root // nil in a dry run into a missing target
@@ -901,7 +898,6 @@ const makeDirsMinPart = 64
 // once the depth is done.
 type dirsMade struct {
 	ours   []string // created, and the restore's own (parentDirs.safeChild)
-	kept   []string // there before, under OverwriteNever: their metadata is left as it is
 	failed []string // not restored, nor anything below them
 	errs   []dirError
 	made   uint64
@@ -944,12 +940,6 @@ func (rr *restoreRun) makeDirs(workers int, dry bool) error {
 			for _, rel := range res[i].failed {
 				rr.failedDirs[rel] = true
 			}
-			for _, rel := range res[i].kept {
-				if rr.keptDirs == nil {
-					rr.keptDirs = map[string]bool{}
-				}
-				rr.keptDirs[rel] = true
-			}
 			for _, e := range res[i].errs {
 				rr.addError(e.path, e.err)
 			}
@@ -975,9 +965,6 @@ func (rr *restoreRun) makeDirRun(p *parentDirs, ds []rItem, at func(rItem), dry 
 				made, err := rr.mkdir(dfd, name, d.dst())
 				if made && p.safeChild(d.rel) {
 					out.ours = append(out.ours, d.rel)
-				}
-				if err == nil && !made && rr.rs.Overwrite == OverwriteNever {
-					out.kept = append(out.kept, d.rel)
 				}
 				return err
 			})
@@ -1058,10 +1045,6 @@ func (rr *restoreRun) dirsMetadata(workers int) error {
 			for j := len(run) - 1; j >= 0; j-- {
 				d := run[j]
 				if rr.failedDirs[d.rel] {
-					continue
-				}
-				if rr.keptDirs[d.rel] {
-					rr.progress.CompleteItem(d.spath(), d.node, true)
 					continue
 				}
 				at(d)
