@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 
+	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/archiver"
 	"github.com/lpse/cadang/snapshot/snapshottest"
 	"github.com/lpse/cadang/snapshot/walker"
@@ -133,6 +136,153 @@ func TestRestoreIfChangedKeepsFIFO(t *testing.T) {
 	}
 	sum, err := (&Restorer{Repo: r, Overwrite: OverwriteIfChanged}).Restore(ctx, sn, "/", target)
 	if err != nil || sum.Replaced != 0 || sum.Skipped != 1 || sum.Others != 0 {
+		t.Errorf("%v %+v", err, sum)
+	}
+}
+
+// The later names of a hardlink group are replaced like files: a damaged
+// blob or an interrupt leaves each old entry as it was, or the snapshot's.
+func TestRestoreReplaceLinkMembers(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	content := snapshottest.RandBytes(7, 700<<10)
+	snapshottest.WriteFile(t, filepath.Join(src, "a", "x"), content)
+	if err := os.MkdirAll(filepath.Join(src, "b"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(filepath.Join(src, "a", "x"), filepath.Join(src, "b", "y")); err != nil {
+		t.Fatal(err)
+	}
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	old := func(target string) (x, y string) {
+		x, y = filepath.Join(target, src, "a", "x"), filepath.Join(target, src, "b", "y")
+		snapshottest.WriteFile(t, x, []byte("old x"))
+		snapshottest.WriteFile(t, y, []byte("old y"))
+		return x, y
+	}
+
+	// A link over an entry: made beside it and renamed over it.
+	target := t.TempDir()
+	x, y := old(target)
+	sum, err := (&Restorer{Repo: r}).Restore(ctx, sn, "/", target)
+	if err != nil || sum.Links != 1 || sum.Replaced != 2 {
+		t.Fatalf("link over an entry: %v %+v", err, sum)
+	}
+	inodes(t, content, x, y)
+	noTemp(t, target)
+
+	// Interrupted while the member's copy is written (links refused):
+	// its old entry stays.
+	target = t.TempDir()
+	_, y = old(target)
+	cctx, cancel := context.WithCancel(ctx)
+	relY := strings.TrimPrefix(filepath.Join(src, "b", "y"), "/")
+	hook := func(op, rel string) {
+		if op == "create" && rel == relY {
+			cancel()
+		}
+	}
+	_, err = (&Restorer{Repo: r, testHook: hook, Workers: 1, testLinkErr: func(name, to string) error { return syscall.EXDEV }}).Restore(cctx, sn, "/", target)
+	if got, rerr := os.ReadFile(y); !errors.Is(err, context.Canceled) || rerr != nil || string(got) != "old y" {
+		t.Errorf("interrupted while copying: %v; y %q %v", err, got, rerr)
+	}
+	noTemp(t, target)
+
+	// A damaged blob: neither name loses its old entry.
+	vn, err := walker.FindNode(ctx, r, sn.Tree, filepath.Join(src, "a", "x"))
+	if err != nil || len(vn.Content) < 2 {
+		t.Fatalf("%v %+v", err, vn)
+	}
+	r.Damage(vn.Content[1].ID)
+	for _, mode := range []OverwriteMode{OverwriteAlways, OverwriteIfChanged} {
+		target := t.TempDir()
+		x, y := old(target)
+		(&Restorer{Repo: r, Overwrite: mode}).Restore(ctx, sn, "/", target)
+		for p, want := range map[string]string{x: "old x", y: "old y"} {
+			if got, err := os.ReadFile(p); err != nil || string(got) != want {
+				t.Errorf("mode %d: %s is %q (%v), want %q", mode, p, got, err, want)
+			}
+		}
+		noTemp(t, target)
+	}
+}
+
+// Files replaced under a cap on open files are closed and reopened under
+// their temporary names; interrupted, every file is old or new.
+func TestRestoreReplaceUnderFDCap(t *testing.T) {
+	sr, sn, want, src := stripedSnapshot(t, 30)
+	for _, cancelAt := range []int{0, 40} {
+		target := filepath.Join(t.TempDir(), "t")
+		for i := 0; i < 30; i++ {
+			snapshottest.WriteFile(t, filepath.Join(target, src, fmt.Sprintf("d%d/f%03d", i%3, i)), []byte("old"))
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		n := 0
+		rs := &Restorer{Repo: sr, Workers: 2, MaxOpenFiles: 3, Verify: true, testHook: func(op, rel string) {
+			if op == "reopen" {
+				if n++; n == cancelAt {
+					cancel()
+				}
+			}
+		}}
+		sum, err := rs.Restore(ctx, sn, "/", target)
+		if cancelAt == 0 {
+			if err != nil || sum.Replaced != 30 || n == 0 {
+				t.Fatalf("%v %+v (%d reopens)", err, sum, n)
+			}
+			snapshottest.CompareTrees(t, want, snapshottest.ScanTree(t, filepath.Join(target, src)))
+		} else {
+			files := 0
+			filepath.WalkDir(filepath.Join(target, src), func(p string, d os.DirEntry, err error) error {
+				if err == nil && d.Type().IsRegular() {
+					files++
+				}
+				return nil
+			})
+			if !errors.Is(err, context.Canceled) || files != 30 {
+				t.Errorf("interrupted: %v, %d of 30 files", err, files)
+			}
+		}
+		noTemp(t, target)
+	}
+}
+
+// A kept first member with data where the snapshot has a hole is not the
+// snapshot's file (its data extents alone would match).
+func TestRestoreKeptHoleChecked(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	x := filepath.Join(src, "x")
+	f, err := os.Create(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte("head"), 0)
+	f.WriteAt([]byte("tail"), 8<<20)
+	f.Close()
+	if err := os.Link(x, filepath.Join(src, "y")); err != nil {
+		t.Fatal(err)
+	}
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	xn, err := walker.FindNode(ctx, r, sn.Tree, x)
+	if err != nil || !slices.ContainsFunc(xn.Content, func(e snapshot.Extent) bool { return e.IsHole() }) {
+		t.Skipf("no hole recorded here (%v): the file system has no sparse files", err)
+	}
+	target := t.TempDir()
+	if _, err := (&Restorer{Repo: r}).Restore(ctx, sn, "/", target); err != nil {
+		t.Fatal(err)
+	}
+	tx, ty := filepath.Join(target, src, "x"), filepath.Join(target, src, "y")
+	os.Remove(ty)
+	fi, _ := os.Stat(tx)
+	g, _ := os.OpenFile(tx, os.O_WRONLY, 0)
+	g.WriteAt([]byte("PLANTED"), 4<<20)
+	g.Close()
+	os.Chtimes(tx, fi.ModTime(), fi.ModTime())
+	sum, err := (&Restorer{Repo: r, Overwrite: OverwriteNever}).Restore(ctx, sn, "/", target)
+	if err != nil || sum.Links != 0 || sum.LinkCopies != 1 {
 		t.Errorf("%v %+v", err, sum)
 	}
 }

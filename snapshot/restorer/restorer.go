@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"os"
 	"path"
@@ -267,6 +266,9 @@ type restoreRun struct {
 	owner    bool
 	hasher   BlobHasher
 	token    string // random, in the temporary names of files that replace entries (writeRel)
+	// keptChecked holds, per first member of a hardlink group kept by the
+	// overwrite mode, whether its later members may be linked to it.
+	keptChecked map[*rFile]copyReason
 	// plannedFiles and plannedBytes are the totals told to Planned.
 	plannedFiles, plannedBytes uint64
 	root                       *root // nil in a dry run into a missing target
@@ -1506,6 +1508,17 @@ func (rr *restoreRun) keptIsSnapshots(f *rFile) error {
 	if err := rr.verify(fd, f); err != nil {
 		return notIt(fmt.Sprintf("its content differs: %v", err))
 	}
+	// verify reads data extents only: the snapshot's holes must hold no
+	// data either (a restore leaves them unallocated).
+	var off int64
+	for _, e := range f.fm.content {
+		if e.IsHole() && e.Size > 0 {
+			if d, err := unix.Seek(fd, off, unix.SEEK_DATA); err == nil && d < off+e.Size {
+				return notIt("it has data where the snapshot has a hole")
+			}
+		}
+		off += e.Size
+	}
 	return nil
 }
 
@@ -1524,8 +1537,8 @@ func (rr *restoreRun) lstat(it rItem) (unix.Stat_t, error) {
 // written in that one's place); neither name is followed if it is a
 // symlink. Only link(2)'s own failure is an *os.LinkError.
 func (rr *restoreRun) link(l, to *rFile) error {
-	return rr.root.at(to.rel, func(odfd int, oname string) error {
-		return rr.root.at(l.rel, func(ndfd int, nname string) error {
+	err := rr.root.at(to.rel, func(odfd int, oname string) error {
+		return rr.root.at(rr.writeRel(l), func(ndfd int, nname string) error {
 			err := error(nil)
 			if rr.rs.testLinkErr != nil {
 				err = rr.rs.testLinkErr(l.rel, to.rel)
@@ -1539,6 +1552,16 @@ func (rr *restoreRun) link(l, to *rFile) error {
 			return nil
 		})
 	})
+	if err != nil || !l.replace {
+		return err
+	}
+	// Made under the temporary name: now over the entry it replaces.
+	if err := rr.putInPlace(l); err != nil {
+		rr.remove(l)
+		return err
+	}
+	rr.count(func(s *RestoreSummary) { s.Replaced++ })
+	return nil
 }
 
 // copyReason says whether phase 4 links a hardlink member or writes it as
@@ -1581,16 +1604,10 @@ func (cr copyReason) text(l *rFile) string {
 // this way; a link is never made to whatever else stands at the first
 // member's name).
 func (rr *restoreRun) planLink(l *rFile) (reason copyReason, ok bool) {
-	switch to := l.linkTo; {
-	case to.failed.Load() && to.errMsg != "skipped":
-		reason.kind = firstFailed
-	case to.failed.Load():
-		if err := rr.keptIsSnapshots(to); err != nil {
-			reason.kind = keptOther
-			errors.As(err, &reason.errno)
-		}
-	}
-	write, err := rr.prepare(l.rItem, l.n)
+	// The member's own name first: a member the overwrite mode keeps
+	// needs no look at its first member. An entry to be replaced stays
+	// until the link or copy is renamed over it.
+	write, replace, err := rr.prepareEntry(l.rItem, l.n, true)
 	if err != nil {
 		rr.addError(l.spath(), err)
 		return reason, false
@@ -1599,6 +1616,25 @@ func (rr *restoreRun) planLink(l *rFile) (reason copyReason, ok bool) {
 		rr.sum.Skipped++
 		rr.progress.CompleteItem(l.spath(), l.n(), true)
 		return reason, false
+	}
+	l.replace = replace
+	switch to := l.linkTo; {
+	case to.failed.Load() && to.errMsg != "skipped":
+		reason.kind = firstFailed
+	case to.failed.Load():
+		// Checked once per group: the check reads the whole file.
+		r, seen := rr.keptChecked[to]
+		if !seen {
+			if err := rr.keptIsSnapshots(to); err != nil {
+				r.kind = keptOther
+				errors.As(err, &r.errno)
+			}
+			if rr.keptChecked == nil {
+				rr.keptChecked = map[*rFile]copyReason{}
+			}
+			rr.keptChecked[to] = r
+		}
+		reason = r
 	}
 	return reason, true
 }
@@ -1705,9 +1741,8 @@ func (rr *restoreRun) writeRel(f *rFile) string {
 		return f.rel
 	}
 	dir, base := splitRel(f.rel)
-	h := fnv.New64a()
-	h.Write([]byte(base))
-	name := fmt.Sprintf(".cadang-restore-%s-%016x", rr.token, h.Sum64())
+	h := sha256.Sum256([]byte(rr.token + "/" + base)) // keyed: no one can make two names meet
+	name := fmt.Sprintf(".cadang-restore-%s-%x", rr.token, h[:8])
 	if dir == "" {
 		return name
 	}
@@ -1721,7 +1756,7 @@ func (rr *restoreRun) putInPlace(f *rFile) error {
 	_, tmp := splitRel(rr.writeRel(f))
 	return rr.root.at(f.rel, func(dfd int, name string) error {
 		if err := unix.Renameat(dfd, tmp, dfd, name); err != nil {
-			if err == unix.EISDIR || err == unix.ENOTEMPTY || err == unix.EEXIST {
+			if err == unix.EISDIR {
 				return fmt.Errorf("a directory is in the way (it appeared while the file was restored)")
 			}
 			return &os.LinkError{Op: "rename", Old: tmp, New: f.dst(), Err: err}
@@ -1870,6 +1905,10 @@ func (rr *restoreRun) open(f *rFile) (int, error) {
 	}
 	fd, err := rr.root.open(rr.writeRel(f), flags, mode)
 	if err != nil {
+		if f.replace {
+			// The error names the hidden temporary name.
+			err = fmt.Errorf("%s (written beside the file it replaces, under a temporary name): %w", f.dst(), err)
+		}
 		return -1, err
 	}
 	if !f.created {

@@ -126,12 +126,12 @@ func TestMinutesSayKeptAndCopied(t *testing.T) {
 	restore = reread(t, restore)
 	t.Run("id", func(t *testing.T) {
 		render(t, minutes(t, noteEnv(i18n.ID), restore)).contains(t,
-			"semuanya sesuai. 5 berkas yang sudah ada dibiarkan seperti di target (mode --overwrite) dan tidak ditulis maupun diverifikasi.",
+			"semuanya sesuai. 5 entri yang sudah ada dibiarkan seperti di target (mode --overwrite) dan tidak ditulis maupun diverifikasi.",
 			"2 hardlink ditulis sebagai berkas tersendiri, bukan sebagai tautan; isinya sesuai dengan snapshot.")
 	})
 	t.Run("en", func(t *testing.T) {
 		render(t, minutes(t, noteEnv(i18n.EN), restore)).contains(t,
-			"all match. 5 existing files were kept as the target had them (the --overwrite mode) and were neither written nor verified.",
+			"all match. 5 existing entries were kept as the target had them (the --overwrite mode) and were neither written nor verified.",
 			"2 hardlinks were written as files of their own, not as links; their content is the snapshot's.")
 	})
 }

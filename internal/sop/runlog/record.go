@@ -289,8 +289,9 @@ type RestoreInfo struct {
 	VerifyKind    VerifyKind `json:"verify_kind,omitempty"`
 	FilesVerified int64      `json:"files_verified,omitempty"`
 	FilesFailed   int64      `json:"files_failed,omitempty"`
-	// FilesKept are the existing files that the overwrite mode (if-changed,
-	// never) kept as the target had them: neither written nor verified.
+	// FilesKept are the existing entries (files, symlinks, FIFOs, hardlink
+	// names) that the overwrite mode (if-changed, never) kept as the target
+	// had them: neither written nor verified.
 	FilesKept int64 `json:"files_kept,omitempty"`
 	// HardlinkCopies are hardlinks written as files of their own, where the
 	// target could not link them (their content is the snapshot's).
