@@ -74,9 +74,7 @@ func TestRestoreLinkAcrossMountWritesCopy(t *testing.T) {
 	}
 	ctx := context.Background()
 	src, content, mtime := linkSource(t)
-	r := newTestRepo(t)
-	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
-	rel := strings.TrimPrefix(src, "/")
+	r, sn, rel := snapshotOf(t, src)
 	target := t.TempDir()
 	b := filepath.Join(target, rel, "b")
 	if err := os.MkdirAll(b, 0o755); err != nil {
@@ -124,9 +122,7 @@ func TestRestoreLinkLimitWritesCopy(t *testing.T) {
 	}
 	ctx := context.Background()
 	src, content, mtime := linkSource(t)
-	r := newTestRepo(t)
-	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
-	rel := strings.TrimPrefix(src, "/")
+	r, sn, rel := snapshotOf(t, src)
 	target := t.TempDir()
 	x, y := filepath.Join(target, rel, "a", "x"), filepath.Join(target, rel, "b", "y")
 	fill := filepath.Join(target, "fill")
@@ -222,9 +218,7 @@ func inodes(t *testing.T, content []byte, paths ...string) []uint64 {
 func TestRestoreLinkRefusedErrnos(t *testing.T) {
 	ctx := context.Background()
 	src, content := groupSource(t)
-	r := newTestRepo(t)
-	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
-	rel := strings.TrimPrefix(src, "/")
+	r, sn, rel := snapshotOf(t, src)
 	for _, errno := range []syscall.Errno{syscall.EPERM, syscall.ENOSYS, syscall.EOPNOTSUPP, syscall.EXDEV, syscall.EMLINK, syscall.EIO} {
 		for _, everywhere := range []bool{false, true} {
 			target := t.TempDir()
@@ -275,9 +269,7 @@ func TestRestoreLinkRefusedErrnos(t *testing.T) {
 func TestRestoreLinkCopyFails(t *testing.T) {
 	ctx := context.Background()
 	src, _ := groupSource(t)
-	r := newTestRepo(t)
-	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
-	rel := strings.TrimPrefix(src, "/")
+	r, sn, rel := snapshotOf(t, src)
 
 	target := t.TempDir()
 	sum, err := (&Restorer{Repo: r, testLinkErr: func(name, to string) error { return syscall.EEXIST }}).Restore(ctx, sn, "/", target)
@@ -318,9 +310,7 @@ func TestRestoreLinkCopyFails(t *testing.T) {
 func TestRestoreLinkFirstMemberFailed(t *testing.T) {
 	ctx := context.Background()
 	src, content := groupSource(t)
-	r := newTestRepo(t)
-	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
-	rel := strings.TrimPrefix(src, "/")
+	r, sn, rel := snapshotOf(t, src)
 	target := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(target, rel, "a", "x", "d"), 0o755); err != nil {
 		t.Fatal(err)
@@ -346,9 +336,7 @@ func TestRestoreLinkFirstMemberFailed(t *testing.T) {
 func TestRestoreLinkCopyNeverKeepsMember(t *testing.T) {
 	ctx := context.Background()
 	src, _ := groupSource(t)
-	r := newTestRepo(t)
-	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
-	rel := strings.TrimPrefix(src, "/")
+	r, sn, rel := snapshotOf(t, src)
 	target := t.TempDir()
 	if _, err := (&Restorer{Repo: r}).Restore(ctx, sn, "/", target); err != nil {
 		t.Fatal(err)
@@ -400,9 +388,7 @@ func (p *recordProgress) CompleteItem(path string, n *snapshot.Node, skipped boo
 func TestRestoreLinkToFailedCopy(t *testing.T) {
 	ctx := context.Background()
 	src, content := groupSource(t)
-	r := newTestRepo(t)
-	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
-	rel := strings.TrimPrefix(src, "/")
+	r, sn, rel := snapshotOf(t, src)
 	x, y := path.Join(rel, "a", "x"), path.Join(rel, "b", "y")
 	refuseX := func(name, to string) error {
 		if to == x {
@@ -469,9 +455,7 @@ func TestRestoreNoLinkToLookalike(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := newTestRepo(t)
-	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
-	rel := strings.TrimPrefix(src, "/")
+	r, sn, rel := snapshotOf(t, src)
 	cases := map[string]func(x string) error{
 		"content": func(x string) error { return os.WriteFile(x, bytes.Repeat([]byte("E"), len(content)), 0o644) },
 		"mode":    func(x string) error { return os.Chmod(x, 0o666) },
@@ -515,4 +499,12 @@ func TestRestoreNoLinkToLookalike(t *testing.T) {
 			}
 		}
 	}
+}
+
+// snapshotOf backs src up into a new test repository and returns it, the
+// snapshot, and src's path below a restore target.
+func snapshotOf(t *testing.T, src string) (*snapshottest.Repo, *snapshot.Snapshot, string) {
+	t.Helper()
+	r := newTestRepo(t)
+	return r, mustSnapshot(t, archiver.NewArchiver(r), src), strings.TrimPrefix(src, "/")
 }
