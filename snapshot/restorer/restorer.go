@@ -233,7 +233,7 @@ type rFile struct {
 	created   bool
 	// replace: an entry stood at the file's name and is replaced when the
 	// file is complete. Until then the file is written under a temporary
-	// name beside it (tempName), so that an interrupt or a failure keeps
+	// name beside it (writeRel), so that an interrupt or a failure keeps
 	// what stood there instead of leaving the name empty.
 	replace bool
 	errMsg  string
@@ -271,7 +271,8 @@ type restoreRun struct {
 	keptChecked map[*rFile]copyReason
 	// plannedFiles and plannedBytes are the totals told to Planned.
 	plannedFiles, plannedBytes uint64
-	root                       *root // nil in a dry run into a missing target
+
+	root *root // nil in a dry run into a missing target
 	// fresh is set when the target did not exist or was empty: nothing can
 	// be in the way, so no item needs an existence check first.
 	fresh bool
