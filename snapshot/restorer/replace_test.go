@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -277,12 +278,50 @@ func TestRestoreKeptHoleChecked(t *testing.T) {
 	tx, ty := filepath.Join(target, src, "x"), filepath.Join(target, src, "y")
 	os.Remove(ty)
 	fi, _ := os.Stat(tx)
+	// Zeros written into the hole are the same content: still linked.
 	g, _ := os.OpenFile(tx, os.O_WRONLY, 0)
-	g.WriteAt([]byte("PLANTED"), 4<<20)
+	g.WriteAt(make([]byte, 8192), 4<<20)
 	g.Close()
 	os.Chtimes(tx, fi.ModTime(), fi.ModTime())
 	sum, err := (&Restorer{Repo: r, Overwrite: OverwriteNever}).Restore(ctx, sn, "/", target)
+	if err != nil || sum.Links != 1 || sum.LinkCopies != 0 {
+		t.Errorf("zeros in the hole: %v %+v", err, sum)
+	}
+	os.Remove(ty)
+	g, _ = os.OpenFile(tx, os.O_WRONLY, 0)
+	g.WriteAt([]byte("PLANTED"), 4<<20)
+	g.Close()
+	os.Chtimes(tx, fi.ModTime(), fi.ModTime())
+	sum, err = (&Restorer{Repo: r, Overwrite: OverwriteNever}).Restore(ctx, sn, "/", target)
 	if err != nil || sum.Links != 0 || sum.LinkCopies != 1 {
+		t.Errorf("data in the hole: %v %+v", err, sum)
+	}
+}
+
+// A link made under its temporary name whose rename over the old entry
+// fails (a directory appeared there) is an error of that member: not taken
+// for a refused link and copied, and its temporary name is removed.
+func TestRestoreLinkRenameFails(t *testing.T) {
+	ctx := context.Background()
+	src, content := groupSource(t)
+	r, sn, rel := snapshotOf(t, src)
+	target := t.TempDir()
+	x, y, z := filepath.Join(target, rel, "a/x"), filepath.Join(target, rel, "b/y"), filepath.Join(target, rel, "c/z")
+	for _, p := range []string{x, y, z} {
+		snapshottest.WriteFile(t, p, []byte("old"))
+	}
+	yRel := path.Join(rel, "b", "y")
+	hook := func(op, p string) {
+		if op == "rename" && p == yRel {
+			os.Remove(y)
+			os.Mkdir(y, 0o755)
+		}
+	}
+	sum, err := (&Restorer{Repo: r, testHook: hook}).Restore(ctx, sn, "/", target)
+	if err == nil || sum.LinkCopies != 0 || sum.Files != 1 || sum.Links != 1 || len(sum.Errors) != 1 ||
+		!strings.Contains(sum.Errors[0].Error, "a directory is in the way") {
 		t.Errorf("%v %+v", err, sum)
 	}
+	inodes(t, content, x, z)
+	noTemp(t, target)
 }

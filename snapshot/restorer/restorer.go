@@ -1249,8 +1249,8 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 				rr.progress.CompleteItem(l.spath(), l.n(), false)
 				continue
 			}
-			// prepare removed what stood at the name: with the link
-			// refused, the name would be left empty.
+			// A copy gets past what refused the link; an entry to be
+			// replaced stays at the name until the copy is complete.
 			errno, refused := linkRefused(err)
 			if !refused {
 				rr.addError(l.spath(), err)
@@ -1509,16 +1509,53 @@ func (rr *restoreRun) keptIsSnapshots(f *rFile) error {
 	if err := rr.verify(fd, f); err != nil {
 		return notIt(fmt.Sprintf("its content differs: %v", err))
 	}
-	// verify reads data extents only: the snapshot's holes must hold no
-	// data either (a restore leaves them unallocated).
+	// verify reads data extents only: the snapshot's holes must read as
+	// zeros too. Only their allocated parts are read (SEEK_DATA,
+	// SEEK_HOLE); zeros written into a hole are the same content.
 	var off int64
 	for _, e := range f.fm.content {
 		if e.IsHole() && e.Size > 0 {
-			if d, err := unix.Seek(fd, off, unix.SEEK_DATA); err == nil && d < off+e.Size {
-				return notIt("it has data where the snapshot has a hole")
+			if err := zeroRange(fd, off, off+e.Size); err != nil {
+				return notIt(err.Error())
 			}
 		}
 		off += e.Size
+	}
+	return nil
+}
+
+// zeroRange checks that the bytes of fd in [start, end) are all zero,
+// reading only the parts the file system says hold data.
+func zeroRange(fd int, start, end int64) error {
+	var buf []byte
+	for pos := start; pos < end; {
+		d, err := unix.Seek(fd, pos, unix.SEEK_DATA)
+		if err != nil || d >= end {
+			return nil // ENXIO: no data after pos
+		}
+		h, err := unix.Seek(fd, d, unix.SEEK_HOLE)
+		if err != nil || h > end {
+			h = end
+		}
+		if buf == nil {
+			buf = make([]byte, 64<<10)
+		}
+		for p := d; p < h; {
+			n, err := unix.Pread(fd, buf[:min(int64(len(buf)), h-p)], p)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil || n == 0 {
+				return fmt.Errorf("its content where the snapshot has a hole cannot be read: %v", err)
+			}
+			for _, b := range buf[:n] {
+				if b != 0 {
+					return fmt.Errorf("it has data where the snapshot has a hole")
+				}
+			}
+			p += int64(n)
+		}
+		pos = h
 	}
 	return nil
 }
@@ -1557,6 +1594,7 @@ func (rr *restoreRun) link(l, to *rFile) error {
 		return err
 	}
 	// Made under the temporary name: now over the entry it replaces.
+	rr.hook("rename", l.rel)
 	if err := rr.putInPlace(l); err != nil {
 		rr.remove(l)
 		return err
@@ -1647,9 +1685,9 @@ func (rr *restoreRun) planLink(l *rFile) (reason copyReason, ok bool) {
 // without a link operation such as exfat-fuse and sshfs, EOPNOTSUPP), a
 // mount point between the names (EXDEV), or the link limit (EMLINK).
 // Anything else but something that appeared at the member's name since
-// prepare (EEXIST) is tried as a copy too: prepare has removed what stood
-// there, and a copy that cannot be made either (EACCES, EROFS, ENOSPC)
-// fails with its own error.
+// prepare (EEXIST) is tried as a copy too: a copy that cannot be made
+// either (EACCES, EROFS, ENOSPC) fails with its own error, and an entry it
+// was to replace stays as it was.
 func linkRefused(err error) (unix.Errno, bool) {
 	var le *os.LinkError
 	var errno unix.Errno
@@ -1760,7 +1798,9 @@ func (rr *restoreRun) putInPlace(f *rFile) error {
 			if err == unix.EISDIR {
 				return fmt.Errorf("a directory is in the way (it appeared while the file was restored)")
 			}
-			return &os.LinkError{Op: "rename", Old: tmp, New: f.dst(), Err: err}
+			// Not an *os.LinkError: that type says link(2) itself failed
+			// (linkRefused).
+			return &os.PathError{Op: "rename into place", Path: f.dst(), Err: err}
 		}
 		return nil
 	})
