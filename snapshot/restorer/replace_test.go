@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -219,18 +220,16 @@ func TestRestoreReplaceUnderFDCap(t *testing.T) {
 			snapshottest.WriteFile(t, filepath.Join(target, src, fmt.Sprintf("d%d/f%03d", i%3, i)), []byte("old"))
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		n := 0
+		var reopens atomic.Int32 // the hook runs on the workers
 		rs := &Restorer{Repo: sr, Workers: 2, MaxOpenFiles: 3, Verify: true, testHook: func(op, rel string) {
-			if op == "reopen" {
-				if n++; n == cancelAt {
-					cancel()
-				}
+			if op == "reopen" && int(reopens.Add(1)) == cancelAt {
+				cancel()
 			}
 		}}
 		sum, err := rs.Restore(ctx, sn, "/", target)
 		if cancelAt == 0 {
-			if err != nil || sum.Replaced != 30 || n == 0 {
-				t.Fatalf("%v %+v (%d reopens)", err, sum, n)
+			if err != nil || sum.Replaced != 30 || reopens.Load() == 0 {
+				t.Fatalf("%v %+v (%d reopens)", err, sum, reopens.Load())
 			}
 			snapshottest.CompareTrees(t, want, snapshottest.ScanTree(t, filepath.Join(target, src)))
 		} else {
