@@ -29,10 +29,25 @@ type fdCache struct {
 	lru   *list.List // of *rFile, most recently used first
 	elems map[*rFile]*list.Element
 	peak  int // most files open at once, for tests
+	// closed holds the inode of each file the cache closed to make room,
+	// until it is reopened: the reopened file must be that one, not one
+	// someone renamed over its name in between (only such files pay for
+	// the record).
+	closed map[*rFile]uint64
 }
 
 func newFDCache(max int) *fdCache {
-	return &fdCache{max: max, lru: list.New(), elems: map[*rFile]*list.Element{}}
+	return &fdCache{max: max, lru: list.New(), elems: map[*rFile]*list.Element{}, closed: map[*rFile]uint64{}}
+}
+
+// reopened returns the inode f had when the cache closed it, and forgets
+// it; ok is false for a file the cache did not close.
+func (c *fdCache) reopened(f *rFile) (ino uint64, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ino, ok = c.closed[f]
+	delete(c.closed, f)
+	return ino, ok
 }
 
 // maxOpenFiles is the cap for a restore with the given workers: the
@@ -72,6 +87,10 @@ func (c *fdCache) add(f *rFile) {
 		prev := e.Prev()
 		if g != f && g.mu.TryLock() {
 			if g.pins == 0 && g.fd >= 0 {
+				var st unix.Stat_t
+				if unix.Fstat(g.fd, &st) == nil {
+					c.closed[g] = st.Ino
+				}
 				unix.Close(g.fd) // written with pwrite: nothing is buffered
 				g.fd = -1
 				c.lru.Remove(e)

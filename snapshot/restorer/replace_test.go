@@ -324,3 +324,38 @@ func TestRestoreLinkRenameFails(t *testing.T) {
 	inodes(t, content, x, z)
 	noTemp(t, target)
 }
+
+// A file the fd cache closed and reopens must still be the one the
+// restore made: a file renamed over its name in between (by someone who
+// can write the directory) fails it, and is neither written into nor
+// removed.
+func TestRestoreReopenSwapped(t *testing.T) {
+	sr, sn, _, src := stripedSnapshot(t, 12)
+	target := filepath.Join(t.TempDir(), "t")
+	victim := strings.TrimPrefix(filepath.Join(src, "d0/f000"), "/")
+	evil := bytes.Repeat([]byte("E"), 1000)
+	swapped := false
+	rs := &Restorer{Repo: sr, Workers: 1, MaxOpenFiles: 2, testHook: func(op, rel string) {
+		if op != "reopen" || rel != victim || swapped {
+			return
+		}
+		swapped = true
+		p := filepath.Join(target, rel)
+		if err := os.WriteFile(p+".evil", evil, 0o666); err != nil {
+			t.Error(err)
+		}
+		if err := os.Rename(p+".evil", p); err != nil {
+			t.Error(err)
+		}
+	}}
+	sum, err := rs.Restore(context.Background(), sn, "/", target)
+	if !swapped {
+		t.Fatal("the victim was never reopened")
+	}
+	if err == nil || len(sum.FailedFiles) != 1 || !strings.Contains(sum.Errors[0].Error, "another file took its place") {
+		t.Errorf("%v %+v", err, sum)
+	}
+	if got, err := os.ReadFile(filepath.Join(target, victim)); err != nil || !bytes.Equal(got, evil) {
+		t.Errorf("the swapped-in file was written into or removed: %d bytes, %v", len(got), err)
+	}
+}

@@ -1952,6 +1952,19 @@ func (rr *restoreRun) open(f *rFile) (int, error) {
 		}
 		return -1, err
 	}
+	if f.created {
+		// Reopened after the fd cache closed it: it must still be the
+		// file this restore made. Someone who can write the directory
+		// could have renamed a file of their own over the name, which
+		// would then get the rest of the snapshot's data, owner and mode.
+		var st unix.Stat_t
+		ino, known := rr.fds.reopened(f)
+		if err := unix.Fstat(fd, &st); err != nil || !known || st.Ino != ino {
+			unix.Close(fd)
+			f.created = false // what stands at the name is not this restore's: not removed
+			return -1, fmt.Errorf("%s: another file took its place while it was restored", f.dst())
+		}
+	}
 	if !f.created {
 		if endsInHole(f.fm.content) {
 			if err := unix.Ftruncate(fd, f.fm.size); err != nil {
