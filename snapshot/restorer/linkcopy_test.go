@@ -321,7 +321,7 @@ func TestRestoreLinkFirstMemberFailed(t *testing.T) {
 	}
 	sum, err := (&Restorer{Repo: r}).Restore(ctx, sn, "/", target)
 	if err == nil || sum.LinkCopies != 1 || sum.Links != 1 || len(sum.Errors) != 1 ||
-		!strings.Contains(sum.Errors[0].Error, "a directory is in the way") ||
+		!strings.Contains(sum.Errors[0].Error, "a directory is in the way (a restore does not remove a directory") ||
 		len(sum.LinkCopyNotes) != 1 || !strings.Contains(sum.LinkCopyNotes[0].Error, "was not restored") {
 		t.Fatalf("%v %+v", err, sum)
 	}

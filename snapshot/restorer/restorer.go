@@ -720,7 +720,7 @@ func (rr *restoreRun) prepareEntry(it rItem, node func() *snapshot.Node, later b
 			}
 		}
 		if typ == unix.S_IFDIR {
-			return fmt.Errorf("a directory is in the way")
+			return fmt.Errorf("a directory is in the way (a restore does not remove a directory to put a file there: move it aside, or restore into another directory)")
 		}
 		// Said in the summary: a restore onto a live tree replaces
 		// files without asking (OverwriteAlways is the default).
