@@ -135,3 +135,27 @@ func TestMinutesSayKeptAndCopied(t *testing.T) {
 			"2 hardlinks were written as files of their own, not as links; their content is the snapshot's.")
 	})
 }
+
+// Without an organisation name in the configuration the minutes leave the
+// place out rather than write "at -".
+func TestMinutesWithoutPlace(t *testing.T) {
+	restore, _ := noteRecords(t)
+	for _, l := range []i18n.Lang{i18n.ID, i18n.EN} {
+		env := noteEnv(l)
+		with := render(t, minutes(t, env, restore))
+		env.Config = &jobs.Config{}
+		without := render(t, minutes(t, env, restore))
+		if l == i18n.ID {
+			with.contains(t, "(09-03-2026), bertempat di LPSE Uji, telah dilaksanakan")
+			without.contains(t, "(09-03-2026), telah dilaksanakan restore data backup")
+		} else {
+			with.contains(t, "9 March 2026, at LPSE Uji, a restore")
+			without.contains(t, "9 March 2026, a restore of backup data")
+		}
+		for _, bad := range []string{"bertempat di -", "at -"} {
+			if strings.Contains(without.md, bad) {
+				t.Errorf("%s: %q in the minutes", l, bad)
+			}
+		}
+	}
+}

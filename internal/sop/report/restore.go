@@ -139,14 +139,25 @@ func (e Env) RestoreMinutes(r runlog.Record, recs []runlog.Record, o MinutesOpti
 		performed += " (" + e.t("ba.account", r.Operator) + ")"
 	}
 	position := strings.Join(nonEmpty(o.RequesterPosition, or(o.RequesterUnit, info.RequesterOf)), ", ")
+	// Without an organisation name in the configuration the place is
+	// left out, not written as "at -".
 	var opening string
+	place := e.Config.Organization.Name
 	if e.Lang == "en" {
-		opening = fmt.Sprintf("On %s, %s, at %s, a restore of backup data was carried out as described below.",
-			e.Lang.Weekday(when.Weekday()), e.Lang.Date(when), or(e.Config.Organization.Name, "-"))
+		at := ""
+		if place != "" {
+			at = " at " + place + ","
+		}
+		opening = fmt.Sprintf("On %s, %s,%s a restore of backup data was carried out as described below.",
+			e.Lang.Weekday(when.Weekday()), e.Lang.Date(when), at)
 	} else {
-		opening = fmt.Sprintf("Pada hari ini %s tanggal %s bulan %s tahun %s (%s), bertempat di %s, telah dilaksanakan restore data backup dengan rincian sebagai berikut.",
+		at := ""
+		if place != "" {
+			at = " bertempat di " + place + ","
+		}
+		opening = fmt.Sprintf("Pada hari ini %s tanggal %s bulan %s tahun %s (%s),%s telah dilaksanakan restore data backup dengan rincian sebagai berikut.",
 			e.Lang.Weekday(when.Weekday()), e.Lang.Words(when.Day()), e.Lang.MonthName(when.Month()), e.Lang.Words(when.Year()),
-			when.Format("02-01-2006"), or(e.Config.Organization.Name, "-"))
+			when.Format("02-01-2006"), at)
 	}
 	verify := e.t("ba.not_verified")
 	if info.Verified {
