@@ -319,7 +319,7 @@ type restoreResult struct {
 	FilesReplaced uint64 `json:"files_replaced"`
 	Hardlinks     uint64 `json:"hardlinks"`
 	// HardlinkCopies are hardlinks written as files of their own (counted
-	// in FilesRestored too); HardlinkCopyNotes names the first 20 and why.
+	// in FilesRestored too); HardlinkCopyNotes names 20 of them at most, and why.
 	HardlinkCopies    uint64               `json:"hardlink_copies,omitempty"`
 	HardlinkCopyNotes []snapshot.ItemError `json:"hardlink_copy_notes,omitempty"`
 	FilesVerified     uint64               `json:"files_verified"`
