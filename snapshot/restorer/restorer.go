@@ -1242,21 +1242,10 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			continue
 		}
 		if reason.kind == toLink {
-			rr.hook("link", l.rel)
-			err := rr.link(l, l.linkTo)
-			if err == nil {
-				rr.sum.Links++
-				rr.progress.CompleteItem(l.spath(), l.n(), false)
+			var done bool
+			if reason, done = rr.tryLink(l, l.linkTo); done {
 				continue
 			}
-			// A copy gets past what refused the link; an entry to be
-			// replaced stays at the name until the copy is complete.
-			errno, refused := linkRefused(err)
-			if !refused {
-				rr.addError(l.spath(), err)
-				continue
-			}
-			reason = copyReason{kind: linkFailed, errno: errno}
 		}
 		why[l] = reason
 		if copyOf[l.linkTo] == nil {
@@ -1275,15 +1264,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		// Never to a copy that failed: what stands at its name now is
 		// not this restore's.
 		if c := copyOf[l.linkTo]; !c.failed.Load() {
-			rr.hook("link", l.rel)
-			err := rr.link(l, c)
-			if err == nil {
-				rr.sum.Links++
-				rr.progress.CompleteItem(l.spath(), l.n(), false)
-				continue
-			}
-			if _, refused := linkRefused(err); !refused {
-				rr.addError(l.spath(), err)
+			if _, done := rr.tryLink(l, c); done {
 				continue
 			}
 		}
@@ -1601,6 +1582,26 @@ func (rr *restoreRun) link(l, to *rFile) error {
 	}
 	rr.count(func(s *RestoreSummary) { s.Replaced++ })
 	return nil
+}
+
+// tryLink links the hardlink l to the file to. done is true when l is
+// linked, or failed (reported); otherwise the reason says why l is to be
+// written as a copy, which gets past what refused the link (an entry to
+// be replaced stays at the name until the copy is complete).
+func (rr *restoreRun) tryLink(l, to *rFile) (reason copyReason, done bool) {
+	rr.hook("link", l.rel)
+	err := rr.link(l, to)
+	if err == nil {
+		rr.sum.Links++
+		rr.progress.CompleteItem(l.spath(), l.n(), false)
+		return reason, true
+	}
+	errno, refused := linkRefused(err)
+	if !refused {
+		rr.addError(l.spath(), err)
+		return reason, true
+	}
+	return copyReason{kind: linkFailed, errno: errno}, false
 }
 
 // copyReason says whether phase 4 links a hardlink member or writes it as

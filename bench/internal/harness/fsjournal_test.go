@@ -48,10 +48,3 @@ junk line
 		}
 	}
 }
-
-// On a live machine the answer is whatever its file systems are: the
-// call must only not fail on an ordinary directory.
-func TestExt4WithoutJournal(t *testing.T) {
-	dev, ok := ext4WithoutJournal(t.TempDir())
-	t.Logf("temp dir: ext4 without a journal: %v %s", ok, dev)
-}

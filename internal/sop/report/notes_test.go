@@ -142,9 +142,10 @@ func TestMinutesWithoutPlace(t *testing.T) {
 	restore, _ := noteRecords(t)
 	for _, l := range []i18n.Lang{i18n.ID, i18n.EN} {
 		env := noteEnv(l)
-		with := render(t, minutes(t, env, restore))
+		var with, without rendered
+		t.Run(string(l)+"-with", func(t *testing.T) { with = render(t, minutes(t, env, restore)) })
 		env.Config = &jobs.Config{}
-		without := render(t, minutes(t, env, restore))
+		t.Run(string(l)+"-without", func(t *testing.T) { without = render(t, minutes(t, env, restore)) })
 		if l == i18n.ID {
 			with.contains(t, "(09-03-2026), bertempat di LPSE Uji, telah dilaksanakan")
 			without.contains(t, "(09-03-2026), telah dilaksanakan restore data backup")
