@@ -316,8 +316,11 @@ type restoreResult struct {
 	FilesRestored uint64 `json:"files_restored"`
 	DirsRestored  uint64 `json:"dirs_restored"`
 	FilesSkipped  uint64 `json:"files_skipped"`
-	FilesReplaced uint64 `json:"files_replaced"`
-	Hardlinks     uint64 `json:"hardlinks"`
+	// KeptMetadataSet are the skipped files (--overwrite if-changed) given
+	// the snapshot's mode or extended attributes.
+	KeptMetadataSet uint64 `json:"files_kept_metadata_set,omitempty"`
+	FilesReplaced   uint64 `json:"files_replaced"`
+	Hardlinks       uint64 `json:"hardlinks"`
 	// HardlinkCopies are hardlinks written as files of their own (counted
 	// in FilesRestored too); HardlinkCopyNotes names 20 of them at most, and why.
 	HardlinkCopies    uint64               `json:"hardlink_copies,omitempty"`
@@ -362,7 +365,7 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 			return e.notInSnapshot(sn, rerr)
 		}
 		res = &restoreResult{MessageType: "summary", SnapshotID: sn.ID().String(), Target: o.Target,
-			FilesRestored: sum.Files, DirsRestored: sum.Dirs, FilesSkipped: sum.Skipped, FilesReplaced: sum.Replaced, Hardlinks: sum.Links, FilesVerified: sum.Verified,
+			FilesRestored: sum.Files, DirsRestored: sum.Dirs, FilesSkipped: sum.Skipped, KeptMetadataSet: sum.KeptMetadata, FilesReplaced: sum.Replaced, Hardlinks: sum.Links, FilesVerified: sum.Verified,
 			HardlinkCopies: sum.LinkCopies, HardlinkCopyNotes: sum.LinkCopyNotes,
 			BytesRestored: sum.Bytes, BytesWritten: sum.Written, FailedFiles: sum.FailedFiles, SkippedDevices: sum.SkippedDevices, Errors: sum.Errors,
 			TotalDuration: sum.End.Sub(sum.Start).Seconds(), DryRun: o.DryRun,
@@ -451,6 +454,9 @@ func printRestoreSummary(e *env, sn *snapshot.Snapshot, res *restoreResult) {
 		units.FormatBytes(int64(res.BytesRestored)), res.TotalDuration)
 	if res.FilesSkipped > 0 {
 		fmt.Fprintf(e.stdout, ", %s kept", plural(int(res.FilesSkipped), "existing file"))
+		if res.KeptMetadataSet > 0 {
+			fmt.Fprintf(e.stdout, " (%d given the snapshot's mode or extended attributes)", res.KeptMetadataSet)
+		}
 	}
 	if res.FilesReplaced > 0 {
 		what := "replaced"

@@ -443,7 +443,9 @@ func TestRestoreLinkToFailedCopy(t *testing.T) {
 // its content, mode or owner (anyone who can write the target can make
 // one) is not given the group's new names: a link would hand that inode,
 // with its writer's content and permissions, a name in a directory that
-// may be closed to everyone else. The names are written as copies.
+// may be closed to everyone else. The names are written as copies. Under
+// if-changed the mode is the snapshot's once the kept file is (keptmeta),
+// and a file of another owner is written anew: the names are links then.
 func TestRestoreNoLinkToLookalike(t *testing.T) {
 	ctx := context.Background()
 	src, content := groupSource(t)
@@ -484,6 +486,20 @@ func TestRestoreNoLinkToLookalike(t *testing.T) {
 			if mode == OverwriteIfChanged {
 				for _, p := range []string{y, z} {
 					os.Remove(p)
+				}
+				if name != "content" {
+					// if-changed gives the kept x the snapshot's
+					// mode, or writes x anew where its owner
+					// differs: then it is the snapshot's file,
+					// and the names are links to it.
+					sum, err := (&Restorer{Repo: r, Overwrite: mode}).Restore(ctx, sn, "/", target)
+					if err != nil || sum.Links != 2 || sum.LinkCopies != 0 {
+						t.Errorf("%s, mode %d: %v %+v", name, mode, err, sum)
+					}
+					if ino := inodes(t, content, x, y, z); ino[0] != ino[1] || ino[1] != ino[2] {
+						t.Errorf("%s, mode %d: not one inode: %v", name, mode, ino)
+					}
+					continue
 				}
 			}
 			sum, err := (&Restorer{Repo: r, Overwrite: mode}).Restore(ctx, sn, "/", target)

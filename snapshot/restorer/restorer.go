@@ -34,7 +34,7 @@ type OverwriteMode uint8
 // Overwrite modes.
 const (
 	OverwriteAlways    OverwriteMode = iota // replace existing files
-	OverwriteIfChanged                      // replace unless size and mtime match
+	OverwriteIfChanged                      // replace unless size, mtime and (where owners are restored) owner match; a kept file gets the snapshot's mode and xattrs
 	OverwriteNever                          // keep existing files
 )
 
@@ -115,6 +115,9 @@ type Restorer struct {
 	// tests: an error that link(2) returns in place of linking name to
 	// the file at to (both relative to the target); nil links.
 	testLinkErr func(name, to string) error
+	// tests: reach a kept file as if the restoring user could not read
+	// it (keptMetadata's O_PATH way)
+	testKeptNoRead bool
 }
 
 // DefaultMaxNodes is the default Restorer.MaxNodes: far above the entries
@@ -134,10 +137,14 @@ type RestoreSummary struct {
 	Links      uint64 // hardlinks made
 	Others     uint64 // symlinks, FIFOs, devices
 	Skipped    uint64 // existing files kept because of the overwrite mode
-	Replaced   uint64 // existing entries (files, links, ...) removed to write the snapshot's in their place, directories' included
-	Bytes      uint64 // content bytes of the restored files
-	Written    uint64 // content bytes actually written (holes are not written)
-	Verified   uint64 // files verified
+	// KeptMetadata counts the files kept by OverwriteIfChanged (also
+	// counted in Skipped) whose mode or extended attributes were set to
+	// the snapshot's.
+	KeptMetadata uint64
+	Replaced     uint64 // existing entries (files, links, ...) removed to write the snapshot's in their place, directories' included
+	Bytes        uint64 // content bytes of the restored files
+	Written      uint64 // content bytes actually written (holes are not written)
+	Verified     uint64 // files verified
 	// LinkCopies counts the hardlinks written as files of their own (also
 	// counted in Files and Bytes): the target refused the link (a file
 	// system without hardlinks, a mount point between the names, the
@@ -674,14 +681,15 @@ func (rr *restoreRun) parentFailed(rel string) bool {
 // is looked at and removed by name in its parent directory: never through
 // a symlink.
 func (rr *restoreRun) prepare(it rItem, node func() *snapshot.Node) (bool, error) {
-	write, _, err := rr.prepareEntry(it, node, false)
+	write, _, err := rr.prepareEntry(it, node, false, nil)
 	return write, err
 }
 
 // prepareEntry is prepare; with later, an entry to be replaced is not
 // removed but reported (replace), for the caller to put the new one in
-// its place with rename(2) once it is complete.
-func (rr *restoreRun) prepareEntry(it rItem, node func() *snapshot.Node, later bool) (write, replace bool, err error) {
+// its place with rename(2) once it is complete. A regular file that
+// OverwriteIfChanged keeps has its lstat put in kept, where kept is not nil.
+func (rr *restoreRun) prepareEntry(it rItem, node func() *snapshot.Node, later bool, kept *unix.Stat_t) (write, replace bool, err error) {
 	if rr.fresh || rr.root == nil {
 		return true, false, nil
 	}
@@ -701,9 +709,16 @@ func (rr *restoreRun) prepareEntry(it rItem, node func() *snapshot.Node, later b
 			return nil
 		case OverwriteIfChanged:
 			n := node()
+			// Where owners are restored, a file of another owner is
+			// written anew: keptMetadata would otherwise hand its
+			// content (whoever wrote it) the snapshot's owner and
+			// setuid bits.
 			if n.Type == snapshot.TypeFile && typ == unix.S_IFREG && st.Size == n.Size &&
-				time.Unix(st.Mtim.Unix()).Equal(n.ModTime) {
+				time.Unix(st.Mtim.Unix()).Equal(n.ModTime) && (!rr.owner || st.Uid == n.UID && st.Gid == n.GID) {
 				write = false
+				if kept != nil {
+					*kept = st
+				}
 				return nil
 			}
 			if n.Type == snapshot.TypeSymlink && typ == unix.S_IFLNK {
@@ -1170,13 +1185,26 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			rr.fail(f, fmt.Errorf("not restored: its directory could not be restored"))
 			continue
 		}
-		ok, replace, err := rr.prepareEntry(f.rItem, f.n, true)
+		var kept unix.Stat_t
+		ok, replace, err := rr.prepareEntry(f.rItem, f.n, true, &kept)
 		if err != nil {
 			rr.addError(f.spath(), err)
 			f.failed.Store(true)
 			continue
 		}
 		f.replace = replace
+		if !ok && kept.Ino != 0 && !dry {
+			// if-changed took the content as unchanged, not its mode
+			// and attributes; a file links may be made to is the
+			// snapshot's only with them (keptIsSnapshots).
+			changed, err := rr.keptMetadata(f, &kept)
+			if changed {
+				rr.sum.KeptMetadata++
+			}
+			if err != nil {
+				rr.addError(f.spath(), err)
+			}
+		}
 		if !ok {
 			rr.sum.Skipped++
 			f.failed.Store(true) // not restored now; links to it are skipped too
@@ -1647,7 +1675,7 @@ func (rr *restoreRun) planLink(l *rFile) (reason copyReason, ok bool) {
 	// The member's own name first: a member the overwrite mode keeps
 	// needs no look at its first member. An entry to be replaced stays
 	// until the link or copy is renamed over it.
-	write, replace, err := rr.prepareEntry(l.rItem, l.n, true)
+	write, replace, err := rr.prepareEntry(l.rItem, l.n, true, nil)
 	if err != nil {
 		rr.addError(l.spath(), err)
 		return reason, false
