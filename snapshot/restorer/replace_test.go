@@ -359,3 +359,74 @@ func TestRestoreReopenSwapped(t *testing.T) {
 		t.Errorf("the swapped-in file was written into or removed: %d bytes, %v", len(got), err)
 	}
 }
+
+// A symlink or FIFO that replaces an entry is made beside it and renamed
+// over it, like a file: the entry stays until then, so a node that cannot
+// be made (a device as non-root) or a directory that appears in its place
+// leaves it as it was, and no temporary name is left.
+func TestRestoreReplaceSpecial(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	if err := os.Symlink("somewhere", filepath.Join(src, "ln")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(src, "pipe"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	old := func(target string) {
+		for _, n := range []string{"ln", "pipe"} {
+			snapshottest.WriteFile(t, filepath.Join(target, src, n), []byte("old "+n))
+		}
+	}
+	relLn := strings.TrimPrefix(filepath.Join(src, "ln"), "/")
+
+	target := t.TempDir()
+	old(target)
+	seen := map[string]string{}
+	hook := func(op, rel string) {
+		if op == "specialmeta" {
+			b, err := os.ReadFile(filepath.Join(target, rel))
+			seen[path.Base(rel)] = fmt.Sprintf("%s %v", b, err)
+		}
+	}
+	sum, err := (&Restorer{Repo: r, testHook: hook}).Restore(ctx, sn, "/", target)
+	if err != nil || sum.Replaced != 2 || sum.Others != 2 {
+		t.Fatalf("%v %+v", err, sum)
+	}
+	if seen["ln"] != "old ln <nil>" || seen["pipe"] != "old pipe <nil>" {
+		t.Errorf("the old entries were gone before the new ones were made: %q", seen)
+	}
+	if l, err := os.Readlink(filepath.Join(target, relLn)); err != nil || l != "somewhere" {
+		t.Errorf("symlink %q %v", l, err)
+	}
+	if fi, err := os.Lstat(filepath.Join(target, src, "pipe")); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("pipe %v %v", fi, err)
+	}
+	noTemp(t, target)
+
+	// A directory put at the name before the rename: it stays, the
+	// symlink is reported, and its temporary name removed.
+	target = t.TempDir()
+	old(target)
+	hook = func(op, rel string) {
+		if op == "specialmeta" && rel == relLn {
+			p := filepath.Join(target, rel)
+			if err := os.Remove(p); err != nil {
+				t.Error(err)
+			}
+			if err := os.Mkdir(p, 0o700); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	sum, err = (&Restorer{Repo: r, testHook: hook}).Restore(ctx, sn, "/", target)
+	if err == nil || sum.Others != 1 || sum.Replaced != 1 || len(sum.Errors) != 1 || !strings.Contains(sum.Errors[0].Error, "a directory is in the way") {
+		t.Errorf("%v %+v", err, sum)
+	}
+	if fi, err := os.Lstat(filepath.Join(target, relLn)); err != nil || !fi.IsDir() {
+		t.Errorf("the directory: %v %v", fi, err)
+	}
+	noTemp(t, target)
+}

@@ -676,20 +676,14 @@ func (rr *restoreRun) parentFailed(rel string) bool {
 	return dir != "" && rr.failedDirs[dir]
 }
 
-// prepare decides whether to write an item, removing an existing entry
-// when it is to be replaced. It returns false to skip the item. The entry
-// is looked at and removed by name in its parent directory: never through
-// a symlink.
-func (rr *restoreRun) prepare(it rItem, node func() *snapshot.Node) (bool, error) {
-	write, _, err := rr.prepareEntry(it, node, false, nil)
-	return write, err
-}
-
-// prepareEntry is prepare; with later, an entry to be replaced is not
-// removed but reported (replace), for the caller to put the new one in
-// its place with rename(2) once it is complete. A regular file that
+// prepareEntry decides whether to write an item; it returns write false to
+// skip it. An entry that stands at its name and is to be replaced is not
+// removed but reported (replace), for the caller to make the new one
+// beside it and put it in its place with rename(2) once it is complete:
+// until then the entry stays as it was. The entry is looked at by name in
+// its parent directory, never through a symlink. A regular file that
 // OverwriteIfChanged keeps has its lstat put in kept, where kept is not nil.
-func (rr *restoreRun) prepareEntry(it rItem, node func() *snapshot.Node, later bool, kept *unix.Stat_t) (write, replace bool, err error) {
+func (rr *restoreRun) prepareEntry(it rItem, node func() *snapshot.Node, kept *unix.Stat_t) (write, replace bool, err error) {
 	if rr.fresh || rr.root == nil {
 		return true, false, nil
 	}
@@ -743,16 +737,7 @@ func (rr *restoreRun) prepareEntry(it rItem, node func() *snapshot.Node, later b
 			rr.sum.Replaced++
 			return nil
 		}
-		if later {
-			replace = true // counted when replaced
-			return nil
-		}
-		switch err := unix.Unlinkat(dfd, name, 0); {
-		case err == nil:
-			rr.sum.Replaced++
-		case err != unix.ENOENT:
-			return &os.PathError{Op: "remove", Path: it.dst(), Err: err}
-		}
+		replace = true // counted when replaced
 		return nil
 	})
 	if err != nil && rr.rs.DryRun && (errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR)) {
@@ -1146,7 +1131,10 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			rr.addError(o.spath(), fmt.Errorf("not restored: its directory could not be restored"))
 			continue
 		}
-		ok, err := rr.prepare(o, func() *snapshot.Node { return o.node })
+		// An entry to be replaced stays until the new one, made beside
+		// it under a temporary name, is renamed over it: a node that
+		// cannot be made (a device as non-root) does not cost the entry.
+		ok, replace, err := rr.prepareEntry(o, func() *snapshot.Node { return o.node }, nil)
 		if err != nil {
 			rr.addError(o.spath(), err)
 			continue
@@ -1158,8 +1146,12 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		}
 		if !dry {
 			rr.hook("special", o.rel)
+			rel := o.rel
+			if replace {
+				rel = rr.tempRel(o.rel)
+			}
 			created := false
-			err := rr.root.at(o.rel, func(dfd int, name string) error {
+			err := rr.root.at(rel, func(dfd int, name string) error {
 				if err := makeSpecial(dfd, name, o.dst(), o.node); err != nil {
 					return err
 				}
@@ -1169,9 +1161,17 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			})
 			if err != nil {
 				rr.addError(o.spath(), err)
-				if !created {
-					continue
+			}
+			if created && replace {
+				if rerr := rr.renameOver(rel, o); rerr != nil {
+					rr.addError(o.spath(), rerr)
+					created = false
+				} else {
+					rr.sum.Replaced++
 				}
+			}
+			if !created {
+				continue
 			}
 		}
 		rr.sum.Others++
@@ -1186,7 +1186,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			continue
 		}
 		var kept unix.Stat_t
-		ok, replace, err := rr.prepareEntry(f.rItem, f.n, true, &kept)
+		ok, replace, err := rr.prepareEntry(f.rItem, f.n, &kept)
 		if err != nil {
 			rr.addError(f.spath(), err)
 			f.failed.Store(true)
@@ -1675,7 +1675,7 @@ func (rr *restoreRun) planLink(l *rFile) (reason copyReason, ok bool) {
 	// The member's own name first: a member the overwrite mode keeps
 	// needs no look at its first member. An entry to be replaced stays
 	// until the link or copy is renamed over it.
-	write, replace, err := rr.prepareEntry(l.rItem, l.n, true, nil)
+	write, replace, err := rr.prepareEntry(l.rItem, l.n, nil)
 	if err != nil {
 		rr.addError(l.spath(), err)
 		return reason, false
@@ -1808,7 +1808,13 @@ func (rr *restoreRun) writeRel(f *rFile) string {
 	if !f.replace {
 		return f.rel
 	}
-	dir, base := splitRel(f.rel)
+	return rr.tempRel(f.rel)
+}
+
+// tempRel is the temporary name beside rel that an entry replacing what
+// stands at rel is made under.
+func (rr *restoreRun) tempRel(rel string) string {
+	dir, base := splitRel(rel)
 	h := sha256.Sum256([]byte(rr.token + "/" + base)) // keyed: no one can make two names meet
 	name := fmt.Sprintf(".cadang-restore-%s-%x", rr.token, h[:8])
 	if dir == "" {
@@ -1832,6 +1838,24 @@ func (rr *restoreRun) putInPlace(f *rFile) error {
 			return &os.PathError{Op: "rename into place", Path: f.dst(), Err: err}
 		}
 		return nil
+	})
+}
+
+// renameOver renames the symlink, FIFO or device node made at tmp (its
+// temporary name, tempRel) over the entry at it.rel; when that fails it
+// removes tmp, leaving the entry as it was.
+func (rr *restoreRun) renameOver(tmp string, it rItem) error {
+	_, tname := splitRel(tmp)
+	return rr.root.at(it.rel, func(dfd int, name string) error {
+		err := unix.Renameat(dfd, tname, dfd, name)
+		if err == nil {
+			return nil
+		}
+		unix.Unlinkat(dfd, tname, 0)
+		if err == unix.EISDIR {
+			return fmt.Errorf("a directory is in the way (it appeared while the restore ran)")
+		}
+		return &os.PathError{Op: "rename into place", Path: it.dst(), Err: err}
 	})
 }
 
