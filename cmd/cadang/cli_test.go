@@ -1070,6 +1070,29 @@ func TestCLIRestoreOptions(t *testing.T) {
 	if b, _ := os.ReadFile(p); string(b) == "local edit" {
 		t.Errorf("--overwrite always kept the local edit")
 	}
+	// --overwrite if-changed keeps the unchanged file and gives it the
+	// snapshot's mode back.
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	rs = summaryOf(t, cliOK(t, "-r", repoDir, "--json", "restore", sub, "--target", target, "--include", "kontrak-001.pdf", "--overwrite", "if-changed"))
+	if num(t, rs, "files_skipped") != 1 || num(t, rs, "files_kept_metadata_set") != 1 || num(t, rs, "files_restored") != 0 {
+		t.Errorf("if-changed over a chmod: %v", rs)
+	}
+	if now, err := os.Stat(p); err != nil || now.Mode() != fi.Mode() {
+		t.Errorf("if-changed left mode %v, want %v (%v)", now.Mode(), fi.Mode(), err)
+	}
+	if err := os.Chmod(p, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	out := cliOK(t, "-r", repoDir, "restore", sub, "--target", target, "--include", "kontrak-001.pdf", "--overwrite", "if-changed")
+	if !strings.Contains(out.stdout, "1 existing file kept (1 given the snapshot's mode or extended attributes)") {
+		t.Errorf("if-changed summary: %s", out.stdout)
+	}
 }
 
 // TestCLIInterrupted: a cancelled context (SIGINT/SIGTERM in main) gives
