@@ -1071,12 +1071,12 @@ func TestCLIRestoreOptions(t *testing.T) {
 		t.Errorf("--overwrite always kept the local edit")
 	}
 	// --overwrite if-changed keeps the unchanged file and gives it the
-	// snapshot's mode back.
+	// snapshot's mode back; one that others could write is written anew.
 	fi, err := os.Stat(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chmod(p, 0o666); err != nil {
+	if err := os.Chmod(p, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	rs = summaryOf(t, cliOK(t, "-r", repoDir, "--json", "restore", sub, "--target", target, "--include", "kontrak-001.pdf", "--overwrite", "if-changed"))
@@ -1086,12 +1086,22 @@ func TestCLIRestoreOptions(t *testing.T) {
 	if now, err := os.Stat(p); err != nil || now.Mode() != fi.Mode() {
 		t.Errorf("if-changed left mode %v, want %v (%v)", now.Mode(), fi.Mode(), err)
 	}
-	if err := os.Chmod(p, 0o666); err != nil {
+	if err := os.Chmod(p, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	out := cliOK(t, "-r", repoDir, "restore", sub, "--target", target, "--include", "kontrak-001.pdf", "--overwrite", "if-changed")
 	if !strings.Contains(out.stdout, "1 existing file kept (1 given the snapshot's mode or extended attributes)") {
 		t.Errorf("if-changed summary: %s", out.stdout)
+	}
+	if err := os.Chmod(p, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	rs = summaryOf(t, cliOK(t, "-r", repoDir, "--json", "restore", sub, "--target", target, "--include", "kontrak-001.pdf", "--overwrite", "if-changed"))
+	if num(t, rs, "files_replaced") != 1 || num(t, rs, "files_restored") != 1 {
+		t.Errorf("if-changed over a world-writable file: %v", rs)
+	}
+	if now, err := os.Stat(p); err != nil || now.Mode() != fi.Mode() {
+		t.Errorf("if-changed left mode %v, want %v (%v)", now.Mode(), fi.Mode(), err)
 	}
 }
 

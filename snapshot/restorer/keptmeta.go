@@ -6,41 +6,65 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// keptMetadata gives a regular file that OverwriteIfChanged kept the
-// snapshot's permission bits and extended attributes, as a written file
-// gets them: if-changed takes the content to be unchanged (its size, time
-// and, where owners are restored, owner are the snapshot's), not the rest.
-// st is the look that kept it. Only what differs is set, so a re-run over
-// a restored tree costs nothing beyond that look where the snapshot has no
-// extended attributes. Attributes the file has beyond the snapshot's
-// stay, and its times are left alone (the modification time is the
-// snapshot's; the access time is whatever reading the file made it).
-// changed says whether anything was set.
+// keptAction is what keptMetadata found a kept file to need.
+type keptAction uint8
+
+const (
+	keptAsIs    keptAction = iota // its mode and attributes are the snapshot's
+	keptFixed                     // its mode or user attributes were set (would be, in a dry run)
+	keptRewrite                   // to be written anew: they cannot safely be set in place
+)
+
+// keptMetadata looks at a regular file that OverwriteIfChanged kept (its
+// size, time and, where owners are restored, owner are the snapshot's; st
+// is the look that kept it) and gives it the snapshot's permission bits
+// and user extended attributes where they differ: if-changed takes the
+// content to be unchanged, not the rest. Only what differs is set, so a
+// re-run over a restored tree costs nothing beyond that look where the
+// snapshot has no extended attributes. Attributes the file has beyond the
+// snapshot's stay, and its times are left alone (the modification time is
+// the snapshot's; the access time is whatever reading the file made it).
+// A dry run looks but sets nothing.
 //
-// The owner is never changed here: a file of another owner is written
-// anew (prepareEntry), so no content that someone else wrote is handed the
-// snapshot's owner or setuid bits. The file is opened without following a
-// symlink and must be the inode that was looked at, still with the
-// snapshot's size and time; the changes go through that descriptor, so a
-// file swapped in after the look is never touched. A file the restoring
-// user may not read (its own, without read permission) is reached through
-// an O_PATH descriptor and its /proc link instead.
-func (rr *restoreRun) keptMetadata(f *rFile, st *unix.Stat_t) (changed bool, err error) {
+// Size and time say nothing about who wrote the content: its owner can
+// rewrite it and put the time back, and anyone who could write it may
+// still hold it open or mapped. So what would grant privilege is never
+// set in place: a file that is to gain setuid or setgid, that others can
+// write where the snapshot says they cannot, whose attributes outside the
+// user namespace differ (file capabilities, ACLs, security labels), or
+// that a non-root restore cannot change (not its own) is written anew
+// instead (keptRewrite), as a changed file is: only a new inode is one
+// that no one else holds.
+//
+// The file is opened without following a symlink and must be the inode
+// that was looked at, still with the snapshot's size, time and owner; the
+// changes go through that descriptor, so a file swapped in after the look
+// is never touched. A file the restoring user may not read (its own,
+// without read permission) or open (a lease) is reached through an O_PATH
+// descriptor and its /proc link instead.
+func (rr *restoreRun) keptMetadata(f *rFile, st *unix.Stat_t, dry bool) (keptAction, error) {
 	n := f.n()
 	mode := restoredMode(n, rr.owner)
+	cur := st.Mode & 0o7777
 	var xattrs []int
 	for i, x := range f.fm.xattrs {
 		if rr.xattrWanted(x.Name) {
 			xattrs = append(xattrs, i)
 		}
 	}
-	if len(xattrs) == 0 && st.Mode&0o7777 == mode {
-		return false, nil
+	if len(xattrs) == 0 && cur == mode {
+		return keptAsIs, nil
+	}
+	root := rr.euid == 0
+	foreign := !root && int(st.Uid) != rr.euid // a change would fail
+	if cur != mode && (mode&^cur&(unix.S_ISUID|unix.S_ISGID) != 0 || cur&0o022&^mode != 0 || foreign) {
+		return keptRewrite, nil
 	}
 	rr.hook("keptmeta", f.rel)
 	dst := f.dst()
@@ -49,31 +73,65 @@ func (rr *restoreRun) keptMetadata(f *rFile, st *unix.Stat_t) (changed bool, err
 		fd, err = rr.root.open(f.rel, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 	}
 	viaProc := false
-	if errors.Is(err, unix.EACCES) {
+	if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EAGAIN) {
 		fd, err = rr.root.open(f.rel, unix.O_PATH, 0)
 		viaProc = true
 	}
 	if err != nil {
-		return false, fmt.Errorf("metadata of the kept file: %w", err)
+		return keptAsIs, fmt.Errorf("metadata of the kept file: %w", err)
 	}
 	defer unix.Close(fd)
 	var fst unix.Stat_t
 	if err := unix.Fstat(fd, &fst); err != nil {
-		return false, &os.PathError{Op: "fstat", Path: dst, Err: err}
+		return keptAsIs, &os.PathError{Op: "fstat", Path: dst, Err: err}
 	}
 	if fst.Mode&unix.S_IFMT != unix.S_IFREG || fst.Dev != st.Dev || fst.Ino != st.Ino || fst.Size != n.Size ||
-		!time.Unix(fst.Mtim.Unix()).Equal(n.ModTime) || fst.Uid != st.Uid || fst.Gid != st.Gid {
-		return false, fmt.Errorf("%s changed while it was looked at; its mode and extended attributes were left as they are", dst)
+		!time.Unix(fst.Mtim.Unix()).Equal(n.ModTime) || fst.Uid != st.Uid || fst.Gid != st.Gid || fst.Mode != st.Mode {
+		return keptAsIs, fmt.Errorf("%s changed while it was looked at; its mode and extended attributes were left as they are", dst)
 	}
 	self := "/proc/self/fd/" + strconv.Itoa(fd)
-	var errs []error
-	// Attributes before the mode: a read-only mode would forbid setting
-	// user attributes as non-root.
+	var set []int
 	for _, i := range xattrs {
 		x := f.fm.xattrs[i]
 		if have, ok := readXattr(fd, self, viaProc, x.Name, len(x.Value)); ok && bytes.Equal(have, x.Value) {
 			continue
 		}
+		if !strings.HasPrefix(x.Name, "user.") || foreign {
+			return keptRewrite, nil
+		}
+		set = append(set, i)
+	}
+	if len(set) == 0 && cur == mode {
+		return keptAsIs, nil
+	}
+	if dry {
+		return keptFixed, nil
+	}
+	fail := func(op string, err error) error {
+		if viaProc && err == unix.ENOENT {
+			err = errors.New("/proc is not mounted (needed to change a file that the restoring user cannot open)")
+		}
+		return &os.PathError{Op: op, Path: dst, Err: err}
+	}
+	chmod := func(m uint32) error {
+		if viaProc {
+			return unix.Chmod(self, m)
+		}
+		return unix.Fchmod(fd, m)
+	}
+	var errs []error
+	changed := false
+	if len(set) > 0 && !root && cur&unix.S_IWUSR == 0 {
+		// The file's own read-only mode forbids setting user attributes
+		// as non-root: owner write first, the snapshot's mode after.
+		if err := chmod(cur | unix.S_IWUSR); err != nil {
+			errs = append(errs, fail("fchmod", err))
+		} else {
+			cur |= unix.S_IWUSR
+		}
+	}
+	for _, i := range set {
+		x := f.fm.xattrs[i]
 		var err error
 		if viaProc {
 			err = unix.Setxattr(self, x.Name, x.Value, 0)
@@ -81,28 +139,26 @@ func (rr *restoreRun) keptMetadata(f *rFile, st *unix.Stat_t) (changed bool, err
 			err = unix.Fsetxattr(fd, x.Name, x.Value, 0)
 		}
 		if err != nil {
-			errs = append(errs, &os.PathError{Op: "fsetxattr " + x.Name, Path: dst, Err: err})
+			errs = append(errs, fail("fsetxattr "+x.Name, err))
 			continue
 		}
 		changed = true
 	}
-	if fst.Mode&0o7777 != mode {
-		var err error
-		if viaProc {
-			err = unix.Chmod(self, mode)
-		} else {
-			err = unix.Fchmod(fd, mode)
-		}
-		if err != nil {
-			errs = append(errs, &os.PathError{Op: "fchmod", Path: dst, Err: err})
+	if cur != mode {
+		if err := chmod(mode); err != nil {
+			errs = append(errs, fail("fchmod", err))
 		} else {
 			changed = true
 		}
 	}
-	if len(errs) > 0 {
-		return changed, fmt.Errorf("metadata of the kept file: %w", errors.Join(errs...))
+	act := keptAsIs
+	if changed {
+		act = keptFixed
 	}
-	return changed, nil
+	if len(errs) > 0 {
+		return act, fmt.Errorf("metadata of the kept file: %w", errors.Join(errs...))
+	}
+	return act, nil
 }
 
 // readXattr reads the extended attribute name of the open file fd (through

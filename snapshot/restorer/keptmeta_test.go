@@ -17,25 +17,17 @@ import (
 
 // --overwrite if-changed took a file of the snapshot's size and time to be
 // the snapshot's, and left its mode and extended attributes as the target
-// had them: a file someone made world-writable stayed so after a restore
-// meant to put the tree back (restic's if-changed restores the metadata of
-// every file). The kept file now gets them, through the descriptor of the
-// inode that was looked at, and keeps its inode and content; what already
-// matches is not set again. A file of another owner (as root) is written
-// anew instead: its content is not to be handed the snapshot's owner and
-// setuid bit.
+// had them (restic's if-changed restores the metadata of every file). The
+// kept file now gets them, through the descriptor of the inode that was
+// looked at, and keeps its inode and content; what already matches is not
+// set again; a dry run counts without setting.
 func TestRestoreIfChangedSetsKeptMetadata(t *testing.T) {
 	ctx := context.Background()
-	root := os.Geteuid() == 0
 	src := t.TempDir()
 	f := filepath.Join(src, "f")
 	content := snapshottest.RandBytes(3, 200<<10)
 	snapshottest.WriteFile(t, f, content)
-	mode := uint32(0o640)
-	if root {
-		mode = 0o4750
-	}
-	if err := os.Chmod(f, os.FileMode(mode&0o777)|modeBits(mode)); err != nil {
+	if err := os.Chmod(f, 0o640); err != nil {
 		t.Fatal(err)
 	}
 	xattrs := unix.Lsetxattr(f, "user.a", []byte("A"), 0) == nil
@@ -51,7 +43,7 @@ func TestRestoreIfChangedSetsKeptMetadata(t *testing.T) {
 			mustRestore(t, r, sn, target)
 			p := filepath.Join(target, f)
 			before := stat(t, p)
-			if err := os.Chmod(p, 0o666); err != nil {
+			if err := os.Chmod(p, 0o400); err != nil {
 				t.Fatal(err)
 			}
 			if xattrs {
@@ -66,7 +58,13 @@ func TestRestoreIfChangedSetsKeptMetadata(t *testing.T) {
 						looked++
 					}
 				}}
-			sum, err := rs.Restore(ctx, sn, "/", target)
+			dry := *rs
+			dry.DryRun = true
+			sum, err := dry.Restore(ctx, sn, "/", target)
+			if err != nil || sum.KeptMetadata != 1 || sum.Skipped != 1 || stat(t, p).Mode&0o7777 != 0o400 {
+				t.Errorf("dry run: %v %+v, mode %04o", err, sum, stat(t, p).Mode&0o7777)
+			}
+			sum, err = rs.Restore(ctx, sn, "/", target)
 			if err != nil || sum.Skipped != 1 || sum.KeptMetadata != 1 || sum.Replaced != 0 || sum.Files != 0 {
 				t.Fatalf("%v %+v", err, sum)
 			}
@@ -74,8 +72,8 @@ func TestRestoreIfChangedSetsKeptMetadata(t *testing.T) {
 			if after.Ino != before.Ino || !bytes.Equal(readAll(t, p), content) {
 				t.Error("the kept file was rewritten")
 			}
-			if after.Mode&0o7777 != mode {
-				t.Errorf("mode %04o, want %04o", after.Mode&0o7777, mode)
+			if after.Mode&0o7777 != 0o640 {
+				t.Errorf("mode %04o, want 0640", after.Mode&0o7777)
 			}
 			if xattrs {
 				if v, err := getXattr(p, "user.a"); err != nil || string(v) != "A" {
@@ -90,32 +88,98 @@ func TestRestoreIfChangedSetsKeptMetadata(t *testing.T) {
 				t.Errorf("a second run: %v %+v, %d looked at", err, sum, looked)
 			}
 			// never leaves the kept file's metadata alone.
-			if err := os.Chmod(p, 0o666); err != nil {
+			if err := os.Chmod(p, 0o600); err != nil {
 				t.Fatal(err)
 			}
 			sum, err = (&Restorer{Repo: r, Overwrite: OverwriteNever}).Restore(ctx, sn, "/", target)
-			if err != nil || sum.KeptMetadata != 0 || stat(t, p).Mode&0o7777 != 0o666 {
+			if err != nil || sum.KeptMetadata != 0 || stat(t, p).Mode&0o7777 != 0o600 {
 				t.Errorf("never: %v %+v, mode %04o", err, sum, stat(t, p).Mode&0o7777)
-			}
-			if !root {
-				return
-			}
-			// Another owner: written anew, with the snapshot's owner
-			// and mode; the other owner's inode is not given them.
-			if err := os.Chown(p, 1234, 1234); err != nil {
-				t.Fatal(err)
-			}
-			before = stat(t, p)
-			sum, err = rs.Restore(ctx, sn, "/", target)
-			if err != nil || sum.Skipped != 0 || sum.Replaced != 1 || sum.Files != 1 || sum.KeptMetadata != 0 {
-				t.Fatalf("another owner: %v %+v", err, sum)
-			}
-			after = stat(t, p)
-			if after.Ino == before.Ino || after.Uid != 0 || after.Gid != 0 || after.Mode&0o7777 != mode || !bytes.Equal(readAll(t, p), content) {
-				t.Errorf("another owner: inode %d (was %d), owner %d:%d, mode %04o", after.Ino, before.Ino, after.Uid, after.Gid, after.Mode&0o7777)
 			}
 		})
 	}
+}
+
+// Size and time do not say who wrote a kept file's content: its owner can
+// rewrite it and put the time back, and whoever could write it may hold it
+// open or mapped. A kept file whose metadata would grant privilege in
+// place (setuid or setgid to gain, a file capability or another attribute
+// outside the user namespace, write for others to take away, another
+// owner) is written anew, as a changed file is: a new inode, with the
+// snapshot's content and metadata, that no one else holds.
+func TestRestoreIfChangedRewritesRatherThanGrants(t *testing.T) {
+	ctx := context.Background()
+	root := os.Geteuid() == 0
+	src := t.TempDir()
+	content := []byte("#!/bin/sh\necho the snapshot's tool\n")
+	type plant struct {
+		name string
+		mode uint32               // the snapshot's
+		edit func(p string) error // what stands in the target
+		root bool                 // only as root
+	}
+	cases := []plant{
+		{"others-write", 0o755, func(p string) error { return os.Chmod(p, 0o777) }, false},
+		{"setuid", 0o4755, func(p string) error { return os.Chmod(p, 0o755) }, true},
+		{"setgid", 0o2755, func(p string) error { return os.Chmod(p, 0o755) }, true},
+		{"owner", 0o755, func(p string) error { return os.Chown(p, 1234, 1234) }, true},
+		{"capability", 0o755, func(p string) error { return unix.Removexattr(p, "security.capability") }, true},
+	}
+	for _, c := range cases {
+		p := filepath.Join(src, c.name)
+		snapshottest.WriteFile(t, p, content)
+		if err := os.Chmod(p, os.FileMode(c.mode&0o777)|modeBits(c.mode)); err != nil {
+			t.Fatal(err)
+		}
+		if c.name == "capability" && root {
+			if err := unix.Setxattr(p, "security.capability", capability(), 0); err != nil {
+				t.Skipf("no file capabilities here: %v", err)
+			}
+		}
+	}
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	target := t.TempDir()
+	mustRestore(t, r, sn, target)
+	want := 0
+	inos := map[string]uint64{}
+	for _, c := range cases {
+		if c.root && !root {
+			continue
+		}
+		p := filepath.Join(target, src, c.name)
+		if err := c.edit(p); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		inos[c.name] = stat(t, p).Ino
+		want++
+	}
+	dry, err := (&Restorer{Repo: r, Overwrite: OverwriteIfChanged, DryRun: true}).Restore(ctx, sn, "/", target)
+	if err != nil || dry.Replaced != uint64(want) || dry.KeptMetadata != 0 {
+		t.Errorf("dry run: %v %+v", err, dry)
+	}
+	sum, err := (&Restorer{Repo: r, Overwrite: OverwriteIfChanged}).Restore(ctx, sn, "/", target)
+	if err != nil || sum.Replaced != uint64(want) || sum.Files != uint64(want) || sum.KeptMetadata != 0 {
+		t.Fatalf("%v %+v", err, sum)
+	}
+	for _, c := range cases {
+		if c.root && !root {
+			continue
+		}
+		p := filepath.Join(target, src, c.name)
+		st := stat(t, p)
+		if st.Ino == inos[c.name] || st.Mode&0o7777 != c.mode || !bytes.Equal(readAll(t, p), content) {
+			t.Errorf("%s: inode %d (was %d), mode %04o (want %04o)", c.name, st.Ino, inos[c.name], st.Mode&0o7777, c.mode)
+		}
+		if root && (st.Uid != 0 || st.Gid != 0) {
+			t.Errorf("%s: owner %d:%d", c.name, st.Uid, st.Gid)
+		}
+		if c.name == "capability" {
+			if v, err := getXattr(p, "security.capability"); err != nil || !bytes.Equal(v, capability()) {
+				t.Errorf("capability %x %v", v, err)
+			}
+		}
+	}
+	noTemp(t, target)
 }
 
 func modeBits(m uint32) os.FileMode {
@@ -176,36 +240,53 @@ func TestRestoreIfChangedKeptSwapped(t *testing.T) {
 	}
 }
 
-// A hardlink name missing beside a kept first member whose mode someone
-// changed: the member gets the snapshot's mode back, so the name is a link
-// to it again, not a copy.
-func TestRestoreIfChangedKeptLinkTarget(t *testing.T) {
+// Hardlink members kept by if-changed get the snapshot's mode too: a
+// first member whose mode someone narrowed is the snapshot's file again,
+// so a missing name is a link to it, not a copy; and a later member that
+// stands as a file of its own (a copy an earlier restore made on a target
+// without links) gets its mode as well.
+func TestRestoreIfChangedKeptLinkMembers(t *testing.T) {
 	ctx := context.Background()
 	src := t.TempDir()
 	content := snapshottest.RandBytes(9, 100<<10)
 	snapshottest.WriteFile(t, filepath.Join(src, "a"), content)
-	if err := os.Link(filepath.Join(src, "a"), filepath.Join(src, "b")); err != nil {
-		t.Fatal(err)
+	for _, n := range []string{"b", "c"} {
+		if err := os.Link(filepath.Join(src, "a"), filepath.Join(src, n)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	r := newTestRepo(t)
 	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
 	target := t.TempDir()
 	mustRestore(t, r, sn, target)
-	a, b := filepath.Join(target, src, "a"), filepath.Join(target, src, "b")
+	a, b, c := filepath.Join(target, src, "a"), filepath.Join(target, src, "b"), filepath.Join(target, src, "c")
 	if err := os.Remove(b); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chmod(a, 0o666); err != nil {
+	// c: a copy of its own, with the same size and time.
+	if err := os.Remove(c); err != nil {
 		t.Fatal(err)
 	}
+	snapshottest.WriteFile(t, c, content)
+	st := stat(t, a)
+	if err := unix.UtimesNano(c, []unix.Timespec{st.Atim, st.Mtim}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{a, c} {
+		if err := os.Chmod(p, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	sum, err := (&Restorer{Repo: r, Overwrite: OverwriteIfChanged}).Restore(ctx, sn, "/", target)
-	if err != nil || sum.Links != 1 || sum.LinkCopies != 0 || sum.KeptMetadata != 1 {
+	if err != nil || sum.Links != 1 || sum.LinkCopies != 0 || sum.KeptMetadata != 2 || sum.Skipped != 2 {
 		t.Fatalf("%v %+v", err, sum)
 	}
 	if ino := inodes(t, content, a, b); ino[0] != ino[1] {
 		t.Errorf("b is not a link to a: %v", ino)
 	}
-	if m := stat(t, a).Mode & 0o777; m != 0o644 {
-		t.Errorf("mode %04o", m)
+	for _, p := range []string{a, c} {
+		if m := stat(t, p).Mode & 0o777; m != 0o644 {
+			t.Errorf("%s: mode %04o", p, m)
+		}
 	}
 }

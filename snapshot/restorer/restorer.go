@@ -34,7 +34,7 @@ type OverwriteMode uint8
 // Overwrite modes.
 const (
 	OverwriteAlways    OverwriteMode = iota // replace existing files
-	OverwriteIfChanged                      // replace unless size, mtime and (where owners are restored) owner match; a kept file gets the snapshot's mode and xattrs
+	OverwriteIfChanged                      // replace unless size, mtime and (where owners are restored) owner match; a kept file gets the snapshot's mode and user xattrs
 	OverwriteNever                          // keep existing files
 )
 
@@ -138,8 +138,8 @@ type RestoreSummary struct {
 	Others     uint64 // symlinks, FIFOs, devices
 	Skipped    uint64 // existing files kept because of the overwrite mode
 	// KeptMetadata counts the files kept by OverwriteIfChanged (also
-	// counted in Skipped) whose mode or extended attributes were set to
-	// the snapshot's.
+	// counted in Skipped) whose mode or user extended attributes were set
+	// to the snapshot's (would be, in a dry run).
 	KeptMetadata uint64
 	Replaced     uint64 // existing entries (files, links, ...) removed to write the snapshot's in their place, directories' included
 	Bytes        uint64 // content bytes of the restored files
@@ -704,9 +704,9 @@ func (rr *restoreRun) prepareEntry(it rItem, node func() *snapshot.Node, kept *u
 		case OverwriteIfChanged:
 			n := node()
 			// Where owners are restored, a file of another owner is
-			// written anew: keptMetadata would otherwise hand its
-			// content (whoever wrote it) the snapshot's owner and
-			// setuid bits.
+			// written anew: its content (whoever wrote it) is not
+			// handed the snapshot's owner. keptMetadata decides the
+			// rest.
 			if n.Type == snapshot.TypeFile && typ == unix.S_IFREG && st.Size == n.Size &&
 				time.Unix(st.Mtim.Unix()).Equal(n.ModTime) && (!rr.owner || st.Uid == n.UID && st.Gid == n.GID) {
 				write = false
@@ -746,6 +746,26 @@ func (rr *restoreRun) prepareEntry(it rItem, node func() *snapshot.Node, kept *u
 		return true, false, nil
 	}
 	return write && err == nil, replace && err == nil, err
+}
+
+// fixKept gives a file that if-changed kept (st is its look) the
+// snapshot's mode and attributes (keptMetadata), and says whether it is to
+// be written anew after all, replacing the entry, because they cannot
+// safely be set in place.
+func (rr *restoreRun) fixKept(f *rFile, st *unix.Stat_t) (write, replace bool) {
+	act, err := rr.keptMetadata(f, st, rr.rs.DryRun)
+	switch {
+	case err != nil:
+		rr.addError(f.spath(), err)
+	case act == keptRewrite:
+		if rr.rs.DryRun {
+			rr.sum.Replaced++ // a run counts it when it is renamed into place
+		}
+		return true, true
+	case act == keptFixed:
+		rr.sum.KeptMetadata++
+	}
+	return false, false
 }
 
 // mkdir creates the directory name in dirfd, or keeps the directory that
@@ -1192,19 +1212,13 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			f.failed.Store(true)
 			continue
 		}
-		f.replace = replace
-		if !ok && kept.Ino != 0 && !dry {
+		if !ok && kept.Ino != 0 {
 			// if-changed took the content as unchanged, not its mode
 			// and attributes; a file links may be made to is the
 			// snapshot's only with them (keptIsSnapshots).
-			changed, err := rr.keptMetadata(f, &kept)
-			if changed {
-				rr.sum.KeptMetadata++
-			}
-			if err != nil {
-				rr.addError(f.spath(), err)
-			}
+			ok, replace = rr.fixKept(f, &kept)
 		}
+		f.replace = replace
 		if !ok {
 			rr.sum.Skipped++
 			f.failed.Store(true) // not restored now; links to it are skipped too
@@ -1675,10 +1689,16 @@ func (rr *restoreRun) planLink(l *rFile) (reason copyReason, ok bool) {
 	// The member's own name first: a member the overwrite mode keeps
 	// needs no look at its first member. An entry to be replaced stays
 	// until the link or copy is renamed over it.
-	write, replace, err := rr.prepareEntry(l.rItem, l.n, nil)
+	var kept unix.Stat_t
+	write, replace, err := rr.prepareEntry(l.rItem, l.n, &kept)
 	if err != nil {
 		rr.addError(l.spath(), err)
 		return reason, false
+	}
+	if !write && kept.Ino != 0 {
+		// A member kept by if-changed that is a file of its own (a
+		// copy of an earlier restore, say) gets its metadata too.
+		write, replace = rr.fixKept(l, &kept)
 	}
 	if !write {
 		rr.sum.Skipped++
