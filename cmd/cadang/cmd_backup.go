@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/lpse/cadang/internal/sop/jobs"
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/internal/ui"
 	"github.com/lpse/cadang/internal/units"
@@ -42,7 +43,7 @@ last lines of its standard error. --stdin reads cadang's own standard input the 
 			&cli.StringFlag{Name: "host", Usage: "record `HOST` instead of this machine's hostname"},
 			&cli.StringFlag{Name: "parent", Usage: "compare with snapshot `ID` instead of the newest matching one"},
 			&cli.BoolFlag{Name: "force", Usage: "read every file, ignoring the parent snapshot"},
-			&cli.StringFlag{Name: "reason", Usage: "why this backup is made, e.g. \"before upgrading PostgreSQL\" (SOP: backup before a system change); adds the tag before-change"},
+			&cli.StringFlag{Name: "reason", Usage: "why this backup is made, e.g. \"before upgrading PostgreSQL\" (SOP: backup before a system change); adds the tag before-change and protects the snapshot from forget for the job's protect_before_change (90 days)"},
 			&cli.BoolFlag{Name: "stdin", Usage: "back up standard input as the file given by --stdin-filename"},
 			&cli.BoolFlag{Name: "stdin-from-command", Usage: "run the command after -- and back up its standard output"},
 			&cli.StringFlag{Name: "stdin-filename", Value: "stdin", Usage: "file `NAME` for --stdin and --stdin-from-command"},
@@ -164,8 +165,24 @@ func (o backupOptions) library(e *env) backup.Options {
 	}
 	if o.Reason != "" {
 		bo.Tags = append(bo.Tags, "before-change")
+		// Kept from every forget for as long as cadang run keeps its own
+		// before-change backups (SOP step 2).
+		bo.ProtectFor, bo.ProtectReason = e.beforeChangeProtect(), "before-change: "+o.Reason
 	}
 	return bo
+}
+
+// beforeChangeProtect is how long a before-change backup is protected:
+// the protect_before_change of the job whose medium is at --repo, or
+// jobs.DefaultProtect.
+func (e *env) beforeChangeProtect() time.Duration {
+	if st, err := e.loadSOPForRecords(); err == nil {
+		loc, _ := e.repoLocation()
+		if j := jobAt(st.cfg, loc); j != nil {
+			return j.Retention.Protect()
+		}
+	}
+	return jobs.DefaultProtect
 }
 
 // flagError rewrites an option error of the library to name the flag the
@@ -227,6 +244,12 @@ func runBackup(ctx context.Context, e *env, o backupOptions) (*snapshot.Snapshot
 	}
 	sn := res.Snapshot
 	printBackupSummary(e, sn, stats, repoID, time.Since(start), streamed != nil)
+	switch {
+	case res.ProtectionErr != nil:
+		e.warnf("%v; protect it with 'cadang protect %s --for %s --reason ...'", res.ProtectionErr, sn.ID().Short(), fmt.Sprintf("%dd", int(e.beforeChangeProtect().Hours()/24)))
+	case res.Protection != nil:
+		e.logf("snapshot %s is protected from forget until %s (%s)", sn.ID().Short(), e.timeText(res.Protection.Until), res.Protection.Reason)
+	}
 	if res.Partial() {
 		return sn, &partialError{Msg: fmt.Sprintf("snapshot %s saved, but %d item(s) could not be read (listed above)", sn.ID().Short(), uint64(len(res.Skipped))+res.SkippedOmitted)}
 	}

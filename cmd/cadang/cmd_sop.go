@@ -187,7 +187,8 @@ func runCommand() *cli.Command {
 		Description: `Checks that the medium due in the job's rotation is connected (by repository ID), backs up every
 source of the job (paths, or the output of a dump command), checks the time standard, appends the
 record to the run log (locally and in the repository) and, if the run did not end OK, notifies the
-job's targets (hook and e-mail). --before-change REASON makes the SOP's backup before a system change.
+job's targets (hook and e-mail). --before-change REASON makes the SOP's backup before a system change,
+protected in the repository from every forget for protect_before_change (default 90d).
 After a successful backup, the job's [job.retention] is applied to its snapshots on the medium (each
 source on its own, in the [organization] timezone; before-change backups are protected for
 protect_before_change, default 90d) and, when [job.prune] every has passed since the last prune of

@@ -142,6 +142,26 @@ active_since = 2026-11-01
 		t.Fatalf("snapshots left: %v, want %v", days, want)
 	}
 
+	// The before-change snapshots are protected in the repository too, so
+	// that a forget by hand keeps them for protect_before_change.
+	var ps []struct {
+		Snapshot string    `json:"snapshot"`
+		Until    time.Time `json:"until"`
+		Reason   string    `json:"reason"`
+	}
+	if err := json.Unmarshal([]byte(h.must(0, "-r", h.repoA, "--password-file", h.pw, "--json", "protect", "--list")), &ps); err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != 2 {
+		t.Fatalf("protections %+v, want the two before-change snapshots", ps)
+	}
+	for _, p := range ps {
+		if !slices.Contains(beforeChange.Snapshots, p.Snapshot) || p.Reason != "before-change: upgrade PostgreSQL" ||
+			!p.Until.Equal(beforeChange.Start.Add(30*24*time.Hour)) && p.Until.Sub(beforeChange.Start.Add(30*24*time.Hour)).Abs() > time.Minute {
+			t.Errorf("protection %+v (the run started %s)", p, beforeChange.Start)
+		}
+	}
+
 	h.must(0, "check", "-r", h.repoA, "--password-file", h.pw, "--read-data", "-q")
 	// The kept snapshots restore, byte for byte.
 	for _, sn := range sns {

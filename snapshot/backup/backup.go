@@ -67,6 +67,14 @@ type Options struct {
 	Tags   []string
 	Host   string
 	Reason string
+	// ProtectFor, when positive, protects the snapshot once it is saved
+	// from every forget (snapshot.ProtectSnapshot) until its time plus
+	// ProtectFor, with ProtectReason: a backup made before a system change
+	// must outlive retention rules that a later forget applies, whoever
+	// runs it. A protection that cannot be saved is Result.ProtectionErr;
+	// the snapshot stands.
+	ProtectFor    time.Duration
+	ProtectReason string
 	// ProgramVersion is recorded in the snapshot.
 	ProgramVersion string
 	// Time is the snapshot's time; zero means now.
@@ -109,6 +117,10 @@ type Result struct {
 	// Adopted is what the backup took over from an interrupted one: packs
 	// that were written but never indexed (see PackAdopter).
 	Adopted repo.AdoptResult
+	// Protection is the snapshot's protection (Options.ProtectFor), if one
+	// was saved; ProtectionErr says why none was, the snapshot saved.
+	Protection    *snapshot.Protection
+	ProtectionErr error
 }
 
 // PackAdopter is implemented by repositories that can take over the packs
@@ -320,6 +332,22 @@ func (p *Plan) Run(ctx context.Context, r archiver.Repository) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
+	if o.ProtectFor > 0 {
+		res.Protection, res.ProtectionErr = protect(ctx, r, sn, o)
+	}
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// protect saves the protection Options.ProtectFor asks for sn.
+func protect(ctx context.Context, r archiver.Repository, sn *snapshot.Snapshot, o Options) (*snapshot.Protection, error) {
+	fs, ok := r.(snapshot.FileSaver)
+	if !ok {
+		return nil, fmt.Errorf("snapshot %s saved, but not protected from forget: %T cannot save files", sn.ID().Short(), r)
+	}
+	p, err := snapshot.ProtectSnapshot(ctx, fs, sn, sn.Time.Add(o.ProtectFor), o.ProtectReason)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %s saved, but not protected from forget: %w", sn.ID().Short(), err)
+	}
+	return &p, nil
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend/mem"
@@ -210,5 +211,54 @@ func TestRunParent(t *testing.T) {
 	}
 	if forced.Snapshot.Summary.BytesRead == 0 || forced.Snapshot.Parent != nil {
 		t.Errorf("Force read %d bytes with parent %v; want everything read and no parent", forced.Snapshot.Summary.BytesRead, forced.Snapshot.Parent)
+	}
+}
+
+// refusingProtections is a repository whose protection files cannot be
+// saved (a full disk, a server that refuses them).
+type refusingProtections struct{ *repo.Repository }
+
+func (r refusingProtections) SaveFile(ctx context.Context, t repo.FileType, data []byte) (repo.ID, error) {
+	if t == repo.ProtectFile {
+		return repo.ID{}, errors.New("no room")
+	}
+	return r.Repository.SaveFile(ctx, t, data)
+}
+
+// A backup before a system change was kept only by `cadang run`'s own
+// retention: a forget by hand (the README's retention section) removed it
+// after its daily rule. With ProtectFor the snapshot is protected in the
+// repository, which every forget honours; a protection that cannot be
+// saved leaves the snapshot and says why.
+func TestRunProtectFor(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	snapshottest.WriteFile(t, filepath.Join(src, "spse.conf"), []byte("db=spse"))
+	r := newRepo(t)
+	o := backup.Options{Paths: []string{src}, Reason: "upgrade", Tags: []string{"before-change"},
+		ProtectFor: 90 * 24 * time.Hour, ProtectReason: "before-change: upgrade"}
+	res, err := backup.Run(ctx, r, o)
+	if err != nil || res.ProtectionErr != nil || res.Protection == nil {
+		t.Fatalf("%v %v %+v", err, res.ProtectionErr, res.Protection)
+	}
+	ps, err := snapshot.Protections(ctx, r)
+	if err != nil || len(ps) != 1 {
+		t.Fatalf("%v %v", ps, err)
+	}
+	p := ps[0]
+	if p.Snapshot != res.Snapshot.ID() || !p.Until.Equal(res.Snapshot.Time.Add(90*24*time.Hour)) || p.Reason != "before-change: upgrade" {
+		t.Errorf("protection %+v", p)
+	}
+	if ok, _ := snapshot.IsProtected(ps, res.Snapshot.ID(), time.Now().Add(89*24*time.Hour)); !ok {
+		t.Error("not protected for 89 days")
+	}
+
+	res, err = backup.Run(ctx, refusingProtections{r}, o)
+	if err != nil || res.Snapshot == nil || res.Protection != nil || res.ProtectionErr == nil ||
+		!strings.Contains(res.ProtectionErr.Error(), "saved, but not protected from forget: ") || !strings.Contains(res.ProtectionErr.Error(), "no room") {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if sns, err := snapshot.ListSnapshots(ctx, r, snapshot.Filter{}); err != nil || len(sns) != 2 {
+		t.Errorf("the unprotected snapshot is not there: %d %v", len(sns), err)
 	}
 }

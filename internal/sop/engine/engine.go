@@ -214,6 +214,12 @@ func (b *Backupper) Backup(ctx context.Context, r run.Repository, src jobs.Sourc
 	}
 	if o.Job != nil {
 		bo.Tags = append(bo.Tags, TagJob+o.Job.Name)
+		if o.Reason != "" {
+			// The backup before a change (SOP step 2) is kept for the
+			// job's protect_before_change also from a forget by hand,
+			// which knows nothing of the job's rules.
+			bo.ProtectFor, bo.ProtectReason = o.Job.Retention.Protect(), runlog.TagBeforeChange+": "+o.Reason
+		}
 	}
 	bo.Tags = append(bo.Tags, TagSource+SourceName(src))
 	switch {
@@ -267,6 +273,9 @@ func (b *Backupper) runBackup(ctx context.Context, ar archiver.Repository, src j
 		res.Skipped = append(res.Skipped, fmt.Sprintf("%s: %s", ie.Path, ie.Error))
 	}
 	res.Unlisted = int64(out.SkippedOmitted)
+	if out.ProtectionErr != nil {
+		res.Unprotected = out.ProtectionErr.Error()
+	}
 	sn := out.Snapshot
 	res.Snapshot = sn.ID().String()
 	if s := sn.Summary; s != nil {

@@ -57,11 +57,14 @@ type BackupOptions struct {
 
 // BackupResult is what backing up one source did.
 type BackupResult struct {
-	Snapshot   string // ID of the snapshot saved; empty if none
-	FilesRead  int64
-	FilesAdded int64
-	BytesRead  int64
-	BytesAdded int64
+	Snapshot string // ID of the snapshot saved; empty if none
+	// Unprotected says why a before-change snapshot, saved, could not be
+	// protected from forget (the run's own retention still keeps it).
+	Unprotected string
+	FilesRead   int64
+	FilesAdded  int64
+	BytesRead   int64
+	BytesAdded  int64
 	// Skipped lists files that could not be read (the snapshot was saved
 	// without them): the run is partial.
 	Skipped []string
@@ -390,6 +393,9 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 			for _, f := range res.Changed {
 				addErr(&rec, fmt.Sprintf("%s: changed during the backup, stored as read: %s", src.Name, f))
 			}
+		}
+		if res.Unprotected != "" {
+			addErr(&rec, fmt.Sprintf("%s: %s", src.Name, res.Unprotected))
 		}
 		rec.Sources = append(rec.Sources, s)
 		if s.Snapshot != "" {
