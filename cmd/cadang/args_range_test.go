@@ -183,4 +183,18 @@ func TestCLIJobFilter(t *testing.T) {
 	if res := cliRun(t, nil, "-r", repoDir, "snapshots", "--job", ""); res.code != 1 || !strings.Contains(res.stderr, "--job") {
 		t.Errorf("--job \"\": want an error naming the flag:\n%s", res)
 	}
+	// 'restore latest --job' restored the newest of the job's snapshots,
+	// one source's, and left the database out of a server's restore
+	// without a word: latest of a job with several sources is refused,
+	// naming each, and nothing is written.
+	target := filepath.Join(t.TempDir(), "t")
+	res := cliRun(t, nil, "-r", repoDir, "restore", "latest", "--job", "spse-db", "--target", target)
+	if res.code != 1 || !strings.Contains(res.stderr, `snapshot "latest" of job spse-db is one of 2`) ||
+		!strings.Contains(res.stderr, "database: ") || !strings.Contains(res.stderr, "upload: ") || !strings.Contains(res.stderr, "--tag source:NAME") {
+		t.Errorf("restore latest --job over two sources:\n%s", res)
+	}
+	if _, err := os.Stat(target); !os.IsNotExist(err) {
+		t.Errorf("the refused restore made its target: %v", err)
+	}
+	cliOK(t, "-r", repoDir, "restore", "latest", "--job", "spse-db", "--tag", "source:upload", "--target", target)
 }

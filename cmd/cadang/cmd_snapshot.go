@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -92,6 +93,11 @@ func (e *env) findSnapshot(ctx context.Context, r snapshot.FileLoader, arg strin
 			len(skipped), sn.ID().Short(), e.snapshotsCmd(), errors.Join(skipped...))
 	}
 	switch {
+	case err == nil && arg == "latest":
+		if err := e.latestOfOneSource(ctx, r, f); err != nil {
+			return nil, err
+		}
+		return sn, nil
 	case err == nil:
 		return sn, nil
 	case arg == "latest" && errors.Is(err, snapshot.ErrNoSnapshot) && len(f.Hosts)+len(f.Tags)+len(f.Paths) > 0:
@@ -118,6 +124,59 @@ func (e *env) findSnapshot(ctx context.Context, r snapshot.FileLoader, arg strin
 		return nil, soprun.NotARun(err)
 	}
 	return nil, fmt.Errorf("snapshot %q: %w", arg, err)
+}
+
+// latestOfOneSource refuses "latest" of a job (--job) whose snapshots
+// under f are of several sources: cadang run saves one snapshot per source
+// (the database dump, the upload directory), so the newest is only one of
+// them, and restoring it alone after a server was lost would leave the
+// others out without a word. The error names each source's latest, and it
+// is a mistake in the arguments, not a failed run.
+func (e *env) latestOfOneSource(ctx context.Context, r snapshot.FileLoader, f snapshot.Filter) error {
+	_, job := splitJob(f.Tags)
+	if job == "" {
+		return nil
+	}
+	for _, list := range f.Tags {
+		if slices.ContainsFunc(list, func(t string) bool { return strings.HasPrefix(t, soprun.TagSource) }) {
+			return nil // a source is named
+		}
+	}
+	sns, err := snapshot.ListSnapshotsSkipping(ctx, r, f, snapshot.PassUnreadable(func(repo.ID, error) {}))
+	if err != nil {
+		return nil // findSnapshot's own listing worked; this is only a check
+	}
+	newest := map[string]*snapshot.Snapshot{}
+	var sources []string
+	for _, sn := range sns {
+		src := ""
+		for _, t := range sn.Tags {
+			if name, ok := strings.CutPrefix(t, soprun.TagSource); ok {
+				src = name
+			}
+		}
+		if old, ok := newest[src]; !ok {
+			sources = append(sources, src)
+			newest[src] = sn
+		} else if sn.Time.After(old.Time) {
+			newest[src] = sn
+		}
+	}
+	if len(sources) < 2 {
+		return nil
+	}
+	slices.Sort(sources)
+	var each []string
+	for _, src := range sources {
+		sn := newest[src]
+		name := src
+		if name == "" {
+			name = "no source tag"
+		}
+		each = append(each, fmt.Sprintf("%s: %s (%s)", name, sn.ID().Short(), e.timeText(sn.Time)))
+	}
+	return soprun.NotARun(fmt.Errorf("snapshot \"latest\" of job %s is one of %d: the job saves a snapshot per source, and the latest of each is %s; give the ID of each one to restore (one command each), or add --tag %sNAME",
+		cellText(job), len(sources), strings.Join(each, ", "), soprun.TagSource))
 }
 
 // snapshotsCmd is the command that lists the snapshots findSnapshot looks
