@@ -197,4 +197,10 @@ func TestCLIJobFilter(t *testing.T) {
 		t.Errorf("the refused restore made its target: %v", err)
 	}
 	cliOK(t, "-r", repoDir, "restore", "latest", "--job", "spse-db", "--tag", "source:upload", "--target", target)
+	// The same when the newest snapshot is a job's, without --job.
+	cliOK(t, "-r", repoDir, "backup", "--tag", "job:spse-db,source:database", src)
+	res = cliRun(t, nil, "-r", repoDir, "restore", "latest", "--target", filepath.Join(t.TempDir(), "t"))
+	if res.code != 1 || !strings.Contains(res.stderr, `snapshot "latest" of job spse-db is one of 2`) {
+		t.Errorf("restore latest, the newest a job's:\n%s", res)
+	}
 }

@@ -94,7 +94,7 @@ func (e *env) findSnapshot(ctx context.Context, r snapshot.FileLoader, arg strin
 	}
 	switch {
 	case err == nil && arg == "latest":
-		if err := e.latestOfOneSource(ctx, r, f); err != nil {
+		if err := e.latestOfOneSource(ctx, r, sn, f); err != nil {
 			return nil, err
 		}
 		return sn, nil
@@ -126,21 +126,39 @@ func (e *env) findSnapshot(ctx context.Context, r snapshot.FileLoader, arg strin
 	return nil, fmt.Errorf("snapshot %q: %w", arg, err)
 }
 
-// latestOfOneSource refuses "latest" of a job (--job) whose snapshots
-// under f are of several sources: cadang run saves one snapshot per source
-// (the database dump, the upload directory), so the newest is only one of
-// them, and restoring it alone after a server was lost would leave the
-// others out without a word. The error names each source's latest, and it
-// is a mistake in the arguments, not a failed run.
-func (e *env) latestOfOneSource(ctx context.Context, r snapshot.FileLoader, f snapshot.Filter) error {
-	_, job := splitJob(f.Tags)
-	if job == "" {
-		return nil
-	}
+// latestOfOneSource refuses "latest" (found: latest) when it is a job's
+// snapshot (tagged job:NAME by cadang run, or chosen with --job) and that
+// job's snapshots under f are of several sources: cadang run saves one
+// snapshot per source (the database dump, the upload directory), so the
+// newest is only one of them, and restoring it alone after a server was
+// lost would leave the others out without a word. The error names each
+// source's latest, and it is a mistake in the arguments, not a failed run.
+func (e *env) latestOfOneSource(ctx context.Context, r snapshot.FileLoader, latest *snapshot.Snapshot, f snapshot.Filter) error {
 	for _, list := range f.Tags {
 		if slices.ContainsFunc(list, func(t string) bool { return strings.HasPrefix(t, soprun.TagSource) }) {
 			return nil // a source is named
 		}
+	}
+	_, job := splitJob(f.Tags)
+	if job == "" {
+		for _, t := range latest.Tags {
+			if name, ok := strings.CutPrefix(t, soprun.TagJob); ok {
+				job = name
+			}
+		}
+		if job == "" {
+			return nil // not a job's snapshot
+		}
+		// The same filter, narrowed to that job (as --job would).
+		jt := soprun.TagJob + job
+		tags := [][]string{{jt}}
+		if len(f.Tags) > 0 {
+			tags = make([][]string, len(f.Tags))
+			for i, list := range f.Tags {
+				tags[i] = append(slices.Clone(list), jt)
+			}
+		}
+		f.Tags = tags
 	}
 	sns, err := snapshot.ListSnapshotsSkipping(ctx, r, f, snapshot.PassUnreadable(func(repo.ID, error) {}))
 	if err != nil {
