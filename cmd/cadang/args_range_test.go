@@ -204,3 +204,23 @@ func TestCLIJobFilter(t *testing.T) {
 		t.Errorf("restore latest, the newest a job's:\n%s", res)
 	}
 }
+
+// A restore of a path below one source's paths takes that source's latest
+// snapshot of the job; the whole "latest" stays refused.
+func TestCLIRestoreLatestOfJobSubpath(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	db, up := t.TempDir(), t.TempDir()
+	writeFileT(t, filepath.Join(db, "dump.sql"), []byte("COPY"), 0o644)
+	writeFileT(t, filepath.Join(up, "2026", "a.pdf"), []byte("pdf"), 0o644)
+	cliOK(t, "-r", repoDir, "backup", "--tag", "job:spse-db,source:upload", up)
+	cliOK(t, "-r", repoDir, "backup", "--tag", "job:spse-db,source:database", db)
+	target := filepath.Join(t.TempDir(), "t")
+	cliOK(t, "-r", repoDir, "restore", "latest:"+filepath.Join(up, "2026"), "--target", target)
+	if b, err := os.ReadFile(filepath.Join(target, "a.pdf")); err != nil || string(b) != "pdf" {
+		t.Errorf("the upload source's latest was not restored: %q %v", b, err)
+	}
+	res := cliRun(t, nil, "-r", repoDir, "restore", "latest", "--target", filepath.Join(t.TempDir(), "t"))
+	if res.code != 1 || !strings.Contains(res.stderr, `snapshot "latest" of job spse-db is one of 2`) {
+		t.Errorf("restore latest:\n%s", res)
+	}
+}

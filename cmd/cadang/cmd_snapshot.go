@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"slices"
 	"sort"
 	"strconv"
@@ -93,11 +94,6 @@ func (e *env) findSnapshot(ctx context.Context, r snapshot.FileLoader, arg strin
 			len(skipped), sn.ID().Short(), e.snapshotsCmd(), errors.Join(skipped...))
 	}
 	switch {
-	case err == nil && arg == "latest":
-		if err := e.latestOfOneSource(ctx, r, sn, f); err != nil {
-			return nil, err
-		}
-		return sn, nil
 	case err == nil:
 		return sn, nil
 	case arg == "latest" && errors.Is(err, snapshot.ErrNoSnapshot) && len(f.Hosts)+len(f.Tags)+len(f.Paths) > 0:
@@ -126,17 +122,19 @@ func (e *env) findSnapshot(ctx context.Context, r snapshot.FileLoader, arg strin
 	return nil, fmt.Errorf("snapshot %q: %w", arg, err)
 }
 
-// latestOfOneSource refuses "latest" (found: latest) when it is a job's
-// snapshot (tagged job:NAME by cadang run, or chosen with --job) and that
-// job's snapshots under f are of several sources: cadang run saves one
-// snapshot per source (the database dump, the upload directory), so the
-// newest is only one of them, and restoring it alone after a server was
-// lost would leave the others out without a word. The error names each
-// source's latest, and it is a mistake in the arguments, not a failed run.
-func (e *env) latestOfOneSource(ctx context.Context, r snapshot.FileLoader, latest *snapshot.Snapshot, f snapshot.Filter) error {
+// latestOfJob checks "latest" (found: latest) for a restore of sub (""
+// for the whole snapshot). When it is a job's snapshot (tagged job:NAME by
+// cadang run, or chosen with --job) and that job's snapshots under f are
+// of several sources, the newest is only one of them: cadang run saves one
+// snapshot per source (the database dump, the upload directory), and
+// restoring it alone after a server was lost would leave the others out
+// without a word. With a sub that only one source's latest holds, that
+// snapshot is the one; otherwise "latest" is refused, naming each source's
+// latest: a mistake in the arguments, not a failed run.
+func (e *env) latestOfJob(ctx context.Context, r snapshot.FileLoader, latest *snapshot.Snapshot, f snapshot.Filter, sub string) (*snapshot.Snapshot, error) {
 	for _, list := range f.Tags {
 		if slices.ContainsFunc(list, func(t string) bool { return strings.HasPrefix(t, soprun.TagSource) }) {
-			return nil // a source is named
+			return latest, nil // a source is named
 		}
 	}
 	_, job := splitJob(f.Tags)
@@ -147,7 +145,7 @@ func (e *env) latestOfOneSource(ctx context.Context, r snapshot.FileLoader, late
 			}
 		}
 		if job == "" {
-			return nil // not a job's snapshot
+			return latest, nil // not a job's snapshot
 		}
 		// The same filter, narrowed to that job (as --job would).
 		jt := soprun.TagJob + job
@@ -162,7 +160,7 @@ func (e *env) latestOfOneSource(ctx context.Context, r snapshot.FileLoader, late
 	}
 	sns, err := snapshot.ListSnapshotsSkipping(ctx, r, f, snapshot.PassUnreadable(func(repo.ID, error) {}))
 	if err != nil {
-		return nil // findSnapshot's own listing worked; this is only a check
+		return latest, nil // findSnapshot's own listing worked; this is only a check
 	}
 	newest := map[string]*snapshot.Snapshot{}
 	var sources []string
@@ -181,9 +179,20 @@ func (e *env) latestOfOneSource(ctx context.Context, r snapshot.FileLoader, late
 		}
 	}
 	if len(sources) < 2 {
-		return nil
+		return latest, nil
 	}
 	slices.Sort(sources)
+	if sub != "" {
+		var holds []*snapshot.Snapshot
+		for _, src := range sources {
+			if sn := newest[src]; slices.ContainsFunc(sn.Paths, func(p string) bool { return pathWithin(sub, p) }) {
+				holds = append(holds, sn)
+			}
+		}
+		if len(holds) == 1 {
+			return holds[0], nil
+		}
+	}
 	var each []string
 	for _, src := range sources {
 		sn := newest[src]
@@ -193,8 +202,14 @@ func (e *env) latestOfOneSource(ctx context.Context, r snapshot.FileLoader, late
 		}
 		each = append(each, fmt.Sprintf("%s: %s (%s)", name, sn.ID().Short(), e.timeText(sn.Time)))
 	}
-	return soprun.NotARun(fmt.Errorf("snapshot \"latest\" of job %s is one of %d: the job saves a snapshot per source, and the latest of each is %s; give the ID of each one to restore (one command each), or add --tag %sNAME",
+	return nil, soprun.NotARun(fmt.Errorf("snapshot \"latest\" of job %s is one of %d: the job saves a snapshot per source, and the latest of each is %s; give the ID of each one to restore (one command each), or add --tag %sNAME",
 		cellText(job), len(sources), strings.Join(each, ", "), soprun.TagSource))
+}
+
+// pathWithin reports whether the slash path p is dir or below it.
+func pathWithin(p, dir string) bool {
+	p, dir = path.Clean("/"+p), path.Clean("/"+dir)
+	return p == dir || dir == "/" || strings.HasPrefix(p, dir+"/")
 }
 
 // snapshotsCmd is the command that lists the snapshots findSnapshot looks
@@ -421,6 +436,9 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 	err := e.withRepo(ctx, false, func(r *repo.Repository) error {
 		id, sub := splitSnapshotArg(o.Snapshot)
 		sn, err := e.findSnapshot(ctx, r, id, o.Filter)
+		if err == nil && id == "latest" {
+			sn, err = e.latestOfJob(ctx, r, sn, o.Filter, sub)
+		}
 		if err != nil {
 			return err
 		}
