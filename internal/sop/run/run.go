@@ -214,6 +214,35 @@ func (r *Runner) classify(err error) runlog.FailureKind {
 	return runlog.KindOf(err)
 }
 
+// otherMediumAt tells, when m's password does not open the repository at
+// m's location, whether the password of another medium of the job does,
+// and that the repository there is that medium's: its index in j.Media and
+// the repository's ID, or -1. Each try derives a key, only on this failure.
+func (r *Runner) otherMediumAt(ctx context.Context, j *jobs.Job, m jobs.Medium) (int, string) {
+	tried := map[string]bool{m.PasswordFile: true}
+	for i, alt := range j.Media {
+		if alt.Name == m.Name || tried[alt.PasswordFile] {
+			continue
+		}
+		tried[alt.PasswordFile] = true
+		probe := alt
+		probe.Repository = m.Repository
+		rp, err := r.Opener.Open(ctx, probe)
+		if err != nil {
+			continue
+		}
+		id := rp.ID()
+		rp.Close()
+		if strings.EqualFold(id, alt.RepositoryID) {
+			return i, id
+		}
+		if k := j.MediumByID(id); k >= 0 {
+			return k, id
+		}
+	}
+	return -1, ""
+}
+
 // LastSuccess returns the last backup of job that was OK or partial.
 func LastSuccess(recs []runlog.Record, job string) (runlog.Record, bool) {
 	for i := len(recs) - 1; i >= 0; i-- {
@@ -331,6 +360,15 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 		}
 		rec.Result, rec.Failure = runlog.Failed, k
 		rec.Note, rec.Message = runlog.NewNote("open-failed", m.Repository, m.Name), err.Error()
+		if k == runlog.KindWrongPassword {
+			if i, id := r.otherMediumAt(ctx, j, m); i >= 0 {
+				// Rotation disks share a mount point and have passwords
+				// of their own: the disk there is another medium of the
+				// job, not a wrong password.
+				rec.Failure, rec.Message = runlog.KindMedia, ""
+				rec.Note = runlog.NewNote("wrong-medium-known", m.Name, short(m.RepositoryID), m.Repository, j.Media[i].Name, i+1, short(id))
+			}
+		}
 		return done(r.finish(ctx, j, rec, nil))
 	}
 	closed := false

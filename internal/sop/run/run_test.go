@@ -118,6 +118,27 @@ func TestFailureKinds(t *testing.T) {
 			t.Fatal("no local record")
 		}
 	})
+	t.Run("another medium with its own password is no wrong password", func(t *testing.T) {
+		// Rotation disks at one mount point, each with its own password:
+		// disk-B connected when disk-A is due.
+		e := newEnv(t)
+		for i := range e.cfg.Jobs[0].Media {
+			e.cfg.Jobs[0].Media[i].PasswordFile = fmt.Sprintf("/etc/cadang/pw-%d", i)
+		}
+		e.bay.PasswordOf = map[string]string{e.a: "/etc/cadang/pw-0", e.b: "/etc/cadang/pw-1"}
+		e.bay.Connect(e.b)
+		out, err := e.r.Backup(ctx, "spse-prod", run.Options{})
+		if err == nil || out.Record.Failure != runlog.KindMedia || out.Record.Note == nil || out.Record.Note.Code != "wrong-medium-known" ||
+			!strings.Contains(runlog.MessageText(i18n.EN, &out.Record), "medium disk-B") || len(e.bk.Calls) != 0 {
+			t.Fatalf("%v %+v", err, out.Record)
+		}
+		// A password that opens nothing there stays a wrong password.
+		e.bay.PasswordOf = map[string]string{e.b: "/etc/cadang/other"}
+		out, _ = e.r.Backup(ctx, "spse-prod", run.Options{})
+		if out.Record.Failure != runlog.KindWrongPassword {
+			t.Fatalf("%+v", out.Record)
+		}
+	})
 	t.Run("unreachable", func(t *testing.T) {
 		e := newEnv(t)
 		e.bay.OpenErr = errors.New("sftp: connection refused")

@@ -38,6 +38,10 @@ type Bay struct {
 	connected string
 	// OpenErr, when set, is returned by Open (e.g. a wrong password).
 	OpenErr error
+	// PasswordOf, when set, gives the password file that opens each
+	// repository (by ID): Open with another medium's fails as a wrong
+	// password would.
+	PasswordOf map[string]string
 }
 
 // NewBay returns a bay with one repository per medium of the jobs.
@@ -73,6 +77,9 @@ func (b *Bay) Open(_ context.Context, m jobs.Medium) (run.Repository, error) {
 	r, ok := b.repos[b.connected]
 	if !ok {
 		return nil, fmt.Errorf("open %s: %w", m.Repository, fs.ErrNotExist)
+	}
+	if pw, ok := b.PasswordOf[b.connected]; ok && pw != m.PasswordFile {
+		return nil, runlog.Failf(runlog.KindWrongPassword, "open %s: no key found for the password", m.Repository)
 	}
 	return r, nil
 }
