@@ -338,7 +338,7 @@ func TestRestoreMinutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := strings.Join(strings.Fields(strings.Join(pages(t, d), " ")), " ")
-	for _, want := range []string{"Gorontalo, 9 Maret 2026", "2/BA-RESTORE/LPSE/III/2026", "Budi Santoso (akun sistem: budi)"} {
+	for _, want := range []string{"Gorontalo, 9 Maret 2026", "2/BA-RESTORE/LPSE/III/2026", "Budi Santoso (akun sistem: budi)", "Pada hari ini Senin tanggal sembilan"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("minutes lack %q:\n%s", want, text)
 		}
@@ -352,10 +352,15 @@ func TestRestoreMinutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	text = strings.Join(strings.Fields(strings.Join(pages(t, d), " ")), " ")
-	for _, want := range []string{"Gorontalo, 11 Maret 2026", "Kepala Seksi Pengawasan, Inspektorat LKPP", "Rina Marlina (akun sistem: budi)"} {
+	for _, want := range []string{"Gorontalo, 11 Maret 2026", "Kepala Seksi Pengawasan, Inspektorat LKPP", "Rina Marlina (akun sistem: budi)", "Pada hari Senin tanggal sembilan"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("minutes lack %q:\n%s", want, text)
 		}
+	}
+	// Signed two days later, the minutes do not call the restore's day
+	// "this day" (hari ini).
+	if strings.Contains(text, "Pada hari ini") {
+		t.Errorf("minutes signed on 11 March say the restore of 9 March was 'hari ini':\n%s", text)
 	}
 	cfg.Organization.Numbering = "{nomor}/BA"
 	if _, err := e.RestoreMinutes(h.rest, recs, MinutesOptions{}); err == nil || !strings.Contains(err.Error(), "{nomor}") {

@@ -155,8 +155,15 @@ func (e Env) RestoreMinutes(r runlog.Record, recs []runlog.Record, o MinutesOpti
 		if place != "" {
 			at = " bertempat di " + place + ","
 		}
-		opening = fmt.Sprintf("Pada hari ini %s tanggal %s bulan %s tahun %s (%s),%s telah dilaksanakan restore data backup dengan rincian sebagai berikut.",
-			e.Lang.Weekday(when.Weekday()), e.Lang.Words(when.Day()), e.Lang.MonthName(when.Month()), e.Lang.Words(when.Year()),
+		// "Pada hari ini" (on this day) only when the minutes are signed
+		// on the day of the restore: signed later (--signed-on), the day
+		// is named without "ini".
+		day := "Pada hari"
+		if y, m, dd := signed.In(e.loc()).Date(); y == when.Year() && m == when.Month() && dd == when.Day() {
+			day = "Pada hari ini"
+		}
+		opening = fmt.Sprintf("%s %s tanggal %s bulan %s tahun %s (%s),%s telah dilaksanakan restore data backup dengan rincian sebagai berikut.",
+			day, e.Lang.Weekday(when.Weekday()), e.Lang.Words(when.Day()), e.Lang.MonthName(when.Month()), e.Lang.Words(when.Year()),
 			when.Format("02-01-2006"), at)
 	}
 	verify := e.t("ba.not_verified")
