@@ -228,7 +228,7 @@ func init() {
 		"mon.no_retention":      {"Tidak ada penerapan retensi, pemangkasan atau perbaikan pada bulan ini.", "No retention was applied and no prune or repair was run this month."},
 		"mon.repair_summary":    {"%d kali perbaikan repositori (repair index, packs atau records).", "Repairs of a repository (repair index, packs or records): %d."},
 		"mon.retention_summary": {"%d kali retensi diterapkan, menghapus %d snapshot; %d kali pemangkasan, menghapus %d pack (%s dibebaskan).", "Retention applied: %d; snapshots removed: %d; prunes: %d; packs deleted: %d (%s freed)."},
-		"mon.done_what":         {"Hasil", "What was done"},
+		"mon.done_what":         {"Yang dikerjakan", "What was done"},
 		"mon.forget_what":       {"%d snapshot dihapus, %d disimpan; kebijakan: %s", "Snapshots removed: %d, kept: %d; policy: %s"},
 		"mon.prune_what":        {"%d pack dihapus (%s); %d pack (%s) ditandai untuk pemangkasan berikutnya", "Packs deleted: %d (%s); marked for the next prune: %d (%s)"},
 		"mon.removed":           {"Snapshot yang dihapus karena tidak lagi dipertahankan oleh kebijakan retensi:", "Snapshots removed because the retention policy no longer keeps them:"},
