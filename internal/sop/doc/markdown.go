@@ -96,6 +96,12 @@ func mdFields(b *bufio.Writer, fs []Field) {
 		} else if v == "" {
 			v = "-"
 		}
+		if f.Label == "" {
+			// A line that goes on the field above (a second line to
+			// write on): no empty bold label.
+			fmt.Fprintf(b, "  %s\n", mdEsc(v))
+			continue
+		}
 		fmt.Fprintf(b, "- **%s:** %s\n", mdEsc(f.Label), mdEsc(v))
 	}
 	b.WriteString("\n")
