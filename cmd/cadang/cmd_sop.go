@@ -244,7 +244,11 @@ func (e *env) printRecord(r runlog.Record, l i18n.Lang) {
 	if where == "" {
 		where = r.Repository
 	}
-	fmt.Fprintf(e.stdout, "%s %s of %s on %s: %s", r.Op, r.ID, dashIf(r.Job), dashIf(where), r.Result)
+	fmt.Fprintf(e.stdout, "%s %s of %s", r.Op, r.ID, dashIf(r.Job))
+	if where != "" { // a follow-up is of a run, on no medium
+		fmt.Fprintf(e.stdout, " on %s", where)
+	}
+	fmt.Fprintf(e.stdout, ": %s", r.Result)
 	if r.Failure != "" {
 		fmt.Fprintf(e.stdout, " (%s)", r.Failure)
 	}
