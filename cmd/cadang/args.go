@@ -18,6 +18,24 @@ func reorderArgs(app *cli.App, args []string) []string {
 	}
 	out := []string{args[0]}
 	globals, rest := splitGlobal(app.Flags, args[1:])
+	if len(rest) >= 2 && (rest[0] == "help" || rest[0] == "h") {
+		// urfave/cli's 'help CMD' prints a command that has subcommands
+		// without them (its template stops at the list): 'CMD --help'
+		// lists them.
+		cmds, n := app.Commands, 0
+		var c *cli.Command
+		for _, name := range rest[1:] {
+			if c = lookupCommand(cmds, name); c == nil {
+				break
+			}
+			cmds, n = c.Subcommands, n+1
+		}
+		if c != nil && n == len(rest)-1 && len(c.Subcommands) > 0 {
+			out = append(out, globals...)
+			out = append(out, rest[1:]...)
+			return append(out, "--help")
+		}
+	}
 	cmds := app.Commands
 	var path []string
 	var leaf *cli.Command

@@ -117,3 +117,17 @@ func TestFilterTextJob(t *testing.T) {
 		}
 	}
 }
+
+// 'cadang help report' printed the command without its subcommands
+// (urfave/cli's template stops there); it now lists them as --help does.
+func TestHelpListsSubcommands(t *testing.T) {
+	for _, args := range [][]string{{"help", "report"}, {"help", "job"}, {"help", "job", "schedule"}, {"h", "followup"}} {
+		res := cliRun(t, nil, args...)
+		if res.code != 0 || !strings.Contains(res.stdout, "COMMANDS:") {
+			t.Errorf("cadang %s: no list of commands:\n%s", strings.Join(args, " "), res)
+		}
+	}
+	if res := cliRun(t, nil, "help", "backup"); res.code != 0 || !strings.Contains(res.stdout, "--stdin-from-command") {
+		t.Errorf("cadang help backup:\n%s", res)
+	}
+}
