@@ -320,8 +320,24 @@ func TestSOPRecordsAndDocuments(t *testing.T) {
 	// Plain commands are recorded too: the backup before a change, a check,
 	// and failed opens (local record only).
 	h.must(0, "backup", "-r", h.repoA, "--password-file", h.pw, "-q", "--reason", "upgrade PostgreSQL 16", h.src)
-	if r := h.last(); !r.HasTag(runlog.TagBeforeChange) || r.Reason != "upgrade PostgreSQL 16" || r.Job != "spse-db" || r.Result != runlog.OK || len(r.Snapshots) != 1 {
-		t.Fatalf("before-change backup: %+v", r)
+	plain := h.last()
+	if !plain.HasTag(runlog.TagBeforeChange) || plain.Reason != "upgrade PostgreSQL 16" || plain.Job != "spse-db" || plain.Result != runlog.OK || len(plain.Snapshots) != 1 {
+		t.Fatalf("before-change backup: %+v", plain)
+	}
+	// It is a plain command's backup (tag manual), not the job's: status
+	// keeps the job's last run as its last backup.
+	if !plain.HasTag(runlog.TagManual) {
+		t.Fatalf("a plain backup without the tag %s: %v", runlog.TagManual, plain.Tags)
+	}
+	var js struct {
+		Jobs []struct {
+			Job          string `json:"job"`
+			LastBackupID string `json:"last_backup_id"`
+		} `json:"jobs"`
+	}
+	if out, _, _ := h.cad("--json", "status"); json.Unmarshal([]byte(out), &js) != nil || len(js.Jobs) == 0 || js.Jobs[0].Job != "spse-db" ||
+		js.Jobs[0].LastBackupID == "" || js.Jobs[0].LastBackupID == plain.ID {
+		t.Fatalf("status takes the plain backup %s for the job's:\n%s", plain.ID, out)
 	}
 	h.must(0, "check", "-r", h.repoA, "--password-file", h.pw, "-q")
 	if r := h.last(); r.Op != runlog.OpCheck || r.Result != runlog.OK || r.RepositoryID == "" {

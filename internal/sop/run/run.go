@@ -211,11 +211,13 @@ func (r *Runner) classify(err error) runlog.FailureKind {
 	return runlog.KindOf(err)
 }
 
-// LastSuccess returns the last backup of job that was OK or partial.
+// LastSuccess returns the last backup of job that was OK or partial. A
+// plain `cadang backup` of the job's medium (runlog.TagManual) is not the
+// job's backup and is passed over.
 func LastSuccess(recs []runlog.Record, job string) (runlog.Record, bool) {
 	for i := len(recs) - 1; i >= 0; i-- {
 		x := recs[i]
-		if x.Op == runlog.OpBackup && x.Job == job && (x.Result == runlog.OK || x.Result == runlog.Partial) {
+		if x.JobBackup() && x.Job == job && (x.Result == runlog.OK || x.Result == runlog.Partial) {
 			return x, true
 		}
 	}
@@ -225,11 +227,12 @@ func LastSuccess(recs []runlog.Record, job string) (runlog.Record, bool) {
 // LastRotationMedium returns the medium of the job's last successful
 // backup that counts for the rotation: a before-change backup (SOP step 2)
 // goes to whatever medium is connected and does not move the rotation, so
-// the disk due tomorrow is still due tomorrow.
+// the disk due tomorrow is still due tomorrow. Nor does a plain `cadang
+// backup` of a medium of the job (runlog.TagManual).
 func LastRotationMedium(recs []runlog.Record, job string) string {
 	for i := len(recs) - 1; i >= 0; i-- {
 		x := &recs[i]
-		if x.Op == runlog.OpBackup && x.Job == job && (x.Result == runlog.OK || x.Result == runlog.Partial) && !x.HasTag(runlog.TagBeforeChange) {
+		if x.JobBackup() && x.Job == job && (x.Result == runlog.OK || x.Result == runlog.Partial) && !x.HasTag(runlog.TagBeforeChange) {
 			return x.Medium
 		}
 	}

@@ -330,3 +330,35 @@ func TestPingAndTextfile(t *testing.T) {
 		t.Errorf("textfile after the failed run:\n%s", b)
 	}
 }
+
+// A plain `cadang backup` of one of the job's media (tag manual) is not
+// the job's backup: neither its last success nor the rotation's last
+// medium.
+func TestManualBackupNotTheJobs(t *testing.T) {
+	at := time.Date(2026, 2, 2, 2, 0, 0, 0, time.UTC)
+	jobRun := runlog.Record{ID: "job", Op: runlog.OpBackup, Job: "spse-prod", Medium: "disk-A", Result: runlog.OK, End: at}
+	manual := runlog.Record{ID: "manual", Op: runlog.OpBackup, Job: "spse-prod", Medium: "disk-B", Result: runlog.OK, End: at.Add(time.Hour),
+		Tags: []string{runlog.TagManual}}
+	recs := []runlog.Record{jobRun, manual}
+	if last, ok := run.LastSuccess(recs, "spse-prod"); !ok || last.ID != "job" {
+		t.Errorf("last success %q, want the job's run", last.ID)
+	}
+	if m := run.LastRotationMedium(recs, "spse-prod"); m != "disk-A" {
+		t.Errorf("rotation's last medium %q, want disk-A", m)
+	}
+	if _, ok := run.LastSuccess(recs[1:], "spse-prod"); ok {
+		t.Error("a manual backup alone is the job's last success")
+	}
+	// The runner's rotation too: disk-B is due after disk-A.
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.log.Append(ctx, jobRun, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.log.Append(ctx, manual, nil); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := e.r.DueMedium(&e.cfg.Jobs[0]); err != nil || m.Name != "disk-B" {
+		t.Errorf("due medium %q %v, want disk-B", m.Name, err)
+	}
+}

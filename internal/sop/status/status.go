@@ -108,7 +108,18 @@ func (r *Report) ExitCode() int {
 // (by `cadang run`: a copy record tagged offsite) must be younger than
 // max_age, or status warns; it warns too when the last copy failed, and
 // when none ever succeeded (from max_age after ActiveSince, if set).
+//
+// A backup of a plain command (runlog.TagManual: `cadang backup` of a
+// job's medium) is not the job's backup: it is not its last backup, last
+// success nor rotation, though its failure still waits for its follow-up.
 func Compute(c *jobs.Config, recs []runlog.Record, now time.Time) *Report {
+	return compute(c, recs, now, false)
+}
+
+// compute is Compute; with manual, a plain command's backup counts as
+// the job's (ComputeRepository: without a configuration, plain commands
+// are all there is).
+func compute(c *jobs.Config, recs []runlog.Record, now time.Time, manual bool) *Report {
 	rep := &Report{At: now}
 	interval := c.RestoreTest.Interval.D()
 	if interval <= 0 {
@@ -129,6 +140,9 @@ func Compute(c *jobs.Config, recs []runlog.Record, now time.Time) *Report {
 			}
 			switch r.Op {
 			case runlog.OpBackup:
+				if !manual && !r.JobBackup() {
+					break // its failure is still one (below)
+				}
 				st.LastBackup = r
 				if r.Result == runlog.OK || r.Result == runlog.Partial {
 					st.LastSuccessAt = r.End

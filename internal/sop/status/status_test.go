@@ -248,3 +248,52 @@ func TestNagios(t *testing.T) {
 		t.Errorf("Only of an unknown job: %v", err)
 	}
 }
+
+// A plain `cadang backup` of a job's medium (tag manual) is recorded
+// under the job but is not its backup: eleven days after the job's last
+// run, status is critical however fresh the manual backup, and the
+// rotation stays where the job left it. A manual backup that failed
+// still waits for its follow-up. Without a configuration
+// (ComputeRepository) the plain backups are all there is, and count.
+func TestManualBackupIsNotTheJobs(t *testing.T) {
+	c, err := jobs.Load("../../../testdata/sop/cadang.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobRun := rec("spse-prod", runlog.OpBackup, day.AddDate(0, 0, -11), runlog.OK, "")
+	jobRun.Medium = "disk-A"
+	manualFailed := rec("spse-prod", runlog.OpBackup, day.Add(-30*time.Minute), runlog.Failed, runlog.KindWrongPassword)
+	manualFailed.Tags = []string{runlog.TagManual}
+	manual := rec("spse-prod", runlog.OpBackup, day, runlog.OK, "")
+	manual.Medium, manual.Tags = "disk-B", []string{runlog.TagManual}
+	recs := []runlog.Record{
+		rec("spse-prod", runlog.OpRestoreTest, day.AddDate(0, -1, 0), runlog.OK, ""),
+		rec("server-security", runlog.OpBackup, day.AddDate(0, 0, -1), runlog.OK, ""),
+		rec("server-security", runlog.OpRestoreTest, day.AddDate(0, -1, 0), runlog.OK, ""),
+		jobRun, manualFailed, manual,
+	}
+	r := Compute(c, recs, day.Add(time.Hour))
+	j := r.Jobs[0]
+	if j.LastBackupID != jobRun.ID || !j.LastSuccessAt.Equal(jobRun.End) || j.LastResult != runlog.OK {
+		t.Errorf("last backup %s at %v (%s), last success %v; want the job's run %s", j.LastBackupID, j.LastBackupAt, j.LastResult, j.LastSuccessAt, jobRun.ID)
+	}
+	if got := problems(r); got != "spse-prod:backup-overdue spse-prod:followup-open" || r.ExitCode() != ExitCritical {
+		t.Errorf("exit %d, problems %q; want critical, the job's backup overdue", r.ExitCode(), got)
+	}
+	if len(j.OpenFollowups) != 1 || j.OpenFollowups[0] != manualFailed.ID {
+		t.Errorf("open follow-ups %v, want the failed manual backup %s", j.OpenFollowups, manualFailed.ID)
+	}
+	if j.NextMedium != "disk-B" {
+		t.Errorf("next medium %q: the manual backup on disk-B moved the rotation", j.NextMedium)
+	}
+	var b bytes.Buffer
+	if err := r.WriteNagios(&b); err != nil || !strings.HasPrefix(b.String(), "CADANG CRITICAL - spse-prod: backup-overdue") {
+		t.Errorf("nagios: %v %s", err, b.String())
+	}
+	// Without a configuration the repository is the job.
+	manual.RepositoryID = "r1"
+	rr := ComputeRepository("/mnt/disk-b", "r1", []runlog.Record{manual}, nil, 0, day.Add(time.Hour))
+	if rj := rr.Jobs[0]; rj.LastBackupID != manual.ID || rr.ExitCode() != ExitOK {
+		t.Errorf("repository status: exit %d, last backup %q, problems %s", rr.ExitCode(), rj.LastBackupID, problems(rr))
+	}
+}
