@@ -15,14 +15,19 @@ import (
 
 // JobMonth is what one job did in a month.
 type JobMonth struct {
-	Job         string
-	Expected    int         // scheduled runs whose period is over (days for a daily job)
-	Done        int         // of those, periods with at least one backup run
-	Successful  int         // periods with at least one ok or partial backup
-	Missed      []time.Time // periods with no backup run at all (their first day)
-	Runs        int         // backup runs, before-change runs included
-	Failed      int         // backup runs not OK
-	StandardMet int         // backup runs within the time standard
+	Job        string
+	Expected   int         // scheduled runs whose period is over (days for a daily job)
+	Done       int         // of those, periods with at least one backup run of the job
+	Successful int         // periods with at least one ok or partial backup of the job
+	Missed     []time.Time // periods with no backup run of the job at all (their first day)
+	// Runs, Failed and StandardMet count every backup recorded under the
+	// job, before-change runs and plain commands' backups of its media
+	// (runlog.TagManual) included; Done, Successful and Missed only the
+	// job's own backups (runlog.Record.JobBackup): a manual backup of
+	// some folder is not the day's scheduled backup.
+	Runs        int // backup runs
+	Failed      int // backup runs not OK
+	StandardMet int // backup runs within the time standard
 }
 
 // Month is the analysis of one month.
@@ -89,6 +94,9 @@ func Analyze(c *jobs.Config, recs []runlog.Record, month, now time.Time) *Month 
 			// however quickly it failed (issue 15: 9/9, 100%).
 			if r.StandardMet && r.Result == runlog.OK {
 				jm.StandardMet++
+			}
+			if !r.JobBackup() {
+				continue // a plain `cadang backup`: not the job's
 			}
 			p := periodStart(j.Schedule, r.Start.In(loc))
 			ran[p] = true

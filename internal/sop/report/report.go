@@ -201,7 +201,9 @@ func (e Env) Inventory(recs []runlog.Record) *doc.Document {
 		j := &e.Config.Jobs[i]
 		last := "-"
 		for k := len(recs) - 1; k >= 0; k-- {
-			if recs[k].Job == j.Name && recs[k].Op == runlog.OpBackup {
+			// A plain `cadang backup` of the job's medium did not back up
+			// the job (runlog.TagManual).
+			if recs[k].Job == j.Name && recs[k].JobBackup() {
 				last = e.stamp(recs[k].End) + " " + runlog.ResultLabel(e.Lang, recs[k].Result)
 				break
 			}

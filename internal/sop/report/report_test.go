@@ -353,3 +353,41 @@ func TestWords(t *testing.T) {
 		}
 	}
 }
+
+// A plain `cadang backup` of the job's medium (tag manual) is not the
+// job's backup: the inventory's last backup stays the job's, and a day
+// with only a manual backup is still a missed day; its failure is still
+// counted in the failure analysis.
+func TestManualBackupNotTheJobs(t *testing.T) {
+	h := makeHistory(t)
+	loc := h.cfg.Location()
+	var lastJob runlog.Record
+	for _, r := range h.recs {
+		if r.Op == runlog.OpBackup {
+			lastJob = r
+		}
+	}
+	manual := func(id string, start time.Time, res runlog.Result, k runlog.FailureKind) runlog.Record {
+		return runlog.Record{ID: id, Op: runlog.OpBackup, Job: "spse-prod", Medium: "disk-A", Start: start, End: start.Add(10 * time.Minute),
+			Result: res, Failure: k, Tags: []string{runlog.TagManual}}
+	}
+	recs := append([]runlog.Record(nil), h.recs...)
+	recs = append(recs,
+		manual("20260304-100000-aaaa", time.Date(2026, 3, 4, 10, 0, 0, 0, loc), runlog.OK, ""),
+		manual("20260304-110000-bbbb", time.Date(2026, 3, 4, 11, 0, 0, 0, loc), runlog.Failed, runlog.KindWrongPassword),
+		manual("20260310-140000-cccc", time.Date(2026, 3, 10, 14, 0, 0, 0, loc), runlog.OK, ""))
+	march, _ := ParseMonth("2026-03", loc)
+	m := Analyze(h.cfg, recs, march, h.clk.Now())
+	jm := m.Jobs[0]
+	if jm.Expected != 9 || jm.Done != 8 || jm.Successful != 7 || len(jm.Missed) != 1 || jm.Missed[0].Format("2006-01-02") != "2026-03-04" {
+		t.Errorf("a manual backup counted as the job's scheduled one: %+v", jm)
+	}
+	if m.ByKind[runlog.KindWrongPassword] != 1 {
+		t.Errorf("the failed manual backup is not in the failure analysis: %v", m.ByKind)
+	}
+	e := h.env(i18n.EN)
+	inv := render(t, e.Inventory(recs)).md
+	if !strings.Contains(inv, e.stamp(lastJob.End)) || strings.Contains(inv, e.stamp(recs[len(recs)-1].End)) {
+		t.Errorf("inventory's last backup is not the job's %s:\n%s", e.stamp(lastJob.End), inv)
+	}
+}
