@@ -227,6 +227,14 @@ func TestSOPRecordsAndDocuments(t *testing.T) {
 	if err := json.Unmarshal(hookData, &hooked); err != nil || hooked.ID != failed.ID || hooked.Failure != runlog.KindDumpFailed {
 		t.Fatalf("hook got %v %s", err, hookData)
 	}
+	// It failed in seconds, yet did not do its work within the standard:
+	// the record, the hook and log --csv say so, as the reports do.
+	if failed.StandardMet || hooked.StandardMet {
+		t.Errorf("a failed run has standard_met true: %s", hookData)
+	}
+	if csv := h.must(0, "log", "--result", "failed", "--csv"); !strings.Contains(csv, ",standard_met,") || strings.Contains(csv, ",true,") {
+		t.Errorf("log --csv: a failed run meets its standard:\n%s", csv)
+	}
 	h.at("2026-11-30T03:00:00+08:00")
 	if _, _, code := h.cad("status"); code != 2 {
 		t.Fatalf("status after a failed run: exit %d, want 2", code)

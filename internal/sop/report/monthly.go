@@ -91,8 +91,9 @@ func Analyze(c *jobs.Config, recs []runlog.Record, month, now time.Time) *Month 
 				jm.Failed++
 			}
 			// A failed run did not do its work within the standard,
-			// however quickly it failed (issue 15: 9/9, 100%).
-			if r.StandardMet && r.Result == runlog.OK {
+			// however quickly it failed (issue 15: 9/9, 100%), nor a
+			// partial one; older records may say it did.
+			if r.MetStandard() {
 				jm.StandardMet++
 			}
 			if !r.JobBackup() {

@@ -332,13 +332,14 @@ func dash(s string) string {
 }
 
 // standardMet says whether run r kept its time standard: "-" without one,
-// and for a run that failed, which did not do its work in any time (the
-// record's StandardMet compares the duration only).
+// and for a run that failed or was partial, which did not do its work in
+// any time (runlog.Record.MetStandard; older records' StandardMet compared
+// the duration only).
 func (e Env) standardMet(r runlog.Record) string {
 	if r.TimeStandard <= 0 || r.Result != runlog.OK {
 		return "-"
 	}
-	return e.yesNo(r.StandardMet)
+	return e.yesNo(r.MetStandard())
 }
 
 func (e Env) yesNo(b bool) string {

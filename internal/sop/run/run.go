@@ -492,8 +492,8 @@ func (r *Runner) finish(ctx context.Context, j *jobs.Job, rec runlog.Record, sto
 	if rec.TimeStandard == 0 {
 		rec.TimeStandard = StandardFor(rec.Op, j).Milliseconds()
 	}
-	rec.StandardMet = rec.DurationMS <= rec.TimeStandard
-	if !rec.StandardMet && rec.Result == runlog.OK {
+	within := rec.DurationMS <= rec.TimeStandard
+	if !within && rec.Result == runlog.OK {
 		// SOP: any deviation from the time standard is a failure to account
 		// for. The documents say so from the failure kind, the duration and
 		// the standard (runlog.MessageText), so no sentence is added here.
@@ -504,6 +504,12 @@ func (r *Runner) finish(ctx context.Context, j *jobs.Job, rec runlog.Record, sto
 			rec.Note = runlog.NewNote("done")
 		}
 	}
+	// The standard is met by a run that did its work within it: not by a
+	// failed run, however quickly it failed, nor by a partial one, which
+	// left part of it undone. This is the monthly analysis's rule and the
+	// documents' (runlog.Record.MetStandard), so that log --json, --csv
+	// and the failure hook say what they say.
+	rec.StandardMet = within && rec.Result == runlog.OK
 	var out Outcome
 	written, err := r.Log.Append(context.WithoutCancel(ctx), rec, store)
 	if err != nil && !errors.Is(err, runlog.ErrNotStored) {

@@ -134,6 +134,12 @@ func TestFailureKinds(t *testing.T) {
 		if out.Record.Failure != runlog.KindDumpFailed || out.Record.Sources[1].Result != runlog.OK || len(out.Record.Snapshots) != 1 {
 			t.Fatalf("%+v", out.Record)
 		}
+		// Well within its time, but a failed run did not do its work
+		// within the standard (the monthly analysis's rule); neither does
+		// the record the failure hook gets say so.
+		if out.Record.StandardMet || len(e.nt.Sent) != 1 || e.nt.Sent[0].StandardMet {
+			t.Errorf("a failed run within the standard: %+v", out.Record)
+		}
 	})
 	t.Run("partial", func(t *testing.T) {
 		e := newEnv(t)
@@ -142,6 +148,9 @@ func TestFailureKinds(t *testing.T) {
 		out, _ := e.r.Backup(ctx, "spse-prod", run.Options{})
 		if out.Record.Result != runlog.Partial || out.Record.Failure != runlog.KindSourceUnreadable || len(out.Record.Errors) != 2 || len(e.nt.Sent) != 1 {
 			t.Fatalf("%+v", out.Record)
+		}
+		if out.Record.StandardMet {
+			t.Errorf("a partial run within the standard: %+v", out.Record)
 		}
 	})
 	t.Run("partial beyond the snapshot's list", func(t *testing.T) {

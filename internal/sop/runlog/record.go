@@ -162,7 +162,10 @@ type Record struct {
 	End          time.Time `json:"end"`
 	DurationMS   int64     `json:"duration_ms"`
 	TimeStandard int64     `json:"time_standard_ms,omitempty"`
-	StandardMet  bool      `json:"standard_met"`
+	// StandardMet: the run did its work within TimeStandard, so it ended
+	// ok. Records written before that rule may say true for a failed or
+	// partial run that took less time: MetStandard reads them right.
+	StandardMet bool `json:"standard_met"`
 
 	FilesRead  int64    `json:"files_read"`
 	FilesAdded int64    `json:"files_added"`
@@ -256,6 +259,11 @@ func (r *Record) HasTag(t string) bool {
 	}
 	return false
 }
+
+// MetStandard reports whether the run did its work within its time
+// standard: StandardMet for a run that ended ok, false for any other, as
+// older records said true for a failed or partial run that was quick.
+func (r *Record) MetStandard() bool { return r.StandardMet && r.Result == OK }
 
 // Duration returns the run's duration.
 func (r *Record) Duration() time.Duration { return time.Duration(r.DurationMS) * time.Millisecond }
