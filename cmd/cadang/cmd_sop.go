@@ -643,9 +643,10 @@ func statusCommand() *cli.Command {
 restore test, and for a job with [job.offsite] the last successful copy to its offsite medium.
 
 Exit codes, as monitoring plugins use them: 0 all is well, 1 warning (a restore test is overdue, the
-last backup was partial, a failure has no follow-up, the last offsite copy is older than the job's
-[job.offsite] max_age, never happened or failed), 2 critical (the last backup failed or a backup is
-overdue), 3 the status could not be read.
+last backup was partial, a failure has had no follow-up for more than the day SOP step 5 gives, the
+last offsite copy is older than the job's [job.offsite] max_age, never happened or failed), 2 critical
+(the last backup failed or a backup is overdue), 3 the status could not be read. A failure without a
+follow-up within that day is listed only.
 
 For Nagios or Icinga: 'cadang status --job spse-prod --format nagios' prints one plugin line (CADANG
 OK|WARNING|CRITICAL|UNKNOWN - what, with performance data: ages of the last backup, restore test and

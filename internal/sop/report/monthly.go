@@ -317,8 +317,9 @@ func (e Env) days(d time.Duration) string {
 }
 
 // FollowupLimit is the time the SOP gives to record the follow-up of a
-// failure; a later follow-up is flagged in the monthly analysis.
-const FollowupLimit = 24 * time.Hour
+// failure; a later follow-up is flagged in the monthly analysis, a missing
+// one after it is a warning in status.
+const FollowupLimit = status.FollowupLimit
 
 // dayRanges lists days as ranges of consecutive days, with the month once
 // at the end: "1–5, 8, 10–22 Maret 2026" (days of other months, which a

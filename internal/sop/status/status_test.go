@@ -297,3 +297,82 @@ func TestManualBackupIsNotTheJobs(t *testing.T) {
 		t.Errorf("repository status: exit %d, last backup %q, problems %s", rr.ExitCode(), rj.LastBackupID, problems(rr))
 	}
 }
+
+// SOP step 5 gives a day to follow a failed run up: a failure without a
+// follow-up after that is a warning of its own (followup-overdue, naming
+// the runs), even when later runs went well; within the day it is only
+// listed, and a follow-up clears it.
+func TestFollowupOverdue(t *testing.T) {
+	c, err := jobs.Load("../../../testdata/sop/cadang.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := rec("spse-prod", runlog.OpBackup, day.Add(-48*time.Hour), runlog.Failed, runlog.KindDumpFailed)
+	check := rec("spse-prod", runlog.OpCheck, day.Add(-30*time.Hour), runlog.Failed, runlog.KindIntegrity)
+	fresh := rec("spse-prod", runlog.OpRestore, day.Add(-2*time.Hour), runlog.Failed, runlog.KindIntegrity)
+	base := []runlog.Record{
+		rec("spse-prod", runlog.OpRestoreTest, day.AddDate(0, -1, 0), runlog.OK, ""),
+		rec("server-security", runlog.OpBackup, day.AddDate(0, 0, -1), runlog.OK, ""),
+		rec("server-security", runlog.OpRestoreTest, day.AddDate(0, -1, 0), runlog.OK, ""),
+		failed, check,
+		rec("spse-prod", runlog.OpBackup, day.Add(-24*time.Hour), runlog.OK, ""),
+		rec("spse-prod", runlog.OpBackup, day, runlog.OK, ""),
+		fresh,
+	}
+	now := day.Add(time.Hour)
+	r := Compute(c, base, now)
+	j := r.Jobs[0]
+	if got := problems(r); r.ExitCode() != ExitWarning || j.Level != Warning || got != "spse-prod:followup-open spse-prod:followup-overdue" {
+		t.Fatalf("exit %d, level %d, problems %q; want a warning, followup-overdue", r.ExitCode(), j.Level, got)
+	}
+	if strings.Join(j.OverdueFollowups, " ") != failed.ID+" "+check.ID || len(j.OpenFollowups) != 3 {
+		t.Errorf("overdue %v, open %v", j.OverdueFollowups, j.OpenFollowups)
+	}
+	p := j.Problems[len(j.Problems)-1]
+	if p.Level != Warning || p.Since != failed.End.Add(24*time.Hour).Format(time.RFC3339) || !strings.Contains(p.Text, failed.ID) ||
+		!strings.Contains(p.Text, check.ID) || strings.Contains(p.Text, fresh.ID) {
+		t.Errorf("problem %+v", p)
+	}
+	var b bytes.Buffer
+	one, _ := r.Only("spse-prod")
+	if err := one.WriteNagios(&b); err != nil || !strings.HasPrefix(b.String(), "CADANG WARNING - spse-prod: followup-overdue | ") ||
+		!strings.Contains(b.String(), "'spse-prod_problems'=1;1;;0") {
+		t.Errorf("nagios: %v %s", err, b.String())
+	}
+	b.Reset()
+	if err := r.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Jobs []struct {
+			Overdue  []string `json:"overdue_followups"`
+			Problems []struct {
+				Level int    `json:"level"`
+				What  string `json:"what"`
+			} `json:"problems"`
+		} `json:"jobs"`
+		Exit int `json:"exit_code"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil || back.Exit != ExitWarning || len(back.Jobs[0].Overdue) != 2 ||
+		back.Jobs[0].Problems[1].What != "followup-overdue" || back.Jobs[0].Problems[1].Level != int(Warning) {
+		t.Errorf("json: %v %s", err, b.String())
+	}
+	b.Reset()
+	r.WriteText(&b, i18n.ID, time.UTC)
+	if !strings.Contains(b.String(), "spse-prod: tindak lanjut terlambat (lebih dari 1 hari): "+failed.ID+", "+check.ID+"\n") || !strings.Contains(b.String(), "PERINGATAN") {
+		t.Errorf("text:\n%s", b.String())
+	}
+	// Within the day: listed, the job stays OK; exactly a day is still in time.
+	inTime := []runlog.Record{base[0], base[1], base[2], check, base[5]}
+	if r := Compute(c, inTime, check.End.Add(24*time.Hour)); r.Jobs[0].Level != OK || len(r.Jobs[0].OverdueFollowups) != 0 ||
+		problems(r) != "spse-prod:followup-open" {
+		t.Errorf("a day after the check: level %d, overdue %v, problems %q", r.Jobs[0].Level, r.Jobs[0].OverdueFollowups, problems(r))
+	}
+	// Followed up (late): nothing overdue.
+	followed := append(append([]runlog.Record{}, base...),
+		runlog.Record{ID: "fu1", Op: runlog.OpFollowup, Job: "spse-prod", Ref: failed.ID, Result: runlog.OK, Start: now, End: now},
+		runlog.Record{ID: "fu2", Op: runlog.OpFollowup, Job: "spse-prod", Ref: check.ID, Result: runlog.OK, Start: now, End: now})
+	if r := Compute(c, followed, now); r.ExitCode() != ExitOK || problems(r) != "spse-prod:followup-open" {
+		t.Errorf("after the follow-ups: exit %d, problems %q", r.ExitCode(), problems(r))
+	}
+}
