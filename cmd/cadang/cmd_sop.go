@@ -530,7 +530,7 @@ func (e *env) printRestoreTest(c *cli.Context, rec runlog.Record, several bool) 
 	}
 	// Without a configuration file (a repository's test) the report has
 	// no organisation, shown as blanks.
-	_, env, _, err := e.reportEnv(c.Context, rec.Job != "")
+	_, env, recs, err := e.reportEnv(c.Context, rec.Job != "")
 	if err != nil {
 		return err
 	}
@@ -538,7 +538,7 @@ func (e *env) printRestoreTest(c *cli.Context, rec runlog.Record, several bool) 
 		ext := filepath.Ext(output)
 		output = strings.TrimSuffix(output, ext) + "-" + rec.Job + ext
 	}
-	return e.writeDoc(c, env.RestoreTest(rec), output)
+	return e.writeDoc(c, env.RestoreTest(rec, recs), output)
 }
 
 // restoreTest runs and records one restore test of a job.
@@ -951,7 +951,7 @@ func reportCommand() *cli.Command {
 					if r.Op != runlog.OpRestoreTest {
 						return nil, fmt.Errorf("%s is a %s, not a restore test", r.ID, r.Op)
 					}
-					return env.RestoreTest(r), nil
+					return env.RestoreTest(r, recs), nil
 				}),
 			reportVerifyCommand(), // cmd_log.go
 		},

@@ -75,7 +75,7 @@ func allDocuments(t *testing.T, h *history, e Env) map[string]*doc.Document {
 	}
 	return map[string]*doc.Document{
 		"inventory-databases":       dbe.Inventory(db.recs),
-		"restore-test-databases":    dbe.RestoreTest(db.test),
+		"restore-test-databases":    dbe.RestoreTest(db.test, db.recs),
 		"restore-minutes-databases": dbMinutes,
 		"inventory":                 e.Inventory(h.recs),
 		"runlog":                    e.RunLog(h.recs, "all"),
@@ -84,7 +84,7 @@ func allDocuments(t *testing.T, h *history, e Env) map[string]*doc.Document {
 		"failure-dump":              e.Failure(dumpFailure(h), h.recs),
 		"monthly-march":             mar,
 		"monthly-feb":               fe,
-		"restore-test":              e.RestoreTest(h.test),
+		"restore-test":              e.RestoreTest(h.test, h.recs),
 		"request-blank":             e.RestoreRequest(nil),
 		"request-filled":            e.RestoreRequest(&h.rest),
 		"restore-minutes":           ba,

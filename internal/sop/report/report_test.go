@@ -22,6 +22,7 @@ import (
 	"github.com/lpse/cadang/internal/sop/run"
 	"github.com/lpse/cadang/internal/sop/run/runtest"
 	"github.com/lpse/cadang/internal/sop/runlog"
+	"github.com/lpse/cadang/internal/sop/status"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -296,9 +297,9 @@ func TestDocuments(t *testing.T) {
 				r.contains(t, pick("Perintah dump gagal", "Dump command failed"), pick("Belum", "Open"))
 			})
 			t.Run("restore test", func(t *testing.T) {
-				r := render(t, e.RestoreTest(h.test))
+				r := render(t, e.RestoreTest(h.test, h.recs))
 				r.contains(t, pick("Laporan Hasil Pengujian Restore", "Restore Test Report"), "1234", "--seed 1234", "/home/appserv/file_upload/",
-					"epns_prod.dump", pick("Identik", "Identical"), "4 "+pick("Juni", "June")+" 2026")
+					"epns_prod.dump", pick("Identik", "Identical"), "1 April 2026")
 			})
 			t.Run("restore request", func(t *testing.T) {
 				blank := render(t, e.RestoreRequest(nil))
@@ -389,5 +390,48 @@ func TestManualBackupNotTheJobs(t *testing.T) {
 	inv := render(t, e.Inventory(recs)).md
 	if !strings.Contains(inv, e.stamp(lastJob.End)) || strings.Contains(inv, e.stamp(recs[len(recs)-1].End)) {
 		t.Errorf("inventory's last backup is not the job's %s:\n%s", e.stamp(lastJob.End), inv)
+	}
+}
+
+// The restore test's report says the next test is due when `cadang
+// status` says it is, right after the test: a failed test is no test
+// done (SOP step 4), so the due date stays that of the last successful
+// test (or the job's start); a successful one moves it to its end plus
+// the interval.
+func TestNextRestoreTestAsStatus(t *testing.T) {
+	h := makeHistory(t)
+	e := h.env(i18n.EN)
+	failed := h.test
+	if failed.Result != runlog.Failed {
+		t.Fatalf("the fixture's restore test %s", failed.Result)
+	}
+	var upTo []runlog.Record
+	for _, r := range h.recs {
+		if !r.End.After(failed.End) {
+			upTo = append(upTo, r)
+		}
+	}
+	due := status.Compute(h.cfg, upTo, failed.End).Jobs[0].RestoreTestDue
+	md := render(t, e.RestoreTest(failed, h.recs)).md
+	if !strings.Contains(md, e.Lang.Date(due.In(h.cfg.Location()))) || strings.Contains(md, e.Lang.Date(failed.End.Add(90*24*time.Hour).In(h.cfg.Location()))) {
+		t.Errorf("failed test: status says the next test is due %s; the report:\n%s", e.Lang.Date(due), md)
+	}
+	// A successful test a day later: due 90 days after it.
+	ok := runlog.Record{ID: "20260307-094000-0001", Op: runlog.OpRestoreTest, Job: failed.Job, Result: runlog.OK,
+		Start: failed.Start.AddDate(0, 0, 1), End: failed.End.AddDate(0, 0, 1), Test: &runlog.TestInfo{Seed: 1}}
+	recs := append(append([]runlog.Record(nil), h.recs...), ok)
+	want := ok.End.Add(90 * 24 * time.Hour)
+	if got := status.NextRestoreTest(h.cfg, ok, recs); !got.Equal(want) {
+		t.Errorf("after a successful test: next %v, want %v", got, want)
+	}
+	if md := render(t, e.RestoreTest(ok, recs)).md; !strings.Contains(md, e.Lang.Date(want.In(h.cfg.Location()))) {
+		t.Errorf("successful test: the report does not say %s:\n%s", e.Lang.Date(want), md)
+	}
+	// A failed test after the due date: the test is still due, overdue.
+	late := failed
+	late.ID, late.Start, late.End = "20260405-094000-0002", time.Date(2026, 4, 5, 9, 0, 0, 0, h.cfg.Location()), time.Date(2026, 4, 5, 9, 40, 0, 0, h.cfg.Location())
+	md = render(t, e.RestoreTest(late, append(append([]runlog.Record(nil), h.recs...), late))).md
+	if !strings.Contains(md, e.Lang.Date(due.In(h.cfg.Location()))+" (restore test overdue)") {
+		t.Errorf("a failed test after the due date does not say it is overdue since %s:\n%s", e.Lang.Date(due), md)
 	}
 }

@@ -111,8 +111,9 @@ func (r *Report) ExitCode() int {
 //
 // A backup is overdue when no backup succeeded (ok or partial) within the
 // job's schedule interval plus its time standard; a restore test is due
-// RestoreTest.Interval (90 days) after the last successful one, or after the
-// job's first successful backup (or ActiveSince) if there was none.
+// as RestoreTestDue says: RestoreTest.Interval (90 days) after the last
+// successful one, or after the job's first successful backup (or
+// ActiveSince) if there was none; a failed test changes nothing.
 //
 // A failed run (of any operation, a manual one's included) without a
 // follow-up recorded within FollowupLimit of its end is a warning
@@ -229,17 +230,7 @@ func compute(c *jobs.Config, recs []runlog.Record, now time.Time, manual bool) *
 		case j.ActiveSince.IsZero() || now.After(j.ActiveSince.Add(grace)):
 			add(Critical, "never-backed-up", time.Time{}, "no successful backup recorded")
 		}
-		base := st.LastRestoreTest
-		if base.IsZero() {
-			base = firstOK
-			if base.IsZero() {
-				base = j.ActiveSince
-			}
-			if base.IsZero() {
-				base = now
-			}
-		}
-		st.RestoreTestDue = base.Add(interval)
+		st.RestoreTestDue = RestoreTestDue(interval, st.LastRestoreTest, firstOK, j.ActiveSince, now)
 		if now.After(st.RestoreTestDue) {
 			add(Warning, "restore-test-overdue", st.RestoreTestDue, fmt.Sprintf("restore test due since %s", st.RestoreTestDue.Format("2006-01-02")))
 		}

@@ -376,3 +376,36 @@ func TestFollowupOverdue(t *testing.T) {
 		t.Errorf("after the follow-ups: exit %d, problems %q", r.ExitCode(), problems(r))
 	}
 }
+
+// NextRestoreTest, for the restore test's report, is what Compute says
+// right after the test: a failed test does not move the due date; a
+// test of a repository without a job is reckoned as ComputeRepository
+// does.
+func TestNextRestoreTest(t *testing.T) {
+	c, err := jobs.Load("../../../testdata/sop/cadang.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lastOK := rec("spse-prod", runlog.OpRestoreTest, day.AddDate(0, -1, 0), runlog.OK, "")
+	failed := rec("spse-prod", runlog.OpRestoreTest, day, runlog.Failed, runlog.KindIntegrity)
+	later := rec("spse-prod", runlog.OpRestoreTest, day.AddDate(0, 0, 3), runlog.OK, "")
+	recs := []runlog.Record{rec("spse-prod", runlog.OpBackup, day.AddDate(0, -2, 0), runlog.OK, ""), lastOK, failed, later}
+	want := lastOK.End.Add(90 * 24 * time.Hour)
+	if got := Compute(c, recs[:3], failed.End).Jobs[0].RestoreTestDue; !got.Equal(want) {
+		t.Errorf("status after a failed test: due %v, want %v", got, want)
+	}
+	if got := NextRestoreTest(c, failed, recs); !got.Equal(want) {
+		t.Errorf("NextRestoreTest of the failed test: %v, want %v (the later test does not count)", got, want)
+	}
+	if got, want := NextRestoreTest(c, later, recs), later.End.Add(90*24*time.Hour); !got.Equal(want) {
+		t.Errorf("NextRestoreTest of a successful test: %v, want %v", got, want)
+	}
+	// No job: the repository's records.
+	bare := []runlog.Record{lastOK, failed}
+	for i := range bare {
+		bare[i].Job, bare[i].RepositoryID = "", "r1"
+	}
+	if got := NextRestoreTest(nil, bare[1], bare); !got.Equal(want) {
+		t.Errorf("NextRestoreTest of a repository's failed test: %v, want %v", got, want)
+	}
+}
