@@ -535,7 +535,7 @@ func (e *env) printRestoreTest(c *cli.Context, rec runlog.Record, several bool) 
 	}
 	// Without a configuration file (a repository's test) the report has
 	// no organisation, shown as blanks.
-	_, env, _, err := e.reportEnv(c.Context, rec.Job != "")
+	_, env, recs, err := e.reportEnv(c.Context, rec.Job != "")
 	if err != nil {
 		return err
 	}
@@ -543,7 +543,7 @@ func (e *env) printRestoreTest(c *cli.Context, rec runlog.Record, several bool) 
 		ext := filepath.Ext(output)
 		output = strings.TrimSuffix(output, ext) + "-" + rec.Job + ext
 	}
-	return e.writeDoc(c, env.RestoreTest(rec), output)
+	return e.writeDoc(c, env.RestoreTest(rec, recs), output)
 }
 
 // restoreTest runs and records one restore test of a job.
@@ -648,9 +648,10 @@ func statusCommand() *cli.Command {
 restore test, and for a job with [job.offsite] the last successful copy to its offsite medium.
 
 Exit codes, as monitoring plugins use them: 0 all is well, 1 warning (a restore test is overdue, the
-last backup was partial, a failure has no follow-up, the last offsite copy is older than the job's
-[job.offsite] max_age, never happened or failed), 2 critical (the last backup failed or a backup is
-overdue), 3 the status could not be read.
+last backup was partial, a failure has had no follow-up for more than the day SOP step 5 gives, the
+last offsite copy is older than the job's [job.offsite] max_age, never happened or failed), 2 critical
+(the last backup failed or a backup is overdue), 3 the status could not be read. A failure without a
+follow-up within that day is listed only.
 
 For Nagios or Icinga: 'cadang status --job spse-prod --format nagios' prints one plugin line (CADANG
 OK|WARNING|CRITICAL|UNKNOWN - what, with performance data: ages of the last backup, restore test and
@@ -955,7 +956,7 @@ func reportCommand() *cli.Command {
 					if r.Op != runlog.OpRestoreTest {
 						return nil, fmt.Errorf("%s is a %s, not a restore test", r.ID, r.Op)
 					}
-					return env.RestoreTest(r), nil
+					return env.RestoreTest(r, recs), nil
 				}),
 			reportVerifyCommand(), // cmd_log.go
 		},

@@ -258,10 +258,13 @@ func (e *env) keepRepo(r *repo.Repository) (done func()) {
 // check), and appends its record to the run log: always to the local
 // mirror, and into the repository when fn opened it (withRepo). The job is
 // the one whose medium is at the --repo location, if the configuration has
-// one. fn fills in the record (snapshots, counts, restore request...); a
-// *partialError from fn makes the result partial. It returns fn's error:
-// a problem with the run log itself is only a warning, as the operation is
-// done.
+// one; the record is tagged runlog.TagManual all the same, being no run of
+// the job: a plain backup of the job's medium is not the job's backup
+// (status, the rotation and the reports pass over it), though its failure
+// is a failure to follow up. fn fills in the record (snapshots, counts,
+// restore request...); a *partialError from fn makes the result partial.
+// It returns fn's error: a problem with the run log itself is only a
+// warning, as the operation is done.
 func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx context.Context, rec *runlog.Record) error) error {
 	st, err := e.loadSOPForRecords()
 	if err != nil {
@@ -286,6 +289,7 @@ func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx con
 	runner := e.runner(st)
 	out, err := runner.Do(ctx, op, jobName, func(ctx context.Context, rec *runlog.Record) (runlog.RecordStore, error) {
 		rec.Repository = loc
+		rec.Tags = append(rec.Tags, runlog.TagManual)
 		opErr = panicerr.Call(func() string { return string(op) }, func() error { return fn(ctx, rec) })
 		if opErr != nil && errors.Is(context.Cause(ctx), errBrokenPipe) {
 			// Not Ctrl-C: the record says why the run stopped.

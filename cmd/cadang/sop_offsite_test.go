@@ -207,8 +207,9 @@ active_since = 2026-11-27
 	writeConfig(filepath.Join(h.dir, "not-mounted"))
 	h.at("2026-11-30T02:00:00+08:00")
 	h.must(3, "run", "spse-db")
-	if b, c := offsiteRuns(t, h); b.Result != runlog.OK || c.Failure != runlog.KindOffsite || c.Note == nil || c.Note.Code != "offsite-open-failed" {
-		t.Fatalf("day 4: backup %+v\ncopy %+v", b, c)
+	b4, c4 := offsiteRuns(t, h)
+	if b4.Result != runlog.OK || c4.Failure != runlog.KindOffsite || c4.Note == nil || c4.Note.Code != "offsite-open-failed" {
+		t.Fatalf("day 4: backup %+v\ncopy %+v", b4, c4)
 	}
 
 	// Day 5: back; the copy catches up with days 3, 4 and 5.
@@ -218,10 +219,23 @@ active_since = 2026-11-27
 	if _, c := offsiteRuns(t, h); c.Result != runlog.OK || c.Copy.Copied != 6 || c.Copy.Skipped != 4 {
 		t.Fatalf("day 5 copy: %+v %+v", c, c.Copy)
 	}
+	// The copies caught up, but the failures of days 3 and 4 were not
+	// followed up within the day the SOP gives (step 5): a warning.
 	h.at("2026-12-01T02:10:00+08:00")
+	out, _, code = h.cad("--json", "status")
+	json.Unmarshal([]byte(out), &st)
+	if code != 1 || st.problems() != "followup-overdue" || st.Jobs[0].Offsite.LastResult != "ok" {
+		t.Fatalf("status after the catch-up: exit %d %+v", code, st)
+	}
+	if out, _, code := h.cad("status", "--format", "nagios"); code != 1 || !strings.HasPrefix(out, "CADANG WARNING - spse-db: followup-overdue | ") {
+		t.Fatalf("nagios with follow-ups overdue: exit %d %s", code, out)
+	}
+	for _, id := range []string{failID, c4.ID} {
+		h.must(0, "followup", "add", id, "--action", "media offsite dipasang ulang")
+	}
 	json.Unmarshal([]byte(h.must(0, "--json", "status")), &st)
-	if st.problems() != "" || st.Jobs[0].Offsite.LastResult != "ok" {
-		t.Fatalf("status after the catch-up: %+v", st)
+	if st.problems() != "" {
+		t.Fatalf("status after the follow-ups: %+v", st)
 	}
 
 	// The failure report and the monthly analysis name the copy failure.

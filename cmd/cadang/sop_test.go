@@ -227,6 +227,14 @@ func TestSOPRecordsAndDocuments(t *testing.T) {
 	if err := json.Unmarshal(hookData, &hooked); err != nil || hooked.ID != failed.ID || hooked.Failure != runlog.KindDumpFailed {
 		t.Fatalf("hook got %v %s", err, hookData)
 	}
+	// It failed in seconds, yet did not do its work within the standard:
+	// the record, the hook and log --csv say so, as the reports do.
+	if failed.StandardMet || hooked.StandardMet {
+		t.Errorf("a failed run has standard_met true: %s", hookData)
+	}
+	if csv := h.must(0, "log", "--result", "failed", "--csv"); !strings.Contains(csv, ",standard_met,") || strings.Contains(csv, ",true,") {
+		t.Errorf("log --csv: a failed run meets its standard:\n%s", csv)
+	}
 	h.at("2026-11-30T03:00:00+08:00")
 	if _, _, code := h.cad("status"); code != 2 {
 		t.Fatalf("status after a failed run: exit %d, want 2", code)
@@ -320,8 +328,24 @@ func TestSOPRecordsAndDocuments(t *testing.T) {
 	// Plain commands are recorded too: the backup before a change, a check,
 	// and failed opens (local record only).
 	h.must(0, "backup", "-r", h.repoA, "--password-file", h.pw, "-q", "--reason", "upgrade PostgreSQL 16", h.src)
-	if r := h.last(); !r.HasTag(runlog.TagBeforeChange) || r.Reason != "upgrade PostgreSQL 16" || r.Job != "spse-db" || r.Result != runlog.OK || len(r.Snapshots) != 1 {
-		t.Fatalf("before-change backup: %+v", r)
+	plain := h.last()
+	if !plain.HasTag(runlog.TagBeforeChange) || plain.Reason != "upgrade PostgreSQL 16" || plain.Job != "spse-db" || plain.Result != runlog.OK || len(plain.Snapshots) != 1 {
+		t.Fatalf("before-change backup: %+v", plain)
+	}
+	// It is a plain command's backup (tag manual), not the job's: status
+	// keeps the job's last run as its last backup.
+	if !plain.HasTag(runlog.TagManual) {
+		t.Fatalf("a plain backup without the tag %s: %v", runlog.TagManual, plain.Tags)
+	}
+	var js struct {
+		Jobs []struct {
+			Job          string `json:"job"`
+			LastBackupID string `json:"last_backup_id"`
+		} `json:"jobs"`
+	}
+	if out, _, _ := h.cad("--json", "status"); json.Unmarshal([]byte(out), &js) != nil || len(js.Jobs) == 0 || js.Jobs[0].Job != "spse-db" ||
+		js.Jobs[0].LastBackupID == "" || js.Jobs[0].LastBackupID == plain.ID {
+		t.Fatalf("status takes the plain backup %s for the job's:\n%s", plain.ID, out)
 	}
 	h.must(0, "check", "-r", h.repoA, "--password-file", h.pw, "-q")
 	if r := h.last(); r.Op != runlog.OpCheck || r.Result != runlog.OK || r.RepositoryID == "" {

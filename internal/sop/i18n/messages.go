@@ -84,6 +84,7 @@ func init() {
 		"st.never-backed-up":      {"belum pernah di-backup", "never backed up"},
 		"st.restore-test-overdue": {"uji restore terlambat", "restore test overdue"},
 		"st.followup-open":        {"tindak lanjut belum dicatat", "follow-up not recorded"},
+		"st.followup-overdue":     {"tindak lanjut terlambat (lebih dari 1 hari)", "follow-up overdue (over 1 day)"},
 		"st.next_medium":          {"Media berikutnya", "Next medium"},
 		"st.last_offsite":         {"Salinan offsite terakhir", "Last offsite copy"},
 		"st.offsite-failed":       {"penyalinan offsite terakhir gagal", "last offsite copy failed"},

@@ -163,7 +163,7 @@ func TestRestoreTestDatabases(t *testing.T) {
 	for _, l := range []i18n.Lang{i18n.ID, i18n.EN} {
 		e := d.env(l)
 		pick := l.Pick
-		r := render(t, e.RestoreTest(d.test))
+		r := render(t, e.RestoreTest(d.test, d.recs))
 		r.contains(t,
 			pick("Dump database yang dimuat ke database sementara", "Database dumps loaded into a scratch database"),
 			pick("Role dan tablespace klaster (globals.sql)", "Cluster roles and tablespaces (globals.sql)"),
@@ -181,7 +181,7 @@ func TestRestoreTestDatabases(t *testing.T) {
 			pick("2 dari 3 memberikan nilai yang diharapkan", "2 of 3 gave the expected value"),
 			pick("TIDAK SESUAI", "FAILED"), pick("Sesuai", "Passed"))
 		// The PDF as a reader sees it: the sections and the values found.
-		text := flatPages(t, pages(t, e.RestoreTest(d.test)))
+		text := flatPages(t, pages(t, e.RestoreTest(d.test, d.recs)))
 		for _, want := range []string{pick("4. Dump database yang dimuat", "4. Database dumps loaded"), pick("5. Kueri pemeriksaan", "5. Check queries"),
 			"public.paket_history", "36", "88120", "1204"} {
 			if !strings.Contains(text, want) {
@@ -201,7 +201,7 @@ func TestRestoreTestCheckNotRecorded(t *testing.T) {
 			File: "/epns_prod.dump", Database: "epns_prod", Server: "127.0.0.1:5432", Scratch: "cadang_rt_ab12_1", Loaded: true, Tables: 5, Dropped: true,
 			Checks: []runlog.CheckRun{{Query: "SELECT count(*) FROM paket", Compare: jobs.CompareSource,
 				Error: "no value of this query was recorded when the snapshot was made (the check was added later, or the backup record is not in the run log)"}}}}}})
-	r := render(t, h.env(i18n.ID).RestoreTest(rec))
+	r := render(t, h.env(i18n.ID).RestoreTest(rec, h.recs))
 	r.contains(t, "tidak tercatat saat backup", "TIDAK SESUAI", "0 dari 1 dump database berhasil dimuat dan diperiksa")
 	if strings.Contains(r.md, "no value of this query") {
 		t.Errorf("the Indonesian report has cadang's English reason:\n%s", r.md)
@@ -217,7 +217,7 @@ func TestRestoreTestWithoutJob(t *testing.T) {
 		Result: runlog.OK, Start: start, End: start, Note: runlog.NewNote("test-ok-no-commands", 20, 3),
 		Test: &runlog.TestInfo{Seed: 4242, Sample: 20, Items: []runlog.TestItem{{Snapshot: strings.Repeat("a", 64), Path: "/etc/hosts", Size: 200, OK: true}}}})
 	for _, l := range []i18n.Lang{i18n.ID, i18n.EN} {
-		text := flatPages(t, pages(t, h.env(l).RestoreTest(rec)))
+		text := flatPages(t, pages(t, h.env(l).RestoreTest(rec, h.recs)))
 		if want := "cadang -r /mnt/backup/cadang restore-test --seed 4242"; !strings.Contains(text, want) {
 			t.Errorf("%s: no %q:\n%s", l, want, text)
 		}
@@ -334,7 +334,7 @@ func TestRestoreTestErrorsNotRepeated(t *testing.T) {
 		Start: start, End: start,
 		Errors: []string{runlog.ItemFailure(item), runlog.LoadFailure(load), runlog.CheckFailure(loaded, check), left, runlog.LoadFailure(long), runlog.NoServerFailure(noServer)},
 		Test:   &runlog.TestInfo{Seed: 5, Sample: 20, Items: []runlog.TestItem{item}, Databases: []runlog.DatabaseTest{loaded, load, long, noServer}}})
-	r := render(t, h.env(i18n.ID).RestoreTest(rec))
+	r := render(t, h.env(i18n.ID).RestoreTest(rec, h.recs))
 	r.contains(t, left, item.Error, load.Error, "helpdesk-db", "/arsip.dump in "+pgSnapID+" does not load into a database")
 	for _, repeated := range []string{"/helpdesk.dump in " + pgSnapID + " does not load", " in " + snap + ":", `check "SELECT`, "no PostgreSQL server"} {
 		if strings.Contains(r.md, repeated) {

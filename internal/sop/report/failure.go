@@ -7,6 +7,7 @@ import (
 	"github.com/lpse/cadang/internal/sop/doc"
 	"github.com/lpse/cadang/internal/sop/jobs"
 	"github.com/lpse/cadang/internal/sop/runlog"
+	"github.com/lpse/cadang/internal/sop/status"
 )
 
 // Followups returns the follow-up records of run id.
@@ -133,8 +134,10 @@ func (e Env) Failure(r runlog.Record, recs []runlog.Record) *doc.Document {
 // head of LPSE): the seed and sample, every file restored and its check,
 // the verify commands, the database dumps loaded into a scratch database
 // with their tables and check queries, the time taken, and when the next
-// test is due.
-func (e Env) RestoreTest(r runlog.Record) *doc.Document {
+// test is due, from recs (the run log; may be nil) by the rule `cadang
+// status` follows (status.NextRestoreTest): a failed test does not count
+// as done, so the test due before it is still due then.
+func (e Env) RestoreTest(r runlog.Record, recs []runlog.Record) *doc.Document {
 	d := e.newDoc("rt.title")
 	if r.Job == "" {
 		// a test of a repository without a configuration file
@@ -148,7 +151,12 @@ func (e Env) RestoreTest(r runlog.Record) *doc.Document {
 	if t == nil {
 		t = &runlog.TestInfo{}
 	}
-	next := r.End.Add(e.Config.RestoreTest.Interval.D())
+	next := status.NextRestoreTest(e.Config, r, recs)
+	nextText := e.Lang.Date(next.In(e.loc()))
+	if !next.After(r.End) {
+		// A failed test when the test was already due: it still is.
+		nextText += " (" + e.t("st.restore-test-overdue") + ")"
+	}
 	sample := e.Lang.Int(int64(t.Sample)) + " " + e.t("rt.files")
 	if t.Sample == 0 && t.SampleBytes > 0 {
 		sample = e.Lang.Bytes(t.SampleBytes)
@@ -170,7 +178,7 @@ func (e Env) RestoreTest(r runlog.Record) *doc.Document {
 	if len(t.Databases) > 0 {
 		fields = append(fields, e.databaseSummary(t.Databases)...)
 	}
-	fields = append(fields, doc.Field{Label: e.t("rt.next"), Value: e.Lang.Date(next.In(e.loc()))})
+	fields = append(fields, doc.Field{Label: e.t("rt.next"), Value: nextText})
 	d.Blocks = append(d.Blocks, fields)
 	if len(t.Snapshots) > 0 {
 		var rows [][]string

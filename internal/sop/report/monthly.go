@@ -15,14 +15,19 @@ import (
 
 // JobMonth is what one job did in a month.
 type JobMonth struct {
-	Job         string
-	Expected    int         // scheduled runs whose period is over (days for a daily job)
-	Done        int         // of those, periods with at least one backup run
-	Successful  int         // periods with at least one ok or partial backup
-	Missed      []time.Time // periods with no backup run at all (their first day)
-	Runs        int         // backup runs, before-change runs included
-	Failed      int         // backup runs not OK
-	StandardMet int         // backup runs within the time standard
+	Job        string
+	Expected   int         // scheduled runs whose period is over (days for a daily job)
+	Done       int         // of those, periods with at least one backup run of the job
+	Successful int         // periods with at least one ok or partial backup of the job
+	Missed     []time.Time // periods with no backup run of the job at all (their first day)
+	// Runs, Failed and StandardMet count every backup recorded under the
+	// job, before-change runs and plain commands' backups of its media
+	// (runlog.TagManual) included; Done, Successful and Missed only the
+	// job's own backups (runlog.Record.JobBackup): a manual backup of
+	// some folder is not the day's scheduled backup.
+	Runs        int // backup runs
+	Failed      int // backup runs not OK
+	StandardMet int // backup runs within the time standard
 }
 
 // Month is the analysis of one month.
@@ -86,9 +91,13 @@ func Analyze(c *jobs.Config, recs []runlog.Record, month, now time.Time) *Month 
 				jm.Failed++
 			}
 			// A failed run did not do its work within the standard,
-			// however quickly it failed (issue 15: 9/9, 100%).
-			if r.StandardMet && r.Result == runlog.OK {
+			// however quickly it failed (issue 15: 9/9, 100%), nor a
+			// partial one; older records may say it did.
+			if r.MetStandard() {
 				jm.StandardMet++
+			}
+			if !r.JobBackup() {
+				continue // a plain `cadang backup`: not the job's
 			}
 			p := periodStart(j.Schedule, r.Start.In(loc))
 			ran[p] = true
@@ -308,8 +317,9 @@ func (e Env) days(d time.Duration) string {
 }
 
 // FollowupLimit is the time the SOP gives to record the follow-up of a
-// failure; a later follow-up is flagged in the monthly analysis.
-const FollowupLimit = 24 * time.Hour
+// failure; a later follow-up is flagged in the monthly analysis, a missing
+// one after it is a warning in status.
+const FollowupLimit = status.FollowupLimit
 
 // dayRanges lists days as ranges of consecutive days, with the month once
 // at the end: "1–5, 8, 10–22 Maret 2026" (days of other months, which a

@@ -54,7 +54,7 @@ func TestNotesInDocumentLanguage(t *testing.T) {
 	ba := render(t, minutes(t, id, restore))
 	ba.contains(t, "Snapshot dddddddd di-restore ke /srv/restore: 1.234 berkas",
 		"1.234 berkas dibaca kembali setelah restore dan dicocokkan dengan snapshot (--verify): semuanya sesuai.")
-	rt := render(t, id.RestoreTest(test))
+	rt := render(t, id.RestoreTest(test, nil))
 	rt.contains(t, "4 berkas dari 2 snapshot di-restore dan diverifikasi byte per byte; 1 perintah verifikasi berhasil")
 	for _, doc := range []rendered{ba, rt} {
 		for _, s := range english {
@@ -66,7 +66,7 @@ func TestNotesInDocumentLanguage(t *testing.T) {
 	en := noteEnv(i18n.EN)
 	render(t, minutes(t, en, restore)).contains(t, "Snapshot dddddddd restored to /srv/restore: 1,234 files",
 		"1,234 files read back after the restore and checked against the snapshot (--verify): all match.")
-	render(t, en.RestoreTest(test)).contains(t, "4 files from 2 snapshots restored and verified byte for byte; 1 verify commands passed")
+	render(t, en.RestoreTest(test, nil)).contains(t, "4 files from 2 snapshots restored and verified byte for byte; 1 verify commands passed")
 }
 
 // Records written before notes existed carry English sentences; they are

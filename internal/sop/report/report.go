@@ -201,7 +201,9 @@ func (e Env) Inventory(recs []runlog.Record) *doc.Document {
 		j := &e.Config.Jobs[i]
 		last := "-"
 		for k := len(recs) - 1; k >= 0; k-- {
-			if recs[k].Job == j.Name && recs[k].Op == runlog.OpBackup {
+			// A plain `cadang backup` of the job's medium did not back up
+			// the job (runlog.TagManual).
+			if recs[k].Job == j.Name && recs[k].JobBackup() {
 				last = e.stamp(recs[k].End) + " " + runlog.ResultLabel(e.Lang, recs[k].Result)
 				break
 			}
@@ -330,13 +332,14 @@ func dash(s string) string {
 }
 
 // standardMet says whether run r kept its time standard: "-" without one,
-// and for a run that failed, which did not do its work in any time (the
-// record's StandardMet compares the duration only).
+// and for a run that failed or was partial, which did not do its work in
+// any time (runlog.Record.MetStandard; older records' StandardMet compared
+// the duration only).
 func (e Env) standardMet(r runlog.Record) string {
 	if r.TimeStandard <= 0 || r.Result != runlog.OK {
 		return "-"
 	}
-	return e.yesNo(r.StandardMet)
+	return e.yesNo(r.MetStandard())
 }
 
 func (e Env) yesNo(b bool) string {

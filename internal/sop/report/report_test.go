@@ -22,6 +22,7 @@ import (
 	"github.com/lpse/cadang/internal/sop/run"
 	"github.com/lpse/cadang/internal/sop/run/runtest"
 	"github.com/lpse/cadang/internal/sop/runlog"
+	"github.com/lpse/cadang/internal/sop/status"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -296,9 +297,9 @@ func TestDocuments(t *testing.T) {
 				r.contains(t, pick("Perintah dump gagal", "Dump command failed"), pick("Belum", "Open"))
 			})
 			t.Run("restore test", func(t *testing.T) {
-				r := render(t, e.RestoreTest(h.test))
+				r := render(t, e.RestoreTest(h.test, h.recs))
 				r.contains(t, pick("Laporan Hasil Pengujian Restore", "Restore Test Report"), "1234", "--seed 1234", "/home/appserv/file_upload/",
-					"epns_prod.dump", pick("Identik", "Identical"), "4 "+pick("Juni", "June")+" 2026")
+					"epns_prod.dump", pick("Identik", "Identical"), "1 April 2026")
 			})
 			t.Run("restore request", func(t *testing.T) {
 				blank := render(t, e.RestoreRequest(nil))
@@ -351,5 +352,86 @@ func TestWords(t *testing.T) {
 		if got := i18n.ID.Words(n); got != want {
 			t.Errorf("%d: %q want %q", n, got, want)
 		}
+	}
+}
+
+// A plain `cadang backup` of the job's medium (tag manual) is not the
+// job's backup: the inventory's last backup stays the job's, and a day
+// with only a manual backup is still a missed day; its failure is still
+// counted in the failure analysis.
+func TestManualBackupNotTheJobs(t *testing.T) {
+	h := makeHistory(t)
+	loc := h.cfg.Location()
+	var lastJob runlog.Record
+	for _, r := range h.recs {
+		if r.Op == runlog.OpBackup {
+			lastJob = r
+		}
+	}
+	manual := func(id string, start time.Time, res runlog.Result, k runlog.FailureKind) runlog.Record {
+		return runlog.Record{ID: id, Op: runlog.OpBackup, Job: "spse-prod", Medium: "disk-A", Start: start, End: start.Add(10 * time.Minute),
+			Result: res, Failure: k, Tags: []string{runlog.TagManual}}
+	}
+	recs := append([]runlog.Record(nil), h.recs...)
+	recs = append(recs,
+		manual("20260304-100000-aaaa", time.Date(2026, 3, 4, 10, 0, 0, 0, loc), runlog.OK, ""),
+		manual("20260304-110000-bbbb", time.Date(2026, 3, 4, 11, 0, 0, 0, loc), runlog.Failed, runlog.KindWrongPassword),
+		manual("20260310-140000-cccc", time.Date(2026, 3, 10, 14, 0, 0, 0, loc), runlog.OK, ""))
+	march, _ := ParseMonth("2026-03", loc)
+	m := Analyze(h.cfg, recs, march, h.clk.Now())
+	jm := m.Jobs[0]
+	if jm.Expected != 9 || jm.Done != 8 || jm.Successful != 7 || len(jm.Missed) != 1 || jm.Missed[0].Format("2006-01-02") != "2026-03-04" {
+		t.Errorf("a manual backup counted as the job's scheduled one: %+v", jm)
+	}
+	if m.ByKind[runlog.KindWrongPassword] != 1 {
+		t.Errorf("the failed manual backup is not in the failure analysis: %v", m.ByKind)
+	}
+	e := h.env(i18n.EN)
+	inv := render(t, e.Inventory(recs)).md
+	if !strings.Contains(inv, e.stamp(lastJob.End)) || strings.Contains(inv, e.stamp(recs[len(recs)-1].End)) {
+		t.Errorf("inventory's last backup is not the job's %s:\n%s", e.stamp(lastJob.End), inv)
+	}
+}
+
+// The restore test's report says the next test is due when `cadang
+// status` says it is, right after the test: a failed test is no test
+// done (SOP step 4), so the due date stays that of the last successful
+// test (or the job's start); a successful one moves it to its end plus
+// the interval.
+func TestNextRestoreTestAsStatus(t *testing.T) {
+	h := makeHistory(t)
+	e := h.env(i18n.EN)
+	failed := h.test
+	if failed.Result != runlog.Failed {
+		t.Fatalf("the fixture's restore test %s", failed.Result)
+	}
+	var upTo []runlog.Record
+	for _, r := range h.recs {
+		if !r.End.After(failed.End) {
+			upTo = append(upTo, r)
+		}
+	}
+	due := status.Compute(h.cfg, upTo, failed.End).Jobs[0].RestoreTestDue
+	md := render(t, e.RestoreTest(failed, h.recs)).md
+	if !strings.Contains(md, e.Lang.Date(due.In(h.cfg.Location()))) || strings.Contains(md, e.Lang.Date(failed.End.Add(90*24*time.Hour).In(h.cfg.Location()))) {
+		t.Errorf("failed test: status says the next test is due %s; the report:\n%s", e.Lang.Date(due), md)
+	}
+	// A successful test a day later: due 90 days after it.
+	ok := runlog.Record{ID: "20260307-094000-0001", Op: runlog.OpRestoreTest, Job: failed.Job, Result: runlog.OK,
+		Start: failed.Start.AddDate(0, 0, 1), End: failed.End.AddDate(0, 0, 1), Test: &runlog.TestInfo{Seed: 1}}
+	recs := append(append([]runlog.Record(nil), h.recs...), ok)
+	want := ok.End.Add(90 * 24 * time.Hour)
+	if got := status.NextRestoreTest(h.cfg, ok, recs); !got.Equal(want) {
+		t.Errorf("after a successful test: next %v, want %v", got, want)
+	}
+	if md := render(t, e.RestoreTest(ok, recs)).md; !strings.Contains(md, e.Lang.Date(want.In(h.cfg.Location()))) {
+		t.Errorf("successful test: the report does not say %s:\n%s", e.Lang.Date(want), md)
+	}
+	// A failed test after the due date: the test is still due, overdue.
+	late := failed
+	late.ID, late.Start, late.End = "20260405-094000-0002", time.Date(2026, 4, 5, 9, 0, 0, 0, h.cfg.Location()), time.Date(2026, 4, 5, 9, 40, 0, 0, h.cfg.Location())
+	md = render(t, e.RestoreTest(late, append(append([]runlog.Record(nil), h.recs...), late))).md
+	if !strings.Contains(md, e.Lang.Date(due.In(h.cfg.Location()))+" (restore test overdue)") {
+		t.Errorf("a failed test after the due date does not say it is overdue since %s:\n%s", e.Lang.Date(due), md)
 	}
 }

@@ -243,11 +243,13 @@ func (r *Runner) otherMediumAt(ctx context.Context, j *jobs.Job, m jobs.Medium) 
 	return -1, ""
 }
 
-// LastSuccess returns the last backup of job that was OK or partial.
+// LastSuccess returns the last backup of job that was OK or partial. A
+// plain `cadang backup` of the job's medium (runlog.TagManual) is not the
+// job's backup and is passed over.
 func LastSuccess(recs []runlog.Record, job string) (runlog.Record, bool) {
 	for i := len(recs) - 1; i >= 0; i-- {
 		x := recs[i]
-		if x.Op == runlog.OpBackup && x.Job == job && (x.Result == runlog.OK || x.Result == runlog.Partial) {
+		if x.JobBackup() && x.Job == job && (x.Result == runlog.OK || x.Result == runlog.Partial) {
 			return x, true
 		}
 	}
@@ -257,11 +259,12 @@ func LastSuccess(recs []runlog.Record, job string) (runlog.Record, bool) {
 // LastRotationMedium returns the medium of the job's last successful
 // backup that counts for the rotation: a before-change backup (SOP step 2)
 // goes to whatever medium is connected and does not move the rotation, so
-// the disk due tomorrow is still due tomorrow.
+// the disk due tomorrow is still due tomorrow. Nor does a plain `cadang
+// backup` of a medium of the job (runlog.TagManual).
 func LastRotationMedium(recs []runlog.Record, job string) string {
 	for i := len(recs) - 1; i >= 0; i-- {
 		x := &recs[i]
-		if x.Op == runlog.OpBackup && x.Job == job && (x.Result == runlog.OK || x.Result == runlog.Partial) && !x.HasTag(runlog.TagBeforeChange) {
+		if x.JobBackup() && x.Job == job && (x.Result == runlog.OK || x.Result == runlog.Partial) && !x.HasTag(runlog.TagBeforeChange) {
 			return x.Medium
 		}
 	}
@@ -533,8 +536,8 @@ func (r *Runner) finish(ctx context.Context, j *jobs.Job, rec runlog.Record, sto
 	if rec.TimeStandard == 0 {
 		rec.TimeStandard = StandardFor(rec.Op, j).Milliseconds()
 	}
-	rec.StandardMet = rec.DurationMS <= rec.TimeStandard
-	if !rec.StandardMet && rec.Result == runlog.OK {
+	within := rec.DurationMS <= rec.TimeStandard
+	if !within && rec.Result == runlog.OK {
 		// SOP: any deviation from the time standard is a failure to account
 		// for. The documents say so from the failure kind, the duration and
 		// the standard (runlog.MessageText), so no sentence is added here.
@@ -545,6 +548,12 @@ func (r *Runner) finish(ctx context.Context, j *jobs.Job, rec runlog.Record, sto
 			rec.Note = runlog.NewNote("done")
 		}
 	}
+	// The standard is met by a run that did its work within it: not by a
+	// failed run, however quickly it failed, nor by a partial one, which
+	// left part of it undone. This is the monthly analysis's rule and the
+	// documents' (runlog.Record.MetStandard), so that log --json, --csv
+	// and the failure hook say what they say.
+	rec.StandardMet = within && rec.Result == runlog.OK
 	var out Outcome
 	written, err := r.Log.Append(context.WithoutCancel(ctx), rec, store)
 	if err != nil && !errors.Is(err, runlog.ErrNotStored) {

@@ -155,6 +155,12 @@ func TestFailureKinds(t *testing.T) {
 		if out.Record.Failure != runlog.KindDumpFailed || out.Record.Sources[1].Result != runlog.OK || len(out.Record.Snapshots) != 1 {
 			t.Fatalf("%+v", out.Record)
 		}
+		// Well within its time, but a failed run did not do its work
+		// within the standard (the monthly analysis's rule); neither does
+		// the record the failure hook gets say so.
+		if out.Record.StandardMet || len(e.nt.Sent) != 1 || e.nt.Sent[0].StandardMet {
+			t.Errorf("a failed run within the standard: %+v", out.Record)
+		}
 	})
 	t.Run("partial", func(t *testing.T) {
 		e := newEnv(t)
@@ -163,6 +169,9 @@ func TestFailureKinds(t *testing.T) {
 		out, _ := e.r.Backup(ctx, "spse-prod", run.Options{})
 		if out.Record.Result != runlog.Partial || out.Record.Failure != runlog.KindSourceUnreadable || len(out.Record.Errors) != 2 || len(e.nt.Sent) != 1 {
 			t.Fatalf("%+v", out.Record)
+		}
+		if out.Record.StandardMet {
+			t.Errorf("a partial run within the standard: %+v", out.Record)
 		}
 	})
 	t.Run("partial beyond the snapshot's list", func(t *testing.T) {
@@ -349,5 +358,37 @@ func TestPingAndTextfile(t *testing.T) {
 	b, _ = os.ReadFile(prom)
 	if !strings.Contains(string(b), `cadang_failures_total{job="spse-prod",kind="media"} 1`) {
 		t.Errorf("textfile after the failed run:\n%s", b)
+	}
+}
+
+// A plain `cadang backup` of one of the job's media (tag manual) is not
+// the job's backup: neither its last success nor the rotation's last
+// medium.
+func TestManualBackupNotTheJobs(t *testing.T) {
+	at := time.Date(2026, 2, 2, 2, 0, 0, 0, time.UTC)
+	jobRun := runlog.Record{ID: "job", Op: runlog.OpBackup, Job: "spse-prod", Medium: "disk-A", Result: runlog.OK, End: at}
+	manual := runlog.Record{ID: "manual", Op: runlog.OpBackup, Job: "spse-prod", Medium: "disk-B", Result: runlog.OK, End: at.Add(time.Hour),
+		Tags: []string{runlog.TagManual}}
+	recs := []runlog.Record{jobRun, manual}
+	if last, ok := run.LastSuccess(recs, "spse-prod"); !ok || last.ID != "job" {
+		t.Errorf("last success %q, want the job's run", last.ID)
+	}
+	if m := run.LastRotationMedium(recs, "spse-prod"); m != "disk-A" {
+		t.Errorf("rotation's last medium %q, want disk-A", m)
+	}
+	if _, ok := run.LastSuccess(recs[1:], "spse-prod"); ok {
+		t.Error("a manual backup alone is the job's last success")
+	}
+	// The runner's rotation too: disk-B is due after disk-A.
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.log.Append(ctx, jobRun, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.log.Append(ctx, manual, nil); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := e.r.DueMedium(&e.cfg.Jobs[0]); err != nil || m.Name != "disk-B" {
+		t.Errorf("due medium %q %v, want disk-B", m.Name, err)
 	}
 }

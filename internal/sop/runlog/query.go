@@ -101,7 +101,9 @@ var csvHeader = []string{"id", "seq", "op", "job", "medium", "repository_id", "h
 	"snapshots", "result", "failure", "message", "tags", "reason", "ref"}
 
 // WriteCSV writes the records as CSV with a header line; times in RFC 3339,
-// the message in English (CSV is for scripts, not documents).
+// the message in English (CSV is for scripts, not documents). standard_met
+// is Record.MetStandard: false for a failed or partial run, whatever an
+// older record says.
 func WriteCSV(w io.Writer, rs []Record) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(csvHeader); err != nil {
@@ -109,7 +111,7 @@ func WriteCSV(w io.Writer, rs []Record) error {
 	}
 	for _, r := range rs {
 		row := []string{r.ID, strconv.FormatUint(r.Seq, 10), string(r.Op), r.Job, r.Medium, r.RepositoryID, r.Host, r.Operator,
-			rfc(r.Start), rfc(r.End), strconv.FormatFloat(float64(r.DurationMS)/1000, 'f', 1, 64), strconv.FormatBool(r.StandardMet),
+			rfc(r.Start), rfc(r.End), strconv.FormatFloat(float64(r.DurationMS)/1000, 'f', 1, 64), strconv.FormatBool(r.MetStandard()),
 			strconv.FormatInt(r.FilesRead, 10), strconv.FormatInt(r.FilesAdded, 10), strconv.FormatInt(r.BytesRead, 10), strconv.FormatInt(r.BytesAdded, 10),
 			strings.Join(r.Snapshots, " "), string(r.Result), string(r.Failure), MessageText(i18n.EN, &r), strings.Join(r.Tags, " "), r.Reason, r.Ref}
 		if err := cw.Write(row); err != nil {

@@ -162,7 +162,10 @@ type Record struct {
 	End          time.Time `json:"end"`
 	DurationMS   int64     `json:"duration_ms"`
 	TimeStandard int64     `json:"time_standard_ms,omitempty"`
-	StandardMet  bool      `json:"standard_met"`
+	// StandardMet: the run did its work within TimeStandard, so it ended
+	// ok. Records written before that rule may say true for a failed or
+	// partial run that took less time: MetStandard reads them right.
+	StandardMet bool `json:"standard_met"`
 
 	FilesRead  int64    `json:"files_read"`
 	FilesAdded int64    `json:"files_added"`
@@ -185,7 +188,8 @@ type Record struct {
 	Errors []string `json:"errors,omitempty"`
 
 	// Tags mark special runs; TagBeforeChange marks the SOP step 2 backup
-	// taken before a change to the system, Reason says which change.
+	// taken before a change to the system, Reason says which change;
+	// TagManual a run of a plain command rather than of the job.
 	Tags   []string `json:"tags,omitempty"`
 	Reason string   `json:"reason,omitempty"`
 	// Ref names the run a follow-up is about.
@@ -224,6 +228,24 @@ func (r *Record) Concerns(id string) bool {
 // TagBeforeChange marks a backup before a system change (SOP step 2).
 const TagBeforeChange = "before-change"
 
+// TagManual marks the record of a plain command (`cadang backup`,
+// `restore`, `check`, `copy`, `forget`, `prune`, `repair`), as against a
+// run that `cadang run` or `restore-test` made for the job. Such a record
+// names the job whose medium it used, but a manual backup is not the
+// job's backup: it backed up whatever it was given, not the job's
+// sources, so it is neither the job's last backup or last success
+// (status, the inventory), nor the rotation's, nor the day's scheduled
+// backup in the monthly analysis (JobBackup). Its failure is a failure
+// like any other: it asks for a follow-up and is counted in the failure
+// analysis. Records written before this tag existed do not have it, and
+// a plain backup among them still counts as the job's: they cannot be
+// told apart from the job's runs.
+const TagManual = "manual"
+
+// JobBackup reports whether r is a backup made for its job, by `cadang
+// run`: a backup without TagManual.
+func (r *Record) JobBackup() bool { return r.Op == OpBackup && !r.HasTag(TagManual) }
+
 // TagOffsite marks the copy record of a job's copy to its offsite medium
 // (`cadang run`), to tell it from a `cadang copy` made by hand.
 const TagOffsite = "offsite"
@@ -237,6 +259,11 @@ func (r *Record) HasTag(t string) bool {
 	}
 	return false
 }
+
+// MetStandard reports whether the run did its work within its time
+// standard: StandardMet for a run that ended ok, false for any other, as
+// older records said true for a failed or partial run that was quick.
+func (r *Record) MetStandard() bool { return r.StandardMet && r.Result == OK }
 
 // Duration returns the run's duration.
 func (r *Record) Duration() time.Duration { return time.Duration(r.DurationMS) * time.Millisecond }

@@ -3,12 +3,14 @@ package runlog
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -361,5 +363,36 @@ func TestQueryAndFormats(t *testing.T) {
 	}
 	if r, err := FindRecord(rs, "latest", OpBackup); err != nil || r.Job != "other" {
 		t.Fatalf("latest: %v", err)
+	}
+}
+
+// A record written before failed runs were never within their standard
+// may say standard_met true for a quick failed or partial run: it is
+// read as not met (the monthly analysis's rule), and log --csv says so.
+func TestOldFailedRunNotWithinStandard(t *testing.T) {
+	at := time.Date(2026, 2, 2, 2, 0, 0, 0, time.UTC)
+	rs := []Record{
+		{ID: "ok", Op: OpBackup, Result: OK, StandardMet: true, Start: at, End: at},
+		{ID: "failed", Op: OpBackup, Result: Failed, Failure: KindDumpFailed, StandardMet: true, Start: at, End: at},
+		{ID: "partial", Op: OpBackup, Result: Partial, Failure: KindSourceUnreadable, StandardMet: true, Start: at, End: at},
+	}
+	for i, want := range []bool{true, false, false} {
+		if got := rs[i].MetStandard(); got != want {
+			t.Errorf("%s: MetStandard %v, want %v", rs[i].ID, got, want)
+		}
+	}
+	var b bytes.Buffer
+	if err := WriteCSV(&b, rs); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := slices.Index(rows[0], "standard_met")
+	for i, want := range []string{"true", "false", "false"} {
+		if got := rows[i+1][col]; got != want {
+			t.Errorf("csv: %s standard_met %s, want %s", rows[i+1][0], got, want)
+		}
 	}
 }

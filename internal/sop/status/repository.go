@@ -51,7 +51,9 @@ func ComputeRepository(name, repoID string, recs []runlog.Record, snaps []Snapsh
 			Start: newest.Time, End: newest.Time, Result: runlog.OK})
 	}
 	sort.SliceStable(mine, func(i, j int) bool { return mine[i].End.Before(mine[j].End) })
-	return Compute(cfg, mine, now)
+	// The plain commands' backups (runlog.TagManual) count: the
+	// repository is the job.
+	return compute(cfg, mine, now, true)
 }
 
 func short(id string) string {

@@ -20,7 +20,7 @@ import (
 // Exit codes, as monitoring plugins use them.
 const (
 	ExitOK       = 0 // nothing overdue, last runs OK
-	ExitWarning  = 1 // a restore test is overdue, or the last backup was partial
+	ExitWarning  = 1 // a restore test or a follow-up is overdue, or the last backup was partial
 	ExitCritical = 2 // the last backup failed, or a backup is overdue
 	ExitUnknown  = 3 // the status could not be read (for the CLI to use)
 )
@@ -38,7 +38,7 @@ const (
 // Problem is one thing that needs attention.
 type Problem struct {
 	Level Level  `json:"level"`
-	What  string `json:"what"` // backup-failed, backup-partial, backup-overdue, never-backed-up, restore-test-overdue, offsite-failed, offsite-overdue, offsite-never, followup-open
+	What  string `json:"what"` // backup-failed, backup-partial, backup-overdue, never-backed-up, restore-test-overdue, offsite-failed, offsite-overdue, offsite-never, followup-open, followup-overdue
 	Since string `json:"since,omitempty"`
 	Text  string `json:"text"`
 }
@@ -59,11 +59,21 @@ type Job struct {
 	NextMedium string `json:"next_medium,omitempty"`
 	// Offsite is the job's copy to its offsite medium; nil when the job
 	// has none.
-	Offsite       *Offsite  `json:"offsite,omitempty"`
-	OpenFollowups []string  `json:"open_followups,omitempty"`
-	Problems      []Problem `json:"problems"`
-	Level         Level     `json:"level"`
+	Offsite *Offsite `json:"offsite,omitempty"`
+	// OpenFollowups are the failed runs without a follow-up;
+	// OverdueFollowups those of them that ended more than FollowupLimit
+	// ago.
+	OpenFollowups    []string  `json:"open_followups,omitempty"`
+	OverdueFollowups []string  `json:"overdue_followups,omitempty"`
+	Problems         []Problem `json:"problems"`
+	Level            Level     `json:"level"`
 }
+
+// FollowupLimit is the time the SOP gives to follow a failed run up (step
+// 5: 1 day). The configuration has no setting for it: the SOP fixes it.
+// A failure without a follow-up after it is a warning in status, and a
+// later follow-up is flagged in the monthly analysis.
+const FollowupLimit = 24 * time.Hour
 
 // Offsite is where a job's copies to its offsite medium stand.
 type Offsite struct {
@@ -101,14 +111,30 @@ func (r *Report) ExitCode() int {
 //
 // A backup is overdue when no backup succeeded (ok or partial) within the
 // job's schedule interval plus its time standard; a restore test is due
-// RestoreTest.Interval (90 days) after the last successful one, or after the
-// job's first successful backup (or ActiveSince) if there was none.
+// as RestoreTestDue says: RestoreTest.Interval (90 days) after the last
+// successful one, or after the job's first successful backup (or
+// ActiveSince) if there was none; a failed test changes nothing.
+//
+// A failed run (of any operation, a manual one's included) without a
+// follow-up recorded within FollowupLimit of its end is a warning
+// (followup-overdue); before that it is only listed (followup-open).
 //
 // For a job with an offsite medium, the last copy to it that succeeded
 // (by `cadang run`: a copy record tagged offsite) must be younger than
 // max_age, or status warns; it warns too when the last copy failed, and
 // when none ever succeeded (from max_age after ActiveSince, if set).
+//
+// A backup of a plain command (runlog.TagManual: `cadang backup` of a
+// job's medium) is not the job's backup: it is not its last backup, last
+// success nor rotation, though its failure still waits for its follow-up.
 func Compute(c *jobs.Config, recs []runlog.Record, now time.Time) *Report {
+	return compute(c, recs, now, false)
+}
+
+// compute is Compute; with manual, a plain command's backup counts as
+// the job's (ComputeRepository: without a configuration, plain commands
+// are all there is).
+func compute(c *jobs.Config, recs []runlog.Record, now time.Time, manual bool) *Report {
 	rep := &Report{At: now}
 	interval := c.RestoreTest.Interval.D()
 	if interval <= 0 {
@@ -129,6 +155,9 @@ func Compute(c *jobs.Config, recs []runlog.Record, now time.Time) *Report {
 			}
 			switch r.Op {
 			case runlog.OpBackup:
+				if !manual && !r.JobBackup() {
+					break // its failure is still one (below)
+				}
 				st.LastBackup = r
 				if r.Result == runlog.OK || r.Result == runlog.Partial {
 					st.LastSuccessAt = r.End
@@ -161,9 +190,17 @@ func Compute(c *jobs.Config, recs []runlog.Record, now time.Time) *Report {
 				failures = append(failures, *r)
 			}
 		}
+		var overdueSince time.Time // the deadline of the oldest overdue
 		for _, f := range failures {
-			if !followed[f.ID] {
-				st.OpenFollowups = append(st.OpenFollowups, f.ID)
+			if followed[f.ID] {
+				continue
+			}
+			st.OpenFollowups = append(st.OpenFollowups, f.ID)
+			if due := f.End.Add(FollowupLimit); now.After(due) {
+				st.OverdueFollowups = append(st.OverdueFollowups, f.ID)
+				if overdueSince.IsZero() || due.Before(overdueSince) {
+					overdueSince = due
+				}
 			}
 		}
 		add := func(l Level, what string, since time.Time, text string) {
@@ -193,17 +230,7 @@ func Compute(c *jobs.Config, recs []runlog.Record, now time.Time) *Report {
 		case j.ActiveSince.IsZero() || now.After(j.ActiveSince.Add(grace)):
 			add(Critical, "never-backed-up", time.Time{}, "no successful backup recorded")
 		}
-		base := st.LastRestoreTest
-		if base.IsZero() {
-			base = firstOK
-			if base.IsZero() {
-				base = j.ActiveSince
-			}
-			if base.IsZero() {
-				base = now
-			}
-		}
-		st.RestoreTestDue = base.Add(interval)
+		st.RestoreTestDue = RestoreTestDue(interval, st.LastRestoreTest, firstOK, j.ActiveSince, now)
 		if now.After(st.RestoreTestDue) {
 			add(Warning, "restore-test-overdue", st.RestoreTestDue, fmt.Sprintf("restore test due since %s", st.RestoreTestDue.Format("2006-01-02")))
 		}
@@ -236,9 +263,17 @@ func Compute(c *jobs.Config, recs []runlog.Record, now time.Time) *Report {
 		}
 		if len(st.OpenFollowups) > 0 {
 			// Reported, not alarmed: a failure awaiting its follow-up is
-			// already alarmed by its own run.
+			// already alarmed by its own run, within the day the SOP
+			// gives to follow it up.
 			st.Problems = append(st.Problems, Problem{Level: OK, What: "followup-open",
 				Text: fmt.Sprintf("%d failed runs without follow-up: %s", len(st.OpenFollowups), strings.Join(st.OpenFollowups, ", "))})
+		}
+		if len(st.OverdueFollowups) > 0 {
+			// After it, the failure is a warning of its own: a later
+			// run that went well clears the run's alarm, not the SOP's
+			// follow-up (step 5).
+			add(Warning, "followup-overdue", overdueSince, fmt.Sprintf("%d failed runs without follow-up for more than a day: %s",
+				len(st.OverdueFollowups), strings.Join(st.OverdueFollowups, ", ")))
 		}
 		rep.Jobs = append(rep.Jobs, st)
 	}
@@ -286,8 +321,11 @@ func (r *Report) WriteText(w io.Writer, l i18n.Lang, loc *time.Location) error {
 				if t, err := time.Parse(time.RFC3339, p.Since); err == nil {
 					text = l.ShortDate(inLoc(t, loc))
 				}
-				if p.What == "followup-open" {
+				switch p.What {
+				case "followup-open":
 					text = strings.Join(j.OpenFollowups, ", ")
+				case "followup-overdue":
+					text = strings.Join(j.OverdueFollowups, ", ")
 				}
 			}
 			if text == "" {

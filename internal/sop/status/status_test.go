@@ -248,3 +248,164 @@ func TestNagios(t *testing.T) {
 		t.Errorf("Only of an unknown job: %v", err)
 	}
 }
+
+// A plain `cadang backup` of a job's medium (tag manual) is recorded
+// under the job but is not its backup: eleven days after the job's last
+// run, status is critical however fresh the manual backup, and the
+// rotation stays where the job left it. A manual backup that failed
+// still waits for its follow-up. Without a configuration
+// (ComputeRepository) the plain backups are all there is, and count.
+func TestManualBackupIsNotTheJobs(t *testing.T) {
+	c, err := jobs.Load("../../../testdata/sop/cadang.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobRun := rec("spse-prod", runlog.OpBackup, day.AddDate(0, 0, -11), runlog.OK, "")
+	jobRun.Medium = "disk-A"
+	manualFailed := rec("spse-prod", runlog.OpBackup, day.Add(-30*time.Minute), runlog.Failed, runlog.KindWrongPassword)
+	manualFailed.Tags = []string{runlog.TagManual}
+	manual := rec("spse-prod", runlog.OpBackup, day, runlog.OK, "")
+	manual.Medium, manual.Tags = "disk-B", []string{runlog.TagManual}
+	recs := []runlog.Record{
+		rec("spse-prod", runlog.OpRestoreTest, day.AddDate(0, -1, 0), runlog.OK, ""),
+		rec("server-security", runlog.OpBackup, day.AddDate(0, 0, -1), runlog.OK, ""),
+		rec("server-security", runlog.OpRestoreTest, day.AddDate(0, -1, 0), runlog.OK, ""),
+		jobRun, manualFailed, manual,
+	}
+	r := Compute(c, recs, day.Add(time.Hour))
+	j := r.Jobs[0]
+	if j.LastBackupID != jobRun.ID || !j.LastSuccessAt.Equal(jobRun.End) || j.LastResult != runlog.OK {
+		t.Errorf("last backup %s at %v (%s), last success %v; want the job's run %s", j.LastBackupID, j.LastBackupAt, j.LastResult, j.LastSuccessAt, jobRun.ID)
+	}
+	if got := problems(r); got != "spse-prod:backup-overdue spse-prod:followup-open" || r.ExitCode() != ExitCritical {
+		t.Errorf("exit %d, problems %q; want critical, the job's backup overdue", r.ExitCode(), got)
+	}
+	if len(j.OpenFollowups) != 1 || j.OpenFollowups[0] != manualFailed.ID {
+		t.Errorf("open follow-ups %v, want the failed manual backup %s", j.OpenFollowups, manualFailed.ID)
+	}
+	if j.NextMedium != "disk-B" {
+		t.Errorf("next medium %q: the manual backup on disk-B moved the rotation", j.NextMedium)
+	}
+	var b bytes.Buffer
+	if err := r.WriteNagios(&b); err != nil || !strings.HasPrefix(b.String(), "CADANG CRITICAL - spse-prod: backup-overdue") {
+		t.Errorf("nagios: %v %s", err, b.String())
+	}
+	// Without a configuration the repository is the job.
+	manual.RepositoryID = "r1"
+	rr := ComputeRepository("/mnt/disk-b", "r1", []runlog.Record{manual}, nil, 0, day.Add(time.Hour))
+	if rj := rr.Jobs[0]; rj.LastBackupID != manual.ID || rr.ExitCode() != ExitOK {
+		t.Errorf("repository status: exit %d, last backup %q, problems %s", rr.ExitCode(), rj.LastBackupID, problems(rr))
+	}
+}
+
+// SOP step 5 gives a day to follow a failed run up: a failure without a
+// follow-up after that is a warning of its own (followup-overdue, naming
+// the runs), even when later runs went well; within the day it is only
+// listed, and a follow-up clears it.
+func TestFollowupOverdue(t *testing.T) {
+	c, err := jobs.Load("../../../testdata/sop/cadang.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := rec("spse-prod", runlog.OpBackup, day.Add(-48*time.Hour), runlog.Failed, runlog.KindDumpFailed)
+	check := rec("spse-prod", runlog.OpCheck, day.Add(-30*time.Hour), runlog.Failed, runlog.KindIntegrity)
+	fresh := rec("spse-prod", runlog.OpRestore, day.Add(-2*time.Hour), runlog.Failed, runlog.KindIntegrity)
+	base := []runlog.Record{
+		rec("spse-prod", runlog.OpRestoreTest, day.AddDate(0, -1, 0), runlog.OK, ""),
+		rec("server-security", runlog.OpBackup, day.AddDate(0, 0, -1), runlog.OK, ""),
+		rec("server-security", runlog.OpRestoreTest, day.AddDate(0, -1, 0), runlog.OK, ""),
+		failed, check,
+		rec("spse-prod", runlog.OpBackup, day.Add(-24*time.Hour), runlog.OK, ""),
+		rec("spse-prod", runlog.OpBackup, day, runlog.OK, ""),
+		fresh,
+	}
+	now := day.Add(time.Hour)
+	r := Compute(c, base, now)
+	j := r.Jobs[0]
+	if got := problems(r); r.ExitCode() != ExitWarning || j.Level != Warning || got != "spse-prod:followup-open spse-prod:followup-overdue" {
+		t.Fatalf("exit %d, level %d, problems %q; want a warning, followup-overdue", r.ExitCode(), j.Level, got)
+	}
+	if strings.Join(j.OverdueFollowups, " ") != failed.ID+" "+check.ID || len(j.OpenFollowups) != 3 {
+		t.Errorf("overdue %v, open %v", j.OverdueFollowups, j.OpenFollowups)
+	}
+	p := j.Problems[len(j.Problems)-1]
+	if p.Level != Warning || p.Since != failed.End.Add(24*time.Hour).Format(time.RFC3339) || !strings.Contains(p.Text, failed.ID) ||
+		!strings.Contains(p.Text, check.ID) || strings.Contains(p.Text, fresh.ID) {
+		t.Errorf("problem %+v", p)
+	}
+	var b bytes.Buffer
+	one, _ := r.Only("spse-prod")
+	if err := one.WriteNagios(&b); err != nil || !strings.HasPrefix(b.String(), "CADANG WARNING - spse-prod: followup-overdue | ") ||
+		!strings.Contains(b.String(), "'spse-prod_problems'=1;1;;0") {
+		t.Errorf("nagios: %v %s", err, b.String())
+	}
+	b.Reset()
+	if err := r.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Jobs []struct {
+			Overdue  []string `json:"overdue_followups"`
+			Problems []struct {
+				Level int    `json:"level"`
+				What  string `json:"what"`
+			} `json:"problems"`
+		} `json:"jobs"`
+		Exit int `json:"exit_code"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil || back.Exit != ExitWarning || len(back.Jobs[0].Overdue) != 2 ||
+		back.Jobs[0].Problems[1].What != "followup-overdue" || back.Jobs[0].Problems[1].Level != int(Warning) {
+		t.Errorf("json: %v %s", err, b.String())
+	}
+	b.Reset()
+	r.WriteText(&b, i18n.ID, time.UTC)
+	if !strings.Contains(b.String(), "spse-prod: tindak lanjut terlambat (lebih dari 1 hari): "+failed.ID+", "+check.ID+"\n") || !strings.Contains(b.String(), "PERINGATAN") {
+		t.Errorf("text:\n%s", b.String())
+	}
+	// Within the day: listed, the job stays OK; exactly a day is still in time.
+	inTime := []runlog.Record{base[0], base[1], base[2], check, base[5]}
+	if r := Compute(c, inTime, check.End.Add(24*time.Hour)); r.Jobs[0].Level != OK || len(r.Jobs[0].OverdueFollowups) != 0 ||
+		problems(r) != "spse-prod:followup-open" {
+		t.Errorf("a day after the check: level %d, overdue %v, problems %q", r.Jobs[0].Level, r.Jobs[0].OverdueFollowups, problems(r))
+	}
+	// Followed up (late): nothing overdue.
+	followed := append(append([]runlog.Record{}, base...),
+		runlog.Record{ID: "fu1", Op: runlog.OpFollowup, Job: "spse-prod", Ref: failed.ID, Result: runlog.OK, Start: now, End: now},
+		runlog.Record{ID: "fu2", Op: runlog.OpFollowup, Job: "spse-prod", Ref: check.ID, Result: runlog.OK, Start: now, End: now})
+	if r := Compute(c, followed, now); r.ExitCode() != ExitOK || problems(r) != "spse-prod:followup-open" {
+		t.Errorf("after the follow-ups: exit %d, problems %q", r.ExitCode(), problems(r))
+	}
+}
+
+// NextRestoreTest, for the restore test's report, is what Compute says
+// right after the test: a failed test does not move the due date; a
+// test of a repository without a job is reckoned as ComputeRepository
+// does.
+func TestNextRestoreTest(t *testing.T) {
+	c, err := jobs.Load("../../../testdata/sop/cadang.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lastOK := rec("spse-prod", runlog.OpRestoreTest, day.AddDate(0, -1, 0), runlog.OK, "")
+	failed := rec("spse-prod", runlog.OpRestoreTest, day, runlog.Failed, runlog.KindIntegrity)
+	later := rec("spse-prod", runlog.OpRestoreTest, day.AddDate(0, 0, 3), runlog.OK, "")
+	recs := []runlog.Record{rec("spse-prod", runlog.OpBackup, day.AddDate(0, -2, 0), runlog.OK, ""), lastOK, failed, later}
+	want := lastOK.End.Add(90 * 24 * time.Hour)
+	if got := Compute(c, recs[:3], failed.End).Jobs[0].RestoreTestDue; !got.Equal(want) {
+		t.Errorf("status after a failed test: due %v, want %v", got, want)
+	}
+	if got := NextRestoreTest(c, failed, recs); !got.Equal(want) {
+		t.Errorf("NextRestoreTest of the failed test: %v, want %v (the later test does not count)", got, want)
+	}
+	if got, want := NextRestoreTest(c, later, recs), later.End.Add(90*24*time.Hour); !got.Equal(want) {
+		t.Errorf("NextRestoreTest of a successful test: %v, want %v", got, want)
+	}
+	// No job: the repository's records.
+	bare := []runlog.Record{lastOK, failed}
+	for i := range bare {
+		bare[i].Job, bare[i].RepositoryID = "", "r1"
+	}
+	if got := NextRestoreTest(nil, bare[1], bare); !got.Equal(want) {
+		t.Errorf("NextRestoreTest of a repository's failed test: %v, want %v", got, want)
+	}
+}
