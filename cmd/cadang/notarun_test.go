@@ -46,8 +46,16 @@ func TestCLISnapshotTypoIsNotARun(t *testing.T) {
 			t.Errorf("restore %s: want %q in\n%s", c.arg, c.want, res.stderr)
 		}
 	}
+	// No repository given (the README's restore on request, typed
+	// without -r): an error, no failed restore, no minutes number taken.
+	t.Setenv("CADANG_REPOSITORY", "")
+	for _, args := range [][]string{{"restore", "latest", "--target", target, "--requested-by", "Andi"}, {"backup", target}, {"check"}} {
+		if res := cliCode(t, 1, args...); !strings.Contains(res.stderr, "no repository given") {
+			t.Errorf("%s without -r:\n%s", args[0], res.stderr)
+		}
+	}
 	if n := records(); n != before {
-		t.Fatalf("%d run-log records for mistyped snapshots", n-before)
+		t.Fatalf("%d run-log records for mistyped snapshots or a missing -r", n-before)
 	}
 	if res := cliCode(t, 1, "-r", repoDir, "ls", "latest", "/etc"); !strings.Contains(res.stderr, "/etc: not found in snapshot "+last[:8]) {
 		t.Errorf("ls of a path not there:\n%s", res.stderr)

@@ -271,7 +271,14 @@ func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx con
 		e.warnf("run log: %v; this %s is not recorded", err, op)
 		return fn(ctx, &runlog.Record{})
 	}
-	loc, _ := e.repoLocation()
+	loc, err := e.repoLocation()
+	if err != nil {
+		// No repository, or one that cannot be parsed: a mistake in the
+		// command line, which names nothing to do (like a mistyped
+		// snapshot ID) and is not a failed run to follow up, nor one to
+		// take a number of the restore minutes.
+		return err
+	}
 	job := jobAt(st.cfg, loc)
 	jobName := ""
 	if job != nil {
