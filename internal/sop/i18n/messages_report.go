@@ -121,6 +121,7 @@ func init() {
 		"rt.scratch_on":    {"database sementara %s pada %s", "scratch database %s on %s"},
 		"rt.dropped":       {"dihapus setelah uji", "dropped after the test"},
 		"rt.not_dropped":   {"TIDAK dihapus", "NOT dropped"},
+		"rt.no_scratch":    {"tidak ada database sementara yang dibuat pada %s", "no scratch database created on %s"},
 		"rt.load":          {"Hasil pemuatan", "Load"},
 		"rt.load_ok":       {"Berhasil dimuat (%s)", "Loaded (%s)"},
 		"rt.load_failed":   {"GAGAL dimuat", "FAILED to load"},

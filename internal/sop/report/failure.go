@@ -202,7 +202,7 @@ func (e Env) RestoreTest(r runlog.Record) *doc.Document {
 		d.Blocks = append(d.Blocks, heading("rt.h_commands"), doc.Table{Header: []string{e.t("rt.command"), e.t("rt.exit"), e.t("col.result"), e.t("rt.output")}, Rows: rows, Widths: []float64{4, 1, 1, 4}})
 	}
 	if len(t.Databases) > 0 {
-		d.Blocks = append(d.Blocks, heading("rt.h_databases"), e.databaseTable(t.Databases))
+		d.Blocks = append(d.Blocks, heading("rt.h_databases"), e.databaseTable(t.Databases, r.Errors))
 		if checks := e.checkTable(t.Databases); checks != nil {
 			d.Blocks = append(d.Blocks, heading("rt.h_checks"), *checks)
 		}
@@ -291,20 +291,44 @@ func (e Env) databaseSummary(dbs []runlog.DatabaseTest) doc.Fields {
 	}
 }
 
+// notCreated reports whether the scratch database of dt was never
+// created: a record names a scratch database only once it exists, but
+// older records named it before its create, which then failed (their
+// errors say so).
+func notCreated(dt runlog.DatabaseTest, errs []string) bool {
+	if dt.Globals || dt.Loaded || dt.Server == "" {
+		return false
+	}
+	if dt.Scratch == "" {
+		return true
+	}
+	old := fmt.Sprintf("scratch database %s on %s, whose create failed", dt.Scratch, dt.Server)
+	for _, x := range errs {
+		if x == runlog.CreateFailure(dt) || strings.HasPrefix(x, old) {
+			return true
+		}
+	}
+	return false
+}
+
 // databaseTable has a row per dump the test loaded (or tried to): where it
-// was loaded, whether it loaded, the tables found and the result.
-func (e Env) databaseTable(dbs []runlog.DatabaseTest) doc.Table {
+// was loaded, whether it loaded, the tables found and the result. A
+// scratch database is said to be dropped or not only when it was created.
+func (e Env) databaseTable(dbs []runlog.DatabaseTest, errs []string) doc.Table {
 	var rows [][]string
 	for _, dt := range dbs {
 		where := "-"
-		if dt.Scratch != "" {
+		switch {
+		case notCreated(dt, errs):
+			where = e.t("rt.no_scratch", dt.Server)
+		case dt.Scratch != "":
 			where = e.t("rt.scratch_on", dt.Scratch, dt.Server)
 			if dt.Dropped {
 				where += ", " + e.t("rt.dropped")
 			} else {
 				where += ", " + e.t("rt.not_dropped")
 			}
-		} else if dt.Server != "" {
+		case dt.Server != "":
 			where = dt.Server
 		}
 		load, tables := e.t("rt.load_failed"), "-"

@@ -32,6 +32,7 @@ type fakePG struct {
 	queries       []string
 	block         bool // Load waits for its context to end
 	dropCtxErr    error
+	failDrop      error // DropDB fails with it
 	closed        int
 }
 
@@ -62,6 +63,9 @@ func (f *fakePG) DropDB(ctx context.Context, name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.dropCtxErr = ctx.Err()
+	if f.failDrop != nil {
+		return f.failDrop
+	}
 	delete(f.live, name)
 	f.dropped = append(f.dropped, name)
 	return nil
@@ -322,6 +326,58 @@ func TestScratchDroppedWhenCreateFails(t *testing.T) {
 	err := tester.Run(context.Background(), dbJob(), Options{Snapshots: 1, Seed: 1, HasSeed: true, Scratch: t.TempDir()}, &rec)
 	if runlog.KindOf(err) != runlog.KindOther || len(pg.live) != 0 || len(pg.dropped) != 2 {
 		t.Fatalf("%v %q; left %v, dropped %v", err, rec.Errors, pg.live, pg.dropped)
+	}
+}
+
+// TestScratchNotCreatedNotReported: a server that cannot be reached
+// refuses the create and the drop alike. No scratch database was made, so
+// the record names none and says nothing of dropping one (an
+// administrator would go looking for "not dropped" databases); a scratch
+// database that was created and could not be dropped is still reported.
+func TestScratchNotCreatedNotReported(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	pg := newFakePG()
+	down := errors.New(`psql: exit status 2: psql: error: connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed: No such file or directory`)
+	pg.failCreate, pg.failDrop = down, down
+	tester := &Tester{Source: dbFake(), Clock: clk, Postgres: pg}
+	var rec runlog.Record
+	err := tester.Run(context.Background(), dbJob(), Options{Snapshots: 1, Seed: 1, HasSeed: true, Scratch: t.TempDir()}, &rec)
+	if runlog.KindOf(err) != runlog.KindOther {
+		t.Fatalf("%v %q", err, rec.Errors)
+	}
+	n := 0
+	for _, dt := range rec.Test.Databases {
+		if dt.Globals {
+			continue
+		}
+		n++
+		if dt.Scratch != "" || dt.Dropped || dt.Loaded || dt.Server != "fake:5432" || !strings.Contains(dt.Error, "connection to server") {
+			t.Errorf("a scratch database that was never created: %+v", dt)
+		}
+	}
+	if n != 2 {
+		t.Fatalf("%d dumps in %+v", n, rec.Test.Databases)
+	}
+	for _, e := range rec.Errors {
+		if strings.Contains(e, "dropped") || strings.Contains(e, "cadang_rt_") {
+			t.Errorf("error about a database never created: %q", e)
+		}
+	}
+	errorsSaid(t, rec)
+
+	// Created, loaded, and then the drop fails: that one is left behind.
+	pg = newFakePG()
+	pg.failDrop = errors.New("connection lost")
+	tester.Postgres = pg
+	rec = runlog.Record{}
+	err = tester.Run(context.Background(), dbJob(), Options{Snapshots: 1, Seed: 1, HasSeed: true, Scratch: t.TempDir()}, &rec)
+	if runlog.KindOf(err) != runlog.KindOther || !strings.Contains(strings.Join(rec.Errors, "\n"), "was not dropped: connection lost") {
+		t.Fatalf("%v %q", err, rec.Errors)
+	}
+	for _, dt := range rec.Test.Databases {
+		if !dt.Globals && (!strings.HasPrefix(dt.Scratch, "cadang_rt_") || dt.Dropped || !dt.Loaded) {
+			t.Errorf("a scratch database left behind: %+v", dt)
+		}
 	}
 }
 

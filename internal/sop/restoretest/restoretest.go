@@ -306,7 +306,7 @@ func (t *Tester) Run(ctx context.Context, job *jobs.Job, o Options, rec *runlog.
 	dbs.servers = nil
 	info.RestoreMS = clk.Now().Sub(start).Milliseconds()
 	failed = append(failed, dbs.failed...)
-	for _, f := range append(failed, dbs.infra...) {
+	for _, f := range append(append(failed, dbs.infra...), dbs.notes...) {
 		if len(rec.Errors) < 20 {
 			rec.Errors = append(rec.Errors, f)
 		}

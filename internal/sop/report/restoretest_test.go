@@ -1,0 +1,140 @@
+package report
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lpse/cadang/internal/sop/i18n"
+	"github.com/lpse/cadang/internal/sop/jobs"
+	"github.com/lpse/cadang/internal/sop/restoretest"
+	"github.com/lpse/cadang/internal/sop/run"
+	"github.com/lpse/cadang/internal/sop/run/runtest"
+	"github.com/lpse/cadang/internal/sop/runlog"
+)
+
+// The restore test of testdata's job spse-prod (a pg_dump command source
+// with a verify command, and an upload directory) when the PostgreSQL
+// server to load the dumps into cannot be reached: what a new
+// administrator got before pg_host was set.
+
+// prodSnaps is the repository of spse-prod: three snapshots of each
+// source, a dump in each of the database's, ten files in each of the
+// upload's.
+type prodSnaps struct{ at time.Time }
+
+func prodSnapID(source string, i int) string {
+	c := "d"
+	if source == "upload" {
+		c = "a"
+	}
+	return strings.Repeat(c, 63) + fmt.Sprint(i)
+}
+
+func (s prodSnaps) Snapshots(context.Context, *jobs.Job) ([]restoretest.Snapshot, error) {
+	var out []restoretest.Snapshot
+	for i := range 3 {
+		for _, src := range []string{"database", "upload"} {
+			out = append(out, restoretest.Snapshot{ID: prodSnapID(src, i), Source: src, Time: s.at.AddDate(0, 0, i-3)})
+		}
+	}
+	return out, nil
+}
+
+func (prodSnaps) Files(_ context.Context, s restoretest.Snapshot) ([]restoretest.File, error) {
+	if s.Source == "database" {
+		return []restoretest.File{{Path: "/epns_prod.dump", Size: 210 << 20}}, nil
+	}
+	var out []restoretest.File
+	for i := range 10 {
+		out = append(out, restoretest.File{Path: fmt.Sprintf("/home/appserv/file_upload/2026/%03d.pdf", i), Size: int64(i+1) << 16})
+	}
+	return out, nil
+}
+
+func (prodSnaps) Restore(_ context.Context, _ restoretest.Snapshot, files []restoretest.File, _ string) ([]runlog.TestItem, error) {
+	var out []runlog.TestItem
+	for _, f := range files {
+		out = append(out, runlog.TestItem{Path: f.Path, Size: f.Size, OK: true})
+	}
+	return out, nil
+}
+
+// downServer is the local server of libpq's defaults, which is not there.
+type downServer struct{}
+
+var errDown = errors.New(`psql: exit status 2: psql: error: connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed: No such file or directory`)
+
+func (downServer) Server(context.Context, jobs.Source) (restoretest.DBServer, error) {
+	return downServer{}, nil
+}
+func (downServer) String() string                                        { return "local server (libpq defaults)" }
+func (downServer) IsThrowaway() bool                                     { return false }
+func (downServer) Close() error                                          { return nil }
+func (downServer) CreateDB(context.Context, string) error                { return errDown }
+func (downServer) DropDB(context.Context, string) error                  { return errDown }
+func (downServer) Load(context.Context, string, string) error            { return errDown }
+func (downServer) LoadGlobals(context.Context, string) error             { return errDown }
+func (downServer) Query(context.Context, string, string) (string, error) { return "", errDown }
+func (downServer) Tables(context.Context, string) ([]string, error)      { return nil, errDown }
+func (downServer) DumpTables(context.Context, string) ([]string, error)  { return nil, errDown }
+
+// serverDownTest runs the restore test of spse-prod (sample 4 files,
+// 3 snapshots) against downServer and returns its record.
+func serverDownTest(t *testing.T, h *history) runlog.Record {
+	t.Helper()
+	r := &run.Runner{Config: h.cfg, Log: h.log, Opener: runtest.NewBay(h.cfg), Backupper: &runtest.Backupper{Clock: h.clk}, Notifier: &runtest.Notifier{}, Clock: h.clk}
+	tester := &restoretest.Tester{Source: prodSnaps{at: h.clk.Now()}, Clock: h.clk, Postgres: downServer{},
+		Exec: func(context.Context, []string) (string, int, error) { return "", 0, nil }}
+	out, err := r.Do(context.Background(), runlog.OpRestoreTest, "spse-prod", func(ctx context.Context, rec *runlog.Record) (runlog.RecordStore, error) {
+		h.clk.Advance(7 * time.Minute)
+		return nil, tester.Run(ctx, &h.cfg.Jobs[0], restoretest.Options{Sample: 4, Snapshots: 3, Seed: 11, HasSeed: true, Scratch: t.TempDir()}, rec)
+	})
+	if err == nil || out.Record.Test == nil {
+		t.Fatalf("restore test with the server down: %v %+v", err, out.Record)
+	}
+	return out.Record
+}
+
+// A scratch database whose create failed was never there: the report
+// does not say it was "not dropped" (an administrator would go looking
+// for it), in either language, nor for a record written before the
+// record left such a database unnamed.
+func TestRestoreTestScratchNotCreated(t *testing.T) {
+	h := makeHistory(t)
+	rec := serverDownTest(t, h)
+	old := rec
+	old.Test = &runlog.TestInfo{}
+	*old.Test = *rec.Test
+	old.Test.Databases = nil
+	old.Errors = nil
+	for i, dt := range rec.Test.Databases {
+		// as the test recorded it before: the name given before the
+		// create, and two errors
+		dt.Scratch = fmt.Sprintf("cadang_rt_0a1b2c3d_%d", i+1)
+		old.Test.Databases = append(old.Test.Databases, dt)
+		old.Errors = append(old.Errors, runlog.CreateFailure(dt),
+			fmt.Sprintf("scratch database %s on %s, whose create failed, could not be dropped in case it exists: %v", dt.Scratch, dt.Server, errDown))
+	}
+	for _, l := range []i18n.Lang{i18n.ID, i18n.EN} {
+		for name, r := range map[string]runlog.Record{"new": rec, "old": old} {
+			t.Run(fmt.Sprintf("%s-%s", l, name), func(t *testing.T) {
+				d := h.env(l).RestoreTest(r)
+				out := render(t, d)
+				out.contains(t, l.Pick("tidak ada database sementara yang dibuat pada local server (libpq defaults)", "no scratch database created on local server (libpq defaults)"))
+				for _, bad := range []string{"TIDAK dihapus", "NOT dropped", "dihapus setelah uji", "dropped after the test"} {
+					if strings.Contains(out.md, bad) || strings.Contains(out.pdfText, bad) {
+						t.Errorf("the report says %q of a database never created", bad)
+					}
+				}
+				if name == "new" && strings.Contains(out.md, "cadang_rt_") {
+					t.Errorf("the report names a scratch database never created:\n%s", out.md)
+				}
+				pages(t, d) // CADANG_SOP_DUMP
+			})
+		}
+	}
+}
