@@ -138,3 +138,40 @@ func TestRestoreTestScratchNotCreated(t *testing.T) {
 		}
 	}
 }
+
+// The summary of a restore test adds up from what its report lists: the
+// files compared (the sampled files and the dump files, told apart, so
+// that a sample of 4 files and 7 files verified agree), the verify
+// commands, the dumps to load and the check queries. It said "6 of 16
+// checks failed" of a test whose files and commands all passed and whose
+// dumps could not be loaded at all.
+func TestRestoreTestCountsAddUp(t *testing.T) {
+	h := makeHistory(t)
+	rec := serverDownTest(t, h)
+	for _, l := range []i18n.Lang{i18n.ID, i18n.EN} {
+		t.Run(string(l), func(t *testing.T) {
+			pick := l.Pick
+			d := h.env(l).RestoreTest(rec)
+			r := render(t, d)
+			r.contains(t,
+				pick("Uji restore: 0 pemeriksaan gagal dan 3 tidak dapat dilaksanakan, dari 13 (7 berkas dibandingkan, 3 perintah verifikasi, 3 dump database untuk dimuat, 0 kueri pemeriksaan)",
+					"Restore test: 0 checks failed and 3 could not be carried out, of 13 (7 files compared, 3 verify commands, 3 database dumps to load, 0 check queries)"),
+				pick("4 berkas dari sumber berkas; ditambah seluruh berkas dump dari 3 snapshot sumber dump",
+					"4 files from the file sources, plus every dump file of 3 snapshot(s) of the dump sources"),
+				pick("7 dari 7 berkas identik byte per byte (4 berkas sampel dan 3 berkas dump)",
+					"7 of 7 files identical byte for byte (4 sampled files and 3 dump files)"),
+				pick("3 dari 3 berhasil", "3 of 3 passed"),
+				pick("0 dari 3 dump database berhasil dimuat dengan seluruh tabelnya; 3 tidak dapat dilaksanakan",
+					"0 of 3 database dumps loaded with all their tables; 3 not carried out"),
+				pick("TIDAK DAPAT DILAKSANAKAN", "NOT CARRIED OUT"))
+			text := flatPages(t, pages(t, d)) // CADANG_SOP_DUMP
+			if want := pick("dari 13 (7 berkas", "of 13 (7 files"); !strings.Contains(text, want) {
+				t.Errorf("the PDF lacks %q:\n%s", want, text)
+			}
+		})
+	}
+	c := restoretest.Count(rec.Test, rec.Errors)
+	if c.Checks() != 13 || c.Passed() != 10 || c.NotDone() != 3 || c.Failed() != 0 {
+		t.Errorf("tally %+v", c)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lpse/cadang/internal/sop/clock"
+	"github.com/lpse/cadang/internal/sop/i18n"
 	"github.com/lpse/cadang/internal/sop/jobs"
 	"github.com/lpse/cadang/internal/sop/runlog"
 )
@@ -429,5 +431,68 @@ func TestPlainScriptNotOnSourceServer(t *testing.T) {
 	tester.Run(context.Background(), dbJob(), Options{Snapshots: 1, Seed: 1, HasSeed: true, Scratch: t.TempDir()}, &rec)
 	if len(pg.created) != 2 {
 		t.Fatalf("throwaway: created %v", pg.created)
+	}
+}
+
+// TestNoteCountsAddUp: the note's "N of M checks" adds up from what the
+// report lists. With the server down (a new administrator's first test):
+// 13 files identical, 3 verify commands passed, 3 dumps not loaded, which
+// is 3 checks not carried out of 19, none failed (it was "6 of 16 checks
+// failed": the failed creates and the failed drops of databases never
+// made, of files and commands only). A dump missing a table and a wrong
+// check query are one failed check each; a scratch database left behind
+// is no check.
+func TestNoteCountsAddUp(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	pg := newFakePG()
+	down := errors.New("psql: exit status 2: psql: error: connection to server on socket failed")
+	pg.failCreate, pg.failDrop = down, down
+	tester := &Tester{Source: newFake(), Clock: clk, Postgres: pg}
+	var rec runlog.Record
+	err := tester.Run(context.Background(), job(t), Options{Sample: 10, Snapshots: 3, Seed: 5, HasSeed: true, Scratch: t.TempDir()}, &rec)
+	if runlog.KindOf(err) != runlog.KindOther || rec.Note == nil || rec.Note.Code != "test-checks" {
+		t.Fatalf("%v; note %+v", err, rec.Note)
+	}
+	if want := []any{0, 3, 19, 13, 3, 3, 0}; !reflect.DeepEqual(rec.Note.Args, want) {
+		t.Errorf("server down: note %v, want %v (failed, not carried out, checks, files, commands, dumps, queries)", rec.Note.Args, want)
+	}
+	for _, l := range []i18n.Lang{i18n.ID, i18n.EN} {
+		if msg := l.Note(rec.Note.Code, rec.Note.Args...); strings.Contains(msg, "%!") || strings.Contains(msg, "note.") {
+			t.Errorf("%s: %q", l, msg)
+		}
+	}
+	if c := Count(rec.Test, rec.Errors); c.Checks() != 19 || c.Passed() != 16 || c.NotDone() != 3 || c.Failed() != 0 || c.Left != 0 {
+		t.Errorf("tally %+v", c)
+	}
+
+	src := dbFake()
+	for _, s := range src.snaps {
+		src.content[s.ID]["/helpdesk.dump"] = []byte("PGDMPnotables")
+	}
+	pg = newFakePG()
+	pg.failDrop = errors.New("connection lost")
+	j := dbJob(jobs.Check{Database: "epns_prod", Query: "SELECT count(*) FROM tender", Expect: one("999")})
+	tester = &Tester{Source: src, Clock: clk, Postgres: pg}
+	rec = runlog.Record{}
+	err = tester.Run(context.Background(), j, Options{Snapshots: 1, Seed: 1, HasSeed: true, Scratch: t.TempDir()}, &rec)
+	if runlog.KindOf(err) != runlog.KindIntegrity || rec.Note == nil || rec.Note.Code != "test-checks" {
+		t.Fatalf("%v; note %+v", err, rec.Note)
+	}
+	// 3 files, 2 dumps (helpdesk lacks its table), 1 query (wrong)
+	if want := []any{2, 0, 6, 3, 0, 2, 1}; !reflect.DeepEqual(rec.Note.Args, want) {
+		t.Errorf("missing table and wrong query: note %v, want %v", rec.Note.Args, want)
+	}
+	if c := Count(rec.Test, rec.Errors); c.Left != 2 || c.DumpsOK != 1 {
+		t.Errorf("tally %+v", c)
+	}
+
+	// Every check passes, and the scratch databases stay behind.
+	for _, s := range src.snaps {
+		src.content[s.ID]["/helpdesk.dump"] = []byte("PGDMP7")
+	}
+	rec = runlog.Record{}
+	err = tester.Run(context.Background(), dbJob(), Options{Snapshots: 1, Seed: 1, HasSeed: true, Scratch: t.TempDir()}, &rec)
+	if runlog.KindOf(err) != runlog.KindOther || rec.Note == nil || rec.Note.Code != "test-scratch-left" || !reflect.DeepEqual(rec.Note.Args, []any{5, 2}) {
+		t.Fatalf("%v; note %+v", err, rec.Note)
 	}
 }
