@@ -124,6 +124,8 @@ func init() {
 		"rt.scratch_on":         {"database sementara %s pada %s", "scratch database %s on %s"},
 		"rt.dropped":            {"dihapus setelah uji", "dropped after the test"},
 		"rt.not_dropped":        {"TIDAK dihapus", "NOT dropped"},
+		"rt.command_server":     {"Dump sumber %s (perintah dump) dimuat ke server yang ditentukan oleh pg_host, pg_port dan pg_user; yang tidak diisi diambil dari -h, -p atau -U pada perintah pg_dump atau pg_dumpall, selebihnya dari bawaan libpq (PGHOST, PGPORT, PGUSER, socket lokal). Uji ini memakai %s.", "The dumps of source %s (a dump command) are loaded into the server that pg_host, pg_port and pg_user name; one not set is taken from the -h, -p or -U of a pg_dump or pg_dumpall command, else from libpq's defaults (PGHOST, PGPORT, PGUSER, the local socket). This test used %s."},
+		"rt.as_user":            {" sebagai pengguna %s", " as user %s"},
 		"rt.no_scratch":         {"tidak ada database sementara yang dibuat pada %s", "no scratch database created on %s"},
 		"rt.load":               {"Hasil pemuatan", "Load"},
 		"rt.load_ok":            {"Berhasil dimuat (%s)", "Loaded (%s)"},

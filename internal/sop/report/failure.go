@@ -6,6 +6,7 @@ import (
 
 	"github.com/lpse/cadang/internal/sop/doc"
 	"github.com/lpse/cadang/internal/sop/jobs"
+	"github.com/lpse/cadang/internal/sop/pgdb"
 	"github.com/lpse/cadang/internal/sop/restoretest"
 	"github.com/lpse/cadang/internal/sop/runlog"
 )
@@ -224,15 +225,18 @@ func (e Env) RestoreTest(r runlog.Record) *doc.Document {
 		}
 		d.Blocks = append(d.Blocks, heading("rt.h_commands"), doc.Table{Header: []string{e.t("rt.command"), e.t("rt.exit"), e.t("col.result"), e.t("rt.output")}, Rows: rows, Widths: []float64{4, 1, 1, 4}})
 	}
+	// The errors the tables above say already, in the document's
+	// language, are not repeated in English (issue 15).
+	said := t.Said()
 	if len(t.Databases) > 0 {
 		d.Blocks = append(d.Blocks, heading("rt.h_databases"), e.databaseTable(t.Databases, r.Errors))
+		for _, p := range e.serverHints(r, t, said) {
+			d.Blocks = append(d.Blocks, doc.Paragraph{Text: p})
+		}
 		if checks := e.checkTable(t.Databases); checks != nil {
 			d.Blocks = append(d.Blocks, heading("rt.h_checks"), *checks)
 		}
 	}
-	// The errors the tables above say already, in the document's
-	// language, are not repeated in English (issue 15).
-	said := t.Said()
 	var errs []string
 	for _, s := range r.Errors {
 		if !said[s] {
@@ -332,6 +336,40 @@ func (e Env) dumpSnapshots(r runlog.Record, t *runlog.TestInfo) (map[string]bool
 		dumps[dt.Snapshot] = true
 	}
 	return dumps, paths
+}
+
+// serverHints say in the document's language which server the dumps of a
+// dump command's source were to be loaded into and how it is chosen,
+// where the test recorded it (restoretest.ServerHint: no scratch database
+// could be made there); those it says are marked in said.
+func (e Env) serverHints(r runlog.Record, t *runlog.TestInfo, said map[string]bool) []string {
+	var job *jobs.Job
+	if r.Job != "" && e.Config != nil {
+		job, _ = e.Config.Job(r.Job)
+	}
+	if job == nil {
+		return nil
+	}
+	errs := map[string]bool{}
+	for _, x := range r.Errors {
+		errs[x] = true
+	}
+	var out []string
+	for _, src := range job.Sources {
+		for _, dt := range t.Databases {
+			h := restoretest.ServerHint(src, dt.Server)
+			if dt.Source != src.Name || !errs[h] || said[h] {
+				continue
+			}
+			server := dt.Server
+			if u := pgdb.FromSource(src).User; u != "" {
+				server += e.t("rt.as_user", u)
+			}
+			out = append(out, e.t("rt.command_server", src.Name, server))
+			said[h] = true
+		}
+	}
+	return out
 }
 
 // databaseTable has a row per dump the test loaded (or tried to): where it

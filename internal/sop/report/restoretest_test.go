@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -173,5 +174,32 @@ func TestRestoreTestCountsAddUp(t *testing.T) {
 	c := restoretest.Count(rec.Test, rec.Errors)
 	if c.Checks() != 13 || c.Passed() != 10 || c.NotDone() != 3 || c.Failed() != 0 {
 		t.Errorf("tally %+v", c)
+	}
+}
+
+// The report of a test that found no scratch database for a dump
+// command's dumps says, in its own language, which server the dumps go to
+// and how it is chosen (pg_host, pg_port, pg_user, else the command's -h,
+// -p, -U, else libpq's defaults), naming the server it used; the record's
+// English sentence is not repeated.
+func TestRestoreTestCommandServerSaid(t *testing.T) {
+	h := makeHistory(t)
+	rec := serverDownTest(t, h)
+	hint := restoretest.ServerHint(h.cfg.Jobs[0].Sources[0], "local server (libpq defaults)")
+	if !slices.Contains(rec.Errors, hint) {
+		t.Fatalf("the record lacks %q: %q", hint, rec.Errors)
+	}
+	for _, l := range []i18n.Lang{i18n.ID, i18n.EN} {
+		t.Run(string(l), func(t *testing.T) {
+			d := h.env(l).RestoreTest(rec)
+			r := render(t, d)
+			r.contains(t, l.Pick("Dump sumber database (perintah dump) dimuat ke server yang ditentukan oleh pg_host, pg_port dan pg_user",
+				"The dumps of source database (a dump command) are loaded into the server that pg_host, pg_port and pg_user name"),
+				l.Pick("Uji ini memakai local server (libpq defaults) sebagai pengguna epns.", "This test used local server (libpq defaults) as user epns."))
+			if strings.Contains(r.md, "the dump of a dump command") {
+				t.Errorf("the record's English is repeated:\n%s", r.md)
+			}
+			pages(t, d) // CADANG_SOP_DUMP
+		})
 	}
 }

@@ -74,6 +74,20 @@ type throwaway struct{ *pgdb.Throwaway }
 func (throwaway) IsThrowaway() bool { return true }
 func (t throwaway) Close() error    { return t.Stop() }
 
+// ServerHint explains, with the first dump of a dump command's source
+// that found no scratch database on server, which server that is and how
+// it is chosen: pg_host, pg_port and pg_user, else the command line's -h,
+// -p and -U (pgdb.FromSource), else libpq's defaults.
+func ServerHint(src jobs.Source, server string) string {
+	as := ""
+	if u := pgdb.FromSource(src).User; u != "" {
+		as = " as user " + u
+	}
+	return fmt.Sprintf("source %s: the dump of a dump command is loaded into the server that pg_host, pg_port and pg_user name; "+
+		"one not set is taken from the -h, -p or -U of a pg_dump or pg_dumpall command, else from libpq's defaults "+
+		"(PGHOST, PGPORT, PGUSER, the local socket): this test used %s%s", src.Name, server, as)
+}
+
 // dropTimeout bounds the drop of a scratch database after the test, which
 // runs even when the test was cancelled.
 const dropTimeout = 2 * time.Minute
@@ -98,6 +112,7 @@ type dbLoad struct {
 	failed  []string            // the dump or a check is wrong
 	infra   []string            // the test could not be carried out
 	notes   []string            // said in the record, not counted as checks
+	hinted  map[string]bool     // sources whose server ServerHint explained
 	checks  int                 // check queries run
 	passed  int
 }
@@ -216,6 +231,15 @@ func (d *dbLoad) load(ctx context.Context, srv DBServer, src jobs.Source, p Pick
 	if createErr = srv.CreateDB(ctx, scratch); createErr != nil {
 		dt.Error = createErr.Error()
 		d.infra = append(d.infra, runlog.NotLoadedFailure(dt))
+		if len(src.Databases) == 0 && !srv.IsThrowaway() && !d.hinted[src.Name] {
+			// Which server a dump command's dump goes to is not
+			// obvious from the configuration: said once per source.
+			if d.hinted == nil {
+				d.hinted = map[string]bool{}
+			}
+			d.hinted[src.Name] = true
+			d.notes = append(d.notes, ServerHint(src, dt.Server))
+		}
 		return dt
 	}
 	dt.Scratch = scratch

@@ -496,3 +496,31 @@ func TestNoteCountsAddUp(t *testing.T) {
 		t.Fatalf("%v; note %+v", err, rec.Note)
 	}
 }
+
+// TestCommandSourceServerSaid: when no scratch database can be made for a
+// dump command's dump, the record says once which server that was and
+// how it is chosen (pg_host, pg_port, pg_user, else the pg_dump command's
+// -h, -p, -U, else libpq's defaults); a new administrator's first test
+// failed on libpq's local socket with no word of pg_host.
+func TestCommandSourceServerSaid(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	pg := newFakePG()
+	pg.failCreate = errors.New("psql: exit status 2: connection refused")
+	tester := &Tester{Source: newFake(), Clock: clk, Postgres: pg}
+	var rec runlog.Record
+	j := job(t) // command = ["pg_dump", "-Fc", "-U", "epns", "epns_prod"]
+	tester.Run(context.Background(), j, Options{Sample: 2, Snapshots: 3, Seed: 5, HasSeed: true, Scratch: t.TempDir()}, &rec)
+	want := ServerHint(j.Sources[0], "fake:5432")
+	n := 0
+	for _, e := range rec.Errors {
+		if e == want {
+			n++
+		}
+	}
+	if n != 1 || !strings.Contains(want, "pg_host, pg_port and pg_user") || !strings.Contains(want, "used fake:5432 as user epns") {
+		t.Errorf("%d times %q in %q", n, want, rec.Errors)
+	}
+	if c := Count(rec.Test, rec.Errors); c.NotDone() != 3 || c.Checks() != 2+3+3+3 {
+		t.Errorf("the hint is no check: %+v", c)
+	}
+}
