@@ -434,7 +434,11 @@ func restoreTestCommand() *cli.Command {
 given, and is recorded so the sample can be repeated), restores them into a scratch directory, compares
 every byte with the snapshot, runs the verify command of dump sources (e.g. pg_restore --list), records
 the test in the run log and prints the restore test report (with --json, the record instead, one JSON
-line per job). Without --job, every job is tested.` + docHelp,
+line per job). Without --job, every job is tested.
+
+The report is printed on the terminal in English unless --lang id (or CADANG_LANG) is given, as run,
+status and log print; written with --output FILE it is a document, in Bahasa Indonesia unless --lang en
+is given, as every document. --format md|html|pdf.`,
 		Flags: append(docFlags(),
 			&cli.StringFlag{Name: "job", Usage: "test `JOB` only"},
 			&cli.IntFlag{Name: "sample", Usage: "restore `N` files (default: [restore_test] sample, 20)"},
@@ -523,6 +527,9 @@ line per job). Without --job, every job is tested.` + docHelp,
 // one JSON line with --json (so a script reads one value per job),
 // otherwise the report document. --output writes the document in both
 // cases; with several jobs each gets its own file, named after the job.
+// Printed, the report is terminal output, in the terminal's language
+// (English unless --lang/CADANG_LANG), as what run, status and log print;
+// written to a file, it is a document in the documents' language.
 func (e *env) printRestoreTest(c *cli.Context, rec runlog.Record, several bool) error {
 	output := c.String("output")
 	if e.json {
@@ -535,9 +542,12 @@ func (e *env) printRestoreTest(c *cli.Context, rec runlog.Record, several bool) 
 	}
 	// Without a configuration file (a repository's test) the report has
 	// no organisation, shown as blanks.
-	_, env, recs, err := e.reportEnv(c.Context, rec.Job != "")
+	st, env, recs, err := e.reportEnv(c.Context, rec.Job != "")
 	if err != nil {
 		return err
+	}
+	if output == "" {
+		env.Lang = st.termLang
 	}
 	if output != "" && several {
 		ext := filepath.Ext(output)

@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -381,4 +382,104 @@ classification = "rahasia"
 		!strings.Contains(rec.Test.Databases[1].Server, "throwaway") {
 		t.Fatalf("throwaway restore test %s: %+v %q", rec.Result, rec.Test.Databases, rec.Errors)
 	}
+}
+
+// TestPostgreSQLCommandSourceRestoreTest: README's dump command source,
+// command = ["pg_dump", "-h", HOST, "-p", PORT, "-U", USER, ...] without
+// pg_host, pg_port or pg_user. The restore test loads the dump into the
+// server the command dumped; it went to libpq's local socket and failed.
+// A command line cadang does not read (a shell) leaves libpq's defaults,
+// and the failure says which server it used and how one is chosen.
+func TestPostgreSQLCommandSourceRestoreTest(t *testing.T) {
+	s := testpg.Start(t)
+	repoDir := cliNewRepo(t)
+	for _, k := range []string{"PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "CADANG_CONFIG", envLog, envNow} {
+		t.Setenv(k, "")
+	}
+	s.Exec(t, "postgres", "CREATE DATABASE spse;")
+	s.Exec(t, "spse", "CREATE TABLE tender (id int PRIMARY KEY); INSERT INTO tender SELECT generate_series(1, 300);")
+	be, err := local.Open(context.Background(), repoDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := repo.Open(context.Background(), be, []byte(cliTestPassword), repo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := r.ID()
+	r.Close()
+	dir := t.TempDir()
+	cfg, log := filepath.Join(dir, "cadang.toml"), filepath.Join(dir, "runlog.jsonl")
+	writeCfg := func(command string) {
+		t.Helper()
+		text := fmt.Sprintf(`[log]
+path = %q
+[restore_test]
+scratch = %q
+[[job]]
+name = "spse-db"
+info_class = 7
+classification = "rahasia"
+  [[job.source]]
+  name = "database"
+  command = %s
+  filename = "spse.dump"
+  verify = [%q, "--list", "{file}"]
+  restore_into = "server"
+  [[job.medium]]
+  name = "disk-A"
+  repository = %q
+  repository_id = %q
+  [[job.check]]
+  query = "SELECT count(*) FROM tender"
+  expect = "300"
+`, log, dir, command, filepath.Join(s.Bin, "pg_restore"), repoDir, id)
+		if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	restoreTest := func(code int) runlog.Record {
+		t.Helper()
+		res := cliCode(t, code, "--config", cfg, "--json", "restore-test", "--job", "spse-db")
+		var rec runlog.Record
+		if err := json.Unmarshal([]byte(strings.SplitN(res.stdout, "\n", 2)[0]), &rec); err != nil {
+			t.Fatalf("%v\n%s", err, res)
+		}
+		return rec
+	}
+	writeCfg(fmt.Sprintf(`[%q, "-h", %q, "-p", "%d", "-U", %q, "-Fc", "-Z0", "spse"]`, filepath.Join(s.Bin, "pg_dump"), s.Host, s.Port, s.User))
+	cliOK(t, "--config", cfg, "run", "spse-db")
+	rec := restoreTest(0)
+	server := fmt.Sprintf("%s:%d", s.Host, s.Port)
+	if rec.Result != runlog.OK || len(rec.Test.Databases) != 1 || !rec.Test.Databases[0].Loaded || !rec.Test.Databases[0].Dropped ||
+		rec.Test.Databases[0].Server != server || len(rec.Test.Databases[0].Checks) != 1 || !rec.Test.Databases[0].Checks[0].OK {
+		t.Fatalf("restore test %s: %+v %q", rec.Result, rec.Test.Databases, rec.Errors)
+	}
+	if left := strings.TrimSpace(s.Exec(t, "postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'cadang_rt_%'")); left != "0" {
+		t.Errorf("%s scratch databases left on the server", left)
+	}
+
+	// Behind a shell the command names no server cadang reads: libpq's
+	// defaults, here a port where nothing listens.
+	closed := strconv.Itoa(freeTCPPort(t))
+	t.Setenv("PGHOST", "127.0.0.1")
+	t.Setenv("PGPORT", closed)
+	writeCfg(fmt.Sprintf(`["sh", "-c", "exec %s -h %s -p %d -U %s -Fc -Z0 spse"]`, filepath.Join(s.Bin, "pg_dump"), s.Host, s.Port, s.User))
+	rec = restoreTest(1)
+	errs := strings.Join(rec.Errors, "\n")
+	if rec.Failure != runlog.KindOther || len(rec.Test.Databases) != 1 || rec.Test.Databases[0].Scratch != "" || rec.Test.Databases[0].Dropped ||
+		!strings.Contains(errs, "pg_host, pg_port and pg_user") || !strings.Contains(errs, "this test used 127.0.0.1:"+closed) ||
+		strings.Contains(errs, "dropped") {
+		t.Fatalf("restore test %s %s: %+v\n%s", rec.Result, rec.Failure, rec.Test.Databases, errs)
+	}
+}
+
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

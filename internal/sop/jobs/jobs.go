@@ -205,7 +205,9 @@ type Source struct {
 	// ~/.pgpass); PGBin is the directory of pg_dump, pg_dumpall, psql,
 	// pg_restore, initdb and pg_ctl (empty: $PATH, then Debian's newest
 	// /usr/lib/postgresql/N/bin). They apply to the restore test of a
-	// pg_dump command source too.
+	// dump command's source too, where one not set is taken from a
+	// pg_dump or pg_dumpall command line's -h, -p or -U
+	// (pgdb.FromSource).
 	PGHost string `toml:"pg_host"`
 	PGPort int    `toml:"pg_port"`
 	PGUser string `toml:"pg_user"`

@@ -41,9 +41,28 @@ type Conn struct {
 	Env []string
 }
 
-// FromSource returns the connection of a job's PostgreSQL source.
+// FromSource returns the connection of a job's PostgreSQL source: its
+// pg_host, pg_port and pg_user; for a dump command's source, each of them
+// not set is the pg_dump or pg_dumpall command line's -h, -p or -U
+// (CommandConn), so that a restore test loads the dump into the server it
+// came from. What neither gives is libpq's default, as for the command.
 func FromSource(s jobs.Source) Conn {
-	return Conn{Bin: s.PGBin, Host: s.PGHost, Port: s.PGPort, User: s.PGUser}
+	c := Conn{Bin: s.PGBin, Host: s.PGHost, Port: s.PGPort, User: s.PGUser}
+	if len(s.Databases) > 0 || len(s.Command) == 0 {
+		return c
+	}
+	if host, port, user, ok := CommandConn(s.Command); ok {
+		if c.Host == "" {
+			c.Host = host
+		}
+		if c.Port == 0 {
+			c.Port = port
+		}
+		if c.User == "" {
+			c.User = user
+		}
+	}
+	return c
 }
 
 // String names the server for records: host:port, or libpq's defaults.

@@ -177,7 +177,7 @@ func TestRestoreTestDatabases(t *testing.T) {
 			pick("1204 (nilai pada database sumber saat backup)", "1204 (the source database's value at backup time)"),
 			pick("88120 (ditetapkan dalam konfigurasi)", "88120 (set in the configuration)"),
 			pick("37 (nilai pada database sumber saat backup)", "37 (the source database's value at backup time)"),
-			pick("1 dari 2 dump database berhasil dimuat dan diperiksa", "1 of 2 database dumps loaded and checked"),
+			pick("1 dari 2 dump database berhasil dimuat dengan seluruh tabelnya", "1 of 2 database dumps loaded with all their tables"),
 			pick("2 dari 3 memberikan nilai yang diharapkan", "2 of 3 gave the expected value"),
 			pick("TIDAK SESUAI", "FAILED"), pick("Sesuai", "Passed"))
 		// The PDF as a reader sees it: the sections and the values found.
@@ -202,7 +202,7 @@ func TestRestoreTestCheckNotRecorded(t *testing.T) {
 			Checks: []runlog.CheckRun{{Query: "SELECT count(*) FROM paket", Compare: jobs.CompareSource,
 				Error: "no value of this query was recorded when the snapshot was made (the check was added later, or the backup record is not in the run log)"}}}}}})
 	r := render(t, h.env(i18n.ID).RestoreTest(rec, h.recs))
-	r.contains(t, "tidak tercatat saat backup", "TIDAK SESUAI", "0 dari 1 dump database berhasil dimuat dan diperiksa")
+	r.contains(t, "tidak tercatat saat backup", "TIDAK SESUAI", "1 dari 1 dump database berhasil dimuat dengan seluruh tabelnya", "0 dari 1 memberikan nilai yang diharapkan")
 	if strings.Contains(r.md, "no value of this query") {
 		t.Errorf("the Indonesian report has cadang's English reason:\n%s", r.md)
 	}

@@ -6,6 +6,8 @@ import (
 
 	"github.com/lpse/cadang/internal/sop/doc"
 	"github.com/lpse/cadang/internal/sop/jobs"
+	"github.com/lpse/cadang/internal/sop/pgdb"
+	"github.com/lpse/cadang/internal/sop/restoretest"
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/internal/sop/status"
 )
@@ -157,14 +159,33 @@ func (e Env) RestoreTest(r runlog.Record, recs []runlog.Record) *doc.Document {
 		// A failed test when the test was already due: it still is.
 		nextText += " (" + e.t("st.restore-test-overdue") + ")"
 	}
+	// The checks the summary (the record's note) counts, each listed
+	// here: the files compared, the verify commands, the dumps loaded and
+	// the check queries (restoretest.Count).
+	c := restoretest.Count(t, r.Errors)
+	dumpSnaps, pathSources := e.dumpSnapshots(r, t)
+	sampled, dumpFiles := 0, 0
+	for _, it := range t.Items {
+		if dumpSnaps[it.Snapshot] {
+			dumpFiles++
+		} else {
+			sampled++
+		}
+	}
 	sample := e.Lang.Int(int64(t.Sample)) + " " + e.t("rt.files")
 	if t.Sample == 0 && t.SampleBytes > 0 {
 		sample = e.Lang.Bytes(t.SampleBytes)
 	}
-	ok := 0
-	for _, it := range t.Items {
-		if it.OK {
-			ok++
+	verified := e.t("rt.verified_v", c.FilesOK, c.Files)
+	if len(dumpSnaps) > 0 {
+		// The sample is of the path sources' files; a dump source gives
+		// every dump file of the snapshots drawn, which the files
+		// verified count too.
+		if sampled == 0 && !pathSources {
+			sample = e.t("rt.sample_dumps_only", len(dumpSnaps))
+		} else {
+			sample = e.t("rt.sample_dumps", sample, len(dumpSnaps))
+			verified += " (" + e.t("rt.verified_split", sampled, dumpFiles) + ")"
 		}
 	}
 	fields := doc.Fields{
@@ -173,10 +194,13 @@ func (e Env) RestoreTest(r runlog.Record, recs []runlog.Record) *doc.Document {
 		{Label: e.t("rt.repeat"), Value: e.repeatCommand(r, t)},
 		{Label: e.t("rt.scratch"), Value: t.Scratch},
 		{Label: e.t("rt.restore_time"), Value: e.Lang.Duration(msDur(t.RestoreMS))},
-		{Label: e.t("rt.verified"), Value: e.t("rt.verified_v", ok, len(t.Items))},
+		{Label: e.t("rt.verified"), Value: verified},
+	}
+	if c.Commands > 0 {
+		fields = append(fields, doc.Field{Label: e.t("rt.commands"), Value: e.t("rt.commands_v", c.CommandsOK, c.Commands)})
 	}
 	if len(t.Databases) > 0 {
-		fields = append(fields, e.databaseSummary(t.Databases)...)
+		fields = append(fields, e.databaseSummary(c)...)
 	}
 	fields = append(fields, doc.Field{Label: e.t("rt.next"), Value: nextText})
 	d.Blocks = append(d.Blocks, fields)
@@ -209,15 +233,18 @@ func (e Env) RestoreTest(r runlog.Record, recs []runlog.Record) *doc.Document {
 		}
 		d.Blocks = append(d.Blocks, heading("rt.h_commands"), doc.Table{Header: []string{e.t("rt.command"), e.t("rt.exit"), e.t("col.result"), e.t("rt.output")}, Rows: rows, Widths: []float64{4, 1, 1, 4}})
 	}
+	// The errors the tables above say already, in the document's
+	// language, are not repeated in English (issue 15).
+	said := t.Said()
 	if len(t.Databases) > 0 {
-		d.Blocks = append(d.Blocks, heading("rt.h_databases"), e.databaseTable(t.Databases))
+		d.Blocks = append(d.Blocks, heading("rt.h_databases"), e.databaseTable(t.Databases, r.Errors))
+		for _, p := range e.serverHints(r, t, said) {
+			d.Blocks = append(d.Blocks, doc.Paragraph{Text: p})
+		}
 		if checks := e.checkTable(t.Databases); checks != nil {
 			d.Blocks = append(d.Blocks, heading("rt.h_checks"), *checks)
 		}
 	}
-	// The errors the tables above say already, in the document's
-	// language, are not repeated in English (issue 15).
-	said := t.Said()
 	var errs []string
 	for _, s := range r.Errors {
 		if !said[s] {
@@ -272,51 +299,112 @@ func (e Env) databaseName(dt runlog.DatabaseTest) string {
 
 // databaseSummary counts the dumps loaded and the check queries that
 // gave the expected value, for the fields at the head of the report.
-func (e Env) databaseSummary(dbs []runlog.DatabaseTest) doc.Fields {
-	dumps, loaded, checks, passed := 0, 0, 0, 0
-	for _, dt := range dbs {
-		if dt.Globals {
-			continue
-		}
-		dumps++
-		if dt.Loaded && dt.OK {
-			loaded++
-		}
-		for _, c := range dt.Checks {
-			checks++
-			if c.OK {
-				passed++
-			}
-		}
-	}
+func (e Env) databaseSummary(c restoretest.Tally) doc.Fields {
 	check := e.t("rt.no_checks")
-	if checks > 0 {
-		check = e.t("rt.checks_v", passed, checks)
+	if c.Queries > 0 {
+		check = e.t("rt.checks_v", c.QueriesOK, c.Queries)
+	}
+	loaded := e.t("rt.databases_v", c.DumpsOK, c.Dumps)
+	if c.DumpsNotDone > 0 {
+		loaded += "; " + e.t("rt.databases_not_done", c.DumpsNotDone)
 	}
 	return doc.Fields{
-		{Label: e.t("rt.databases"), Value: e.t("rt.databases_v", loaded, dumps)},
+		{Label: e.t("rt.databases"), Value: loaded},
 		{Label: e.t("rt.checks"), Value: check},
 	}
 }
 
+// dumpSnapshots are the snapshots of a test that are of dump sources (by
+// the job's configuration, and those whose dumps were loaded), and whether
+// the job has a source of paths to sample files from.
+func (e Env) dumpSnapshots(r runlog.Record, t *runlog.TestInfo) (map[string]bool, bool) {
+	dumps := map[string]bool{}
+	paths := r.Job == ""
+	var job *jobs.Job
+	if r.Job != "" && e.Config != nil {
+		job, _ = e.Config.Job(r.Job)
+	}
+	if job == nil {
+		paths = true // not known: the sample is said as it is
+	} else {
+		for _, s := range job.Sources {
+			if !s.IsDump() {
+				paths = true
+			}
+		}
+		for _, s := range t.Snapshots {
+			for _, src := range job.Sources {
+				if src.Name == s.Source && src.IsDump() {
+					dumps[s.ID] = true
+				}
+			}
+		}
+	}
+	for _, dt := range t.Databases {
+		dumps[dt.Snapshot] = true
+	}
+	return dumps, paths
+}
+
+// serverHints say in the document's language which server the dumps of a
+// dump command's source were to be loaded into and how it is chosen,
+// where the test recorded it (restoretest.ServerHint: no scratch database
+// could be made there); those it says are marked in said.
+func (e Env) serverHints(r runlog.Record, t *runlog.TestInfo, said map[string]bool) []string {
+	var job *jobs.Job
+	if r.Job != "" && e.Config != nil {
+		job, _ = e.Config.Job(r.Job)
+	}
+	if job == nil {
+		return nil
+	}
+	errs := map[string]bool{}
+	for _, x := range r.Errors {
+		errs[x] = true
+	}
+	var out []string
+	for _, src := range job.Sources {
+		for _, dt := range t.Databases {
+			h := restoretest.ServerHint(src, dt.Server)
+			if dt.Source != src.Name || !errs[h] || said[h] {
+				continue
+			}
+			server := dt.Server
+			if u := pgdb.FromSource(src).User; u != "" {
+				server += e.t("rt.as_user", u)
+			}
+			out = append(out, e.t("rt.command_server", src.Name, server))
+			said[h] = true
+		}
+	}
+	return out
+}
+
 // databaseTable has a row per dump the test loaded (or tried to): where it
-// was loaded, whether it loaded, the tables found and the result.
-func (e Env) databaseTable(dbs []runlog.DatabaseTest) doc.Table {
+// was loaded, whether it loaded, the tables found and the result. A
+// scratch database is said to be dropped or not only when it was created.
+func (e Env) databaseTable(dbs []runlog.DatabaseTest, errs []string) doc.Table {
 	var rows [][]string
 	for _, dt := range dbs {
 		where := "-"
-		if dt.Scratch != "" {
+		switch {
+		case restoretest.ScratchNotCreated(dt, errs):
+			where = e.t("rt.no_scratch", dt.Server)
+		case dt.Scratch != "":
 			where = e.t("rt.scratch_on", dt.Scratch, dt.Server)
 			if dt.Dropped {
 				where += ", " + e.t("rt.dropped")
 			} else {
 				where += ", " + e.t("rt.not_dropped")
 			}
-		} else if dt.Server != "" {
+		case dt.Server != "":
 			where = dt.Server
 		}
 		load, tables := e.t("rt.load_failed"), "-"
+		notDone := restoretest.DumpNotDone(dt, errs)
 		switch {
+		case notDone:
+			load = e.t("rt.load_not_done")
 		case dt.Loaded:
 			load = e.t("rt.load_ok", e.Lang.Duration(msDur(dt.LoadMS)))
 		case dt.Globals && dt.Error == "":
@@ -332,7 +420,10 @@ func (e Env) databaseTable(dbs []runlog.DatabaseTest) doc.Table {
 			}
 		}
 		res := e.t("rt.pass")
-		if !dt.OK {
+		switch {
+		case notDone:
+			res = e.t("rt.not_done")
+		case !dt.OK:
 			res = e.t("rt.fail")
 		}
 		rows = append(rows, []string{e.databaseName(dt), short(dt.Snapshot, 8), where, load, tables, res})

@@ -74,6 +74,20 @@ type throwaway struct{ *pgdb.Throwaway }
 func (throwaway) IsThrowaway() bool { return true }
 func (t throwaway) Close() error    { return t.Stop() }
 
+// ServerHint explains, with the first dump of a dump command's source
+// that found no scratch database on server, which server that is and how
+// it is chosen: pg_host, pg_port and pg_user, else the command line's -h,
+// -p and -U (pgdb.FromSource), else libpq's defaults.
+func ServerHint(src jobs.Source, server string) string {
+	as := ""
+	if u := pgdb.FromSource(src).User; u != "" {
+		as = " as user " + u
+	}
+	return fmt.Sprintf("source %s: the dump of a dump command is loaded into the server that pg_host, pg_port and pg_user name; "+
+		"one not set is taken from the -h, -p or -U of a pg_dump or pg_dumpall command, else from libpq's defaults "+
+		"(PGHOST, PGPORT, PGUSER, the local socket): this test used %s%s", src.Name, server, as)
+}
+
 // dropTimeout bounds the drop of a scratch database after the test, which
 // runs even when the test was cancelled.
 const dropTimeout = 2 * time.Minute
@@ -97,6 +111,8 @@ type dbLoad struct {
 	servers map[string]DBServer // by source name
 	failed  []string            // the dump or a check is wrong
 	infra   []string            // the test could not be carried out
+	notes   []string            // said in the record, not counted as checks
+	hinted  map[string]bool     // sources whose server ServerHint explained
 	checks  int                 // check queries run
 	passed  int
 }
@@ -171,22 +187,25 @@ func (d *dbLoad) pick(ctx context.Context, src jobs.Source, p Pick, sub string, 
 }
 
 // load loads one dump into a new scratch database, checks it and drops it.
+// dt.Scratch names the scratch database only once it was created: one
+// whose create failed is not reported as "not dropped" (an administrator
+// would go looking for it).
 func (d *dbLoad) load(ctx context.Context, srv DBServer, src jobs.Source, p Pick, f File, file, db string, n int) (dt runlog.DatabaseTest) {
 	d.n++
-	dt = runlog.DatabaseTest{Snapshot: p.Snapshot.ID, Source: src.Name, File: f.Path, Database: db, Server: srv.String(),
-		Scratch: fmt.Sprintf("cadang_rt_%s_%d", d.tag, d.n)}
+	scratch := fmt.Sprintf("cadang_rt_%s_%d", d.tag, d.n)
+	dt = runlog.DatabaseTest{Snapshot: p.Snapshot.ID, Source: src.Name, File: f.Path, Database: db, Server: srv.String()}
 	if !srv.IsThrowaway() {
 		// A plain script runs whatever it holds on the source's server
 		// (DROP DATABASE, \connect): only a throwaway server takes one.
 		// (A file that cannot be read fails in Load, as before.)
 		if custom, err := pgdb.IsCustomFormat(file); err == nil && !custom {
 			err = pgdb.ErrPlainScript
-			dt.Error, dt.Scratch = err.Error(), ""
+			dt.Error = err.Error()
 			d.infra = append(d.infra, runlog.NotLoadedFailure(dt))
 			return dt
 		}
 	}
-	created := false
+	var createErr error
 	defer func() {
 		// Always dropped, on failure and on cancellation too, and also
 		// when the create failed: a psql killed by a cancellation, or
@@ -194,22 +213,36 @@ func (d *dbLoad) load(ctx context.Context, srv DBServer, src jobs.Source, p Pick
 		// DATABASE IF EXISTS).
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dropTimeout)
 		defer cancel()
-		if err := srv.DropDB(dctx, dt.Scratch); err != nil {
-			if created {
-				d.infra = append(d.infra, fmt.Sprintf("scratch database %s on %s was not dropped: %v", dt.Scratch, srv, err))
-			} else {
-				d.infra = append(d.infra, fmt.Sprintf("scratch database %s on %s, whose create failed, could not be dropped in case it exists: %v", dt.Scratch, srv, err))
-			}
-			return
+		err := srv.DropDB(dctx, scratch)
+		switch {
+		case err == nil:
+			dt.Dropped = createErr == nil
+		case createErr == nil:
+			d.infra = append(d.infra, fmt.Sprintf("scratch database %s on %s was not dropped: %v", scratch, srv, err))
+		case err.Error() == createErr.Error():
+			// The server answered the drop as it answered the create
+			// (it cannot be reached, typically): nothing was created.
+		default:
+			// Not a check of the dump, and most likely nothing is
+			// left: said, not counted.
+			d.notes = append(d.notes, fmt.Sprintf("scratch database %s on %s was most likely never created (its create failed); DROP DATABASE IF EXISTS, run in case it was, failed too: %v", scratch, srv, err))
 		}
-		dt.Dropped = true
 	}()
-	if err := srv.CreateDB(ctx, dt.Scratch); err != nil {
-		dt.Error = err.Error()
-		d.infra = append(d.infra, runlog.CreateFailure(dt))
+	if createErr = srv.CreateDB(ctx, scratch); createErr != nil {
+		dt.Error = createErr.Error()
+		d.infra = append(d.infra, runlog.NotLoadedFailure(dt))
+		if len(src.Databases) == 0 && !srv.IsThrowaway() && !d.hinted[src.Name] {
+			// Which server a dump command's dump goes to is not
+			// obvious from the configuration: said once per source.
+			if d.hinted == nil {
+				d.hinted = map[string]bool{}
+			}
+			d.hinted[src.Name] = true
+			d.notes = append(d.notes, ServerHint(src, dt.Server))
+		}
 		return dt
 	}
-	created = true
+	dt.Scratch = scratch
 	start := d.clk.Now()
 	err := srv.Load(ctx, dt.Scratch, file)
 	dt.LoadMS = d.clk.Now().Sub(start).Milliseconds()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lpse/cadang/internal/sop/clock"
+	"github.com/lpse/cadang/internal/sop/i18n"
 	"github.com/lpse/cadang/internal/sop/jobs"
 	"github.com/lpse/cadang/internal/sop/runlog"
 )
@@ -32,6 +34,7 @@ type fakePG struct {
 	queries       []string
 	block         bool // Load waits for its context to end
 	dropCtxErr    error
+	failDrop      error // DropDB fails with it
 	closed        int
 }
 
@@ -62,6 +65,9 @@ func (f *fakePG) DropDB(ctx context.Context, name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.dropCtxErr = ctx.Err()
+	if f.failDrop != nil {
+		return f.failDrop
+	}
 	delete(f.live, name)
 	f.dropped = append(f.dropped, name)
 	return nil
@@ -325,6 +331,58 @@ func TestScratchDroppedWhenCreateFails(t *testing.T) {
 	}
 }
 
+// TestScratchNotCreatedNotReported: a server that cannot be reached
+// refuses the create and the drop alike. No scratch database was made, so
+// the record names none and says nothing of dropping one (an
+// administrator would go looking for "not dropped" databases); a scratch
+// database that was created and could not be dropped is still reported.
+func TestScratchNotCreatedNotReported(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	pg := newFakePG()
+	down := errors.New(`psql: exit status 2: psql: error: connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed: No such file or directory`)
+	pg.failCreate, pg.failDrop = down, down
+	tester := &Tester{Source: dbFake(), Clock: clk, Postgres: pg}
+	var rec runlog.Record
+	err := tester.Run(context.Background(), dbJob(), Options{Snapshots: 1, Seed: 1, HasSeed: true, Scratch: t.TempDir()}, &rec)
+	if runlog.KindOf(err) != runlog.KindOther {
+		t.Fatalf("%v %q", err, rec.Errors)
+	}
+	n := 0
+	for _, dt := range rec.Test.Databases {
+		if dt.Globals {
+			continue
+		}
+		n++
+		if dt.Scratch != "" || dt.Dropped || dt.Loaded || dt.Server != "fake:5432" || !strings.Contains(dt.Error, "connection to server") {
+			t.Errorf("a scratch database that was never created: %+v", dt)
+		}
+	}
+	if n != 2 {
+		t.Fatalf("%d dumps in %+v", n, rec.Test.Databases)
+	}
+	for _, e := range rec.Errors {
+		if strings.Contains(e, "dropped") || strings.Contains(e, "cadang_rt_") {
+			t.Errorf("error about a database never created: %q", e)
+		}
+	}
+	errorsSaid(t, rec)
+
+	// Created, loaded, and then the drop fails: that one is left behind.
+	pg = newFakePG()
+	pg.failDrop = errors.New("connection lost")
+	tester.Postgres = pg
+	rec = runlog.Record{}
+	err = tester.Run(context.Background(), dbJob(), Options{Snapshots: 1, Seed: 1, HasSeed: true, Scratch: t.TempDir()}, &rec)
+	if runlog.KindOf(err) != runlog.KindOther || !strings.Contains(strings.Join(rec.Errors, "\n"), "was not dropped: connection lost") {
+		t.Fatalf("%v %q", err, rec.Errors)
+	}
+	for _, dt := range rec.Test.Databases {
+		if !dt.Globals && (!strings.HasPrefix(dt.Scratch, "cadang_rt_") || dt.Dropped || !dt.Loaded) {
+			t.Errorf("a scratch database left behind: %+v", dt)
+		}
+	}
+}
+
 // TestCheckQueryOneStatement: a check query of more than one statement
 // is not run (on restore_into = "server" it would run on the source's
 // server): the check fails, saying why.
@@ -373,5 +431,96 @@ func TestPlainScriptNotOnSourceServer(t *testing.T) {
 	tester.Run(context.Background(), dbJob(), Options{Snapshots: 1, Seed: 1, HasSeed: true, Scratch: t.TempDir()}, &rec)
 	if len(pg.created) != 2 {
 		t.Fatalf("throwaway: created %v", pg.created)
+	}
+}
+
+// TestNoteCountsAddUp: the note's "N of M checks" adds up from what the
+// report lists. With the server down (a new administrator's first test):
+// 13 files identical, 3 verify commands passed, 3 dumps not loaded, which
+// is 3 checks not carried out of 19, none failed (it was "6 of 16 checks
+// failed": the failed creates and the failed drops of databases never
+// made, of files and commands only). A dump missing a table and a wrong
+// check query are one failed check each; a scratch database left behind
+// is no check.
+func TestNoteCountsAddUp(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	pg := newFakePG()
+	down := errors.New("psql: exit status 2: psql: error: connection to server on socket failed")
+	pg.failCreate, pg.failDrop = down, down
+	tester := &Tester{Source: newFake(), Clock: clk, Postgres: pg}
+	var rec runlog.Record
+	err := tester.Run(context.Background(), job(t), Options{Sample: 10, Snapshots: 3, Seed: 5, HasSeed: true, Scratch: t.TempDir()}, &rec)
+	if runlog.KindOf(err) != runlog.KindOther || rec.Note == nil || rec.Note.Code != "test-checks" {
+		t.Fatalf("%v; note %+v", err, rec.Note)
+	}
+	if want := []any{0, 3, 19, 13, 3, 3, 0}; !reflect.DeepEqual(rec.Note.Args, want) {
+		t.Errorf("server down: note %v, want %v (failed, not carried out, checks, files, commands, dumps, queries)", rec.Note.Args, want)
+	}
+	for _, l := range []i18n.Lang{i18n.ID, i18n.EN} {
+		if msg := l.Note(rec.Note.Code, rec.Note.Args...); strings.Contains(msg, "%!") || strings.Contains(msg, "note.") {
+			t.Errorf("%s: %q", l, msg)
+		}
+	}
+	if c := Count(rec.Test, rec.Errors); c.Checks() != 19 || c.Passed() != 16 || c.NotDone() != 3 || c.Failed() != 0 || c.Left != 0 {
+		t.Errorf("tally %+v", c)
+	}
+
+	src := dbFake()
+	for _, s := range src.snaps {
+		src.content[s.ID]["/helpdesk.dump"] = []byte("PGDMPnotables")
+	}
+	pg = newFakePG()
+	pg.failDrop = errors.New("connection lost")
+	j := dbJob(jobs.Check{Database: "epns_prod", Query: "SELECT count(*) FROM tender", Expect: one("999")})
+	tester = &Tester{Source: src, Clock: clk, Postgres: pg}
+	rec = runlog.Record{}
+	err = tester.Run(context.Background(), j, Options{Snapshots: 1, Seed: 1, HasSeed: true, Scratch: t.TempDir()}, &rec)
+	if runlog.KindOf(err) != runlog.KindIntegrity || rec.Note == nil || rec.Note.Code != "test-checks" {
+		t.Fatalf("%v; note %+v", err, rec.Note)
+	}
+	// 3 files, 2 dumps (helpdesk lacks its table), 1 query (wrong)
+	if want := []any{2, 0, 6, 3, 0, 2, 1}; !reflect.DeepEqual(rec.Note.Args, want) {
+		t.Errorf("missing table and wrong query: note %v, want %v", rec.Note.Args, want)
+	}
+	if c := Count(rec.Test, rec.Errors); c.Left != 2 || c.DumpsOK != 1 {
+		t.Errorf("tally %+v", c)
+	}
+
+	// Every check passes, and the scratch databases stay behind.
+	for _, s := range src.snaps {
+		src.content[s.ID]["/helpdesk.dump"] = []byte("PGDMP7")
+	}
+	rec = runlog.Record{}
+	err = tester.Run(context.Background(), dbJob(), Options{Snapshots: 1, Seed: 1, HasSeed: true, Scratch: t.TempDir()}, &rec)
+	if runlog.KindOf(err) != runlog.KindOther || rec.Note == nil || rec.Note.Code != "test-scratch-left" || !reflect.DeepEqual(rec.Note.Args, []any{5, 2}) {
+		t.Fatalf("%v; note %+v", err, rec.Note)
+	}
+}
+
+// TestCommandSourceServerSaid: when no scratch database can be made for a
+// dump command's dump, the record says once which server that was and
+// how it is chosen (pg_host, pg_port, pg_user, else the pg_dump command's
+// -h, -p, -U, else libpq's defaults); a new administrator's first test
+// failed on libpq's local socket with no word of pg_host.
+func TestCommandSourceServerSaid(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	pg := newFakePG()
+	pg.failCreate = errors.New("psql: exit status 2: connection refused")
+	tester := &Tester{Source: newFake(), Clock: clk, Postgres: pg}
+	var rec runlog.Record
+	j := job(t) // command = ["pg_dump", "-Fc", "-U", "epns", "epns_prod"]
+	tester.Run(context.Background(), j, Options{Sample: 2, Snapshots: 3, Seed: 5, HasSeed: true, Scratch: t.TempDir()}, &rec)
+	want := ServerHint(j.Sources[0], "fake:5432")
+	n := 0
+	for _, e := range rec.Errors {
+		if e == want {
+			n++
+		}
+	}
+	if n != 1 || !strings.Contains(want, "pg_host, pg_port and pg_user") || !strings.Contains(want, "used fake:5432 as user epns") {
+		t.Errorf("%d times %q in %q", n, want, rec.Errors)
+	}
+	if c := Count(rec.Test, rec.Errors); c.NotDone() != 3 || c.Checks() != 2+3+3+3 {
+		t.Errorf("the hint is no check: %+v", c)
 	}
 }

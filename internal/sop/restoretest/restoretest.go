@@ -306,7 +306,7 @@ func (t *Tester) Run(ctx context.Context, job *jobs.Job, o Options, rec *runlog.
 	dbs.servers = nil
 	info.RestoreMS = clk.Now().Sub(start).Milliseconds()
 	failed = append(failed, dbs.failed...)
-	for _, f := range append(failed, dbs.infra...) {
+	for _, f := range append(append(failed, dbs.infra...), dbs.notes...) {
 		if len(rec.Errors) < 20 {
 			rec.Errors = append(rec.Errors, f)
 		}
@@ -317,16 +317,24 @@ func (t *Tester) Run(ctx context.Context, job *jobs.Job, o Options, rec *runlog.
 			loaded++
 		}
 	}
-	checks := len(info.Items) + len(info.Commands) + loaded + dbs.checks
+	// The note counts what the report lists (Count): a failed restore of
+	// a snapshot is one failed check per file, a dump with a missing
+	// table and a wrong check query two, a scratch database left behind
+	// none (it is said in the errors).
+	c := Count(info, nil)
 	switch {
-	case len(failed) > 0:
-		rec.Note = runlog.NewNote("test-failed", len(failed)+len(dbs.infra), checks)
-		return runlog.Noted(runlog.Failf(runlog.KindIntegrity, "restore test: %d of %d checks failed", len(failed)+len(dbs.infra), checks))
-	case len(dbs.infra) > 0:
+	case len(failed) > 0 || c.Failed() > 0:
+		rec.Note = runlog.NewNote("test-checks", c.Failed(), c.NotDone(), c.Checks(), c.Files, c.Commands, c.Dumps, c.Queries)
+		return runlog.Noted(runlog.Failf(runlog.KindIntegrity, "restore test: %d checks failed and %d could not be carried out, of %d", c.Failed(), c.NotDone(), c.Checks()))
+	case c.NotDone() > 0:
 		// The backup may be sound: the test could not be carried out
-		// (no server to load into, a scratch database not dropped).
-		rec.Note = runlog.NewNote("test-failed", len(dbs.infra), checks)
-		return runlog.Noted(runlog.Failf(runlog.KindOther, "restore test: %d of %d checks could not be carried out", len(dbs.infra), checks))
+		// (no server to load into, no scratch database).
+		rec.Note = runlog.NewNote("test-checks", 0, c.NotDone(), c.Checks(), c.Files, c.Commands, c.Dumps, c.Queries)
+		return runlog.Noted(runlog.Failf(runlog.KindOther, "restore test: %d of %d checks could not be carried out", c.NotDone(), c.Checks()))
+	case len(dbs.infra) > 0:
+		// Every check passed, but a scratch database was left behind.
+		rec.Note = runlog.NewNote("test-scratch-left", c.Checks(), c.Left)
+		return runlog.Noted(runlog.Failf(runlog.KindOther, "restore test: all %d checks passed, but %d scratch databases were not dropped", c.Checks(), c.Left))
 	}
 	rec.Note = okNote(info, len(plan.Picks), loaded, dbs.checks, dbs.passed)
 	return nil

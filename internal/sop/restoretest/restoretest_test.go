@@ -167,8 +167,14 @@ func TestRun(t *testing.T) {
 		t.Fatalf("%v %+v", err, rec.Test.Commands)
 	}
 	// the record says it as facts; the error's English only repeats them
-	if rec.Note == nil || rec.Note.Code != "test-failed" || !runlog.IsNoted(err) {
+	if rec.Note == nil || rec.Note.Code != "test-checks" || !runlog.IsNoted(err) {
 		t.Fatalf("note %+v, noted %v", rec.Note, runlog.IsNoted(err))
+	}
+	// 500 files differ and 10 verify commands fail; the 10 garbage dumps
+	// are not loaded into the source's server (not an archive): 510 of
+	// 530 checks failed, 10 not carried out.
+	if want := []any{510, 10, 530, 510, 10, 10, 0}; !reflect.DeepEqual(rec.Note.Args, want) {
+		t.Errorf("note %v, want %v", rec.Note.Args, want)
 	}
 	bad := 0
 	for _, it := range rec.Test.Items {
