@@ -244,15 +244,29 @@ func (e *env) printRecord(r runlog.Record, l i18n.Lang) {
 	if where == "" {
 		where = r.Repository
 	}
-	fmt.Fprintf(e.stdout, "%s %s of %s", r.Op, r.ID, dashIf(r.Job))
-	if where != "" { // a follow-up is of a run, on no medium
-		fmt.Fprintf(e.stdout, " on %s", where)
+	if l == i18n.ID {
+		// One language per output (README): the line in Indonesian too,
+		// with the kind's name beside its code.
+		fmt.Fprintf(e.stdout, "%s %s job %s", l.T("op."+string(r.Op)), r.ID, dashIf(r.Job))
+		if where != "" {
+			fmt.Fprintf(e.stdout, " di %s", where)
+		}
+		fmt.Fprintf(e.stdout, ": %s", l.T("result."+string(r.Result)))
+		if r.Failure != "" {
+			fmt.Fprintf(e.stdout, " (%s, %s)", l.T("kind."+string(r.Failure)), r.Failure)
+		}
+		fmt.Fprintf(e.stdout, " dalam %s\n", l.Duration(r.Duration().Round(time.Millisecond)))
+	} else {
+		fmt.Fprintf(e.stdout, "%s %s of %s", r.Op, r.ID, dashIf(r.Job))
+		if where != "" { // a follow-up is of a run, on no medium
+			fmt.Fprintf(e.stdout, " on %s", where)
+		}
+		fmt.Fprintf(e.stdout, ": %s", r.Result)
+		if r.Failure != "" {
+			fmt.Fprintf(e.stdout, " (%s)", r.Failure)
+		}
+		fmt.Fprintf(e.stdout, " in %s\n", r.Duration().Round(time.Millisecond))
 	}
-	fmt.Fprintf(e.stdout, ": %s", r.Result)
-	if r.Failure != "" {
-		fmt.Fprintf(e.stdout, " (%s)", r.Failure)
-	}
-	fmt.Fprintf(e.stdout, " in %s\n", r.Duration().Round(time.Millisecond))
 	if msg := runlog.MessageText(l, &r); msg != "" {
 		fmt.Fprintf(e.stdout, "  %s\n", msg)
 	}

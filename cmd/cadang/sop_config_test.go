@@ -78,7 +78,8 @@ func TestSOPOutputInOneLanguage(t *testing.T) {
 	}
 	h.at("2026-11-28T02:00:00+08:00")
 	id := h.must(0, "--lang", "id", "run", "spse-db")
-	if !strings.Contains(id, "snapshot tersimpan") || strings.Contains(id, "saved") {
+	if !strings.Contains(id, "snapshot tersimpan") || strings.Contains(id, "saved") ||
+		!strings.Contains(id, "job spse-db di ") || !strings.Contains(id, ": Berhasil dalam ") || strings.Contains(id, " of spse-db on ") {
 		t.Errorf("run --lang id is not Indonesian:\n%s", id)
 	}
 	t.Setenv("CADANG_LANG", "id")
