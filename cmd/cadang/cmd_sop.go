@@ -268,9 +268,14 @@ func (e *env) printRecord(r runlog.Record, l i18n.Lang) {
 		fmt.Fprintf(e.stdout, " in %s\n", r.Duration().Round(time.Millisecond))
 	}
 	if msg := runlog.MessageText(l, &r); msg != "" {
-		fmt.Fprintf(e.stdout, "  %s\n", msg)
+		// A quoted stderr keeps its lines, indented under the message:
+		// none may start a line that reads as one of cadang's own.
+		fmt.Fprintf(e.stdout, "  %s\n", strings.ReplaceAll(msg, "\n", "\n    "))
 	}
 	for _, s := range r.Errors {
+		if r.Message != "" && strings.HasSuffix(s, ": "+r.Message) {
+			continue // the source's error, said in the message above
+		}
 		fmt.Fprintf(e.stdout, "  %s\n", cellText(s))
 	}
 }

@@ -81,7 +81,7 @@ type CommandError struct {
 
 func (e *CommandError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "command %q ", strings.Join(e.Command, " "))
+	fmt.Fprintf(&b, "command %s ", shellWords(e.Command))
 	switch {
 	case e.Signal != "":
 		fmt.Fprintf(&b, "was killed by signal %s", e.Signal)
@@ -98,6 +98,28 @@ func (e *CommandError) Error() string {
 }
 
 func (e *CommandError) Unwrap() error { return e.Err }
+
+// shellWords writes argv as a shell would read it back: a word with
+// anything but letters, digits and -_./=:,+@% in single quotes. Joined
+// with spaces and quoted as a whole, 'sh -c "a; b"' read as sh -c a; b.
+func shellWords(argv []string) string {
+	words := make([]string, len(argv))
+	for i, a := range argv {
+		plain := a != ""
+		for _, r := range a {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r)) {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			words[i] = a
+		} else {
+			words[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(words, " ")
+}
 
 // StderrTailLines is how many lines of a failed command's stderr a
 // CommandError keeps.

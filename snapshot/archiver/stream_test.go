@@ -195,3 +195,18 @@ func TestSnapshotFromCommandHidesSecrets(t *testing.T) {
 		t.Errorf("the dump command lost variables it needs:\n%s", got)
 	}
 }
+
+// A failed command is named as a shell would read it back: quoted as a
+// whole after joining, 'sh -c "a >&2; exit 2"' read as sh -c a >&2; exit 2
+// (README walk), and a quote inside broke the quoting.
+func TestCommandErrorNamesArgv(t *testing.T) {
+	e := &CommandError{Command: []string{"sh", "-c", "echo 'x' >&2; exit 2", ""}, ExitCode: 2}
+	want := `command sh -c 'echo '\''x'\'' >&2; exit 2' '' exited with status 2; no snapshot was saved`
+	if got := e.Error(); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	e = &CommandError{Command: []string{"pg_dump", "-Fc", "-h", "127.0.0.1", "--dbname=spse"}, ExitCode: 1}
+	if got := e.Error(); !strings.HasPrefix(got, "command pg_dump -Fc -h 127.0.0.1 --dbname=spse exited") {
+		t.Errorf("plain words quoted: %s", got)
+	}
+}
