@@ -272,7 +272,9 @@ type restoreRun struct {
 	progress RestoreProgress
 	owner    bool
 	hasher   BlobHasher
-	token    string // random, in the temporary names of files that replace entries (writeRel)
+	token    string   // random, in the temporary names of files that replace entries (writeRel)
+	secret   [16]byte // random, the key of the MACs in those names: it appears in none
+	stage    *stage   // phase 2's private directory (makeSpecialStaged)
 	// keptChecked holds, per first member of a hardlink group kept by the
 	// overwrite mode, whether its later members may be linked to it.
 	keptChecked map[*rFile]copyReason
@@ -337,6 +339,9 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 		return nil, fmt.Errorf("restore: %w", err)
 	}
 	rr.token = hex.EncodeToString(tok[:])
+	if _, err := rand.Read(rr.secret[:]); err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
 	if rr.maxNodes == 0 {
 		rr.maxNodes = DefaultMaxNodes
 	}
@@ -1151,8 +1156,8 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			rr.addError(o.spath(), fmt.Errorf("not restored: its directory could not be restored"))
 			continue
 		}
-		// An entry to be replaced stays until the new one, made beside
-		// it under a temporary name, is renamed over it: a node that
+		// An entry to be replaced stays until the new one, made in a
+		// private directory beside it, is renamed over it: a node that
 		// cannot be made (a device as non-root) does not cost the entry.
 		ok, replace, err := rr.prepareEntry(o, func() *snapshot.Node { return o.node }, nil)
 		if err != nil {
@@ -1165,38 +1170,26 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			continue
 		}
 		if !dry {
-			rr.hook("special", o.rel)
-			rel := o.rel
-			if replace {
-				rel = rr.tempRel(o.rel)
+			if err := ctx.Err(); err != nil {
+				rr.dropStage()
+				return err
 			}
-			created := false
-			err := rr.root.at(rel, func(dfd int, name string) error {
-				if err := makeSpecial(dfd, name, o.dst(), o.node); err != nil {
-					return err
-				}
-				created = true
-				rr.hook("specialmeta", o.rel)
-				return rr.atMetadata(dfd, name, o.dst(), o.node)
-			})
+			rr.hook("special", o.rel)
+			created, err := rr.makeSpecialStaged(o, replace)
 			if err != nil {
 				rr.addError(o.spath(), err)
 			}
-			if created && replace {
-				if rerr := rr.renameOver(rel, o); rerr != nil {
-					rr.addError(o.spath(), rerr)
-					created = false
-				} else {
-					rr.sum.Replaced++
-				}
-			}
 			if !created {
 				continue
+			}
+			if replace {
+				rr.sum.Replaced++
 			}
 		}
 		rr.sum.Others++
 		rr.progress.CompleteItem(o.spath(), o.node, false)
 	}
+	rr.dropStage()
 	// 3. Files: decide which to write, then write them in batches.
 	var toWrite []*rFile
 	for _, f := range rr.files {
@@ -1835,8 +1828,9 @@ func (rr *restoreRun) writeRel(f *rFile) string {
 // stands at rel is made under.
 func (rr *restoreRun) tempRel(rel string) string {
 	dir, base := splitRel(rel)
-	h := sha256.Sum256([]byte(rr.token + "/" + base)) // keyed: no one can make two names meet
-	name := fmt.Sprintf(".cadang-restore-%s-%x", rr.token, h[:8])
+	// Keyed with a secret that no name shows: no one who sees one such
+	// name can make another ahead of the restore.
+	name := fmt.Sprintf(".cadang-restore-%s-%x", rr.token, rr.mac("file", base))
 	if dir == "" {
 		return name
 	}
@@ -1858,24 +1852,6 @@ func (rr *restoreRun) putInPlace(f *rFile) error {
 			return &os.PathError{Op: "rename into place", Path: f.dst(), Err: err}
 		}
 		return nil
-	})
-}
-
-// renameOver renames the symlink, FIFO or device node made at tmp (its
-// temporary name, tempRel) over the entry at it.rel; when that fails it
-// removes tmp, leaving the entry as it was.
-func (rr *restoreRun) renameOver(tmp string, it rItem) error {
-	_, tname := splitRel(tmp)
-	return rr.root.at(it.rel, func(dfd int, name string) error {
-		err := unix.Renameat(dfd, tname, dfd, name)
-		if err == nil {
-			return nil
-		}
-		unix.Unlinkat(dfd, tname, 0)
-		if err == unix.EISDIR {
-			return fmt.Errorf("a directory is in the way (it appeared while the restore ran)")
-		}
-		return &os.PathError{Op: "rename into place", Path: it.dst(), Err: err}
 	})
 }
 
