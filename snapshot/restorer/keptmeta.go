@@ -64,7 +64,15 @@ func (rr *restoreRun) keptMetadata(f *rFile, st *unix.Stat_t, dry bool) (keptAct
 	root := rr.euid == 0
 	foreign := !root && int(st.Uid) != rr.euid // a change would fail
 	if cur != mode && (mode&^cur&(unix.S_ISUID|unix.S_ISGID) != 0 || cur&0o022&^mode != 0 || foreign) {
-		return keptRewrite, nil
+		return rr.keptJudged(st, keptRewrite), nil
+	}
+	if a, ok := rr.keptSeen[devIno{uint64(st.Dev), st.Ino}]; ok {
+		// A dry run meets the inode of a hardlink group once per name:
+		// what a run would do to it is done by the first.
+		if a == keptRewrite {
+			return keptRewrite, nil
+		}
+		return keptAsIs, nil
 	}
 	rr.hook("keptmeta", f.rel)
 	dst := f.dst()
@@ -93,19 +101,36 @@ func (rr *restoreRun) keptMetadata(f *rFile, st *unix.Stat_t, dry bool) (keptAct
 	var set []int
 	for _, i := range xattrs {
 		x := f.fm.xattrs[i]
-		if have, ok := readXattr(fd, self, viaProc, x.Name, len(x.Value)); ok && bytes.Equal(have, x.Value) {
+		user := strings.HasPrefix(x.Name, "user.")
+		if !user && !root {
+			// Only root sets attributes outside user.*: a new file
+			// would lack them as this one does (and be reported), so
+			// writing it anew on every run would gain nothing.
 			continue
 		}
-		if !strings.HasPrefix(x.Name, "user.") || foreign {
-			return keptRewrite, nil
+		have, err := readXattr(fd, self, viaProc, x.Name, len(x.Value))
+		switch {
+		case err == nil && bytes.Equal(have, x.Value):
+			continue
+		case err != nil && err != unix.ENODATA && err != unix.ERANGE:
+			continue // the file system keeps no such attribute: nor would a new file
+		case !user || foreign:
+			return rr.keptJudged(st, keptRewrite), nil
 		}
 		set = append(set, i)
 	}
 	if len(set) == 0 && cur == mode {
 		return keptAsIs, nil
 	}
+	// A change in place reaches every name of the inode: one with names
+	// elsewhere (a hardlink from outside the target) is written anew.
+	// So is one with an access ACL that the snapshot does not give it,
+	// whose mask a new mode would widen for the users the ACL names.
+	if st.Nlink > 1 || !rr.snapshotHasACL(f) && hasXattr(fd, self, viaProc, "system.posix_acl_access") {
+		return rr.keptJudged(st, keptRewrite), nil
+	}
 	if dry {
-		return keptFixed, nil
+		return rr.keptJudged(st, keptFixed), nil
 	}
 	fail := func(op string, err error) error {
 		if viaProc && err == unix.ENOENT {
@@ -161,10 +186,34 @@ func (rr *restoreRun) keptMetadata(f *rFile, st *unix.Stat_t, dry bool) (keptAct
 	return act, nil
 }
 
+// keptJudged notes, in a dry run, what keptMetadata found the inode st to
+// need (keptSeen), and returns it.
+func (rr *restoreRun) keptJudged(st *unix.Stat_t, a keptAction) keptAction {
+	if rr.rs.DryRun && st.Nlink > 1 {
+		if rr.keptSeen == nil {
+			rr.keptSeen = map[devIno]keptAction{}
+		}
+		rr.keptSeen[devIno{uint64(st.Dev), st.Ino}] = a
+	}
+	return a
+}
+
+// snapshotHasACL says whether f's snapshot node carries an access ACL
+// that the restore sets.
+func (rr *restoreRun) snapshotHasACL(f *rFile) bool {
+	for _, x := range f.fm.xattrs {
+		if x.Name == "system.posix_acl_access" && rr.xattrWanted(x.Name) {
+			return true
+		}
+	}
+	return false
+}
+
 // readXattr reads the extended attribute name of the open file fd (through
 // its /proc link self when fd is an O_PATH descriptor), expecting about
-// size bytes; ok is false when it is missing or cannot be read.
-func readXattr(fd int, self string, viaProc bool, name string, size int) (val []byte, ok bool) {
+// size bytes. ENODATA: it has none; ERANGE: a longer value, so not the
+// same; another error: the file system keeps no such attribute.
+func readXattr(fd int, self string, viaProc bool, name string, size int) ([]byte, error) {
 	buf := make([]byte, size+1) // one more: a longer value is not the same
 	var k int
 	var err error
@@ -174,7 +223,18 @@ func readXattr(fd int, self string, viaProc bool, name string, size int) (val []
 		k, err = unix.Fgetxattr(fd, name, buf)
 	}
 	if err != nil {
-		return nil, false
+		return nil, err
 	}
-	return buf[:k], true
+	return buf[:k], nil
+}
+
+// hasXattr says whether the file has the attribute name.
+func hasXattr(fd int, self string, viaProc bool, name string) bool {
+	var err error
+	if viaProc {
+		_, err = unix.Getxattr(self, name, nil)
+	} else {
+		_, err = unix.Fgetxattr(fd, name, nil)
+	}
+	return err == nil
 }

@@ -290,3 +290,116 @@ func TestRestoreIfChangedKeptLinkMembers(t *testing.T) {
 		}
 	}
 }
+
+// A kept file whose mode differs and that has names outside the target (a
+// hardlink to the live copy, a sibling snapshot of rsnapshot) is written
+// anew: a change in place would reach those names too.
+func TestRestoreIfChangedKeptLinkedFromOutside(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	f := filepath.Join(src, "f")
+	snapshottest.WriteFile(t, f, []byte("data"))
+	if err := os.Chmod(f, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	target := t.TempDir()
+	mustRestore(t, r, sn, target)
+	p := filepath.Join(target, f)
+	if err := os.Chmod(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	outside := filepath.Join(t.TempDir(), "outside")
+	if err := os.Link(p, outside); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := (&Restorer{Repo: r, Overwrite: OverwriteIfChanged}).Restore(ctx, sn, "/", target)
+	if err != nil || sum.Replaced != 1 || sum.KeptMetadata != 0 {
+		t.Fatalf("%v %+v", err, sum)
+	}
+	if m := stat(t, outside).Mode & 0o777; m != 0o600 {
+		t.Errorf("the name outside the target changed to %04o", m)
+	}
+	if m := stat(t, p).Mode & 0o777; m != 0o640 {
+		t.Errorf("mode %04o", m)
+	}
+}
+
+// A hardlink group whose inode someone chmodded: its first name is
+// written anew (its names are more than one), and the others are linked to
+// the new file, not left on the old inode; a dry run counts what the run
+// does.
+func TestRestoreIfChangedKeptGroupRelinked(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	content := snapshottest.RandBytes(4, 50<<10)
+	snapshottest.WriteFile(t, filepath.Join(src, "a"), content)
+	for _, n := range []string{"b", "c"} {
+		if err := os.Link(filepath.Join(src, "a"), filepath.Join(src, n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	target := t.TempDir()
+	mustRestore(t, r, sn, target)
+	a := filepath.Join(target, src, "a")
+	if err := os.Chmod(a, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dry, err := (&Restorer{Repo: r, Overwrite: OverwriteIfChanged, DryRun: true}).Restore(ctx, sn, "/", target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := (&Restorer{Repo: r, Overwrite: OverwriteIfChanged}).Restore(ctx, sn, "/", target)
+	if err != nil || sum.Files != 1 || sum.Links != 2 || sum.Replaced != 3 || sum.KeptMetadata != 0 {
+		t.Fatalf("%v %+v", err, sum)
+	}
+	if dry.Files != sum.Files || dry.Links != sum.Links || dry.Replaced != sum.Replaced || dry.KeptMetadata != sum.KeptMetadata {
+		t.Errorf("dry run %+v, run %+v", dry, sum)
+	}
+	ino := inodes(t, content, a, filepath.Join(target, src, "b"), filepath.Join(target, src, "c"))
+	if ino[0] != ino[1] || ino[1] != ino[2] {
+		t.Errorf("not one inode: %v", ino)
+	}
+	if m := stat(t, a).Mode & 0o777; m != 0o644 {
+		t.Errorf("mode %04o", m)
+	}
+}
+
+// A kept file with an access ACL that the snapshot does not give it is
+// written anew: a new mode would widen the ACL's mask for the users it
+// names.
+func TestRestoreIfChangedKeptACL(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	f := filepath.Join(src, "f")
+	snapshottest.WriteFile(t, f, []byte("data"))
+	if err := os.Chmod(f, 0o660); err != nil {
+		t.Fatal(err)
+	}
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	target := t.TempDir()
+	mustRestore(t, r, sn, target)
+	p := filepath.Join(target, f)
+	// user::rw- user:2000:rw- group::r-- mask::r-- other::---
+	acl := []byte{2, 0, 0, 0}
+	for _, e := range [][3]uint32{{0x01, 6, 0xffffffff}, {0x02, 6, 2000}, {0x04, 4, 0xffffffff}, {0x10, 4, 0xffffffff}, {0x20, 0, 0xffffffff}} {
+		acl = append(acl, byte(e[0]), byte(e[0]>>8), byte(e[1]), byte(e[1]>>8), byte(e[2]), byte(e[2]>>8), byte(e[2]>>16), byte(e[2]>>24))
+	}
+	if err := unix.Setxattr(p, "system.posix_acl_access", acl, 0); err != nil {
+		t.Skipf("no ACLs here: %v", err)
+	}
+	sum, err := (&Restorer{Repo: r, Overwrite: OverwriteIfChanged}).Restore(ctx, sn, "/", target)
+	if err != nil || sum.Replaced != 1 || sum.KeptMetadata != 0 {
+		t.Fatalf("%v %+v", err, sum)
+	}
+	if _, err := getXattr(p, "system.posix_acl_access"); err == nil {
+		t.Error("the ACL is still there")
+	}
+	if m := stat(t, p).Mode & 0o777; m != 0o660 {
+		t.Errorf("mode %04o", m)
+	}
+}

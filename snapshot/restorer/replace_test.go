@@ -430,3 +430,82 @@ func TestRestoreReplaceSpecial(t *testing.T) {
 	}
 	noTemp(t, target)
 }
+
+// A symlink, FIFO or device node is made, and given its owner, mode and
+// attributes, in a private directory (0700, the restore's own) and only
+// then renamed to its name: made at a name others can reach, it could be
+// swapped for a hardlink to their own file between the mknod and the
+// chown by name, which then made their file the snapshot's owner's and
+// setuid (a hostile review). A file planted at the name meanwhile is left
+// alone and reported.
+func TestRestoreSpecialStaged(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	pp := filepath.Join(src, "p")
+	if err := syscall.Mkfifo(pp, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	rel := strings.TrimPrefix(pp, "/")
+	for _, replace := range []bool{false, true} {
+		t.Run(fmt.Sprintf("replace=%v", replace), func(t *testing.T) {
+			target := t.TempDir()
+			dir := filepath.Join(target, src)
+			if replace {
+				snapshottest.WriteFile(t, filepath.Join(dir, "p"), []byte("old"))
+			}
+			evil := filepath.Join(target, "evil")
+			snapshottest.WriteFile(t, evil, []byte("#!/bin/sh\nid\n"))
+			staged := false
+			hook := func(op, r string) {
+				if op != "specialmeta" || r != rel {
+					return
+				}
+				ents, err := os.ReadDir(dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range ents {
+					if !strings.HasPrefix(e.Name(), ".cadang-restore-") {
+						continue
+					}
+					var st syscall.Stat_t
+					sp := filepath.Join(dir, e.Name())
+					if err := syscall.Lstat(sp, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFDIR || st.Mode&0o777 != 0o700 || int(st.Uid) != os.Geteuid() {
+						t.Errorf("%s is not a private directory: %v %o", sp, err, st.Mode)
+					}
+					if fi, err := os.Lstat(filepath.Join(sp, "p")); err == nil && fi.Mode()&os.ModeNamedPipe != 0 {
+						staged = true
+					}
+				}
+				if !replace {
+					// Someone plants a link to their file at the name.
+					if err := os.Link(evil, filepath.Join(dir, "p")); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+			sum, err := (&Restorer{Repo: r, testHook: hook}).Restore(ctx, sn, "/", target)
+			if !staged {
+				t.Error("the FIFO was not made in the private directory")
+			}
+			if replace {
+				if err != nil || sum.Others != 1 || sum.Replaced != 1 {
+					t.Errorf("%v %+v", err, sum)
+				}
+				if fi, err := os.Lstat(filepath.Join(dir, "p")); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+					t.Errorf("p: %v %v", fi, err)
+				}
+			} else {
+				if err == nil || sum.Others != 0 || len(sum.Errors) != 1 || !strings.Contains(sum.Errors[0].Error, "something appeared at its name") {
+					t.Errorf("%v %+v", err, sum)
+				}
+				if st := stat(t, evil); st.Mode&0o7777 != 0o644 || string(readAll(t, evil)) != "#!/bin/sh\nid\n" {
+					t.Errorf("the planted file was changed: mode %o", st.Mode)
+				}
+			}
+			noTemp(t, target)
+		})
+	}
+}

@@ -278,6 +278,9 @@ type restoreRun struct {
 	// keptChecked holds, per first member of a hardlink group kept by the
 	// overwrite mode, whether its later members may be linked to it.
 	keptChecked map[*rFile]copyReason
+	// keptSeen: in a dry run, what keptMetadata found each multiply
+	// linked inode to need, so that its group's names count it once.
+	keptSeen map[devIno]keptAction
 	// plannedFiles and plannedBytes are the totals told to Planned.
 	plannedFiles, plannedBytes uint64
 
@@ -1688,7 +1691,17 @@ func (rr *restoreRun) planLink(l *rFile) (reason copyReason, ok bool) {
 		rr.addError(l.spath(), err)
 		return reason, false
 	}
-	if !write && kept.Ino != 0 {
+	switch {
+	case !write && kept.Ino != 0 && !l.linkTo.failed.Load():
+		// Kept by if-changed, but its first member is written anew in
+		// this run (its content, owner or metadata differed): the name
+		// is linked to the new file, as the snapshot has them, not
+		// left on the old inode.
+		write, replace = true, true
+		if rr.rs.DryRun {
+			rr.sum.Replaced++ // a run counts it when it is renamed into place
+		}
+	case !write && kept.Ino != 0:
 		// A member kept by if-changed that is a file of its own (a
 		// copy of an earlier restore, say) gets its metadata too.
 		write, replace = rr.fixKept(l, &kept)
