@@ -20,8 +20,8 @@ func reorderArgs(app *cli.App, args []string) []string {
 	globals, rest := splitGlobal(app.Flags, args[1:])
 	if len(rest) >= 2 && (rest[0] == "help" || rest[0] == "h") {
 		// urfave/cli's 'help CMD' prints a command that has subcommands
-		// without them (its template stops at the list): 'CMD --help'
-		// lists them.
+		// without them (its template stops at the list), and 'help CMD
+		// SUB' prints CMD's: 'CMD [SUB] --help' is each one's help.
 		cmds, n := app.Commands, 0
 		var c *cli.Command
 		for _, name := range rest[1:] {
@@ -30,7 +30,7 @@ func reorderArgs(app *cli.App, args []string) []string {
 			}
 			cmds, n = c.Subcommands, n+1
 		}
-		if c != nil && n == len(rest)-1 && len(c.Subcommands) > 0 {
+		if c != nil && n == len(rest)-1 && (len(c.Subcommands) > 0 || n >= 2) {
 			out = append(out, globals...)
 			out = append(out, rest[1:]...)
 			return append(out, "--help")

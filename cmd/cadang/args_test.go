@@ -130,4 +130,7 @@ func TestHelpListsSubcommands(t *testing.T) {
 	if res := cliRun(t, nil, "help", "backup"); res.code != 0 || !strings.Contains(res.stdout, "--stdin-from-command") {
 		t.Errorf("cadang help backup:\n%s", res)
 	}
+	if res := cliRun(t, nil, "help", "report", "monthly"); res.code != 0 || !strings.Contains(res.stdout, "--month") {
+		t.Errorf("cadang help report monthly:\n%s", res)
+	}
 }

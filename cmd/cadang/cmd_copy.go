@@ -14,6 +14,7 @@ import (
 
 	"github.com/lpse/cadang/internal/errclass"
 	"github.com/lpse/cadang/internal/pwfile"
+	soprun "github.com/lpse/cadang/internal/sop/run"
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/internal/units"
 	"github.com/lpse/cadang/repo"
@@ -55,12 +56,14 @@ func (e *env) fromPassword() ([]byte, error) {
 // openFromRepo opens the repository of --from-repo with lock mode m.
 func (e *env) openFromRepo(ctx context.Context, m repo.LockMode) (*repo.Repository, string, error) {
 	loc := e.c.String("from-repo")
+	// A mistake in the command line, as a missing --repo is (recorded):
+	// no failed copy to follow up.
 	if loc == "" {
-		return nil, "", errors.New("no source repository given: use --from-repo or set CADANG_FROM_REPOSITORY")
+		return nil, "", soprun.NotARun(errors.New("no source repository given: use --from-repo or set CADANG_FROM_REPOSITORY"))
 	}
 	l, err := e.parseLocation(loc)
 	if err != nil {
-		return nil, loc, fmt.Errorf("--from-repo: %w", err)
+		return nil, loc, soprun.NotARun(fmt.Errorf("--from-repo: %w", err))
 	}
 	loc = l.String()
 	be, err := location.Open(ctx, l)

@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/lpse/cadang/internal/sop/jobs"
+	soprun "github.com/lpse/cadang/internal/sop/run"
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/snapshot"
@@ -461,7 +462,9 @@ func refuseProtected(ctx context.Context, e *env, r *repo.Repository, ids []repo
 				id.Short(), p.Describe(time.Local), p.Snapshot.Short()))
 		}
 	}
-	return errors.Join(errs...)
+	// Nothing was forgotten, as asked: no failed run to follow up (a
+	// before-change backup is protected by its run, README).
+	return soprun.NotARun(errors.Join(errs...))
 }
 
 // readableSnapshots returns the IDs of the snapshots that can be read.

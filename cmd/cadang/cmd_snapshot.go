@@ -178,19 +178,38 @@ func (e *env) latestOfJob(ctx context.Context, r snapshot.FileLoader, latest *sn
 			newest[src] = sn
 		}
 	}
-	if len(sources) < 2 {
+	// A source the configuration no longer has (renamed, removed) keeps
+	// its old snapshots, which the job's retention does not touch: only
+	// the configured sources are the job's now.
+	if st, err := e.loadSOPForRecords(); err == nil {
+		if j, err := st.cfg.Job(job); err == nil {
+			configured := map[string]bool{}
+			for _, src := range j.Sources {
+				configured[soprun.SourceName(src)] = true
+			}
+			if n := slices.DeleteFunc(slices.Clone(sources), func(s string) bool { return !configured[s] }); len(n) > 0 {
+				sources = n
+			}
+		}
+	}
+	switch len(sources) {
+	case 0:
 		return latest, nil
+	case 1:
+		return newest[sources[0]], nil // the newest of the one source configured
 	}
 	slices.Sort(sources)
 	if sub != "" {
-		var holds []*snapshot.Snapshot
+		// The newest snapshot of the sources that hold sub.
+		var pick *snapshot.Snapshot
 		for _, src := range sources {
-			if sn := newest[src]; slices.ContainsFunc(sn.Paths, func(p string) bool { return pathWithin(sub, p) }) {
-				holds = append(holds, sn)
+			sn := newest[src]
+			if slices.ContainsFunc(sn.Paths, func(p string) bool { return pathWithin(sub, p) }) && (pick == nil || sn.Time.After(pick.Time)) {
+				pick = sn
 			}
 		}
-		if len(holds) == 1 {
-			return holds[0], nil
+		if pick != nil {
+			return pick, nil
 		}
 	}
 	var each []string

@@ -208,6 +208,11 @@ failed), 12 wrong password, 1 any other failure.`,
 			if c.NArg() != 1 {
 				return errors.New("run: give exactly one JOB (see 'cadang job list')")
 			}
+			for _, t := range c.StringSlice("tag") {
+				if reservedTag(t) {
+					return fmt.Errorf("--tag %s: cadang sets this tag itself (%s)", t, "manual, before-change, offsite, job:NAME and source:NAME mark its own runs; --before-change REASON makes a before-change backup")
+				}
+			}
 			st, err := e.loadSOP(true)
 			if err != nil {
 				return err
@@ -278,6 +283,16 @@ func (e *env) printRecord(r runlog.Record, l i18n.Lang) {
 		}
 		fmt.Fprintf(e.stdout, "  %s\n", cellText(s))
 	}
+}
+
+// reservedTag says whether t is a tag that cadang gives its own records and
+// snapshots: a user's would make a run read as something it is not.
+func reservedTag(t string) bool {
+	switch t {
+	case runlog.TagManual, runlog.TagBeforeChange, runlog.TagOffsite:
+		return true
+	}
+	return strings.HasPrefix(t, soprun.TagJob) || strings.HasPrefix(t, soprun.TagSource)
 }
 
 func dashIf(s string) string {
@@ -677,7 +692,8 @@ func statusCommand() *cli.Command {
 restore test, and for a job with [job.offsite] the last successful copy to its offsite medium.
 
 Exit codes, as monitoring plugins use them: 0 all is well, 1 warning (a restore test is overdue, the
-last backup was partial, a failure has had no follow-up for more than the day SOP step 5 gives, the
+last backup was partial, a failure of the last 35 days has had no follow-up for more than the day SOP
+step 5 gives, the
 last offsite copy is older than the job's [job.offsite] max_age, never happened or failed), 2 critical
 (the last backup failed or a backup is overdue), 3 the status could not be read. A failure without a
 follow-up within that day is listed only.

@@ -54,6 +54,10 @@ func TestCLISnapshotTypoIsNotARun(t *testing.T) {
 			t.Errorf("%s without -r:\n%s", args[0], res.stderr)
 		}
 	}
+	t.Setenv("CADANG_FROM_REPOSITORY", "")
+	if res := cliCode(t, 1, "-r", repoDir, "copy"); !strings.Contains(res.stderr, "no source repository given") {
+		t.Errorf("copy without --from-repo:\n%s", res.stderr)
+	}
 	if n := records(); n != before {
 		t.Fatalf("%d run-log records for mistyped snapshots or a missing -r", n-before)
 	}

@@ -74,8 +74,14 @@ func TestCLIProtect(t *testing.T) {
 	}
 
 	// A named forget of a protected snapshot fails before removing
-	// anything, even the unprotected one named with it.
+	// anything, even the unprotected one named with it; it did nothing,
+	// so the run log has no failed run of it to follow up.
+	log := filepath.Join(t.TempDir(), "runlog.jsonl")
+	t.Setenv("CADANG_LOG", log)
 	res = cliCode(t, 1, "-r", repoDir, "forget", c, a)
+	if b, err := os.ReadFile(log); err == nil && len(b) > 0 {
+		t.Errorf("a refused forget was recorded:\n%s", b)
+	}
 	if want := "snapshot " + a + " is protected until 2099-03-01 (audit BPK); 'cadang protect --remove " + a + "' lifts it"; !strings.Contains(res.stderr, want) {
 		t.Errorf("named forget of a protected snapshot:\n%s\nwant %q", res, want)
 	}

@@ -82,9 +82,43 @@ func TestSOPOutputInOneLanguage(t *testing.T) {
 		!strings.Contains(id, "job spse-db di ") || !strings.Contains(id, ": Berhasil dalam ") || strings.Contains(id, " of spse-db on ") {
 		t.Errorf("run --lang id is not Indonesian:\n%s", id)
 	}
+	// The tags cadang gives its own runs are not the user's to add.
+	for _, tag := range []string{"manual", "before-change", "offsite", "job:x", "source:y"} {
+		if _, errs, code := h.cad("run", "spse-db", "--tag", tag); code != 1 || !strings.Contains(errs, "--tag "+tag+": cadang sets this tag itself") {
+			t.Errorf("run --tag %s: exit %d\n%s", tag, code, errs)
+		}
+	}
 	t.Setenv("CADANG_LANG", "id")
 	h.at("2026-11-28T03:00:00+08:00")
 	if out := h.must(0, "log"); !strings.Contains(out, "Hasil") {
 		t.Errorf("log with CADANG_LANG=id is not Indonesian:\n%s", out)
+	}
+}
+
+// 'restore latest' of a job's medium names each source's latest, but only
+// of the sources the configuration has: a renamed source's old snapshots
+// (which the job's retention leaves alone) do not make it ask for good,
+// and a subpath takes the newest snapshot that holds it.
+func TestSOPRestoreLatestConfiguredSources(t *testing.T) {
+	h := newSOPHarness(t)
+	h.at("2026-11-27T02:00:00+08:00")
+	h.must(0, "run", "spse-db")
+	b, err := os.ReadFile(h.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(h.cfg, []byte(strings.Replace(string(b), `name = "upload"`, `name = "uploads"`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.at("2026-11-28T02:00:00+08:00")
+	h.must(0, "run", "spse-db")
+	_, errs, code := h.cad("-r", h.repoA, "--password-file", h.pw, "restore", "latest", "--target", filepath.Join(h.dir, "t1"))
+	if code != 1 || !strings.Contains(errs, "is one of 2") || !strings.Contains(errs, "uploads: ") || strings.Contains(errs, "upload: ") {
+		t.Errorf("restore latest after a source was renamed: exit %d\n%s", code, errs)
+	}
+	target := filepath.Join(h.dir, "t2")
+	h.must(0, "-r", h.repoA, "--password-file", h.pw, "-q", "restore", "latest:"+filepath.Join(h.src, "dokumen"), "--target", target)
+	if _, err := os.Stat(filepath.Join(target, "kontrak.txt")); err != nil {
+		t.Errorf("the subpath was not restored: %v", err)
 	}
 }

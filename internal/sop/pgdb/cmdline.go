@@ -28,7 +28,7 @@ var dumpPrograms = map[string]dumpProgram{
 			"verbose no-privileges no-acl attribute-inserts binary-upgrade column-inserts disable-dollar-quoting disable-triggers "+
 			"enable-row-security if-exists inserts no-table-access-method no-tablespaces quote-all-identifiers load-via-partition-root "+
 			"serializable-deferrable strict-names use-set-session-authorization no-comments no-publications no-security-labels "+
-			"no-subscriptions no-toast-compression no-unlogged-table-data no-sync on-conflict-do-nothing")},
+			"no-subscriptions no-toast-compression no-unlogged-table-data no-sync on-conflict-do-nothing no-synchronized-snapshots")},
 	"pg_dumpall": {short: "acd:E:f:gh:l:Op:rsS:tU:vwWx", long: longOptions(
 		"file dbname host database port superuser username encoding exclude-database extra-float-digits lock-wait-timeout role "+
 			"rows-per-insert filter restrict-key",

@@ -24,6 +24,7 @@ func TestCommandConn(t *testing.T) {
 		{"pg_dump -vh 10.0.0.5 -xOU epns epns_prod", "10.0.0.5", "epns", 0, true},
 		{"pg_dump epns_prod -h first -h /var/run/postgresql", "/var/run/postgresql", "", 0, true},
 		{"pg_dump -Fc -Z0 epns_prod", "", "", 0, true},
+		{"pg_dump -j 4 -Fd --no-synchronized-snapshots -h 10.0.0.5 -f /tmp/d epns_prod", "10.0.0.5", "", 0, true},
 		{"pg_dump -Fc -U epns epns_prod", "", "epns", 0, true},
 		// -t's argument is a pattern, not an option
 		{"pg_dump -t -h -T --port=1 -n=x -h db epns_prod", "db", "", 0, true},

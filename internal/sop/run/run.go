@@ -233,6 +233,11 @@ func (r *Runner) otherMediumAt(ctx context.Context, j *jobs.Job, m jobs.Medium) 
 		}
 		id := rp.ID()
 		rp.Close()
+		if strings.EqualFold(id, m.RepositoryID) {
+			// The due disk itself, which another medium's password
+			// opens: its own password file is what is wrong.
+			return -1, ""
+		}
 		if strings.EqualFold(id, alt.RepositoryID) {
 			return i, id
 		}

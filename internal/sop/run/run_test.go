@@ -132,7 +132,16 @@ func TestFailureKinds(t *testing.T) {
 			!strings.Contains(runlog.MessageText(i18n.EN, &out.Record), "medium disk-B") || len(e.bk.Calls) != 0 {
 			t.Fatalf("%v %+v", err, out.Record)
 		}
+		// The due disk, which only another medium's password opens, is
+		// a wrong password for it, not a wrong medium.
+		e.bay.Connect(e.a)
+		e.bay.PasswordOf = map[string]string{e.a: "/etc/cadang/pw-1"}
+		out, _ = e.r.Backup(ctx, "spse-prod", run.Options{})
+		if out.Record.Failure != runlog.KindWrongPassword {
+			t.Fatalf("%+v", out.Record)
+		}
 		// A password that opens nothing there stays a wrong password.
+		e.bay.Connect(e.b)
 		e.bay.PasswordOf = map[string]string{e.b: "/etc/cadang/other"}
 		out, _ = e.r.Backup(ctx, "spse-prod", run.Options{})
 		if out.Record.Failure != runlog.KindWrongPassword {

@@ -243,8 +243,13 @@ const TagBeforeChange = "before-change"
 const TagManual = "manual"
 
 // JobBackup reports whether r is a backup made for its job, by `cadang
-// run`: a backup without TagManual.
-func (r *Record) JobBackup() bool { return r.Op == OpBackup && !r.HasTag(TagManual) }
+// run`: a backup with a source's outcome (only a run has them), or
+// without TagManual (a run that failed before its sources). `cadang run
+// --tag manual` refuses the tag; a record with sources is the job's
+// whatever its tags say.
+func (r *Record) JobBackup() bool {
+	return r.Op == OpBackup && (len(r.Sources) > 0 || !r.HasTag(TagManual))
+}
 
 // TagOffsite marks the copy record of a job's copy to its offsite medium
 // (`cadang run`), to tell it from a `cadang copy` made by hand.

@@ -396,3 +396,22 @@ func TestOldFailedRunNotWithinStandard(t *testing.T) {
 		}
 	}
 }
+
+// A run's record (it has its sources' outcomes) is the job's backup
+// whatever its tags: 'cadang run --tag manual' made the job's own runs
+// read as plain backups, and status called the job never backed up.
+func TestJobBackupBySources(t *testing.T) {
+	for _, c := range []struct {
+		r    Record
+		want bool
+	}{
+		{Record{Op: OpBackup}, true},
+		{Record{Op: OpBackup, Tags: []string{TagManual}}, false},
+		{Record{Op: OpBackup, Tags: []string{TagManual}, Sources: []Source{{Name: "database"}}}, true},
+		{Record{Op: OpRestore}, false},
+	} {
+		if got := c.r.JobBackup(); got != c.want {
+			t.Errorf("%+v: JobBackup %v, want %v", c.r, got, c.want)
+		}
+	}
+}

@@ -75,6 +75,11 @@ type Job struct {
 // later follow-up is flagged in the monthly analysis.
 const FollowupLimit = 24 * time.Hour
 
+// FollowupWatch is how far back a failure without a follow-up makes status
+// warn: the last month and a few days, which the monthly analysis of the
+// month before has already reported beyond.
+const FollowupWatch = 35 * 24 * time.Hour
+
 // Offsite is where a job's copies to its offsite medium stand.
 type Offsite struct {
 	Name       string `json:"name"`
@@ -196,7 +201,11 @@ func compute(c *jobs.Config, recs []runlog.Record, now time.Time, manual bool) *
 				continue
 			}
 			st.OpenFollowups = append(st.OpenFollowups, f.ID)
-			if due := f.End.Add(FollowupLimit); now.After(due) {
+			// Only recent failures raise the level: an installation's
+			// older ones, from before it followed runs up or upgraded,
+			// are the monthly analysis's to report, and do not keep
+			// every check at WARNING until each gets a follow-up.
+			if due := f.End.Add(FollowupLimit); now.After(due) && now.Sub(f.End) <= FollowupWatch {
 				st.OverdueFollowups = append(st.OverdueFollowups, f.ID)
 				if overdueSince.IsZero() || due.Before(overdueSince) {
 					overdueSince = due

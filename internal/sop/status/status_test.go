@@ -310,6 +310,9 @@ func TestFollowupOverdue(t *testing.T) {
 	failed := rec("spse-prod", runlog.OpBackup, day.Add(-48*time.Hour), runlog.Failed, runlog.KindDumpFailed)
 	check := rec("spse-prod", runlog.OpCheck, day.Add(-30*time.Hour), runlog.Failed, runlog.KindIntegrity)
 	fresh := rec("spse-prod", runlog.OpRestore, day.Add(-2*time.Hour), runlog.Failed, runlog.KindIntegrity)
+	// A failure older than FollowupWatch (from before the installation
+	// followed runs up) is listed, not warned about.
+	old := rec("spse-prod", runlog.OpCheck, day.AddDate(0, 0, -40), runlog.Failed, runlog.KindIntegrity)
 	base := []runlog.Record{
 		rec("spse-prod", runlog.OpRestoreTest, day.AddDate(0, -1, 0), runlog.OK, ""),
 		rec("server-security", runlog.OpBackup, day.AddDate(0, 0, -1), runlog.OK, ""),
@@ -317,7 +320,7 @@ func TestFollowupOverdue(t *testing.T) {
 		failed, check,
 		rec("spse-prod", runlog.OpBackup, day.Add(-24*time.Hour), runlog.OK, ""),
 		rec("spse-prod", runlog.OpBackup, day, runlog.OK, ""),
-		fresh,
+		fresh, old,
 	}
 	now := day.Add(time.Hour)
 	r := Compute(c, base, now)
@@ -325,7 +328,7 @@ func TestFollowupOverdue(t *testing.T) {
 	if got := problems(r); r.ExitCode() != ExitWarning || j.Level != Warning || got != "spse-prod:followup-open spse-prod:followup-overdue" {
 		t.Fatalf("exit %d, level %d, problems %q; want a warning, followup-overdue", r.ExitCode(), j.Level, got)
 	}
-	if strings.Join(j.OverdueFollowups, " ") != failed.ID+" "+check.ID || len(j.OpenFollowups) != 3 {
+	if strings.Join(j.OverdueFollowups, " ") != failed.ID+" "+check.ID || len(j.OpenFollowups) != 4 {
 		t.Errorf("overdue %v, open %v", j.OverdueFollowups, j.OpenFollowups)
 	}
 	p := j.Problems[len(j.Problems)-1]
