@@ -429,6 +429,18 @@ func TestRestoreReplaceSpecial(t *testing.T) {
 		t.Errorf("the directory: %v %v", fi, err)
 	}
 	noTemp(t, target)
+
+	// Where renameat2 has no RENAME_NOREPLACE (NFS), a name that is free
+	// is taken with a plain rename.
+	target = t.TempDir()
+	sum, err = (&Restorer{Repo: r, testNoNoreplace: true}).Restore(ctx, sn, "/", target)
+	if err != nil || sum.Others != 2 {
+		t.Errorf("without RENAME_NOREPLACE: %v %+v", err, sum)
+	}
+	if l, err := os.Readlink(filepath.Join(target, relLn)); err != nil || l != "somewhere" {
+		t.Errorf("symlink %q %v", l, err)
+	}
+	noTemp(t, target)
 }
 
 // A symlink, FIFO or device node is made, and given its owner, mode and
@@ -448,8 +460,9 @@ func TestRestoreSpecialStaged(t *testing.T) {
 	r := newTestRepo(t)
 	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
 	rel := strings.TrimPrefix(pp, "/")
-	for _, replace := range []bool{false, true} {
-		t.Run(fmt.Sprintf("replace=%v", replace), func(t *testing.T) {
+	for _, c := range []struct{ replace, noNoreplace bool }{{false, false}, {true, false}, {false, true}} {
+		replace := c.replace
+		t.Run(fmt.Sprintf("replace=%v,noNoreplace=%v", replace, c.noNoreplace), func(t *testing.T) {
 			target := t.TempDir()
 			dir := filepath.Join(target, src)
 			if replace {
@@ -486,7 +499,7 @@ func TestRestoreSpecialStaged(t *testing.T) {
 					}
 				}
 			}
-			sum, err := (&Restorer{Repo: r, testHook: hook}).Restore(ctx, sn, "/", target)
+			sum, err := (&Restorer{Repo: r, testHook: hook, testNoNoreplace: c.noNoreplace}).Restore(ctx, sn, "/", target)
 			if !staged {
 				t.Error("the FIFO was not made in the private directory")
 			}

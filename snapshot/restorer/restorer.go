@@ -118,6 +118,8 @@ type Restorer struct {
 	// tests: reach a kept file as if the restoring user could not read
 	// it (keptMetadata's O_PATH way)
 	testKeptNoRead bool
+	// tests: renameat2 refuses RENAME_NOREPLACE (EINVAL), as on NFS
+	testNoNoreplace bool
 }
 
 // DefaultMaxNodes is the default Restorer.MaxNodes: far above the entries

@@ -79,7 +79,23 @@ func (rr *restoreRun) makeSpecialStaged(o rItem, replace bool) (created bool, er
 		if replace {
 			flags = 0
 		}
-		if err := unix.Renameat2(sfd, base, dfd, base, flags); err != nil {
+		if rr.rs.testNoNoreplace && flags != 0 {
+			err = unix.EINVAL
+		} else {
+			err = unix.Renameat2(sfd, base, dfd, base, flags)
+		}
+		if err == unix.EINVAL && flags != 0 {
+			// No RENAME_NOREPLACE here (NFS, some FUSE file systems):
+			// look, then rename. Something that appears in between is
+			// replaced, as a file written over it would be.
+			var st unix.Stat_t
+			if serr := unix.Fstatat(dfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); serr == nil {
+				err = unix.EEXIST
+			} else {
+				err = unix.Renameat(sfd, base, dfd, base)
+			}
+		}
+		if err != nil {
 			unix.Unlinkat(sfd, base, 0)
 			switch err {
 			case unix.EISDIR, unix.ENOTEMPTY:
