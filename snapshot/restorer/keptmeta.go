@@ -64,12 +64,12 @@ func (rr *restoreRun) keptMetadata(f *rFile, st *unix.Stat_t, dry bool) (keptAct
 	root := rr.euid == 0
 	foreign := !root && int(st.Uid) != rr.euid // a change would fail
 	if cur != mode && (mode&^cur&(unix.S_ISUID|unix.S_ISGID) != 0 || cur&0o022&^mode != 0 || foreign) {
-		return rr.keptJudged(st, keptRewrite), nil
+		return rr.keptJudged(f, st, keptRewrite), nil
 	}
-	if a, ok := rr.keptSeen[devIno{uint64(st.Dev), st.Ino}]; ok {
+	if j, ok := rr.keptSeen[devIno{uint64(st.Dev), st.Ino}]; ok && j.group == groupOf(f) {
 		// A dry run meets the inode of a hardlink group once per name:
 		// what a run would do to it is done by the first.
-		if a == keptRewrite {
+		if j.a == keptRewrite {
 			return keptRewrite, nil
 		}
 		return keptAsIs, nil
@@ -102,10 +102,11 @@ func (rr *restoreRun) keptMetadata(f *rFile, st *unix.Stat_t, dry bool) (keptAct
 	for _, i := range xattrs {
 		x := f.fm.xattrs[i]
 		user := strings.HasPrefix(x.Name, "user.")
-		if !user && !root {
-			// Only root sets attributes outside user.*: a new file
-			// would lack them as this one does (and be reported), so
-			// writing it anew on every run would gain nothing.
+		if !user && !root && x.Name != "system.posix_acl_access" {
+			// Only root sets attributes outside user.* (a file's owner
+			// its ACL too): a new file would lack them as this one
+			// does (and be reported), so writing it anew on every run
+			// would gain nothing.
 			continue
 		}
 		have, err := readXattr(fd, self, viaProc, x.Name, len(x.Value))
@@ -115,7 +116,7 @@ func (rr *restoreRun) keptMetadata(f *rFile, st *unix.Stat_t, dry bool) (keptAct
 		case err != nil && err != unix.ENODATA && err != unix.ERANGE:
 			continue // the file system keeps no such attribute: nor would a new file
 		case !user || foreign:
-			return rr.keptJudged(st, keptRewrite), nil
+			return rr.keptJudged(f, st, keptRewrite), nil
 		}
 		set = append(set, i)
 	}
@@ -126,11 +127,11 @@ func (rr *restoreRun) keptMetadata(f *rFile, st *unix.Stat_t, dry bool) (keptAct
 	// elsewhere (a hardlink from outside the target) is written anew.
 	// So is one with an access ACL that the snapshot does not give it,
 	// whose mask a new mode would widen for the users the ACL names.
-	if st.Nlink > 1 || !rr.snapshotHasACL(f) && hasXattr(fd, self, viaProc, "system.posix_acl_access") {
-		return rr.keptJudged(st, keptRewrite), nil
+	if st.Nlink > 1 && !rr.allNamesInside(f, st) || !rr.snapshotHasACL(f) && hasXattr(fd, self, viaProc, "system.posix_acl_access") {
+		return rr.keptJudged(f, st, keptRewrite), nil
 	}
 	if dry {
-		return rr.keptJudged(st, keptFixed), nil
+		return rr.keptJudged(f, st, keptFixed), nil
 	}
 	fail := func(op string, err error) error {
 		if viaProc && err == unix.ENOENT {
@@ -186,16 +187,50 @@ func (rr *restoreRun) keptMetadata(f *rFile, st *unix.Stat_t, dry bool) (keptAct
 	return act, nil
 }
 
-// keptJudged notes, in a dry run, what keptMetadata found the inode st to
-// need (keptSeen), and returns it.
-func (rr *restoreRun) keptJudged(st *unix.Stat_t, a keptAction) keptAction {
+// keptJudgement is what keptMetadata found an inode to need, for the
+// names of one hardlink group (group: its first member).
+type keptJudgement struct {
+	a     keptAction
+	group *rFile
+}
+
+// groupOf is the first member of f's hardlink group (f itself if none).
+func groupOf(f *rFile) *rFile {
+	if f.linkTo != nil {
+		return f.linkTo
+	}
+	return f
+}
+
+// keptJudged notes, in a dry run, what keptMetadata found the inode st of
+// f to need (keptSeen), and returns it.
+func (rr *restoreRun) keptJudged(f *rFile, st *unix.Stat_t, a keptAction) keptAction {
 	if rr.rs.DryRun && st.Nlink > 1 {
 		if rr.keptSeen == nil {
-			rr.keptSeen = map[devIno]keptAction{}
+			rr.keptSeen = map[devIno]keptJudgement{}
 		}
-		rr.keptSeen[devIno{uint64(st.Dev), st.Ino}] = a
+		rr.keptSeen[devIno{uint64(st.Dev), st.Ino}] = keptJudgement{a, groupOf(f)}
 	}
 	return a
+}
+
+// allNamesInside says whether every name of the inode st (a kept member
+// of f's hardlink group) is a name of that group in the target: then a
+// change in place reaches only names that are to have it. It looks at
+// each name of the group, only when a change is needed.
+func (rr *restoreRun) allNamesInside(f *rFile, st *unix.Stat_t) bool {
+	first := groupOf(f)
+	names := []*rFile{first}
+	for _, l := range rr.groupLinks(first) {
+		names = append(names, l)
+	}
+	n := uint64(0)
+	for _, m := range names {
+		if mst, err := rr.lstat(m.rItem); err == nil && mst.Dev == st.Dev && mst.Ino == st.Ino {
+			n++
+		}
+	}
+	return n == uint64(st.Nlink)
 }
 
 // snapshotHasACL says whether f's snapshot node carries an access ACL
@@ -237,4 +272,16 @@ func hasXattr(fd int, self string, viaProc bool, name string) bool {
 		_, err = unix.Fgetxattr(fd, name, nil)
 	}
 	return err == nil
+}
+
+// groupLinks returns the later members of the hardlink group whose first
+// member is first.
+func (rr *restoreRun) groupLinks(first *rFile) []*rFile {
+	if rr.groups == nil {
+		rr.groups = map[*rFile][]*rFile{}
+		for _, l := range rr.links {
+			rr.groups[l.linkTo] = append(rr.groups[l.linkTo], l)
+		}
+	}
+	return rr.groups[first]
 }

@@ -326,11 +326,12 @@ func TestRestoreIfChangedKeptLinkedFromOutside(t *testing.T) {
 	}
 }
 
-// A hardlink group whose inode someone chmodded: its first name is
-// written anew (its names are more than one), and the others are linked to
-// the new file, not left on the old inode; a dry run counts what the run
+// A hardlink group whose inode someone chmodded, all of whose names are
+// the group's in the target: the mode is set in place, once. Made world-
+// writable, its first name is written anew and the others are linked to
+// the new file, not left on the old inode. A dry run counts what the run
 // does.
-func TestRestoreIfChangedKeptGroupRelinked(t *testing.T) {
+func TestRestoreIfChangedKeptGroup(t *testing.T) {
 	ctx := context.Background()
 	src := t.TempDir()
 	content := snapshottest.RandBytes(4, 50<<10)
@@ -342,29 +343,43 @@ func TestRestoreIfChangedKeptGroupRelinked(t *testing.T) {
 	}
 	r := newTestRepo(t)
 	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
-	target := t.TempDir()
-	mustRestore(t, r, sn, target)
-	a := filepath.Join(target, src, "a")
-	if err := os.Chmod(a, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	dry, err := (&Restorer{Repo: r, Overwrite: OverwriteIfChanged, DryRun: true}).Restore(ctx, sn, "/", target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, err := (&Restorer{Repo: r, Overwrite: OverwriteIfChanged}).Restore(ctx, sn, "/", target)
-	if err != nil || sum.Files != 1 || sum.Links != 2 || sum.Replaced != 3 || sum.KeptMetadata != 0 {
-		t.Fatalf("%v %+v", err, sum)
-	}
-	if dry.Files != sum.Files || dry.Links != sum.Links || dry.Replaced != sum.Replaced || dry.KeptMetadata != sum.KeptMetadata {
-		t.Errorf("dry run %+v, run %+v", dry, sum)
-	}
-	ino := inodes(t, content, a, filepath.Join(target, src, "b"), filepath.Join(target, src, "c"))
-	if ino[0] != ino[1] || ino[1] != ino[2] {
-		t.Errorf("not one inode: %v", ino)
-	}
-	if m := stat(t, a).Mode & 0o777; m != 0o644 {
-		t.Errorf("mode %04o", m)
+	for _, c := range []struct {
+		mode                                   os.FileMode
+		files, links, replaced, kept, keptMeta uint64
+	}{
+		{0o600, 0, 0, 0, 3, 1},
+		{0o666, 1, 2, 3, 0, 0},
+	} {
+		t.Run(fmt.Sprintf("%04o", c.mode), func(t *testing.T) {
+			target := t.TempDir()
+			mustRestore(t, r, sn, target)
+			a := filepath.Join(target, src, "a")
+			before := stat(t, a).Ino
+			if err := os.Chmod(a, c.mode); err != nil {
+				t.Fatal(err)
+			}
+			dry, err := (&Restorer{Repo: r, Overwrite: OverwriteIfChanged, DryRun: true}).Restore(ctx, sn, "/", target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum, err := (&Restorer{Repo: r, Overwrite: OverwriteIfChanged}).Restore(ctx, sn, "/", target)
+			if err != nil || sum.Files != c.files || sum.Links != c.links || sum.Replaced != c.replaced || sum.Skipped != c.kept || sum.KeptMetadata != c.keptMeta {
+				t.Fatalf("%v %+v", err, sum)
+			}
+			if dry.Files != sum.Files || dry.Links != sum.Links || dry.Replaced != sum.Replaced || dry.KeptMetadata != sum.KeptMetadata || dry.Skipped != sum.Skipped {
+				t.Errorf("dry run %+v, run %+v", dry, sum)
+			}
+			ino := inodes(t, content, a, filepath.Join(target, src, "b"), filepath.Join(target, src, "c"))
+			if ino[0] != ino[1] || ino[1] != ino[2] {
+				t.Errorf("not one inode: %v", ino)
+			}
+			if (ino[0] == before) != (c.files == 0) {
+				t.Errorf("inode %d, before %d", ino[0], before)
+			}
+			if m := stat(t, a).Mode & 0o777; m != 0o644 {
+				t.Errorf("mode %04o", m)
+			}
+		})
 	}
 }
 

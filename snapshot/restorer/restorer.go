@@ -277,12 +277,16 @@ type restoreRun struct {
 	token    string   // random, in the temporary names of files that replace entries (writeRel)
 	secret   [16]byte // random, the key of the MACs in those names: it appears in none
 	stage    *stage   // phase 2's private directory (makeSpecialStaged)
+	stages   int      // stages made, counted into their names
 	// keptChecked holds, per first member of a hardlink group kept by the
 	// overwrite mode, whether its later members may be linked to it.
 	keptChecked map[*rFile]copyReason
 	// keptSeen: in a dry run, what keptMetadata found each multiply
 	// linked inode to need, so that its group's names count it once.
-	keptSeen map[devIno]keptAction
+	keptSeen map[devIno]keptJudgement
+	// groups: the later members of each hardlink group, by first member
+	// (groupLinks), made when first asked for.
+	groups map[*rFile][]*rFile
 	// plannedFiles and plannedBytes are the totals told to Planned.
 	plannedFiles, plannedBytes uint64
 
@@ -1842,10 +1846,10 @@ func (rr *restoreRun) writeRel(f *rFile) string {
 // tempRel is the temporary name beside rel that an entry replacing what
 // stands at rel is made under.
 func (rr *restoreRun) tempRel(rel string) string {
-	dir, base := splitRel(rel)
-	// Keyed with a secret that no name shows: no one who sees one such
-	// name can make another ahead of the restore.
-	name := fmt.Sprintf(".cadang-restore-%s-%x", rr.token, rr.mac("file", base))
+	dir, _ := splitRel(rel)
+	// A MAC of the whole path under a secret that no name shows: no one
+	// who sees one such name can make another ahead of the restore.
+	name := fmt.Sprintf(".cadang-restore-%s-%x", rr.token, rr.mac("file", rel))
 	if dir == "" {
 		return name
 	}

@@ -3,6 +3,7 @@ package restorer
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -23,13 +24,16 @@ type stage struct {
 	parent string // rel of the directory it is in ("" the target itself)
 	name   string
 	made   bool
+	id     devIno // the directory made, which dropStage removes
 }
 
-// stageName is the stage's name in the directory parent: hidden, with the
-// restore's token, and a MAC of parent under a key that appears in no name,
-// so that no one can make the name of a stage ahead of it.
-func (rr *restoreRun) stageName(parent string) string {
-	return fmt.Sprintf(".cadang-restore-%s-%x", rr.token, rr.mac("stage", parent))
+// newStageName is a new name for a stage in the directory parent: hidden,
+// with the restore's token, and a MAC of parent and a count under a key
+// that appears in no name, so that no one can make the name of a stage
+// ahead of it, not even from one seen before.
+func (rr *restoreRun) newStageName(parent string) string {
+	rr.stages++
+	return fmt.Sprintf(".cadang-restore-%s-%x", rr.token, rr.mac("stage", fmt.Sprintf("%d/%s", rr.stages, parent)))
 }
 
 // mac is the first 8 bytes of HMAC-SHA-256 of kind and s under the
@@ -51,51 +55,43 @@ func (rr *restoreRun) makeSpecialStaged(o rItem, replace bool) (created bool, er
 	dir, base := splitRel(o.rel)
 	if rr.stage == nil || rr.stage.parent != dir {
 		rr.dropStage()
-		rr.stage = &stage{parent: dir, name: rr.stageName(dir)}
+		rr.stage = &stage{parent: dir}
 	}
 	st := rr.stage
-	err = rr.root.at(path.Join(dir, st.name), func(dfd int, sname string) error {
-		if !st.made {
-			if err := unix.Mkdirat(dfd, sname, 0o700); err != nil {
-				return &os.PathError{Op: "mkdir", Path: rr.root.abs(path.Join(dir, sname)), Err: err}
-			}
+	for try := 0; !st.made; try++ {
+		st.name = rr.newStageName(dir)
+		err = rr.root.at(path.Join(dir, st.name), func(dfd int, sname string) error { return unix.Mkdirat(dfd, sname, 0o700) })
+		switch {
+		case err == nil:
 			st.made = true
+		case errors.Is(err, unix.EEXIST) && try < 3:
+			// Not this restore's (the name is new): another name.
+		default:
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return false, fmt.Errorf("%s: a private directory to make it in cannot be made beside it: %w", o.dst(), err)
 		}
+	}
+	err = rr.root.at(path.Join(dir, st.name), func(dfd int, sname string) error {
 		sfd, err := unix.Openat(dfd, sname, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return &os.PathError{Op: "open", Path: rr.root.abs(path.Join(dir, sname)), Err: err}
 		}
 		defer unix.Close(sfd)
 		var fst unix.Stat_t
-		if err := unix.Fstat(sfd, &fst); err != nil || int(fst.Uid) != rr.euid || fst.Mode&0o077 != 0 {
+		if err := unix.Fstat(sfd, &fst); err != nil || int(fst.Uid) != rr.euid || fst.Mode&0o077 != 0 ||
+			st.id != (devIno{}) && st.id != (devIno{uint64(fst.Dev), fst.Ino}) {
 			return fmt.Errorf("the restore's private directory %s was replaced by someone else's", rr.root.abs(path.Join(dir, sname)))
 		}
+		st.id = devIno{uint64(fst.Dev), fst.Ino}
 		if err := makeSpecial(sfd, base, o.dst(), o.node); err != nil {
 			return err
 		}
 		rr.hook("specialmeta", o.rel)
 		merr := rr.atMetadata(sfd, base, o.dst(), o.node)
-		flags := uint(unix.RENAME_NOREPLACE)
-		if replace {
-			flags = 0
-		}
-		if rr.rs.testNoNoreplace && flags != 0 {
-			err = unix.EINVAL
-		} else {
-			err = unix.Renameat2(sfd, base, dfd, base, flags)
-		}
-		if err == unix.EINVAL && flags != 0 {
-			// No RENAME_NOREPLACE here (NFS, some FUSE file systems):
-			// look, then rename. Something that appears in between is
-			// replaced, as a file written over it would be.
-			var st unix.Stat_t
-			if serr := unix.Fstatat(dfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); serr == nil {
-				err = unix.EEXIST
-			} else {
-				err = unix.Renameat(sfd, base, dfd, base)
-			}
-		}
-		if err != nil {
+		if err := rr.moveOut(sfd, dfd, base, replace); err != nil {
 			unix.Unlinkat(sfd, base, 0)
 			switch err {
 			case unix.EISDIR, unix.ENOTEMPTY:
@@ -111,8 +107,39 @@ func (rr *restoreRun) makeSpecialStaged(o rItem, replace bool) (created bool, er
 	return created, err
 }
 
-// dropStage removes the current stage, if it was made: it is empty when
-// every node made in it was renamed or removed.
+// moveOut moves name from the stage sfd to the same name in dfd: over
+// the entry there when replace, else only if none has appeared. Where
+// renameat2 has no RENAME_NOREPLACE (NFS, FUSE without rename2), a link
+// (which never replaces) and an unlink of the staged name do it, and on a
+// file system without hardlinks either, a look and a rename.
+func (rr *restoreRun) moveOut(sfd, dfd int, name string, replace bool) error {
+	if replace {
+		return unix.Renameat(sfd, name, dfd, name)
+	}
+	var err error = unix.EINVAL
+	if !rr.rs.testNoNoreplace {
+		err = unix.Renameat2(sfd, name, dfd, name, unix.RENAME_NOREPLACE)
+	}
+	if err != unix.EINVAL && err != unix.ENOSYS && err != unix.EOPNOTSUPP {
+		return err
+	}
+	switch err := unix.Linkat(sfd, name, dfd, name, 0); err {
+	case nil:
+		unix.Unlinkat(sfd, name, 0)
+		return nil
+	case unix.EEXIST:
+		return err
+	}
+	var st unix.Stat_t
+	if unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
+		return unix.EEXIST
+	}
+	return unix.Renameat(sfd, name, dfd, name)
+}
+
+// dropStage removes the current stage, if it was made and is still the
+// directory this restore made: it is empty when every node made in it was
+// renamed or removed.
 func (rr *restoreRun) dropStage() {
 	st := rr.stage
 	rr.stage = nil
@@ -120,6 +147,10 @@ func (rr *restoreRun) dropStage() {
 		return
 	}
 	_ = rr.root.at(path.Join(st.parent, st.name), func(dfd int, sname string) error {
+		var fst unix.Stat_t
+		if err := unix.Fstatat(dfd, sname, &fst, unix.AT_SYMLINK_NOFOLLOW); err != nil || (devIno{uint64(fst.Dev), fst.Ino}) != st.id {
+			return nil // not ours any more: left alone
+		}
 		return unix.Unlinkat(dfd, sname, unix.AT_REMOVEDIR)
 	})
 }
