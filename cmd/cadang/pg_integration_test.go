@@ -266,16 +266,7 @@ func TestPostgreSQLDatabasesJobRestoreTest(t *testing.T) {
 	s.Exec(t, "spse", "CREATE TABLE tender (id int PRIMARY KEY, nama text); INSERT INTO tender SELECT i, 'paket ' || i FROM generate_series(1, 2500) i;")
 	s.Exec(t, "helpdesk", "CREATE TABLE tiket (id int PRIMARY KEY); INSERT INTO tiket SELECT generate_series(1, 40);")
 
-	be, err := local.Open(context.Background(), repoDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := repo.Open(context.Background(), be, []byte(cliTestPassword), repo.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := r.ID()
-	r.Close()
+	id := cliRepoID(t, repoDir)
 	dir := t.TempDir()
 	cfg, log := filepath.Join(dir, "cadang.toml"), filepath.Join(dir, "runlog.jsonl")
 	writeCfg := func(restoreInto string) {
@@ -398,16 +389,7 @@ func TestPostgreSQLCommandSourceRestoreTest(t *testing.T) {
 	}
 	s.Exec(t, "postgres", "CREATE DATABASE spse;")
 	s.Exec(t, "spse", "CREATE TABLE tender (id int PRIMARY KEY); INSERT INTO tender SELECT generate_series(1, 300);")
-	be, err := local.Open(context.Background(), repoDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := repo.Open(context.Background(), be, []byte(cliTestPassword), repo.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := r.ID()
-	r.Close()
+	id := cliRepoID(t, repoDir)
 	dir := t.TempDir()
 	cfg, log := filepath.Join(dir, "cadang.toml"), filepath.Join(dir, "runlog.jsonl")
 	writeCfg := func(command string) {
@@ -482,4 +464,19 @@ func freeTCPPort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// cliRepoID returns the ID of the repository at repoDir (cliNewRepo's).
+func cliRepoID(t *testing.T, repoDir string) string {
+	t.Helper()
+	be, err := local.Open(context.Background(), repoDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := repo.Open(context.Background(), be, []byte(cliTestPassword), repo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	return r.ID()
 }
