@@ -37,10 +37,12 @@ const (
 // still hold it open or mapped. So what would grant privilege is never
 // set in place: a file that is to gain setuid or setgid, that others can
 // write where the snapshot says they cannot, whose attributes outside the
-// user namespace differ (file capabilities, ACLs, security labels), or
-// that a non-root restore cannot change (not its own) is written anew
-// instead (keptRewrite), as a changed file is: only a new inode is one
-// that no one else holds.
+// user namespace differ (file capabilities, ACLs, security labels), that
+// a non-root restore cannot change (not its own), that has names other
+// than its hardlink group's in the target (a change would reach them), or
+// an access ACL the snapshot does not give it (a new mode would widen its
+// mask) is written anew instead (keptRewrite), as a changed file is: only
+// a new inode is one that no one else holds.
 //
 // The file is opened without following a symlink and must be the inode
 // that was looked at, still with the snapshot's size, time and owner; the

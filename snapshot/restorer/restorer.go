@@ -33,9 +33,13 @@ type OverwriteMode uint8
 
 // Overwrite modes.
 const (
-	OverwriteAlways    OverwriteMode = iota // replace existing files
-	OverwriteIfChanged                      // replace unless size, mtime and (where owners are restored) owner match; a kept file gets the snapshot's mode and user xattrs
-	OverwriteNever                          // keep existing files
+	OverwriteAlways OverwriteMode = iota // replace existing files
+	// OverwriteIfChanged replaces a file unless its size, mtime and (where
+	// owners are restored) owner match; a kept file gets the snapshot's
+	// mode and user xattrs, or is written anew where setting them in
+	// place could grant privilege (keptMetadata).
+	OverwriteIfChanged
+	OverwriteNever // keep existing files
 )
 
 // ParseOverwriteMode parses "always", "if-changed" or "never".
