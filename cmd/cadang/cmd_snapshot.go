@@ -128,9 +128,10 @@ func (e *env) findSnapshot(ctx context.Context, r snapshot.FileLoader, arg strin
 // of several sources, the newest is only one of them: cadang run saves one
 // snapshot per source (the database dump, the upload directory), and
 // restoring it alone after a server was lost would leave the others out
-// without a word. With a sub that only one source's latest holds, that
-// snapshot is the one; otherwise "latest" is refused, naming each source's
-// latest: a mistake in the arguments, not a failed run.
+// without a word. Only the sources the configuration names count (when it
+// names the job). With a sub, the newest of the sources' latest snapshots
+// that holds it is the one; otherwise "latest" is refused, naming each
+// source's latest: a mistake in the arguments, not a failed run.
 func (e *env) latestOfJob(ctx context.Context, r snapshot.FileLoader, latest *snapshot.Snapshot, f snapshot.Filter, sub string) (*snapshot.Snapshot, error) {
 	for _, list := range f.Tags {
 		if slices.ContainsFunc(list, func(t string) bool { return strings.HasPrefix(t, soprun.TagSource) }) {
