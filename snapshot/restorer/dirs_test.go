@@ -113,6 +113,21 @@ func TestRestoreManyDirectoriesOneInTheWay(t *testing.T) {
 	if fi, err := os.Lstat(blocked); err != nil || !fi.IsDir() {
 		t.Errorf("%s is not a directory: %v", blocked, err)
 	}
+	noTemp(t, target)
+	// Where renameat2 cannot exchange (NFS), the file goes first and the
+	// directory made under a temporary name takes its place.
+	if err := os.RemoveAll(blocked); err != nil {
+		t.Fatal(err)
+	}
+	snapshottest.WriteFile(t, blocked, []byte("in the way"))
+	sum, err = (&Restorer{Repo: r, Workers: 4, testNoRename2: true}).Restore(context.Background(), sn, "/", target)
+	if err != nil || sum.Replaced != n {
+		t.Errorf("without exchange: %v, %d replaced", err, sum.Replaced)
+	}
+	if fi, err := os.Lstat(blocked); err != nil || !fi.IsDir() {
+		t.Errorf("%s is not a directory: %v", blocked, err)
+	}
+	noTemp(t, target)
 }
 
 // TestRestoreManyDirectoriesSymlinkRace swaps directories of the target

@@ -433,7 +433,7 @@ func TestRestoreReplaceSpecial(t *testing.T) {
 	// Where renameat2 has no RENAME_NOREPLACE (NFS), a name that is free
 	// is taken with a plain rename.
 	target = t.TempDir()
-	sum, err = (&Restorer{Repo: r, testNoNoreplace: true}).Restore(ctx, sn, "/", target)
+	sum, err = (&Restorer{Repo: r, testNoRename2: true}).Restore(ctx, sn, "/", target)
 	if err != nil || sum.Others != 2 {
 		t.Errorf("without RENAME_NOREPLACE: %v %+v", err, sum)
 	}
@@ -499,7 +499,7 @@ func TestRestoreSpecialStaged(t *testing.T) {
 					}
 				}
 			}
-			sum, err := (&Restorer{Repo: r, testHook: hook, testNoNoreplace: c.noNoreplace}).Restore(ctx, sn, "/", target)
+			sum, err := (&Restorer{Repo: r, testHook: hook, testNoRename2: c.noNoreplace}).Restore(ctx, sn, "/", target)
 			if !staged {
 				t.Error("the FIFO was not made in the private directory")
 			}

@@ -122,8 +122,9 @@ type Restorer struct {
 	// tests: reach a kept file as if the restoring user could not read
 	// it (keptMetadata's O_PATH way)
 	testKeptNoRead bool
-	// tests: renameat2 refuses RENAME_NOREPLACE (EINVAL), as on NFS
-	testNoNoreplace bool
+	// tests: renameat2 refuses its flags (RENAME_NOREPLACE,
+	// RENAME_EXCHANGE) with EINVAL, as on NFS
+	testNoRename2 bool
 }
 
 // DefaultMaxNodes is the default Restorer.MaxNodes: far above the entries
@@ -812,17 +813,34 @@ func (rr *restoreRun) mkdir(dfd int, name, dst string) (made bool, err error) {
 	if rr.rs.Overwrite == OverwriteNever {
 		return false, fmt.Errorf("%s is in the way of the directory (kept: overwrite mode never)", what)
 	}
-	switch err := unix.Unlinkat(dfd, name, 0); {
-	case err == nil:
-		// Said in the summary with the files replaced (several workers
-		// make the directories of one depth).
-		rr.count(func(s *RestoreSummary) { s.Replaced++ })
-	case err != unix.ENOENT:
-		return false, &os.PathError{Op: "remove " + what + " in the way", Path: dst, Err: err}
-	}
-	if err := unix.Mkdirat(dfd, name, 0o700); err != nil {
+	// The directory is made under a temporary name and exchanged with
+	// what stands there, which is removed only then: a directory that
+	// cannot be made (no inodes or quota left) leaves the entry as it was.
+	tmp := fmt.Sprintf(".cadang-restore-%s-%x", rr.token, rr.mac("dir", dst))
+	if err := unix.Mkdirat(dfd, tmp, 0o700); err != nil {
 		return false, &os.PathError{Op: "mkdir", Path: dst, Err: err}
 	}
+	err = unix.EINVAL
+	if !rr.rs.testNoRename2 {
+		err = unix.Renameat2(dfd, tmp, dfd, name, unix.RENAME_EXCHANGE)
+	}
+	switch err {
+	case nil:
+		unix.Unlinkat(dfd, tmp, 0) // the entry, now under tmp
+	case unix.EINVAL, unix.ENOSYS, unix.EOPNOTSUPP:
+		// No exchange here (NFS, FUSE without rename2): the entry goes
+		// first, and the directory made takes its name.
+		if err = unix.Unlinkat(dfd, name, 0); err == nil || err == unix.ENOENT {
+			err = unix.Renameat(dfd, tmp, dfd, name)
+		}
+	}
+	if err != nil {
+		unix.Unlinkat(dfd, tmp, unix.AT_REMOVEDIR)
+		return false, &os.PathError{Op: "replace " + what + " in the way", Path: dst, Err: err}
+	}
+	// Said in the summary with the files replaced (several workers make
+	// the directories of one depth).
+	rr.count(func(s *RestoreSummary) { s.Replaced++ })
 	return true, nil
 }
 

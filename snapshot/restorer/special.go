@@ -117,7 +117,7 @@ func (rr *restoreRun) moveOut(sfd, dfd int, name string, replace bool) error {
 		return unix.Renameat(sfd, name, dfd, name)
 	}
 	var err error = unix.EINVAL
-	if !rr.rs.testNoNoreplace {
+	if !rr.rs.testNoRename2 {
 		err = unix.Renameat2(sfd, name, dfd, name, unix.RENAME_NOREPLACE)
 	}
 	if err != unix.EINVAL && err != unix.ENOSYS && err != unix.EOPNOTSUPP {
