@@ -446,9 +446,13 @@ type restoreResult struct {
 	Errors         []snapshot.ItemError `json:"errors,omitempty"`
 	TotalDuration  float64              `json:"total_duration"`
 	DryRun         bool                 `json:"dry_run,omitempty"`
+	// KeptVerifiedCount are the kept files (--overwrite if-changed
+	// --verify) read back and found to be the snapshot's.
+	KeptVerifiedCount uint64 `json:"files_kept_verified,omitempty"`
 	// for the run-log record
-	snapshotTime  time.Time
-	snapshotPaths []string
+	snapshotTime           time.Time
+	snapshotPaths          []string
+	keptVerified, keptSame uint64
 }
 
 func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, error) {
@@ -484,7 +488,7 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 			HardlinkCopies: sum.LinkCopies, HardlinkCopyNotes: sum.LinkCopyNotes,
 			BytesRestored: sum.Bytes, BytesWritten: sum.Written, FailedFiles: sum.FailedFiles, SkippedDevices: sum.SkippedDevices, Errors: sum.Errors,
 			TotalDuration: sum.End.Sub(sum.Start).Seconds(), DryRun: o.DryRun,
-			snapshotTime: sn.Time, snapshotPaths: sn.Paths}
+			snapshotTime: sn.Time, snapshotPaths: sn.Paths, KeptVerifiedCount: sum.KeptVerified, keptVerified: sum.KeptVerified, keptSame: sum.KeptSame}
 		printRestoreSummary(e, sn, res)
 		if errors.Is(rerr, restorer.ErrRestoreIncomplete) {
 			// A damaged tree fails its directory, not a file: count
@@ -569,8 +573,15 @@ func printRestoreSummary(e *env, sn *snapshot.Snapshot, res *restoreResult) {
 		units.FormatBytes(int64(res.BytesRestored)), res.TotalDuration)
 	if res.FilesSkipped > 0 {
 		fmt.Fprintf(e.stdout, ", %s kept", plural(int(res.FilesSkipped), "existing file"))
+		var notes []string
+		if res.KeptVerifiedCount > 0 {
+			notes = append(notes, fmt.Sprintf("%d read back and found the snapshot's", res.KeptVerifiedCount))
+		}
 		if res.KeptMetadataSet > 0 {
-			fmt.Fprintf(e.stdout, " (%d given the snapshot's mode or extended attributes)", res.KeptMetadataSet)
+			notes = append(notes, fmt.Sprintf("%d given the snapshot's mode or extended attributes", res.KeptMetadataSet))
+		}
+		if len(notes) > 0 {
+			fmt.Fprintf(e.stdout, " (%s)", strings.Join(notes, "; "))
 		}
 	}
 	if res.FilesReplaced > 0 {

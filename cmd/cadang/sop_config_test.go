@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/internal/testexec"
 )
 
@@ -120,5 +121,51 @@ func TestSOPRestoreLatestConfiguredSources(t *testing.T) {
 	h.must(0, "-r", h.repoA, "--password-file", h.pw, "-q", "restore", "latest:"+filepath.Join(h.src, "dokumen"), "--target", target)
 	if _, err := os.Stat(filepath.Join(target, "kontrak.txt")); err != nil {
 		t.Errorf("the subpath was not restored: %v", err)
+	}
+}
+
+// A restore with --overwrite if-changed --verify recorded "verified, all"
+// (and the minutes said so) while a file it kept, changed with its size and
+// time put back, was still on the server (README walk). Kept files are now
+// read back with --verify, a changed one is written anew, and the record
+// counts the kept files it verified; without --verify, they are counted as
+// kept, neither written nor verified.
+func TestSOPRestoreIfChangedVerifyRecord(t *testing.T) {
+	h := newSOPHarness(t)
+	h.at("2026-11-27T02:00:00+08:00")
+	h.must(0, "run", "spse-db")
+	target := filepath.Join(h.dir, "t")
+	restore := func(extra ...string) runlog.Record {
+		t.Helper()
+		args := append([]string{"-r", h.repoA, "--password-file", h.pw, "-q", "restore", "latest:" + h.src, "--target", target}, extra...)
+		h.must(0, args...)
+		return h.last()
+	}
+	restore()
+	p := filepath.Join(target, "dokumen", "spek.txt")
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, bytes.Repeat([]byte("X"), int(fi.Size())), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(p, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	rec := restore("--overwrite", "if-changed")
+	if r := rec.Restore; r == nil || r.VerifyKind != runlog.VerifyBlobs || r.FilesKept != 3 {
+		t.Errorf("if-changed: %+v", rec.Restore)
+	}
+	rec = restore("--overwrite", "if-changed", "--verify")
+	if r := rec.Restore; r == nil || r.VerifyKind != runlog.VerifyAll || !r.Verified || r.FilesVerified != 3 || r.FilesKept != 0 {
+		t.Errorf("if-changed --verify: %+v", rec.Restore)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "spesifikasi teknis\n" {
+		t.Errorf("the changed file was kept: %q", b)
+	}
+	rec = restore("--overwrite", "never", "--verify")
+	if r := rec.Restore; r == nil || r.VerifyKind != runlog.VerifySome || r.Verified || r.FilesKept != 3 {
+		t.Errorf("never --verify: %+v", rec.Restore)
 	}
 }

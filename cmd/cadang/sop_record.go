@@ -100,12 +100,15 @@ func recordRestore(rec *runlog.Record, o restoreOptions, res *restoreResult, err
 // recordVerify records how the restore was verified, as a kind and counts
 // (runlog.VerifyText makes the sentence in the document's language).
 func recordVerify(info *runlog.RestoreInfo, o restoreOptions, res *restoreResult, err error) {
-	info.FilesVerified = int64(res.FilesVerified)
+	// Kept entries found to be the snapshot's (files read back with
+	// --verify, symlinks with their target) count as verified; the rest
+	// of the kept were neither written nor verified.
+	info.FilesVerified = int64(res.FilesVerified + res.keptVerified)
 	info.FilesFailed = int64(len(res.FailedFiles))
-	info.FilesKept = int64(res.FilesSkipped)
+	info.FilesKept = int64(res.FilesSkipped - res.keptVerified - res.keptSame)
 	info.HardlinkCopies = int64(res.HardlinkCopies)
 	switch {
-	case o.Verify && res.FilesVerified == res.FilesRestored && len(res.FailedFiles) == 0 && err == nil:
+	case o.Verify && res.FilesVerified == res.FilesRestored && info.FilesKept == 0 && len(res.FailedFiles) == 0 && err == nil:
 		info.Verified = true
 		info.VerifyKind = runlog.VerifyAll
 	case o.Verify:

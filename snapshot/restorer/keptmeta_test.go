@@ -418,3 +418,45 @@ func TestRestoreIfChangedKeptACL(t *testing.T) {
 		t.Errorf("mode %04o", m)
 	}
 }
+
+// With Verify, if-changed reads the files it keeps back: one whose
+// content someone changed and put the size and time back on (ransomware
+// does) was kept as the snapshot's, and the restore's record said every
+// file was verified. It is now written anew; the others are counted as
+// verified, and a kept symlink with the snapshot's target as the same.
+func TestRestoreIfChangedVerifiesKept(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	good, bad := filepath.Join(src, "good"), filepath.Join(src, "bad")
+	snapshottest.WriteFile(t, good, snapshottest.RandBytes(1, 100<<10))
+	want := snapshottest.RandBytes(2, 100<<10)
+	snapshottest.WriteFile(t, bad, want)
+	if err := os.Symlink("good", filepath.Join(src, "ln")); err != nil {
+		t.Fatal(err)
+	}
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	target := t.TempDir()
+	mustRestore(t, r, sn, target)
+	p := filepath.Join(target, bad)
+	st := stat(t, p)
+	if err := os.WriteFile(p, bytes.Repeat([]byte("X"), len(want)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.UtimesNano(p, []unix.Timespec{st.Atim, st.Mtim}); err != nil {
+		t.Fatal(err)
+	}
+	// Without Verify the size and time are taken at their word.
+	sum, err := (&Restorer{Repo: r, Overwrite: OverwriteIfChanged, DryRun: true}).Restore(ctx, sn, "/", target)
+	if err != nil || sum.Skipped != 3 || sum.KeptSame != 1 || sum.KeptVerified != 0 {
+		t.Fatalf("dry run without verify: %v %+v", err, sum)
+	}
+	sum, err = (&Restorer{Repo: r, Overwrite: OverwriteIfChanged, Verify: true}).Restore(ctx, sn, "/", target)
+	if err != nil || sum.Files != 1 || sum.Replaced != 1 || sum.Verified != 1 || sum.Skipped != 2 || sum.KeptVerified != 1 || sum.KeptSame != 1 {
+		t.Fatalf("%v %+v", err, sum)
+	}
+	if !bytes.Equal(readAll(t, p), want) {
+		t.Error("the changed file was kept")
+	}
+	noTemp(t, target)
+}

@@ -148,10 +148,17 @@ type RestoreSummary struct {
 	// counted in Skipped) whose mode or user extended attributes were set
 	// to the snapshot's (would be, in a dry run).
 	KeptMetadata uint64
-	Replaced     uint64 // existing entries (files, links, ...) removed to write the snapshot's in their place, directories' included
-	Bytes        uint64 // content bytes of the restored files
-	Written      uint64 // content bytes actually written (holes are not written)
-	Verified     uint64 // files verified
+	// KeptVerified counts the files kept by OverwriteIfChanged (also in
+	// Skipped) that Verify read back and found to be the snapshot's; a
+	// kept file that is not is written anew. KeptSame counts the symlinks
+	// and FIFOs it kept, found the snapshot's (a symlink's target, a
+	// FIFO's type). What Skipped holds beyond the two was neither written
+	// nor verified.
+	KeptVerified, KeptSame uint64
+	Replaced               uint64 // existing entries (files, links, ...) removed to write the snapshot's in their place, directories' included
+	Bytes                  uint64 // content bytes of the restored files
+	Written                uint64 // content bytes actually written (holes are not written)
+	Verified               uint64 // files verified
 	// LinkCopies counts the hardlinks written as files of their own (also
 	// counted in Files and Bytes): the target refused the link (a file
 	// system without hardlinks, a mount point between the names, the
@@ -738,12 +745,14 @@ func (rr *restoreRun) prepareEntry(it rItem, node func() *snapshot.Node, kept *u
 				buf := make([]byte, len(n.LinkTarget)+1)
 				if k, err := unix.Readlinkat(dfd, name, buf); err == nil && string(buf[:k]) == n.LinkTarget {
 					write = false
+					rr.sum.KeptSame++
 					return nil
 				}
 			}
 			// A FIFO has no content: one is unchanged as a FIFO.
 			if n.Type == snapshot.TypeFIFO && typ == unix.S_IFIFO {
 				write = false
+				rr.sum.KeptSame++
 				return nil
 			}
 		}
@@ -785,6 +794,21 @@ func (rr *restoreRun) fixKept(f *rFile, st *unix.Stat_t) (write, replace bool) {
 		rr.sum.KeptMetadata++
 	}
 	return false, false
+}
+
+// verifyKept is, with Verify, keptVerified of a file that if-changed kept:
+// a kept file found to be the snapshot's is counted (KeptVerified), one
+// that is not is to be written anew (write, replace). A dry run reads
+// nothing.
+func (rr *restoreRun) verifyKept(f *rFile, st *unix.Stat_t) (write, replace bool) {
+	if !rr.rs.Verify || rr.rs.DryRun {
+		return false, false
+	}
+	if rr.keptVerified(f, st) {
+		rr.sum.KeptVerified++
+		return false, false
+	}
+	return true, true
 }
 
 // mkdir creates the directory name in dirfd, or keeps the directory that
@@ -1241,6 +1265,9 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			// and attributes; a file links may be made to is the
 			// snapshot's only with them (keptIsSnapshots).
 			ok, replace = rr.fixKept(f, &kept)
+			if !ok {
+				ok, replace = rr.verifyKept(f, &kept)
+			}
 		}
 		f.replace = replace
 		if !ok {
@@ -1553,22 +1580,50 @@ func (rr *restoreRun) keptIsSnapshots(f *rFile) error {
 	if err := unix.Fstat(fd, &fst); err != nil || fst.Dev != st.Dev || fst.Ino != st.Ino {
 		return notIt("it changed while it was looked at")
 	}
-	if err := rr.verify(fd, f); err != nil {
-		return notIt(fmt.Sprintf("its content differs: %v", err))
+	if err := rr.sameContent(fd, f); err != nil {
+		return notIt(err.Error())
 	}
-	// verify reads data extents only: the snapshot's holes must read as
-	// zeros too. Only their allocated parts are read (SEEK_DATA,
-	// SEEK_HOLE); zeros written into a hole are the same content.
+	return nil
+}
+
+// sameContent checks that the open file fd holds f's content: each data
+// extent's hash (verify), and zeros where the snapshot has holes (only
+// their allocated parts are read, SEEK_DATA and SEEK_HOLE: zeros written
+// into a hole are the same content).
+func (rr *restoreRun) sameContent(fd int, f *rFile) error {
+	if err := rr.verify(fd, f); err != nil {
+		return fmt.Errorf("its content differs: %v", err)
+	}
 	var off int64
 	for _, e := range f.fm.content {
 		if e.IsHole() && e.Size > 0 {
 			if err := zeroRange(fd, off, off+e.Size); err != nil {
-				return notIt(err.Error())
+				return err
 			}
 		}
 		off += e.Size
 	}
 	return nil
+}
+
+// keptVerified reads a file that if-changed kept (st is its look) back and
+// compares it with the snapshot, as Verify does for the files it writes:
+// its size and time say nothing about a content that someone changed and
+// put the time back on (ransomware does). It says whether the file is the
+// snapshot's; one that is not, or cannot be read as the inode looked at, is
+// written anew.
+func (rr *restoreRun) keptVerified(f *rFile, st *unix.Stat_t) bool {
+	rr.hook("keptverify", f.rel)
+	fd, err := rr.root.open(f.rel, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	var fst unix.Stat_t
+	if err := unix.Fstat(fd, &fst); err != nil || fst.Dev != st.Dev || fst.Ino != st.Ino {
+		return false
+	}
+	return rr.sameContent(fd, f) == nil
 }
 
 // zeroRange checks that the bytes of fd in [start, end) are all zero,
@@ -1733,6 +1788,9 @@ func (rr *restoreRun) planLink(l *rFile) (reason copyReason, ok bool) {
 		// A member kept by if-changed that is a file of its own (a
 		// copy of an earlier restore, say) gets its metadata too.
 		write, replace = rr.fixKept(l, &kept)
+		if !write {
+			write, replace = rr.verifyKept(l, &kept)
+		}
 	}
 	if !write {
 		rr.sum.Skipped++
