@@ -446,6 +446,10 @@ type restoreResult struct {
 	Errors         []snapshot.ItemError `json:"errors,omitempty"`
 	TotalDuration  float64              `json:"total_duration"`
 	DryRun         bool                 `json:"dry_run,omitempty"`
+	// Interrupted: the restore was stopped while it wrote;
+	// FilesRestored and BytesRestored are then the files complete in
+	// the target (the other counts are not filled in).
+	Interrupted bool `json:"interrupted,omitempty"`
 	// KeptVerifiedCount are the kept files (--overwrite if-changed
 	// --verify) read back and found to be the snapshot's.
 	KeptVerifiedCount uint64 `json:"files_kept_verified,omitempty"`
@@ -488,7 +492,17 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 			HardlinkCopies: sum.LinkCopies, HardlinkCopyNotes: sum.LinkCopyNotes,
 			BytesRestored: sum.Bytes, BytesWritten: sum.Written, FailedFiles: sum.FailedFiles, SkippedDevices: sum.SkippedDevices, Errors: sum.Errors,
 			TotalDuration: sum.End.Sub(sum.Start).Seconds(), DryRun: o.DryRun,
-			snapshotTime: sn.Time, snapshotPaths: sn.Paths, KeptVerifiedCount: sum.KeptVerified, keptVerified: sum.KeptVerified, keptSame: sum.KeptSame}
+			snapshotTime: sn.Time, snapshotPaths: sn.Paths, KeptVerifiedCount: sum.KeptVerified, keptVerified: sum.KeptVerified, keptSame: sum.KeptSame,
+			Interrupted: sum.Interrupted}
+		if sum.Interrupted {
+			// printRestoreInterrupted said it on the terminal; --json
+			// gets the summary of what is complete, and the record
+			// says it in its note (recordRestore).
+			if e.json {
+				printRestoreSummary(e, sn, res)
+			}
+			return runlog.Noted(rerr)
+		}
 		printRestoreSummary(e, sn, res)
 		if errors.Is(rerr, restorer.ErrRestoreIncomplete) {
 			// A damaged tree fails its directory, not a file: count

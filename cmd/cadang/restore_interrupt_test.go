@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/repo/backend/rest/server"
 )
 
@@ -62,6 +64,8 @@ func TestCLIRestoreInterruptedAdvice(t *testing.T) {
 	t.Setenv("CADANG_PASSWORD_FILE", "")
 	t.Setenv("CADANG_PASSWORD_COMMAND", "")
 	t.Setenv("CADANG_REST_PASSWORD", "")
+	logPath := filepath.Join(t.TempDir(), "runlog.jsonl")
+	t.Setenv("CADANG_LOG", logPath)
 	root := t.TempDir()
 	s, err := server.New(server.Config{Root: root, Logf: func(string, ...any) {}})
 	if err != nil {
@@ -141,6 +145,31 @@ func TestCLIRestoreInterruptedAdvice(t *testing.T) {
 		if w, ok := want[p]; !ok || st.Hash != w.Hash {
 			t.Fatalf("%s: left unfinished or not the source's after the interrupt", p)
 		}
+	}
+	// The run log (and the restore minutes made from it) says what is
+	// complete, and which snapshot: not "0 files" and "context canceled".
+	var line struct {
+		Record runlog.Record `json:"record"`
+	}
+	if b, err := os.ReadFile(logPath); err != nil {
+		t.Fatal(err)
+	} else {
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := line.Record
+	files := 0
+	for _, st := range got {
+		if st.Type == "file" {
+			files++
+		}
+	}
+	if rec.Op != runlog.OpRestore || rec.Result != runlog.Failed || rec.Failure != runlog.KindInterrupted || rec.Note == nil ||
+		rec.Note.Code != "restore-interrupted" || rec.Message != "" || rec.FilesRead != int64(files) || files == 0 ||
+		rec.Restore == nil || len(rec.Restore.Snapshot) != 64 {
+		t.Errorf("the interrupted restore's record (%d files complete): %+v %+v", files, rec, rec.Restore)
 	}
 
 	// The advice, followed, finishes the tree.

@@ -79,6 +79,15 @@ func recordRestore(rec *runlog.Record, o restoreOptions, res *restoreResult, err
 	}
 	rec.FilesRead = int64(res.FilesRestored)
 	rec.BytesRead = int64(res.BytesRestored)
+	if res.Interrupted {
+		// What is complete in the target; not verified as a whole.
+		rec.Note = runlog.NewNote("restore-interrupted", shortID(res.SnapshotID), res.Target, int64(res.FilesRestored))
+		info.VerifyKind = runlog.VerifySome
+		if !o.Verify {
+			info.VerifyKind = runlog.VerifyBlobs
+		}
+		return
+	}
 	for _, f := range res.FailedFiles {
 		addRecordError(rec, "not restored: "+f)
 	}

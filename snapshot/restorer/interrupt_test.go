@@ -48,14 +48,16 @@ func TestRestoreInterruptedLeavesNoPartialFiles(t *testing.T) {
 	defer cancel()
 	cr := &cancellingRepo{Repository: r, cancel: cancel}
 	target := t.TempDir()
-	_, err := (&Restorer{Repo: cr, Workers: 1}).Restore(ctx, sn, "/", target)
+	sum, err := (&Restorer{Repo: cr, Workers: 1}).Restore(ctx, sn, "/", target)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("want the restore to stop with context.Canceled, got %v", err)
 	}
+	complete := uint64(0)
 	err = filepath.WalkDir(target, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
 			return err
 		}
+		complete++
 		orig, ok := want[p[len(target):]]
 		got, rerr := os.ReadFile(p)
 		if !ok || rerr != nil || !bytes.Equal(got, orig) {
@@ -65,6 +67,10 @@ func TestRestoreInterruptedLeavesNoPartialFiles(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The summary says what is complete in the target.
+	if sum == nil || !sum.Interrupted || sum.Files != complete || sum.Bytes != complete*(600<<10) {
+		t.Errorf("summary %+v, %d files complete", sum, complete)
 	}
 }
 

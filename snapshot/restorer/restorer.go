@@ -176,6 +176,10 @@ type RestoreSummary struct {
 	FailedFiles []string
 	// Errors lists every problem, including metadata that could not be set.
 	Errors []snapshot.ItemError
+	// Interrupted: the restore was cancelled while it wrote; Files and
+	// Bytes are then the files complete in the target (the rest of the
+	// summary is not filled in).
+	Interrupted bool
 }
 
 // ErrRestoreIncomplete is wrapped by a *RestoreError.
@@ -334,6 +338,9 @@ type restoreRun struct {
 	sumMu   sync.Mutex
 	sum     RestoreSummary
 	written atomic.Uint64
+	// finished and finishedBytes: the files complete in the target, and
+	// their bytes (an interrupted restore's summary).
+	finished, finishedBytes atomic.Uint64
 
 	hashMu sync.Mutex
 	hashes map[repo.ID][32]byte // for Verify without a BlobHasher
@@ -348,7 +355,9 @@ type restoreRun struct {
 // error is then a *RestoreError. Files that use a damaged or missing blob
 // fail alone: the rest is restored. A snapshot the planner refuses
 // (ErrTooManyNodes, ErrTreeCycle) and a panic (a bug, or a repository
-// implementation's) are errors naming the snapshot and tree.
+// implementation's) are errors naming the snapshot and tree. A restore
+// cancelled while it wrote returns ctx's error with a summary that says
+// what is complete in the target (RestoreSummary.Interrupted).
 func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath, target string) (sum *RestoreSummary, err error) {
 	rr := &restoreRun{rs: rs, r: rs.Repo, sn: sn, progress: rs.Progress, hashes: map[repo.ID][32]byte{},
 		trees: map[repo.ID]*treeEntry{}, failedDirs: map[string]bool{}, firstLink: map[devIno]*rFile{}, maxNodes: rs.MaxNodes}
@@ -438,6 +447,12 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 		defer rr.root.close()
 	}
 	if err := rr.execute(ctx); err != nil {
+		if ctx.Err() != nil && !rs.DryRun {
+			// Interrupted while it wrote: what stands in the target now
+			// (the run log and the restore minutes must not say 0).
+			return &RestoreSummary{Start: rr.sum.Start, End: time.Now(), Interrupted: true,
+				Files: rr.finished.Load(), Bytes: rr.finishedBytes.Load(), Written: rr.written.Load()}, err
+		}
 		return nil, err
 	}
 	rr.sum.End = time.Now()
@@ -2229,6 +2244,8 @@ func (rr *restoreRun) finishFile(f *rFile) {
 	if merr != nil {
 		rr.addError(f.spath(), merr)
 	}
+	rr.finished.Add(1)
+	rr.finishedBytes.Add(uint64(f.fm.size))
 	rr.progress.CompleteItem(f.spath(), node, false)
 }
 

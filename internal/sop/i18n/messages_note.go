@@ -22,6 +22,7 @@ func init() {
 		"note.wrong-medium-known":            {"Media salah: seharusnya %s (repositori %s), tetapi repositori di %s adalah media %s (urutan ke-%s dalam rotasi, %s)", "Wrong medium: %s is due (repository %s), but the repository at %s is medium %s (number %s of the rotation, %s)"},
 		"note.over-standard":                 {"; tetapi memerlukan %s, melebihi mutu baku waktu %s", "; but it took %s, over the time standard of %s"},
 		"note.restored":                      {"Snapshot %s di-restore ke %s: %s berkas", "Snapshot %s restored to %s: %s files"},
+		"note.restore-interrupted":           {"Restore snapshot %s ke %s dihentikan; %s berkas sudah lengkap di tujuan, sisanya belum di-restore", "Restore of snapshot %s to %s interrupted; %s files are complete in the target, the rest was not restored"},
 		"note.restored-partial":              {"Snapshot %s di-restore ke %s: %s berkas; %s berkas tidak dapat di-restore", "Snapshot %s restored to %s: %s files; %s files could not be restored"},
 		"note.checked-structure":             {"Struktur repositori diperiksa: %s snapshot, %s pack, %s blob; tidak ada kesalahan", "Structure checked: %s snapshots, %s packs, %s blobs; no errors"},
 		"note.checked-data":                  {"Struktur dan data repositori diperiksa: %s snapshot, %s pack, %s blob; tidak ada kesalahan", "Structure and data checked: %s snapshots, %s packs, %s blobs; no errors"},
