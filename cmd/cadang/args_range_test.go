@@ -223,4 +223,23 @@ func TestCLIRestoreLatestOfJobSubpath(t *testing.T) {
 	if res.code != 1 || !strings.Contains(res.stderr, `snapshot "latest" of job spse-db is one of 2`) {
 		t.Errorf("restore latest:\n%s", res)
 	}
+	// dump and ls take the source that holds their path; without one, ls
+	// names each source's latest. dump -t leaves no empty file for a path
+	// that is not there.
+	if got := cliOK(t, "-r", repoDir, "dump", "latest", filepath.Join(db, "dump.sql")).stdout; got != "COPY" {
+		t.Errorf("dump latest of the database source: %q", got)
+	}
+	if res := cliRun(t, nil, "-r", repoDir, "ls", "latest"); res.code != 1 || !strings.Contains(res.stderr, "is one of 2") {
+		t.Errorf("ls latest:\n%s", res)
+	}
+	if out := cliOK(t, "-r", repoDir, "ls", "latest", up).stdout; !strings.Contains(out, "a.pdf") {
+		t.Errorf("ls latest %s:\n%s", up, out)
+	}
+	empty := filepath.Join(t.TempDir(), "db.sql")
+	if res := cliRun(t, nil, "-r", repoDir, "dump", "-t", empty, "--tag", "source:upload", "latest", "/nonexist.sql"); res.code != 1 || !strings.Contains(res.stderr, "not found in snapshot") {
+		t.Errorf("dump of a path not there:\n%s", res)
+	}
+	if _, err := os.Stat(empty); !os.IsNotExist(err) {
+		t.Errorf("dump -t left %s: %v", empty, err)
+	}
 }

@@ -222,7 +222,7 @@ func (e *env) latestOfJob(ctx context.Context, r snapshot.FileLoader, latest *sn
 		}
 		each = append(each, fmt.Sprintf("%s: %s (%s)", name, sn.ID().Short(), e.timeText(sn.Time)))
 	}
-	return nil, soprun.NotARun(fmt.Errorf("snapshot \"latest\" of job %s is one of %d: the job saves a snapshot per source, and the latest of each is %s; give the ID of each one to restore (one command each), or add --tag %sNAME",
+	return nil, soprun.NotARun(fmt.Errorf("snapshot \"latest\" of job %s is one of %d: the job saves a snapshot per source, and the latest of each is %s; give the ID of the one you mean (to restore them all, one command each), or add --tag %sNAME",
 		cellText(job), len(sources), strings.Join(each, ", "), soprun.TagSource))
 }
 
@@ -836,11 +836,16 @@ func lsCommand() *cli.Command {
 				return errors.New("ls: give SNAPSHOT and optionally a PATH")
 			}
 			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
+				p := c.Args().Get(1)
 				sn, err := e.findSnapshot(c.Context, r, c.Args().Get(0), filterFromFlags(c))
+				if err == nil && c.Args().Get(0) == "latest" {
+					// Of a job's medium, latest is one source's: the
+					// path chooses, or each source's latest is named.
+					sn, err = e.latestOfJob(c.Context, r, sn, filterFromFlags(c), p)
+				}
 				if err != nil {
 					return err
 				}
-				p := c.Args().Get(1)
 				if p == "" {
 					p = "/"
 				}
@@ -951,11 +956,19 @@ func dumpCommand() *cli.Command {
 			}
 			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
 				sn, err := e.findSnapshot(c.Context, r, c.Args().Get(0), filterFromFlags(c))
+				if err == nil && c.Args().Get(0) == "latest" {
+					sn, err = e.latestOfJob(c.Context, r, sn, filterFromFlags(c), c.Args().Get(1))
+				}
 				if err != nil {
 					return err
 				}
 				w := e.rawStdout // a file's bytes, or a tar archive
 				if t := c.String("target"); t != "" {
+					// Not a file left empty (and fed to pg_restore at
+					// 3 a.m.) for a path that is not there.
+					if _, err := walker.FindNode(c.Context, r, sn.Tree, c.Args().Get(1)); err != nil {
+						return e.notInSnapshot(sn, err)
+					}
 					f, err := createDumpTarget(t, e)
 					if err != nil {
 						return err
