@@ -197,3 +197,46 @@ func TestRestorePanicInDirectoryWorker(t *testing.T) {
 		}
 	}
 }
+
+// A directory's contents restored into a target the restore makes (the
+// README's 'restore latest:/srv/spse/upload --target /srv/spse/upload' on
+// a bare server) left the target at mode 0700, which the application
+// could not read: it gets that directory's mode and times. A target that
+// was there keeps its own.
+func TestRestoreSubpathTargetGetsDirMetadata(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	up := filepath.Join(src, "upload")
+	snapshottest.WriteFile(t, filepath.Join(up, "2026", "a.pdf"), []byte("pdf"))
+	if err := os.Chmod(up, 0o751); err != nil {
+		t.Fatal(err)
+	}
+	mtime := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	if err := os.Chtimes(up, mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	target := filepath.Join(t.TempDir(), "new", "upload")
+	if _, err := (&Restorer{Repo: r}).Restore(ctx, sn, up, target); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(target)
+	if err != nil || fi.Mode().Perm() != 0o751 || !fi.ModTime().Equal(mtime) {
+		t.Errorf("target: %v %v %v", fi.Mode(), fi.ModTime(), err)
+	}
+	if b, err := os.ReadFile(filepath.Join(target, "2026", "a.pdf")); err != nil || string(b) != "pdf" {
+		t.Errorf("%q %v", b, err)
+	}
+	// A target that was there is the user's: left as it is.
+	mine := t.TempDir()
+	if err := os.Chmod(mine, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&Restorer{Repo: r}).Restore(ctx, sn, up, mine); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(mine); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("existing target: %v %v", fi.Mode(), err)
+	}
+}

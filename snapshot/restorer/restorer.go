@@ -338,6 +338,10 @@ type restoreRun struct {
 	sumMu   sync.Mutex
 	sum     RestoreSummary
 	written atomic.Uint64
+	// targetNode is the directory whose contents go into the target (a
+	// subpath restore); targetMade says the restore made the target.
+	targetNode *snapshot.Node
+	targetMade bool
 	// finished and finishedBytes: the files complete in the target, and
 	// their bytes (an interrupted restore's summary).
 	finished, finishedBytes atomic.Uint64
@@ -415,6 +419,7 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 			if err := rr.plan(ctx, n.Subtree, subpath, target, rr.incl.Empty() || rr.incl.Match(subpath, true)); err != nil {
 				return nil, beforeWrite(err)
 			}
+			rr.targetNode = n
 		} else if rr.checkName(n, subpath) {
 			rr.base = &planBase{sroot: path.Dir(subpath), target: target}
 			rr.planNode(n, nil, subpath, n.Name, rr.incl.Empty() || rr.incl.Match(subpath, false))
@@ -436,6 +441,9 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 	rr.umask = uint32(unix.Umask(0o022))
 	unix.Umask(int(rr.umask))
 	if !rs.DryRun {
+		if _, err := os.Lstat(target); os.IsNotExist(err) {
+			rr.targetMade = true
+		}
 		if err := os.MkdirAll(target, 0o700); err != nil {
 			return nil, err
 		}
@@ -454,6 +462,11 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 				Files: rr.finished.Load(), Bytes: rr.finishedBytes.Load(), Written: rr.written.Load()}, err
 		}
 		return nil, err
+	}
+	if rr.targetNode != nil && rr.targetMade {
+		// The target made for a directory's contents is that directory:
+		// its mode, owner and times, not the 0700 it was made with.
+		rr.targetMetadata(subpath)
 	}
 	rr.sum.End = time.Now()
 	rr.sum.Written = rr.written.Load()
@@ -809,6 +822,21 @@ func (rr *restoreRun) fixKept(f *rFile, st *unix.Stat_t) (write, replace bool) {
 		rr.sum.KeptMetadata++
 	}
 	return false, false
+}
+
+// targetMetadata gives the target, which this restore made for the
+// contents of the snapshot's directory spath, that directory's metadata,
+// through a descriptor of the target it opened at the start.
+func (rr *restoreRun) targetMetadata(spath string) {
+	fd, err := unix.Openat(rr.root.fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		rr.addError(spath, &os.PathError{Op: "open", Path: rr.root.path, Err: err})
+		return
+	}
+	defer unix.Close(fd)
+	if err := rr.fdMetadata(fd, rr.root.path, rr.targetNode, false); err != nil {
+		rr.addError(spath, err)
+	}
 }
 
 // verifyKept is, with Verify, keptVerified of a file that if-changed kept:
