@@ -362,6 +362,18 @@ func TestRestoreMinutes(t *testing.T) {
 	if strings.Contains(text, "Pada hari ini") {
 		t.Errorf("minutes signed on 11 March say the restore of 9 March was 'hari ini':\n%s", text)
 	}
+	// A partial restore's minutes name what is missing.
+	partial := h.rest
+	partial.Result, partial.Failure = runlog.Partial, runlog.KindIntegrity
+	partial.Errors = []string{"/srv/spse/upload/penawaran.pdf: a directory is in the way"}
+	d, err = e.RestoreMinutes(partial, recs, MinutesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text = strings.Join(strings.Fields(strings.Join(pages(t, d), " ")), " ")
+	if !strings.Contains(text, "Pesan kesalahan") || !strings.Contains(text, "penawaran.pdf: a directory is in the way") {
+		t.Errorf("partial minutes lack the errors:\n%s", text)
+	}
 	cfg.Organization.Numbering = "{nomor}/BA"
 	if _, err := e.RestoreMinutes(h.rest, recs, MinutesOptions{}); err == nil || !strings.Contains(err.Error(), "{nomor}") {
 		t.Errorf("unknown placeholder: %v", err)

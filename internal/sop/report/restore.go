@@ -199,11 +199,18 @@ func (e Env) RestoreMinutes(r runlog.Record, recs []runlog.Record, o MinutesOpti
 			{Label: e.t("ba.files"), Value: e.Lang.Int(r.FilesRead) + " / " + e.Lang.Bytes(r.BytesRead)},
 		},
 		doc.Heading{Text: e.t("ba.h_result")},
-		doc.Fields{
-			{Label: e.t("f.result"), Value: runlog.ResultLabel(e.Lang, r.Result) + kindSuffix(e.Lang, r.Failure)},
-			{Label: e.t("ba.verification"), Value: verify},
-			{Label: e.t("f.message"), Value: runlog.MessageText(e.Lang, &r)},
-		},
+	)
+	result := doc.Fields{
+		{Label: e.t("f.result"), Value: runlog.ResultLabel(e.Lang, r.Result) + kindSuffix(e.Lang, r.Failure)},
+		{Label: e.t("ba.verification"), Value: verify},
+		{Label: e.t("f.message"), Value: runlog.MessageText(e.Lang, &r)},
+	}
+	if r.Result != runlog.OK && len(r.Errors) > 0 {
+		// A partial restore's minutes name what is missing (the first
+		// errors the record keeps), for whoever signs them.
+		result = append(result, doc.Field{Label: e.t("fail.h_errors"), Value: strings.Join(r.Errors, "\n")})
+	}
+	d.Blocks = append(d.Blocks, result,
 		doc.Paragraph{Text: e.t("ba.closing")},
 		doc.Signatures{PlaceDate: e.placeDateOn(signed), Signers: []doc.Signer{
 			{Role: e.t("sig.requester"), Name: info.RequestedBy, Title: strings.Join(nonEmpty(o.RequesterPosition, or(o.RequesterUnit, info.RequesterOf)), "\n")},
