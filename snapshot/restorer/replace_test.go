@@ -522,3 +522,29 @@ func TestRestoreSpecialStaged(t *testing.T) {
 		})
 	}
 }
+
+// A directory where the snapshot has a file is reported under every
+// overwrite mode: under never it was counted as an existing file kept, and
+// the restore ended well although the file is not there (README walk).
+func TestRestoreNeverDirectoryInTheWay(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	snapshottest.WriteFile(t, filepath.Join(src, "penawaran.pdf"), []byte("pdf"))
+	snapshottest.WriteFile(t, filepath.Join(src, "kontrak.pdf"), []byte("kontrak"))
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	target := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(target, src, "penawaran.pdf"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, dry := range []bool{true, false} {
+		sum, err := (&Restorer{Repo: r, Overwrite: OverwriteNever, DryRun: dry}).Restore(ctx, sn, "/", target)
+		var re *RestoreError
+		if !errors.As(err, &re) || len(sum.Errors) != 1 || !strings.Contains(sum.Errors[0].Error, "a directory is in the way") || sum.Skipped != 0 {
+			t.Errorf("dry %v: %v %+v", dry, err, sum)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(target, src, "kontrak.pdf")); err != nil || string(b) != "kontrak" {
+		t.Errorf("kontrak.pdf: %q %v", b, err)
+	}
+}

@@ -753,6 +753,11 @@ func (rr *restoreRun) prepareEntry(it rItem, node func() *snapshot.Node, kept *u
 		typ := st.Mode & unix.S_IFMT
 		switch rr.rs.Overwrite {
 		case OverwriteNever:
+			if typ == unix.S_IFDIR {
+				// Kept, but the item is not there, in any mode: said
+				// (the summary would count it as a file kept).
+				return fmt.Errorf("a directory is in the way (kept: overwrite mode never)")
+			}
 			write = false
 			return nil
 		case OverwriteIfChanged:
