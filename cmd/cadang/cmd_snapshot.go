@@ -427,7 +427,9 @@ type restoreResult struct {
 	Target        string `json:"target"`
 	FilesRestored uint64 `json:"files_restored"`
 	DirsRestored  uint64 `json:"dirs_restored"`
-	FilesSkipped  uint64 `json:"files_skipped"`
+	// OthersRestored are the symlinks, FIFOs and device nodes made.
+	OthersRestored uint64 `json:"others_restored,omitempty"`
+	FilesSkipped   uint64 `json:"files_skipped"`
 	// KeptMetadataSet are the skipped files (--overwrite if-changed) given
 	// the snapshot's mode or extended attributes.
 	KeptMetadataSet uint64 `json:"files_kept_metadata_set,omitempty"`
@@ -488,7 +490,7 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 			return e.notInSnapshot(sn, rerr)
 		}
 		res = &restoreResult{MessageType: "summary", SnapshotID: sn.ID().String(), Target: o.Target,
-			FilesRestored: sum.Files, DirsRestored: sum.Dirs, FilesSkipped: sum.Skipped, KeptMetadataSet: sum.KeptMetadata, FilesReplaced: sum.Replaced, Hardlinks: sum.Links, FilesVerified: sum.Verified,
+			FilesRestored: sum.Files, DirsRestored: sum.Dirs, OthersRestored: sum.Others, FilesSkipped: sum.Skipped, KeptMetadataSet: sum.KeptMetadata, FilesReplaced: sum.Replaced, Hardlinks: sum.Links, FilesVerified: sum.Verified,
 			HardlinkCopies: sum.LinkCopies, HardlinkCopyNotes: sum.LinkCopyNotes,
 			BytesRestored: sum.Bytes, BytesWritten: sum.Written, FailedFiles: sum.FailedFiles, SkippedDevices: sum.SkippedDevices, Errors: sum.Errors,
 			TotalDuration: sum.End.Sub(sum.Start).Seconds(), DryRun: o.DryRun,
@@ -581,6 +583,13 @@ func printRestoreSummary(e *env, sn *snapshot.Snapshot, res *restoreResult) {
 			as = "copies"
 		}
 		links += fmt.Sprintf(", %s written as %s", plural(int(res.HardlinkCopies), "hardlink"), as)
+	}
+	if n := res.OthersRestored; n > 0 {
+		what := "symlink, FIFO or device node"
+		if n > 1 {
+			what = "symlinks, FIFOs or device nodes"
+		}
+		links += fmt.Sprintf(", %d %s", n, what)
 	}
 	fmt.Fprintf(e.stdout, "%s snapshot %s (%s) to %s: %s, %s%s, %s in %.1fs",
 		verb, sn.ID().Short(), e.timeText(sn.Time), res.Target, plural(int(res.FilesRestored), "file"), plural(int(res.DirsRestored), "dir"), links,
