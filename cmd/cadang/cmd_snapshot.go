@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -978,16 +979,15 @@ func dumpCommand() *cli.Command {
 					if _, err := walker.FindNode(c.Context, r, sn.Tree, c.Args().Get(1)); err != nil {
 						return e.notInSnapshot(sn, err)
 					}
-					f, err := createDumpTarget(t, e)
+					dt, err := createDumpTarget(t, e)
 					if err != nil {
 						return err
 					}
-					defer f.Close()
-					w = f
-					if err := walker.Dump(c.Context, r, sn, c.Args().Get(1), w); err != nil {
+					if err := walker.Dump(c.Context, r, sn, c.Args().Get(1), dt.f); err != nil {
+						dt.abort()
 						return e.notInSnapshot(sn, err)
 					}
-					return f.Close()
+					return dt.commit()
 				}
 				return e.notInSnapshot(sn, walker.Dump(c.Context, r, sn, c.Args().Get(1), w))
 			})
@@ -995,21 +995,68 @@ func dumpCommand() *cli.Command {
 	}
 }
 
+// dumpTarget is where dump --target writes: the file itself when it is
+// not a regular file (a device, a pipe), else a temporary file beside it
+// that commit renames over it, so that a dump that fails (a damaged blob,
+// an interrupt) leaves the file that was there, not an empty or partial
+// one that could be fed to pg_restore.
+type dumpTarget struct {
+	f        *os.File
+	tmp, dst string // tmp is "" when writing to dst itself
+}
+
+func (d *dumpTarget) commit() error {
+	if err := d.f.Close(); err != nil {
+		d.abort()
+		return fmt.Errorf("--target: %w", err)
+	}
+	if d.tmp == "" {
+		return nil
+	}
+	if err := os.Rename(d.tmp, d.dst); err != nil {
+		os.Remove(d.tmp)
+		return fmt.Errorf("--target: %w", err)
+	}
+	return nil
+}
+
+func (d *dumpTarget) abort() {
+	d.f.Close()
+	if d.tmp != "" {
+		os.Remove(d.tmp)
+	}
+}
+
 // createDumpTarget opens dump's --target for writing. The content is a
 // backup's, which may be anything from a database dump to a key file, so a
-// new file is 0600 (the umask may only narrow it). An existing file is
-// truncated and keeps the mode its owner gave it (it may be a device or a
-// pipe, and root must not chmod /dev/null), with a warning when it is a
-// regular file that its group or others can read.
-func createDumpTarget(name string, e *env) (*os.File, error) {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+// new file is 0600 (the umask may only narrow it). An existing regular file
+// is replaced when the dump is complete and keeps the mode its owner gave
+// it, with a warning when its group or others can read it; anything else
+// (a device, a pipe: root must not chmod /dev/null) is written as it is.
+func createDumpTarget(name string, e *env) (*dumpTarget, error) {
+	fi, err := os.Stat(name)
+	if err == nil && !fi.Mode().IsRegular() {
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_TRUNC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("--target: %w", err)
+		}
+		return &dumpTarget{f: f, dst: name}, nil
+	}
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".cadang-*")
 	if err != nil {
 		return nil, fmt.Errorf("--target: %w", err)
 	}
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o044 != 0 {
-		e.warnf("--target %s already existed and keeps its mode %04o, which lets its group or others read what was dumped", name, fi.Mode().Perm())
+	if fi != nil { // a regular file was there
+		if fi.Mode().Perm()&0o044 != 0 {
+			e.warnf("--target %s already existed and keeps its mode %04o, which lets its group or others read what was dumped", name, fi.Mode().Perm())
+		}
+		if err := f.Chmod(fi.Mode().Perm()); err != nil {
+			f.Close()
+			os.Remove(f.Name())
+			return nil, fmt.Errorf("--target: %w", err)
+		}
 	}
-	return f, nil
+	return &dumpTarget{f: f, tmp: f.Name(), dst: name}, nil
 }
 
 func statsCommand() *cli.Command {

@@ -420,6 +420,25 @@ func TestCLIDamagedPack(t *testing.T) {
 	packPath := be.Path(backend.Handle{Type: repo.PackFile, Name: loc.Pack.String()})
 	flipByte(t, packPath, int64(loc.Offset)+int64(loc.Length)/2)
 
+	// dump -t of the damaged file over yesterday's good copy: an error,
+	// and the good copy stays (it was truncated before the blob failed).
+	good := filepath.Join(t.TempDir(), "dok3.pdf")
+	writeFileT(t, good, []byte("yesterday's good copy"), 0o640)
+	if res := cliRun(t, nil, "-r", repoDir, "dump", "-t", good, "latest", victim); res.code == 0 {
+		t.Errorf("dump of a damaged blob succeeded:\n%s", res)
+	}
+	if b, err := os.ReadFile(good); err != nil || string(b) != "yesterday's good copy" {
+		t.Errorf("dump -t destroyed the file it was to replace: %q %v", b, err)
+	}
+	if ents, _ := os.ReadDir(filepath.Dir(good)); len(ents) != 1 {
+		t.Errorf("dump -t left a temporary file: %v", ents)
+	}
+	// A good one replaces it, keeping its mode.
+	cliOK(t, "-r", repoDir, "dump", "-t", good, "latest", filepath.Join(src, "dok4.pdf"))
+	if fi, err := os.Stat(good); err != nil || fi.Mode().Perm() != 0o640 || string(mustReadBytes(t, good)) != string(content[filepath.Join(src, "dok4.pdf")]) {
+		t.Errorf("dump -t over an existing file: %v %v", fi.Mode(), err)
+	}
+
 	// restore: the other files are restored, the damaged one is listed, exit 3.
 	target := filepath.Join(t.TempDir(), "t")
 	res := cliRun(t, nil, "-r", repoDir, "restore", "latest", "--target", target)

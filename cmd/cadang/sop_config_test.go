@@ -158,7 +158,7 @@ func TestSOPRestoreIfChangedVerifyRecord(t *testing.T) {
 		t.Errorf("if-changed: %+v", rec.Restore)
 	}
 	rec = restore("--overwrite", "if-changed", "--verify")
-	if r := rec.Restore; r == nil || r.VerifyKind != runlog.VerifyAll || !r.Verified || r.FilesVerified != 3 || r.FilesKept != 0 {
+	if r := rec.Restore; r == nil || r.VerifyKind != runlog.VerifyAll || !r.Verified || r.FilesVerified != 1 || r.FilesKeptVerified != 2 || r.FilesKept != 0 {
 		t.Errorf("if-changed --verify: %+v", rec.Restore)
 	}
 	if b, _ := os.ReadFile(p); string(b) != "spesifikasi teknis\n" {

@@ -80,11 +80,12 @@ func recordRestore(rec *runlog.Record, o restoreOptions, res *restoreResult, err
 	rec.FilesRead = int64(res.FilesRestored)
 	rec.BytesRead = int64(res.BytesRestored)
 	if res.Interrupted {
-		// What is complete in the target; not verified as a whole.
+		// What is complete in the target; with --verify each of those
+		// files was read back before it was counted complete.
 		rec.Note = runlog.NewNote("restore-interrupted", shortID(res.SnapshotID), res.Target, int64(res.FilesRestored))
-		info.VerifyKind = runlog.VerifySome
-		if !o.Verify {
-			info.VerifyKind = runlog.VerifyBlobs
+		info.VerifyKind = runlog.VerifyBlobs
+		if o.Verify {
+			info.VerifyKind, info.FilesVerified = runlog.VerifySome, int64(res.FilesRestored)
 		}
 		return
 	}
@@ -110,9 +111,10 @@ func recordRestore(rec *runlog.Record, o restoreOptions, res *restoreResult, err
 // (runlog.VerifyText makes the sentence in the document's language).
 func recordVerify(info *runlog.RestoreInfo, o restoreOptions, res *restoreResult, err error) {
 	// Kept entries found to be the snapshot's (files read back with
-	// --verify, symlinks with their target) count as verified; the rest
-	// of the kept were neither written nor verified.
-	info.FilesVerified = int64(res.FilesVerified + res.keptVerified)
+	// --verify, symlinks with their target) are verified too; the rest of
+	// the kept were neither written nor verified.
+	info.FilesVerified = int64(res.FilesVerified)
+	info.FilesKeptVerified = int64(res.keptVerified)
 	info.FilesFailed = int64(len(res.FailedFiles))
 	info.FilesKept = int64(res.FilesSkipped - res.keptVerified - res.keptSame)
 	info.HardlinkCopies = int64(res.HardlinkCopies)

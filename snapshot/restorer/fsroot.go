@@ -40,6 +40,46 @@ func openRoot(path string, noOpenat2 bool) (*root, error) {
 	return r, nil
 }
 
+// makeRoot makes the target directory, which did not exist (its parents
+// as needed: the user's path), and opens the directory it made: by a
+// descriptor of its parent, without following a symlink, and only when it
+// is the private directory just made (this user's, mode 0700). Whoever can
+// write the parent could otherwise put a symlink or a directory of their
+// own at the name between the mkdir and the open, and the restore would
+// write into it, and give it the snapshot's owner and mode. nil: someone
+// made the target meanwhile, which is then opened as one that was there.
+func makeRoot(target string, euid int, noOpenat2 bool) (*root, error) {
+	parent, name := filepath.Dir(target), filepath.Base(target)
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return nil, err
+	}
+	pfd, err := unix.Open(parent, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: parent, Err: err}
+	}
+	defer unix.Close(pfd)
+	switch err := unix.Mkdirat(pfd, name, 0o700); {
+	case err == unix.EEXIST:
+		return nil, nil
+	case err != nil:
+		return nil, &os.PathError{Op: "mkdir", Path: target, Err: err}
+	}
+	fd, err := unix.Openat(pfd, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	var st unix.Stat_t
+	if err == nil {
+		err = unix.Fstat(fd, &st)
+	}
+	if err != nil || int(st.Uid) != euid || st.Mode&0o077 != 0 {
+		if err == nil {
+			unix.Close(fd)
+		}
+		return nil, fmt.Errorf("open target %s: the directory made was replaced by something else before the restore began", target)
+	}
+	r := &root{path: target, fd: fd}
+	r.noOpenat2.Store(noOpenat2)
+	return r, nil
+}
+
 func (r *root) close() {
 	if r != nil && r.fd >= 0 {
 		unix.Close(r.fd)

@@ -442,18 +442,23 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 	unix.Umask(int(rr.umask))
 	if !rs.DryRun {
 		if _, err := os.Lstat(target); os.IsNotExist(err) {
-			rr.targetMade = true
+			if rr.root, err = makeRoot(target, rr.euid, rs.noOpenat2); err != nil {
+				return nil, err
+			}
+			rr.targetMade = rr.root != nil
 		}
-		if err := os.MkdirAll(target, 0o700); err != nil {
-			return nil, err
+		if rr.root == nil {
+			if err := os.MkdirAll(target, 0o700); err != nil {
+				return nil, err
+			}
 		}
 	}
-	if !rs.DryRun || !rr.fresh {
+	if rr.root == nil && (!rs.DryRun || !rr.fresh) {
 		if rr.root, err = openRoot(target, rs.noOpenat2); err != nil {
 			return nil, err
 		}
-		defer rr.root.close()
 	}
+	defer rr.root.close()
 	if err := rr.execute(ctx); err != nil {
 		if ctx.Err() != nil && !rs.DryRun {
 			// Interrupted while it wrote: what stands in the target now
@@ -860,8 +865,9 @@ func (rr *restoreRun) verifyKept(f *rFile, st *unix.Stat_t) (write, replace bool
 }
 
 // mkdir creates the directory name in dirfd, or keeps the directory that
-// is there. Anything else in the way (a symlink above all) is removed
-// first, or with OverwriteNever fails the directory: it is never followed.
+// is there. Anything else in the way (a symlink above all) is replaced by
+// the directory (made under a temporary name and exchanged with it), or
+// with OverwriteNever fails the directory: it is never followed.
 // made says whether this call created the directory.
 func (rr *restoreRun) mkdir(dfd int, name, dst string) (made bool, err error) {
 	err = unix.Mkdirat(dfd, name, 0o700)
@@ -892,12 +898,22 @@ func (rr *restoreRun) mkdir(dfd int, name, dst string) (made bool, err error) {
 	if err := unix.Mkdirat(dfd, tmp, 0o700); err != nil {
 		return false, &os.PathError{Op: "mkdir", Path: dst, Err: err}
 	}
+	var mst unix.Stat_t
+	if err := unix.Fstatat(dfd, tmp, &mst, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return false, &os.PathError{Op: "lstat", Path: dst, Err: err}
+	}
 	err = unix.EINVAL
 	if !rr.rs.testNoRename2 {
 		err = unix.Renameat2(dfd, tmp, dfd, name, unix.RENAME_EXCHANGE)
 	}
 	switch err {
 	case nil:
+		// Whoever can write the directory could have put a directory of
+		// their own at the temporary name before the exchange.
+		var now unix.Stat_t
+		if err := unix.Fstatat(dfd, name, &now, unix.AT_SYMLINK_NOFOLLOW); err != nil || now.Dev != mst.Dev || now.Ino != mst.Ino {
+			return false, fmt.Errorf("the directory made in place of %s was replaced by someone else's before it took its name", what)
+		}
 		unix.Unlinkat(dfd, tmp, 0) // the entry, now under tmp
 	case unix.EINVAL, unix.ENOSYS, unix.EOPNOTSUPP:
 		// No exchange here (NFS, FUSE without rename2): the entry goes
@@ -1296,6 +1312,9 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 	// 3. Files: decide which to write, then write them in batches.
 	var toWrite []*rFile
 	for _, f := range rr.files {
+		if err := ctx.Err(); err != nil {
+			return err // deciding reads kept files back with Verify
+		}
 		rr.at(f.rItem)
 		if rr.parentFailed(f.rel) {
 			rr.fail(f, fmt.Errorf("not restored: its directory could not be restored"))
@@ -1312,9 +1331,11 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			// if-changed took the content as unchanged, not its mode
 			// and attributes; a file links may be made to is the
 			// snapshot's only with them (keptIsSnapshots).
-			ok, replace = rr.fixKept(f, &kept)
+			// Content first: a file that is written anew is not
+			// given metadata in place (nor counted as kept).
+			ok, replace = rr.verifyKept(f, &kept)
 			if !ok {
-				ok, replace = rr.verifyKept(f, &kept)
+				ok, replace = rr.fixKept(f, &kept)
 			}
 		}
 		f.replace = replace
@@ -1373,6 +1394,9 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 	why := map[*rFile]copyReason{}
 	var copies, rest []*rFile
 	for _, l := range rr.links {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		rr.at(l.rItem)
 		if rr.parentFailed(l.rel) {
 			rr.addError(l.spath(), fmt.Errorf("not restored: its directory could not be restored"))
@@ -1835,9 +1859,9 @@ func (rr *restoreRun) planLink(l *rFile) (reason copyReason, ok bool) {
 	case !write && kept.Ino != 0:
 		// A member kept by if-changed that is a file of its own (a
 		// copy of an earlier restore, say) gets its metadata too.
-		write, replace = rr.fixKept(l, &kept)
+		write, replace = rr.verifyKept(l, &kept)
 		if !write {
-			write, replace = rr.verifyKept(l, &kept)
+			write, replace = rr.fixKept(l, &kept)
 		}
 	}
 	if !write {

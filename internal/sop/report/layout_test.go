@@ -365,13 +365,13 @@ func TestRestoreMinutes(t *testing.T) {
 	// A partial restore's minutes name what is missing.
 	partial := h.rest
 	partial.Result, partial.Failure = runlog.Partial, runlog.KindIntegrity
-	partial.Errors = []string{"/srv/spse/upload/penawaran.pdf: a directory is in the way"}
+	partial.Errors = []string{"/srv/spse/upload/penawaran.pdf: a directory is in the way", "/srv/x\nSIGNED: forged line: not restored"}
 	d, err = e.RestoreMinutes(partial, recs, MinutesOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	text = strings.Join(strings.Fields(strings.Join(pages(t, d), " ")), " ")
-	if !strings.Contains(text, "Pesan kesalahan") || !strings.Contains(text, "penawaran.pdf: a directory is in the way") {
+	if !strings.Contains(text, "Pesan kesalahan") || !strings.Contains(text, "penawaran.pdf: a directory is in the way") || !strings.Contains(text, `/srv/x\nSIGNED`) {
 		t.Errorf("partial minutes lack the errors:\n%s", text)
 	}
 	cfg.Organization.Numbering = "{nomor}/BA"

@@ -208,7 +208,13 @@ func (e Env) RestoreMinutes(r runlog.Record, recs []runlog.Record, o MinutesOpti
 	if r.Result != runlog.OK && len(r.Errors) > 0 {
 		// A partial restore's minutes name what is missing (the first
 		// errors the record keeps), for whoever signs them.
-		result = append(result, doc.Field{Label: e.t("fail.h_errors"), Value: strings.Join(r.Errors, "\n")})
+		// One line each: a newline in a file's name must not make a
+		// line of its own in the signed document.
+		lines := make([]string, len(r.Errors))
+		for i, x := range r.Errors {
+			lines[i] = strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(x)
+		}
+		result = append(result, doc.Field{Label: e.t("fail.h_errors"), Value: strings.Join(lines, "\n")})
 	}
 	d.Blocks = append(d.Blocks, result,
 		doc.Paragraph{Text: e.t("ba.closing")},

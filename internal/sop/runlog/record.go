@@ -325,6 +325,10 @@ type RestoreInfo struct {
 	// names) that the overwrite mode (if-changed, never) kept as the target
 	// had them: neither written nor verified.
 	FilesKept int64 `json:"files_kept,omitempty"`
+	// FilesKeptVerified are the existing files kept (--overwrite
+	// if-changed) that --verify read back and found the snapshot's; they
+	// are in neither FilesVerified nor FilesKept.
+	FilesKeptVerified int64 `json:"files_kept_verified,omitempty"`
 	// HardlinkCopies are hardlinks written as files of their own, where the
 	// target could not link them (their content is the snapshot's).
 	HardlinkCopies int64 `json:"hardlink_copies,omitempty"`

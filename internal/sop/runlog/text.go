@@ -61,6 +61,9 @@ func VerifyText(l i18n.Lang, r *Record) string {
 	// What the restore did not write is not verified either, and the
 	// tree differs from the source where links became copies: an auditor
 	// reading "all match" must see both.
+	if info.FilesKeptVerified > 0 {
+		text += " " + l.Note("verify-kept-read", info.FilesKeptVerified)
+	}
 	if info.FilesKept > 0 {
 		text += " " + l.Note("verify-kept", info.FilesKept)
 	}
