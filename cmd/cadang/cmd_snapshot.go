@@ -457,9 +457,9 @@ type restoreResult struct {
 	// --verify) read back and found to be the snapshot's.
 	KeptVerifiedCount uint64 `json:"files_kept_verified,omitempty"`
 	// for the run-log record
-	snapshotTime           time.Time
-	snapshotPaths          []string
-	keptVerified, keptSame uint64
+	snapshotTime  time.Time
+	snapshotPaths []string
+	keptSame      uint64 // kept symlinks and FIFOs found the snapshot's (RestoreSummary.KeptSame)
 }
 
 func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, error) {
@@ -495,7 +495,7 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 			HardlinkCopies: sum.LinkCopies, HardlinkCopyNotes: sum.LinkCopyNotes,
 			BytesRestored: sum.Bytes, BytesWritten: sum.Written, FailedFiles: sum.FailedFiles, SkippedDevices: sum.SkippedDevices, Errors: sum.Errors,
 			TotalDuration: sum.End.Sub(sum.Start).Seconds(), DryRun: o.DryRun,
-			snapshotTime: sn.Time, snapshotPaths: sn.Paths, KeptVerifiedCount: sum.KeptVerified, keptVerified: sum.KeptVerified, keptSame: sum.KeptSame,
+			snapshotTime: sn.Time, snapshotPaths: sn.Paths, KeptVerifiedCount: sum.KeptVerified, keptSame: sum.KeptSame,
 			Interrupted: sum.Interrupted}
 		if sum.Interrupted {
 			// printRestoreInterrupted said it on the terminal; --json
@@ -846,12 +846,12 @@ func lsCommand() *cli.Command {
 				return errors.New("ls: give SNAPSHOT and optionally a PATH")
 			}
 			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
-				p := c.Args().Get(1)
-				sn, err := e.findSnapshot(c.Context, r, c.Args().Get(0), filterFromFlags(c))
+				p, f := c.Args().Get(1), filterFromFlags(c)
+				sn, err := e.findSnapshot(c.Context, r, c.Args().Get(0), f)
 				if err == nil && c.Args().Get(0) == "latest" {
 					// Of a job's medium, latest is one source's: the
 					// path chooses, or each source's latest is named.
-					sn, err = e.latestOfJob(c.Context, r, sn, filterFromFlags(c), p)
+					sn, err = e.latestOfJob(c.Context, r, sn, f, p)
 				}
 				if err != nil {
 					return err
@@ -965,9 +965,10 @@ func dumpCommand() *cli.Command {
 				return errors.New("dump: give SNAPSHOT and PATH")
 			}
 			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
-				sn, err := e.findSnapshot(c.Context, r, c.Args().Get(0), filterFromFlags(c))
+				f := filterFromFlags(c)
+				sn, err := e.findSnapshot(c.Context, r, c.Args().Get(0), f)
 				if err == nil && c.Args().Get(0) == "latest" {
-					sn, err = e.latestOfJob(c.Context, r, sn, filterFromFlags(c), c.Args().Get(1))
+					sn, err = e.latestOfJob(c.Context, r, sn, f, c.Args().Get(1))
 				}
 				if err != nil {
 					return err

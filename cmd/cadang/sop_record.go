@@ -114,9 +114,9 @@ func recordVerify(info *runlog.RestoreInfo, o restoreOptions, res *restoreResult
 	// --verify, symlinks with their target) are verified too; the rest of
 	// the kept were neither written nor verified.
 	info.FilesVerified = int64(res.FilesVerified)
-	info.FilesKeptVerified = int64(res.keptVerified)
+	info.FilesKeptVerified = int64(res.KeptVerifiedCount)
 	info.FilesFailed = int64(len(res.FailedFiles))
-	info.FilesKept = int64(res.FilesSkipped - res.keptVerified - res.keptSame)
+	info.FilesKept = int64(res.FilesSkipped - res.KeptVerifiedCount - res.keptSame)
 	info.HardlinkCopies = int64(res.HardlinkCopies)
 	switch {
 	case o.Verify && res.FilesVerified == res.FilesRestored && info.FilesKept == 0 && len(res.FailedFiles) == 0 && err == nil:

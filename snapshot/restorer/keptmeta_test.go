@@ -247,14 +247,7 @@ func TestRestoreIfChangedKeptSwapped(t *testing.T) {
 // without links) gets its mode as well.
 func TestRestoreIfChangedKeptLinkMembers(t *testing.T) {
 	ctx := context.Background()
-	src := t.TempDir()
-	content := snapshottest.RandBytes(9, 100<<10)
-	snapshottest.WriteFile(t, filepath.Join(src, "a"), content)
-	for _, n := range []string{"b", "c"} {
-		if err := os.Link(filepath.Join(src, "a"), filepath.Join(src, n)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	src, content := threeNames(t, 9, 100<<10)
 	r := newTestRepo(t)
 	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
 	target := t.TempDir()
@@ -333,14 +326,7 @@ func TestRestoreIfChangedKeptLinkedFromOutside(t *testing.T) {
 // does.
 func TestRestoreIfChangedKeptGroup(t *testing.T) {
 	ctx := context.Background()
-	src := t.TempDir()
-	content := snapshottest.RandBytes(4, 50<<10)
-	snapshottest.WriteFile(t, filepath.Join(src, "a"), content)
-	for _, n := range []string{"b", "c"} {
-		if err := os.Link(filepath.Join(src, "a"), filepath.Join(src, n)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	src, content := threeNames(t, 4, 50<<10)
 	r := newTestRepo(t)
 	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
 	for _, c := range []struct {
@@ -459,4 +445,19 @@ func TestRestoreIfChangedVerifiesKept(t *testing.T) {
 		t.Error("the changed file was kept")
 	}
 	noTemp(t, target)
+}
+
+// threeNames makes a source directory with one file of size pseudo-random
+// bytes (seed) under the names a, b and c.
+func threeNames(t *testing.T, seed uint64, size int) (src string, content []byte) {
+	t.Helper()
+	src = t.TempDir()
+	content = snapshottest.RandBytes(seed, size)
+	snapshottest.WriteFile(t, filepath.Join(src, "a"), content)
+	for _, n := range []string{"b", "c"} {
+		if err := os.Link(filepath.Join(src, "a"), filepath.Join(src, n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return src, content
 }
