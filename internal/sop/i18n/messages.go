@@ -30,6 +30,7 @@ var messages = map[string][2]string{
 	"op.forget":                   {"Penerapan retensi", "Retention"},
 	"op.followup":                 {"Tindak lanjut", "Follow-up"},
 	"tag.before-change":           {"sebelum perubahan", "before change"},
+	"tag.manual":                  {"manual", "manual"},
 	"col.id":                      {"ID", "ID"},
 	"col.op":                      {"Kegiatan", "Operation"},
 	"col.job":                     {"Job", "Job"},

@@ -140,8 +140,17 @@ func WriteTable(w io.Writer, rs []Record, l i18n.Lang, loc *time.Location) error
 		if r.HasTag(TagBeforeChange) {
 			res += " [" + l.T("tag.before-change") + "]"
 		}
+		if r.Op == OpBackup && !r.JobBackup() {
+			res += " [" + l.T("tag.manual") + "]"
+		}
+		// Only a backup and a copy add to a repository: a restore's or a
+		// check's 0 B would read as "nothing was done".
+		added := "-"
+		if r.Op == OpBackup || r.Op == OpCopy {
+			added = l.Bytes(r.BytesAdded)
+		}
 		fmt.Fprintln(tw, strings.Join([]string{r.ID, OpLabel(l, r.Op), dash(r.Job), dash(r.Medium), l.Stamp(r.Start.In(loc)),
-			l.Duration(r.Duration()), l.Bytes(r.BytesAdded), res, KindLabel(l, r.Failure)}, "\t"))
+			l.Duration(r.Duration()), added, res, KindLabel(l, r.Failure)}, "\t"))
 	}
 	return tw.Flush()
 }

@@ -366,6 +366,50 @@ func TestQueryAndFormats(t *testing.T) {
 	}
 }
 
+// TestTableAddedAndManual: the terminal table shows bytes added only for
+// operations that add to a repository (a restore's 0 B read as "nothing
+// done"), and marks a manual backup so it is not taken for the job's.
+func TestTableAddedAndManual(t *testing.T) {
+	at := time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC)
+	rs := []Record{
+		{ID: "run", Op: OpBackup, Job: "j", Result: OK, BytesAdded: 3 << 20, Start: at, End: at,
+			Sources: []Source{{Name: "db"}}},
+		{ID: "hand", Op: OpBackup, Job: "j", Result: OK, BytesAdded: 5 << 20, Tags: []string{TagManual}, Start: at, End: at},
+		{ID: "rest", Op: OpRestore, Job: "j", Result: OK, BytesRead: 7 << 20, Start: at, End: at},
+		{ID: "cp", Op: OpCopy, Job: "j", Result: OK, BytesAdded: 1 << 20, Start: at, End: at},
+	}
+	var b bytes.Buffer
+	if err := WriteTable(&b, rs, i18n.EN, time.UTC); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(b.String(), "\n")
+	row := func(id string) []string {
+		for _, l := range lines {
+			if f := strings.Fields(l); len(f) > 0 && f[0] == id {
+				return f
+			}
+		}
+		t.Fatalf("no row %s in\n%s", id, b.String())
+		return nil
+	}
+	cases := []struct {
+		id, added string
+		manual    bool
+	}{{"run", "3.0 MiB", false}, {"hand", "5.0 MiB", true}, {"rest", "-", false}, {"cp", "1.0 MiB", false}}
+	for _, c := range cases {
+		r := strings.Join(row(c.id), " ")
+		if !strings.Contains(r, " "+c.added+" ") {
+			t.Errorf("row %s: want added %q: %s", c.id, c.added, r)
+		}
+		if strings.Contains(r, "[manual]") != c.manual {
+			t.Errorf("row %s: manual marker want %v: %s", c.id, c.manual, r)
+		}
+	}
+	if strings.Contains(strings.Join(row("rest"), " "), "0 B") {
+		t.Errorf("a restore shows 0 B added:\n%s", b.String())
+	}
+}
+
 // A record written before failed runs were never within their standard
 // may say standard_met true for a quick failed or partial run: it is
 // read as not met (the monthly analysis's rule), and log --csv says so.
