@@ -349,9 +349,9 @@ A file backed up from /srv/spse/x is restored to TARGET/srv/spse/x; with :SUBPAT
 and a directory's contents go directly into TARGET.
 
 Owners are restored when run as root (not with --no-owner); modes, times, xattrs, symlinks, hardlinks and
-sparse files always. Without owners, setuid and setgid bits are dropped (as tar does). --no-devices leaves out
-device nodes (listed); --xattr-include/--xattr-exclude PATTERN choose extended attributes by name
-(e.g. --xattr-exclude security.capability). Nothing is written outside --target: a symlink found in the
+sparse files always. Without owners, setuid and setgid bits are dropped (as tar does), and each file that
+lost one is named. --no-devices leaves out device nodes (listed); --xattr-include/--xattr-exclude PATTERN
+choose extended attributes by name (e.g. --xattr-exclude security.capability). Nothing is written outside --target: a symlink found in the
 target is never followed (with --overwrite always or if-changed one in the way of a directory is replaced).
 If some files cannot be restored (a damaged blob), the others are restored, the failed ones are listed,
 and the exit code is 3.`,
@@ -456,10 +456,16 @@ type restoreResult struct {
 	// KeptVerifiedCount are the kept files (--overwrite if-changed
 	// --verify) read back and found to be the snapshot's.
 	KeptVerifiedCount uint64 `json:"files_kept_verified,omitempty"`
+	// SetIDDropped are the files restored without a setuid or setgid bit
+	// of the snapshot's, their owner not restored; SetIDDroppedPaths names
+	// 20 of them at most, as paths in the target.
+	SetIDDropped      uint64   `json:"setid_dropped,omitempty"`
+	SetIDDroppedPaths []string `json:"setid_dropped_paths,omitempty"`
 	// for the run-log record
 	snapshotTime  time.Time
 	snapshotPaths []string
 	keptSame      uint64 // kept symlinks and FIFOs found the snapshot's (RestoreSummary.KeptSame)
+	setIDWhy      string // why SetIDDropped: the owner was not restored
 }
 
 func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, error) {
@@ -496,7 +502,18 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 			BytesRestored: sum.Bytes, BytesWritten: sum.Written, FailedFiles: sum.FailedFiles, SkippedDevices: sum.SkippedDevices, Errors: sum.Errors,
 			TotalDuration: sum.End.Sub(sum.Start).Seconds(), DryRun: o.DryRun,
 			snapshotTime: sn.Time, snapshotPaths: sn.Paths, KeptVerifiedCount: sum.KeptVerified, keptSame: sum.KeptSame,
-			Interrupted: sum.Interrupted}
+			Interrupted: sum.Interrupted, SetIDDropped: sum.SetIDDropped, SetIDDroppedPaths: sum.SetIDDroppedPaths}
+		if sum.SetIDDropped > 0 {
+			// Why, for the warning: the fix differs (sudo, or no --no-owner).
+			switch {
+			case os.Geteuid() != 0:
+				res.setIDWhy = "not run as root"
+			case o.NoOwner:
+				res.setIDWhy = "--no-owner"
+			default:
+				res.setIDWhy = "its owner could not be set"
+			}
+		}
 		if sum.Interrupted {
 			// printRestoreInterrupted said it on the terminal; --json
 			// gets the summary of what is complete, and the record
@@ -566,6 +583,17 @@ func printRestoreSummary(e *env, sn *snapshot.Snapshot, res *restoreResult) {
 	}
 	if more := res.HardlinkCopies - uint64(len(res.HardlinkCopyNotes)); more > 0 {
 		e.warnf("%s more %swritten as files of their own, not as hardlinks", plural(int(more), "hardlink"), would)
+	}
+	// A program that needs its setuid bit (sudo, ping) fails only when it
+	// is run, long after the restore said it went well.
+	for _, p := range res.SetIDDroppedPaths {
+		e.warnf("%s: %srestored without its setuid/setgid bit: its owner was not restored (%s)", cellText(p), would, res.setIDWhy)
+	}
+	if more := res.SetIDDropped - uint64(len(res.SetIDDroppedPaths)); more > 0 {
+		e.warnf("%s more %srestored without their setuid/setgid bits (%s)", plural(int(more), "file"), would, res.setIDWhy)
+	}
+	if res.SetIDDropped > 0 && res.setIDWhy != "its owner could not be set" {
+		e.warnf("to keep setuid/setgid bits, restore as root without --no-owner")
 	}
 	if e.quiet {
 		return

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,7 +84,15 @@ func TestCLIRestoreSafety(t *testing.T) {
 	}
 
 	target := filepath.Join(base, "target")
-	cliOK(t, "-r", repoDir, "restore", snaps[0].ID, "--target", target, "--no-owner")
+	res := cliOK(t, "-r", repoDir, "restore", snaps[0].ID, "--target", target, "--no-owner")
+	// The dropped bit is said, with the path in the target and the way
+	// to keep it (a program that needs it fails only when it is run).
+	su := filepath.Join(target, src, "bin", "su")
+	for _, want := range []string{su + ": restored without its setuid/setgid bit", "(--no-owner)", "restore as root without --no-owner"} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("restore --no-owner: no %q in\n%s", want, res.stderr)
+		}
+	}
 	cliOK(t, "-r", repoDir, "restore", snaps[1].ID, "--target", target, "--overwrite", "if-changed")
 	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
 		t.Errorf("restore wrote %d entries into the symlink's target", len(ents))
@@ -97,8 +106,12 @@ func TestCLIRestoreSafety(t *testing.T) {
 
 	// The filters, into a fresh target.
 	target = filepath.Join(base, "target-filtered")
-	res := cliOK(t, "-r", repoDir, "--json", "restore", snaps[1].ID, "--target", target,
+	res = cliOK(t, "-r", repoDir, "--json", "restore", snaps[1].ID, "--target", target,
 		"--no-owner", "--no-devices", "--xattr-exclude", "user.drop")
+	if sum := summaryOf(t, res); sum["setid_dropped"] != 1.0 ||
+		fmt.Sprint(sum["setid_dropped_paths"]) != fmt.Sprint([]any{filepath.Join(target, src, "bin", "su")}) {
+		t.Errorf("--json: setid_dropped %v, paths %v", sum["setid_dropped"], sum["setid_dropped_paths"])
+	}
 	var st unix.Stat_t
 	if err := unix.Stat(filepath.Join(target, src, "bin", "su"), &st); err != nil || st.Mode&0o7777 != 0o755 {
 		t.Errorf("--no-owner: su restored %04o (%v), want 0755", st.Mode&0o7777, err)

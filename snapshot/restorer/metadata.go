@@ -29,6 +29,26 @@ func restoredMode(n *snapshot.Node, ownerSet bool) uint32 {
 	return m
 }
 
+// noteSetID counts a file or node (not a directory) restored, or kept,
+// without a setuid or setgid bit the snapshot gives it (restoredMode): the
+// tree then differs from the source, which the summary says, since a
+// program that needs the bit fails only when it is run.
+func (rr *restoreRun) noteSetID(dst string, n *snapshot.Node, ownerSet bool) {
+	const setID = unix.S_ISUID | unix.S_ISGID
+	if n.Type == snapshot.TypeDir || n.Type == snapshot.TypeSymlink || n.Mode&setID == restoredMode(n, ownerSet)&setID {
+		return
+	}
+	rr.count(func(s *RestoreSummary) {
+		s.SetIDDropped++
+		if len(s.SetIDDroppedPaths) < maxSetIDPaths {
+			s.SetIDDroppedPaths = append(s.SetIDDroppedPaths, dst)
+		}
+	})
+}
+
+// maxSetIDPaths bounds RestoreSummary.SetIDDroppedPaths.
+const maxSetIDPaths = 20
+
 // xattrWanted reports whether the extended attribute name is to be
 // restored under XattrInclude and XattrExclude.
 func (rr *restoreRun) xattrWanted(name string) bool {
@@ -102,6 +122,7 @@ func (rr *restoreRun) fdMetadata(fd int, dst string, n *snapshot.Node, created b
 		}
 	}
 	mode := restoredMode(n, ownerSet)
+	rr.noteSetID(dst, n, ownerSet)
 	if chowned || !created || n.Type == snapshot.TypeDir || mode != createMode(mode)&^rr.umask {
 		if err := unix.Fchmod(fd, mode); err != nil {
 			errs = append(errs, &os.PathError{Op: "fchmod", Path: dst, Err: err})
@@ -144,6 +165,7 @@ func (rr *restoreRun) atMetadata(dirfd int, name, dst string, n *snapshot.Node) 
 		}
 	}
 	if n.Type != snapshot.TypeSymlink {
+		rr.noteSetID(dst, n, ownerSet)
 		if err := chmodNoFollow(dirfd, name, restoredMode(n, ownerSet)); err != nil {
 			errs = append(errs, &os.PathError{Op: "chmod", Path: dst, Err: err})
 		}

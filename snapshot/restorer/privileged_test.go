@@ -45,14 +45,43 @@ func TestRestoreNoOwnerDropsSetuid(t *testing.T) {
 	}
 	unix.Chmod(filepath.Join(src, "gdir"), 0o2775)
 	unix.Chmod(filepath.Join(src, "tmp"), 0o1777)
+	if err := unix.Mkfifo(filepath.Join(src, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	unix.Chmod(filepath.Join(src, "fifo"), 0o4644)
 	r := newTestRepo(t)
 	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
 
+	// The summary names what lost a bit, as paths in the target, the
+	// same in a dry run and a run; a re-run that keeps the files (and
+	// gives them the snapshot's mode, not a FIFO) names the files again.
 	target := t.TempDir()
-	if _, err := (&Restorer{Repo: r, NoOwner: true, Verify: true}).Restore(ctx, sn, "/", target); err != nil {
-		t.Fatal(err)
+	in := func(names ...string) []string {
+		var ps []string
+		for _, n := range names {
+			ps = append(ps, filepath.Join(target, src, n))
+		}
+		return ps
 	}
-	want := map[string]uint32{"suid": 0o755, "sgid": 0o755, "both": 0o711, "plain": 0o640, "gdir": 0o2775, "tmp": 0o1777}
+	for _, c := range []struct {
+		what string
+		rs   Restorer
+		want []string
+	}{
+		{"dry run", Restorer{Repo: r, NoOwner: true, DryRun: true}, in("both", "fifo", "sgid", "suid")},
+		{"run", Restorer{Repo: r, NoOwner: true, Verify: true}, in("both", "fifo", "sgid", "suid")},
+		{"re-run keeping the files", Restorer{Repo: r, NoOwner: true, Overwrite: OverwriteIfChanged}, in("both", "sgid", "suid")},
+	} {
+		sum, err := c.rs.Restore(ctx, sn, "/", target)
+		if err != nil {
+			t.Fatalf("%s: %v", c.what, err)
+		}
+		got := slices.Sorted(slices.Values(sum.SetIDDroppedPaths))
+		if sum.SetIDDropped != uint64(len(c.want)) || !slices.Equal(got, c.want) {
+			t.Errorf("%s: %d set-id bits dropped %v, want %v", c.what, sum.SetIDDropped, got, c.want)
+		}
+	}
+	want := map[string]uint32{"suid": 0o755, "sgid": 0o755, "both": 0o711, "plain": 0o640, "gdir": 0o2775, "tmp": 0o1777, "fifo": 0o644}
 	for name, m := range want {
 		if got := modeOf(t, filepath.Join(target, src, name)); got != m {
 			t.Errorf("--no-owner: %s restored %04o, want %04o", name, got, m)
@@ -63,9 +92,14 @@ func TestRestoreNoOwnerDropsSetuid(t *testing.T) {
 		return
 	}
 	target = t.TempDir()
-	if _, err := (&Restorer{Repo: r}).Restore(ctx, sn, "/", target); err != nil {
+	sum, err := (&Restorer{Repo: r}).Restore(ctx, sn, "/", target)
+	if err != nil {
 		t.Fatal(err)
 	}
+	if sum.SetIDDropped != 0 || len(sum.SetIDDroppedPaths) != 0 {
+		t.Errorf("with owners: %d set-id bits dropped %v, want none", sum.SetIDDropped, sum.SetIDDroppedPaths)
+	}
+	modes["fifo"] = 0o4644
 	for name, m := range modes {
 		if got := modeOf(t, filepath.Join(target, src, name)); got != m {
 			t.Errorf("with owners: %s restored %04o, want %04o", name, got, m)

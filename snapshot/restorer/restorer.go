@@ -171,6 +171,14 @@ type RestoreSummary struct {
 	LinkCopyNotes []snapshot.ItemError
 	// SkippedDevices are the device nodes left out because of NoDevices.
 	SkippedDevices []string
+	// SetIDDropped counts the files and nodes restored, and the files
+	// that OverwriteIfChanged kept and gave the snapshot's mode, without a
+	// setuid or setgid bit that the snapshot gives them: their owner was not restored (not root, NoOwner, or a
+	// chown that failed), and the bit would have handed the restoring
+	// user's privileges to whoever runs them. SetIDDroppedPaths names the
+	// first 20, as paths in the target.
+	SetIDDropped      uint64
+	SetIDDroppedPaths []string
 	// FailedFiles are the files whose content could not be restored (for
 	// example because a blob is damaged); they are removed from the target.
 	FailedFiles []string
@@ -831,6 +839,9 @@ func (rr *restoreRun) fixKept(f *rFile, st *unix.Stat_t) (write, replace bool) {
 	case act == keptFixed:
 		rr.sum.KeptMetadata++
 	}
+	if err == nil {
+		rr.noteSetID(f.dst(), f.n(), rr.owner)
+	}
 	return false, false
 }
 
@@ -1304,6 +1315,8 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			if replace {
 				rr.sum.Replaced++
 			}
+		} else {
+			rr.noteSetID(o.dst(), o.node, rr.owner)
 		}
 		rr.sum.Others++
 		rr.progress.CompleteItem(o.spath(), o.node, false)
@@ -1352,6 +1365,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 	}
 	if dry {
 		for _, f := range toWrite {
+			rr.noteSetID(f.dst(), f.n(), rr.owner)
 			rr.progress.CompleteItem(f.spath(), f.n(), false)
 		}
 		// What the links would do to entries already there, as a run
@@ -1373,6 +1387,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 				copied[l.linkTo] = true
 				rr.sum.Files++
 				rr.sum.Bytes += uint64(l.fm.size)
+				rr.noteSetID(l.dst(), l.n(), rr.owner)
 				rr.noteCopy(l, why)
 				rr.progress.CompleteItem(l.spath(), l.n(), false)
 			}
