@@ -220,7 +220,7 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, incl
 				fmt.Fprintf(e.stdout, "skipped %s (already copied as %s)\n", r.Source.Short(), r.Dest.Short())
 			case !r.Forgotten.IsZero():
 				fmt.Fprintf(e.stdout, "skipped %s (forgotten in this repository on %s; --include-forgotten copies it)\n",
-					r.Source.Short(), r.Forgotten.Local().Format("2006-01-02 15:04"))
+					r.Source.Short(), r.Forgotten.In(e.displayZone()).Format("2006-01-02 15:04 MST"))
 			default:
 				fmt.Fprintf(e.stdout, "copied %s as %s\n", r.Source.Short(), r.Dest.Short())
 			}

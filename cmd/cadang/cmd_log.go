@@ -128,7 +128,7 @@ func printVerifyReport(e *env, l *runlog.Log, vr *runlog.VerifyReport, o runlog.
 	}
 	fmt.Fprintf(e.stdout, "repository copy: %d records, %d heads", vr.Repo.Records, vr.Repo.Heads)
 	if h := vr.Repo.NewestHead; h != nil {
-		fmt.Fprintf(e.stdout, "; newest head written %s: chain seq %d, head %s, its last record seq %d", h.Written.Format("2006-01-02 15:04"), h.Seq, h.Hash, h.Last)
+		fmt.Fprintf(e.stdout, "; newest head written %s: chain seq %d, head %s, its last record seq %d", h.Written.In(e.displayZone()).Format("2006-01-02 15:04 MST"), h.Seq, h.Hash, h.Last)
 	}
 	fmt.Fprintln(e.stdout)
 	printSigners(e, "repository", *vr.Repo)

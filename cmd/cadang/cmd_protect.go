@@ -88,7 +88,7 @@ A protection covers the snapshot it names and the snapshot that 'cadang tag' mak
 					return unprotectNamed(c.Context, e, r, names)
 				})
 			}
-			until, err := protectUntil(c, time.Now())
+			until, err := protectUntil(c, time.Now(), e.displayZone())
 			if err != nil {
 				return err
 			}
@@ -100,8 +100,8 @@ A protection covers the snapshot it names and the snapshot that 'cadang tag' mak
 }
 
 // protectUntil returns the end of a new protection from --for or --until,
-// or zero (no end). It must lie after now.
-func protectUntil(c *cli.Context, now time.Time) (time.Time, error) {
+// or zero (no end). It must lie after now; --until is a date in loc.
+func protectUntil(c *cli.Context, now time.Time, loc *time.Location) (time.Time, error) {
 	var until time.Time
 	switch {
 	case c.IsSet("for") && c.IsSet("until"):
@@ -113,7 +113,7 @@ func protectUntil(c *cli.Context, now time.Time) (time.Time, error) {
 		}
 		until = now.AddDate(d.Years, d.Months, d.Days).Add(time.Duration(d.Hours) * time.Hour)
 	case c.IsSet("until"):
-		t, err := time.ParseInLocation(time.DateOnly, c.String("until"), time.Local)
+		t, err := time.ParseInLocation(time.DateOnly, c.String("until"), loc)
 		if err != nil {
 			return until, fmt.Errorf("--until %q: give a date as 2006-01-02", c.String("until"))
 		}
@@ -144,11 +144,11 @@ type protectionJS struct {
 	Exists *bool `json:"snapshot_exists,omitempty"`
 }
 
-func protectionJSON(p snapshot.Protection, now time.Time) protectionJS {
+func protectionJSON(p snapshot.Protection, now time.Time, loc *time.Location) protectionJS {
 	pj := protectionJS{ID: p.ID.String(), Snapshot: p.Snapshot.String(), ShortID: p.Snapshot.Short(), Reason: p.Reason,
-		Host: p.Host, Username: p.Username, Time: p.Time.Local(), Active: p.Active(now)}
+		Host: p.Host, Username: p.Username, Time: p.Time.In(loc), Active: p.Active(now)}
 	if !p.Until.IsZero() {
-		u := p.Until.Local()
+		u := p.Until.In(loc)
 		pj.Until = &u
 	}
 	return pj
@@ -179,9 +179,9 @@ func protectNamed(ctx context.Context, e *env, r *repo.Repository, names []strin
 			return err
 		}
 		if e.json {
-			out = append(out, protectionJSON(p, now))
+			out = append(out, protectionJSON(p, now, e.displayZone()))
 		} else {
-			fmt.Fprintf(e.stdout, "protected snapshot %s %s\n", id.Short(), p.Describe(time.Local))
+			fmt.Fprintf(e.stdout, "protected snapshot %s %s\n", id.Short(), p.Describe(e.displayZone()))
 		}
 	}
 	if e.json {
@@ -336,7 +336,7 @@ func listProtections(ctx context.Context, e *env, r *repo.Repository) error {
 	if e.json {
 		out := make([]protectionJS, len(ps))
 		for i, p := range ps {
-			out[i] = protectionJSON(p, now)
+			out[i] = protectionJSON(p, now, e.displayZone())
 			ok := exists[p.Snapshot]
 			out[i].Exists = &ok
 		}
@@ -354,7 +354,7 @@ func listProtections(ctx context.Context, e *env, r *repo.Repository) error {
 	fmt.Fprintln(tw, "Snapshot\tUntil\tReason\tStatus\tBy\tCreated")
 	active := 0
 	for _, p := range ps {
-		until := strings.TrimPrefix(snapshot.Protection{Until: p.Until}.Describe(time.Local), "until ")
+		until := strings.TrimPrefix(snapshot.Protection{Until: p.Until}.Describe(e.displayZone()), "until ")
 		status := "active"
 		if !p.Active(now) {
 			status = "expired"

@@ -371,3 +371,29 @@ func TestCLIForgetNamed(t *testing.T) {
 	}
 	cliOK(t, "-r", repoDir, "check")
 }
+
+// TestCLITimesInOrganizationZone: with an [organization] timezone
+// configured, the CLI prints times in it, the zone of the run log and the
+// SOP documents, whatever the machine's zone; --utc still prints UTC, and
+// protect --until reads its date in the zone that is shown.
+func TestCLITimesInOrganizationZone(t *testing.T) {
+	repoDir, ids := forgetRepo(t, "Asia/Jakarta", []forgetSnap{{label: "a", time: "2026-03-01T20:30:00Z", host: "spse"}})
+	out := cliOK(t, "-r", repoDir, "snapshots").stdout
+	if !strings.Contains(out, "2026-03-02 03:30:00 WIB") {
+		t.Errorf("snapshots: not in Asia/Jakarta:\n%s", out)
+	}
+	out = cliOK(t, "-r", repoDir, "--utc", "snapshots").stdout
+	if !strings.Contains(out, "2026-03-01 20:30:00 UTC") {
+		t.Errorf("snapshots --utc: not in UTC:\n%s", out)
+	}
+	cliOK(t, "-r", repoDir, "--json", "protect", ids["a"], "--until", "2099-01-02", "--reason", "zone test")
+	out = cliOK(t, "-r", repoDir, "--json", "protect", "--list").stdout
+	if !strings.Contains(out, `"until":"2099-01-02T00:00:00+07:00"`) {
+		t.Errorf("protect --until 2099-01-02 not midnight in Asia/Jakarta:\n%s", out)
+	}
+	t.Setenv("CADANG_CONFIG", "")
+	out = cliOK(t, "-r", repoDir, "snapshots").stdout
+	if want := time.Date(2026, 3, 1, 20, 30, 0, 0, time.UTC).Local().Format("2006-01-02 15:04:05 MST"); !strings.Contains(out, want) {
+		t.Errorf("snapshots without a configuration: want the machine's zone (%s):\n%s", want, out)
+	}
+}

@@ -35,7 +35,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "password-command", EnvVars: []string{"CADANG_PASSWORD_COMMAND"}, Usage: "run `COMMAND` (via sh -c) and use its output as the password"},
 		&cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON instead of text"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only errors and results; no progress"},
-		&cli.BoolFlag{Name: "utc", Usage: "print times in UTC instead of the local time zone", EnvVars: []string{"CADANG_UTC"}},
+		&cli.BoolFlag{Name: "utc", Usage: "print times in UTC instead of the SOP configuration's [organization] timezone (where set) or the local time zone", EnvVars: []string{"CADANG_UTC"}},
 		&cli.IntFlag{Name: "backend-connections", EnvVars: []string{"CADANG_BACKEND_CONNECTIONS"}, Usage: "requests to an s3:, sftp:// or rest: repository in flight at once (default 5; more hides more latency)", Action: intRange("backend-connections", 1, 128)},
 		&cli.BoolFlag{Name: "no-lock", Usage: "do not lock the repository (read-only commands only; unsafe while others write)"},
 		&cli.DurationFlag{Name: "retry-lock", Usage: "wait up to `DURATION` (e.g. 10m) for a conflicting lock of another process to go, instead of failing at once"},
@@ -69,6 +69,8 @@ type env struct {
 	// findSnapshot looks in when it is not --repo (copy's source): its
 	// hints name it.
 	snapshotsIn string
+	// zone caches displayZone.
+	zone *time.Location
 }
 
 func newEnv(c *cli.Context) *env {
@@ -112,11 +114,25 @@ func (e *env) parseLocation(s string) (location.Location, error) {
 // --utc), always with the zone's name, since a bare time on a server set
 // to UTC reads as local time in Jakarta or Makassar at 3 a.m.
 func (e *env) timeText(t time.Time) string {
-	loc := time.Local
-	if e.c.Bool("utc") {
-		loc = time.UTC
+	return t.In(e.displayZone()).Format("2006-01-02 15:04:05 MST")
+}
+
+// displayZone is the zone that times are printed in, and that a date on
+// the command line (protect --until) is read in: UTC with --utc, else the
+// [organization] timezone of the SOP configuration where one is set, the
+// zone of the run log and of every SOP document, else the machine's. A
+// server kept on UTC then shows a snapshot at the hour its restore
+// minutes give.
+func (e *env) displayZone() *time.Location {
+	if e.zone == nil {
+		e.zone = time.Local
+		if e.c.Bool("utc") {
+			e.zone = time.UTC
+		} else if loc, _ := e.calendarZone(); loc != nil {
+			e.zone = loc
+		}
 	}
-	return t.In(loc).Format("2006-01-02 15:04:05 MST")
+	return e.zone
 }
 
 func (e *env) warnf(format string, args ...any) {
