@@ -212,6 +212,9 @@ func timespec(sec int64, nsec int) unix.Timespec {
 	return unix.Timespec{Sec: sec, Nsec: int64(nsec)}
 }
 
+// deviceNeedsRoot says why a device node was not made, and what to do.
+const deviceNeedsRoot = "only root can make device nodes; --no-devices leaves them out"
+
 // makeSpecial creates a FIFO, device node or symlink as name in dirfd.
 // None of these calls follows a symlink at name: an existing entry fails
 // them with EEXIST.
@@ -231,7 +234,11 @@ func makeSpecial(dirfd int, name, dst string, n *snapshot.Node) error {
 			mode = unix.S_IFBLK
 		}
 		if err := unix.Mknodat(dirfd, name, mode|n.Mode&0o777, int(n.Rdev)); err != nil {
-			return &os.PathError{Op: "mknod", Path: dst, Err: err}
+			err = &os.PathError{Op: "mknod", Path: dst, Err: err}
+			if errors.Is(err, unix.EPERM) {
+				return fmt.Errorf("%w (%s)", err, deviceNeedsRoot)
+			}
+			return err
 		}
 	default:
 		return fmt.Errorf("cannot create a %s", n.Type)

@@ -8,8 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/archiver"
 	"github.com/lpse/cadang/snapshot/snapshottest"
 	"golang.org/x/sys/unix"
@@ -268,5 +272,49 @@ func TestChmodViaProc(t *testing.T) {
 	}
 	if m := modeOf(t, outside); m != 0o600 {
 		t.Errorf("the symlink's target got mode %04o", m)
+	}
+}
+
+// TestRestoreDeviceAsNonRoot: a restore not run as root cannot make a
+// device node. The dry run says so beforehand, and the run's error says
+// why and what to do; the rest of the tree is restored and --no-devices
+// leaves the node out without an error. As root the test runs itself
+// again as nobody.
+func TestRestoreDeviceAsNonRoot(t *testing.T) {
+	if os.Geteuid() == 0 && os.Getenv("CADANG_TEST_NONROOT") == "" {
+		rerunAsNobody(t, "TestRestoreDeviceAsNonRoot")
+		return
+	}
+	if os.Geteuid() == 0 {
+		t.Skip("still root")
+	}
+	ctx := context.Background()
+	r := newTestRepo(t)
+	file, _, err := r.SaveBlob(ctx, repo.DataBlob, []byte("data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Unix(1e9, 0)
+	root := saveTree(t, r,
+		&snapshot.Node{Name: "f", Type: snapshot.TypeFile, Mode: 0o644, Size: 4, Content: []snapshot.Extent{{ID: file, Size: 4}}, ModTime: at},
+		&snapshot.Node{Name: "null", Type: snapshot.TypeCharDev, Mode: 0o666, Rdev: unix.Mkdev(1, 3), ModTime: at})
+	sn := saveSnapshot(t, r, root)
+	target := filepath.Join(t.TempDir(), "t")
+	for _, dry := range []bool{true, false} {
+		sum, err := (&Restorer{Repo: r, DryRun: dry}).Restore(ctx, sn, "/", target)
+		if !errors.Is(err, ErrRestoreIncomplete) || len(sum.Errors) != 1 || sum.Errors[0].Path != "/null" ||
+			!strings.Contains(sum.Errors[0].Error, "only root can make device nodes; --no-devices leaves them out") {
+			t.Fatalf("dry run %v: %v, errors %+v", dry, err, sum.Errors)
+		}
+		if sum.Files != 1 || sum.Others != 0 {
+			t.Errorf("dry run %v: %d files, %d others; want 1 and 0", dry, sum.Files, sum.Others)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(target, "f")); err != nil || string(b) != "data" {
+		t.Errorf("f: %q %v", b, err)
+	}
+	sum, err := (&Restorer{Repo: r, NoDevices: true}).Restore(ctx, sn, "/", filepath.Join(t.TempDir(), "t2"))
+	if err != nil || !slices.Equal(sum.SkippedDevices, []string{"/null"}) {
+		t.Errorf("--no-devices: %v, skipped %v", err, sum.SkippedDevices)
 	}
 }

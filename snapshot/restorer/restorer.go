@@ -1316,6 +1316,12 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 				rr.sum.Replaced++
 			}
 		} else {
+			if isDevice(o.node) && rr.euid != 0 {
+				// What a run would meet (mknod EPERM), said before it:
+				// a dry run is how a restore is tried at 3 a.m.
+				rr.addError(o.spath(), fmt.Errorf("a run would not make this device node: %s", deviceNeedsRoot))
+				continue
+			}
 			rr.noteSetID(o.dst(), o.node, rr.owner)
 		}
 		rr.sum.Others++
