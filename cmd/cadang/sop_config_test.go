@@ -169,3 +169,35 @@ func TestSOPRestoreIfChangedVerifyRecord(t *testing.T) {
 		t.Errorf("never --verify: %+v", rec.Restore)
 	}
 }
+
+// A restore whose only problem was an entry it could not make (here a
+// directory in the way of a file) recorded the generic "partial" note, and
+// its minutes said "0 could not be restored" above the error naming that
+// entry. The record now counts the entries the errors name apart from
+// the failed files, and the note and the minutes say so.
+func TestSOPRestoreProblemsRecorded(t *testing.T) {
+	h := newSOPHarness(t)
+	h.at("2026-11-27T02:00:00+08:00")
+	h.must(0, "run", "spse-db")
+	target := filepath.Join(h.dir, "t")
+	if err := os.MkdirAll(filepath.Join(target, "dokumen", "spek.txt", "in-the-way"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h.must(3, "-r", h.repoA, "--password-file", h.pw, "-q", "restore", "latest:"+h.src, "--target", target, "--overwrite", "always", "--verify")
+	rec := h.last()
+	if r := rec.Restore; r == nil || r.ItemsWithErrors != 1 || r.FilesFailed != 0 || rec.Note == nil || rec.Note.Code != "restored-problems" {
+		t.Fatalf("record: note %+v, restore %+v", rec.Note, rec.Restore)
+	}
+	en := h.must(0, "--lang", "en", "report", "restore", "latest")
+	for _, want := range []string{"1 entries had problems (see the error messages)", "; 1 entries had problems"} {
+		if !strings.Contains(en, want) {
+			t.Errorf("minutes: no %q in\n%s", want, en)
+		}
+	}
+	if strings.Contains(en, "could not be restored") {
+		t.Errorf("minutes say files could not be restored where none failed:\n%s", en)
+	}
+	if id := h.must(0, "report", "restore", "latest"); !strings.Contains(id, "1 entri bermasalah (lihat pesan kesalahan)") {
+		t.Errorf("minutes (id):\n%s", id)
+	}
+}

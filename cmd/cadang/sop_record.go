@@ -104,6 +104,8 @@ func recordRestore(rec *runlog.Record, o restoreOptions, res *restoreResult, err
 		rec.Note = runlog.NewNote("restored", shortID(res.SnapshotID), res.Target, int64(res.FilesRestored))
 	case len(res.FailedFiles) > 0:
 		rec.Note = runlog.NewNote("restored-partial", shortID(res.SnapshotID), res.Target, int64(res.FilesRestored), len(res.FailedFiles))
+	case info.ItemsWithErrors > 0:
+		rec.Note = runlog.NewNote("restored-problems", shortID(res.SnapshotID), res.Target, int64(res.FilesRestored), info.ItemsWithErrors)
 	}
 }
 
@@ -118,6 +120,16 @@ func recordVerify(info *runlog.RestoreInfo, o restoreOptions, res *restoreResult
 	info.FilesFailed = int64(len(res.FailedFiles))
 	info.FilesKept = int64(res.FilesSkipped - res.KeptVerifiedCount - res.keptSame)
 	info.HardlinkCopies = int64(res.HardlinkCopies)
+	failed := map[string]bool{}
+	for _, f := range res.FailedFiles {
+		failed[f] = true
+	}
+	for _, ie := range res.Errors {
+		if !failed[ie.Path] {
+			failed[ie.Path] = true // each entry counted once
+			info.ItemsWithErrors++
+		}
+	}
 	switch {
 	case o.Verify && res.FilesVerified == res.FilesRestored && info.FilesKept == 0 && len(res.FailedFiles) == 0 && err == nil:
 		info.Verified = true

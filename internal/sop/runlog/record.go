@@ -332,6 +332,12 @@ type RestoreInfo struct {
 	// HardlinkCopies are hardlinks written as files of their own, where the
 	// target could not link them (their content is the snapshot's).
 	HardlinkCopies int64 `json:"hardlink_copies,omitempty"`
+	// ItemsWithErrors are the entries, other than the files counted in
+	// FilesFailed, that the record's errors name: not made (a device node
+	// a non-root restore cannot make, a symlink in the way), or made
+	// without some of their metadata. Without it, "0 could not be
+	// restored" stood in the minutes above an error that said otherwise.
+	ItemsWithErrors int64 `json:"items_with_errors,omitempty"`
 	// Verify is the English sentence that records written before VerifyKind
 	// existed carry instead; it is shown only for them.
 	Verify string `json:"verify,omitempty"`

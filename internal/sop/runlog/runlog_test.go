@@ -459,3 +459,33 @@ func TestJobBackupBySources(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyTextProblems: the verification sentence never says "0 could
+// not be restored" above an error that names an entry not restored; it
+// counts the entries the errors name apart from the failed files.
+func TestVerifyTextProblems(t *testing.T) {
+	cases := []struct {
+		info RestoreInfo
+		read int64
+		want string
+	}{
+		{RestoreInfo{VerifyKind: VerifySome, FilesVerified: 4, ItemsWithErrors: 2}, 4,
+			"4 of 4 files verified. 2 entries had problems (see the error messages): not restored, or restored without some of their metadata."},
+		{RestoreInfo{VerifyKind: VerifySome, FilesVerified: 3, FilesFailed: 1, ItemsWithErrors: 2}, 4,
+			"3 of 4 files verified; 1 could not be restored. 2 other entries had problems (see the error messages): not restored, or restored without some of their metadata."},
+		{RestoreInfo{VerifyKind: VerifySome, FilesVerified: 3, FilesFailed: 1}, 4,
+			"3 of 4 files verified; 1 could not be restored."},
+		{RestoreInfo{VerifyKind: VerifyBlobs, ItemsWithErrors: 1}, 4,
+			"Restored without --verify: each blob was checked on decryption (authenticated encryption), the files were not read back. 1 entries had problems (see the error messages): not restored, or restored without some of their metadata."},
+	}
+	for i, c := range cases {
+		r := Record{Op: OpRestore, FilesRead: c.read, Restore: &c.info}
+		if got := VerifyText(i18n.EN, &r); got != c.want {
+			t.Errorf("case %d:\n got %q\nwant %q", i, got, c.want)
+		}
+	}
+	r := Record{Op: OpRestore, FilesRead: 4, Restore: &cases[0].info}
+	if got := VerifyText(i18n.ID, &r); !strings.Contains(got, "4 dari 4 berkas terverifikasi. 2 entri bermasalah") {
+		t.Errorf("id: %q", got)
+	}
+}

@@ -52,11 +52,21 @@ func VerifyText(l i18n.Lang, r *Record) string {
 	case VerifyAll:
 		text = l.Note("verify-all", info.FilesVerified)
 	case VerifySome:
-		text = l.Note("verify-some", info.FilesVerified, r.FilesRead, info.FilesFailed)
+		if info.FilesFailed > 0 {
+			text = l.Note("verify-some", info.FilesVerified, r.FilesRead, info.FilesFailed)
+		} else {
+			text = l.Note("verify-some-done", info.FilesVerified, r.FilesRead)
+		}
 	case VerifyBlobs:
 		text = l.Note("verify-blobs")
 	default:
 		return info.Verify
+	}
+	switch {
+	case info.ItemsWithErrors > 0 && info.FilesFailed > 0:
+		text += " " + l.Note("verify-problems-other", info.ItemsWithErrors)
+	case info.ItemsWithErrors > 0:
+		text += " " + l.Note("verify-problems", info.ItemsWithErrors)
 	}
 	// What the restore did not write is not verified either, and the
 	// tree differs from the source where links became copies: an auditor
