@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"strconv"
+	"strings"
 	"unsafe"
 
 	"github.com/lpse/cadang/snapshot"
@@ -29,16 +30,30 @@ func restoredMode(n *snapshot.Node, ownerSet bool) uint32 {
 	return m
 }
 
-// noteSetID counts a file or node (not a directory) restored, or kept,
-// without a setuid or setgid bit the snapshot gives it (restoredMode): the
-// tree then differs from the source, which the summary says, since a
-// program that needs the bit fails only when it is run.
-func (rr *restoreRun) noteSetID(dst string, n *snapshot.Node, ownerSet bool) {
+// setIDDropped reports whether n, a file or node (not a directory), is
+// restored without a setuid or setgid bit the snapshot gives it
+// (restoredMode).
+func setIDDropped(n *snapshot.Node, ownerSet bool) bool {
 	const setID = unix.S_ISUID | unix.S_ISGID
-	if n.Type == snapshot.TypeDir || n.Type == snapshot.TypeSymlink || n.Mode&setID == restoredMode(n, ownerSet)&setID {
-		return
-	}
+	return n.Type != snapshot.TypeDir && n.Type != snapshot.TypeSymlink && n.Mode&setID != restoredMode(n, ownerSet)&setID
+}
+
+// noteSetID counts an entry that stands at dst without a setuid or setgid
+// bit of the snapshot's (setIDDropped): the tree then differs from the
+// source, which the summary says, since a program that needs the bit
+// fails only when it is run. An inode is counted once (id, when not
+// zero), whatever the names of its hardlink group that reach here.
+func (rr *restoreRun) noteSetID(dst string, id devIno) {
 	rr.count(func(s *RestoreSummary) {
+		if id != (devIno{}) {
+			if rr.setIDSeen[id] {
+				return
+			}
+			if rr.setIDSeen == nil {
+				rr.setIDSeen = map[devIno]bool{}
+			}
+			rr.setIDSeen[id] = true
+		}
 		s.SetIDDropped++
 		if len(s.SetIDDroppedPaths) < maxSetIDPaths {
 			s.SetIDDroppedPaths = append(s.SetIDDroppedPaths, dst)
@@ -102,7 +117,11 @@ func createMode(m uint32) uint32 { return (m | 0o600) & 0o777 }
 // with createMode's bits, so a chmod is needed only when those differ from
 // the mode (the umask took some away, owner rw was added, or special bits
 // are to be set).
-func (rr *restoreRun) fdMetadata(fd int, dst string, n *snapshot.Node, created bool) error {
+//
+// dropped says whether the mode set lacks a setuid or setgid bit of the
+// snapshot's (setIDDropped), for the caller to count once the entry stands
+// at its name.
+func (rr *restoreRun) fdMetadata(fd int, dst string, n *snapshot.Node, created bool) (dropped bool, err error) {
 	var errs []error
 	ownerSet := rr.owner
 	chowned := false
@@ -122,7 +141,7 @@ func (rr *restoreRun) fdMetadata(fd int, dst string, n *snapshot.Node, created b
 		}
 	}
 	mode := restoredMode(n, ownerSet)
-	rr.noteSetID(dst, n, ownerSet)
+	dropped = setIDDropped(n, ownerSet)
 	if chowned || !created || n.Type == snapshot.TypeDir || mode != createMode(mode)&^rr.umask {
 		if err := unix.Fchmod(fd, mode); err != nil {
 			errs = append(errs, &os.PathError{Op: "fchmod", Path: dst, Err: err})
@@ -133,16 +152,16 @@ func (rr *restoreRun) fdMetadata(fd int, dst string, n *snapshot.Node, created b
 		errs = append(errs, &os.PathError{Op: "futimens", Path: dst, Err: err})
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("metadata: %w", errors.Join(errs...))
+		return dropped, fmt.Errorf("metadata: %w", errors.Join(errs...))
 	}
-	return nil
+	return dropped, nil
 }
 
 // atMetadata sets owner, xattrs, mode and times of a symlink, FIFO or
 // device node, by name in the directory dirfd, never following a symlink
 // (such nodes are not opened: opening a FIFO blocks, a device may act).
 // Symlinks get no mode (Linux has none for them).
-func (rr *restoreRun) atMetadata(dirfd int, name, dst string, n *snapshot.Node) error {
+func (rr *restoreRun) atMetadata(dirfd int, name, dst string, n *snapshot.Node) (dropped bool, err error) {
 	var errs []error
 	ownerSet := rr.owner
 	if rr.chownNeeded(n) {
@@ -165,7 +184,7 @@ func (rr *restoreRun) atMetadata(dirfd int, name, dst string, n *snapshot.Node) 
 		}
 	}
 	if n.Type != snapshot.TypeSymlink {
-		rr.noteSetID(dst, n, ownerSet)
+		dropped = setIDDropped(n, ownerSet)
 		if err := chmodNoFollow(dirfd, name, restoredMode(n, ownerSet)); err != nil {
 			errs = append(errs, &os.PathError{Op: "chmod", Path: dst, Err: err})
 		}
@@ -175,9 +194,9 @@ func (rr *restoreRun) atMetadata(dirfd int, name, dst string, n *snapshot.Node) 
 		errs = append(errs, &os.PathError{Op: "utimensat", Path: dst, Err: err})
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("metadata: %w", errors.Join(errs...))
+		return dropped, fmt.Errorf("metadata: %w", errors.Join(errs...))
 	}
-	return nil
+	return dropped, nil
 }
 
 // chmodNoFollow changes the mode of name in dirfd without following a
@@ -213,7 +232,24 @@ func timespec(sec int64, nsec int) unix.Timespec {
 }
 
 // deviceNeedsRoot says why a device node was not made, and what to do.
-const deviceNeedsRoot = "only root can make device nodes; --no-devices leaves them out"
+const deviceNeedsRoot = "only root can make device nodes, and not root inside a user namespace (a rootless container); --no-devices leaves them out"
+
+// mayMknod reports whether a process with effective uid euid can make
+// device nodes: root, outside a user namespace. Root inside one (unshare
+// -r, a rootless container) is refused by the kernel whatever its
+// capabilities there. The initial namespace maps every uid to itself
+// ("0 0 4294967295"); where /proc cannot say, root is taken at its word.
+func mayMknod(euid int) bool {
+	if euid != 0 {
+		return false
+	}
+	b, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return true
+	}
+	f := strings.Fields(string(b))
+	return len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295"
+}
 
 // makeSpecial creates a FIFO, device node or symlink as name in dirfd.
 // None of these calls follows a symlink at name: an existing entry fails

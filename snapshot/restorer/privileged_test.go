@@ -6,12 +6,15 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/lpse/cadang/internal/testexec"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/archiver"
@@ -53,6 +56,14 @@ func TestRestoreNoOwnerDropsSetuid(t *testing.T) {
 		t.Fatal(err)
 	}
 	unix.Chmod(filepath.Join(src, "fifo"), 0o4644)
+	// A hardlink group is one inode: counted once, by its first name.
+	snapshottest.WriteFile(t, filepath.Join(src, "hl1"), []byte("linked"))
+	unix.Chmod(filepath.Join(src, "hl1"), 0o4755)
+	for _, n := range []string{"hl2", "hl3"} {
+		if err := os.Link(filepath.Join(src, "hl1"), filepath.Join(src, n)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	r := newTestRepo(t)
 	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
 
@@ -72,9 +83,10 @@ func TestRestoreNoOwnerDropsSetuid(t *testing.T) {
 		rs   Restorer
 		want []string
 	}{
-		{"dry run", Restorer{Repo: r, NoOwner: true, DryRun: true}, in("both", "fifo", "sgid", "suid")},
-		{"run", Restorer{Repo: r, NoOwner: true, Verify: true}, in("both", "fifo", "sgid", "suid")},
-		{"re-run keeping the files", Restorer{Repo: r, NoOwner: true, Overwrite: OverwriteIfChanged}, in("both", "sgid", "suid")},
+		{"dry run", Restorer{Repo: r, NoOwner: true, DryRun: true}, in("both", "fifo", "hl1", "sgid", "suid")},
+		{"run", Restorer{Repo: r, NoOwner: true, Verify: true}, in("both", "fifo", "hl1", "sgid", "suid")},
+		{"re-run keeping the files", Restorer{Repo: r, NoOwner: true, Overwrite: OverwriteIfChanged}, in("both", "hl1", "sgid", "suid")},
+		{"dry re-run keeping the files", Restorer{Repo: r, NoOwner: true, Overwrite: OverwriteIfChanged, DryRun: true}, in("both", "hl1", "sgid", "suid")},
 	} {
 		sum, err := c.rs.Restore(ctx, sn, "/", target)
 		if err != nil {
@@ -85,7 +97,7 @@ func TestRestoreNoOwnerDropsSetuid(t *testing.T) {
 			t.Errorf("%s: %d set-id bits dropped %v, want %v", c.what, sum.SetIDDropped, got, c.want)
 		}
 	}
-	want := map[string]uint32{"suid": 0o755, "sgid": 0o755, "both": 0o711, "plain": 0o640, "gdir": 0o2775, "tmp": 0o1777, "fifo": 0o644}
+	want := map[string]uint32{"suid": 0o755, "sgid": 0o755, "both": 0o711, "plain": 0o640, "gdir": 0o2775, "tmp": 0o1777, "fifo": 0o644, "hl3": 0o755}
 	for name, m := range want {
 		if got := modeOf(t, filepath.Join(target, src, name)); got != m {
 			t.Errorf("--no-owner: %s restored %04o, want %04o", name, got, m)
@@ -103,7 +115,7 @@ func TestRestoreNoOwnerDropsSetuid(t *testing.T) {
 	if sum.SetIDDropped != 0 || len(sum.SetIDDroppedPaths) != 0 {
 		t.Errorf("with owners: %d set-id bits dropped %v, want none", sum.SetIDDropped, sum.SetIDDroppedPaths)
 	}
-	modes["fifo"] = 0o4644
+	modes["fifo"], modes["hl3"] = 0o4644, 0o4755
 	for name, m := range modes {
 		if got := modeOf(t, filepath.Join(target, src, name)); got != m {
 			t.Errorf("with owners: %s restored %04o, want %04o", name, got, m)
@@ -275,18 +287,21 @@ func TestChmodViaProc(t *testing.T) {
 	}
 }
 
-// TestRestoreDeviceAsNonRoot: a restore not run as root cannot make a
-// device node. The dry run says so beforehand, and the run's error says
-// why and what to do; the rest of the tree is restored and --no-devices
-// leaves the node out without an error. As root the test runs itself
-// again as nobody.
+// TestRestoreDeviceAsNonRoot: a restore not run as root, or run as root
+// inside a user namespace, cannot make a device node. The dry run says so
+// beforehand, counting nothing as replaced, and the run's error says why
+// and what to do; an entry in the node's way is left as it is, the rest
+// of the tree is restored, and --no-devices leaves the node out without
+// an error. As root the test runs itself again as nobody, and as root in
+// a user namespace of its own.
 func TestRestoreDeviceAsNonRoot(t *testing.T) {
 	if os.Geteuid() == 0 && os.Getenv("CADANG_TEST_NONROOT") == "" {
-		rerunAsNobody(t, "TestRestoreDeviceAsNonRoot")
+		t.Run("nobody", func(t *testing.T) { rerunAsNobody(t, "TestRestoreDeviceAsNonRoot") })
+		t.Run("userns", func(t *testing.T) { rerunInUserNS(t, "TestRestoreDeviceAsNonRoot") })
 		return
 	}
-	if os.Geteuid() == 0 {
-		t.Skip("still root")
+	if mayMknod(os.Geteuid()) {
+		t.Skip("this process may make device nodes")
 	}
 	ctx := context.Background()
 	r := newTestRepo(t)
@@ -300,21 +315,62 @@ func TestRestoreDeviceAsNonRoot(t *testing.T) {
 		&snapshot.Node{Name: "null", Type: snapshot.TypeCharDev, Mode: 0o666, Rdev: unix.Mkdev(1, 3), ModTime: at})
 	sn := saveSnapshot(t, r, root)
 	target := filepath.Join(t.TempDir(), "t")
+	snapshottest.WriteFile(t, filepath.Join(target, "null"), []byte("in the way"))
 	for _, dry := range []bool{true, false} {
 		sum, err := (&Restorer{Repo: r, DryRun: dry}).Restore(ctx, sn, "/", target)
 		if !errors.Is(err, ErrRestoreIncomplete) || len(sum.Errors) != 1 || sum.Errors[0].Path != "/null" ||
-			!strings.Contains(sum.Errors[0].Error, "only root can make device nodes; --no-devices leaves them out") {
+			!strings.Contains(sum.Errors[0].Error, "only root can make device nodes") ||
+			!strings.Contains(sum.Errors[0].Error, "--no-devices leaves them out") {
 			t.Fatalf("dry run %v: %v, errors %+v", dry, err, sum.Errors)
 		}
-		if sum.Files != 1 || sum.Others != 0 {
-			t.Errorf("dry run %v: %d files, %d others; want 1 and 0", dry, sum.Files, sum.Others)
+		if sum.Files != 1 || sum.Others != 0 || sum.Replaced != 0 {
+			t.Errorf("dry run %v: %d files, %d others, %d replaced; want 1, 0, 0", dry, sum.Files, sum.Others, sum.Replaced)
 		}
 	}
 	if b, err := os.ReadFile(filepath.Join(target, "f")); err != nil || string(b) != "data" {
 		t.Errorf("f: %q %v", b, err)
 	}
+	if b, err := os.ReadFile(filepath.Join(target, "null")); err != nil || string(b) != "in the way" {
+		t.Errorf("the entry in the device node's way: %q %v", b, err)
+	}
 	sum, err := (&Restorer{Repo: r, NoDevices: true}).Restore(ctx, sn, "/", filepath.Join(t.TempDir(), "t2"))
 	if err != nil || !slices.Equal(sum.SkippedDevices, []string{"/null"}) {
 		t.Errorf("--no-devices: %v, skipped %v", err, sum.SkippedDevices)
+	}
+}
+
+// rerunInUserNS runs the test named test again in a copy of this test
+// binary, as root inside a new user namespace that maps it to nobody: root
+// there, without the right to make device nodes.
+func rerunInUserNS(t *testing.T, test string) {
+	t.Helper()
+	dir, bin := testexec.PublicCopy(t, "restorer.test")
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(tmp, testexec.Nobody, testexec.Nobody); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-test.run", "^"+test+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "CADANG_TEST_NONROOT=1", "TMPDIR="+tmp, "HOME="+tmp)
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: testexec.Nobody, Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: testexec.Nobody, Size: 1}},
+		// uid 0 inside, which is nobody outside; without it the child
+		// keeps host uid 0, which the namespace does not map.
+		Credential: &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true},
+	}
+	b, err := cmd.CombinedOutput()
+	if err != nil && errors.Is(err, syscall.EPERM) || err != nil && errors.Is(err, syscall.EINVAL) {
+		t.Skipf("no user namespace here: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("%s in a user namespace: %v\n%s", test, err, b)
+	}
+	if !strings.Contains(string(b), "--- PASS: "+test) {
+		t.Fatalf("%s in a user namespace did not pass:\n%s", test, b)
 	}
 }

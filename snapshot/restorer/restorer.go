@@ -335,6 +335,12 @@ type restoreRun struct {
 	base       *planBase // of every rItem
 	failedDirs map[string]bool
 	firstLink  map[devIno]*rFile // the first planned file of each inode with several links
+	// setIDSeen: the kept inodes noteSetID counted (under sumMu), so
+	// that a hardlink group kept by if-changed counts once, as a group
+	// written anew does.
+	setIDSeen map[devIno]bool
+	// mknodOK: this process may make device nodes (mayMknod).
+	mknodOK bool
 
 	dirs   []rItem
 	others []rItem
@@ -444,6 +450,7 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 
 	rr.fresh = isEmptyOrMissing(target)
 	rr.euid, rr.egid = os.Geteuid(), os.Getegid()
+	rr.mknodOK = mayMknod(rr.euid)
 	// umask is process-wide; it is read (set and put back) before any
 	// worker starts, and tells which created modes need no chmod.
 	rr.umask = uint32(unix.Umask(0o022))
@@ -839,8 +846,8 @@ func (rr *restoreRun) fixKept(f *rFile, st *unix.Stat_t) (write, replace bool) {
 	case act == keptFixed:
 		rr.sum.KeptMetadata++
 	}
-	if err == nil {
-		rr.noteSetID(f.dst(), f.n(), rr.owner)
+	if err == nil && setIDDropped(f.n(), rr.owner) {
+		rr.noteSetID(f.dst(), devIno{uint64(st.Dev), st.Ino})
 	}
 	return false, false
 }
@@ -855,7 +862,7 @@ func (rr *restoreRun) targetMetadata(spath string) {
 		return
 	}
 	defer unix.Close(fd)
-	if err := rr.fdMetadata(fd, rr.root.path, rr.targetNode, false); err != nil {
+	if _, err := rr.fdMetadata(fd, rr.root.path, rr.targetNode, false); err != nil {
 		rr.addError(spath, err)
 	}
 }
@@ -1289,6 +1296,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		// An entry to be replaced stays until the new one, made in a
 		// private directory beside it, is renamed over it: a node that
 		// cannot be made (a device as non-root) does not cost the entry.
+		replacedBefore := rr.sum.Replaced // a dry run counts there what a run would replace
 		ok, replace, err := rr.prepareEntry(o, func() *snapshot.Node { return o.node }, nil)
 		if err != nil {
 			rr.addError(o.spath(), err)
@@ -1316,13 +1324,17 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 				rr.sum.Replaced++
 			}
 		} else {
-			if isDevice(o.node) && rr.euid != 0 {
+			if isDevice(o.node) && !rr.mknodOK {
 				// What a run would meet (mknod EPERM), said before it:
-				// a dry run is how a restore is tried at 3 a.m.
+				// a dry run is how a restore is tried at 3 a.m. The
+				// run leaves an entry in the way as it is.
+				rr.sum.Replaced = replacedBefore
 				rr.addError(o.spath(), fmt.Errorf("a run would not make this device node: %s", deviceNeedsRoot))
 				continue
 			}
-			rr.noteSetID(o.dst(), o.node, rr.owner)
+			if setIDDropped(o.node, rr.owner) {
+				rr.noteSetID(o.dst(), devIno{})
+			}
 		}
 		rr.sum.Others++
 		rr.progress.CompleteItem(o.spath(), o.node, false)
@@ -1371,7 +1383,9 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 	}
 	if dry {
 		for _, f := range toWrite {
-			rr.noteSetID(f.dst(), f.n(), rr.owner)
+			if setIDDropped(f.n(), rr.owner) {
+				rr.noteSetID(f.dst(), devIno{})
+			}
 			rr.progress.CompleteItem(f.spath(), f.n(), false)
 		}
 		// What the links would do to entries already there, as a run
@@ -1393,7 +1407,9 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 				copied[l.linkTo] = true
 				rr.sum.Files++
 				rr.sum.Bytes += uint64(l.fm.size)
-				rr.noteSetID(l.dst(), l.n(), rr.owner)
+				if setIDDropped(l.n(), rr.owner) {
+					rr.noteSetID(l.dst(), devIno{})
+				}
 				rr.noteCopy(l, why)
 				rr.progress.CompleteItem(l.spath(), l.n(), false)
 			}
@@ -1994,7 +2010,8 @@ func (rr *restoreRun) dirMetadata(d rItem) error {
 		return err
 	}
 	defer unix.Close(fd)
-	return rr.fdMetadata(fd, d.dst(), d.node, false)
+	_, err = rr.fdMetadata(fd, d.dst(), d.node, false)
+	return err
 }
 
 // remove removes a file this restore created, by name in its directory:
@@ -2303,7 +2320,7 @@ func (rr *restoreRun) finishFile(f *rFile) {
 	}
 	// Metadata goes through the open descriptor too, after the last write.
 	node := f.n()
-	merr := rr.fdMetadata(fd, f.dst(), node, f.created)
+	dropped, merr := rr.fdMetadata(fd, f.dst(), node, f.created)
 	rr.unpin(f)
 	if err := rr.closeFile(f); err != nil {
 		rr.fail(f, err)
@@ -2318,6 +2335,9 @@ func (rr *restoreRun) finishFile(f *rFile) {
 			return
 		}
 		rr.count(func(s *RestoreSummary) { s.Replaced++ })
+	}
+	if dropped { // counted once the file stands at its name
+		rr.noteSetID(f.dst(), devIno{})
 	}
 	if merr != nil {
 		rr.addError(f.spath(), merr)

@@ -90,7 +90,7 @@ func (rr *restoreRun) makeSpecialStaged(o rItem, replace bool) (created bool, er
 			return err
 		}
 		rr.hook("specialmeta", o.rel)
-		merr := rr.atMetadata(sfd, base, o.dst(), o.node)
+		dropped, merr := rr.atMetadata(sfd, base, o.dst(), o.node)
 		if err := rr.moveOut(sfd, dfd, base, replace); err != nil {
 			unix.Unlinkat(sfd, base, 0)
 			switch err {
@@ -102,6 +102,9 @@ func (rr *restoreRun) makeSpecialStaged(o rItem, replace bool) (created bool, er
 			return &os.PathError{Op: "rename into place", Path: o.dst(), Err: err}
 		}
 		created = true
+		if dropped { // counted once the node stands at its name
+			rr.noteSetID(o.dst(), devIno{})
+		}
 		return merr
 	})
 	return created, err
