@@ -232,6 +232,7 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, incl
 	}
 	rec.Copy = &runlog.CopyInfo{From: from, FromID: src.ID(), Copied: res.Copied, Skipped: res.Skipped, Forgotten: res.NotAgain,
 		DataBlobs: res.DataBlobs, TreeBlobs: res.TreeBlobs, Bytes: res.Bytes}
+	rec.BytesAdded = res.Bytes // what the job's offsite copy records too (cadang log's Added)
 	// A copy that left out unreadable snapshots did the rest: it reports
 	// them like the others, and ends with the error (exit code 3).
 	if err != nil && !errors.Is(err, copier.ErrIncomplete) {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend/local"
 )
@@ -135,6 +136,16 @@ func TestCLICopy(t *testing.T) {
 	res := cliRunCopy(t, "-r", dstRepo, "copy", "--from-repo", srcRepo)
 	if !strings.Contains(res.stdout, "copied "+first[:8]+" as ") || !strings.Contains(res.stdout, "1 snapshot(s) copied, 0 skipped") {
 		t.Errorf("copy output:\n%s", res)
+	}
+	// The record counts what the copy uploaded as added, as the job's
+	// offsite copy does (cadang log's Added column).
+	var copyRecs []runlog.Record
+	if err := json.Unmarshal([]byte(cliOK(t, "-r", dstRepo, "log", "--json").stdout), &copyRecs); err != nil {
+		t.Fatal(err)
+	}
+	if recs, n := copyRecs, len(copyRecs); n == 0 || recs[n-1].Op != runlog.OpCopy || recs[n-1].Copy == nil ||
+		recs[n-1].BytesAdded <= 0 || recs[n-1].BytesAdded != recs[n-1].Copy.Bytes {
+		t.Errorf("copy record: %+v", recs)
 	}
 	var cj copyJSON
 	res = cliRunCopy(t, "-r", dstRepo, "--json", "copy", "--from-repo", srcRepo)
