@@ -186,10 +186,19 @@ func TestProbeReadsTellCache(t *testing.T) {
 				seenCold = true
 			}
 		}
-		if !seenCold {
-			t.Skipf("ReadAt %v: in %d tries the no-wait read of an evicted file always found its bytes "+
-				"(the readahead it starts finished first: a fast disk); cold cannot be told here", at, tries)
+		if seenCold {
+			continue
 		}
+		// Only a kernel whose own no-wait reads of the evicted file
+		// find its bytes excuses the probe; otherwise the probe is wrong.
+		dir := filepath.Dir(path)
+		if hits := nowaitHits(t, dir, size, 1) + nowaitHits(t, dir, size, 1) + nowaitHits(t, dir, size, 1); hits < 3 {
+			t.Errorf("ReadAt %v: in %d tries the probe never took an evicted file for cold, "+
+				"but %d of 3 plain no-wait reads of it found nothing cached", at, tries, 3-hits)
+			continue
+		}
+		t.Skipf("ReadAt %v: in %d tries the no-wait read of an evicted file always found its bytes "+
+			"(the readahead it starts finished first: a fast disk); cold cannot be told here", at, tries)
 	}
 }
 
@@ -278,7 +287,9 @@ func TestReadAdviceFollowsCache(t *testing.T) {
 	advised, probed = backup()
 	t.Logf("cold: %d advised, %d probed", advised, probed)
 	if advised < files*9/10 {
-		if n := nowaitHits(t, src, size, 20); n > 0 {
+		// The advice is off for up to a tenth of the files only where
+		// as many no-wait reads of evicted files find their bytes.
+		if n := nowaitHits(t, src, size, 20); n >= 2 {
 			t.Skipf("cold tree: %d of %d files advised; but %d of 20 no-wait reads of evicted files "+
 				"found their bytes (the readahead they start finished first: a fast disk), "+
 				"so cold cannot be told here", advised, files, n)
