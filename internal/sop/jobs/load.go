@@ -219,6 +219,13 @@ func (c *Config) validate() []*ConfigError {
 	if len(c.Jobs) == 0 {
 		add("job", "no [[job]] defined")
 	}
+	if tz := c.Organization.Timezone; tz != "" {
+		// A mistyped zone would date every document, the schedule's days
+		// and the CLI's times in the machine's zone, without a word.
+		if _, err := time.LoadLocation(tz); err != nil {
+			add("organization.timezone", "%q is not a time zone: use an IANA name such as \"Asia/Jakarta\", \"Asia/Makassar\" or \"Asia/Jayapura\"", tz)
+		}
+	}
 	checkPing := func(key, u string) {
 		if u == "" {
 			return

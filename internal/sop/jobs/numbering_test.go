@@ -30,3 +30,23 @@ func TestNumberingPlaceholders(t *testing.T) {
 		}
 	}
 }
+
+// [organization] timezone is checked on load: a mistyped zone would date
+// every document, the schedule's days and the CLI's times in the machine's
+// zone without a word.
+func TestTimezoneChecked(t *testing.T) {
+	b, err := os.ReadFile("../../../testdata/sop/cadang.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tz, bad := range map[string]bool{"Asia/Makassar": false, "Asia/Makasar": true, "WITA": true} {
+		text := strings.Replace(string(b), `timezone = "Asia/Makassar"`, `timezone = "`+tz+`"`, 1)
+		c, err := Parse("cadang.toml", []byte(text))
+		if bad != (err != nil) || (bad && !strings.Contains(err.Error(), "organization.timezone") && !strings.Contains(err.Error(), tz)) {
+			t.Errorf("%s: %v", tz, err)
+		}
+		if !bad && c.Location().String() != tz {
+			t.Errorf("%s: location %s", tz, c.Location())
+		}
+	}
+}
