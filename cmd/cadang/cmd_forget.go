@@ -374,7 +374,7 @@ func forgetNamed(ctx context.Context, e *env, names []string, dryRun bool, rec *
 				sn, err := snapshot.LoadSnapshot(ctx, r, id)
 				switch {
 				case err == nil:
-					gj.Remove = append(gj.Remove, forgetSnapshotJSON(sn, time.Local, nil))
+					gj.Remove = append(gj.Remove, forgetSnapshotJSON(sn, e.displayZone(), nil))
 				case snapshotUnreadable(err):
 					// Only its ID is known.
 					gj.Remove = append(gj.Remove, forgetSnapshotJS{snapshotJSON: snapshotJSON{ID: id.String(), ShortID: id.Short()}, Reasons: []string{}})

@@ -33,7 +33,8 @@ snapshot by name, and no retention policy forgets it (forget and 'cadang run' ke
 
   --for DURATION   the protection ends DURATION from now: 90d, 2w, 1y6m (y years, m MONTHS, w weeks,
                    d days, h hours)
-  --until DATE     the protection ends at the start of DATE (2006-01-02, local time zone)
+  --until DATE     the protection ends at the start of DATE (2006-01-02, in the SOP configuration's
+                   [organization] timezone, else the local time zone; --utc does not change it)
 
 Without either, the protection has no end. Protecting a snapshot again adds a protection; the one that
 lasts longest counts. An expired protection no longer counts; --remove deletes it with the others.
@@ -51,7 +52,7 @@ stay.
 A protection covers the snapshot it names and the snapshot that 'cadang tag' makes from it.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "for", Usage: "protect for `DURATION` from now (90d, 2w, 1y6m; m is months)"},
-			&cli.StringFlag{Name: "until", Usage: "protect until the start of `DATE` (2006-01-02, local time)"},
+			&cli.StringFlag{Name: "until", Usage: "protect until the start of `DATE` (2006-01-02, in [organization] timezone, else local time)"},
 			&cli.StringFlag{Name: "reason", Usage: "why the snapshots are protected (shown by forget and --list)"},
 			&cli.BoolFlag{Name: "remove", Usage: "lift every protection of the snapshots"},
 			&cli.BoolFlag{Name: "list", Usage: "list the protections"},
@@ -88,7 +89,10 @@ A protection covers the snapshot it names and the snapshot that 'cadang tag' mak
 					return unprotectNamed(c.Context, e, r, names)
 				})
 			}
-			until, err := protectUntil(c, time.Now(), e.displayZone())
+			// A date is a calendar day: read in the zone the retention's
+			// days are counted in, whatever --utc prints.
+			loc, _ := e.calendarZone()
+			until, err := protectUntil(c, time.Now(), loc)
 			if err != nil {
 				return err
 			}

@@ -379,7 +379,7 @@ For the document (Markdown, HTML, PDF) use 'cadang report runlog'.`,
 				_, err := e.stdout.Write(buf.Bytes())
 				return err
 			}
-			return runlog.WriteTable(e.stdout, recs, st.termLang, st.cfg.Location())
+			return runlog.WriteTable(e.stdout, recs, st.termLang, e.displayZone())
 		},
 		Subcommands: []*cli.Command{logVerifyCommand(), logKeyCommand()}, // cmd_log.go
 	}
@@ -773,7 +773,7 @@ func (e *env) writeStatus(c *cli.Context, st *sopState, rep *status.Report) erro
 	case e.json || c.String("format") == "json":
 		err = rep.WriteJSON(e.stdout)
 	default:
-		err = rep.WriteText(e.stdout, st.termLang, st.cfg.Location())
+		err = rep.WriteText(e.stdout, st.termLang, e.displayZone())
 	}
 	if err != nil {
 		if c.String("format") == "nagios" {

@@ -386,10 +386,21 @@ func TestCLITimesInOrganizationZone(t *testing.T) {
 	if !strings.Contains(out, "2026-03-01 20:30:00 UTC") {
 		t.Errorf("snapshots --utc: not in UTC:\n%s", out)
 	}
-	cliOK(t, "-r", repoDir, "--json", "protect", ids["a"], "--until", "2099-01-02", "--reason", "zone test")
+	// A date is read in the organization's zone, --utc or not.
+	cliOK(t, "-r", repoDir, "--utc", "--json", "protect", ids["a"], "--until", "2099-01-02", "--reason", "zone test")
 	out = cliOK(t, "-r", repoDir, "--json", "protect", "--list").stdout
 	if !strings.Contains(out, `"until":"2099-01-02T00:00:00+07:00"`) {
 		t.Errorf("protect --until 2099-01-02 not midnight in Asia/Jakarta:\n%s", out)
+	}
+	// The run log's table says its zone, and --utc changes it.
+	for flags, zone := range map[string]string{"": "(WIB)", "--utc": "(UTC)"} {
+		args := []string{"-r", repoDir, "log"}
+		if flags != "" {
+			args = append([]string{flags}, args...)
+		}
+		if out := cliOK(t, args...).stdout; !strings.Contains(strings.SplitN(out, "\n", 2)[0], zone) {
+			t.Errorf("log %s: the heading does not say %s:\n%s", flags, zone, out)
+		}
 	}
 	t.Setenv("CADANG_CONFIG", "")
 	out = cliOK(t, "-r", repoDir, "snapshots").stdout

@@ -22,6 +22,7 @@ import (
 	"github.com/lpse/cadang/internal/kdfmem"
 	"github.com/lpse/cadang/internal/panicerr"
 	"github.com/lpse/cadang/internal/pwfile"
+	"github.com/lpse/cadang/internal/sop/jobs"
 	"github.com/lpse/cadang/internal/ui"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend"
@@ -117,20 +118,31 @@ func (e *env) timeText(t time.Time) string {
 	return t.In(e.displayZone()).Format("2006-01-02 15:04:05 MST")
 }
 
-// displayZone is the zone that times are printed in, and that a date on
-// the command line (protect --until) is read in: UTC with --utc, else the
-// [organization] timezone of the SOP configuration where one is set, the
-// zone of the run log and of every SOP document, else the machine's. A
-// server kept on UTC then shows a snapshot at the hour its restore
-// minutes give.
+// displayZone is the zone that times are printed in: UTC with --utc,
+// else the [organization] timezone of the SOP configuration where one is
+// set, the zone of the run log and of every SOP document, else the
+// machine's. A server kept on UTC then shows a snapshot at the hour its
+// restore minutes give. A date typed on the command line is read in
+// calendarZone instead, which --utc does not change. A configuration that
+// cannot be read is passed over here without a word: the commands that
+// need it say why, and a listing is no place to repeat it.
 func (e *env) displayZone() *time.Location {
-	if e.zone == nil {
-		e.zone = time.Local
-		if e.c.Bool("utc") {
-			e.zone = time.UTC
-		} else if loc, _ := e.calendarZone(); loc != nil {
-			e.zone = loc
-		}
+	if e.zone != nil {
+		return e.zone
+	}
+	e.zone = time.Local
+	if e.c.Bool("utc") {
+		e.zone = time.UTC
+		return e.zone
+	}
+	var cfg *jobs.Config
+	if e.sop != nil {
+		cfg = e.sop.cfg
+	} else if c, err := jobs.LoadDefault(e.c.String("config"), nil); err == nil {
+		cfg = c
+	}
+	if cfg != nil && cfg.Organization.Timezone != "" {
+		e.zone = cfg.Location()
 	}
 	return e.zone
 }

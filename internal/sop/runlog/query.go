@@ -133,7 +133,7 @@ func rfc(t time.Time) string {
 // with times in loc.
 func WriteTable(w io.Writer, rs []Record, l i18n.Lang, loc *time.Location) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join([]string{l.T("col.id"), l.T("col.op"), l.T("col.job"), l.T("col.medium"), l.T("col.start"),
+	fmt.Fprintln(tw, strings.Join([]string{l.T("col.id"), l.T("col.op"), l.T("col.job"), l.T("col.medium"), l.T("col.start") + " (" + ZoneName(loc) + ")",
 		l.T("col.duration"), l.T("col.added"), l.T("col.result"), l.T("col.failure")}, "\t"))
 	for _, r := range rs {
 		res := ResultLabel(l, r.Result)
@@ -154,6 +154,10 @@ func WriteTable(w io.Writer, rs []Record, l i18n.Lang, loc *time.Location) error
 	}
 	return tw.Flush()
 }
+
+// ZoneName names the zone that a table's times are in, as its heading
+// says it ("WIB", "UTC"): the name the zone has now.
+func ZoneName(loc *time.Location) string { return time.Now().In(loc).Format("MST") }
 
 func dash(s string) string {
 	if s == "" {

@@ -300,7 +300,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // WriteText writes the report as a table for a terminal.
 func (r *Report) WriteText(w io.Writer, l i18n.Lang, loc *time.Location) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join([]string{l.T("col.job"), l.T("st.last_backup"), l.T("col.result"), l.T("st.next_medium"), l.T("st.last_test"), l.T("st.test_due"),
+	fmt.Fprintln(tw, strings.Join([]string{l.T("col.job"), l.T("st.last_backup") + " (" + runlog.ZoneName(loc) + ")", l.T("col.result"), l.T("st.next_medium"), l.T("st.last_test"), l.T("st.test_due"),
 		l.T("st.last_offsite"), l.T("st.state")}, "\t"))
 	for _, j := range r.Jobs {
 		res := runlog.ResultLabel(l, j.LastResult)
