@@ -207,3 +207,27 @@ func TestCLIRestoreExponentialChain(t *testing.T) {
 		t.Errorf("the run log has no failed restore (%v):\n%s", err, b)
 	}
 }
+
+// TestCLIRestoreNotRecorded: a restore whose record cannot be written (here
+// the run log's directory is a file) is done, but ends with exit code 13
+// and says so: at 3 a.m. a warning alone was missed, and no minutes could
+// ever be made for that restore (README walk).
+func TestCLIRestoreNotRecorded(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	src := t.TempDir()
+	writeFileT(t, filepath.Join(src, "kontrak.txt"), []byte("kontrak\n"), 0o644)
+	cliBackup(t, repoDir, src)
+	blocker := filepath.Join(t.TempDir(), "not-a-dir")
+	writeFileT(t, blocker, nil, 0o644)
+	t.Setenv(envLog, filepath.Join(blocker, "runlog.jsonl"))
+	target := filepath.Join(t.TempDir(), "t")
+	res := cliCode(t, 13, "-r", repoDir, "restore", "latest", "--target", target)
+	for _, want := range []string{"run log", "the restore itself succeeded, but it is not in the run log", "--log-file"} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("no %q in\n%s", want, res.stderr)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(target, src, "kontrak.txt")); err != nil || string(b) != "kontrak\n" {
+		t.Errorf("not restored: %q %v", b, err)
+	}
+}

@@ -156,6 +156,10 @@ func (e *env) logPath(cfg *jobs.Config) string {
 	if fb == "" || fb == p {
 		return p
 	}
+	if !writable(fb) {
+		e.warnf("run log %s cannot be written by this user, nor %s (set [log] path in the configuration, --log-file or %s)", p, fb, envLog)
+		return p
+	}
 	e.warnf("run log %s cannot be written by this user; keeping the run log in %s instead (set [log] path in the configuration, --log-file or %s)", p, fb, envLog)
 	return fb
 }
@@ -326,6 +330,12 @@ func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx con
 		return store, opErr
 	})
 	e.recordOutcome(out, err)
+	var fe *soprun.FailedError
+	if err != nil && !errors.As(err, &fe) && opErr == nil {
+		return &codedError{Code: errclass.ExitNotRecorded, Msg: fmt.Sprintf(
+			"the %s itself succeeded, but it is not in the run log (the warning above says why), so no document can cite it: "+
+				"give --log-file PATH or %s=PATH where this user can write, and note this %s by hand until then", op, envLog, op)}
+	}
 	// The record goes into the first repository kept; the others it
 	// concerns (a copy's source) get it too, now that they are open: a
 	// rotation medium carries the record of its copy when it leaves.

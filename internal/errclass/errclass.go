@@ -31,7 +31,12 @@ const (
 	ExitNoRepository  = 10
 	ExitLocked        = 11
 	ExitWrongPassword = 12
-	ExitInterrupted   = 130
+	// ExitNotRecorded: the operation succeeded, but its record could not
+	// be written to the run log (neither the local mirror nor, with it,
+	// the repository's copy): the SOP asks for a record of every run,
+	// and a warning on stderr is easily missed at 3 a.m.
+	ExitNotRecorded = 13
+	ExitInterrupted = 130
 	// ExitBrokenPipe: the reader of the output went away (cadang ls |
 	// head): stopped as an interrupt stops it, under the code a shell
 	// gives a process that SIGPIPE killed.
