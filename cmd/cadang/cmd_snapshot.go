@@ -466,6 +466,7 @@ type restoreResult struct {
 	snapshotPaths []string
 	keptSame      uint64 // kept symlinks and FIFOs found the snapshot's (RestoreSummary.KeptSame)
 	setIDWhy      string // why SetIDDropped: the owner was not restored
+	damaged       uint64 // failures the repository's data caused (RestoreSummary.Damaged)
 }
 
 func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, error) {
@@ -502,7 +503,7 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 			BytesRestored: sum.Bytes, BytesWritten: sum.Written, FailedFiles: sum.FailedFiles, SkippedDevices: sum.SkippedDevices, Errors: sum.Errors,
 			TotalDuration: sum.End.Sub(sum.Start).Seconds(), DryRun: o.DryRun,
 			snapshotTime: sn.Time, snapshotPaths: sn.Paths, KeptVerifiedCount: sum.KeptVerified, keptSame: sum.KeptSame,
-			Interrupted: sum.Interrupted, SetIDDropped: sum.SetIDDropped, SetIDDroppedPaths: sum.SetIDDroppedPaths}
+			Interrupted: sum.Interrupted, SetIDDropped: sum.SetIDDropped, SetIDDroppedPaths: sum.SetIDDroppedPaths, damaged: sum.Damaged}
 		if sum.SetIDDropped > 0 {
 			// Why, for the warning: the fix differs (sudo, or no --no-owner).
 			switch {
@@ -537,10 +538,19 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 				could, rest = "would not be restored", "no file would be restored"
 			case o.DryRun:
 				could, rest = "would not be restored", "the rest would be (a dry run wrote nothing)"
+			case sum.Files == 0 && sum.Skipped > 0:
+				rest = fmt.Sprintf("no file was written (%d existing kept)", sum.Skipped)
 			case sum.Files == 0:
 				rest = "no file was restored"
 			}
-			return &partialError{Kind: runlog.KindIntegrity, Msg: fmt.Sprintf("%d %s %s (listed above); %s", n, what, could, rest)}
+			// A damaged backup is an integrity failure; a target that
+			// refused the files (permissions, space, an entry in the
+			// way) is not, and the monthly analysis must not count it so.
+			kind := runlog.KindOther
+			if sum.Damaged > 0 {
+				kind = runlog.KindIntegrity
+			}
+			return &partialError{Kind: kind, Msg: fmt.Sprintf("%d %s %s (listed above); %s", n, what, could, rest)}
 		}
 		return rerr
 	})

@@ -158,7 +158,7 @@ func (e *env) logPath(cfg *jobs.Config) string {
 	}
 	if !writable(fb) {
 		e.warnf("run log %s cannot be written by this user, nor %s (set [log] path in the configuration, --log-file or %s)", p, fb, envLog)
-		return p
+		return fb
 	}
 	e.warnf("run log %s cannot be written by this user; keeping the run log in %s instead (set [log] path in the configuration, --log-file or %s)", p, fb, envLog)
 	return fb

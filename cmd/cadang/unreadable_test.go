@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/repotest"
 	"github.com/lpse/cadang/snapshot"
@@ -187,6 +189,14 @@ func TestCLIRestoreDamagedTree(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(target, data, "etc", "spse.conf")); err != nil {
 		t.Errorf("the rest was not restored: %v", err)
+	}
+	// A damaged backup is an integrity failure in the run log.
+	var recs []runlog.Record
+	if err := json.Unmarshal([]byte(cliOK(t, "-r", r, "log", "--json").stdout), &recs); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(recs); n == 0 || recs[n-1].Op != runlog.OpRestore || recs[n-1].Failure != runlog.KindIntegrity {
+		t.Errorf("records: %+v", recs)
 	}
 }
 

@@ -323,8 +323,8 @@ func TestRestoreDeviceAsNonRoot(t *testing.T) {
 			!strings.Contains(sum.Errors[0].Error, "--no-devices leaves them out") {
 			t.Fatalf("dry run %v: %v, errors %+v", dry, err, sum.Errors)
 		}
-		if sum.Files != 1 || sum.Others != 0 || sum.Replaced != 0 {
-			t.Errorf("dry run %v: %d files, %d others, %d replaced; want 1, 0, 0", dry, sum.Files, sum.Others, sum.Replaced)
+		if sum.Files != 1 || sum.Others != 0 || sum.Replaced != 0 || sum.Damaged != 0 {
+			t.Errorf("dry run %v: %d files, %d others, %d replaced, %d damaged; want 1, 0, 0, 0", dry, sum.Files, sum.Others, sum.Replaced, sum.Damaged)
 		}
 	}
 	if b, err := os.ReadFile(filepath.Join(target, "f")); err != nil || string(b) != "data" {
@@ -336,6 +336,20 @@ func TestRestoreDeviceAsNonRoot(t *testing.T) {
 	sum, err := (&Restorer{Repo: r, NoDevices: true}).Restore(ctx, sn, "/", filepath.Join(t.TempDir(), "t2"))
 	if err != nil || !slices.Equal(sum.SkippedDevices, []string{"/null"}) {
 		t.Errorf("--no-devices: %v, skipped %v", err, sum.SkippedDevices)
+	}
+	// A target that refuses the files fails them, but nothing in the
+	// repository is damaged: the record must not say integrity. (Root in
+	// a user namespace may write there: the directory is its own.)
+	if os.Geteuid() == 0 {
+		return
+	}
+	ro := filepath.Join(t.TempDir(), "ro")
+	if err := os.Mkdir(ro, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	sum, err = (&Restorer{Repo: r, NoDevices: true}).Restore(ctx, sn, "/", ro)
+	if !errors.Is(err, ErrRestoreIncomplete) || !slices.Equal(sum.FailedFiles, []string{"/f"}) || sum.Damaged != 0 {
+		t.Errorf("read-only target: %v, failed %v, %d damaged", err, sum.FailedFiles, sum.Damaged)
 	}
 }
 

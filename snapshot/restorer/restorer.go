@@ -182,6 +182,13 @@ type RestoreSummary struct {
 	// FailedFiles are the files whose content could not be restored (for
 	// example because a blob is damaged); they are removed from the target.
 	FailedFiles []string
+	// Damaged counts what failed because the repository could not give
+	// its data: files of FailedFiles whose blob was damaged, missing or of
+	// the wrong size, and directories whose tree could not be read. The
+	// rest of the failures are the target's (permissions, space, an entry
+	// in the way): the difference between a damaged backup and a restore
+	// to try again elsewhere.
+	Damaged uint64
 	// Errors lists every problem, including metadata that could not be set.
 	Errors []snapshot.ItemError
 	// Interrupted: the restore was cancelled while it wrote; Files and
@@ -616,6 +623,7 @@ func (rr *restoreRun) planTree(ctx context.Context, tree repo.ID, spath, rel str
 	e := rr.loadTree(ctx, tree)
 	if e.err != nil {
 		rr.addError(spath, e.err)
+		rr.count(func(s *RestoreSummary) { s.Damaged++ })
 		return false, nil
 	}
 	tid := &tree // shared by the entries of this directory
@@ -1548,7 +1556,7 @@ func (rr *restoreRun) writeBatch(ctx context.Context, workers int, files []*rFil
 	for id, bp := range blobs {
 		if bp.loc.Pack.IsNull() {
 			for _, t := range bp.targets() {
-				rr.fail(t.file, fmt.Errorf("data blob %s is not in the repository index", id.Short()))
+				rr.failData(t.file, fmt.Errorf("data blob %s is not in the repository index", id.Short()))
 			}
 		}
 	}
@@ -2111,11 +2119,11 @@ func (rr *restoreRun) restorePack(ctx context.Context, w *workerState, pack repo
 		for _, t := range ts {
 			w.file = t.file
 			if err != nil {
-				rr.fail(t.file, err) // names the pack and the blob
+				rr.failData(t.file, err) // names the pack and the blob
 			} else if int64(len(data)) != t.size {
 				// The snapshot's extent disagrees with the blob: writing
 				// it would leave a gap or an overlap.
-				rr.fail(t.file, fmt.Errorf("data blob %s holds %d bytes, the snapshot says %d", loc.ID.Short(), len(data), t.size))
+				rr.failData(t.file, fmt.Errorf("data blob %s holds %d bytes, the snapshot says %d", loc.ID.Short(), len(data), t.size))
 			} else if werr := rr.writeAt(t.file, data, t.off); werr != nil {
 				rr.fail(t.file, werr)
 			} else {
@@ -2139,7 +2147,7 @@ func (rr *restoreRun) restorePack(ctx context.Context, w *workerState, pack repo
 			}
 			done[l.ID] = true
 			for _, t := range targets(l.ID) {
-				rr.fail(t.file, err) // names the pack
+				rr.failData(t.file, err) // names the pack
 				if t.file.remaining.Add(-1) == 0 {
 					rr.finishFile(t.file)
 				}
@@ -2149,7 +2157,13 @@ func (rr *restoreRun) restorePack(ctx context.Context, w *workerState, pack repo
 	return nil
 }
 
-func (rr *restoreRun) fail(f *rFile, err error) {
+func (rr *restoreRun) fail(f *rFile, err error) { rr.failAs(f, err, false) }
+
+// failData fails a file whose content the repository could not give
+// (a blob damaged, missing or of the wrong size): counted in Damaged.
+func (rr *restoreRun) failData(f *rFile, err error) { rr.failAs(f, err, true) }
+
+func (rr *restoreRun) failAs(f *rFile, err error, damaged bool) {
 	f.mu.Lock()
 	first := !f.failed.Load()
 	f.failed.Store(true)
@@ -2161,6 +2175,9 @@ func (rr *restoreRun) fail(f *rFile, err error) {
 		rr.addError(f.spath(), err)
 		rr.sumMu.Lock()
 		rr.sum.FailedFiles = append(rr.sum.FailedFiles, f.spath())
+		if damaged {
+			rr.sum.Damaged++
+		}
 		rr.sumMu.Unlock()
 	}
 }

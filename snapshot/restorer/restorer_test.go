@@ -53,8 +53,8 @@ func testRestoreDamaged(t *testing.T, r backupRepo, damage damager) {
 		t.Fatalf("want RestoreError, got %v", err)
 	}
 	vp := filepath.Join(src, "b", "victim")
-	if !slices.Equal(re.FailedFiles, []string{vp}) || !slices.Equal(sum.FailedFiles, []string{vp}) {
-		t.Errorf("failed files: %v", re.FailedFiles)
+	if !slices.Equal(re.FailedFiles, []string{vp}) || !slices.Equal(sum.FailedFiles, []string{vp}) || sum.Damaged != 1 {
+		t.Errorf("failed files: %v, %d damaged", re.FailedFiles, sum.Damaged)
 	}
 	if !strings.Contains(err.Error(), vp) || len(reported) != 1 {
 		t.Errorf("error %v; reported %v", err, reported)
