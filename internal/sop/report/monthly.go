@@ -82,8 +82,20 @@ func Analyze(c *jobs.Config, recs []runlog.Record, month, now time.Time) *Month 
 		jm := JobMonth{Job: j.Name}
 		ran := map[time.Time]bool{}
 		okp := map[time.Time]bool{}
+		var seen time.Time // the job's first record, of any month
+		for _, r := range recs {
+			if r.Job == j.Name && (seen.IsZero() || r.Start.Before(seen)) {
+				seen = r.Start
+			}
+		}
 		for _, r := range recs {
 			if r.Job != j.Name || r.Op != runlog.OpBackup || !in(r.Start) {
+				continue
+			}
+			// A plain `cadang backup` is not the job's run: its failure
+			// is in the failure analysis above, but neither its count nor
+			// its time is the job's (status and section 1 pass over it).
+			if !r.JobBackup() {
 				continue
 			}
 			jm.Runs++
@@ -96,18 +108,27 @@ func Analyze(c *jobs.Config, recs []runlog.Record, month, now time.Time) *Month 
 			if r.MetStandard() {
 				jm.StandardMet++
 			}
-			if !r.JobBackup() {
-				continue // a plain `cadang backup`: not the job's
-			}
 			p := periodStart(j.Schedule, r.Start.In(loc))
 			ran[p] = true
 			if r.Result == runlog.OK || r.Result == runlog.Partial {
 				okp[p] = true
 			}
 		}
+		// Runs are expected from active_since, or, without it, from the
+		// day of the job's first record: a job added on the 8th did not
+		// miss the 1st to the 7th, nor every day of the months before.
+		// A job without any record is expected the whole month: it has
+		// never run.
 		first := start
-		if !j.ActiveSince.IsZero() {
-			y, mo, d := j.ActiveSince.Date()
+		since := j.ActiveSince
+		if since.IsZero() {
+			since = seen
+		}
+		if !since.IsZero() {
+			y, mo, d := since.In(loc).Date()
+			if j.ActiveSince.Equal(since) {
+				y, mo, d = since.Date() // a date as configured, not a time
+			}
 			if a := time.Date(y, mo, d, 0, 0, 0, 0, loc); a.After(first) {
 				first = a
 			}
@@ -204,14 +225,17 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 	// 3. trend (c)
 	var labels []string
 	var fails, missed, runs []float64
+	var active []bool // a month in which some job was expected to run, or ran
 	rows = nil
 	for k := 5; k >= 0; k-- {
 		mo := m.Start.AddDate(0, -k, 0)
 		am := Analyze(e.Config, recs, mo, e.Now)
-		n := 0
+		n, expected := 0, 0
 		for _, jm := range am.Jobs {
 			n += jm.Runs
+			expected += jm.Expected
 		}
+		active = append(active, expected > 0 || n > 0 || len(am.Failures) > 0)
 		labels = append(labels, mo.Format("2006-01"))
 		fails = append(fails, float64(len(am.Failures)))
 		missed = append(missed, float64(am.MissedTotal()))
@@ -226,7 +250,7 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_trend")},
 		doc.Table{Header: []string{e.t("mon.month"), e.t("mon.runs"), e.t("mon.s_failed"), e.t("mon.s_missed")}, Rows: rows},
 		doc.Chart{Title: e.t("mon.chart"), PNG: png, Alt: chart.Text(labels, series)},
-		doc.Paragraph{Text: e.trendText(fails, missed)})
+		doc.Paragraph{Text: e.trendText(fails, missed, active)})
 
 	// 4. follow-ups (d)
 	rows = nil
@@ -345,21 +369,33 @@ func (e Env) dayRanges(days []time.Time) string {
 	return strings.Join(parts, ", ")
 }
 
-func (e Env) trendText(fails, missed []float64) string {
+// trendText compares this month's failures and missed backups (the last
+// of fails and missed) with the average of the months before in which a
+// backup was scheduled or made (active): months before the jobs existed
+// would pull the average down to nothing.
+func (e Env) trendText(fails, missed []float64, active []bool) string {
 	n := len(fails)
 	cur := fails[n-1] + missed[n-1]
 	var prev float64
+	months := 0
 	for i := 0; i < n-1; i++ {
-		prev += fails[i] + missed[i]
+		if active[i] {
+			prev += fails[i] + missed[i]
+			months++
+		}
 	}
-	avg := prev / float64(n-1)
+	if months == 0 {
+		return e.t("mon.trend_none", e.Lang.Float(cur, 0))
+	}
+	avg := prev / float64(months)
+	count := fmt.Sprint(months)
 	switch {
 	case cur > avg:
-		return e.t("mon.trend_up", e.Lang.Float(cur, 0), e.Lang.Float(avg, 1))
+		return e.t("mon.trend_up", e.Lang.Float(cur, 0), count, e.Lang.Float(avg, 1))
 	case cur < avg:
-		return e.t("mon.trend_down", e.Lang.Float(cur, 0), e.Lang.Float(avg, 1))
+		return e.t("mon.trend_down", e.Lang.Float(cur, 0), count, e.Lang.Float(avg, 1))
 	}
-	return e.t("mon.trend_flat", e.Lang.Float(cur, 0))
+	return e.t("mon.trend_flat", e.Lang.Float(cur, 0), count)
 }
 
 func before(recs []runlog.Record, t time.Time) []runlog.Record {

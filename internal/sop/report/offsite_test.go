@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -136,5 +137,43 @@ func TestMonthlyForgetUnrecorded(t *testing.T) {
 				t.Errorf("monthly (%s) lacks %q:\n%s", l, want, r.md)
 			}
 		})
+	}
+}
+
+// TestMonthlyFromFirstRecord: without active_since, a job is expected to
+// run from the day of its first record, not from the first of the month
+// (nor in the months before it existed); a manual `cadang backup` is not
+// counted among the job's runs, though its failure is among the month's
+// failures (README walk: "Missed 7: 1-7 December" for a job added on the
+// 8th, and 8 runs of which 2 were manual).
+func TestMonthlyFromFirstRecord(t *testing.T) {
+	cfg, loc, _ := offsiteConfig(t)
+	cfg.Jobs[0].ActiveSince = time.Time{}
+	day := func(d, h int) time.Time { return time.Date(2026, 3, d, h, 0, 0, 0, loc) }
+	var recs []runlog.Record
+	for d := 8; d <= 10; d++ {
+		recs = append(recs, runlog.Record{ID: fmt.Sprintf("run-%02d", d), Op: runlog.OpBackup, Job: "spse-prod", Start: day(d, 2), End: day(d, 2).Add(time.Minute),
+			Result: runlog.OK, StandardMet: true, Sources: []runlog.Source{{Name: "db"}}})
+	}
+	recs = append(recs, runlog.Record{ID: "manual", Op: runlog.OpBackup, Job: "spse-prod", Start: day(9, 14), End: day(9, 15),
+		Result: runlog.Failed, Failure: runlog.KindMedia, Tags: []string{runlog.TagManual}})
+	now := day(12, 9)
+	jm := Analyze(cfg, recs, day(1, 0), now).Jobs[0]
+	// Expected: the 8th to the 11th (the 12th is not over).
+	if jm.Expected != 4 || jm.Done != 3 || len(jm.Missed) != 1 || !jm.Missed[0].Equal(day(11, 0)) {
+		t.Errorf("expected %d, done %d, missed %v; want 4, 3, [11 March]", jm.Expected, jm.Done, jm.Missed)
+	}
+	if jm.Runs != 3 || jm.Failed != 0 || jm.StandardMet != 3 {
+		t.Errorf("runs %d, failed %d, within standard %d; want 3, 0, 3 (the manual backup is not the job's)", jm.Runs, jm.Failed, jm.StandardMet)
+	}
+	if m := Analyze(cfg, recs, day(1, 0), now); len(m.Failures) != 1 || m.Failures[0].ID != "manual" {
+		t.Errorf("the manual backup's failure is not among the month's: %v", m.Failures)
+	}
+	if feb := Analyze(cfg, recs, time.Date(2026, 2, 1, 0, 0, 0, 0, loc), now).Jobs[0]; feb.Expected != 0 {
+		t.Errorf("February, before the job's first record: %d expected", feb.Expected)
+	}
+	cfg.Jobs[0].ActiveSince = time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC)
+	if jm := Analyze(cfg, recs, day(1, 0), now).Jobs[0]; jm.Expected != 7 {
+		t.Errorf("with active_since 5 March: %d expected, want 7", jm.Expected)
 	}
 }
