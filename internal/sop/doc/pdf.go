@@ -92,7 +92,11 @@ func renderPDF(d *Document, logo []byte, pages int) (*pdfDoc, error) {
 		if i+1 < len(d.Blocks) {
 			next = d.Blocks[i+1]
 		}
-		p.block(bl, next, tails[i])
+		var nextTail float64
+		if i+1 < len(tails) {
+			nextTail = tails[i+1]
+		}
+		p.block(bl, next, tails[i], nextTail)
 	}
 	if err := f.Error(); err != nil {
 		return nil, fmt.Errorf("pdf: %w", err)
@@ -122,10 +126,12 @@ func (p *pdfDoc) tails(blocks []Block) []float64 {
 	return tails
 }
 
-func (p *pdfDoc) block(bl, next Block, tail float64) {
+// block prints bl; tail is what must follow it on its page (tails), and
+// nextTail the same for next, which a heading keeps with.
+func (p *pdfDoc) block(bl, next Block, tail, nextTail float64) {
 	switch x := bl.(type) {
 	case Heading:
-		p.heading(x, p.lead(next))
+		p.heading(x, p.lead(next, nextTail))
 	case Paragraph:
 		p.paragraph(x.Text, tail)
 	case Fields:
@@ -270,13 +276,19 @@ func (p *pdfDoc) centered(s, style string, size, lh float64) {
 
 // lead is the height of the start of b that must share a page with the
 // heading above it.
-func (p *pdfDoc) lead(b Block) float64 {
+func (p *pdfDoc) lead(b Block, tail float64) float64 {
 	switch x := b.(type) {
 	case Paragraph:
 		return float64(min(2, len(p.wrap(x.Text, "", pdfBody, p.width)))) * pdfLine
 	case Fields:
 		if len(x) > 0 {
-			return p.fieldHeight(x[0])
+			// The whole block, where it goes with the signatures after
+			// it (keepStart 0): the heading goes with it.
+			hs := make([]float64, len(x))
+			for i, f := range x {
+				hs[i] = p.fieldHeight(f)
+			}
+			return p.keepHeight(hs, 0, tail, 2)
 		}
 	case Table:
 		t := p.layoutTable(x)

@@ -10,12 +10,24 @@ import (
 // block move to the next page with it, so the signatures never stand alone.
 const keepLast = 2
 
+// keepStart is the first of the items of an n-item block that move to the
+// next page with the signatures after it: the last keepLast, or all of
+// them where only one would stay behind (a section's result alone at the
+// foot of a page, its verification on the next).
+func keepStart(n int) int {
+	k := n - min(keepLast, n)
+	if k == 1 {
+		k = 0
+	}
+	return k
+}
+
 // keepHeight is the height that must fit before printing item i of a block
-// whose items have the heights hs: the item alone, or, for one of the last
-// keepLast items of a block followed by signatures (tail), every item from
-// it to the end and the signatures, when that fits a page at all.
+// whose items have the heights hs: the item alone, or, for the first of the
+// items that keep with signatures after the block (tail, keepStart), every
+// item from it to the end and the signatures, when that fits a page at all.
 func (p *pdfDoc) keepHeight(hs []float64, i int, tail, extra float64) float64 {
-	if tail <= 0 || i != len(hs)-min(keepLast, len(hs)) {
+	if tail <= 0 || i != keepStart(len(hs)) {
 		return hs[i]
 	}
 	sum := extra + tail

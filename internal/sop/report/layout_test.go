@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -491,5 +492,33 @@ func TestLetterhead(t *testing.T) {
 	cfg.Organization.LetterheadLogo = filepath.Join(t.TempDir(), "missing.png")
 	if err := doc.RenderPDF(&b, e.Inventory(nil)); err == nil || !strings.Contains(err.Error(), "missing.png") {
 		t.Errorf("missing logo: %v", err)
+	}
+}
+
+// TestSectionNotSplitBeforeSignatures: the last fields of a section go to
+// the next page with the signatures; where that would leave one field of
+// the section behind (the restore minutes' "Result" alone at the foot of a
+// page, its verification on the next: README walk), the whole section,
+// heading included, goes with them.
+func TestSectionNotSplitBeforeSignatures(t *testing.T) {
+	for filler := 20; filler <= 44; filler += 2 {
+		var blocks []doc.Block
+		for i := range filler {
+			blocks = append(blocks, doc.Paragraph{Text: fmt.Sprintf("Filler line %d.", i)})
+		}
+		blocks = append(blocks,
+			doc.Heading{Text: "C. Result and verification"},
+			doc.Fields{{Label: "Result", Value: "OK"},
+				{Label: "Verification", Value: strings.Repeat("The restored data was verified against the snapshot. ", 6)},
+				{Label: "Message", Value: "Snapshot restored"}},
+			doc.Paragraph{Text: "These minutes are made truthfully."},
+			doc.Signatures{PlaceDate: "Gorontalo, 7 December 2026", Signers: []doc.Signer{{Role: "Requester"}, {Role: "Performed by", Name: "root"}}})
+		ps := pages(t, &doc.Document{Title: "Restore Minutes", Blocks: blocks})
+		for i, p := range ps {
+			if strings.Contains(p, "C. Result and verification") != strings.Contains(p, "Verification") ||
+				strings.Contains(p, "Result :") && !strings.Contains(p, "Verification") {
+				t.Errorf("%d filler lines: section C split on page %d of %d:\n%s", filler, i+1, len(ps), p)
+			}
+		}
 	}
 }
