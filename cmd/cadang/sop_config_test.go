@@ -164,6 +164,21 @@ func TestSOPRestoreIfChangedVerifyRecord(t *testing.T) {
 	if b, _ := os.ReadFile(p); string(b) != "spesifikasi teknis\n" {
 		t.Errorf("the changed file was kept: %q", b)
 	}
+	// The minutes say that the target changed: the file found changed was
+	// replaced (README walk: the CLI said so, the minutes did not).
+	if r := rec.Restore; r.Replaced != 1 || r.OwnersNotRestored != (os.Geteuid() != 0) {
+		t.Errorf("if-changed --verify: replaced %d, owners not restored %v", r.Replaced, r.OwnersNotRestored)
+	}
+	if en := h.must(0, "--lang", "en", "report", "restore", "latest"); !strings.Contains(en, "1 existing entries of the target were replaced by the snapshot's.") {
+		t.Errorf("minutes do not say the changed file was replaced:\n%s", en)
+	}
+	rec = restore("--overwrite", "if-changed", "--no-owner")
+	if r := rec.Restore; !r.OwnersNotRestored {
+		t.Errorf("--no-owner not recorded: %+v", r)
+	}
+	if id := h.must(0, "report", "restore", "latest"); !strings.Contains(id, "Pemilik berkas tidak di-restore (tidak dijalankan sebagai root, atau --no-owner)") {
+		t.Errorf("minutes (id) do not say owners were not restored:\n%s", id)
+	}
 	rec = restore("--overwrite", "never", "--verify")
 	if r := rec.Restore; r == nil || r.VerifyKind != runlog.VerifySome || r.Verified || r.FilesKept != 3 {
 		t.Errorf("never --verify: %+v", rec.Restore)

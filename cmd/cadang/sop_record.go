@@ -121,6 +121,11 @@ func recordVerify(info *runlog.RestoreInfo, o restoreOptions, res *restoreResult
 	info.FilesFailed = int64(len(res.FailedFiles))
 	info.FilesKept = int64(res.FilesSkipped - res.KeptVerifiedCount - res.keptSame)
 	info.HardlinkCopies = int64(res.HardlinkCopies)
+	info.OwnersNotRestored = o.NoOwner || os.Geteuid() != 0
+	info.SetIDDropped = int64(res.SetIDDropped)
+	info.DevicesSkipped = int64(len(res.SkippedDevices))
+	info.Replaced = int64(res.FilesReplaced)
+	info.KeptMetadataSet = int64(res.KeptMetadataSet)
 	failed := map[string]bool{}
 	for _, f := range res.FailedFiles {
 		failed[f] = true

@@ -338,6 +338,20 @@ type RestoreInfo struct {
 	// without some of their metadata. Without it, "0 could not be
 	// restored" stood in the minutes above an error that said otherwise.
 	ItemsWithErrors int64 `json:"items_with_errors,omitempty"`
+	// What the restore left different from the snapshot on purpose, or
+	// changed in the target, for the minutes to say: OwnersNotRestored
+	// (not run as root, or --no-owner: every entry is the restoring
+	// user's); SetIDDropped, the files restored without a setuid or setgid
+	// bit for that reason; DevicesSkipped, the device nodes --no-devices
+	// left out; Replaced, the existing entries of the target replaced by
+	// the snapshot's (a kept file found changed, with --verify, among
+	// them); KeptMetadataSet, kept files given the snapshot's mode or
+	// attributes in place.
+	OwnersNotRestored bool  `json:"owners_not_restored,omitempty"`
+	SetIDDropped      int64 `json:"setid_dropped,omitempty"`
+	DevicesSkipped    int64 `json:"devices_skipped,omitempty"`
+	Replaced          int64 `json:"replaced,omitempty"`
+	KeptMetadataSet   int64 `json:"kept_metadata_set,omitempty"`
 	// Verify is the English sentence that records written before VerifyKind
 	// existed carry instead; it is shown only for them.
 	Verify string `json:"verify,omitempty"`

@@ -488,4 +488,12 @@ func TestVerifyTextProblems(t *testing.T) {
 	if got := VerifyText(i18n.ID, &r); !strings.Contains(got, "4 dari 4 berkas terverifikasi. 2 entri bermasalah") {
 		t.Errorf("id: %q", got)
 	}
+	// What the restore left different on purpose is said too.
+	r.Restore = &RestoreInfo{VerifyKind: VerifyBlobs, OwnersNotRestored: true, SetIDDropped: 2, DevicesSkipped: 3}
+	got := VerifyText(i18n.EN, &r)
+	for _, want := range []string{"Owners were not restored", "2 files were restored without their setuid/setgid bit", "3 device nodes were left out (--no-devices)."} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %q in %q", want, got)
+		}
+	}
 }

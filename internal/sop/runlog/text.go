@@ -80,5 +80,20 @@ func VerifyText(l i18n.Lang, r *Record) string {
 	if info.HardlinkCopies > 0 {
 		text += " " + l.Note("hardlink-copies", info.HardlinkCopies)
 	}
+	if info.Replaced > 0 {
+		text += " " + l.Note("restore-replaced", info.Replaced)
+	}
+	if info.KeptMetadataSet > 0 {
+		text += " " + l.Note("restore-kept-metadata", info.KeptMetadataSet)
+	}
+	if info.OwnersNotRestored {
+		text += " " + l.Note("restore-no-owners")
+	}
+	if info.SetIDDropped > 0 {
+		text += " " + l.Note("restore-setid-dropped", info.SetIDDropped)
+	}
+	if info.DevicesSkipped > 0 {
+		text += " " + l.Note("restore-devices-skipped", info.DevicesSkipped)
+	}
 	return text
 }
