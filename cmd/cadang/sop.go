@@ -71,7 +71,7 @@ type sopState struct {
 // in its place (log verify once called that log intact); a missing one is
 // an error only with needConfig.
 func (e *env) loadSOP(needConfig bool) (*sopState, error) {
-	st, err := e.loadSOPState(needConfig)
+	st, err := e.loadSOPState(needConfig, true)
 	if err != nil {
 		return nil, err
 	}
@@ -85,13 +85,14 @@ func (e *env) loadSOP(needConfig bool) (*sopState, error) {
 // (backup, restore, check): their work does not depend on the
 // configuration, so an invalid one is a warning and the record still goes
 // to the run log.
-func (e *env) loadSOPForRecords() (*sopState, error) { return e.loadSOPState(false) }
+func (e *env) loadSOPForRecords() (*sopState, error) { return e.loadSOPState(false, false) }
 
 // loadSOPState reads the configuration and opens the run log. With
 // needConfig, a missing or invalid configuration is an error; without it,
 // it is a warning for an invalid file and nothing for a missing one, and
-// the run log is still kept.
-func (e *env) loadSOPState(needConfig bool) (*sopState, error) {
+// the run log is still kept. strict (the SOP commands) makes an invalid
+// file an error, said once, not a warning followed by the same error.
+func (e *env) loadSOPState(needConfig, strict bool) (*sopState, error) {
 	if e.sop != nil {
 		if needConfig && e.sop.cfgErr != nil {
 			return nil, e.sop.cfgErr
@@ -120,7 +121,7 @@ func (e *env) loadSOPState(needConfig bool) (*sopState, error) {
 	st.cfg, st.cfgErr = jobs.LoadDefault(e.c.String("config"), nil)
 	if st.cfgErr != nil {
 		if !errors.Is(st.cfgErr, jobs.ErrNoConfig) {
-			if needConfig {
+			if needConfig || strict {
 				return nil, st.cfgErr
 			}
 			e.warnf("ignoring the SOP configuration: %v", st.cfgErr)

@@ -326,8 +326,13 @@ func (c *Config) validate() []*ConfigError {
 			if m.Repository == "" {
 				add(mp+".repository", "missing: the repository location on this medium")
 			}
-			if !idRE.MatchString(m.RepositoryID) {
-				add(mp+".repository_id", "%q: must be the 64 hex digit ID of the repository on this medium", m.RepositoryID)
+			switch {
+			case m.RepositoryID == "":
+				// It tells the media apart (the rotation, a wrong disk):
+				// required, and the message says where to find it.
+				add(mp+".repository_id", "missing: the ID of the repository on this medium, 64 hex digits ('cadang -r LOCATION cat config' shows it as \"id\")")
+			case !idRE.MatchString(m.RepositoryID):
+				add(mp+".repository_id", "%q: must be the 64 hex digit ID of the repository on this medium ('cadang -r LOCATION cat config' shows it as \"id\")", m.RepositoryID)
 			}
 		}
 		for _, x := range []struct {

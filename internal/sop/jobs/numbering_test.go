@@ -3,6 +3,7 @@ package jobs
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -48,5 +49,19 @@ func TestTimezoneChecked(t *testing.T) {
 		if !bad && c.Location().String() != tz {
 			t.Errorf("%s: location %s", tz, c.Location())
 		}
+	}
+}
+
+// A medium without repository_id is told what is missing and where to find
+// it, not shown an empty value as malformed (README walk).
+func TestMissingRepositoryID(t *testing.T) {
+	b, err := os.ReadFile("../../../testdata/sop/cadang.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := regexp.MustCompile(`(?m)^\s*repository_id = .*$`).ReplaceAllString(string(b), "")
+	_, err = Parse("cadang.toml", []byte(text))
+	if err == nil || !strings.Contains(err.Error(), "repository_id: missing") || !strings.Contains(err.Error(), "cat config") {
+		t.Errorf("%v", err)
 	}
 }
