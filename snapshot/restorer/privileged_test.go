@@ -164,6 +164,19 @@ func TestRestoreNoDevices(t *testing.T) {
 	if err := unix.Lstat(filepath.Join(target, src, "mem"), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != unix.Mkdev(1, 1) {
 		t.Errorf("device not restored by default: %v %+v", err, st)
 	}
+	// if-changed keeps a device node that is the snapshot's (it was
+	// replaced on every run), and replaces one that others may open.
+	sum, err = (&Restorer{Repo: r, Overwrite: OverwriteIfChanged}).Restore(ctx, sn, "/", target)
+	if err != nil || sum.Replaced != 0 || sum.KeptSame != 2 {
+		t.Errorf("if-changed over the same devices: %v, %d replaced, %d kept the same; want 0, 2", err, sum.Replaced, sum.KeptSame)
+	}
+	if err := unix.Chmod(filepath.Join(target, src, "disk"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	sum, err = (&Restorer{Repo: r, Overwrite: OverwriteIfChanged}).Restore(ctx, sn, "/", target)
+	if err != nil || sum.Replaced != 1 || modeOf(t, filepath.Join(target, src, "disk")) != modeOf(t, filepath.Join(src, "disk")) {
+		t.Errorf("if-changed over a disk node others may open: %v, %d replaced, mode %04o", err, sum.Replaced, modeOf(t, filepath.Join(target, src, "disk")))
+	}
 }
 
 // capability is a security.capability value (VFS_CAP_REVISION_2,

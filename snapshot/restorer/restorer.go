@@ -810,6 +810,15 @@ func (rr *restoreRun) prepareEntry(it rItem, node func() *snapshot.Node, kept *u
 					return nil
 				}
 			}
+			// A device node is unchanged with the same device number,
+			// and only with the snapshot's mode and owner: one that
+			// others may open differs where it matters most.
+			if (n.Type == snapshot.TypeCharDev && typ == unix.S_IFCHR || n.Type == snapshot.TypeBlockDev && typ == unix.S_IFBLK) &&
+				st.Rdev == n.Rdev && st.Mode&0o7777 == restoredMode(n, rr.owner) && (!rr.owner || st.Uid == n.UID && st.Gid == n.GID) {
+				write = false
+				rr.sum.KeptSame++
+				return nil
+			}
 			// A FIFO has no content: one is unchanged as a FIFO.
 			if n.Type == snapshot.TypeFIFO && typ == unix.S_IFIFO {
 				write = false

@@ -145,8 +145,9 @@ func WriteTable(w io.Writer, rs []Record, l i18n.Lang, loc *time.Location) error
 		}
 		// Only a backup and a copy add to a repository: a restore's or a
 		// check's 0 B would read as "nothing was done".
+		// Nor a failed run that added nothing.
 		added := "-"
-		if r.Op == OpBackup || r.Op == OpCopy {
+		if (r.Op == OpBackup || r.Op == OpCopy) && (r.Result != Failed || r.BytesAdded > 0) {
 			added = l.Bytes(r.BytesAdded)
 		}
 		fmt.Fprintln(tw, strings.Join([]string{r.ID, OpLabel(l, r.Op), dash(r.Job), dash(r.Medium), l.Stamp(r.Start.In(loc)),

@@ -377,6 +377,7 @@ func TestTableAddedAndManual(t *testing.T) {
 		{ID: "hand", Op: OpBackup, Job: "j", Result: OK, BytesAdded: 5 << 20, Tags: []string{TagManual}, Start: at, End: at},
 		{ID: "rest", Op: OpRestore, Job: "j", Result: OK, BytesRead: 7 << 20, Start: at, End: at},
 		{ID: "cp", Op: OpCopy, Job: "j", Result: OK, BytesAdded: 1 << 20, Start: at, End: at},
+		{ID: "fail", Op: OpBackup, Job: "j", Result: Failed, Failure: KindMedia, Start: at, End: at, Sources: []Source{{Name: "db"}}},
 	}
 	var b bytes.Buffer
 	if err := WriteTable(&b, rs, i18n.EN, time.UTC); err != nil {
@@ -395,7 +396,7 @@ func TestTableAddedAndManual(t *testing.T) {
 	cases := []struct {
 		id, added string
 		manual    bool
-	}{{"run", "3.0 MiB", false}, {"hand", "5.0 MiB", true}, {"rest", "-", false}, {"cp", "1.0 MiB", false}}
+	}{{"run", "3.0 MiB", false}, {"hand", "5.0 MiB", true}, {"rest", "-", false}, {"cp", "1.0 MiB", false}, {"fail", "-", false}}
 	for _, c := range cases {
 		r := strings.Join(row(c.id), " ")
 		if !strings.Contains(r, " "+c.added+" ") {
