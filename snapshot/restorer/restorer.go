@@ -452,7 +452,9 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 	for _, f := range rr.files {
 		total += uint64(f.fm.size)
 	}
-	rr.plannedFiles, rr.plannedBytes = uint64(len(rr.files)), total
+	// Every name of a regular file is an item the progress completes,
+	// hardlinks included ("files_done" above "total_files" otherwise).
+	rr.plannedFiles, rr.plannedBytes = uint64(len(rr.files)+len(rr.links)), total
 	rr.progress.Planned(rr.plannedFiles, rr.plannedBytes)
 
 	rr.fresh = isEmptyOrMissing(target)
@@ -1986,8 +1988,7 @@ func (rr *restoreRun) writeCopies(ctx context.Context, workers int, files []*rFi
 	for _, f := range files {
 		rr.sum.Files++
 		rr.sum.Bytes += uint64(f.fm.size)
-		rr.plannedFiles++
-		rr.plannedBytes += uint64(f.fm.size)
+		rr.plannedBytes += uint64(f.fm.size) // its name is in plannedFiles already
 	}
 	rr.progress.Planned(rr.plannedFiles, rr.plannedBytes)
 	err := rr.writeFiles(ctx, workers, files)
