@@ -102,7 +102,10 @@ func mdFields(b *bufio.Writer, fs []Field) {
 			fmt.Fprintf(b, "  %s\n", mdEsc(v))
 			continue
 		}
-		fmt.Fprintf(b, "- **%s:** %s\n", mdEsc(f.Label), mdEsc(v))
+		// A value of several lines (the error messages) keeps them: a
+		// hard break (a backslash at the end) and the list item's indent,
+		// not a lazy continuation that runs them into one paragraph.
+		fmt.Fprintf(b, "- **%s:** %s\n", mdEsc(f.Label), strings.ReplaceAll(mdEsc(v), "\n", "\\\n  "))
 	}
 	b.WriteString("\n")
 }
