@@ -467,6 +467,7 @@ type restoreResult struct {
 	keptSame      uint64 // kept symlinks and FIFOs found the snapshot's (RestoreSummary.KeptSame)
 	setIDWhy      string // why SetIDDropped: the owner was not restored
 	damaged       uint64 // failures the repository's data caused (RestoreSummary.Damaged)
+	otherErrors   uint64 // errors about symlinks, FIFOs and devices alone (RestoreSummary.OtherErrors)
 }
 
 func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, error) {
@@ -503,7 +504,7 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 			BytesRestored: sum.Bytes, BytesWritten: sum.Written, FailedFiles: sum.FailedFiles, SkippedDevices: sum.SkippedDevices, Errors: sum.Errors,
 			TotalDuration: sum.End.Sub(sum.Start).Seconds(), DryRun: o.DryRun,
 			snapshotTime: sn.Time, snapshotPaths: sn.Paths, KeptVerifiedCount: sum.KeptVerified, keptSame: sum.KeptSame,
-			Interrupted: sum.Interrupted, SetIDDropped: sum.SetIDDropped, SetIDDroppedPaths: sum.SetIDDroppedPaths, damaged: sum.Damaged}
+			Interrupted: sum.Interrupted, SetIDDropped: sum.SetIDDropped, SetIDDroppedPaths: sum.SetIDDroppedPaths, damaged: sum.Damaged, otherErrors: sum.OtherErrors}
 		if sum.SetIDDropped > 0 {
 			// Why, for the warning: the fix differs (sudo, or no --no-owner).
 			switch {

@@ -230,4 +230,11 @@ func TestCLIRestoreNotRecorded(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(target, src, "kontrak.txt")); err != nil || string(b) != "kontrak\n" {
 		t.Errorf("not restored: %q %v", b, err)
 	}
+	// A run log that cannot even be opened (a signing key that is not
+	// there) is the same: done, not recorded, exit 13.
+	t.Setenv(envLog, filepath.Join(t.TempDir(), "runlog.jsonl"))
+	res = cliCode(t, 13, "-r", repoDir, "--sign-key", filepath.Join(t.TempDir(), "none"), "restore", "latest", "--target", filepath.Join(t.TempDir(), "t2"))
+	if !strings.Contains(res.stderr, "this restore is not recorded") {
+		t.Errorf("sign key missing:\n%s", res.stderr)
+	}
 }

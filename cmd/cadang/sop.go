@@ -274,7 +274,10 @@ func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx con
 	st, err := e.loadSOPForRecords()
 	if err != nil {
 		e.warnf("run log: %v; this %s is not recorded", err, op)
-		return fn(ctx, &runlog.Record{})
+		if ferr := fn(ctx, &runlog.Record{}); ferr != nil {
+			return ferr
+		}
+		return notRecorded(op)
 	}
 	loc, err := e.repoLocation()
 	if err != nil {
@@ -321,6 +324,15 @@ func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx con
 		var pe *partialError
 		if errors.As(opErr, &pe) {
 			rec.Result = runlog.Partial
+			if rec.Failure == "" {
+				// The kind the error carries (errclass: empty is an
+				// unreadable source), so that the monthly analysis's
+				// kinds add up to its failures.
+				rec.Failure = pe.Kind
+				if rec.Failure == "" {
+					rec.Failure = runlog.KindSourceUnreadable
+				}
+			}
 			if rec.Note == nil {
 				// pe.msg is an English sentence of cadang's own: not
 				// for the documents.
@@ -333,9 +345,7 @@ func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx con
 	e.recordOutcome(out, err)
 	var fe *soprun.FailedError
 	if err != nil && !errors.As(err, &fe) && opErr == nil {
-		return &codedError{Code: errclass.ExitNotRecorded, Msg: fmt.Sprintf(
-			"the %s itself succeeded, but it is not in the run log (the warning above says why), so no document can cite it: "+
-				"give --log-file PATH or %s=PATH where this user can write, and note this %s by hand until then", op, envLog, op)}
+		return notRecorded(op)
 	}
 	// The record goes into the first repository kept; the others it
 	// concerns (a copy's source) get it too, now that they are open: a
@@ -348,6 +358,14 @@ func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx con
 		}
 	}
 	return opErr
+}
+
+// notRecorded ends an operation that succeeded but whose record could not
+// be written (exit code 13), saying what to do.
+func notRecorded(op runlog.Operation) error {
+	return &codedError{Code: errclass.ExitNotRecorded, Msg: fmt.Sprintf(
+		"the %s itself succeeded, but it is not in the run log (the warning above says why), so no document can cite it: "+
+			"put that right (a run log this user cannot write: --log-file PATH or %s=PATH), and note this %s by hand until then", op, envLog, op)}
 }
 
 // recordOutcome tells the user where the record went, and warns about

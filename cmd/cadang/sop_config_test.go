@@ -192,36 +192,54 @@ func TestSOPRestoreIfChangedVerifyRecord(t *testing.T) {
 // the failed files, and the note and the minutes say so.
 func TestSOPRestoreProblemsRecorded(t *testing.T) {
 	h := newSOPHarness(t)
-	h.at("2026-11-27T02:00:00+08:00")
-	h.must(0, "run", "spse-db")
-	target := filepath.Join(h.dir, "t")
-	if err := os.MkdirAll(filepath.Join(target, "dokumen", "spek.txt", "in-the-way"), 0o755); err != nil {
+	if err := os.Symlink("dokumen/spek.txt", filepath.Join(h.src, "link")); err != nil {
 		t.Fatal(err)
 	}
-	h.must(3, "-r", h.repoA, "--password-file", h.pw, "-q", "restore", "latest:"+h.src, "--target", target, "--overwrite", "always", "--verify")
-	rec := h.last()
-	// Nothing in the repository is damaged: no integrity failure for the
-	// monthly analysis to count.
-	if r := rec.Restore; r == nil || r.ItemsWithErrors != 1 || r.FilesFailed != 0 || rec.Note == nil || rec.Note.Code != "restored-problems" ||
-		rec.Failure == runlog.KindIntegrity {
-		t.Fatalf("record: note %+v, restore %+v", rec.Note, rec.Restore)
+	h.at("2026-11-27T02:00:00+08:00")
+	h.must(0, "run", "spse-db")
+	restore := func(blocked string) runlog.Record {
+		t.Helper()
+		target := filepath.Join(h.dir, "t-"+filepath.Base(blocked))
+		if err := os.MkdirAll(filepath.Join(target, blocked, "in-the-way"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		h.must(3, "-r", h.repoA, "--password-file", h.pw, "-q", "restore", "latest:"+h.src, "--target", target, "--overwrite", "always", "--verify")
+		rec := h.last()
+		// Nothing in the repository is damaged: no integrity failure
+		// for the monthly analysis to count, but a failure all the same.
+		if r := rec.Restore; r == nil || r.ItemsWithErrors != 1 || r.FilesFailed != 0 || rec.Note == nil || rec.Note.Code != "restored-problems" ||
+			rec.Failure != runlog.KindOther {
+			t.Fatalf("%s blocked: failure %q, note %+v, restore %+v", blocked, rec.Failure, rec.Note, rec.Restore)
+		}
+		return rec
 	}
-	// Every file written was read back: the files are verified, and the
-	// entry that is no file is counted apart (the minutes said "NOT
-	// verified" beside "2 of 2 files verified").
-	if r := rec.Restore; !r.Verified || r.VerifyKind != runlog.VerifyAll || r.FilesVerified != rec.FilesRead {
-		t.Errorf("verification: %+v (files read %d)", r, rec.FilesRead)
+	// A file that a directory keeps from its place is missing: the files
+	// written were read back, but the restore is not "verified, all".
+	rec := restore(filepath.Join("dokumen", "spek.txt"))
+	if r := rec.Restore; r.Verified || r.VerifyKind != runlog.VerifySome {
+		t.Errorf("a file missing, yet verified: %+v", r)
 	}
 	en := h.must(0, "--lang", "en", "report", "restore", "latest")
-	for _, want := range []string{"1 entries had problems (see the error messages)", "; 1 entries had problems", "all match"} {
+	for _, want := range []string{"NOT verified", "1 entries had problems (see the error messages)", "; 1 entries had problems"} {
 		if !strings.Contains(en, want) {
 			t.Errorf("minutes: no %q in\n%s", want, en)
 		}
 	}
-	if strings.Contains(en, "could not be restored") || strings.Contains(en, "NOT verified") {
+	if strings.Contains(en, "could not be restored") {
 		t.Errorf("minutes say files could not be restored where none failed:\n%s", en)
 	}
 	if id := h.must(0, "report", "restore", "latest"); !strings.Contains(id, "1 entri bermasalah (lihat pesan kesalahan)") {
 		t.Errorf("minutes (id):\n%s", id)
+	}
+	// Where only a symlink is kept from its place, every file is there
+	// and was read back: verified, with the symlink counted apart (the
+	// minutes said "NOT verified" beside "2 of 2 files verified").
+	rec = restore("link")
+	if r := rec.Restore; !r.Verified || r.VerifyKind != runlog.VerifyAll || r.FilesVerified != rec.FilesRead {
+		t.Errorf("only a symlink blocked: %+v (files read %d)", r, rec.FilesRead)
+	}
+	en = h.must(0, "--lang", "en", "report", "restore", "latest")
+	if !strings.Contains(en, "all match") || strings.Contains(en, "NOT verified") {
+		t.Errorf("minutes:\n%s", en)
 	}
 }

@@ -139,9 +139,13 @@ func recordVerify(info *runlog.RestoreInfo, o restoreOptions, res *restoreResult
 	switch {
 	// Every file written was read back and found the snapshot's: the
 	// files are verified, whatever became of entries that are no files
-	// (a device node not made), which ItemsWithErrors counts apart.
+	// (a device node not made), which ItemsWithErrors counts apart. Only
+	// where every error is about such an entry: a directory or tree that
+	// failed, or a file that could not be put in place, leaves files
+	// missing that no count of written files shows.
 	case o.Verify && res.FilesVerified == res.FilesRestored && info.FilesKept == 0 && len(res.FailedFiles) == 0 &&
-		(err == nil || errors.Is(err, restorer.ErrRestoreIncomplete) || errors.As(err, new(*partialError))):
+		(err == nil || res.damaged == 0 && uint64(len(res.Errors)) == res.otherErrors &&
+			(errors.Is(err, restorer.ErrRestoreIncomplete) || errors.As(err, new(*partialError)))):
 		info.Verified = true
 		info.VerifyKind = runlog.VerifyAll
 	case o.Verify:

@@ -189,6 +189,11 @@ type RestoreSummary struct {
 	// in the way): the difference between a damaged backup and a restore
 	// to try again elsewhere.
 	Damaged uint64
+	// OtherErrors counts the errors (in Errors) about a symlink, FIFO or
+	// device node itself: not made, or made without its metadata. Where
+	// they are all the errors, every regular file planned was restored,
+	// and no directory failed.
+	OtherErrors uint64
 	// Errors lists every problem, including metadata that could not be set.
 	Errors []snapshot.ItemError
 	// Interrupted: the restore was cancelled while it wrote; Files and
@@ -1319,6 +1324,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		ok, replace, err := rr.prepareEntry(o, func() *snapshot.Node { return o.node }, nil)
 		if err != nil {
 			rr.addError(o.spath(), err)
+			rr.sum.OtherErrors++
 			continue
 		}
 		if !ok {
@@ -1335,6 +1341,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			created, err := rr.makeSpecialStaged(o, replace)
 			if err != nil {
 				rr.addError(o.spath(), err)
+				rr.sum.OtherErrors++
 			}
 			if !created {
 				continue
@@ -1349,6 +1356,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 				// run leaves an entry in the way as it is.
 				rr.sum.Replaced = replacedBefore
 				rr.addError(o.spath(), fmt.Errorf("a run would not make this device node: %s", deviceNeedsRoot))
+				rr.sum.OtherErrors++
 				continue
 			}
 			if setIDDropped(o.node, rr.owner) {
