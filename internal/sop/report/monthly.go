@@ -82,20 +82,27 @@ func Analyze(c *jobs.Config, recs []runlog.Record, month, now time.Time) *Month 
 		jm := JobMonth{Job: j.Name}
 		ran := map[time.Time]bool{}
 		okp := map[time.Time]bool{}
-		var seen time.Time // the job's first record, of any month
+		var seen time.Time // the job's first backup, of any month
 		for _, r := range recs {
-			if r.Job == j.Name && (seen.IsZero() || r.Start.Before(seen)) {
-				seen = r.Start
-			}
-		}
-		for _, r := range recs {
-			if r.Job != j.Name || r.Op != runlog.OpBackup || !in(r.Start) {
-				continue
-			}
 			// A plain `cadang backup` is not the job's run: its failure
 			// is in the failure analysis above, but neither its count nor
-			// its time is the job's (status and section 1 pass over it).
-			if !r.JobBackup() {
+			// its time is the job's (status and section 1 pass over it),
+			// and it does not start the job's schedule (a check or a
+			// manual backup of a new medium does not either).
+			if r.Job != j.Name || !r.JobBackup() {
+				continue
+			}
+			if seen.IsZero() || r.Start.Before(seen) {
+				seen = r.Start
+			}
+			// A period is done by a run within it, in this month or not:
+			// a week that starts on the 30th ends in the next month.
+			p := periodStart(j.Schedule, r.Start.In(loc))
+			ran[p] = true
+			if r.Result == runlog.OK || r.Result == runlog.Partial {
+				okp[p] = true
+			}
+			if !in(r.Start) {
 				continue
 			}
 			jm.Runs++
@@ -108,21 +115,21 @@ func Analyze(c *jobs.Config, recs []runlog.Record, month, now time.Time) *Month 
 			if r.MetStandard() {
 				jm.StandardMet++
 			}
-			p := periodStart(j.Schedule, r.Start.In(loc))
-			ran[p] = true
-			if r.Result == runlog.OK || r.Result == runlog.Partial {
-				okp[p] = true
-			}
 		}
 		// Runs are expected from active_since, or, without it, from the
-		// day of the job's first record: a job added on the 8th did not
+		// day of the job's first backup: a job added on the 8th did not
 		// miss the 1st to the 7th, nor every day of the months before.
-		// A job without any record is expected the whole month: it has
-		// never run.
+		// A job that has never run is expected from the first of the
+		// month that now is in: not in the months before, of which
+		// nothing says that it existed then.
 		first := start
 		since := j.ActiveSince
 		if since.IsZero() {
 			since = seen
+		}
+		if since.IsZero() {
+			y, mo, _ := now.In(loc).Date()
+			since = time.Date(y, mo, 1, 0, 0, 0, 0, loc)
 		}
 		if !since.IsZero() {
 			y, mo, d := since.In(loc).Date()

@@ -172,8 +172,46 @@ func TestMonthlyFromFirstRecord(t *testing.T) {
 	if feb := Analyze(cfg, recs, time.Date(2026, 2, 1, 0, 0, 0, 0, loc), now).Jobs[0]; feb.Expected != 0 {
 		t.Errorf("February, before the job's first record: %d expected", feb.Expected)
 	}
+	// A restore test (or a check of a new medium) does not start the
+	// job's schedule: only its backups do.
+	early := append(recs[:len(recs):len(recs)], runlog.Record{ID: "test", Op: runlog.OpRestoreTest, Job: "spse-prod",
+		Start: day(2, 2), End: day(2, 3), Result: runlog.OK})
+	if jm := Analyze(cfg, early, day(1, 0), now).Jobs[0]; jm.Expected != 4 {
+		t.Errorf("a restore test on 2 March started the schedule: %d expected, want 4", jm.Expected)
+	}
+	// A job that never ran is expected in the month that now is in, not
+	// in the months before it.
+	if jm := Analyze(cfg, nil, day(1, 0), now).Jobs[0]; jm.Expected != 11 {
+		t.Errorf("never ran, this month: %d expected, want 11", jm.Expected)
+	}
+	if jm := Analyze(cfg, nil, time.Date(2026, 2, 1, 0, 0, 0, 0, loc), now).Jobs[0]; jm.Expected != 0 {
+		t.Errorf("never ran, the month before: %d expected, want 0", jm.Expected)
+	}
 	cfg.Jobs[0].ActiveSince = time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC)
 	if jm := Analyze(cfg, recs, day(1, 0), now).Jobs[0]; jm.Expected != 7 {
 		t.Errorf("with active_since 5 March: %d expected, want 7", jm.Expected)
+	}
+}
+
+// TestMonthlyWeekAcrossMonths: a weekly job's week that starts in one
+// month and ends in the next belongs to the first, and is done by a
+// backup made in the second (it was reported missed in the first and
+// passed over in the second).
+func TestMonthlyWeekAcrossMonths(t *testing.T) {
+	cfg, loc, _ := offsiteConfig(t)
+	cfg.Jobs[0].Schedule = jobs.Weekly
+	cfg.Jobs[0].ActiveSince = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	thu := time.Date(2026, 4, 2, 2, 0, 0, 0, loc) // in the week of Monday 30 March
+	recs := []runlog.Record{{ID: "w", Op: runlog.OpBackup, Job: "spse-prod", Start: thu, End: thu.Add(time.Minute), Result: runlog.OK,
+		StandardMet: true, Sources: []runlog.Source{{Name: "db"}}}}
+	m := Analyze(cfg, recs, time.Date(2026, 3, 1, 0, 0, 0, 0, loc), time.Date(2026, 4, 20, 9, 0, 0, 0, loc))
+	jm := m.Jobs[0]
+	for _, p := range jm.Missed {
+		if p.Equal(time.Date(2026, 3, 30, 0, 0, 0, 0, loc)) {
+			t.Errorf("the week of 30 March is missed, though its backup was made on 2 April: %v", jm.Missed)
+		}
+	}
+	if jm.Done != 1 {
+		t.Errorf("March: %d weeks done, want 1 (the week of 30 March)", jm.Done)
 	}
 }
