@@ -294,7 +294,7 @@ func (p *pdfDoc) lead(b Block, tail float64) float64 {
 		t := p.layoutTable(x)
 		h := t.headerH
 		if len(t.heights) > 0 {
-			h += t.heights[0]
+			h += p.keepHeight(t.heights, 0, tail, 3) // as table() keeps it
 		}
 		return h
 	case List:

@@ -310,7 +310,10 @@ func (p *pdfDoc) table(t Table, tail float64) {
 	l := p.layoutTable(t)
 	first := 0.0
 	if len(l.heights) > 0 {
-		first = l.heights[0]
+		// The first row, or every row where they all go with the
+		// signatures after the table (keepStart): the header goes
+		// with them, not alone at the foot of the page.
+		first = p.keepHeight(l.heights, 0, tail, 3)
 	}
 	p.room(l.headerH + first)
 	p.tableRow(l, l.header, l.headerH, true)

@@ -522,3 +522,29 @@ func TestSectionNotSplitBeforeSignatures(t *testing.T) {
 		}
 	}
 }
+
+// TestTableNotSplitBeforeSignatures: a short table whose rows all go to
+// the next page with the signatures after it takes its heading and header
+// along; neither stays alone at the foot of the page (second review: the
+// run log of a month with three records).
+func TestTableNotSplitBeforeSignatures(t *testing.T) {
+	for filler := 20; filler <= 44; filler++ {
+		var blocks []doc.Block
+		for i := range filler {
+			blocks = append(blocks, doc.Paragraph{Text: fmt.Sprintf("Filler line %d.", i)})
+		}
+		if filler%2 == 0 { // with a heading, and without: the table's own keep
+			blocks = append(blocks, doc.Heading{Text: "Run log of the month"})
+		}
+		blocks = append(blocks,
+			doc.Table{Header: []string{"Run", "Result"}, Rows: [][]string{{"run-one", "OK"}, {"run-two", "OK"}, {"run-three", "Failed"}}},
+			doc.Signatures{PlaceDate: "Gorontalo, 7 December 2026", Signers: []doc.Signer{{Role: "Performed by", Name: "root"}, {Role: "Head of LPSE"}}})
+		ps := pages(t, &doc.Document{Title: "Run log", Blocks: blocks})
+		for i, p := range ps {
+			if strings.Contains(p, "Run log of the month") && !strings.Contains(p, "run-one") ||
+				strings.Contains(p, "Result") && !strings.Contains(p, "run-") {
+				t.Errorf("%d filler lines: the heading or header is apart from its rows on page %d of %d:\n%s", filler, i+1, len(ps), p)
+			}
+		}
+	}
+}
