@@ -459,7 +459,7 @@ func refuseProtected(ctx context.Context, e *env, r *repo.Repository, ids []repo
 		}
 		if ok {
 			errs = append(errs, fmt.Errorf("snapshot %s is protected %s; 'cadang protect --remove %s' lifts it",
-				id.Short(), p.Describe(e.displayZone()), p.Snapshot.Short()))
+				id.Short(), p.Describe(e.orgZone()), p.Snapshot.Short()))
 		}
 	}
 	// Nothing was forgotten, as asked: no failed run to follow up (a

@@ -185,7 +185,7 @@ func protectNamed(ctx context.Context, e *env, r *repo.Repository, names []strin
 		if e.json {
 			out = append(out, protectionJSON(p, now, e.displayZone()))
 		} else {
-			fmt.Fprintf(e.stdout, "protected snapshot %s %s\n", id.Short(), p.Describe(e.displayZone()))
+			fmt.Fprintf(e.stdout, "protected snapshot %s %s\n", id.Short(), p.Describe(e.orgZone()))
 		}
 	}
 	if e.json {
@@ -358,7 +358,7 @@ func listProtections(ctx context.Context, e *env, r *repo.Repository) error {
 	fmt.Fprintln(tw, "Snapshot\tUntil\tReason\tStatus\tBy\tCreated")
 	active := 0
 	for _, p := range ps {
-		until := strings.TrimPrefix(snapshot.Protection{Until: p.Until}.Describe(e.displayZone()), "until ")
+		until := strings.TrimPrefix(snapshot.Protection{Until: p.Until}.Describe(e.orgZone()), "until ")
 		status := "active"
 		if !p.Active(now) {
 			status = "expired"

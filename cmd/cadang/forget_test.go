@@ -392,6 +392,11 @@ func TestCLITimesInOrganizationZone(t *testing.T) {
 	if !strings.Contains(out, `"until":"2099-01-02T00:00:00+07:00"`) {
 		t.Errorf("protect --until 2099-01-02 not midnight in Asia/Jakarta:\n%s", out)
 	}
+	// Its end reads back as the day typed, --utc or not (it read
+	// "2099-01-01 17:00" under --utc).
+	if out := cliOK(t, "-r", repoDir, "--utc", "protect", "--list").stdout; !strings.Contains(out, "2099-01-02") || strings.Contains(out, "17:00") {
+		t.Errorf("protect --list under --utc:\n%s", out)
+	}
 	// The run log's table says its zone, and --utc changes it.
 	for flags, zone := range map[string]string{"": "(WIB)", "--utc": "(UTC)"} {
 		args := []string{"-r", repoDir, "log"}

@@ -119,22 +119,28 @@ func (e *env) timeText(t time.Time) string {
 }
 
 // displayZone is the zone that times are printed in: UTC with --utc,
-// else the [organization] timezone of the SOP configuration where one is
-// set, the zone of the run log and of every SOP document, else the
+// else orgZone: the [organization] timezone of the SOP configuration where
+// one is set, the zone of the run log and of every SOP document, else the
 // machine's. A server kept on UTC then shows a snapshot at the hour its
 // restore minutes give. A date typed on the command line is read in
-// calendarZone instead, which --utc does not change. A configuration that
-// cannot be read is passed over here without a word: the commands that
-// need it say why, and a listing is no place to repeat it.
+// calendarZone instead, which --utc does not change.
 func (e *env) displayZone() *time.Location {
-	if e.zone != nil {
-		return e.zone
+	if e.zone == nil {
+		e.zone = e.orgZone()
+		if e.c.Bool("utc") {
+			e.zone = time.UTC
+		}
 	}
-	e.zone = time.Local
-	if e.c.Bool("utc") {
-		e.zone = time.UTC
-		return e.zone
-	}
+	return e.zone
+}
+
+// orgZone is the SOP configuration's [organization] timezone, else the
+// machine's zone. A configuration that cannot be read is passed over here
+// without a word: the commands that need it say why, and a listing is no
+// place to repeat it. It is also the zone a protection's end is shown in,
+// the one its date was typed in, so that "--until 2027-01-01" reads back
+// as that day under --utc too.
+func (e *env) orgZone() *time.Location {
 	var cfg *jobs.Config
 	if e.sop != nil {
 		cfg = e.sop.cfg
@@ -142,9 +148,9 @@ func (e *env) displayZone() *time.Location {
 		cfg = c
 	}
 	if cfg != nil && cfg.Organization.Timezone != "" {
-		e.zone = cfg.Location()
+		return cfg.Location()
 	}
-	return e.zone
+	return time.Local
 }
 
 func (e *env) warnf(format string, args ...any) {
