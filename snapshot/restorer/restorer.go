@@ -139,7 +139,7 @@ const maxExtentSize = snapshot.MaxExtentSize
 // RestoreSummary is what a restore did.
 type RestoreSummary struct {
 	Start, End time.Time
-	Files      uint64 // regular files restored (or to be restored in a dry run)
+	Files      uint64 // regular files restored (or to be restored in a dry run); not those in FailedFiles
 	Dirs       uint64
 	Links      uint64 // hardlinks made
 	Others     uint64 // symlinks, FIFOs, devices
@@ -272,10 +272,14 @@ type rFile struct {
 
 	remaining atomic.Int64
 	failed    atomic.Bool
-	mu        sync.Mutex
-	fd        int // open descriptor, or -1
-	pins      int // goroutines using fd now; the fd cache closes only unpinned files
-	created   bool
+	// counted: the file is in RestoreSummary.Files and Bytes, which a
+	// failure takes it out of again (the summary counts what was
+	// restored, not what was tried).
+	counted atomic.Bool
+	mu      sync.Mutex
+	fd      int // open descriptor, or -1
+	pins    int // goroutines using fd now; the fd cache closes only unpinned files
+	created bool
 	// replace: an entry stood at the file's name and is replaced when the
 	// file is complete. Until then the file is written under a temporary
 	// name beside it (writeRel), so that an interrupt or a failure keeps
@@ -1405,6 +1409,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			continue
 		}
 		rr.sum.Files++
+		f.counted.Store(true)
 		rr.sum.Bytes += uint64(f.fm.size)
 		toWrite = append(toWrite, f)
 	}
@@ -1995,6 +2000,7 @@ func (rr *restoreRun) writeCopies(ctx context.Context, workers int, files []*rFi
 	}
 	for _, f := range files {
 		rr.sum.Files++
+		f.counted.Store(true)
 		rr.sum.Bytes += uint64(f.fm.size)
 		rr.plannedBytes += uint64(f.fm.size) // its name is in plannedFiles already
 	}
@@ -2195,6 +2201,10 @@ func (rr *restoreRun) failAs(f *rFile, err error, damaged bool) {
 		rr.sum.FailedFiles = append(rr.sum.FailedFiles, f.spath())
 		if damaged {
 			rr.sum.Damaged++
+		}
+		if f.counted.Swap(false) {
+			rr.sum.Files--
+			rr.sum.Bytes -= uint64(f.fm.size)
 		}
 		rr.sumMu.Unlock()
 	}

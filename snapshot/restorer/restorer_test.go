@@ -56,6 +56,15 @@ func testRestoreDamaged(t *testing.T, r backupRepo, damage damager) {
 	if !slices.Equal(re.FailedFiles, []string{vp}) || !slices.Equal(sum.FailedFiles, []string{vp}) || sum.Damaged != 1 {
 		t.Errorf("failed files: %v, %d damaged", re.FailedFiles, sum.Damaged)
 	}
+	// The summary counts what was restored: the good files, not the
+	// damaged one (the minutes said "3 files" with 2 in the target).
+	var goodBytes uint64
+	for _, data := range good {
+		goodBytes += uint64(len(data))
+	}
+	if sum.Files != uint64(len(good)) || sum.Bytes != goodBytes || sum.Verified != uint64(len(good)) {
+		t.Errorf("summary: %d files, %d bytes, %d verified; want %d, %d, %d", sum.Files, sum.Bytes, sum.Verified, len(good), goodBytes, len(good))
+	}
 	if !strings.Contains(err.Error(), vp) || len(reported) != 1 {
 		t.Errorf("error %v; reported %v", err, reported)
 	}
