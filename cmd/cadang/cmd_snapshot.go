@@ -349,8 +349,8 @@ A file backed up from /srv/spse/x is restored to TARGET/srv/spse/x; with :SUBPAT
 and a directory's contents go directly into TARGET.
 
 Owners are restored when run as root (not with --no-owner); modes, times, xattrs, symlinks, hardlinks and
-sparse files always. Without owners, setuid and setgid bits are dropped (as tar does), and each file that
-lost one is named. --no-devices leaves out device nodes (listed); --xattr-include/--xattr-exclude PATTERN
+sparse files always. Without owners, setuid and setgid bits are dropped (as tar does), and the files that
+lost one are named (20, then a count). --no-devices leaves out device nodes (listed); --xattr-include/--xattr-exclude PATTERN
 choose extended attributes by name (e.g. --xattr-exclude security.capability). Nothing is written outside --target: a symlink found in the
 target is never followed (with --overwrite always or if-changed one in the way of a directory is replaced).
 If some files cannot be restored (a damaged blob), the others are restored, the failed ones are listed,
