@@ -173,9 +173,10 @@ type RestoreSummary struct {
 	SkippedDevices []string
 	// SetIDDropped counts the files and nodes restored, and the files
 	// that OverwriteIfChanged kept and gave the snapshot's mode, without a
-	// setuid or setgid bit that the snapshot gives them: their owner was not restored (not root, NoOwner, or a
-	// chown that failed), and the bit would have handed the restoring
-	// user's privileges to whoever runs them. SetIDDroppedPaths names the
+	// setuid or setgid bit that the snapshot gives them: their owner was
+	// not restored (not root, NoOwner, or a chown that failed), and the
+	// bit would have handed the restoring user's privileges to whoever
+	// runs them. An inode is counted once. SetIDDroppedPaths names the
 	// first 20, as paths in the target.
 	SetIDDropped      uint64
 	SetIDDroppedPaths []string
