@@ -169,7 +169,7 @@ func TestSOPRestoreIfChangedVerifyRecord(t *testing.T) {
 	if r := rec.Restore; r.Replaced != 1 || r.OwnersNotRestored != (os.Geteuid() != 0) {
 		t.Errorf("if-changed --verify: replaced %d, owners not restored %v", r.Replaced, r.OwnersNotRestored)
 	}
-	if en := h.must(0, "--lang", "en", "report", "restore", "latest"); !strings.Contains(en, "1 existing entries of the target were replaced by the snapshot's.") {
+	if en := h.must(0, "--lang", "en", "report", "restore", "latest"); !strings.Contains(en, "1 existing entry of the target was replaced by the snapshot's.") {
 		t.Errorf("minutes do not say the changed file was replaced:\n%s", en)
 	}
 	rec = restore("--overwrite", "if-changed", "--no-owner")
@@ -220,7 +220,7 @@ func TestSOPRestoreProblemsRecorded(t *testing.T) {
 		t.Errorf("a file missing, yet verified: %+v", r)
 	}
 	en := h.must(0, "--lang", "en", "report", "restore", "latest")
-	for _, want := range []string{"NOT verified", "1 entries had problems (see the error messages)", "; 1 entries had problems"} {
+	for _, want := range []string{"NOT verified", "1 entry had problems (see the error messages)", "; 1 entry had problems"} {
 		if !strings.Contains(en, want) {
 			t.Errorf("minutes: no %q in\n%s", want, en)
 		}

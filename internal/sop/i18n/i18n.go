@@ -54,9 +54,46 @@ func (l Lang) T(key string, args ...any) string {
 	}
 	s := m[l.idx()]
 	if len(args) > 0 {
-		s = fmt.Sprintf(s, args...)
+		s = fmt.Sprintf(plurals(s, args), args...)
 	}
 	return s
+}
+
+// plurals chooses the forms of a message's "[[one|other]]" selectors: one
+// where the argument of the verb before the selector is 1 ("%s
+// [[file|files]] [[was|were]] restored"), other for every other count.
+// English needs them; Indonesian nouns have one form.
+func plurals(s string, args []any) string {
+	if !strings.Contains(s, "[[") {
+		return s
+	}
+	var b strings.Builder
+	verb := -1 // the argument index of the last verb before here
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '%' && i+1 < len(s) && s[i+1] == '%':
+			b.WriteString("%%")
+			i++
+			continue
+		case s[i] == '%':
+			verb++
+		case strings.HasPrefix(s[i:], "[["):
+			end := strings.Index(s[i:], "]]")
+			one, other, ok := strings.Cut(s[i+2:i+max(end, 2)], "|")
+			if end < 0 || !ok {
+				break
+			}
+			if verb >= 0 && verb < len(args) && fmt.Sprint(args[verb]) == "1" {
+				b.WriteString(one)
+			} else {
+				b.WriteString(other)
+			}
+			i += end + 1
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // Has reports whether key is a known message.

@@ -477,7 +477,7 @@ func TestVerifyTextProblems(t *testing.T) {
 		{RestoreInfo{VerifyKind: VerifySome, FilesVerified: 3, FilesFailed: 1}, 4,
 			"3 of 4 files verified; 1 could not be restored."},
 		{RestoreInfo{VerifyKind: VerifyBlobs, ItemsWithErrors: 1}, 4,
-			"Restored without --verify: each blob was checked on decryption (authenticated encryption), the files were not read back. 1 entries had problems (see the error messages): not restored, or restored without some of their metadata."},
+			"Restored without --verify: each blob was checked on decryption (authenticated encryption), the files were not read back. 1 entry had problems (see the error messages): not restored, or restored without some of its metadata."},
 	}
 	for i, c := range cases {
 		r := Record{Op: OpRestore, FilesRead: c.read, Restore: &c.info}
