@@ -66,7 +66,7 @@ func TestNotesInDocumentLanguage(t *testing.T) {
 	en := noteEnv(i18n.EN)
 	render(t, minutes(t, en, restore)).contains(t, "Snapshot dddddddd restored to /srv/restore: 1,234 files",
 		"1,234 files read back after the restore and checked against the snapshot (--verify): all match.")
-	render(t, en.RestoreTest(test, nil)).contains(t, "4 files from 2 snapshots restored and verified byte for byte; 1 verify commands passed")
+	render(t, en.RestoreTest(test, nil)).contains(t, "4 files from 2 snapshots restored and verified byte for byte; 1 verify command passed")
 }
 
 // Records written before notes existed carry English sentences; they are
