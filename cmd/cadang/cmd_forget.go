@@ -126,18 +126,14 @@ func policyFromFlags(c *cli.Context) (retention.Policy, error) {
 // one is no error, an invalid one a warning), but the run log is not
 // opened: forget is not recorded in it.
 func (e *env) calendarZone() (*time.Location, string) {
-	var cfg *jobs.Config
-	if e.sop != nil {
-		cfg = e.sop.cfg
-	} else if c, err := jobs.LoadDefault(e.c.String("config"), nil); err == nil {
-		cfg = c
-	} else if !errors.Is(err, jobs.ErrNoConfig) {
+	cfg, err := e.plainConfig()
+	if err != nil && !errors.Is(err, jobs.ErrNoConfig) {
 		e.warnf("ignoring the SOP configuration: %v", err)
 	}
 	if cfg != nil && cfg.Organization.Timezone != "" {
-		if loc := cfg.Location(); loc.String() == cfg.Organization.Timezone {
-			return loc, fmt.Sprintf("calendar in %s ([organization] timezone of %s)", loc, cfg.Path)
-		}
+		// Load refuses a zone it cannot find, so this is the one named.
+		loc := cfg.Location()
+		return loc, fmt.Sprintf("calendar in %s ([organization] timezone of %s)", loc, cfg.Path)
 	}
 	name, off := time.Now().Zone()
 	return time.Local, fmt.Sprintf("calendar in the local time zone (%s, UTC%s; no [organization] timezone configured)",

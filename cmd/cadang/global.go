@@ -70,8 +70,12 @@ type env struct {
 	// findSnapshot looks in when it is not --repo (copy's source): its
 	// hints name it.
 	snapshotsIn string
-	// zone caches displayZone.
-	zone *time.Location
+	// zone and org cache displayZone and orgZone; plainCfg, plainCfgErr
+	// and plainCfgRead cache plainConfig.
+	zone, org    *time.Location
+	plainCfg     *jobs.Config
+	plainCfgErr  error
+	plainCfgRead bool
 }
 
 func newEnv(c *cli.Context) *env {
@@ -141,16 +145,27 @@ func (e *env) displayZone() *time.Location {
 // the one its date was typed in, so that "--until 2027-01-01" reads back
 // as that day under --utc too.
 func (e *env) orgZone() *time.Location {
-	var cfg *jobs.Config
+	if e.org == nil {
+		e.org = time.Local
+		if cfg, _ := e.plainConfig(); cfg != nil && cfg.Organization.Timezone != "" {
+			e.org = cfg.Location()
+		}
+	}
+	return e.org
+}
+
+// plainConfig is the SOP configuration as a plain command reads it: the
+// one loadSOP read, else the file, read once (nil and ErrNoConfig when
+// there is none). Unlike loadSOP it opens no run log.
+func (e *env) plainConfig() (*jobs.Config, error) {
 	if e.sop != nil {
-		cfg = e.sop.cfg
-	} else if c, err := jobs.LoadDefault(e.c.String("config"), nil); err == nil {
-		cfg = c
+		return e.sop.cfg, nil
 	}
-	if cfg != nil && cfg.Organization.Timezone != "" {
-		return cfg.Location()
+	if !e.plainCfgRead {
+		e.plainCfg, e.plainCfgErr = jobs.LoadDefault(e.c.String("config"), nil)
+		e.plainCfgRead = true
 	}
-	return time.Local
+	return e.plainCfg, e.plainCfgErr
 }
 
 func (e *env) warnf(format string, args ...any) {

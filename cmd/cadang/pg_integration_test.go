@@ -259,9 +259,7 @@ func TestPostgreSQLBackupRestore(t *testing.T) {
 func TestPostgreSQLDatabasesJobRestoreTest(t *testing.T) {
 	s := testpg.Start(t)
 	repoDir := cliNewRepo(t)
-	for _, k := range []string{"PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "CADANG_CONFIG", envLog, envNow} {
-		t.Setenv(k, "")
-	}
+	clearJobEnv(t)
 	s.Exec(t, "postgres", "CREATE DATABASE spse; CREATE DATABASE helpdesk;")
 	s.Exec(t, "spse", "CREATE TABLE tender (id int PRIMARY KEY, nama text); INSERT INTO tender SELECT i, 'paket ' || i FROM generate_series(1, 2500) i;")
 	s.Exec(t, "helpdesk", "CREATE TABLE tiket (id int PRIMARY KEY); INSERT INTO tiket SELECT generate_series(1, 40);")
@@ -384,9 +382,7 @@ classification = "rahasia"
 func TestPostgreSQLCommandSourceRestoreTest(t *testing.T) {
 	s := testpg.Start(t)
 	repoDir := cliNewRepo(t)
-	for _, k := range []string{"PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "CADANG_CONFIG", envLog, envNow} {
-		t.Setenv(k, "")
-	}
+	clearJobEnv(t)
 	s.Exec(t, "postgres", "CREATE DATABASE spse;")
 	s.Exec(t, "spse", "CREATE TABLE tender (id int PRIMARY KEY); INSERT INTO tender SELECT generate_series(1, 300);")
 	id := cliRepoID(t, repoDir)
@@ -479,4 +475,14 @@ func cliRepoID(t *testing.T, repoDir string) string {
 	}
 	defer r.Close()
 	return r.ID()
+}
+
+// clearJobEnv empties what would steer a job's test away from its own
+// configuration: libpq's PG* variables, the configuration, run log and
+// clock that the environment may name.
+func clearJobEnv(t *testing.T) {
+	t.Helper()
+	for _, k := range []string{"PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "CADANG_CONFIG", envLog, envNow} {
+		t.Setenv(k, "")
+	}
 }

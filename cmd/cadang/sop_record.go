@@ -137,15 +137,11 @@ func recordVerify(info *runlog.RestoreInfo, o restoreOptions, res *restoreResult
 		}
 	}
 	switch {
-	// Every file written was read back and found the snapshot's: the
-	// files are verified, whatever became of entries that are no files
-	// (a device node not made), which ItemsWithErrors counts apart. Only
-	// where every error is about such an entry: a directory or tree that
-	// failed, or a file that could not be put in place, leaves files
-	// missing that no count of written files shows.
-	case o.Verify && res.FilesVerified == res.FilesRestored && info.FilesKept == 0 && len(res.FailedFiles) == 0 &&
-		(err == nil || res.damaged == 0 && uint64(len(res.Errors)) == res.otherErrors &&
-			(errors.Is(err, restorer.ErrRestoreIncomplete) || errors.As(err, new(*partialError)))):
+	// Every file written was read back and found the snapshot's, and no
+	// file is missing: the files are verified, whatever became of entries
+	// that are no files (a device node not made), which ItemsWithErrors
+	// counts apart.
+	case o.Verify && res.FilesVerified == res.FilesRestored && info.FilesKept == 0 && noFileMissing(res, err):
 		info.Verified = true
 		info.VerifyKind = runlog.VerifyAll
 	case o.Verify:
@@ -153,6 +149,23 @@ func recordVerify(info *runlog.RestoreInfo, o restoreOptions, res *restoreResult
 	default:
 		info.VerifyKind = runlog.VerifyBlobs
 	}
+}
+
+// noFileMissing reports whether a restore that ended with err left every
+// regular file it planned in the target: none failed, nothing of the
+// repository failed, and every error is about a symlink, FIFO or device
+// node itself. A directory or tree that failed, or a file that could not
+// be put in place, leaves files missing that no count of written files
+// shows.
+func noFileMissing(res *restoreResult, err error) bool {
+	switch {
+	case len(res.FailedFiles) > 0:
+		return false
+	case err == nil:
+		return true
+	}
+	incomplete := errors.Is(err, restorer.ErrRestoreIncomplete) || errors.As(err, new(*partialError))
+	return incomplete && res.damaged == 0 && uint64(len(res.Errors)) == res.otherErrors
 }
 
 // recordCheck fills the run-log record of `cadang check`.
