@@ -17,8 +17,11 @@ type dumpProgram struct {
 }
 
 // dumpPrograms are pg_dump's and pg_dumpall's options (PostgreSQL 12 to
-// 17; later versions' new options are not read, so a command line using
-// them gives nothing).
+// 18; a later version's new options are not read, so a command line using
+// them gives nothing). PostgreSQL 18 added flags only (no-data, no-schema,
+// no-statistics, statistics, statistics-only, sequence-data, no-policies):
+// a flag that an older pg_dump does not know makes that pg_dump fail, so
+// reading it as a flag never misreads a command line that runs.
 var dumpPrograms = map[string]dumpProgram{
 	"pg_dump": {short: "abBcCd:e:E:f:F:h:j:n:N:Op:RsS:t:T:U:vwWxZ:", long: longOptions(
 		"dbname extension file format host jobs port schema exclude-schema superuser table exclude-table username compress encoding "+
@@ -28,7 +31,8 @@ var dumpPrograms = map[string]dumpProgram{
 			"verbose no-privileges no-acl attribute-inserts binary-upgrade column-inserts disable-dollar-quoting disable-triggers "+
 			"enable-row-security if-exists inserts no-table-access-method no-tablespaces quote-all-identifiers load-via-partition-root "+
 			"serializable-deferrable strict-names use-set-session-authorization no-comments no-publications no-security-labels "+
-			"no-subscriptions no-toast-compression no-unlogged-table-data no-sync on-conflict-do-nothing no-synchronized-snapshots")},
+			"no-subscriptions no-toast-compression no-unlogged-table-data no-sync on-conflict-do-nothing no-synchronized-snapshots "+
+			"no-data no-schema no-statistics statistics statistics-only sequence-data no-policies")},
 	"pg_dumpall": {short: "acd:E:f:gh:l:Op:rsS:tU:vwWx", long: longOptions(
 		"file dbname host database port superuser username encoding exclude-database extra-float-digits lock-wait-timeout role "+
 			"rows-per-insert filter restrict-key",
@@ -36,7 +40,8 @@ var dumpPrograms = map[string]dumpProgram{
 			"no-acl attribute-inserts binary-upgrade column-inserts disable-dollar-quoting disable-triggers if-exists inserts "+
 			"load-via-partition-root no-comments no-publications no-role-passwords no-security-labels no-subscriptions no-sync "+
 			"no-table-access-method no-tablespaces no-toast-compression no-unlogged-table-data on-conflict-do-nothing "+
-			"quote-all-identifiers use-set-session-authorization")},
+			"quote-all-identifiers use-set-session-authorization "+
+			"no-data no-schema no-statistics statistics statistics-only sequence-data no-policies")},
 }
 
 func longOptions(withArg, without string) map[string]bool {

@@ -26,6 +26,11 @@ func TestCommandConn(t *testing.T) {
 		{"pg_dump -Fc -Z0 epns_prod", "", "", 0, true},
 		{"pg_dump -j 4 -Fd --no-synchronized-snapshots -h 10.0.0.5 -f /tmp/d epns_prod", "10.0.0.5", "", 0, true},
 		{"pg_dump -Fc -U epns epns_prod", "", "epns", 0, true},
+		// PostgreSQL 18's flags
+		{"pg_dump -Fc -Z0 --no-statistics --sequence-data --no-policies -h db epns_prod", "db", "", 0, true},
+		{"pg_dump --statistics-only --no-data --no-schema --statistics -U epns epns_prod", "", "epns", 0, true},
+		{"pg_dumpall --globals-only --no-policies --no-statistics -h db", "db", "", 0, true},
+		{"pg_dump --no-statistics=1 -h db epns_prod", "", "", 0, false},
 		// -t's argument is a pattern, not an option
 		{"pg_dump -t -h -T --port=1 -n=x -h db epns_prod", "db", "", 0, true},
 		{"pg_dump -d epns_prod -h db -- -weird-name", "db", "", 0, true}, // the name after -- wins over -d
