@@ -830,7 +830,11 @@ func followupCommand() *cli.Command {
 		Subcommands: []*cli.Command{{
 			Name:      "add",
 			Usage:     "record the follow-up taken after a failed run",
-			ArgsUsage: "RUN_ID",
+			ArgsUsage: "RUN_ID [RUN_ID...]",
+			Description: "Records what was done after a failed run (SOP step 5); the failure report of the run prints it.\n" +
+				"Several RUN_IDs (failures of one cause, such as a week of runs on a broken disk) get one follow-up\n" +
+				"each, with the same action and cause. Every RUN_ID is checked first: if one is not a failed run,\n" +
+				"nothing is recorded.",
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "action", Usage: "what was done, in `TEXT`", Required: true},
 				&cli.StringFlag{Name: "cause", Usage: "the cause of the failure that was found, in `TEXT` (the failure report prints it)"},
@@ -838,8 +842,8 @@ func followupCommand() *cli.Command {
 			},
 			Action: func(c *cli.Context) error {
 				e := newEnv(c)
-				if c.NArg() != 1 {
-					return errors.New("followup add: give the RUN_ID of the failed run")
+				if c.NArg() == 0 {
+					return errors.New("followup add: give the RUN_ID of the failed run (several for failures of one cause)")
 				}
 				st, err := e.loadSOP(false)
 				if err != nil {
@@ -865,12 +869,11 @@ func followupCommand() *cli.Command {
 					}
 					o.At = t
 				}
-				rec, err := e.runner(st).FollowupWith(c.Context, c.Args().First(), o, store)
-				if err != nil {
-					return err
+				recs, err := e.runner(st).FollowupMany(c.Context, c.Args().Slice(), o, store)
+				for _, rec := range recs {
+					e.printRecord(rec, st.termLang)
 				}
-				e.printRecord(rec, st.termLang)
-				return nil
+				return err
 			},
 		}},
 	}

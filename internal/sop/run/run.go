@@ -669,30 +669,60 @@ type FollowupOptions struct {
 
 // FollowupWith records a follow-up of the failed run runID.
 func (r *Runner) FollowupWith(ctx context.Context, runID string, o FollowupOptions, store runlog.RecordStore) (runlog.Record, error) {
-	if strings.TrimSpace(o.Action) == "" {
-		return runlog.Record{}, errors.New("followup: the action taken is empty")
-	}
-	target, err := r.Log.Find(runID, "")
-	if err != nil {
+	recs, err := r.FollowupMany(ctx, []string{runID}, o, store)
+	if len(recs) == 0 {
 		return runlog.Record{}, err
 	}
-	if target.Result == runlog.OK || target.Op == runlog.OpFollowup {
-		return runlog.Record{}, fmt.Errorf("followup: %s %s ended %s; follow-ups are for failed runs", target.Op, target.ID, target.Result)
+	return recs[0], err
+}
+
+// FollowupMany records one follow-up, the same action and cause, of each
+// of the failed runs runIDs: one cause (a disk that failed, a network
+// outage) often fails a week of runs, and the failure report of each must
+// show what was done. Every run ID is checked before anything is written,
+// so that a typo in the fifth records nothing rather than four of five;
+// a run named twice gets one follow-up. The records returned are those
+// appended, in the order given; an error while appending stops there.
+func (r *Runner) FollowupMany(ctx context.Context, runIDs []string, o FollowupOptions, store runlog.RecordStore) ([]runlog.Record, error) {
+	if strings.TrimSpace(o.Action) == "" {
+		return nil, errors.New("followup: the action taken is empty")
+	}
+	if len(runIDs) == 0 {
+		return nil, errors.New("followup: no run named")
 	}
 	now := r.clock().Now()
+	var targets []runlog.Record
+	seen := map[string]bool{}
+	for _, runID := range runIDs {
+		target, err := r.Log.Find(runID, "")
+		if err != nil {
+			return nil, err
+		}
+		if target.Result == runlog.OK || target.Op == runlog.OpFollowup {
+			return nil, fmt.Errorf("followup: %s %s ended %s; follow-ups are for failed runs", target.Op, target.ID, target.Result)
+		}
+		if !o.At.IsZero() && (o.At.After(now) || o.At.Before(target.End)) {
+			return nil, fmt.Errorf("followup: --at %s must lie between the failed run's end (%s %s ended %s) and now (%s)",
+				o.At.Format(time.RFC3339), target.Op, target.ID, target.End.Format(time.RFC3339), now.Format(time.RFC3339))
+		}
+		if !seen[target.ID] {
+			seen[target.ID] = true
+			targets = append(targets, target)
+		}
+	}
 	when := now
 	if !o.At.IsZero() {
-		if o.At.After(now) || o.At.Before(target.End) {
-			return runlog.Record{}, fmt.Errorf("followup: --at %s must lie between the failed run's end (%s) and now (%s)",
-				o.At.Format(time.RFC3339), target.End.Format(time.RFC3339), now.Format(time.RFC3339))
-		}
 		when = o.At
 	}
-	rec := runlog.Record{Op: runlog.OpFollowup, Job: target.Job, Ref: target.ID, Message: o.Action, Cause: strings.TrimSpace(o.Cause),
-		Result: runlog.OK, Start: when, End: when}
-	out, err := r.Log.Append(ctx, rec, store)
-	if err != nil && !errors.Is(err, runlog.ErrNotStored) {
-		return out, err
+	var out []runlog.Record
+	for _, target := range targets {
+		rec := runlog.Record{Op: runlog.OpFollowup, Job: target.Job, Ref: target.ID, Message: o.Action, Cause: strings.TrimSpace(o.Cause),
+			Result: runlog.OK, Start: when, End: when}
+		got, err := r.Log.Append(ctx, rec, store)
+		if err != nil && !errors.Is(err, runlog.ErrNotStored) {
+			return out, fmt.Errorf("followup of %s %s: %w", target.Op, target.ID, err)
+		}
+		out = append(out, got)
 	}
 	return out, nil
 }

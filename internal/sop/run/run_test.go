@@ -296,6 +296,57 @@ func TestBeforeChangeAndFollowup(t *testing.T) {
 	}
 }
 
+// TestFollowupMany: one follow-up of several failures of one cause gives
+// each its own record; a run that is not a failure, among them, records
+// nothing at all; a run named twice is followed up once.
+func TestFollowupMany(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.bay.Connect(e.a)
+	ok, err := e.r.Backup(ctx, "spse-prod", run.Options{}) // disk-A due: ok, disk-B next
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed []string
+	for range 2 {
+		e.clk.Advance(time.Hour)
+		out, _ := e.r.Backup(ctx, "spse-prod", run.Options{}) // disk-B due, disk-A connected
+		if out.Record.Result != runlog.Failed {
+			t.Fatalf("run on the wrong disk: %+v", out.Record)
+		}
+		failed = append(failed, out.Record.ID)
+	}
+	count := func() int {
+		recs, err := e.r.Log.Records()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, r := range recs {
+			if r.Op == runlog.OpFollowup {
+				n++
+			}
+		}
+		return n
+	}
+	o := run.FollowupOptions{Action: "jadwal rotasi ditempel di rak", Cause: "disk tertukar"}
+	if recs, err := e.r.FollowupMany(ctx, []string{failed[0], ok.Record.ID, failed[1]}, o, nil); err == nil || len(recs) != 0 ||
+		!strings.Contains(err.Error(), ok.Record.ID) {
+		t.Fatalf("a follow-up naming an OK run: %v, %d records", err, len(recs))
+	}
+	if _, err := e.r.FollowupMany(ctx, []string{failed[0], "nope"}, o, nil); err == nil {
+		t.Fatal("a follow-up naming an unknown run was accepted")
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("refused follow-ups recorded %d records", n)
+	}
+	recs, err := e.r.FollowupMany(ctx, []string{failed[1], failed[0][:15], failed[1]}, o, nil)
+	if err != nil || len(recs) != 2 || recs[0].Ref != failed[1] || recs[1].Ref != failed[0] ||
+		recs[0].Cause != o.Cause || recs[1].Message != o.Action || count() != 2 {
+		t.Fatalf("%v %+v (%d in the log)", err, recs, count())
+	}
+}
+
 func TestDo(t *testing.T) {
 	e := newEnv(t)
 	store := &runtest.Repo{RepoID: e.a}
