@@ -3,6 +3,7 @@ package repo
 import (
 	"bytes"
 	"cmp"
+	"maps"
 	"context"
 	"errors"
 	"fmt"
@@ -696,6 +697,14 @@ type RepairIndexResult struct {
 	// RemovedObsolete are the obsolete-pack files removed because they
 	// could not be read.
 	RemovedObsolete []ID
+	// MissingPacks are the packs the old index files named that do not
+	// exist, in the order of their names, and LostBlobs the blobs they
+	// held that no pack of the new index holds: what the repository lost
+	// (the snapshots that use them are damaged until a backup of the same
+	// content stores them again). Old index files that cannot be read
+	// count for nothing here.
+	MissingPacks []ID
+	LostBlobs    []BlobHandle
 }
 
 // RepairIndex reads the header of every pack and writes a fresh index from
@@ -762,7 +771,15 @@ func (r *Repository) RepairIndex(ctx context.Context, o RepairIndexOptions) (*Re
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	kept, err := r.keepDamagedHeaders(ctx, old, badHeader, logf)
+	listed := make(map[ID]bool, len(all))
+	for _, e := range all {
+		listed[e.id] = true
+	}
+	oldEntries, err := r.oldIndexEntries(ctx, old, func(id ID) bool { _, bad := badHeader[id]; return bad || !listed[id] })
+	if err != nil {
+		return nil, err
+	}
+	kept, err := r.keepDamagedHeaders(ctx, oldEntries, badHeader, logf)
 	if err != nil {
 		return nil, err
 	}
@@ -800,6 +817,7 @@ func (r *Repository) RepairIndex(ctx context.Context, o RepairIndexOptions) (*Re
 	for _, p := range out {
 		res.Blobs += len(p.Blobs)
 	}
+	res.MissingPacks, res.LostBlobs = lostWith(oldEntries, listed, out)
 	// Build the new index apart and swap it in under the index's lock:
 	// LoadBlob and HasBlob may be running meanwhile.
 	fresh := NewIndex()
@@ -833,16 +851,11 @@ func (r *Repository) RepairIndex(ctx context.Context, o RepairIndexOptions) (*Re
 	return res, nil
 }
 
-// keepDamagedHeaders returns what the old index files say of the packs
-// whose header cannot be read (a truncated pack, say), as far as it checks
-// out against the pack's bytes (intactIn). Dropping them from the index
-// would throw away the only map to the blobs such a pack still holds
-// intact, which 'repair packs' salvages by it (a review lost 40 readable
-// blobs so). An old index file that cannot be read is passed over.
-func (r *Repository) keepDamagedHeaders(ctx context.Context, old []ID, bad map[ID]error, logf func(string, ...any)) ([]IndexPack, error) {
-	if len(bad) == 0 {
-		return nil, nil
-	}
+// oldIndexEntries returns what the old index files list for the packs
+// that want picks, each entry once. An old index file that cannot be read
+// is passed over (there is nothing to read from it); any other error
+// stops the repair before it has changed anything.
+func (r *Repository) oldIndexEntries(ctx context.Context, old []ID, want func(ID) bool) (map[ID][]PackBlob, error) {
 	type entryKey struct {
 		h                   BlobHandle
 		offset, length, raw uint32
@@ -858,7 +871,7 @@ func (r *Repository) keepDamagedHeaders(ctx context.Context, old []ID, bad map[I
 			return nil, fmt.Errorf("read old index %s: %w (nothing was changed)", name.Short(), err)
 		}
 		for _, p := range content {
-			if _, ok := bad[p.ID]; !ok {
+			if !want(p.ID) {
 				continue
 			}
 			if seen[p.ID] == nil {
@@ -873,6 +886,50 @@ func (r *Repository) keepDamagedHeaders(ctx context.Context, old []ID, bad map[I
 			}
 		}
 	}
+	return blobs, nil
+}
+
+// lostWith returns the packs of the old index's entries that are not
+// listed, sorted, and the blobs they held that no pack of the new index
+// holds, sorted by type and ID.
+func lostWith(oldEntries map[ID][]PackBlob, listed map[ID]bool, fresh []IndexPack) ([]ID, []BlobHandle) {
+	var missing []ID
+	gone := map[BlobHandle]bool{}
+	for id, bl := range oldEntries {
+		if listed[id] {
+			continue
+		}
+		missing = append(missing, id)
+		for _, b := range bl {
+			gone[BlobHandle{b.Type, b.ID}] = true
+		}
+	}
+	slices.SortFunc(missing, ID.Compare)
+	if len(gone) == 0 {
+		return missing, nil
+	}
+	for _, p := range fresh {
+		for _, b := range p.Blobs {
+			delete(gone, BlobHandle{b.Type, b.ID})
+		}
+	}
+	lost := slices.Collect(maps.Keys(gone))
+	slices.SortFunc(lost, func(a, b BlobHandle) int {
+		if c := cmp.Compare(a.Type, b.Type); c != 0 {
+			return c
+		}
+		return a.ID.Compare(b.ID)
+	})
+	return missing, lost
+}
+
+// keepDamagedHeaders returns what the old index files say (blobs, from
+// oldIndexEntries) of the packs whose header cannot be read (a truncated
+// pack, say), as far as it checks out against the pack's bytes
+// (intactIn). Dropping them from the index would throw away the only map
+// to the blobs such a pack still holds intact, which 'repair packs'
+// salvages by it (a review lost 40 readable blobs so).
+func (r *Repository) keepDamagedHeaders(ctx context.Context, blobs map[ID][]PackBlob, bad map[ID]error, logf func(string, ...any)) ([]IndexPack, error) {
 	var out []IndexPack
 	for id, herr := range bad {
 		bl, err := r.intactIn(ctx, id, blobs[id])

@@ -186,6 +186,12 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		}
 		if n := damagedFiles(rep.Problems, repo.IndexFile); n > 0 {
 			fmt.Fprintf(e.stdout, "note: %d index file(s) cannot be read: other commands pass over them with a warning (a backup may store again what only they name), while prune and 'repair packs' refuse to run unless each is junk that was never sealed with this repository's key; 'cadang repair index'%s rebuilds the index from the packs' own headers without them\n", n, then)
+		} else if missing := filesOfKind(rep.Problems, repo.ProblemPackMissing); missing > 0 {
+			// Until the index stops naming them, no snapshot shows as
+			// damaged: say what is lost and how to see which.
+			fmt.Fprintf(e.stdout, "note: %s the index names %s gone, and the blobs held only there are lost: 'cadang repair index'%s rebuilds the index from the packs that exist and counts the blobs lost, "+
+				"then 'cadang check' names the snapshots that used them. A backup of the same files stores their contents again; or forget those snapshots here and copy them back from another medium ('cadang copy --from-repo OTHER ID')\n",
+				plural(missing, "pack"), isAre(missing), then)
 		} else if indexProblems(rep.Problems) {
 			fmt.Fprintf(e.stdout, "note: the index disagrees with the packs: 'cadang repair index'%s rebuilds it from the packs' own headers\n", then)
 		}
@@ -269,6 +275,19 @@ func damagedPacks(ps, unsupported []repo.Problem) []string {
 // hasKind reports whether a problem of kind k was found.
 func hasKind(ps []repo.Problem, k repo.ProblemKind) bool {
 	return slices.ContainsFunc(ps, func(p repo.Problem) bool { return p.Kind == k })
+}
+
+// filesOfKind counts the distinct files that problems of kind k name (a
+// missing pack is named once by the index's check and again by each
+// snapshot that fails to load from it).
+func filesOfKind(ps []repo.Problem, k repo.ProblemKind) int {
+	files := map[string]bool{}
+	for _, p := range ps {
+		if p.Kind == k && p.File.Name != "" { // a tree's problem may name no file
+			files[p.File.Name] = true
+		}
+	}
+	return len(files)
 }
 
 // indexProblems reports whether the index names a missing pack, or blobs

@@ -305,6 +305,14 @@ func forgetByPolicy(ctx context.Context, e *env, o forgetPlan, rec *runlog.Recor
 	})
 }
 
+// isAre is the verb that agrees with a count of n.
+func isAre(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
+}
+
 func plural(n int, what string) string {
 	if n == 1 {
 		return "1 " + what

@@ -451,7 +451,9 @@ func repairCommand() *cli.Command {
 unreadable or newer one too: every pack's own header was read) and the obsolete-pack files that cannot be
 read (damaged, or junk uploaded to the server). For a pack whose
 header cannot be read it keeps the old index's entries that still open from the pack's bytes, and exits 3:
-'cadang repair packs' takes such packs out, salvaging what they hold. Takes an exclusive lock.`,
+'cadang repair packs' takes such packs out, salvaging what they hold. Packs the old index named that are
+gone (a file lost from the medium) are named, with the count of blobs that were held only there: 'cadang
+check' then names the snapshots that used them. Takes an exclusive lock.`,
 			Action: func(c *cli.Context) error {
 				e := newEnv(c)
 				return e.recorded(c.Context, runlog.OpRepair, func(ctx context.Context, rec *runlog.Record) error {
@@ -473,11 +475,27 @@ header cannot be read it keeps the old index's entries that still open from the 
 					if e.json {
 						if err := e.printJSON(map[string]any{"message_type": "repair_index", "packs": res.Packs, "blobs": res.Blobs,
 							"damaged_headers": idStrings(res.DamagedHeaders), "kept_damaged": idStrings(res.KeptDamaged),
-							"removed_obsolete": idStrings(res.RemovedObsolete)}); err != nil {
+							"removed_obsolete": idStrings(res.RemovedObsolete), "missing_packs": idStrings(res.MissingPacks),
+							"lost_blobs": len(res.LostBlobs)}); err != nil {
 							return err
 						}
 					} else {
 						fmt.Fprintf(e.stdout, "rebuilt the index: %d packs, %d blobs\n", res.Packs, res.Blobs)
+					}
+					if n := len(res.MissingPacks); n > 0 {
+						// The old index named them; the new one cannot.
+						// What they held only is gone, and the snapshots
+						// that used it are damaged: the administrator must
+						// hear it now, not at the next check.
+						e.warnf("%s the old index named %s gone: %s",
+							plural(n, "pack"), isAre(n), strings.Join(idStrings(res.MissingPacks), " "))
+						if l := len(res.LostBlobs); l > 0 {
+							e.warnf("%s held only there %s lost. 'cadang check' names the snapshots that use them (none, if a prune was interrupted after removing unused data): "+
+								"a backup of the same files stores their contents again, or forget those snapshots here and copy them back from another medium ('cadang copy --from-repo OTHER ID')",
+								plural(l, "blob"), isAre(l))
+						} else {
+							e.warnf("every blob they held is in another pack: nothing was lost")
+						}
 					}
 					if n := len(res.DamagedHeaders); n > 0 {
 						// An index that is whole again, over a pack that
