@@ -3,11 +3,11 @@ package repo
 import (
 	"bytes"
 	"cmp"
-	"maps"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	mrand "math/rand/v2"
 	"runtime"

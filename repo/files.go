@@ -44,6 +44,9 @@ func (r *Repository) SaveFile(ctx context.Context, t FileType, data []byte) (ID,
 	}
 	id := storedName(sealed)
 	h := backend.Handle{Type: t, Name: id.String()}
+	if err := checkSaveLimit(h, sealed); err != nil {
+		return ID{}, err
+	}
 	// Opened again after it was named, so that a file whose bytes match
 	// its name always opens with the key: readers take one that does not
 	// for junk that no holder of the key wrote (ErrForeignFile), and prune
@@ -62,6 +65,8 @@ func (r *Repository) SaveFile(ctx context.Context, t FileType, data []byte) (ID,
 }
 
 // LoadFile loads a file saved with SaveFile, checks its hash and decrypts it.
+// A file larger than LoadLimit(t) is not read: it fails as damaged,
+// wrapping ErrTooLarge.
 func (r *Repository) LoadFile(ctx context.Context, t FileType, id ID) ([]byte, error) {
 	return r.loadFile(ctx, t, id, 0)
 }
@@ -72,17 +77,30 @@ func (r *Repository) LoadFile(ctx context.Context, t FileType, id ID) ([]byte, e
 // reader load more than it allowed for on the listed size. A file of
 // another size fails as damaged (its hash), or as too short.
 func (r *Repository) LoadFileSized(ctx context.Context, t FileType, id ID, size int64) ([]byte, error) {
+	h := backend.Handle{Type: t, Name: id.String()}
 	if size <= 0 {
-		h := backend.Handle{Type: t, Name: id.String()}
 		return nil, damaged(h, nil, "listed with %d bytes", size)
+	}
+	if max := LoadLimit(t); max > 0 && size > max {
+		return nil, tooLarge(h, size)
 	}
 	return r.loadFile(ctx, t, id, size)
 }
 
-// loadFile loads length bytes of the file (all of it for 0) and opens it.
+// loadFile loads length bytes of the file (all of it, within LoadLimit,
+// for 0) and opens it.
 func (r *Repository) loadFile(ctx context.Context, t FileType, id ID, length int64) ([]byte, error) {
 	h := backend.Handle{Type: t, Name: id.String()}
-	raw, err := r.be.Load(ctx, h, 0, length)
+	var raw []byte
+	var err error
+	if length > 0 {
+		raw, err = r.be.Load(ctx, h, 0, length)
+	} else {
+		raw, err = loadLimited(ctx, r.be, h)
+	}
+	if IsDamaged(err) {
+		return nil, err // too large: loadLimited named the file
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", h, err)
 	}
@@ -140,10 +158,14 @@ func (r *Repository) RemoveFile(ctx context.Context, t FileType, id ID) error {
 
 // LoadStored returns a file's bytes as stored, without checking them
 // against its name or opening them: what a repair keeps of a damaged file
-// before it removes it.
+// before it removes it. A file larger than LoadLimit(t) is not read (an
+// error wrapping ErrTooLarge): a repair that cannot keep it must leave it.
 func (r *Repository) LoadStored(ctx context.Context, t FileType, id ID) ([]byte, error) {
 	h := backend.Handle{Type: t, Name: id.String()}
-	raw, err := r.be.Load(ctx, h, 0, 0)
+	raw, err := loadLimited(ctx, r.be, h)
+	if IsDamaged(err) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", h, err)
 	}

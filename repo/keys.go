@@ -58,6 +58,9 @@ func (r *Repository) saveKeyFile(ctx context.Context, password []byte, p crypto.
 	}
 	id := storedName(b)
 	h := backend.Handle{Type: KeyFile, Name: id.String()}
+	if err := checkSaveLimit(h, b); err != nil {
+		return ID{}, err
+	}
 	if err := r.be.Save(ctx, h, b); err != nil {
 		return ID{}, fmt.Errorf("save %s: %w", h, err)
 	}
@@ -67,7 +70,10 @@ func (r *Repository) saveKeyFile(ctx context.Context, password []byte, p crypto.
 // loadKeyFile loads a key file and checks that its bytes match its name.
 func loadKeyFile(ctx context.Context, be backend.Backend, id ID) (*crypto.KeyFile, error) {
 	h := backend.Handle{Type: KeyFile, Name: id.String()}
-	b, err := be.Load(ctx, h, 0, 0)
+	b, err := loadLimited(ctx, be, h)
+	if IsDamaged(err) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", h, err)
 	}

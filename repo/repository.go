@@ -226,8 +226,11 @@ type Repository struct {
 // removes stale lock files in its way (reported through Options.Logf).
 func Open(ctx context.Context, be backend.Backend, password []byte, o Options) (*Repository, error) {
 	cfgH := backend.Handle{Type: ConfigFile}
-	raw, err := be.Load(ctx, cfgH, 0, 0)
+	raw, err := loadLimited(ctx, be, cfgH)
 	if err != nil {
+		if IsDamaged(err) {
+			return nil, fmt.Errorf("open %s: %w", be.Location(), err)
+		}
 		if backend.IsNotExist(err) {
 			return nil, fmt.Errorf("%s: %w", be.Location(), ErrNoRepository)
 		}

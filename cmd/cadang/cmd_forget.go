@@ -250,6 +250,7 @@ func forgetByPolicy(ctx context.Context, e *env, o forgetPlan, rec *runlog.Recor
 			printForgetPlan(e, groups, o)
 		}
 		var removed []repo.ID
+		var staleMsg string
 		if !o.DryRun {
 			removed, err = retention.Forget(ctx, r, groups)
 			forgetFacts(rec, o.Policy, o.Location.String(), groups, removed)
@@ -266,6 +267,16 @@ func forgetByPolicy(ctx context.Context, e *env, o forgetPlan, rec *runlog.Recor
 					fmt.Fprintf(e.stdout, "removed %d of %d snapshots before the error\n", len(removed), toRemove)
 				}
 				return err
+			}
+			// The plan's now: a protection that expired after the plan
+			// was made kept its snapshot, which is still there.
+			stale, serr := snapshot.RemoveStaleProtections(ctx, r, now)
+			if serr != nil {
+				e.warnf("expired protections of snapshots that are gone were not all removed (the next forget tries again): %v", serr)
+			}
+			if staleMsg = staleProtectionsLine(stale, e.timeText); staleMsg != "" && e.json {
+				// forget --json keeps restic's shape, an array of groups.
+				e.logf("%s", staleMsg)
 			}
 		}
 		if e.json {
@@ -301,6 +312,9 @@ func forgetByPolicy(ctx context.Context, e *env, o forgetPlan, rec *runlog.Recor
 		default:
 			fmt.Fprintln(e.stdout, "removed no snapshots")
 		}
+		if staleMsg != "" {
+			fmt.Fprintln(e.stdout, staleMsg)
+		}
 		return nil
 	})
 }
@@ -311,6 +325,24 @@ func isAre(n int) string {
 		return "is"
 	}
 	return "are"
+}
+
+// staleProtectionsLine says which expired protections of snapshots that
+// are gone a retention run removed (snapshot.RemoveStaleProtections), or
+// "" for none.
+func staleProtectionsLine(removed []snapshot.Protection, timeText func(time.Time) string) string {
+	if len(removed) == 0 {
+		return ""
+	}
+	names := make([]string, 0, min(len(removed), 21))
+	for i, p := range removed {
+		if i == 20 {
+			names = append(names, fmt.Sprintf("and %d more", len(removed)-i))
+			break
+		}
+		names = append(names, fmt.Sprintf("%s (of snapshot %s, expired %s)", p.ID.Short(), p.Snapshot.Short(), timeText(p.Until)))
+	}
+	return fmt.Sprintf("removed %s of snapshots that are gone: %s", plural(len(removed), "expired protection"), strings.Join(names, ", "))
 }
 
 func plural(n int, what string) string {

@@ -37,7 +37,8 @@ snapshot by name, and no retention policy forgets it (forget and 'cadang run' ke
                    [organization] timezone, else the local time zone; --utc does not change it)
 
 Without either, the protection has no end. Protecting a snapshot again adds a protection; the one that
-lasts longest counts. An expired protection no longer counts; --remove deletes it with the others.
+lasts longest counts. An expired protection no longer counts; --remove deletes it with the others, and
+forget with a policy deletes it once its snapshot (and every tag change of it) is gone, naming it.
 
   cadang protect --remove SNAPSHOT...   lifts every protection of the snapshots
   cadang protect --list                 lists the protections (--json: one line)

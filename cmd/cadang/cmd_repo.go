@@ -18,7 +18,6 @@ import (
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/internal/units"
 	"github.com/lpse/cadang/repo"
-	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/repo/backend/location"
 	"github.com/lpse/cadang/snapshot"
 )
@@ -402,7 +401,7 @@ func catCommand() *cli.Command {
 					}
 					var b []byte
 					if t == repo.KeyFile {
-						b, err = r.Backend().Load(ctx, backend.Handle{Type: t, Name: id.String()}, 0, 0)
+						b, err = r.LoadStored(ctx, t, id) // within the key file bound
 					} else {
 						b, err = r.LoadFile(ctx, t, id)
 					}

@@ -166,3 +166,68 @@ func IsNotExist(err error) bool { return errors.Is(err, ErrNotExist) }
 func NotExist(h Handle, loc string) error {
 	return fmt.Errorf("%s in %s: %w", h, loc, ErrNotExist)
 }
+
+// ErrTooLarge is wrapped by LoadMax's error (a *TooLargeError) for a file
+// larger than the caller allowed.
+var ErrTooLarge = errors.New("file larger than allowed")
+
+// TooLargeError is LoadMax's error for a file of more than Max bytes. It
+// was neither read nor allocated: Size is what the storage said it holds
+// (a listing, a stat, a Content-Length), which a hostile server may make
+// up, so it says only that the file is not one to read.
+type TooLargeError struct {
+	File Handle
+	Size int64
+	Max  int64
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("%s holds %d bytes, more than the %d allowed", e.File, e.Size, e.Max)
+}
+
+// Is makes a *TooLargeError match ErrTooLarge.
+func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
+
+// MaxLoader is implemented by backends that can load a whole file in one
+// request and refuse it, before they allocate or read its bytes, when it
+// is larger than max: a server asked for a file of a few kilobytes must not
+// make the client take in gigabytes. A file of more than max bytes is a
+// *TooLargeError (not retried); Load's errors otherwise.
+type MaxLoader interface {
+	LoadMax(ctx context.Context, h Handle, max int64) ([]byte, error)
+}
+
+// LoadMax loads the whole file h if it holds at most max bytes (max > 0),
+// and fails with a *TooLargeError otherwise, having allocated and read no
+// more than max bytes. A backend without MaxLoader is asked for the size
+// first (Stat) and then for exactly that many bytes, which Load must honour
+// (backendtest checks it): a second request, but never more than max bytes.
+func LoadMax(ctx context.Context, be Backend, h Handle, max int64) ([]byte, error) {
+	if max <= 0 {
+		return nil, fmt.Errorf("load %s: invalid bound %d", h, max)
+	}
+	if ml, ok := be.(MaxLoader); ok {
+		return ml.LoadMax(ctx, h, max)
+	}
+	fi, err := be.Stat(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case fi.Size > max:
+		return nil, fmt.Errorf("load %s: %w", h, &TooLargeError{File: h, Size: fi.Size, Max: max})
+	case fi.Size <= 0:
+		// Load(0, 0) would mean "all of it", however much that is; the
+		// file is immutable, so its name check fails on these 0 bytes if
+		// the stat lied.
+		return []byte{}, nil
+	}
+	data, err := be.Load(ctx, h, 0, fi.Size)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) != fi.Size {
+		return nil, fmt.Errorf("load %s: got %d bytes for a range of %d: %w", h, len(data), fi.Size, io.ErrUnexpectedEOF)
+	}
+	return data, nil
+}

@@ -53,6 +53,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
 		{"Config", testConfig},
 		{"Ranges", testRanges},
 		{"LoadInto", testLoadInto},
+		{"LoadMax", testLoadMax},
 		{"List", testList},
 		{"ListStop", testListStop},
 		{"ListRemoveWhileListing", testListRemove},
@@ -271,6 +272,55 @@ func testRanges(t *testing.T, be backend.Backend) {
 	}
 	if _, err := be.Load(context.Background(), empty, 0, 1); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("Load 0+1 of an empty file: want io.ErrUnexpectedEOF, got %v", err)
+	}
+}
+
+// plainBackend hides every optional interface of the backend it wraps,
+// so that backend.LoadMax takes its Stat-then-Load path.
+type plainBackend struct{ backend.Backend }
+
+// testLoadMax checks backend.LoadMax, through the backend's MaxLoader
+// where it has one and through Stat and Load otherwise: a file within the
+// bound is returned whole, a larger one is refused with a
+// *backend.TooLargeError that names it (repositories bound the files they
+// load by ID so, against a server that answers with gigabytes).
+func testLoadMax(t *testing.T, be backend.Backend) {
+	ctx := context.Background()
+	rng := newRand(t)
+	const size = 10_000
+	data := Data(rng, size)
+	h := backend.Handle{Type: backend.SnapshotFile, Name: Name(rng)}
+	mustSave(t, be, h, data)
+	empty := backend.Handle{Type: backend.LockFile, Name: Name(rng)}
+	mustSave(t, be, empty, nil)
+	missing := backend.Handle{Type: backend.KeyFile, Name: Name(rng)}
+	for _, b := range []struct {
+		name string
+		be   backend.Backend
+	}{{"as is", be}, {"without MaxLoader", plainBackend{be}}} {
+		for _, max := range []int64{size, size + 1, 1 << 40} {
+			got, err := backend.LoadMax(ctx, b.be, h, max)
+			if err != nil || !bytes.Equal(got, data) {
+				t.Errorf("%s: LoadMax of %d bytes, bound %d: %d bytes, %v", b.name, size, max, len(got), err)
+			}
+		}
+		for _, max := range []int64{size - 1, 1} {
+			_, err := backend.LoadMax(ctx, b.be, h, max)
+			var tl *backend.TooLargeError
+			switch {
+			case !errors.Is(err, backend.ErrTooLarge) || !errors.As(err, &tl):
+				t.Errorf("%s: LoadMax of %d bytes, bound %d: want a *TooLargeError, got %v", b.name, size, max, err)
+			case tl.Size != size || tl.Max != max || tl.File != h:
+				t.Errorf("%s: LoadMax of %d bytes, bound %d: error says %+v", b.name, size, max, *tl)
+			case !mentions(err, h):
+				t.Errorf("%s: LoadMax's error does not name the file: %v", b.name, err)
+			}
+		}
+		if got, err := backend.LoadMax(ctx, b.be, empty, 1); err != nil || len(got) != 0 {
+			t.Errorf("%s: LoadMax of an empty file: %d bytes, %v", b.name, len(got), err)
+		}
+		_, err := backend.LoadMax(ctx, b.be, missing, size)
+		checkNotExist(t, b.name+": LoadMax", missing, err)
 	}
 }
 

@@ -528,6 +528,30 @@ func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int
 	return buf, nil
 }
 
+// LoadMax implements backend.MaxLoader: the file's size is taken from
+// the open file, so that nothing is allocated for one larger than max.
+func (b *Backend) LoadMax(ctx context.Context, h backend.Handle, max int64) ([]byte, error) {
+	f, path, err := b.openForLoad(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	if fi.Size() > max {
+		return nil, fmt.Errorf("load %s: %w", path, &backend.TooLargeError{File: h, Size: fi.Size(), Max: max})
+	}
+	buf := make([]byte, fi.Size())
+	if err := readFullAt(f, path, buf, 0); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+var _ backend.MaxLoader = (*Backend)(nil)
+
 // LoadInto implements backend.BufferLoader: Load without the allocation.
 func (b *Backend) LoadInto(ctx context.Context, h backend.Handle, offset int64, buf []byte) error {
 	f, path, err := b.openForLoad(ctx, h)

@@ -84,6 +84,28 @@ func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int
 	return bytes.Clone(data[offset:end:end]), nil
 }
 
+// LoadMax implements backend.MaxLoader.
+func (b *Backend) LoadMax(ctx context.Context, h backend.Handle, max int64) ([]byte, error) {
+	if err := handle.Valid(h); err != nil {
+		return nil, fmt.Errorf("load %s: %w", h, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("load %s in %s: %w", h, b.loc, err)
+	}
+	b.mu.RLock()
+	data, ok := b.files[h]
+	b.mu.RUnlock()
+	if !ok {
+		return nil, backend.NotExist(h, b.loc)
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("load %s in %s: %w", h, b.loc, &backend.TooLargeError{File: h, Size: int64(len(data)), Max: max})
+	}
+	return bytes.Clone(data), nil
+}
+
+var _ backend.MaxLoader = (*Backend)(nil)
+
 // Stat returns the size of h.
 func (b *Backend) Stat(ctx context.Context, h backend.Handle) (backend.FileInfo, error) {
 	if err := handle.Valid(h); err != nil {

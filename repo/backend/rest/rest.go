@@ -420,8 +420,19 @@ func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int
 	if offset < 0 || length < 0 {
 		return nil, fmt.Errorf("load %s: invalid range: offset %d, length %d", b.what(h), offset, length)
 	}
-	return b.load(ctx, h, offset, length, nil)
+	return b.load(ctx, h, offset, length, 0, nil)
 }
+
+// LoadMax implements backend.MaxLoader: one GET, refused on its
+// Content-Length before the body is read.
+func (b *Backend) LoadMax(ctx context.Context, h backend.Handle, max int64) ([]byte, error) {
+	if err := handle.Valid(h); err != nil {
+		return nil, fmt.Errorf("load %s: %w", h, err)
+	}
+	return b.load(ctx, h, 0, 0, max, nil)
+}
+
+var _ backend.MaxLoader = (*Backend)(nil)
 
 // LoadInto implements backend.BufferLoader.
 func (b *Backend) LoadInto(ctx context.Context, h backend.Handle, offset int64, buf []byte) error {
@@ -434,7 +445,7 @@ func (b *Backend) LoadInto(ctx context.Context, h backend.Handle, offset int64, 
 	if len(buf) == 0 {
 		return nil
 	}
-	_, err := b.load(ctx, h, offset, int64(len(buf)), buf)
+	_, err := b.load(ctx, h, offset, int64(len(buf)), 0, buf)
 	return err
 }
 
@@ -442,8 +453,10 @@ func (b *Backend) LoadInto(ctx context.Context, h backend.Handle, offset int64, 
 // (or something posing as one) that announces an absurd length.
 const maxWholeLoad = 4 << 30
 
-// load does a (ranged) GET; buf, when not nil, has length bytes.
-func (b *Backend) load(ctx context.Context, h backend.Handle, offset, length int64, buf []byte) ([]byte, error) {
+// load does a (ranged) GET; buf, when not nil, has length bytes. max, when
+// not 0, bounds a whole-file load (length 0): a larger file is a
+// *backend.TooLargeError.
+func (b *Backend) load(ctx context.Context, h backend.Handle, offset, length, max int64, buf []byte) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("load %s: %w", b.what(h), err)
 	}
@@ -477,6 +490,9 @@ func (b *Backend) load(ctx context.Context, h backend.Handle, offset, length int
 		want := length
 		if want == 0 {
 			want = resp.ContentLength
+			if max > 0 && want > max {
+				return &permanent{&backend.TooLargeError{File: h, Size: want, Max: max}}
+			}
 			if want < 0 || want > maxWholeLoad {
 				return fmt.Errorf("server announced a body of %d bytes", want)
 			}

@@ -204,3 +204,34 @@ func TestStatusErrorUnknownType(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadMaxRefusesAnnouncedSize: a server that answers a whole-file GET
+// with a body larger than the bound (it announces 3 GiB and would send
+// them) is refused on its Content-Length, before the client allocates or
+// reads the body, and not asked again.
+func TestLoadMaxRefusesAnnouncedSize(t *testing.T) {
+	var calls atomic.Int32
+	var sent atomic.Int64
+	b := newTestBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Content-Length", fmt.Sprint(int64(3)<<30))
+		w.WriteHeader(http.StatusOK)
+		chunk := make([]byte, 64<<10)
+		for range 16 { // 1 MiB at most: the client hangs up long before
+			n, err := w.Write(chunk)
+			sent.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+	})
+	h := backend.Handle{Type: backend.SnapshotFile, Name: testName}
+	_, err := b.LoadMax(context.Background(), h, 1<<20)
+	var tl *backend.TooLargeError
+	if !errors.As(err, &tl) || tl.Size != 3<<30 || tl.Max != 1<<20 || !strings.Contains(err.Error(), "snapshots/"+testName) {
+		t.Fatalf("LoadMax: want a TooLargeError naming the file, got %v", err)
+	}
+	if calls.Load() != 1 {
+		t.Errorf("%d requests, want 1", calls.Load())
+	}
+}

@@ -330,8 +330,19 @@ func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int
 	if offset < 0 || length < 0 {
 		return nil, fmt.Errorf("load %s: invalid range: offset %d, length %d", b.what(h), offset, length)
 	}
-	return b.load(ctx, h, offset, length, nil)
+	return b.load(ctx, h, offset, length, 0, nil)
 }
+
+// LoadMax implements backend.MaxLoader: one GET, refused on the object's
+// announced size before the body is read.
+func (b *Backend) LoadMax(ctx context.Context, h backend.Handle, max int64) ([]byte, error) {
+	if err := handle.Valid(h); err != nil {
+		return nil, fmt.Errorf("load %s: %w", h, err)
+	}
+	return b.load(ctx, h, 0, 0, max, nil)
+}
+
+var _ backend.MaxLoader = (*Backend)(nil)
 
 // LoadInto implements backend.BufferLoader.
 func (b *Backend) LoadInto(ctx context.Context, h backend.Handle, offset int64, buf []byte) error {
@@ -344,7 +355,7 @@ func (b *Backend) LoadInto(ctx context.Context, h backend.Handle, offset int64, 
 	if len(buf) == 0 {
 		return nil
 	}
-	_, err := b.load(ctx, h, offset, int64(len(buf)), buf)
+	_, err := b.load(ctx, h, offset, int64(len(buf)), 0, buf)
 	return err
 }
 
@@ -361,8 +372,10 @@ type errShort struct{ msg string }
 func (e *errShort) Error() string { return e.msg }
 func (e *errShort) Unwrap() error { return io.ErrUnexpectedEOF }
 
-// load does a ranged GET; buf, when not nil, has length bytes.
-func (b *Backend) load(ctx context.Context, h backend.Handle, offset, length int64, buf []byte) ([]byte, error) {
+// load does a ranged GET; buf, when not nil, has length bytes. max, when
+// not 0, bounds a whole-file load (length 0): a larger file is a
+// *backend.TooLargeError.
+func (b *Backend) load(ctx context.Context, h backend.Handle, offset, length, max int64, buf []byte) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("load %s: %w", b.what(h), err)
 	}
@@ -421,6 +434,9 @@ func (b *Backend) load(ctx context.Context, h backend.Handle, offset, length int
 		}
 		if info.Size < 0 {
 			return fmt.Errorf("no Content-Length in the response")
+		}
+		if max > 0 && info.Size > max {
+			return &backend.TooLargeError{File: h, Size: info.Size, Max: max}
 		}
 		dst := make([]byte, info.Size)
 		if _, err := io.ReadFull(body, dst); err != nil {
@@ -607,7 +623,7 @@ func transient(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	if backend.IsNotExist(err) || errors.Is(err, errPrecondition) {
+	if backend.IsNotExist(err) || errors.Is(err, errPrecondition) || errors.Is(err, backend.ErrTooLarge) {
 		return false
 	}
 	var short *errShort

@@ -701,8 +701,19 @@ func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int
 	if offset < 0 || length < 0 {
 		return nil, fmt.Errorf("load %s: invalid range: offset %d, length %d", b.what(h), offset, length)
 	}
-	return b.load(ctx, h, offset, length, nil)
+	return b.load(ctx, h, offset, length, 0, nil)
 }
+
+// LoadMax implements backend.MaxLoader: the size is taken from the open
+// file, and nothing is allocated for one larger than max.
+func (b *Backend) LoadMax(ctx context.Context, h backend.Handle, max int64) ([]byte, error) {
+	if err := handle.Valid(h); err != nil {
+		return nil, fmt.Errorf("load %s: %w", h, err)
+	}
+	return b.load(ctx, h, 0, 0, max, nil)
+}
+
+var _ backend.MaxLoader = (*Backend)(nil)
 
 // LoadInto implements backend.BufferLoader.
 func (b *Backend) LoadInto(ctx context.Context, h backend.Handle, offset int64, buf []byte) error {
@@ -715,7 +726,7 @@ func (b *Backend) LoadInto(ctx context.Context, h backend.Handle, offset int64, 
 	if len(buf) == 0 {
 		return nil
 	}
-	_, err := b.load(ctx, h, offset, int64(len(buf)), buf)
+	_, err := b.load(ctx, h, offset, int64(len(buf)), 0, buf)
 	return err
 }
 
@@ -725,7 +736,10 @@ type errShort struct{ err error }
 func (e *errShort) Error() string { return e.err.Error() }
 func (e *errShort) Unwrap() error { return e.err }
 
-func (b *Backend) load(ctx context.Context, h backend.Handle, offset, length int64, buf []byte) ([]byte, error) {
+// load reads length bytes at offset (0: to the end); buf, when not nil,
+// has length bytes. max, when not 0, bounds a whole-file load: a larger
+// file is a *backend.TooLargeError.
+func (b *Backend) load(ctx context.Context, h backend.Handle, offset, length, max int64, buf []byte) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("load %s: %w", b.what(h), err)
 	}
@@ -747,6 +761,9 @@ func (b *Backend) load(ctx context.Context, h backend.Handle, offset, length int
 				return &errShort{err}
 			}
 			n = fi.Size() - offset
+			if max > 0 && n > max {
+				return &backend.TooLargeError{File: h, Size: n, Max: max}
+			}
 		}
 		dst := buf
 		if dst == nil {
@@ -953,7 +970,8 @@ func transient(err error) bool {
 	var hke *HostKeyError
 	var ae *authError
 	var short *errShort
-	if isNotExist(err) || errors.As(err, &hke) || errors.As(err, &ae) || errors.As(err, &short) || errors.Is(err, errClosed) {
+	if isNotExist(err) || errors.As(err, &hke) || errors.As(err, &ae) || errors.As(err, &short) || errors.Is(err, errClosed) ||
+		errors.Is(err, backend.ErrTooLarge) {
 		return false
 	}
 	var se *sftp.StatusError
