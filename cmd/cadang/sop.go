@@ -226,7 +226,7 @@ func (e *env) runner(st *sopState) *soprun.Runner {
 		Opener:    e.opener(st),
 		Backupper: &engine.Backupper{Config: st.cfg, ProgramVersion: "cadang " + version, Now: st.clock.Now},
 		// [job.retention] and [job.prune] after a successful `cadang run`.
-		Maintainer: &engine.Maintainer{Opener: e.opener(st)},
+		Maintainer: &engine.Maintainer{Opener: e.opener(st), Now: st.clock.Now},
 		Copier:     &engine.Copier{Config: st.cfg, Logf: e.logf, Warnf: e.warnf, KDFMemory: e.kdfMemory()}, // [job.offsite] after them
 		Notifier:   &notify.Notifier{SMTP: st.cfg.SMTP, Loc: st.cfg.Location(), Now: st.clock.Now, Warnf: e.warnf},
 		Classify:   errclass.Kind,

@@ -2,8 +2,10 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/lpse/cadang/internal/sop/jobs"
 	"github.com/lpse/cadang/internal/sop/run"
@@ -22,6 +24,9 @@ type Maintainer struct {
 	Opener *Opener
 	// Options tune the prune (its Logf defaults to the Opener's).
 	Options prune.Options
+	// Now, if set, is the SOP layer's clock: a protection has expired
+	// when its end is before Now (default time.Now).
+	Now func() time.Time
 }
 
 // Snapshots implements run.Maintainer.
@@ -68,7 +73,32 @@ func (mt *Maintainer) Forget(ctx context.Context, r run.Repository, groups []ret
 	for i, id := range ids {
 		out[i] = id.String()
 	}
+	if err == nil || errors.Is(err, snapshot.ErrNotRecorded) {
+		mt.removeStaleProtections(ctx, r)
+	}
 	return out, err
+}
+
+// removeStaleProtections removes the expired protections of snapshots
+// that are gone (snapshot.RemoveStaleProtections), as cadang forget does,
+// so that they do not pile up under a job's retention. A failure is a
+// warning: the next run tries again, and nothing kept depends on it.
+func (mt *Maintainer) removeStaleProtections(ctx context.Context, r run.Repository) {
+	fr, ok := r.(snapshot.FileRemover)
+	if !ok {
+		return
+	}
+	now := time.Now
+	if mt.Now != nil {
+		now = mt.Now
+	}
+	removed, err := snapshot.RemoveStaleProtections(ctx, fr, now())
+	if err != nil {
+		mt.Opener.warn(fmt.Sprintf("expired protections of snapshots that are gone were not all removed (the next run tries again): %v", err))
+	}
+	if len(removed) > 0 && mt.Opener.Logf != nil {
+		mt.Opener.Logf("removed %d expired protection(s) of snapshots that are gone", len(removed))
+	}
 }
 
 // Prune implements run.Maintainer.
