@@ -368,6 +368,24 @@ func notRecorded(op runlog.Operation) error {
 			"put that right (a run log this user cannot write: --log-file PATH or %s=PATH), and note this %s by hand until then", op, envLog, op)}
 }
 
+// unrecordedError ends an SOP operation (run, restore-test) whose record
+// could not be written, as recorded ends the plain commands': exit code 13
+// when the operation itself ended OK, and otherwise the code of its own
+// failure (partial 3, wrong password 12, interrupted 130, else 1), which an
+// unwritable run log must not hide behind 13.
+func unrecordedError(nre *soprun.NotRecordedError) error {
+	if nre.Record.Result == runlog.OK {
+		return notRecorded(nre.Record.Op)
+	}
+	return runError(&soprun.FailedError{Record: nre.Record})
+}
+
+// warnNotRecorded says why the record of an operation could not be written,
+// for notRecorded's "the warning above".
+func (e *env) warnNotRecorded(nre *soprun.NotRecordedError) {
+	e.warnf("run log: %v; this %s is not recorded", nre, nre.Record.Op)
+}
+
 // recordOutcome tells the user where the record went, and warns about
 // what went wrong in recording it.
 func (e *env) recordOutcome(out soprun.Outcome, err error) {
