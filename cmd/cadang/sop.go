@@ -132,8 +132,11 @@ func (e *env) loadSOPState(needConfig, strict bool) (*sopState, error) {
 	if err := signingOptions(e.c.String("sign-key"), e.c.StringSlice("trust-key"), &lo); err != nil {
 		return nil, err
 	}
+	e.sop = st // before displayZone, which then reads this configuration
+	// The times in log verify's findings and the run log's errors are in
+	// the zone of every other time the CLI prints, and name it.
+	lo.Zone = e.displayZone()
 	st.log = runlog.Open(e.logPath(st.cfg), lo)
-	e.sop = st
 	if needConfig && st.cfgErr != nil {
 		return nil, st.cfgErr
 	}
