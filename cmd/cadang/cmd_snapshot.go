@@ -631,9 +631,14 @@ func printRestoreSummary(e *env, sn *snapshot.Snapshot, res *restoreResult) {
 		}
 		links += fmt.Sprintf(", %d %s", n, what)
 	}
-	fmt.Fprintf(e.stdout, "%s snapshot %s (%s) to %s: %s, %s%s, %s in %.1fs",
+	fmt.Fprintf(e.stdout, "%s snapshot %s (%s) to %s: %s, %s%s, %s",
 		verb, sn.ID().Short(), e.timeText(sn.Time), res.Target, plural(int(res.FilesRestored), "file"), plural(int(res.DirsRestored), "dir"), links,
-		units.FormatBytes(int64(res.BytesRestored)), res.TotalDuration)
+		units.FormatBytes(int64(res.BytesRestored)))
+	if !res.DryRun {
+		// A dry run's time says nothing of the restore's, which reads
+		// and writes the data: it is not given, lest it be taken for it.
+		fmt.Fprintf(e.stdout, " in %.1fs", res.TotalDuration)
+	}
 	if res.FilesSkipped > 0 {
 		fmt.Fprintf(e.stdout, ", %s kept", plural(int(res.FilesSkipped), "existing file"))
 		var notes []string
@@ -659,6 +664,9 @@ func printRestoreSummary(e *env, sn *snapshot.Snapshot, res *restoreResult) {
 	}
 	if n := len(res.SkippedDevices); n > 0 {
 		fmt.Fprintf(e.stdout, ", %d device nodes left out", n)
+	}
+	if res.DryRun {
+		fmt.Fprint(e.stdout, " (dry run: nothing was written)")
 	}
 	fmt.Fprintln(e.stdout)
 }
