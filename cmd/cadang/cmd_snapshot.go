@@ -350,7 +350,9 @@ and a directory's contents go directly into TARGET.
 
 Owners are restored when run as root (not with --no-owner); modes, times, xattrs, symlinks, hardlinks and
 sparse files always. Without owners, setuid and setgid bits are dropped (as tar does), and the files that
-lost one are named (20, then a count). --no-devices leaves out device nodes (listed); --xattr-include/--xattr-exclude PATTERN
+lost one are named (20, then a count). Root in a user namespace (a rootless container) restores the owners
+the namespace maps; each entry whose owner it does not map is an error (exit 3) naming that owner, and loses
+setuid and setgid; --no-owner there restores no owner, without those errors. --no-devices leaves out device nodes (listed); --xattr-include/--xattr-exclude PATTERN
 choose extended attributes by name (e.g. --xattr-exclude security.capability). Nothing is written outside --target: a symlink found in the
 target is never followed (with --overwrite always or if-changed one in the way of a directory is replaced).
 If some files cannot be restored (a damaged blob), the others are restored, the failed ones are listed,
