@@ -24,6 +24,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"syscall"
@@ -1045,6 +1046,13 @@ func TestCLIRestoreOptions(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(target); len(ents) != 0 {
 		t.Errorf("restore --dry-run wrote %d entries", len(ents))
+	}
+	// Its summary gives no time (a dry run's says nothing of a restore's:
+	// it printed "in 0.0s") and says it was a dry run.
+	res := cliOK(t, "-r", repoDir, "restore", sub, "--target", target, "--dry-run")
+	if !strings.HasPrefix(res.stdout, "would restore snapshot ") || !strings.HasSuffix(res.stdout, " (dry run: nothing was written)\n") ||
+		regexp.MustCompile(` in [0-9.]+s\b`).MatchString(res.stdout) {
+		t.Errorf("restore --dry-run summary:\n%s", res.stdout)
 	}
 	// --include / --exclude.
 	cliOK(t, "-r", repoDir, "restore", sub, "--target", target, "--include", "*.pdf", "--exclude", "kontrak-002.pdf")

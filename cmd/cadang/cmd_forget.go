@@ -92,6 +92,12 @@ The data blobs stay in the repository until a prune.`,
 			if err != nil || !c.Bool("prune") {
 				return err
 			}
+			if po.DryRun && !e.json && !e.quiet {
+				// The dry run removed no snapshot, so the prune plans
+				// for all of them: it frees less than the real forget
+				// and prune would.
+				fmt.Fprintln(e.stdout, "prune (dry run) of the repository as it is: the snapshots above are not removed, so it would free less than this forget and prune will")
+			}
 			return runPrune(c.Context, e, po)
 		},
 	}

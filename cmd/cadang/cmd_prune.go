@@ -171,6 +171,13 @@ func printPrune(e *env, rep pruneReport) {
 	if marked > 0 && !r.DryRun {
 		fmt.Fprintf(w, "the %d pack(s) marked now are deleted by the next prune once running backups have finished\n", marked)
 	}
+	if r.DryRun {
+		// Planning reads every index and tree, as the prune would: its
+		// time and memory are the plan's, not the prune's, which also
+		// repacks and deletes.
+		fmt.Fprintf(w, "planned in %.1f s, peak memory %.0f MiB (dry run: nothing was changed)\n", rep.Seconds, rep.PeakRSSMB)
+		return
+	}
 	fmt.Fprintf(w, "took %.1f s, peak memory %.0f MiB\n", rep.Seconds, rep.PeakRSSMB)
 }
 

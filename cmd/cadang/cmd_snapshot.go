@@ -350,7 +350,9 @@ and a directory's contents go directly into TARGET.
 
 Owners are restored when run as root (not with --no-owner); modes, times, xattrs, symlinks, hardlinks and
 sparse files always. Without owners, setuid and setgid bits are dropped (as tar does), and the files that
-lost one are named (20, then a count). --no-devices leaves out device nodes (listed); --xattr-include/--xattr-exclude PATTERN
+lost one are named (20, then a count). Root in a user namespace (a rootless container) restores the owners
+the namespace maps; each entry whose owner it does not map is an error (exit 3) naming that owner, and loses
+setuid and setgid; --no-owner there restores no owner, without those errors. --no-devices leaves out device nodes (listed); --xattr-include/--xattr-exclude PATTERN
 choose extended attributes by name (e.g. --xattr-exclude security.capability). Nothing is written outside --target: a symlink found in the
 target is never followed (with --overwrite always or if-changed one in the way of a directory is replaced).
 If some files cannot be restored (a damaged blob), the others are restored, the failed ones are listed,
@@ -631,9 +633,14 @@ func printRestoreSummary(e *env, sn *snapshot.Snapshot, res *restoreResult) {
 		}
 		links += fmt.Sprintf(", %d %s", n, what)
 	}
-	fmt.Fprintf(e.stdout, "%s snapshot %s (%s) to %s: %s, %s%s, %s in %.1fs",
+	fmt.Fprintf(e.stdout, "%s snapshot %s (%s) to %s: %s, %s%s, %s",
 		verb, sn.ID().Short(), e.timeText(sn.Time), res.Target, plural(int(res.FilesRestored), "file"), plural(int(res.DirsRestored), "dir"), links,
-		units.FormatBytes(int64(res.BytesRestored)), res.TotalDuration)
+		units.FormatBytes(int64(res.BytesRestored)))
+	if !res.DryRun {
+		// A dry run's time says nothing of the restore's, which reads
+		// and writes the data: it is not given, lest it be taken for it.
+		fmt.Fprintf(e.stdout, " in %.1fs", res.TotalDuration)
+	}
 	if res.FilesSkipped > 0 {
 		fmt.Fprintf(e.stdout, ", %s kept", plural(int(res.FilesSkipped), "existing file"))
 		var notes []string
@@ -659,6 +666,9 @@ func printRestoreSummary(e *env, sn *snapshot.Snapshot, res *restoreResult) {
 	}
 	if n := len(res.SkippedDevices); n > 0 {
 		fmt.Fprintf(e.stdout, ", %d device nodes left out", n)
+	}
+	if res.DryRun {
+		fmt.Fprint(e.stdout, " (dry run: nothing was written)")
 	}
 	fmt.Fprintln(e.stdout)
 }

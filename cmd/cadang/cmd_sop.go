@@ -198,7 +198,9 @@ repository lacks (this run's, and any an earlier failed copy left behind) are co
 re-encrypted, uploading only the blobs it lacks; the copy is recorded as a copy run (tag offsite),
 and its failure (kind offsite-copy-failed) never makes the backup a failure.
 Exit codes: 0 ok, 3 partial (some files unreadable, or the backup succeeded but its offsite copy
-failed), 12 wrong password, 1 any other failure.`,
+failed), 12 wrong password, 13 the backup (or its forget, prune or copy) succeeded but its record could
+not be written to the run log (a backup without a record is not followed by retention, prune or copy),
+1 any other failure.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "before-change", Usage: "this is the backup before a system change: `REASON` (tagged before-change)"},
 			&cli.StringSliceFlag{Name: "tag", Usage: "add `TAG` to the snapshots (repeatable)"},
@@ -218,11 +220,21 @@ failed), 12 wrong password, 1 any other failure.`,
 				return err
 			}
 			out, err := e.runner(st).Backup(c.Context, c.Args().First(), soprun.Options{BeforeChange: c.String("before-change"), Tags: c.StringSlice("tag")})
-			if out.Record.ID == "" && err != nil {
+			var nre *soprun.NotRecordedError
+			if out.Record.ID == "" && err != nil && !errors.As(err, &nre) {
 				return err
 			}
 			for _, w := range out.Warnings {
 				e.warnf("%v", w)
+			}
+			if nre != nil {
+				// The backup ran (its snapshots are on the medium) but
+				// has no record: say what it did, then why it is not
+				// recorded; retention, prune and the offsite copy,
+				// which cite the backup's record, did not run.
+				e.printRecord(out.Record, st.termLang)
+				e.warnNotRecorded(nre)
+				return unrecordedError(nre)
 			}
 			e.printRecord(out.Record, st.termLang)
 			// The forget and prune after the backup ([job.retention],
@@ -230,7 +242,18 @@ failed), 12 wrong password, 1 any other failure.`,
 			for _, x := range out.Maintenance {
 				e.printRecord(x, st.termLang)
 			}
-			return runError(err)
+			if err := runError(err); err != nil {
+				return err
+			}
+			// A forget, prune or offsite copy that succeeded but could
+			// not be recorded was a warning above; the run as a whole
+			// is then not recorded in full.
+			for _, w := range out.Warnings {
+				if errors.As(w, &nre) && nre.Record.Result == runlog.OK {
+					return notRecorded(nre.Record.Op)
+				}
+			}
+			return nil
 		},
 	}
 }
@@ -249,10 +272,19 @@ func (e *env) printRecord(r runlog.Record, l i18n.Lang) {
 	if where == "" {
 		where = r.Repository
 	}
+	id := r.ID
+	if id == "" {
+		// Not in the run log (exit 13 or the failure's code; a warning
+		// says why): no ID to cite.
+		id = "(not recorded)"
+		if l == i18n.ID {
+			id = "(tidak tercatat)"
+		}
+	}
 	if l == i18n.ID {
 		// One language per output (README): the line in Indonesian too,
 		// with the kind's name beside its code.
-		fmt.Fprintf(e.stdout, "%s %s job %s", l.T("op."+string(r.Op)), r.ID, dashIf(r.Job))
+		fmt.Fprintf(e.stdout, "%s %s job %s", l.T("op."+string(r.Op)), id, dashIf(r.Job))
 		if where != "" {
 			fmt.Fprintf(e.stdout, " di %s", where)
 		}
@@ -262,7 +294,7 @@ func (e *env) printRecord(r runlog.Record, l i18n.Lang) {
 		}
 		fmt.Fprintf(e.stdout, " dalam %s\n", l.Duration(r.Duration().Round(time.Millisecond)))
 	} else {
-		fmt.Fprintf(e.stdout, "%s %s of %s", r.Op, r.ID, dashIf(r.Job))
+		fmt.Fprintf(e.stdout, "%s %s of %s", r.Op, id, dashIf(r.Job))
 		if where != "" { // a follow-up is of a run, on no medium
 			fmt.Fprintf(e.stdout, " on %s", where)
 		}
@@ -472,7 +504,9 @@ line per job). Without --job, every job is tested.
 
 The report is printed on the terminal in English unless --lang id (or CADANG_LANG) is given, as run,
 status and log print; written with --output FILE it is a document, in Bahasa Indonesia unless --lang en
-is given, as every document. --format md|html|pdf.`,
+is given, as every document. --format md|html|pdf.
+A test that passed but whose record cannot be written to the run log exits 13 and writes no --output
+document (a failed one keeps its code).`,
 		Flags: append(docFlags(),
 			&cli.StringFlag{Name: "job", Usage: "test `JOB` only"},
 			&cli.IntFlag{Name: "sample", Usage: "restore `N` files", DefaultText: "[restore_test] sample, 20"},
@@ -521,10 +555,15 @@ is given, as every document. --format md|html|pdf.`,
 			}
 			if noConfig {
 				rec, err := e.restoreTestRepo(c.Context, st, o)
+				var nre *soprun.NotRecordedError
+				if errors.As(err, &nre) {
+					e.printUnrecordedTest(c, nre.Record, false)
+					return unrecordedError(nre)
+				}
 				if rec.ID == "" {
 					return err
 				}
-				if perr := e.printRestoreTest(c, rec, false); perr != nil {
+				if perr := e.printRestoreTest(c, rec, c.String("output"), false); perr != nil {
 					return perr
 				}
 				return runError(err)
@@ -536,9 +575,21 @@ is given, as every document. --format md|html|pdf.`,
 					names = append(names, j.Name)
 				}
 			}
-			var errs []error
+			// A test that failed decides the exit code before one that
+			// only went unrecorded (13, each said in a warning).
+			var errs, unrecorded []error
 			for _, name := range names {
 				rec, err := e.restoreTest(c.Context, st, name, o)
+				var nre *soprun.NotRecordedError
+				if errors.As(err, &nre) {
+					e.printUnrecordedTest(c, nre.Record, len(names) > 1)
+					if nre.Record.Result == runlog.OK {
+						unrecorded = append(unrecorded, unrecordedError(nre))
+					} else {
+						errs = append(errs, unrecordedError(nre))
+					}
+					continue
+				}
 				if rec.ID == "" {
 					if err != nil {
 						return err
@@ -548,9 +599,12 @@ is given, as every document. --format md|html|pdf.`,
 				if err != nil {
 					errs = append(errs, runError(err))
 				}
-				if err := e.printRestoreTest(c, rec, len(names) > 1); err != nil {
+				if err := e.printRestoreTest(c, rec, c.String("output"), len(names) > 1); err != nil {
 					return err
 				}
+			}
+			if len(errs) == 0 {
+				errs = unrecorded
 			}
 			return errors.Join(errs...)
 		},
@@ -564,8 +618,7 @@ is given, as every document. --format md|html|pdf.`,
 // Printed, the report is terminal output, in the terminal's language
 // (English unless --lang/CADANG_LANG), as what run, status and log print;
 // written to a file, it is a document in the documents' language.
-func (e *env) printRestoreTest(c *cli.Context, rec runlog.Record, several bool) error {
-	output := c.String("output")
+func (e *env) printRestoreTest(c *cli.Context, rec runlog.Record, output string, several bool) error {
 	if e.json {
 		if err := e.printJSONLine(rec); err != nil {
 			return err
@@ -588,6 +641,21 @@ func (e *env) printRestoreTest(c *cli.Context, rec runlog.Record, several bool) 
 		output = strings.TrimSuffix(output, ext) + "-" + rec.Job + ext
 	}
 	return e.writeDoc(c, env.RestoreTest(rec, recs), output)
+}
+
+// printUnrecordedTest prints what a restore test whose record could not be
+// written found, on the terminal (or its record, without an ID, with
+// --json), since the operator ran it to see that. It writes no --output
+// document: a document must cite a record of the run log, which
+// 'cadang report restore-test' can print again, and this test has none.
+// A failure to print is a warning: the exit code is the test's.
+func (e *env) printUnrecordedTest(c *cli.Context, rec runlog.Record, several bool) {
+	if c.String("output") != "" {
+		e.warnf("--output: no document written for a restore test that is not in the run log")
+	}
+	if err := e.printRestoreTest(c, rec, "", several); err != nil {
+		e.warnf("restore test report: %v", err)
+	}
 }
 
 // restoreTest runs and records one restore test of a job.
@@ -624,6 +692,12 @@ func (e *env) restoreTest(ctx context.Context, st *sopState, jobName string, o r
 		e.logf("restore test %s of %s: %s: %s (seed %d)", out.Record.ID, jobName, out.Record.Result,
 			runlog.MessageText(st.termLang, &out.Record), seedOf(out.Record))
 	}
+	var nre *soprun.NotRecordedError
+	if errors.As(err, &nre) {
+		e.logf("restore test of %s: %s: %s (seed %d)", jobName, nre.Record.Result,
+			runlog.MessageText(st.termLang, &nre.Record), seedOf(nre.Record))
+		e.warnNotRecorded(nre)
+	}
 	return out.Record, err
 }
 
@@ -657,6 +731,12 @@ func (e *env) restoreTestRepo(ctx context.Context, st *sopState, o restoretest.O
 	if out.Record.ID != "" {
 		e.logf("restore test %s of %s: %s: %s (seed %d); recorded in the run log %s", out.Record.ID, out.Record.Repository, out.Record.Result,
 			runlog.MessageText(st.termLang, &out.Record), seedOf(out.Record), st.log.Path())
+	}
+	var nre *soprun.NotRecordedError
+	if errors.As(err, &nre) {
+		e.logf("restore test of %s: %s: %s (seed %d)", nre.Record.Repository, nre.Record.Result,
+			runlog.MessageText(st.termLang, &nre.Record), seedOf(nre.Record))
+		e.warnNotRecorded(nre)
 	}
 	return out.Record, err
 }

@@ -101,6 +101,15 @@ func TestReplayedMediumIsRolledBack(t *testing.T) {
 		strings.Contains(errs, "older than the run log says") {
 		t.Errorf("log verify of a replayed medium (findings once, on stdout): exit %d\n%s%s", code, out, errs)
 	}
+	// When this host wrote its last head (the run of the 23rd, 02:00
+	// WITA) is said in the organisation's zone, which it names; --utc
+	// says it in UTC, as every other time.
+	if !strings.Contains(out, "on 2026-11-23 02:00 WITA") {
+		t.Errorf("log verify does not give the head's time in the organisation's zone:\n%s", out)
+	}
+	if out, _, _ := h.cad("--utc", "log", "verify", "--job", "spse-db"); !strings.Contains(out, "on 2026-11-22 18:00 UTC") {
+		t.Errorf("log verify --utc does not give the head's time in UTC:\n%s", out)
+	}
 	// check fails on it, though the repository itself is sound
 	out, errs, code = h.cad("check", "-r", h.repoA, "--password-file", h.pw)
 	if code == 0 || !strings.Contains(out+errs, "rolled-back") {

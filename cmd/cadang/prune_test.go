@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -27,7 +28,14 @@ func TestCLIForgetPrune(t *testing.T) {
 	}
 	before := pruneTestSize(t, repoDir)
 
-	res := cliOK(t, "-r", repoDir, "forget", "--keep-last", "1", "--prune")
+	// A dry run of both: the prune's plan is of every snapshot, since
+	// none was removed, and it says so.
+	res := cliOK(t, "-r", repoDir, "forget", "--keep-last", "1", "--prune", "--dry-run")
+	if !strings.Contains(res.stdout, "would remove 3 snapshots") || !strings.Contains(res.stdout, "prune (dry run) of the repository as it is: the snapshots above are not removed") ||
+		!strings.Contains(res.stdout, "used by 4 snapshot(s)") || !strings.Contains(res.stdout, "(dry run: nothing was changed)") {
+		t.Errorf("forget --prune --dry-run:\n%s", res)
+	}
+	res = cliOK(t, "-r", repoDir, "forget", "--keep-last", "1", "--prune")
 	if !strings.Contains(res.stdout, "removed 3 snapshots") || !strings.Contains(res.stdout, "marked:") {
 		t.Fatalf("forget --prune:\n%s", res)
 	}
@@ -39,6 +47,12 @@ func TestCLIForgetPrune(t *testing.T) {
 	}
 	if del := rep["deleted"].(map[string]any); del["packs"].(float64) == 0 {
 		t.Errorf("dry run plans no deletion: %s", dry.stdout)
+	}
+	// In words: its time is the plan's, and it says it changed nothing.
+	dry = cliOK(t, "-r", repoDir, "prune", "--dry-run")
+	if !strings.Contains(dry.stdout, "would delete:") || !regexp.MustCompile(`\nplanned in [0-9.]+ s, peak memory [0-9]+ MiB \(dry run: nothing was changed\)\n$`).MatchString(dry.stdout) ||
+		strings.Contains(dry.stdout, "took ") {
+		t.Errorf("prune --dry-run:\n%s", dry.stdout)
 	}
 	if got := pruneTestHashes(t, repoDir); len(got) != len(hashes) {
 		t.Errorf("prune --dry-run changed the file count: %d -> %d", len(hashes), len(got))

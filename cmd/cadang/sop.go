@@ -132,8 +132,11 @@ func (e *env) loadSOPState(needConfig, strict bool) (*sopState, error) {
 	if err := signingOptions(e.c.String("sign-key"), e.c.StringSlice("trust-key"), &lo); err != nil {
 		return nil, err
 	}
+	e.sop = st // before displayZone, which then reads this configuration
+	// The times in log verify's findings and the run log's errors are in
+	// the zone of every other time the CLI prints, and name it.
+	lo.Zone = e.displayZone()
 	st.log = runlog.Open(e.logPath(st.cfg), lo)
-	e.sop = st
 	if needConfig && st.cfgErr != nil {
 		return nil, st.cfgErr
 	}
@@ -366,6 +369,24 @@ func notRecorded(op runlog.Operation) error {
 	return &codedError{Code: errclass.ExitNotRecorded, Msg: fmt.Sprintf(
 		"the %s itself succeeded, but it is not in the run log (the warning above says why), so no document can cite it: "+
 			"put that right (a run log this user cannot write: --log-file PATH or %s=PATH), and note this %s by hand until then", op, envLog, op)}
+}
+
+// unrecordedError ends an SOP operation (run, restore-test) whose record
+// could not be written, as recorded ends the plain commands': exit code 13
+// when the operation itself ended OK, and otherwise the code of its own
+// failure (partial 3, wrong password 12, interrupted 130, else 1), which an
+// unwritable run log must not hide behind 13.
+func unrecordedError(nre *soprun.NotRecordedError) error {
+	if nre.Record.Result == runlog.OK {
+		return notRecorded(nre.Record.Op)
+	}
+	return runError(&soprun.FailedError{Record: nre.Record})
+}
+
+// warnNotRecorded says why the record of an operation could not be written,
+// for notRecorded's "the warning above".
+func (e *env) warnNotRecorded(nre *soprun.NotRecordedError) {
+	e.warnf("run log: %v; this %s is not recorded", nre, nre.Record.Op)
 }
 
 // recordOutcome tells the user where the record went, and warns about

@@ -127,7 +127,7 @@ func (rr *restoreRun) fdMetadata(fd int, dst string, n *snapshot.Node, created b
 	chowned := false
 	if rr.chownNeeded(n) {
 		if err := unix.Fchown(fd, int(n.UID), int(n.GID)); err != nil {
-			errs = append(errs, &os.PathError{Op: "fchown", Path: dst, Err: err})
+			errs = append(errs, rr.chownError("fchown", dst, n, err))
 			ownerSet = false
 		}
 		chowned = true
@@ -166,7 +166,7 @@ func (rr *restoreRun) atMetadata(dirfd int, name, dst string, n *snapshot.Node) 
 	ownerSet := rr.owner
 	if rr.chownNeeded(n) {
 		if err := unix.Fchownat(dirfd, name, int(n.UID), int(n.GID), unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			errs = append(errs, &os.PathError{Op: "lchown", Path: dst, Err: err})
+			errs = append(errs, rr.chownError("lchown", dst, n, err))
 			ownerSet = false
 		}
 	}
@@ -237,18 +237,32 @@ const deviceNeedsRoot = "only root can make device nodes, and not root inside a 
 // mayMknod reports whether a process with effective uid euid can make
 // device nodes: root, outside a user namespace. Root inside one (unshare
 // -r, a rootless container) is refused by the kernel whatever its
-// capabilities there. The initial namespace maps every uid to itself
-// ("0 0 4294967295"); where /proc cannot say, root is taken at its word.
-func mayMknod(euid int) bool {
-	if euid != 0 {
-		return false
-	}
+// capabilities there.
+func mayMknod(euid int) bool { return euid == 0 && initialUserNS() }
+
+// initialUserNS reports whether this process is in the initial user
+// namespace, which maps every uid to itself ("0 0 4294967295"); where /proc
+// cannot say, it is taken to be.
+func initialUserNS() bool {
 	b, err := os.ReadFile("/proc/self/uid_map")
 	if err != nil {
 		return true
 	}
 	f := strings.Fields(string(b))
 	return len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295"
+}
+
+// chownError is the error of a chown of an entry to the snapshot's owner.
+// Root in a user namespace (a rootless container) can give only the IDs
+// the namespace maps, and the kernel refuses the others with EINVAL, which
+// alone says nothing: the error then says which owner, and why. Owners
+// that are mapped are restored, so the restore as a whole is not one
+// "without owners"; each entry whose owner is not is listed so.
+func (rr *restoreRun) chownError(op, dst string, n *snapshot.Node, err error) error {
+	if rr.userNS && errors.Is(err, unix.EINVAL) {
+		err = fmt.Errorf("owner %d:%d not restored, this user namespace does not map it (root in a rootless container gives only the IDs it maps; --no-owner restores none, without an error each): %w", n.UID, n.GID, err)
+	}
+	return &os.PathError{Op: op, Path: dst, Err: err}
 }
 
 // makeSpecial creates a FIFO, device node or symlink as name in dirfd.

@@ -401,3 +401,59 @@ func rerunInUserNS(t *testing.T, test string) {
 		t.Fatalf("%s in a user namespace did not pass:\n%s", test, b)
 	}
 }
+
+// TestRestoreOwnersInUserNS: root in a user namespace (a rootless
+// container) restores the owners its namespace maps; an entry whose owner
+// it does not map keeps the restoring user as owner, loses its setuid bit,
+// and is listed with an error that names the owner and why (the kernel's
+// EINVAL alone said "invalid argument"). --no-owner restores no owner and
+// lists nothing. As root the test runs itself again in a user namespace
+// that maps only uid and gid 0.
+func TestRestoreOwnersInUserNS(t *testing.T) {
+	if os.Geteuid() == 0 && os.Getenv("CADANG_TEST_NONROOT") == "" {
+		rerunInUserNS(t, "TestRestoreOwnersInUserNS")
+		return
+	}
+	if os.Geteuid() != 0 || initialUserNS() {
+		t.Skip("not root in a user namespace")
+	}
+	ctx := context.Background()
+	r := newTestRepo(t)
+	data, _, err := r.SaveBlob(ctx, repo.DataBlob, []byte("data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Unix(1e9, 0)
+	file := func(name string, uid, gid uint32, mode uint32) *snapshot.Node {
+		return &snapshot.Node{Name: name, Type: snapshot.TypeFile, Mode: mode, Size: 4, UID: uid, GID: gid,
+			Content: []snapshot.Extent{{ID: data, Size: 4}}, ModTime: at}
+	}
+	sn := saveSnapshot(t, r, saveTree(t, r,
+		file("root-owned", 0, 0, 0o4755),
+		file("appserv", 1000, 1000, 0o4755),
+		&snapshot.Node{Name: "link", Type: snapshot.TypeSymlink, LinkTarget: "appserv", UID: 1000, GID: 1000, ModTime: at}))
+	target := filepath.Join(t.TempDir(), "t")
+	sum, err := (&Restorer{Repo: r}).Restore(ctx, sn, "/", target)
+	if !errors.Is(err, ErrRestoreIncomplete) || len(sum.Errors) != 2 {
+		t.Fatalf("restore: %v, errors %+v", err, sum.Errors)
+	}
+	for _, ie := range sum.Errors {
+		if (ie.Path != "/appserv" && ie.Path != "/link") || !strings.Contains(ie.Error, "owner 1000:1000 not restored, this user namespace does not map it") ||
+			!strings.Contains(ie.Error, "--no-owner") {
+			t.Errorf("error of an unmapped owner: %+v", ie)
+		}
+	}
+	if sum.Files != 2 || sum.SetIDDropped != 1 || !slices.Equal(sum.SetIDDroppedPaths, []string{filepath.Join(target, "appserv")}) {
+		t.Errorf("%d files, %d setid dropped %v; want 2, 1 [appserv]", sum.Files, sum.SetIDDropped, sum.SetIDDroppedPaths)
+	}
+	if m := modeOf(t, filepath.Join(target, "root-owned")); m != 0o4755 {
+		t.Errorf("root-owned, whose owner is mapped: mode %o, want 4755", m)
+	}
+	if m := modeOf(t, filepath.Join(target, "appserv")); m != 0o755 {
+		t.Errorf("appserv, whose owner is not mapped: mode %o, want 755", m)
+	}
+	sum, err = (&Restorer{Repo: r, NoOwner: true}).Restore(ctx, sn, "/", filepath.Join(t.TempDir(), "t2"))
+	if err != nil || len(sum.Errors) != 0 || sum.SetIDDropped != 2 {
+		t.Errorf("--no-owner: %v, errors %+v, %d setid dropped", err, sum.Errors, sum.SetIDDropped)
+	}
+}

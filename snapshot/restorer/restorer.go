@@ -358,6 +358,9 @@ type restoreRun struct {
 	setIDSeen map[devIno]bool
 	// mknodOK: this process may make device nodes (mayMknod).
 	mknodOK bool
+	// userNS: owners are restored by root in a user namespace, which
+	// can give only the IDs the namespace maps (chownError).
+	userNS bool
 
 	dirs   []rItem
 	others []rItem
@@ -470,6 +473,7 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 	rr.fresh = isEmptyOrMissing(target)
 	rr.euid, rr.egid = os.Geteuid(), os.Getegid()
 	rr.mknodOK = mayMknod(rr.euid)
+	rr.userNS = rr.owner && !initialUserNS()
 	// umask is process-wide; it is read (set and put back) before any
 	// worker starts, and tells which created modes need no chmod.
 	rr.umask = uint32(unix.Umask(0o022))

@@ -310,7 +310,10 @@ func TestDocuments(t *testing.T) {
 				}
 				golden(t, "restore-request-blank."+string(l)+".md", blank.md)
 				filled := render(t, e.RestoreRequest(&h.rest))
-				filled.contains(t, "REQ-2026-007", "Andi Wijaya", "/srv/restore/2026-03-09")
+				// The row "Snapshot / backup date" gives both, the date in
+				// the organisation's zone.
+				filled.contains(t, "REQ-2026-007", "Andi Wijaya", "/srv/restore/2026-03-09", strings.Repeat("d", 64),
+					pick("8 Maret 2026 01.00.00 WITA", "8 March 2026 01:00:00 WITA"))
 				if !strings.Contains(filled.md, "- [x] "+pick("Permintaan ITO (LKPP)", "Request from the ITO (LKPP)")) {
 					t.Errorf("reason not ticked:\n%s", filled.md)
 				}

@@ -76,7 +76,7 @@ func (e Env) RestoreRequest(r *runlog.Record) *doc.Document {
 			{Label: e.t("req.reason"), Value: v(info.Reason), Blank: true},
 			{Label: e.t("f.job"), Value: v(jobOf(r)), Blank: true},
 			{Label: e.t("req.what"), Value: paths, Blank: true},
-			{Label: e.t("req.snapshot"), Value: v(info.Snapshot), Blank: true},
+			{Label: e.t("req.snapshot"), Value: v(e.snapshotCell(info)), Blank: true},
 			{Label: e.t("req.target"), Value: v(info.Target), Blank: true},
 			{Label: e.t("req.needed_by"), Blank: true},
 		},
@@ -87,6 +87,19 @@ func (e Env) RestoreRequest(r *runlog.Record) *doc.Document {
 		}},
 	)
 	return d
+}
+
+// snapshotCell is the row "Snapshot / backup date" of the restore request
+// and minutes: the snapshot's ID, which ties the minutes to the repository,
+// and on a line of its own the time the backup was taken, in the
+// organisation's zone as every time of the document, which is what the
+// requester asked for and what a signatory reads. A record without the time
+// (zero) gives the ID alone.
+func (e Env) snapshotCell(info runlog.RestoreInfo) string {
+	if info.SnapshotAt.IsZero() {
+		return info.Snapshot
+	}
+	return strings.TrimPrefix(info.Snapshot+"\n"+e.dt(info.SnapshotAt), "\n")
 }
 
 func jobOf(r *runlog.Record) string {
@@ -186,8 +199,7 @@ func (e Env) RestoreMinutes(r runlog.Record, recs []runlog.Record, o MinutesOpti
 		doc.Fields{
 			{Label: e.t("f.job"), Value: r.Job},
 			{Label: e.t("req.what"), Value: e.restoredWhat(r, recs)},
-			{Label: e.t("req.snapshot"), Value: info.Snapshot},
-			{Label: e.t("ba.snapshot_time"), Value: e.dt(info.SnapshotAt)},
+			{Label: e.t("req.snapshot"), Value: e.snapshotCell(info)},
 			{Label: e.t("f.medium"), Value: strings.TrimSpace(r.Medium + " " + r.RepositoryID)},
 			{Label: e.t("req.target"), Value: info.Target},
 			{Label: e.t("f.operator"), Value: performed},

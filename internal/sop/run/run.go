@@ -190,8 +190,26 @@ type FailedError struct{ Record runlog.Record }
 
 func (e *FailedError) Error() string {
 	// Error messages of the CLI are in English, whatever the documents' language.
-	return fmt.Sprintf("%s %s: %s (%s): %s", e.Record.Op, e.Record.ID, e.Record.Result, e.Record.Failure, runlog.MessageText(i18n.EN, &e.Record))
+	id := e.Record.ID
+	if id == "" {
+		id = "(not recorded)"
+	}
+	return fmt.Sprintf("%s %s: %s (%s): %s", e.Record.Op, id, e.Record.Result, e.Record.Failure, runlog.MessageText(i18n.EN, &e.Record))
 }
+
+// NotRecordedError is returned when an operation ran but its record could
+// not be written to the local run log (the file cannot be created or
+// written): Record is the record as it would have been written, without
+// an ID, so that the caller can tell an operation that succeeded but is
+// unrecorded (the CLI's exit code 13) from one that failed and keeps its
+// own code. Nothing was notified for it.
+type NotRecordedError struct {
+	Record runlog.Record
+	Err    error
+}
+
+func (e *NotRecordedError) Error() string { return fmt.Sprintf("record %s: %v", e.Record.Op, e.Err) }
+func (e *NotRecordedError) Unwrap() error { return e.Err }
 
 // Options are the options of a backup run.
 type Options struct {
@@ -562,7 +580,7 @@ func (r *Runner) finish(ctx context.Context, j *jobs.Job, rec runlog.Record, sto
 	var out Outcome
 	written, err := r.Log.Append(context.WithoutCancel(ctx), rec, store)
 	if err != nil && !errors.Is(err, runlog.ErrNotStored) {
-		return Outcome{Record: rec}, fmt.Errorf("record %s: %w", rec.Op, err)
+		return Outcome{Record: rec}, &NotRecordedError{Record: rec, Err: err}
 	}
 	if err != nil {
 		out.Warnings = append(out.Warnings, err)

@@ -68,6 +68,11 @@ type Options struct {
 	// Verify accepts besides the host key: the key of the machine this one
 	// replaced, the operator's key.
 	Trust []string
+	// Zone is the time zone of the times in the findings of Verify and
+	// CheckRepository and in the errors of Sync, which name it ("WITA",
+	// "UTC"): the CLI passes the zone every other time it prints is in.
+	// Default UTC. Records keep their times as written.
+	Zone *time.Location
 }
 
 // Log is the run log: a local JSON-lines mirror, and copies in repositories.
@@ -101,6 +106,9 @@ func Open(path string, opt Options) *Log {
 	}
 	if opt.KeyFile == "" {
 		opt.KeyFile = strings.TrimSuffix(path, ".jsonl") + ".key"
+	}
+	if opt.Zone == nil {
+		opt.Zone = time.UTC
 	}
 	return &Log{path: path, opt: opt, cache: newLogCache(path)}
 }
@@ -775,10 +783,10 @@ func (l *Log) writeHead(ctx context.Context, store RecordStore, local, remote []
 				at = newest.Last
 			}
 			return fmt.Errorf("%w: head not written: repository %s is older than the run log (its newest head ends at seq %d; this host wrote one up to seq %d on %s); check it with 'cadang log verify' and accept it there with --accept-rollback",
-				ErrNotStored, short(store.ID()), at, known.Last, known.Written.Format("2006-01-02 15:04"))
+				ErrNotStored, short(store.ID()), at, known.Last, stamp(known.Written, l.opt.Zone))
 		}
 	}
-	if _, fs := checkCopy("local", local, true, trusted); hasErrors(fs) {
+	if _, fs := checkCopy("local", local, true, trusted, l.opt.Zone); hasErrors(fs) {
 		return fmt.Errorf("%w: head not written into the repository: the local run log has problems (%s); run 'cadang log verify'", ErrNotStored, fs[0])
 	}
 	k, err := l.SigningKey()

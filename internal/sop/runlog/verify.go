@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/lpse/cadang/internal/sop/sigkey"
 	"github.com/lpse/cadang/repo"
@@ -224,7 +225,7 @@ func (l *Log) verify(ctx context.Context, store RecordStore, o VerifyOptions, ev
 			}
 		}
 		var lf []Finding
-		rep.Local, lf = checkCopy("local", local, true, trusted)
+		rep.Local, lf = checkCopy("local", local, true, trusted, l.opt.Zone)
 		rep.Findings = append(rep.Findings, lf...)
 	}
 	var remote []entry
@@ -260,7 +261,7 @@ func (l *Log) verify(ctx context.Context, store RecordStore, o VerifyOptions, ev
 			}
 			l.ForgetStored(store.ID(), bad...)
 			reuseSignatures(local, remote)
-			rs, rf := checkCopy("repository", remote, false, trusted)
+			rs, rf := checkCopy("repository", remote, false, trusted, l.opt.Zone)
 			rep.Repo = &rs
 			rep.Findings = append(rep.Findings, rf...)
 		}
@@ -268,7 +269,7 @@ func (l *Log) verify(ctx context.Context, store RecordStore, o VerifyOptions, ev
 		rep.Repo.NewestHead, cf = l.compare(local, remote, store.ID(), trusted, written, pending, o)
 		rep.Findings = append(rep.Findings, cf...)
 		if o.Snapshots != nil {
-			rep.Findings = append(rep.Findings, snapshotFindings(local, remote, store.ID(), o.Snapshots)...)
+			rep.Findings = append(rep.Findings, snapshotFindings(local, remote, store.ID(), o.Snapshots, l.opt.Zone)...)
 		}
 	}
 	if o.ExpectHead != "" {
@@ -345,7 +346,7 @@ func firstBad(fs []Finding) *Finding {
 // checkCopy verifies one copy. ordered says whether the entries' order is
 // meaningful and the chain must be complete (the local file) or not
 // (repository files, which hold the records of one repository).
-func checkCopy(name string, es []entry, ordered bool, trusted keyring) (CopySummary, []Finding) {
+func checkCopy(name string, es []entry, ordered bool, trusted keyring, zone *time.Location) (CopySummary, []Finding) {
 	sum := CopySummary{Chains: map[string]uint64{}, Signers: map[string]int{}, Cosigners: map[string]int{}}
 	var fs []Finding
 	add := func(p Problem, e *entry, detail string, args ...any) {
@@ -440,7 +441,7 @@ func checkCopy(name string, es []entry, ordered bool, trusted keyring) (CopySumm
 			if prev != nil && e.rec.Prev != prev.hash {
 				add(BrokenLink, e, "does not follow record %s (seq %d): that record was altered after this one was written, or one of the two was replaced", prev.rec.ID, prev.rec.Seq)
 			} else if prev != nil && e.rec.Logged.Before(prev.rec.Logged) {
-				add(Reordered, e, "logged at %s, before record %s (seq %d) logged at %s", e.rec.Logged.Format("2006-01-02 15:04:05"), prev.rec.ID, prev.rec.Seq, prev.rec.Logged.Format("2006-01-02 15:04:05"))
+				add(Reordered, e, "logged at %s, before record %s (seq %d) logged at %s", stampSeconds(e.rec.Logged, zone), prev.rec.ID, prev.rec.Seq, stampSeconds(prev.rec.Logged, zone))
 			}
 			if s == 1 && e.rec.Prev != "" {
 				add(BrokenLink, e, "the first record of a chain names a previous record")
@@ -535,6 +536,18 @@ func checkOrder(name string, list []*entry) []Finding {
 	return fs
 }
 
+// stamp formats t for a finding or an error, to the minute, in zone and
+// naming it: a time without its zone reads as the organisation's clock on
+// one server and as UTC on another, and these messages are evidence.
+func stamp(t time.Time, zone *time.Location) string {
+	return t.In(zone).Format("2006-01-02 15:04 MST")
+}
+
+// stampSeconds is stamp to the second, for records logged moments apart.
+func stampSeconds(t time.Time, zone *time.Location) string {
+	return t.In(zone).Format("2006-01-02 15:04:05 MST")
+}
+
 func seqRange(a, b uint64) string {
 	if a == b {
 		return fmt.Sprint(a)
@@ -599,7 +612,7 @@ func (l *Log) compare(local, remote []entry, repoID string, trusted keyring, wri
 		case lc != nil && r == nil && concerns(&lc.rec):
 			if p, ok := noted(lc); ok {
 				fs = append(fs, Finding{Copy: "repository", Problem: NotCopied, Chain: chain, Seq: s, RecordID: lc.rec.ID, Warning: true,
-					Detail: fmt.Sprintf("not copied into this repository yet (%s: %s); the next run that uses it copies it", p.At.Format("2006-01-02 15:04"), p.Error)})
+					Detail: fmt.Sprintf("not copied into this repository yet (%s: %s); the next run that uses it copies it", stamp(p.At, l.opt.Zone), p.Error)})
 				continue
 			}
 			fs = append(fs, Finding{Copy: "repository", Problem: Removed, Chain: chain, Seq: s, RecordID: lc.rec.ID,
@@ -635,10 +648,10 @@ func (l *Log) compare(local, remote []entry, repoID string, trusted keyring, wri
 				Detail: fmt.Sprintf("a head written into another repository (%s): this repository's records were replaced by another's", short(h.RepositoryID))})
 		case lc == nil:
 			fs = append(fs, Finding{Copy: "local", Problem: Removed, Chain: chain, Seq: h.Seq, Where: e.where,
-				Detail: fmt.Sprintf("the repository's head of %s names seq %d (%s), which the local mirror lacks", h.Written.Format("2006-01-02 15:04"), h.Seq, short(h.Hash))})
+				Detail: fmt.Sprintf("the repository's head of %s names seq %d (%s), which the local mirror lacks", stamp(h.Written, l.opt.Zone), h.Seq, short(h.Hash))})
 		case lc.computed != h.Hash:
 			fs = append(fs, Finding{Copy: "local", Problem: HeadMismatch, Chain: chain, Seq: h.Seq, RecordID: lc.rec.ID, Where: lc.where,
-				Detail: fmt.Sprintf("the repository's head of %s says seq %d had hash %s; the local record there has %s: the local log was rewritten after that head was written", h.Written.Format("2006-01-02 15:04"), h.Seq, h.Hash, lc.computed)})
+				Detail: fmt.Sprintf("the repository's head of %s says seq %d had hash %s; the local record there has %s: the local log was rewritten after that head was written", stamp(h.Written, l.opt.Zone), h.Seq, h.Hash, lc.computed)})
 		}
 	}
 	known, ok := written[[2]string{repoID, chain}]
@@ -649,7 +662,7 @@ func (l *Log) compare(local, remote []entry, repoID string, trusted keyring, wri
 			at = fmt.Sprintf("has its newest head at seq %d", newest.Last)
 		}
 		fs = append(fs, Finding{Copy: "repository", Problem: RolledBack, Chain: chain, Seq: known.Last,
-			Detail: fmt.Sprintf("this host wrote a head up to seq %d into the repository on %s; the repository %s: it is an older copy (a medium put back), or its heads were removed. If it was put back on purpose, accept it with --accept-rollback", known.Last, known.Written.Format("2006-01-02 15:04"), at)})
+			Detail: fmt.Sprintf("this host wrote a head up to seq %d into the repository on %s; the repository %s: it is an older copy (a medium put back), or its heads were removed. If it was put back on purpose, accept it with --accept-rollback", known.Last, stamp(known.Written, l.opt.Zone), at)})
 	}
 	if newest != nil {
 		// Records after the head that the repository lacks, unless their
@@ -666,7 +679,7 @@ func (l *Log) compare(local, remote []entry, repoID string, trusted keyring, wri
 		}
 		if behind && !knownBehind {
 			fs = append(fs, Finding{Copy: "repository", Problem: RolledBack, Chain: chain, Seq: newest.Last + 1,
-				Detail: fmt.Sprintf("the repository's newest head (written %s) ends at seq %d; the local log has records for it up to seq %d: the repository is an older copy, or its newer records and heads were removed", newest.Written.Format("2006-01-02 15:04"), newest.Last, lastFor)})
+				Detail: fmt.Sprintf("the repository's newest head (written %s) ends at seq %d; the local log has records for it up to seq %d: the repository is an older copy, or its newer records and heads were removed", stamp(newest.Written, l.opt.Zone), newest.Last, lastFor)})
 		}
 		var n uint64
 		for s, r := range rm {
@@ -717,7 +730,7 @@ func newestHead(remote []entry, chain, repoID string, trusted keyring) *Head {
 // say so, means the repository is an older copy. (Heads alone miss a
 // medium put back once a later run has copied the missing records into
 // it again; its snapshots stay old.)
-func snapshotFindings(local, remote []entry, repoID string, snapshots []string) []Finding {
+func snapshotFindings(local, remote []entry, repoID string, snapshots []string, zone *time.Location) []Finding {
 	in := make(map[string]bool, len(snapshots))
 	for _, s := range snapshots {
 		in[s] = true
@@ -750,7 +763,7 @@ func snapshotFindings(local, remote []entry, repoID string, snapshots []string) 
 				if in[it.Snapshot] && !seen[it.Snapshot] {
 					seen[it.Snapshot] = true
 					fs = append(fs, Finding{Copy: "repository", Problem: Forgotten, Chain: e.rec.Chain, Seq: e.rec.Seq, RecordID: e.rec.ID,
-						Detail: fmt.Sprintf("snapshot %s, removed by this forget on %s, is in the repository again: the repository is an older copy", short(it.Snapshot), e.rec.Logged.Format("2006-01-02 15:04"))})
+						Detail: fmt.Sprintf("snapshot %s, removed by this forget on %s, is in the repository again: the repository is an older copy", short(it.Snapshot), stamp(e.rec.Logged, zone))})
 				}
 			}
 		}
@@ -760,7 +773,7 @@ func snapshotFindings(local, remote []entry, repoID string, snapshots []string) 
 			if !in[id] && !removed[id] && !seen[id] {
 				seen[id] = true
 				fs = append(fs, Finding{Copy: "repository", Problem: MissingSnapshot, Chain: e.rec.Chain, Seq: e.rec.Seq, RecordID: e.rec.ID, Warning: true,
-					Detail: fmt.Sprintf("snapshot %s, made by this backup on %s, is not in the repository and no recorded forget removed it: the repository is an older copy, or the snapshot was removed unrecorded", short(id), e.rec.Logged.Format("2006-01-02 15:04"))})
+					Detail: fmt.Sprintf("snapshot %s, made by this backup on %s, is not in the repository and no recorded forget removed it: the repository is an older copy, or the snapshot was removed unrecorded", short(id), stamp(e.rec.Logged, zone))})
 			}
 		}
 	}
