@@ -323,6 +323,19 @@ func TestOnlyConcerningRecordsAreMirrored(t *testing.T) {
 	if !hasWarning(rep.Findings, "repository", MediumAbsent) {
 		t.Fatalf("want the absent medium named: %s", findings(rep))
 	}
+	// a run whose medium was there but whose repository did not open (its
+	// password file missing) did not find the medium absent: said as what it was
+	if _, err := l.Append(ctx, Record{Op: OpBackup, Medium: "disk-B", Result: Failed, Failure: KindOther,
+		Message: "password file: open /etc/cadang/NOPE: no such file or directory"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	rep = verifyOK(t, l, a, VerifyOptions{Medium: "disk-B"})
+	if hasWarning(rep.Findings, "repository", MediumAbsent) {
+		t.Fatalf("a medium whose repository did not open was called absent: %s", findings(rep))
+	}
+	if !hasWarning(rep.Findings, "repository", NotOpened) || !strings.Contains(findings(rep), "/etc/cadang/NOPE") {
+		t.Fatalf("want the unopened repository named with its cause: %s", findings(rep))
+	}
 }
 
 func TestCountersignAndExpectHead(t *testing.T) {

@@ -61,6 +61,12 @@ const (
 	// MediumAbsent is a warning: a run found its medium absent, so its
 	// record names no repository and is in none.
 	MediumAbsent Problem = "medium-absent"
+	// NotOpened is a warning: a run found its medium but could not open
+	// the repository on it (its password file missing, a wrong password,
+	// a lock, an unreachable server), so its record names no repository
+	// and is in none. Not an absent medium: the record's failure says
+	// what stood in the way.
+	NotOpened Problem = "repository-not-opened"
 )
 
 // Finding is one problem in one copy of the log.
@@ -608,8 +614,7 @@ func (l *Log) compare(local, remote []entry, repoID string, trusted keyring, wri
 			fs = append(fs, Finding{Copy: "local", Problem: Removed, Chain: chain, Seq: s, RecordID: r.rec.ID,
 				Detail: fmt.Sprintf("record %s is in the repository (%s) but missing from the local mirror", r.rec.ID, r.where)})
 		case lc != nil && r == nil && o.Medium != "" && lc.rec.Medium == o.Medium && lc.rec.RepositoryID == "":
-			fs = append(fs, Finding{Copy: "repository", Problem: MediumAbsent, Chain: chain, Seq: s, RecordID: lc.rec.ID, Warning: true,
-				Detail: fmt.Sprintf("medium %s was absent at this %s (%s): the record names no repository and is in none", o.Medium, lc.rec.Op, lc.rec.Failure)})
+			fs = append(fs, notOpenedFinding(chain, s, o.Medium, &lc.rec))
 		}
 	}
 	// The heads: each must match the local chain; the newest must be as
@@ -801,4 +806,28 @@ func sortRecords(rs []Record) {
 		}
 		return rs[i].Logged.Before(rs[j].Logged)
 	})
+}
+
+// notOpenedFinding is the warning for a record of a run on medium that
+// names no repository: the run never opened one. Only a run that found
+// the medium absent (failure kind media, or an older record without a
+// kind) is said to have found it absent; for any other failure (a
+// password file that could not be read, a wrong password, a lock) the
+// medium was there and the finding says what kept the repository closed.
+func notOpenedFinding(chain string, seq uint64, medium string, rec *Record) Finding {
+	f := Finding{Copy: "repository", Chain: chain, Seq: seq, RecordID: rec.ID, Warning: true}
+	if rec.Failure == KindMedia || rec.Failure == "" {
+		f.Problem = MediumAbsent
+		f.Detail = fmt.Sprintf("medium %s was absent at this %s: the record names no repository and is in none", medium, rec.Op)
+		return f
+	}
+	f.Problem = NotOpened
+	why := string(rec.Failure)
+	if rec.Message != "" {
+		why += ": " + rec.Message
+	} else if len(rec.Errors) > 0 {
+		why += ": " + rec.Errors[0]
+	}
+	f.Detail = fmt.Sprintf("the repository on medium %s could not be opened at this %s (%s): the record names no repository and is in none", medium, rec.Op, why)
+	return f
 }
