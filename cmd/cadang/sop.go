@@ -233,6 +233,33 @@ func (e *env) runner(st *sopState) *soprun.Runner {
 	}
 }
 
+// checkRunPasswordFiles checks the password files that `cadang run JOB`
+// reads before the run starts (jobs.Config.CheckRunPasswordFiles): the
+// due medium's, when missing or unreadable, is an error naming the file,
+// line and key, and nothing is run; the others are warnings, so that the
+// operator hears of them before the run that needs them.
+func (e *env) checkRunPasswordFiles(st *sopState, job string, beforeChange bool) error {
+	j, err := st.cfg.Job(job)
+	if err != nil {
+		return nil // the run says so
+	}
+	due, err := e.runner(st).DueMedium(j)
+	idx := -1
+	for i := range j.Media {
+		if err == nil && j.Media[i].Name == due.Name {
+			idx = i
+		}
+	}
+	errs, warnings := st.cfg.CheckRunPasswordFiles(job, idx, beforeChange)
+	for _, w := range warnings {
+		e.warnf("%v", w)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w\nnothing was run; 'cadang job check' checks every job's password files", errs)
+	}
+	return nil
+}
+
 func (e *env) opener(st *sopState) *engine.Opener {
 	return &engine.Opener{Config: st.cfg, LockWait: e.c.Duration("retry-lock"), Logf: e.logf, Warnf: e.warnf, KDFMemory: e.kdfMemory(), Password: func() ([]byte, error) {
 		return e.password("enter the repository password: ", false)

@@ -25,6 +25,10 @@ type Config struct {
 	Notify     Notify     `toml:"notify"`
 	Monitoring Monitoring `toml:"monitoring"`
 	Jobs       []Job      `toml:"job"`
+
+	// loc finds the line of a key in the file (Parse sets it), for the
+	// errors found after loading (PasswordFileError).
+	loc *locator
 }
 
 // Monitoring is what cadang writes for monitoring systems after each run.

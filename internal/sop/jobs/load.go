@@ -85,6 +85,7 @@ func Parse(path string, data []byte) (*Config, error) {
 	}
 	c.Path = path
 	loc := locate(string(data))
+	c.loc = loc
 	var errs ConfigErrors
 	used := map[string]int{}
 	for _, k := range md.Undecoded() {
