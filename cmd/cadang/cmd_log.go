@@ -27,8 +27,12 @@ func logVerifyCommand() *cli.Command {
 connected medium), of the copy in the repository, and compares the two.
 
 Every record is signed with this host's key (see 'cadang log key'), and countersigned with the
-operator's key when --sign-key was given; a record signed by another key is an error unless the key is
-given with --trust-key. Records without a signature pass only before the first signed one (they were
+operator's key when --sign-key was given; a record signed by another key is an error (one line per key,
+with how many records it signed) unless the key is trusted: --trust-key KEY (a global option, before or
+after the command, repeatable; also CADANG_TRUST_KEY, comma-separated, or [log] trust_keys in the
+configuration), KEY being the fingerprint that 'cadang log key' prints on the host that signed. Where two
+hosts record runs of one repository (an append-only server: the client backs up, the backup host runs
+forget and prune), each trusts the other's key. Records without a signature pass only before the first signed one (they were
 written before signing was introduced). A record that names the repository and is missing there, or a
 record of the repository missing locally, is an error, unless the copy is known to have failed (the
 medium was absent or full when the run was recorded: a warning that says so). The repository keeps

@@ -214,7 +214,27 @@ func TestLogVerifyUnknownKey(t *testing.T) {
 		!strings.Contains(out, "first bad record: local: unknown-key") {
 		t.Errorf("records of a replaced key: exit %d\n%s%s", code, out, errs)
 	}
+	// one line for the key, however many records it signed, naming the
+	// flag that exists
+	n := 0
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "local: unknown-key") || strings.HasPrefix(l, "repository: unknown-key") {
+			n++
+		}
+	}
+	if n != 2 || !strings.Contains(out, "--trust-key "+old.Fingerprint) || strings.Contains(out, "(--trust)") {
+		t.Errorf("want one unknown-key line per copy naming --trust-key, got %d:\n%s", n, out)
+	}
 	h.must(0, "--trust-key", old.Fingerprint, "log", "verify", "--job", "spse-db")
+	h.must(0, "log", "verify", "--trust-key", old.Fingerprint, "--job", "spse-db")
+	// or trusted in the configuration
+	cfg := mustRead(t, h.cfg)
+	writeFileT(t, h.cfg, []byte(strings.Replace(cfg, "[log]\n", "[log]\ntrust_keys = [\""+old.Fingerprint+"\"]\n", 1)), 0o600)
+	h.must(0, "log", "verify", "--job", "spse-db")
+	writeFileT(t, h.cfg, []byte(strings.Replace(cfg, "[log]\n", "[log]\ntrust_keys = [\"12ab\"]\n", 1)), 0o600)
+	if _, errs, code := h.cad("log", "verify"); code != 1 || !strings.Contains(errs, "key log.trust_keys[0]") {
+		t.Errorf("a malformed trust key: exit %d\n%s", code, errs)
+	}
 }
 
 // TestDamagedRecordFileCopiedAgain: the run log keeps the repository's

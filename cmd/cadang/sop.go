@@ -43,7 +43,7 @@ func sopGlobalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "log-file", EnvVars: []string{envLog}, Usage: "local mirror of the run log, `FILE` (default: [log] path of the configuration, or " + jobs.DefaultLogPath + ")"},
 		&cli.StringFlag{Name: "lang", EnvVars: []string{"CADANG_LANG"}, Usage: "language of the SOP documents and reports (default id, Bahasa Indonesia) and of the SOP commands' terminal output (default en): id or en"},
 		&cli.StringFlag{Name: "sign-key", EnvVars: []string{"CADANG_SIGN_KEY"}, Usage: "countersign run-log records, and sign documents, with the operator's ed25519 key `FILE` (PEM PKCS#8, kept off the server)"},
-		&cli.StringSliceFlag{Name: "trust-key", Usage: "also accept run-log records and documents signed by `KEY` (hex public key or fingerprint; e.g. the key of the server this one replaced)"},
+		&cli.StringSliceFlag{Name: "trust-key", EnvVars: []string{"CADANG_TRUST_KEY"}, Usage: "also accept run-log records and documents signed by `KEY` (fingerprint or hex public key, as 'cadang log key' prints it on the host that signs; e.g. the server this one replaced, or the backup host that runs forget and prune; repeatable; also [log] trust_keys)"},
 	}
 }
 
@@ -129,7 +129,7 @@ func (e *env) loadSOPState(needConfig, strict bool) (*sopState, error) {
 		st.cfg = &jobs.Config{}
 	}
 	lo := runlog.Options{Clock: st.clock}
-	if err := signingOptions(e.c.String("sign-key"), e.c.StringSlice("trust-key"), &lo); err != nil {
+	if err := signingOptions(e.c.String("sign-key"), append(e.c.StringSlice("trust-key"), st.cfg.Log.TrustKeys...), &lo); err != nil {
 		return nil, err
 	}
 	st.log = runlog.Open(e.logPath(st.cfg), lo)

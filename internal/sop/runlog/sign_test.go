@@ -239,9 +239,25 @@ func TestUnknownKey(t *testing.T) {
 	if !errors.Is(err, ErrNotStored) || !strings.Contains(err.Error(), "head not written") {
 		t.Fatalf("the intruder's own log sealed a head: %v", err)
 	}
+	for range 2 {
+		if _, err := intruder.Append(context.Background(), Record{Op: OpForget, RepositoryID: repoA, Result: OK}, s); !errors.Is(err, ErrNotStored) {
+			t.Fatal(err)
+		}
+	}
 	rep := verifyErr(t, l, s, VerifyOptions{}, "local", UnknownKey)
 	if rep.First == nil || rep.First.RecordID != r.ID {
 		t.Fatalf("first bad record %v, want %s", rep.First, r.ID)
+	}
+	// one finding per key, saying how many it signed and how to trust it
+	var unknown []Finding
+	for _, f := range rep.Findings {
+		if f.Problem == UnknownKey && f.Copy == "local" {
+			unknown = append(unknown, f)
+		}
+	}
+	if pub, _ := intruder.PublicKey(); len(unknown) != 1 || !strings.HasPrefix(unknown[0].Detail, "3 records signed by key "+sigkey.Fingerprint(pub)) ||
+		!strings.Contains(unknown[0].Detail, "--trust-key "+sigkey.Fingerprint(pub)) || unknown[0].RecordID != r.ID {
+		t.Fatalf("want one unknown-key finding for the 3 records: %s", findings(rep))
 	}
 	verifyErr(t, l, s, VerifyOptions{}, "repository", UnknownKey)
 	// trusted by fingerprint (the machine this one replaced), it verifies

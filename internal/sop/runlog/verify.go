@@ -364,6 +364,25 @@ func checkCopy(name string, es []entry, ordered bool, trusted keyring) (CopySumm
 		}
 		fs = append(fs, f)
 	}
+	// Entries of a key that is not trusted are one finding per key, not
+	// one per record: a repository that another host's run log also
+	// writes into (the backup host's forget and prune) holds hundreds.
+	unknownAt := map[string]int{}   // signer → index in fs
+	unknownN := map[string][2]int{} // signer → records, heads
+	unknown := func(e *entry, signer string) {
+		n := unknownN[signer]
+		if e.isHead {
+			n[1]++
+		} else {
+			n[0]++
+		}
+		unknownN[signer] = n
+		if _, ok := unknownAt[signer]; !ok {
+			unknownAt[signer] = len(fs)
+			add(UnknownKey, e, "%s", "")
+		}
+		fs[unknownAt[signer]].Detail = unknownKeyDetail(signer, n[0], n[1])
+	}
 	chains := map[string][]*entry{}
 	var chainOrder []string
 	signed := map[*entry]bool{}
@@ -376,14 +395,14 @@ func checkCopy(name string, es []entry, ordered bool, trusted keyring) (CopySumm
 		}
 		if e.isHead {
 			sum.Heads++
-			checkSigned(e, trusted, add)
+			checkSigned(e, trusted, add, unknown)
 			continue
 		}
 		sum.Records++
 		if e.hash != e.computed {
 			add(Altered, e, "the record's contents do not match its hash")
 		}
-		if st := checkSigned(e, trusted, add); st != sigNone {
+		if st := checkSigned(e, trusted, add, unknown); st != sigNone {
 			signed[e] = true
 			if st == sigValid {
 				sum.Signers[Fingerprint(e.rec.Signer)]++
@@ -458,9 +477,32 @@ func checkCopy(name string, es []entry, ordered bool, trusted keyring) (CopySumm
 	return sum, fs
 }
 
+// unknownKeyDetail says what an untrusted key signed and how to trust it.
+func unknownKeyDetail(signer string, records, heads int) string {
+	var what []string
+	if records > 0 {
+		what = append(what, plural(records, "record", "records"))
+	}
+	if heads > 0 {
+		what = append(what, plural(heads, "head", "heads"))
+	}
+	fp := Fingerprint(signer)
+	return fmt.Sprintf("%s signed by key %s (the first named here), which is neither this host's signing key nor one it was told to trust: "+
+		"if it is the key of another host whose cadang records runs of this repository (e.g. the backup host's forget and prune), "+
+		"compare it with what 'cadang log key' prints there and trust it with --trust-key %s or [log] trust_keys in the configuration",
+		strings.Join(what, " and "), fp, fp)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
 // checkSigned reports the signature problems of one entry and returns its
-// state.
-func checkSigned(e *entry, trusted keyring, add func(Problem, *entry, string, ...any)) sigState {
+// state; a valid signature by a key that is not trusted goes to unknown.
+func checkSigned(e *entry, trusted keyring, add func(Problem, *entry, string, ...any), unknown func(e *entry, signer string)) sigState {
 	st, err := e.sigState()
 	what := "record"
 	signer := e.rec.Signer
@@ -473,7 +515,7 @@ func checkSigned(e *entry, trusted keyring, add func(Problem, *entry, string, ..
 	case st == sigInvalid || st == sigNoSigner:
 		add(BadSignature, e, "%v: the %s was altered, or signed by someone else than it says", err, what)
 	case st == sigValid && !trusted.has(signer):
-		add(UnknownKey, e, "signed by key %s, which is neither this host's signing key nor one given to trust (--trust)", Fingerprint(signer))
+		unknown(e, signer)
 	}
 	return st
 }
