@@ -227,7 +227,7 @@ func (e *env) runner(st *sopState) *soprun.Runner {
 		Backupper: &engine.Backupper{Config: st.cfg, ProgramVersion: "cadang " + version, Now: st.clock.Now},
 		// [job.retention] and [job.prune] after a successful `cadang run`.
 		Maintainer: &engine.Maintainer{Opener: e.opener(st)},
-		Copier:     &engine.Copier{Config: st.cfg, Logf: e.logf, Warnf: e.warnf, KDFMemory: e.kdfMemory()}, // [job.offsite] after them
+		Copier:     &engine.Copier{Config: st.cfg, Logf: e.logf, Warnf: e.warnf, KDFMemory: e.kdfMemory(), Location: e.offsiteLocation}, // [job.offsite] after them
 		Notifier:   &notify.Notifier{SMTP: st.cfg.SMTP, Loc: st.cfg.Location(), Now: st.clock.Now, Warnf: e.warnf},
 		Classify:   errclass.Kind,
 	}
@@ -260,11 +260,18 @@ func (e *env) checkRunPasswordFiles(st *sopState, job string, beforeChange bool)
 	return nil
 }
 
+// offsiteLocation adjusts the offsite medium's location as the opener's
+// Location does a medium's: its retries are said on stderr.
+func (e *env) offsiteLocation(l *location.Location) {
+	l.SetRetryNotify(e.retryNotify("offsite " + l.String()))
+}
+
 func (e *env) opener(st *sopState) *engine.Opener {
 	return &engine.Opener{Config: st.cfg, LockWait: e.c.Duration("retry-lock"), Logf: e.logf, Warnf: e.warnf, KDFMemory: e.kdfMemory(), Password: func() ([]byte, error) {
 		return e.password("enter the repository password: ", false)
 	}, AfterOpen: e.checkRunLog, Location: func(l *location.Location) {
 		l.SetConnections(e.c.Int("backend-connections"))
+		l.SetRetryNotify(e.retryNotify(l.String()))
 	}}
 }
 

@@ -34,6 +34,9 @@ type Copier struct {
 	// Warnf receives warnings that --quiet must not hide (a password
 	// file others can read).
 	Warnf func(string, ...any)
+	// Location, if set, adjusts the offsite location before it is opened
+	// (e.g. SetRetryNotify, to say why a copy waits).
+	Location func(*location.Location)
 
 	mu sync.Mutex
 	// unlisted holds, by repository ID, the snapshot files Snapshots
@@ -79,6 +82,9 @@ func (c *Copier) OpenOffsite(ctx context.Context, o jobs.Offsite) (run.Repositor
 		if o.SFTPKnownHosts != "" {
 			l.SFTP.KnownHostsFile = c.abs(o.SFTPKnownHosts)
 		}
+	}
+	if c.Location != nil {
+		c.Location(&l)
 	}
 	pw, err := ReadPassword(c.abs(o.PasswordFile), c.warn)
 	if err != nil {
