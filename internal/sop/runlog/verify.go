@@ -79,6 +79,9 @@ type Finding struct {
 	Where    string  `json:"where,omitempty"` // line N, or file ID
 	Detail   string  `json:"detail"`
 	Warning  bool    `json:"warning,omitempty"`
+	// Snapshot is the snapshot (hex ID) a forgotten-snapshot or
+	// missing-snapshot finding is about.
+	Snapshot string `json:"snapshot,omitempty"`
 	// Damaged marks a repository file that fails the repository's own
 	// checks (its bytes do not match its name, or do not open with the
 	// key): 'cadang repair records' takes such files out.
@@ -796,8 +799,10 @@ func snapshotFindings(local, remote []entry, repoID string, snapshots []string) 
 				removed[it.Snapshot] = true
 				if in[it.Snapshot] && !seen[it.Snapshot] {
 					seen[it.Snapshot] = true
-					fs = append(fs, Finding{Copy: "repository", Problem: Forgotten, Chain: e.rec.Chain, Seq: e.rec.Seq, RecordID: e.rec.ID,
-						Detail: fmt.Sprintf("snapshot %s, removed by this forget on %s, is in the repository again: the repository is an older copy", short(it.Snapshot), e.rec.Logged.Format("2006-01-02 15:04"))})
+					fs = append(fs, Finding{Copy: "repository", Problem: Forgotten, Chain: e.rec.Chain, Seq: e.rec.Seq, RecordID: e.rec.ID, Snapshot: it.Snapshot,
+						Detail: fmt.Sprintf("snapshot %s, removed by this forget on %s, is in the repository again: the repository is an older copy; "+
+							"if it was put back on purpose, 'cadang forget %s' on it removes the snapshot again, as the forget did (--accept-rollback accepts its run-log heads, not the snapshots its forgets removed)",
+							short(it.Snapshot), e.rec.Logged.Format("2006-01-02 15:04"), short(it.Snapshot))})
 				}
 			}
 		}
@@ -806,7 +811,7 @@ func snapshotFindings(local, remote []entry, repoID string, snapshots []string) 
 		for _, id := range e.rec.Snapshots {
 			if !in[id] && !removed[id] && !seen[id] {
 				seen[id] = true
-				fs = append(fs, Finding{Copy: "repository", Problem: MissingSnapshot, Chain: e.rec.Chain, Seq: e.rec.Seq, RecordID: e.rec.ID, Warning: true,
+				fs = append(fs, Finding{Copy: "repository", Problem: MissingSnapshot, Chain: e.rec.Chain, Seq: e.rec.Seq, RecordID: e.rec.ID, Warning: true, Snapshot: id,
 					Detail: fmt.Sprintf("snapshot %s, made by this backup on %s, is not in the repository and no recorded forget removed it: the repository is an older copy, or the snapshot was removed unrecorded", short(id), e.rec.Logged.Format("2006-01-02 15:04"))})
 			}
 		}
