@@ -11,12 +11,14 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/lpse/cadang/internal/sop/docsign"
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/internal/sop/sigkey"
+	"github.com/lpse/cadang/repo/backend/location"
 )
 
 func logVerifyCommand() *cli.Command {
@@ -27,15 +29,21 @@ func logVerifyCommand() *cli.Command {
 connected medium), of the copy in the repository, and compares the two.
 
 Every record is signed with this host's key (see 'cadang log key'), and countersigned with the
-operator's key when --sign-key was given; a record signed by another key is an error unless the key is
-given with --trust-key. Records without a signature pass only before the first signed one (they were
+operator's key when --sign-key was given; a record signed by another key is an error (one line per key,
+with how many records it signed) unless the key is trusted: --trust-key KEY (a global option, before or
+after the command, repeatable; also CADANG_TRUST_KEY, comma-separated, or [log] trust_keys in the
+configuration), KEY being the fingerprint that 'cadang log key' prints on the host that signed. Where two
+hosts record runs of one repository (an append-only server: the client backs up, the backup host runs
+forget and prune), each trusts the other's key. Records without a signature pass only before the first signed one (they were
 written before signing was introduced). A record that names the repository and is missing there, or a
 record of the repository missing locally, is an error, unless the copy is known to have failed (the
 medium was absent or full when the run was recorded: a warning that says so). The repository keeps
 signed heads of the chain: a head that the local chain does not match (the local log was rewritten),
 a repository older than the log's last record for it, or a snapshot in it that a recorded forget
 removed (an older copy of the medium put back) is an error; a repository put back on purpose is
-accepted from then on with --accept-rollback.
+accepted from then on with --accept-rollback. That accepts its run-log heads, not a snapshot that a
+recorded forget removed and that the older copy still holds: that stays an error here and in 'check'
+until 'cadang forget ID' removes it again (the note at the end prints the command for all of them).
 
 --expect-head HASH checks the chain against a head written down earlier (the footer of every report
 prints it, all 64 digits): a rewrite of the whole log, both copies, does not keep it.
@@ -44,7 +52,7 @@ Exit code 0 when nothing is wrong (warnings aside), 1 otherwise; the first bad r
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "job", Usage: "also verify the copy on the connected medium of `JOB`"},
 			&cli.StringFlag{Name: "expect-head", Usage: "the chain must hold the record whose hash is `HASH` (64 hex digits, from a report or minutes)"},
-			&cli.BoolFlag{Name: "accept-rollback", Usage: "the repository is an older copy put back on purpose (e.g. restored from the offsite medium): accept it as it is from now on"},
+			&cli.BoolFlag{Name: "accept-rollback", Usage: "the repository is an older copy put back on purpose (e.g. restored from the offsite medium): accept its run-log heads as they are from now on (snapshots that recorded forgets removed stay errors until 'cadang forget ID')"},
 		},
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
@@ -55,6 +63,7 @@ Exit code 0 when nothing is wrong (warnings aside), 1 otherwise; the first bad r
 			o := runlog.VerifyOptions{ExpectHead: c.String("expect-head")}
 			st.runLogChecked = map[string]bool{"*": true} // said below, as findings
 			var store runlog.RecordStore
+			where := c.String("repo")
 			if c.String("job") != "" || c.String("repo") != "" {
 				r, m, err := e.openSOPRepo(c.Context, st, c.String("job"))
 				if err != nil {
@@ -64,6 +73,7 @@ Exit code 0 when nothing is wrong (warnings aside), 1 otherwise; the first bad r
 				store = r
 				if m != nil {
 					o.Medium = m.Name
+					where = m.Repository
 				}
 				if o.Snapshots, err = snapshotIDs(c.Context, r); err != nil {
 					return err
@@ -72,7 +82,7 @@ Exit code 0 when nothing is wrong (warnings aside), 1 otherwise; the first bad r
 					if _, err := st.log.AcceptRepository(c.Context, r); err != nil {
 						return fmt.Errorf("--accept-rollback: %w", err)
 					}
-					e.warnf("repository %s accepted as it is: its head now follows the run log", shortID(r.ID()))
+					e.warnf("repository %s accepted as it is: its head now follows the run log (a snapshot that a recorded forget removed and that it holds again is not accepted: 'cadang forget ID' removes it again)", shortID(r.ID()))
 				}
 			}
 			vr, err := st.log.VerifyWith(c.Context, store, o)
@@ -99,6 +109,12 @@ Exit code 0 when nothing is wrong (warnings aside), 1 otherwise; the first bad r
 				if damaged > 0 && !e.json {
 					fmt.Fprintln(e.stdout, "note: 'cadang repair records' takes the damaged run-log files out of the repository, after it copies in again what the local run log holds, and keeps their bytes")
 				}
+				if ids := forgottenBack(vr); len(ids) > 0 && !e.json {
+					// --accept-rollback accepts the heads; what clears these
+					// is the forget that removed them, made again.
+					fmt.Fprintf(e.stdout, "note: %d snapshot(s) that recorded forgets removed are back; if this medium was put back on purpose, remove them again with: cadang -r %s forget %s\n",
+						len(ids), location.Redact(where), strings.Join(ids, " "))
+				}
 				return fmt.Errorf("log verify: %d problem(s) found", n)
 			}
 			if !e.json {
@@ -107,6 +123,18 @@ Exit code 0 when nothing is wrong (warnings aside), 1 otherwise; the first bad r
 			return nil
 		},
 	}
+}
+
+// forgottenBack returns the short IDs of the snapshots that the findings
+// say a recorded forget removed and that are in the repository again.
+func forgottenBack(vr *runlog.VerifyReport) []string {
+	var ids []string
+	for _, f := range vr.Findings {
+		if f.Problem == runlog.Forgotten && len(f.Snapshot) >= 8 {
+			ids = append(ids, f.Snapshot[:8])
+		}
+	}
+	return ids
 }
 
 func printVerifyReport(e *env, l *runlog.Log, vr *runlog.VerifyReport, o runlog.VerifyOptions) {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/lpse/cadang/internal/errclass"
 	"github.com/lpse/cadang/internal/sop/doc"
 	"github.com/lpse/cadang/internal/sop/engine"
 	"github.com/lpse/cadang/internal/sop/i18n"
@@ -175,7 +176,49 @@ func jobCommand() *cli.Command {
 				}
 				return tw.Flush()
 			},
-		}, scheduleCommand()},
+		}, jobCheckCommand(), scheduleCommand()},
+	}
+}
+
+func jobCheckCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "check",
+		Usage:     "check the SOP configuration and that every password file it names can be read, before a run needs it",
+		ArgsUsage: "[JOB...]",
+		Description: `Loads the configuration as every command does (a syntax error, an unknown key or a wrong value is
+an error naming the file, line and key), then reads each password_file the jobs name (JOB... only, if
+given): every medium's, the offsite medium's and [smtp]'s. One that is missing, empty or unreadable by
+this user is an error naming the file, the line and the key. Run it as the user of the scheduled runs
+(root). Exit codes: 0 all good, 1 a problem found. Opens no repository.`,
+		Action: func(c *cli.Context) error {
+			e := newEnv(c)
+			st, err := e.loadSOP(true)
+			if err != nil {
+				return err
+			}
+			var refs []jobs.PasswordFileRef
+			names := c.Args().Slice()
+			if len(names) == 0 {
+				refs = st.cfg.PasswordFiles("")
+			}
+			for _, n := range names {
+				if _, err := st.cfg.Job(n); err != nil {
+					return err
+				}
+				for _, r := range st.cfg.PasswordFiles(n) {
+					if r.Job != "" {
+						refs = append(refs, r)
+					}
+				}
+			}
+			if errs := st.cfg.CheckPasswordFiles(refs); len(errs) > 0 {
+				return errs
+			}
+			if !e.quiet {
+				fmt.Fprintf(e.stdout, "configuration %s: %d job(s), %d password file(s) read\n", st.cfg.Path, len(st.cfg.Jobs), len(refs))
+			}
+			return nil
+		},
 	}
 }
 
@@ -217,6 +260,9 @@ not be written to the run log (a backup without a record is not followed by rete
 			}
 			st, err := e.loadSOP(true)
 			if err != nil {
+				return err
+			}
+			if err := e.checkRunPasswordFiles(st, c.Args().First(), c.String("before-change") != ""); err != nil {
 				return err
 			}
 			out, err := e.runner(st).Backup(c.Context, c.Args().First(), soprun.Options{BeforeChange: c.String("before-change"), Tags: c.StringSlice("tag")})
@@ -484,10 +530,18 @@ func (e *env) openSOPRepo(ctx context.Context, st *sopState, jobName string) (*r
 		r := x.(*repo.Repository)
 		if !strings.EqualFold(r.ID(), m.RepositoryID) {
 			r.Close()
-			errs = append(errs, fmt.Errorf("medium %s: the repository at %s has ID %s, not %s", m.Name, m.Repository, shortID(r.ID()), shortID(m.RepositoryID)))
+			errs = append(errs, runlog.Fail(runlog.KindMedia, fmt.Errorf("medium %s: the repository at %s has ID %s, not %s", m.Name, m.Repository, shortID(r.ID()), shortID(m.RepositoryID))))
 			continue
 		}
 		return r, m, nil
+	}
+	// A medium whose repository did not open for another reason than
+	// being absent (its password file missing, a wrong password) was
+	// there: the failure is that one, not a missing medium.
+	for _, err := range errs {
+		if k := errclass.Kind(err); k != runlog.KindMedia && k != "" {
+			return nil, nil, runlog.Fail(k, fmt.Errorf("no medium of job %s could be opened: %w", j.Name, errors.Join(errs...)))
+		}
 	}
 	return nil, nil, runlog.Fail(runlog.KindMedia, fmt.Errorf("no medium of job %s is connected: %w", j.Name, errors.Join(errs...)))
 }

@@ -112,7 +112,23 @@ func (e *env) parseLocation(s string) (location.Location, error) {
 		return l, err
 	}
 	l.SetConnections(e.c.Int("backend-connections"))
+	l.SetRetryNotify(e.retryNotify(l.String()))
 	return l, nil
+}
+
+// retryNotify returns what a remote backend at where calls before it waits
+// to retry a failed request: a line on stderr with the error and the wait,
+// as restic prints, so that a command waiting on an unreachable server
+// (two minutes by default before it gives up) says why. The first three
+// retries of a request are said, then every third (about one line in 30 s
+// once the waits reach their 10 s bound); --quiet hides them.
+func (e *env) retryNotify(where string) func(err error, attempt int, wait time.Duration) {
+	return func(err error, attempt int, wait time.Duration) {
+		if attempt > 3 && attempt%3 != 0 {
+			return
+		}
+		e.logf("%s: %v; retrying in %s (attempt %d)", where, err, wait.Round(100*time.Millisecond), attempt)
+	}
 }
 
 // timeText formats t for a person: in the local time zone (UTC with

@@ -223,7 +223,27 @@ func TestLogVerifyUnknownKey(t *testing.T) {
 		!strings.Contains(out, "first bad record: local: unknown-key") {
 		t.Errorf("records of a replaced key: exit %d\n%s%s", code, out, errs)
 	}
+	// one line for the key, however many records it signed, naming the
+	// flag that exists
+	n := 0
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "local: unknown-key") || strings.HasPrefix(l, "repository: unknown-key") {
+			n++
+		}
+	}
+	if n != 2 || !strings.Contains(out, "--trust-key "+old.Fingerprint) || strings.Contains(out, "(--trust)") {
+		t.Errorf("want one unknown-key line per copy naming --trust-key, got %d:\n%s", n, out)
+	}
 	h.must(0, "--trust-key", old.Fingerprint, "log", "verify", "--job", "spse-db")
+	h.must(0, "log", "verify", "--trust-key", old.Fingerprint, "--job", "spse-db")
+	// or trusted in the configuration
+	cfg := mustRead(t, h.cfg)
+	writeFileT(t, h.cfg, []byte(strings.Replace(cfg, "[log]\n", "[log]\ntrust_keys = [\""+old.Fingerprint+"\"]\n", 1)), 0o600)
+	h.must(0, "log", "verify", "--job", "spse-db")
+	writeFileT(t, h.cfg, []byte(strings.Replace(cfg, "[log]\n", "[log]\ntrust_keys = [\"12ab\"]\n", 1)), 0o600)
+	if _, errs, code := h.cad("log", "verify"); code != 1 || !strings.Contains(errs, "key log.trust_keys[0]") {
+		t.Errorf("a malformed trust key: exit %d\n%s", code, errs)
+	}
 }
 
 // TestDamagedRecordFileCopiedAgain: the run log keeps the repository's
@@ -485,4 +505,41 @@ func TestRepairRecordsLeavesAnotherLogsHeads(t *testing.T) {
 	if code != 0 || strings.Contains(errs, "older than") {
 		t.Fatalf("check after the repair: exit %d\n%s%s", code, out, errs)
 	}
+}
+
+// A medium put back from an older copy that holds a snapshot a recorded
+// forget removed: --accept-rollback accepts the heads, not that snapshot;
+// every message says what clears it (cadang forget ID), and that does.
+func TestAcceptRollbackForgottenSnapshot(t *testing.T) {
+	h := newSOPHarness(t)
+	r := h.repoB
+	pw := []string{"-r", r, "--password-file", h.pw}
+	src := filepath.Join(h.dir, "SRC")
+	writeFileT(t, filepath.Join(src, "f"), []byte("a\n"), 0o600)
+	h.must(0, append(pw, "backup", src, "-q")...)
+	writeFileT(t, filepath.Join(src, "f"), []byte("a\nb\n"), 0o600)
+	h.must(0, append(pw, "backup", src, "-q")...)
+	old := filepath.Join(h.dir, "old")
+	if err := os.CopyFS(old, os.DirFS(r)); err != nil {
+		t.Fatal(err)
+	}
+	h.must(0, append(pw, "forget", "--keep-last", "1", "-q")...)
+	if err := os.RemoveAll(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(old, r); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := h.cad(append(pw, "log", "verify", "--accept-rollback")...)
+	i := strings.Index(out, "remove them again with: cadang -r "+r+" forget ")
+	if code != 1 || !strings.Contains(out, "forgotten-snapshot") || i < 0 || !strings.Contains(errs, "'cadang forget ID' removes it again") {
+		t.Fatalf("verify --accept-rollback: exit %d\n%s%s", code, out, errs)
+	}
+	id := strings.TrimSpace(out[i+len("remove them again with: cadang -r "+r+" forget "):])
+	if out, errs, code := h.cad(append(pw, "check")...); code == 0 || !strings.Contains(out+errs, "'cadang forget "+id) {
+		t.Fatalf("check of the accepted medium: exit %d\n%s%s", code, out, errs)
+	}
+	h.must(0, append(pw, "forget", id)...)
+	h.must(0, append(pw, "log", "verify")...)
+	h.must(0, append(pw, "check")...)
 }

@@ -43,7 +43,7 @@ func sopGlobalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "log-file", EnvVars: []string{envLog}, Usage: "local mirror of the run log, `FILE` (default: [log] path of the configuration, or " + jobs.DefaultLogPath + ")"},
 		&cli.StringFlag{Name: "lang", EnvVars: []string{"CADANG_LANG"}, Usage: "language of the SOP documents and reports (default id, Bahasa Indonesia) and of the SOP commands' terminal output (default en): id or en"},
 		&cli.StringFlag{Name: "sign-key", EnvVars: []string{"CADANG_SIGN_KEY"}, Usage: "countersign run-log records, and sign documents, with the operator's ed25519 key `FILE` (PEM PKCS#8, kept off the server)"},
-		&cli.StringSliceFlag{Name: "trust-key", Usage: "also accept run-log records and documents signed by `KEY` (hex public key or fingerprint; e.g. the key of the server this one replaced)"},
+		&cli.StringSliceFlag{Name: "trust-key", EnvVars: []string{"CADANG_TRUST_KEY"}, Usage: "also accept run-log records and documents signed by `KEY` (fingerprint or hex public key, as 'cadang log key' prints it on the host that signs; e.g. the server this one replaced, or the backup host that runs forget and prune; repeatable; also [log] trust_keys)"},
 	}
 }
 
@@ -129,7 +129,7 @@ func (e *env) loadSOPState(needConfig, strict bool) (*sopState, error) {
 		st.cfg = &jobs.Config{}
 	}
 	lo := runlog.Options{Clock: st.clock}
-	if err := signingOptions(e.c.String("sign-key"), e.c.StringSlice("trust-key"), &lo); err != nil {
+	if err := signingOptions(e.c.String("sign-key"), append(e.c.StringSlice("trust-key"), st.cfg.Log.TrustKeys...), &lo); err != nil {
 		return nil, err
 	}
 	e.sop = st // before displayZone, which then reads this configuration
@@ -230,10 +230,43 @@ func (e *env) runner(st *sopState) *soprun.Runner {
 		Backupper: &engine.Backupper{Config: st.cfg, ProgramVersion: "cadang " + version, Now: st.clock.Now},
 		// [job.retention] and [job.prune] after a successful `cadang run`.
 		Maintainer: &engine.Maintainer{Opener: e.opener(st), Now: st.clock.Now},
-		Copier:     &engine.Copier{Config: st.cfg, Logf: e.logf, Warnf: e.warnf, KDFMemory: e.kdfMemory()}, // [job.offsite] after them
+		Copier:     &engine.Copier{Config: st.cfg, Logf: e.logf, Warnf: e.warnf, KDFMemory: e.kdfMemory(), Location: e.offsiteLocation}, // [job.offsite] after them
 		Notifier:   &notify.Notifier{SMTP: st.cfg.SMTP, Loc: st.cfg.Location(), Now: st.clock.Now, Warnf: e.warnf},
 		Classify:   errclass.Kind,
 	}
+}
+
+// checkRunPasswordFiles checks the password files that `cadang run JOB`
+// reads before the run starts (jobs.Config.CheckRunPasswordFiles): the
+// due medium's, when missing or unreadable, is an error naming the file,
+// line and key, and nothing is run; the others are warnings, so that the
+// operator hears of them before the run that needs them.
+func (e *env) checkRunPasswordFiles(st *sopState, job string, beforeChange bool) error {
+	j, err := st.cfg.Job(job)
+	if err != nil {
+		return nil // the run says so
+	}
+	due, err := e.runner(st).DueMedium(j)
+	idx := -1
+	for i := range j.Media {
+		if err == nil && j.Media[i].Name == due.Name {
+			idx = i
+		}
+	}
+	errs, warnings := st.cfg.CheckRunPasswordFiles(job, idx, beforeChange)
+	for _, w := range warnings {
+		e.warnf("%v", w)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w\nnothing was run; 'cadang job check' checks every job's password files", errs)
+	}
+	return nil
+}
+
+// offsiteLocation adjusts the offsite medium's location as the opener's
+// Location does a medium's: its retries are said on stderr.
+func (e *env) offsiteLocation(l *location.Location) {
+	l.SetRetryNotify(e.retryNotify("offsite " + l.String()))
 }
 
 func (e *env) opener(st *sopState) *engine.Opener {
@@ -241,6 +274,7 @@ func (e *env) opener(st *sopState) *engine.Opener {
 		return e.password("enter the repository password: ", false)
 	}, AfterOpen: e.checkRunLog, Location: func(l *location.Location) {
 		l.SetConnections(e.c.Int("backend-connections"))
+		l.SetRetryNotify(e.retryNotify(l.String()))
 	}}
 }
 

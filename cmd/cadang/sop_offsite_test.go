@@ -192,7 +192,8 @@ active_since = 2026-11-27
 		t.Fatalf("run with a wrong offsite password: exit %d\n%s\n%s", code, out, errs)
 	}
 	b3, c3 := offsiteRuns(t, h)
-	if b3.Result != runlog.OK || c3.Result != runlog.Failed || c3.Failure != runlog.KindOffsite || !strings.Contains(c3.Message, "password") {
+	if b3.Result != runlog.OK || c3.Result != runlog.Failed || c3.Failure != runlog.KindOffsite || !strings.Contains(c3.Message, "password") ||
+		!strings.Contains(c3.Message, "the password read from "+offPW+", "+h.cfg+":") || !strings.Contains(c3.Message, "key job[0].offsite.password_file") {
 		t.Fatalf("day 3: backup %+v\ncopy %+v", b3, c3)
 	}
 	h.at("2026-11-29T02:10:00+08:00")

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
+	"github.com/lpse/cadang/internal/sop/jobs"
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/internal/sop/sigkey"
 	"github.com/lpse/cadang/repo"
@@ -289,6 +291,11 @@ func signingOptions(signKey string, trust []string, o *runlog.Options) error {
 		}
 		o.Cosign = k
 		o.Trust = append(o.Trust, sigkey.EncodePublic(sigkey.Public(k)))
+	}
+	for _, k := range trust {
+		if !jobs.TrustKeyRE.MatchString(strings.ReplaceAll(strings.TrimSpace(k), ":", "")) {
+			return fmt.Errorf("--trust-key %q: want a key's fingerprint as 'cadang log key' prints it on the host that signs (32 hex digits in groups of four) or its public key (64 hex digits)", k)
+		}
 	}
 	o.Trust = append(o.Trust, trust...)
 	return nil

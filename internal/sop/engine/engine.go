@@ -143,6 +143,13 @@ func (o *Opener) OpenLock(ctx context.Context, m jobs.Medium, lock repo.LockMode
 			f = o.Config.Abs(f)
 		}
 		pw, err = ReadPassword(f, o.warn)
+		if err != nil && o.Config != nil {
+			// Name the key and the line that named the file: the
+			// configuration is what to correct.
+			if ref := o.Config.MediumPasswordFile(m); ref != nil {
+				err = o.Config.PasswordFileError(*ref, err)
+			}
+		}
 	case o.Password != nil:
 		pw, err = o.Password()
 	default:
@@ -167,6 +174,9 @@ func (o *Opener) OpenLock(ctx context.Context, m jobs.Medium, lock repo.LockMode
 	}
 	r, err := Open(ctx, l, pw, repo.Options{Logf: o.Logf, Warnf: o.Warnf, AfterUnlock: debug.FreeOSMemory, Lock: lock, LockWait: o.LockWait, KDFMemory: o.KDFMemory})
 	if err != nil {
+		if errors.Is(err, repo.ErrWrongPassword) && m.PasswordFile != "" && o.Config != nil {
+			err = fmt.Errorf("%w (the password read from %s)", err, o.Config.PasswordFileWhere(m.PasswordFile, o.Config.MediumPasswordFile(m)))
+		}
 		if errors.Is(err, repo.ErrNoRepository) || errors.Is(err, fs.ErrNotExist) {
 			return nil, runlog.Fail(runlog.KindMedia, fmt.Errorf("medium %s is not connected: %w", m.Name, err))
 		}

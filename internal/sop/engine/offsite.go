@@ -34,6 +34,9 @@ type Copier struct {
 	// Warnf receives warnings that --quiet must not hide (a password
 	// file others can read).
 	Warnf func(string, ...any)
+	// Location, if set, adjusts the offsite location before it is opened
+	// (e.g. SetRetryNotify, to say why a copy waits).
+	Location func(*location.Location)
 
 	mu sync.Mutex
 	// unlisted holds, by repository ID, the snapshot files Snapshots
@@ -80,8 +83,16 @@ func (c *Copier) OpenOffsite(ctx context.Context, o jobs.Offsite) (run.Repositor
 			l.SFTP.KnownHostsFile = c.abs(o.SFTPKnownHosts)
 		}
 	}
+	if c.Location != nil {
+		c.Location(&l)
+	}
 	pw, err := ReadPassword(c.abs(o.PasswordFile), c.warn)
 	if err != nil {
+		if c.Config != nil {
+			if ref := c.Config.OffsitePasswordFile(o); ref != nil {
+				err = c.Config.PasswordFileError(*ref, err)
+			}
+		}
 		return nil, fmt.Errorf("offsite %s: %w", o.Name, err)
 	}
 	be, err := location.Open(ctx, l)
@@ -94,6 +105,14 @@ func (c *Copier) OpenOffsite(ctx context.Context, o jobs.Offsite) (run.Repositor
 	r, err := repo.Open(ctx, be, pw, repo.Options{Lock: repo.CopyLock, LockWait: OffsiteLockWait, Logf: c.Logf, Warnf: c.Warnf, AfterUnlock: debug.FreeOSMemory, KDFMemory: c.KDFMemory})
 	if err != nil {
 		be.Close()
+		if errors.Is(err, repo.ErrWrongPassword) {
+			// Which password was wrong: the file the job names.
+			where := c.abs(o.PasswordFile)
+			if c.Config != nil {
+				where = c.Config.PasswordFileWhere(o.PasswordFile, c.Config.OffsitePasswordFile(o))
+			}
+			err = fmt.Errorf("%w (the password read from %s)", err, where)
+		}
 		return nil, runlog.Fail(errclass.Kind(err), fmt.Errorf("offsite %s at %s: %w", o.Name, l, err))
 	}
 	return r, nil

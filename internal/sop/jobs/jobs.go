@@ -25,6 +25,10 @@ type Config struct {
 	Notify     Notify     `toml:"notify"`
 	Monitoring Monitoring `toml:"monitoring"`
 	Jobs       []Job      `toml:"job"`
+
+	// loc finds the line of a key in the file (Parse sets it), for the
+	// errors found after loading (PasswordFileError).
+	loc *locator
 }
 
 // Monitoring is what cadang writes for monitoring systems after each run.
@@ -74,6 +78,12 @@ type Person struct {
 // LogConfig says where the local mirror of the run log is.
 type LogConfig struct {
 	Path string `toml:"path"` // default DefaultLogPath
+	// TrustKeys are the run-log signing keys of other hosts whose records
+	// `log verify` and every command accept, as --trust-key does: the
+	// fingerprint (or hex public key) that 'cadang log key' prints on
+	// that host, e.g. the backup host's that runs forget and prune on an
+	// append-only server's repository.
+	TrustKeys []string `toml:"trust_keys"`
 }
 
 // DefaultLogPath is the local mirror of the run log when none is configured.

@@ -85,6 +85,7 @@ func Parse(path string, data []byte) (*Config, error) {
 	}
 	c.Path = path
 	loc := locate(string(data))
+	c.loc = loc
 	var errs ConfigErrors
 	used := map[string]int{}
 	for _, k := range md.Undecoded() {
@@ -199,6 +200,9 @@ func (c *Config) setDefaults() {
 var (
 	nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	idRE   = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+	// TrustKeyRE matches a run-log key to trust, its colons removed: a
+	// fingerprint (32 hex digits) or a public key (64).
+	TrustKeyRE = regexp.MustCompile(`^([0-9a-fA-F]{32}|[0-9a-fA-F]{64})$`)
 	// placeholderRE finds the placeholders of [organization] numbering.
 	placeholderRE = regexp.MustCompile(`\{([^{}]*)\}`)
 )
@@ -214,6 +218,11 @@ func (c *Config) validate() []*ConfigError {
 		}
 		if c.SMTP.From == "" {
 			add("smtp.from", "missing: the sender address")
+		}
+	}
+	for i, k := range c.Log.TrustKeys {
+		if !TrustKeyRE.MatchString(strings.ReplaceAll(strings.TrimSpace(k), ":", "")) {
+			add(fmt.Sprintf("log.trust_keys[%d]", i), "%q: want a key's fingerprint as 'cadang log key' prints it on the host that signs (32 hex digits in groups of four) or its public key (64 hex digits)", k)
 		}
 	}
 	if len(c.Jobs) == 0 {

@@ -239,9 +239,25 @@ func TestUnknownKey(t *testing.T) {
 	if !errors.Is(err, ErrNotStored) || !strings.Contains(err.Error(), "head not written") {
 		t.Fatalf("the intruder's own log sealed a head: %v", err)
 	}
+	for range 2 {
+		if _, err := intruder.Append(context.Background(), Record{Op: OpForget, RepositoryID: repoA, Result: OK}, s); !errors.Is(err, ErrNotStored) {
+			t.Fatal(err)
+		}
+	}
 	rep := verifyErr(t, l, s, VerifyOptions{}, "local", UnknownKey)
 	if rep.First == nil || rep.First.RecordID != r.ID {
 		t.Fatalf("first bad record %v, want %s", rep.First, r.ID)
+	}
+	// one finding per key, saying how many it signed and how to trust it
+	var unknown []Finding
+	for _, f := range rep.Findings {
+		if f.Problem == UnknownKey && f.Copy == "local" {
+			unknown = append(unknown, f)
+		}
+	}
+	if pub, _ := intruder.PublicKey(); len(unknown) != 1 || !strings.HasPrefix(unknown[0].Detail, "3 records signed by key "+sigkey.Fingerprint(pub)) ||
+		!strings.Contains(unknown[0].Detail, "--trust-key "+sigkey.Fingerprint(pub)) || unknown[0].RecordID != r.ID {
+		t.Fatalf("want one unknown-key finding for the 3 records: %s", findings(rep))
 	}
 	verifyErr(t, l, s, VerifyOptions{}, "repository", UnknownKey)
 	// trusted by fingerprint (the machine this one replaced), it verifies
@@ -322,6 +338,19 @@ func TestOnlyConcerningRecordsAreMirrored(t *testing.T) {
 	rep := verifyOK(t, l, a, VerifyOptions{Medium: "disk-A"})
 	if !hasWarning(rep.Findings, "repository", MediumAbsent) {
 		t.Fatalf("want the absent medium named: %s", findings(rep))
+	}
+	// a run whose medium was there but whose repository did not open (its
+	// password file missing) did not find the medium absent: said as what it was
+	if _, err := l.Append(ctx, Record{Op: OpBackup, Medium: "disk-B", Result: Failed, Failure: KindOther,
+		Message: "password file: open /etc/cadang/NOPE: no such file or directory"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	rep = verifyOK(t, l, a, VerifyOptions{Medium: "disk-B"})
+	if hasWarning(rep.Findings, "repository", MediumAbsent) {
+		t.Fatalf("a medium whose repository did not open was called absent: %s", findings(rep))
+	}
+	if !hasWarning(rep.Findings, "repository", NotOpened) || !strings.Contains(findings(rep), "/etc/cadang/NOPE") {
+		t.Fatalf("want the unopened repository named with its cause: %s", findings(rep))
 	}
 }
 

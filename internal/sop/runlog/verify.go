@@ -62,6 +62,12 @@ const (
 	// MediumAbsent is a warning: a run found its medium absent, so its
 	// record names no repository and is in none.
 	MediumAbsent Problem = "medium-absent"
+	// NotOpened is a warning: a run found its medium but could not open
+	// the repository on it (its password file missing, a wrong password,
+	// a lock, an unreachable server), so its record names no repository
+	// and is in none. Not an absent medium: the record's failure says
+	// what stood in the way.
+	NotOpened Problem = "repository-not-opened"
 )
 
 // Finding is one problem in one copy of the log.
@@ -74,6 +80,9 @@ type Finding struct {
 	Where    string  `json:"where,omitempty"` // line N, or file ID
 	Detail   string  `json:"detail"`
 	Warning  bool    `json:"warning,omitempty"`
+	// Snapshot is the snapshot (hex ID) a forgotten-snapshot or
+	// missing-snapshot finding is about.
+	Snapshot string `json:"snapshot,omitempty"`
 	// Damaged marks a repository file that fails the repository's own
 	// checks (its bytes do not match its name, or do not open with the
 	// key): 'cadang repair records' takes such files out.
@@ -359,6 +368,25 @@ func checkCopy(name string, es []entry, ordered bool, trusted keyring, zone *tim
 		}
 		fs = append(fs, f)
 	}
+	// Entries of a key that is not trusted are one finding per key, not
+	// one per record: a repository that another host's run log also
+	// writes into (the backup host's forget and prune) holds hundreds.
+	unknownAt := map[string]int{}   // signer → index in fs
+	unknownN := map[string][2]int{} // signer → records, heads
+	unknown := func(e *entry, signer string) {
+		n := unknownN[signer]
+		if e.isHead {
+			n[1]++
+		} else {
+			n[0]++
+		}
+		unknownN[signer] = n
+		if _, ok := unknownAt[signer]; !ok {
+			unknownAt[signer] = len(fs)
+			add(UnknownKey, e, "%s", "")
+		}
+		fs[unknownAt[signer]].Detail = unknownKeyDetail(signer, n[0], n[1])
+	}
 	chains := map[string][]*entry{}
 	var chainOrder []string
 	signed := map[*entry]bool{}
@@ -371,14 +399,14 @@ func checkCopy(name string, es []entry, ordered bool, trusted keyring, zone *tim
 		}
 		if e.isHead {
 			sum.Heads++
-			checkSigned(e, trusted, add)
+			checkSigned(e, trusted, add, unknown)
 			continue
 		}
 		sum.Records++
 		if e.hash != e.computed {
 			add(Altered, e, "the record's contents do not match its hash")
 		}
-		if st := checkSigned(e, trusted, add); st != sigNone {
+		if st := checkSigned(e, trusted, add, unknown); st != sigNone {
 			signed[e] = true
 			if st == sigValid {
 				sum.Signers[Fingerprint(e.rec.Signer)]++
@@ -453,9 +481,32 @@ func checkCopy(name string, es []entry, ordered bool, trusted keyring, zone *tim
 	return sum, fs
 }
 
+// unknownKeyDetail says what an untrusted key signed and how to trust it.
+func unknownKeyDetail(signer string, records, heads int) string {
+	var what []string
+	if records > 0 {
+		what = append(what, plural(records, "record", "records"))
+	}
+	if heads > 0 {
+		what = append(what, plural(heads, "head", "heads"))
+	}
+	fp := Fingerprint(signer)
+	return fmt.Sprintf("%s signed by key %s (the first named here), which is neither this host's signing key nor one it was told to trust: "+
+		"if it is the key of another host whose cadang records runs of this repository (e.g. the backup host's forget and prune), "+
+		"compare it with what 'cadang log key' prints there and trust it with --trust-key %s or [log] trust_keys in the configuration",
+		strings.Join(what, " and "), fp, fp)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
 // checkSigned reports the signature problems of one entry and returns its
-// state.
-func checkSigned(e *entry, trusted keyring, add func(Problem, *entry, string, ...any)) sigState {
+// state; a valid signature by a key that is not trusted goes to unknown.
+func checkSigned(e *entry, trusted keyring, add func(Problem, *entry, string, ...any), unknown func(e *entry, signer string)) sigState {
 	st, err := e.sigState()
 	what := "record"
 	signer := e.rec.Signer
@@ -468,7 +519,7 @@ func checkSigned(e *entry, trusted keyring, add func(Problem, *entry, string, ..
 	case st == sigInvalid || st == sigNoSigner:
 		add(BadSignature, e, "%v: the %s was altered, or signed by someone else than it says", err, what)
 	case st == sigValid && !trusted.has(signer):
-		add(UnknownKey, e, "signed by key %s, which is neither this host's signing key nor one given to trust (--trust)", Fingerprint(signer))
+		unknown(e, signer)
 	}
 	return st
 }
@@ -621,8 +672,7 @@ func (l *Log) compare(local, remote []entry, repoID string, trusted keyring, wri
 			fs = append(fs, Finding{Copy: "local", Problem: Removed, Chain: chain, Seq: s, RecordID: r.rec.ID,
 				Detail: fmt.Sprintf("record %s is in the repository (%s) but missing from the local mirror", r.rec.ID, r.where)})
 		case lc != nil && r == nil && o.Medium != "" && lc.rec.Medium == o.Medium && lc.rec.RepositoryID == "":
-			fs = append(fs, Finding{Copy: "repository", Problem: MediumAbsent, Chain: chain, Seq: s, RecordID: lc.rec.ID, Warning: true,
-				Detail: fmt.Sprintf("medium %s was absent at this %s (%s): the record names no repository and is in none", o.Medium, lc.rec.Op, lc.rec.Failure)})
+			fs = append(fs, notOpenedFinding(chain, s, o.Medium, &lc.rec))
 		}
 	}
 	// The heads: each must match the local chain; the newest must be as
@@ -762,8 +812,10 @@ func snapshotFindings(local, remote []entry, repoID string, snapshots []string, 
 				removed[it.Snapshot] = true
 				if in[it.Snapshot] && !seen[it.Snapshot] {
 					seen[it.Snapshot] = true
-					fs = append(fs, Finding{Copy: "repository", Problem: Forgotten, Chain: e.rec.Chain, Seq: e.rec.Seq, RecordID: e.rec.ID,
-						Detail: fmt.Sprintf("snapshot %s, removed by this forget on %s, is in the repository again: the repository is an older copy", short(it.Snapshot), stamp(e.rec.Logged, zone))})
+					fs = append(fs, Finding{Copy: "repository", Problem: Forgotten, Chain: e.rec.Chain, Seq: e.rec.Seq, RecordID: e.rec.ID, Snapshot: it.Snapshot,
+						Detail: fmt.Sprintf("snapshot %s, removed by this forget on %s, is in the repository again: the repository is an older copy; "+
+							"if it was put back on purpose, 'cadang forget %s' on it removes the snapshot again, as the forget did (--accept-rollback accepts its run-log heads, not the snapshots its forgets removed)",
+							short(it.Snapshot), stamp(e.rec.Logged, zone), short(it.Snapshot))})
 				}
 			}
 		}
@@ -772,7 +824,7 @@ func snapshotFindings(local, remote []entry, repoID string, snapshots []string, 
 		for _, id := range e.rec.Snapshots {
 			if !in[id] && !removed[id] && !seen[id] {
 				seen[id] = true
-				fs = append(fs, Finding{Copy: "repository", Problem: MissingSnapshot, Chain: e.rec.Chain, Seq: e.rec.Seq, RecordID: e.rec.ID, Warning: true,
+				fs = append(fs, Finding{Copy: "repository", Problem: MissingSnapshot, Chain: e.rec.Chain, Seq: e.rec.Seq, RecordID: e.rec.ID, Warning: true, Snapshot: id,
 					Detail: fmt.Sprintf("snapshot %s, made by this backup on %s, is not in the repository and no recorded forget removed it: the repository is an older copy, or the snapshot was removed unrecorded", short(id), stamp(e.rec.Logged, zone))})
 			}
 		}
@@ -814,4 +866,28 @@ func sortRecords(rs []Record) {
 		}
 		return rs[i].Logged.Before(rs[j].Logged)
 	})
+}
+
+// notOpenedFinding is the warning for a record of a run on medium that
+// names no repository: the run never opened one. Only a run that found
+// the medium absent (failure kind media, or an older record without a
+// kind) is said to have found it absent; for any other failure (a
+// password file that could not be read, a wrong password, a lock) the
+// medium was there and the finding says what kept the repository closed.
+func notOpenedFinding(chain string, seq uint64, medium string, rec *Record) Finding {
+	f := Finding{Copy: "repository", Chain: chain, Seq: seq, RecordID: rec.ID, Warning: true}
+	if rec.Failure == KindMedia || rec.Failure == "" {
+		f.Problem = MediumAbsent
+		f.Detail = fmt.Sprintf("medium %s was absent at this %s: the record names no repository and is in none", medium, rec.Op)
+		return f
+	}
+	f.Problem = NotOpened
+	why := string(rec.Failure)
+	if rec.Message != "" {
+		why += ": " + rec.Message
+	} else if len(rec.Errors) > 0 {
+		why += ": " + rec.Errors[0]
+	}
+	f.Detail = fmt.Sprintf("the repository on medium %s could not be opened at this %s (%s): the record names no repository and is in none", medium, rec.Op, why)
+	return f
 }

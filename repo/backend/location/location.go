@@ -36,6 +36,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/repo/backend/local"
@@ -111,6 +112,13 @@ func (l *Location) SetConnections(n int) {
 		return
 	}
 	l.S3.Connections, l.SFTP.Connections, l.REST.Connections = n, n, n
+}
+
+// SetRetryNotify makes a remote backend (S3, SFTP, REST) call f before it
+// waits to retry a failed request (see rest.Config.RetryNotify); a local
+// directory does not retry.
+func (l *Location) SetRetryNotify(f func(err error, attempt int, wait time.Duration)) {
+	l.S3.RetryNotify, l.SFTP.RetryNotify, l.REST.RetryNotify = f, f, f
 }
 
 // Redact returns s as it may be written down in a record, a log or a

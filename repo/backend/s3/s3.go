@@ -80,6 +80,10 @@ type Config struct {
 	// RetryTimeout bounds the time spent retrying one operation after
 	// transient failures (default 2 minutes); negative means no retries.
 	RetryTimeout time.Duration
+	// RetryNotify, if set, hears of each failed attempt that is retried:
+	// its error, its number (from 1) and the wait before the next one, so
+	// that a caller can say why a command is waiting.
+	RetryNotify func(err error, attempt int, wait time.Duration)
 	// Transport replaces the HTTP transport (tests, proxies); nil is
 	// minio-go's default.
 	Transport http.RoundTripper
@@ -668,7 +672,7 @@ func transient(err error) bool {
 // backoff until RetryTimeout. Callers wrap the error with the operation,
 // the file and the location.
 func (b *Backend) retry(ctx context.Context, fn func(ctx context.Context) error) error {
-	return retry.Policy{Sem: b.sem, Timeout: b.cfg.RetryTimeout, Transient: transient}.Do(ctx, fn)
+	return retry.Policy{Sem: b.sem, Timeout: b.cfg.RetryTimeout, Transient: transient, Notify: b.cfg.RetryNotify}.Do(ctx, fn)
 }
 
 // cleanPrefix is path.Clean for a prefix, "" for none.

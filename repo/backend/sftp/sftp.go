@@ -100,6 +100,10 @@ type Config struct {
 	// RetryTimeout bounds the time spent retrying one operation after
 	// transient failures (default 2 minutes); negative means no retries.
 	RetryTimeout time.Duration
+	// RetryNotify, if set, hears of each failed attempt that is retried:
+	// its error, its number (from 1) and the wait before the next one, so
+	// that a caller can say why a command is waiting.
+	RetryNotify func(err error, attempt int, wait time.Duration)
 }
 
 // Location returns sftp://USER@HOST:PORT/PATH.
@@ -1002,7 +1006,7 @@ func transient(err error) bool {
 // reconnects. Callers wrap the error with the operation, the file and the
 // location.
 func (b *Backend) retry(ctx context.Context, fn func(c *conn) error) error {
-	p := retry.Policy{Sem: b.sem, Timeout: b.cfg.RetryTimeout, Transient: transient}
+	p := retry.Policy{Sem: b.sem, Timeout: b.cfg.RetryTimeout, Transient: transient, Notify: b.cfg.RetryNotify}
 	return p.Do(ctx, func(ctx context.Context) error {
 		c, err := b.client(ctx)
 		if err != nil {

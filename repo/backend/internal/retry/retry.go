@@ -21,6 +21,9 @@ type Policy struct {
 	Timeout time.Duration
 	// Transient reports whether an error is worth another attempt.
 	Transient func(error) bool
+	// Notify, if set, is called before each wait for another attempt,
+	// with the attempt's error, its number (from 1) and the wait.
+	Notify func(err error, attempt int, wait time.Duration)
 }
 
 const (
@@ -59,6 +62,9 @@ func (p Policy) Do(ctx context.Context, attempt func(ctx context.Context) error)
 		wait := delay/2 + rand.N(delay/2+1)
 		if p.Timeout < 0 || elapsed+wait > p.Timeout {
 			return fmt.Errorf("giving up after %d attempts in %v, last error: %w", n, elapsed.Round(time.Millisecond), err)
+		}
+		if p.Notify != nil {
+			p.Notify(err, n, wait)
 		}
 		t := time.NewTimer(wait)
 		select {

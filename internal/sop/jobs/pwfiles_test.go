@@ -1,0 +1,86 @@
+package jobs
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The password files a run reads are checked before it: the due medium's
+// stops it, the others are warnings; each error names file, line and key.
+func TestCheckRunPasswordFiles(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.pw")
+	if err := os.WriteFile(good, []byte("pw\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.pw")
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	id := strings.Repeat("a", 64)
+	conf := func(a, b, off string) *Config {
+		t.Helper()
+		p := writeConf(t, fmt.Sprintf(`[[job]]
+name = "j"
+info_class = 7
+classification = "rahasia"
+  [[job.source]]
+  paths = ["/srv"]
+  [[job.medium]]
+  name = "disk-A"
+  repository = "/mnt/a"
+  repository_id = %q
+  password_file = %q
+  [[job.medium]]
+  name = "disk-B"
+  repository = "/mnt/b"
+  repository_id = %q
+  password_file = %q
+  [job.offsite]
+  repository = "/srv/off"
+  password_file = %q
+`, id, a, strings.Repeat("b", 64), b, off))
+		c, err := Load(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	c := conf(good, good, good)
+	if errs, warns := c.CheckRunPasswordFiles("j", 0, false); errs != nil || warns != nil {
+		t.Fatalf("all readable: %v / %v", errs, warns)
+	}
+
+	// disk-A (due) missing: an error at line 12; disk-B empty and the
+	// offsite's relative file missing: warnings.
+	c = conf("NOPE", empty, "off.pw")
+	errs, warns := c.CheckRunPasswordFiles("j", 0, false)
+	if len(errs) != 1 || errs[0].Key != "job[0].medium[0].password_file" || errs[0].Line != 11 || errs[0].File != c.Path ||
+		!strings.Contains(errs[0].Error(), filepath.Join(filepath.Dir(c.Path), "NOPE")+" does not exist") {
+		t.Fatalf("due medium's missing file: %v", errs)
+	}
+	if len(warns) != 2 || warns[0].Key != "job[0].medium[1].password_file" || !strings.Contains(warns[0].Msg, "is empty") ||
+		warns[1].Key != "job[0].offsite.password_file" || warns[1].Line != 19 {
+		t.Fatalf("warnings: %v", warns)
+	}
+	// disk-B due: disk-A's file is now only a warning.
+	if errs, _ = c.CheckRunPasswordFiles("j", 1, false); len(errs) != 1 || errs[0].Key != "job[0].medium[1].password_file" {
+		t.Fatalf("disk-B due: %v", errs)
+	}
+	// A backup before a change takes any medium: an error only when no
+	// medium's password can be read.
+	if errs, warns = c.CheckRunPasswordFiles("j", 0, true); len(errs) != 2 || len(warns) != 1 {
+		t.Fatalf("before a change, no medium readable: %v / %v", errs, warns)
+	}
+	c = conf("NOPE", good, good)
+	if errs, warns = c.CheckRunPasswordFiles("j", 0, true); errs != nil || len(warns) != 1 {
+		t.Fatalf("before a change, disk-B readable: %v / %v", errs, warns)
+	}
+	// A wrong password names where it came from.
+	if w := c.PasswordFileWhere(good, c.OffsitePasswordFile(*c.Jobs[0].Offsite)); w != good+", "+c.Path+":19 key job[0].offsite.password_file" {
+		t.Errorf("PasswordFileWhere: %q", w)
+	}
+}
