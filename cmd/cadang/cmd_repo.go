@@ -282,6 +282,8 @@ func keyCommand() *cli.Command {
 			},
 			{
 				Name: "passwd", Usage: "change the password in use", Flags: []cli.Flag{newPw, insecureKDFFlag},
+				Description: `Adds a key file for the new password, then removes the one in use. A server that refuses
+deletions (cadang serve --append-only) is refused up front, so that the old password cannot stay valid.`,
 				Action: func(c *cli.Context) error {
 					e := newEnv(c)
 					return e.withRepo(c.Context, true, func(r *repo.Repository) error {
@@ -451,7 +453,9 @@ func repairCommand() *cli.Command {
 unreadable or newer one too: every pack's own header was read) and the obsolete-pack files that cannot be
 read (damaged, or junk uploaded to the server). For a pack whose
 header cannot be read it keeps the old index's entries that still open from the pack's bytes, and exits 3:
-'cadang repair packs' takes such packs out, salvaging what they hold. Takes an exclusive lock.`,
+'cadang repair packs' takes such packs out, salvaging what they hold. Takes an exclusive lock. A server
+that refuses deletions (cadang serve --append-only) is refused up front: repair on the backup host,
+against the repository's directory.`,
 			Action: func(c *cli.Context) error {
 				e := newEnv(c)
 				return e.recorded(c.Context, runlog.OpRepair, func(ctx context.Context, rec *runlog.Record) error {
@@ -538,8 +542,8 @@ repair on the backup host, against the repository's directory.`,
 					return err
 				}
 				defer e.keepRepo(r)()
-				if ao, ok := r.Backend().(interface{ AppendOnly() bool }); ok && ao.AppendOnly() {
-					return fmt.Errorf("repair packs: the server at %s is append-only: repair on the backup host, against the repository's directory", r.Backend().Location())
+				if err := r.RefuseAppendOnly("repair packs"); err != nil {
+					return err
 				}
 				packs, err := resolvePackIDs(ctx, r, c.Args().Slice())
 				if err != nil {
@@ -699,8 +703,8 @@ repository's directory.`,
 					o.KeepDir = strings.TrimSuffix(st.log.Path(), ".jsonl") + ".damaged"
 				}
 				return e.withRepo(ctx, true, func(r *repo.Repository) error {
-					if ao, ok := r.Backend().(interface{ AppendOnly() bool }); ok && ao.AppendOnly() {
-						return fmt.Errorf("repair records: the server at %s is append-only: repair on the backup host, against the repository's directory", r.Backend().Location())
+					if err := r.RefuseAppendOnly("repair records"); err != nil {
+						return err
 					}
 					rep, err := st.log.RepairStore(ctx, r, o)
 					if len(rep.Removed) > 0 || rep.Copied > 0 || rep.Resaved > 0 {
@@ -759,8 +763,8 @@ copied into the repository again by a later copy; forget it again if so. Takes a
 				}
 				return e.withRepo(ctx, false, func(r *repo.Repository) error {
 					defer e.keepRepo(r)()
-					if ao, ok := r.Backend().(interface{ AppendOnly() bool }); ok && ao.AppendOnly() {
-						return fmt.Errorf("repair forgotten: the server at %s is append-only: repair on the server's host, against the repository's directory", r.Backend().Location())
+					if err := r.RefuseAppendOnly("repair forgotten"); err != nil {
+						return err
 					}
 					removed, err := snapshot.RemoveUnreadableForgotten(ctx, r)
 					out := []string{}

@@ -1149,6 +1149,9 @@ func tagCommand() *cli.Command {
 		Name:      "tag",
 		Usage:     "change the tags of snapshots",
 		ArgsUsage: "SNAPSHOT...",
+		Description: `Each snapshot whose tags change is saved again under a new ID and the old file removed. A server
+that refuses deletions (cadang serve --append-only) is refused up front, before anything is saved: tag
+on the backup host, against the repository's directory.`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "set", Usage: "replace all tags with `TAG` (repeatable)"},
 			&cli.StringSliceFlag{Name: "add", Usage: "add `TAG` (repeatable)"},
