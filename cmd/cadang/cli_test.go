@@ -809,6 +809,25 @@ func writeLockFile(t testing.TB, repoDir string, exclusive bool, pid int) repo.I
 	return id
 }
 
+// writeLockFileOf writes a fresh shared lock of host's process pid.
+func writeLockFileOf(t testing.TB, repoDir, host string, pid int) {
+	t.Helper()
+	ctx := context.Background()
+	be, err := local.Open(ctx, repoDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := repo.Open(ctx, be, []byte(cliTestPassword), repo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	b, _ := json.Marshal(repo.LockInfo{Time: time.Now(), Host: host, Username: "root", PID: pid})
+	if _, err := r.SaveFile(ctx, repo.LockFile, b); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func countFiles(t testing.TB, dir string) int {
 	t.Helper()
 	ents, err := os.ReadDir(dir)
@@ -865,13 +884,38 @@ func TestCLIUnlock(t *testing.T) {
 	if !strings.Contains(res.stderr, "locked") {
 		t.Errorf("locked backup message:\n%s", res)
 	}
-	// --remove-all removes it.
-	res = cliOK(t, "-r", repoDir, "unlock", "--remove-all")
+	// --remove-all removes the live lock of another host, but keeps the
+	// one of a process running here, names it and exits 11.
+	writeLockFileOf(t, repoDir, "another-host", os.Getpid())
+	res = cliCode(t, exitLocked, "-r", repoDir, "unlock", "--remove-all")
+	if !strings.Contains(res.stdout, "@another-host") || !strings.Contains(res.stderr, fmt.Sprintf("(PID %d)", os.Getpid())) ||
+		!strings.Contains(res.stderr, "runs on this host") || !strings.Contains(res.stderr, "--include-running") {
+		t.Errorf("unlock --remove-all beside a running process:\n%s", res)
+	}
+	if n := countFiles(t, locks); n != 1 {
+		t.Errorf("after unlock --remove-all: %d lock files, want the running one", n)
+	}
+	res = cliCode(t, exitLocked, "-r", repoDir, "--json", "unlock", "--remove-all")
+	var ju struct {
+		Removed []map[string]any `json:"removed"`
+		Kept    []map[string]any `json:"kept_running"`
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &ju); err != nil || ju.Removed == nil || len(ju.Removed) != 0 ||
+		len(ju.Kept) != 1 || ju.Kept[0]["pid"] != float64(os.Getpid()) || len(fmt.Sprint(ju.Kept[0]["id"])) != 64 {
+		t.Errorf("unlock --json --remove-all beside a running process: %v\n%s", err, res)
+	}
+	// --include-running removes it too.
+	cliCode(t, 1, "-r", repoDir, "unlock", "--include-running")
+	res = cliOK(t, "-r", repoDir, "unlock", "--remove-all", "--include-running")
 	if !strings.Contains(res.stdout, "removed") {
-		t.Errorf("unlock --remove-all:\n%s", res)
+		t.Errorf("unlock --remove-all --include-running:\n%s", res)
 	}
 	if n := countFiles(t, locks); n != 0 {
-		t.Errorf("after unlock --remove-all: %d lock files", n)
+		t.Errorf("after unlock --remove-all --include-running: %d lock files", n)
+	}
+	// Nothing to remove: [] in JSON, not null.
+	if res := cliOK(t, "-r", repoDir, "--json", "unlock"); !strings.Contains(res.stdout, `"removed":[]`) {
+		t.Errorf("unlock --json with nothing to remove:\n%s", res)
 	}
 	cliOK(t, "-r", repoDir, "backup", src)
 	if n := countFiles(t, locks); n != 0 {

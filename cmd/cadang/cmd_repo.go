@@ -312,8 +312,18 @@ func unlockCommand() *cli.Command {
 		Name:  "unlock",
 		Usage: "remove stale locks",
 		Description: `A lock is stale when its process on this host is gone, or when it was not refreshed for 30 minutes.
-Only stale locks are removed unless --remove-all is given.`,
-		Flags: []cli.Flag{&cli.BoolFlag{Name: "remove-all", Usage: "remove every lock, even live ones (make sure no cadang is running)"}},
+Only stale locks are removed unless --remove-all is given.
+
+--remove-all also removes the live locks of other hosts (whether their processes still run cannot be
+told from here: make sure no cadang runs there), but not those of cadang processes that run on this host
+now (same host name, the PID exists): those are named and kept, and unlock exits 11. Removing one makes
+that backup fail with "repository lock lost", or lets a prune run beside it. Stop such a process, or let
+it finish, and its lock goes with it; if a PID is no cadang (its number was reused, or it runs in
+another container under the same host name), --include-running removes those locks too.`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "remove-all", Usage: "remove every lock, even live ones of other hosts (make sure no cadang runs there); locks of processes running on this host are kept"},
+			&cli.BoolFlag{Name: "include-running", Usage: "with --remove-all, remove also the locks of processes running on this host"},
+		},
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
 			r, err := e.openRepo(c.Context, repo.Options{})
@@ -322,13 +332,22 @@ Only stale locks are removed unless --remove-all is given.`,
 			}
 			defer r.Close()
 			var removed []repo.LockInfo
-			if c.Bool("remove-all") {
+			switch {
+			case c.Bool("remove-all") && c.Bool("include-running"):
 				removed, err = r.RemoveAllLocks(c.Context)
-			} else {
+			case c.Bool("remove-all"):
+				removed, err = r.RemoveAllLocksButRunning(c.Context)
+			case c.Bool("include-running"):
+				return errors.New("unlock: --include-running goes with --remove-all")
+			default:
 				removed, err = r.RemoveStaleLocks(c.Context)
 			}
 			if e.json {
-				if jerr := e.printJSON(map[string]any{"message_type": "unlock", "removed": removed}); jerr != nil {
+				out := map[string]any{"message_type": "unlock", "removed": unlockJSON(removed)}
+				if rl := (*repo.RunningLocksError)(nil); errors.As(err, &rl) {
+					out["kept_running"] = unlockJSON(rl.Locks)
+				}
+				if jerr := e.printJSON(out); jerr != nil {
 					return jerr
 				}
 			} else {
@@ -342,6 +361,19 @@ Only stale locks are removed unless --remove-all is given.`,
 			return err
 		},
 	}
+}
+
+// unlockJSON lists locks for unlock --json: with their IDs (LockInfo
+// leaves the ID out of its JSON, as a lock file does), [] for none.
+func unlockJSON(locks []repo.LockInfo) []any {
+	out := []any{}
+	for _, l := range locks {
+		out = append(out, struct {
+			ID string `json:"id"`
+			repo.LockInfo
+		}{l.ID.String(), l})
+	}
+	return out
 }
 
 func catCommand() *cli.Command {

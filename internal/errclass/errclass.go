@@ -135,6 +135,8 @@ func rules() []rule {
 			Hint: "without a key file the repository cannot be opened: copy its keys/ directory back from a copy of this medium (keys of another medium do not fit)"})},
 		{is(repo.ErrNoRepository), fixed(Class{Exit: ExitNoRepository, Kind: runlog.KindRepoUnreachable,
 			Hint: "check --repo/CADANG_REPOSITORY (or the medium's repository in the configuration), and that the backup medium is connected and mounted; to start a new repository there, 'cadang init' (in a directory that is empty or does not exist yet)"})},
+		{as[*repo.RunningLocksError](), fixed(Class{Exit: ExitLocked, Kind: runlog.KindLock,
+			Hint: "those processes are running now (see 'ps -p PID'): removing a lock makes its backup fail with \"repository lock lost\"; stop the process or let it finish, and its lock goes with it; if a PID is no cadang (reused, or in another container under this host name), 'cadang unlock --remove-all --include-running' removes the lock"})},
 		{as[*repo.LockedError](), func(err error) Class {
 			var l *repo.LockedError
 			errors.As(err, &l)
