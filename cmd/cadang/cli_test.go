@@ -1175,3 +1175,33 @@ func TestCLIInterrupted(t *testing.T) {
 		t.Errorf("interrupted backup left %d lock files", n)
 	}
 }
+
+// TestCLIPruneLimitNeedsUnit: --max-unused 10 (a forgotten %) and a
+// --max-repack-size without a unit are refused before anything is done,
+// by forget --prune too; 0, percentages and sizes with units run.
+func TestCLIPruneLimitNeedsUnit(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	src := filepath.Join(t.TempDir(), "src")
+	writeFileT(t, filepath.Join(src, "f"), []byte("x"), 0o644)
+	cliBackup(t, repoDir, src)
+	cliBackup(t, repoDir, src)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"prune", "--max-unused", "10"}, `--max-unused "10" has no unit: write a percentage (10%) or a size with a unit (500M)`},
+		{[]string{"forget", "--keep-last", "1", "--prune", "--max-unused", "10"}, `--max-unused "10" has no unit`},
+		{[]string{"prune", "--max-repack-size", "500"}, `--max-repack-size "500" has no unit: write a size with a unit (2G)`},
+	} {
+		res := cliCode(t, exitFatal, append([]string{"-r", repoDir}, tc.args...)...)
+		if !strings.Contains(res.stderr, tc.want) {
+			t.Errorf("want %q:\n%s", tc.want, res)
+		}
+	}
+	if n := len(cliSnapshots(t, repoDir)); n != 2 {
+		t.Errorf("%d snapshots after the refused forget, want 2", n)
+	}
+	for _, limit := range []string{"0", "10%", "100M", "unlimited"} {
+		cliOK(t, "-r", repoDir, "prune", "--dry-run", "--max-unused", limit, "--max-repack-size", "1G")
+	}
+}
