@@ -43,6 +43,29 @@ const (
 	ExitBrokenPipe = 141
 )
 
+// ExitCode is one exit code and what it means, for help texts.
+type ExitCode struct {
+	Code    int
+	Meaning string
+}
+
+// ExitCodes lists every exit code of cadang's commands (but the SOP
+// monitoring codes of status and run, which their help gives), in order:
+// the one list that 'cadang help' prints.
+func ExitCodes() []ExitCode {
+	return []ExitCode{
+		{ExitOK, "ok"},
+		{ExitFatal, "fatal error"},
+		{ExitPartial, "partly done: some source files could not be read (snapshot still written), some files could not be restored, some snapshots not copied, or a repair lost blobs"},
+		{ExitNoRepository, "repository does not exist"},
+		{ExitLocked, "repository is locked"},
+		{ExitWrongPassword, "wrong password"},
+		{ExitNotRecorded, "done, but its record could not be written to the run log"},
+		{ExitInterrupted, "interrupted"},
+		{ExitBrokenPipe, "the output pipe closed (stopped as if interrupted)"},
+	}
+}
+
 // Class is what an error means.
 type Class struct {
 	Exit int
