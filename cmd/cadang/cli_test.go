@@ -32,6 +32,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lpse/cadang/internal/errclass"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend/local"
 	"github.com/lpse/cadang/repo/repotest"
@@ -1203,5 +1204,50 @@ func TestCLIPruneLimitNeedsUnit(t *testing.T) {
 	}
 	for _, limit := range []string{"0", "10%", "100M", "unlimited"} {
 		cliOK(t, "-r", repoDir, "prune", "--dry-run", "--max-unused", limit, "--max-repack-size", "1G")
+	}
+}
+
+// TestCLIHelpExitCodes: 'cadang help' lists every exit code of the one
+// table, 13 (not recorded) included.
+func TestCLIHelpExitCodes(t *testing.T) {
+	help := strings.Join(strings.Fields(cliOK(t, "help").stdout), " ")
+	for _, c := range errclass.ExitCodes() {
+		want := fmt.Sprintf("%d %s", c.Code, strings.Join(strings.Fields(c.Meaning), " "))
+		if !strings.Contains(help, want) {
+			t.Errorf("help does not list exit code %q:\n%s", want, help)
+		}
+	}
+	if !strings.Contains(help, "13 done, but its record could not be written to the run log") {
+		t.Errorf("help leaves out exit code 13:\n%s", help)
+	}
+}
+
+// TestCLIUnknownSnapshotNamedOnce: every command given an ID that matches
+// no snapshot names it once, and says how to list the snapshots.
+func TestCLIUnknownSnapshotNamedOnce(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	src := filepath.Join(t.TempDir(), "src")
+	writeFileT(t, filepath.Join(src, "f"), []byte("x"), 0o644)
+	cliBackup(t, repoDir, src)
+	const bad = "1a2b3c4d"
+	for _, args := range [][]string{
+		{"forget", bad},
+		{"forget", "--dry-run", bad},
+		{"protect", "--remove", bad},
+		{"protect", "--for", "1y", bad},
+		{"restore", bad, "--target", filepath.Join(t.TempDir(), "t")},
+		{"ls", bad},
+		{"tag", "--add", "x", bad},
+	} {
+		res := cliRun(t, nil, append([]string{"-r", repoDir}, args...)...)
+		var line string
+		for _, l := range strings.Split(res.stderr, "\n") {
+			if strings.HasPrefix(l, "cadang: ") {
+				line = l
+			}
+		}
+		if res.code == 0 || strings.Count(line, bad) != 1 || !strings.Contains(line, "snapshot ID "+bad+": no matching snapshot found ('cadang snapshots' lists the snapshots)") {
+			t.Errorf("want the ID named once, and how to list the snapshots:\n%s", res)
+		}
 	}
 }

@@ -123,6 +123,19 @@ func (e *env) findSnapshot(ctx context.Context, r snapshot.FileLoader, arg strin
 	return nil, fmt.Errorf("snapshot %q: %w", arg, err)
 }
 
+// snapshotIDError is the error of snapshot.FindSnapshotID for arg: its
+// own errors for a mistyped, ambiguous or unknown ID name the ID already
+// (wrapping them again named it twice); other errors get arg in front.
+func (e *env) snapshotIDError(arg string, err error) error {
+	switch {
+	case errors.Is(err, snapshot.ErrNoSnapshot):
+		return fmt.Errorf("%w ('%s' lists the snapshots)", err, e.snapshotsCmd())
+	case errors.Is(err, snapshot.ErrInvalidID), errors.Is(err, snapshot.ErrAmbiguous):
+		return err
+	}
+	return fmt.Errorf("snapshot %q: %w", arg, err)
+}
+
 // latestOfJob checks "latest" (found: latest) for a restore of sub (""
 // for the whole snapshot). When it is a job's snapshot (tagged job:NAME by
 // cadang run, or chosen with --job) and that job's snapshots under f are
