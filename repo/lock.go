@@ -123,6 +123,9 @@ func (l LockInfo) RunningHere(now time.Time, host string) bool {
 type LockedError struct {
 	Holder     LockInfo
 	Unreadable error
+	// Waited is how long Open waited for the lock to go
+	// (Options.LockWait) before it gave up; zero when it did not wait.
+	Waited time.Duration
 }
 
 // Unwrap returns why the lock file in the way could not be read, if that
@@ -133,6 +136,9 @@ func (e *LockedError) Error() string {
 	if e.Unreadable != nil {
 		return fmt.Sprintf("repository is locked by lock file %s, which cannot be read (%v); it counts as held until it is %v old",
 			e.Holder.ID, e.Unreadable, LockStaleAfter)
+	}
+	if e.Waited > 0 {
+		return fmt.Sprintf("repository is already locked: %s (still after waiting %s)", e.Holder, e.Waited.Round(time.Second))
 	}
 	return fmt.Sprintf("repository is already locked: %s", e.Holder)
 }

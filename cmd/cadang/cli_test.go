@@ -882,8 +882,12 @@ func TestCLIUnlock(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "src")
 	writeFileT(t, filepath.Join(src, "f"), []byte("x"), 0o644)
 	res = cliCode(t, exitLocked, "-r", repoDir, "backup", src)
-	if !strings.Contains(res.stderr, "locked") {
+	if !strings.Contains(res.stderr, "locked") || !strings.Contains(res.stderr, "give --retry-lock DURATION") {
 		t.Errorf("locked backup message:\n%s", res)
+	}
+	res = cliCode(t, exitLocked, "-r", repoDir, "--retry-lock", "1s", "backup", src)
+	if !strings.Contains(res.stderr, "(still after waiting 1s)") || !strings.Contains(res.stderr, "a longer --retry-lock") {
+		t.Errorf("locked backup after --retry-lock 1s:\n%s", res)
 	}
 	// --remove-all removes the live lock of another host, but keeps the
 	// one of a process running here, names it and exits 11.

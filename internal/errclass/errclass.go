@@ -164,7 +164,10 @@ func rules() []rule {
 			var l *repo.LockedError
 			errors.As(err, &l)
 			c := Class{Exit: ExitLocked, Kind: runlog.KindLock,
-				Hint: "if that process is gone, 'cadang unlock' removes stale locks"}
+				Hint: "if that process is gone, 'cadang unlock' removes stale locks; to wait for a running one to finish instead of failing at once, give --retry-lock DURATION (e.g. cadang --retry-lock 30m ...)"}
+			if l.Waited > 0 {
+				c.Hint = "if that process is gone, 'cadang unlock' removes stale locks; else give it more time with a longer --retry-lock"
+			}
 			if l.Unreadable != nil {
 				// Junk in locks/ needs only the server's credentials; a
 				// restore at 3 a.m. must not wait for it to age.

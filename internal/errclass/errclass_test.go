@@ -69,7 +69,7 @@ func TestOf(t *testing.T) {
 }
 
 func TestHintNotRepeated(t *testing.T) {
-	err := fmt.Errorf("locked; if that process is gone, 'cadang unlock' removes stale locks: %w", &repo.LockedError{})
+	err := fmt.Errorf("locked; %s: %w", errclass.Of(&repo.LockedError{}).Hint, &repo.LockedError{})
 	if h := errclass.Hint(err); h != "" {
 		t.Errorf("Hint repeats what the message says: %q", h)
 	}
