@@ -1255,3 +1255,28 @@ func TestCLIUnknownSnapshotNamedOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestCLISourceAndInitHints: a copy's wrong source password or missing
+// source gets the source's hints, not the destination's; init on a
+// repository says that one exists there.
+func TestCLISourceAndInitHints(t *testing.T) {
+	src := cliNewRepo(t)
+	dst := cliNewRepo(t)
+	t.Setenv("CADANG_FROM_PASSWORD_FILE", "")
+	t.Setenv("CADANG_FROM_PASSWORD", "not the password")
+	res := cliCode(t, exitWrongPassword, "-r", dst, "copy", "--from-repo", src)
+	if !strings.Contains(res.stderr, "hint: check the source repository's password: --from-password-file") || strings.Contains(res.stderr, "CADANG_PASSWORD,") ||
+		strings.Count(res.stderr, src) != 1 {
+		t.Errorf("copy with a wrong source password:\n%s", res)
+	}
+	t.Setenv("CADANG_FROM_PASSWORD", cliTestPassword)
+	missing := filepath.Join(t.TempDir(), "mistyped")
+	res = cliCode(t, exitNoRepository, "-r", dst, "copy", "--from-repo", missing)
+	if !strings.Contains(res.stderr, "hint: check --from-repo/CADANG_FROM_REPOSITORY") || strings.Contains(res.stderr, "cadang init") {
+		t.Errorf("copy from a missing source:\n%s", res)
+	}
+	res = cliCode(t, exitFatal, "-r", dst, "init")
+	if !strings.Contains(res.stderr, "a repository already exists at "+dst) || strings.Contains(res.stderr, "lost+found") {
+		t.Errorf("init on a repository:\n%s", res)
+	}
+}

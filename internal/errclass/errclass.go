@@ -14,6 +14,7 @@ import (
 
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/repo/backend/local"
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/archiver"
@@ -96,6 +97,15 @@ type PartialError struct {
 
 func (e *PartialError) Error() string { return e.Msg }
 
+// SourceError marks an error in opening the source repository of a copy
+// (--from-repo): it is classified as its cause is, but the hints for a
+// wrong password or a missing repository name the source's flags, not
+// the destination's.
+type SourceError struct{ Err error }
+
+func (e *SourceError) Error() string { return e.Err.Error() }
+func (e *SourceError) Unwrap() error { return e.Err }
+
 type rule struct {
 	match func(error) bool
 	class func(error) Class
@@ -145,6 +155,22 @@ func rules() []rule {
 				if k := Of(ie.Errs[0]).Kind; k != "" {
 					c.Kind = k
 				}
+			}
+			return c
+		}},
+		// Before the rules of its causes, whose hints are the
+		// destination's.
+		{as[*SourceError](), func(err error) Class {
+			var s *SourceError
+			errors.As(err, &s)
+			c := Of(s.Err)
+			switch {
+			case errors.Is(s.Err, repo.ErrKeyNotTried):
+				c.Hint = "a key file of the source repository was not tried because its key derivation asks for more memory than this machine has free: if the password is right for it, free memory or raise the limit with CADANG_KDF_MEMORY=MiB; else check the source's password (--from-password-file, CADANG_FROM_PASSWORD)"
+			case errors.Is(s.Err, repo.ErrWrongPassword):
+				c.Hint = "check the source repository's password: --from-password-file, CADANG_FROM_PASSWORD_FILE or CADANG_FROM_PASSWORD"
+			case errors.Is(s.Err, repo.ErrNoRepository):
+				c.Hint = "check --from-repo/CADANG_FROM_REPOSITORY, and that the medium that holds the source is connected and mounted"
 			}
 			return c
 		}},
@@ -216,6 +242,8 @@ func rules() []rule {
 			}
 			return c
 		}},
+		{is(backend.ErrRepositoryExists), fixed(Class{Exit: ExitFatal, Kind: runlog.KindOther,
+			Hint: "it needs no init: back up into it as it is (with its password); for a new repository give -r a new or empty directory"})},
 		{is(local.ErrNotEmpty), fixed(Class{Exit: ExitFatal, Kind: runlog.KindOther,
 			Hint: "a repository is made in an empty or new directory: on a medium's root (which holds lost+found), give -r a directory below it, e.g. -r /mnt/backup1/cadang"})},
 		// A full disk under the command's own output (cadang ls >

@@ -89,3 +89,24 @@ func TestInvalidSnapshotIsIntegrity(t *testing.T) {
 		}
 	}
 }
+
+// TestSourceHints: the source of a copy keeps its cause's exit code, with
+// hints that name the source's flags.
+func TestSourceHints(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		exit int
+		hint string
+	}{
+		{repo.ErrWrongPassword, errclass.ExitWrongPassword, "CADANG_FROM_PASSWORD"},
+		{repo.ErrNoRepository, errclass.ExitNoRepository, "--from-repo"},
+	} {
+		got := errclass.Of(&errclass.SourceError{Err: fmt.Errorf("source repository: %w", c.err)})
+		if got.Exit != c.exit || !strings.Contains(got.Hint, c.hint) || strings.Contains(got.Hint, "cadang init") {
+			t.Errorf("%v: %+v, want exit %d and a hint naming %s", c.err, got, c.exit, c.hint)
+		}
+	}
+	if got := errclass.Of(fmt.Errorf("create repository: %w at /x", backend.ErrRepositoryExists)); !strings.Contains(got.Hint, "needs no init") || !errors.Is(backend.ErrRepositoryExists, fs.ErrExist) {
+		t.Errorf("a repository that exists: %+v", got)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 )
 
 // ErrNoRepository means that a location holds no repository: the
@@ -16,6 +17,16 @@ import (
 // repo.Open when the backend has no config; repo.ErrNoRepository is the
 // same value, so one errors.Is test covers both.
 var ErrNoRepository = errors.New("repository does not exist")
+
+// ErrRepositoryExists is wrapped by a backend's Create for a location that
+// holds a repository already (its config file). It matches fs.ErrExist
+// too.
+var ErrRepositoryExists error = repositoryExistsError{}
+
+type repositoryExistsError struct{}
+
+func (repositoryExistsError) Error() string        { return "a repository already exists" }
+func (repositoryExistsError) Is(target error) bool { return target == fs.ErrExist }
 
 // FileType is the kind of a file stored in a backend. Each type has its own
 // directory (see doc/design.md).
