@@ -712,7 +712,9 @@ type RepairIndexResult struct {
 // that cannot be read (an index file of a newer format too: every pack's
 // own header was read, and a newer pack stops the repair). Packs whose
 // headers are damaged are reported and left out, except for the entries of
-// the old index that still open from their bytes. Hold an exclusive lock
+// the old index that still open from their bytes. On a storage that
+// refuses removals it changes nothing and returns an *AppendOnlyError.
+// Hold an exclusive lock
 // while calling it; when that lock was taken through r, temporary files
 // older than TempSweepAge are removed too (see Sweeper).
 func (r *Repository) RepairIndex(ctx context.Context, o RepairIndexOptions) (*RepairIndexResult, error) {
@@ -721,6 +723,12 @@ func (r *Repository) RepairIndex(ctx context.Context, o RepairIndexOptions) (*Re
 		logf = func(string, ...any) {}
 	}
 	res := &RepairIndexResult{}
+	// It writes the new index before it removes the old one: a server
+	// that refuses the removals would keep both, and the next repair
+	// would write a third.
+	if err := r.RefuseAppendOnly("repair index"); err != nil {
+		return nil, err
+	}
 	// The obsolete sets first: the next prune needs them, and those that
 	// cannot be read are removed below. Failing here changes nothing.
 	sets, skippedSets, err := r.obsoleteSets(ctx, true)

@@ -371,8 +371,13 @@ func (r *Repository) RemoveKey(ctx context.Context, id ID) error {
 // ChangePassword adds a key file for the new password and then removes the
 // one in use. The new file is written first, so a crash in between leaves
 // both passwords working rather than none. The new key file's KDF is
-// checked as AddKey checks it.
+// checked as AddKey checks it. On a storage that refuses removals it adds
+// nothing and returns an *AppendOnlyError: a changed password must not
+// leave the old one working.
 func (r *Repository) ChangePassword(ctx context.Context, password []byte, o KeyOptions) (ID, error) {
+	if err := r.RefuseAppendOnly("key passwd"); err != nil {
+		return ID{}, err
+	}
 	id, err := r.AddKey(ctx, password, o)
 	if err != nil {
 		return ID{}, err

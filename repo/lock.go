@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -108,12 +109,23 @@ func (l LockInfo) Stale(now time.Time, host string) bool {
 	return false
 }
 
+// RunningHere reports whether the lock is held by a process that runs on
+// this host now: its host is host, its PID exists, and it is not stale by
+// age. Such a lock is surely in use (unless the PID was reused by another
+// program); one of another host cannot be told from a dead one's.
+func (l LockInfo) RunningHere(now time.Time, host string) bool {
+	return l.Host == host && l.PID > 0 && !l.Stale(now, host)
+}
+
 // LockedError says the repository is locked by someone else. When the lock
 // file in the way could not be read, Unreadable says why and Holder has only
 // its ID.
 type LockedError struct {
 	Holder     LockInfo
 	Unreadable error
+	// Waited is how long Open waited for the lock to go
+	// (Options.LockWait) before it gave up; zero when it did not wait.
+	Waited time.Duration
 }
 
 // Unwrap returns why the lock file in the way could not be read, if that
@@ -124,6 +136,9 @@ func (e *LockedError) Error() string {
 	if e.Unreadable != nil {
 		return fmt.Sprintf("repository is locked by lock file %s, which cannot be read (%v); it counts as held until it is %v old",
 			e.Holder.ID, e.Unreadable, LockStaleAfter)
+	}
+	if e.Waited > 0 {
+		return fmt.Sprintf("repository is already locked: %s (still after waiting %s)", e.Holder, e.Waited.Round(time.Second))
 	}
 	return fmt.Sprintf("repository is already locked: %s", e.Holder)
 }
@@ -543,7 +558,9 @@ func (r *Repository) RemoveStaleLocks(ctx context.Context) ([]LockInfo, error) {
 	return removed, errors.Join(errs...)
 }
 
-// RemoveAllLocks removes every lock, stale or not, readable or not.
+// RemoveAllLocks removes every lock, stale or not, readable or not, also
+// those of processes running on this host (RemoveAllLocksButRunning keeps
+// them).
 func (r *Repository) RemoveAllLocks(ctx context.Context) ([]LockInfo, error) {
 	locks, bad, err := r.listLocks(ctx)
 	if err != nil {
@@ -558,6 +575,60 @@ func (r *Repository) RemoveAllLocks(ctx context.Context) ([]LockInfo, error) {
 		}
 	}
 	return locks, nil
+}
+
+// RunningLocksError says that RemoveAllLocksButRunning left locks in place
+// because their processes run on this host (LockInfo.RunningHere).
+type RunningLocksError struct {
+	Locks []LockInfo
+}
+
+func (e *RunningLocksError) Error() string {
+	var b strings.Builder
+	if len(e.Locks) == 1 {
+		b.WriteString("kept 1 lock, whose process runs on this host:")
+	} else {
+		fmt.Fprintf(&b, "kept %d locks, whose processes run on this host:", len(e.Locks))
+	}
+	for _, l := range e.Locks {
+		fmt.Fprintf(&b, "\n%s", l)
+	}
+	return b.String()
+}
+
+// RemoveAllLocksButRunning removes every lock, as RemoveAllLocks does, but
+// for those held by a process that runs on this host now
+// (LockInfo.RunningHere): removing one makes that process fail with
+// ErrLockLost, and lets a prune or repair run beside it. It returns the
+// locks it removed and, when it kept some, a *RunningLocksError naming
+// them. Locks of other hosts go: whether their processes live cannot be
+// told from here.
+func (r *Repository) RemoveAllLocksButRunning(ctx context.Context) ([]LockInfo, error) {
+	locks, bad, err := r.listLocks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	host, _ := hostAndUser()
+	now := r.opts.Now()
+	for _, b := range bad {
+		locks = append(locks, LockInfo{ID: b.id})
+	}
+	removed := []LockInfo{}
+	var running []LockInfo
+	for _, l := range locks {
+		if l.RunningHere(now, host) {
+			running = append(running, l)
+			continue
+		}
+		if rerr := r.RemoveFile(ctx, LockFile, l.ID); rerr != nil && !backend.IsNotExist(rerr) {
+			return removed, fmt.Errorf("remove lock %s: %w", l.ID.Short(), rerr)
+		}
+		removed = append(removed, l)
+	}
+	if len(running) > 0 {
+		return removed, &RunningLocksError{Locks: running}
+	}
+	return removed, nil
 }
 
 // conflicts reports whether a lock of mode m may not be taken beside

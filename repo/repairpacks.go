@@ -96,6 +96,9 @@ func (r *Repository) RepairPacks(ctx context.Context, packs []ID, o RepairPacksO
 	if !r.holdsExclusiveLock() {
 		return res, errors.New("repair packs: the repository must be opened with an exclusive lock")
 	}
+	if err := r.RefuseAppendOnly("repair packs"); err != nil {
+		return res, err
+	}
 	// A skipped index file may name the very copies that would make a
 	// pack safe to remove.
 	if err := r.RequireWholeIndex("repair packs"); err != nil {

@@ -406,6 +406,9 @@ func (r *Repository) takeSessionLock(ctx context.Context) error {
 		var le *LockedError
 		left := time.Until(deadline)
 		if err == nil || !errors.As(err, &le) && !errors.Is(err, errLocksChanging) || left <= 0 {
+			if le != nil && said {
+				le.Waited = r.opts.LockWait
+			}
 			return err
 		}
 		if !said {

@@ -58,3 +58,20 @@ type FileRewriter interface {
 	// RemoveFile deletes a file saved with SaveFile.
 	RemoveFile(ctx context.Context, t repo.FileType, id repo.ID) error
 }
+
+// appendOnlyRefuser is implemented by a store that can tell, before
+// anything is written, that it refuses removals (*repo.Repository over an
+// append-only server): a replacement there would save the new file and
+// then fail to remove the old one.
+type appendOnlyRefuser interface {
+	RefuseAppendOnly(op string) error
+}
+
+// refuseAppendOnly is r's refusal of op (repo.Repository.RefuseAppendOnly),
+// or nil when r cannot tell or removes files.
+func refuseAppendOnly(r any, op string) error {
+	if ao, ok := r.(appendOnlyRefuser); ok {
+		return ao.RefuseAppendOnly(op)
+	}
+	return nil
+}

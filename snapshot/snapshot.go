@@ -576,7 +576,10 @@ func FindParent(ctx context.Context, r FileLoader, host string, paths []string, 
 // tags when set is non-nil; then add are added and remove removed. The new
 // snapshot is saved first and the old file removed after, so a crash leaves
 // both rather than neither. It returns the new snapshot (sn itself is left
-// unchanged), or sn when the tags would not change.
+// unchanged), or sn when the tags would not change. A store that refuses
+// removals (repo.Repository.RefuseAppendOnly: an append-only server) is
+// refused before anything is saved, with an error that wraps
+// backend.ErrAppendOnly: the old snapshot would stay beside the new one.
 func ChangeTags(ctx context.Context, r FileRewriter, sn *Snapshot, set, add, remove []string) (*Snapshot, error) {
 	tags := slices.Clone(sn.Tags)
 	if set != nil {
@@ -590,6 +593,9 @@ func ChangeTags(ctx context.Context, r FileRewriter, sn *Snapshot, set, add, rem
 	slices.Sort(old)
 	if slices.Equal(old, tags) {
 		return sn, nil
+	}
+	if err := refuseAppendOnly(r, "tag"); err != nil {
+		return nil, err
 	}
 	ns := *sn
 	ns.Tags = tags

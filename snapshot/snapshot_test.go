@@ -2,11 +2,14 @@ package snapshot_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/archiver"
 	"github.com/lpse/cadang/snapshot/snapshottest"
@@ -30,6 +33,35 @@ func TestChangeTags(t *testing.T) {
 		t.Error("unchanged tags rewrote the snapshot")
 	}
 
+}
+
+// appendOnlyRepo refuses removals up front, as a *repo.Repository over an
+// append-only server does.
+type appendOnlyRepo struct{ *snapshottest.Repo }
+
+func (appendOnlyRepo) RefuseAppendOnly(op string) error {
+	return &repo.AppendOnlyError{Op: op, Location: "rest:http://backup/spse"}
+}
+
+// TestChangeTagsAppendOnly: on a store that refuses removals, ChangeTags
+// saves nothing (it would leave the snapshot twice), unless the tags stay.
+func TestChangeTagsAppendOnly(t *testing.T) {
+	ctx := context.Background()
+	r, _, _, sn2 := twoSnapshots(t)
+	ao := appendOnlyRepo{r}
+	if _, err := snapshot.ChangeTags(ctx, ao, sn2, nil, []string{"evil"}, nil); !errors.Is(err, backend.ErrAppendOnly) {
+		t.Errorf("ChangeTags on an append-only store: %v", err)
+	}
+	n := 0
+	if err := r.ListFiles(ctx, repo.SnapshotFile, func(repo.ID) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Errorf("%d snapshot files, want the 2 there were", n)
+	}
+	if sn, err := snapshot.ChangeTags(ctx, ao, sn2, nil, []string{"t1"}, nil); err != nil || sn != sn2 {
+		t.Errorf("unchanged tags on an append-only store: %v, %v", sn, err)
+	}
 }
 
 // twoSnapshots backs up a small tree twice, with changes in between

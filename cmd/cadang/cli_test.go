@@ -33,6 +33,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lpse/cadang/internal/errclass"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend/local"
 	"github.com/lpse/cadang/repo/repotest"
@@ -810,6 +811,25 @@ func writeLockFile(t testing.TB, repoDir string, exclusive bool, pid int) repo.I
 	return id
 }
 
+// writeLockFileOf writes a fresh shared lock of host's process pid.
+func writeLockFileOf(t testing.TB, repoDir, host string, pid int) {
+	t.Helper()
+	ctx := context.Background()
+	be, err := local.Open(ctx, repoDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := repo.Open(ctx, be, []byte(cliTestPassword), repo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	b, _ := json.Marshal(repo.LockInfo{Time: time.Now(), Host: host, Username: "root", PID: pid})
+	if _, err := r.SaveFile(ctx, repo.LockFile, b); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func countFiles(t testing.TB, dir string) int {
 	t.Helper()
 	ents, err := os.ReadDir(dir)
@@ -863,16 +883,45 @@ func TestCLIUnlock(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "src")
 	writeFileT(t, filepath.Join(src, "f"), []byte("x"), 0o644)
 	res = cliCode(t, exitLocked, "-r", repoDir, "backup", src)
-	if !strings.Contains(res.stderr, "locked") {
+	if !strings.Contains(res.stderr, "locked") || !strings.Contains(res.stderr, "give --retry-lock DURATION") {
 		t.Errorf("locked backup message:\n%s", res)
 	}
-	// --remove-all removes it.
-	res = cliOK(t, "-r", repoDir, "unlock", "--remove-all")
+	res = cliCode(t, exitLocked, "-r", repoDir, "--retry-lock", "1s", "backup", src)
+	if !strings.Contains(res.stderr, "(still after waiting 1s)") || !strings.Contains(res.stderr, "a longer --retry-lock") {
+		t.Errorf("locked backup after --retry-lock 1s:\n%s", res)
+	}
+	// --remove-all removes the live lock of another host, but keeps the
+	// one of a process running here, names it and exits 11.
+	writeLockFileOf(t, repoDir, "another-host", os.Getpid())
+	res = cliCode(t, exitLocked, "-r", repoDir, "unlock", "--remove-all")
+	if !strings.Contains(res.stdout, "@another-host") || !strings.Contains(res.stderr, fmt.Sprintf("(PID %d)", os.Getpid())) ||
+		!strings.Contains(res.stderr, "runs on this host") || !strings.Contains(res.stderr, "--include-running") {
+		t.Errorf("unlock --remove-all beside a running process:\n%s", res)
+	}
+	if n := countFiles(t, locks); n != 1 {
+		t.Errorf("after unlock --remove-all: %d lock files, want the running one", n)
+	}
+	res = cliCode(t, exitLocked, "-r", repoDir, "--json", "unlock", "--remove-all")
+	var ju struct {
+		Removed []map[string]any `json:"removed"`
+		Kept    []map[string]any `json:"kept_running"`
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &ju); err != nil || ju.Removed == nil || len(ju.Removed) != 0 ||
+		len(ju.Kept) != 1 || ju.Kept[0]["pid"] != float64(os.Getpid()) || len(fmt.Sprint(ju.Kept[0]["id"])) != 64 {
+		t.Errorf("unlock --json --remove-all beside a running process: %v\n%s", err, res)
+	}
+	// --include-running removes it too.
+	cliCode(t, 1, "-r", repoDir, "unlock", "--include-running")
+	res = cliOK(t, "-r", repoDir, "unlock", "--remove-all", "--include-running")
 	if !strings.Contains(res.stdout, "removed") {
-		t.Errorf("unlock --remove-all:\n%s", res)
+		t.Errorf("unlock --remove-all --include-running:\n%s", res)
 	}
 	if n := countFiles(t, locks); n != 0 {
-		t.Errorf("after unlock --remove-all: %d lock files", n)
+		t.Errorf("after unlock --remove-all --include-running: %d lock files", n)
+	}
+	// Nothing to remove: [] in JSON, not null.
+	if res := cliOK(t, "-r", repoDir, "--json", "unlock"); !strings.Contains(res.stdout, `"removed":[]`) {
+		t.Errorf("unlock --json with nothing to remove:\n%s", res)
 	}
 	cliOK(t, "-r", repoDir, "backup", src)
 	if n := countFiles(t, locks); n != 0 {
@@ -1137,5 +1186,105 @@ func TestCLIInterrupted(t *testing.T) {
 	}
 	if n := len(repoFiles(t, repoDir, "locks")); n != 0 {
 		t.Errorf("interrupted backup left %d lock files", n)
+	}
+}
+
+// TestCLIPruneLimitNeedsUnit: --max-unused 10 (a forgotten %) and a
+// --max-repack-size without a unit are refused before anything is done,
+// by forget --prune too; 0, percentages and sizes with units run.
+func TestCLIPruneLimitNeedsUnit(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	src := filepath.Join(t.TempDir(), "src")
+	writeFileT(t, filepath.Join(src, "f"), []byte("x"), 0o644)
+	cliBackup(t, repoDir, src)
+	cliBackup(t, repoDir, src)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"prune", "--max-unused", "10"}, `--max-unused "10" has no unit: write a percentage (10%) or a size with a unit (500M)`},
+		{[]string{"forget", "--keep-last", "1", "--prune", "--max-unused", "10"}, `--max-unused "10" has no unit`},
+		{[]string{"prune", "--max-repack-size", "500"}, `--max-repack-size "500" has no unit: write a size with a unit (2G)`},
+	} {
+		res := cliCode(t, exitFatal, append([]string{"-r", repoDir}, tc.args...)...)
+		if !strings.Contains(res.stderr, tc.want) {
+			t.Errorf("want %q:\n%s", tc.want, res)
+		}
+	}
+	if n := len(cliSnapshots(t, repoDir)); n != 2 {
+		t.Errorf("%d snapshots after the refused forget, want 2", n)
+	}
+	for _, limit := range []string{"0", "10%", "100M", "unlimited"} {
+		cliOK(t, "-r", repoDir, "prune", "--dry-run", "--max-unused", limit, "--max-repack-size", "1G")
+	}
+}
+
+// TestCLIHelpExitCodes: 'cadang help' lists every exit code of the one
+// table, 13 (not recorded) included.
+func TestCLIHelpExitCodes(t *testing.T) {
+	help := strings.Join(strings.Fields(cliOK(t, "help").stdout), " ")
+	for _, c := range errclass.ExitCodes() {
+		want := fmt.Sprintf("%d %s", c.Code, strings.Join(strings.Fields(c.Meaning), " "))
+		if !strings.Contains(help, want) {
+			t.Errorf("help does not list exit code %q:\n%s", want, help)
+		}
+	}
+	if !strings.Contains(help, "13 done, but its record could not be written to the run log") {
+		t.Errorf("help leaves out exit code 13:\n%s", help)
+	}
+}
+
+// TestCLIUnknownSnapshotNamedOnce: every command given an ID that matches
+// no snapshot names it once, and says how to list the snapshots.
+func TestCLIUnknownSnapshotNamedOnce(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	src := filepath.Join(t.TempDir(), "src")
+	writeFileT(t, filepath.Join(src, "f"), []byte("x"), 0o644)
+	cliBackup(t, repoDir, src)
+	const bad = "1a2b3c4d"
+	for _, args := range [][]string{
+		{"forget", bad},
+		{"forget", "--dry-run", bad},
+		{"protect", "--remove", bad},
+		{"protect", "--for", "1y", bad},
+		{"restore", bad, "--target", filepath.Join(t.TempDir(), "t")},
+		{"ls", bad},
+		{"tag", "--add", "x", bad},
+	} {
+		res := cliRun(t, nil, append([]string{"-r", repoDir}, args...)...)
+		var line string
+		for _, l := range strings.Split(res.stderr, "\n") {
+			if strings.HasPrefix(l, "cadang: ") {
+				line = l
+			}
+		}
+		if res.code == 0 || strings.Count(line, bad) != 1 || !strings.Contains(line, "snapshot ID "+bad+": no matching snapshot found ('cadang snapshots' lists the snapshots)") {
+			t.Errorf("want the ID named once, and how to list the snapshots:\n%s", res)
+		}
+	}
+}
+
+// TestCLISourceAndInitHints: a copy's wrong source password or missing
+// source gets the source's hints, not the destination's; init on a
+// repository says that one exists there.
+func TestCLISourceAndInitHints(t *testing.T) {
+	src := cliNewRepo(t)
+	dst := cliNewRepo(t)
+	t.Setenv("CADANG_FROM_PASSWORD_FILE", "")
+	t.Setenv("CADANG_FROM_PASSWORD", "not the password")
+	res := cliCode(t, exitWrongPassword, "-r", dst, "copy", "--from-repo", src)
+	if !strings.Contains(res.stderr, "hint: check the source repository's password: --from-password-file") || strings.Contains(res.stderr, "CADANG_PASSWORD,") ||
+		strings.Count(res.stderr, src) != 1 {
+		t.Errorf("copy with a wrong source password:\n%s", res)
+	}
+	t.Setenv("CADANG_FROM_PASSWORD", cliTestPassword)
+	missing := filepath.Join(t.TempDir(), "mistyped")
+	res = cliCode(t, exitNoRepository, "-r", dst, "copy", "--from-repo", missing)
+	if !strings.Contains(res.stderr, "hint: check --from-repo/CADANG_FROM_REPOSITORY") || strings.Contains(res.stderr, "cadang init") {
+		t.Errorf("copy from a missing source:\n%s", res)
+	}
+	res = cliCode(t, exitFatal, "-r", dst, "init")
+	if !strings.Contains(res.stderr, "a repository already exists at "+dst) || strings.Contains(res.stderr, "lost+found") {
+		t.Errorf("init on a repository:\n%s", res)
 	}
 }

@@ -68,7 +68,7 @@ func (e *env) openFromRepo(ctx context.Context, m repo.LockMode) (*repo.Reposito
 	loc = l.String()
 	be, err := location.Open(ctx, l)
 	if err != nil {
-		return nil, loc, fmt.Errorf("source repository: %w", err)
+		return nil, loc, &errclass.SourceError{Err: fmt.Errorf("source repository: %w", err)}
 	}
 	pw, err := e.fromPassword()
 	if err != nil {
@@ -84,7 +84,10 @@ func (e *env) openFromRepo(ctx context.Context, m repo.LockMode) (*repo.Reposito
 		if errors.Is(err, syscall.EROFS) && m != repo.NoLock {
 			return nil, loc, fmt.Errorf("source repository %s: %w (on a read-only medium, --from-no-lock opens it without a lock)", loc, err)
 		}
-		return nil, loc, fmt.Errorf("source repository %s: %w", loc, err)
+		if strings.Contains(err.Error(), loc) { // named already
+			return nil, loc, &errclass.SourceError{Err: fmt.Errorf("source repository: %w", err)}
+		}
+		return nil, loc, &errclass.SourceError{Err: fmt.Errorf("source repository %s: %w", loc, err)}
 	}
 	return r, loc, nil
 }

@@ -398,7 +398,7 @@ func forgetNamed(ctx context.Context, e *env, names []string, dryRun bool, rec *
 		for _, a := range names {
 			id, err := snapshot.FindSnapshotID(ctx, r, a)
 			if err != nil {
-				return fmt.Errorf("snapshot %q: %w", a, err)
+				return e.snapshotIDError(a, err)
 			}
 			if !slices.Contains(ids, id) {
 				ids = append(ids, id)

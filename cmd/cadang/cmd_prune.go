@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -21,8 +19,8 @@ import (
 
 func pruneFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "max-unused", Value: "5%", Usage: "repack partly used packs while more than `LIMIT` (a PERCENT of the data, or a SIZE) is unused"},
-		&cli.StringFlag{Name: "max-repack-size", Usage: "repack at most `SIZE` of packs in this run"},
+		&cli.StringFlag{Name: "max-unused", Value: "5%", Usage: "repack partly used packs while more than `LIMIT` (a PERCENT of the data, a SIZE with a unit such as 500M, or unlimited) is unused"},
+		&cli.StringFlag{Name: "max-repack-size", Usage: "repack at most `SIZE` (with a unit, e.g. 2G) of packs in this run"},
 		&cli.BoolFlag{Name: "repack-small", Usage: "also repack packs smaller than half the pack size"},
 	}
 }
@@ -59,28 +57,11 @@ interrupted prune is harmless; the next one finishes its work. --dry-run plans a
 
 func pruneOptionsFromFlags(c *cli.Context) (prune.Options, error) {
 	var o prune.Options
-	if s := strings.TrimSpace(c.String("max-unused")); strings.HasSuffix(s, "%") {
-		f, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
-		if err != nil || f < 0 || f > 100 {
-			return o, fmt.Errorf("--max-unused %q: want a percentage 0%%..100%% or a size", s)
-		}
-		o.MaxUnused = f / 100
-		if f == 0 {
-			o.MaxUnusedBytes = 1 // repack everything that has unused bytes
-		}
-	} else if s != "" {
-		n, err := units.ParseSize(s)
-		if err != nil {
-			return o, fmt.Errorf("--max-unused: %w", err)
-		}
-		o.MaxUnusedBytes = max(n, 1)
+	if err := o.SetMaxUnused(c.String("max-unused")); err != nil {
+		return o, fmt.Errorf("--max-unused %w", err)
 	}
-	if s := c.String("max-repack-size"); s != "" {
-		n, err := units.ParseSize(s)
-		if err != nil {
-			return o, fmt.Errorf("--max-repack-size: %w", err)
-		}
-		o.MaxRepackBytes = n
+	if err := o.SetMaxRepackSize(c.String("max-repack-size")); err != nil {
+		return o, fmt.Errorf("--max-repack-size %w", err)
 	}
 	o.RepackSmall = c.Bool("repack-small")
 	return o, nil

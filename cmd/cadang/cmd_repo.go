@@ -281,6 +281,8 @@ func keyCommand() *cli.Command {
 			},
 			{
 				Name: "passwd", Usage: "change the password in use", Flags: []cli.Flag{newPw, insecureKDFFlag},
+				Description: `Adds a key file for the new password, then removes the one in use. A server that refuses
+deletions (cadang serve --append-only) is refused up front, so that the old password cannot stay valid.`,
 				Action: func(c *cli.Context) error {
 					e := newEnv(c)
 					return e.withRepo(c.Context, true, func(r *repo.Repository) error {
@@ -309,8 +311,18 @@ func unlockCommand() *cli.Command {
 		Name:  "unlock",
 		Usage: "remove stale locks",
 		Description: `A lock is stale when its process on this host is gone, or when it was not refreshed for 30 minutes.
-Only stale locks are removed unless --remove-all is given.`,
-		Flags: []cli.Flag{&cli.BoolFlag{Name: "remove-all", Usage: "remove every lock, even live ones (make sure no cadang is running)"}},
+Only stale locks are removed unless --remove-all is given.
+
+--remove-all also removes the live locks of other hosts (whether their processes still run cannot be
+told from here: make sure no cadang runs there), but not those of cadang processes that run on this host
+now (same host name, the PID exists): those are named and kept, and unlock exits 11. Removing one makes
+that backup fail with "repository lock lost", or lets a prune run beside it. Stop such a process, or let
+it finish, and its lock goes with it; if a PID is no cadang (its number was reused, or it runs in
+another container under the same host name), --include-running removes those locks too.`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "remove-all", Usage: "remove every lock, even live ones of other hosts (make sure no cadang runs there); locks of processes running on this host are kept"},
+			&cli.BoolFlag{Name: "include-running", Usage: "with --remove-all, remove also the locks of processes running on this host"},
+		},
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
 			r, err := e.openRepo(c.Context, repo.Options{})
@@ -319,13 +331,22 @@ Only stale locks are removed unless --remove-all is given.`,
 			}
 			defer r.Close()
 			var removed []repo.LockInfo
-			if c.Bool("remove-all") {
+			switch {
+			case c.Bool("remove-all") && c.Bool("include-running"):
 				removed, err = r.RemoveAllLocks(c.Context)
-			} else {
+			case c.Bool("remove-all"):
+				removed, err = r.RemoveAllLocksButRunning(c.Context)
+			case c.Bool("include-running"):
+				return errors.New("unlock: --include-running goes with --remove-all")
+			default:
 				removed, err = r.RemoveStaleLocks(c.Context)
 			}
 			if e.json {
-				if jerr := e.printJSON(map[string]any{"message_type": "unlock", "removed": removed}); jerr != nil {
+				out := map[string]any{"message_type": "unlock", "removed": unlockJSON(removed)}
+				if rl := (*repo.RunningLocksError)(nil); errors.As(err, &rl) {
+					out["kept_running"] = unlockJSON(rl.Locks)
+				}
+				if jerr := e.printJSON(out); jerr != nil {
 					return jerr
 				}
 			} else {
@@ -339,6 +360,19 @@ Only stale locks are removed unless --remove-all is given.`,
 			return err
 		},
 	}
+}
+
+// unlockJSON lists locks for unlock --json: with their IDs (LockInfo
+// leaves the ID out of its JSON, as a lock file does), [] for none.
+func unlockJSON(locks []repo.LockInfo) []any {
+	out := []any{}
+	for _, l := range locks {
+		out = append(out, struct {
+			ID string `json:"id"`
+			repo.LockInfo
+		}{l.ID.String(), l})
+	}
+	return out
 }
 
 func catCommand() *cli.Command {
@@ -452,7 +486,9 @@ read (damaged, or junk uploaded to the server). For a pack whose
 header cannot be read it keeps the old index's entries that still open from the pack's bytes, and exits 3:
 'cadang repair packs' takes such packs out, salvaging what they hold. Packs the old index named that are
 gone (a file lost from the medium) are named, with the count of blobs that were held only there: 'cadang
-check' then names the snapshots that used them. Takes an exclusive lock.`,
+check' then names the snapshots that used them. Takes an exclusive lock. A server that refuses deletions
+(cadang serve --append-only) is refused up front: repair on the backup host, against the repository's
+directory.`,
 			Action: func(c *cli.Context) error {
 				e := newEnv(c)
 				return e.recorded(c.Context, runlog.OpRepair, func(ctx context.Context, rec *runlog.Record) error {
@@ -555,8 +591,8 @@ repair on the backup host, against the repository's directory.`,
 					return err
 				}
 				defer e.keepRepo(r)()
-				if ao, ok := r.Backend().(interface{ AppendOnly() bool }); ok && ao.AppendOnly() {
-					return fmt.Errorf("repair packs: the server at %s is append-only: repair on the backup host, against the repository's directory", r.Backend().Location())
+				if err := r.RefuseAppendOnly("repair packs"); err != nil {
+					return err
 				}
 				packs, err := resolvePackIDs(ctx, r, c.Args().Slice())
 				if err != nil {
@@ -716,8 +752,8 @@ repository's directory.`,
 					o.KeepDir = strings.TrimSuffix(st.log.Path(), ".jsonl") + ".damaged"
 				}
 				return e.withRepo(ctx, true, func(r *repo.Repository) error {
-					if ao, ok := r.Backend().(interface{ AppendOnly() bool }); ok && ao.AppendOnly() {
-						return fmt.Errorf("repair records: the server at %s is append-only: repair on the backup host, against the repository's directory", r.Backend().Location())
+					if err := r.RefuseAppendOnly("repair records"); err != nil {
+						return err
 					}
 					rep, err := st.log.RepairStore(ctx, r, o)
 					if len(rep.Removed) > 0 || rep.Copied > 0 || rep.Resaved > 0 {
@@ -776,8 +812,8 @@ copied into the repository again by a later copy; forget it again if so. Takes a
 				}
 				return e.withRepo(ctx, false, func(r *repo.Repository) error {
 					defer e.keepRepo(r)()
-					if ao, ok := r.Backend().(interface{ AppendOnly() bool }); ok && ao.AppendOnly() {
-						return fmt.Errorf("repair forgotten: the server at %s is append-only: repair on the server's host, against the repository's directory", r.Backend().Location())
+					if err := r.RefuseAppendOnly("repair forgotten"); err != nil {
+						return err
 					}
 					removed, err := snapshot.RemoveUnreadableForgotten(ctx, r)
 					out := []string{}

@@ -123,6 +123,19 @@ func (e *env) findSnapshot(ctx context.Context, r snapshot.FileLoader, arg strin
 	return nil, fmt.Errorf("snapshot %q: %w", arg, err)
 }
 
+// snapshotIDError is the error of snapshot.FindSnapshotID for arg: its
+// own errors for a mistyped, ambiguous or unknown ID name the ID already
+// (wrapping them again named it twice); other errors get arg in front.
+func (e *env) snapshotIDError(arg string, err error) error {
+	switch {
+	case errors.Is(err, snapshot.ErrNoSnapshot):
+		return fmt.Errorf("%w ('%s' lists the snapshots)", err, e.snapshotsCmd())
+	case errors.Is(err, snapshot.ErrInvalidID), errors.Is(err, snapshot.ErrAmbiguous):
+		return err
+	}
+	return fmt.Errorf("snapshot %q: %w", arg, err)
+}
+
 // latestOfJob checks "latest" (found: latest) for a restore of sub (""
 // for the whole snapshot). When it is a job's snapshot (tagged job:NAME by
 // cadang run, or chosen with --job) and that job's snapshots under f are
@@ -1159,6 +1172,9 @@ func tagCommand() *cli.Command {
 		Name:      "tag",
 		Usage:     "change the tags of snapshots",
 		ArgsUsage: "SNAPSHOT...",
+		Description: `Each snapshot whose tags change is saved again under a new ID and the old file removed. A server
+that refuses deletions (cadang serve --append-only) is refused up front, before anything is saved: tag
+on the backup host, against the repository's directory.`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "set", Usage: "replace all tags with `TAG` (repeatable)"},
 			&cli.StringSliceFlag{Name: "add", Usage: "add `TAG` (repeatable)"},

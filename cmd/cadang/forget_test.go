@@ -344,7 +344,7 @@ func TestCLIForgetNamed(t *testing.T) {
 	repoDir, ids := forgetRepo(t, "", forgetSnaps[:4])
 	// A missing name removes nothing, not even the names before it.
 	res := cliCode(t, 1, "-r", repoDir, "forget", ids["a"][:8], "deadbeef")
-	if !strings.Contains(res.stderr, `snapshot "deadbeef"`) {
+	if !strings.Contains(res.stderr, "snapshot ID deadbeef: no matching snapshot found") || strings.Count(res.stderr, "deadbeef") != 1 {
 		t.Errorf("missing snapshot:\n%s", res)
 	}
 	res = cliOK(t, "-r", repoDir, "forget", "--dry-run", ids["a"][:8])

@@ -243,9 +243,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		Description: `cadang stores backups in a repository: a directory of encrypted, content-addressed pack files.
 Data is split into content-defined chunks, deduplicated, compressed with zstd and sealed with AES-256-GCM.
 
-Exit codes: 0 ok, 1 fatal error, 3 some source files could not be read (snapshot still written) or
-some files could not be restored, 10 repository does not exist, 11 repository is locked,
-12 wrong password, 130 interrupted, 141 the output pipe closed (stopped as if interrupted).
+` + exitCodesText() + `
 
 Environment: CADANG_REPOSITORY, CADANG_PASSWORD, CADANG_PASSWORD_FILE, CADANG_PASSWORD_COMMAND;
 CADANG_KDF=time,memoryKiB,threads sets the argon2id cost of new key files (default 3,65536,2; below

@@ -179,7 +179,7 @@ func TestRESTAppendOnly(t *testing.T) {
 	// obsolete list. A dry run only reads, and runs.
 	for _, args := range [][]string{{"prune"}, {"prune", "--max-unused", "0", "--repack-small"}} {
 		res := cliCode(t, 1, append([]string{"-r", loc}, args...)...)
-		if !strings.Contains(res.stderr, "the server at "+loc+" is append-only") || !strings.Contains(res.stderr, "prune on the backup host") {
+		if !strings.Contains(res.stderr, "prune: the server at "+loc+" is append-only") || !strings.Contains(res.stderr, "run it on the backup host") {
 			t.Errorf("prune through an append-only server:\n%s", res)
 		}
 		for f := range filesUnder(t, repoDir) {
@@ -194,6 +194,63 @@ func TestRESTAppendOnly(t *testing.T) {
 	// The prune on the backup host does its work.
 	cliOK(t, "-r", repoDir, "prune")
 	cliOK(t, "-r", loc, "check")
+}
+
+// TestRESTAppendOnlyReplacements: the commands that write a new file and
+// then remove the old one (tag, repair index, key passwd) are refused
+// through an append-only server before they write anything, instead of
+// leaving a second snapshot, a second index or the old password behind.
+func TestRESTAppendOnlyReplacements(t *testing.T) {
+	root, addr := restServer(t, server.Config{AppendOnly: true})
+	loc := "rest:http://" + addr + "/spse"
+	src := filepath.Join(t.TempDir(), "src")
+	makeSourceTree(t, src)
+	id := str(t, cliBackup(t, loc, "--init", src), "snapshot_id")
+	repoDir := filepath.Join(root, "spse")
+	pw2 := filepath.Join(t.TempDir(), "pw2")
+	writeFileT(t, pw2, []byte("another password"), 0o600)
+
+	for _, args := range [][]string{
+		{"tag", "--add", "evil", "latest"},
+		{"tag", "--set", "x", id[:8]},
+		{"repair", "index"},
+		{"key", "passwd", "--new-password-file", pw2},
+	} {
+		before := filesUnder(t, repoDir)
+		res := cliCode(t, 1, append([]string{"-r", loc}, args...)...)
+		op := strings.Join(args[:2], " ")
+		if args[0] == "tag" {
+			op = "tag"
+		}
+		want := op + ": the server at " + loc + " is append-only"
+		if !strings.Contains(res.stderr, want) || !strings.Contains(res.stderr, "nothing was changed") {
+			t.Errorf("want %q and \"nothing was changed\" in the error:\n%s", want, res)
+		}
+		after := filesUnder(t, repoDir)
+		for f := range after {
+			if _, ok := before[f]; !ok && !strings.HasPrefix(f, "records/") { // the run-log record of the refusal
+				t.Errorf("%s wrote %s", strings.Join(args, " "), f)
+			}
+		}
+		if len(after) < len(before) {
+			t.Errorf("%s removed files", strings.Join(args, " "))
+		}
+	}
+	sns := cliSnapshots(t, loc)
+	if len(sns) != 1 || sns[0].ID != id {
+		t.Errorf("snapshots after the refused tags: %+v, want only %s", sns, id)
+	}
+	// The old password still opens, the new one does not.
+	t.Setenv("CADANG_PASSWORD", "another password")
+	cliCode(t, 12, "-r", loc, "snapshots")
+	t.Setenv("CADANG_PASSWORD", cliTestPassword)
+	// Lock files may still go: unlock works through the server.
+	cliOK(t, "-r", loc, "unlock", "--remove-all")
+	// Against the directory, tag works.
+	cliOK(t, "-r", repoDir, "tag", "--add", "ok", "latest")
+	if sns := cliSnapshots(t, loc); len(sns) != 1 || len(sns[0].Tags) != 1 {
+		t.Errorf("snapshots after the tag on the backup host: %+v", sns)
+	}
 }
 
 func TestRESTWrongCredentials(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/repo/backend/local"
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/archiver"
@@ -42,6 +43,29 @@ const (
 	// gives a process that SIGPIPE killed.
 	ExitBrokenPipe = 141
 )
+
+// ExitCode is one exit code and what it means, for help texts.
+type ExitCode struct {
+	Code    int
+	Meaning string
+}
+
+// ExitCodes lists every exit code of cadang's commands (but the SOP
+// monitoring codes of status and run, which their help gives), in order:
+// the one list that 'cadang help' prints.
+func ExitCodes() []ExitCode {
+	return []ExitCode{
+		{ExitOK, "ok"},
+		{ExitFatal, "fatal error"},
+		{ExitPartial, "partly done: some source files could not be read (snapshot still written), some files could not be restored, some snapshots not copied, or a repair lost blobs"},
+		{ExitNoRepository, "repository does not exist"},
+		{ExitLocked, "repository is locked"},
+		{ExitWrongPassword, "wrong password"},
+		{ExitNotRecorded, "done, but its record could not be written to the run log"},
+		{ExitInterrupted, "interrupted"},
+		{ExitBrokenPipe, "the output pipe closed (stopped as if interrupted)"},
+	}
+}
 
 // Class is what an error means.
 type Class struct {
@@ -72,6 +96,15 @@ type PartialError struct {
 }
 
 func (e *PartialError) Error() string { return e.Msg }
+
+// SourceError marks an error in opening the source repository of a copy
+// (--from-repo): it is classified as its cause is, but the hints for a
+// wrong password or a missing repository name the source's flags, not
+// the destination's.
+type SourceError struct{ Err error }
+
+func (e *SourceError) Error() string { return e.Err.Error() }
+func (e *SourceError) Unwrap() error { return e.Err }
 
 type rule struct {
 	match func(error) bool
@@ -125,6 +158,22 @@ func rules() []rule {
 			}
 			return c
 		}},
+		// Before the rules of its causes, whose hints are the
+		// destination's.
+		{as[*SourceError](), func(err error) Class {
+			var s *SourceError
+			errors.As(err, &s)
+			c := Of(s.Err)
+			switch {
+			case errors.Is(s.Err, repo.ErrKeyNotTried):
+				c.Hint = "a key file of the source repository was not tried because its key derivation asks for more memory than this machine has free: if the password is right for it, free memory or raise the limit with CADANG_KDF_MEMORY=MiB; else check the source's password (--from-password-file, CADANG_FROM_PASSWORD)"
+			case errors.Is(s.Err, repo.ErrWrongPassword):
+				c.Hint = "check the source repository's password: --from-password-file, CADANG_FROM_PASSWORD_FILE or CADANG_FROM_PASSWORD"
+			case errors.Is(s.Err, repo.ErrNoRepository):
+				c.Hint = "check --from-repo/CADANG_FROM_REPOSITORY, and that the medium that holds the source is connected and mounted"
+			}
+			return c
+		}},
 		// Before ErrWrongPassword, which it may join: a key file that was
 		// not tried may be the one the password opens.
 		{is(repo.ErrKeyNotTried), fixed(Class{Exit: ExitFatal, Kind: runlog.KindWrongPassword,
@@ -135,11 +184,16 @@ func rules() []rule {
 			Hint: "without a key file the repository cannot be opened: copy its keys/ directory back from a copy of this medium (keys of another medium do not fit)"})},
 		{is(repo.ErrNoRepository), fixed(Class{Exit: ExitNoRepository, Kind: runlog.KindRepoUnreachable,
 			Hint: "check --repo/CADANG_REPOSITORY (or the medium's repository in the configuration), and that the backup medium is connected and mounted; to start a new repository there, 'cadang init' (in a directory that is empty or does not exist yet)"})},
+		{as[*repo.RunningLocksError](), fixed(Class{Exit: ExitLocked, Kind: runlog.KindLock,
+			Hint: "those processes are running now (see 'ps -p PID'): removing a lock makes its backup fail with \"repository lock lost\"; stop the process or let it finish, and its lock goes with it; if a PID is no cadang (reused, or in another container under this host name), 'cadang unlock --remove-all --include-running' removes the lock"})},
 		{as[*repo.LockedError](), func(err error) Class {
 			var l *repo.LockedError
 			errors.As(err, &l)
 			c := Class{Exit: ExitLocked, Kind: runlog.KindLock,
-				Hint: "if that process is gone, 'cadang unlock' removes stale locks"}
+				Hint: "if that process is gone, 'cadang unlock' removes stale locks; to wait for a running one to finish instead of failing at once, give --retry-lock DURATION (e.g. cadang --retry-lock 30m ...)"}
+			if l.Waited > 0 {
+				c.Hint = "if that process is gone, 'cadang unlock' removes stale locks; else give it more time with a longer --retry-lock"
+			}
 			if l.Unreadable != nil {
 				// Junk in locks/ needs only the server's credentials; a
 				// restore at 3 a.m. must not wait for it to age.
@@ -188,6 +242,8 @@ func rules() []rule {
 			}
 			return c
 		}},
+		{is(backend.ErrRepositoryExists), fixed(Class{Exit: ExitFatal, Kind: runlog.KindOther,
+			Hint: "it needs no init: back up into it as it is (with its password); for a new repository give -r a new or empty directory"})},
 		{is(local.ErrNotEmpty), fixed(Class{Exit: ExitFatal, Kind: runlog.KindOther,
 			Hint: "a repository is made in an empty or new directory: on a medium's root (which holds lost+found), give -r a directory below it, e.g. -r /mnt/backup1/cadang"})},
 		// A full disk under the command's own output (cadang ls >

@@ -69,7 +69,7 @@ func TestOf(t *testing.T) {
 }
 
 func TestHintNotRepeated(t *testing.T) {
-	err := fmt.Errorf("locked; if that process is gone, 'cadang unlock' removes stale locks: %w", &repo.LockedError{})
+	err := fmt.Errorf("locked; %s: %w", errclass.Of(&repo.LockedError{}).Hint, &repo.LockedError{})
 	if h := errclass.Hint(err); h != "" {
 		t.Errorf("Hint repeats what the message says: %q", h)
 	}
@@ -87,5 +87,26 @@ func TestInvalidSnapshotIsIntegrity(t *testing.T) {
 		if c.Exit != errclass.ExitFatal || c.Kind != runlog.KindIntegrity || c.Hint == "" {
 			t.Errorf("%v: class %+v, want exit 1, integrity, a hint", err, c)
 		}
+	}
+}
+
+// TestSourceHints: the source of a copy keeps its cause's exit code, with
+// hints that name the source's flags.
+func TestSourceHints(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		exit int
+		hint string
+	}{
+		{repo.ErrWrongPassword, errclass.ExitWrongPassword, "CADANG_FROM_PASSWORD"},
+		{repo.ErrNoRepository, errclass.ExitNoRepository, "--from-repo"},
+	} {
+		got := errclass.Of(&errclass.SourceError{Err: fmt.Errorf("source repository: %w", c.err)})
+		if got.Exit != c.exit || !strings.Contains(got.Hint, c.hint) || strings.Contains(got.Hint, "cadang init") {
+			t.Errorf("%v: %+v, want exit %d and a hint naming %s", c.err, got, c.exit, c.hint)
+		}
+	}
+	if got := errclass.Of(fmt.Errorf("create repository: %w at /x", backend.ErrRepositoryExists)); !strings.Contains(got.Hint, "needs no init") || !errors.Is(backend.ErrRepositoryExists, fs.ErrExist) {
+		t.Errorf("a repository that exists: %+v", got)
 	}
 }

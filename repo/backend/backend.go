@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 )
 
 // ErrNoRepository means that a location holds no repository: the
@@ -16,6 +17,16 @@ import (
 // repo.Open when the backend has no config; repo.ErrNoRepository is the
 // same value, so one errors.Is test covers both.
 var ErrNoRepository = errors.New("repository does not exist")
+
+// ErrRepositoryExists is wrapped by a backend's Create for a location that
+// holds a repository already (its config file). It matches fs.ErrExist
+// too.
+var ErrRepositoryExists error = repositoryExistsError{}
+
+type repositoryExistsError struct{}
+
+func (repositoryExistsError) Error() string        { return "a repository already exists" }
+func (repositoryExistsError) Is(target error) bool { return target == fs.ErrExist }
 
 // FileType is the kind of a file stored in a backend. Each type has its own
 // directory (see doc/design.md).
@@ -73,6 +84,40 @@ var ErrNotExist = errors.New("file does not exist")
 // know a file type: a REST server of an older cadang, which answers 400
 // for a directory added since (forgotten/).
 var ErrUnknownType = errors.New("the storage does not know this file type")
+
+// ErrAppendOnly is wrapped by the error of a removal that the storage
+// refused because it only adds files (a server run with cadang serve
+// --append-only, which removes nothing but lock files), and by the error
+// of an operation refused before it started because it would need such a
+// removal (repo.Repository.RefuseAppendOnly).
+var ErrAppendOnly = errors.New("the server is append-only")
+
+// AppendOnlyer is implemented by backends whose storage may refuse to
+// remove files other than lock files (the rest backend, which the server
+// tells whether it does). A backend that does not implement it removes
+// what it is asked to.
+type AppendOnlyer interface {
+	// AppendOnly reports whether the storage refuses removals, as far as
+	// the backend knows (the rest backend: from the server's answer to
+	// Open or Create on).
+	AppendOnly() bool
+}
+
+// IsAppendOnly reports whether be, or a backend it wraps (a decorator with
+// an Unwrap() Backend method), refuses to remove files other than locks.
+func IsAppendOnly(be Backend) bool {
+	for be != nil {
+		if ao, ok := be.(AppendOnlyer); ok {
+			return ao.AppendOnly()
+		}
+		u, ok := be.(interface{ Unwrap() Backend })
+		if !ok {
+			return false
+		}
+		be = u.Unwrap()
+	}
+	return false
+}
 
 // Backend stores whole files. It is deliberately small: every storage
 // (local disk, SFTP, S3) implements it, and everything else (caching,

@@ -153,8 +153,10 @@ func Run(ctx context.Context, r *repo.Repository, o Options) (*Result, error) {
 	// A server that refuses deletions (cadang serve --append-only) would
 	// refuse the marking only after prune copied the data it repacks,
 	// again on every try: refuse before writing anything.
-	if ao, ok := r.Backend().(interface{ AppendOnly() bool }); ok && ao.AppendOnly() && !o.DryRun {
-		return res, fmt.Errorf("prune: the server at %s is append-only: prune on the backup host, against the repository's directory", r.Backend().Location())
+	if !o.DryRun {
+		if err := r.RefuseAppendOnly("prune"); err != nil {
+			return res, err
+		}
 	}
 	// Without every index file, a pack that only a skipped one names
 	// looks unused (mark checks again after it reloads the index).

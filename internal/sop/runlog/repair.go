@@ -75,8 +75,10 @@ var ErrUnrecoverable = errors.New("what the damaged files held cannot be put bac
 // newest head). Without Force, RepairStore then removes nothing and says
 // so (ErrUnrecoverable, see mayRemoveLost). A damaged newest head of this
 // host's chain with no kept copy makes Sync fail, and the repair stops. A
-// backend that refuses deletion (append-only, object lock) makes the
-// removal fail: the error says so and the file stays.
+// store that says up front that it refuses removals (a *repo.Repository
+// over an append-only server: RefuseAppendOnly) is refused before anything
+// is written; another backend that refuses deletion (object lock) makes
+// the removal fail: the error says so and the file stays.
 func (l *Log) RepairStore(ctx context.Context, store RepairableStore, o RepairOptions) (Repair, error) {
 	var rep Repair
 	damaged, err := store.DamagedFiles(ctx, repo.RecordFile)
@@ -86,6 +88,11 @@ func (l *Log) RepairStore(ctx context.Context, store RepairableStore, o RepairOp
 	rep.Damaged = damaged
 	if len(damaged) == 0 {
 		return rep, nil
+	}
+	if ao, ok := store.(interface{ RefuseAppendOnly(op string) error }); ok {
+		if err := ao.RefuseAppendOnly("repair records"); err != nil {
+			return rep, err
+		}
 	}
 	repoID := store.ID()
 	if !validRepoID(repoID) {

@@ -87,6 +87,9 @@ func Create(ctx context.Context, path string) (*Backend, error) {
 	case err == nil && !fi.IsDir():
 		return nil, fmt.Errorf("create repository %s: exists and is not a directory", path)
 	case err == nil:
+		if _, err := os.Lstat(filepath.Join(path, "config")); err == nil {
+			return nil, fmt.Errorf("create repository: %w at %s", backend.ErrRepositoryExists, path)
+		}
 		empty, err := isEmptyDir(path)
 		if err != nil {
 			return nil, fmt.Errorf("create repository %s: %w", path, err)

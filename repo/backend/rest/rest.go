@@ -71,7 +71,9 @@ const DefaultRetryTimeout = 2 * time.Minute
 
 // ErrAppendOnly is wrapped by the error of an operation that an
 // append-only server refused (a deletion, or marking packs obsolete).
-var ErrAppendOnly = errors.New("the server is append-only")
+// It is backend.ErrAppendOnly, which the refusals of the repository's
+// operations before they start wrap too.
+var ErrAppendOnly = backend.ErrAppendOnly
 
 // ErrUnauthorized is wrapped by the error of a request that the server
 // refused for a wrong or missing user or password.

@@ -235,7 +235,7 @@ func Create(ctx context.Context, cfg Config) (*Backend, error) {
 	_, err = b.Stat(ctx, backend.Handle{Type: backend.ConfigFile})
 	switch {
 	case err == nil:
-		return nil, fmt.Errorf("create repository %s: a repository exists there already: %w", b.loc, fs.ErrExist)
+		return nil, fmt.Errorf("create repository: %w at %s", backend.ErrRepositoryExists, b.loc)
 	case !backend.IsNotExist(err):
 		return nil, fmt.Errorf("create repository %s: %w", b.loc, err)
 	}

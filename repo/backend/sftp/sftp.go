@@ -528,7 +528,7 @@ func Create(ctx context.Context, cfg Config) (*Backend, error) {
 	_, err = b.Stat(ctx, backend.Handle{Type: backend.ConfigFile})
 	switch {
 	case err == nil:
-		return fail(fmt.Errorf("create repository %s: a repository exists there already: %w", b.loc, fs.ErrExist))
+		return fail(fmt.Errorf("create repository: %w at %s", backend.ErrRepositoryExists, b.loc))
 	case !backend.IsNotExist(err):
 		return fail(fmt.Errorf("create repository %s: %w", b.loc, err))
 	}
