@@ -238,9 +238,13 @@ func (e *env) runner(st *sopState) *soprun.Runner {
 
 // checkRunPasswordFiles checks the password files that `cadang run JOB`
 // reads before the run starts (jobs.Config.CheckRunPasswordFiles): the
-// due medium's, when missing or unreadable, is an error naming the file,
-// line and key, and nothing is run; the others are warnings, so that the
-// operator hears of them before the run that needs them.
+// other media's, the offsite's and [smtp]'s, when missing or unreadable,
+// are warnings naming the file, line and key, so that the operator hears
+// of them before the run that needs them. The due medium's is left to the
+// run: it fails opening the medium with the same message (engine.Opener),
+// and a failed run is recorded and notified, so that a scheduled run's
+// failure reaches the run log, the failure report and the hook rather
+// than only a cron job's stderr.
 func (e *env) checkRunPasswordFiles(st *sopState, job string, beforeChange bool) error {
 	j, err := st.cfg.Job(job)
 	if err != nil {
@@ -253,12 +257,9 @@ func (e *env) checkRunPasswordFiles(st *sopState, job string, beforeChange bool)
 			idx = i
 		}
 	}
-	errs, warnings := st.cfg.CheckRunPasswordFiles(job, idx, beforeChange)
+	_, warnings := st.cfg.CheckRunPasswordFiles(job, idx, beforeChange)
 	for _, w := range warnings {
 		e.warnf("%v", w)
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%w\nnothing was run; 'cadang job check' checks every job's password files", errs)
 	}
 	return nil
 }

@@ -10,8 +10,10 @@ import (
 )
 
 // A medium's password file that is missing is a mistake in the
-// configuration: `cadang run` says so before it starts, naming the file,
-// the line and the key, and `cadang job check` finds it without a run.
+// configuration: `cadang run` fails naming the file, the line and the key,
+// and is recorded as a failed run (a scheduled run's failure must reach
+// the run log, the failure report and the notification, as before the
+// check existed); `cadang job check` finds it without a run.
 func TestSOPRunMissingPasswordFile(t *testing.T) {
 	h := newSOPHarness(t)
 	h.at("2026-11-27T02:00:00+08:00")
@@ -32,8 +34,10 @@ func TestSOPRunMissingPasswordFile(t *testing.T) {
 			t.Errorf("run's error lacks %q:\n%s", w, errs)
 		}
 	}
-	if n := len(h.records()); n != before {
-		t.Errorf("a run refused for its configuration wrote %d records", n-before)
+	if n := len(h.records()); n != before+1 {
+		t.Errorf("a run that could not read its medium's password wrote %d records, want 1", n-before)
+	} else if r := h.last(); r.Result != runlog.Failed || r.Failure != runlog.KindOther || !strings.Contains(r.Message, "key job[0].medium[0].password_file") {
+		t.Errorf("its record: %+v", r)
 	}
 
 	_, errs, code = h.cad("job", "check")

@@ -138,14 +138,15 @@ func (c *Config) PasswordFileWhere(path string, r *PasswordFileRef) string {
 }
 
 // CheckRunPasswordFiles checks, before `cadang run` of job starts, the
-// password files the run may read. It returns as errs the problems that
-// stop the run before it starts: the password file of the medium due
-// (index due in j.Media), which the backup cannot do without; and as
+// password files the run may read. It returns as errs the problems of
+// the password file of the medium due (index due in j.Media), which the
+// backup cannot do without (cadang run leaves those to the run itself,
+// which fails naming the key and is recorded); and as
 // warnings the others (another medium's, read on a later day; the
 // offsite medium's, whose copy comes after the backup and which must not
 // cost the backup; the mail server's). With anyMedium (a backup before a
 // change, which goes to whichever medium is connected) a medium's file
-// stops the run only when no medium's file can be read.
+// is an error only when no medium's file can be read.
 func (c *Config) CheckRunPasswordFiles(job string, due int, anyMedium bool) (errs, warnings ConfigErrors) {
 	var media ConfigErrors
 	readable := 0 // media whose password can be had (a medium without
