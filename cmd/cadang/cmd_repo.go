@@ -486,7 +486,7 @@ read (damaged, or junk uploaded to the server). For a pack whose
 header cannot be read it keeps the old index's entries that still open from the pack's bytes, and exits 3:
 'cadang repair packs' takes such packs out, salvaging what they hold. Packs the old index named that are
 gone (a file lost from the medium) are named, with the count of blobs that were held only there: 'cadang
-check' then names the snapshots that used them. Takes an exclusive lock. A server that refuses deletions
+check' then names the snapshots that used them; exits 3 when a blob was lost so. Takes an exclusive lock. A server that refuses deletions
 (cadang serve --append-only) is refused up front: repair on the backup host, against the repository's
 directory.`,
 			Action: func(c *cli.Context) error {
@@ -525,23 +525,35 @@ directory.`,
 						e.warnf("%s the old index named %s gone: %s",
 							plural(n, "pack"), isAre(n), strings.Join(idStrings(res.MissingPacks), " "))
 						if l := len(res.LostBlobs); l > 0 {
-							e.warnf("%s held only there %s lost. 'cadang check' names the snapshots that use them (none, if a prune was interrupted after removing unused data): "+
+							e.warnf("%s held only there %s lost. 'cadang check' names the snapshots that use them (none, if no snapshot did): "+
 								"a backup of the same files stores their contents again, or forget those snapshots here and copy them back from another medium ('cadang copy --from-repo OTHER ID')",
 								plural(l, "blob"), isAre(l))
 						} else {
 							e.warnf("every blob they held is in another pack: nothing was lost")
 						}
 					}
+					var msgs []string
 					if n := len(res.DamagedHeaders); n > 0 {
 						// An index that is whole again, over a pack that
 						// is not: the run log and the exit code say so.
-						rec.Failure = runlog.KindIntegrity
 						ids := make([]string, 0, n)
 						for _, id := range res.DamagedHeaders {
 							ids = append(ids, id.String())
 							addRecordError(rec, "header cannot be read: pack "+id.String())
 						}
-						return &partialError{Kind: runlog.KindIntegrity, Msg: fmt.Sprintf("%d pack(s) have a header that cannot be read (listed above): 'cadang repair packs %s' takes them out, salvaging every blob another copy or the pack itself still gives", n, strings.Join(ids, " "))}
+						msgs = append(msgs, fmt.Sprintf("%d pack(s) have a header that cannot be read (listed above): 'cadang repair packs %s' takes them out, salvaging every blob another copy or the pack itself still gives", n, strings.Join(ids, " ")))
+					}
+					if l := len(res.LostBlobs); l > 0 {
+						// Data is gone, as with 'repair packs' that
+						// lost blobs: the record keeps which packs.
+						for _, id := range res.MissingPacks {
+							addRecordError(rec, "pack is gone: "+id.String())
+						}
+						msgs = append(msgs, fmt.Sprintf("%s held only in packs that are gone %s lost (listed above); 'cadang check' names the snapshots that used them", plural(l, "blob"), isAre(l)))
+					}
+					if len(msgs) > 0 {
+						rec.Failure = runlog.KindIntegrity
+						return &partialError{Kind: runlog.KindIntegrity, Msg: strings.Join(msgs, "; ")}
 					}
 					return nil
 				})

@@ -29,10 +29,13 @@ func TestCLILostPack(t *testing.T) {
 		!strings.Contains(res.stdout, "'cadang repair index'") || !strings.Contains(res.stdout, "copy --from-repo") {
 		t.Fatalf("check after a pack was deleted:\n%s", res)
 	}
-	res = cliOK(t, "-r", r, "repair", "index")
+	res = cliCode(t, 3, "-r", r, "repair", "index")
 	if !strings.Contains(res.stderr, "warning: 1 pack the old index named is gone: "+gone) ||
 		!strings.Contains(res.stderr, "held only there are lost") && !strings.Contains(res.stderr, "held only there is lost") {
 		t.Fatalf("repair index does not say what was lost:\n%s", res)
+	}
+	if !strings.Contains(res.stderr, "lost (listed above)") {
+		t.Fatalf("repair index's error does not say blobs were lost:\n%s", res)
 	}
 	res = cliCode(t, 1, "-r", r, "check")
 	if !strings.Contains(res.stdout, "error: snapshot ") {
