@@ -286,6 +286,11 @@ deletions (cadang serve --append-only) is refused up front, so that the old pass
 				Action: func(c *cli.Context) error {
 					e := newEnv(c)
 					return e.withRepo(c.Context, true, func(r *repo.Repository) error {
+						// Before the new password is asked for (twice, on
+						// a terminal): ChangePassword would refuse anyway.
+						if err := r.RefuseAppendOnly("key passwd"); err != nil {
+							return err
+						}
 						pw, kdf, err := newKeyMaterial(c, e)
 						if err != nil {
 							return err

@@ -171,6 +171,10 @@ func rules() []rule {
 				c.Hint = "check the source repository's password: --from-password-file, CADANG_FROM_PASSWORD_FILE or CADANG_FROM_PASSWORD"
 			case errors.Is(s.Err, repo.ErrNoRepository):
 				c.Hint = "check --from-repo/CADANG_FROM_REPOSITORY, and that the medium that holds the source is connected and mounted"
+			case c.Exit == ExitLocked:
+				// The lock's hint would have 'cadang unlock' act on -r,
+				// the destination.
+				c.Hint = "the source repository is locked: if that process is gone, 'cadang -r SOURCE unlock' (SOURCE: the --from-repo repository) removes its stale locks; to wait for a running one instead, give --retry-lock DURATION"
 			}
 			return c
 		}},

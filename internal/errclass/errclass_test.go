@@ -100,6 +100,7 @@ func TestSourceHints(t *testing.T) {
 	}{
 		{repo.ErrWrongPassword, errclass.ExitWrongPassword, "CADANG_FROM_PASSWORD"},
 		{repo.ErrNoRepository, errclass.ExitNoRepository, "--from-repo"},
+		{&repo.LockedError{}, errclass.ExitLocked, "'cadang -r SOURCE unlock'"},
 	} {
 		got := errclass.Of(&errclass.SourceError{Err: fmt.Errorf("source repository: %w", c.err)})
 		if got.Exit != c.exit || !strings.Contains(got.Hint, c.hint) || strings.Contains(got.Hint, "cadang init") {
