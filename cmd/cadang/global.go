@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -116,18 +117,38 @@ func (e *env) parseLocation(s string) (location.Location, error) {
 	return l, nil
 }
 
-// retryNotify returns what a remote backend at where calls before it waits
-// to retry a failed request: a line on stderr with the error and the wait,
-// as restic prints, so that a command waiting on an unreachable server
-// (two minutes by default before it gives up) says why. The first three
-// retries of a request are said, then every third (about one line in 30 s
-// once the waits reach their 10 s bound); --quiet hides them.
+// retryNoticeEvery is the least time between two notices of retries of
+// one location: a dead server retried for two minutes by every request in
+// flight (uploads, index loads) would otherwise fill the screen.
+const retryNoticeEvery = 20 * time.Second
+
+// retryNotify returns the function that says on stderr that a request to
+// where failed and will be retried (location.SetRetryNotify): the first
+// retry at once, then at most one line per retryNoticeEvery for all the
+// location's requests together, counting those not said. --quiet hides
+// them; stdout (--json) never has them.
 func (e *env) retryNotify(where string) func(err error, attempt int, wait time.Duration) {
+	return retryNotifier(e.logf, where, time.Now)
+}
+
+func retryNotifier(logf func(string, ...any), where string, now func() time.Time) func(err error, attempt int, wait time.Duration) {
+	var mu sync.Mutex
+	var last time.Time
+	unsaid := 0
 	return func(err error, attempt int, wait time.Duration) {
-		if attempt > 3 && attempt%3 != 0 {
+		mu.Lock()
+		defer mu.Unlock()
+		t := now()
+		if !last.IsZero() && t.Sub(last) < retryNoticeEvery {
+			unsaid++
 			return
 		}
-		e.logf("%s: %v; retrying in %s (attempt %d)", where, err, wait.Round(100*time.Millisecond), attempt)
+		more := ""
+		if unsaid > 0 {
+			more = fmt.Sprintf("; %d more failed since the last notice", unsaid)
+		}
+		last, unsaid = t, 0
+		logf("%s: %v; retrying in %s (attempt %d%s)", where, err, wait.Round(100*time.Millisecond), attempt, more)
 	}
 }
 
