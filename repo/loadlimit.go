@@ -32,7 +32,7 @@ const (
 	// began bounding them, but earlier writers did not bound the list of
 	// unreadable items; index files hold 2^16 blobs (about 3 MiB) or the
 	// blobs of one pack (at most 2^20, 46 MiB), written every 2 minutes
-	// before that; obsolete files name packs, 36 bytes each.
+	// before that; obsolete files name packs, about 36 bytes each (an unindexed pack also its blobs, about 46 bytes each).
 	largeFileLimit = 256 << 20
 )
 

@@ -53,11 +53,18 @@ func (c *Config) PasswordFiles(job string) []PasswordFileRef {
 
 // CheckPasswordFiles reads each password file of refs and returns one
 // ConfigError (naming the file, line and key) for each that is missing,
-// unreadable by this user or empty; nil when all hold a password.
+// unreadable by this user or empty; nil when all hold a password. A
+// password "file" that is a FIFO or a device (a secret handed over once,
+// or a token) is only looked up, not read: reading it here would block,
+// or use up the password the run then needs.
 func (c *Config) CheckPasswordFiles(refs []PasswordFileRef) ConfigErrors {
 	var errs ConfigErrors
 	for _, r := range refs {
-		if _, err := pwfile.Read(c.Abs(r.Path), nil); err != nil {
+		path := c.Abs(r.Path)
+		if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
+			continue
+		}
+		if _, err := pwfile.Read(path, nil); err != nil {
 			errs = append(errs, c.PasswordFileError(r, err))
 		}
 	}

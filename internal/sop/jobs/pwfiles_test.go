@@ -5,11 +5,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
 // The password files a run reads are checked before it: the due medium's
-// stops it, the others are warnings; each error names file, line and key.
+// is an error (cadang run leaves it to the run, which fails naming it),
+// the others are warnings; each error names file, line and key.
 func TestCheckRunPasswordFiles(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.pw")
@@ -78,6 +80,16 @@ classification = "rahasia"
 	c = conf("NOPE", good, good)
 	if errs, warns = c.CheckRunPasswordFiles("j", 0, true); errs != nil || len(warns) != 1 {
 		t.Fatalf("before a change, disk-B readable: %v / %v", errs, warns)
+	}
+	// A FIFO (a password handed over once) is looked up, not read: a read
+	// would block here, or use up the password the run needs.
+	fifo := filepath.Join(dir, "once.pw")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c = conf(fifo, good, good)
+	if errs, warns = c.CheckRunPasswordFiles("j", 0, false); errs != nil || warns != nil {
+		t.Fatalf("a FIFO as password file: %v / %v", errs, warns)
 	}
 	// A wrong password names where it came from.
 	if w := c.PasswordFileWhere(good, c.OffsitePasswordFile(*c.Jobs[0].Offsite)); w != good+", "+c.Path+":19 key job[0].offsite.password_file" {
