@@ -812,17 +812,10 @@ func writeLockFile(t testing.TB, repoDir string, exclusive bool, pid int) repo.I
 }
 
 // writeLockFileOf writes a fresh shared lock of host's process pid.
-func writeLockFileOf(t testing.TB, repoDir, host string, pid int) {
+func writeLockFileOf(t *testing.T, repoDir, host string, pid int) {
 	t.Helper()
 	ctx := context.Background()
-	be, err := local.Open(ctx, repoDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := repo.Open(ctx, be, []byte(cliTestPassword), repo.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := openTestRepo(t, repoDir)
 	defer r.Close()
 	b, _ := json.Marshal(repo.LockInfo{Time: time.Now(), Host: host, Username: "root", PID: pid})
 	if _, err := r.SaveFile(ctx, repo.LockFile, b); err != nil {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/lpse/cadang/repo"
-	"github.com/lpse/cadang/repo/backend/local"
 	"github.com/lpse/cadang/snapshot"
 )
 
@@ -16,14 +15,7 @@ import (
 func saveProtection(t *testing.T, repoDir, id string, until time.Time, reason string) snapshot.Protection {
 	t.Helper()
 	ctx := context.Background()
-	be, err := local.Open(ctx, repoDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := repo.Open(ctx, be, []byte(cliTestPassword), repo.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := openTestRepo(t, repoDir)
 	defer r.Close()
 	sid, err := repo.ParseID(id)
 	if err != nil {

@@ -62,9 +62,8 @@ func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error
 	return nil
 }
 
-// Load returns a copy of length bytes of h from offset; length 0 means to
-// the end. A range beyond the end is an error wrapping io.ErrUnexpectedEOF.
-func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int64) ([]byte, error) {
+// file returns the stored bytes of h (not a copy), for a load.
+func (b *Backend) file(ctx context.Context, h backend.Handle) ([]byte, error) {
 	if err := handle.Valid(h); err != nil {
 		return nil, fmt.Errorf("load %s: %w", h, err)
 	}
@@ -76,6 +75,16 @@ func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int
 	b.mu.RUnlock()
 	if !ok {
 		return nil, backend.NotExist(h, b.loc)
+	}
+	return data, nil
+}
+
+// Load returns a copy of length bytes of h from offset; length 0 means to
+// the end. A range beyond the end is an error wrapping io.ErrUnexpectedEOF.
+func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int64) ([]byte, error) {
+	data, err := b.file(ctx, h)
+	if err != nil {
+		return nil, err
 	}
 	end, err := handle.CheckRange(int64(len(data)), offset, length)
 	if err != nil {
@@ -86,17 +95,9 @@ func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int
 
 // LoadMax implements backend.MaxLoader.
 func (b *Backend) LoadMax(ctx context.Context, h backend.Handle, max int64) ([]byte, error) {
-	if err := handle.Valid(h); err != nil {
-		return nil, fmt.Errorf("load %s: %w", h, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("load %s in %s: %w", h, b.loc, err)
-	}
-	b.mu.RLock()
-	data, ok := b.files[h]
-	b.mu.RUnlock()
-	if !ok {
-		return nil, backend.NotExist(h, b.loc)
+	data, err := b.file(ctx, h)
+	if err != nil {
+		return nil, err
 	}
 	if int64(len(data)) > max {
 		return nil, fmt.Errorf("load %s in %s: %w", h, b.loc, &backend.TooLargeError{File: h, Size: int64(len(data)), Max: max})
