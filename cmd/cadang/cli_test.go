@@ -1254,6 +1254,11 @@ func TestCLIUnknownSnapshotNamedOnce(t *testing.T) {
 		if res.code == 0 || strings.Count(line, bad) != 1 || !strings.Contains(line, "snapshot ID "+bad+": no matching snapshot found ('cadang snapshots' lists the snapshots)") {
 			t.Errorf("want the ID named once, and how to list the snapshots:\n%s", res)
 		}
+		// A mistyped ID is a mistake in the arguments: no failed run
+		// for the SOP to ask a follow-up of (restore, and now forget).
+		if strings.Contains(res.stderr, "recorded in the run log") {
+			t.Errorf("%v recorded a run:\n%s", args, res)
+		}
 	}
 }
 
