@@ -459,7 +459,10 @@ type restoreResult struct {
 	BytesRestored     uint64               `json:"bytes_restored"`
 	BytesWritten      uint64               `json:"bytes_written"`
 	FailedFiles       []string             `json:"failed_files,omitempty"`
-	// SkippedDevices are the device nodes left out by --no-devices.
+	// SkippedDevices are the device nodes left out by --no-devices, as
+	// paths in the snapshot (they are not in the target), like the paths
+	// of FailedFiles and Errors; SetIDDroppedPaths alone are target
+	// paths, the files to chmod there.
 	SkippedDevices []string             `json:"skipped_devices,omitempty"`
 	Errors         []snapshot.ItemError `json:"errors,omitempty"`
 	TotalDuration  float64              `json:"total_duration"`

@@ -169,7 +169,9 @@ type RestoreSummary struct {
 	LinkCopies uint64
 	// LinkCopyNotes names 20 of them at most, and why.
 	LinkCopyNotes []snapshot.ItemError
-	// SkippedDevices are the device nodes left out because of NoDevices.
+	// SkippedDevices are the device nodes left out because of NoDevices,
+	// as paths in the snapshot (as the errors name entries): they are not
+	// in the target.
 	SkippedDevices []string
 	// SetIDDropped counts the files and nodes restored, and the files
 	// that OverwriteIfChanged kept and gave the snapshot's mode, without a
