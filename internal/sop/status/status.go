@@ -141,6 +141,17 @@ func Compute(c *jobs.Config, recs []runlog.Record, now time.Time) *Report {
 // are all there is).
 func compute(c *jobs.Config, recs []runlog.Record, now time.Time, manual bool) *Report {
 	rep := &Report{At: now}
+	// The problems' texts give times in the organization's zone and name
+	// it, as the table beside them does (a server kept on UTC printed a
+	// bare UTC time under a WITA heading).
+	loc := c.Location()
+	stamp := func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04 MST") }
+	runs := func(n int) string {
+		if n == 1 {
+			return "1 failed run"
+		}
+		return fmt.Sprintf("%d failed runs", n)
+	}
 	interval := c.RestoreTest.Interval.D()
 	if interval <= 0 {
 		interval = jobs.DefaultRestoreTestInterval
@@ -234,14 +245,14 @@ func compute(c *jobs.Config, recs []runlog.Record, now time.Time, manual bool) *
 		case !st.LastSuccessAt.IsZero():
 			st.BackupDue = st.LastSuccessAt.Add(grace)
 			if now.After(st.BackupDue) {
-				add(Critical, "backup-overdue", st.BackupDue, fmt.Sprintf("no successful backup since %s", st.LastSuccessAt.Format("2006-01-02 15:04")))
+				add(Critical, "backup-overdue", st.BackupDue, fmt.Sprintf("no successful backup since %s", stamp(st.LastSuccessAt)))
 			}
 		case j.ActiveSince.IsZero() || now.After(j.ActiveSince.Add(grace)):
 			add(Critical, "never-backed-up", time.Time{}, "no successful backup recorded")
 		}
 		st.RestoreTestDue = RestoreTestDue(interval, st.LastRestoreTest, firstOK, j.ActiveSince, now)
 		if now.After(st.RestoreTestDue) {
-			add(Warning, "restore-test-overdue", st.RestoreTestDue, fmt.Sprintf("restore test due since %s", st.RestoreTestDue.Format("2006-01-02")))
+			add(Warning, "restore-test-overdue", st.RestoreTestDue, fmt.Sprintf("restore test due since %s", st.RestoreTestDue.In(loc).Format("2006-01-02")))
 		}
 		if len(j.Media) > 0 {
 			st.NextMedium = j.Media[j.DueMedium(lastOKMedium, now)].Name
@@ -261,7 +272,7 @@ func compute(c *jobs.Config, recs []runlog.Record, now time.Time, manual bool) *
 				off.LastCopyAt, off.LastCopyID = lastCopyOK.End, lastCopyOK.ID
 				off.Due = lastCopyOK.End.Add(maxAge)
 				if now.After(off.Due) {
-					add(Warning, "offsite-overdue", off.Due, fmt.Sprintf("no copy to offsite medium %s since %s", o.Name, lastCopyOK.End.Format("2006-01-02 15:04")))
+					add(Warning, "offsite-overdue", off.Due, fmt.Sprintf("no copy to offsite medium %s since %s", o.Name, stamp(lastCopyOK.End)))
 				}
 			case j.ActiveSince.IsZero() || now.After(j.ActiveSince.Add(maxAge)):
 				add(Warning, "offsite-never", time.Time{}, fmt.Sprintf("no copy to offsite medium %s recorded", o.Name))
@@ -275,14 +286,14 @@ func compute(c *jobs.Config, recs []runlog.Record, now time.Time, manual bool) *
 			// already alarmed by its own run, within the day the SOP
 			// gives to follow it up.
 			st.Problems = append(st.Problems, Problem{Level: OK, What: "followup-open",
-				Text: fmt.Sprintf("%d failed runs without follow-up: %s", len(st.OpenFollowups), strings.Join(st.OpenFollowups, ", "))})
+				Text: fmt.Sprintf("%s without follow-up: %s", runs(len(st.OpenFollowups)), strings.Join(st.OpenFollowups, ", "))})
 		}
 		if len(st.OverdueFollowups) > 0 {
 			// After it, the failure is a warning of its own: a later
 			// run that went well clears the run's alarm, not the SOP's
 			// follow-up (step 5).
-			add(Warning, "followup-overdue", overdueSince, fmt.Sprintf("%d failed runs without follow-up for more than a day: %s",
-				len(st.OverdueFollowups), strings.Join(st.OverdueFollowups, ", ")))
+			add(Warning, "followup-overdue", overdueSince, fmt.Sprintf("%s without follow-up for more than a day: %s",
+				runs(len(st.OverdueFollowups)), strings.Join(st.OverdueFollowups, ", ")))
 		}
 		rep.Jobs = append(rep.Jobs, st)
 	}

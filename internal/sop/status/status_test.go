@@ -412,3 +412,27 @@ func TestNextRestoreTest(t *testing.T) {
 		t.Errorf("NextRestoreTest of a repository's failed test: %v, want %v", got, want)
 	}
 }
+
+// TestProblemTimesNameTheirZone: a problem's text gives its time in the
+// organization's zone, named, as the table beside it (a README walk saw
+// a bare UTC time under a WITA heading), and counts agree with their noun.
+func TestProblemTimesNameTheirZone(t *testing.T) {
+	c, err := jobs.Load("../../../testdata/sop/cadang.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []runlog.Record{
+		rec("spse-prod", runlog.OpBackup, day, runlog.OK, ""),
+		rec("spse-prod", runlog.OpBackup, day.Add(time.Hour), runlog.Failed, runlog.KindMedia),
+	}
+	r := Compute(c, recs, day.Add(40*time.Hour))
+	want := "no successful backup since " + day.In(c.Location()).Format("2006-01-02 15:04 MST")
+	var texts []string
+	for _, p := range r.Jobs[0].Problems {
+		texts = append(texts, p.Text)
+	}
+	all := strings.Join(texts, "\n")
+	if c.Location() == time.UTC || !strings.Contains(all, want) || !strings.Contains(all, "1 failed run without follow-up") {
+		t.Fatalf("want %q and one failed run, in:\n%s", want, all)
+	}
+}
