@@ -188,8 +188,10 @@ func jobCheckCommand() *cli.Command {
 		Description: `Loads the configuration as every command does (a syntax error, an unknown key or a wrong value is
 an error naming the file, line and key), then reads each password_file the jobs name (JOB... only, if
 given): every medium's, the offsite medium's and [smtp]'s. One that is missing, empty or unreadable by
-this user is an error naming the file, the line and the key. Run it as the user of the scheduled runs
-(root). Exit codes: 0 all good, 1 a problem found. Opens no repository.`,
+this user is an error naming the file, the line and the key; one that others may read is a warning. Run
+it as the user of the scheduled runs (root). Exit codes: 0 all good, 1 a problem found. Opens no
+repository, so it does not try the passwords: 'cadang -r MEDIUM snapshots' with the medium's
+--password-file does, or the next 'cadang run'.`,
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
 			st, err := e.loadSOP(true)
@@ -211,11 +213,11 @@ this user is an error naming the file, the line and the key. Run it as the user 
 					}
 				}
 			}
-			if errs := st.cfg.CheckPasswordFiles(refs); len(errs) > 0 {
+			if errs := st.cfg.CheckPasswordFilesWarn(refs, func(msg string) { e.warnf("%s", msg) }); len(errs) > 0 {
 				return errs
 			}
 			if !e.quiet {
-				fmt.Fprintf(e.stdout, "configuration %s: %d job(s), %d password file(s) read\n", st.cfg.Path, len(st.cfg.Jobs), len(refs))
+				fmt.Fprintf(e.stdout, "configuration %s: %d job(s), %d password file(s) read (the passwords themselves are tried when a repository is opened)\n", st.cfg.Path, len(st.cfg.Jobs), len(refs))
 			}
 			return nil
 		},

@@ -60,6 +60,14 @@ func TestSOPRunMissingPasswordFile(t *testing.T) {
 	if out := h.must(0, "job", "check"); !strings.Contains(out, "1 password file(s) read") {
 		t.Errorf("job check of a good configuration: %s", out)
 	}
+	// One that others may read is warned of, as the commands that read
+	// it warn (a README walk: job check passed it in silence).
+	if err := os.Chmod(h.pw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs, code := h.cad("job", "check"); code != 0 || !strings.Contains(errs, "chmod 600") {
+		t.Errorf("job check of a password file others may read: exit %d\n%s", code, errs)
+	}
 }
 
 // The offsite medium's password file: its absence is said before the

@@ -58,13 +58,20 @@ func (c *Config) PasswordFiles(job string) []PasswordFileRef {
 // or a token) is only looked up, not read: reading it here would block,
 // or use up the password the run then needs.
 func (c *Config) CheckPasswordFiles(refs []PasswordFileRef) ConfigErrors {
+	return c.CheckPasswordFilesWarn(refs, nil)
+}
+
+// CheckPasswordFilesWarn is CheckPasswordFiles that also tells warn of a
+// password file others may read (pwfile.ModeWarning), as the commands
+// that read it do: cadang job check is the step meant to catch it.
+func (c *Config) CheckPasswordFilesWarn(refs []PasswordFileRef, warn func(string)) ConfigErrors {
 	var errs ConfigErrors
 	for _, r := range refs {
 		path := c.Abs(r.Path)
 		if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
 			continue
 		}
-		if _, err := pwfile.Read(path, nil); err != nil {
+		if _, err := pwfile.Read(path, warn); err != nil {
 			errs = append(errs, c.PasswordFileError(r, err))
 		}
 	}
