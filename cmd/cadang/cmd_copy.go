@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -103,7 +104,10 @@ repository's keys; only blobs this repository lacks are uploaded, and a snapshot
 original ID) is skipped, and so is one that this repository's retention forgot (a forget by policy
 here records what it removed, with its tags, so that the next copy does not bring back what the policy
 dropped; a snapshot whose tags changed since is copied). --include-forgotten copies those too, as does
-naming snapshots (IDs or latest). Files are copied chunk by chunk, never re-chunked. For later backups into this
+naming snapshots (IDs or latest). An ID (8 hex digits or more) that no snapshot of the source has names
+the source's copy of that snapshot (its original), since each medium gives a copy an ID of its own: the
+ID this repository and its records know brings its snapshot back from another medium. Files are copied
+chunk by chunk, never re-chunked. For later backups into this
 repository to deduplicate against copied data, create it with init --copy-chunker-params --from-repo SRC.
 
 The source password comes from --from-password-file (CADANG_FROM_PASSWORD_FILE), CADANG_FROM_PASSWORD,
@@ -198,6 +202,17 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, incl
 		seen := map[repo.ID]bool{}
 		for _, a := range args {
 			sn, err := e.findSnapshot(ctx, src, a, f)
+			if errors.Is(err, snapshot.ErrNoSnapshot) && a != "latest" {
+				// Every medium gives a copied snapshot an ID of its own:
+				// the ID a record or the damaged medium names may be the
+				// source's copy's original.
+				if byOrig, oerr := e.snapshotByOriginal(ctx, src, a, f); oerr != nil {
+					return oerr
+				} else if byOrig != nil {
+					e.logf("snapshot %s is held in the source as %s (its copy there); copying that", a, byOrig.ID().Short())
+					sn, err = byOrig, nil
+				}
+			}
 			if err != nil {
 				return err
 			}
@@ -274,4 +289,37 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, incl
 			res.Copied, res.Skipped, forgotten, failed, res.DataBlobs, res.TreeBlobs, units.FormatBytes(res.Bytes))
 	}
 	return err
+}
+
+// snapshotByOriginal returns the snapshot of r under f whose original
+// (a copy's or a tag change's, snapshot.Snapshot.Original) is the one
+// prefix names, or nil when none is: the newest of them, which holds the
+// original's latest tags. A prefix shorter than 8 hex digits names
+// nothing here, so that a short typo does not pick a snapshot.
+func (e *env) snapshotByOriginal(ctx context.Context, r snapshot.FileLoader, prefix string, f snapshot.Filter) (*snapshot.Snapshot, error) {
+	prefix = strings.ToLower(prefix)
+	if len(prefix) < 8 || len(prefix) > 2*len(repo.ID{}) || strings.Trim(prefix, "0123456789abcdef") != "" {
+		return nil, nil
+	}
+	sns, err := snapshot.ListSnapshotsSkipping(ctx, r, f, snapshot.PassUnreadable(func(repo.ID, error) {}))
+	if err != nil {
+		return nil, err
+	}
+	var found *snapshot.Snapshot
+	var originals []string
+	for _, sn := range sns {
+		if sn.Original == nil || !strings.HasPrefix(sn.Original.String(), prefix) {
+			continue
+		}
+		if o := sn.Original.String(); !slices.Contains(originals, o) {
+			originals = append(originals, o)
+		}
+		if found == nil || sn.Time.After(found.Time) {
+			found = sn
+		}
+	}
+	if len(originals) > 1 {
+		return nil, soprun.NotARun(fmt.Errorf("%q is the beginning of the originals of several snapshots of the source (%s): give more of it", prefix, strings.Join(originals, ", ")))
+	}
+	return found, nil
 }
