@@ -336,21 +336,34 @@ func (e *env) printRecord(r runlog.Record, l i18n.Lang) {
 		if where != "" {
 			fmt.Fprintf(e.stdout, " di %s", where)
 		}
+		if r.Op == runlog.OpFollowup && r.Ref != "" {
+			fmt.Fprintf(e.stdout, " atas %s", r.Ref)
+		}
 		fmt.Fprintf(e.stdout, ": %s", l.T("result."+string(r.Result)))
 		if r.Failure != "" {
 			fmt.Fprintf(e.stdout, " (%s, %s)", l.T("kind."+string(r.Failure)), r.Failure)
 		}
-		fmt.Fprintf(e.stdout, " dalam %s\n", l.Duration(r.Duration().Round(time.Millisecond)))
+		if r.Op != runlog.OpFollowup { // done, not run: no duration
+			fmt.Fprintf(e.stdout, " dalam %s", l.Duration(r.Duration().Round(time.Millisecond)))
+		}
+		fmt.Fprintln(e.stdout)
 	} else {
 		fmt.Fprintf(e.stdout, "%s %s of %s", r.Op, id, dashIf(r.Job))
 		if where != "" { // a follow-up is of a run, on no medium
 			fmt.Fprintf(e.stdout, " on %s", where)
 		}
+		if r.Op == runlog.OpFollowup && r.Ref != "" {
+			// Which failure it follows up, as the failure report pairs them.
+			fmt.Fprintf(e.stdout, " for %s", r.Ref)
+		}
 		fmt.Fprintf(e.stdout, ": %s", r.Result)
 		if r.Failure != "" {
 			fmt.Fprintf(e.stdout, " (%s)", r.Failure)
 		}
-		fmt.Fprintf(e.stdout, " in %s\n", r.Duration().Round(time.Millisecond))
+		if r.Op != runlog.OpFollowup {
+			fmt.Fprintf(e.stdout, " in %s", r.Duration().Round(time.Millisecond))
+		}
+		fmt.Fprintln(e.stdout)
 	}
 	if msg := runlog.MessageText(l, &r); msg != "" {
 		// A quoted stderr keeps its lines, indented under the message:

@@ -253,8 +253,10 @@ func TestSOPRecordsAndDocuments(t *testing.T) {
 	if _, errs, code := h.cad("followup", "add", failed.ID[:12], "--action", "x", "--at", "2026-12-30 10:00"); code == 0 || !strings.Contains(errs, "--at") {
 		t.Fatalf("followup add --at in the future: exit %d: %s", code, errs)
 	}
-	h.must(0, "followup", "add", failed.ID[:12], "--action", "Layanan PostgreSQL dinyalakan ulang; pg_dump diuji",
-		"--cause", "Layanan PostgreSQL mati setelah pembaruan paket", "--at", "2026-11-30 02:40")
+	if out := h.must(0, "followup", "add", failed.ID[:12], "--action", "Layanan PostgreSQL dinyalakan ulang; pg_dump diuji",
+		"--cause", "Layanan PostgreSQL mati setelah pembaruan paket", "--at", "2026-11-30 02:40"); !strings.Contains(out, " for "+failed.ID+": ok\n") {
+		t.Errorf("followup add does not name the run it follows up:\n%s", out)
+	}
 	if f := h.last(); f.Op != runlog.OpFollowup || f.Cause != "Layanan PostgreSQL mati setelah pembaruan paket" ||
 		!f.Start.Equal(time.Date(2026, 11, 30, 2, 40, 0, 0, time.FixedZone("WITA", 8*3600))) {
 		t.Fatalf("follow-up record: %+v", f)
