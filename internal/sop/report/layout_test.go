@@ -548,3 +548,23 @@ func TestTableNotSplitBeforeSignatures(t *testing.T) {
 		}
 	}
 }
+
+// TestLateBy: a follow-up 30 h 55 min after its failure is not "1 day"
+// late, which reads as within the 1-day limit (a README walk).
+func TestLateBy(t *testing.T) {
+	for _, c := range []struct {
+		d      time.Duration
+		id, en string
+	}{
+		{30*time.Hour + 55*time.Minute, "1 hari 7 jam", "1 day 7 h"},
+		{5 * 24 * time.Hour, "5 hari", "5 days"},
+		{2*time.Hour + 10*time.Minute, "2 jam 10 menit", "2 h 10 min"},
+	} {
+		if got := (Env{Lang: i18n.ID}).lateBy(c.d); got != c.id {
+			t.Errorf("%v: %q, want %q", c.d, got, c.id)
+		}
+		if got := (Env{Lang: i18n.EN}).lateBy(c.d); got != c.en {
+			t.Errorf("%v: %q, want %q", c.d, got, c.en)
+		}
+	}
+}

@@ -275,7 +275,7 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 			open++
 		case fu[0].Start.Sub(f.End) > FollowupLimit:
 			// The SOP gives a day to follow a failure up.
-			state = e.t("mon.fu_late", e.days(fu[0].Start.Sub(f.End)))
+			state = e.t("mon.fu_late", e.lateBy(fu[0].Start.Sub(f.End)))
 			late++
 		}
 		rows = append(rows, []string{f.ID, f.Job, runlog.KindLabel(e.Lang, f.Failure), state, dashIfEmpty(strings.Join(acts, "\n"))})
@@ -342,9 +342,25 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 }
 
 // days says a delay of a day or more in whole days, rounded down.
-func (e Env) days(d time.Duration) string {
-	n := int(d / (24 * time.Hour))
-	return e.Lang.Pick(fmt.Sprintf("%d hari", n), fmt.Sprintf("%d days", n))
+// lateBy says how long after a failure its follow-up came: days and hours
+// past a day ("1 hari 7 jam"), hours and minutes within one. Whole days
+// alone read 30 hours as "1 day", within the 1-day limit the row is
+// flagged for passing.
+func (e Env) lateBy(d time.Duration) string {
+	if d < 24*time.Hour {
+		return e.Lang.Duration(d.Round(time.Minute))
+	}
+	d = d.Round(time.Hour)
+	days, hours := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour)
+	plural := ""
+	if days != 1 {
+		plural = "s"
+	}
+	out := e.Lang.Pick(fmt.Sprintf("%d hari", days), fmt.Sprintf("%d day%s", days, plural))
+	if hours > 0 {
+		out += e.Lang.Pick(fmt.Sprintf(" %d jam", hours), fmt.Sprintf(" %d h", hours))
+	}
+	return out
 }
 
 // FollowupLimit is the time the SOP gives to record the follow-up of a
