@@ -1251,7 +1251,7 @@ func TestCLIUnknownSnapshotNamedOnce(t *testing.T) {
 				line = l
 			}
 		}
-		if res.code == 0 || strings.Count(line, bad) != 1 || !strings.Contains(line, "snapshot ID "+bad+": no matching snapshot found ('cadang snapshots' lists the snapshots)") {
+		if res.code == 0 || strings.Count(line, bad) != 1 || !strings.Contains(line, "snapshot ID "+bad+": no matching snapshot found ('cadang -r "+repoDir+" snapshots' lists the snapshots)") {
 			t.Errorf("want the ID named once, and how to list the snapshots:\n%s", res)
 		}
 		// A mistyped ID is a mistake in the arguments: no failed run

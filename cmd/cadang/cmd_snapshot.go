@@ -22,6 +22,7 @@ import (
 	"github.com/lpse/cadang/internal/ui"
 	"github.com/lpse/cadang/internal/units"
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend/location"
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/restorer"
 	"github.com/lpse/cadang/snapshot/walker"
@@ -251,6 +252,11 @@ func pathWithin(p, dir string) bool {
 func (e *env) snapshotsCmd() string {
 	if e.snapshotsIn != "" {
 		return "cadang -r " + e.snapshotsIn + " snapshots"
+	}
+	// The repository typed (or set in the environment): the command is
+	// then one to paste, also on a machine with several media.
+	if loc := e.c.String("repo"); loc != "" && !strings.ContainsAny(loc, " '\"$`\\") {
+		return "cadang -r " + location.Redact(loc) + " snapshots"
 	}
 	return "cadang snapshots"
 }

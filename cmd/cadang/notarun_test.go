@@ -37,7 +37,7 @@ func TestCLISnapshotTypoIsNotARun(t *testing.T) {
 		{"Latest", `snapshot "Latest": not a snapshot ID (the newest snapshot is written latest, in lower case)`},
 		{last[:7] + "x", "not a snapshot ID (an ID is up to 64 hex digits"},
 		{"7d", "too short"},
-		{"0000ffff", "snapshot ID 0000ffff: no matching snapshot found ('cadang snapshots' lists the snapshots)"},
+		{"0000ffff", "snapshot ID 0000ffff: no matching snapshot found ('cadang -r " + repoDir + " snapshots' lists the snapshots)"},
 		{first[:8], "snapshot ID " + first[:8] + ": no matching snapshot found; a snapshot with that ID was forgotten on "},
 		{"latest:/nonexist", "/nonexist: not found in snapshot " + last[:8] + " ("},
 	} {
