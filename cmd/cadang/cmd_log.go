@@ -142,7 +142,8 @@ func printVerifyReport(e *env, l *runlog.Log, vr *runlog.VerifyReport, o runlog.
 		fmt.Fprintln(e.stdout, f.String())
 	}
 	if vr.First != nil {
-		fmt.Fprintf(e.stdout, "first bad record: %s\n", vr.First)
+		// Named, not repeated: its finding is printed in full above.
+		fmt.Fprintf(e.stdout, "first bad record: %s (above)\n", vr.First.Head())
 	}
 	fmt.Fprintf(e.stdout, "local mirror %s: %d records, head %s\n", l.Path(), vr.Local.Records, dashIf(vr.Local.Head))
 	fmt.Fprintf(e.stdout, "signing key of this host: %s (%s)\n", dashIf(vr.Key), l.KeyFile())

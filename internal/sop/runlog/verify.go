@@ -90,6 +90,12 @@ type Finding struct {
 }
 
 func (f Finding) String() string {
+	return f.Head() + ": " + f.Detail
+}
+
+// Head is the finding without its detail: where and what, to point back
+// at a finding printed in full.
+func (f Finding) Head() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s", f.Copy, f.Problem)
 	if f.Warning {
@@ -104,7 +110,6 @@ func (f Finding) String() string {
 	if f.Where != "" {
 		fmt.Fprintf(&b, " at %s", f.Where)
 	}
-	fmt.Fprintf(&b, ": %s", f.Detail)
 	return b.String()
 }
 
