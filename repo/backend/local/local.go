@@ -511,29 +511,26 @@ func sameAs(path string, size int64, r io.Reader) error {
 // Load returns length bytes of h from offset; length 0 means to the end. A
 // range beyond the end of the file is an error wrapping io.ErrUnexpectedEOF.
 func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int64) ([]byte, error) {
-	f, path, err := b.openForLoad(ctx, h)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", path, err)
-	}
-	end, err := handle.CheckRange(fi.Size(), offset, length)
-	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", path, err)
-	}
-	buf := make([]byte, end-offset)
-	if err := readFullAt(f, path, buf, offset); err != nil {
-		return nil, err
-	}
-	return buf, nil
+	return b.loadSpan(ctx, h, func(size int64) (int64, int64, error) {
+		end, err := handle.CheckRange(size, offset, length)
+		return offset, end, err
+	})
 }
 
 // LoadMax implements backend.MaxLoader: the file's size is taken from
 // the open file, so that nothing is allocated for one larger than max.
 func (b *Backend) LoadMax(ctx context.Context, h backend.Handle, max int64) ([]byte, error) {
+	return b.loadSpan(ctx, h, func(size int64) (int64, int64, error) {
+		if size > max {
+			return 0, 0, &backend.TooLargeError{File: h, Size: size, Max: max}
+		}
+		return 0, size, nil
+	})
+}
+
+// loadSpan opens h and reads the bytes [start, end) that span picks from
+// the open file's size, allocating nothing before span has approved it.
+func (b *Backend) loadSpan(ctx context.Context, h backend.Handle, span func(size int64) (start, end int64, err error)) ([]byte, error) {
 	f, path, err := b.openForLoad(ctx, h)
 	if err != nil {
 		return nil, err
@@ -543,11 +540,12 @@ func (b *Backend) LoadMax(ctx context.Context, h backend.Handle, max int64) ([]b
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
-	if fi.Size() > max {
-		return nil, fmt.Errorf("load %s: %w", path, &backend.TooLargeError{File: h, Size: fi.Size(), Max: max})
+	start, end, err := span(fi.Size())
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
-	buf := make([]byte, fi.Size())
-	if err := readFullAt(f, path, buf, 0); err != nil {
+	buf := make([]byte, end-start)
+	if err := readFullAt(f, path, buf, start); err != nil {
 		return nil, err
 	}
 	return buf, nil
