@@ -562,19 +562,36 @@ func (r *Repository) RemoveStaleLocks(ctx context.Context) ([]LockInfo, error) {
 // those of processes running on this host (RemoveAllLocksButRunning keeps
 // them).
 func (r *Repository) RemoveAllLocks(ctx context.Context) ([]LockInfo, error) {
-	locks, bad, err := r.listLocks(ctx)
+	removed, _, err := r.removeLocksBut(ctx, nil)
 	if err != nil {
 		return nil, err
+	}
+	return removed, nil
+}
+
+// removeLocksBut removes every lock file, readable or not, but those keep
+// (nil: none) picks, and returns the locks removed (as far as it got) and
+// those kept.
+func (r *Repository) removeLocksBut(ctx context.Context, keep func(LockInfo) bool) (removed, kept []LockInfo, err error) {
+	locks, bad, err := r.listLocks(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
 	for _, b := range bad {
 		locks = append(locks, LockInfo{ID: b.id})
 	}
+	removed = []LockInfo{}
 	for _, l := range locks {
-		if rerr := r.RemoveFile(ctx, LockFile, l.ID); rerr != nil && !backend.IsNotExist(rerr) {
-			return nil, fmt.Errorf("remove lock %s: %w", l.ID.Short(), rerr)
+		if keep != nil && keep(l) {
+			kept = append(kept, l)
+			continue
 		}
+		if rerr := r.RemoveFile(ctx, LockFile, l.ID); rerr != nil && !backend.IsNotExist(rerr) {
+			return removed, kept, fmt.Errorf("remove lock %s: %w", l.ID.Short(), rerr)
+		}
+		removed = append(removed, l)
 	}
-	return locks, nil
+	return removed, kept, nil
 }
 
 // RunningLocksError says that RemoveAllLocksButRunning left locks in place
@@ -604,26 +621,11 @@ func (e *RunningLocksError) Error() string {
 // them. Locks of other hosts go: whether their processes live cannot be
 // told from here.
 func (r *Repository) RemoveAllLocksButRunning(ctx context.Context) ([]LockInfo, error) {
-	locks, bad, err := r.listLocks(ctx)
-	if err != nil {
-		return nil, err
-	}
 	host, _ := hostAndUser()
 	now := r.opts.Now()
-	for _, b := range bad {
-		locks = append(locks, LockInfo{ID: b.id})
-	}
-	removed := []LockInfo{}
-	var running []LockInfo
-	for _, l := range locks {
-		if l.RunningHere(now, host) {
-			running = append(running, l)
-			continue
-		}
-		if rerr := r.RemoveFile(ctx, LockFile, l.ID); rerr != nil && !backend.IsNotExist(rerr) {
-			return removed, fmt.Errorf("remove lock %s: %w", l.ID.Short(), rerr)
-		}
-		removed = append(removed, l)
+	removed, running, err := r.removeLocksBut(ctx, func(l LockInfo) bool { return l.RunningHere(now, host) })
+	if err != nil {
+		return removed, err
 	}
 	if len(running) > 0 {
 		return removed, &RunningLocksError{Locks: running}
