@@ -561,6 +561,11 @@ func (r *Repository) readPack(ctx context.Context, pack ID, size int64, verified
 	var data []byte
 	var ownPlain, ownOpen []byte
 	scratch, open := &ownPlain, &ownOpen // decompressed and decrypted blobs
+	if max := r.packLoadLimit(); size > max {
+		// Not read: a listing that claims more than any pack holds would
+		// have the check allocate it.
+		return nil, 0, 0, []Problem{{Kind: ProblemFileDamaged, File: h, Err: tooLarge(h, size, max)}}, nil
+	}
 	if size > 0 {
 		// The listed size: read into a pooled buffer (a full check reads
 		// every byte of the repository once).
@@ -576,10 +581,13 @@ func (r *Repository) readPack(ctx context.Context, pack ID, size int64, verified
 		data, scratch, open = lb.pack, &lb.plain, &lb.open
 		err = backend.LoadInto(ctx, r.be, h, 0, data)
 		if errors.Is(err, io.ErrUnexpectedEOF) { // shrank since it was listed
-			data, err = r.be.Load(ctx, h, 0, 0)
+			data, err = r.loadPack(ctx, h)
 		}
 	} else {
-		data, err = r.be.Load(ctx, h, 0, 0)
+		data, err = r.loadPack(ctx, h)
+	}
+	if errors.Is(err, ErrTooLarge) {
+		return nil, 0, 0, []Problem{{Kind: ProblemFileDamaged, File: h, Err: err}}, nil
 	}
 	if err != nil {
 		if backend.IsNotExist(err) {

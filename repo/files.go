@@ -82,7 +82,7 @@ func (r *Repository) LoadFileSized(ctx context.Context, t FileType, id ID, size 
 		return nil, damaged(h, nil, "listed with %d bytes", size)
 	}
 	if max := LoadLimit(t); max > 0 && size > max {
-		return nil, tooLarge(h, size)
+		return nil, tooLarge(h, size, max)
 	}
 	return r.loadFile(ctx, t, id, size)
 }

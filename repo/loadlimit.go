@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/lpse/cadang/crypto"
 	"github.com/lpse/cadang/repo/backend"
 )
 
@@ -38,7 +39,8 @@ const (
 
 // LoadLimit returns the most bytes a stored file of type t may hold for
 // LoadFile, LoadFileSized and LoadStored to read it (doc/design.md §14), or
-// 0 for pack files, which are read by range and bounded otherwise.
+// 0 for pack files, which are read by range, or whole within the bound of
+// the repository's pack size (packLoadLimit).
 func LoadLimit(t FileType) int64 {
 	switch t {
 	case ConfigFile, KeyFile, LockFile, ProtectFile:
@@ -70,9 +72,35 @@ func (e *tooLargeError) Error() string {
 func (e *tooLargeError) Is(target error) bool { return target == ErrTooLarge }
 
 // tooLarge is the damage error for file h, which the storage says holds
-// size bytes, more than LoadLimit allows.
-func tooLarge(h backend.Handle, size int64) error {
-	return &DamagedError{File: h, Err: &tooLargeError{t: h.Type, size: size, max: LoadLimit(h.Type)}}
+// size bytes, more than max, the bound of its type, allows.
+func tooLarge(h backend.Handle, size, max int64) error {
+	return &DamagedError{File: h, Err: &tooLargeError{t: h.Type, size: size, max: max}}
+}
+
+// packLoadLimit is the most bytes a pack file of this repository may hold
+// for the commands that read a pack whole (check --read-data, repair
+// packs, the tree cache): a full pack buffer, one more blob of the largest
+// size a reader accepts, and a sealed header of the most entries a reader
+// accepts. cadang writes nothing larger, whatever the pack size of the
+// configuration, so a larger file is junk or damage; without the bound a
+// storage that announced terabytes for one pack made the command allocate
+// them before a byte arrived.
+func (r *Repository) packLoadLimit() int64 {
+	header := 1 + int64(packHeaderEntrySize)*maxPackHeaderEntries + crypto.Overhead
+	return int64(r.packBufSize()) + MaxBlobSize + crypto.Overhead + header + 4
+}
+
+// loadPack reads the whole pack h, or fails with the damage error of
+// tooLarge, having read nothing, when the storage gives it more bytes than
+// packLoadLimit.
+func (r *Repository) loadPack(ctx context.Context, h backend.Handle) ([]byte, error) {
+	max := r.packLoadLimit()
+	b, err := backend.LoadMax(ctx, r.be, h, max)
+	var tl *backend.TooLargeError
+	if errors.As(err, &tl) {
+		return nil, tooLarge(h, tl.Size, max)
+	}
+	return b, err
 }
 
 // loadLimited reads the whole file h if it is within LoadLimit of its type
@@ -86,7 +114,7 @@ func loadLimited(ctx context.Context, be backend.Backend, h backend.Handle) ([]b
 	b, err := backend.LoadMax(ctx, be, h, max)
 	var tl *backend.TooLargeError
 	if errors.As(err, &tl) {
-		return nil, tooLarge(h, tl.Size)
+		return nil, tooLarge(h, tl.Size, max)
 	}
 	return b, err
 }

@@ -55,7 +55,12 @@ func (b *hugeFiles) List(ctx context.Context, t backend.FileType, fn func(backen
 			}
 		}
 	}
-	return b.Backend.List(ctx, t, fn)
+	return b.Backend.List(ctx, t, func(fi backend.FileInfo) error {
+		if _, ok := b.sizes[backend.Handle{Type: t, Name: fi.Name}]; ok {
+			return nil // listed above, with the size the server gives
+		}
+		return fn(fi)
+	})
 }
 
 // fakeID is a file name no file's bytes hash to.
@@ -206,5 +211,67 @@ func TestSaveFileBounded(t *testing.T) {
 	}
 	if _, err := r.SaveFile(ctx, repo.ProtectFile, big[:1000]); err != nil {
 		t.Errorf("save of a small protection file: %v", err)
+	}
+}
+
+// TestWholePackLoadsBounded: the commands that read a pack whole (the tree
+// cache, check --read-data, repair packs) refuse one that the storage gives
+// more bytes than any pack of the repository may hold, as damage naming the
+// pack, without being handed its bytes; before, each asked for all of them.
+func TestWholePackLoadsBounded(t *testing.T) {
+	ctx := context.Background()
+	be := &hugeFiles{Backend: mem.New(), sizes: map[backend.Handle]int64{}}
+	r := repo.NewTestRepository(t, be, pw, repo.InitOptions{})
+	defer r.Close()
+	tree := []byte(`{"nodes":[]}`)
+	id, _, err := r.SaveBlob(ctx, repo.TreeBlob, tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	locs := r.Index().Locations(repo.TreeBlob, id)
+	if len(locs) != 1 {
+		t.Fatalf("%d locations of the tree blob", len(locs))
+	}
+	h := backend.Handle{Type: repo.PackFile, Name: locs[0].Pack.String()}
+	be.sizes[h] = 8 << 30
+	refused := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, repo.ErrTooLarge) || !repo.IsDamaged(err) || !strings.Contains(err.Error(), h.String()) {
+			t.Errorf("%s: want a damage error naming %s and wrapping ErrTooLarge, got %v", what, h, err)
+		}
+	}
+
+	_, err = r.LoadBlob(ctx, repo.TreeBlob, id, nil)
+	refused("tree load", err)
+
+	res, err := r.Check(ctx, repo.CheckOptions{ReadData: true})
+	if err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	found := false
+	for _, p := range res.Problems {
+		if p.File == h && p.Kind == repo.ProblemFileDamaged {
+			found = true
+			refused("check", p.Err)
+		}
+	}
+	if !found {
+		t.Errorf("check did not report %s: %+v", h, res.Problems)
+	}
+
+	r.Close()
+	r, err = repo.Open(ctx, be, []byte(pw), repo.Options{Lock: repo.ExclusiveLock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	_, err = r.RepairPacks(ctx, []repo.ID{locs[0].Pack}, repo.RepairPacksOptions{})
+	refused("repair packs", err)
+
+	if n := be.handed.Load(); n > 16<<20 {
+		t.Errorf("%d bytes were handed out", n)
 	}
 }

@@ -142,7 +142,7 @@ func (r *Repository) RepairPacks(ctx context.Context, packs []ID, o RepairPacksO
 		for _, c := range byPack[p] {
 			add(c.loc, int(c.raw))
 		}
-		data, err := r.be.Load(ctx, h, 0, 0)
+		data, err := r.loadPack(ctx, h)
 		switch {
 		case backend.IsNotExist(err):
 			if len(pr.blobs) == 0 {
@@ -208,7 +208,7 @@ func (r *Repository) RepairPacks(ctx context.Context, packs []ID, o RepairPacksO
 			continue
 		}
 		h := backend.Handle{Type: PackFile, Name: pr.id.String()}
-		data, err := r.be.Load(ctx, h, 0, 0)
+		data, err := r.loadPack(ctx, h)
 		if err != nil {
 			return res, fmt.Errorf("repair packs: load %s again: %w", h, err)
 		}

@@ -87,7 +87,7 @@ func (c *treePackCache) get(ctx context.Context, id ID, load func(context.Contex
 // loadTreeBlob reads a tree blob through the pack cache.
 func (r *Repository) loadTreeBlob(ctx context.Context, h backend.Handle, loc BlobLocation) ([]byte, error) {
 	data, err := r.treeCache.get(ctx, loc.Pack, func(ctx context.Context) ([]byte, error) {
-		return r.be.Load(ctx, h, 0, 0)
+		return r.loadPack(ctx, h)
 	})
 	if err != nil {
 		return nil, err
