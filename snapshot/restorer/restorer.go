@@ -324,6 +324,11 @@ type restoreRun struct {
 	// keptChecked holds, per first member of a hardlink group kept by the
 	// overwrite mode, whether its later members may be linked to it.
 	keptChecked map[*rFile]copyReason
+	// contentSeen: per inode whose content keptContent compared with the
+	// snapshot, which content and what it found, so that the names of a
+	// kept hardlink group are read once, not once per name and again to
+	// link to it. Used from the one goroutine that decides phases 3 and 4.
+	contentSeen map[devIno]contentCheck
 	// keptSeen: in a dry run, what keptMetadata found each multiply
 	// linked inode to need, so that its group's names count it once.
 	keptSeen map[devIno]keptJudgement
@@ -1728,7 +1733,7 @@ func (rr *restoreRun) keptIsSnapshots(f *rFile) error {
 	if err := unix.Fstat(fd, &fst); err != nil || fst.Dev != st.Dev || fst.Ino != st.Ino {
 		return notIt("it changed while it was looked at")
 	}
-	if err := rr.sameContent(fd, f); err != nil {
+	if err := rr.keptContent(fd, &fst, f); err != nil {
 		return notIt(err.Error())
 	}
 	return nil
@@ -1739,6 +1744,7 @@ func (rr *restoreRun) keptIsSnapshots(f *rFile) error {
 // their allocated parts are read, SEEK_DATA and SEEK_HOLE: zeros written
 // into a hole are the same content).
 func (rr *restoreRun) sameContent(fd int, f *rFile) error {
+	rr.hook("keptread", f.rel)
 	if err := rr.verify(fd, f); err != nil {
 		return fmt.Errorf("its content differs: %v", err)
 	}
@@ -1752,6 +1758,32 @@ func (rr *restoreRun) sameContent(fd int, f *rFile) error {
 		off += e.Size
 	}
 	return nil
+}
+
+// contentCheck is what keptContent found an inode to hold: the content
+// it was compared with, and the outcome (nil: the snapshot's).
+type contentCheck struct {
+	content []snapshot.Extent
+	err     error
+}
+
+// keptContent is sameContent of a kept file open as fd (fst its fstat),
+// read once per inode and content: the later names of a kept hardlink
+// group are the same inode, and reading it for each of them (with Verify,
+// and again to link to it) read a large group's data many times over. A
+// writer of the file could change it after the first read as after any
+// other, so a second read would prove nothing more.
+func (rr *restoreRun) keptContent(fd int, fst *unix.Stat_t, f *rFile) error {
+	id := devIno{uint64(fst.Dev), fst.Ino}
+	if c, ok := rr.contentSeen[id]; ok && slices.Equal(c.content, f.fm.content) {
+		return c.err
+	}
+	err := rr.sameContent(fd, f)
+	if rr.contentSeen == nil {
+		rr.contentSeen = map[devIno]contentCheck{}
+	}
+	rr.contentSeen[id] = contentCheck{f.fm.content, err}
+	return err
 }
 
 // keptVerified reads a file that if-changed kept (st is its look) back and
@@ -1771,7 +1803,7 @@ func (rr *restoreRun) keptVerified(f *rFile, st *unix.Stat_t) bool {
 	if err := unix.Fstat(fd, &fst); err != nil || fst.Dev != st.Dev || fst.Ino != st.Ino {
 		return false
 	}
-	return rr.sameContent(fd, f) == nil
+	return rr.keptContent(fd, &fst, f) == nil
 }
 
 // zeroRange checks that the bytes of fd in [start, end) are all zero,
