@@ -813,12 +813,14 @@ func (rr *restoreRun) prepareEntry(it rItem, node func() *snapshot.Node, kept *u
 			return nil
 		case OverwriteIfChanged:
 			n := node()
-			// Where owners are restored, a file of another owner is
-			// written anew: its content (whoever wrote it) is not
-			// handed the snapshot's owner. keptMetadata decides the
-			// rest.
+			// A file of another owner than the restore gives is
+			// written anew: its size and time are its owner's to
+			// set, so they say nothing of its content, which is not
+			// handed the snapshot's owner (or, owners not restored,
+			// kept as restored); nor is its mode changed in place.
+			// keptMetadata decides the rest.
 			if n.Type == snapshot.TypeFile && typ == unix.S_IFREG && st.Size == n.Size &&
-				time.Unix(st.Mtim.Unix()).Equal(n.ModTime) && (!rr.owner || st.Uid == n.UID && st.Gid == n.GID) {
+				time.Unix(st.Mtim.Unix()).Equal(n.ModTime) && rr.ownedAsRestored(&st, n) {
 				write = false
 				if kept != nil {
 					*kept = st
@@ -867,6 +869,16 @@ func (rr *restoreRun) prepareEntry(it rItem, node func() *snapshot.Node, kept *u
 		return true, false, nil
 	}
 	return write && err == nil, replace && err == nil, err
+}
+
+// ownedAsRestored says whether st has the owner that the restore gives the
+// file n: the snapshot's where owners are restored, else the restoring
+// user (root's with NoOwner).
+func (rr *restoreRun) ownedAsRestored(st *unix.Stat_t, n *snapshot.Node) bool {
+	if rr.owner {
+		return st.Uid == n.UID && st.Gid == n.GID
+	}
+	return int(st.Uid) == rr.euid
 }
 
 // fixKept gives a file that if-changed kept (st is its look) the
