@@ -508,7 +508,8 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 		counter := ui.NewCounter(e.progressWriter(), ui.ChooseMode(e.progressWriter(), e.json, e.quiet), "restore")
 		rs := &restorer.Restorer{Repo: r, Include: o.Include, Exclude: o.Exclude, Overwrite: o.Overwrite,
 			Verify: o.Verify, DryRun: o.DryRun, NoOwner: o.NoOwner, NoDevices: o.NoDevices, MaxNodes: o.MaxNodes,
-			XattrInclude: o.XattrInclude, XattrExclude: o.XattrExclude, Progress: ui.Restore{Counter: counter}}
+			XattrInclude: o.XattrInclude, XattrExclude: o.XattrExclude, Progress: ui.Restore{Counter: counter},
+			Leftover: e.reportLeftover}
 		sum, rerr := rs.Restore(ctx, sn, sub, o.Target)
 		counter.Done()
 		if errors.Is(rerr, context.Canceled) && !errors.Is(rerr, restorer.ErrNothingWritten) && !o.DryRun && !fdClosed(2) {
@@ -580,6 +581,18 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 		return rerr
 	})
 	return res, err
+}
+
+// reportLeftover says on stderr (even with --quiet: the target held files
+// no one asked for) what a restore killed earlier had left in the target,
+// and whether this restore removed it.
+func (e *env) reportLeftover(l restorer.Leftover) {
+	who := fmt.Sprintf("a restore that was killed (process %d on %s)", l.PID, cellText(l.Host))
+	if l.Err != nil {
+		e.warnf("%s: left by %s, and not removed: %s", cellText(l.Path), who, cellText(l.Err.Error()))
+		return
+	}
+	e.warnf("%s: removed, left by %s", cellText(l.Path), who)
 }
 
 // printRestoreInterrupted says what an interrupted restore left in the

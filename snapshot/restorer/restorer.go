@@ -112,6 +112,11 @@ type Restorer struct {
 	// Workers+1): a file closed to make room is reopened for its next blob.
 	MaxOpenFiles int
 	Progress     RestoreProgress
+	// Leftover, if set, is told of each temporary entry that a restore
+	// into the same target left when it was killed (SIGKILL, a crash),
+	// which this one removed or could not remove (Leftover.Err). A
+	// restore that runs still is never taken for a dead one.
+	Leftover func(Leftover)
 
 	noOpenat2 bool                 // tests: use the fallback resolver
 	testHook  func(op, rel string) // tests: called before each operation on rel
@@ -321,6 +326,7 @@ type restoreRun struct {
 	secret   [16]byte // random, the key of the MACs in those names: it appears in none
 	stage    *stage   // phase 2's private directory (makeSpecialStaged)
 	stages   int      // stages made, counted into their names
+	journal  journal  // the directories temporary entries are made in (noteTempDir)
 	// keptChecked holds, per first member of a hardlink group kept by the
 	// overwrite mode, whether its later members may be linked to it.
 	keptChecked map[*rFile]copyReason
@@ -406,6 +412,7 @@ type restoreRun struct {
 func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath, target string) (sum *RestoreSummary, err error) {
 	rr := &restoreRun{rs: rs, r: rs.Repo, sn: sn, progress: rs.Progress, hashes: map[repo.ID][32]byte{},
 		trees: map[repo.ID]*treeEntry{}, failedDirs: map[string]bool{}, firstLink: map[devIno]*rFile{}, maxNodes: rs.MaxNodes}
+	rr.journal.fd = -1
 	if rr.progress == nil {
 		rr.progress = NopRestoreProgress{}
 	}
@@ -504,6 +511,12 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 		}
 	}
 	defer rr.root.close()
+	if !rs.DryRun && !rr.fresh {
+		rr.cleanLeftovers()
+	}
+	// Before the root closes: the journal is removed through it. Every
+	// way out of execute removes the temporary entries first.
+	defer rr.dropJournal()
 	if err := rr.execute(ctx); err != nil {
 		if ctx.Err() != nil && !rs.DryRun {
 			// Interrupted while it wrote: what stands in the target now
@@ -939,7 +952,8 @@ func (rr *restoreRun) verifyKept(f *rFile, st *unix.Stat_t) (write, replace bool
 // the directory (made under a temporary name and exchanged with it), or
 // with OverwriteNever fails the directory: it is never followed.
 // made says whether this call created the directory.
-func (rr *restoreRun) mkdir(dfd int, name, dst string) (made bool, err error) {
+func (rr *restoreRun) mkdir(dfd int, rel, dst string) (made bool, err error) {
+	dir, name := splitRel(rel)
 	err = unix.Mkdirat(dfd, name, 0o700)
 	if err == nil || err != unix.EEXIST {
 		if err != nil {
@@ -965,6 +979,9 @@ func (rr *restoreRun) mkdir(dfd int, name, dst string) (made bool, err error) {
 	// what stands there, which is removed only then: a directory that
 	// cannot be made (no inodes or quota left) leaves the entry as it was.
 	tmp := fmt.Sprintf(".cadang-restore-%s-%x", rr.token, rr.mac("dir", dst))
+	if err := rr.noteTempDir(dir); err != nil {
+		return false, fmt.Errorf("%s: %w", dst, err)
+	}
 	if err := unix.Mkdirat(dfd, tmp, 0o700); err != nil {
 		return false, &os.PathError{Op: "mkdir", Path: dst, Err: err}
 	}
@@ -1179,7 +1196,7 @@ func (rr *restoreRun) makeDirRun(p *parentDirs, ds []rItem, at func(rItem), dry 
 		if !dry {
 			rr.hook("mkdir", d.rel)
 			err := p.at(d.rel, func(dfd int, name string) error {
-				made, err := rr.mkdir(dfd, name, d.dst())
+				made, err := rr.mkdir(dfd, d.rel, d.dst())
 				if made && p.safeChild(d.rel) {
 					out.ours = append(out.ours, d.rel)
 				}
@@ -1869,6 +1886,12 @@ func (rr *restoreRun) lstat(it rItem) (unix.Stat_t, error) {
 // written in that one's place); neither name is followed if it is a
 // symlink. Only link(2)'s own failure is an *os.LinkError.
 func (rr *restoreRun) link(l, to *rFile) error {
+	if l.replace {
+		dir, _ := splitRel(l.rel)
+		if err := rr.noteTempDir(dir); err != nil {
+			return fmt.Errorf("%s: %w", l.dst(), err)
+		}
+	}
 	err := rr.root.at(to.rel, func(odfd int, oname string) error {
 		return rr.root.at(rr.writeRel(l), func(ndfd int, nname string) error {
 			err := error(nil)
@@ -2287,6 +2310,12 @@ func (rr *restoreRun) open(f *rFile) (int, error) {
 	if !f.created {
 		flags |= unix.O_CREAT | unix.O_TRUNC | unix.O_EXCL
 		rr.hook("create", f.rel)
+		if f.replace {
+			dir, _ := splitRel(f.rel)
+			if err := rr.noteTempDir(dir); err != nil {
+				return -1, fmt.Errorf("%s: %w", f.dst(), err)
+			}
+		}
 	} else {
 		rr.hook("reopen", f.rel)
 	}
