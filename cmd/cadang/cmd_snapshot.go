@@ -380,8 +380,8 @@ and the exit code is 3.`,
 			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "restore into `DIR`", Required: true},
 			&cli.StringSliceFlag{Name: "include", Aliases: []string{"i"}, Usage: "restore only paths matching `PATTERN` (repeatable)"},
 			&cli.StringSliceFlag{Name: "exclude", Aliases: []string{"e"}, Usage: "do not restore paths matching `PATTERN` (repeatable)"},
-			&cli.StringFlag{Name: "overwrite", Value: "always", Usage: "existing files: always, if-changed or never"},
-			&cli.BoolFlag{Name: "verify", Usage: "read every restored file back and check its content"},
+			&cli.StringFlag{Name: "overwrite", Value: "always", Usage: "existing files: always, if-changed (keeps a file of the snapshot's size, modification time and restored owner without reading it; --verify reads it) or never"},
+			&cli.BoolFlag{Name: "verify", Usage: "read every restored file back and check its content (with --overwrite if-changed, every kept file too)"},
 			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "say what would be restored; write nothing"},
 			&cli.BoolFlag{Name: "no-owner", Usage: "do not restore owners (nor setuid/setgid bits)"},
 			&cli.BoolFlag{Name: "no-devices", Usage: "do not restore device nodes (they are listed)"},
@@ -508,7 +508,8 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 		counter := ui.NewCounter(e.progressWriter(), ui.ChooseMode(e.progressWriter(), e.json, e.quiet), "restore")
 		rs := &restorer.Restorer{Repo: r, Include: o.Include, Exclude: o.Exclude, Overwrite: o.Overwrite,
 			Verify: o.Verify, DryRun: o.DryRun, NoOwner: o.NoOwner, NoDevices: o.NoDevices, MaxNodes: o.MaxNodes,
-			XattrInclude: o.XattrInclude, XattrExclude: o.XattrExclude, Progress: ui.Restore{Counter: counter}}
+			XattrInclude: o.XattrInclude, XattrExclude: o.XattrExclude, Progress: ui.Restore{Counter: counter},
+			Leftover: e.reportLeftover}
 		sum, rerr := rs.Restore(ctx, sn, sub, o.Target)
 		counter.Done()
 		if errors.Is(rerr, context.Canceled) && !errors.Is(rerr, restorer.ErrNothingWritten) && !o.DryRun && !fdClosed(2) {
@@ -580,6 +581,18 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 		return rerr
 	})
 	return res, err
+}
+
+// reportLeftover says on stderr (even with --quiet: the target held files
+// no one asked for) what a restore killed earlier had left in the target,
+// and whether this restore removed it.
+func (e *env) reportLeftover(l restorer.Leftover) {
+	who := fmt.Sprintf("a restore that was killed (process %d on %s)", l.PID, cellText(l.Host))
+	if l.Err != nil {
+		e.warnf("%s: left by %s, and not removed: %s", cellText(l.Path), who, cellText(l.Err.Error()))
+		return
+	}
+	e.warnf("%s: removed, left by %s", cellText(l.Path), who)
 }
 
 // printRestoreInterrupted says what an interrupted restore left in the

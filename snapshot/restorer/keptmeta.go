@@ -22,7 +22,8 @@ const (
 )
 
 // keptMetadata looks at a regular file that OverwriteIfChanged kept (its
-// size, time and, where owners are restored, owner are the snapshot's; st
+// size and time are the snapshot's, its owner the one the restore gives:
+// the snapshot's, or the restoring user where owners are not restored; st
 // is the look that kept it) and gives it the snapshot's permission bits
 // and user extended attributes where they differ: if-changed takes the
 // content to be unchanged, not the rest. Only what differs is set, so a
@@ -38,7 +39,7 @@ const (
 // set in place: a file that is to gain setuid or setgid, that others can
 // write where the snapshot says they cannot, whose attributes outside the
 // user namespace differ (file capabilities, ACLs, security labels), that
-// a non-root restore cannot change (not its own), that has names other
+// is not of the owner the restore gives (prepareEntry keeps none), that has names other
 // than its hardlink group's in the target (a change would reach them), or
 // an access ACL the snapshot does not give it (a new mode would widen its
 // mask) is written anew instead (keptRewrite), as a changed file is: only
@@ -64,7 +65,10 @@ func (rr *restoreRun) keptMetadata(f *rFile, st *unix.Stat_t, dry bool) (keptAct
 		return keptAsIs, nil
 	}
 	root := rr.euid == 0
-	foreign := !root && int(st.Uid) != rr.euid // a change would fail
+	// prepareEntry keeps only files of the owner the restore gives; one
+	// that is not (as root with NoOwner above all) is not changed in
+	// place, whoever may change it.
+	foreign := !rr.ownedAsRestored(st, n)
 	if cur != mode && (mode&^cur&(unix.S_ISUID|unix.S_ISGID) != 0 || cur&0o022&^mode != 0 || foreign) {
 		return rr.keptJudged(f, st, keptRewrite), nil
 	}

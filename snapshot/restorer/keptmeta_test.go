@@ -461,3 +461,35 @@ func threeNames(t *testing.T, seed uint64, size int) (src string, content []byte
 	}
 	return src, content
 }
+
+// With Verify, a hardlink group that if-changed keeps is one inode: it was
+// read back once for its first name, again for each later name, and once
+// more to judge whether the later names may be linked to it. Each inode
+// kept is now read once per restore; every name is still counted as kept
+// and verified.
+func TestRestoreIfChangedVerifyReadsGroupOnce(t *testing.T) {
+	ctx := context.Background()
+	src, content := threeNames(t, 5, 100<<10)
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	target := t.TempDir()
+	mustRestore(t, r, sn, target)
+	var reads []string
+	rs := &Restorer{Repo: r, Overwrite: OverwriteIfChanged, Verify: true, testHook: func(op, rel string) {
+		if op == "keptread" {
+			reads = append(reads, rel)
+		}
+	}}
+	sum, err := rs.Restore(ctx, sn, "/", target)
+	if err != nil || sum.Skipped != 3 || sum.KeptVerified != 3 || sum.Files != 0 || sum.Replaced != 0 {
+		t.Fatalf("%v %+v", err, sum)
+	}
+	if len(reads) != 1 {
+		t.Errorf("the kept inode was read %d times: %v", len(reads), reads)
+	}
+	names := []string{filepath.Join(target, src, "a"), filepath.Join(target, src, "b"), filepath.Join(target, src, "c")}
+	if ino := inodes(t, content, names...); ino[0] != ino[1] || ino[1] != ino[2] {
+		t.Errorf("not one inode: %v", ino)
+	}
+	noTemp(t, target)
+}

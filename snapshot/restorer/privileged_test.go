@@ -457,3 +457,68 @@ func TestRestoreOwnersInUserNS(t *testing.T) {
 		t.Errorf("--no-owner: %v, errors %+v, %d setid dropped", err, sum.Errors, sum.SetIDDropped)
 	}
 }
+
+// As root with NoOwner the restore's files are root's, and if-changed kept
+// a file of another user whose size and time were the snapshot's: with
+// whatever content that user had put in it (the size and time are theirs
+// to set), and, where its mode differed, chmodded in place: a change the
+// restore has no business making to another user's inode. A kept file is
+// now one of the owner the restore gives: another's is written anew, a
+// new inode of root's with the snapshot's content and mode.
+func TestRestoreIfChangedNoOwnerForeignFile(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	ctx := context.Background()
+	src := t.TempDir()
+	want := snapshottest.RandBytes(7, 10<<10)
+	for _, name := range []string{"mode", "content", "own"} {
+		snapshottest.WriteFile(t, filepath.Join(src, name), want)
+		if err := os.Chmod(filepath.Join(src, name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	target := t.TempDir()
+	if _, err := (&Restorer{Repo: r, NoOwner: true}).Restore(ctx, sn, "/", target); err != nil {
+		t.Fatal(err)
+	}
+	p := func(name string) string { return filepath.Join(target, src, name) }
+	// "mode": another user's, with a mode the restore would change.
+	// "content": another user's, with the snapshot's mode, size and time
+	// but not its content.
+	st := stat(t, p("content"))
+	if err := os.WriteFile(p("content"), bytes.Repeat([]byte("X"), len(want)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.UtimesNano(p("content"), []unix.Timespec{st.Atim, st.Mtim}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p("mode"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inos := map[string]uint64{}
+	for _, name := range []string{"mode", "content"} {
+		if err := os.Chown(p(name), testexec.Nobody, testexec.Nobody); err != nil {
+			t.Fatal(err)
+		}
+		inos[name] = stat(t, p(name)).Ino
+	}
+	inos["own"] = stat(t, p("own")).Ino
+	dry, err := (&Restorer{Repo: r, NoOwner: true, Overwrite: OverwriteIfChanged, DryRun: true}).Restore(ctx, sn, "/", target)
+	if err != nil || dry.Replaced != 2 || dry.Skipped != 1 || dry.KeptMetadata != 0 {
+		t.Errorf("dry run: %v %+v", err, dry)
+	}
+	sum, err := (&Restorer{Repo: r, NoOwner: true, Overwrite: OverwriteIfChanged}).Restore(ctx, sn, "/", target)
+	if err != nil || sum.Replaced != 2 || sum.Files != 2 || sum.Skipped != 1 || sum.KeptMetadata != 0 {
+		t.Fatalf("%v %+v", err, sum)
+	}
+	for _, name := range []string{"mode", "content", "own"} {
+		st := stat(t, p(name))
+		if (st.Ino == inos[name]) != (name == "own") || st.Uid != 0 || st.Mode&0o7777 != 0o644 || !bytes.Equal(readAll(t, p(name)), want) {
+			t.Errorf("%s: inode %d (was %d), owner %d, mode %04o", name, st.Ino, inos[name], st.Uid, st.Mode&0o7777)
+		}
+	}
+	noTemp(t, target)
+}

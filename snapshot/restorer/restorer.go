@@ -112,6 +112,11 @@ type Restorer struct {
 	// Workers+1): a file closed to make room is reopened for its next blob.
 	MaxOpenFiles int
 	Progress     RestoreProgress
+	// Leftover, if set, is told of each temporary entry that a restore
+	// into the same target left when it was killed (SIGKILL, a crash),
+	// which this one removed or could not remove (Leftover.Err). A
+	// restore that runs still is never taken for a dead one.
+	Leftover func(Leftover)
 
 	noOpenat2 bool                 // tests: use the fallback resolver
 	testHook  func(op, rel string) // tests: called before each operation on rel
@@ -321,9 +326,15 @@ type restoreRun struct {
 	secret   [16]byte // random, the key of the MACs in those names: it appears in none
 	stage    *stage   // phase 2's private directory (makeSpecialStaged)
 	stages   int      // stages made, counted into their names
+	journal  journal  // the directories temporary entries are made in (noteTempDir)
 	// keptChecked holds, per first member of a hardlink group kept by the
 	// overwrite mode, whether its later members may be linked to it.
 	keptChecked map[*rFile]copyReason
+	// contentSeen: per inode whose content keptContent compared with the
+	// snapshot, which content and what it found, so that the names of a
+	// kept hardlink group are read once, not once per name and again to
+	// link to it. Used from the one goroutine that decides phases 3 and 4.
+	contentSeen map[devIno]contentCheck
 	// keptSeen: in a dry run, what keptMetadata found each multiply
 	// linked inode to need, so that its group's names count it once.
 	keptSeen map[devIno]keptJudgement
@@ -401,6 +412,7 @@ type restoreRun struct {
 func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath, target string) (sum *RestoreSummary, err error) {
 	rr := &restoreRun{rs: rs, r: rs.Repo, sn: sn, progress: rs.Progress, hashes: map[repo.ID][32]byte{},
 		trees: map[repo.ID]*treeEntry{}, failedDirs: map[string]bool{}, firstLink: map[devIno]*rFile{}, maxNodes: rs.MaxNodes}
+	rr.journal.fd = -1
 	if rr.progress == nil {
 		rr.progress = NopRestoreProgress{}
 	}
@@ -499,6 +511,12 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 		}
 	}
 	defer rr.root.close()
+	if !rs.DryRun && !rr.fresh {
+		rr.cleanLeftovers()
+	}
+	// Before the root closes: the journal is removed through it. Every
+	// way out of execute removes the temporary entries first.
+	defer rr.dropJournal()
 	if err := rr.execute(ctx); err != nil {
 		if ctx.Err() != nil && !rs.DryRun {
 			// Interrupted while it wrote: what stands in the target now
@@ -808,12 +826,14 @@ func (rr *restoreRun) prepareEntry(it rItem, node func() *snapshot.Node, kept *u
 			return nil
 		case OverwriteIfChanged:
 			n := node()
-			// Where owners are restored, a file of another owner is
-			// written anew: its content (whoever wrote it) is not
-			// handed the snapshot's owner. keptMetadata decides the
-			// rest.
+			// A file of another owner than the restore gives is
+			// written anew: its size and time are its owner's to
+			// set, so they say nothing of its content, which is not
+			// handed the snapshot's owner (or, owners not restored,
+			// kept as restored); nor is its mode changed in place.
+			// keptMetadata decides the rest.
 			if n.Type == snapshot.TypeFile && typ == unix.S_IFREG && st.Size == n.Size &&
-				time.Unix(st.Mtim.Unix()).Equal(n.ModTime) && (!rr.owner || st.Uid == n.UID && st.Gid == n.GID) {
+				time.Unix(st.Mtim.Unix()).Equal(n.ModTime) && rr.ownedAsRestored(&st, n) {
 				write = false
 				if kept != nil {
 					*kept = st
@@ -862,6 +882,16 @@ func (rr *restoreRun) prepareEntry(it rItem, node func() *snapshot.Node, kept *u
 		return true, false, nil
 	}
 	return write && err == nil, replace && err == nil, err
+}
+
+// ownedAsRestored says whether st has the owner that the restore gives the
+// file n: the snapshot's where owners are restored, else the restoring
+// user (root's with NoOwner).
+func (rr *restoreRun) ownedAsRestored(st *unix.Stat_t, n *snapshot.Node) bool {
+	if rr.owner {
+		return st.Uid == n.UID && st.Gid == n.GID
+	}
+	return int(st.Uid) == rr.euid
 }
 
 // fixKept gives a file that if-changed kept (st is its look) the
@@ -922,7 +952,8 @@ func (rr *restoreRun) verifyKept(f *rFile, st *unix.Stat_t) (write, replace bool
 // the directory (made under a temporary name and exchanged with it), or
 // with OverwriteNever fails the directory: it is never followed.
 // made says whether this call created the directory.
-func (rr *restoreRun) mkdir(dfd int, name, dst string) (made bool, err error) {
+func (rr *restoreRun) mkdir(dfd int, rel, dst string) (made bool, err error) {
+	dir, name := splitRel(rel)
 	err = unix.Mkdirat(dfd, name, 0o700)
 	if err == nil || err != unix.EEXIST {
 		if err != nil {
@@ -948,6 +979,9 @@ func (rr *restoreRun) mkdir(dfd int, name, dst string) (made bool, err error) {
 	// what stands there, which is removed only then: a directory that
 	// cannot be made (no inodes or quota left) leaves the entry as it was.
 	tmp := fmt.Sprintf(".cadang-restore-%s-%x", rr.token, rr.mac("dir", dst))
+	if err := rr.noteTempDir(dir); err != nil {
+		return false, fmt.Errorf("%s: %w", dst, err)
+	}
 	if err := unix.Mkdirat(dfd, tmp, 0o700); err != nil {
 		return false, &os.PathError{Op: "mkdir", Path: dst, Err: err}
 	}
@@ -1162,7 +1196,7 @@ func (rr *restoreRun) makeDirRun(p *parentDirs, ds []rItem, at func(rItem), dry 
 		if !dry {
 			rr.hook("mkdir", d.rel)
 			err := p.at(d.rel, func(dfd int, name string) error {
-				made, err := rr.mkdir(dfd, name, d.dst())
+				made, err := rr.mkdir(dfd, d.rel, d.dst())
 				if made && p.safeChild(d.rel) {
 					out.ours = append(out.ours, d.rel)
 				}
@@ -1728,7 +1762,7 @@ func (rr *restoreRun) keptIsSnapshots(f *rFile) error {
 	if err := unix.Fstat(fd, &fst); err != nil || fst.Dev != st.Dev || fst.Ino != st.Ino {
 		return notIt("it changed while it was looked at")
 	}
-	if err := rr.sameContent(fd, f); err != nil {
+	if err := rr.keptContent(fd, &fst, f); err != nil {
 		return notIt(err.Error())
 	}
 	return nil
@@ -1739,6 +1773,7 @@ func (rr *restoreRun) keptIsSnapshots(f *rFile) error {
 // their allocated parts are read, SEEK_DATA and SEEK_HOLE: zeros written
 // into a hole are the same content).
 func (rr *restoreRun) sameContent(fd int, f *rFile) error {
+	rr.hook("keptread", f.rel)
 	if err := rr.verify(fd, f); err != nil {
 		return fmt.Errorf("its content differs: %v", err)
 	}
@@ -1752,6 +1787,32 @@ func (rr *restoreRun) sameContent(fd int, f *rFile) error {
 		off += e.Size
 	}
 	return nil
+}
+
+// contentCheck is what keptContent found an inode to hold: the content
+// it was compared with, and the outcome (nil: the snapshot's).
+type contentCheck struct {
+	content []snapshot.Extent
+	err     error
+}
+
+// keptContent is sameContent of a kept file open as fd (fst its fstat),
+// read once per inode and content: the later names of a kept hardlink
+// group are the same inode, and reading it for each of them (with Verify,
+// and again to link to it) read a large group's data many times over. A
+// writer of the file could change it after the first read as after any
+// other, so a second read would prove nothing more.
+func (rr *restoreRun) keptContent(fd int, fst *unix.Stat_t, f *rFile) error {
+	id := devIno{uint64(fst.Dev), fst.Ino}
+	if c, ok := rr.contentSeen[id]; ok && slices.Equal(c.content, f.fm.content) {
+		return c.err
+	}
+	err := rr.sameContent(fd, f)
+	if rr.contentSeen == nil {
+		rr.contentSeen = map[devIno]contentCheck{}
+	}
+	rr.contentSeen[id] = contentCheck{f.fm.content, err}
+	return err
 }
 
 // keptVerified reads a file that if-changed kept (st is its look) back and
@@ -1771,7 +1832,7 @@ func (rr *restoreRun) keptVerified(f *rFile, st *unix.Stat_t) bool {
 	if err := unix.Fstat(fd, &fst); err != nil || fst.Dev != st.Dev || fst.Ino != st.Ino {
 		return false
 	}
-	return rr.sameContent(fd, f) == nil
+	return rr.keptContent(fd, &fst, f) == nil
 }
 
 // zeroRange checks that the bytes of fd in [start, end) are all zero,
@@ -1825,6 +1886,12 @@ func (rr *restoreRun) lstat(it rItem) (unix.Stat_t, error) {
 // written in that one's place); neither name is followed if it is a
 // symlink. Only link(2)'s own failure is an *os.LinkError.
 func (rr *restoreRun) link(l, to *rFile) error {
+	if l.replace {
+		dir, _ := splitRel(l.rel)
+		if err := rr.noteTempDir(dir); err != nil {
+			return fmt.Errorf("%s: %w", l.dst(), err)
+		}
+	}
 	err := rr.root.at(to.rel, func(odfd int, oname string) error {
 		return rr.root.at(rr.writeRel(l), func(ndfd int, nname string) error {
 			err := error(nil)
@@ -2243,6 +2310,12 @@ func (rr *restoreRun) open(f *rFile) (int, error) {
 	if !f.created {
 		flags |= unix.O_CREAT | unix.O_TRUNC | unix.O_EXCL
 		rr.hook("create", f.rel)
+		if f.replace {
+			dir, _ := splitRel(f.rel)
+			if err := rr.noteTempDir(dir); err != nil {
+				return -1, fmt.Errorf("%s: %w", f.dst(), err)
+			}
+		}
 	} else {
 		rr.hook("reopen", f.rel)
 	}
