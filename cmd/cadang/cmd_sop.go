@@ -892,7 +892,7 @@ offsite copy in seconds, bytes added and duration of the last backup) and exits 
 					// Readable, not writable: status only reads, so it
 					// reads the log the administrator configured.
 					f.Close()
-					st.log = runlog.Open(p, runlog.Options{Clock: st.clock})
+					st.log = runlog.Open(p, st.logOpts)
 				} else if !errors.Is(err, fs.ErrNotExist) {
 					return unknown(fmt.Errorf("status unknown: the run log %s cannot be read by this user (%v); run status as a user who can read it, or give --log-file", p, err))
 				}

@@ -53,8 +53,11 @@ type sopState struct {
 	cfg    *jobs.Config // never nil: empty when there is no configuration
 	cfgErr error        // why cfg is empty
 	log    *runlog.Log
-	clock  clock.Clock
-	lang   i18n.Lang // of the documents: --lang, else Bahasa Indonesia
+	// logOpts are the options log was opened with, for a command that
+	// opens another run log (status reading the configured one).
+	logOpts runlog.Options
+	clock   clock.Clock
+	lang    i18n.Lang // of the documents: --lang, else Bahasa Indonesia
 	// termLang is the language of what the SOP commands print on the
 	// terminal: --lang/CADANG_LANG when given, else English, as the engine
 	// commands print. Each output is in one language (issue 15).
@@ -132,10 +135,14 @@ func (e *env) loadSOPState(needConfig, strict bool) (*sopState, error) {
 	if err := signingOptions(e.c.String("sign-key"), append(e.c.StringSlice("trust-key"), st.cfg.Log.TrustKeys...), &lo); err != nil {
 		return nil, err
 	}
-	e.sop = st // before displayZone, which then reads this configuration
+	e.sop = st // before displayZone and orgZone, which then read this configuration
 	// The times in log verify's findings and the run log's errors are in
 	// the zone of every other time the CLI prints, and name it.
 	lo.Zone = e.displayZone()
+	// A record's ID carries the day of the run in the organisation's zone,
+	// not --utc's: IDs are kept for good and cited in the minutes.
+	lo.IDZone = e.orgZone()
+	st.logOpts = lo
 	st.log = runlog.Open(e.logPath(st.cfg), lo)
 	if needConfig && st.cfgErr != nil {
 		return nil, st.cfgErr
