@@ -595,7 +595,7 @@ document (a failed one keeps its code).`,
 				return fmt.Errorf("%w; without one, give -r REPOSITORY to test that repository's snapshots", st.cfgErr)
 			}
 			rt := st.cfg.RestoreTest
-			if noConfig {
+			if errors.Is(st.cfgErr, jobs.ErrNoConfig) {
 				rt = jobs.RestoreTestConfig{Sample: jobs.DefaultSample, Snapshots: jobs.DefaultSnapshots}
 			}
 			o := restoretest.Options{Sample: rt.Sample, SampleBytes: int64(rt.SampleBytes), Snapshots: rt.Snapshots,

@@ -50,8 +50,11 @@ func sopGlobalFlags() []cli.Flag {
 // sopState is what the SOP commands share: the configuration, the run log,
 // the clock and the language.
 type sopState struct {
-	cfg    *jobs.Config // never nil: empty when there is no configuration
-	cfgErr error        // why cfg is empty
+	cfg *jobs.Config // never nil: empty when there is no configuration
+	// cfgErr says why cfg has no job: no file (jobs.ErrNoConfig), a file
+	// without [[job]] (jobs.ErrNoJobs; cfg holds the rest of it), or,
+	// for the engine commands, a file that does not load (cfg empty).
+	cfgErr error
 	log    *runlog.Log
 	// logOpts are the options log was opened with, for a command that
 	// opens another run log (status reading the configured one).
@@ -78,10 +81,16 @@ func (e *env) loadSOP(needConfig bool) (*sopState, error) {
 	if err != nil {
 		return nil, err
 	}
-	if st.cfgErr != nil && !errors.Is(st.cfgErr, jobs.ErrNoConfig) {
+	if st.cfgErr != nil && !noJobs(st.cfgErr) {
 		return nil, st.cfgErr
 	}
 	return st, nil
+}
+
+// noJobs reports whether cfgErr says only that there is no job: no
+// configuration file, or one without [[job]].
+func noJobs(cfgErr error) bool {
+	return errors.Is(cfgErr, jobs.ErrNoConfig) || errors.Is(cfgErr, jobs.ErrNoJobs)
 }
 
 // loadSOPForRecords is for the engine commands that keep run-log records
@@ -122,13 +131,20 @@ func (e *env) loadSOPState(needConfig, strict bool) (*sopState, error) {
 		st.clock = clock.NewShifted(t)
 	}
 	st.cfg, st.cfgErr = jobs.LoadDefault(e.c.String("config"), nil)
-	if st.cfgErr != nil {
-		if !errors.Is(st.cfgErr, jobs.ErrNoConfig) {
-			if needConfig || strict {
-				return nil, st.cfgErr
-			}
-			e.warnf("ignoring the SOP configuration: %v", st.cfgErr)
+	switch {
+	case st.cfgErr == nil:
+		// A configuration without jobs (a host that only verifies the
+		// run log and runs retention) still counts for its zone, its run
+		// log and the keys it trusts; only the commands that need a job
+		// are refused, saying why.
+		st.cfgErr = st.cfg.NeedJobs()
+	case !errors.Is(st.cfgErr, jobs.ErrNoConfig):
+		if needConfig || strict {
+			return nil, st.cfgErr
 		}
+		e.warnf("ignoring the SOP configuration: %v", st.cfgErr)
+		st.cfg = &jobs.Config{}
+	default:
 		st.cfg = &jobs.Config{}
 	}
 	lo := runlog.Options{Clock: st.clock}
