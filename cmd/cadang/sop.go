@@ -367,6 +367,12 @@ func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx con
 		rec.Repository = loc
 		rec.Tags = append(rec.Tags, runlog.TagManual)
 		opErr = panicerr.Call(func() string { return string(op) }, func() error { return fn(ctx, rec) })
+		if isNoPassword(opErr) {
+			// No password given at all: the command was called wrong
+			// (cron without CADANG_PASSWORD), nothing was tried, and
+			// there is no failed run to follow up.
+			opErr = soprun.NotARun(opErr)
+		}
 		if opErr != nil && errors.Is(context.Cause(ctx), errBrokenPipe) {
 			// Not Ctrl-C: the record says why the run stopped.
 			opErr = fmt.Errorf("%w (stopped because the reader of its output went away)", opErr)
