@@ -48,9 +48,14 @@ type Summary struct {
 	FilesNew        uint64 `json:"files_new"`
 	FilesChanged    uint64 `json:"files_changed"`
 	FilesUnmodified uint64 `json:"files_unmodified"`
-	DirsNew         uint64 `json:"dirs_new"`
-	DirsChanged     uint64 `json:"dirs_changed"`
-	DirsUnmodified  uint64 `json:"dirs_unmodified"`
+	// FilesReread counts files unchanged since the parent whose content
+	// was read again because data of theirs was missing from the
+	// repository (after repair packs); not counted as new, changed or
+	// unmodified.
+	FilesReread    uint64 `json:"files_reread,omitempty"`
+	DirsNew        uint64 `json:"dirs_new"`
+	DirsChanged    uint64 `json:"dirs_changed"`
+	DirsUnmodified uint64 `json:"dirs_unmodified"`
 	// OtherNodes counts symlinks, devices, FIFOs and sockets.
 	OtherNodes uint64 `json:"other_nodes"`
 

@@ -111,6 +111,7 @@ type backupResult struct {
 	FilesNew        uint64               `json:"files_new"`
 	FilesChanged    uint64               `json:"files_changed"`
 	FilesUnmodified uint64               `json:"files_unmodified"`
+	FilesReread     uint64               `json:"files_reread"` // unchanged, read again: their data was missing from the repository
 	DirsNew         uint64               `json:"dirs_new"`
 	DirsChanged     uint64               `json:"dirs_changed"`
 	DirsUnmodified  uint64               `json:"dirs_unmodified"`
@@ -298,7 +299,7 @@ func printBackupSummary(e *env, sn *snapshot.Snapshot, stats repo.SaveStats, rep
 	}
 	res := backupResult{
 		MessageType: "summary", SnapshotID: sn.ID().String(),
-		FilesNew: s.FilesNew, FilesChanged: s.FilesChanged, FilesUnmodified: s.FilesUnmodified,
+		FilesNew: s.FilesNew, FilesChanged: s.FilesChanged, FilesUnmodified: s.FilesUnmodified, FilesReread: s.FilesReread,
 		DirsNew: s.DirsNew, DirsChanged: s.DirsChanged, DirsUnmodified: s.DirsUnmodified,
 		DataBlobs: s.DataBlobs, TreeBlobs: s.TreeBlobs, DataAdded: uint64(stats.RawBytes), DataAddedPacked: uint64(stats.StoredBytes),
 		TotalFiles: s.TotalFilesProcessed, TotalBytes: s.TotalBytesProcessed, BytesRead: s.BytesRead,
@@ -323,6 +324,15 @@ func printBackupSummary(e *env, sn *snapshot.Snapshot, stats repo.SaveStats, rep
 	}
 	w := e.stdout
 	fmt.Fprintf(w, "Files:       %d new, %d changed, %d unmodified\n", s.FilesNew, s.FilesChanged, s.FilesUnmodified)
+	if s.FilesReread > 0 {
+		// Not changed files: their data was lost from the repository
+		// (repair packs), and this backup stored it again.
+		its := "their"
+		if s.FilesReread == 1 {
+			its = "its"
+		}
+		fmt.Fprintf(w, "             %s read again because %s data was missing from the repository (not changed)\n", plural(int(s.FilesReread), "file"), its)
+	}
 	fmt.Fprintf(w, "Dirs:        %d new, %d changed, %d unmodified\n", s.DirsNew, s.DirsChanged, s.DirsUnmodified)
 	fmt.Fprintf(w, "Read:        %s of %s in %s\n", units.FormatBytes(int64(s.BytesRead)), units.FormatBytes(int64(s.TotalBytesProcessed)), plural(int(s.TotalFilesProcessed), "file"))
 	fmt.Fprintf(w, "Added:       %s (%s stored after compression)\n", units.FormatBytes(stats.RawBytes), units.FormatBytes(stats.StoredBytes))

@@ -48,8 +48,8 @@ func (e *env) fromPassword() ([]byte, error) {
 		return []byte(p), nil
 	}
 	p, err := e.promptPassword("enter the password of the source repository: ", false)
-	if err != nil && strings.HasPrefix(err.Error(), "no password given") {
-		return nil, errors.New("no source password given: set CADANG_FROM_PASSWORD or --from-password-file (stdin is not a terminal)")
+	if isNoPassword(err) {
+		return nil, &noPasswordError{"no source password given: set CADANG_FROM_PASSWORD or --from-password-file (stdin is not a terminal)"}
 	}
 	return p, err
 }

@@ -595,7 +595,7 @@ document (a failed one keeps its code).`,
 				return fmt.Errorf("%w; without one, give -r REPOSITORY to test that repository's snapshots", st.cfgErr)
 			}
 			rt := st.cfg.RestoreTest
-			if noConfig {
+			if errors.Is(st.cfgErr, jobs.ErrNoConfig) {
 				rt = jobs.RestoreTestConfig{Sample: jobs.DefaultSample, Snapshots: jobs.DefaultSnapshots}
 			}
 			o := restoretest.Options{Sample: rt.Sample, SampleBytes: int64(rt.SampleBytes), Snapshots: rt.Snapshots,
@@ -892,7 +892,7 @@ offsite copy in seconds, bytes added and duration of the last backup) and exits 
 					// Readable, not writable: status only reads, so it
 					// reads the log the administrator configured.
 					f.Close()
-					st.log = runlog.Open(p, runlog.Options{Clock: st.clock})
+					st.log = runlog.Open(p, st.logOpts)
 				} else if !errors.Is(err, fs.ErrNotExist) {
 					return unknown(fmt.Errorf("status unknown: the run log %s cannot be read by this user (%v); run status as a user who can read it, or give --log-file", p, err))
 				}

@@ -274,10 +274,24 @@ func (e *env) password(prompt string, confirm bool) ([]byte, error) {
 	return e.promptPassword(prompt, confirm)
 }
 
+// noPasswordError is the error of a command that was given no password
+// at all and cannot ask for one (stdin is no terminal): a mistake in how
+// it was called, like a missing --repo, before anything ran. A plain
+// command records no failed run for it (recorded); `cadang run` and the
+// restore test, which the schedule starts, do.
+type noPasswordError struct{ msg string }
+
+func (e *noPasswordError) Error() string { return e.msg }
+
+func isNoPassword(err error) bool {
+	var np *noPasswordError
+	return errors.As(err, &np)
+}
+
 func (e *env) promptPassword(prompt string, confirm bool) ([]byte, error) {
 	f, ok := e.stdin.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return nil, errors.New("no password given: set CADANG_PASSWORD, --password-file or --password-command (stdin is not a terminal)")
+		return nil, &noPasswordError{"no password given: set CADANG_PASSWORD, --password-file or --password-command (stdin is not a terminal)"}
 	}
 	read := func(p string) ([]byte, error) {
 		fmt.Fprint(e.stderr, p)

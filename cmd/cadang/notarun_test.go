@@ -134,3 +134,49 @@ func TestCLIRestoreFromEmptyRepositoryIsRecorded(t *testing.T) {
 		t.Fatalf("run log after a restore from an empty repository: %v\n%s", err, b)
 	}
 }
+
+// A plain command given no password at all (no CADANG_PASSWORD, no
+// password file or command, stdin no terminal) was called wrong: nothing
+// ran, so the run log gets no failed forget, prune, check, restore, backup,
+// repair or copy to follow up, and the error says what to set.
+func TestCLINoPasswordIsNotARun(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "runlog.jsonl")
+	t.Setenv("CADANG_LOG", log)
+	repoDir := cliNewRepo(t)
+	data := filepath.Join(t.TempDir(), "data")
+	writeFileT(t, filepath.Join(data, "a"), []byte("one"), 0o644)
+	cliBackup(t, repoDir, data)
+	before := strings.Count(mustRead(t, log), "\n")
+	for _, k := range []string{"CADANG_PASSWORD", "CADANG_PASSWORD_FILE", "CADANG_PASSWORD_COMMAND", "CADANG_FROM_PASSWORD", "CADANG_FROM_PASSWORD_FILE"} {
+		t.Setenv(k, "")
+	}
+	target := filepath.Join(t.TempDir(), "t")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"forget", "--keep-last", "1"}, "no password given"},
+		{[]string{"forget", "--keep-last", "1", "--prune"}, "no password given"},
+		{[]string{"prune"}, "no password given"},
+		{[]string{"check"}, "no password given"},
+		{[]string{"restore", "latest", "--target", target}, "no password given"},
+		{[]string{"backup", data}, "no password given"},
+		{[]string{"repair", "index"}, "no password given"},
+		{[]string{"copy", "--from-repo", repoDir}, "no source password given"},
+	} {
+		res := cliCode(t, 1, append([]string{"-r", repoDir}, c.args...)...)
+		if !strings.Contains(res.stderr, c.want) || !strings.Contains(res.stderr, "stdin is not a terminal") {
+			t.Errorf("%s without a password:\n%s", c.args, res)
+		}
+		if n := strings.Count(mustRead(t, log), "\n"); n != before {
+			t.Fatalf("%s without a password: %d run-log record(s), want none:\n%s", c.args, n-before, mustRead(t, log))
+		}
+	}
+	// A password file that is named and cannot be read is a run that
+	// failed (a scheduled backup's password file gone): recorded.
+	t.Setenv("CADANG_PASSWORD_FILE", filepath.Join(t.TempDir(), "gone"))
+	cliCode(t, 1, "-r", repoDir, "backup", data)
+	if n := strings.Count(mustRead(t, log), "\n"); n != before+1 {
+		t.Fatalf("backup with a missing password file: %d records, want 1", n-before)
+	}
+}

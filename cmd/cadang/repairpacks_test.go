@@ -70,8 +70,13 @@ func TestCLIRepairPacks(t *testing.T) {
 		t.Errorf("check after the repair does not name the lost blob, or say what heals it:\n%s", res)
 	}
 	// A backup of the same files stores it again, and heals the old
-	// snapshot with it.
-	cliBackup(t, r, data)
+	// snapshot with it. The file whose data was lost is read again but
+	// did not change: the summary says so apart from the changed files.
+	res = cliOK(t, "-r", r, "backup", data)
+	if !strings.Contains(res.stdout, "Files:       0 new, 0 changed, 1 unmodified\n") ||
+		!strings.Contains(res.stdout, "1 file read again because its data was missing from the repository (not changed)") {
+		t.Errorf("backup after repair packs: summary does not say why a file was read again:\n%s", res)
+	}
 	cliOK(t, "-r", r, "check", "--read-data")
 	for _, snap := range []string{first[:8], "latest"} {
 		target := filepath.Join(dir, "restore-"+snap)

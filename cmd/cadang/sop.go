@@ -50,11 +50,17 @@ func sopGlobalFlags() []cli.Flag {
 // sopState is what the SOP commands share: the configuration, the run log,
 // the clock and the language.
 type sopState struct {
-	cfg    *jobs.Config // never nil: empty when there is no configuration
-	cfgErr error        // why cfg is empty
+	cfg *jobs.Config // never nil: empty when there is no configuration
+	// cfgErr says why cfg has no job: no file (jobs.ErrNoConfig), a file
+	// without [[job]] (jobs.ErrNoJobs; cfg holds the rest of it), or,
+	// for the engine commands, a file that does not load (cfg empty).
+	cfgErr error
 	log    *runlog.Log
-	clock  clock.Clock
-	lang   i18n.Lang // of the documents: --lang, else Bahasa Indonesia
+	// logOpts are the options log was opened with, for a command that
+	// opens another run log (status reading the configured one).
+	logOpts runlog.Options
+	clock   clock.Clock
+	lang    i18n.Lang // of the documents: --lang, else Bahasa Indonesia
 	// termLang is the language of what the SOP commands print on the
 	// terminal: --lang/CADANG_LANG when given, else English, as the engine
 	// commands print. Each output is in one language (issue 15).
@@ -75,10 +81,16 @@ func (e *env) loadSOP(needConfig bool) (*sopState, error) {
 	if err != nil {
 		return nil, err
 	}
-	if st.cfgErr != nil && !errors.Is(st.cfgErr, jobs.ErrNoConfig) {
+	if st.cfgErr != nil && !noJobs(st.cfgErr) {
 		return nil, st.cfgErr
 	}
 	return st, nil
+}
+
+// noJobs reports whether cfgErr says only that there is no job: no
+// configuration file, or one without [[job]].
+func noJobs(cfgErr error) bool {
+	return errors.Is(cfgErr, jobs.ErrNoConfig) || errors.Is(cfgErr, jobs.ErrNoJobs)
 }
 
 // loadSOPForRecords is for the engine commands that keep run-log records
@@ -119,23 +131,34 @@ func (e *env) loadSOPState(needConfig, strict bool) (*sopState, error) {
 		st.clock = clock.NewShifted(t)
 	}
 	st.cfg, st.cfgErr = jobs.LoadDefault(e.c.String("config"), nil)
-	if st.cfgErr != nil {
-		if !errors.Is(st.cfgErr, jobs.ErrNoConfig) {
-			if needConfig || strict {
-				return nil, st.cfgErr
-			}
-			e.warnf("ignoring the SOP configuration: %v", st.cfgErr)
+	switch {
+	case st.cfgErr == nil:
+		// A configuration without jobs (a host that only verifies the
+		// run log and runs retention) still counts for its zone, its run
+		// log and the keys it trusts; only the commands that need a job
+		// are refused, saying why.
+		st.cfgErr = st.cfg.NeedJobs()
+	case !errors.Is(st.cfgErr, jobs.ErrNoConfig):
+		if needConfig || strict {
+			return nil, st.cfgErr
 		}
+		e.warnf("ignoring the SOP configuration: %v", st.cfgErr)
+		st.cfg = &jobs.Config{}
+	default:
 		st.cfg = &jobs.Config{}
 	}
 	lo := runlog.Options{Clock: st.clock}
 	if err := signingOptions(e.c.String("sign-key"), append(e.c.StringSlice("trust-key"), st.cfg.Log.TrustKeys...), &lo); err != nil {
 		return nil, err
 	}
-	e.sop = st // before displayZone, which then reads this configuration
+	e.sop = st // before displayZone and orgZone, which then read this configuration
 	// The times in log verify's findings and the run log's errors are in
 	// the zone of every other time the CLI prints, and name it.
 	lo.Zone = e.displayZone()
+	// A record's ID carries the day of the run in the organisation's zone,
+	// not --utc's: IDs are kept for good and cited in the minutes.
+	lo.IDZone = e.orgZone()
+	st.logOpts = lo
 	st.log = runlog.Open(e.logPath(st.cfg), lo)
 	if needConfig && st.cfgErr != nil {
 		return nil, st.cfgErr
@@ -344,6 +367,12 @@ func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx con
 		rec.Repository = loc
 		rec.Tags = append(rec.Tags, runlog.TagManual)
 		opErr = panicerr.Call(func() string { return string(op) }, func() error { return fn(ctx, rec) })
+		if isNoPassword(opErr) {
+			// No password given at all: the command was called wrong
+			// (cron without CADANG_PASSWORD), nothing was tried, and
+			// there is no failed run to follow up.
+			opErr = soprun.NotARun(opErr)
+		}
 		if opErr != nil && errors.Is(context.Cause(ctx), errBrokenPipe) {
 			// Not Ctrl-C: the record says why the run stopped.
 			opErr = fmt.Errorf("%w (stopped because the reader of its output went away)", opErr)

@@ -91,3 +91,26 @@ func TestSOPRunMissingOffsitePasswordFile(t *testing.T) {
 		t.Fatalf("backup %+v\ncopy %+v", b, cp)
 	}
 }
+
+// A medium without password_file takes the password from the command's
+// environment; a scheduled `cadang run` that finds none is a failed run,
+// recorded and notified, unlike a plain command called without one
+// (TestCLINoPasswordIsNotARun).
+func TestSOPRunWithoutPasswordIsRecorded(t *testing.T) {
+	h := newSOPHarness(t)
+	cfg := mustRead(t, h.cfg)
+	writeFileT(t, h.cfg, []byte(strings.Replace(cfg, "  password_file = \""+h.pw+"\"\n", "", 1)), 0o600)
+	h.at("2026-11-27T02:00:00+08:00")
+	_, errs, code := h.cad("run", "spse-db")
+	if code != 1 || !strings.Contains(errs, "no password given") {
+		t.Fatalf("run without a password: exit %d\n%s", code, errs)
+	}
+	r := h.last()
+	if r.Op != runlog.OpBackup || r.Result != runlog.Failed || !strings.Contains(r.Message, "no password given") {
+		t.Errorf("its record: %+v", r)
+	}
+	hooked := mustRead(t, h.hookOut)
+	if !strings.Contains(hooked, r.ID) {
+		t.Errorf("the hook was not told of %s: %s", r.ID, hooked)
+	}
+}

@@ -182,6 +182,7 @@ type run struct {
 	resume *resumeLog
 
 	filesNew, filesChanged, filesUnmod atomic.Uint64
+	filesReread                        atomic.Uint64
 	dirsNew, dirsChanged, dirsUnmod    atomic.Uint64
 	others                             atomic.Uint64
 	dataBlobs, treeBlobs               atomic.Uint64
@@ -659,6 +660,7 @@ func (r *run) newSnapshot(paths []string, parent *snapshot.Snapshot, start time.
 		FilesNew:            r.filesNew.Load(),
 		FilesChanged:        r.filesChanged.Load(),
 		FilesUnmodified:     r.filesUnmod.Load(),
+		FilesReread:         r.filesReread.Load(),
 		DirsNew:             r.dirsNew.Load(),
 		DirsChanged:         r.dirsChanged.Load(),
 		DirsUnmodified:      r.dirsUnmod.Load(),
@@ -731,6 +733,8 @@ func (r *run) countFile(s ItemStatus) {
 		r.filesNew.Add(1)
 	case ItemChanged:
 		r.filesChanged.Add(1)
+	case ItemReread:
+		r.filesReread.Add(1)
 	default:
 		r.filesUnmod.Add(1)
 	}
@@ -1000,11 +1004,17 @@ func (r *run) walkFile(ctx context.Context, d *dirJob, i int, p string, n *snaps
 	if d.old != nil {
 		if on := d.old.Find(n.Name); on != nil {
 			status = ItemChanged
-			if r.unchanged(on, n) {
-				n.Content = on.Content
-				r.countFile(ItemUnmodified)
-				r.progress.CompleteItem(p, n, ItemUnmodified, 0)
-				return r.childDone(ctx, d)
+			if sameFile(on, n) {
+				if r.haveContent(on) {
+					n.Content = on.Content
+					r.countFile(ItemUnmodified)
+					r.progress.CompleteItem(p, n, ItemUnmodified, 0)
+					return r.childDone(ctx, d)
+				}
+				// Unchanged, but its data is gone from the repository:
+				// read again, and counted apart from the changed
+				// files, which it is not.
+				status = ItemReread
 			}
 		}
 	}
@@ -1057,12 +1067,21 @@ func (j *fileJob) closeAhead() {
 }
 
 // unchanged reports whether the file n can reuse old's content without
-// reading: same size, mtime, ctime and inode, and every blob still indexed.
+// reading: the same file (sameFile), and every blob still indexed.
 func (r *run) unchanged(old, n *snapshot.Node) bool {
-	if old.Type != snapshot.TypeFile || old.Size != n.Size || !old.ModTime.Equal(n.ModTime) ||
-		!old.ChangeTime.Equal(n.ChangeTime) || old.Inode != n.Inode || old.ContentSize() != n.Size {
-		return false
-	}
+	return sameFile(old, n) && r.haveContent(old)
+}
+
+// sameFile reports whether n is the file old describes, unchanged since:
+// same size, mtime, ctime and inode.
+func sameFile(old, n *snapshot.Node) bool {
+	return old.Type == snapshot.TypeFile && old.Size == n.Size && old.ModTime.Equal(n.ModTime) &&
+		old.ChangeTime.Equal(n.ChangeTime) && old.Inode == n.Inode && old.ContentSize() == n.Size
+}
+
+// haveContent reports whether the repository indexes every blob of old's
+// content.
+func (r *run) haveContent(old *snapshot.Node) bool {
 	var last repo.ID
 	for _, e := range old.Content {
 		if e.IsHole() || e.ID == last {

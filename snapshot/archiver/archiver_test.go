@@ -590,3 +590,36 @@ func TestDropNested(t *testing.T) {
 		}
 	}
 }
+
+// losingRepo is a repository that has lost one blob (a damaged pack taken
+// out by repair packs): HasBlob says it is not there.
+type losingRepo struct {
+	*snapshottest.Repo
+	lost repo.ID
+}
+
+func (r *losingRepo) HasBlob(t repo.BlobType, id repo.ID) bool {
+	return id != r.lost && r.Repo.HasBlob(t, id)
+}
+
+// A file unchanged since the parent whose data the repository lost is
+// read again, and counted as such: not as changed, which it is not.
+func TestFileWithLostDataIsRereadNotChanged(t *testing.T) {
+	src := t.TempDir()
+	snapshottest.MakeFiles(t, src, 20)
+	r := newTestRepo(t)
+	sn1 := mustSnapshot(t, &Archiver{Repo: r, Hostname: "h"}, src)
+	p := filepath.Join(src, "dir03", "file0003")
+	n, err := walker.FindNode(context.Background(), r, sn1.Tree, p)
+	if err != nil || len(n.Content) == 0 {
+		t.Fatalf("find %s: %v %+v", p, err, n)
+	}
+	lr := &losingRepo{Repo: r, lost: n.Content[0].ID}
+	fsys := &countingFS{}
+	sn2 := mustSnapshot(t, &Archiver{Repo: lr, FS: fsys, Hostname: "h"}, src)
+	s := sn2.Summary
+	fi, _ := os.Stat(p)
+	if s.FilesReread != 1 || s.FilesChanged != 0 || s.FilesNew != 0 || s.FilesUnmodified != 19 || fsys.bytesRead.Load() != fi.Size() {
+		t.Errorf("summary: %+v, read %d bytes, want the %d of %s", s, fsys.bytesRead.Load(), fi.Size(), p)
+	}
+}

@@ -14,6 +14,10 @@ const (
 	ItemNew        ItemStatus = iota + 1 // not in the parent snapshot
 	ItemChanged                          // in the parent, but different
 	ItemUnmodified                       // in the parent and unchanged; content was not read
+	// ItemReread is a file unchanged since the parent whose content was
+	// read again all the same: data the parent gave it is missing from the
+	// repository (lost with a damaged pack that repair packs took out).
+	ItemReread
 )
 
 func (s ItemStatus) String() string {
@@ -24,6 +28,8 @@ func (s ItemStatus) String() string {
 		return "changed"
 	case ItemUnmodified:
 		return "unmodified"
+	case ItemReread:
+		return "reread"
 	}
 	return "unknown"
 }

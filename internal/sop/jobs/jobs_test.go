@@ -291,3 +291,25 @@ func TestMonitoringKeys(t *testing.T) {
 		t.Errorf("the configuration-wide ping is not the job's: %+v", n)
 	}
 }
+
+// A configuration without [[job]] loads, with what it sets besides jobs
+// (the second host of an append-only setup trusts the first's key); only
+// NeedJobs, for the commands that run or report on jobs, says none is
+// defined.
+func TestConfigWithoutJobs(t *testing.T) {
+	c, err := Parse("backup-host.toml", []byte("[organization]\ntimezone = \"Asia/Makassar\"\n[log]\npath = \"/var/lib/cadang/runlog.jsonl\"\ntrust_keys = [\"4fca:5cb1:0000:0000:0000:0000:0000:0001\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Log.TrustKeys) != 1 || c.Location().String() != "Asia/Makassar" {
+		t.Errorf("config: %+v", c)
+	}
+	err = c.NeedJobs()
+	if !errors.Is(err, ErrNoJobs) || err.Error() != "backup-host.toml: key job: no [[job]] defined" {
+		t.Errorf("NeedJobs: %v", err)
+	}
+	// A malformed key is still an error, jobs or not.
+	if _, err := Parse("backup-host.toml", []byte("[log]\ntrust_keys = [\"12ab\"]\n")); err == nil || !strings.Contains(err.Error(), "key log.trust_keys[0]") {
+		t.Errorf("malformed trust key: %v", err)
+	}
+}

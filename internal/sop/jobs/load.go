@@ -52,6 +52,23 @@ func Find(explicit string, getenv func(string) string) (string, error) {
 	return "", fmt.Errorf("%w: give --config, set %s, or create %s", ErrNoConfig, EnvConfig, strings.Join(SearchPaths, " or "))
 }
 
+// ErrNoJobs is wrapped by Config.NeedJobs for a configuration that
+// defines no [[job]].
+var ErrNoJobs = errors.New("no [[job]] defined")
+
+// NeedJobs returns nil when c defines a job, else an error naming the file
+// that wraps ErrNoJobs. A configuration without jobs is valid: a host that
+// runs no scheduled backup (the second host of an append-only setup, which
+// verifies the run log and runs retention) still has its [organization]
+// timezone and its [log] path and trust_keys, which the commands that read
+// no job honour; the commands that run or report on jobs call this.
+func (c *Config) NeedJobs() error {
+	if len(c.Jobs) > 0 {
+		return nil
+	}
+	return &ConfigError{File: c.Path, Key: "job", Msg: ErrNoJobs.Error(), err: ErrNoJobs}
+}
+
 // LoadDefault finds the configuration (see Find) and loads it.
 func LoadDefault(explicit string, getenv func(string) string) (*Config, error) {
 	p, err := Find(explicit, getenv)
@@ -112,7 +129,11 @@ type ConfigError struct {
 	Line int    // 0 when unknown
 	Key  string // e.g. job[1].medium[0].repository_id (indices from 0)
 	Msg  string
+	err  error // what it wraps, if anything (ErrNoJobs)
 }
+
+// Unwrap returns the error e stands for, if any.
+func (e *ConfigError) Unwrap() error { return e.err }
 
 func (e *ConfigError) Error() string {
 	var b strings.Builder
@@ -224,9 +245,6 @@ func (c *Config) validate() []*ConfigError {
 		if !TrustKeyRE.MatchString(strings.ReplaceAll(strings.TrimSpace(k), ":", "")) {
 			add(fmt.Sprintf("log.trust_keys[%d]", i), "%q: want a key's fingerprint as 'cadang log key' prints it on the host that signs (32 hex digits in groups of four) or its public key (64 hex digits)", k)
 		}
-	}
-	if len(c.Jobs) == 0 {
-		add("job", "no [[job]] defined")
 	}
 	if tz := c.Organization.Timezone; tz != "" {
 		// A mistyped zone would date every document, the schedule's days

@@ -73,6 +73,14 @@ type Options struct {
 	// "UTC"): the CLI passes the zone every other time it prints is in.
 	// Default UTC. Records keep their times as written.
 	Zone *time.Location
+	// IDZone is the zone of the date and time in the IDs that Append gives
+	// records (YYYYMMDD-HHMMSS-xxxx): the organisation's, whatever zone
+	// the server's clock or the display (--utc) is in, since an ID is
+	// kept for good and people read the day of the run in it (a run at
+	// 04:25 WITA on 8 December must not be 20261207-...). It is apart
+	// from Zone, which --utc changes. Default: the zone of the clock's
+	// times.
+	IDZone *time.Location
 }
 
 // Log is the run log: a local JSON-lines mirror, and copies in repositories.
@@ -111,6 +119,15 @@ func Open(path string, opt Options) *Log {
 		opt.Zone = time.UTC
 	}
 	return &Log{path: path, opt: opt, cache: newLogCache(path)}
+}
+
+// recordID is the ID of a record logged at now: its date and time in
+// Options.IDZone, then suffix.
+func (l *Log) recordID(now time.Time, suffix string) string {
+	if l.opt.IDZone != nil {
+		now = now.In(l.opt.IDZone)
+	}
+	return now.Format("20060102-150405") + "-" + suffix
 }
 
 // KeyFile returns the path of the host's signing key.
@@ -465,7 +482,7 @@ func (l *Log) appendLocal(rec Record, storeID string) (Record, error) {
 		if err != nil {
 			return rec, err
 		}
-		rec.ID = now.Format("20060102-150405") + "-" + suffix
+		rec.ID = l.recordID(now, suffix)
 	}
 	rec.Logged = now
 	if rec.Host == "" {

@@ -93,3 +93,36 @@ func TestFindingTimesNameTheirZone(t *testing.T) {
 		})
 	}
 }
+
+// TestIDDateInIDZone: a record's ID carries the date and time of
+// Options.IDZone, not of the clock nor of Zone (the display zone, UTC with
+// --utc). A server kept on UTC gave a run at 04:25 WITA on 8 December an
+// ID of 7 December, which the minutes then cite for good.
+func TestIDDateInIDZone(t *testing.T) {
+	wita := time.FixedZone("WITA", 8*3600)
+	at := time.Date(2026, 12, 7, 20, 25, 0, 0, time.UTC) // 04:25 WITA, 8 December
+	for _, tc := range []struct {
+		name         string
+		zone, idZone *time.Location
+		want         string
+	}{
+		{"organization zone", nil, wita, "20261208-042500-"},
+		{"display in UTC", time.UTC, wita, "20261208-042500-"},
+		{"default: the clock's zone", nil, nil, "20261207-202500-"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := Open(filepath.Join(t.TempDir(), "runlog.jsonl"), Options{Clock: clock.NewFake(at), Host: "lpse-srv", Operator: "budi",
+				Zone: tc.zone, IDZone: tc.idZone})
+			rec, err := l.Append(context.Background(), Record{Op: OpCheck, Result: OK, Start: at, End: at}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(rec.ID, tc.want) {
+				t.Errorf("ID %q, want it to begin %q", rec.ID, tc.want)
+			}
+			if !rec.Logged.Equal(at) {
+				t.Errorf("logged %v, want %v: the zone of the ID is not the record's time", rec.Logged, at)
+			}
+		})
+	}
+}
