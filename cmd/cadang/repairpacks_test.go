@@ -72,7 +72,14 @@ func TestCLIRepairPacks(t *testing.T) {
 	// A backup of the same files stores it again, and heals the old
 	// snapshot with it. The file whose data was lost is read again but
 	// did not change: the summary says so apart from the changed files.
+	logFile := filepath.Join(dir, "runlog.jsonl")
+	t.Setenv("CADANG_LOG", logFile)
 	res = cliOK(t, "-r", r, "backup", data)
+	// The run log counts it among the files whose content the run stored,
+	// as its bytes are in bytes_added.
+	if b, err := os.ReadFile(logFile); err != nil || !strings.Contains(string(b), `"files_added":1,`) {
+		t.Errorf("backup after repair packs: the record does not count the file read again as added (%v):\n%s", err, b)
+	}
 	if !strings.Contains(res.stdout, "Files:       0 new, 0 changed, 1 unmodified\n") ||
 		!strings.Contains(res.stdout, "1 file read again because its data was missing from the repository (not changed)") {
 		t.Errorf("backup after repair packs: summary does not say why a file was read again:\n%s", res)

@@ -41,7 +41,9 @@ func recordBackup(rec *runlog.Record, o backupOptions, sn *snapshot.Snapshot, er
 	rec.Snapshots = []string{sn.ID().String()}
 	if s := sn.Summary; s != nil {
 		rec.FilesRead = int64(s.TotalFilesProcessed)
-		rec.FilesAdded = int64(s.FilesNew + s.FilesChanged)
+		// Files whose content this run stored: new, changed, and read again
+		// because their data was lost (bytes_added counts those too).
+		rec.FilesAdded = int64(s.FilesNew + s.FilesChanged + s.FilesReread)
 		rec.BytesRead = int64(s.BytesRead)
 		rec.BytesAdded = int64(s.DataAdded)
 		for _, ie := range s.Errors {

@@ -290,7 +290,8 @@ func (b *Backupper) runBackup(ctx context.Context, ar archiver.Repository, src j
 	res.Snapshot = sn.ID().String()
 	if s := sn.Summary; s != nil {
 		res.FilesRead = int64(s.TotalFilesProcessed)
-		res.FilesAdded = int64(s.FilesNew + s.FilesChanged)
+		// As bytes_added: new, changed, and read again because lost.
+		res.FilesAdded = int64(s.FilesNew + s.FilesChanged + s.FilesReread)
 		res.BytesRead = int64(s.TotalBytesProcessed)
 		res.BytesAdded = int64(s.DataAdded)
 	}
