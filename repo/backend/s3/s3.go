@@ -316,7 +316,12 @@ func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error
 
 // compare checks an existing object against data.
 func (b *Backend) compare(ctx context.Context, h backend.Handle, data []byte) error {
-	old, err := b.Load(ctx, h, 0, 0)
+	// No more than one byte past data: a larger file differs, and a
+	// storage that gives it gigabytes must not make the save take them in.
+	old, err := b.LoadMax(ctx, h, int64(len(data))+1)
+	if _, ok := errors.AsType[*backend.TooLargeError](err); ok {
+		return fmt.Errorf("save %s: file exists with different content: %w", b.what(h), fs.ErrExist)
+	}
 	if err != nil {
 		return fmt.Errorf("save %s: exists, and reading it back failed: %w", b.what(h), err)
 	}
