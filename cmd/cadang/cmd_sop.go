@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
@@ -1131,7 +1132,13 @@ func reportCommand() *cli.Command {
 				}),
 			sub("restore", "the restore minutes (Berita Acara Pelaksanaan Restore) of a restore", "RUN_ID|latest", false, minutesFlags(),
 				func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error) {
-					r, err := find(c, recs, runlog.OpRestore)
+					var r runlog.Record
+					var err error
+					if c.NArg() == 1 && c.Args().First() == "latest" {
+						r, err = newEnv(c).latestRestore(recs)
+					} else {
+						r, err = find(c, recs, runlog.OpRestore)
+					}
 					if err != nil {
 						return nil, err
 					}
@@ -1171,7 +1178,12 @@ func minutesFlags() []cli.Flag {
 }
 
 func minutesOptions(c *cli.Context, loc *time.Location) (report.MinutesOptions, error) {
-	o := report.MinutesOptions{RequesterPosition: c.String("requester-position"), RequesterUnit: c.String("requester-unit"), Performer: c.String("performer")}
+	o := report.MinutesOptions{RequesterPosition: c.String("requester-position"), RequesterUnit: c.String("requester-unit"), Performer: c.String("performer"),
+		SudoUser: os.Getenv("SUDO_USER")}
+	if u, err := user.LookupId("0"); err == nil {
+		// root by another name: no person signs as it either
+		o.SystemAccounts = append(o.SystemAccounts, u.Username)
+	}
 	if s := c.String("signed-on"); s != "" {
 		t, err := time.ParseInLocation("2006-01-02", s, loc)
 		if err != nil {
@@ -1180,6 +1192,54 @@ func minutesOptions(c *cli.Context, loc *time.Location) (report.MinutesOptions, 
 		o.SignedOn = t
 	}
 	return o, nil
+}
+
+// latestRestore is the restore `report restore latest` documents
+// (report.FindLatestRestore), and says on stderr which one it is when
+// there is more to know: later attempts that never opened the repository
+// (a mistyped path, a wrong password), and the other restores of the same
+// request, each of which has minutes of its own.
+func (e *env) latestRestore(recs []runlog.Record) (runlog.Record, error) {
+	l, err := report.FindLatestRestore(recs)
+	if err != nil {
+		return l.Record, err
+	}
+	if n := len(l.NotOpened); n > 0 {
+		e.warnf("minutes of restore %s (%s, %s): the %d later attempt(s) %s failed before opening the repository and restored nothing; 'cadang report restore RUN_ID' gives the minutes of any attempt",
+			l.Record.ID, l.Record.Result, describeRestore(l.Record), n, attemptList(l.NotOpened))
+	}
+	if len(l.Related) > 0 {
+		e.warnf("restore %s is one of %d restores of the same request made within minutes of each other; the others have minutes of their own: %s (cadang report restore RUN_ID)",
+			l.Record.ID, len(l.Related)+1, attemptList(l.Related))
+	}
+	return l.Record, nil
+}
+
+// describeRestore names what a restore restored, for a message: its
+// snapshot (and source) and target.
+func describeRestore(r runlog.Record) string {
+	if r.Restore == nil {
+		return "no snapshot"
+	}
+	s := "snapshot " + dashIf(shortID(r.Restore.Snapshot))
+	if r.Restore.Source != "" {
+		s += " of source " + r.Restore.Source
+	}
+	return s + " to " + dashIf(r.Restore.Target)
+}
+
+// attemptList lists restore records for a message: each ID with its
+// failure kind, or what it restored.
+func attemptList(rs []runlog.Record) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		what := string(r.Failure)
+		if r.Result != runlog.Failed || what == "" {
+			what = describeRestore(r)
+		}
+		parts[i] = r.ID + " (" + what + ")"
+	}
+	return strings.Join(parts, ", ")
 }
 
 func latestFailure(recs []runlog.Record) (runlog.Record, error) {

@@ -378,6 +378,13 @@ func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx con
 			opErr = fmt.Errorf("%w (stopped because the reader of its output went away)", opErr)
 		}
 		var store runlog.RecordStore
+		if op == runlog.OpRestore {
+			var r *repo.Repository
+			if len(rc.repos) > 0 {
+				r = rc.repos[0]
+			}
+			e.completeRestore(ctx, st, rec, r)
+		}
 		if len(rc.repos) > 0 {
 			r := rc.repos[0]
 			store = r

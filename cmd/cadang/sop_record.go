@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/lpse/cadang/internal/sop/jobs"
+	soprun "github.com/lpse/cadang/internal/sop/run"
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/internal/sop/sigkey"
 	"github.com/lpse/cadang/repo"
@@ -68,7 +70,7 @@ func recordBackup(rec *runlog.Record, o backupOptions, sn *snapshot.Snapshot, er
 func recordRestore(rec *runlog.Record, o restoreOptions, res *restoreResult, err error) {
 	id, sub := splitSnapshotArg(o.Snapshot)
 	info := &runlog.RestoreInfo{RequestID: o.RequestID, RequestedBy: o.RequestedBy, Reason: o.Reason,
-		Snapshot: id, Target: o.Target, Paths: o.Include}
+		Snapshot: id, Target: absTarget(o.Target), Paths: o.Include, Overwrite: o.Overwrite.String()}
 	if sub != "" {
 		info.Paths = append([]string{sub}, info.Paths...)
 	}
@@ -87,7 +89,7 @@ func recordRestore(rec *runlog.Record, o restoreOptions, res *restoreResult, err
 	if res.Interrupted {
 		// What is complete in the target; with --verify each of those
 		// files was read back before it was counted complete.
-		rec.Note = runlog.NewNote("restore-interrupted", shortID(res.SnapshotID), res.Target, int64(res.FilesRestored))
+		rec.Note = runlog.NewNote("restore-interrupted", shortID(res.SnapshotID), info.Target, int64(res.FilesRestored))
 		info.VerifyKind = runlog.VerifyBlobs
 		if o.Verify {
 			info.VerifyKind, info.FilesVerified = runlog.VerifySome, int64(res.FilesRestored)
@@ -106,12 +108,77 @@ func recordRestore(rec *runlog.Record, o restoreOptions, res *restoreResult, err
 	recordVerify(info, o, res, err)
 	switch {
 	case err == nil:
-		rec.Note = runlog.NewNote("restored", shortID(res.SnapshotID), res.Target, int64(res.FilesRestored))
+		rec.Note = runlog.NewNote("restored", shortID(res.SnapshotID), info.Target, int64(res.FilesRestored))
 	case len(res.FailedFiles) > 0:
-		rec.Note = runlog.NewNote("restored-partial", shortID(res.SnapshotID), res.Target, int64(res.FilesRestored), len(res.FailedFiles))
+		rec.Note = runlog.NewNote("restored-partial", shortID(res.SnapshotID), info.Target, int64(res.FilesRestored), len(res.FailedFiles))
 	case info.ItemsWithErrors > 0:
-		rec.Note = runlog.NewNote("restored-problems", shortID(res.SnapshotID), res.Target, int64(res.FilesRestored), info.ItemsWithErrors)
+		rec.Note = runlog.NewNote("restored-problems", shortID(res.SnapshotID), info.Target, int64(res.FilesRestored), info.ItemsWithErrors)
 	}
+}
+
+// absTarget is the restore target as an absolute path: a relative
+// --target says nothing in the minutes read elsewhere, later.
+func absTarget(target string) string {
+	if a, err := filepath.Abs(target); err == nil {
+		return a
+	}
+	return target
+}
+
+// completeRestore adds to a restore's record what the repository and the
+// run log know: the job and source tags of the snapshot it restored (a
+// host without the configuration has no job for the medium), and the
+// interrupted restore of the same snapshot into the same target that it
+// completed, if it kept files that one had written.
+func (e *env) completeRestore(ctx context.Context, st *sopState, rec *runlog.Record, r *repo.Repository) {
+	info := rec.Restore
+	if info == nil || len(rec.Snapshots) != 1 {
+		return // nothing was restored
+	}
+	if r != nil {
+		if id, err := repo.ParseID(rec.Snapshots[0]); err == nil {
+			if sn, err := snapshot.LoadSnapshot(context.WithoutCancel(ctx), r, id); err == nil {
+				info.SnapshotJob, info.Source = snapshotTag(sn, soprun.TagJob), snapshotTag(sn, soprun.TagSource)
+			}
+		}
+	}
+	if info.FilesAlready == 0 {
+		return
+	}
+	recs, err := st.log.Records()
+	if err != nil {
+		return // the link is a help; the record stands without it
+	}
+	if prev, ok := interruptedRestore(recs, info.Snapshot, info.Target); ok {
+		info.Resumes = prev.ID
+	}
+}
+
+// snapshotTag is the value of sn's tag that starts with prefix ("job:",
+// "source:"), or "".
+func snapshotTag(sn *snapshot.Snapshot, prefix string) string {
+	for _, t := range sn.Tags {
+		if v, ok := strings.CutPrefix(t, prefix); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// interruptedRestore is the latest restore in recs of the snapshot into
+// the target that was interrupted: the one a rerun with --overwrite
+// if-changed completes.
+func interruptedRestore(recs []runlog.Record, snapshotID, target string) (runlog.Record, bool) {
+	for i := len(recs) - 1; i >= 0; i-- {
+		x := recs[i]
+		if x.Op != runlog.OpRestore || x.Restore == nil || x.Restore.Snapshot != snapshotID || x.Restore.Target != target {
+			continue
+		}
+		// A complete restore since then ends the search: the files kept
+		// now are that one's.
+		return x, x.Failure == runlog.KindInterrupted
+	}
+	return runlog.Record{}, false
 }
 
 // recordVerify records how the restore was verified, as a kind and counts
@@ -130,6 +197,12 @@ func recordVerify(info *runlog.RestoreInfo, o restoreOptions, res *restoreResult
 	info.DevicesSkipped = int64(len(res.SkippedDevices))
 	info.Replaced = int64(res.FilesReplaced)
 	info.KeptMetadataSet = int64(res.KeptMetadataSet)
+	if o.Overwrite == restorer.OverwriteIfChanged {
+		// Kept because they are the snapshot's (same size and time, or
+		// read back): in the target as the restore wants them, which is
+		// what a rerun after an interrupt relies on.
+		info.FilesAlready = info.FilesKept + info.FilesKeptVerified
+	}
 	failed := map[string]bool{}
 	for _, f := range res.FailedFiles {
 		failed[f] = true

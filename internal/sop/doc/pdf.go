@@ -34,6 +34,10 @@ type pdfDoc struct {
 	pageH  float64
 	bottom float64 // lowest y a block may reach (above the footer)
 	nimg   int
+	// tailCarried: the block being printed is followed by a closing
+	// paragraph that goes to the next page with the signatures after it
+	// (keepHeight).
+	tailCarried bool
 }
 
 // RenderPDF writes d as an A4 PDF with DejaVu Sans embedded.
@@ -96,6 +100,12 @@ func renderPDF(d *Document, logo []byte, pages int) (*pdfDoc, error) {
 		if i+1 < len(tails) {
 			nextTail = tails[i+1]
 		}
+		// A heading keeps with the start of the next block, as that
+		// block keeps with what follows it.
+		p.tailCarried = carried(d.Blocks, tails, i)
+		if _, ok := bl.(Heading); ok {
+			p.tailCarried = carried(d.Blocks, tails, i+1)
+		}
 		p.block(bl, next, tails[i], nextTail)
 	}
 	if err := f.Error(); err != nil {
@@ -126,12 +136,22 @@ func (p *pdfDoc) tails(blocks []Block) []float64 {
 	return tails
 }
 
+// carried reports whether block i is followed by a closing paragraph that
+// goes to the next page with the signatures after it (tails).
+func carried(blocks []Block, tails []float64, i int) bool {
+	if i+1 >= len(blocks) || tails[i] <= 0 {
+		return false
+	}
+	_, ok := blocks[i+1].(Paragraph)
+	return ok
+}
+
 // block prints bl; tail is what must follow it on its page (tails), and
 // nextTail the same for next, which a heading keeps with.
 func (p *pdfDoc) block(bl, next Block, tail, nextTail float64) {
 	switch x := bl.(type) {
 	case Heading:
-		p.heading(x, p.lead(next, nextTail))
+		p.heading(x, next, nextTail)
 	case Paragraph:
 		p.paragraph(x.Text, tail)
 	case Fields:
@@ -275,8 +295,8 @@ func (p *pdfDoc) centered(s, style string, size, lh float64) {
 }
 
 // lead is the height of the start of b that must share a page with the
-// heading above it.
-func (p *pdfDoc) lead(b Block, tail float64) float64 {
+// heading above it, whose height is above.
+func (p *pdfDoc) lead(b Block, tail, above float64) float64 {
 	switch x := b.(type) {
 	case Paragraph:
 		return float64(min(2, len(p.wrap(x.Text, "", pdfBody, p.width)))) * pdfLine
@@ -288,13 +308,13 @@ func (p *pdfDoc) lead(b Block, tail float64) float64 {
 			for i, f := range x {
 				hs[i] = p.fieldHeight(f)
 			}
-			return p.keepHeight(hs, 0, tail, 2)
+			return p.keepHeight(hs, 0, tail, 2, above)
 		}
 	case Table:
 		t := p.layoutTable(x)
 		h := t.headerH
 		if len(t.heights) > 0 {
-			h += p.keepHeight(t.heights, 0, tail, 3) // as table() keeps it
+			h += p.keepHeight(t.heights, 0, tail, 3, above+h) // as table() keeps it
 		}
 		return h
 	case List:
@@ -311,9 +331,10 @@ func (p *pdfDoc) lead(b Block, tail float64) float64 {
 	return pdfLine
 }
 
-func (p *pdfDoc) heading(h Heading, lead float64) {
+func (p *pdfDoc) heading(h Heading, next Block, nextTail float64) {
 	lines := p.wrap(h.Text, "B", 11, p.width)
 	height := float64(len(lines))*6 + 3
+	lead := p.lead(next, nextTail, height)
 	if lead < p.capacity()-height {
 		p.room(height + lead)
 	}
@@ -355,7 +376,7 @@ func (p *pdfDoc) list(items List, tail float64) {
 		hs[i] = float64(len(p.wrap(it, "", pdfBody, p.width-5))) * pdfLine
 	}
 	for k, it := range items {
-		p.room(p.keepHeight(hs, k, tail, 2))
+		p.room(p.keepHeight(hs, k, tail, 2, 0))
 		lines := p.wrap(it, "", pdfBody, p.width-5)
 		for i, l := range lines {
 			p.room(pdfLine)

@@ -23,21 +23,32 @@ func keepStart(n int) int {
 }
 
 // keepHeight is the height that must fit before printing item i of a block
-// whose items have the heights hs: the item alone, or, for the first of the
-// items that keep with signatures after the block (tail, keepStart), every
-// item from it to the end and the signatures, when that fits a page at all.
-func (p *pdfDoc) keepHeight(hs []float64, i int, tail, extra float64) float64 {
+// whose items have the heights hs, above being what is printed before it
+// on the page with it (a heading, a table's header): the item alone, or,
+// for the first of the items that keep with signatures after the block
+// (tail, keepStart), every item from it to the end and the signatures,
+// when that fits a page at all. Where a closing paragraph goes with the
+// signatures (tailCarried), the items keep with them only when all of it
+// fits on this page: items that fit here without it stay, and the
+// paragraph takes the signatures to the next page. Carrying a section
+// that fit over with them left half of the first page of short restore
+// minutes blank, and made them two pages.
+func (p *pdfDoc) keepHeight(hs []float64, i int, tail, extra, above float64) float64 {
 	if tail <= 0 || i != keepStart(len(hs)) {
 		return hs[i]
 	}
-	sum := extra + tail
+	rest := extra
 	for _, h := range hs[i:] {
-		sum += h
+		rest += h
 	}
-	if sum > p.capacity() {
+	left := p.bottom - p.GetY() - above
+	switch {
+	case rest+tail > p.capacity()-above:
+		return hs[i] // kept together they fit no page
+	case p.tailCarried && rest+tail > left && rest <= left:
 		return hs[i]
 	}
-	return sum
+	return rest + tail
 }
 
 // Fields: label in bold, a colon, the value; the label takes a third of the
@@ -72,7 +83,7 @@ func (p *pdfDoc) fields(fs []Field, tail float64) {
 	}
 	lw, vw := p.fieldCols()
 	for i, f := range fs {
-		p.room(p.keepHeight(hs, i, tail, 2))
+		p.room(p.keepHeight(hs, i, tail, 2, 0))
 		label, val := p.fieldLines(f)
 		blank := f.Value == "" && f.Blank
 		for k := 0; k < max(len(label), len(val), 1); k++ {
@@ -313,12 +324,12 @@ func (p *pdfDoc) table(t Table, tail float64) {
 		// The first row, or every row where they all go with the
 		// signatures after the table (keepStart): the header goes
 		// with them, not alone at the foot of the page.
-		first = p.keepHeight(l.heights, 0, tail, 3)
+		first = p.keepHeight(l.heights, 0, tail, 3, l.headerH)
 	}
 	p.room(l.headerH + first)
 	p.tableRow(l, l.header, l.headerH, true)
 	for i, cells := range l.rows {
-		if p.GetY()+p.keepHeight(l.heights, i, tail, 3) > p.bottom {
+		if p.GetY()+p.keepHeight(l.heights, i, tail, 3, 0) > p.bottom {
 			p.AddPage()
 			p.tableRow(l, l.header, l.headerH, true)
 		}
@@ -351,7 +362,7 @@ func (p *pdfDoc) tableRow(l tableLayout, cells [][]textLine, h float64, header b
 // Signatures: place and date on the right, then the signers side by side,
 // two (or three) to a row.
 const (
-	sigSpace = 20.0 // room to sign
+	sigSpace = 15.0 // room to sign: enough for a signature, and short restore minutes keep theirs on one page
 	sigTitle = 4.2  // line height of the title under the name
 )
 

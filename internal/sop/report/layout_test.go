@@ -16,6 +16,7 @@ import (
 
 	"github.com/lpse/cadang/internal/sop/doc"
 	"github.com/lpse/cadang/internal/sop/i18n"
+	"github.com/lpse/cadang/internal/sop/jobs"
 	"github.com/lpse/cadang/internal/sop/pdftext"
 	"github.com/lpse/cadang/internal/sop/runlog"
 )
@@ -264,7 +265,8 @@ func TestFontsEmbedded(t *testing.T) {
 }
 
 // The signature block never stands alone on a page: something of the
-// document comes before it on its page.
+// document comes before it on its page (at least the closing sentence
+// before the signatures, which goes with them: one line in English).
 func TestSignaturesNotAlone(t *testing.T) {
 	h := makeHistory(t)
 	for _, l := range []i18n.Lang{i18n.ID, i18n.EN} {
@@ -276,7 +278,7 @@ func TestSignaturesNotAlone(t *testing.T) {
 				t.Errorf("%s/%s: no place and date on the last page:\n%s", l, name, last)
 				continue
 			}
-			if before := strings.TrimSpace(last[:i]); len(strings.Split(before, "\n")) < 2 {
+			if before := strings.TrimSpace(last[:i]); len(strings.Split(before, "\n")) < 2 && !strings.HasPrefix(before, l.T("ba.closing")) {
 				t.Errorf("%s/%s: the signatures stand alone on page %d:\n%s", l, name, len(ps), last)
 			}
 		}
@@ -565,6 +567,44 @@ func TestLateBy(t *testing.T) {
 		}
 		if got := (Env{Lang: i18n.EN}).lateBy(c.d); got != c.en {
 			t.Errorf("%v: %q, want %q", c.d, got, c.en)
+		}
+	}
+}
+
+// TestShortMinutesOnOnePage (a README walk): the minutes of an ordinary
+// restore on a host without the configuration fit on one page; section C
+// and the signatures were carried to a second page together, leaving half
+// of the first blank. Minutes that do not fit (the letterhead, the head's
+// NIP) keep every section whole on the first page and carry only the
+// closing sentence with the signatures.
+func TestShortMinutesOnOnePage(t *testing.T) {
+	h := makeHistory(t)
+	restore, _ := noteRecords(t)
+	restore.Job, restore.Repository, restore.RepositoryID, restore.Operator, restore.Host = "", "/mnt/usb/cadang", strings.Repeat("b", 64), "root", "spse-baru"
+	restore.Restore.SnapshotJob, restore.Restore.Source = "spse-prod", "upload"
+	restore.Restore.Paths = []string{"/home/appserv/file_upload"}
+	restore.Restore.RequestID, restore.Restore.RequestedBy, restore.Restore.Reason = "REQ-07", "Andi Wijaya", "penggantian hardware server"
+	restore.Restore.SnapshotAt = restore.Start.Add(-8 * time.Hour)
+	for _, l := range []i18n.Lang{i18n.ID, i18n.EN} {
+		bare := noteEnv(l)
+		bare.Config = &jobs.Config{}
+		d, err := bare.RestoreMinutes(restore, nil, MinutesOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ps []string
+		t.Run(string(l)+"-without-configuration", func(t *testing.T) { ps = pages(t, d) })
+		if len(ps) != 1 {
+			t.Errorf("%s, without configuration: the minutes take %d pages:\n%s", l, len(ps), strings.Join(ps, "\n---- page break ----\n"))
+		}
+		d, err = h.env(l).RestoreMinutes(h.rest, h.recs, MinutesOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(string(l)+"-with-configuration", func(t *testing.T) { ps = pages(t, d) })
+		closing := strings.Fields(l.T("ba.closing"))[0]
+		if last := strings.TrimSpace(ps[len(ps)-1]); len(ps) > 2 || len(ps) == 2 && !strings.HasPrefix(last, closing) {
+			t.Errorf("%s, with configuration: more than the closing sentence and the signatures on page 2 of %d:\n%s", l, len(ps), strings.Join(ps, "\n---- page break ----\n"))
 		}
 	}
 }

@@ -118,8 +118,44 @@ type MinutesOptions struct {
 	// record has only the unit or office the request came from).
 	RequesterPosition, RequesterUnit string
 	// Performer is who carried out the restore; empty: the administrator
-	// of [organization], else the operating-system user of the record.
+	// of [organization], else the operating-system user of the record
+	// (personOf).
 	Performer string
+	// SystemAccounts are the names of the accounts no person signs as
+	// (root, and the name of uid 0 where it is another); SudoUser is who
+	// ran sudo to make the minutes ($SUDO_USER), taken as the performer
+	// of a restore that such an account recorded.
+	SystemAccounts []string
+	SudoUser       string
+}
+
+// personOf is the name of the person behind the account that recorded a
+// restore, for the performer's signature: the sudo user the record names
+// ("budi (sudo)"), or for a system account (root) the user who runs sudo
+// now, or "" so that the name is written by hand above the title, not
+// "root".
+func (o MinutesOptions) personOf(operator string) string {
+	if name, ok := strings.CutSuffix(operator, " (sudo)"); ok {
+		return name
+	}
+	for _, a := range append([]string{"root"}, o.SystemAccounts...) {
+		if operator == a {
+			return o.SudoUser
+		}
+	}
+	return operator
+}
+
+// mediumCell is the minutes' "Medium": the rotation medium's name, the
+// location as the administrator typed it (-r), and the repository's short
+// ID beside it, which ties the minutes to the repository; not the 64 hex
+// digits alone, which no one reading the minutes recognises.
+func mediumCell(r runlog.Record) string {
+	s := strings.Join(nonEmpty(r.Medium, r.Repository), " – ")
+	if r.RepositoryID == "" {
+		return s
+	}
+	return strings.TrimSpace(s + " (ID " + short(r.RepositoryID, 8) + ")")
 }
 
 // RestoreMinutes is the "Berita Acara Pelaksanaan Restore" (SOP step 8):
@@ -145,11 +181,11 @@ func (e Env) RestoreMinutes(r runlog.Record, recs []runlog.Record, o MinutesOpti
 		signed = o.SignedOn
 	}
 	org := e.Config.Organization
-	performer := or(o.Performer, or(org.Administrator.Name, r.Operator))
+	performer := or(o.Performer, or(org.Administrator.Name, o.personOf(r.Operator)))
 	performed := performer
 	if r.Operator != "" && r.Operator != performer {
 		// the account that ran cadang, for the audit trail
-		performed += " (" + e.t("ba.account", r.Operator) + ")"
+		performed = strings.TrimSpace(performed + " (" + e.t("ba.account", r.Operator) + ")")
 	}
 	position := strings.Join(nonEmpty(o.RequesterPosition, or(o.RequesterUnit, info.RequesterOf)), ", ")
 	// Without an organisation name in the configuration the place is
@@ -197,21 +233,23 @@ func (e Env) RestoreMinutes(r runlog.Record, recs []runlog.Record, o MinutesOpti
 		},
 		doc.Heading{Text: e.t("ba.h_restore")},
 		doc.Fields{
-			{Label: e.t("f.job"), Value: r.Job},
+			{Label: e.t("f.job"), Value: RestoreJob(r)},
 			{Label: e.t("req.what"), Value: e.restoredWhat(r, recs)},
 			{Label: e.t("req.snapshot"), Value: e.snapshotCell(info)},
-			{Label: e.t("f.medium"), Value: strings.TrimSpace(r.Medium + " " + r.RepositoryID)},
+			{Label: e.t("f.medium"), Value: mediumCell(r)},
 			{Label: e.t("req.target"), Value: info.Target},
 			{Label: e.t("f.operator"), Value: performed},
 			{Label: e.t("f.host"), Value: r.Host},
-			{Label: e.t("f.start"), Value: e.dt(r.Start)},
-			{Label: e.t("f.end"), Value: e.dt(r.End)},
-			{Label: e.t("f.duration"), Value: e.Lang.Duration(r.Duration())},
+			{Label: e.t("ba.when"), Value: e.span(r)},
 			{Label: e.t("f.standard"), Value: e.t("f.standard_v", e.Lang.Duration(msDur(r.TimeStandard)), e.standardMet(r))},
-			{Label: e.t("ba.files"), Value: e.Lang.Int(r.FilesRead) + " / " + e.Lang.Bytes(r.BytesRead)},
+			{Label: e.t("ba.files"), Value: e.filesCell(r, info)},
 		},
-		doc.Heading{Text: e.t("ba.h_result")},
 	)
+	if info.Resumes != "" {
+		d.Blocks[len(d.Blocks)-1] = append(d.Blocks[len(d.Blocks)-1].(doc.Fields),
+			doc.Field{Label: e.t("ba.resumes"), Value: e.resumesCell(info.Resumes, recs)})
+	}
+	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("ba.h_result")})
 	result := doc.Fields{
 		{Label: e.t("f.result"), Value: runlog.ResultLabel(e.Lang, r.Result) + kindSuffix(e.Lang, r.Failure)},
 		{Label: e.t("ba.verification"), Value: verify},
@@ -238,6 +276,44 @@ func (e Env) RestoreMinutes(r runlog.Record, recs []runlog.Record, o MinutesOpti
 		}},
 	)
 	return d, nil
+}
+
+// span is when a run took place, in one field of the minutes (their
+// start, end and duration on three lines pushed the signatures of short
+// minutes onto a second page): "9 Maret 2026 10.00.00 – 11.35.00 WITA (1
+// jam 35 menit)", the end's date repeated only when it is another day.
+func (e Env) span(r runlog.Record) string {
+	start, end := r.Start.In(e.loc()), r.End.In(e.loc())
+	from, to := e.dt(r.Start), e.dt(r.End)
+	if sy, sm, sd := start.Date(); end.Year() == sy && end.Month() == sm && end.Day() == sd {
+		// the zone once, after the end
+		from = strings.TrimSuffix(from, start.Format(" MST"))
+		to = e.Lang.Clock(end)
+	}
+	return fmt.Sprintf("%s – %s (%s)", from, to, e.Lang.Duration(r.Duration()))
+}
+
+// filesCell is the minutes' "Files / data restored": the files written,
+// and where the restore kept files that were already the snapshot's (a
+// rerun with --overwrite if-changed after an interrupt), those too, as
+// part of the restore: "1 file" over 505 complete ones misleads.
+func (e Env) filesCell(r runlog.Record, info runlog.RestoreInfo) string {
+	if info.FilesAlready == 0 {
+		return e.Lang.Int(r.FilesRead) + " / " + e.Lang.Bytes(r.BytesRead)
+	}
+	total := r.FilesRead + info.FilesAlready
+	return e.t("ba.files_already", e.Lang.Int(total), e.Lang.Int(r.FilesRead), e.Lang.Int(info.FilesAlready), e.Lang.Bytes(r.BytesRead))
+}
+
+// resumesCell names the interrupted restore that this one completed, with
+// its time when the records hold it.
+func (e Env) resumesCell(id string, recs []runlog.Record) string {
+	for _, x := range recs {
+		if x.ID == id {
+			return e.t("ba.resumes_v", id, e.dt(x.End))
+		}
+	}
+	return id
 }
 
 // restoredWhat says what a restore brought back: its paths, or for a

@@ -312,9 +312,26 @@ type RestoreInfo struct {
 	Reason      string    `json:"reason,omitempty"`
 	Snapshot    string    `json:"snapshot,omitempty"`
 	SnapshotAt  time.Time `json:"snapshot_time,omitempty"`
-	Paths       []string  `json:"paths,omitempty"`
-	Target      string    `json:"target,omitempty"`
-	Verified    bool      `json:"verified"`
+	// SnapshotJob and Source are the snapshot's job and source tags (job:,
+	// source:): on a host without the configuration the record has no job
+	// of its own, and the minutes take it from the snapshot.
+	SnapshotJob string   `json:"snapshot_job,omitempty"`
+	Source      string   `json:"source,omitempty"`
+	Paths       []string `json:"paths,omitempty"`
+	// Target is the absolute path restored into (a relative --target is
+	// made absolute: the minutes must say where the data is).
+	Target   string `json:"target,omitempty"`
+	Verified bool   `json:"verified"`
+	// Overwrite is the --overwrite mode (always, if-changed, never).
+	Overwrite string `json:"overwrite,omitempty"`
+	// Resumes is the ID of the interrupted restore of the same snapshot
+	// into the same target that this one completed (--overwrite
+	// if-changed after Ctrl-C); FilesAlready are the files it found
+	// already the snapshot's there and kept (same size and time, or read
+	// back with --verify): part of the restore, though not written by
+	// this run (FilesRead counts those written).
+	Resumes      string `json:"resumes,omitempty"`
+	FilesAlready int64  `json:"files_already,omitempty"`
 	// VerifyKind says how the restored files were checked; with the record's
 	// FilesRead (files restored), FilesVerified and FilesFailed the
 	// documents describe it in their language (VerifyText).

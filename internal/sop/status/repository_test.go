@@ -58,3 +58,23 @@ func TestComputeRepository(t *testing.T) {
 		t.Fatalf("%+v", rep.Jobs[0])
 	}
 }
+
+// TestFailedRestoreAsksNoFollowup: SOP step 5 asks a follow-up of every
+// failed backup; a failed restore (a full disk, a read-only target) is
+// accounted for by its own minutes (step 8), so status on a new host does
+// not list it as a failed run without follow-up. A failed backup still is.
+func TestFailedRestoreAsksNoFollowup(t *testing.T) {
+	const id = "aaaa1111"
+	at := time.Date(2026, 3, 10, 2, 0, 0, 0, time.UTC)
+	recs := []runlog.Record{
+		{Op: runlog.OpBackup, ID: "backup", RepositoryID: id, Start: at, End: at.Add(time.Minute), Result: runlog.OK},
+		{Op: runlog.OpRestore, ID: "full-disk", RepositoryID: id, Start: at.Add(time.Hour), End: at.Add(2 * time.Hour), Result: runlog.Failed, Failure: runlog.KindOutOfSpace},
+		{Op: runlog.OpRestore, ID: "read-only", RepositoryID: id, Start: at.Add(3 * time.Hour), End: at.Add(3 * time.Hour), Result: runlog.Failed, Failure: runlog.KindOther},
+		{Op: runlog.OpBackup, ID: "failed-backup", RepositoryID: id, Start: at.Add(4 * time.Hour), End: at.Add(4 * time.Hour), Result: runlog.Partial, Failure: runlog.KindSourceUnreadable},
+	}
+	rep := ComputeRepository("/mnt/usb", id, recs, nil, 0, at.Add(30*time.Hour))
+	j := rep.Jobs[0]
+	if len(j.OpenFollowups) != 1 || j.OpenFollowups[0] != "failed-backup" || len(j.OverdueFollowups) != 1 {
+		t.Errorf("open follow-ups %v, overdue %v; want the failed backup alone", j.OpenFollowups, j.OverdueFollowups)
+	}
+}

@@ -309,7 +309,7 @@ func TestFollowupOverdue(t *testing.T) {
 	}
 	failed := rec("spse-prod", runlog.OpBackup, day.Add(-48*time.Hour), runlog.Failed, runlog.KindDumpFailed)
 	check := rec("spse-prod", runlog.OpCheck, day.Add(-30*time.Hour), runlog.Failed, runlog.KindIntegrity)
-	fresh := rec("spse-prod", runlog.OpRestore, day.Add(-2*time.Hour), runlog.Failed, runlog.KindIntegrity)
+	fresh := rec("spse-prod", runlog.OpPrune, day.Add(-2*time.Hour), runlog.Failed, runlog.KindIntegrity) // not a restore: its minutes account for a failed one
 	// A failure older than FollowupWatch (from before the installation
 	// followed runs up) is listed, not warned about.
 	old := rec("spse-prod", runlog.OpCheck, day.AddDate(0, 0, -40), runlog.Failed, runlog.KindIntegrity)
