@@ -666,7 +666,7 @@ func printRestoreSummary(e *env, sn *snapshot.Snapshot, res *restoreResult) {
 		fmt.Fprintf(e.stdout, " in %.1fs", res.TotalDuration)
 	}
 	if res.FilesSkipped > 0 {
-		fmt.Fprintf(e.stdout, ", %s kept", plural(int(res.FilesSkipped), "existing file"))
+		fmt.Fprintf(e.stdout, ", %s kept", existingEntries(res.FilesSkipped))
 		var notes []string
 		if res.KeptVerifiedCount > 0 {
 			notes = append(notes, fmt.Sprintf("%d read back and found the snapshot's", res.KeptVerifiedCount))
@@ -683,7 +683,7 @@ func printRestoreSummary(e *env, sn *snapshot.Snapshot, res *restoreResult) {
 		if res.DryRun {
 			what = "would be replaced"
 		}
-		fmt.Fprintf(e.stdout, ", %s %s", plural(int(res.FilesReplaced), "existing file"), what)
+		fmt.Fprintf(e.stdout, ", %s %s", existingEntries(res.FilesReplaced), what)
 	}
 	if res.FilesVerified > 0 {
 		fmt.Fprintf(e.stdout, ", %d verified", res.FilesVerified)

@@ -163,3 +163,15 @@ func recordRestoreOmitted(rec *runlog.Record, res *restoreResult, listed int) {
 		rec.Errors = append(rec.Errors, fmt.Sprintf("... and %d more error(s) not recorded (the restore's output lists them)", omitted))
 	}
 }
+
+// existingEntries says how many entries of the target a restore kept or
+// replaced. They are names of non-directory entries (each name of a
+// hardlink, symlinks, FIFOs and device nodes too): said so, since "files"
+// read as regular files gave a count that a person checking the target
+// with find -type f could not match.
+func existingEntries(n uint64) string {
+	if n == 1 {
+		return "1 existing non-directory entry"
+	}
+	return fmt.Sprintf("%d existing non-directory entries", n)
+}
