@@ -1140,7 +1140,7 @@ func TestCLIRestoreOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := cliOK(t, "-r", repoDir, "restore", sub, "--target", target, "--include", "kontrak-001.pdf", "--overwrite", "if-changed")
-	if !strings.Contains(out.stdout, "1 existing file kept (1 given the snapshot's mode or extended attributes)") {
+	if !strings.Contains(out.stdout, "1 existing non-directory entry kept (1 given the snapshot's mode or extended attributes)") {
 		t.Errorf("if-changed summary: %s", out.stdout)
 	}
 	if err := os.Chmod(p, 0o666); err != nil {

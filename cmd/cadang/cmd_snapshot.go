@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 	"unicode/utf8"
@@ -375,7 +376,8 @@ setuid and setgid; --no-owner there restores no owner, without those errors. --n
 choose extended attributes by name (e.g. --xattr-exclude security.capability). Nothing is written outside --target: a symlink found in the
 target is never followed (with --overwrite always or if-changed one in the way of a directory is replaced).
 If some files cannot be restored (a damaged blob), the others are restored, the failed ones are listed,
-and the exit code is 3.`,
+and the exit code is 3 (1 when nothing was restored); the last line counts the errors by cause. After 50
+files in a row failed because the target is full or read-only, the restore stops writing.`,
 		Flags: append(filterFlags(),
 			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "restore into `DIR`", Required: true},
 			&cli.StringSliceFlag{Name: "include", Aliases: []string{"i"}, Usage: "restore only paths matching `PATTERN` (repeatable)"},
@@ -400,6 +402,9 @@ and the exit code is 3.`,
 			mode, err := restorer.ParseOverwriteMode(c.String("overwrite"))
 			if err != nil {
 				return fmt.Errorf("--overwrite: %w", err)
+			}
+			if err := checkTarget(c.String("target")); err != nil {
+				return err
 			}
 			o := restoreOptions{
 				Snapshot: c.Args().First(), Filter: filterFromFlags(c), Target: c.String("target"),
@@ -485,6 +490,11 @@ type restoreResult struct {
 	// 20 of them at most, as paths in the target.
 	SetIDDropped      uint64   `json:"setid_dropped,omitempty"`
 	SetIDDroppedPaths []string `json:"setid_dropped_paths,omitempty"`
+
+	// FilesNotTried: the restore stopped writing once the target's file
+	// system refused many files in a row (full, read-only); these were
+	// not tried, and are not listed.
+	FilesNotTried uint64 `json:"files_not_tried,omitempty"`
 	// for the run-log record
 	snapshotTime  time.Time
 	snapshotPaths []string
@@ -492,6 +502,8 @@ type restoreResult struct {
 	setIDWhy      string // why SetIDDropped: the owner was not restored
 	damaged       uint64 // failures the repository's data caused (RestoreSummary.Damaged)
 	otherErrors   uint64 // errors about symlinks, FIFOs and devices alone (RestoreSummary.OtherErrors)
+	causes        []restorer.Cause
+	stoppedBy     syscall.Errno // why the restore stopped writing (RestoreSummary.StoppedBy)
 }
 
 func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, error) {
@@ -521,7 +533,7 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 			printRestoreInterrupted(e, o)
 		}
 		if sum == nil {
-			return e.notInSnapshot(sn, rerr)
+			return e.notInSnapshot(sn, targetError(rerr))
 		}
 		res = &restoreResult{MessageType: "summary", SnapshotID: sn.ID().String(), Target: o.Target,
 			FilesRestored: sum.Files, DirsRestored: sum.Dirs, OthersRestored: sum.Others, FilesSkipped: sum.Skipped, KeptMetadataSet: sum.KeptMetadata, FilesReplaced: sum.Replaced, Hardlinks: sum.Links, FilesVerified: sum.Verified,
@@ -529,7 +541,8 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 			BytesRestored: sum.Bytes, BytesWritten: sum.Written, FailedFiles: sum.FailedFiles, SkippedDevices: sum.SkippedDevices, Errors: sum.Errors,
 			TotalDuration: sum.End.Sub(sum.Start).Seconds(), DryRun: o.DryRun,
 			snapshotTime: sn.Time, snapshotPaths: sn.Paths, KeptVerifiedCount: sum.KeptVerified, keptSame: sum.KeptSame,
-			Interrupted: sum.Interrupted, SetIDDropped: sum.SetIDDropped, SetIDDroppedPaths: sum.SetIDDroppedPaths, damaged: sum.Damaged, otherErrors: sum.OtherErrors}
+			Interrupted: sum.Interrupted, SetIDDropped: sum.SetIDDropped, SetIDDroppedPaths: sum.SetIDDroppedPaths, damaged: sum.Damaged, otherErrors: sum.OtherErrors,
+			FilesNotTried: sum.NotTried, causes: sum.Causes, stoppedBy: sum.StoppedBy}
 		if sum.SetIDDropped > 0 {
 			// Why, for the warning: the fix differs (sudo, or no --no-owner).
 			switch {
@@ -552,31 +565,7 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 		}
 		printRestoreSummary(e, sn, res)
 		if errors.Is(rerr, restorer.ErrRestoreIncomplete) {
-			// A damaged tree fails its directory, not a file: count
-			// what failed, and do not claim a rest that is not there.
-			n, what := len(sum.FailedFiles), "file(s)"
-			if n == 0 {
-				n, what = len(sum.Errors), "item(s)"
-			}
-			could, rest := "could not be restored", "the rest was restored"
-			switch {
-			case o.DryRun && sum.Files == 0:
-				could, rest = "would not be restored", "no file would be restored"
-			case o.DryRun:
-				could, rest = "would not be restored", "the rest would be (a dry run wrote nothing)"
-			case sum.Files == 0 && sum.Skipped > 0:
-				rest = fmt.Sprintf("no file was written (%d existing kept)", sum.Skipped)
-			case sum.Files == 0:
-				rest = "no file was restored"
-			}
-			// A damaged backup is an integrity failure; a target that
-			// refused the files (permissions, space, an entry in the
-			// way) is not, and the monthly analysis must not count it so.
-			kind := runlog.KindOther
-			if sum.Damaged > 0 {
-				kind = runlog.KindIntegrity
-			}
-			return &partialError{Kind: kind, Msg: fmt.Sprintf("%d %s %s (listed above); %s", n, what, could, rest)}
+			return incompleteError(res, o)
 		}
 		return rerr
 	})
@@ -677,7 +666,7 @@ func printRestoreSummary(e *env, sn *snapshot.Snapshot, res *restoreResult) {
 		fmt.Fprintf(e.stdout, " in %.1fs", res.TotalDuration)
 	}
 	if res.FilesSkipped > 0 {
-		fmt.Fprintf(e.stdout, ", %s kept", plural(int(res.FilesSkipped), "existing file"))
+		fmt.Fprintf(e.stdout, ", %s kept", existingEntries(res.FilesSkipped))
 		var notes []string
 		if res.KeptVerifiedCount > 0 {
 			notes = append(notes, fmt.Sprintf("%d read back and found the snapshot's", res.KeptVerifiedCount))
@@ -694,7 +683,7 @@ func printRestoreSummary(e *env, sn *snapshot.Snapshot, res *restoreResult) {
 		if res.DryRun {
 			what = "would be replaced"
 		}
-		fmt.Fprintf(e.stdout, ", %s %s", plural(int(res.FilesReplaced), "existing file"), what)
+		fmt.Fprintf(e.stdout, ", %s %s", existingEntries(res.FilesReplaced), what)
 	}
 	if res.FilesVerified > 0 {
 		fmt.Fprintf(e.stdout, ", %d verified", res.FilesVerified)

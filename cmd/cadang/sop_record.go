@@ -96,12 +96,15 @@ func recordRestore(rec *runlog.Record, o restoreOptions, res *restoreResult, err
 		}
 		return
 	}
+	listed := len(rec.Errors)
+	recordRestoreCauses(rec, res)
 	for _, f := range res.FailedFiles {
 		addRecordError(rec, "not restored: "+f)
 	}
 	for _, ie := range res.Errors {
 		addRecordError(rec, fmt.Sprintf("%s: %s", ie.Path, ie.Error))
 	}
+	recordRestoreOmitted(rec, res, listed)
 	if res.damaged > 0 {
 		rec.Failure = runlog.KindIntegrity
 	}

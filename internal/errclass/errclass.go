@@ -211,6 +211,19 @@ func rules() []rule {
 		{is(archiver.ErrIncomplete), fixed(Class{Exit: ExitPartial, Kind: runlog.KindSourceUnreadable})},
 		{is(archiver.ErrNoSource), fixed(Class{Exit: ExitFatal, Kind: runlog.KindSourceUnreadable})},
 		{is(restorer.ErrRestoreIncomplete), fixed(Class{Exit: ExitPartial, Kind: runlog.KindIntegrity})},
+		// Before the ENOSPC rule, whose hint is the backup medium's: a
+		// restore's target that cannot be made or opened.
+		{as[*restorer.TargetError](), func(err error) Class {
+			c := Class{Exit: ExitFatal, Kind: runlog.KindOther}
+			var errno syscall.Errno
+			if errors.As(err, &errno) {
+				c.Hint = TargetHint(errno)
+				if errno == syscall.ENOSPC || errno == syscall.EDQUOT {
+					c.Kind = runlog.KindOutOfSpace
+				}
+			}
+			return c
+		}},
 		// Their messages name the remedy, so that `cadang run` records it
 		// too; the damage rule's hint would only send the administrator
 		// to check.
@@ -262,6 +275,25 @@ func rules() []rule {
 				Hint: "a disk is full (the backup medium, or the temporary space of a dump): free space and run again; a backup that stopped here wrote no snapshot"})},
 		{is(fs.ErrPermission), fixed(Class{Exit: ExitFatal, Kind: runlog.KindSourceUnreadable})},
 	}
+}
+
+// TargetHint says what to do about errno, the error that a restore's
+// target gave: "" for an errno that says nothing of the target as a whole.
+// The restore's closing line and the error of a target that cannot be
+// made or opened say it, so that the cause is not left to be found among
+// a line per file.
+func TargetHint(errno syscall.Errno) string {
+	switch errno {
+	case syscall.ENOSPC, syscall.EDQUOT:
+		return "the target's file system is full: free space or choose another --target"
+	case syscall.EROFS:
+		return "the target's file system is mounted read-only: remount it read-write or choose another --target"
+	case syscall.EACCES:
+		return "the target is not writable by this user: run as a user who may write there, or choose another --target"
+	case syscall.ENOTDIR:
+		return "give --target a directory (it is made if missing)"
+	}
+	return ""
 }
 
 // Of classifies err. A nil error is ExitOK with no kind. An error that

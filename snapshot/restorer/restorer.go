@@ -1,6 +1,7 @@
 package restorer
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -204,11 +206,58 @@ type RestoreSummary struct {
 	OtherErrors uint64
 	// Errors lists every problem, including metadata that could not be set.
 	Errors []snapshot.ItemError
+	// Causes counts the entries of Errors by cause, the most frequent
+	// first: what an administrator must fix is one or two causes (a full
+	// or read-only target), not hundreds of lines. An entry left out
+	// because its directory failed counts under its directory's cause.
+	Causes []Cause
+	// StoppedBy is the error of the target's file system (ENOSPC, EDQUOT,
+	// EROFS) that made the restore stop writing files after
+	// StopAfterFailures files in a row failed with it; NotTried counts
+	// the file names it then did not try, which are neither in
+	// FailedFiles nor in Errors. 0 when it did not stop.
+	StoppedBy syscall.Errno
+	NotTried  uint64
 	// Interrupted: the restore was cancelled while it wrote; Files and
 	// Bytes are then the files complete in the target (the rest of the
 	// summary is not filled in).
 	Interrupted bool
 }
+
+// Cause is one cause of a restore's errors and how many it caused.
+type Cause struct {
+	// Errno is the system error, 0 for an error without one (an entry
+	// in the way, data the repository could not give).
+	Errno syscall.Errno
+	// Damaged: the repository could not give the data (Errno is 0).
+	Damaged bool
+	Count   uint64
+}
+
+// targetFull reports whether errno says that the target's file system
+// takes no more files: full, over quota, or read-only. No later file can
+// fare better while it lasts, so a restore stops after a run of them.
+func targetFull(errno syscall.Errno) bool {
+	return errno == syscall.ENOSPC || errno == syscall.EDQUOT || errno == syscall.EROFS
+}
+
+// StopAfterFailures is how many files in a row must fail with targetFull
+// for a restore to stop writing. Not one: a file that did not fit frees
+// its space again when it is removed, and a smaller one may still fit;
+// not all of them: on a full disk each one costs a create, a write and an
+// unlink on the very file system that holds whatever else the server
+// writes, and buries the cause under a line per file.
+const StopAfterFailures = 50
+
+// TargetError is an error of the target directory itself (it cannot be
+// made, opened or used): nothing was restored.
+type TargetError struct {
+	Target string
+	Err    error
+}
+
+func (e *TargetError) Error() string { return e.Err.Error() }
+func (e *TargetError) Unwrap() error { return e.Err }
 
 // ErrRestoreIncomplete is wrapped by a *RestoreError.
 var ErrRestoreIncomplete = errors.New("restore incomplete")
@@ -362,8 +411,8 @@ type restoreRun struct {
 	// panic's message.
 	curTree    repo.ID
 	curPath    string
-	base       *planBase // of every rItem
-	failedDirs map[string]bool
+	base       *planBase         // of every rItem
+	failedDirs map[string]error  // the directories not restored, and why
 	firstLink  map[devIno]*rFile // the first planned file of each inode with several links
 	// setIDSeen: the kept inodes noteSetID counted (under sumMu), so
 	// that a hardlink group kept by if-changed counts once, as a group
@@ -382,8 +431,14 @@ type restoreRun struct {
 
 	fds *fdCache // the files open now, at most Restorer.MaxOpenFiles
 
-	sumMu   sync.Mutex
-	sum     RestoreSummary
+	sumMu  sync.Mutex
+	sum    RestoreSummary
+	causes map[Cause]uint64 // Cause without Count: the errors of each (under sumMu)
+	// fullRun counts the files that failed in a row with a targetFull
+	// error; stopped holds that errno once fullRun reached
+	// StopAfterFailures, and the files not yet begun are then not tried.
+	fullRun atomic.Int64
+	stopped atomic.Uint32
 	written atomic.Uint64
 	// targetNode is the directory whose contents go into the target (a
 	// subpath restore); targetMade says the restore made the target.
@@ -411,7 +466,7 @@ type restoreRun struct {
 // what is complete in the target (RestoreSummary.Interrupted).
 func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath, target string) (sum *RestoreSummary, err error) {
 	rr := &restoreRun{rs: rs, r: rs.Repo, sn: sn, progress: rs.Progress, hashes: map[repo.ID][32]byte{},
-		trees: map[repo.ID]*treeEntry{}, failedDirs: map[string]bool{}, firstLink: map[devIno]*rFile{}, maxNodes: rs.MaxNodes}
+		trees: map[repo.ID]*treeEntry{}, failedDirs: map[string]error{}, firstLink: map[devIno]*rFile{}, maxNodes: rs.MaxNodes}
 	rr.journal.fd = -1
 	if rr.progress == nil {
 		rr.progress = NopRestoreProgress{}
@@ -492,23 +547,8 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 	// worker starts, and tells which created modes need no chmod.
 	rr.umask = uint32(unix.Umask(0o022))
 	unix.Umask(int(rr.umask))
-	if !rs.DryRun {
-		if _, err := os.Lstat(target); os.IsNotExist(err) {
-			if rr.root, err = makeRoot(target, rr.euid, rs.noOpenat2); err != nil {
-				return nil, err
-			}
-			rr.targetMade = rr.root != nil
-		}
-		if rr.root == nil {
-			if err := os.MkdirAll(target, 0o700); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if rr.root == nil && (!rs.DryRun || !rr.fresh) {
-		if rr.root, err = openRoot(target, rs.noOpenat2); err != nil {
-			return nil, err
-		}
+	if err := rr.openTarget(target); err != nil {
+		return nil, &TargetError{Target: target, Err: err}
 	}
 	defer rr.root.close()
 	if !rs.DryRun && !rr.fresh {
@@ -535,10 +575,42 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 	rr.sum.Written = rr.written.Load()
 	slices.Sort(rr.sum.FailedFiles)
 	slices.SortFunc(rr.sum.Errors, func(a, b snapshot.ItemError) int { return strings.Compare(a.Path, b.Path) })
-	if len(rr.sum.Errors) > 0 || len(rr.sum.FailedFiles) > 0 {
+	rr.sum.Causes = rr.sortedCauses()
+	rr.sum.StoppedBy = syscall.Errno(rr.stopped.Load())
+	if len(rr.sum.Errors) > 0 || len(rr.sum.FailedFiles) > 0 || rr.sum.NotTried > 0 {
 		return &rr.sum, &RestoreError{FailedFiles: rr.sum.FailedFiles, Errors: rr.sum.Errors}
 	}
 	return &rr.sum, nil
+}
+
+// openTarget makes the target where it is missing (not in a dry run) and
+// opens it as rr.root; a dry run into a missing target opens none.
+func (rr *restoreRun) openTarget(target string) error {
+	rs := rr.rs
+	if st, err := os.Stat(target); err == nil && !st.IsDir() {
+		// Said so, rather than as MkdirAll's "not a directory".
+		return &os.PathError{Op: "restore into", Path: target, Err: syscall.ENOTDIR}
+	}
+	var err error
+	if !rs.DryRun {
+		if _, err := os.Lstat(target); os.IsNotExist(err) {
+			if rr.root, err = makeRoot(target, rr.euid, rs.noOpenat2); err != nil {
+				return err
+			}
+			rr.targetMade = rr.root != nil
+		}
+		if rr.root == nil {
+			if err := os.MkdirAll(target, 0o700); err != nil {
+				return err
+			}
+		}
+	}
+	if rr.root == nil && (!rs.DryRun || !rr.fresh) {
+		if rr.root, err = openRoot(target, rs.noOpenat2); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ErrNothingWritten is wrapped by the error of a restore interrupted
@@ -765,11 +837,64 @@ func (rr *restoreRun) linkHardlink(f *rFile, n *snapshot.Node) bool {
 	return false
 }
 
-func (rr *restoreRun) addError(p string, err error) {
+func (rr *restoreRun) addError(p string, err error) { rr.addErrorOf(p, err, false) }
+
+// addErrorOf reports the error of the entry p, counted under its cause
+// (damaged: the repository could not give its data).
+func (rr *restoreRun) addErrorOf(p string, err error, damaged bool) {
 	rr.progress.Error(p, err)
+	c := Cause{Damaged: damaged}
+	if !damaged {
+		errors.As(err, &c.Errno)
+	}
 	rr.sumMu.Lock()
 	rr.sum.Errors = append(rr.sum.Errors, snapshot.ItemError{Path: p, Error: err.Error()})
+	if rr.causes == nil {
+		rr.causes = map[Cause]uint64{}
+	}
+	rr.causes[c]++
 	rr.sumMu.Unlock()
+}
+
+// sortedCauses is rr.causes as RestoreSummary.Causes: the most frequent
+// first, then by errno, for output that does not change from run to run.
+func (rr *restoreRun) sortedCauses() []Cause {
+	var cs []Cause
+	for c, n := range rr.causes {
+		c.Count = n
+		cs = append(cs, c)
+	}
+	slices.SortFunc(cs, func(a, b Cause) int {
+		if c := cmp.Compare(b.Count, a.Count); c != 0 {
+			return c
+		}
+		if a.Damaged != b.Damaged {
+			return cmp.Compare(boolInt(b.Damaged), boolInt(a.Damaged))
+		}
+		return cmp.Compare(a.Errno, b.Errno)
+	})
+	return cs
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// parentError is the error of an entry left out because its directory
+// could not be restored; it unwraps to the directory's error, so that the
+// entry counts under that cause.
+type parentError struct{ dir error }
+
+func (e *parentError) Error() string { return "not restored: its directory could not be restored" }
+func (e *parentError) Unwrap() error { return e.dir }
+
+// parentErr is the error of the entry rel, whose directory failed.
+func (rr *restoreRun) parentErr(rel string) error {
+	dir, _ := splitRel(rel)
+	return &parentError{rr.failedDirs[dir]}
 }
 
 func (rr *restoreRun) count(f func(s *RestoreSummary)) {
@@ -791,7 +916,8 @@ func (rr *restoreRun) hook(op, rel string) {
 // restored; everything below it is left out, reported once for files.
 func (rr *restoreRun) parentFailed(rel string) bool {
 	dir, _ := splitRel(rel)
-	return dir != "" && rr.failedDirs[dir]
+	_, failed := rr.failedDirs[dir]
+	return dir != "" && failed
 }
 
 // prepareEntry decides whether to write an item; it returns write false to
@@ -1131,8 +1257,8 @@ const makeDirsMinPart = 64
 // dirsMade is what one goroutine of phase 1 did, for the caller to merge
 // once the depth is done.
 type dirsMade struct {
-	ours   []string // created, and the restore's own (parentDirs.safeChild)
-	failed []string // not restored, nor anything below them
+	ours   []string   // created, and the restore's own (parentDirs.safeChild)
+	failed []dirError // not restored, nor anything below them: rel, and why
 	errs   []dirError
 	made   uint64
 }
@@ -1171,8 +1297,8 @@ func (rr *restoreRun) makeDirs(workers int, dry bool) error {
 			for _, rel := range res[i].ours {
 				parents.ours[rel] = true
 			}
-			for _, rel := range res[i].failed {
-				rr.failedDirs[rel] = true
+			for _, f := range res[i].failed {
+				rr.failedDirs[f.path] = f.err
 			}
 			for _, e := range res[i].errs {
 				rr.addError(e.path, e.err)
@@ -1190,7 +1316,8 @@ func (rr *restoreRun) makeDirRun(p *parentDirs, ds []rItem, at func(rItem), dry 
 	for _, d := range ds {
 		at(d)
 		if rr.parentFailed(d.rel) {
-			out.failed = append(out.failed, d.rel) // reported at the failed parent
+			dir, _ := splitRel(d.rel)
+			out.failed = append(out.failed, dirError{d.rel, rr.failedDirs[dir]}) // reported at the failed parent
 			continue
 		}
 		if !dry {
@@ -1204,14 +1331,15 @@ func (rr *restoreRun) makeDirRun(p *parentDirs, ds []rItem, at func(rItem), dry 
 			})
 			if err != nil {
 				out.errs = append(out.errs, dirError{d.spath(), err})
-				out.failed = append(out.failed, d.rel)
+				out.failed = append(out.failed, dirError{d.rel, err})
 				continue
 			}
 		} else if what := rr.inTheWay(d); what != "" {
 			// What mkdir would do: refuse under never, else replace.
 			if rr.rs.Overwrite == OverwriteNever {
-				out.errs = append(out.errs, dirError{d.spath(), fmt.Errorf("%s is in the way of the directory (kept: overwrite mode never)", what)})
-				out.failed = append(out.failed, d.rel)
+				err := fmt.Errorf("%s is in the way of the directory (kept: overwrite mode never)", what)
+				out.errs = append(out.errs, dirError{d.spath(), err})
+				out.failed = append(out.failed, dirError{d.rel, err})
 				continue
 			}
 			rr.count(func(s *RestoreSummary) { s.Replaced++ })
@@ -1278,7 +1406,7 @@ func (rr *restoreRun) dirsMetadata(workers int) error {
 			run := parts[i]
 			for j := len(run) - 1; j >= 0; j-- {
 				d := run[j]
-				if rr.failedDirs[d.rel] {
+				if _, failed := rr.failedDirs[d.rel]; failed {
 					continue
 				}
 				at(d)
@@ -1359,7 +1487,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			continue
 		}
 		if rr.parentFailed(o.rel) {
-			rr.addError(o.spath(), fmt.Errorf("not restored: its directory could not be restored"))
+			rr.addError(o.spath(), rr.parentErr(o.rel))
 			continue
 		}
 		// An entry to be replaced stays until the new one, made in a
@@ -1420,7 +1548,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		}
 		rr.at(f.rItem)
 		if rr.parentFailed(f.rel) {
-			rr.fail(f, fmt.Errorf("not restored: its directory could not be restored"))
+			rr.fail(f, rr.parentErr(f.rel))
 			continue
 		}
 		var kept unix.Stat_t
@@ -1467,7 +1595,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		copied := map[*rFile]bool{}
 		for _, l := range rr.links {
 			if rr.parentFailed(l.rel) {
-				rr.addError(l.spath(), fmt.Errorf("not restored: its directory could not be restored"))
+				rr.addError(l.spath(), rr.parentErr(l.rel))
 				continue
 			}
 			why, ok := rr.planLink(l)
@@ -1509,7 +1637,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		}
 		rr.at(l.rItem)
 		if rr.parentFailed(l.rel) {
-			rr.addError(l.spath(), fmt.Errorf("not restored: its directory could not be restored"))
+			rr.addError(l.spath(), rr.parentErr(l.rel))
 			continue
 		}
 		reason, ok := rr.planLink(l)
@@ -2190,6 +2318,19 @@ func (w *workerState) panicError(sn *snapshot.Snapshot, p any) error {
 // restorePack loads the needed blobs of one pack and writes them into
 // their files. w tracks the blob and file being written, for a panic.
 func (rr *restoreRun) restorePack(ctx context.Context, w *workerState, pack repo.ID, locs []repo.BlobLocation, targets func(repo.ID) []rTarget) error {
+	if rr.stopping() {
+		// The target takes no more files: reading the rest of the
+		// repository would only be thrown away.
+		for _, l := range locs {
+			for _, t := range targets(l.ID) {
+				rr.abandon(t.file)
+				if t.file.remaining.Add(-1) == 0 {
+					rr.finishFile(t.file)
+				}
+			}
+		}
+		return nil
+	}
 	done := make(map[repo.ID]bool, len(locs))
 	err := rr.r.LoadBlobsFromPack(ctx, pack, locs, func(loc repo.BlobLocation, data []byte, err error) error {
 		if done[loc.ID] {
@@ -2257,6 +2398,62 @@ func (rr *restoreRun) restorePack(ctx context.Context, w *workerState, pack repo
 
 func (rr *restoreRun) fail(f *rFile, err error) { rr.failAs(f, err, false) }
 
+// noteFull counts a file that failed with a targetFull error of its own
+// (not its directory's) towards stopping the restore.
+func (rr *restoreRun) noteFull(err error, damaged bool) {
+	var errno syscall.Errno
+	if damaged || errors.As(err, new(*parentError)) || !errors.As(err, &errno) || !targetFull(errno) {
+		return
+	}
+	if rr.fullRun.Add(1) >= StopAfterFailures {
+		rr.stopped.CompareAndSwap(0, uint32(errno))
+	}
+}
+
+// errNotTried is open's answer for a file not yet created once the
+// restore stopped writing.
+var errNotTried = errors.New("not tried: the restore stopped writing")
+
+// abandon leaves out the file f, whose blobs in a pack are not loaded
+// because the restore stopped writing: not tried when it was not begun,
+// else failed (part of it was written) with the error that stopped it.
+func (rr *restoreRun) abandon(f *rFile) {
+	f.mu.Lock()
+	created := f.created
+	f.mu.Unlock()
+	if !created {
+		rr.notTried(f)
+		return
+	}
+	errno := syscall.Errno(rr.stopped.Load())
+	rr.fail(f, fmt.Errorf("%s: not finished, the restore stopped writing after %d files in a row failed: %w", f.dst(), StopAfterFailures, errno))
+}
+
+// stopping reports whether the restore stopped writing files (noteFull).
+func (rr *restoreRun) stopping() bool { return rr.stopped.Load() != 0 }
+
+// notTried leaves out the file f, not begun when the restore stopped
+// writing: it is counted in NotTried, not listed, and its links are
+// written as copies, which are not tried either.
+func (rr *restoreRun) notTried(f *rFile) {
+	f.mu.Lock()
+	first := !f.failed.Swap(true)
+	if first {
+		f.errMsg = "not tried"
+	}
+	f.mu.Unlock()
+	if !first {
+		return
+	}
+	rr.sumMu.Lock()
+	rr.sum.NotTried++
+	if f.counted.Swap(false) {
+		rr.sum.Files--
+		rr.sum.Bytes -= uint64(f.fm.size)
+	}
+	rr.sumMu.Unlock()
+}
+
 // failData fails a file whose content the repository could not give
 // (a blob damaged, missing or of the wrong size): counted in Damaged.
 func (rr *restoreRun) failData(f *rFile, err error) { rr.failAs(f, err, true) }
@@ -2270,7 +2467,8 @@ func (rr *restoreRun) failAs(f *rFile, err error, damaged bool) {
 	}
 	f.mu.Unlock()
 	if first {
-		rr.addError(f.spath(), err)
+		rr.addErrorOf(f.spath(), err, damaged)
+		rr.noteFull(err, damaged)
 		rr.sumMu.Lock()
 		rr.sum.FailedFiles = append(rr.sum.FailedFiles, f.spath())
 		if damaged {
@@ -2308,6 +2506,9 @@ func (rr *restoreRun) open(f *rFile) (int, error) {
 		flags = unix.O_RDWR // read back before close
 	}
 	if !f.created {
+		if rr.stopping() {
+			return -1, errNotTried
+		}
 		flags |= unix.O_CREAT | unix.O_TRUNC | unix.O_EXCL
 		rr.hook("create", f.rel)
 		if f.replace {
@@ -2381,6 +2582,10 @@ func (rr *restoreRun) writeAt(f *rFile, data []byte, off int64) error {
 		return nil
 	}
 	fd, err := rr.open(f)
+	if err == errNotTried {
+		rr.notTried(f)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -2426,6 +2631,10 @@ func (rr *restoreRun) finishFile(f *rFile) {
 		return
 	}
 	fd, err := rr.open(f) // also creates empty and all-hole files
+	if err == errNotTried {
+		rr.notTried(f)
+		return
+	}
 	if err != nil {
 		rr.fail(f, err)
 		return
@@ -2468,6 +2677,7 @@ func (rr *restoreRun) finishFile(f *rFile) {
 		rr.addError(f.spath(), merr)
 	}
 	rr.finished.Add(1)
+	rr.fullRun.Store(0) // the target took a file: no longer in a row
 	rr.finishedBytes.Add(uint64(f.fm.size))
 	rr.progress.CompleteItem(f.spath(), node, false)
 }

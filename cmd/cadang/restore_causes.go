@@ -1,0 +1,177 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+
+	"github.com/lpse/cadang/internal/errclass"
+	"github.com/lpse/cadang/internal/sop/runlog"
+	"github.com/lpse/cadang/snapshot/restorer"
+)
+
+// causesShown is how many causes a restore's closing line names: what an
+// administrator must fix first, not every error again.
+const causesShown = 3
+
+// checkTarget refuses a --target that exists and is no directory before
+// anything is opened: a mistake in the command line, which names nothing
+// to do (like a mistyped snapshot ID), so no failed run is recorded.
+func checkTarget(target string) error {
+	st, err := os.Stat(target)
+	if err != nil || st.IsDir() {
+		return nil // missing: made; unreadable: the restore says why
+	}
+	return fmt.Errorf("--target %s: is a file, not a directory; %s", target, errclass.TargetHint(syscall.ENOTDIR))
+}
+
+// targetError names --target in the error of a target the restore could
+// not make or open; errclass gives its hint.
+func targetError(err error) error {
+	var te *restorer.TargetError
+	if !errors.As(err, &te) {
+		return err
+	}
+	return fmt.Errorf("--target %s: %w", te.Target, err)
+}
+
+// causeText says one cause of a restore's errors, with what to do about
+// it where the target as a whole is at fault.
+func causeText(c restorer.Cause) string {
+	switch {
+	case c.Damaged:
+		return "data the repository could not give ('cadang check --read-data' shows the damage)"
+	case c.Errno == 0:
+		return "other error(s)"
+	}
+	if h := errclass.TargetHint(c.Errno); h != "" {
+		return fmt.Sprintf("%s (%s)", c.Errno.Error(), h)
+	}
+	return c.Errno.Error()
+}
+
+// causesText counts a restore's errors by cause, the most frequent
+// first: "288 no space left on device (...), 2 permission denied".
+func causesText(causes []restorer.Cause) string {
+	var parts []string
+	var rest uint64
+	for i, c := range causes {
+		if i >= causesShown {
+			rest += c.Count
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%d %s", c.Count, causeText(c)))
+	}
+	if rest > 0 {
+		parts = append(parts, fmt.Sprintf("%d of other causes", rest))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// restoreFailureKind is the SOP failure kind of an incomplete restore: a
+// damaged backup is an integrity failure; a full target is out of space
+// when that is the most frequent cause; any other fault of the target
+// (permissions, an entry in the way, read-only) is none of the SOP's
+// kinds, and the monthly analysis must not count it as damage.
+func restoreFailureKind(res *restoreResult) runlog.FailureKind {
+	switch {
+	case res.damaged > 0:
+		return runlog.KindIntegrity
+	case res.stoppedBy == syscall.ENOSPC || res.stoppedBy == syscall.EDQUOT:
+		return runlog.KindOutOfSpace
+	case len(res.causes) > 0 && (res.causes[0].Errno == syscall.ENOSPC || res.causes[0].Errno == syscall.EDQUOT):
+		return runlog.KindOutOfSpace
+	}
+	return runlog.KindOther
+}
+
+// nothingRestored reports whether an incomplete restore left no entry of
+// the snapshot but directories in the target: no file written, linked or
+// kept, no symlink or node made. That is a failed restore (exit 1), not a
+// partial one (exit 3, "some files could not be restored"). Directories
+// count only where the snapshot has nothing else that failed.
+func nothingRestored(res *restoreResult) bool {
+	return res.FilesRestored+res.Hardlinks+res.OthersRestored+res.FilesSkipped == 0 &&
+		(len(res.FailedFiles) > 0 || res.FilesNotTried > 0 || res.DirsRestored == 0)
+}
+
+// incompleteError is the error of a restore that ended with
+// restorer.ErrRestoreIncomplete: what failed, why (the causes, most
+// frequent first, with what to do), and what was done. A restore that
+// restored nothing failed; one that restored some is partial.
+func incompleteError(res *restoreResult, o restoreOptions) error {
+	// A damaged tree fails its directory, not a file: count what
+	// failed, and do not claim a rest that is not there.
+	n, what := len(res.FailedFiles), "file(s)"
+	if n == 0 {
+		n, what = len(res.Errors), "item(s)"
+	}
+	could, rest := "could not be restored", "the rest was restored"
+	switch {
+	case o.DryRun && res.FilesRestored == 0:
+		could, rest = "would not be restored", "no file would be restored"
+	case o.DryRun:
+		could, rest = "would not be restored", "the rest would be (a dry run wrote nothing)"
+	case res.FilesRestored == 0 && res.FilesSkipped > 0:
+		rest = fmt.Sprintf("no file was written (%d existing kept)", res.FilesSkipped)
+	case res.FilesRestored == 0:
+		rest = "no file was restored"
+	}
+	msg := fmt.Sprintf("%d %s %s (listed above)", n, what, could)
+	if len(res.causes) > 0 {
+		msg += "; errors by cause: " + causesText(res.causes)
+	}
+	if res.stoppedBy != 0 {
+		msg += fmt.Sprintf("; the restore stopped after %d files in a row failed with %q, and did not try %d more", restorer.StopAfterFailures, res.stoppedBy.Error(), res.FilesNotTried)
+	}
+	msg += "; " + rest
+	kind := restoreFailureKind(res)
+	if nothingRestored(res) {
+		return runlog.Fail(kind, errors.New(msg))
+	}
+	return &partialError{Kind: kind, Msg: msg}
+}
+
+// recordRestoreCauses puts the causes of a restore's errors first in its
+// record's errors, where the twenty paths after them would not say why
+// (a full or read-only target has no failure kind of its own but
+// out-of-space).
+func recordRestoreCauses(rec *runlog.Record, res *restoreResult) {
+	if len(res.causes) > 0 {
+		addRecordError(rec, "errors by cause: "+causesText(res.causes))
+	}
+	if res.stoppedBy != 0 {
+		addRecordError(rec, fmt.Sprintf("stopped after %d files in a row failed with %q: %d file(s) not tried", restorer.StopAfterFailures, res.stoppedBy.Error(), res.FilesNotTried))
+	}
+}
+
+// recordRestoreOmitted says, as the record's last error, how many of the
+// restore's errors its list left out, so that nobody reads the twenty as
+// all of them. listed is how many errors the record held before the
+// restore's.
+func recordRestoreOmitted(rec *runlog.Record, res *restoreResult, listed int) {
+	all := len(res.FailedFiles) + len(res.Errors)
+	if len(res.causes) > 0 {
+		all++
+	}
+	if res.stoppedBy != 0 {
+		all++
+	}
+	if omitted := all - (len(rec.Errors) - listed); omitted > 0 {
+		rec.Errors = append(rec.Errors, fmt.Sprintf("... and %d more error(s) not recorded (the restore's output lists them)", omitted))
+	}
+}
+
+// existingEntries says how many entries of the target a restore kept or
+// replaced. They are names of non-directory entries (each name of a
+// hardlink, symlinks, FIFOs and device nodes too): said so, since "files"
+// read as regular files gave a count that a person checking the target
+// with find -type f could not match.
+func existingEntries(n uint64) string {
+	if n == 1 {
+		return "1 existing non-directory entry"
+	}
+	return fmt.Sprintf("%d existing non-directory entries", n)
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lpse/cadang/internal/sop/runlog"
+)
+
+// mountTmpfsT mounts a tmpfs with opts on a new directory, or skips the
+// test where this user may not mount.
+func mountTmpfsT(t *testing.T, opts string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", opts, "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here (%v: %s)", err, bytes.TrimSpace(out))
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", dir, err, out)
+		}
+	})
+	return dir
+}
+
+// lastRecord is the newest record of the run log that CADANG_LOG names.
+func lastRecord(t *testing.T) runlog.Record {
+	t.Helper()
+	recs := jsonLog(t)
+	if len(recs) == 0 {
+		t.Fatal("the run log is empty")
+	}
+	return recs[len(recs)-1]
+}
+
+// restoreSource backs up n files of size bytes into a new repository.
+func restoreSource(t *testing.T, n, size int) string {
+	t.Helper()
+	repoDir := cliNewRepo(t)
+	t.Setenv(envLog, filepath.Join(t.TempDir(), "runlog.jsonl"))
+	src := t.TempDir()
+	for i := range n {
+		writeFileT(t, filepath.Join(src, fmt.Sprintf("d%d", i%3), fmt.Sprintf("f%03d", i)), randBytes(uint64(i), size), 0o644)
+	}
+	cliBackup(t, repoDir, src)
+	return repoDir
+}
+
+// A restore onto a full disk ended with "N file(s) could not be restored
+// (listed above)" after a line per file, its cause buried among them, and
+// recorded 20 paths with failure "other" (README walk, a 1 MiB tmpfs). Its
+// closing line now names the cause with its count and what to do, it
+// stops once the disk refused many files in a row, and its record says
+// out-of-space, puts the cause first and counts what it left out.
+func TestCLIRestoreFullTarget(t *testing.T) {
+	dir := mountTmpfsT(t, "size=1m")
+	repoDir := restoreSource(t, 300, 20<<10)
+	res := cliCode(t, 3, "-r", repoDir, "restore", "latest", "--target", filepath.Join(dir, "r"))
+	last := res.stderr[strings.LastIndex(strings.TrimRight(res.stderr, "\n"), "\n")+1:]
+	for _, want := range []string{"could not be restored", "no space left on device (the target's file system is full: free space or choose another --target)", "stopped after 50 files in a row failed", "did not try"} {
+		if !strings.Contains(last, want) {
+			t.Errorf("no %q in the closing line %q", want, last)
+		}
+	}
+	if n := strings.Count(res.stderr, "NOT RESTORED"); n >= 200 {
+		t.Errorf("%d files reported not restored: the restore did not stop", n)
+	}
+	rec := lastRecord(t)
+	if rec.Result != runlog.Partial || rec.Failure != runlog.KindOutOfSpace {
+		t.Errorf("record: %s, %s; want partial, out-of-space", rec.Result, rec.Failure)
+	}
+	if len(rec.Errors) < 2 || !strings.Contains(rec.Errors[0], "no space left on device") || !strings.Contains(rec.Errors[len(rec.Errors)-1], "more error(s) not recorded") {
+		t.Errorf("record's errors: %q", rec.Errors)
+	}
+}
+
+// A read-only target that exists restored nothing, yet exited 3 and was
+// recorded partial, while the same fault one level down exited 1 and was
+// recorded failed (README walk). Nothing restored is a failure, exit 1,
+// both ways, and each names the cause and what to do.
+func TestCLIRestoreReadOnlyTarget(t *testing.T) {
+	dir := mountTmpfsT(t, "ro")
+	repoDir := restoreSource(t, 5, 100)
+	for _, target := range []string{dir, filepath.Join(dir, "r")} {
+		res := cliCode(t, 1, "-r", repoDir, "restore", "latest", "--target", target)
+		if !strings.Contains(res.stderr, "read-only file system") || !strings.Contains(res.stderr, "remount it read-write or choose another --target") {
+			t.Errorf("--target %s:\n%s", target, res.stderr)
+		}
+		if rec := lastRecord(t); rec.Result != runlog.Failed {
+			t.Errorf("--target %s recorded %s, want failed", target, rec.Result)
+		}
+	}
+}
+
+// A --target that is a file got only "mkdir PATH: not a directory", which
+// did not name --target (README walk): it is a usage error, exit 1, that
+// says what to give, and no run is recorded for it.
+func TestCLIRestoreTargetIsAFile(t *testing.T) {
+	repoDir := restoreSource(t, 1, 10)
+	before := len(jsonLog(t))
+	f := filepath.Join(t.TempDir(), "afile")
+	writeFileT(t, f, []byte("x"), 0o644)
+	for _, extra := range [][]string{nil, {"--dry-run"}} {
+		res := cliCode(t, 1, append([]string{"-r", repoDir, "restore", "latest", "--target", f}, extra...)...)
+		if want := "--target " + f + ": is a file, not a directory; give --target a directory (it is made if missing)"; !strings.Contains(res.stderr, want) {
+			t.Errorf("%v: no %q in\n%s", extra, want, res.stderr)
+		}
+	}
+	if after := len(jsonLog(t)); after != before {
+		t.Errorf("%d records added for a mistyped --target", after-before)
+	}
+}
+
+// jsonLog is the run log's records.
+func jsonLog(t *testing.T) []runlog.Record {
+	t.Helper()
+	var recs []runlog.Record
+	if err := json.Unmarshal([]byte(cliOK(t, "log", "--json").stdout), &recs); err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
