@@ -1,9 +1,15 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot"
 )
 
 // TestCLIRepoOneLevelOff: -r naming a repository's data/ (or keys/), or
@@ -26,5 +32,63 @@ func TestCLIRepoOneLevelOff(t *testing.T) {
 	res := cliCode(t, 1, "-r", inside, "init")
 	if !strings.Contains(res.stderr, "inside the cadang repository at "+r) {
 		t.Errorf("init inside a repository:\n%s", res)
+	}
+}
+
+// TestCLIAmbiguousPrefixListsSnapshots: a snapshot ID prefix that matches
+// several snapshots lists them (ID, time, host, paths, tags), with enough
+// digits to tell them apart, so that the administrator can choose.
+func TestCLIAmbiguousPrefixListsSnapshots(t *testing.T) {
+	r := cliNewRepo(t)
+	data := filepath.Join(t.TempDir(), "data")
+	writeFileT(t, filepath.Join(data, "kontrak.pdf"), randBytes(31, 1<<10), 0o644)
+	first := str(t, cliBackup(t, r, data), "snapshot_id")
+
+	// A snapshot file's ID is the hash of its sealed bytes, which differ
+	// with every save: saved again under other host names, some two of
+	// them share their first 4 digits after a few hundred saves.
+	rp := openForTest(t, r, cliTestPassword)
+	id, err := repo.ParseID(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sn, err := snapshot.LoadSnapshot(context.Background(), rp, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{} // prefix -> host
+	var prefix string
+	var hosts [2]string
+	for i := 0; prefix == ""; i++ {
+		if i == 5000 {
+			t.Fatal("no two snapshot IDs share 4 digits")
+		}
+		c := *sn
+		c.Hostname = fmt.Sprintf("host-%d", i)
+		c.Tags = []string{"tag-" + c.Hostname}
+		id, err := snapshot.SaveSnapshot(context.Background(), rp, &c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := id.String()[:4]
+		if h, ok := seen[p]; ok {
+			prefix, hosts = p, [2]string{h, c.Hostname}
+		}
+		seen[p] = c.Hostname
+	}
+	rp.Close()
+	for _, args := range [][]string{
+		{"restore", prefix, "--target", t.TempDir()},
+		{"forget", prefix},
+	} {
+		res := cliCode(t, 1, append([]string{"-r", r}, args...)...)
+		if !strings.Contains(res.stderr, "it matches 2 snapshots") {
+			t.Fatalf("%s:\n%s", args[0], res)
+		}
+		for _, h := range hosts {
+			if !regexp.MustCompile(`(?m)^  ` + prefix + `[0-9a-f]{4,}  \S+ \S+ \S+  ` + h + `  ` + regexp.QuoteMeta(data) + `  \[tag-` + h + `\]$`).MatchString(res.stderr) {
+				t.Errorf("%s does not list the snapshot of %s:\n%s", args[0], h, res)
+			}
+		}
 	}
 }
