@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -90,5 +91,45 @@ func TestCLIAmbiguousPrefixListsSnapshots(t *testing.T) {
 				t.Errorf("%s does not list the snapshot of %s:\n%s", args[0], h, res)
 			}
 		}
+	}
+}
+
+// TestLogVerifyReplacementHostSaysWhereTheOldKeyIs: on the host that
+// replaced a lost server (a fresh run log and key, the repository of the
+// old one), the records signed by the old host's key are by an unknown key,
+// and 'cadang log key' cannot be run "there". The hint says where the key
+// is kept after a disaster: the footer of the documents that host printed
+// (which this test confirms holds it), and --trust-key takes it.
+func TestLogVerifyReplacementHostSaysWhereTheOldKeyIs(t *testing.T) {
+	h := newSOPHarness(t)
+	h.daily(20)
+	var old struct {
+		Fingerprint string `json:"fingerprint"`
+	}
+	oneLine(t, "log key", h.must(0, "--json", "log", "key"), &old)
+	doc := filepath.Join(h.dir, "inventaris.md")
+	h.must(0, "report", "inventory", "-o", doc)
+	if !strings.Contains(mustRead(t, doc), old.Fingerprint) {
+		t.Fatalf("the old host's documents do not show its key %s:\n%s", old.Fingerprint, mustRead(t, doc))
+	}
+	// The server is lost: its run log and key with it.
+	for _, f := range []string{h.log, filepath.Join(h.dir, "runlog.key")} {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, errs, code := h.cad("log", "verify", "--job", "spse-db")
+	if code != 1 || !strings.Contains(out, "repository: unknown-key") {
+		t.Fatalf("records of the lost host: exit %d\n%s%s", code, out, errs)
+	}
+	for _, want := range []string{"footer", "Run log signing key", "[log] trust_keys", "--trust-key " + old.Fingerprint} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the hint does not say %q:\n%s", want, out)
+		}
+	}
+	// (The fresh mirror still lacks the old host's records: not this
+	// test's matter.)
+	if out, errs, _ := h.cad("--trust-key", old.Fingerprint, "log", "verify", "--job", "spse-db"); strings.Contains(out, "unknown-key") {
+		t.Errorf("--trust-key does not take the key from the footer:\n%s%s", out, errs)
 	}
 }
