@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/repotest"
 	"github.com/lpse/cadang/snapshot"
 )
 
@@ -132,4 +133,89 @@ func TestLogVerifyReplacementHostSaysWhereTheOldKeyIs(t *testing.T) {
 	if out, errs, _ := h.cad("--trust-key", old.Fingerprint, "log", "verify", "--job", "spse-db"); strings.Contains(out, "unknown-key") {
 		t.Errorf("--trust-key does not take the key from the footer:\n%s%s", out, errs)
 	}
+}
+
+// TestCLILostBlobInDisasterAdvice walks the README in a disaster: the
+// server is gone, a pack on one rotation medium rots, and a blob of one
+// file is lost. No next backup heals it, and the newest snapshot still
+// restores every other file: check's advice gets the file back from the
+// other medium first, and puts forget last, saying what it loses. Each
+// step it names is followed here and works.
+func TestCLILostBlobInDisasterAdvice(t *testing.T) {
+	t.Setenv("CADANG_FROM_PASSWORD", cliTestPassword)
+	t.Setenv("CADANG_FROM_PASSWORD_FILE", "")
+	a := cliNewRepo(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	lostFile := filepath.Join(data, "kontrak.pdf")
+	writeFileT(t, lostFile, randBytes(61, 300<<10), 0o644)
+	writeFileT(t, filepath.Join(data, "dokumen.pdf"), randBytes(62, 1<<10), 0o644) // one blob, smaller than any of kontrak.pdf's
+	want := scanDir(t, data)
+	id := str(t, cliBackup(t, a, data), "snapshot_id")
+	b := filepath.Join(t.TempDir(), "b")
+	cliOK(t, "-r", b, "init", "--copy-chunker-params", "--from-repo", a)
+	cliRunCopy(t, "-r", b, "copy", "--from-repo", a)
+
+	rp := openForTest(t, a, cliTestPassword)
+	var victim repo.BlobLocation
+	_ = rp.Index().Each(func(l repo.BlobLocation) error {
+		if l.Type == repo.DataBlob && l.Length > victim.Length { // one of kontrak.pdf
+			victim = l
+		}
+		return nil
+	})
+	repotest.DamageBlob(t, rp, a, repo.DataBlob, victim.ID)
+	rp.Close()
+	pack := victim.Pack.String()
+
+	res := cliCode(t, 1, "-r", a, "check", "--read-data")
+	if !strings.Contains(res.stdout, "'cadang check' after it names the snapshots and files that used them") {
+		t.Errorf("check --read-data does not say how to find what the damage cost:\n%s", res)
+	}
+	cliCode(t, 3, "-r", a, "repair", "packs", "--keep-dir", filepath.Join(dir, "kept"), pack)
+	res = cliCode(t, 1, "-r", a, "check")
+	out := res.stdout
+	if !strings.Contains(out, lostFile) {
+		t.Fatalf("check does not name the lost file:\n%s", res)
+	}
+	if strings.Contains(out, "the next backup of the same files stores lost file contents again") {
+		t.Errorf("check promises a next backup that a disaster does not have:\n%s", res)
+	}
+	// In this order: the snapshot restores the rest, the other medium
+	// gives the file back, and forget is the last resort, saying its cost.
+	steps := []string{"still restores every other file", "'cadang -r OTHER restore ID:PATH --target DIR'",
+		"'cadang copy --from-repo OTHER ID'", "loses every file it still restores"}
+	at := 0
+	for _, s := range steps {
+		i := strings.Index(out[at:], s)
+		if i < 0 {
+			t.Fatalf("check's advice lacks %q after what it said before:\n%s", s, res)
+		}
+		at += i
+	}
+
+	// The advice, followed: the snapshot restores the other file and
+	// names the lost one ...
+	target := filepath.Join(dir, "restore-a")
+	res = cliCode(t, 3, "-r", a, "restore", id[:8], "--target", target)
+	if !strings.Contains(res.stdout+res.stderr, "NOT RESTORED: "+lostFile) {
+		t.Errorf("restore does not name the lost file:\n%s", res)
+	}
+	// ... the other medium names its snapshot of the file and restores it ...
+	res = cliOK(t, "-r", b, "find", lostFile)
+	other := strings.Fields(res.stdout)
+	if len(other) == 0 {
+		t.Fatalf("find on the other medium:\n%s", res)
+	}
+	fromB := filepath.Join(dir, "restore-b")
+	cliOK(t, "-r", b, "restore", other[0]+":"+lostFile, "--target", fromB)
+	if got := scanDir(t, fromB); got["kontrak.pdf"].Hash != want["kontrak.pdf"].Hash {
+		t.Errorf("the lost file from the other medium: %+v", got)
+	}
+	// ... and forget then copy back makes this medium's snapshot whole.
+	cliOK(t, "-r", a, "forget", id[:8])
+	cliOK(t, "-r", a, "copy", "--from-repo", b, id[:8])
+	cliOK(t, "-r", a, "check", "--read-data")
+	cliOK(t, "-r", a, "restore", "latest", "--target", filepath.Join(dir, "restore-whole"))
+	compareTrees(t, want, scanDir(t, filepath.Join(dir, "restore-whole", data)), false)
 }
