@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -552,8 +553,24 @@ func FindSnapshotID(ctx context.Context, r FileLoader, prefix string) (repo.ID, 
 	case 1:
 		return found[0], nil
 	}
-	return repo.ID{}, fmt.Errorf("snapshot ID %s: %w: it matches %d snapshots (give more of its digits)", prefix, ErrAmbiguous, len(found))
+	slices.SortFunc(found, func(a, b repo.ID) int { return bytes.Compare(a[:], b[:]) })
+	return repo.ID{}, &AmbiguousError{Prefix: prefix, Matches: found}
 }
+
+// AmbiguousError is FindSnapshotID's error for a prefix that matches
+// several snapshots. Matches lists them, in the order of their IDs, so
+// that the caller can show them and the administrator choose (Unwrap:
+// ErrAmbiguous).
+type AmbiguousError struct {
+	Prefix  string
+	Matches []repo.ID
+}
+
+func (e *AmbiguousError) Error() string {
+	return fmt.Sprintf("snapshot ID %s: %v: it matches %d snapshots (give more of its digits)", e.Prefix, ErrAmbiguous, len(e.Matches))
+}
+
+func (e *AmbiguousError) Unwrap() error { return ErrAmbiguous }
 
 // FindParent returns the newest snapshot of the same host with the same set
 // of paths, or nil (and no error) when there is none. Snapshots newer than

@@ -178,7 +178,7 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 			fmt.Fprintf(e.stdout, "unsupported: %s\n", p)
 		}
 		if packs := damagedPacks(rep.Problems, rep.Unsupported); len(packs) > 0 {
-			fmt.Fprintf(e.stdout, "note: 'cadang repair packs %s' takes the damaged pack(s) out, keeping every blob that another copy or the pack itself still gives (and the packs' bytes, outside the repository)\n", strings.Join(packs, " "))
+			fmt.Fprintf(e.stdout, "note: 'cadang repair packs %s' takes the damaged pack(s) out, keeping every blob that another copy or the pack itself still gives (and the packs' bytes, outside the repository); it lists the blobs that no copy gives, and 'cadang check' after it names the snapshots and files that used them\n", strings.Join(packs, " "))
 		}
 		then := ""
 		if len(damagedPacks(rep.Problems, rep.Unsupported)) > 0 {
@@ -210,7 +210,7 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 			// is no loss, and forget would be.
 			fmt.Fprintf(e.stdout, "note: the snapshots named above use blobs the index does not name, and %d pack(s) are not in the index (an index file was lost or cannot be read, or a backup was interrupted): the blobs may be in them. 'cadang repair index'%s indexes again every such pack whose header can be read and names the others, for 'cadang repair packs'; check again after it\n", res.UnindexedPacks, then)
 		case hasKind(rep.Problems, repo.ProblemBlobNotIndexed):
-			fmt.Fprintln(e.stdout, "note: the snapshots named above use blobs the repository no longer holds: the next backup of the same files stores lost file contents again (and heals those snapshots); restore what they still give, and 'cadang forget' the ones that stay damaged")
+			printLostBlobAdvice(e)
 		}
 		if hasKind(rep.Problems, repo.ProblemSnapshotDamaged) {
 			fmt.Fprintln(e.stdout, "note: a snapshot file that cannot be read stays, and is reported, until 'cadang forget ID' removes it; prune refuses to run until then, unless the file is junk that was never sealed with this repository's key")
@@ -254,6 +254,23 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		fmt.Fprintln(e.stdout, "no errors were found")
 	}
 	return nil
+}
+
+// printLostBlobAdvice says what to do about snapshots that use blobs the
+// repository no longer holds. After a disaster no next backup stores them
+// again (the server is gone), and such a snapshot still restores all but
+// the files named: the way back is another medium, and forget, which
+// throws away what the snapshot still gives, comes last.
+func printLostBlobAdvice(e *env) {
+	for _, l := range []string{
+		"note: the snapshots named above use blobs the repository no longer holds: each still restores every other file ('cadang restore' skips the files named, names them again and exits 3), so keep them",
+		"note: to get a lost file back from another medium (the other rotation medium, or the offsite one): 'cadang -r OTHER find PATH' names the snapshots there that hold it, and 'cadang -r OTHER restore ID:PATH --target DIR' restores it",
+		"note: to make a snapshot here whole again, forget it here and copy it back from a medium that holds it whole: 'cadang forget ID', then 'cadang copy --from-repo OTHER ID' (the ID known here: copy finds the other medium's copy of it)",
+		"note: where the files are still on the server, the next backup of them stores their contents again and heals these snapshots",
+		"note: only a snapshot that no medium holds whole is for 'cadang forget ID' alone, and that loses every file it still restores",
+	} {
+		fmt.Fprintln(e.stdout, l)
+	}
 }
 
 // damagedPacks returns the IDs of the packs found damaged, or holding a

@@ -398,7 +398,7 @@ func forgetNamed(ctx context.Context, e *env, names []string, dryRun bool, rec *
 		for _, a := range names {
 			id, err := snapshot.FindSnapshotID(ctx, r, a)
 			if err != nil {
-				err = e.snapshotIDError(a, err)
+				err = e.snapshotIDError(ctx, r, a, err)
 				if errors.Is(err, snapshot.ErrNoSnapshot) || errors.Is(err, snapshot.ErrInvalidID) || errors.Is(err, snapshot.ErrAmbiguous) {
 					// A mistake in the arguments (nothing was
 					// forgotten), not a failed run to follow up, as

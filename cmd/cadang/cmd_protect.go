@@ -221,7 +221,7 @@ func unprotectNamed(ctx context.Context, e *env, r *repo.Repository, names []str
 				id, err = protectedID(ps, a, err)
 			}
 			if err != nil {
-				return e.snapshotIDError(a, err)
+				return e.snapshotIDError(ctx, r, a, err)
 			}
 		}
 		if !slices.Contains(ids, id) {

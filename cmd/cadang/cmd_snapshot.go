@@ -120,7 +120,7 @@ func (e *env) findSnapshot(ctx context.Context, r snapshot.FileLoader, arg strin
 		// A mistake in the argument, not a failure of the backups: a
 		// recorded command (restore, copy) records no failed run for it.
 		// The error names the argument already.
-		return nil, soprun.NotARun(err)
+		return nil, soprun.NotARun(e.listAmbiguous(ctx, r, err))
 	}
 	return nil, fmt.Errorf("snapshot %q: %w", arg, err)
 }
@@ -128,14 +128,73 @@ func (e *env) findSnapshot(ctx context.Context, r snapshot.FileLoader, arg strin
 // snapshotIDError is the error of snapshot.FindSnapshotID for arg: its
 // own errors for a mistyped, ambiguous or unknown ID name the ID already
 // (wrapping them again named it twice); other errors get arg in front.
-func (e *env) snapshotIDError(arg string, err error) error {
+func (e *env) snapshotIDError(ctx context.Context, r snapshot.FileLoader, arg string, err error) error {
 	switch {
 	case errors.Is(err, snapshot.ErrNoSnapshot):
 		return fmt.Errorf("%w ('%s' lists the snapshots)", err, e.snapshotsCmd())
-	case errors.Is(err, snapshot.ErrInvalidID), errors.Is(err, snapshot.ErrAmbiguous):
+	case errors.Is(err, snapshot.ErrAmbiguous):
+		return e.listAmbiguous(ctx, r, err)
+	case errors.Is(err, snapshot.ErrInvalidID):
 		return err
 	}
 	return fmt.Errorf("snapshot %q: %w", arg, err)
+}
+
+// ambiguousShown is how many of the snapshots an ambiguous prefix matches
+// are listed: enough to choose from; a prefix matching more is too short
+// to have been meant for one.
+const ambiguousShown = 10
+
+// listAmbiguous adds to a snapshot.AmbiguousError the snapshots it
+// matches, a line each (ID, time, host, paths, tags), so that the
+// administrator can choose one without another command. Other errors are
+// returned as they are.
+func (e *env) listAmbiguous(ctx context.Context, r snapshot.FileLoader, err error) error {
+	var ae *snapshot.AmbiguousError
+	if !errors.As(err, &ae) {
+		return err
+	}
+	digits := distinctDigits(ae.Matches)
+	lines := make([]string, 0, ambiguousShown+1)
+	for i, id := range ae.Matches {
+		if i == ambiguousShown {
+			lines = append(lines, fmt.Sprintf("... and %d more", len(ae.Matches)-ambiguousShown))
+			break
+		}
+		lines = append(lines, e.ambiguousLine(ctx, r, id, digits))
+	}
+	return fmt.Errorf("%w:\n%s", err, strings.Join(lines, "\n"))
+}
+
+// ambiguousLine describes one snapshot an ambiguous prefix matches, its
+// ID cut to digits hex digits.
+func (e *env) ambiguousLine(ctx context.Context, r snapshot.FileLoader, id repo.ID, digits int) string {
+	short := id.String()[:digits]
+	sn, err := snapshot.LoadSnapshot(ctx, r, id)
+	if err != nil {
+		// Still a candidate: 'cadang check' tells what is wrong with it.
+		return fmt.Sprintf("%s  (cannot be read: %s)", short, cellText(err.Error()))
+	}
+	line := fmt.Sprintf("%s  %s  %s  %s", short, e.timeText(sn.Time), cellText(sn.Hostname), cellText(strings.Join(sn.Paths, " ")))
+	if len(sn.Tags) > 0 {
+		line += "  [" + cellText(strings.Join(sn.Tags, ",")) + "]"
+	}
+	return line
+}
+
+// distinctDigits is how many leading hex digits tell the IDs (sorted)
+// apart: at least the 8 that listings show.
+func distinctDigits(ids []repo.ID) int {
+	n := 8
+	for i := 1; i < len(ids); i++ {
+		a, b := ids[i-1].String(), ids[i].String()
+		common := 0
+		for common < len(a) && a[common] == b[common] {
+			common++
+		}
+		n = max(n, min(common+1, len(a)))
+	}
+	return n
 }
 
 // latestOfJob checks "latest" (found: latest) for a restore of sub (""

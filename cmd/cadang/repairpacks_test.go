@@ -66,7 +66,7 @@ func TestCLIRepairPacks(t *testing.T) {
 	}
 	// The snapshot now names a blob no pack holds: check says so.
 	res = cliCode(t, 1, "-r", r, "check")
-	if !strings.Contains(res.stdout, victim.ID.Short()) || !strings.Contains(res.stdout, "the next backup of the same files stores lost file contents again") {
+	if !strings.Contains(res.stdout, victim.ID.Short()) || !strings.Contains(res.stdout, "the next backup of them stores their contents again") {
 		t.Errorf("check after the repair does not name the lost blob, or say what heals it:\n%s", res)
 	}
 	// A backup of the same files stores it again, and heals the old

@@ -186,6 +186,12 @@ func rules() []rule {
 			Hint: "check the password given: --password-file, --password-command, CADANG_PASSWORD, or the medium's password_file in the configuration"})},
 		{is(repo.ErrKeysMissing), fixed(Class{Exit: ExitFatal, Kind: runlog.KindIntegrity,
 			Hint: "without a key file the repository cannot be opened: copy its keys/ directory back from a copy of this medium (keys of another medium do not fit)"})},
+		// Before ErrNoRepository, which it wraps: that hint suggests
+		// 'cadang init', here inside or beside a repository.
+		{as[*local.NearbyRepositoryError](), fixed(Class{Exit: ExitNoRepository, Kind: runlog.KindRepoUnreachable,
+			Hint: "give -r (or the medium's repository in the configuration) the directory that holds the repository's config file, as named above; do not 'cadang init' here"})},
+		{is(local.ErrInsideRepository), fixed(Class{Exit: ExitFatal, Kind: runlog.KindOther,
+			Hint: "to use that repository, give -r its directory; a new repository goes in a directory outside it, e.g. beside it on the medium"})},
 		{is(repo.ErrNoRepository), fixed(Class{Exit: ExitNoRepository, Kind: runlog.KindRepoUnreachable,
 			Hint: "check --repo/CADANG_REPOSITORY (or the medium's repository in the configuration), and that the backup medium is connected and mounted; to start a new repository there, 'cadang init' (in a directory that is empty or does not exist yet)"})},
 		{as[*repo.RunningLocksError](), fixed(Class{Exit: ExitLocked, Kind: runlog.KindLock,

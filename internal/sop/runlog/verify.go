@@ -496,9 +496,13 @@ func unknownKeyDetail(signer string, records, heads int) string {
 		what = append(what, plural(heads, "head", "heads"))
 	}
 	fp := Fingerprint(signer)
+	// After a disaster "there" is gone: the documents that host printed
+	// carry its key in their footer (report.Env.Key), and a host that
+	// trusted it (the backup host) names it in its configuration.
 	return fmt.Sprintf("%s signed by key %s (the first named here), which is neither this host's signing key nor one it was told to trust: "+
-		"if it is the key of another host whose cadang records runs of this repository (e.g. the backup host's forget and prune), "+
-		"compare it with what 'cadang log key' prints there and trust it with --trust-key %s or [log] trust_keys in the configuration",
+		"if it is the key of another host whose cadang records runs of this repository (the server this one replaced, or the backup host's forget and prune), "+
+		"compare it with what 'cadang log key' prints there, or, that host being lost, with the \"Run log signing key\" (\"Kunci penanda tangan log\") in the footer of the reports and minutes it printed, "+
+		"or the [log] trust_keys of a host that trusted it; then trust it with --trust-key %s or [log] trust_keys in the configuration",
 		strings.Join(what, " and "), fp, fp)
 }
 

@@ -82,6 +82,11 @@ func Create(ctx context.Context, path string) (*Backend, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("create repository %s: %w", path, err)
 	}
+	// A repository inside another's layout (-r .../cadang/data/cadang)
+	// would be listed, and its files taken for junk, by that one.
+	if at := repositoryAbove(path); at != "" {
+		return nil, fmt.Errorf("create repository %s: it is inside the cadang repository at %s: %w", path, at, ErrInsideRepository)
+	}
 	fi, err := os.Stat(path)
 	switch {
 	case err == nil && !fi.IsDir():
@@ -158,6 +163,12 @@ func Open(ctx context.Context, path string) (*Backend, error) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		names, _ := readNames(path, 64)
+		// Before the hints below, which suggest a new repository: one
+		// a level off (-r naming its data/, or the medium it is on) is
+		// what the administrator meant.
+		if err := nearbyRepository(path, names); err != nil {
+			return nil, err
+		}
 		switch {
 		case len(names) == 0 || slices.ContainsFunc(names, isLayoutDir):
 			// Empty, or a repository whose init did not finish.
@@ -1014,6 +1025,10 @@ func directEligible(data []byte) bool {
 // small files (index, snapshots, locks) whose few blocks it would not pay
 // to write around the page cache.
 const directMin = 1 << 20
+
+// ErrInsideRepository is wrapped by Create's error for a directory inside
+// another repository's layout.
+var ErrInsideRepository = errors.New("a repository is not made inside another")
 
 // ErrNotEmpty is wrapped by Create's error for a directory that holds
 // files: a repository is made in an empty or new directory (the CLI's hint

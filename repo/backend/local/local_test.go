@@ -456,3 +456,43 @@ func TestOpenOrCreateBesideConfigBeingWritten(t *testing.T) {
 	}
 	be.Close()
 }
+
+// TestOpenNearbyRepository: a directory inside a repository, or one that
+// holds a repository, is no repository, and the error names the one meant.
+// A config file alone (without keys/ and data/) is not taken for one.
+func TestOpenNearbyRepository(t *testing.T) {
+	medium := t.TempDir()
+	root := filepath.Join(medium, "cadang")
+	if _, err := local.Create(ctx, root); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "config"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for dir, want := range map[string]string{
+		filepath.Join(root, "data"):       root,
+		filepath.Join(root, "data", "ab"): root,
+		medium:                            root,
+	} {
+		_, err := local.Open(ctx, dir)
+		var ne *local.NearbyRepositoryError
+		if !errors.As(err, &ne) || !errors.Is(err, backend.ErrNoRepository) || len(ne.At) != 1 || ne.At[0] != want {
+			t.Errorf("Open(%s): %v, want the repository at %s named", dir, err, want)
+		}
+	}
+	if _, err := local.Create(ctx, filepath.Join(root, "data", "new")); !errors.Is(err, local.ErrInsideRepository) {
+		t.Errorf("Create inside a repository: %v", err)
+	}
+	other := t.TempDir()
+	if err := os.WriteFile(filepath.Join(other, "config"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(other, "sub")
+	if err := os.Mkdir(sub, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var ne *local.NearbyRepositoryError
+	if _, err := local.Open(ctx, sub); errors.As(err, &ne) {
+		t.Errorf("a config file alone is taken for a repository: %v", err)
+	}
+}

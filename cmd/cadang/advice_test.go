@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/repotest"
+	"github.com/lpse/cadang/snapshot"
+)
+
+// TestCLIRepoOneLevelOff: -r naming a repository's data/ (or keys/), or
+// the medium directory that holds the repository, names the repository
+// meant, and does not suggest making a new one there (inside or beside it).
+func TestCLIRepoOneLevelOff(t *testing.T) {
+	r := cliNewRepo(t)
+	medium := filepath.Dir(r)
+	for _, dir := range []string{filepath.Join(r, "data"), filepath.Join(r, "keys"), filepath.Join(r, "data", "00"), medium} {
+		res := cliCode(t, 10, "-r", dir, "snapshots")
+		if !strings.Contains(res.stderr, "there is a cadang repository at "+r+": did you mean -r "+r+"?") {
+			t.Errorf("-r %s does not name the repository at %s:\n%s", dir, r, res)
+		}
+		if strings.Contains(res.stderr, "directory below it") || strings.Contains(res.stderr, "'cadang init' (in") {
+			t.Errorf("-r %s suggests a new repository:\n%s", dir, res)
+		}
+	}
+	// Nor does init make one inside it.
+	inside := filepath.Join(r, "data", "cadang")
+	res := cliCode(t, 1, "-r", inside, "init")
+	if !strings.Contains(res.stderr, "inside the cadang repository at "+r) {
+		t.Errorf("init inside a repository:\n%s", res)
+	}
+}
+
+// TestCLIAmbiguousPrefixListsSnapshots: a snapshot ID prefix that matches
+// several snapshots lists them (ID, time, host, paths, tags), with enough
+// digits to tell them apart, so that the administrator can choose.
+func TestCLIAmbiguousPrefixListsSnapshots(t *testing.T) {
+	r := cliNewRepo(t)
+	data := filepath.Join(t.TempDir(), "data")
+	writeFileT(t, filepath.Join(data, "kontrak.pdf"), randBytes(31, 1<<10), 0o644)
+	first := str(t, cliBackup(t, r, data), "snapshot_id")
+
+	// A snapshot file's ID is the hash of its sealed bytes, which differ
+	// with every save: saved again under other host names, some two of
+	// them share their first 4 digits after a few hundred saves.
+	rp := openForTest(t, r, cliTestPassword)
+	id, err := repo.ParseID(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sn, err := snapshot.LoadSnapshot(context.Background(), rp, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{} // prefix -> host
+	var prefix string
+	var hosts [2]string
+	for i := 0; prefix == ""; i++ {
+		if i == 5000 {
+			t.Fatal("no two snapshot IDs share 4 digits")
+		}
+		c := *sn
+		c.Hostname = fmt.Sprintf("host-%d", i)
+		c.Tags = []string{"tag-" + c.Hostname}
+		id, err := snapshot.SaveSnapshot(context.Background(), rp, &c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := id.String()[:4]
+		if h, ok := seen[p]; ok {
+			prefix, hosts = p, [2]string{h, c.Hostname}
+		}
+		seen[p] = c.Hostname
+	}
+	rp.Close()
+	for _, args := range [][]string{
+		{"restore", prefix, "--target", t.TempDir()},
+		{"forget", prefix},
+	} {
+		res := cliCode(t, 1, append([]string{"-r", r}, args...)...)
+		if !strings.Contains(res.stderr, "it matches 2 snapshots") {
+			t.Fatalf("%s:\n%s", args[0], res)
+		}
+		for _, h := range hosts {
+			if !regexp.MustCompile(`(?m)^  ` + prefix + `[0-9a-f]{4,}  \S+ \S+ \S+  ` + h + `  ` + regexp.QuoteMeta(data) + `  \[tag-` + h + `\]$`).MatchString(res.stderr) {
+				t.Errorf("%s does not list the snapshot of %s:\n%s", args[0], h, res)
+			}
+		}
+	}
+}
+
+// TestLogVerifyReplacementHostSaysWhereTheOldKeyIs: on the host that
+// replaced a lost server (a fresh run log and key, the repository of the
+// old one), the records signed by the old host's key are by an unknown key,
+// and 'cadang log key' cannot be run "there". The hint says where the key
+// is kept after a disaster: the footer of the documents that host printed
+// (which this test confirms holds it), and --trust-key takes it.
+func TestLogVerifyReplacementHostSaysWhereTheOldKeyIs(t *testing.T) {
+	h := newSOPHarness(t)
+	h.daily(20)
+	var old struct {
+		Fingerprint string `json:"fingerprint"`
+	}
+	oneLine(t, "log key", h.must(0, "--json", "log", "key"), &old)
+	doc := filepath.Join(h.dir, "inventaris.md")
+	h.must(0, "report", "inventory", "-o", doc)
+	if !strings.Contains(mustRead(t, doc), old.Fingerprint) {
+		t.Fatalf("the old host's documents do not show its key %s:\n%s", old.Fingerprint, mustRead(t, doc))
+	}
+	// The server is lost: its run log and key with it.
+	for _, f := range []string{h.log, filepath.Join(h.dir, "runlog.key")} {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, errs, code := h.cad("log", "verify", "--job", "spse-db")
+	if code != 1 || !strings.Contains(out, "repository: unknown-key") {
+		t.Fatalf("records of the lost host: exit %d\n%s%s", code, out, errs)
+	}
+	for _, want := range []string{"footer", "Run log signing key", "[log] trust_keys", "--trust-key " + old.Fingerprint} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the hint does not say %q:\n%s", want, out)
+		}
+	}
+	// (The fresh mirror still lacks the old host's records: not this
+	// test's matter.)
+	if out, errs, _ := h.cad("--trust-key", old.Fingerprint, "log", "verify", "--job", "spse-db"); strings.Contains(out, "unknown-key") {
+		t.Errorf("--trust-key does not take the key from the footer:\n%s%s", out, errs)
+	}
+}
+
+// TestCLILostBlobInDisasterAdvice walks the README in a disaster: the
+// server is gone, a pack on one rotation medium rots, and a blob of one
+// file is lost. No next backup heals it, and the newest snapshot still
+// restores every other file: check's advice gets the file back from the
+// other medium first, and puts forget last, saying what it loses. Each
+// step it names is followed here and works.
+func TestCLILostBlobInDisasterAdvice(t *testing.T) {
+	t.Setenv("CADANG_FROM_PASSWORD", cliTestPassword)
+	t.Setenv("CADANG_FROM_PASSWORD_FILE", "")
+	a := cliNewRepo(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	lostFile := filepath.Join(data, "kontrak.pdf")
+	writeFileT(t, lostFile, randBytes(61, 300<<10), 0o644)
+	writeFileT(t, filepath.Join(data, "dokumen.pdf"), randBytes(62, 1<<10), 0o644) // one blob, smaller than any of kontrak.pdf's
+	want := scanDir(t, data)
+	id := str(t, cliBackup(t, a, data), "snapshot_id")
+	b := filepath.Join(t.TempDir(), "b")
+	cliOK(t, "-r", b, "init", "--copy-chunker-params", "--from-repo", a)
+	cliRunCopy(t, "-r", b, "copy", "--from-repo", a)
+
+	rp := openForTest(t, a, cliTestPassword)
+	var victim repo.BlobLocation
+	_ = rp.Index().Each(func(l repo.BlobLocation) error {
+		if l.Type == repo.DataBlob && l.Length > victim.Length { // one of kontrak.pdf
+			victim = l
+		}
+		return nil
+	})
+	repotest.DamageBlob(t, rp, a, repo.DataBlob, victim.ID)
+	rp.Close()
+	pack := victim.Pack.String()
+
+	res := cliCode(t, 1, "-r", a, "check", "--read-data")
+	if !strings.Contains(res.stdout, "'cadang check' after it names the snapshots and files that used them") {
+		t.Errorf("check --read-data does not say how to find what the damage cost:\n%s", res)
+	}
+	cliCode(t, 3, "-r", a, "repair", "packs", "--keep-dir", filepath.Join(dir, "kept"), pack)
+	res = cliCode(t, 1, "-r", a, "check")
+	out := res.stdout
+	if !strings.Contains(out, lostFile) {
+		t.Fatalf("check does not name the lost file:\n%s", res)
+	}
+	if strings.Contains(out, "the next backup of the same files stores lost file contents again") {
+		t.Errorf("check promises a next backup that a disaster does not have:\n%s", res)
+	}
+	// In this order: the snapshot restores the rest, the other medium
+	// gives the file back, and forget is the last resort, saying its cost.
+	steps := []string{"still restores every other file", "'cadang -r OTHER restore ID:PATH --target DIR'",
+		"'cadang copy --from-repo OTHER ID'", "loses every file it still restores"}
+	at := 0
+	for _, s := range steps {
+		i := strings.Index(out[at:], s)
+		if i < 0 {
+			t.Fatalf("check's advice lacks %q after what it said before:\n%s", s, res)
+		}
+		at += i
+	}
+
+	// The advice, followed: the snapshot restores the other file and
+	// names the lost one ...
+	target := filepath.Join(dir, "restore-a")
+	res = cliCode(t, 3, "-r", a, "restore", id[:8], "--target", target)
+	if !strings.Contains(res.stdout+res.stderr, "NOT RESTORED: "+lostFile) {
+		t.Errorf("restore does not name the lost file:\n%s", res)
+	}
+	// ... the other medium names its snapshot of the file and restores it ...
+	res = cliOK(t, "-r", b, "find", lostFile)
+	other := strings.Fields(res.stdout)
+	if len(other) == 0 {
+		t.Fatalf("find on the other medium:\n%s", res)
+	}
+	fromB := filepath.Join(dir, "restore-b")
+	cliOK(t, "-r", b, "restore", other[0]+":"+lostFile, "--target", fromB)
+	if got := scanDir(t, fromB); got["kontrak.pdf"].Hash != want["kontrak.pdf"].Hash {
+		t.Errorf("the lost file from the other medium: %+v", got)
+	}
+	// ... and forget then copy back makes this medium's snapshot whole.
+	cliOK(t, "-r", a, "forget", id[:8])
+	cliOK(t, "-r", a, "copy", "--from-repo", b, id[:8])
+	cliOK(t, "-r", a, "check", "--read-data")
+	cliOK(t, "-r", a, "restore", "latest", "--target", filepath.Join(dir, "restore-whole"))
+	compareTrees(t, want, scanDir(t, filepath.Join(dir, "restore-whole", data)), false)
+}
