@@ -382,7 +382,7 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if readSet[pack] {
+			if readSet[pack] && bytesRead > 0 { // not one too large to read, or gone
 				res.PacksRead++
 				res.BlobsRead += nRead
 				res.BytesRead += bytesRead

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -177,6 +178,9 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		for _, p := range res.Unsupported {
 			fmt.Fprintf(e.stdout, "unsupported: %s\n", p)
 		}
+		if packs := oversizedPacks(rep.Problems); len(packs) > 0 {
+			fmt.Fprintf(e.stdout, "note: %s %s\n", strings.Join(packs, " "), oversizedPackAdvice)
+		}
 		if packs := damagedPacks(rep.Problems, rep.Unsupported); len(packs) > 0 {
 			fmt.Fprintf(e.stdout, "note: 'cadang repair packs %s' takes the damaged pack(s) out, keeping every blob that another copy or the pack itself still gives (and the packs' bytes, outside the repository); it lists the blobs that no copy gives, and 'cadang check' after it names the snapshots and files that used them\n", strings.Join(packs, " "))
 		}
@@ -281,6 +285,7 @@ func damagedPacks(ps, unsupported []repo.Problem) []string {
 	var out []string
 	for _, p := range ps {
 		if (p.Kind == repo.ProblemFileDamaged || p.Kind == repo.ProblemBlobDamaged) && p.File.Type == repo.PackFile &&
+			!errors.Is(p.Err, repo.ErrTooLarge) && // repair packs cannot keep its bytes: oversizedPacks
 			!slices.Contains(out, p.File.Name) &&
 			!slices.ContainsFunc(unsupported, func(u repo.Problem) bool { return u.File == p.File }) {
 			out = append(out, p.File.Name)
@@ -288,6 +293,23 @@ func damagedPacks(ps, unsupported []repo.Problem) []string {
 	}
 	return out
 }
+
+// oversizedPacks returns the IDs of the packs that the storage gives more
+// bytes than any pack cadang writes, which check did not read.
+func oversizedPacks(ps []repo.Problem) []string {
+	var out []string
+	for _, p := range ps {
+		if p.File.Type == repo.PackFile && errors.Is(p.Err, repo.ErrTooLarge) && !slices.Contains(out, p.File.Name) {
+			out = append(out, p.File.Name)
+		}
+	}
+	return out
+}
+
+// oversizedPackAdvice follows the names of packs larger than any cadang
+// writes. 'repair packs' keeps a pack's bytes before it removes it, and
+// will not read these whole, so it stops at them: the way out is by hand.
+const oversizedPackAdvice = "is larger than any pack cadang writes (junk appended, or damage) and was not read; 'cadang repair packs' stops at it, since it keeps the bytes of what it removes. A restore still reads the blobs the index places in it. To take it out: move the file out of the repository (keep it), then 'cadang repair index' names the blobs lost with it, and 'cadang copy --from-repo OTHER ID' brings back from another medium each snapshot that 'cadang check' then finds incomplete"
 
 // hasKind reports whether a problem of kind k was found.
 func hasKind(ps []repo.Problem, k repo.ProblemKind) bool {

@@ -263,6 +263,11 @@ func rules() []rule {
 			if errors.As(err, &d) && d.File.Type == repo.IndexFile {
 				c.Hint = "run 'cadang repair index'"
 			}
+			if errors.As(err, &d) && d.File.Type == repo.PackFile && errors.Is(err, repo.ErrTooLarge) {
+				// check would send it back to repair packs, which is
+				// what stops at it.
+				c.Hint = "the pack was not read; move the file out of the repository (keep it), then 'cadang repair index' names the blobs lost with it, and 'cadang copy --from-repo OTHER ID' brings back the snapshots that used them"
+			}
 			return c
 		}},
 		{is(backend.ErrRepositoryExists), fixed(Class{Exit: ExitFatal, Kind: runlog.KindOther,
