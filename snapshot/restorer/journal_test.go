@@ -401,6 +401,47 @@ func TestRestoreJournalNotReadToEndKept(t *testing.T) {
 	}
 }
 
+// The journal is removed before the target's own times are set: a restore
+// into a new target, which made a journal (for the stage of a FIFO), left
+// the target's modification time at the time of the restore (review of
+// 9d3b7ab).
+func TestRestoreJournalKeepsTargetTimes(t *testing.T) {
+	src := t.TempDir()
+	snapshottest.WriteFile(t, filepath.Join(src, "f"), []byte("x"))
+	if err := unix.Mkfifo(filepath.Join(src, "p"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	if err := os.Chtimes(src, old, old); err != nil {
+		t.Fatal(err)
+	}
+	r := newTestRepo(t)
+	sn := mustSnapshot(t, archiver.NewArchiver(r), src)
+	target := filepath.Join(t.TempDir(), "new")
+	journaled := false
+	rs := &Restorer{Repo: r, testHook: func(op, rel string) {
+		if op == "specialmeta" {
+			ents, _ := os.ReadDir(target)
+			for _, e := range ents {
+				journaled = journaled || journalName.MatchString(e.Name())
+			}
+		}
+	}}
+	if _, err := rs.Restore(context.Background(), sn, src, target); err != nil {
+		t.Fatal(err)
+	}
+	if !journaled {
+		t.Fatal("no journal made: the test tests nothing")
+	}
+	fi, err := os.Stat(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fi.ModTime().Equal(old) {
+		t.Errorf("target's mtime %v, the snapshot's %v", fi.ModTime(), old)
+	}
+}
+
 // Another restore may hold a new journal's lock for a moment, between its
 // create and its lock, to see whether its restore is dead: the restore
 // that made it must not fail for that (review of 9d3b7ab).

@@ -531,6 +531,7 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 		}
 		return nil, err
 	}
+	rr.dropJournal() // before the target's times are set: its unlink changes them
 	if rr.targetNode != nil && rr.targetMade {
 		// The target made for a directory's contents is that directory:
 		// its mode, owner and times, not the 0700 it was made with.
