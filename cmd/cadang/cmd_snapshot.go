@@ -580,7 +580,7 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 		rs := &restorer.Restorer{Repo: r, Include: o.Include, Exclude: o.Exclude, Overwrite: o.Overwrite,
 			Verify: o.Verify, DryRun: o.DryRun, NoOwner: o.NoOwner, NoDevices: o.NoDevices, MaxNodes: o.MaxNodes,
 			XattrInclude: o.XattrInclude, XattrExclude: o.XattrExclude, Progress: ui.Restore{Counter: counter},
-			Leftover: e.reportLeftover}
+			Leftover: e.reportLeftover, Warn: func(err error) { e.warnf("%s", cellText(err.Error())) }}
 		sum, rerr := rs.Restore(ctx, sn, sub, o.Target)
 		counter.Done()
 		if errors.Is(rerr, context.Canceled) && !errors.Is(rerr, restorer.ErrNothingWritten) && !o.DryRun && !fdClosed(2) {

@@ -8,33 +8,61 @@ import (
 	"os"
 	"path"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 // A restore's temporary entries (files written beside the entry they
-// replace, stages of phase 2, directories made to be exchanged with an
-// entry in the way) are its own to remove, and it does, when it ends or is
-// interrupted. A restore killed with SIGKILL (or a crash, the OOM killer)
-// cannot: its entries stay, hidden, wherever it had made them. So before it
-// makes the first one, a restore makes a journal in the target,
+// replace, links made there, stages of phase 2, directories made to be
+// exchanged with an entry in the way) are its own to remove, and it does,
+// when it ends or is interrupted. A restore killed with SIGKILL (or a
+// crash, the OOM killer) cannot: its entries stay, hidden, wherever it had
+// made them. So a restore keeps a journal in the target's top directory,
 // .cadang-restore-TOKEN.run, holds an exclusive flock(2) on it while it
-// runs, and appends to it each directory it makes one in. The kernel drops
-// the lock when the process dies, however it dies: a later restore into the
-// same target that can take the lock knows that the journal's restore is
-// dead (not running, here or on another NFS client that shares the lock),
-// removes the entries of its token from the directories listed, and says
+// runs, and appends to it each temporary entry right after it makes it: its
+// directory and name, its device and inode, and for a directory the mode
+// it was made with. The kernel drops the lock when the process dies,
+// however it dies: a later restore into the same target that can take the
+// lock knows that the journal's restore is dead (not running, here or on
+// another client of a file system whose flock works across clients),
+// removes those of its entries that are still the inodes it made, and says
 // so (Restorer.Leftover). A journal whose lock is held is a running
 // restore's, and left alone.
+//
+// Only an entry that is still the inode recorded is removed: a name
+// alone proves nothing (anyone who may write a directory can rename
+// something of someone else's to a temporary name seen there, and a
+// journal restored from a backup names entries of another target). An
+// entry made but not yet recorded when the kill came is not found.
 
 // journalMagic is the first line of a journal.
-const journalMagic = "cadang restore journal"
+const journalMagic = "cadang restore journal 2"
 
 // journalName matches a journal's name in the target, its token captured.
 var journalName = regexp.MustCompile(`^\.cadang-restore-([0-9a-f]{12})\.run$`)
+
+// journalMax bounds what is read of a journal. One that is longer is
+// read that far, and its entries found there removed, but the journal is
+// kept: what it says beyond was not seen.
+const journalMax = 256 << 20
+
+// The kinds of temporary entry that a journal records.
+const (
+	tempFile  = "file"  // a regular file: written beside the file it replaces, or a link made there
+	tempStage = "stage" // a stage of phase 2: a directory holding at most one node, never a directory
+	tempDir   = "dir"   // a directory made to be exchanged with an entry in the way: empty until then
+)
+
+// tempMaxEntries is how many entries a temporary directory of a kind
+// holds at most while the restore that made it runs: a stage holds the
+// node being made in it (makeSpecialStaged moves it out or removes it
+// before the next), a directory made to be exchanged holds nothing before
+// the exchange (after it, the name holds the entry it replaced, another
+// inode).
+var tempMaxEntries = map[string]int{tempStage: 1, tempDir: 0}
 
 // Leftover is an entry that a restore killed before it could clean up
 // left in the target, which a later restore found.
@@ -53,73 +81,106 @@ type journal struct {
 	mu   sync.Mutex
 	fd   int // -1 until made
 	name string
-	dirs map[string]bool
-	err  error // why it could not be made: every later note fails with it
+	off  bool // it could not be made or written: the restore goes on without one
 }
 
-// noteTempDir records, before a temporary entry is made in the directory
-// dir (rel, "" the target), that this restore makes them there: made
-// without the note, an entry a SIGKILL leaves could not be found again.
-func (rr *restoreRun) noteTempDir(dir string) error {
+// noteTemp records in the journal the temporary entry rel (its directory
+// and name relative to the target) of kind, just made, st its lstat. A
+// journal that cannot be made or written is said once (Restorer.Warn),
+// and the restore goes on without: as before there was one, an entry left
+// by a SIGKILL is then not found again.
+func (rr *restoreRun) noteTemp(kind, rel string, st *unix.Stat_t) {
 	j := &rr.journal
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.dirs[dir] {
-		return nil
+	if j.off {
+		return
 	}
-	if j.err != nil {
-		return j.err
-	}
+	var err error
 	if j.fd < 0 {
-		if j.err = rr.makeJournal(); j.err != nil {
-			return j.err
+		err = rr.makeJournal()
+	}
+	if err == nil {
+		line := fmt.Sprintf("%s %d %d %o %q\n", kind, uint64(st.Dev), st.Ino, st.Mode&0o7777, rel)
+		if _, werr := unix.Write(j.fd, []byte(line)); werr != nil {
+			err = &os.PathError{Op: "write", Path: rr.root.abs(j.name), Err: werr}
 		}
 	}
-	line := strconv.Quote(dir) + "\n"
-	if _, err := unix.Write(j.fd, []byte(line)); err != nil {
-		return &os.PathError{Op: "write", Path: rr.root.abs(j.name), Err: err}
+	if err != nil {
+		j.off = true
+		rr.warn(fmt.Errorf("the journal of the restore's temporary files: %w; the restore goes on without it, and a temporary file it leaves if it is killed (SIGKILL) is not removed by a later restore", err))
 	}
-	if j.dirs == nil {
-		j.dirs = map[string]bool{}
-	}
-	j.dirs[dir] = true
-	return nil
 }
 
-// makeJournal makes the journal, locked, in the target. A later restore
-// that cleans up takes the lock before it removes a journal, so the one
-// made here is checked, once locked, to still be at its name.
+// noteTempAt records the temporary entry rel of kind, the entry name of
+// dfd, unless it cannot be lstat'ed (then it is not recorded).
+func (rr *restoreRun) noteTempAt(kind, rel string, dfd int, name string) {
+	var st unix.Stat_t
+	if unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
+		rr.noteTemp(kind, rel, &st)
+	}
+}
+
+// noteTempFd records the temporary file rel, open as fd.
+func (rr *restoreRun) noteTempFd(rel string, fd int) {
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) == nil {
+		rr.noteTemp(tempFile, rel, &st)
+	}
+}
+
+// makeJournal makes the journal, locked, in the target's top directory.
+// A later restore that cleans up takes the lock before it reads or removes
+// a journal, so the one made here is checked, once locked, to still be at
+// its name. Another restore may hold the lock for a moment, between the
+// create and the lock, to look at it (cleanJournal): it finds no head, so
+// lets go at once, and the lock is tried again.
 func (rr *restoreRun) makeJournal() error {
 	name := ".cadang-restore-" + rr.token + ".run"
+	var root unix.Stat_t
+	if err := unix.Fstat(rr.root.fd, &root); err != nil {
+		return &os.PathError{Op: "stat", Path: rr.root.path, Err: err}
+	}
 	for try := 0; ; try++ {
 		fd, err := unix.Openat(rr.root.fd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_APPEND|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 		if err != nil {
-			return fmt.Errorf("the restore's journal of its temporary files: %w", &os.PathError{Op: "create", Path: rr.root.abs(name), Err: err})
+			return &os.PathError{Op: "create", Path: rr.root.abs(name), Err: err}
 		}
-		if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		rr.hook("journal", name)
+		for wait := 0; ; wait++ {
+			err = unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+			if err != unix.EWOULDBLOCK || wait == 500 {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if err != nil {
 			unix.Close(fd)
-			return fmt.Errorf("the restore's journal of its temporary files: %w", &os.PathError{Op: "lock", Path: rr.root.abs(name), Err: err})
+			unix.Unlinkat(rr.root.fd, name, 0)
+			return &os.PathError{Op: "lock", Path: rr.root.abs(name), Err: err}
 		}
 		var fst, nst unix.Stat_t
 		if unix.Fstat(fd, &fst) == nil && unix.Fstatat(rr.root.fd, name, &nst, unix.AT_SYMLINK_NOFOLLOW) == nil && fst.Ino == nst.Ino && fst.Dev == nst.Dev {
 			host, _ := os.Hostname()
-			head := fmt.Sprintf("%s\npid %d host %s\n", journalMagic, os.Getpid(), strconv.Quote(host))
+			head := fmt.Sprintf("%s\npid %d host %q\ntarget %d %d\n", journalMagic, os.Getpid(), host, uint64(root.Dev), root.Ino)
 			if _, err := unix.Write(fd, []byte(head)); err != nil {
 				unix.Close(fd)
-				return fmt.Errorf("the restore's journal of its temporary files: %w", &os.PathError{Op: "write", Path: rr.root.abs(name), Err: err})
+				unix.Unlinkat(rr.root.fd, name, 0)
+				return &os.PathError{Op: "write", Path: rr.root.abs(name), Err: err}
 			}
 			rr.journal.fd, rr.journal.name = fd, name
 			return nil
 		}
 		unix.Close(fd)
 		if try == 3 {
-			return fmt.Errorf("the restore's journal of its temporary files %s is removed as it is made", rr.root.abs(name))
+			return fmt.Errorf("%s is removed as it is made", rr.root.abs(name))
 		}
 	}
 }
 
 // dropJournal removes this restore's journal, once its temporary entries
-// are gone: it has removed them itself.
+// are gone: it has removed them itself. It is called before the target's
+// own metadata is set (its times: the unlink changes them).
 func (rr *restoreRun) dropJournal() {
 	j := &rr.journal
 	j.mu.Lock()
@@ -133,10 +194,10 @@ func (rr *restoreRun) dropJournal() {
 }
 
 // cleanLeftovers finds the journals of dead restores in the target and
-// removes the temporary entries they list, telling Restorer.Leftover of
-// each. A journal is removed once all its entries are; one that names an
-// entry that could not be removed stays, so that the next restore names it
-// again.
+// removes the temporary entries they record, telling Restorer.Leftover of
+// each. A journal is removed once it was read to its end and all its
+// entries found are removed; one that leads to an entry that could not be
+// removed stays, so that the next restore names it again.
 func (rr *restoreRun) cleanLeftovers() {
 	fd, err := unix.Openat(rr.root.fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -152,59 +213,107 @@ func (rr *restoreRun) cleanLeftovers() {
 	}
 }
 
+// journalRec is an entry a journal records.
+type journalRec struct {
+	kind     string
+	dev, ino uint64
+	mode     uint32
+	rel      string
+}
+
+// parsedJournal is what a journal says.
+type parsedJournal struct {
+	pid      int
+	host     string
+	rootDev  uint64
+	rootIno  uint64
+	recs     []journalRec
+	complete bool // read to its end
+}
+
 // cleanJournal removes the leftovers of the journal name (token its
-// restore's), if that restore is dead and was this user's.
+// restore's), if that restore is dead, was this user's and wrote in this
+// very target.
 func (rr *restoreRun) cleanJournal(name, token string) {
-	fd, err := unix.Openat(rr.root.fd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	// Only this user's own journals, regular files of one link: what
+	// another user's restore left is theirs to clean, and a file of
+	// theirs must not steer this restore. Looked at before it is opened
+	// (a FIFO or a device is not opened), and the open checked to be the
+	// file looked at.
+	var lst, st unix.Stat_t
+	if unix.Fstatat(rr.root.fd, name, &lst, unix.AT_SYMLINK_NOFOLLOW) != nil || lst.Mode&unix.S_IFMT != unix.S_IFREG || int(lst.Uid) != rr.euid || lst.Nlink != 1 {
+		return
+	}
+	fd, err := unix.Openat(rr.root.fd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return
 	}
 	f := os.NewFile(uintptr(fd), rr.root.abs(name))
 	defer f.Close()
-	var st unix.Stat_t
-	// Only this user's own journals: what another user's restore left is
-	// theirs to clean, and a file of theirs must not steer this restore.
-	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || int(st.Uid) != rr.euid || st.Nlink != 1 {
+	if unix.Fstat(fd, &st) != nil || st.Dev != lst.Dev || st.Ino != lst.Ino || st.Mode&unix.S_IFMT != unix.S_IFREG || int(st.Uid) != rr.euid || st.Nlink != 1 {
 		return
 	}
 	if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) != nil {
 		return // its restore runs
 	}
-	pid, host, dirs, ok := readJournal(io.LimitReader(f, 256<<20))
+	j, ok := readJournal(f, st.Size)
 	if !ok {
+		return // not a journal of this version, or one whose restore was killed before it wrote its head
+	}
+	var root unix.Stat_t
+	if unix.Fstat(rr.root.fd, &root) != nil || j.rootDev != uint64(root.Dev) || j.rootIno != root.Ino {
+		// Made in another directory: a journal restored from a backup,
+		// or a copy. Its entries are not this target's.
 		return
 	}
 	prefix := ".cadang-restore-" + token + "-"
-	left := false
-	for _, dir := range dirs {
-		if !rr.cleanDir(dir, prefix, pid, host) {
-			left = true
+	clean := j.complete
+	for _, rec := range j.recs {
+		if _, n := splitRel(rec.rel); !strings.HasPrefix(n, prefix) {
+			continue // not a name this restore makes
+		}
+		removed, err := rr.removeLeftover(rec)
+		if err != nil {
+			clean = false
+		}
+		if removed || err != nil {
+			rr.leftover(Leftover{Path: rr.root.abs(rec.rel), PID: j.pid, Host: j.host, Err: err})
 		}
 	}
-	if !left {
+	if clean {
 		// Still locked: no restore can have taken this name since.
 		unix.Unlinkat(rr.root.fd, name, 0)
 	}
 }
 
-// readJournal parses a journal: its restore's PID and host, and the
-// directories it made temporary entries in.
-func readJournal(r io.Reader) (pid int, host string, dirs []string, ok bool) {
-	sc := bufio.NewScanner(r)
+// readJournal parses a journal of size bytes.
+func readJournal(r io.Reader, size int64) (j parsedJournal, ok bool) {
+	sc := bufio.NewScanner(io.LimitReader(r, journalMax))
 	sc.Buffer(nil, 1<<20)
 	if !sc.Scan() || sc.Text() != journalMagic || !sc.Scan() {
-		return 0, "", nil, false
+		return j, false
 	}
-	if _, err := fmt.Sscanf(sc.Text(), "pid %d host %q", &pid, &host); err != nil {
-		return 0, "", nil, false
+	if _, err := fmt.Sscanf(sc.Text(), "pid %d host %q", &j.pid, &j.host); err != nil {
+		return j, false
+	}
+	if !sc.Scan() {
+		return j, false
+	}
+	if _, err := fmt.Sscanf(sc.Text(), "target %d %d", &j.rootDev, &j.rootIno); err != nil {
+		return j, false
 	}
 	for sc.Scan() {
-		// A line cut short by the kill is not a directory.
-		if dir, err := strconv.Unquote(sc.Text()); err == nil && validRel(dir) {
-			dirs = append(dirs, dir)
+		// A line cut short by the kill is not an entry.
+		var rec journalRec
+		if _, err := fmt.Sscanf(sc.Text(), "%s %d %d %o %q", &rec.kind, &rec.dev, &rec.ino, &rec.mode, &rec.rel); err != nil {
+			continue
+		}
+		if _, known := tempMaxEntries[rec.kind]; (known || rec.kind == tempFile) && validRel(rec.rel) && rec.rel != "" {
+			j.recs = append(j.recs, rec)
 		}
 	}
-	return pid, host, dirs, true
+	j.complete = sc.Err() == nil && size <= journalMax
+	return j, true
 }
 
 // validRel says whether dir is a relative path of single names (or "", the
@@ -221,77 +330,92 @@ func validRel(dir string) bool {
 	return true
 }
 
-// cleanDir removes the entries named prefix... from the directory dir,
-// found beneath the target without following a symlink, and says whether
-// none is left there.
-func (rr *restoreRun) cleanDir(dir, prefix string, pid int, host string) bool {
+// removeLeftover removes the temporary entry rec if it is still the one
+// the dead restore made: the inode recorded, of the kind recorded, and a
+// directory still as made (this user's, the mode recorded, holding no
+// more than the restore puts in one and never a directory). removed says
+// whether it did; err, whether an entry that is the restore's could not
+// be. An entry that is gone or another inode is not the restore's, and
+// neither.
+func (rr *restoreRun) removeLeftover(rec journalRec) (removed bool, err error) {
+	dir, name := splitRel(rec.rel)
 	var dfd int
-	var err error
 	if dir == "" {
 		dfd, err = unix.Openat(rr.root.fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	} else {
 		dfd, err = rr.root.open(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	}
 	if err != nil {
-		return true // gone, or no longer a directory: nothing of the restore's is reached there
+		return false, nil // gone, or no longer a directory: nothing of the restore's is reached there
 	}
-	d := os.NewFile(uintptr(dfd), rr.root.abs(dir))
-	defer d.Close()
-	names, err := d.Readdirnames(-1)
-	if err != nil {
-		rr.leftover(Leftover{Path: rr.root.abs(dir), PID: pid, Host: host, Err: fmt.Errorf("cannot be listed: %w", err)})
-		return false
-	}
-	clean := true
-	for _, name := range names {
-		if !strings.HasPrefix(name, prefix) {
-			continue
+	defer unix.Close(dfd)
+	if rec.kind == tempFile {
+		// Checked by name, then unlinked by name: someone could swap the
+		// name in between. But whoever may do that may unlink what they
+		// put there themselves; in a sticky directory, where unlinking
+		// needs ownership, so does renaming to the name. So no one can
+		// have this restore remove what they could not.
+		var st unix.Stat_t
+		if unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || uint64(st.Dev) != rec.dev || st.Ino != rec.ino || st.Mode&unix.S_IFMT != unix.S_IFREG {
+			return false, nil
 		}
-		p := rr.root.abs(path.Join(dir, name))
-		err := rr.removeLeftover(dfd, name)
-		if err != nil {
-			clean = false
+		if err := unix.Unlinkat(dfd, name, 0); err != nil {
+			if err == unix.ENOENT {
+				return false, nil
+			}
+			return false, &os.PathError{Op: "remove", Path: rr.root.abs(rec.rel), Err: err}
 		}
-		rr.leftover(Leftover{Path: p, PID: pid, Host: host, Err: err})
+		return true, nil
 	}
-	return clean
-}
-
-// removeLeftover removes the entry name of dfd: a file, or a directory
-// (a stage, or a directory made to take an entry's place) with at most
-// the node made in it, never a directory deeper. Only this user's entries:
-// the restore made them.
-func (rr *restoreRun) removeLeftover(dfd int, name string) error {
-	var st unix.Stat_t
-	if err := unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return err
-	}
-	if int(st.Uid) != rr.euid {
-		return fmt.Errorf("owned by user %d, not by the user who restores: not removed", st.Uid)
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-		return unix.Unlinkat(dfd, name, 0)
-	}
-	sfd, err := unix.Openat(dfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	// A directory is opened, not followed if a symlink, and checked on
+	// the descriptor; its contents are read and removed through it, so a
+	// directory moved to the name in between is not emptied.
+	sfd, err := unix.Openat(dfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return false, nil
 	}
-	s := os.NewFile(uintptr(sfd), name)
+	s := os.NewFile(uintptr(sfd), rr.root.abs(rec.rel))
 	defer s.Close()
+	var st unix.Stat_t
+	if unix.Fstat(sfd, &st) != nil || uint64(st.Dev) != rec.dev || st.Ino != rec.ino || st.Mode&unix.S_IFMT != unix.S_IFDIR ||
+		int(st.Uid) != rr.euid || st.Mode&0o7777 != rec.mode || rec.mode&0o077 != 0 {
+		return false, nil // another directory (its inode reused), or one made something else since
+	}
 	inside, err := s.Readdirnames(-1)
 	if err != nil {
-		return err
+		return false, &os.PathError{Op: "read", Path: rr.root.abs(rec.rel), Err: err}
 	}
+	if len(inside) > tempMaxEntries[rec.kind] {
+		return false, fmt.Errorf("holds %d entries, more than the restore puts in one: not removed", len(inside))
+	}
+	// All checked before any is removed.
 	for _, n := range inside {
 		var ist unix.Stat_t
-		if err := unix.Fstatat(sfd, n, &ist, unix.AT_SYMLINK_NOFOLLOW); err == nil && ist.Mode&unix.S_IFMT == unix.S_IFDIR {
-			return errors.New("a directory that holds a directory: not one of a restore's, not removed")
+		if err := unix.Fstatat(sfd, n, &ist, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return false, &os.PathError{Op: "lstat", Path: rr.root.abs(path.Join(rec.rel, n)), Err: err}
 		}
-		if err := unix.Unlinkat(sfd, n, 0); err != nil && err != unix.ENOENT {
-			return err
+		if ist.Mode&unix.S_IFMT == unix.S_IFDIR {
+			return false, errors.New("holds a directory, which a restore never makes in one: not removed")
 		}
 	}
-	return unix.Unlinkat(dfd, name, unix.AT_REMOVEDIR)
+	for _, n := range inside {
+		if err := unix.Unlinkat(sfd, n, 0); err != nil && err != unix.ENOENT {
+			return false, &os.PathError{Op: "remove", Path: rr.root.abs(path.Join(rec.rel, n)), Err: err}
+		}
+	}
+	// By name: only an empty directory can be removed so, whatever stands
+	// at the name by now.
+	if err := unix.Unlinkat(dfd, name, unix.AT_REMOVEDIR); err != nil {
+		return false, &os.PathError{Op: "remove", Path: rr.root.abs(rec.rel), Err: err}
+	}
+	return true, nil
+}
+
+// warn tells Restorer.Warn of err.
+func (rr *restoreRun) warn(err error) {
+	if rr.rs.Warn != nil {
+		rr.rs.Warn(err)
+	}
 }
 
 // leftover tells Restorer.Leftover of l.

@@ -119,6 +119,11 @@ type Restorer struct {
 	// which this one removed or could not remove (Leftover.Err). A
 	// restore that runs still is never taken for a dead one.
 	Leftover func(Leftover)
+	// Warn, if set, is told of what the restore goes on without: the
+	// journal of its temporary entries, when it cannot be made in the
+	// target's top directory (then a temporary entry that a SIGKILL
+	// leaves is not found by a later restore).
+	Warn func(error)
 
 	noOpenat2 bool                 // tests: use the fallback resolver
 	testHook  func(op, rel string) // tests: called before each operation on rel
@@ -375,7 +380,7 @@ type restoreRun struct {
 	secret   [16]byte // random, the key of the MACs in those names: it appears in none
 	stage    *stage   // phase 2's private directory (makeSpecialStaged)
 	stages   int      // stages made, counted into their names
-	journal  journal  // the directories temporary entries are made in (noteTempDir)
+	journal  journal  // the temporary entries made, for a later restore if this one is killed (noteTemp)
 	// keptChecked holds, per first member of a hardlink group kept by the
 	// overwrite mode, whether its later members may be linked to it.
 	keptChecked map[*rFile]copyReason
@@ -566,6 +571,7 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 		}
 		return nil, err
 	}
+	rr.dropJournal() // before the target's times are set: its unlink changes them
 	if rr.targetNode != nil && rr.targetMade {
 		// The target made for a directory's contents is that directory:
 		// its mode, owner and times, not the 0700 it was made with.
@@ -1105,9 +1111,6 @@ func (rr *restoreRun) mkdir(dfd int, rel, dst string) (made bool, err error) {
 	// what stands there, which is removed only then: a directory that
 	// cannot be made (no inodes or quota left) leaves the entry as it was.
 	tmp := fmt.Sprintf(".cadang-restore-%s-%x", rr.token, rr.mac("dir", dst))
-	if err := rr.noteTempDir(dir); err != nil {
-		return false, fmt.Errorf("%s: %w", dst, err)
-	}
 	if err := unix.Mkdirat(dfd, tmp, 0o700); err != nil {
 		return false, &os.PathError{Op: "mkdir", Path: dst, Err: err}
 	}
@@ -1115,6 +1118,7 @@ func (rr *restoreRun) mkdir(dfd int, rel, dst string) (made bool, err error) {
 	if err := unix.Fstatat(dfd, tmp, &mst, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return false, &os.PathError{Op: "lstat", Path: dst, Err: err}
 	}
+	rr.noteTemp(tempDir, path.Join(dir, tmp), &mst)
 	err = unix.EINVAL
 	if !rr.rs.testNoRename2 {
 		err = unix.Renameat2(dfd, tmp, dfd, name, unix.RENAME_EXCHANGE)
@@ -2014,12 +2018,6 @@ func (rr *restoreRun) lstat(it rItem) (unix.Stat_t, error) {
 // written in that one's place); neither name is followed if it is a
 // symlink. Only link(2)'s own failure is an *os.LinkError.
 func (rr *restoreRun) link(l, to *rFile) error {
-	if l.replace {
-		dir, _ := splitRel(l.rel)
-		if err := rr.noteTempDir(dir); err != nil {
-			return fmt.Errorf("%s: %w", l.dst(), err)
-		}
-	}
 	err := rr.root.at(to.rel, func(odfd int, oname string) error {
 		return rr.root.at(rr.writeRel(l), func(ndfd int, nname string) error {
 			err := error(nil)
@@ -2031,6 +2029,9 @@ func (rr *restoreRun) link(l, to *rFile) error {
 			}
 			if err != nil {
 				return &os.LinkError{Op: "link", Old: to.dst(), New: l.dst(), Err: err}
+			}
+			if l.replace {
+				rr.noteTempAt(tempFile, rr.writeRel(l), ndfd, nname)
 			}
 			return nil
 		})
@@ -2511,12 +2512,6 @@ func (rr *restoreRun) open(f *rFile) (int, error) {
 		}
 		flags |= unix.O_CREAT | unix.O_TRUNC | unix.O_EXCL
 		rr.hook("create", f.rel)
-		if f.replace {
-			dir, _ := splitRel(f.rel)
-			if err := rr.noteTempDir(dir); err != nil {
-				return -1, fmt.Errorf("%s: %w", f.dst(), err)
-			}
-		}
 	} else {
 		rr.hook("reopen", f.rel)
 	}
@@ -2550,6 +2545,9 @@ func (rr *restoreRun) open(f *rFile) (int, error) {
 		}
 	}
 	if !f.created {
+		if f.replace {
+			rr.noteTempFd(rr.writeRel(f), fd)
+		}
 		if endsInHole(f.fm.content) {
 			if err := unix.Ftruncate(fd, f.fm.size); err != nil {
 				unix.Close(fd)

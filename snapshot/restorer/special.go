@@ -58,14 +58,15 @@ func (rr *restoreRun) makeSpecialStaged(o rItem, replace bool) (created bool, er
 		rr.stage = &stage{parent: dir}
 	}
 	st := rr.stage
-	if !st.made {
-		if err := rr.noteTempDir(dir); err != nil {
-			return false, fmt.Errorf("%s: %w", o.dst(), err)
-		}
-	}
 	for try := 0; !st.made; try++ {
 		st.name = rr.newStageName(dir)
-		err = rr.root.at(path.Join(dir, st.name), func(dfd int, sname string) error { return unix.Mkdirat(dfd, sname, 0o700) })
+		err = rr.root.at(path.Join(dir, st.name), func(dfd int, sname string) error {
+			if err := unix.Mkdirat(dfd, sname, 0o700); err != nil {
+				return err
+			}
+			rr.noteTempAt(tempStage, path.Join(dir, sname), dfd, sname)
+			return nil
+		})
 		switch {
 		case err == nil:
 			st.made = true
