@@ -572,6 +572,10 @@ every byte with the snapshot, runs the verify command of dump sources (e.g. pg_r
 the test in the run log and prints the restore test report (with --json, the record instead, one JSON
 line per job). Without --job, every job is tested.
 
+Without a configuration file, -r REPOSITORY tests that repository: its snapshots are grouped by source
+(the source: tag, within the job: tag; else the host and paths), and every source is sampled: one file
+of its newest snapshot always, --snapshots snapshots of each source, and the --sample files among them.
+
 The report is printed on the terminal in English unless --lang id (or CADANG_LANG) is given, as run,
 status and log print; written with --output FILE it is a document, in Bahasa Indonesia unless --lang en
 is given, as every document. --format md|html|pdf.
@@ -772,10 +776,12 @@ func (e *env) restoreTest(ctx context.Context, st *sopState, jobName string, o r
 }
 
 // restoreTestRepo runs and records the restore test of a repository
-// without a configuration file: its snapshots, all of them taken as one
-// source, are sampled as a job's would be, and the test goes to the run
-// log this command uses (--log-file, else the default), whose path it
-// prints.
+// without a configuration file: its snapshots are grouped by the source
+// their tags (or host and paths) say, and every source is sampled, its
+// newest snapshot always (a job without sources: restoretest.Sample), so
+// a database dump of one file is tested beside thousands of uploaded
+// files; the test goes to the run log this command uses (--log-file,
+// else the default), whose path it prints.
 func (e *env) restoreTestRepo(ctx context.Context, st *sopState, o restoretest.Options) (runlog.Record, error) {
 	var opened *repo.Repository
 	defer func() {
@@ -783,7 +789,7 @@ func (e *env) restoreTestRepo(ctx context.Context, st *sopState, o restoretest.O
 			opened.Close()
 		}
 	}()
-	job := &jobs.Job{Sources: []jobs.Source{{Name: "repository", Paths: []string{"/"}}}}
+	job := &jobs.Job{}
 	out, err := e.runner(st).Do(ctx, runlog.OpRestoreTest, "", func(ctx context.Context, rec *runlog.Record) (runlog.RecordStore, error) {
 		r, _, err := e.openSOPRepo(ctx, st, "")
 		if err != nil {

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -84,5 +87,87 @@ func bareCLI(t *testing.T, log string) func(want int, args ...string) (stdout, s
 			t.Fatalf("cadang %s: exit %d, want %d\n%s%s", strings.Join(args, " "), code, want, out.String(), errb.String())
 		}
 		return out.String(), errb.String()
+	}
+}
+
+// TestRestoreTestWithoutConfigSamplesEverySource: a new administrator on
+// a fresh host with only a rotation medium runs 'cadang -r REPO
+// restore-test'. The job spse-prod backed up, several times, the uploaded
+// documents (many files) and the database dump (one file a snapshot, from
+// a command). Every file of every snapshot was one pool, so the dump was
+// almost never drawn; now each source the tags name is sampled, whatever
+// the seed, and the report's source column names it instead of
+// "repository". A snapshot without tags is a source of its paths.
+func TestRestoreTestWithoutConfigSamplesEverySource(t *testing.T) {
+	h := newSOPHarness(t)
+	log := filepath.Join(h.dir, "bare.jsonl")
+	bare := bareCLI(t, log)
+	repoArgs := []string{"-r", h.repoA, "--password-file", h.pw}
+	uploads := filepath.Join(h.dir, "file_upload")
+	for i := 0; i < 120; i++ {
+		p := filepath.Join(uploads, fmt.Sprintf("%03d", i/20), fmt.Sprintf("dok-%03d.pdf", i))
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(fmt.Sprintf("dokumen %d\n", i)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tags := func(src string) []string { return []string{"--tag", "job:spse-prod", "--tag", "source:" + src} }
+	for day := 0; day < 3; day++ {
+		bare(0, append(append(repoArgs, "backup", "-q"), append(tags("upload"), uploads)...)...)
+		bare(0, append(append(repoArgs, "backup", "-q", "--stdin-from-command", "--stdin-filename", "epns_prod.dump"),
+			append(tags("database"), "--", "sh", "-c", fmt.Sprintf("echo PGDMP hari %d", day))...)...)
+	}
+	bare(0, append(repoArgs, "backup", "-q", h.extra)...)
+	for seed := 1; seed <= 10; seed++ {
+		out, _ := bare(0, append(repoArgs, "--json", "restore-test", "--seed", fmt.Sprint(seed))...)
+		var rec runlog.Record
+		if err := json.Unmarshal([]byte(out), &rec); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		files := map[string]bool{}
+		for _, it := range rec.Test.Items {
+			files[it.Path] = true
+		}
+		sources := map[string]int{}
+		for _, s := range rec.Test.Snapshots {
+			sources[s.Source]++
+		}
+		if !files["/epns_prod.dump"] || !files[filepath.Join(h.extra, "catatan.txt")] || len(rec.Test.Items) != 20 {
+			t.Errorf("seed %d: the dump (%v) or the untagged snapshot is not tested: %d files", seed, files["/epns_prod.dump"], len(rec.Test.Items))
+		}
+		if sources["database (spse-prod)"] != 3 || sources["upload (spse-prod)"] != 3 || sources[h.extra] != 1 || len(sources) != 3 {
+			t.Errorf("seed %d: snapshots by source %v", seed, sources)
+		}
+		// Every snapshot drawn is restored, and counted by the note.
+		if fmt.Sprint(rec.Note.Args[1]) != fmt.Sprint(len(rec.Test.Snapshots)) {
+			t.Errorf("seed %d: note %+v for %d snapshots", seed, rec.Note, len(rec.Test.Snapshots))
+		}
+		if seed == 1 {
+			// The same seed draws the same sample.
+			again, _ := bare(0, append(repoArgs, "--json", "restore-test", "--seed", "1")...)
+			var rec2 runlog.Record
+			if err := json.Unmarshal([]byte(again), &rec2); err != nil || !reflect.DeepEqual(rec.Test.Items, rec2.Test.Items) {
+				t.Errorf("seed 1 drew another sample: %v\n%+v\n%+v", err, rec.Test.Items, rec2.Test.Items)
+			}
+		}
+	}
+	for _, lang := range []string{"id", "en"} {
+		doc := filepath.Join(h.dir, "uji-"+lang+".md")
+		bare(0, append(repoArgs, "restore-test", "--seed", "4", "--lang", lang, "--output", doc)...)
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		md := string(b)
+		for _, want := range []string{"| database (spse-prod) |", "| upload (spse-prod) |", "| " + h.extra + " |", "/epns_prod.dump"} {
+			if !strings.Contains(md, want) {
+				t.Errorf("%s: the document lacks %q:\n%s", lang, want, md)
+			}
+		}
+		if strings.Contains(md, "| repository |") {
+			t.Errorf("%s: the source column says repository:\n%s", lang, md)
+		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"time"
 
@@ -319,8 +320,9 @@ type Source struct {
 		snapshot.FileLoader
 		restorer.Repository
 	}
-	// All takes every snapshot of the repository as one of the job's
-	// first source (a restore test without a configuration file).
+	// All takes every snapshot of the repository, each of the source
+	// its tags or paths say (repoSource), for a job without sources (a
+	// restore test without a configuration file).
 	All bool
 }
 
@@ -341,8 +343,9 @@ func (s *Source) Snapshots(ctx context.Context, job *jobs.Job) ([]restoretest.Sn
 	}
 	var out []restoretest.Snapshot
 	for _, sn := range sns {
-		if s.All && len(job.Sources) > 0 {
-			out = append(out, restoretest.Snapshot{ID: sn.ID().String(), Source: job.Sources[0].Name, Time: sn.Time})
+		if s.All {
+			group, name := repoSource(sn)
+			out = append(out, restoretest.Snapshot{ID: sn.ID().String(), Source: name, Group: group, Time: sn.Time})
 			continue
 		}
 		if name, ok := sourceOf(sn, job); ok {
@@ -350,6 +353,35 @@ func (s *Source) Snapshots(ctx context.Context, job *jobs.Job) ([]restoretest.Sn
 		}
 	}
 	return out, nil
+}
+
+// repoSource says which source a snapshot belongs to when no job is
+// configured: the group its restore test samples it in, and the name the
+// report shows. A snapshot of `cadang run` is of the source its source:
+// tag names, within the job its job: tag names (two jobs' "database"
+// sources are two sources), shown as "database (spse-prod)"; any other
+// snapshot is of its host's paths, shown as the paths.
+func repoSource(sn *snapshot.Snapshot) (group, name string) {
+	var job, src string
+	var tagged bool
+	for _, t := range sn.Tags {
+		if v, ok := strings.CutPrefix(t, TagJob); ok && job == "" {
+			job = v
+		}
+		if v, ok := strings.CutPrefix(t, TagSource); ok && !tagged {
+			src, tagged = v, true
+		}
+	}
+	if tagged {
+		name = src
+		if job != "" {
+			name += " (" + job + ")"
+		}
+		return "source\x00" + job + "\x00" + src, name
+	}
+	paths := append([]string(nil), sn.Paths...)
+	sort.Strings(paths)
+	return "paths\x00" + sn.Hostname + "\x00" + strings.Join(paths, "\x00"), strings.Join(paths, ", ")
 }
 
 func sourceOf(sn *snapshot.Snapshot, job *jobs.Job) (string, bool) {

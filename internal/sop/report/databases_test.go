@@ -209,15 +209,31 @@ func TestRestoreTestCheckNotRecorded(t *testing.T) {
 }
 
 // A restore test made without a configuration file has no job: the report
-// names the repository and gives a command that repeats the sample.
+// names the repository and gives a command that repeats the sample. Its
+// snapshots are listed with the source their tags or paths name, not
+// "repository".
 func TestRestoreTestWithoutJob(t *testing.T) {
 	h := makeHistory(t)
 	start := h.clk.Now()
+	db, up, etc := strings.Repeat("a", 64), strings.Repeat("b", 64), strings.Repeat("c", 64)
 	rec := reread(t, runlog.Record{ID: "20260310-150000-dddd", Op: runlog.OpRestoreTest, Repository: "/mnt/backup/cadang", RepositoryID: strings.Repeat("a", 64),
-		Result: runlog.OK, Start: start, End: start, Note: runlog.NewNote("test-ok-no-commands", 20, 3),
-		Test: &runlog.TestInfo{Seed: 4242, Sample: 20, Items: []runlog.TestItem{{Snapshot: strings.Repeat("a", 64), Path: "/etc/hosts", Size: 200, OK: true}}}})
+		Result: runlog.OK, Start: start, End: start, Note: runlog.NewNote("test-ok-no-commands", 4, 3),
+		Test: &runlog.TestInfo{Seed: 4242, Sample: 20,
+			Snapshots: []runlog.SnapshotRef{{ID: etc, Source: "/etc, /home/appserv/file_upload", Time: start.Add(-36 * time.Hour)},
+				{ID: db, Source: "database (spse-prod)", Time: start.Add(-13 * time.Hour)}, {ID: up, Source: "upload (spse-prod)", Time: start.Add(-13 * time.Hour)}},
+			Items: []runlog.TestItem{{Snapshot: etc, Path: "/etc/hosts", Size: 200, OK: true}, {Snapshot: db, Path: "/epns_prod.dump", Size: 300 << 20, OK: true},
+				{Snapshot: up, Path: "/home/appserv/file_upload/2026/03/dok-001.pdf", Size: 2 << 20, OK: true}, {Snapshot: up, Path: "/home/appserv/file_upload/2026/03/dok-002.pdf", Size: 3 << 20, OK: true}}}})
 	for _, l := range []i18n.Lang{i18n.ID, i18n.EN} {
-		text := flatPages(t, pages(t, h.env(l).RestoreTest(rec, h.recs)))
+		var text string
+		t.Run(string(l), func(t *testing.T) { text = flatPages(t, pages(t, h.env(l).RestoreTest(rec, h.recs))) }) // CADANG_SOP_DUMP: one PDF each
+		for _, want := range []string{"database (spse-prod)", "upload (spse-prod)", "/epns_prod.dump", l.Pick("4 berkas dari 3 snapshot", "4 files from 3 snapshots")} {
+			if !strings.Contains(text, want) {
+				t.Errorf("%s: no %q:\n%s", l, want, text)
+			}
+		}
+		if md := render(t, h.env(l).RestoreTest(rec, h.recs)).md; strings.Contains(md, "| repository |") || !strings.Contains(md, "| /etc, /home/appserv/file_upload |") {
+			t.Errorf("%s: the source column:\n%s", l, md)
+		}
 		if want := "cadang -r /mnt/backup/cadang restore-test --seed 4242"; !strings.Contains(text, want) {
 			t.Errorf("%s: no %q:\n%s", l, want, text)
 		}

@@ -30,8 +30,13 @@ import (
 // Snapshot is a snapshot of one source of a job.
 type Snapshot struct {
 	ID     string
-	Source string // the job source's name
+	Source string // the job source's name (for a job without sources, what the report shows)
 	Time   time.Time
+	// Group is, for a job without sources (a repository tested without
+	// a configuration file), the source the snapshot belongs to as its
+	// tags or paths say: the snapshots of a group are sampled as one
+	// source. Empty: Source is the group.
+	Group string
 }
 
 // File is a regular file in a snapshot.
@@ -94,8 +99,10 @@ func NewSeed() (uint64, error) {
 // Sample draws the sample for a test: Options.Snapshots snapshots of the
 // job's path sources at random, and from their files Sample files (or files
 // up to SampleBytes) at random; and for each dump source, the dump files of
-// Options.Snapshots of its snapshots at random (all, if it has fewer). The same seed and the same snapshots give
-// the same sample.
+// Options.Snapshots of its snapshots at random (all, if it has fewer).
+// A job without sources (a repository tested without a configuration
+// file) is sampled per group of snapshots (sampleGroups). The same seed
+// and the same snapshots give the same sample.
 func Sample(ctx context.Context, src Source, job *jobs.Job, o Options, seed uint64) (Plan, error) {
 	rng := mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	snaps, err := src.Snapshots(ctx, job)
@@ -109,13 +116,16 @@ func Sample(ctx context.Context, src Source, job *jobs.Job, o Options, seed uint
 		return snaps[i].ID < snaps[j].ID
 	})
 	plan := Plan{Seed: seed}
-	bySource := map[string][]Snapshot{}
-	for _, s := range snaps {
-		bySource[s.Source] = append(bySource[s.Source], s)
-	}
 	k := o.Snapshots
 	if k <= 0 {
 		k = jobs.DefaultSnapshots
+	}
+	if len(job.Sources) == 0 {
+		return sampleGroups(ctx, src, snaps, o, k, rng, plan)
+	}
+	bySource := map[string][]Snapshot{}
+	for _, s := range snaps {
+		bySource[s.Source] = append(bySource[s.Source], s)
 	}
 	var pathSnaps []Snapshot
 	for _, s := range job.Sources {
@@ -189,6 +199,136 @@ func Sample(ctx context.Context, src Source, job *jobs.Job, o Options, seed uint
 			sort.Slice(picked[i], func(a, b int) bool { return picked[i][a].Path < picked[i][b].Path })
 			plan.Picks = append(plan.Picks, Pick{Snapshot: s, Files: picked[i]})
 		}
+	}
+	return plan, nil
+}
+
+// sampleGroups draws the sample of a job whose sources are not known (a
+// repository tested without a configuration file) from every group of its
+// snapshots (Snapshot.Group: a source as the tags or the paths say), so
+// that a source of one file a snapshot (a database dump) is tested as
+// surely as one of many files, as a configured job's dump sources are:
+//
+//   - of each group, k snapshots (all, if it has fewer) that hold a
+//     regular file: its newest, and the others at random;
+//   - one file at random of each group's newest snapshot, even beyond
+//     the sample size (a group is never left out);
+//   - one file at random of each other snapshot drawn, in rounds (the
+//     second snapshot of every group, then the third...), while the sample
+//     size (o.Sample files, or o.SampleBytes) allows; a snapshot that gets
+//     no file is not drawn, so every snapshot drawn is restored and listed;
+//   - the rest of the sample size at random from all the files of the
+//     snapshots drawn, as a job's path sources are sampled.
+//
+// snaps are sorted by time; the picks are in the order of the groups
+// (sorted by name), each group's oldest first.
+func sampleGroups(ctx context.Context, src Source, snaps []Snapshot, o Options, k int, rng *mrand.Rand, plan Plan) (Plan, error) {
+	groups := map[string][]Snapshot{}
+	var keys []string
+	for _, s := range snaps {
+		g := s.Group
+		if g == "" {
+			g = s.Source
+		}
+		if _, ok := groups[g]; !ok {
+			keys = append(keys, g)
+		}
+		groups[g] = append(groups[g], s)
+	}
+	sort.Strings(keys)
+	type drawn struct {
+		group  int
+		snap   Snapshot
+		files  []File // sorted by path
+		picked []File
+	}
+	var rounds [][]*drawn // rounds[r]: the (r+1)th snapshot drawn of each group
+	for gi, key := range keys {
+		list := groups[key]
+		newest := len(list) - 1
+		order := append([]int{newest}, rng.Perm(newest)...)
+		r := 0
+		for _, i := range order {
+			if r == k {
+				break
+			}
+			files, err := src.Files(ctx, list[i])
+			if err != nil {
+				return plan, err
+			}
+			if len(files) == 0 {
+				continue // nothing to restore: draw another
+			}
+			sort.Slice(files, func(a, b int) bool { return files[a].Path < files[b].Path })
+			if len(rounds) == r {
+				rounds = append(rounds, nil)
+			}
+			rounds[r] = append(rounds[r], &drawn{group: gi, snap: list[i], files: files})
+			r++
+		}
+	}
+	var n int
+	var bytes int64
+	fits := func(f File) bool {
+		switch {
+		case o.Sample > 0:
+			return n < o.Sample
+		case o.SampleBytes > 0:
+			return bytes+f.Size <= o.SampleBytes
+		}
+		return true
+	}
+	var kept []*drawn
+	for r, round := range rounds {
+		for _, d := range round {
+			f := d.files[rng.IntN(len(d.files))]
+			if r > 0 && !fits(f) {
+				continue // not drawn
+			}
+			d.picked = append(d.picked, f)
+			n++
+			bytes += f.Size
+			kept = append(kept, d)
+		}
+	}
+	type cand struct {
+		d *drawn
+		f File
+	}
+	var cands []cand
+	for _, d := range kept {
+		for _, f := range d.files {
+			if f.Path != d.picked[0].Path {
+				cands = append(cands, cand{d, f})
+			}
+		}
+	}
+	for _, i := range rng.Perm(len(cands)) {
+		c := cands[i]
+		if o.Sample > 0 && n >= o.Sample {
+			break
+		}
+		if o.Sample <= 0 && o.SampleBytes > 0 {
+			if bytes+c.f.Size > o.SampleBytes {
+				continue
+			}
+			if bytes >= o.SampleBytes {
+				break
+			}
+		}
+		c.d.picked = append(c.d.picked, c.f)
+		n++
+		bytes += c.f.Size
+	}
+	sort.SliceStable(kept, func(a, b int) bool {
+		if kept[a].group != kept[b].group {
+			return kept[a].group < kept[b].group
+		}
+		return kept[a].snap.Time.Before(kept[b].snap.Time)
+	})
+	for _, d := range kept {
+		sort.Slice(d.picked, func(a, b int) bool { return d.picked[a].Path < d.picked[b].Path })
+		plan.Picks = append(plan.Picks, Pick{Snapshot: d.snap, Files: d.picked})
 	}
 	return plan, nil
 }

@@ -249,3 +249,87 @@ func TestRunInterruptedIsNotAFailedTest(t *testing.T) {
 		t.Fatalf("interrupted restore test: %v (kind %v), want context.Canceled", err, runlog.KindOf(err))
 	}
 }
+
+// repoFake is a repository tested without a configuration file: for ten
+// days, one snapshot of the database dump (one file) and one of the
+// uploads (50 files) a day, grouped by the source their tags say.
+func repoFake() *fakeSource {
+	f := newFake()
+	for i := range f.snaps {
+		s := &f.snaps[i]
+		s.Group = "source\x00spse-prod\x00" + s.Source
+		s.Source += " (spse-prod)"
+	}
+	return f
+}
+
+// Without a configuration file the job has no sources, and the sample is
+// drawn from every source the snapshots' tags name: the one-file database
+// dump was drawn by 1 of 8 seeds when every file of every snapshot was
+// one pool. Each source's newest snapshot is tested, every snapshot drawn
+// gets a file (none is left out of the report), and the sample size holds.
+func TestSampleWithoutSourcesTestsEverySource(t *testing.T) {
+	src := repoFake()
+	j := &jobs.Job{Name: "/mnt/backup"}
+	for _, o := range []Options{{Sample: 20}, {Sample: 20, Snapshots: 5}, {Sample: 3}, {SampleBytes: 20000}} {
+		for seed := uint64(1); seed <= 10; seed++ {
+			p, err := Sample(context.Background(), src, j, o, seed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, _ := Sample(context.Background(), src, j, o, seed)
+			if !reflect.DeepEqual(p, again) {
+				t.Fatalf("%+v seed %d: the same seed drew another sample", o, seed)
+			}
+			k := max(o.Snapshots, jobs.DefaultSnapshots)
+			snaps, files, dumps := map[string]int{}, 0, 0
+			var bytes int64
+			newest := map[string]bool{}
+			for _, pk := range p.Picks {
+				if len(pk.Files) == 0 || pk.Dump {
+					t.Fatalf("%+v seed %d: pick %+v", o, seed, pk)
+				}
+				snaps[pk.Snapshot.Source]++
+				files += len(pk.Files)
+				for _, f := range pk.Files {
+					bytes += f.Size
+					if f.Path == "epns_prod.dump" {
+						dumps++
+					}
+				}
+				if pk.Snapshot.ID == "db09" || pk.Snapshot.ID == "up09" {
+					newest[pk.Snapshot.ID] = true
+				}
+			}
+			if dumps == 0 || !newest["db09"] || !newest["up09"] {
+				t.Fatalf("%+v seed %d: the dump or a source's newest snapshot is not tested: %+v", o, seed, p.Picks)
+			}
+			if snaps["database (spse-prod)"] > k || snaps["upload (spse-prod)"] > k {
+				t.Fatalf("%+v seed %d: more than %d snapshots of a source: %v", o, seed, k, snaps)
+			}
+			switch {
+			case o.Sample > 0 && files != o.Sample:
+				t.Fatalf("%+v seed %d: %d files sampled", o, seed, files)
+			case o.SampleBytes > 0 && bytes > o.SampleBytes:
+				t.Fatalf("%+v seed %d: %d bytes sampled", o, seed, bytes)
+			}
+			if o.Sample == 20 && (snaps["database (spse-prod)"] != k || snaps["upload (spse-prod)"] != k) {
+				t.Fatalf("%+v seed %d: %v snapshots drawn, want %d of each source", o, seed, snaps, k)
+			}
+		}
+	}
+	// A sample smaller than the number of sources still tests each.
+	p, _ := Sample(context.Background(), src, j, Options{Sample: 1}, 7)
+	if len(p.Picks) != 2 || p.Picks[0].Snapshot.ID != "db09" || p.Picks[1].Snapshot.ID != "up09" {
+		t.Fatalf("--sample 1: %+v", p.Picks)
+	}
+	// The picks a test restores are listed: its note counts them.
+	var rec runlog.Record
+	tester := &Tester{Source: src, Clock: clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))}
+	if err := tester.Run(context.Background(), j, Options{Sample: 20, Seed: 3, HasSeed: true, Scratch: t.TempDir()}, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Test.Snapshots) != 6 || len(rec.Test.Items) != 20 || rec.Note.Code != "test-ok-no-commands" || fmt.Sprint(rec.Note.Args[1]) != "6" {
+		t.Fatalf("record %+v, note %+v", rec.Test, rec.Note)
+	}
+}
