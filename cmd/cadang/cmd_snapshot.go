@@ -550,10 +550,13 @@ type restoreResult struct {
 	SetIDDropped      uint64   `json:"setid_dropped,omitempty"`
 	SetIDDroppedPaths []string `json:"setid_dropped_paths,omitempty"`
 
-	// FilesNotTried: the restore stopped writing once the target's file
-	// system refused many files in a row (full, read-only); these were
-	// not tried, and are not listed.
-	FilesNotTried uint64 `json:"files_not_tried,omitempty"`
+	// FilesNotTried: the restore stopped writing to a file system of the
+	// target once it refused many files in a row (full, read-only); the
+	// files whose directory is on it were then not tried, and
+	// NotTriedFiles names them (paths in the snapshot). They could not
+	// be restored, as FailedFiles could not.
+	FilesNotTried uint64   `json:"files_not_tried,omitempty"`
+	NotTriedFiles []string `json:"not_tried_files,omitempty"`
 	// for the run-log record
 	snapshotTime  time.Time
 	snapshotPaths []string
@@ -601,7 +604,7 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 			TotalDuration: sum.End.Sub(sum.Start).Seconds(), DryRun: o.DryRun,
 			snapshotTime: sn.Time, snapshotPaths: sn.Paths, KeptVerifiedCount: sum.KeptVerified, keptSame: sum.KeptSame,
 			Interrupted: sum.Interrupted, SetIDDropped: sum.SetIDDropped, SetIDDroppedPaths: sum.SetIDDroppedPaths, damaged: sum.Damaged, otherErrors: sum.OtherErrors,
-			FilesNotTried: sum.NotTried, causes: sum.Causes, stoppedBy: sum.StoppedBy}
+			FilesNotTried: sum.NotTried, NotTriedFiles: sum.NotTriedFiles, causes: sum.Causes, stoppedBy: sum.StoppedBy}
 		if sum.SetIDDropped > 0 {
 			// Why, for the warning: the fix differs (sudo, or no --no-owner).
 			switch {
@@ -664,6 +667,9 @@ func printRestoreSummary(e *env, sn *snapshot.Snapshot, res *restoreResult) {
 	}
 	for _, f := range res.FailedFiles {
 		fmt.Fprintf(e.stderr, "NOT RESTORED: %s\n", cellText(f))
+	}
+	for _, f := range res.NotTriedFiles {
+		fmt.Fprintf(e.stderr, "NOT TRIED: %s\n", cellText(f))
 	}
 	for _, f := range res.SkippedDevices {
 		fmt.Fprintf(e.stderr, "device not restored (--no-devices): %s\n", cellText(f))
