@@ -566,6 +566,7 @@ type restoreResult struct {
 	otherErrors   uint64 // errors about symlinks, FIFOs and devices alone (RestoreSummary.OtherErrors)
 	causes        []restorer.Cause
 	stoppedBy     syscall.Errno // why the restore stopped writing (RestoreSummary.StoppedBy)
+	entries       uint64        // the entries other than directories it was to make (RestoreSummary.Entries)
 }
 
 func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, error) {
@@ -604,7 +605,7 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 			TotalDuration: sum.End.Sub(sum.Start).Seconds(), DryRun: o.DryRun,
 			snapshotTime: sn.Time, snapshotPaths: sn.Paths, KeptVerifiedCount: sum.KeptVerified, keptSame: sum.KeptSame,
 			Interrupted: sum.Interrupted, SetIDDropped: sum.SetIDDropped, SetIDDroppedPaths: sum.SetIDDroppedPaths, damaged: sum.Damaged, otherErrors: sum.OtherErrors,
-			FilesNotTried: sum.NotTried, NotTriedFiles: sum.NotTriedFiles, causes: sum.Causes, stoppedBy: sum.StoppedBy}
+			FilesNotTried: sum.NotTried, NotTriedFiles: sum.NotTriedFiles, causes: sum.Causes, stoppedBy: sum.StoppedBy, entries: sum.Entries}
 		if sum.SetIDDropped > 0 {
 			// Why, for the warning: the fix differs (sudo, or no --no-owner).
 			switch {

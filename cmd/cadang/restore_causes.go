@@ -91,10 +91,18 @@ func restoreFailureKind(res *restoreResult) runlog.FailureKind {
 // the snapshot but directories in the target: no file written, linked or
 // kept, no symlink or node made. That is a failed restore (exit 1), not a
 // partial one (exit 3, "some files could not be restored"). Directories
-// count only where the snapshot has nothing else that failed.
+// made count only where the snapshot has nothing but directories to
+// restore: entries refused because something is in the way are errors,
+// not failed files, and the directories above them are no restore. A
+// dry run judges as before, by what failed.
 func nothingRestored(res *restoreResult) bool {
-	return res.FilesRestored+res.Hardlinks+res.OthersRestored+res.FilesSkipped == 0 &&
-		(len(res.FailedFiles) > 0 || res.FilesNotTried > 0 || res.DirsRestored == 0)
+	if res.FilesRestored+res.Hardlinks+res.OthersRestored+res.FilesSkipped != 0 {
+		return false
+	}
+	if res.DryRun {
+		return len(res.FailedFiles) > 0 || res.FilesNotTried > 0 || res.DirsRestored == 0
+	}
+	return res.entries > 0 || res.DirsRestored == 0
 }
 
 // filesNotRestored counts the files a restore could not restore: those

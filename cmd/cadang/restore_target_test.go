@@ -239,3 +239,43 @@ func TestCLIRestoreFullMountBelowTarget(t *testing.T) {
 		t.Errorf("record's last error %q, want %q", last, want)
 	}
 }
+
+// Entries refused because something is in the way are errors, not failed
+// files: a restore of d = {a, b, symlink l} into a target with
+// directories at d/a, d/b and d/l under --overwrite never restored
+// nothing, yet exited 3, "no file was restored", and was recorded
+// partial: the directories above them counted as restored (review). It
+// fails, exit 1; a dry run of it says the same as before, and a restore
+// that kept everything succeeds.
+func TestCLIRestoreNothingButInTheWay(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	t.Setenv(envLog, filepath.Join(t.TempDir(), "runlog.jsonl"))
+	src := t.TempDir()
+	writeFileT(t, filepath.Join(src, "d", "a"), []byte("a"), 0o644)
+	writeFileT(t, filepath.Join(src, "d", "b"), []byte("b"), 0o644)
+	if err := os.Symlink("a", filepath.Join(src, "d", "l")); err != nil {
+		t.Fatal(err)
+	}
+	cliBackup(t, repoDir, src)
+	target := t.TempDir()
+	for _, n := range []string{"a", "b", "l"} {
+		if err := os.MkdirAll(filepath.Join(target, src, "d", n), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := cliCode(t, 3, "-r", repoDir, "restore", "latest", "--target", target, "--overwrite", "never", "--dry-run")
+	if !strings.Contains(res.stderr, "3 item(s) would not be restored") {
+		t.Errorf("dry run:\n%s", res.stderr)
+	}
+	res = cliCode(t, 1, "-r", repoDir, "restore", "latest", "--target", target, "--overwrite", "never")
+	if !strings.Contains(res.stderr, "3 item(s) could not be restored") || !strings.Contains(res.stderr, "no file was restored") {
+		t.Errorf("restore:\n%s", res.stderr)
+	}
+	if rec := lastRecord(t); rec.Result != runlog.Failed {
+		t.Errorf("recorded %s, want failed", rec.Result)
+	}
+	// Everything kept: a success.
+	target2 := t.TempDir()
+	cliOK(t, "-r", repoDir, "restore", "latest", "--target", target2)
+	cliOK(t, "-r", repoDir, "restore", "latest", "--target", target2, "--overwrite", "never")
+}

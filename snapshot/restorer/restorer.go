@@ -155,7 +155,13 @@ type RestoreSummary struct {
 	Dirs       uint64
 	Links      uint64 // hardlinks made
 	Others     uint64 // symlinks, FIFOs, devices
-	Skipped    uint64 // existing files kept because of the overwrite mode
+	// Entries counts the entries other than directories that the
+	// restore was to make: files, hardlinks, symlinks, FIFOs and devices
+	// (not sockets, nor devices left out by NoDevices). Where none of
+	// them was restored or kept, but Entries is not 0, the restore
+	// restored nothing, whatever directories it made.
+	Entries uint64
+	Skipped uint64 // existing files kept because of the overwrite mode
 	// KeptMetadata counts the files kept by OverwriteIfChanged (also
 	// counted in Skipped) whose mode or user extended attributes were set
 	// to the snapshot's (would be, in a dry run).
@@ -1488,6 +1494,12 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 	// 1. Directories, created private; their metadata is set last.
 	if err := rr.makeDirs(workers, dry); err != nil {
 		return err
+	}
+	rr.sum.Entries = rr.plannedFiles
+	for _, o := range rr.others {
+		if o.node.Type != snapshot.TypeSocket && (!rr.rs.NoDevices || !isDevice(o.node)) {
+			rr.sum.Entries++
+		}
 	}
 	// 2. Symlinks, FIFOs, devices.
 	for _, o := range rr.others {
