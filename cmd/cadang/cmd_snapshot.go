@@ -436,7 +436,8 @@ choose extended attributes by name (e.g. --xattr-exclude security.capability). N
 target is never followed (with --overwrite always or if-changed one in the way of a directory is replaced).
 If some files cannot be restored (a damaged blob), the others are restored, the failed ones are listed,
 and the exit code is 3 (1 when nothing was restored); the last line counts the errors by cause. After 50
-files in a row failed because the target is full or read-only, the restore stops writing.`,
+files in a row on one file system failed because it is full or read-only, the restore stops writing
+to that file system and lists the files it did not try (NOT TRIED).`,
 		Flags: append(filterFlags(),
 			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "restore into `DIR`", Required: true},
 			&cli.StringSliceFlag{Name: "include", Aliases: []string{"i"}, Usage: "restore only paths matching `PATTERN` (repeatable)"},
