@@ -436,7 +436,8 @@ choose extended attributes by name (e.g. --xattr-exclude security.capability). N
 target is never followed (with --overwrite always or if-changed one in the way of a directory is replaced).
 If some files cannot be restored (a damaged blob), the others are restored, the failed ones are listed,
 and the exit code is 3 (1 when nothing was restored); the last line counts the errors by cause. After 50
-files in a row failed because the target is full or read-only, the restore stops writing.`,
+files in a row on one file system failed because it is full or read-only, the restore stops writing
+to that file system and lists the files it did not try (NOT TRIED).`,
 		Flags: append(filterFlags(),
 			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "restore into `DIR`", Required: true},
 			&cli.StringSliceFlag{Name: "include", Aliases: []string{"i"}, Usage: "restore only paths matching `PATTERN` (repeatable)"},
@@ -550,10 +551,13 @@ type restoreResult struct {
 	SetIDDropped      uint64   `json:"setid_dropped,omitempty"`
 	SetIDDroppedPaths []string `json:"setid_dropped_paths,omitempty"`
 
-	// FilesNotTried: the restore stopped writing once the target's file
-	// system refused many files in a row (full, read-only); these were
-	// not tried, and are not listed.
-	FilesNotTried uint64 `json:"files_not_tried,omitempty"`
+	// FilesNotTried: the restore stopped writing to a file system of the
+	// target once it refused many files in a row (full, read-only); the
+	// files whose directory is on it were then not tried, and
+	// NotTriedFiles names them (paths in the snapshot). They could not
+	// be restored, as FailedFiles could not.
+	FilesNotTried uint64   `json:"files_not_tried,omitempty"`
+	NotTriedFiles []string `json:"not_tried_files,omitempty"`
 	// for the run-log record
 	snapshotTime  time.Time
 	snapshotPaths []string
@@ -563,6 +567,7 @@ type restoreResult struct {
 	otherErrors   uint64 // errors about symlinks, FIFOs and devices alone (RestoreSummary.OtherErrors)
 	causes        []restorer.Cause
 	stoppedBy     syscall.Errno // why the restore stopped writing (RestoreSummary.StoppedBy)
+	entries       uint64        // the entries other than directories it was to make (RestoreSummary.Entries)
 }
 
 func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, error) {
@@ -601,7 +606,7 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 			TotalDuration: sum.End.Sub(sum.Start).Seconds(), DryRun: o.DryRun,
 			snapshotTime: sn.Time, snapshotPaths: sn.Paths, KeptVerifiedCount: sum.KeptVerified, keptSame: sum.KeptSame,
 			Interrupted: sum.Interrupted, SetIDDropped: sum.SetIDDropped, SetIDDroppedPaths: sum.SetIDDroppedPaths, damaged: sum.Damaged, otherErrors: sum.OtherErrors,
-			FilesNotTried: sum.NotTried, causes: sum.Causes, stoppedBy: sum.StoppedBy}
+			FilesNotTried: sum.NotTried, NotTriedFiles: sum.NotTriedFiles, causes: sum.Causes, stoppedBy: sum.StoppedBy, entries: sum.Entries}
 		if sum.SetIDDropped > 0 {
 			// Why, for the warning: the fix differs (sudo, or no --no-owner).
 			switch {
@@ -664,6 +669,9 @@ func printRestoreSummary(e *env, sn *snapshot.Snapshot, res *restoreResult) {
 	}
 	for _, f := range res.FailedFiles {
 		fmt.Fprintf(e.stderr, "NOT RESTORED: %s\n", cellText(f))
+	}
+	for _, f := range res.NotTriedFiles {
+		fmt.Fprintf(e.stderr, "NOT TRIED: %s\n", cellText(f))
 	}
 	for _, f := range res.SkippedDevices {
 		fmt.Fprintf(e.stderr, "device not restored (--no-devices): %s\n", cellText(f))

@@ -91,10 +91,25 @@ func restoreFailureKind(res *restoreResult) runlog.FailureKind {
 // the snapshot but directories in the target: no file written, linked or
 // kept, no symlink or node made. That is a failed restore (exit 1), not a
 // partial one (exit 3, "some files could not be restored"). Directories
-// count only where the snapshot has nothing else that failed.
+// made count only where the snapshot has nothing but directories to
+// restore: entries refused because something is in the way are errors,
+// not failed files, and the directories above them are no restore. A
+// dry run judges as before, by what failed.
 func nothingRestored(res *restoreResult) bool {
-	return res.FilesRestored+res.Hardlinks+res.OthersRestored+res.FilesSkipped == 0 &&
-		(len(res.FailedFiles) > 0 || res.FilesNotTried > 0 || res.DirsRestored == 0)
+	if res.FilesRestored+res.Hardlinks+res.OthersRestored+res.FilesSkipped != 0 {
+		return false
+	}
+	if res.DryRun {
+		return len(res.FailedFiles) > 0 || res.FilesNotTried > 0 || res.DirsRestored == 0
+	}
+	return res.entries > 0 || res.DirsRestored == 0
+}
+
+// filesNotRestored counts the files a restore could not restore: those
+// that failed and those it did not try once their file system stopped
+// taking files.
+func filesNotRestored(res *restoreResult) int {
+	return len(res.FailedFiles) + int(res.FilesNotTried)
 }
 
 // incompleteError is the error of a restore that ended with
@@ -104,7 +119,7 @@ func nothingRestored(res *restoreResult) bool {
 func incompleteError(res *restoreResult, o restoreOptions) error {
 	// A damaged tree fails its directory, not a file: count what
 	// failed, and do not claim a rest that is not there.
-	n, what := len(res.FailedFiles), "file(s)"
+	n, what := filesNotRestored(res), "file(s)"
 	if n == 0 {
 		n, what = len(res.Errors), "item(s)"
 	}
@@ -124,7 +139,7 @@ func incompleteError(res *restoreResult, o restoreOptions) error {
 		msg += "; errors by cause: " + causesText(res.causes)
 	}
 	if res.stoppedBy != 0 {
-		msg += fmt.Sprintf("; the restore stopped after %d files in a row failed with %q, and did not try %d more", restorer.StopAfterFailures, res.stoppedBy.Error(), res.FilesNotTried)
+		msg += fmt.Sprintf("; the restore stopped writing to a file system after %d files in a row on it failed with %q: %d of the files above were not tried (NOT TRIED), the files on other file systems were", restorer.StopAfterFailures, res.stoppedBy.Error(), res.FilesNotTried)
 	}
 	msg += "; " + rest
 	kind := restoreFailureKind(res)
@@ -143,16 +158,52 @@ func recordRestoreCauses(rec *runlog.Record, res *restoreResult) {
 		addRecordError(rec, "errors by cause: "+causesText(res.causes))
 	}
 	if res.stoppedBy != 0 {
-		addRecordError(rec, fmt.Sprintf("stopped after %d files in a row failed with %q: %d file(s) not tried", restorer.StopAfterFailures, res.stoppedBy.Error(), res.FilesNotTried))
+		addRecordError(rec, fmt.Sprintf("stopped writing to a file system after %d files in a row on it failed with %q: %d file(s) on it not tried", restorer.StopAfterFailures, res.stoppedBy.Error(), res.FilesNotTried))
 	}
 }
 
+// restoreRecordItems is one line per entry a restore could not restore
+// or restored with errors, for its record: each failed file once, with
+// its error ("not restored: PATH: why"), each other entry once, with its
+// errors, and each file not tried. A failed file is both in FailedFiles
+// and in Errors: listed from both, it took two of the record's twenty
+// lines, and the count of those left out counted it twice.
+func restoreRecordItems(res *restoreResult) []string {
+	msgs := map[string][]string{}
+	for _, ie := range res.Errors {
+		msgs[ie.Path] = append(msgs[ie.Path], ie.Error)
+	}
+	var items []string
+	done := map[string]bool{}
+	for _, f := range res.FailedFiles {
+		if done[f] {
+			continue
+		}
+		done[f] = true
+		s := "not restored: " + f
+		if m := msgs[f]; len(m) > 0 {
+			s += ": " + strings.Join(m, "; ")
+		}
+		items = append(items, s)
+	}
+	for _, ie := range res.Errors {
+		if !done[ie.Path] {
+			done[ie.Path] = true
+			items = append(items, ie.Path+": "+strings.Join(msgs[ie.Path], "; "))
+		}
+	}
+	for _, f := range res.NotTriedFiles {
+		items = append(items, "not tried: "+f)
+	}
+	return items
+}
+
 // recordRestoreOmitted says, as the record's last error, how many of the
-// restore's errors its list left out, so that nobody reads the twenty as
-// all of them. listed is how many errors the record held before the
-// restore's.
-func recordRestoreOmitted(rec *runlog.Record, res *restoreResult, listed int) {
-	all := len(res.FailedFiles) + len(res.Errors)
+// restore's items (restoreRecordItems, and the lines of its causes) its
+// list left out, so that nobody reads the twenty as all of them. listed
+// is how many errors the record held before the restore's.
+func recordRestoreOmitted(rec *runlog.Record, res *restoreResult, listed, items int) {
+	all := items
 	if len(res.causes) > 0 {
 		all++
 	}

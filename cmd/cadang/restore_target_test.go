@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/lpse/cadang/internal/sop/runlog"
+	"github.com/lpse/cadang/snapshot"
 )
 
 // mountTmpfsT mounts a tmpfs with opts on a new directory, or skips the
@@ -62,7 +64,7 @@ func TestCLIRestoreFullTarget(t *testing.T) {
 	repoDir := restoreSource(t, 300, 20<<10)
 	res := cliCode(t, 3, "-r", repoDir, "restore", "latest", "--target", filepath.Join(dir, "r"))
 	last := res.stderr[strings.LastIndex(strings.TrimRight(res.stderr, "\n"), "\n")+1:]
-	for _, want := range []string{"could not be restored", "no space left on device (the target's file system is full: free space or choose another --target)", "stopped after 50 files in a row failed", "did not try"} {
+	for _, want := range []string{"could not be restored", "no space left on device (the target's file system is full: free space or choose another --target)", "stopped writing to a file system after 50 files in a row on it failed", "were not tried"} {
 		if !strings.Contains(last, want) {
 			t.Errorf("no %q in the closing line %q", want, last)
 		}
@@ -124,4 +126,156 @@ func jsonLog(t *testing.T) []runlog.Record {
 		t.Fatal(err)
 	}
 	return recs
+}
+
+// mountTmpfsAtT mounts a tmpfs with opts on dir, which it makes, or skips
+// the test where this user may not mount.
+func mountTmpfsAtT(t *testing.T, dir, opts string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", opts, "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here (%v: %s)", err, bytes.TrimSpace(out))
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", dir, err, out)
+		}
+	})
+}
+
+// A full tmpfs mounted at src/big below the target stopped the whole
+// restore: "did not try 215 more", src/z on the main disk among them, and
+// the files not tried were named nowhere, nor counted in the minutes'
+// "N files could not be restored" (review). Only the files on the full
+// file system are not tried; each is listed (NOT TRIED, --json, the
+// record), and the record's failed count and note include them. The
+// record names each failed file once, with its error, and counts what
+// it left out by item.
+func TestCLIRestoreFullMountBelowTarget(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	t.Setenv(envLog, filepath.Join(t.TempDir(), "runlog.jsonl"))
+	src := t.TempDir()
+	for _, d := range []struct {
+		name    string
+		n, size int
+	}{{"big", 300, 20 << 10}, {"small", 100, 1 << 10}, {"z", 200, 1 << 10}} {
+		for i := range d.n {
+			writeFileT(t, filepath.Join(src, d.name, fmt.Sprintf("f%03d", i)), randBytes(uint64(len(d.name)*1000+i), d.size), 0o644)
+		}
+	}
+	cliBackup(t, repoDir, src)
+	big := filepath.Join(src, "big") + "/"
+
+	// Text: the files not tried are listed, and only those on the mount.
+	target := t.TempDir()
+	mountTmpfsAtT(t, filepath.Join(target, src, "big"), "size=1m")
+	res := cliCode(t, 3, "-r", repoDir, "restore", "latest", "--target", target)
+	notTried := 0
+	for _, line := range strings.Split(res.stderr, "\n") {
+		p, ok := strings.CutPrefix(line, "NOT TRIED: ")
+		if !ok {
+			p, ok = strings.CutPrefix(line, "NOT RESTORED: ")
+		} else {
+			notTried++
+		}
+		if ok && !strings.HasPrefix(p, big) {
+			t.Errorf("%q: only the files on the full mount may fail", line)
+		}
+	}
+	if notTried == 0 || !strings.Contains(res.stderr, fmt.Sprintf(": %d of the files above were not tried", notTried)) {
+		t.Errorf("%d NOT TRIED lines:\n%s", notTried, res.stderr[max(0, len(res.stderr)-2000):])
+	}
+	for _, d := range []string{"small", "z"} {
+		if ents, err := os.ReadDir(filepath.Join(target, src, d)); err != nil || len(ents) == 0 {
+			t.Errorf("%s: %d entries restored (%v)", d, len(ents), err)
+		}
+	}
+	rec := lastRecord(t)
+	failed := strings.Count(res.stderr, "NOT RESTORED: ") + notTried
+	if rec.Restore == nil || rec.Restore.FilesFailed != int64(failed) || rec.Note == nil || len(rec.Note.Args) != 4 || fmt.Sprint(rec.Note.Args[3]) != fmt.Sprint(failed) {
+		t.Errorf("record: restore %+v, note %+v; want %d files failed", rec.Restore, rec.Note, failed)
+	}
+
+	// --json names them too; the record lists each failed file once,
+	// with its error, and counts by item what it left out.
+	target = t.TempDir()
+	mountTmpfsAtT(t, filepath.Join(target, src, "big"), "size=1m")
+	res = cliCode(t, 3, "--json", "-r", repoDir, "restore", "latest", "--target", target)
+	var sum struct {
+		FailedFiles   []string             `json:"failed_files"`
+		NotTried      uint64               `json:"files_not_tried"`
+		NotTriedFiles []string             `json:"not_tried_files"`
+		Errors        []snapshot.ItemError `json:"errors"`
+	}
+	for _, line := range strings.Split(res.stdout, "\n") {
+		if strings.Contains(line, `"message_type":"summary"`) {
+			if err := json.Unmarshal([]byte(line), &sum); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if sum.NotTried == 0 || uint64(len(sum.NotTriedFiles)) != sum.NotTried {
+		t.Errorf("--json: %d not tried, %d named", sum.NotTried, len(sum.NotTriedFiles))
+	}
+	rec = lastRecord(t)
+	items := map[string]bool{}
+	for _, f := range sum.FailedFiles {
+		items[f] = true
+	}
+	for _, ie := range sum.Errors {
+		items[ie.Path] = true
+	}
+	all := len(items) + len(sum.NotTriedFiles) + 2 // and the lines of causes and of the stop
+	for _, e := range rec.Errors[2 : len(rec.Errors)-1] {
+		p, ok := strings.CutPrefix(e, "not restored: ")
+		if !ok || !strings.HasPrefix(p, big) || !strings.Contains(strings.TrimPrefix(p, big), ": ") {
+			t.Errorf("record's error %q: want 'not restored: PATH: why'", e)
+		}
+	}
+	want := fmt.Sprintf("... and %d more error(s) not recorded", all-(len(rec.Errors)-1))
+	if last := rec.Errors[len(rec.Errors)-1]; !strings.HasPrefix(last, want) {
+		t.Errorf("record's last error %q, want %q", last, want)
+	}
+}
+
+// Entries refused because something is in the way are errors, not failed
+// files: a restore of d = {a, b, symlink l} into a target with
+// directories at d/a, d/b and d/l under --overwrite never restored
+// nothing, yet exited 3, "no file was restored", and was recorded
+// partial: the directories above them counted as restored (review). It
+// fails, exit 1; a dry run of it says the same as before, and a restore
+// that kept everything succeeds.
+func TestCLIRestoreNothingButInTheWay(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	t.Setenv(envLog, filepath.Join(t.TempDir(), "runlog.jsonl"))
+	src := t.TempDir()
+	writeFileT(t, filepath.Join(src, "d", "a"), []byte("a"), 0o644)
+	writeFileT(t, filepath.Join(src, "d", "b"), []byte("b"), 0o644)
+	if err := os.Symlink("a", filepath.Join(src, "d", "l")); err != nil {
+		t.Fatal(err)
+	}
+	cliBackup(t, repoDir, src)
+	target := t.TempDir()
+	for _, n := range []string{"a", "b", "l"} {
+		if err := os.MkdirAll(filepath.Join(target, src, "d", n), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := cliCode(t, 3, "-r", repoDir, "restore", "latest", "--target", target, "--overwrite", "never", "--dry-run")
+	if !strings.Contains(res.stderr, "3 item(s) would not be restored") {
+		t.Errorf("dry run:\n%s", res.stderr)
+	}
+	res = cliCode(t, 1, "-r", repoDir, "restore", "latest", "--target", target, "--overwrite", "never")
+	if !strings.Contains(res.stderr, "3 item(s) could not be restored") || !strings.Contains(res.stderr, "no file was restored") {
+		t.Errorf("restore:\n%s", res.stderr)
+	}
+	if rec := lastRecord(t); rec.Result != runlog.Failed {
+		t.Errorf("recorded %s, want failed", rec.Result)
+	}
+	// Everything kept: a success.
+	target2 := t.TempDir()
+	cliOK(t, "-r", repoDir, "restore", "latest", "--target", target2)
+	cliOK(t, "-r", repoDir, "restore", "latest", "--target", target2, "--overwrite", "never")
 }

@@ -98,13 +98,11 @@ func recordRestore(rec *runlog.Record, o restoreOptions, res *restoreResult, err
 	}
 	listed := len(rec.Errors)
 	recordRestoreCauses(rec, res)
-	for _, f := range res.FailedFiles {
-		addRecordError(rec, "not restored: "+f)
+	items := restoreRecordItems(res)
+	for _, it := range items {
+		addRecordError(rec, it)
 	}
-	for _, ie := range res.Errors {
-		addRecordError(rec, fmt.Sprintf("%s: %s", ie.Path, ie.Error))
-	}
-	recordRestoreOmitted(rec, res, listed)
+	recordRestoreOmitted(rec, res, listed, len(items))
 	if res.damaged > 0 {
 		rec.Failure = runlog.KindIntegrity
 	}
@@ -112,8 +110,8 @@ func recordRestore(rec *runlog.Record, o restoreOptions, res *restoreResult, err
 	switch {
 	case err == nil:
 		rec.Note = runlog.NewNote("restored", shortID(res.SnapshotID), info.Target, int64(res.FilesRestored))
-	case len(res.FailedFiles) > 0:
-		rec.Note = runlog.NewNote("restored-partial", shortID(res.SnapshotID), info.Target, int64(res.FilesRestored), len(res.FailedFiles))
+	case filesNotRestored(res) > 0:
+		rec.Note = runlog.NewNote("restored-partial", shortID(res.SnapshotID), info.Target, int64(res.FilesRestored), filesNotRestored(res))
 	case info.ItemsWithErrors > 0:
 		rec.Note = runlog.NewNote("restored-problems", shortID(res.SnapshotID), info.Target, int64(res.FilesRestored), info.ItemsWithErrors)
 	}
@@ -192,7 +190,7 @@ func recordVerify(info *runlog.RestoreInfo, o restoreOptions, res *restoreResult
 	// the kept were neither written nor verified.
 	info.FilesVerified = int64(res.FilesVerified)
 	info.FilesKeptVerified = int64(res.KeptVerifiedCount)
-	info.FilesFailed = int64(len(res.FailedFiles))
+	info.FilesFailed = int64(filesNotRestored(res)) // the files not tried could not be restored either
 	info.FilesKept = int64(res.FilesSkipped - res.KeptVerifiedCount - res.keptSame)
 	info.HardlinkCopies = int64(res.HardlinkCopies)
 	info.OwnersNotRestored = o.NoOwner || os.Geteuid() != 0
@@ -239,7 +237,7 @@ func recordVerify(info *runlog.RestoreInfo, o restoreOptions, res *restoreResult
 // shows.
 func noFileMissing(res *restoreResult, err error) bool {
 	switch {
-	case len(res.FailedFiles) > 0:
+	case filesNotRestored(res) > 0:
 		return false
 	case err == nil:
 		return true

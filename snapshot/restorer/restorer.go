@@ -155,7 +155,13 @@ type RestoreSummary struct {
 	Dirs       uint64
 	Links      uint64 // hardlinks made
 	Others     uint64 // symlinks, FIFOs, devices
-	Skipped    uint64 // existing files kept because of the overwrite mode
+	// Entries counts the entries other than directories that the
+	// restore was to make: files, hardlinks, symlinks, FIFOs and devices
+	// (not sockets, nor devices left out by NoDevices). Where none of
+	// them was restored or kept, but Entries is not 0, the restore
+	// restored nothing, whatever directories it made.
+	Entries uint64
+	Skipped uint64 // existing files kept because of the overwrite mode
 	// KeptMetadata counts the files kept by OverwriteIfChanged (also
 	// counted in Skipped) whose mode or user extended attributes were set
 	// to the snapshot's (would be, in a dry run).
@@ -216,13 +222,19 @@ type RestoreSummary struct {
 	// or read-only target), not hundreds of lines. An entry left out
 	// because its directory failed counts under its directory's cause.
 	Causes []Cause
-	// StoppedBy is the error of the target's file system (ENOSPC, EDQUOT,
-	// EROFS) that made the restore stop writing files after
-	// StopAfterFailures files in a row failed with it; NotTried counts
-	// the file names it then did not try, which are neither in
-	// FailedFiles nor in Errors. 0 when it did not stop.
-	StoppedBy syscall.Errno
-	NotTried  uint64
+	// StoppedBy is the error of a file system of the target (ENOSPC,
+	// EDQUOT, EROFS) that made the restore stop writing files there after
+	// StopAfterFailures files in a row on it failed with it (the first
+	// such file system's, where several stopped; 0 when none did). The
+	// count is kept per file system (st_dev of each file's directory): a
+	// full file system mounted below the target stops only the files
+	// whose directory is on it, and the rest are still written.
+	// NotTried counts the file names it then did not try, and
+	// NotTriedFiles names them (paths in the snapshot, sorted); they are
+	// neither in FailedFiles nor in Errors.
+	StoppedBy     syscall.Errno
+	NotTried      uint64
+	NotTriedFiles []string
 	// Interrupted: the restore was cancelled while it wrote; Files and
 	// Bytes are then the files complete in the target (the rest of the
 	// summary is not filled in).
@@ -439,10 +451,13 @@ type restoreRun struct {
 	sumMu  sync.Mutex
 	sum    RestoreSummary
 	causes map[Cause]uint64 // Cause without Count: the errors of each (under sumMu)
-	// fullRun counts the files that failed in a row with a targetFull
-	// error; stopped holds that errno once fullRun reached
-	// StopAfterFailures, and the files not yet begun are then not tried.
-	fullRun atomic.Int64
+	// full counts, per file system, the files that failed in a row with
+	// a targetFull error; stopped holds the first errno with which a file
+	// system reached StopAfterFailures (the files not yet begun whose
+	// directory is on it are then not tried), anyFull is set at the
+	// first such failure.
+	full    fullDevs
+	anyFull atomic.Bool
 	stopped atomic.Uint32
 	written atomic.Uint64
 	// targetNode is the directory whose contents go into the target (a
@@ -583,6 +598,7 @@ func (rs *Restorer) Restore(ctx context.Context, sn *snapshot.Snapshot, subpath,
 	slices.SortFunc(rr.sum.Errors, func(a, b snapshot.ItemError) int { return strings.Compare(a.Path, b.Path) })
 	rr.sum.Causes = rr.sortedCauses()
 	rr.sum.StoppedBy = syscall.Errno(rr.stopped.Load())
+	slices.Sort(rr.sum.NotTriedFiles)
 	if len(rr.sum.Errors) > 0 || len(rr.sum.FailedFiles) > 0 || rr.sum.NotTried > 0 {
 		return &rr.sum, &RestoreError{FailedFiles: rr.sum.FailedFiles, Errors: rr.sum.Errors}
 	}
@@ -1479,6 +1495,12 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 	if err := rr.makeDirs(workers, dry); err != nil {
 		return err
 	}
+	rr.sum.Entries = rr.plannedFiles
+	for _, o := range rr.others {
+		if o.node.Type != snapshot.TypeSocket && (!rr.rs.NoDevices || !isDevice(o.node)) {
+			rr.sum.Entries++
+		}
+	}
 	// 2. Symlinks, FIFOs, devices.
 	for _, o := range rr.others {
 		rr.at(o)
@@ -2319,9 +2341,9 @@ func (w *workerState) panicError(sn *snapshot.Snapshot, p any) error {
 // restorePack loads the needed blobs of one pack and writes them into
 // their files. w tracks the blob and file being written, for a panic.
 func (rr *restoreRun) restorePack(ctx context.Context, w *workerState, pack repo.ID, locs []repo.BlobLocation, targets func(repo.ID) []rTarget) error {
-	if rr.stopping() {
-		// The target takes no more files: reading the rest of the
-		// repository would only be thrown away.
+	if rr.packStopped(locs, targets) {
+		// The file systems of all its files take no more files:
+		// reading the pack would only be thrown away.
 		for _, l := range locs {
 			for _, t := range targets(l.ID) {
 				rr.abandon(t.file)
@@ -2399,16 +2421,103 @@ func (rr *restoreRun) restorePack(ctx context.Context, w *workerState, pack repo
 
 func (rr *restoreRun) fail(f *rFile, err error) { rr.failAs(f, err, false) }
 
+// fullDevs is the state of the early stop per file system of the
+// target, keyed by st_dev of a file's directory: a 2 MB tmpfs mounted
+// below the target must not stop the files on the main disk beside it.
+type fullDevs struct {
+	mu      sync.Mutex
+	dirDev  map[string]uint64 // directory rel -> st_dev, looked up after the first failure
+	run     map[uint64]int    // files in a row that failed with targetFull, per device
+	stopped map[uint64]syscall.Errno
+}
+
+// devOf is st_dev of the directory of the entry rel, as opened beneath
+// the target; 0 where it cannot be opened (the entry fails anyway).
+func (rr *restoreRun) devOf(rel string) uint64 {
+	dir, _ := splitRel(rel)
+	fd := &rr.full
+	fd.mu.Lock()
+	dev, ok := fd.dirDev[dir]
+	fd.mu.Unlock()
+	if ok || rr.root == nil {
+		return dev
+	}
+	if dfd, err := rr.root.openDir(dir); err == nil {
+		var st unix.Stat_t
+		if unix.Fstat(dfd, &st) == nil {
+			dev = uint64(st.Dev)
+		}
+		rr.root.closeDir(dfd)
+	}
+	fd.mu.Lock()
+	if fd.dirDev == nil {
+		fd.dirDev = map[string]uint64{}
+	}
+	fd.dirDev[dir] = dev
+	fd.mu.Unlock()
+	return dev
+}
+
 // noteFull counts a file that failed with a targetFull error of its own
-// (not its directory's) towards stopping the restore.
-func (rr *restoreRun) noteFull(err error, damaged bool) {
+// (not its directory's) towards stopping the files on its file system.
+func (rr *restoreRun) noteFull(f *rFile, err error, damaged bool) {
 	var errno syscall.Errno
 	if damaged || errors.As(err, new(*parentError)) || !errors.As(err, &errno) || !targetFull(errno) {
 		return
 	}
-	if rr.fullRun.Add(1) >= StopAfterFailures {
+	rr.anyFull.Store(true)
+	dev := rr.devOf(f.rel)
+	fd := &rr.full
+	fd.mu.Lock()
+	defer fd.mu.Unlock()
+	if fd.run == nil {
+		fd.run, fd.stopped = map[uint64]int{}, map[uint64]syscall.Errno{}
+	}
+	fd.run[dev]++
+	if fd.run[dev] >= StopAfterFailures && fd.stopped[dev] == 0 {
+		fd.stopped[dev] = errno
 		rr.stopped.CompareAndSwap(0, uint32(errno))
 	}
+}
+
+// noteWritten says that the file system of f took a file: its failures
+// are no longer in a row.
+func (rr *restoreRun) noteWritten(f *rFile) {
+	if !rr.anyFull.Load() {
+		return // no file failed so: nothing to look up
+	}
+	dev := rr.devOf(f.rel)
+	rr.full.mu.Lock()
+	delete(rr.full.run, dev)
+	rr.full.mu.Unlock()
+}
+
+// stoppedFor is the error with which the file system of f's directory
+// stopped taking files, 0 while it takes them.
+func (rr *restoreRun) stoppedFor(f *rFile) syscall.Errno {
+	if !rr.stopping() {
+		return 0
+	}
+	dev := rr.devOf(f.rel)
+	rr.full.mu.Lock()
+	defer rr.full.mu.Unlock()
+	return rr.full.stopped[dev]
+}
+
+// packStopped reports whether every file that the blobs of a pack go to
+// is on a file system that stopped taking files.
+func (rr *restoreRun) packStopped(locs []repo.BlobLocation, targets func(repo.ID) []rTarget) bool {
+	if !rr.stopping() {
+		return false
+	}
+	for _, l := range locs {
+		for _, t := range targets(l.ID) {
+			if rr.stoppedFor(t.file) == 0 {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // errNotTried is open's answer for a file not yet created once the
@@ -2426,16 +2535,21 @@ func (rr *restoreRun) abandon(f *rFile) {
 		rr.notTried(f)
 		return
 	}
-	errno := syscall.Errno(rr.stopped.Load())
-	rr.fail(f, fmt.Errorf("%s: not finished, the restore stopped writing after %d files in a row failed: %w", f.dst(), StopAfterFailures, errno))
+	errno := rr.stoppedFor(f)
+	if errno == 0 {
+		errno = syscall.Errno(rr.stopped.Load())
+	}
+	rr.fail(f, fmt.Errorf("%s: not finished, the restore stopped writing to its file system after %d files in a row failed: %w", f.dst(), StopAfterFailures, errno))
 }
 
-// stopping reports whether the restore stopped writing files (noteFull).
+// stopping reports whether the restore stopped writing files to some
+// file system of the target (noteFull).
 func (rr *restoreRun) stopping() bool { return rr.stopped.Load() != 0 }
 
 // notTried leaves out the file f, not begun when the restore stopped
-// writing: it is counted in NotTried, not listed, and its links are
-// written as copies, which are not tried either.
+// writing to its file system: it is counted in NotTried and named in
+// NotTriedFiles, and its links are written as copies, which are not
+// tried either.
 func (rr *restoreRun) notTried(f *rFile) {
 	f.mu.Lock()
 	first := !f.failed.Swap(true)
@@ -2448,6 +2562,7 @@ func (rr *restoreRun) notTried(f *rFile) {
 	}
 	rr.sumMu.Lock()
 	rr.sum.NotTried++
+	rr.sum.NotTriedFiles = append(rr.sum.NotTriedFiles, f.spath())
 	if f.counted.Swap(false) {
 		rr.sum.Files--
 		rr.sum.Bytes -= uint64(f.fm.size)
@@ -2469,7 +2584,7 @@ func (rr *restoreRun) failAs(f *rFile, err error, damaged bool) {
 	f.mu.Unlock()
 	if first {
 		rr.addErrorOf(f.spath(), err, damaged)
-		rr.noteFull(err, damaged)
+		rr.noteFull(f, err, damaged)
 		rr.sumMu.Lock()
 		rr.sum.FailedFiles = append(rr.sum.FailedFiles, f.spath())
 		if damaged {
@@ -2507,7 +2622,7 @@ func (rr *restoreRun) open(f *rFile) (int, error) {
 		flags = unix.O_RDWR // read back before close
 	}
 	if !f.created {
-		if rr.stopping() {
+		if rr.stoppedFor(f) != 0 {
 			return -1, errNotTried
 		}
 		flags |= unix.O_CREAT | unix.O_TRUNC | unix.O_EXCL
@@ -2675,7 +2790,7 @@ func (rr *restoreRun) finishFile(f *rFile) {
 		rr.addError(f.spath(), merr)
 	}
 	rr.finished.Add(1)
-	rr.fullRun.Store(0) // the target took a file: no longer in a row
+	rr.noteWritten(f) // its file system took a file: no longer in a row
 	rr.finishedBytes.Add(uint64(f.fm.size))
 	rr.progress.CompleteItem(f.spath(), node, false)
 }
