@@ -1248,11 +1248,16 @@ func attemptList(rs []runlog.Record) string {
 	return strings.Join(parts, ", ")
 }
 
+// latestFailure is the last failed run that asks a follow-up
+// (runlog.Record.AsksFollowup, as status and the monthly analysis count
+// them): a failed restore that found no damaged backup data is documented
+// by its minutes, not by a backup failure analysis; its ID still gives
+// one when named.
 func latestFailure(recs []runlog.Record) (runlog.Record, error) {
 	for i := len(recs) - 1; i >= 0; i-- {
-		if recs[i].Op != runlog.OpFollowup && recs[i].Result != runlog.OK {
+		if recs[i].AsksFollowup() {
 			return recs[i], nil
 		}
 	}
-	return runlog.Record{}, errors.New("the run log has no failed run")
+	return runlog.Record{}, errors.New("the run log has no failed run that asks a follow-up (a failed restore that found no damaged backup data has its minutes instead: cadang report restore RUN_ID)")
 }

@@ -46,7 +46,11 @@ type Document struct {
 	Blocks   []Block
 	Footer   string // printed at the end (and on every PDF page)
 	// PageOf formats the PDF page number, e.g. "Halaman %d dari %s".
-	PageOf  string
+	PageOf string
+	// Ref identifies the document on every PDF page, left of the page
+	// number (e.g. the minutes' title and number), so that no page of a
+	// signed record can be taken for another document's.
+	Ref     string
 	Created time.Time
 	// Landscape prints the PDF in landscape, for wide tables.
 	Landscape bool

@@ -34,10 +34,6 @@ type pdfDoc struct {
 	pageH  float64
 	bottom float64 // lowest y a block may reach (above the footer)
 	nimg   int
-	// tailCarried: the block being printed is followed by a closing
-	// paragraph that goes to the next page with the signatures after it
-	// (keepHeight).
-	tailCarried bool
 }
 
 // RenderPDF writes d as an A4 PDF with DejaVu Sans embedded.
@@ -100,12 +96,6 @@ func renderPDF(d *Document, logo []byte, pages int) (*pdfDoc, error) {
 		if i+1 < len(tails) {
 			nextTail = tails[i+1]
 		}
-		// A heading keeps with the start of the next block, as that
-		// block keeps with what follows it.
-		p.tailCarried = carried(d.Blocks, tails, i)
-		if _, ok := bl.(Heading); ok {
-			p.tailCarried = carried(d.Blocks, tails, i+1)
-		}
 		p.block(bl, next, tails[i], nextTail)
 	}
 	if err := f.Error(); err != nil {
@@ -134,16 +124,6 @@ func (p *pdfDoc) tails(blocks []Block) []float64 {
 		}
 	}
 	return tails
-}
-
-// carried reports whether block i is followed by a closing paragraph that
-// goes to the next page with the signatures after it (tails).
-func carried(blocks []Block, tails []float64, i int) bool {
-	if i+1 >= len(blocks) || tails[i] <= 0 {
-		return false
-	}
-	_, ok := blocks[i+1].(Paragraph)
-	return ok
 }
 
 // block prints bl; tail is what must follow it on its page (tails), and
@@ -202,7 +182,12 @@ func (p *pdfDoc) footer(d *Document, lines []textLine, pages int) {
 	}
 	p.font("", pdfFootSize+0.5)
 	p.SetXY(p.margin, y+0.5+float64(len(lines))*pdfFootLine)
-	p.CellFormat(p.width, 3.5, fmt.Sprintf(pageOf, p.PageNo(), total), "", 0, "R", false, 0, "")
+	num := fmt.Sprintf(pageOf, p.PageNo(), total)
+	if d.Ref != "" {
+		p.CellFormat(p.width-p.GetStringWidth(num)-4, 3.5, d.Ref, "", 0, "L", false, 0, "")
+		p.SetXY(p.margin, y+0.5+float64(len(lines))*pdfFootLine)
+	}
+	p.CellFormat(p.width, 3.5, num, "", 0, "R", false, 0, "")
 }
 
 // top prints the letterhead (or the organisation), the title and the

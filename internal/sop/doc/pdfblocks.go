@@ -27,28 +27,22 @@ func keepStart(n int) int {
 // on the page with it (a heading, a table's header): the item alone, or,
 // for the first of the items that keep with signatures after the block
 // (tail, keepStart), every item from it to the end and the signatures,
-// when that fits a page at all. Where a closing paragraph goes with the
-// signatures (tailCarried), the items keep with them only when all of it
-// fits on this page: items that fit here without it stay, and the
-// paragraph takes the signatures to the next page. Carrying a section
-// that fit over with them left half of the first page of short restore
-// minutes blank, and made them two pages.
+// when that fits a page at all. The signatures never stand on a page
+// without the last items of the section before them: a page of a Berita
+// Acara with the closing sentence and the signatures alone, none of the
+// facts they sign, could be detached from the rest.
 func (p *pdfDoc) keepHeight(hs []float64, i int, tail, extra, above float64) float64 {
 	if tail <= 0 || i != keepStart(len(hs)) {
 		return hs[i]
 	}
-	rest := extra
+	sum := extra + tail
 	for _, h := range hs[i:] {
-		rest += h
+		sum += h
 	}
-	left := p.bottom - p.GetY() - above
-	switch {
-	case rest+tail > p.capacity()-above:
+	if sum > p.capacity()-above {
 		return hs[i] // kept together they fit no page
-	case p.tailCarried && rest+tail > left && rest <= left:
-		return hs[i]
 	}
-	return rest + tail
+	return sum
 }
 
 // Fields: label in bold, a colon, the value; the label takes a third of the

@@ -233,6 +233,8 @@ func init() {
 		"mon.fu_done":           {"Sudah", "Done"},
 		"mon.fu_open":           {"Belum", "Open"},
 		"mon.no_failures":       {"Tidak ada kegagalan pada bulan ini.", "No failures this month."},
+		"mon.no_followup":       {"Tidak ada kegagalan yang memerlukan tindak lanjut pada bulan ini.", "No failure this month asks a follow-up."},
+		"mon.fu_restores":       {"Restore yang gagal tanpa kerusakan data backup tidak memerlukan tindak lanjut di sini; Berita Acara Restore-nya (langkah 8) mencatat hasil dan apa yang belum dipulihkan: %s.", "Failed restores that found no damaged backup data ask no follow-up here; their restore minutes (step 8) state the result and what is missing: %s."},
 		"mon.h_tests":           {"5. Pengujian restore", "5. Restore tests"},
 		"mon.no_tests":          {"Tidak ada pengujian restore pada bulan ini.", "No restore test this month."},
 		"mon.test_ok":           {"Sesuai jadwal", "On schedule"},

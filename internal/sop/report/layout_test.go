@@ -265,8 +265,9 @@ func TestFontsEmbedded(t *testing.T) {
 }
 
 // The signature block never stands alone on a page: something of the
-// document comes before it on its page (at least the closing sentence
-// before the signatures, which goes with them: one line in English).
+// document comes before it on its page: more than the closing sentence
+// before the signatures, which alone would leave a page of signatures
+// that says nothing of what was signed.
 func TestSignaturesNotAlone(t *testing.T) {
 	h := makeHistory(t)
 	for _, l := range []i18n.Lang{i18n.ID, i18n.EN} {
@@ -278,7 +279,12 @@ func TestSignaturesNotAlone(t *testing.T) {
 				t.Errorf("%s/%s: no place and date on the last page:\n%s", l, name, last)
 				continue
 			}
-			if before := strings.TrimSpace(last[:i]); len(strings.Split(before, "\n")) < 2 && !strings.HasPrefix(before, l.T("ba.closing")) {
+			before := strings.TrimSpace(last[:i])
+			rest := strings.Join(strings.Fields(before), " ")
+			if closing := strings.Join(strings.Fields(l.T("ba.closing")), " "); strings.HasPrefix(rest, closing) {
+				rest = strings.TrimSpace(strings.TrimPrefix(rest, closing))
+			}
+			if len(strings.Split(before, "\n")) < 2 || rest == "" {
 				t.Errorf("%s/%s: the signatures stand alone on page %d:\n%s", l, name, len(ps), last)
 			}
 		}
@@ -575,8 +581,9 @@ func TestLateBy(t *testing.T) {
 // restore on a host without the configuration fit on one page; section C
 // and the signatures were carried to a second page together, leaving half
 // of the first blank. Minutes that do not fit (the letterhead, the head's
-// NIP) keep every section whole on the first page and carry only the
-// closing sentence with the signatures.
+// NIP) carry the last section (C) to page 2 with the signatures: a page
+// with the closing sentence and the signatures alone would sign nothing
+// that can be read on it.
 func TestShortMinutesOnOnePage(t *testing.T) {
 	h := makeHistory(t)
 	restore, _ := noteRecords(t)
@@ -602,9 +609,17 @@ func TestShortMinutesOnOnePage(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Run(string(l)+"-with-configuration", func(t *testing.T) { ps = pages(t, d) })
+		// Page 2 carries the last section with the signatures, never the
+		// closing sentence and the signatures alone; every page names the
+		// minutes it belongs to.
 		closing := strings.Fields(l.T("ba.closing"))[0]
-		if last := strings.TrimSpace(ps[len(ps)-1]); len(ps) > 2 || len(ps) == 2 && !strings.HasPrefix(last, closing) {
-			t.Errorf("%s, with configuration: more than the closing sentence and the signatures on page 2 of %d:\n%s", l, len(ps), strings.Join(ps, "\n---- page break ----\n"))
+		if last := strings.TrimSpace(ps[len(ps)-1]); len(ps) > 2 || len(ps) == 2 && strings.HasPrefix(last, closing) {
+			t.Errorf("%s, with configuration: the signatures without their section on page 2 of %d:\n%s", l, len(ps), strings.Join(ps, "\n---- page break ----\n"))
+		}
+		for i, p := range ps {
+			if !strings.Contains(p, d.Ref) || !strings.Contains(d.Ref, h.rest.ID) {
+				t.Errorf("%s, with configuration: page %d does not name the minutes (%q):\n%s", l, i+1, d.Ref, p)
+			}
 		}
 	}
 }

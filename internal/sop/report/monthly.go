@@ -259,10 +259,16 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 		doc.Chart{Title: e.t("mon.chart"), PNG: png, Alt: chart.Text(labels, series)},
 		doc.Paragraph{Text: e.trendText(fails, missed, active)})
 
-	// 4. follow-ups (d)
+	// 4. follow-ups (d): of the failures that ask one
+	// (runlog.Record.AsksFollowup, as status counts them)
 	rows = nil
 	open, late := 0, 0
+	var restores []string // failed restores that ask no follow-up
 	for _, f := range m.Failures {
+		if !f.AsksFollowup() {
+			restores = append(restores, f.ID)
+			continue
+		}
 		fu := Followups(recs, f.ID)
 		var acts []string
 		for _, x := range fu {
@@ -281,15 +287,21 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 		rows = append(rows, []string{f.ID, f.Job, runlog.KindLabel(e.Lang, f.Failure), state, dashIfEmpty(strings.Join(acts, "\n"))})
 	}
 	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_followup")})
-	if len(rows) == 0 {
+	switch {
+	case len(rows) == 0 && len(restores) == 0:
 		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("mon.no_failures")})
-	} else {
+	case len(rows) == 0:
+		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("mon.no_followup")})
+	default:
 		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("mon.fu_summary", len(rows)-open, open)})
 		if late > 0 {
 			d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("mon.fu_late_note", late)})
 		}
 		d.Blocks = append(d.Blocks,
 			doc.Table{Header: []string{e.t("col.id"), e.t("col.job"), e.t("col.failure"), e.t("mon.fu_state"), e.t("fail.action")}, Rows: rows, Widths: []float64{3, 2, 3, 2, 5}})
+	}
+	if len(restores) > 0 {
+		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("mon.fu_restores", strings.Join(restores, ", "))})
 	}
 
 	// 5. restore tests done and due

@@ -176,6 +176,7 @@ func (e Env) RestoreMinutes(r runlog.Record, recs []runlog.Record, o MinutesOpti
 		return nil, err
 	}
 	d.Meta = []doc.Field{{Label: e.t("ba.number"), Value: number}}
+	d.Ref = d.Title + " " + number // on every page: a page of signatures names what they sign
 	signed := when
 	if !o.SignedOn.IsZero() {
 		signed = o.SignedOn

@@ -251,6 +251,27 @@ func (r *Record) JobBackup() bool {
 	return r.Op == OpBackup && (len(r.Sources) > 0 || !r.HasTag(TagManual))
 }
 
+// AsksFollowup reports whether r is a failed run that SOP step 5 asks a
+// follow-up of ("every failed backup is reported to the head of LPSE,
+// with follow-up"): a failed or partial backup; a failed check, prune,
+// forget, copy, repair or restore test (the runs that keep the backups);
+// and a restore only when its failure kind is KindIntegrity, which means
+// it found the backup data damaged: that is a failed backup in step 5's
+// sense. Any other failed restore (a full disk, a read-only target, a
+// wrong password) is no backup that failed: its minutes (step 8), which
+// every restore gets, state its result and what is missing. status, the
+// monthly analysis and `report failure latest` all use this one rule, so
+// that no SOP record asks a follow-up that another does not.
+func (r *Record) AsksFollowup() bool {
+	if r.Op == OpFollowup || r.Result == OK {
+		return false
+	}
+	if r.Op == OpRestore {
+		return r.Failure == KindIntegrity
+	}
+	return true
+}
+
 // TagOffsite marks the copy record of a job's copy to its offsite medium
 // (`cadang run`), to tell it from a `cadang copy` made by hand.
 const TagOffsite = "offsite"

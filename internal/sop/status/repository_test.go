@@ -62,7 +62,8 @@ func TestComputeRepository(t *testing.T) {
 // TestFailedRestoreAsksNoFollowup: SOP step 5 asks a follow-up of every
 // failed backup; a failed restore (a full disk, a read-only target) is
 // accounted for by its own minutes (step 8), so status on a new host does
-// not list it as a failed run without follow-up. A failed backup still is.
+// not list it as a failed run without follow-up. A failed backup still is,
+// and so is a restore that failed on damaged backup data (integrity).
 func TestFailedRestoreAsksNoFollowup(t *testing.T) {
 	const id = "aaaa1111"
 	at := time.Date(2026, 3, 10, 2, 0, 0, 0, time.UTC)
@@ -71,10 +72,12 @@ func TestFailedRestoreAsksNoFollowup(t *testing.T) {
 		{Op: runlog.OpRestore, ID: "full-disk", RepositoryID: id, Start: at.Add(time.Hour), End: at.Add(2 * time.Hour), Result: runlog.Failed, Failure: runlog.KindOutOfSpace},
 		{Op: runlog.OpRestore, ID: "read-only", RepositoryID: id, Start: at.Add(3 * time.Hour), End: at.Add(3 * time.Hour), Result: runlog.Failed, Failure: runlog.KindOther},
 		{Op: runlog.OpBackup, ID: "failed-backup", RepositoryID: id, Start: at.Add(4 * time.Hour), End: at.Add(4 * time.Hour), Result: runlog.Partial, Failure: runlog.KindSourceUnreadable},
+		// A restore that found the backup data damaged is a failed backup.
+		{Op: runlog.OpRestore, ID: "damaged", RepositoryID: id, Start: at.Add(5 * time.Hour), End: at.Add(5 * time.Hour), Result: runlog.Failed, Failure: runlog.KindIntegrity},
 	}
 	rep := ComputeRepository("/mnt/usb", id, recs, nil, 0, at.Add(30*time.Hour))
 	j := rep.Jobs[0]
-	if len(j.OpenFollowups) != 1 || j.OpenFollowups[0] != "failed-backup" || len(j.OverdueFollowups) != 1 {
-		t.Errorf("open follow-ups %v, overdue %v; want the failed backup alone", j.OpenFollowups, j.OverdueFollowups)
+	if len(j.OpenFollowups) != 2 || j.OpenFollowups[0] != "failed-backup" || j.OpenFollowups[1] != "damaged" || len(j.OverdueFollowups) != 2 {
+		t.Errorf("open follow-ups %v, overdue %v; want the failed backup and the restore that found damaged data", j.OpenFollowups, j.OverdueFollowups)
 	}
 }

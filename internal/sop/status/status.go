@@ -120,10 +120,11 @@ func (r *Report) ExitCode() int {
 // successful one, or after the job's first successful backup (or
 // ActiveSince) if there was none; a failed test changes nothing.
 //
-// A failed run (of any operation but a restore, a manual one's included)
-// without a follow-up recorded within FollowupLimit of its end is a
-// warning (followup-overdue); before that it is only listed
-// (followup-open).
+// A failed run that asks a follow-up (runlog.Record.AsksFollowup: any
+// operation's, a manual one's included, but a restore's only when it
+// found damaged backup data) without a follow-up recorded within
+// FollowupLimit of its end is a warning (followup-overdue); before that
+// it is only listed (followup-open).
 //
 // For a job with an offsite medium, the last copy to it that succeeded
 // (by `cadang run`: a copy record tagged offsite) must be younger than
@@ -135,17 +136,6 @@ func (r *Report) ExitCode() int {
 // success nor rotation, though its failure still waits for its follow-up.
 func Compute(c *jobs.Config, recs []runlog.Record, now time.Time) *Report {
 	return compute(c, recs, now, false)
-}
-
-// asksFollowup reports whether r is a failed run that SOP step 5 asks a
-// follow-up of: a failed backup, and the runs that keep the backups
-// (check, prune, forget, copy, restore test), but not a restore. Step 5
-// is about failed backups; a restore, failed or not, is documented by
-// its own minutes (step 8), which say its result and what is missing, and
-// a failed restore on a new host (a full disk, a read-only target) is no
-// backup that failed.
-func asksFollowup(r *runlog.Record) bool {
-	return r.Op != runlog.OpFollowup && r.Op != runlog.OpRestore && r.Result != runlog.OK
 }
 
 // compute is Compute; with manual, a plain command's backup counts as
@@ -214,7 +204,7 @@ func compute(c *jobs.Config, recs []runlog.Record, now time.Time, manual bool) *
 			case runlog.OpFollowup:
 				followed[r.Ref] = true
 			}
-			if asksFollowup(r) {
+			if r.AsksFollowup() {
 				failures = append(failures, *r)
 			}
 		}
