@@ -35,6 +35,24 @@ func TestCLIRepoOneLevelOff(t *testing.T) {
 	if !strings.Contains(res.stderr, "inside the cadang repository at "+r) {
 		t.Errorf("init inside a repository:\n%s", res)
 	}
+	// A directory of one's own below the repository's root, outside its
+	// layout, takes a repository.
+	cliOK(t, "-r", filepath.Join(r, "other", "r2"), "init")
+	// keys/, data/ and a config file that is not cadang's (empty, or
+	// restic's) are no cadang repository.
+	for i, config := range []string{"", "restic"} {
+		app := filepath.Join(t.TempDir(), "app")
+		for _, d := range []string{"keys", "data"} {
+			if err := os.MkdirAll(filepath.Join(app, d), 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}
+		writeFileT(t, filepath.Join(app, "config"), []byte(config), 0o600)
+		if res := cliCode(t, 10, "-r", filepath.Join(app, "data"), "snapshots"); strings.Contains(res.stderr, "there is a cadang repository") {
+			t.Errorf("config %d: -r app/data names another program's layout as a cadang repository:\n%s", i, res)
+		}
+		cliOK(t, "-r", filepath.Join(app, "backups", "repo"), "init")
+	}
 }
 
 // TestCLIAmbiguousPrefixListsSnapshots: a snapshot ID prefix that matches
