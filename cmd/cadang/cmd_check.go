@@ -343,7 +343,7 @@ func oversizedPacks(ps []repo.Problem) []string {
 // oversizedPackAdvice follows the names of packs larger than any cadang
 // writes. 'repair packs' keeps a pack's bytes before it removes it, and
 // will not read these whole, so it stops at them: the way out is by hand.
-const oversizedPackAdvice = "is larger than any pack cadang writes (junk appended, or damage) and was not read; 'cadang repair packs' stops at it, since it keeps the bytes of what it removes. A restore still reads the blobs the index places in it. To take it out: move the file out of the repository (keep it), then 'cadang repair index' names the blobs lost with it, and 'cadang copy --from-repo OTHER ID' brings back from another medium each snapshot that 'cadang check' then finds incomplete"
+const oversizedPackAdvice = "is larger than any pack cadang writes (junk appended, or damage) and was not read; 'cadang repair packs' stops at it, since it keeps the bytes of what it removes. A restore still reads the blobs the index places in it, by range: first restore (or 'cadang copy' to another repository) what the snapshots that use it still give, and only then move the file out of the repository (keep it); 'cadang repair index' then names the blobs lost with it, and 'cadang check' the snapshots left incomplete. Where another medium holds those snapshots, copying them back from it ('cadang forget ID', then 'cadang copy --from-repo OTHER ID') is the alternative"
 
 // hasKind reports whether a problem of kind k was found.
 func hasKind(ps []repo.Problem, k repo.ProblemKind) bool {
