@@ -35,6 +35,24 @@ func TestCLIRepoOneLevelOff(t *testing.T) {
 	if !strings.Contains(res.stderr, "inside the cadang repository at "+r) {
 		t.Errorf("init inside a repository:\n%s", res)
 	}
+	// A directory of one's own below the repository's root, outside its
+	// layout, takes a repository.
+	cliOK(t, "-r", filepath.Join(r, "other", "r2"), "init")
+	// keys/, data/ and a config file that is not cadang's (empty, or
+	// restic's) are no cadang repository.
+	for i, config := range []string{"", "restic"} {
+		app := filepath.Join(t.TempDir(), "app")
+		for _, d := range []string{"keys", "data"} {
+			if err := os.MkdirAll(filepath.Join(app, d), 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}
+		writeFileT(t, filepath.Join(app, "config"), []byte(config), 0o600)
+		if res := cliCode(t, 10, "-r", filepath.Join(app, "data"), "snapshots"); strings.Contains(res.stderr, "there is a cadang repository") {
+			t.Errorf("config %d: -r app/data names another program's layout as a cadang repository:\n%s", i, res)
+		}
+		cliOK(t, "-r", filepath.Join(app, "backups", "repo"), "init")
+	}
 }
 
 // TestCLIAmbiguousPrefixListsSnapshots: a snapshot ID prefix that matches
@@ -217,5 +235,69 @@ func TestCLILostBlobInDisasterAdvice(t *testing.T) {
 	cliOK(t, "-r", a, "copy", "--from-repo", b, id[:8])
 	cliOK(t, "-r", a, "check", "--read-data")
 	cliOK(t, "-r", a, "restore", "latest", "--target", filepath.Join(dir, "restore-whole"))
+	compareTrees(t, want, scanDir(t, filepath.Join(dir, "restore-whole", data)), false)
+}
+
+// TestCLILostTreeAdvice: the pack that holds a snapshot's trees is lost.
+// check said, as for a lost file's contents, that the snapshot still
+// restores every other file and that the next backup heals it; but restore
+// gives nothing without the root tree, and a backup does not store a tree
+// again. check now says so, and names another medium as the way back, which
+// is followed here and works.
+func TestCLILostTreeAdvice(t *testing.T) {
+	t.Setenv("CADANG_FROM_PASSWORD", cliTestPassword)
+	t.Setenv("CADANG_FROM_PASSWORD_FILE", "")
+	r := cliNewRepo(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	writeFileT(t, filepath.Join(data, "sub", "kontrak.pdf"), randBytes(63, 300<<10), 0o644)
+	want := scanDir(t, data)
+	id := str(t, cliBackup(t, r, data), "snapshot_id")
+	b := filepath.Join(t.TempDir(), "b")
+	cliOK(t, "-r", b, "init", "--copy-chunker-params", "--from-repo", r)
+	cliRunCopy(t, "-r", b, "copy", "--from-repo", r)
+
+	rp := openForTest(t, r, cliTestPassword)
+	var pack repo.ID
+	_ = rp.Index().Each(func(l repo.BlobLocation) error {
+		if l.Type == repo.TreeBlob {
+			pack = l.Pack
+		}
+		return nil
+	})
+	if err := rp.Index().Each(func(l repo.BlobLocation) error {
+		if l.Pack == pack && l.Type != repo.TreeBlob {
+			return fmt.Errorf("the tree pack holds a %s blob too", l.Type)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rp.Close()
+	p := pack.String()
+	if err := os.Rename(filepath.Join(r, "data", p[:2], p), filepath.Join(dir, p)); err != nil {
+		t.Fatal(err)
+	}
+	cliCode(t, 3, "-r", r, "repair", "index")
+	res := cliCode(t, 1, "-r", r, "check")
+	out := res.stdout
+	for _, bad := range []string{"still restores every other file", "heals these snapshots"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("check says %q of a snapshot whose root tree is lost:\n%s", bad, res)
+		}
+	}
+	for _, s := range []string{"the snapshot restores nothing at all", "a backup does not heal a lost tree",
+		"'cadang copy --from-repo OTHER ID'", "loses every file it still restores"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("check's advice lacks %q:\n%s", s, res)
+		}
+	}
+	// What it says is so: restore gives nothing ...
+	cliCode(t, 1, "-r", r, "restore", "latest", "--target", filepath.Join(dir, "restore-lost"))
+	// ... and the other medium gives the snapshot back.
+	cliOK(t, "-r", r, "forget", id[:8])
+	cliOK(t, "-r", r, "copy", "--from-repo", b, id[:8])
+	cliOK(t, "-r", r, "check", "--read-data")
+	cliOK(t, "-r", r, "restore", "latest", "--target", filepath.Join(dir, "restore-whole"))
 	compareTrees(t, want, scanDir(t, filepath.Join(dir, "restore-whole", data)), false)
 }

@@ -214,7 +214,7 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 			// is no loss, and forget would be.
 			fmt.Fprintf(e.stdout, "note: the snapshots named above use blobs the index does not name, and %d pack(s) are not in the index (an index file was lost or cannot be read, or a backup was interrupted): the blobs may be in them. 'cadang repair index'%s indexes again every such pack whose header can be read and names the others, for 'cadang repair packs'; check again after it\n", res.UnindexedPacks, then)
 		case hasKind(rep.Problems, repo.ProblemBlobNotIndexed):
-			printLostBlobAdvice(e)
+			printLostBlobAdvice(e, rep.Problems)
 		}
 		if hasKind(rep.Problems, repo.ProblemSnapshotDamaged) {
 			fmt.Fprintln(e.stdout, "note: a snapshot file that cannot be read stays, and is reported, until 'cadang forget ID' removes it; prune refuses to run until then, unless the file is junk that was never sealed with this repository's key")
@@ -265,14 +265,48 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 // again (the server is gone), and such a snapshot still restores all but
 // the files named: the way back is another medium, and forget, which
 // throws away what the snapshot still gives, comes last.
-func printLostBlobAdvice(e *env) {
-	for _, l := range []string{
-		"note: the snapshots named above use blobs the repository no longer holds: each still restores every other file ('cadang restore' skips the files named, names them again and exits 3), so keep them",
-		"note: to get a lost file back from another medium (the other rotation medium, or the offsite one): 'cadang -r OTHER find PATH' names the snapshots there that hold it, and 'cadang -r OTHER restore ID:PATH --target DIR' restores it",
-		"note: to make a snapshot here whole again, forget it here and copy it back from a medium that holds it whole: 'cadang forget ID', then 'cadang copy --from-repo OTHER ID' (the ID known here: copy finds the other medium's copy of it)",
-		"note: where the files are still on the server, the next backup of them stores their contents again and heals these snapshots",
-		"note: only a snapshot that no medium holds whole is for 'cadang forget ID' alone, and that loses every file it still restores",
-	} {
+//
+// A lost tree blob is another matter: it lists a directory, so nothing
+// under that directory can be restored from the snapshot (nothing at all
+// where it is the root tree), and a backup does not store a tree again.
+// Only another medium gives such a snapshot back.
+func printLostBlobAdvice(e *env, ps []repo.Problem) {
+	var trees, root, data bool
+	for _, p := range ps {
+		if p.Kind != repo.ProblemBlobNotIndexed || p.Blob == nil {
+			continue
+		}
+		if p.Blob.Type == repo.TreeBlob {
+			trees = true
+			root = root || p.Path == "/"
+		} else {
+			data = true
+		}
+	}
+	if !trees {
+		data = true // the blob's type unknown: the data advice, as before
+	}
+	var lines []string
+	if data {
+		lines = append(lines,
+			"note: the snapshots named above use data blobs the repository no longer holds: each still restores every other file ('cadang restore' skips the files named, names them again and exits 3), so keep them",
+			"note: to get a lost file back from another medium (the other rotation medium, or the offsite one): 'cadang -r OTHER find PATH' names the snapshots there that hold it, and 'cadang -r OTHER restore ID:PATH --target DIR' restores it",
+			"note: to make a snapshot here whole again, forget it here and copy it back from a medium that holds it whole: 'cadang forget ID', then 'cadang copy --from-repo OTHER ID' (the ID known here: copy finds the other medium's copy of it)",
+			"note: where the files are still on the server, the next backup of them stores their contents again and heals these snapshots",
+		)
+	}
+	if trees {
+		whole := ""
+		if root {
+			whole = "; where the path named is '/', the snapshot's root tree is lost and the snapshot restores nothing at all"
+		}
+		lines = append(lines,
+			"note: some blobs lost are trees (directory listings): nothing under a directory named with a lost tree blob can be restored from the snapshots named"+whole,
+			"note: a backup does not heal a lost tree, since a tree already stored is not stored again; the way back is another medium (the other rotation medium, or the offsite one): restore from it ('cadang -r OTHER restore ID --target DIR'), or forget the snapshot here and copy it back: 'cadang forget ID', then 'cadang copy --from-repo OTHER ID'",
+		)
+	}
+	lines = append(lines, "note: only a snapshot that no medium holds whole is for 'cadang forget ID' alone, and that loses every file it still restores")
+	for _, l := range lines {
 		fmt.Fprintln(e.stdout, l)
 	}
 }
@@ -309,7 +343,7 @@ func oversizedPacks(ps []repo.Problem) []string {
 // oversizedPackAdvice follows the names of packs larger than any cadang
 // writes. 'repair packs' keeps a pack's bytes before it removes it, and
 // will not read these whole, so it stops at them: the way out is by hand.
-const oversizedPackAdvice = "is larger than any pack cadang writes (junk appended, or damage) and was not read; 'cadang repair packs' stops at it, since it keeps the bytes of what it removes. A restore still reads the blobs the index places in it. To take it out: move the file out of the repository (keep it), then 'cadang repair index' names the blobs lost with it, and 'cadang copy --from-repo OTHER ID' brings back from another medium each snapshot that 'cadang check' then finds incomplete"
+const oversizedPackAdvice = "is larger than any pack cadang writes (junk appended, or damage) and was not read; 'cadang repair packs' stops at it, since it keeps the bytes of what it removes. A restore still reads the blobs the index places in it, by range: first restore (or 'cadang copy' to another repository) what the snapshots that use it still give, and only then move the file out of the repository (keep it); 'cadang repair index' then names the blobs lost with it, and 'cadang check' the snapshots left incomplete. Where another medium holds those snapshots, copying them back from it ('cadang forget ID', then 'cadang copy --from-repo OTHER ID') is the alternative"
 
 // hasKind reports whether a problem of kind k was found.
 func hasKind(ps []repo.Problem, k repo.ProblemKind) bool {

@@ -266,7 +266,7 @@ func rules() []rule {
 			if errors.As(err, &d) && d.File.Type == repo.PackFile && errors.Is(err, repo.ErrTooLarge) {
 				// check would send it back to repair packs, which is
 				// what stops at it.
-				c.Hint = "the pack was not read; move the file out of the repository (keep it), then 'cadang repair index' names the blobs lost with it, and 'cadang copy --from-repo OTHER ID' brings back the snapshots that used them"
+				c.Hint = "the pack was not read, but a restore reads its blobs by range: first restore (or 'cadang copy' to another repository) what the snapshots that use it still give; only then move the file out of the repository (keep it) and run 'cadang repair index', which names the blobs lost with it. Where another medium holds those snapshots, copy them back from it ('cadang copy --from-repo OTHER ID') instead"
 			}
 			return c
 		}},

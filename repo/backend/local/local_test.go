@@ -12,9 +12,11 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/repo/backend/faulty"
 	"github.com/lpse/cadang/repo/backend/local"
+	"github.com/lpse/cadang/repo/repotest"
 )
 
 var ctx = context.Background()
@@ -457,21 +459,23 @@ func TestOpenOrCreateBesideConfigBeingWritten(t *testing.T) {
 	be.Close()
 }
 
-// TestOpenNearbyRepository: a directory inside a repository, or one that
-// holds a repository, is no repository, and the error names the one meant.
-// A config file alone (without keys/ and data/) is not taken for one.
+// TestOpenNearbyRepository: a directory inside a repository's layout, or
+// one that holds a repository, is no repository, and the error names the
+// one meant. Only a cadang config (its magic) beside keys/ and data/ is
+// taken for one, a directory of one's own below a repository's root is no
+// part of it, and no symbolic link is followed.
 func TestOpenNearbyRepository(t *testing.T) {
 	medium := t.TempDir()
 	root := filepath.Join(medium, "cadang")
-	if _, err := local.Create(ctx, root); err != nil {
+	be, err := local.Create(ctx, root)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(root, "config"), []byte("x"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	repotest.New(t, be, "pw", repo.InitOptions{}).Close()
 	for dir, want := range map[string]string{
 		filepath.Join(root, "data"):       root,
 		filepath.Join(root, "data", "ab"): root,
+		filepath.Join(root, "keys"):       root,
 		medium:                            root,
 	} {
 		_, err := local.Open(ctx, dir)
@@ -480,19 +484,50 @@ func TestOpenNearbyRepository(t *testing.T) {
 			t.Errorf("Open(%s): %v, want the repository at %s named", dir, err, want)
 		}
 	}
-	if _, err := local.Create(ctx, filepath.Join(root, "data", "new")); !errors.Is(err, local.ErrInsideRepository) {
-		t.Errorf("Create inside a repository: %v", err)
+	for _, dir := range []string{filepath.Join(root, "data", "new"), filepath.Join(root, "snapshots", "a", "b")} {
+		if _, err := local.Create(ctx, dir); !errors.Is(err, local.ErrInsideRepository) {
+			t.Errorf("Create(%s) inside a repository's layout: %v", dir, err)
+		}
 	}
-	other := t.TempDir()
-	if err := os.WriteFile(filepath.Join(other, "config"), nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sub := filepath.Join(other, "sub")
-	if err := os.Mkdir(sub, 0o700); err != nil {
-		t.Fatal(err)
+	// A directory beside the layout is the administrator's own.
+	own := filepath.Join(root, "other", "r2")
+	if _, err := local.Create(ctx, own); err != nil {
+		t.Errorf("Create below a repository's root, outside its layout: %v", err)
 	}
 	var ne *local.NearbyRepositoryError
-	if _, err := local.Open(ctx, sub); errors.As(err, &ne) {
-		t.Errorf("a config file alone is taken for a repository: %v", err)
+	if _, err := local.Open(ctx, filepath.Join(root, "other")); errors.As(err, &ne) {
+		t.Errorf("a directory outside the layout is taken for inside it: %v", err)
+	}
+
+	// A config file not cadang's (empty, restic's) beside keys/ and
+	// data/ is no cadang repository.
+	for i, config := range [][]byte{nil, []byte("x"), []byte("\x02restic repository config, sealed")} {
+		other := filepath.Join(t.TempDir(), "app")
+		for _, d := range []string{"keys", "data", "sub"} {
+			if err := os.MkdirAll(filepath.Join(other, d), 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(other, "config"), config, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, dir := range []string{filepath.Join(other, "sub"), filepath.Join(other, "data"), filepath.Dir(other)} {
+			if _, err := local.Open(ctx, dir); errors.As(err, &ne) {
+				t.Errorf("config %d: Open(%s) takes another program's config for a cadang repository: %v", i, dir, err)
+			}
+		}
+		if _, err := local.Create(ctx, filepath.Join(other, "data", "backups", "repo")); err != nil {
+			t.Errorf("config %d: Create below another program's layout: %v", i, err)
+		}
+	}
+
+	// A link is not followed: one to a dead network mount would hang the
+	// error's path (a link to a repository stands in for it here).
+	links := t.TempDir()
+	if err := os.Symlink(root, filepath.Join(links, "cadang")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := local.Open(ctx, links); errors.As(err, &ne) {
+		t.Errorf("the search followed a symbolic link: %v", err)
 	}
 }

@@ -2,15 +2,18 @@ package local
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/lpse/cadang/repo/backend"
+	"github.com/lpse/cadang/repo/backend/internal/handle"
 )
 
 // NearbyRepositoryError is Open's error for a directory that is no
-// repository but lies inside one (-r naming its data/ or keys/) or holds
+// repository but lies inside one's layout (-r naming its data/ or keys/) or holds
 // one (-r naming the medium's root): the repository meant is almost
 // certainly At, and a hint to init one here would put a second repository
 // inside or beside it. It wraps backend.ErrNoRepository.
@@ -30,21 +33,47 @@ func (e *NearbyRepositoryError) Unwrap() error { return backend.ErrNoRepository 
 // deepest directory of the layout is data/xx/, two levels below the root.
 const levelsUp = 3
 
-// isRepositoryDir reports whether dir holds a repository: a config file
-// beside the keys/ and data/ directories (a config alone may be anything's).
+// configMagic opens every cadang config file (repo's configMagic,
+// doc/design.md §5): a config file without it is some other program's.
+const configMagic = "CADANGCF"
+
+// isRepositoryDir reports whether dir holds a cadang repository: a config
+// file that opens with cadang's magic, beside the keys/ and data/
+// directories (a file named config, or restic's layout, is anything's).
+// Nothing is followed through a symbolic link, and only the config's first
+// bytes are read, so that the search on an error's path cannot hang on a
+// link to a dead network mount, or read a large file.
 func isRepositoryDir(dir string) bool {
-	if fi, err := os.Stat(filepath.Join(dir, string(backend.ConfigFile))); err != nil || !fi.Mode().IsRegular() {
-		return false
-	}
 	for _, sub := range []backend.FileType{backend.KeyFile, backend.PackFile} {
-		if fi, err := os.Stat(filepath.Join(dir, string(sub))); err != nil || !fi.IsDir() {
+		if fi, err := os.Lstat(filepath.Join(dir, string(sub))); err != nil || !fi.IsDir() {
 			return false
 		}
 	}
-	return true
+	cf := filepath.Join(dir, string(backend.ConfigFile))
+	if fi, err := os.Lstat(cf); err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	f, err := os.Open(cf)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, len(configMagic))
+	_, err = io.ReadFull(f, head)
+	return err == nil && string(head) == configMagic
 }
 
-// repositoryAbove returns the repository that path lies inside, or "".
+// isLayoutName reports whether name is a directory of a repository's
+// layout (data/, keys/, snapshots/ ...), where another repository must not
+// be made; other directories below a repository's root are no part of it.
+func isLayoutName(name string) bool {
+	return slices.ContainsFunc(handle.Types, func(t backend.FileType) bool {
+		return t != backend.ConfigFile && string(t) == name
+	})
+}
+
+// repositoryAbove returns the repository whose layout directories (data/,
+// keys/ ...) path lies in, or "".
 func repositoryAbove(path string) string {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -55,9 +84,10 @@ func repositoryAbove(path string) string {
 		if up == abs {
 			return ""
 		}
-		if abs = up; isRepositoryDir(abs) {
-			return abs
+		if isLayoutName(filepath.Base(abs)) && isRepositoryDir(up) {
+			return up
 		}
+		abs = up
 	}
 	return ""
 }
@@ -70,7 +100,11 @@ func repositoriesBelow(path string, names []string) []string {
 		if strings.HasPrefix(n, ".") {
 			continue
 		}
-		if d := filepath.Join(path, n); isRepositoryDir(d) {
+		d := filepath.Join(path, n)
+		if fi, err := os.Lstat(d); err != nil || !fi.IsDir() {
+			continue // a file, or a link (perhaps to a dead mount)
+		}
+		if isRepositoryDir(d) {
 			found = append(found, d)
 		}
 	}
