@@ -61,6 +61,7 @@ func setField(fs doc.Fields, label, value string) doc.Fields {
 func (e Env) Failure(r runlog.Record, recs []runlog.Record) *doc.Document {
 	d := e.newDoc("fail.title")
 	d.Subtitle = e.t("fail.subtitle", r.ID)
+	d.Ref = d.Title + " " + r.ID
 	d.Meta = []doc.Field{
 		{Label: e.t("f.sop"), Value: SOPNumber + " (" + e.t("fail.step") + ")"},
 		{Label: e.t("f.to"), Value: or(e.Config.Organization.Head.Title, e.t("role.head"))},
@@ -147,6 +148,7 @@ func (e Env) RestoreTest(r runlog.Record, recs []runlog.Record) *doc.Document {
 	} else {
 		d.Subtitle = e.t("rt.subtitle", r.Job, e.Lang.Date(r.Start.In(e.loc())))
 	}
+	d.Ref = d.Title + " " + r.ID
 	d.Meta = []doc.Field{{Label: e.t("f.sop"), Value: SOPNumber + " (" + e.t("rt.step") + ")"}}
 	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("rt.h_run")}, e.runFields(&r))
 	t := r.Test

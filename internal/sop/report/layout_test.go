@@ -623,3 +623,23 @@ func TestShortMinutesOnOnePage(t *testing.T) {
 		}
 	}
 }
+
+// Every page of every document names the document in its footer (the
+// documents of one run with its ID, the monthly analysis with its month),
+// so that no page of a printed set can be taken for another document's.
+func TestEveryPageNamesItsDocument(t *testing.T) {
+	h := makeHistory(t)
+	for _, l := range []i18n.Lang{i18n.ID, i18n.EN} {
+		for name, d := range allDocuments(t, h, h.env(l)) {
+			if d.Ref == "" || !strings.HasPrefix(d.Ref, d.Title) {
+				t.Errorf("%s/%s: reference %q does not start with the title %q", l, name, d.Ref, d.Title)
+				continue
+			}
+			for i, p := range pages(t, d) {
+				if !strings.Contains(strings.Join(strings.Fields(p), " "), d.Ref) {
+					t.Errorf("%s/%s: page %d does not carry %q:\n%s", l, name, i+1, d.Ref, p)
+				}
+			}
+		}
+	}
+}

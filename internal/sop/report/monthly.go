@@ -196,6 +196,7 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 	m := Analyze(e.Config, recs, month, e.Now)
 	d := e.newDoc("mon.title")
 	d.Subtitle = e.t("mon.subtitle", e.Lang.Month(m.Start))
+	d.Ref = d.Title + ", " + e.Lang.Month(m.Start)
 	d.Meta = []doc.Field{
 		{Label: e.t("f.sop"), Value: SOPNumber + " (" + e.t("mon.step") + ")"},
 		{Label: e.t("mon.period"), Value: e.Lang.Date(m.Start) + " - " + e.Lang.Date(m.End.AddDate(0, 0, -1))},

@@ -45,6 +45,10 @@ func (e Env) newDoc(titleKey string) *doc.Document {
 	o := e.Config.Organization
 	d := &doc.Document{Lang: string(e.Lang), Org: o.Name, Unit: o.Unit, Title: e.t(titleKey),
 		PageOf: e.t("doc.pageof"), Created: e.Now}
+	// Every page names its document, so that a page of signatures or of a
+	// long table cannot be taken for another's; the documents of one run
+	// add its ID.
+	d.Ref = d.Title
 	foot := e.t("doc.footer", SOPNumber, e.Lang.DateTime(e.Now.In(e.loc())))
 	if e.Head != "" {
 		foot += " " + e.t("doc.head", e.Head)
