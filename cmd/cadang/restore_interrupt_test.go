@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -281,6 +282,72 @@ func TestCLIRestoreAfterSIGKILLRemovesLeftovers(t *testing.T) {
 	}
 	if l := leftovers(); len(l) > 0 {
 		t.Errorf("still in the target: %v", l)
+	}
+	got := scanDir(t, filepath.Join(target, src))
+	for p, w := range want {
+		if got[p].Hash != w.Hash {
+			t.Errorf("%s: not the source's", p)
+		}
+	}
+}
+
+// D4: restores with --overwrite always into a complete target (a file
+// written beside each one replaced), killed (SIGKILL) at random moments,
+// then one let run: no temporary entry of any of them may remain. A kill
+// between a temporary file's create and its journal line (workers wait for
+// the journal there) left an empty .cadang-restore-* file, 2 kills in 8.
+func TestCLIRestoreAfterRandomSIGKILLsLeavesNoLeftovers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills several restores")
+	}
+	t.Setenv("CADANG_PASSWORD", cliTestPassword)
+	t.Setenv("CADANG_REPOSITORY", "")
+	t.Setenv("CADANG_PASSWORD_FILE", "")
+	t.Setenv("CADANG_PASSWORD_COMMAND", "")
+	t.Setenv("CADANG_LOG", filepath.Join(t.TempDir(), "runlog.jsonl"))
+	repoDir := filepath.Join(t.TempDir(), "repo")
+	src := filepath.Join(t.TempDir(), "src")
+	for i := range 1500 {
+		writeFileT(t, filepath.Join(src, fmt.Sprintf("d%d", i%10), fmt.Sprintf("f%d", i)), randBytes(uint64(i+1), 1024+i%4096), 0o644)
+	}
+	cliBackup(t, repoDir, "--init", src)
+	want := scanDir(t, src)
+	target := filepath.Join(t.TempDir(), "restore")
+	cliOK(t, "-r", repoDir, "restore", "latest", "--target", target)
+	leftovers := func() []string {
+		var out []string
+		filepath.WalkDir(target, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && strings.HasPrefix(d.Name(), ".cadang-restore-") {
+				out = append(out, p)
+			}
+			return nil
+		})
+		return out
+	}
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	killed := 0
+	for range 6 {
+		cmd := cliProcess(t, "-r", repoDir, "restore", "latest", "--target", target, "--overwrite", "always")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Once it writes temporary files, a random moment later.
+		deadline := time.Now().Add(30 * time.Second)
+		for len(leftovers()) == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(time.Duration(rng.IntN(150)) * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGKILL)
+		if err := cmd.Wait(); err != nil {
+			killed++
+		}
+	}
+	if killed == 0 {
+		t.Fatal("no restore was killed: the test tests nothing")
+	}
+	cliOK(t, "-r", repoDir, "restore", "latest", "--target", target, "--overwrite", "always")
+	if l := leftovers(); len(l) > 0 {
+		t.Errorf("after %d restores killed, still in the target: %v", killed, l)
 	}
 	got := scanDir(t, filepath.Join(target, src))
 	for p, w := range want {

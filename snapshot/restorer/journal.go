@@ -35,8 +35,19 @@ import (
 // Only an entry that is still the inode recorded is removed: a name
 // alone proves nothing (anyone who may write a directory can rename
 // something of someone else's to a temporary name seen there, and a
-// journal restored from a backup names entries of another target). An
-// entry made but not yet recorded when the kill came is not found.
+// journal restored from a backup names entries of another target). But
+// the line of an entry is written after the entry is made, and several
+// workers may wait for the journal between the two: a kill there left an
+// empty temporary file no later restore found. So a temporary regular
+// file that the restore creates is recorded twice: by name before it is
+// created (tempFileIntent, its device, inode and mode 0), and with its
+// inode once it is. A regular file at exactly such a name, of the
+// restoring user and with one link, is removed (removeLeftover says why a
+// name is enough there). A directory never is by name: stages and
+// directories made to be exchanged keep the inode rule. A link made under
+// a temporary name is recorded after it is made only (it is the restored
+// file's other name, often another user's): one made but not yet recorded
+// when the kill came is not found.
 
 // journalMagic is the first line of a journal.
 const journalMagic = "cadang restore journal 2"
@@ -54,6 +65,9 @@ const (
 	tempFile  = "file"  // a regular file: written beside the file it replaces, or a link made there
 	tempStage = "stage" // a stage of phase 2: a directory holding at most one node, never a directory
 	tempDir   = "dir"   // a directory made to be exchanged with an entry in the way: empty until then
+	// tempFileIntent is a regular file about to be created, written
+	// before the create: only its name is known ("tmpfile 0 0 0 PATH").
+	tempFileIntent = "tmpfile"
 )
 
 // tempMaxEntries is how many entries a temporary directory of a kind
@@ -90,6 +104,18 @@ type journal struct {
 // and the restore goes on without: as before there was one, an entry left
 // by a SIGKILL is then not found again.
 func (rr *restoreRun) noteTemp(kind, rel string, st *unix.Stat_t) {
+	rr.noteLine(fmt.Sprintf("%s %d %d %o %q\n", kind, uint64(st.Dev), st.Ino, st.Mode&0o7777, rel))
+}
+
+// noteTempIntent records in the journal that the temporary regular file
+// rel is about to be created: called before the create, so that a kill
+// at any moment after it leaves no file the journal does not name.
+func (rr *restoreRun) noteTempIntent(rel string) {
+	rr.noteLine(fmt.Sprintf("%s 0 0 0 %q\n", tempFileIntent, rel))
+}
+
+// noteLine appends line to the journal, made first if need be.
+func (rr *restoreRun) noteLine(line string) {
 	j := &rr.journal
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -101,7 +127,6 @@ func (rr *restoreRun) noteTemp(kind, rel string, st *unix.Stat_t) {
 		err = rr.makeJournal()
 	}
 	if err == nil {
-		line := fmt.Sprintf("%s %d %d %o %q\n", kind, uint64(st.Dev), st.Ino, st.Mode&0o7777, rel)
 		if _, werr := unix.Write(j.fd, []byte(line)); werr != nil {
 			err = &os.PathError{Op: "write", Path: rr.root.abs(j.name), Err: werr}
 		}
@@ -308,7 +333,7 @@ func readJournal(r io.Reader, size int64) (j parsedJournal, ok bool) {
 		if _, err := fmt.Sscanf(sc.Text(), "%s %d %d %o %q", &rec.kind, &rec.dev, &rec.ino, &rec.mode, &rec.rel); err != nil {
 			continue
 		}
-		if _, known := tempMaxEntries[rec.kind]; (known || rec.kind == tempFile) && validRel(rec.rel) && rec.rel != "" {
+		if _, known := tempMaxEntries[rec.kind]; (known || rec.kind == tempFile || rec.kind == tempFileIntent) && validRel(rec.rel) && rec.rel != "" {
 			j.recs = append(j.recs, rec)
 		}
 	}
@@ -349,6 +374,29 @@ func (rr *restoreRun) removeLeftover(rec journalRec) (removed bool, err error) {
 		return false, nil // gone, or no longer a directory: nothing of the restore's is reached there
 	}
 	defer unix.Close(dfd)
+	if rec.kind == tempFileIntent {
+		// Recorded by name before it was created: the kill may have come
+		// before its inode was. A regular file at exactly that name, of
+		// this user, with one link, is removed. Safe by name for a
+		// regular file: whoever can rename an entry to that name in that
+		// directory (write permission on it) could unlink it anyway,
+		// except in a sticky directory, where renaming over a name, as
+		// unlinking it, needs owning the entry or the directory; and the
+		// file is this user's, whose restore made the name. Unlinking a
+		// regular file only drops a name: nothing beneath it is reached.
+		// Never a directory (removing one means emptying it).
+		var st unix.Stat_t
+		if unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || int(st.Uid) != rr.euid || st.Nlink != 1 {
+			return false, nil
+		}
+		if err := unix.Unlinkat(dfd, name, 0); err != nil {
+			if err == unix.ENOENT {
+				return false, nil
+			}
+			return false, &os.PathError{Op: "remove", Path: rr.root.abs(rec.rel), Err: err}
+		}
+		return true, nil
+	}
 	if rec.kind == tempFile {
 		// Checked by name, then unlinked by name: someone could swap the
 		// name in between. But whoever may do that may unlink what they

@@ -2626,6 +2626,11 @@ func (rr *restoreRun) open(f *rFile) (int, error) {
 			return -1, errNotTried
 		}
 		flags |= unix.O_CREAT | unix.O_TRUNC | unix.O_EXCL
+		if f.replace {
+			// Before the create: a kill between it and the line
+			// written after it left a file no journal named.
+			rr.noteTempIntent(rr.writeRel(f))
+		}
 		rr.hook("create", f.rel)
 	} else {
 		rr.hook("reopen", f.rel)
