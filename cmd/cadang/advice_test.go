@@ -342,7 +342,25 @@ func TestCLILostTreeAdvice(t *testing.T) {
 	if err := os.Rename(filepath.Join(r, "data", p[:2], p), filepath.Join(dir, p)); err != nil {
 		t.Fatal(err)
 	}
-	cliCode(t, 3, "-r", r, "repair", "index")
+	// Before and at 'repair index': the blobs lost are all trees, which
+	// no backup stores again (they said a backup stores their contents).
+	trees := 0
+	rp = openForTest(t, r, cliTestPassword)
+	_ = rp.Index().Each(func(l repo.BlobLocation) error {
+		if l.Pack == pack {
+			trees++
+		}
+		return nil
+	})
+	rp.Close()
+	for i, res := range []cliResult{cliCode(t, 1, "-r", r, "check"), cliCode(t, 3, "-r", r, "repair", "index")} {
+		out := res.stdout + res.stderr
+		if strings.Contains(out, "stores their contents again") || strings.Contains(out, "data blob") ||
+			!strings.Contains(out, fmt.Sprintf("(%d tree blobs: directory listings)", trees)) ||
+			!strings.Contains(out, "a backup does not store a lost tree again; copy the snapshots back from another medium") {
+			t.Errorf("%d: a lost pack of %d trees is not told from lost file contents:\n%s", i, trees, res)
+		}
+	}
 	res := cliCode(t, 1, "-r", r, "check")
 	out := res.stdout
 	for _, bad := range []string{"still restores every other file", "heals these snapshots"} {

@@ -194,9 +194,10 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		} else if missing := filesOfKind(rep.Problems, repo.ProblemPackMissing); missing > 0 {
 			// Until the index stops naming them, no snapshot shows as
 			// damaged: say what is lost and how to see which.
-			fmt.Fprintf(e.stdout, "note: %s the index names %s gone, and the blobs held only there are lost: 'cadang repair index'%s rebuilds the index from the packs that exist and counts the blobs lost, "+
-				"then 'cadang check' names the snapshots that used them. A backup of the same files stores their contents again; or forget those snapshots here and copy them back from another medium ('cadang copy --from-repo OTHER ID')\n",
-				plural(missing, "pack"), isAre(missing), then)
+			data, trees := lostInMissingPacks(r.Index(), rep.Problems)
+			fmt.Fprintf(e.stdout, "note: %s the index names %s gone, and the blobs held only there are lost%s: 'cadang repair index'%s rebuilds the index from the packs that exist and counts the blobs lost, "+
+				"then 'cadang check' names the snapshots that used them. %s\n",
+				plural(missing, "pack"), isAre(missing), lostCounts(data, trees), then, lostBlobsRemedy(data, trees))
 		} else if indexProblems(rep.Problems) {
 			fmt.Fprintf(e.stdout, "note: the index disagrees with the packs: 'cadang repair index'%s rebuilds it from the packs' own headers\n", then)
 		}
@@ -344,6 +345,78 @@ func otherMediumIDs(ctx context.Context, r snapshot.FileLoader, ps []repo.Proble
 		}
 	}
 	return out
+}
+
+// lostInMissingPacks counts, by type, the blobs that the index places
+// only in packs that are gone (ProblemPackMissing).
+func lostInMissingPacks(idx *repo.Index, ps []repo.Problem) (data, trees int) {
+	missing := map[repo.ID]bool{}
+	for _, p := range ps {
+		if p.Kind != repo.ProblemPackMissing {
+			continue
+		}
+		if id, err := repo.ParseID(p.File.Name); err == nil {
+			missing[id] = true
+		}
+	}
+	if len(missing) == 0 || idx == nil {
+		return 0, 0
+	}
+	byPack := idx.ByPack()
+	held := map[repo.BlobHandle]bool{}
+	for pack, bl := range byPack {
+		if missing[pack] {
+			continue
+		}
+		for _, b := range bl {
+			held[repo.BlobHandle{Type: b.Type, ID: b.ID}] = true
+		}
+	}
+	lost := map[repo.BlobHandle]bool{}
+	for pack := range missing {
+		for _, b := range byPack[pack] {
+			if h := (repo.BlobHandle{Type: b.Type, ID: b.ID}); !held[h] {
+				lost[h] = true
+			}
+		}
+	}
+	for h := range lost {
+		if h.Type == repo.TreeBlob {
+			trees++
+		} else {
+			data++
+		}
+	}
+	return data, trees
+}
+
+// lostCounts says how many of the blobs lost are data and how many trees,
+// or nothing where none is known.
+func lostCounts(data, trees int) string {
+	switch {
+	case data+trees == 0:
+		return ""
+	case trees == 0:
+		return fmt.Sprintf(" (%s)", plural(data, "data blob"))
+	case data == 0:
+		return fmt.Sprintf(" (%s: directory listings)", plural(trees, "tree blob"))
+	}
+	return fmt.Sprintf(" (%s and %s: directory listings)", plural(data, "data blob"), plural(trees, "tree blob"))
+}
+
+// lostBlobsRemedy is the way back for blobs lost with a pack, by their
+// types: a backup of the same files stores file contents (data blobs)
+// again, but not a tree, since a tree already stored is not stored again
+// and the snapshots that name the lost one keep naming it.
+func lostBlobsRemedy(data, trees int) string {
+	cmds := "'cadang forget ID' here, then 'cadang copy --from-repo OTHER OID' (OID: the ID 'cadang check' names for OTHER)"
+	switch {
+	case trees == 0:
+		return "A backup of the same files stores their contents again; or forget those snapshots here and copy them back from another medium: " + cmds
+	case data == 0:
+		return "The blobs lost are trees: a backup does not store a lost tree again; copy the snapshots back from another medium: " + cmds
+	}
+	return "A backup of the same files stores the data blobs' contents again, but a backup does not store a lost tree again; copy the snapshots back from another medium: " + cmds
 }
 
 // damagedPacks returns the IDs of the packs found damaged, or holding a
