@@ -202,7 +202,7 @@ func TestCLILostBlobInDisasterAdvice(t *testing.T) {
 	// In this order: the snapshot restores the rest, the other medium
 	// gives the file back, and forget is the last resort, saying its cost.
 	steps := []string{"still restores every other file", "'cadang -r OTHER restore ID:PATH --target DIR'",
-		"'cadang copy --from-repo OTHER ID'", "loses every file it still restores"}
+		"'cadang copy --from-repo OTHER OID'", "loses every file it still restores"}
 	at := 0
 	for _, s := range steps {
 		i := strings.Index(out[at:], s)
@@ -235,6 +235,70 @@ func TestCLILostBlobInDisasterAdvice(t *testing.T) {
 	cliOK(t, "-r", a, "copy", "--from-repo", b, id[:8])
 	cliOK(t, "-r", a, "check", "--read-data")
 	cliOK(t, "-r", a, "restore", "latest", "--target", filepath.Join(dir, "restore-whole"))
+	compareTrees(t, want, scanDir(t, filepath.Join(dir, "restore-whole", data)), false)
+}
+
+// TestCLILostBlobInCopyAdvice: the medium that lost a blob holds a copy
+// (its own ID, the original's ID in its Original). check advised 'cadang
+// forget ID', then 'cadang copy --from-repo OTHER ID' with the ID known
+// here, which the other medium does not know: after the forget nothing
+// maps it to the original any more, and the copy found no snapshot. check
+// now names the original's ID for OTHER, and the advice, followed to the
+// letter, makes the snapshot whole. The reading commands resolve an
+// original's ID to its copy here; forget does not.
+func TestCLILostBlobInCopyAdvice(t *testing.T) {
+	t.Setenv("CADANG_FROM_PASSWORD", cliTestPassword)
+	t.Setenv("CADANG_FROM_PASSWORD_FILE", "")
+	a := cliNewRepo(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	lostFile := filepath.Join(data, "kontrak.pdf")
+	writeFileT(t, lostFile, randBytes(71, 300<<10), 0o644)
+	writeFileT(t, filepath.Join(data, "dokumen.pdf"), randBytes(72, 1<<10), 0o644)
+	want := scanDir(t, data)
+	id := str(t, cliBackup(t, a, data), "snapshot_id")
+	b := filepath.Join(t.TempDir(), "b")
+	cliOK(t, "-r", b, "init", "--copy-chunker-params", "--from-repo", a)
+	cliRunCopy(t, "-r", b, "copy", "--from-repo", a)
+
+	// B's copy has an ID of its own; A's ID names it on B for reading ...
+	res := cliOK(t, "-r", b, "restore", id[:8], "--target", filepath.Join(dir, "restore-by-original"))
+	bid := regexp.MustCompile(`snapshot ([0-9a-f]{8}) here is the copy of ` + id[:8]).FindStringSubmatch(res.stderr)
+	if bid == nil || bid[1] == id[:8] {
+		t.Fatalf("restore on B by the original's ID does not say which copy it restores:\n%s", res)
+	}
+	compareTrees(t, want, scanDir(t, filepath.Join(dir, "restore-by-original", data)), false)
+	for _, args := range [][]string{{"ls", id[:8]}, {"dump", id[:8], "/" + strings.TrimPrefix(lostFile, "/")}} {
+		cliOK(t, append([]string{"-r", b}, args...)...)
+	}
+	// ... but not for forget, protect or tag, which change what they name.
+	for _, args := range [][]string{{"forget", id[:8]}, {"protect", id[:8]}, {"tag", "--add", "x", id[:8]}} {
+		if res := cliRun(t, nil, append([]string{"-r", b}, args...)...); res.code == 0 {
+			t.Errorf("%s on B resolved the original's ID to the copy:\n%s", args[0], res)
+		}
+	}
+
+	rp := openForTest(t, b, cliTestPassword)
+	var victim repo.BlobLocation
+	_ = rp.Index().Each(func(l repo.BlobLocation) error {
+		if l.Type == repo.DataBlob && l.Length > victim.Length {
+			victim = l
+		}
+		return nil
+	})
+	repotest.DamageBlob(t, rp, b, repo.DataBlob, victim.ID)
+	rp.Close()
+	cliCode(t, 3, "-r", b, "repair", "packs", "--keep-dir", filepath.Join(dir, "kept"), victim.Pack.String())
+	res = cliCode(t, 1, "-r", b, "check")
+	m := regexp.MustCompile(`snapshot ([0-9a-f]{8}) here is a copy of [0-9a-f]{8}: give OTHER the ID ([0-9a-f]{8})`).FindStringSubmatch(res.stdout)
+	if m == nil || m[1] != bid[1] || m[2] != id[:8] {
+		t.Fatalf("check does not name A's ID %s for the copy %s:\n%s", id[:8], bid[1], res)
+	}
+	// The advice, to the letter: forget ID, copy --from-repo OTHER OID.
+	cliOK(t, "-r", b, "forget", m[1])
+	cliRunCopy(t, "-r", b, "copy", "--from-repo", a, m[2])
+	cliOK(t, "-r", b, "check", "--read-data")
+	cliOK(t, "-r", b, "restore", m[2], "--target", filepath.Join(dir, "restore-whole"))
 	compareTrees(t, want, scanDir(t, filepath.Join(dir, "restore-whole", data)), false)
 }
 
@@ -278,7 +342,25 @@ func TestCLILostTreeAdvice(t *testing.T) {
 	if err := os.Rename(filepath.Join(r, "data", p[:2], p), filepath.Join(dir, p)); err != nil {
 		t.Fatal(err)
 	}
-	cliCode(t, 3, "-r", r, "repair", "index")
+	// Before and at 'repair index': the blobs lost are all trees, which
+	// no backup stores again (they said a backup stores their contents).
+	trees := 0
+	rp = openForTest(t, r, cliTestPassword)
+	_ = rp.Index().Each(func(l repo.BlobLocation) error {
+		if l.Pack == pack {
+			trees++
+		}
+		return nil
+	})
+	rp.Close()
+	for i, res := range []cliResult{cliCode(t, 1, "-r", r, "check"), cliCode(t, 3, "-r", r, "repair", "index")} {
+		out := res.stdout + res.stderr
+		if strings.Contains(out, "stores their contents again") || strings.Contains(out, "data blob") ||
+			!strings.Contains(out, fmt.Sprintf("(%d tree blobs: directory listings)", trees)) ||
+			!strings.Contains(out, "a backup does not store a lost tree again; copy the snapshots back from another medium") {
+			t.Errorf("%d: a lost pack of %d trees is not told from lost file contents:\n%s", i, trees, res)
+		}
+	}
 	res := cliCode(t, 1, "-r", r, "check")
 	out := res.stdout
 	for _, bad := range []string{"still restores every other file", "heals these snapshots"} {
@@ -287,7 +369,7 @@ func TestCLILostTreeAdvice(t *testing.T) {
 		}
 	}
 	for _, s := range []string{"the snapshot restores nothing at all", "a backup does not heal a lost tree",
-		"'cadang copy --from-repo OTHER ID'", "loses every file it still restores"} {
+		"'cadang copy --from-repo OTHER OID'", "loses every file it still restores"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("check's advice lacks %q:\n%s", s, res)
 		}

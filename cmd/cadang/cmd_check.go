@@ -15,6 +15,7 @@ import (
 	"github.com/lpse/cadang/internal/ui"
 	"github.com/lpse/cadang/internal/units"
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/checker"
 )
 
@@ -193,9 +194,10 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		} else if missing := filesOfKind(rep.Problems, repo.ProblemPackMissing); missing > 0 {
 			// Until the index stops naming them, no snapshot shows as
 			// damaged: say what is lost and how to see which.
-			fmt.Fprintf(e.stdout, "note: %s the index names %s gone, and the blobs held only there are lost: 'cadang repair index'%s rebuilds the index from the packs that exist and counts the blobs lost, "+
-				"then 'cadang check' names the snapshots that used them. A backup of the same files stores their contents again; or forget those snapshots here and copy them back from another medium ('cadang copy --from-repo OTHER ID')\n",
-				plural(missing, "pack"), isAre(missing), then)
+			data, trees := lostInMissingPacks(r.Index(), rep.Problems)
+			fmt.Fprintf(e.stdout, "note: %s the index names %s gone, and the blobs held only there are lost%s: 'cadang repair index'%s rebuilds the index from the packs that exist and counts the blobs lost, "+
+				"then 'cadang check' names the snapshots that used them. %s\n",
+				plural(missing, "pack"), isAre(missing), lostCounts(data, trees), then, lostBlobsRemedy(data, trees))
 		} else if indexProblems(rep.Problems) {
 			fmt.Fprintf(e.stdout, "note: the index disagrees with the packs: 'cadang repair index'%s rebuilds it from the packs' own headers\n", then)
 		}
@@ -214,7 +216,7 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 			// is no loss, and forget would be.
 			fmt.Fprintf(e.stdout, "note: the snapshots named above use blobs the index does not name, and %d pack(s) are not in the index (an index file was lost or cannot be read, or a backup was interrupted): the blobs may be in them. 'cadang repair index'%s indexes again every such pack whose header can be read and names the others, for 'cadang repair packs'; check again after it\n", res.UnindexedPacks, then)
 		case hasKind(rep.Problems, repo.ProblemBlobNotIndexed):
-			printLostBlobAdvice(e, rep.Problems)
+			printLostBlobAdvice(c.Context, e, r, rep.Problems)
 		}
 		if hasKind(rep.Problems, repo.ProblemSnapshotDamaged) {
 			fmt.Fprintln(e.stdout, "note: a snapshot file that cannot be read stays, and is reported, until 'cadang forget ID' removes it; prune refuses to run until then, unless the file is junk that was never sealed with this repository's key")
@@ -270,7 +272,7 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 // under that directory can be restored from the snapshot (nothing at all
 // where it is the root tree), and a backup does not store a tree again.
 // Only another medium gives such a snapshot back.
-func printLostBlobAdvice(e *env, ps []repo.Problem) {
+func printLostBlobAdvice(ctx context.Context, e *env, r snapshot.FileLoader, ps []repo.Problem) {
 	var trees, root, data bool
 	for _, p := range ps {
 		if p.Kind != repo.ProblemBlobNotIndexed || p.Blob == nil {
@@ -291,7 +293,7 @@ func printLostBlobAdvice(e *env, ps []repo.Problem) {
 		lines = append(lines,
 			"note: the snapshots named above use data blobs the repository no longer holds: each still restores every other file ('cadang restore' skips the files named, names them again and exits 3), so keep them",
 			"note: to get a lost file back from another medium (the other rotation medium, or the offsite one): 'cadang -r OTHER find PATH' names the snapshots there that hold it, and 'cadang -r OTHER restore ID:PATH --target DIR' restores it",
-			"note: to make a snapshot here whole again, forget it here and copy it back from a medium that holds it whole: 'cadang forget ID', then 'cadang copy --from-repo OTHER ID' (the ID known here: copy finds the other medium's copy of it)",
+			"note: to make a snapshot here whole again, forget it here and copy it back from a medium that holds it whole: 'cadang forget ID', then 'cadang copy --from-repo OTHER OID' (OID: the ID to give OTHER, named below for each snapshot)",
 			"note: where the files are still on the server, the next backup of them stores their contents again and heals these snapshots",
 		)
 	}
@@ -302,13 +304,119 @@ func printLostBlobAdvice(e *env, ps []repo.Problem) {
 		}
 		lines = append(lines,
 			"note: some blobs lost are trees (directory listings): nothing under a directory named with a lost tree blob can be restored from the snapshots named"+whole,
-			"note: a backup does not heal a lost tree, since a tree already stored is not stored again; the way back is another medium (the other rotation medium, or the offsite one): restore from it ('cadang -r OTHER restore ID --target DIR'), or forget the snapshot here and copy it back: 'cadang forget ID', then 'cadang copy --from-repo OTHER ID'",
+			"note: a backup does not heal a lost tree, since a tree already stored is not stored again; the way back is another medium (the other rotation medium, or the offsite one): restore from it ('cadang -r OTHER restore OID --target DIR'), or forget the snapshot here and copy it back: 'cadang forget ID', then 'cadang copy --from-repo OTHER OID' (OID: the ID to give OTHER, named below for each snapshot)",
 		)
 	}
+	lines = append(lines, otherMediumIDs(ctx, r, ps)...)
 	lines = append(lines, "note: only a snapshot that no medium holds whole is for 'cadang forget ID' alone, and that loses every file it still restores")
 	for _, l := range lines {
 		fmt.Fprintln(e.stdout, l)
 	}
+}
+
+// otherMediumIDs names, for each snapshot that lost blobs, the ID to give
+// on another medium (OTHER in the advice). Every medium gives a copied
+// snapshot an ID of its own, and a copy records the first snapshot of the
+// chain as its Original: a snapshot here that is a copy is that original
+// on the medium it was copied from, and the copy of it on any other
+// medium is found by it (restore, copy and the other reading commands
+// fall back to originals). A snapshot here that is no copy carries its
+// own ID to the other media, as their copies' original. After 'forget'
+// here the copy's own ID names nothing anywhere, so the advice must name
+// the original now.
+func otherMediumIDs(ctx context.Context, r snapshot.FileLoader, ps []repo.Problem) []string {
+	var seen []repo.ID
+	var out []string
+	for _, p := range ps {
+		if p.Kind != repo.ProblemBlobNotIndexed || p.Snapshot == nil || slices.Contains(seen, *p.Snapshot) {
+			continue
+		}
+		id := *p.Snapshot
+		seen = append(seen, id)
+		sn, err := snapshot.LoadSnapshot(ctx, r, id)
+		switch {
+		case err != nil:
+			out = append(out, fmt.Sprintf("note: snapshot %s here cannot be read (%v): on another medium give its original's ID ('cadang -r OTHER snapshots' lists them)", id.Short(), err))
+		case sn.Original != nil && *sn.Original != id:
+			out = append(out, fmt.Sprintf("note: snapshot %s here is a copy of %s: give OTHER the ID %s (the snapshot on the medium it was copied from, and the original of every copy of it), not %s, which names nothing elsewhere",
+				id.Short(), sn.Original.Short(), sn.Original.Short(), id.Short()))
+		default:
+			out = append(out, fmt.Sprintf("note: snapshot %s here is no copy: give OTHER the ID %s (the other medium's copy carries it as its original)", id.Short(), id.Short()))
+		}
+	}
+	return out
+}
+
+// lostInMissingPacks counts, by type, the blobs that the index places
+// only in packs that are gone (ProblemPackMissing).
+func lostInMissingPacks(idx *repo.Index, ps []repo.Problem) (data, trees int) {
+	missing := map[repo.ID]bool{}
+	for _, p := range ps {
+		if p.Kind != repo.ProblemPackMissing {
+			continue
+		}
+		if id, err := repo.ParseID(p.File.Name); err == nil {
+			missing[id] = true
+		}
+	}
+	if len(missing) == 0 || idx == nil {
+		return 0, 0
+	}
+	byPack := idx.ByPack()
+	held := map[repo.BlobHandle]bool{}
+	for pack, bl := range byPack {
+		if missing[pack] {
+			continue
+		}
+		for _, b := range bl {
+			held[repo.BlobHandle{Type: b.Type, ID: b.ID}] = true
+		}
+	}
+	lost := map[repo.BlobHandle]bool{}
+	for pack := range missing {
+		for _, b := range byPack[pack] {
+			if h := (repo.BlobHandle{Type: b.Type, ID: b.ID}); !held[h] {
+				lost[h] = true
+			}
+		}
+	}
+	for h := range lost {
+		if h.Type == repo.TreeBlob {
+			trees++
+		} else {
+			data++
+		}
+	}
+	return data, trees
+}
+
+// lostCounts says how many of the blobs lost are data and how many trees,
+// or nothing where none is known.
+func lostCounts(data, trees int) string {
+	switch {
+	case data+trees == 0:
+		return ""
+	case trees == 0:
+		return fmt.Sprintf(" (%s)", plural(data, "data blob"))
+	case data == 0:
+		return fmt.Sprintf(" (%s: directory listings)", plural(trees, "tree blob"))
+	}
+	return fmt.Sprintf(" (%s and %s: directory listings)", plural(data, "data blob"), plural(trees, "tree blob"))
+}
+
+// lostBlobsRemedy is the way back for blobs lost with a pack, by their
+// types: a backup of the same files stores file contents (data blobs)
+// again, but not a tree, since a tree already stored is not stored again
+// and the snapshots that name the lost one keep naming it.
+func lostBlobsRemedy(data, trees int) string {
+	cmds := "'cadang forget ID' here, then 'cadang copy --from-repo OTHER OID' (OID: the ID 'cadang check' names for OTHER)"
+	switch {
+	case trees == 0:
+		return "A backup of the same files stores their contents again; or forget those snapshots here and copy them back from another medium: " + cmds
+	case data == 0:
+		return "The blobs lost are trees: a backup does not store a lost tree again; copy the snapshots back from another medium: " + cmds
+	}
+	return "A backup of the same files stores the data blobs' contents again, but a backup does not store a lost tree again; copy the snapshots back from another medium: " + cmds
 }
 
 // damagedPacks returns the IDs of the packs found damaged, or holding a

@@ -201,17 +201,12 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, incl
 	} else {
 		seen := map[repo.ID]bool{}
 		for _, a := range args {
-			sn, err := e.findSnapshot(ctx, src, a, f)
-			if errors.Is(err, snapshot.ErrNoSnapshot) && a != "latest" {
-				// Every medium gives a copied snapshot an ID of its own:
-				// the ID a record or the damaged medium names may be the
-				// source's copy's original.
-				if byOrig, oerr := e.snapshotByOriginal(ctx, src, a, f); oerr != nil {
-					return oerr
-				} else if byOrig != nil {
-					e.logf("snapshot %s is held in the source as %s (its copy there); copying that", a, byOrig.ID().Short())
-					sn, err = byOrig, nil
-				}
+			// Every medium gives a copied snapshot an ID of its own: the
+			// ID a record or the damaged medium names may be the source's
+			// copy's original (readSnapshot).
+			sn, byOriginal, err := e.findSnapshotOrCopy(ctx, src, a, f)
+			if byOriginal {
+				e.logf("snapshot %s is held in the source as %s (its copy there); copying that", a, sn.ID().Short())
 			}
 			if err != nil {
 				return err
@@ -319,7 +314,7 @@ func (e *env) snapshotByOriginal(ctx context.Context, r snapshot.FileLoader, pre
 		}
 	}
 	if len(originals) > 1 {
-		return nil, soprun.NotARun(fmt.Errorf("%q is the beginning of the originals of several snapshots of the source (%s): give more of it", prefix, strings.Join(originals, ", ")))
+		return nil, soprun.NotARun(fmt.Errorf("%q is the beginning of the originals of several snapshots (%s): give more of it", prefix, strings.Join(originals, ", ")))
 	}
 	return found, nil
 }

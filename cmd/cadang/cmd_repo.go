@@ -530,9 +530,16 @@ directory.`,
 						e.warnf("%s the old index named %s gone: %s",
 							plural(n, "pack"), isAre(n), strings.Join(idStrings(res.MissingPacks), " "))
 						if l := len(res.LostBlobs); l > 0 {
-							e.warnf("%s held only there %s lost. 'cadang check' names the snapshots that use them (none, if no snapshot did): "+
-								"a backup of the same files stores their contents again, or forget those snapshots here and copy them back from another medium ('cadang copy --from-repo OTHER ID')",
-								plural(l, "blob"), isAre(l))
+							data, trees := 0, 0
+							for _, b := range res.LostBlobs {
+								if b.Type == repo.TreeBlob {
+									trees++
+								} else {
+									data++
+								}
+							}
+							e.warnf("%s held only there %s lost%s. 'cadang check' names the snapshots that use them (none, if no snapshot did). %s",
+								plural(l, "blob"), isAre(l), lostCounts(data, trees), lostBlobsRemedy(data, trees))
 						} else {
 							e.warnf("every blob they held is in another pack: nothing was lost")
 						}

@@ -125,6 +125,39 @@ func (e *env) findSnapshot(ctx context.Context, r snapshot.FileLoader, arg strin
 	return nil, fmt.Errorf("snapshot %q: %w", arg, err)
 }
 
+// readSnapshot is findSnapshot for the commands that only read a snapshot
+// (restore, ls, dump, diff, stats, copy's source): an ID of 8 hex digits
+// or more that names no snapshot here may name the original of one, since
+// every medium gives a copied snapshot an ID of its own (check's advice
+// names the original for another medium). That snapshot is used, with a
+// note on stderr. The commands that change or remove a snapshot (forget,
+// protect, tag) keep to findSnapshot: a mistyped forget must not remove
+// another snapshot.
+func (e *env) readSnapshot(ctx context.Context, r snapshot.FileLoader, arg string, f snapshot.Filter) (*snapshot.Snapshot, error) {
+	sn, byOriginal, err := e.findSnapshotOrCopy(ctx, r, arg, f)
+	if byOriginal {
+		e.logf("note: snapshot %s here is the copy of %s", sn.ID().Short(), sn.Original.Short())
+	}
+	return sn, err
+}
+
+// findSnapshotOrCopy is readSnapshot without its note: byOriginal says
+// that arg named the original of the snapshot returned.
+func (e *env) findSnapshotOrCopy(ctx context.Context, r snapshot.FileLoader, arg string, f snapshot.Filter) (sn *snapshot.Snapshot, byOriginal bool, err error) {
+	sn, err = e.findSnapshot(ctx, r, arg, f)
+	if err == nil || arg == "latest" || !errors.Is(err, snapshot.ErrNoSnapshot) {
+		return sn, false, err
+	}
+	byOrig, oerr := e.snapshotByOriginal(ctx, r, arg, f)
+	if oerr != nil {
+		return nil, false, oerr
+	}
+	if byOrig == nil {
+		return nil, false, err
+	}
+	return byOrig, true, nil
+}
+
 // snapshotIDError is the error of snapshot.FindSnapshotID for arg: its
 // own errors for a mistyped, ambiguous or unknown ID name the ID already
 // (wrapping them again named it twice); other errors get arg in front.
@@ -574,7 +607,7 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 	var res *restoreResult
 	err := e.withRepo(ctx, false, func(r *repo.Repository) error {
 		id, sub := splitSnapshotArg(o.Snapshot)
-		sn, err := e.findSnapshot(ctx, r, id, o.Filter)
+		sn, err := e.readSnapshot(ctx, r, id, o.Filter)
 		if err == nil && id == "latest" {
 			sn, err = e.latestOfJob(ctx, r, sn, o.Filter, sub)
 		}
@@ -987,7 +1020,7 @@ func lsCommand() *cli.Command {
 			}
 			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
 				p, f := c.Args().Get(1), filterFromFlags(c)
-				sn, err := e.findSnapshot(c.Context, r, c.Args().Get(0), f)
+				sn, err := e.readSnapshot(c.Context, r, c.Args().Get(0), f)
 				if err == nil && c.Args().Get(0) == "latest" {
 					// Of a job's medium, latest is one source's: the
 					// path chooses, or each source's latest is named.
@@ -1055,11 +1088,11 @@ func diffCommand() *cli.Command {
 				return errors.New("diff: give two snapshots")
 			}
 			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
-				a, err := e.findSnapshot(c.Context, r, c.Args().Get(0), snapshot.Filter{})
+				a, err := e.readSnapshot(c.Context, r, c.Args().Get(0), snapshot.Filter{})
 				if err != nil {
 					return err
 				}
-				b, err := e.findSnapshot(c.Context, r, c.Args().Get(1), snapshot.Filter{})
+				b, err := e.readSnapshot(c.Context, r, c.Args().Get(1), snapshot.Filter{})
 				if err != nil {
 					return err
 				}
@@ -1106,7 +1139,7 @@ func dumpCommand() *cli.Command {
 			}
 			return e.withRepo(c.Context, false, func(r *repo.Repository) error {
 				f := filterFromFlags(c)
-				sn, err := e.findSnapshot(c.Context, r, c.Args().Get(0), f)
+				sn, err := e.readSnapshot(c.Context, r, c.Args().Get(0), f)
 				if err == nil && c.Args().Get(0) == "latest" {
 					sn, err = e.latestOfJob(c.Context, r, sn, f, c.Args().Get(1))
 				}
@@ -1217,7 +1250,7 @@ func statsCommand() *cli.Command {
 					}
 				}
 				for _, a := range c.Args().Slice() {
-					sn, err := e.findSnapshot(c.Context, r, a, filterFromFlags(c))
+					sn, err := e.readSnapshot(c.Context, r, a, filterFromFlags(c))
 					if err != nil {
 						return err
 					}
