@@ -90,7 +90,38 @@ func allDocuments(t *testing.T, h *history, e Env) map[string]*doc.Document {
 		"request-blank":             e.RestoreRequest(nil),
 		"request-filled":            e.RestoreRequest(&h.rest),
 		"restore-minutes":           ba,
+		"restore-minutes-failed":    failedMinutes(t, h, e),
 	}
+}
+
+// failedRestore is a restore into a read-only target as cadang records
+// it: nothing restored, the causes first in its errors, the first paths,
+// and how many more the record left out.
+func failedRestore(h *history) runlog.Record {
+	r := h.rest
+	r.ID = "20260309-120000-ffff"
+	r.Result, r.Failure = runlog.Failed, runlog.KindOther
+	r.FilesRead, r.BytesRead = 0, 0
+	info := *r.Restore
+	info.Verified, info.Verify, info.Target = false, "", "/mnt/ro"
+	r.Restore = &info
+	r.Note = runlog.NewNote("restored-partial", "dddddddd", "/mnt/ro", int64(0), 307)
+	r.Message = "307 file(s) could not be restored (listed above); errors by cause: 307 read-only file system (the target's file system is mounted read-only: remount it read-write or choose another --target); no file was restored"
+	r.Errors = []string{"errors by cause: 307 read-only file system (the target's file system is mounted read-only: remount it read-write or choose another --target)"}
+	for i := range 19 {
+		r.Errors = append(r.Errors, fmt.Sprintf("not restored: /srv/spse/dok/p%03d/penawaran.pdf: open: read-only file system", i+1))
+	}
+	r.Errors = append(r.Errors, "... and 288 more error(s) not recorded (the restore's output lists them)")
+	return r
+}
+
+func failedMinutes(t *testing.T, h *history, e Env) *doc.Document {
+	t.Helper()
+	d, err := e.RestoreMinutes(failedRestore(h), h.recs, MinutesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 func dumpFailure(h *history) runlog.Record {
