@@ -674,3 +674,33 @@ func TestEveryPageNamesItsDocument(t *testing.T) {
 		}
 	}
 }
+
+// The minutes of a failed restore show no line of the terminal: not the
+// restore's closing line with its "(listed above)" as Keterangan, and in
+// Indonesian not cadang's English frame of the error lines; the English
+// that stays (causes, errors of the system) is said to be the program's.
+func TestFailedRestoreMinutesText(t *testing.T) {
+	h := makeHistory(t)
+	for _, l := range []i18n.Lang{i18n.ID, i18n.EN} {
+		text := strings.Join(strings.Fields(strings.Join(pages(t, failedMinutes(t, h, h.env(l))), " ")), " ")
+		for _, bad := range []string{"listed above", "could not be restored (", "no file was restored"} {
+			if strings.Contains(text, bad) {
+				t.Errorf("%s: the minutes quote the terminal (%q):\n%s", l, bad, text)
+			}
+		}
+		want := []string{"307 files could not be restored", "not restored: /srv/spse/dok/p001/penawaran.pdf", "and 288 more errors not recorded"}
+		if l == i18n.ID {
+			want = []string{"307 berkas tidak dapat di-restore", "tidak di-restore: /srv/spse/dok/p001/penawaran.pdf", "dan 288 kesalahan lain", "kesalahan menurut penyebab: 307 read-only file system", "dalam bahasa Inggris"}
+			for _, bad := range []string{"not restored:", "errors by cause", "more error(s)"} {
+				if strings.Contains(text, bad) {
+					t.Errorf("%s: English frame %q in the Indonesian minutes:\n%s", l, bad, text)
+				}
+			}
+		}
+		for _, w := range want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s: %q missing:\n%s", l, w, text)
+			}
+		}
+	}
+}
