@@ -100,6 +100,11 @@ func init() {
 		"cause.offsite-copy-failed":    {"Penyalinan snapshot ke media offsite setelah backup gagal (media offsite atau jaringan tidak dapat dijangkau, kata sandi atau ID repositori salah, atau ruang penuh). Backup pada media rotasi tetap berhasil; penyalinan berikutnya menyusulkan snapshot yang belum tersalin. Periksa pesan kesalahan, koneksi ke media offsite, dan berkas kata sandinya.", "Copying the snapshots to the offsite medium after the backup failed (the offsite medium or the network was unreachable, a wrong password or repository ID, or no space). The backup on the rotation medium still succeeded; the next copy brings over the snapshots not yet copied. Check the error message, the connection to the offsite medium and its password file."},
 		"cause.other":                  {"Penyebab kegagalan tidak termasuk jenis yang dikenal. Lihat pesan kesalahan di atas.", "The cause is not one of the known kinds. See the error messages above."},
 
+		"rt.term":               {"uji restore %s atas %s: %s: %s (seed %d)", "restore test %s of %s: %s: %s (seed %d)"},
+		"rt.term_logged":        {"; dicatat di log %s", "; recorded in the run log %s"},
+		"rt.term_unrecorded":    {"uji restore atas %s: %s: %s (seed %d)", "restore test of %s: %s: %s (seed %d)"},
+		"rt.per_source":         {"Tanpa berkas konfigurasi, snapshot diambil per sumber: sedikitnya snapshot terbaru dari setiap sumber (%s sumber), hingga %s snapshot per sumber.", "Without a configuration file the snapshots are drawn per source: at least the newest snapshot of each source (%s [[source|sources]]), up to %s [[snapshot|snapshots]] of each."},
+		"rt.per_source_doc":     {"Tanpa berkas konfigurasi, snapshot diambil per sumber: sedikitnya snapshot terbaru dari setiap sumber (%s sumber); --snapshots berlaku per sumber.", "Without a configuration file the snapshots are drawn per source: at least the newest snapshot of each source (%s [[source|sources]]); --snapshots counts per source."},
 		"rt.title":              {"Laporan Hasil Pengujian Restore", "Restore Test Report"},
 		"rt.subtitle":           {"Job %s, %s", "Job %s, %s"},
 		"rt.step":               {"langkah 4", "step 4"},
