@@ -70,6 +70,17 @@ func (p *pdfDoc) keepTail(k int, lines []textLine, lh, extra, tail float64) {
 	}
 }
 
+// lineLen is how many of lines make the first line of the text they are
+// of, as wrap broke it (up to a few: a paragraph goes on across pages).
+func lineLen(lines []textLine) int {
+	for i, l := range lines {
+		if l.last || i == keepLines-1 {
+			return i + 1
+		}
+	}
+	return len(lines)
+}
+
 // tailStart is the first of the lines that keepTail keeps with the
 // signatures.
 func tailStart(lines []textLine) int {
@@ -112,7 +123,15 @@ func (p *pdfDoc) fields(fs []Field, tail float64) {
 	}
 	lw, vw := p.fieldCols()
 	for i, f := range fs {
-		p.room(p.keepHeight(hs, i, tail, 2, 0))
+		need := p.keepHeight(hs, i, tail, 2, 0)
+		if i == len(fs)-1 && tail > 0 && hs[i]+2+tail >= p.capacity() {
+			// The last field is split whatever page it starts on, its
+			// last lines going with the signatures (keepTail): it
+			// starts here, not on a page of its own after a half-empty
+			// one.
+			need = min(hs[i], keepLines*pdfLine)
+		}
+		p.room(need)
 		label, val := p.fieldLines(f)
 		blank := f.Value == "" && f.Blank
 		n := max(len(label), len(val), 1)
@@ -120,6 +139,11 @@ func (p *pdfDoc) fields(fs []Field, tail float64) {
 			// A field longer than a page continues on the next.
 			if i == len(fs)-1 && len(val) == n {
 				p.keepTail(k, val, pdfLine, 0.8+2, tail)
+			}
+			// A line of the value that wraps (an error with its path)
+			// is not split across pages.
+			if k < len(val) && (k == 0 || val[k-1].last) {
+				p.room(float64(lineLen(val[k:])) * pdfLine)
 			}
 			p.room(pdfLine)
 			y := p.GetY()
