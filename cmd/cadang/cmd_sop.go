@@ -585,7 +585,7 @@ document (a failed one keeps its code).`,
 			&cli.StringFlag{Name: "job", Usage: "test `JOB` only"},
 			&cli.IntFlag{Name: "sample", Usage: "restore `N` files", DefaultText: "[restore_test] sample, 20"},
 			&cli.StringFlag{Name: "sample-bytes", Usage: "restore files up to `SIZE` in all instead of a number of files"},
-			&cli.IntFlag{Name: "snapshots", Usage: "draw from `N` snapshots", DefaultText: "[restore_test] snapshots, 3"},
+			&cli.IntFlag{Name: "snapshots", Usage: "draw from `N` snapshots (without a configuration file: up to N of each source, its newest always)", DefaultText: "[restore_test] snapshots, 3"},
 			&cli.StringFlag{Name: "seed", Usage: "repeat the sample of an earlier test: its `SEED`"},
 			&cli.BoolFlag{Name: "keep", Usage: "keep the scratch directory"},
 		),
@@ -763,13 +763,11 @@ func (e *env) restoreTest(ctx context.Context, st *sopState, jobName string, o r
 		e.warnf("%v", w)
 	}
 	if out.Record.ID != "" {
-		e.logf("restore test %s of %s: %s: %s (seed %d)", out.Record.ID, jobName, out.Record.Result,
-			runlog.MessageText(st.termLang, &out.Record), seedOf(out.Record))
+		e.logf("%s", testLine(st.termLang, &out.Record, jobName, ""))
 	}
 	var nre *soprun.NotRecordedError
 	if errors.As(err, &nre) {
-		e.logf("restore test of %s: %s: %s (seed %d)", jobName, nre.Record.Result,
-			runlog.MessageText(st.termLang, &nre.Record), seedOf(nre.Record))
+		e.logf("%s", testLine(st.termLang, &nre.Record, jobName, ""))
 		e.warnNotRecorded(nre)
 	}
 	return out.Record, err
@@ -805,16 +803,61 @@ func (e *env) restoreTestRepo(ctx context.Context, st *sopState, o restoretest.O
 		e.warnf("%v", w)
 	}
 	if out.Record.ID != "" {
-		e.logf("restore test %s of %s: %s: %s (seed %d); recorded in the run log %s", out.Record.ID, out.Record.Repository, out.Record.Result,
-			runlog.MessageText(st.termLang, &out.Record), seedOf(out.Record), st.log.Path())
+		e.logf("%s", testLine(st.termLang, &out.Record, out.Record.Repository, st.log.Path()))
+		e.perSourceNote(st.termLang, out.Record, o.Snapshots)
 	}
 	var nre *soprun.NotRecordedError
 	if errors.As(err, &nre) {
-		e.logf("restore test of %s: %s: %s (seed %d)", nre.Record.Repository, nre.Record.Result,
-			runlog.MessageText(st.termLang, &nre.Record), seedOf(nre.Record))
+		e.logf("%s", testLine(st.termLang, &nre.Record, nre.Record.Repository, ""))
+		e.perSourceNote(st.termLang, nre.Record, o.Snapshots)
 		e.warnNotRecorded(nre)
 	}
 	return out.Record, err
+}
+
+// testLine is the line a restore test prints on the terminal, all of it
+// in the terminal's language l: the record's ID (none for a test whose
+// record could not be written), what was tested (of), the result, the
+// record's note and the seed, and with logPath the run log it went to.
+// English keeps the result's word as the run log writes it ("ok").
+func testLine(l i18n.Lang, rec *runlog.Record, of, logPath string) string {
+	res := string(rec.Result)
+	if l != i18n.EN {
+		res = runlog.ResultLabel(l, rec.Result)
+	}
+	var s string
+	if rec.ID == "" {
+		s = l.T("rt.term_unrecorded", of, res, runlog.MessageText(l, rec), seedOf(*rec))
+	} else {
+		s = l.T("rt.term", rec.ID, of, res, runlog.MessageText(l, rec), seedOf(*rec))
+	}
+	if logPath != "" {
+		s += l.T("rt.term_logged", logPath)
+	}
+	return s
+}
+
+// perSourceNote says, after the line of a restore test without a
+// configuration file that tested more snapshots than --snapshots asked,
+// why: each source is sampled on its own, its newest snapshot always, so
+// '--snapshots 1' of a repository with three sources tests three.
+func (e *env) perSourceNote(l i18n.Lang, rec runlog.Record, asked int) {
+	if asked <= 0 {
+		asked = jobs.DefaultSnapshots
+	}
+	if rec.Test == nil || len(rec.Test.Snapshots) <= asked {
+		return
+	}
+	e.logf("%s", l.T("rt.per_source", l.Int(int64(testSources(rec.Test))), l.Int(int64(asked))))
+}
+
+// testSources counts the sources a restore test drew snapshots of.
+func testSources(t *runlog.TestInfo) int {
+	seen := map[string]bool{}
+	for _, s := range t.Snapshots {
+		seen[s.Source] = true
+	}
+	return len(seen)
 }
 
 // backupRecords are the records in which a restore test looks up the

@@ -171,3 +171,58 @@ func TestRestoreTestWithoutConfigSamplesEverySource(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreTestWithoutConfigJobAndLanguage: the restore test of a
+// repository whose snapshots are all tagged job:spse-prod, with --lang id
+// and --snapshots 1, prints its line in Indonesian only (it mixed "restore
+// test ... of ...", "recorded in the run log" with the Indonesian note),
+// says why three snapshots were tested for --snapshots 1 (one per source,
+// the newest always), and its document names the job the tags say, not
+// "Job: -"; in English the same, in English.
+func TestRestoreTestWithoutConfigJobAndLanguage(t *testing.T) {
+	h := newSOPHarness(t)
+	log := filepath.Join(h.dir, "bare.jsonl")
+	bare := bareCLI(t, log)
+	repoArgs := []string{"-r", h.repoA, "--password-file", h.pw}
+	for _, src := range []string{"upload", "extra", "database"} {
+		dir := h.src
+		if src == "extra" {
+			dir = h.extra
+		}
+		if src == "database" {
+			bare(0, append(repoArgs, "backup", "-q", "--tag", "job:spse-prod", "--tag", "source:database", "--stdin-from-command",
+				"--stdin-filename", "epns_prod.dump", "--", "sh", "-c", "echo PGDMP")...)
+			continue
+		}
+		bare(0, append(repoArgs, "backup", "-q", "--tag", "job:spse-prod", "--tag", "source:"+src, dir)...)
+	}
+	for _, lang := range []string{"id", "en"} {
+		doc := filepath.Join(h.dir, "uji-"+lang+".md")
+		_, errs := bare(0, append(repoArgs, "restore-test", "--snapshots", "1", "--lang", lang, "--output", doc)...)
+		line := strings.TrimSpace(errs)
+		want, unwanted := []string{"uji restore ", " atas ", "Berhasil", "dicatat di log " + log, "3 sumber", "snapshot terbaru"}, []string{"restore test", " of ", "recorded in the run log", "restored and verified"}
+		if lang == "en" {
+			want, unwanted = []string{"restore test ", " of ", ": ok: ", "recorded in the run log " + log, "3 sources", "newest snapshot"}, []string{"uji restore", "dicatat", "berkas"}
+		}
+		for _, w := range want {
+			if !strings.Contains(line, w) {
+				t.Errorf("%s: the terminal lacks %q:\n%s", lang, w, line)
+			}
+		}
+		for _, w := range unwanted {
+			if strings.Contains(line, w) {
+				t.Errorf("%s: the terminal says %q in the other language:\n%s", lang, w, line)
+			}
+		}
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		md := string(b)
+		for _, w := range []string{"- **Job:** spse-prod\n", map[string]string{"id": "snapshot terbaru dari setiap sumber (3 sumber)", "en": "newest snapshot of each source (3 sources)"}[lang]} {
+			if !strings.Contains(md, w) {
+				t.Errorf("%s: the document lacks %q:\n%s", lang, w, md)
+			}
+		}
+	}
+}

@@ -343,7 +343,8 @@ func (p *pdfDoc) paragraph(s string, tail float64) {
 	if tail > 0 && h+tail < p.capacity() {
 		p.room(h + tail)
 	}
-	for _, l := range lines {
+	for k, l := range lines {
+		p.keepTail(k, lines, pdfLine, 2, tail)
 		p.room(pdfLine)
 		y := p.GetY()
 		p.drawLine(l, p.margin, y, p.width, pdfLine, "", "L", true)
@@ -364,6 +365,9 @@ func (p *pdfDoc) list(items List, tail float64) {
 		p.room(p.keepHeight(hs, k, tail, 2, 0))
 		lines := p.wrap(it, "", pdfBody, p.width-5)
 		for i, l := range lines {
+			if k == len(items)-1 {
+				p.keepTail(i, lines, pdfLine, 2, tail)
+			}
 			p.room(pdfLine)
 			y := p.GetY()
 			if i == 0 {

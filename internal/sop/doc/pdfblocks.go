@@ -31,8 +31,12 @@ func keepStart(n int) int {
 // without the last items of the section before them: a page of a Berita
 // Acara with the closing sentence and the signatures alone, none of the
 // facts they sign, could be detached from the rest.
+//
+// Where they do not fit a page together, the last item alone goes with the
+// signatures if it fits a page with them; a longer last item keeps its
+// last lines with them instead (keepLines).
 func (p *pdfDoc) keepHeight(hs []float64, i int, tail, extra, above float64) float64 {
-	if tail <= 0 || i != keepStart(len(hs)) {
+	if tail <= 0 || (i != keepStart(len(hs)) && i != len(hs)-1) {
 		return hs[i]
 	}
 	sum := extra + tail
@@ -43,6 +47,48 @@ func (p *pdfDoc) keepHeight(hs []float64, i int, tail, extra, above float64) flo
 		return hs[i] // kept together they fit no page
 	}
 	return sum
+}
+
+// keepLines is how many of the last lines of a block too long to move to
+// the page of the signatures after it go there with them: a failed
+// restore's twenty error lines ended at the foot of a page, and the
+// closing sentence and the signatures stood alone on the next (issue D3).
+const keepLines = 3
+
+// keepTail makes room, before line k of the lines of the last item of a
+// block followed by signatures (tail), for the rest of the item, extra
+// (what follows it in the block) and the signatures: from the start of
+// the line of the text (lines broken at a newline, not at the width) that
+// holds the keepLines-th last line, so that no half of a wrapped line goes
+// with them.
+func (p *pdfDoc) keepTail(k int, lines []textLine, lh, extra, tail float64) {
+	if tail <= 0 || k == 0 || k != tailStart(lines) {
+		return
+	}
+	if h := float64(len(lines)-k)*lh + extra + tail; h < p.capacity() {
+		p.room(h)
+	}
+}
+
+// lineLen is how many of lines make the first line of the text they are
+// of, as wrap broke it (up to a few: a paragraph goes on across pages).
+func lineLen(lines []textLine) int {
+	for i, l := range lines {
+		if l.last || i == keepLines-1 {
+			return i + 1
+		}
+	}
+	return len(lines)
+}
+
+// tailStart is the first of the lines that keepTail keeps with the
+// signatures.
+func tailStart(lines []textLine) int {
+	k := len(lines) - min(keepLines, len(lines))
+	for k > 0 && !lines[k-1].last {
+		k--
+	}
+	return k
 }
 
 // Fields: label in bold, a colon, the value; the label takes a third of the
@@ -77,11 +123,28 @@ func (p *pdfDoc) fields(fs []Field, tail float64) {
 	}
 	lw, vw := p.fieldCols()
 	for i, f := range fs {
-		p.room(p.keepHeight(hs, i, tail, 2, 0))
+		need := p.keepHeight(hs, i, tail, 2, 0)
+		if i == len(fs)-1 && tail > 0 && hs[i]+2+tail >= p.capacity() {
+			// The last field is split whatever page it starts on, its
+			// last lines going with the signatures (keepTail): it
+			// starts here, not on a page of its own after a half-empty
+			// one.
+			need = min(hs[i], keepLines*pdfLine)
+		}
+		p.room(need)
 		label, val := p.fieldLines(f)
 		blank := f.Value == "" && f.Blank
-		for k := 0; k < max(len(label), len(val), 1); k++ {
+		n := max(len(label), len(val), 1)
+		for k := 0; k < n; k++ {
 			// A field longer than a page continues on the next.
+			if i == len(fs)-1 && len(val) == n {
+				p.keepTail(k, val, pdfLine, 0.8+2, tail)
+			}
+			// A line of the value that wraps (an error with its path)
+			// is not split across pages.
+			if k < len(val) && (k == 0 || val[k-1].last) {
+				p.room(float64(lineLen(val[k:])) * pdfLine)
+			}
 			p.room(pdfLine)
 			y := p.GetY()
 			if k < len(label) {

@@ -345,7 +345,7 @@ func (s *Source) Snapshots(ctx context.Context, job *jobs.Job) ([]restoretest.Sn
 	for _, sn := range sns {
 		if s.All {
 			group, name := repoSource(sn)
-			out = append(out, restoretest.Snapshot{ID: sn.ID().String(), Source: name, Group: group, Time: sn.Time})
+			out = append(out, restoretest.Snapshot{ID: sn.ID().String(), Source: name, Group: group, Time: sn.Time, Job: jobTag(sn)})
 			continue
 		}
 		if name, ok := sourceOf(sn, job); ok {
@@ -353,6 +353,16 @@ func (s *Source) Snapshots(ctx context.Context, job *jobs.Job) ([]restoretest.Sn
 		}
 	}
 	return out, nil
+}
+
+// jobTag is the job a snapshot's job: tag names; "" without one.
+func jobTag(sn *snapshot.Snapshot) string {
+	for _, t := range sn.Tags {
+		if v, ok := strings.CutPrefix(t, TagJob); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // repoSource says which source a snapshot belongs to when no job is

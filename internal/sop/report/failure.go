@@ -212,6 +212,15 @@ func (e Env) RestoreTest(r runlog.Record, recs []runlog.Record) *doc.Document {
 			rows = append(rows, []string{s.ID, s.Source, e.stamp(s.Time)})
 		}
 		d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("rt.h_snapshots")}, doc.Table{Header: []string{e.t("log.snapshots"), e.t("fail.source"), e.t("f.date")}, Rows: rows, Widths: []float64{6, 2, 2}})
+		if r.Job == "" {
+			// '--snapshots 1' of a repository with three sources tests
+			// three snapshots: said, not left to surprise.
+			sources := map[string]bool{}
+			for _, s := range t.Snapshots {
+				sources[s.Source] = true
+			}
+			d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("rt.per_source_doc", e.Lang.Int(int64(len(sources))))})
+		}
 	}
 	var rows [][]string
 	for _, it := range t.Items {

@@ -90,7 +90,38 @@ func allDocuments(t *testing.T, h *history, e Env) map[string]*doc.Document {
 		"request-blank":             e.RestoreRequest(nil),
 		"request-filled":            e.RestoreRequest(&h.rest),
 		"restore-minutes":           ba,
+		"restore-minutes-failed":    failedMinutes(t, h, e),
 	}
+}
+
+// failedRestore is a restore into a read-only target as cadang records
+// it: nothing restored, the causes first in its errors, the first paths,
+// and how many more the record left out.
+func failedRestore(h *history) runlog.Record {
+	r := h.rest
+	r.ID = "20260309-120000-ffff"
+	r.Result, r.Failure = runlog.Failed, runlog.KindOther
+	r.FilesRead, r.BytesRead = 0, 0
+	info := *r.Restore
+	info.Verified, info.Verify, info.Target = false, "", "/mnt/ro"
+	r.Restore = &info
+	r.Note = runlog.NewNote("restored-partial", "dddddddd", "/mnt/ro", int64(0), 307)
+	r.Message = "307 file(s) could not be restored (listed above); errors by cause: 307 read-only file system (the target's file system is mounted read-only: remount it read-write or choose another --target); no file was restored"
+	r.Errors = []string{"errors by cause: 307 read-only file system (the target's file system is mounted read-only: remount it read-write or choose another --target)"}
+	for i := range 19 {
+		r.Errors = append(r.Errors, fmt.Sprintf("not restored: /srv/spse/dok/p%03d/penawaran.pdf: open: read-only file system", i+1))
+	}
+	r.Errors = append(r.Errors, "... and 288 more error(s) not recorded (the restore's output lists them)")
+	return r
+}
+
+func failedMinutes(t *testing.T, h *history, e Env) *doc.Document {
+	t.Helper()
+	d, err := e.RestoreMinutes(failedRestore(h), h.recs, MinutesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 func dumpFailure(h *history) runlog.Record {
@@ -639,6 +670,36 @@ func TestEveryPageNamesItsDocument(t *testing.T) {
 				if !strings.Contains(strings.Join(strings.Fields(p), " "), d.Ref) {
 					t.Errorf("%s/%s: page %d does not carry %q:\n%s", l, name, i+1, d.Ref, p)
 				}
+			}
+		}
+	}
+}
+
+// The minutes of a failed restore show no line of the terminal: not the
+// restore's closing line with its "(listed above)" as Keterangan, and in
+// Indonesian not cadang's English frame of the error lines; the English
+// that stays (causes, errors of the system) is said to be the program's.
+func TestFailedRestoreMinutesText(t *testing.T) {
+	h := makeHistory(t)
+	for _, l := range []i18n.Lang{i18n.ID, i18n.EN} {
+		text := strings.Join(strings.Fields(strings.Join(pages(t, failedMinutes(t, h, h.env(l))), " ")), " ")
+		for _, bad := range []string{"listed above", "could not be restored (", "no file was restored"} {
+			if strings.Contains(text, bad) {
+				t.Errorf("%s: the minutes quote the terminal (%q):\n%s", l, bad, text)
+			}
+		}
+		want := []string{"307 files could not be restored", "not restored: /srv/spse/dok/p001/penawaran.pdf", "and 288 more errors not recorded"}
+		if l == i18n.ID {
+			want = []string{"307 berkas tidak dapat di-restore", "tidak di-restore: /srv/spse/dok/p001/penawaran.pdf", "dan 288 kesalahan lain", "kesalahan menurut penyebab: 307 read-only file system", "dalam bahasa Inggris"}
+			for _, bad := range []string{"not restored:", "errors by cause", "more error(s)"} {
+				if strings.Contains(text, bad) {
+					t.Errorf("%s: English frame %q in the Indonesian minutes:\n%s", l, bad, text)
+				}
+			}
+		}
+		for _, w := range want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s: %q missing:\n%s", l, w, text)
 			}
 		}
 	}

@@ -7,6 +7,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -353,12 +354,29 @@ func (e Env) yesNo(b bool) string {
 	return e.t("no")
 }
 
+// runJob is the job of a run: the record's, or for a restore test run
+// without a configuration file (no job of its own) the jobs the job: tags
+// of the snapshots it tested name, as the restore minutes take the job
+// from the restored snapshot's tag.
+func runJob(r *runlog.Record) string {
+	if r.Job != "" || r.Test == nil {
+		return r.Job
+	}
+	var jobs []string
+	for _, s := range r.Test.Snapshots {
+		if s.Job != "" && !slices.Contains(jobs, s.Job) {
+			jobs = append(jobs, s.Job)
+		}
+	}
+	return strings.Join(jobs, ", ")
+}
+
 // runFields describes a run record as fields.
 func (e Env) runFields(r *runlog.Record) doc.Fields {
 	fs := doc.Fields{
 		{Label: e.t("f.run_id"), Value: r.ID},
 		{Label: e.t("f.op"), Value: runlog.OpLabel(e.Lang, r.Op)},
-		{Label: e.t("f.job"), Value: r.Job},
+		{Label: e.t("f.job"), Value: runJob(r)},
 		{Label: e.t("f.medium"), Value: r.Medium},
 		{Label: e.t("f.repository"), Value: r.Repository},
 		{Label: e.t("f.repo_id"), Value: r.RepositoryID},

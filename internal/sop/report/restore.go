@@ -254,7 +254,7 @@ func (e Env) RestoreMinutes(r runlog.Record, recs []runlog.Record, o MinutesOpti
 	result := doc.Fields{
 		{Label: e.t("f.result"), Value: runlog.ResultLabel(e.Lang, r.Result) + kindSuffix(e.Lang, r.Failure)},
 		{Label: e.t("ba.verification"), Value: verify},
-		{Label: e.t("f.message"), Value: runlog.MessageText(e.Lang, &r)},
+		{Label: e.t("f.message"), Value: e.minutesMessage(r)},
 	}
 	if r.Result != runlog.OK && len(r.Errors) > 0 {
 		// A partial restore's minutes name what is missing (the first
@@ -263,7 +263,13 @@ func (e Env) RestoreMinutes(r runlog.Record, recs []runlog.Record, o MinutesOpti
 		// line of its own in the signed document.
 		lines := make([]string, len(r.Errors))
 		for i, x := range r.Errors {
-			lines[i] = strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(x)
+			lines[i] = e.errorLine(strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(x))
+		}
+		if e.Lang != "en" {
+			// The causes, errors of the system and paths stay as the
+			// program recorded them, in English: said so, rather than
+			// leave English prose unexplained in an Indonesian document.
+			lines = append([]string{e.t("ba.err_program")}, lines...)
 		}
 		result = append(result, doc.Field{Label: e.t("fail.h_errors"), Value: strings.Join(lines, "\n")})
 	}
@@ -277,6 +283,46 @@ func (e Env) RestoreMinutes(r runlog.Record, recs []runlog.Record, o MinutesOpti
 		}},
 	)
 	return d, nil
+}
+
+// minutesMessage is the minutes' "Message": the record's note in the
+// language of the document, without the restore's closing line on the
+// terminal ("307 file(s) could not be restored (listed above); errors by
+// cause: ..."), which the error list below says again, and whose "listed
+// above" points at nothing in a document. A record without a note gives
+// its message, less that phrase.
+func (e Env) minutesMessage(r runlog.Record) string {
+	if r.Note != nil && len(r.Errors) > 0 {
+		r.Message = ""
+	}
+	r.Message = strings.ReplaceAll(r.Message, " (listed above)", "")
+	return runlog.MessageText(e.Lang, &r)
+}
+
+// moreErrorsRE is the last of a restore record's errors when it holds
+// only the first (cmd/cadang recordRestoreOmitted).
+var moreErrorsRE = regexp.MustCompile(`^\.\.\. and (\d+) more error\(s\) not recorded \(the restore's output lists them\)$`)
+
+// errorLine is one of a restore record's errors in the language of the
+// document where cadang wrote it in a known form: the frame ("not
+// restored: ", "errors by cause: ", the count of those left out) is
+// translated; the paths and the errors of the system are kept as they
+// are.
+func (e Env) errorLine(s string) string {
+	if m := moreErrorsRE.FindStringSubmatch(s); m != nil {
+		n, _ := strconv.ParseInt(m[1], 10, 64)
+		return e.t("ba.err_more", e.Lang.Int(n))
+	}
+	for _, f := range []struct{ prefix, key string }{
+		{"errors by cause: ", "ba.err_causes"},
+		{"not restored: ", "ba.err_not_restored"},
+		{"not tried: ", "ba.err_not_tried"},
+	} {
+		if rest, ok := strings.CutPrefix(s, f.prefix); ok {
+			return e.t(f.key, rest)
+		}
+	}
+	return s
 }
 
 // span is when a run took place, in one field of the minutes (their

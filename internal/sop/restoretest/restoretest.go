@@ -37,6 +37,9 @@ type Snapshot struct {
 	// tags or paths say: the snapshots of a group are sampled as one
 	// source. Empty: Source is the group.
 	Group string
+	// Job is, for a job without sources, the job the snapshot's job: tag
+	// names, if any: the report shows it, as the record has no job.
+	Job string
 }
 
 // File is a regular file in a snapshot.
@@ -389,7 +392,7 @@ func (t *Tester) Run(ctx context.Context, job *jobs.Job, o Options, rec *runlog.
 	}
 	defer dbs.close()
 	for _, p := range plan.Picks {
-		info.Snapshots = append(info.Snapshots, runlog.SnapshotRef{ID: p.Snapshot.ID, Source: p.Snapshot.Source, Time: p.Snapshot.Time})
+		info.Snapshots = append(info.Snapshots, runlog.SnapshotRef{ID: p.Snapshot.ID, Source: p.Snapshot.Source, Time: p.Snapshot.Time, Job: p.Snapshot.Job})
 		rec.Snapshots = append(rec.Snapshots, p.Snapshot.ID)
 		sub := filepath.Join(dir, p.Snapshot.ID)
 		items, err := t.Source.Restore(ctx, p.Snapshot, p.Files, sub)

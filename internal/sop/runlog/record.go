@@ -503,6 +503,9 @@ type SnapshotRef struct {
 	ID     string    `json:"id"`
 	Source string    `json:"source,omitempty"`
 	Time   time.Time `json:"time"`
+	// Job is the job its job: tag names, where the test ran without a
+	// configuration file (the record has no job of its own then).
+	Job string `json:"job,omitempty"`
 }
 
 // TestItem is one file restored and verified by a restore test.
