@@ -558,6 +558,10 @@ type restoreResult struct {
 	// be restored, as FailedFiles could not.
 	FilesNotTried uint64   `json:"files_not_tried,omitempty"`
 	NotTriedFiles []string `json:"not_tried_files,omitempty"`
+	// FilesNotRestored are the files that could not be restored, those
+	// of FailedFiles and the files not tried: the count the closing line
+	// gives (filesNotRestored).
+	FilesNotRestored int `json:"files_not_restored"`
 	// for the run-log record
 	snapshotTime  time.Time
 	snapshotPaths []string
@@ -568,6 +572,7 @@ type restoreResult struct {
 	causes        []restorer.Cause
 	stoppedBy     syscall.Errno // why the restore stopped writing (RestoreSummary.StoppedBy)
 	entries       uint64        // the entries other than directories it was to make (RestoreSummary.Entries)
+	failedDirs    uint64        // directories that could not be made, each with its error (RestoreSummary.FailedDirs)
 }
 
 func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, error) {
@@ -606,7 +611,9 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 			TotalDuration: sum.End.Sub(sum.Start).Seconds(), DryRun: o.DryRun,
 			snapshotTime: sn.Time, snapshotPaths: sn.Paths, KeptVerifiedCount: sum.KeptVerified, keptSame: sum.KeptSame,
 			Interrupted: sum.Interrupted, SetIDDropped: sum.SetIDDropped, SetIDDroppedPaths: sum.SetIDDroppedPaths, damaged: sum.Damaged, otherErrors: sum.OtherErrors,
-			FilesNotTried: sum.NotTried, NotTriedFiles: sum.NotTriedFiles, causes: sum.Causes, stoppedBy: sum.StoppedBy, entries: sum.Entries}
+			FilesNotTried: sum.NotTried, NotTriedFiles: sum.NotTriedFiles, causes: sum.Causes, stoppedBy: sum.StoppedBy, entries: sum.Entries,
+			failedDirs: sum.FailedDirs}
+		res.FilesNotRestored = filesNotRestored(res)
 		if sum.SetIDDropped > 0 {
 			// Why, for the warning: the fix differs (sudo, or no --no-owner).
 			switch {
@@ -629,7 +636,11 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 		}
 		printRestoreSummary(e, sn, res)
 		if errors.Is(rerr, restorer.ErrRestoreIncomplete) {
-			return incompleteError(res, o)
+			listed := "listed above"
+			if e.json {
+				listed = "listed in the JSON summary"
+			}
+			return incompleteError(res, o, listed)
 		}
 		return rerr
 	})

@@ -213,6 +213,11 @@ type RestoreSummary struct {
 	// in the way): the difference between a damaged backup and a restore
 	// to try again elsewhere.
 	Damaged uint64
+	// FailedDirs counts the directories that could not be made (or
+	// were kept out by an entry in the way), each with its error in
+	// Errors; what they hold failed with them ("its directory could
+	// not be restored"), and a directory below one is not counted.
+	FailedDirs uint64
 	// OtherErrors counts the errors (in Errors) about a symlink, FIFO or
 	// device node itself: not made, or made without its metadata. Where
 	// they are all the errors, every regular file planned was restored,
@@ -1354,6 +1359,7 @@ func (rr *restoreRun) makeDirs(workers int, dry bool) error {
 			for _, e := range res[i].errs {
 				rr.addError(e.path, e.err)
 			}
+			rr.sum.FailedDirs += uint64(len(res[i].errs))
 			rr.sum.Dirs += res[i].made
 		}
 	}
