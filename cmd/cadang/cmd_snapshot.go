@@ -434,8 +434,8 @@ the namespace maps; each entry whose owner it does not map is an error (exit 3) 
 setuid and setgid; --no-owner there restores no owner, without those errors. --no-devices leaves out device nodes (listed); --xattr-include/--xattr-exclude PATTERN
 choose extended attributes by name (e.g. --xattr-exclude security.capability). Nothing is written outside --target: a symlink found in the
 target is never followed (with --overwrite always or if-changed one in the way of a directory is replaced).
-If some files cannot be restored (a damaged blob), the others are restored, the failed ones are listed,
-and the exit code is 3 (1 when nothing was restored); the last line counts the errors by cause. After 50
+If some files cannot be restored (a damaged blob, a directory in the way of a file), the others are
+restored, the failed ones are listed (NOT RESTORED; with --json, in the summary), and the exit code is 3 (1 when nothing was restored); the last line counts the errors by cause. After 50
 files in a row on one file system failed because it is full or read-only, the restore stops writing
 to that file system and lists the files it did not try (NOT TRIED).`,
 		Flags: append(filterFlags(),
