@@ -467,8 +467,8 @@ the namespace maps; each entry whose owner it does not map is an error (exit 3) 
 setuid and setgid; --no-owner there restores no owner, without those errors. --no-devices leaves out device nodes (listed); --xattr-include/--xattr-exclude PATTERN
 choose extended attributes by name (e.g. --xattr-exclude security.capability). Nothing is written outside --target: a symlink found in the
 target is never followed (with --overwrite always or if-changed one in the way of a directory is replaced).
-If some files cannot be restored (a damaged blob), the others are restored, the failed ones are listed,
-and the exit code is 3 (1 when nothing was restored); the last line counts the errors by cause. After 50
+If some files cannot be restored (a damaged blob, a directory in the way of a file), the others are
+restored, the failed ones are listed (NOT RESTORED; with --json, in the summary), and the exit code is 3 (1 when nothing was restored); the last line counts the errors by cause. After 50
 files in a row on one file system failed because it is full or read-only, the restore stops writing
 to that file system and lists the files it did not try (NOT TRIED).`,
 		Flags: append(filterFlags(),
@@ -591,6 +591,10 @@ type restoreResult struct {
 	// be restored, as FailedFiles could not.
 	FilesNotTried uint64   `json:"files_not_tried,omitempty"`
 	NotTriedFiles []string `json:"not_tried_files,omitempty"`
+	// FilesNotRestored are the files that could not be restored, those
+	// of FailedFiles and the files not tried: the count the closing line
+	// gives (filesNotRestored).
+	FilesNotRestored int `json:"files_not_restored"`
 	// for the run-log record
 	snapshotTime  time.Time
 	snapshotPaths []string
@@ -601,6 +605,7 @@ type restoreResult struct {
 	causes        []restorer.Cause
 	stoppedBy     syscall.Errno // why the restore stopped writing (RestoreSummary.StoppedBy)
 	entries       uint64        // the entries other than directories it was to make (RestoreSummary.Entries)
+	failedDirs    uint64        // directories that could not be made, each with its error (RestoreSummary.FailedDirs)
 }
 
 func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, error) {
@@ -639,7 +644,9 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 			TotalDuration: sum.End.Sub(sum.Start).Seconds(), DryRun: o.DryRun,
 			snapshotTime: sn.Time, snapshotPaths: sn.Paths, KeptVerifiedCount: sum.KeptVerified, keptSame: sum.KeptSame,
 			Interrupted: sum.Interrupted, SetIDDropped: sum.SetIDDropped, SetIDDroppedPaths: sum.SetIDDroppedPaths, damaged: sum.Damaged, otherErrors: sum.OtherErrors,
-			FilesNotTried: sum.NotTried, NotTriedFiles: sum.NotTriedFiles, causes: sum.Causes, stoppedBy: sum.StoppedBy, entries: sum.Entries}
+			FilesNotTried: sum.NotTried, NotTriedFiles: sum.NotTriedFiles, causes: sum.Causes, stoppedBy: sum.StoppedBy, entries: sum.Entries,
+			failedDirs: sum.FailedDirs}
+		res.FilesNotRestored = filesNotRestored(res)
 		if sum.SetIDDropped > 0 {
 			// Why, for the warning: the fix differs (sudo, or no --no-owner).
 			switch {
@@ -662,7 +669,11 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 		}
 		printRestoreSummary(e, sn, res)
 		if errors.Is(rerr, restorer.ErrRestoreIncomplete) {
-			return incompleteError(res, o)
+			listed := "listed above"
+			if e.json {
+				listed = "listed in the JSON summary"
+			}
+			return incompleteError(res, o, listed)
 		}
 		return rerr
 	})

@@ -34,7 +34,18 @@ func targetError(err error) error {
 	if !errors.As(err, &te) {
 		return err
 	}
-	return fmt.Errorf("--target %s: %w", te.Target, err)
+	err = fmt.Errorf("--target %s: %w", te.Target, err)
+	if errno := syscall.Errno(0); errors.As(err, &errno) && notWritable(errno) {
+		// Not the source's permissions (KindOf's guess for EACCES).
+		return runlog.Fail(runlog.KindTargetNotWritable, err)
+	}
+	return err
+}
+
+// notWritable reports whether errno says that the restore may not write
+// to the target: read-only, or not permitted.
+func notWritable(errno syscall.Errno) bool {
+	return errno == syscall.EROFS || errno == syscall.EACCES || errno == syscall.EPERM
 }
 
 // causeText says one cause of a restore's errors, with what to do about
@@ -43,6 +54,10 @@ func causeText(c restorer.Cause) string {
 	switch {
 	case c.Damaged:
 		return "data the repository could not give ('cadang check --read-data' shows the damage)"
+	case c.InTheWay:
+		// --overwrite always replaces a file or symlink in the way of
+		// a directory; no mode removes a directory in the way of a file.
+		return "entry/entries in the way, left as they are (move them aside, or restore into another directory; --overwrite always replaces a file or symlink in the way of a directory, never a directory)"
 	case c.Errno == 0:
 		return "other error(s)"
 	}
@@ -73,16 +88,21 @@ func causesText(causes []restorer.Cause) string {
 // restoreFailureKind is the SOP failure kind of an incomplete restore: a
 // damaged backup is an integrity failure; a full target is out of space
 // when that is the most frequent cause; any other fault of the target
-// (permissions, an entry in the way, read-only) is none of the SOP's
-// kinds, and the monthly analysis must not count it as damage.
+// (a read-only target, permissions) is target-not-writable when that is
+// the most frequent cause; the rest (an entry in the way) is other, and
+// the monthly analysis must not count any of it as damage.
 func restoreFailureKind(res *restoreResult) runlog.FailureKind {
 	switch {
 	case res.damaged > 0:
 		return runlog.KindIntegrity
 	case res.stoppedBy == syscall.ENOSPC || res.stoppedBy == syscall.EDQUOT:
 		return runlog.KindOutOfSpace
+	case res.stoppedBy == syscall.EROFS:
+		return runlog.KindTargetNotWritable
 	case len(res.causes) > 0 && (res.causes[0].Errno == syscall.ENOSPC || res.causes[0].Errno == syscall.EDQUOT):
 		return runlog.KindOutOfSpace
+	case len(res.causes) > 0 && notWritable(res.causes[0].Errno):
+		return runlog.KindTargetNotWritable
 	}
 	return runlog.KindOther
 }
@@ -112,11 +132,46 @@ func filesNotRestored(res *restoreResult) int {
 	return len(res.FailedFiles) + int(res.FilesNotTried)
 }
 
+// errorsByCause introduces the causes of a restore's errors, counted in
+// errors: one per entry of Errors. Where they are not all errors of the
+// files not restored (a directory that could not be made, a symlink, a
+// metadata error), it says how many are which, so that "306 read-only
+// file system" after "303 file(s) could not be restored" adds up.
+func errorsByCause(res *restoreResult) string {
+	failed := map[string]bool{}
+	for _, f := range res.FailedFiles {
+		failed[f] = true
+	}
+	var files int
+	for _, ie := range res.Errors {
+		if failed[ie.Path] {
+			files++
+		}
+	}
+	all := len(res.Errors)
+	if files == all {
+		return "errors by cause: "
+	}
+	parts := []string{fmt.Sprintf("%d of files not restored", files)}
+	if res.failedDirs > 0 {
+		parts = append(parts, fmt.Sprintf("%d of directories not restored", res.failedDirs))
+	}
+	if rest := all - files - int(res.failedDirs); rest > 0 {
+		parts = append(parts, fmt.Sprintf("%d of other entries or metadata", rest))
+	}
+	if files == 0 {
+		parts = parts[1:]
+	}
+	return fmt.Sprintf("%d errors (%s) by cause: ", all, strings.Join(parts, ", "))
+}
+
 // incompleteError is the error of a restore that ended with
 // restorer.ErrRestoreIncomplete: what failed, why (the causes, most
 // frequent first, with what to do), and what was done. A restore that
-// restored nothing failed; one that restored some is partial.
-func incompleteError(res *restoreResult, o restoreOptions) error {
+// restored nothing failed; one that restored some is partial. listed
+// says where the entries are listed: on stderr above, or in the JSON
+// summary (--json).
+func incompleteError(res *restoreResult, o restoreOptions, listed string) error {
 	// A damaged tree fails its directory, not a file: count what
 	// failed, and do not claim a rest that is not there.
 	n, what := filesNotRestored(res), "file(s)"
@@ -134,9 +189,9 @@ func incompleteError(res *restoreResult, o restoreOptions) error {
 	case res.FilesRestored == 0:
 		rest = "no file was restored"
 	}
-	msg := fmt.Sprintf("%d %s %s (listed above)", n, what, could)
+	msg := fmt.Sprintf("%d %s %s (%s)", n, what, could, listed)
 	if len(res.causes) > 0 {
-		msg += "; errors by cause: " + causesText(res.causes)
+		msg += "; " + errorsByCause(res) + causesText(res.causes)
 	}
 	if res.stoppedBy != 0 {
 		msg += fmt.Sprintf("; the restore stopped writing to a file system after %d files in a row on it failed with %q: %d of the files above were not tried (NOT TRIED), the files on other file systems were", restorer.StopAfterFailures, res.stoppedBy.Error(), res.FilesNotTried)
@@ -155,7 +210,7 @@ func incompleteError(res *restoreResult, o restoreOptions) error {
 // out-of-space).
 func recordRestoreCauses(rec *runlog.Record, res *restoreResult) {
 	if len(res.causes) > 0 {
-		addRecordError(rec, "errors by cause: "+causesText(res.causes))
+		addRecordError(rec, errorsByCause(res)+causesText(res.causes))
 	}
 	if res.stoppedBy != 0 {
 		addRecordError(rec, fmt.Sprintf("stopped writing to a file system after %d files in a row on it failed with %q: %d file(s) on it not tried", restorer.StopAfterFailures, res.stoppedBy.Error(), res.FilesNotTried))
@@ -167,13 +222,27 @@ func recordRestoreCauses(rec *runlog.Record, res *restoreResult) {
 // its error ("not restored: PATH: why"), each other entry once, with its
 // errors, and each file not tried. A failed file is both in FailedFiles
 // and in Errors: listed from both, it took two of the record's twenty
-// lines, and the count of those left out counted it twice.
+// lines, and the count of those left out counted it twice. The entries
+// whose own error says why come first; those left out because their
+// directory failed ("its directory could not be restored") after them:
+// a hundred of those filled the record's twenty lines, and the directory
+// in the way or the mkdir refused, the one line that says what to fix,
+// was never recorded (README walk).
 func restoreRecordItems(res *restoreResult) []string {
 	msgs := map[string][]string{}
 	for _, ie := range res.Errors {
 		msgs[ie.Path] = append(msgs[ie.Path], ie.Error)
 	}
-	var items []string
+	var items, derived []string
+	add := func(path, s string) {
+		for _, m := range msgs[path] {
+			if m != restorer.ParentFailedMessage {
+				items = append(items, s)
+				return
+			}
+		}
+		derived = append(derived, s)
+	}
 	done := map[string]bool{}
 	for _, f := range res.FailedFiles {
 		if done[f] {
@@ -183,15 +252,18 @@ func restoreRecordItems(res *restoreResult) []string {
 		s := "not restored: " + f
 		if m := msgs[f]; len(m) > 0 {
 			s += ": " + strings.Join(m, "; ")
+			add(f, s)
+		} else {
+			items = append(items, s)
 		}
-		items = append(items, s)
 	}
 	for _, ie := range res.Errors {
 		if !done[ie.Path] {
 			done[ie.Path] = true
-			items = append(items, ie.Path+": "+strings.Join(msgs[ie.Path], "; "))
+			add(ie.Path, ie.Path+": "+strings.Join(msgs[ie.Path], "; "))
 		}
 	}
+	items = append(items, derived...)
 	for _, f := range res.NotTriedFiles {
 		items = append(items, "not tried: "+f)
 	}

@@ -10,8 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lpse/cadang/internal/sop/i18n"
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/snapshot"
+	"github.com/lpse/cadang/snapshot/restorer"
 )
 
 // mountTmpfsT mounts a tmpfs with opts on a new directory, or skips the
@@ -240,12 +242,11 @@ func TestCLIRestoreFullMountBelowTarget(t *testing.T) {
 	}
 }
 
-// Entries refused because something is in the way are errors, not failed
-// files: a restore of d = {a, b, symlink l} into a target with
-// directories at d/a, d/b and d/l under --overwrite never restored
-// nothing, yet exited 3, "no file was restored", and was recorded
-// partial: the directories above them counted as restored (review). It
-// fails, exit 1; a dry run of it says the same as before, and a restore
+// A restore of d = {a, b, symlink l} into a target with directories at
+// d/a, d/b and d/l under --overwrite never restored nothing, yet exited
+// 3, "no file was restored", and was recorded partial: the directories
+// above them counted as restored (review). It fails, exit 1, and so does
+// a dry run of it (the files kept out are files not restored); a restore
 // that kept everything succeeds.
 func TestCLIRestoreNothingButInTheWay(t *testing.T) {
 	repoDir := cliNewRepo(t)
@@ -263,12 +264,15 @@ func TestCLIRestoreNothingButInTheWay(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	res := cliCode(t, 3, "-r", repoDir, "restore", "latest", "--target", target, "--overwrite", "never", "--dry-run")
-	if !strings.Contains(res.stderr, "3 item(s) would not be restored") {
+	// The two files kept out are files not restored (README walk: they
+	// were in no count of them), and the dry run, which judges by what
+	// failed, now fails as the run does.
+	res := cliCode(t, 1, "-r", repoDir, "restore", "latest", "--target", target, "--overwrite", "never", "--dry-run")
+	if !strings.Contains(res.stderr, "2 file(s) would not be restored") {
 		t.Errorf("dry run:\n%s", res.stderr)
 	}
 	res = cliCode(t, 1, "-r", repoDir, "restore", "latest", "--target", target, "--overwrite", "never")
-	if !strings.Contains(res.stderr, "3 item(s) could not be restored") || !strings.Contains(res.stderr, "no file was restored") {
+	if !strings.Contains(res.stderr, "2 file(s) could not be restored") || !strings.Contains(res.stderr, "no file was restored") {
 		t.Errorf("restore:\n%s", res.stderr)
 	}
 	if rec := lastRecord(t); rec.Result != runlog.Failed {
@@ -278,4 +282,134 @@ func TestCLIRestoreNothingButInTheWay(t *testing.T) {
 	target2 := t.TempDir()
 	cliOK(t, "-r", repoDir, "restore", "latest", "--target", target2)
 	cliOK(t, "-r", repoDir, "restore", "latest", "--target", target2, "--overwrite", "never")
+}
+
+// closingLine is the last line of a command's stderr.
+func closingLine(stderr string) string {
+	s := strings.TrimRight(stderr, "\n")
+	return s[strings.LastIndex(s, "\n")+1:]
+}
+
+// A directory where the snapshot has a file, under --overwrite never, was
+// said as an error but in no count of files not restored: the closing
+// line, the record's files_failed and the minutes said 103 where 104
+// files were not restored, the causes said "106 other error(s)" with no
+// hint, and the record's twenty lines were all "its directory could not
+// be restored", never the entries in the way (README walk). The file is
+// not restored, everywhere; the cause is named with what to do; and the
+// errors that say why come first in the record.
+func TestCLIRestoreInTheWayCounted(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	t.Setenv(envLog, filepath.Join(t.TempDir(), "runlog.jsonl"))
+	src := t.TempDir()
+	writeFileT(t, filepath.Join(src, "a", "f1.pdf"), []byte("pdf"), 0o644)
+	writeFileT(t, filepath.Join(src, "a", "f2.pdf"), []byte("pdf2"), 0o644)
+	for i := range 30 {
+		writeFileT(t, filepath.Join(src, "b", fmt.Sprintf("g%02d", i)), []byte("g"), 0o644)
+	}
+	writeFileT(t, filepath.Join(src, "big"), []byte("big"), 0o644)
+	cliBackup(t, repoDir, src)
+	mk := func() string {
+		target := t.TempDir()
+		if err := os.MkdirAll(filepath.Join(target, "a", "f1.pdf"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(t.TempDir(), filepath.Join(target, "b")); err != nil {
+			t.Fatal(err)
+		}
+		writeFileT(t, filepath.Join(target, "big"), []byte("x\n"), 0o644)
+		return target
+	}
+	const notRestored = 31 // a/f1.pdf and the 30 files of b
+	res := cliCode(t, 3, "-r", repoDir, "restore", "latest:"+src, "--target", mk(), "--overwrite", "never")
+	if !strings.Contains(res.stderr, "NOT RESTORED: "+filepath.Join(src, "a", "f1.pdf")+"\n") {
+		t.Errorf("a/f1.pdf is not listed as not restored:\n%s", res.stderr)
+	}
+	last := closingLine(res.stderr)
+	for _, want := range []string{fmt.Sprintf("%d file(s) could not be restored (listed above)", notRestored),
+		"entry/entries in the way, left as they are (move them aside", "--overwrite always replaces a file or symlink in the way of a directory"} {
+		if !strings.Contains(last, want) {
+			t.Errorf("no %q in the closing line %q", want, last)
+		}
+	}
+	if strings.Contains(last, "other error") {
+		t.Errorf("entries in the way counted as other errors: %q", last)
+	}
+	rec := lastRecord(t)
+	if rec.Result != runlog.Partial || rec.Restore == nil || rec.Restore.FilesFailed != notRestored {
+		t.Fatalf("record: %s, %+v; want partial, %d files failed", rec.Result, rec.Restore, notRestored)
+	}
+	if rec.Note == nil || rec.Note.Code != "restored-partial" {
+		t.Errorf("note %+v", rec.Note)
+	}
+	// The causes, then the two entries in the way, then what failed
+	// with b.
+	if len(rec.Errors) < 4 || !strings.Contains(rec.Errors[0], "by cause") ||
+		!strings.Contains(rec.Errors[1], "a/f1.pdf: a directory is in the way") ||
+		!strings.Contains(rec.Errors[2], "b: a symbolic link is in the way of the directory") ||
+		!strings.Contains(rec.Errors[3], restorer.ParentFailedMessage) {
+		t.Errorf("record's errors:\n%s", strings.Join(rec.Errors, "\n"))
+	}
+
+	// --json: the total, and stderr does not point at a list it lacks.
+	res = cliCode(t, 3, "-r", repoDir, "--json", "restore", "latest:"+src, "--target", mk(), "--overwrite", "never")
+	var sum struct {
+		FailedFiles      []string `json:"failed_files"`
+		FilesNotRestored *int     `json:"files_not_restored"`
+	}
+	lines := strings.Split(strings.TrimSpace(res.stdout), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sum); err != nil {
+		t.Fatalf("%v: %s", err, res.stdout)
+	}
+	if sum.FilesNotRestored == nil || *sum.FilesNotRestored != notRestored || len(sum.FailedFiles) != notRestored {
+		t.Errorf("--json: files_not_restored %v, %d failed files; want %d", sum.FilesNotRestored, len(sum.FailedFiles), notRestored)
+	}
+	if last := closingLine(res.stderr); !strings.Contains(last, "(listed in the JSON summary)") || strings.Contains(last, "listed above") {
+		t.Errorf("--json closing line %q", last)
+	}
+}
+
+// A read-only target one level down said "303 file(s) could not be
+// restored ...; errors by cause: 306 read-only file system", a count in
+// another unit; recorded failure kind other ("Failed (Other)" in the
+// minutes), the note restored-partial of a failed run, and only the
+// files' "its directory could not be restored" lines, never the mkdir
+// that says why (README walk).
+func TestCLIRestoreReadOnlyCounted(t *testing.T) {
+	dir := mountTmpfsT(t, "ro")
+	repoDir := restoreSource(t, 30, 10)
+	target := dir // existing: its first directory cannot be made
+	for _, asJSON := range []bool{false, true} {
+		args := []string{"-r", repoDir, "restore", "latest", "--target", target}
+		if asJSON {
+			args = append([]string{"--json"}, args...)
+		}
+		res := cliCode(t, 1, args...)
+		last := closingLine(res.stderr)
+		if !strings.Contains(last, "30 file(s) could not be restored") ||
+			!strings.Contains(last, "31 errors (30 of files not restored, 1 of directories not restored) by cause: 31 read-only file system") {
+			t.Errorf("asJSON %v: closing line %q", asJSON, last)
+		}
+		rec := lastRecord(t)
+		if rec.Result != runlog.Failed || rec.Failure != runlog.KindTargetNotWritable {
+			t.Errorf("asJSON %v: record %s, %s; want failed, %s", asJSON, rec.Result, rec.Failure, runlog.KindTargetNotWritable)
+		}
+		if rec.Note == nil || rec.Note.Code != "restored-nothing" {
+			t.Errorf("asJSON %v: note %+v", asJSON, rec.Note)
+		}
+		if len(rec.Errors) < 3 || !strings.Contains(rec.Errors[0], "by cause") || !strings.Contains(rec.Errors[1], "read-only file system") ||
+			strings.Contains(rec.Errors[1], restorer.ParentFailedMessage) {
+			t.Errorf("asJSON %v: record's errors:\n%s", asJSON, strings.Join(rec.Errors, "\n"))
+		}
+	}
+	// The target itself cannot be made: the same kind.
+	cliCode(t, 1, "-r", repoDir, "restore", "latest", "--target", filepath.Join(dir, "r"))
+	if rec := lastRecord(t); rec.Result != runlog.Failed || rec.Failure != runlog.KindTargetNotWritable {
+		t.Errorf("--target below a read-only mount: record %s, %s", rec.Result, rec.Failure)
+	}
+	for _, l := range []i18n.Lang{i18n.ID, i18n.EN} {
+		if s := runlog.KindLabel(l, runlog.KindTargetNotWritable); strings.HasPrefix(s, i18n.Missing) || s == string(runlog.KindOther) {
+			t.Errorf("%v: label %q", l, s)
+		}
+	}
 }

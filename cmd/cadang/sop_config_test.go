@@ -186,10 +186,13 @@ func TestSOPRestoreIfChangedVerifyRecord(t *testing.T) {
 }
 
 // A restore whose only problem was an entry it could not make (here a
-// directory in the way of a file) recorded the generic "partial" note, and
-// its minutes said "0 could not be restored" above the error naming that
-// entry. The record now counts the entries the errors name apart from
-// the failed files, and the note and the minutes say so.
+// symlink's name taken by a directory) recorded the generic "partial"
+// note, and its minutes said "0 could not be restored" above the error
+// naming that entry. The record now counts the entries the errors name
+// apart from the failed files, and the note and the minutes say so. A
+// file that a directory keeps from its place is a file not restored
+// (README walk: it was counted as neither), in the record's files_failed,
+// its note and the minutes.
 func TestSOPRestoreProblemsRecorded(t *testing.T) {
 	h := newSOPHarness(t)
 	if err := os.Symlink("dokumen/spek.txt", filepath.Join(h.src, "link")); err != nil {
@@ -197,7 +200,7 @@ func TestSOPRestoreProblemsRecorded(t *testing.T) {
 	}
 	h.at("2026-11-27T02:00:00+08:00")
 	h.must(0, "run", "spse-db")
-	restore := func(blocked string) runlog.Record {
+	restore := func(blocked string, failed, items int64, note string) runlog.Record {
 		t.Helper()
 		target := filepath.Join(h.dir, "t-"+filepath.Base(blocked))
 		if err := os.MkdirAll(filepath.Join(target, blocked, "in-the-way"), 0o755); err != nil {
@@ -207,7 +210,7 @@ func TestSOPRestoreProblemsRecorded(t *testing.T) {
 		rec := h.last()
 		// Nothing in the repository is damaged: no integrity failure
 		// for the monthly analysis to count, but a failure all the same.
-		if r := rec.Restore; r == nil || r.ItemsWithErrors != 1 || r.FilesFailed != 0 || rec.Note == nil || rec.Note.Code != "restored-problems" ||
+		if r := rec.Restore; r == nil || r.ItemsWithErrors != items || r.FilesFailed != failed || rec.Note == nil || rec.Note.Code != note ||
 			rec.Failure != runlog.KindOther {
 			t.Fatalf("%s blocked: failure %q, note %+v, restore %+v", blocked, rec.Failure, rec.Note, rec.Restore)
 		}
@@ -215,12 +218,23 @@ func TestSOPRestoreProblemsRecorded(t *testing.T) {
 	}
 	// A file that a directory keeps from its place is missing: the files
 	// written were read back, but the restore is not "verified, all".
-	rec := restore(filepath.Join("dokumen", "spek.txt"))
+	rec := restore(filepath.Join("dokumen", "spek.txt"), 1, 0, "restored-partial")
 	if r := rec.Restore; r.Verified || r.VerifyKind != runlog.VerifySome {
 		t.Errorf("a file missing, yet verified: %+v", r)
 	}
 	en := h.must(0, "--lang", "en", "report", "restore", "latest")
-	for _, want := range []string{"NOT verified", "1 entry had problems (see the error messages)", "; 1 entry had problems"} {
+	for _, want := range []string{"NOT verified", "1 file could not be restored", "a directory is in the way"} {
+		if !strings.Contains(en, want) {
+			t.Errorf("minutes: no %q in\n%s", want, en)
+		}
+	}
+	if strings.Contains(en, "had problems") {
+		t.Errorf("minutes say an entry had problems where a file was not restored:\n%s", en)
+	}
+	// Only a symlink kept from its place: an entry with problems.
+	rec = restore("link", 0, 1, "restored-problems")
+	en = h.must(0, "--lang", "en", "report", "restore", "latest")
+	for _, want := range []string{"1 entry had problems (see the error messages)", "; 1 entry had problems"} {
 		if !strings.Contains(en, want) {
 			t.Errorf("minutes: no %q in\n%s", want, en)
 		}
@@ -234,7 +248,6 @@ func TestSOPRestoreProblemsRecorded(t *testing.T) {
 	// Where only a symlink is kept from its place, every file is there
 	// and was read back: verified, with the symlink counted apart (the
 	// minutes said "NOT verified" beside "2 of 2 files verified").
-	rec = restore("link")
 	if r := rec.Restore; !r.Verified || r.VerifyKind != runlog.VerifyAll || r.FilesVerified != rec.FilesRead {
 		t.Errorf("only a symlink blocked: %+v (files read %d)", r, rec.FilesRead)
 	}

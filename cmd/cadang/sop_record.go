@@ -110,6 +110,12 @@ func recordRestore(rec *runlog.Record, o restoreOptions, res *restoreResult, err
 	switch {
 	case err == nil:
 		rec.Note = runlog.NewNote("restored", shortID(res.SnapshotID), info.Target, int64(res.FilesRestored))
+	case nothingRestored(res) && filesNotRestored(res) > 0:
+		// A failed restore: "restored to" with a count of 0 read as a
+		// partial one beside its result.
+		rec.Note = runlog.NewNote("restored-nothing", shortID(res.SnapshotID), info.Target, filesNotRestored(res))
+	case nothingRestored(res):
+		rec.Note = runlog.NewNote("restored-nothing-problems", shortID(res.SnapshotID), info.Target, info.ItemsWithErrors)
 	case filesNotRestored(res) > 0:
 		rec.Note = runlog.NewNote("restored-partial", shortID(res.SnapshotID), info.Target, int64(res.FilesRestored), filesNotRestored(res))
 	case info.ItemsWithErrors > 0:

@@ -200,8 +200,11 @@ type RestoreSummary struct {
 	// first 20, as paths in the target.
 	SetIDDropped      uint64
 	SetIDDroppedPaths []string
-	// FailedFiles are the files whose content could not be restored (for
-	// example because a blob is damaged); they are removed from the target.
+	// FailedFiles are the files (each name of a hardlink too) that could
+	// not be restored: their content could not be written (for example
+	// because a blob is damaged), and they are removed from the target,
+	// or another entry stands at their name (ErrInTheWay) and is left
+	// as it is.
 	FailedFiles []string
 	// Damaged counts what failed because the repository could not give
 	// its data: files of FailedFiles whose blob was damaged, missing or of
@@ -210,6 +213,11 @@ type RestoreSummary struct {
 	// in the way): the difference between a damaged backup and a restore
 	// to try again elsewhere.
 	Damaged uint64
+	// FailedDirs counts the directories that could not be made (or
+	// were kept out by an entry in the way), each with its error in
+	// Errors; what they hold failed with them ("its directory could
+	// not be restored"), and a directory below one is not counted.
+	FailedDirs uint64
 	// OtherErrors counts the errors (in Errors) about a symlink, FIFO or
 	// device node itself: not made, or made without its metadata. Where
 	// they are all the errors, every regular file planned was restored,
@@ -248,8 +256,32 @@ type Cause struct {
 	Errno syscall.Errno
 	// Damaged: the repository could not give the data (Errno is 0).
 	Damaged bool
-	Count   uint64
+	// InTheWay: another entry stands at the name (a directory where the
+	// snapshot has a file, a file or symlink where it has a directory)
+	// and the restore left it as it is (Errno is 0).
+	InTheWay bool
+	Count    uint64
 }
+
+// ErrInTheWay is matched (errors.Is) by the error of an entry that was
+// not restored because another entry stands at its name and the restore
+// kept it: moved aside, or with --overwrite always where a directory is
+// not in the way, a second restore puts the snapshot's entry there.
+var ErrInTheWay = errors.New("an entry is in the way")
+
+// ParentFailedMessage is the error of an entry left out because its
+// directory could not be restored: derived from that directory's error,
+// which says why.
+const ParentFailedMessage = "not restored: its directory could not be restored"
+
+// inTheWayError is the error of an entry that another entry kept out.
+type inTheWayError struct{ msg string }
+
+func (e *inTheWayError) Error() string        { return e.msg }
+func (e *inTheWayError) Is(target error) bool { return target == ErrInTheWay }
+
+// wayErr is an error that matches ErrInTheWay.
+func wayErr(format string, a ...any) error { return &inTheWayError{fmt.Sprintf(format, a...)} }
 
 // targetFull reports whether errno says that the target's file system
 // takes no more files: full, over quota, or read-only. No later file can
@@ -868,6 +900,7 @@ func (rr *restoreRun) addErrorOf(p string, err error, damaged bool) {
 	c := Cause{Damaged: damaged}
 	if !damaged {
 		errors.As(err, &c.Errno)
+		c.InTheWay = c.Errno == 0 && errors.Is(err, ErrInTheWay)
 	}
 	rr.sumMu.Lock()
 	rr.sum.Errors = append(rr.sum.Errors, snapshot.ItemError{Path: p, Error: err.Error()})
@@ -893,6 +926,9 @@ func (rr *restoreRun) sortedCauses() []Cause {
 		if a.Damaged != b.Damaged {
 			return cmp.Compare(boolInt(b.Damaged), boolInt(a.Damaged))
 		}
+		if a.InTheWay != b.InTheWay {
+			return cmp.Compare(boolInt(b.InTheWay), boolInt(a.InTheWay))
+		}
 		return cmp.Compare(a.Errno, b.Errno)
 	})
 	return cs
@@ -910,7 +946,7 @@ func boolInt(b bool) int {
 // entry counts under that cause.
 type parentError struct{ dir error }
 
-func (e *parentError) Error() string { return "not restored: its directory could not be restored" }
+func (e *parentError) Error() string { return ParentFailedMessage }
 func (e *parentError) Unwrap() error { return e.dir }
 
 // parentErr is the error of the entry rel, whose directory failed.
@@ -968,7 +1004,7 @@ func (rr *restoreRun) prepareEntry(it rItem, node func() *snapshot.Node, kept *u
 			if typ == unix.S_IFDIR {
 				// Kept, but the item is not there, in any mode: said
 				// (the summary would count it as a file kept).
-				return fmt.Errorf("a directory is in the way (kept: overwrite mode never)")
+				return wayErr("a directory is in the way (kept: overwrite mode never)")
 			}
 			write = false
 			return nil
@@ -1013,7 +1049,7 @@ func (rr *restoreRun) prepareEntry(it rItem, node func() *snapshot.Node, kept *u
 			}
 		}
 		if typ == unix.S_IFDIR {
-			return fmt.Errorf("a directory is in the way (a restore does not remove a directory to put a file there: move it aside, or restore into another directory)")
+			return wayErr("a directory is in the way (a restore does not remove a directory to put a file there: move it aside, or restore into another directory)")
 		}
 		// Said in the summary: a restore onto a live tree replaces
 		// files without asking (OverwriteAlways is the default).
@@ -1121,7 +1157,7 @@ func (rr *restoreRun) mkdir(dfd int, rel, dst string) (made bool, err error) {
 		what = "a symbolic link"
 	}
 	if rr.rs.Overwrite == OverwriteNever {
-		return false, fmt.Errorf("%s is in the way of the directory (kept: overwrite mode never)", what)
+		return false, wayErr("%s is in the way of the directory (kept: overwrite mode never)", what)
 	}
 	// The directory is made under a temporary name and exchanged with
 	// what stands there, which is removed only then: a directory that
@@ -1323,6 +1359,7 @@ func (rr *restoreRun) makeDirs(workers int, dry bool) error {
 			for _, e := range res[i].errs {
 				rr.addError(e.path, e.err)
 			}
+			rr.sum.FailedDirs += uint64(len(res[i].errs))
 			rr.sum.Dirs += res[i].made
 		}
 	}
@@ -1357,7 +1394,7 @@ func (rr *restoreRun) makeDirRun(p *parentDirs, ds []rItem, at func(rItem), dry 
 		} else if what := rr.inTheWay(d); what != "" {
 			// What mkdir would do: refuse under never, else replace.
 			if rr.rs.Overwrite == OverwriteNever {
-				err := fmt.Errorf("%s is in the way of the directory (kept: overwrite mode never)", what)
+				err := wayErr("%s is in the way of the directory (kept: overwrite mode never)", what)
 				out.errs = append(out.errs, dirError{d.spath(), err})
 				out.failed = append(out.failed, dirError{d.rel, err})
 				continue
@@ -1580,8 +1617,11 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		var kept unix.Stat_t
 		ok, replace, err := rr.prepareEntry(f.rItem, f.n, &kept)
 		if err != nil {
+			// Not restored (a directory in the way, say): a failed
+			// file like any other, in the counts as in the list.
 			rr.addError(f.spath(), err)
 			f.failed.Store(true)
+			rr.sum.FailedFiles = append(rr.sum.FailedFiles, f.spath())
 			continue
 		}
 		if !ok && kept.Ino != 0 {
@@ -1622,6 +1662,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		for _, l := range rr.links {
 			if rr.parentFailed(l.rel) {
 				rr.addError(l.spath(), rr.parentErr(l.rel))
+				rr.sum.FailedFiles = append(rr.sum.FailedFiles, l.spath())
 				continue
 			}
 			why, ok := rr.planLink(l)
@@ -1664,6 +1705,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		rr.at(l.rItem)
 		if rr.parentFailed(l.rel) {
 			rr.addError(l.spath(), rr.parentErr(l.rel))
+			rr.sum.FailedFiles = append(rr.sum.FailedFiles, l.spath())
 			continue
 		}
 		reason, ok := rr.planLink(l)
@@ -2138,6 +2180,7 @@ func (rr *restoreRun) planLink(l *rFile) (reason copyReason, ok bool) {
 	write, replace, err := rr.prepareEntry(l.rItem, l.n, &kept)
 	if err != nil {
 		rr.addError(l.spath(), err)
+		rr.count(func(s *RestoreSummary) { s.FailedFiles = append(s.FailedFiles, l.spath()) })
 		return reason, false
 	}
 	switch {
@@ -2311,7 +2354,7 @@ func (rr *restoreRun) putInPlace(f *rFile) error {
 	return rr.root.at(f.rel, func(dfd int, name string) error {
 		if err := unix.Renameat(dfd, tmp, dfd, name); err != nil {
 			if err == unix.EISDIR {
-				return fmt.Errorf("a directory is in the way (it appeared while the file was restored)")
+				return wayErr("a directory is in the way (it appeared while the file was restored)")
 			}
 			// Not an *os.LinkError: that type says link(2) itself failed
 			// (linkRefused).

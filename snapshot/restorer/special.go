@@ -101,7 +101,7 @@ func (rr *restoreRun) makeSpecialStaged(o rItem, replace bool) (created bool, er
 			unix.Unlinkat(sfd, base, 0)
 			switch err {
 			case unix.EISDIR, unix.ENOTEMPTY:
-				return fmt.Errorf("a directory is in the way (it appeared while the restore ran)")
+				return wayErr("a directory is in the way (it appeared while the restore ran)")
 			case unix.EEXIST:
 				return fmt.Errorf("something appeared at its name while the restore ran; it was left as it is")
 			}

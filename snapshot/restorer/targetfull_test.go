@@ -109,8 +109,16 @@ func TestRestoreCausesCounted(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum, err := (&Restorer{Repo: r}).Restore(ctx, sn, "/", target)
-	if !errors.Is(err, ErrRestoreIncomplete) || len(sum.Causes) != 1 || sum.Causes[0] != (Cause{Count: 1}) {
+	// A cause of its own, and the file is not restored (README walk: it
+	// was in no count of files not restored).
+	if !errors.Is(err, ErrRestoreIncomplete) || len(sum.Causes) != 1 || sum.Causes[0] != (Cause{InTheWay: true, Count: 1}) {
 		t.Errorf("a directory in the way: %v, causes %+v", err, sum.Causes)
+	}
+	if len(sum.FailedFiles) != 1 || len(sum.Errors) != 1 || !strings.Contains(sum.Errors[0].Error, "in the way") {
+		t.Errorf("a directory in the way: failed files %q, errors %+v", sum.FailedFiles, sum.Errors)
+	}
+	if sum.Files+uint64(len(sum.FailedFiles)) != 3 {
+		t.Errorf("%d files restored and %d failed, of 3", sum.Files, len(sum.FailedFiles))
 	}
 }
 

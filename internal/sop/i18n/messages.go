@@ -16,6 +16,7 @@ var messages = map[string][2]string{
 	"kind.retention-failed":       {"Retensi gagal diterapkan", "Retention failed"},
 	"kind.prune-failed":           {"Pemangkasan gagal", "Prune failed"},
 	"kind.offsite-copy-failed":    {"Penyalinan ke media offsite gagal", "Offsite copy failed"},
+	"kind.target-not-writable":    {"Tujuan restore tidak dapat ditulisi", "Restore target not writable"},
 	"kind.other":                  {"Lainnya", "Other"},
 	"result.ok":                   {"Berhasil", "OK"},
 	"result.partial":              {"Sebagian", "Partial"},

@@ -71,13 +71,16 @@ const (
 	// KindOffsite: the copy of a job's snapshots to its offsite medium
 	// ([job.offsite]) after the backup failed; the backup stands.
 	KindOffsite FailureKind = "offsite-copy-failed"
-	KindOther   FailureKind = "other"
+	// KindTargetNotWritable: a restore could not write to its target
+	// (a read-only file system, permissions).
+	KindTargetNotWritable FailureKind = "target-not-writable"
+	KindOther             FailureKind = "other"
 )
 
 // Kinds lists every failure kind, in report order.
 var Kinds = []FailureKind{
 	KindSourceUnreadable, KindDumpFailed, KindRepoUnreachable, KindLock, KindWrongPassword,
-	KindOutOfSpace, KindIntegrity, KindMedia, KindTimeStandard, KindInterrupted, KindRetention, KindPrune, KindOffsite, KindOther,
+	KindOutOfSpace, KindIntegrity, KindMedia, KindTimeStandard, KindInterrupted, KindRetention, KindPrune, KindOffsite, KindTargetNotWritable, KindOther,
 }
 
 // Valid reports whether k is one of Kinds.
