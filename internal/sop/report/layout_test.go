@@ -704,3 +704,15 @@ func TestFailedRestoreMinutesText(t *testing.T) {
 		}
 	}
 }
+
+// The causes line in the form a restore writes when not every error is a
+// failed file is given in the document's language too (the restore's own
+// counts say the split).
+func TestRestoreErrorLineCausesWithUnits(t *testing.T) {
+	h := makeHistory(t)
+	line := "31 errors (30 of files not restored, 1 of directories not restored) by cause: 31 read-only file system"
+	got := h.env(i18n.ID).errorLine(line)
+	if got != "kesalahan menurut penyebab: 31 read-only file system" {
+		t.Errorf("errorLine(%q) in Indonesian = %q", line, got)
+	}
+}

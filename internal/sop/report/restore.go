@@ -303,6 +303,12 @@ func (e Env) minutesMessage(r runlog.Record) string {
 // only the first (cmd/cadang recordRestoreOmitted).
 var moreErrorsRE = regexp.MustCompile(`^\.\.\. and (\d+) more error\(s\) not recorded \(the restore's output lists them\)$`)
 
+// causesUnitsRE is the causes line when not every error is a failed file
+// ("31 errors (30 of files not restored, 1 of directories not restored) by
+// cause: ..."): the split is in the minutes' own counts, so the line is
+// given as the causes alone.
+var causesUnitsRE = regexp.MustCompile(`^\d+ errors \([^)]*\) by cause: (.*)$`)
+
 // errorLine is one of a restore record's errors in the language of the
 // document where cadang wrote it in a known form: the frame ("not
 // restored: ", "errors by cause: ", the count of those left out) is
@@ -312,6 +318,9 @@ func (e Env) errorLine(s string) string {
 	if m := moreErrorsRE.FindStringSubmatch(s); m != nil {
 		n, _ := strconv.ParseInt(m[1], 10, 64)
 		return e.t("ba.err_more", e.Lang.Int(n))
+	}
+	if m := causesUnitsRE.FindStringSubmatch(s); m != nil {
+		return e.t("ba.err_causes", m[1])
 	}
 	for _, f := range []struct{ prefix, key string }{
 		{"errors by cause: ", "ba.err_causes"},
