@@ -389,13 +389,7 @@ func (rr *restoreRun) removeLeftover(rec journalRec) (removed bool, err error) {
 		if unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || int(st.Uid) != rr.euid || st.Nlink != 1 {
 			return false, nil
 		}
-		if err := unix.Unlinkat(dfd, name, 0); err != nil {
-			if err == unix.ENOENT {
-				return false, nil
-			}
-			return false, &os.PathError{Op: "remove", Path: rr.root.abs(rec.rel), Err: err}
-		}
-		return true, nil
+		return rr.unlinkLeftover(dfd, name, rec.rel)
 	}
 	if rec.kind == tempFile {
 		// Checked by name, then unlinked by name: someone could swap the
@@ -407,13 +401,7 @@ func (rr *restoreRun) removeLeftover(rec journalRec) (removed bool, err error) {
 		if unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || uint64(st.Dev) != rec.dev || st.Ino != rec.ino || st.Mode&unix.S_IFMT != unix.S_IFREG {
 			return false, nil
 		}
-		if err := unix.Unlinkat(dfd, name, 0); err != nil {
-			if err == unix.ENOENT {
-				return false, nil
-			}
-			return false, &os.PathError{Op: "remove", Path: rr.root.abs(rec.rel), Err: err}
-		}
-		return true, nil
+		return rr.unlinkLeftover(dfd, name, rec.rel)
 	}
 	// A directory is opened, not followed if a symlink, and checked on
 	// the descriptor; its contents are read and removed through it, so a
@@ -471,4 +459,16 @@ func (rr *restoreRun) leftover(l Leftover) {
 	if rr.rs.Leftover != nil {
 		rr.rs.Leftover(l)
 	}
+}
+
+// unlinkLeftover removes the file name of dfd (rel in the target) that a
+// dead restore left, and says whether it was there to remove.
+func (rr *restoreRun) unlinkLeftover(dfd int, name, rel string) (bool, error) {
+	if err := unix.Unlinkat(dfd, name, 0); err != nil {
+		if err == unix.ENOENT {
+			return false, nil
+		}
+		return false, &os.PathError{Op: "remove", Path: rr.root.abs(rel), Err: err}
+	}
+	return true, nil
 }
