@@ -100,7 +100,13 @@ func (e *env) findSnapshot(ctx context.Context, r snapshot.FileLoader, arg strin
 	case err == nil:
 		return sn, nil
 	case arg == "latest" && errors.Is(err, snapshot.ErrNoSnapshot) && len(f.Hosts)+len(f.Tags)+len(f.Paths) > 0:
-		return nil, fmt.Errorf("snapshot \"latest\": %w for %s ('%s' lists the snapshots)", err, filterText(f), e.snapshotsCmd())
+		err = fmt.Errorf("snapshot \"latest\": %w for %s ('%s' lists the snapshots)", err, filterText(f), e.snapshotsCmd())
+		// A mistyped --tag, --host or --path, as a mistyped ID: not a
+		// failed run, where the repository holds snapshots at all.
+		if hasSnapshots(ctx, r) {
+			return nil, soprun.NotARun(err)
+		}
+		return nil, err
 	case arg != "latest" && errors.Is(err, snapshot.ErrNoSnapshot):
 		// Mistyped, or gone: a forgotten one says when it went.
 		at, forgotten := forgottenPrefix(ctx, r, arg)

@@ -46,6 +46,10 @@ func TestCLISnapshotTypoIsNotARun(t *testing.T) {
 			t.Errorf("restore %s: want %q in\n%s", c.arg, c.want, res.stderr)
 		}
 	}
+	// A mistyped tag on latest is the same mistake as a mistyped ID.
+	if res := cliCode(t, 1, "-r", repoDir, "restore", "latest", "--tag", "source:uplaod", "--target", target); !strings.Contains(res.stderr, `snapshot "latest": no matching snapshot found for`) {
+		t.Errorf("restore latest with a mistyped tag:\n%s", res.stderr)
+	}
 	// No repository given (the README's restore on request, typed
 	// without -r): an error, no failed restore, no minutes number taken.
 	t.Setenv("CADANG_REPOSITORY", "")
