@@ -499,6 +499,18 @@ func TestOpenNearbyRepository(t *testing.T) {
 		t.Errorf("a directory outside the layout is taken for inside it: %v", err)
 	}
 
+	// A directory of media, two repositories below it: both are named,
+	// and neither is guessed.
+	be2, err := local.Create(ctx, filepath.Join(medium, "cadang2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repotest.New(t, be2, "pw", repo.InitOptions{}).Close()
+	_, err = local.Open(ctx, medium)
+	if !errors.As(err, &ne) || len(ne.At) != 2 || !strings.Contains(err.Error(), "give -r the one you mean") || strings.Contains(err.Error(), "did you mean") {
+		t.Errorf("Open(%s) with two repositories below: %v", medium, err)
+	}
+
 	// A config file not cadang's (empty, restic's) beside keys/ and
 	// data/ is no cadang repository.
 	for i, config := range [][]byte{nil, []byte("x"), []byte("\x02restic repository config, sealed")} {

@@ -23,8 +23,14 @@ type NearbyRepositoryError struct {
 }
 
 func (e *NearbyRepositoryError) Error() string {
+	if len(e.At) > 1 {
+		// Several below it (a directory of media): none is nearer, so
+		// naming one would be a guess.
+		return fmt.Sprintf("open repository %s: no config file, but there are cadang repositories at %s: give -r the one you mean",
+			e.Path, strings.Join(e.At, ", "))
+	}
 	return fmt.Sprintf("open repository %s: no config file, but there is a cadang repository at %s: did you mean -r %s?",
-		e.Path, strings.Join(e.At, " and at "), e.At[0])
+		e.Path, e.At[0], e.At[0])
 }
 
 func (e *NearbyRepositoryError) Unwrap() error { return backend.ErrNoRepository }
