@@ -1028,7 +1028,7 @@ const directMin = 1 << 20
 
 // ErrInsideRepository is wrapped by Create's error for a directory inside
 // another repository's layout.
-var ErrInsideRepository = errors.New("a repository is not made inside another")
+var ErrInsideRepository = errors.New("a repository is not made inside another's own directories (data/, keys/, snapshots/ and the like)")
 
 // ErrNotEmpty is wrapped by Create's error for a directory that holds
 // files: a repository is made in an empty or new directory (the CLI's hint
