@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -20,9 +22,19 @@ const causesShown = 3
 // anything is opened: a mistake in the command line, which names nothing
 // to do (like a mistyped snapshot ID), so no failed run is recorded.
 func checkTarget(target string) error {
-	st, err := os.Stat(target)
+	// The nearest part of the path that exists: --target file/sub is
+	// the same mistake as --target file.
+	p := filepath.Clean(target)
+	st, err := os.Stat(p)
+	for (errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)) && filepath.Dir(p) != p {
+		p = filepath.Dir(p)
+		st, err = os.Stat(p)
+	}
 	if err != nil || st.IsDir() {
-		return nil // missing: made; unreadable: the restore says why
+		return nil // made where missing; unreadable: the restore says why
+	}
+	if p != filepath.Clean(target) {
+		return fmt.Errorf("--target %s: %s is a file, not a directory; %s", target, p, errclass.TargetHint(syscall.ENOTDIR))
 	}
 	return fmt.Errorf("--target %s: is a file, not a directory; %s", target, errclass.TargetHint(syscall.ENOTDIR))
 }

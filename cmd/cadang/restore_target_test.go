@@ -115,6 +115,13 @@ func TestCLIRestoreTargetIsAFile(t *testing.T) {
 			t.Errorf("%v: no %q in\n%s", extra, want, res.stderr)
 		}
 	}
+	// A path below the file (the README walk's --target file/sub) is the
+	// same mistake, and names the file.
+	sub := filepath.Join(f, "sub", "dir")
+	res := cliCode(t, 1, "-r", repoDir, "restore", "latest", "--target", sub)
+	if want := "--target " + sub + ": " + f + " is a file, not a directory"; !strings.Contains(res.stderr, want) {
+		t.Errorf("--target below a file: no %q in\n%s", want, res.stderr)
+	}
 	if after := len(jsonLog(t)); after != before {
 		t.Errorf("%d records added for a mistyped --target", after-before)
 	}
