@@ -836,7 +836,7 @@ func (rr *restoreRun) planNode(n *snapshot.Node, tree *repo.ID, sp, rel string, 
 	if n.Type == snapshot.TypeFile {
 		if err := checkExtents(n); err != nil {
 			rr.addError(sp, err)
-			rr.sum.FailedFiles = append(rr.sum.FailedFiles, sp)
+			rr.addFailedFile(sp)
 			return
 		}
 		// The file keeps a compact copy of its node, not the node: the
@@ -1621,7 +1621,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 			// file like any other, in the counts as in the list.
 			rr.addError(f.spath(), err)
 			f.failed.Store(true)
-			rr.sum.FailedFiles = append(rr.sum.FailedFiles, f.spath())
+			rr.addFailedFile(f.spath())
 			continue
 		}
 		if !ok && kept.Ino != 0 {
@@ -1662,7 +1662,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		for _, l := range rr.links {
 			if rr.parentFailed(l.rel) {
 				rr.addError(l.spath(), rr.parentErr(l.rel))
-				rr.sum.FailedFiles = append(rr.sum.FailedFiles, l.spath())
+				rr.addFailedFile(l.spath())
 				continue
 			}
 			why, ok := rr.planLink(l)
@@ -1705,7 +1705,7 @@ func (rr *restoreRun) execute(ctx context.Context) error {
 		rr.at(l.rItem)
 		if rr.parentFailed(l.rel) {
 			rr.addError(l.spath(), rr.parentErr(l.rel))
-			rr.sum.FailedFiles = append(rr.sum.FailedFiles, l.spath())
+			rr.addFailedFile(l.spath())
 			continue
 		}
 		reason, ok := rr.planLink(l)
@@ -2616,6 +2616,14 @@ func (rr *restoreRun) notTried(f *rFile) {
 // failData fails a file whose content the repository could not give
 // (a blob damaged, missing or of the wrong size): counted in Damaged.
 func (rr *restoreRun) failData(f *rFile, err error) { rr.failAs(f, err, true) }
+
+// addFailedFile lists the file p (a snapshot path) as not restored; the
+// workers list theirs (failAs) while the deciding goroutine lists its own.
+func (rr *restoreRun) addFailedFile(p string) {
+	rr.sumMu.Lock()
+	rr.sum.FailedFiles = append(rr.sum.FailedFiles, p)
+	rr.sumMu.Unlock()
+}
 
 func (rr *restoreRun) failAs(f *rFile, err error, damaged bool) {
 	f.mu.Lock()
