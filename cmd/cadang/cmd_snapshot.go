@@ -474,7 +474,7 @@ setuid and setgid; --no-owner there restores no owner, without those errors. --n
 choose extended attributes by name (e.g. --xattr-exclude security.capability). Nothing is written outside --target: a symlink found in the
 target is never followed (with --overwrite always or if-changed one in the way of a directory is replaced).
 If some files cannot be restored (a damaged blob, a directory in the way of a file), the others are
-restored, the failed ones are listed (NOT RESTORED; with --json, in the summary), and the exit code is 3 (1 when nothing was restored); the last line counts the errors by cause. After 50
+restored, each failed one is listed once with its cause (NOT RESTORED: PATH: why; with --json, in the summary), and the exit code is 3 (1 when nothing was restored); the last line counts the errors by cause. After 50
 files in a row on one file system failed because it is full or read-only, the restore stops writing
 to that file system and lists the files it did not try (NOT TRIED).`,
 		Flags: append(filterFlags(),
@@ -713,12 +713,10 @@ func printRestoreSummary(e *env, sn *snapshot.Snapshot, res *restoreResult) {
 		_ = e.printJSONLine(res)
 		return
 	}
-	// One line each, whatever a file's name holds (cellText).
-	for _, ie := range res.Errors {
-		fmt.Fprintf(e.stderr, "error: %s\n", cellText(ie.Path+": "+ie.Error))
-	}
-	for _, f := range res.FailedFiles {
-		fmt.Fprintf(e.stderr, "NOT RESTORED: %s\n", cellText(f))
+	// One line each, whatever a file's name holds (cellText), and each
+	// file not restored once: in its NOT RESTORED line, with its cause.
+	for _, line := range restoreErrorLines(res) {
+		fmt.Fprintln(e.stderr, cellText(line))
 	}
 	for _, f := range res.NotTriedFiles {
 		fmt.Fprintf(e.stderr, "NOT TRIED: %s\n", cellText(f))

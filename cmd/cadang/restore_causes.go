@@ -282,6 +282,46 @@ func restoreRecordItems(res *restoreResult) []string {
 	return items
 }
 
+// restoreErrorLines are the lines a restore prints on stderr for its
+// errors: "error: PATH: why" for each entry that is not a file not
+// restored (a directory, a symlink, metadata not set), then
+// "NOT RESTORED: PATH: why" once for each file not restored. A failed
+// file is both in FailedFiles and in Errors; printed from both, each one
+// was read twice, its cause on one line and its verdict on another.
+func restoreErrorLines(res *restoreResult) []string {
+	failed := map[string]bool{}
+	for _, f := range res.FailedFiles {
+		failed[f] = true
+	}
+	msgs := map[string][]string{}
+	var lines []string
+	for _, ie := range res.Errors {
+		if failed[ie.Path] {
+			msgs[ie.Path] = append(msgs[ie.Path], ie.Error)
+			continue
+		}
+		lines = append(lines, "error: "+ie.Path+": "+ie.Error)
+	}
+	done := map[string]bool{}
+	for _, f := range res.FailedFiles {
+		if done[f] {
+			continue
+		}
+		done[f] = true
+		s := "NOT RESTORED: " + f
+		if m := msgs[f]; len(m) > 0 {
+			// "NOT RESTORED: PATH: its directory could not be
+			// restored", not "...: not restored: its directory ...".
+			for i := range m {
+				m[i] = strings.TrimPrefix(m[i], "not restored: ")
+			}
+			s += ": " + strings.Join(m, "; ")
+		}
+		lines = append(lines, s)
+	}
+	return lines
+}
+
 // recordRestoreOmitted says, as the record's last error, how many of the
 // restore's items (restoreRecordItems, and the lines of its causes) its
 // list left out, so that nobody reads the twenty as all of them. listed

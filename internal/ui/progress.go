@@ -168,12 +168,19 @@ func (c *Counter) AddFile() {
 
 // Error reports an item error: on stderr-like output in bar mode, as an
 // event in JSON mode.
-func (c *Counter) Error(item string, err error) {
+func (c *Counter) Error(item string, err error) { c.itemError(item, err, true) }
+
+// itemError counts an item error and emits its JSON event; in bar mode it
+// prints the error line only where show is set.
+func (c *Counter) itemError(item string, err error, show bool) {
 	c.errors.Add(1)
 	switch c.mode {
 	case JSON:
 		c.emit(map[string]any{"message_type": "error", "item": item, "error": err.Error()})
 	case Bar:
+		if !show {
+			return
+		}
 		c.mu.Lock()
 		_ = c.bar.Clear()
 		// c.w is the terminal itself (the bar's own controls): the item is
@@ -235,6 +242,13 @@ func (r Restore) Planned(files, bytes uint64) { r.SetTotals(files, bytes) }
 
 // BytesWritten implements restorer.RestoreProgress.
 func (r Restore) BytesWritten(n uint64) { r.AddBytes(n) }
+
+// Error implements restorer.RestoreProgress: it counts the error (and
+// emits its JSON event) but prints no line on the terminal. The restore
+// lists every error once when it ends, each file not restored with its
+// cause; a line here too named each failed file twice, 600 lines for 300
+// files to read through.
+func (r Restore) Error(item string, err error) { r.itemError(item, err, false) }
 
 // CompleteItem implements restorer.RestoreProgress.
 func (r Restore) CompleteItem(_ string, n *snapshot.Node, _ bool) {

@@ -43,11 +43,16 @@ import (
 // created (tempFileIntent, its device, inode and mode 0), and with its
 // inode once it is. A regular file at exactly such a name, of the
 // restoring user and with one link, is removed (removeLeftover says why a
-// name is enough there). A directory never is by name: stages and
-// directories made to be exchanged keep the inode rule. A link made under
-// a temporary name is recorded after it is made only (it is the restored
-// file's other name, often another user's): one made but not yet recorded
-// when the kill came is not found.
+// name is enough there). A link made under a temporary name is the
+// restored file's other name (often another user's, with several links):
+// it is recorded before it is made as a file with the inode it will have,
+// its first member's, so the inode rule finds it. A stage or a directory
+// made to be exchanged is recorded by name before it is made too
+// (tmpstage, tmpdir, with the mode it is made with), and with its inode
+// after; where the journal has no line of its inode, a directory at that
+// name is removed only as the restore makes one: this user's, of that
+// mode, holding no more than the restore puts in one of its kind and
+// nothing else (removeLeftover).
 
 // journalMagic is the first line of a journal.
 const journalMagic = "cadang restore journal 2"
@@ -68,7 +73,16 @@ const (
 	// tempFileIntent is a regular file about to be created, written
 	// before the create: only its name is known ("tmpfile 0 0 0 PATH").
 	tempFileIntent = "tmpfile"
+	// tempStageIntent and tempDirIntent are a stage and a directory to be
+	// exchanged about to be made: their name and the mode they are made
+	// with ("tmpstage 0 0 700 PATH").
+	tempStageIntent = "tmpstage"
+	tempDirIntent   = "tmpdir"
 )
+
+// dirIntents maps the intent of a directory to the kind it is recorded as
+// once made.
+var dirIntents = map[string]string{tempStageIntent: tempStage, tempDirIntent: tempDir}
 
 // tempMaxEntries is how many entries a temporary directory of a kind
 // holds at most while the restore that made it runs: a stage holds the
@@ -112,6 +126,15 @@ func (rr *restoreRun) noteTemp(kind, rel string, st *unix.Stat_t) {
 // at any moment after it leaves no file the journal does not name.
 func (rr *restoreRun) noteTempIntent(rel string) {
 	rr.noteLine(fmt.Sprintf("%s 0 0 0 %q\n", tempFileIntent, rel))
+}
+
+// noteDirIntent records in the journal that the temporary directory rel
+// of kind (tempStageIntent, tempDirIntent) is about to be made, with the
+// mode mkdir gives it (0700 less the umask): called before the mkdir, so
+// that a kill between it and the line of its inode leaves no directory
+// the journal does not name.
+func (rr *restoreRun) noteDirIntent(kind, rel string) {
+	rr.noteLine(fmt.Sprintf("%s 0 0 %o %q\n", kind, 0o700&^rr.umask, rel))
 }
 
 // noteLine appends line to the journal, made first if need be.
@@ -293,9 +316,20 @@ func (rr *restoreRun) cleanJournal(name, token string) {
 	}
 	prefix := ".cadang-restore-" + token + "-"
 	clean := j.complete
+	// A directory whose inode was recorded is judged by it alone: its
+	// name's intent must not loosen that rule.
+	made := map[string]bool{}
+	for _, rec := range j.recs {
+		if _, dir := tempMaxEntries[rec.kind]; dir {
+			made[rec.rel] = true
+		}
+	}
 	for _, rec := range j.recs {
 		if _, n := splitRel(rec.rel); !strings.HasPrefix(n, prefix) {
 			continue // not a name this restore makes
+		}
+		if _, intent := dirIntents[rec.kind]; intent && made[rec.rel] {
+			continue
 		}
 		removed, err := rr.removeLeftover(rec)
 		if err != nil {
@@ -333,7 +367,9 @@ func readJournal(r io.Reader, size int64) (j parsedJournal, ok bool) {
 		if _, err := fmt.Sscanf(sc.Text(), "%s %d %d %o %q", &rec.kind, &rec.dev, &rec.ino, &rec.mode, &rec.rel); err != nil {
 			continue
 		}
-		if _, known := tempMaxEntries[rec.kind]; (known || rec.kind == tempFile || rec.kind == tempFileIntent) && validRel(rec.rel) && rec.rel != "" {
+		_, known := tempMaxEntries[rec.kind]
+		_, dirIntent := dirIntents[rec.kind]
+		if (known || dirIntent || rec.kind == tempFile || rec.kind == tempFileIntent) && validRel(rec.rel) && rec.rel != "" {
 			j.recs = append(j.recs, rec)
 		}
 	}
@@ -406,6 +442,16 @@ func (rr *restoreRun) removeLeftover(rec journalRec) (removed bool, err error) {
 	// A directory is opened, not followed if a symlink, and checked on
 	// the descriptor; its contents are read and removed through it, so a
 	// directory moved to the name in between is not emptied.
+	// A directory named only by its intent (the kill came before its
+	// inode was recorded) is removed as the restore makes one or not at
+	// all: this user's, the mode recorded, and holding nothing the
+	// restore does not put in one, so that at worst an empty directory or
+	// one node of this user's goes. Its name carries a MAC under the dead
+	// restore's secret: no one put a directory there by chance.
+	kind, byName := dirIntents[rec.kind]
+	if !byName {
+		kind = rec.kind
+	}
 	sfd, err := unix.Openat(dfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return false, nil
@@ -413,7 +459,7 @@ func (rr *restoreRun) removeLeftover(rec journalRec) (removed bool, err error) {
 	s := os.NewFile(uintptr(sfd), rr.root.abs(rec.rel))
 	defer s.Close()
 	var st unix.Stat_t
-	if unix.Fstat(sfd, &st) != nil || uint64(st.Dev) != rec.dev || st.Ino != rec.ino || st.Mode&unix.S_IFMT != unix.S_IFDIR ||
+	if unix.Fstat(sfd, &st) != nil || !byName && (uint64(st.Dev) != rec.dev || st.Ino != rec.ino) || st.Mode&unix.S_IFMT != unix.S_IFDIR ||
 		int(st.Uid) != rr.euid || st.Mode&0o7777 != rec.mode || rec.mode&0o077 != 0 {
 		return false, nil // another directory (its inode reused), or one made something else since
 	}
@@ -421,18 +467,13 @@ func (rr *restoreRun) removeLeftover(rec journalRec) (removed bool, err error) {
 	if err != nil {
 		return false, &os.PathError{Op: "read", Path: rr.root.abs(rec.rel), Err: err}
 	}
-	if len(inside) > tempMaxEntries[rec.kind] {
-		return false, fmt.Errorf("holds %d entries, more than the restore puts in one: not removed", len(inside))
-	}
-	// All checked before any is removed.
-	for _, n := range inside {
-		var ist unix.Stat_t
-		if err := unix.Fstatat(sfd, n, &ist, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return false, &os.PathError{Op: "lstat", Path: rr.root.abs(path.Join(rec.rel, n)), Err: err}
+	if err := rr.checkTempDir(sfd, rec.rel, kind, inside); err != nil {
+		if byName {
+			// Named only: a directory that is not as the restore
+			// makes one is not shown to be the restore's at all.
+			return false, nil
 		}
-		if ist.Mode&unix.S_IFMT == unix.S_IFDIR {
-			return false, errors.New("holds a directory, which a restore never makes in one: not removed")
-		}
+		return false, err
 	}
 	for _, n := range inside {
 		if err := unix.Unlinkat(sfd, n, 0); err != nil && err != unix.ENOENT {
@@ -445,6 +486,30 @@ func (rr *restoreRun) removeLeftover(rec journalRec) (removed bool, err error) {
 		return false, &os.PathError{Op: "remove", Path: rr.root.abs(rec.rel), Err: err}
 	}
 	return true, nil
+}
+
+// checkTempDir checks, before anything in it is removed, that the entries
+// inside (the names in sfd, the temporary directory rel of kind) are what
+// the restore puts in one: no more than its kind holds, never a
+// directory, and in a stage only the node it makes there (a symlink, FIFO
+// or device node), never a regular file.
+func (rr *restoreRun) checkTempDir(sfd int, rel, kind string, inside []string) error {
+	if len(inside) > tempMaxEntries[kind] {
+		return fmt.Errorf("holds %d entries, more than the restore puts in one: not removed", len(inside))
+	}
+	for _, n := range inside {
+		var ist unix.Stat_t
+		if err := unix.Fstatat(sfd, n, &ist, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return &os.PathError{Op: "lstat", Path: rr.root.abs(path.Join(rel, n)), Err: err}
+		}
+		switch ist.Mode & unix.S_IFMT {
+		case unix.S_IFDIR:
+			return errors.New("holds a directory, which a restore never makes in one: not removed")
+		case unix.S_IFREG:
+			return errors.New("holds a regular file, which a restore never makes in one: not removed")
+		}
+	}
+	return nil
 }
 
 // warn tells Restorer.Warn of err.

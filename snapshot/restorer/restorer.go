@@ -1163,9 +1163,13 @@ func (rr *restoreRun) mkdir(dfd int, rel, dst string) (made bool, err error) {
 	// what stands there, which is removed only then: a directory that
 	// cannot be made (no inodes or quota left) leaves the entry as it was.
 	tmp := fmt.Sprintf(".cadang-restore-%s-%x", rr.token, rr.mac("dir", dst))
+	// Named before it is made: a kill between the mkdir and the line of
+	// its inode left it where no later restore looked.
+	rr.noteDirIntent(tempDirIntent, path.Join(dir, tmp))
 	if err := unix.Mkdirat(dfd, tmp, 0o700); err != nil {
 		return false, &os.PathError{Op: "mkdir", Path: dst, Err: err}
 	}
+	rr.hook("swapdir", rel)
 	var mst unix.Stat_t
 	if err := unix.Fstatat(dfd, tmp, &mst, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return false, &os.PathError{Op: "lstat", Path: dst, Err: err}
@@ -2088,6 +2092,15 @@ func (rr *restoreRun) link(l, to *rFile) error {
 			if rr.rs.testLinkErr != nil {
 				err = rr.rs.testLinkErr(l.rel, to.rel)
 			}
+			if err == nil && l.replace {
+				// Recorded before it is made, with the inode it will
+				// have (the file it links to): a kill between the link
+				// and the line after it left a name no later restore
+				// found. A file swapped in at oname in between makes
+				// this line name another inode, which the cleanup then
+				// finds at no temporary name: nothing is removed.
+				rr.noteTempAt(tempFile, rr.writeRel(l), odfd, oname)
+			}
 			if err == nil {
 				err = unix.Linkat(odfd, oname, ndfd, nname, 0)
 			}
@@ -2095,6 +2108,7 @@ func (rr *restoreRun) link(l, to *rFile) error {
 				return &os.LinkError{Op: "link", Old: to.dst(), New: l.dst(), Err: err}
 			}
 			if l.replace {
+				rr.hook("linked", l.rel)
 				rr.noteTempAt(tempFile, rr.writeRel(l), ndfd, nname)
 			}
 			return nil

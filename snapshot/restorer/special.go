@@ -61,9 +61,12 @@ func (rr *restoreRun) makeSpecialStaged(o rItem, replace bool) (created bool, er
 	for try := 0; !st.made; try++ {
 		st.name = rr.newStageName(dir)
 		err = rr.root.at(path.Join(dir, st.name), func(dfd int, sname string) error {
+			// Named before it is made, as a temporary file is.
+			rr.noteDirIntent(tempStageIntent, path.Join(dir, sname))
 			if err := unix.Mkdirat(dfd, sname, 0o700); err != nil {
 				return err
 			}
+			rr.hook("staged", o.rel)
 			rr.noteTempAt(tempStage, path.Join(dir, sname), dfd, sname)
 			return nil
 		})
