@@ -61,6 +61,19 @@ type checkResult struct {
 	// Unsupported lists the trees of a newer format, which were not
 	// checked (not damage; a newer cadang reads them).
 	Unsupported []string `json:"unsupported,omitempty"`
+	// LostInMissingPacks counts, by type, the blobs that the index places
+	// only in packs that are gone (the text's "(N data blobs and M tree
+	// blobs: directory listings)").
+	LostInMissingPacks *blobCounts `json:"lost_in_missing_packs,omitempty"`
+	// OtherMediumIDs gives, for each snapshot that uses a lost or damaged
+	// blob, the ID to give another medium (the text's "give OTHER the ID").
+	OtherMediumIDs []otherMediumID `json:"other_medium_ids,omitempty"`
+}
+
+// blobCounts counts blobs by type.
+type blobCounts struct {
+	Data int `json:"data"`
+	Tree int `json:"tree"`
 }
 
 func checkCommand() *cli.Command {
@@ -168,6 +181,17 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		res.Unsupported = append(res.Unsupported, p.Error())
 	}
 	res.OK = len(res.Problems) == 0 && len(res.Unsupported) == 0
+	if filesOfKind(rep.Problems, repo.ProblemPackMissing) > 0 {
+		data, trees := lostInMissingPacks(r.Index(), rep.Problems)
+		res.LostInMissingPacks = &blobCounts{Data: data, Tree: trees}
+	}
+	lost := lostFindings(rep.Problems)
+	// Blobs the index lacks while packs are not in it may well be in
+	// them: no ID is named for another medium then, in the text either.
+	maybeUnindexed := hasKind(rep.Problems, repo.ProblemBlobNotIndexed) && res.UnindexedPacks > 0
+	if !maybeUnindexed {
+		res.OtherMediumIDs = otherMediumIDs(c.Context, r, lost)
+	}
 	if e.json {
 		if err := e.printJSON(res); err != nil {
 			return err
@@ -209,14 +233,13 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 			// password.
 			fmt.Fprintln(e.stdout, "note: prune and 'repair packs' refuse to run while an index file is of a newer format; if no newer cadang wrote to this repository, someone holding the password did: 'cadang repair index' rebuilds the index from the packs' own headers without it")
 		}
-		maybeUnindexed := hasKind(rep.Problems, repo.ProblemBlobNotIndexed) && res.UnindexedPacks > 0
 		switch {
 		case maybeUnindexed:
 			// The blobs may well be in those packs: a damaged index file
 			// is no loss, and forget would be.
 			fmt.Fprintf(e.stdout, "note: the snapshots named above use blobs the index does not name, and %d pack(s) are not in the index (an index file was lost or cannot be read, or a backup was interrupted): the blobs may be in them. 'cadang repair index'%s indexes again every such pack whose header can be read and names the others, for 'cadang repair packs'; check again after it\n", res.UnindexedPacks, then)
-		case hasKind(rep.Problems, repo.ProblemBlobNotIndexed):
-			printLostBlobAdvice(c.Context, e, r, rep.Problems)
+		case len(lost) > 0:
+			printLostBlobAdvice(e, lost, res.OtherMediumIDs)
 		}
 		if hasKind(rep.Problems, repo.ProblemSnapshotDamaged) {
 			fmt.Fprintln(e.stdout, "note: a snapshot file that cannot be read stays, and is reported, until 'cadang forget ID' removes it; prune refuses to run until then, unless the file is junk that was never sealed with this repository's key")
@@ -263,19 +286,20 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 }
 
 // printLostBlobAdvice says what to do about snapshots that use blobs the
-// repository no longer holds. After a disaster no next backup stores them
-// again (the server is gone), and such a snapshot still restores all but
-// the files named: the way back is another medium, and forget, which
-// throws away what the snapshot still gives, comes last.
+// repository no longer holds (lost: findings with Snapshot and Blob set,
+// lostFindings). After a disaster no next backup stores them again (the
+// server is gone), and such a snapshot still restores all but the files
+// named: the way back is another medium, and forget, which throws away
+// what the snapshot still gives, comes last.
 //
 // A lost tree blob is another matter: it lists a directory, so nothing
 // under that directory can be restored from the snapshot (nothing at all
 // where it is the root tree), and a backup does not store a tree again.
 // Only another medium gives such a snapshot back.
-func printLostBlobAdvice(ctx context.Context, e *env, r snapshot.FileLoader, ps []repo.Problem) {
+func printLostBlobAdvice(e *env, lost []repo.Problem, others []otherMediumID) {
 	var trees, root, data bool
-	for _, p := range ps {
-		if p.Kind != repo.ProblemBlobNotIndexed || p.Blob == nil {
+	for _, p := range lost {
+		if p.Blob == nil {
 			continue
 		}
 		if p.Blob.Type == repo.TreeBlob {
@@ -307,42 +331,78 @@ func printLostBlobAdvice(ctx context.Context, e *env, r snapshot.FileLoader, ps 
 			"note: a backup does not heal a lost tree, since a tree already stored is not stored again; the way back is another medium (the other rotation medium, or the offsite one): restore from it ('cadang -r OTHER restore OID --target DIR'), or forget the snapshot here and copy it back: 'cadang forget ID', then 'cadang copy --from-repo OTHER OID' (OID: the ID to give OTHER, named below for each snapshot)",
 		)
 	}
-	lines = append(lines, otherMediumIDs(ctx, r, ps)...)
+	for _, o := range others {
+		lines = append(lines, o.line())
+	}
 	lines = append(lines, "note: only a snapshot that no medium holds whole is for 'cadang forget ID' alone, and that loses every file it still restores")
 	for _, l := range lines {
 		fmt.Fprintln(e.stdout, l)
 	}
 }
 
-// otherMediumIDs names, for each snapshot that lost blobs, the ID to give
-// on another medium (OTHER in the advice). Every medium gives a copied
-// snapshot an ID of its own, and a copy records the first snapshot of the
-// chain as its Original: a snapshot here that is a copy is that original
-// on the medium it was copied from, and the copy of it on any other
-// medium is found by it (restore, copy and the other reading commands
-// fall back to originals). A snapshot here that is no copy carries its
-// own ID to the other media, as their copies' original. After 'forget'
-// here the copy's own ID names nothing anywhere, so the advice must name
-// the original now.
-func otherMediumIDs(ctx context.Context, r snapshot.FileLoader, ps []repo.Problem) []string {
-	var seen []repo.ID
-	var out []string
+// lostFindings returns the findings of snapshots that use a blob the
+// repository lost: one the index does not name.
+func lostFindings(ps []repo.Problem) []repo.Problem {
+	var out []repo.Problem
 	for _, p := range ps {
-		if p.Kind != repo.ProblemBlobNotIndexed || p.Snapshot == nil || slices.Contains(seen, *p.Snapshot) {
+		if p.Kind == repo.ProblemBlobNotIndexed {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// otherMediumID is, for a snapshot here that lost blobs, the ID to give
+// on another medium (OTHER in the advice).
+type otherMediumID struct {
+	Snapshot repo.ID `json:"snapshot"` // the snapshot's ID here
+	// ID is the one to give OTHER: the original's for a copy, the
+	// snapshot's own otherwise. Zero where the snapshot cannot be read.
+	ID     *repo.ID `json:"id,omitempty"`
+	IsCopy bool     `json:"is_copy"`
+	Error  string   `json:"error,omitempty"` // why the snapshot file cannot be read
+}
+
+// line is the note check prints for o.
+func (o otherMediumID) line() string {
+	id := o.Snapshot.Short()
+	switch {
+	case o.ID == nil:
+		return fmt.Sprintf("note: snapshot %s here cannot be read (%s): on another medium give its original's ID ('cadang -r OTHER snapshots' lists them)", id, o.Error)
+	case o.IsCopy:
+		return fmt.Sprintf("note: snapshot %s here is a copy of %s: give OTHER the ID %s (the snapshot on the medium it was copied from, and the original of every copy of it), not %s, which names nothing elsewhere",
+			id, o.ID.Short(), o.ID.Short(), id)
+	}
+	return fmt.Sprintf("note: snapshot %s here is no copy: give OTHER the ID %s (the other medium's copy carries it as its original)", id, id)
+}
+
+// otherMediumIDs names, for each snapshot that lost blobs, the ID to give
+// on another medium. Every medium gives a copied snapshot an ID of its
+// own, and a copy records the first snapshot of the chain as its
+// Original: a snapshot here that is a copy is that original on the medium
+// it was copied from, and the copy of it on any other medium is found by
+// it (restore, copy and the other reading commands fall back to
+// originals). A snapshot here that is no copy carries its own ID to the
+// other media, as their copies' original. After 'forget' here the copy's
+// own ID names nothing anywhere, so the advice must name the original now.
+func otherMediumIDs(ctx context.Context, r snapshot.FileLoader, lost []repo.Problem) []otherMediumID {
+	var out []otherMediumID
+	for _, p := range lost {
+		if p.Snapshot == nil || slices.ContainsFunc(out, func(o otherMediumID) bool { return o.Snapshot == *p.Snapshot }) {
 			continue
 		}
 		id := *p.Snapshot
-		seen = append(seen, id)
+		o := otherMediumID{Snapshot: id}
 		sn, err := snapshot.LoadSnapshot(ctx, r, id)
 		switch {
 		case err != nil:
-			out = append(out, fmt.Sprintf("note: snapshot %s here cannot be read (%v): on another medium give its original's ID ('cadang -r OTHER snapshots' lists them)", id.Short(), err))
+			o.Error = err.Error()
 		case sn.Original != nil && *sn.Original != id:
-			out = append(out, fmt.Sprintf("note: snapshot %s here is a copy of %s: give OTHER the ID %s (the snapshot on the medium it was copied from, and the original of every copy of it), not %s, which names nothing elsewhere",
-				id.Short(), sn.Original.Short(), sn.Original.Short(), id.Short()))
+			o.ID, o.IsCopy = sn.Original, true
 		default:
-			out = append(out, fmt.Sprintf("note: snapshot %s here is no copy: give OTHER the ID %s (the other medium's copy carries it as its original)", id.Short(), id.Short()))
+			o.ID = &id
 		}
+		out = append(out, o)
 	}
 	return out
 }
