@@ -188,8 +188,9 @@ func TestCLILostBlobInDisasterAdvice(t *testing.T) {
 	pack := victim.Pack.String()
 
 	res := cliCode(t, 1, "-r", a, "check", "--read-data")
-	if !strings.Contains(res.stdout, "'cadang check' after it names the snapshots and files that used them") {
-		t.Errorf("check --read-data does not say how to find what the damage cost:\n%s", res)
+	if !strings.Contains(res.stdout, "the snapshots and files that use them are named below") ||
+		!strings.Contains(res.stdout, "damaged: snapshot "+id[:8]+": "+lostFile+": data blob ") {
+		t.Errorf("check --read-data does not name what the damage cost:\n%s", res)
 	}
 	cliCode(t, 3, "-r", a, "repair", "packs", "--keep-dir", filepath.Join(dir, "kept"), pack)
 	res = cliCode(t, 1, "-r", a, "check")

@@ -65,6 +65,9 @@ type checkResult struct {
 	// only in packs that are gone (the text's "(N data blobs and M tree
 	// blobs: directory listings)").
 	LostInMissingPacks *blobCounts `json:"lost_in_missing_packs,omitempty"`
+	// DamagedBlobUsers names, by snapshot, the paths that use a blob
+	// found damaged that no other copy holds (check --read-data).
+	DamagedBlobUsers []damagedUsers `json:"damaged_blob_users,omitempty"`
 	// OtherMediumIDs gives, for each snapshot that uses a lost or damaged
 	// blob, the ID to give another medium (the text's "give OTHER the ID").
 	OtherMediumIDs []otherMediumID `json:"other_medium_ids,omitempty"`
@@ -185,7 +188,8 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		data, trees := lostInMissingPacks(r.Index(), rep.Problems)
 		res.LostInMissingPacks = &blobCounts{Data: data, Tree: trees}
 	}
-	lost := lostFindings(rep.Problems)
+	res.DamagedBlobUsers = groupUsers(rep.DamagedBlobUsers, maxPathsPerSnapshot)
+	lost := lostFindings(rep.Problems, rep.DamagedBlobUsers)
 	// Blobs the index lacks while packs are not in it may well be in
 	// them: no ID is named for another medium then, in the text either.
 	maybeUnindexed := hasKind(rep.Problems, repo.ProblemBlobNotIndexed) && res.UnindexedPacks > 0
@@ -207,8 +211,13 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 			fmt.Fprintf(e.stdout, "note: %s %s\n", strings.Join(packs, " "), oversizedPackAdvice)
 		}
 		if packs := damagedPacks(rep.Problems, rep.Unsupported); len(packs) > 0 {
-			fmt.Fprintf(e.stdout, "note: 'cadang repair packs %s' takes the damaged pack(s) out, keeping every blob that another copy or the pack itself still gives (and the packs' bytes, outside the repository); it lists the blobs that no copy gives, and 'cadang check' after it names the snapshots and files that used them\n", strings.Join(packs, " "))
+			named := "'cadang check' after it names the snapshots and files that used them"
+			if len(res.DamagedBlobUsers) > 0 {
+				named = "the snapshots and files that use them are named below"
+			}
+			fmt.Fprintf(e.stdout, "note: 'cadang repair packs %s' takes the damaged pack(s) out, keeping every blob that another copy or the pack itself still gives (and the packs' bytes, outside the repository); it lists the blobs that no copy gives, and %s\n", strings.Join(packs, " "), named)
 		}
+		printDamagedUsers(e, res.DamagedBlobUsers)
 		then := ""
 		if len(damagedPacks(rep.Problems, rep.Unsupported)) > 0 {
 			then = ", after 'repair packs' above"
@@ -286,11 +295,11 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 }
 
 // printLostBlobAdvice says what to do about snapshots that use blobs the
-// repository no longer holds (lost: findings with Snapshot and Blob set,
-// lostFindings). After a disaster no next backup stores them again (the
-// server is gone), and such a snapshot still restores all but the files
-// named: the way back is another medium, and forget, which throws away
-// what the snapshot still gives, comes last.
+// repository no longer holds, or holds only damaged (lost: findings with
+// Snapshot and Blob set, lostFindings). After a disaster no next backup
+// stores them again (the server is gone), and such a snapshot still
+// restores all but the files named: the way back is another medium, and
+// forget, which throws away what the snapshot still gives, comes last.
 //
 // A lost tree blob is another matter: it lists a directory, so nothing
 // under that directory can be restored from the snapshot (nothing at all
@@ -315,7 +324,7 @@ func printLostBlobAdvice(e *env, lost []repo.Problem, others []otherMediumID) {
 	var lines []string
 	if data {
 		lines = append(lines,
-			"note: the snapshots named above use data blobs the repository no longer holds: each still restores every other file ('cadang restore' skips the files named, names them again and exits 3), so keep them",
+			"note: the snapshots named above use data blobs the repository no longer holds intact: each still restores every other file ('cadang restore' skips the files named, names them again and exits 3), so keep them",
 			"note: to get a lost file back from another medium (the other rotation medium, or the offsite one): 'cadang -r OTHER find PATH' names the snapshots there that hold it, and 'cadang -r OTHER restore ID:PATH --target DIR' restores it",
 			"note: to make a snapshot here whole again, forget it here and copy it back from a medium that holds it whole: 'cadang forget ID', then 'cadang copy --from-repo OTHER OID' (OID: the ID to give OTHER, named below for each snapshot)",
 			"note: where the files are still on the server, the next backup of them stores their contents again and heals these snapshots",
@@ -341,15 +350,16 @@ func printLostBlobAdvice(e *env, lost []repo.Problem, others []otherMediumID) {
 }
 
 // lostFindings returns the findings of snapshots that use a blob the
-// repository lost: one the index does not name.
-func lostFindings(ps []repo.Problem) []repo.Problem {
+// repository lost: one the index does not name, or one found damaged
+// that no other copy holds (users, checker.CheckReport.DamagedBlobUsers).
+func lostFindings(ps, users []repo.Problem) []repo.Problem {
 	var out []repo.Problem
 	for _, p := range ps {
 		if p.Kind == repo.ProblemBlobNotIndexed {
 			out = append(out, p)
 		}
 	}
-	return out
+	return append(out, users...)
 }
 
 // otherMediumID is, for a snapshot here that lost blobs, the ID to give
@@ -405,6 +415,71 @@ func otherMediumIDs(ctx context.Context, r snapshot.FileLoader, lost []repo.Prob
 		out = append(out, o)
 	}
 	return out
+}
+
+// maxPathsPerSnapshot bounds the paths check names for each snapshot
+// that uses damaged blobs: one damaged pack may hold blobs of thousands
+// of files, and the administrator needs the first of them and a count.
+const maxPathsPerSnapshot = 10
+
+// damagedUse is one path of a snapshot that uses a damaged blob.
+type damagedUse struct {
+	Path     string  `json:"path"`
+	BlobType string  `json:"blob_type"` // "data", or "tree" for a directory's listing
+	Blob     repo.ID `json:"blob"`
+	Pack     string  `json:"pack"` // the pack the blob is damaged in
+}
+
+// damagedUsers lists the paths of one snapshot that use damaged blobs:
+// the first ones, and how many more there are.
+type damagedUsers struct {
+	Snapshot repo.ID      `json:"snapshot"`
+	Paths    []damagedUse `json:"paths"`
+	// MorePaths counts the paths not listed, beyond the first ones.
+	MorePaths int `json:"more_paths"`
+}
+
+// groupUsers groups the findings of snapshots that use damaged blobs by
+// snapshot, in the order found, keeping at most max paths for each.
+func groupUsers(users []repo.Problem, max int) []damagedUsers {
+	var out []damagedUsers
+	for _, p := range users {
+		if p.Snapshot == nil || p.Blob == nil {
+			continue
+		}
+		i := slices.IndexFunc(out, func(d damagedUsers) bool { return d.Snapshot == *p.Snapshot })
+		if i < 0 {
+			out = append(out, damagedUsers{Snapshot: *p.Snapshot, Paths: []damagedUse{}})
+			i = len(out) - 1
+		}
+		if len(out[i].Paths) >= max {
+			out[i].MorePaths++
+			continue
+		}
+		out[i].Paths = append(out[i].Paths, damagedUse{Path: p.Path, BlobType: p.Blob.Type.String(), Blob: p.Blob.ID, Pack: p.File.Name})
+	}
+	return out
+}
+
+// printDamagedUsers names the snapshots and paths that use damaged blobs,
+// a line each, and how many more each has.
+func printDamagedUsers(e *env, users []damagedUsers) {
+	if len(users) == 0 {
+		return
+	}
+	fmt.Fprintf(e.stdout, "note: damaged blobs that no other copy holds are used by %s:\n", plural(len(users), "snapshot"))
+	for _, u := range users {
+		for _, p := range u.Paths {
+			pack := p.Pack
+			if id, err := repo.ParseID(pack); err == nil {
+				pack = id.Short()
+			}
+			fmt.Fprintf(e.stdout, "damaged: snapshot %s: %s: %s blob %s in pack %s\n", u.Snapshot.Short(), cellText(p.Path), p.BlobType, p.Blob.Short(), pack)
+		}
+		if u.MorePaths > 0 {
+			fmt.Fprintf(e.stdout, "damaged: snapshot %s: ... and %d more\n", u.Snapshot.Short(), u.MorePaths)
+		}
+	}
 }
 
 // lostInMissingPacks counts, by type, the blobs that the index places
