@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -144,4 +145,56 @@ func TestCLICheckReadDataNamesDamagedUsers(t *testing.T) {
 	if len(got.OtherMediumIDs) != 1 || got.OtherMediumIDs[0].Snapshot != id || got.OtherMediumIDs[0].ID != id || got.OtherMediumIDs[0].IsCopy {
 		t.Errorf("other_medium_ids: %s", b)
 	}
+}
+
+// TestCLICheckReadDataDamagedBlobWithCopy: a damaged blob that another
+// pack holds intact costs nothing (a restore reads the other copy), so
+// check --read-data reports the damaged pack but names no snapshot or
+// file as using a lost blob.
+func TestCLICheckReadDataDamagedBlobWithCopy(t *testing.T) {
+	r := cliNewRepo(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	content := randBytes(91, 1<<10) // one chunk: the blob is the file
+	writeFileT(t, filepath.Join(data, "kontrak.pdf"), content, 0o644)
+	// A handle opened before the backup does not know its blobs, and
+	// stores the file's content again: a second copy, in another pack.
+	early := openForTest(t, r, cliTestPassword)
+	cliBackup(t, r, data)
+	ctx := context.Background()
+	id, _, err := early.SaveBlob(ctx, repo.DataBlob, content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := early.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	early.Close()
+	rp := openForTest(t, r, cliTestPassword)
+	locs := rp.Index().Locations(repo.DataBlob, id)
+	rp.Close()
+	if len(locs) != 2 || locs[0].Pack == locs[1].Pack {
+		t.Fatalf("want two copies of the blob in two packs: %+v", locs)
+	}
+	l := locs[0]
+	p := l.Pack.String()
+	file := filepath.Join(r, "data", p[:2], p)
+	if err := os.Chmod(file, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[l.Offset+l.Length/2] ^= 0x55
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	res := cliCode(t, 1, "-r", r, "check", "--read-data")
+	if !strings.Contains(res.stdout, "'cadang repair packs "+p) || strings.Contains(res.stdout, "damaged: snapshot") ||
+		strings.Contains(res.stdout, "give OTHER") {
+		t.Errorf("check --read-data names a snapshot as using a blob another pack holds intact:\n%s", res)
+	}
+	cliOK(t, "-r", r, "restore", "latest", "--target", filepath.Join(dir, "restored"))
 }
