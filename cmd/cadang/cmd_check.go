@@ -88,7 +88,8 @@ blob is listed in its pack's header, and that every tree decodes. --read-data al
 opens its header, and decrypts and re-hashes every blob, which together authenticate every byte of it (a
 pack's SHA-256 is compared with its name only where that is not enough: see doc/design.md §6, "Checking
 a whole pack"). --read-data-subset does that for a random N% of the packs, or for part n of t (run
-n = 1..t on successive days to cover everything).
+n = 1..t on successive days to cover everything). Where it finds blobs damaged that no other copy holds,
+it names the snapshots and files that use them (ten a snapshot, then a count; damaged_blob_users in --json).
 Exit code 0 means no problem was found.`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "read-data", Usage: "read, decrypt and verify all data"},
