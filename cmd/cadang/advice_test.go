@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -187,8 +188,9 @@ func TestCLILostBlobInDisasterAdvice(t *testing.T) {
 	pack := victim.Pack.String()
 
 	res := cliCode(t, 1, "-r", a, "check", "--read-data")
-	if !strings.Contains(res.stdout, "'cadang check' after it names the snapshots and files that used them") {
-		t.Errorf("check --read-data does not say how to find what the damage cost:\n%s", res)
+	if !strings.Contains(res.stdout, "the snapshots and files that use them are named below") ||
+		!strings.Contains(res.stdout, "damaged: snapshot "+id[:8]+": "+lostFile+": data blob ") {
+		t.Errorf("check --read-data does not name what the damage cost:\n%s", res)
 	}
 	cliCode(t, 3, "-r", a, "repair", "packs", "--keep-dir", filepath.Join(dir, "kept"), pack)
 	res = cliCode(t, 1, "-r", a, "check")
@@ -294,6 +296,11 @@ func TestCLILostBlobInCopyAdvice(t *testing.T) {
 	if m == nil || m[1] != bid[1] || m[2] != id[:8] {
 		t.Fatalf("check does not name A's ID %s for the copy %s:\n%s", id[:8], bid[1], res)
 	}
+	// --json names it too: the copy here, and the ID to give OTHER.
+	sum := checkJSON(t, cliCode(t, 1, "-r", b, "--json", "check"))
+	if o := sum.OtherMediumIDs; len(o) != 1 || !strings.HasPrefix(o[0].Snapshot, bid[1]) || o[0].ID != id || !o[0].IsCopy {
+		t.Errorf("check --json: other_medium_ids %+v, want snapshot %s, id %s, a copy", o, bid[1], id)
+	}
 	// The advice, to the letter: forget ID, copy --from-repo OTHER OID.
 	cliOK(t, "-r", b, "forget", m[1])
 	cliRunCopy(t, "-r", b, "copy", "--from-repo", a, m[2])
@@ -353,6 +360,10 @@ func TestCLILostTreeAdvice(t *testing.T) {
 		return nil
 	})
 	rp.Close()
+	// check --json counts them as the text does.
+	if l := checkJSON(t, cliCode(t, 1, "-r", r, "--json", "check")).LostInMissingPacks; l == nil || l.Data != 0 || l.Tree != trees {
+		t.Errorf("check --json: lost_in_missing_packs %+v, want %d tree blobs and no data blob", l, trees)
+	}
 	for i, res := range []cliResult{cliCode(t, 1, "-r", r, "check"), cliCode(t, 3, "-r", r, "repair", "index")} {
 		out := res.stdout + res.stderr
 		if strings.Contains(out, "stores their contents again") || strings.Contains(out, "data blob") ||
@@ -363,6 +374,9 @@ func TestCLILostTreeAdvice(t *testing.T) {
 	}
 	res := cliCode(t, 1, "-r", r, "check")
 	out := res.stdout
+	if o := checkJSON(t, cliCode(t, 1, "-r", r, "--json", "check")).OtherMediumIDs; len(o) != 1 || o[0].Snapshot != id || o[0].ID != id || o[0].IsCopy {
+		t.Errorf("check --json: other_medium_ids %+v, want snapshot %s, no copy, to give as itself", o, id)
+	}
 	for _, bad := range []string{"still restores every other file", "heals these snapshots"} {
 		if strings.Contains(out, bad) {
 			t.Errorf("check says %q of a snapshot whose root tree is lost:\n%s", bad, res)
@@ -382,4 +396,30 @@ func TestCLILostTreeAdvice(t *testing.T) {
 	cliOK(t, "-r", r, "check", "--read-data")
 	cliOK(t, "-r", r, "restore", "latest", "--target", filepath.Join(dir, "restore-whole"))
 	compareTrees(t, want, scanDir(t, filepath.Join(dir, "restore-whole", data)), false)
+}
+
+// checkSummary is what the tests read of `check --json`.
+type checkSummary struct {
+	OK                 bool `json:"ok"`
+	LostInMissingPacks *struct {
+		Data int `json:"data"`
+		Tree int `json:"tree"`
+	} `json:"lost_in_missing_packs"`
+	OtherMediumIDs []struct {
+		Snapshot string `json:"snapshot"`
+		ID       string `json:"id"`
+		IsCopy   bool   `json:"is_copy"`
+		Error    string `json:"error"`
+	} `json:"other_medium_ids"`
+}
+
+// checkJSON decodes the summary of `check --json`, its last line.
+func checkJSON(t *testing.T, res cliResult) checkSummary {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(res.stdout), "\n")
+	var s checkSummary
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &s); err != nil {
+		t.Fatalf("check --json: %v\n%s", err, res)
+	}
+	return s
 }

@@ -61,6 +61,22 @@ type checkResult struct {
 	// Unsupported lists the trees of a newer format, which were not
 	// checked (not damage; a newer cadang reads them).
 	Unsupported []string `json:"unsupported,omitempty"`
+	// LostInMissingPacks counts, by type, the blobs that the index places
+	// only in packs that are gone (the text's "(N data blobs and M tree
+	// blobs: directory listings)").
+	LostInMissingPacks *blobCounts `json:"lost_in_missing_packs,omitempty"`
+	// DamagedBlobUsers names, by snapshot, the paths that use a blob
+	// found damaged that no other copy holds (check --read-data).
+	DamagedBlobUsers []damagedUsers `json:"damaged_blob_users,omitempty"`
+	// OtherMediumIDs gives, for each snapshot that uses a lost or damaged
+	// blob, the ID to give another medium (the text's "give OTHER the ID").
+	OtherMediumIDs []otherMediumID `json:"other_medium_ids,omitempty"`
+}
+
+// blobCounts counts blobs by type.
+type blobCounts struct {
+	Data int `json:"data"`
+	Tree int `json:"tree"`
 }
 
 func checkCommand() *cli.Command {
@@ -72,7 +88,8 @@ blob is listed in its pack's header, and that every tree decodes. --read-data al
 opens its header, and decrypts and re-hashes every blob, which together authenticate every byte of it (a
 pack's SHA-256 is compared with its name only where that is not enough: see doc/design.md §6, "Checking
 a whole pack"). --read-data-subset does that for a random N% of the packs, or for part n of t (run
-n = 1..t on successive days to cover everything).
+n = 1..t on successive days to cover everything). Where it finds blobs damaged that no other copy holds,
+it names the snapshots and files that use them (ten a snapshot, then a count; damaged_blob_users in --json).
 Exit code 0 means no problem was found.`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "read-data", Usage: "read, decrypt and verify all data"},
@@ -168,6 +185,18 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		res.Unsupported = append(res.Unsupported, p.Error())
 	}
 	res.OK = len(res.Problems) == 0 && len(res.Unsupported) == 0
+	if filesOfKind(rep.Problems, repo.ProblemPackMissing) > 0 {
+		data, trees := lostInMissingPacks(r.Index(), rep.Problems)
+		res.LostInMissingPacks = &blobCounts{Data: data, Tree: trees}
+	}
+	res.DamagedBlobUsers = groupUsers(rep.DamagedBlobUsers, maxPathsPerSnapshot)
+	lost := lostFindings(rep.Problems, rep.DamagedBlobUsers)
+	// Blobs the index lacks while packs are not in it may well be in
+	// them: no ID is named for another medium then, in the text either.
+	maybeUnindexed := hasKind(rep.Problems, repo.ProblemBlobNotIndexed) && res.UnindexedPacks > 0
+	if !maybeUnindexed {
+		res.OtherMediumIDs = otherMediumIDs(c.Context, r, lost)
+	}
 	if e.json {
 		if err := e.printJSON(res); err != nil {
 			return err
@@ -183,8 +212,13 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 			fmt.Fprintf(e.stdout, "note: %s %s\n", strings.Join(packs, " "), oversizedPackAdvice)
 		}
 		if packs := damagedPacks(rep.Problems, rep.Unsupported); len(packs) > 0 {
-			fmt.Fprintf(e.stdout, "note: 'cadang repair packs %s' takes the damaged pack(s) out, keeping every blob that another copy or the pack itself still gives (and the packs' bytes, outside the repository); it lists the blobs that no copy gives, and 'cadang check' after it names the snapshots and files that used them\n", strings.Join(packs, " "))
+			named := "'cadang check' after it names the snapshots and files that used them"
+			if len(res.DamagedBlobUsers) > 0 {
+				named = "the snapshots and files that use them are named below"
+			}
+			fmt.Fprintf(e.stdout, "note: 'cadang repair packs %s' takes the damaged pack(s) out, keeping every blob that another copy or the pack itself still gives (and the packs' bytes, outside the repository); it lists the blobs that no copy gives, and %s\n", strings.Join(packs, " "), named)
 		}
+		printDamagedUsers(e, res.DamagedBlobUsers)
 		then := ""
 		if len(damagedPacks(rep.Problems, rep.Unsupported)) > 0 {
 			then = ", after 'repair packs' above"
@@ -209,14 +243,13 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 			// password.
 			fmt.Fprintln(e.stdout, "note: prune and 'repair packs' refuse to run while an index file is of a newer format; if no newer cadang wrote to this repository, someone holding the password did: 'cadang repair index' rebuilds the index from the packs' own headers without it")
 		}
-		maybeUnindexed := hasKind(rep.Problems, repo.ProblemBlobNotIndexed) && res.UnindexedPacks > 0
 		switch {
 		case maybeUnindexed:
 			// The blobs may well be in those packs: a damaged index file
 			// is no loss, and forget would be.
 			fmt.Fprintf(e.stdout, "note: the snapshots named above use blobs the index does not name, and %d pack(s) are not in the index (an index file was lost or cannot be read, or a backup was interrupted): the blobs may be in them. 'cadang repair index'%s indexes again every such pack whose header can be read and names the others, for 'cadang repair packs'; check again after it\n", res.UnindexedPacks, then)
-		case hasKind(rep.Problems, repo.ProblemBlobNotIndexed):
-			printLostBlobAdvice(c.Context, e, r, rep.Problems)
+		case len(lost) > 0:
+			printLostBlobAdvice(e, lost, res.OtherMediumIDs)
 		}
 		if hasKind(rep.Problems, repo.ProblemSnapshotDamaged) {
 			fmt.Fprintln(e.stdout, "note: a snapshot file that cannot be read stays, and is reported, until 'cadang forget ID' removes it; prune refuses to run until then, unless the file is junk that was never sealed with this repository's key")
@@ -263,19 +296,20 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 }
 
 // printLostBlobAdvice says what to do about snapshots that use blobs the
-// repository no longer holds. After a disaster no next backup stores them
-// again (the server is gone), and such a snapshot still restores all but
-// the files named: the way back is another medium, and forget, which
-// throws away what the snapshot still gives, comes last.
+// repository no longer holds, or holds only damaged (lost: findings with
+// Snapshot and Blob set, lostFindings). After a disaster no next backup
+// stores them again (the server is gone), and such a snapshot still
+// restores all but the files named: the way back is another medium, and
+// forget, which throws away what the snapshot still gives, comes last.
 //
 // A lost tree blob is another matter: it lists a directory, so nothing
 // under that directory can be restored from the snapshot (nothing at all
 // where it is the root tree), and a backup does not store a tree again.
 // Only another medium gives such a snapshot back.
-func printLostBlobAdvice(ctx context.Context, e *env, r snapshot.FileLoader, ps []repo.Problem) {
+func printLostBlobAdvice(e *env, lost []repo.Problem, others []otherMediumID) {
 	var trees, root, data bool
-	for _, p := range ps {
-		if p.Kind != repo.ProblemBlobNotIndexed || p.Blob == nil {
+	for _, p := range lost {
+		if p.Blob == nil {
 			continue
 		}
 		if p.Blob.Type == repo.TreeBlob {
@@ -291,7 +325,7 @@ func printLostBlobAdvice(ctx context.Context, e *env, r snapshot.FileLoader, ps 
 	var lines []string
 	if data {
 		lines = append(lines,
-			"note: the snapshots named above use data blobs the repository no longer holds: each still restores every other file ('cadang restore' skips the files named, names them again and exits 3), so keep them",
+			"note: the snapshots named above use data blobs the repository no longer holds intact: each still restores every other file ('cadang restore' skips the files named, names them again and exits 3), so keep them",
 			"note: to get a lost file back from another medium (the other rotation medium, or the offsite one): 'cadang -r OTHER find PATH' names the snapshots there that hold it, and 'cadang -r OTHER restore ID:PATH --target DIR' restores it",
 			"note: to make a snapshot here whole again, forget it here and copy it back from a medium that holds it whole: 'cadang forget ID', then 'cadang copy --from-repo OTHER OID' (OID: the ID to give OTHER, named below for each snapshot)",
 			"note: where the files are still on the server, the next backup of them stores their contents again and heals these snapshots",
@@ -307,44 +341,146 @@ func printLostBlobAdvice(ctx context.Context, e *env, r snapshot.FileLoader, ps 
 			"note: a backup does not heal a lost tree, since a tree already stored is not stored again; the way back is another medium (the other rotation medium, or the offsite one): restore from it ('cadang -r OTHER restore OID --target DIR'), or forget the snapshot here and copy it back: 'cadang forget ID', then 'cadang copy --from-repo OTHER OID' (OID: the ID to give OTHER, named below for each snapshot)",
 		)
 	}
-	lines = append(lines, otherMediumIDs(ctx, r, ps)...)
+	for _, o := range others {
+		lines = append(lines, o.line())
+	}
 	lines = append(lines, "note: only a snapshot that no medium holds whole is for 'cadang forget ID' alone, and that loses every file it still restores")
 	for _, l := range lines {
 		fmt.Fprintln(e.stdout, l)
 	}
 }
 
-// otherMediumIDs names, for each snapshot that lost blobs, the ID to give
-// on another medium (OTHER in the advice). Every medium gives a copied
-// snapshot an ID of its own, and a copy records the first snapshot of the
-// chain as its Original: a snapshot here that is a copy is that original
-// on the medium it was copied from, and the copy of it on any other
-// medium is found by it (restore, copy and the other reading commands
-// fall back to originals). A snapshot here that is no copy carries its
-// own ID to the other media, as their copies' original. After 'forget'
-// here the copy's own ID names nothing anywhere, so the advice must name
-// the original now.
-func otherMediumIDs(ctx context.Context, r snapshot.FileLoader, ps []repo.Problem) []string {
-	var seen []repo.ID
-	var out []string
+// lostFindings returns the findings of snapshots that use a blob the
+// repository lost: one the index does not name, or one found damaged
+// that no other copy holds (users, checker.CheckReport.DamagedBlobUsers).
+func lostFindings(ps, users []repo.Problem) []repo.Problem {
+	var out []repo.Problem
 	for _, p := range ps {
-		if p.Kind != repo.ProblemBlobNotIndexed || p.Snapshot == nil || slices.Contains(seen, *p.Snapshot) {
+		if p.Kind == repo.ProblemBlobNotIndexed {
+			out = append(out, p)
+		}
+	}
+	return append(out, users...)
+}
+
+// otherMediumID is, for a snapshot here that lost blobs, the ID to give
+// on another medium (OTHER in the advice).
+type otherMediumID struct {
+	Snapshot repo.ID `json:"snapshot"` // the snapshot's ID here
+	// ID is the one to give OTHER: the original's for a copy, the
+	// snapshot's own otherwise. Zero where the snapshot cannot be read.
+	ID     *repo.ID `json:"id,omitempty"`
+	IsCopy bool     `json:"is_copy"`
+	Error  string   `json:"error,omitempty"` // why the snapshot file cannot be read
+}
+
+// line is the note check prints for o.
+func (o otherMediumID) line() string {
+	id := o.Snapshot.Short()
+	switch {
+	case o.ID == nil:
+		return fmt.Sprintf("note: snapshot %s here cannot be read (%s): on another medium give its original's ID ('cadang -r OTHER snapshots' lists them)", id, o.Error)
+	case o.IsCopy:
+		return fmt.Sprintf("note: snapshot %s here is a copy of %s: give OTHER the ID %s (the snapshot on the medium it was copied from, and the original of every copy of it), not %s, which names nothing elsewhere",
+			id, o.ID.Short(), o.ID.Short(), id)
+	}
+	return fmt.Sprintf("note: snapshot %s here is no copy: give OTHER the ID %s (the other medium's copy carries it as its original)", id, id)
+}
+
+// otherMediumIDs names, for each snapshot that lost blobs, the ID to give
+// on another medium. Every medium gives a copied snapshot an ID of its
+// own, and a copy records the first snapshot of the chain as its
+// Original: a snapshot here that is a copy is that original on the medium
+// it was copied from, and the copy of it on any other medium is found by
+// it (restore, copy and the other reading commands fall back to
+// originals). A snapshot here that is no copy carries its own ID to the
+// other media, as their copies' original. After 'forget' here the copy's
+// own ID names nothing anywhere, so the advice must name the original now.
+func otherMediumIDs(ctx context.Context, r snapshot.FileLoader, lost []repo.Problem) []otherMediumID {
+	var out []otherMediumID
+	for _, p := range lost {
+		if p.Snapshot == nil || slices.ContainsFunc(out, func(o otherMediumID) bool { return o.Snapshot == *p.Snapshot }) {
 			continue
 		}
 		id := *p.Snapshot
-		seen = append(seen, id)
+		o := otherMediumID{Snapshot: id}
 		sn, err := snapshot.LoadSnapshot(ctx, r, id)
 		switch {
 		case err != nil:
-			out = append(out, fmt.Sprintf("note: snapshot %s here cannot be read (%v): on another medium give its original's ID ('cadang -r OTHER snapshots' lists them)", id.Short(), err))
+			o.Error = err.Error()
 		case sn.Original != nil && *sn.Original != id:
-			out = append(out, fmt.Sprintf("note: snapshot %s here is a copy of %s: give OTHER the ID %s (the snapshot on the medium it was copied from, and the original of every copy of it), not %s, which names nothing elsewhere",
-				id.Short(), sn.Original.Short(), sn.Original.Short(), id.Short()))
+			o.ID, o.IsCopy = sn.Original, true
 		default:
-			out = append(out, fmt.Sprintf("note: snapshot %s here is no copy: give OTHER the ID %s (the other medium's copy carries it as its original)", id.Short(), id.Short()))
+			o.ID = &id
 		}
+		out = append(out, o)
 	}
 	return out
+}
+
+// maxPathsPerSnapshot bounds the paths check names for each snapshot
+// that uses damaged blobs: one damaged pack may hold blobs of thousands
+// of files, and the administrator needs the first of them and a count.
+const maxPathsPerSnapshot = 10
+
+// damagedUse is one path of a snapshot that uses a damaged blob.
+type damagedUse struct {
+	Path     string  `json:"path"`
+	BlobType string  `json:"blob_type"` // "data", or "tree" for a directory's listing
+	Blob     repo.ID `json:"blob"`
+	Pack     string  `json:"pack"` // the pack the blob is damaged in
+}
+
+// damagedUsers lists the paths of one snapshot that use damaged blobs:
+// the first ones, and how many more there are.
+type damagedUsers struct {
+	Snapshot repo.ID      `json:"snapshot"`
+	Paths    []damagedUse `json:"paths"`
+	// MorePaths counts the paths not listed, beyond the first ones.
+	MorePaths int `json:"more_paths"`
+}
+
+// groupUsers groups the findings of snapshots that use damaged blobs by
+// snapshot, in the order found, keeping at most max paths for each.
+func groupUsers(users []repo.Problem, max int) []damagedUsers {
+	var out []damagedUsers
+	for _, p := range users {
+		if p.Snapshot == nil || p.Blob == nil {
+			continue
+		}
+		i := slices.IndexFunc(out, func(d damagedUsers) bool { return d.Snapshot == *p.Snapshot })
+		if i < 0 {
+			out = append(out, damagedUsers{Snapshot: *p.Snapshot, Paths: []damagedUse{}})
+			i = len(out) - 1
+		}
+		if len(out[i].Paths) >= max {
+			out[i].MorePaths++
+			continue
+		}
+		out[i].Paths = append(out[i].Paths, damagedUse{Path: p.Path, BlobType: p.Blob.Type.String(), Blob: p.Blob.ID, Pack: p.File.Name})
+	}
+	return out
+}
+
+// printDamagedUsers names the snapshots and paths that use damaged blobs,
+// a line each, and how many more each has.
+func printDamagedUsers(e *env, users []damagedUsers) {
+	if len(users) == 0 {
+		return
+	}
+	fmt.Fprintf(e.stdout, "note: damaged blobs that no other copy holds are used by %s:\n", plural(len(users), "snapshot"))
+	for _, u := range users {
+		for _, p := range u.Paths {
+			pack := p.Pack
+			if id, err := repo.ParseID(pack); err == nil {
+				pack = id.Short()
+			}
+			fmt.Fprintf(e.stdout, "damaged: snapshot %s: %s: %s blob %s in pack %s\n", u.Snapshot.Short(), cellText(p.Path), p.BlobType, p.Blob.Short(), pack)
+		}
+		if u.MorePaths > 0 {
+			fmt.Fprintf(e.stdout, "damaged: snapshot %s: ... and %d more\n", u.Snapshot.Short(), u.MorePaths)
+		}
+	}
 }
 
 // lostInMissingPacks counts, by type, the blobs that the index places

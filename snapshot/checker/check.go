@@ -29,6 +29,14 @@ type CheckReport struct {
 	// §13), but they, and what a tree references, were not checked: a
 	// newer cadang can check them.
 	Unsupported []repo.Problem
+	// DamagedBlobUsers names the snapshots and paths that use a blob that
+	// the pack check found damaged and that no other copy holds (Kind
+	// repo.ProblemBlobDamaged, with File the pack and Snapshot, Path and
+	// Blob set), so that the check that finds the damage names what it
+	// costs. They are found as the structural check finds blobs the index
+	// lacks (CheckTrees), and so name what a check after 'repair packs'
+	// names. They are not in Problems: the damage is, as the pack's.
+	DamagedBlobUsers []repo.Problem
 }
 
 // OK reports whether nothing was found: no damage, and no tree left
@@ -164,6 +172,13 @@ func Check(ctx context.Context, r Repository, o repo.CheckOptions) (*CheckReport
 			rep.Unsupported = append(rep.Unsupported, p)
 		} else {
 			rep.Problems = append(rep.Problems, p)
+		}
+	}
+	if lost := lostBlobs(r, rep.Problems); len(lost) > 0 {
+		// A second walk, only where data is lost: the first ran beside
+		// the pack check, before the damage was known.
+		if rep.DamagedBlobUsers, err = usersOf(ctx, r, sns, lost); err != nil {
+			return nil, err
 		}
 	}
 	return rep, nil
