@@ -86,7 +86,7 @@ func (e *env) writeDoc(c *cli.Context, d *doc.Document, output string) error {
 	if err := os.WriteFile(output, buf.Bytes(), 0o640); err != nil {
 		return err
 	}
-	e.logf("wrote %s", output)
+	e.logf("%s", e.termLang().T("term.wrote", output))
 	return e.signDoc(c, output, buf.Bytes())
 }
 
