@@ -11,6 +11,8 @@ func init() {
 		"f.to":              {"Kepada", "To"},
 		"f.hash":            {"Hash catatan", "Record hash"},
 		"f.standard_v":      {"%s; terpenuhi: %s", "%s; met: %s"},
+		"f.met_partial":     {"%s (pelaksanaan sebagian: sebagian pekerjaannya tidak selesai)", "%s (a partial run: part of its work was not done)"},
+		"f.met_failed":      {"%s (pelaksanaan gagal: pekerjaannya tidak selesai)", "%s (a failed run: its work was not done)"},
 		"f.copy_from":       {"Disalin dari", "Copied from"},
 		"f.copied":          {"Snapshot disalin", "Snapshots copied"},
 		"f.copied_v":        {"%d disalin, %d sudah ada; %s data baru diunggah", "%d copied, %d already there; %s of new data uploaded"},

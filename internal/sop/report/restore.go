@@ -242,7 +242,7 @@ func (e Env) RestoreMinutes(r runlog.Record, recs []runlog.Record, o MinutesOpti
 			{Label: e.t("f.operator"), Value: performed},
 			{Label: e.t("f.host"), Value: r.Host},
 			{Label: e.t("ba.when"), Value: e.span(r)},
-			{Label: e.t("f.standard"), Value: e.t("f.standard_v", e.Lang.Duration(msDur(r.TimeStandard)), e.standardMet(r))},
+			{Label: e.t("f.standard"), Value: e.t("f.standard_v", e.Lang.Duration(msDur(r.TimeStandard)), e.standardMetWhy(r))},
 			{Label: e.t("ba.files"), Value: e.filesCell(r, info)},
 		},
 	)
