@@ -210,9 +210,17 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 		rows = append(rows, []string{jm.Job, e.t("sched." + string(j.Schedule)), fmt.Sprint(jm.Expected), fmt.Sprint(jm.Done),
 			fmt.Sprint(jm.Successful), fmt.Sprint(len(jm.Missed)), dashIfEmpty(e.dayRanges(jm.Missed))})
 	}
-	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_runs")}, doc.Paragraph{Text: e.t("mon.runs_note")},
-		doc.Table{Header: []string{e.t("col.job"), e.t("inv.schedule"), e.t("mon.expected"), e.t("mon.done"), e.t("mon.success"), e.t("mon.missed"), e.t("mon.missed_days")},
-			Rows: rows, Widths: []float64{3, 2, 2, 2, 2, 2, 5}})
+	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_runs")})
+	if len(e.Config.Jobs) == 0 {
+		// A host without [[job]] (one that verifies the run log and runs
+		// retention) has no schedule to count against: an empty table
+		// would read as a month of nothing missed.
+		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("mon.no_jobs")})
+	} else {
+		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("mon.runs_note")},
+			doc.Table{Header: []string{e.t("col.job"), e.t("inv.schedule"), e.t("mon.expected"), e.t("mon.done"), e.t("mon.success"), e.t("mon.missed"), e.t("mon.missed_days")},
+				Rows: rows, Widths: []float64{3, 2, 2, 2, 2, 2, 5}})
+	}
 
 	// 2. failures by kind (a: kinds, b: counts)
 	rows = nil
@@ -325,7 +333,9 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 		}
 		rows = append(rows, []string{js.Name, e.Lang.ShortDate(inLoc(js.LastRestoreTest, loc)), e.Lang.ShortDate(inLoc(js.RestoreTestDue, loc)), state})
 	}
-	d.Blocks = append(d.Blocks, doc.Table{Header: []string{e.t("col.job"), e.t("st.last_test"), e.t("st.test_due"), e.t("st.state")}, Rows: rows})
+	if len(rows) > 0 {
+		d.Blocks = append(d.Blocks, doc.Table{Header: []string{e.t("col.job"), e.t("st.last_test"), e.t("st.test_due"), e.t("st.state")}, Rows: rows})
+	}
 
 	// 6. time standard
 	rows = nil
@@ -336,8 +346,13 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 		}
 		rows = append(rows, []string{jm.Job, fmt.Sprint(jm.Runs), fmt.Sprint(jm.StandardMet), pct})
 	}
-	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_standard")}, doc.Paragraph{Text: e.t("mon.std_note")},
-		doc.Table{Header: []string{e.t("col.job"), e.t("mon.runs"), e.t("mon.std_met"), "%"}, Rows: rows})
+	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_standard")})
+	if len(e.Config.Jobs) == 0 {
+		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("mon.no_jobs")})
+	} else {
+		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("mon.std_note")},
+			doc.Table{Header: []string{e.t("col.job"), e.t("mon.runs"), e.t("mon.std_met"), "%"}, Rows: rows})
+	}
 	var over []string
 	for _, f := range m.Failures {
 		if f.Failure == runlog.KindTimeStandard {
