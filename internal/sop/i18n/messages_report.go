@@ -226,6 +226,8 @@ func init() {
 		"mon.period":            {"Periode", "Period"},
 		"mon.h_runs":            {"1. Pelaksanaan backup terhadap jadwal", "1. Runs against the schedule"},
 		"mon.no_jobs":           {"Tidak ada job yang dikonfigurasi ([[job]]), sehingga tidak ada backup terjadwal yang diharapkan atau dihitung per job; kegagalan dan uji restore yang tercatat di log tetap dianalisis di bawah.", "No job is configured ([[job]]), so no scheduled backup is expected or counted per job; the failures and restore tests in the run log are still analysed below."},
+		"mon.not_over":          {"Job %s: backup terjadwal sejak %s hingga akhir bulan belum berakhir saat analisis ini dibuat, sehingga tidak dihitung di atas.", "Job %s: the scheduled backups from %s to the end of the month are not over yet at the time of this analysis, so they are not counted above."},
+		"mon.not_over_ran":      {"Backup sudah dibuat pada %s.", "A backup was already made on %s."},
 		"mon.runs_note":         {"Setiap hari (atau minggu) terjadwal yang sudah lewat harus memiliki sedikitnya satu backup; hari tanpa backup dihitung sebagai backup yang terlewat.", "Every scheduled day (or week) that is over must have at least one backup; a day without one counts as a missed run."},
 		"mon.expected":          {"Terjadwal", "Expected"},
 		"mon.done":              {"Dilaksanakan", "Done"},

@@ -438,3 +438,55 @@ func TestNextRestoreTestAsStatus(t *testing.T) {
 		t.Errorf("a failed test after the due date does not say it is overdue since %s:\n%s", e.Lang.Date(due), md)
 	}
 }
+
+// TestNotOverDays: a day whose scheduled backup is not over yet (today, or
+// every day of a month still to come) is in none of the month's counts,
+// and the analysis says so. On 1 March at 15:00 the row of March read
+// "expected 0, done 0", as if the day's backup, made at 01:00, had not
+// been, and April, analysed in March, read the same.
+func TestNotOverDays(t *testing.T) {
+	h := makeHistory(t)
+	loc := h.cfg.Location()
+	march, _ := ParseMonth("2026-03", loc)
+	april, _ := ParseMonth("2026-04", loc)
+	firstOfMarch := time.Date(2026, 3, 1, 15, 0, 0, 0, loc)
+
+	// The history runs to 10 March; on the 1st only its records till then exist.
+	recsMarch1 := before(h.recs, firstOfMarch)
+	jm := Analyze(h.cfg, recsMarch1, march, firstOfMarch).Jobs[0]
+	if jm.Expected != 0 || jm.Done != 0 || !jm.NotOverFrom.Equal(time.Date(2026, 3, 1, 0, 0, 0, 0, loc)) ||
+		len(jm.NotOverRan) != 1 || jm.NotOverRan[0].Day() != 1 {
+		t.Errorf("March on 1 March: %+v", jm)
+	}
+	// The counts of the 10th (h.clk) leave the 10th out, and say so.
+	if jm := Analyze(h.cfg, h.recs, march, h.clk.Now()).Jobs[0]; jm.Expected != 9 || jm.NotOverFrom.Day() != 10 || len(jm.NotOverRan) != 1 {
+		t.Errorf("March on 10 March: %+v", jm)
+	}
+	for _, c := range []struct {
+		lang       i18n.Lang
+		month, now time.Time
+		recs       []runlog.Record
+		row, note  string
+	}{
+		{i18n.EN, march, firstOfMarch, recsMarch1, "| spse-prod | Daily | - | - | - | - | - |",
+			"Job spse-prod: the scheduled backups from 1 March 2026 to the end of the month are not over yet at the time of this analysis, so they are not counted above. A backup was already made on 1 March 2026."},
+		{i18n.ID, march, firstOfMarch, recsMarch1, "| spse-prod | Harian | - | - | - | - | - |",
+			"Job spse-prod: backup terjadwal sejak 1 Maret 2026 hingga akhir bulan belum berakhir saat analisis ini dibuat, sehingga tidak dihitung di atas. Backup sudah dibuat pada 1 Maret 2026."},
+		{i18n.EN, april, h.clk.Now(), h.recs, "| spse-prod | Daily | - | - | - | - | - |",
+			"Job spse-prod: the scheduled backups from 1 April 2026 to the end of the month are not over yet at the time of this analysis, so they are not counted above."},
+	} {
+		e := h.env(c.lang)
+		e.Now = c.now
+		d, err := e.Monthly(c.recs, c.month)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := render(t, d)
+		if !strings.Contains(r.md, c.row) || !strings.Contains(r.md, c.note) {
+			t.Errorf("monthly %s of %s on %s: want the row %q and the note %q:\n%s", c.lang, c.month.Format("2006-01"), c.now, c.row, c.note, r.md)
+		}
+		if flat := strings.Join(strings.Fields(r.pdfText), " "); !strings.Contains(flat, strings.Join(strings.Fields(c.note), " ")) {
+			t.Errorf("monthly PDF %s lacks %q:\n%s", c.lang, c.note, flat)
+		}
+	}
+}
