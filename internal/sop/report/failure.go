@@ -133,6 +133,22 @@ func (e Env) Failure(r runlog.Record, recs []runlog.Record) *doc.Document {
 	return d
 }
 
+// noFilesNote names the snapshots a restore test drew that hold no regular
+// file, so nothing of them was restored: a snapshot of a source that
+// backed up nothing is said, not left out of the list; nil when none.
+func (e Env) noFilesNote(t *runlog.TestInfo) doc.Block {
+	var names []string
+	for _, s := range t.Snapshots {
+		if s.NoFiles {
+			names = append(names, short(s.ID, 8)+" ("+dash(s.Source)+")")
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return doc.Paragraph{Text: e.t("rt.no_files", strings.Join(names, ", "))}
+}
+
 // RestoreTest is the report of a restore test (SOP step 4, reported to the
 // head of LPSE): the seed and sample, every file restored and its check,
 // the verify commands, the database dumps loaded into a scratch database
@@ -212,6 +228,9 @@ func (e Env) RestoreTest(r runlog.Record, recs []runlog.Record) *doc.Document {
 			rows = append(rows, []string{s.ID, s.Source, e.stamp(s.Time)})
 		}
 		d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("rt.h_snapshots")}, doc.Table{Header: []string{e.t("log.snapshots"), e.t("fail.source"), e.t("f.date")}, Rows: rows, Widths: []float64{6, 2, 2}})
+		if b := e.noFilesNote(t); b != nil {
+			d.Blocks = append(d.Blocks, b)
+		}
 		if r.Job == "" {
 			// '--snapshots 1' of a repository with three sources tests
 			// three snapshots: said, not left to surprise.
