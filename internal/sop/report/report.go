@@ -390,6 +390,31 @@ func runJob(r *runlog.Record) string {
 	return strings.Join(jobs, ", ")
 }
 
+// backupOfSnapshot finds in recs the backup that made snapshot id: its
+// job and the name of its source ("" where the record does not say). An
+// older record that lacks them (a restore's snapshot_job, a restore test's
+// snapshot source) is completed from it.
+func backupOfSnapshot(recs []runlog.Record, id string) (job, source string, ok bool) {
+	if id == "" {
+		return "", "", false
+	}
+	for i := len(recs) - 1; i >= 0; i-- {
+		r := &recs[i]
+		if r.Op != runlog.OpBackup {
+			continue
+		}
+		for _, s := range r.Sources {
+			if s.Snapshot == id {
+				return r.Job, s.Name, true
+			}
+		}
+		if slices.Contains(r.Snapshots, id) {
+			return r.Job, "", true
+		}
+	}
+	return "", "", false
+}
+
 // runFields describes a run record as fields.
 func (e Env) runFields(r *runlog.Record) doc.Fields {
 	fs := doc.Fields{

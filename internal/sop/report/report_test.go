@@ -490,3 +490,49 @@ func TestNotOverDays(t *testing.T) {
 		}
 	}
 }
+
+// TestOlderRecordsSourceAndJob: a restore test made without a
+// configuration before snapshots carried their source recorded every
+// snapshot's source as "repository" and no job, and a restore before
+// restores kept the snapshot's job tag recorded none: the documents said
+// "repository" and "Job: -". The backup that made the snapshot, in the
+// run log, gives both; where none does, the document says the older
+// record did not record it.
+func TestOlderRecordsSourceAndJob(t *testing.T) {
+	h := makeHistory(t)
+	e := h.env(i18n.EN)
+	known, unknown := strings.Repeat("d", 64), strings.Repeat("e", 64)
+	backup := runlog.Record{ID: "20260308-010000-0001", Op: runlog.OpBackup, Job: "spse-prod", Result: runlog.OK,
+		Sources: []runlog.Source{{Name: "database", Snapshot: known}}}
+	recs := append(append([]runlog.Record{}, h.recs...), backup)
+
+	old := h.test
+	old.Job = ""
+	old.Test = &runlog.TestInfo{Seed: 1, Snapshots: []runlog.SnapshotRef{{ID: known, Source: "repository"}, {ID: unknown, Source: "repository"}}}
+	text := strings.Join(strings.Fields(render(t, e.RestoreTest(old, recs)).md), " ")
+	for _, want := range []string{"**Job:** spse-prod", "| database (spse-prod) |", "| not recorded (an older record) |"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("older restore test: want %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "| repository |") || strings.Contains(text, "drawn per source") {
+		t.Errorf("older restore test shows 'repository' or claims per-source sampling:\n%s", text)
+	}
+	old.Test.Snapshots = old.Test.Snapshots[1:]
+	if text := strings.Join(strings.Fields(render(t, e.RestoreTest(old, recs)).md), " "); !strings.Contains(text, "**Job:** not recorded (an older record)") {
+		t.Errorf("older restore test of an unknown snapshot: want the job not recorded:\n%s", text)
+	}
+
+	rest := h.rest
+	rest.Job = ""
+	r := *h.rest.Restore // a copy
+	r.Snapshot, r.SnapshotJob = known, ""
+	rest.Restore = &r
+	d, err := e.RestoreMinutes(rest, recs, MinutesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := strings.Join(strings.Fields(render(t, d).md), " "); !strings.Contains(text, "**Job:** spse-prod") {
+		t.Errorf("minutes of an older restore record: want the job of the backup that made the snapshot:\n%s", text)
+	}
+}
