@@ -243,7 +243,7 @@ func (e *env) signDoc(c *cli.Context, output string, b []byte) error {
 	if err := os.WriteFile(sig, docsign.Sign(k, filepath.Base(output), b), 0o640); err != nil {
 		return fmt.Errorf("--sign: %w", err)
 	}
-	e.logf("wrote %s (key %s)", sig, sigkey.Fingerprint(sigkey.Public(k)))
+	e.logf("%s", st.termLang.T("term.wrote_sig", sig, sigkey.Fingerprint(sigkey.Public(k))))
 	return nil
 }
 

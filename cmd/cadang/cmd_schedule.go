@@ -70,22 +70,22 @@ A missed run still shows in 'cadang status' and in the monthly report.`,
 						return err
 					}
 					for _, p := range paths {
-						fmt.Fprintf(e.stdout, "wrote %s\n", p)
+						fmt.Fprintln(e.stdout, st.termLang.T("term.wrote", p))
 					}
 					timers = append(timers, u.Timer)
 				}
 				if c.Bool("no-enable") || c.String("dir") != schedule.DefaultDir {
-					fmt.Fprintf(e.stdout, "to start them: systemctl daemon-reload && systemctl enable --now %s\n", strings.Join(timers, " "))
+					fmt.Fprintln(e.stdout, st.termLang.T("term.sched_start", strings.Join(timers, " ")))
 					return nil
 				}
 				if err := schedule.Enable(timers...); err != nil {
 					if errors.Is(err, schedule.ErrNoSystemd) {
-						fmt.Fprintf(e.stdout, "systemd is not running here; on the server: systemctl daemon-reload && systemctl enable --now %s\n", strings.Join(timers, " "))
+						fmt.Fprintln(e.stdout, st.termLang.T("term.sched_nosystemd", strings.Join(timers, " ")))
 						return nil
 					}
 					return err
 				}
-				fmt.Fprintf(e.stdout, "enabled and started %s\n", strings.Join(timers, " "))
+				fmt.Fprintln(e.stdout, st.termLang.T("term.sched_enabled", strings.Join(timers, " ")))
 				return nil
 			},
 		}, {

@@ -86,7 +86,7 @@ func (e *env) writeDoc(c *cli.Context, d *doc.Document, output string) error {
 	if err := os.WriteFile(output, buf.Bytes(), 0o640); err != nil {
 		return err
 	}
-	e.logf("wrote %s", output)
+	e.logf("%s", e.termLang().T("term.wrote", output))
 	return e.signDoc(c, output, buf.Bytes())
 }
 
@@ -1080,7 +1080,9 @@ func followupCommand() *cli.Command {
 
 func reportCommand() *cli.Command {
 	// sub makes a document command; needConfig is false for the documents
-	// that need the run log's records only.
+	// that need the run log's records only: every one but the inventory,
+	// which lists the configured jobs. A host whose configuration has no
+	// [[job]] (or that has none) still documents what its run log holds.
 	sub := func(name, usage, args string, needConfig bool, extra []cli.Flag, fn func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error)) *cli.Command {
 		return &cli.Command{
 			Name: name, Usage: usage, ArgsUsage: args, Description: usage + "." + docHelp,
@@ -1120,7 +1122,7 @@ func reportCommand() *cli.Command {
 				func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error) {
 					return env.Inventory(recs), nil
 				}),
-			sub("runlog", "the backup execution log (Log Pelaksanaan Backup)", "", true, filterFlagsSOP(),
+			sub("runlog", "the backup execution log (Log Pelaksanaan Backup)", "", false, filterFlagsSOP(),
 				func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error) {
 					f, err := logFilter(c, env.Config.Location())
 					if err != nil {
@@ -1137,7 +1139,7 @@ func reportCommand() *cli.Command {
 					}
 					return env.RunLog(runlog.Select(recs, f), period), nil
 				}),
-			sub("failure", "the backup failure analysis report of a failed run (Laporan Analisa Kegagalan Backup)", "RUN_ID|latest", true, nil,
+			sub("failure", "the backup failure analysis report of a failed run (Laporan Analisa Kegagalan Backup)", "RUN_ID|latest", false, nil,
 				func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error) {
 					id := c.Args().First()
 					var r runlog.Record
@@ -1152,7 +1154,7 @@ func reportCommand() *cli.Command {
 					}
 					return env.Failure(r, recs), nil
 				}),
-			sub("monthly", "the monthly analysis of backup effectiveness (SOP step 6)", "", true,
+			sub("monthly", "the monthly analysis of backup effectiveness (SOP step 6)", "", false,
 				[]cli.Flag{&cli.StringFlag{Name: "month", Usage: "the `YYYY-MM` to analyse (default: the previous month)"}},
 				func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error) {
 					loc := env.Config.Location()
@@ -1200,7 +1202,7 @@ func reportCommand() *cli.Command {
 					}
 					return env.RestoreMinutes(r, recs, o)
 				}),
-			sub("restore-test", "the report of a restore test (SOP step 4)", "RUN_ID|latest", true, nil,
+			sub("restore-test", "the report of a restore test (SOP step 4)", "RUN_ID|latest", false, nil,
 				func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error) {
 					r, err := find(c, recs, runlog.OpRestoreTest)
 					if err != nil {

@@ -87,6 +87,16 @@ func (e *env) loadSOP(needConfig bool) (*sopState, error) {
 	return st, nil
 }
 
+// termLang is the language of an SOP command's terminal lines (sopState's
+// termLang), for a helper such as writeDoc that is given no state: English
+// when no SOP state was loaded, as the engine commands print.
+func (e *env) termLang() i18n.Lang {
+	if e.sop == nil {
+		return i18n.EN
+	}
+	return e.sop.termLang
+}
+
 // noJobs reports whether cfgErr says only that there is no job: no
 // configuration file, or one without [[job]].
 func noJobs(cfgErr error) bool {

@@ -51,3 +51,33 @@ func TestCLIRestoreTestLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestCLIWroteLineLanguage: the line that names the file a document, its
+// signature or a systemd unit was written to is terminal output like every
+// other line of the SOP commands: Indonesian under --lang id, English
+// without it. It was English always, in the middle of Indonesian lines.
+func TestCLIWroteLineLanguage(t *testing.T) {
+	h := newSOPHarness(t)
+	h.at("2026-11-27T02:00:00+08:00")
+	h.must(0, "run", "spse-db")
+	file := filepath.Join(t.TempDir(), "log.md")
+
+	_, errs, code := h.cad("report", "runlog", "--output", file, "--sign", "--lang", "id")
+	want := []string{"berkas " + file + " ditulis\n", "berkas " + file + ".sig ditulis (kunci "}
+	for _, w := range want {
+		if code != 0 || !strings.Contains(errs, w) || strings.Contains(errs, "wrote") {
+			t.Errorf("report runlog --output --sign --lang id: exit %d, want %q and no English:\n%s", code, w, errs)
+		}
+	}
+	if _, errs, code := h.cad("report", "runlog", "--output", file); code != 0 || !strings.Contains(errs, "wrote "+file+"\n") {
+		t.Errorf("report runlog --output without --lang: exit %d, want English:\n%s", code, errs)
+	}
+
+	dir := t.TempDir()
+	out := h.must(0, "job", "schedule", "install", "--dir", dir, "--lang", "id", "spse-db")
+	unit := filepath.Join(dir, "cadang-backup-spse-db.timer")
+	if !strings.Contains(out, "berkas "+unit+" ditulis\n") || !strings.Contains(out, "untuk menjalankannya: systemctl") ||
+		strings.Contains(out, "wrote") || strings.Contains(out, "to start them") {
+		t.Errorf("job schedule install --lang id, want Indonesian lines:\n%s", out)
+	}
+}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/lpse/cadang/internal/sop/doc"
@@ -133,6 +134,56 @@ func (e Env) Failure(r runlog.Record, recs []runlog.Record) *doc.Document {
 	return d
 }
 
+// olderTestSources completes a restore test record written without a
+// configuration before snapshots carried their source: each snapshot's
+// source is "repository" and no job is named. The backup that made the
+// snapshot, found in recs, gives both, shown as a newer record shows them
+// ("database (spse-prod)"); a snapshot without one says its source was not
+// recorded, rather than "repository". older reports such a record, whose
+// job, where no backup names it, is not recorded either, and whose
+// snapshots were not drawn per source. r.Test is copied, not changed.
+func (e Env) olderTestSources(r runlog.Record, recs []runlog.Record) (_ runlog.Record, older bool) {
+	if r.Job != "" || r.Test == nil {
+		return r, false
+	}
+	t := *r.Test
+	t.Snapshots = slices.Clone(t.Snapshots)
+	old := false
+	for i, s := range t.Snapshots {
+		if s.Source != "repository" || s.Job != "" {
+			continue
+		}
+		old = true
+		job, src, ok := backupOfSnapshot(recs, s.ID)
+		switch {
+		case !ok || src == "":
+			t.Snapshots[i].Source = e.t("rec.not_recorded")
+		case job != "":
+			t.Snapshots[i].Source, t.Snapshots[i].Job = src+" ("+job+")", job
+		default:
+			t.Snapshots[i].Source = src
+		}
+	}
+	r.Test = &t
+	return r, old
+}
+
+// noFilesNote names the snapshots a restore test drew that hold no regular
+// file, so nothing of them was restored: a snapshot of a source that
+// backed up nothing is said, not left out of the list; nil when none.
+func (e Env) noFilesNote(t *runlog.TestInfo) doc.Block {
+	var names []string
+	for _, s := range t.Snapshots {
+		if s.NoFiles {
+			names = append(names, short(s.ID, 8)+" ("+dash(s.Source)+")")
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return doc.Paragraph{Text: e.t("rt.no_files", strings.Join(names, ", "))}
+}
+
 // RestoreTest is the report of a restore test (SOP step 4, reported to the
 // head of LPSE): the seed and sample, every file restored and its check,
 // the verify commands, the database dumps loaded into a scratch database
@@ -150,7 +201,14 @@ func (e Env) RestoreTest(r runlog.Record, recs []runlog.Record) *doc.Document {
 	}
 	d.Ref = d.Title + " " + r.ID
 	d.Meta = []doc.Field{{Label: e.t("f.sop"), Value: SOPNumber + " (" + e.t("rt.step") + ")"}}
-	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("rt.h_run")}, e.runFields(&r))
+	r, older := e.olderTestSources(r, recs)
+	fields := e.runFields(&r)
+	for i := range fields {
+		if older && runJob(&r) == "" && fields[i].Label == e.t("f.job") {
+			fields[i].Value = e.t("rec.not_recorded")
+		}
+	}
+	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("rt.h_run")}, fields)
 	t := r.Test
 	if t == nil {
 		t = &runlog.TestInfo{}
@@ -190,7 +248,7 @@ func (e Env) RestoreTest(r runlog.Record, recs []runlog.Record) *doc.Document {
 			verified += " (" + e.t("rt.verified_split", sampled, dumpFiles) + ")"
 		}
 	}
-	fields := doc.Fields{
+	fields = doc.Fields{
 		{Label: e.t("rt.seed"), Value: fmt.Sprint(t.Seed)},
 		{Label: e.t("rt.sample"), Value: sample},
 		{Label: e.t("rt.repeat"), Value: e.repeatCommand(r, t)},
@@ -212,7 +270,10 @@ func (e Env) RestoreTest(r runlog.Record, recs []runlog.Record) *doc.Document {
 			rows = append(rows, []string{s.ID, s.Source, e.stamp(s.Time)})
 		}
 		d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("rt.h_snapshots")}, doc.Table{Header: []string{e.t("log.snapshots"), e.t("fail.source"), e.t("f.date")}, Rows: rows, Widths: []float64{6, 2, 2}})
-		if r.Job == "" {
+		if b := e.noFilesNote(t); b != nil {
+			d.Blocks = append(d.Blocks, b)
+		}
+		if r.Job == "" && !older {
 			// '--snapshots 1' of a repository with three sources tests
 			// three snapshots: said, not left to surprise.
 			sources := map[string]bool{}

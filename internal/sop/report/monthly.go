@@ -20,6 +20,14 @@ type JobMonth struct {
 	Done       int         // of those, periods with at least one backup run of the job
 	Successful int         // periods with at least one ok or partial backup of the job
 	Missed     []time.Time // periods with no backup run of the job at all (their first day)
+	// NotOverFrom is the first day of the month's first period that is
+	// not over yet (today's, or all of a month still to come), zero when
+	// every period is over; those periods are in none of the counts
+	// above, so a day still running does not read as a day with no
+	// backup done. NotOverRan are the days of that span with a backup
+	// of the job already.
+	NotOverFrom time.Time
+	NotOverRan  []time.Time
 	// Runs, Failed and StandardMet count every backup recorded under the
 	// job, before-change runs and plain commands' backups of its media
 	// (runlog.TagManual) included; Done, Successful and Missed only the
@@ -82,7 +90,8 @@ func Analyze(c *jobs.Config, recs []runlog.Record, month, now time.Time) *Month 
 		jm := JobMonth{Job: j.Name}
 		ran := map[time.Time]bool{}
 		okp := map[time.Time]bool{}
-		var seen time.Time // the job's first backup, of any month
+		runDays := map[time.Time][]time.Time{} // the days of each period's runs
+		var seen time.Time                     // the job's first backup, of any month
 		for _, r := range recs {
 			// A plain `cadang backup` is not the job's run: its failure
 			// is in the failure analysis above, but neither its count nor
@@ -99,6 +108,9 @@ func Analyze(c *jobs.Config, recs []runlog.Record, month, now time.Time) *Month 
 			// a week that starts on the 30th ends in the next month.
 			p := periodStart(j.Schedule, r.Start.In(loc))
 			ran[p] = true
+			if day := periodStart(jobs.Daily, r.Start.In(loc)); len(runDays[p]) == 0 || !runDays[p][len(runDays[p])-1].Equal(day) {
+				runDays[p] = append(runDays[p], day)
+			}
 			if r.Result == runlog.OK || r.Result == runlog.Partial {
 				okp[p] = true
 			}
@@ -141,11 +153,23 @@ func Analyze(c *jobs.Config, recs []runlog.Record, month, now time.Time) *Month 
 			}
 		}
 		for p := periodStart(j.Schedule, first); p.Before(end); p = nextPeriod(j.Schedule, p) {
-			if p.Before(periodStart(j.Schedule, first)) || nextPeriod(j.Schedule, p).After(now) {
-				continue // not over yet
+			if p.Before(periodStart(j.Schedule, first)) {
+				continue
 			}
 			if j.Schedule != jobs.Daily && p.Before(start) {
 				continue // a week starting in the previous month belongs to it
+			}
+			if nextPeriod(j.Schedule, p).After(now) {
+				// Not over yet: not expected, nor done, nor missed.
+				if jm.NotOverFrom.IsZero() {
+					jm.NotOverFrom = p
+				}
+				for _, d := range runDays[p] {
+					if in(d) {
+						jm.NotOverRan = append(jm.NotOverRan, d)
+					}
+				}
+				continue
 			}
 			jm.Expected++
 			switch {
@@ -205,14 +229,30 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 
 	// 1. runs expected against runs done
 	var rows [][]string
+	var notOver []doc.Block
 	for i, jm := range m.Jobs {
 		j := &e.Config.Jobs[i]
-		rows = append(rows, []string{jm.Job, e.t("sched." + string(j.Schedule)), fmt.Sprint(jm.Expected), fmt.Sprint(jm.Done),
-			fmt.Sprint(jm.Successful), fmt.Sprint(len(jm.Missed)), dashIfEmpty(e.dayRanges(jm.Missed))})
+		counts := []string{fmt.Sprint(jm.Expected), fmt.Sprint(jm.Done), fmt.Sprint(jm.Successful), fmt.Sprint(len(jm.Missed))}
+		if jm.Expected == 0 && !jm.NotOverFrom.IsZero() {
+			counts = []string{"-", "-", "-", "-"} // nothing is over: not "0 done"
+		}
+		rows = append(rows, append(append([]string{jm.Job, e.t("sched." + string(j.Schedule))}, counts...), dashIfEmpty(e.dayRanges(jm.Missed))))
+		if b := e.notOverNote(jm); b != nil {
+			notOver = append(notOver, b)
+		}
 	}
-	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_runs")}, doc.Paragraph{Text: e.t("mon.runs_note")},
-		doc.Table{Header: []string{e.t("col.job"), e.t("inv.schedule"), e.t("mon.expected"), e.t("mon.done"), e.t("mon.success"), e.t("mon.missed"), e.t("mon.missed_days")},
-			Rows: rows, Widths: []float64{3, 2, 2, 2, 2, 2, 5}})
+	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_runs")})
+	if len(e.Config.Jobs) == 0 {
+		// A host without [[job]] (one that verifies the run log and runs
+		// retention) has no schedule to count against: an empty table
+		// would read as a month of nothing missed.
+		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("mon.no_jobs")})
+	} else {
+		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("mon.runs_note")},
+			doc.Table{Header: []string{e.t("col.job"), e.t("inv.schedule"), e.t("mon.expected"), e.t("mon.done"), e.t("mon.success"), e.t("mon.missed"), e.t("mon.missed_days")},
+				Rows: rows, Widths: []float64{3, 2, 2, 2, 2, 2, 5}})
+		d.Blocks = append(d.Blocks, notOver...)
+	}
 
 	// 2. failures by kind (a: kinds, b: counts)
 	rows = nil
@@ -325,7 +365,9 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 		}
 		rows = append(rows, []string{js.Name, e.Lang.ShortDate(inLoc(js.LastRestoreTest, loc)), e.Lang.ShortDate(inLoc(js.RestoreTestDue, loc)), state})
 	}
-	d.Blocks = append(d.Blocks, doc.Table{Header: []string{e.t("col.job"), e.t("st.last_test"), e.t("st.test_due"), e.t("st.state")}, Rows: rows})
+	if len(rows) > 0 {
+		d.Blocks = append(d.Blocks, doc.Table{Header: []string{e.t("col.job"), e.t("st.last_test"), e.t("st.test_due"), e.t("st.state")}, Rows: rows})
+	}
 
 	// 6. time standard
 	rows = nil
@@ -336,8 +378,13 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 		}
 		rows = append(rows, []string{jm.Job, fmt.Sprint(jm.Runs), fmt.Sprint(jm.StandardMet), pct})
 	}
-	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_standard")}, doc.Paragraph{Text: e.t("mon.std_note")},
-		doc.Table{Header: []string{e.t("col.job"), e.t("mon.runs"), e.t("mon.std_met"), "%"}, Rows: rows})
+	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_standard")})
+	if len(e.Config.Jobs) == 0 {
+		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("mon.no_jobs")})
+	} else {
+		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("mon.std_note")},
+			doc.Table{Header: []string{e.t("col.job"), e.t("mon.runs"), e.t("mon.std_met"), "%"}, Rows: rows})
+	}
 	var over []string
 	for _, f := range m.Failures {
 		if f.Failure == runlog.KindTimeStandard {
@@ -352,6 +399,21 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_conclusion")}, doc.Fields{{Label: e.t("mon.conclusion"), Blank: true}, {Label: "", Blank: true}},
 		e.adminAndHead())
 	return d, nil
+}
+
+// notOverNote says which of a job's scheduled backups of the month are not
+// over yet when the analysis is made, and so in none of its counts, and
+// on which of those days a backup was already made; nil when every period
+// is over.
+func (e Env) notOverNote(jm JobMonth) doc.Block {
+	if jm.NotOverFrom.IsZero() {
+		return nil
+	}
+	s := e.t("mon.not_over", jm.Job, e.Lang.Date(jm.NotOverFrom))
+	if len(jm.NotOverRan) > 0 {
+		s += " " + e.t("mon.not_over_ran", e.dayRanges(jm.NotOverRan))
+	}
+	return doc.Paragraph{Text: s}
 }
 
 // days says a delay of a day or more in whole days, rounded down.

@@ -438,3 +438,101 @@ func TestNextRestoreTestAsStatus(t *testing.T) {
 		t.Errorf("a failed test after the due date does not say it is overdue since %s:\n%s", e.Lang.Date(due), md)
 	}
 }
+
+// TestNotOverDays: a day whose scheduled backup is not over yet (today, or
+// every day of a month still to come) is in none of the month's counts,
+// and the analysis says so. On 1 March at 15:00 the row of March read
+// "expected 0, done 0", as if the day's backup, made at 01:00, had not
+// been, and April, analysed in March, read the same.
+func TestNotOverDays(t *testing.T) {
+	h := makeHistory(t)
+	loc := h.cfg.Location()
+	march, _ := ParseMonth("2026-03", loc)
+	april, _ := ParseMonth("2026-04", loc)
+	firstOfMarch := time.Date(2026, 3, 1, 15, 0, 0, 0, loc)
+
+	// The history runs to 10 March; on the 1st only its records till then exist.
+	recsMarch1 := before(h.recs, firstOfMarch)
+	jm := Analyze(h.cfg, recsMarch1, march, firstOfMarch).Jobs[0]
+	if jm.Expected != 0 || jm.Done != 0 || !jm.NotOverFrom.Equal(time.Date(2026, 3, 1, 0, 0, 0, 0, loc)) ||
+		len(jm.NotOverRan) != 1 || jm.NotOverRan[0].Day() != 1 {
+		t.Errorf("March on 1 March: %+v", jm)
+	}
+	// The counts of the 10th (h.clk) leave the 10th out, and say so.
+	if jm := Analyze(h.cfg, h.recs, march, h.clk.Now()).Jobs[0]; jm.Expected != 9 || jm.NotOverFrom.Day() != 10 || len(jm.NotOverRan) != 1 {
+		t.Errorf("March on 10 March: %+v", jm)
+	}
+	for _, c := range []struct {
+		lang       i18n.Lang
+		month, now time.Time
+		recs       []runlog.Record
+		row, note  string
+	}{
+		{i18n.EN, march, firstOfMarch, recsMarch1, "| spse-prod | Daily | - | - | - | - | - |",
+			"Job spse-prod: the scheduled backups from 1 March 2026 to the end of the month are not over yet at the time of this analysis, so they are not counted above. A backup was already made on 1 March 2026."},
+		{i18n.ID, march, firstOfMarch, recsMarch1, "| spse-prod | Harian | - | - | - | - | - |",
+			"Job spse-prod: backup terjadwal sejak 1 Maret 2026 hingga akhir bulan belum berakhir saat analisis ini dibuat, sehingga tidak dihitung di atas. Backup sudah dibuat pada 1 Maret 2026."},
+		{i18n.EN, april, h.clk.Now(), h.recs, "| spse-prod | Daily | - | - | - | - | - |",
+			"Job spse-prod: the scheduled backups from 1 April 2026 to the end of the month are not over yet at the time of this analysis, so they are not counted above."},
+	} {
+		e := h.env(c.lang)
+		e.Now = c.now
+		d, err := e.Monthly(c.recs, c.month)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := render(t, d)
+		if !strings.Contains(r.md, c.row) || !strings.Contains(r.md, c.note) {
+			t.Errorf("monthly %s of %s on %s: want the row %q and the note %q:\n%s", c.lang, c.month.Format("2006-01"), c.now, c.row, c.note, r.md)
+		}
+		if flat := strings.Join(strings.Fields(r.pdfText), " "); !strings.Contains(flat, strings.Join(strings.Fields(c.note), " ")) {
+			t.Errorf("monthly PDF %s lacks %q:\n%s", c.lang, c.note, flat)
+		}
+	}
+}
+
+// TestOlderRecordsSourceAndJob: a restore test made without a
+// configuration before snapshots carried their source recorded every
+// snapshot's source as "repository" and no job, and a restore before
+// restores kept the snapshot's job tag recorded none: the documents said
+// "repository" and "Job: -". The backup that made the snapshot, in the
+// run log, gives both; where none does, the document says the older
+// record did not record it.
+func TestOlderRecordsSourceAndJob(t *testing.T) {
+	h := makeHistory(t)
+	e := h.env(i18n.EN)
+	known, unknown := strings.Repeat("d", 64), strings.Repeat("e", 64)
+	backup := runlog.Record{ID: "20260308-010000-0001", Op: runlog.OpBackup, Job: "spse-prod", Result: runlog.OK,
+		Sources: []runlog.Source{{Name: "database", Snapshot: known}}}
+	recs := append(append([]runlog.Record{}, h.recs...), backup)
+
+	old := h.test
+	old.Job = ""
+	old.Test = &runlog.TestInfo{Seed: 1, Snapshots: []runlog.SnapshotRef{{ID: known, Source: "repository"}, {ID: unknown, Source: "repository"}}}
+	text := strings.Join(strings.Fields(render(t, e.RestoreTest(old, recs)).md), " ")
+	for _, want := range []string{"**Job:** spse-prod", "| database (spse-prod) |", "| not recorded (an older record) |"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("older restore test: want %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "| repository |") || strings.Contains(text, "drawn per source") {
+		t.Errorf("older restore test shows 'repository' or claims per-source sampling:\n%s", text)
+	}
+	old.Test.Snapshots = old.Test.Snapshots[1:]
+	if text := strings.Join(strings.Fields(render(t, e.RestoreTest(old, recs)).md), " "); !strings.Contains(text, "**Job:** not recorded (an older record)") {
+		t.Errorf("older restore test of an unknown snapshot: want the job not recorded:\n%s", text)
+	}
+
+	rest := h.rest
+	rest.Job = ""
+	r := *h.rest.Restore // a copy
+	r.Snapshot, r.SnapshotJob = known, ""
+	rest.Restore = &r
+	d, err := e.RestoreMinutes(rest, recs, MinutesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := strings.Join(strings.Fields(render(t, d).md), " "); !strings.Contains(text, "**Job:** spse-prod") {
+		t.Errorf("minutes of an older restore record: want the job of the backup that made the snapshot:\n%s", text)
+	}
+}

@@ -102,6 +102,17 @@ func (e Env) snapshotCell(info runlog.RestoreInfo) string {
 	return strings.TrimPrefix(info.Snapshot+"\n"+e.dt(info.SnapshotAt), "\n")
 }
 
+// restoreJobOf is the job of the snapshot a restore restored: the
+// record's (RestoreJob), else, for a record written before restores kept
+// the snapshot's job tag, the job of the backup that made the snapshot.
+func restoreJobOf(r runlog.Record, recs []runlog.Record) string {
+	if j := RestoreJob(r); j != "" || r.Restore == nil {
+		return j
+	}
+	j, _, _ := backupOfSnapshot(recs, r.Restore.Snapshot)
+	return j
+}
+
 func jobOf(r *runlog.Record) string {
 	if r == nil {
 		return ""
@@ -234,7 +245,7 @@ func (e Env) RestoreMinutes(r runlog.Record, recs []runlog.Record, o MinutesOpti
 		},
 		doc.Heading{Text: e.t("ba.h_restore")},
 		doc.Fields{
-			{Label: e.t("f.job"), Value: RestoreJob(r)},
+			{Label: e.t("f.job"), Value: restoreJobOf(r, recs)},
 			{Label: e.t("req.what"), Value: e.restoredWhat(r, recs)},
 			{Label: e.t("req.snapshot"), Value: e.snapshotCell(info)},
 			{Label: e.t("f.medium"), Value: mediumCell(r)},
@@ -242,7 +253,7 @@ func (e Env) RestoreMinutes(r runlog.Record, recs []runlog.Record, o MinutesOpti
 			{Label: e.t("f.operator"), Value: performed},
 			{Label: e.t("f.host"), Value: r.Host},
 			{Label: e.t("ba.when"), Value: e.span(r)},
-			{Label: e.t("f.standard"), Value: e.t("f.standard_v", e.Lang.Duration(msDur(r.TimeStandard)), e.standardMet(r))},
+			{Label: e.t("f.standard"), Value: e.t("f.standard_v", e.Lang.Duration(msDur(r.TimeStandard)), e.standardMetWhy(r))},
 			{Label: e.t("ba.files"), Value: e.filesCell(r, info)},
 		},
 	)

@@ -100,9 +100,11 @@ func NewSeed() (uint64, error) {
 }
 
 // Sample draws the sample for a test: Options.Snapshots snapshots of the
-// job's path sources at random, and from their files Sample files (or files
-// up to SampleBytes) at random; and for each dump source, the dump files of
-// Options.Snapshots of its snapshots at random (all, if it has fewer).
+// job's path sources at random, with Sample files (or files up to
+// SampleBytes) at random, every snapshot drawn at least one (samplePaths);
+// and for each dump source, the dump files of Options.Snapshots of its
+// snapshots at random (all, if it has fewer). A snapshot drawn that holds
+// no regular file is a Pick without Files.
 // A job without sources (a repository tested without a configuration
 // file) is sampled per group of snapshots (sampleGroups). The same seed
 // and the same snapshots give the same sample.
@@ -155,53 +157,97 @@ func Sample(ctx context.Context, src Source, job *jobs.Job, o Options, seed uint
 		}
 		pathSnaps = append(pathSnaps, list...)
 	}
-	type cand struct {
-		snap int
-		f    File
+	return samplePaths(ctx, src, pathSnaps, o, k, rng, plan)
+}
+
+// samplePaths draws the sample of a job's path sources from their
+// snapshots, as sampleGroups does a group's:
+//
+//   - k snapshots at random; one that holds no regular file is drawn and
+//     kept as a Pick without Files, which the record and the report name;
+//   - one file at random of the first snapshot drawn that holds one, even
+//     beyond the sample size, and one of each other while the sample size
+//     allows: a snapshot that gets none is not drawn (the next is tried),
+//     so every snapshot drawn that has files is restored;
+//   - the rest of the sample size at random from all their files.
+//
+// The files of a snapshot were once drawn from one pool with all the
+// others', so that a snapshot of a source with few files (one directory
+// beside one of thousands) was seldom given one, and then left out of the
+// test without a word.
+func samplePaths(ctx context.Context, src Source, snaps []Snapshot, o Options, k int, rng *mrand.Rand, plan Plan) (Plan, error) {
+	type drawn struct {
+		snap   Snapshot
+		files  []File // sorted by path
+		picked []File
 	}
-	var chosen []Snapshot
-	for _, i := range rng.Perm(len(pathSnaps)) {
-		if len(chosen) == k {
+	var n int
+	var bytes int64
+	fits := func(f File) bool {
+		switch {
+		case n == 0:
+			return true // the first file is always tested
+		case o.Sample > 0:
+			return n < o.Sample
+		case o.SampleBytes > 0:
+			return bytes+f.Size <= o.SampleBytes
+		}
+		return true
+	}
+	var list []*drawn
+	for _, i := range rng.Perm(len(snaps)) {
+		if len(list) == k || (o.Sample > 0 && n > 0 && n >= o.Sample) {
 			break
 		}
-		chosen = append(chosen, pathSnaps[i])
-	}
-	var cands []cand
-	for i, s := range chosen {
-		files, err := src.Files(ctx, s)
+		files, err := src.Files(ctx, snaps[i])
 		if err != nil {
 			return plan, err
 		}
+		if len(files) == 0 {
+			list = append(list, &drawn{snap: snaps[i]}) // nothing to test: said
+			continue
+		}
 		sort.Slice(files, func(a, b int) bool { return files[a].Path < files[b].Path })
-		for _, f := range files {
-			cands = append(cands, cand{i, f})
+		f := files[rng.IntN(len(files))]
+		if !fits(f) {
+			continue // not drawn
+		}
+		list = append(list, &drawn{snap: snaps[i], files: files, picked: []File{f}})
+		n++
+		bytes += f.Size
+	}
+	type cand struct {
+		d *drawn
+		f File
+	}
+	var cands []cand
+	for _, d := range list {
+		for _, f := range d.files {
+			if f.Path != d.picked[0].Path {
+				cands = append(cands, cand{d, f})
+			}
 		}
 	}
-	picked := make([][]File, len(chosen))
-	var n int
-	var bytes int64
 	for _, i := range rng.Perm(len(cands)) {
 		c := cands[i]
 		if o.Sample > 0 && n >= o.Sample {
 			break
 		}
 		if o.Sample <= 0 && o.SampleBytes > 0 {
-			if bytes+c.f.Size > o.SampleBytes && n > 0 {
+			if bytes+c.f.Size > o.SampleBytes {
 				continue
 			}
 			if bytes >= o.SampleBytes {
 				break
 			}
 		}
-		picked[c.snap] = append(picked[c.snap], c.f)
+		c.d.picked = append(c.d.picked, c.f)
 		n++
 		bytes += c.f.Size
 	}
-	for i, s := range chosen {
-		if len(picked[i]) > 0 {
-			sort.Slice(picked[i], func(a, b int) bool { return picked[i][a].Path < picked[i][b].Path })
-			plan.Picks = append(plan.Picks, Pick{Snapshot: s, Files: picked[i]})
-		}
+	for _, d := range list {
+		sort.Slice(d.picked, func(a, b int) bool { return d.picked[a].Path < d.picked[b].Path })
+		plan.Picks = append(plan.Picks, Pick{Snapshot: d.snap, Files: d.picked})
 	}
 	return plan, nil
 }
@@ -372,6 +418,17 @@ func (t *Tester) Run(ctx context.Context, job *jobs.Job, o Options, rec *runlog.
 	if len(plan.Picks) == 0 {
 		return runlog.Failf(runlog.KindOther, "restore test: job %s has no snapshot to test", job.Name)
 	}
+	tested := 0
+	for _, p := range plan.Picks {
+		if len(p.Files) == 0 {
+			info.Snapshots = append(info.Snapshots, runlog.SnapshotRef{ID: p.Snapshot.ID, Source: p.Snapshot.Source, Time: p.Snapshot.Time, Job: p.Snapshot.Job, NoFiles: true})
+			continue
+		}
+		tested++
+	}
+	if tested == 0 {
+		return runlog.Failf(runlog.KindOther, "restore test: none of the %d snapshots of job %s drawn holds a file to test", len(plan.Picks), job.Name)
+	}
 	parent := o.Scratch
 	if parent == "" {
 		parent = os.TempDir()
@@ -392,6 +449,9 @@ func (t *Tester) Run(ctx context.Context, job *jobs.Job, o Options, rec *runlog.
 	}
 	defer dbs.close()
 	for _, p := range plan.Picks {
+		if len(p.Files) == 0 {
+			continue // listed above, with no_files
+		}
 		info.Snapshots = append(info.Snapshots, runlog.SnapshotRef{ID: p.Snapshot.ID, Source: p.Snapshot.Source, Time: p.Snapshot.Time, Job: p.Snapshot.Job})
 		rec.Snapshots = append(rec.Snapshots, p.Snapshot.ID)
 		sub := filepath.Join(dir, p.Snapshot.ID)
@@ -479,7 +539,7 @@ func (t *Tester) Run(ctx context.Context, job *jobs.Job, o Options, rec *runlog.
 		rec.Note = runlog.NewNote("test-scratch-left", c.Checks(), c.Left)
 		return runlog.Noted(runlog.Failf(runlog.KindOther, "restore test: all %d checks passed, but %d scratch databases were not dropped", c.Checks(), c.Left))
 	}
-	rec.Note = okNote(info, len(plan.Picks), loaded, dbs.checks, dbs.passed)
+	rec.Note = okNote(info, tested, loaded, dbs.checks, dbs.passed)
 	return nil
 }
 

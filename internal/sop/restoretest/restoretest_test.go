@@ -333,3 +333,63 @@ func TestSampleWithoutSourcesTestsEverySource(t *testing.T) {
 		t.Fatalf("record %+v, note %+v", rec.Test, rec.Note)
 	}
 }
+
+// TestSampleEverySnapshotDrawnTested: a job of two path sources, one of
+// 200 files a snapshot and one of a single file (a configuration
+// directory). The files of the snapshots drawn were one pool, so the
+// single file was seldom drawn and its snapshot was left out of the test
+// without a word. Every snapshot drawn that has files now gets one, and
+// one that has none is kept as a pick without files, whatever the seed.
+func TestSampleEverySnapshotDrawnTested(t *testing.T) {
+	f := &fakeSource{content: map[string]map[string][]byte{}}
+	t0 := time.Date(2026, 1, 1, 2, 0, 0, 0, time.UTC)
+	for d := 0; d < 6; d++ {
+		up := Snapshot{ID: fmt.Sprintf("up%02d", d), Source: "upload", Time: t0.AddDate(0, 0, d)}
+		cf := Snapshot{ID: fmt.Sprintf("cf%02d", d), Source: "config", Time: t0.AddDate(0, 0, d)}
+		f.snaps = append(f.snaps, up, cf)
+		f.content[up.ID] = map[string][]byte{}
+		for i := 0; i < 200; i++ {
+			f.content[up.ID][fmt.Sprintf("/upload/%03d.pdf", i)] = []byte{byte(i)}
+		}
+		f.content[cf.ID] = map[string][]byte{"/etc/app.conf": []byte("conf")}
+	}
+	f.content["cf00"] = map[string][]byte{} // a day the directory was empty
+	j := &jobs.Job{Name: "app", Sources: []jobs.Source{{Name: "upload", Paths: []string{"/upload"}}, {Name: "config", Paths: []string{"/etc"}}}}
+	for seed := uint64(0); seed < 60; seed++ {
+		plan, err := Sample(context.Background(), f, j, Options{Sample: 5, Snapshots: 4}, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(plan.Picks) != 4 {
+			t.Fatalf("seed %d: %d snapshots drawn, want 4: %+v", seed, len(plan.Picks), plan.Picks)
+		}
+		n, have := 0, 0
+		for _, p := range plan.Picks {
+			if len(p.Files) == 0 && p.Snapshot.ID != "cf00" {
+				t.Fatalf("seed %d: snapshot %s drawn with no file: %+v", seed, p.Snapshot.ID, plan.Picks)
+			}
+			n += len(p.Files)
+			have += len(f.content[p.Snapshot.ID])
+		}
+		if n != min(5, have) {
+			t.Fatalf("seed %d: %d files of %d, want 5", seed, n, have)
+		}
+	}
+	// The empty snapshot, when drawn, is in the record, marked, and not
+	// counted among the snapshots tested.
+	var rec runlog.Record
+	err := (&Tester{Source: f}).Run(context.Background(), j, Options{Sample: 20, Snapshots: 12, Seed: 1, HasSeed: true, Scratch: t.TempDir()}, &rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var empty []string
+	for _, s := range rec.Test.Snapshots {
+		if s.NoFiles {
+			empty = append(empty, s.ID)
+		}
+	}
+	if len(rec.Test.Snapshots) != 12 || !reflect.DeepEqual(empty, []string{"cf00"}) || len(rec.Snapshots) != 11 ||
+		rec.Note == nil || !reflect.DeepEqual(rec.Note.Args, []any{20, 11}) {
+		t.Errorf("snapshots %+v, record's %v, note %+v: want 12 listed, cf00 without files, 11 tested", rec.Test.Snapshots, rec.Snapshots, rec.Note)
+	}
+}

@@ -509,6 +509,10 @@ type SnapshotRef struct {
 	// Job is the job its job: tag names, where the test ran without a
 	// configuration file (the record has no job of its own then).
 	Job string `json:"job,omitempty"`
+	// NoFiles: the snapshot was drawn but holds no regular file, so
+	// nothing of it was restored; the report says so rather than leave
+	// it out.
+	NoFiles bool `json:"no_files,omitempty"`
 }
 
 // TestItem is one file restored and verified by a restore test.
