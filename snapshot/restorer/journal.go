@@ -50,12 +50,18 @@ import (
 // made to be exchanged is recorded by name before it is made too
 // (tmpstage, tmpdir, with the mode it is made with), and with its inode
 // after; where the journal has no line of its inode, a directory at that
-// name is removed only as the restore makes one: this user's, of that
-// mode, holding no more than the restore puts in one of its kind and
-// nothing else (removeLeftover).
+// name is removed only as the restore makes one before that line: this
+// user's, of that mode, and empty (removeLeftover).
 
-// journalMagic is the first line of a journal.
-const journalMagic = "cadang restore journal 2"
+// journalMagic is the first line of a journal. Version 3 added the
+// intent lines of directories (tmpstage, tmpdir): a cadang that knows
+// only version 2 would pass over them and then delete the journal,
+// leaving what they name unfound, so it must not take such a journal
+// for its own. journalMagicV2 is still read: its lines are a subset.
+const (
+	journalMagic   = "cadang restore journal 3"
+	journalMagicV2 = "cadang restore journal 2"
+)
 
 // journalName matches a journal's name in the target, its token captured.
 var journalName = regexp.MustCompile(`^\.cadang-restore-([0-9a-f]{12})\.run$`)
@@ -349,7 +355,7 @@ func (rr *restoreRun) cleanJournal(name, token string) {
 func readJournal(r io.Reader, size int64) (j parsedJournal, ok bool) {
 	sc := bufio.NewScanner(io.LimitReader(r, journalMax))
 	sc.Buffer(nil, 1<<20)
-	if !sc.Scan() || sc.Text() != journalMagic || !sc.Scan() {
+	if !sc.Scan() || sc.Text() != journalMagic && sc.Text() != journalMagicV2 || !sc.Scan() {
 		return j, false
 	}
 	if _, err := fmt.Sscanf(sc.Text(), "pid %d host %q", &j.pid, &j.host); err != nil {
@@ -444,10 +450,9 @@ func (rr *restoreRun) removeLeftover(rec journalRec) (removed bool, err error) {
 	// directory moved to the name in between is not emptied.
 	// A directory named only by its intent (the kill came before its
 	// inode was recorded) is removed as the restore makes one or not at
-	// all: this user's, the mode recorded, and holding nothing the
-	// restore does not put in one, so that at worst an empty directory or
-	// one node of this user's goes. Its name carries a MAC under the dead
-	// restore's secret: no one put a directory there by chance.
+	// all: this user's, the mode recorded, and empty, so that at worst an
+	// empty directory goes, which whoever could rename it to the name
+	// could remove.
 	kind, byName := dirIntents[rec.kind]
 	if !byName {
 		kind = rec.kind
@@ -459,13 +464,32 @@ func (rr *restoreRun) removeLeftover(rec journalRec) (removed bool, err error) {
 	s := os.NewFile(uintptr(sfd), rr.root.abs(rec.rel))
 	defer s.Close()
 	var st unix.Stat_t
-	if unix.Fstat(sfd, &st) != nil || !byName && (uint64(st.Dev) != rec.dev || st.Ino != rec.ino) || st.Mode&unix.S_IFMT != unix.S_IFDIR ||
-		int(st.Uid) != rr.euid || st.Mode&0o7777 != rec.mode || rec.mode&0o077 != 0 {
+	if unix.Fstat(sfd, &st) != nil {
+		return false, nil
+	}
+	mode := st.Mode & 0o7777
+	if byName {
+		// mkdir in a setgid directory sets the bit on what it makes,
+		// which the intent's mode (written before the mkdir) lacks.
+		mode &^= unix.S_ISGID
+	}
+	if !byName && (uint64(st.Dev) != rec.dev || st.Ino != rec.ino) || st.Mode&unix.S_IFMT != unix.S_IFDIR ||
+		int(st.Uid) != rr.euid || mode != rec.mode || rec.mode&0o077 != 0 {
 		return false, nil // another directory (its inode reused), or one made something else since
 	}
 	inside, err := s.Readdirnames(-1)
 	if err != nil {
 		return false, &os.PathError{Op: "read", Path: rr.root.abs(rec.rel), Err: err}
+	}
+	if byName && len(inside) > 0 {
+		// Named only, so the kill came before its inode line, and the
+		// restore puts nothing in a stage or swap directory before that
+		// line: one that holds something is not shown to be the
+		// restore's. Renaming a directory needs only the parent's write
+		// permission, not the directory's, so another user can move a
+		// private directory of this user's to the name (the hostile
+		// review of 2026-12-08 did, and the node in it was removed).
+		return false, nil
 	}
 	if err := rr.checkTempDir(sfd, rec.rel, kind, inside); err != nil {
 		if byName {

@@ -606,3 +606,23 @@ func TestRestoreLeftoverFileCreatedButNotJournaled(t *testing.T) {
 		})
 	}
 }
+
+// A version-2 journal (before the directories' intent lines) is still
+// read; one of an unknown version is left alone, as a cadang that knows
+// only version 2 leaves a version-3 journal alone instead of passing over
+// its intent lines and deleting it.
+func TestReadJournalVersions(t *testing.T) {
+	for _, tc := range []struct {
+		magic string
+		ok    bool
+	}{{journalMagicV2, true}, {journalMagic, true}, {"cadang restore journal 4", false}} {
+		body := tc.magic + "\npid 7 host \"h\"\ntarget 1 2\nfile 1 3 644 \"a/.cadang-restore-x-1\"\n"
+		j, ok := readJournal(strings.NewReader(body), int64(len(body)))
+		if ok != tc.ok {
+			t.Errorf("%q: read %v, want %v", tc.magic, ok, tc.ok)
+		}
+		if ok && (len(j.recs) != 1 || j.recs[0].ino != 3) {
+			t.Errorf("%q: records %+v", tc.magic, j.recs)
+		}
+	}
+}

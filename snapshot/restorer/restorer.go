@@ -2374,6 +2374,17 @@ func (rr *restoreRun) putInPlace(f *rFile) error {
 			// (linkRefused).
 			return &os.PathError{Op: "rename into place", Path: f.dst(), Err: err}
 		}
+		// rename(2) of two names of one inode does nothing and says it
+		// succeeded: someone who can write the directory linked the
+		// temporary name's file at the name meanwhile. The temporary
+		// name, still there, would be left behind as a hidden link.
+		var ts, ns unix.Stat_t
+		if unix.Fstatat(dfd, tmp, &ts, unix.AT_SYMLINK_NOFOLLOW) == nil &&
+			unix.Fstatat(dfd, name, &ns, unix.AT_SYMLINK_NOFOLLOW) == nil && ts.Dev == ns.Dev && ts.Ino == ns.Ino {
+			if err := unix.Unlinkat(dfd, tmp, 0); err != nil && err != unix.ENOENT {
+				return &os.PathError{Op: "remove", Path: rr.root.abs(rr.writeRel(f)), Err: err}
+			}
+		}
 		return nil
 	})
 }
