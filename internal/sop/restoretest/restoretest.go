@@ -99,15 +99,20 @@ func NewSeed() (uint64, error) {
 	return binary.LittleEndian.Uint64(b[:]), nil
 }
 
-// Sample draws the sample for a test: Options.Snapshots snapshots of the
-// job's path sources at random, with Sample files (or files up to
-// SampleBytes) at random, every snapshot drawn at least one (samplePaths);
-// and for each dump source, the dump files of Options.Snapshots of its
-// snapshots at random (all, if it has fewer). A snapshot drawn that holds
-// no regular file is a Pick without Files.
+// Sample draws the sample for a test: of each of the job's path sources,
+// Options.Snapshots snapshots (its newest and others at random), with
+// Sample files (or files up to SampleBytes) at random, every source at
+// least one file (sampleGroups, a group a source); and for each dump
+// source, the dump files of Options.Snapshots of its snapshots at random
+// (all, if it has fewer). A source none of whose snapshots holds a
+// regular file is a Pick of its newest snapshot without Files.
 // A job without sources (a repository tested without a configuration
-// file) is sampled per group of snapshots (sampleGroups). The same seed
-// and the same snapshots give the same sample.
+// file) is sampled per group of snapshots the same way. The same seed and
+// the same snapshots give the same sample.
+//
+// The snapshots of all path sources were once drawn as one pool, so that
+// with three snapshots drawn of a job's uploads and configuration over a
+// month, the configuration was often not tested at all, without a word.
 func Sample(ctx context.Context, src Source, job *jobs.Job, o Options, seed uint64) (Plan, error) {
 	rng := mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	snaps, err := src.Snapshots(ctx, job)
@@ -155,101 +160,12 @@ func Sample(ctx context.Context, src Source, job *jobs.Job, o Options, seed uint
 			}
 			continue
 		}
-		pathSnaps = append(pathSnaps, list...)
-	}
-	return samplePaths(ctx, src, pathSnaps, o, k, rng, plan)
-}
-
-// samplePaths draws the sample of a job's path sources from their
-// snapshots, as sampleGroups does a group's:
-//
-//   - k snapshots at random; one that holds no regular file is drawn and
-//     kept as a Pick without Files, which the record and the report name;
-//   - one file at random of the first snapshot drawn that holds one, even
-//     beyond the sample size, and one of each other while the sample size
-//     allows: a snapshot that gets none is not drawn (the next is tried),
-//     so every snapshot drawn that has files is restored;
-//   - the rest of the sample size at random from all their files.
-//
-// The files of a snapshot were once drawn from one pool with all the
-// others', so that a snapshot of a source with few files (one directory
-// beside one of thousands) was seldom given one, and then left out of the
-// test without a word.
-func samplePaths(ctx context.Context, src Source, snaps []Snapshot, o Options, k int, rng *mrand.Rand, plan Plan) (Plan, error) {
-	type drawn struct {
-		snap   Snapshot
-		files  []File // sorted by path
-		picked []File
-	}
-	var n int
-	var bytes int64
-	fits := func(f File) bool {
-		switch {
-		case n == 0:
-			return true // the first file is always tested
-		case o.Sample > 0:
-			return n < o.Sample
-		case o.SampleBytes > 0:
-			return bytes+f.Size <= o.SampleBytes
-		}
-		return true
-	}
-	var list []*drawn
-	for _, i := range rng.Perm(len(snaps)) {
-		if len(list) == k || (o.Sample > 0 && n > 0 && n >= o.Sample) {
-			break
-		}
-		files, err := src.Files(ctx, snaps[i])
-		if err != nil {
-			return plan, err
-		}
-		if len(files) == 0 {
-			list = append(list, &drawn{snap: snaps[i]}) // nothing to test: said
-			continue
-		}
-		sort.Slice(files, func(a, b int) bool { return files[a].Path < files[b].Path })
-		f := files[rng.IntN(len(files))]
-		if !fits(f) {
-			continue // not drawn
-		}
-		list = append(list, &drawn{snap: snaps[i], files: files, picked: []File{f}})
-		n++
-		bytes += f.Size
-	}
-	type cand struct {
-		d *drawn
-		f File
-	}
-	var cands []cand
-	for _, d := range list {
-		for _, f := range d.files {
-			if f.Path != d.picked[0].Path {
-				cands = append(cands, cand{d, f})
-			}
+		for _, sn := range list {
+			sn.Group = s.Name
+			pathSnaps = append(pathSnaps, sn)
 		}
 	}
-	for _, i := range rng.Perm(len(cands)) {
-		c := cands[i]
-		if o.Sample > 0 && n >= o.Sample {
-			break
-		}
-		if o.Sample <= 0 && o.SampleBytes > 0 {
-			if bytes+c.f.Size > o.SampleBytes {
-				continue
-			}
-			if bytes >= o.SampleBytes {
-				break
-			}
-		}
-		c.d.picked = append(c.d.picked, c.f)
-		n++
-		bytes += c.f.Size
-	}
-	for _, d := range list {
-		sort.Slice(d.picked, func(a, b int) bool { return d.picked[a].Path < d.picked[b].Path })
-		plan.Picks = append(plan.Picks, Pick{Snapshot: d.snap, Files: d.picked})
-	}
-	return plan, nil
+	return sampleGroups(ctx, src, pathSnaps, o, k, rng, plan)
 }
 
 // sampleGroups draws the sample of a job whose sources are not known (a
@@ -292,6 +208,7 @@ func sampleGroups(ctx context.Context, src Source, snaps []Snapshot, o Options, 
 		picked []File
 	}
 	var rounds [][]*drawn // rounds[r]: the (r+1)th snapshot drawn of each group
+	var empty []*drawn    // the newest snapshot of each group none of whose snapshots holds a file
 	for gi, key := range keys {
 		list := groups[key]
 		newest := len(list) - 1
@@ -314,6 +231,11 @@ func sampleGroups(ctx context.Context, src Source, snaps []Snapshot, o Options, 
 			}
 			rounds[r] = append(rounds[r], &drawn{group: gi, snap: list[i], files: files})
 			r++
+		}
+		if r == 0 {
+			// Said, not left out: a source that backed up nothing
+			// (an empty directory) is one the test cannot vouch for.
+			empty = append(empty, &drawn{group: gi, snap: list[newest]})
 		}
 	}
 	var n int
@@ -369,6 +291,7 @@ func sampleGroups(ctx context.Context, src Source, snaps []Snapshot, o Options, 
 		n++
 		bytes += c.f.Size
 	}
+	kept = append(kept, empty...)
 	sort.SliceStable(kept, func(a, b int) bool {
 		if kept[a].group != kept[b].group {
 			return kept[a].group < kept[b].group
