@@ -170,9 +170,36 @@ func (rr *restoreRun) noteLine(line string) {
 // dfd, unless it cannot be lstat'ed (then it is not recorded).
 func (rr *restoreRun) noteTempAt(kind, rel string, dfd int, name string) {
 	var st unix.Stat_t
-	if unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
-		rr.noteTemp(kind, rel, &st)
+	if unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+		return
 	}
+	if _, dir := tempMaxEntries[kind]; dir {
+		// A directory's line also carries its birth time, where the file
+		// system keeps one: a stage dropped long before a kill frees its
+		// inode, which a directory made later in the same parent may get
+		// again; the inode alone would then match that directory.
+		var sx unix.Statx_t
+		if unix.Statx(dfd, name, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BTIME|unix.STATX_INO, &sx) == nil &&
+			sx.Mask&unix.STATX_BTIME != 0 && sx.Ino == st.Ino {
+			rr.noteLine(fmt.Sprintf("%s %d %d %o %q %d %d\n", kind, uint64(st.Dev), st.Ino, st.Mode&0o7777, rel, sx.Btime.Sec, sx.Btime.Nsec))
+			return
+		}
+	}
+	rr.noteTemp(kind, rel, &st)
+}
+
+// birthMatches says whether the directory open as fd is the one rec
+// recorded, by its birth time where rec has one and the file system
+// gives one; true where either lacks it (the inode alone decides then).
+func birthMatches(fd int, rec journalRec) bool {
+	if !rec.hasBirth {
+		return true
+	}
+	var sx unix.Statx_t
+	if unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_BTIME, &sx) != nil || sx.Mask&unix.STATX_BTIME == 0 {
+		return true
+	}
+	return sx.Btime.Sec == rec.birthSec && int64(sx.Btime.Nsec) == rec.birthNsec
 }
 
 // noteTempFd records the temporary file rel, open as fd.
@@ -273,6 +300,10 @@ type journalRec struct {
 	dev, ino uint64
 	mode     uint32
 	rel      string
+	// birthSec and birthNsec are a directory's birth time, where its line
+	// gives one (hasBirth).
+	birthSec, birthNsec int64
+	hasBirth            bool
 }
 
 // parsedJournal is what a journal says.
@@ -375,6 +406,12 @@ func readJournal(r io.Reader, size int64) (j parsedJournal, ok bool) {
 		}
 		_, known := tempMaxEntries[rec.kind]
 		_, dirIntent := dirIntents[rec.kind]
+		if known {
+			var r2 journalRec
+			if n, _ := fmt.Sscanf(sc.Text(), "%s %d %d %o %q %d %d", &r2.kind, &r2.dev, &r2.ino, &r2.mode, &r2.rel, &rec.birthSec, &rec.birthNsec); n == 7 {
+				rec.hasBirth = true
+			}
+		}
 		if (known || dirIntent || rec.kind == tempFile || rec.kind == tempFileIntent) && validRel(rec.rel) && rec.rel != "" {
 			j.recs = append(j.recs, rec)
 		}
@@ -473,7 +510,7 @@ func (rr *restoreRun) removeLeftover(rec journalRec) (removed bool, err error) {
 		// which the intent's mode (written before the mkdir) lacks.
 		mode &^= unix.S_ISGID
 	}
-	if !byName && (uint64(st.Dev) != rec.dev || st.Ino != rec.ino) || st.Mode&unix.S_IFMT != unix.S_IFDIR ||
+	if !byName && (uint64(st.Dev) != rec.dev || st.Ino != rec.ino || !birthMatches(sfd, rec)) || st.Mode&unix.S_IFMT != unix.S_IFDIR ||
 		int(st.Uid) != rr.euid || mode != rec.mode || rec.mode&0o077 != 0 {
 		return false, nil // another directory (its inode reused), or one made something else since
 	}

@@ -378,20 +378,25 @@ func TestHostileSetgidStageInodeControl(t *testing.T) {
 	var stage string
 	k := killRestore(t, r, sn, src, target, "specialmeta", "a/p", func(k *killed) { stage = madeAt(t, k, target, "a/p") })
 	t.Logf("journal:\n%s", k.body)
-	var ino uint64
-	for _, l := range strings.Split(string(k.body), "\n") {
-		var rec journalRec
-		if _, err := fmt.Sscanf(l, "%s %d %d %o %q", &rec.kind, &rec.dev, &rec.ino, &rec.mode, &rec.rel); err == nil && rec.kind == tempStage {
-			ino = rec.ino
-		}
-	}
-	// put the very inode back is not possible; check the rule by planting a journal line for a new stage
+	// Putting the very inode back is not possible: the rule is checked by
+	// writing the stage's line anew for a new stage, as the restore would.
 	unix.Chmod(filepath.Join(target, "a"), 0o2775)
 	os.Mkdir(stage, 0o700)
 	var st unix.Stat_t
 	unix.Lstat(stage, &st)
-	body := strings.Replace(string(k.body), fmt.Sprintf(" %d ", ino), fmt.Sprintf(" %d ", st.Ino), 1)
-	os.WriteFile(k.journal, []byte(body), 0o600)
+	var sx unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, stage, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BTIME, &sx); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(k.body), "\n") {
+		var rec journalRec
+		if _, err := fmt.Sscanf(l, "%s %d %d %o %q", &rec.kind, &rec.dev, &rec.ino, &rec.mode, &rec.rel); err == nil && rec.kind == tempStage {
+			l = fmt.Sprintf("%s %d %d %o %q %d %d", rec.kind, st.Dev, st.Ino, st.Mode&0o7777, rec.rel, sx.Btime.Sec, sx.Btime.Nsec)
+		}
+		lines = append(lines, l)
+	}
+	os.WriteFile(k.journal, []byte(strings.Join(lines, "\n")), 0o600)
 	var told []Leftover
 	if _, err := (&Restorer{Repo: r, Overwrite: OverwriteIfChanged, Leftover: func(l Leftover) { told = append(told, l) }}).Restore(context.Background(), sn, src, target); err != nil {
 		t.Fatal(err)
@@ -400,4 +405,50 @@ func TestHostileSetgidStageInodeControl(t *testing.T) {
 		t.Errorf("not removed: %s", lmode(t, stage))
 	}
 	t.Logf("told %+v", told)
+}
+
+// H8: the inode rule for a stage whose line was written: the stage is
+// dropped (its inode freed) long before the kill; a private directory of
+// root's made since may get the freed inode; a local user who saw the
+// stage's name moves it there.
+func TestHostileStageInodeReuse(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("root")
+	}
+	r, sn, src, target := leftoverTree(t)
+	os.Chmod(target, 0o755)
+	os.Chmod(filepath.Dir(target), 0o755)
+	var stage string
+	k := killRestore(t, r, sn, src, target, "specialmeta", "a/p", func(k *killed) { stage = madeAt(t, k, target, "a/p") })
+	var ino uint64
+	for _, l := range strings.Split(string(k.body), "\n") {
+		var rec journalRec
+		if _, err := fmt.Sscanf(l, "%s %d %d %o %q", &rec.kind, &rec.dev, &rec.ino, &rec.mode, &rec.rel); err == nil && rec.kind == tempStage {
+			ino = rec.ino
+		}
+	}
+	unix.Chmod(filepath.Join(target, "a"), 0o777)
+	// root makes private directories in a (a daemon, say): one gets the freed inode
+	var priv string
+	for i := 0; i < 50 && priv == ""; i++ {
+		p := filepath.Join(target, "a", fmt.Sprintf("private%d", i))
+		os.Mkdir(p, 0o700)
+		var st unix.Stat_t
+		unix.Lstat(p, &st)
+		if st.Ino == ino {
+			priv = p
+		}
+	}
+	if priv == "" {
+		t.Skip("the inode was not given again")
+	}
+	os.Symlink("/etc/important", filepath.Join(priv, "node"))
+	asUser(t, "mv", "-T", priv, stage)
+	var told []Leftover
+	if _, err := (&Restorer{Repo: r, Overwrite: OverwriteIfChanged, Leftover: func(l Leftover) { told = append(told, l) }}).Restore(context.Background(), sn, src, target); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(stage, "node")); os.IsNotExist(err) {
+		t.Errorf("FINDING (inode rule, pre-existing): root's symlink removed; told %+v", told)
+	}
 }
