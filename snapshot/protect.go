@@ -39,6 +39,21 @@ type Protection struct {
 	// Host and Username say who protected it, Time when.
 	Host, Username string
 	Time           time.Time
+	// CopiedFrom, when cadang copy wrote this protection after one of the
+	// source's, says where that one was; nil for one made here.
+	CopiedFrom *CopiedFrom
+}
+
+// CopiedFrom is where a protection that cadang copy wrote came from: a
+// protection must hold on every medium its snapshot is copied to, and the
+// medium's protect --list must tell a copied one from one made there.
+type CopiedFrom struct {
+	// Repository is the source repository's ID (empty if not known).
+	Repository string `json:"repository,omitempty"`
+	// Snapshot is the source's snapshot that the protection covered, and
+	// Protection the source's protection file.
+	Snapshot   repo.ID `json:"snapshot"`
+	Protection repo.ID `json:"protection"`
 }
 
 // protectionJSON is a protection file's plaintext. until is absent for a
@@ -51,6 +66,9 @@ type protectionJSON struct {
 	Host     string     `json:"host,omitempty"`
 	Username string     `json:"username,omitempty"`
 	Time     time.Time  `json:"time"`
+	// CopiedFrom is absent in protections made before copies carried
+	// them, and in those made by protect or a before-change backup.
+	CopiedFrom *CopiedFrom `json:"copied_from,omitempty"`
 }
 
 // Active reports whether the protection still holds at now: it has no end,
@@ -128,7 +146,7 @@ func SaveProtection(ctx context.Context, r FileSaver, p Protection) (Protection,
 	if p.Time.IsZero() {
 		p.Time = time.Now()
 	}
-	pj := protectionJSON{Snapshot: p.Snapshot, Reason: p.Reason, Host: p.Host, Username: p.Username, Time: p.Time}
+	pj := protectionJSON{Snapshot: p.Snapshot, Reason: p.Reason, Host: p.Host, Username: p.Username, Time: p.Time, CopiedFrom: p.CopiedFrom}
 	if !p.Original.IsNull() {
 		o := p.Original
 		pj.Original = &o
@@ -175,7 +193,7 @@ func DecodeProtection(plain []byte) (Protection, error) {
 	if pj.Snapshot.IsNull() {
 		return Protection{}, errors.New("the protection names no snapshot")
 	}
-	p := Protection{Snapshot: pj.Snapshot, Reason: pj.Reason, Host: pj.Host, Username: pj.Username, Time: pj.Time}
+	p := Protection{Snapshot: pj.Snapshot, Reason: pj.Reason, Host: pj.Host, Username: pj.Username, Time: pj.Time, CopiedFrom: pj.CopiedFrom}
 	if pj.Original != nil {
 		p.Original = *pj.Original
 	}
@@ -415,4 +433,10 @@ func ProtectedBy(ps []Protection, now time.Time) func(*Snapshot) (bool, string) 
 		ok, p := ProtectionOf(ps, sn, now)
 		return ok, p.Reason
 	}
+}
+
+// LastsAsLong reports whether p holds at least as long as q: p has no
+// end, or both end and p not before q.
+func (p Protection) LastsAsLong(q Protection) bool {
+	return p.Until.IsZero() || (!q.Until.IsZero() && !p.Until.Before(q.Until))
 }

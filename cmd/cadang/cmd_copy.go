@@ -110,6 +110,12 @@ ID this repository and its records know brings its snapshot back from another me
 chunk by chunk, never re-chunked. For later backups into this
 repository to deduplicate against copied data, create it with init --copy-chunker-params --from-repo SRC.
 
+Protections travel with the snapshots: each snapshot copied, or found copied already, is protected here
+with every protection of the source snapshot that still holds (same end and reason), unless this
+repository has one as long with that reason already; the summary says how many were added. So a forget
+here keeps what a forget on the source keeps (legal holds, before-change backups). An expired protection
+is not copied.
+
 The source password comes from --from-password-file (CADANG_FROM_PASSWORD_FILE), CADANG_FROM_PASSWORD,
 or a prompt. The source is opened with a shared lock, the destination with a copy lock (a second copy
 into it is refused, or waits with --retry-lock). The copy is recorded in the run log, and its record
@@ -223,7 +229,10 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, incl
 		e.warnf("forgotten file %s of the destination cannot be read, so the snapshots it recorded may be copied again: %v ('cadang repair forgotten' removes it)", id.Short(), err)
 	},
 		// A snapshot named is copied even if this repository forgot it.
-		IncludeForgotten: includeForgotten || len(args) > 0}
+		IncludeForgotten: includeForgotten || len(args) > 0,
+		UnreadableProtection: func(id repo.ID, err error) {
+			e.warnf("protection file %s of the source cannot be read, so what it protects is not protected here: %v (on the source, 'cadang protect --list' names it)", id.Short(), err)
+		}}
 	if !e.json && !e.quiet {
 		o.Progress = func(r copier.SnapshotResult) {
 			switch {
@@ -237,6 +246,10 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, incl
 			default:
 				fmt.Fprintf(e.stdout, "copied %s as %s\n", r.Source.Short(), r.Dest.Short())
 			}
+		}
+		o.ProtectionProgress = func(r copier.ProtectionResult) {
+			p := snapshot.Protection{Until: r.Until, Reason: r.Reason}
+			fmt.Fprintf(e.stdout, "protected %s (the copy of %s) %s, as in the source\n", r.Dest.Short(), r.Source.Short(), p.Describe(e.orgZone()))
 		}
 	}
 	res, err := copier.Copy(ctx, dst, src, sns, o)
@@ -280,8 +293,8 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, incl
 		if res.NotAgain > 0 {
 			forgotten = fmt.Sprintf(", %d not again (forgotten in this repository)", res.NotAgain)
 		}
-		fmt.Fprintf(e.stdout, "%d snapshot(s) copied, %d skipped%s%s; uploaded %d data and %d tree blobs (%s)\n",
-			res.Copied, res.Skipped, forgotten, failed, res.DataBlobs, res.TreeBlobs, units.FormatBytes(res.Bytes))
+		fmt.Fprintf(e.stdout, "%d snapshot(s) copied, %d skipped%s%s; uploaded %d data and %d tree blobs (%s); %d protection(s) added\n",
+			res.Copied, res.Skipped, forgotten, failed, res.DataBlobs, res.TreeBlobs, units.FormatBytes(res.Bytes), res.ProtectionsAdded)
 	}
 	return err
 }

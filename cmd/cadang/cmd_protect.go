@@ -50,7 +50,9 @@ the password put in protected/ was never a protection, and forget passes over it
 names all such files; --remove-unreadable removes them, after which protect again any snapshot that must
 stay.
 
-A protection covers the snapshot it names and the snapshot that 'cadang tag' makes from it.`,
+A protection covers the snapshot it names and the snapshot that 'cadang tag' makes from it. It holds
+on every medium the snapshot is copied to: 'cadang copy' writes it there too (--list shows it as
+"copied from"), so lift it on the source first; lifted on a copy alone, the next copy writes it again.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "for", Usage: "protect for `DURATION` from now (90d, 2w, 1y6m; m is months)"},
 			&cli.StringFlag{Name: "until", Usage: "protect until the start of `DATE` (2006-01-02, in [organization] timezone, else local time)"},
@@ -147,11 +149,13 @@ type protectionJS struct {
 	Active   bool       `json:"active"`
 	// Exists is false when the snapshot is gone (only --list says).
 	Exists *bool `json:"snapshot_exists,omitempty"`
+	// CopiedFrom is where copy took the protection from, if it did.
+	CopiedFrom *snapshot.CopiedFrom `json:"copied_from,omitempty"`
 }
 
 func protectionJSON(p snapshot.Protection, now time.Time, loc *time.Location) protectionJS {
 	pj := protectionJS{ID: p.ID.String(), Snapshot: p.Snapshot.String(), ShortID: p.Snapshot.Short(), Reason: p.Reason,
-		Host: p.Host, Username: p.Username, Time: p.Time.In(loc), Active: p.Active(now)}
+		Host: p.Host, Username: p.Username, Time: p.Time.In(loc), Active: p.Active(now), CopiedFrom: p.CopiedFrom}
 	if !p.Until.IsZero() {
 		u := p.Until.In(loc)
 		pj.Until = &u
@@ -369,6 +373,9 @@ func listProtections(ctx context.Context, e *env, r *repo.Repository) error {
 		if !exists[p.Snapshot] {
 			status += ", snapshot gone"
 		}
+		if f := p.CopiedFrom; f != nil {
+			status += ", copied from " + copiedFromText(f)
+		}
 		by := p.Username
 		if p.Host != "" {
 			by += "@" + p.Host
@@ -384,4 +391,14 @@ func listProtections(ctx context.Context, e *env, r *repo.Repository) error {
 	}
 	fmt.Fprintln(e.stdout)
 	return nil
+}
+
+// copiedFromText names where a copied protection came from: the source
+// repository (its ID's first 8 digits) and the source's snapshot.
+func copiedFromText(f *snapshot.CopiedFrom) string {
+	s := "snapshot " + f.Snapshot.Short()
+	if f.Repository != "" {
+		s = fmt.Sprintf("repository %.8s %s", f.Repository, s)
+	}
+	return s
 }

@@ -89,6 +89,13 @@ type Options struct {
 	// the destination that cannot be read; the copy goes on without it
 	// (what it recorded may be copied again).
 	UnreadableForgotten func(id repo.ID, err error)
+	// ProtectionProgress, if not nil, is called after each protection
+	// written on the destination (see Copy).
+	ProtectionProgress func(ProtectionResult)
+	// UnreadableProtection, if not nil, is told of each protection file
+	// of the source that cannot be read: what it protects cannot be
+	// known, so it is not carried; the copy goes on.
+	UnreadableProtection func(id repo.ID, err error)
 }
 
 // SnapshotResult is what happened to one source snapshot.
@@ -130,6 +137,10 @@ type Result struct {
 	// but not indexed, which this copy took into the index (PackAdopter)
 	// rather than upload their blobs again.
 	AdoptedPacks int `json:"adopted_packs,omitempty"`
+	// Protections are the protections written on the destination after
+	// the source's (Copy), ProtectionsAdded how many.
+	Protections      []ProtectionResult `json:"protections,omitempty"`
+	ProtectionsAdded int                `json:"protections_added"`
 }
 
 // PackAdopter is implemented by destinations that can take into their
@@ -216,6 +227,12 @@ type copier struct {
 // other error (the source unreachable, the destination, a cancelled
 // context) the copy stops. Either way Result tells what was done; the
 // snapshots saved are complete.
+//
+// Then each active protection of the source that covers a snapshot copied
+// or skipped (copied before) is written on the destination for its copy,
+// with the same end and reason, unless the destination has one as long
+// already (copyProtections): a forget on the medium copied to must keep
+// what a forget on the source keeps.
 func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snapshot, o Options) (Result, error) {
 	var res Result
 	// A copy killed while writing its index (a dropped link to the
@@ -252,6 +269,7 @@ func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snap
 	slices.SortStableFunc(sns, func(a, b *snapshot.Snapshot) int { return a.Time.Compare(b.Time) })
 	seeded := false
 	var inc IncompleteError
+	var pairs [][2]*snapshot.Snapshot // source snapshot, its copy in dst
 	for _, id := range slices.SortedFunc(maps.Keys(o.Unlisted), repo.ID.Compare) {
 		r := SnapshotResult{Source: id, Error: o.Unlisted[id].Error()}
 		res.Failed++
@@ -267,6 +285,7 @@ func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snap
 		if d, ok := done[originalID(sn)]; ok {
 			r.Dest, r.Skipped = d.ID(), true
 			res.Skipped++
+			pairs = append(pairs, [2]*snapshot.Snapshot{sn, d})
 		} else if at, ok := forgotten.Forgot(sn); ok {
 			r.Forgotten = at
 			res.NotAgain++
@@ -331,11 +350,15 @@ func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snap
 			done[oid] = &ns
 			r.Dest = id
 			res.Copied++
+			pairs = append(pairs, [2]*snapshot.Snapshot{sn, &ns})
 		}
 		res.Snapshots = append(res.Snapshots, r)
 		if o.Progress != nil {
 			o.Progress(r)
 		}
+	}
+	if err := copyProtections(ctx, dst, src, pairs, o, &res); err != nil {
+		return res, err
 	}
 	if len(inc.Failed) > 0 {
 		return res, &inc

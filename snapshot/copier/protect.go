@@ -1,0 +1,113 @@
+package copier
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/snapshot"
+)
+
+// ProtectionResult is a protection that a copy wrote on the destination
+// after an active one of the source.
+type ProtectionResult struct {
+	// Source is the source snapshot and Dest its copy, now protected.
+	Source repo.ID `json:"source"`
+	Dest   repo.ID `json:"dest"`
+	// ID is the new protection file's ID.
+	ID repo.ID `json:"id"`
+	// Until is when it ends; zero (absent) for never.
+	Until  time.Time `json:"until,omitzero"`
+	Reason string    `json:"reason,omitempty"`
+}
+
+// identified is a repository that knows its ID (*repo.Repository), for the
+// note of where a copied protection came from.
+type identified interface{ ID() string }
+
+// copyProtections writes on dst, for each pair of a source snapshot and
+// its copy (copied now or before), the source's active protections of it:
+// a protection must hold on every medium the snapshot is on, or a forget
+// there removes a legal hold or a before-change backup. For each reason
+// the longest source protection counts; it is not written when the
+// destination already has an active protection of the copy with that
+// reason that lasts as long, so that copying again adds nothing and never
+// adds a shorter one.
+func copyProtections(ctx context.Context, dst Destination, src Source, pairs [][2]*snapshot.Snapshot, o Options, res *Result) error {
+	if len(pairs) == 0 {
+		return nil
+	}
+	sps, bad, err := snapshot.LoadProtections(ctx, src)
+	if err != nil {
+		return fmt.Errorf("source protections: %w", err)
+	}
+	for _, b := range bad {
+		if o.UnreadableProtection != nil {
+			o.UnreadableProtection(b.ID, b.Err)
+		}
+	}
+	now := time.Now()
+	if !slices.ContainsFunc(sps, func(p snapshot.Protection) bool { return p.Active(now) }) {
+		return nil // nothing to carry: no listing of the destination's
+	}
+	// Unreadable files of the destination are forget's to report: at
+	// worst a protection is written that one of them already holds.
+	dps, _, err := snapshot.LoadProtections(ctx, dst)
+	if err != nil {
+		return fmt.Errorf("destination protections: %w", err)
+	}
+	srcID := ""
+	if r, ok := src.(identified); ok {
+		srcID = r.ID()
+	}
+	for _, pr := range pairs {
+		sn, d := pr[0], pr[1]
+		for _, p := range longestByReason(sps, sn, now) {
+			if slices.ContainsFunc(dps, func(q snapshot.Protection) bool {
+				return q.Active(now) && q.Reason == p.Reason && q.Covers(d) && q.LastsAsLong(p)
+			}) {
+				continue
+			}
+			np := snapshot.Protection{Snapshot: d.ID(), Until: p.Until, Reason: p.Reason, Host: p.Host, Username: p.Username, Time: p.Time,
+				CopiedFrom: &snapshot.CopiedFrom{Repository: srcID, Snapshot: sn.ID(), Protection: p.ID}}
+			// Like snapshot.ProtectSnapshot: a tag change of the copy
+			// keeps its Original, and so stays protected.
+			if d.Original != nil {
+				np.Original = *d.Original
+			}
+			np, err := snapshot.SaveProtection(ctx, dst, np)
+			if err != nil {
+				return fmt.Errorf("copy the protection of snapshot %s to %s: %w", sn.ID().Short(), d.ID().Short(), err)
+			}
+			dps = append(dps, np)
+			r := ProtectionResult{Source: sn.ID(), Dest: d.ID(), ID: np.ID, Until: np.Until, Reason: np.Reason}
+			res.Protections = append(res.Protections, r)
+			res.ProtectionsAdded++
+			if o.ProtectionProgress != nil {
+				o.ProtectionProgress(r)
+			}
+		}
+	}
+	return nil
+}
+
+// longestByReason returns, for each reason, the active protection among ps
+// covering sn that lasts longest, in the order the reasons first appear.
+func longestByReason(ps []snapshot.Protection, sn *snapshot.Snapshot, now time.Time) []snapshot.Protection {
+	var out []snapshot.Protection
+	for _, p := range ps {
+		if !p.Active(now) || !p.Covers(sn) {
+			continue
+		}
+		i := slices.IndexFunc(out, func(q snapshot.Protection) bool { return q.Reason == p.Reason })
+		switch {
+		case i < 0:
+			out = append(out, p)
+		case !out[i].LastsAsLong(p):
+			out[i] = p
+		}
+	}
+	return out
+}
