@@ -87,6 +87,14 @@ func TestReadOnlyMediumReads(t *testing.T) {
 		t.Errorf("restore recorded as %s %s (%s), want an ok restore", r.Op, r.Result, r.Failure)
 	}
 
+	// A forget's dry run only reads; a forget writes.
+	if _, errs, code = h.cad("forget", "-r", h.repoA, "--password-file", h.pw, "--keep-last", "1", "--dry-run"); code != 0 || strings.Count(errs, note) != 1 {
+		t.Errorf("forget --dry-run on a read-only medium: exit %d\nstderr:\n%s", code, errs)
+	}
+	if _, errs, code = h.cad("forget", "-r", h.repoA, "--password-file", h.pw, "--keep-last", "1"); code != exitFatal || !strings.Contains(errs, readOnlyHint(h)) {
+		t.Errorf("forget on a read-only medium: exit %d, want %d with the hint\nstderr:\n%s", code, exitFatal, errs)
+	}
+
 	// The SOP's restore test reads the job's medium as restore does.
 	_, errs, code = h.cad("restore-test", "spse-db")
 	if code != 0 || strings.Count(errs, note) != 1 {
