@@ -755,7 +755,7 @@ func (r *Repository) saveLock(ctx context.Context, info LockInfo) (ID, error) {
 	}
 	id, err := r.SaveFile(ctx, LockFile, b)
 	if err != nil {
-		return ID{}, fmt.Errorf("write lock: %w", err)
+		return ID{}, fmt.Errorf("save the %s lock file: %w", info.Mode(), err)
 	}
 	return id, nil
 }

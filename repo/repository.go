@@ -103,6 +103,13 @@ type Options struct {
 	// s); zero refuses at once with a *LockedError, as restic does without
 	// --retry-lock.
 	LockWait time.Duration
+	// ReadOnlyUnlocked is for commands that only read: when Lock, a
+	// SharedLock, cannot be taken because the storage is read-only (a rescue disk mounted
+	// read-only), Open goes on without a lock rather than fail, and
+	// Unlocked says so. Nothing can be written there, but a prune
+	// through a writable mount of the same storage could remove data
+	// under the reader.
+	ReadOnlyUnlocked bool
 }
 
 // LockMode is the lock a Repository holds while it is open.
@@ -210,6 +217,10 @@ type Repository struct {
 	stats struct {
 		blobs, rawBytes, storedBytes [3]atomic.Int64
 	}
+
+	// unlocked: Open went on without its lock on read-only storage
+	// (Options.ReadOnlyUnlocked).
+	unlocked bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -403,6 +414,12 @@ func (r *Repository) takeSessionLock(ctx context.Context) error {
 	pause := time.Second
 	for said := false; ; said = true {
 		_, err := r.Acquire(ctx, r.opts.Lock)
+		err = r.readOnly(err)
+		var ro *ReadOnlyError
+		if r.opts.ReadOnlyUnlocked && r.opts.Lock == SharedLock && errors.As(err, &ro) {
+			r.unlocked = true
+			return nil
+		}
 		var le *LockedError
 		left := time.Until(deadline)
 		if err == nil || !errors.As(err, &le) && !errors.Is(err, errLocksChanging) || left <= 0 {

@@ -77,9 +77,15 @@ func (e *env) openFromRepo(ctx context.Context, m repo.LockMode) (*repo.Reposito
 		return nil, loc, err
 	}
 	o := repo.Options{Lock: m, Logf: e.logf, Warnf: e.warnf, LockWait: e.c.Duration("retry-lock"), AfterUnlock: debug.FreeOSMemory, KDFMemory: e.kdfMemory()}
+	// A copy only reads its source: on a read-only medium (the offsite
+	// disk brought back after a disaster) it reads it without a lock.
+	o.ReadOnlyUnlocked = m == repo.SharedLock
 	done := hugeKDF(&o)
 	r, err := repo.Open(ctx, be, pw, o)
 	done()
+	if err == nil {
+		e.noteUnlocked(r)
+	}
 	if err != nil {
 		be.Close()
 		if errors.Is(err, syscall.EROFS) && m != repo.NoLock {
@@ -121,9 +127,11 @@ or a prompt. The source is opened with a shared lock, the destination with a cop
 into it is refused, or waits with --retry-lock). The copy is recorded in the run log, and its record
 copied into both repositories.
 
-A source on a read-only medium (an offsite disk mounted read-only to seed a new medium from it) cannot take
-a lock: --from-no-lock opens it without one and writes nothing into it, not even the record. Use it only
-for a source that nothing writes to or prunes meanwhile.`,
+A source on a read-only file system (an offsite disk mounted read-only to seed a new medium from it)
+cannot take a lock: it is then read without one, with a note, and nothing is written into it, not even
+the record; a prune running elsewhere on a writable mount of the same storage could remove data under
+the copy. --from-no-lock does the same for any source. Use it only for a source that nothing writes to
+or prunes meanwhile.`,
 		Flags: append(append(fromRepoFlags(), filterFlags()...),
 			&cli.BoolFlag{Name: "from-no-lock", Usage: "open the source without a lock and write nothing into it (a read-only medium that nothing writes to or prunes meanwhile)"},
 			&cli.BoolFlag{Name: "include-forgotten", Usage: "copy also the snapshots that this repository forgot (by default a snapshot forgotten here is not brought back)"}),
@@ -158,6 +166,9 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, incl
 	if err != nil {
 		return err
 	}
+	// A source read without a lock because it is read-only gets no
+	// record either: it could not be written.
+	noLock = noLock || src.Unlocked()
 	e.snapshotsIn = location.Redact(from) // the snapshots named are the source's
 	srcKept := false
 	defer func() {

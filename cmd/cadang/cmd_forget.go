@@ -234,6 +234,7 @@ func forgetByPolicy(ctx context.Context, e *env, o forgetPlan, rec *runlog.Recor
 	if err := e.needLock("forget"); err != nil && !o.DryRun {
 		return err
 	}
+	e.writes = !o.DryRun // a dry run only reads: it may read a read-only medium
 	return e.withRepo(ctx, false, func(r *repo.Repository) error {
 		sns, err := e.listSnapshots(ctx, r, o.Filter)
 		if err != nil {
@@ -393,6 +394,7 @@ func forgetNamed(ctx context.Context, e *env, names []string, dryRun bool, rec *
 	if err := e.needLock("forget"); err != nil && !dryRun {
 		return err
 	}
+	e.writes = !dryRun // as forgetByPolicy's
 	return e.withRepo(ctx, false, func(r *repo.Repository) error {
 		var ids []repo.ID
 		for _, a := range names {

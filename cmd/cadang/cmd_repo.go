@@ -239,6 +239,7 @@ func keyCommand() *cli.Command {
 				Name: "add", Usage: "add a password", Flags: []cli.Flag{newPw, insecureKDFFlag},
 				Action: func(c *cli.Context) error {
 					e := newEnv(c)
+					e.writes = true // a read-only medium fails it at the lock, naming the medium
 					return e.withRepo(c.Context, false, func(r *repo.Repository) error {
 						pw, kdf, err := newKeyMaterial(c, e)
 						if err != nil {

@@ -498,12 +498,14 @@ func (e *env) openSOPRepo(ctx context.Context, st *sopState, jobName string) (*r
 			return nil, nil, err
 		}
 		o := repo.Options{Logf: e.logf, Warnf: e.warnf, AfterUnlock: debug.FreeOSMemory, Lock: lock, KDFMemory: e.kdfMemory()}
+		o.ReadOnlyUnlocked = lock == repo.SharedLock // the SOP commands that open a repository read it
 		done := hugeKDF(&o)
 		r, err := engine.Open(ctx, l, pw, o)
 		done()
 		if err != nil {
 			return nil, nil, e.saySource(err)
 		}
+		e.noteUnlocked(r)
 		var m *jobs.Medium
 		if j := jobAt(st.cfg, loc); j != nil {
 			if i := j.MediumByID(r.ID()); i >= 0 {
@@ -536,6 +538,7 @@ func (e *env) openSOPRepo(ctx context.Context, st *sopState, jobName string) (*r
 	}
 	var errs []error
 	op := e.opener(st)
+	op.ReadOnlyUnlocked = true
 	for _, i := range order {
 		m := &j.Media[i]
 		x, err := op.Open(ctx, *m)
@@ -549,6 +552,7 @@ func (e *env) openSOPRepo(ctx context.Context, st *sopState, jobName string) (*r
 			errs = append(errs, runlog.Fail(runlog.KindMedia, fmt.Errorf("medium %s: the repository at %s has ID %s, not %s", m.Name, m.Repository, shortID(r.ID()), shortID(m.RepositoryID))))
 			continue
 		}
+		e.noteUnlocked(r)
 		return r, m, nil
 	}
 	// A medium whose repository did not open for another reason than

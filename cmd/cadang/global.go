@@ -77,6 +77,9 @@ type env struct {
 	plainCfg     *jobs.Config
 	plainCfgErr  error
 	plainCfgRead bool
+	// writes is set by needLock: the command writes to the repository,
+	// so a read-only medium fails it instead of being read unlocked.
+	writes bool
 }
 
 func newEnv(c *cli.Context) *env {
@@ -496,6 +499,9 @@ func (e *env) withRepoCreate(ctx context.Context, exclusive, create bool, fn fun
 		mode = repo.NoLock
 	}
 	o := repo.Options{Lock: mode, KDFMemory: e.kdfMemory()}
+	// A command that only reads reads a read-only medium (a rescue disk
+	// mounted the safe way) without the lock it cannot write there.
+	o.ReadOnlyUnlocked = mode == repo.SharedLock && !create && !e.writes
 	var r *repo.Repository
 	var err error
 	if create {
@@ -506,6 +512,7 @@ func (e *env) withRepoCreate(ctx context.Context, exclusive, create bool, fn fun
 	if err != nil {
 		return err
 	}
+	e.noteUnlocked(r)
 	if e.rec != nil {
 		e.rec.keep(r)         // closed after the run-log record is copied into it
 		e.checkRunLog(ctx, r) // a recorded command: an older copy of the repository is a warning
@@ -517,9 +524,27 @@ func (e *env) withRepoCreate(ctx context.Context, exclusive, create bool, fn fun
 	return panicerr.Call(func() string { return e.c.Command.Name }, func() error { return fn(r) })
 }
 
+// noteUnlocked says, once, that r was opened without its lock because its
+// storage is read-only. It is printed even with --quiet: what it warns of
+// (a prune elsewhere) is not the reader's to see.
+func (e *env) noteUnlocked(r *repo.Repository) {
+	if r.Unlocked() {
+		fmt.Fprintf(e.stderr, "note: %s\n", unlockedNote(r.Backend().Location()))
+	}
+}
+
+// unlockedNote is the note of a repository read without a lock because
+// its storage is read-only.
+func unlockedNote(loc string) string {
+	return fmt.Sprintf("the repository %s is on a read-only file system, so it is read without a lock; a prune running elsewhere on a writable mount of the same storage could remove data under it", loc)
+}
+
 // needLock refuses --no-lock for a command that writes: a writer without
-// a lock is invisible to prune, which could delete what it builds on.
+// a lock is invisible to prune, which could delete what it builds on. It
+// also marks the command as a writer, which a read-only medium fails
+// rather than lets read without a lock.
 func (e *env) needLock(command string) error {
+	e.writes = true
 	if e.c.Bool("no-lock") {
 		return fmt.Errorf("--no-lock is for read-only commands; %s writes to the repository and always takes its lock", command)
 	}

@@ -514,6 +514,20 @@ func cleanLoc(p string) string {
 // monitoring codes 0-3).
 type codedError = errclass.CodedError
 
+// mediumHint is the hint that the plain command gives for cause, when the
+// medium of a run could not be opened because it is missing or mounted
+// read-only; "" for other causes, whose records say enough.
+func mediumHint(cause error) string {
+	if cause == nil {
+		return ""
+	}
+	switch errclass.Kind(cause) {
+	case runlog.KindMedia, runlog.KindMediaReadOnly:
+		return errclass.Hint(cause)
+	}
+	return ""
+}
+
 // runError turns the error of a recorded SOP operation into the CLI's exit
 // codes: partial is 3, a wrong password 12, anything else failed 1. A
 // backup whose copy to the offsite medium failed (and nothing else) is 3
@@ -532,6 +546,8 @@ func runError(err error) error {
 		return err
 	}
 	switch {
+	case mediumHint(fe.Cause) != "":
+		return &errclass.HintedError{Err: err, Hint: mediumHint(fe.Cause)}
 	case fe.Record.Result == runlog.Partial:
 		return &partialError{Msg: fe.Error()}
 	case fe.Record.Failure == runlog.KindWrongPassword:

@@ -8,7 +8,9 @@ package errclass
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -230,6 +232,15 @@ func rules() []rule {
 			}
 			return c
 		}},
+		// After the restore target's rule: a read-only target is no
+		// read-only medium.
+		{as[*repo.ReadOnlyError](), func(err error) Class {
+			var ro *repo.ReadOnlyError
+			errors.As(err, &ro)
+			return Class{Exit: ExitFatal, Kind: runlog.KindMediaReadOnly, Hint: ReadOnlyHint(ro.Location)}
+		}},
+		{is(syscall.EROFS), fixed(Class{Exit: ExitFatal, Kind: runlog.KindMediaReadOnly,
+			Hint: "a file system is mounted read-only (the backup medium, or one the kernel remounted after disk errors: see dmesg): remount it read-write, e.g. mount -o remount,rw PATH"})},
 		// Their messages name the remedy, so that `cadang run` records it
 		// too; the damage rule's hint would only send the administrator
 		// to check.
@@ -288,6 +299,16 @@ func rules() []rule {
 	}
 }
 
+// ReadOnlyHint says what to do about a repository at loc whose storage is
+// read-only.
+func ReadOnlyHint(loc string) string {
+	path := "PATH" // not a local directory: its mount point is not known here
+	if filepath.IsAbs(loc) {
+		path = mountPoint(loc)
+	}
+	return fmt.Sprintf("remount it read-write, e.g. mount -o remount,rw %s (if the kernel remounted it read-only after disk errors, see dmesg and run 'cadang check' first); a command that only reads runs on it as it is", path)
+}
+
 // TargetHint says what to do about errno, the error that a restore's
 // target gave: "" for an errno that says nothing of the target as a whole.
 // The restore's closing line and the error of a target that cannot be
@@ -334,10 +355,25 @@ func Kind(err error) runlog.FailureKind { return Of(err).Kind }
 // Exit is Of(err).Exit.
 func Exit(err error) int { return Of(err).Exit }
 
+// HintedError is an error with a hint that its own class does not give:
+// the failure of a `cadang run`, whose error is its record, with the hint
+// of the error that failed it. It is classified as Err is.
+type HintedError struct {
+	Err  error
+	Hint string
+}
+
+func (e *HintedError) Error() string { return e.Err.Error() }
+func (e *HintedError) Unwrap() error { return e.Err }
+
 // Hint returns err's hint, or "" when there is none or the message
 // already says it.
 func Hint(err error) string {
 	h := Of(err).Hint
+	var he *HintedError
+	if errors.As(err, &he) && he.Hint != "" {
+		h = he.Hint
+	}
 	if h == "" || strings.Contains(err.Error(), h) {
 		return ""
 	}

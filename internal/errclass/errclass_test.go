@@ -18,6 +18,7 @@ import (
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/archiver"
 	"github.com/lpse/cadang/snapshot/copier"
+	"github.com/lpse/cadang/snapshot/restorer"
 )
 
 func TestOf(t *testing.T) {
@@ -55,6 +56,10 @@ func TestOf(t *testing.T) {
 		// partial backup.
 		{"child exit code", wrap(exitErr), 1, runlog.KindOther, false},
 		{"explicit kind wins", runlog.Fail(runlog.KindMedia, wrap(repo.ErrNoRepository)), 10, runlog.KindMedia, true},
+		{"read-only repository", wrap(&repo.ReadOnlyError{Location: "/mnt/backup1/cadang", Err: syscall.EROFS}), 1, runlog.KindMediaReadOnly, true},
+		{"read-only file system", wrap(syscall.EROFS), 1, runlog.KindMediaReadOnly, true},
+		// A restore's read-only target is not the medium.
+		{"read-only restore target", wrap(&restorer.TargetError{Target: "/srv", Err: syscall.EROFS}), 1, runlog.KindOther, true},
 		{"other", errors.New("boom"), 1, runlog.KindOther, false},
 	}
 	if h := errclass.Of(&fs.PathError{Op: "write", Path: "/dev/stdout", Err: syscall.ENOSPC}).Hint; strings.Contains(h, "backup medium") {
@@ -111,3 +116,22 @@ func TestSourceHints(t *testing.T) {
 		t.Errorf("a repository that exists: %+v", got)
 	}
 }
+
+// The hint of a read-only repository names a mount point to remount: the
+// repository's directory is often below it.
+func TestReadOnlyHint(t *testing.T) {
+	h := errclass.ReadOnlyHint("/")
+	if !strings.HasPrefix(h, "remount it read-write, e.g. mount -o remount,rw / ") {
+		t.Errorf("ReadOnlyHint(/) = %q", h)
+	}
+	if h := errclass.ReadOnlyHint("sftp:backup@host:/srv/cadang"); !strings.Contains(h, "mount -o remount,rw PATH") {
+		t.Errorf("the hint of a remote repository names a local path: %q", h)
+	}
+	var he *errclass.HintedError
+	err := &errclass.HintedError{Err: wrapRO(), Hint: "do this"}
+	if errclass.Hint(err) != "do this" || !errors.As(err, &he) || errclass.Exit(err) != 1 {
+		t.Errorf("a HintedError's hint or class: %q, exit %d", errclass.Hint(err), errclass.Exit(err))
+	}
+}
+
+func wrapRO() error { return fmt.Errorf("backup: %w", syscall.EROFS) }

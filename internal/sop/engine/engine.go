@@ -117,6 +117,10 @@ type Opener struct {
 	// Location, if set, adjusts each parsed location before it is opened
 	// (the CLI sets --backend-connections and the SFTP key files).
 	Location func(l *location.Location)
+	// ReadOnlyUnlocked is repo.Options.ReadOnlyUnlocked for every open:
+	// set by callers that only read (a restore test), so that a medium
+	// mounted read-only is read without a lock.
+	ReadOnlyUnlocked bool
 }
 
 func (o *Opener) warn(msg string) {
@@ -173,7 +177,7 @@ func (o *Opener) OpenLock(ctx context.Context, m jobs.Medium, lock repo.LockMode
 	if o.Location != nil {
 		o.Location(&l)
 	}
-	r, err := Open(ctx, l, pw, repo.Options{Logf: o.Logf, Warnf: o.Warnf, AfterUnlock: debug.FreeOSMemory, Lock: lock, LockWait: o.LockWait, KDFMemory: o.KDFMemory})
+	r, err := Open(ctx, l, pw, repo.Options{Logf: o.Logf, Warnf: o.Warnf, AfterUnlock: debug.FreeOSMemory, Lock: lock, LockWait: o.LockWait, KDFMemory: o.KDFMemory, ReadOnlyUnlocked: o.ReadOnlyUnlocked})
 	if err != nil {
 		if errors.Is(err, repo.ErrWrongPassword) && m.PasswordFile != "" && o.Config != nil {
 			err = fmt.Errorf("%w (the password read from %s)", err, o.Config.PasswordFileWhere(m.PasswordFile, o.Config.MediumPasswordFile(m)))

@@ -11,6 +11,7 @@ var messages = map[string][2]string{
 	"kind.out-of-space":           {"Ruang penyimpanan penuh", "Out of space"},
 	"kind.integrity":              {"Kerusakan integritas data", "Integrity error"},
 	"kind.media":                  {"Media backup salah atau tidak terpasang", "Wrong or missing medium"},
+	"kind.media-read-only":        {"Media backup terpasang hanya-baca", "Medium mounted read-only"},
 	"kind.time-standard-exceeded": {"Melebihi mutu baku waktu", "Time standard exceeded"},
 	"kind.interrupted":            {"Proses terhenti", "Interrupted"},
 	"kind.retention-failed":       {"Retensi gagal diterapkan", "Retention failed"},

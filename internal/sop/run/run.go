@@ -186,7 +186,14 @@ type Outcome struct {
 }
 
 // FailedError is returned when the recorded operation did not end OK.
-type FailedError struct{ Record runlog.Record }
+type FailedError struct {
+	Record runlog.Record
+	// Cause is the error that failed the operation, where the runner
+	// had one (the medium could not be opened), so that the CLI can say
+	// what to do about it as the plain command would. It is no part of
+	// the error's chain: the run's exit code is the record's.
+	Cause error
+}
 
 func (e *FailedError) Error() string {
 	// Error messages of the CLI are in English, whatever the documents' language.
@@ -395,7 +402,12 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 				rec.Note = runlog.NewNote("wrong-medium-known", m.Name, short(m.RepositoryID), m.Repository, j.Media[i].Name, i+1, short(id))
 			}
 		}
-		return done(r.finish(ctx, j, rec, nil))
+		out, ferr := r.finish(ctx, j, rec, nil)
+		var fe *FailedError
+		if errors.As(ferr, &fe) {
+			fe.Cause = err
+		}
+		return done(out, ferr)
 	}
 	closed := false
 	closeRepo := func() {

@@ -61,8 +61,12 @@ const (
 	KindOutOfSpace       FailureKind = "out-of-space"
 	KindIntegrity        FailureKind = "integrity"
 	KindMedia            FailureKind = "media"
-	KindTimeStandard     FailureKind = "time-standard-exceeded"
-	KindInterrupted      FailureKind = "interrupted"
+	// KindMediaReadOnly: the medium is mounted read-only (a rescue disk
+	// mounted the safe way, or one the kernel remounted after disk
+	// errors), so nothing could be written to it.
+	KindMediaReadOnly FailureKind = "media-read-only"
+	KindTimeStandard  FailureKind = "time-standard-exceeded"
+	KindInterrupted   FailureKind = "interrupted"
 	// KindRetention: the retention policy could not be applied (forget).
 	KindRetention FailureKind = "retention-failed"
 	// KindPrune: the prune after a backup failed for no more specific
@@ -80,7 +84,7 @@ const (
 // Kinds lists every failure kind, in report order.
 var Kinds = []FailureKind{
 	KindSourceUnreadable, KindDumpFailed, KindRepoUnreachable, KindLock, KindWrongPassword,
-	KindOutOfSpace, KindIntegrity, KindMedia, KindTimeStandard, KindInterrupted, KindRetention, KindPrune, KindOffsite, KindTargetNotWritable, KindOther,
+	KindOutOfSpace, KindIntegrity, KindMedia, KindMediaReadOnly, KindTimeStandard, KindInterrupted, KindRetention, KindPrune, KindOffsite, KindTargetNotWritable, KindOther,
 }
 
 // Valid reports whether k is one of Kinds.
@@ -117,8 +121,9 @@ func Failf(k FailureKind, format string, args ...any) error {
 }
 
 // KindOf classifies err: the kind of the outermost *Error if any; otherwise
-// interrupted for a cancelled context, out of space for ENOSPC/EDQUOT, and
-// other for anything else. KindOf(nil) is "".
+// interrupted for a cancelled context, out of space for ENOSPC/EDQUOT,
+// media-read-only for EROFS, and other for anything else. KindOf(nil) is
+// "".
 func KindOf(err error) FailureKind {
 	if err == nil {
 		return ""
@@ -132,6 +137,8 @@ func KindOf(err error) FailureKind {
 		return KindInterrupted
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
 		return KindOutOfSpace
+	case errors.Is(err, syscall.EROFS):
+		return KindMediaReadOnly
 	case errors.Is(err, fs.ErrPermission):
 		return KindSourceUnreadable
 	}
