@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lpse/cadang/internal/testexec"
 )
 
 // verifyHead runs `log verify --job spse-db --json` and returns its exit
@@ -138,5 +143,47 @@ func TestSOPClockBackMonthly(t *testing.T) {
 	}
 	if !strings.Contains(dec, one) {
 		t.Errorf("December's analysis does not count the backup of 1 December:\n%s", dec)
+	}
+}
+
+// TestSOPStatusMonitoringUser: a monitoring user who may read the run log
+// but not the host's signing key beside it (mode 0600) still gets the
+// status and the run log's warnings, not UNKNOWN.
+func TestSOPStatusMonitoringUser(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to run cadang as another user")
+	}
+	h := newSOPHarness(t)
+	h.at("2026-12-01T02:00:00+08:00")
+	h.must(0, "run", "spse-db")
+	h.at("2026-12-01T01:59:00+08:00")
+	h.must(0, "run", "spse-db")
+
+	pub, bin := testexec.PublicCopy(t, "cadang.test")
+	logFile := filepath.Join(pub, "runlog.jsonl")
+	copyFile := func(from, to string, mode os.FileMode) {
+		b, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFileT(t, to, b, mode)
+	}
+	copyFile(h.log, logFile, 0o644)
+	copyFile(strings.TrimSuffix(h.log, ".jsonl")+".key", filepath.Join(pub, "runlog.key"), 0o600)
+	cfgText, err := os.ReadFile(h.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(pub, "cadang.toml")
+	writeFileT(t, cfg, []byte(strings.ReplaceAll(string(cfgText), h.log, logFile)), 0o644)
+
+	cmd := exec.Command(bin, "--config", cfg, "status", "--job", "spse-db", "--format", "nagios")
+	cmd.Env = append(os.Environ(), "CADANG_TEST_AS_CLI=1", "HOME="+pub, "XDG_STATE_HOME="+pub, envLog+"=", envNow+"=2026-12-01T03:00:00+08:00")
+	testexec.AsNobody(cmd)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.HasPrefix(out.String(), "CADANG WARNING - spse-db: runlog-clock-back") {
+		t.Fatalf("status as a monitoring user: exit %d (%v), want 1 and the clock-back warning:\n%s\n%s", code, err, out.String(), errb.String())
 	}
 }
