@@ -45,6 +45,13 @@ accepted from then on with --accept-rollback. That accepts its run-log heads, no
 recorded forget removed and that the older copy still holds: that stays an error here and in 'check'
 until 'cadang forget ID' removes it again (the note at the end prints the command for all of them).
 
+Records that stand in the local file out of their sequence are reordered, an error: while the local
+log has an error, no head of it is written into any repository. A record logged earlier than the record
+before it is a clock-back warning (how far back, between which records): the chain, which it extends,
+proves the order, and the time is the clock's, which stepped back (an NTP correction, a wrong hardware
+clock after a power cut); the next run writes its head as usual, also into a log that an older cadang
+found "reordered" for that reason. 'cadang status' warns of both.
+
 --expect-head HASH checks the chain against a head written down earlier (the footer of every report
 prints it, all 64 digits): a rewrite of the whole log, both copies, does not keep it.
 

@@ -897,7 +897,10 @@ restore test, and for a job with [job.offsite] the last successful copy to its o
 Exit codes, as monitoring plugins use them: 0 all is well, 1 warning (a restore test is overdue, the
 last backup was partial, a failure of the last 35 days has had no follow-up for more than the day SOP
 step 5 gives, the
-last offsite copy is older than the job's [job.offsite] max_age, never happened or failed), 2 critical
+last offsite copy is older than the job's [job.offsite] max_age, never happened or failed; the run
+log has problems, so that no head of it reaches the repositories (runlog-problems), a record's copy into
+its repository failed over an hour ago (runlog-not-copied), or the clock stepped back between two records
+within the last 35 days (runlog-clock-back): these are said for every job), 2 critical
 (the last backup failed or a backup is overdue), 3 the status could not be read. A failure without a
 follow-up within that day is listed only.
 
@@ -956,6 +959,14 @@ offsite copy in seconds, bytes added and duration of the last backup) and exits 
 				return unknown(err)
 			}
 			rep := status.Compute(st.cfg, recs, st.clock.Now())
+			// What keeps the run log from the repositories is for
+			// monitoring to hear of: a log with problems gets no head
+			// written into any of them, run after run.
+			health, err := st.log.Health(st.clock.Now())
+			if err != nil {
+				return unknown(fmt.Errorf("the run log %s: %w", st.log.Path(), err))
+			}
+			rep.AddRunLog(health, recs)
 			if j := c.String("job"); j != "" {
 				if rep, err = rep.Only(j); err != nil {
 					return unknown(err)
@@ -1023,7 +1034,13 @@ func (e *env) repoStatus(ctx context.Context, st *sopState) (*status.Report, err
 		e.warnf("records in the repository: %v", err)
 	}
 	name := location.Redact(e.c.String("repo"))
-	return status.ComputeRepository(name, r.ID(), runlog.Merge(recs, stored), infos, 0, st.clock.Now()), nil
+	rep := status.ComputeRepository(name, r.ID(), runlog.Merge(recs, stored), infos, 0, st.clock.Now())
+	health, err := st.log.Health(st.clock.Now())
+	if err != nil {
+		return nil, fmt.Errorf("the run log %s: %w", st.log.Path(), err)
+	}
+	rep.AddRunLog(health, recs)
+	return rep, nil
 }
 
 func followupCommand() *cli.Command {

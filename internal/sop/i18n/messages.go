@@ -93,6 +93,9 @@ func init() {
 		"st.offsite-failed":       {"penyalinan offsite terakhir gagal", "last offsite copy failed"},
 		"st.offsite-overdue":      {"salinan offsite terlambat", "offsite copy overdue"},
 		"st.offsite-never":        {"belum pernah disalin ke media offsite", "never copied offsite"},
+		"st.runlog-problems":      {"log pelaksanaan bermasalah: head tidak ditulis ke repositori", "run log has problems: no head written into the repositories"},
+		"st.runlog-not-copied":    {"catatan log belum tersalin ke repositori", "run-log records not copied into a repository"},
+		"st.runlog-clock-back":    {"jam mundur di antara dua catatan log", "clock stepped back between two run-log records"},
 	} {
 		messages[k] = v
 	}

@@ -22,9 +22,12 @@ import (
 	"github.com/lpse/cadang/internal/sop/status"
 )
 
-// Textfile renders the metrics of every job of c at now.
-func Textfile(c *jobs.Config, recs []runlog.Record, now time.Time) []byte {
+// Textfile renders the metrics of every job of c at now. health is what
+// the run log says of itself (runlog.Log.Health), which each job's state
+// counts as 'cadang status' does.
+func Textfile(c *jobs.Config, recs []runlog.Record, health []runlog.Finding, now time.Time) []byte {
 	rep := status.Compute(c, recs, now)
+	rep.AddRunLog(health, recs)
 	var b bytes.Buffer
 	metric := func(name, help, typ string, rows func(add func(labels string, v float64))) {
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
@@ -119,13 +122,13 @@ func Textfile(c *jobs.Config, recs []runlog.Record, now time.Time) []byte {
 // WriteTextfile writes the metrics to path whole (a temporary file in the
 // same directory, then a rename), so node_exporter never reads half a
 // file, with mode 0644 for the exporter's user.
-func WriteTextfile(path string, c *jobs.Config, recs []runlog.Record, now time.Time) error {
+func WriteTextfile(path string, c *jobs.Config, recs []runlog.Record, health []runlog.Finding, now time.Time) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, ".cadang-*.prom.tmp")
 	if err != nil {
 		return fmt.Errorf("monitoring textfile %s: %w", path, err)
 	}
-	_, err = f.Write(Textfile(c, recs, now))
+	_, err = f.Write(Textfile(c, recs, health, now))
 	if err == nil {
 		err = f.Chmod(0o644)
 	}

@@ -148,7 +148,12 @@ func (r *Runner) writeTextfile() error {
 	if err != nil {
 		return fmt.Errorf("monitoring textfile: %w", err)
 	}
-	return monitor.WriteTextfile(r.Config.Abs(r.Config.Monitoring.Textfile), r.Config, recs, r.clock().Now())
+	now := r.clock().Now()
+	health, err := r.Log.Health(now)
+	if err != nil {
+		return fmt.Errorf("monitoring textfile: run log %s: %w", r.Log.Path(), err)
+	}
+	return monitor.WriteTextfile(r.Config.Abs(r.Config.Monitoring.Textfile), r.Config, recs, health, now)
 }
 
 // Time standards of the SOP by operation.

@@ -23,7 +23,14 @@ const (
 	Altered    Problem = "altered"    // the record's bytes do not match its hash
 	BrokenLink Problem = "broken-link"
 	Removed    Problem = "removed"
-	Reordered  Problem = "reordered"
+	// Reordered: records of a chain that stand in the file out of their
+	// sequence, what the chain itself proves wrong.
+	Reordered Problem = "reordered"
+	// ClockBack is a warning: a record logged earlier than the record
+	// before it, which it names by hash and so was written after it. The
+	// chain proves the order; the time is the clock's, which stepped back
+	// (an NTP correction, a wrong hardware clock after a power cut).
+	ClockBack  Problem = "clock-back"
 	Duplicated Problem = "duplicated"
 	Differs    Problem = "differs" // the two copies hold different records at one position
 	// NotCopied is a warning: a local record is not in the repository it
@@ -191,7 +198,9 @@ func (l *Log) Verify(ctx context.Context, store RecordStore) (*VerifyReport, err
 // introduced. In the local mirror the records of a chain must number 1, 2,
 // 3... without gaps (removed), in order (reordered), and each must name
 // the hash of the one before (broken link: a record was altered and its
-// hash recomputed, or replaced). A repository holds only the records that
+// hash recomputed, or replaced). A record logged before the one it follows
+// is a clock-back warning: its link proves it came after, so the clock
+// stepped back. A repository holds only the records that
 // concern it (Record.Concerns), so there gaps are expected, and the links
 // are checked where both records are present.
 //
@@ -474,7 +483,7 @@ func checkCopy(name string, es []entry, ordered bool, trusted keyring, zone *tim
 			if prev != nil && e.rec.Prev != prev.hash {
 				add(BrokenLink, e, "does not follow record %s (seq %d): that record was altered after this one was written, or one of the two was replaced", prev.rec.ID, prev.rec.Seq)
 			} else if prev != nil && e.rec.Logged.Before(prev.rec.Logged) {
-				add(Reordered, e, "logged at %s, before record %s (seq %d) logged at %s", stampSeconds(e.rec.Logged, zone), prev.rec.ID, prev.rec.Seq, stampSeconds(prev.rec.Logged, zone))
+				fs = append(fs, clockBack(name, prev, e, zone))
 			}
 			if s == 1 && e.rec.Prev != "" {
 				add(BrokenLink, e, "the first record of a chain names a previous record")
@@ -484,6 +493,17 @@ func checkCopy(name string, es []entry, ordered bool, trusted keyring, zone *tim
 		}
 	}
 	return sum, fs
+}
+
+// clockBack is the warning for e, logged before prev, the record it
+// follows and names by hash: e was written after prev, so the clock
+// stepped back between the two. Not an error: the chain, not the clock,
+// proves the order, and an error here would keep every later head out of
+// the repositories (writeHead) over a clock correction.
+func clockBack(name string, prev, e *entry, zone *time.Location) Finding {
+	return Finding{Copy: name, Problem: ClockBack, Chain: e.rec.Chain, Seq: e.rec.Seq, RecordID: e.rec.ID, Where: e.where, Warning: true,
+		Detail: fmt.Sprintf("logged at %s, %s before record %s (seq %d) logged at %s, which it follows in the chain: the clock stepped back between the two runs; the chain proves their order, their logged times are the clock's",
+			stampSeconds(e.rec.Logged, zone), prev.rec.Logged.Sub(e.rec.Logged).Round(time.Second), prev.rec.ID, prev.rec.Seq, stampSeconds(prev.rec.Logged, zone))}
 }
 
 // unknownKeyDetail says what an untrusted key signed and how to trust it.

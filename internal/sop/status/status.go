@@ -38,7 +38,7 @@ const (
 // Problem is one thing that needs attention.
 type Problem struct {
 	Level Level  `json:"level"`
-	What  string `json:"what"` // backup-failed, backup-partial, backup-overdue, never-backed-up, restore-test-overdue, offsite-failed, offsite-overdue, offsite-never, followup-open, followup-overdue
+	What  string `json:"what"` // backup-failed, backup-partial, backup-overdue, never-backed-up, restore-test-overdue, offsite-failed, offsite-overdue, offsite-never, followup-open, followup-overdue, runlog-problems, runlog-not-copied, runlog-clock-back
 	Since string `json:"since,omitempty"`
 	Text  string `json:"text"`
 }
@@ -300,6 +300,71 @@ func compute(c *jobs.Config, recs []runlog.Record, now time.Time, manual bool) *
 		rep.Jobs = append(rep.Jobs, st)
 	}
 	return rep
+}
+
+// AddRunLog adds to every job (the run log is one for all) a warning for
+// what the run log says of itself (runlog.Log.Health), as monitoring must
+// hear of it: an error among fs (runlog-problems) keeps every head out of
+// the repositories until it is dealt with, so that a replacement server
+// cannot prove from the medium that its records are complete; a copy that
+// failed (runlog-not-copied) leaves records on this server only. A clock
+// that stepped back (runlog-clock-back) is a warning while either record
+// around the step is from the last FollowupWatch: the chain keeps the
+// order, but the logged times of the runs after the step are the clock's,
+// and the monthly analysis places runs by them. recs are the run log's
+// records, to date the step.
+func (r *Report) AddRunLog(fs []runlog.Finding, recs []runlog.Record) {
+	var errs, notCopied []runlog.Finding
+	var steps []string
+	var stepSince time.Time
+	logged := map[string]time.Time{}
+	for _, rec := range recs {
+		logged[fmt.Sprintf("%s/%d", rec.Chain, rec.Seq)] = rec.Logged
+	}
+	for _, f := range fs {
+		switch {
+		case !f.Warning:
+			errs = append(errs, f)
+		case f.Problem == runlog.NotCopied:
+			notCopied = append(notCopied, f)
+		case f.Problem == runlog.ClockBack && f.Copy == "local":
+			at := logged[fmt.Sprintf("%s/%d", f.Chain, f.Seq)]
+			before := logged[fmt.Sprintf("%s/%d", f.Chain, f.Seq-1)]
+			if recent(r.At, at) || recent(r.At, before) {
+				steps = append(steps, fmt.Sprintf("record %s (seq %d) %s", f.RecordID, f.Seq, f.Detail))
+				if stepSince.IsZero() || at.Before(stepSince) {
+					stepSince = at
+				}
+			}
+		}
+	}
+	var add []Problem
+	if len(errs) > 0 {
+		add = append(add, Problem{Level: Warning, What: "runlog-problems",
+			Text: fmt.Sprintf("the run log has %d problem(s), so no head of it is written into the repositories; the first: %s; run 'cadang log verify'", len(errs), errs[0])})
+	}
+	for _, f := range notCopied {
+		add = append(add, Problem{Level: Warning, What: "runlog-not-copied", Text: f.String()})
+	}
+	if len(steps) > 0 {
+		p := Problem{Level: Warning, What: "runlog-clock-back", Text: strings.Join(steps, "; ")}
+		if !stepSince.IsZero() {
+			p.Since = stepSince.Format(time.RFC3339)
+		}
+		add = append(add, p)
+	}
+	for i := range r.Jobs {
+		j := &r.Jobs[i]
+		for _, p := range add {
+			j.Problems = append(j.Problems, p)
+			j.Level = max(j.Level, p.Level)
+		}
+	}
+}
+
+// recent says whether t is within FollowupWatch before now.
+func recent(now, t time.Time) bool {
+	return !t.IsZero() && !t.After(now) && now.Sub(t) <= FollowupWatch
 }
 
 // WriteJSON writes the report as JSON on one line, like every --json output.

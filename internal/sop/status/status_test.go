@@ -436,3 +436,60 @@ func TestProblemTimesNameTheirZone(t *testing.T) {
 		t.Fatalf("want %q and one failed run, in:\n%s", want, all)
 	}
 }
+
+// TestAddRunLog: what the run log says of itself reaches every job as a
+// warning: its errors (no head reaches the repositories), a copy that
+// failed, and a clock that stepped back within FollowupWatch of now (by
+// either record around the step: the clock may have been wrong either
+// way); an older step is left to 'log verify'.
+func TestAddRunLog(t *testing.T) {
+	now := time.Date(2026, 12, 8, 9, 0, 0, 0, time.UTC)
+	recs := func(before, at time.Time) []runlog.Record {
+		return []runlog.Record{{Chain: "c", Seq: 1, ID: "r1", Logged: before}, {Chain: "c", Seq: 2, ID: "r2", Logged: at}}
+	}
+	back := runlog.Finding{Copy: "local", Problem: runlog.ClockBack, Chain: "c", Seq: 2, RecordID: "r2", Warning: true, Detail: "logged at ..."}
+	for _, tc := range []struct {
+		name       string
+		fs         []runlog.Finding
+		before, at time.Time
+		want       []string // the problems' What
+	}{
+		{"nothing", nil, now.Add(-time.Hour), now, nil},
+		{"a minute back, today", []runlog.Finding{back}, now.Add(-time.Hour), now.Add(-61 * time.Minute), []string{"runlog-clock-back"}},
+		{"days back, from today", []runlog.Finding{back}, now.Add(-time.Hour), now.Add(-60 * 24 * time.Hour), []string{"runlog-clock-back"}},
+		{"from a clock ahead, corrected today", []runlog.Finding{back}, now.Add(400 * 24 * time.Hour), now.Add(-time.Hour), []string{"runlog-clock-back"}},
+		{"two months ago", []runlog.Finding{back}, now.Add(-60 * 24 * time.Hour), now.Add(-61 * 24 * time.Hour), nil},
+		{"problems", []runlog.Finding{{Copy: "local", Problem: runlog.Reordered, Seq: 2, RecordID: "r2", Detail: "comes after"}}, now.Add(-time.Hour), now,
+			[]string{"runlog-problems"}},
+		{"not copied", []runlog.Finding{{Copy: "repository", Problem: runlog.NotCopied, Warning: true, Detail: "1 record not in repository"}}, now.Add(-time.Hour), now,
+			[]string{"runlog-not-copied"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Report{At: now, Jobs: []Job{{Name: "a", Problems: []Problem{}}, {Name: "b", Problems: []Problem{}}}}
+			r.AddRunLog(tc.fs, recs(tc.before, tc.at))
+			for _, j := range r.Jobs {
+				var got []string
+				for _, p := range j.Problems {
+					got = append(got, p.What)
+					if p.Level != Warning {
+						t.Errorf("%s: %s at level %d, want a warning", j.Name, p.What, p.Level)
+					}
+				}
+				if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+					t.Errorf("%s: problems %v, want %v", j.Name, got, tc.want)
+				}
+			}
+			wantCode := ExitOK
+			if len(tc.want) > 0 {
+				wantCode = ExitWarning
+			}
+			var b strings.Builder
+			if err := r.WriteNagios(&b); err != nil {
+				t.Fatal(err)
+			}
+			if r.ExitCode() != wantCode || (wantCode == ExitWarning) != strings.HasPrefix(b.String(), "CADANG WARNING - ") {
+				t.Errorf("exit %d, want %d; nagios %q", r.ExitCode(), wantCode, b.String())
+			}
+		})
+	}
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lpse/cadang/internal/testexec"
+)
+
+// verifyHead runs `log verify --job spse-db --json` and returns its exit
+// code, the seq of the repository's newest head, and the findings.
+func verifyHead(h *sopHarness) (int, uint64, string) {
+	h.t.Helper()
+	out, errs, code := h.cad("log", "verify", "--job", "spse-db", "--json")
+	var vr struct {
+		Repository struct {
+			NewestHead *struct {
+				Seq uint64 `json:"seq"`
+			} `json:"newest_head"`
+		} `json:"repository"`
+		Findings []struct {
+			Problem string `json:"problem"`
+			Warning bool   `json:"warning"`
+			Detail  string `json:"detail"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out), &vr); err != nil {
+		h.t.Fatalf("log verify --json: %v\n%s\n%s", err, out, errs)
+	}
+	var seq uint64
+	if vr.Repository.NewestHead != nil {
+		seq = vr.Repository.NewestHead.Seq
+	}
+	b, _ := json.Marshal(vr.Findings)
+	return code, seq, string(b)
+}
+
+// TestSOPClockBack is the README walk's reproduction: a run, a run with
+// the clock 60 s back (an NTP correction), log verify, another run. The
+// second record, logged before the first, is a clock-back warning: log
+// verify passes, the next run writes its head into the repository, and
+// status warns (exit 1, nagios WARNING) instead of saying OK. The walk
+// found it "reordered": verify failed, no head reached the repository
+// again, and status said OK.
+func TestSOPClockBack(t *testing.T) {
+	h := newSOPHarness(t)
+	h.at("2026-12-01T02:00:00+08:00")
+	h.must(0, "run", "spse-db")
+	h.at("2026-12-01T01:59:00+08:00")
+	h.must(0, "run", "spse-db")
+
+	out, errs, code := h.cad("log", "verify", "--job", "spse-db")
+	if code != 0 || !strings.Contains(out, "clock-back (warning)") || !strings.Contains(out, "1m0s before record") {
+		t.Fatalf("log verify after the clock stepped back: exit %d, want 0 with a clock-back warning\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	out, errs, code = h.cad("run", "spse-db")
+	if code != 0 || strings.Contains(errs, "kept locally only") {
+		t.Fatalf("the next run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	code, seq, fs := verifyHead(h)
+	if code != 0 || seq != 3 {
+		t.Fatalf("after the next run: verify exit %d, newest head at seq %d, want 0 and 3; findings %s", code, seq, fs)
+	}
+
+	out, errs, code = h.cad("status", "--job", "spse-db")
+	if code != 1 || !strings.Contains(out, "clock stepped back between two run-log records") || !strings.Contains(out, "WARNING") {
+		t.Fatalf("status: exit %d, want 1 with the clock-back warning\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	out, _, code = h.cad("status", "--job", "spse-db", "--format", "nagios")
+	if code != 1 || !strings.HasPrefix(out, "CADANG WARNING - spse-db: runlog-clock-back") {
+		t.Fatalf("status --format nagios: exit %d\n%s", code, out)
+	}
+}
+
+// TestSOPSwappedRunLog: records swapped in the local file are still
+// reordered: log verify fails, the next run writes no head (and says so),
+// and status warns that the run log cannot reach the repositories.
+func TestSOPSwappedRunLog(t *testing.T) {
+	h := newSOPHarness(t)
+	h.at("2026-12-01T02:00:00+08:00")
+	for range 3 {
+		h.must(0, "run", "spse-db")
+	}
+	b, err := os.ReadFile(h.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	ls[0], ls[1] = ls[1], ls[0]
+	if err := os.WriteFile(h.log, []byte(strings.Join(ls, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, fs := verifyHead(h); code != 1 || !strings.Contains(fs, `"problem":"reordered","warning":false`) {
+		t.Fatalf("verify of a swapped log: exit %d, want 1 with reordered; findings %s", code, fs)
+	}
+	_, errs, _ := h.cad("run", "spse-db")
+	if !strings.Contains(errs, "head not written into the repository: the local run log has problems") {
+		t.Fatalf("run after the swap does not say its head was refused:\n%s", errs)
+	}
+	if _, seq, _ := verifyHead(h); seq != 3 {
+		t.Fatalf("newest head at seq %d, want it left at 3", seq)
+	}
+	out, errs, code := h.cad("status", "--job", "spse-db", "--format", "nagios")
+	if code != 1 || !strings.HasPrefix(out, "CADANG WARNING - spse-db: runlog-problems") {
+		t.Fatalf("status of a swapped log: exit %d, want 1 and runlog-problems\n%s\n%s", code, out, errs)
+	}
+	out, _, _ = h.cad("status", "--job", "spse-db")
+	if !strings.Contains(out, "no head of it is written into the repositories") || !strings.Contains(out, "reordered") {
+		t.Fatalf("status text does not say why:\n%s", out)
+	}
+}
+
+// TestSOPClockBackMonthly: a clock set days back (to November, after a
+// run of 1 December) still records, verifies with a warning, and the
+// monthly analysis counts each run on its own logged day: the run after
+// the step in November's, the run before it in December's.
+func TestSOPClockBackMonthly(t *testing.T) {
+	h := newSOPHarness(t)
+	h.at("2026-12-01T02:00:00+08:00")
+	h.must(0, "run", "spse-db")
+	first := h.last()
+	h.at("2026-11-28T02:00:00+08:00")
+	h.must(0, "run", "spse-db")
+	second := h.last()
+	if first.Job != "spse-db" || second.Job != "spse-db" || !second.Logged.Before(first.Logged) {
+		t.Fatalf("want two backups, the second logged first: %+v %+v", first, second)
+	}
+	if code, seq, fs := verifyHead(h); code != 0 || seq != 2 || !strings.Contains(fs, "72h0m0s before record "+first.ID) {
+		t.Fatalf("verify: exit %d, head seq %d, findings %s", code, seq, fs)
+	}
+	nov := h.must(0, "report", "monthly", "--month", "2026-11")
+	dec := h.must(0, "report", "monthly", "--month", "2026-12")
+	// The time-standard table counts the job's backups of the month:
+	// one in each.
+	const one = "| spse-db | 1 | 1 | 100,0% |"
+	if !strings.Contains(nov, one) {
+		t.Errorf("November's analysis does not count the backup logged on 28 November:\n%s", nov)
+	}
+	if !strings.Contains(dec, one) {
+		t.Errorf("December's analysis does not count the backup of 1 December:\n%s", dec)
+	}
+}
+
+// TestSOPStatusMonitoringUser: a monitoring user who may read the run log
+// but not the host's signing key beside it (mode 0600) still gets the
+// status and the run log's warnings, not UNKNOWN.
+func TestSOPStatusMonitoringUser(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to run cadang as another user")
+	}
+	h := newSOPHarness(t)
+	h.at("2026-12-01T02:00:00+08:00")
+	h.must(0, "run", "spse-db")
+	h.at("2026-12-01T01:59:00+08:00")
+	h.must(0, "run", "spse-db")
+
+	pub, bin := testexec.PublicCopy(t, "cadang.test")
+	logFile := filepath.Join(pub, "runlog.jsonl")
+	copyFile := func(from, to string, mode os.FileMode) {
+		b, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFileT(t, to, b, mode)
+	}
+	copyFile(h.log, logFile, 0o644)
+	copyFile(strings.TrimSuffix(h.log, ".jsonl")+".key", filepath.Join(pub, "runlog.key"), 0o600)
+	cfgText, err := os.ReadFile(h.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(pub, "cadang.toml")
+	writeFileT(t, cfg, []byte(strings.ReplaceAll(string(cfgText), h.log, logFile)), 0o644)
+
+	cmd := exec.Command(bin, "--config", cfg, "status", "--job", "spse-db", "--format", "nagios")
+	cmd.Env = append(os.Environ(), "CADANG_TEST_AS_CLI=1", "HOME="+pub, "XDG_STATE_HOME="+pub, envLog+"=", envNow+"=2026-12-01T03:00:00+08:00")
+	testexec.AsNobody(cmd)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.HasPrefix(out.String(), "CADANG WARNING - spse-db: runlog-clock-back") {
+		t.Fatalf("status as a monitoring user: exit %d (%v), want 1 and the clock-back warning:\n%s\n%s", code, err, out.String(), errb.String())
+	}
+}
