@@ -368,7 +368,7 @@ func TestCLILostTreeAdvice(t *testing.T) {
 		out := res.stdout + res.stderr
 		if strings.Contains(out, "stores their contents again") || strings.Contains(out, "data blob") ||
 			!strings.Contains(out, fmt.Sprintf("(%d tree blobs: directory listings)", trees)) ||
-			!strings.Contains(out, "a backup does not store a lost tree again; copy the snapshots back from another medium") {
+			!strings.Contains(out, "a backup stores a lost tree again only where its directory and everything under it are unchanged since the snapshot; otherwise copy the snapshots back from another medium") {
 			t.Errorf("%d: a lost pack of %d trees is not told from lost file contents:\n%s", i, trees, res)
 		}
 	}
@@ -382,7 +382,7 @@ func TestCLILostTreeAdvice(t *testing.T) {
 			t.Errorf("check says %q of a snapshot whose root tree is lost:\n%s", bad, res)
 		}
 	}
-	for _, s := range []string{"the snapshot restores nothing at all", "a backup does not heal a lost tree",
+	for _, s := range []string{"the snapshot restores nothing at all", "a backup heals a lost tree only where that directory and everything under it are still exactly as they were in the snapshot",
 		"'cadang copy --from-repo OTHER OID'", "loses every file it still restores"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("check's advice lacks %q:\n%s", s, res)

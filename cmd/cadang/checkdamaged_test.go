@@ -198,3 +198,44 @@ func TestCLICheckReadDataDamagedBlobWithCopy(t *testing.T) {
 	}
 	cliOK(t, "-r", r, "restore", "latest", "--target", filepath.Join(dir, "restored"))
 }
+
+// The README walk of 2026-12-08 followed check --read-data's advice that
+// the next backup heals a damaged file still on the server: the backup
+// stored nothing (the index still listed the damaged blob) and made one
+// more damaged snapshot. The advice now says to run 'repair packs' first,
+// and what it says is so: a backup before the repair heals nothing, one
+// after it heals the snapshot.
+func TestCLIDamagedBlobHealsOnlyAfterRepair(t *testing.T) {
+	r := cliNewRepo(t)
+	data := filepath.Join(t.TempDir(), "data")
+	writeFileT(t, filepath.Join(data, "dokumen.pdf"), randBytes(7, 64<<10), 0o644)
+	first := str(t, cliBackup(t, r, data), "snapshot_id")
+	packs := flipDataBlobs(t, r)
+
+	res := cliCode(t, 1, "-r", r, "check", "--read-data")
+	if !strings.Contains(res.stdout, "run 'cadang repair packs' (above) first: then the next backup of them stores their contents again") {
+		t.Fatalf("check --read-data does not say that the repair comes before the healing backup:\n%s", res)
+	}
+	if strings.Contains(res.stdout, "note: where the files are still on the server, the next backup of them stores") {
+		t.Errorf("check --read-data still says that the next backup alone heals:\n%s", res)
+	}
+
+	// A backup before the repair: the damage stays, and the new snapshot
+	// shares it.
+	cliOK(t, "-r", r, "backup", "--force", data)
+	res = cliCode(t, 1, "-r", r, "check", "--read-data")
+	if !strings.Contains(res.stdout, "damaged: snapshot "+first[:8]) {
+		t.Errorf("the backup before the repair healed the first snapshot, which the advice says it does not:\n%s", res)
+	}
+
+	// The repair, then a backup: healed, as the advice says.
+	args := []string{"-r", r, "repair", "packs"}
+	for p := range packs {
+		args = append(args, p.String())
+	}
+	cliCode(t, 3, args...)
+	cliOK(t, "-r", r, "backup", "--force", data)
+	if res := cliCode(t, 0, "-r", r, "check", "--read-data"); !strings.Contains(res.stdout, "no errors were found") {
+		t.Errorf("after the repair and a backup the repository is not whole:\n%s", res)
+	}
+}

@@ -304,14 +304,22 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 //
 // A lost tree blob is another matter: it lists a directory, so nothing
 // under that directory can be restored from the snapshot (nothing at all
-// where it is the root tree), and a backup does not store a tree again.
-// Only another medium gives such a snapshot back.
+// where it is the root tree), and a backup stores the same tree again only
+// where nothing in or under the directory changed since the snapshot: for
+// an older snapshot, only another medium gives it back. A blob found
+// damaged is still in the index until 'repair packs' takes it out, and a
+// backup stores nothing the index lists: the advice says so (the README
+// walk of 2026-12-08 followed the older advice and made another damaged
+// snapshot).
 func printLostBlobAdvice(e *env, lost []repo.Problem, others []otherMediumID) {
-	var trees, root, data bool
+	var trees, root, data, indexed bool
 	for _, p := range lost {
 		if p.Blob == nil {
 			continue
 		}
+		// Found damaged but still in the index: a backup finds it there
+		// and stores nothing until 'repair packs' has taken it out.
+		indexed = indexed || p.Kind == repo.ProblemBlobDamaged
 		if p.Blob.Type == repo.TreeBlob {
 			trees = true
 			root = root || p.Path == "/"
@@ -328,17 +336,25 @@ func printLostBlobAdvice(e *env, lost []repo.Problem, others []otherMediumID) {
 			"note: the snapshots named above use data blobs the repository no longer holds intact: each still restores every other file ('cadang restore' skips the files named, names them again and exits 3), so keep them",
 			"note: to get a lost file back from another medium (the other rotation medium, or the offsite one): 'cadang -r OTHER find PATH' names the snapshots there that hold it, and 'cadang -r OTHER restore ID:PATH --target DIR' restores it",
 			"note: to make a snapshot here whole again, forget it here and copy it back from a medium that holds it whole: 'cadang forget ID', then 'cadang copy --from-repo OTHER OID' (OID: the ID to give OTHER, named below for each snapshot)",
-			"note: where the files are still on the server, the next backup of them stores their contents again and heals these snapshots",
 		)
+		if indexed {
+			lines = append(lines, "note: where the files are still on the server, run 'cadang repair packs' (above) first: then the next backup of them stores their contents again and heals these snapshots; a backup before the repair stores nothing of them, since the index still lists the damaged blobs")
+		} else {
+			lines = append(lines, "note: where the files are still on the server, the next backup of them stores their contents again and heals these snapshots")
+		}
 	}
 	if trees {
+		afterRepair := ""
+		if indexed {
+			afterRepair = " (and only after 'cadang repair packs' has taken the damaged pack out of the index)"
+		}
 		whole := ""
 		if root {
 			whole = "; where the path named is '/', the snapshot's root tree is lost and the snapshot restores nothing at all"
 		}
 		lines = append(lines,
 			"note: some blobs lost are trees (directory listings): nothing under a directory named with a lost tree blob can be restored from the snapshots named"+whole,
-			"note: a backup does not heal a lost tree, since a tree already stored is not stored again; the way back is another medium (the other rotation medium, or the offsite one): restore from it ('cadang -r OTHER restore OID --target DIR'), or forget the snapshot here and copy it back: 'cadang forget ID', then 'cadang copy --from-repo OTHER OID' (OID: the ID to give OTHER, named below for each snapshot)",
+			"note: a backup heals a lost tree only where that directory and everything under it are still exactly as they were in the snapshot"+afterRepair+", which an older snapshot's seldom are; the sure way back is another medium (the other rotation medium, or the offsite one): restore from it ('cadang -r OTHER restore OID --target DIR'), or forget the snapshot here and copy it back: 'cadang forget ID', then 'cadang copy --from-repo OTHER OID' (OID: the ID to give OTHER, named below for each snapshot)",
 		)
 	}
 	for _, o := range others {
@@ -542,17 +558,18 @@ func lostCounts(data, trees int) string {
 
 // lostBlobsRemedy is the way back for blobs lost with a pack, by their
 // types: a backup of the same files stores file contents (data blobs)
-// again, but not a tree, since a tree already stored is not stored again
-// and the snapshots that name the lost one keep naming it.
+// again, but a tree only where its directory and everything under it are
+// unchanged since the snapshot (else the backup makes another tree, and
+// the snapshots that name the lost one keep naming it).
 func lostBlobsRemedy(data, trees int) string {
 	cmds := "'cadang forget ID' here, then 'cadang copy --from-repo OTHER OID' (OID: the ID 'cadang check' names for OTHER)"
 	switch {
 	case trees == 0:
 		return "A backup of the same files stores their contents again; or forget those snapshots here and copy them back from another medium: " + cmds
 	case data == 0:
-		return "The blobs lost are trees: a backup does not store a lost tree again; copy the snapshots back from another medium: " + cmds
+		return "The blobs lost are trees: a backup stores a lost tree again only where its directory and everything under it are unchanged since the snapshot; otherwise copy the snapshots back from another medium: " + cmds
 	}
-	return "A backup of the same files stores the data blobs' contents again, but a backup does not store a lost tree again; copy the snapshots back from another medium: " + cmds
+	return "A backup of the same files stores the data blobs' contents again, but a lost tree only where its directory and everything under it are unchanged since the snapshot; otherwise copy the snapshots back from another medium: " + cmds
 }
 
 // damagedPacks returns the IDs of the packs found damaged, or holding a

@@ -695,7 +695,7 @@ repair on the backup host, against the repository's directory.`,
 					rec.Failure = runlog.KindIntegrity
 					msg := fmt.Sprintf("%d blob(s) could not be saved from any copy (listed above): 'cadang check' names the snapshots and files that use them, and how to get them back from another medium. A lost data blob also comes back with the next backup of the same file, if the file is still on the server", n)
 					if trees > 0 {
-						msg += fmt.Sprintf("; %d of them are trees (directory listings), which a backup does not store again: restore what the snapshots that use them still give, and copy them back from another medium ('cadang check' says how) or forget them, or prune refuses to run", trees)
+						msg += fmt.Sprintf("; %d of them are trees (directory listings), which a backup stores again only where the directory and everything under it are unchanged since the snapshot: restore what the snapshots that use them still give, and copy them back from another medium ('cadang check' says how) or forget them, or prune refuses to run", trees)
 					}
 					return &partialError{Kind: runlog.KindIntegrity, Msg: msg}
 				}
