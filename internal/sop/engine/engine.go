@@ -266,6 +266,7 @@ func (b *Backupper) runBackup(ctx context.Context, ar archiver.Repository, src j
 	var res run.BackupResult
 	out, err := backup.Run(ctx, ar, bo)
 	if err != nil {
+		err = saidCommandError(err)
 		// The runner names the source in front of the message.
 		if src.IsDump() && errclass.Kind(err) == runlog.KindOther {
 			// The dump did not run to its end (it could not start, or
@@ -537,4 +538,24 @@ func hashFile(p string) ([]byte, int64, error) {
 		return nil, n, err
 	}
 	return h.Sum(nil), n, nil
+}
+
+// saidCommandError gives a failed dump command's error the note that says
+// it in the documents' language; only the command's stderr stays as it
+// was written (the record keeps facts, not cadang's English sentence).
+func saidCommandError(err error) error {
+	var ce *archiver.CommandError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	switch {
+	case ce.Signal != "":
+		return runlog.Said(err, ce.Stderr, "command-killed", ce.CommandLine(), ce.Signal)
+	case ce.ExitCode >= 0:
+		return runlog.Said(err, ce.Stderr, "command-exited", ce.CommandLine(), ce.ExitCode)
+	case ce.Err != nil:
+		// exec's error is the system's text, not cadang's.
+		return runlog.Said(err, ce.Err.Error(), "command-not-run", ce.CommandLine())
+	}
+	return err
 }

@@ -33,7 +33,13 @@ func noteText(l i18n.Lang, n *Note, raw string) string {
 		return raw
 	}
 	s := l.Note(n.Code, n.Args...)
-	if raw != "" {
+	switch {
+	case raw == "":
+	case i18n.Has("note." + n.Code + ".raw"):
+		// The raw text labelled as what it is (a command's own stderr),
+		// as the note's language says it.
+		s += l.T("note."+n.Code+".raw") + ` "` + raw + `"`
+	default:
 		s += `: "` + raw + `"`
 	}
 	return s

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lpse/cadang/internal/sop/pdftext"
+	"github.com/lpse/cadang/internal/sop/runlog"
+)
+
+// A failed dump command printed and recorded cadang's English sentence
+// ("command ... exited with status 3; no snapshot was saved; its stderr
+// ended with: ...") in the Indonesian terminal line and failure report
+// (README walk). The record keeps a note code with the command and its
+// exit status; only the command's stderr stays verbatim, labelled as its
+// output. English says what it said before.
+func TestSOPFailedCommandInOneLanguage(t *testing.T) {
+	h := newSOPHarness(t)
+	if err := os.WriteFile(h.fail, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	english := []string{"exited with status", "no snapshot was saved", "stderr ended with", "command sh"}
+	h.at("2026-11-30T02:00:00+08:00")
+	id := h.must(1, "--lang", "id", "run", "spse-db")
+	rec := h.last()
+	if rec.Note == nil || rec.Note.Code != "source-command-exited" || rec.Message != "pg_dump: connection refused" ||
+		len(rec.Sources) == 0 || rec.Sources[0].Note == nil || rec.Sources[0].Note.Code != "command-exited" {
+		t.Errorf("record of the failed dump: note %+v, message %q, sources %+v", rec.Note, rec.Message, rec.Sources)
+	}
+	for _, e := range rec.Errors {
+		if strings.Contains(e, "exited with status") {
+			t.Errorf("the record's errors keep the English sentence: %q", e)
+		}
+	}
+	wantID := []string{"Sumber database gagal: perintah sh -c ", "keluar dengan status 3; tidak ada snapshot yang disimpan",
+		`keluaran stderr perintah itu berakhir dengan: "pg_dump: connection refused"`}
+	noEnglish(t, id, english, wantID)
+	for _, f := range []string{"md", "pdf"} {
+		file := filepath.Join(h.dir, "failure.id."+f)
+		h.must(0, "report", "failure", rec.ID, "--lang", "id", "--format", f, "--output", file)
+		out := mustRead(t, file)
+		if f == "pdf" {
+			out = strings.Join(strings.Fields(pdftext.Read([]byte(out)).Text), " ")
+		}
+		noEnglish(t, out, english, []string{"keluar dengan status 3; tidak ada snapshot yang disimpan", "pg_dump: connection refused"})
+	}
+	en := h.must(0, "report", "failure", rec.ID, "--lang", "en", "--format", "md")
+	for _, want := range []string{"exited with status 3; no snapshot was saved; its stderr ended with: \"pg_dump: connection refused\""} {
+		if !strings.Contains(en, want) {
+			t.Errorf("English failure report lacks %q:\n%s", want, en)
+		}
+	}
+	h.at("2026-12-01T02:00:00+08:00")
+	if out := h.must(1, "run", "spse-db"); !strings.Contains(out, "Source database failed: command sh -c ") ||
+		!strings.Contains(out, "exited with status 3; no snapshot was saved; its stderr ended with: \"pg_dump: connection refused\"") {
+		t.Errorf("English terminal line of the failed dump:\n%s", out)
+	}
+	// An older record's English sentence is shown as it was recorded.
+	old := rec
+	old.Note, old.Message = runlog.NewNote("source-failed", "database"), "command x exited with status 3; no snapshot was saved"
+	if got := runlog.MessageText("id", &old); !strings.Contains(got, old.Message) {
+		t.Errorf("an older record's message: %q", got)
+	}
+}
