@@ -64,3 +64,35 @@ func TestSOPFailedCommandInOneLanguage(t *testing.T) {
 		t.Errorf("an older record's message: %q", got)
 	}
 }
+
+// 'status --lang id' said "backup terakhir gagal: 2026-11-30" where English
+// names the run and its kind of failure: no ID to give 'report failure'
+// (README walk). Each Indonesian line carries the facts of the English one.
+func TestSOPStatusIndonesianFacts(t *testing.T) {
+	h := newSOPHarness(t)
+	h.at("2026-11-27T02:00:00+08:00")
+	h.must(0, "run", "spse-db")
+	if err := os.WriteFile(h.fail, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.at("2026-11-30T02:00:00+08:00")
+	h.must(1, "run", "spse-db")
+	failed := h.last()
+	h.at("2026-12-05T09:00:00+08:00")
+	en, _, _ := h.cad("status")
+	if !strings.Contains(en, "last backup "+failed.ID+" failed: dump-failed") {
+		t.Errorf("English status lacks the failed run:\n%s", en)
+	}
+	id, _, code := h.cad("--lang", "id", "status")
+	for _, want := range []string{
+		"spse-db: backup terakhir gagal: " + failed.ID + " (Perintah dump gagal), 2026-11-30",
+		"spse-db: backup terlambat: tidak ada backup yang berhasil sejak 2026-11-27 02.00 WITA",
+	} {
+		if !strings.Contains(id, want) {
+			t.Errorf("status --lang id (exit %d) lacks %q:\n%s", code, want, id)
+		}
+	}
+	if strings.Contains(id, "dump-failed") || strings.Contains(id, "successful") {
+		t.Errorf("status --lang id has English:\n%s", id)
+	}
+}

@@ -92,6 +92,11 @@ func init() {
 		"st.offsite-failed":       {"penyalinan offsite terakhir gagal", "last offsite copy failed"},
 		"st.offsite-overdue":      {"salinan offsite terlambat", "offsite copy overdue"},
 		"st.offsite-never":        {"belum pernah disalin ke media offsite", "never copied offsite"},
+		"st.text.run":             {"%s (%s), %s", "%s (%s), %s"},
+		"st.text.since":           {"tidak ada backup yang berhasil sejak %s", "no successful backup since %s"},
+		"st.text.offsite-run":     {"%s ke media offsite %s (%s), %s", "%s to offsite medium %s (%s), %s"},
+		"st.text.offsite-since":   {"tidak ada salinan ke media offsite %s sejak %s", "no copy to offsite medium %s since %s"},
+		"st.text.offsite":         {"media offsite %s", "offsite medium %s"},
 	} {
 		messages[k] = v
 	}
