@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -94,5 +96,42 @@ func TestSOPStatusIndonesianFacts(t *testing.T) {
 	}
 	if strings.Contains(id, "dump-failed") || strings.Contains(id, "successful") {
 		t.Errorf("status --lang id has English:\n%s", id)
+	}
+}
+
+// The README says every command prints its times in the [organization]
+// timezone, with the zone named, as snapshots does; prune printed its
+// obsolete set's time in UTC ("marked 2026-12-08T00:46:01Z"), forget
+// --dry-run and protect --list printed times without a zone (README walk).
+func TestCLITimesNameTheOrganizationZone(t *testing.T) {
+	repoDir, ids := forgetRepo(t, "Asia/Makassar", []forgetSnap{
+		{label: "a", time: "2026-03-01T20:30:00Z", host: "spse"},
+		{label: "b", time: "2026-03-02T20:30:00Z", host: "spse"},
+	})
+	out := cliOK(t, "-r", repoDir, "forget", "--dry-run", "--keep-last", "1", "--host", "spse").stdout
+	if !strings.Contains(out, "2026-03-02 04:30:00 WITA") || !strings.Contains(out, "2026-03-03 04:30:00 WITA") {
+		t.Errorf("forget --dry-run: times not in WITA, named:\n%s", out)
+	}
+	cliOK(t, "-r", repoDir, "protect", ids["a"], "--until", "2099-01-02", "--reason", "zone test")
+	for _, flags := range [][]string{nil, {"--utc"}} {
+		out := cliOK(t, append(append([]string{"-r", repoDir}, flags...), "protect", "--list")...).stdout
+		if !strings.Contains(out, "2099-01-02 00:00:00 WITA") {
+			t.Errorf("protect --list %v: the end not in WITA, named:\n%s", flags, out)
+		}
+	}
+	// Two snapshots of different data, the first forgotten: the first
+	// prune marks its pack, the second deletes it and says when it was
+	// marked.
+	src := t.TempDir()
+	for i := range 2 {
+		writeFileT(t, filepath.Join(src, "f"), bytes.Repeat([]byte{byte('a' + i)}, 100000), 0o644)
+		cliBackup(t, repoDir, src)
+	}
+	cliOK(t, "-r", repoDir, "forget", "--keep-last", "1", "--path", src)
+	cliOK(t, "-r", repoDir, "prune", "--max-unused", "0")
+	res := cliOK(t, "-r", repoDir, "prune")
+	m := regexp.MustCompile(`deleted \d+ obsolete pack\(s\) marked (.*)`).FindStringSubmatch(res.stdout + res.stderr)
+	if m == nil || !strings.HasSuffix(m[1], " WITA") {
+		t.Errorf("prune: the marked time not in WITA, named:\n%s", res)
 	}
 }
