@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -133,5 +134,40 @@ func TestCLITimesNameTheOrganizationZone(t *testing.T) {
 	m := regexp.MustCompile(`deleted \d+ obsolete pack\(s\) marked (.*)`).FindStringSubmatch(res.stdout + res.stderr)
 	if m == nil || !strings.HasSuffix(m[1], " WITA") {
 		t.Errorf("prune: the marked time not in WITA, named:\n%s", res)
+	}
+}
+
+// A path source none of whose paths can be read, and a medium that is not
+// connected, put cadang's English ("nothing to back up: ...", "medium ...
+// is not connected: ...") into the Indonesian terminal line and failure
+// report. They are notes; only the system's errors stay verbatim, labelled.
+func TestSOPSourceAndMediumFailuresInOneLanguage(t *testing.T) {
+	h := newSOPHarness(t)
+	b, err := os.ReadFile(h.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, old, new string
+		english, want  []string
+	}{
+		{"paths missing", h.src + `", "` + h.extra, "/nonexistent/a\", \"/nonexistent/b",
+			[]string{"nothing to back up", "no backup path"},
+			[]string{"Sumber upload gagal: tidak ada yang di-backup, tidak satu pun path backup dapat dibaca; pesan sistem (dalam bahasa Inggris): \"lstat /nonexistent/a: no such file or directory; lstat /nonexistent/b: no such file or directory\""}},
+		{"medium missing", h.repoA, "/nonexistent/disk",
+			[]string{"is not connected", "does not exist", "directory not found"},
+			[]string{"Media disk-A tidak terpasang: repositori /nonexistent/disk tidak ditemukan"}},
+	}
+	for i, c := range cases {
+		if err := os.WriteFile(h.cfg, []byte(strings.Replace(string(b), c.old, c.new, 1)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		h.at(fmt.Sprintf("2026-11-%02dT02:00:00+08:00", 27+i))
+		out := h.must(1, "--lang", "id", "run", "spse-db")
+		noEnglish(t, out, c.english, c.want)
+		rec := h.last()
+		// The report gives the system's errors once, in the source's row.
+		noEnglish(t, h.must(0, "report", "failure", rec.ID, "--lang", "id"), c.english,
+			strings.Split(strings.TrimPrefix(c.want[0], "Sumber upload gagal: "), "; pesan sistem"))
 	}
 }

@@ -386,6 +386,9 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 		}
 		rec.Result, rec.Failure = runlog.Failed, k
 		rec.Note, rec.Message = runlog.NewNote("open-failed", m.Repository, m.Name), err.Error()
+		if note, raw, ok := runlog.SaidOf(err); ok {
+			rec.Note, rec.Message = note, raw
+		}
 		if k == runlog.KindWrongPassword {
 			if i, id := r.otherMediumAt(ctx, j, m); i >= 0 {
 				// Rotation disks share a mount point and have passwords
