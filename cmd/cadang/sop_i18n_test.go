@@ -60,6 +60,18 @@ func TestSOPFailedCommandInOneLanguage(t *testing.T) {
 		!strings.Contains(out, "exited with status 3; no snapshot was saved; its stderr ended with: \"pg_dump: connection refused\"") {
 		t.Errorf("English terminal line of the failed dump:\n%s", out)
 	}
+	// A plain backup of a command's output is recorded the same way.
+	h.at("2026-12-02T02:00:00+08:00")
+	if _, errs, code := h.cad("-r", h.repoA, "--password-file", h.pw, "backup", "--stdin-from-command", "--stdin-filename", "x.dump",
+		"--", "sh", "-c", "echo 'pg_dump: no route' >&2; exit 4"); code == 0 || !strings.Contains(errs, "exited with status 4") {
+		t.Errorf("backup --stdin-from-command of a failing command: exit %d\n%s", code, errs)
+	}
+	if plain := h.last(); plain.Note == nil || plain.Note.Code != "command-exited" || plain.Message != "pg_dump: no route" {
+		t.Errorf("plain backup's record: note %+v, message %q", plain.Note, plain.Message)
+	} else {
+		noEnglish(t, h.must(0, "report", "failure", plain.ID, "--lang", "id"), english,
+			[]string{`keluar dengan status 4; tidak ada snapshot yang disimpan; keluaran stderr perintah itu berakhir dengan: "pg_dump: no route"`})
+	}
 	// An older record's English sentence is shown as it was recorded.
 	old := rec
 	old.Note, old.Message = runlog.NewNote("source-failed", "database"), "command x exited with status 3; no snapshot was saved"

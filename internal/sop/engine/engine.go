@@ -268,7 +268,7 @@ func (b *Backupper) runBackup(ctx context.Context, ar archiver.Repository, src j
 	var res run.BackupResult
 	out, err := backup.Run(ctx, ar, bo)
 	if err != nil {
-		err = saidSourceError(err)
+		err = SaidSourceError(err)
 		// The runner names the source in front of the message.
 		if src.IsDump() && errclass.Kind(err) == runlog.KindOther {
 			// The dump did not run to its end (it could not start, or
@@ -542,12 +542,12 @@ func hashFile(p string) ([]byte, int64, error) {
 	return h.Sum(nil), n, nil
 }
 
-// saidSourceError gives the error of a source that failed (a dump command,
+// SaidSourceError gives the error of a source that failed (a dump command,
 // paths none of which can be read) the note that says it in the
 // documents' language; only the command's stderr or the system's errors
 // stay as they were written (the record keeps facts, not cadang's English
 // sentence).
-func saidSourceError(err error) error {
+func SaidSourceError(err error) error {
 	var ns *archiver.NoSourceError
 	if errors.As(err, &ns) {
 		return runlog.Said(err, strings.Join(ns.Reasons, "; "), "no-source-paths")
