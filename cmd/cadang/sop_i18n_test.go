@@ -72,11 +72,20 @@ func TestSOPFailedCommandInOneLanguage(t *testing.T) {
 		noEnglish(t, h.must(0, "report", "failure", plain.ID, "--lang", "id"), english,
 			[]string{`keluar dengan status 4; tidak ada snapshot yang disimpan; keluaran stderr perintah itu berakhir dengan: "pg_dump: no route"`})
 	}
-	// An older record's English sentence is shown as it was recorded.
+	// An older record's English sentence is shown as it was recorded,
+	// said to be the program's text in English; English is unchanged, and
+	// a raw stderr is only quoted.
 	old := rec
 	old.Note, old.Message = runlog.NewNote("source-failed", "database"), "command x exited with status 3; no snapshot was saved"
-	if got := runlog.MessageText("id", &old); !strings.Contains(got, old.Message) {
-		t.Errorf("an older record's message: %q", got)
+	if got := runlog.MessageText("id", &old); got != `Sumber database gagal (rincian dari program cadang; uraian teknisnya dalam bahasa Inggris): "`+old.Message+`"` {
+		t.Errorf("an older record's message in Indonesian: %q", got)
+	}
+	if got := runlog.MessageText("en", &old); got != `Source database failed: "`+old.Message+`"` {
+		t.Errorf("an older record's message in English: %q", got)
+	}
+	old.Message = "pg_dump: connection refused"
+	if got := runlog.MessageText("id", &old); got != `Sumber database gagal: "pg_dump: connection refused"` {
+		t.Errorf("a raw stderr in Indonesian: %q", got)
 	}
 }
 
