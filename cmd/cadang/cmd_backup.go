@@ -61,8 +61,7 @@ last lines of its standard error. --stdin reads cadang's own standard input the 
 			}
 			return e.recorded(c.Context, runlog.OpBackup, func(ctx context.Context, rec *runlog.Record) error {
 				sn, err := runBackup(ctx, e, o)
-				recordBackup(rec, o, sn, err)
-				return err
+				return recordBackup(rec, o, sn, err)
 			})
 		},
 	}

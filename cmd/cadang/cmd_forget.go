@@ -379,7 +379,7 @@ func printForgetPlan(e *env, groups []retention.Group, o forgetPlan) {
 			if d.Keep {
 				action = "keep"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sn.ID().Short(), sn.Time.In(o.Location).Format(time.DateTime),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sn.ID().Short(), zonedText(sn.Time, o.Location),
 				cellText(sn.Hostname), cellText(strings.Join(sn.Tags, ",")), cellText(strings.Join(sn.Paths, " ")), action, cellText(strings.Join(d.Reasons, ", ")))
 		}
 		_ = tw.Flush()

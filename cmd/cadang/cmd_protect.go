@@ -363,7 +363,10 @@ func listProtections(ctx context.Context, e *env, r *repo.Repository) error {
 	fmt.Fprintln(tw, "Snapshot\tUntil\tReason\tStatus\tBy\tCreated")
 	active := 0
 	for _, p := range ps {
-		until := strings.TrimPrefix(snapshot.Protection{Until: p.Until}.Describe(e.orgZone()), "until ")
+		until := "forever"
+		if !p.Until.IsZero() {
+			until = zonedText(p.Until, e.orgZone())
+		}
 		status := "active"
 		if !p.Active(now) {
 			status = "expired"

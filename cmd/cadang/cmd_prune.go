@@ -91,6 +91,7 @@ func prunePrinted(ctx context.Context, e *env, o prune.Options, rec *runlog.Reco
 	}
 	o.Logf = e.logf
 	o.Warnf = e.warnf
+	o.TimeText = e.timeText
 	start := time.Now()
 	r, err := e.openRepo(ctx, repo.Options{Lock: mode})
 	if err != nil {

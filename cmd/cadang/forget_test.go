@@ -203,12 +203,12 @@ func TestCLIForgetPolicy(t *testing.T) {
 		"calendar in Asia/Jakarta ([organization] timezone of ", "; keep 2 daily snapshots\n",
 		"host srv1, paths /srv/spse: keep 2, would remove 2\n",
 		"host srv2, paths /srv/spse: keep 2, would remove 0\n",
-		"ID        Time                 Host  Tags     Paths      Action  Reasons\n",
-		"ID        Time                 Host  Tags  Paths      Action  Reasons\n" +
-			ids["d"][:8] + "  2026-11-03 00:30:00  srv1        /srv/spse  keep    daily snapshot\n" +
-			ids["c"][:8] + "  2026-11-02 23:30:00  srv1        /srv/spse  keep    daily snapshot\n" +
-			ids["b"][:8] + "  2026-11-01 21:00:00  srv1        /srv/spse  remove  \n",
-		ids["f"][:8] + "  2026-11-02 02:00:00  srv2  monthly  /srv/spse  keep    daily snapshot\n",
+		"ID        Time                     Host  Tags     Paths      Action  Reasons\n",
+		"ID        Time                     Host  Tags  Paths      Action  Reasons\n" +
+			ids["d"][:8] + "  2026-11-03 00:30:00 WIB  srv1        /srv/spse  keep    daily snapshot\n" +
+			ids["c"][:8] + "  2026-11-02 23:30:00 WIB  srv1        /srv/spse  keep    daily snapshot\n" +
+			ids["b"][:8] + "  2026-11-01 21:00:00 WIB  srv1        /srv/spse  remove  \n",
+		ids["f"][:8] + "  2026-11-02 02:00:00 WIB  srv2  monthly  /srv/spse  keep    daily snapshot\n",
 		"would remove 2 snapshots (dry run: nothing was changed)\n",
 	} {
 		if !strings.Contains(res.stdout, want) {

@@ -158,8 +158,14 @@ func retryNotifier(logf func(string, ...any), where string, now func() time.Time
 // timeText formats t for a person: in the local time zone (UTC with
 // --utc), always with the zone's name, since a bare time on a server set
 // to UTC reads as local time in Jakarta or Makassar at 3 a.m.
-func (e *env) timeText(t time.Time) string {
-	return t.In(e.displayZone()).Format("2006-01-02 15:04:05 MST")
+func (e *env) timeText(t time.Time) string { return zonedText(t, e.displayZone()) }
+
+// zonedText is how the CLI prints a time: in loc, with the zone named.
+// timeText gives it in the display zone; a time that belongs to the
+// organisation's calendar (a protection's end, forget's plan) is printed
+// in that zone even under --utc, so it reads as the day that was typed.
+func zonedText(t time.Time, loc *time.Location) string {
+	return t.In(loc).Format("2006-01-02 15:04:05 MST")
 }
 
 // displayZone is the zone that times are printed in: UTC with --utc,

@@ -26,6 +26,7 @@ import (
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend/location"
+	"github.com/lpse/cadang/snapshot/prune"
 )
 
 // envNow sets the SOP layer's clock: an RFC 3339 time (or YYYY-MM-DD) at
@@ -262,7 +263,7 @@ func (e *env) runner(st *sopState) *soprun.Runner {
 		Opener:    e.opener(st),
 		Backupper: &engine.Backupper{Config: st.cfg, ProgramVersion: "cadang " + version, Now: st.clock.Now},
 		// [job.retention] and [job.prune] after a successful `cadang run`.
-		Maintainer: &engine.Maintainer{Opener: e.opener(st), Now: st.clock.Now},
+		Maintainer: &engine.Maintainer{Opener: e.opener(st), Now: st.clock.Now, Options: prune.Options{TimeText: e.timeText}},
 		Copier:     &engine.Copier{Config: st.cfg, Logf: e.logf, Warnf: e.warnf, KDFMemory: e.kdfMemory(), Location: e.offsiteLocation}, // [job.offsite] after them
 		Notifier:   &notify.Notifier{SMTP: st.cfg.SMTP, Loc: st.cfg.Location(), Now: st.clock.Now, Warnf: e.warnf},
 		Classify:   errclass.Kind,

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/lpse/cadang/internal/sop/engine"
 	"github.com/lpse/cadang/internal/sop/jobs"
 	soprun "github.com/lpse/cadang/internal/sop/run"
 	"github.com/lpse/cadang/internal/sop/runlog"
@@ -26,8 +27,11 @@ func addRecordError(rec *runlog.Record, s string) {
 	}
 }
 
-// recordBackup fills the run-log record of a plain `cadang backup`.
-func recordBackup(rec *runlog.Record, o backupOptions, sn *snapshot.Snapshot, err error) {
+// recordBackup fills the run-log record of a plain `cadang backup` and
+// returns err, marked as said by the record's note where the note says it
+// (a failed --command: the record keeps the command's stderr, not the
+// English sentence around it).
+func recordBackup(rec *runlog.Record, o backupOptions, sn *snapshot.Snapshot, err error) error {
 	rec.Tags = append(rec.Tags, o.Tags...)
 	if o.Reason != "" {
 		rec.Tags = append(rec.Tags, runlog.TagBeforeChange)
@@ -37,8 +41,12 @@ func recordBackup(rec *runlog.Record, o backupOptions, sn *snapshot.Snapshot, er
 	if errors.As(err, &cmdErr) {
 		rec.Failure = runlog.KindDumpFailed
 	}
+	if note, raw, ok := runlog.SaidOf(engine.SaidSourceError(err)); ok && sn == nil {
+		rec.Note, rec.Message = note, raw
+		return runlog.Noted(err)
+	}
 	if sn == nil {
-		return
+		return err
 	}
 	rec.Snapshots = []string{sn.ID().String()}
 	if s := sn.Summary; s != nil {
@@ -63,6 +71,7 @@ func recordBackup(rec *runlog.Record, o backupOptions, sn *snapshot.Snapshot, er
 	case sn.Summary != nil && sn.Summary.ErrorCount() > 0:
 		rec.Note = runlog.NewNote("snapshot-saved-unreadable", sn.ID().Short(), sn.Summary.ErrorCount())
 	}
+	return err
 }
 
 // recordRestore fills the run-log record of `cadang restore`, with the

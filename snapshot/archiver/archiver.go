@@ -68,6 +68,17 @@ var ErrFileChanged = errors.New("file changed while being read")
 // nothing to back up, and no snapshot is written.
 var ErrNoSource = errors.New("nothing to back up: no backup path can be read")
 
+// NoSourceError is the ErrNoSource that Snapshot returns: Reasons are the
+// errors of the paths, as the system gave them.
+type NoSourceError struct{ Reasons []string }
+
+func (e *NoSourceError) Error() string {
+	return ErrNoSource.Error() + ": " + strings.Join(e.Reasons, "; ")
+}
+
+// Is makes errors.Is(err, ErrNoSource) true.
+func (e *NoSourceError) Is(target error) bool { return target == ErrNoSource }
+
 // Archiver makes snapshots. Set the fields before the first call; an
 // Archiver may be reused for several snapshots but not concurrently.
 type Archiver struct {
@@ -472,7 +483,7 @@ func (a *Archiver) Snapshot(ctx context.Context, paths []string) (*snapshot.Snap
 	}
 	abs = kept
 	if len(abs) == 0 {
-		return nil, fmt.Errorf("%w: %s", ErrNoSource, strings.Join(missing, "; "))
+		return nil, &NoSourceError{Reasons: missing}
 	}
 	parent, err := a.findParent(ctx, abs)
 	if err != nil {

@@ -99,6 +99,10 @@ func (e *CommandError) Error() string {
 
 func (e *CommandError) Unwrap() error { return e.Err }
 
+// CommandLine is the command as Error names it, quoted as a shell would
+// read it back.
+func (e *CommandError) CommandLine() string { return shellWords(e.Command) }
+
 // shellWords writes argv as a shell would read it back: a word with
 // anything but letters, digits and -_./=:,+@% in single quotes. Joined
 // with spaces and quoted as a whole, 'sh -c "a; b"' read as sh -c a; b.

@@ -63,6 +63,18 @@ type Options struct {
 	// progress does not (a foreign snapshot file passed over); nil sends
 	// them to Logf.
 	Warnf func(format string, args ...any)
+	// TimeText formats the times that messages name, in the zone the
+	// caller prints every time in, with the zone named; nil writes RFC
+	// 3339.
+	TimeText func(time.Time) string
+}
+
+// timeText formats t with TimeText, or as RFC 3339.
+func (o Options) timeText(t time.Time) string {
+	if o.TimeText != nil {
+		return o.TimeText(t)
+	}
+	return t.Format(time.RFC3339)
 }
 
 // warnf sends a warning to Warnf, or to Logf marked as one.
@@ -477,7 +489,7 @@ func deleteSets(ctx context.Context, r *repo.Repository, ready []repo.ObsoleteSe
 		if err := r.RemoveObsolete(ctx, s.ID); err != nil {
 			return err
 		}
-		o.Logf("deleted %d obsolete pack(s) marked %s", len(gone), s.Time.Format(time.RFC3339))
+		o.Logf("deleted %d obsolete pack(s) marked %s", len(gone), o.timeText(s.Time))
 	}
 	if res.NeededUnindexed > 0 {
 		o.Logf("warning: %d pack(s) that snapshots need are named by no index file (one was lost or damaged, or a 'repair packs' was interrupted): they are kept; if 'cadang check --read-data' calls them damaged, 'cadang repair packs' takes them out, else 'cadang repair index' indexes them again", res.NeededUnindexed)

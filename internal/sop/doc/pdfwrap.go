@@ -10,10 +10,10 @@ import (
 )
 
 // pdfMinSize is the smallest font size a word is shrunk to so that it
-// fits its column unbroken; only a word wider than the column at that size
-// (a 64-digit hash in a narrow column) is ever broken, and then by
-// characters, as the last resort.
-const pdfMinSize = 5.0
+// fits its column unbroken (a hash in a field); a longer word (a lock's
+// path) is broken across lines in the block's size instead, as a 4-point
+// line cannot be read on paper.
+const pdfMinSize = 7.0
 
 // textLine is one printed line: its words, and the size it is printed in
 // (smaller than the block's where one word had to shrink to fit).
@@ -25,9 +25,12 @@ type textLine struct {
 
 func (l textLine) text() string { return strings.Join(l.words, " ") }
 
-// wrap breaks s into lines no wider than w, at spaces only: never inside a
-// word ("Pelaks ana"). A word that does not fit the width alone gets a line
-// of its own in a smaller size. Newlines in s start new lines.
+// wrap breaks s into lines no wider than w, at spaces: never inside a word
+// that fits a line ("Pelaks ana"). A word a little too wide for the width
+// gets a line of its own in a smaller size down to pdfMinSize; a longer one
+// is broken
+// (see breakWord), its first piece after the line's words where it fits.
+// Newlines in s start new lines.
 func (p *pdfDoc) wrap(s, style string, size, w float64) []textLine {
 	var out []textLine
 	for _, para := range strings.Split(s, "\n") {
@@ -40,6 +43,12 @@ func (p *pdfDoc) wrap(s, style string, size, w float64) []textLine {
 		space := p.GetStringWidth(" ")
 		var cur []string
 		curW := 0.0
+		flush := func() {
+			if len(cur) > 0 {
+				out = append(out, textLine{words: cur, size: size})
+				cur, curW = nil, 0
+			}
+		}
 		for _, wd := range words {
 			ww := p.GetStringWidth(wd)
 			if len(cur) > 0 && curW+space+ww <= w {
@@ -47,58 +56,104 @@ func (p *pdfDoc) wrap(s, style string, size, w float64) []textLine {
 				curW += space + ww
 				continue
 			}
-			if len(cur) > 0 {
-				out = append(out, textLine{words: cur, size: size})
-				cur, curW = nil, 0
-			}
 			if ww <= w {
+				flush()
 				cur, curW = []string{wd}, ww
 				continue
 			}
-			out = append(out, p.shrink(wd, style, size, w, ww)...)
-			p.font(style, size)
+			if sz := p.shrunk(size, w, ww); sz > 0 {
+				flush()
+				out = append(out, textLine{words: []string{wd}, size: sz})
+				p.font(style, size)
+				continue
+			}
+			first := w
+			if len(cur) > 0 {
+				first = w - curW - space
+			}
+			pieces := p.breakWord(wd, first, w)
+			if pieces[0] == "" {
+				pieces = pieces[1:] // no room on the line: start a new one
+			} else if len(cur) > 0 {
+				cur = append(cur, pieces[0])
+				pieces = pieces[1:]
+			}
+			flush()
+			if len(pieces) == 0 {
+				continue
+			}
+			for _, pc := range pieces[:len(pieces)-1] {
+				out = append(out, textLine{words: []string{pc}, size: size})
+			}
+			last := pieces[len(pieces)-1]
+			cur, curW = []string{last}, p.GetStringWidth(last)
 		}
-		if len(cur) > 0 {
-			out = append(out, textLine{words: cur, size: size})
-		}
+		flush()
 		out[len(out)-1].last = true
 	}
 	return out
 }
 
-// shrink fits one word of width ww (at size) into w: in a smaller size, or,
-// below pdfMinSize, cut into pieces at that size: after the slashes of a
-// path where it has them, else by characters (the last resort).
-func (p *pdfDoc) shrink(word, style string, size, w, ww float64) []textLine {
+// shrunk is the size at which a word of width ww (at size) fits w, if
+// that is not below pdfMinSize; else 0: the word is broken instead.
+func (p *pdfDoc) shrunk(size, w, ww float64) float64 {
 	sz := math.Floor(size*w/ww*10) / 10
-	if sz >= pdfMinSize {
-		return []textLine{{words: []string{word}, size: sz}}
+	if sz < pdfMinSize {
+		return 0
 	}
-	p.font(style, pdfMinSize)
-	var out []textLine
+	return sz
+}
+
+// breakWord cuts word, in the current font, into pieces: the first no
+// wider than first ("" when none of it fits there), the others no wider
+// than w. It cuts after a '/', '-', '_' or '.' where it can, as a path or
+// an ID reads back across lines, else between any two characters.
+func (p *pdfDoc) breakWord(word string, first, w float64) []string {
+	var out []string
+	limit := first
 	cur := ""
 	flush := func() {
-		if cur != "" {
-			out = append(out, textLine{words: []string{cur}, size: pdfMinSize})
-			cur = ""
-		}
+		out = append(out, cur)
+		cur, limit = "", w
 	}
-	for _, seg := range strings.SplitAfter(word, "/") {
-		if cur != "" && p.GetStringWidth(cur+seg) > w {
-			flush()
-		}
-		if p.GetStringWidth(seg) <= w {
+	for _, seg := range splitAfterAny(word, "/-_.") {
+		if p.GetStringWidth(cur+seg) <= limit {
 			cur += seg
 			continue
 		}
+		if cur != "" || limit < w {
+			flush()
+		}
+		if p.GetStringWidth(seg) <= limit {
+			cur = seg
+			continue
+		}
 		for _, r := range seg {
-			if cur != "" && p.GetStringWidth(cur+string(r)) > w {
+			if cur != "" && p.GetStringWidth(cur+string(r)) > limit {
 				flush()
 			}
 			cur += string(r)
 		}
 	}
-	flush()
+	if cur != "" {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// splitAfterAny splits s after each of the characters in seps.
+func splitAfterAny(s, seps string) []string {
+	var out []string
+	start := 0
+	for i, r := range s {
+		if strings.ContainsRune(seps, r) {
+			out = append(out, s[start:i+1])
+			start = i + 1
+		}
+	}
+	if start < len(s) {
+		out = append(out, s[start:])
+	}
 	return out
 }
 

@@ -183,7 +183,9 @@ func (o *Opener) OpenLock(ctx context.Context, m jobs.Medium, lock repo.LockMode
 			err = fmt.Errorf("%w (the password read from %s)", err, o.Config.PasswordFileWhere(m.PasswordFile, o.Config.MediumPasswordFile(m)))
 		}
 		if errors.Is(err, repo.ErrNoRepository) || errors.Is(err, fs.ErrNotExist) {
-			return nil, runlog.Fail(runlog.KindMedia, fmt.Errorf("medium %s is not connected: %w", m.Name, err))
+			// Said by its note: the error's text is cadang's English.
+			err = runlog.Fail(runlog.KindMedia, fmt.Errorf("medium %s is not connected: %w", m.Name, err))
+			return nil, runlog.Said(err, "", "medium-not-connected", m.Name, location.Redact(m.Repository))
 		}
 		return nil, err
 	}
@@ -270,6 +272,7 @@ func (b *Backupper) runBackup(ctx context.Context, ar archiver.Repository, src j
 	var res run.BackupResult
 	out, err := backup.Run(ctx, ar, bo)
 	if err != nil {
+		err = SaidSourceError(err)
 		// The runner names the source in front of the message.
 		if src.IsDump() && errclass.Kind(err) == runlog.KindOther {
 			// The dump did not run to its end (it could not start, or
@@ -541,4 +544,30 @@ func hashFile(p string) ([]byte, int64, error) {
 		return nil, n, err
 	}
 	return h.Sum(nil), n, nil
+}
+
+// SaidSourceError gives the error of a source that failed (a dump command,
+// paths none of which can be read) the note that says it in the
+// documents' language; only the command's stderr or the system's errors
+// stay as they were written (the record keeps facts, not cadang's English
+// sentence).
+func SaidSourceError(err error) error {
+	var ns *archiver.NoSourceError
+	if errors.As(err, &ns) {
+		return runlog.Said(err, strings.Join(ns.Reasons, "; "), "no-source-paths")
+	}
+	var ce *archiver.CommandError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	switch {
+	case ce.Signal != "":
+		return runlog.Said(err, ce.Stderr, "command-killed", ce.CommandLine(), ce.Signal)
+	case ce.ExitCode >= 0:
+		return runlog.Said(err, ce.Stderr, "command-exited", ce.CommandLine(), ce.ExitCode)
+	case ce.Err != nil:
+		// exec's error is the system's text, not cadang's.
+		return runlog.Said(err, ce.Err.Error(), "command-not-run", ce.CommandLine())
+	}
+	return err
 }

@@ -96,6 +96,11 @@ func init() {
 		"st.runlog-problems":      {"log pelaksanaan bermasalah: head tidak ditulis ke repositori", "run log has problems: no head written into the repositories"},
 		"st.runlog-not-copied":    {"catatan log belum tersalin ke repositori", "run-log records not copied into a repository"},
 		"st.runlog-clock-back":    {"jam mundur di antara dua catatan log", "clock stepped back between two run-log records"},
+		"st.text.run":             {"%s (%s), %s", "%s (%s), %s"},
+		"st.text.since":           {"tidak ada backup yang berhasil sejak %s", "no successful backup since %s"},
+		"st.text.offsite-run":     {"%s ke media offsite %s (%s), %s", "%s to offsite medium %s (%s), %s"},
+		"st.text.offsite-since":   {"tidak ada salinan ke media offsite %s sejak %s", "no copy to offsite medium %s since %s"},
+		"st.text.offsite":         {"media offsite %s", "offsite medium %s"},
 	} {
 		messages[k] = v
 	}

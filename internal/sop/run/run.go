@@ -398,6 +398,9 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 		}
 		rec.Result, rec.Failure = runlog.Failed, k
 		rec.Note, rec.Message = runlog.NewNote("open-failed", m.Repository, m.Name), err.Error()
+		if note, raw, ok := runlog.SaidOf(err); ok {
+			rec.Note, rec.Message = note, raw
+		}
 		if k == runlog.KindWrongPassword {
 			if i, id := r.otherMediumAt(ctx, j, m); i >= 0 {
 				// Rotation disks share a mount point and have passwords
@@ -458,6 +461,16 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 			if s.Failure == runlog.KindOther && src.IsDump() {
 				s.Failure = runlog.KindDumpFailed
 			}
+			if note, raw, ok := runlog.SaidOf(err); ok {
+				// The note says it in each document's language; the
+				// raw text (a command's stderr) is all of the error
+				// that is not cadang's own sentence.
+				s.Note, s.Message = note, raw
+				if raw != "" {
+					addErr(&rec, fmt.Sprintf("%s: %s", src.Name, raw))
+				}
+				break
+			}
 			addErr(&rec, fmt.Sprintf("%s: %v", src.Name, err))
 		case len(res.Skipped) > 0 || len(res.Changed) > 0 || res.Unlisted > 0:
 			s.Result, s.Failure = runlog.Partial, runlog.KindSourceUnreadable
@@ -493,10 +506,7 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 	switch {
 	case firstFail != nil:
 		rec.Result, rec.Failure = runlog.Failed, firstFail.Failure
-		rec.Note, rec.Message = runlog.NewNote("source-failed", firstFail.Name), firstFail.Message
-		if firstFail.Message == "" {
-			rec.Note = runlog.NewNote("source-not-started", firstFail.Name)
-		}
+		rec.Note, rec.Message = sourceFailedNote(firstFail), firstFail.Message
 	case partial:
 		rec.Result, rec.Failure = runlog.Partial, runlog.KindSourceUnreadable
 		rec.Note = runlog.NewNote("saved-unreadable")
@@ -760,4 +770,17 @@ func (r *Runner) FollowupMany(ctx context.Context, runIDs []string, o FollowupOp
 		out = append(out, got)
 	}
 	return out, nil
+}
+
+// sourceFailedNote is the note of a run whose source s failed: the
+// source's own note with the source named ("source-" + its code), or
+// "source-failed" before its raw error, or "source-not-started".
+func sourceFailedNote(s *runlog.Source) *runlog.Note {
+	switch {
+	case s.Note != nil && i18n.Has("note.source-"+s.Note.Code):
+		return runlog.NewNote("source-"+s.Note.Code, append([]any{s.Name}, s.Note.Args...)...)
+	case s.Message == "":
+		return runlog.NewNote("source-not-started", s.Name)
+	}
+	return runlog.NewNote("source-failed", s.Name)
 }

@@ -455,6 +455,38 @@ func IsNoted(err error) bool {
 	return errors.As(err, &n)
 }
 
+// SaidError is an error the record can say as a note: Note names what
+// happened in the reader's language; Raw is the text that is not cadang's
+// to translate (a command's own stderr), kept verbatim. Its Error is the
+// English sentence, for the terminal of the engine commands.
+type SaidError struct {
+	Note *Note
+	Raw  string
+	Err  error
+}
+
+func (e *SaidError) Error() string { return e.Err.Error() }
+func (e *SaidError) Unwrap() error { return e.Err }
+
+// Said wraps err with the note that says it and its raw text. Said(nil, ...)
+// is nil.
+func Said(err error, raw string, code string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return &SaidError{Note: NewNote(code, args...), Raw: raw, Err: err}
+}
+
+// SaidOf returns the note and raw text of the first SaidError in err's
+// chain.
+func SaidOf(err error) (note *Note, raw string, ok bool) {
+	var s *SaidError
+	if !errors.As(err, &s) {
+		return nil, "", false
+	}
+	return s.Note, s.Raw, true
+}
+
 // TestInfo describes a restore test (SOP step 4).
 type TestInfo struct {
 	Seed        uint64        `json:"seed"`

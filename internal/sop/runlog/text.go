@@ -1,6 +1,7 @@
 package runlog
 
 import (
+	"strings"
 	"time"
 
 	"github.com/lpse/cadang/internal/sop/i18n"
@@ -33,10 +34,31 @@ func noteText(l i18n.Lang, n *Note, raw string) string {
 		return raw
 	}
 	s := l.Note(n.Code, n.Args...)
-	if raw != "" {
+	switch {
+	case raw == "":
+	case i18n.Has("note." + n.Code + ".raw"):
+		// The raw text labelled as what it is (a command's own stderr),
+		// as the note's language says it.
+		s += l.T("note."+n.Code+".raw") + ` "` + raw + `"`
+	case l != i18n.EN && retiredSentence(raw):
+		// A record written before these failures were notes keeps
+		// cadang's English sentence: shown as recorded, and said to be
+		// so, as the restore minutes say of their errors.
+		s += " " + l.T("ba.err_program") + `: "` + raw + `"`
+	default:
 		s += `: "` + raw + `"`
 	}
 	return s
+}
+
+// retiredSentence reports whether raw is one of the English sentences that
+// cadang recorded as a failure's message before it recorded them as notes
+// (a failed dump command, a source without a readable path, a medium not
+// connected). The raw text of a newer record is never one of them.
+func retiredSentence(raw string) bool {
+	return strings.HasPrefix(raw, "command ") && strings.Contains(raw, "; no snapshot was saved") ||
+		strings.HasPrefix(raw, "nothing to back up: ") ||
+		strings.HasPrefix(raw, "medium ") && strings.Contains(raw, " is not connected: ")
 }
 
 // VerifyText describes, in language l, how the restore of r was verified;

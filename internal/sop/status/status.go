@@ -88,7 +88,9 @@ type Offsite struct {
 	// record; zero when none succeeded.
 	LastCopyAt time.Time `json:"last_copy_at,omitzero"`
 	LastCopyID string    `json:"last_copy_id,omitempty"`
-	// LastResult and LastFailure are those of the last copy attempted.
+	// LastID, LastResult and LastFailure are those of the last copy
+	// attempted.
+	LastID      string             `json:"last_id,omitempty"`
 	LastResult  runlog.Result      `json:"last_result,omitempty"`
 	LastFailure runlog.FailureKind `json:"last_failure,omitempty"`
 	// MaxAgeMS is [job.offsite] max_age; Due is LastCopyAt plus it: after
@@ -267,7 +269,7 @@ func compute(c *jobs.Config, recs []runlog.Record, now time.Time, manual bool) *
 			off := &Offsite{Name: o.Name, Repository: location.Redact(o.Repository), MaxAgeMS: maxAge.Milliseconds()}
 			st.Offsite = off
 			if lastCopy != nil {
-				off.LastResult, off.LastFailure = lastCopy.Result, lastCopy.Failure
+				off.LastID, off.LastResult, off.LastFailure = lastCopy.ID, lastCopy.Result, lastCopy.Failure
 			}
 			switch {
 			case lastCopyOK != nil:
@@ -400,20 +402,11 @@ func (r *Report) WriteText(w io.Writer, l i18n.Lang, loc *time.Location) error {
 	for _, j := range r.Jobs {
 		for _, p := range j.Problems {
 			// The detail text is English; in another language the line
-			// gives the translated problem and its date only, so that
-			// the output stays in one language.
+			// says the same facts in that language (problemText), so
+			// that the output stays in one language.
 			text := p.Text
 			if l != i18n.EN {
-				text = ""
-				if t, err := time.Parse(time.RFC3339, p.Since); err == nil {
-					text = l.ShortDate(inLoc(t, loc))
-				}
-				switch p.What {
-				case "followup-open":
-					text = strings.Join(j.OpenFollowups, ", ")
-				case "followup-overdue":
-					text = strings.Join(j.OverdueFollowups, ", ")
-				}
+				text = problemText(l, loc, &j, p)
 			}
 			if text == "" {
 				fmt.Fprintf(w, "%s: %s\n", j.Name, l.T("st."+p.What))
@@ -423,6 +416,37 @@ func (r *Report) WriteText(w io.Writer, l i18n.Lang, loc *time.Location) error {
 		}
 	}
 	return nil
+}
+
+// problemText is the detail of problem p of job j in language l: the facts
+// of its English text (the run's ID and kind of failure, the medium, the
+// time since when), for the line that names the problem.
+func problemText(l i18n.Lang, loc *time.Location, j *Job, p Problem) string {
+	date := ""
+	if t, err := time.Parse(time.RFC3339, p.Since); err == nil {
+		date = l.ShortDate(inLoc(t, loc))
+	}
+	o := j.Offsite
+	if o == nil {
+		o = &Offsite{}
+	}
+	switch p.What {
+	case "backup-failed", "backup-partial":
+		return l.T("st.text.run", j.LastBackupID, runlog.KindLabel(l, j.LastFailure), date)
+	case "backup-overdue":
+		return l.T("st.text.since", l.Stamp(inLoc(j.LastSuccessAt, loc))+" "+runlog.ZoneName(loc))
+	case "offsite-failed":
+		return l.T("st.text.offsite-run", o.LastID, o.Name, runlog.KindLabel(l, o.LastFailure), date)
+	case "offsite-overdue":
+		return l.T("st.text.offsite-since", o.Name, l.Stamp(inLoc(o.LastCopyAt, loc))+" "+runlog.ZoneName(loc))
+	case "offsite-never":
+		return l.T("st.text.offsite", o.Name)
+	case "followup-open":
+		return strings.Join(j.OpenFollowups, ", ")
+	case "followup-overdue":
+		return strings.Join(j.OverdueFollowups, ", ")
+	}
+	return date
 }
 
 func or(s, def string) string {

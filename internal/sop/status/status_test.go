@@ -197,8 +197,24 @@ func TestOffsite(t *testing.T) {
 	}
 	b.Reset()
 	Compute(c, base, now).WriteText(&b, i18n.ID, time.UTC)
-	if !strings.Contains(b.String(), "belum pernah disalin ke media offsite") || !strings.Contains(b.String(), "Salinan offsite terakhir") {
+	if !strings.Contains(b.String(), "belum pernah disalin ke media offsite: media offsite kominfo") || !strings.Contains(b.String(), "Salinan offsite terakhir") {
 		t.Errorf("text:\n%s", b.String())
+	}
+	// In Indonesian the lines say the facts of the English ones: the
+	// failed copy's ID and kind, the medium, the last copy's time.
+	failedCopy := copyRec(day, runlog.Failed, runlog.KindOffsite, true)
+	for _, c2 := range []struct {
+		recs []runlog.Record
+		want string
+	}{
+		{with(copyRec(day.Add(-50*time.Hour), runlog.OK, "", true)), "salinan offsite terlambat: tidak ada salinan ke media offsite kominfo sejak 2026-04-08 01.00 UTC"},
+		{with(copyRec(day.Add(-24*time.Hour), runlog.OK, "", true), failedCopy), "penyalinan offsite terakhir gagal: " + failedCopy.ID + " ke media offsite kominfo (" + runlog.KindLabel(i18n.ID, runlog.KindOffsite) + "), 2026-04-10"},
+	} {
+		b.Reset()
+		Compute(c, c2.recs, now).WriteText(&b, i18n.ID, time.UTC)
+		if !strings.Contains(b.String(), c2.want) {
+			t.Errorf("text lacks %q:\n%s", c2.want, b.String())
+		}
 	}
 }
 
