@@ -64,6 +64,13 @@ func copyProtections(ctx context.Context, dst Destination, src Source, pairs [][
 	}
 	for _, pr := range pairs {
 		sn, d := pr[0], pr[1]
+		if !sameBackup(sn, d) {
+			// Paired by the original's ID alone. A source whose snapshot
+			// merely claims the original of an unrelated snapshot here (a
+			// forged Original, which the source's key can write) must not
+			// pin that one with its protections.
+			continue
+		}
 		for _, p := range longestByReason(sps, sn, now) {
 			if slices.ContainsFunc(dps, func(q snapshot.Protection) bool {
 				return q.Active(now) && q.Reason == p.Reason && q.Covers(d) && q.LastsAsLong(p)
@@ -91,6 +98,14 @@ func copyProtections(ctx context.Context, dst Destination, src Source, pairs [][
 		}
 	}
 	return nil
+}
+
+// sameBackup says whether d can be a copy of sn: a copy keeps the
+// backup's time (to the nanosecond), host and paths, whatever medium it is
+// on; its tree is rewritten under the destination's key, so tree IDs do
+// not compare.
+func sameBackup(sn, d *snapshot.Snapshot) bool {
+	return sn.Time.Equal(d.Time) && sn.Hostname == d.Hostname && slices.Equal(sn.Paths, d.Paths)
 }
 
 // longestByReason returns, for each reason, the active protection among ps
