@@ -670,6 +670,13 @@ func runRestore(ctx context.Context, e *env, o restoreOptions) (*restoreResult, 
 			// says it in its note (recordRestore).
 			if e.json {
 				printRestoreSummary(e, sn, res)
+			} else {
+				// What failed before the interrupt: the progress prints
+				// no error as it comes (each is listed once, at the end),
+				// so this is the only place the terminal shows them.
+				for _, line := range restoreErrorLines(res) {
+					fmt.Fprintln(e.stderr, cellText(line))
+				}
 			}
 			return runlog.Noted(rerr)
 		}
