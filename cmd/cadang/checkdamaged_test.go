@@ -239,3 +239,65 @@ func TestCLIDamagedBlobHealsOnlyAfterRepair(t *testing.T) {
 		t.Errorf("after the repair and a backup the repository is not whole:\n%s", res)
 	}
 }
+
+// Every use of a damaged blob is named or counted: a file with the same
+// contents as another, and a later snapshot that shares its trees with
+// an earlier one. The hostile review of 2026-12-08 found the first walk's
+// rule (each blob reported once) naming one file of twenty thousand, and
+// a later snapshot named for one file of five, while the advice said each
+// snapshot still restores every other file.
+func TestCLICheckReadDataNamesEveryUse(t *testing.T) {
+	r := cliNewRepo(t)
+	data := filepath.Join(t.TempDir(), "d")
+	same := randBytes(11, 20<<10)
+	for _, f := range []string{"f1", "sub/copy-of-f1"} {
+		writeFileT(t, filepath.Join(data, f), same, 0o644)
+	}
+	writeFileT(t, filepath.Join(data, "f2"), randBytes(12, 20<<10), 0o644)
+	for i := range 12 {
+		writeFileT(t, filepath.Join(data, "many", fmt.Sprintf("x%02d", i)), randBytes(13, 5<<10), 0o644) // twelve alike
+	}
+	first := str(t, cliBackup(t, r, data), "snapshot_id")
+	writeFileT(t, filepath.Join(data, "f4"), randBytes(14, 20<<10), 0o644)
+	second := str(t, cliBackup(t, r, data), "snapshot_id")
+	flipDataBlobs(t, r)
+
+	res := cliCode(t, 1, "-r", r, "--json", "check", "--read-data")
+	var sum struct {
+		DamagedBlobUsers []struct {
+			Snapshot string `json:"snapshot"`
+			Paths    []struct {
+				Path string `json:"path"`
+			} `json:"paths"`
+			MorePaths int `json:"more_paths"`
+		} `json:"damaged_blob_users"`
+	}
+	lines := strings.Split(strings.TrimSpace(res.stdout), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sum); err != nil {
+		t.Fatalf("check --json: %v\n%s", err, res)
+	}
+	got := map[string][2]int{} // snapshot: paths named, more
+	names := map[string][]string{}
+	for _, u := range sum.DamagedBlobUsers {
+		got[u.Snapshot] = [2]int{len(u.Paths), u.MorePaths}
+		for _, p := range u.Paths {
+			names[u.Snapshot] = append(names[u.Snapshot], strings.TrimPrefix(p.Path, data))
+		}
+	}
+	// first: f1, sub/copy-of-f1, f2 and the twelve: 15 uses; second: 16.
+	if g := got[first]; g[0]+g[1] != 15 || g[0] != 10 {
+		t.Errorf("snapshot %s: %d named and %d more, want 10 and 5 (15 files use the damaged blobs): %v", first[:8], g[0], g[1], names[first])
+	}
+	if g := got[second]; g[0]+g[1] != 16 || g[0] != 10 {
+		t.Errorf("snapshot %s: %d named and %d more, want 10 and 6: %v", second[:8], g[0], g[1], names[second])
+	}
+	for _, id := range []string{first, second} {
+		if !slices.Contains(names[id], "/sub/copy-of-f1") && !slices.Contains(names[id], "/f1") {
+			t.Errorf("snapshot %s: neither f1 nor its copy named: %v", id[:8], names[id])
+		}
+	}
+	text := cliCode(t, 1, "-r", r, "check", "--read-data").stdout
+	if !strings.Contains(text, "damaged: snapshot "+second[:8]+": ... and 6 more") {
+		t.Errorf("the text does not count the rest of the later snapshot's uses:\n%s", text)
+	}
+}

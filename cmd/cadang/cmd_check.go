@@ -190,6 +190,9 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		res.LostInMissingPacks = &blobCounts{Data: data, Tree: trees}
 	}
 	res.DamagedBlobUsers = groupUsers(rep.DamagedBlobUsers, maxPathsPerSnapshot)
+	for i := range res.DamagedBlobUsers {
+		res.DamagedBlobUsers[i].MorePaths += rep.DamagedBlobUsersMore[res.DamagedBlobUsers[i].Snapshot]
+	}
 	lost := lostFindings(rep.Problems, rep.DamagedBlobUsers)
 	// Blobs the index lacks while packs are not in it may well be in
 	// them: no ID is named for another medium then, in the text either.

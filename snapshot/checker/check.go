@@ -33,10 +33,12 @@ type CheckReport struct {
 	// the pack check found damaged and that no other copy holds (Kind
 	// repo.ProblemBlobDamaged, with File the pack and Snapshot, Path and
 	// Blob set), so that the check that finds the damage names what it
-	// costs. They are found as the structural check finds blobs the index
-	// lacks (CheckTrees), and so name what a check after 'repair packs'
-	// names. They are not in Problems: the damage is, as the pack's.
+	// costs: every use, ten a snapshot (usersOf). They are not in
+	// Problems: the damage is, as the pack's.
 	DamagedBlobUsers []repo.Problem
+	// DamagedBlobUsersMore is, by snapshot, how many more paths use such
+	// blobs than DamagedBlobUsers names (it names ten a snapshot).
+	DamagedBlobUsersMore map[repo.ID]int
 }
 
 // OK reports whether nothing was found: no damage, and no tree left
@@ -177,7 +179,7 @@ func Check(ctx context.Context, r Repository, o repo.CheckOptions) (*CheckReport
 	if lost := lostBlobs(r, rep.Problems); len(lost) > 0 {
 		// A second walk, only where data is lost: the first ran beside
 		// the pack check, before the damage was known.
-		if rep.DamagedBlobUsers, err = usersOf(ctx, r, sns, lost); err != nil {
+		if rep.DamagedBlobUsers, rep.DamagedBlobUsersMore, err = usersOf(ctx, r, sns, lost); err != nil {
 			return nil, err
 		}
 	}

@@ -3,6 +3,7 @@ package checker
 import (
 	"context"
 	"fmt"
+	"path"
 
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/snapshot"
@@ -68,44 +69,120 @@ func lostBlobs(r Repository, ps []repo.Problem) map[BlobRef]repo.Problem {
 	return lost
 }
 
-// withoutBlobs is a repository whose index lacks the blobs lost: the
-// structural check's walk then finds where the snapshots use them, as it
-// does once 'repair packs' has taken them out of the index.
-type withoutBlobs struct {
-	TreeRepository
-	lost map[BlobRef]repo.Problem
+// maxUsesKept is how many uses of lost blobs usersOf keeps for each
+// snapshot (and for each tree while it walks); beyond it only their
+// number is kept. The command prints ten a snapshot.
+const maxUsesKept = 10
+
+// treeUses is what a tree holds of lost blobs, itself and below: the
+// first uses (paths relative to the tree) and how many there are in all.
+type treeUses struct {
+	first []use
+	n     int
 }
 
-func (w withoutBlobs) LookupBlob(t repo.BlobType, id repo.ID) (repo.BlobLocation, bool) {
-	if _, ok := w.lost[BlobRef{Type: t, ID: id}]; ok {
-		return repo.BlobLocation{}, false
-	}
-	return w.TreeRepository.LookupBlob(t, id)
+type use struct {
+	rel  string
+	blob BlobRef
 }
 
-// usersOf names the snapshots and paths that use the blobs lost, walking
-// the trees with CheckTrees over an index without them: each finding of a
-// lost blob becomes one of kind repo.ProblemBlobDamaged that names the
-// pack it is damaged in. The other findings of that walk were made by
-// the first one already, and are dropped.
-func usersOf(ctx context.Context, r TreeRepository, sns []*snapshot.Snapshot, lost map[BlobRef]repo.Problem) ([]repo.Problem, error) {
-	var users []repo.Problem
-	_, err := CheckTrees(ctx, withoutBlobs{r, lost}, sns, func(p Problem) error {
-		if p.Kind != repo.ProblemBlobNotIndexed || p.Blob == nil {
-			return nil
+// usersOf names the snapshots and paths that use the blobs lost: every
+// use, a file that shares its contents with another or a tree shared by
+// several snapshots included, so that no snapshot is said to restore
+// files it does not. Each tree is read once (its uses are kept by tree
+// ID); of each snapshot the first maxUsesKept uses are returned as
+// findings of kind repo.ProblemBlobDamaged naming the pack, and the
+// number of the rest in more. A tree that cannot be read is the first
+// walk's to report, and is passed over here.
+func usersOf(ctx context.Context, r TreeRepository, sns []*snapshot.Snapshot, lost map[BlobRef]repo.Problem) (users []repo.Problem, more map[repo.ID]int, err error) {
+	memo := map[repo.ID]*treeUses{}
+	var walk func(id repo.ID) (*treeUses, error)
+	walk = func(id repo.ID) (*treeUses, error) {
+		if u, ok := memo[id]; ok {
+			return u, nil
 		}
-		d, ok := lost[*p.Blob]
-		if !ok {
-			return nil
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
-		p.Kind = repo.ProblemBlobDamaged
-		p.File = d.File
-		p.Err = fmt.Errorf("%s: damaged in %s, and no other copy holds it", *p.Blob, d.File)
-		users = append(users, p)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("check: find the snapshots that use the damaged blobs: %w", err)
+		u := &treeUses{}
+		memo[id] = u // a tree within itself (a forged one) ends here
+		add := func(rel string, b BlobRef, n int, sub []use) {
+			if sub == nil {
+				sub = []use{{rel, b}}
+			} else {
+				// the child's uses, below rel
+				prefixed := make([]use, 0, len(sub))
+				for _, s := range sub {
+					prefixed = append(prefixed, use{path.Join(rel, s.rel), s.blob})
+				}
+				sub = prefixed
+			}
+			for _, s := range sub {
+				if len(u.first) < maxUsesKept {
+					u.first = append(u.first, s)
+				}
+			}
+			u.n += n
+		}
+		if _, ok := lost[BlobRef{Type: repo.TreeBlob, ID: id}]; ok {
+			add("", BlobRef{Type: repo.TreeBlob, ID: id}, 1, nil)
+			return u, nil
+		}
+		t, err := snapshot.LoadTree(ctx, r, id)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return u, nil
+		}
+		for _, n := range t.Nodes {
+			switch n.Type {
+			case snapshot.TypeDir:
+				if n.Subtree.IsNull() {
+					continue
+				}
+				if _, ok := lost[BlobRef{Type: repo.TreeBlob, ID: n.Subtree}]; ok {
+					add(n.Name, BlobRef{Type: repo.TreeBlob, ID: n.Subtree}, 1, nil)
+					continue
+				}
+				c, err := walk(n.Subtree)
+				if err != nil {
+					return nil, err
+				}
+				if c.n > 0 {
+					add(n.Name, BlobRef{}, c.n, c.first)
+				}
+			case snapshot.TypeFile:
+				for _, e := range n.Content {
+					b := BlobRef{Type: repo.DataBlob, ID: e.ID}
+					if _, ok := lost[b]; ok && !e.IsHole() {
+						add(n.Name, b, 1, nil) // a file once, at its first lost blob
+						break
+					}
+				}
+			}
+		}
+		return u, nil
 	}
-	return users, nil
+	more = map[repo.ID]int{}
+	for _, sn := range sns {
+		u, err := walk(sn.Tree)
+		if err != nil {
+			return nil, nil, fmt.Errorf("check: find the snapshots that use the damaged blobs: %w", err)
+		}
+		if u.n == 0 {
+			continue
+		}
+		sid := sn.ID()
+		for _, s := range u.first {
+			d := lost[s.blob]
+			b := s.blob
+			users = append(users, repo.Problem{Kind: repo.ProblemBlobDamaged, File: d.File, Blob: &b, Snapshot: &sid,
+				Path: path.Join("/", s.rel), Err: fmt.Errorf("%s: damaged in %s, and no other copy holds it", b, d.File)})
+		}
+		if rest := u.n - len(u.first); rest > 0 {
+			more[sid] = rest
+		}
+	}
+	return users, more, nil
 }
