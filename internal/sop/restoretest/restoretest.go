@@ -13,12 +13,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	mrand "math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/lpse/cadang/internal/childenv"
@@ -358,7 +360,13 @@ func (t *Tester) Run(ctx context.Context, job *jobs.Job, o Options, rec *runlog.
 	}
 	dir, err := os.MkdirTemp(parent, "cadang-restore-test-")
 	if err != nil {
-		return fmt.Errorf("restore test: scratch directory: %w", err)
+		err = fmt.Errorf("restore test: scratch directory in %s (the [restore_test] scratch setting, else TMPDIR): %w", parent, err)
+		if errors.Is(err, syscall.EROFS) || errors.Is(err, fs.ErrPermission) {
+			// Where the test restores to, not the backup medium: a
+			// read-only TMPDIR is no medium mounted read-only.
+			return runlog.Fail(runlog.KindTargetNotWritable, err)
+		}
+		return err
 	}
 	info.Scratch = dir
 	if !o.Keep {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -398,5 +399,30 @@ func TestSampleEverySourceTested(t *testing.T) {
 	}
 	if len(rec.Test.Snapshots) != 7 || !reflect.DeepEqual(empty, []string{"em29"}) || len(rec.Snapshots) != 6 {
 		t.Errorf("snapshots %+v, record's %v: want 7 listed (3 of upload, 3 of config, em29 without files), 6 tested", rec.Test.Snapshots, rec.Snapshots)
+	}
+}
+
+// A scratch directory that cannot be made is the test's own target, not
+// the backup medium: its failure kind is target-not-writable, never
+// media-read-only (the hostile review of 2026-12-08 saw a read-only TMPDIR
+// reported as "the backup medium was mounted read-only").
+func TestScratchNotWritableKind(t *testing.T) {
+	parent := filepath.Join(t.TempDir(), "ro")
+	if err := os.Mkdir(parent, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() == 0 {
+		// root writes into a directory of mode 0500: a read-only mount
+		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", parent).CombinedOutput(); err != nil {
+			t.Skipf("root, and no read-only tmpfs could be mounted: %v: %s", err, out)
+		}
+		t.Cleanup(func() { exec.Command("umount", parent).Run() })
+	}
+	f := &fakeSource{content: map[string]map[string][]byte{"s1": {"/etc/a": []byte("a")}}, snaps: []Snapshot{{ID: "s1", Source: "etc", Time: time.Now()}}}
+	j := &jobs.Job{Name: "app", Sources: []jobs.Source{{Name: "etc", Paths: []string{"/etc"}}}}
+	var rec runlog.Record
+	err := (&Tester{Source: f}).Run(context.Background(), j, Options{Sample: 1, Scratch: parent}, &rec)
+	if k := runlog.KindOf(err); k != runlog.KindTargetNotWritable {
+		t.Errorf("kind %q (%v), want target-not-writable", k, err)
 	}
 }
