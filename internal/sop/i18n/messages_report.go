@@ -114,6 +114,7 @@ func init() {
 		"term.sched_enabled":    {"timer %s diaktifkan dan dijalankan", "enabled and started %s"},
 		"rt.per_source":         {"Tanpa berkas konfigurasi, snapshot diambil per sumber: sedikitnya snapshot terbaru dari setiap sumber (%s sumber), hingga %s snapshot per sumber.", "Without a configuration file the snapshots are drawn per source: at least the newest snapshot of each source (%s [[source|sources]]), up to %s [[snapshot|snapshots]] of each."},
 		"rt.per_source_doc":     {"Tanpa berkas konfigurasi, snapshot diambil per sumber: sedikitnya snapshot terbaru dari setiap sumber (%s sumber); --snapshots berlaku per sumber.", "Without a configuration file the snapshots are drawn per source: at least the newest snapshot of each source (%s [[source|sources]]); --snapshots counts per source."},
+		"rt.missing_sources":    {"Sumber yang dikonfigurasi tetapi tidak memiliki snapshot sama sekali, sehingga tidak dapat diuji: %s. Periksa backup sumber tersebut.", "Configured sources that have no snapshot at all, so they could not be tested: %s. Check the backups of those sources."},
 		"rt.no_files":           {"Snapshot terpilih yang tidak berisi berkas untuk diuji, sehingga tidak ada yang di-restore darinya: %s.", "Snapshots drawn that hold no file to test, so nothing of them was restored: %s."},
 		"rec.not_recorded":      {"tidak dicatat (catatan versi lama)", "not recorded (an older record)"},
 		"rt.title":              {"Laporan Hasil Pengujian Restore", "Restore Test Report"},

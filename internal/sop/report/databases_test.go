@@ -358,3 +358,15 @@ func TestRestoreTestErrorsNotRepeated(t *testing.T) {
 		}
 	}
 }
+
+// A configured source with no snapshot at all is named in the restore
+// test's report, in each language.
+func TestRestoreTestNamesMissingSources(t *testing.T) {
+	h := makeHistory(t)
+	start := h.clk.Now()
+	rec := reread(t, runlog.Record{ID: "20260310-150000-dddd", Op: runlog.OpRestoreTest, Job: "spse-db", Result: runlog.OK,
+		Start: start, End: start, Test: &runlog.TestInfo{Seed: 5, Sample: 20, MissingSources: []string{"config"},
+			Snapshots: []runlog.SnapshotRef{{ID: pgSnapID, Source: "database", Time: start}}}})
+	render(t, h.env(i18n.EN).RestoreTest(rec, h.recs)).contains(t, "Configured sources that have no snapshot at all, so they could not be tested: config.")
+	render(t, h.env(i18n.ID).RestoreTest(rec, h.recs)).contains(t, "tidak memiliki snapshot sama sekali, sehingga tidak dapat diuji: config.")
+}

@@ -270,6 +270,9 @@ func (e Env) RestoreTest(r runlog.Record, recs []runlog.Record) *doc.Document {
 			rows = append(rows, []string{s.ID, s.Source, e.stamp(s.Time)})
 		}
 		d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("rt.h_snapshots")}, doc.Table{Header: []string{e.t("log.snapshots"), e.t("fail.source"), e.t("f.date")}, Rows: rows, Widths: []float64{6, 2, 2}})
+		if len(t.MissingSources) > 0 {
+			d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("rt.missing_sources", strings.Join(t.MissingSources, ", "))})
+		}
 		if b := e.noFilesNote(t); b != nil {
 			d.Blocks = append(d.Blocks, b)
 		}

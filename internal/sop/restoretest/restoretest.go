@@ -90,6 +90,9 @@ type Pick struct {
 type Plan struct {
 	Seed  uint64
 	Picks []Pick
+	// Missing are the job's configured sources that have no snapshot at
+	// all: the test cannot vouch for them, and says so.
+	Missing []string
 }
 
 // NewSeed returns a seed from crypto/rand.
@@ -143,6 +146,7 @@ func Sample(ctx context.Context, src Source, job *jobs.Job, o Options, seed uint
 	for _, s := range job.Sources {
 		list := bySource[s.Name]
 		if len(list) == 0 {
+			plan.Missing = append(plan.Missing, s.Name)
 			continue
 		}
 		if s.IsDump() {
@@ -343,6 +347,7 @@ func (t *Tester) Run(ctx context.Context, job *jobs.Job, o Options, rec *runlog.
 	if len(plan.Picks) == 0 {
 		return runlog.Failf(runlog.KindOther, "restore test: job %s has no snapshot to test", job.Name)
 	}
+	info.MissingSources = plan.Missing
 	tested := 0
 	for _, p := range plan.Picks {
 		if len(p.Files) == 0 {

@@ -426,3 +426,20 @@ func TestScratchNotWritableKind(t *testing.T) {
 		t.Errorf("kind %q (%v), want target-not-writable", k, err)
 	}
 }
+
+// A configured source with no snapshot at all was passed over without a
+// word (the hostile review of 2026-12-08: a database source whose every
+// backup failed, and the test said OK of the uploads alone). It is now in
+// the record, which the report names.
+func TestMissingSourceNamed(t *testing.T) {
+	f := &fakeSource{content: map[string]map[string][]byte{"u1": {"/upload/a.pdf": []byte("a")}},
+		snaps: []Snapshot{{ID: "u1", Source: "upload", Time: time.Date(2026, 1, 1, 2, 0, 0, 0, time.UTC)}}}
+	j := &jobs.Job{Name: "app", Sources: []jobs.Source{{Name: "upload", Paths: []string{"/upload"}}, {Name: "config", Paths: []string{"/etc"}}}}
+	var rec runlog.Record
+	if err := (&Tester{Source: f}).Run(context.Background(), j, Options{Sample: 5, Scratch: t.TempDir()}, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(rec.Test.MissingSources, []string{"config"}) {
+		t.Errorf("missing sources %v, want [config]", rec.Test.MissingSources)
+	}
+}

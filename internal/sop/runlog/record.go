@@ -497,6 +497,9 @@ type TestInfo struct {
 	Commands    []CommandRun  `json:"commands,omitempty"`
 	RestoreMS   int64         `json:"restore_ms"`
 	Snapshots   []SnapshotRef `json:"snapshots,omitempty"`
+	// MissingSources are the job's configured sources that had no
+	// snapshot to test at all.
+	MissingSources []string `json:"missing_sources,omitempty"`
 	// Databases are the PostgreSQL dumps the test loaded into a database.
 	Databases []DatabaseTest `json:"databases,omitempty"`
 }
