@@ -1,0 +1,123 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lpse/cadang/internal/sop/i18n"
+	"github.com/lpse/cadang/internal/sop/runlog"
+)
+
+// TestMonthlyFailedRestoresApart: a restore that failed on its target (a
+// full disk, a directory in the way) is no failed backup (README, SOP step
+// 5), so the kinds of failure of section 2 and the trend do not count it;
+// it has a sentence of its own. A restore that found damaged backup data
+// is one, and is counted (README walk: December's section 2 listed "Out
+// of space 2" and "Other 1", all restores).
+func TestMonthlyFailedRestoresApart(t *testing.T) {
+	cfg, loc, _ := offsiteConfig(t)
+	at := func(d, h int) time.Time { return time.Date(2026, 3, d, h, 0, 0, 0, loc) }
+	var recs []runlog.Record
+	for d := 1; d <= 3; d++ {
+		recs = append(recs, runlog.Record{ID: fmt.Sprintf("run-%02d", d), Op: runlog.OpBackup, Job: "spse-prod", Start: at(d, 1), End: at(d, 1).Add(time.Minute),
+			Result: runlog.OK, StandardMet: true, Sources: []runlog.Source{{Name: "database"}}})
+	}
+	restore := func(id string, d int, res runlog.Result, k runlog.FailureKind) runlog.Record {
+		return runlog.Record{ID: id, Op: runlog.OpRestore, Job: "spse-prod", Start: at(d, 10), End: at(d, 11), Result: res, Failure: k,
+			Tags: []string{runlog.TagManual}, Restore: &runlog.RestoreInfo{Target: "/tmp/x"}}
+	}
+	recs = append(recs,
+		runlog.Record{ID: "backup-failed", Op: runlog.OpBackup, Job: "spse-prod", Start: at(4, 1), End: at(4, 2), Result: runlog.Failed,
+			Failure: runlog.KindMedia, Sources: []runlog.Source{{Name: "database"}}},
+		restore("restore-full-1", 5, runlog.Failed, runlog.KindOutOfSpace),
+		restore("restore-full-2", 6, runlog.Partial, runlog.KindOutOfSpace),
+		restore("restore-in-the-way", 7, runlog.Partial, runlog.KindOther),
+		restore("restore-damaged", 8, runlog.Partial, runlog.KindIntegrity))
+	now := at(9, 12)
+	m := Analyze(cfg, recs, at(1, 0), now)
+	if len(m.Failures) != 2 || m.ByKind[runlog.KindMedia] != 1 || m.ByKind[runlog.KindIntegrity] != 1 ||
+		m.ByKind[runlog.KindOutOfSpace] != 0 || m.ByKind[runlog.KindOther] != 0 {
+		t.Errorf("failures %d by kind %v; want the failed backup and the damaged restore only", len(m.Failures), m.ByKind)
+	}
+	if len(m.Restores) != 3 {
+		t.Errorf("failed restores apart: %d, want 3", len(m.Restores))
+	}
+	for _, c := range []struct {
+		lang            i18n.Lang
+		want, notWanted []string
+	}{
+		{i18n.EN, []string{"| Wrong or missing medium | 1 |", "| Integrity error | 1 |", "| Total | 6 |",
+			"Restores that failed without damaged backup data (no failed backup, not counted above): 3 (Out of space 2, Other 1).",
+			"| March 2026 | 4 | 2 | 4 |"},
+			[]string{"| Out of space |", "| Other |"}},
+		{i18n.ID, []string{"| Media backup salah atau tidak terpasang | 1 |", "| Kerusakan integritas data | 1 |",
+			"Restore yang gagal tanpa kerusakan data backup (bukan kegagalan backup, tidak dihitung di atas): 3 (Ruang penyimpanan penuh 2, Lainnya 1).",
+			"| Maret 2026 | 4 | 2 | 4 |"},
+			[]string{"| Ruang penyimpanan penuh |", "| Lainnya |"}},
+	} {
+		e := Env{Config: cfg, Lang: c.lang, Now: now}
+		d, err := e.Monthly(recs, at(1, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		md := render(t, d).md
+		for _, w := range c.want {
+			if !strings.Contains(md, w) {
+				t.Errorf("%s: want %q:\n%s", c.lang, w, md)
+			}
+		}
+		for _, w := range c.notWanted {
+			if strings.Contains(md, w) {
+				t.Errorf("%s: a failed restore counted as a kind of backup failure %q:\n%s", c.lang, w, md)
+			}
+		}
+	}
+}
+
+// TestMonthlyNoJobsCountsTheLog: on a host without [[job]] the trend
+// counts the backups the log holds (a job no longer configured, or `cadang
+// run` from before), not 0, and section 6 does not repeat section 1's
+// "analysed below" near the end of the document.
+func TestMonthlyNoJobsCountsTheLog(t *testing.T) {
+	cfg, loc, _ := offsiteConfig(t)
+	cfg.Jobs = nil
+	at := func(d int) time.Time { return time.Date(2026, 3, d, 1, 0, 0, 0, loc) }
+	var recs []runlog.Record
+	for d := 1; d <= 4; d++ {
+		recs = append(recs, runlog.Record{ID: fmt.Sprintf("run-%02d", d), Op: runlog.OpBackup, Job: "spse-prod", Start: at(d), End: at(d).Add(time.Minute),
+			Result: runlog.OK, StandardMet: true, Sources: []runlog.Source{{Name: "database"}}})
+	}
+	recs[3].Result, recs[3].Failure = runlog.Failed, runlog.KindMedia
+	for _, c := range []struct {
+		lang      i18n.Lang
+		row, std  string
+		notInStd  string
+		sixthHead string
+	}{
+		{i18n.EN, "| March 2026 | 4 | 1 | 0 |", "so there is no time standard per job to measure this month's backups against.", "analysed below", "## 6."},
+		{i18n.ID, "| Maret 2026 | 4 | 1 | 0 |", "sehingga tidak ada standar waktu per job untuk mengukur backup bulan ini.", "di bawah", "## 6."},
+	} {
+		e := Env{Config: cfg, Lang: c.lang, Now: at(20)}
+		d, err := e.Monthly(recs, at(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		md := render(t, d).md
+		if !strings.Contains(md, c.row) {
+			t.Errorf("%s: trend row %q missing:\n%s", c.lang, c.row, md)
+		}
+		i := strings.Index(md, c.sixthHead)
+		if i < 0 {
+			t.Fatalf("%s: no section 6:\n%s", c.lang, md)
+		}
+		sixth := md[i:]
+		if j := strings.Index(sixth[3:], "\n## "); j >= 0 {
+			sixth = sixth[:j+3]
+		}
+		if !strings.Contains(sixth, c.std) || strings.Contains(sixth, c.notInStd) {
+			t.Errorf("%s: section 6 want %q, not %q:\n%s", c.lang, c.std, c.notInStd, sixth)
+		}
+	}
+}
