@@ -221,6 +221,7 @@ func init() {
 		"ba.err_not_restored": {"tidak di-restore: %s", "not restored: %s"},
 		"ba.err_not_tried":    {"tidak dicoba: %s", "not tried: %s"},
 		"ba.err_more":         {"... dan %s kesalahan lain yang tidak tercatat di log (tercantum pada keluaran perintah restore)", "... and %s more [[error|errors]] not recorded (the restore's output lists them)"},
+		"ba.in_the_way":       {"entri lain menghalangi", "another entry in the way"},
 		"ba.closing":          {"Demikian berita acara ini dibuat dengan sebenarnya untuk dipergunakan sebagaimana mestinya.", "These minutes are made truthfully, to be used as appropriate."},
 
 		"mon.title":             {"Laporan Analisa Kegagalan Backup", "Backup Failure Analysis Report"},

@@ -121,3 +121,39 @@ func TestMonthlyNoJobsCountsTheLog(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreMinutesInTheWay: the minutes of a restore that a directory in
+// the way kept from completing say so beside the result, not "Partial
+// (Other)", from the record's count (RestoreInfo.InTheWay) or, in an
+// older record, the causes line cadang restore recorded.
+func TestRestoreMinutesInTheWay(t *testing.T) {
+	h := makeHistory(t)
+	base := h.rest
+	base.Result, base.Failure = runlog.Partial, runlog.KindOther
+	withCount := base
+	info := *base.Restore
+	info.InTheWay = 1
+	withCount.Restore = &info
+	older := base
+	older.Errors = []string{"errors by cause: 1 entry/entries in the way, left as they are (move them aside, or restore into another directory)"}
+	other := base // no cause recorded: the kind stays
+	for _, c := range []struct {
+		name string
+		r    runlog.Record
+		lang i18n.Lang
+		want string
+	}{
+		{"other", other, i18n.EN, "**Result:** Partial (Other)"},
+		{"count", withCount, i18n.EN, "**Result:** Partial (another entry in the way)"},
+		{"older", older, i18n.EN, "**Result:** Partial (another entry in the way)"},
+		{"count", withCount, i18n.ID, "**Hasil:** Sebagian (entri lain menghalangi)"},
+	} {
+		d, err := h.env(c.lang).RestoreMinutes(c.r, h.recs, MinutesOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if md := render(t, d).md; !strings.Contains(md, c.want) {
+			t.Errorf("%s %s: want %q:\n%s", c.name, c.lang, c.want, md)
+		}
+	}
+}

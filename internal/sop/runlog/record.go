@@ -386,6 +386,11 @@ type RestoreInfo struct {
 	// without some of their metadata. Without it, "0 could not be
 	// restored" stood in the minutes above an error that said otherwise.
 	ItemsWithErrors int64 `json:"items_with_errors,omitempty"`
+	// InTheWay counts the errors of entries not restored because another
+	// entry stands at their name (a directory where the snapshot has a
+	// file): a cause the failure kinds have no word for (it is "other"),
+	// which the minutes name instead.
+	InTheWay int64 `json:"in_the_way,omitempty"`
 	// What the restore left different from the snapshot on purpose, or
 	// changed in the target, for the minutes to say: OwnersNotRestored
 	// (not run as root, or --no-owner: every entry is the restoring
