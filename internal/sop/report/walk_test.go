@@ -157,3 +157,47 @@ func TestRestoreMinutesInTheWay(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreTestFromRecordAlone: the restore test report says its sample
+// from the record (which snapshots were dumps), so the same record reads
+// the same with the job configured and on a host without [[job]] (README
+// walk: "Sample size: 1 file" beside "Verified: 5 of 5 files" there).
+func TestRestoreTestFromRecordAlone(t *testing.T) {
+	h := makeHistory(t)
+	loc := h.cfg.Location()
+	start := time.Date(2026, 3, 9, 9, 0, 0, 0, loc)
+	snap := func(c byte) string { return strings.Repeat(string(c), 64) }
+	r := runlog.Record{ID: "20260309-090000-0001", Op: runlog.OpRestoreTest, Job: "spse-prod", Result: runlog.OK, Start: start, End: start.Add(10 * time.Minute),
+		Test: &runlog.TestInfo{Seed: 7, Sample: 1, RestoreMS: 1000,
+			Snapshots: []runlog.SnapshotRef{{ID: snap('a'), Source: "upload", Time: start.Add(-time.Hour)},
+				{ID: snap('b'), Source: "database", Time: start.Add(-time.Hour), Dump: true},
+				{ID: snap('c'), Source: "database", Time: start.Add(-25 * time.Hour), Dump: true},
+				{ID: snap('d'), Source: "database", Time: start.Add(-49 * time.Hour), Dump: true}},
+			Items: []runlog.TestItem{{Snapshot: snap('a'), Path: "/upload/a.pdf", Size: 10, OK: true},
+				{Snapshot: snap('b'), Path: "/epns_prod.dump", Size: 10, OK: true}, {Snapshot: snap('b'), Path: "/globals.sql", Size: 10, OK: true},
+				{Snapshot: snap('c'), Path: "/epns_prod.dump", Size: 10, OK: true}, {Snapshot: snap('d'), Path: "/epns_prod.dump", Size: 10, OK: true}}}}
+	recs := append(append([]runlog.Record(nil), h.recs...), r)
+	noJobs := *h.cfg
+	noJobs.Jobs = nil
+	for _, c := range []struct {
+		lang i18n.Lang
+		want []string
+	}{
+		{i18n.EN, []string{"**Sample size:** 1 files from the file sources, plus every dump file of 3 snapshot(s) of the dump sources", "**Verified:** 5 of 5 files identical byte for byte (1 sampled files and 4 dump files)"}},
+		{i18n.ID, []string{"**Ukuran sampel:** 1 berkas dari sumber berkas; ditambah seluruh berkas dump dari 3 snapshot sumber dump"}},
+	} {
+		with := h.env(c.lang)
+		without := with
+		without.Config = &noJobs
+		a := render(t, with.RestoreTest(r, recs)).md
+		b := render(t, without.RestoreTest(r, recs)).md
+		if a != b {
+			t.Errorf("%s: the same record renders differently without the job configured:\nwith:\n%s\nwithout:\n%s", c.lang, a, b)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(b, w) {
+				t.Errorf("%s: want %q:\n%s", c.lang, w, b)
+			}
+		}
+	}
+}

@@ -525,6 +525,11 @@ type SnapshotRef struct {
 	// nothing of it was restored; the report says so rather than leave
 	// it out.
 	NoFiles bool `json:"no_files,omitempty"`
+	// Dump: a snapshot of a dump source, all of whose dump files were
+	// restored (not a sample of files), so that the report says the
+	// sample from the record, not from a configuration that may have
+	// changed or be absent.
+	Dump bool `json:"dump,omitempty"`
 }
 
 // TestItem is one file restored and verified by a restore test.
