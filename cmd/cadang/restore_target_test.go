@@ -349,6 +349,11 @@ func TestCLIRestoreInTheWayCounted(t *testing.T) {
 	if rec.Note == nil || rec.Note.Code != "restored-partial" {
 		t.Errorf("note %+v", rec.Note)
 	}
+	// The kind says nothing ("other"): the record counts the cause, for
+	// the minutes to name it.
+	if rec.Failure != runlog.KindOther || rec.Restore.InTheWay < 2 {
+		t.Errorf("record: kind %s, in the way %d; want other, at least the 2 entries in the way", rec.Failure, rec.Restore.InTheWay)
+	}
 	// The causes, then the two entries in the way, then what failed
 	// with b.
 	if len(rec.Errors) < 4 || !strings.Contains(rec.Errors[0], "by cause") ||

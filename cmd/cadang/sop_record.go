@@ -107,6 +107,11 @@ func recordRestore(rec *runlog.Record, o restoreOptions, res *restoreResult, err
 	}
 	listed := len(rec.Errors)
 	recordRestoreCauses(rec, res)
+	for _, c := range res.causes {
+		if c.InTheWay {
+			info.InTheWay += int64(c.Count)
+		}
+	}
 	items := restoreRecordItems(res)
 	for _, it := range items {
 		addRecordError(rec, it)

@@ -223,7 +223,7 @@ func (e Env) RestoreTest(r runlog.Record, recs []runlog.Record) *doc.Document {
 	// here: the files compared, the verify commands, the dumps loaded and
 	// the check queries (restoretest.Count).
 	c := restoretest.Count(t, r.Errors)
-	dumpSnaps, pathSources := e.dumpSnapshots(r, t)
+	dumpSnaps, pathSources := e.dumpSnapshots(t)
 	sampled, dumpFiles := 0, 0
 	for _, it := range t.Items {
 		if dumpSnaps[it.Snapshot] {
@@ -389,34 +389,27 @@ func (e Env) databaseSummary(c restoretest.Tally) doc.Fields {
 	}
 }
 
-// dumpSnapshots are the snapshots of a test that are of dump sources (by
-// the job's configuration, and those whose dumps were loaded), and whether
-// the job has a source of paths to sample files from.
-func (e Env) dumpSnapshots(r runlog.Record, t *runlog.TestInfo) (map[string]bool, bool) {
+// dumpSnapshots are the snapshots of t whose dump files were all restored
+// (a dump source's), as the record says: SnapshotRef.Dump, or, in a
+// record from before it, a dump loaded into a database. paths says
+// whether any other snapshot (of a path source) was drawn, or none is
+// known. The record alone: a configuration changed since the test, or
+// absent (a host without [[job]]), must not change what it says.
+func (e Env) dumpSnapshots(t *runlog.TestInfo) (map[string]bool, bool) {
 	dumps := map[string]bool{}
-	paths := r.Job == ""
-	var job *jobs.Job
-	if r.Job != "" && e.Config != nil {
-		job, _ = e.Config.Job(r.Job)
-	}
-	if job == nil {
-		paths = true // not known: the sample is said as it is
-	} else {
-		for _, s := range job.Sources {
-			if !s.IsDump() {
-				paths = true
-			}
-		}
-		for _, s := range t.Snapshots {
-			for _, src := range job.Sources {
-				if src.Name == s.Source && src.IsDump() {
-					dumps[s.ID] = true
-				}
-			}
+	for _, s := range t.Snapshots {
+		if s.Dump {
+			dumps[s.ID] = true
 		}
 	}
 	for _, dt := range t.Databases {
 		dumps[dt.Snapshot] = true
+	}
+	paths := len(t.Snapshots) == 0
+	for _, s := range t.Snapshots {
+		if !dumps[s.ID] {
+			paths = true
+		}
 	}
 	return dumps, paths
 }

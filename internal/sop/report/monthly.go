@@ -42,9 +42,19 @@ type JobMonth struct {
 type Month struct {
 	Start, End time.Time // [Start, End) in the configured zone
 	Jobs       []JobMonth
-	ByKind     map[runlog.FailureKind]int
-	Failures   []runlog.Record // every record not OK (follow-ups excluded)
-	Tests      []runlog.Record // restore tests
+	// ByKind and Failures are the failures of step 6 (the backups and the
+	// runs that keep them): the records not OK that ask a follow-up
+	// (runlog.Record.AsksFollowup, step 5's failed backups). A restore
+	// that failed on the target (full, something in the way) is no failed
+	// backup: it is in Restores, counted apart.
+	ByKind   map[runlog.FailureKind]int
+	Failures []runlog.Record
+	Restores []runlog.Record // failed restores that are no failed backup
+	Tests    []runlog.Record // restore tests
+	// Backups counts every backup record of the month, whatever its job:
+	// on a host without [[job]], or for a job no longer configured, the
+	// log still holds them, and the trend counts what it holds.
+	Backups int
 }
 
 // MissedTotal returns the missed runs of all jobs.
@@ -77,9 +87,15 @@ func Analyze(c *jobs.Config, recs []runlog.Record, month, now time.Time) *Month 
 		if !in(r.Start) || r.Op == runlog.OpFollowup {
 			continue
 		}
-		if r.Result != runlog.OK {
+		switch {
+		case r.AsksFollowup():
 			m.Failures = append(m.Failures, r)
 			m.ByKind[r.Failure]++
+		case r.Result != runlog.OK:
+			m.Restores = append(m.Restores, r)
+		}
+		if r.Op == runlog.OpBackup {
+			m.Backups++
 		}
 		if r.Op == runlog.OpRestoreTest {
 			m.Tests = append(m.Tests, r)
@@ -268,7 +284,11 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 		total += n
 	}
 	rows = append(rows, []string{e.t("mon.total"), fmt.Sprint(total)})
-	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_kinds")}, doc.Table{Header: []string{e.t("col.failure"), e.t("mon.count")}, Rows: rows, Widths: []float64{4, 1}})
+	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_kinds")}, doc.Paragraph{Text: e.t("mon.kinds_note")},
+		doc.Table{Header: []string{e.t("col.failure"), e.t("mon.count")}, Rows: rows, Widths: []float64{4, 1}})
+	if b := e.failedRestoresNote(m.Restores); b != nil {
+		d.Blocks = append(d.Blocks, b)
+	}
 
 	// 3. trend (c)
 	var labels []string
@@ -278,9 +298,8 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 	for k := 5; k >= 0; k-- {
 		mo := m.Start.AddDate(0, -k, 0)
 		am := Analyze(e.Config, recs, mo, e.Now)
-		n, expected := 0, 0
+		n, expected := am.Backups, 0
 		for _, jm := range am.Jobs {
-			n += jm.Runs
 			expected += jm.Expected
 		}
 		active = append(active, expected > 0 || n > 0 || len(am.Failures) > 0)
@@ -305,11 +324,10 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 	rows = nil
 	open, late := 0, 0
 	var restores []string // failed restores that ask no follow-up
+	for _, f := range m.Restores {
+		restores = append(restores, f.ID)
+	}
 	for _, f := range m.Failures {
-		if !f.AsksFollowup() {
-			restores = append(restores, f.ID)
-			continue
-		}
 		fu := Followups(recs, f.ID)
 		var acts []string
 		for _, x := range fu {
@@ -380,7 +398,9 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 	}
 	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_standard")})
 	if len(e.Config.Jobs) == 0 {
-		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("mon.no_jobs")})
+		// Not section 1's text: its "analysed below" would point past
+		// the end of the document from here.
+		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("mon.no_jobs_std")})
 	} else {
 		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.t("mon.std_note")},
 			doc.Table{Header: []string{e.t("col.job"), e.t("mon.runs"), e.t("mon.std_met"), "%"}, Rows: rows})
@@ -399,6 +419,29 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_conclusion")}, doc.Fields{{Label: e.t("mon.conclusion"), Blank: true}, {Label: "", Blank: true}},
 		e.adminAndHead())
 	return d, nil
+}
+
+// failedRestoresNote says how many restores failed in the month, by kind,
+// apart from the failures of section 2, which they are not: a restore to
+// a full disk or with an entry in the way is no failed backup (README, SOP
+// step 5); nil when none did.
+func (e Env) failedRestoresNote(restores []runlog.Record) doc.Block {
+	if len(restores) == 0 {
+		return nil
+	}
+	by := map[runlog.FailureKind]int{}
+	var kinds []runlog.FailureKind // in the order they first came
+	for _, r := range restores {
+		if by[r.Failure] == 0 {
+			kinds = append(kinds, r.Failure)
+		}
+		by[r.Failure]++
+	}
+	var parts []string
+	for _, k := range kinds {
+		parts = append(parts, fmt.Sprintf("%s %d", runlog.KindLabel(e.Lang, k), by[k]))
+	}
+	return doc.Paragraph{Text: e.t("mon.restores_apart", len(restores), strings.Join(parts, ", "))}
 }
 
 // notOverNote says which of a job's scheduled backups of the month are not

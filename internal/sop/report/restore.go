@@ -263,7 +263,7 @@ func (e Env) RestoreMinutes(r runlog.Record, recs []runlog.Record, o MinutesOpti
 	}
 	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("ba.h_result")})
 	result := doc.Fields{
-		{Label: e.t("f.result"), Value: runlog.ResultLabel(e.Lang, r.Result) + kindSuffix(e.Lang, r.Failure)},
+		{Label: e.t("f.result"), Value: runlog.ResultLabel(e.Lang, r.Result) + e.restoreCause(r)},
 		{Label: e.t("ba.verification"), Value: verify},
 		{Label: e.t("f.message"), Value: e.minutesMessage(r)},
 	}
@@ -294,6 +294,29 @@ func (e Env) RestoreMinutes(r runlog.Record, recs []runlog.Record, o MinutesOpti
 		}},
 	)
 	return d, nil
+}
+
+// inTheWayCause matches the causes line cadang restore records before
+// RestoreInfo.InTheWay existed, where an entry in the way is the first
+// cause ("... by cause: 3 entry/entries in the way, ...").
+var inTheWayCause = regexp.MustCompile(`by cause: [0-9]+ entry/entries in the way`)
+
+// restoreCause is the cause beside a restore's result in its minutes: the
+// failure kind, but for a restore that an entry in the way kept from
+// completing, that cause, where the record has it: the kind "other" says
+// nothing to whoever signs ("Partial (Other)").
+func (e Env) restoreCause(r runlog.Record) string {
+	if r.Failure != runlog.KindOther || r.Restore == nil {
+		return kindSuffix(e.Lang, r.Failure)
+	}
+	inTheWay := r.Restore.InTheWay > 0
+	for _, x := range r.Errors {
+		inTheWay = inTheWay || inTheWayCause.MatchString(x)
+	}
+	if !inTheWay {
+		return kindSuffix(e.Lang, r.Failure)
+	}
+	return " (" + e.t("ba.in_the_way") + ")"
 }
 
 // minutesMessage is the minutes' "Message": the record's note in the

@@ -351,7 +351,7 @@ func (t *Tester) Run(ctx context.Context, job *jobs.Job, o Options, rec *runlog.
 	tested := 0
 	for _, p := range plan.Picks {
 		if len(p.Files) == 0 {
-			info.Snapshots = append(info.Snapshots, runlog.SnapshotRef{ID: p.Snapshot.ID, Source: p.Snapshot.Source, Time: p.Snapshot.Time, Job: p.Snapshot.Job, NoFiles: true})
+			info.Snapshots = append(info.Snapshots, runlog.SnapshotRef{ID: p.Snapshot.ID, Source: p.Snapshot.Source, Time: p.Snapshot.Time, Job: p.Snapshot.Job, NoFiles: true, Dump: p.Dump})
 			continue
 		}
 		tested++
@@ -388,7 +388,7 @@ func (t *Tester) Run(ctx context.Context, job *jobs.Job, o Options, rec *runlog.
 		if len(p.Files) == 0 {
 			continue // listed above, with no_files
 		}
-		info.Snapshots = append(info.Snapshots, runlog.SnapshotRef{ID: p.Snapshot.ID, Source: p.Snapshot.Source, Time: p.Snapshot.Time, Job: p.Snapshot.Job})
+		info.Snapshots = append(info.Snapshots, runlog.SnapshotRef{ID: p.Snapshot.ID, Source: p.Snapshot.Source, Time: p.Snapshot.Time, Job: p.Snapshot.Job, Dump: p.Dump})
 		rec.Snapshots = append(rec.Snapshots, p.Snapshot.ID)
 		sub := filepath.Join(dir, p.Snapshot.ID)
 		items, err := t.Source.Restore(ctx, p.Snapshot, p.Files, sub)

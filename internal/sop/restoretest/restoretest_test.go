@@ -153,6 +153,21 @@ func TestRun(t *testing.T) {
 	if _, err := os.Stat(rec.Test.Scratch); !errors.Is(err, os.ErrNotExist) {
 		t.Error("scratch directory left behind")
 	}
+	// The record says which snapshots were dumps (every dump file
+	// restored), for the report to say the sample without the
+	// configuration.
+	dumps := 0
+	for _, s := range rec.Test.Snapshots {
+		if s.Dump != (s.Source == "database") {
+			t.Errorf("snapshot %s of %s: dump %v", s.ID, s.Source, s.Dump)
+		}
+		if s.Dump {
+			dumps++
+		}
+	}
+	if dumps == 0 {
+		t.Errorf("no dump snapshot recorded: %+v", rec.Test.Snapshots)
+	}
 	// a corrupted file and a dump that does not verify
 	for p := range src.content["up00"] {
 		src.corrupt[p] = true

@@ -386,6 +386,11 @@ type RestoreInfo struct {
 	// without some of their metadata. Without it, "0 could not be
 	// restored" stood in the minutes above an error that said otherwise.
 	ItemsWithErrors int64 `json:"items_with_errors,omitempty"`
+	// InTheWay counts the errors of entries not restored because another
+	// entry stands at their name (a directory where the snapshot has a
+	// file): a cause the failure kinds have no word for (it is "other"),
+	// which the minutes name instead.
+	InTheWay int64 `json:"in_the_way,omitempty"`
 	// What the restore left different from the snapshot on purpose, or
 	// changed in the target, for the minutes to say: OwnersNotRestored
 	// (not run as root, or --no-owner: every entry is the restoring
@@ -555,6 +560,11 @@ type SnapshotRef struct {
 	// nothing of it was restored; the report says so rather than leave
 	// it out.
 	NoFiles bool `json:"no_files,omitempty"`
+	// Dump: a snapshot of a dump source, all of whose dump files were
+	// restored (not a sample of files), so that the report says the
+	// sample from the record, not from a configuration that may have
+	// changed or be absent.
+	Dump bool `json:"dump,omitempty"`
 }
 
 // TestItem is one file restored and verified by a restore test.
