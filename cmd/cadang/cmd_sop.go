@@ -764,7 +764,9 @@ func (e *env) restoreTest(ctx context.Context, st *sopState, jobName string, o r
 		return r, t.Run(ctx, j, o, rec)
 	})
 	for _, w := range out.Warnings {
-		e.warnf("%v", w)
+		if !e.warnReadOnlyCopy(st.log, opened, out.Record, w) {
+			e.warnf("%v", w)
+		}
 	}
 	if out.Record.ID != "" {
 		e.logf("%s", testLine(st.termLang, &out.Record, jobName, ""))
@@ -804,7 +806,9 @@ func (e *env) restoreTestRepo(ctx context.Context, st *sopState, o restoretest.O
 		return r, t.Run(ctx, job, o, rec)
 	})
 	for _, w := range out.Warnings {
-		e.warnf("%v", w)
+		if !e.warnReadOnlyCopy(st.log, opened, out.Record, w) {
+			e.warnf("%v", w)
+		}
 	}
 	if out.Record.ID != "" {
 		e.logf("%s", testLine(st.termLang, &out.Record, out.Record.Repository, st.log.Path()))
