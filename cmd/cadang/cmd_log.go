@@ -8,6 +8,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"github.com/lpse/cadang/internal/sop/i18n"
 	"os"
 	"path/filepath"
 	"sort"
@@ -49,7 +50,7 @@ Records that stand in the local file out of their sequence are reordered, an err
 log has an error, no head of it is written into any repository. A record logged earlier than the record
 before it is a clock-back warning (how far back, between which records): the chain, which it extends,
 proves the order, and the time is the clock's, which stepped back (an NTP correction, a wrong hardware
-clock after a power cut); the next run writes its head as usual, also into a log that an older cadang
+clock after a power cut: check timedatectl, NTP or chrony, and hwclock); the next run writes its head as usual, also into a log that an older cadang
 found "reordered" for that reason. 'cadang status' warns of both.
 
 --expect-head HASH checks the chain against a head written down earlier (the footer of every report
@@ -101,7 +102,7 @@ Exit code 0 when nothing is wrong (warnings aside), 1 otherwise; the first bad r
 					return err
 				}
 			} else {
-				printVerifyReport(e, st.log, vr, o)
+				printVerifyReport(e, st.termLang, st.log, vr, o)
 			}
 			if !vr.OK() {
 				n, damaged := 0, 0
@@ -125,7 +126,7 @@ Exit code 0 when nothing is wrong (warnings aside), 1 otherwise; the first bad r
 				return fmt.Errorf("log verify: %d problem(s) found", n)
 			}
 			if !e.json {
-				fmt.Fprintln(e.stdout, "the run log is intact")
+				fmt.Fprintln(e.stdout, st.termLang.T("log.intact"))
 			}
 			return nil
 		},
@@ -144,25 +145,29 @@ func forgottenBack(vr *runlog.VerifyReport) []string {
 	return ids
 }
 
-func printVerifyReport(e *env, l *runlog.Log, vr *runlog.VerifyReport, o runlog.VerifyOptions) {
+// printVerifyReport prints the findings and the summary of log verify in
+// the terminal's language t (--lang): its fixed wording is translated,
+// and a finding's detail where the finding has it translated (runlog
+// Finding.In); the other details are English.
+func printVerifyReport(e *env, t i18n.Lang, l *runlog.Log, vr *runlog.VerifyReport, o runlog.VerifyOptions) {
 	for _, f := range vr.Findings {
-		fmt.Fprintln(e.stdout, f.String())
+		fmt.Fprintln(e.stdout, f.In(t))
 	}
 	if vr.First != nil {
 		// Named, not repeated: its finding is printed in full above.
-		fmt.Fprintf(e.stdout, "first bad record: %s (above)\n", vr.First.Head())
+		fmt.Fprintln(e.stdout, t.T("log.first_bad", vr.First.HeadIn(t)))
 	}
-	fmt.Fprintf(e.stdout, "local mirror %s: %d records, head %s\n", l.Path(), vr.Local.Records, dashIf(vr.Local.Head))
-	fmt.Fprintf(e.stdout, "signing key of this host: %s (%s)\n", dashIf(vr.Key), l.KeyFile())
+	fmt.Fprintln(e.stdout, t.T("log.local_summary", l.Path(), vr.Local.Records, dashIf(vr.Local.Head)))
+	fmt.Fprintln(e.stdout, t.T("log.host_key", dashIf(vr.Key), l.KeyFile()))
 	printSigners(e, "local", vr.Local)
 	if o.ExpectHead != "" && vr.ExpectedSeq != 0 {
-		fmt.Fprintf(e.stdout, "expected head found: seq %d\n", vr.ExpectedSeq)
+		fmt.Fprintln(e.stdout, t.T("log.expected_found", vr.ExpectedSeq))
 	}
 	if vr.Repo == nil {
-		fmt.Fprintln(e.stdout, "only the local mirror was checked; check each medium too (--job or --repo)")
+		fmt.Fprintln(e.stdout, t.T("log.local_only"))
 		return
 	}
-	fmt.Fprintf(e.stdout, "repository copy: %d records, %d heads", vr.Repo.Records, vr.Repo.Heads)
+	fmt.Fprintf(e.stdout, "%s", t.T("log.repo_summary", vr.Repo.Records, vr.Repo.Heads))
 	if h := vr.Repo.NewestHead; h != nil {
 		fmt.Fprintf(e.stdout, "; newest head written %s: chain seq %d, head %s, its last record seq %d", h.Written.In(e.displayZone()).Format("2006-01-02 15:04 MST"), h.Seq, h.Hash, h.Last)
 	}

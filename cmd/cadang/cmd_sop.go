@@ -764,7 +764,9 @@ func (e *env) restoreTest(ctx context.Context, st *sopState, jobName string, o r
 		return r, t.Run(ctx, j, o, rec)
 	})
 	for _, w := range out.Warnings {
-		e.warnf("%v", w)
+		if !e.warnReadOnlyCopy(st.log, opened, out.Record, w) {
+			e.warnf("%v", w)
+		}
 	}
 	if out.Record.ID != "" {
 		e.logf("%s", testLine(st.termLang, &out.Record, jobName, ""))
@@ -804,7 +806,9 @@ func (e *env) restoreTestRepo(ctx context.Context, st *sopState, o restoretest.O
 		return r, t.Run(ctx, job, o, rec)
 	})
 	for _, w := range out.Warnings {
-		e.warnf("%v", w)
+		if !e.warnReadOnlyCopy(st.log, opened, out.Record, w) {
+			e.warnf("%v", w)
+		}
 	}
 	if out.Record.ID != "" {
 		e.logf("%s", testLine(st.termLang, &out.Record, out.Record.Repository, st.log.Path()))
@@ -900,13 +904,16 @@ step 5 gives, the
 last offsite copy is older than the job's [job.offsite] max_age, never happened or failed; the run
 log has problems, so that no head of it reaches the repositories (runlog-problems), a record's copy into
 its repository failed over an hour ago (runlog-not-copied), or the clock stepped back between two records
-within the last 35 days (runlog-clock-back): these are said for every job), 2 critical
+within the last 35 days (runlog-clock-back), or the clock stands behind the newest record (clock-behind;
+each says what to check: the system clock, its time synchronisation, the hardware clock): these are said
+for every job), 2 critical
 (the last backup failed or a backup is overdue), 3 the status could not be read. A failure without a
 follow-up within that day is listed only.
 
 For Nagios or Icinga: 'cadang status --job spse-prod --format nagios' prints one plugin line (CADANG
 OK|WARNING|CRITICAL|UNKNOWN - what, with performance data: ages of the last backup, restore test and
-offsite copy in seconds, bytes added and duration of the last backup) and exits with the plugin code.`,
+offsite copy in seconds, none for a time after now, bytes added and duration of the last backup) and
+exits with the plugin code.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "job", Usage: "only the job `NAME` (one check per job)"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, json or nagios (one plugin line with performance data)", Action: func(_ *cli.Context, v string) error {

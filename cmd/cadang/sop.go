@@ -427,7 +427,7 @@ func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx con
 		}
 		return store, opErr
 	})
-	e.recordOutcome(out, err)
+	e.recordOutcome(out, err, runner.Log, rc.repos)
 	var fe *soprun.FailedError
 	if err != nil && !errors.As(err, &fe) && opErr == nil {
 		return notRecorded(op)
@@ -438,7 +438,9 @@ func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx con
 	if out.Record.ID != "" {
 		for _, r := range rc.repos[min(1, len(rc.repos)):] {
 			if _, serr := runner.Log.Sync(context.WithoutCancel(ctx), r); serr != nil {
-				e.warnf("run log: %v", serr)
+				if !e.warnReadOnlyCopy(runner.Log, r, out.Record, serr) {
+					e.warnf("run log: %v", serr)
+				}
 			}
 		}
 	}
@@ -473,8 +475,12 @@ func (e *env) warnNotRecorded(nre *soprun.NotRecordedError) {
 
 // recordOutcome tells the user where the record went, and warns about
 // what went wrong in recording it.
-func (e *env) recordOutcome(out soprun.Outcome, err error) {
+func (e *env) recordOutcome(out soprun.Outcome, err error, l *runlog.Log, kept []*repo.Repository) {
 	for _, w := range out.Warnings {
+		// The record goes into the first repository kept (runOp).
+		if len(kept) > 0 && e.warnReadOnlyCopy(l, kept[0], out.Record, w) {
+			continue
+		}
 		e.warnf("%v", w)
 	}
 	var fe *soprun.FailedError
@@ -485,6 +491,34 @@ func (e *env) recordOutcome(out soprun.Outcome, err error) {
 	if out.Record.ID != "" {
 		e.logf("recorded in the run log as %s %s (%s)", out.Record.Op, out.Record.ID, out.Record.Result)
 	}
+}
+
+// warnReadOnlyCopy says, in one line in the terminal's language, why the
+// record rec is not in r when r was read without a lock because its
+// storage is read-only (a rescue disk) and the copy failed (err wraps
+// runlog.ErrNotStored): this command's record and the earlier ones that
+// never reached r wait in the local run log for the next command that can
+// write there. The copy's own error would name the first of those, an
+// earlier record, and a temporary file. It returns false for any other
+// warning, which the caller says as it is.
+func (e *env) warnReadOnlyCopy(l *runlog.Log, r *repo.Repository, rec runlog.Record, err error) bool {
+	if l == nil || r == nil || !r.Unlocked() || !errors.Is(err, runlog.ErrNotStored) || rec.ID == "" {
+		return false
+	}
+	earlier := 0
+	for _, seq := range l.PendingCopies(r.ID()) {
+		if seq != rec.Seq {
+			earlier++
+		}
+	}
+	t := e.termLang()
+	loc := location.Redact(r.Backend().Location())
+	msg := t.T("term.ro_copy", loc, rec.ID)
+	if earlier > 0 {
+		msg = t.T("term.ro_copy_earlier", loc, rec.ID, earlier)
+	}
+	fmt.Fprintf(e.stderr, "%s: %s\n", t.T("term.warning"), msg)
+	return true
 }
 
 // jobAt returns the job that has a medium at the repository location loc.

@@ -187,3 +187,64 @@ func TestSOPStatusMonitoringUser(t *testing.T) {
 		t.Fatalf("status as a monitoring user: exit %d (%v), want 1 and the clock-back warning:\n%s\n%s", code, err, out.String(), errb.String())
 	}
 }
+
+// TestSOPClockBackAdvice: status and log verify say what to do about a
+// clock that stepped back (the clock and its synchronisation), in the
+// --lang language with the same facts (both records, how far back);
+// and while the clock still stands behind the newest record, status
+// warns (clock-behind, the record and how far) instead of OK, and
+// prints no negative age.
+func TestSOPClockBackAdvice(t *testing.T) {
+	h := newSOPHarness(t)
+	h.at("2026-12-01T02:00:00+08:00")
+	h.must(0, "run", "spse-db")
+	first := h.last()
+	h.at("2026-12-01T01:59:00+08:00")
+	h.must(0, "run", "spse-db")
+	second := h.last()
+	const action = "check the system clock and its time synchronisation (timedatectl; NTP or chrony: chronyc tracking) and, after a power cut, the hardware clock (hwclock --show)"
+	const actionID = "periksa jam sistem dan sinkronisasi waktunya (timedatectl; NTP atau chrony: chronyc tracking) dan, setelah listrik padam, jam perangkat keras (hwclock --show)"
+
+	out := h.must(0, "log", "verify")
+	if !strings.Contains(out, "1m0s before record "+first.ID) || !strings.Contains(out, action) {
+		t.Errorf("log verify does not say what to do:\n%s", out)
+	}
+	out = h.must(0, "--lang", "id", "log", "verify")
+	wantID := "lokal: clock-back (peringatan): catatan " + second.ID + " (seq 2) di line 2: dicatat pada 2026-12-01 01:59:00 WITA, 1 menit sebelum catatan " + first.ID + " (seq 1) yang dicatat pada 2026-12-01 02:00:00 WITA"
+	for _, want := range []string{wantID, actionID, "log pelaksanaan utuh", "hanya salinan lokal yang diperiksa"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log verify --lang id lacks %q:\n%s", want, out)
+		}
+	}
+	for _, english := range []string{"logged at", "the run log is intact", "local mirror", "check the system clock"} {
+		if strings.Contains(out, english) {
+			t.Errorf("log verify --lang id says %q in English:\n%s", english, out)
+		}
+	}
+
+	out, _, code := h.cad("status", "--job", "spse-db")
+	if code != 1 || !strings.Contains(out, action) {
+		t.Errorf("status: exit %d, want 1 and what to do:\n%s", code, out)
+	}
+	out, _, _ = h.cad("--lang", "id", "status", "--job", "spse-db")
+	want := "spse-db: jam mundur di antara dua catatan log: catatan " + second.ID + " (seq 2) dicatat pada 2026-12-01 01:59:00 WITA, 1 menit sebelum catatan " + first.ID + " (seq 1)"
+	if !strings.Contains(out, want) || !strings.Contains(out, actionID) {
+		t.Errorf("status --lang id lacks the records, the step or what to do; want\n%s\n%s\ngot:\n%s", want, actionID, out)
+	}
+
+	// The clock now stands 1 h 16 min behind the first record, the
+	// newest by its time (each command runs a minute after the last).
+	h.at("2026-12-01T00:44:00+08:00")
+	out, errs, code := h.cad("status", "--job", "spse-db", "--format", "nagios")
+	if code != 1 || !strings.HasPrefix(out, "CADANG WARNING - spse-db: clock-behind") || strings.Contains(out, "=-") {
+		t.Errorf("status with the clock behind the newest record: exit %d, want 1, clock-behind and no negative age:\n%s\n%s", code, out, errs)
+	}
+	out, _, _ = h.cad("status", "--job", "spse-db")
+	if !strings.Contains(out, "is 1h15m0s behind record "+first.ID+" (seq 1), logged at") || !strings.Contains(out, action) {
+		t.Errorf("status with the clock behind does not say how far behind which record, or what to do:\n%s", out)
+	}
+	out, _, _ = h.cad("--lang", "id", "status", "--job", "spse-db")
+	if !strings.Contains(out, "1 jam 14 menit di belakang catatan "+first.ID+" (seq 1)") || !strings.Contains(out, actionID) {
+		t.Errorf("status --lang id with the clock behind:\n%s", out)
+	}
+}

@@ -101,6 +101,23 @@ func init() {
 		"st.text.offsite-run":     {"%s ke media offsite %s (%s), %s", "%s to offsite medium %s (%s), %s"},
 		"st.text.offsite-since":   {"tidak ada salinan ke media offsite %s sejak %s", "no copy to offsite medium %s since %s"},
 		"st.text.offsite":         {"media offsite %s", "offsite medium %s"},
+		"st.clock-behind":         {"jam sistem di belakang catatan log terbaru", "the system clock is behind the newest run-log record"},
+		"st.clock_behind_text":    {"jam sistem (%s) %s di belakang catatan %s (seq %d) yang dicatat pada %s: jam mundur setelah catatan itu, atau terlalu maju saat catatan itu dibuat; umur cadangan tidak dapat dihitung sampai jam melewatinya", "the clock (%s) is %s behind record %s (seq %d), logged at %s: the clock stepped back after that record, or ran ahead when it was logged; the ages of backups cannot be told until the clock passes it"},
+		"st.clock_step":           {"catatan %s (seq %d) %s", "record %s (seq %d) %s"},
+		"log.clock_back":          {"dicatat pada %s, %s sebelum catatan %s (seq %d) yang dicatat pada %s, padahal catatan ini menyusulnya dalam rantai: jam mundur di antara kedua pelaksanaan; rantai membuktikan urutannya, waktu yang dicatat adalah waktu jam", "logged at %s, %s before record %s (seq %d) logged at %s, which it follows in the chain: the clock stepped back between the two runs; the chain proves their order, their logged times are the clock's"},
+		"log.clock_action":        {"periksa jam sistem dan sinkronisasi waktunya (timedatectl; NTP atau chrony: chronyc tracking) dan, setelah listrik padam, jam perangkat keras (hwclock --show)", "check the system clock and its time synchronisation (timedatectl; NTP or chrony: chronyc tracking) and, after a power cut, the hardware clock (hwclock --show)"},
+		"log.intact":              {"log pelaksanaan utuh", "the run log is intact"},
+		"log.first_bad":           {"catatan rusak pertama: %s (di atas)", "first bad record: %s (above)"},
+		"log.local_summary":       {"salinan lokal %s: %d catatan, head %s", "local mirror %s: %d records, head %s"},
+		"log.host_key":            {"kunci penandatangan host ini: %s (%s)", "signing key of this host: %s (%s)"},
+		"log.expected_found":      {"head yang diharapkan ditemukan: seq %d", "expected head found: seq %d"},
+		"log.local_only":          {"hanya salinan lokal yang diperiksa; periksa juga setiap media (--job atau --repo)", "only the local mirror was checked; check each medium too (--job or --repo)"},
+		"log.repo_summary":        {"salinan repositori: %d catatan, %d head", "repository copy: %d records, %d heads"},
+		"log.copy_local":          {"lokal", "local"},
+		"log.copy_repository":     {"repositori", "repository"},
+		"log.warning":             {"peringatan", "warning"},
+		"log.record":              {"catatan %s", "record %s"},
+		"log.at":                  {"di %s", "at %s"},
 	} {
 		messages[k] = v
 	}

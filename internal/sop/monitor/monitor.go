@@ -96,7 +96,9 @@ func Textfile(c *jobs.Config, recs []runlog.Record, health []runlog.Finding, now
 	})
 	metric("cadang_restore_test_age_seconds", "Seconds since the job's last successful restore test (SOP step 4).", "gauge", func(add func(string, float64)) {
 		for _, j := range rep.Jobs {
-			if !j.LastRestoreTest.IsZero() {
+			// No age for a test after now: the clock stepped back
+			// (the state says clock-behind).
+			if !j.LastRestoreTest.IsZero() && !j.LastRestoreTest.After(now) {
 				add(jobLabel(j.Name), now.Sub(j.LastRestoreTest).Seconds())
 			}
 		}

@@ -1293,6 +1293,21 @@ func (l *Log) readPending() map[[2]string]pendingNote {
 	return out
 }
 
+// PendingCopies returns the sequence numbers of the records that the
+// local run log holds for repository repoID and has noted as not (yet)
+// copied into it, in order: what a command that could not write there
+// leaves for the next one that can (a medium mounted read-only).
+func (l *Log) PendingCopies(repoID string) []uint64 {
+	var seqs []uint64
+	for _, p := range l.readPending() {
+		if p.RepositoryID == repoID {
+			seqs = append(seqs, p.Seq)
+		}
+	}
+	slices.Sort(seqs)
+	return slices.Compact(seqs)
+}
+
 // envelopeOf rebuilds the envelope of a stored entry with the exact record
 // bytes and its signatures.
 func envelopeOf(e entry) ([]byte, string, error) {

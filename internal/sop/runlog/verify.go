@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"github.com/lpse/cadang/internal/sop/i18n"
 	"slices"
 	"sort"
 	"strings"
@@ -94,10 +95,49 @@ type Finding struct {
 	// checks (its bytes do not match its name, or do not open with the
 	// key): 'cadang repair records' takes such files out.
 	Damaged bool `json:"damaged,omitempty"`
+	// detailIn is Detail in another language, for the findings whose
+	// wording is translated (i18n); nil: Detail is English only.
+	detailIn func(l i18n.Lang) string
 }
 
 func (f Finding) String() string {
 	return f.Head() + ": " + f.Detail
+}
+
+// In is String in language l: the head's fixed words, and the detail
+// where the finding has it in l (a clock-back), else in English.
+func (f Finding) In(l i18n.Lang) string {
+	return f.HeadIn(l) + ": " + f.DetailIn(l)
+}
+
+// HeadIn is Head in language l.
+func (f Finding) HeadIn(l i18n.Lang) string {
+	if l == i18n.EN {
+		return f.Head()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s", l.T("log.copy_"+f.Copy), f.Problem)
+	if f.Warning {
+		fmt.Fprintf(&b, " (%s)", l.T("log.warning"))
+	}
+	if f.RecordID != "" {
+		fmt.Fprintf(&b, ": %s", l.T("log.record", f.RecordID))
+	}
+	if f.Seq != 0 {
+		fmt.Fprintf(&b, " (seq %d)", f.Seq)
+	}
+	if f.Where != "" {
+		fmt.Fprintf(&b, " %s", l.T("log.at", f.Where))
+	}
+	return b.String()
+}
+
+// DetailIn is Detail in language l where the finding has it, else Detail.
+func (f Finding) DetailIn(l i18n.Lang) string {
+	if l == i18n.EN || f.detailIn == nil {
+		return f.Detail
+	}
+	return f.detailIn(l)
 }
 
 // Head is the finding without its detail: where and what, to point back
@@ -501,10 +541,20 @@ func checkCopy(name string, es []entry, ordered bool, trusted keyring, zone *tim
 // proves the order, and an error here would keep every later head out of
 // the repositories (writeHead) over a clock correction.
 func clockBack(name string, prev, e *entry, zone *time.Location) Finding {
+	step := prev.rec.Logged.Sub(e.rec.Logged).Round(time.Second)
+	detail := func(l i18n.Lang, d string) string {
+		return l.T("log.clock_back", stampSeconds(e.rec.Logged, zone), d, prev.rec.ID, prev.rec.Seq, stampSeconds(prev.rec.Logged, zone)) + "; " + ClockAction(l)
+	}
 	return Finding{Copy: name, Problem: ClockBack, Chain: e.rec.Chain, Seq: e.rec.Seq, RecordID: e.rec.ID, Where: e.where, Warning: true,
-		Detail: fmt.Sprintf("logged at %s, %s before record %s (seq %d) logged at %s, which it follows in the chain: the clock stepped back between the two runs; the chain proves their order, their logged times are the clock's",
-			stampSeconds(e.rec.Logged, zone), prev.rec.Logged.Sub(e.rec.Logged).Round(time.Second), prev.rec.ID, prev.rec.Seq, stampSeconds(prev.rec.Logged, zone))}
+		Detail:   detail(i18n.EN, step.String()),
+		detailIn: func(l i18n.Lang) string { return detail(l, l.Duration(step)) }}
 }
+
+// ClockAction is what an administrator does about a clock that stepped
+// back or stands behind the run log, in language l: the clock and what
+// keeps it right, since the next step back writes more records out of
+// time order.
+func ClockAction(l i18n.Lang) string { return l.T("log.clock_action") }
 
 // unknownKeyDetail says what an untrusted key signed and how to trust it.
 func unknownKeyDetail(signer string, records, heads int) string {

@@ -38,9 +38,13 @@ const (
 // Problem is one thing that needs attention.
 type Problem struct {
 	Level Level  `json:"level"`
-	What  string `json:"what"` // backup-failed, backup-partial, backup-overdue, never-backed-up, restore-test-overdue, offsite-failed, offsite-overdue, offsite-never, followup-open, followup-overdue, runlog-problems, runlog-not-copied, runlog-clock-back
+	What  string `json:"what"` // backup-failed, backup-partial, backup-overdue, never-backed-up, restore-test-overdue, offsite-failed, offsite-overdue, offsite-never, followup-open, followup-overdue, runlog-problems, runlog-not-copied, runlog-clock-back, clock-behind
 	Since string `json:"since,omitempty"`
 	Text  string `json:"text"`
+	// textIn is Text in another language, for the problems whose detail
+	// is translated (the clock's); nil: WriteText gives the translated
+	// problem and its date only.
+	textIn func(l i18n.Lang, loc *time.Location) string
 }
 
 // Job is the status of one job.
@@ -316,8 +320,7 @@ func compute(c *jobs.Config, recs []runlog.Record, now time.Time, manual bool) *
 // and the monthly analysis places runs by them. recs are the run log's
 // records, to date the step.
 func (r *Report) AddRunLog(fs []runlog.Finding, recs []runlog.Record) {
-	var errs, notCopied []runlog.Finding
-	var steps []string
+	var errs, notCopied, steps []runlog.Finding
 	var stepSince time.Time
 	logged := map[string]time.Time{}
 	for _, rec := range recs {
@@ -333,7 +336,7 @@ func (r *Report) AddRunLog(fs []runlog.Finding, recs []runlog.Record) {
 			at := logged[fmt.Sprintf("%s/%d", f.Chain, f.Seq)]
 			before := logged[fmt.Sprintf("%s/%d", f.Chain, f.Seq-1)]
 			if recent(r.At, at) || recent(r.At, before) {
-				steps = append(steps, fmt.Sprintf("record %s (seq %d) %s", f.RecordID, f.Seq, f.Detail))
+				steps = append(steps, f)
 				if stepSince.IsZero() || at.Before(stepSince) {
 					stepSince = at
 				}
@@ -341,6 +344,9 @@ func (r *Report) AddRunLog(fs []runlog.Finding, recs []runlog.Record) {
 		}
 	}
 	var add []Problem
+	if p, ok := clockBehind(recs, r.At); ok {
+		add = append(add, p)
+	}
 	if len(errs) > 0 {
 		add = append(add, Problem{Level: Warning, What: "runlog-problems",
 			Text: fmt.Sprintf("the run log has %d problem(s), so no head of it is written into the repositories; the first: %s; run 'cadang log verify'", len(errs), errs[0])})
@@ -349,7 +355,14 @@ func (r *Report) AddRunLog(fs []runlog.Finding, recs []runlog.Record) {
 		add = append(add, Problem{Level: Warning, What: "runlog-not-copied", Text: f.String()})
 	}
 	if len(steps) > 0 {
-		p := Problem{Level: Warning, What: "runlog-clock-back", Text: strings.Join(steps, "; ")}
+		in := func(l i18n.Lang, _ *time.Location) string {
+			ts := make([]string, len(steps))
+			for i, f := range steps {
+				ts[i] = l.T("st.clock_step", f.RecordID, f.Seq, f.DetailIn(l))
+			}
+			return strings.Join(ts, "; ")
+		}
+		p := Problem{Level: Warning, What: "runlog-clock-back", Text: in(i18n.EN, nil), textIn: in}
 		if !stepSince.IsZero() {
 			p.Since = stepSince.Format(time.RFC3339)
 		}
@@ -362,6 +375,34 @@ func (r *Report) AddRunLog(fs []runlog.Finding, recs []runlog.Record) {
 			j.Level = max(j.Level, p.Level)
 		}
 	}
+}
+
+// clockBehind is the warning for a clock that stands behind the newest of
+// recs at now: it stepped back after that record was logged (until it
+// passes it again, the next records are clock-back ones). The ages that
+// status and monitoring count from now would be negative: they are not
+// told (WriteNagios), and this says why.
+func clockBehind(recs []runlog.Record, now time.Time) (Problem, bool) {
+	var newest *runlog.Record
+	for i := range recs {
+		if newest == nil || recs[i].Logged.After(newest.Logged) {
+			newest = &recs[i]
+		}
+	}
+	if newest == nil || !newest.Logged.After(now) {
+		return Problem{}, false
+	}
+	step := newest.Logged.Sub(now).Round(time.Second)
+	in := func(l i18n.Lang, loc *time.Location) string {
+		stamp := func(t time.Time) string { return t.Format("2006-01-02 15:04:05 MST") }
+		d := step.String()
+		if l != i18n.EN {
+			stamp = func(t time.Time) string { return l.Stamp(inLoc(t, loc)) }
+			d = l.Duration(step)
+		}
+		return l.T("st.clock_behind_text", stamp(now), d, newest.ID, newest.Seq, stamp(newest.Logged)) + "; " + runlog.ClockAction(l)
+	}
+	return Problem{Level: Warning, What: "clock-behind", Since: newest.Logged.Format(time.RFC3339), Text: in(i18n.EN, nil), textIn: in}, true
 }
 
 // recent says whether t is within FollowupWatch before now.
@@ -405,7 +446,9 @@ func (r *Report) WriteText(w io.Writer, l i18n.Lang, loc *time.Location) error {
 			// says the same facts in that language (problemText), so
 			// that the output stays in one language.
 			text := p.Text
-			if l != i18n.EN {
+			if l != i18n.EN && p.textIn != nil {
+				text = p.textIn(l, loc)
+			} else if l != i18n.EN {
 				text = problemText(l, loc, &j, p)
 			}
 			if text == "" {
@@ -507,7 +550,9 @@ func (r *Report) WriteNagios(w io.Writer) error {
 	}
 	var perf []string
 	age := func(job, what string, t time.Time) {
-		if !t.IsZero() {
+		// A time after now (the clock stepped back: clock-behind says
+		// so) has no age to tell.
+		if !t.IsZero() && !t.After(r.At) {
 			perf = append(perf, fmt.Sprintf("'%s_%s_age'=%ds;;;0", job, what, int64(r.At.Sub(t).Seconds())))
 		}
 	}

@@ -473,7 +473,9 @@ func TestAddRunLog(t *testing.T) {
 		{"nothing", nil, now.Add(-time.Hour), now, nil},
 		{"a minute back, today", []runlog.Finding{back}, now.Add(-time.Hour), now.Add(-61 * time.Minute), []string{"runlog-clock-back"}},
 		{"days back, from today", []runlog.Finding{back}, now.Add(-time.Hour), now.Add(-60 * 24 * time.Hour), []string{"runlog-clock-back"}},
-		{"from a clock ahead, corrected today", []runlog.Finding{back}, now.Add(400 * 24 * time.Hour), now.Add(-time.Hour), []string{"runlog-clock-back"}},
+		// The clock now stands behind the record that the clock ahead
+		// logged: clock-behind too, until it passes it.
+		{"from a clock ahead, corrected today", []runlog.Finding{back}, now.Add(400 * 24 * time.Hour), now.Add(-time.Hour), []string{"clock-behind", "runlog-clock-back"}},
 		{"two months ago", []runlog.Finding{back}, now.Add(-60 * 24 * time.Hour), now.Add(-61 * 24 * time.Hour), nil},
 		{"problems", []runlog.Finding{{Copy: "local", Problem: runlog.Reordered, Seq: 2, RecordID: "r2", Detail: "comes after"}}, now.Add(-time.Hour), now,
 			[]string{"runlog-problems"}},
