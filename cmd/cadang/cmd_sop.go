@@ -121,6 +121,24 @@ func (e *env) reportEnv(ctx context.Context, needConfig bool) (*sopState, report
 	if !vr.OK() {
 		e.warnf("the run log %s has problems; run 'cadang log verify'", st.log.Path())
 	}
+	// A record logged before the one it follows is only a warning to
+	// verify (a clock step), but a document places runs by their logged
+	// time: whoever reads one must know which runs the clock may have put
+	// in the wrong day or month (a backdated record looks like any other
+	// run there).
+	var steps []string
+	for _, f := range vr.Findings {
+		if f.Problem == runlog.ClockBack && f.Copy == "local" {
+			steps = append(steps, f.RecordID)
+		}
+	}
+	if n := len(steps); n > 0 {
+		if n > 5 {
+			steps = append(steps[:5], fmt.Sprintf("and %d more", n-5))
+		}
+		e.warnf("%s logged earlier than the record before it (a clock step: 'cadang log verify' says by how much): the documents place %s by %s logged time, which may be the wrong day or month: %s",
+			plural(n, "run-log record"), map[bool]string{true: "it", false: "them"}[n == 1], map[bool]string{true: "its", false: "their"}[n == 1], strings.Join(steps, ", "))
+	}
 	return st, report.Env{Config: st.cfg, Lang: st.lang, Now: st.clock.Now(), Head: vr.Local.Head, Key: vr.Key}, recs, nil
 }
 

@@ -144,6 +144,13 @@ func TestSOPClockBackMonthly(t *testing.T) {
 	if !strings.Contains(dec, one) {
 		t.Errorf("December's analysis does not count the backup of 1 December:\n%s", dec)
 	}
+	// The documents place the second run by its logged time: whoever makes
+	// one is told which record the clock may have misplaced (a backdated
+	// record looks like any other run in a document).
+	_, stderr, code := h.cad("report", "runlog", "--since", "2026-11-01", "--until", "2026-12-31")
+	if code != 0 || !strings.Contains(stderr, "1 run-log record logged earlier than the record before it") || !strings.Contains(stderr, second.ID) {
+		t.Errorf("report runlog over a clock step: exit %d, stderr:\n%s", code, stderr)
+	}
 }
 
 // TestSOPStatusMonitoringUser: a monitoring user who may read the run log
