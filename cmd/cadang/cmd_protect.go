@@ -190,7 +190,7 @@ func protectNamed(ctx context.Context, e *env, r *repo.Repository, names []strin
 		if e.json {
 			out = append(out, protectionJSON(p, now, e.displayZone()))
 		} else {
-			fmt.Fprintf(e.stdout, "protected snapshot %s %s\n", id.Short(), p.Describe(e.orgZone()))
+			fmt.Fprintf(e.stdout, "protected snapshot %s %s\n", id.Short(), e.protectionText(p))
 		}
 	}
 	if e.json {
