@@ -509,13 +509,23 @@ func refuseProtected(ctx context.Context, e *env, r *repo.Repository, ids []repo
 			return err
 		}
 		if ok {
-			errs = append(errs, fmt.Errorf("snapshot %s is protected %s; 'cadang protect --remove %s' lifts it",
-				id.Short(), p.Describe(e.orgZone()), p.Snapshot.Short()))
+			errs = append(errs, fmt.Errorf("snapshot %s is protected %s; %s", id.Short(), p.Describe(e.orgZone()), liftHint(p)))
 		}
 	}
 	// Nothing was forgotten, as asked: no failed run to follow up (a
 	// before-change backup is protected by its run, README).
 	return soprun.NotARun(errors.Join(errs...))
+}
+
+// liftHint says how to lift protection p. One that copy wrote must be
+// lifted on the repository it was copied from first: lifted here alone,
+// the next copy writes it again (README).
+func liftHint(p snapshot.Protection) string {
+	if f := p.CopiedFrom; f != nil {
+		return fmt.Sprintf("it was copied from %s: lift it there first ('cadang protect --remove %s' on that repository), or the next copy puts it back; then 'cadang protect --remove %s' lifts it here",
+			copiedFromText(f), f.Snapshot.Short(), p.Snapshot.Short())
+	}
+	return fmt.Sprintf("'cadang protect --remove %s' lifts it", p.Snapshot.Short())
 }
 
 // readableSnapshots returns the IDs of the snapshots that can be read.

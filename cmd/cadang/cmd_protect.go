@@ -190,7 +190,7 @@ func protectNamed(ctx context.Context, e *env, r *repo.Repository, names []strin
 		if e.json {
 			out = append(out, protectionJSON(p, now, e.displayZone()))
 		} else {
-			fmt.Fprintf(e.stdout, "protected snapshot %s %s\n", id.Short(), p.Describe(e.orgZone()))
+			fmt.Fprintf(e.stdout, "protected snapshot %s %s\n", id.Short(), e.protectionText(p))
 		}
 	}
 	if e.json {
@@ -251,11 +251,32 @@ func unprotectNamed(ctx context.Context, e *env, r *repo.Repository, names []str
 		} else {
 			fmt.Fprintf(e.stdout, "lifted the protection of snapshot %s (%s removed)\n", id.Short(), plural(n, "protection file"))
 		}
+		for _, f := range copiedFroms(ps, id) {
+			fmt.Fprintf(e.stdout, "note: a protection of snapshot %s was copied from %s: lift it there first, or the next copy puts it back\n",
+				id.Short(), copiedFromText(f))
+		}
 	}
 	if e.json {
 		return e.printJSON(out)
 	}
 	return nil
+}
+
+// copiedFroms returns where the protections of snapshot id in ps that copy
+// wrote came from, each source once.
+func copiedFroms(ps []snapshot.Protection, id repo.ID) []*snapshot.CopiedFrom {
+	var out []*snapshot.CopiedFrom
+	for _, p := range ps {
+		if p.Snapshot != id || p.CopiedFrom == nil {
+			continue
+		}
+		if !slices.ContainsFunc(out, func(f *snapshot.CopiedFrom) bool {
+			return f.Repository == p.CopiedFrom.Repository && f.Snapshot == p.CopiedFrom.Snapshot
+		}) {
+			out = append(out, p.CopiedFrom)
+		}
+	}
+	return out
 }
 
 // protectedID resolves a prefix against the snapshots that protections

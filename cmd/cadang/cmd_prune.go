@@ -40,7 +40,8 @@ and works in two phases (doc/design.md, "Prune beside backups"):
      needs is kept.
 
 So space comes back on the second prune after a forget (cadang run prunes on its schedule). An
-interrupted prune is harmless; the next one finishes its work. --dry-run plans and changes nothing.`,
+interrupted prune is harmless; the next one finishes its work. --dry-run plans and changes nothing;
+it takes a shared lock, or none on a medium mounted read-only.`,
 		Flags: append(pruneFlags(),
 			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print what would be done; change nothing"},
 		),
@@ -77,7 +78,8 @@ type pruneReport struct {
 
 // runPrune prunes the repository named by the global flags. A dry run
 // takes a shared lock (it must leave the repository byte-identical, and a
-// lock file is removed again); a real prune a prune lock.
+// lock file is removed again), or none on a read-only medium; a real
+// prune a prune lock.
 func runPrune(ctx context.Context, e *env, o prune.Options) error {
 	return e.recordedUnlessDry(ctx, runlog.OpPrune, o.DryRun, func(ctx context.Context, rec *runlog.Record) error {
 		return prunePrinted(ctx, e, o, rec)
@@ -93,10 +95,13 @@ func prunePrinted(ctx context.Context, e *env, o prune.Options, rec *runlog.Reco
 	o.Warnf = e.warnf
 	o.TimeText = e.timeText
 	start := time.Now()
-	r, err := e.openRepo(ctx, repo.Options{Lock: mode})
+	// A dry run writes nothing (prune.Options.DryRun): on a medium mounted
+	// read-only it reads without the shared lock it cannot write there.
+	r, err := e.openRepo(ctx, repo.Options{Lock: mode, ReadOnlyUnlocked: o.DryRun})
 	if err != nil {
 		return err
 	}
+	e.noteUnlocked(r)
 	if e.rec != nil {
 		e.rec.keep(r) // closed after the record is copied into it
 	} else {

@@ -307,6 +307,11 @@ not be written to the run log (a backup without a record is not followed by rete
 			// The forget and prune after the backup ([job.retention],
 			// [job.prune]) have records of their own.
 			for _, x := range out.Maintenance {
+				if soprun.IsOffsiteCopy(&x, x.Job) && x.Result == runlog.OK {
+					// As copy's summary, the protections it carried.
+					e.printRecordWith(x, st.termLang, st.termLang.T("run.protections_added", out.OffsiteProtectionsAdded))
+					continue
+				}
 				e.printRecord(x, st.termLang)
 			}
 			if err := runError(err); err != nil {
@@ -328,6 +333,12 @@ not be written to the run log (a backup without a record is not followed by rete
 // printRecord prints the outcome of a recorded operation, its message in
 // language l (--lang, like the log table).
 func (e *env) printRecord(r runlog.Record, l i18n.Lang) {
+	e.printRecordWith(r, l, "")
+}
+
+// printRecordWith is printRecord with more, a count that the record has no
+// place for, after its message.
+func (e *env) printRecordWith(r runlog.Record, l i18n.Lang, more string) {
 	if e.json {
 		_ = e.printJSONLine(r)
 		return
@@ -384,7 +395,13 @@ func (e *env) printRecord(r runlog.Record, l i18n.Lang) {
 		}
 		fmt.Fprintln(e.stdout)
 	}
-	if msg := runlog.MessageText(l, &r); msg != "" {
+	msg := runlog.MessageText(l, &r)
+	if more != "" && msg != "" {
+		msg += "; " + more
+	} else if more != "" {
+		msg = more
+	}
+	if msg != "" {
 		// A quoted stderr keeps its lines, indented under the message:
 		// none may start a line that reads as one of cadang's own.
 		fmt.Fprintf(e.stdout, "  %s\n", strings.ReplaceAll(msg, "\n", "\n    "))

@@ -272,3 +272,34 @@ func TestCLICopyProtectionTransitive(t *testing.T) {
 		t.Errorf("forget --keep-last 1 on C left %v", left)
 	}
 }
+
+// A protection that copy wrote comes back at the next copy when it is
+// lifted only on the copy (README): forget's refusal and protect
+// --remove on the copy name the source repository and snapshot and say
+// to lift it there first, and the next copy does put it back.
+func TestCLICopiedProtectionHintsNameSource(t *testing.T) {
+	a := newProtSource(t)
+	b := newCopyMedium(t, a.dir)
+	copyAdding(t, b, a.dir, 2)
+	cp := copyOf(t, b)
+	aID := protectRepoID(t, a.dir)
+	from := "it was copied from repository " + aID[:8] + " snapshot " + a.hold[:8] + ": lift it there first"
+
+	res := cliRun(t, nil, "-r", b, "forget", cp[a.hold][:8])
+	if want := from + " ('cadang protect --remove " + a.hold[:8] + "' on that repository), or the next copy puts it back; then 'cadang protect --remove " + cp[a.hold][:8] + "' lifts it here"; res.code == 0 || !strings.Contains(res.stderr, want) {
+		t.Errorf("forget of a copied protection on the copy should say %q:\n%s", want, res)
+	}
+	res = cliOK(t, "-r", b, "protect", "--remove", cp[a.hold][:8])
+	if want := "note: a protection of snapshot " + cp[a.hold][:8] + " was copied from repository " + aID[:8] + " snapshot " + a.hold[:8] + ": lift it there first, or the next copy puts it back\n"; !strings.Contains(res.stdout, want) {
+		t.Errorf("protect --remove of a copied protection should say %q:\n%s", want, res)
+	}
+	copyAdding(t, b, a.dir, 1)
+	if got := activeFor(copiedProtections(t, b), cp[a.hold]); len(got) != 1 {
+		t.Errorf("the next copy should put the hold back: %+v", got)
+	}
+	// One made on the copy itself keeps the plain hint.
+	cliOK(t, "-r", b, "protect", "--for", "1y", "--reason", "audit", cp[a.plain][:8])
+	if res := cliRun(t, nil, "-r", b, "forget", cp[a.plain][:8]); !strings.Contains(res.stderr, "'cadang protect --remove "+cp[a.plain][:8]+"' lifts it") || strings.Contains(res.stderr, "copied from") {
+		t.Errorf("forget of a protection made on the copy:\n%s", res)
+	}
+}

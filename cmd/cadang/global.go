@@ -28,6 +28,7 @@ import (
 	"github.com/lpse/cadang/repo"
 	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/repo/backend/location"
+	"github.com/lpse/cadang/snapshot"
 )
 
 func globalFlags() []cli.Flag {
@@ -166,6 +167,22 @@ func (e *env) timeText(t time.Time) string { return zonedText(t, e.displayZone()
 // in that zone even under --utc, so it reads as the day that was typed.
 func zonedText(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format("2006-01-02 15:04:05 MST")
+}
+
+// protectionText is p.Describe with its end as timeText prints times, its
+// zone named ("until 2027-12-08 09:31:00 WITA (reason)"), as backup
+// --reason prints the end of the protection it adds. An end at midnight of
+// the organisation's zone is a day typed with --until, and stays that day.
+func (e *env) protectionText(p snapshot.Protection) string {
+	u := p.Until.In(e.orgZone())
+	if p.Until.IsZero() || u.Equal(time.Date(u.Year(), u.Month(), u.Day(), 0, 0, 0, 0, u.Location())) {
+		return p.Describe(e.orgZone())
+	}
+	s := "until " + e.timeText(p.Until)
+	if p.Reason != "" {
+		s += " (" + p.Reason + ")"
+	}
+	return s
 }
 
 // displayZone is the zone that times are printed in: UTC with --utc,

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -367,4 +368,42 @@ func openTestRepoPw(t *testing.T, repoDir, pwFile string) *repo.Repository {
 	}
 	t.Cleanup(func() { r.Close() })
 	return r
+}
+
+// TestCLIProtectNamesZone: protect's confirmation printed the end of a
+// protection by --for as "until 2027-12-08 09:31", with no zone, while
+// backup --reason names it: it now names the organisation's zone, as
+// snapshots does. A day given with --until stays that day.
+func TestCLIProtectNamesZone(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	dir := t.TempDir()
+	t.Setenv(envLog, filepath.Join(dir, "runlog.jsonl"))
+	cfg := filepath.Join(dir, "cadang.toml")
+	writeFileT(t, cfg, []byte("[organization]\ntimezone = \"Asia/Makassar\"\n"), 0o600)
+	t.Setenv("CADANG_CONFIG", cfg)
+	src := t.TempDir()
+	writeFileT(t, filepath.Join(src, "kontrak.txt"), []byte("kontrak pengadaan\n"), 0o644)
+	id := str(t, cliBackup(t, repoDir, src), "snapshot_id")[:8]
+
+	res := cliOK(t, "-r", repoDir, "protect", "--for", "90d", "--reason", "audit BPK", id)
+	m := regexp.MustCompile(`^protected snapshot ` + id + ` until (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) WITA \(audit BPK\)\n$`).FindStringSubmatch(res.stdout)
+	if m == nil {
+		t.Fatalf("protect --for should name the zone:\n%s", res)
+	}
+	wita, err := time.LoadLocation("Asia/Makassar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	printed, err := time.ParseInLocation(time.DateTime, m[1], wita)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := protectList(t, repoDir)
+	if len(ps) != 1 || ps[0].Until == nil || ps[0].Until.Sub(printed).Abs() >= time.Second {
+		t.Errorf("printed end %s, recorded %+v", printed, ps)
+	}
+	res = cliOK(t, "-r", repoDir, "protect", "--until", "2099-03-01", "--reason", "audit BPK", id)
+	if want := "protected snapshot " + id + " until 2099-03-01 (audit BPK)\n"; res.stdout != want {
+		t.Errorf("protect --until:\n got %q\nwant %q", res.stdout, want)
+	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"io/fs"
@@ -9,6 +10,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend/local"
 )
 
 // TestCLIForgetPrune: forget --prune marks what the forgotten snapshots
@@ -141,4 +145,26 @@ func TestCLINoLockRefusedForWriters(t *testing.T) {
 	}
 	cliBackup(t, repoDir, src)
 	cliOK(t, "-r", repoDir, "--no-lock", "snapshots")
+}
+
+// TestCLIPruneDryRunLocksWritable: a dry run reads a read-only medium
+// without a lock (romedium_test.go), but on a writable one it still takes
+// its shared lock, so that an exclusive lock stops it.
+func TestCLIPruneDryRunLocksWritable(t *testing.T) {
+	repoDir := cliNewRepo(t)
+	cliBackup(t, repoDir, t.TempDir())
+	ctx := context.Background()
+	be, err := local.Open(ctx, repoDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := repo.Open(ctx, be, []byte(cliTestPassword), repo.Options{Lock: repo.ExclusiveLock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	res := cliRun(t, nil, "-r", repoDir, "prune", "--dry-run")
+	if res.code == 0 || !strings.Contains(res.stderr, "locked") || strings.Contains(res.stderr, "read without a lock") {
+		t.Errorf("prune --dry-run beside an exclusive lock should be refused:\n%s", res)
+	}
 }

@@ -96,6 +96,15 @@ func TestReadOnlyMediumReads(t *testing.T) {
 		t.Errorf("forget on a read-only medium: exit %d, want %d with the hint\nstderr:\n%s", code, exitFatal, errs)
 	}
 
+	// So does a prune's dry run, which changes nothing; a prune writes.
+	out, errs, code = h.cad("prune", "-r", h.repoA, "--password-file", h.pw, "--dry-run")
+	if code != 0 || strings.Count(errs, note) != 1 || !strings.Contains(out, "dry run: nothing was changed") {
+		t.Errorf("prune --dry-run on a read-only medium: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	if _, errs, code = h.cad("prune", "-r", h.repoA, "--password-file", h.pw); code != exitFatal || !strings.Contains(errs, readOnlyHint(h)) {
+		t.Errorf("prune on a read-only medium: exit %d, want %d with the hint\nstderr:\n%s", code, exitFatal, errs)
+	}
+
 	// The SOP's restore test reads the job's medium as restore does.
 	_, errs, code = h.cad("restore-test", "spse-db")
 	if code != 0 || strings.Count(errs, note) != 1 {

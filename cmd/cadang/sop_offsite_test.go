@@ -128,7 +128,7 @@ active_since = 2026-11-27
 		c1.Copy == nil || c1.Copy.FromID != idA || c1.Copy.Copied != 2 || c1.Copy.Skipped != 0 || c1.Copy.DataBlobs == 0 || len(c1.Snapshots) != 2 {
 		t.Fatalf("day 1: backup %+v\ncopy %+v %+v", b1, c1, c1.Copy)
 	}
-	if !strings.Contains(out, "copy "+c1.ID) || !strings.Contains(out, "copied to offsite medium kominfo") {
+	if !strings.Contains(out, "copy "+c1.ID) || !strings.Contains(out, "copied to offsite medium kominfo") || !strings.Contains(out, "new blobs uploaded; 0 protections added\n") {
 		t.Errorf("run output lacks the copy:\n%s", out)
 	}
 	sns := offsiteSnapshots(t, h, off, offPW)
@@ -161,9 +161,16 @@ active_since = 2026-11-27
 	// Day 2: one new file; only its blobs (and the trees) go offsite.
 	newFile := randBytes(99, 256<<10)
 	writeFileT(t, filepath.Join(h.src, "baru.bin"), newFile, 0o600)
+	// A snapshot of day 1, offsite already, is protected on disk-A since:
+	// the copy protects it there too, and the run's offsite line says so,
+	// as copy's summary does.
+	h.must(0, "protect", "-r", h.repoA, "--password-file", h.pw, "--for", "1y", "--reason", "sengketa tender", b1.Snapshots[0])
 	h.at("2026-11-28T02:00:00+08:00")
-	h.must(0, "run", "spse-db")
+	out = h.must(0, "run", "spse-db")
 	b2, c2 := offsiteRuns(t, h)
+	if !strings.Contains(out, "new blobs uploaded; 1 protection added\n") {
+		t.Errorf("day 2: the run's offsite line should count the protection added:\n%s", out)
+	}
 	if c2.Result != runlog.OK || c2.Copy.Copied != 2 || c2.Copy.Skipped != 2 {
 		t.Fatalf("day 2 copy: %+v %+v", c2, c2.Copy)
 	}

@@ -29,6 +29,7 @@ var messages = map[string][2]string{
 	"op.prune":                    {"Pemangkasan", "Prune"},
 	"op.repair":                   {"Perbaikan", "Repair"},
 	"op.copy":                     {"Penyalinan snapshot", "Copy"},
+	"run.protections_added":       {"%d proteksi ditambahkan", "%d [[protection|protections]] added"},
 	"op.forget":                   {"Penerapan retensi", "Retention"},
 	"op.followup":                 {"Tindak lanjut", "Follow-up"},
 	"tag.before-change":           {"sebelum perubahan", "before change"},

@@ -254,6 +254,12 @@ func TestRestoreTestWithoutJob(t *testing.T) {
 	if got, want := h.env(i18n.EN).repeatCommand(rec, rec.Test), "cadang restore-test --job spse-prod --seed 4242 --sample 5"; got != want {
 		t.Errorf("repeat command %q, want %q", got, want)
 	}
+	// The number of snapshots drawn from is given too (the configured
+	// sample as well): with another number the seed draws other snapshots.
+	rec.Test.Draw, rec.Test.Sample, rec.Test.SampleBytes = 2, 0, 1<<20
+	if got, want := h.env(i18n.EN).repeatCommand(rec, rec.Test), "cadang restore-test --job spse-prod --seed 4242 --sample-bytes 1048576 --snapshots 2"; got != want {
+		t.Errorf("repeat command %q, want %q", got, want)
+	}
 }
 
 // The inventory says what a databases source backs up, not "name:  -> ".

@@ -335,20 +335,24 @@ func (e Env) RestoreTest(r runlog.Record, recs []runlog.Record) *doc.Document {
 
 // repeatCommand is the command that draws the same sample again: with the
 // job's configuration, or (a test made without a configuration file, whose
-// record has no job) on the record's repository. The sample size is given
-// when it is not the configured one.
+// record has no job) on the record's repository. Every option that changes
+// the draw is given, even the configured ones: the configuration may have
+// changed since. A record made before the number of snapshots was recorded
+// (Draw 0) leaves it to the configuration, as the command printed then.
 func (e Env) repeatCommand(r runlog.Record, t *runlog.TestInfo) string {
 	cmd := "cadang restore-test --job " + shellWord(r.Job)
 	if r.Job == "" {
 		cmd = "cadang -r " + shellWord(or(r.Repository, "REPO")) + " restore-test"
 	}
 	cmd += fmt.Sprintf(" --seed %d", t.Seed)
-	rt := e.Config.RestoreTest
 	switch {
-	case t.Sample > 0 && (t.Sample != rt.Sample || rt.SampleBytes > 0):
+	case t.Sample > 0:
 		cmd += fmt.Sprintf(" --sample %d", t.Sample)
-	case t.Sample == 0 && t.SampleBytes > 0 && t.SampleBytes != int64(rt.SampleBytes):
+	case t.SampleBytes > 0:
 		cmd += fmt.Sprintf(" --sample-bytes %d", t.SampleBytes)
+	}
+	if t.Draw > 0 {
+		cmd += fmt.Sprintf(" --snapshots %d", t.Draw)
 	}
 	return cmd
 }

@@ -338,7 +338,11 @@ func (t *Tester) Run(ctx context.Context, job *jobs.Job, o Options, rec *runlog.
 			return err
 		}
 	}
-	info := &runlog.TestInfo{Seed: seed, Sample: o.Sample, SampleBytes: o.SampleBytes, Items: []runlog.TestItem{}}
+	draw := o.Snapshots
+	if draw <= 0 {
+		draw = jobs.DefaultSnapshots
+	}
+	info := &runlog.TestInfo{Seed: seed, Sample: o.Sample, SampleBytes: o.SampleBytes, Draw: draw, Items: []runlog.TestItem{}}
 	rec.Test = info
 	plan, err := Sample(ctx, t.Source, job, o, seed)
 	if err != nil {

@@ -136,6 +136,7 @@ func (r *Runner) offsite(ctx context.Context, j *jobs.Job, m jobs.Medium, backup
 	res, err := r.Copier.Copy(ctx, dst, src, sns)
 	info.Copied, info.Skipped, info.DataBlobs, info.TreeBlobs, info.Bytes = res.Copied, res.Skipped, res.DataBlobs, res.TreeBlobs, res.Bytes
 	info.Forgotten = res.NotAgain
+	out.OffsiteProtectionsAdded = res.ProtectionsAdded
 	for _, s := range res.Snapshots {
 		// Copied: not found there already, not forgotten there, not failed.
 		if !s.Skipped && s.Error == "" && !s.Dest.IsNull() {

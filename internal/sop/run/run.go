@@ -188,6 +188,10 @@ type Outcome struct {
 	// Maintenance are the records of the forget, prune and offsite copy
 	// that followed a successful backup, in order.
 	Maintenance []runlog.Record
+	// OffsiteProtectionsAdded counts the protections the offsite copy
+	// wrote there (copier.Result.ProtectionsAdded), for the terminal: its
+	// record (runlog.CopyInfo) has no place for it.
+	OffsiteProtectionsAdded int
 }
 
 // FailedError is returned when the recorded operation did not end OK.

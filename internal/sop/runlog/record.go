@@ -494,14 +494,19 @@ func SaidOf(err error) (note *Note, raw string, ok bool) {
 
 // TestInfo describes a restore test (SOP step 4).
 type TestInfo struct {
-	Seed        uint64        `json:"seed"`
-	Sample      int           `json:"sample,omitempty"`
-	SampleBytes int64         `json:"sample_bytes,omitempty"`
-	Scratch     string        `json:"scratch,omitempty"`
-	Items       []TestItem    `json:"items"`
-	Commands    []CommandRun  `json:"commands,omitempty"`
-	RestoreMS   int64         `json:"restore_ms"`
-	Snapshots   []SnapshotRef `json:"snapshots,omitempty"`
+	Seed        uint64 `json:"seed"`
+	Sample      int    `json:"sample,omitempty"`
+	SampleBytes int64  `json:"sample_bytes,omitempty"`
+	// Draw is the number of snapshots drawn from (--snapshots), recorded
+	// so that the command that repeats the sample can give it: with
+	// another number the same seed draws other snapshots. Records made
+	// before it was recorded have 0.
+	Draw      int           `json:"draw,omitempty"`
+	Scratch   string        `json:"scratch,omitempty"`
+	Items     []TestItem    `json:"items"`
+	Commands  []CommandRun  `json:"commands,omitempty"`
+	RestoreMS int64         `json:"restore_ms"`
+	Snapshots []SnapshotRef `json:"snapshots,omitempty"`
 	// MissingSources are the job's configured sources that had no
 	// snapshot to test at all.
 	MissingSources []string `json:"missing_sources,omitempty"`
