@@ -70,6 +70,13 @@ on every medium the snapshot is copied to: 'cadang copy' writes it there too (--
 				if len(names) > 0 || setting || c.Bool("list") || c.Bool("remove") {
 					return errors.New("protect --remove-unreadable takes no snapshots and no other flag")
 				}
+				// Marked a writer before the repository is opened: a
+				// read-only medium then fails it, instead of letting it
+				// open without a lock and write (the hostile review of
+				// 2026-12-08).
+				if err := e.needLock("protect --remove-unreadable"); err != nil {
+					return err
+				}
 				return e.withRepo(c.Context, false, func(r *repo.Repository) error {
 					return removeUnreadableProtections(c.Context, e, r)
 				})
@@ -88,6 +95,9 @@ on every medium the snapshot is copied to: 'cadang copy' writes it there too (--
 				if setting {
 					return errors.New("protect --remove takes no --for, --until or --reason")
 				}
+				if err := e.needLock("protect --remove"); err != nil {
+					return err
+				}
 				return e.withRepo(c.Context, false, func(r *repo.Repository) error {
 					return unprotectNamed(c.Context, e, r, names)
 				})
@@ -97,6 +107,9 @@ on every medium the snapshot is copied to: 'cadang copy' writes it there too (--
 			loc, _ := e.calendarZone()
 			until, err := protectUntil(c, time.Now(), loc)
 			if err != nil {
+				return err
+			}
+			if err := e.needLock("protect"); err != nil {
 				return err
 			}
 			return e.withRepo(c.Context, false, func(r *repo.Repository) error {

@@ -96,6 +96,16 @@ func TestReadOnlyMediumReads(t *testing.T) {
 		t.Errorf("forget on a read-only medium: exit %d, want %d with the hint\nstderr:\n%s", code, exitFatal, errs)
 	}
 
+	// protect writes: it must fail as a writer, with the repository's own
+	// error and hint, not open as a reader without a lock (the hostile
+	// review of 2026-12-08: it called needLock only once opened).
+	for _, args := range [][]string{{"protect", "--for", "1d", "latest"}, {"protect", "--remove", "latest"}, {"protect", "--remove-unreadable"}} {
+		_, errs, code = h.cad(append([]string{args[0], "-r", h.repoA, "--password-file", h.pw}, args[1:]...)...)
+		if code != exitFatal || !strings.Contains(errs, readOnlyHint(h)) || strings.Contains(errs, note) {
+			t.Errorf("%v on a read-only medium: exit %d, want %d with the hint and no reader's note\nstderr:\n%s", args, code, exitFatal, errs)
+		}
+	}
+
 	// So does a prune's dry run, which changes nothing; a prune writes.
 	out, errs, code = h.cad("prune", "-r", h.repoA, "--password-file", h.pw, "--dry-run")
 	if code != 0 || strings.Count(errs, note) != 1 || !strings.Contains(out, "dry run: nothing was changed") {
