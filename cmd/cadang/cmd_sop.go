@@ -136,8 +136,12 @@ func (e *env) reportEnv(ctx context.Context, needConfig bool) (*sopState, report
 		if n > 5 {
 			steps = append(steps[:5], fmt.Sprintf("and %d more", n-5))
 		}
+		them, their := "them", "their"
+		if n == 1 {
+			them, their = "it", "its"
+		}
 		e.warnf("%s logged earlier than the record before it (a clock step: 'cadang log verify' says by how much): the documents place %s by %s logged time, which may be the wrong day or month: %s",
-			plural(n, "run-log record"), map[bool]string{true: "it", false: "them"}[n == 1], map[bool]string{true: "its", false: "their"}[n == 1], strings.Join(steps, ", "))
+			plural(n, "run-log record"), them, their, strings.Join(steps, ", "))
 	}
 	return st, report.Env{Config: st.cfg, Lang: st.lang, Now: st.clock.Now(), Head: vr.Local.Head, Key: vr.Key}, recs, nil
 }

@@ -106,26 +106,24 @@ func usersOf(ctx context.Context, r TreeRepository, sns []*snapshot.Snapshot, lo
 		}
 		u := &treeUses{}
 		memo[id] = u // a tree within itself (a forged one) ends here
-		add := func(rel string, b BlobRef, n int, sub []use) {
-			if sub == nil {
-				sub = []use{{rel, b}}
-			} else {
-				// the child's uses, below rel
-				prefixed := make([]use, 0, len(sub))
-				for _, s := range sub {
-					prefixed = append(prefixed, use{path.Join(rel, s.rel), s.blob})
-				}
-				sub = prefixed
+		keep := func(x use) {
+			if len(u.first) < maxUsesKept {
+				u.first = append(u.first, x)
 			}
-			for _, s := range sub {
-				if len(u.first) < maxUsesKept {
-					u.first = append(u.first, s)
-				}
+		}
+		// one is a use at rel; below, the uses of the child tree at rel.
+		one := func(rel string, b BlobRef) {
+			keep(use{rel, b})
+			u.n++
+		}
+		below := func(rel string, c *treeUses) {
+			for _, x := range c.first {
+				keep(use{path.Join(rel, x.rel), x.blob})
 			}
-			u.n += n
+			u.n += c.n
 		}
 		if _, ok := lost[BlobRef{Type: repo.TreeBlob, ID: id}]; ok {
-			add("", BlobRef{Type: repo.TreeBlob, ID: id}, 1, nil)
+			one("", BlobRef{Type: repo.TreeBlob, ID: id})
 			return u, nil
 		}
 		t, err := snapshot.LoadTree(ctx, r, id)
@@ -141,22 +139,16 @@ func usersOf(ctx context.Context, r TreeRepository, sns []*snapshot.Snapshot, lo
 				if n.Subtree.IsNull() {
 					continue
 				}
-				if _, ok := lost[BlobRef{Type: repo.TreeBlob, ID: n.Subtree}]; ok {
-					add(n.Name, BlobRef{Type: repo.TreeBlob, ID: n.Subtree}, 1, nil)
-					continue
-				}
-				c, err := walk(n.Subtree)
+				c, err := walk(n.Subtree) // a lost subtree: one use, at n.Name
 				if err != nil {
 					return nil, err
 				}
-				if c.n > 0 {
-					add(n.Name, BlobRef{}, c.n, c.first)
-				}
+				below(n.Name, c)
 			case snapshot.TypeFile:
 				for _, e := range n.Content {
 					b := BlobRef{Type: repo.DataBlob, ID: e.ID}
 					if _, ok := lost[b]; ok && !e.IsHole() {
-						add(n.Name, b, 1, nil) // a file once, at its first lost blob
+						one(n.Name, b) // a file once, at its first lost blob
 						break
 					}
 				}
