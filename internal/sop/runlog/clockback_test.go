@@ -175,3 +175,34 @@ func TestHealth(t *testing.T) {
 func findingsOf(fs []Finding) string {
 	return findings(&VerifyReport{Findings: fs})
 }
+
+// TestClockStepUnderASecondIsNoWarning: a record logged less than a second
+// before the one it follows is no clock-back (the README walk's frozen
+// clock gave "0s before" warnings); a step of a second is one.
+func TestClockStepUnderASecondIsNoWarning(t *testing.T) {
+	ctx := context.Background()
+	l, clk := newLog(t)
+	s := runlogtest.NewID(repoA)
+	recs := fill(t, l, clk, s, 2)
+	stepBack(clk, recs[1], 900*time.Millisecond)
+	back, err := appendCheck(t, l, clk, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := l.Verify(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rep.Findings {
+		if f.Problem == ClockBack {
+			t.Fatalf("a step of 900 ms is a clock-back warning:\n%s", findings(rep))
+		}
+	}
+	stepBack(clk, back, time.Second)
+	if _, err := appendCheck(t, l, clk, s); err != nil {
+		t.Fatal(err)
+	}
+	if rep, _ := l.Verify(ctx, s); !strings.Contains(findings(rep), "1s before record "+back.ID) {
+		t.Fatalf("a step of 1 s is no clock-back warning:\n%s", findings(rep))
+	}
+}

@@ -522,7 +522,7 @@ func checkCopy(name string, es []entry, ordered bool, trusted keyring, zone *tim
 			}
 			if prev != nil && e.rec.Prev != prev.hash {
 				add(BrokenLink, e, "does not follow record %s (seq %d): that record was altered after this one was written, or one of the two was replaced", prev.rec.ID, prev.rec.Seq)
-			} else if prev != nil && e.rec.Logged.Before(prev.rec.Logged) {
+			} else if prev != nil && prev.rec.Logged.Sub(e.rec.Logged) >= clockStepMin {
 				fs = append(fs, clockBack(name, prev, e, zone))
 			}
 			if s == 1 && e.rec.Prev != "" {
@@ -534,6 +534,14 @@ func checkCopy(name string, es []entry, ordered bool, trusted keyring, zone *tim
 	}
 	return sum, fs
 }
+
+// clockStepMin is the smallest step back between two records that is a
+// clock-back warning. The records' times, and the documents' order of
+// them, are read to the second; a smaller step (a time server's
+// correction, two commands within one second) misplaces nothing in a
+// document and was reported as "0s before", which says nothing an
+// administrator can act on.
+const clockStepMin = time.Second
 
 // clockBack is the warning for e, logged before prev, the record it
 // follows and names by hash: e was written after prev, so the clock
