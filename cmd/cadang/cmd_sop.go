@@ -13,6 +13,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -197,7 +198,17 @@ func jobCommand() *cli.Command {
 					fmt.Fprintf(tw, "%s\t%d %s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.Name, j.Info().No, st.termLang.Pick(j.Info().NameID, j.Info().NameEN),
 						j.Classification, j.Schedule, time.Duration(soprun.StandardFor(runlog.OpBackup, j)), strings.Join(srcs, "; "), strings.Join(media, " → "), due)
 				}
-				return tw.Flush()
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				lastOK := func(job string) string { return soprun.LastRotationMedium(recs, job) }
+				for _, s := range st.cfg.SharedRotations() {
+					if due := st.cfg.DueApart(s, lastOK, st.clock.Now()); due != nil {
+						e.warnf("jobs %s share their media but are due on different ones now (%s): their rotations parted; see 'cadang job check'",
+							strings.Join(s.Jobs, ", "), strings.Join(due, "; "))
+					}
+				}
+				return nil
 			},
 		}, jobCheckCommand(), scheduleCommand()},
 	}
@@ -211,7 +222,8 @@ func jobCheckCommand() *cli.Command {
 		Description: `Loads the configuration as every command does (a syntax error, an unknown key or a wrong value is
 an error naming the file, line and key), then reads each password_file the jobs name (JOB... only, if
 given): every medium's, the offsite medium's and [smtp]'s. One that is missing, empty or unreadable by
-this user is an error naming the file, the line and the key; one that others may read is a warning. Run
+this user is an error naming the file, the line and the key; one that others may read is a warning, and
+so are jobs that share a medium with rotations that can part (in sequence, or on different calendars). Run
 it as the user of the scheduled runs (root). Exit codes: 0 all good, 1 a problem found. Opens no
 repository, so it does not try the passwords: 'cadang -r MEDIUM snapshots' with the medium's
 --password-file does, or the next 'cadang run'.`,
@@ -238,6 +250,11 @@ repository, so it does not try the passwords: 'cadang -r MEDIUM snapshots' with 
 			}
 			if errs := st.cfg.CheckPasswordFilesWarn(refs, func(msg string) { e.warnf("%s", msg) }); len(errs) > 0 {
 				return errs
+			}
+			for _, s := range st.cfg.SharedRotations() {
+				if len(names) == 0 || slices.ContainsFunc(s.Jobs, func(j string) bool { return slices.Contains(names, j) }) {
+					e.warnf("%s", s)
+				}
 			}
 			if !e.quiet {
 				fmt.Fprintf(e.stdout, "configuration %s: %d job(s), %d password file(s) read (the passwords themselves are tried when a repository is opened)\n", st.cfg.Path, len(st.cfg.Jobs), len(refs))
