@@ -15,6 +15,7 @@ import (
 
 	"github.com/lpse/cadang/internal/errclass"
 	"github.com/lpse/cadang/internal/pwfile"
+	"github.com/lpse/cadang/internal/sop/engine"
 	soprun "github.com/lpse/cadang/internal/sop/run"
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/internal/units"
@@ -120,7 +121,8 @@ Protections travel with the snapshots: each snapshot copied, or found copied alr
 with every protection of the source snapshot that still holds (same end and reason), unless this
 repository has one as long with that reason already; the summary says how many were added. So a forget
 here keeps what a forget on the source keeps (legal holds, before-change backups). An expired protection
-is not copied.
+is not copied. A protection file of the source that cannot be read is not carried: a warning names it, and
+the run log record lists it.
 
 The source password comes from --from-password-file (CADANG_FROM_PASSWORD_FILE), CADANG_FROM_PASSWORD,
 or a prompt. The source is opened with a shared lock, the destination with a copy lock (a second copy
@@ -242,7 +244,7 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, incl
 		// A snapshot named is copied even if this repository forgot it.
 		IncludeForgotten: includeForgotten || len(args) > 0,
 		UnreadableProtection: func(id repo.ID, err error) {
-			e.warnf("protection file %s of the source cannot be read, so what it protects is not protected here: %v (on the source, 'cadang protect --list' names it)", id.Short(), err)
+			e.warnf("%s", engine.UnreadableProtectionText(id, "the source "+location.Redact(from), "this repository", err))
 		}}
 	if !e.json && !e.quiet {
 		o.Progress = func(r copier.SnapshotResult) {
@@ -270,6 +272,7 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, incl
 	rec.Copy = &runlog.CopyInfo{From: from, FromID: src.ID(), Copied: res.Copied, Skipped: res.Skipped, Forgotten: res.NotAgain,
 		DataBlobs: res.DataBlobs, TreeBlobs: res.TreeBlobs, Bytes: res.Bytes}
 	rec.BytesAdded = res.Bytes // what the job's offsite copy records too (cadang log's Added)
+	rec.Copy.UnreadableProtections = soprun.UnreadableProtections(res)
 	// A copy that left out unreadable snapshots did the rest: it reports
 	// them like the others, and ends with the error (exit code 3).
 	if err != nil && !errors.Is(err, copier.ErrIncomplete) {

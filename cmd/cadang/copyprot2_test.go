@@ -1,12 +1,132 @@
 package main
 
-// Ways a protection could fail to travel with a copy unseen: a copied
-// protection whose snapshot was re-tagged (a new ID) since.
+// Ways a protection could fail to travel with a copy unseen: a source
+// protection file that cannot be read, and a copied protection whose
+// snapshot was re-tagged (a new ID) since.
 
 import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lpse/cadang/internal/sop/runlog"
 )
+
+// A protection file of the source that cannot be read does not fail the
+// copy, but copy warns of it by name and its run log record lists it.
+func TestCLICopyUnreadableSourceProtection(t *testing.T) {
+	a := newProtSource(t)
+	var holdID string
+	for _, p := range protectList(t, a.dir) {
+		if p.Snapshot == a.hold {
+			holdID = p.ID
+		}
+	}
+	f := filepath.Join(a.dir, "protected", holdID)
+	damageFile(t, f)
+	b := newCopyMedium(t, a.dir)
+
+	res := cliOK(t, "-r", b, "copy", "--from-repo", a.dir)
+	if !strings.Contains(res.stderr, "warning: protection file "+holdID[:8]+" of the source "+a.dir+" cannot be read") {
+		t.Errorf("copy should warn of the protection file it cannot read:\n%s", res)
+	}
+	if len(activeFor(copiedProtections(t, b), copyOf(t, b)[a.hold])) != 0 {
+		t.Error("a protection that cannot be read was carried")
+	}
+	var recs []runlog.Record
+	decodeJSON(t, cliOK(t, "log", "--json").stdout, &recs)
+	x := recs[len(recs)-1]
+	if x.Op != runlog.OpCopy || x.Result != runlog.OK || x.Copy == nil || len(x.Copy.UnreadableProtections) != 1 ||
+		x.Copy.UnreadableProtections[0].File != holdID || x.Copy.UnreadableProtections[0].Error == "" {
+		t.Errorf("the copy's record should list the protection file %s: %+v %+v", holdID, x, x.Copy)
+	}
+}
+
+// damageFile flips a byte of a repository file.
+func damageFile(t *testing.T, f string) {
+	t.Helper()
+	b, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0xff
+	if err := os.Chmod(f, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	writeFileT(t, f, b, 0o400)
+}
+
+// cadang run's offsite copy warns of a protection file of the medium that
+// it cannot read (one sealed with another key: nobody can tell what it
+// protects), and its copy record lists it; the copy itself is not failed.
+func TestSOPOffsiteUnreadableProtection(t *testing.T) {
+	h := newSOPHarness(t)
+	cfg := mustRead(t, h.cfg)
+	i := strings.Index(cfg, "repository_id = \"")
+	idA := cfg[i+len("repository_id = \"") : i+len("repository_id = \"")+64]
+	common := cfg[:strings.Index(cfg, "[[job]]")]
+	off, offPW := filepath.Join(h.dir, "offsite"), filepath.Join(h.dir, "offsite.pw")
+	writeFileT(t, offPW, []byte("kunci-offsite-kominfo\n"), 0o600)
+	var ini struct {
+		ID string `json:"id"`
+	}
+	out := h.must(0, "init", "--json", "-r", off, "--password-file", offPW, "--copy-chunker-params", "--from-repo", h.repoA, "--from-password-file", h.pw)
+	if err := json.Unmarshal([]byte(out), &ini); err != nil || len(ini.ID) != 64 {
+		t.Fatalf("init: %v %s", err, out)
+	}
+	writeFileT(t, h.cfg, []byte(common+fmt.Sprintf(`
+[[job]]
+name = "spse-db"
+info_class = 7
+classification = "rahasia"
+active_since = 2026-11-27
+  [[job.source]]
+  name = "upload"
+  paths = [%q]
+  [[job.medium]]
+  name = "disk-A"
+  repository = %q
+  repository_id = %q
+  password_file = %q
+  [job.offsite]
+  name = "kominfo"
+  repository = %q
+  repository_id = %q
+  password_file = %q
+`, h.src, h.repoA, idA, h.pw, off, ini.ID, offPW)), 0o600)
+
+	// A file in protected/ of disk-A that no key opens, named by its
+	// bytes as every file there is.
+	junk := make([]byte, 300)
+	if _, err := rand.Read(junk); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(junk)
+	name := hex.EncodeToString(sum[:])
+	writeFileT(t, filepath.Join(h.repoA, "protected", name), junk, 0o400)
+
+	h.at("2026-11-27T02:00:00+08:00")
+	out, errs, code := h.cad("run", "spse-db")
+	if code != 0 {
+		t.Fatalf("run: exit %d\n%s\n%s", code, out, errs)
+	}
+	_, c := offsiteRuns(t, h)
+	if c.Result != runlog.OK || c.Copy == nil || c.Copy.Copied != 1 {
+		t.Fatalf("the copy should succeed: %+v %+v", c, c.Copy)
+	}
+	if !strings.Contains(errs, "protection file "+name[:8]+" of repository "+idA[:8]+" cannot be read") {
+		t.Errorf("run should warn of the protection file it cannot read:\n%s\n%s", out, errs)
+	}
+	if len(c.Copy.UnreadableProtections) != 1 || c.Copy.UnreadableProtections[0].File != name || c.Copy.UnreadableProtections[0].Error == "" {
+		t.Errorf("the copy record should list protection file %s: %+v", name, c.Copy.UnreadableProtections)
+	}
+}
 
 // A copied protection lifts by the ID its snapshot has now: after a tag
 // change (a new ID) forget names that ID to lift it, protect --remove

@@ -141,6 +141,9 @@ type Result struct {
 	// the source's (Copy), ProtectionsAdded how many.
 	Protections      []ProtectionResult `json:"protections,omitempty"`
 	ProtectionsAdded int                `json:"protections_added"`
+	// UnreadableProtections are the source's protection files that could
+	// not be read, and so were not carried (Options.UnreadableProtection).
+	UnreadableProtections []UnreadableSourceProtection `json:"unreadable_protections,omitempty"`
 }
 
 // PackAdopter is implemented by destinations that can take into their
@@ -232,7 +235,9 @@ type copier struct {
 // or skipped (copied before) is written on the destination for its copy,
 // with the same end and reason, unless the destination has one as long
 // already (copyProtections): a forget on the medium copied to must keep
-// what a forget on the source keeps.
+// what a forget on the source keeps. A source protection file that
+// cannot be read is reported (Result.UnreadableProtections,
+// Options.UnreadableProtection) and not carried.
 func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snapshot, o Options) (Result, error) {
 	var res Result
 	// A copy killed while writing its index (a dropped link to the
