@@ -1,8 +1,9 @@
 package main
 
-// Ways a protection could fail to travel with a copy unseen: a source
-// protection file that cannot be read, and a copied protection whose
-// snapshot was re-tagged (a new ID) since.
+// Three ways a protection could fail to travel with a copy unseen: a
+// protection that cannot be written on the destination after the
+// snapshots were copied, a source protection file that cannot be read,
+// and a copied protection whose snapshot was re-tagged (a new ID) since.
 
 import (
 	"crypto/rand"
@@ -12,11 +13,95 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/lpse/cadang/internal/sop/runlog"
 )
+
+// breakProtections makes dir's protected/ a link to nowhere: listing it
+// finds nothing, and saving a protection there fails, whoever runs the
+// test (root writes into a read-only directory). It returns the repair.
+func breakProtections(t *testing.T, dir string) func() {
+	t.Helper()
+	p := filepath.Join(dir, "protected")
+	if err := os.RemoveAll(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(t.TempDir(), "nowhere"), p); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		t.Helper()
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(p, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+var retryCopy = regexp.MustCompile(`'cadang -r (\S+) copy --from-repo (\S+) ([0-9a-f ]+)' writes the protection\(s\)`)
+
+// Copied, but the destination's protections cannot be written: copy
+// --json still prints what was copied, with each protection not written,
+// and exits 3 (done but incomplete); the text output names each snapshot
+// and the destination, and the copy it says to run writes them.
+func TestCLICopyProtectionNotWritten(t *testing.T) {
+	a := newProtSource(t)
+	b := newCopyMedium(t, a.dir)
+	repair := breakProtections(t, b)
+
+	res := cliRun(t, nil, "-r", b, "--json", "copy", "--from-repo", a.dir)
+	if res.code != exitPartial {
+		t.Fatalf("copy --json with protections not written: exit %d, want %d\n%s", res.code, exitPartial, res)
+	}
+	var rep struct {
+		Copied           int `json:"copied"`
+		ProtectionsAdded int `json:"protections_added"`
+		ProtectionErrors []struct {
+			Source, Dest, Reason, Error string
+		} `json:"protection_errors"`
+	}
+	decodeJSON(t, res.stdout, &rep)
+	cp := copyOf(t, b)
+	if rep.Copied != 4 || rep.ProtectionsAdded != 0 || len(rep.ProtectionErrors) != 2 {
+		t.Fatalf("copy --json: %+v\n%s", rep, res)
+	}
+	for _, f := range rep.ProtectionErrors {
+		if (f.Source != a.hold && f.Source != a.change) || f.Dest != cp[f.Source] || !strings.Contains(f.Error, "protected") {
+			t.Errorf("protection error %+v: want the hold %s or the before-change backup %s, with its copy (%v)", f, a.hold, a.change, cp)
+		}
+	}
+
+	// Again, as text: the snapshots are found copied, the protections
+	// still cannot be written.
+	res = cliRun(t, nil, "-r", b, "copy", "--from-repo", a.dir)
+	if res.code != exitPartial || !strings.Contains(res.stdout, "0 protection(s) added, 2 could not be written\n") {
+		t.Fatalf("copy with protections not written: exit %d\n%s", res.code, res)
+	}
+	for _, s := range []string{a.hold, a.change} {
+		if want := "snapshot " + s[:8] + " is copied to " + b + " as " + cp[s][:8] + ", but not protected there"; !strings.Contains(res.stderr, want) {
+			t.Errorf("copy should say %q:\n%s", want, res)
+		}
+	}
+	m := retryCopy.FindStringSubmatch(res.stderr)
+	if m == nil || m[1] != b || m[2] != a.dir {
+		t.Fatalf("copy should say what to run to write the protections:\n%s", res)
+	}
+
+	repair()
+	res = cliOK(t, append([]string{"-r", m[1], "copy", "--from-repo", m[2]}, strings.Fields(m[3])...)...)
+	if mm := protectionsAdded.FindStringSubmatch(res.stdout); mm == nil || mm[1] != "2" {
+		t.Errorf("the copy the message names should add the 2 protections:\n%s", res)
+	}
+	ps := copiedProtections(t, b)
+	if len(activeFor(ps, cp[a.hold])) != 1 || len(activeFor(ps, cp[a.change])) != 1 {
+		t.Errorf("protections after the retry: %+v", ps)
+	}
+}
 
 // A protection file of the source that cannot be read does not fail the
 // copy, but copy warns of it by name and its run log record lists it.
@@ -173,4 +258,33 @@ func TestCLIRetaggedCopyProtectionLifts(t *testing.T) {
 		t.Errorf("protect --remove of a re-tagged protected snapshot:\n%s", res)
 	}
 	cliOK(t, "-r", b, "forget", plainNow[:8])
+}
+
+// Both at once: a snapshot of the source cannot be read and the
+// protections cannot be written. copy --json reports both and exits 3,
+// and the error names each.
+func TestCLICopyIncompleteAndProtectionNotWritten(t *testing.T) {
+	a := newProtSource(t)
+	damageFile(t, filepath.Join(a.dir, "snapshots", a.plain))
+	b := newCopyMedium(t, a.dir)
+	breakProtections(t, b)
+
+	res := cliRun(t, nil, "-r", b, "--json", "copy", "--from-repo", a.dir)
+	var rep struct {
+		Copied           int `json:"copied"`
+		Failed           int `json:"failed"`
+		ProtectionErrors []struct {
+			Source string `json:"source"`
+		} `json:"protection_errors"`
+	}
+	decodeJSON(t, res.stdout, &rep)
+	if res.code != exitPartial || rep.Copied != 3 || rep.Failed != 1 || len(rep.ProtectionErrors) != 2 {
+		t.Fatalf("copy --json: exit %d, %+v\n%s", res.code, rep, res)
+	}
+	for _, want := range []string{"1 snapshot(s) could not be copied", "the other snapshots were copied", "2 protection(s) could not be copied",
+		"snapshot " + a.hold[:8] + " is copied to " + b} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("copy should say %q:\n%s", want, res)
+		}
+	}
 }
