@@ -330,16 +330,29 @@ type FileRemover interface {
 // A snapshot without protection is no error: it returns 0. Protection files
 // that cannot be read are left alone: lifting what is known is safe.
 func Unprotect(ctx context.Context, r FileRemover, snapshot repo.ID) (removed int, err error) {
+	return unprotect(ctx, r, snapshot, func(p Protection) bool { return p.Snapshot == snapshot })
+}
+
+// UnprotectSnapshot is Unprotect for a snapshot that exists: it lifts
+// every protection that covers sn (Covers), also those that name the
+// snapshot a tag change replaced by sn. A tag change gives the snapshot a
+// new ID and leaves its protections naming the old one; the ID that
+// snapshots and forget show must lift them.
+func UnprotectSnapshot(ctx context.Context, r FileRemover, sn *Snapshot) (removed int, err error) {
+	return unprotect(ctx, r, sn.ID(), func(p Protection) bool { return p.Covers(sn) })
+}
+
+func unprotect(ctx context.Context, r FileRemover, id repo.ID, lift func(Protection) bool) (removed int, err error) {
 	ps, _, err := LoadProtections(ctx, r)
 	if err != nil {
 		return 0, err
 	}
 	for _, p := range ps {
-		if p.Snapshot != snapshot {
+		if !lift(p) {
 			continue
 		}
 		if err := r.RemoveFile(ctx, repo.ProtectFile, p.ID); err != nil {
-			return removed, fmt.Errorf("unprotect snapshot %s: %w", snapshot.Short(), err)
+			return removed, fmt.Errorf("unprotect snapshot %s: %w", id.Short(), err)
 		}
 		removed++
 	}

@@ -676,6 +676,16 @@ type CopyInfo struct {
 	DataBlobs int   `json:"data_blobs"`
 	TreeBlobs int   `json:"tree_blobs"`
 	Bytes     int64 `json:"bytes"`
+	// UnreadableProtections are the source's protection files the copy
+	// could not read: what they protect is not protected on the
+	// destination, which the copy's result (not failed for them) hides.
+	UnreadableProtections []UnreadableFile `json:"unreadable_protections,omitempty"`
+}
+
+// UnreadableFile is a repository file that could not be read, and why.
+type UnreadableFile struct {
+	File  string `json:"file"` // its ID
+	Error string `json:"error"`
 }
 
 // PruneInfo is what a prune found and did (an OpPrune record), the numbers
