@@ -1071,7 +1071,11 @@ func findCommand() *cli.Command {
 		Name:      "find",
 		Usage:     "find files matching a pattern in all (or the selected) snapshots",
 		ArgsUsage: "PATTERN...",
-		Flags:     filterFlags(),
+		Description: `Prints a line per file found, oldest snapshot first: the snapshot's ID and time (when the backup was
+taken, in the organisation's time zone as every listing, or UTC with --utc), then the file as ls -l shows it
+(its own modification time among them). With --json, one object per file: ls's fields plus "snapshot" and
+"snapshot_time".`,
+		Flags: filterFlags(),
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
 			if c.NArg() == 0 {
@@ -1086,11 +1090,15 @@ func findCommand() *cli.Command {
 				return walker.Find(c.Context, r, sns, c.Args().Slice(), func(sn *snapshot.Snapshot, p string, n *snapshot.Node) error {
 					if e.json {
 						return e.printJSONLine(struct {
-							Snapshot string `json:"snapshot"`
+							Snapshot     string    `json:"snapshot"`
+							SnapshotTime time.Time `json:"snapshot_time"`
 							nodeJSON
-						}{sn.ID().String(), toNodeJSON(p, n)})
+						}{sn.ID().String(), sn.Time, toNodeJSON(p, n)})
 					}
-					_, err := fmt.Fprintf(e.stdout, "%s %s\n", sn.ID().Short(), lsLine(e, p, n))
+					// The snapshot's time, not only the file's: "the
+					// document as it was on 12 November" is a snapshot's
+					// date, which the file's mtime need not be.
+					_, err := fmt.Fprintf(e.stdout, "%s %s %s\n", sn.ID().Short(), e.timeText(sn.Time), lsLine(e, p, n))
 					return err
 				})
 			})
