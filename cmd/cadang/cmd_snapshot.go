@@ -492,6 +492,9 @@ to that file system and lists the files it did not try (NOT TRIED).`,
 			&cli.StringFlag{Name: "requested-by", Usage: "SOP: `NAME` of who asked for this restore (records the restore request, and protects the snapshot for the job's protect_before_change, 90 days by default)"},
 			&cli.StringFlag{Name: "reason", Usage: "SOP: why the restore was requested"},
 			&cli.StringFlag{Name: "request-id", Usage: "SOP: the request form's `ID`"},
+			&cli.StringFlag{Name: "requester-position", Usage: "SOP: the requester's position (jabatan), in `TEXT`, for the request form and the minutes"},
+			&cli.StringFlag{Name: "requester-unit", Usage: "SOP: the requester's unit (unit kerja), in `TEXT`, for the request form and the minutes"},
+			&cli.StringFlag{Name: "requested-on", Usage: "SOP: the `YYYY-MM-DD` of the request (default: the day of the restore); the request form is dated and signed with it"},
 		),
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
@@ -512,6 +515,12 @@ to that file system and lists the files it did not try (NOT TRIED).`,
 				NoOwner: c.Bool("no-owner"), NoDevices: c.Bool("no-devices"), MaxNodes: c.Uint64("max-nodes"),
 				XattrInclude: c.StringSlice("xattr-include"), XattrExclude: c.StringSlice("xattr-exclude"),
 				RequestedBy: c.String("requested-by"), Reason: c.String("reason"), RequestID: c.String("request-id"),
+				RequesterPosition: c.String("requester-position"), RequesterUnit: c.String("requester-unit"),
+			}
+			if s := c.String("requested-on"); s != "" {
+				if o.RequestedOn, err = time.ParseInLocation(time.DateOnly, s, e.orgZone()); err != nil {
+					return fmt.Errorf("--requested-on %q: want YYYY-MM-DD", s)
+				}
 			}
 			if o.DryRun { // not a restore: nothing to record
 				_, err = runRestore(c.Context, e, o)
@@ -544,6 +553,12 @@ type restoreOptions struct {
 	RequestedBy  string
 	Reason       string
 	RequestID    string
+	// RequesterPosition, RequesterUnit and RequestedOn (the day of the
+	// request, zero when not given) go into the record for the request
+	// form and the minutes.
+	RequesterPosition string
+	RequesterUnit     string
+	RequestedOn       time.Time
 }
 
 // restoreResult is what `restore --json` prints last.

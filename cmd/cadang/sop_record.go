@@ -80,6 +80,7 @@ func recordBackup(rec *runlog.Record, o backupOptions, sn *snapshot.Snapshot, er
 func recordRestore(rec *runlog.Record, o restoreOptions, res *restoreResult, err error) {
 	id, sub := splitSnapshotArg(o.Snapshot)
 	info := &runlog.RestoreInfo{RequestID: o.RequestID, RequestedBy: o.RequestedBy, Reason: o.Reason,
+		RequesterPosition: o.RequesterPosition, RequesterOf: o.RequesterUnit, RequestedAt: o.RequestedOn,
 		Snapshot: id, Target: absTarget(o.Target), Paths: o.Include, Overwrite: o.Overwrite.String()}
 	if sub != "" {
 		info.Paths = append([]string{sub}, info.Paths...)
