@@ -1254,16 +1254,20 @@ func reportCommand() *cli.Command {
 					}
 					return env.Monthly(recs, month)
 				}),
-			sub("restore-request", "the restore request form (Form Permintaan Restore): blank, or filled from a restore's record", "[RUN_ID|latest]", false, nil,
+			sub("restore-request", "the restore request form (Form Permintaan Restore): blank, or filled from a restore's record, signed on the day of the request", "[RUN_ID|latest]", false, requestFlags(),
 				func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error) {
+					o, err := minutesOptions(c, env.Config.Location())
+					if err != nil {
+						return nil, err
+					}
 					if c.NArg() == 0 {
-						return env.RestoreRequest(nil), nil
+						return env.RestoreRequest(nil, o), nil
 					}
 					r, err := runlog.FindRecord(recs, c.Args().First(), runlog.OpRestore)
 					if err != nil {
 						return nil, err
 					}
-					return env.RestoreRequest(&r), nil
+					return env.RestoreRequest(&r, o), nil
 				}),
 			sub("restore", "the restore minutes (Berita Acara Pelaksanaan Restore) of a restore", "RUN_ID|latest", false, minutesFlags(),
 				func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error) {
@@ -1306,9 +1310,19 @@ func reportCommand() *cli.Command {
 func minutesFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "signed-on", Usage: "the `YYYY-MM-DD` of signing (default: the day of the restore)"},
-		&cli.StringFlag{Name: "requester-position", Usage: "the requester's position (jabatan), in `TEXT`"},
+		&cli.StringFlag{Name: "requester-position", Usage: "the requester's position (jabatan), in `TEXT` (default: the position recorded with the restore)"},
 		&cli.StringFlag{Name: "requester-unit", Usage: "the requester's unit (unit kerja), in `TEXT` (default: the unit recorded with the restore)"},
 		&cli.StringFlag{Name: "performer", Usage: "the `NAME` of who carried out the restore (default: [organization.administrator] name)"},
+	}
+}
+
+// requestFlags are minutesFlags less the performer, for the filled
+// restore request form.
+func requestFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "signed-on", Usage: "the `YYYY-MM-DD` of signing (default: the day of the request, as recorded by restore --requested-on, else of the restore)"},
+		&cli.StringFlag{Name: "requester-position", Usage: "the requester's position (jabatan), in `TEXT` (default: the position recorded with the restore)"},
+		&cli.StringFlag{Name: "requester-unit", Usage: "the requester's unit (unit kerja), in `TEXT` (default: the unit recorded with the restore)"},
 	}
 }
 

@@ -428,6 +428,10 @@ func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx con
 		return store, opErr
 	})
 	e.recordOutcome(out, err, runner.Log, rc.repos)
+	if op == runlog.OpRestore && len(rc.repos) > 0 {
+		// After the record, which names the run the minutes cite.
+		e.protectRequested(ctx, st, out.Record, rc.repos[0])
+	}
 	var fe *soprun.FailedError
 	if err != nil && !errors.As(err, &fe) && opErr == nil {
 		return notRecorded(op)

@@ -336,13 +336,18 @@ type CheckValue struct {
 
 // RestoreInfo describes a restore (SOP steps 7-8): the request and what was done.
 type RestoreInfo struct {
-	RequestID   string    `json:"request_id,omitempty"`
-	RequestedBy string    `json:"requested_by,omitempty"`
-	RequesterOf string    `json:"requester_unit,omitempty"`
-	RequestedAt time.Time `json:"requested_at,omitempty"`
-	Reason      string    `json:"reason,omitempty"`
-	Snapshot    string    `json:"snapshot,omitempty"`
-	SnapshotAt  time.Time `json:"snapshot_time,omitempty"`
+	RequestID   string `json:"request_id,omitempty"`
+	RequestedBy string `json:"requested_by,omitempty"`
+	// RequesterPosition and RequesterOf are the requester's position
+	// (jabatan) and unit (unit kerja); RequestedAt is the day of the
+	// request (restore --requested-on), midnight in the organisation's
+	// zone; zero: not given.
+	RequesterPosition string    `json:"requester_position,omitempty"`
+	RequesterOf       string    `json:"requester_unit,omitempty"`
+	RequestedAt       time.Time `json:"requested_at,omitempty"`
+	Reason            string    `json:"reason,omitempty"`
+	Snapshot          string    `json:"snapshot,omitempty"`
+	SnapshotAt        time.Time `json:"snapshot_time,omitempty"`
 	// SnapshotJob and Source are the snapshot's job and source tags (job:,
 	// source:): on a host without the configuration the record has no job
 	// of its own, and the minutes take it from the snapshot.
