@@ -1,0 +1,134 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/lpse/cadang/repo"
+)
+
+// truncateDataPack cuts the data pack that holds the most blobs to half
+// its length and returns it, with the IDs of the data blobs it held that
+// lay wholly before the cut and of those cut off.
+func truncateDataPack(t *testing.T, dir string) (pack repo.ID, kept, cut map[repo.ID]bool) {
+	t.Helper()
+	rp := openForTest(t, dir, cliTestPassword)
+	byPack := map[repo.ID][]repo.BlobLocation{}
+	_ = rp.Index().Each(func(l repo.BlobLocation) error {
+		if l.Type == repo.DataBlob {
+			byPack[l.Pack] = append(byPack[l.Pack], l)
+		}
+		return nil
+	})
+	rp.Close()
+	for p, ls := range byPack {
+		if len(ls) > len(byPack[pack]) {
+			pack = p
+		}
+	}
+	file := filepath.Join(dir, "data", pack.String()[:2], pack.String())
+	fi, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := fi.Size() / 2
+	if err := os.Chmod(file, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(file, size); err != nil {
+		t.Fatal(err)
+	}
+	kept, cut = map[repo.ID]bool{}, map[repo.ID]bool{}
+	for _, l := range byPack[pack] {
+		if int64(l.Offset)+int64(l.Length) <= size {
+			kept[l.ID] = true
+		} else {
+			cut[l.ID] = true
+		}
+	}
+	return pack, kept, cut
+}
+
+// TestCLICheckReadDataTracesTruncatedPack: a pack cut short has lost its
+// header (at its end), and the blobs in the part cut off. check
+// --read-data opens the blobs at the places the index gives, and names
+// the files that use the blobs cut off, as it names those of a damaged
+// blob in a pack of full length (text and --json), and not the files
+// whose blobs lie before the cut, which a restore still reads. Before, it
+// reported only the damaged pack and named no file.
+func TestCLICheckReadDataTracesTruncatedPack(t *testing.T) {
+	r := cliNewRepo(t)
+	data := filepath.Join(t.TempDir(), "data")
+	contents := map[string][]byte{}
+	for i := range 8 {
+		f := filepath.Join(data, fmt.Sprintf("laporan%02d.pdf", i))
+		contents[f] = randBytes(uint64(300+i), 30<<10)
+		writeFileT(t, f, contents[f], 0o644)
+	}
+	id := str(t, cliBackup(t, r, data), "snapshot_id")
+	byBlob := map[repo.ID]string{} // a file below the chunker's minimum is one blob
+	rp := openForTest(t, r, cliTestPassword)
+	for f, b := range contents {
+		byBlob[rp.BlobID(b)] = f
+	}
+	rp.Close()
+	pack, kept, cut := truncateDataPack(t, r)
+	if len(kept) == 0 || len(cut) == 0 {
+		t.Fatalf("the cut keeps %d blobs and cuts %d: the test needs both", len(kept), len(cut))
+	}
+	var wantCut, wantKept []string
+	for b := range cut {
+		wantCut = append(wantCut, byBlob[b])
+	}
+	for b := range kept {
+		wantKept = append(wantKept, byBlob[b])
+	}
+
+	res := cliCode(t, 1, "-r", r, "check", "--read-data")
+	for _, f := range wantCut {
+		if !strings.Contains(res.stdout, "damaged: snapshot "+id[:8]+": "+f+": data blob ") {
+			t.Errorf("check --read-data does not name %s, whose blob was cut off the pack:\n%s", f, res)
+		}
+	}
+	for _, f := range wantKept {
+		if strings.Contains(res.stdout, f) {
+			t.Errorf("check --read-data names %s, whose blob lies before the cut:\n%s", f, res)
+		}
+	}
+
+	res = cliCode(t, 1, "-r", r, "--json", "check", "--read-data")
+	var got struct {
+		DamagedBlobUsers []struct {
+			Snapshot string `json:"snapshot"`
+			Paths    []struct {
+				Path string `json:"path"`
+				Pack string `json:"pack"`
+			} `json:"paths"`
+		} `json:"damaged_blob_users"`
+	}
+	lines := jsonLines(t, res.stdout)
+	b, _ := json.Marshal(lines[len(lines)-1])
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.DamagedBlobUsers) != 1 || got.DamagedBlobUsers[0].Snapshot != id {
+		t.Fatalf("damaged_blob_users: %s", b)
+	}
+	var paths []string
+	for _, p := range got.DamagedBlobUsers[0].Paths {
+		if p.Pack != pack.String() {
+			t.Errorf("damaged_blob_users names pack %s, want %s", p.Pack, pack)
+		}
+		paths = append(paths, p.Path)
+	}
+	slices.Sort(paths)
+	slices.Sort(wantCut)
+	if !slices.Equal(paths, wantCut) {
+		t.Errorf("damaged_blob_users names %q, want the files cut off %q", paths, wantCut)
+	}
+}
