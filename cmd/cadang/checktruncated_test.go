@@ -101,8 +101,20 @@ func TestCLICheckReadDataTracesTruncatedPack(t *testing.T) {
 		}
 	}
 
+	// One damaged thing, though its hash, its header and each blob cut
+	// off are findings of their own (before: "check found 5 problem(s)").
+	if n := strings.Count(res.stdout, "error: "); n < 3 {
+		t.Errorf("check --read-data prints %d findings, want the hash's, the header's and the blobs':\n%s", n, res)
+	}
+	if !strings.Contains(res.stderr, "check found 1 damaged pack\n") {
+		t.Errorf("check --read-data does not count the pack once:\n%s", res)
+	}
+
 	res = cliCode(t, 1, "-r", r, "--json", "check", "--read-data")
 	var got struct {
+		Problems         []string `json:"problems"`
+		DamagedPacks     int      `json:"damaged_packs"`
+		OtherProblems    *int     `json:"other_problems"`
 		DamagedBlobUsers []struct {
 			Snapshot string `json:"snapshot"`
 			Paths    []struct {
@@ -115,6 +127,9 @@ func TestCLICheckReadDataTracesTruncatedPack(t *testing.T) {
 	b, _ := json.Marshal(lines[len(lines)-1])
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatal(err)
+	}
+	if got.DamagedPacks != 1 || got.OtherProblems != nil || len(got.Problems) < 3 {
+		t.Errorf("check --json: damaged_packs %d, other_problems %v, %d problems; want 1, none, the findings: %s", got.DamagedPacks, got.OtherProblems, len(got.Problems), b)
 	}
 	if len(got.DamagedBlobUsers) != 1 || got.DamagedBlobUsers[0].Snapshot != id {
 		t.Fatalf("damaged_blob_users: %s", b)

@@ -58,6 +58,12 @@ type checkResult struct {
 	BytesRead      int64    `json:"bytes_read"`
 	UnindexedPacks int      `json:"unindexed_packs"`
 	Problems       []string `json:"problems"`
+	// DamagedPacks counts the packs found damaged, each once however many
+	// of its bytes, its header and its blobs the problems name, and
+	// OtherProblems the problems not about them: the "check found" line
+	// counts the same.
+	DamagedPacks  int `json:"damaged_packs,omitempty"`
+	OtherProblems int `json:"other_problems,omitempty"`
 	// Unsupported lists the trees of a newer format, which were not
 	// checked (not damage; a newer cadang reads them).
 	Unsupported []string `json:"unsupported,omitempty"`
@@ -181,6 +187,8 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 	// is compared, and copied in again at the end of this run, as missing.
 	e.forgetDamagedRecords(r, rep.Problems)
 	res.Problems = append(res.Problems, e.runLogProblems(c.Context, r)...)
+	packs, findings := packDamage(rep.Problems)
+	res.DamagedPacks, res.OtherProblems = packs, len(res.Problems)-findings
 	for _, p := range rep.Unsupported {
 		res.Unsupported = append(res.Unsupported, p.Error())
 	}
@@ -285,7 +293,7 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		fmt.Fprintln(e.stdout)
 	}
 	if len(res.Problems) > 0 {
-		return runlog.Fail(runlog.KindIntegrity, fmt.Errorf("check found %d problem(s)", len(res.Problems)))
+		return runlog.Fail(runlog.KindIntegrity, errors.New(foundText(res.DamagedPacks, res.OtherProblems)))
 	}
 	if n := len(res.Unsupported); n > 0 {
 		// Not damage (doc/design.md §13): errclass tells the administrator
@@ -296,6 +304,36 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		fmt.Fprintln(e.stdout, "no errors were found")
 	}
 	return nil
+}
+
+// packDamage counts the packs found damaged and the findings about them:
+// a pack cut short is named for its hash, its header and each blob cut
+// off, and is one damaged pack.
+func packDamage(ps []repo.Problem) (packs, findings int) {
+	seen := map[string]bool{}
+	for _, p := range ps {
+		if p.File.Type != repo.PackFile || p.File.Name == "" || (p.Kind != repo.ProblemFileDamaged && p.Kind != repo.ProblemBlobDamaged) {
+			continue
+		}
+		findings++
+		if !seen[p.File.Name] {
+			seen[p.File.Name] = true
+			packs++
+		}
+	}
+	return packs, findings
+}
+
+// foundText says what a failed check found: the damaged packs, each once,
+// and the other problems.
+func foundText(packs, others int) string {
+	switch {
+	case packs == 0:
+		return fmt.Sprintf("check found %d problem(s)", others)
+	case others == 0:
+		return "check found " + plural(packs, "damaged pack")
+	}
+	return fmt.Sprintf("check found %s and %d other problem(s)", plural(packs, "damaged pack"), others)
 }
 
 // printLostBlobAdvice says what to do about snapshots that use blobs the
