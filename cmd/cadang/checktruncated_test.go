@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/repo"
 )
 
@@ -63,6 +64,7 @@ func truncateDataPack(t *testing.T, dir string) (pack repo.ID, kept, cut map[rep
 // reported only the damaged pack and named no file.
 func TestCLICheckReadDataTracesTruncatedPack(t *testing.T) {
 	r := cliNewRepo(t)
+	t.Setenv(envLog, filepath.Join(t.TempDir(), "runlog.jsonl"))
 	data := filepath.Join(t.TempDir(), "data")
 	contents := map[string][]byte{}
 	for i := range 8 {
@@ -110,6 +112,34 @@ func TestCLICheckReadDataTracesTruncatedPack(t *testing.T) {
 		t.Errorf("check --read-data does not count the pack once:\n%s", res)
 	}
 
+	// The record says it as a note (for the documents in their language,
+	// not cadang's English), with the files named and the advice printed.
+	rec := lastRecord(t)
+	if rec.Op != runlog.OpCheck || rec.Note == nil || rec.Note.Code != "check-found-packs" || fmt.Sprint(rec.Note.Args) != "[1]" || rec.Message != "" {
+		t.Errorf("the check's record: note %+v, message %q; want check-found-packs [1] and no English message", rec.Note, rec.Message)
+	}
+	if rec.Check == nil {
+		t.Fatalf("the check's record has no check facts: %+v", rec)
+	}
+	var recorded []string
+	for _, p := range rec.Check.Paths {
+		if p.Snapshot != id || p.Tree {
+			t.Errorf("recorded path %+v, want a file of snapshot %s", p, id)
+		}
+		recorded = append(recorded, p.Path)
+	}
+	slices.Sort(recorded)
+	slices.Sort(wantCut)
+	if !slices.Equal(recorded, wantCut) || rec.Check.MorePaths != 0 || rec.Check.DamagedPacks != 1 {
+		t.Errorf("recorded paths %q (+%d), %d damaged packs; want %q, 1", recorded, rec.Check.MorePaths, rec.Check.DamagedPacks, wantCut)
+	}
+	// The advice recorded is the terminal's: 'repair packs', then a backup
+	// heals (the blobs are still in the index).
+	if !slices.Equal(rec.Check.Advice, []string{"repair-packs", "lost-data-after-repair"}) ||
+		!strings.Contains(res.stdout, "run 'cadang repair packs' (above) first") {
+		t.Errorf("recorded advice %q; the terminal's:\n%s", rec.Check.Advice, res.stdout)
+	}
+
 	res = cliCode(t, 1, "-r", r, "--json", "check", "--read-data")
 	var got struct {
 		Problems         []string `json:"problems"`
@@ -145,5 +175,20 @@ func TestCLICheckReadDataTracesTruncatedPack(t *testing.T) {
 	slices.Sort(wantCut)
 	if !slices.Equal(paths, wantCut) {
 		t.Errorf("damaged_blob_users names %q, want the files cut off %q", paths, wantCut)
+	}
+}
+
+// A check of a repository that does not open is recorded with a note that
+// each document says in its language, the error following as the
+// program's message: before, the note was "error" and the Indonesian
+// report quoted only cadang's English.
+func TestCLICheckUnopenedRecordsNote(t *testing.T) {
+	t.Setenv(envLog, filepath.Join(t.TempDir(), "runlog.jsonl"))
+	gone := filepath.Join(t.TempDir(), "no-repo")
+	res := cliCode(t, 10, "-r", gone, "check")
+	rec := lastRecord(t)
+	if rec.Op != runlog.OpCheck || rec.Note == nil || rec.Note.Code != "repo-open-failed" || fmt.Sprint(rec.Note.Args) != "["+gone+"]" ||
+		!strings.Contains(res.stderr, rec.Message) || rec.Message == "" || rec.RepositoryID != "" {
+		t.Errorf("record of a check that could not open: note %+v, message %q, repository ID %q\n%s", rec.Note, rec.Message, rec.RepositoryID, res)
 	}
 }
