@@ -12,7 +12,10 @@ import (
 // disk errors.
 type ReadOnlyError struct {
 	Location string // the repository's location, as the backend names it
-	Err      error
+	// ID is the repository's ID where Open read its config before it
+	// failed to write (its lock): the run log names the repository.
+	ID  string
+	Err error
 }
 
 func (e *ReadOnlyError) Error() string {

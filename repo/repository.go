@@ -301,6 +301,9 @@ func Open(ctx context.Context, be backend.Backend, password []byte, o Options) (
 	// exclusive holder removed.
 	if err := r.takeSessionLock(ctx); err != nil {
 		r.freeCodecs()
+		if ro := (*ReadOnlyError)(nil); errors.As(err, &ro) && ro.ID == "" {
+			ro.ID = cfg.ID // read: the failure report names the repository
+		}
 		return nil, err
 	}
 	if !o.NoIndex {

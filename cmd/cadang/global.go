@@ -361,7 +361,12 @@ func (e *env) openBackend(ctx context.Context) (backend.Backend, string, error) 
 }
 
 // openRepo opens the repository named by the global flags.
-func (e *env) openRepo(ctx context.Context, o repo.Options) (*repo.Repository, error) {
+func (e *env) openRepo(ctx context.Context, o repo.Options) (_ *repo.Repository, err error) {
+	defer func() {
+		if err != nil && e.rec != nil && e.rec.openErr == nil {
+			e.rec.openErr = err // the record says so in its documents' language
+		}
+	}()
 	be, _, err := e.openBackend(ctx)
 	if err != nil {
 		return nil, err

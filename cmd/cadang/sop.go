@@ -315,7 +315,11 @@ func (e *env) opener(st *sopState) *engine.Opener {
 
 // recording collects the repositories opened by withRepo during a
 // recorded operation; they stay open until the record is copied into them.
-type recording struct{ repos []*repo.Repository }
+type recording struct {
+	repos []*repo.Repository
+	// openErr is the error of the first repository that did not open.
+	openErr error
+}
 
 func (r *recording) keep(x *repo.Repository) { r.repos = append(r.repos, x) }
 
@@ -402,6 +406,27 @@ func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx con
 			rec.RepositoryID = r.ID()
 			if job != nil {
 				if i := job.MediumByID(r.ID()); i >= 0 {
+					rec.Medium = job.Media[i].Name
+				}
+			}
+		}
+		var ro *repo.ReadOnlyError
+		readOnly := len(rc.repos) == 0 && errors.As(rc.openErr, &ro)
+		if opErr != nil && len(rc.repos) == 0 && rc.openErr != nil && rec.Note == nil {
+			// Said in each document's language; the error, cadang's
+			// English or the system's, follows as the program's message.
+			code := "repo-open-failed"
+			if readOnly {
+				code = "repo-read-only"
+			}
+			rec.Note, rec.Message = runlog.NewNote(code, loc), opErr.Error()
+		}
+		if readOnly && ro.ID != "" {
+			// Its config was read, and names it; only its lock could not
+			// be written.
+			rec.RepositoryID = ro.ID
+			if job != nil {
+				if i := job.MediumByID(ro.ID); i >= 0 {
 					rec.Medium = job.Media[i].Name
 				}
 			}

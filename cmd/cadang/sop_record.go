@@ -285,6 +285,41 @@ func recordCheck(rec *runlog.Record, o repo.CheckOptions, res *checkResult) {
 	if res.OK {
 		rec.Note = runlog.NewNote(code, res.Snapshots, res.Packs, res.BlobsIndexed)
 	}
+	if len(res.Problems) > 0 {
+		rec.Note = checkFoundNote(res.DamagedPacks, res.OtherProblems)
+		rec.Check = checkInfo(res)
+	}
+}
+
+// checkFoundNote is the note of a check that found problems: what its
+// closing line (foundText) says, for every document in its language.
+func checkFoundNote(packs, others int) *runlog.Note {
+	switch {
+	case packs == 0:
+		return runlog.NewNote("check-found", others)
+	case others == 0:
+		return runlog.NewNote("check-found-packs", packs)
+	}
+	return runlog.NewNote("check-found-packs-others", packs, others)
+}
+
+// checkInfo is what the failure report needs of a failed check: its
+// counts, the first paths that use lost blobs (runlog.MaxCheckPaths) and
+// the advice the terminal gave.
+func checkInfo(res *checkResult) *runlog.CheckInfo {
+	info := &runlog.CheckInfo{DamagedPacks: res.DamagedPacks, OtherProblems: res.OtherProblems, Advice: res.advice, MorePaths: res.moreLost}
+	for _, p := range res.lost {
+		if p.Snapshot == nil {
+			continue
+		}
+		if len(info.Paths) == runlog.MaxCheckPaths {
+			info.MorePaths++
+			continue
+		}
+		info.Paths = append(info.Paths, runlog.CheckPath{Snapshot: p.Snapshot.String(), Path: p.Path,
+			Tree: p.Blob != nil && p.Blob.Type == repo.TreeBlob})
+	}
+	return info
 }
 
 func shortID(id string) string {

@@ -213,6 +213,7 @@ type Record struct {
 	Forget  *ForgetInfo  `json:"forget,omitempty"`
 	Prune   *PruneInfo   `json:"prune,omitempty"`
 	Copy    *CopyInfo    `json:"copy,omitempty"`
+	Check   *CheckInfo   `json:"check,omitempty"`
 
 	// Signer is the public key (hex) of the host's signing key, whose
 	// ed25519 signature over the record's bytes the envelope carries;
@@ -666,6 +667,34 @@ type ForgetItem struct {
 
 // ReasonNotKept is the reason of a removed snapshot: no rule keeps it.
 const ReasonNotKept = "not-kept"
+
+// MaxCheckPaths bounds the paths a check record names (CheckInfo.Paths):
+// one damaged pack may hold blobs of thousands of files, and the failure
+// report needs the first of them and a count.
+const MaxCheckPaths = 20
+
+// CheckInfo is what a failed check found (an OpCheck record), for the
+// failure report: the counts of the closing line ("check found 1 damaged
+// pack"), the paths of the snapshots that use a blob found lost, and the
+// advice the terminal gave, by key ("advice."+key in the message
+// catalogue), so that the report gives the same advice in its language.
+type CheckInfo struct {
+	DamagedPacks  int `json:"damaged_packs,omitempty"`
+	OtherProblems int `json:"other_problems,omitempty"`
+	// Paths are the first MaxCheckPaths uses of lost blobs, in the order
+	// check printed them, and MorePaths how many more there are.
+	Paths     []CheckPath `json:"paths,omitempty"`
+	MorePaths int         `json:"more_paths,omitempty"`
+	Advice    []string    `json:"advice,omitempty"`
+}
+
+// CheckPath is a path of a snapshot that uses a blob a check found lost;
+// Tree marks a directory whose listing (tree blob) is lost.
+type CheckPath struct {
+	Snapshot string `json:"snapshot"`
+	Path     string `json:"path"`
+	Tree     bool   `json:"tree,omitempty"`
+}
 
 // CopyInfo is what a copy did (an OpCopy record), the numbers of
 // snapshot/copier's Result. From is the source repository's location.
