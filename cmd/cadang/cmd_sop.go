@@ -13,6 +13,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -1101,7 +1102,9 @@ func followupCommand() *cli.Command {
 			Description: "Records what was done after a failed run (SOP step 5); the failure report of the run prints it.\n" +
 				"Several RUN_IDs (failures of one cause, such as a week of runs on a broken disk) get one follow-up\n" +
 				"each, with the same action and cause. Every RUN_ID is checked first: if one is not a failed run,\n" +
-				"nothing is recorded.",
+				"nothing is recorded. With --repo the follow-up is copied into that repository too; where it cannot be\n" +
+				"(a medium mounted read-only) it is stored on this server only, which the command says, with exit\n" +
+				"code 3, and the next command that can write there copies it.",
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "action", Usage: "what was done, in `TEXT`", Required: true},
 				&cli.StringFlag{Name: "cause", Usage: "the cause of the failure that was found, in `TEXT` (the failure report prints it)"},
@@ -1117,8 +1120,9 @@ func followupCommand() *cli.Command {
 					return err
 				}
 				var store runlog.RecordStore
+				var r *repo.Repository
 				if c.String("repo") != "" {
-					r, _, err := e.openSOPRepo(c.Context, st, "")
+					r, _, err = e.openSOPRepo(c.Context, st, "")
 					if err != nil {
 						return err
 					}
@@ -1140,10 +1144,61 @@ func followupCommand() *cli.Command {
 				for _, rec := range recs {
 					e.printRecord(rec, st.termLang)
 				}
+				if r != nil && errors.Is(err, runlog.ErrNotStored) {
+					// (ErrUnsigned matches it too: only the records the
+					// log notes as not copied into r are said.)
+					if left := notCopied(st.log, r, recs); len(left) > 0 {
+						return followupNotStored(r, left, err)
+					}
+				}
 				return err
 			},
 		}},
 	}
+}
+
+// notCopied returns those of recs that the run log l notes as not copied
+// into r.
+func notCopied(l *runlog.Log, r *repo.Repository, recs []runlog.Record) []runlog.Record {
+	pending := l.PendingCopies(r.ID())
+	var out []runlog.Record
+	for _, rec := range recs {
+		if slices.Contains(pending, rec.Seq) {
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
+// followupNotStored is the end of a 'followup add --repo' whose records
+// are in the local run log but not in r (err wraps runlog.ErrNotStored):
+// exit code 3, done with a warning, and not a failure, since the follow-up
+// is recorded (status and the failure report see it) and the next command
+// that can write to r copies it there; a failure would have the
+// administrator run it again, and record it twice. Its line says plainly
+// that the records are on this server only, and why: on a read-only
+// medium (a rotation disk mounted read-only), the repository and the
+// mount point to remount.
+func followupNotStored(r *repo.Repository, recs []runlog.Record, err error) error {
+	ids, refs := make([]string, len(recs)), make([]string, len(recs))
+	for i, rec := range recs {
+		ids[i], refs[i] = rec.ID, rec.Ref
+	}
+	what := fmt.Sprintf("the follow-up %s of %s is stored on this server only: it was", ids[0], refs[0])
+	if len(recs) > 1 {
+		what = fmt.Sprintf("the follow-ups %s of %s are stored on this server only: they were", strings.Join(ids, ", "), strings.Join(refs, ", "))
+	}
+	loc := location.Redact(r.Backend().Location())
+	var ro *repo.ReadOnlyError
+	switch {
+	case r.Unlocked() || errors.As(err, &ro):
+		why := "whose storage is read-only"
+		if filepath.IsAbs(loc) {
+			why = fmt.Sprintf("whose file system (mounted at %s) is read-only", errclass.MountPoint(loc))
+		}
+		return &partialError{Msg: fmt.Sprintf("%s not written to the repository %s, %s; the next command that can write there copies it", what, loc, why)}
+	}
+	return &partialError{Msg: fmt.Sprintf("%s not written to the repository %s (%v); the next command that opens it copies it", what, loc, err)}
 }
 
 func reportCommand() *cli.Command {

@@ -30,7 +30,7 @@ import (
 const (
 	ExitOK            = 0
 	ExitFatal         = 1
-	ExitPartial       = 3 // backup written, but some source files could not be read, or its offsite copy failed (cadang run); a restore with failed files; a copy that left out unreadable snapshots; a repair that lost blobs (repair packs) or found packs whose header cannot be read (repair index)
+	ExitPartial       = 3 // backup written, but some source files could not be read, or its offsite copy failed (cadang run); a restore with failed files; a copy that left out unreadable snapshots; a repair that lost blobs (repair packs) or found packs whose header cannot be read (repair index); a follow-up recorded on this server only, not in the --repo it was meant for (a medium mounted read-only)
 	ExitNoRepository  = 10
 	ExitLocked        = 11
 	ExitWrongPassword = 12
@@ -59,7 +59,7 @@ func ExitCodes() []ExitCode {
 	return []ExitCode{
 		{ExitOK, "ok"},
 		{ExitFatal, "fatal error"},
-		{ExitPartial, "partly done: some source files could not be read (snapshot still written), some files could not be restored, some snapshots not copied, or a repair lost blobs"},
+		{ExitPartial, "partly done: some source files could not be read (snapshot still written), some files could not be restored, some snapshots not copied, a repair lost blobs, or a follow-up stored on this server only"},
 		{ExitNoRepository, "repository does not exist"},
 		{ExitLocked, "repository is locked"},
 		{ExitWrongPassword, "wrong password"},
