@@ -28,6 +28,7 @@ import (
 	"github.com/lpse/cadang/internal/sop/clock"
 	"github.com/lpse/cadang/internal/sop/sigkey"
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -1157,10 +1158,11 @@ func (l *Log) notePending(local []entry, repoID string, have map[string]bool, ca
 }
 
 // refusedReadOnly reports whether err is the refusal of storage that is
-// read-only (repo.ReadOnlyError, or EROFS from a local medium).
+// read-only (repo.ReadOnlyError, EROFS from a local medium, or a remote
+// backend's backend.ErrReadOnly).
 func refusedReadOnly(err error) bool {
 	var ro *repo.ReadOnlyError
-	return errors.As(err, &ro) || errors.Is(err, syscall.EROFS)
+	return errors.As(err, &ro) || errors.Is(err, syscall.EROFS) || errors.Is(err, backend.ErrReadOnly)
 }
 
 // writeNotes appends notes to the ".pending" file, and syncs it if asked.
