@@ -60,6 +60,11 @@ func TestRESTReadOnlyMediumReads(t *testing.T) {
 	if got := mustRead(t, filepath.Join(dir, "restored", src, "kontrak.txt")); got != strings.Repeat("kontrak pengadaan\n", 500) {
 		t.Errorf("restored kontrak.txt differs (%d bytes)", len(got))
 	}
+	// A writer fails, saying why.
+	res = cliRun(t, nil, "-r", loc, "backup", src)
+	if res.code != exitFatal || !strings.Contains(res.stderr, "repository "+loc+" refuses writes (read-only storage)") {
+		t.Errorf("backup onto a REST server that refuses writes: want exit %d saying it refuses writes\n%s", exitFatal, res)
+	}
 	if p := mustRead(t, filepath.Join(dir, "runlog.pending")); !strings.Contains(p, `"read_only":true`) {
 		t.Errorf("the note of the record not copied does not say read-only:\n%s", p)
 	}
