@@ -62,7 +62,8 @@ func TestRESTReadOnlyMediumReads(t *testing.T) {
 	}
 	// A writer fails, saying why.
 	res = cliRun(t, nil, "-r", loc, "backup", src)
-	if res.code != exitFatal || !strings.Contains(res.stderr, "repository "+loc+" refuses writes (read-only storage)") {
+	if res.code != exitFatal || !strings.Contains(res.stderr, "repository "+loc+" refuses writes (read-only storage)") ||
+		!strings.Contains(res.stderr, "\nhint: the server lets this user read but not write") {
 		t.Errorf("backup onto a REST server that refuses writes: want exit %d saying it refuses writes\n%s", exitFatal, res)
 	}
 	if p := mustRead(t, filepath.Join(dir, "runlog.pending")); !strings.Contains(p, `"read_only":true`) {

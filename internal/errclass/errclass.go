@@ -302,6 +302,11 @@ func rules() []rule {
 // ReadOnlyHint says what to do about a repository at loc whose storage is
 // read-only.
 func ReadOnlyHint(loc string) string {
+	if strings.HasPrefix(loc, "s3:") || strings.HasPrefix(loc, "rest:") {
+		// No file system of its own to remount: the server refused this
+		// user's writes (an S3 policy, a REST account or proxy).
+		return "the server lets this user read but not write (S3: a bucket or key policy without s3:PutObject; REST: an account or proxy that refuses uploads): give it write access; a command that only reads runs on it as it is"
+	}
 	path := "PATH" // not a local directory: its mount point is not known here
 	if filepath.IsAbs(loc) {
 		path = mountPoint(loc)
