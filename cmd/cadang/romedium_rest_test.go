@@ -46,6 +46,9 @@ func TestRESTReadOnlyMediumReads(t *testing.T) {
 	readOnly.Store(true)
 
 	res := cliRun(t, nil, "-r", loc, "restore", "latest", "--target", filepath.Join(dir, "restored"))
+	if note := "note: the repository " + loc + " refuses this user's writes, so it is read without a lock"; !strings.Contains(res.stderr, note) {
+		t.Errorf("restore from a REST server that refuses writes: want the note\n%s\n%s", note, res)
+	}
 	want := "warning: the repository " + loc + " is read-only: this command's record ("
 	var line string
 	for _, l := range strings.Split(res.stderr, "\n") {
