@@ -55,7 +55,15 @@ func TestReadOnlyRefusal(t *testing.T) {
 
 	be, dir := localRepo(t)
 	run(t, "mount", "--bind", dir, dir)
-	t.Cleanup(func() { _ = exec.Command("umount", dir).Run() })
+	roBe, roDir := be, dir // be and dir are the next case's below
+	t.Cleanup(func() {
+		// The server's session holds the directory until the backend
+		// closes: closed first, or the mount is busy and stays.
+		roBe.Close()
+		if out, err := exec.Command("umount", roDir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", roDir, err, out)
+		}
+	})
 	run(t, "mount", "-o", "remount,ro,bind", dir)
 	err := be.Save(ctx, h, []byte("lock"))
 	if !errors.Is(err, backend.ErrReadOnly) || !strings.Contains(err.Error(), "SSH_FX_FAILURE") {
@@ -63,8 +71,9 @@ func TestReadOnlyRefusal(t *testing.T) {
 	}
 
 	be, dir = localRepo(t)
-	run(t, "chattr", "+i", dir+"/locks")
-	t.Cleanup(func() { _ = exec.Command("chattr", "-i", dir+"/locks").Run() })
+	locks := dir + "/locks"
+	run(t, "chattr", "+i", locks)
+	t.Cleanup(func() { _ = exec.Command("chattr", "-i", locks).Run() })
 	err = be.Save(ctx, h, []byte("lock"))
 	if err == nil || errors.Is(err, backend.ErrReadOnly) || !errors.Is(err, fs.ErrPermission) {
 		t.Errorf("save into a directory that may not be written: want a permission error, not read-only, got %v", err)
