@@ -219,8 +219,10 @@ type Repository struct {
 	}
 
 	// unlocked: Open went on without its lock on read-only storage
-	// (Options.ReadOnlyUnlocked).
-	unlocked bool
+	// (Options.ReadOnlyUnlocked); readOnlyCause is the storage's refusal
+	// of the lock.
+	unlocked      bool
+	readOnlyCause error
 
 	closeOnce sync.Once
 	closeErr  error
@@ -420,7 +422,7 @@ func (r *Repository) takeSessionLock(ctx context.Context) error {
 		err = r.readOnly(err)
 		var ro *ReadOnlyError
 		if r.opts.ReadOnlyUnlocked && r.opts.Lock == SharedLock && errors.As(err, &ro) {
-			r.unlocked = true
+			r.unlocked, r.readOnlyCause = true, ro.Err
 			return nil
 		}
 		var le *LockedError

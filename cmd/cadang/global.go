@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -557,13 +558,18 @@ func (e *env) withRepoCreate(ctx context.Context, exclusive, create bool, fn fun
 // (a prune elsewhere) is not the reader's to see.
 func (e *env) noteUnlocked(r *repo.Repository) {
 	if r.Unlocked() {
-		fmt.Fprintf(e.stderr, "note: %s\n", unlockedNote(r.Backend().Location()))
+		fmt.Fprintf(e.stderr, "note: %s\n", unlockedNote(r.Backend().Location(), r.ReadOnlyCause()))
 	}
 }
 
 // unlockedNote is the note of a repository read without a lock because
-// its storage is read-only.
-func unlockedNote(loc string) string {
+// its storage is read-only: a file system mounted so (EROFS, or an SFTP
+// server's), or a server that refuses this user's writes (S3, REST),
+// where the one who may write is another user, not another mount.
+func unlockedNote(loc string, cause error) string {
+	if cause != nil && !errors.Is(cause, syscall.EROFS) && (strings.HasPrefix(loc, "s3:") || strings.HasPrefix(loc, "rest:")) {
+		return fmt.Sprintf("the repository %s refuses this user's writes, so it is read without a lock; a prune run elsewhere by a user who may write there could remove data under it", loc)
+	}
 	return fmt.Sprintf("the repository %s is on a read-only file system, so it is read without a lock; a prune running elsewhere on a writable mount of the same storage could remove data under it", loc)
 }
 

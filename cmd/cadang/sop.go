@@ -24,7 +24,9 @@ import (
 	"github.com/lpse/cadang/internal/sop/notify"
 	soprun "github.com/lpse/cadang/internal/sop/run"
 	"github.com/lpse/cadang/internal/sop/runlog"
+	"github.com/lpse/cadang/internal/ui"
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/repo/backend/location"
 	"github.com/lpse/cadang/snapshot/prune"
 )
@@ -528,8 +530,11 @@ func (e *env) recordOutcome(out soprun.Outcome, err error, l *runlog.Log, kept [
 // runlog.ErrNotStored): this command's record and the earlier ones that
 // never reached r wait in the local run log for the next command that can
 // write there. The copy's own error would name the first of those, an
-// earlier record, and a temporary file. It returns false for any other
-// warning, which the caller says as it is.
+// earlier record, and a temporary file. The line is the same for every
+// backend whose storage refused the lock as read-only (repo.ReadOnlyError:
+// EROFS, or a remote backend's backend.ErrReadOnly), with a remote one's
+// own error after it. It returns false for any other warning, which the
+// caller says as it is.
 func (e *env) warnReadOnlyCopy(l *runlog.Log, r *repo.Repository, rec runlog.Record, err error) bool {
 	if l == nil || r == nil || !r.Unlocked() || !errors.Is(err, runlog.ErrNotStored) || rec.ID == "" {
 		return false
@@ -545,6 +550,12 @@ func (e *env) warnReadOnlyCopy(l *runlog.Log, r *repo.Repository, rec runlog.Rec
 	msg := t.T("term.ro_copy", loc, rec.ID)
 	if earlier > 0 {
 		msg = t.T("term.ro_copy_earlier", loc, rec.ID, earlier)
+	}
+	if detail, ok := backend.ReadOnlyDetail(r.ReadOnlyCause()); ok {
+		// A remote backend's refusal (an SFTP server's failure, S3's
+		// AccessDenied, a REST server's 403) is not EROFS's plain
+		// "read-only file system": the storage's own words, on the line.
+		msg += " (" + ui.Printable(detail.Error(), true) + ")"
 	}
 	fmt.Fprintf(e.stderr, "%s: %s\n", t.T("term.warning"), msg)
 	return true

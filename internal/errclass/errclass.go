@@ -30,7 +30,7 @@ import (
 const (
 	ExitOK            = 0
 	ExitFatal         = 1
-	ExitPartial       = 3 // backup written, but some source files could not be read, or its offsite copy failed (cadang run); a restore with failed files; a copy that left out unreadable snapshots or could not write protections; a repair that lost blobs (repair packs) or found packs whose header cannot be read (repair index)
+	ExitPartial       = 3 // backup written, but some source files could not be read, or its offsite copy failed (cadang run); a restore with failed files; a copy that left out unreadable snapshots or could not write protections; a repair that lost blobs (repair packs) or found packs whose header cannot be read (repair index); a follow-up recorded on this server only, not in the --repo it was meant for (a medium mounted read-only)
 	ExitNoRepository  = 10
 	ExitLocked        = 11
 	ExitWrongPassword = 12
@@ -59,7 +59,7 @@ func ExitCodes() []ExitCode {
 	return []ExitCode{
 		{ExitOK, "ok"},
 		{ExitFatal, "fatal error"},
-		{ExitPartial, "partly done: some source files could not be read (snapshot still written), some files could not be restored, some snapshots or their protections not copied, or a repair lost blobs"},
+		{ExitPartial, "partly done: some source files could not be read (snapshot still written), some files could not be restored, some snapshots or their protections not copied, a repair lost blobs, or a follow-up stored on this server only"},
 		{ExitNoRepository, "repository does not exist"},
 		{ExitLocked, "repository is locked"},
 		{ExitWrongPassword, "wrong password"},
@@ -302,6 +302,11 @@ func rules() []rule {
 // ReadOnlyHint says what to do about a repository at loc whose storage is
 // read-only.
 func ReadOnlyHint(loc string) string {
+	if strings.HasPrefix(loc, "s3:") || strings.HasPrefix(loc, "rest:") {
+		// No file system of its own to remount: the server refused this
+		// user's writes (an S3 policy, a REST account or proxy).
+		return "the server lets this user read but not write (S3: a bucket or key policy without s3:PutObject; REST: an account or proxy that refuses uploads): give it write access; a command that only reads runs on it as it is"
+	}
 	path := "PATH" // not a local directory: its mount point is not known here
 	if filepath.IsAbs(loc) {
 		path = mountPoint(loc)

@@ -21,7 +21,11 @@ const pendingGrace = time.Hour
 // before now less pendingGrace (the medium full, the repository
 // unreachable) and has not been made since. Repositories that were not
 // open when a record was made (a follow-up away from the medium) are not
-// reported: the next command that opens them copies it.
+// reported: the next command that opens them copies it. Nor are copies
+// that failed because the repository's storage was read-only (a check
+// of a medium mounted read-only): a reader there cannot copy its own
+// record, and the next command that can write there copies it; a later
+// copy that fails for another reason is reported.
 //
 // Signatures that held before are taken as holding (logCache), as the
 // everyday commands take them; 'log verify' checks every one.
@@ -74,7 +78,7 @@ func (l *Log) uncopied(local []entry, now time.Time) []Finding {
 	by := map[string]*repoNotes{}
 	for k, p := range l.readPending() {
 		e := recs[k[0]]
-		if e == nil || p.Error == noteNotOpen || now.Sub(p.At) < pendingGrace {
+		if e == nil || p.Error == noteNotOpen || p.ReadOnly || now.Sub(p.At) < pendingGrace {
 			continue
 		}
 		r := by[p.RepositoryID]
