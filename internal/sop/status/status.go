@@ -126,6 +126,9 @@ type Offsite struct {
 type Report struct {
 	At   time.Time `json:"at"`
 	Jobs []Job     `json:"jobs"`
+	// loc is the organisation's zone, that the English texts give their
+	// times in (nil: the machine's, as jobs.Config.Location).
+	loc *time.Location
 }
 
 // ExitCode returns the worst level of all jobs.
@@ -167,11 +170,11 @@ func Compute(c *jobs.Config, recs []runlog.Record, now time.Time) *Report {
 // the job's (ComputeRepository: without a configuration, plain commands
 // are all there is).
 func compute(c *jobs.Config, recs []runlog.Record, now time.Time, manual bool) *Report {
-	rep := &Report{At: now}
 	// The problems' texts give times in the organization's zone and name
 	// it, as the table beside them does (a server kept on UTC printed a
 	// bare UTC time under a WITA heading).
 	loc := c.Location()
+	rep := &Report{At: now, loc: loc}
 	stamp := func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04 MST") }
 	runs := func(n int) string {
 		if n == 1 {
@@ -378,7 +381,7 @@ func (r *Report) AddRunLog(fs []runlog.Finding, recs []runlog.Record) {
 		}
 	}
 	var add []Problem
-	if p, ok := clockBehind(recs, r.At); ok {
+	if p, ok := clockBehind(recs, r.At, r.zone()); ok {
 		add = append(add, p)
 	}
 	if len(errs) > 0 {
@@ -412,32 +415,53 @@ func (r *Report) AddRunLog(fs []runlog.Finding, recs []runlog.Record) {
 	}
 }
 
-// clockBehind is the warning for a clock that stands behind the newest of
-// recs at now: it stepped back after that record was logged (until it
-// passes it again, the next records are clock-back ones). The ages that
-// status and monitoring count from now would be negative: they are not
-// told (WriteNagios), and this says why.
-func clockBehind(recs []runlog.Record, now time.Time) (Problem, bool) {
+// ClockMargin is how far the clock may stand behind the newest record
+// before status warns clock-behind. Two hosts that write one run log (the
+// backup host's forget and prune), or one whose NTP is still slewing it,
+// log records a few seconds apart from each other's clock: a record
+// logged a moment ago by a clock a second ahead is no step back. Two
+// minutes is far above what synchronised clocks differ by (milliseconds;
+// chrony slews at most 83 ms a second, so seconds within a minute) and far
+// below anything status counts in (an hour's backup interval, a day's
+// follow-up), so a clock wrong by less misplaces nothing that status
+// reports; the ages of a time less than it ahead are still not told.
+const ClockMargin = 2 * time.Minute
+
+// zone is the zone of the English texts.
+func (r *Report) zone() *time.Location {
+	if r.loc == nil {
+		return time.Local
+	}
+	return r.loc
+}
+
+// clockBehind is the warning for a clock that stands more than ClockMargin
+// behind the newest of recs at now: it stepped back after that record was
+// logged (until it passes it again, the next records are clock-back ones).
+// The ages that status and monitoring count from now would be negative:
+// they are not told (WriteNagios), and this says why. Its English text
+// gives the times in zone, naming it, as the other problems do.
+func clockBehind(recs []runlog.Record, now time.Time, zone *time.Location) (Problem, bool) {
 	var newest *runlog.Record
 	for i := range recs {
 		if newest == nil || recs[i].Logged.After(newest.Logged) {
 			newest = &recs[i]
 		}
 	}
-	if newest == nil || !newest.Logged.After(now) {
+	if newest == nil || newest.Logged.Sub(now) <= ClockMargin {
 		return Problem{}, false
 	}
 	step := newest.Logged.Sub(now).Round(time.Second)
 	in := func(l i18n.Lang, loc *time.Location) string {
-		stamp := func(t time.Time) string { return t.Format("2006-01-02 15:04:05 MST") }
+		stamp := func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04:05 MST") }
 		d := step.String()
 		if l != i18n.EN {
-			stamp = func(t time.Time) string { return l.Stamp(inLoc(t, loc)) }
+			stamp = func(t time.Time) string { return stampIn(l, loc, t) }
 			d = l.Duration(step)
 		}
 		return l.T("st.clock_behind_text", stamp(now), d, newest.ID, newest.Seq, stamp(newest.Logged)) + "; " + runlog.ClockAction(l)
 	}
-	return Problem{Level: Warning, What: "clock-behind", Since: newest.Logged.Format(time.RFC3339), Text: in(i18n.EN, nil), textIn: in}, true
+	return Problem{Level: Warning, What: "clock-behind", Since: newest.Logged.Format(time.RFC3339), Text: in(i18n.EN, zone), textIn: in}, true
 }
 
 // recent says whether t is within FollowupWatch before now.
@@ -521,7 +545,7 @@ func inLoc(t time.Time, loc *time.Location) time.Time {
 func (r *Report) Only(job string) (*Report, error) {
 	for _, j := range r.Jobs {
 		if j.Name == job {
-			return &Report{At: r.At, Jobs: []Job{j}}, nil
+			return &Report{At: r.At, Jobs: []Job{j}, loc: r.loc}, nil
 		}
 	}
 	names := make([]string, len(r.Jobs))

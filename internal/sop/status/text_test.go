@@ -2,8 +2,10 @@ package status
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,6 +74,34 @@ func TestWriteTextEveryProblem(t *testing.T) {
 		}
 		if b.String() != string(want) {
 			t.Errorf("%s: the lines differ from %s:\n%s", l, golden, b.String())
+		}
+	}
+}
+
+// TestClockMargin: a clock up to ClockMargin behind the newest record
+// (another host's clock a little ahead, NTP still slewing) raises no
+// clock-behind; a second more does.
+func TestClockMargin(t *testing.T) {
+	now := time.Date(2026, 12, 8, 9, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		ahead time.Duration // of the newest record's time over now
+		want  string
+	}{
+		{-time.Second, ""},
+		{0, ""},
+		{time.Second, ""},
+		{2 * time.Minute, ""},
+		{2*time.Minute + time.Second, "clock-behind"},
+		{time.Hour, "clock-behind"},
+	} {
+		r := &Report{At: now, Jobs: []Job{{Name: "a", Problems: []Problem{}}}}
+		r.AddRunLog(nil, []runlog.Record{{Chain: "c", Seq: 1, ID: "r1", Logged: now.Add(-time.Hour)}, {Chain: "c", Seq: 2, ID: "r2", Logged: now.Add(tc.ahead)}})
+		var got []string
+		for _, p := range r.Jobs[0].Problems {
+			got = append(got, p.What)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(strings.Fields(tc.want)) {
+			t.Errorf("newest record %v ahead of the clock: problems %v, want %q", tc.ahead, got, tc.want)
 		}
 	}
 }
