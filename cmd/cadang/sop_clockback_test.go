@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lpse/cadang/internal/sop/i18n"
 	"github.com/lpse/cadang/internal/testexec"
 )
 
@@ -283,9 +284,15 @@ func TestSOPStatusClockMargin(t *testing.T) {
 	}
 
 	// Three minutes behind: the warning, its times named WITA.
+	// The step is counted from the record's logged time, which the run
+	// took a moment past 02:00 (on a loaded machine, half a second).
+	step := func(at string) time.Duration {
+		t, _ := time.Parse(time.RFC3339, at)
+		return newest.Logged.Sub(t).Round(time.Second)
+	}
 	h.at("2026-12-01T01:57:00+08:00")
 	out, _, code = h.cad("status", "--job", "spse-db")
-	want := "spse-db: the system clock is behind the newest run-log record: the clock (2026-12-01 01:57:00 WITA) is 3m0s behind record " + newest.ID +
+	want := "spse-db: the system clock is behind the newest run-log record: the clock (2026-12-01 01:57:00 WITA) is " + step("2026-12-01T01:57:00+08:00").String() + " behind record " + newest.ID +
 		fmt.Sprintf(" (seq %d), logged at 2026-12-01 02:00:00 WITA: ", newest.Seq) +
 		"the clock stepped back after that record, or ran ahead when it was logged; the ages of backups cannot be told until the clock passes it; " +
 		"check the system clock and its time synchronisation (timedatectl; NTP or chrony: chronyc tracking) and, after a power cut, the hardware clock (hwclock --show)\n"
@@ -294,7 +301,7 @@ func TestSOPStatusClockMargin(t *testing.T) {
 	}
 	h.at("2026-12-01T01:50:00+08:00")
 	out, _, code = h.cad("--lang", "id", "status", "--job", "spse-db")
-	want = "spse-db: jam sistem di belakang catatan log terbaru: jam sistem (2026-12-01 01.50 WITA) 10 menit di belakang catatan " + newest.ID +
+	want = "spse-db: jam sistem di belakang catatan log terbaru: jam sistem (2026-12-01 01.50 WITA) " + i18n.ID.Duration(step("2026-12-01T01:50:00+08:00")) + " di belakang catatan " + newest.ID +
 		fmt.Sprintf(" (seq %d) yang dicatat pada 2026-12-01 02.00 WITA: ", newest.Seq) +
 		"jam mundur setelah catatan itu, atau terlalu maju saat catatan itu dibuat; umur cadangan tidak dapat dihitung sampai jam melewatinya; " +
 		"periksa jam sistem dan sinkronisasi waktunya (timedatectl; NTP atau chrony: chronyc tracking) dan, setelah listrik padam, jam perangkat keras (hwclock --show)\n"
