@@ -220,7 +220,7 @@ func TestSOPClockBackAdvice(t *testing.T) {
 		t.Errorf("log verify does not say what to do:\n%s", out)
 	}
 	out = h.must(0, "--lang", "id", "log", "verify")
-	wantID := "lokal: clock-back (peringatan): catatan " + second.ID + " (seq 2) di line 2: dicatat pada 2026-12-01 01:59:00 WITA, 1 menit sebelum catatan " + first.ID + " (seq 1) yang dicatat pada 2026-12-01 02:00:00 WITA"
+	wantID := "lokal: clock-back (peringatan): catatan " + second.ID + " (seq 2) di baris 2: dicatat pada 2026-12-01 01:59:00 WITA, 1 menit sebelum catatan " + first.ID + " (seq 1) yang dicatat pada 2026-12-01 02:00:00 WITA"
 	for _, want := range []string{wantID, actionID, "log pelaksanaan utuh", "hanya salinan lokal yang diperiksa"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log verify --lang id lacks %q:\n%s", want, out)
