@@ -146,9 +146,9 @@ func forgottenBack(vr *runlog.VerifyReport) []string {
 }
 
 // printVerifyReport prints the findings and the summary of log verify in
-// the terminal's language t (--lang): its fixed wording is translated,
-// and a finding's detail where the finding has it translated (runlog
-// Finding.In); the other details are English.
+// the terminal's language t (--lang): its fixed wording and each
+// finding's detail (runlog Finding.In), the record IDs, file names and
+// numbers in them as they are. --json keeps the English details.
 func printVerifyReport(e *env, t i18n.Lang, l *runlog.Log, vr *runlog.VerifyReport, o runlog.VerifyOptions) {
 	for _, f := range vr.Findings {
 		fmt.Fprintln(e.stdout, f.In(t))
@@ -159,7 +159,7 @@ func printVerifyReport(e *env, t i18n.Lang, l *runlog.Log, vr *runlog.VerifyRepo
 	}
 	fmt.Fprintln(e.stdout, t.T("log.local_summary", l.Path(), vr.Local.Records, dashIf(vr.Local.Head)))
 	fmt.Fprintln(e.stdout, t.T("log.host_key", dashIf(vr.Key), l.KeyFile()))
-	printSigners(e, "local", vr.Local)
+	printSigners(e, t, "local", vr.Local)
 	if o.ExpectHead != "" && vr.ExpectedSeq != 0 {
 		fmt.Fprintln(e.stdout, t.T("log.expected_found", vr.ExpectedSeq))
 	}
@@ -169,24 +169,24 @@ func printVerifyReport(e *env, t i18n.Lang, l *runlog.Log, vr *runlog.VerifyRepo
 	}
 	fmt.Fprintf(e.stdout, "%s", t.T("log.repo_summary", vr.Repo.Records, vr.Repo.Heads))
 	if h := vr.Repo.NewestHead; h != nil {
-		fmt.Fprintf(e.stdout, "; newest head written %s: chain seq %d, head %s, its last record seq %d", h.Written.In(e.displayZone()).Format("2006-01-02 15:04 MST"), h.Seq, h.Hash, h.Last)
+		fmt.Fprint(e.stdout, t.T("log.newest_head", h.Written.In(e.displayZone()).Format("2006-01-02 15:04 MST"), h.Seq, h.Hash, h.Last))
 	}
 	fmt.Fprintln(e.stdout)
-	printSigners(e, "repository", *vr.Repo)
+	printSigners(e, t, "repository", *vr.Repo)
 }
 
-func printSigners(e *env, copy string, s runlog.CopySummary) {
+func printSigners(e *env, t i18n.Lang, copy string, s runlog.CopySummary) {
 	for _, m := range []struct {
-		what string
-		by   map[string]int
-	}{{"signed", s.Signers}, {"countersigned", s.Cosigners}} {
+		key string
+		by  map[string]int
+	}{{"log.signed_by", s.Signers}, {"log.countersigned_by", s.Cosigners}} {
 		fps := make([]string, 0, len(m.by))
 		for fp := range m.by {
 			fps = append(fps, fp)
 		}
 		sort.Strings(fps)
 		for _, fp := range fps {
-			fmt.Fprintf(e.stdout, "%s: %d records %s by key %s\n", copy, m.by[fp], m.what, fp)
+			fmt.Fprintln(e.stdout, t.T(m.key, t.T("log.copy_"+copy), m.by[fp], fp))
 		}
 	}
 }

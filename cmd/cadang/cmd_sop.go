@@ -960,9 +960,10 @@ step 5 gives, the
 last offsite copy is older than the job's [job.offsite] max_age, never happened or failed; the run
 log has problems, so that no head of it reaches the repositories (runlog-problems), a record's copy into
 its repository failed over an hour ago (runlog-not-copied; not when the repository was read-only, as on
-a medium mounted read-only, which the next command that can write there fills), or the clock stepped back between two records
-within the last 35 days (runlog-clock-back), or the clock stands behind the newest record (clock-behind;
-each says what to check: the system clock, its time synchronisation, the hardware clock): these are said
+a medium mounted read-only, which the next command that can write there fills), or the clock stepped back
+between two records within the last 35 days (runlog-clock-back), or the clock stands more than 2 minutes
+behind the newest record (clock-behind; less is two synchronised clocks' drift, not a step back; each says
+what to check: the system clock, its time synchronisation, the hardware clock): these are said
 for every job), 2 critical
 (the last backup failed or a backup is overdue), 3 the status could not be read. A failure without a
 follow-up within that day is listed only.

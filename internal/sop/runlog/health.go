@@ -2,7 +2,6 @@ package runlog
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"sort"
 	"time"
@@ -99,9 +98,8 @@ func (l *Log) uncopied(local []entry, now time.Time) []Finding {
 	var fs []Finding
 	for _, id := range ids {
 		r := by[id]
-		fs = append(fs, Finding{Copy: "repository", Problem: NotCopied, Chain: r.rec.rec.Chain, Seq: r.first.Seq, RecordID: r.rec.rec.ID, Warning: true,
-			Detail: fmt.Sprintf("%s not in repository %s: its copy failed on %s (%s); the next run that uses it copies it",
-				plural(r.n, "record", "records"), short(id), stamp(r.first.At, l.opt.Zone), r.first.Error)})
+		fs = append(fs, Finding{Copy: "repository", Problem: NotCopied, Chain: r.rec.rec.Chain, Seq: r.first.Seq, RecordID: r.rec.rec.ID, Warning: true}.says(
+			"log.f.not_copied_since", said("log.f.n_records", r.n), short(id), stamp(r.first.At, l.opt.Zone), r.first.Error))
 	}
 	return fs
 }
