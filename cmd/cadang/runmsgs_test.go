@@ -1,9 +1,12 @@
 package main
 
 import (
+	"crypto/rand"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/lpse/cadang/internal/sop/runlog"
@@ -72,5 +75,75 @@ func TestRunWrongPasswordNamesTheJobsKey(t *testing.T) {
 	}
 	if strings.Contains(errs+r.Message, "job[0]") {
 		t.Errorf("spse-config's failure names job[0]'s key:\n%s\n%s", errs, r.Message)
+	}
+}
+
+// mountTmpfs mounts a tmpfs of size bytes at a new directory and returns
+// it; it is unmounted when the test ends. The test is skipped where mount
+// is not permitted (not root, or in a container without the capability).
+func mountTmpfs(t *testing.T, size int) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "mnt")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d", size)); err != nil {
+		t.Skipf("cannot mount a tmpfs for a full medium (%v): run as root to test it", err)
+	}
+	t.Cleanup(func() {
+		if err := syscall.Unmount(dir, 0); err != nil {
+			t.Errorf("unmount %s: %v", dir, err)
+		}
+	})
+	return dir
+}
+
+// A backup medium that fills up is said to be the medium, with its name
+// and path and what to do, not as a failure of the source whose data did
+// not fit (a README walk: "Source database failed: ... no space left on
+// device", no hint, "Sumber database gagal" in the failure report).
+func TestRunFullMedium(t *testing.T) {
+	h := newSOPHarness(t)
+	disk := filepath.Join(mountTmpfs(t, 2<<20), "cadang")
+	id := h.initRepo(disk)
+	cfg := mustRead(t, h.cfg)
+	cfg = strings.Replace(cfg, fmt.Sprintf("repository = %q", h.repoA), fmt.Sprintf("repository = %q", disk), 1)
+	cfg = strings.Replace(cfg, fmt.Sprintf("repository_id = %q", cfgValue(t, cfg, "repository_id")), fmt.Sprintf("repository_id = %q", id), 1)
+	writeFileT(t, h.cfg, []byte(cfg), 0o600)
+	// Incompressible data that does not fit the 2 MiB disk.
+	big := make([]byte, 4<<20)
+	if _, err := rand.Read(big); err != nil {
+		t.Fatal(err)
+	}
+	writeFileT(t, filepath.Join(h.src, "arsip.bin"), big, 0o600)
+
+	h.at("2026-11-27T02:00:00+08:00")
+	out, errs, code := h.cad("run", "spse-db")
+	if code != 1 {
+		t.Fatalf("run onto a full medium: exit %d\n%s\n%s", code, out, errs)
+	}
+	said := fmt.Sprintf("backup medium disk-A (%s) is full", disk)
+	if !strings.Contains(out, "Source upload was not saved: "+said) || !strings.Contains(errs, "Source upload was not saved: "+said) {
+		t.Errorf("the run does not say the medium is full:\n%s\n%s", out, errs)
+	}
+	if !strings.Contains(errs, "\nhint: "+said+": remove snapshots from it with 'cadang forget -r "+disk) || !strings.Contains(errs, "'cadang prune -r "+disk+"' twice") {
+		t.Errorf("no hint on freeing the medium:\n%s", errs)
+	}
+	if strings.Contains(out+errs, "Source upload failed") {
+		t.Errorf("a full medium is said as the source's failure:\n%s\n%s", out, errs)
+	}
+	r := h.last()
+	if r.Result != runlog.Failed || r.Failure != runlog.KindOutOfSpace || r.Note == nil || r.Note.Code != "source-medium-full" ||
+		!strings.Contains(r.Message, "no space left on device") {
+		t.Fatalf("its record: %+v", r)
+	}
+	for _, c := range []struct{ lang, want, not string }{
+		{"en", "Source upload was not saved: " + said, "Source upload failed"},
+		{"id", fmt.Sprintf("Sumber upload tidak tersimpan: media backup disk-A (%s) penuh", disk), "Sumber upload gagal"},
+	} {
+		rep := h.must(0, "report", "failure", r.ID, "--lang", c.lang, "--format", "md")
+		if !strings.Contains(rep, mdEscape(c.want)) || strings.Contains(rep, c.not) {
+			t.Errorf("failure report (%s) lacks %q or says %q:\n%s", c.lang, c.want, c.not, rep)
+		}
 	}
 }
