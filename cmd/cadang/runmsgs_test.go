@@ -147,3 +147,37 @@ func TestRunFullMedium(t *testing.T) {
 		}
 	}
 }
+
+// A medium whose disk is not connected gets a hint that says first to
+// connect and mount it and check the path, and names cadang init only for
+// a brand-new disk: a README walk's hint suggested init first, which on a
+// rotation disk that is merely not mounted makes a new, empty repository
+// in the mount point's directory.
+func TestRunMissingMediumHintMountFirst(t *testing.T) {
+	h := newSOPHarness(t)
+	if err := os.Rename(h.repoA, h.repoA+".away"); err != nil {
+		t.Fatal(err)
+	}
+	h.at("2026-11-27T02:00:00+08:00")
+	_, errs, code := h.cad("run", "spse-db")
+	if code != 1 {
+		t.Fatalf("run without its medium: exit %d\n%s", code, errs)
+	}
+	_, hint, ok := strings.Cut(errs, "\nhint: ")
+	if !ok {
+		t.Fatalf("no hint:\n%s", errs)
+	}
+	mount, init := strings.Index(hint, "connect and mount"), strings.Index(hint, "'cadang init'")
+	if mount != 0 || init < 0 || !strings.Contains(hint[:init], "only for a brand-new, empty disk") ||
+		!strings.Contains(hint, "merely not mounted") {
+		t.Errorf("the hint does not put connecting the disk first and init only for a new disk:\n%s", hint)
+	}
+	if _, err := os.Stat(h.repoA); err == nil {
+		t.Errorf("the run made something at the missing medium's path %s", h.repoA)
+	}
+	// The plain commands say the same.
+	_, errs, _ = h.cad("snapshots", "-r", h.repoA, "--password-file", h.pw)
+	if !strings.Contains(errs, "hint: connect and mount the backup medium's disk") {
+		t.Errorf("snapshots of a missing repository:\n%s", errs)
+	}
+}
