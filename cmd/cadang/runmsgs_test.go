@@ -181,3 +181,37 @@ func TestRunMissingMediumHintMountFirst(t *testing.T) {
 		t.Errorf("snapshots of a missing repository:\n%s", errs)
 	}
 }
+
+// A failed dump says no snapshot of that source was saved, and which of
+// the job's sources were saved and which not: a README walk's run said
+// "no snapshot was saved" while its upload source had been saved.
+func TestRunFailedDumpSaysWhichSourcesWereSaved(t *testing.T) {
+	h := newSOPHarness(t)
+	if err := os.WriteFile(h.fail, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.at("2026-11-30T02:00:00+08:00")
+	out, errs, code := h.cad("run", "spse-db")
+	if code != 1 {
+		t.Fatalf("run with a failing dump: exit %d\n%s\n%s", code, out, errs)
+	}
+	r := h.last()
+	if len(r.Sources) != 2 || r.Sources[0].Snapshot != "" || r.Sources[1].Name != "upload" || len(r.Sources[1].Snapshot) < 8 {
+		t.Fatalf("the record's sources: %+v", r.Sources)
+	}
+	saved := "upload (snapshot " + r.Sources[1].Snapshot[:8] + ")"
+	for _, w := range []string{"no snapshot of this source was saved", "; sources saved: " + saved + "; not saved: database"} {
+		if !strings.Contains(out, w) || !strings.Contains(errs, w) {
+			t.Errorf("the run does not say %q:\n%s\n%s", w, out, errs)
+		}
+	}
+	if strings.Contains(out+errs, "; no snapshot was saved") {
+		t.Errorf("the run says no snapshot was saved:\n%s\n%s", out, errs)
+	}
+	id := h.must(0, "report", "failure", r.ID, "--lang", "id", "--format", "md")
+	for _, w := range []string{"tidak ada snapshot sumber ini yang disimpan", "; sumber yang tersimpan: " + saved + "; yang tidak tersimpan: database"} {
+		if !strings.Contains(id, mdEscape(w)) {
+			t.Errorf("the Indonesian failure report lacks %q:\n%s", w, id)
+		}
+	}
+}
