@@ -215,3 +215,28 @@ func TestRunFailedDumpSaysWhichSourcesWereSaved(t *testing.T) {
 		}
 	}
 }
+
+// log verify --job names the medium whose copy it verified, and its
+// path: the media of a job share a mount point, and a README walk's
+// summary ("repository copy: 88 records, 74 heads") did not say which
+// disk was there.
+func TestLogVerifyNamesTheMedium(t *testing.T) {
+	h := newSOPHarness(t)
+	h.at("2026-11-27T02:00:00+08:00")
+	h.must(0, "run", "spse-db")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"log", "verify", "--job", "spse-db"}, "repository copy on medium disk-A (" + h.repoA + "): "},
+		{[]string{"--lang", "id", "log", "verify", "--job", "spse-db"}, "salinan repositori pada media disk-A (" + h.repoA + "): "},
+		// -r of a medium's path finds the medium; a repository that is no
+		// job's medium is named by its path.
+		{[]string{"log", "verify", "-r", h.repoA, "--password-file", h.pw}, "repository copy on medium disk-A (" + h.repoA + "): "},
+		{[]string{"log", "verify", "-r", h.repoB, "--password-file", h.pw}, "repository copy at " + h.repoB + ": "},
+	} {
+		if out := h.must(0, c.args...); !strings.Contains(out, c.want) {
+			t.Errorf("cadang %s lacks %q:\n%s", strings.Join(c.args, " "), c.want, out)
+		}
+	}
+}
