@@ -240,3 +240,26 @@ func TestLogVerifyNamesTheMedium(t *testing.T) {
 		}
 	}
 }
+
+// job schedule install --dir into a directory that does not exist says
+// so, naming the directory and the flag, and writes nothing (a README
+// walk got "open .../cadang-backup-spse-prod.service.cadang-tmp: no such
+// file or directory"). It does not create the directory: systemd reads
+// units only from its own, existing directories, so a missing one is a
+// mistyped path.
+func TestScheduleInstallMissingDir(t *testing.T) {
+	h := newSOPHarness(t)
+	dir := filepath.Join(t.TempDir(), "systemd", "sytem")
+	_, errs, code := h.cad("job", "schedule", "install", "--dir", dir, "--no-enable", "spse-db")
+	if code != 1 || !strings.Contains(errs, "--dir "+dir+" does not exist") || strings.Contains(errs, "cadang-tmp") {
+		t.Errorf("install into a missing directory: exit %d\n%s", code, errs)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("install created %s", dir)
+	}
+	file := filepath.Join(t.TempDir(), "units")
+	writeFileT(t, file, nil, 0o600)
+	if _, errs, code = h.cad("job", "schedule", "install", "--dir", file, "--no-enable", "spse-db"); code != 1 || !strings.Contains(errs, "--dir "+file+" is not a directory") {
+		t.Errorf("install into a file: exit %d\n%s", code, errs)
+	}
+}
