@@ -72,6 +72,7 @@ Exit code 0 when nothing is wrong (warnings aside), 1 otherwise; the first bad r
 			st.runLogChecked = map[string]bool{"*": true} // said below, as findings
 			var store runlog.RecordStore
 			where := c.String("repo")
+			copyName := "" // which medium's copy was verified, for the summary
 			if c.String("job") != "" || c.String("repo") != "" {
 				r, m, err := e.openSOPRepo(c.Context, st, c.String("job"))
 				if err != nil {
@@ -79,9 +80,11 @@ Exit code 0 when nothing is wrong (warnings aside), 1 otherwise; the first bad r
 				}
 				defer r.Close()
 				store = r
+				copyName = st.termLang.T("log.repo_at", location.Redact(r.Backend().Location()))
 				if m != nil {
 					o.Medium = m.Name
 					where = m.Repository
+					copyName = st.termLang.T("log.repo_on_medium", m.Name, location.Redact(r.Backend().Location()))
 				}
 				if o.Snapshots, err = snapshotIDs(c.Context, r); err != nil {
 					return err
@@ -102,7 +105,7 @@ Exit code 0 when nothing is wrong (warnings aside), 1 otherwise; the first bad r
 					return err
 				}
 			} else {
-				printVerifyReport(e, st.termLang, st.log, vr, o)
+				printVerifyReport(e, st.termLang, st.log, vr, o, copyName)
 			}
 			if !vr.OK() {
 				n, damaged := 0, 0
@@ -148,8 +151,11 @@ func forgottenBack(vr *runlog.VerifyReport) []string {
 // printVerifyReport prints the findings and the summary of log verify in
 // the terminal's language t (--lang): its fixed wording and each
 // finding's detail (runlog Finding.In), the record IDs, file names and
-// numbers in them as they are. --json keeps the English details.
-func printVerifyReport(e *env, t i18n.Lang, l *runlog.Log, vr *runlog.VerifyReport, o runlog.VerifyOptions) {
+// numbers in them as they are. --json keeps the English details. copyName
+// names the repository copy verified (its medium and location), as one
+// job's media share a mount point and the summary must say which disk was
+// there.
+func printVerifyReport(e *env, t i18n.Lang, l *runlog.Log, vr *runlog.VerifyReport, o runlog.VerifyOptions, copyName string) {
 	for _, f := range vr.Findings {
 		fmt.Fprintln(e.stdout, f.In(t))
 	}
@@ -167,7 +173,7 @@ func printVerifyReport(e *env, t i18n.Lang, l *runlog.Log, vr *runlog.VerifyRepo
 		fmt.Fprintln(e.stdout, t.T("log.local_only"))
 		return
 	}
-	fmt.Fprintf(e.stdout, "%s", t.T("log.repo_summary", vr.Repo.Records, vr.Repo.Heads))
+	fmt.Fprintf(e.stdout, "%s", t.T("log.repo_summary", copyName, vr.Repo.Records, vr.Repo.Heads))
 	if h := vr.Repo.NewestHead; h != nil {
 		fmt.Fprint(e.stdout, t.T("log.newest_head", h.Written.In(e.displayZone()).Format("2006-01-02 15:04 MST"), h.Seq, h.Hash, h.Last))
 	}

@@ -603,6 +603,21 @@ func mediumHint(cause error) string {
 	return ""
 }
 
+// mediumFullHint says what to do about a backup that failed because its
+// medium is full (note source-medium-full: source, medium, location);
+// "" for any other record. The space of a forget comes back only on the
+// prune after the one that marks it (README, "Retention and prune").
+func mediumFullHint(rec runlog.Record) string {
+	n := rec.Note
+	if n == nil || n.Code != "source-medium-full" || len(n.Args) != 3 {
+		return ""
+	}
+	loc := fmt.Sprint(n.Args[2])
+	return fmt.Sprintf("backup medium %s (%s) is full: remove snapshots from it with 'cadang forget -r %s' and a policy that keeps fewer than [job.retention] does (--dry-run first), "+
+		"then run 'cadang prune -r %s' twice (a prune deletes what the prune before it marked); or replace it with a larger disk, made a new repository with 'cadang init' and its repository_id put in the configuration",
+		n.Args[1], loc, loc, loc)
+}
+
 // runError turns the error of a recorded SOP operation into the CLI's exit
 // codes: partial is 3, a wrong password 12, anything else failed 1. A
 // backup whose copy to the offsite medium failed (and nothing else) is 3
@@ -623,6 +638,8 @@ func runError(err error) error {
 	switch {
 	case mediumHint(fe.Cause) != "":
 		return &errclass.HintedError{Err: err, Hint: mediumHint(fe.Cause)}
+	case mediumFullHint(fe.Record) != "":
+		return &errclass.HintedError{Err: err, Hint: mediumFullHint(fe.Record)}
 	case fe.Record.Result == runlog.Partial:
 		return &partialError{Msg: fe.Error()}
 	case fe.Record.Failure == runlog.KindWrongPassword:

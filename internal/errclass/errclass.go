@@ -194,8 +194,11 @@ func rules() []rule {
 			Hint: "give -r (or the medium's repository in the configuration) the directory that holds the repository's config file, as named above; do not 'cadang init' here"})},
 		{is(local.ErrInsideRepository), fixed(Class{Exit: ExitFatal, Kind: runlog.KindOther,
 			Hint: "to use that repository, give -r its directory; a new repository goes in a directory outside it, e.g. beside it on the medium"})},
+		// Connecting the disk comes first: at 3 a.m. the usual cause is a
+		// rotation disk that is not mounted, and an init there would make
+		// a new, empty repository in the mount point's directory.
 		{is(repo.ErrNoRepository), fixed(Class{Exit: ExitNoRepository, Kind: runlog.KindRepoUnreachable,
-			Hint: "check --repo/CADANG_REPOSITORY (or the medium's repository in the configuration), and that the backup medium is connected and mounted; to start a new repository there, 'cadang init' (in a directory that is empty or does not exist yet)"})},
+			Hint: NoRepositoryHint})},
 		{as[*repo.RunningLocksError](), fixed(Class{Exit: ExitLocked, Kind: runlog.KindLock,
 			Hint: "those processes are running now (see 'ps -p PID'): removing a lock makes its backup fail with \"repository lock lost\"; stop the process or let it finish, and its lock goes with it; if a PID is no cadang (reused, or in another container under this host name), 'cadang unlock --remove-all --include-running' removes the lock"})},
 		{as[*repo.LockedError](), func(err error) Class {
@@ -359,6 +362,10 @@ func Kind(err error) runlog.FailureKind { return Of(err).Kind }
 
 // Exit is Of(err).Exit.
 func Exit(err error) int { return Of(err).Exit }
+
+// NoRepositoryHint is the hint for a repository that is not there.
+const NoRepositoryHint = "connect and mount the backup medium's disk, and check that the path (--repo/CADANG_REPOSITORY, or the medium's repository in the configuration) names the repository's directory on it; " +
+	"only for a brand-new, empty disk make a repository there with 'cadang init': on a disk that is merely not mounted, init would make a new, empty repository in the mount point's directory"
 
 // HintedError is an error with a hint that its own class does not give:
 // the failure of a `cadang run`, whose error is its record, with the hint

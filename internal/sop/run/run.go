@@ -194,6 +194,15 @@ type Outcome struct {
 	OffsiteProtectionsAdded int
 }
 
+// MediumFullError marks an error of a backup (Backupper.Backup) as a
+// write into the repository that found the medium's disk, or its quota,
+// full: the medium's failure, not the source's, which the record and the
+// CLI's hint say so that nobody goes looking at the database.
+type MediumFullError struct{ Err error }
+
+func (e *MediumFullError) Error() string { return e.Err.Error() }
+func (e *MediumFullError) Unwrap() error { return e.Err }
+
 // FailedError is returned when the recorded operation did not end OK.
 type FailedError struct {
 	Record runlog.Record
@@ -464,6 +473,12 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 			s.Result, s.Failure, s.Message = runlog.Failed, r.classify(err), err.Error()
 			if s.Failure == runlog.KindOther && src.IsDump() {
 				s.Failure = runlog.KindDumpFailed
+			}
+			if mf := (*MediumFullError)(nil); errors.As(err, &mf) {
+				s.Failure = runlog.KindOutOfSpace
+				s.Note = runlog.NewNote("medium-full", m.Name, location.Redact(m.Repository))
+				addErr(&rec, fmt.Sprintf("%s: %v", src.Name, err))
+				break
 			}
 			if note, raw, ok := runlog.SaidOf(err); ok {
 				// The note says it in each document's language; the
