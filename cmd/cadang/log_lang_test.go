@@ -66,7 +66,7 @@ func TestSOPLogVerifyLang(t *testing.T) {
 		3: {"local: removed (seq 2) at file ", ": the repository's head of 2026-12-01 02:01 WITA names seq 2 ("},
 		7: {"local: 2 records signed by key ", ""},
 		9: {"repository: 3 records signed by key ", ""},
-		8: {"repository copy: 3 records, 3 heads; newest head written 2026-12-01 02:02 WITA: chain seq 3, head ", ", its last record seq 3"},
+		8: {"repository copy on medium disk-A (" + h.repoA + "): 3 records, 3 heads; newest head written 2026-12-01 02:02 WITA: chain seq 3, head ", ", its last record seq 3"},
 	})
 	id := lines("--lang", "id", "log", "verify", "--job", "spse-db")
 	check("Bahasa Indonesia", id, []string{
@@ -77,7 +77,7 @@ func TestSOPLogVerifyLang(t *testing.T) {
 		3: {"lokal: removed (seq 2) di berkas ", ": head repositori yang ditulis 2026-12-01 02:01 WITA menyebut seq 2 ("},
 		7: {"lokal: 2 catatan ditandatangani dengan kunci ", ""},
 		9: {"repositori: 3 catatan ditandatangani dengan kunci ", ""},
-		8: {"salinan repositori: 3 catatan, 3 head; head terbaru ditulis 2026-12-01 02:02 WITA: seq rantai 3, head ", ", seq catatan terakhirnya 3"},
+		8: {"salinan repositori pada media disk-A (" + h.repoA + "): 3 catatan, 3 head; head terbaru ditulis 2026-12-01 02:02 WITA: seq rantai 3, head ", ", seq catatan terakhirnya 3"},
 	})
 	all := strings.Join(id, "\n")
 	for _, english := range []string{"missing", "record ", "at line", "at file", "is in the repository", "signed by", "newest head", "the repository's head"} {
