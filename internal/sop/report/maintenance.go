@@ -25,7 +25,7 @@ func (e Env) policyText(p runlog.Policy) string {
 	if p.Within != "" {
 		w := p.Within
 		if d, err := retention.ParseDuration(p.Within); err == nil && d.Years == 0 && d.Months == 0 {
-			w = e.Lang.Duration(time.Duration(d.Days*24+d.Hours) * time.Hour)
+			w = e.Lang.Span(time.Duration(d.Days*24+d.Hours) * time.Hour)
 		}
 		s = append(s, e.t("inv.within", w))
 	}
@@ -57,7 +57,7 @@ func (e Env) applied(j *jobs.Job, recs []runlog.Record) string {
 		lines = append(lines, e.t("inv.applied", e.stamp(forget.End), dash(forget.Medium), e.policyText(forget.Forget.Policy),
 			len(forget.Forget.Removed), len(forget.Forget.Kept)))
 		if p := forget.Forget.Policy.ProtectMS; p > 0 {
-			lines = append(lines, e.t("inv.protect", e.Lang.Duration(time.Duration(p)*time.Millisecond)))
+			lines = append(lines, e.t("inv.protect", e.Lang.Span(time.Duration(p)*time.Millisecond)))
 		}
 	case !j.Retention.IsZero():
 		lines = append(lines, e.t("inv.not_applied"))
@@ -67,7 +67,7 @@ func (e Env) applied(j *jobs.Job, recs []runlog.Record) string {
 		if pruned != nil {
 			last = e.stamp(pruned.End) + " (" + dash(pruned.Medium) + ")"
 		}
-		lines = append(lines, e.t("inv.prune", e.Lang.Duration(j.Prune.Every.D()), last))
+		lines = append(lines, e.t("inv.prune", e.Lang.Span(j.Prune.Every.D()), last))
 	} else if pruned != nil {
 		lines = append(lines, e.t("inv.prune_manual", e.stamp(pruned.End)))
 	}

@@ -1,0 +1,70 @@
+package report
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lpse/cadang/internal/sop/i18n"
+	"github.com/lpse/cadang/internal/sop/jobs"
+	"github.com/lpse/cadang/internal/sop/runlog"
+)
+
+// twoJobs is the README walk's configuration: spse-prod and spse-config on
+// the same two rotation disks, spse-prod with protect_before_change = "90d"
+// and a weekly prune, spse-config with neither (protection by default).
+func twoJobs(t *testing.T) (*jobs.Config, *time.Location) {
+	t.Helper()
+	cfg, err := jobs.Load("../../../testdata/sop/cadang.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Jobs = cfg.Jobs[:1]
+	prod := cfg.Jobs[0]
+	prod.Retention = jobs.Retention{Daily: 7, Weekly: 4, Monthly: 12, ProtectBeforeChange: jobs.Duration(90 * 24 * time.Hour)}
+	prod.Prune.Every = jobs.Duration(7 * 24 * time.Hour)
+	conf := prod
+	conf.Name, conf.Retention, conf.Prune = "spse-config", jobs.Retention{Daily: 7, Weekly: 4, Monthly: 12, ProtectBeforeChange: jobs.Duration(30 * 24 * time.Hour)}, jobs.Prune{}
+	cfg.Jobs = []jobs.Job{prod, conf}
+	return cfg, cfg.Location()
+}
+
+// inventoryRow returns the Markdown row of the inventory for job.
+func inventoryRow(t *testing.T, md, job string) string {
+	t.Helper()
+	for _, l := range strings.Split(md, "\n") {
+		if strings.Contains(l, "| "+job+"<br>") {
+			return l
+		}
+	}
+	t.Fatalf("no row for %s in:\n%s", job, md)
+	return ""
+}
+
+// TestInventoryDurationsInDays: the inventory says the prune interval and
+// the before-change protection in days, as the configuration says them
+// ("7d", "90d"), not "168 h" and "2160 jam" (README walk); a time standard
+// of hours stays in hours.
+func TestInventoryDurationsInDays(t *testing.T) {
+	cfg, loc := twoJobs(t)
+	at := time.Date(2026, 11, 30, 2, 0, 0, 0, loc)
+	recs := []runlog.Record{{ID: "f1", Op: runlog.OpForget, Job: "spse-prod", Medium: "disk-A", Start: at, End: at.Add(time.Second), Result: runlog.OK,
+		Forget: &runlog.ForgetInfo{Policy: runlog.Policy{Daily: 7, Within: "14d", ProtectMS: (90 * 24 * time.Hour).Milliseconds()}, Zone: loc.String()}}}
+	for l, want := range map[i18n.Lang][]string{
+		i18n.ID: {"Pemangkasan tiap 7 hari", "dilindungi 90 hari", "semua dalam 14 hari", "mutu baku 3 jam"},
+		i18n.EN: {"Prune every 7 days", "protected for 90 days", "all within 14 days", "standard 3 h"},
+	} {
+		e := Env{Config: cfg, Lang: l, Now: at.Add(24 * time.Hour)}
+		row := inventoryRow(t, render(t, e.Inventory(recs)).md, "spse-prod")
+		for _, w := range want {
+			if !strings.Contains(row, w) {
+				t.Errorf("%s: the row lacks %q:\n%s", l, w, row)
+			}
+		}
+		for _, bad := range []string{"168", "2160", "336"} {
+			if strings.Contains(row, bad) {
+				t.Errorf("%s: the row says %s hours:\n%s", l, bad, row)
+			}
+		}
+	}
+}
