@@ -68,3 +68,32 @@ func TestInventoryDurationsInDays(t *testing.T) {
 		}
 	}
 }
+
+// TestInventoryProtectionOnEveryJob: each job's row says its own
+// before-change protection, whatever its last forget's record kept: the
+// README walk's spse-prod (protect_before_change = "90d") had none in its
+// row, its last forget being a `cadang forget` by hand, whose policy keeps
+// no protection, while spse-config's row had its default.
+func TestInventoryProtectionOnEveryJob(t *testing.T) {
+	cfg, loc := twoJobs(t)
+	at := time.Date(2026, 11, 30, 2, 0, 0, 0, loc)
+	recs := []runlog.Record{
+		{ID: "run", Op: runlog.OpForget, Job: "spse-prod", Medium: "disk-A", Start: at, End: at, Result: runlog.OK,
+			Forget: &runlog.ForgetInfo{Policy: runlog.Policy{Daily: 7, ProtectMS: (90 * 24 * time.Hour).Milliseconds()}}},
+		{ID: "byhand", Op: runlog.OpForget, Job: "spse-prod", Medium: "disk-A", Start: at.Add(8 * time.Hour), End: at.Add(8 * time.Hour), Result: runlog.OK,
+			Tags: []string{runlog.TagManual}, Forget: &runlog.ForgetInfo{Policy: runlog.Policy{Daily: 7}}},
+	}
+	for l, want := range map[i18n.Lang][2]string{
+		i18n.ID: {"Backup sebelum perubahan dilindungi 90 hari", "Backup sebelum perubahan dilindungi 30 hari"},
+		i18n.EN: {"Before-change backups protected for 90 days", "Before-change backups protected for 30 days"},
+	} {
+		e := Env{Config: cfg, Lang: l, Now: at.Add(24 * time.Hour)}
+		md := render(t, e.Inventory(recs)).md
+		if row := inventoryRow(t, md, "spse-prod"); !strings.Contains(row, want[0]) {
+			t.Errorf("%s: spse-prod's row lacks %q:\n%s", l, want[0], row)
+		}
+		if row := inventoryRow(t, md, "spse-config"); !strings.Contains(row, want[1]) {
+			t.Errorf("%s: spse-config's row (never applied) lacks %q:\n%s", l, want[1], row)
+		}
+	}
+}

@@ -56,11 +56,15 @@ func (e Env) applied(j *jobs.Job, recs []runlog.Record) string {
 	case forget != nil:
 		lines = append(lines, e.t("inv.applied", e.stamp(forget.End), dash(forget.Medium), e.policyText(forget.Forget.Policy),
 			len(forget.Forget.Removed), len(forget.Forget.Kept)))
-		if p := forget.Forget.Policy.ProtectMS; p > 0 {
-			lines = append(lines, e.t("inv.protect", e.Lang.Span(time.Duration(p)*time.Millisecond)))
-		}
 	case !j.Retention.IsZero():
 		lines = append(lines, e.t("inv.not_applied"))
+	}
+	if !j.Retention.IsZero() {
+		// The job's configuration, not the last forget's record: a forget
+		// by hand (`cadang forget`) keeps no protection in its policy, and
+		// the job's next run protects its before-change backups all the
+		// same.
+		lines = append(lines, e.t("inv.protect", e.Lang.Span(j.Retention.Protect())))
 	}
 	if j.Prune.Every > 0 {
 		last := "-"
