@@ -335,7 +335,7 @@ func (e *env) keepRepo(r *repo.Repository) (done func()) {
 // check), and appends its record to the run log: always to the local
 // mirror, and into the repository when fn opened it (withRepo). The job is
 // the one whose medium is at the --repo location, if the configuration has
-// one; the record is tagged runlog.TagManual all the same, being no run of
+// one and only one (jobAt); the record is tagged runlog.TagManual all the same, being no run of
 // the job: a plain backup of the job's medium is not the job's backup
 // (status, the rotation and the reports pass over it), though its failure
 // is a failure to follow up. fn fills in the record (snapshots, counts,
@@ -400,10 +400,8 @@ func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx con
 			r := rc.repos[0]
 			store = r
 			rec.RepositoryID = r.ID()
-			if job != nil {
-				if i := job.MediumByID(r.ID()); i >= 0 {
-					rec.Medium = job.Media[i].Name
-				}
+			if m := mediumAt(st.cfg, loc, r.ID()); m != nil {
+				rec.Medium = m.Name
 			}
 		}
 		var pe *partialError
@@ -521,17 +519,43 @@ func (e *env) warnReadOnlyCopy(l *runlog.Log, r *repo.Repository, rec runlog.Rec
 	return true
 }
 
-// jobAt returns the job that has a medium at the repository location loc.
-func jobAt(c *jobs.Config, loc string) *jobs.Job {
+// jobsAt returns the jobs that have a medium at the repository location
+// loc, in the configuration's order.
+func jobsAt(c *jobs.Config, loc string) []*jobs.Job {
 	if loc == "" {
 		return nil
 	}
 	want := cleanLoc(loc)
+	var out []*jobs.Job
 	for i := range c.Jobs {
 		for _, m := range c.Jobs[i].Media {
 			if cleanLoc(c.Abs(strings.TrimPrefix(m.Repository, "local:"))) == want {
-				return &c.Jobs[i]
+				out = append(out, &c.Jobs[i])
+				break
 			}
+		}
+	}
+	return out
+}
+
+// jobAt returns the job that has a medium at the repository location loc,
+// or nil when no job has one or several share it: a plain command on a
+// medium that several jobs back up to (a `cadang forget` of all its
+// snapshots) is the medium's, not the first job's.
+func jobAt(c *jobs.Config, loc string) *jobs.Job {
+	if js := jobsAt(c, loc); len(js) == 1 {
+		return js[0]
+	}
+	return nil
+}
+
+// mediumAt returns the medium with the repository ID id that a job has at
+// loc, the first job's where several share it (they name one disk alike),
+// or nil.
+func mediumAt(c *jobs.Config, loc, id string) *jobs.Medium {
+	for _, j := range jobsAt(c, loc) {
+		if i := j.MediumByID(id); i >= 0 {
+			return &j.Media[i]
 		}
 	}
 	return nil

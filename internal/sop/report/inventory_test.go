@@ -97,3 +97,45 @@ func TestInventoryProtectionOnEveryJob(t *testing.T) {
 		}
 	}
 }
+
+// TestManualForgetIsTheMediums: a forget and prune by hand on a medium
+// that both jobs share, filed under no job, is the medium's: the monthly
+// analysis's section 7 names no job for it, and it is the last retention
+// and prune applied on the row of each job that uses the medium, not of
+// the first job only (README walk).
+func TestManualForgetIsTheMediums(t *testing.T) {
+	cfg, loc := twoJobs(t)
+	at := time.Date(2026, 11, 30, 10, 5, 0, 0, loc)
+	idA := strings.Repeat("a", 64)
+	recs := []runlog.Record{
+		{ID: "f-hand", Op: runlog.OpForget, Medium: "disk-A", RepositoryID: idA, Start: at, End: at, Result: runlog.OK, Tags: []string{runlog.TagManual},
+			Forget: &runlog.ForgetInfo{Policy: runlog.Policy{Daily: 7, Weekly: 4}, Zone: loc.String()}},
+		{ID: "p-hand", Op: runlog.OpPrune, Medium: "disk-A", RepositoryID: idA, Start: at.Add(time.Minute), End: at.Add(time.Minute), Result: runlog.OK,
+			Tags: []string{runlog.TagManual}, Prune: &runlog.PruneInfo{}},
+	}
+	for l, want := range map[i18n.Lang][2]string{
+		i18n.ID: {"Diterapkan terakhir 2026-11-30 10.05 pada disk-A: 7 harian, 4 mingguan", "Pemangkasan terakhir 2026-11-30 10.06"},
+		i18n.EN: {"Last applied 2026-11-30 10:05 on disk-A: 7 daily, 4 weekly", "Last prune 2026-11-30 10:06"},
+	} {
+		e := Env{Config: cfg, Lang: l, Now: at.Add(24 * time.Hour)}
+		md := render(t, e.Inventory(recs)).md
+		for _, job := range []string{"spse-prod", "spse-config"} {
+			if row := inventoryRow(t, md, job); !strings.Contains(row, want[0]) {
+				t.Errorf("%s: %s's row lacks %q:\n%s", l, job, want[0], row)
+			}
+		}
+		if row := inventoryRow(t, md, "spse-config"); !strings.Contains(row, want[1]) {
+			t.Errorf("%s: spse-config's row lacks %q:\n%s", l, want[1], row)
+		}
+		d, err := e.Monthly(recs, time.Date(2026, 11, 1, 0, 0, 0, 0, loc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mon := render(t, d).md
+		for _, id := range []string{"f-hand", "p-hand"} {
+			if !strings.Contains(mon, "| "+id+" | - | disk-A |") {
+				t.Errorf("%s: section 7 does not file %s under no job:\n%s", l, id, mon)
+			}
+		}
+	}
+}

@@ -42,7 +42,7 @@ func (e Env) applied(j *jobs.Job, recs []runlog.Record) string {
 	var forget, pruned *runlog.Record
 	for k := len(recs) - 1; k >= 0 && (forget == nil || pruned == nil); k-- {
 		r := &recs[k]
-		if r.Job != j.Name || r.Result != runlog.OK {
+		if !appliesTo(r, j) || r.Result != runlog.OK {
 			continue
 		}
 		switch {
@@ -76,6 +76,16 @@ func (e Env) applied(j *jobs.Job, recs []runlog.Record) string {
 		lines = append(lines, e.t("inv.prune_manual", e.stamp(pruned.End)))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// appliesTo reports whether the forget or prune r concerns the job j: one
+// filed under the job, or one by hand on a medium that j shares with other
+// jobs (filed under no job, the medium's), which acted on all of it.
+func appliesTo(r *runlog.Record, j *jobs.Job) bool {
+	if r.Job != "" {
+		return r.Job == j.Name
+	}
+	return r.RepositoryID != "" && j.MediumByID(r.RepositoryID) >= 0
 }
 
 // maintenanceBlocks is the monthly report's section on retention, prune
@@ -117,7 +127,7 @@ func (e Env) maintenanceBlocks(recs []runlog.Record) []doc.Block {
 			nRepair++
 			what = dash(runlog.MessageText(e.Lang, &r))
 		}
-		rows = append(rows, []string{r.ID, r.Job, dash(r.Medium), e.stamp(r.Start), runlog.OpLabel(e.Lang, r.Op),
+		rows = append(rows, []string{r.ID, dash(r.Job), dash(r.Medium), e.stamp(r.Start), runlog.OpLabel(e.Lang, r.Op),
 			runlog.ResultLabel(e.Lang, r.Result) + kindSuffix(e.Lang, r.Failure), what})
 	}
 	summary := e.t("mon.retention_summary", nForget, nSnaps, nPrune, nPacks, e.Lang.Bytes(freed))

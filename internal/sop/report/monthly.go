@@ -343,7 +343,7 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 			state = e.t("mon.fu_late", e.lateBy(fu[0].Start.Sub(f.End)))
 			late++
 		}
-		rows = append(rows, []string{f.ID, f.Job, runlog.KindLabel(e.Lang, f.Failure), state, dashIfEmpty(strings.Join(acts, "\n"))})
+		rows = append(rows, []string{f.ID, dash(f.Job), runlog.KindLabel(e.Lang, f.Failure), state, dashIfEmpty(strings.Join(acts, "\n"))})
 	}
 	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_followup")})
 	switch {
