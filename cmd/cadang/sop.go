@@ -35,6 +35,54 @@ import (
 // production server, as every record would carry the wrong time.
 const envNow = "CADANG_NOW"
 
+// clock returns the clock of the commands: the one CADANG_NOW starts
+// (envNow), or the system clock. It is made once, so that every use in
+// a command reads one clock.
+func (e *env) clock() (clock.Clock, error) {
+	if e.clk != nil {
+		return e.clk, nil
+	}
+	s := os.Getenv(envNow)
+	if s == "" {
+		e.clk = clock.System{}
+		return e.clk, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t, err = time.ParseInLocation(time.DateOnly, s, time.Local)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s=%q: use RFC 3339 (2026-11-03T02:00:00+08:00) or YYYY-MM-DD", envNow, s)
+	}
+	e.clk = clock.NewShifted(t)
+	return e.clk, nil
+}
+
+// now is the time on the commands' clock (clock): what a plain command
+// writes into the repository as a time, or judges by it, follows
+// CADANG_NOW as the SOP commands do. An unreadable CADANG_NOW is the
+// SOP commands' error to say; here it is the system clock.
+func (e *env) now() time.Time {
+	c, err := e.clock()
+	if err != nil {
+		return time.Now()
+	}
+	return c.Now()
+}
+
+// repoClock is repo.Options.Now for the repositories a command opens:
+// the clock CADANG_NOW starts, so that what prune marks and deletes says
+// the replayed time, as the records do; nil (time.Now) without it. The
+// repository judges its locks and obsolete sets by this clock, so a
+// command under the hook must not share a repository with one without it.
+func (e *env) repoClock() func() time.Time {
+	c, err := e.clock()
+	if _, sys := c.(clock.System); err != nil || sys {
+		return nil
+	}
+	return c.Now
+}
+
 // envLog names the local mirror of the run log (like --log-file).
 const envLog = "CADANG_LOG"
 
@@ -122,7 +170,7 @@ func (e *env) loadSOPState(needConfig, strict bool) (*sopState, error) {
 		}
 		return e.sop, nil
 	}
-	st := &sopState{clock: clock.System{}}
+	st := &sopState{}
 	lang, err := i18n.Parse(e.c.String("lang"))
 	if err != nil {
 		return nil, fmt.Errorf("--lang: %w", err)
@@ -131,15 +179,8 @@ func (e *env) loadSOPState(needConfig, strict bool) (*sopState, error) {
 	if e.c.String("lang") != "" { // an empty CADANG_LANG is no choice
 		st.termLang = lang
 	}
-	if s := os.Getenv(envNow); s != "" {
-		t, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			t, err = time.ParseInLocation(time.DateOnly, s, time.Local)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s=%q: use RFC 3339 (2026-11-03T02:00:00+08:00) or YYYY-MM-DD", envNow, s)
-		}
-		st.clock = clock.NewShifted(t)
+	if st.clock, err = e.clock(); err != nil {
+		return nil, err
 	}
 	st.cfg, st.cfgErr = jobs.LoadDefault(e.c.String("config"), nil)
 	switch {
@@ -305,7 +346,7 @@ func (e *env) offsiteLocation(l *location.Location) {
 }
 
 func (e *env) opener(st *sopState) *engine.Opener {
-	return &engine.Opener{Config: st.cfg, LockWait: e.c.Duration("retry-lock"), Logf: e.logf, Warnf: e.warnf, KDFMemory: e.kdfMemory(), Password: func() ([]byte, error) {
+	return &engine.Opener{Config: st.cfg, Now: e.repoClock(), LockWait: e.c.Duration("retry-lock"), Logf: e.logf, Warnf: e.warnf, KDFMemory: e.kdfMemory(), Password: func() ([]byte, error) {
 		return e.password("enter the repository password: ", false)
 	}, AfterOpen: e.checkRunLog, Location: func(l *location.Location) {
 		l.SetConnections(e.c.Int("backend-connections"))
