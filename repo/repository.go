@@ -517,3 +517,8 @@ func hostAndUser() (string, string) {
 	}
 	return host, name
 }
+
+// Now is the time on the repository's clock (Options.Now): the clock its
+// locks and obsolete sets are written and judged by, which a caller that
+// compares with them must read too.
+func (r *Repository) Now() time.Time { return r.opts.Now() }

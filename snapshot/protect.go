@@ -120,7 +120,14 @@ func Protect(ctx context.Context, r FileSaver, snapshot repo.ID, until time.Time
 // ProtectSnapshot protects sn like Protect, and also the snapshots later
 // tag changes make from it.
 func ProtectSnapshot(ctx context.Context, r FileSaver, sn *Snapshot, until time.Time, reason string) (Protection, error) {
-	p := Protection{Snapshot: sn.ID(), Until: until, Reason: reason}
+	return ProtectSnapshotAt(ctx, r, sn, until, reason, time.Time{})
+}
+
+// ProtectSnapshotAt is ProtectSnapshot with the time the protection says
+// it was made (zero: now), for a caller whose clock is not the system's
+// (the SOP layer's, which a replay sets).
+func ProtectSnapshotAt(ctx context.Context, r FileSaver, sn *Snapshot, until time.Time, reason string, at time.Time) (Protection, error) {
+	p := Protection{Snapshot: sn.ID(), Until: until, Reason: reason, Time: at}
 	if sn.Original != nil {
 		p.Original = *sn.Original
 	}
@@ -128,7 +135,9 @@ func ProtectSnapshot(ctx context.Context, r FileSaver, sn *Snapshot, until time.
 }
 
 func protect(ctx context.Context, r FileSaver, p Protection) (Protection, error) {
-	p.Time = time.Now()
+	if p.Time.IsZero() {
+		p.Time = time.Now()
+	}
 	p.Host, _ = os.Hostname()
 	if u, err := user.Current(); err == nil {
 		p.Username = u.Username

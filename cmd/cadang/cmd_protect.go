@@ -106,7 +106,7 @@ on every medium the snapshot is copied to: 'cadang copy' writes it there too (--
 			// A date is a calendar day: read in the zone the retention's
 			// days are counted in, whatever --utc prints.
 			loc, _ := e.calendarZone()
-			until, err := protectUntil(c, time.Now(), loc)
+			until, err := protectUntil(c, e.now(), loc)
 			if err != nil {
 				return err
 			}
@@ -194,10 +194,10 @@ func protectNamed(ctx context.Context, e *env, r *repo.Repository, names []strin
 		}
 	}
 	out := []protectionJS{}
-	now := time.Now()
+	now := e.now()
 	for _, sn := range sns {
 		id := sn.ID()
-		p, err := snapshot.ProtectSnapshot(ctx, r, sn, until, reason)
+		p, err := snapshot.ProtectSnapshotAt(ctx, r, sn, until, reason, now)
 		if err != nil {
 			return err
 		}
@@ -390,7 +390,7 @@ func listProtections(ctx context.Context, e *env, r *repo.Repository) error {
 	}); err != nil {
 		return err
 	}
-	now := time.Now()
+	now := e.now()
 	if e.json {
 		out := make([]protectionJS, len(ps))
 		for i, p := range ps {

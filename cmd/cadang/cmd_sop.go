@@ -562,13 +562,7 @@ func (e *env) openSOPRepo(ctx context.Context, st *sopState, jobName string) (*r
 			return nil, nil, e.saySource(err)
 		}
 		e.noteUnlocked(r)
-		var m *jobs.Medium
-		if j := jobAt(st.cfg, loc); j != nil {
-			if i := j.MediumByID(r.ID()); i >= 0 {
-				m = &j.Media[i]
-			}
-		}
-		return r, m, nil
+		return r, mediumAt(st.cfg, loc, r.ID()), nil
 	}
 	if jobName == "" {
 		return nil, nil, errors.New("give --job JOB or --repo LOCATION")

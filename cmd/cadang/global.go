@@ -24,6 +24,7 @@ import (
 	"github.com/lpse/cadang/internal/kdfmem"
 	"github.com/lpse/cadang/internal/panicerr"
 	"github.com/lpse/cadang/internal/pwfile"
+	"github.com/lpse/cadang/internal/sop/clock"
 	"github.com/lpse/cadang/internal/sop/jobs"
 	"github.com/lpse/cadang/internal/ui"
 	"github.com/lpse/cadang/repo"
@@ -66,6 +67,7 @@ type env struct {
 	// repository open after withRepo so the record can be copied into it.
 	rec *recording
 	sop *sopState
+	clk clock.Clock // clock(), once made
 	// afterUnlock, if set, replaces debug.FreeOSMemory as what openRepo
 	// does with argon2id's memory once the key is open (see there).
 	afterUnlock func()
@@ -384,6 +386,7 @@ func (e *env) openRepo(ctx context.Context, o repo.Options) (_ *repo.Repository,
 		o.Warnf = e.warnf
 	}
 	o.LockWait = e.c.Duration("retry-lock")
+	o.Now = e.repoClock()
 	o.KDFMemory = e.kdfMemory()
 	// argon2id has just used 64 MiB that is garbage once the key is open.
 	// Returning it before the index loads keeps it from adding to the
@@ -493,6 +496,7 @@ func (e *env) openOrInitRepo(ctx context.Context, o repo.Options) (*repo.Reposit
 	}
 	o.Logf = e.logf
 	o.LockWait = e.c.Duration("retry-lock")
+	o.Now = e.repoClock()
 	o.AfterUnlock = debug.FreeOSMemory // as openRepo does
 	done := hugeKDF(&o)
 	r, created, err := repo.OpenOrInit(ctx, nb, pw, o, repo.InitOptions{KDF: kdf})

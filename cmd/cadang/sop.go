@@ -37,6 +37,54 @@ import (
 // production server, as every record would carry the wrong time.
 const envNow = "CADANG_NOW"
 
+// clock returns the clock of the commands: the one CADANG_NOW starts
+// (envNow), or the system clock. It is made once, so that every use in
+// a command reads one clock.
+func (e *env) clock() (clock.Clock, error) {
+	if e.clk != nil {
+		return e.clk, nil
+	}
+	s := os.Getenv(envNow)
+	if s == "" {
+		e.clk = clock.System{}
+		return e.clk, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t, err = time.ParseInLocation(time.DateOnly, s, time.Local)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s=%q: use RFC 3339 (2026-11-03T02:00:00+08:00) or YYYY-MM-DD", envNow, s)
+	}
+	e.clk = clock.NewShifted(t)
+	return e.clk, nil
+}
+
+// now is the time on the commands' clock (clock): what a plain command
+// writes into the repository as a time, or judges by it, follows
+// CADANG_NOW as the SOP commands do. An unreadable CADANG_NOW is the
+// SOP commands' error to say; here it is the system clock.
+func (e *env) now() time.Time {
+	c, err := e.clock()
+	if err != nil {
+		return time.Now()
+	}
+	return c.Now()
+}
+
+// repoClock is repo.Options.Now for the repositories a command opens:
+// the clock CADANG_NOW starts, so that what prune marks and deletes says
+// the replayed time, as the records do; nil (time.Now) without it. The
+// repository judges its locks and obsolete sets by this clock, so a
+// command under the hook must not share a repository with one without it.
+func (e *env) repoClock() func() time.Time {
+	c, err := e.clock()
+	if _, sys := c.(clock.System); err != nil || sys {
+		return nil
+	}
+	return c.Now
+}
+
 // envLog names the local mirror of the run log (like --log-file).
 const envLog = "CADANG_LOG"
 
@@ -124,7 +172,7 @@ func (e *env) loadSOPState(needConfig, strict bool) (*sopState, error) {
 		}
 		return e.sop, nil
 	}
-	st := &sopState{clock: clock.System{}}
+	st := &sopState{}
 	lang, err := i18n.Parse(e.c.String("lang"))
 	if err != nil {
 		return nil, fmt.Errorf("--lang: %w", err)
@@ -133,15 +181,8 @@ func (e *env) loadSOPState(needConfig, strict bool) (*sopState, error) {
 	if e.c.String("lang") != "" { // an empty CADANG_LANG is no choice
 		st.termLang = lang
 	}
-	if s := os.Getenv(envNow); s != "" {
-		t, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			t, err = time.ParseInLocation(time.DateOnly, s, time.Local)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s=%q: use RFC 3339 (2026-11-03T02:00:00+08:00) or YYYY-MM-DD", envNow, s)
-		}
-		st.clock = clock.NewShifted(t)
+	if st.clock, err = e.clock(); err != nil {
+		return nil, err
 	}
 	st.cfg, st.cfgErr = jobs.LoadDefault(e.c.String("config"), nil)
 	switch {
@@ -307,7 +348,7 @@ func (e *env) offsiteLocation(l *location.Location) {
 }
 
 func (e *env) opener(st *sopState) *engine.Opener {
-	return &engine.Opener{Config: st.cfg, LockWait: e.c.Duration("retry-lock"), Logf: e.logf, Warnf: e.warnf, KDFMemory: e.kdfMemory(), Password: func() ([]byte, error) {
+	return &engine.Opener{Config: st.cfg, Now: e.repoClock(), LockWait: e.c.Duration("retry-lock"), Logf: e.logf, Warnf: e.warnf, KDFMemory: e.kdfMemory(), Password: func() ([]byte, error) {
 		return e.password("enter the repository password: ", false)
 	}, AfterOpen: e.checkRunLog, Location: func(l *location.Location) {
 		l.SetConnections(e.c.Int("backend-connections"))
@@ -341,7 +382,7 @@ func (e *env) keepRepo(r *repo.Repository) (done func()) {
 // check), and appends its record to the run log: always to the local
 // mirror, and into the repository when fn opened it (withRepo). The job is
 // the one whose medium is at the --repo location, if the configuration has
-// one; the record is tagged runlog.TagManual all the same, being no run of
+// one and only one (jobAt); the record is tagged runlog.TagManual all the same, being no run of
 // the job: a plain backup of the job's medium is not the job's backup
 // (status, the rotation and the reports pass over it), though its failure
 // is a failure to follow up. fn fills in the record (snapshots, counts,
@@ -406,10 +447,8 @@ func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx con
 			r := rc.repos[0]
 			store = r
 			rec.RepositoryID = r.ID()
-			if job != nil {
-				if i := job.MediumByID(r.ID()); i >= 0 {
-					rec.Medium = job.Media[i].Name
-				}
+			if m := mediumAt(st.cfg, loc, r.ID()); m != nil {
+				rec.Medium = m.Name
 			}
 		}
 		var ro *repo.ReadOnlyError
@@ -561,17 +600,43 @@ func (e *env) warnReadOnlyCopy(l *runlog.Log, r *repo.Repository, rec runlog.Rec
 	return true
 }
 
-// jobAt returns the job that has a medium at the repository location loc.
-func jobAt(c *jobs.Config, loc string) *jobs.Job {
+// jobsAt returns the jobs that have a medium at the repository location
+// loc, in the configuration's order.
+func jobsAt(c *jobs.Config, loc string) []*jobs.Job {
 	if loc == "" {
 		return nil
 	}
 	want := cleanLoc(loc)
+	var out []*jobs.Job
 	for i := range c.Jobs {
 		for _, m := range c.Jobs[i].Media {
 			if cleanLoc(c.Abs(strings.TrimPrefix(m.Repository, "local:"))) == want {
-				return &c.Jobs[i]
+				out = append(out, &c.Jobs[i])
+				break
 			}
+		}
+	}
+	return out
+}
+
+// jobAt returns the job that has a medium at the repository location loc,
+// or nil when no job has one or several share it: a plain command on a
+// medium that several jobs back up to (a `cadang forget` of all its
+// snapshots) is the medium's, not the first job's.
+func jobAt(c *jobs.Config, loc string) *jobs.Job {
+	if js := jobsAt(c, loc); len(js) == 1 {
+		return js[0]
+	}
+	return nil
+}
+
+// mediumAt returns the medium with the repository ID id that a job has at
+// loc, the first job's where several share it (they name one disk alike),
+// or nil.
+func mediumAt(c *jobs.Config, loc, id string) *jobs.Medium {
+	for _, j := range jobsAt(c, loc) {
+		if i := j.MediumByID(id); i >= 0 {
+			return &j.Media[i]
 		}
 	}
 	return nil

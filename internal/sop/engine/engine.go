@@ -98,6 +98,9 @@ type Opener struct {
 	// Config makes relative password files relative to the configuration
 	// file; may be nil.
 	Config *jobs.Config
+	// Now is repo.Options.Now for every open (nil: time.Now): the SOP
+	// clock when a replay sets it.
+	Now func() time.Time
 	// KDFMemory is repo.Options.KDFMemory for every open.
 	KDFMemory uint64
 	// LockWait is how long opening a medium waits for a conflicting lock
@@ -179,7 +182,7 @@ func (o *Opener) OpenLock(ctx context.Context, m jobs.Medium, lock repo.LockMode
 	if o.Location != nil {
 		o.Location(&l)
 	}
-	r, err := Open(ctx, l, pw, repo.Options{Logf: o.Logf, Warnf: o.Warnf, AfterUnlock: debug.FreeOSMemory, Lock: lock, LockWait: o.LockWait, KDFMemory: o.KDFMemory, ReadOnlyUnlocked: o.ReadOnlyUnlocked})
+	r, err := Open(ctx, l, pw, repo.Options{Logf: o.Logf, Warnf: o.Warnf, AfterUnlock: debug.FreeOSMemory, Lock: lock, LockWait: o.LockWait, KDFMemory: o.KDFMemory, ReadOnlyUnlocked: o.ReadOnlyUnlocked, Now: o.Now})
 	if err != nil {
 		if errors.Is(err, repo.ErrWrongPassword) && m.PasswordFile != "" && o.Config != nil {
 			err = fmt.Errorf("%w (the password read from %s)", err, o.Config.PasswordFileWhere(m.PasswordFile, o.Config.MediumPasswordFile(m)))

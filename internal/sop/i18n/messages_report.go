@@ -258,6 +258,8 @@ func init() {
 		"mon.trend_up":          {"Kegagalan dan backup terlewat bulan ini (%s) lebih banyak dari rata-rata %s bulan sebelumnya (%s).", "Failures and missed backups this month (%s) exceed the average of the %s [[month|months]] before (%s)."},
 		"mon.trend_down":        {"Kegagalan dan backup terlewat bulan ini (%s) lebih sedikit dari rata-rata %s bulan sebelumnya (%s).", "Failures and missed backups this month (%s) are below the average of the %s [[month|months]] before (%s)."},
 		"mon.trend_flat":        {"Kegagalan dan backup terlewat bulan ini (%s) sama dengan rata-rata %s bulan sebelumnya.", "Failures and missed backups this month (%s) equal the average of the %s [[month|months]] before."},
+		"mon.trend_from":        {"Log pelaksanaan dimulai %s: bulan-bulan sebelumnya tidak ditampilkan, karena belum ada pelaksanaan yang tercatat (bukan karena backup tidak dilakukan).", "The run log starts on %s: the months before it are not shown, as no runs were logged yet (not as months without backups)."},
+		"mon.trend_empty":       {"Belum ada pelaksanaan yang tercatat sebelum %s: bulan-bulan sebelumnya tidak ditampilkan.", "No runs were logged before %s: the months before it are not shown."},
 		"mon.trend_none":        {"Kegagalan dan backup terlewat bulan ini: %s; belum ada bulan sebelumnya dengan backup terjadwal untuk dibandingkan.", "Failures and missed backups this month: %s; no earlier month had backups scheduled to compare with."},
 		"mon.h_followup":        {"4. Tindak lanjut yang dilakukan", "4. Follow-up taken"},
 		"mon.fu_summary":        {"%d kegagalan sudah ditindaklanjuti, %d belum.", "%d [[failure|failures]] followed up, %d still open."},

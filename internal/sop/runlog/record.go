@@ -242,7 +242,8 @@ const TagBeforeChange = "before-change"
 // TagManual marks the record of a plain command (`cadang backup`,
 // `restore`, `check`, `copy`, `forget`, `prune`, `repair`), as against a
 // run that `cadang run` or `restore-test` made for the job. Such a record
-// names the job whose medium it used, but a manual backup is not the
+// names the job whose medium it used (none where several jobs share the
+// medium: it is the medium's), but a manual backup is not the
 // job's backup: it backed up whatever it was given, not the job's
 // sources, so it is neither the job's last backup or last success
 // (status, the inventory), nor the rotation's, nor the day's scheduled
