@@ -348,7 +348,7 @@ func (r *Repository) Check(ctx context.Context, o CheckOptions) (*CheckResult, e
 			var bytesRead int64
 			if readSet[pack] {
 				var err error
-				hdr, nRead, bytesRead, problems, err = r.readPack(gctx, pack, sizes[pack], o.Verified)
+				hdr, nRead, bytesRead, problems, err = r.readPack(gctx, pack, sizes[pack], o.Verified, byPack[pack])
 				if err != nil {
 					return err
 				}
@@ -556,7 +556,12 @@ func compareHeader(pack ID, hdr []PackBlob, indexed []blobCopy) []Problem {
 // not opened), and when anything fails, so that the findings are those of
 // a check that hashed first. What is left unreported (whole sealed objects
 // moved between places of the same length) is in the design document.
-func (r *Repository) readPack(ctx context.Context, pack ID, size int64, verified func(BlobLocation) bool) (hdr []PackBlob, blobs int, n int64, problems []Problem, err error) {
+//
+// A pack whose header cannot be read (cut short: the header is at its end)
+// has the blobs the index places in it (indexed) opened at the index's
+// places instead (openIndexed): those cut off or damaged are named, so
+// that Check's caller can trace them to the files that use them.
+func (r *Repository) readPack(ctx context.Context, pack ID, size int64, verified func(BlobLocation) bool, indexed []blobCopy) (hdr []PackBlob, blobs int, n int64, problems []Problem, err error) {
 	h := backend.Handle{Type: PackFile, Name: pack.String()}
 	var data []byte
 	var ownPlain, ownOpen []byte
@@ -614,7 +619,8 @@ func (r *Repository) readPack(ctx context.Context, pack ID, size int64, verified
 		return append([]Problem{NewProblem(ProblemFileDamaged, damaged(h, nil, "SHA-256 of its %d bytes does not match its name", len(data)))}, ps...)
 	}
 	if len(data) < 4 {
-		return nil, 0, n, withName(NewProblem(ProblemFileDamaged, damaged(h, nil, "pack of %d bytes is too short", len(data)))), nil
+		blobs, ps := r.openIndexed(h, data, indexed, open, scratch)
+		return nil, blobs, n, withName(append([]Problem{NewProblem(ProblemFileDamaged, damaged(h, nil, "pack of %d bytes is too short", len(data)))}, ps...)...), nil
 	}
 	hdr, err = r.parsePackTail(h, int64(len(data)), data, func(off, l int64) ([]byte, error) { return data[off : off+l], nil })
 	if errors.Is(err, ErrUnsupportedVersion) {
@@ -623,7 +629,8 @@ func (r *Repository) readPack(ctx context.Context, pack ID, size int64, verified
 		return nil, 0, n, withName(NewProblem(ProblemUnsupported, err)), nil
 	}
 	if err != nil {
-		return nil, 0, n, withName(NewProblem(ProblemFileDamaged, err)), nil
+		blobs, ps := r.openIndexed(h, data, indexed, open, scratch)
+		return nil, blobs, n, withName(append([]Problem{NewProblem(ProblemFileDamaged, err)}, ps...)...), nil
 	}
 	var skip []bool
 	if verified != nil {
@@ -666,6 +673,37 @@ func (r *Repository) readPack(ctx context.Context, pack ID, size int64, verified
 		problems = withName(problems...)
 	}
 	return hdr, blobs, n, problems, nil
+}
+
+// openIndexed opens the blobs that the index places in a pack whose header
+// cannot be read, at the index's places in data, and returns how many open
+// and a finding of kind ProblemBlobDamaged for each of the others: one
+// beyond the end of data (the pack was cut short) or one that does not
+// open. A restore reads a blob by the index's range, and 'repair packs'
+// keeps what opens so: only the others are lost, and the check names
+// them, as it names a damaged blob in a pack whose header opens.
+func (r *Repository) openIndexed(h backend.Handle, data []byte, indexed []blobCopy, open, scratch *[]byte) (blobs int, problems []Problem) {
+	cs := slices.Clone(indexed)
+	sort.Slice(cs, func(i, j int) bool { return cs[i].loc.Offset < cs[j].loc.Offset })
+	for _, c := range cs {
+		l := c.loc
+		id := l.ID
+		end := int64(l.Offset) + int64(l.Length)
+		var err error
+		if end > int64(len(data)) {
+			err = damaged(h, &id, "%s blob at bytes %d to %d is cut off: the pack ends at %d bytes", l.Type, l.Offset, end, len(data))
+		} else {
+			_, err = r.openBlobBeside(h, l.Type, l.ID, []int{int(c.raw)}, data[l.Offset:end], open, scratch)
+		}
+		if err != nil {
+			p := NewProblem(ProblemBlobDamaged, err)
+			p.Blob = &BlobHandle{Type: l.Type, ID: l.ID}
+			problems = append(problems, p)
+			continue
+		}
+		blobs++
+	}
+	return blobs, problems
 }
 
 // rawLengthIs reports whether the index records raw, and only raw, as the

@@ -72,7 +72,7 @@ func TestCheckReadDataFindsEveryChangedByte(t *testing.T) {
 			// readPack is what Check runs for each pack; a whole Check
 			// for each of these thousands of changes took 20 s.
 			for _, verified := range []func(BlobLocation) bool{nil, everyBlob} {
-				_, _, _, problems, err := r.readPack(ctx, pack, int64(len(good)), verified)
+				_, _, _, problems, err := r.readPack(ctx, pack, int64(len(good)), verified, nil)
 				if err != nil {
 					t.Fatalf("byte %d of %d, %s (verified %v): %v", off, len(good), c.name, verified != nil, err)
 				}
@@ -112,7 +112,7 @@ func TestCheckReadDataOneBadBlobIsNotAFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, blobs, _, problems, err := r.readPack(ctx, pack, fi.Size, nil)
+	_, blobs, _, problems, err := r.readPack(ctx, pack, fi.Size, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,14 +157,14 @@ func TestCheckReadDataMovedSealedBlob(t *testing.T) {
 		t.Fatal(err)
 	}
 	everyBlob := func(BlobLocation) bool { return true }
-	_, blobs, _, problems, err := r.readPack(ctx, p, int64(len(pb)), everyBlob)
+	_, blobs, _, problems, err := r.readPack(ctx, p, int64(len(pb)), everyBlob, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if blobs != 2 || len(problems) != 1 || problems[0].Kind != ProblemFileDamaged || !strings.Contains(problems[0].Error(), "does not match its name") {
 		t.Fatalf("with the skip: %d blobs verified, problems %v; want 2 and the name's mismatch", blobs, problems)
 	}
-	_, blobs, _, problems, err = r.readPack(ctx, p, int64(len(pb)), nil)
+	_, blobs, _, problems, err = r.readPack(ctx, p, int64(len(pb)), nil, nil)
 	if err != nil || blobs != 2 || len(problems) != 0 {
 		t.Fatalf("without the skip: %d blobs verified, problems %v, err %v; want 2 blobs and, as documented, no finding", blobs, problems, err)
 	}

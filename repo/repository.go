@@ -219,8 +219,10 @@ type Repository struct {
 	}
 
 	// unlocked: Open went on without its lock on read-only storage
-	// (Options.ReadOnlyUnlocked).
-	unlocked bool
+	// (Options.ReadOnlyUnlocked); readOnlyCause is the storage's refusal
+	// of the lock.
+	unlocked      bool
+	readOnlyCause error
 
 	closeOnce sync.Once
 	closeErr  error
@@ -301,6 +303,9 @@ func Open(ctx context.Context, be backend.Backend, password []byte, o Options) (
 	// exclusive holder removed.
 	if err := r.takeSessionLock(ctx); err != nil {
 		r.freeCodecs()
+		if ro := (*ReadOnlyError)(nil); errors.As(err, &ro) && ro.ID == "" {
+			ro.ID = cfg.ID // read: the failure report names the repository
+		}
 		return nil, err
 	}
 	if !o.NoIndex {
@@ -417,7 +422,7 @@ func (r *Repository) takeSessionLock(ctx context.Context) error {
 		err = r.readOnly(err)
 		var ro *ReadOnlyError
 		if r.opts.ReadOnlyUnlocked && r.opts.Lock == SharedLock && errors.As(err, &ro) {
-			r.unlocked = true
+			r.unlocked, r.readOnlyCause = true, ro.Err
 			return nil
 		}
 		var le *LockedError
@@ -512,3 +517,8 @@ func hostAndUser() (string, string) {
 	}
 	return host, name
 }
+
+// Now is the time on the repository's clock (Options.Now): the clock its
+// locks and obsolete sets are written and judged by, which a caller that
+// compares with them must read too.
+func (r *Repository) Now() time.Time { return r.opts.Now() }

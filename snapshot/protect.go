@@ -120,7 +120,14 @@ func Protect(ctx context.Context, r FileSaver, snapshot repo.ID, until time.Time
 // ProtectSnapshot protects sn like Protect, and also the snapshots later
 // tag changes make from it.
 func ProtectSnapshot(ctx context.Context, r FileSaver, sn *Snapshot, until time.Time, reason string) (Protection, error) {
-	p := Protection{Snapshot: sn.ID(), Until: until, Reason: reason}
+	return ProtectSnapshotAt(ctx, r, sn, until, reason, time.Time{})
+}
+
+// ProtectSnapshotAt is ProtectSnapshot with the time the protection says
+// it was made (zero: now), for a caller whose clock is not the system's
+// (the SOP layer's, which a replay sets).
+func ProtectSnapshotAt(ctx context.Context, r FileSaver, sn *Snapshot, until time.Time, reason string, at time.Time) (Protection, error) {
+	p := Protection{Snapshot: sn.ID(), Until: until, Reason: reason, Time: at}
 	if sn.Original != nil {
 		p.Original = *sn.Original
 	}
@@ -128,7 +135,9 @@ func ProtectSnapshot(ctx context.Context, r FileSaver, sn *Snapshot, until time.
 }
 
 func protect(ctx context.Context, r FileSaver, p Protection) (Protection, error) {
-	p.Time = time.Now()
+	if p.Time.IsZero() {
+		p.Time = time.Now()
+	}
 	p.Host, _ = os.Hostname()
 	if u, err := user.Current(); err == nil {
 		p.Username = u.Username
@@ -330,16 +339,29 @@ type FileRemover interface {
 // A snapshot without protection is no error: it returns 0. Protection files
 // that cannot be read are left alone: lifting what is known is safe.
 func Unprotect(ctx context.Context, r FileRemover, snapshot repo.ID) (removed int, err error) {
+	return unprotect(ctx, r, snapshot, func(p Protection) bool { return p.Snapshot == snapshot })
+}
+
+// UnprotectSnapshot is Unprotect for a snapshot that exists: it lifts
+// every protection that covers sn (Covers), also those that name the
+// snapshot a tag change replaced by sn. A tag change gives the snapshot a
+// new ID and leaves its protections naming the old one; the ID that
+// snapshots and forget show must lift them.
+func UnprotectSnapshot(ctx context.Context, r FileRemover, sn *Snapshot) (removed int, err error) {
+	return unprotect(ctx, r, sn.ID(), func(p Protection) bool { return p.Covers(sn) })
+}
+
+func unprotect(ctx context.Context, r FileRemover, id repo.ID, lift func(Protection) bool) (removed int, err error) {
 	ps, _, err := LoadProtections(ctx, r)
 	if err != nil {
 		return 0, err
 	}
 	for _, p := range ps {
-		if p.Snapshot != snapshot {
+		if !lift(p) {
 			continue
 		}
 		if err := r.RemoveFile(ctx, repo.ProtectFile, p.ID); err != nil {
-			return removed, fmt.Errorf("unprotect snapshot %s: %w", snapshot.Short(), err)
+			return removed, fmt.Errorf("unprotect snapshot %s: %w", id.Short(), err)
 		}
 		removed++
 	}

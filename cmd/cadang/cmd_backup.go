@@ -173,16 +173,24 @@ func (o backupOptions) library(e *env) backup.Options {
 }
 
 // beforeChangeProtect is how long a before-change backup is protected:
-// the protect_before_change of the job whose medium is at --repo, or
-// jobs.DefaultProtect.
+// the protect_before_change of the job whose medium is at --repo, the
+// longest of them where several jobs share the medium (each job's forget
+// must keep it), or jobs.DefaultProtect.
 func (e *env) beforeChangeProtect() time.Duration {
-	if st, err := e.loadSOPForRecords(); err == nil {
-		loc, _ := e.repoLocation()
-		if j := jobAt(st.cfg, loc); j != nil {
-			return j.Retention.Protect()
-		}
+	st, err := e.loadSOPForRecords()
+	if err != nil {
+		return jobs.DefaultProtect
 	}
-	return jobs.DefaultProtect
+	loc, _ := e.repoLocation()
+	js := jobsAt(st.cfg, loc)
+	if len(js) == 0 {
+		return jobs.DefaultProtect
+	}
+	var d time.Duration
+	for _, j := range js {
+		d = max(d, j.Retention.Protect())
+	}
+	return d
 }
 
 // flagError rewrites an option error of the library to name the flag the

@@ -58,6 +58,12 @@ type checkResult struct {
 	BytesRead      int64    `json:"bytes_read"`
 	UnindexedPacks int      `json:"unindexed_packs"`
 	Problems       []string `json:"problems"`
+	// DamagedPacks counts the packs found damaged, each once however many
+	// of its bytes, its header and its blobs the problems name, and
+	// OtherProblems the problems not about them: the "check found" line
+	// counts the same.
+	DamagedPacks  int `json:"damaged_packs,omitempty"`
+	OtherProblems int `json:"other_problems,omitempty"`
 	// Unsupported lists the trees of a newer format, which were not
 	// checked (not damage; a newer cadang reads them).
 	Unsupported []string `json:"unsupported,omitempty"`
@@ -71,6 +77,13 @@ type checkResult struct {
 	// OtherMediumIDs gives, for each snapshot that uses a lost or damaged
 	// blob, the ID to give another medium (the text's "give OTHER the ID").
 	OtherMediumIDs []otherMediumID `json:"other_medium_ids,omitempty"`
+
+	// advice are the keys of the notes printed (checkAdvice), lost the
+	// findings of snapshots that use lost blobs and moreLost how many more
+	// uses there are than lost names: for the run-log record.
+	advice   []string
+	lost     []repo.Problem
+	moreLost int
 }
 
 // blobCounts counts blobs by type.
@@ -181,6 +194,8 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 	// is compared, and copied in again at the end of this run, as missing.
 	e.forgetDamagedRecords(r, rep.Problems)
 	res.Problems = append(res.Problems, e.runLogProblems(c.Context, r)...)
+	packs, findings := packDamage(rep.Problems)
+	res.DamagedPacks, res.OtherProblems = packs, len(res.Problems)-findings
 	for _, p := range rep.Unsupported {
 		res.Unsupported = append(res.Unsupported, p.Error())
 	}
@@ -194,12 +209,18 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		res.DamagedBlobUsers[i].MorePaths += rep.DamagedBlobUsersMore[res.DamagedBlobUsers[i].Snapshot]
 	}
 	lost := lostFindings(rep.Problems, rep.DamagedBlobUsers)
+	res.lost = lost
+	for _, n := range rep.DamagedBlobUsersMore {
+		res.moreLost += n
+	}
 	// Blobs the index lacks while packs are not in it may well be in
 	// them: no ID is named for another medium then, in the text either.
 	maybeUnindexed := hasKind(rep.Problems, repo.ProblemBlobNotIndexed) && res.UnindexedPacks > 0
 	if !maybeUnindexed {
 		res.OtherMediumIDs = otherMediumIDs(c.Context, r, lost)
 	}
+	res.advice = checkAdvice(rep, res.UnindexedPacks, lost, maybeUnindexed)
+	advised := func(key string) bool { return slices.Contains(res.advice, key) }
 	if e.json {
 		if err := e.printJSON(res); err != nil {
 			return err
@@ -211,10 +232,12 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		for _, p := range res.Unsupported {
 			fmt.Fprintf(e.stdout, "unsupported: %s\n", p)
 		}
-		if packs := oversizedPacks(rep.Problems); len(packs) > 0 {
+		if advised(adviceOversized) {
+			packs := oversizedPacks(rep.Problems)
 			fmt.Fprintf(e.stdout, "note: %s %s\n", strings.Join(packs, " "), oversizedPackAdvice)
 		}
-		if packs := damagedPacks(rep.Problems, rep.Unsupported); len(packs) > 0 {
+		if advised(adviceRepairPacks) {
+			packs := damagedPacks(rep.Problems, rep.Unsupported)
 			named := "'cadang check' after it names the snapshots and files that used them"
 			if len(res.DamagedBlobUsers) > 0 {
 				named = "the snapshots and files that use them are named below"
@@ -223,22 +246,26 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		}
 		printDamagedUsers(e, res.DamagedBlobUsers)
 		then := ""
-		if len(damagedPacks(rep.Problems, rep.Unsupported)) > 0 {
+		if advised(adviceRepairPacks) {
 			then = ", after 'repair packs' above"
 		}
-		if n := damagedFiles(rep.Problems, repo.IndexFile); n > 0 {
+		switch {
+		case advised(adviceIndexUnreadable):
+			n := damagedFiles(rep.Problems, repo.IndexFile)
 			fmt.Fprintf(e.stdout, "note: %d index file(s) cannot be read: other commands pass over them with a warning (a backup may store again what only they name), while prune and 'repair packs' refuse to run unless each is junk that was never sealed with this repository's key; 'cadang repair index'%s rebuilds the index from the packs' own headers without them\n", n, then)
-		} else if missing := filesOfKind(rep.Problems, repo.ProblemPackMissing); missing > 0 {
+		case advised(adviceMissingPacks):
+			missing := filesOfKind(rep.Problems, repo.ProblemPackMissing)
 			// Until the index stops naming them, no snapshot shows as
 			// damaged: say what is lost and how to see which.
 			data, trees := lostInMissingPacks(r.Index(), rep.Problems)
 			fmt.Fprintf(e.stdout, "note: %s the index names %s gone, and the blobs held only there are lost%s: 'cadang repair index'%s rebuilds the index from the packs that exist and counts the blobs lost, "+
 				"then 'cadang check' names the snapshots that used them. %s\n",
 				plural(missing, "pack"), isAre(missing), lostCounts(data, trees), then, lostBlobsRemedy(data, trees))
-		} else if indexProblems(rep.Problems) {
+		case advised(adviceRepairIndex):
 			fmt.Fprintf(e.stdout, "note: the index disagrees with the packs: 'cadang repair index'%s rebuilds it from the packs' own headers\n", then)
 		}
-		if n := damagedFiles(rep.Problems, repo.ObsoleteFile); n > 0 {
+		if advised(adviceObsolete) {
+			n := damagedFiles(rep.Problems, repo.ObsoleteFile)
 			fmt.Fprintf(e.stdout, "note: %d obsolete-pack file(s) cannot be read, and prune refuses to run until 'cadang repair index' removes them: their packs become ordinary packs again, and the next prune decides on them anew\n", n)
 		}
 		if slices.ContainsFunc(rep.Unsupported, func(p repo.Problem) bool { return p.File.Type == repo.IndexFile }) {
@@ -247,32 +274,32 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 			fmt.Fprintln(e.stdout, "note: prune and 'repair packs' refuse to run while an index file is of a newer format; if no newer cadang wrote to this repository, someone holding the password did: 'cadang repair index' rebuilds the index from the packs' own headers without it")
 		}
 		switch {
-		case maybeUnindexed:
+		case advised(adviceMaybeUnindexed):
 			// The blobs may well be in those packs: a damaged index file
 			// is no loss, and forget would be.
 			fmt.Fprintf(e.stdout, "note: the snapshots named above use blobs the index does not name, and %d pack(s) are not in the index (an index file was lost or cannot be read, or a backup was interrupted): the blobs may be in them. 'cadang repair index'%s indexes again every such pack whose header can be read and names the others, for 'cadang repair packs'; check again after it\n", res.UnindexedPacks, then)
 		case len(lost) > 0:
 			printLostBlobAdvice(e, lost, res.OtherMediumIDs)
 		}
-		if hasKind(rep.Problems, repo.ProblemSnapshotDamaged) {
+		if advised(adviceSnapshotFile) {
 			fmt.Fprintln(e.stdout, "note: a snapshot file that cannot be read stays, and is reported, until 'cadang forget ID' removes it; prune refuses to run until then, unless the file is junk that was never sealed with this repository's key")
 		}
-		if damagedFiles(rep.Problems, repo.ProtectFile) > 0 {
+		if advised(adviceProtectFile) {
 			fmt.Fprintln(e.stdout, "note: forget refuses to run while a protection file cannot be read, unless it is junk that was never sealed with this repository's key; 'cadang protect --remove-unreadable' removes such files (then protect again any snapshot that must stay)")
 		}
-		if damagedFiles(rep.Problems, repo.KeyFile) > 0 {
+		if advised(adviceKeyFile) {
 			fmt.Fprintln(e.stdout, "note: a key file that cannot be read opens nothing; 'cadang key list' names it and 'cadang key remove ID' removes it")
 		}
 		if slices.ContainsFunc(rep.Unsupported, func(p repo.Problem) bool { return p.File.Type == repo.KeyFile }) {
 			fmt.Fprintln(e.stdout, "note: a key file of a newer format opens only with a newer cadang; if none added it (anyone who can upload a file can), 'cadang key remove ID' removes it")
 		}
-		if damagedFiles(rep.Problems, repo.ForgottenFile) > 0 {
+		if advised(adviceForgottenFile) {
 			fmt.Fprintln(e.stdout, "note: a record of forgotten snapshots that cannot be read only lets a copy bring back what it recorded; 'cadang repair forgotten' removes such files")
 		}
-		if damagedFiles(rep.Problems, repo.RecordFile) > 0 {
+		if advised(adviceRecordFile) {
 			fmt.Fprintln(e.stdout, "note: a damaged run-log file stays in the repository, and is reported by every check, until 'cadang repair records' takes it out (it first copies in again what the local run log holds, and keeps the file's bytes)")
 		}
-		if res.UnindexedPacks > 0 && !maybeUnindexed {
+		if advised(adviceUnindexed) {
 			fmt.Fprintf(e.stdout, "note: %d pack(s) are not in the index (left by an interrupted backup, or their index file was lost); the next backup adopts those whose header it can read\n", res.UnindexedPacks)
 		}
 		if n := len(cr.TempFiles); n > 0 {
@@ -285,7 +312,8 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		fmt.Fprintln(e.stdout)
 	}
 	if len(res.Problems) > 0 {
-		return runlog.Fail(runlog.KindIntegrity, fmt.Errorf("check found %d problem(s)", len(res.Problems)))
+		// The record's note says it in each document's language.
+		return runlog.Noted(runlog.Fail(runlog.KindIntegrity, errors.New(foundText(res.DamagedPacks, res.OtherProblems))))
 	}
 	if n := len(res.Unsupported); n > 0 {
 		// Not damage (doc/design.md §13): errclass tells the administrator
@@ -296,6 +324,36 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 		fmt.Fprintln(e.stdout, "no errors were found")
 	}
 	return nil
+}
+
+// packDamage counts the packs found damaged and the findings about them:
+// a pack cut short is named for its hash, its header and each blob cut
+// off, and is one damaged pack.
+func packDamage(ps []repo.Problem) (packs, findings int) {
+	seen := map[string]bool{}
+	for _, p := range ps {
+		if p.File.Type != repo.PackFile || p.File.Name == "" || (p.Kind != repo.ProblemFileDamaged && p.Kind != repo.ProblemBlobDamaged) {
+			continue
+		}
+		findings++
+		if !seen[p.File.Name] {
+			seen[p.File.Name] = true
+			packs++
+		}
+	}
+	return packs, findings
+}
+
+// foundText says what a failed check found: the damaged packs, each once,
+// and the other problems.
+func foundText(packs, others int) string {
+	switch {
+	case packs == 0:
+		return fmt.Sprintf("check found %d problem(s)", others)
+	case others == 0:
+		return "check found " + plural(packs, "damaged pack")
+	}
+	return fmt.Sprintf("check found %s and %d other problem(s)", plural(packs, "damaged pack"), others)
 }
 
 // printLostBlobAdvice says what to do about snapshots that use blobs the
@@ -315,24 +373,8 @@ func runCheck(c *cli.Context, e *env, o repo.CheckOptions, r *repo.Repository, r
 // walk of 2026-12-08 followed the older advice and made another damaged
 // snapshot).
 func printLostBlobAdvice(e *env, lost []repo.Problem, others []otherMediumID) {
-	var trees, root, data, indexed bool
-	for _, p := range lost {
-		if p.Blob == nil {
-			continue
-		}
-		// Found damaged but still in the index: a backup finds it there
-		// and stores nothing until 'repair packs' has taken it out.
-		indexed = indexed || p.Kind == repo.ProblemBlobDamaged
-		if p.Blob.Type == repo.TreeBlob {
-			trees = true
-			root = root || p.Path == "/"
-		} else {
-			data = true
-		}
-	}
-	if !trees {
-		data = true // the blob's type unknown: the data advice, as before
-	}
+	k := lostKindsOf(lost)
+	data, trees, root, indexed := k.data, k.trees, k.root, k.indexed
 	var lines []string
 	if data {
 		lines = append(lines,
@@ -367,6 +409,97 @@ func printLostBlobAdvice(e *env, lost []repo.Problem, others []otherMediumID) {
 	for _, l := range lines {
 		fmt.Fprintln(e.stdout, l)
 	}
+}
+
+// lostKinds is what the blobs lost are, for the advice: data blobs
+// (file contents), trees (directory listings; root: a snapshot's root
+// tree), and whether any was found damaged but is still in the index.
+type lostKinds struct{ data, trees, root, indexed bool }
+
+func lostKindsOf(lost []repo.Problem) lostKinds {
+	var k lostKinds
+	for _, p := range lost {
+		if p.Blob == nil {
+			continue
+		}
+		// Found damaged but still in the index: a backup finds it there
+		// and stores nothing until 'repair packs' has taken it out.
+		k.indexed = k.indexed || p.Kind == repo.ProblemBlobDamaged
+		if p.Blob.Type == repo.TreeBlob {
+			k.trees = true
+			k.root = k.root || p.Path == "/"
+		} else {
+			k.data = true
+		}
+	}
+	if !k.trees {
+		k.data = true // the blob's type unknown: the data advice, as before
+	}
+	return k
+}
+
+// The keys of the advice check gives: each names one note the terminal
+// prints, and the sentence "advice."+key of the message catalogue that the
+// failure report gives for it in its language (runlog.CheckInfo.Advice).
+const (
+	adviceOversized       = "oversized-packs"
+	adviceRepairPacks     = "repair-packs"
+	adviceIndexUnreadable = "index-unreadable"
+	adviceMissingPacks    = "missing-packs"
+	adviceRepairIndex     = "repair-index"
+	adviceObsolete        = "obsolete-unreadable"
+	adviceMaybeUnindexed  = "maybe-unindexed"
+	adviceLostData        = "lost-data"
+	adviceLostDataRepair  = "lost-data-after-repair"
+	adviceLostTrees       = "lost-trees"
+	adviceSnapshotFile    = "snapshot-file"
+	adviceProtectFile     = "protect-file"
+	adviceKeyFile         = "key-file"
+	adviceForgottenFile   = "forgotten-file"
+	adviceRecordFile      = "record-file"
+	adviceUnindexed       = "unindexed-packs"
+)
+
+// checkAdvice chooses the advice for what check found, in the order the
+// terminal prints it: the one choice that the terminal's notes and the
+// run-log record (for the failure report) both follow. unindexed is the
+// number of packs the index lacks, lost the findings of snapshots that use
+// lost blobs, and maybeUnindexed whether those blobs may be in such packs.
+func checkAdvice(rep *checker.CheckReport, unindexed int, lost []repo.Problem, maybeUnindexed bool) []string {
+	var a []string
+	add := func(ok bool, key string) {
+		if ok {
+			a = append(a, key)
+		}
+	}
+	ps := rep.Problems
+	add(len(oversizedPacks(ps)) > 0, adviceOversized)
+	add(len(damagedPacks(ps, rep.Unsupported)) > 0, adviceRepairPacks)
+	switch {
+	case damagedFiles(ps, repo.IndexFile) > 0:
+		a = append(a, adviceIndexUnreadable)
+	case filesOfKind(ps, repo.ProblemPackMissing) > 0:
+		a = append(a, adviceMissingPacks)
+	case indexProblems(ps):
+		a = append(a, adviceRepairIndex)
+	}
+	add(damagedFiles(ps, repo.ObsoleteFile) > 0, adviceObsolete)
+	switch {
+	case maybeUnindexed:
+		a = append(a, adviceMaybeUnindexed)
+	case len(lost) > 0:
+		k := lostKindsOf(lost)
+		add(k.data && k.indexed, adviceLostDataRepair)
+		add(k.data && !k.indexed, adviceLostData)
+		add(k.trees, adviceLostTrees)
+	}
+	add(hasKind(ps, repo.ProblemSnapshotDamaged), adviceSnapshotFile)
+	add(damagedFiles(ps, repo.ProtectFile) > 0, adviceProtectFile)
+	add(damagedFiles(ps, repo.KeyFile) > 0, adviceKeyFile)
+	add(damagedFiles(ps, repo.ForgottenFile) > 0, adviceForgottenFile)
+	add(damagedFiles(ps, repo.RecordFile) > 0, adviceRecordFile)
+	add(unindexed > 0 && !maybeUnindexed, adviceUnindexed)
+	return a
 }
 
 // lostFindings returns the findings of snapshots that use a blob the

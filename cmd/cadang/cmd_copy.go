@@ -15,6 +15,7 @@ import (
 
 	"github.com/lpse/cadang/internal/errclass"
 	"github.com/lpse/cadang/internal/pwfile"
+	"github.com/lpse/cadang/internal/sop/engine"
 	soprun "github.com/lpse/cadang/internal/sop/run"
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/internal/units"
@@ -120,7 +121,10 @@ Protections travel with the snapshots: each snapshot copied, or found copied alr
 with every protection of the source snapshot that still holds (same end and reason), unless this
 repository has one as long with that reason already; the summary says how many were added. So a forget
 here keeps what a forget on the source keeps (legal holds, before-change backups). An expired protection
-is not copied.
+is not copied. A protection file of the source that cannot be read is not carried: a warning names it, and
+the run log record lists it. A protection that cannot be written here makes the copy partial (exit 3):
+each is named, with the copy to run again once this repository can be written (--json:
+protection_errors).
 
 The source password comes from --from-password-file (CADANG_FROM_PASSWORD_FILE), CADANG_FROM_PASSWORD,
 or a prompt. The source is opened with a shared lock, the destination with a copy lock (a second copy
@@ -242,7 +246,7 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, incl
 		// A snapshot named is copied even if this repository forgot it.
 		IncludeForgotten: includeForgotten || len(args) > 0,
 		UnreadableProtection: func(id repo.ID, err error) {
-			e.warnf("protection file %s of the source cannot be read, so what it protects is not protected here: %v (on the source, 'cadang protect --list' names it)", id.Short(), err)
+			e.warnf("%s", engine.UnreadableProtectionText(id, "the source "+location.Redact(from), "this repository", err))
 		}}
 	if !e.json && !e.quiet {
 		o.Progress = func(r copier.SnapshotResult) {
@@ -270,9 +274,11 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, incl
 	rec.Copy = &runlog.CopyInfo{From: from, FromID: src.ID(), Copied: res.Copied, Skipped: res.Skipped, Forgotten: res.NotAgain,
 		DataBlobs: res.DataBlobs, TreeBlobs: res.TreeBlobs, Bytes: res.Bytes}
 	rec.BytesAdded = res.Bytes // what the job's offsite copy records too (cadang log's Added)
-	// A copy that left out unreadable snapshots did the rest: it reports
-	// them like the others, and ends with the error (exit code 3).
-	if err != nil && !errors.Is(err, copier.ErrIncomplete) {
+	rec.Copy.UnreadableProtections = soprun.UnreadableProtections(res)
+	// A copy that left out unreadable snapshots, or could not write some
+	// protections, did the rest: it reports them like the others, and
+	// ends with the error (exit code 3).
+	if err != nil && !errors.Is(err, copier.ErrIncomplete) && !errors.Is(err, copier.ErrProtectionsNotCopied) {
 		return err
 	}
 	var ie *copier.IncompleteError
@@ -284,7 +290,7 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, incl
 	default:
 		// Partial, like a restore with failed files: the run log records
 		// it so, of the failures' kind (a damaged source: integrity).
-		err = &partialError{Kind: errclass.Of(err).Kind, Msg: err.Error() + "\nthe other snapshots were copied"}
+		err = &partialError{Kind: errclass.Of(err).Kind, Msg: copyPartialText(e, err, from, res.ProtectionErrors)}
 	}
 	if e.json {
 		if res.Snapshots == nil {
@@ -304,10 +310,46 @@ func runCopy(ctx context.Context, e *env, args []string, f snapshot.Filter, incl
 		if res.NotAgain > 0 {
 			forgotten = fmt.Sprintf(", %d not again (forgotten in this repository)", res.NotAgain)
 		}
-		fmt.Fprintf(e.stdout, "%d snapshot(s) copied, %d skipped%s%s; uploaded %d data and %d tree blobs (%s); %d protection(s) added\n",
-			res.Copied, res.Skipped, forgotten, failed, res.DataBlobs, res.TreeBlobs, units.FormatBytes(res.Bytes), res.ProtectionsAdded)
+		notWritten := ""
+		if n := len(res.ProtectionErrors); n > 0 {
+			notWritten = fmt.Sprintf(", %d could not be written", n)
+		}
+		fmt.Fprintf(e.stdout, "%d snapshot(s) copied, %d skipped%s%s; uploaded %d data and %d tree blobs (%s); %d protection(s) added%s\n",
+			res.Copied, res.Skipped, forgotten, failed, res.DataBlobs, res.TreeBlobs, units.FormatBytes(res.Bytes), res.ProtectionsAdded, notWritten)
 	}
 	return err
+}
+
+// copyPartialText says what a partial copy left undone: the snapshots not
+// copied, and each protection not written, with the copy to run again to
+// write it (a copy carries the protections of the snapshots it finds
+// copied already).
+func copyPartialText(e *env, err error, from string, failed []copier.ProtectionFailure) string {
+	var ie *copier.IncompleteError
+	var pe *copier.ProtectionsError
+	var parts []string
+	if errors.As(err, &ie) {
+		parts = append(parts, ie.Error()+"\nthe other snapshots were copied")
+	}
+	if !errors.As(err, &pe) || len(failed) == 0 {
+		return strings.Join(parts, "\n")
+	}
+	msg := strings.Join(append(parts, pe.Error()), "\n")
+	dst, lerr := e.repoLocation()
+	if lerr != nil {
+		dst = "REPO"
+	}
+	dst = location.Redact(dst)
+	var srcs []string
+	for _, f := range failed {
+		msg += fmt.Sprintf("\nsnapshot %s is copied to %s as %s, but not protected there %s as in the source",
+			f.Source.Short(), dst, f.Dest.Short(), (snapshot.Protection{Until: f.Until, Reason: f.Reason}).Describe(e.orgZone()))
+		if s := f.Source.Short(); !slices.Contains(srcs, s) {
+			srcs = append(srcs, s)
+		}
+	}
+	return msg + fmt.Sprintf("\nonce it can be written, 'cadang -r %s copy --from-repo %s %s' writes the protection(s)",
+		dst, location.Redact(from), strings.Join(srcs, " "))
 }
 
 // snapshotByOriginal returns the snapshot of r under f whose original

@@ -509,7 +509,7 @@ func refuseProtected(ctx context.Context, e *env, r *repo.Repository, ids []repo
 			return err
 		}
 		if ok {
-			errs = append(errs, fmt.Errorf("snapshot %s is protected %s; %s", id.Short(), p.Describe(e.orgZone()), liftHint(p)))
+			errs = append(errs, fmt.Errorf("snapshot %s is protected %s; %s", id.Short(), p.Describe(e.orgZone()), liftHint(p, id)))
 		}
 	}
 	// Nothing was forgotten, as asked: no failed run to follow up (a
@@ -517,15 +517,17 @@ func refuseProtected(ctx context.Context, e *env, r *repo.Repository, ids []repo
 	return soprun.NotARun(errors.Join(errs...))
 }
 
-// liftHint says how to lift protection p. One that copy wrote must be
+// liftHint says how to lift protection p of snapshot id. It names id, not
+// the snapshot p names: after a tag change (a new ID) p names the old one,
+// which protect --remove no longer finds. One that copy wrote must be
 // lifted on the repository it was copied from first: lifted here alone,
 // the next copy writes it again (README).
-func liftHint(p snapshot.Protection) string {
+func liftHint(p snapshot.Protection, id repo.ID) string {
 	if f := p.CopiedFrom; f != nil {
 		return fmt.Sprintf("it was copied from %s: lift it there first ('cadang protect --remove %s' on that repository), or the next copy puts it back; then 'cadang protect --remove %s' lifts it here",
-			copiedFromText(f), f.Snapshot.Short(), p.Snapshot.Short())
+			copiedFromText(f), f.Snapshot.Short(), id.Short())
 	}
-	return fmt.Sprintf("'cadang protect --remove %s' lifts it", p.Snapshot.Short())
+	return fmt.Sprintf("'cadang protect --remove %s' lifts it", id.Short())
 }
 
 // readableSnapshots returns the IDs of the snapshots that can be read.

@@ -72,6 +72,7 @@ Exit code 0 when nothing is wrong (warnings aside), 1 otherwise; the first bad r
 			st.runLogChecked = map[string]bool{"*": true} // said below, as findings
 			var store runlog.RecordStore
 			where := c.String("repo")
+			copyName := "" // which medium's copy was verified, for the summary
 			if c.String("job") != "" || c.String("repo") != "" {
 				r, m, err := e.openSOPRepo(c.Context, st, c.String("job"))
 				if err != nil {
@@ -79,9 +80,11 @@ Exit code 0 when nothing is wrong (warnings aside), 1 otherwise; the first bad r
 				}
 				defer r.Close()
 				store = r
+				copyName = st.termLang.T("log.repo_at", location.Redact(r.Backend().Location()))
 				if m != nil {
 					o.Medium = m.Name
 					where = m.Repository
+					copyName = st.termLang.T("log.repo_on_medium", m.Name, location.Redact(r.Backend().Location()))
 				}
 				if o.Snapshots, err = snapshotIDs(c.Context, r); err != nil {
 					return err
@@ -102,7 +105,7 @@ Exit code 0 when nothing is wrong (warnings aside), 1 otherwise; the first bad r
 					return err
 				}
 			} else {
-				printVerifyReport(e, st.termLang, st.log, vr, o)
+				printVerifyReport(e, st.termLang, st.log, vr, o, copyName)
 			}
 			if !vr.OK() {
 				n, damaged := 0, 0
@@ -146,10 +149,13 @@ func forgottenBack(vr *runlog.VerifyReport) []string {
 }
 
 // printVerifyReport prints the findings and the summary of log verify in
-// the terminal's language t (--lang): its fixed wording is translated,
-// and a finding's detail where the finding has it translated (runlog
-// Finding.In); the other details are English.
-func printVerifyReport(e *env, t i18n.Lang, l *runlog.Log, vr *runlog.VerifyReport, o runlog.VerifyOptions) {
+// the terminal's language t (--lang): its fixed wording and each
+// finding's detail (runlog Finding.In), the record IDs, file names and
+// numbers in them as they are. --json keeps the English details. copyName
+// names the repository copy verified (its medium and location), as one
+// job's media share a mount point and the summary must say which disk was
+// there.
+func printVerifyReport(e *env, t i18n.Lang, l *runlog.Log, vr *runlog.VerifyReport, o runlog.VerifyOptions, copyName string) {
 	for _, f := range vr.Findings {
 		fmt.Fprintln(e.stdout, f.In(t))
 	}
@@ -159,7 +165,7 @@ func printVerifyReport(e *env, t i18n.Lang, l *runlog.Log, vr *runlog.VerifyRepo
 	}
 	fmt.Fprintln(e.stdout, t.T("log.local_summary", l.Path(), vr.Local.Records, dashIf(vr.Local.Head)))
 	fmt.Fprintln(e.stdout, t.T("log.host_key", dashIf(vr.Key), l.KeyFile()))
-	printSigners(e, "local", vr.Local)
+	printSigners(e, t, "local", vr.Local)
 	if o.ExpectHead != "" && vr.ExpectedSeq != 0 {
 		fmt.Fprintln(e.stdout, t.T("log.expected_found", vr.ExpectedSeq))
 	}
@@ -167,26 +173,26 @@ func printVerifyReport(e *env, t i18n.Lang, l *runlog.Log, vr *runlog.VerifyRepo
 		fmt.Fprintln(e.stdout, t.T("log.local_only"))
 		return
 	}
-	fmt.Fprintf(e.stdout, "%s", t.T("log.repo_summary", vr.Repo.Records, vr.Repo.Heads))
+	fmt.Fprintf(e.stdout, "%s", t.T("log.repo_summary", copyName, vr.Repo.Records, vr.Repo.Heads))
 	if h := vr.Repo.NewestHead; h != nil {
-		fmt.Fprintf(e.stdout, "; newest head written %s: chain seq %d, head %s, its last record seq %d", h.Written.In(e.displayZone()).Format("2006-01-02 15:04 MST"), h.Seq, h.Hash, h.Last)
+		fmt.Fprint(e.stdout, t.T("log.newest_head", h.Written.In(e.displayZone()).Format("2006-01-02 15:04 MST"), h.Seq, h.Hash, h.Last))
 	}
 	fmt.Fprintln(e.stdout)
-	printSigners(e, "repository", *vr.Repo)
+	printSigners(e, t, "repository", *vr.Repo)
 }
 
-func printSigners(e *env, copy string, s runlog.CopySummary) {
+func printSigners(e *env, t i18n.Lang, copy string, s runlog.CopySummary) {
 	for _, m := range []struct {
-		what string
-		by   map[string]int
-	}{{"signed", s.Signers}, {"countersigned", s.Cosigners}} {
+		key string
+		by  map[string]int
+	}{{"log.signed_by", s.Signers}, {"log.countersigned_by", s.Cosigners}} {
 		fps := make([]string, 0, len(m.by))
 		for fp := range m.by {
 			fps = append(fps, fp)
 		}
 		sort.Strings(fps)
 		for _, fp := range fps {
-			fmt.Fprintf(e.stdout, "%s: %d records %s by key %s\n", copy, m.by[fp], m.what, fp)
+			fmt.Fprintln(e.stdout, t.T(m.key, t.T("log.copy_"+copy), m.by[fp], fp))
 		}
 	}
 }

@@ -40,7 +40,8 @@ Without either, the protection has no end. Protecting a snapshot again adds a pr
 lasts longest counts. An expired protection no longer counts; --remove deletes it with the others, and
 forget with a policy deletes it once its snapshot (and every tag change of it) is gone, naming it.
 
-  cadang protect --remove SNAPSHOT...   lifts every protection of the snapshots
+  cadang protect --remove SNAPSHOT...   lifts every protection of the snapshots (also one made
+                                        before a tag change gave the snapshot its ID)
   cadang protect --list                 lists the protections (--json: one line)
   cadang protect --remove-unreadable    removes the protection files that cannot be read
 
@@ -105,7 +106,7 @@ on every medium the snapshot is copied to: 'cadang copy' writes it there too (--
 			// A date is a calendar day: read in the zone the retention's
 			// days are counted in, whatever --utc prints.
 			loc, _ := e.calendarZone()
-			until, err := protectUntil(c, time.Now(), loc)
+			until, err := protectUntil(c, e.now(), loc)
 			if err != nil {
 				return err
 			}
@@ -193,10 +194,10 @@ func protectNamed(ctx context.Context, e *env, r *repo.Repository, names []strin
 		}
 	}
 	out := []protectionJS{}
-	now := time.Now()
+	now := e.now()
 	for _, sn := range sns {
 		id := sn.ID()
-		p, err := snapshot.ProtectSnapshot(ctx, r, sn, until, reason)
+		p, err := snapshot.ProtectSnapshotAt(ctx, r, sn, until, reason, now)
 		if err != nil {
 			return err
 		}
@@ -224,6 +225,10 @@ func unprotectNamed(ctx context.Context, e *env, r *repo.Repository, names []str
 	}
 	warnUnreadableProtections(e, bad)
 	var ids []repo.ID
+	// sns holds the snapshots that exist, by ID: their protections are
+	// those that cover them, also through a tag change (which gives a
+	// snapshot a new ID and leaves its protections naming the old one).
+	sns := map[repo.ID]*snapshot.Snapshot{}
 	for _, a := range names {
 		var id repo.ID
 		if a == "latest" {
@@ -231,7 +236,7 @@ func unprotectNamed(ctx context.Context, e *env, r *repo.Repository, names []str
 			if err != nil {
 				return err
 			}
-			id = sn.ID()
+			id, sns[sn.ID()] = sn.ID(), sn
 		} else {
 			id, err = snapshot.FindSnapshotID(ctx, r, a)
 			if errors.Is(err, snapshot.ErrNoSnapshot) {
@@ -239,6 +244,10 @@ func unprotectNamed(ctx context.Context, e *env, r *repo.Repository, names []str
 			}
 			if err != nil {
 				return e.snapshotIDError(ctx, r, a, err)
+			}
+			// One that cannot be read lifts what names its ID.
+			if sn, lerr := snapshot.LoadSnapshot(ctx, r, id); lerr == nil {
+				sns[id] = sn
 			}
 		}
 		if !slices.Contains(ids, id) {
@@ -251,7 +260,13 @@ func unprotectNamed(ctx context.Context, e *env, r *repo.Repository, names []str
 	}
 	out := []removedJS{}
 	for _, id := range ids {
-		n, err := snapshot.Unprotect(ctx, r, id)
+		covers := func(p snapshot.Protection) bool { return p.Snapshot == id }
+		unprotect := func() (int, error) { return snapshot.Unprotect(ctx, r, id) }
+		if sn := sns[id]; sn != nil {
+			covers = func(p snapshot.Protection) bool { return p.Covers(sn) }
+			unprotect = func() (int, error) { return snapshot.UnprotectSnapshot(ctx, r, sn) }
+		}
+		n, err := unprotect()
 		if err != nil {
 			return err
 		}
@@ -264,7 +279,7 @@ func unprotectNamed(ctx context.Context, e *env, r *repo.Repository, names []str
 		} else {
 			fmt.Fprintf(e.stdout, "lifted the protection of snapshot %s (%s removed)\n", id.Short(), plural(n, "protection file"))
 		}
-		for _, f := range copiedFroms(ps, id) {
+		for _, f := range copiedFroms(ps, covers) {
 			fmt.Fprintf(e.stdout, "note: a protection of snapshot %s was copied from %s: lift it there first, or the next copy puts it back\n",
 				id.Short(), copiedFromText(f))
 		}
@@ -275,12 +290,12 @@ func unprotectNamed(ctx context.Context, e *env, r *repo.Repository, names []str
 	return nil
 }
 
-// copiedFroms returns where the protections of snapshot id in ps that copy
-// wrote came from, each source once.
-func copiedFroms(ps []snapshot.Protection, id repo.ID) []*snapshot.CopiedFrom {
+// copiedFroms returns where the protections in ps that copy wrote, of
+// those that covers picks (a snapshot's), came from, each source once.
+func copiedFroms(ps []snapshot.Protection, covers func(snapshot.Protection) bool) []*snapshot.CopiedFrom {
 	var out []*snapshot.CopiedFrom
 	for _, p := range ps {
-		if p.Snapshot != id || p.CopiedFrom == nil {
+		if !covers(p) || p.CopiedFrom == nil {
 			continue
 		}
 		if !slices.ContainsFunc(out, func(f *snapshot.CopiedFrom) bool {
@@ -375,7 +390,7 @@ func listProtections(ctx context.Context, e *env, r *repo.Repository) error {
 	}); err != nil {
 		return err
 	}
-	now := time.Now()
+	now := e.now()
 	if e.json {
 		out := make([]protectionJS, len(ps))
 		for i, p := range ps {

@@ -143,8 +143,10 @@ func printPrune(e *env, rep pruneReport) {
 	}
 	fmt.Fprintln(w)
 	host, _ := os.Hostname()
+	// The locks were written on the repository's clock, which follows
+	// CADANG_NOW (repoClock) as e.now does.
 	for _, l := range r.WaitingFor {
-		fmt.Fprintf(w, "  %s\n", waitingLockText(l.LockInfo, time.Now(), host, processGone))
+		fmt.Fprintf(w, "  %s\n", waitingLockText(l.LockInfo, e.now(), host, processGone))
 	}
 	fmt.Fprintf(w, "%s %d unused packs (%s), %d not in the index or wholly duplicated (%s)\n", verb("marked:     ", "would mark: "),
 		r.MarkedUnused.Packs, b(r.MarkedUnused.Bytes), r.Orphans.Packs, b(r.Orphans.Bytes))

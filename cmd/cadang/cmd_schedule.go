@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,7 +23,8 @@ func scheduleCommand() *cli.Command {
 			Name:      "install",
 			Usage:     "write (and enable) a systemd service and timer for each job, or for the jobs named",
 			ArgsUsage: "[JOB...]",
-			Description: `Writes cadang-backup-JOB.service and cadang-backup-JOB.timer into --dir (default /etc/systemd/system):
+			Description: `Writes cadang-backup-JOB.service and cadang-backup-JOB.timer into --dir (default /etc/systemd/system;
+it must exist: a missing one is refused, not created, as systemd reads only its own directories):
 the service runs 'cadang --config CONFIG run JOB' with low CPU and I/O priority; the timer runs it on the
 job's schedule (daily, weekly on Monday, monthly on the 1st) at --at, with a random delay, and Persistent=true
 so that a run missed while the server was off happens at the next boot. Where systemd runs, the timers are
@@ -54,6 +56,9 @@ A missed run still shows in 'cadang status' and in the monthly report.`,
 				cfg, err := filepath.Abs(st.cfg.Path)
 				if err != nil || st.cfg.Path == "" {
 					return fmt.Errorf("schedule: the configuration's path is not known (%v); give --config FILE", err)
+				}
+				if err := checkUnitDir(c.String("dir")); err != nil {
+					return err
 				}
 				delay := c.Duration("random-delay")
 				if delay == 0 {
@@ -153,4 +158,22 @@ func or(s, d string) string {
 		return d
 	}
 	return s
+}
+
+// checkUnitDir refuses a --dir that is not an existing directory, before
+// any unit is written. It does not create one: systemd reads units only
+// from its own directories, which exist wherever it runs, so a missing
+// one is most likely a mistyped path, and units written into a new
+// directory there would never run while install said it wrote them.
+func checkUnitDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("--dir %s does not exist: systemd reads units from %s (or, for a user's units, ~/.config/systemd/user); check the path, or create the directory first if the units are meant to go there", dir, schedule.DefaultDir)
+	case err != nil:
+		return fmt.Errorf("--dir %s: %w", dir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("--dir %s is not a directory: give the directory the units are to be written into", dir)
+	}
+	return nil
 }

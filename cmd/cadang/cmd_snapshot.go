@@ -489,9 +489,12 @@ to that file system and lists the files it did not try (NOT TRIED).`,
 			&cli.StringSliceFlag{Name: "xattr-include", Usage: "restore only extended attributes matching `PATTERN` (repeatable; default all)"},
 			&cli.StringSliceFlag{Name: "xattr-exclude", Usage: "do not restore extended attributes matching `PATTERN` (repeatable)"},
 			&cli.Uint64Flag{Name: "max-nodes", Value: restorer.DefaultMaxNodes, Usage: "refuse a snapshot that expands to more than `N` entries"},
-			&cli.StringFlag{Name: "requested-by", Usage: "SOP: `NAME` of who asked for this restore (records the restore request)"},
+			&cli.StringFlag{Name: "requested-by", Usage: "SOP: `NAME` of who asked for this restore (records the restore request, and protects the snapshot for the job's protect_before_change, 90 days by default)"},
 			&cli.StringFlag{Name: "reason", Usage: "SOP: why the restore was requested"},
 			&cli.StringFlag{Name: "request-id", Usage: "SOP: the request form's `ID`"},
+			&cli.StringFlag{Name: "requester-position", Usage: "SOP: the requester's position (jabatan), in `TEXT`, for the request form and the minutes"},
+			&cli.StringFlag{Name: "requester-unit", Usage: "SOP: the requester's unit (unit kerja), in `TEXT`, for the request form and the minutes"},
+			&cli.StringFlag{Name: "requested-on", Usage: "SOP: the `YYYY-MM-DD` of the request (default: the day of the restore); the request form is dated and signed with it"},
 		),
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
@@ -512,6 +515,12 @@ to that file system and lists the files it did not try (NOT TRIED).`,
 				NoOwner: c.Bool("no-owner"), NoDevices: c.Bool("no-devices"), MaxNodes: c.Uint64("max-nodes"),
 				XattrInclude: c.StringSlice("xattr-include"), XattrExclude: c.StringSlice("xattr-exclude"),
 				RequestedBy: c.String("requested-by"), Reason: c.String("reason"), RequestID: c.String("request-id"),
+				RequesterPosition: c.String("requester-position"), RequesterUnit: c.String("requester-unit"),
+			}
+			if s := c.String("requested-on"); s != "" {
+				if o.RequestedOn, err = time.ParseInLocation(time.DateOnly, s, e.orgZone()); err != nil {
+					return fmt.Errorf("--requested-on %q: want YYYY-MM-DD", s)
+				}
 			}
 			if o.DryRun { // not a restore: nothing to record
 				_, err = runRestore(c.Context, e, o)
@@ -544,6 +553,12 @@ type restoreOptions struct {
 	RequestedBy  string
 	Reason       string
 	RequestID    string
+	// RequesterPosition, RequesterUnit and RequestedOn (the day of the
+	// request, zero when not given) go into the record for the request
+	// form and the minutes.
+	RequesterPosition string
+	RequesterUnit     string
+	RequestedOn       time.Time
 }
 
 // restoreResult is what `restore --json` prints last.
@@ -1071,7 +1086,11 @@ func findCommand() *cli.Command {
 		Name:      "find",
 		Usage:     "find files matching a pattern in all (or the selected) snapshots",
 		ArgsUsage: "PATTERN...",
-		Flags:     filterFlags(),
+		Description: `Prints a line per file found, oldest snapshot first: the snapshot's ID and time (when the backup was
+taken, in the organisation's time zone as every listing, or UTC with --utc), then the file as ls -l shows it
+(its own modification time among them). With --json, one object per file: ls's fields plus "snapshot" and
+"snapshot_time".`,
+		Flags: filterFlags(),
 		Action: func(c *cli.Context) error {
 			e := newEnv(c)
 			if c.NArg() == 0 {
@@ -1086,11 +1105,15 @@ func findCommand() *cli.Command {
 				return walker.Find(c.Context, r, sns, c.Args().Slice(), func(sn *snapshot.Snapshot, p string, n *snapshot.Node) error {
 					if e.json {
 						return e.printJSONLine(struct {
-							Snapshot string `json:"snapshot"`
+							Snapshot     string    `json:"snapshot"`
+							SnapshotTime time.Time `json:"snapshot_time"`
 							nodeJSON
-						}{sn.ID().String(), toNodeJSON(p, n)})
+						}{sn.ID().String(), sn.Time, toNodeJSON(p, n)})
 					}
-					_, err := fmt.Fprintf(e.stdout, "%s %s\n", sn.ID().Short(), lsLine(e, p, n))
+					// The snapshot's time, not only the file's: "the
+					// document as it was on 12 November" is a snapshot's
+					// date, which the file's mtime need not be.
+					_, err := fmt.Fprintf(e.stdout, "%s %s %s\n", sn.ID().Short(), e.timeText(sn.Time), lsLine(e, p, n))
 					return err
 				})
 			})

@@ -562,13 +562,7 @@ func (e *env) openSOPRepo(ctx context.Context, st *sopState, jobName string) (*r
 			return nil, nil, e.saySource(err)
 		}
 		e.noteUnlocked(r)
-		var m *jobs.Medium
-		if j := jobAt(st.cfg, loc); j != nil {
-			if i := j.MediumByID(r.ID()); i >= 0 {
-				m = &j.Media[i]
-			}
-		}
-		return r, m, nil
+		return r, mediumAt(st.cfg, loc, r.ID()), nil
 	}
 	if jobName == "" {
 		return nil, nil, errors.New("give --job JOB or --repo LOCATION")
@@ -959,9 +953,11 @@ last backup was partial, a failure of the last 35 days has had no follow-up for 
 step 5 gives, the
 last offsite copy is older than the job's [job.offsite] max_age, never happened or failed; the run
 log has problems, so that no head of it reaches the repositories (runlog-problems), a record's copy into
-its repository failed over an hour ago (runlog-not-copied), or the clock stepped back between two records
-within the last 35 days (runlog-clock-back), or the clock stands behind the newest record (clock-behind;
-each says what to check: the system clock, its time synchronisation, the hardware clock): these are said
+its repository failed over an hour ago (runlog-not-copied; not when the repository was read-only, as on
+a medium mounted read-only, which the next command that can write there fills), or the clock stepped back
+between two records within the last 35 days (runlog-clock-back), or the clock stands more than 2 minutes
+behind the newest record (clock-behind; less is two synchronised clocks' drift, not a step back; each says
+what to check: the system clock, its time synchronisation, the hardware clock): these are said
 for every job), 2 critical
 (the last backup failed or a backup is overdue), 3 the status could not be read. A failure without a
 follow-up within that day is listed only.
@@ -1117,7 +1113,9 @@ func followupCommand() *cli.Command {
 			Description: "Records what was done after a failed run (SOP step 5); the failure report of the run prints it.\n" +
 				"Several RUN_IDs (failures of one cause, such as a week of runs on a broken disk) get one follow-up\n" +
 				"each, with the same action and cause. Every RUN_ID is checked first: if one is not a failed run,\n" +
-				"nothing is recorded.",
+				"nothing is recorded. With --repo the follow-up is copied into that repository too; where it cannot be\n" +
+				"(a medium mounted read-only) it is stored on this server only, which the command says, with exit\n" +
+				"code 3, and the next command that can write there copies it.",
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "action", Usage: "what was done, in `TEXT`", Required: true},
 				&cli.StringFlag{Name: "cause", Usage: "the cause of the failure that was found, in `TEXT` (the failure report prints it)"},
@@ -1133,8 +1131,9 @@ func followupCommand() *cli.Command {
 					return err
 				}
 				var store runlog.RecordStore
+				var r *repo.Repository
 				if c.String("repo") != "" {
-					r, _, err := e.openSOPRepo(c.Context, st, "")
+					r, _, err = e.openSOPRepo(c.Context, st, "")
 					if err != nil {
 						return err
 					}
@@ -1156,10 +1155,61 @@ func followupCommand() *cli.Command {
 				for _, rec := range recs {
 					e.printRecord(rec, st.termLang)
 				}
+				if r != nil && errors.Is(err, runlog.ErrNotStored) {
+					// (ErrUnsigned matches it too: only the records the
+					// log notes as not copied into r are said.)
+					if left := notCopied(st.log, r, recs); len(left) > 0 {
+						return followupNotStored(r, left, err)
+					}
+				}
 				return err
 			},
 		}},
 	}
+}
+
+// notCopied returns those of recs that the run log l notes as not copied
+// into r.
+func notCopied(l *runlog.Log, r *repo.Repository, recs []runlog.Record) []runlog.Record {
+	pending := l.PendingCopies(r.ID())
+	var out []runlog.Record
+	for _, rec := range recs {
+		if slices.Contains(pending, rec.Seq) {
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
+// followupNotStored is the end of a 'followup add --repo' whose records
+// are in the local run log but not in r (err wraps runlog.ErrNotStored):
+// exit code 3, done with a warning, and not a failure, since the follow-up
+// is recorded (status and the failure report see it) and the next command
+// that can write to r copies it there; a failure would have the
+// administrator run it again, and record it twice. Its line says plainly
+// that the records are on this server only, and why: on a read-only
+// medium (a rotation disk mounted read-only), the repository and the
+// mount point to remount.
+func followupNotStored(r *repo.Repository, recs []runlog.Record, err error) error {
+	ids, refs := make([]string, len(recs)), make([]string, len(recs))
+	for i, rec := range recs {
+		ids[i], refs[i] = rec.ID, rec.Ref
+	}
+	what := fmt.Sprintf("the follow-up %s of %s is stored on this server only: it was", ids[0], refs[0])
+	if len(recs) > 1 {
+		what = fmt.Sprintf("the follow-ups %s of %s are stored on this server only: they were", strings.Join(ids, ", "), strings.Join(refs, ", "))
+	}
+	loc := location.Redact(r.Backend().Location())
+	var ro *repo.ReadOnlyError
+	switch {
+	case r.Unlocked() || errors.As(err, &ro):
+		why := "whose storage is read-only"
+		if filepath.IsAbs(loc) {
+			why = fmt.Sprintf("whose file system (mounted at %s) is read-only", errclass.MountPoint(loc))
+		}
+		return &partialError{Msg: fmt.Sprintf("%s not written to the repository %s, %s; the next command that can write there copies it", what, loc, why)}
+	}
+	return &partialError{Msg: fmt.Sprintf("%s not written to the repository %s (%v); the next command that opens it copies it", what, loc, err)}
 }
 
 func reportCommand() *cli.Command {
@@ -1254,16 +1304,20 @@ func reportCommand() *cli.Command {
 					}
 					return env.Monthly(recs, month)
 				}),
-			sub("restore-request", "the restore request form (Form Permintaan Restore): blank, or filled from a restore's record", "[RUN_ID|latest]", false, nil,
+			sub("restore-request", "the restore request form (Form Permintaan Restore): blank, or filled from a restore's record, signed on the day of the request", "[RUN_ID|latest]", false, requestFlags(),
 				func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error) {
+					o, err := minutesOptions(c, env.Config.Location())
+					if err != nil {
+						return nil, err
+					}
 					if c.NArg() == 0 {
-						return env.RestoreRequest(nil), nil
+						return env.RestoreRequest(nil, o), nil
 					}
 					r, err := runlog.FindRecord(recs, c.Args().First(), runlog.OpRestore)
 					if err != nil {
 						return nil, err
 					}
-					return env.RestoreRequest(&r), nil
+					return env.RestoreRequest(&r, o), nil
 				}),
 			sub("restore", "the restore minutes (Berita Acara Pelaksanaan Restore) of a restore", "RUN_ID|latest", false, minutesFlags(),
 				func(c *cli.Context, env report.Env, recs []runlog.Record) (*doc.Document, error) {
@@ -1306,9 +1360,19 @@ func reportCommand() *cli.Command {
 func minutesFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "signed-on", Usage: "the `YYYY-MM-DD` of signing (default: the day of the restore)"},
-		&cli.StringFlag{Name: "requester-position", Usage: "the requester's position (jabatan), in `TEXT`"},
+		&cli.StringFlag{Name: "requester-position", Usage: "the requester's position (jabatan), in `TEXT` (default: the position recorded with the restore)"},
 		&cli.StringFlag{Name: "requester-unit", Usage: "the requester's unit (unit kerja), in `TEXT` (default: the unit recorded with the restore)"},
 		&cli.StringFlag{Name: "performer", Usage: "the `NAME` of who carried out the restore (default: [organization.administrator] name)"},
+	}
+}
+
+// requestFlags are minutesFlags less the performer, for the filled
+// restore request form.
+func requestFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "signed-on", Usage: "the `YYYY-MM-DD` of signing (default: the day of the request, as recorded by restore --requested-on, else of the restore)"},
+		&cli.StringFlag{Name: "requester-position", Usage: "the requester's position (jabatan), in `TEXT` (default: the position recorded with the restore)"},
+		&cli.StringFlag{Name: "requester-unit", Usage: "the requester's unit (unit kerja), in `TEXT` (default: the unit recorded with the restore)"},
 	}
 }
 

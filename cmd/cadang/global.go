@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -23,6 +24,7 @@ import (
 	"github.com/lpse/cadang/internal/kdfmem"
 	"github.com/lpse/cadang/internal/panicerr"
 	"github.com/lpse/cadang/internal/pwfile"
+	"github.com/lpse/cadang/internal/sop/clock"
 	"github.com/lpse/cadang/internal/sop/jobs"
 	"github.com/lpse/cadang/internal/ui"
 	"github.com/lpse/cadang/repo"
@@ -65,6 +67,7 @@ type env struct {
 	// repository open after withRepo so the record can be copied into it.
 	rec *recording
 	sop *sopState
+	clk clock.Clock // clock(), once made
 	// afterUnlock, if set, replaces debug.FreeOSMemory as what openRepo
 	// does with argon2id's memory once the key is open (see there).
 	afterUnlock func()
@@ -361,7 +364,12 @@ func (e *env) openBackend(ctx context.Context) (backend.Backend, string, error) 
 }
 
 // openRepo opens the repository named by the global flags.
-func (e *env) openRepo(ctx context.Context, o repo.Options) (*repo.Repository, error) {
+func (e *env) openRepo(ctx context.Context, o repo.Options) (_ *repo.Repository, err error) {
+	defer func() {
+		if err != nil && e.rec != nil && e.rec.openErr == nil {
+			e.rec.openErr = err // the record says so in its documents' language
+		}
+	}()
 	be, _, err := e.openBackend(ctx)
 	if err != nil {
 		return nil, err
@@ -378,6 +386,7 @@ func (e *env) openRepo(ctx context.Context, o repo.Options) (*repo.Repository, e
 		o.Warnf = e.warnf
 	}
 	o.LockWait = e.c.Duration("retry-lock")
+	o.Now = e.repoClock()
 	o.KDFMemory = e.kdfMemory()
 	// argon2id has just used 64 MiB that is garbage once the key is open.
 	// Returning it before the index loads keeps it from adding to the
@@ -487,6 +496,7 @@ func (e *env) openOrInitRepo(ctx context.Context, o repo.Options) (*repo.Reposit
 	}
 	o.Logf = e.logf
 	o.LockWait = e.c.Duration("retry-lock")
+	o.Now = e.repoClock()
 	o.AfterUnlock = debug.FreeOSMemory // as openRepo does
 	done := hugeKDF(&o)
 	r, created, err := repo.OpenOrInit(ctx, nb, pw, o, repo.InitOptions{KDF: kdf})
@@ -552,13 +562,18 @@ func (e *env) withRepoCreate(ctx context.Context, exclusive, create bool, fn fun
 // (a prune elsewhere) is not the reader's to see.
 func (e *env) noteUnlocked(r *repo.Repository) {
 	if r.Unlocked() {
-		fmt.Fprintf(e.stderr, "note: %s\n", unlockedNote(r.Backend().Location()))
+		fmt.Fprintf(e.stderr, "note: %s\n", unlockedNote(r.Backend().Location(), r.ReadOnlyCause()))
 	}
 }
 
 // unlockedNote is the note of a repository read without a lock because
-// its storage is read-only.
-func unlockedNote(loc string) string {
+// its storage is read-only: a file system mounted so (EROFS, or an SFTP
+// server's), or a server that refuses this user's writes (S3, REST),
+// where the one who may write is another user, not another mount.
+func unlockedNote(loc string, cause error) string {
+	if cause != nil && !errors.Is(cause, syscall.EROFS) && (strings.HasPrefix(loc, "s3:") || strings.HasPrefix(loc, "rest:")) {
+		return fmt.Sprintf("the repository %s refuses this user's writes, so it is read without a lock; a prune run elsewhere by a user who may write there could remove data under it", loc)
+	}
 	return fmt.Sprintf("the repository %s is on a read-only file system, so it is read without a lock; a prune running elsewhere on a writable mount of the same storage could remove data under it", loc)
 }
 

@@ -200,3 +200,24 @@ func TestReadOnlyMediumRecordWarning(t *testing.T) {
 		t.Fatalf("restore-test: exit %d, lines %q\nstderr:\n%s", code, ls, errs)
 	}
 }
+
+// A backup that fails on a read-only medium read the repository's config
+// before its lock failed: its record names the repository (ID and
+// medium), which the failure report showed as "-", and says the cause
+// as a note in each document's language, the error following as the
+// program's message.
+func TestReadOnlyMediumFailureNamesRepository(t *testing.T) {
+	h := readOnlyHarness(t)
+	opened := h.last() // the run before the remount
+	h.cad("backup", "-r", h.repoA, "--password-file", h.pw, h.src)
+	r := h.last()
+	if r.Op != runlog.OpBackup || r.Failure != kindReadOnly {
+		t.Fatalf("backup recorded as %s %s (%s), want failure %s", r.Op, r.Result, r.Failure, kindReadOnly)
+	}
+	if r.RepositoryID == "" || r.RepositoryID != opened.RepositoryID || r.Medium != opened.Medium {
+		t.Errorf("record of the failed backup: repository ID %q, medium %q; want %q, %q", r.RepositoryID, r.Medium, opened.RepositoryID, opened.Medium)
+	}
+	if r.Note == nil || r.Note.Code != "repo-read-only" || !strings.Contains(r.Message, "read-only file system") {
+		t.Errorf("record of the failed backup: note %+v, message %q", r.Note, r.Message)
+	}
+}

@@ -24,7 +24,9 @@ import (
 	"github.com/lpse/cadang/internal/sop/notify"
 	soprun "github.com/lpse/cadang/internal/sop/run"
 	"github.com/lpse/cadang/internal/sop/runlog"
+	"github.com/lpse/cadang/internal/ui"
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/repo/backend/location"
 	"github.com/lpse/cadang/snapshot/prune"
 )
@@ -34,6 +36,54 @@ import (
 // and demonstrations (a month of runs in a few seconds); never set it on a
 // production server, as every record would carry the wrong time.
 const envNow = "CADANG_NOW"
+
+// clock returns the clock of the commands: the one CADANG_NOW starts
+// (envNow), or the system clock. It is made once, so that every use in
+// a command reads one clock.
+func (e *env) clock() (clock.Clock, error) {
+	if e.clk != nil {
+		return e.clk, nil
+	}
+	s := os.Getenv(envNow)
+	if s == "" {
+		e.clk = clock.System{}
+		return e.clk, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t, err = time.ParseInLocation(time.DateOnly, s, time.Local)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s=%q: use RFC 3339 (2026-11-03T02:00:00+08:00) or YYYY-MM-DD", envNow, s)
+	}
+	e.clk = clock.NewShifted(t)
+	return e.clk, nil
+}
+
+// now is the time on the commands' clock (clock): what a plain command
+// writes into the repository as a time, or judges by it, follows
+// CADANG_NOW as the SOP commands do. An unreadable CADANG_NOW is the
+// SOP commands' error to say; here it is the system clock.
+func (e *env) now() time.Time {
+	c, err := e.clock()
+	if err != nil {
+		return time.Now()
+	}
+	return c.Now()
+}
+
+// repoClock is repo.Options.Now for the repositories a command opens:
+// the clock CADANG_NOW starts, so that what prune marks and deletes says
+// the replayed time, as the records do; nil (time.Now) without it. The
+// repository judges its locks and obsolete sets by this clock, so a
+// command under the hook must not share a repository with one without it.
+func (e *env) repoClock() func() time.Time {
+	c, err := e.clock()
+	if _, sys := c.(clock.System); err != nil || sys {
+		return nil
+	}
+	return c.Now
+}
 
 // envLog names the local mirror of the run log (like --log-file).
 const envLog = "CADANG_LOG"
@@ -122,7 +172,7 @@ func (e *env) loadSOPState(needConfig, strict bool) (*sopState, error) {
 		}
 		return e.sop, nil
 	}
-	st := &sopState{clock: clock.System{}}
+	st := &sopState{}
 	lang, err := i18n.Parse(e.c.String("lang"))
 	if err != nil {
 		return nil, fmt.Errorf("--lang: %w", err)
@@ -131,15 +181,8 @@ func (e *env) loadSOPState(needConfig, strict bool) (*sopState, error) {
 	if e.c.String("lang") != "" { // an empty CADANG_LANG is no choice
 		st.termLang = lang
 	}
-	if s := os.Getenv(envNow); s != "" {
-		t, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			t, err = time.ParseInLocation(time.DateOnly, s, time.Local)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s=%q: use RFC 3339 (2026-11-03T02:00:00+08:00) or YYYY-MM-DD", envNow, s)
-		}
-		st.clock = clock.NewShifted(t)
+	if st.clock, err = e.clock(); err != nil {
+		return nil, err
 	}
 	st.cfg, st.cfgErr = jobs.LoadDefault(e.c.String("config"), nil)
 	switch {
@@ -305,7 +348,7 @@ func (e *env) offsiteLocation(l *location.Location) {
 }
 
 func (e *env) opener(st *sopState) *engine.Opener {
-	return &engine.Opener{Config: st.cfg, LockWait: e.c.Duration("retry-lock"), Logf: e.logf, Warnf: e.warnf, KDFMemory: e.kdfMemory(), Password: func() ([]byte, error) {
+	return &engine.Opener{Config: st.cfg, Now: e.repoClock(), LockWait: e.c.Duration("retry-lock"), Logf: e.logf, Warnf: e.warnf, KDFMemory: e.kdfMemory(), Password: func() ([]byte, error) {
 		return e.password("enter the repository password: ", false)
 	}, AfterOpen: e.checkRunLog, Location: func(l *location.Location) {
 		l.SetConnections(e.c.Int("backend-connections"))
@@ -315,7 +358,11 @@ func (e *env) opener(st *sopState) *engine.Opener {
 
 // recording collects the repositories opened by withRepo during a
 // recorded operation; they stay open until the record is copied into them.
-type recording struct{ repos []*repo.Repository }
+type recording struct {
+	repos []*repo.Repository
+	// openErr is the error of the first repository that did not open.
+	openErr error
+}
 
 func (r *recording) keep(x *repo.Repository) { r.repos = append(r.repos, x) }
 
@@ -335,7 +382,7 @@ func (e *env) keepRepo(r *repo.Repository) (done func()) {
 // check), and appends its record to the run log: always to the local
 // mirror, and into the repository when fn opened it (withRepo). The job is
 // the one whose medium is at the --repo location, if the configuration has
-// one; the record is tagged runlog.TagManual all the same, being no run of
+// one and only one (jobAt); the record is tagged runlog.TagManual all the same, being no run of
 // the job: a plain backup of the job's medium is not the job's backup
 // (status, the rotation and the reports pass over it), though its failure
 // is a failure to follow up. fn fills in the record (snapshots, counts,
@@ -400,8 +447,27 @@ func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx con
 			r := rc.repos[0]
 			store = r
 			rec.RepositoryID = r.ID()
+			if m := mediumAt(st.cfg, loc, r.ID()); m != nil {
+				rec.Medium = m.Name
+			}
+		}
+		var ro *repo.ReadOnlyError
+		readOnly := len(rc.repos) == 0 && errors.As(rc.openErr, &ro)
+		if opErr != nil && len(rc.repos) == 0 && rc.openErr != nil && rec.Note == nil {
+			// Said in each document's language; the error, cadang's
+			// English or the system's, follows as the program's message.
+			code := "repo-open-failed"
+			if readOnly {
+				code = "repo-read-only"
+			}
+			rec.Note, rec.Message = runlog.NewNote(code, loc), opErr.Error()
+		}
+		if readOnly && ro.ID != "" {
+			// Its config was read, and names it; only its lock could not
+			// be written.
+			rec.RepositoryID = ro.ID
 			if job != nil {
-				if i := job.MediumByID(r.ID()); i >= 0 {
+				if i := job.MediumByID(ro.ID); i >= 0 {
 					rec.Medium = job.Media[i].Name
 				}
 			}
@@ -428,6 +494,10 @@ func (e *env) recorded(ctx context.Context, op runlog.Operation, fn func(ctx con
 		return store, opErr
 	})
 	e.recordOutcome(out, err, runner.Log, rc.repos)
+	if op == runlog.OpRestore && len(rc.repos) > 0 {
+		// After the record, which names the run the minutes cite.
+		e.protectRequested(ctx, st, out.Record, rc.repos[0])
+	}
 	var fe *soprun.FailedError
 	if err != nil && !errors.As(err, &fe) && opErr == nil {
 		return notRecorded(op)
@@ -499,8 +569,11 @@ func (e *env) recordOutcome(out soprun.Outcome, err error, l *runlog.Log, kept [
 // runlog.ErrNotStored): this command's record and the earlier ones that
 // never reached r wait in the local run log for the next command that can
 // write there. The copy's own error would name the first of those, an
-// earlier record, and a temporary file. It returns false for any other
-// warning, which the caller says as it is.
+// earlier record, and a temporary file. The line is the same for every
+// backend whose storage refused the lock as read-only (repo.ReadOnlyError:
+// EROFS, or a remote backend's backend.ErrReadOnly), with a remote one's
+// own error after it. It returns false for any other warning, which the
+// caller says as it is.
 func (e *env) warnReadOnlyCopy(l *runlog.Log, r *repo.Repository, rec runlog.Record, err error) bool {
 	if l == nil || r == nil || !r.Unlocked() || !errors.Is(err, runlog.ErrNotStored) || rec.ID == "" {
 		return false
@@ -517,21 +590,53 @@ func (e *env) warnReadOnlyCopy(l *runlog.Log, r *repo.Repository, rec runlog.Rec
 	if earlier > 0 {
 		msg = t.T("term.ro_copy_earlier", loc, rec.ID, earlier)
 	}
+	if detail, ok := backend.ReadOnlyDetail(r.ReadOnlyCause()); ok {
+		// A remote backend's refusal (an SFTP server's failure, S3's
+		// AccessDenied, a REST server's 403) is not EROFS's plain
+		// "read-only file system": the storage's own words, on the line.
+		msg += " (" + ui.Printable(detail.Error(), true) + ")"
+	}
 	fmt.Fprintf(e.stderr, "%s: %s\n", t.T("term.warning"), msg)
 	return true
 }
 
-// jobAt returns the job that has a medium at the repository location loc.
-func jobAt(c *jobs.Config, loc string) *jobs.Job {
+// jobsAt returns the jobs that have a medium at the repository location
+// loc, in the configuration's order.
+func jobsAt(c *jobs.Config, loc string) []*jobs.Job {
 	if loc == "" {
 		return nil
 	}
 	want := cleanLoc(loc)
+	var out []*jobs.Job
 	for i := range c.Jobs {
 		for _, m := range c.Jobs[i].Media {
 			if cleanLoc(c.Abs(strings.TrimPrefix(m.Repository, "local:"))) == want {
-				return &c.Jobs[i]
+				out = append(out, &c.Jobs[i])
+				break
 			}
+		}
+	}
+	return out
+}
+
+// jobAt returns the job that has a medium at the repository location loc,
+// or nil when no job has one or several share it: a plain command on a
+// medium that several jobs back up to (a `cadang forget` of all its
+// snapshots) is the medium's, not the first job's.
+func jobAt(c *jobs.Config, loc string) *jobs.Job {
+	if js := jobsAt(c, loc); len(js) == 1 {
+		return js[0]
+	}
+	return nil
+}
+
+// mediumAt returns the medium with the repository ID id that a job has at
+// loc, the first job's where several share it (they name one disk alike),
+// or nil.
+func mediumAt(c *jobs.Config, loc, id string) *jobs.Medium {
+	for _, j := range jobsAt(c, loc) {
+		if i := j.MediumByID(id); i >= 0 {
+			return &j.Media[i]
 		}
 	}
 	return nil
@@ -563,6 +668,21 @@ func mediumHint(cause error) string {
 	return ""
 }
 
+// mediumFullHint says what to do about a backup that failed because its
+// medium is full (note source-medium-full: source, medium, location);
+// "" for any other record. The space of a forget comes back only on the
+// prune after the one that marks it (README, "Retention and prune").
+func mediumFullHint(rec runlog.Record) string {
+	n := rec.Note
+	if n == nil || n.Code != "source-medium-full" || len(n.Args) != 3 {
+		return ""
+	}
+	loc := fmt.Sprint(n.Args[2])
+	return fmt.Sprintf("backup medium %s (%s) is full: remove snapshots from it with 'cadang forget -r %s' and a policy that keeps fewer than [job.retention] does (--dry-run first), "+
+		"then run 'cadang prune -r %s' twice (a prune deletes what the prune before it marked); or replace it with a larger disk, made a new repository with 'cadang init' and its repository_id put in the configuration",
+		n.Args[1], loc, loc, loc)
+}
+
 // runError turns the error of a recorded SOP operation into the CLI's exit
 // codes: partial is 3, a wrong password 12, anything else failed 1. A
 // backup whose copy to the offsite medium failed (and nothing else) is 3
@@ -583,6 +703,8 @@ func runError(err error) error {
 	switch {
 	case mediumHint(fe.Cause) != "":
 		return &errclass.HintedError{Err: err, Hint: mediumHint(fe.Cause)}
+	case mediumFullHint(fe.Record) != "":
+		return &errclass.HintedError{Err: err, Hint: mediumFullHint(fe.Record)}
 	case fe.Record.Result == runlog.Partial:
 		return &partialError{Msg: fe.Error()}
 	case fe.Record.Failure == runlog.KindWrongPassword:

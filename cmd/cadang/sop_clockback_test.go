@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/lpse/cadang/internal/sop/i18n"
 	"github.com/lpse/cadang/internal/testexec"
 )
 
@@ -217,7 +220,7 @@ func TestSOPClockBackAdvice(t *testing.T) {
 		t.Errorf("log verify does not say what to do:\n%s", out)
 	}
 	out = h.must(0, "--lang", "id", "log", "verify")
-	wantID := "lokal: clock-back (peringatan): catatan " + second.ID + " (seq 2) di line 2: dicatat pada 2026-12-01 01:59:00 WITA, 1 menit sebelum catatan " + first.ID + " (seq 1) yang dicatat pada 2026-12-01 02:00:00 WITA"
+	wantID := "lokal: clock-back (peringatan): catatan " + second.ID + " (seq 2) di baris 2: dicatat pada 2026-12-01 01:59:00 WITA, 1 menit sebelum catatan " + first.ID + " (seq 1) yang dicatat pada 2026-12-01 02:00:00 WITA"
 	for _, want := range []string{wantID, actionID, "log pelaksanaan utuh", "hanya salinan lokal yang diperiksa"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log verify --lang id lacks %q:\n%s", want, out)
@@ -246,12 +249,69 @@ func TestSOPClockBackAdvice(t *testing.T) {
 	if code != 1 || !strings.HasPrefix(out, "CADANG WARNING - spse-db: clock-behind") || strings.Contains(out, "=-") {
 		t.Errorf("status with the clock behind the newest record: exit %d, want 1, clock-behind and no negative age:\n%s\n%s", code, out, errs)
 	}
+	// Counted from the record's logged time, a moment past 02:00 (half
+	// a second on a loaded machine): 1 h 15 min, then 1 h 14 min.
+	behind := func(at string) time.Duration {
+		t, _ := time.Parse(time.RFC3339, at)
+		return first.Logged.Sub(t).Round(time.Second)
+	}
 	out, _, _ = h.cad("status", "--job", "spse-db")
-	if !strings.Contains(out, "is 1h15m0s behind record "+first.ID+" (seq 1), logged at") || !strings.Contains(out, action) {
+	if !strings.Contains(out, "is "+behind("2026-12-01T00:45:00+08:00").String()+" behind record "+first.ID+" (seq 1), logged at") || !strings.Contains(out, action) {
 		t.Errorf("status with the clock behind does not say how far behind which record, or what to do:\n%s", out)
 	}
 	out, _, _ = h.cad("--lang", "id", "status", "--job", "spse-db")
-	if !strings.Contains(out, "1 jam 14 menit di belakang catatan "+first.ID+" (seq 1)") || !strings.Contains(out, actionID) {
+	if !strings.Contains(out, i18n.ID.Duration(behind("2026-12-01T00:46:00+08:00"))+" di belakang catatan "+first.ID+" (seq 1)") || !strings.Contains(out, actionID) {
 		t.Errorf("status --lang id with the clock behind:\n%s", out)
+	}
+}
+
+// TestSOPStatusClockMargin: status raises clock-behind only when the clock
+// stands more than status.ClockMargin (2 minutes) behind the newest
+// record, and its line gives both times in the organisation's zone, named
+// (WITA), in English and in Bahasa Indonesia alike.
+func TestSOPStatusClockMargin(t *testing.T) {
+	h := newSOPHarness(t)
+	h.at("2026-12-01T02:00:00+08:00")
+	h.must(0, "run", "spse-db")
+	newest := h.last()
+	if d := newest.Logged.Sub(time.Date(2026, 11, 30, 18, 0, 0, 0, time.UTC)); d < 0 || d > time.Second {
+		t.Fatalf("the run logged its record at %v, want 02:00 WITA", newest.Logged)
+	}
+
+	// A minute and a half, then half a minute, behind: within the margin.
+	h.at("2026-12-01T01:58:30+08:00")
+	out, _, code := h.cad("status", "--job", "spse-db", "--format", "nagios")
+	if code != 0 || !strings.HasPrefix(out, "CADANG OK - ") {
+		t.Errorf("status 1.5 minutes behind the newest record: exit %d, want 0 and OK:\n%s", code, out)
+	}
+	out, _, code = h.cad("--lang", "id", "status", "--job", "spse-db")
+	if code != 0 || strings.Contains(out, "jam sistem") {
+		t.Errorf("status --lang id 0.5 minutes behind the newest record: exit %d, want 0 and no clock-behind:\n%s", code, out)
+	}
+
+	// Three minutes behind: the warning, its times named WITA.
+	// The step is counted from the record's logged time, which the run
+	// took a moment past 02:00 (on a loaded machine, half a second).
+	step := func(at string) time.Duration {
+		t, _ := time.Parse(time.RFC3339, at)
+		return newest.Logged.Sub(t).Round(time.Second)
+	}
+	h.at("2026-12-01T01:57:00+08:00")
+	out, _, code = h.cad("status", "--job", "spse-db")
+	want := "spse-db: the system clock is behind the newest run-log record: the clock (2026-12-01 01:57:00 WITA) is " + step("2026-12-01T01:57:00+08:00").String() + " behind record " + newest.ID +
+		fmt.Sprintf(" (seq %d), logged at 2026-12-01 02:00:00 WITA: ", newest.Seq) +
+		"the clock stepped back after that record, or ran ahead when it was logged; the ages of backups cannot be told until the clock passes it; " +
+		"check the system clock and its time synchronisation (timedatectl; NTP or chrony: chronyc tracking) and, after a power cut, the hardware clock (hwclock --show)\n"
+	if code != 1 || !strings.HasSuffix(out, want) {
+		t.Errorf("status 3 minutes behind: exit %d, want 1 and the last line\n%s\ngot:\n%s", code, want, out)
+	}
+	h.at("2026-12-01T01:50:00+08:00")
+	out, _, code = h.cad("--lang", "id", "status", "--job", "spse-db")
+	want = "spse-db: jam sistem di belakang catatan log terbaru: jam sistem (2026-12-01 01.50 WITA) " + i18n.ID.Duration(step("2026-12-01T01:50:00+08:00")) + " di belakang catatan " + newest.ID +
+		fmt.Sprintf(" (seq %d) yang dicatat pada 2026-12-01 02.00 WITA: ", newest.Seq) +
+		"jam mundur setelah catatan itu, atau terlalu maju saat catatan itu dibuat; umur cadangan tidak dapat dihitung sampai jam melewatinya; " +
+		"periksa jam sistem dan sinkronisasi waktunya (timedatectl; NTP atau chrony: chronyc tracking) dan, setelah listrik padam, jam perangkat keras (hwclock --show)\n"
+	if code != 1 || !strings.HasSuffix(out, want) {
+		t.Errorf("status --lang id 10 minutes behind: exit %d, want 1 and the last line\n%s\ngot:\n%s", code, want, out)
 	}
 }

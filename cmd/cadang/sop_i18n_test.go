@@ -37,7 +37,7 @@ func TestSOPFailedCommandInOneLanguage(t *testing.T) {
 			t.Errorf("the record's errors keep the English sentence: %q", e)
 		}
 	}
-	wantID := []string{"Sumber database gagal: perintah sh -c ", "keluar dengan status 3; tidak ada snapshot yang disimpan",
+	wantID := []string{"Sumber database gagal: perintah sh -c ", "keluar dengan status 3; tidak ada snapshot sumber ini yang disimpan",
 		`keluaran stderr perintah itu berakhir dengan: "pg_dump: connection refused"`}
 	noEnglish(t, id, english, wantID)
 	for _, f := range []string{"md", "pdf"} {
@@ -57,7 +57,7 @@ func TestSOPFailedCommandInOneLanguage(t *testing.T) {
 	}
 	h.at("2026-12-01T02:00:00+08:00")
 	if out := h.must(1, "run", "spse-db"); !strings.Contains(out, "Source database failed: command sh -c ") ||
-		!strings.Contains(out, "exited with status 3; no snapshot was saved; its stderr ended with: \"pg_dump: connection refused\"") {
+		!strings.Contains(out, "exited with status 3; no snapshot of this source was saved; its stderr ended with: \"pg_dump: connection refused\"") {
 		t.Errorf("English terminal line of the failed dump:\n%s", out)
 	}
 	// A plain backup of a command's output is recorded the same way.
@@ -76,15 +76,18 @@ func TestSOPFailedCommandInOneLanguage(t *testing.T) {
 	// said to be the program's text in English; English is unchanged, and
 	// a raw stderr is only quoted.
 	old := rec
+	// Its sources, as the record has them, follow (runlog.MessageText).
+	idSaved, enSaved := "; sumber yang tersimpan: upload (snapshot "+rec.Sources[1].Snapshot[:8]+"); yang tidak tersimpan: database",
+		"; sources saved: upload (snapshot "+rec.Sources[1].Snapshot[:8]+"); not saved: database"
 	old.Note, old.Message = runlog.NewNote("source-failed", "database"), "command x exited with status 3; no snapshot was saved"
-	if got := runlog.MessageText("id", &old); got != `Sumber database gagal (rincian dari program cadang; uraian teknisnya dalam bahasa Inggris): "`+old.Message+`"` {
+	if got := runlog.MessageText("id", &old); got != `Sumber database gagal (rincian dari program cadang; uraian teknisnya dalam bahasa Inggris): "`+old.Message+`"`+idSaved {
 		t.Errorf("an older record's message in Indonesian: %q", got)
 	}
-	if got := runlog.MessageText("en", &old); got != `Source database failed: "`+old.Message+`"` {
+	if got := runlog.MessageText("en", &old); got != `Source database failed: "`+old.Message+`"`+enSaved {
 		t.Errorf("an older record's message in English: %q", got)
 	}
 	old.Message = "pg_dump: connection refused"
-	if got := runlog.MessageText("id", &old); got != `Sumber database gagal: "pg_dump: connection refused"` {
+	if got := runlog.MessageText("id", &old); got != `Sumber database gagal: "pg_dump: connection refused"`+idSaved {
 		t.Errorf("a raw stderr in Indonesian: %q", got)
 	}
 }

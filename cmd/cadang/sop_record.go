@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/lpse/cadang/internal/sop/engine"
 	"github.com/lpse/cadang/internal/sop/jobs"
@@ -79,6 +80,7 @@ func recordBackup(rec *runlog.Record, o backupOptions, sn *snapshot.Snapshot, er
 func recordRestore(rec *runlog.Record, o restoreOptions, res *restoreResult, err error) {
 	id, sub := splitSnapshotArg(o.Snapshot)
 	info := &runlog.RestoreInfo{RequestID: o.RequestID, RequestedBy: o.RequestedBy, Reason: o.Reason,
+		RequesterPosition: o.RequesterPosition, RequesterOf: o.RequesterUnit, RequestedAt: o.RequestedOn,
 		Snapshot: id, Target: absTarget(o.Target), Paths: o.Include, Overwrite: o.Overwrite.String()}
 	if sub != "" {
 		info.Paths = append([]string{sub}, info.Paths...)
@@ -283,6 +285,41 @@ func recordCheck(rec *runlog.Record, o repo.CheckOptions, res *checkResult) {
 	if res.OK {
 		rec.Note = runlog.NewNote(code, res.Snapshots, res.Packs, res.BlobsIndexed)
 	}
+	if len(res.Problems) > 0 {
+		rec.Note = checkFoundNote(res.DamagedPacks, res.OtherProblems)
+		rec.Check = checkInfo(res)
+	}
+}
+
+// checkFoundNote is the note of a check that found problems: what its
+// closing line (foundText) says, for every document in its language.
+func checkFoundNote(packs, others int) *runlog.Note {
+	switch {
+	case packs == 0:
+		return runlog.NewNote("check-found", others)
+	case others == 0:
+		return runlog.NewNote("check-found-packs", packs)
+	}
+	return runlog.NewNote("check-found-packs-others", packs, others)
+}
+
+// checkInfo is what the failure report needs of a failed check: its
+// counts, the first paths that use lost blobs (runlog.MaxCheckPaths) and
+// the advice the terminal gave.
+func checkInfo(res *checkResult) *runlog.CheckInfo {
+	info := &runlog.CheckInfo{DamagedPacks: res.DamagedPacks, OtherProblems: res.OtherProblems, Advice: res.advice, MorePaths: res.moreLost}
+	for _, p := range res.lost {
+		if p.Snapshot == nil {
+			continue
+		}
+		if len(info.Paths) == runlog.MaxCheckPaths {
+			info.MorePaths++
+			continue
+		}
+		info.Paths = append(info.Paths, runlog.CheckPath{Snapshot: p.Snapshot.String(), Path: p.Path,
+			Tree: p.Blob != nil && p.Blob.Type == repo.TreeBlob})
+	}
+	return info
 }
 
 func shortID(id string) string {
@@ -395,4 +432,79 @@ func signingOptions(signKey string, trust []string, o *runlog.Options) error {
 	}
 	o.Trust = append(o.Trust, trust...)
 	return nil
+}
+
+// protectRequested protects the snapshot a restore on request restored
+// (rec, its record: --requested-by or --request-id given), as a
+// before-change backup is protected: signed minutes cite that snapshot
+// (SOP step 8), so no forget, by hand or by a job's retention, may remove
+// it while they are kept. The protection lasts restoreProtectFor from the
+// restore. It is not the restore's result: a medium that cannot take the
+// protection gets a warning of one line, and the restore stands.
+func (e *env) protectRequested(ctx context.Context, st *sopState, rec runlog.Record, r *repo.Repository) {
+	info := rec.Restore
+	if info == nil || (info.RequestedBy == "" && info.RequestID == "") || len(rec.Snapshots) != 1 {
+		return // no request, or nothing was restored
+	}
+	id, err := repo.ParseID(rec.Snapshots[0])
+	if err != nil {
+		return
+	}
+	short, period, reason := id.Short(), restoreProtectFor(st.cfg, rec), requestReason(rec)
+	if r.Unlocked() {
+		e.warnf("snapshot %s is not protected for the restore request: the medium %s is read-only; protect it where it is writable ('cadang protect --for %s --reason ... %s')",
+			short, r.Backend().Location(), protectDays(period), short)
+		return
+	}
+	ctx = context.WithoutCancel(ctx) // the restore is done: Ctrl-C now must not lose its protection
+	until := rec.Start.Add(period)
+	sn, err := snapshot.LoadSnapshot(ctx, r, id)
+	if err == nil {
+		_, err = snapshot.ProtectSnapshot(ctx, r, sn, until, reason)
+	}
+	if err != nil {
+		e.warnf("snapshot %s is not protected for the restore request: %v", short, err)
+		return
+	}
+	e.logf("protected snapshot %s until %s (%s)", short, until.In(st.cfg.Location()).Format(time.DateOnly), reason)
+}
+
+// restoreProtectFor is how long a restore on request protects its
+// snapshot: the protect_before_change of the snapshot's job (else of the
+// medium's job), the period for which a job's retention already keeps
+// the snapshots of recorded restores ("protected: restore"), so that both
+// agree; jobs.DefaultProtect without such a job.
+func restoreProtectFor(cfg *jobs.Config, rec runlog.Record) time.Duration {
+	for _, name := range []string{rec.Restore.SnapshotJob, rec.Job} {
+		if name == "" {
+			continue
+		}
+		if j, err := cfg.Job(name); err == nil {
+			return j.Retention.Protect()
+		}
+	}
+	return jobs.DefaultProtect
+}
+
+// protectDays writes d as `cadang protect --for` takes it.
+func protectDays(d time.Duration) string {
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
+
+// requestReason is the reason of a restore on request's protection: the
+// request, and the run whose minutes ('cadang report restore RUN_ID')
+// cite the snapshot.
+func requestReason(rec runlog.Record) string {
+	info := rec.Restore
+	req := "request"
+	if info.RequestID != "" {
+		req += " " + info.RequestID
+	}
+	if info.RequestedBy != "" {
+		req += " by " + info.RequestedBy
+	}
+	if rec.ID != "" {
+		req += ", minutes of run " + rec.ID
+	}
+	return string(runlog.OpRestore) + ": " + req
 }

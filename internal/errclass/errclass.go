@@ -30,7 +30,7 @@ import (
 const (
 	ExitOK            = 0
 	ExitFatal         = 1
-	ExitPartial       = 3 // backup written, but some source files could not be read, or its offsite copy failed (cadang run); a restore with failed files; a copy that left out unreadable snapshots; a repair that lost blobs (repair packs) or found packs whose header cannot be read (repair index)
+	ExitPartial       = 3 // backup written, but some source files could not be read, or its offsite copy failed (cadang run); a restore with failed files; a copy that left out unreadable snapshots or could not write protections; a repair that lost blobs (repair packs) or found packs whose header cannot be read (repair index); a follow-up recorded on this server only, not in the --repo it was meant for (a medium mounted read-only)
 	ExitNoRepository  = 10
 	ExitLocked        = 11
 	ExitWrongPassword = 12
@@ -59,7 +59,7 @@ func ExitCodes() []ExitCode {
 	return []ExitCode{
 		{ExitOK, "ok"},
 		{ExitFatal, "fatal error"},
-		{ExitPartial, "partly done: some source files could not be read (snapshot still written), some files could not be restored, some snapshots not copied, or a repair lost blobs"},
+		{ExitPartial, "partly done: some source files could not be read (snapshot still written), some files could not be restored, some snapshots or their protections not copied, a repair lost blobs, or a follow-up stored on this server only"},
 		{ExitNoRepository, "repository does not exist"},
 		{ExitLocked, "repository is locked"},
 		{ExitWrongPassword, "wrong password"},
@@ -194,8 +194,11 @@ func rules() []rule {
 			Hint: "give -r (or the medium's repository in the configuration) the directory that holds the repository's config file, as named above; do not 'cadang init' here"})},
 		{is(local.ErrInsideRepository), fixed(Class{Exit: ExitFatal, Kind: runlog.KindOther,
 			Hint: "to use that repository, give -r its directory; a new repository goes in a directory outside it, e.g. beside it on the medium"})},
+		// Connecting the disk comes first: at 3 a.m. the usual cause is a
+		// rotation disk that is not mounted, and an init there would make
+		// a new, empty repository in the mount point's directory.
 		{is(repo.ErrNoRepository), fixed(Class{Exit: ExitNoRepository, Kind: runlog.KindRepoUnreachable,
-			Hint: "check --repo/CADANG_REPOSITORY (or the medium's repository in the configuration), and that the backup medium is connected and mounted; to start a new repository there, 'cadang init' (in a directory that is empty or does not exist yet)"})},
+			Hint: NoRepositoryHint})},
 		{as[*repo.RunningLocksError](), fixed(Class{Exit: ExitLocked, Kind: runlog.KindLock,
 			Hint: "those processes are running now (see 'ps -p PID'): removing a lock makes its backup fail with \"repository lock lost\"; stop the process or let it finish, and its lock goes with it; if a PID is no cadang (reused, or in another container under this host name), 'cadang unlock --remove-all --include-running' removes the lock"})},
 		{as[*repo.LockedError](), func(err error) Class {
@@ -302,6 +305,11 @@ func rules() []rule {
 // ReadOnlyHint says what to do about a repository at loc whose storage is
 // read-only.
 func ReadOnlyHint(loc string) string {
+	if strings.HasPrefix(loc, "s3:") || strings.HasPrefix(loc, "rest:") {
+		// No file system of its own to remount: the server refused this
+		// user's writes (an S3 policy, a REST account or proxy).
+		return "the server lets this user read but not write (S3: a bucket or key policy without s3:PutObject; REST: an account or proxy that refuses uploads): give it write access; a command that only reads runs on it as it is"
+	}
 	path := "PATH" // not a local directory: its mount point is not known here
 	if filepath.IsAbs(loc) {
 		path = mountPoint(loc)
@@ -354,6 +362,10 @@ func Kind(err error) runlog.FailureKind { return Of(err).Kind }
 
 // Exit is Of(err).Exit.
 func Exit(err error) int { return Of(err).Exit }
+
+// NoRepositoryHint is the hint for a repository that is not there.
+const NoRepositoryHint = "connect and mount the backup medium's disk, and check that the path (--repo/CADANG_REPOSITORY, or the medium's repository in the configuration) names the repository's directory on it; " +
+	"only for a brand-new, empty disk make a repository there with 'cadang init': on a disk that is merely not mounted, init would make a new, empty repository in the mount point's directory"
 
 // HintedError is an error with a hint that its own class does not give:
 // the failure of a `cadang run`, whose error is its record, with the hint

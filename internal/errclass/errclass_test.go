@@ -127,6 +127,13 @@ func TestReadOnlyHint(t *testing.T) {
 	if h := errclass.ReadOnlyHint("sftp:backup@host:/srv/cadang"); !strings.Contains(h, "mount -o remount,rw PATH") {
 		t.Errorf("the hint of a remote repository names a local path: %q", h)
 	}
+	// S3 and REST have no file system to remount: their refusal is of
+	// this user's writes.
+	for _, loc := range []string{"s3:https://s3.example.org/bkt/repo", "rest:http://127.0.0.1:8000/spse"} {
+		if h := errclass.ReadOnlyHint(loc); strings.Contains(h, "mount") || !strings.Contains(h, "give it write access") {
+			t.Errorf("ReadOnlyHint(%s) = %q", loc, h)
+		}
+	}
 	var he *errclass.HintedError
 	err := &errclass.HintedError{Err: wrapRO(), Hint: "do this"}
 	if errclass.Hint(err) != "do this" || !errors.As(err, &he) || errclass.Exit(err) != 1 {

@@ -7,6 +7,10 @@ import (
 	"strings"
 )
 
+// MountPoint returns the mount point that holds path (see mountPoint), for
+// a message that names the medium to remount.
+func MountPoint(path string) string { return mountPoint(path) }
+
 // mountPoint returns the mount point that holds path, from
 // /proc/self/mountinfo: 'mount -o remount' wants the mount point, and a
 // repository is often a directory below it. Where that cannot be read

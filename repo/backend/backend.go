@@ -85,6 +85,40 @@ var ErrNotExist = errors.New("file does not exist")
 // for a directory added since (forgotten/).
 var ErrUnknownType = errors.New("the storage does not know this file type")
 
+// ErrReadOnly is wrapped by the error of a write that the storage refused
+// because it may not be written at all, as a medium mounted read-only
+// refuses it: an SFTP server's file system mounted read-only, an S3 bucket
+// whose policy lets this user read but not put (AccessDenied), a REST
+// server's 403. The backend's own error stays in the chain, as the detail
+// (ReadOnly). repo.ReadOnlyError wraps such an error, as it wraps EROFS.
+var ErrReadOnly = errors.New("the storage refuses writes")
+
+// ReadOnly marks err, the refusal of a write, as ErrReadOnly, keeping err
+// (and its message) as it is.
+func ReadOnly(err error) error {
+	if err == nil || errors.Is(err, ErrReadOnly) {
+		return err
+	}
+	return &readOnlyError{err}
+}
+
+// ReadOnlyDetail returns the storage's own refusal inside err, as the
+// backend marked it with ReadOnly: the detail of a message that says
+// plainly that the storage is read-only. ok is false when err holds none.
+func ReadOnlyDetail(err error) (detail error, ok bool) {
+	var ro *readOnlyError
+	if !errors.As(err, &ro) {
+		return nil, false
+	}
+	return ro.err, true
+}
+
+type readOnlyError struct{ err error }
+
+func (e *readOnlyError) Error() string        { return e.err.Error() }
+func (e *readOnlyError) Unwrap() error        { return e.err }
+func (e *readOnlyError) Is(target error) bool { return target == ErrReadOnly }
+
 // ErrAppendOnly is wrapped by the error of a removal that the storage
 // refused because it only adds files (a server run with cadang serve
 // --append-only, which removes nothing but lock files), and by the error

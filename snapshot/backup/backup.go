@@ -333,19 +333,24 @@ func (p *Plan) Run(ctx context.Context, r archiver.Repository) (*Result, error) 
 		return nil, err
 	}
 	if o.ProtectFor > 0 {
-		res.Protection, res.ProtectionErr = protect(ctx, r, sn, o)
+		var at time.Time
+		if !o.Time.IsZero() {
+			// On the caller's clock, as the snapshot's time is.
+			at = o.Time.Add(time.Since(start))
+		}
+		res.Protection, res.ProtectionErr = protect(ctx, r, sn, o, at)
 	}
 	res.Duration = time.Since(start)
 	return res, nil
 }
 
 // protect saves the protection Options.ProtectFor asks for sn.
-func protect(ctx context.Context, r archiver.Repository, sn *snapshot.Snapshot, o Options) (*snapshot.Protection, error) {
+func protect(ctx context.Context, r archiver.Repository, sn *snapshot.Snapshot, o Options, at time.Time) (*snapshot.Protection, error) {
 	fs, ok := r.(snapshot.FileSaver)
 	if !ok {
 		return nil, fmt.Errorf("snapshot %s saved, but not protected from forget: %T cannot save files", sn.ID().Short(), r)
 	}
-	p, err := snapshot.ProtectSnapshot(ctx, fs, sn, sn.Time.Add(o.ProtectFor), o.ProtectReason)
+	p, err := snapshot.ProtectSnapshotAt(ctx, fs, sn, sn.Time.Add(o.ProtectFor), o.ProtectReason, at)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s saved, but not protected from forget: %w", sn.ID().Short(), err)
 	}

@@ -141,6 +141,12 @@ type Result struct {
 	// the source's (Copy), ProtectionsAdded how many.
 	Protections      []ProtectionResult `json:"protections,omitempty"`
 	ProtectionsAdded int                `json:"protections_added"`
+	// ProtectionErrors are the source's protections that could not be
+	// written on the destination (ProtectionsError).
+	ProtectionErrors []ProtectionFailure `json:"protection_errors,omitempty"`
+	// UnreadableProtections are the source's protection files that could
+	// not be read, and so were not carried (Options.UnreadableProtection).
+	UnreadableProtections []UnreadableSourceProtection `json:"unreadable_protections,omitempty"`
 }
 
 // PackAdopter is implemented by destinations that can take into their
@@ -232,7 +238,12 @@ type copier struct {
 // or skipped (copied before) is written on the destination for its copy,
 // with the same end and reason, unless the destination has one as long
 // already (copyProtections): a forget on the medium copied to must keep
-// what a forget on the source keeps.
+// what a forget on the source keeps. A protection that cannot be written
+// there is reported (Result.ProtectionErrors, a *ProtectionsError, joined
+// with the IncompleteError if there is one) and the others are written;
+// a source protection file that cannot be read is reported
+// (Result.UnreadableProtections, Options.UnreadableProtection) and not
+// carried.
 func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snapshot, o Options) (Result, error) {
 	var res Result
 	// A copy killed while writing its index (a dropped link to the
@@ -357,13 +368,24 @@ func Copy(ctx context.Context, dst Destination, src Source, sns []*snapshot.Snap
 			o.Progress(r)
 		}
 	}
-	if err := copyProtections(ctx, dst, src, pairs, o, &res); err != nil {
-		return res, err
+	perr := copyProtections(ctx, dst, src, pairs, o, &res)
+	var pe *ProtectionsError
+	if perr != nil && !errors.As(perr, &pe) {
+		return res, perr
 	}
+	// Both, when both happened: the snapshots not copied and the
+	// protections not written are each worth their retry.
+	var errs []error
 	if len(inc.Failed) > 0 {
-		return res, &inc
+		errs = append(errs, &inc)
 	}
-	return res, nil
+	if pe != nil {
+		errs = append(errs, pe)
+	}
+	if len(errs) == 1 {
+		return res, errs[0]
+	}
+	return res, errors.Join(errs...)
 }
 
 // seed fills the ID maps from destination snapshots copied earlier from

@@ -2,11 +2,14 @@ package copier
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/snapshot"
 )
 
@@ -23,6 +26,59 @@ type ProtectionResult struct {
 	Reason string    `json:"reason,omitempty"`
 }
 
+// ProtectionFailure is a protection of the source that the copy could not
+// write on the destination (Result.ProtectionErrors): the snapshot is
+// there, but a forget there does not keep it.
+type ProtectionFailure struct {
+	// Source is the source snapshot and Dest its copy, left unprotected.
+	Source repo.ID   `json:"source"`
+	Dest   repo.ID   `json:"dest"`
+	Until  time.Time `json:"until,omitzero"`
+	Reason string    `json:"reason,omitempty"`
+	Error  string    `json:"error"`
+}
+
+// UnreadableSourceProtection is a protection file of the source that the
+// copy could not read (Result.UnreadableProtections): what it protects
+// cannot be known, so it was not carried.
+type UnreadableSourceProtection struct {
+	ID    repo.ID `json:"id"`
+	Error string  `json:"error"`
+}
+
+// ErrProtectionsNotCopied is matched (errors.Is) by the error of a Copy
+// that copied its snapshots but could not write some of the source's
+// protections on the destination.
+var ErrProtectionsNotCopied = errors.New("some protections could not be copied")
+
+// ProtectionsError is the error of a Copy that could not write some
+// protections on the destination (a full or read-only medium). The
+// snapshots are copied: the copy reports them (Result) and goes on with
+// the other protections, so that one failed write does not hide what
+// was done.
+type ProtectionsError struct {
+	// Failed are the protections not written, each with its Error.
+	Failed []ProtectionFailure
+	// Errs are their errors, in the same order.
+	Errs []error
+}
+
+func (e *ProtectionsError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d protection(s) could not be copied:", len(e.Failed))
+	for _, err := range e.Errs {
+		b.WriteString("\n  ")
+		b.WriteString(err.Error())
+	}
+	return b.String()
+}
+
+// Is reports whether target is ErrProtectionsNotCopied.
+func (e *ProtectionsError) Is(target error) bool { return target == ErrProtectionsNotCopied }
+
+// Unwrap returns each protection's error.
+func (e *ProtectionsError) Unwrap() []error { return e.Errs }
+
 // identified is a repository that knows its ID (*repo.Repository), for the
 // note of where a copied protection came from.
 type identified interface{ ID() string }
@@ -35,15 +91,20 @@ type identified interface{ ID() string }
 // destination already has an active protection of the copy with that
 // reason that lasts as long, so that copying again adds nothing and never
 // adds a shorter one.
+//
+// A protection that cannot be written is reported in res.ProtectionErrors
+// and in the *ProtectionsError returned, and the others are still
+// written: the snapshots are copied, and the copy must say so.
 func copyProtections(ctx context.Context, dst Destination, src Source, pairs [][2]*snapshot.Snapshot, o Options, res *Result) error {
 	if len(pairs) == 0 {
 		return nil
 	}
-	sps, bad, err := snapshot.LoadProtections(ctx, src)
+	sps, bad, err := sourceProtections(ctx, src)
 	if err != nil {
 		return fmt.Errorf("source protections: %w", err)
 	}
 	for _, b := range bad {
+		res.UnreadableProtections = append(res.UnreadableProtections, UnreadableSourceProtection{ID: b.ID, Error: b.Err.Error()})
 		if o.UnreadableProtection != nil {
 			o.UnreadableProtection(b.ID, b.Err)
 		}
@@ -58,6 +119,7 @@ func copyProtections(ctx context.Context, dst Destination, src Source, pairs [][
 	if err != nil {
 		return fmt.Errorf("destination protections: %w", err)
 	}
+	var pe ProtectionsError
 	srcID := ""
 	if r, ok := src.(identified); ok {
 		srcID = r.ID()
@@ -85,8 +147,15 @@ func copyProtections(ctx context.Context, dst Destination, src Source, pairs [][
 				np.Original = *d.Original
 			}
 			np, err := snapshot.SaveProtection(ctx, dst, np)
-			if err != nil {
+			if err != nil && ctx.Err() != nil {
 				return fmt.Errorf("copy the protection of snapshot %s to %s: %w", sn.ID().Short(), d.ID().Short(), err)
+			}
+			if err != nil {
+				f := ProtectionFailure{Source: sn.ID(), Dest: d.ID(), Until: p.Until, Reason: p.Reason, Error: err.Error()}
+				res.ProtectionErrors = append(res.ProtectionErrors, f)
+				pe.Failed = append(pe.Failed, f)
+				pe.Errs = append(pe.Errs, fmt.Errorf("protection of snapshot %s, copied as %s: %w", sn.ID().Short(), d.ID().Short(), err))
+				continue
 			}
 			dps = append(dps, np)
 			r := ProtectionResult{Source: sn.ID(), Dest: d.ID(), ID: np.ID, Until: np.Until, Reason: np.Reason}
@@ -97,7 +166,52 @@ func copyProtections(ctx context.Context, dst Destination, src Source, pairs [][
 			}
 		}
 	}
+	if len(pe.Failed) > 0 {
+		return &pe
+	}
 	return nil
+}
+
+// sourceProtections is snapshot.LoadProtections for the source of a copy:
+// a file that cannot be read for any reason of its own (damaged, sealed
+// with another key, permission denied) is listed apart rather than stop
+// the copy, whose snapshots are already copied; only a listing that fails
+// or a cancelled context stops it.
+func sourceProtections(ctx context.Context, src snapshot.FileLoader) ([]snapshot.Protection, []snapshot.UnreadableProtection, error) {
+	var ids []repo.ID
+	if err := src.ListFiles(ctx, repo.ProtectFile, func(id repo.ID) error {
+		ids = append(ids, id)
+		return nil
+	}); err != nil {
+		return nil, nil, err
+	}
+	var ps []snapshot.Protection
+	var bad []snapshot.UnreadableProtection
+	for _, id := range ids {
+		p, err := snapshot.LoadProtection(ctx, src, id)
+		switch {
+		case err == nil:
+			ps = append(ps, p)
+		case ctx.Err() != nil:
+			return nil, nil, ctx.Err()
+		case backend.IsNotExist(err):
+			// lifted since the listing
+		default:
+			bad = append(bad, snapshot.UnreadableProtection{ID: id, Err: err})
+		}
+	}
+	// In LoadProtections' order, so that the copy writes its protections
+	// in the same order whatever the listing's.
+	slices.SortFunc(ps, func(a, b snapshot.Protection) int {
+		if c := a.Snapshot.Compare(b.Snapshot); c != 0 {
+			return c
+		}
+		if c := a.Time.Compare(b.Time); c != 0 {
+			return c
+		}
+		return a.ID.Compare(b.ID)
+	})
+	return ps, bad, nil
 }
 
 // sameBackup says whether d can be a copy of sn: a copy keeps the

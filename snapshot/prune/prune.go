@@ -224,7 +224,7 @@ func readySets(ctx context.Context, r *repo.Repository, sets []repo.ObsoleteSet)
 		// An unreadable lock could be anyone's: wait.
 		return nil, nil, nil
 	}
-	now := time.Now()
+	now := r.Now() // the clock the locks were written by
 	blocking := map[repo.ID]bool{}
 	for _, s := range sets {
 		ok := true

@@ -123,7 +123,7 @@ func (p *pdfDoc) fields(fs []Field, tail float64) {
 	}
 	lw, vw := p.fieldCols()
 	for i, f := range fs {
-		need := p.keepHeight(hs, i, tail, 2, 0)
+		need := max(p.keepHeight(hs, i, tail, 2, 0), p.withContinuation(fs, hs, i))
 		if i == len(fs)-1 && tail > 0 && hs[i]+2+tail >= p.capacity() {
 			// The last field is split whatever page it starts on, its
 			// last lines going with the signatures (keepTail): it
@@ -168,6 +168,24 @@ func (p *pdfDoc) fields(fs []Field, tail float64) {
 		p.SetY(p.GetY() + 0.8)
 	}
 	p.Ln(2)
+}
+
+// withContinuation is the height of field i and of the unlabelled fields
+// after it, which continue it (the blank lines to write a failure's cause
+// on): they go on one page, where they fit one, so that the label is never
+// left at the foot of a page with its lines on the next.
+func (p *pdfDoc) withContinuation(fs []Field, hs []float64, i int) float64 {
+	if fs[i].Label == "" {
+		return hs[i]
+	}
+	h := hs[i]
+	for j := i + 1; j < len(fs) && fs[j].Label == ""; j++ {
+		h += hs[j]
+	}
+	if h >= p.capacity() {
+		return hs[i]
+	}
+	return h
 }
 
 // tableLayout is a table measured for the page: its column widths and font

@@ -21,6 +21,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/lpse/cadang/internal/errclass"
@@ -30,6 +31,7 @@ import (
 	"github.com/lpse/cadang/internal/sop/run"
 	"github.com/lpse/cadang/internal/sop/runlog"
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/repo/backend/location"
 	"github.com/lpse/cadang/snapshot"
 	"github.com/lpse/cadang/snapshot/archiver"
@@ -96,6 +98,9 @@ type Opener struct {
 	// Config makes relative password files relative to the configuration
 	// file; may be nil.
 	Config *jobs.Config
+	// Now is repo.Options.Now for every open (nil: time.Now): the SOP
+	// clock when a replay sets it.
+	Now func() time.Time
 	// KDFMemory is repo.Options.KDFMemory for every open.
 	KDFMemory uint64
 	// LockWait is how long opening a medium waits for a conflicting lock
@@ -177,7 +182,7 @@ func (o *Opener) OpenLock(ctx context.Context, m jobs.Medium, lock repo.LockMode
 	if o.Location != nil {
 		o.Location(&l)
 	}
-	r, err := Open(ctx, l, pw, repo.Options{Logf: o.Logf, Warnf: o.Warnf, AfterUnlock: debug.FreeOSMemory, Lock: lock, LockWait: o.LockWait, KDFMemory: o.KDFMemory, ReadOnlyUnlocked: o.ReadOnlyUnlocked})
+	r, err := Open(ctx, l, pw, repo.Options{Logf: o.Logf, Warnf: o.Warnf, AfterUnlock: debug.FreeOSMemory, Lock: lock, LockWait: o.LockWait, KDFMemory: o.KDFMemory, ReadOnlyUnlocked: o.ReadOnlyUnlocked, Now: o.Now})
 	if err != nil {
 		if errors.Is(err, repo.ErrWrongPassword) && m.PasswordFile != "" && o.Config != nil {
 			err = fmt.Errorf("%w (the password read from %s)", err, o.Config.PasswordFileWhere(m.PasswordFile, o.Config.MediumPasswordFile(m)))
@@ -261,10 +266,37 @@ func (b *Backupper) Backup(ctx context.Context, r run.Repository, src jobs.Sourc
 		bo.Progress = p
 		defer done()
 	}
+	var err error
 	if len(src.Databases) > 0 {
-		return b.backupDatabases(ctx, ar, src, o, bo)
+		res, err = b.backupDatabases(ctx, ar, src, o, bo)
+	} else {
+		res, err = b.runBackup(ctx, ar, src, bo)
 	}
-	return b.runBackup(ctx, ar, src, bo)
+	if err != nil && mediumFull(err, r) {
+		err = &run.MediumFullError{Err: err}
+	}
+	return res, err
+}
+
+// mediumFull tells an error of a backup into r that is a write into r's
+// directory finding the disk (or the quota) full: the medium is full. A
+// full disk elsewhere (a dump's spool directory, the resume records in the
+// cache) is not the medium's, and keeps its own message.
+func mediumFull(err error, r run.Repository) bool {
+	if !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EDQUOT) {
+		return false
+	}
+	rr, ok := r.(interface{ Backend() backend.Backend })
+	if !ok {
+		return false
+	}
+	var pe *fs.PathError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	root := filepath.Clean(rr.Backend().Location())
+	rel, rerr := filepath.Rel(root, filepath.Clean(pe.Path))
+	return filepath.IsAbs(root) && rerr == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }
 
 // runBackup runs the backup of one source and gives its result.

@@ -157,5 +157,27 @@ func (c *Copier) Copy(ctx context.Context, dst, src run.Repository, sns []*snaps
 		c.warn(fmt.Sprintf("snapshot %s of the offsite repository cannot be read and is left out: %v", id.Short(), err))
 	}, UnreadableForgotten: func(id repo.ID, err error) {
 		c.warn(fmt.Sprintf("forgotten file %s of the offsite repository cannot be read, so the snapshots it recorded may be copied again: %v ('cadang repair forgotten' removes it)", id.Short(), err))
+	}, UnreadableProtection: func(id repo.ID, err error) {
+		// The copy goes on (its record lists the file): the snapshots
+		// must reach the offsite medium, protected or not.
+		c.warn(UnreadableProtectionText(id, "repository "+short(s.ID()), "the offsite repository", err))
 	}})
+}
+
+// UnreadableProtectionText is the warning of a copy (cadang copy, the
+// offsite copy of cadang run) for a protection file of the source, of
+// repository src, that it cannot read: which snapshot the file protects
+// cannot be told, so none is protected by it on dst.
+func UnreadableProtectionText(id repo.ID, src, dst string, err error) string {
+	return fmt.Sprintf("protection file %s of %s cannot be read, so the snapshot it protects (which cannot be told) is not protected by it in %s: %v "+
+		"(on %s, 'cadang protect --list' names the file and 'cadang protect --remove-unreadable' removes it; protect again there what must stay, and copy again)",
+		id.Short(), src, dst, err, src)
+}
+
+// short is the first 8 characters of a repository ID.
+func short(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
 }

@@ -251,6 +251,25 @@ func (l Lang) Duration(d time.Duration) string {
 	return strings.Join(parts, " ")
 }
 
+// Span formats a configured period such as a retention's or a prune's
+// interval: in whole days when it is a whole number of days ("90 hari",
+// "7 days"), as an administrator writes it in the configuration ("90d"),
+// else as Duration does; "2160 jam" reads as a time, not as three months.
+func (l Lang) Span(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d <= 0 || d%day != 0 {
+		return l.Duration(d)
+	}
+	n := int64(d / day)
+	if l == EN {
+		if n == 1 {
+			return "1 day"
+		}
+		return fmt.Sprintf("%d days", n)
+	}
+	return fmt.Sprintf("%d hari", n)
+}
+
 // Words spells out n in words, as Indonesian minutes ("berita acara") do for
 // dates: 2026 → "dua ribu dua puluh enam". In English it returns the digits.
 func (l Lang) Words(n int) string {

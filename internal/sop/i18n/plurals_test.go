@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPlurals(t *testing.T) {
@@ -46,5 +47,25 @@ func TestPluralSelectorsWellFormed(t *testing.T) {
 	}
 	if got := EN.Note("restored-partial", "abcd1234", "/srv", int64(2), 1000); got != "Snapshot abcd1234 restored to /srv: 2 files; 1,000 files could not be restored" {
 		t.Errorf("note: %q", got)
+	}
+}
+
+// TestSpan: a configured period is said in days when it is whole days.
+func TestSpan(t *testing.T) {
+	for _, c := range []struct {
+		d      time.Duration
+		id, en string
+	}{
+		{90 * 24 * time.Hour, "90 hari", "90 days"},
+		{24 * time.Hour, "1 hari", "1 day"},
+		{36 * time.Hour, "36 jam", "36 h"},
+		{3 * time.Hour, "3 jam", "3 h"},
+	} {
+		if got := ID.Span(c.d); got != c.id {
+			t.Errorf("ID %v: %q, want %q", c.d, got, c.id)
+		}
+		if got := EN.Span(c.d); got != c.en {
+			t.Errorf("EN %v: %q, want %q", c.d, got, c.en)
+		}
 	}
 }

@@ -171,6 +171,8 @@ type Offsite struct {
 	// --sftp-identity and --sftp-known-hosts apply when they are empty).
 	SFTPIdentity   string `toml:"sftp_identity"`
 	SFTPKnownHosts string `toml:"sftp_known_hosts"`
+	// job is the name of the job it belongs to, as Medium's.
+	job string
 }
 
 // DefaultOffsiteMaxAge is how old the last offsite copy of a job may be
@@ -308,6 +310,11 @@ type Medium struct {
 	// run refuses a connected repository with another ID.
 	RepositoryID string `toml:"repository_id"`
 	PasswordFile string `toml:"password_file"`
+	// job is the name of the job whose [[job.medium]] this is, set when
+	// the configuration loads: two jobs often name the same disk and the
+	// same password file, and a message about that file must point at
+	// the key of the job that ran (MediumPasswordFile).
+	job string
 }
 
 // Rotation says how the medium due for a run is chosen.

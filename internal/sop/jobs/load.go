@@ -193,7 +193,11 @@ func (c *Config) setDefaults() {
 		if j.Rotation.Mode == "" {
 			j.Rotation.Mode = "sequence"
 		}
+		for k := range j.Media {
+			j.Media[k].job = j.Name
+		}
 		if o := j.Offsite; o != nil {
+			o.job = j.Name
 			if o.Name == "" {
 				o.Name = DefaultOffsiteName
 			}

@@ -79,10 +79,12 @@ func (c *Config) CheckPasswordFilesWarn(refs []PasswordFileRef, warn func(string
 }
 
 // MediumPasswordFile returns the reference of the password_file of the
-// medium m (of the first job that has a medium of that name and file),
-// or nil when the configuration has none.
+// medium m, or nil when the configuration has none. A medium loaded from
+// the configuration knows its job, so that two jobs sharing a disk and a
+// password file each get their own key and line; one made otherwise gets
+// the first job that has a medium of that name and file.
 func (c *Config) MediumPasswordFile(m Medium) *PasswordFileRef {
-	for _, r := range c.PasswordFiles("") {
+	for _, r := range c.PasswordFiles(m.job) {
 		if !r.Offsite && r.Job != "" && r.Medium == m.Name && r.Path == m.PasswordFile {
 			return &r
 		}
@@ -92,7 +94,7 @@ func (c *Config) MediumPasswordFile(m Medium) *PasswordFileRef {
 
 // OffsitePasswordFile is MediumPasswordFile for an offsite medium.
 func (c *Config) OffsitePasswordFile(o Offsite) *PasswordFileRef {
-	for _, r := range c.PasswordFiles("") {
+	for _, r := range c.PasswordFiles(o.job) {
 		if r.Offsite && r.Medium == o.Name && r.Path == o.PasswordFile {
 			return &r
 		}

@@ -96,3 +96,44 @@ classification = "rahasia"
 		t.Errorf("PasswordFileWhere: %q", w)
 	}
 }
+
+// Two jobs that share a disk, an offsite medium and a password file: the
+// medium and offsite medium of each name that job's key and line, not
+// the first job's (a README walk's spse-config named spse-prod's line).
+func TestPasswordFileOfSharedMedium(t *testing.T) {
+	job := func(name string) string {
+		return fmt.Sprintf(`[[job]]
+name = %q
+info_class = 7
+classification = "rahasia"
+  [[job.source]]
+  paths = ["/srv"]
+  [[job.medium]]
+  name = "disk-A"
+  repository = "/mnt/a"
+  repository_id = %q
+  password_file = "/etc/cadang/pw"
+  [job.offsite]
+  repository = "/srv/off"
+  password_file = "/etc/cadang/pw"
+`, name, strings.Repeat("a", 64))
+	}
+	c, err := Load(writeConf(t, job("one")+job("two")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	two := c.Jobs[1]
+	if r := c.MediumPasswordFile(two.Media[0]); r == nil || r.Key != "job[1].medium[0].password_file" || r.Job != "two" {
+		t.Errorf("job two's medium: %+v", r)
+	}
+	if r := c.OffsitePasswordFile(*two.Offsite); r == nil || r.Key != "job[1].offsite.password_file" || r.Job != "two" {
+		t.Errorf("job two's offsite medium: %+v", r)
+	}
+	if w := c.PasswordFileWhere("/etc/cadang/pw", c.MediumPasswordFile(two.Media[0])); w != "/etc/cadang/pw, "+c.Path+":25 key job[1].medium[0].password_file" {
+		t.Errorf("PasswordFileWhere: %q", w)
+	}
+	// A medium not from the configuration: the first job's, as before.
+	if r := c.MediumPasswordFile(Medium{Name: "disk-A", PasswordFile: "/etc/cadang/pw"}); r == nil || r.Job != "one" {
+		t.Errorf("a medium made by hand: %+v", r)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/lpse/cadang/internal/sop/doc"
+	"github.com/lpse/cadang/internal/sop/i18n"
 	"github.com/lpse/cadang/internal/sop/jobs"
 	"github.com/lpse/cadang/internal/sop/pgdb"
 	"github.com/lpse/cadang/internal/sop/restoretest"
@@ -90,6 +91,11 @@ func (e Env) Failure(r runlog.Record, recs []runlog.Record) *doc.Document {
 			errs = unshown(errs, []string{r.Message}) // the message is the error
 		}
 	}
+	if r.RepositoryID == "" && r.Result == runlog.Failed {
+		// Known wherever the repository opened, read-only included: a
+		// failed run without it never opened one, and says so.
+		fs = setField(fs, e.t("f.repo_id"), e.t("fail.repo_id_unread"))
+	}
 	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("fail.h_run")}, fs)
 	if len(rows) > 0 {
 		d.Blocks = append(d.Blocks, doc.Table{Header: []string{e.t("fail.source"), e.t("col.result"), e.t("log.snapshots"), e.t("col.added"), e.t("fail.skipped"), e.t("f.message")}, Rows: rows})
@@ -97,6 +103,7 @@ func (e Env) Failure(r runlog.Record, recs []runlog.Record) *doc.Document {
 	if len(errs) > 0 {
 		d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("fail.h_errors")}, doc.List(errs))
 	}
+	d.Blocks = append(d.Blocks, e.checkDamage(r.Check)...)
 	kind := r.Failure
 	if kind == "" {
 		kind = runlog.KindOther
@@ -117,7 +124,9 @@ func (e Env) Failure(r runlog.Record, recs []runlog.Record) *doc.Document {
 	d.Blocks = append(d.Blocks,
 		doc.Heading{Text: e.t("fail.h_analysis")},
 		doc.Fields{{Label: e.t("f.failure"), Value: runlog.KindLabel(e.Lang, kind)}},
-		doc.Paragraph{Text: e.t("cause." + string(kind))},
+		doc.Paragraph{Text: e.t("cause." + string(kind))})
+	d.Blocks = append(d.Blocks, e.checkAdvice(r.Check)...)
+	d.Blocks = append(d.Blocks,
 		causeFields,
 		doc.Heading{Text: e.t("fail.h_followup")})
 	if len(fu) == 0 {
@@ -132,6 +141,50 @@ func (e Env) Failure(r runlog.Record, recs []runlog.Record) *doc.Document {
 	}
 	d.Blocks = append(d.Blocks, e.adminAndHead())
 	return d
+}
+
+// checkDamage names the paths of the snapshots that a failed check found
+// using lost blobs (runlog.CheckInfo), as the terminal named them; none
+// where it named none.
+func (e Env) checkDamage(c *runlog.CheckInfo) []doc.Block {
+	if c == nil || len(c.Paths) == 0 {
+		return nil
+	}
+	var rows [][]string
+	for _, p := range c.Paths {
+		path := p.Path
+		if p.Tree {
+			path = e.t("fail.damaged_tree", path)
+		}
+		rows = append(rows, []string{short(p.Snapshot, 8), path})
+	}
+	bs := []doc.Block{doc.Heading{Text: e.t("fail.h_damaged")}, doc.Paragraph{Text: e.t("fail.damaged_intro")},
+		doc.Table{Header: []string{e.t("log.snapshots"), e.t("fail.path")}, Rows: rows, Widths: []float64{2, 8}}}
+	if c.MorePaths > 0 {
+		bs = append(bs, doc.Paragraph{Text: e.t("fail.damaged_more", e.Lang.Int(int64(c.MorePaths)))})
+	}
+	return bs
+}
+
+// checkAdvice gives the advice that a failed check gave on the terminal,
+// by the keys its record keeps, in the document's language. A key this
+// cadang does not know (a newer one's) is passed over.
+func (e Env) checkAdvice(c *runlog.CheckInfo) []doc.Block {
+	if c == nil {
+		return nil
+	}
+	var items []string
+	for _, k := range c.Advice {
+		if i18n.Has("advice." + k) {
+			items = append(items, e.t("advice."+k))
+		}
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	// A heading: it keeps with the list (a paragraph stood at the foot
+	// of a page, the list on the next).
+	return []doc.Block{doc.Heading{Text: e.t("fail.advice")}, doc.List(items)}
 }
 
 // olderTestSources completes a restore test record written without a

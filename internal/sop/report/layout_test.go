@@ -87,8 +87,8 @@ func allDocuments(t *testing.T, h *history, e Env) map[string]*doc.Document {
 		"monthly-march":             mar,
 		"monthly-feb":               fe,
 		"restore-test":              e.RestoreTest(h.test, h.recs),
-		"request-blank":             e.RestoreRequest(nil),
-		"request-filled":            e.RestoreRequest(&h.rest),
+		"request-blank":             e.RestoreRequest(nil, MinutesOptions{}),
+		"request-filled":            e.RestoreRequest(&h.rest, MinutesOptions{}),
 		"restore-minutes":           ba,
 		"restore-minutes-failed":    failedMinutes(t, h, e),
 	}
@@ -424,7 +424,7 @@ func TestRestoreMinutes(t *testing.T) {
 func TestBlankRequestUndated(t *testing.T) {
 	h := makeHistory(t)
 	for _, l := range []i18n.Lang{i18n.ID, i18n.EN} {
-		text := strings.Join(pages(t, h.env(l).RestoreRequest(nil)), "\n")
+		text := strings.Join(pages(t, h.env(l).RestoreRequest(nil, MinutesOptions{})), "\n")
 		text = text[:strings.Index(text, strings.Fields(l.T("doc.footer"))[0]+" ")] // the footer says when it was printed
 		if today := l.Date(h.clk.Now().In(h.cfg.Location())); strings.Contains(text, today) {
 			t.Errorf("%s: the blank form is dated %s:\n%s", l, today, text)

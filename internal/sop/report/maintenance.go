@@ -25,7 +25,7 @@ func (e Env) policyText(p runlog.Policy) string {
 	if p.Within != "" {
 		w := p.Within
 		if d, err := retention.ParseDuration(p.Within); err == nil && d.Years == 0 && d.Months == 0 {
-			w = e.Lang.Duration(time.Duration(d.Days*24+d.Hours) * time.Hour)
+			w = e.Lang.Span(time.Duration(d.Days*24+d.Hours) * time.Hour)
 		}
 		s = append(s, e.t("inv.within", w))
 	}
@@ -42,7 +42,7 @@ func (e Env) applied(j *jobs.Job, recs []runlog.Record) string {
 	var forget, pruned *runlog.Record
 	for k := len(recs) - 1; k >= 0 && (forget == nil || pruned == nil); k-- {
 		r := &recs[k]
-		if r.Job != j.Name || r.Result != runlog.OK {
+		if !appliesTo(r, j) || r.Result != runlog.OK {
 			continue
 		}
 		switch {
@@ -56,22 +56,36 @@ func (e Env) applied(j *jobs.Job, recs []runlog.Record) string {
 	case forget != nil:
 		lines = append(lines, e.t("inv.applied", e.stamp(forget.End), dash(forget.Medium), e.policyText(forget.Forget.Policy),
 			len(forget.Forget.Removed), len(forget.Forget.Kept)))
-		if p := forget.Forget.Policy.ProtectMS; p > 0 {
-			lines = append(lines, e.t("inv.protect", e.Lang.Duration(time.Duration(p)*time.Millisecond)))
-		}
 	case !j.Retention.IsZero():
 		lines = append(lines, e.t("inv.not_applied"))
+	}
+	if !j.Retention.IsZero() {
+		// The job's configuration, not the last forget's record: a forget
+		// by hand (`cadang forget`) keeps no protection in its policy, and
+		// the job's next run protects its before-change backups all the
+		// same.
+		lines = append(lines, e.t("inv.protect", e.Lang.Span(j.Retention.Protect())))
 	}
 	if j.Prune.Every > 0 {
 		last := "-"
 		if pruned != nil {
 			last = e.stamp(pruned.End) + " (" + dash(pruned.Medium) + ")"
 		}
-		lines = append(lines, e.t("inv.prune", e.Lang.Duration(j.Prune.Every.D()), last))
+		lines = append(lines, e.t("inv.prune", e.Lang.Span(j.Prune.Every.D()), last))
 	} else if pruned != nil {
 		lines = append(lines, e.t("inv.prune_manual", e.stamp(pruned.End)))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// appliesTo reports whether the forget or prune r concerns the job j: one
+// filed under the job, or one by hand on a medium that j shares with other
+// jobs (filed under no job, the medium's), which acted on all of it.
+func appliesTo(r *runlog.Record, j *jobs.Job) bool {
+	if r.Job != "" {
+		return r.Job == j.Name
+	}
+	return r.RepositoryID != "" && j.MediumByID(r.RepositoryID) >= 0
 }
 
 // maintenanceBlocks is the monthly report's section on retention, prune
@@ -113,7 +127,7 @@ func (e Env) maintenanceBlocks(recs []runlog.Record) []doc.Block {
 			nRepair++
 			what = dash(runlog.MessageText(e.Lang, &r))
 		}
-		rows = append(rows, []string{r.ID, r.Job, dash(r.Medium), e.stamp(r.Start), runlog.OpLabel(e.Lang, r.Op),
+		rows = append(rows, []string{r.ID, dash(r.Job), dash(r.Medium), e.stamp(r.Start), runlog.OpLabel(e.Lang, r.Op),
 			runlog.ResultLabel(e.Lang, r.Result) + kindSuffix(e.Lang, r.Failure), what})
 	}
 	summary := e.t("mon.retention_summary", nForget, nSnaps, nPrune, nPacks, e.Lang.Bytes(freed))

@@ -295,6 +295,8 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 	var fails, missed, runs []float64
 	var active []bool // a month in which some job was expected to run, or ran
 	rows = nil
+	first := firstStart(recs)
+	skipped := 0
 	for k := 5; k >= 0; k-- {
 		mo := m.Start.AddDate(0, -k, 0)
 		am := Analyze(e.Config, recs, mo, e.Now)
@@ -302,7 +304,14 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 		for _, jm := range am.Jobs {
 			expected += jm.Expected
 		}
-		active = append(active, expected > 0 || n > 0 || len(am.Failures) > 0)
+		on := expected > 0 || n > 0 || len(am.Failures) > 0
+		if k > 0 && len(rows) == 0 && !on && (first.IsZero() || !first.Before(am.End)) {
+			// Before the log's first record and any job's schedule:
+			// rows of 0 backup runs would read as months not backed up.
+			skipped++
+			continue
+		}
+		active = append(active, on)
 		labels = append(labels, mo.Format("2006-01"))
 		fails = append(fails, float64(len(am.Failures)))
 		missed = append(missed, float64(am.MissedTotal()))
@@ -314,7 +323,11 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 	if err != nil {
 		return nil, fmt.Errorf("monthly report: chart: %w", err)
 	}
-	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_trend")},
+	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_trend")})
+	if skipped > 0 {
+		d.Blocks = append(d.Blocks, doc.Paragraph{Text: e.trendFrom(first, m.Start)})
+	}
+	d.Blocks = append(d.Blocks,
 		doc.Table{Header: []string{e.t("mon.month"), e.t("mon.runs"), e.t("mon.s_failed"), e.t("mon.s_missed")}, Rows: rows},
 		doc.Chart{Title: e.t("mon.chart"), PNG: png, Alt: chart.Text(labels, series)},
 		doc.Paragraph{Text: e.trendText(fails, missed, active)})
@@ -343,7 +356,7 @@ func (e Env) Monthly(recs []runlog.Record, month time.Time) (*doc.Document, erro
 			state = e.t("mon.fu_late", e.lateBy(fu[0].Start.Sub(f.End)))
 			late++
 		}
-		rows = append(rows, []string{f.ID, f.Job, runlog.KindLabel(e.Lang, f.Failure), state, dashIfEmpty(strings.Join(acts, "\n"))})
+		rows = append(rows, []string{f.ID, dash(f.Job), runlog.KindLabel(e.Lang, f.Failure), state, dashIfEmpty(strings.Join(acts, "\n"))})
 	}
 	d.Blocks = append(d.Blocks, doc.Heading{Text: e.t("mon.h_followup")})
 	switch {
@@ -508,6 +521,28 @@ func (e Env) dayRanges(days []time.Time) string {
 		i = j + 1
 	}
 	return strings.Join(parts, ", ")
+}
+
+// firstStart returns the start of the earliest record in recs (zero
+// without records): the run log's first day.
+func firstStart(recs []runlog.Record) time.Time {
+	var first time.Time
+	for _, r := range recs {
+		if !r.Start.IsZero() && (first.IsZero() || r.Start.Before(first)) {
+			first = r.Start
+		}
+	}
+	return first
+}
+
+// trendFrom says why the trend starts after the six months: the run log
+// starts at first (zero: it holds nothing before the month that starts at
+// month).
+func (e Env) trendFrom(first, month time.Time) string {
+	if first.IsZero() || !first.Before(month.AddDate(0, 1, 0)) {
+		return e.t("mon.trend_empty", e.Lang.Month(month))
+	}
+	return e.t("mon.trend_from", e.Lang.Date(first.In(e.loc())))
 }
 
 // trendText compares this month's failures and missed backups (the last

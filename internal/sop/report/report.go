@@ -188,7 +188,7 @@ func (e Env) retention(r jobs.Retention) string {
 		}
 	}
 	if r.Within > 0 {
-		s = append(s, e.t("inv.within", e.Lang.Duration(r.Within.D())))
+		s = append(s, e.t("inv.within", e.Lang.Span(r.Within.D())))
 	}
 	return e.t("inv.configured", strings.Join(s, ", "))
 }

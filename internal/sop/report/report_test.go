@@ -307,14 +307,14 @@ func TestDocuments(t *testing.T) {
 					"epns_prod.dump", pick("Identik", "Identical"), "1 April 2026")
 			})
 			t.Run("restore request", func(t *testing.T) {
-				blank := render(t, e.RestoreRequest(nil))
+				blank := render(t, e.RestoreRequest(nil, MinutesOptions{}))
 				blank.contains(t, pick("Form Permintaan Restore", "Restore Request Form"), pick("Penggantian perangkat keras server", "Replacement of server hardware"),
 					pick("Pemohon,", "Requester,"))
 				if strings.Contains(blank.md, "Andi") || !strings.Contains(blank.md, "____") || !strings.Contains(blank.md, "- [ ] ") {
 					t.Error("blank form is not blank")
 				}
 				golden(t, "restore-request-blank."+string(l)+".md", blank.md)
-				filled := render(t, e.RestoreRequest(&h.rest))
+				filled := render(t, e.RestoreRequest(&h.rest, MinutesOptions{}))
 				// The row "Snapshot / backup date" gives both, the date in
 				// the organisation's zone.
 				filled.contains(t, "REQ-2026-007", "Andi Wijaya", "/srv/restore/2026-03-09", strings.Repeat("d", 64),

@@ -19,8 +19,10 @@ func msDur(ms int64) time.Duration { return time.Duration(ms) * time.Millisecond
 
 // RestoreRequest is the "Form Permintaan Restore" (SOP steps 4 and 7):
 // blank when r is nil, to print and fill in by hand, or filled from a
-// restore record.
-func (e Env) RestoreRequest(r *runlog.Record) *doc.Document {
+// restore record. Of o, a filled form takes the requester's position and
+// unit (else the record's) and the date of signing (else the request's
+// date, the one the form is dated with at its top).
+func (e Env) RestoreRequest(r *runlog.Record, o MinutesOptions) *doc.Document {
 	d := e.newDoc("req.title")
 	d.Subtitle = e.t("req.subtitle")
 	var info runlog.RestoreInfo
@@ -34,19 +36,22 @@ func (e Env) RestoreRequest(r *runlog.Record) *doc.Document {
 		}
 		return s
 	}
-	reqDate := ""
-	if !info.RequestedAt.IsZero() {
-		reqDate = e.Lang.Date(info.RequestedAt.In(e.loc()))
-	} else if filled {
-		reqDate = e.Lang.Date(r.Start.In(e.loc()))
+	reqDate, requested := "", time.Time{}
+	if filled {
+		requested = requestDate(*r)
+		reqDate = e.Lang.Date(requested.In(e.loc()))
 	}
 	d.Meta = []doc.Field{
 		{Label: e.t("req.number"), Value: v(info.RequestID), Blank: true},
 		{Label: e.t("f.date"), Value: reqDate, Blank: true},
 	}
-	// A blank form is dated by whoever fills it in, not on the day it was
-	// printed (issue 15).
-	placeDate := e.placeDate()
+	// A filled form is signed on the day of the request it dates at its
+	// top, not on the day it was printed, unless a date of signing is
+	// given; a blank form is dated by whoever fills it in (issue 15).
+	placeDate := e.placeDateOn(requested)
+	if !o.SignedOn.IsZero() {
+		placeDate = e.placeDateOn(o.SignedOn)
+	}
 	if !filled {
 		placeDate = blankDate
 		if city := e.Config.Organization.City; city != "" {
@@ -68,7 +73,7 @@ func (e Env) RestoreRequest(r *runlog.Record) *doc.Document {
 		doc.Heading{Text: e.t("req.h_requester")},
 		doc.Fields{
 			{Label: e.t("req.name"), Value: v(info.RequestedBy), Blank: true},
-			{Label: e.t("req.unit"), Value: v(info.RequesterOf), Blank: true},
+			{Label: e.t("req.unit"), Value: v(strings.Join(o.requester(info), ", ")), Blank: true},
 		},
 		doc.Heading{Text: e.t("req.h_request")},
 		doc.Choice{Label: e.t("req.reason_kind"), Options: []string{e.t("req.r_ito"), e.t("req.r_hw"), e.t("req.r_test"), e.t("req.r_other")}, Ticked: ticks},
@@ -82,11 +87,26 @@ func (e Env) RestoreRequest(r *runlog.Record) *doc.Document {
 		},
 		doc.Paragraph{Text: e.t("req.note")},
 		doc.Signatures{PlaceDate: placeDate, Signers: []doc.Signer{
-			{Role: e.t("sig.requester"), Name: v(info.RequestedBy)},
+			{Role: e.t("sig.requester"), Name: v(info.RequestedBy), Title: v(strings.Join(o.requester(info), "\n"))},
 			{Role: e.t("sig.approved"), Name: e.Config.Organization.Head.Name, Title: or(e.Config.Organization.Head.Title, e.t("role.head")), NIP: e.Config.Organization.Head.NIP},
 		}},
 	)
 	return d
+}
+
+// requestDate is the date of the request of restore r: the one recorded
+// (restore --requested-on), else the day of the restore.
+func requestDate(r runlog.Record) time.Time {
+	if r.Restore != nil && !r.Restore.RequestedAt.IsZero() {
+		return r.Restore.RequestedAt
+	}
+	return r.Start
+}
+
+// requester is the requester's position and unit, each as given in o,
+// else as recorded with the restore.
+func (o MinutesOptions) requester(info runlog.RestoreInfo) []string {
+	return nonEmpty(or(o.RequesterPosition, info.RequesterPosition), or(o.RequesterUnit, info.RequesterOf))
 }
 
 // snapshotCell is the row "Snapshot / backup date" of the restore request
@@ -125,8 +145,9 @@ func jobOf(r *runlog.Record) string {
 type MinutesOptions struct {
 	// SignedOn is the date of signing; zero: the day of the restore.
 	SignedOn time.Time
-	// RequesterPosition and RequesterUnit describe the requester (the
-	// record has only the unit or office the request came from).
+	// RequesterPosition and RequesterUnit describe the requester; empty:
+	// as recorded with the restore (restore --requester-position,
+	// --requester-unit).
 	RequesterPosition, RequesterUnit string
 	// Performer is who carried out the restore; empty: the administrator
 	// of [organization], else the operating-system user of the record
@@ -199,7 +220,7 @@ func (e Env) RestoreMinutes(r runlog.Record, recs []runlog.Record, o MinutesOpti
 		// the account that ran cadang, for the audit trail
 		performed = strings.TrimSpace(performed + " (" + e.t("ba.account", r.Operator) + ")")
 	}
-	position := strings.Join(nonEmpty(o.RequesterPosition, or(o.RequesterUnit, info.RequesterOf)), ", ")
+	position := strings.Join(o.requester(info), ", ")
 	// Without an organisation name in the configuration the place is
 	// left out, not written as "at -".
 	var opening string
@@ -287,7 +308,7 @@ func (e Env) RestoreMinutes(r runlog.Record, recs []runlog.Record, o MinutesOpti
 	d.Blocks = append(d.Blocks, result,
 		doc.Paragraph{Text: e.t("ba.closing")},
 		doc.Signatures{PlaceDate: e.placeDateOn(signed), Signers: []doc.Signer{
-			{Role: e.t("sig.requester"), Name: info.RequestedBy, Title: strings.Join(nonEmpty(o.RequesterPosition, or(o.RequesterUnit, info.RequesterOf)), "\n")},
+			{Role: e.t("sig.requester"), Name: info.RequestedBy, Title: strings.Join(o.requester(info), "\n")},
 			{Role: e.t("sig.performer"), Name: performer, Title: e.performerTitle(performer)},
 			{Role: e.t("sig.req_superior")},
 			{Role: e.t("sig.perf_superior"), Name: org.Head.Name, Title: or(org.Head.Title, e.t("role.head")), NIP: org.Head.NIP},

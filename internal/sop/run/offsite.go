@@ -136,6 +136,7 @@ func (r *Runner) offsite(ctx context.Context, j *jobs.Job, m jobs.Medium, backup
 	res, err := r.Copier.Copy(ctx, dst, src, sns)
 	info.Copied, info.Skipped, info.DataBlobs, info.TreeBlobs, info.Bytes = res.Copied, res.Skipped, res.DataBlobs, res.TreeBlobs, res.Bytes
 	info.Forgotten = res.NotAgain
+	info.UnreadableProtections = UnreadableProtections(res)
 	out.OffsiteProtectionsAdded = res.ProtectionsAdded
 	for _, s := range res.Snapshots {
 		// Copied: not found there already, not forgotten there, not failed.
@@ -153,6 +154,18 @@ func (r *Runner) offsite(ctx context.Context, j *jobs.Job, m jobs.Medium, backup
 		rec.Note = runlog.NewNote("offsite-copied-forgotten", res.Copied, o.Name, res.Skipped, res.NotAgain, res.DataBlobs+res.TreeBlobs)
 	}
 	return finish()
+}
+
+// UnreadableProtections lists, for a copy's record (runlog.CopyInfo), the
+// source's protection files that the copy could not read: the copy is not
+// failed for them, so without them the record would not tell that what
+// they protect is unprotected on the destination.
+func UnreadableProtections(res copier.Result) []runlog.UnreadableFile {
+	var out []runlog.UnreadableFile
+	for _, b := range res.UnreadableProtections {
+		out = append(out, runlog.UnreadableFile{File: b.ID.String(), Error: b.Error})
+	}
+	return out
 }
 
 // offsiteFailed is the error Backup returns for a failed offsite copy

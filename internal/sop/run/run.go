@@ -194,6 +194,15 @@ type Outcome struct {
 	OffsiteProtectionsAdded int
 }
 
+// MediumFullError marks an error of a backup (Backupper.Backup) as a
+// write into the repository that found the medium's disk, or its quota,
+// full: the medium's failure, not the source's, which the record and the
+// CLI's hint say so that nobody goes looking at the database.
+type MediumFullError struct{ Err error }
+
+func (e *MediumFullError) Error() string { return e.Err.Error() }
+func (e *MediumFullError) Unwrap() error { return e.Err }
+
 // FailedError is returned when the recorded operation did not end OK.
 type FailedError struct {
 	Record runlog.Record
@@ -465,6 +474,12 @@ func (r *Runner) Backup(ctx context.Context, jobName string, o Options) (Outcome
 			if s.Failure == runlog.KindOther && src.IsDump() {
 				s.Failure = runlog.KindDumpFailed
 			}
+			if mf := (*MediumFullError)(nil); errors.As(err, &mf) {
+				s.Failure = runlog.KindOutOfSpace
+				s.Note = runlog.NewNote("medium-full", m.Name, location.Redact(m.Repository))
+				addErr(&rec, fmt.Sprintf("%s: %v", src.Name, err))
+				break
+			}
 			if note, raw, ok := runlog.SaidOf(err); ok {
 				// The note says it in each document's language; the
 				// raw text (a command's stderr) is all of the error
@@ -731,7 +746,10 @@ func (r *Runner) FollowupWith(ctx context.Context, runID string, o FollowupOptio
 // show what was done. Every run ID is checked before anything is written,
 // so that a typo in the fifth records nothing rather than four of five;
 // a run named twice gets one follow-up. The records returned are those
-// appended, in the order given; an error while appending stops there.
+// appended, in the order given; an error while appending stops there. A
+// record appended to the local run log but not copied into store (a
+// medium mounted read-only) does not stop it: the records are returned
+// with the first such error, which wraps runlog.ErrNotStored.
 func (r *Runner) FollowupMany(ctx context.Context, runIDs []string, o FollowupOptions, store runlog.RecordStore) ([]runlog.Record, error) {
 	if strings.TrimSpace(o.Action) == "" {
 		return nil, errors.New("followup: the action taken is empty")
@@ -764,6 +782,7 @@ func (r *Runner) FollowupMany(ctx context.Context, runIDs []string, o FollowupOp
 		when = o.At
 	}
 	var out []runlog.Record
+	var notStored error
 	for _, target := range targets {
 		rec := runlog.Record{Op: runlog.OpFollowup, Job: target.Job, Ref: target.ID, Message: o.Action, Cause: strings.TrimSpace(o.Cause),
 			Result: runlog.OK, Start: when, End: when}
@@ -771,9 +790,14 @@ func (r *Runner) FollowupMany(ctx context.Context, runIDs []string, o FollowupOp
 		if err != nil && !errors.Is(err, runlog.ErrNotStored) {
 			return out, fmt.Errorf("followup of %s %s: %w", target.Op, target.ID, err)
 		}
+		if err != nil && notStored == nil {
+			notStored = err
+		}
 		out = append(out, got)
 	}
-	return out, nil
+	// Every follow-up is in the local run log; the caller must say that
+	// one is not in store, which the administrator asked for.
+	return out, notStored
 }
 
 // sourceFailedNote is the note of a run whose source s failed: the

@@ -2,7 +2,6 @@ package runlog
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"sort"
 	"time"
@@ -21,7 +20,11 @@ const pendingGrace = time.Hour
 // before now less pendingGrace (the medium full, the repository
 // unreachable) and has not been made since. Repositories that were not
 // open when a record was made (a follow-up away from the medium) are not
-// reported: the next command that opens them copies it.
+// reported: the next command that opens them copies it. Nor are copies
+// that failed because the repository's storage was read-only (a check
+// of a medium mounted read-only): a reader there cannot copy its own
+// record, and the next command that can write there copies it; a later
+// copy that fails for another reason is reported.
 //
 // Signatures that held before are taken as holding (logCache), as the
 // everyday commands take them; 'log verify' checks every one.
@@ -74,7 +77,7 @@ func (l *Log) uncopied(local []entry, now time.Time) []Finding {
 	by := map[string]*repoNotes{}
 	for k, p := range l.readPending() {
 		e := recs[k[0]]
-		if e == nil || p.Error == noteNotOpen || now.Sub(p.At) < pendingGrace {
+		if e == nil || p.Error == noteNotOpen || p.ReadOnly || now.Sub(p.At) < pendingGrace {
 			continue
 		}
 		r := by[p.RepositoryID]
@@ -95,9 +98,8 @@ func (l *Log) uncopied(local []entry, now time.Time) []Finding {
 	var fs []Finding
 	for _, id := range ids {
 		r := by[id]
-		fs = append(fs, Finding{Copy: "repository", Problem: NotCopied, Chain: r.rec.rec.Chain, Seq: r.first.Seq, RecordID: r.rec.rec.ID, Warning: true,
-			Detail: fmt.Sprintf("%s not in repository %s: its copy failed on %s (%s); the next run that uses it copies it",
-				plural(r.n, "record", "records"), short(id), stamp(r.first.At, l.opt.Zone), r.first.Error)})
+		fs = append(fs, Finding{Copy: "repository", Problem: NotCopied, Chain: r.rec.rec.Chain, Seq: r.first.Seq, RecordID: r.rec.rec.ID, Warning: true}.says(
+			"log.f.not_copied_since", said("log.f.n_records", r.n), short(id), stamp(r.first.At, l.opt.Zone), r.first.Error))
 	}
 	return fs
 }

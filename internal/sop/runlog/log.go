@@ -28,6 +28,7 @@ import (
 	"github.com/lpse/cadang/internal/sop/clock"
 	"github.com/lpse/cadang/internal/sop/sigkey"
 	"github.com/lpse/cadang/repo"
+	"github.com/lpse/cadang/repo/backend"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -1085,6 +1086,13 @@ type pendingNote struct {
 	Hash         string    `json:"hash"`
 	At           time.Time `json:"at"`
 	Error        string    `json:"error"`
+	// ReadOnly: the copy failed because the repository's storage refused
+	// to be written (a medium mounted read-only, a read-only or
+	// append-only server). A reader there cannot copy its own record,
+	// which is expected: status does not warn of it (Health). A later
+	// failed copy notes the record again without it, and that note,
+	// the last, counts.
+	ReadOnly bool `json:"read_only,omitempty"`
 }
 
 func (l *Log) pendingPath() string { return strings.TrimSuffix(l.path, ".jsonl") + ".pending" }
@@ -1133,6 +1141,7 @@ func pendingNotes(rec Record, h, storeID string, es []entry) []pendingNote {
 // concerns repoID. Best effort: the note only softens what Verify says.
 func (l *Log) notePending(local []entry, repoID string, have map[string]bool, cause error) {
 	now := l.opt.Clock.Now()
+	readOnly := refusedReadOnly(cause)
 	concerns := concerned(repoID, local)
 	_, bySeq, top := mainChain(local)
 	var notes []pendingNote
@@ -1140,12 +1149,20 @@ func (l *Log) notePending(local []entry, repoID string, have map[string]bool, ca
 		e := &local[i]
 		missing := have != nil && !have[e.computed] || have == nil && bySeq[top] != nil && e.computed == bySeq[top].computed
 		if missing && e.intact() && concerns(&e.rec) {
-			notes = append(notes, pendingNote{RepositoryID: repoID, Seq: e.rec.Seq, Hash: e.computed, At: now, Error: cause.Error()})
+			notes = append(notes, pendingNote{RepositoryID: repoID, Seq: e.rec.Seq, Hash: e.computed, At: now, Error: cause.Error(), ReadOnly: readOnly})
 		}
 	}
 	if len(notes) > 0 {
 		_ = l.withLogLock(func() error { l.writeNotes(notes, false); return nil })
 	}
+}
+
+// refusedReadOnly reports whether err is the refusal of storage that is
+// read-only (repo.ReadOnlyError, EROFS from a local medium, or a remote
+// backend's backend.ErrReadOnly).
+func refusedReadOnly(err error) bool {
+	var ro *repo.ReadOnlyError
+	return errors.As(err, &ro) || errors.Is(err, syscall.EROFS) || errors.Is(err, backend.ErrReadOnly)
 }
 
 // writeNotes appends notes to the ".pending" file, and syncs it if asked.

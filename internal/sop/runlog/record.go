@@ -213,6 +213,7 @@ type Record struct {
 	Forget  *ForgetInfo  `json:"forget,omitempty"`
 	Prune   *PruneInfo   `json:"prune,omitempty"`
 	Copy    *CopyInfo    `json:"copy,omitempty"`
+	Check   *CheckInfo   `json:"check,omitempty"`
 
 	// Signer is the public key (hex) of the host's signing key, whose
 	// ed25519 signature over the record's bytes the envelope carries;
@@ -241,7 +242,8 @@ const TagBeforeChange = "before-change"
 // TagManual marks the record of a plain command (`cadang backup`,
 // `restore`, `check`, `copy`, `forget`, `prune`, `repair`), as against a
 // run that `cadang run` or `restore-test` made for the job. Such a record
-// names the job whose medium it used, but a manual backup is not the
+// names the job whose medium it used (none where several jobs share the
+// medium: it is the medium's), but a manual backup is not the
 // job's backup: it backed up whatever it was given, not the job's
 // sources, so it is neither the job's last backup or last success
 // (status, the inventory), nor the rotation's, nor the day's scheduled
@@ -336,13 +338,18 @@ type CheckValue struct {
 
 // RestoreInfo describes a restore (SOP steps 7-8): the request and what was done.
 type RestoreInfo struct {
-	RequestID   string    `json:"request_id,omitempty"`
-	RequestedBy string    `json:"requested_by,omitempty"`
-	RequesterOf string    `json:"requester_unit,omitempty"`
-	RequestedAt time.Time `json:"requested_at,omitempty"`
-	Reason      string    `json:"reason,omitempty"`
-	Snapshot    string    `json:"snapshot,omitempty"`
-	SnapshotAt  time.Time `json:"snapshot_time,omitempty"`
+	RequestID   string `json:"request_id,omitempty"`
+	RequestedBy string `json:"requested_by,omitempty"`
+	// RequesterPosition and RequesterOf are the requester's position
+	// (jabatan) and unit (unit kerja); RequestedAt is the day of the
+	// request (restore --requested-on), midnight in the organisation's
+	// zone; zero: not given.
+	RequesterPosition string    `json:"requester_position,omitempty"`
+	RequesterOf       string    `json:"requester_unit,omitempty"`
+	RequestedAt       time.Time `json:"requested_at,omitempty"`
+	Reason            string    `json:"reason,omitempty"`
+	Snapshot          string    `json:"snapshot,omitempty"`
+	SnapshotAt        time.Time `json:"snapshot_time,omitempty"`
 	// SnapshotJob and Source are the snapshot's job and source tags (job:,
 	// source:): on a host without the configuration the record has no job
 	// of its own, and the minutes take it from the snapshot.
@@ -662,6 +669,34 @@ type ForgetItem struct {
 // ReasonNotKept is the reason of a removed snapshot: no rule keeps it.
 const ReasonNotKept = "not-kept"
 
+// MaxCheckPaths bounds the paths a check record names (CheckInfo.Paths):
+// one damaged pack may hold blobs of thousands of files, and the failure
+// report needs the first of them and a count.
+const MaxCheckPaths = 20
+
+// CheckInfo is what a failed check found (an OpCheck record), for the
+// failure report: the counts of the closing line ("check found 1 damaged
+// pack"), the paths of the snapshots that use a blob found lost, and the
+// advice the terminal gave, by key ("advice."+key in the message
+// catalogue), so that the report gives the same advice in its language.
+type CheckInfo struct {
+	DamagedPacks  int `json:"damaged_packs,omitempty"`
+	OtherProblems int `json:"other_problems,omitempty"`
+	// Paths are the first MaxCheckPaths uses of lost blobs, in the order
+	// check printed them, and MorePaths how many more there are.
+	Paths     []CheckPath `json:"paths,omitempty"`
+	MorePaths int         `json:"more_paths,omitempty"`
+	Advice    []string    `json:"advice,omitempty"`
+}
+
+// CheckPath is a path of a snapshot that uses a blob a check found lost;
+// Tree marks a directory whose listing (tree blob) is lost.
+type CheckPath struct {
+	Snapshot string `json:"snapshot"`
+	Path     string `json:"path"`
+	Tree     bool   `json:"tree,omitempty"`
+}
+
 // CopyInfo is what a copy did (an OpCopy record), the numbers of
 // snapshot/copier's Result. From is the source repository's location.
 type CopyInfo struct {
@@ -676,6 +711,16 @@ type CopyInfo struct {
 	DataBlobs int   `json:"data_blobs"`
 	TreeBlobs int   `json:"tree_blobs"`
 	Bytes     int64 `json:"bytes"`
+	// UnreadableProtections are the source's protection files the copy
+	// could not read: what they protect is not protected on the
+	// destination, which the copy's result (not failed for them) hides.
+	UnreadableProtections []UnreadableFile `json:"unreadable_protections,omitempty"`
+}
+
+// UnreadableFile is a repository file that could not be read, and why.
+type UnreadableFile struct {
+	File  string `json:"file"` // its ID
+	Error string `json:"error"`
 }
 
 // PruneInfo is what a prune found and did (an OpPrune record), the numbers

@@ -18,12 +18,42 @@ func MessageText(l i18n.Lang, r *Record) string {
 		std := time.Duration(r.TimeStandard) * time.Millisecond
 		s += l.T("note.over-standard", l.Duration(r.Duration()), l.Duration(std))
 	}
+	s += sourcesSaved(l, r)
 	if r.Forget != nil && r.Forget.NotRecorded {
 		// A sentence of its own, not a note code, so that a reader that
 		// predates the field still shows the note.
 		s += l.T("note.forget-unrecorded")
 	}
 	return s
+}
+
+// sourcesSaved says, for a failed backup of several sources, which were
+// saved (with their snapshots) and which were not: the failure names one
+// source, and a reader must not take the others for lost too, nor for
+// saved. "" for any other record.
+func sourcesSaved(l i18n.Lang, r *Record) string {
+	if r.Op != OpBackup || r.Result != Failed || len(r.Sources) < 2 {
+		return ""
+	}
+	var saved, lost []string
+	for _, s := range r.Sources {
+		if s.Snapshot == "" {
+			lost = append(lost, s.Name)
+			continue
+		}
+		id := s.Snapshot
+		if len(id) > 8 {
+			id = id[:8]
+		}
+		saved = append(saved, s.Name+" (snapshot "+id+")")
+	}
+	switch {
+	case len(lost) == 0:
+		return "" // failed for another reason (the time standard)
+	case len(saved) == 0:
+		return l.T("note.sources-none-saved", strings.Join(lost, ", "))
+	}
+	return l.T("note.sources-saved", strings.Join(saved, ", "), strings.Join(lost, ", "))
 }
 
 // SourceText is MessageText for one source of a backup run.

@@ -95,17 +95,66 @@ type Finding struct {
 	// checks (its bytes do not match its name, or do not open with the
 	// key): 'cadang repair records' takes such files out.
 	Damaged bool `json:"damaged,omitempty"`
-	// detailIn is Detail in another language, for the findings whose
-	// wording is translated (i18n); nil: Detail is English only.
+	// detailIn is Detail in another language (i18n); nil: Detail is
+	// English only (a Finding made by hand, as tests do).
 	detailIn func(l i18n.Lang) string
+}
+
+// phrase is words of a finding's detail that one of its message's
+// arguments carries, said in the detail's language.
+type phrase func(l i18n.Lang) string
+
+// says gives f the detail of message key with args: in English as Detail
+// (the JSON's, unchanged), in every language as DetailIn. An argument
+// that is a phrase is said in the detail's language; the others (record
+// IDs, file names, numbers, times, the raw text of an error) are data.
+func (f Finding) says(key string, args ...any) Finding {
+	f.Detail = detailText(i18n.EN, key, args)
+	f.detailIn = func(l i18n.Lang) string { return detailText(l, key, args) }
+	return f
+}
+
+func detailText(l i18n.Lang, key string, args []any) string {
+	as := make([]any, len(args))
+	for i, a := range args {
+		if p, ok := a.(phrase); ok {
+			a = p(l)
+		}
+		as[i] = a
+	}
+	return l.T(key, as...)
+}
+
+// said is the phrase of message key with args.
+func said(key string, args ...any) phrase {
+	return func(l i18n.Lang) string { return detailText(l, key, args) }
+}
+
+// placeIn is where (an entry's place: "line N" or "file ID") in
+// language l.
+func placeIn(l i18n.Lang, where string) string {
+	if l == i18n.EN {
+		return where
+	}
+	for _, w := range []string{"line", "file"} {
+		if n, ok := strings.CutPrefix(where, w+" "); ok {
+			return l.T("log."+w, n)
+		}
+	}
+	return where
+}
+
+// place is where as a phrase.
+func place(where string) phrase {
+	return func(l i18n.Lang) string { return placeIn(l, where) }
 }
 
 func (f Finding) String() string {
 	return f.Head() + ": " + f.Detail
 }
 
-// In is String in language l: the head's fixed words, and the detail
-// where the finding has it in l (a clock-back), else in English.
+// In is String in language l: the head's fixed words and the detail in l
+// (every finding that Verify and Health make has it in l).
 func (f Finding) In(l i18n.Lang) string {
 	return f.HeadIn(l) + ": " + f.DetailIn(l)
 }
@@ -127,7 +176,7 @@ func (f Finding) HeadIn(l i18n.Lang) string {
 		fmt.Fprintf(&b, " (seq %d)", f.Seq)
 	}
 	if f.Where != "" {
-		fmt.Fprintf(&b, " %s", l.T("log.at", f.Where))
+		fmt.Fprintf(&b, " %s", l.T("log.at", placeIn(l, f.Where)))
 	}
 	return b.String()
 }
@@ -283,8 +332,7 @@ func (l *Log) verify(ctx context.Context, store RecordStore, o VerifyOptions, ev
 		if pub, loose, err := sigkey.LoadPublic(l.opt.KeyFile); err == nil {
 			rep.Key = sigkey.Fingerprint(pub)
 			if loose {
-				rep.Findings = append(rep.Findings, Finding{Copy: "local", Problem: LooseKey, Warning: true,
-					Detail: fmt.Sprintf("the host's signing key %s can be read by its group or others: whoever read it can sign records as this host; chmod 600 it, and no record is signed until then", l.opt.KeyFile)})
+				rep.Findings = append(rep.Findings, Finding{Copy: "local", Problem: LooseKey, Warning: true}.says("log.f.loose_key", l.opt.KeyFile))
 			}
 		}
 		var lf []Finding
@@ -412,8 +460,8 @@ func firstBad(fs []Finding) *Finding {
 func checkCopy(name string, es []entry, ordered bool, trusted keyring, zone *time.Location) (CopySummary, []Finding) {
 	sum := CopySummary{Chains: map[string]uint64{}, Signers: map[string]int{}, Cosigners: map[string]int{}}
 	var fs []Finding
-	add := func(p Problem, e *entry, detail string, args ...any) {
-		f := Finding{Copy: name, Problem: p, Detail: fmt.Sprintf(detail, args...)}
+	add := func(p Problem, e *entry, key string, args ...any) {
+		f := Finding{Copy: name, Problem: p}.says(key, args...)
 		if e != nil {
 			f.Where = e.where
 			if e.err == nil && !e.isHead {
@@ -435,11 +483,13 @@ func checkCopy(name string, es []entry, ordered bool, trusted keyring, zone *tim
 			n[0]++
 		}
 		unknownN[signer] = n
-		if _, ok := unknownAt[signer]; !ok {
+		i, ok := unknownAt[signer]
+		if !ok {
 			unknownAt[signer] = len(fs)
-			add(UnknownKey, e, "%s", "")
+			add(UnknownKey, e, "log.f.unknown_key", unknownKeyArgs(signer, n[0], n[1])...)
+			return
 		}
-		fs[unknownAt[signer]].Detail = unknownKeyDetail(signer, n[0], n[1])
+		fs[i] = fs[i].says("log.f.unknown_key", unknownKeyArgs(signer, n[0], n[1])...)
 	}
 	chains := map[string][]*entry{}
 	var chainOrder []string
@@ -447,7 +497,7 @@ func checkCopy(name string, es []entry, ordered bool, trusted keyring, zone *tim
 	for i := range es {
 		e := &es[i]
 		if e.err != nil {
-			add(Unreadable, e, "%v", e.err)
+			add(Unreadable, e, "log.f.unreadable", e.err)
 			fs[len(fs)-1].Damaged = e.storeDamaged
 			continue
 		}
@@ -458,7 +508,7 @@ func checkCopy(name string, es []entry, ordered bool, trusted keyring, zone *tim
 		}
 		sum.Records++
 		if e.hash != e.computed {
-			add(Altered, e, "the record's contents do not match its hash")
+			add(Altered, e, "log.f.altered")
 		}
 		if st := checkSigned(e, trusted, add, unknown); st != sigNone {
 			signed[e] = true
@@ -487,7 +537,7 @@ func checkCopy(name string, es []entry, ordered bool, trusted keyring, zone *tim
 				if o.computed == e.computed && !ordered {
 					continue // the same record saved twice by concurrent copies: harmless
 				}
-				add(Duplicated, e, "seq %d also held by record %s at %s", e.rec.Seq, o.rec.ID, o.where)
+				add(Duplicated, e, "log.f.duplicated", e.rec.Seq, o.rec.ID, place(o.where))
 				continue
 			}
 			bySeq[e.rec.Seq] = e
@@ -509,24 +559,23 @@ func checkCopy(name string, es []entry, ordered bool, trusted keyring, zone *tim
 		for _, s := range seqs {
 			e := bySeq[s]
 			if s > next && ordered {
-				before, after := "the start of the chain", "record "+e.rec.ID
+				before, after := said("log.f.chain_start"), said("log.record", e.rec.ID)
 				if prev != nil {
-					before = "record " + prev.rec.ID
+					before = said("log.record", prev.rec.ID)
 				}
-				f := Finding{Copy: name, Problem: Removed, Chain: c, Seq: next,
-					Detail: fmt.Sprintf("seq %s missing between %s and %s", seqRange(next, s-1), before, after)}
+				f := Finding{Copy: name, Problem: Removed, Chain: c, Seq: next}.says("log.f.missing", seqRange(next, s-1), before, after)
 				fs = append(fs, f)
 			}
 			if s > next {
 				prev = nil // the link can only be checked between neighbours
 			}
 			if prev != nil && e.rec.Prev != prev.hash {
-				add(BrokenLink, e, "does not follow record %s (seq %d): that record was altered after this one was written, or one of the two was replaced", prev.rec.ID, prev.rec.Seq)
+				add(BrokenLink, e, "log.f.broken_link", prev.rec.ID, prev.rec.Seq)
 			} else if prev != nil && prev.rec.Logged.Sub(e.rec.Logged) >= clockStepMin {
 				fs = append(fs, clockBack(name, prev, e, zone))
 			}
 			if s == 1 && e.rec.Prev != "" {
-				add(BrokenLink, e, "the first record of a chain names a previous record")
+				add(BrokenLink, e, "log.f.first_names_prev")
 			}
 			prev = e
 			next = s + 1
@@ -550,12 +599,15 @@ const clockStepMin = time.Second
 // the repositories (writeHead) over a clock correction.
 func clockBack(name string, prev, e *entry, zone *time.Location) Finding {
 	step := prev.rec.Logged.Sub(e.rec.Logged).Round(time.Second)
-	detail := func(l i18n.Lang, d string) string {
-		return l.T("log.clock_back", stampSeconds(e.rec.Logged, zone), d, prev.rec.ID, prev.rec.Seq, stampSeconds(prev.rec.Logged, zone)) + "; " + ClockAction(l)
-	}
-	return Finding{Copy: name, Problem: ClockBack, Chain: e.rec.Chain, Seq: e.rec.Seq, RecordID: e.rec.ID, Where: e.where, Warning: true,
-		Detail:   detail(i18n.EN, step.String()),
-		detailIn: func(l i18n.Lang) string { return detail(l, l.Duration(step)) }}
+	d := phrase(func(l i18n.Lang) string {
+		if l == i18n.EN {
+			return step.String()
+		}
+		return l.Duration(step)
+	})
+	back := said("log.clock_back", stampSeconds(e.rec.Logged, zone), d, prev.rec.ID, prev.rec.Seq, stampSeconds(prev.rec.Logged, zone))
+	return Finding{Copy: name, Problem: ClockBack, Chain: e.rec.Chain, Seq: e.rec.Seq, RecordID: e.rec.ID, Where: e.where, Warning: true}.says(
+		"log.f.then", back, said("log.clock_action"))
 }
 
 // ClockAction is what an administrator does about a clock that stepped
@@ -564,47 +616,41 @@ func clockBack(name string, prev, e *entry, zone *time.Location) Finding {
 // time order.
 func ClockAction(l i18n.Lang) string { return l.T("log.clock_action") }
 
-// unknownKeyDetail says what an untrusted key signed and how to trust it.
-func unknownKeyDetail(signer string, records, heads int) string {
-	var what []string
+// unknownKeyArgs are the arguments of the detail (log.f.unknown_key)
+// that says what an untrusted key signed and how to trust it. After a
+// disaster "there" is gone: the documents that host printed carry its key
+// in their footer (report.Env.Key), and a host that trusted it (the
+// backup host) names it in its configuration.
+func unknownKeyArgs(signer string, records, heads int) []any {
+	var what []phrase
 	if records > 0 {
-		what = append(what, plural(records, "record", "records"))
+		what = append(what, said("log.f.n_records", records))
 	}
 	if heads > 0 {
-		what = append(what, plural(heads, "head", "heads"))
+		what = append(what, said("log.f.n_heads", heads))
+	}
+	all := what[0]
+	if len(what) == 2 {
+		all = said("log.f.and", what[0], what[1])
 	}
 	fp := Fingerprint(signer)
-	// After a disaster "there" is gone: the documents that host printed
-	// carry its key in their footer (report.Env.Key), and a host that
-	// trusted it (the backup host) names it in its configuration.
-	return fmt.Sprintf("%s signed by key %s (the first named here), which is neither this host's signing key nor one it was told to trust: "+
-		"if it is the key of another host whose cadang records runs of this repository (the server this one replaced, or the backup host's forget and prune), "+
-		"compare it with what 'cadang log key' prints there, or, that host being lost, with the \"Run log signing key\" (\"Kunci penanda tangan log\") in the footer of the reports and minutes it printed, "+
-		"or the [log] trust_keys of a host that trusted it; then trust it with --trust-key %s or [log] trust_keys in the configuration",
-		strings.Join(what, " and "), fp, fp)
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
+	return []any{all, fp, fp}
 }
 
 // checkSigned reports the signature problems of one entry and returns its
 // state; a valid signature by a key that is not trusted goes to unknown.
 func checkSigned(e *entry, trusted keyring, add func(Problem, *entry, string, ...any), unknown func(e *entry, signer string)) sigState {
 	st, err := e.sigState()
-	what := "record"
+	what := said("log.f.the_record")
 	signer := e.rec.Signer
 	if e.isHead {
-		what, signer = "head", e.head.Signer
+		what, signer = said("log.f.the_head"), e.head.Signer
 	}
 	switch {
 	case st == sigNone && e.isHead:
-		add(BadSignature, e, "a head without a signature")
+		add(BadSignature, e, "log.f.head_unsigned")
 	case st == sigInvalid || st == sigNoSigner:
-		add(BadSignature, e, "%v: the %s was altered, or signed by someone else than it says", err, what)
+		add(BadSignature, e, "log.f.bad_signature", err, what)
 	case st == sigValid && !trusted.has(signer):
 		unknown(e, signer)
 	}
@@ -627,16 +673,14 @@ func checkUnsigned(name, chain string, list []*entry, signed map[*entry]bool) []
 			continue
 		}
 		if first != 0 && e.rec.Seq > first {
-			fs = append(fs, Finding{Copy: name, Problem: Unsigned, Chain: chain, Seq: e.rec.Seq, RecordID: e.rec.ID, Where: e.where,
-				Detail: fmt.Sprintf("not signed, after signed records (the first is seq %d): written without the host key, or its signature removed", first)})
+			fs = append(fs, Finding{Copy: name, Problem: Unsigned, Chain: chain, Seq: e.rec.Seq, RecordID: e.rec.ID, Where: e.where}.says("log.f.unsigned_after", first))
 			continue
 		}
 		legacy = append(legacy, e.rec.Seq)
 	}
 	if len(legacy) > 0 {
 		sort.Slice(legacy, func(i, j int) bool { return legacy[i] < legacy[j] })
-		fs = append(fs, Finding{Copy: name, Problem: Unsigned, Chain: chain, Warning: true,
-			Detail: fmt.Sprintf("%d records, seq %s: unsigned (before signing was introduced)", len(legacy), seqRange(legacy[0], legacy[len(legacy)-1]))})
+		fs = append(fs, Finding{Copy: name, Problem: Unsigned, Chain: chain, Warning: true}.says("log.f.unsigned_legacy", len(legacy), seqRange(legacy[0], legacy[len(legacy)-1])))
 	}
 	return fs
 }
@@ -653,16 +697,14 @@ func checkOrder(name string, list []*entry) []Finding {
 	for i, e := range list {
 		s := e.rec.Seq
 		if maxE != nil && s < max {
-			fs = append(fs, Finding{Copy: name, Problem: Reordered, Chain: e.rec.Chain, Seq: s, RecordID: e.rec.ID, Where: e.where,
-				Detail: fmt.Sprintf("comes after record %s (seq %d) at %s", maxE.rec.ID, max, maxE.where)})
+			fs = append(fs, Finding{Copy: name, Problem: Reordered, Chain: e.rec.Chain, Seq: s, RecordID: e.rec.ID, Where: e.where}.says("log.f.comes_after", maxE.rec.ID, max, place(maxE.where)))
 			continue
 		}
 		if maxE != nil && s > max+1 {
 			// a gap now filled later in the file means this record moved up
 			for m := max + 1; m < s; m++ {
 				if j, ok := later[m]; ok && j > i {
-					fs = append(fs, Finding{Copy: name, Problem: Reordered, Chain: e.rec.Chain, Seq: s, RecordID: e.rec.ID, Where: e.where,
-						Detail: fmt.Sprintf("comes before record %s (seq %d) at %s", list[j].rec.ID, m, list[j].where)})
+					fs = append(fs, Finding{Copy: name, Problem: Reordered, Chain: e.rec.Chain, Seq: s, RecordID: e.rec.ID, Where: e.where}.says("log.f.comes_before", list[j].rec.ID, m, place(list[j].where)))
 					break
 				}
 			}
@@ -744,20 +786,16 @@ func (l *Log) compare(local, remote []entry, repoID string, trusted keyring, wri
 		switch {
 		case lc != nil && r != nil:
 			if lc.computed != r.computed {
-				fs = append(fs, Finding{Copy: "local", Problem: Differs, Chain: chain, Seq: s, RecordID: lc.rec.ID, Where: lc.where,
-					Detail: fmt.Sprintf("differs from the repository's record %s at %s (the repository copy is encrypted, authenticated and signed; trust it unless it is reported altered)", r.rec.ID, r.where)})
+				fs = append(fs, Finding{Copy: "local", Problem: Differs, Chain: chain, Seq: s, RecordID: lc.rec.ID, Where: lc.where}.says("log.f.differs", r.rec.ID, place(r.where)))
 			}
 		case lc != nil && r == nil && concerns(&lc.rec):
 			if p, ok := noted(lc); ok {
-				fs = append(fs, Finding{Copy: "repository", Problem: NotCopied, Chain: chain, Seq: s, RecordID: lc.rec.ID, Warning: true,
-					Detail: fmt.Sprintf("not copied into this repository yet (%s: %s); the next run that uses it copies it", stamp(p.At, l.opt.Zone), p.Error)})
+				fs = append(fs, Finding{Copy: "repository", Problem: NotCopied, Chain: chain, Seq: s, RecordID: lc.rec.ID, Warning: true}.says("log.f.not_copied", stamp(p.At, l.opt.Zone), p.Error))
 				continue
 			}
-			fs = append(fs, Finding{Copy: "repository", Problem: Removed, Chain: chain, Seq: s, RecordID: lc.rec.ID,
-				Detail: fmt.Sprintf("record %s (local %s) names this repository but is not in it, and no failed copy of it is known: removed from the repository, or the repository is an older copy", lc.rec.ID, lc.where)})
+			fs = append(fs, Finding{Copy: "repository", Problem: Removed, Chain: chain, Seq: s, RecordID: lc.rec.ID}.says("log.f.removed_repo", lc.rec.ID, place(lc.where)))
 		case lc == nil && r != nil:
-			fs = append(fs, Finding{Copy: "local", Problem: Removed, Chain: chain, Seq: s, RecordID: r.rec.ID,
-				Detail: fmt.Sprintf("record %s is in the repository (%s) but missing from the local mirror", r.rec.ID, r.where)})
+			fs = append(fs, Finding{Copy: "local", Problem: Removed, Chain: chain, Seq: s, RecordID: r.rec.ID}.says("log.f.removed_local", r.rec.ID, place(r.where)))
 		case lc != nil && r == nil && o.Medium != "" && lc.rec.Medium == o.Medium && lc.rec.RepositoryID == "":
 			fs = append(fs, notOpenedFinding(chain, s, o.Medium, &lc.rec))
 		}
@@ -781,25 +819,21 @@ func (l *Log) compare(local, remote []entry, repoID string, trusted keyring, wri
 		}
 		switch {
 		case h.RepositoryID != repoID:
-			fs = append(fs, Finding{Copy: "repository", Problem: HeadMismatch, Chain: chain, Seq: h.Seq, Where: e.where,
-				Detail: fmt.Sprintf("a head written into another repository (%s): this repository's records were replaced by another's", short(h.RepositoryID))})
+			fs = append(fs, Finding{Copy: "repository", Problem: HeadMismatch, Chain: chain, Seq: h.Seq, Where: e.where}.says("log.f.head_other_repo", short(h.RepositoryID)))
 		case lc == nil:
-			fs = append(fs, Finding{Copy: "local", Problem: Removed, Chain: chain, Seq: h.Seq, Where: e.where,
-				Detail: fmt.Sprintf("the repository's head of %s names seq %d (%s), which the local mirror lacks", stamp(h.Written, l.opt.Zone), h.Seq, short(h.Hash))})
+			fs = append(fs, Finding{Copy: "local", Problem: Removed, Chain: chain, Seq: h.Seq, Where: e.where}.says("log.f.head_lacks", stamp(h.Written, l.opt.Zone), h.Seq, short(h.Hash)))
 		case lc.computed != h.Hash:
-			fs = append(fs, Finding{Copy: "local", Problem: HeadMismatch, Chain: chain, Seq: h.Seq, RecordID: lc.rec.ID, Where: lc.where,
-				Detail: fmt.Sprintf("the repository's head of %s says seq %d had hash %s; the local record there has %s: the local log was rewritten after that head was written", stamp(h.Written, l.opt.Zone), h.Seq, h.Hash, lc.computed)})
+			fs = append(fs, Finding{Copy: "local", Problem: HeadMismatch, Chain: chain, Seq: h.Seq, RecordID: lc.rec.ID, Where: lc.where}.says("log.f.head_hash", stamp(h.Written, l.opt.Zone), h.Seq, h.Hash, lc.computed))
 		}
 	}
 	known, ok := written[[2]string{repoID, chain}]
 	knownBehind := ok && (newest == nil || newest.Last < known.Last)
 	if knownBehind {
-		at := "has no head"
+		at := said("log.f.no_head")
 		if newest != nil {
-			at = fmt.Sprintf("has its newest head at seq %d", newest.Last)
+			at = said("log.f.newest_at", newest.Last)
 		}
-		fs = append(fs, Finding{Copy: "repository", Problem: RolledBack, Chain: chain, Seq: known.Last,
-			Detail: fmt.Sprintf("this host wrote a head up to seq %d into the repository on %s; the repository %s: it is an older copy (a medium put back), or its heads were removed. If it was put back on purpose, accept it with --accept-rollback", known.Last, stamp(known.Written, l.opt.Zone), at)})
+		fs = append(fs, Finding{Copy: "repository", Problem: RolledBack, Chain: chain, Seq: known.Last}.says("log.f.rolled_back", known.Last, stamp(known.Written, l.opt.Zone), at))
 	}
 	if newest != nil {
 		// Records after the head that the repository lacks, unless their
@@ -815,8 +849,7 @@ func (l *Log) compare(local, remote []entry, repoID string, trusted keyring, wri
 			}
 		}
 		if behind && !knownBehind {
-			fs = append(fs, Finding{Copy: "repository", Problem: RolledBack, Chain: chain, Seq: newest.Last + 1,
-				Detail: fmt.Sprintf("the repository's newest head (written %s) ends at seq %d; the local log has records for it up to seq %d: the repository is an older copy, or its newer records and heads were removed", stamp(newest.Written, l.opt.Zone), newest.Last, lastFor)})
+			fs = append(fs, Finding{Copy: "repository", Problem: RolledBack, Chain: chain, Seq: newest.Last + 1}.says("log.f.behind", stamp(newest.Written, l.opt.Zone), newest.Last, lastFor))
 		}
 		var n uint64
 		for s, r := range rm {
@@ -825,8 +858,7 @@ func (l *Log) compare(local, remote []entry, repoID string, trusted keyring, wri
 			}
 		}
 		if n < newest.Count {
-			fs = append(fs, Finding{Copy: "repository", Problem: Removed, Chain: chain,
-				Detail: fmt.Sprintf("the repository's newest head counts %d records for it up to seq %d; %d are there", newest.Count, newest.Last, n)})
+			fs = append(fs, Finding{Copy: "repository", Problem: Removed, Chain: chain}.says("log.f.count", newest.Count, newest.Last, n))
 		}
 	}
 	return newest, fs
@@ -899,10 +931,8 @@ func snapshotFindings(local, remote []entry, repoID string, snapshots []string, 
 				removed[it.Snapshot] = true
 				if in[it.Snapshot] && !seen[it.Snapshot] {
 					seen[it.Snapshot] = true
-					fs = append(fs, Finding{Copy: "repository", Problem: Forgotten, Chain: e.rec.Chain, Seq: e.rec.Seq, RecordID: e.rec.ID, Snapshot: it.Snapshot,
-						Detail: fmt.Sprintf("snapshot %s, removed by this forget on %s, is in the repository again: the repository is an older copy; "+
-							"if it was put back on purpose, 'cadang forget %s' on it removes the snapshot again, as the forget did (--accept-rollback accepts its run-log heads, not the snapshots its forgets removed)",
-							short(it.Snapshot), stamp(e.rec.Logged, zone), short(it.Snapshot))})
+					fs = append(fs, Finding{Copy: "repository", Problem: Forgotten, Chain: e.rec.Chain, Seq: e.rec.Seq, RecordID: e.rec.ID, Snapshot: it.Snapshot}.says(
+						"log.f.forgotten", short(it.Snapshot), stamp(e.rec.Logged, zone), short(it.Snapshot)))
 				}
 			}
 		}
@@ -911,8 +941,8 @@ func snapshotFindings(local, remote []entry, repoID string, snapshots []string, 
 		for _, id := range e.rec.Snapshots {
 			if !in[id] && !removed[id] && !seen[id] {
 				seen[id] = true
-				fs = append(fs, Finding{Copy: "repository", Problem: MissingSnapshot, Chain: e.rec.Chain, Seq: e.rec.Seq, RecordID: e.rec.ID, Warning: true, Snapshot: id,
-					Detail: fmt.Sprintf("snapshot %s, made by this backup on %s, is not in the repository and no recorded forget removed it: the repository is an older copy, or the snapshot was removed unrecorded", short(id), stamp(e.rec.Logged, zone))})
+				fs = append(fs, Finding{Copy: "repository", Problem: MissingSnapshot, Chain: e.rec.Chain, Seq: e.rec.Seq, RecordID: e.rec.ID, Warning: true, Snapshot: id}.says(
+					"log.f.missing_snapshot", short(id), stamp(e.rec.Logged, zone)))
 			}
 		}
 	}
@@ -929,11 +959,11 @@ func expectHead(rep *VerifyReport, local, remote []entry, want string) uint64 {
 			}
 		}
 	}
-	detail := "no record of the chain has this hash: the log was rewritten up to or before the record it named, or that record was removed"
+	detail := said("log.f.head_no_hash")
 	if len(want) != 64 {
-		detail = fmt.Sprintf("a head is 64 hex digits (all 256 bits); %q has %d", want, len(want))
+		detail = said("log.f.head_length", want, len(want))
 	}
-	rep.Findings = append(rep.Findings, Finding{Copy: "local", Problem: HeadNotFound, Detail: fmt.Sprintf("expected head %s: %s", want, detail)})
+	rep.Findings = append(rep.Findings, Finding{Copy: "local", Problem: HeadNotFound}.says("log.f.expected_head", want, detail))
 	return 0
 }
 
@@ -963,18 +993,35 @@ func sortRecords(rs []Record) {
 // medium was there and the finding says what kept the repository closed.
 func notOpenedFinding(chain string, seq uint64, medium string, rec *Record) Finding {
 	f := Finding{Copy: "repository", Chain: chain, Seq: seq, RecordID: rec.ID, Warning: true}
+	op := rec.Op
+	opIn := phrase(func(l i18n.Lang) string {
+		if l == i18n.EN {
+			return string(op)
+		}
+		return OpLabel(l, op)
+	})
 	if rec.Failure == KindMedia || rec.Failure == "" {
 		f.Problem = MediumAbsent
-		f.Detail = fmt.Sprintf("medium %s was absent at this %s: the record names no repository and is in none", medium, rec.Op)
-		return f
+		return f.says("log.f.medium_absent", medium, opIn)
 	}
 	f.Problem = NotOpened
-	why := string(rec.Failure)
-	if rec.Message != "" {
-		why += ": " + rec.Message
-	} else if len(rec.Errors) > 0 {
-		why += ": " + rec.Errors[0]
+	kind := rec.Failure
+	msg := rec.Message
+	if msg == "" && len(rec.Errors) > 0 {
+		msg = rec.Errors[0]
 	}
-	f.Detail = fmt.Sprintf("the repository on medium %s could not be opened at this %s (%s): the record names no repository and is in none", medium, rec.Op, why)
-	return f
+	// The kind by its label and the run's own message, as recorded.
+	why := phrase(func(l i18n.Lang) string {
+		if l == i18n.EN {
+			if msg == "" {
+				return string(kind)
+			}
+			return string(kind) + ": " + msg
+		}
+		if msg == "" {
+			return KindLabel(l, kind)
+		}
+		return KindLabel(l, kind) + `: "` + msg + `"`
+	})
+	return f.says("log.f.not_opened", medium, opIn, why)
 }

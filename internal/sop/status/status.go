@@ -41,10 +41,29 @@ type Problem struct {
 	What  string `json:"what"` // backup-failed, backup-partial, backup-overdue, never-backed-up, restore-test-overdue, offsite-failed, offsite-overdue, offsite-never, followup-open, followup-overdue, runlog-problems, runlog-not-copied, runlog-clock-back, clock-behind
 	Since string `json:"since,omitempty"`
 	Text  string `json:"text"`
-	// textIn is Text in another language, for the problems whose detail
-	// is translated (the clock's); nil: WriteText gives the translated
-	// problem and its date only.
-	textIn func(l i18n.Lang, loc *time.Location) string
+	// textIn is Text in another language, times in loc: every problem
+	// status makes has one, made from the facts of Text where Text is
+	// made. nil (a Problem made elsewhere): the date of Since.
+	textIn textFunc
+}
+
+// textFunc gives a problem's detail in language l, its times in loc.
+type textFunc func(l i18n.Lang, loc *time.Location) string
+
+// dated is the detail of a problem whose translated line says no more
+// than its title and the date it began (none when t is zero).
+func dated(t time.Time) textFunc {
+	return func(l i18n.Lang, loc *time.Location) string {
+		if t.IsZero() {
+			return ""
+		}
+		return l.ShortDate(inLoc(t, loc))
+	}
+}
+
+// stampIn is t to the minute in loc, in language l, naming the zone.
+func stampIn(l i18n.Lang, loc *time.Location, t time.Time) string {
+	return l.Stamp(inLoc(t, loc)) + " " + runlog.ZoneName(loc)
 }
 
 // Job is the status of one job.
@@ -107,6 +126,9 @@ type Offsite struct {
 type Report struct {
 	At   time.Time `json:"at"`
 	Jobs []Job     `json:"jobs"`
+	// loc is the organisation's zone, that the English texts give their
+	// times in (nil: the machine's, as jobs.Config.Location).
+	loc *time.Location
 }
 
 // ExitCode returns the worst level of all jobs.
@@ -148,11 +170,11 @@ func Compute(c *jobs.Config, recs []runlog.Record, now time.Time) *Report {
 // the job's (ComputeRepository: without a configuration, plain commands
 // are all there is).
 func compute(c *jobs.Config, recs []runlog.Record, now time.Time, manual bool) *Report {
-	rep := &Report{At: now}
 	// The problems' texts give times in the organization's zone and name
 	// it, as the table beside them does (a server kept on UTC printed a
 	// bare UTC time under a WITA heading).
 	loc := c.Location()
+	rep := &Report{At: now, loc: loc}
 	stamp := func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04 MST") }
 	runs := func(n int) string {
 		if n == 1 {
@@ -231,8 +253,8 @@ func compute(c *jobs.Config, recs []runlog.Record, now time.Time, manual bool) *
 				}
 			}
 		}
-		add := func(l Level, what string, since time.Time, text string) {
-			p := Problem{Level: l, What: what, Text: text}
+		add := func(l Level, what string, since time.Time, text string, in textFunc) {
+			p := Problem{Level: l, What: what, Text: text, textIn: in}
 			if !since.IsZero() {
 				p.Since = since.Format(time.RFC3339)
 			}
@@ -242,25 +264,30 @@ func compute(c *jobs.Config, recs []runlog.Record, now time.Time, manual bool) *
 		grace := j.Schedule.Interval() + j.TimeStandard.D()
 		if lb := st.LastBackup; lb != nil {
 			st.LastBackupID, st.LastBackupAt, st.LastResult, st.LastFailure = lb.ID, lb.End, lb.Result, lb.Failure
+			in := func(l i18n.Lang, loc *time.Location) string {
+				return l.T("st.text.run", lb.ID, runlog.KindLabel(l, lb.Failure), dated(lb.End)(l, loc))
+			}
 			switch lb.Result {
 			case runlog.Failed:
-				add(Critical, "backup-failed", lb.End, fmt.Sprintf("last backup %s failed: %s", lb.ID, lb.Failure))
+				add(Critical, "backup-failed", lb.End, fmt.Sprintf("last backup %s failed: %s", lb.ID, lb.Failure), in)
 			case runlog.Partial:
-				add(Warning, "backup-partial", lb.End, fmt.Sprintf("last backup %s was partial: %s", lb.ID, lb.Failure))
+				add(Warning, "backup-partial", lb.End, fmt.Sprintf("last backup %s was partial: %s", lb.ID, lb.Failure), in)
 			}
 		}
 		switch {
 		case !st.LastSuccessAt.IsZero():
 			st.BackupDue = st.LastSuccessAt.Add(grace)
 			if now.After(st.BackupDue) {
-				add(Critical, "backup-overdue", st.BackupDue, fmt.Sprintf("no successful backup since %s", stamp(st.LastSuccessAt)))
+				last := st.LastSuccessAt
+				add(Critical, "backup-overdue", st.BackupDue, fmt.Sprintf("no successful backup since %s", stamp(last)),
+					func(l i18n.Lang, loc *time.Location) string { return l.T("st.text.since", stampIn(l, loc, last)) })
 			}
 		case j.ActiveSince.IsZero() || now.After(j.ActiveSince.Add(grace)):
-			add(Critical, "never-backed-up", time.Time{}, "no successful backup recorded")
+			add(Critical, "never-backed-up", time.Time{}, "no successful backup recorded", dated(time.Time{}))
 		}
 		st.RestoreTestDue = RestoreTestDue(interval, st.LastRestoreTest, firstOK, j.ActiveSince, now)
 		if now.After(st.RestoreTestDue) {
-			add(Warning, "restore-test-overdue", st.RestoreTestDue, fmt.Sprintf("restore test due since %s", st.RestoreTestDue.In(loc).Format("2006-01-02")))
+			add(Warning, "restore-test-overdue", st.RestoreTestDue, fmt.Sprintf("restore test due since %s", st.RestoreTestDue.In(loc).Format("2006-01-02")), dated(st.RestoreTestDue))
 		}
 		if len(j.Media) > 0 {
 			st.NextMedium = j.Media[j.DueMedium(lastOKMedium, now)].Name
@@ -280,28 +307,38 @@ func compute(c *jobs.Config, recs []runlog.Record, now time.Time, manual bool) *
 				off.LastCopyAt, off.LastCopyID = lastCopyOK.End, lastCopyOK.ID
 				off.Due = lastCopyOK.End.Add(maxAge)
 				if now.After(off.Due) {
-					add(Warning, "offsite-overdue", off.Due, fmt.Sprintf("no copy to offsite medium %s since %s", o.Name, stamp(lastCopyOK.End)))
+					add(Warning, "offsite-overdue", off.Due, fmt.Sprintf("no copy to offsite medium %s since %s", o.Name, stamp(lastCopyOK.End)),
+						func(l i18n.Lang, loc *time.Location) string {
+							return l.T("st.text.offsite-since", o.Name, stampIn(l, loc, lastCopyOK.End))
+						})
 				}
 			case j.ActiveSince.IsZero() || now.After(j.ActiveSince.Add(maxAge)):
-				add(Warning, "offsite-never", time.Time{}, fmt.Sprintf("no copy to offsite medium %s recorded", o.Name))
+				add(Warning, "offsite-never", time.Time{}, fmt.Sprintf("no copy to offsite medium %s recorded", o.Name),
+					func(l i18n.Lang, _ *time.Location) string { return l.T("st.text.offsite", o.Name) })
 			}
 			if lastCopy != nil && lastCopy != lastCopyOK {
-				add(Warning, "offsite-failed", lastCopy.End, fmt.Sprintf("last copy %s to offsite medium %s failed: %s", lastCopy.ID, o.Name, lastCopy.Failure))
+				add(Warning, "offsite-failed", lastCopy.End, fmt.Sprintf("last copy %s to offsite medium %s failed: %s", lastCopy.ID, o.Name, lastCopy.Failure),
+					func(l i18n.Lang, loc *time.Location) string {
+						return l.T("st.text.offsite-run", lastCopy.ID, o.Name, runlog.KindLabel(l, lastCopy.Failure), dated(lastCopy.End)(l, loc))
+					})
 			}
 		}
 		if len(st.OpenFollowups) > 0 {
 			// Reported, not alarmed: a failure awaiting its follow-up is
 			// already alarmed by its own run, within the day the SOP
 			// gives to follow it up.
+			ids := strings.Join(st.OpenFollowups, ", ")
 			st.Problems = append(st.Problems, Problem{Level: OK, What: "followup-open",
-				Text: fmt.Sprintf("%s without follow-up: %s", runs(len(st.OpenFollowups)), strings.Join(st.OpenFollowups, ", "))})
+				Text:   fmt.Sprintf("%s without follow-up: %s", runs(len(st.OpenFollowups)), ids),
+				textIn: func(i18n.Lang, *time.Location) string { return ids }})
 		}
 		if len(st.OverdueFollowups) > 0 {
 			// After it, the failure is a warning of its own: a later
 			// run that went well clears the run's alarm, not the SOP's
 			// follow-up (step 5).
+			ids := strings.Join(st.OverdueFollowups, ", ")
 			add(Warning, "followup-overdue", overdueSince, fmt.Sprintf("%s without follow-up for more than a day: %s",
-				runs(len(st.OverdueFollowups)), strings.Join(st.OverdueFollowups, ", ")))
+				runs(len(st.OverdueFollowups)), ids), func(i18n.Lang, *time.Location) string { return ids })
 		}
 		rep.Jobs = append(rep.Jobs, st)
 	}
@@ -344,15 +381,16 @@ func (r *Report) AddRunLog(fs []runlog.Finding, recs []runlog.Record) {
 		}
 	}
 	var add []Problem
-	if p, ok := clockBehind(recs, r.At); ok {
+	if p, ok := clockBehind(recs, r.At, r.zone()); ok {
 		add = append(add, p)
 	}
 	if len(errs) > 0 {
 		add = append(add, Problem{Level: Warning, What: "runlog-problems",
-			Text: fmt.Sprintf("the run log has %d problem(s), so no head of it is written into the repositories; the first: %s; run 'cadang log verify'", len(errs), errs[0])})
+			Text:   fmt.Sprintf("the run log has %d problem(s), so no head of it is written into the repositories; the first: %s; run 'cadang log verify'", len(errs), errs[0]),
+			textIn: dated(time.Time{})})
 	}
 	for _, f := range notCopied {
-		add = append(add, Problem{Level: Warning, What: "runlog-not-copied", Text: f.String()})
+		add = append(add, Problem{Level: Warning, What: "runlog-not-copied", Text: f.String(), textIn: dated(time.Time{})})
 	}
 	if len(steps) > 0 {
 		in := func(l i18n.Lang, _ *time.Location) string {
@@ -377,32 +415,53 @@ func (r *Report) AddRunLog(fs []runlog.Finding, recs []runlog.Record) {
 	}
 }
 
-// clockBehind is the warning for a clock that stands behind the newest of
-// recs at now: it stepped back after that record was logged (until it
-// passes it again, the next records are clock-back ones). The ages that
-// status and monitoring count from now would be negative: they are not
-// told (WriteNagios), and this says why.
-func clockBehind(recs []runlog.Record, now time.Time) (Problem, bool) {
+// ClockMargin is how far the clock may stand behind the newest record
+// before status warns clock-behind. Two hosts that write one run log (the
+// backup host's forget and prune), or one whose NTP is still slewing it,
+// log records a few seconds apart from each other's clock: a record
+// logged a moment ago by a clock a second ahead is no step back. Two
+// minutes is far above what synchronised clocks differ by (milliseconds;
+// chrony slews at most 83 ms a second, so seconds within a minute) and far
+// below anything status counts in (an hour's backup interval, a day's
+// follow-up), so a clock wrong by less misplaces nothing that status
+// reports; the ages of a time less than it ahead are still not told.
+const ClockMargin = 2 * time.Minute
+
+// zone is the zone of the English texts.
+func (r *Report) zone() *time.Location {
+	if r.loc == nil {
+		return time.Local
+	}
+	return r.loc
+}
+
+// clockBehind is the warning for a clock that stands more than ClockMargin
+// behind the newest of recs at now: it stepped back after that record was
+// logged (until it passes it again, the next records are clock-back ones).
+// The ages that status and monitoring count from now would be negative:
+// they are not told (WriteNagios), and this says why. Its English text
+// gives the times in zone, naming it, as the other problems do.
+func clockBehind(recs []runlog.Record, now time.Time, zone *time.Location) (Problem, bool) {
 	var newest *runlog.Record
 	for i := range recs {
 		if newest == nil || recs[i].Logged.After(newest.Logged) {
 			newest = &recs[i]
 		}
 	}
-	if newest == nil || !newest.Logged.After(now) {
+	if newest == nil || newest.Logged.Sub(now) <= ClockMargin {
 		return Problem{}, false
 	}
 	step := newest.Logged.Sub(now).Round(time.Second)
 	in := func(l i18n.Lang, loc *time.Location) string {
-		stamp := func(t time.Time) string { return t.Format("2006-01-02 15:04:05 MST") }
+		stamp := func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04:05 MST") }
 		d := step.String()
 		if l != i18n.EN {
-			stamp = func(t time.Time) string { return l.Stamp(inLoc(t, loc)) }
+			stamp = func(t time.Time) string { return stampIn(l, loc, t) }
 			d = l.Duration(step)
 		}
 		return l.T("st.clock_behind_text", stamp(now), d, newest.ID, newest.Seq, stamp(newest.Logged)) + "; " + runlog.ClockAction(l)
 	}
-	return Problem{Level: Warning, What: "clock-behind", Since: newest.Logged.Format(time.RFC3339), Text: in(i18n.EN, nil), textIn: in}, true
+	return Problem{Level: Warning, What: "clock-behind", Since: newest.Logged.Format(time.RFC3339), Text: in(i18n.EN, zone), textIn: in}, true
 }
 
 // recent says whether t is within FollowupWatch before now.
@@ -443,13 +502,11 @@ func (r *Report) WriteText(w io.Writer, l i18n.Lang, loc *time.Location) error {
 	for _, j := range r.Jobs {
 		for _, p := range j.Problems {
 			// The detail text is English; in another language the line
-			// says the same facts in that language (problemText), so
-			// that the output stays in one language.
+			// says the same facts in that language (textIn), so that
+			// the output stays in one language.
 			text := p.Text
-			if l != i18n.EN && p.textIn != nil {
-				text = p.textIn(l, loc)
-			} else if l != i18n.EN {
-				text = problemText(l, loc, &j, p)
+			if l != i18n.EN {
+				text = p.textFor(l, loc)
 			}
 			if text == "" {
 				fmt.Fprintf(w, "%s: %s\n", j.Name, l.T("st."+p.What))
@@ -461,35 +518,13 @@ func (r *Report) WriteText(w io.Writer, l i18n.Lang, loc *time.Location) error {
 	return nil
 }
 
-// problemText is the detail of problem p of job j in language l: the facts
-// of its English text (the run's ID and kind of failure, the medium, the
-// time since when), for the line that names the problem.
-func problemText(l i18n.Lang, loc *time.Location, j *Job, p Problem) string {
-	date := ""
-	if t, err := time.Parse(time.RFC3339, p.Since); err == nil {
-		date = l.ShortDate(inLoc(t, loc))
+// textFor is the detail of p in language l, its times in loc.
+func (p Problem) textFor(l i18n.Lang, loc *time.Location) string {
+	if p.textIn != nil {
+		return p.textIn(l, loc)
 	}
-	o := j.Offsite
-	if o == nil {
-		o = &Offsite{}
-	}
-	switch p.What {
-	case "backup-failed", "backup-partial":
-		return l.T("st.text.run", j.LastBackupID, runlog.KindLabel(l, j.LastFailure), date)
-	case "backup-overdue":
-		return l.T("st.text.since", l.Stamp(inLoc(j.LastSuccessAt, loc))+" "+runlog.ZoneName(loc))
-	case "offsite-failed":
-		return l.T("st.text.offsite-run", o.LastID, o.Name, runlog.KindLabel(l, o.LastFailure), date)
-	case "offsite-overdue":
-		return l.T("st.text.offsite-since", o.Name, l.Stamp(inLoc(o.LastCopyAt, loc))+" "+runlog.ZoneName(loc))
-	case "offsite-never":
-		return l.T("st.text.offsite", o.Name)
-	case "followup-open":
-		return strings.Join(j.OpenFollowups, ", ")
-	case "followup-overdue":
-		return strings.Join(j.OverdueFollowups, ", ")
-	}
-	return date
+	t, _ := time.Parse(time.RFC3339, p.Since) // zero when none
+	return dated(t)(l, loc)
 }
 
 func or(s, def string) string {
@@ -510,7 +545,7 @@ func inLoc(t time.Time, loc *time.Location) time.Time {
 func (r *Report) Only(job string) (*Report, error) {
 	for _, j := range r.Jobs {
 		if j.Name == job {
-			return &Report{At: r.At, Jobs: []Job{j}}, nil
+			return &Report{At: r.At, Jobs: []Job{j}, loc: r.loc}, nil
 		}
 	}
 	names := make([]string, len(r.Jobs))

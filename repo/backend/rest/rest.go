@@ -407,11 +407,18 @@ func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error
 	})
 	var ao *appendOnlyError
 	if errors.As(err, &ao) {
-		return ao
+		// A write the server refuses as append-only: refused as a
+		// read-only medium refuses it (backend.ErrReadOnly).
+		return backend.ReadOnly(ao)
 	}
 	if err != nil {
 		if isStatus(err, http.StatusConflict) {
 			err = fmt.Errorf("%w: %w", err, fs.ErrExist)
+		}
+		if isStatus(err, http.StatusForbidden) {
+			// The server (or a proxy before it) lets this user read but
+			// not write: read-only storage, its answer kept as detail.
+			err = backend.ReadOnly(err)
 		}
 		return fmt.Errorf("save %s: %w", b.what(h), err)
 	}

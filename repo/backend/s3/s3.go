@@ -309,9 +309,20 @@ func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error
 		return b.compare(ctx, h, data)
 	}
 	if err != nil {
+		if putDenied(err) {
+			err = backend.ReadOnly(err)
+		}
 		return fmt.Errorf("save %s: %w", b.what(h), err)
 	}
 	return nil
+}
+
+// putDenied reports whether err is the AccessDenied of a put: the bucket
+// (its policy, or the key's) lets this user read, as the repository was
+// opened, but not write: read-only storage, as a medium mounted read-only.
+func putDenied(err error) bool {
+	var r minio.ErrorResponse
+	return errors.As(err, &r) && r.Code == "AccessDenied"
 }
 
 // compare checks an existing object against data.

@@ -663,12 +663,49 @@ func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error
 		return err
 	})
 	if err != nil {
+		if b.readOnlyRefusal(ctx, err) {
+			err = backend.ReadOnly(err)
+		}
 		return fmt.Errorf("save %s: %w", b.what(h), err)
 	}
 	if exists {
 		return b.compare(ctx, h, data)
 	}
 	return nil
+}
+
+// stRdonly is ST_RDONLY, the read-only bit of statvfs@openssh.com's
+// f_flag.
+const stRdonly = 0x1
+
+// readOnlyRefusal reports whether err, a write's failure, is the refusal of
+// a server whose file system is read-only, not a permission error. OpenSSH
+// answers EROFS with SSH_FX_FAILURE and the message "Failure" (its test
+// server, writing into a read-only bind mount), so the message does not say
+// it; the statvfs@openssh.com extension does, ST_RDONLY of the
+// repository's file system. Other servers say "read-only" in the message
+// (pkg/sftp's server sends the errno's text). A permission error on a
+// writable file system (a directory this user may not write, chattr +i:
+// SSH_FX_PERMISSION_DENIED) stays a permission error, as does any failure
+// where the server has no such extension.
+func (b *Backend) readOnlyRefusal(ctx context.Context, err error) bool {
+	var se *sftp.StatusError
+	failure := errors.As(err, &se) && se.FxCode() == sftp.ErrSSHFxFailure
+	if !failure && !errors.Is(err, fs.ErrPermission) {
+		return false
+	}
+	if failure && strings.Contains(strings.ToLower(se.Error()), "read-only") {
+		return true
+	}
+	ro := false
+	_ = b.retry(ctx, func(c *conn) error {
+		st, err := c.sftp.StatVFS(b.root)
+		if err == nil {
+			ro = st.Flag&stRdonly != 0
+		}
+		return err
+	})
+	return ro
 }
 
 func tempName() string {
