@@ -126,7 +126,8 @@ func newRepository(be backend.Backend, key *crypto.Key, cfg Config, o Options) (
 	case CompressionBetter:
 		level = zstd.SpeedBetterCompression
 	}
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithZeroFrames(true),
+	// One encoder per CPU (see encoders).
+	enc, err := newEncoders(runtime.GOMAXPROCS(0), zstd.WithEncoderLevel(level), zstd.WithZeroFrames(true),
 		// The AEAD and the blob ID already detect any change; a CRC per frame
 		// would only cost time.
 		zstd.WithEncoderCRC(false), zstd.WithLowerEncoderMem(true),

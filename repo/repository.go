@@ -162,7 +162,7 @@ type Repository struct {
 	idx   *Index
 	opts  Options
 
-	enc *zstd.Encoder
+	enc *encoders
 	// The decoder is made on first use: a backup rarely decompresses
 	// anything, and zstd decoders hold window-sized buffers.
 	decOnce sync.Once
