@@ -261,6 +261,21 @@ func (e *UnreadableProtectionsError) Unwrap() error { return e.Files[0].Err }
 // apart the files that cannot be read (damaged ones, repo.IsDamaged). Any
 // other error, of the backend, stops it: it says nothing of the file.
 func LoadProtections(ctx context.Context, r FileLoader) ([]Protection, []UnreadableProtection, error) {
+	return loadProtections(ctx, r, repo.IsDamaged)
+}
+
+// LoadReadableProtections is LoadProtections for a reader that can go on
+// without a file whatever the reason it cannot be read (damaged, sealed
+// with another key, refused by the storage), such as the copy of
+// snapshots already copied: each is listed apart, and only a failed
+// listing or a cancelled context stops it.
+func LoadReadableProtections(ctx context.Context, r FileLoader) ([]Protection, []UnreadableProtection, error) {
+	return loadProtections(ctx, r, func(error) bool { return ctx.Err() == nil })
+}
+
+// loadProtections loads every protection; a file whose error apart
+// accepts is listed apart, any other error stops it.
+func loadProtections(ctx context.Context, r FileLoader, apart func(error) bool) ([]Protection, []UnreadableProtection, error) {
 	var ids []repo.ID
 	if err := r.ListFiles(ctx, repo.ProtectFile, func(id repo.ID) error {
 		ids = append(ids, id)
@@ -277,7 +292,7 @@ func LoadProtections(ctx context.Context, r FileLoader) ([]Protection, []Unreada
 			out = append(out, p)
 		case backend.IsNotExist(err):
 			// lifted by someone else since the listing
-		case repo.IsDamaged(err):
+		case apart(err):
 			bad = append(bad, UnreadableProtection{ID: id, Err: err})
 		default:
 			return nil, nil, err

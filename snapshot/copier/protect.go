@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/lpse/cadang/repo"
-	"github.com/lpse/cadang/repo/backend"
 	"github.com/lpse/cadang/snapshot"
 )
 
@@ -99,7 +98,7 @@ func copyProtections(ctx context.Context, dst Destination, src Source, pairs [][
 	if len(pairs) == 0 {
 		return nil
 	}
-	sps, bad, err := sourceProtections(ctx, src)
+	sps, bad, err := snapshot.LoadReadableProtections(ctx, src)
 	if err != nil {
 		return fmt.Errorf("source protections: %w", err)
 	}
@@ -170,48 +169,6 @@ func copyProtections(ctx context.Context, dst Destination, src Source, pairs [][
 		return &pe
 	}
 	return nil
-}
-
-// sourceProtections is snapshot.LoadProtections for the source of a copy:
-// a file that cannot be read for any reason of its own (damaged, sealed
-// with another key, permission denied) is listed apart rather than stop
-// the copy, whose snapshots are already copied; only a listing that fails
-// or a cancelled context stops it.
-func sourceProtections(ctx context.Context, src snapshot.FileLoader) ([]snapshot.Protection, []snapshot.UnreadableProtection, error) {
-	var ids []repo.ID
-	if err := src.ListFiles(ctx, repo.ProtectFile, func(id repo.ID) error {
-		ids = append(ids, id)
-		return nil
-	}); err != nil {
-		return nil, nil, err
-	}
-	var ps []snapshot.Protection
-	var bad []snapshot.UnreadableProtection
-	for _, id := range ids {
-		p, err := snapshot.LoadProtection(ctx, src, id)
-		switch {
-		case err == nil:
-			ps = append(ps, p)
-		case ctx.Err() != nil:
-			return nil, nil, ctx.Err()
-		case backend.IsNotExist(err):
-			// lifted since the listing
-		default:
-			bad = append(bad, snapshot.UnreadableProtection{ID: id, Err: err})
-		}
-	}
-	// In LoadProtections' order, so that the copy writes its protections
-	// in the same order whatever the listing's.
-	slices.SortFunc(ps, func(a, b snapshot.Protection) int {
-		if c := a.Snapshot.Compare(b.Snapshot); c != 0 {
-			return c
-		}
-		if c := a.Time.Compare(b.Time); c != 0 {
-			return c
-		}
-		return a.ID.Compare(b.ID)
-	})
-	return ps, bad, nil
 }
 
 // sameBackup says whether d can be a copy of sn: a copy keeps the
