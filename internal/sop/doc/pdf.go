@@ -111,15 +111,22 @@ func renderPDF(d *Document, logo []byte, pages int) (*pdfDoc, error) {
 // end with both.
 func (p *pdfDoc) tails(blocks []Block) []float64 {
 	tails := make([]float64, len(blocks))
+	intro := make([]bool, len(blocks)) // a paragraph's tail is its table's start
 	for i := len(blocks) - 2; i >= 0; i-- {
 		switch x := blocks[i+1].(type) {
 		case Signatures:
 			tails[i] = p.sigHeight(x)
 		case Paragraph:
-			if tails[i+1] > 0 {
+			if tails[i+1] > 0 && !intro[i+1] {
 				if n := len(p.wrap(x.Text, "", pdfBody, p.width)); n <= 3 {
 					tails[i] = tails[i+1] + float64(n)*pdfLine + 2
 				}
+			}
+		case Table:
+			// A short paragraph that introduces a table keeps with its
+			// header and first rows, as a heading does.
+			if para, ok := blocks[i].(Paragraph); ok && len(p.wrap(para.Text, "", pdfBody, p.width)) <= 3 {
+				tails[i], intro[i] = p.lead(x, 0, 0), true
 			}
 		}
 	}
@@ -284,7 +291,11 @@ func (p *pdfDoc) centered(s, style string, size, lh float64) {
 func (p *pdfDoc) lead(b Block, tail, above float64) float64 {
 	switch x := b.(type) {
 	case Paragraph:
-		return float64(min(2, len(p.wrap(x.Text, "", pdfBody, p.width)))) * pdfLine
+		n := len(p.wrap(x.Text, "", pdfBody, p.width))
+		if tail > 0 && n <= 3 {
+			return float64(n)*pdfLine + 2 + tail // the whole paragraph, with what it keeps with
+		}
+		return float64(min(2, n)) * pdfLine
 	case Fields:
 		if len(x) > 0 {
 			// The whole block, where it goes with the signatures after
