@@ -1,9 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"os"
-	"strings"
 	"testing"
 
 	"github.com/lpse/cadang/internal/sop/runlog"
@@ -25,27 +22,8 @@ func TestManualForgetOnSharedMedium(t *testing.T) {
 	}
 
 	// A second job on the same disk.
-	cfg := mustRead(t, h.cfg)
-	i := strings.Index(cfg, "repository_id = \"")
-	idA := cfg[i+len("repository_id = \"") : i+len("repository_id = \"")+64]
-	cfg += fmt.Sprintf(`
-[[job]]
-name = "spse-config"
-info_class = 6
-classification = "rahasia"
-active_since = 2026-11-27
-  [[job.source]]
-  name = "config"
-  paths = [%q]
-  [[job.medium]]
-  name = "disk-A"
-  repository = %q
-  repository_id = %q
-  password_file = %q
-`, h.extra, h.repoA, idA, h.pw)
-	if err := os.WriteFile(h.cfg, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	h.addJob(t)
+	idA := cfgValue(t, mustRead(t, h.cfg), "repository_id")
 	h.must(0, "run", "spse-config")
 	n := len(h.records())
 	h.must(0, "-r", h.repoA, "--password-file", h.pw, "-q", "forget", "--keep-daily", "7", "--prune")
